@@ -1,0 +1,186 @@
+import {
+  assertPayload,
+  InvalidPayloadError,
+  isMessageName,
+  type MessageName,
+  type Names,
+  type Payload,
+  type QueueName,
+  queues,
+  type RetryPolicy,
+  retryLevels,
+} from "@tidings/contracts";
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
+import type { Logger } from "pino";
+import { publishConfirmed } from "./publish.ts";
+import { NonRetryableError } from "./errors.ts";
+
+export const ATTEMPT_HEADER = "x-tidings-attempt";
+export const ERROR_HEADER = "x-tidings-error";
+export const FAILED_AT_HEADER = "x-tidings-failed-at";
+export const QUEUE_HEADER = "x-tidings-queue";
+
+export interface MessageContext {
+  queue: QueueName;
+  name: MessageName;
+  messageId: string;
+  correlationId: string | undefined;
+  /** 1 on the first delivery, n on the n-th retry + 1. */
+  attempt: number;
+  log: Logger;
+}
+
+export type Handler<N extends MessageName> = (payload: Payload<N>, ctx: MessageContext) => Promise<void>;
+export type Handlers<N extends MessageName> = { [K in N]: Handler<K> };
+
+export interface ConsumeOptions {
+  /** Unacknowledged messages the broker hands this consumer at once. */
+  prefetch?: number;
+  /** Overrides the queue's retry policy from the contracts (tests use short delays). */
+  retry?: Partial<RetryPolicy>;
+}
+
+export const DEFAULT_PREFETCH = 100;
+
+/**
+ * Consumes one queue on its own confirm channel. A message is acked only after its handler resolved (so
+ * after the handler's database commit). Invalid payloads and NonRetryableErrors go to `<queue>.dlq` at once;
+ * other failures wait in the retry queues with growing delays, and go to the DLQ after `maxAttempts`.
+ * Retry and DLQ copies are confirmed before the original is acked, so a message is never lost.
+ */
+export class Consumer<Q extends QueueName> {
+  private channel: ConfirmChannel | undefined;
+  private consumerTag: string | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopped = false;
+  private readonly retry: RetryPolicy;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly names: Names,
+    readonly queue: Q,
+    private readonly handlers: Handlers<MessageName>,
+    private readonly options: ConsumeOptions,
+    logger: Logger,
+  ) {
+    this.retry = { ...queues[queue].retry, ...options.retry };
+    this.log = logger.child({ queue });
+  }
+
+  /** Called on every (re)connect. */
+  async attach(connection: ChannelModel): Promise<void> {
+    if (this.stopped) {
+      return;
+    }
+    const channel = await connection.createConfirmChannel();
+    channel.on("error", (err: Error) => this.log.warn({ err }, "amqp consumer channel error"));
+    await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
+    const { consumerTag } = await channel.consume(this.names.queue(this.queue), (msg) => {
+      if (msg) {
+        this.track(this.handle(channel, msg));
+      }
+    });
+    this.channel = channel;
+    this.consumerTag = consumerTag;
+  }
+
+  /** The connection is gone: its channel and unacked messages with it (the broker redelivers them). */
+  detach(): void {
+    this.channel = undefined;
+    this.consumerTag = undefined;
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async handle(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+    const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
+    const type = String(msg.properties.type ?? msg.fields.routingKey);
+    const messageId = String(msg.properties.messageId ?? "");
+    const log = this.log.child({ messageId, type, correlationId: msg.properties.correlationId, attempt });
+    try {
+      const { name, payload } = this.decode(type, msg);
+      const ctx: MessageContext = {
+        queue: this.queue,
+        name,
+        messageId,
+        correlationId: msg.properties.correlationId,
+        attempt,
+        log,
+      };
+      await (this.handlers[name] as Handler<MessageName>)(payload, ctx);
+      channel.ack(msg);
+    } catch (err) {
+      await this.fail(channel, msg, attempt, err, log).catch((publishErr: unknown) => {
+        // Not acked: the broker redelivers it when this channel closes.
+        log.error({ err: publishErr }, "could not move a failed message to its retry or dead-letter queue");
+      });
+    }
+  }
+
+  private decode(type: string, msg: ConsumeMessage): { name: MessageName; payload: Payload<MessageName> } {
+    if (!isMessageName(type) || !Object.hasOwn(this.handlers, type)) {
+      throw new NonRetryableError(`no handler for message type "${type}" on ${this.queue}`);
+    }
+    if (!msg.properties.messageId) {
+      throw new NonRetryableError("message has no messageId");
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(msg.content.toString("utf8"));
+    } catch {
+      throw new NonRetryableError("message body is not JSON");
+    }
+    return { name: type, payload: assertPayload(type, body) };
+  }
+
+  private async fail(
+    channel: ConfirmChannel,
+    msg: ConsumeMessage,
+    attempt: number,
+    err: unknown,
+    log: Logger,
+  ): Promise<void> {
+    const permanent = err instanceof NonRetryableError || err instanceof InvalidPayloadError;
+    const reason = err instanceof Error ? err.message : String(err);
+    const headers = { ...msg.properties.headers, [ERROR_HEADER]: reason.slice(0, 1000) };
+    if (!permanent && attempt < this.retry.maxAttempts) {
+      const level = Math.min(attempt, retryLevels(queues[this.queue].retry));
+      const delays = this.retry.delaysMs;
+      const delay = delays[Math.min(attempt, delays.length) - 1] ?? 1_000;
+      await publishConfirmed(channel, "", this.names.retryQueue(this.queue, level), msg.content, {
+        ...msg.properties,
+        headers: { ...headers, [ATTEMPT_HEADER]: attempt + 1 },
+        expiration: String(delay),
+      });
+      log.warn({ err, delayMs: delay }, "message handling failed; retrying");
+    } else {
+      await publishConfirmed(channel, "", this.names.deadLetterQueue(this.queue), msg.content, {
+        ...msg.properties,
+        headers: {
+          ...headers,
+          [ATTEMPT_HEADER]: attempt,
+          [QUEUE_HEADER]: this.queue,
+          [FAILED_AT_HEADER]: new Date().toISOString(),
+        },
+      });
+      log.warn({ err, permanent }, "message dead-lettered");
+    }
+    channel.ack(msg);
+  }
+
+  /** Cancel the subscription, let in-flight handlers finish (and ack), then close the channel. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const channel = this.channel;
+    if (channel && this.consumerTag) {
+      await channel.cancel(this.consumerTag).catch(() => undefined);
+    }
+    await Promise.allSettled([...this.inFlight]);
+    this.detach();
+    await channel?.close().catch(() => undefined);
+  }
+
+}

@@ -1,0 +1,94 @@
+import type { QueueName } from "@tidings/contracts";
+import type { Broker } from "./broker.ts";
+import { ATTEMPT_HEADER, ERROR_HEADER, FAILED_AT_HEADER } from "./consumer.ts";
+import { publishConfirmed } from "./publish.ts";
+
+export interface DeadLetter {
+  messageId: string;
+  type: string;
+  payload: unknown;
+  error: string | null;
+  attempts: number;
+  failedAt: string | null;
+}
+
+interface ScanOptions {
+  /** At most this many messages are looked at. */
+  limit?: number;
+}
+
+const header = (headers: Record<string, unknown> | undefined, name: string): string | null =>
+  headers?.[name] === undefined ? null : String(headers[name]);
+
+function parse(content: Buffer): unknown {
+  try {
+    return JSON.parse(content.toString("utf8"));
+  } catch {
+    return content.toString("utf8");
+  }
+}
+
+/**
+ * Lists what sits in `<queue>.dlq` without taking it: the messages are read unacknowledged and go back
+ * when the channel closes.
+ */
+export async function listDeadLetters(
+  broker: Broker,
+  queue: QueueName,
+  { limit = 100 }: ScanOptions = {},
+): Promise<DeadLetter[]> {
+  const channel = await broker.channel();
+  try {
+    const found: DeadLetter[] = [];
+    while (found.length < limit) {
+      const msg = await channel.get(broker.names.deadLetterQueue(queue), { noAck: false });
+      if (!msg) {
+        break;
+      }
+      const headers = msg.properties.headers;
+      found.push({
+        messageId: String(msg.properties.messageId ?? ""),
+        type: String(msg.properties.type ?? msg.fields.routingKey),
+        payload: parse(msg.content),
+        error: header(headers, ERROR_HEADER),
+        attempts: Number(headers?.[ATTEMPT_HEADER] ?? 1),
+        failedAt: header(headers, FAILED_AT_HEADER),
+      });
+    }
+    return found;
+  } finally {
+    await channel.close();
+  }
+}
+
+/**
+ * Moves dead-lettered messages back to their queue for another full set of attempts: all of them, or those
+ * whose messageId is listed. Each copy is confirmed before the dead letter is removed.
+ */
+export async function replayDeadLetters(
+  broker: Broker,
+  queue: QueueName,
+  { messageIds, limit = 10_000 }: ScanOptions & { messageIds?: readonly string[] } = {},
+): Promise<number> {
+  const wanted = messageIds ? new Set(messageIds) : undefined;
+  const channel = await broker.channel();
+  let replayed = 0;
+  try {
+    for (let seen = 0; seen < limit; seen++) {
+      const msg = await channel.get(broker.names.deadLetterQueue(queue), { noAck: false });
+      if (!msg) {
+        break;
+      }
+      if (wanted && !wanted.has(String(msg.properties.messageId))) {
+        continue; // left unacked: back in the DLQ when the channel closes
+      }
+      const { [ATTEMPT_HEADER]: _a, [ERROR_HEADER]: _e, ...headers } = msg.properties.headers ?? {};
+      await publishConfirmed(channel, "", broker.names.queue(queue), msg.content, { ...msg.properties, headers });
+      channel.ack(msg);
+      replayed++;
+    }
+    return replayed;
+  } finally {
+    await channel.close();
+  }
+}

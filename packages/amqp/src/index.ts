@@ -1,0 +1,16 @@
+export { Broker, type BrokerOptions, type PublishOptions } from "./broker.ts";
+export {
+  ATTEMPT_HEADER,
+  type ConsumeOptions,
+  Consumer,
+  DEFAULT_PREFETCH,
+  type Handler,
+  type Handlers,
+  type MessageContext,
+} from "./consumer.ts";
+export { type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
+export { NonRetryableError } from "./errors.ts";
+export { enqueue, OUTBOX_CHANNEL, type OutboxMessage, OutboxRelay, type OutboxRelayOptions } from "./outbox.ts";
+export { isFirstDelivery, pruneProcessedMessages } from "./processed.ts";
+export type { SqlExecutor } from "./sql.ts";
+export { assertTopology, DELIVERY_LIMIT } from "./topology.ts";

@@ -1,0 +1,181 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { assertPayload, type MessageName, type Payload } from "@tidings/contracts";
+import pg from "pg";
+import type { Logger } from "pino";
+import type { Broker } from "./broker.ts";
+import type { SqlExecutor } from "./sql.ts";
+
+export const OUTBOX_CHANNEL = "tidings_outbox";
+
+export interface OutboxMessage<N extends MessageName = MessageName> {
+  name: N;
+  payload: Payload<N>;
+  /** Defaults to a random uuid; a deterministic one makes a repeated enqueue harmless. */
+  messageId?: string;
+  correlationId?: string;
+}
+
+/**
+ * Writes messages to the outbox inside the caller's transaction, so they are published if and only if the
+ * transaction commits. Payloads are validated here, where a bad one can still fail the change. Ids already
+ * in the outbox are skipped. Returns the message ids.
+ */
+export async function enqueue(tx: SqlExecutor, ...messages: OutboxMessage[]): Promise<string[]> {
+  if (messages.length === 0) {
+    return [];
+  }
+  const rows = messages.map((m) => ({
+    id: m.messageId ?? randomUUID(),
+    name: m.name,
+    payload: assertPayload(m.name, m.payload),
+    correlation_id: m.correlationId ?? null,
+  }));
+  // One statement: the insert, and a notification the relay receives when the transaction commits.
+  await tx.$queryRawUnsafe(
+    `WITH inserted AS (
+       INSERT INTO tidings_outbox (id, name, payload, correlation_id)
+       SELECT id, name, payload, correlation_id
+       FROM jsonb_to_recordset($1::jsonb) AS m(id uuid, name text, payload jsonb, correlation_id text)
+       ON CONFLICT (id) DO NOTHING
+       RETURNING 1
+     )
+     SELECT pg_notify('${OUTBOX_CHANNEL}', '')::text AS notified, (SELECT count(*) FROM inserted)::int AS n`,
+    JSON.stringify(rows),
+  );
+  return rows.map((r) => r.id);
+}
+
+interface OutboxRow {
+  id: string;
+  name: MessageName;
+  payload: unknown;
+  correlation_id: string | null;
+}
+
+export interface OutboxRelayOptions {
+  databaseUrl: string;
+  broker: Broker;
+  logger: Logger;
+  batchSize?: number;
+  /** Polling, as a safety net for a missed notification. */
+  pollIntervalMs?: number;
+}
+
+/**
+ * Publishes outbox rows in order and deletes them once the broker confirmed them. Rows are claimed with
+ * `FOR UPDATE SKIP LOCKED`, so several relays (worker replicas) share the work; a crash before the delete
+ * leaves the rows to be published again (consumers are idempotent on messageId). Wakes on NOTIFY.
+ */
+export class OutboxRelay {
+  private readonly pool: pg.Pool;
+  private listener: pg.Client | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private readonly log: Logger;
+  private readonly batchSize: number;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
+    this.pool.on("error", (err) => this.log.warn({ err }, "outbox pool error"));
+    this.log = options.logger.child({ component: "outbox-relay" });
+    this.batchSize = options.batchSize ?? 500;
+  }
+
+  async start(): Promise<void> {
+    await this.listen();
+    this.timer = setInterval(() => this.kick(), this.options.pollIntervalMs ?? 1_000);
+    this.kick();
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.databaseUrl });
+    client.on("notification", () => this.kick());
+    client.on("error", (err) => {
+      this.log.warn({ err }, "outbox listener lost; polling until it is back");
+      this.listener = undefined;
+      void client.end().catch(() => undefined);
+      void this.relisten();
+    });
+    await client.connect();
+    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    this.listener = client;
+  }
+
+  private async relisten(): Promise<void> {
+    for (let attempt = 1; !this.stopped && !this.listener; attempt++) {
+      await sleep(Math.min(5_000, 200 * attempt));
+      await this.listen().catch((err: unknown) => this.log.debug({ err }, "outbox listener retry failed"));
+    }
+  }
+
+  /** Drain now, or once more after the current drain. */
+  kick(): void {
+    if (this.stopped) {
+      return;
+    }
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (!this.stopped && (await this.relayBatch()) === this.batchSize) {
+        // a full batch: there may be more
+      }
+    } catch (err) {
+      this.log.warn({ err }, "outbox relay failed; will retry");
+    }
+  }
+
+  /** Publishes one batch; returns how many rows it published. */
+  async relayBatch(): Promise<number> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const { rows } = await client.query<OutboxRow>(
+        `SELECT id, name, payload, correlation_id FROM tidings_outbox
+         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.batchSize],
+      );
+      await Promise.all(
+        rows.map((row) =>
+          this.options.broker.publish(row.name, row.payload as never, {
+            messageId: row.id,
+            correlationId: row.correlation_id ?? undefined,
+          }),
+        ),
+      );
+      if (rows.length > 0) {
+        await client.query("DELETE FROM tidings_outbox WHERE id = ANY($1::uuid[])", [rows.map((r) => r.id)]);
+      }
+      await client.query("COMMIT");
+      return rows.length;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Stops polling and listening, lets the current batch finish, and closes its connections. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.draining;
+    await this.listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+}

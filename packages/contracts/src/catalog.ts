@@ -1,0 +1,269 @@
+import type { Static, TSchema } from "typebox";
+import { ContentDeleted, ContentSchedule, Message, MessageDeleted, MessageSet } from "./messages/content.ts";
+import { IdentityChanged, IdentityDeleted } from "./messages/identity.ts";
+import {
+  OutboundDeliveryReport,
+  OutboundSend,
+  OutboundStatusChanged,
+} from "./messages/message-sender.ts";
+import { ScheduleFired } from "./messages/scheduler.ts";
+import { Subscription, SubscriptionSendNext } from "./messages/subscription.ts";
+
+/** The services; each producing service owns one topic exchange of the same name. */
+export const SERVICES = ["identity", "subscription", "content", "scheduler", "message-sender"] as const;
+export type Service = (typeof SERVICES)[number];
+
+export interface MessageDefinition {
+  /** Events say what happened (`<entity>.<past-verb>`); commands ask for work (`<entity>.<imperative>`). */
+  kind: "event" | "command";
+  exchange: Service;
+  schema: TSchema;
+  example: unknown;
+  description: string;
+}
+
+const NOW = "2026-01-05T09:00:00.000Z";
+const IDENTITY_ID = "0c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b01";
+const OUTBOUND_ID = "8d1f1c0a-2b3c-5d4e-8f60-718293a4b5c6";
+
+const identity = {
+  id: IDENTITY_ID,
+  version: 1,
+  details: {
+    default_addr_type: "msisdn",
+    addresses: { msisdn: { "+27820001001": { default: true } } },
+    lang_code: "eng_ZA",
+  },
+  communicate_through: null,
+  operator: null,
+  created_at: NOW,
+  created_by: 1,
+  updated_at: NOW,
+  updated_by: 1,
+  addresses: [
+    { type: "msisdn", address: "+27820001001", default: true, optedout: false, inactive: false, verified: false },
+  ],
+};
+
+const contentSchedule = {
+  id: 1,
+  minute: "0",
+  hour: "8",
+  day_of_week: "1,4",
+  day_of_month: "*",
+  month_of_year: "*",
+  timezone: "Africa/Johannesburg",
+  cron_definition: "0 8 * * 1,4",
+  created_at: NOW,
+  updated_at: NOW,
+};
+
+const messageSet = {
+  id: 1,
+  short_name: "prebirth.mother.text.10_42",
+  label: "Pregnancy, from week 10",
+  notes: null,
+  channel: null,
+  next_set: 2,
+  default_schedule: 1,
+  content_type: "text",
+  created_at: NOW,
+  updated_at: NOW,
+};
+
+const message = {
+  id: 1,
+  messageset: 1,
+  sequence_number: 1,
+  lang: "eng_ZA",
+  text_content: "Welcome to your pregnancy messages.",
+  binary_content: null,
+  metadata: {},
+  created_at: NOW,
+  updated_at: NOW,
+};
+
+const subscription = {
+  id: "5a0c1e9e-1f1b-4b8a-9a52-6f7b2d9c0e11",
+  version: 1,
+  identity: IDENTITY_ID,
+  messageset: 1,
+  next_sequence_number: 2,
+  initial_sequence_number: 1,
+  lang: "eng_ZA",
+  active: true,
+  completed: false,
+  schedule: 1,
+  process_status: 0,
+  metadata: {},
+  created_at: NOW,
+  updated_at: NOW,
+};
+
+const outboundStatus = {
+  id: OUTBOUND_ID,
+  status: "submitted",
+  to_identity: IDENTITY_ID,
+  channel: "LOG",
+  provider_id: "log-8d1f1c0a",
+  reason: null,
+  at: NOW,
+};
+
+/** Every message that crosses the broker. The routing key is the message name. */
+export const catalog = {
+  "identity.created": {
+    kind: "event",
+    exchange: "identity",
+    schema: IdentityChanged,
+    example: identity,
+    description: "An identity was created; carries its addresses with their flags.",
+  },
+  "identity.updated": {
+    kind: "event",
+    exchange: "identity",
+    schema: IdentityChanged,
+    example: { ...identity, version: 2 },
+    description: "An identity changed; carries the whole identity and its addresses.",
+  },
+  "identity.deleted": {
+    kind: "event",
+    exchange: "identity",
+    schema: IdentityDeleted,
+    example: { id: IDENTITY_ID },
+    description: "An identity was deleted.",
+  },
+  "content.schedule.changed": {
+    kind: "event",
+    exchange: "content",
+    schema: ContentSchedule,
+    example: contentSchedule,
+    description: "A content schedule was created or changed; the scheduler mirrors it.",
+  },
+  "content.schedule.deleted": {
+    kind: "event",
+    exchange: "content",
+    schema: ContentDeleted,
+    example: { id: 1 },
+    description: "A content schedule was deleted; its mirror is disabled.",
+  },
+  "content.messageset.changed": {
+    kind: "event",
+    exchange: "content",
+    schema: MessageSet,
+    example: messageSet,
+    description: "A message set was created or changed.",
+  },
+  "content.messageset.deleted": {
+    kind: "event",
+    exchange: "content",
+    schema: ContentDeleted,
+    example: { id: 1 },
+    description: "A message set was deleted.",
+  },
+  "content.message.changed": {
+    kind: "event",
+    exchange: "content",
+    schema: Message,
+    example: message,
+    description: "A message was created or changed; carries its content.",
+  },
+  "content.message.deleted": {
+    kind: "event",
+    exchange: "content",
+    schema: MessageDeleted,
+    example: { id: 1, messageset: 1, sequence_number: 1, lang: "eng_ZA" },
+    description: "A message was deleted.",
+  },
+  "schedule.fired": {
+    kind: "event",
+    exchange: "scheduler",
+    schema: ScheduleFired,
+    example: {
+      schedule_id: "2f4b8c7e-9a1d-4e3f-8b2a-1c0d9e8f7a6b",
+      slot: NOW,
+      manual: false,
+      source: { service: "content", ref: "1" },
+      payload: {},
+    },
+    description: "A schedule's slot came due (once per slot, whatever the number of scheduler workers).",
+  },
+  "subscription.created": {
+    kind: "event",
+    exchange: "subscription",
+    schema: Subscription,
+    example: { ...subscription, next_sequence_number: 1 },
+    description: "A subscription was created (by the API, a hub request or a rollover).",
+  },
+  "subscription.updated": {
+    kind: "event",
+    exchange: "subscription",
+    schema: Subscription,
+    example: subscription,
+    description: "A subscription changed.",
+  },
+  "subscription.completed": {
+    kind: "event",
+    exchange: "subscription",
+    schema: Subscription,
+    example: { ...subscription, active: false, completed: true, process_status: 2 },
+    description: "A subscription was sent the last message of its set.",
+  },
+  "subscription.send-next": {
+    kind: "command",
+    exchange: "subscription",
+    schema: SubscriptionSendNext,
+    example: { subscription_id: subscription.id, schedule: 1, slot: NOW },
+    description: "Send one subscription its next message for a schedule slot (fan-out work item).",
+  },
+  "outbound.send": {
+    kind: "command",
+    exchange: "message-sender",
+    schema: OutboundSend,
+    example: { id: OUTBOUND_ID, to_identity: IDENTITY_ID, content: "Welcome!", metadata: {} },
+    description: "Send one message; its id is the idempotency key.",
+  },
+  "outbound.submitted": {
+    kind: "event",
+    exchange: "message-sender",
+    schema: OutboundStatusChanged,
+    example: outboundStatus,
+    description: "A provider accepted an outbound.",
+  },
+  "outbound.delivered": {
+    kind: "event",
+    exchange: "message-sender",
+    schema: OutboundStatusChanged,
+    example: { ...outboundStatus, status: "delivered" },
+    description: "An outbound was delivered.",
+  },
+  "outbound.failed": {
+    kind: "event",
+    exchange: "message-sender",
+    schema: OutboundStatusChanged,
+    example: { ...outboundStatus, status: "failed", provider_id: null, reason: "no address" },
+    description: "An outbound failed for good.",
+  },
+  "outbound.delivery_report": {
+    kind: "event",
+    exchange: "message-sender",
+    schema: OutboundDeliveryReport,
+    example: {
+      outbound_id: OUTBOUND_ID,
+      identity: IDENTITY_ID,
+      delivered: true,
+      status: "delivered",
+      reason: null,
+      at: NOW,
+    },
+    description: "An outbound reached a final status; feeds the identity's failure counter.",
+  },
+} as const satisfies Record<string, MessageDefinition>;
+
+export type Catalog = typeof catalog;
+export type MessageName = keyof Catalog;
+export type Payload<N extends MessageName> = Static<Catalog[N]["schema"]>;
+
+export const messageNames = Object.keys(catalog) as MessageName[];
+
+export const isMessageName = (name: string): name is MessageName => Object.hasOwn(catalog, name);

@@ -1,0 +1,41 @@
+import Type, { type Static, type TSchema } from "typebox";
+
+export const Uuid = Type.String({ format: "uuid" });
+export const IsoDateTime = Type.String({ format: "date-time" });
+export const Json = Type.Record(Type.String(), Type.Unknown());
+export type Json = Static<typeof Json>;
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** Seed's `{count, next, previous, results}` list envelope. */
+export const Paginated = <T extends TSchema>(item: T) =>
+  Type.Object({
+    count: Type.Integer({ minimum: 0 }),
+    next: Nullable(Type.String()),
+    previous: Nullable(Type.String()),
+    results: Type.Array(item),
+  });
+
+export const ListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+});
+export type ListQuery = Static<typeof ListQuery>;
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Unknown()),
+    requestId: Type.String(),
+  }),
+});
+export type ErrorResponse = Static<typeof ErrorResponse>;
+
+export const IdParams = Type.Object({ id: Uuid });
+export type IdParams = Static<typeof IdParams>;
+export const IntIdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
+export type IntIdParams = Static<typeof IntIdParams>;
+
+/** Who made a change: the API user's id, or null for the admin token and for workers. */
+export const Actor = Nullable(Type.Integer());

@@ -1,0 +1,31 @@
+import Type, { type Static } from "typebox";
+import { IsoDateTime, Json, Nullable, Uuid } from "../common.ts";
+
+/** Seed's process_status: 0 ready, 1 in process, 2 completed, -1 no valid address, -2 error. */
+export const ProcessStatus = Type.Integer({ minimum: -2, maximum: 5 });
+
+export const Subscription = Type.Object({
+  id: Uuid,
+  version: Type.Integer({ minimum: 1 }),
+  identity: Uuid,
+  messageset: Type.Integer({ minimum: 1 }),
+  next_sequence_number: Type.Integer({ minimum: 1 }),
+  initial_sequence_number: Type.Integer({ minimum: 1 }),
+  lang: Type.String({ minLength: 1, maxLength: 6 }),
+  active: Type.Boolean(),
+  completed: Type.Boolean(),
+  schedule: Type.Integer({ minimum: 1 }),
+  process_status: ProcessStatus,
+  metadata: Nullable(Json),
+  created_at: IsoDateTime,
+  updated_at: IsoDateTime,
+});
+export type Subscription = Static<typeof Subscription>;
+
+/** `subscription.send-next`: send one subscription the message due in `slot` of its content schedule. */
+export const SubscriptionSendNext = Type.Object({
+  subscription_id: Uuid,
+  schedule: Type.Integer({ minimum: 1 }),
+  slot: IsoDateTime,
+});
+export type SubscriptionSendNext = Static<typeof SubscriptionSendNext>;

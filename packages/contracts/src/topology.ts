@@ -1,0 +1,103 @@
+import { catalog, type MessageName, SERVICES, type Service } from "./catalog.ts";
+
+export interface RetryPolicy {
+  /** Deliveries before a message goes to the dead-letter queue (the first try included). */
+  maxAttempts: number;
+  /** Wait before each retry; retry n waits delaysMs[n-1] (the last one repeats). */
+  delaysMs: readonly number[];
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, delaysMs: [1_000, 5_000, 30_000, 120_000] };
+
+export interface QueueDefinition {
+  /** The service whose workers consume it. */
+  consumer: Service;
+  /** The messages routed into it; each is bound from its own exchange with its name as routing key. */
+  messages: readonly MessageName[];
+  retry: RetryPolicy;
+  description: string;
+}
+
+const queue = (
+  consumer: Service,
+  messages: readonly MessageName[],
+  description: string,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): QueueDefinition => ({ consumer, messages, retry, description });
+
+/** Queues are `<consumer-service>.<purpose>`. Each has retry queues and a `<queue>.dlq`. */
+export const queues = {
+  "scheduler.content-schedules": queue(
+    "scheduler",
+    ["content.schedule.changed", "content.schedule.deleted"],
+    "Mirror content schedules into scheduler schedules.",
+  ),
+  "subscription.schedule-fired": queue(
+    "subscription",
+    ["schedule.fired"],
+    "Fan a fired content schedule out to its ready subscriptions.",
+  ),
+  "subscription.send-next": queue(
+    "subscription",
+    ["subscription.send-next"],
+    "Send one subscription its next message.",
+  ),
+  "subscription.content": queue(
+    "subscription",
+    [
+      "content.messageset.changed",
+      "content.messageset.deleted",
+      "content.message.changed",
+      "content.message.deleted",
+    ],
+    "Keep the local copy of message sets and messages.",
+  ),
+  "message-sender.outbound-send": queue("message-sender", ["outbound.send"], "Send outbound messages."),
+  "message-sender.address-book": queue(
+    "message-sender",
+    ["identity.created", "identity.updated", "identity.deleted"],
+    "Keep the local address book that resolves to_identity.",
+  ),
+} as const satisfies Record<string, QueueDefinition>;
+
+export type QueueName = keyof typeof queues;
+export type QueueMessages<Q extends QueueName> = (typeof queues)[Q]["messages"][number];
+
+export const queueNames = Object.keys(queues) as QueueName[];
+
+export const exchangeFor = (name: MessageName): Service => catalog[name].exchange;
+
+/**
+ * Names as declared on the broker. A namespace (tests use one per file) prefixes every exchange and queue,
+ * so several platforms can share one broker without seeing each other's messages.
+ */
+export interface Names {
+  exchange(service: Service): string;
+  queue(name: QueueName): string;
+  retryQueue(name: QueueName, level: number): string;
+  deadLetterQueue(name: QueueName): string;
+}
+
+export function namesFor(namespace = ""): Names {
+  const p = namespace ? `${namespace}.` : "";
+  return {
+    exchange: (service) => `${p}${service}`,
+    queue: (name) => `${p}${name}`,
+    retryQueue: (name, level) => `${p}${name}.retry.${level}`,
+    deadLetterQueue: (name) => `${p}${name}.dlq`,
+  };
+}
+
+export const exchanges: readonly Service[] = SERVICES;
+
+/** Retry levels declared for a queue: one queue per delay, so a long delay never holds up a short one. */
+export const retryLevels = (retry: RetryPolicy): number => Math.max(0, retry.maxAttempts - 1);
+
+/** Every queue name the topology declares (main, retry and dead-letter), for clean-up tools. */
+export function declaredQueues(names: Names): string[] {
+  return queueNames.flatMap((name) => [
+    names.queue(name),
+    names.deadLetterQueue(name),
+    ...Array.from({ length: retryLevels(queues[name].retry) }, (_, i) => names.retryQueue(name, i + 1)),
+  ]);
+}

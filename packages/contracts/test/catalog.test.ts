@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import {
+  assertPayload,
+  catalog,
+  InvalidPayloadError,
+  isMessageName,
+  messageNames,
+  namesFor,
+  queueNames,
+  queues,
+  validatorFor,
+} from "../src/index.ts";
+
+describe("message catalog", () => {
+  it.each(messageNames)("%s: its example validates", (name) => {
+    expect(validatorFor(name)(catalog[name].example)).toBe(true);
+  });
+
+  it.each(messageNames)("%s: names follow <entity>.<verb> and its kind", (name) => {
+    expect(name).toMatch(/^[a-z]+(\.[a-z_-]+)+$/);
+    const verb = name.split(".").at(-1) ?? "";
+    const looksPast = /(ed|_report|fired)$/.test(verb);
+    expect(looksPast).toBe(catalog[name].kind === "event");
+  });
+
+  it("rejects a payload missing a required field, naming it", () => {
+    const { id: _id, ...rest } = catalog["outbound.send"].example;
+    expect(() => assertPayload("outbound.send", rest)).toThrow(InvalidPayloadError);
+    expect(() => assertPayload("outbound.send", rest)).toThrow(/id/);
+  });
+
+  it("rejects wrong types and bad formats", () => {
+    expect(validatorFor("schedule.fired")({ ...catalog["schedule.fired"].example, slot: "yesterday" })).toBe(false);
+    expect(validatorFor("identity.deleted")({ id: 42 })).toBe(false);
+  });
+
+  it("knows its own names", () => {
+    expect(isMessageName("outbound.send")).toBe(true);
+    expect(isMessageName("outbound.nope")).toBe(false);
+  });
+});
+
+describe("topology", () => {
+  it("binds every queue to at least one catalogued message", () => {
+    for (const name of queueNames) {
+      expect(queues[name].messages.length, name).toBeGreaterThan(0);
+      for (const message of queues[name].messages) {
+        expect(isMessageName(message), `${name} <- ${message}`).toBe(true);
+      }
+    }
+  });
+
+  it("routes every command to exactly one queue, owned by the command's exchange service", () => {
+    for (const name of messageNames.filter((n) => catalog[n].kind === "command")) {
+      const consumers = queueNames.filter((q) => (queues[q].messages as readonly string[]).includes(name));
+      expect(consumers, name).toHaveLength(1);
+      expect(queues[consumers[0] as (typeof queueNames)[number]].consumer).toBe(catalog[name].exchange);
+    }
+  });
+
+  it("names queues <consumer>.<purpose>", () => {
+    for (const name of queueNames) {
+      expect(name.startsWith(`${queues[name].consumer}.`)).toBe(true);
+    }
+  });
+
+  it("prefixes every name with the namespace", () => {
+    const names = namesFor("t1");
+    expect(names.exchange("identity")).toBe("t1.identity");
+    expect(names.queue("message-sender.outbound-send")).toBe("t1.message-sender.outbound-send");
+    expect(names.deadLetterQueue("subscription.send-next")).toBe("t1.subscription.send-next.dlq");
+    expect(namesFor().retryQueue("subscription.send-next", 2)).toBe("subscription.send-next.retry.2");
+  });
+});

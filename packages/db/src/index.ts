@@ -1,0 +1,2 @@
+export { applyMigrations, dropDatabase, ensureDatabase, quoteIdent, withAdminClient } from "./migrations.ts";
+export { DEFAULT_DATABASE_SERVER, databaseEnvVar, databaseUrlFor } from "./service-db.ts";

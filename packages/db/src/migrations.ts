@@ -1,0 +1,145 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import type { MigrationList } from "@prisma/schema-engine-wasm";
+import { Client } from "pg";
+import { openSchemaEngine } from "./schema-engine.ts";
+
+const NO_FILTER = { externalTables: [], externalEnums: [] };
+
+/** Everything under `<appDir>/prisma/migrations`, in Prisma's folder format. */
+export async function loadMigrations(appDir: string): Promise<MigrationList> {
+  const baseDir = path.join(appDir, "prisma", "migrations");
+  const entries = await readdir(baseDir, { withFileTypes: true }).catch(() => []);
+  const dirs = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  const lockPath = path.join(baseDir, "migration_lock.toml");
+  const migrationDirectories = await Promise.all(
+    dirs.map(async (dir) => {
+      const file = path.join(baseDir, dir, "migration.sql");
+      const content = await readFile(file, "utf8").then(
+        (value) => ({ tag: "ok" as const, value }),
+        (err: Error) => ({ tag: "error" as const, value: err.message }),
+      );
+      return { path: dir, migrationFile: { path: "migration.sql", content } };
+    }),
+  );
+  return {
+    baseDir,
+    lockfile: {
+      path: "migration_lock.toml",
+      content: await readFile(lockPath, "utf8").catch(() => null),
+    },
+    shadowDbInitScript: "",
+    migrationDirectories,
+  };
+}
+
+/** Every `*.prisma` file in `<appDir>/prisma/schema/`, as the engine wants them. */
+export async function loadSchemaFiles(appDir: string): Promise<{ path: string; content: string }[]> {
+  const dir = path.join(appDir, "prisma", "schema");
+  const names = (await readdir(dir)).filter((n) => n.endsWith(".prisma")).sort();
+  return Promise.all(
+    names.map(async (name) => ({ path: path.join(dir, name), content: await readFile(path.join(dir, name), "utf8") })),
+  );
+}
+
+export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/** Runs `fn` on a connection to the server's `postgres` database. */
+export async function withAdminClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const admin = new URL(url);
+  admin.pathname = "/postgres";
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates the database named in `url` if it does not exist yet; true when it was created. */
+export async function ensureDatabase(url: string, template?: string): Promise<boolean> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  return withAdminClient(url, async (client) => {
+    const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (found.rowCount) {
+      return false;
+    }
+    const from = template ? ` TEMPLATE ${quoteIdent(template)}` : "";
+    try {
+      await client.query(`CREATE DATABASE ${quoteIdent(name)}${from}`);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === "42P04") {
+        return false; // created meanwhile by a concurrent caller
+      }
+      throw err;
+    }
+  });
+}
+
+/** `prisma migrate deploy` without the native engine: applies pending migrations and records them. */
+export async function applyMigrations(appDir: string, url: string): Promise<string[]> {
+  await ensureDatabase(url);
+  const files = await loadSchemaFiles(appDir);
+  const { engine, close } = await openSchemaEngine(
+    url,
+    files.map((f) => [f.path, f.content]),
+  );
+  try {
+    const migrationsList = await loadMigrations(appDir);
+    const result = await engine.applyMigrations({ migrationsList, filters: NO_FILTER });
+    return result.appliedMigrationNames;
+  } finally {
+    await close();
+  }
+}
+
+/** Where `tidings-db diff` keeps the schema that the committed migrations produce. */
+export const snapshotPath = (appDir: string) => path.join(appDir, "prisma", "migrations", "schema.snapshot.prisma");
+
+/**
+ * The SQL that takes the schema the migrations produced (their snapshot) to the current schema files; empty
+ * when they agree. Both sides are datamodels, so no database is described (the wasm engine cannot read
+ * Postgres's `"char"` catalog columns through the pg adapter).
+ */
+export async function diffSchema(appDir: string, serverUrl: string): Promise<string> {
+  const files = await loadSchemaFiles(appDir);
+  const snapshot = await readFile(snapshotPath(appDir), "utf8").catch(() => null);
+  const admin = new URL(serverUrl);
+  admin.pathname = "/postgres";
+  const { engine, close } = await openSchemaEngine(
+    admin.toString(),
+    files.map((f) => [f.path, f.content]),
+  );
+  try {
+    const result = await engine.diff({
+      from:
+        snapshot === null
+          ? { tag: "empty" }
+          : { tag: "schemaDatamodel", files: [{ path: "schema.snapshot.prisma", content: snapshot }] },
+      to: { tag: "schemaDatamodel", files },
+      script: true,
+      exitCode: null,
+      filters: NO_FILTER,
+    });
+    return result.stdout ?? "";
+  } finally {
+    await close();
+  }
+}
+
+/** The schema files as one snapshot file: generator and datasource blocks once, then every model. */
+export function buildSnapshot(files: { path: string; content: string }[]): string {
+  return `${files.map((f) => `// ${path.basename(f.path)}\n${f.content.trim()}\n`).join("\n")}`;
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  await withAdminClient(url, (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`),
+  );
+}

@@ -1,0 +1,220 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { Broker, SqlExecutor } from "@tidings/amqp";
+import { ErrorResponse } from "@tidings/contracts";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawServerDefault,
+} from "fastify";
+import type { Logger } from "pino";
+import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import Type from "typebox";
+import { type Principal, TokenAuthenticator } from "./auth.ts";
+import { ApiError } from "./errors.ts";
+
+export type Api = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+  interface FastifyContextConfig {
+    /** No Authorization needed (health, docs, provider callbacks verified by signature). */
+    public?: boolean;
+  }
+}
+
+export interface ApiDeps {
+  service: string;
+  version: string;
+  logger: Logger;
+  /** The service's database (Prisma client): health checks and API tokens. */
+  db: SqlExecutor;
+  /** Absent in tests of an API alone; health then reports the broker as not configured. */
+  broker?: Broker;
+  adminToken?: string;
+  publicUrl?: string;
+}
+
+/** The error responses every route can give, for `schema.response`. */
+export const errorResponses = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+} as const;
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * The fastify app of one service: token auth on every route not marked public, one error shape, health,
+ * Prometheus metrics, OpenAPI docs at /docs, and POST /api/v1/user/token/. `register` adds the
+ * service's own routes. The app never listens; `main.ts` does, and tests use `inject`.
+ */
+export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<void> | void): Promise<Api> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    trustProxy: true,
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: 5 * 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const authenticator = new TokenAuthenticator(deps.db, deps.adminToken);
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: deps.service });
+  collectDefaultMetrics({ register: registry });
+  const duration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request duration by route, method and status",
+    labelNames: ["method", "route", "status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+
+  app.decorateRequest("principal", null as unknown as Principal);
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    duration
+      .labels(request.method, request.routeOptions.url ?? "unmatched", String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
+  });
+  app.addHook("onRequest", async (request) => {
+    if (request.routeOptions.config.public || !request.routeOptions.url) {
+      return; // public routes, and unknown ones (they answer 404)
+    }
+    request.principal = await authenticator.authenticate(request.headers.authorization);
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(new ApiError(404, "NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0]}`), request, reply),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: `Tidings ${deps.service}`, version: deps.version },
+      components: {
+        securitySchemes: { token: { type: "apiKey", in: "header", name: "Authorization" } },
+      },
+      security: [{ token: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
+  app.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/docs")) {
+      route.config = { ...route.config, public: true };
+    }
+  });
+
+  app.get(
+    "/api/health/",
+    { config: { public: true }, schema: { hide: true } },
+    async (_request, reply) => {
+      const database = await deps.db.$queryRawUnsafe("SELECT 1").then(
+        () => "Accessible",
+        () => "Inaccessible",
+      );
+      const broker = deps.broker ? (deps.broker.isConnected ? "Connected" : "Disconnected") : "Not configured";
+      const up = database === "Accessible" && broker !== "Disconnected";
+      return reply.code(up ? 200 : 503).send({ up, result: { database, broker, version: deps.version } });
+    },
+  );
+
+  app.get("/metrics", { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
+    // Internal only (as in Seed): a request that came through a proxy chain is refused.
+    if (String(request.headers["x-forwarded-for"] ?? "").includes(",")) {
+      throw new ApiError(403, "FORBIDDEN", "Metrics are internal.");
+    }
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+
+  app.post(
+    "/api/v1/user/token/",
+    {
+      schema: {
+        summary: "Create an API user (or find it) and issue it a new token. Admin only.",
+        body: Type.Object({ email: Type.String({ format: "email", maxLength: 254 }) }),
+        response: { 201: Type.Object({ token: Type.String() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      return reply.code(201).send({ token: await authenticator.issueToken(request.body.email) });
+    },
+  );
+
+  await register(app);
+  return app;
+}
+
+export function requireAdmin(request: FastifyRequest): void {
+  if (!request.principal?.isAdmin) {
+    throw new ApiError(403, "FORBIDDEN", "You do not have permission to perform this action.");
+  }
+}
+
+interface ValidationIssue {
+  instancePath: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Ajv errors as `{field, message}`, the field as a dotted path (`body.details.addresses`). */
+function validationDetails(err: FastifyError): { field: string; message: string }[] {
+  const context = err.validationContext ?? "body";
+  return ((err.validation ?? []) as ValidationIssue[]).map((issue) => {
+    const path = issue.instancePath.split("/").filter(Boolean);
+    const missing = issue.params?.missingProperty;
+    if (typeof missing === "string") {
+      path.push(missing);
+    }
+    return { field: [context, ...path].join("."), message: issue.message ?? "is invalid" };
+  });
+}
+
+function sendError(err: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
+  let status = err.statusCode ?? 500;
+  let code: string;
+  let message = err.message;
+  let details: unknown;
+  if (err instanceof ApiError) {
+    code = err.code;
+    details = err.details;
+  } else if ((err as FastifyError).validation) {
+    status = 400;
+    code = "VALIDATION_FAILED";
+    details = validationDetails(err as FastifyError);
+    message = "The request is invalid.";
+  } else if (status < 500) {
+    code = /^FST_ERR_CTP_/.test(err.code ?? "") ? "INVALID_BODY" : (err.code ?? "BAD_REQUEST");
+  } else {
+    request.log.error({ err }, "unhandled error");
+    status = 500;
+    code = "INTERNAL_ERROR";
+    message = "Internal Server Error";
+  }
+  return reply
+    .code(status)
+    .send({ error: { code, message, ...(details === undefined ? {} : { details }), requestId: request.id } });
+}

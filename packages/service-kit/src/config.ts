@@ -1,0 +1,47 @@
+import { databaseUrlFor } from "@tidings/db";
+import envSchema from "env-schema";
+import Type, { type Static, type TProperties } from "typebox";
+
+const LogLevel = Type.Union(
+  ["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((l) => Type.Literal(l)),
+  { default: "info" },
+);
+
+/** Settings every process of every service reads. */
+export const BaseConfig = {
+  HOST: Type.String({ default: "0.0.0.0" }),
+  LOG_LEVEL: LogLevel,
+  AMQP_URL: Type.String({ default: "amqp://guest:guest@127.0.0.1:5672", pattern: "^amqps?://" }),
+  /** Prefixes every exchange and queue; lets several platforms share a broker (tests use one each). */
+  AMQP_NAMESPACE: Type.String({ default: "", pattern: "^[a-z0-9_-]*$" }),
+  AMQP_PREFETCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
+  /** Bootstraps API access: it may call everything, including POST /api/v1/user/token/. Unset: no admin. */
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  /** Absolute base URL of this API, used in pagination links when behind a proxy. */
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: "^https?://" })),
+} satisfies TProperties;
+
+export const baseConfigSchema = Type.Object(BaseConfig);
+export type BaseConfig = Static<typeof baseConfigSchema> & { DATABASE_URL: string };
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Validates the environment against `schema` (defaults applied, numbers coerced) and adds the service's
+ * DATABASE_URL from `<SERVICE>_DATABASE_URL`. A bad variable fails start-up with a message naming it.
+ */
+export function loadConfig<P extends TProperties>(
+  service: string,
+  properties: P,
+  env: Record<string, string | undefined> = process.env,
+): Static<ReturnType<typeof Type.Object<P & typeof BaseConfig>>> & { DATABASE_URL: string } {
+  const schema = Type.Object({ ...BaseConfig, ...properties });
+  try {
+    const config = envSchema({ schema, data: env, dotenv: false });
+    return { ...(config as object), DATABASE_URL: databaseUrlFor(service, env) } as never;
+  } catch (err) {
+    throw new ConfigError(`${service}: invalid configuration: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,31 @@
+/** An error with an HTTP status, an UPPER_SNAKE code and optional details, rendered in the one error shape. */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export const badRequest = (code: string, message: string, details?: unknown) =>
+  new ApiError(400, code, message, details);
+export const notFound = (code: string, message: string) => new ApiError(404, code, message);
+export const conflict = (code: string, message: string, details?: unknown) =>
+  new ApiError(409, code, message, details);
+
+/** A database unique-constraint violation (Prisma P2002, Postgres 23505). */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string }; meta?: { driverAdapterError?: { cause?: { originalCode?: string } } } };
+  return (
+    e?.code === "P2002" ||
+    e?.code === "23505" ||
+    e?.meta?.driverAdapterError?.cause?.originalCode === "23505"
+  );
+}
+
+/** A Prisma "record to update or delete does not exist" error. */
+export const isRecordNotFound = (err: unknown): boolean => (err as { code?: string })?.code === "P2025";

@@ -1,0 +1,8 @@
+export { type Api, type ApiDeps, buildApi, errorResponses, requireAdmin } from "./app.ts";
+export { digestToken, type Principal, TokenAuthenticator, tokenFromHeader } from "./auth.ts";
+export { BaseConfig, ConfigError, loadConfig } from "./config.ts";
+export { ApiError, badRequest, conflict, isRecordNotFound, isUniqueViolation, notFound } from "./errors.ts";
+export { runProcess, type Stop, stopAll } from "./lifecycle.ts";
+export { createLogger, loggerOptions, maskPii } from "./logger.ts";
+export { DEFAULT_PAGE_SIZE, type Page, type PageParams, pageParams, toPage } from "./pagination.ts";
+export { buildServiceApi, type Database, runService, type ServiceConfig, type ServiceDefinition, type ServiceDeps, startServiceWorker } from "./service.ts";

@@ -1,0 +1,68 @@
+import pino, { type Logger, type LoggerOptions } from "pino";
+
+/** Field names whose values are secrets or personal data wherever they appear in a log object. */
+const SENSITIVE_KEYS = [
+  "authorization",
+  "password",
+  "token",
+  "auth_token",
+  "secret",
+  "verification_code",
+  "msisdn",
+  "email",
+  "to_addr",
+  "from_addr",
+  "address",
+  "addresses",
+  "details",
+  "content",
+];
+
+export const REDACT_PATHS = [
+  "req.headers.authorization",
+  'req.headers["x-twilio-signature"]',
+  ...SENSITIVE_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
+];
+
+/** 9-15 digits, optionally with a leading + and single space/hyphen separators, standing alone (not part of
+ * an IP address, a uuid, a timestamp or a word). */
+const PHONE = /(?<![\w.:+-])\+?\d(?:[ -]?\d){8,14}(?![\w.:-])/g;
+const EMAIL = /[^\s@<>"']+@[^\s@<>"']+\.[^\s@<>"']+/g;
+
+/** Masks phone numbers and email addresses inside free text (error messages, log lines). */
+export function maskPii(text: string): string {
+  return text.replace(EMAIL, "[email]").replace(PHONE, "[phone]");
+}
+
+export function loggerOptions(service: string, level: string): LoggerOptions {
+  return {
+    level,
+    base: { service, pid: process.pid },
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    serializers: {
+      err: (err: Error) => {
+        const serialized = pino.stdSerializers.err(err);
+        return { ...serialized, message: maskPii(serialized.message), stack: maskPii(serialized.stack ?? "") };
+      },
+    },
+    hooks: {
+      // Strings passed to a log call are free text: mask anything that looks like a phone number or email.
+      logMethod(args, method) {
+        method.apply(
+          this,
+          args.map((a) => (typeof a === "string" ? maskPii(a) : a)) as Parameters<typeof method>,
+        );
+      },
+    },
+  };
+}
+
+/** The pino logger for one process: JSON lines, pretty only on a terminal. */
+export function createLogger(service: string, level = "info"): Logger {
+  const options = loggerOptions(service, level);
+  if (process.stdout.isTTY && !process.env.CI) {
+    return pino({ ...options, transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } } });
+  }
+  return pino(options);
+}

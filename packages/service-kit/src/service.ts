@@ -1,0 +1,102 @@
+import { Broker, OutboxRelay, pruneProcessedMessages, type SqlExecutor } from "@tidings/amqp";
+import type { Service } from "@tidings/contracts";
+import type { Logger } from "pino";
+import { type Api, buildApi } from "./app.ts";
+import type { BaseConfig } from "./config.ts";
+import { runProcess, type Stop, stopAll } from "./lifecycle.ts";
+import { createLogger } from "./logger.ts";
+
+export interface Database extends SqlExecutor {
+  $disconnect(): Promise<void>;
+}
+
+export type ServiceConfig = BaseConfig & { PORT: number };
+
+export interface ServiceDeps<C extends ServiceConfig, D extends Database> {
+  config: C;
+  logger: Logger;
+  db: D;
+  broker: Broker;
+}
+
+/** What makes one service: its config, database client, routes and consumers. */
+export interface ServiceDefinition<C extends ServiceConfig, D extends Database> {
+  name: Service;
+  version: string;
+  loadConfig(env: Record<string, string | undefined>): C;
+  createDb(url: string): D;
+  routes(app: Api, deps: ServiceDeps<C, D>): void | Promise<void>;
+  /** Starts the service's consumers (and tickers); returns their graceful stop. */
+  startConsumers(deps: ServiceDeps<C, D>): Promise<Stop>;
+}
+
+/** Processed-message records are kept this long: far longer than any redelivery or retry takes. */
+const PROCESSED_RETENTION_MS = 7 * 24 * 3600_000;
+
+export function buildServiceApi<C extends ServiceConfig, D extends Database>(
+  def: ServiceDefinition<C, D>,
+  deps: ServiceDeps<C, D>,
+): Promise<Api> {
+  return buildApi(
+    {
+      service: def.name,
+      version: def.version,
+      logger: deps.logger,
+      db: deps.db,
+      broker: deps.broker,
+      adminToken: deps.config.ADMIN_TOKEN,
+      publicUrl: deps.config.PUBLIC_URL,
+    },
+    (app) => def.routes(app, deps),
+  );
+}
+
+/** The worker side: the outbox relay, processed-message pruning, and the service's consumers. */
+export async function startServiceWorker<C extends ServiceConfig, D extends Database>(
+  def: ServiceDefinition<C, D>,
+  deps: ServiceDeps<C, D>,
+): Promise<Stop> {
+  const relay = new OutboxRelay({ databaseUrl: deps.config.DATABASE_URL, broker: deps.broker, logger: deps.logger });
+  await relay.start();
+  const prune = setInterval(() => {
+    pruneProcessedMessages(deps.db, PROCESSED_RETENTION_MS).then(
+      (n) => n > 0 && deps.logger.info({ pruned: n }, "old processed-message records pruned"),
+      (err: unknown) => deps.logger.warn({ err }, "processed-message pruning failed"),
+    );
+  }, 3600_000);
+  prune.unref();
+  const stopConsumers = await def.startConsumers(deps);
+  // Consumers first (they may enqueue), then the relay publishes what is left.
+  return stopAll(deps.logger, stopConsumers, async () => clearInterval(prune), () => relay.stop());
+}
+
+/** The entry point of a service process: `api` listens on PORT, `worker` consumes. Stops on SIGINT/SIGTERM. */
+export function runService<C extends ServiceConfig, D extends Database>(
+  def: ServiceDefinition<C, D>,
+  role: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): Promise<void> {
+  if (role !== "api" && role !== "worker") {
+    throw new Error(`usage: main.ts api|worker (got ${role ?? "nothing"})`);
+  }
+  const config = def.loadConfig(env);
+  const logger = createLogger(`${def.name}-${role}`, config.LOG_LEVEL);
+  return runProcess(logger, async () => {
+    const db = def.createDb(config.DATABASE_URL);
+    const broker = await Broker.connect({
+      url: config.AMQP_URL,
+      namespace: config.AMQP_NAMESPACE,
+      service: def.name,
+      logger,
+    });
+    const deps = { config, logger, db, broker };
+    if (role === "api") {
+      const app = await buildServiceApi(def, deps);
+      await app.listen({ port: config.PORT, host: config.HOST });
+      return stopAll(logger, () => app.close(), () => broker.close(), () => db.$disconnect());
+    }
+    const stopWorker = await startServiceWorker(def, deps);
+    logger.info("worker started");
+    return stopAll(logger, stopWorker, () => broker.close(), () => db.$disconnect());
+  });
+}

@@ -1,0 +1,129 @@
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { catalog, declaredQueues, exchanges, type MessageName, namesFor } from "@tidings/contracts";
+import { DEFAULT_DATABASE_SERVER, dropDatabase, ensureDatabase } from "@tidings/db";
+import amqp from "amqplib";
+import pino, { type Logger } from "pino";
+
+export const AMQP_URL = process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+export const DATABASE_SERVER = process.env.TEST_DATABASE_SERVER ?? DEFAULT_DATABASE_SERVER;
+
+export const templateName = (service: string) => `tidings_test_tpl_${service.replaceAll("-", "_")}`;
+
+const suffix = () => randomBytes(5).toString("hex");
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh database for one test file, cloned from the service's migrated template (see global-setup). */
+export async function createTestDatabase(service: string): Promise<TestDatabase> {
+  const url = `${DATABASE_SERVER}/tidings_test_${service.replaceAll("-", "_")}_${suffix()}`;
+  await ensureDatabase(url, templateName(service));
+  return { url, drop: () => dropDatabase(url) };
+}
+
+export interface TestNamespace {
+  namespace: string;
+  /** Deletes every exchange and queue of the namespace. */
+  cleanup(): Promise<void>;
+}
+
+/** A unique AMQP name prefix for one test file. */
+export function createTestNamespace(): TestNamespace {
+  const namespace = `t${suffix()}`;
+  return {
+    namespace,
+    cleanup: async () => {
+      const names = namesFor(namespace);
+      const connection = await amqp.connect(AMQP_URL);
+      try {
+        const channel = await connection.createChannel();
+        for (const queue of declaredQueues(names)) {
+          await channel.deleteQueue(queue);
+        }
+        for (const service of exchanges) {
+          await channel.deleteExchange(names.exchange(service));
+        }
+        await channel.close();
+      } finally {
+        await connection.close();
+      }
+    },
+  };
+}
+
+/** A quiet logger for tests (LOG_LEVEL=debug shows everything). */
+export const testLogger = (): Logger => pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 10_000, intervalMs = 50, what = "condition" } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) {
+        return value;
+      }
+    } catch (err) {
+      lastError = err;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+}
+
+export interface CapturedMessage {
+  name: string;
+  messageId: string;
+  correlationId: string | undefined;
+  payload: unknown;
+}
+
+export interface Capture {
+  messages: CapturedMessage[];
+  /** Messages of one name, payloads typed by the caller. */
+  named<T = unknown>(name: string): T[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Records every message published with one of `names` in a namespace, through a temporary exclusive queue
+ * bound beside the real ones (it takes nothing from them).
+ */
+export async function captureMessages(namespace: string, names: readonly MessageName[]): Promise<Capture> {
+  const topology = namesFor(namespace);
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  const { queue } = await channel.assertQueue("", { exclusive: true, autoDelete: true });
+  for (const name of names) {
+    const exchange = topology.exchange(catalog[name].exchange);
+    await channel.assertExchange(exchange, "topic", { durable: true });
+    await channel.bindQueue(queue, exchange, name);
+  }
+  const messages: CapturedMessage[] = [];
+  await channel.consume(
+    queue,
+    (msg) => {
+      if (msg) {
+        messages.push({
+          name: String(msg.properties.type),
+          messageId: String(msg.properties.messageId),
+          correlationId: msg.properties.correlationId,
+          payload: JSON.parse(msg.content.toString("utf8")),
+        });
+      }
+    },
+    { noAck: true },
+  );
+  return {
+    messages,
+    named: <T>(name: string) => messages.filter((m) => m.name === name).map((m) => m.payload as T),
+    stop: () => connection.close(),
+  };
+}
