@@ -20,7 +20,10 @@ afterAll(async () => {
 
 const details = {
   default_addr_type: "msisdn",
-  addresses: { msisdn: { "+27820001001": { default: true } }, email: { "a@example.org": { optedout: true } } },
+  addresses: {
+    msisdn: { "+27820001001": { default: true } },
+    email: { "a@example.org": { optedout: true } },
+  },
   lang_code: "eng_ZA",
 };
 
@@ -44,8 +47,22 @@ describe("POST /api/v1/identities/", () => {
       );
       expect(event.addresses).toEqual(
         expect.arrayContaining([
-          { type: "msisdn", address: "+27820001001", default: true, optedout: false, inactive: false, verified: false },
-          { type: "email", address: "a@example.org", default: false, optedout: true, inactive: false, verified: false },
+          {
+            type: "msisdn",
+            address: "+27820001001",
+            default: true,
+            optedout: false,
+            inactive: false,
+            verified: false,
+          },
+          {
+            type: "email",
+            address: "a@example.org",
+            default: false,
+            optedout: true,
+            inactive: false,
+            verified: false,
+          },
         ]),
       );
       const fetched = await svc.app.inject({ url: `/api/v1/identities/${identity.id}/`, headers: adminAuth });
@@ -110,7 +127,12 @@ describe("POST /api/v1/identities/", () => {
 describe("GET /api/v1/identities/", () => {
   it("pages newest first with count, next and previous", async () => {
     for (let i = 0; i < 3; i++) {
-      await svc.app.inject({ method: "POST", url: "/api/v1/identities/", headers: adminAuth, payload: { details } });
+      await svc.app.inject({
+        method: "POST",
+        url: "/api/v1/identities/",
+        headers: adminAuth,
+        payload: { details },
+      });
     }
     const all = (await svc.app.inject({ url: "/api/v1/identities/", headers: adminAuth })).json();
     const first = (await svc.app.inject({ url: "/api/v1/identities/?limit=2", headers: adminAuth })).json();
@@ -118,13 +140,21 @@ describe("GET /api/v1/identities/", () => {
     expect(first.results).toEqual(all.results.slice(0, 2));
     expect(first.previous).toBeNull();
     expect(first.next).toContain("offset=2");
-    const second = (await svc.app.inject({ url: new URL(first.next).pathname + new URL(first.next).search, headers: adminAuth })).json();
+    const second = (
+      await svc.app.inject({
+        url: new URL(first.next).pathname + new URL(first.next).search,
+        headers: adminAuth,
+      })
+    ).json();
     expect(second.results).toEqual(all.results.slice(2, 4));
     expect(second.previous).toContain("limit=2");
   });
 
   it("404s an unknown identity in the error shape", async () => {
-    const res = await svc.app.inject({ url: "/api/v1/identities/00000000-0000-4000-8000-000000000000/", headers: adminAuth });
+    const res = await svc.app.inject({
+      url: "/api/v1/identities/00000000-0000-4000-8000-000000000000/",
+      headers: adminAuth,
+    });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({
       error: { code: "IDENTITY_NOT_FOUND", message: expect.any(String), requestId: expect.any(String) },
@@ -145,7 +175,12 @@ describe("POST /api/v1/user/token/", () => {
     const stored = await svc.db.apiToken.findMany();
     expect(stored.map((t) => t.digest)).not.toContain(token);
     const asUser = { authorization: `Token ${token}` };
-    const created = await svc.app.inject({ method: "POST", url: "/api/v1/identities/", headers: asUser, payload: { details } });
+    const created = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/identities/",
+      headers: asUser,
+      payload: { details },
+    });
     expect(created.statusCode).toBe(201);
     expect(created.json().created_by).toEqual(expect.any(Number));
     const denied = await svc.app.inject({

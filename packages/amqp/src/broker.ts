@@ -152,7 +152,11 @@ export class Broker {
   }
 
   /** Validates the payload against the catalog, publishes it persistent, and resolves once the broker confirms. */
-  async publish<N extends MessageName>(name: N, payload: Payload<N>, options: PublishOptions = {}): Promise<string> {
+  async publish<N extends MessageName>(
+    name: N,
+    payload: Payload<N>,
+    options: PublishOptions = {},
+  ): Promise<string> {
     assertPayload(name, payload);
     const messageId = options.messageId ?? randomUUID();
     const channel = await this.publishChannel();
@@ -203,4 +207,3 @@ export class Broker {
     await connection?.close().catch(() => undefined);
   }
 }
-

@@ -12,8 +12,8 @@ import {
 } from "@tidings/contracts";
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
-import { publishConfirmed } from "./publish.ts";
 import { NonRetryableError } from "./errors.ts";
+import { publishConfirmed } from "./publish.ts";
 
 export const ATTEMPT_HEADER = "x-tidings-attempt";
 export const ERROR_HEADER = "x-tidings-error";
@@ -182,5 +182,4 @@ export class Consumer<Q extends QueueName> {
     this.detach();
     await channel?.close().catch(() => undefined);
   }
-
 }

@@ -83,7 +83,10 @@ export async function replayDeadLetters(
         continue; // left unacked: back in the DLQ when the channel closes
       }
       const { [ATTEMPT_HEADER]: _a, [ERROR_HEADER]: _e, ...headers } = msg.properties.headers ?? {};
-      await publishConfirmed(channel, "", broker.names.queue(queue), msg.content, { ...msg.properties, headers });
+      await publishConfirmed(channel, "", broker.names.queue(queue), msg.content, {
+        ...msg.properties,
+        headers,
+      });
       channel.ack(msg);
       replayed++;
     }

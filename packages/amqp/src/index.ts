@@ -10,7 +10,13 @@ export {
 } from "./consumer.ts";
 export { type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
 export { NonRetryableError } from "./errors.ts";
-export { enqueue, OUTBOX_CHANNEL, type OutboxMessage, OutboxRelay, type OutboxRelayOptions } from "./outbox.ts";
+export {
+  enqueue,
+  OUTBOX_CHANNEL,
+  type OutboxMessage,
+  OutboxRelay,
+  type OutboxRelayOptions,
+} from "./outbox.ts";
 export { isFirstDelivery, pruneProcessedMessages } from "./processed.ts";
 export type { SqlExecutor } from "./sql.ts";
 export { assertTopology, DELIVERY_LIMIT } from "./topology.ts";

@@ -1,11 +1,7 @@
 import type { Static, TSchema } from "typebox";
 import { ContentDeleted, ContentSchedule, Message, MessageDeleted, MessageSet } from "./messages/content.ts";
 import { IdentityChanged, IdentityDeleted } from "./messages/identity.ts";
-import {
-  OutboundDeliveryReport,
-  OutboundSend,
-  OutboundStatusChanged,
-} from "./messages/message-sender.ts";
+import { OutboundDeliveryReport, OutboundSend, OutboundStatusChanged } from "./messages/message-sender.ts";
 import { ScheduleFired } from "./messages/scheduler.ts";
 import { Subscription, SubscriptionSendNext } from "./messages/subscription.ts";
 
@@ -41,7 +37,14 @@ const identity = {
   updated_at: NOW,
   updated_by: 1,
   addresses: [
-    { type: "msisdn", address: "+27820001001", default: true, optedout: false, inactive: false, verified: false },
+    {
+      type: "msisdn",
+      address: "+27820001001",
+      default: true,
+      optedout: false,
+      inactive: false,
+      verified: false,
+    },
   ],
 };
 

@@ -1,5 +1,6 @@
 export * from "./catalog.ts";
 export * from "./common.ts";
+export * from "./http/identity.ts";
 export * from "./messages/content.ts";
 export * from "./messages/identity.ts";
 export * from "./messages/message-sender.ts";
@@ -7,4 +8,3 @@ export * from "./messages/scheduler.ts";
 export * from "./messages/subscription.ts";
 export * from "./topology.ts";
 export * from "./validator.ts";
-export * from "./http/identity.ts";

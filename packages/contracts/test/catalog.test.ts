@@ -30,7 +30,9 @@ describe("message catalog", () => {
   });
 
   it("rejects wrong types and bad formats", () => {
-    expect(validatorFor("schedule.fired")({ ...catalog["schedule.fired"].example, slot: "yesterday" })).toBe(false);
+    expect(validatorFor("schedule.fired")({ ...catalog["schedule.fired"].example, slot: "yesterday" })).toBe(
+      false,
+    );
     expect(validatorFor("identity.deleted")({ id: 42 })).toBe(false);
   });
 

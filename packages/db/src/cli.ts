@@ -9,13 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  applyMigrations,
-  buildSnapshot,
-  diffSchema,
-  loadSchemaFiles,
-  snapshotPath,
-} from "./migrations.ts";
+import { applyMigrations, buildSnapshot, diffSchema, loadSchemaFiles, snapshotPath } from "./migrations.ts";
 import { databaseUrlFor } from "./service-db.ts";
 
 const appDir = process.cwd();
@@ -44,7 +38,10 @@ switch (command) {
     const dir = path.join(appDir, "prisma", "migrations", `${timestamp()}_${name}`);
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, "migration.sql"), sql);
-    await writeFile(path.join(appDir, "prisma", "migrations", "migration_lock.toml"), 'provider = "postgresql"\n');
+    await writeFile(
+      path.join(appDir, "prisma", "migrations", "migration_lock.toml"),
+      'provider = "postgresql"\n',
+    );
     await writeFile(snapshotPath(appDir), buildSnapshot(await loadSchemaFiles(appDir)));
     process.stdout.write(`${service}: wrote ${path.relative(appDir, dir)}/migration.sql\n`);
     break;

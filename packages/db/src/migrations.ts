@@ -41,7 +41,10 @@ export async function loadSchemaFiles(appDir: string): Promise<{ path: string; c
   const dir = path.join(appDir, "prisma", "schema");
   const names = (await readdir(dir)).filter((n) => n.endsWith(".prisma")).sort();
   return Promise.all(
-    names.map(async (name) => ({ path: path.join(dir, name), content: await readFile(path.join(dir, name), "utf8") })),
+    names.map(async (name) => ({
+      path: path.join(dir, name),
+      content: await readFile(path.join(dir, name), "utf8"),
+    })),
   );
 }
 
@@ -99,7 +102,8 @@ export async function applyMigrations(appDir: string, url: string): Promise<stri
 }
 
 /** Where `tidings-db diff` keeps the schema that the committed migrations produce. */
-export const snapshotPath = (appDir: string) => path.join(appDir, "prisma", "migrations", "schema.snapshot.prisma");
+export const snapshotPath = (appDir: string) =>
+  path.join(appDir, "prisma", "migrations", "schema.snapshot.prisma");
 
 /**
  * The SQL that takes the schema the migrations produced (their snapshot) to the current schema files; empty

@@ -22,7 +22,12 @@ type WasmBindings = typeof import("@prisma/schema-engine-wasm/schema_engine_bg")
 let bindings: Promise<WasmBindings> | undefined;
 
 /** The engine reports a Rust panic's message here before it throws. */
-const panics = { last: "", set_message(message: string) { panics.last = message; } };
+const panics = {
+  last: "",
+  set_message(message: string) {
+    panics.last = message;
+  },
+};
 (globalThis as { PRISMA_WASM_PANIC_REGISTRY?: typeof panics }).PRISMA_WASM_PANIC_REGISTRY = panics;
 
 export function lastEnginePanic(): string {
@@ -55,7 +60,10 @@ export interface OpenEngine {
 }
 
 /** Opens a schema engine on the database at `url`; `datamodels` are `[path, content]` pairs of schema files. */
-export async function openSchemaEngine(url: string, datamodels: [string, string][] = []): Promise<OpenEngine> {
+export async function openSchemaEngine(
+  url: string,
+  datamodels: [string, string][] = [],
+): Promise<OpenEngine> {
   const { SchemaEngine } = await loadBindings();
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool));

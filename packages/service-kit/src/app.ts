@@ -108,7 +108,11 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
 
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) =>
-    sendError(new ApiError(404, "NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0]}`), request, reply),
+    sendError(
+      new ApiError(404, "NOT_FOUND", `No route ${request.method} ${request.url.split("?")[0]}`),
+      request,
+      reply,
+    ),
   );
 
   await app.register(swagger, {
@@ -127,19 +131,15 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     }
   });
 
-  app.get(
-    "/api/health/",
-    { config: { public: true }, schema: { hide: true } },
-    async (_request, reply) => {
-      const database = await deps.db.$queryRawUnsafe("SELECT 1").then(
-        () => "Accessible",
-        () => "Inaccessible",
-      );
-      const broker = deps.broker ? (deps.broker.isConnected ? "Connected" : "Disconnected") : "Not configured";
-      const up = database === "Accessible" && broker !== "Disconnected";
-      return reply.code(up ? 200 : 503).send({ up, result: { database, broker, version: deps.version } });
-    },
-  );
+  app.get("/api/health/", { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+    const database = await deps.db.$queryRawUnsafe("SELECT 1").then(
+      () => "Accessible",
+      () => "Inaccessible",
+    );
+    const broker = deps.broker ? (deps.broker.isConnected ? "Connected" : "Disconnected") : "Not configured";
+    const up = database === "Accessible" && broker !== "Disconnected";
+    return reply.code(up ? 200 : 503).send({ up, result: { database, broker, version: deps.version } });
+  });
 
   app.get("/metrics", { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
     // Internal only (as in Seed): a request that came through a proxy chain is refused.

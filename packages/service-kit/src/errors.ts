@@ -19,11 +19,13 @@ export const conflict = (code: string, message: string, details?: unknown) =>
 
 /** A database unique-constraint violation (Prisma P2002, Postgres 23505). */
 export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string }; meta?: { driverAdapterError?: { cause?: { originalCode?: string } } } };
+  const e = err as {
+    code?: string;
+    cause?: { code?: string };
+    meta?: { driverAdapterError?: { cause?: { originalCode?: string } } };
+  };
   return (
-    e?.code === "P2002" ||
-    e?.code === "23505" ||
-    e?.meta?.driverAdapterError?.cause?.originalCode === "23505"
+    e?.code === "P2002" || e?.code === "23505" || e?.meta?.driverAdapterError?.cause?.originalCode === "23505"
   );
 }
 

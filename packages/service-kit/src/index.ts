@@ -5,4 +5,12 @@ export { ApiError, badRequest, conflict, isRecordNotFound, isUniqueViolation, no
 export { runProcess, type Stop, stopAll } from "./lifecycle.ts";
 export { createLogger, loggerOptions, maskPii } from "./logger.ts";
 export { DEFAULT_PAGE_SIZE, type Page, type PageParams, pageParams, toPage } from "./pagination.ts";
-export { buildServiceApi, type Database, runService, type ServiceConfig, type ServiceDefinition, type ServiceDeps, startServiceWorker } from "./service.ts";
+export {
+  buildServiceApi,
+  type Database,
+  runService,
+  type ServiceConfig,
+  type ServiceDefinition,
+  type ServiceDeps,
+  startServiceWorker,
+} from "./service.ts";

@@ -7,7 +7,11 @@ export type Stop = () => Promise<void>;
  * Runs one process: `start` returns its stop function. SIGINT/SIGTERM (or an uncaught error) stops it
  * gracefully within `graceMs`, then the process exits. A failed start exits with status 1.
  */
-export async function runProcess(logger: Logger, start: () => Promise<Stop>, graceMs = 15_000): Promise<void> {
+export async function runProcess(
+  logger: Logger,
+  start: () => Promise<Stop>,
+  graceMs = 15_000,
+): Promise<void> {
   let stop: Stop;
   try {
     stop = await start();

@@ -43,7 +43,11 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
     serializers: {
       err: (err: Error) => {
         const serialized = pino.stdSerializers.err(err);
-        return { ...serialized, message: maskPii(serialized.message), stack: maskPii(serialized.stack ?? "") };
+        return {
+          ...serialized,
+          message: maskPii(serialized.message),
+          stack: maskPii(serialized.stack ?? ""),
+        };
       },
     },
     hooks: {
@@ -62,7 +66,10 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
 export function createLogger(service: string, level = "info"): Logger {
   const options = loggerOptions(service, level);
   if (process.stdout.isTTY && !process.env.CI) {
-    return pino({ ...options, transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } } });
+    return pino({
+      ...options,
+      transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } },
+    });
   }
   return pino(options);
 }

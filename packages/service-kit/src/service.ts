@@ -56,7 +56,11 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
   def: ServiceDefinition<C, D>,
   deps: ServiceDeps<C, D>,
 ): Promise<Stop> {
-  const relay = new OutboxRelay({ databaseUrl: deps.config.DATABASE_URL, broker: deps.broker, logger: deps.logger });
+  const relay = new OutboxRelay({
+    databaseUrl: deps.config.DATABASE_URL,
+    broker: deps.broker,
+    logger: deps.logger,
+  });
   await relay.start();
   const prune = setInterval(() => {
     pruneProcessedMessages(deps.db, PROCESSED_RETENTION_MS).then(
@@ -67,7 +71,12 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
   prune.unref();
   const stopConsumers = await def.startConsumers(deps);
   // Consumers first (they may enqueue), then the relay publishes what is left.
-  return stopAll(deps.logger, stopConsumers, async () => clearInterval(prune), () => relay.stop());
+  return stopAll(
+    deps.logger,
+    stopConsumers,
+    async () => clearInterval(prune),
+    () => relay.stop(),
+  );
 }
 
 /** The entry point of a service process: `api` listens on PORT, `worker` consumes. Stops on SIGINT/SIGTERM. */
@@ -93,10 +102,20 @@ export function runService<C extends ServiceConfig, D extends Database>(
     if (role === "api") {
       const app = await buildServiceApi(def, deps);
       await app.listen({ port: config.PORT, host: config.HOST });
-      return stopAll(logger, () => app.close(), () => broker.close(), () => db.$disconnect());
+      return stopAll(
+        logger,
+        () => app.close(),
+        () => broker.close(),
+        () => db.$disconnect(),
+      );
     }
     const stopWorker = await startServiceWorker(def, deps);
     logger.info("worker started");
-    return stopAll(logger, stopWorker, () => broker.close(), () => db.$disconnect());
+    return stopAll(
+      logger,
+      stopWorker,
+      () => broker.close(),
+      () => db.$disconnect(),
+    );
   });
 }

@@ -4,11 +4,23 @@ import { catalog, declaredQueues, exchanges, type MessageName, namesFor } from "
 import { DEFAULT_DATABASE_SERVER, dropDatabase, ensureDatabase } from "@tidings/db";
 import amqp from "amqplib";
 import pino, { type Logger } from "pino";
+import { inject } from "vitest";
 
 export const AMQP_URL = process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 export const DATABASE_SERVER = process.env.TEST_DATABASE_SERVER ?? DEFAULT_DATABASE_SERVER;
 
-export const templateName = (service: string) => `tidings_test_tpl_${service.replaceAll("-", "_")}`;
+declare module "vitest" {
+  interface ProvidedContext {
+    tidingsRunId: string;
+  }
+}
+
+/** The test run (the pid of vitest's main process): database names carry it, so runs never touch each other. */
+export const runId = (): string => inject("tidingsRunId");
+
+const dbName = (service: string) => service.replaceAll("-", "_");
+export const templateName = (service: string, run: string = runId()) =>
+  `tidings_test_${run}_tpl_${dbName(service)}`;
 
 const suffix = () => randomBytes(5).toString("hex");
 
@@ -19,7 +31,7 @@ export interface TestDatabase {
 
 /** A fresh database for one test file, cloned from the service's migrated template (see global-setup). */
 export async function createTestDatabase(service: string): Promise<TestDatabase> {
-  const url = `${DATABASE_SERVER}/tidings_test_${service.replaceAll("-", "_")}_${suffix()}`;
+  const url = `${DATABASE_SERVER}/tidings_test_${runId()}_${dbName(service)}_${suffix()}`;
   await ensureDatabase(url, templateName(service));
   return { url, drop: () => dropDatabase(url) };
 }
@@ -75,7 +87,9 @@ export async function waitFor<T>(
     }
     await sleep(intervalMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ""}`,
+  );
 }
 
 export interface CapturedMessage {

@@ -1,4 +1,4 @@
-import { CreateIdentityBody, IdParams, Identity, IdentityListQuery, Paginated } from "@tidings/contracts";
+import { CreateIdentityBody, Identity, IdentityListQuery, IdParams, Paginated } from "@tidings/contracts";
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { createIdentity, getIdentity, listIdentities } from "../services/identities.ts";

@@ -39,4 +39,3 @@ export const IdentityListQuery = Type.Object({
   operator: Type.Optional(Uuid),
 });
 export type IdentityListQuery = Static<typeof IdentityListQuery>;
-
