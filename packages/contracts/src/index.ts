@@ -8,3 +8,7 @@ export * from "./messages/scheduler.ts";
 export * from "./messages/subscription.ts";
 export * from "./topology.ts";
 export * from "./validator.ts";
+export * from "./http/content.ts";
+export * from "./http/message-sender.ts";
+export * from "./http/scheduler.ts";
+export * from "./http/subscription.ts";

@@ -1,0 +1,2 @@
+// HTTP request and response schemas of the subscription service.
+export {};
