@@ -3,7 +3,7 @@ import { ContentDeleted, ContentSchedule, Message, MessageDeleted, MessageSet } 
 import { IdentityChanged, IdentityDeleted } from "./messages/identity.ts";
 import { OutboundDeliveryReport, OutboundSend, OutboundStatusChanged } from "./messages/message-sender.ts";
 import { ScheduleFired } from "./messages/scheduler.ts";
-import { Subscription, SubscriptionSendNext } from "./messages/subscription.ts";
+import { Subscription, SubscriptionFanOut, SubscriptionSendNext } from "./messages/subscription.ts";
 
 /** The services; each producing service owns one topic exchange of the same name. */
 export const SERVICES = ["identity", "subscription", "content", "scheduler", "message-sender"] as const;
@@ -211,6 +211,13 @@ export const catalog = {
     schema: Subscription,
     example: { ...subscription, active: false, completed: true, process_status: 2 },
     description: "A subscription was sent the last message of its set.",
+  },
+  "subscription.fan-out": {
+    kind: "command",
+    exchange: "subscription",
+    schema: SubscriptionFanOut,
+    example: { schedule: 1, slot: NOW, manual: true },
+    description: "Send every ready subscription on a content schedule (POST /api/v1/schedule/{id}/send/).",
   },
   "subscription.send-next": {
     kind: "command",

@@ -12,3 +12,4 @@ export * from "./http/content.ts";
 export * from "./http/message-sender.ts";
 export * from "./http/scheduler.ts";
 export * from "./http/subscription.ts";
+export * from "./ids.ts";

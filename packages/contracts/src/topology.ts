@@ -18,12 +18,12 @@ export interface QueueDefinition {
   description: string;
 }
 
-const queue = (
+const queue = <const M extends readonly MessageName[]>(
   consumer: Service,
-  messages: readonly MessageName[],
+  messages: M,
   description: string,
   retry: RetryPolicy = DEFAULT_RETRY,
-): QueueDefinition => ({ consumer, messages, retry, description });
+) => ({ consumer, messages, retry, description }) satisfies QueueDefinition;
 
 /** Queues are `<consumer-service>.<purpose>`. Each has retry queues and a `<queue>.dlq`. */
 export const queues = {
@@ -32,10 +32,10 @@ export const queues = {
     ["content.schedule.changed", "content.schedule.deleted"],
     "Mirror content schedules into scheduler schedules.",
   ),
-  "subscription.schedule-fired": queue(
+  "subscription.fan-out": queue(
     "subscription",
-    ["schedule.fired"],
-    "Fan a fired content schedule out to its ready subscriptions.",
+    ["schedule.fired", "subscription.fan-out"],
+    "Fan a fired (or manually triggered) content schedule out to its ready subscriptions.",
   ),
   "subscription.send-next": queue(
     "subscription",
@@ -45,12 +45,14 @@ export const queues = {
   "subscription.content": queue(
     "subscription",
     [
+      "content.schedule.changed",
+      "content.schedule.deleted",
       "content.messageset.changed",
       "content.messageset.deleted",
       "content.message.changed",
       "content.message.deleted",
     ],
-    "Keep the local copy of message sets and messages.",
+    "Keep the local copy of schedules, message sets and messages.",
   ),
   "message-sender.outbound-send": queue("message-sender", ["outbound.send"], "Send outbound messages."),
   "message-sender.address-book": queue(

@@ -74,3 +74,14 @@ describe("topology", () => {
     expect(namesFor().retryQueue("subscription.send-next", 2)).toBe("subscription.send-next.retry.2");
   });
 });
+
+describe("deterministicId", () => {
+  it("is a stable, valid v5 uuid that depends on every part", async () => {
+    const { deterministicId } = await import("../src/index.ts");
+    const id = deterministicId("sub", 1, 2);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(deterministicId("sub", 1, 2)).toBe(id);
+    expect(deterministicId("sub", 1, 3)).not.toBe(id);
+    expect(deterministicId("sub", 12)).not.toBe(deterministicId("sub1", 2));
+  });
+});

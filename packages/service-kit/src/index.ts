@@ -14,3 +14,4 @@ export {
   type ServiceDeps,
   startServiceWorker,
 } from "./service.ts";
+export type { Logger } from "pino";

@@ -69,9 +69,9 @@ export function createTestNamespace(): TestNamespace {
 /** A quiet logger for tests (LOG_LEVEL=debug shows everything). */
 export const testLogger = (): Logger => pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+/** Polls `check` until it returns a value other than undefined, null or false, or fails after `timeoutMs`. */
 export async function waitFor<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   { timeoutMs = 10_000, intervalMs = 50, what = "condition" } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -79,8 +79,8 @@ export async function waitFor<T>(
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value !== undefined && value !== false) {
-        return value;
+      if (value !== undefined && value !== null && value !== false) {
+        return value as T;
       }
     } catch (err) {
       lastError = err;

@@ -29,3 +29,11 @@ export const SubscriptionSendNext = Type.Object({
   slot: IsoDateTime,
 });
 export type SubscriptionSendNext = Static<typeof SubscriptionSendNext>;
+
+/** `subscription.fan-out`: send every ready subscription on a content schedule its message for `slot`. */
+export const SubscriptionFanOut = Type.Object({
+  schedule: Type.Integer({ minimum: 1 }),
+  slot: IsoDateTime,
+  manual: Type.Boolean(),
+});
+export type SubscriptionFanOut = Static<typeof SubscriptionFanOut>;

@@ -1,0 +1,26 @@
+import type { ServiceDefinition } from "@tidings/service-kit";
+import { loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
+import { consumeContentSchedules } from "./consumers/content-schedules.consumer.ts";
+import { createDb, type Db } from "./db.ts";
+import { scheduleRoutes } from "./routes/schedules.routes.ts";
+import { type Clock, systemClock, Ticker } from "./ticker.ts";
+
+/** The scheduler; `clock` is replaceable so tests control time. */
+export function schedulerService(clock: Clock = systemClock): ServiceDefinition<SchedulerConfig, Db> {
+  return {
+    name: "scheduler",
+    version: "0.1.0",
+    loadConfig: loadSchedulerConfig,
+    createDb,
+    routes: (app, { db, config }) => scheduleRoutes(app, db, clock, config.PUBLIC_URL),
+    async startConsumers({ broker, db, config, logger }) {
+      const consumer = await consumeContentSchedules(broker, db, clock, config.AMQP_PREFETCH);
+      const ticker = new Ticker(db, logger.child({ component: "ticker" }), clock);
+      ticker.start(config.TICK_INTERVAL_MS);
+      return async () => {
+        await ticker.stop();
+        await consumer.stop();
+      };
+    },
+  };
+}
