@@ -1,0 +1,17 @@
+import { loadConfig } from "@tidings/service-kit";
+import Type from "typebox";
+
+export const loadSubscriptionConfig = (env: Record<string, string | undefined> = process.env) =>
+  loadConfig(
+    "subscription",
+    {
+      PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3002 }),
+      /** Subscriptions read per keyset page when a schedule fires. */
+      FAN_OUT_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 }),
+      /** Language used when a message is missing in the subscription's own language (empty: none). */
+      FALLBACK_LANGUAGE: Type.String({ default: "", maxLength: 6 }),
+    },
+    env,
+  );
+
+export type SubscriptionConfig = ReturnType<typeof loadSubscriptionConfig>;

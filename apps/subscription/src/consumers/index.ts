@@ -1,0 +1,71 @@
+import type { Broker, Consumer } from "@tidings/amqp";
+import type { QueueName } from "@tidings/contracts";
+import type { Logger } from "@tidings/service-kit";
+import type { SubscriptionConfig } from "../config.ts";
+import type { Db } from "../db.ts";
+import {
+  copyMessage,
+  copyMessageSet,
+  copySchedule,
+  deleteMessage,
+  markMessageSetDeleted,
+  markScheduleDeleted,
+} from "../services/content-copy.ts";
+import { fanOut, sendNext } from "../services/send.ts";
+
+/** The subscription worker's consumers: content copies, fan-out of fired schedules, and per-subscription sends. */
+export async function startSubscriptionConsumers(
+  broker: Broker,
+  db: Db,
+  config: SubscriptionConfig,
+  logger: Logger,
+): Promise<Consumer<QueueName>[]> {
+  const prefetch = config.AMQP_PREFETCH;
+  const fan = (schedule: number, slot: string, correlationId?: string) =>
+    fanOut(db, broker, { schedule, slot, correlationId }, config.FAN_OUT_BATCH_SIZE).then((n) =>
+      logger.info({ schedule, slot, subscriptions: n }, "schedule fanned out"),
+    );
+  return [
+    await broker.consume(
+      "subscription.content",
+      {
+        "content.schedule.changed": (s) => copySchedule(db, s),
+        "content.schedule.deleted": ({ id }) => markScheduleDeleted(db, id),
+        "content.messageset.changed": (m) => copyMessageSet(db, m),
+        "content.messageset.deleted": ({ id }) => markMessageSetDeleted(db, id),
+        "content.message.changed": (m) => copyMessage(db, m),
+        "content.message.deleted": (m) => deleteMessage(db, m),
+      },
+      { prefetch },
+    ),
+    await broker.consume(
+      "subscription.fan-out",
+      {
+        "schedule.fired": async (fired, ctx) => {
+          if (fired.source?.service !== "content") {
+            ctx.log.debug("not a content schedule; ignored");
+            return;
+          }
+          await fan(Number(fired.source.ref), fired.slot, ctx.messageId);
+        },
+        "subscription.fan-out": (command, ctx) => fan(command.schedule, command.slot, ctx.correlationId),
+      },
+      // A fan-out publishes a page at a time; a few in parallel are plenty.
+      { prefetch: 4 },
+    ),
+    await broker.consume(
+      "subscription.send-next",
+      {
+        "subscription.send-next": async (command, ctx) => {
+          const outcome = await sendNext(db, command, {
+            fallbackLanguage: config.FALLBACK_LANGUAGE,
+            log: ctx.log,
+            correlationId: ctx.correlationId,
+          });
+          ctx.log.debug({ outcome }, "send-next handled");
+        },
+      },
+      { prefetch },
+    ),
+  ] as Consumer<QueueName>[];
+}

@@ -1,0 +1,4 @@
+import { runService } from "@tidings/service-kit";
+import { subscriptionService } from "./service.ts";
+
+await runService(subscriptionService, process.argv[2]);

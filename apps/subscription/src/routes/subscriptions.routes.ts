@@ -1,0 +1,116 @@
+import { enqueue } from "@tidings/amqp";
+import {
+  CreateSubscriptionBody,
+  IdParams,
+  Paginated,
+  ScheduleSendParams,
+  Subscription,
+  SubscriptionListQuery,
+  SubscriptionRequestBody,
+} from "@tidings/contracts";
+import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import Type from "typebox";
+import type { Db } from "../db.ts";
+import { createSubscription, getSubscription, listSubscriptions } from "../services/subscriptions.ts";
+
+const tags = ["subscriptions"];
+
+export function subscriptionRoutes(app: Api, db: Db, publicUrl?: string): void {
+  app.post(
+    "/api/v1/subscriptions/",
+    {
+      schema: {
+        tags,
+        summary: "Subscribe an identity to a message set",
+        body: CreateSubscriptionBody,
+        response: { 201: Subscription, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { subscription } = await createSubscription(db, request.body, {
+        userId: request.principal.userId,
+        correlationId: request.id,
+      });
+      return reply
+        .code(201)
+        .header("location", `/api/v1/subscriptions/${subscription.id}/`)
+        .send(subscription);
+    },
+  );
+
+  app.post(
+    "/api/v1/subscriptions/request",
+    {
+      schema: {
+        tags,
+        summary:
+          "Seed hub webhook (subscriptionrequest.added): the same request twice makes one subscription",
+        body: SubscriptionRequestBody,
+        response: { 201: Type.Object({ accepted: Type.Boolean(), id: Type.String() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id, ...data } = request.body.data;
+      const { subscription } = await createSubscription(
+        db,
+        data,
+        { userId: request.principal.userId, correlationId: request.id },
+        id,
+      );
+      return reply.code(201).send({ accepted: true, id: subscription.id });
+    },
+  );
+
+  app.get(
+    "/api/v1/subscriptions/",
+    {
+      schema: {
+        tags,
+        summary: "List subscriptions, newest first",
+        querystring: SubscriptionListQuery,
+        response: { 200: Paginated(Subscription), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = pageParams(request.query);
+      const { count, results } = await listSubscriptions(db, request.query, page);
+      return toPage(request, page, count, results, publicUrl);
+    },
+  );
+
+  app.get(
+    "/api/v1/subscriptions/:id/",
+    { schema: { tags, params: IdParams, response: { 200: Subscription, ...errorResponses } } },
+    async (request) => {
+      const subscription = await getSubscription(db, request.params.id);
+      if (!subscription) {
+        throw notFound("SUBSCRIPTION_NOT_FOUND", `Subscription ${request.params.id} not found`);
+      }
+      return subscription;
+    },
+  );
+
+  app.post(
+    "/api/v1/schedule/:id/send/",
+    {
+      schema: {
+        tags,
+        summary: "Seed send trigger: send every ready subscription on this content schedule its next message",
+        params: ScheduleSendParams,
+        response: { 202: Type.Object({}), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const known = await db.scheduleCopy.findFirst({ where: { id: request.params.id, deleted: false } });
+      if (!known) {
+        throw notFound("SUBSCRIPTION_SCHEDULE_NOT_FOUND", `Schedule ${request.params.id} not found`);
+      }
+      await enqueue(db, {
+        name: "subscription.fan-out",
+        payload: { schedule: request.params.id, slot: new Date().toISOString(), manual: true },
+        correlationId: request.id,
+      });
+      return reply.code(202).send({});
+    },
+  );
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from "node:crypto";
+import { enqueue } from "@tidings/amqp";
+import {
+  type CreateSubscriptionBody,
+  deterministicId,
+  type Subscription,
+  type SubscriptionListQuery,
+} from "@tidings/contracts";
+import { badRequest, isUniqueViolation, type PageParams } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import type { Prisma, Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
+
+export function toSubscription(row: SubscriptionRow): Subscription {
+  return {
+    id: row.id,
+    version: row.version,
+    identity: row.identity,
+    messageset: row.messagesetId,
+    next_sequence_number: row.nextSequenceNumber,
+    initial_sequence_number: row.initialSequenceNumber,
+    lang: row.lang,
+    active: row.active,
+    completed: row.completed,
+    schedule: row.scheduleId,
+    process_status: row.processStatus,
+    metadata: row.metadata as Subscription["metadata"],
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+interface Actor {
+  userId: number | null;
+  correlationId?: string;
+}
+
+/** Message sets and schedules are checked against the local copies the content events keep. */
+async function assertContentExists(db: Db, messageset: number, schedule: number): Promise<void> {
+  const [set, sched] = await Promise.all([
+    db.messageSetCopy.findFirst({ where: { id: messageset, deleted: false }, select: { id: true } }),
+    db.scheduleCopy.findFirst({ where: { id: schedule, deleted: false }, select: { id: true } }),
+  ]);
+  const problems = [
+    ...(set ? [] : [{ field: "body.messageset", message: `message set ${messageset} does not exist` }]),
+    ...(sched ? [] : [{ field: "body.schedule", message: `schedule ${schedule} does not exist` }]),
+  ];
+  if (problems.length > 0) {
+    throw badRequest("SUBSCRIPTION_UNKNOWN_CONTENT", problems.map((p) => p.message).join("; "), problems);
+  }
+}
+
+/**
+ * Creates a subscription and its `subscription.created` event in one transaction. A hub request id makes
+ * the id deterministic, so the same hub request delivered twice creates one subscription.
+ */
+export async function createSubscription(
+  db: Db,
+  input: CreateSubscriptionBody,
+  actor: Actor,
+  hubRequestId?: string,
+): Promise<{ subscription: Subscription; created: boolean }> {
+  await assertContentExists(db, input.messageset, input.schedule);
+  const id = hubRequestId ? deterministicId("hub-subscription-request", hubRequestId) : randomUUID();
+  const next = input.next_sequence_number ?? 1;
+  try {
+    const subscription = await db.$transaction(async (tx) => {
+      const row = await tx.subscription.create({
+        data: {
+          id,
+          version: input.version ?? 1,
+          identity: input.identity,
+          messagesetId: input.messageset,
+          lang: input.lang,
+          scheduleId: input.schedule,
+          nextSequenceNumber: next,
+          initialSequenceNumber: input.initial_sequence_number ?? next,
+          active: input.active ?? true,
+          completed: input.completed ?? false,
+          processStatus: input.process_status ?? 0,
+          metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
+          createdBy: actor.userId,
+          updatedBy: actor.userId,
+        },
+      });
+      const created = toSubscription(row);
+      await enqueue(tx, {
+        name: "subscription.created",
+        payload: created,
+        correlationId: actor.correlationId,
+      });
+      return created;
+    });
+    return { subscription, created: true };
+  } catch (err) {
+    const existing = hubRequestId && isUniqueViolation(err) ? await getSubscription(db, id) : null;
+    if (existing) {
+      return { subscription: existing, created: false };
+    }
+    throw err;
+  }
+}
+
+export async function getSubscription(db: Db, id: string): Promise<Subscription | null> {
+  const row = await db.subscription.findUnique({ where: { id } });
+  return row && toSubscription(row);
+}
+
+export async function listSubscriptions(
+  db: Db,
+  query: SubscriptionListQuery,
+  page: PageParams,
+): Promise<{ count: number; results: Subscription[] }> {
+  const where: Prisma.SubscriptionWhereInput = {
+    identity: query.identity,
+    active: query.active,
+    completed: query.completed,
+    messagesetId: query.messageset,
+    lang: query.lang,
+    scheduleId: query.schedule,
+    processStatus: query.process_status,
+    createdAt: { gte: query.created_after, lte: query.created_before },
+  };
+  const [count, rows] = await db.$transaction([
+    db.subscription.count({ where }),
+    db.subscription.findMany({
+      where,
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      skip: page.offset,
+      take: page.limit,
+    }),
+  ]);
+  return { count, results: rows.map(toSubscription) };
+}

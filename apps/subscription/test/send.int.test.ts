@@ -1,0 +1,290 @@
+import { Broker } from "@tidings/amqp";
+import type { OutboundSend, Subscription } from "@tidings/contracts";
+import { startServiceWorker } from "@tidings/service-kit";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { AMQP_URL, type Capture, captureMessages, testLogger, waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SubscriptionConfig } from "../src/config.ts";
+import { createDb, type Db } from "../src/db.ts";
+import { subscriptionService } from "../src/service.ts";
+
+let svc: TestService<SubscriptionConfig, Db>;
+let capture: Capture;
+const T = "2026-03-01T00:00:00.000Z";
+const IDENTITY = "0c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b01";
+
+const schedule = (id: number) => ({
+  id,
+  minute: "0",
+  hour: "8",
+  day_of_week: "1,4",
+  day_of_month: "*",
+  month_of_year: "*",
+  timezone: "UTC",
+  cron_definition: "0 8 * * 1,4",
+  created_at: T,
+  updated_at: T,
+});
+const set = (id: number, next_set: number | null, default_schedule: number) => ({
+  id,
+  short_name: `set-${id}`,
+  label: "",
+  notes: null,
+  channel: null,
+  next_set,
+  default_schedule,
+  content_type: "text" as const,
+  created_at: T,
+  updated_at: T,
+});
+let messageId = 0;
+const message = (messageset: number, sequence_number: number, lang: string, text: string) => ({
+  id: ++messageId,
+  messageset,
+  sequence_number,
+  lang,
+  text_content: text,
+  binary_content: null,
+  metadata: { seq: sequence_number },
+  created_at: T,
+  updated_at: T,
+});
+
+const sends = () => capture.named<OutboundSend>("outbound.send");
+const sendsTo = (id: string) => sends().filter((s) => s.to_identity === id);
+
+async function subscribe(body: Record<string, unknown>): Promise<Subscription> {
+  const res = await svc.app.inject({
+    method: "POST",
+    url: "/api/v1/subscriptions/",
+    headers: adminAuth,
+    payload: { messageset: 1, schedule: 1, lang: "eng_ZA", ...body },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json();
+}
+
+const fire = (slot: string, scheduleId = 1) =>
+  svc.broker.publish("schedule.fired", {
+    schedule_id: "2f4b8c7e-9a1d-4e3f-8b2a-1c0d9e8f7a6b",
+    slot,
+    manual: false,
+    source: { service: "content", ref: String(scheduleId) },
+    payload: {},
+  });
+
+/** Slots relative to now: the Seed send trigger stamps its slot with the real clock. */
+const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString();
+const SLOT_1 = day(-2);
+const SLOT_3 = day(1);
+const SLOT_4 = day(2);
+
+const reload = async (id: string) => await svc.db.subscription.findUniqueOrThrow({ where: { id } });
+
+beforeAll(async () => {
+  svc = await startTestService(subscriptionService, { worker: true, env: { FALLBACK_LANGUAGE: "eng_ZA" } });
+  capture = await captureMessages(svc.namespace, [
+    "outbound.send",
+    "subscription.created",
+    "subscription.completed",
+  ]);
+  for (const s of [schedule(1), schedule(2)]) {
+    await svc.broker.publish("content.schedule.changed", s);
+  }
+  await svc.broker.publish("content.messageset.changed", set(1, 2, 1));
+  await svc.broker.publish("content.messageset.changed", set(2, null, 2));
+  for (const m of [
+    message(1, 1, "eng_ZA", "one"),
+    message(1, 2, "eng_ZA", "two"),
+    message(1, 3, "eng_ZA", "three"),
+    message(1, 1, "zul_ZA", "kunye"),
+    message(1, 2, "zul_ZA", "kubili"),
+    message(1, 3, "zul_ZA", "kuthathu"),
+    message(2, 1, "eng_ZA", "baby one"),
+  ]) {
+    await svc.broker.publish("content.message.changed", m);
+  }
+  await waitFor(
+    async () => (await svc.db.messageCopy.count()) === 7 && (await svc.db.messageSetCopy.count()) === 2,
+    {
+      what: "content copies",
+    },
+  );
+});
+afterAll(async () => {
+  await capture?.stop();
+  await svc?.close();
+});
+
+describe("sending on a schedule", () => {
+  it("sends each ready subscription its next message per slot, once, then completes and rolls over", async () => {
+    const eng = await subscribe({ identity: IDENTITY });
+    const zul = await subscribe({ identity: "1c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b02", lang: "zul_ZA" });
+    const afr = await subscribe({
+      identity: "2c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b03",
+      lang: "afr_ZA",
+      metadata: { prepend_next_delivery: "Welcome!" },
+    });
+    const inactive = await subscribe({ identity: "3c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b04", active: false });
+
+    await fire(SLOT_1);
+    await waitFor(
+      () =>
+        sendsTo(afr.identity).length === 1 &&
+        sendsTo(eng.identity).length === 1 &&
+        sendsTo(zul.identity).length === 1,
+      { what: "first sends" },
+    );
+    expect(sendsTo(eng.identity)[0]).toMatchObject({ content: "one", metadata: { seq: 1 } });
+    expect(sendsTo(zul.identity)[0]?.content).toBe("kunye");
+    // No afr_ZA messages: falls back to eng_ZA; the prepend goes out once and is cleared.
+    expect(sendsTo(afr.identity)[0]?.content).toBe("Welcome!\none");
+    expect((await reload(afr.id)).metadata).toEqual({});
+    expect((await reload(eng.id)).nextSequenceNumber).toBe(2);
+
+    // The same slot again (a redelivered or duplicated trigger) sends nothing new.
+    await fire(SLOT_1);
+    // The Seed send trigger (POST /api/v1/schedule/{id}/send/) sends the next message.
+    const trigger = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/schedule/1/send/",
+      headers: adminAuth,
+    });
+    expect(trigger.statusCode).toBe(202);
+    await waitFor(() => sendsTo(eng.identity).length === 2, { what: "second send" });
+    expect(sendsTo(eng.identity).map((s) => s.content)).toEqual(["one", "two"]);
+
+    await fire(SLOT_3);
+    await waitFor(async () => (await reload(eng.id)).completed, { what: "completion" });
+    const done = await reload(eng.id);
+    expect(done).toMatchObject({ completed: true, active: false, processStatus: 2, nextSequenceNumber: 3 });
+    await waitFor(() => sendsTo(eng.identity).length === 3, { what: "third send" });
+    expect(sendsTo(eng.identity).map((s) => s.content)).toEqual(["one", "two", "three"]);
+    expect(new Set(sends().map((s) => s.id)).size).toBe(sends().length);
+
+    // Rolled over to set 2 on its default schedule (2), starting at message 1.
+    const next = await waitFor(
+      () => svc.db.subscription.findFirst({ where: { identity: eng.identity, messagesetId: 2 } }),
+      { what: "rollover" },
+    );
+    expect(next).toMatchObject({ scheduleId: 2, nextSequenceNumber: 1, active: true, lang: "eng_ZA" });
+    await waitFor(() => capture.named<Subscription>("subscription.completed").some((s) => s.id === eng.id), {
+      what: "subscription.completed",
+    });
+
+    // Completed subscriptions and inactive ones are not sent; schedule 2 sends the rollover its first message.
+    await fire(SLOT_4);
+    await fire(SLOT_4, 2);
+    await waitFor(() => sendsTo(eng.identity).length === 4, { what: "rollover send" });
+    expect(sendsTo(eng.identity)[3]?.content).toBe("baby one");
+    expect(sendsTo(inactive.identity)).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sendsTo(eng.identity)).toHaveLength(4);
+  });
+
+  it("sends once when two workers get the same command many times", async () => {
+    const sub = await subscribe({ identity: "4c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b05" });
+    const db2 = createDb(svc.config.DATABASE_URL);
+    const broker2 = await Broker.connect({
+      url: AMQP_URL,
+      namespace: svc.namespace,
+      service: "subscription",
+      logger: testLogger(),
+    });
+    const stop2 = await startServiceWorker(subscriptionService, { ...svc, db: db2, broker: broker2 });
+    try {
+      const command = { subscription_id: sub.id, schedule: 1, slot: day(3) };
+      await Promise.all(
+        Array.from({ length: 20 }, () => svc.broker.publish("subscription.send-next", command)),
+      );
+      await waitFor(() => sendsTo(sub.identity).length >= 1, { what: "send" });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(sendsTo(sub.identity)).toHaveLength(1);
+      expect((await reload(sub.id)).nextSequenceNumber).toBe(2);
+    } finally {
+      await stop2();
+      await broker2.close();
+      await db2.$disconnect();
+    }
+  });
+});
+
+describe("subscriptions API", () => {
+  it("rejects unknown message sets and schedules with 400, creating nothing", async () => {
+    const before = await svc.db.subscription.count();
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/subscriptions/",
+      headers: adminAuth,
+      payload: { identity: IDENTITY, messageset: 99, schedule: 98, lang: "eng_ZA" },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("SUBSCRIPTION_UNKNOWN_CONTENT");
+    expect(res.json().error.details.map((d: { field: string }) => d.field)).toEqual([
+      "body.messageset",
+      "body.schedule",
+    ]);
+    expect(await svc.db.subscription.count()).toBe(before);
+  });
+
+  it("creates one subscription for a hub request delivered twice", async () => {
+    const body = {
+      hook: { id: 3, event: "subscriptionrequest.added", target: "http://x" },
+      data: {
+        id: "hub-req-42",
+        identity: IDENTITY,
+        messageset: 1,
+        schedule: 1,
+        lang: "eng_ZA",
+        next_sequence_number: 2,
+      },
+    };
+    const first = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/subscriptions/request",
+      headers: adminAuth,
+      payload: body,
+    });
+    const second = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/subscriptions/request",
+      headers: adminAuth,
+      payload: body,
+    });
+    expect(first.statusCode).toBe(201);
+    expect(second.json()).toEqual(first.json());
+    const sub = await reload(first.json().id);
+    expect(sub).toMatchObject({ nextSequenceNumber: 2, initialSequenceNumber: 2, metadata: {} });
+    const missing = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/subscriptions/request",
+      headers: adminAuth,
+      payload: {},
+    });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().error.details[0].field).toBe("body.data");
+  });
+
+  it("filters the list and 404s unknown ids and schedules", async () => {
+    const res = await svc.app.inject({
+      url: `/api/v1/subscriptions/?identity=${IDENTITY}&messageset=1`,
+      headers: adminAuth,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().results.every((s: Subscription) => s.identity === IDENTITY && s.messageset === 1)).toBe(
+      true,
+    );
+    expect(res.json().count).toBeGreaterThan(0);
+    const none = await svc.app.inject({
+      url: "/api/v1/subscriptions/00000000-0000-4000-8000-000000000000/",
+      headers: adminAuth,
+    });
+    expect(none.statusCode).toBe(404);
+    const trigger = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/schedule/999/send/",
+      headers: adminAuth,
+    });
+    expect(trigger.statusCode).toBe(404);
+  });
+});
