@@ -70,6 +70,15 @@ export interface SendOptions {
   correlationId?: string;
 }
 
+/** Ready, still on the fired schedule, and not yet sent in this slot or a later one. */
+const isDue = (sub: LockedSubscription | undefined, schedule: number, slot: Date): sub is LockedSubscription =>
+  sub !== undefined &&
+  sub.active &&
+  !sub.completed &&
+  sub.process_status === 0 &&
+  sub.schedule === schedule &&
+  !(sub.last_slot && sub.last_slot >= slot);
+
 /** A condition that clears by itself (content not mirrored yet): the message is retried with backoff. */
 class NotYetAvailable extends Error {}
 
@@ -109,14 +118,7 @@ export async function sendNext(
        FROM subscription WHERE id = $1::uuid FOR UPDATE`,
       command.subscription_id,
     );
-    if (
-      !sub ||
-      !sub.active ||
-      sub.completed ||
-      sub.process_status !== 0 ||
-      sub.schedule !== command.schedule ||
-      (sub.last_slot && sub.last_slot >= slot)
-    ) {
+    if (!isDue(sub, command.schedule, slot)) {
       return "skipped";
     }
     const set = await tx.messageSetCopy.findUnique({ where: { id: sub.messageset } });
