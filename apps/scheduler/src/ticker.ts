@@ -10,14 +10,57 @@ export const systemClock: Clock = () => new Date();
 /** Due schedules claimed per transaction. */
 const BATCH = 200;
 
-interface DueRow {
+export interface FireableSchedule {
   id: string;
-  cron_definition: string;
-  timezone: string;
-  next_send_at: Date;
   payload: ScheduleFired["payload"];
   source_service: string | null;
   source_ref: string | null;
+}
+
+interface DueRow extends FireableSchedule {
+  cron_definition: string;
+  timezone: string;
+  next_send_at: Date;
+}
+
+type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+/**
+ * Records the run of one slot and writes its `schedule.fired` to the outbox, in the caller's transaction.
+ * The unique (schedule, slot) run makes a second firing of the same slot a no-op: returns false then.
+ */
+export async function fireSlot(
+  tx: Tx,
+  schedule: FireableSchedule,
+  slot: Date,
+  manual: boolean,
+): Promise<boolean> {
+  const inserted = await tx.$executeRawUnsafe(
+    `INSERT INTO schedule_run (id, schedule_id, slot, manual) VALUES ($1::uuid, $2::uuid, $3, $4)
+     ON CONFLICT (schedule_id, slot) DO NOTHING`,
+    deterministicId("schedule-run", schedule.id, slot.toISOString()),
+    schedule.id,
+    slot,
+    manual,
+  );
+  if (inserted !== 1) {
+    return false;
+  }
+  await enqueue(tx, {
+    name: "schedule.fired",
+    messageId: deterministicId("schedule.fired", schedule.id, slot.toISOString()),
+    payload: {
+      schedule_id: schedule.id,
+      slot: slot.toISOString(),
+      manual,
+      source:
+        schedule.source_service && schedule.source_ref
+          ? { service: schedule.source_service, ref: schedule.source_ref }
+          : null,
+      payload: schedule.payload,
+    },
+  });
+  return true;
 }
 
 /**
@@ -80,28 +123,8 @@ export class Ticker {
       let fired = 0;
       for (const schedule of due) {
         const slot = latestSlot(schedule.cron_definition, schedule.timezone, now);
-        const inserted = await tx.$executeRawUnsafe(
-          `INSERT INTO schedule_run (id, schedule_id, slot, manual) VALUES ($1::uuid, $2::uuid, $3, false)
-           ON CONFLICT (schedule_id, slot) DO NOTHING`,
-          deterministicId("schedule-run", schedule.id, slot.toISOString()),
-          schedule.id,
-          slot,
-        );
-        if (inserted === 1) {
-          await enqueue(tx, {
-            name: "schedule.fired",
-            messageId: deterministicId("schedule.fired", schedule.id, slot.toISOString()),
-            payload: {
-              schedule_id: schedule.id,
-              slot: slot.toISOString(),
-              manual: false,
-              source:
-                schedule.source_service && schedule.source_ref
-                  ? { service: schedule.source_service, ref: schedule.source_ref }
-                  : null,
-              payload: schedule.payload,
-            },
-          });
+        const isFired = await fireSlot(tx, schedule, slot, false);
+        if (isFired) {
           fired++;
         }
         await tx.$executeRawUnsafe(
@@ -110,7 +133,7 @@ export class Ticker {
           nextSlot(schedule.cron_definition, schedule.timezone, now),
           now,
         );
-        this.log.info({ scheduleId: schedule.id, slot, fired: inserted === 1 }, "schedule slot due");
+        this.log.info({ scheduleId: schedule.id, slot, fired: isFired }, "schedule slot due");
       }
       return { claimed: due.length, fired };
     });

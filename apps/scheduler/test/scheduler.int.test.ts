@@ -182,3 +182,30 @@ describe("firing", () => {
     expect(await svc.db.scheduleRun.count({ where: { scheduleId: created.id } })).toBe(0);
   });
 });
+
+describe("POST /api/v1/schedule/{id}/fire/", () => {
+  it("fires one manual slot now and publishes schedule.fired; 404 for an unknown schedule", async () => {
+    const created = (await post({ cron_definition: "0 0 1 1 *", payload: { m: 1 } })).json();
+    now = new Date("2026-06-01T12:34:56.789Z");
+    const res = await svc.app.inject({
+      method: "POST",
+      url: `/api/v1/schedule/${created.id}/fire/`,
+      headers: adminAuth,
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ slot: "2026-06-01T12:34:56.789Z" });
+    const event = await waitFor(
+      () => capture.named<ScheduleFired>("schedule.fired").find((m) => m.schedule_id === created.id),
+      { what: "manual schedule.fired" },
+    );
+    expect(event).toMatchObject({ manual: true, slot: "2026-06-01T12:34:56.789Z", payload: { m: 1 } });
+    const runs = await svc.db.scheduleRun.findMany({ where: { scheduleId: created.id } });
+    expect(runs).toMatchObject([{ manual: true }]);
+    const missing = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/schedule/00000000-0000-4000-8000-000000000000/fire/",
+      headers: adminAuth,
+    });
+    expect(missing.statusCode).toBe(404);
+  });
+});

@@ -7,8 +7,15 @@ import {
   UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import Type from "typebox";
 import type { Db } from "../db.ts";
-import { createSchedule, getSchedule, listSchedules, updateSchedule } from "../services/schedules.ts";
+import {
+  createSchedule,
+  fireNow,
+  getSchedule,
+  listSchedules,
+  updateSchedule,
+} from "../services/schedules.ts";
 import type { Clock } from "../ticker.ts";
 
 const tags = ["schedules"];
@@ -69,5 +76,24 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
     async (request) =>
       (await updateSchedule(db, request.params.id, request.body, request.principal.userId, clock())) ??
       Promise.reject(scheduleNotFound(request.params.id)),
+  );
+
+  app.post(
+    "/api/v1/schedule/:id/fire/",
+    {
+      schema: {
+        tags,
+        summary: "Fire one slot now (recorded as a manual run); publishes schedule.fired",
+        params: IdParams,
+        response: { 202: Type.Object({ slot: Type.String({ format: "date-time" }) }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const fired = await fireNow(db, request.params.id, clock());
+      if (!fired) {
+        throw scheduleNotFound(request.params.id);
+      }
+      return reply.code(202).send(fired);
+    },
   );
 }

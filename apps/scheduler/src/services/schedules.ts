@@ -11,6 +11,7 @@ import { badRequest, type PageParams } from "@tidings/service-kit";
 import { cronProblem, nextSlot } from "../cron.ts";
 import type { Db } from "../db.ts";
 import type { Prisma, Schedule } from "../generated/prisma/client.ts";
+import { type FireableSchedule, fireSlot } from "../ticker.ts";
 
 export function toSchedule(row: Schedule): SchedulerSchedule {
   return {
@@ -163,5 +164,28 @@ export async function disableContentSchedule(db: Db, contentScheduleId: number):
   await db.schedule.updateMany({
     where: { sourceService: CONTENT, sourceRef: String(contentScheduleId) },
     data: { enabled: false },
+  });
+}
+
+/** Fires one slot now, outside the cron (recorded as manual); null for an unknown schedule. */
+export async function fireNow(db: Db, id: string, now: Date): Promise<{ slot: string } | null> {
+  return db.$transaction(async (tx) => {
+    const schedule = await tx.schedule.findUnique({ where: { id } });
+    if (!schedule) {
+      return null;
+    }
+    await fireSlot(
+      tx,
+      {
+        id: schedule.id,
+        payload: schedule.payload as FireableSchedule["payload"],
+        source_service: schedule.sourceService,
+        source_ref: schedule.sourceRef,
+      },
+      now,
+      true,
+    );
+    await tx.schedule.update({ where: { id }, data: { lastRun: now } });
+    return { slot: now.toISOString() };
   });
 }

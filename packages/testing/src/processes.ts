@@ -1,0 +1,73 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+export type Role = "api" | "worker";
+
+export interface ServiceProcess {
+  name: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts one service process exactly as `pnpm start` does (`node --import tsx apps/<service>/src/main.ts
+ * <role>`), handing each line of its output to `onLine`.
+ */
+export function spawnService(
+  service: string,
+  role: Role,
+  options: { env?: Record<string, string>; name?: string; onLine?: (line: string, name: string) => void } = {},
+): ServiceProcess {
+  const name = options.name ?? `${service}-${role}`;
+  const child = spawn(process.execPath, ["--import", "tsx", path.join("apps", service, "src", "main.ts"), role], {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on("line", (line) => options.onLine?.(line, name));
+  }
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
+  );
+  return {
+    name,
+    child,
+    exited,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        return;
+      }
+      child.kill("SIGTERM");
+      const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+      if (!done) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+    },
+  };
+}
+
+/** Polls an HTTP health endpoint until it answers 200. */
+export async function waitForHealthy(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (ok) {
+      return;
+    }
+    await sleep(200);
+  }
+  throw new Error(`${url} did not become healthy within ${timeoutMs} ms`);
+}

@@ -1,0 +1,64 @@
+# Shared set-up for scripts/start.sh and scripts/test.sh: everything a fresh machine needs.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PNPM_VERSION=10.34.9
+
+log() { printf '\033[1m[tidings]\033[0m %s\n' "$*"; }
+
+require_node() {
+  command -v node >/dev/null || { log "Node.js 20.19+ is required (https://nodejs.org)"; exit 1; }
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+    || { log "Node.js 20.19+ is required, found $(node --version)"; exit 1; }
+}
+
+# pnpm is not always installed, and corepack's signature check fails on some Node 20 builds.
+ensure_pnpm() {
+  if ! command -v pnpm >/dev/null || [ "$(pnpm --version)" != "$PNPM_VERSION" ]; then
+    log "installing pnpm $PNPM_VERSION"
+    npm install --global --no-fund --no-audit "pnpm@$PNPM_VERSION" >/dev/null
+  fi
+}
+
+ensure_dependencies() {
+  log "installing dependencies"
+  pnpm install --frozen-lockfile --reporter=silent
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() {
+  for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 1; done
+  log "nothing is listening on 127.0.0.1:$1 after 60 s"; return 1
+}
+
+# Postgres and RabbitMQ on localhost, as the services default to. Started if installed but down; installed
+# from Debian's packages if missing and we may (root with apt-get). Elsewhere: docker compose up -d postgres rabbitmq.
+ensure_backing_services() {
+  if [ -n "${TIDINGS_SKIP_SERVICES:-}" ]; then return 0; fi
+  if ! port_open 5432; then
+    if ! command -v pg_ctlcluster >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      log "installing PostgreSQL"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+    wait_for_port 5432
+    psql -h 127.0.0.1 -U postgres -c 'select 1' >/dev/null 2>&1 \
+      || log "warning: cannot log in as postgres on 127.0.0.1 (trust auth expected; set *_DATABASE_URL otherwise)"
+  fi
+  if ! port_open 5672; then
+    if ! command -v rabbitmq-server >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      log "installing RabbitMQ"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+    fi
+    log "starting RabbitMQ"
+    rabbitmq-server -detached || true
+    wait_for_port 5672
+  fi
+}
+
+prepare() {
+  require_node
+  ensure_pnpm
+  ensure_dependencies
+  ensure_backing_services
+}

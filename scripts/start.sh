@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Starts the whole platform on this machine: installs what is missing, migrates every database, and runs
+# every service's API and worker (logs prefixed per process; Ctrl-C stops them all).
+source "$(dirname "$0")/lib.sh"
+prepare
+exec pnpm start

@@ -1,0 +1,74 @@
+/**
+ * `pnpm start`: runs every service's API and worker as separate processes, each line of output prefixed
+ * with its process name. A process that dies is restarted; Ctrl-C (SIGINT) or SIGTERM stops them all
+ * gracefully. Migrations run before this (see package.json).
+ *
+ *   WORKER_REPLICAS=3 pnpm start     three workers per service (competing consumers)
+ *   SERVICES=identity,message-sender pnpm start
+ */
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync } from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ROOT, type Role, type ServiceProcess, spawnService } from "../packages/testing/src/processes.ts";
+
+const ALL = ["identity", "subscription", "content", "scheduler", "message-sender"];
+const COLOURS = [36, 33, 35, 32, 34, 96, 93, 95, 92, 94];
+
+const envFile = path.join(ROOT, ".env");
+if (existsSync(envFile)) {
+  process.loadEnvFile(envFile);
+}
+if (!process.env.ADMIN_TOKEN) {
+  // A fresh checkout gets its own admin token, kept in .env (git-ignored) and never printed.
+  process.env.ADMIN_TOKEN = randomBytes(24).toString("base64url");
+  appendFileSync(envFile, `ADMIN_TOKEN=${process.env.ADMIN_TOKEN}\n`);
+  process.stdout.write("start: generated an ADMIN_TOKEN and wrote it to .env\n");
+}
+
+const services = (process.env.SERVICES ?? ALL.join(",")).split(",").filter(Boolean);
+const replicas = Number(process.env.WORKER_REPLICAS ?? 1);
+const plan: { service: string; role: Role; name: string }[] = services.flatMap((service) => [
+  { service, role: "api" as const, name: `${service}-api` },
+  ...Array.from({ length: replicas }, (_, i) => ({
+    service,
+    role: "worker" as const,
+    name: replicas > 1 ? `${service}-worker-${i + 1}` : `${service}-worker`,
+  })),
+]);
+const width = Math.max(...plan.map((p) => p.name.length));
+
+let stopping = false;
+const running = new Map<string, ServiceProcess>();
+
+function start(entry: (typeof plan)[number], colour: number): void {
+  const proc = spawnService(entry.service, entry.role, {
+    name: entry.name,
+    onLine: (line, name) => process.stdout.write(`\x1b[${colour}m${name.padEnd(width)}\x1b[0m | ${line}\n`),
+  });
+  running.set(entry.name, proc);
+  void proc.exited.then(async (code) => {
+    if (stopping) {
+      return;
+    }
+    process.stdout.write(`start: ${entry.name} exited (${code}); restarting in 1 s\n`);
+    await sleep(1_000);
+    if (!stopping) {
+      start(entry, colour);
+    }
+  });
+}
+
+plan.forEach((entry, i) => start(entry, COLOURS[i % COLOURS.length] ?? 37));
+
+async function stopAll(signal: string): Promise<void> {
+  if (stopping) {
+    return;
+  }
+  stopping = true;
+  process.stdout.write(`start: ${signal}: stopping ${running.size} processes\n`);
+  await Promise.all([...running.values()].map((p) => p.stop(20_000)));
+  process.exit(0);
+}
+process.on("SIGINT", () => void stopAll("SIGINT"));
+process.on("SIGTERM", () => void stopAll("SIGTERM"));
