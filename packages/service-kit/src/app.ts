@@ -115,6 +115,12 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     ),
   );
 
+  // Before the docs plugin is registered: an onRoute hook only sees routes added after it.
+  app.addHook("onRoute", (route) => {
+    if (route.url === "/docs" || route.url.startsWith("/docs/")) {
+      route.config = { ...route.config, public: true };
+    }
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: `Tidings ${deps.service}`, version: deps.version },
@@ -125,11 +131,6 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
-  app.addHook("onRoute", (route) => {
-    if (route.url.startsWith("/docs")) {
-      route.config = { ...route.config, public: true };
-    }
-  });
 
   app.get("/api/health/", { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
     const database = await deps.db.$queryRawUnsafe("SELECT 1").then(
@@ -185,9 +186,10 @@ function validationDetails(err: FastifyError): { field: string; message: string 
   const context = err.validationContext ?? "body";
   return ((err.validation ?? []) as ValidationIssue[]).map((issue) => {
     const path = issue.instancePath.split("/").filter(Boolean);
-    const missing = issue.params?.missingProperty;
-    if (typeof missing === "string") {
-      path.push(missing);
+    // A missing or an unexpected property is reported on its parent: name the property itself.
+    const named = issue.params?.missingProperty ?? issue.params?.additionalProperty;
+    if (typeof named === "string") {
+      path.push(named);
     }
     return { field: [context, ...path].join("."), message: issue.message ?? "is invalid" };
   });

@@ -30,7 +30,9 @@ export class ConfigError extends Error {
 
 /**
  * Validates the environment against `schema` (defaults applied, numbers coerced) and adds the service's
- * DATABASE_URL from `<SERVICE>_DATABASE_URL`. A bad variable fails start-up with a message naming it.
+ * DATABASE_URL from `<SERVICE>_DATABASE_URL`. `<SERVICE>_PORT` wins over `PORT`, so one environment (a
+ * `.env` shared by every process) can give each service its port. A bad variable fails start-up with a
+ * message naming it.
  */
 export function loadConfig<P extends TProperties>(
   service: string,
@@ -38,8 +40,11 @@ export function loadConfig<P extends TProperties>(
   env: Record<string, string | undefined> = process.env,
 ): Static<ReturnType<typeof Type.Object<P & typeof BaseConfig>>> & { DATABASE_URL: string } {
   const schema = Type.Object({ ...BaseConfig, ...properties });
+  const portVar = `${service.toUpperCase().replaceAll("-", "_")}_PORT`;
+  const data = env[portVar] === undefined ? env : { ...env, PORT: env[portVar] };
   try {
-    const config = envSchema({ schema, data: env, dotenv: false });
+    // env: false, or env-schema merges process.env under `env` (a test's config would pick up the shell's).
+    const config = envSchema({ schema, data, env: false, dotenv: false });
     return { ...(config as object), DATABASE_URL: databaseUrlFor(service, env) } as never;
   } catch (err) {
     throw new ConfigError(`${service}: invalid configuration: ${(err as Error).message}`);

@@ -1,3 +1,4 @@
+export type { Logger } from "pino";
 export { type Api, type ApiDeps, buildApi, errorResponses, requireAdmin } from "./app.ts";
 export { digestToken, type Principal, TokenAuthenticator, tokenFromHeader } from "./auth.ts";
 export { BaseConfig, ConfigError, loadConfig } from "./config.ts";
@@ -14,4 +15,3 @@ export {
   type ServiceDeps,
   startServiceWorker,
 } from "./service.ts";
-export type { Logger } from "pino";

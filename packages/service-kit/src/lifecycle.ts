@@ -36,7 +36,11 @@ export function stopAll(logger: Logger, ...steps: (Stop | undefined)[]): Stop {
   return () => {
     done ??= (async () => {
       for (const step of steps) {
-        await step?.().catch((err: unknown) => logger.error({ err }, "error while stopping"));
+        try {
+          await step?.(); // inside the try: a step that throws before returning its promise is caught too
+        } catch (err) {
+          logger.error({ err }, "error while stopping");
+        }
       }
     })();
     return done;

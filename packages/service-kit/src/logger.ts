@@ -25,8 +25,9 @@ export const REDACT_PATHS = [
 ];
 
 /** 9-15 digits, optionally with a leading + and single space/hyphen separators, standing alone (not part of
- * an IP address, a uuid, a timestamp or a word). */
-const PHONE = /(?<![\w.:+-])\+?\d(?:[ -]?\d){8,14}(?![\w.:-])/g;
+ * an IP address, a uuid, a timestamp, a decimal or a word). A "." or ":" next to it only counts as part of
+ * something larger when a digit is on its other side: "to +27820001001: rejected" is masked. */
+const PHONE = /(?<![\w+-]|\d[.:])\+?\d(?:[ -]?\d){8,14}(?![\w-]|[.:]\d)/g;
 const EMAIL = /[^\s@<>"']+@[^\s@<>"']+\.[^\s@<>"']+/g;
 
 /** Masks phone numbers and email addresses inside free text (error messages, log lines). */
@@ -53,10 +54,18 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
     hooks: {
       // Strings passed to a log call are free text: mask anything that looks like a phone number or email.
       logMethod(args, method) {
-        method.apply(
-          this,
-          args.map((a) => (typeof a === "string" ? maskPii(a) : a)) as Parameters<typeof method>,
-        );
+        const masked: unknown[] = args.map((a) => (typeof a === "string" ? maskPii(a) : a));
+        // Without a message pino uses the error's own message (`log.error(err)`, `log.error({ err })`):
+        // give it the masked one instead.
+        const [first] = masked;
+        if (masked.length === 1 && typeof first === "object" && first !== null) {
+          const err = first instanceof Error ? first : (first as { err?: unknown }).err;
+          const message = (err as { message?: unknown } | undefined)?.message;
+          if (typeof message === "string" && (first as { msg?: unknown }).msg === undefined) {
+            masked.push(maskPii(message));
+          }
+        }
+        method.apply(this, masked as Parameters<typeof method>);
       },
     },
   };

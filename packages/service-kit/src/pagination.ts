@@ -26,9 +26,10 @@ export function toPage<T>(
   results: T[],
   publicUrl?: string,
 ): Page<T> {
-  const base = publicUrl ?? `${request.protocol}://${request.host}`;
+  // Appended, not resolved: `new URL("/api/...", base)` would drop a path prefix of PUBLIC_URL.
+  const base = (publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, "");
   const link = (at: number) => {
-    const url = new URL(request.url, base);
+    const url = new URL(`${base}${request.url}`);
     url.searchParams.set("limit", String(limit));
     if (at > 0) {
       url.searchParams.set("offset", String(at));

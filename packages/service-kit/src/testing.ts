@@ -1,6 +1,6 @@
 import { Broker } from "@tidings/amqp";
 import { databaseEnvVar } from "@tidings/db";
-import { createTestDatabase, createTestNamespace, testLogger } from "@tidings/testing";
+import { AMQP_URL, createTestDatabase, createTestNamespace, testLogger } from "@tidings/testing";
 import type { Api } from "./app.ts";
 import type { Stop } from "./lifecycle.ts";
 import {
@@ -35,6 +35,7 @@ export async function startTestService<C extends ServiceConfig, D extends Databa
   const namespace = options.namespace ?? (ownNamespace?.namespace as string);
   const config = def.loadConfig({
     [databaseEnvVar(def.name)]: database.url,
+    AMQP_URL,
     AMQP_NAMESPACE: namespace,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     LOG_LEVEL: "silent",

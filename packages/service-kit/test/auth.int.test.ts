@@ -1,0 +1,184 @@
+import { createTestDatabase, type TestDatabase, testLogger } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "../../../apps/identity/src/db.ts";
+import { type Api, buildApi } from "../src/app.ts";
+import { digestToken, TokenAuthenticator } from "../src/auth.ts";
+import { ApiError } from "../src/errors.ts";
+
+const ADMIN = "admin-token-0123456789";
+
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase("identity");
+  db = createDb(database.url);
+});
+afterAll(async () => {
+  await db?.$disconnect();
+  await database?.drop();
+});
+
+interface TokenRow {
+  digest: string;
+  user_id: number;
+  revoked_at: Date | null;
+}
+
+const userByEmail = async (email: string) =>
+  (
+    await db.$queryRawUnsafe<{ id: number; email: string; is_admin: boolean }[]>(
+      "SELECT id, email, is_admin FROM tidings_api_user WHERE email = $1",
+      email,
+    )
+  )[0];
+const tokensOf = (userId: number) =>
+  db.$queryRawUnsafe<TokenRow[]>(
+    "SELECT * FROM tidings_api_token WHERE user_id = $1 ORDER BY created_at",
+    userId,
+  );
+
+/** Every row of both tables as text, to search for anything that should not be stored. */
+const tableText = async () => {
+  const rows = await db.$queryRawUnsafe<{ row: string }[]>(
+    "SELECT t::text AS row FROM tidings_api_token t UNION ALL SELECT u::text FROM tidings_api_user u",
+  );
+  return rows.map((r) => r.row).join("\n");
+};
+
+const authError = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error("expected the token to be rejected");
+    },
+    (err: unknown) => {
+      expect(err).toBeInstanceOf(ApiError);
+      return err as ApiError;
+    },
+  );
+
+describe("TokenAuthenticator against the database", () => {
+  it("stores only the SHA-256 digest of an issued token", async () => {
+    const auth = new TokenAuthenticator(db, ADMIN);
+    const token = await auth.issueToken("digest-only@example.org");
+    const user = await userByEmail("digest-only@example.org");
+    expect(user).toMatchObject({ is_admin: false });
+    const rows = await tokensOf(user?.id as number);
+    expect(rows.map((r) => r.digest)).toEqual([digestToken(token)]);
+    expect(rows[0]?.revoked_at).toBeNull();
+    const text = await tableText();
+    expect(text).toContain(digestToken(token));
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(token.slice(4)); // nor its random part without the tdg_ prefix
+  });
+
+  it("authenticates an issued token as its user", async () => {
+    const auth = new TokenAuthenticator(db, ADMIN);
+    const token = await auth.issueToken("reader@example.org");
+    const user = await userByEmail("reader@example.org");
+    expect(await new TokenAuthenticator(db, ADMIN).authenticate(`Token ${token}`)).toEqual({
+      userId: user?.id,
+      isAdmin: false,
+    });
+  });
+
+  it("gives a second token to the same user on a second issue, both valid", async () => {
+    const auth = new TokenAuthenticator(db, ADMIN);
+    const first = await auth.issueToken("twice@example.org");
+    const second = await auth.issueToken("twice@example.org");
+    expect(second).not.toBe(first);
+    const user = await userByEmail("twice@example.org");
+    const rows = await tokensOf(user?.id as number);
+    expect(rows.map((r) => r.digest).sort()).toEqual([digestToken(first), digestToken(second)].sort());
+    const users = await db.$queryRawUnsafe<{ n: number }[]>(
+      "SELECT count(*)::int AS n FROM tidings_api_user WHERE email = 'twice@example.org'",
+    );
+    expect(users[0]?.n).toBe(1);
+    const fresh = new TokenAuthenticator(db, ADMIN);
+    expect((await fresh.authenticate(`Token ${first}`)).userId).toBe(user?.id);
+    expect((await fresh.authenticate(`Bearer ${second}`)).userId).toBe(user?.id);
+  });
+
+  it("stores emails lower-cased, so differently cased emails are one user", async () => {
+    const auth = new TokenAuthenticator(db, ADMIN);
+    const first = await auth.issueToken("Mixed.Case@Example.ORG");
+    const second = await auth.issueToken("MIXED.case@example.org");
+    const user = await userByEmail("mixed.case@example.org");
+    expect(user?.email).toBe("mixed.case@example.org");
+    expect(await userByEmail("Mixed.Case@Example.ORG")).toBeUndefined();
+    const fresh = new TokenAuthenticator(db, ADMIN);
+    expect((await fresh.authenticate(`Token ${first}`)).userId).toBe(user?.id);
+    expect((await fresh.authenticate(`Token ${second}`)).userId).toBe(user?.id);
+  });
+
+  it("rejects a revoked token, and leaves the user's other tokens working", async () => {
+    const auth = new TokenAuthenticator(db, ADMIN);
+    const revoked = await auth.issueToken("revoked@example.org");
+    const kept = await auth.issueToken("revoked@example.org");
+    const updated = await db.$executeRawUnsafe(
+      "UPDATE tidings_api_token SET revoked_at = now() WHERE digest = $1",
+      digestToken(revoked),
+    );
+    expect(updated).toBe(1);
+    const fresh = new TokenAuthenticator(db, ADMIN);
+    expect(await authError(fresh.authenticate(`Token ${revoked}`))).toMatchObject({
+      statusCode: 401,
+      code: "INVALID_TOKEN",
+    });
+    expect((await fresh.authenticate(`Token ${kept}`)).isAdmin).toBe(false);
+  });
+
+  it("rejects a token that was never issued", async () => {
+    const fresh = new TokenAuthenticator(db, ADMIN);
+    expect(await authError(fresh.authenticate("Token tdg_never-issued"))).toMatchObject({
+      code: "INVALID_TOKEN",
+    });
+  });
+
+  it("honours is_admin of a database user", async () => {
+    const token = await new TokenAuthenticator(db, ADMIN).issueToken("admin-user@example.org");
+    await db.$executeRawUnsafe(
+      "UPDATE tidings_api_user SET is_admin = true WHERE email = 'admin-user@example.org'",
+    );
+    const user = await userByEmail("admin-user@example.org");
+    expect(await new TokenAuthenticator(db, ADMIN).authenticate(`Token ${token}`)).toEqual({
+      userId: user?.id,
+      isAdmin: true,
+    });
+  });
+});
+
+describe("POST /api/v1/user/token/ against the database", () => {
+  let app: Api;
+  beforeAll(async () => {
+    app = await buildApi(
+      { service: "identity", version: "test", logger: testLogger(), db, adminToken: ADMIN },
+      (api) => {
+        api.get("/whoami", async (request) => request.principal);
+      },
+    );
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it("issues a token that then authenticates as the new user, and the health check sees the database", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/api/v1/user/token/",
+      headers: { authorization: `Token ${ADMIN}` },
+      payload: { email: "Api.Client@Example.org" },
+    });
+    expect(res.statusCode).toBe(201);
+    const { token } = res.json() as { token: string };
+    const user = await userByEmail("api.client@example.org");
+    expect(user).toBeDefined();
+    const who = await app.inject({ url: "/whoami", headers: { authorization: `Token ${token}` } });
+    expect(who.statusCode).toBe(200);
+    expect(who.json()).toEqual({ userId: user?.id, isAdmin: false });
+
+    const health = await app.inject({ url: "/api/health/" });
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toMatchObject({ up: true, result: { database: "Accessible" } });
+  });
+});
