@@ -46,6 +46,7 @@ export class Broker {
   private readonly consumers = new Set<Consumer<QueueName>>();
   private connecting: Promise<void> | undefined;
   private closing = false;
+  private readonly stopSignal = new AbortController();
 
   private constructor(private readonly options: BrokerOptions) {
     this.names = namesFor(options.namespace);
@@ -69,15 +70,26 @@ export class Broker {
     const connection = await amqp.connect(this.options.url, {
       clientProperties: { connection_name: `tidings-${this.options.service}-${process.pid}` },
     });
-    connection.on("error", (err: Error) => this.log.warn({ err }, "amqp connection error"));
-    connection.on("close", () => this.onConnectionLost(connection));
-    const setup = await connection.createChannel();
-    await assertTopology(setup, this.names);
-    await setup.close();
-    this.connection = connection;
-    this.publisher = await this.createPublisher(connection);
-    for (const consumer of this.consumers) {
-      await consumer.attach(connection);
+    try {
+      connection.on("error", (err: Error) => this.log.warn({ err }, "amqp connection error"));
+      const setup = await connection.createChannel();
+      await assertTopology(setup, this.names);
+      await setup.close();
+      if (this.closing) {
+        throw new Error("broker is closing"); // close() came while this (re)connect was under way
+      }
+      connection.on("close", () => this.onConnectionLost(connection));
+      this.connection = connection;
+      this.publisher = await this.createPublisher(connection);
+      for (const consumer of this.consumers) {
+        await consumer.attach(connection);
+      }
+    } catch (err) {
+      // Leave no half-opened connection behind (a reconnect loop would leak one per attempt).
+      this.connection = this.connection === connection ? undefined : this.connection;
+      this.publisher = this.connection ? this.publisher : undefined;
+      await connection.close().catch(() => undefined);
+      throw err;
     }
   }
 
@@ -125,7 +137,13 @@ export class Broker {
 
   private async reconnect(): Promise<void> {
     for (let attempt = 1; !this.closing; attempt++) {
-      await sleep(Math.min(RECONNECT_MAX_DELAY_MS, 100 * 2 ** attempt));
+      // close() aborts the wait, so a stopping process is not held up by the back-off.
+      const waited = await sleep(Math.min(RECONNECT_MAX_DELAY_MS, 100 * 2 ** attempt), true, {
+        signal: this.stopSignal.signal,
+      }).catch(() => false);
+      if (!waited || this.closing) {
+        return;
+      }
       try {
         await this.open();
         this.log.info({ attempt }, "amqp reconnected");
@@ -200,6 +218,7 @@ export class Broker {
       return;
     }
     this.closing = true;
+    this.stopSignal.abort();
     await Promise.all([...this.consumers].map((c) => c.stop()));
     const connection = this.connection;
     this.connection = undefined;

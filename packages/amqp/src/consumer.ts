@@ -78,6 +78,18 @@ export class Consumer<Q extends QueueName> {
     const { consumerTag } = await channel.consume(this.names.queue(this.queue), (msg) => {
       if (msg) {
         this.track(this.handle(channel, msg));
+      } else {
+        // The broker cancelled this consumer (its queue was deleted, a node left): subscribe again.
+        this.log.warn("consumer cancelled by the broker; resubscribing");
+        this.detach();
+        void channel.close().catch(() => undefined);
+        setTimeout(
+          () =>
+            void this.attach(connection).catch((err: unknown) =>
+              this.log.error({ err }, "resubscribe failed"),
+            ),
+          1_000,
+        ).unref();
       }
     });
     this.channel = channel;
@@ -146,8 +158,9 @@ export class Consumer<Q extends QueueName> {
     const permanent = err instanceof NonRetryableError || err instanceof InvalidPayloadError;
     const reason = err instanceof Error ? err.message : String(err);
     const headers = { ...msg.properties.headers, [ERROR_HEADER]: reason.slice(0, 1000) };
-    if (!permanent && attempt < this.retry.maxAttempts) {
-      const level = Math.min(attempt, retryLevels(queues[this.queue].retry));
+    const levels = retryLevels(queues[this.queue].retry); // the retry queues the topology declared
+    if (!permanent && attempt < this.retry.maxAttempts && levels > 0) {
+      const level = Math.min(attempt, levels);
       const delays = this.retry.delaysMs;
       const delay = delays[Math.min(attempt, delays.length) - 1] ?? 1_000;
       await publishConfirmed(channel, "", this.names.retryQueue(this.queue, level), msg.content, {

@@ -71,11 +71,15 @@ export async function replayDeadLetters(
   { messageIds, limit = 10_000 }: ScanOptions & { messageIds?: readonly string[] } = {},
 ): Promise<number> {
   const wanted = messageIds ? new Set(messageIds) : undefined;
+  const dlq = broker.names.deadLetterQueue(queue);
   const channel = await broker.channel();
   let replayed = 0;
   try {
-    for (let seen = 0; seen < limit; seen++) {
-      const msg = await channel.get(broker.names.deadLetterQueue(queue), { noAck: false });
+    // Only the messages in the DLQ now: one replayed that fails again lands at the DLQ's tail while we scan,
+    // and must not be replayed again (and again) by this call.
+    const { messageCount } = await channel.checkQueue(dlq);
+    for (let seen = 0; seen < Math.min(limit, messageCount); seen++) {
+      const msg = await channel.get(dlq, { noAck: false });
       if (!msg) {
         break;
       }

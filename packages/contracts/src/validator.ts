@@ -2,10 +2,23 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { catalog, type MessageName, type Payload } from "./catalog.ts";
 
-/** The same engine and formats as fastify's default Ajv compiler. */
-export const ajv = addFormats.default(
-  new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: true, strict: false }),
-);
+/**
+ * An Ajv with the formats fastify uses. JSON (message payloads, request bodies) is validated as sent:
+ * `coerce` is only for query strings and path parameters, whose values all arrive as strings.
+ */
+export function createAjv({ coerce = false } = {}): Ajv {
+  return addFormats.default(
+    new Ajv({
+      coerceTypes: coerce ? "array" : false,
+      useDefaults: true,
+      removeAdditional: false,
+      allErrors: true,
+      strict: false,
+    }),
+  );
+}
+
+export const ajv = createAjv();
 
 const compiled = new Map<MessageName, ValidateFunction>();
 

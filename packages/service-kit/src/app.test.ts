@@ -105,6 +105,19 @@ async function testApi(deps: Partial<ApiDeps> = {}): Promise<TestApi> {
         },
         async (request) => ({ id: request.params.id, body: request.body }),
       );
+      app.post(
+        "/nullable",
+        {
+          config: { public: true },
+          schema: {
+            body: Type.Object({
+              name: Type.Union([Type.String(), Type.Null()]),
+              count: Type.Union([Type.Integer(), Type.Null()]),
+            }),
+          },
+        },
+        async (request) => request.body,
+      );
       app.get(
         "/search",
         { config: { public: true }, schema: { querystring: Type.Object({ x: Type.Integer() }) } },
@@ -418,6 +431,29 @@ describe("buildApi", () => {
       const oneHop = await t.app.inject({ url: "/metrics", headers: { "x-forwarded-for": "10.0.0.2" } });
       expect(oneHop.statusCode).toBe(200);
     });
+  });
+});
+
+describe("request validation", () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await testApi();
+  });
+  afterAll(() => api.app.close());
+
+  it("takes JSON bodies as sent: null stays null, 0 stays 0, and a string is not a number", async () => {
+    const post = (payload: object) => api.app.inject({ method: "POST", url: "/nullable", payload });
+    expect((await post({ name: null, count: 0 })).json()).toEqual({ name: null, count: 0 });
+    expect((await post({ name: "", count: null })).json()).toEqual({ name: "", count: null });
+    const wrong = await post({ name: "a", count: "5" });
+    expect(wrong.statusCode).toBe(400);
+    expect(errorOf(wrong).details).toEqual([{ field: "body.count", message: "must be integer or null" }]);
+  });
+
+  it("coerces query strings and path parameters, which are always text", async () => {
+    const res = await api.app.inject({ method: "POST", url: "/things/7?dry=true", payload: { x: 1 } });
+    expect(res.json()).toEqual({ id: 7, body: { x: 1 } });
+    expect((await api.app.inject({ url: "/search?x=42" })).json()).toEqual({ x: 42 });
   });
 });
 

@@ -4,7 +4,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Broker, SqlExecutor } from "@tidings/amqp";
-import { ErrorResponse } from "@tidings/contracts";
+import { createAjv, ErrorResponse } from "@tidings/contracts";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -75,8 +75,15 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     trustProxy: true,
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 5 * 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are JSON and validated as sent: coercing them would turn a null into "" or a 0 into null
+  // (`anyOf [T, null]`). Query strings and path parameters are strings and are coerced.
+  const bodyAjv = createAjv();
+  const textAjv = createAjv({ coerce: true });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === "body" ? bodyAjv : textAjv).compile(schema),
+  );
 
   const authenticator = new TokenAuthenticator(deps.db, deps.adminToken);
   const registry = new Registry();
@@ -177,21 +184,42 @@ export function requireAdmin(request: FastifyRequest): void {
 
 interface ValidationIssue {
   instancePath: string;
+  keyword: string;
   message?: string;
   params?: Record<string, unknown>;
 }
 
-/** Ajv errors as `{field, message}`, the field as a dotted path (`body.details.addresses`). */
+/**
+ * Ajv errors as `{field, message}`, one per field, the field a dotted path (`body.details.addresses`).
+ * The branches of a union are merged ("must be integer or null") instead of listed one by one.
+ */
 function validationDetails(err: FastifyError): { field: string; message: string }[] {
   const context = err.validationContext ?? "body";
-  return ((err.validation ?? []) as ValidationIssue[]).map((issue) => {
+  const byField = new Map<string, string[]>();
+  for (const issue of (err.validation ?? []) as ValidationIssue[]) {
     const path = issue.instancePath.split("/").filter(Boolean);
     // A missing or an unexpected property is reported on its parent: name the property itself.
     const named = issue.params?.missingProperty ?? issue.params?.additionalProperty;
     if (typeof named === "string") {
       path.push(named);
     }
-    return { field: [context, ...path].join("."), message: issue.message ?? "is invalid" };
+    const field = [context, ...path].join(".");
+    const messages = byField.get(field) ?? [];
+    if (issue.keyword !== "anyOf" || messages.length === 0) {
+      messages.push(issue.message ?? "is invalid");
+    }
+    byField.set(field, messages);
+  }
+  return [...byField].map(([field, messages]) => {
+    const unique = [...new Set(messages)];
+    const types = unique.every((m) => m.startsWith("must be "));
+    return {
+      field,
+      message:
+        types && unique.length > 1
+          ? `must be ${unique.map((m) => m.slice(8)).join(" or ")}`
+          : unique.join("; "),
+    };
   });
 }
 

@@ -1,0 +1,287 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { namesFor, type QueueName } from "@tidings/contracts";
+import { createTestNamespace, waitFor } from "@tidings/testing";
+import type { Options } from "amqplib";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  ATTEMPT_HEADER,
+  type Broker,
+  type Consumer,
+  listDeadLetters,
+  type MessageContext,
+  NonRetryableError,
+  replayDeadLetters,
+} from "../src/index.ts";
+import { connectBroker, type Inspector, openInspector, outboundSend, sendNext, teardown } from "./helpers.ts";
+
+const ns = createTestNamespace();
+const names = namesFor(ns.namespace);
+let broker: Broker;
+let inspect: Inspector;
+const consumers: Consumer<QueueName>[] = [];
+
+beforeAll(async () => {
+  broker = await connectBroker(ns.namespace);
+  inspect = await openInspector();
+});
+afterEach(async () => {
+  await Promise.all(consumers.splice(0).map((c) => c.stop()));
+});
+afterAll(() =>
+  teardown(
+    () => broker?.close(),
+    () => inspect?.close(),
+    () => ns.cleanup(),
+  ),
+);
+
+const fast = { maxAttempts: 3, delaysMs: [100, 300] };
+
+interface Call {
+  ctx: MessageContext;
+  at: number;
+}
+
+/** Publishes raw bytes straight into a queue (what a buggy or foreign publisher could do). */
+const publishRaw = async (queue: QueueName, body: Buffer | string, properties: Options.Publish) => {
+  const channel = await broker.channel();
+  await new Promise<void>((resolve, reject) =>
+    channel.publish("", names.queue(queue), Buffer.from(body), properties, (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+  await channel.close();
+};
+
+const dlqCount = (queue: QueueName) => inspect.messageCount(names.deadLetterQueue(queue));
+
+describe("retries", () => {
+  it("retries a failing message with growing delays, then dead-letters it; list, replay, handle", async () => {
+    const queue = "message-sender.outbound-send";
+    const calls: Call[] = [];
+    let failing = true;
+    consumers.push(
+      await broker.consume(
+        queue,
+        {
+          "outbound.send": async (_payload, ctx) => {
+            calls.push({ ctx, at: Date.now() });
+            if (failing) {
+              throw new Error(`provider down (attempt ${ctx.attempt})`);
+            }
+          },
+        },
+        { retry: fast },
+      ),
+    );
+    const payload = outboundSend("retry me");
+    const messageId = await broker.publish("outbound.send", payload, { correlationId: "corr-r" });
+
+    await waitFor(async () => (await dlqCount(queue)) === 1, { what: "the dead letter", timeoutMs: 5_000 });
+    expect(calls.map((c) => c.ctx.attempt)).toEqual([1, 2, 3]);
+    expect(calls.every((c) => c.ctx.messageId === messageId && c.ctx.correlationId === "corr-r")).toBe(true);
+    const [first, second, third] = calls.map((c) => c.at) as [number, number, number];
+    expect(second - first).toBeGreaterThanOrEqual(90);
+    expect(third - second).toBeGreaterThanOrEqual(290);
+    expect(third - second).toBeGreaterThan(second - first);
+    expect(await inspect.messageCount(names.queue(queue))).toBe(0);
+    for (let level = 1; level <= 2; level++) {
+      expect(await inspect.messageCount(names.retryQueue(queue, level))).toBe(0);
+    }
+
+    // the raw dead letter keeps the original properties and says why it failed
+    const raw = await inspect.channel.get(names.deadLetterQueue(queue), { noAck: false });
+    if (!raw) {
+      throw new Error("no dead letter");
+    }
+    expect(JSON.parse(raw.content.toString("utf8"))).toEqual(payload);
+    expect(raw.properties).toMatchObject({
+      messageId,
+      type: "outbound.send",
+      correlationId: "corr-r",
+      deliveryMode: 2,
+      headers: expect.objectContaining({
+        "x-tidings-error": "provider down (attempt 3)",
+        [ATTEMPT_HEADER]: 3,
+        "x-tidings-queue": queue,
+      }),
+    });
+    inspect.channel.nack(raw, false, true);
+
+    // listing shows it and leaves it there
+    const listed = await listDeadLetters(broker, queue);
+    expect(listed).toEqual([
+      {
+        messageId,
+        type: "outbound.send",
+        payload,
+        error: "provider down (attempt 3)",
+        attempts: 3,
+        failedAt: expect.any(String),
+      },
+    ]);
+    expect(Date.parse(listed[0]?.failedAt ?? "")).toBeGreaterThanOrEqual(calls[0]?.at ?? 0);
+    expect(await listDeadLetters(broker, queue)).toEqual(listed);
+    // (a quorum queue takes back the listed, unacked messages a moment after the channel closed)
+    await waitFor(async () => (await dlqCount(queue)) === 1, { what: "the listed dead letter back" });
+
+    // the dead letter does not expire in the DLQ
+    await sleep(400);
+    expect(await dlqCount(queue)).toBe(1);
+
+    // replay sends it back for a fresh set of attempts; the handler now succeeds
+    failing = false;
+    expect(await replayDeadLetters(broker, queue)).toBe(1);
+    await waitFor(() => calls.length === 4, { what: "the replayed delivery" });
+    expect(calls[3]?.ctx).toMatchObject({ messageId, attempt: 1 });
+    await sleep(200);
+    expect(calls).toHaveLength(4);
+    expect(await dlqCount(queue)).toBe(0);
+    expect(await listDeadLetters(broker, queue)).toEqual([]);
+    expect(await inspect.messageCount(names.queue(queue))).toBe(0);
+  });
+
+  it("a message that fails once and then succeeds is handled on its second attempt and not dead-lettered", async () => {
+    const queue = "subscription.send-next";
+    const attempts: number[] = [];
+    consumers.push(
+      await broker.consume(
+        queue,
+        {
+          "subscription.send-next": async (_payload, ctx) => {
+            attempts.push(ctx.attempt);
+            if (ctx.attempt === 1) {
+              throw new Error("flaky");
+            }
+          },
+        },
+        { retry: fast },
+      ),
+    );
+    await broker.publish("subscription.send-next", sendNext());
+    await waitFor(() => attempts.length === 2, { what: "the retry" });
+    await sleep(400);
+    expect(attempts).toEqual([1, 2]);
+    expect(await dlqCount(queue)).toBe(0);
+  });
+
+  it("replays only the dead letters asked for, and each at most once per call", async () => {
+    const queue = "message-sender.outbound-send";
+    const ids = Array.from({ length: 20 }, () => randomUUID());
+    for (const messageId of ids) {
+      await publishRaw(queue, "not json", { messageId, type: "outbound.send" });
+    }
+    const handled: string[] = [];
+    consumers.push(
+      await broker.consume(queue, {
+        "outbound.send": async (_payload, ctx) => {
+          handled.push(ctx.messageId);
+        },
+      }),
+    );
+    const allBack = () =>
+      waitFor(async () => (await dlqCount(queue)) === ids.length, { what: "every dead letter in the DLQ" });
+    await allBack();
+
+    // it is not JSON, so a replayed message is back in the DLQ at once, while the replay still scans
+    expect(await replayDeadLetters(broker, queue, { messageIds: [ids[0] as string] })).toBe(1);
+    await allBack();
+    expect(await replayDeadLetters(broker, queue)).toBe(ids.length);
+    await allBack();
+    const listed = await listDeadLetters(broker, queue);
+    expect(listed.map((d) => d.messageId).sort()).toEqual([...ids].sort());
+    expect(listed.every((d) => d.payload === "not json" && d.attempts === 1)).toBe(true);
+    expect(handled).toEqual([]);
+    await waitFor(async () => (await dlqCount(queue)) === ids.length, { what: "the listed letters back" });
+    await inspect.channel.purgeQueue(names.deadLetterQueue(queue));
+  });
+});
+
+describe("dead-lettered at once", () => {
+  const queue = "message-sender.address-book";
+  const handled: MessageContext[] = [];
+
+  beforeAll(async () => {
+    const handler = async (payload: { id: string }, ctx: MessageContext) => {
+      handled.push(ctx);
+      if (payload.id === POISON) {
+        throw new NonRetryableError("this identity can never be stored");
+      }
+    };
+    // consumers registered in afterEach's list would be stopped after the first test; keep this one
+    await broker.consume(
+      queue,
+      { "identity.created": handler, "identity.updated": handler, "identity.deleted": handler },
+      { retry: fast },
+    );
+  });
+  afterEach(async () => {
+    await inspect.channel.purgeQueue(names.deadLetterQueue(queue));
+    handled.splice(0);
+  });
+
+  const POISON = randomUUID();
+
+  const expectDeadLetter = async (messageId: string, error: RegExp) => {
+    await waitFor(async () => (await dlqCount(queue)) === 1, { what: "the dead letter", timeoutMs: 3_000 });
+    // no retry is coming
+    await sleep(250);
+    const [letter, ...more] = await listDeadLetters(broker, queue);
+    expect(more).toEqual([]);
+    expect(letter).toMatchObject({ messageId, attempts: 1 });
+    expect(letter?.error).toMatch(error);
+    expect(await inspect.messageCount(names.retryQueue(queue, 1))).toBe(0);
+    expect(await inspect.messageCount(names.queue(queue))).toBe(0);
+  };
+
+  it("a NonRetryableError goes to the DLQ after one attempt", async () => {
+    const messageId = await broker.publish("identity.deleted", { id: POISON });
+    await expectDeadLetter(messageId, /can never be stored/);
+    expect(handled.map((c) => c.attempt)).toEqual([1]);
+  });
+
+  it("a payload that does not match the message's schema goes to the DLQ without reaching the handler", async () => {
+    const messageId = randomUUID();
+    await publishRaw(queue, JSON.stringify({ id: 42 }), { messageId, type: "identity.deleted" });
+    await expectDeadLetter(messageId, /invalid identity.deleted payload/);
+    expect(handled).toEqual([]);
+  });
+
+  it("a body that is not JSON goes to the DLQ without reaching the handler", async () => {
+    const messageId = randomUUID();
+    await publishRaw(queue, "{ not json", { messageId, type: "identity.deleted" });
+    await expectDeadLetter(messageId, /not JSON/);
+    expect((await listDeadLetters(broker, queue))[0]?.payload).toBe("{ not json");
+    expect(handled).toEqual([]);
+  });
+
+  it("a catalogued message this queue has no handler for goes to the DLQ", async () => {
+    const messageId = randomUUID();
+    await publishRaw(queue, JSON.stringify(sendNext()), { messageId, type: "subscription.send-next" });
+    await expectDeadLetter(messageId, /no handler for message type "subscription.send-next"/);
+    expect(handled).toEqual([]);
+  });
+
+  it("a type that is not in the catalog goes to the DLQ", async () => {
+    const messageId = randomUUID();
+    await publishRaw(queue, "{}", { messageId, type: "identity.exploded" });
+    await expectDeadLetter(messageId, /no handler for message type "identity.exploded"/);
+    expect(handled).toEqual([]);
+  });
+
+  it("a message without a messageId goes to the DLQ", async () => {
+    await publishRaw(queue, JSON.stringify({ id: randomUUID() }), { type: "identity.deleted" });
+    await expectDeadLetter("", /no messageId/);
+    expect(handled).toEqual([]);
+  });
+
+  it("a good message on the same queue is still handled", async () => {
+    const id = randomUUID();
+    const messageId = await broker.publish("identity.deleted", { id });
+    await waitFor(() => handled.length === 1, { what: "the handler" });
+    expect(handled[0]).toMatchObject({ messageId, attempt: 1, name: "identity.deleted" });
+    await sleep(200);
+    expect(await dlqCount(queue)).toBe(0);
+  });
+});

@@ -1,0 +1,213 @@
+import { randomUUID } from "node:crypto";
+import {
+  catalog,
+  InvalidPayloadError,
+  messageNames,
+  namesFor,
+  queueNames,
+  queues,
+  retryLevels,
+} from "@tidings/contracts";
+import { type Capture, captureMessages, createTestNamespace, waitFor } from "@tidings/testing";
+import type { ConfirmChannel, GetMessage, Options } from "amqplib";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { assertTopology, type Broker } from "../src/index.ts";
+import {
+  connectBroker,
+  type Inspector,
+  openInspector,
+  outboundSend,
+  settledWithin,
+  teardown,
+} from "./helpers.ts";
+
+const ns = createTestNamespace();
+const names = namesFor(ns.namespace);
+let broker: Broker;
+let inspect: Inspector;
+
+beforeAll(async () => {
+  broker = await connectBroker(ns.namespace);
+  inspect = await openInspector();
+});
+afterAll(() =>
+  teardown(
+    () => inspect?.close(),
+    () => broker?.close(),
+    () => ns.cleanup(),
+  ),
+);
+afterEach(async () => {
+  for (const queue of queueNames) {
+    await inspect.channel.purgeQueue(names.queue(queue));
+  }
+});
+
+const counts = async (): Promise<Record<string, number>> =>
+  Object.fromEntries(
+    await Promise.all(queueNames.map(async (q) => [q, await inspect.messageCount(names.queue(q))] as const)),
+  );
+
+describe("topology", () => {
+  it("declares every queue with its dead-letter queue and retry queues on connect", async () => {
+    const expected = queueNames.flatMap((q) => [
+      names.queue(q),
+      names.deadLetterQueue(q),
+      ...Array.from({ length: retryLevels(queues[q].retry) }, (_, i) => names.retryQueue(q, i + 1)),
+    ]);
+    expect(expected.length).toBeGreaterThan(queueNames.length * 2);
+    for (const queue of expected) {
+      // checkQueue closes the channel with 404 NOT_FOUND if the queue does not exist
+      await expect(inspect.channel.checkQueue(queue), queue).resolves.toMatchObject({ queue });
+    }
+    for (const q of queueNames) {
+      // the retry queue past the last level is not declared
+      const extra = await broker.channel();
+      const closed = new Promise((resolve) => extra.on("error", resolve));
+      await expect(extra.checkQueue(names.retryQueue(q, retryLevels(queues[q].retry) + 1))).rejects.toThrow(
+        /NOT_FOUND/,
+      );
+      await closed;
+    }
+  });
+
+  it("is idempotent: asserting it again, twice, changes nothing and does not fail", async () => {
+    const channel = await broker.channel();
+    await assertTopology(channel, names);
+    await assertTopology(channel, names);
+    await channel.close();
+    // a second broker on the same namespace asserts it at boot too
+    const other = await connectBroker(ns.namespace);
+    await other.close();
+    expect(await counts()).toEqual(Object.fromEntries(queueNames.map((q) => [q, 0])));
+  });
+
+  it("routes every catalogued message to exactly the queues that list it", async () => {
+    for (const name of messageNames) {
+      await broker.publish(name, catalog[name].example as never);
+    }
+    const expected = Object.fromEntries(queueNames.map((q) => [q, queues[q].messages.length]));
+    await waitFor(async () => JSON.stringify(await counts()) === JSON.stringify(expected), {
+      what: "every message in its queue",
+    });
+    expect(await counts()).toEqual(expected);
+    // and each queue holds the right messages
+    for (const q of queueNames) {
+      const types: string[] = [];
+      for (
+        let msg = await inspect.channel.get(names.queue(q));
+        msg;
+        msg = await inspect.channel.get(names.queue(q))
+      ) {
+        types.push(String(msg.properties.type));
+        inspect.channel.ack(msg);
+      }
+      expect(types.sort(), q).toEqual([...queues[q].messages].sort());
+    }
+  });
+});
+
+describe("publish", () => {
+  const queue = () => names.queue("message-sender.outbound-send");
+  const getOne = async (): Promise<GetMessage> =>
+    waitFor(() => inspect.channel.get(queue(), { noAck: true }), { what: "a message on the queue" });
+
+  it("sets messageId, type, correlationId, persistence, contentType, timestamp, appId and headers", async () => {
+    const payload = outboundSend();
+    const before = Math.floor(Date.now() / 1000);
+    const messageId = await broker.publish("outbound.send", payload, {
+      correlationId: "req-123",
+      headers: { "x-test": "yes" },
+    });
+    expect(messageId).toMatch(/^[0-9a-f-]{36}$/);
+    const msg = await getOne();
+    expect(JSON.parse(msg.content.toString("utf8"))).toEqual(payload);
+    expect(msg.fields.routingKey).toBe("outbound.send");
+    expect(msg.fields.exchange).toBe(names.exchange("message-sender"));
+    expect(msg.properties).toMatchObject({
+      messageId,
+      type: "outbound.send",
+      correlationId: "req-123",
+      deliveryMode: 2,
+      contentType: "application/json",
+      appId: "test",
+      headers: expect.objectContaining({ "x-test": "yes" }),
+    });
+    expect(msg.properties.timestamp).toBeGreaterThanOrEqual(before);
+    expect(msg.properties.timestamp).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+  });
+
+  it("keeps a given messageId, and generates a distinct one otherwise", async () => {
+    const given = randomUUID();
+    expect(await broker.publish("outbound.send", outboundSend(), { messageId: given })).toBe(given);
+    expect((await getOne()).properties.messageId).toBe(given);
+    const a = await broker.publish("outbound.send", outboundSend());
+    const b = await broker.publish("outbound.send", outboundSend());
+    expect(a).not.toBe(b);
+    expect((await getOne()).properties).toMatchObject({ messageId: a, correlationId: undefined });
+    expect((await getOne()).properties.messageId).toBe(b);
+  });
+
+  it("rejects an invalid payload with InvalidPayloadError and publishes nothing", async () => {
+    const capture: Capture = await captureMessages(ns.namespace, ["outbound.send"]);
+    try {
+      const { id: _id, ...missingId } = outboundSend();
+      await expect(broker.publish("outbound.send", missingId as never)).rejects.toThrow(InvalidPayloadError);
+      await expect(
+        broker.publish("outbound.send", { ...outboundSend(), to_identity: "not-a-uuid" }),
+      ).rejects.toThrow(/to_identity/);
+      // a valid message published after them is the only one that arrives
+      const marker = await broker.publish("outbound.send", outboundSend());
+      await waitFor(() => capture.messages.some((m) => m.messageId === marker), { what: "the marker" });
+      expect(capture.messages.map((m) => m.messageId)).toEqual([marker]);
+      expect(await inspect.messageCount(queue())).toBe(1);
+    } finally {
+      await capture.stop();
+    }
+  });
+
+  it("resolves only once the broker confirmed the message", async () => {
+    const publisher = (broker as unknown as { publisher: ConfirmChannel }).publisher;
+    const original = publisher.publish;
+    const held: (() => void)[] = [];
+    publisher.publish = function (
+      this: ConfirmChannel,
+      exchange: string,
+      routingKey: string,
+      content: Buffer,
+      options?: Options.Publish,
+      callback?: (err: unknown, ok: unknown) => void,
+    ) {
+      // hold back the broker's confirm; the message itself goes out as usual
+      return original.call(this, exchange, routingKey, content, options, (err, ok) => {
+        held.push(() => callback?.(err, ok));
+      });
+    } as ConfirmChannel["publish"];
+    try {
+      const published = broker.publish("outbound.send", outboundSend());
+      await waitFor(() => held.length === 1, { what: "the confirm" });
+      expect(await inspect.messageCount(queue())).toBe(1);
+      expect(await settledWithin(published, 200)).toBe("pending");
+      held[0]?.();
+      await expect(published).resolves.toEqual(expect.any(String));
+    } finally {
+      publisher.publish = original;
+    }
+  });
+
+  it("rejects when the broker nacks the message", async () => {
+    // a queue that refuses every message makes the broker nack publishes routed to it
+    const { queue: refusing } = await inspect.channel.assertQueue("", {
+      exclusive: true,
+      arguments: { "x-max-length": 0, "x-overflow": "reject-publish" },
+    });
+    await inspect.channel.bindQueue(refusing, names.exchange("message-sender"), "outbound.send");
+    try {
+      await expect(broker.publish("outbound.send", outboundSend())).rejects.toThrow(/nack/);
+    } finally {
+      await inspect.channel.deleteQueue(refusing);
+    }
+    // the publish channel is still usable afterwards
+    await broker.publish("outbound.send", outboundSend());
+  });
+});
