@@ -1,4 +1,4 @@
-import Type, { type Static, type TSchema } from "typebox";
+import Type, { type Static, type TProperties, type TSchema } from "typebox";
 
 export const Uuid = Type.String({ format: "uuid" });
 export const IsoDateTime = Type.String({ format: "date-time" });
@@ -6,6 +6,17 @@ export const Json = Type.Record(Type.String(), Type.Unknown());
 export type Json = Static<typeof Json>;
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/**
+ * A request body: unknown fields are refused with a 400 naming them, so a misspelt field is an error rather
+ * than silently ignored. (Seed webhook receivers accept extra fields instead: hubs send whole records.)
+ */
+export const Body = <P extends TProperties>(properties: P) =>
+  Type.Object(properties, { additionalProperties: false });
+
+/** A PATCH body: the given fields, each optional, at least one; unknown fields are refused. */
+export const PatchBody = <P extends TProperties>(properties: P) =>
+  Type.Partial(Type.Object(properties), { additionalProperties: false, minProperties: 1 });
 
 /** Seed's `{count, next, previous, results}` list envelope. */
 export const Paginated = <T extends TSchema>(item: T) =>

@@ -1,2 +1,108 @@
-// HTTP request and response schemas of the content service.
-export {};
+// HTTP request schemas of the content service; its responses are the payloads in messages/content.ts.
+import Type, { type Static, type TSchemaOptions } from "typebox";
+import { Body, Json, ListQuery, Nullable, PatchBody } from "../common.ts";
+import { ContentType } from "../messages/content.ts";
+
+const Id = Type.Integer({ minimum: 1, maximum: 2147483647 });
+const cronField = (options: TSchemaOptions = {}) => Type.String({ minLength: 1, maxLength: 64, ...options });
+const timezone = (options: TSchemaOptions = {}) =>
+  Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: "An IANA time zone, e.g. Africa/Johannesburg",
+    ...options,
+  });
+const label = (options: TSchemaOptions = {}) => Type.String({ maxLength: 100, ...options });
+const contentType = (options: TSchemaOptions = {}) => Type.Union(ContentType.anyOf, options);
+
+/** Seed's celery-style cron fields (day_of_week in cron numbering, Sunday=0); each defaults to `*`. */
+export const CreateContentScheduleBody = Body({
+  minute: Type.Optional(cronField({ default: "*" })),
+  hour: Type.Optional(cronField({ default: "*" })),
+  day_of_week: Type.Optional(cronField({ default: "*" })),
+  day_of_month: Type.Optional(cronField({ default: "*" })),
+  month_of_year: Type.Optional(cronField({ default: "*" })),
+  timezone: Type.Optional(timezone({ default: "UTC" })),
+});
+export type CreateContentScheduleBody = Static<typeof CreateContentScheduleBody>;
+
+export const UpdateContentScheduleBody = PatchBody({
+  minute: cronField(),
+  hour: cronField(),
+  day_of_week: cronField(),
+  day_of_month: cronField(),
+  month_of_year: cronField(),
+  timezone: timezone(),
+});
+export type UpdateContentScheduleBody = Static<typeof UpdateContentScheduleBody>;
+
+export const ContentScheduleListQuery = ListQuery;
+export type ContentScheduleListQuery = Static<typeof ContentScheduleListQuery>;
+
+const messageSetFields = {
+  short_name: Type.String({ minLength: 1, maxLength: 100 }),
+  notes: Nullable(Type.String()),
+  /** The message-sender channel to send through (e.g. `WHATSAPP`); null: the default channel. */
+  channel: Nullable(Type.String({ minLength: 1, maxLength: 64 })),
+  /** The set a subscription rolls over to when it finishes this one. */
+  next_set: Nullable(Id),
+  default_schedule: Id,
+};
+
+export const CreateMessageSetBody = Body({
+  short_name: messageSetFields.short_name,
+  label: Type.Optional(label({ default: "" })),
+  notes: Type.Optional(messageSetFields.notes),
+  channel: Type.Optional(messageSetFields.channel),
+  next_set: Type.Optional(messageSetFields.next_set),
+  default_schedule: messageSetFields.default_schedule,
+  content_type: Type.Optional(contentType({ default: "text" })),
+});
+export type CreateMessageSetBody = Static<typeof CreateMessageSetBody>;
+
+export const UpdateMessageSetBody = PatchBody({
+  ...messageSetFields,
+  label: label(),
+  content_type: contentType(),
+});
+export type UpdateMessageSetBody = Static<typeof UpdateMessageSetBody>;
+
+export const MessageSetListQuery = Type.Object({
+  ...ListQuery.properties,
+  short_name: Type.Optional(messageSetFields.short_name),
+  content_type: Type.Optional(contentType()),
+});
+export type MessageSetListQuery = Static<typeof MessageSetListQuery>;
+
+const messageFields = {
+  messageset: Id,
+  sequence_number: Type.Integer({ minimum: 1, maximum: 2147483647 }),
+  lang: Type.String({ minLength: 1, maxLength: 6, description: "e.g. eng_ZA" }),
+  text_content: Nullable(Type.String()),
+  /** The binary content's id (audio for audio sets, an image for text sets). */
+  binary_content: Nullable(Id),
+  /** Copied into the outbound's metadata (e.g. a WhatsApp template definition). */
+  metadata: Json,
+};
+
+/** A message needs text, binary content, or both. */
+export const CreateMessageBody = Body({
+  messageset: messageFields.messageset,
+  sequence_number: messageFields.sequence_number,
+  lang: messageFields.lang,
+  text_content: Type.Optional(messageFields.text_content),
+  binary_content: Type.Optional(messageFields.binary_content),
+  metadata: Type.Optional(messageFields.metadata),
+});
+export type CreateMessageBody = Static<typeof CreateMessageBody>;
+
+export const UpdateMessageBody = PatchBody(messageFields);
+export type UpdateMessageBody = Static<typeof UpdateMessageBody>;
+
+export const MessageListQuery = Type.Object({
+  ...ListQuery.properties,
+  messageset: Type.Optional(messageFields.messageset),
+  sequence_number: Type.Optional(messageFields.sequence_number),
+  lang: Type.Optional(messageFields.lang),
+});
+export type MessageListQuery = Static<typeof MessageListQuery>;

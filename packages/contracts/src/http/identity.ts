@@ -1,5 +1,5 @@
 import Type, { type Static } from "typebox";
-import { IsoDateTime, ListQuery, Uuid } from "../common.ts";
+import { Body, IsoDateTime, ListQuery, Uuid } from "../common.ts";
 
 /** Flags on one address; unknown flags are kept. */
 export const AddressFlags = Type.Object(
@@ -23,7 +23,7 @@ export const IdentityDetails = Type.Object(
   { additionalProperties: true },
 );
 
-export const CreateIdentityBody = Type.Object({
+export const CreateIdentityBody = Body({
   version: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
   details: IdentityDetails,
   communicate_through: Type.Optional(Type.Union([Uuid, Type.Null()])),

@@ -1,6 +1,6 @@
 // HTTP request and response schemas of the scheduler service.
 import Type, { type Static } from "typebox";
-import { Actor, IsoDateTime, Json, ListQuery, Nullable, Uuid } from "../common.ts";
+import { Actor, Body, IsoDateTime, Json, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
 import { ScheduleSource } from "../messages/scheduler.ts";
 
 export const CronDefinition = Type.String({ minLength: 9, maxLength: 500 });
@@ -22,7 +22,7 @@ export const SchedulerSchedule = Type.Object({
 });
 export type SchedulerSchedule = Static<typeof SchedulerSchedule>;
 
-export const CreateSchedulerScheduleBody = Type.Object({
+export const CreateSchedulerScheduleBody = Body({
   cron_definition: CronDefinition,
   timezone: Type.Optional(TimeZone),
   enabled: Type.Optional(Type.Boolean()),
@@ -30,7 +30,7 @@ export const CreateSchedulerScheduleBody = Type.Object({
 });
 export type CreateSchedulerScheduleBody = Static<typeof CreateSchedulerScheduleBody>;
 
-export const UpdateSchedulerScheduleBody = Type.Partial(CreateSchedulerScheduleBody);
+export const UpdateSchedulerScheduleBody = PatchBody(CreateSchedulerScheduleBody.properties);
 export type UpdateSchedulerScheduleBody = Static<typeof UpdateSchedulerScheduleBody>;
 
 export const SchedulerScheduleListQuery = Type.Object({

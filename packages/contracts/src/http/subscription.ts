@@ -1,13 +1,13 @@
 // HTTP request and response schemas of the subscription service.
 import Type, { type Static } from "typebox";
-import { IsoDateTime, Json, ListQuery, Nullable, Uuid } from "../common.ts";
+import { Body, IsoDateTime, Json, ListQuery, Nullable, Uuid } from "../common.ts";
 import { ProcessStatus } from "../messages/subscription.ts";
 
 const SetId = Type.Integer({ minimum: 1, maximum: 2147483647 });
 const Sequence = Type.Integer({ minimum: 1, maximum: 100_000 });
 const Lang = Type.String({ minLength: 1, maxLength: 6 });
 
-export const CreateSubscriptionBody = Type.Object({
+export const CreateSubscriptionBody = Body({
   identity: Uuid,
   messageset: SetId,
   lang: Lang,

@@ -1,0 +1,4 @@
+import { runService } from "@tidings/service-kit";
+import { contentService } from "./service.ts";
+
+await runService(contentService, process.argv[2]);

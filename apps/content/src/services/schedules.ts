@@ -1,0 +1,190 @@
+import type {
+  ContentSchedule,
+  CreateContentScheduleBody,
+  UpdateContentScheduleBody,
+} from "@tidings/contracts";
+import { badRequest, conflict, notFound, type PageParams } from "@tidings/service-kit";
+import { CronExpressionParser } from "cron-parser";
+import type { Db } from "../db.ts";
+import type { Schedule as ScheduleRow } from "../generated/prisma/client.ts";
+import {
+  inIdOrder,
+  type Listed,
+  listed,
+  type RequestContext,
+  type Tx,
+  type WriteErrors,
+  write,
+} from "./support.ts";
+
+/** The cron fields in cron's order: "minute hour day_of_month month_of_year day_of_week". */
+const CRON_FIELDS = ["minute", "hour", "day_of_month", "month_of_year", "day_of_week"] as const;
+type CronField = (typeof CRON_FIELDS)[number];
+
+/**
+ * Standard cron syntax only (numbers or names, `*`, ranges, steps, lists), which every cron implementation
+ * reads the same way: the scheduler evaluates these expressions too. No `L`, `W`, `#`, `?` or `H`.
+ */
+const CRON_TOKEN = /^(\*|\d+|[a-z]{3})(-(\d+|[a-z]{3}))?(\/\d+)?$/i;
+
+/** A field as it goes into the expression: spaces removed, empty meaning `*` (Seed's `cron_string`). */
+const normalise = (value: string) => value.replace(/\s+/g, "") || "*";
+
+type CronFields = Record<CronField, string>;
+
+const cronFieldsOf = (row: ScheduleRow): CronFields => ({
+  minute: row.minute,
+  hour: row.hour,
+  day_of_month: row.dayOfMonth,
+  month_of_year: row.monthOfYear,
+  day_of_week: row.dayOfWeek,
+});
+
+/** Seed's `cron_string`: "minute hour day_of_month month_of_year day_of_week". */
+const cronDefinition = (fields: CronFields) => CRON_FIELDS.map((f) => normalise(fields[f])).join(" ");
+
+const cronError = (expression: string): string | undefined => {
+  try {
+    CronExpressionParser.parse(expression, { strict: false });
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
+/** Why one field is not valid cron, checked alone (the other fields `*`), or undefined when it is. */
+function cronFieldError(field: CronField, value: string): string | undefined {
+  if (!value.split(",").every((token) => CRON_TOKEN.test(token))) {
+    return `"${value}" is not standard cron: use numbers or names, *, ranges (a-b), steps (/n) and lists (a,b)`;
+  }
+  return cronError(CRON_FIELDS.map((f) => (f === field ? value : "*")).join(" "));
+}
+
+function assertValidSchedule(row: ScheduleRow): void {
+  const fields = cronFieldsOf(row);
+  const details = CRON_FIELDS.flatMap((field) => {
+    const message = cronFieldError(field, normalise(fields[field]));
+    return message ? [{ field: `body.${field}`, message }] : [];
+  });
+  if (details.length === 0 && cronError(cronDefinition(fields))) {
+    // Each field is valid alone, but the days never occur in those months (31 in February).
+    const message = `day_of_month "${fields.day_of_month}" never occurs in month_of_year "${fields.month_of_year}"`;
+    details.push({ field: "body.day_of_month", message }, { field: "body.month_of_year", message });
+  }
+  if (details.length > 0) {
+    throw badRequest(
+      "CONTENT_SCHEDULE_INVALID_CRON",
+      details.map((d) => `${d.field.slice("body.".length)}: ${d.message}`).join("; "),
+      details,
+    );
+  }
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: row.timezone });
+  } catch {
+    throw badRequest(
+      "CONTENT_SCHEDULE_INVALID_TIMEZONE",
+      `timezone: "${row.timezone}" is not an IANA time zone`,
+      [{ field: "body.timezone", message: "is not an IANA time zone (e.g. Africa/Johannesburg)" }],
+    );
+  }
+}
+
+function toSchedule(row: ScheduleRow): ContentSchedule {
+  return {
+    id: row.id,
+    minute: row.minute,
+    hour: row.hour,
+    day_of_week: row.dayOfWeek,
+    day_of_month: row.dayOfMonth,
+    month_of_year: row.monthOfYear,
+    timezone: row.timezone,
+    cron_definition: cronDefinition(cronFieldsOf(row)),
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+const scheduleNotFound = (id: number) => () =>
+  notFound("CONTENT_SCHEDULE_NOT_FOUND", `Schedule ${id} not found`);
+
+const toColumns = (input: UpdateContentScheduleBody) => ({
+  minute: input.minute,
+  hour: input.hour,
+  dayOfWeek: input.day_of_week,
+  dayOfMonth: input.day_of_month,
+  monthOfYear: input.month_of_year,
+  timezone: input.timezone,
+});
+
+/** Writes a schedule, validates the result (so a PATCH is checked merged) and announces it. */
+const saveSchedule = (
+  db: Db,
+  context: RequestContext,
+  save: (tx: Tx) => Promise<ScheduleRow>,
+  errors?: WriteErrors,
+) =>
+  write(
+    db,
+    context,
+    async (tx) => {
+      const row = await save(tx);
+      assertValidSchedule(row);
+      const schedule = toSchedule(row);
+      return { result: schedule, events: [{ name: "content.schedule.changed", payload: schedule }] };
+    },
+    errors,
+  );
+
+export const createSchedule = (db: Db, input: CreateContentScheduleBody, context: RequestContext) =>
+  saveSchedule(db, context, (tx) => tx.schedule.create({ data: toColumns(input) }));
+
+export const updateSchedule = (
+  db: Db,
+  id: number,
+  input: UpdateContentScheduleBody,
+  context: RequestContext,
+) =>
+  saveSchedule(db, context, (tx) => tx.schedule.update({ where: { id }, data: toColumns(input) }), {
+    notFound: scheduleNotFound(id),
+  });
+
+/** Deletes a schedule that no message set has as its default_schedule (409 otherwise) and announces it. */
+export const deleteSchedule = (db: Db, id: number, context: RequestContext) =>
+  write(
+    db,
+    context,
+    async (tx) => {
+      await tx.schedule.delete({ where: { id } });
+      return { result: undefined, events: [{ name: "content.schedule.deleted", payload: { id } }] };
+    },
+    {
+      notFound: scheduleNotFound(id),
+      violations: {
+        async messageset_default_schedule_fkey() {
+          const sets = await db.messageSet.findMany({
+            where: { defaultScheduleId: id },
+            select: { id: true },
+            orderBy: { id: "asc" },
+          });
+          const ids = sets.map((s) => s.id);
+          return conflict(
+            "CONTENT_SCHEDULE_IN_USE",
+            `Schedule ${id} is the default_schedule of message set(s) ${ids.join(", ")}; change them first`,
+            { messagesets: ids },
+          );
+        },
+      },
+    },
+  );
+
+export async function getSchedule(db: Db, id: number): Promise<ContentSchedule> {
+  const row = await db.schedule.findUnique({ where: { id } });
+  if (!row) {
+    throw scheduleNotFound(id)();
+  }
+  return toSchedule(row);
+}
+
+export async function listSchedules(db: Db, page: PageParams): Promise<Listed<ContentSchedule>> {
+  return listed(db, db.schedule.count(), db.schedule.findMany(inIdOrder(page)), toSchedule);
+}

@@ -1,0 +1,81 @@
+import { enqueue, type OutboxMessage } from "@tidings/amqp";
+import { type ApiError, badRequest, isRecordNotFound, type PageParams } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
+
+export type Tx = Prisma.TransactionClient;
+
+/** What a use case knows of the request that called it. */
+export interface RequestContext {
+  correlationId?: string;
+}
+
+/** One page of a list, and how many rows the whole list has. */
+export interface Listed<T> {
+  count: number;
+  results: T[];
+}
+
+/** A page in id order (content lists are in id order, as in Seed). */
+export const inIdOrder = ({ limit, offset }: PageParams) => ({
+  orderBy: { id: "asc" as const },
+  skip: offset,
+  take: limit,
+});
+
+/** Counts and reads one page in one snapshot, and maps its rows to API entities. */
+export async function listed<Row, T>(
+  db: Db,
+  count: Prisma.PrismaPromise<number>,
+  page: Prisma.PrismaPromise<Row[]>,
+  toEntity: (row: Row) => T,
+): Promise<Listed<T>> {
+  const [total, rows] = await db.$transaction([count, page]);
+  return { count: total, results: rows.map(toEntity) };
+}
+
+/** A body field refers to a row that does not exist (a foreign key the write violated). */
+export const referenceNotFound = (field: string, entity: string, id: number | null | undefined) => () =>
+  badRequest("CONTENT_REFERENCE_NOT_FOUND", `${field}: ${entity} ${id} does not exist`, [
+    { field: `body.${field}`, message: `no such ${entity}` },
+  ]);
+
+/** The name of the constraint (index or foreign key) a failed write violated, if that is why it failed. */
+export function violatedConstraint(err: unknown): string | undefined {
+  const e = err as { meta?: { driverAdapterError?: { cause?: { constraint?: { index?: string } } } } };
+  return e?.meta?.driverAdapterError?.cause?.constraint?.index;
+}
+
+/** The change of a `write`: what the caller gets back, and the events that announce it. */
+export type Change<T> = (tx: Tx) => Promise<{ result: T; events: OutboxMessage[] }>;
+
+/** How a failed `write` answers the client. */
+export interface WriteErrors {
+  /** For a missing row (Prisma's "record to update or delete does not exist"). */
+  notFound?: () => ApiError;
+  /** For each constraint the change may violate, by constraint name. */
+  violations?: Record<string, () => ApiError | Promise<ApiError>>;
+}
+
+/**
+ * Runs a change and enqueues its events in one transaction, so the events are published if and only if
+ * the change commits. Missing rows and constraint violations become the API errors `errors` gives.
+ */
+export async function write<T>(
+  db: Db,
+  context: RequestContext,
+  change: Change<T>,
+  errors: WriteErrors = {},
+): Promise<T> {
+  try {
+    return await db.$transaction(async (tx) => {
+      const { result, events } = await change(tx);
+      await enqueue(tx, ...events.map((event) => ({ ...event, correlationId: context.correlationId })));
+      return result;
+    });
+  } catch (err) {
+    const constraint = violatedConstraint(err);
+    const toError = isRecordNotFound(err) ? errors.notFound : constraint && errors.violations?.[constraint];
+    throw toError ? await toError() : err;
+  }
+}

@@ -1,0 +1,228 @@
+import type { ContentSchedule, Message, MessageSet } from "@tidings/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ContentHarness, startContent } from "./support.ts";
+
+let t: ContentHarness;
+let set: MessageSet;
+
+beforeAll(async () => {
+  t = await startContent();
+  const schedule = await t.create<ContentSchedule>("/api/v1/schedule/", { minute: "0", hour: "8" });
+  set = await t.create<MessageSet>("/api/v1/messageset/", {
+    short_name: "messages.test",
+    default_schedule: schedule.id,
+  });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const MESSAGES = "/api/v1/message/";
+const createMessage = (payload: object) =>
+  t.create<Message>(MESSAGES, { messageset: set.id, lang: "eng_ZA", ...payload });
+
+describe("POST /api/v1/message/", () => {
+  it("creates a message and publishes content.message.changed with its content", async () => {
+    const metadata = { template: { name: "week_1", language: "en" } };
+    const res = await t.call("POST", MESSAGES, {
+      messageset: set.id,
+      sequence_number: 1,
+      lang: "eng_ZA",
+      text_content: "Welcome to your pregnancy messages.",
+      metadata,
+    });
+    expect(res.status).toBe(201);
+    const message: Message = res.body;
+    expect(message).toEqual({
+      id: expect.any(Number),
+      messageset: set.id,
+      sequence_number: 1,
+      lang: "eng_ZA",
+      text_content: "Welcome to your pregnancy messages.",
+      binary_content: null,
+      metadata,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    expect(res.headers.location).toBe(`${MESSAGES}${message.id}/`);
+    expect(await t.event("content.message.changed", message.id)).toEqual(message);
+    expect((await t.call("GET", `${MESSAGES}${message.id}/`)).body).toEqual(message);
+  });
+
+  it("accepts binary content without text, and defaults metadata to {}", async () => {
+    const message = await createMessage({ sequence_number: 2, binary_content: 7 });
+    expect(message).toMatchObject({ text_content: null, binary_content: 7, metadata: {} });
+  });
+
+  describe("errors: nothing stored, nothing published", () => {
+    const rejects = (payload: object, code: string) =>
+      t.expectRejected(
+        () => t.call("POST", MESSAGES, { messageset: set.id, lang: "eng_ZA", ...payload }),
+        400,
+        code,
+        () => t.svc.db.message.count(),
+      );
+
+    it("400s an unknown messageset, naming the field", async () => {
+      const error = await rejects(
+        { messageset: 999999, sequence_number: 1, text_content: "x" },
+        "CONTENT_REFERENCE_NOT_FOUND",
+      );
+      expect(error.message).toMatch(/^messageset: /);
+      expect(error.details).toEqual([{ field: "body.messageset", message: expect.any(String) }]);
+    });
+
+    it("400s a second message with the same messageset, sequence_number and lang", async () => {
+      await createMessage({ sequence_number: 10, text_content: "first" });
+      await createMessage({ sequence_number: 10, lang: "zul_ZA", text_content: "another language is fine" });
+      await rejects({ sequence_number: 10, text_content: "second" }, "CONTENT_MESSAGE_DUPLICATE");
+    });
+
+    it("400s a message with neither text nor binary content (empty text counts as none)", async () => {
+      for (const content of [{}, { text_content: null, binary_content: null }, { text_content: "" }]) {
+        const error = await rejects({ sequence_number: 20, ...content }, "CONTENT_MESSAGE_EMPTY");
+        expect(error.message).toBe("Messages must have text or file attached");
+      }
+    });
+
+    it.each([
+      ["“", '"'],
+      ["”", '"'],
+      ["’", "'"],
+      ["–", "-"],
+    ])("400s text with the smart character %s and suggests %s", async (smart, plain) => {
+      const error = await rejects(
+        { sequence_number: 30, text_content: `Your baby${smart}s heart beats` },
+        "CONTENT_MESSAGE_SPECIAL_CHARACTERS",
+      );
+      expect(error.message).toContain(`${smart} with ${plain}`);
+      expect(error.details).toEqual([{ field: "body.text_content", message: expect.any(String) }]);
+    });
+
+    it("names each smart character once, in order of appearance", async () => {
+      const error = await rejects(
+        { sequence_number: 30, text_content: "“Hi” – it’s “us”" },
+        "CONTENT_MESSAGE_SPECIAL_CHARACTERS",
+      );
+      expect(error.message).toBe(
+        'text_content has special characters which can be replaced: “ with ", ” with ", – with -, ’ with \'',
+      );
+    });
+
+    it("400s a bad lang and sequence_number through the schema", async () => {
+      const error = await rejects(
+        { sequence_number: 0, lang: "english", text_content: "x" },
+        "VALIDATION_FAILED",
+      );
+      expect(error.details).toEqual([
+        { field: "body.sequence_number", message: expect.any(String) },
+        { field: "body.lang", message: expect.any(String) },
+      ]);
+    });
+  });
+});
+
+describe("GET /api/v1/message/", () => {
+  it("filters by messageset, sequence_number and lang, in id order, paged", async () => {
+    const other = await t.create<MessageSet>("/api/v1/messageset/", {
+      short_name: "messages.list",
+      default_schedule: set.default_schedule,
+    });
+    const inOther = async (sequence_number: number, lang: string) =>
+      t.create<Message>(MESSAGES, { messageset: other.id, sequence_number, lang, text_content: "x" });
+    const eng1 = await inOther(1, "eng_ZA");
+    const zul1 = await inOther(1, "zul_ZA");
+    const eng2 = await inOther(2, "eng_ZA");
+
+    const list = async (query: string) => (await t.call("GET", `${MESSAGES}?${query}`)).body;
+    expect((await list(`messageset=${other.id}`)).results).toEqual([eng1, zul1, eng2]);
+    expect((await list(`messageset=${other.id}&lang=eng_ZA`)).results).toEqual([eng1, eng2]);
+    expect((await list(`messageset=${other.id}&sequence_number=1`)).results).toEqual([eng1, zul1]);
+    expect(await list(`messageset=${other.id}&sequence_number=2&lang=eng_ZA`)).toEqual({
+      count: 1,
+      next: null,
+      previous: null,
+      results: [eng2],
+    });
+
+    const page = await list(`messageset=${other.id}&limit=2`);
+    expect(page).toMatchObject({ count: 3, previous: null, results: [eng1, zul1] });
+    const next = new URL(page.next);
+    expect(next.searchParams.get("messageset")).toBe(String(other.id));
+    expect((await t.call("GET", next.pathname + next.search)).body.results).toEqual([eng2]);
+  });
+});
+
+describe("PATCH /api/v1/message/:id/", () => {
+  it("changes the given fields only and publishes content.message.changed", async () => {
+    const message = await createMessage({ sequence_number: 40, text_content: "Old", metadata: { a: 1 } });
+    await t.event("content.message.changed", message.id);
+    const from = t.capture.messages.length;
+
+    const res = await t.call("PATCH", `${MESSAGES}${message.id}/`, { text_content: "New" });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ...message, text_content: "New", updated_at: expect.any(String) });
+    await expect.poll(() => t.capture.messages.slice(from).map((m) => m.payload)).toEqual([res.body]);
+  });
+
+  it("validates the message as merged, and changes nothing when it is invalid", async () => {
+    const message = await createMessage({ sequence_number: 41, text_content: "Text only" });
+    await createMessage({ sequence_number: 42, text_content: "Taken" });
+    await t.expectNoEvents(async () => {
+      for (const [payload, code] of [
+        [{ text_content: null }, "CONTENT_MESSAGE_EMPTY"],
+        [{ text_content: "It’s" }, "CONTENT_MESSAGE_SPECIAL_CHARACTERS"],
+        [{ sequence_number: 42 }, "CONTENT_MESSAGE_DUPLICATE"],
+        [{ messageset: 999999 }, "CONTENT_REFERENCE_NOT_FOUND"],
+      ] as const) {
+        const res = await t.call("PATCH", `${MESSAGES}${message.id}/`, payload);
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe(code);
+      }
+    });
+    expect((await t.call("GET", `${MESSAGES}${message.id}/`)).body).toEqual(message);
+  });
+
+  it("lets the text go (null, not an empty string) once binary content is there", async () => {
+    const message = await createMessage({ sequence_number: 43, text_content: "Text" });
+    const res = await t.call("PATCH", `${MESSAGES}${message.id}/`, { text_content: null, binary_content: 3 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ text_content: null, binary_content: 3 });
+    expect((await t.svc.db.message.findUniqueOrThrow({ where: { id: message.id } })).textContent).toBeNull();
+  });
+
+  it("refuses binary_content 0 rather than reading it as null", async () => {
+    const message = await createMessage({ sequence_number: 44, text_content: "Text", binary_content: 5 });
+    const res = await t.call("PATCH", `${MESSAGES}${message.id}/`, { binary_content: 0 });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([{ field: "body.binary_content", message: expect.any(String) }]);
+    expect((await t.call("GET", `${MESSAGES}${message.id}/`)).body.binary_content).toBe(5);
+  });
+
+  it("404s an unknown message", async () => {
+    const res = await t.call("PATCH", `${MESSAGES}999999/`, { text_content: "x" });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("CONTENT_MESSAGE_NOT_FOUND");
+  });
+});
+
+describe("DELETE /api/v1/message/:id/", () => {
+  it("deletes and publishes content.message.deleted with the message's key", async () => {
+    const message = await createMessage({ sequence_number: 50, lang: "xho_ZA", text_content: "Bye" });
+    const res = await t.call("DELETE", `${MESSAGES}${message.id}/`);
+    expect(res.status).toBe(204);
+    expect(await t.event("content.message.deleted", message.id)).toEqual({
+      id: message.id,
+      messageset: set.id,
+      sequence_number: 50,
+      lang: "xho_ZA",
+    });
+    expect((await t.call("GET", `${MESSAGES}${message.id}/`)).status).toBe(404);
+  });
+
+  it("404s an unknown message", async () => {
+    const res = await t.call("DELETE", `${MESSAGES}999999/`);
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("CONTENT_MESSAGE_NOT_FOUND");
+  });
+});

@@ -1,0 +1,236 @@
+import type { ContentSchedule, Message, MessageSet } from "@tidings/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ContentHarness, startContent } from "./support.ts";
+
+let t: ContentHarness;
+let schedule: ContentSchedule;
+
+beforeAll(async () => {
+  t = await startContent();
+  schedule = await t.create("/api/v1/schedule/", { minute: "0", hour: "8", day_of_week: "1,4" });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const SETS = "/api/v1/messageset/";
+const createSet = (payload: object) =>
+  t.create<MessageSet>(SETS, { default_schedule: schedule.id, ...payload });
+
+describe("POST /api/v1/messageset/", () => {
+  it("creates a set with Seed's defaults and publishes content.messageset.changed", async () => {
+    const res = await t.call("POST", SETS, {
+      short_name: "prebirth.mother.text",
+      default_schedule: schedule.id,
+    });
+    expect(res.status).toBe(201);
+    const set: MessageSet = res.body;
+    expect(set).toEqual({
+      id: expect.any(Number),
+      short_name: "prebirth.mother.text",
+      label: "",
+      notes: null,
+      channel: null,
+      next_set: null,
+      default_schedule: schedule.id,
+      content_type: "text",
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    expect(res.headers.location).toBe(`${SETS}${set.id}/`);
+    expect(await t.event("content.messageset.changed", set.id)).toEqual(set);
+    expect((await t.call("GET", `${SETS}${set.id}/`)).body).toEqual(set);
+  });
+
+  it("stores every field, next_set included", async () => {
+    const postbirth = await createSet({ short_name: "postbirth.mother.audio", content_type: "audio" });
+    const set = await createSet({
+      short_name: "prebirth.mother.audio",
+      label: "Pregnancy (audio)",
+      notes: "Tuesdays and Thursdays",
+      channel: "JUNE_TEXT",
+      next_set: postbirth.id,
+      content_type: "audio",
+    });
+    expect(set).toMatchObject({
+      label: "Pregnancy (audio)",
+      notes: "Tuesdays and Thursdays",
+      channel: "JUNE_TEXT",
+      next_set: postbirth.id,
+      content_type: "audio",
+    });
+    expect(await t.event("content.messageset.changed", set.id)).toEqual(set);
+  });
+
+  describe("errors: nothing stored, nothing published", () => {
+    const rejects = (payload: object, code: string) =>
+      t.expectRejected(
+        () => t.call("POST", SETS, { default_schedule: schedule.id, ...payload }),
+        400,
+        code,
+        () => t.svc.db.messageSet.count(),
+      );
+
+    it("400s a short_name that is taken (as Seed does)", async () => {
+      await createSet({ short_name: "taken" });
+      const error = await rejects({ short_name: "taken" }, "CONTENT_MESSAGESET_SHORT_NAME_TAKEN");
+      expect(error.details).toEqual([{ field: "body.short_name", message: expect.any(String) }]);
+    });
+
+    it("400s an unknown default_schedule, naming the field", async () => {
+      const error = await rejects(
+        { short_name: "no.schedule", default_schedule: 999999 },
+        "CONTENT_REFERENCE_NOT_FOUND",
+      );
+      expect(error.message).toMatch(/^default_schedule: /);
+      expect(error.details).toEqual([{ field: "body.default_schedule", message: expect.any(String) }]);
+    });
+
+    it("400s an unknown next_set, naming the field", async () => {
+      const error = await rejects({ short_name: "no.next", next_set: 999999 }, "CONTENT_REFERENCE_NOT_FOUND");
+      expect(error.message).toMatch(/^next_set: /);
+      expect(error.details).toEqual([{ field: "body.next_set", message: expect.any(String) }]);
+    });
+
+    it("400s a bad content_type and a missing default_schedule through the schema", async () => {
+      const bad = await rejects({ short_name: "video", content_type: "video" }, "VALIDATION_FAILED");
+      expect(bad.details).toContainEqual({ field: "body.content_type", message: expect.any(String) });
+      const res = await t.call("POST", SETS, { short_name: "no.default" });
+      expect(res.body.error.details).toEqual([
+        { field: "body.default_schedule", message: expect.any(String) },
+      ]);
+    });
+  });
+});
+
+describe("GET /api/v1/messageset/", () => {
+  it("filters by short_name and content_type, in id order, paged", async () => {
+    const audio = [
+      await createSet({ short_name: "list.audio.1", content_type: "audio" }),
+      await createSet({ short_name: "list.audio.2", content_type: "audio" }),
+      await createSet({ short_name: "list.audio.3", content_type: "audio" }),
+    ];
+    await createSet({ short_name: "list.text.1" });
+
+    const byName = (await t.call("GET", `${SETS}?short_name=list.audio.2`)).body;
+    expect(byName).toEqual({ count: 1, next: null, previous: null, results: [audio[1]] });
+
+    const all = (await t.call("GET", `${SETS}?content_type=audio`)).body;
+    expect(all.results.every((s: MessageSet) => s.content_type === "audio")).toBe(true);
+    expect(all.results.filter((s: MessageSet) => s.short_name.startsWith("list."))).toEqual(audio);
+    const ids = all.results.map((s: MessageSet) => s.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+
+    const page = (await t.call("GET", `${SETS}?content_type=audio&limit=1&offset=1`)).body;
+    expect(page.count).toBe(all.count);
+    expect(page.results).toEqual(all.results.slice(1, 2));
+    expect(page.next).toContain("content_type=audio");
+    expect(page.previous).not.toContain("offset");
+  });
+
+  it("400s an unknown content_type filter", async () => {
+    const res = await t.call("GET", `${SETS}?content_type=video`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toContainEqual({
+      field: "querystring.content_type",
+      message: expect.any(String),
+    });
+  });
+});
+
+describe("PATCH /api/v1/messageset/:id/", () => {
+  it("changes the given fields only and publishes content.messageset.changed", async () => {
+    const set = await createSet({ short_name: "patch.me", notes: "kept" });
+    await t.event("content.messageset.changed", set.id);
+    const other = await t.create("/api/v1/schedule/", {});
+    const from = t.capture.messages.length;
+
+    const res = await t.call("PATCH", `${SETS}${set.id}/`, { label: "Patched", default_schedule: other.id });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      ...set,
+      label: "Patched",
+      default_schedule: other.id,
+      updated_at: expect.any(String),
+    });
+    await expect
+      .poll(() => t.capture.messages.slice(from).filter((m) => m.name === "content.messageset.changed"))
+      .toEqual([expect.objectContaining({ payload: res.body })]);
+  });
+
+  it("400s a taken short_name and unknown references, and changes nothing", async () => {
+    const set = await createSet({ short_name: "patch.keep" });
+    await createSet({ short_name: "patch.other" });
+    await t.expectNoEvents(async () => {
+      for (const [payload, code] of [
+        [{ short_name: "patch.other" }, "CONTENT_MESSAGESET_SHORT_NAME_TAKEN"],
+        [{ next_set: 999999 }, "CONTENT_REFERENCE_NOT_FOUND"],
+        [{ default_schedule: 999999 }, "CONTENT_REFERENCE_NOT_FOUND"],
+      ] as const) {
+        const res = await t.call("PATCH", `${SETS}${set.id}/`, payload);
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe(code);
+      }
+    });
+    expect((await t.call("GET", `${SETS}${set.id}/`)).body).toEqual(set);
+  });
+
+  it("clears nullable fields with null, and refuses 0 rather than reading it as null", async () => {
+    const next = await createSet({ short_name: "patch.next" });
+    const set = await createSet({ short_name: "patch.nulls", next_set: next.id, notes: "n", channel: "SMS" });
+    const zero = await t.call("PATCH", `${SETS}${set.id}/`, { next_set: 0 });
+    expect(zero.status).toBe(400);
+    expect(zero.body.error.details).toEqual([{ field: "body.next_set", message: expect.any(String) }]);
+
+    const res = await t.call("PATCH", `${SETS}${set.id}/`, { next_set: null, notes: null, channel: null });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ next_set: null, notes: null, channel: null });
+    await expect
+      .poll(() => t.capture.named<MessageSet>("content.messageset.changed").filter((s) => s.id === set.id))
+      .toContainEqual(res.body);
+  });
+
+  it("404s an unknown set", async () => {
+    const res = await t.call("PATCH", `${SETS}999999/`, { label: "x" });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("CONTENT_MESSAGESET_NOT_FOUND");
+  });
+});
+
+describe("DELETE /api/v1/messageset/:id/", () => {
+  it("deletes the set and its messages, clears next_set where it was the next set, and announces each", async () => {
+    const set = await createSet({ short_name: "delete.me" });
+    const before = await createSet({ short_name: "delete.before", next_set: set.id });
+    const message = (sequence_number: number, lang: string) =>
+      t.create<Message>("/api/v1/message/", {
+        messageset: set.id,
+        sequence_number,
+        lang,
+        text_content: "Hi",
+      });
+    const eng = await message(1, "eng_ZA");
+    const zul = await message(1, "zul_ZA");
+    await t.event("content.message.changed", zul.id);
+    const from = t.capture.messages.length;
+
+    const res = await t.call("DELETE", `${SETS}${set.id}/`);
+    expect(res.status).toBe(204);
+    await t.event("content.messageset.deleted", set.id);
+    expect(t.capture.messages.slice(from).map((m) => [m.name, m.payload])).toEqual([
+      ["content.messageset.changed", { ...before, next_set: null, updated_at: expect.any(String) }],
+      ["content.message.deleted", { id: eng.id, messageset: set.id, sequence_number: 1, lang: "eng_ZA" }],
+      ["content.message.deleted", { id: zul.id, messageset: set.id, sequence_number: 1, lang: "zul_ZA" }],
+      ["content.messageset.deleted", { id: set.id }],
+    ]);
+
+    expect((await t.call("GET", `${SETS}${set.id}/`)).status).toBe(404);
+    expect((await t.call("GET", `${SETS}${before.id}/`)).body.next_set).toBeNull();
+    expect(await t.svc.db.message.count({ where: { messagesetId: set.id } })).toBe(0);
+  });
+
+  it("404s an unknown set", async () => {
+    const res = await t.call("DELETE", `${SETS}999999/`);
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("CONTENT_MESSAGESET_NOT_FOUND");
+  });
+});

@@ -1,0 +1,73 @@
+import type { ContentSchedule, Message, MessageSet } from "@tidings/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ContentHarness, startContent } from "./support.ts";
+
+let t: ContentHarness;
+
+beforeAll(async () => {
+  t = await startContent();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const ROUTES = ["schedule", "messageset", "message"].flatMap((resource) => [
+  ["POST", `/api/v1/${resource}/`],
+  ["GET", `/api/v1/${resource}/`],
+  ["GET", `/api/v1/${resource}/1/`],
+  ["PATCH", `/api/v1/${resource}/1/`],
+  ["DELETE", `/api/v1/${resource}/1/`],
+]) as [method: "POST" | "GET" | "PATCH" | "DELETE", url: string][];
+
+describe("auth", () => {
+  it.each(ROUTES)("%s %s needs a valid token", async (method, url) => {
+    const none = await t.svc.app.inject({ method, url, payload: method === "GET" ? undefined : {} });
+    expect(none.statusCode).toBe(401);
+    const bad = await t.svc.app.inject({ method, url, headers: { authorization: "Token nope" } });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.json().error.code).toBe("INVALID_TOKEN");
+  });
+
+  it("accepts an issued token, as Token or Bearer", async () => {
+    const issued = await t.call("POST", "/api/v1/user/token/", { email: "hub@example.org" });
+    expect(issued.status).toBe(201);
+    for (const scheme of ["Token", "Bearer"]) {
+      const res = await t.svc.app.inject({
+        method: "POST",
+        url: "/api/v1/schedule/",
+        headers: { authorization: `${scheme} ${issued.body.token}` },
+        payload: {},
+      });
+      expect(res.statusCode).toBe(201);
+    }
+  });
+});
+
+describe("paths", () => {
+  it("takes Seed's paths with or without the trailing slash", async () => {
+    const schedule = await t.create<ContentSchedule>("/api/v1/schedule", {});
+    const set = await t.create<MessageSet>("/api/v1/messageset", {
+      short_name: "no.slash",
+      default_schedule: schedule.id,
+    });
+    const message = await t.create<Message>("/api/v1/message", {
+      messageset: set.id,
+      sequence_number: 1,
+      lang: "eng_ZA",
+      text_content: "Hi",
+    });
+    expect((await t.call("GET", `/api/v1/schedule/${schedule.id}`)).body).toEqual(schedule);
+    expect((await t.call("PATCH", `/api/v1/messageset/${set.id}`, { label: "L" })).body.label).toBe("L");
+    expect((await t.call("GET", `/api/v1/message?messageset=${set.id}`)).body.results).toEqual([message]);
+    expect((await t.call("DELETE", `/api/v1/message/${message.id}`)).status).toBe(204);
+  });
+
+  it.each(["abc", "0", "1.5", "99999999999"])(
+    "400s the id %j: ids are positive 32-bit integers",
+    async (id) => {
+      const res = await t.call("GET", `/api/v1/messageset/${id}/`);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: "VALIDATION_FAILED", details: [{ field: "params.id" }] });
+    },
+  );
+});
