@@ -8,6 +8,8 @@ export const loadSubscriptionConfig = (env: Record<string, string | undefined> =
       PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3002 }),
       /** Subscriptions read per keyset page when a schedule fires. */
       FAN_OUT_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 }),
+      /** Subscriptions sent per `subscription.send-next` command (one transaction each). */
+      SEND_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
       /** Language used when a message is missing in the subscription's own language (empty: none). */
       FALLBACK_LANGUAGE: Type.String({ default: "", maxLength: 6 }),
     },

@@ -182,8 +182,15 @@ describe("sending on a schedule", () => {
     expect(sendsTo(eng.identity)).toHaveLength(4);
   });
 
-  it("sends once when two workers get the same command many times", async () => {
-    const sub = await subscribe({ identity: "4c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b05" });
+  it("sends once when two workers get overlapping batches many times", async () => {
+    const subs = await Promise.all(
+      [
+        "4c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b05",
+        "5c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b06",
+        "6c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b07",
+      ].map((identity) => subscribe({ identity })),
+    );
+    const ids = subs.map((s) => s.id);
     const db2 = createDb(svc.config.DATABASE_URL);
     const broker2 = await Broker.connect({
       url: AMQP_URL,
@@ -193,19 +200,56 @@ describe("sending on a schedule", () => {
     });
     const stop2 = await startServiceWorker(subscriptionService, { ...svc, db: db2, broker: broker2 });
     try {
-      const command = { subscription_id: sub.id, schedule: 1, slot: day(3) };
+      const slot = day(3);
+      const batches = [ids, [ids[0] as string], [ids[2] as string, ids[1] as string], ids.slice(1)];
       await Promise.all(
-        Array.from({ length: 20 }, () => svc.broker.publish("subscription.send-next", command)),
+        Array.from({ length: 20 }, (_, i) =>
+          svc.broker.publish("subscription.send-next", {
+            subscription_ids: batches[i % 4] as string[],
+            schedule: 1,
+            slot,
+          }),
+        ),
       );
-      await waitFor(() => sendsTo(sub.identity).length >= 1, { what: "send" });
+      await waitFor(() => subs.every((s) => sendsTo(s.identity).length >= 1), { what: "sends" });
       await new Promise((r) => setTimeout(r, 500));
-      expect(sendsTo(sub.identity)).toHaveLength(1);
-      expect((await reload(sub.id)).nextSequenceNumber).toBe(2);
+      for (const sub of subs) {
+        expect(sendsTo(sub.identity)).toHaveLength(1);
+        expect((await reload(sub.id)).nextSequenceNumber).toBe(2);
+      }
     } finally {
       await stop2();
       await broker2.close();
       await db2.$disconnect();
     }
+  });
+
+  it("sends the rest of a batch when one subscription's content has not arrived, and that one once it has", async () => {
+    await svc.broker.publish("content.messageset.changed", set(3, null, 1));
+    await svc.broker.publish("content.message.changed", message(3, 1, "eng_ZA", "set three"));
+    await waitFor(() => svc.db.messageCopy.findFirst({ where: { messagesetId: 3 } }), { what: "set 3 copy" });
+    const ready = await subscribe({ identity: "7c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b08", messageset: 3 });
+    const early = await subscribe({
+      identity: "8c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b09",
+      messageset: 3,
+      next_sequence_number: 2,
+    });
+    await svc.broker.publish("subscription.send-next", {
+      subscription_ids: [ready.id, early.id],
+      schedule: 1,
+      slot: day(4),
+    });
+    await waitFor(() => sendsTo(ready.identity).length === 1, { what: "the ready one" });
+    expect(sendsTo(early.identity)).toHaveLength(0);
+    // Message 2 of set 3 arrives: the deferred subscription is retried on its own and sent, once.
+    await svc.broker.publish("content.message.changed", message(3, 2, "eng_ZA", "set three, two"));
+    await waitFor(() => sendsTo(early.identity).length === 1, {
+      what: "the deferred one",
+      timeoutMs: 15_000,
+    });
+    expect(sendsTo(early.identity)[0]?.content).toBe("set three, two");
+    expect((await reload(early.id)).completed).toBe(true);
+    expect(sendsTo(ready.identity)).toHaveLength(1);
   });
 });
 

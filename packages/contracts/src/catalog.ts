@@ -223,8 +223,8 @@ export const catalog = {
     kind: "command",
     exchange: "subscription",
     schema: SubscriptionSendNext,
-    example: { subscription_id: subscription.id, schedule: 1, slot: NOW },
-    description: "Send one subscription its next message for a schedule slot (fan-out work item).",
+    example: { subscription_ids: [subscription.id], schedule: 1, slot: NOW },
+    description: "Send a batch of subscriptions their next message for a schedule slot (fan-out work item).",
   },
   "outbound.send": {
     kind: "command",

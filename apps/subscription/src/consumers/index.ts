@@ -1,5 +1,6 @@
 import type { Broker, Consumer } from "@tidings/amqp";
 import type { QueueName } from "@tidings/contracts";
+import { deterministicId } from "@tidings/contracts";
 import type { Logger } from "@tidings/service-kit";
 import type { SubscriptionConfig } from "../config.ts";
 import type { Db } from "../db.ts";
@@ -11,7 +12,7 @@ import {
   markMessageSetDeleted,
   markScheduleDeleted,
 } from "../services/content-copy.ts";
-import { fanOut, sendNext } from "../services/send.ts";
+import { ContentNotYetAvailable, fanOut, sendBatch } from "../services/send.ts";
 
 /** The subscription worker's consumers: content copies, fan-out of fired schedules, and per-subscription sends. */
 export async function startSubscriptionConsumers(
@@ -22,9 +23,12 @@ export async function startSubscriptionConsumers(
 ): Promise<Consumer<QueueName>[]> {
   const prefetch = config.AMQP_PREFETCH;
   const fan = (schedule: number, slot: string, correlationId?: string) =>
-    fanOut(db, broker, { schedule, slot, correlationId }, config.FAN_OUT_BATCH_SIZE).then((n) =>
-      logger.info({ schedule, slot, subscriptions: n }, "schedule fanned out"),
-    );
+    fanOut(
+      db,
+      broker,
+      { schedule, slot, correlationId },
+      { pageSize: config.FAN_OUT_BATCH_SIZE, sendBatchSize: config.SEND_BATCH_SIZE },
+    ).then((n) => logger.info({ schedule, slot, subscriptions: n }, "schedule fanned out"));
   return [
     await broker.consume(
       "subscription.content",
@@ -57,12 +61,29 @@ export async function startSubscriptionConsumers(
       "subscription.send-next",
       {
         "subscription.send-next": async (command, ctx) => {
-          const outcome = await sendNext(db, command, {
+          const outcome = await sendBatch(db, command, {
             fallbackLanguage: config.FALLBACK_LANGUAGE,
             log: ctx.log,
             correlationId: ctx.correlationId,
           });
-          ctx.log.debug({ outcome }, "send-next handled");
+          ctx.log.debug({ ...outcome, deferred: outcome.deferred.length }, "send-next handled");
+          if (outcome.deferred.length === command.subscription_ids.length) {
+            // Nothing else in this command: retry it, with backoff, until the content arrives.
+            throw new ContentNotYetAvailable(
+              `content for ${outcome.deferred.length} subscriptions is not in the local copy`,
+            );
+          }
+          if (outcome.deferred.length > 0) {
+            // The rest of the batch is sent; these few wait in a command of their own.
+            await broker.publish(
+              "subscription.send-next",
+              { ...command, subscription_ids: outcome.deferred },
+              {
+                messageId: deterministicId("send-next", command.slot, ...outcome.deferred),
+                correlationId: ctx.correlationId,
+              },
+            );
+          }
         },
       },
       { prefetch },

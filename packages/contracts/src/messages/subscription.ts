@@ -22,9 +22,12 @@ export const Subscription = Type.Object({
 });
 export type Subscription = Static<typeof Subscription>;
 
-/** `subscription.send-next`: send one subscription the message due in `slot` of its content schedule. */
+/**
+ * `subscription.send-next`: send each of these subscriptions the message due in `slot` of its content
+ * schedule (a fan-out work item; one transaction per command).
+ */
 export const SubscriptionSendNext = Type.Object({
-  subscription_id: Uuid,
+  subscription_ids: Type.Array(Uuid, { minItems: 1, maxItems: 1000, uniqueItems: true }),
   schedule: Type.Integer({ minimum: 1 }),
   slot: IsoDateTime,
 });
