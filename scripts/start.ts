@@ -59,7 +59,9 @@ function start(entry: (typeof plan)[number], colour: number): void {
   });
 }
 
-plan.forEach((entry, i) => start(entry, COLOURS[i % COLOURS.length] ?? 37));
+for (const [i, entry] of plan.entries()) {
+  start(entry, COLOURS[i % COLOURS.length] ?? 37);
+}
 
 async function stopAll(signal: string): Promise<void> {
   if (stopping) {

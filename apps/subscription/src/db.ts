@@ -1,6 +1,5 @@
-import { PrismaPg } from "@prisma/adapter-pg";
+import { prismaClientOptions } from "@tidings/db";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
-export const createDb = (url: string) =>
-  new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+export const createDb = (url: string) => new PrismaClient(prismaClientOptions(url));
 export type Db = ReturnType<typeof createDb>;

@@ -141,3 +141,5 @@ export async function captureMessages(namespace: string, names: readonly Message
     stop: () => connection.close(),
   };
 }
+
+export { ROOT, type Role, type ServiceProcess, spawnService, waitForHealthy } from "./processes.ts";

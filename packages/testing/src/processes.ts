@@ -24,14 +24,22 @@ export interface ServiceProcess {
 export function spawnService(
   service: string,
   role: Role,
-  options: { env?: Record<string, string>; name?: string; onLine?: (line: string, name: string) => void } = {},
+  options: {
+    env?: Record<string, string>;
+    name?: string;
+    onLine?: (line: string, name: string) => void;
+  } = {},
 ): ServiceProcess {
   const name = options.name ?? `${service}-${role}`;
-  const child = spawn(process.execPath, ["--import", "tsx", path.join("apps", service, "src", "main.ts"), role], {
-    cwd: ROOT,
-    env: { ...process.env, ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join("apps", service, "src", "main.ts"), role],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on("line", (line) => options.onLine?.(line, name));
   }

@@ -1,13 +1,13 @@
 // HTTP request and response schemas of the message-sender service.
 import Type, { type Static } from "typebox";
-import { Actor, IsoDateTime, Json, ListQuery, Nullable, Uuid } from "../common.ts";
+import { Actor, Body, IsoDateTime, Json, ListQuery, Nullable, Uuid } from "../common.ts";
 import { OutboundStatus } from "../messages/message-sender.ts";
 
 /**
  * Seed's `POST /api/v1/outbound/`. At least one of `to_addr` and `to_identity` must be populated (checked by
  * the service, with Seed's message); `channel` null or absent means the default channel.
  */
-export const CreateOutboundBody = Type.Object({
+export const CreateOutboundBody = Body({
   to_addr: Type.Optional(Type.String({ maxLength: 500 })),
   to_identity: Type.Optional(Nullable(Uuid)),
   content: Type.Optional(Nullable(Type.String())),

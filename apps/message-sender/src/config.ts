@@ -1,0 +1,36 @@
+import { hostname } from "node:os";
+import { loadConfig } from "@tidings/service-kit";
+import Type from "typebox";
+
+export const loadMessageSenderConfig = (env: Record<string, string | undefined> = process.env) =>
+  loadConfig(
+    "message-sender",
+    {
+      PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3005 }),
+      /** Names this worker in `outbound.claimed_by` and the status history; unique per process. */
+      WORKER_ID: Type.String({ minLength: 1, maxLength: 200, default: `${hostname()}-${process.pid}` }),
+      /**
+       * How long a worker may take to send a claimed outbound before another may claim it. Longer than any
+       * channel's send timeout; shorter than the outbound-send retry window, or a message waiting for a crashed
+       * worker's claim to lapse is dead-lettered first.
+       */
+      OUTBOUND_CLAIM_TTL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+      /**
+       * Comma-separated waits (ms) before each retry of an outbound.send that failed for a passing reason
+       * (an identity not yet in the address book, a provider error). Unset: the queue's policy (1s, 5s, 30s,
+       * 120s).
+       */
+      OUTBOUND_RETRY_DELAYS_MS: Type.Optional(Type.String({ pattern: "^\\d+(,\\d+)*$" })),
+      /**
+       * Development and demos: the log channel appends every message it "sends" (address and content
+       * included) to this file as JSON lines. Unset in production: it holds personal data.
+       */
+      LOG_CHANNEL_FILE: Type.Optional(Type.String({ minLength: 1 })),
+    },
+    env,
+  );
+
+export type MessageSenderConfig = ReturnType<typeof loadMessageSenderConfig>;
+
+export const retryDelays = (config: MessageSenderConfig): number[] | undefined =>
+  config.OUTBOUND_RETRY_DELAYS_MS?.split(",").map(Number);

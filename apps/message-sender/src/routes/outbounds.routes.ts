@@ -1,0 +1,61 @@
+import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery, Paginated } from "@tidings/contracts";
+import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import { createOutbound, getOutbound, listOutbounds } from "../services/outbounds.ts";
+
+export function outboundRoutes(app: Api, db: Db, channelIds: readonly string[], publicUrl?: string): void {
+  app.post(
+    "/api/v1/outbound/",
+    {
+      schema: {
+        tags: ["outbound"],
+        summary: "Queue a message to send",
+        body: CreateOutboundBody,
+        response: { 201: Outbound, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const outbound = await createOutbound(db, channelIds, request.body, {
+        userId: request.principal.userId,
+        correlationId: request.id,
+      });
+      return reply.code(201).header("location", `/api/v1/outbound/${outbound.id}/`).send(outbound);
+    },
+  );
+
+  app.get(
+    "/api/v1/outbound/",
+    {
+      schema: {
+        tags: ["outbound"],
+        summary: "List outbound messages, newest first",
+        querystring: OutboundListQuery,
+        response: { 200: Paginated(Outbound), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = pageParams(request.query);
+      const { count, results } = await listOutbounds(db, request.query, page);
+      return toPage(request, page, count, results, publicUrl);
+    },
+  );
+
+  app.get(
+    "/api/v1/outbound/:id/",
+    {
+      schema: {
+        tags: ["outbound"],
+        summary: "Get one outbound message",
+        params: IdParams,
+        response: { 200: Outbound, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const outbound = await getOutbound(db, request.params.id);
+      if (!outbound) {
+        throw notFound("OUTBOUND_NOT_FOUND", `Outbound ${request.params.id} not found`);
+      }
+      return outbound;
+    },
+  );
+}

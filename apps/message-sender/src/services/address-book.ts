@@ -1,0 +1,74 @@
+import type { IdentityAddress, IdentityChanged } from "@tidings/contracts";
+import type { Db } from "../db.ts";
+
+/**
+ * Stores an identity's addresses from identity.created/updated. An event older than the entry (by the
+ * identity's updated_at) changes nothing, nor does any event for a deleted identity: late or redelivered
+ * events can't roll the book back. False when the event was ignored.
+ */
+export async function recordIdentity(db: Db, identity: IdentityChanged): Promise<boolean> {
+  const defaultAddrType = identity.details.default_addr_type;
+  const changed = await db.$executeRaw`
+    INSERT INTO address_book_entry
+      (identity, addresses, communicate_through, default_addr_type, identity_updated_at, deleted, updated_at)
+    VALUES (
+      ${identity.id}::uuid, ${JSON.stringify(identity.addresses)}::jsonb, ${identity.communicate_through}::uuid,
+      ${typeof defaultAddrType === "string" ? defaultAddrType : null}, ${identity.updated_at}::timestamptz,
+      false, now()
+    )
+    ON CONFLICT (identity) DO UPDATE SET
+      addresses = EXCLUDED.addresses,
+      communicate_through = EXCLUDED.communicate_through,
+      default_addr_type = EXCLUDED.default_addr_type,
+      identity_updated_at = EXCLUDED.identity_updated_at,
+      updated_at = now()
+    WHERE NOT address_book_entry.deleted
+      AND address_book_entry.identity_updated_at <= EXCLUDED.identity_updated_at`;
+  return changed === 1;
+}
+
+/** identity.deleted: the entry becomes a tombstone with no addresses, so a late created/updated stays ignored. */
+export async function forgetIdentity(db: Db, id: string): Promise<void> {
+  await db.$executeRaw`
+    INSERT INTO address_book_entry (identity, addresses, identity_updated_at, deleted, updated_at)
+    VALUES (${id}::uuid, '[]'::jsonb, now(), true, now())
+    ON CONFLICT (identity) DO UPDATE SET
+      addresses = '[]'::jsonb, communicate_through = NULL, default_addr_type = NULL, deleted = true,
+      updated_at = now()`;
+}
+
+/** The identity's events have not arrived yet: a passing condition, so the send is retried. */
+class NotInAddressBookError extends Error {
+  override name = "NotInAddressBookError";
+  constructor(readonly identity: string) {
+    super(`identity ${identity} is not in the address book yet`);
+  }
+}
+
+/**
+ * The address of `type` to send to: the default one that is neither opted out nor inactive, else the first
+ * such address. Null when there is none.
+ */
+function pickAddress(addresses: readonly IdentityAddress[], type: string): string | null {
+  const usable = addresses.filter((a) => a.type === type && !a.optedout && !a.inactive);
+  return (usable.find((a) => a.default) ?? usable[0])?.address ?? null;
+}
+
+/**
+ * Resolves `to_identity` to an address through the address book, following `communicate_through` (one hop,
+ * as Seed does) and using that identity's `default_addr_type` (msisdn when unset). Null when the identity
+ * has no usable address (or was deleted); throws NotInAddressBookError when an identity is not known yet.
+ */
+export async function resolveAddress(db: Db, identityId: string): Promise<string | null> {
+  const entry = await findEntry(db, identityId);
+  const target = entry.communicateThrough ? await findEntry(db, entry.communicateThrough) : entry;
+  return pickAddress(target.addresses as unknown as IdentityAddress[], target.defaultAddrType ?? "msisdn");
+}
+
+async function findEntry(db: Db, identity: string) {
+  const entry = await db.addressBookEntry.findUnique({ where: { identity } });
+  if (!entry) {
+    throw new NotInAddressBookError(identity);
+  }
+  return entry;
+}

@@ -1,0 +1,181 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { NonRetryableError } from "@tidings/amqp";
+import type { OutboundSend } from "@tidings/contracts";
+import { maskPii } from "@tidings/service-kit";
+import {
+  type Channels,
+  DEFAULT_CHANNEL,
+  type Logger,
+  PermanentSendError,
+  type SendResult,
+} from "../channels/channel.ts";
+import type { Db } from "../db.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
+import { resolveAddress } from "./address-book.ts";
+import { recordFailed, recordSend } from "./outbound-status.ts";
+
+export interface Sender {
+  db: Db;
+  channels: Channels;
+  /** This worker, as recorded in `claimed_by`. */
+  worker: string;
+  claimTtlMs: number;
+}
+
+/** Another worker holds the outbound's claim (it is sending it now): retried, and by then it is sent. */
+class ClaimedElsewhereError extends Error {
+  override name = "ClaimedElsewhereError";
+}
+
+/**
+ * Handles `outbound.send`: stores the outbound if it is new, and sends it if it is still queued. The same id
+ * is sent at most once however often, wherever and however concurrently the command is delivered:
+ *
+ * 1. claim: one UPDATE sets `claimed_by`/`claimed_until` only while the outbound is queued and no other live
+ *    claim exists, so exactly one worker goes on; the others ack (already sent) or retry (being sent);
+ * 2. resolve the address and send through the channel, outside any transaction. A passing failure here
+ *    releases the claim and retries the message; a permanent one fails the outbound;
+ * 3. record the provider id and `submitted` (a CAS on queued + our claim) with its events, in one
+ *    transaction, before the handler returns and the message is acked. A failed write is retried in place.
+ *
+ * The gap: a worker that dies (or stalls past its claim) after the provider accepted the message and before
+ * step 3 committed leaves it queued and claimed; once the claim lapses another worker sends it again, and
+ * logs that it took over a lapsed claim.
+ */
+export async function sendOutbound(sender: Sender, command: OutboundSend, log: Logger): Promise<void> {
+  if (!command.to_addr && !command.to_identity) {
+    throw new NonRetryableError("outbound.send needs to_addr or to_identity");
+  }
+  const { db, worker } = sender;
+  const { id } = command;
+  await db.outbound.createMany({ data: [fromCommand(command)], skipDuplicates: true });
+  const claimedAt = Date.now();
+  const outbound = await claim(sender, id, log);
+  if (!outbound) {
+    return;
+  }
+  let result: SendResult;
+  try {
+    const channel = sender.channels[outbound.channel];
+    if (!channel) {
+      throw new PermanentSendError(`unknown channel ${outbound.channel}`);
+    }
+    const address =
+      outbound.to_addr || (outbound.to_identity && (await resolveAddress(db, outbound.to_identity)));
+    if (!address) {
+      throw new PermanentSendError("no address");
+    }
+    result = await channel.send({ id, content: outbound.content, metadata: outbound.metadata }, address);
+  } catch (err) {
+    const reason = maskPii(err instanceof Error ? err.message : String(err));
+    if (err instanceof PermanentSendError) {
+      if (await db.$transaction((tx) => recordFailed(tx, id, worker, reason))) {
+        log.warn({ outboundId: id, reason }, "outbound failed");
+      } else {
+        log.warn(
+          { outboundId: id, reason },
+          "outbound not failed: its claim lapsed and another worker took it",
+        );
+      }
+      return;
+    }
+    await db.outbound.updateMany({
+      where: { id, status: "queued", claimedBy: worker },
+      data: { claimedUntil: null, lastError: reason },
+    });
+    throw err;
+  }
+  await recordSendWithRetries(sender, id, result, claimedAt, log);
+}
+
+/** Waiting for a pooled connection is normal under load (prefetch exceeds the pool): allow it. */
+
+/**
+ * Records a send: queued -> submitted (and -> delivered when the channel says so), with the events. The
+ * message has gone, so a failed write is retried here while the claim holds rather than left to a redelivery
+ * that would send it again.
+ */
+async function recordSendWithRetries(
+  sender: Sender,
+  id: string,
+  result: SendResult,
+  claimedAt: number,
+  log: Logger,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const recorded = await sender.db.$transaction((tx) => recordSend(tx, id, sender.worker, result));
+      if (!recorded) {
+        log.error(
+          { outboundId: id, providerId: result.providerId },
+          "outbound sent, but its claim lapsed and another worker took it over: it may have been sent twice",
+        );
+      }
+      return;
+    } catch (err) {
+      const wait = Math.min(1_000, 50 * 2 ** attempt);
+      if (Date.now() + wait > claimedAt + sender.claimTtlMs / 2) {
+        throw err;
+      }
+      log.warn({ err, outboundId: id, providerId: result.providerId }, "could not record a send; retrying");
+      await sleep(wait);
+    }
+  }
+}
+
+function fromCommand(command: OutboundSend): Prisma.OutboundCreateManyInput {
+  return {
+    id: command.id,
+    toAddr: command.to_addr ?? "",
+    toIdentity: command.to_identity ?? null,
+    content: command.content ?? null,
+    channel: command.channel ?? DEFAULT_CHANNEL,
+    metadata: command.metadata as Prisma.InputJsonObject,
+    resend: command.resend ?? null,
+  };
+}
+
+interface Claimed {
+  channel: string;
+  to_addr: string;
+  to_identity: string | null;
+  content: string | null;
+  metadata: Record<string, unknown>;
+  previous_worker: string | null;
+  previous_until: Date | null;
+}
+
+/**
+ * Claims a queued outbound for this worker and returns what sending it needs. Undefined when it is no longer
+ * queued (already sent or failed: nothing to do); throws ClaimedElsewhereError while another worker's claim
+ * is live.
+ */
+async function claim(sender: Sender, id: string, log: Logger): Promise<Claimed | undefined> {
+  const { db, worker } = sender;
+  const [claimed] = await db.$queryRaw<Claimed[]>`
+    WITH claimable AS (
+      SELECT id, claimed_by AS previous_worker, claimed_until AS previous_until FROM outbound
+      WHERE id = ${id}::uuid AND status = 'queued' AND (claimed_until IS NULL OR claimed_until < now())
+      FOR UPDATE
+    )
+    UPDATE outbound o
+    SET claimed_by = ${worker}, claimed_until = now() + make_interval(secs => ${sender.claimTtlMs / 1000}::float8),
+        updated_at = now()
+    FROM claimable c WHERE o.id = c.id
+    RETURNING o.channel, o.to_addr, o.to_identity::text, o.content, o.metadata, c.previous_worker, c.previous_until`;
+  if (claimed) {
+    if (claimed.previous_until) {
+      log.warn(
+        { outboundId: id, previousWorker: claimed.previous_worker },
+        "took over a lapsed claim: the previous worker may have sent this outbound already",
+      );
+    }
+    return claimed;
+  }
+  const { status, claimedBy } = await db.outbound.findUniqueOrThrow({ where: { id } });
+  if (status !== "queued") {
+    log.info({ outboundId: id, status }, "outbound already handled; nothing to do");
+    return undefined;
+  }
+  throw new ClaimedElsewhereError(`outbound ${id} is being sent by ${claimedBy}`);
+}

@@ -1,0 +1,220 @@
+import { randomUUID } from "node:crypto";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { messageSenderService } from "../src/service.ts";
+import { msisdn } from "./helpers.ts";
+
+// The API alone (no worker): outbounds stay queued, and their outbound.send waits in the outbox.
+let svc: TestService<MessageSenderConfig, Db>;
+
+beforeAll(async () => {
+  svc = await startTestService(messageSenderService);
+});
+afterAll(async () => {
+  await svc?.close();
+});
+
+const post = (payload: Record<string, unknown>) =>
+  svc.app.inject({ method: "POST", url: "/api/v1/outbound/", headers: adminAuth, payload });
+const get = (url: string) => svc.app.inject({ url, headers: adminAuth });
+
+const counts = async () => ({
+  outbounds: await svc.db.outbound.count(),
+  outbox: await svc.db.outboxMessage.count(),
+});
+
+describe("POST /api/v1/outbound/", () => {
+  it("stores the outbound queued and enqueues its outbound.send, keyed by the outbound id", async () => {
+    const to = msisdn();
+    const res = await post({ to_addr: to, content: "Hello", metadata: { template: { name: "welcome" } } });
+    expect(res.statusCode).toBe(201);
+    const outbound = res.json();
+    expect(outbound).toEqual({
+      id: expect.any(String),
+      version: 1,
+      to_addr: to,
+      to_identity: null,
+      content: "Hello",
+      delivered: false,
+      attempts: 0,
+      metadata: { template: { name: "welcome" } },
+      channel: "LOG",
+      resend: null,
+      status: "queued",
+      provider_id: null,
+      last_error: null,
+      created_at: expect.any(String),
+      created_by: null,
+      updated_at: expect.any(String),
+      updated_by: null,
+    });
+    expect(res.headers.location).toBe(`/api/v1/outbound/${outbound.id}/`);
+    const message = await svc.db.outboxMessage.findUniqueOrThrow({ where: { id: outbound.id } });
+    expect(message.name).toBe("outbound.send");
+    expect(message.payload).toEqual({
+      id: outbound.id,
+      to_addr: to,
+      content: "Hello",
+      channel: "LOG",
+      metadata: { template: { name: "welcome" } },
+    });
+    expect((await get(`/api/v1/outbound/${outbound.id}/`)).json()).toEqual(outbound);
+  });
+
+  it("accepts to_identity alone, with Seed's optional fields", async () => {
+    const identity = randomUUID();
+    const res = await post({ to_identity: identity, metadata: {}, resend: true, version: 2, to_addr: "" });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ to_identity: identity, to_addr: "", resend: true, version: 2 });
+    const message = await svc.db.outboxMessage.findUniqueOrThrow({ where: { id: res.json().id } });
+    expect(message.payload).toEqual({
+      id: res.json().id,
+      to_identity: identity,
+      content: null,
+      channel: "LOG",
+      metadata: {},
+      resend: true,
+    });
+  });
+
+  describe("rejects bad input with 400 and stores nothing", () => {
+    const seedMessage = "One of these fields must be populated: to_addr, to_identity";
+    it.each([
+      ["neither address", { metadata: {} }],
+      ["an empty to_addr and no to_identity", { to_addr: "", to_identity: null, metadata: {} }],
+    ])("%s: Seed's message", async (_, payload) => {
+      const before = await counts();
+      const res = await post(payload);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({ code: "VALIDATION_FAILED", message: seedMessage });
+      expect(await counts()).toEqual(before);
+    });
+
+    it.each([
+      ["a bad uuid", { to_identity: "not-a-uuid", metadata: {} }, "body.to_identity"],
+      ["metadata missing", { to_addr: "+27820000000" }, "body.metadata"],
+      ["metadata not an object", { to_addr: "+27820000000", metadata: "x" }, "body.metadata"],
+      ["a to_addr too long", { to_addr: "1".repeat(501), metadata: {} }, "body.to_addr"],
+    ])("%s names the field", async (_, payload, field) => {
+      const before = await counts();
+      const res = await post(payload);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({
+        code: "VALIDATION_FAILED",
+        details: expect.arrayContaining([{ field, message: expect.any(String) }]),
+      });
+      expect(await counts()).toEqual(before);
+    });
+
+    it("an unknown channel", async () => {
+      const before = await counts();
+      const res = await post({ to_addr: "+27820000000", metadata: {}, channel: "WHATSAPP" });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({
+        code: "UNKNOWN_CHANNEL",
+        details: [{ field: "body.channel", message: "no such channel" }],
+      });
+      expect(await counts()).toEqual(before);
+    });
+  });
+
+  it("needs a token", async () => {
+    const res = await svc.app.inject({ method: "POST", url: "/api/v1/outbound/", payload: { metadata: {} } });
+    expect(res.statusCode).toBe(401);
+  });
+});
+
+describe("GET /api/v1/outbound/", () => {
+  const [identity0, identity1, identity2] = [randomUUID(), randomUUID(), randomUUID()];
+  const [addr0, addr1] = [msisdn(), msisdn()];
+  const created: { id: string; created_at: string }[] = [];
+  const id = (i: number) => created[i]!.id;
+
+  beforeAll(async () => {
+    const payloads = [
+      { to_identity: identity0, metadata: {} },
+      { to_identity: identity1, metadata: {} },
+      { to_identity: identity2, metadata: {} },
+      { to_addr: addr0, metadata: {} },
+      { to_addr: addr1, to_identity: identity0, metadata: {} },
+    ];
+    // One second apart, so "newest first" and the inclusive before/after bounds are unambiguous.
+    const base = Date.now() - 3600_000;
+    for (const [i, payload] of payloads.entries()) {
+      const row = await svc.db.outbound.update({
+        where: { id: (await post(payload)).json().id },
+        data: { createdAt: new Date(base + i * 1000) },
+      });
+      created.push({ id: row.id, created_at: row.createdAt.toISOString() });
+    }
+    // Delivered by hand: there is no worker in this file.
+    await svc.db.outbound.update({
+      where: { id: id(1) },
+      data: { status: "delivered", delivered: true, toAddr: "" },
+    });
+  });
+
+  const ids = async (query: string) => {
+    const res = await get(`/api/v1/outbound/?${query}`);
+    expect(res.statusCode).toBe(200);
+    return res.json().results.map((o: { id: string }) => o.id);
+  };
+
+  it("filters on repeated to_identity and to_addr (newest first)", async () => {
+    expect(await ids(`to_identity=${identity0}`)).toEqual([id(4), id(0)]);
+    expect(await ids(`to_identity=${identity0}&to_identity=${identity2}`)).toEqual([id(4), id(2), id(0)]);
+    expect(await ids(`to_addr=${encodeURIComponent(addr0)}`)).toEqual([id(3)]);
+    expect(await ids(`to_addr=${encodeURIComponent(addr0)}&to_addr=${encodeURIComponent(addr1)}`)).toEqual([
+      id(4),
+      id(3),
+    ]);
+  });
+
+  it("filters on delivered, status and created_at (before/after, inclusive)", async () => {
+    const mine = `to_identity=${identity0}&to_identity=${identity1}&to_identity=${identity2}`;
+    expect(await ids(`${mine}&delivered=true`)).toEqual([id(1)]);
+    expect(await ids(`${mine}&delivered=false`)).toEqual([id(4), id(2), id(0)]);
+    expect(await ids(`${mine}&status=delivered`)).toEqual([id(1)]);
+    const at = encodeURIComponent(created[1]!.created_at);
+    expect(await ids(`${mine}&after=${at}`)).toEqual([id(4), id(2), id(1)]);
+    expect(await ids(`${mine}&before=${at}`)).toEqual([id(1), id(0)]);
+  });
+
+  it("rejects bad filters", async () => {
+    for (const query of ["to_identity=nope", "status=sent", "before=yesterday", "limit=0"]) {
+      const res = await get(`/api/v1/outbound/?${query}`);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().error.code).toBe("VALIDATION_FAILED");
+    }
+  });
+
+  it("pages with count, next and previous", async () => {
+    const all = (await get("/api/v1/outbound/")).json();
+    expect(all.count).toBe(await svc.db.outbound.count());
+    const first = (await get("/api/v1/outbound/?limit=2")).json();
+    expect(first).toMatchObject({ count: all.count, previous: null, results: all.results.slice(0, 2) });
+    expect(first.next).toContain("offset=2");
+    const next = new URL(first.next);
+    const second = (await get(next.pathname + next.search)).json();
+    expect(second.results).toEqual(all.results.slice(2, 4));
+    expect(second.previous).toContain("limit=2");
+  });
+});
+
+describe("GET /api/v1/outbound/:id/", () => {
+  it("404s an unknown outbound in the error shape", async () => {
+    const res = await get(`/api/v1/outbound/${randomUUID()}/`);
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({
+      error: { code: "OUTBOUND_NOT_FOUND", message: expect.any(String), requestId: expect.any(String) },
+    });
+  });
+
+  it("400s an id that is not a uuid", async () => {
+    const res = await get("/api/v1/outbound/123/");
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("VALIDATION_FAILED");
+  });
+});
