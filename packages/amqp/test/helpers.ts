@@ -151,7 +151,7 @@ export const settledWithin = (promise: Promise<unknown>, ms: number): Promise<"s
   ]);
 
 export const sendNext = (): Payload<"subscription.send-next"> => ({
-  subscription_id: randomUUID(),
+  subscription_ids: [randomUUID()],
   schedule: 1,
   slot: new Date().toISOString(),
 });
