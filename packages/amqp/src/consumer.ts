@@ -8,6 +8,7 @@ import {
   type QueueName,
   queues,
   type RetryPolicy,
+  retryDelay,
   retryLevels,
 } from "@tidings/contracts";
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
@@ -161,8 +162,7 @@ export class Consumer<Q extends QueueName> {
     const levels = retryLevels(queues[this.queue].retry); // the retry queues the topology declared
     if (!permanent && attempt < this.retry.maxAttempts && levels > 0) {
       const level = Math.min(attempt, levels);
-      const delays = this.retry.delaysMs;
-      const delay = delays[Math.min(attempt, delays.length) - 1] ?? 1_000;
+      const delay = retryDelay(this.retry, attempt);
       await publishConfirmed(channel, "", this.names.retryQueue(this.queue, level), msg.content, {
         ...msg.properties,
         headers: { ...headers, [ATTEMPT_HEADER]: attempt + 1 },

@@ -5,9 +5,25 @@ export interface RetryPolicy {
   maxAttempts: number;
   /** Wait before each retry; retry n waits delaysMs[n-1] (the last one repeats). */
   delaysMs: readonly number[];
+  /** Each wait is spread by up to this fraction either way, so failures that came together retry apart. */
+  jitter: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, delaysMs: [1_000, 5_000, 30_000, 120_000] };
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 5,
+  delaysMs: [1_000, 5_000, 30_000, 120_000],
+  jitter: 0.2,
+};
+
+/** The wait before retry number `attempt` (1-based) under a policy; `random` is in [0, 1). */
+export function retryDelay(
+  policy: Pick<RetryPolicy, "delaysMs" | "jitter">,
+  attempt: number,
+  random = Math.random(),
+) {
+  const base = policy.delaysMs[Math.min(attempt, policy.delaysMs.length) - 1] ?? 1_000;
+  return Math.max(0, Math.round(base * (1 + policy.jitter * (2 * random - 1))));
+}
 
 export interface QueueDefinition {
   /** The service whose workers consume it. */

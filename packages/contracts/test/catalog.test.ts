@@ -85,3 +85,16 @@ describe("deterministicId", () => {
     expect(deterministicId("sub", 12)).not.toBe(deterministicId("sub1", 2));
   });
 });
+
+describe("retryDelay", () => {
+  it("grows with the attempt, repeats the last delay, and spreads by the jitter", async () => {
+    const { retryDelay } = await import("../src/index.ts");
+    const policy = { delaysMs: [100, 1000], jitter: 0.2 };
+    expect(retryDelay(policy, 1, 0.5)).toBe(100);
+    expect(retryDelay(policy, 2, 0.5)).toBe(1000);
+    expect(retryDelay(policy, 7, 0.5)).toBe(1000);
+    expect(retryDelay(policy, 2, 0)).toBe(800);
+    expect(retryDelay(policy, 2, 0.999999)).toBe(1200);
+    expect(retryDelay({ delaysMs: [100], jitter: 0 }, 1, 0.9)).toBe(100);
+  });
+});

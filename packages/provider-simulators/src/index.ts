@@ -1,0 +1,2 @@
+// Local servers that speak the Twilio and Vonage REST wire formats (and SMTP), for tests and demos.
+export {};
