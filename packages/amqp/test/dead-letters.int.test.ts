@@ -36,7 +36,7 @@ afterAll(() =>
   ),
 );
 
-const fast = { maxAttempts: 3, delaysMs: [100, 300] };
+const fast = { maxAttempts: 3, delaysMs: [100, 300], jitter: 0 };
 
 interface Call {
   ctx: MessageContext;
