@@ -28,6 +28,16 @@ function parse(content: Buffer): unknown {
   }
 }
 
+/** How many messages sit in `<queue>.dlq`. */
+export async function countDeadLetters(broker: Broker, queue: QueueName): Promise<number> {
+  const channel = await broker.channel();
+  try {
+    return (await channel.checkQueue(broker.names.deadLetterQueue(queue))).messageCount;
+  } finally {
+    await channel.close();
+  }
+}
+
 /**
  * Lists what sits in `<queue>.dlq` without taking it: the messages are read unacknowledged and go back
  * when the channel closes.

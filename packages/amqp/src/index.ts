@@ -8,7 +8,7 @@ export {
   type Handlers,
   type MessageContext,
 } from "./consumer.ts";
-export { type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
+export { countDeadLetters, type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
 export { NonRetryableError } from "./errors.ts";
 export {
   enqueue,

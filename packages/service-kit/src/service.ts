@@ -3,6 +3,7 @@ import type { Service } from "@tidings/contracts";
 import type { Logger } from "pino";
 import { type Api, buildApi } from "./app.ts";
 import type { BaseConfig } from "./config.ts";
+import { deadLetterRoutes } from "./dead-letters.routes.ts";
 import { runProcess, type Stop, stopAll } from "./lifecycle.ts";
 import { createLogger } from "./logger.ts";
 
@@ -47,7 +48,10 @@ export function buildServiceApi<C extends ServiceConfig, D extends Database>(
       adminToken: deps.config.ADMIN_TOKEN,
       publicUrl: deps.config.PUBLIC_URL,
     },
-    (app) => def.routes(app, deps),
+    async (app) => {
+      deadLetterRoutes(app, def.name, deps.broker);
+      await def.routes(app, deps);
+    },
   );
 }
 
