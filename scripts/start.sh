@@ -3,4 +3,7 @@
 # every service's API and worker (logs prefixed per process; Ctrl-C stops them all).
 source "$(dirname "$0")/lib.sh"
 prepare
-exec pnpm start
+pnpm db:generate
+pnpm db:migrate
+# Run the process supervisor directly (not through pnpm), so Ctrl-C is its own clean stop.
+exec node --import tsx scripts/start.ts

@@ -43,8 +43,9 @@ export function spawnService(
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on("line", (line) => options.onLine?.(line, name));
   }
+  // "close", not "exit": by then its output has been read to the end, last log lines included.
   const exited = new Promise<number | string>((resolve) =>
-    child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown")),
+    child.once("close", (code, signal) => resolve(code ?? signal ?? "unknown")),
   );
   return {
     name,
