@@ -9,7 +9,7 @@ export const subscriptionService: ServiceDefinition<SubscriptionConfig, Db> = {
   version: "0.1.0",
   loadConfig: loadSubscriptionConfig,
   createDb,
-  routes: (app, { db, config }) => subscriptionRoutes(app, db, config.PUBLIC_URL),
+  routes: (app, { db, config }) => subscriptionRoutes(app, db, config),
   async startConsumers({ broker, db, config, logger }) {
     const consumers = await startSubscriptionConsumers(broker, db, config, logger);
     return async () => {

@@ -331,4 +331,97 @@ describe("subscriptions API", () => {
     });
     expect(trigger.statusCode).toBe(404);
   });
+
+  it("PATCHes a subscription, publishing subscription.updated; refuses unknown content and fields", async () => {
+    const capture2 = await captureMessages(svc.namespace, ["subscription.updated"]);
+    try {
+      const sub = await subscribe({ identity: "9c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b10" });
+      const patch = (payload: object) =>
+        svc.app.inject({
+          method: "PATCH",
+          url: `/api/v1/subscriptions/${sub.id}/`,
+          headers: adminAuth,
+          payload,
+        });
+      const res = await patch({ active: false, lang: "zul_ZA", metadata: { note: "moved" } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ active: false, lang: "zul_ZA", metadata: { note: "moved" } });
+      await waitFor(
+        () => capture2.named<Subscription>("subscription.updated").find((s) => s.id === sub.id && !s.active),
+        {
+          what: "subscription.updated",
+        },
+      );
+      expect((await patch({ messageset: 42 })).json().error.code).toBe("SUBSCRIPTION_UNKNOWN_CONTENT");
+      expect((await patch({ actve: true })).statusCode).toBe(400);
+      expect((await patch({})).statusCode).toBe(400);
+      expect((await reload(sub.id)).lang).toBe("zul_ZA");
+      const missing = await svc.app.inject({
+        method: "PATCH",
+        url: "/api/v1/subscriptions/00000000-0000-4000-8000-000000000000/",
+        headers: adminAuth,
+        payload: { active: true },
+      });
+      expect(missing.statusCode).toBe(404);
+    } finally {
+      await capture2.stop();
+    }
+  });
+
+  it("resends the last message without advancing; refuses unknown and inactive subscriptions", async () => {
+    const sub = await subscribe({
+      identity: "ac6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b11",
+      next_sequence_number: 3,
+    });
+    const res = await svc.app.inject({
+      method: "POST",
+      url: `/api/v1/subscriptions/${sub.id}/resend`,
+      headers: adminAuth,
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ accepted: true, sequence_number: 2 });
+    const sent = await waitFor(() => sendsTo(sub.identity).find((s) => s.id === res.json().outbound), {
+      what: "resend",
+    });
+    expect(sent).toMatchObject({ content: "two", resend: true });
+    expect((await reload(sub.id)).nextSequenceNumber).toBe(3);
+    const again = await svc.app.inject({
+      method: "POST",
+      url: `/api/v1/subscriptions/${sub.id}/resend`,
+      headers: adminAuth,
+    });
+    expect(again.json().outbound).not.toBe(res.json().outbound);
+
+    const unknown = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/subscriptions/00000000-0000-4000-8000-000000000000/resend",
+      headers: adminAuth,
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.message).toBe(
+      "Cannot find subscription with ID 00000000-0000-4000-8000-000000000000",
+    );
+    const inactive = await subscribe({ identity: "bc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b12", active: false });
+    const refused = await svc.app.inject({
+      method: "POST",
+      url: `/api/v1/subscriptions/${inactive.id}/resend`,
+      headers: adminAuth,
+    });
+    expect(refused.json().error.code).toBe("SUBSCRIPTION_NOT_ACTIVE");
+  });
+
+  it("filters by a substring of the message set's short name", async () => {
+    const res = await svc.app.inject({
+      url: "/api/v1/subscriptions/?messageset_contains=set-2",
+      headers: adminAuth,
+    });
+    const results = res.json().results as Subscription[];
+    expect(results.length).toBeGreaterThan(0);
+    expect(results.every((s) => s.messageset === 2)).toBe(true);
+    const none = await svc.app.inject({
+      url: "/api/v1/subscriptions/?messageset_contains=nope",
+      headers: adminAuth,
+    });
+    expect(none.json().count).toBe(0);
+  });
 });

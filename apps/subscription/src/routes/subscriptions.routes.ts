@@ -7,15 +7,29 @@ import {
   Subscription,
   SubscriptionListQuery,
   SubscriptionRequestBody,
+  UpdateSubscriptionBody,
 } from "@tidings/contracts";
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
-import { createSubscription, getSubscription, listSubscriptions } from "../services/subscriptions.ts";
+import { resendLast } from "../services/resend.ts";
+import {
+  createSubscription,
+  getSubscription,
+  listSubscriptions,
+  updateSubscription,
+} from "../services/subscriptions.ts";
 
 const tags = ["subscriptions"];
 
-export function subscriptionRoutes(app: Api, db: Db, publicUrl?: string): void {
+const notFoundError = (id: string) => notFound("SUBSCRIPTION_NOT_FOUND", `Subscription ${id} not found`);
+
+export function subscriptionRoutes(
+  app: Api,
+  db: Db,
+  config: { PUBLIC_URL?: string; FALLBACK_LANGUAGE: string },
+): void {
+  const publicUrl = config.PUBLIC_URL;
   app.post(
     "/api/v1/subscriptions/",
     {
@@ -84,9 +98,53 @@ export function subscriptionRoutes(app: Api, db: Db, publicUrl?: string): void {
     async (request) => {
       const subscription = await getSubscription(db, request.params.id);
       if (!subscription) {
-        throw notFound("SUBSCRIPTION_NOT_FOUND", `Subscription ${request.params.id} not found`);
+        throw notFoundError(request.params.id);
       }
       return subscription;
+    },
+  );
+
+  app.patch(
+    "/api/v1/subscriptions/:id/",
+    {
+      schema: {
+        tags,
+        summary: "Change a subscription (deactivate it, move it to another set, schedule or language)",
+        params: IdParams,
+        body: UpdateSubscriptionBody,
+        response: { 200: Subscription, ...errorResponses },
+      },
+    },
+    async (request) =>
+      (await updateSubscription(db, request.params.id, request.body, {
+        userId: request.principal.userId,
+        correlationId: request.id,
+      })) ?? Promise.reject(notFoundError(request.params.id)),
+  );
+
+  app.post(
+    "/api/v1/subscriptions/:id/resend",
+    {
+      schema: {
+        tags,
+        summary: "Send the last message again, without advancing (Seed resend)",
+        params: IdParams,
+        response: {
+          202: Type.Object({
+            accepted: Type.Boolean(),
+            outbound: Type.String(),
+            sequence_number: Type.Integer(),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const sent = await resendLast(db, request.params.id, {
+        fallbackLanguage: config.FALLBACK_LANGUAGE,
+        correlationId: request.id,
+      });
+      return reply.code(202).send({ accepted: true, ...sent });
     },
   );
 

@@ -5,10 +5,13 @@ import {
   deterministicId,
   type Subscription,
   type SubscriptionListQuery,
+  type UpdateSubscriptionBody,
 } from "@tidings/contracts";
 import { badRequest, isUniqueViolation, type PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import type { Prisma, Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
+import { Prisma, type Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
+
+type Tx = Prisma.TransactionClient;
 
 export function toSubscription(row: SubscriptionRow): Subscription {
   return {
@@ -35,7 +38,7 @@ interface Actor {
 }
 
 /** Message sets and schedules are checked against the local copies the content events keep. */
-async function assertContentExists(db: Db, messageset: number, schedule: number): Promise<void> {
+async function assertContentExists(db: Db | Tx, messageset: number, schedule: number): Promise<void> {
   const [set, sched] = await Promise.all([
     db.messageSetCopy.findFirst({ where: { id: messageset, deleted: false }, select: { id: true } }),
     db.scheduleCopy.findFirst({ where: { id: schedule, deleted: false }, select: { id: true } }),
@@ -120,6 +123,13 @@ export async function listSubscriptions(
     processStatus: query.process_status,
     createdAt: { gte: query.created_after, lte: query.created_before },
   };
+  if (query.messageset_contains) {
+    const sets = await db.messageSetCopy.findMany({
+      where: { shortName: { contains: query.messageset_contains } },
+      select: { id: true },
+    });
+    where.AND = [{ messagesetId: { in: sets.map((s) => s.id) } }];
+  }
   const [count, rows] = await db.$transaction([
     db.subscription.count({ where }),
     db.subscription.findMany({
@@ -130,4 +140,52 @@ export async function listSubscriptions(
     }),
   ]);
   return { count, results: rows.map(toSubscription) };
+}
+
+/**
+ * Changes a subscription (Seed's PATCH) and publishes `subscription.updated`, in one transaction with the
+ * row locked, so a concurrent send cannot interleave. Null for an unknown id.
+ */
+export async function updateSubscription(
+  db: Db,
+  id: string,
+  input: UpdateSubscriptionBody,
+  actor: Actor,
+): Promise<Subscription | null> {
+  return db.$transaction(async (tx) => {
+    const [current] = await tx.$queryRawUnsafe<{ messageset: number; schedule: number }[]>(
+      "SELECT messageset, schedule FROM subscription WHERE id = $1::uuid FOR UPDATE",
+      id,
+    );
+    if (!current) {
+      return null;
+    }
+    if (input.messageset !== undefined || input.schedule !== undefined) {
+      await assertContentExists(
+        tx,
+        input.messageset ?? current.messageset,
+        input.schedule ?? current.schedule,
+      );
+    }
+    const row = await tx.subscription.update({
+      where: { id },
+      data: {
+        messagesetId: input.messageset,
+        lang: input.lang,
+        scheduleId: input.schedule,
+        nextSequenceNumber: input.next_sequence_number,
+        initialSequenceNumber: input.initial_sequence_number,
+        active: input.active,
+        completed: input.completed,
+        processStatus: input.process_status,
+        metadata:
+          input.metadata === null ? Prisma.DbNull : (input.metadata as Prisma.InputJsonObject | undefined),
+        version: input.version,
+        updatedBy: actor.userId,
+      },
+    });
+    const updated = toSubscription(row);
+    await enqueue(tx, { name: "subscription.updated", payload: updated, correlationId: actor.correlationId });
+    return updated;
+  });
 }

@@ -1,6 +1,6 @@
 // HTTP request and response schemas of the subscription service.
 import Type, { type Static } from "typebox";
-import { Body, IsoDateTime, Json, ListQuery, Nullable, Uuid } from "../common.ts";
+import { Body, IsoDateTime, Json, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
 import { ProcessStatus } from "../messages/subscription.ts";
 
 const SetId = Type.Integer({ minimum: 1, maximum: 2147483647 });
@@ -46,8 +46,25 @@ export const SubscriptionListQuery = Type.Object({
   process_status: Type.Optional(ProcessStatus),
   created_after: Type.Optional(IsoDateTime),
   created_before: Type.Optional(IsoDateTime),
+  /** Subscriptions whose message set's short_name contains this text. */
+  messageset_contains: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
 });
 export type SubscriptionListQuery = Static<typeof SubscriptionListQuery>;
 
 export const ScheduleSendParams = Type.Object({ id: SetId });
 export type ScheduleSendParams = Static<typeof ScheduleSendParams>;
+
+/** PATCH: any of these, at least one; a changed message set or schedule must exist locally. */
+export const UpdateSubscriptionBody = PatchBody({
+  messageset: SetId,
+  lang: Lang,
+  schedule: SetId,
+  next_sequence_number: Sequence,
+  initial_sequence_number: Sequence,
+  active: Type.Boolean(),
+  completed: Type.Boolean(),
+  process_status: ProcessStatus,
+  metadata: Nullable(Json),
+  version: Type.Integer({ minimum: 1 }),
+});
+export type UpdateSubscriptionBody = Static<typeof UpdateSubscriptionBody>;

@@ -1,0 +1,50 @@
+import { randomUUID } from "node:crypto";
+import { enqueue } from "@tidings/amqp";
+import { badRequest } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+
+/**
+ * Seed's resend: the subscription's last message (next_sequence_number - 1, or the first before any was
+ * sent) goes out again as a new outbound, without advancing. Each request is its own send.
+ */
+export async function resendLast(
+  db: Db,
+  id: string,
+  options: { fallbackLanguage: string; correlationId?: string },
+): Promise<{ outbound: string; sequence_number: number }> {
+  const sub = await db.subscription.findUnique({ where: { id } });
+  if (!sub) {
+    throw badRequest("SUBSCRIPTION_NOT_FOUND", `Cannot find subscription with ID ${id}`);
+  }
+  if (!sub.active || sub.completed) {
+    throw badRequest("SUBSCRIPTION_NOT_ACTIVE", `Subscription ${id} is not active`);
+  }
+  const sequence = Math.max(1, sub.nextSequenceNumber - 1);
+  const languages = [sub.lang, options.fallbackLanguage].filter(Boolean);
+  const candidates = await db.messageCopy.findMany({
+    where: { messagesetId: sub.messagesetId, sequenceNumber: sequence, lang: { in: languages } },
+  });
+  const message = candidates.find((m) => m.lang === sub.lang) ?? candidates[0];
+  if (!message) {
+    throw badRequest(
+      "SUBSCRIPTION_MESSAGE_MISSING",
+      `Message ${sequence} (${sub.lang}) of set ${sub.messagesetId} is unknown`,
+    );
+  }
+  const set = await db.messageSetCopy.findUnique({ where: { id: sub.messagesetId } });
+  const outbound = randomUUID();
+  await enqueue(db, {
+    name: "outbound.send",
+    messageId: outbound,
+    correlationId: options.correlationId,
+    payload: {
+      id: outbound,
+      to_identity: sub.identity,
+      content: message.textContent ?? "",
+      channel: set?.channel ?? null,
+      metadata: message.metadata as Record<string, unknown>,
+      resend: true,
+    },
+  });
+  return { outbound, sequence_number: sequence };
+}
