@@ -10,6 +10,8 @@ export const loadSubscriptionConfig = (env: Record<string, string | undefined> =
       FAN_OUT_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 }),
       /** Subscriptions sent per `subscription.send-next` command (one transaction each). */
       SEND_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
+      /** Message set ids (comma-separated) whose subscriptions advance without sending (Seed's DRY_RUN_MESSAGESETS). */
+      DRY_RUN_MESSAGESETS: Type.String({ default: "", pattern: "^(\\d+(,\\d+)*)?$" }),
       /** Language used when a message is missing in the subscription's own language (empty: none). */
       FALLBACK_LANGUAGE: Type.String({ default: "", maxLength: 6 }),
     },
@@ -17,3 +19,6 @@ export const loadSubscriptionConfig = (env: Record<string, string | undefined> =
   );
 
 export type SubscriptionConfig = ReturnType<typeof loadSubscriptionConfig>;
+
+export const dryRunSets = (config: SubscriptionConfig): ReadonlySet<number> =>
+  new Set(config.DRY_RUN_MESSAGESETS.split(",").filter(Boolean).map(Number));

@@ -82,7 +82,10 @@ const SLOT_4 = day(2);
 const reload = async (id: string) => await svc.db.subscription.findUniqueOrThrow({ where: { id } });
 
 beforeAll(async () => {
-  svc = await startTestService(subscriptionService, { worker: true, env: { FALLBACK_LANGUAGE: "eng_ZA" } });
+  svc = await startTestService(subscriptionService, {
+    worker: true,
+    env: { FALLBACK_LANGUAGE: "eng_ZA", DRY_RUN_MESSAGESETS: "4" },
+  });
   capture = await captureMessages(svc.namespace, [
     "outbound.send",
     "subscription.created",
@@ -423,5 +426,51 @@ describe("subscriptions API", () => {
       headers: adminAuth,
     });
     expect(none.json().count).toBe(0);
+  });
+
+  it("advances subscriptions of a dry-run set without sending", async () => {
+    await svc.broker.publish("content.messageset.changed", set(4, null, 1));
+    await svc.broker.publish("content.message.changed", message(4, 1, "eng_ZA", "dry one"));
+    await svc.broker.publish("content.message.changed", message(4, 2, "eng_ZA", "dry two"));
+    await waitFor(async () => (await svc.db.messageCopy.count({ where: { messagesetId: 4 } })) === 2, {
+      what: "set 4",
+    });
+    const sub = await subscribe({ identity: "cc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b13", messageset: 4 });
+    await svc.broker.publish("subscription.send-next", {
+      subscription_ids: [sub.id],
+      schedule: 1,
+      slot: day(5),
+    });
+    await waitFor(async () => (await reload(sub.id)).nextSequenceNumber === 2, { what: "advanced" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sendsTo(sub.identity)).toHaveLength(0);
+  });
+
+  it("previews the send dates of the rest of the set", async () => {
+    const sub = await subscribe({
+      identity: "dc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b14",
+      next_sequence_number: 2,
+    });
+    const res = await svc.app.inject({
+      url: `/api/v1/subscriptions/${sub.id}/calendar/`,
+      headers: adminAuth,
+    });
+    expect(res.statusCode).toBe(200);
+    const calendar = res.json() as { timezone: string; sends: { sequence_number: number; at: string }[] };
+    expect(calendar.timezone).toBe("UTC");
+    expect(calendar.sends.map((s) => s.sequence_number)).toEqual([2, 3]);
+    const dates = calendar.sends.map((s) => new Date(s.at));
+    // Schedule 1 is "0 8 * * 1,4": Mondays and Thursdays at 08:00 UTC, from now on, in order.
+    for (const date of dates) {
+      expect([1, 4]).toContain(date.getUTCDay());
+      expect([date.getUTCHours(), date.getUTCMinutes()]).toEqual([8, 0]);
+      expect(date.getTime()).toBeGreaterThan(Date.now());
+    }
+    expect(dates[1]?.getTime()).toBeGreaterThan(dates[0]?.getTime() ?? Number.POSITIVE_INFINITY);
+    const unknown = await svc.app.inject({
+      url: "/api/v1/subscriptions/00000000-0000-4000-8000-000000000000/calendar/",
+      headers: adminAuth,
+    });
+    expect(unknown.statusCode).toBe(404);
   });
 });

@@ -2,7 +2,7 @@ import type { Broker, Consumer } from "@tidings/amqp";
 import type { QueueName } from "@tidings/contracts";
 import { deterministicId } from "@tidings/contracts";
 import type { Logger } from "@tidings/service-kit";
-import type { SubscriptionConfig } from "../config.ts";
+import { dryRunSets, type SubscriptionConfig } from "../config.ts";
 import type { Db } from "../db.ts";
 import {
   copyMessage,
@@ -22,6 +22,7 @@ export async function startSubscriptionConsumers(
   logger: Logger,
 ): Promise<Consumer<QueueName>[]> {
   const prefetch = config.AMQP_PREFETCH;
+  const dryRun = dryRunSets(config);
   const fan = (schedule: number, slot: string, correlationId?: string) =>
     fanOut(
       db,
@@ -63,6 +64,7 @@ export async function startSubscriptionConsumers(
         "subscription.send-next": async (command, ctx) => {
           const outcome = await sendBatch(db, command, {
             fallbackLanguage: config.FALLBACK_LANGUAGE,
+            dryRunSets: dryRun,
             log: ctx.log,
             correlationId: ctx.correlationId,
           });

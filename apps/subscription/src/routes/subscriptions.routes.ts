@@ -12,6 +12,7 @@ import {
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
+import { subscriptionCalendar } from "../services/calendar.ts";
 import { resendLast } from "../services/resend.ts";
 import {
   createSubscription,
@@ -120,6 +121,31 @@ export function subscriptionRoutes(
         userId: request.principal.userId,
         correlationId: request.id,
       })) ?? Promise.reject(notFoundError(request.params.id)),
+  );
+
+  app.get(
+    "/api/v1/subscriptions/:id/calendar/",
+    {
+      schema: {
+        tags,
+        summary: "Preview the send dates of the rest of the subscription's message set",
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            subscription: Type.String(),
+            schedule: Type.Integer(),
+            timezone: Type.String(),
+            sends: Type.Array(
+              Type.Object({ sequence_number: Type.Integer(), at: Type.String({ format: "date-time" }) }),
+            ),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) =>
+      (await subscriptionCalendar(db, request.params.id, new Date(), config.FALLBACK_LANGUAGE)) ??
+      Promise.reject(notFoundError(request.params.id)),
   );
 
   app.post(

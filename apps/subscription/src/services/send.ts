@@ -71,6 +71,8 @@ interface LockedSubscription {
 
 export interface SendOptions {
   fallbackLanguage: string;
+  /** Sets whose subscriptions advance without sending. */
+  dryRunSets?: ReadonlySet<number>;
   log: Logger;
   correlationId?: string;
 }
@@ -187,18 +189,21 @@ export async function sendBatch(
       const { prepend_next_delivery: prepend, ...metadata } = sub.metadata ?? {};
       const text = message.text ?? "";
       const outboundId = deterministicId("outbound", sub.id, sub.messageset, sequence);
-      events.push({
-        name: "outbound.send",
-        messageId: outboundId,
-        correlationId: options.correlationId,
-        payload: {
-          id: outboundId,
-          to_identity: sub.identity,
-          content: typeof prepend === "string" ? `${prepend}\n${text}` : text,
-          channel: set.channel,
-          metadata: message.metadata,
-        },
-      });
+      const dryRun = options.dryRunSets?.has(sub.messageset) ?? false;
+      if (!dryRun) {
+        events.push({
+          name: "outbound.send",
+          messageId: outboundId,
+          correlationId: options.correlationId,
+          payload: {
+            id: outboundId,
+            to_identity: sub.identity,
+            content: typeof prepend === "string" ? `${prepend}\n${text}` : text,
+            channel: set.channel,
+            metadata: message.metadata,
+          },
+        });
+      }
       const last = sequence >= count;
       updates.push({
         id: sub.id,
