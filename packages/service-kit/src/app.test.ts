@@ -457,6 +457,22 @@ describe("request validation", () => {
   });
 });
 
+describe("request logs", () => {
+  it("log the path and query parameter names, never their values", async () => {
+    const api = await testApi();
+    try {
+      await api.app.inject({ url: "/search?x=1&details__addresses__msisdn=%2B27820001001&email=a%40b.org" });
+      const incoming = api.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "incoming request");
+      expect(incoming.req.url).toBe(
+        "/search?x=[redacted]&details__addresses__msisdn=[redacted]&email=[redacted]",
+      );
+      expect(api.logs.join("\n")).not.toMatch(/27820001001|a%40b\.org|a@b\.org/);
+    } finally {
+      await api.app.close();
+    }
+  });
+});
+
 describe("GET /api/health/", () => {
   const health = async (deps: Partial<ApiDeps>, setup?: (db: FakeDb) => void) => {
     const t = await testApi(deps);

@@ -4,7 +4,7 @@ export { digestToken, type Principal, TokenAuthenticator, tokenFromHeader } from
 export { BaseConfig, ConfigError, loadConfig } from "./config.ts";
 export { ApiError, badRequest, conflict, isRecordNotFound, isUniqueViolation, notFound } from "./errors.ts";
 export { runProcess, type Stop, stopAll } from "./lifecycle.ts";
-export { createLogger, loggerOptions, maskPii } from "./logger.ts";
+export { createLogger, loggerOptions, maskPii, redactQuery } from "./logger.ts";
 export { DEFAULT_PAGE_SIZE, type Page, type PageParams, pageParams, toPage } from "./pagination.ts";
 export {
   buildServiceApi,

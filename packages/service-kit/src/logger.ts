@@ -35,6 +35,26 @@ export function maskPii(text: string): string {
   return text.replace(EMAIL, "[email]").replace(PHONE, "[phone]");
 }
 
+/**
+ * A request URL for the log: the path, and the names of query parameters without their values (searches
+ * carry phone numbers and emails: `?details__addresses__msisdn=%2B27...`).
+ */
+export function redactQuery(url: string): string {
+  const at = url.indexOf("?");
+  if (at < 0) {
+    return url;
+  }
+  const names = [...new URLSearchParams(url.slice(at + 1)).keys()];
+  return `${url.slice(0, at)}?${names.map((name) => `${encodeURIComponent(name)}=[redacted]`).join("&")}`;
+}
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+}
+
 export function loggerOptions(service: string, level: string): LoggerOptions {
   return {
     level,
@@ -42,6 +62,11 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
     serializers: {
+      // A request (fastify's) is logged by method, redacted URL and peer; anything else logged as `req` as is.
+      req: (req: LoggedRequest) =>
+        typeof req.url === "string"
+          ? { method: req.method, url: redactQuery(req.url), host: req.host, remoteAddress: req.ip }
+          : req,
       err: (err: Error) => {
         const serialized = pino.stdSerializers.err(err);
         return {
