@@ -1,8 +1,26 @@
 import type { Static, TSchema } from "typebox";
-import { ContentDeleted, ContentSchedule, Message, MessageDeleted, MessageSet } from "./messages/content.ts";
-import { IdentityChanged, IdentityDeleted } from "./messages/identity.ts";
-import { OutboundDeliveryReport, OutboundSend, OutboundStatusChanged } from "./messages/message-sender.ts";
-import { ScheduleFired } from "./messages/scheduler.ts";
+import {
+  ContentDeleted,
+  ContentSchedule,
+  Message,
+  MessageDeleted,
+  MessageSet,
+  Template,
+} from "./messages/content.ts";
+import {
+  IdentityChanged,
+  IdentityDeleted,
+  IdentityMaxFailures,
+  OptInCreated,
+  OptOutCreated,
+} from "./messages/identity.ts";
+import {
+  InboundReceived,
+  OutboundDeliveryReport,
+  OutboundSend,
+  OutboundStatusChanged,
+} from "./messages/message-sender.ts";
+import { ScheduleAdded, ScheduleDeliver, ScheduleFired } from "./messages/scheduler.ts";
 import { Subscription, SubscriptionFanOut, SubscriptionSendNext } from "./messages/subscription.ts";
 
 /** The services; each producing service owns one topic exchange of the same name. */
@@ -136,6 +154,48 @@ export const catalog = {
     example: { id: IDENTITY_ID },
     description: "An identity was deleted.",
   },
+  "identity.max_failures": {
+    kind: "event",
+    exchange: "identity",
+    schema: IdentityMaxFailures,
+    example: { identity_id: IDENTITY_ID, failure_count: 5 },
+    description: "Consecutive failed sends to an identity reached the threshold (once per crossing).",
+  },
+  "optout.created": {
+    kind: "event",
+    exchange: "identity",
+    schema: OptOutCreated,
+    example: {
+      id: "3b1f7c2e-8a4d-4e5f-9a6b-7c8d9e0f1a2b",
+      optout_type: "stop",
+      identity: IDENTITY_ID,
+      address_type: "msisdn",
+      address: "+27820001001",
+      request_source: "sms-inbound",
+      requestor_source_id: null,
+      reason: null,
+      topic: null,
+      created_at: NOW,
+      identity_details: identity.details,
+    },
+    description: "An opt-out was recorded; carries the identity's details before it took effect.",
+  },
+  "optin.created": {
+    kind: "event",
+    exchange: "identity",
+    schema: OptInCreated,
+    example: {
+      id: "4c2a8d3f-9b5e-4f60-8b7c-8d9e0f1a2b3c",
+      identity: IDENTITY_ID,
+      address_type: "msisdn",
+      address: "+27820001001",
+      request_source: "sms-inbound",
+      requestor_source_id: null,
+      created_at: NOW,
+      identity_details: identity.details,
+    },
+    description: "An opt-in was recorded; carries the identity's details before it took effect.",
+  },
   "content.schedule.changed": {
     kind: "event",
     exchange: "content",
@@ -178,6 +238,32 @@ export const catalog = {
     example: { id: 1, messageset: 1, sequence_number: 1, lang: "eng_ZA" },
     description: "A message was deleted.",
   },
+  "content.template.changed": {
+    kind: "event",
+    exchange: "content",
+    schema: Template,
+    example: {
+      id: 1,
+      name: "Clinic reminder",
+      type: "sms",
+      subject: null,
+      body: "Hi ((name)), your visit is on ((date)).",
+      version: 2,
+      placeholders: ["name", "date"],
+      encoding: "GSM-7",
+      segments: 1,
+      created_at: NOW,
+      updated_at: NOW,
+    },
+    description: "A template was created or changed (a new version); carries the template.",
+  },
+  "content.template.deleted": {
+    kind: "event",
+    exchange: "content",
+    schema: ContentDeleted,
+    example: { id: 1 },
+    description: "A template was deleted, with its versions.",
+  },
   "schedule.fired": {
     kind: "event",
     exchange: "scheduler",
@@ -190,6 +276,41 @@ export const catalog = {
       payload: {},
     },
     description: "A schedule's slot came due (once per slot, whatever the number of scheduler workers).",
+  },
+  "schedule.deliver": {
+    kind: "command",
+    exchange: "scheduler",
+    schema: ScheduleDeliver,
+    example: {
+      schedule_id: "2f4b8c7e-9a1d-4e3f-8b2a-1c0d9e8f7a6b",
+      run_id: "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d",
+      slot: NOW,
+      manual: false,
+      endpoint: "https://hub.example.org/api/v1/callback/",
+      payload: {},
+      timeout_seconds: 30,
+    },
+    description: "POST one slot of an HTTP schedule to its endpoint (retried, then recorded as failed).",
+  },
+  "schedule.added": {
+    kind: "event",
+    exchange: "scheduler",
+    schema: ScheduleAdded,
+    example: {
+      id: "2f4b8c7e-9a1d-4e3f-8b2a-1c0d9e8f7a6b",
+      cron_definition: "0 8 * * 1,4",
+      interval_definition: null,
+      timezone: "Africa/Johannesburg",
+      catch_up: "latest",
+      enabled: true,
+      endpoint: null,
+      payload: {},
+      source: null,
+      next_send_at: "2026-01-08T06:00:00.000Z",
+      created_at: NOW,
+      updated_at: NOW,
+    },
+    description: "A schedule was created (never carries its auth token).",
   },
   "subscription.created": {
     kind: "event",
@@ -267,6 +388,24 @@ export const catalog = {
       at: NOW,
     },
     description: "An outbound reached a final status; feeds the identity's failure counter.",
+  },
+  "inbound.received": {
+    kind: "event",
+    exchange: "message-sender",
+    schema: InboundReceived,
+    example: {
+      id: "5b2e9f7a-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
+      channel: "TWILIO",
+      message_id: "SM0123456789abcdef0123456789abcdef",
+      in_reply_to: null,
+      from_identity: IDENTITY_ID,
+      from_addr: null,
+      to_addr: "+15005550006",
+      content: "STOP",
+      keyword: "stop",
+      at: NOW,
+    },
+    description: "A person sent a message; `keyword` (stop/start/help) asks the identity service to act.",
   },
 } as const satisfies Record<string, MessageDefinition>;
 

@@ -11,5 +11,6 @@ export * from "./messages/identity.ts";
 export * from "./messages/message-sender.ts";
 export * from "./messages/scheduler.ts";
 export * from "./messages/subscription.ts";
+export * from "./sms.ts";
 export * from "./topology.ts";
 export * from "./validator.ts";

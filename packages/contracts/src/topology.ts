@@ -48,6 +48,13 @@ export const queues = {
     ["content.schedule.changed", "content.schedule.deleted"],
     "Mirror content schedules into scheduler schedules.",
   ),
+  "scheduler.http-deliveries": queue(
+    "scheduler",
+    ["schedule.deliver"],
+    "POST due slots of HTTP schedules; after the last attempt a failure record (GET /api/v1/failed-tasks/).",
+    // Seed: 5 tries, growing delays capped near 300 s, with jitter.
+    { maxAttempts: 5, delaysMs: [5_000, 30_000, 120_000, 300_000], jitter: 0.2 },
+  ),
   "subscription.fan-out": queue(
     "subscription",
     ["schedule.fired", "subscription.fan-out"],
@@ -70,11 +77,21 @@ export const queues = {
     ],
     "Keep the local copy of schedules, message sets and messages.",
   ),
+  "subscription.identity-events": queue(
+    "subscription",
+    ["identity.deleted", "optout.created", "identity.max_failures"],
+    "Stop subscriptions of identities that are gone, opted out of everything, or keep failing.",
+  ),
   "message-sender.outbound-send": queue("message-sender", ["outbound.send"], "Send outbound messages."),
   "message-sender.address-book": queue(
     "message-sender",
     ["identity.created", "identity.updated", "identity.deleted"],
     "Keep the local address book that resolves to_identity.",
+  ),
+  "identity.delivery-reports": queue(
+    "identity",
+    ["outbound.delivery_report"],
+    "Count consecutive failed sends per identity (and reset on a delivery).",
   ),
 } as const satisfies Record<string, QueueDefinition>;
 

@@ -106,3 +106,57 @@ export const MessageListQuery = Type.Object({
   lang: Type.Optional(messageFields.lang),
 });
 export type MessageListQuery = Static<typeof MessageListQuery>;
+
+/** Copies a set and all its messages; the copy gets this (unique) short name. */
+export const CloneMessageSetBody = Body({
+  short_name: messageSetFields.short_name,
+  label: Type.Optional(label()),
+});
+export type CloneMessageSetBody = Static<typeof CloneMessageSetBody>;
+
+/** A window [from, to] of run times; at most `limit` runs are listed. */
+export const ScheduleRunsQuery = Type.Object({
+  from: Type.String({ format: "date-time" }),
+  to: Type.String({ format: "date-time" }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+});
+export type ScheduleRunsQuery = Static<typeof ScheduleRunsQuery>;
+
+export const BinaryContentListQuery = ListQuery;
+export type BinaryContentListQuery = Static<typeof BinaryContentListQuery>;
+
+const templateFields = {
+  name: Type.String({ minLength: 1, maxLength: 255 }),
+  type: Type.Union([Type.Literal("sms"), Type.Literal("email")]),
+  /** Required for email templates, refused for SMS ones; may hold ((placeholders)). */
+  subject: Nullable(Type.String({ minLength: 1, maxLength: 1000 })),
+  body: Type.String({ minLength: 1, maxLength: 100_000 }),
+};
+
+export const CreateTemplateBody = Body({
+  name: templateFields.name,
+  type: templateFields.type,
+  subject: Type.Optional(templateFields.subject),
+  body: templateFields.body,
+});
+export type CreateTemplateBody = Static<typeof CreateTemplateBody>;
+
+export const UpdateTemplateBody = PatchBody(templateFields);
+export type UpdateTemplateBody = Static<typeof UpdateTemplateBody>;
+
+export const TemplateListQuery = Type.Object({
+  ...ListQuery.properties,
+  name: Type.Optional(templateFields.name),
+  type: Type.Optional(templateFields.type),
+});
+export type TemplateListQuery = Static<typeof TemplateListQuery>;
+
+/** The values for the template's ((placeholders)), by name. */
+export const PreviewTemplateBody = Body({
+  personalisation: Type.Optional(
+    Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { default: {} }),
+  ),
+  /** Render this version rather than the latest. */
+  version: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+export type PreviewTemplateBody = Static<typeof PreviewTemplateBody>;

@@ -1,5 +1,5 @@
-import Type, { type Static } from "typebox";
-import { Body, IsoDateTime, ListQuery, Uuid } from "../common.ts";
+import Type, { type Static, type TSchema } from "typebox";
+import { Body, IsoDateTime, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
 
 /** Flags on one address; unknown flags are kept. */
 export const AddressFlags = Type.Object(
@@ -23,19 +23,205 @@ export const IdentityDetails = Type.Object(
   { additionalProperties: true },
 );
 
+const identityFields = {
+  version: Type.Integer({ minimum: 1 }),
+  details: IdentityDetails,
+  communicate_through: Nullable(Uuid),
+  operator: Nullable(Uuid),
+};
+
 export const CreateIdentityBody = Body({
   version: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
   details: IdentityDetails,
-  communicate_through: Type.Optional(Type.Union([Uuid, Type.Null()])),
-  operator: Type.Optional(Type.Union([Uuid, Type.Null()])),
+  communicate_through: Type.Optional(Nullable(Uuid)),
+  operator: Type.Optional(Nullable(Uuid)),
 });
 export type CreateIdentityBody = Static<typeof CreateIdentityBody>;
 
+/** PUT: `details` is required; fields left out keep their value. */
+export const ReplaceIdentityBody = CreateIdentityBody;
+export type ReplaceIdentityBody = CreateIdentityBody;
+
+/** PATCH: any of the fields; `details` replaces the whole object (as in Seed). */
+export const PatchIdentityBody = PatchBody(identityFields);
+export type PatchIdentityBody = Static<typeof PatchIdentityBody>;
+
+/**
+ * `cursor`: keyset pagination for large lists. Send `cursor=` (empty) for the first page and follow `next`;
+ * without it the list is paged by `limit`/`offset` with a `count`.
+ */
+export const CursorQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+});
+
 export const IdentityListQuery = Type.Object({
   ...ListQuery.properties,
+  ...CursorQuery.properties,
   created_from: Type.Optional(IsoDateTime),
   created_to: Type.Optional(IsoDateTime),
+  updated_from: Type.Optional(IsoDateTime),
+  updated_to: Type.Optional(IsoDateTime),
   communicate_through: Type.Optional(Uuid),
   operator: Type.Optional(Uuid),
+  created_by: Type.Optional(Type.Integer()),
+  updated_by: Type.Optional(Type.Integer()),
 });
 export type IdentityListQuery = Static<typeof IdentityListQuery>;
+
+/** A page of a keyset-paginated list: no count, `next` holds the cursor of the following page. */
+export const CursorPaginated = <T extends TSchema>(item: T) =>
+  Type.Object({
+    next: Nullable(Type.String()),
+    previous: Type.Null(),
+    results: Type.Array(item),
+  });
+
+/** `GET /identities/search/`: `details__addresses__<type>`, `details__<key>`, `include_inactive`, paging. */
+export const IdentitySearchQuery = Type.Record(Type.String(), Type.String());
+
+export const AddressesParams = Type.Object({
+  id: Uuid,
+  address_type: Type.String({ minLength: 1, maxLength: 50 }),
+});
+export type AddressesParams = Static<typeof AddressesParams>;
+
+export const AddressesQuery = Type.Object({
+  ...ListQuery.properties,
+  /** Presence is what counts (any value): only the default address. */
+  default: Type.Optional(Type.String()),
+  /** Presence is what counts: the addresses of the identity this one communicates through. */
+  use_communicate_through: Type.Optional(Type.String()),
+});
+export type AddressesQuery = Static<typeof AddressesQuery>;
+
+export const AddressResult = Type.Object({ address: Type.String() });
+
+export const OPTOUT_TYPES = ["stop", "stopall", "unsubscribe", "forget"] as const;
+export const OptOutType = Type.Union([
+  Type.Literal("stop"),
+  Type.Literal("stopall"),
+  Type.Literal("unsubscribe"),
+  Type.Literal("forget"),
+]);
+export type OptOutType = Static<typeof OptOutType>;
+
+export const CreateOptOutBody = Body({
+  optout_type: Type.Optional(OptOutType),
+  identity: Type.Optional(Nullable(Uuid)),
+  address_type: Type.Optional(Type.String({ maxLength: 50 })),
+  address: Type.Optional(Type.String({ maxLength: 255 })),
+  request_source: Type.String({ minLength: 1, maxLength: 100 }),
+  requestor_source_id: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+  reason: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+  /** Tidings: what an `unsubscribe` is from (a message set, a campaign); recorded in the consent ledger. */
+  topic: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+});
+export type CreateOptOutBody = Static<typeof CreateOptOutBody>;
+
+export const OptOut = Type.Object({
+  id: Uuid,
+  optout_type: OptOutType,
+  identity: Nullable(Uuid),
+  address_type: Type.String(),
+  address: Type.String(),
+  request_source: Type.String(),
+  requestor_source_id: Nullable(Type.String()),
+  reason: Nullable(Type.String()),
+  created_at: IsoDateTime,
+});
+export type OptOut = Static<typeof OptOut>;
+
+export const CreateOptInBody = Body({
+  identity: Type.Optional(Nullable(Uuid)),
+  address_type: Type.String({ minLength: 1, maxLength: 50 }),
+  address: Type.String({ minLength: 1, maxLength: 255 }),
+  request_source: Type.String({ minLength: 1, maxLength: 100 }),
+  requestor_source_id: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+});
+export type CreateOptInBody = Static<typeof CreateOptInBody>;
+
+export const OptIn = Type.Object({
+  id: Uuid,
+  identity: Nullable(Uuid),
+  address_type: Type.String(),
+  address: Type.String(),
+  request_source: Type.String(),
+  requestor_source_id: Nullable(Type.String()),
+  created_at: IsoDateTime,
+});
+export type OptIn = Static<typeof OptIn>;
+
+/** `GET /optouts/search/`: equality on these fields (unknown fields are a 400). */
+export const OptOutSearchQuery = Type.Object(
+  {
+    ...ListQuery.properties,
+    ...CursorQuery.properties,
+    identity: Type.Optional(Uuid),
+    optout_type: Type.Optional(OptOutType),
+    address_type: Type.Optional(Type.String()),
+    address: Type.Optional(Type.String()),
+    request_source: Type.Optional(Type.String()),
+    requestor_source_id: Type.Optional(Type.String()),
+    reason: Type.Optional(Type.String()),
+    created_from: Type.Optional(IsoDateTime),
+    created_to: Type.Optional(IsoDateTime),
+  },
+  { additionalProperties: false },
+);
+export type OptOutSearchQuery = Static<typeof OptOutSearchQuery>;
+
+/** One entry of the append-only consent ledger. */
+export const ConsentEntry = Type.Object({
+  id: Type.String(),
+  identity: Uuid,
+  action: Type.Union([Type.Literal("optout"), Type.Literal("optin")]),
+  kind: Type.String(),
+  scope: Type.Union([Type.Literal("address"), Type.Literal("all"), Type.Literal("topic")]),
+  channel: Nullable(Type.String()),
+  address: Nullable(Type.String()),
+  topic: Nullable(Type.String()),
+  source: Type.String(),
+  source_id: Nullable(Type.String()),
+  reason: Nullable(Type.String()),
+  record: Uuid,
+  created_at: IsoDateTime,
+  created_by: Nullable(Type.Integer()),
+});
+export type ConsentEntry = Static<typeof ConsentEntry>;
+
+export const DetailKeys = Type.Object({ key_names: Type.Array(Type.String()) });
+
+/** Seed's `message_count` webhook receiver: extra fields are accepted (hooks send whole records). */
+export const MessageCountBody = Type.Object(
+  {
+    hook: Type.Optional(Type.Unknown()),
+    data: Type.Optional(
+      Type.Object(
+        {
+          identity: Type.Optional(Nullable(Uuid)),
+          to_addr: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+          delivered: Type.Union([Type.Boolean(), Type.Literal("true"), Type.Literal("false")]),
+        },
+        { additionalProperties: true },
+      ),
+    ),
+  },
+  { additionalProperties: true },
+);
+export type MessageCountBody = Static<typeof MessageCountBody>;
+
+export const VerifyBody = Body({
+  address_type: Type.String({ minLength: 1, maxLength: 50 }),
+  address: Type.String({ minLength: 1, maxLength: 255 }),
+});
+export type VerifyBody = Static<typeof VerifyBody>;
+
+export const ConfirmVerifyBody = Body({
+  address_type: Type.String({ minLength: 1, maxLength: 50 }),
+  address: Type.String({ minLength: 1, maxLength: 255 }),
+  code: Type.String({ minLength: 1, maxLength: 20 }),
+});
+export type ConfirmVerifyBody = Static<typeof ConfirmVerifyBody>;
+
+export const VerificationIssued = Type.Object({ expires_at: IsoDateTime });
+export const VerificationConfirmed = Type.Object({ verified: Type.Literal(true) });

@@ -1,6 +1,6 @@
 // HTTP request and response schemas of the message-sender service.
 import Type, { type Static } from "typebox";
-import { Actor, Body, IsoDateTime, Json, ListQuery, Nullable, Uuid } from "../common.ts";
+import { Actor, Body, IsoDateTime, Json, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
 import { OutboundStatus } from "../messages/message-sender.ts";
 
 /**
@@ -55,3 +55,260 @@ export const OutboundListQuery = Type.Object({
   status: Type.Optional(OutboundStatus),
 });
 export type OutboundListQuery = Static<typeof OutboundListQuery>;
+
+// Channels (`/api/v1/channel/`). Secrets are write-only: responses show them as SECRET_MASK.
+
+/** What responses show in place of a secret (auth tokens, API secrets, SMTP passwords). */
+export const SECRET_MASK = "********";
+
+const ChannelId = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_.-]+$" });
+
+/** The built-in log channel: records the send and reports it delivered. No configuration. */
+export const LogChannelConfig = Type.Object({}, { additionalProperties: false });
+export type LogChannelConfig = Static<typeof LogChannelConfig>;
+
+/** Twilio Programmable Messaging. One of `from` and `messaging_service_sid`. */
+export const TwilioChannelConfig = Type.Object(
+  {
+    account_sid: Type.String({ pattern: "^AC[0-9a-fA-F]{32}$" }),
+    /** Secret. */
+    auth_token: Type.String({ minLength: 1, maxLength: 200 }),
+    from: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
+    messaging_service_sid: Type.Optional(Type.String({ pattern: "^MG[0-9a-fA-F]{32}$" })),
+    /**
+     * The externally visible base URL of this service (e.g. https://tidings.example.org); status callbacks go
+     * to `<status_callback>/api/v1/events/twilio/<channel_id>`. Unset: no status callbacks.
+     */
+    status_callback: Type.Optional(Type.String({ pattern: "^https?://" })),
+    /** Another origin for Twilio's REST API (a simulator or a proxy). Default https://api.twilio.com. */
+    api_url: Type.Optional(Type.String({ pattern: "^https?://" })),
+    /** Give up on a request after this long (a timeout is retried). Default 10000. */
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+export type TwilioChannelConfig = Static<typeof TwilioChannelConfig>;
+
+/** Vonage (Nexmo) SMS API. */
+export const VonageChannelConfig = Type.Object(
+  {
+    api_key: Type.String({ minLength: 1, maxLength: 100 }),
+    /** Secret. */
+    api_secret: Type.String({ minLength: 1, maxLength: 200 }),
+    from: Type.String({ minLength: 1, maxLength: 50 }),
+    /**
+     * Secret: verifies delivery receipts (`sig`, md5hash). Vonage signs receipts only once signatures are
+     * enabled on the account; receipts for a channel without it are refused.
+     */
+    signature_secret: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /**
+     * The externally visible base URL of this service; delivery receipts go to
+     * `<status_callback>/api/v1/events/vonage/<channel_id>`. Unset: no receipts are asked for.
+     */
+    status_callback: Type.Optional(Type.String({ pattern: "^https?://" })),
+    /** Another origin for the SMS API (a simulator). Default https://rest.nexmo.com. */
+    rest_url: Type.Optional(Type.String({ pattern: "^https?://" })),
+  },
+  { additionalProperties: false },
+);
+export type VonageChannelConfig = Static<typeof VonageChannelConfig>;
+
+/** Email over SMTP (nodemailer, pooled). */
+export const SmtpChannelConfig = Type.Object(
+  {
+    host: Type.String({ minLength: 1, maxLength: 255 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    /** TLS from the start (port 465); otherwise STARTTLS when the server offers it. */
+    secure: Type.Optional(Type.Boolean()),
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    /** Secret. */
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    /** The From header, e.g. "Tidings <noreply@example.org>". */
+    from: Type.String({ minLength: 3, maxLength: 255 }),
+    /** The subject when the outbound gives none. */
+    default_subject: Type.Optional(Type.String({ maxLength: 255 })),
+    /** Pooled connections. Default 5. */
+    max_connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  },
+  { additionalProperties: false },
+);
+export type SmtpChannelConfig = Static<typeof SmtpChannelConfig>;
+
+export const CHANNEL_CONFIGS = {
+  log: LogChannelConfig,
+  twilio: TwilioChannelConfig,
+  vonage: VonageChannelConfig,
+  smtp: SmtpChannelConfig,
+} as const;
+export type ChannelType = keyof typeof CHANNEL_CONFIGS;
+
+/** The write-only configuration fields per channel type. */
+export const CHANNEL_SECRETS: Readonly<Record<ChannelType, readonly string[]>> = {
+  log: [],
+  twilio: ["auth_token"],
+  vonage: ["api_secret", "signature_secret"],
+  smtp: ["password"],
+};
+
+const channelFields = {
+  channel_id: ChannelId,
+  /** Make this the default channel (the previous default stops being one). */
+  default: Type.Optional(Type.Boolean()),
+  /** Provider requests in progress at once across all workers; 0 = no limit. */
+  concurrency_limit: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  /** Sends per second (SMS: segments) across all workers; 0 = no limit. */
+  rate_limit: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  /** Fail over to this channel when the provider definitely rejects a message. */
+  fallback: Type.Optional(Nullable(ChannelId)),
+};
+
+/** `POST /api/v1/channel/`: the configuration is validated by type. */
+export const CreateChannelBody = Type.Union([
+  Body({
+    ...channelFields,
+    channel_type: Type.Literal("log"),
+    configuration: Type.Optional(LogChannelConfig),
+  }),
+  Body({ ...channelFields, channel_type: Type.Literal("twilio"), configuration: TwilioChannelConfig }),
+  Body({ ...channelFields, channel_type: Type.Literal("vonage"), configuration: VonageChannelConfig }),
+  Body({ ...channelFields, channel_type: Type.Literal("smtp"), configuration: SmtpChannelConfig }),
+]);
+export type CreateChannelBody = Static<typeof CreateChannelBody>;
+
+/**
+ * `PATCH /api/v1/channel/{id}/`: `configuration` is merged into the stored one (so secrets need not be sent
+ * again; a secret sent as SECRET_MASK keeps its value) and the result validated by the channel's type.
+ */
+export const PatchChannelBody = PatchBody({
+  configuration: Json,
+  default: Type.Literal(true),
+  concurrency_limit: Type.Integer({ minimum: 0 }),
+  rate_limit: Type.Integer({ minimum: 0 }),
+  fallback: Nullable(ChannelId),
+});
+export type PatchChannelBody = Static<typeof PatchChannelBody>;
+
+export const ChannelParams = Type.Object({ id: ChannelId });
+export type ChannelParams = Static<typeof ChannelParams>;
+
+/** A channel as the API shows it: secrets masked. */
+export const ChannelResponse = Type.Object({
+  channel_id: Type.String(),
+  channel_type: Type.Union([
+    Type.Literal("log"),
+    Type.Literal("twilio"),
+    Type.Literal("vonage"),
+    Type.Literal("smtp"),
+  ]),
+  configuration: Json,
+  default: Type.Boolean(),
+  concurrency_limit: Type.Integer(),
+  rate_limit: Type.Integer(),
+  fallback: Nullable(Type.String()),
+  created_at: IsoDateTime,
+  updated_at: IsoDateTime,
+});
+export type ChannelResponse = Static<typeof ChannelResponse>;
+
+/** A Vonage SMS delivery receipt (form-encoded); all fields are kept for the signature. */
+export const VonageDeliveryReceipt = Type.Object({
+  messageId: Type.String({ minLength: 1 }),
+  status: Type.String({ minLength: 1 }),
+  "err-code": Type.Optional(Type.String()),
+  sig: Type.Optional(Type.String()),
+});
+export type VonageDeliveryReceipt = Static<typeof VonageDeliveryReceipt>;
+
+/** Twilio's status callback (form-encoded); Twilio sends more fields, all kept for the signature. */
+export const TwilioStatusCallback = Type.Object({
+  MessageSid: Type.String({ minLength: 1 }),
+  MessageStatus: Type.String({ minLength: 1 }),
+  ErrorCode: Type.Optional(Type.String()),
+});
+export type TwilioStatusCallback = Static<typeof TwilioStatusCallback>;
+
+export const EventAccepted = Type.Object({ accepted: Type.Boolean(), reason: Type.String() });
+export type EventAccepted = Static<typeof EventAccepted>;
+
+/** Seed's failed task: an outbound not sent after every attempt (it stays queued until requeued). */
+export const FailedTask = Type.Object({
+  id: Type.Integer(),
+  outbound: Uuid,
+  reason: Type.String(),
+  attempts: Type.Integer(),
+  initiated_at: IsoDateTime,
+});
+export type FailedTask = Static<typeof FailedTask>;
+
+/** Seed's `POST /api/v1/inbound/` (Vumi message fields); `transport_name` names the channel (default: the default). */
+export const CreateInboundBody = Body({
+  message_id: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  in_reply_to: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  to_addr: Type.Optional(Type.String({ maxLength: 255 })),
+  from_addr: Type.String({ minLength: 1, maxLength: 255 }),
+  content: Type.Optional(Nullable(Type.String())),
+  transport_name: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
+  transport_type: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+  helper_metadata: Type.Optional(Json),
+  session_event: Type.Optional(Nullable(Type.String())),
+});
+export type CreateInboundBody = Static<typeof CreateInboundBody>;
+
+export const Inbound = Type.Object({
+  id: Uuid,
+  channel: Type.String(),
+  message_id: Nullable(Type.String()),
+  in_reply_to: Nullable(Type.String()),
+  to_addr: Type.String(),
+  /** Blank when the sender was resolved to `from_identity`, as in Seed. */
+  from_addr: Type.String(),
+  from_identity: Nullable(Uuid),
+  content: Nullable(Type.String()),
+  keyword: Nullable(Type.String()),
+  helper_metadata: Json,
+  created_at: IsoDateTime,
+  created_by: Actor,
+});
+export type Inbound = Static<typeof Inbound>;
+
+export const InboundListQuery = Type.Object({
+  ...ListQuery.properties,
+  from_identity: Type.Optional(Type.Array(Uuid, { maxItems: 100 })),
+  from_addr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 100 })),
+  message_id: Type.Optional(Type.String()),
+  in_reply_to: Type.Optional(Type.String()),
+  channel: Type.Optional(Type.String()),
+});
+export type InboundListQuery = Static<typeof InboundListQuery>;
+
+/** Twilio's incoming-message webhook (form-encoded); all fields are kept for the signature. */
+export const TwilioInboundWebhook = Type.Object({
+  MessageSid: Type.String({ minLength: 1 }),
+  From: Type.String({ minLength: 1 }),
+  To: Type.String(),
+  Body: Type.Optional(Type.String()),
+});
+export type TwilioInboundWebhook = Static<typeof TwilioInboundWebhook>;
+
+/** Vonage's inbound SMS webhook (form-encoded or JSON); all fields are kept for the signature. */
+export const VonageInboundWebhook = Type.Object({
+  msisdn: Type.String({ minLength: 1 }),
+  to: Type.String(),
+  messageId: Type.String({ minLength: 1 }),
+  text: Type.Optional(Type.String()),
+  sig: Type.Optional(Type.String()),
+});
+export type VonageInboundWebhook = Static<typeof VonageInboundWebhook>;
+
+/** Seed's generic `POST /api/v1/events`: a Vumi event about a message sent with `user_message_id` as its id. */
+export const VumiEvent = Type.Object({
+  message_type: Type.Literal("event"),
+  event_type: Type.Union([Type.Literal("ack"), Type.Literal("nack"), Type.Literal("delivery_report")]),
+  user_message_id: Type.String({ minLength: 1 }),
+  nack_reason: Type.Optional(Nullable(Type.String())),
+  delivery_status: Type.Optional(
+    Nullable(Type.Union([Type.Literal("delivered"), Type.Literal("failed"), Type.Literal("pending")])),
+  ),
+  timestamp: Type.Optional(Type.String()),
+});
+export type VumiEvent = Static<typeof VumiEvent>;

@@ -1,17 +1,27 @@
 // HTTP request and response schemas of the scheduler service.
 import Type, { type Static } from "typebox";
 import { Actor, Body, IsoDateTime, Json, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
-import { ScheduleSource } from "../messages/scheduler.ts";
+import { CatchUpPolicy, ScheduleSource } from "../messages/scheduler.ts";
 
 export const CronDefinition = Type.String({ minLength: 9, maxLength: 500 });
+/** `"<n> days|hours|minutes|seconds"`. */
+export const IntervalDefinition = Type.String({ minLength: 3, maxLength: 100 });
 export const TimeZone = Type.String({ minLength: 1, maxLength: 64 });
+export const ScheduleEndpoint = Type.String({ format: "uri", pattern: "^https?://", maxLength: 500 });
 
 export const SchedulerSchedule = Type.Object({
   id: Uuid,
-  cron_definition: Type.String(),
+  cron_definition: Nullable(Type.String()),
+  interval_definition: Nullable(Type.String()),
   timezone: Type.String(),
+  catch_up: CatchUpPolicy,
   enabled: Type.Boolean(),
   payload: Json,
+  /** The HTTP target; null for the AMQP target `schedule.fired`. */
+  endpoint: Nullable(Type.String()),
+  /** Whether an auth token is set; the token itself is never returned. */
+  has_auth_token: Type.Boolean(),
+  timeout_seconds: Type.Integer(),
   source: Nullable(ScheduleSource),
   next_send_at: Nullable(IsoDateTime),
   last_run: Nullable(IsoDateTime),
@@ -23,10 +33,15 @@ export const SchedulerSchedule = Type.Object({
 export type SchedulerSchedule = Static<typeof SchedulerSchedule>;
 
 export const CreateSchedulerScheduleBody = Body({
-  cron_definition: CronDefinition,
+  cron_definition: Type.Optional(Nullable(CronDefinition)),
+  interval_definition: Type.Optional(Nullable(IntervalDefinition)),
   timezone: Type.Optional(TimeZone),
+  catch_up: Type.Optional(CatchUpPolicy),
   enabled: Type.Optional(Type.Boolean()),
   payload: Type.Optional(Json),
+  endpoint: Type.Optional(Nullable(ScheduleEndpoint)),
+  auth_token: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 500 }))),
+  timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
 });
 export type CreateSchedulerScheduleBody = Static<typeof CreateSchedulerScheduleBody>;
 
@@ -38,3 +53,32 @@ export const SchedulerScheduleListQuery = Type.Object({
   enabled: Type.Optional(Type.Boolean()),
 });
 export type SchedulerScheduleListQuery = Static<typeof SchedulerScheduleListQuery>;
+
+/** One fired slot of a schedule. */
+export const SchedulerScheduleRun = Type.Object({
+  id: Uuid,
+  schedule: Uuid,
+  slot: IsoDateTime,
+  /** cron | interval | manual */
+  trigger: Type.String(),
+  manual: Type.Boolean(),
+  fired_at: IsoDateTime,
+  /** HTTP targets: when the POST succeeded (null while pending or failed). */
+  delivered_at: Nullable(IsoDateTime),
+});
+export type SchedulerScheduleRun = Static<typeof SchedulerScheduleRun>;
+
+/** Seed's ScheduleFailure: an HTTP delivery that failed on its last attempt. */
+export const SchedulerFailedTask = Type.Object({
+  id: Uuid,
+  schedule: Uuid,
+  task_id: Uuid,
+  initiated_at: IsoDateTime,
+  reason: Type.String(),
+  attempts: Type.Integer(),
+  created_at: IsoDateTime,
+});
+export type SchedulerFailedTask = Static<typeof SchedulerFailedTask>;
+
+export const RequeuedFailedTasks = Type.Object({ requeued_failed_tasks: Type.Boolean() });
+export type RequeuedFailedTasks = Static<typeof RequeuedFailedTasks>;

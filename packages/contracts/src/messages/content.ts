@@ -1,5 +1,6 @@
 import Type, { type Static } from "typebox";
 import { IsoDateTime, Json, Nullable } from "../common.ts";
+import { SmsEncoding } from "../sms.ts";
 
 const Id = Type.Integer({ minimum: 1 });
 const CronField = Type.String({ minLength: 1, maxLength: 64 });
@@ -35,18 +36,128 @@ export const MessageSet = Type.Object({
 });
 export type MessageSet = Static<typeof MessageSet>;
 
-export const Message = Type.Object({
+/** How a text goes out as SMS: its encoding (null without text) and how many segments it takes. */
+const smsFields = {
+  encoding: Nullable(SmsEncoding),
+  segments: Type.Integer({ minimum: 0 }),
+};
+
+const messageFields = {
   id: Id,
   messageset: Id,
   sequence_number: Type.Integer({ minimum: 1 }),
   lang: Type.String({ minLength: 1, maxLength: 6 }),
   text_content: Nullable(Type.String()),
-  binary_content: Nullable(Id),
   metadata: Json,
   created_at: IsoDateTime,
   updated_at: IsoDateTime,
+};
+
+/**
+ * A message. `encoding`, `segments` and `binary_content_url` are optional in the schema only so that
+ * consumers keep accepting events published before they existed; the content service always sends them.
+ */
+export const Message = Type.Object({
+  ...messageFields,
+  binary_content: Nullable(Id),
+  /** The public URL of the binary content's file (Seed's `image_url` / `voice_speech_url`). */
+  binary_content_url: Type.Optional(Nullable(Type.String())),
+  encoding: Type.Optional(smsFields.encoding),
+  segments: Type.Optional(smsFields.segments),
 });
 export type Message = Static<typeof Message>;
+
+/** An uploaded file (audio for audio sets, an image for text sets), served publicly at `content`. */
+export const BinaryContent = Type.Object({
+  id: Id,
+  /** The file's public URL (an unguessable name; no token needed, so providers can fetch it). */
+  content: Type.String(),
+  filename: Type.String({ description: "The name it was uploaded with" }),
+  mime_type: Type.String(),
+  size: Type.Integer({ minimum: 0, description: "Bytes" }),
+  created_at: IsoDateTime,
+  updated_at: IsoDateTime,
+});
+export type BinaryContent = Static<typeof BinaryContent>;
+
+/** A message with its binary content nested (Seed's `GET /message/{id}/content`). */
+export const MessageContent = Type.Object({
+  ...messageFields,
+  binary_content: Nullable(BinaryContent),
+  encoding: smsFields.encoding,
+  segments: smsFields.segments,
+});
+export type MessageContent = Static<typeof MessageContent>;
+
+/** A message set with its messages (each with its binary content nested), in sequence then lang order. */
+export const MessageSetMessages = Type.Object({
+  ...MessageSet.properties,
+  messages: Type.Array(MessageContent),
+});
+export type MessageSetMessages = Static<typeof MessageSetMessages>;
+
+/** `{<messageset id>: [its distinct langs, sorted]}`. */
+export const MessageSetLanguages = Type.Record(Type.String(), Type.Array(Type.String()));
+export type MessageSetLanguages = Static<typeof MessageSetLanguages>;
+
+/** A schedule's run times in a window, in UTC, computed in the schedule's time zone. */
+export const ScheduleRuns = Type.Object({
+  schedule: Id,
+  timezone: Type.String(),
+  cron_definition: Type.String(),
+  from: IsoDateTime,
+  to: IsoDateTime,
+  runs: Type.Array(IsoDateTime),
+  /** True when there are more runs in the window than `limit`. */
+  truncated: Type.Boolean(),
+});
+export type ScheduleRuns = Static<typeof ScheduleRuns>;
+
+export const TemplateType = Type.Union([Type.Literal("sms"), Type.Literal("email")]);
+export type TemplateType = Static<typeof TemplateType>;
+
+const templateFields = {
+  name: Type.String({ minLength: 1, maxLength: 255 }),
+  type: TemplateType,
+  /** Email only (null for SMS); may hold ((placeholders)). */
+  subject: Nullable(Type.String()),
+  body: Type.String(),
+  /** Starts at 1; every change adds one. */
+  version: Type.Integer({ minimum: 1 }),
+  /** The ((placeholders)) of the subject and body, each once, in order of appearance. */
+  placeholders: Type.Array(Type.String()),
+  /** SMS: the body's encoding and segments with the placeholders as written; null/0 for email. */
+  ...smsFields,
+};
+
+/** A GOV.UK Notify-style template with `((placeholder))` personalisation, versioned on every change. */
+export const Template = Type.Object({
+  id: Id,
+  ...templateFields,
+  created_at: IsoDateTime,
+  updated_at: IsoDateTime,
+});
+export type Template = Static<typeof Template>;
+
+/** One version of a template as it was saved. */
+export const TemplateVersion = Type.Object({
+  template: Id,
+  ...templateFields,
+  created_at: IsoDateTime,
+});
+export type TemplateVersion = Static<typeof TemplateVersion>;
+
+/** A template rendered with personalisation. */
+export const TemplatePreview = Type.Object({
+  id: Id,
+  version: Type.Integer({ minimum: 1 }),
+  type: TemplateType,
+  subject: Nullable(Type.String()),
+  body: Type.String(),
+  /** SMS: of the rendered body; null/0 for email. */
+  ...smsFields,
+});
+export type TemplatePreview = Static<typeof TemplatePreview>;
 
 export const ContentDeleted = Type.Object({ id: Id });
 export type ContentDeleted = Static<typeof ContentDeleted>;

@@ -34,3 +34,46 @@ export type IdentityChanged = Static<typeof IdentityChanged>;
 
 export const IdentityDeleted = Type.Object({ id: Uuid });
 export type IdentityDeleted = Static<typeof IdentityDeleted>;
+
+const OptOutTypeSchema = Type.Union([
+  Type.Literal("stop"),
+  Type.Literal("stopall"),
+  Type.Literal("unsubscribe"),
+  Type.Literal("forget"),
+]);
+
+/** `optout.created`: the opt-out and the identity's details before it took effect. */
+export const OptOutCreated = Type.Object({
+  id: Uuid,
+  optout_type: OptOutTypeSchema,
+  identity: Uuid,
+  address_type: Type.String(),
+  address: Type.String(),
+  request_source: Type.String(),
+  requestor_source_id: Nullable(Type.String()),
+  reason: Nullable(Type.String()),
+  topic: Nullable(Type.String()),
+  created_at: IsoDateTime,
+  identity_details: Json,
+});
+export type OptOutCreated = Static<typeof OptOutCreated>;
+
+/** `optin.created`: the opt-in and the identity's details before it took effect. */
+export const OptInCreated = Type.Object({
+  id: Uuid,
+  identity: Uuid,
+  address_type: Type.String(),
+  address: Type.String(),
+  request_source: Type.String(),
+  requestor_source_id: Nullable(Type.String()),
+  created_at: IsoDateTime,
+  identity_details: Json,
+});
+export type OptInCreated = Static<typeof OptInCreated>;
+
+/** `identity.max_failures`: consecutive failed sends reached the threshold (once per crossing). */
+export const IdentityMaxFailures = Type.Object({
+  identity_id: Uuid,
+  failure_count: Type.Integer({ minimum: 1 }),
+});
+export type IdentityMaxFailures = Static<typeof IdentityMaxFailures>;

@@ -47,3 +47,25 @@ export const OutboundDeliveryReport = Type.Object({
   at: IsoDateTime,
 });
 export type OutboundDeliveryReport = Static<typeof OutboundDeliveryReport>;
+
+export const InboundKeyword = Type.Union([Type.Literal("stop"), Type.Literal("start"), Type.Literal("help")]);
+export type InboundKeyword = Static<typeof InboundKeyword>;
+
+/**
+ * `inbound.received`: a message from a person. `keyword` is set when the content is an opt-out (stop), opt-in
+ * (start) or help keyword: the identity service acts on it. `from_addr` is set only when the sender is not in
+ * the address book (so the identity service can resolve or create the identity); otherwise `from_identity`.
+ */
+export const InboundReceived = Type.Object({
+  id: Uuid,
+  channel: Type.String(),
+  message_id: Nullable(Type.String()),
+  in_reply_to: Nullable(Type.String()),
+  from_identity: Nullable(Uuid),
+  from_addr: Nullable(Type.String()),
+  to_addr: Type.String(),
+  content: Nullable(Type.String()),
+  keyword: Nullable(InboundKeyword),
+  at: IsoDateTime,
+});
+export type InboundReceived = Static<typeof InboundReceived>;

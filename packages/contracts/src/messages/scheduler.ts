@@ -8,6 +8,10 @@ export const ScheduleSource = Type.Object({
 });
 export type ScheduleSource = Static<typeof ScheduleSource>;
 
+/** What happens to slots missed while no scheduler ran: skipped, the latest fired, or all (bounded). */
+export const CatchUpPolicy = Type.Union([Type.Literal("none"), Type.Literal("latest"), Type.Literal("all")]);
+export type CatchUpPolicy = Static<typeof CatchUpPolicy>;
+
 /** `schedule.fired`: one slot of one schedule, published exactly once (manual fires have their own slot). */
 export const ScheduleFired = Type.Object({
   schedule_id: Uuid,
@@ -17,3 +21,36 @@ export const ScheduleFired = Type.Object({
   payload: Json,
 });
 export type ScheduleFired = Static<typeof ScheduleFired>;
+
+/**
+ * `schedule.deliver`: POST one slot of an HTTP schedule. Carries the endpoint and payload as they were when
+ * the slot fired; never the auth token (the scheduler worker reads it from its database).
+ */
+export const ScheduleDeliver = Type.Object({
+  schedule_id: Uuid,
+  /** The run (Seed's task id) this delivery is for. */
+  run_id: Uuid,
+  slot: IsoDateTime,
+  manual: Type.Boolean(),
+  endpoint: Type.String({ minLength: 1 }),
+  payload: Json,
+  timeout_seconds: Type.Integer({ minimum: 1 }),
+});
+export type ScheduleDeliver = Static<typeof ScheduleDeliver>;
+
+/** `schedule.added`: a schedule was created (Seed's hook data; the auth token is never included). */
+export const ScheduleAdded = Type.Object({
+  id: Uuid,
+  cron_definition: Nullable(Type.String()),
+  interval_definition: Nullable(Type.String()),
+  timezone: Type.String(),
+  catch_up: CatchUpPolicy,
+  enabled: Type.Boolean(),
+  endpoint: Nullable(Type.String()),
+  payload: Json,
+  source: Nullable(ScheduleSource),
+  next_send_at: Nullable(IsoDateTime),
+  created_at: IsoDateTime,
+  updated_at: IsoDateTime,
+});
+export type ScheduleAdded = Static<typeof ScheduleAdded>;
