@@ -1,2 +1,16 @@
 // REST hooks (Seed webhooks): registration, signed delivery with retries, failure records. See README.
-export {};
+export {
+  backoffMs,
+  type HookDispatcherOptions,
+  SIGNATURE_HEADER,
+  signBody,
+  startHookDispatcher,
+} from "./dispatcher.ts";
+export {
+  CreatedHookSchema,
+  DeliverySchema,
+  type HookRoutesOptions,
+  HookSchema,
+  registerHookRoutes,
+} from "./routes.ts";
+export { enqueueHookEvent, type HookEventOptions } from "./store.ts";

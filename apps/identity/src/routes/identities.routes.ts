@@ -1,9 +1,75 @@
-import { CreateIdentityBody, Identity, IdentityListQuery, IdParams, Paginated } from "@tidings/contracts";
-import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import {
+  AddressesParams,
+  AddressesQuery,
+  AddressResult,
+  CreateIdentityBody,
+  CursorPaginated,
+  DetailKeys,
+  Identity,
+  IdentityListQuery,
+  IdentitySearchQuery,
+  IdParams,
+  ListQuery,
+  MessageCountBody,
+  Paginated,
+  PatchIdentityBody,
+  ReplaceIdentityBody,
+} from "@tidings/contracts";
+import { type Api, badRequest, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import Type from "typebox";
+import type { IdentityConfig } from "../config.ts";
 import type { Db } from "../db.ts";
-import { createIdentity, getIdentity, listIdentities } from "../services/identities.ts";
+import { messageCount } from "../services/delivery.ts";
+import {
+  addressesFor,
+  createIdentity,
+  deleteIdentity,
+  getIdentity,
+  type ListResult,
+  listDetailKeys,
+  listIdentities,
+  parseSearch,
+  searchIdentities,
+  updateIdentity,
+} from "../services/identities.ts";
+import { cursorLink, type RequestLike } from "../services/paging.ts";
 
-export function identityRoutes(app: Api, db: Db, publicUrl?: string): void {
+const IdentityPage = Type.Union([Paginated(Identity), CursorPaginated(Identity)]);
+
+function intParam(query: Record<string, string>, name: string, min: number, max: number): number | undefined {
+  const raw = query[name];
+  if (raw === undefined) {
+    return undefined;
+  }
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw badRequest("VALIDATION_FAILED", "The request is invalid.", [
+      { field: `querystring.${name}`, message: `must be an integer from ${min} to ${max}` },
+    ]);
+  }
+  return value;
+}
+
+export function respondList(
+  request: RequestLike & { query: unknown },
+  result: ListResult,
+  page: { limit: number; offset: number },
+  publicUrl?: string,
+) {
+  if (result.kind === "cursor") {
+    return { next: cursorLink(request, result.next, publicUrl), previous: null, results: result.results };
+  }
+  return toPage(request as never, page, result.count, result.results, publicUrl);
+}
+
+export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
+  const publicUrl = config.PUBLIC_URL;
+  const options = { defaultCountry: config.DEFAULT_COUNTRY };
+  const actorOf = (request: { principal: { userId: number | null }; id: string }) => ({
+    userId: request.principal.userId,
+    correlationId: request.id,
+  });
+
   app.post(
     "/api/v1/identities/",
     {
@@ -15,10 +81,7 @@ export function identityRoutes(app: Api, db: Db, publicUrl?: string): void {
       },
     },
     async (request, reply) => {
-      const identity = await createIdentity(db, request.body, {
-        userId: request.principal.userId,
-        correlationId: request.id,
-      });
+      const identity = await createIdentity(db, request.body, actorOf(request), options);
       return reply.code(201).header("location", `/api/v1/identities/${identity.id}/`).send(identity);
     },
   );
@@ -28,16 +91,59 @@ export function identityRoutes(app: Api, db: Db, publicUrl?: string): void {
     {
       schema: {
         tags: ["identities"],
-        summary: "List identities, newest first",
+        summary: "List identities, newest first (limit/offset with a count, or `cursor=` for keyset pages)",
         querystring: IdentityListQuery,
-        response: { 200: Paginated(Identity), ...errorResponses },
+        response: { 200: IdentityPage, ...errorResponses },
       },
     },
     async (request) => {
       const page = pageParams(request.query);
-      const { count, results } = await listIdentities(db, request.query, page);
-      return toPage(request, page, count, results, publicUrl);
+      return respondList(request, await listIdentities(db, request.query, page), page, publicUrl);
     },
+  );
+
+  app.get(
+    "/api/v1/identities/search/",
+    {
+      schema: {
+        tags: ["identities"],
+        summary:
+          "Search: details__addresses__<type>=<address>, details__<key>=<value>, include_inactive; unknown filters are a 400",
+        querystring: IdentitySearchQuery,
+        response: { 200: IdentityPage, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const query = request.query;
+      const limit = intParam(query, "limit", 1, 1000);
+      const offset = intParam(query, "offset", 0, Number.MAX_SAFE_INTEGER);
+      const page = pageParams({ limit, offset });
+      const result = await searchIdentities(db, parseSearch(query, options), page, query.cursor);
+      return respondList(request, result, page, publicUrl);
+    },
+  );
+
+  app.post(
+    "/api/v1/identities/message_count/",
+    {
+      schema: {
+        tags: ["identities"],
+        summary: "Seed receiver for the Message Sender delivery-report hook: counts consecutive failed sends",
+        body: MessageCountBody,
+        response: {
+          200: Type.Object({ identity: Type.String(), failed_message_count: Type.Integer() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) =>
+      messageCount(
+        db,
+        request.body,
+        config.MAX_CONSECUTIVE_SEND_FAILURES,
+        actorOf(request),
+        config.DEFAULT_COUNTRY,
+      ),
   );
 
   app.get(
@@ -57,5 +163,85 @@ export function identityRoutes(app: Api, db: Db, publicUrl?: string): void {
       }
       return identity;
     },
+  );
+
+  app.put(
+    "/api/v1/identities/:id/",
+    {
+      schema: {
+        tags: ["identities"],
+        summary: "Update an identity (details required; replaces it whole)",
+        params: IdParams,
+        body: ReplaceIdentityBody,
+        response: { 200: Identity, ...errorResponses },
+      },
+    },
+    async (request) => updateIdentity(db, request.params.id, request.body, actorOf(request), options),
+  );
+
+  app.patch(
+    "/api/v1/identities/:id/",
+    {
+      schema: {
+        tags: ["identities"],
+        summary: "Update some fields of an identity (`details` replaces the whole object, as in Seed)",
+        params: IdParams,
+        body: PatchIdentityBody,
+        response: { 200: Identity, ...errorResponses },
+      },
+    },
+    async (request) => updateIdentity(db, request.params.id, request.body, actorOf(request), options),
+  );
+
+  app.delete(
+    "/api/v1/identities/:id/",
+    {
+      schema: {
+        tags: ["identities"],
+        summary: "Delete an identity",
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await deleteIdentity(db, request.params.id, actorOf(request));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    "/api/v1/identities/:id/addresses/:address_type",
+    {
+      schema: {
+        tags: ["identities"],
+        summary:
+          "Usable addresses of one type (opted-out and inactive ones left out); flags `default`, `use_communicate_through`",
+        params: AddressesParams,
+        querystring: AddressesQuery,
+        response: { 200: Paginated(AddressResult), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const addresses = await addressesFor(db, request.params.id, request.params.address_type, {
+        defaultOnly: request.query.default !== undefined,
+        useCommunicateThrough: request.query.use_communicate_through !== undefined,
+      });
+      const page = pageParams(request.query);
+      const results = addresses.slice(page.offset, page.offset + page.limit).map((address) => ({ address }));
+      return toPage(request, page, addresses.length, results, publicUrl);
+    },
+  );
+
+  app.get(
+    "/api/v1/detailkeys/",
+    {
+      schema: {
+        tags: ["identities"],
+        summary: "Every top-level details key seen on an identity",
+        querystring: ListQuery,
+        response: { 200: DetailKeys, ...errorResponses },
+      },
+    },
+    async () => ({ key_names: await listDetailKeys(db) }),
   );
 }

@@ -1,9 +1,27 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
-import type { CreateIdentityBody, Identity, IdentityAddress, IdentityListQuery } from "@tidings/contracts";
-import { badRequest, type PageParams } from "@tidings/service-kit";
+import type {
+  CreateIdentityBody,
+  Identity,
+  IdentityAddress,
+  IdentityListQuery,
+  PatchIdentityBody,
+} from "@tidings/contracts";
+import { enqueueHookEvent } from "@tidings/hooks";
+import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import type { Identity as IdentityRow, Prisma } from "../generated/prisma/client.ts";
+import { type Identity as IdentityRow, Prisma } from "../generated/prisma/client.ts";
+import {
+  addressPattern,
+  type Details,
+  keepProtectedFlags,
+  normaliseAddress,
+  normaliseDetails,
+  usableAddresses,
+} from "./addresses.ts";
+import { decodeCursor, type Position } from "./paging.ts";
+
+export type Tx = Prisma.TransactionClient;
 
 export function toIdentity(row: IdentityRow): Identity {
   return {
@@ -19,11 +37,9 @@ export function toIdentity(row: IdentityRow): Identity {
   };
 }
 
-type AddressMap = Record<string, Record<string, Record<string, unknown>>>;
-
 /** `details.addresses` flattened, each address with its flags (missing flags are false). */
 export function flattenAddresses(details: Identity["details"]): IdentityAddress[] {
-  const addresses = (details.addresses ?? {}) as AddressMap;
+  const addresses = (details.addresses ?? {}) as Record<string, Record<string, Record<string, unknown>>>;
   return Object.entries(addresses).flatMap(([type, byAddress]) =>
     Object.entries(byAddress).map(([address, flags]) => ({
       type,
@@ -36,16 +52,21 @@ export function flattenAddresses(details: Identity["details"]): IdentityAddress[
   );
 }
 
-interface Actor {
+export interface Actor {
   userId: number | null;
   correlationId?: string;
 }
 
-async function assertIdentitiesExist(db: Db, ids: (string | null | undefined)[]): Promise<void> {
-  for (const [field, id] of [
-    ["communicate_through", ids[0]],
-    ["operator", ids[1]],
-  ] as const) {
+export interface IdentityOptions {
+  defaultCountry?: string;
+}
+
+async function assertIdentitiesExist(
+  db: Db | Tx,
+  refs: { communicate_through?: string | null; operator?: string | null },
+): Promise<void> {
+  for (const field of ["communicate_through", "operator"] as const) {
+    const id = refs[field];
     if (id && !(await db.identity.findUnique({ where: { id }, select: { id: true } }))) {
       throw badRequest("IDENTITY_REFERENCE_NOT_FOUND", `${field}: identity ${id} does not exist`, [
         { field: `body.${field}`, message: "no such identity" },
@@ -54,28 +75,118 @@ async function assertIdentitiesExist(db: Db, ids: (string | null | undefined)[])
   }
 }
 
+/** Registers every top-level details key (the DetailKey registry), on create and on update. */
+export async function registerDetailKeys(tx: Tx, details: Details): Promise<void> {
+  const keys = Object.keys(details);
+  if (keys.length > 0) {
+    await tx.detailKey.createMany({ data: keys.map((keyName) => ({ keyName })), skipDuplicates: true });
+  }
+}
+
+export async function listDetailKeys(db: Db): Promise<string[]> {
+  const rows = await db.detailKey.findMany({ orderBy: { keyName: "asc" } });
+  return rows.map((r) => r.keyName);
+}
+
+/** Locks one identity row for the rest of the transaction; null when it does not exist. */
+export async function lockIdentity(tx: Tx, id: string): Promise<IdentityRow | null> {
+  await tx.$queryRaw`SELECT 1 FROM identity WHERE id = ${id}::uuid FOR UPDATE`;
+  return tx.identity.findUnique({ where: { id } });
+}
+
+/** The REST-hook events this service offers at `/api/v1/webhook/`. */
+export const HOOK_EVENTS = [
+  "identity.created",
+  "identity.updated",
+  "identity.deleted",
+  "optout.requested",
+  "optin.requested",
+  "identity.max_failures",
+] as const;
+
+/** Enqueues `identity.updated` (message and hook deliveries) for a row, in the caller's transaction. */
+export async function announceUpdate(tx: Tx, row: IdentityRow, actor: Actor): Promise<Identity> {
+  const identity = toIdentity(row);
+  const payload = { ...identity, addresses: flattenAddresses(identity.details) };
+  await enqueue(tx, { name: "identity.updated", payload, correlationId: actor.correlationId });
+  await enqueueHookEvent(tx, "identity.updated", payload);
+  return identity;
+}
+
 /** Creates an identity and, in the same transaction, its `identity.created` event. */
-export async function createIdentity(db: Db, input: CreateIdentityBody, actor: Actor): Promise<Identity> {
-  await assertIdentitiesExist(db, [input.communicate_through, input.operator]);
+export async function createIdentity(
+  db: Db,
+  input: CreateIdentityBody,
+  actor: Actor,
+  options: IdentityOptions = {},
+): Promise<Identity> {
+  const details = normaliseDetails(input.details, "body.details", options.defaultCountry);
+  await assertIdentitiesExist(db, input);
   return db.$transaction(async (tx) => {
     const row = await tx.identity.create({
       data: {
         id: randomUUID(),
         version: input.version ?? 1,
-        details: input.details as Prisma.InputJsonObject,
+        details: details as Prisma.InputJsonObject,
         communicateThrough: input.communicate_through ?? null,
         operator: input.operator ?? null,
         createdBy: actor.userId,
         updatedBy: actor.userId,
       },
     });
+    await registerDetailKeys(tx, details);
     const identity = toIdentity(row);
-    await enqueue(tx, {
-      name: "identity.created",
-      payload: { ...identity, addresses: flattenAddresses(identity.details) },
-      correlationId: actor.correlationId,
-    });
+    const payload = { ...identity, addresses: flattenAddresses(identity.details) };
+    await enqueue(tx, { name: "identity.created", payload, correlationId: actor.correlationId });
+    await enqueueHookEvent(tx, "identity.created", payload);
     return identity;
+  });
+}
+
+/**
+ * PUT or PATCH: the given fields replace the stored ones (`details` as a whole, as in Seed). The row is
+ * locked while it changes, so an opt-out or a verification running at the same time is not lost.
+ */
+export async function updateIdentity(
+  db: Db,
+  id: string,
+  input: PatchIdentityBody,
+  actor: Actor,
+  options: IdentityOptions = {},
+): Promise<Identity> {
+  const details = input.details && normaliseDetails(input.details, "body.details", options.defaultCountry);
+  await assertIdentitiesExist(db, input);
+  return db.$transaction(async (tx) => {
+    const current = await lockIdentity(tx, id);
+    if (!current) {
+      throw notFound("IDENTITY_NOT_FOUND", `Identity ${id} not found`);
+    }
+    const nextDetails = details && keepProtectedFlags(current.details as Details, details);
+    const row = await tx.identity.update({
+      where: { id },
+      data: {
+        version: input.version,
+        details: nextDetails as Prisma.InputJsonObject | undefined,
+        communicateThrough: input.communicate_through,
+        operator: input.operator,
+        updatedBy: actor.userId,
+      },
+    });
+    if (nextDetails) {
+      await registerDetailKeys(tx, nextDetails);
+    }
+    return announceUpdate(tx, row, actor);
+  });
+}
+
+export async function deleteIdentity(db: Db, id: string, actor: Actor): Promise<void> {
+  await db.$transaction(async (tx) => {
+    const deleted = await tx.identity.deleteMany({ where: { id } });
+    if (deleted.count === 0) {
+      throw notFound("IDENTITY_NOT_FOUND", `Identity ${id} not found`);
+    }
+    await enqueue(tx, { name: "identity.deleted", payload: { id }, correlationId: actor.correlationId });
+    await enqueueHookEvent(tx, "identity.deleted", { id });
   });
 }
 
@@ -84,24 +195,194 @@ export async function getIdentity(db: Db, id: string): Promise<Identity | null> 
   return row && toIdentity(row);
 }
 
+export type ListResult =
+  | { kind: "offset"; count: number; results: Identity[] }
+  | { kind: "cursor"; next: Position | null; results: Identity[] };
+
+const after = (p: Position | null): Prisma.IdentityWhereInput =>
+  p ? { OR: [{ createdAt: { lt: p.createdAt } }, { createdAt: p.createdAt, id: { lt: p.id } }] } : {};
+
+const positionOf = (rows: IdentityRow[], limit: number): Position | null => {
+  const last = rows[limit - 1];
+  return rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null;
+};
+
 export async function listIdentities(
   db: Db,
   query: IdentityListQuery,
   page: PageParams,
-): Promise<{ count: number; results: Identity[] }> {
+): Promise<ListResult> {
   const where: Prisma.IdentityWhereInput = {
     createdAt: { gte: query.created_from, lte: query.created_to },
+    updatedAt: { gte: query.updated_from, lte: query.updated_to },
     communicateThrough: query.communicate_through,
     operator: query.operator,
+    createdBy: query.created_by,
+    updatedBy: query.updated_by,
   };
+  const orderBy: Prisma.IdentityOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
+  if (query.cursor !== undefined) {
+    const rows = await db.identity.findMany({
+      where: { AND: [where, after(decodeCursor(query.cursor))] },
+      orderBy,
+      take: page.limit + 1,
+    });
+    return {
+      kind: "cursor",
+      next: positionOf(rows, page.limit),
+      results: rows.slice(0, page.limit).map(toIdentity),
+    };
+  }
   const [count, rows] = await db.$transaction([
     db.identity.count({ where }),
-    db.identity.findMany({
-      where,
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      skip: page.offset,
-      take: page.limit,
-    }),
+    db.identity.findMany({ where, orderBy, skip: page.offset, take: page.limit }),
   ]);
-  return { count, results: rows.map(toIdentity) };
+  return { kind: "offset", count, results: rows.map(toIdentity) };
+}
+
+const PAGING_PARAMS = new Set(["limit", "offset", "cursor", "include_inactive"]);
+const KEY = /^[A-Za-z0-9_.-]+$/;
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    node[key] = (node[key] as Record<string, unknown> | undefined) ?? {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path.at(-1) as string] = value;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const existing = out[k];
+    out[k] =
+      existing && typeof existing === "object" && v && typeof v === "object"
+        ? deepMerge(existing as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+export interface SearchFilters {
+  pattern: Record<string, unknown>;
+  excludeInactive: string[];
+}
+
+/**
+ * Parses Seed's search parameters: `details__addresses__<type>=<address>` (has that address),
+ * `details__<key>[__<key>...]=<value>` (that value), `include_inactive`. Anything else is a 400 (Seed
+ * passed them to the ORM and answered 500).
+ */
+export function parseSearch(query: Record<string, string>, options: IdentityOptions = {}): SearchFilters {
+  let pattern: Record<string, unknown> = {};
+  const addresses: { type: string; address: string }[] = [];
+  const unknown: string[] = [];
+  for (const [param, value] of Object.entries(query)) {
+    if (PAGING_PARAMS.has(param)) {
+      continue;
+    }
+    const path = param.split("__");
+    if (path[0] !== "details" || path.length < 2 || !path.slice(1).every((k) => KEY.test(k))) {
+      unknown.push(param);
+      continue;
+    }
+    if (path[1] === "addresses") {
+      if (path.length !== 3) {
+        unknown.push(param);
+        continue;
+      }
+      const type = path[2] as string;
+      const address = normaliseAddress(type, value, options.defaultCountry) ?? value;
+      addresses.push({ type, address });
+      pattern = deepMerge(pattern, JSON.parse(addressPattern(type, address)));
+    } else {
+      const node: Record<string, unknown> = {};
+      setPath(node, path.slice(1), value);
+      pattern = deepMerge(pattern, node);
+    }
+  }
+  if (unknown.length > 0) {
+    throw badRequest("IDENTITY_UNKNOWN_FILTER", `Unknown search filter: ${unknown.join(", ")}`, [
+      ...unknown.map((p) => ({ field: `querystring.${p}`, message: "not a filter this search knows" })),
+    ]);
+  }
+  const inactive = query.include_inactive;
+  if (inactive !== undefined && !["true", "false", "True", "False", "1", "0"].includes(inactive)) {
+    throw badRequest("IDENTITY_INVALID_FILTER", "include_inactive must be true or false", [
+      { field: "querystring.include_inactive", message: "must be true or false" },
+    ]);
+  }
+  const excludeInactive =
+    inactive !== undefined && ["false", "False", "0"].includes(inactive)
+      ? addresses.map((a) => addressPattern(a.type, a.address, { inactive: true }))
+      : [];
+  return { pattern, excludeInactive };
+}
+
+/** Identities matching the search filters, newest first; a JSONB containment query (GIN-indexed). */
+export async function searchIdentities(
+  db: Db,
+  filters: SearchFilters,
+  page: PageParams,
+  cursor: string | undefined,
+): Promise<ListResult> {
+  const conditions = [Prisma.sql`details @> ${JSON.stringify({ ...filters.pattern })}::jsonb`];
+  for (const p of filters.excludeInactive) {
+    conditions.push(Prisma.sql`NOT (details @> ${p}::jsonb)`);
+  }
+  const where = Prisma.join(conditions, " AND ");
+  const fetch = async (ids: { id: string }[]) => {
+    const rows = await db.identity.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((r) => byId.get(r.id)).filter((r): r is IdentityRow => r !== undefined);
+  };
+  if (cursor !== undefined) {
+    const position = decodeCursor(cursor);
+    const keyset = position
+      ? Prisma.sql`AND (created_at, id) < (${position.createdAt}::timestamptz, ${position.id}::uuid)`
+      : Prisma.empty;
+    const ids = await db.$queryRaw<{ id: string }[]>`
+      SELECT id FROM identity WHERE ${where} ${keyset}
+      ORDER BY created_at DESC, id DESC LIMIT ${page.limit + 1}`;
+    const rows = await fetch(ids);
+    return {
+      kind: "cursor",
+      next: positionOf(rows, page.limit),
+      results: rows.slice(0, page.limit).map(toIdentity),
+    };
+  }
+  const [{ count }] = await db.$queryRaw<[{ count: number }]>`
+    SELECT count(*)::int AS count FROM identity WHERE ${where}`;
+  const ids = await db.$queryRaw<{ id: string }[]>`
+    SELECT id FROM identity WHERE ${where}
+    ORDER BY created_at DESC, id DESC LIMIT ${page.limit} OFFSET ${page.offset}`;
+  return { kind: "offset", count, results: (await fetch(ids)).map(toIdentity) };
+}
+
+/** Identities holding an address (containment on `details.addresses`). */
+export async function identitiesWithAddress(db: Db | Tx, type: string, address: string): Promise<string[]> {
+  const rows = await db.$queryRaw<{ id: string }[]>`
+    SELECT id FROM identity WHERE details @> ${addressPattern(type, address)}::jsonb ORDER BY id LIMIT 2`;
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The usable addresses of one type (Seed's addresses endpoint): opted-out and inactive ones left out,
+ * `defaultOnly` as Seed, `useCommunicateThrough` resolves one level. 404 for an unknown identity.
+ */
+export async function addressesFor(
+  db: Db,
+  id: string,
+  type: string,
+  options: { defaultOnly: boolean; useCommunicateThrough: boolean },
+): Promise<string[]> {
+  let row = await db.identity.findUnique({ where: { id } });
+  if (!row) {
+    throw notFound("IDENTITY_NOT_FOUND", `Identity ${id} not found`);
+  }
+  if (options.useCommunicateThrough && row.communicateThrough) {
+    row = (await db.identity.findUnique({ where: { id: row.communicateThrough } })) ?? row;
+  }
+  return usableAddresses(row.details as Details, type, options.defaultOnly);
 }

@@ -1,0 +1,57 @@
+import { isFirstDelivery } from "@tidings/amqp";
+import { startHookDispatcher } from "@tidings/hooks";
+import type { ServiceDeps, Stop } from "@tidings/service-kit";
+import type { IdentityConfig } from "./config.ts";
+import type { Db } from "./db.ts";
+import { recordDeliveryResult } from "./services/delivery.ts";
+
+/** The worker: delivery reports feed each identity's consecutive-failure counter; REST hooks are delivered. */
+export async function startConsumers({
+  config,
+  db,
+  broker,
+  logger,
+}: ServiceDeps<IdentityConfig, Db>): Promise<Stop> {
+  const stopHooks = startHookDispatcher({
+    db,
+    logger,
+    authToken: config.HOOK_AUTH_TOKEN,
+    maxAttempts: config.HOOK_MAX_ATTEMPTS,
+    baseDelayMs: config.HOOK_RETRY_BASE_MS,
+    pollIntervalMs: config.HOOK_POLL_INTERVAL_MS,
+  });
+  const reports = await broker.consume(
+    "identity.delivery-reports",
+    {
+      "outbound.delivery_report": async (report, ctx) => {
+        const identity = report.identity;
+        if (!identity) {
+          ctx.log.info({ outbound: report.outbound_id }, "delivery report without an identity; ignored");
+          return;
+        }
+        await db.$transaction(async (tx) => {
+          if (!(await isFirstDelivery(tx, ctx))) {
+            return;
+          }
+          const n = await recordDeliveryResult(
+            tx,
+            identity,
+            report.delivered,
+            config.MAX_CONSECUTIVE_SEND_FAILURES,
+            {
+              correlationId: ctx.correlationId,
+            },
+          );
+          if (n === null) {
+            ctx.log.info({ identity }, "delivery report for an unknown identity; ignored");
+          }
+        });
+      },
+    },
+    { prefetch: config.AMQP_PREFETCH },
+  );
+  return async () => {
+    await reports.stop();
+    await stopHooks();
+  };
+}

@@ -1,0 +1,386 @@
+import { randomUUID } from "node:crypto";
+import { enqueue } from "@tidings/amqp";
+import type {
+  ConsentEntry,
+  CreateOptInBody,
+  CreateOptOutBody,
+  OptIn,
+  OptOut,
+  OptOutSearchQuery,
+  OptOutType,
+} from "@tidings/contracts";
+import { enqueueHookEvent } from "@tidings/hooks";
+import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import type {
+  ConsentEvent,
+  Identity as IdentityRow,
+  OptIn as OptInRow,
+  OptOut as OptOutRow,
+  Prisma,
+} from "../generated/prisma/client.ts";
+import { addressesOf, type Details, hasAddress, normaliseAddress, withFlags } from "./addresses.ts";
+import {
+  type Actor,
+  announceUpdate,
+  type IdentityOptions,
+  identitiesWithAddress,
+  lockIdentity,
+  type Tx,
+} from "./identities.ts";
+import { decodeCursor } from "./paging.ts";
+
+export const REDACTED = "redacted";
+
+const toOptOut = (row: OptOutRow): OptOut => ({
+  id: row.id,
+  optout_type: row.optoutType as OptOutType,
+  identity: row.identityId,
+  address_type: row.addressType,
+  address: row.address,
+  request_source: row.requestSource,
+  requestor_source_id: row.requestorSourceId,
+  reason: row.reason,
+  created_at: row.createdAt.toISOString(),
+});
+
+const toOptIn = (row: OptInRow): OptIn => ({
+  id: row.id,
+  identity: row.identityId,
+  address_type: row.addressType,
+  address: row.address,
+  request_source: row.requestSource,
+  requestor_source_id: row.requestorSourceId,
+  created_at: row.createdAt.toISOString(),
+});
+
+const toConsentEntry = (row: ConsentEvent): ConsentEntry => ({
+  id: row.id.toString(),
+  identity: row.identityId,
+  action: row.action as ConsentEntry["action"],
+  kind: row.kind,
+  scope: row.scope as ConsentEntry["scope"],
+  channel: row.channel,
+  address: row.address,
+  topic: row.topic,
+  source: row.source,
+  source_id: row.sourceId,
+  reason: row.reason,
+  record: row.recordId,
+  created_at: row.createdAt.toISOString(),
+  created_by: row.createdBy,
+});
+
+/**
+ * The identity an opt-out or opt-in is about: the one named, or else the single identity holding the
+ * address (Seed's messages for none and for several). Returns the locked row.
+ */
+async function resolveIdentity(
+  tx: Tx,
+  identity: string | null | undefined,
+  addressType: string,
+  address: string,
+): Promise<IdentityRow> {
+  let id = identity ?? undefined;
+  if (!id) {
+    if (!addressType || !address) {
+      throw badRequest(
+        "IDENTITY_ADDRESS_REQUIRED",
+        "Either identity or address_type and address must be given.",
+        [{ field: "body.address", message: "required when identity is not given" }],
+      );
+    }
+    const matches = await identitiesWithAddress(tx, addressType, address);
+    if (matches.length === 0) {
+      throw badRequest("IDENTITY_ADDRESS_NOT_FOUND", "There is no identity with this address.");
+    }
+    if (matches.length > 1) {
+      throw badRequest("IDENTITY_ADDRESS_AMBIGUOUS", "There are multiple identities with this address.");
+    }
+    id = matches[0] as string;
+  }
+  const row = await lockIdentity(tx, id);
+  if (!row) {
+    throw badRequest("IDENTITY_REFERENCE_NOT_FOUND", `identity: identity ${id} does not exist`, [
+      { field: "body.identity", message: "no such identity" },
+    ]);
+  }
+  return row;
+}
+
+function requireAddressOnIdentity(details: Details, type: string, address: string): void {
+  if (!hasAddress(details, type, address)) {
+    throw badRequest(
+      "IDENTITY_ADDRESS_NOT_ON_IDENTITY",
+      `The identity has no ${type || "such"} address like this.`,
+      [{ field: "body.address", message: "not an address of this identity" }],
+    );
+  }
+}
+
+/** What `forget` leaves of details: every key but `addresses` redacted, `addresses` emptied. */
+function forgottenDetails(details: Details): Details {
+  const out: Details = { addresses: {} };
+  for (const key of Object.keys(details)) {
+    if (key !== "addresses") {
+      out[key] = REDACTED;
+    }
+  }
+  return out;
+}
+
+const SCOPES: Record<OptOutType, ConsentEntry["scope"]> = {
+  stop: "address",
+  stopall: "all",
+  forget: "all",
+  unsubscribe: "topic",
+};
+
+/**
+ * Records an opt-out and applies it (Seed semantics), with its consent-ledger entry and `optout.created`
+ * (carrying the details before the change), in one transaction with the identity row locked.
+ */
+export async function createOptOut(
+  db: Db,
+  input: CreateOptOutBody,
+  actor: Actor,
+  options: IdentityOptions = {},
+): Promise<OptOut> {
+  const type: OptOutType = input.optout_type ?? "stop";
+  const addressType = input.address_type ?? "";
+  const rawAddress = input.address ?? "";
+  const address =
+    rawAddress && (normaliseAddress(addressType, rawAddress, options.defaultCountry) ?? rawAddress);
+  return db.$transaction(async (tx) => {
+    const identity = await resolveIdentity(tx, input.identity, addressType, address);
+    const before = identity.details as Details;
+    let after: Details | undefined;
+    if (type === "stop") {
+      requireAddressOnIdentity(before, addressType, address);
+      after = withFlags(before, [{ type: addressType, address }], { optedout: true });
+    } else if (type === "stopall") {
+      const all = Object.entries(addressesOf(before)).flatMap(([t, byAddress]) =>
+        Object.keys(byAddress).map((a) => ({ type: t, address: a })),
+      );
+      after = withFlags(before, all, { optedout: true });
+    } else if (type === "forget") {
+      after = forgottenDetails(before);
+    }
+    const recordAddress = type === "forget" && address ? REDACTED : address;
+    const row = await tx.optOut.create({
+      data: {
+        id: randomUUID(),
+        identityId: identity.id,
+        optoutType: type,
+        addressType,
+        address: recordAddress,
+        requestSource: input.request_source,
+        requestorSourceId: input.requestor_source_id ?? null,
+        reason: input.reason ?? null,
+        createdBy: actor.userId,
+      },
+    });
+    await tx.consentEvent.create({
+      data: {
+        identityId: identity.id,
+        action: "optout",
+        kind: type,
+        scope: SCOPES[type],
+        channel: addressType || null,
+        address: recordAddress || null,
+        topic: type === "unsubscribe" ? (input.topic ?? null) : null,
+        source: input.request_source,
+        sourceId: input.requestor_source_id ?? null,
+        reason: input.reason ?? null,
+        recordId: row.id,
+        createdBy: actor.userId,
+      },
+    });
+    if (type === "forget") {
+      // Seed: the opt-out and every opt-in of the identity lose their address; Tidings also redacts the
+      // ledger's addresses and drops pending verification codes.
+      await tx.optIn.updateMany({ where: { identityId: identity.id }, data: { address: REDACTED } });
+      await tx.optOut.updateMany({
+        where: { identityId: identity.id, address: { not: "" } },
+        data: { address: REDACTED },
+      });
+      await tx.consentEvent.updateMany({
+        where: { identityId: identity.id, address: { not: null } },
+        data: { address: REDACTED },
+      });
+      await tx.verificationCode.deleteMany({ where: { identityId: identity.id } });
+    }
+    await enqueue(tx, {
+      name: "optout.created",
+      payload: {
+        ...toOptOut(row),
+        identity: identity.id,
+        topic: type === "unsubscribe" ? (input.topic ?? null) : null,
+        identity_details: before,
+      },
+      correlationId: actor.correlationId,
+    });
+    // Seed's raw `optout.requested`, to the requesting user's hooks (every hook for the admin token).
+    await enqueueHookEvent(
+      tx,
+      "optout.requested",
+      {
+        identity: identity.id,
+        identity_details: before,
+        optout_type: type,
+        optout_reason: input.reason ?? null,
+        optout_source: input.request_source,
+      },
+      { owner: actor.userId },
+    );
+    if (after) {
+      const updated = await tx.identity.update({
+        where: { id: identity.id },
+        data: {
+          details: after as Prisma.InputJsonObject,
+          ...(type === "forget" ? { communicateThrough: null } : {}),
+          updatedBy: actor.userId,
+        },
+      });
+      await announceUpdate(tx, updated, actor);
+    }
+    return toOptOut(row);
+  });
+}
+
+/** Records an opt-in: the address (which must be on the identity) is no longer opted out. */
+export async function createOptIn(
+  db: Db,
+  input: CreateOptInBody,
+  actor: Actor,
+  options: IdentityOptions = {},
+): Promise<OptIn> {
+  const address =
+    normaliseAddress(input.address_type, input.address, options.defaultCountry) ?? input.address;
+  return db.$transaction(async (tx) => {
+    const identity = await resolveIdentity(tx, input.identity, input.address_type, address);
+    const before = identity.details as Details;
+    requireAddressOnIdentity(before, input.address_type, address);
+    const row = await tx.optIn.create({
+      data: {
+        id: randomUUID(),
+        identityId: identity.id,
+        addressType: input.address_type,
+        address,
+        requestSource: input.request_source,
+        requestorSourceId: input.requestor_source_id ?? null,
+        createdBy: actor.userId,
+      },
+    });
+    await tx.consentEvent.create({
+      data: {
+        identityId: identity.id,
+        action: "optin",
+        kind: "optin",
+        scope: "address",
+        channel: input.address_type,
+        address,
+        source: input.request_source,
+        sourceId: input.requestor_source_id ?? null,
+        recordId: row.id,
+        createdBy: actor.userId,
+      },
+    });
+    await enqueue(tx, {
+      name: "optin.created",
+      payload: { ...toOptIn(row), identity: identity.id, identity_details: before },
+      correlationId: actor.correlationId,
+    });
+    await enqueueHookEvent(
+      tx,
+      "optin.requested",
+      {
+        identity: identity.id,
+        identity_details: before,
+        optin_address_type: input.address_type,
+        optin_address: address,
+      },
+      { owner: actor.userId },
+    );
+    const updated = await tx.identity.update({
+      where: { id: identity.id },
+      data: {
+        details: withFlags(before, [{ type: input.address_type, address }], {
+          optedout: false,
+        }) as Prisma.InputJsonObject,
+        updatedBy: actor.userId,
+      },
+    });
+    await announceUpdate(tx, updated, actor);
+    return toOptIn(row);
+  });
+}
+
+export type OptOutPage =
+  | { kind: "offset"; count: number; results: OptOut[] }
+  | { kind: "cursor"; next: { createdAt: Date; id: string } | null; results: OptOut[] };
+
+export async function searchOptOuts(
+  db: Db,
+  query: OptOutSearchQuery,
+  page: PageParams,
+  options: IdentityOptions = {},
+): Promise<OptOutPage> {
+  const address =
+    query.address && query.address_type
+      ? (normaliseAddress(query.address_type, query.address, options.defaultCountry) ?? query.address)
+      : query.address;
+  const where: Prisma.OptOutWhereInput = {
+    identityId: query.identity,
+    optoutType: query.optout_type,
+    addressType: query.address_type,
+    address,
+    requestSource: query.request_source,
+    requestorSourceId: query.requestor_source_id,
+    reason: query.reason,
+    createdAt: { gte: query.created_from, lte: query.created_to },
+  };
+  const orderBy: Prisma.OptOutOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
+  if (query.cursor !== undefined) {
+    const p = decodeCursor(query.cursor);
+    const rows = await db.optOut.findMany({
+      where: {
+        AND: [
+          where,
+          p ? { OR: [{ createdAt: { lt: p.createdAt } }, { createdAt: p.createdAt, id: { lt: p.id } }] } : {},
+        ],
+      },
+      orderBy,
+      take: page.limit + 1,
+    });
+    const last = rows[page.limit - 1];
+    return {
+      kind: "cursor",
+      next: rows.length > page.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
+      results: rows.slice(0, page.limit).map(toOptOut),
+    };
+  }
+  const [count, rows] = await db.$transaction([
+    db.optOut.count({ where }),
+    db.optOut.findMany({ where, orderBy, skip: page.offset, take: page.limit }),
+  ]);
+  return { kind: "offset", count, results: rows.map(toOptOut) };
+}
+
+/** The identity's consent ledger, oldest first. */
+export async function consentLedger(
+  db: Db,
+  identityId: string,
+  page: PageParams,
+): Promise<{ count: number; results: ConsentEntry[] }> {
+  const exists = await db.identity.findUnique({ where: { id: identityId }, select: { id: true } });
+  const where = { identityId };
+  const [count, rows] = await db.$transaction([
+    db.consentEvent.count({ where }),
+    db.consentEvent.findMany({ where, orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
+  ]);
+  if (!exists && count === 0) {
+    throw notFound("IDENTITY_NOT_FOUND", `Identity ${identityId} not found`);
+  }
+  return { count, results: rows.map(toConsentEntry) };
+}

@@ -1,0 +1,82 @@
+import { enqueue } from "@tidings/amqp";
+import { enqueueHookEvent } from "@tidings/hooks";
+import { badRequest } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import { normaliseAddress } from "./addresses.ts";
+import { type Actor, identitiesWithAddress, type Tx } from "./identities.ts";
+
+/**
+ * Applies one delivery result to an identity's consecutive-failure counter, atomically: a delivery resets
+ * it, a failure adds one. `identity.max_failures` is enqueued when the counter reaches the
+ * threshold exactly, so once per crossing (Seed fired on every failure at or above it).
+ * Returns the new count, or null when the identity does not exist.
+ */
+export async function recordDeliveryResult(
+  tx: Tx,
+  identityId: string,
+  delivered: boolean,
+  threshold: number,
+  actor: Partial<Actor> = {},
+): Promise<number | null> {
+  if (delivered) {
+    const rows = await tx.$queryRaw<{ n: number }[]>`
+      UPDATE identity SET failed_message_count = 0
+      WHERE id = ${identityId}::uuid RETURNING failed_message_count AS n`;
+    return rows[0]?.n ?? null;
+  }
+  const rows = await tx.$queryRaw<{ n: number }[]>`
+    UPDATE identity SET failed_message_count = failed_message_count + 1
+    WHERE id = ${identityId}::uuid RETURNING failed_message_count AS n`;
+  const n = rows[0]?.n;
+  if (n === undefined) {
+    return null;
+  }
+  if (n === threshold) {
+    await enqueue(tx, {
+      name: "identity.max_failures",
+      payload: { identity_id: identityId, failure_count: n },
+      correlationId: actor.correlationId,
+    });
+    await enqueueHookEvent(
+      tx,
+      "identity.max_failures",
+      { identity_id: identityId, failure_count: n },
+      { owner: actor.userId ?? null },
+    );
+  }
+  return n;
+}
+
+export interface MessageCountInput {
+  data?: { identity?: string | null; to_addr?: string | null; delivered: boolean | "true" | "false" };
+}
+
+/** Seed's `POST /identities/message_count/` receiver (the Message Sender's delivery-report hook). */
+export async function messageCount(
+  db: Db,
+  body: MessageCountInput,
+  threshold: number,
+  actor: Actor,
+  defaultCountry?: string,
+): Promise<{ identity: string; failed_message_count: number }> {
+  const data = body.data;
+  if (!data) {
+    throw badRequest("IDENTITY_DATA_REQUIRED", '"data" must be supplied');
+  }
+  if (!data.identity && !data.to_addr) {
+    throw badRequest("IDENTITY_DATA_INCOMPLETE", '"data" must contain either "identity" or "to_addr" keys');
+  }
+  const delivered = data.delivered === true || data.delivered === "true";
+  return db.$transaction(async (tx) => {
+    let identityId = data.identity ?? undefined;
+    if (!identityId && data.to_addr) {
+      const address = normaliseAddress("msisdn", data.to_addr, defaultCountry) ?? data.to_addr;
+      identityId = (await identitiesWithAddress(tx, "msisdn", address))[0];
+    }
+    const n = identityId ? await recordDeliveryResult(tx, identityId, delivered, threshold, actor) : null;
+    if (!identityId || n === null) {
+      throw badRequest("IDENTITY_ADDRESS_NOT_FOUND", "No identity found for given address");
+    }
+    return { identity: identityId, failed_message_count: n };
+  });
+}

@@ -1,0 +1,148 @@
+import { createHash, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
+import { enqueue } from "@tidings/amqp";
+import type { ConfirmVerifyBody, VerifyBody } from "@tidings/contracts";
+import { ApiError, badRequest, notFound } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
+import { type Details, hasAddress, normaliseAddress, withFlags } from "./addresses.ts";
+import { type Actor, announceUpdate, lockIdentity } from "./identities.ts";
+
+export interface VerificationSettings {
+  ttlSeconds: number;
+  maxAttempts: number;
+  maxCodesPerHour: number;
+  defaultCountry?: string;
+}
+
+/** Codes are stored as SHA-256 of the row id (a per-code salt) and the code; never the code itself. */
+const digest = (id: string, code: string) => createHash("sha256").update(`${id}:${code}`).digest("hex");
+
+const tooMany = (code: string, message: string) => new ApiError(429, code, message);
+
+function requireOnIdentity(details: Details, type: string, address: string): void {
+  if (!hasAddress(details, type, address)) {
+    throw badRequest("IDENTITY_ADDRESS_NOT_ON_IDENTITY", `The identity has no such ${type} address.`, [
+      { field: "body.address", message: "not an address of this identity" },
+    ]);
+  }
+}
+
+/**
+ * Issues a short-lived code for one of the identity's addresses and asks the Message Sender to send it
+ * (`outbound.send` through the outbox, same transaction). An earlier unconfirmed code stops working.
+ */
+export async function issueVerification(
+  db: Db,
+  identityId: string,
+  input: VerifyBody,
+  settings: VerificationSettings,
+  actor: Actor,
+): Promise<{ expires_at: string }> {
+  const address =
+    normaliseAddress(input.address_type, input.address, settings.defaultCountry) ?? input.address;
+  return db.$transaction(async (tx) => {
+    const identity = await lockIdentity(tx, identityId);
+    if (!identity) {
+      throw notFound("IDENTITY_NOT_FOUND", `Identity ${identityId} not found`);
+    }
+    requireOnIdentity(identity.details as Details, input.address_type, address);
+    const target = { identityId, addressType: input.address_type, address };
+    const recent = await tx.verificationCode.count({
+      where: { ...target, createdAt: { gt: new Date(Date.now() - 3600_000) } },
+    });
+    if (recent >= settings.maxCodesPerHour) {
+      throw tooMany(
+        "IDENTITY_TOO_MANY_CODES",
+        "Too many verification codes for this address; try again later.",
+      );
+    }
+    const now = new Date();
+    await tx.verificationCode.updateMany({
+      where: { ...target, confirmedAt: null, expiresAt: { gt: now } },
+      data: { expiresAt: now },
+    });
+    const id = randomUUID();
+    const code = String(randomInt(0, 1_000_000)).padStart(6, "0");
+    const expiresAt = new Date(now.getTime() + settings.ttlSeconds * 1000);
+    await tx.verificationCode.create({ data: { id, ...target, codeHash: digest(id, code), expiresAt } });
+    await enqueue(tx, {
+      name: "outbound.send",
+      payload: {
+        id: randomUUID(),
+        to_addr: address,
+        to_identity: identityId,
+        content: `Your verification code is ${code}. It expires in ${Math.round(settings.ttlSeconds / 60)} minutes.`,
+        metadata: { purpose: "verification", verification_id: id, address_type: input.address_type },
+      },
+      correlationId: actor.correlationId,
+    });
+    return { expires_at: expiresAt.toISOString() };
+  });
+}
+
+/**
+ * Checks a code. Every check counts as an attempt (committed even when the code is wrong); after
+ * `maxAttempts` the code answers 429. A right code marks the address `verified: true`.
+ */
+export async function confirmVerification(
+  db: Db,
+  identityId: string,
+  input: ConfirmVerifyBody,
+  settings: VerificationSettings,
+  actor: Actor,
+): Promise<{ verified: true }> {
+  const address =
+    normaliseAddress(input.address_type, input.address, settings.defaultCountry) ?? input.address;
+  if (!(await db.identity.findUnique({ where: { id: identityId }, select: { id: true } }))) {
+    throw notFound("IDENTITY_NOT_FOUND", `Identity ${identityId} not found`);
+  }
+  const invalid = () => badRequest("IDENTITY_VERIFICATION_INVALID", "The code is not valid.");
+  const latest = await db.verificationCode.findFirst({
+    where: { identityId, addressType: input.address_type, address, confirmedAt: null },
+    orderBy: { createdAt: "desc" },
+  });
+  if (!latest) {
+    throw invalid();
+  }
+  if (latest.expiresAt.getTime() <= Date.now()) {
+    throw badRequest("IDENTITY_VERIFICATION_EXPIRED", "The code has expired; ask for a new one.");
+  }
+  const counted = await db.verificationCode.updateMany({
+    where: { id: latest.id, attempts: { lt: settings.maxAttempts } },
+    data: { attempts: { increment: 1 } },
+  });
+  if (counted.count === 0) {
+    throw tooMany("IDENTITY_TOO_MANY_ATTEMPTS", "Too many attempts for this code; ask for a new one.");
+  }
+  const expected = Buffer.from(latest.codeHash, "hex");
+  const given = Buffer.from(digest(latest.id, input.code.trim()), "hex");
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    throw invalid();
+  }
+  await db.$transaction(async (tx) => {
+    const used = await tx.verificationCode.updateMany({
+      where: { id: latest.id, confirmedAt: null },
+      data: { confirmedAt: new Date() },
+    });
+    if (used.count === 0) {
+      throw invalid();
+    }
+    const identity = await lockIdentity(tx, identityId);
+    if (!identity) {
+      throw notFound("IDENTITY_NOT_FOUND", `Identity ${identityId} not found`);
+    }
+    const before = identity.details as Details;
+    requireOnIdentity(before, input.address_type, address);
+    const row = await tx.identity.update({
+      where: { id: identityId },
+      data: {
+        details: withFlags(before, [{ type: input.address_type, address }], {
+          verified: true,
+        }) as Prisma.InputJsonObject,
+        updatedBy: actor.userId,
+      },
+    });
+    await announceUpdate(tx, row, actor);
+  });
+  return { verified: true };
+}

@@ -1,0 +1,264 @@
+import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
+import { startTestService } from "@tidings/service-kit/testing";
+import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { identityService } from "../src/service.ts";
+import { create, get, msisdn, type Svc, send } from "./helpers.ts";
+
+let svc: Svc;
+let capture: Capture;
+
+beforeAll(async () => {
+  svc = await startTestService(identityService, { worker: true });
+  capture = await captureMessages(svc.namespace, ["optout.created", "optin.created", "identity.updated"]);
+});
+afterAll(async () => {
+  await capture?.stop();
+  await svc?.close();
+});
+
+const optout = (payload: Record<string, unknown>) =>
+  send(svc, "POST", "/api/v1/optout/", { request_source: "test", ...payload });
+
+describe("POST /api/v1/optout/", () => {
+  it("stop: resolves the identity by address, opts out only that address, emits optout.created with details before", async () => {
+    const [a, b] = [msisdn(10), msisdn(10)];
+    const details = {
+      addresses: { msisdn: { [a]: {}, [b]: {} }, email: { "x@example.org": {} } },
+      lang_code: "eng_ZA",
+    };
+    const identity = await create(svc, { details });
+    const res = await optout({
+      address_type: "msisdn",
+      address: `${a.slice(0, 3)} ${a.slice(3)}`,
+      reason: "not interested",
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({
+      optout_type: "stop",
+      identity: identity.id,
+      address_type: "msisdn",
+      address: a,
+      request_source: "test",
+      requestor_source_id: null,
+      reason: "not interested",
+    });
+    const stored = (await get(svc, `/api/v1/identities/${identity.id}/`)).json();
+    expect(stored.details.addresses).toEqual({
+      msisdn: { [a]: { optedout: true }, [b]: {} },
+      email: { "x@example.org": {} },
+    });
+    const event = await waitFor(
+      () => capture.named<OptOutCreated>("optout.created").find((e) => e.identity === identity.id),
+      { what: "optout.created" },
+    );
+    expect(event).toMatchObject({ optout_type: "stop", reason: "not interested", identity_details: details });
+  });
+
+  it("stopall opts out every address of every type", async () => {
+    const [a, b] = [msisdn(11), msisdn(11)];
+    const identity = await create(svc, {
+      details: { addresses: { msisdn: { [a]: {}, [b]: {} }, email: { "y@example.org": {} } } },
+    });
+    expect((await optout({ optout_type: "stopall", identity: identity.id })).statusCode).toBe(201);
+    const stored = (await get(svc, `/api/v1/identities/${identity.id}/`)).json();
+    expect(stored.details.addresses).toEqual({
+      msisdn: { [a]: { optedout: true }, [b]: { optedout: true } },
+      email: { "y@example.org": { optedout: true } },
+    });
+  });
+
+  it("unsubscribe leaves the identity unchanged and records its topic in the ledger", async () => {
+    const a = msisdn(12);
+    const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
+    const res = await optout({
+      optout_type: "unsubscribe",
+      address_type: "msisdn",
+      address: a,
+      topic: "prebirth",
+    });
+    expect(res.statusCode).toBe(201);
+    const stored = (await get(svc, `/api/v1/identities/${identity.id}/`)).json();
+    expect(stored.details).toEqual(identity.details);
+    expect(stored.updated_at).toBe(identity.updated_at);
+    const ledger = (await get(svc, `/api/v1/identities/${identity.id}/consent/`)).json();
+    expect(ledger.results).toEqual([
+      expect.objectContaining({
+        action: "optout",
+        kind: "unsubscribe",
+        scope: "topic",
+        topic: "prebirth",
+        channel: "msisdn",
+        address: a,
+      }),
+    ]);
+  });
+
+  it("forget redacts details, empties addresses, clears communicate_through and redacts opt-out and opt-in addresses", async () => {
+    const a = msisdn(13);
+    const other = await create(svc, { details: { addresses: {} } });
+    const identity = await create(svc, {
+      details: { addresses: { msisdn: { [a]: {} } }, name: "Thandi", lang_code: "zul_ZA" },
+      communicate_through: other.id,
+    });
+    expect((await optout({ address_type: "msisdn", address: a })).statusCode).toBe(201);
+    expect(
+      (
+        await send(svc, "POST", "/api/v1/optin/", {
+          address_type: "msisdn",
+          address: a,
+          request_source: "test",
+        })
+      ).statusCode,
+    ).toBe(201);
+    const res = await optout({ optout_type: "forget", address_type: "msisdn", address: a });
+    expect(res.statusCode).toBe(201);
+    expect(res.json().address).toBe("redacted");
+    const stored = (await get(svc, `/api/v1/identities/${identity.id}/`)).json();
+    expect(stored.details).toEqual({ addresses: {}, name: "redacted", lang_code: "redacted" });
+    expect(stored.communicate_through).toBeNull();
+    const optins = await svc.db.optIn.findMany({ where: { identityId: identity.id } });
+    expect(optins.map((o) => o.address)).toEqual(["redacted"]);
+    const optouts = await svc.db.optOut.findMany({ where: { identityId: identity.id } });
+    expect(optouts.map((o) => o.address)).toEqual(["redacted", "redacted"]);
+    const ledger = (await get(svc, `/api/v1/identities/${identity.id}/consent/`)).json();
+    expect(ledger.results.map((e: { kind: string; address: string }) => [e.kind, e.address])).toEqual([
+      ["stop", "redacted"],
+      ["optin", "redacted"],
+      ["forget", "redacted"],
+    ]);
+    expect(JSON.stringify(ledger)).not.toContain(a);
+  });
+
+  it("answers 400 with Seed's messages for no match and for several matches, and records nothing", async () => {
+    const a = msisdn(14);
+    const before = await svc.db.optOut.count();
+    const none = await optout({ address_type: "msisdn", address: a });
+    expect(none.statusCode).toBe(400);
+    expect(none.json().error).toMatchObject({
+      code: "IDENTITY_ADDRESS_NOT_FOUND",
+      message: "There is no identity with this address.",
+    });
+    await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
+    await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
+    const many = await optout({ address_type: "msisdn", address: a });
+    expect(many.statusCode).toBe(400);
+    expect(many.json().error).toMatchObject({
+      code: "IDENTITY_ADDRESS_AMBIGUOUS",
+      message: "There are multiple identities with this address.",
+    });
+    expect(await svc.db.optOut.count()).toBe(before);
+    expect(await svc.db.consentEvent.count({ where: { address: a } })).toBe(0);
+  });
+
+  it("rejects a missing request_source, an unknown type and a stop for an address the identity lacks", async () => {
+    const identity = await create(svc, { details: { addresses: { msisdn: { [msisdn(15)]: {} } } } });
+    const noSource = await send(svc, "POST", "/api/v1/optout/", {
+      identity: identity.id,
+      optout_type: "stopall",
+    });
+    expect(noSource.statusCode).toBe(400);
+    expect(noSource.json().error.details[0].field).toBe("body.request_source");
+    expect((await optout({ identity: identity.id, optout_type: "pause" })).statusCode).toBe(400);
+    const lacking = await optout({ identity: identity.id, address_type: "msisdn", address: msisdn(15) });
+    expect(lacking.statusCode).toBe(400);
+    expect(lacking.json().error.code).toBe("IDENTITY_ADDRESS_NOT_ON_IDENTITY");
+  });
+});
+
+describe("POST /api/v1/optin/", () => {
+  it("clears optedout on the address, emits optin.created with details before, and appends to the ledger", async () => {
+    const a = msisdn(16);
+    const identity = await create(svc, { details: { addresses: { msisdn: { [a]: { optedout: true } } } } });
+    const res = await send(svc, "POST", "/api/v1/optin/", {
+      address_type: "msisdn",
+      address: a,
+      request_source: "sms",
+      requestor_source_id: "42",
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({
+      identity: identity.id,
+      address: a,
+      request_source: "sms",
+      requestor_source_id: "42",
+    });
+    const stored = (await get(svc, `/api/v1/identities/${identity.id}/`)).json();
+    expect(stored.details.addresses.msisdn[a]).toEqual({ optedout: false });
+    const event = await waitFor(
+      () => capture.named<OptInCreated>("optin.created").find((e) => e.identity === identity.id),
+      { what: "optin.created" },
+    );
+    expect(event.identity_details).toEqual(identity.details);
+    const ledger = (await get(svc, `/api/v1/identities/${identity.id}/consent/`)).json();
+    expect(ledger.results).toEqual([
+      expect.objectContaining({
+        action: "optin",
+        kind: "optin",
+        scope: "address",
+        source: "sms",
+        source_id: "42",
+      }),
+    ]);
+  });
+
+  it("answers 400, not 500, for an address the identity does not have", async () => {
+    const identity = await create(svc, { details: { addresses: { msisdn: { [msisdn(17)]: {} } } } });
+    const res = await send(svc, "POST", "/api/v1/optin/", {
+      identity: identity.id,
+      address_type: "email",
+      address: "nobody@example.org",
+      request_source: "sms",
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("IDENTITY_ADDRESS_NOT_ON_IDENTITY");
+    expect(await svc.db.optIn.count({ where: { identityId: identity.id } })).toBe(0);
+  });
+});
+
+describe("GET /api/v1/optouts/search/ and the consent ledger", () => {
+  it("filters opt-outs by field and answers 400 for an unknown field", async () => {
+    const a = msisdn(18);
+    const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
+    await optout({ address_type: "msisdn", address: a, request_source: "ussd", reason: "moved" });
+    const found = (
+      await get(svc, `/api/v1/optouts/search/?identity=${identity.id}&request_source=ussd`)
+    ).json();
+    expect(found.results).toEqual([expect.objectContaining({ identity: identity.id, reason: "moved" })]);
+    expect(
+      (await get(svc, `/api/v1/optouts/search/?identity=${identity.id}&request_source=web`)).json().count,
+    ).toBe(0);
+    const spaced = encodeURIComponent(`${a.slice(0, 3)} ${a.slice(3)}`);
+    const byAddress = (
+      await get(svc, `/api/v1/optouts/search/?address_type=msisdn&address=${spaced}`)
+    ).json();
+    expect(byAddress.results.map((o: { identity: string }) => o.identity)).toEqual([identity.id]);
+    const bad = await get(svc, "/api/v1/optouts/search/?identity__user__password=x");
+    expect(bad.statusCode).toBe(400);
+    const cursor = (await get(svc, `/api/v1/optouts/search/?identity=${identity.id}&cursor=`)).json();
+    expect(cursor).toMatchObject({
+      next: null,
+      previous: null,
+      results: [expect.objectContaining({ reason: "moved" })],
+    });
+  });
+
+  it("the ledger ignores deletes and changes other than redaction", async () => {
+    const a = msisdn(19);
+    const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
+    await optout({ identity: identity.id, address_type: "msisdn", address: a, reason: "moved" });
+    const where = { identityId: identity.id };
+    const before = await svc.db.consentEvent.findFirstOrThrow({ where });
+    await svc.db.consentEvent.deleteMany({ where });
+    await svc.db.consentEvent.updateMany({ where, data: { reason: "changed" } });
+    await svc.db.consentEvent.updateMany({ where, data: { address: "+27000" } });
+    expect(await svc.db.consentEvent.findFirstOrThrow({ where })).toEqual(before);
+    await svc.db.consentEvent.updateMany({ where, data: { address: "redacted" } });
+    expect((await svc.db.consentEvent.findFirstOrThrow({ where })).address).toBe("redacted");
+  });
+
+  it("404s the ledger of an unknown identity", async () => {
+    const res = await get(svc, "/api/v1/identities/00000000-0000-4000-8000-000000000000/consent/");
+    expect(res.statusCode).toBe(404);
+  });
+});

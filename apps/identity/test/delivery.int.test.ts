@@ -1,0 +1,111 @@
+import { randomUUID } from "node:crypto";
+import type { IdentityMaxFailures } from "@tidings/contracts";
+import { startTestService } from "@tidings/service-kit/testing";
+import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { identityService } from "../src/service.ts";
+import { create, msisdn, type Svc, send } from "./helpers.ts";
+
+let svc: Svc;
+let capture: Capture;
+
+beforeAll(async () => {
+  svc = await startTestService(identityService, {
+    worker: true,
+    env: { MAX_CONSECUTIVE_SEND_FAILURES: "3" },
+  });
+  capture = await captureMessages(svc.namespace, ["identity.max_failures"]);
+});
+afterAll(async () => {
+  await capture?.stop();
+  await svc?.close();
+});
+
+const failures = async (id: string) =>
+  (await svc.db.identity.findUniqueOrThrow({ where: { id } })).failedMessageCount;
+const report = (identity: string | null, delivered: boolean, messageId = randomUUID()) =>
+  svc.broker.publish(
+    "outbound.delivery_report",
+    {
+      outbound_id: randomUUID(),
+      identity,
+      delivered,
+      status: delivered ? "delivered" : "failed",
+      reason: null,
+      at: new Date().toISOString(),
+    },
+    { messageId },
+  );
+const crossings = (id: string) =>
+  capture.named<IdentityMaxFailures>("identity.max_failures").filter((e) => e.identity_id === id);
+
+describe("outbound.delivery_report consumer", () => {
+  it("counts failures, resets on a delivery, and emits max_failures once per crossing", async () => {
+    const identity = await create(svc, { details: { addresses: { msisdn: { [msisdn(20)]: {} } } } });
+    for (let i = 1; i <= 4; i++) {
+      await report(identity.id, false);
+      await waitFor(async () => (await failures(identity.id)) === i, { what: `failure ${i}` });
+    }
+    await waitFor(() => crossings(identity.id).length === 1, { what: "first crossing" });
+    expect(crossings(identity.id)[0]).toEqual({ identity_id: identity.id, failure_count: 3 });
+    await report(identity.id, true);
+    await waitFor(async () => (await failures(identity.id)) === 0, { what: "reset" });
+    for (let i = 1; i <= 3; i++) {
+      await report(identity.id, false);
+    }
+    await waitFor(async () => (await failures(identity.id)) === 3, { what: "second crossing count" });
+    await waitFor(() => crossings(identity.id).length === 2, { what: "second crossing" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(crossings(identity.id)).toHaveLength(2);
+  });
+
+  it("a redelivered report (same message id) counts once", async () => {
+    const identity = await create(svc, { details: { addresses: {} } });
+    const messageId = randomUUID();
+    await report(identity.id, false, messageId);
+    await report(identity.id, false, messageId);
+    await report(identity.id, false);
+    await waitFor(async () => (await failures(identity.id)) === 2, { what: "two failures" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await failures(identity.id)).toBe(2);
+  });
+});
+
+describe("POST /api/v1/identities/message_count/ (Seed receiver)", () => {
+  it("increments by identity or by to_addr and resets on delivered", async () => {
+    const a = msisdn(21);
+    const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
+    const byId = await send(svc, "POST", "/api/v1/identities/message_count/", {
+      hook: { id: 1, event: "outbound.delivery_report", target: "http://x" },
+      data: { identity: identity.id, delivered: false, outbound_id: "extra fields are fine" },
+    });
+    expect(byId.statusCode).toBe(200);
+    expect(byId.json()).toEqual({ identity: identity.id, failed_message_count: 1 });
+    const byAddr = await send(svc, "POST", "/api/v1/identities/message_count/", {
+      data: { to_addr: a, delivered: "false" },
+    });
+    expect(byAddr.json().failed_message_count).toBe(2);
+    expect(await failures(identity.id)).toBe(2);
+    const ok = await send(svc, "POST", "/api/v1/identities/message_count/", {
+      data: { identity: identity.id, delivered: true },
+    });
+    expect(ok.json().failed_message_count).toBe(0);
+    expect(await failures(identity.id)).toBe(0);
+  });
+
+  it("answers 400 with Seed's messages", async () => {
+    const noData = await send(svc, "POST", "/api/v1/identities/message_count/", { hook: {} });
+    expect(noData.statusCode).toBe(400);
+    expect(noData.json().error.message).toBe('"data" must be supplied');
+    const noKey = await send(svc, "POST", "/api/v1/identities/message_count/", {
+      data: { delivered: false },
+    });
+    expect(noKey.statusCode).toBe(400);
+    expect(noKey.json().error.message).toBe('"data" must contain either "identity" or "to_addr" keys');
+    const unknown = await send(svc, "POST", "/api/v1/identities/message_count/", {
+      data: { to_addr: msisdn(21), delivered: false },
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.message).toBe("No identity found for given address");
+  });
+});

@@ -1,0 +1,212 @@
+import { createHmac } from "node:crypto";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { adminAuth, startTestService } from "@tidings/service-kit/testing";
+import { waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { identityService } from "../src/service.ts";
+import { create, get, msisdn, type Svc, send } from "./helpers.ts";
+
+let svc: Svc;
+let server: Server;
+let base: string;
+const received: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
+const failuresLeft = new Map<string, number>();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => {
+      body += chunk;
+    });
+    req.on("end", () => {
+      const path = req.url ?? "/";
+      received.push({ path, headers: req.headers, body });
+      const left = failuresLeft.get(path) ?? 0;
+      if (path.startsWith("/down") || left > 0) {
+        failuresLeft.set(path, left - 1);
+        res.writeHead(500).end("nope");
+        return;
+      }
+      res.writeHead(200).end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  svc = await startTestService(identityService, {
+    worker: true,
+    env: {
+      HOOK_AUTH_TOKEN: "hook-token-123",
+      HOOK_MAX_ATTEMPTS: "3",
+      HOOK_RETRY_BASE_MS: "20",
+      HOOK_POLL_INTERVAL_MS: "20",
+    },
+  });
+});
+afterAll(async () => {
+  await svc?.close();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+const at = (path: string) => received.filter((r) => r.path === path);
+
+async function userToken(email: string) {
+  const res = await send(svc, "POST", "/api/v1/user/token/", { email });
+  return { authorization: `Token ${res.json().token}` };
+}
+
+describe("/api/v1/webhook/ CRUD", () => {
+  it("creates, lists, reads, updates and deletes hooks; refuses unknown events", async () => {
+    const created = await send(svc, "POST", "/api/v1/webhook/", {
+      event: "identity.created",
+      target: `${base}/crud`,
+    });
+    expect(created.statusCode).toBe(201);
+    const hook = created.json();
+    expect(hook).toMatchObject({
+      event: "identity.created",
+      target: `${base}/crud`,
+      secret: expect.any(String),
+    });
+    const unknown = await send(svc, "POST", "/api/v1/webhook/", {
+      event: "identity.exploded",
+      target: `${base}/x`,
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error.code).toBe("IDENTITY_HOOK_UNKNOWN_EVENT");
+    expect(
+      (await send(svc, "POST", "/api/v1/webhook/", { event: "identity.created", target: "ftp://x" }))
+        .statusCode,
+    ).toBe(400);
+    const listed = (await get(svc, "/api/v1/webhook/")).json();
+    expect(listed.results.map((h: { id: number }) => h.id)).toContain(hook.id);
+    expect(listed.results[0].secret).toBeUndefined();
+    const patched = await send(svc, "PATCH", `/api/v1/webhook/${hook.id}/`, { event: "identity.updated" });
+    expect(patched.json()).toMatchObject({ id: hook.id, event: "identity.updated", target: `${base}/crud` });
+    const put = await send(svc, "PUT", `/api/v1/webhook/${hook.id}/`, {
+      event: "optout.requested",
+      target: `${base}/crud2`,
+    });
+    expect(put.json()).toMatchObject({ event: "optout.requested", target: `${base}/crud2` });
+    expect((await get(svc, `/api/v1/webhook/${hook.id}/`)).json().target).toBe(`${base}/crud2`);
+    expect((await send(svc, "DELETE", `/api/v1/webhook/${hook.id}/`)).statusCode).toBe(204);
+    const gone = await get(svc, `/api/v1/webhook/${hook.id}/`);
+    expect(gone.statusCode).toBe(404);
+    expect(gone.json().error.code).toBe("IDENTITY_HOOK_NOT_FOUND");
+  });
+
+  it("a user sees only their own hooks", async () => {
+    const alice = await userToken("alice-hooks@example.org");
+    const bob = await userToken("bob-hooks@example.org");
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/webhook/",
+      headers: alice,
+      payload: { event: "identity.deleted", target: `${base}/alice` },
+    });
+    const hook = res.json();
+    expect((await svc.app.inject({ url: `/api/v1/webhook/${hook.id}/`, headers: bob })).statusCode).toBe(404);
+    const bobs = (await svc.app.inject({ url: "/api/v1/webhook/", headers: bob })).json();
+    expect(bobs.count).toBe(0);
+    expect((await svc.app.inject({ url: `/api/v1/webhook/${hook.id}/`, headers: alice })).statusCode).toBe(
+      200,
+    );
+    expect(
+      (await svc.app.inject({ url: `/api/v1/webhook/${hook.id}/`, headers: adminAuth })).statusCode,
+    ).toBe(200);
+  });
+});
+
+describe("hook deliveries", () => {
+  it("POSTs {hook, data} with the Token header and an HMAC-SHA256 signature of the body", async () => {
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.created", target: `${base}/ok` })
+    ).json();
+    const identity = await create(svc, { details: { addresses: { msisdn: { [msisdn(40)]: {} } } } });
+    const request = await waitFor(() => at("/ok").find((r) => JSON.parse(r.body).data.id === identity.id), {
+      what: "hook delivery",
+    });
+    expect(JSON.parse(request.body)).toEqual({
+      hook: { id: hook.id, event: "identity.created", target: `${base}/ok` },
+      data: expect.objectContaining({ id: identity.id, details: identity.details }),
+    });
+    expect(request.headers.authorization).toBe("Token hook-token-123");
+    const expected = `sha256=${createHmac("sha256", hook.secret).update(request.body).digest("hex")}`;
+    expect(request.headers["x-tidings-signature"]).toBe(expected);
+  });
+
+  it("retries a failing target with backoff until it answers 2xx", async () => {
+    failuresLeft.set("/flaky", 2);
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.deleted", target: `${base}/flaky` })
+    ).json();
+    const identity = await create(svc, { details: { addresses: {} } });
+    await send(svc, "DELETE", `/api/v1/identities/${identity.id}/`);
+    const delivered = await waitFor(
+      async () =>
+        (await get(svc, `/api/v1/webhook/deliveries/?hook=${hook.id}&status=delivered`)).json().results[0],
+      { what: "delivered after retries" },
+    );
+    expect(delivered).toMatchObject({ event: "identity.deleted", attempts: 3, last_status_code: 200 });
+    expect(at("/flaky")).toHaveLength(3);
+  });
+
+  it("records a delivery as failed after the last attempt and lists it", async () => {
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", { event: "optout.requested", target: `${base}/down` })
+    ).json();
+    const a = msisdn(41);
+    const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } }, lang: "x" } });
+    await send(svc, "POST", "/api/v1/optout/", {
+      address_type: "msisdn",
+      address: a,
+      request_source: "t",
+      reason: "r",
+    });
+    const failed = await waitFor(
+      async () =>
+        (await get(svc, `/api/v1/webhook/deliveries/?status=failed&hook=${hook.id}`)).json().results[0],
+      { what: "failed delivery" },
+    );
+    expect(failed).toMatchObject({
+      status: "failed",
+      attempts: 3,
+      last_status_code: 500,
+      last_error: "HTTP 500",
+    });
+    const bodies = at("/down").map((r) => JSON.parse(r.body));
+    expect(bodies).toHaveLength(3);
+    expect(bodies[0].data).toEqual({
+      identity: identity.id,
+      identity_details: identity.details,
+      optout_type: "stop",
+      optout_reason: "r",
+      optout_source: "t",
+    });
+  });
+
+  it("user-scoped events reach only the acting user's hooks", async () => {
+    const carol = await userToken("carol-hooks@example.org");
+    const dave = await userToken("dave-hooks@example.org");
+    await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/webhook/",
+      headers: carol,
+      payload: { event: "optin.requested", target: `${base}/carol` },
+    });
+    const a = msisdn(42);
+    await create(svc, { details: { addresses: { msisdn: { [a]: { optedout: true } } } } });
+    const optin = (headers: Record<string, string>) =>
+      svc.app.inject({
+        method: "POST",
+        url: "/api/v1/optin/",
+        headers,
+        payload: { address_type: "msisdn", address: a, request_source: "t" },
+      });
+    expect((await optin(dave)).statusCode).toBe(201);
+    expect((await optin(carol)).statusCode).toBe(201);
+    await waitFor(() => at("/carol").length === 1, { what: "carol's delivery" });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(at("/carol")).toHaveLength(1);
+  });
+});
