@@ -40,7 +40,10 @@ describe("POST /api/v1/message/", () => {
       lang: "eng_ZA",
       text_content: "Welcome to your pregnancy messages.",
       binary_content: null,
+      binary_content_url: null,
       metadata,
+      encoding: "GSM-7",
+      segments: 1,
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });
@@ -50,8 +53,26 @@ describe("POST /api/v1/message/", () => {
   });
 
   it("accepts binary content without text, and defaults metadata to {}", async () => {
-    const message = await createMessage({ sequence_number: 2, binary_content: 7 });
-    expect(message).toMatchObject({ text_content: null, binary_content: 7, metadata: {} });
+    const binary = await t.createBinary();
+    const message = await createMessage({ sequence_number: 2, binary_content: binary.id });
+    expect(message).toMatchObject({
+      text_content: null,
+      binary_content: binary.id,
+      binary_content_url: binary.content,
+      metadata: {},
+      encoding: null,
+      segments: 0,
+    });
+    expect(await t.event("content.message.changed", message.id)).toEqual(message);
+  });
+
+  it("reports the SMS encoding and segments of the text", async () => {
+    const gsm = await createMessage({ sequence_number: 3, text_content: `${"a".repeat(159)}€` });
+    expect(gsm).toMatchObject({ encoding: "GSM-7", segments: 2 });
+    const ucs = await createMessage({ sequence_number: 4, text_content: `Sawubona 😀 ${"b".repeat(60)}` });
+    expect(ucs).toMatchObject({ encoding: "UCS-2", segments: 2 });
+    const patched = await t.call("PATCH", `${MESSAGES}${ucs.id}/`, { text_content: "Short" });
+    expect(patched.body).toMatchObject({ encoding: "GSM-7", segments: 1 });
   });
 
   describe("errors: nothing stored, nothing published", () => {
@@ -107,6 +128,14 @@ describe("POST /api/v1/message/", () => {
       expect(error.message).toBe(
         'text_content has special characters which can be replaced: “ with ", ” with ", – with -, ’ with \'',
       );
+    });
+
+    it("400s an unknown binary_content, naming the field", async () => {
+      const error = await rejects(
+        { sequence_number: 21, binary_content: 999999 },
+        "CONTENT_REFERENCE_NOT_FOUND",
+      );
+      expect(error.message).toMatch(/^binary_content: /);
     });
 
     it("400s a bad lang and sequence_number through the schema", async () => {
@@ -185,18 +214,32 @@ describe("PATCH /api/v1/message/:id/", () => {
 
   it("lets the text go (null, not an empty string) once binary content is there", async () => {
     const message = await createMessage({ sequence_number: 43, text_content: "Text" });
-    const res = await t.call("PATCH", `${MESSAGES}${message.id}/`, { text_content: null, binary_content: 3 });
+    const binary = await t.createBinary();
+    const res = await t.call("PATCH", `${MESSAGES}${message.id}/`, {
+      text_content: null,
+      binary_content: binary.id,
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ text_content: null, binary_content: 3 });
+    expect(res.body).toMatchObject({
+      text_content: null,
+      binary_content: binary.id,
+      encoding: null,
+      segments: 0,
+    });
     expect((await t.svc.db.message.findUniqueOrThrow({ where: { id: message.id } })).textContent).toBeNull();
   });
 
   it("refuses binary_content 0 rather than reading it as null", async () => {
-    const message = await createMessage({ sequence_number: 44, text_content: "Text", binary_content: 5 });
+    const binary = await t.createBinary();
+    const message = await createMessage({
+      sequence_number: 44,
+      text_content: "Text",
+      binary_content: binary.id,
+    });
     const res = await t.call("PATCH", `${MESSAGES}${message.id}/`, { binary_content: 0 });
     expect(res.status).toBe(400);
     expect(res.body.error.details).toEqual([{ field: "body.binary_content", message: expect.any(String) }]);
-    expect((await t.call("GET", `${MESSAGES}${message.id}/`)).body.binary_content).toBe(5);
+    expect((await t.call("GET", `${MESSAGES}${message.id}/`)).body.binary_content).toBe(binary.id);
   });
 
   it("404s an unknown message", async () => {

@@ -197,6 +197,34 @@ describe("PATCH /api/v1/messageset/:id/", () => {
   });
 });
 
+describe("PUT /api/v1/messageset/:id/", () => {
+  it("replaces the set: fields left out go back to their defaults or null", async () => {
+    const set = await createSet({
+      short_name: "put.me",
+      label: "Old",
+      notes: "old notes",
+      channel: "JUNE_TEXT",
+    });
+    const res = await t.call("PUT", `${SETS}${set.id}/`, {
+      short_name: "put.me.2",
+      default_schedule: schedule.id,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      id: set.id,
+      short_name: "put.me.2",
+      label: "",
+      notes: null,
+      channel: null,
+      next_set: null,
+      content_type: "text",
+    });
+    const partial = await t.call("PUT", `${SETS}${set.id}/`, { label: "no short name" });
+    expect(partial.status).toBe(400);
+    expect((await t.call("GET", `${SETS}${set.id}/`)).body).toMatchObject({ short_name: "put.me.2" });
+  });
+});
+
 describe("DELETE /api/v1/messageset/:id/", () => {
   it("deletes the set and its messages, clears next_set where it was the next set, and announces each", async () => {
     const set = await createSet({ short_name: "delete.me" });

@@ -11,13 +11,27 @@ afterAll(async () => {
   await t?.close();
 });
 
-const ROUTES = ["schedule", "messageset", "message"].flatMap((resource) => [
-  ["POST", `/api/v1/${resource}/`],
-  ["GET", `/api/v1/${resource}/`],
-  ["GET", `/api/v1/${resource}/1/`],
-  ["PATCH", `/api/v1/${resource}/1/`],
-  ["DELETE", `/api/v1/${resource}/1/`],
-]) as [method: "POST" | "GET" | "PATCH" | "DELETE", url: string][];
+const ROUTES = [
+  ...["schedule", "messageset", "message", "template"].flatMap((resource) => [
+    ["POST", `/api/v1/${resource}/`],
+    ["GET", `/api/v1/${resource}/`],
+    ["GET", `/api/v1/${resource}/1/`],
+    ["PATCH", `/api/v1/${resource}/1/`],
+    ["DELETE", `/api/v1/${resource}/1/`],
+  ]),
+  ["POST", "/api/v1/binarycontent/"],
+  ["GET", "/api/v1/binarycontent/"],
+  ["GET", "/api/v1/binarycontent/1/"],
+  ["DELETE", "/api/v1/binarycontent/1/"],
+  ["GET", "/api/v1/schedule/1/runs/?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z"],
+  ["GET", "/api/v1/messageset/1/messages"],
+  ["GET", "/api/v1/messageset_languages/"],
+  ["POST", "/api/v1/messageset/1/clone/"],
+  ["GET", "/api/v1/message/1/content"],
+  ["GET", "/api/v1/template/1/versions/"],
+  ["GET", "/api/v1/template/1/versions/1/"],
+  ["POST", "/api/v1/template/1/preview/"],
+] as [method: "POST" | "GET" | "PATCH" | "DELETE", url: string][];
 
 describe("auth", () => {
   it.each(ROUTES)("%s %s needs a valid token", async (method, url) => {
@@ -70,4 +84,25 @@ describe("paths", () => {
       expect(res.body.error).toMatchObject({ code: "VALIDATION_FAILED", details: [{ field: "params.id" }] });
     },
   );
+});
+
+describe("docs", () => {
+  it("serves an OpenAPI document with every content route", async () => {
+    const res = await t.svc.app.inject({ method: "GET", url: "/docs/json" });
+    expect(res.statusCode).toBe(200);
+    const paths = Object.keys(res.json().paths);
+    for (const path of [
+      "/api/v1/binarycontent/",
+      "/api/v1/template/{id}/preview/",
+      "/api/v1/template/{id}/versions/",
+      "/api/v1/schedule/{id}/runs/",
+      "/api/v1/messageset/{id}/messages",
+      "/api/v1/messageset/{id}/clone/",
+      "/api/v1/messageset_languages/",
+      "/api/v1/message/{id}/content",
+      "/media/{key}",
+    ]) {
+      expect(paths, path).toContain(path);
+    }
+  });
 });

@@ -1,4 +1,7 @@
-import type { ContentSchedule, MessageName } from "@tidings/contracts";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BinaryContent, ContentSchedule, MessageName } from "@tidings/contracts";
 import { adminAuth, startTestService } from "@tidings/service-kit/testing";
 import { captureMessages, waitFor } from "@tidings/testing";
 import { expect } from "vitest";
@@ -11,17 +14,48 @@ const EVENTS: MessageName[] = [
   "content.messageset.deleted",
   "content.message.changed",
   "content.message.deleted",
+  "content.template.changed",
+  "content.template.deleted",
 ];
+
+/** A multipart/form-data body with one file part (and optional plain fields). */
+export function multipartBody(
+  file: { field?: string; filename: string; type: string; data: Buffer | string } | undefined,
+  fields: Record<string, string> = {},
+) {
+  const boundary = `----tidings${Math.random().toString(16).slice(2)}`;
+  const parts: Buffer[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    parts.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`),
+    );
+  }
+  if (file) {
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${file.field ?? "content"}"; filename="${file.filename}"\r\nContent-Type: ${file.type}\r\n\r\n`,
+      ),
+      Buffer.isBuffer(file.data) ? file.data : Buffer.from(file.data),
+      Buffer.from("\r\n"),
+    );
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`));
+  return { payload: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
 
 export type ContentHarness = Awaited<ReturnType<typeof startContent>>;
 
 /** The content service with its worker (the outbox relay), recording every content event it publishes. */
-export async function startContent() {
-  const svc = await startTestService(contentService, { worker: true });
+export async function startContent(env: Record<string, string> = {}) {
+  const mediaDir = await mkdtemp(join(tmpdir(), "tidings-content-media-"));
+  const svc = await startTestService(contentService, {
+    worker: true,
+    env: { CONTENT_MEDIA_DIR: mediaDir, ...env },
+  });
   const capture = await captureMessages(svc.namespace, EVENTS);
 
   /** An admin request, its body parsed. */
-  const call = async (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: object) => {
+  const call = async (method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", url: string, payload?: object) => {
     const res = await svc.app.inject({ method, url, headers: adminAuth, payload });
     return { status: res.statusCode, body: res.body ? res.json() : undefined, headers: res.headers };
   };
@@ -29,6 +63,32 @@ export async function startContent() {
   /** Creates through the API; fails the test unless the answer is a 201. */
   const create = async <T = ContentSchedule>(path: string, payload: object): Promise<T> => {
     const res = await call("POST", path, payload);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body;
+  };
+
+  /** Uploads a file as multipart (field `content` unless told otherwise). */
+  const upload = async (
+    file: Parameters<typeof multipartBody>[0],
+    fields: Record<string, string> = {},
+    headers: Record<string, string> = adminAuth,
+  ) => {
+    const { payload, contentType } = multipartBody(file, fields);
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/binarycontent/",
+      headers: { ...headers, "content-type": contentType },
+      payload,
+    });
+    return { status: res.statusCode, body: res.json(), headers: res.headers };
+  };
+
+  /** Uploads a small PNG-typed file; fails the test unless the answer is a 201. */
+  const createBinary = async (
+    data = "not really a png",
+    filename = "picture.png",
+  ): Promise<BinaryContent> => {
+    const res = await upload({ filename, type: "image/png", data });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body;
   };
@@ -80,9 +140,12 @@ export async function startContent() {
 
   return {
     svc,
+    mediaDir,
     capture,
     call,
     create,
+    upload,
+    createBinary,
     event,
     eventsSince,
     expectNoEvents,
@@ -90,6 +153,7 @@ export async function startContent() {
     async close() {
       await capture.stop();
       await svc.close();
+      await rm(mediaDir, { recursive: true, force: true });
     },
   };
 }

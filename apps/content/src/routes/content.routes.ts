@@ -4,16 +4,21 @@ import {
   CreateContentScheduleBody,
   CreateMessageBody,
   CreateMessageSetBody,
+  CreateTemplateBody,
   Message,
   MessageListQuery,
   MessageSet,
   MessageSetListQuery,
+  Template,
+  TemplateListQuery,
   UpdateContentScheduleBody,
   UpdateMessageBody,
   UpdateMessageSetBody,
+  UpdateTemplateBody,
 } from "@tidings/contracts";
 import type { Api } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
+import type { MediaDeps } from "../services/binarycontent.ts";
 import {
   createMessage,
   deleteMessage,
@@ -35,10 +40,20 @@ import {
   listSchedules,
   updateSchedule,
 } from "../services/schedules.ts";
+import {
+  createTemplate,
+  deleteTemplate,
+  getTemplate,
+  listTemplates,
+  updateTemplate,
+} from "../services/templates.ts";
+import { extraRoutes } from "./extra.routes.ts";
+import { mediaRoutes } from "./media.routes.ts";
 import { resourceRoutes } from "./resource.ts";
 
-/** Seed's content-store API: schedules, message sets and messages. */
-export function contentRoutes(app: Api, db: Db, publicUrl?: string): void {
+/** Seed's content-store API (schedules, message sets, messages, binary content) and templates. */
+export async function contentRoutes(app: Api, deps: MediaDeps, publicUrl?: string): Promise<void> {
+  const db: Db = deps.db;
   resourceRoutes(
     app,
     {
@@ -90,12 +105,35 @@ export function contentRoutes(app: Api, db: Db, publicUrl?: string): void {
         update: UpdateMessageBody,
         query: MessageListQuery,
       },
-      create: (body, context) => createMessage(db, body, context),
-      list: (query, page) => listMessages(db, query, page),
-      get: (id) => getMessage(db, id),
-      update: (id, body, context) => updateMessage(db, id, body, context),
-      remove: (id, context) => deleteMessage(db, id, context),
+      create: (body, context) => createMessage(deps, body, context),
+      list: (query, page) => listMessages(deps, query, page),
+      get: (id) => getMessage(deps, id),
+      update: (id, body, context) => updateMessage(deps, id, body, context),
+      remove: (id, context) => deleteMessage(deps, id, context),
     },
     publicUrl,
   );
+
+  resourceRoutes(
+    app,
+    {
+      path: "/api/v1/template/",
+      name: "template",
+      schemas: {
+        item: Template,
+        create: CreateTemplateBody,
+        update: UpdateTemplateBody,
+        query: TemplateListQuery,
+      },
+      create: (body, context) => createTemplate(db, body, context),
+      list: (query, page) => listTemplates(db, query, page),
+      get: (id) => getTemplate(db, id),
+      update: (id, body, context) => updateTemplate(db, id, body, context),
+      remove: (id, context) => deleteTemplate(db, id, context),
+    },
+    publicUrl,
+  );
+
+  extraRoutes(app, deps, publicUrl);
+  await mediaRoutes(app, deps, publicUrl);
 }

@@ -26,7 +26,7 @@ export interface Resource<
 const contextOf = (request: { id: string }): RequestContext => ({ correlationId: request.id });
 
 /**
- * POST and GET on the collection; GET, PATCH and DELETE on `<path><id>/`. Lists are in id order.
+ * POST and GET on the collection; GET, PUT, PATCH and DELETE on `<path><id>/`. Lists are in id order.
  * Fastify validates bodies and queries against the schemas (and responses on the way out), so each input is
  * the `Static` of its schema; the casts below only say so, as the type provider cannot see through generics.
  */
@@ -100,6 +100,34 @@ export function resourceRoutes<
       },
     },
     async (request) => resource.update(request.params.id, request.body as Static<Update>, contextOf(request)),
+  );
+
+  // PUT replaces: the body is a whole resource (the create schema, whose defaults fastify fills in), and
+  // any nullable field it leaves out becomes null rather than keeping its old value.
+  const cleared = Object.fromEntries(
+    Object.entries((schemas.update as { properties?: Record<string, TSchema> }).properties ?? {})
+      .filter(([, field]) =>
+        ((field as { anyOf?: { type?: string }[] }).anyOf ?? []).some((b) => b.type === "null"),
+      )
+      .map(([key]) => [key, null]),
+  );
+  app.put(
+    one,
+    {
+      schema: {
+        tags,
+        summary: `Replace a ${name} (Seed's PUT)`,
+        params: IntIdParams,
+        body: schemas.create,
+        response: { 200: schemas.item, ...errorResponses },
+      },
+    },
+    async (request) =>
+      resource.update(
+        request.params.id,
+        { ...cleared, ...(request.body as object) } as Static<Update>,
+        contextOf(request),
+      ),
   );
 
   app.delete(

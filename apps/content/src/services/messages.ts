@@ -1,14 +1,22 @@
 import type {
   CreateMessageBody,
   Message,
+  MessageContent,
   MessageDeleted,
   MessageListQuery,
   UpdateMessageBody,
 } from "@tidings/contracts";
+import { smsInfo } from "@tidings/contracts";
 import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
-import type { Message as MessageRow, Prisma } from "../generated/prisma/client.ts";
+import type {
+  BinaryContent as BinaryContentRow,
+  Message as MessageRow,
+  MessageSet as MessageSetRow,
+  Prisma,
+} from "../generated/prisma/client.ts";
+import { toBinaryContent } from "./binarycontent.ts";
 import {
+  type ContentDeps,
   inIdOrder,
   type Listed,
   listed,
@@ -27,8 +35,29 @@ const SMART_CHARACTERS = new Map([
   ["–", "-"],
 ]);
 
-function assertValidMessage(row: MessageRow): void {
-  if (!row.textContent && row.binaryContent === null) {
+/** Seed's rule for WhatsApp sets: what WhatsApp templates refuse, and how to name it. */
+const WHATSAPP_FORBIDDEN: [RegExp, string][] = [
+  [/\n/, "a newline"],
+  [/\t/, "a tab"],
+  [/ {4}/, "four consecutive spaces"],
+];
+
+/** A message row with what its answers need: its set (for the channel rules) and its binary content. */
+export type MessageWithRelations = MessageRow & {
+  messageset: Pick<MessageSetRow, "channel">;
+  binaryContent: BinaryContentRow | null;
+};
+
+export const withRelations = {
+  messageset: { select: { channel: true } },
+  binaryContent: true,
+} as const satisfies Prisma.MessageInclude;
+
+export const isWhatsAppChannel = (channel: string | null) =>
+  channel?.toLowerCase().includes("whatsapp") ?? false;
+
+function assertValidMessage(row: MessageWithRelations): void {
+  if (!row.textContent && row.binaryContentId === null) {
     throw badRequest("CONTENT_MESSAGE_EMPTY", "Messages must have text or file attached", [
       { field: "body.text_content", message: "text_content or binary_content is required" },
       { field: "body.binary_content", message: "text_content or binary_content is required" },
@@ -43,19 +72,60 @@ function assertValidMessage(row: MessageRow): void {
       [{ field: "body.text_content", message: `replace ${replacements}` }],
     );
   }
+  if (row.textContent && isWhatsAppChannel(row.messageset.channel)) {
+    const found = WHATSAPP_FORBIDDEN.filter(([pattern]) => pattern.test(row.textContent ?? ""));
+    if (found.length > 0) {
+      const what = found.map(([, name]) => name).join(", ");
+      throw badRequest(
+        "CONTENT_MESSAGE_WHATSAPP_FORMAT",
+        `text_content: messages of a WhatsApp set (channel "${row.messageset.channel}") cannot contain ${what}`,
+        [
+          {
+            field: "body.text_content",
+            message: `no newline, tab or four consecutive spaces (found ${what})`,
+          },
+        ],
+      );
+    }
+  }
 }
 
-function toMessage(row: MessageRow): Message {
+/** A text's SMS encoding and segments; a message without text has none. */
+const smsOf = (text: string | null) => {
+  if (!text) {
+    return { encoding: null, segments: 0 };
+  }
+  const { encoding, segments } = smsInfo(text);
+  return { encoding, segments };
+};
+
+export function toMessage(row: MessageWithRelations, deps: Pick<ContentDeps, "mediaUrl">): Message {
   return {
     id: row.id,
     messageset: row.messagesetId,
     sequence_number: row.sequenceNumber,
     lang: row.lang,
     text_content: row.textContent,
-    binary_content: row.binaryContent,
+    binary_content: row.binaryContentId,
+    binary_content_url: row.binaryContent ? deps.mediaUrl(row.binaryContent.storageKey) : null,
     metadata: row.metadata as Message["metadata"],
+    ...smsOf(row.textContent),
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** The message with its binary content nested (Seed's `/message/{id}/content` and `/messageset/{id}/messages`). */
+export function toMessageContent(
+  row: MessageWithRelations,
+  deps: Pick<ContentDeps, "mediaUrl">,
+): MessageContent {
+  const { binary_content_url: _url, ...message } = toMessage(row, deps);
+  return {
+    ...message,
+    encoding: message.encoding ?? null,
+    segments: message.segments ?? 0,
+    binary_content: row.binaryContent ? toBinaryContent(row.binaryContent, deps) : null,
   };
 }
 
@@ -74,7 +144,7 @@ const toColumns = (input: UpdateMessageBody) => ({
   sequenceNumber: input.sequence_number,
   lang: input.lang,
   textContent: input.text_content,
-  binaryContent: input.binary_content,
+  binaryContentId: input.binary_content,
   metadata: input.metadata as Prisma.InputJsonObject | undefined,
 });
 
@@ -83,6 +153,7 @@ const writeErrors = (input: UpdateMessageBody, id?: number): WriteErrors => ({
   notFound: id === undefined ? undefined : messageNotFound(id),
   violations: {
     message_messageset_fkey: referenceNotFound("messageset", "message set", input.messageset),
+    message_binary_content_fkey: referenceNotFound("binary_content", "binary content", input.binary_content),
     message_messageset_sequence_number_lang_key: () =>
       badRequest(
         "CONTENT_MESSAGE_DUPLICATE",
@@ -97,26 +168,26 @@ const writeErrors = (input: UpdateMessageBody, id?: number): WriteErrors => ({
 
 /** Writes a message, validates the result (so a PATCH is checked merged) and announces it. */
 const saveMessage = (
-  db: Db,
+  deps: ContentDeps,
   context: RequestContext,
-  save: (tx: Tx) => Promise<MessageRow>,
+  save: (tx: Tx) => Promise<MessageWithRelations>,
   errors: WriteErrors,
 ) =>
   write(
-    db,
+    deps.db,
     context,
     async (tx) => {
       const row = await save(tx);
       assertValidMessage(row);
-      const message = toMessage(row);
+      const message = toMessage(row, deps);
       return { result: message, events: [{ name: "content.message.changed", payload: message }] };
     },
     errors,
   );
 
-export const createMessage = (db: Db, input: CreateMessageBody, context: RequestContext) =>
+export const createMessage = (deps: ContentDeps, input: CreateMessageBody, context: RequestContext) =>
   saveMessage(
-    db,
+    deps,
     context,
     (tx) =>
       tx.message.create({
@@ -126,21 +197,27 @@ export const createMessage = (db: Db, input: CreateMessageBody, context: Request
           sequenceNumber: input.sequence_number,
           lang: input.lang,
         },
+        include: withRelations,
       }),
     writeErrors(input),
   );
 
-export const updateMessage = (db: Db, id: number, input: UpdateMessageBody, context: RequestContext) =>
+export const updateMessage = (
+  deps: ContentDeps,
+  id: number,
+  input: UpdateMessageBody,
+  context: RequestContext,
+) =>
   saveMessage(
-    db,
+    deps,
     context,
-    (tx) => tx.message.update({ where: { id }, data: toColumns(input) }),
+    (tx) => tx.message.update({ where: { id }, data: toColumns(input), include: withRelations }),
     writeErrors(input, id),
   );
 
-export const deleteMessage = (db: Db, id: number, context: RequestContext) =>
+export const deleteMessage = (deps: ContentDeps, id: number, context: RequestContext) =>
   write(
-    db,
+    deps.db,
     context,
     async (tx) => {
       const row = await tx.message.delete({ where: { id } });
@@ -152,16 +229,22 @@ export const deleteMessage = (db: Db, id: number, context: RequestContext) =>
     { notFound: messageNotFound(id) },
   );
 
-export async function getMessage(db: Db, id: number): Promise<Message> {
-  const row = await db.message.findUnique({ where: { id } });
+async function findMessage(deps: ContentDeps, id: number): Promise<MessageWithRelations> {
+  const row = await deps.db.message.findUnique({ where: { id }, include: withRelations });
   if (!row) {
     throw messageNotFound(id)();
   }
-  return toMessage(row);
+  return row;
 }
 
+export const getMessage = async (deps: ContentDeps, id: number): Promise<Message> =>
+  toMessage(await findMessage(deps, id), deps);
+
+export const getMessageContent = async (deps: ContentDeps, id: number): Promise<MessageContent> =>
+  toMessageContent(await findMessage(deps, id), deps);
+
 export async function listMessages(
-  db: Db,
+  deps: ContentDeps,
   query: MessageListQuery,
   page: PageParams,
 ): Promise<Listed<Message>> {
@@ -171,9 +254,9 @@ export async function listMessages(
     lang: query.lang,
   };
   return listed(
-    db,
-    db.message.count({ where }),
-    db.message.findMany({ where, ...inIdOrder(page) }),
-    toMessage,
+    deps.db,
+    deps.db.message.count({ where }),
+    deps.db.message.findMany({ where, include: withRelations, ...inIdOrder(page) }),
+    (row) => toMessage(row, deps),
   );
 }

@@ -1,14 +1,24 @@
 import type {
+  CloneMessageSetBody,
   CreateMessageSetBody,
   MessageSet,
+  MessageSetLanguages,
   MessageSetListQuery,
+  MessageSetMessages,
   UpdateMessageSetBody,
 } from "@tidings/contracts";
 import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { MessageSet as MessageSetRow, Prisma } from "../generated/prisma/client.ts";
-import { toMessageDeleted } from "./messages.ts";
 import {
+  isWhatsAppChannel,
+  toMessage,
+  toMessageContent,
+  toMessageDeleted,
+  withRelations,
+} from "./messages.ts";
+import {
+  type ContentDeps,
   inIdOrder,
   type Listed,
   listed,
@@ -68,6 +78,36 @@ const writeErrors = (input: UpdateMessageSetBody, id?: number): WriteErrors => (
   },
 });
 
+/**
+ * Seed checks WhatsApp formatting when a message is saved; a set that becomes a WhatsApp set must not hold
+ * messages that would then break the rule either.
+ */
+async function assertWhatsAppReady(tx: Tx, row: MessageSetRow): Promise<void> {
+  if (!isWhatsAppChannel(row.channel)) {
+    return;
+  }
+  const offending = await tx.message.findMany({
+    where: {
+      messagesetId: row.id,
+      OR: [
+        { textContent: { contains: "\n" } },
+        { textContent: { contains: "\t" } },
+        { textContent: { contains: "    " } },
+      ],
+    },
+    select: { id: true },
+    orderBy: { id: "asc" },
+  });
+  if (offending.length > 0) {
+    const ids = offending.map((m) => m.id);
+    throw badRequest(
+      "CONTENT_MESSAGESET_WHATSAPP_FORMAT",
+      `channel: messages ${ids.join(", ")} have a newline, a tab or four consecutive spaces, which WhatsApp sets cannot send`,
+      [{ field: "body.channel", message: `messages ${ids.join(", ")} are not valid for WhatsApp` }],
+    );
+  }
+}
+
 const saveMessageSet = (
   db: Db,
   context: RequestContext,
@@ -78,7 +118,9 @@ const saveMessageSet = (
     db,
     context,
     async (tx) => {
-      const set = toMessageSet(await save(tx));
+      const row = await save(tx);
+      await assertWhatsAppReady(tx, row);
+      const set = toMessageSet(row);
       return { result: set, events: [changed(set)] };
     },
     errors,
@@ -155,3 +197,106 @@ export async function listMessageSets(
     toMessageSet,
   );
 }
+
+/** The set with its messages (binary content nested), in sequence_number, lang order. */
+export async function getMessageSetMessages(deps: ContentDeps, id: number): Promise<MessageSetMessages> {
+  const row = await deps.db.messageSet.findUnique({
+    where: { id },
+    include: {
+      messages: {
+        include: withRelations,
+        orderBy: [{ sequenceNumber: "asc" }, { lang: "asc" }, { id: "asc" }],
+      },
+    },
+  });
+  if (!row) {
+    throw messageSetNotFound(id)();
+  }
+  const { messages, ...set } = row;
+  return { ...toMessageSet(set), messages: messages.map((m) => toMessageContent(m, deps)) };
+}
+
+/** Seed's `{<messageset id>: [langs]}`: every set, with the distinct languages of its messages, sorted. */
+export async function messageSetLanguages(db: Db): Promise<MessageSetLanguages> {
+  const [sets, pairs] = await db.$transaction([
+    db.messageSet.findMany({ select: { id: true }, orderBy: { id: "asc" } }),
+    db.message.findMany({
+      distinct: ["messagesetId", "lang"],
+      select: { messagesetId: true, lang: true },
+      orderBy: [{ messagesetId: "asc" }, { lang: "asc" }],
+    }),
+  ]);
+  const result: MessageSetLanguages = Object.fromEntries(sets.map((s) => [String(s.id), [] as string[]]));
+  for (const { messagesetId, lang } of pairs) {
+    result[String(messagesetId)]?.push(lang);
+  }
+  return result;
+}
+
+/**
+ * Copies a set and all its messages under a new short name (and label, if given) in one transaction, and
+ * announces the new set and each new message.
+ */
+export const cloneMessageSet = (
+  deps: ContentDeps,
+  id: number,
+  input: CloneMessageSetBody,
+  context: RequestContext,
+) =>
+  write(
+    deps.db,
+    context,
+    async (tx) => {
+      // Lock the source: it cannot be deleted (or changed) while its messages are copied.
+      const locked = await tx.$queryRaw<unknown[]>`SELECT id FROM messageset WHERE id = ${id} FOR SHARE`;
+      if (locked.length === 0) {
+        throw messageSetNotFound(id)();
+      }
+      const source = await tx.messageSet.findUniqueOrThrow({ where: { id } });
+      const copy = await tx.messageSet.create({
+        data: {
+          shortName: input.short_name,
+          label: input.label ?? source.label,
+          notes: source.notes,
+          channel: source.channel,
+          nextSetId: source.nextSetId,
+          defaultScheduleId: source.defaultScheduleId,
+          contentType: source.contentType,
+        },
+      });
+      const messages = await tx.message.findMany({ where: { messagesetId: id }, orderBy: { id: "asc" } });
+      await tx.message.createMany({
+        data: messages.map((m) => ({
+          messagesetId: copy.id,
+          sequenceNumber: m.sequenceNumber,
+          lang: m.lang,
+          textContent: m.textContent,
+          binaryContentId: m.binaryContentId,
+          metadata: m.metadata as Prisma.InputJsonObject,
+        })),
+      });
+      const copies = await tx.message.findMany({
+        where: { messagesetId: copy.id },
+        include: withRelations,
+        orderBy: { id: "asc" },
+      });
+      const set = toMessageSet(copy);
+      return {
+        result: set,
+        events: [
+          changed(set),
+          ...copies.map((m) => ({ name: "content.message.changed" as const, payload: toMessage(m, deps) })),
+        ],
+      };
+    },
+    {
+      violations: {
+        messageset_short_name_key: () =>
+          badRequest(
+            "CONTENT_MESSAGESET_SHORT_NAME_TAKEN",
+            `short_name: a message set named "${input.short_name}" already exists`,
+            [{ field: "body.short_name", message: "must be unique" }],
+          ),
+      },
+    },
+  );

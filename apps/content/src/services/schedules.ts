@@ -1,6 +1,8 @@
 import type {
   ContentSchedule,
   CreateContentScheduleBody,
+  ScheduleRuns,
+  ScheduleRunsQuery,
   UpdateContentScheduleBody,
 } from "@tidings/contracts";
 import { badRequest, conflict, notFound, type PageParams } from "@tidings/service-kit";
@@ -187,4 +189,54 @@ export async function getSchedule(db: Db, id: number): Promise<ContentSchedule> 
 
 export async function listSchedules(db: Db, page: PageParams): Promise<Listed<ContentSchedule>> {
   return listed(db, db.schedule.count(), db.schedule.findMany(inIdOrder(page)), toSchedule);
+}
+
+/** The longest window `runs` accepts: a year (with a leap day) and a day. */
+const MAX_RUNS_WINDOW_MS = 367 * 24 * 3600_000;
+
+/**
+ * The schedule's run times in [from, to] (both inclusive), computed in its time zone (so 08:00 stays 08:00
+ * local across daylight-saving changes), at most `limit` of them.
+ */
+export async function scheduleRuns(db: Db, id: number, query: ScheduleRunsQuery): Promise<ScheduleRuns> {
+  const from = new Date(query.from);
+  const to = new Date(query.to);
+  if (!(from.getTime() <= to.getTime())) {
+    throw badRequest("CONTENT_SCHEDULE_RUNS_WINDOW", "from must not be after to", [
+      { field: "querystring.from", message: "must not be after to" },
+    ]);
+  }
+  if (to.getTime() - from.getTime() > MAX_RUNS_WINDOW_MS) {
+    throw badRequest("CONTENT_SCHEDULE_RUNS_WINDOW", "the window from..to is at most 367 days", [
+      { field: "querystring.to", message: "at most 367 days after from" },
+    ]);
+  }
+  const schedule = await getSchedule(db, id);
+  const limit = query.limit ?? 100;
+  const interval = CronExpressionParser.parse(schedule.cron_definition, {
+    strict: false,
+    tz: schedule.timezone,
+    // One millisecond before `from`, so that a run exactly at `from` is listed.
+    currentDate: new Date(from.getTime() - 1),
+    endDate: to,
+  });
+  const runs: string[] = [];
+  let truncated = false;
+  while (interval.hasNext()) {
+    const next = interval.next().toDate();
+    if (runs.length === limit) {
+      truncated = true;
+      break;
+    }
+    runs.push(next.toISOString());
+  }
+  return {
+    schedule: id,
+    timezone: schedule.timezone,
+    cron_definition: schedule.cron_definition,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    runs,
+    truncated,
+  };
 }

@@ -5,6 +5,13 @@ import type { Prisma } from "../generated/prisma/client.ts";
 
 export type Tx = Prisma.TransactionClient;
 
+/** What the message, message-set and binary-content use cases need: the database and media URLs. */
+export interface ContentDeps {
+  db: Db;
+  /** The public URL of a stored file, by storage key. */
+  mediaUrl(key: string): string;
+}
+
 /** What a use case knows of the request that called it. */
 export interface RequestContext {
   correlationId?: string;

@@ -1,0 +1,150 @@
+import multipart from "@fastify/multipart";
+import {
+  BinaryContent,
+  BinaryContentListQuery,
+  ErrorResponse,
+  IntIdParams,
+  Paginated,
+} from "@tidings/contracts";
+import { type Api, ApiError, badRequest, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import Type from "typebox";
+import { isStorageKey } from "../media/storage.ts";
+import {
+  createBinaryContent,
+  deleteBinaryContent,
+  getBinaryContent,
+  listBinaryContent,
+  type MediaDeps,
+  openMedia,
+  tooLarge,
+} from "../services/binarycontent.ts";
+
+const contextOf = (request: { id: string }) => ({ correlationId: request.id });
+const PATH = "/api/v1/binarycontent/";
+const tags = ["binary content"];
+
+/** Seed's `/binarycontent/` (multipart upload of `content`) and the public media files at `/media/<key>`. */
+export async function mediaRoutes(app: Api, deps: MediaDeps, publicUrl?: string): Promise<void> {
+  await app.register(multipart, {
+    // One file; one byte over the limit is enough to know it is too large.
+    limits: { fileSize: deps.maxBytes + 1, files: 1, fields: 10, parts: 11 },
+  });
+
+  app.post(
+    PATH,
+    {
+      schema: {
+        tags,
+        summary: "Upload a file: multipart/form-data with the file in the field `content`",
+        consumes: ["multipart/form-data"],
+        response: { 201: BinaryContent, 413: ErrorResponse, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      if (!request.isMultipart()) {
+        throw badRequest(
+          "CONTENT_BINARY_NOT_MULTIPART",
+          "Upload the file as multipart/form-data, field content",
+          [{ field: "body.content", message: "send multipart/form-data" }],
+        );
+      }
+      const file = await request.file();
+      if (file?.fieldname !== "content") {
+        file?.file.resume();
+        throw badRequest("CONTENT_BINARY_MISSING", "content: no file in the multipart field content", [
+          { field: "body.content", message: "is required (a file)" },
+        ]);
+      }
+      let data: Buffer;
+      try {
+        data = await file.toBuffer();
+      } catch (err) {
+        if ((err as { code?: string }).code === "FST_REQ_FILE_TOO_LARGE") {
+          throw tooLarge(deps.maxBytes);
+        }
+        throw err;
+      }
+      if (data.length > deps.maxBytes || file.file.truncated) {
+        throw tooLarge(deps.maxBytes);
+      }
+      const created = await createBinaryContent(
+        deps,
+        { filename: file.filename, mimeType: file.mimetype, data },
+        contextOf(request),
+      );
+      return reply.code(201).header("location", `${PATH}${created.id}/`).send(created);
+    },
+  );
+
+  app.get(
+    PATH,
+    {
+      schema: {
+        tags,
+        summary: "List binary content in id order",
+        querystring: BinaryContentListQuery,
+        response: { 200: Paginated(BinaryContent), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = pageParams(request.query);
+      const { count, results } = await listBinaryContent(deps, page);
+      return toPage(request, page, count, results, publicUrl);
+    },
+  );
+
+  app.get(
+    `${PATH}:id/`,
+    {
+      schema: {
+        tags,
+        summary: "Get one binary content",
+        params: IntIdParams,
+        response: { 200: BinaryContent, ...errorResponses },
+      },
+    },
+    async (request) => getBinaryContent(deps, request.params.id),
+  );
+
+  app.delete(
+    `${PATH}:id/`,
+    {
+      schema: {
+        tags,
+        summary: "Delete binary content and its file; refused (409) while a message uses it",
+        params: IntIdParams,
+        response: { 204: Type.Null({ description: "Deleted" }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await deleteBinaryContent(deps, request.params.id, contextOf(request));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    "/media/:key",
+    {
+      // Public, like Seed's MEDIA_URL: providers fetch these (image_url, voice_speech_url) without a token.
+      // The key is unguessable (random), and files never change, so they may be cached for good.
+      config: { public: true },
+      schema: {
+        tags,
+        summary: "A stored file (public; the URL is the binary content's `content`)",
+        params: Type.Object({ key: Type.String({ maxLength: 255 }) }),
+      },
+    },
+    async (request, reply) => {
+      const found = isStorageKey(request.params.key) ? await openMedia(deps, request.params.key) : undefined;
+      if (!found) {
+        throw new ApiError(404, "CONTENT_MEDIA_NOT_FOUND", "No such file");
+      }
+      return reply
+        .header("content-type", found.mimeType)
+        .header("content-length", String(found.size))
+        .header("cache-control", "public, max-age=31536000, immutable")
+        .header("x-content-type-options", "nosniff")
+        .send(found.stream);
+    },
+  );
+}

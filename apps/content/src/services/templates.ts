@@ -1,0 +1,273 @@
+import type {
+  CreateTemplateBody,
+  PreviewTemplateBody,
+  Template,
+  TemplateListQuery,
+  TemplatePreview,
+  TemplateVersion,
+  UpdateTemplateBody,
+} from "@tidings/contracts";
+import { smsInfo } from "@tidings/contracts";
+import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import type {
+  Prisma,
+  Template as TemplateRow,
+  TemplateVersion as TemplateVersionRow,
+} from "../generated/prisma/client.ts";
+import { inIdOrder, type Listed, listed, type RequestContext, write } from "./support.ts";
+
+/** GOV.UK Notify's placeholder: `((name))`. Names match case- and space-insensitively, as in Notify. */
+const PLACEHOLDER = /\(\(([^()]+?)\)\)/g;
+
+const keyOf = (name: string) => name.toLowerCase().replace(/\s+/g, "");
+
+/** The placeholders of the subject and body, each once (by key), in order of appearance. */
+export function placeholdersOf(...texts: (string | null)[]): string[] {
+  const seen = new Map<string, string>();
+  for (const text of texts) {
+    for (const match of (text ?? "").matchAll(PLACEHOLDER)) {
+      const name = (match[1] ?? "").trim();
+      if (name && !seen.has(keyOf(name))) {
+        seen.set(keyOf(name), name);
+      }
+    }
+  }
+  return [...seen.values()];
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#x27;",
+};
+export const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+
+/** Replaces each placeholder with its value (escaped with `encode`); the caller checked none is missing. */
+function render(text: string, values: Map<string, string>, encode: (v: string) => string): string {
+  return text.replace(PLACEHOLDER, (whole, name: string) => {
+    const value = values.get(keyOf(name.trim()));
+    return value === undefined ? whole : encode(value);
+  });
+}
+
+type Content = Pick<TemplateRow, "type" | "subject" | "body">;
+
+/** SMS: the encoding and segments of `text`; email: none. */
+const smsOf = (row: Content, text: string) => {
+  if (row.type !== "sms") {
+    return { encoding: null, segments: 0 };
+  }
+  const { encoding, segments } = smsInfo(text);
+  return { encoding, segments };
+};
+
+const contentFields = (row: TemplateRow | TemplateVersionRow) => ({
+  name: row.name,
+  type: row.type,
+  subject: row.subject,
+  body: row.body,
+  version: row.version,
+  placeholders: placeholdersOf(row.subject, row.body),
+  ...smsOf(row, row.body),
+});
+
+export const toTemplate = (row: TemplateRow): Template => ({
+  id: row.id,
+  ...contentFields(row),
+  created_at: row.createdAt.toISOString(),
+  updated_at: row.updatedAt.toISOString(),
+});
+
+const toTemplateVersion = (row: TemplateVersionRow): TemplateVersion => ({
+  template: row.templateId,
+  ...contentFields(row),
+  created_at: row.createdAt.toISOString(),
+});
+
+const templateNotFound = (id: number) => () =>
+  notFound("CONTENT_TEMPLATE_NOT_FOUND", `Template ${id} not found`);
+
+/** Email templates need a subject; SMS templates have none. */
+function assertValidTemplate(row: Content): void {
+  if (row.type === "email" && !row.subject) {
+    throw badRequest("CONTENT_TEMPLATE_SUBJECT_REQUIRED", "subject: an email template needs a subject", [
+      { field: "body.subject", message: "is required for email templates" },
+    ]);
+  }
+  if (row.type === "sms" && row.subject !== null) {
+    throw badRequest("CONTENT_TEMPLATE_SUBJECT_NOT_ALLOWED", "subject: an SMS template has no subject", [
+      { field: "body.subject", message: "must be null or absent for SMS templates" },
+    ]);
+  }
+}
+
+/** Records the template as it now is as its latest version, and announces it. */
+async function versioned(tx: Prisma.TransactionClient, row: TemplateRow) {
+  assertValidTemplate(row);
+  await tx.templateVersion.create({
+    data: {
+      templateId: row.id,
+      version: row.version,
+      name: row.name,
+      type: row.type,
+      subject: row.subject,
+      body: row.body,
+      createdAt: row.updatedAt,
+    },
+  });
+  const template = toTemplate(row);
+  return { result: template, events: [{ name: "content.template.changed" as const, payload: template }] };
+}
+
+export const createTemplate = (db: Db, input: CreateTemplateBody, context: RequestContext) =>
+  write(db, context, async (tx) =>
+    versioned(
+      tx,
+      await tx.template.create({
+        data: { name: input.name, type: input.type, subject: input.subject ?? null, body: input.body },
+      }),
+    ),
+  );
+
+/**
+ * Changes a template, checked as merged. A change makes a new version (the old one stays readable); a PATCH
+ * that changes nothing makes none and publishes nothing.
+ */
+export const updateTemplate = (db: Db, id: number, input: UpdateTemplateBody, context: RequestContext) =>
+  write(
+    db,
+    context,
+    async (tx) => {
+      // Locked, so that concurrent changes get consecutive versions and compare against the latest.
+      const [current] = await tx.$queryRaw<
+        { id: number }[]
+      >`SELECT id FROM template WHERE id = ${id} FOR UPDATE`;
+      if (!current) {
+        throw templateNotFound(id)();
+      }
+      const before = await tx.template.findUniqueOrThrow({ where: { id } });
+      const unchanged = (Object.keys(input) as (keyof UpdateTemplateBody)[]).every(
+        (field) => input[field] === before[field],
+      );
+      if (unchanged) {
+        return { result: toTemplate(before), events: [] };
+      }
+      const row = await tx.template.update({
+        where: { id },
+        data: {
+          name: input.name,
+          type: input.type,
+          subject: input.subject,
+          body: input.body,
+          version: { increment: 1 },
+        },
+      });
+      return versioned(tx, row);
+    },
+    { notFound: templateNotFound(id) },
+  );
+
+export const deleteTemplate = (db: Db, id: number, context: RequestContext) =>
+  write(
+    db,
+    context,
+    async (tx) => {
+      await tx.template.delete({ where: { id } });
+      return { result: undefined, events: [{ name: "content.template.deleted", payload: { id } }] };
+    },
+    { notFound: templateNotFound(id) },
+  );
+
+export async function getTemplate(db: Db, id: number): Promise<Template> {
+  const row = await db.template.findUnique({ where: { id } });
+  if (!row) {
+    throw templateNotFound(id)();
+  }
+  return toTemplate(row);
+}
+
+export async function listTemplates(
+  db: Db,
+  query: TemplateListQuery,
+  page: PageParams,
+): Promise<Listed<Template>> {
+  const where: Prisma.TemplateWhereInput = { name: query.name, type: query.type };
+  return listed(
+    db,
+    db.template.count({ where }),
+    db.template.findMany({ where, ...inIdOrder(page) }),
+    toTemplate,
+  );
+}
+
+/** Every version of a template, oldest first. */
+export async function listTemplateVersions(
+  db: Db,
+  id: number,
+  page: PageParams,
+): Promise<Listed<TemplateVersion>> {
+  await getTemplate(db, id);
+  const where = { templateId: id };
+  return listed(
+    db,
+    db.templateVersion.count({ where }),
+    db.templateVersion.findMany({ where, orderBy: { version: "asc" }, skip: page.offset, take: page.limit }),
+    toTemplateVersion,
+  );
+}
+
+async function findVersion(db: Db, id: number, version: number): Promise<TemplateVersionRow> {
+  const row = await db.templateVersion.findUnique({
+    where: { templateId_version: { templateId: id, version } },
+  });
+  if (!row) {
+    await getTemplate(db, id);
+    throw notFound("CONTENT_TEMPLATE_VERSION_NOT_FOUND", `Template ${id} has no version ${version}`);
+  }
+  return row;
+}
+
+export const getTemplateVersion = async (db: Db, id: number, version: number): Promise<TemplateVersion> =>
+  toTemplateVersion(await findVersion(db, id, version));
+
+/**
+ * Renders a template (its latest version, or the one asked for) with `personalisation`. Every placeholder
+ * needs a value (400 naming the missing ones); values are HTML-escaped in email bodies; SMS previews report
+ * the rendered text's encoding and segments.
+ */
+export async function previewTemplate(
+  db: Db,
+  id: number,
+  input: PreviewTemplateBody,
+): Promise<TemplatePreview> {
+  const row =
+    input.version === undefined
+      ? await db.template.findUnique({ where: { id } })
+      : await findVersion(db, id, input.version);
+  if (!row) {
+    throw templateNotFound(id)();
+  }
+  const values = new Map(
+    Object.entries(input.personalisation ?? {}).map(([name, value]) => [keyOf(name), String(value)]),
+  );
+  const missing = placeholdersOf(row.subject, row.body).filter((name) => !values.has(keyOf(name)));
+  if (missing.length > 0) {
+    throw badRequest(
+      "CONTENT_TEMPLATE_MISSING_PERSONALISATION",
+      `Missing personalisation: ${missing.join(", ")}`,
+      missing.map((name) => ({ field: `body.personalisation.${name}`, message: "is required" })),
+    );
+  }
+  const body = render(row.body, values, row.type === "email" ? escapeHtml : (v) => v);
+  return {
+    id,
+    version: row.version,
+    type: row.type,
+    subject: row.subject === null ? null : render(row.subject, values, (v) => v),
+    body,
+    ...smsOf(row, body),
+  };
+}
