@@ -1,8 +1,9 @@
 import { enqueue } from "@tidings/amqp";
-import { deterministicId, type ScheduleFired } from "@tidings/contracts";
+import { type CatchUpPolicy, deterministicId, type ScheduleFired } from "@tidings/contracts";
 import type { Logger } from "@tidings/service-kit";
-import { latestSlot, nextSlot } from "./cron.ts";
+import { type CatchUpLimits, DEFAULT_CATCH_UP_LIMITS } from "./config.ts";
 import type { Db } from "./db.ts";
+import { dueSlots, type Trigger } from "./timing.ts";
 
 export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();
@@ -15,36 +16,68 @@ export interface FireableSchedule {
   payload: ScheduleFired["payload"];
   source_service: string | null;
   source_ref: string | null;
+  /** Set for HTTP targets: the slot becomes a `schedule.deliver` command instead of `schedule.fired`. */
+  endpoint: string | null;
+  timeout_seconds: number;
 }
 
 interface DueRow extends FireableSchedule {
-  cron_definition: string;
+  cron_definition: string | null;
+  interval_definition: string | null;
+  interval_anchor: Date | null;
   timezone: string;
-  next_send_at: Date;
+  catch_up: CatchUpPolicy;
+  next_cron_at: Date | null;
+  next_interval_at: Date | null;
 }
 
-type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+/** The run record's id of a slot (Seed's task id), the same whoever fires it. */
+export const runIdOf = (scheduleId: string, slot: Date) =>
+  deterministicId("schedule-run", scheduleId, slot.toISOString());
 
 /**
- * Records the run of one slot and writes its `schedule.fired` to the outbox, in the caller's transaction.
- * The unique (schedule, slot) run makes a second firing of the same slot a no-op: returns false then.
+ * Records the run of one slot and writes its message to the outbox, in the caller's transaction:
+ * `schedule.fired` for AMQP targets, `schedule.deliver` (the HTTP POST, done by the scheduler worker) for
+ * HTTP targets. The unique (schedule, slot) run makes a second firing of the same slot a no-op: returns
+ * false then.
  */
 export async function fireSlot(
   tx: Tx,
   schedule: FireableSchedule,
   slot: Date,
-  manual: boolean,
+  trigger: Trigger,
 ): Promise<boolean> {
+  const runId = runIdOf(schedule.id, slot);
+  const manual = trigger === "manual";
   const inserted = await tx.$executeRawUnsafe(
-    `INSERT INTO schedule_run (id, schedule_id, slot, manual) VALUES ($1::uuid, $2::uuid, $3, $4)
+    `INSERT INTO schedule_run (id, schedule_id, slot, manual, trigger) VALUES ($1::uuid, $2::uuid, $3, $4, $5)
      ON CONFLICT (schedule_id, slot) DO NOTHING`,
-    deterministicId("schedule-run", schedule.id, slot.toISOString()),
+    runId,
     schedule.id,
     slot,
     manual,
+    trigger,
   );
   if (inserted !== 1) {
     return false;
+  }
+  if (schedule.endpoint) {
+    await enqueue(tx, {
+      name: "schedule.deliver",
+      messageId: deterministicId("schedule.deliver", schedule.id, slot.toISOString()),
+      payload: {
+        schedule_id: schedule.id,
+        run_id: runId,
+        slot: slot.toISOString(),
+        manual,
+        endpoint: schedule.endpoint,
+        payload: schedule.payload,
+        timeout_seconds: schedule.timeout_seconds,
+      },
+    });
+    return true;
   }
   await enqueue(tx, {
     name: "schedule.fired",
@@ -66,10 +99,10 @@ export async function fireSlot(
 /**
  * Finds due slots and fires each exactly once. Due schedules are claimed with `FOR UPDATE SKIP LOCKED`
  * (one indexed query per tick, however many schedules share an expression), so scheduler replicas split
- * the work; the unique (schedule, slot) run record and the outbox row for `schedule.fired` are written in
- * one transaction with the schedule's new `next_send_at`, so a slot can neither fire twice nor be lost.
+ * the work; the unique (schedule, slot) run record and the outbox row are written in one transaction with
+ * the schedule's new pending slots, so a slot can neither fire twice nor be lost.
  *
- * After downtime a schedule fires its latest missed slot once, then moves on to the future.
+ * Which missed slots fire after downtime is each schedule's `catch_up` policy (see `dueSlots`).
  */
 export class Ticker {
   private timer: NodeJS.Timeout | undefined;
@@ -79,6 +112,7 @@ export class Ticker {
     private readonly db: Db,
     private readonly log: Logger,
     private readonly clock: Clock = systemClock,
+    private readonly limits: CatchUpLimits = DEFAULT_CATCH_UP_LIMITS,
   ) {}
 
   start(intervalMs: number): void {
@@ -115,25 +149,67 @@ export class Ticker {
     const now = this.clock();
     return this.db.$transaction(async (tx) => {
       const due = await tx.$queryRawUnsafe<DueRow[]>(
-        `SELECT id, cron_definition, timezone, next_send_at, payload, source_service, source_ref
+        `SELECT id, cron_definition, interval_definition, interval_anchor, timezone, catch_up, next_cron_at,
+                next_interval_at, payload, source_service, source_ref, endpoint, timeout_seconds
          FROM schedule WHERE enabled AND next_send_at <= $1
          ORDER BY next_send_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
         now,
       );
       let fired = 0;
+      // Schedules sharing an expression (and pending slot) share one computation.
+      const plans = new Map<string, ReturnType<typeof dueSlots>>();
       for (const schedule of due) {
-        const slot = latestSlot(schedule.cron_definition, schedule.timezone, now);
-        const isFired = await fireSlot(tx, schedule, slot, false);
-        if (isFired) {
-          fired++;
+        const timing = {
+          cronDefinition: schedule.cron_definition,
+          intervalDefinition: schedule.interval_definition,
+          intervalAnchor: schedule.interval_anchor,
+          timezone: schedule.timezone,
+          catchUp: schedule.catch_up,
+          nextCronAt: schedule.next_cron_at,
+          nextIntervalAt: schedule.next_interval_at,
+        };
+        const key = JSON.stringify(timing);
+        let plan = plans.get(key);
+        if (!plan) {
+          try {
+            plan = dueSlots(timing, now, this.limits);
+          } catch (err) {
+            // Unusable timing (validated on the way in, so unexpected): look again in an hour rather than
+            // blocking every other schedule of the batch.
+            this.log.error({ err, scheduleId: schedule.id }, "schedule timing unusable; retrying in an hour");
+            await tx.$executeRawUnsafe(
+              "UPDATE schedule SET next_send_at = $2 WHERE id = $1::uuid",
+              schedule.id,
+              new Date(now.getTime() + 3_600_000),
+            );
+            continue;
+          }
+          plans.set(key, plan);
         }
+        let firedHere = 0;
+        for (const { slot, trigger } of plan.slots) {
+          if (await fireSlot(tx, schedule, slot, trigger)) {
+            firedHere++;
+          }
+        }
+        fired += firedHere;
+        // AMQP targets ran when their message was written; HTTP targets set last_run when a POST succeeds.
+        const ran = firedHere > 0 && !schedule.endpoint;
         await tx.$executeRawUnsafe(
-          "UPDATE schedule SET next_send_at = $2, last_run = $3 WHERE id = $1::uuid",
+          `UPDATE schedule SET next_cron_at = $2, next_interval_at = $3, next_send_at = $4,
+             last_run = CASE WHEN $5::boolean THEN $6::timestamptz ELSE last_run END
+           WHERE id = $1::uuid`,
           schedule.id,
-          nextSlot(schedule.cron_definition, schedule.timezone, now),
+          plan.nextCronAt,
+          plan.nextIntervalAt,
+          plan.nextSendAt,
+          ran,
           now,
         );
-        this.log.info({ scheduleId: schedule.id, slot, fired: isFired }, "schedule slot due");
+        this.log.info(
+          { scheduleId: schedule.id, slots: plan.slots.map((s) => s.slot), fired: firedHere },
+          "schedule slots due",
+        );
       }
       return { claimed: due.length, fired };
     });

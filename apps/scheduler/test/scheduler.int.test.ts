@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { ScheduleFired } from "@tidings/contracts";
 import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
 import { type Capture, captureMessages, testLogger, waitFor } from "@tidings/testing";
@@ -117,6 +118,7 @@ describe("content schedule mirror", () => {
     await svc.broker.publish("content.schedule.deleted", { id: 7 });
     await waitFor(async () => (await mirrored())?.enabled === false, { what: "disabled" });
     expect((await mirrored())?.cronDefinition).toBe("0 9 * * 1,4");
+    expect((await mirrored())?.nextSendAt).toBeNull();
     expect(await svc.db.schedule.count({ where: { sourceRef: "7" } })).toBe(1);
   });
 });
@@ -175,6 +177,44 @@ describe("firing", () => {
     }
   });
 
+  it("fires many schedules sharing an expression in one tick, past one claim batch", async () => {
+    await svc.db.schedule.updateMany({ data: { enabled: false } });
+    const ids = Array.from({ length: 250 }, () => randomUUID());
+    await svc.db.schedule.createMany({
+      data: ids.map((id) => ({
+        id,
+        cronDefinition: "0 12 * * *",
+        nextCronAt: new Date("2026-03-10T12:00:00.000Z"),
+        nextSendAt: new Date("2026-03-10T12:00:00.000Z"),
+      })),
+    });
+    now = new Date("2026-03-10T12:00:02.000Z");
+    expect(await new Ticker(svc.db, testLogger(), clock).tick()).toBe(250);
+    expect(await svc.db.scheduleRun.count({ where: { scheduleId: { in: ids } } })).toBe(250);
+    expect(
+      await svc.db.schedule.count({
+        where: { id: { in: ids }, nextSendAt: new Date("2026-03-11T12:00:00.000Z"), lastRun: now },
+      }),
+    ).toBe(250);
+  });
+
+  it("moves a schedule with unusable timing an hour on without blocking the others", async () => {
+    await svc.db.schedule.updateMany({ data: { enabled: false } });
+    const [bad, good] = [randomUUID(), randomUUID()];
+    const due = new Date("2026-03-12T12:00:00.000Z");
+    await svc.db.schedule.createMany({
+      data: [
+        { id: bad, cronDefinition: "not a cron", nextCronAt: due, nextSendAt: due },
+        { id: good, cronDefinition: "0 12 * * *", nextCronAt: due, nextSendAt: due },
+      ],
+    });
+    now = new Date("2026-03-12T12:00:05.000Z");
+    expect(await new Ticker(svc.db, testLogger(), clock).tick()).toBe(1);
+    expect(await svc.db.scheduleRun.count({ where: { scheduleId: good } })).toBe(1);
+    const moved = await svc.db.schedule.findUniqueOrThrow({ where: { id: bad } });
+    expect(moved.nextSendAt?.toISOString()).toBe("2026-03-12T13:00:05.000Z");
+  });
+
   it("does not fire disabled schedules", async () => {
     const created = (await post({ cron_definition: "* * * * *", enabled: false })).json();
     now = new Date(now.getTime() + 10 * 60_000);
@@ -207,5 +247,264 @@ describe("POST /api/v1/schedule/{id}/fire/", () => {
       headers: adminAuth,
     });
     expect(missing.statusCode).toBe(404);
+  });
+});
+
+describe("interval schedules and validation", () => {
+  it("creates an interval schedule whose slots count from its creation, fired by the ticker", async () => {
+    now = new Date("2026-07-01T10:00:00.000Z");
+    const res = await post({ interval_definition: "15 minutes", catch_up: "all" });
+    expect(res.statusCode).toBe(201);
+    const created = res.json();
+    expect(created).toMatchObject({
+      cron_definition: null,
+      interval_definition: "15 minutes",
+      catch_up: "all",
+      next_send_at: "2026-07-01T10:15:00.000Z",
+      endpoint: null,
+      has_auth_token: false,
+    });
+    now = new Date("2026-07-01T10:31:00.000Z");
+    await new Ticker(svc.db, testLogger(), clock).tick();
+    const runs = await svc.db.scheduleRun.findMany({
+      where: { scheduleId: created.id },
+      orderBy: { slot: "asc" },
+    });
+    expect(runs.map((r) => [r.slot.toISOString(), r.trigger])).toEqual([
+      ["2026-07-01T10:15:00.000Z", "interval"],
+      ["2026-07-01T10:30:00.000Z", "interval"],
+    ]);
+    const after = (
+      await svc.app.inject({ method: "GET", url: `/api/v1/schedule/${created.id}/`, headers: adminAuth })
+    ).json();
+    expect(after).toMatchObject({
+      next_send_at: "2026-07-01T10:45:00.000Z",
+      last_run: "2026-07-01T10:31:00.000Z",
+    });
+  });
+
+  it("fires a schedule with both a cron and an interval for each", async () => {
+    now = new Date("2026-07-02T00:00:00.000Z");
+    const created = (
+      await post({ cron_definition: "50 * * * *", interval_definition: "1 hours", catch_up: "all" })
+    ).json();
+    expect(created.next_send_at).toBe("2026-07-02T00:50:00.000Z");
+    now = new Date("2026-07-02T02:00:30.000Z");
+    await new Ticker(svc.db, testLogger(), clock).tick();
+    const runs = await svc.db.scheduleRun.findMany({
+      where: { scheduleId: created.id },
+      orderBy: { slot: "asc" },
+    });
+    expect(runs.map((r) => `${r.slot.toISOString().slice(11, 16)} ${r.trigger}`)).toEqual([
+      "00:50 cron",
+      "01:00 interval",
+      "01:50 cron",
+      "02:00 interval",
+    ]);
+  });
+
+  it.each([
+    [
+      { interval_definition: "5 fortnights" },
+      "interval_definition",
+      '"5 fortnights" is not a valid period. Accepted: days, hours, minutes, seconds',
+    ],
+    [{ interval_definition: "x minutes" }, "interval_definition", "is not a valid interval string"],
+    [{ interval_definition: "0 seconds" }, "interval_definition", "the integer must be at least 1"],
+    [{ cron_definition: "0 9 * * 1 2026" }, "cron_definition", "expected 5 fields"],
+    [{ payload: {} }, "cron_definition", "needs a cron_definition or an interval_definition"],
+    [{ cron_definition: null, interval_definition: null }, "cron_definition", "needs a cron_definition"],
+    [{ interval_definition: "1 days", timezone: "Nowhere/Special" }, "timezone", "not an IANA time zone"],
+    [{ interval_definition: "1 days", catch_up: "some" }, "catch_up", ""],
+  ])("rejects %j with a 400 naming %s", async (body, field, message) => {
+    const before = await svc.db.schedule.count();
+    const res = await post(body);
+    expect(res.statusCode).toBe(400);
+    const error = res.json().error;
+    expect(JSON.stringify(error.details)).toContain(field);
+    expect(error.message).toContain(message);
+    expect(await svc.db.schedule.count()).toBe(before);
+  });
+
+  it("refuses a PATCH that removes the last trigger, or sets a bad interval", async () => {
+    const created = (await post({ interval_definition: "1 days" })).json();
+    const patch = (payload: object) =>
+      svc.app.inject({
+        method: "PATCH",
+        url: `/api/v1/schedule/${created.id}/`,
+        headers: adminAuth,
+        payload,
+      });
+    expect((await patch({ interval_definition: null })).statusCode).toBe(400);
+    const bad = await patch({ interval_definition: "1 fortnights" });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe("SCHEDULER_INVALID_SCHEDULE");
+  });
+
+  it("changes future firings when the interval changes, and starts a re-enabled schedule from now", async () => {
+    now = new Date("2026-08-01T00:00:00.000Z");
+    const created = (await post({ interval_definition: "1 hours" })).json();
+    const patch = async (payload: object) =>
+      (
+        await svc.app.inject({
+          method: "PATCH",
+          url: `/api/v1/schedule/${created.id}/`,
+          headers: adminAuth,
+          payload,
+        })
+      ).json();
+    now = new Date("2026-08-01T00:20:00.000Z");
+    expect((await patch({ interval_definition: "30 minutes" })).next_send_at).toBe(
+      "2026-08-01T00:50:00.000Z",
+    );
+    expect(
+      (await patch({ interval_definition: "30 minutes", cron_definition: "5 * * * *" })).next_send_at,
+    ).toBe("2026-08-01T00:50:00.000Z");
+    expect((await patch({ interval_definition: null })).next_send_at).toBe("2026-08-01T01:05:00.000Z");
+    expect(await patch({ enabled: false })).toMatchObject({ enabled: false, next_send_at: null });
+    // A disabled schedule keeps no pending slot, whatever else is changed.
+    expect((await patch({ payload: { x: 1 } })).next_send_at).toBeNull();
+    // Disabled for hours: nothing fires, and re-enabling does not catch up what came meanwhile.
+    now = new Date("2026-08-01T05:30:00.000Z");
+    await new Ticker(svc.db, testLogger(), clock).tick();
+    expect(await svc.db.scheduleRun.count({ where: { scheduleId: created.id } })).toBe(0);
+    expect((await patch({ enabled: true })).next_send_at).toBe("2026-08-01T06:05:00.000Z");
+    await new Ticker(svc.db, testLogger(), clock).tick();
+    expect(await svc.db.scheduleRun.count({ where: { scheduleId: created.id } })).toBe(0);
+  });
+
+  it("publishes schedule.added on create, without the auth token", async () => {
+    const addedCapture = await captureMessages(svc.namespace, ["schedule.added"]);
+    try {
+      const created = (
+        await post({
+          cron_definition: "0 6 * * *",
+          endpoint: "http://127.0.0.1:9/hook",
+          auth_token: "s3cr3t-t0k3n",
+        })
+      ).json();
+      const added = await waitFor(
+        () => addedCapture.named<{ id: string }>("schedule.added").find((m) => m.id === created.id),
+        { what: "schedule.added" },
+      );
+      expect(added).toMatchObject({
+        cron_definition: "0 6 * * *",
+        endpoint: "http://127.0.0.1:9/hook",
+        next_send_at: created.next_send_at,
+      });
+      expect(JSON.stringify(addedCapture.messages)).not.toContain("s3cr3t-t0k3n");
+      expect(added).not.toHaveProperty("auth_token");
+    } finally {
+      await addedCapture.stop();
+    }
+  });
+});
+
+describe("catch-up after an outage", () => {
+  it("fires nothing, the latest, or every missed slot (bounded), as each schedule's policy says", async () => {
+    await svc.db.schedule.updateMany({ data: { enabled: false } });
+    now = new Date("2026-09-01T00:00:30.000Z");
+    const ids: Record<string, string> = {};
+    for (const catch_up of ["none", "latest", "all"]) {
+      ids[catch_up] = (await post({ cron_definition: "*/10 * * * *", catch_up })).json().id;
+    }
+    const tickers = [1, 2, 3].map(
+      () =>
+        new Ticker(svc.db, testLogger(), clock, {
+          missedAfterMs: 60_000,
+          maxSlots: 5,
+          maxAgeMs: 24 * 3_600_000,
+        }),
+    );
+    const slotsOf = async (id: string | undefined) =>
+      (await svc.db.scheduleRun.findMany({ where: { scheduleId: id }, orderBy: { slot: "asc" } })).map((r) =>
+        r.slot.toISOString().slice(11, 16),
+      );
+    // On time: every policy fires 00:10.
+    now = new Date("2026-09-01T00:10:20.000Z");
+    await Promise.all(tickers.map((t) => t.tick()));
+    for (const id of Object.values(ids)) {
+      expect(await slotsOf(id)).toEqual(["00:10"]);
+    }
+    // Down from 00:10:20 to 01:32: slots 00:20 ... 01:30 were missed (8 of them).
+    now = new Date("2026-09-01T01:32:00.000Z");
+    await Promise.all(tickers.map((t) => t.tick()));
+    expect(await slotsOf(ids.none)).toEqual(["00:10"]);
+    expect(await slotsOf(ids.latest)).toEqual(["00:10", "01:30"]);
+    // At most 5 missed slots: the newest 5.
+    expect(await slotsOf(ids.all)).toEqual(["00:10", "00:50", "01:00", "01:10", "01:20", "01:30"]);
+    // Every policy carries on from the present.
+    for (const id of Object.values(ids)) {
+      const s = await svc.db.schedule.findUniqueOrThrow({ where: { id } });
+      expect(s.nextSendAt?.toISOString()).toBe("2026-09-01T01:40:00.000Z");
+    }
+    now = new Date("2026-09-01T01:40:05.000Z");
+    await Promise.all(tickers.map((t) => t.tick()));
+    expect(await slotsOf(ids.none)).toEqual(["00:10", "01:40"]);
+  });
+});
+
+describe("GET /api/v1/schedule/{id}/runs/", () => {
+  it("lists runs newest first, paginated, with the manual flag; 404 for an unknown schedule", async () => {
+    now = new Date("2026-10-01T00:00:30.000Z");
+    const created = (await post({ cron_definition: "* * * * *" })).json();
+    for (const minute of [1, 2, 3]) {
+      now = new Date(Date.parse("2026-10-01T00:00:30.000Z") + minute * 60_000);
+      await new Ticker(svc.db, testLogger(), clock).tick();
+    }
+    now = new Date("2026-10-01T00:03:45.000Z");
+    await svc.app.inject({ method: "POST", url: `/api/v1/schedule/${created.id}/fire/`, headers: adminAuth });
+    const get = (query: string) =>
+      svc.app.inject({
+        method: "GET",
+        url: `/api/v1/schedule/${created.id}/runs/${query}`,
+        headers: adminAuth,
+      });
+    const page1 = (await get("?limit=2")).json();
+    expect(page1.count).toBe(4);
+    expect(page1.next).toContain("offset=2");
+    expect(
+      page1.results.map((r: { slot: string; manual: boolean; trigger: string }) => [
+        r.slot,
+        r.manual,
+        r.trigger,
+      ]),
+    ).toEqual([
+      ["2026-10-01T00:03:45.000Z", true, "manual"],
+      ["2026-10-01T00:03:00.000Z", false, "cron"],
+    ]);
+    expect(page1.results[0]).toMatchObject({ schedule: created.id, delivered_at: null });
+    const page2 = (await get("?limit=2&offset=2")).json();
+    expect(page2.results.map((r: { slot: string }) => r.slot)).toEqual([
+      "2026-10-01T00:02:00.000Z",
+      "2026-10-01T00:01:00.000Z",
+    ]);
+    const missing = await svc.app.inject({
+      method: "GET",
+      url: "/api/v1/schedule/00000000-0000-4000-8000-000000000000/runs/",
+      headers: adminAuth,
+    });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.code).toBe("SCHEDULER_SCHEDULE_NOT_FOUND");
+  });
+});
+
+describe("DELETE /api/v1/schedule/{id}/", () => {
+  it("deletes a schedule with its runs; 404 for an unknown one", async () => {
+    const created = (await post({ cron_definition: "0 0 1 1 *", enabled: false })).json();
+    expect(created.next_send_at).toBeNull();
+    await svc.app.inject({ method: "POST", url: `/api/v1/schedule/${created.id}/fire/`, headers: adminAuth });
+    expect(await svc.db.scheduleRun.count({ where: { scheduleId: created.id } })).toBe(1);
+    const del = (id: string) =>
+      svc.app.inject({ method: "DELETE", url: `/api/v1/schedule/${id}/`, headers: adminAuth });
+    expect((await del(created.id)).statusCode).toBe(204);
+    const get = await svc.app.inject({
+      method: "GET",
+      url: `/api/v1/schedule/${created.id}/`,
+      headers: adminAuth,
+    });
+    expect(get.statusCode).toBe(404);
+    expect(await svc.db.scheduleRun.count({ where: { scheduleId: created.id } })).toBe(0);
+    expect((await del(created.id)).statusCode).toBe(404);
   });
 });

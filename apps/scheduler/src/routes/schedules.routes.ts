@@ -1,9 +1,11 @@
 import {
   CreateSchedulerScheduleBody,
   IdParams,
+  ListQuery,
   Paginated,
   SchedulerSchedule,
   SchedulerScheduleListQuery,
+  SchedulerScheduleRun,
   UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
@@ -11,8 +13,10 @@ import Type from "typebox";
 import type { Db } from "../db.ts";
 import {
   createSchedule,
+  deleteSchedule,
   fireNow,
   getSchedule,
+  listRuns,
   listSchedules,
   updateSchedule,
 } from "../services/schedules.ts";
@@ -27,7 +31,8 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
     {
       schema: {
         tags,
-        summary: "Create a cron schedule; each slot is published once as schedule.fired",
+        summary:
+          "Create a cron and/or interval schedule; each slot fires once (schedule.fired or an HTTP POST)",
         body: CreateSchedulerScheduleBody,
         response: { 201: SchedulerSchedule, ...errorResponses },
       },
@@ -67,7 +72,7 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
     {
       schema: {
         tags,
-        summary: "Change a schedule; a new cron or time zone changes its future slots",
+        summary: "Change a schedule; a new cron, interval or time zone changes its future slots",
         params: IdParams,
         body: UpdateSchedulerScheduleBody,
         response: { 200: SchedulerSchedule, ...errorResponses },
@@ -78,12 +83,30 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
       Promise.reject(scheduleNotFound(request.params.id)),
   );
 
+  app.delete(
+    "/api/v1/schedule/:id/",
+    {
+      schema: {
+        tags,
+        summary: "Delete a schedule with its run history and failures",
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      if (!(await deleteSchedule(db, request.params.id))) {
+        throw scheduleNotFound(request.params.id);
+      }
+      return reply.code(204).send(null);
+    },
+  );
+
   app.post(
     "/api/v1/schedule/:id/fire/",
     {
       schema: {
         tags,
-        summary: "Fire one slot now (recorded as a manual run); publishes schedule.fired",
+        summary: "Fire one slot now (recorded as a manual run): schedule.fired, or an HTTP POST",
         params: IdParams,
         response: { 202: Type.Object({ slot: Type.String({ format: "date-time" }) }), ...errorResponses },
       },
@@ -94,6 +117,27 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
         throw scheduleNotFound(request.params.id);
       }
       return reply.code(202).send(fired);
+    },
+  );
+
+  app.get(
+    "/api/v1/schedule/:id/runs/",
+    {
+      schema: {
+        tags,
+        summary: "A schedule's fired slots, newest first (manual fires flagged)",
+        params: IdParams,
+        querystring: ListQuery,
+        response: { 200: Paginated(SchedulerScheduleRun), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = pageParams(request.query);
+      const runs = await listRuns(db, request.params.id, page);
+      if (!runs) {
+        throw scheduleNotFound(request.params.id);
+      }
+      return toPage(request, page, runs.count, runs.results, publicUrl);
     },
   );
 }

@@ -1,25 +1,35 @@
 import { randomUUID } from "node:crypto";
-import { NonRetryableError } from "@tidings/amqp";
+import { enqueue, NonRetryableError } from "@tidings/amqp";
 import type {
+  CatchUpPolicy,
   ContentSchedule,
   CreateSchedulerScheduleBody,
+  ScheduleAdded,
   SchedulerSchedule,
   SchedulerScheduleListQuery,
+  SchedulerScheduleRun,
   UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
 import { badRequest, type PageParams } from "@tidings/service-kit";
-import { cronProblem, nextSlot } from "../cron.ts";
+import { cronProblem, timezoneProblem } from "../cron.ts";
 import type { Db } from "../db.ts";
-import type { Prisma, Schedule } from "../generated/prisma/client.ts";
+import type { Prisma, Schedule, ScheduleRun } from "../generated/prisma/client.ts";
+import { parseInterval } from "../interval.ts";
 import { type FireableSchedule, fireSlot } from "../ticker.ts";
+import { nextTimes } from "../timing.ts";
 
 export function toSchedule(row: Schedule): SchedulerSchedule {
   return {
     id: row.id,
     cron_definition: row.cronDefinition,
+    interval_definition: row.intervalDefinition,
     timezone: row.timezone,
+    catch_up: row.catchUp as CatchUpPolicy,
     enabled: row.enabled,
     payload: row.payload as SchedulerSchedule["payload"],
+    endpoint: row.endpoint,
+    has_auth_token: row.authToken !== null,
+    timeout_seconds: row.timeoutSeconds,
     source: row.sourceService && row.sourceRef ? { service: row.sourceService, ref: row.sourceRef } : null,
     next_send_at: row.nextSendAt?.toISOString() ?? null,
     last_run: row.lastRun?.toISOString() ?? null,
@@ -30,13 +40,78 @@ export function toSchedule(row: Schedule): SchedulerSchedule {
   };
 }
 
-function assertValidCron(cron: string, timezone: string): void {
-  const problem = cronProblem(cron, timezone);
-  if (problem) {
-    const field = problem.includes("time zone") ? "timezone" : "cron_definition";
-    throw badRequest("SCHEDULER_INVALID_SCHEDULE", problem, [{ field: `body.${field}`, message: problem }]);
+/** `schedule.added`: Seed's hook data, without the auth token. */
+function toAdded(row: Schedule): ScheduleAdded {
+  const s = toSchedule(row);
+  return {
+    id: s.id,
+    cron_definition: s.cron_definition,
+    interval_definition: s.interval_definition,
+    timezone: s.timezone,
+    catch_up: s.catch_up,
+    enabled: s.enabled,
+    endpoint: s.endpoint,
+    payload: s.payload,
+    source: s.source,
+    next_send_at: s.next_send_at,
+    created_at: s.created_at,
+    updated_at: s.updated_at,
+  };
+}
+
+export const toFireable = (row: Schedule): FireableSchedule => ({
+  id: row.id,
+  payload: row.payload as FireableSchedule["payload"],
+  source_service: row.sourceService,
+  source_ref: row.sourceRef,
+  endpoint: row.endpoint,
+  timeout_seconds: row.timeoutSeconds,
+});
+
+interface TimingInput {
+  cron: string | null;
+  interval: string | null;
+  timezone: string;
+}
+
+/** Every problem with a schedule's timing, each naming its field; a 400 when there is any. */
+function assertValidTiming({ cron, interval, timezone }: TimingInput): void {
+  const problems: { field: string; message: string }[] = [];
+  const tz = timezoneProblem(timezone);
+  if (tz) {
+    problems.push({ field: "body.timezone", message: tz });
+  }
+  if (cron !== null) {
+    const problem = cronProblem(cron);
+    if (problem) {
+      problems.push({ field: "body.cron_definition", message: problem });
+    }
+  }
+  if (interval !== null) {
+    const parsed = parseInterval(interval);
+    if ("problem" in parsed) {
+      problems.push({ field: "body.interval_definition", message: parsed.problem });
+    }
+  }
+  if (cron === null && interval === null) {
+    problems.push({
+      field: "body.cron_definition",
+      message: "a schedule needs a cron_definition or an interval_definition (or both)",
+    });
+  }
+  const first = problems[0];
+  if (first) {
+    throw badRequest("SCHEDULER_INVALID_SCHEDULE", problems.map((p) => p.message).join("; "), problems);
   }
 }
+
+/** A disabled schedule has no pending slot: `next_send_at` is null until it is enabled again. */
+const NO_NEXT = { nextCronAt: null, nextIntervalAt: null, nextSendAt: null } as const;
+
+const normalise = (value: string | null | undefined) => {
+  const trimmed = value?.trim().replace(/\s+/g, " ");
+  return trimmed ? trimmed : null;
+};
 
 export async function createSchedule(
   db: Db,
@@ -44,24 +119,55 @@ export async function createSchedule(
   userId: number | null,
   now: Date,
 ): Promise<SchedulerSchedule> {
-  const timezone = input.timezone ?? "UTC";
-  assertValidCron(input.cron_definition, timezone);
-  const row = await db.schedule.create({
-    data: {
-      id: randomUUID(),
-      cronDefinition: input.cron_definition.trim(),
-      timezone,
-      enabled: input.enabled ?? true,
-      payload: (input.payload ?? {}) as Prisma.InputJsonObject,
-      nextSendAt: nextSlot(input.cron_definition, timezone, now),
-      createdBy: userId,
-      updatedBy: userId,
-    },
+  const timing = {
+    cron: normalise(input.cron_definition),
+    interval: normalise(input.interval_definition),
+    timezone: input.timezone ?? "UTC",
+  };
+  assertValidTiming(timing);
+  const anchor = timing.interval ? now : null;
+  const enabled = input.enabled ?? true;
+  const next = enabled
+    ? nextTimes(
+        {
+          cronDefinition: timing.cron,
+          intervalDefinition: timing.interval,
+          intervalAnchor: anchor,
+          timezone: timing.timezone,
+        },
+        now,
+      )
+    : NO_NEXT;
+  const row = await db.$transaction(async (tx) => {
+    const created = await tx.schedule.create({
+      data: {
+        id: randomUUID(),
+        cronDefinition: timing.cron,
+        intervalDefinition: timing.interval,
+        intervalAnchor: anchor,
+        timezone: timing.timezone,
+        catchUp: input.catch_up ?? "latest",
+        enabled,
+        payload: (input.payload ?? {}) as Prisma.InputJsonObject,
+        endpoint: input.endpoint ?? null,
+        authToken: input.auth_token ?? null,
+        timeoutSeconds: input.timeout_seconds ?? 30,
+        ...next,
+        createdBy: userId,
+        updatedBy: userId,
+      },
+    });
+    await enqueue(tx, { name: "schedule.added", messageId: created.id, payload: toAdded(created) });
+    return created;
   });
   return toSchedule(row);
 }
 
-/** A changed cron or time zone takes effect from now: the next slot is recomputed (Seed never did). */
+/**
+ * A changed cron, interval or time zone takes effect from now: the next slots are recomputed (Seed never
+ * did); a new interval counts from now. Re-enabling a schedule also starts it from now: slots that came
+ * while it was disabled are not caught up.
+ */
 export async function updateSchedule(
   db: Db,
   id: string,
@@ -73,18 +179,52 @@ export async function updateSchedule(
   if (!current) {
     return null;
   }
-  const cron = input.cron_definition?.trim() ?? current.cronDefinition;
-  const timezone = input.timezone ?? current.timezone;
-  assertValidCron(cron, timezone);
-  const timingChanged = cron !== current.cronDefinition || timezone !== current.timezone;
+  const timing = {
+    cron: input.cron_definition === undefined ? current.cronDefinition : normalise(input.cron_definition),
+    interval:
+      input.interval_definition === undefined
+        ? current.intervalDefinition
+        : normalise(input.interval_definition),
+    timezone: input.timezone ?? current.timezone,
+  };
+  assertValidTiming(timing);
+  const intervalChanged = timing.interval !== current.intervalDefinition;
+  const anchor = timing.interval
+    ? intervalChanged || !current.intervalAnchor
+      ? now
+      : current.intervalAnchor
+    : null;
+  const enabled = input.enabled ?? current.enabled;
+  const reenabled = enabled && !current.enabled;
+  const timingChanged =
+    timing.cron !== current.cronDefinition || intervalChanged || timing.timezone !== current.timezone;
+  const next = !enabled
+    ? NO_NEXT
+    : timingChanged || reenabled || !current.nextSendAt
+      ? nextTimes(
+          {
+            cronDefinition: timing.cron,
+            intervalDefinition: timing.interval,
+            intervalAnchor: anchor,
+            timezone: timing.timezone,
+          },
+          now,
+        )
+      : {};
   const row = await db.schedule.update({
     where: { id },
     data: {
-      cronDefinition: cron,
-      timezone,
+      cronDefinition: timing.cron,
+      intervalDefinition: timing.interval,
+      intervalAnchor: anchor,
+      timezone: timing.timezone,
+      catchUp: input.catch_up,
       enabled: input.enabled,
       payload: input.payload as Prisma.InputJsonObject | undefined,
-      nextSendAt: timingChanged || !current.nextSendAt ? nextSlot(cron, timezone, now) : undefined,
+      endpoint: input.endpoint,
+      authToken: input.auth_token,
+      timeoutSeconds: input.timeout_seconds,
+      ...next,
       updatedBy: userId,
     },
   });
@@ -114,6 +254,35 @@ export async function listSchedules(
   return { count, results: rows.map(toSchedule) };
 }
 
+const toRun = (row: ScheduleRun): SchedulerScheduleRun => ({
+  id: row.id,
+  schedule: row.scheduleId,
+  slot: row.slot.toISOString(),
+  trigger: row.trigger,
+  manual: row.manual,
+  fired_at: row.firedAt.toISOString(),
+  delivered_at: row.deliveredAt?.toISOString() ?? null,
+});
+
+/** A schedule's run history, newest first; null for an unknown schedule. */
+export async function listRuns(
+  db: Db,
+  id: string,
+  page: PageParams,
+): Promise<{ count: number; results: SchedulerScheduleRun[] } | null> {
+  const [schedule, count, rows] = await db.$transaction([
+    db.schedule.findUnique({ where: { id }, select: { id: true } }),
+    db.scheduleRun.count({ where: { scheduleId: id } }),
+    db.scheduleRun.findMany({
+      where: { scheduleId: id },
+      orderBy: [{ firedAt: "desc" }, { slot: "desc" }],
+      skip: page.offset,
+      take: page.limit,
+    }),
+  ]);
+  return schedule && { count, results: rows.map(toRun) };
+}
+
 const CONTENT = "content";
 
 /**
@@ -130,7 +299,7 @@ export async function mirrorContentSchedule(db: Db, schedule: ContentSchedule, n
   if (existing?.sourceVersion && existing.sourceVersion > version) {
     return;
   }
-  const problem = cronProblem(schedule.cron_definition, schedule.timezone);
+  const problem = cronProblem(schedule.cron_definition) ?? timezoneProblem(schedule.timezone);
   if (problem) {
     throw new NonRetryableError(`content schedule ${ref} cannot be mirrored: ${problem}`);
   }
@@ -140,22 +309,35 @@ export async function mirrorContentSchedule(db: Db, schedule: ContentSchedule, n
     existing.cronDefinition === timing.cronDefinition &&
     existing.timezone === timing.timezone &&
     existing.nextSendAt;
-  await db.schedule.upsert({
-    where: { sourceService_sourceRef: { sourceService: CONTENT, sourceRef: ref } },
-    create: {
-      id: randomUUID(),
-      ...timing,
-      sourceService: CONTENT,
-      sourceRef: ref,
-      sourceVersion: version,
-      nextSendAt: nextSlot(timing.cronDefinition, timing.timezone, now),
-    },
-    update: {
-      ...timing,
-      enabled: true,
-      sourceVersion: version,
-      nextSendAt: unchanged ? undefined : nextSlot(timing.cronDefinition, timing.timezone, now),
-    },
+  const next = nextTimes({ ...timing, intervalDefinition: null, intervalAnchor: null }, now);
+  await db.$transaction(async (tx) => {
+    const created = existing
+      ? null
+      : await tx.schedule.create({
+          data: {
+            id: randomUUID(),
+            ...timing,
+            sourceService: CONTENT,
+            sourceRef: ref,
+            sourceVersion: version,
+            ...next,
+          },
+        });
+    if (created) {
+      await enqueue(tx, { name: "schedule.added", messageId: created.id, payload: toAdded(created) });
+      return;
+    }
+    await tx.schedule.update({
+      where: { sourceService_sourceRef: { sourceService: CONTENT, sourceRef: ref } },
+      data: {
+        ...timing,
+        intervalDefinition: null,
+        intervalAnchor: null,
+        enabled: true,
+        sourceVersion: version,
+        ...(unchanged ? {} : next),
+      },
+    });
   });
 }
 
@@ -163,8 +345,14 @@ export async function mirrorContentSchedule(db: Db, schedule: ContentSchedule, n
 export async function disableContentSchedule(db: Db, contentScheduleId: number): Promise<void> {
   await db.schedule.updateMany({
     where: { sourceService: CONTENT, sourceRef: String(contentScheduleId) },
-    data: { enabled: false },
+    data: { enabled: false, ...NO_NEXT },
   });
+}
+
+/** Deletes a schedule with its runs and failures; false for an unknown schedule. */
+export async function deleteSchedule(db: Db, id: string): Promise<boolean> {
+  const { count } = await db.schedule.deleteMany({ where: { id } });
+  return count === 1;
 }
 
 /** Fires one slot now, outside the cron (recorded as manual); null for an unknown schedule. */
@@ -174,18 +362,10 @@ export async function fireNow(db: Db, id: string, now: Date): Promise<{ slot: st
     if (!schedule) {
       return null;
     }
-    await fireSlot(
-      tx,
-      {
-        id: schedule.id,
-        payload: schedule.payload as FireableSchedule["payload"],
-        source_service: schedule.sourceService,
-        source_ref: schedule.sourceRef,
-      },
-      now,
-      true,
-    );
-    await tx.schedule.update({ where: { id }, data: { lastRun: now } });
+    await fireSlot(tx, toFireable(schedule), now, "manual");
+    if (!schedule.endpoint) {
+      await tx.schedule.update({ where: { id }, data: { lastRun: now } });
+    }
     return { slot: now.toISOString() };
   });
 }

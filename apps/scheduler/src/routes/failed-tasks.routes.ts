@@ -1,0 +1,50 @@
+import { IdParams, ListQuery, Paginated, RequeuedFailedTasks, SchedulerFailedTask } from "@tidings/contracts";
+import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../services/delivery.ts";
+
+const tags = ["failed-tasks"];
+
+export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
+  app.get(
+    "/api/v1/failed-tasks/",
+    {
+      schema: {
+        tags,
+        summary: "HTTP deliveries that failed on their last attempt, newest first",
+        querystring: ListQuery,
+        response: { 200: Paginated(SchedulerFailedTask), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = pageParams(request.query);
+      const { count, results } = await listFailedTasks(db, page);
+      return toPage(request, page, count, results, publicUrl);
+    },
+  );
+
+  app.get(
+    "/api/v1/failed-tasks/:id/",
+    { schema: { tags, params: IdParams, response: { 200: SchedulerFailedTask, ...errorResponses } } },
+    async (request) =>
+      (await getFailedTask(db, request.params.id)) ??
+      Promise.reject(
+        notFound("SCHEDULER_FAILED_TASK_NOT_FOUND", `Failed task ${request.params.id} not found`),
+      ),
+  );
+
+  app.post(
+    "/api/v1/failed-tasks/",
+    {
+      schema: {
+        tags,
+        summary: "Requeue every failed delivery with its schedule's current data, deleting the failures",
+        response: { 201: RequeuedFailedTasks, ...errorResponses },
+      },
+    },
+    async (_request, reply) => {
+      await requeueFailedTasks(db);
+      return reply.code(201).send({ requeued_failed_tasks: true });
+    },
+  );
+}

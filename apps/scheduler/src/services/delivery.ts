@@ -1,0 +1,180 @@
+import { randomUUID } from "node:crypto";
+import { enqueue, type MessageContext } from "@tidings/amqp";
+import type { ScheduleDeliver, SchedulerFailedTask } from "@tidings/contracts";
+import type { PageParams } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import type { ScheduleFailure } from "../generated/prisma/client.ts";
+
+/** A failed POST: a connection error, a timeout or a non-2xx answer. */
+export class DeliveryError extends Error {
+  override name = "DeliveryError";
+}
+
+/** POSTs the payload as JSON, with `Authorization: Token <t>` when the schedule has a token; 2xx is success. */
+export async function postPayload(
+  endpoint: string,
+  payload: unknown,
+  authToken: string | null,
+  timeoutSeconds: number,
+): Promise<void> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (authToken) {
+    headers.authorization = `Token ${authToken}`;
+  }
+  let res: Response;
+  try {
+    res = await fetch(endpoint, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(timeoutSeconds * 1000),
+      redirect: "manual",
+    });
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    if (e.name === "TimeoutError") {
+      throw new DeliveryError(`timeout: no answer within ${timeoutSeconds} s`);
+    }
+    throw new DeliveryError(`connection error: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
+  }
+  // The body is not needed; drain it so the connection can be reused.
+  await res.arrayBuffer().catch(() => undefined);
+  if (res.status < 200 || res.status > 299) {
+    throw new DeliveryError(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`);
+  }
+}
+
+/**
+ * Handles `schedule.deliver`. Success marks the run delivered and sets the schedule's `last_run`. A failure
+ * throws (the queue retries it with growing, jittered delays) until the last attempt, where it is recorded
+ * as a ScheduleFailure and the message is acknowledged instead of dead-lettered: the failure record is the
+ * one place operators look at and requeue from (`POST /api/v1/failed-tasks/` resends with the schedule's
+ * current data), so a dead-letter copy would only give a second, stale way to resend it. If writing the
+ * record itself fails, that error propagates and the message is dead-lettered, so nothing is lost.
+ */
+export async function deliver(
+  db: Db,
+  command: ScheduleDeliver,
+  ctx: Pick<MessageContext, "attempt" | "log">,
+  maxAttempts: number,
+  now: () => Date,
+): Promise<void> {
+  const [schedule, run] = await Promise.all([
+    db.schedule.findUnique({ where: { id: command.schedule_id }, select: { authToken: true } }),
+    db.scheduleRun.findUnique({ where: { id: command.run_id }, select: { deliveredAt: true } }),
+  ]);
+  if (!schedule) {
+    ctx.log.info({ scheduleId: command.schedule_id }, "schedule deleted; delivery dropped");
+    return;
+  }
+  if (run?.deliveredAt) {
+    ctx.log.info({ runId: command.run_id }, "run already delivered; redelivery ignored");
+    return;
+  }
+  try {
+    await postPayload(command.endpoint, command.payload, schedule.authToken, command.timeout_seconds);
+  } catch (err) {
+    if (!(err instanceof DeliveryError) || ctx.attempt < maxAttempts) {
+      throw err;
+    }
+    await db.scheduleFailure.upsert({
+      where: { taskId: command.run_id },
+      create: {
+        id: randomUUID(),
+        scheduleId: command.schedule_id,
+        taskId: command.run_id,
+        initiatedAt: new Date(command.slot),
+        reason: err.message,
+        attempts: ctx.attempt,
+      },
+      update: { reason: err.message, attempts: ctx.attempt, createdAt: now() },
+    });
+    ctx.log.warn(
+      { err, runId: command.run_id },
+      "HTTP delivery failed on its last attempt; failure recorded",
+    );
+    return;
+  }
+  const at = now();
+  await db.$transaction([
+    db.scheduleRun.updateMany({ where: { id: command.run_id }, data: { deliveredAt: at } }),
+    db.schedule.update({ where: { id: command.schedule_id }, data: { lastRun: at } }),
+  ]);
+}
+
+const toFailedTask = (row: ScheduleFailure): SchedulerFailedTask => ({
+  id: row.id,
+  schedule: row.scheduleId,
+  task_id: row.taskId,
+  initiated_at: row.initiatedAt.toISOString(),
+  reason: row.reason,
+  attempts: row.attempts,
+  created_at: row.createdAt.toISOString(),
+});
+
+export async function listFailedTasks(
+  db: Db,
+  page: PageParams,
+): Promise<{ count: number; results: SchedulerFailedTask[] }> {
+  const [count, rows] = await db.$transaction([
+    db.scheduleFailure.count(),
+    db.scheduleFailure.findMany({
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      skip: page.offset,
+      take: page.limit,
+    }),
+  ]);
+  return { count, results: rows.map(toFailedTask) };
+}
+
+export async function getFailedTask(db: Db, id: string): Promise<SchedulerFailedTask | null> {
+  const row = await db.scheduleFailure.findUnique({ where: { id } });
+  return row && toFailedTask(row);
+}
+
+const REQUEUE_BATCH = 200;
+
+/**
+ * Requeues every failed delivery with its schedule's current endpoint, payload, timeout (and token, read at
+ * delivery) and deletes its failure record, each in one transaction with the new `schedule.deliver`. A
+ * failure whose schedule no longer has an endpoint (it became an AMQP schedule) is deleted without a resend.
+ * Returns how many deliveries were requeued.
+ */
+export async function requeueFailedTasks(db: Db): Promise<number> {
+  let requeued = 0;
+  for (;;) {
+    const batch = await db.$transaction(async (tx) => {
+      const failures = await tx.scheduleFailure.findMany({
+        orderBy: { createdAt: "asc" },
+        take: REQUEUE_BATCH,
+        include: { schedule: true },
+      });
+      for (const failure of failures) {
+        const { schedule } = failure;
+        // A concurrent requeue that got here first: its delete wins, this one skips the failure.
+        const { count } = await tx.scheduleFailure.deleteMany({ where: { id: failure.id } });
+        if (count === 0 || !schedule.endpoint) {
+          continue;
+        }
+        await enqueue(tx, {
+          name: "schedule.deliver",
+          messageId: randomUUID(),
+          payload: {
+            schedule_id: schedule.id,
+            run_id: failure.taskId,
+            slot: failure.initiatedAt.toISOString(),
+            manual: false,
+            endpoint: schedule.endpoint,
+            payload: schedule.payload as ScheduleDeliver["payload"],
+            timeout_seconds: schedule.timeoutSeconds,
+          },
+        });
+        requeued++;
+      }
+      return failures.length;
+    });
+    if (batch < REQUEUE_BATCH) {
+      return requeued;
+    }
+  }
+}
