@@ -10,6 +10,8 @@ export const loadSubscriptionConfig = (env: Record<string, string | undefined> =
       FAN_OUT_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 }),
       /** Subscriptions sent per `subscription.send-next` command (one transaction each). */
       SEND_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
+      /** Whether `identity.max_failures` (consecutive failed sends) stops the identity's subscriptions. */
+      DEACTIVATE_ON_MAX_FAILURES: Type.Boolean({ default: true }),
       /** Message set ids (comma-separated) whose subscriptions advance without sending (Seed's DRY_RUN_MESSAGESETS). */
       DRY_RUN_MESSAGESETS: Type.String({ default: "", pattern: "^(\\d+(,\\d+)*)?$" }),
       /** Language used when a message is missing in the subscription's own language (empty: none). */

@@ -44,6 +44,7 @@ describe("dead letters over the API", () => {
     expect(counts.map((q) => q.queue).sort()).toEqual([
       "subscription.content",
       "subscription.fan-out",
+      "subscription.identity-events",
       "subscription.send-next",
     ]);
 
@@ -87,5 +88,122 @@ describe("dead letters over the API", () => {
       })
     ).json().token as string;
     expect((await get("/api/v1/dead-letters/", { authorization: `Token ${token}` })).statusCode).toBe(403);
+  });
+});
+
+describe("Seed failed tasks", () => {
+  it("lists each subscription of a dead-lettered send as a failed task, and requeues them", async () => {
+    const T = "2026-03-01T00:00:00.000Z";
+    await svc.broker.publish("content.schedule.changed", {
+      id: 1,
+      minute: "0",
+      hour: "8",
+      day_of_week: "*",
+      day_of_month: "*",
+      month_of_year: "*",
+      timezone: "UTC",
+      cron_definition: "0 8 * * *",
+      created_at: T,
+      updated_at: T,
+    });
+    await svc.broker.publish("content.messageset.changed", {
+      id: 1,
+      short_name: "failed-tasks",
+      label: "",
+      notes: null,
+      channel: null,
+      next_set: null,
+      default_schedule: 1,
+      content_type: "text",
+      created_at: T,
+      updated_at: T,
+    });
+    await svc.broker.publish("content.message.changed", {
+      id: 1,
+      messageset: 1,
+      sequence_number: 1,
+      lang: "eng_ZA",
+      text_content: "hello",
+      binary_content: null,
+      metadata: {},
+      created_at: T,
+      updated_at: T,
+    });
+    await waitFor(() => svc.db.messageCopy.findUnique({ where: { id: 1 } }), { what: "content copy" });
+    const sub = (
+      await svc.app.inject({
+        method: "POST",
+        url: "/api/v1/subscriptions/",
+        headers: adminAuth,
+        payload: {
+          identity: "0c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b01",
+          messageset: 1,
+          schedule: 1,
+          lang: "eng_ZA",
+        },
+      })
+    ).json();
+
+    // A send command that failed every attempt, as the consumer leaves it in the dead-letter queue.
+    const connection = await amqp.connect(AMQP_URL);
+    const channel = await connection.createConfirmChannel();
+    channel.sendToQueue(
+      svc.broker.names.deadLetterQueue("subscription.send-next"),
+      Buffer.from(
+        JSON.stringify({ subscription_ids: [sub.id], schedule: 1, slot: new Date().toISOString() }),
+      ),
+      {
+        messageId: "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+        type: "subscription.send-next",
+        persistent: true,
+        headers: {
+          "x-tidings-error": "database unavailable",
+          "x-tidings-attempt": 5,
+          "x-tidings-failed-at": T,
+        },
+      },
+    );
+    await channel.waitForConfirms();
+    await connection.close();
+
+    const ours = async () =>
+      ((await get("/api/v1/failed-tasks/")).json() as { results: { task_id: string }[] }).results.filter(
+        (t) => t.task_id === "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+      );
+    // One listing per poll: a listing holds the dead letters until its channel closes.
+    const listed = await waitFor(
+      async () => {
+        const found = await ours();
+        return found.length === 1 && found;
+      },
+      { what: "failed task listed" },
+    );
+    expect(listed).toEqual([
+      {
+        subscription: sub.id,
+        task_id: "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+        initiated_at: T,
+        reason: "database unavailable",
+      },
+    ]);
+
+    // The poison message of the test above is requeued too; it fails again and goes back.
+    await new Promise((r) => setTimeout(r, 200));
+    const requeue = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/failed-tasks/",
+      headers: adminAuth,
+    });
+    expect(requeue.statusCode).toBe(201);
+    expect(requeue.json()).toMatchObject({ requeued_failed_tasks: true, requeued: expect.any(Number) });
+    expect(requeue.json().requeued).toBeGreaterThanOrEqual(1);
+    await waitFor(
+      async () => (await svc.db.subscription.findUniqueOrThrow({ where: { id: sub.id } })).completed,
+      {
+        what: "the requeued send",
+      },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await ours()).toEqual([]);
   });
 });

@@ -473,4 +473,71 @@ describe("subscriptions API", () => {
     });
     expect(unknown.statusCode).toBe(404);
   });
+
+  it("stops the subscriptions of a deleted identity, once", async () => {
+    const capture2 = await captureMessages(svc.namespace, ["subscription.updated"]);
+    try {
+      const identity = "ec6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b15";
+      const a = await subscribe({ identity });
+      const b = await subscribe({ identity, messageset: 2, schedule: 2 });
+      const other = await subscribe({ identity: "fc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b16" });
+      await svc.broker.publish("identity.deleted", { id: identity });
+      await svc.broker.publish("identity.deleted", { id: identity });
+      await waitFor(async () => !(await reload(a.id)).active && !(await reload(b.id)).active, {
+        what: "stopped",
+      });
+      expect((await reload(other.id)).active).toBe(true);
+      await waitFor(
+        () =>
+          capture2.named<Subscription>("subscription.updated").filter((s) => s.identity === identity)
+            .length === 2,
+        {
+          what: "two subscription.updated",
+        },
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(
+        capture2.named<Subscription>("subscription.updated").filter((s) => s.identity === identity),
+      ).toHaveLength(2);
+    } finally {
+      await capture2.stop();
+    }
+  });
+
+  it("stops an identity's subscriptions on stopall, forget, unsubscribe and max failures, not on stop or a topic unsubscribe", async () => {
+    const optout = (identity: string, optout_type: string, topic: string | null = null) =>
+      svc.broker.publish("optout.created", {
+        id: crypto.randomUUID(),
+        optout_type: optout_type as "stop",
+        identity,
+        address_type: "msisdn",
+        address: "+27820001001",
+        request_source: "test",
+        requestor_source_id: null,
+        reason: null,
+        topic,
+        created_at: T,
+        identity_details: {},
+      });
+    const ids = Array.from(
+      { length: 6 },
+      (_, i) => `1d6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2c${String(i).padStart(2, "0")}`,
+    );
+    const subs = await Promise.all(ids.map((identity) => subscribe({ identity })));
+    await optout(ids[0] as string, "stopall");
+    await optout(ids[1] as string, "forget");
+    await optout(ids[2] as string, "unsubscribe");
+    await svc.broker.publish("identity.max_failures", { identity_id: ids[3] as string, failure_count: 5 });
+    await optout(ids[4] as string, "stop");
+    await optout(ids[5] as string, "unsubscribe", "outbreak/ke");
+    await waitFor(
+      async () => (await Promise.all(subs.slice(0, 4).map((s) => reload(s.id)))).every((s) => !s.active),
+      {
+        what: "four stopped",
+      },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await reload((subs[4] as Subscription).id)).active).toBe(true);
+    expect((await reload((subs[5] as Subscription).id)).active).toBe(true);
+  });
 });

@@ -104,8 +104,9 @@ beforeAll(async () => {
       spawnService(service, "worker", { env, onLine }),
     );
   }
-  await Promise.all(SERVICES.map((s) => waitForHealthy(`${base[s]}/api/health/`)));
-}, 90_000);
+  // Ten processes start at once on two cores: under load that can take a while.
+  await Promise.all(SERVICES.map((s) => waitForHealthy(`${base[s]}/api/health/`, 80_000)));
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all(processes.map((p) => p.stop()));

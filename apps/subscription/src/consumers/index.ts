@@ -12,7 +12,10 @@ import {
   markMessageSetDeleted,
   markScheduleDeleted,
 } from "../services/content-copy.ts";
+import { deactivateIdentity } from "../services/reactions.ts";
 import { ContentNotYetAvailable, fanOut, sendBatch } from "../services/send.ts";
+
+const STOPPING_OPTOUTS: ReadonlySet<string> = new Set(["stopall", "forget", "unsubscribe"]);
 
 /** The subscription worker's consumers: content copies, fan-out of fired schedules, and per-subscription sends. */
 export async function startSubscriptionConsumers(
@@ -84,6 +87,35 @@ export async function startSubscriptionConsumers(
                 messageId: deterministicId("send-next", command.slot, ...outcome.deferred),
                 correlationId: ctx.correlationId,
               },
+            );
+          }
+        },
+      },
+      { prefetch },
+    ),
+    await broker.consume(
+      "subscription.identity-events",
+      {
+        "identity.deleted": async ({ id }, ctx) => {
+          const stopped = await deactivateIdentity(db, id, ctx.messageId);
+          ctx.log.info({ identity: id, stopped }, "subscriptions of a deleted identity stopped");
+        },
+        "optout.created": async (optout, ctx) => {
+          // stop (one address) leaves the others reachable; a topic unsubscribe is about topics only.
+          if (STOPPING_OPTOUTS.has(optout.optout_type) && !optout.topic) {
+            const stopped = await deactivateIdentity(db, optout.identity, ctx.messageId);
+            ctx.log.info(
+              { identity: optout.identity, type: optout.optout_type, stopped },
+              "opt-out stopped subscriptions",
+            );
+          }
+        },
+        "identity.max_failures": async ({ identity_id }, ctx) => {
+          if (config.DEACTIVATE_ON_MAX_FAILURES) {
+            const stopped = await deactivateIdentity(db, identity_id, ctx.messageId);
+            ctx.log.info(
+              { identity: identity_id, stopped },
+              "subscriptions of an unreachable identity stopped",
             );
           }
         },

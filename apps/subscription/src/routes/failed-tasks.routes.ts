@@ -1,0 +1,71 @@
+import { type Broker, listDeadLetters, replayDeadLetters } from "@tidings/amqp";
+import { ListQuery, Paginated, validatorFor } from "@tidings/contracts";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import Type from "typebox";
+
+const FailedTask = Type.Object({
+  subscription: Type.String(),
+  task_id: Type.String(),
+  initiated_at: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** Dead letters looked at for one listing. */
+const SCAN = 1_000;
+const isSendNext = validatorFor("subscription.send-next");
+
+/**
+ * Seed's failed tasks, backed by the dead-letter queue of `subscription.send-next`: every subscription of
+ * a dead-lettered send command is one failed task. POST moves them all back for another set of attempts.
+ */
+export function failedTaskRoutes(app: Api, broker: Broker, publicUrl?: string): void {
+  const tags = ["subscriptions"];
+  app.get(
+    "/api/v1/failed-tasks/",
+    {
+      schema: {
+        tags,
+        summary: "Sends that failed after every retry (one row per subscription of a dead-lettered command)",
+        querystring: ListQuery,
+        response: { 200: Paginated(FailedTask), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const letters = await listDeadLetters(broker, "subscription.send-next", { limit: SCAN });
+      const tasks = letters.flatMap((letter) =>
+        (isSendNext(letter.payload) ? letter.payload.subscription_ids : ["unknown"]).map((subscription) => ({
+          subscription,
+          task_id: letter.messageId,
+          initiated_at: letter.failedAt,
+          reason: letter.error,
+        })),
+      );
+      const page = pageParams(request.query);
+      return toPage(
+        request,
+        page,
+        tasks.length,
+        tasks.slice(page.offset, page.offset + page.limit),
+        publicUrl,
+      );
+    },
+  );
+
+  app.post(
+    "/api/v1/failed-tasks/",
+    {
+      schema: {
+        tags,
+        summary: "Requeue every failed send for another full set of attempts",
+        response: {
+          201: Type.Object({ requeued_failed_tasks: Type.Boolean(), requeued: Type.Integer() }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (_request, reply) => {
+      const requeued = await replayDeadLetters(broker, "subscription.send-next");
+      return reply.code(201).send({ requeued_failed_tasks: true, requeued });
+    },
+  );
+}
