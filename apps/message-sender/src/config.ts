@@ -26,6 +26,19 @@ export const loadMessageSenderConfig = (env: Record<string, string | undefined> 
        * included) to this file as JSON lines. Unset in production: it holds personal data.
        */
       LOG_CHANNEL_FILE: Type.Optional(Type.String({ minLength: 1 })),
+      /** Workers re-read the channel table this often: a channel change takes effect within this time. */
+      CHANNEL_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 2_000 }),
+      /**
+       * Inbound keywords as JSON `{"stop": [...], "start": [...], "help": [...]}`, matched case-insensitively
+       * against the whole message (any languages: list every language's words). Unset: English defaults.
+       */
+      INBOUND_KEYWORDS: Type.Optional(Type.String({ minLength: 2 })),
+      /** How often a worker asks providers about outbounds with no final status; 0 = never. */
+      RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 60_000 }),
+      /** An outbound submitted this long ago with no final status is asked about (DHOS bulk_update). */
+      RECONCILE_AFTER_MS: Type.Integer({ minimum: 0, maximum: 30 * 86_400_000, default: 15 * 60_000 }),
+      /** The longest a worker holds a message for a paused (throttled) channel before handing it to a retry. */
+      CHANNEL_PAUSE_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 5_000 }),
     },
     env,
   );

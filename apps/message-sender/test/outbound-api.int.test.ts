@@ -113,7 +113,7 @@ describe("POST /api/v1/outbound/", () => {
       const res = await post({ to_addr: "+27820000000", metadata: {}, channel: "WHATSAPP" });
       expect(res.statusCode).toBe(400);
       expect(res.json().error).toMatchObject({
-        code: "UNKNOWN_CHANNEL",
+        code: "MESSAGE_SENDER_UNKNOWN_CHANNEL",
         details: [{ field: "body.channel", message: "no such channel" }],
       });
       expect(await counts()).toEqual(before);

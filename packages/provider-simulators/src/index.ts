@@ -1,2 +1,4 @@
 // Local servers that speak the Twilio and Vonage REST wire formats (and SMTP), for tests and demos.
-export {};
+export * from "./smtp.ts";
+export * from "./twilio.ts";
+export * from "./vonage.ts";

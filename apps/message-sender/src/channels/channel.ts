@@ -23,6 +23,13 @@ export interface SendResult {
  */
 export interface Channel {
   send(outbound: OutboundToSend, address: string): Promise<SendResult>;
+  /**
+   * Asks the provider where a message is (for the reconciler). Null while it is not final; channels that
+   * can't be asked leave this out.
+   */
+  status?(providerId: string): Promise<{ delivered: boolean; reason: string | null } | null>;
+  /** Releases what the channel holds (connection pools). */
+  close?(): Promise<void>;
 }
 
 /** The channels by channel id (Seed's `channel_id`), e.g. `{ LOG: new LogChannel(logger) }`. */
@@ -30,7 +37,30 @@ export type Channels = Readonly<Record<string, Channel>>;
 
 export const DEFAULT_CHANNEL = "LOG";
 
-/** The provider refused the message and would refuse it again: the outbound fails, no retry. */
+/**
+ * The provider refused the message and would refuse it again (a definite rejection: it was not accepted):
+ * the outbound fails, or fails over to the channel's fallback. `code` is the provider's error code.
+ */
 export class PermanentSendError extends Error {
   override name = "PermanentSendError";
+  constructor(
+    message: string,
+    readonly code?: string | number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The provider is throttling us (HTTP 429, Twilio 20429): the message was not accepted. The channel's sending
+ * pauses for `retryAfterMs` and the message is retried.
+ */
+export class ThrottledError extends Error {
+  override name = "ThrottledError";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
 }

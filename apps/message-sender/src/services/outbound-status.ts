@@ -60,11 +60,19 @@ async function announce(tx: Tx, changes: Change[]): Promise<void> {
  * queued -> submitted, by the worker holding the claim; then -> delivered (`delivered` set, the address wiped)
  * when the channel reported delivery at once. False when the outbound was not queued under that claim.
  */
-export async function recordSend(tx: Tx, id: string, worker: string, result: SendResult): Promise<boolean> {
+export async function recordSend(
+  tx: Tx,
+  id: string,
+  worker: string,
+  result: SendResult,
+  channel: string,
+): Promise<boolean> {
+  await lockReport(tx, channel, result.providerId);
   const [submitted] = await tx.outbound.updateManyAndReturn({
     where: { id, status: "queued", claimedBy: worker },
     data: {
       status: "submitted",
+      channel,
       providerId: result.providerId,
       attempts: { increment: 1 },
       claimedUntil: null,
@@ -81,9 +89,71 @@ export async function recordSend(tx: Tx, id: string, worker: string, result: Sen
       data: { status: "delivered", delivered: true, toAddr: "" },
     });
     changes.push({ row: delivered! });
+  } else {
+    // A final report that overtook this confirmation (see applyReport) is applied now.
+    const early = await tx.earlyReport.findUnique({
+      where: { channel_providerId: { channel, providerId: result.providerId } },
+    });
+    if (early) {
+      await tx.earlyReport.delete({
+        where: { channel_providerId: { channel, providerId: result.providerId } },
+      });
+      const final = await finish(tx, id, early.status === "delivered", early.reason);
+      if (final) {
+        changes.push({ row: final, reason: early.reason ?? undefined });
+      }
+    }
   }
   await announce(tx, changes);
   return true;
+}
+
+/** Serialises recordSend and applyReport for one provider id, so an early report is never missed. */
+async function lockReport(tx: Tx, channel: string, providerId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${channel} || ':' || ${providerId}))`;
+}
+
+/** submitted -> delivered | failed (`delivered` set or not, the address wiped). Undefined if not submitted. */
+async function finish(tx: Tx, id: string, delivered: boolean, reason: string | null) {
+  const [row] = await tx.outbound.updateManyAndReturn({
+    where: { id, status: "submitted" },
+    data: delivered
+      ? { status: "delivered", delivered: true, toAddr: "" }
+      : { status: "failed", toAddr: "", lastError: reason },
+  });
+  return row;
+}
+
+export type ReportOutcome = "applied" | "unchanged" | "early";
+
+/**
+ * A provider's final report (delivered or failed) for a provider id: submitted -> delivered | failed, with
+ * the events; a report for an outbound already final changes nothing (replays, late reports). A report for
+ * a provider id no outbound has recorded yet overtook the submit confirmation: it is kept (the first one
+ * wins) and recordSend applies it.
+ */
+export async function applyReport(
+  tx: Tx,
+  channel: string,
+  providerId: string,
+  delivered: boolean,
+  reason: string | null,
+): Promise<ReportOutcome> {
+  await lockReport(tx, channel, providerId);
+  const outbound = await tx.outbound.findUnique({ where: { channel_providerId: { channel, providerId } } });
+  if (!outbound) {
+    await tx.earlyReport.createMany({
+      data: [{ channel, providerId, status: delivered ? "delivered" : "failed", reason }],
+      skipDuplicates: true,
+    });
+    return "early";
+  }
+  const row = await finish(tx, outbound.id, delivered, reason);
+  if (!row) {
+    return "unchanged";
+  }
+  await announce(tx, [{ row, reason: reason ?? undefined }]);
+  return "applied";
 }
 
 /** queued -> failed, by the worker holding the claim (nothing was sent). The address is wiped. */

@@ -61,9 +61,10 @@ export async function createOutbound(
       { field: "body", message: "One of these fields must be populated: to_addr, to_identity" },
     ]);
   }
-  const channel = input.channel ?? DEFAULT_CHANNEL;
-  if (!channelIds.includes(channel)) {
-    throw badRequest("UNKNOWN_CHANNEL", `No channel ${channel}; channels: ${channelIds.join(", ")}`, [
+  const channel =
+    input.channel ?? (await db.channel.findFirst({ where: { default: true } }))?.id ?? DEFAULT_CHANNEL;
+  if (!channelIds.includes(channel) && !(await db.channel.findUnique({ where: { id: channel } }))) {
+    throw badRequest("MESSAGE_SENDER_UNKNOWN_CHANNEL", `No channel ${channel}`, [
       { field: "body.channel", message: "no such channel" },
     ]);
   }

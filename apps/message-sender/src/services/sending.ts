@@ -2,21 +2,21 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { NonRetryableError } from "@tidings/amqp";
 import type { OutboundSend } from "@tidings/contracts";
 import { maskPii } from "@tidings/service-kit";
-import {
-  type Channels,
-  DEFAULT_CHANNEL,
-  type Logger,
-  PermanentSendError,
-  type SendResult,
-} from "../channels/channel.ts";
+import { type Logger, PermanentSendError, type SendResult, ThrottledError } from "../channels/channel.ts";
+import type { ChannelRegistry, ResolvedChannel } from "../channels/registry.ts";
 import type { Db } from "../db.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { resolveAddress } from "./address-book.ts";
 import { recordFailed, recordSend } from "./outbound-status.ts";
+import { rateCost, releaseSlot, takeRate, takeSlot } from "./rate-limit.ts";
 
 export interface Sender {
   db: Db;
-  channels: Channels;
+  channels: ChannelRegistry;
+  /** The longest to hold a message for a paused (throttled) channel before handing it to a retry. */
+  pauseMaxWaitMs: number;
+  /** outbound.send deliveries before a passing failure is recorded as a failed task (the queue's maxAttempts). */
+  maxAttempts: number;
   /** This worker, as recorded in `claimed_by`. */
   worker: string;
   claimTtlMs: number;
@@ -42,21 +42,28 @@ class ClaimedElsewhereError extends Error {
  * step 3 committed leaves it queued and claimed; once the claim lapses another worker sends it again, and
  * logs that it took over a lapsed claim.
  */
-export async function sendOutbound(sender: Sender, command: OutboundSend, log: Logger): Promise<void> {
+export async function sendOutbound(
+  sender: Sender,
+  command: OutboundSend,
+  log: Logger,
+  attempt = 1,
+): Promise<void> {
   if (!command.to_addr && !command.to_identity) {
     throw new NonRetryableError("outbound.send needs to_addr or to_identity");
   }
   const { db, worker } = sender;
   const { id } = command;
-  await db.outbound.createMany({ data: [fromCommand(command)], skipDuplicates: true });
+  const defaultChannel = command.channel ?? (await sender.channels.defaultChannel());
+  await db.outbound.createMany({ data: [fromCommand(command, defaultChannel)], skipDuplicates: true });
   const claimedAt = Date.now();
   const outbound = await claim(sender, id, log);
   if (!outbound) {
     return;
   }
   let result: SendResult;
+  let sentThrough: string = outbound.channel;
   try {
-    const channel = sender.channels[outbound.channel];
+    const channel = await sender.channels.get(outbound.channel);
     if (!channel) {
       throw new PermanentSendError(`unknown channel ${outbound.channel}`);
     }
@@ -65,7 +72,23 @@ export async function sendOutbound(sender: Sender, command: OutboundSend, log: L
     if (!address) {
       throw new PermanentSendError("no address");
     }
-    result = await channel.send({ id, content: outbound.content, metadata: outbound.metadata }, address);
+    const toSend = { id, content: outbound.content, metadata: outbound.metadata };
+    try {
+      result = await sendThrough(sender, channel, toSend, address);
+    } catch (err) {
+      // Fail over only on a definite rejection: the provider did not accept the message. A timeout or an
+      // outage may have sent it, so those are retried on the same channel.
+      const fallback = channel.fallback && (await sender.channels.get(channel.fallback));
+      if (!(err instanceof PermanentSendError) || !fallback) {
+        throw err;
+      }
+      log.warn(
+        { outboundId: id, channel: channel.id, fallback: fallback.id, reason: maskPii(err.message) },
+        "channel rejected the outbound; failing over",
+      );
+      sentThrough = fallback.id;
+      result = await sendThrough(sender, fallback, toSend, address);
+    }
   } catch (err) {
     const reason = maskPii(err instanceof Error ? err.message : String(err));
     if (err instanceof PermanentSendError) {
@@ -79,13 +102,89 @@ export async function sendOutbound(sender: Sender, command: OutboundSend, log: L
       }
       return;
     }
+    if (err instanceof ThrottledError) {
+      sender.channels.pause(sentThrough, err.retryAfterMs);
+      log.warn(
+        { outboundId: id, channel: sentThrough, pauseMs: err.retryAfterMs },
+        "channel throttled; pausing it",
+      );
+    }
+    if (attempt >= sender.maxAttempts) {
+      // The last attempt: record a failed task (requeued by POST /api/v1/failed-tasks/) and ack.
+      await db.$transaction(async (tx) => {
+        const released = await tx.outbound.updateMany({
+          where: { id, status: "queued", claimedBy: worker },
+          data: { claimedUntil: null, lastError: reason },
+        });
+        if (released.count === 1) {
+          await tx.outboundSendFailure.create({ data: { outboundId: id, reason, attempts: attempt } });
+        }
+      });
+      log.error(
+        { outboundId: id, attempt, reason },
+        "outbound not sent after its last attempt; recorded as a failed task",
+      );
+      return;
+    }
     await db.outbound.updateMany({
       where: { id, status: "queued", claimedBy: worker },
       data: { claimedUntil: null, lastError: reason },
     });
     throw err;
   }
-  await recordSendWithRetries(sender, id, result, claimedAt, log);
+  await recordSendWithRetries(sender, id, result, sentThrough, claimedAt, log);
+}
+
+/**
+ * Sends through one channel, first waiting out its pause if it is throttled: up to pauseMaxWaitMs the
+ * message is held here (so this consumer takes no more work for the channel), beyond that it is retried.
+ */
+async function sendThrough(
+  sender: Sender,
+  channel: ResolvedChannel,
+  outbound: { id: string; content: string | null; metadata: Record<string, unknown> },
+  address: string,
+): Promise<SendResult> {
+  const paused = sender.channels.pausedFor(channel.id);
+  if (paused > sender.pauseMaxWaitMs) {
+    throw new ThrottledError(`channel ${channel.id} is paused (throttled)`, 0);
+  }
+  if (paused > 0) {
+    await sleep(paused);
+  }
+  if (
+    channel.rateLimit > 0 &&
+    !(await takeRate(
+      sender.db,
+      channel.id,
+      channel.rateLimit,
+      rateCost(channel.type, outbound.content),
+      sender.pauseMaxWaitMs,
+    ))
+  ) {
+    throw new ThrottledError(`channel ${channel.id} is at its rate limit`, 0);
+  }
+  if (channel.concurrencyLimit <= 0) {
+    return channel.channel.send(outbound, address);
+  }
+  const holder = `${sender.worker}:${outbound.id}`;
+  const slot = await takeSlot(
+    sender.db,
+    channel.id,
+    channel.concurrencyLimit,
+    holder,
+    sender.claimTtlMs,
+    sender.pauseMaxWaitMs,
+  );
+  if (slot === undefined) {
+    throw new ThrottledError(`channel ${channel.id} is at its concurrency limit`, 0);
+  }
+  try {
+    return await channel.channel.send(outbound, address);
+  } finally {
+    // Never let a failed release turn a send into an error (and a retry): the lease lapses on its own.
+    await releaseSlot(sender.db, channel.id, slot, holder).catch(() => undefined);
+  }
 }
 
 /** Waiting for a pooled connection is normal under load (prefetch exceeds the pool): allow it. */
@@ -99,12 +198,15 @@ async function recordSendWithRetries(
   sender: Sender,
   id: string,
   result: SendResult,
+  channel: string,
   claimedAt: number,
   log: Logger,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const recorded = await sender.db.$transaction((tx) => recordSend(tx, id, sender.worker, result));
+      const recorded = await sender.db.$transaction((tx) =>
+        recordSend(tx, id, sender.worker, result, channel),
+      );
       if (!recorded) {
         log.error(
           { outboundId: id, providerId: result.providerId },
@@ -123,13 +225,13 @@ async function recordSendWithRetries(
   }
 }
 
-function fromCommand(command: OutboundSend): Prisma.OutboundCreateManyInput {
+function fromCommand(command: OutboundSend, channel: string): Prisma.OutboundCreateManyInput {
   return {
     id: command.id,
     toAddr: command.to_addr ?? "",
     toIdentity: command.to_identity ?? null,
     content: command.content ?? null,
-    channel: command.channel ?? DEFAULT_CHANNEL,
+    channel,
     metadata: command.metadata as Prisma.InputJsonObject,
     resend: command.resend ?? null,
   };

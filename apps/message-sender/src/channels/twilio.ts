@@ -1,0 +1,96 @@
+import type { TwilioChannelConfig } from "@tidings/contracts";
+import twilio from "twilio";
+import RequestClient from "twilio/lib/base/RequestClient.js";
+import {
+  type Channel,
+  type OutboundToSend,
+  PermanentSendError,
+  type SendResult,
+  ThrottledError,
+} from "./channel.ts";
+
+/** How long a channel pauses when Twilio throttles it (429 / 20429). */
+export const TWILIO_THROTTLE_PAUSE_MS = 2_000;
+
+/** Sends the SDK's requests to another origin (a simulator or a proxy), path and query unchanged. */
+class OriginRequestClient extends RequestClient {
+  constructor(
+    private readonly origin: string,
+    options: RequestClient.RequestClientOptions,
+  ) {
+    super(options);
+  }
+
+  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+    const uri = new URL(opts.uri);
+    return super.request({ ...opts, uri: `${this.origin}${uri.pathname}${uri.search}` });
+  }
+}
+
+interface TwilioError {
+  status?: number;
+  code?: number | string;
+  message?: string;
+}
+
+/** The URL Twilio posts a channel's status callbacks to. */
+export const twilioCallbackUrl = (base: string, channelId: string) =>
+  `${base.replace(/\/+$/, "")}/api/v1/events/twilio/${encodeURIComponent(channelId)}`;
+
+/**
+ * Twilio Programmable Messaging through the `twilio` SDK. A 4xx answer (other than 429) is a definite
+ * rejection: PermanentSendError with Twilio's code and message. 429 / 20429 is ThrottledError. 5xx, timeouts
+ * and connection errors are thrown as they are: retried.
+ */
+export class TwilioChannel implements Channel {
+  private readonly client: twilio.Twilio;
+
+  constructor(
+    private readonly channelId: string,
+    private readonly config: TwilioChannelConfig,
+  ) {
+    const timeout = config.timeout_ms ?? 10_000;
+    const httpClient = config.api_url
+      ? new OriginRequestClient(new URL(config.api_url).origin, { timeout })
+      : new RequestClient({ timeout });
+    this.client = twilio(config.account_sid, config.auth_token, { httpClient });
+  }
+
+  async status(providerId: string): Promise<{ delivered: boolean; reason: string | null } | null> {
+    const message = await this.client.messages(providerId).fetch();
+    if (message.status === "delivered" || message.status === "read") {
+      return { delivered: true, reason: null };
+    }
+    if (["failed", "undelivered", "canceled"].includes(message.status)) {
+      const code = message.errorCode ? ` (error ${message.errorCode})` : "";
+      return { delivered: false, reason: `twilio ${message.status}${code}` };
+    }
+    return null;
+  }
+
+  async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
+    const { config } = this;
+    try {
+      const message = await this.client.messages.create({
+        to: address,
+        body: outbound.content ?? "",
+        ...(config.messaging_service_sid
+          ? { messagingServiceSid: config.messaging_service_sid }
+          : { from: config.from as string }),
+        ...(config.status_callback
+          ? { statusCallback: twilioCallbackUrl(config.status_callback, this.channelId) }
+          : {}),
+      });
+      return { providerId: message.sid, delivered: false };
+    } catch (err) {
+      const { status, code, message } = err as TwilioError;
+      if (status === 429 || Number(code) === 20429) {
+        throw new ThrottledError(`twilio ${code ?? status}: ${message}`, TWILIO_THROTTLE_PAUSE_MS);
+      }
+      if (typeof status === "number" && status >= 400 && status < 500 && status !== 401 && status !== 403) {
+        throw new PermanentSendError(`twilio ${code ?? status}: ${message}`, code);
+      }
+      throw err;
+    }
+  }
+}

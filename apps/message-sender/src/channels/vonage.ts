@@ -1,0 +1,75 @@
+import type { VonageChannelConfig } from "@tidings/contracts";
+import { Vonage } from "@vonage/server-sdk";
+import {
+  type Channel,
+  type OutboundToSend,
+  PermanentSendError,
+  type SendResult,
+  ThrottledError,
+} from "./channel.ts";
+
+/** How long a channel pauses when Vonage throttles it (status 1). */
+export const VONAGE_THROTTLE_PAUSE_MS = 2_000;
+
+/** Vonage SMS statuses that are not a rejection of the message: throttling, an internal error, our credentials. */
+const THROTTLED = "1";
+const TRANSIENT = new Set(["4", "5", "8", "9"]);
+
+/** The URL Vonage posts a channel's delivery receipts to. */
+export const vonageCallbackUrl = (base: string, channelId: string) =>
+  `${base.replace(/\/+$/, "")}/api/v1/events/vonage/${encodeURIComponent(channelId)}`;
+
+interface SmsFailure {
+  response?: { messages?: { status?: string; errorText?: string }[] };
+}
+
+/**
+ * Vonage SMS API through `@vonage/server-sdk` (`restHost` points it at a simulator). The outbound id goes as
+ * `client-ref`. Status 1 (throttled) is ThrottledError; 4, 5, 8 and 9 (credentials, internal error, account)
+ * are retried; other non-zero statuses are definite rejections. Long messages split into parts: the first
+ * part's message id is recorded.
+ */
+export class VonageChannel implements Channel {
+  private readonly vonage: Vonage;
+
+  constructor(
+    private readonly channelId: string,
+    private readonly config: VonageChannelConfig,
+    private readonly callbackBase?: string,
+  ) {
+    this.vonage = new Vonage(
+      { apiKey: config.api_key, apiSecret: config.api_secret },
+      { ...(config.rest_url ? { restHost: config.rest_url.replace(/\/+$/, "") } : {}), timeout: 10_000 },
+    );
+  }
+
+  async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
+    try {
+      const result = await this.vonage.sms.send({
+        to: address.replace(/^\+/, ""),
+        from: this.config.from,
+        text: outbound.content ?? "",
+        clientRef: outbound.id,
+        ...(this.callbackBase ? { callback: vonageCallbackUrl(this.callbackBase, this.channelId) } : {}),
+      });
+      const messageId = result.messages[0]?.messageId;
+      if (!messageId) {
+        throw new Error("vonage accepted the message but returned no message id");
+      }
+      return { providerId: messageId, delivered: false };
+    } catch (err) {
+      const failed = (err as SmsFailure).response?.messages?.[0];
+      if (!failed?.status) {
+        throw err;
+      }
+      const reason = `vonage ${failed.status}: ${failed.errorText ?? "rejected"}`;
+      if (failed.status === THROTTLED) {
+        throw new ThrottledError(reason, VONAGE_THROTTLE_PAUSE_MS);
+      }
+      if (TRANSIENT.has(failed.status)) {
+        throw new Error(reason);
+      }
+      throw new PermanentSendError(reason, failed.status);
+    }
+  }
+}

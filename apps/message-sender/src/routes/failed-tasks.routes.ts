@@ -1,0 +1,52 @@
+import { FailedTask, IntIdParams, ListQuery, Paginated } from "@tidings/contracts";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import Type from "typebox";
+import type { Db } from "../db.ts";
+import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../services/failed-tasks.ts";
+
+export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
+  app.get(
+    "/api/v1/failed-tasks/",
+    {
+      schema: {
+        tags: ["failed-tasks"],
+        summary: "Outbounds not sent after every attempt",
+        querystring: ListQuery,
+        response: { 200: Paginated(FailedTask), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = pageParams(request.query);
+      const { count, results } = await listFailedTasks(db, page);
+      return toPage(request, page, count, results, publicUrl);
+    },
+  );
+
+  app.get(
+    "/api/v1/failed-tasks/:id/",
+    {
+      schema: {
+        tags: ["failed-tasks"],
+        summary: "One failed task",
+        params: IntIdParams,
+        response: { 200: FailedTask, ...errorResponses },
+      },
+    },
+    async (request) => getFailedTask(db, request.params.id),
+  );
+
+  app.post(
+    "/api/v1/failed-tasks/",
+    {
+      schema: {
+        tags: ["failed-tasks"],
+        summary: "Requeue every failed task",
+        response: { 201: Type.Object({ requeued_failed_tasks: Type.Boolean() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await requeueFailedTasks(db, request.id);
+      return reply.code(201).send({ requeued_failed_tasks: true });
+    },
+  );
+}

@@ -1,0 +1,188 @@
+import {
+  CHANNEL_CONFIGS,
+  CHANNEL_SECRETS,
+  type ChannelResponse,
+  type ChannelType,
+  type CreateChannelBody,
+  createAjv,
+  type PatchChannelBody,
+  SECRET_MASK,
+} from "@tidings/contracts";
+import { badRequest, conflict, isUniqueViolation, notFound, type PageParams } from "@tidings/service-kit";
+import { DEFAULT_CHANNEL } from "../channels/channel.ts";
+import type { Db } from "../db.ts";
+import type { Channel as ChannelRow, Prisma } from "../generated/prisma/client.ts";
+
+type Tx = Prisma.TransactionClient;
+
+const ajv = createAjv();
+const validators = Object.fromEntries(
+  Object.entries(CHANNEL_CONFIGS).map(([type, schema]) => [type, ajv.compile(schema)]),
+) as Record<ChannelType, ReturnType<typeof ajv.compile>>;
+
+/** A channel as the API shows it: each secret that is set shows as SECRET_MASK. */
+export function toChannel(row: ChannelRow): ChannelResponse {
+  const configuration = { ...(row.configuration as Record<string, unknown>) };
+  for (const secret of CHANNEL_SECRETS[row.type as ChannelType] ?? []) {
+    if (configuration[secret] !== undefined) {
+      configuration[secret] = SECRET_MASK;
+    }
+  }
+  return {
+    channel_id: row.id,
+    channel_type: row.type as ChannelType,
+    configuration,
+    default: row.default,
+    concurrency_limit: row.concurrencyLimit,
+    rate_limit: row.rateLimit,
+    fallback: row.fallback,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** Checks a configuration against its type's schema and the rules a schema can't say. */
+function validateConfiguration(type: ChannelType, configuration: Record<string, unknown>): void {
+  const validate = validators[type];
+  if (!validate(configuration)) {
+    throw badRequest(
+      "MESSAGE_SENDER_INVALID_CHANNEL_CONFIGURATION",
+      `Invalid ${type} channel configuration`,
+      (validate.errors ?? []).map((e) => ({
+        field: `body.configuration${e.instancePath.replaceAll("/", ".")}`,
+        message: e.message ?? "invalid",
+      })),
+    );
+  }
+  if (type === "twilio" && !configuration.from === !configuration.messaging_service_sid) {
+    throw badRequest(
+      "MESSAGE_SENDER_INVALID_CHANNEL_CONFIGURATION",
+      "A twilio channel needs exactly one of from and messaging_service_sid",
+      [{ field: "body.configuration.from", message: "exactly one of from and messaging_service_sid" }],
+    );
+  }
+}
+
+async function checkFallback(tx: Tx, id: string, fallback: string | null | undefined): Promise<void> {
+  if (!fallback) {
+    return;
+  }
+  if (fallback === id || !(await tx.channel.findUnique({ where: { id: fallback } }))) {
+    throw badRequest("MESSAGE_SENDER_INVALID_FALLBACK", `No other channel ${fallback} to fall back to`, [
+      { field: "body.fallback", message: "no such other channel" },
+    ]);
+  }
+}
+
+/** Makes `id` the only default: the others are unset in the same transaction, serialised by a lock. */
+async function makeDefault(tx: Tx, id: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('message-sender.channel.default'))`;
+  await tx.channel.updateMany({ where: { default: true, NOT: { id } }, data: { default: false } });
+}
+
+export async function createChannel(db: Db, input: CreateChannelBody): Promise<ChannelResponse> {
+  const configuration = (input.configuration ?? {}) as Record<string, unknown>;
+  validateConfiguration(input.channel_type, configuration);
+  try {
+    return await db.$transaction(async (tx) => {
+      await checkFallback(tx, input.channel_id, input.fallback);
+      if (input.default) {
+        await makeDefault(tx, input.channel_id);
+      }
+      const row = await tx.channel.create({
+        data: {
+          id: input.channel_id,
+          type: input.channel_type,
+          configuration: configuration as Prisma.InputJsonObject,
+          default: input.default ?? false,
+          concurrencyLimit: input.concurrency_limit ?? 0,
+          rateLimit: input.rate_limit ?? 0,
+          fallback: input.fallback ?? null,
+        },
+      });
+      return toChannel(row);
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) {
+      throw conflict("MESSAGE_SENDER_CHANNEL_EXISTS", `Channel ${input.channel_id} already exists`);
+    }
+    throw err;
+  }
+}
+
+export async function listChannels(db: Db, page: PageParams) {
+  const [count, rows] = await db.$transaction([
+    db.channel.count(),
+    db.channel.findMany({ orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
+  ]);
+  return { count, results: rows.map(toChannel) };
+}
+
+export async function getChannel(db: Db, id: string): Promise<ChannelResponse> {
+  const row = await db.channel.findUnique({ where: { id } });
+  if (!row) {
+    throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `Channel ${id} not found`);
+  }
+  return toChannel(row);
+}
+
+/**
+ * Changes a channel. `configuration` is merged into the stored one: a secret left out, or sent as
+ * SECRET_MASK, keeps its value; a field sent as null is removed. The result is validated by type.
+ */
+export async function patchChannel(db: Db, id: string, input: PatchChannelBody): Promise<ChannelResponse> {
+  return db.$transaction(async (tx) => {
+    const row = await tx.channel.findUnique({ where: { id } });
+    if (!row) {
+      throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `Channel ${id} not found`);
+    }
+    let configuration = row.configuration as Record<string, unknown>;
+    if (input.configuration) {
+      configuration = { ...configuration };
+      for (const [key, value] of Object.entries(input.configuration)) {
+        if (value === null) {
+          delete configuration[key];
+        } else if (value !== SECRET_MASK) {
+          configuration[key] = value;
+        }
+      }
+      validateConfiguration(row.type as ChannelType, configuration);
+    }
+    await checkFallback(tx, id, input.fallback);
+    if (input.default) {
+      await makeDefault(tx, id);
+    }
+    const updated = await tx.channel.update({
+      where: { id },
+      data: {
+        configuration: configuration as Prisma.InputJsonObject,
+        default: input.default,
+        concurrencyLimit: input.concurrency_limit,
+        rateLimit: input.rate_limit,
+        fallback: input.fallback,
+      },
+    });
+    return toChannel(updated);
+  });
+}
+
+/** Deletes a channel. The built-in LOG channel and the default channel can't be deleted. */
+export async function deleteChannel(db: Db, id: string): Promise<void> {
+  await db.$transaction(async (tx) => {
+    const row = await tx.channel.findUnique({ where: { id } });
+    if (!row) {
+      throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `Channel ${id} not found`);
+    }
+    if (id === DEFAULT_CHANNEL) {
+      throw conflict("MESSAGE_SENDER_CHANNEL_BUILT_IN", "The built-in LOG channel can't be deleted");
+    }
+    if (row.default) {
+      throw conflict(
+        "MESSAGE_SENDER_CHANNEL_IS_DEFAULT",
+        `Channel ${id} is the default: make another channel the default first`,
+      );
+    }
+    await tx.channel.updateMany({ where: { fallback: id }, data: { fallback: null } });
+    await tx.channel.delete({ where: { id } });
+  });
+}

@@ -1,0 +1,170 @@
+import type {
+  TwilioChannelConfig,
+  TwilioStatusCallback,
+  VonageChannelConfig,
+  VumiEvent,
+} from "@tidings/contracts";
+import { ApiError, badRequest, notFound } from "@tidings/service-kit";
+import { Vonage } from "@vonage/server-sdk";
+import twilio from "twilio";
+import type { Db } from "../db.ts";
+import { applyReport, type ReportOutcome } from "./outbound-status.ts";
+
+/** Twilio message statuses that are final, and what they mean here. Others (queued, sent, ...) change nothing. */
+const TWILIO_FINAL: Record<string, boolean> = {
+  delivered: true,
+  read: true,
+  failed: false,
+  undelivered: false,
+  canceled: false,
+};
+
+type EventLog = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+
+export interface SignedRequest {
+  /** The URL Twilio posted to, as it saw it (the externally visible one). */
+  url: string;
+  signature: string | undefined;
+  params: Record<string, string>;
+}
+
+/** Checks X-Twilio-Signature with the twilio channel's auth token: 404 for no such channel, 403 if wrong. */
+export async function verifyTwilio(
+  db: Db,
+  channelId: string,
+  request: SignedRequest,
+  log: EventLog,
+): Promise<void> {
+  const channel = await db.channel.findUnique({ where: { id: channelId } });
+  if (channel?.type !== "twilio") {
+    throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No twilio channel ${channelId}`);
+  }
+  const { auth_token: authToken } = channel.configuration as unknown as TwilioChannelConfig;
+  if (
+    !request.signature ||
+    !twilio.validateRequest(authToken, request.signature, request.url, request.params)
+  ) {
+    log.warn({ channel: channelId }, "twilio webhook with a missing or wrong signature; refused");
+    throw new ApiError(403, "MESSAGE_SENDER_INVALID_SIGNATURE", "X-Twilio-Signature does not verify");
+  }
+}
+
+/**
+ * A Twilio status callback for a channel: verified by X-Twilio-Signature with the channel's auth token (a
+ * callback that does not verify -> 403, nothing changes), then applied as a final report when the status is
+ * final. Replays and reports for outbounds already final change nothing.
+ */
+export async function handleTwilioStatus(
+  db: Db,
+  channelId: string,
+  request: SignedRequest & { params: TwilioStatusCallback & Record<string, string> },
+  log: EventLog,
+): Promise<ReportOutcome | "ignored"> {
+  await verifyTwilio(db, channelId, request, log);
+  const { MessageSid: sid, MessageStatus: status, ErrorCode: errorCode } = request.params;
+  const delivered = TWILIO_FINAL[status];
+  if (delivered === undefined) {
+    return "ignored";
+  }
+  const reason = delivered ? null : `twilio ${status}${errorCode ? ` (error ${errorCode})` : ""}`;
+  const outcome = await db.$transaction((tx) => applyReport(tx, channelId, sid, delivered, reason));
+  log.info({ channel: channelId, providerId: sid, status, outcome }, "twilio status callback");
+  return outcome;
+}
+
+/** Vonage delivery receipt statuses that are final. Others (accepted, buffered, unknown) change nothing. */
+const VONAGE_FINAL: Record<string, boolean> = {
+  delivered: true,
+  failed: false,
+  rejected: false,
+  expired: false,
+};
+
+/**
+ * Checks a Vonage webhook's `sig` (md5hash with the vonage channel's signature_secret): 404 for no such
+ * channel, 403 when it does not verify or the channel has no signature_secret.
+ */
+export async function verifyVonage(
+  db: Db,
+  channelId: string,
+  params: Record<string, string>,
+  log: EventLog,
+): Promise<void> {
+  const channel = await db.channel.findUnique({ where: { id: channelId } });
+  if (channel?.type !== "vonage") {
+    throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No vonage channel ${channelId}`);
+  }
+  const config = channel.configuration as unknown as VonageChannelConfig;
+  const verified =
+    !!config.signature_secret &&
+    !!params.sig &&
+    new Vonage({ apiKey: config.api_key, apiSecret: config.api_secret }).sms.verifySignature(
+      params.sig,
+      params,
+      config.signature_secret,
+      "MD5HASH" as never,
+    );
+  if (!verified) {
+    log.warn({ channel: channelId }, "vonage webhook with a missing or wrong signature; refused");
+    throw new ApiError(403, "MESSAGE_SENDER_INVALID_SIGNATURE", "The webhook's sig does not verify");
+  }
+}
+
+/**
+ * A Vonage SMS delivery receipt for a channel: verified by its `sig` parameter (md5hash with the channel's
+ * signature_secret; a channel without one refuses every receipt, 403), then applied like a Twilio report.
+ */
+export async function handleVonageReceipt(
+  db: Db,
+  channelId: string,
+  params: Record<string, string>,
+  log: EventLog,
+): Promise<ReportOutcome | "ignored"> {
+  await verifyVonage(db, channelId, params, log);
+  const { messageId, status } = params;
+  const delivered = VONAGE_FINAL[status as string];
+  if (delivered === undefined || !messageId) {
+    return "ignored";
+  }
+  const errCode = params["err-code"];
+  const reason = delivered
+    ? null
+    : `vonage ${status}${errCode && errCode !== "0" ? ` (error ${errCode})` : ""}`;
+  const outcome = await db.$transaction((tx) => applyReport(tx, channelId, messageId, delivered, reason));
+  log.info({ channel: channelId, providerId: messageId, status, outcome }, "vonage delivery receipt");
+  return outcome;
+}
+
+/**
+ * Seed's generic event (Vumi format) about the outbound whose provider id is `user_message_id`:
+ * `delivery_report` -> delivered (failed when `delivery_status` is failed; pending changes nothing), `nack` ->
+ * failed with `nack_reason`, `ack` changes nothing (the send already recorded `submitted`). An id no outbound
+ * has is 400 "Cannot find message for ID ...", as in Seed.
+ */
+export async function handleVumiEvent(
+  db: Db,
+  event: VumiEvent,
+  log: EventLog,
+): Promise<ReportOutcome | "ignored"> {
+  const outbound = await db.outbound.findFirst({ where: { providerId: event.user_message_id } });
+  if (!outbound) {
+    throw badRequest("MESSAGE_SENDER_UNKNOWN_MESSAGE", `Cannot find message for ID ${event.user_message_id}`);
+  }
+  let delivered: boolean;
+  let reason: string | null = null;
+  if (event.event_type === "ack" || event.delivery_status === "pending") {
+    return "ignored";
+  }
+  if (event.event_type === "nack") {
+    delivered = false;
+    reason = `nack: ${event.nack_reason ?? "no reason given"}`;
+  } else {
+    delivered = event.delivery_status !== "failed";
+    reason = delivered ? null : "delivery failed";
+  }
+  const outcome = await db.$transaction((tx) =>
+    applyReport(tx, outbound.channel, event.user_message_id, delivered, reason),
+  );
+  log.info({ outboundId: outbound.id, event: event.event_type, outcome }, "vumi event");
+  return outcome;
+}

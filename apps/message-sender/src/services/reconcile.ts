@@ -1,0 +1,62 @@
+import type { Logger } from "../channels/channel.ts";
+import type { ChannelRegistry } from "../channels/registry.ts";
+import type { Db } from "../db.ts";
+import { applyReport } from "./outbound-status.ts";
+import { pruneRateWindows } from "./rate-limit.ts";
+
+const BATCH = 100;
+
+/** Early reports no send claimed within this time never will be (a forged-but-signed id, a part of a long SMS). */
+const EARLY_REPORT_RETENTION_MS = 24 * 3600_000;
+
+/**
+ * One reconciliation pass (DHOS's bulk_update): asks the provider about outbounds submitted more than
+ * `afterMs` ago that have no final status (a lost status callback), oldest first, and applies what it says as
+ * a final report; and forgets early reports older than a day. Several workers may run it at once: a report
+ * only moves status forward, once. Returns
+ * how many outbounds reached a final status.
+ */
+export async function reconcile(
+  db: Db,
+  channels: ChannelRegistry,
+  afterMs: number,
+  log: Logger,
+): Promise<number> {
+  const stale = await db.outbound.findMany({
+    where: {
+      status: "submitted",
+      providerId: { not: null },
+      updatedAt: { lt: new Date(Date.now() - afterMs) },
+    },
+    orderBy: { updatedAt: "asc" },
+    take: BATCH,
+    select: { id: true, channel: true, providerId: true },
+  });
+  await db.earlyReport.deleteMany({
+    where: { receivedAt: { lt: new Date(Date.now() - EARLY_REPORT_RETENTION_MS) } },
+  });
+  await pruneRateWindows(db);
+  let finished = 0;
+  for (const { id, channel: channelId, providerId } of stale) {
+    const channel = await channels.get(channelId);
+    if (!channel?.channel.status || !providerId) {
+      continue;
+    }
+    try {
+      const status = await channel.channel.status(providerId);
+      if (!status) {
+        continue;
+      }
+      const outcome = await db.$transaction((tx) =>
+        applyReport(tx, channelId, providerId, status.delivered, status.reason),
+      );
+      if (outcome === "applied") {
+        finished++;
+        log.info({ outboundId: id, providerId, delivered: status.delivered }, "reconciled an outbound");
+      }
+    } catch (err) {
+      log.warn({ err, outboundId: id, providerId }, "could not ask the provider about an outbound");
+    }
+  }
+  return finished;
+}

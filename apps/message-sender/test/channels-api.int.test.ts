@@ -1,0 +1,194 @@
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { createMessageSenderService } from "../src/service.ts";
+
+let svc: TestService<MessageSenderConfig, Db>;
+
+beforeAll(async () => {
+  svc = await startTestService(createMessageSenderService());
+});
+afterAll(async () => {
+  await svc?.close();
+});
+
+const SID = `AC${"0123456789abcdef".repeat(2)}`;
+const twilio = (channel_id: string, extra: Record<string, unknown> = {}) => ({
+  channel_id,
+  channel_type: "twilio",
+  configuration: { account_sid: SID, auth_token: "s3cret-token", from: "+15005550006" },
+  ...extra,
+});
+
+const call = (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: unknown) =>
+  svc.app.inject({
+    method,
+    url,
+    headers: adminAuth,
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
+
+const defaults = async () => (await svc.db.channel.findMany({ where: { default: true } })).map((c) => c.id);
+
+describe("channels", () => {
+  it("has the built-in LOG channel as the default", async () => {
+    const res = await call("GET", "/api/v1/channel/LOG/");
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      channel_id: "LOG",
+      channel_type: "log",
+      default: true,
+      configuration: {},
+    });
+  });
+
+  it("stores a twilio channel and never returns its auth token", async () => {
+    const res = await call(
+      "POST",
+      "/api/v1/channel/",
+      twilio("TW1", { concurrency_limit: 5, rate_limit: 10 }),
+    );
+    expect(res.statusCode).toBe(201);
+    const body = res.json();
+    expect(body).toMatchObject({
+      channel_id: "TW1",
+      channel_type: "twilio",
+      default: false,
+      concurrency_limit: 5,
+      rate_limit: 10,
+      fallback: null,
+      configuration: { account_sid: SID, auth_token: "********", from: "+15005550006" },
+    });
+    for (const shown of [
+      res.body,
+      (await call("GET", "/api/v1/channel/TW1/")).body,
+      (await call("GET", "/api/v1/channel/")).body,
+    ]) {
+      expect(shown).not.toContain("s3cret-token");
+    }
+    const row = await svc.db.channel.findUniqueOrThrow({ where: { id: "TW1" } });
+    expect(row.configuration).toMatchObject({ auth_token: "s3cret-token" });
+  });
+
+  it.each([
+    ["a missing auth token", { account_sid: SID, from: "+15005550006" }],
+    ["a malformed account sid", { account_sid: "XX1", auth_token: "t", from: "+15005550006" }],
+    ["an unknown field", { account_sid: SID, auth_token: "t", from: "+1500", region: "ie1" }],
+    [
+      "both from and messaging_service_sid",
+      { account_sid: SID, auth_token: "t", from: "+1", messaging_service_sid: `MG${"a".repeat(32)}` },
+    ],
+    ["neither from nor messaging_service_sid", { account_sid: SID, auth_token: "t" }],
+  ])("refuses a twilio configuration with %s", async (_, configuration) => {
+    const res = await call("POST", "/api/v1/channel/", {
+      channel_id: "BAD",
+      channel_type: "twilio",
+      configuration,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(await svc.db.channel.findUnique({ where: { id: "BAD" } })).toBeNull();
+  });
+
+  it("validates smtp and vonage configurations by type", async () => {
+    const smtp = {
+      host: "127.0.0.1",
+      port: 2525,
+      from: "Tidings <noreply@example.org>",
+      user: "u",
+      password: "pw-secret",
+    };
+    const ok = await call("POST", "/api/v1/channel/", {
+      channel_id: "MAIL",
+      channel_type: "smtp",
+      configuration: smtp,
+    });
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json().configuration).toEqual({ ...smtp, password: "********" });
+    const bad = await call("POST", "/api/v1/channel/", {
+      channel_id: "MAIL2",
+      channel_type: "smtp",
+      configuration: { host: "x" },
+    });
+    expect(bad.statusCode).toBe(400);
+    const vonage = await call("POST", "/api/v1/channel/", {
+      channel_id: "VON",
+      channel_type: "vonage",
+      configuration: { api_key: "k", api_secret: "vonage-secret", from: "Tidings" },
+    });
+    expect(vonage.statusCode).toBe(201);
+    expect(vonage.body).not.toContain("vonage-secret");
+  });
+
+  it("refuses a duplicate id and an unknown fallback", async () => {
+    expect((await call("POST", "/api/v1/channel/", twilio("TW1"))).json().error.code).toBe(
+      "MESSAGE_SENDER_CHANNEL_EXISTS",
+    );
+    const res = await call("POST", "/api/v1/channel/", twilio("TW9", { fallback: "NOPE" }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("MESSAGE_SENDER_INVALID_FALLBACK");
+  });
+
+  it("merges a configuration patch: the secret is kept unless given, and validated", async () => {
+    const res = await call("PATCH", "/api/v1/channel/TW1/", {
+      configuration: { from: "+15005550009", auth_token: "********" },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().configuration).toMatchObject({ from: "+15005550009", auth_token: "********" });
+    let row = await svc.db.channel.findUniqueOrThrow({ where: { id: "TW1" } });
+    expect(row.configuration).toMatchObject({ from: "+15005550009", auth_token: "s3cret-token" });
+    await call("PATCH", "/api/v1/channel/TW1/", { configuration: { auth_token: "new-token" } });
+    row = await svc.db.channel.findUniqueOrThrow({ where: { id: "TW1" } });
+    expect(row.configuration).toMatchObject({ auth_token: "new-token" });
+    const bad = await call("PATCH", "/api/v1/channel/TW1/", { configuration: { account_sid: "nope" } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe("MESSAGE_SENDER_INVALID_CHANNEL_CONFIGURATION");
+  });
+
+  it("keeps exactly one default, also when several channels are made default at once", async () => {
+    await call("POST", "/api/v1/channel/", twilio("TW2"));
+    await call("POST", "/api/v1/channel/", twilio("TW3", { default: true }));
+    expect(await defaults()).toEqual(["TW3"]);
+    const results = await Promise.all(
+      ["TW1", "TW2", "LOG", "TW3"].map((id) => call("PATCH", `/api/v1/channel/${id}/`, { default: true })),
+    );
+    expect(results.map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
+    expect(await defaults()).toHaveLength(1);
+    await call("PATCH", "/api/v1/channel/TW2/", { default: true });
+    expect(await defaults()).toEqual(["TW2"]);
+    const listed = (await call("GET", "/api/v1/channel/")).json();
+    expect(
+      listed.results
+        .filter((c: { default: boolean }) => c.default)
+        .map((c: { channel_id: string }) => c.channel_id),
+    ).toEqual(["TW2"]);
+  });
+
+  it("sends an outbound with no channel through the default channel", async () => {
+    const res = await call("POST", "/api/v1/outbound/", { to_addr: "+27820000001", metadata: {} });
+    expect(res.statusCode).toBe(201);
+    expect(res.json().channel).toBe("TW2");
+    await call("PATCH", "/api/v1/channel/LOG/", { default: true });
+    expect(
+      (await call("POST", "/api/v1/outbound/", { to_addr: "+27820000001", metadata: {} })).json().channel,
+    ).toBe("LOG");
+  });
+
+  it("deletes a channel, but not LOG nor the default", async () => {
+    await call("PATCH", "/api/v1/channel/TW2/", { default: true });
+    expect((await call("DELETE", "/api/v1/channel/LOG/")).json().error.code).toBe(
+      "MESSAGE_SENDER_CHANNEL_BUILT_IN",
+    );
+    expect((await call("DELETE", "/api/v1/channel/TW2/")).json().error.code).toBe(
+      "MESSAGE_SENDER_CHANNEL_IS_DEFAULT",
+    );
+    await call("PATCH", "/api/v1/channel/TW3/", { fallback: "TW1" });
+    expect((await call("DELETE", "/api/v1/channel/TW1/")).statusCode).toBe(204);
+    expect((await call("GET", "/api/v1/channel/TW1/")).statusCode).toBe(404);
+    expect((await call("GET", "/api/v1/channel/TW3/")).json().fallback).toBeNull();
+  });
+
+  it("needs a token", async () => {
+    expect((await svc.app.inject({ url: "/api/v1/channel/" })).statusCode).toBe(401);
+  });
+});

@@ -1,0 +1,163 @@
+import type { AddressInfo } from "node:net";
+import type { InboundReceived } from "@tidings/contracts";
+import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import twilio from "twilio";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { createMessageSenderService } from "../src/service.ts";
+import { address, identityEvent, msisdn } from "./helpers.ts";
+
+const SID = `AC${"3".repeat(32)}`;
+const TOKEN = "inbound-auth-token";
+
+let svc: TestService<MessageSenderConfig, Db>;
+let sim: TwilioSimulator;
+let capture: Capture;
+let webhook: string;
+
+const received = (id: string) =>
+  capture.messages.map((m) => m.payload as InboundReceived).filter((p) => p.id === id);
+
+beforeAll(async () => {
+  sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN } });
+  svc = await startTestService(createMessageSenderService(), {
+    worker: true,
+    env: { INBOUND_KEYWORDS: JSON.stringify({ stop: ["STOP", "STOPP", "EMA"] }) },
+  });
+  await svc.app.listen({ port: 0, host: "127.0.0.1" });
+  webhook = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}/api/v1/inbound/twilio/TW`;
+  capture = await captureMessages(svc.namespace, ["inbound.received"]);
+  const res = await svc.app.inject({
+    method: "POST",
+    url: "/api/v1/channel/",
+    headers: adminAuth,
+    payload: {
+      channel_id: "TW",
+      channel_type: "twilio",
+      configuration: { account_sid: SID, auth_token: TOKEN, from: "+15005550006", api_url: sim.url },
+    },
+  });
+  expect(res.statusCode).toBe(201);
+});
+afterAll(async () => {
+  await capture?.stop();
+  await svc?.close();
+  await sim?.close();
+});
+
+describe("inbound", () => {
+  it("stores a signed Twilio message against the sender's identity, once, and announces a STOP", async () => {
+    const from = msisdn();
+    const identity = identityEvent([address("msisdn", from, { default: true })]);
+    await svc.broker.publish("identity.created", identity);
+    await waitFor(
+      async () => !!(await svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } })),
+      {
+        what: "the address book entry",
+      },
+    );
+    const first = await sim.sendInbound({
+      url: webhook,
+      accountSid: SID,
+      from,
+      to: "+15005550006",
+      body: "stop",
+    });
+    expect(first.status).toBe(200);
+    // Replayed by Twilio: stored and announced once.
+    const again = await sim.sendInbound({
+      url: webhook,
+      accountSid: SID,
+      from,
+      to: "+15005550006",
+      body: "stop",
+      messageSid: first.sid,
+    });
+    expect(again.status).toBe(200);
+    const rows = await svc.db.inbound.findMany({ where: { messageId: first.sid } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      fromIdentity: identity.id,
+      fromAddr: "",
+      keyword: "stop",
+      channel: "TW",
+    });
+    await waitFor(() => received(rows[0]!.id).length === 1, { what: "inbound.received" });
+    expect(received(rows[0]!.id)[0]).toMatchObject({
+      from_identity: identity.id,
+      from_addr: null,
+      keyword: "stop",
+    });
+    const listed = await svc.app.inject({
+      url: `/api/v1/inbound/?from_identity=${identity.id}`,
+      headers: adminAuth,
+    });
+    expect(listed.json().count).toBe(1);
+  });
+
+  it("uses the configured keywords of another language, and keeps the address of an unknown sender", async () => {
+    const from = msisdn();
+    const { sid } = await sim.sendInbound({
+      url: webhook,
+      accountSid: SID,
+      from,
+      to: "+15005550006",
+      body: "Ema!",
+    });
+    const row = await svc.db.inbound.findFirstOrThrow({ where: { messageId: sid } });
+    expect(row).toMatchObject({ fromIdentity: null, fromAddr: from, keyword: "stop" });
+    await waitFor(() => received(row.id).length === 1, { what: "inbound.received" });
+    expect(received(row.id)[0]).toMatchObject({ from_addr: from, keyword: "stop" });
+  });
+
+  it("refuses an unsigned or forged webhook with 403 and stores nothing", async () => {
+    const params = { MessageSid: `SM${"9".repeat(32)}`, From: msisdn(), To: "+15005550006", Body: "START" };
+    const forged = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/inbound/twilio/TW",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-twilio-signature": twilio.getExpectedTwilioSignature("wrong-token", webhook, params),
+      },
+      payload: new URLSearchParams(params).toString(),
+    });
+    expect(forged.statusCode).toBe(403);
+    expect(await svc.db.inbound.count({ where: { messageId: params.MessageSid } })).toBe(0);
+  });
+
+  it("accepts Seed's POST /api/v1/inbound/ with a token", async () => {
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/inbound/",
+      headers: adminAuth,
+      payload: {
+        message_id: "vumi-1",
+        from_addr: msisdn(),
+        to_addr: "1234",
+        content: "HELP",
+        session_event: "new",
+      },
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({
+      channel: "LOG",
+      keyword: "help",
+      helper_metadata: { session_event: "new" },
+    });
+    const again = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/inbound/",
+      headers: adminAuth,
+      payload: { message_id: "vumi-1", from_addr: "x", content: "HELP" },
+    });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().id).toBe(res.json().id);
+    expect(
+      (await svc.app.inject({ method: "POST", url: "/api/v1/inbound/", payload: { from_addr: "x" } }))
+        .statusCode,
+    ).toBe(401);
+  });
+});

@@ -1,0 +1,127 @@
+import { type SmtpTestServer, startSmtpServer } from "@tidings/provider-simulators";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { createMessageSenderService } from "../src/service.ts";
+
+let svc: TestService<MessageSenderConfig, Db>;
+let smtp: SmtpTestServer;
+
+const call = (method: "GET" | "POST" | "PATCH", url: string, payload?: object) =>
+  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
+
+const waitForFinal = (id: string) =>
+  waitFor(
+    async () => {
+      const o = (await call("GET", `/api/v1/outbound/${id}/`)).json();
+      return ["delivered", "failed"].includes(o.status) && o;
+    },
+    { what: `outbound ${id} to be final` },
+  );
+
+const email = () => `person-${Math.random().toString(36).slice(2)}@example.org`;
+
+beforeAll(async () => {
+  smtp = await startSmtpServer({
+    auth: { user: "tidings", pass: "smtp-password" },
+    rejectRecipient: (to) => (to.startsWith("nobody") ? { code: 550, message: "No such user" } : undefined),
+  });
+  svc = await startTestService(createMessageSenderService(), {
+    worker: true,
+    env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000", CHANNEL_CACHE_TTL_MS: "100" },
+  });
+  const res = await call("POST", "/api/v1/channel/", {
+    channel_id: "EMAIL",
+    channel_type: "smtp",
+    configuration: {
+      host: smtp.host,
+      port: smtp.port,
+      user: "tidings",
+      password: "smtp-password",
+      from: "Tidings <noreply@tidings.example.org>",
+      default_subject: "A message from Tidings",
+    },
+  });
+  expect(res.statusCode).toBe(201);
+});
+afterAll(async () => {
+  await svc?.close();
+  await smtp?.close();
+});
+
+describe("the smtp channel", () => {
+  it("sends an email with subject, text and HTML bodies to a real SMTP server", async () => {
+    const to = email();
+    const res = await call("POST", "/api/v1/outbound/", {
+      to_addr: to,
+      channel: "EMAIL",
+      content: "Your appointment is on Monday.",
+      metadata: { subject: "Appointment reminder", html: "<p>Your appointment is on <b>Monday</b>.</p>" },
+    });
+    expect(res.statusCode).toBe(201);
+    const outbound = await waitForFinal(res.json().id);
+    expect(outbound).toMatchObject({
+      status: "delivered",
+      to_addr: "",
+      provider_id: `<${outbound.id}@tidings>`,
+    });
+    const mails = smtp.messages.filter((m) => m.to.includes(to));
+    expect(mails).toHaveLength(1);
+    const [mail] = mails;
+    expect(mail).toMatchObject({
+      from: "noreply@tidings.example.org",
+      subject: "Appointment reminder",
+      user: "tidings",
+    });
+    expect(mail?.raw).toContain("Your appointment is on Monday.");
+    expect(mail?.raw).toContain("text/html");
+    expect(mail?.raw).toContain("<b>Monday</b>");
+  });
+
+  it("uses the channel's default subject", async () => {
+    const to = email();
+    const res = await call("POST", "/api/v1/outbound/", {
+      to_addr: to,
+      channel: "EMAIL",
+      content: "Hi",
+      metadata: {},
+    });
+    await waitForFinal(res.json().id);
+    expect(smtp.messages.find((m) => m.to.includes(to))?.subject).toBe("A message from Tidings");
+  });
+
+  it("fails at once with the SMTP code when the server rejects the recipient", async () => {
+    const to = `nobody-${Math.random().toString(36).slice(2)}@example.org`;
+    const res = await call("POST", "/api/v1/outbound/", {
+      to_addr: to,
+      channel: "EMAIL",
+      content: "Hi",
+      metadata: {},
+    });
+    const outbound = await waitForFinal(res.json().id);
+    expect(outbound).toMatchObject({ status: "failed", attempts: 0, to_addr: "" });
+    expect(outbound.last_error).toMatch(/^smtp 550: /);
+    expect(smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(0);
+  });
+
+  it("retries while the password is wrong, and sends once it is fixed", async () => {
+    await call("PATCH", "/api/v1/channel/EMAIL/", { configuration: { password: "wrong" } });
+    await new Promise((r) => setTimeout(r, 300));
+    const to = email();
+    const res = await call("POST", "/api/v1/outbound/", {
+      to_addr: to,
+      channel: "EMAIL",
+      content: "Hi",
+      metadata: {},
+    });
+    await waitFor(async () => (await call("GET", `/api/v1/outbound/${res.json().id}/`)).json().last_error, {
+      what: "a failed attempt",
+    });
+    await call("PATCH", "/api/v1/channel/EMAIL/", { configuration: { password: "smtp-password" } });
+    const outbound = await waitForFinal(res.json().id);
+    expect(outbound.status).toBe("delivered");
+    expect(smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
+  });
+});

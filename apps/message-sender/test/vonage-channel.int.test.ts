@@ -1,0 +1,144 @@
+import type { AddressInfo } from "node:net";
+import {
+  startVonageSimulator,
+  VONAGE_ERRORS,
+  type VonageSimulator,
+  vonageSignature,
+} from "@tidings/provider-simulators";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { createMessageSenderService } from "../src/service.ts";
+import { msisdn } from "./helpers.ts";
+
+const KEY = "vonagekey";
+const SECRET = "vonage-api-secret";
+const SIG_SECRET = "vonage-signature-secret";
+
+let svc: TestService<MessageSenderConfig, Db>;
+let sim: VonageSimulator;
+let base: string;
+
+const call = (method: "GET" | "POST", url: string, payload?: object) =>
+  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
+
+const send = async (to = msisdn()) => {
+  const res = await call("POST", "/api/v1/outbound/", {
+    to_addr: to,
+    content: "Hello",
+    metadata: {},
+    channel: "VON",
+  });
+  expect(res.statusCode).toBe(201);
+  return { id: res.json().id as string, to };
+};
+const waitForStatus = (id: string, status: string) =>
+  waitFor(
+    async () => {
+      const o = (await call("GET", `/api/v1/outbound/${id}/`)).json();
+      return o.status === status && o;
+    },
+    { what: `outbound ${id} to be ${status}` },
+  );
+
+beforeAll(async () => {
+  sim = await startVonageSimulator({ accounts: { [KEY]: SECRET }, signatureSecret: SIG_SECRET });
+  svc = await startTestService(createMessageSenderService(), {
+    worker: true,
+    env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000", CHANNEL_CACHE_TTL_MS: "100" },
+  });
+  await svc.app.listen({ port: 0, host: "127.0.0.1" });
+  base = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}`;
+  const res = await call("POST", "/api/v1/channel/", {
+    channel_id: "VON",
+    channel_type: "vonage",
+    configuration: {
+      api_key: KEY,
+      api_secret: SECRET,
+      from: "Tidings",
+      signature_secret: SIG_SECRET,
+      rest_url: sim.url,
+      status_callback: base,
+    },
+  });
+  expect(res.statusCode).toBe(201);
+});
+afterAll(async () => {
+  await svc?.close();
+  await sim?.close();
+});
+
+describe("the vonage channel", () => {
+  it("sends through the SDK with the outbound id as client-ref and is delivered by the signed receipt", async () => {
+    const { id, to } = await send();
+    const delivered = await waitForStatus(id, "delivered");
+    const message = sim.messages.find((m) => m.to === to.slice(1));
+    expect(message).toMatchObject({ from: "Tidings", text: "Hello", clientRef: id });
+    expect(delivered).toMatchObject({ provider_id: message?.messageId, to_addr: "", delivered: true });
+    // The simulator records a callback once it has read the answer: after the change it caused.
+    await expect
+      .poll(() =>
+        sim.callbacks.filter((c) => c.params.messageId === message?.messageId).map((c) => c.responseStatus),
+      )
+      .toEqual([200, 200]);
+    // A replayed failure changes nothing.
+    expect(await sim.sendReceipt(message!.messageId, "failed", "6")).toBe(200);
+    expect((await call("GET", `/api/v1/outbound/${id}/`)).json().status).toBe("delivered");
+  });
+
+  it("fails at once on a rejection (status 3) and retries an internal error (status 5)", async () => {
+    sim.failNext(VONAGE_ERRORS.invalidTo());
+    const rejected = await send();
+    expect((await waitForStatus(rejected.id, "failed")).last_error).toBe("vonage 3: Invalid to address");
+    sim.failNext(VONAGE_ERRORS.internal());
+    const retried = await send();
+    await waitForStatus(retried.id, "delivered");
+    expect(sim.requests.filter((r) => r.to === retried.to.slice(1))).toHaveLength(2);
+  });
+
+  it("refuses an unsigned or forged receipt with 403", async () => {
+    const params = { messageId: "0A0000001234", status: "delivered", msisdn: "27820000000" };
+    const post = (body: Record<string, string>) =>
+      svc.app.inject({
+        method: "POST",
+        url: "/api/v1/events/vonage/VON",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        payload: new URLSearchParams(body).toString(),
+      });
+    expect((await post(params)).statusCode).toBe(403);
+    expect((await post({ ...params, sig: vonageSignature(params, "wrong-secret") })).statusCode).toBe(403);
+    const good = await post({ ...params, sig: vonageSignature(params, SIG_SECRET) });
+    expect(good.statusCode).toBe(200);
+    // No outbound has that id yet: kept as an early report.
+    expect(await svc.db.earlyReport.count({ where: { providerId: "0A0000001234" } })).toBe(1);
+  });
+
+  it("stores a signed inbound SMS once, with its keyword, and refuses a forged one", async () => {
+    const url = `${base}/api/v1/inbound/vonage/VON`;
+    const from = msisdn();
+    const first = await sim.sendInbound({ url, from, to: "Tidings", text: "STOP" });
+    expect(first.status).toBe(200);
+    expect(
+      (await sim.sendInbound({ url, from, to: "Tidings", text: "STOP", messageId: first.messageId })).status,
+    ).toBe(200);
+    const rows = await svc.db.inbound.findMany({ where: { messageId: first.messageId } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ channel: "VON", fromAddr: from, keyword: "stop", content: "STOP" });
+    const forged = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/inbound/vonage/VON",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: new URLSearchParams({
+        msisdn: "27820000000",
+        to: "x",
+        messageId: "FORGED1",
+        text: "START",
+        sig: "0",
+      }).toString(),
+    });
+    expect(forged.statusCode).toBe(403);
+    expect(await svc.db.inbound.count({ where: { messageId: "FORGED1" } })).toBe(0);
+  });
+});

@@ -1,0 +1,359 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import twilio from "twilio";
+
+/** A Twilio error as the REST API answers it. */
+export interface TwilioFailure {
+  /** HTTP status: 400 (rejected), 401, 429 (throttled), 500/503 (outage). */
+  status: number;
+  /** Twilio's error code, e.g. 21211 (invalid To), 21610 (unsubscribed recipient), 20429 (throttled). */
+  code: number;
+  message: string;
+}
+
+/** What finally happens to an accepted message, as its status callbacks report. */
+export type TwilioFinalStatus = "delivered" | "failed" | "undelivered";
+
+export interface SimulatedTwilioMessage {
+  sid: string;
+  accountSid: string;
+  to: string;
+  from: string | null;
+  messagingServiceSid: string | null;
+  body: string;
+  statusCallback: string | null;
+  /** The latest status, as the last callback reported it ("queued" until then). */
+  status: string;
+  createdAt: Date;
+}
+
+export interface TwilioSimulatorOptions {
+  /** Accepted credentials: account SID -> auth token. Requests with others get 401 (code 20003). */
+  accounts: Record<string, string>;
+  /** Added to every REST reply. Default 0. */
+  latencyMs?: number;
+  /** Between one status callback and the next. Default 20. */
+  callbackIntervalMs?: number;
+  /** The final status of an accepted message. Default: delivered. */
+  finalStatus?: (message: SimulatedTwilioMessage) => TwilioFinalStatus;
+  /**
+   * Send every status callback (sent, then the final one) before answering the create request: the delivery
+   * report overtakes the submit confirmation. Default false.
+   */
+  callbacksBeforeResponse?: boolean;
+  port?: number;
+}
+
+export interface TwilioSimulator {
+  /** The origin to point the SDK at, e.g. http://127.0.0.1:4010. */
+  url: string;
+  /** Every message accepted, in order. */
+  messages: SimulatedTwilioMessage[];
+  /** Every create request received, accepted or not (To and Body included). */
+  requests: Record<string, string>[];
+  /** When each of `requests` arrived (ms since the epoch), same order. */
+  requestTimes: number[];
+  /** The next `times` create requests fail with this error instead of being accepted. */
+  failNext(failure: TwilioFailure, times?: number): void;
+  /** Changes options while running (latency, final status, callback order). */
+  configure(options: Partial<Omit<TwilioSimulatorOptions, "accounts" | "port">>): void;
+  /** Sends one more status callback for a message (a replay, or a late report), signed as Twilio would. */
+  sendStatus(sid: string, status: string, errorCode?: number): Promise<number>;
+  /**
+   * Posts an incoming message to a messaging webhook as Twilio does (form-encoded, signed with the account's
+   * auth token). Resolves to the HTTP status the receiver answered and the message SID.
+   */
+  sendInbound(message: {
+    url: string;
+    accountSid: string;
+    from: string;
+    to: string;
+    body: string;
+    messageSid?: string;
+  }): Promise<{ status: number; sid: string }>;
+  /** The callbacks sent: url, parameters, and the HTTP status the receiver answered. */
+  callbacks: { url: string; params: Record<string, string>; responseStatus: number }[];
+  close(): Promise<void>;
+}
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+export const TWILIO_ERRORS = {
+  invalidTo: (to: string): TwilioFailure => ({
+    status: 400,
+    code: 21211,
+    message: `The 'To' number ${to} is not a valid phone number.`,
+  }),
+  throttled: (): TwilioFailure => ({ status: 429, code: 20429, message: "Too Many Requests" }),
+  serverError: (): TwilioFailure => ({ status: 500, code: 20500, message: "Internal Server Error" }),
+  unsubscribed: (): TwilioFailure => ({
+    status: 400,
+    code: 21610,
+    message: "Attempt to send to unsubscribed recipient",
+  }),
+};
+
+const sid = (prefix: string) => `${prefix}${randomBytes(16).toString("hex")}`;
+
+async function readForm(req: IncomingMessage): Promise<Record<string, string>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    chunks.push(chunk as Buffer);
+  }
+  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+function errorBody(failure: TwilioFailure) {
+  return {
+    code: failure.code,
+    message: failure.message,
+    more_info: `https://www.twilio.com/docs/errors/${failure.code}`,
+    status: failure.status,
+  };
+}
+
+function messageResource(m: SimulatedTwilioMessage) {
+  const date = m.createdAt.toUTCString();
+  return {
+    account_sid: m.accountSid,
+    api_version: "2010-04-01",
+    body: m.body,
+    date_created: date,
+    date_sent: null,
+    date_updated: date,
+    direction: "outbound-api",
+    error_code: null,
+    error_message: null,
+    from: m.from,
+    messaging_service_sid: m.messagingServiceSid,
+    num_media: "0",
+    num_segments: "1",
+    price: null,
+    price_unit: "USD",
+    sid: m.sid,
+    status: m.status,
+    subresource_uris: { media: `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}/Media.json` },
+    to: m.to,
+    uri: `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}.json`,
+  };
+}
+
+const MESSAGES = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Messages(?:\/(SM[0-9a-f]{32}))?\.json$/;
+
+/**
+ * A local Twilio Programmable Messaging API: `POST /2010-04-01/Accounts/{sid}/Messages.json` (form-encoded,
+ * basic auth, as the twilio SDK sends it) answers Twilio's JSON shape and error codes (21211 for an invalid
+ * To, 20003 for bad credentials, or whatever `failNext` injects), and `GET .../Messages/{sid}.json` reads a
+ * message. An accepted message with a StatusCallback gets `sent` and then its final status posted there,
+ * form-encoded and signed with X-Twilio-Signature.
+ */
+export async function startTwilioSimulator(options: TwilioSimulatorOptions): Promise<TwilioSimulator> {
+  let settings = { latencyMs: 0, callbackIntervalMs: 20, callbacksBeforeResponse: false, ...options };
+  const messages: SimulatedTwilioMessage[] = [];
+  const requests: Record<string, string>[] = [];
+  const requestTimes: number[] = [];
+  const callbacks: TwilioSimulator["callbacks"] = [];
+  const failures: TwilioFailure[] = [];
+  const pending = new Set<Promise<unknown>>();
+
+  async function callback(m: SimulatedTwilioMessage, status: string, errorCode?: number): Promise<number> {
+    m.status = status;
+    if (!m.statusCallback) {
+      return 0;
+    }
+    const params: Record<string, string> = {
+      AccountSid: m.accountSid,
+      ApiVersion: "2010-04-01",
+      From: m.from ?? "",
+      MessageSid: m.sid,
+      MessageStatus: status,
+      SmsSid: m.sid,
+      SmsStatus: status,
+      To: m.to,
+      ...(errorCode === undefined ? {} : { ErrorCode: String(errorCode) }),
+      ...(m.messagingServiceSid ? { MessagingServiceSid: m.messagingServiceSid } : {}),
+    };
+    const token = settings.accounts[m.accountSid] as string;
+    const signature = twilio.getExpectedTwilioSignature(token, m.statusCallback, params);
+    let responseStatus = 0;
+    try {
+      const res = await fetch(m.statusCallback, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+        body: new URLSearchParams(params).toString(),
+      });
+      responseStatus = res.status;
+      await res.arrayBuffer();
+    } catch {
+      responseStatus = -1;
+    }
+    callbacks.push({ url: m.statusCallback, params, responseStatus });
+    return responseStatus;
+  }
+
+  async function lifecycle(m: SimulatedTwilioMessage): Promise<void> {
+    await sleep(settings.callbackIntervalMs);
+    await callback(m, "sent");
+    await sleep(settings.callbackIntervalMs);
+    const final = settings.finalStatus?.(m) ?? "delivered";
+    await callback(m, final, final === "delivered" ? undefined : 30003);
+  }
+
+  function track(p: Promise<unknown>): void {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  }
+
+  async function create(req: IncomingMessage, res: ServerResponse, accountSid: string): Promise<void> {
+    const form = await readForm(req);
+    requests.push(form);
+    requestTimes.push(Date.now());
+    const failure = failures.shift();
+    if (failure) {
+      return json(res, failure.status, errorBody(failure));
+    }
+    const to = form.To ?? "";
+    if (!E164.test(to)) {
+      return json(res, 400, errorBody(TWILIO_ERRORS.invalidTo(to)));
+    }
+    if (!form.Body) {
+      return json(res, 400, errorBody({ status: 400, code: 21602, message: "Message body is required." }));
+    }
+    if (!form.From && !form.MessagingServiceSid) {
+      return json(
+        res,
+        400,
+        errorBody({ status: 400, code: 21603, message: "A 'From' or 'MessagingServiceSid' is required." }),
+      );
+    }
+    const m: SimulatedTwilioMessage = {
+      sid: sid("SM"),
+      accountSid,
+      to,
+      from: form.From ?? null,
+      messagingServiceSid: form.MessagingServiceSid ?? null,
+      body: form.Body,
+      statusCallback: form.StatusCallback ?? null,
+      status: "queued",
+      createdAt: new Date(),
+    };
+    messages.push(m);
+    const resource = messageResource(m);
+    if (settings.callbacksBeforeResponse) {
+      await lifecycle(m);
+    } else {
+      track(lifecycle(m));
+    }
+    json(res, 201, resource);
+  }
+
+  const server = createServer((req, res) => {
+    const handle = async () => {
+      await sleep(settings.latencyMs);
+      const path = (req.url ?? "").split("?")[0] as string;
+      const match = MESSAGES.exec(path);
+      if (!match) {
+        return json(
+          res,
+          404,
+          errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }),
+        );
+      }
+      const accountSid = match[1] as string;
+      const [user, pass] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
+        .toString("utf8")
+        .split(":");
+      if (
+        user !== accountSid ||
+        settings.accounts[accountSid] === undefined ||
+        settings.accounts[accountSid] !== pass
+      ) {
+        return json(res, 401, errorBody({ status: 401, code: 20003, message: "Authenticate" }));
+      }
+      if (req.method === "POST" && !match[2]) {
+        return create(req, res, accountSid);
+      }
+      const found = messages.find((m) => m.sid === match[2] && m.accountSid === accountSid);
+      if (req.method === "GET" && found) {
+        return json(res, 200, messageResource(found));
+      }
+      return json(
+        res,
+        404,
+        errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }),
+      );
+    };
+    handle().catch((err: unknown) => {
+      if (!res.headersSent) {
+        json(res, 500, errorBody({ status: 500, code: 20500, message: String(err) }));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    messages,
+    requests,
+    requestTimes,
+    callbacks,
+    failNext(failure, times = 1) {
+      for (let i = 0; i < times; i++) {
+        failures.push(failure);
+      }
+    },
+    configure(changes) {
+      settings = { ...settings, ...changes };
+    },
+    async sendInbound({ url, accountSid, from, to, body, messageSid }) {
+      const token = settings.accounts[accountSid];
+      if (token === undefined) {
+        throw new Error(`no account ${accountSid}`);
+      }
+      const sid = messageSid ?? `SM${randomBytes(16).toString("hex")}`;
+      const params: Record<string, string> = {
+        AccountSid: accountSid,
+        ApiVersion: "2010-04-01",
+        Body: body,
+        From: from,
+        MessageSid: sid,
+        NumMedia: "0",
+        NumSegments: "1",
+        SmsMessageSid: sid,
+        SmsSid: sid,
+        SmsStatus: "received",
+        To: to,
+      };
+      const res = await fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-twilio-signature": twilio.getExpectedTwilioSignature(token, url, params),
+        },
+        body: new URLSearchParams(params).toString(),
+      });
+      await res.arrayBuffer();
+      return { status: res.status, sid };
+    },
+    async sendStatus(messageSid, status, errorCode) {
+      const m = messages.find((x) => x.sid === messageSid);
+      if (!m) {
+        throw new Error(`no message ${messageSid}`);
+      }
+      return callback(m, status, errorCode);
+    },
+    async close() {
+      await Promise.allSettled([...pending]);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

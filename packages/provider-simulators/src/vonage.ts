@@ -1,0 +1,288 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** A Vonage SMS API error: HTTP 200 with a non-zero message status, as the real API answers. */
+export interface VonageFailure {
+  /** "1" throttled, "2" missing parameters, "3" invalid parameters, "5" internal error, "6" invalid message... */
+  status: string;
+  errorText: string;
+}
+
+export type VonageFinalStatus = "delivered" | "failed" | "rejected" | "expired";
+
+export interface SimulatedVonageMessage {
+  messageId: string;
+  apiKey: string;
+  to: string;
+  from: string;
+  text: string;
+  clientRef: string | null;
+  callback: string | null;
+  status: string;
+  createdAt: Date;
+}
+
+export interface VonageSimulatorOptions {
+  /** Accepted credentials: API key -> API secret. */
+  accounts: Record<string, string>;
+  /** Signs delivery receipts with `sig` (md5hash: md5 of the sorted `&k=v` query plus this secret). */
+  signatureSecret?: string;
+  latencyMs?: number;
+  callbackIntervalMs?: number;
+  finalStatus?: (message: SimulatedVonageMessage) => VonageFinalStatus;
+  port?: number;
+}
+
+export interface VonageSimulator {
+  /** The REST origin to give the SDK as `restHost`. */
+  url: string;
+  messages: SimulatedVonageMessage[];
+  requests: Record<string, string>[];
+  callbacks: { url: string; params: Record<string, string>; responseStatus: number }[];
+  failNext(failure: VonageFailure, times?: number): void;
+  configure(options: Partial<Omit<VonageSimulatorOptions, "accounts" | "port">>): void;
+  /** Posts an inbound SMS to a webhook as Vonage does (form-encoded, signed when a secret is set). */
+  sendInbound(message: {
+    url: string;
+    from: string;
+    to: string;
+    text: string;
+    messageId?: string;
+  }): Promise<{ status: number; messageId: string }>;
+  /** Sends one more delivery receipt (a replay or a late report). */
+  sendReceipt(messageId: string, status: string, errCode?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const VONAGE_ERRORS = {
+  throttled: (): VonageFailure => ({
+    status: "1",
+    errorText: "Throughput Rate Exceeded - please wait [ 100 ] and retry",
+  }),
+  invalidTo: (): VonageFailure => ({ status: "3", errorText: "Invalid to address" }),
+  internal: (): VonageFailure => ({ status: "5", errorText: "Internal Error" }),
+  barred: (): VonageFailure => ({ status: "7", errorText: "Number barred" }),
+};
+
+/** Vonage's md5hash signature of a set of parameters (the `sig` parameter itself excluded). */
+export function vonageSignature(params: Record<string, string>, secret: string): string {
+  let query = "";
+  for (const key of Object.keys(params).sort()) {
+    if (key !== "sig") {
+      query += `&${key}=${String(params[key]).replace(/[&=]/g, "_")}`;
+    }
+  }
+  return createHash("md5")
+    .update(query + secret)
+    .digest("hex");
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, string>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if ((req.headers["content-type"] ?? "").includes("application/json")) {
+    const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+const NUMBER = /^\+?[1-9]\d{6,14}$/;
+
+/**
+ * A local Vonage SMS API: `POST /sms/json` (JSON or form; basic auth or api_key/api_secret), answering the
+ * real shape (`{"message-count", messages: [{status, "message-id", ...}]}`, errors as non-zero statuses with
+ * HTTP 200), and posting delivery receipts (form-encoded, signed with `sig` when a signature secret is set)
+ * to the message's `callback` URL.
+ */
+export async function startVonageSimulator(options: VonageSimulatorOptions): Promise<VonageSimulator> {
+  let settings = { latencyMs: 0, callbackIntervalMs: 20, ...options };
+  const messages: SimulatedVonageMessage[] = [];
+  const requests: Record<string, string>[] = [];
+  const callbacks: VonageSimulator["callbacks"] = [];
+  const failures: VonageFailure[] = [];
+  const pending = new Set<Promise<unknown>>();
+
+  async function receipt(m: SimulatedVonageMessage, status: string, errCode = "0"): Promise<number> {
+    if (!m.callback) {
+      return 0;
+    }
+    const now = new Date();
+    const params: Record<string, string> = {
+      msisdn: m.to.replace(/^\+/, ""),
+      to: m.from,
+      "network-code": "65501",
+      messageId: m.messageId,
+      price: "0.03330000",
+      status,
+      scts: now.toISOString().slice(2, 16).replace(/[-T:]/g, ""),
+      "err-code": errCode,
+      "api-key": m.apiKey,
+      "message-timestamp": now.toISOString().slice(0, 19).replace("T", " "),
+      timestamp: String(Math.floor(now.getTime() / 1000)),
+      nonce: randomBytes(8).toString("hex"),
+      ...(m.clientRef ? { "client-ref": m.clientRef } : {}),
+    };
+    if (settings.signatureSecret) {
+      params.sig = vonageSignature(params, settings.signatureSecret);
+    }
+    m.status = status;
+    let responseStatus = -1;
+    try {
+      const res = await fetch(m.callback, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(params).toString(),
+      });
+      responseStatus = res.status;
+      await res.arrayBuffer();
+    } catch {
+      // unreachable receiver
+    }
+    callbacks.push({ url: m.callback, params, responseStatus });
+    return responseStatus;
+  }
+
+  async function lifecycle(m: SimulatedVonageMessage): Promise<void> {
+    await sleep(settings.callbackIntervalMs);
+    await receipt(m, "accepted");
+    await sleep(settings.callbackIntervalMs);
+    const final = settings.finalStatus?.(m) ?? "delivered";
+    await receipt(m, final, final === "delivered" ? "0" : "1");
+  }
+
+  async function send(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = await readBody(req);
+    requests.push(form);
+    const [user, pass] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
+      .toString("utf8")
+      .split(":");
+    const apiKey = form.api_key ?? user ?? "";
+    const secret = form.api_secret ?? pass;
+    const answer = (failure: VonageFailure, to = form.to ?? "") =>
+      json(res, 200, {
+        "message-count": "1",
+        messages: [{ to, status: failure.status, "error-text": failure.errorText }],
+      });
+    if (settings.accounts[apiKey] === undefined || settings.accounts[apiKey] !== secret) {
+      return answer({ status: "4", errorText: "Bad Credentials" });
+    }
+    const failure = failures.shift();
+    if (failure) {
+      return answer(failure);
+    }
+    if (!form.to || !form.from || !form.text) {
+      return answer({ status: "2", errorText: "Missing to, from or text" });
+    }
+    if (!NUMBER.test(form.to)) {
+      return answer(VONAGE_ERRORS.invalidTo());
+    }
+    const m: SimulatedVonageMessage = {
+      messageId: randomBytes(8).toString("hex").toUpperCase(),
+      apiKey,
+      to: form.to,
+      from: form.from,
+      text: form.text,
+      clientRef: form["client-ref"] ?? null,
+      callback: form.callback ?? null,
+      status: "submitted",
+      createdAt: new Date(),
+    };
+    messages.push(m);
+    const p = lifecycle(m);
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+    json(res, 200, {
+      "message-count": "1",
+      messages: [
+        {
+          to: m.to.replace(/^\+/, ""),
+          "message-id": m.messageId,
+          status: "0",
+          "remaining-balance": "10.00000000",
+          "message-price": "0.03330000",
+          network: "65501",
+          ...(m.clientRef ? { "client-ref": m.clientRef } : {}),
+        },
+      ],
+    });
+  }
+
+  const server = createServer((req, res) => {
+    const handle = async () => {
+      await sleep(settings.latencyMs);
+      if (req.method === "POST" && (req.url ?? "").split("?")[0] === "/sms/json") {
+        return send(req, res);
+      }
+      return json(res, 404, { error: "not found" });
+    };
+    handle().catch((err: unknown) => {
+      if (!res.headersSent) {
+        json(res, 500, { error: String(err) });
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    messages,
+    requests,
+    callbacks,
+    failNext(failure, times = 1) {
+      for (let i = 0; i < times; i++) {
+        failures.push(failure);
+      }
+    },
+    configure(changes) {
+      settings = { ...settings, ...changes };
+    },
+    async sendInbound({ url, from, to, text, messageId }) {
+      const id = messageId ?? randomBytes(8).toString("hex").toUpperCase();
+      const now = new Date();
+      const params: Record<string, string> = {
+        msisdn: from.replace(/^\+/, ""),
+        to,
+        messageId: id,
+        text,
+        type: "text",
+        keyword: (text.trim().split(/\s+/)[0] ?? "").toUpperCase(),
+        "message-timestamp": now.toISOString().slice(0, 19).replace("T", " "),
+        timestamp: String(Math.floor(now.getTime() / 1000)),
+        nonce: randomBytes(8).toString("hex"),
+      };
+      if (settings.signatureSecret) {
+        params.sig = vonageSignature(params, settings.signatureSecret);
+      }
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(params).toString(),
+      });
+      await res.arrayBuffer();
+      return { status: res.status, messageId: id };
+    },
+    async sendReceipt(messageId, status, errCode) {
+      const m = messages.find((x) => x.messageId === messageId);
+      if (!m) {
+        throw new Error(`no message ${messageId}`);
+      }
+      return receipt(m, status, errCode);
+    },
+    async close() {
+      await Promise.allSettled([...pending]);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

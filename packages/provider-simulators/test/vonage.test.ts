@@ -1,0 +1,80 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startVonageSimulator, VONAGE_ERRORS, type VonageSimulator, vonageSignature } from "../src/index.ts";
+
+let sim: VonageSimulator;
+let receiver: Server;
+let callbackUrl: string;
+const receipts: Record<string, string>[] = [];
+
+beforeAll(async () => {
+  sim = await startVonageSimulator({
+    accounts: { key1: "secret1" },
+    signatureSecret: "sig-secret",
+    callbackIntervalMs: 5,
+  });
+  receiver = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => {
+      body += c;
+    });
+    req.on("end", () => {
+      receipts.push(Object.fromEntries(new URLSearchParams(body)));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/dlr`;
+});
+afterAll(async () => {
+  await sim?.close();
+  receiver?.close();
+});
+
+/** As the Vonage SDK sends it: JSON with basic auth. */
+const sms = (body: Record<string, string>, auth = "key1:secret1") =>
+  fetch(`${sim.url}/sms/json`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      authorization: `Basic ${Buffer.from(auth).toString("base64")}`,
+    },
+    body: JSON.stringify(body),
+  }).then((r) => r.json() as Promise<{ "message-count": string; messages: Record<string, string>[] }>);
+
+describe("vonage simulator", () => {
+  it("accepts an SMS in Vonage's shape and posts signed receipts to its callback", async () => {
+    const res = await sms({
+      to: "27820000001",
+      from: "Tidings",
+      text: "hi",
+      callback: callbackUrl,
+      "client-ref": "ref-1",
+    });
+    expect(res["message-count"]).toBe("1");
+    const [message] = res.messages;
+    expect(message).toMatchObject({ status: "0", to: "27820000001", "client-ref": "ref-1" });
+    await expect.poll(() => receipts.filter((r) => r.messageId === message?.["message-id"]).length).toBe(2);
+    const mine = receipts.filter((r) => r.messageId === message?.["message-id"]);
+    expect(mine.map((r) => r.status)).toEqual(["accepted", "delivered"]);
+    for (const receipt of mine) {
+      expect(receipt.sig).toBe(vonageSignature(receipt, "sig-secret"));
+      expect(receipt.sig).not.toBe(vonageSignature(receipt, "another"));
+    }
+  });
+
+  it("answers errors as non-zero statuses with HTTP 200", async () => {
+    expect((await sms({ to: "1", from: "T", text: "x" })).messages[0]).toMatchObject({ status: "3" });
+    expect((await sms({ to: "27820000001", from: "T", text: "x" }, "key1:wrong")).messages[0]).toMatchObject({
+      status: "4",
+    });
+    sim.failNext(VONAGE_ERRORS.throttled());
+    expect((await sms({ to: "27820000001", from: "T", text: "x" })).messages[0]).toMatchObject({
+      status: "1",
+    });
+    expect((await sms({ to: "27820000001", from: "T", text: "x" })).messages[0]).toMatchObject({
+      status: "0",
+    });
+  });
+});
