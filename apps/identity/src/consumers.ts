@@ -4,8 +4,12 @@ import type { ServiceDeps, Stop } from "@tidings/service-kit";
 import type { IdentityConfig } from "./config.ts";
 import type { Db } from "./db.ts";
 import { recordDeliveryResult } from "./services/delivery.ts";
+import { applyKeyword } from "./services/keywords.ts";
 
-/** The worker: delivery reports feed each identity's consecutive-failure counter; REST hooks are delivered. */
+/**
+ * The worker: delivery reports feed each identity's consecutive-failure counter; inbound STOP/START become
+ * opt-outs/opt-ins; REST hooks are delivered.
+ */
 export async function startConsumers({
   config,
   db,
@@ -50,7 +54,21 @@ export async function startConsumers({
     },
     { prefetch: config.AMQP_PREFETCH },
   );
+  const inbound = await broker.consume(
+    "identity.inbound",
+    {
+      "inbound.received": async (message, ctx) => {
+        const outcome = await applyKeyword(db, message, ctx.log, {
+          defaultCountry: config.DEFAULT_COUNTRY,
+          correlationId: ctx.correlationId,
+        });
+        ctx.log.debug({ inbound: message.id, outcome }, "inbound handled");
+      },
+    },
+    { prefetch: config.AMQP_PREFETCH },
+  );
   return async () => {
+    await inbound.stop();
     await reports.stop();
     await stopHooks();
   };

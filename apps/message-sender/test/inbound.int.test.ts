@@ -86,9 +86,10 @@ describe("inbound", () => {
       channel: "TW",
     });
     await waitFor(() => received(rows[0]!.id).length === 1, { what: "inbound.received" });
+    // The event of a keyword names the address it came from (identity opts out that address).
     expect(received(rows[0]!.id)[0]).toMatchObject({
       from_identity: identity.id,
-      from_addr: null,
+      from_addr: from,
       keyword: "stop",
     });
     const listed = await svc.app.inject({

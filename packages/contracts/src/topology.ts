@@ -88,6 +88,11 @@ export const queues = {
     ["identity.created", "identity.updated", "identity.deleted"],
     "Keep the local address book that resolves to_identity.",
   ),
+  "identity.inbound": queue(
+    "identity",
+    ["inbound.received"],
+    "Turn STOP and START keywords in inbound messages into opt-outs and opt-ins.",
+  ),
   "identity.delivery-reports": queue(
     "identity",
     ["outbound.delivery_report"],

@@ -140,8 +140,18 @@ const SCOPES: Record<OptOutType, ConsentEntry["scope"]> = {
  * Records an opt-out and applies it (Seed semantics), with its consent-ledger entry and `optout.created`
  * (carrying the details before the change), in one transaction with the identity row locked.
  */
-export async function createOptOut(
+export function createOptOut(
   db: Db,
+  input: CreateOptOutBody,
+  actor: Actor,
+  options: IdentityOptions = {},
+): Promise<OptOut> {
+  return db.$transaction((tx) => recordOptOut(tx, input, actor, options));
+}
+
+/** createOptOut inside the caller's transaction. */
+export async function recordOptOut(
+  tx: Tx,
   input: CreateOptOutBody,
   actor: Actor,
   options: IdentityOptions = {},
@@ -151,169 +161,175 @@ export async function createOptOut(
   const rawAddress = input.address ?? "";
   const address =
     rawAddress && (normaliseAddress(addressType, rawAddress, options.defaultCountry) ?? rawAddress);
-  return db.$transaction(async (tx) => {
-    const identity = await resolveIdentity(tx, input.identity, addressType, address);
-    const before = identity.details as Details;
-    let after: Details | undefined;
-    if (type === "stop") {
-      requireAddressOnIdentity(before, addressType, address);
-      after = withFlags(before, [{ type: addressType, address }], { optedout: true });
-    } else if (type === "stopall") {
-      const all = Object.entries(addressesOf(before)).flatMap(([t, byAddress]) =>
-        Object.keys(byAddress).map((a) => ({ type: t, address: a })),
-      );
-      after = withFlags(before, all, { optedout: true });
-    } else if (type === "forget") {
-      after = forgottenDetails(before);
-    }
-    const recordAddress = type === "forget" && address ? REDACTED : address;
-    const row = await tx.optOut.create({
-      data: {
-        id: randomUUID(),
-        identityId: identity.id,
-        optoutType: type,
-        addressType,
-        address: recordAddress,
-        requestSource: input.request_source,
-        requestorSourceId: input.requestor_source_id ?? null,
-        reason: input.reason ?? null,
-        createdBy: actor.userId,
-      },
-    });
-    await tx.consentEvent.create({
-      data: {
-        identityId: identity.id,
-        action: "optout",
-        kind: type,
-        scope: SCOPES[type],
-        channel: addressType || null,
-        address: recordAddress || null,
-        topic: type === "unsubscribe" ? (input.topic ?? null) : null,
-        source: input.request_source,
-        sourceId: input.requestor_source_id ?? null,
-        reason: input.reason ?? null,
-        recordId: row.id,
-        createdBy: actor.userId,
-      },
-    });
-    if (type === "forget") {
-      // Seed: the opt-out and every opt-in of the identity lose their address; Tidings also redacts the
-      // ledger's addresses and drops pending verification codes.
-      await tx.optIn.updateMany({ where: { identityId: identity.id }, data: { address: REDACTED } });
-      await tx.optOut.updateMany({
-        where: { identityId: identity.id, address: { not: "" } },
-        data: { address: REDACTED },
-      });
-      await tx.consentEvent.updateMany({
-        where: { identityId: identity.id, address: { not: null } },
-        data: { address: REDACTED },
-      });
-      await tx.verificationCode.deleteMany({ where: { identityId: identity.id } });
-    }
-    await enqueue(tx, {
-      name: "optout.created",
-      payload: {
-        ...toOptOut(row),
-        identity: identity.id,
-        topic: type === "unsubscribe" ? (input.topic ?? null) : null,
-        identity_details: before,
-      },
-      correlationId: actor.correlationId,
-    });
-    // Seed's raw `optout.requested`, to the requesting user's hooks (every hook for the admin token).
-    await enqueueHookEvent(
-      tx,
-      "optout.requested",
-      {
-        identity: identity.id,
-        identity_details: before,
-        optout_type: type,
-        optout_reason: input.reason ?? null,
-        optout_source: input.request_source,
-      },
-      { owner: actor.userId },
+  const identity = await resolveIdentity(tx, input.identity, addressType, address);
+  const before = identity.details as Details;
+  let after: Details | undefined;
+  if (type === "stop") {
+    requireAddressOnIdentity(before, addressType, address);
+    after = withFlags(before, [{ type: addressType, address }], { optedout: true });
+  } else if (type === "stopall") {
+    const all = Object.entries(addressesOf(before)).flatMap(([t, byAddress]) =>
+      Object.keys(byAddress).map((a) => ({ type: t, address: a })),
     );
-    if (after) {
-      const updated = await tx.identity.update({
-        where: { id: identity.id },
-        data: {
-          details: after as Prisma.InputJsonObject,
-          ...(type === "forget" ? { communicateThrough: null } : {}),
-          updatedBy: actor.userId,
-        },
-      });
-      await announceUpdate(tx, updated, actor);
-    }
-    return toOptOut(row);
+    after = withFlags(before, all, { optedout: true });
+  } else if (type === "forget") {
+    after = forgottenDetails(before);
+  }
+  const recordAddress = type === "forget" && address ? REDACTED : address;
+  const row = await tx.optOut.create({
+    data: {
+      id: randomUUID(),
+      identityId: identity.id,
+      optoutType: type,
+      addressType,
+      address: recordAddress,
+      requestSource: input.request_source,
+      requestorSourceId: input.requestor_source_id ?? null,
+      reason: input.reason ?? null,
+      createdBy: actor.userId,
+    },
   });
+  await tx.consentEvent.create({
+    data: {
+      identityId: identity.id,
+      action: "optout",
+      kind: type,
+      scope: SCOPES[type],
+      channel: addressType || null,
+      address: recordAddress || null,
+      topic: type === "unsubscribe" ? (input.topic ?? null) : null,
+      source: input.request_source,
+      sourceId: input.requestor_source_id ?? null,
+      reason: input.reason ?? null,
+      recordId: row.id,
+      createdBy: actor.userId,
+    },
+  });
+  if (type === "forget") {
+    // Seed: the opt-out and every opt-in of the identity lose their address; Tidings also redacts the
+    // ledger's addresses and drops pending verification codes.
+    await tx.optIn.updateMany({ where: { identityId: identity.id }, data: { address: REDACTED } });
+    await tx.optOut.updateMany({
+      where: { identityId: identity.id, address: { not: "" } },
+      data: { address: REDACTED },
+    });
+    await tx.consentEvent.updateMany({
+      where: { identityId: identity.id, address: { not: null } },
+      data: { address: REDACTED },
+    });
+    await tx.verificationCode.deleteMany({ where: { identityId: identity.id } });
+  }
+  await enqueue(tx, {
+    name: "optout.created",
+    payload: {
+      ...toOptOut(row),
+      identity: identity.id,
+      topic: type === "unsubscribe" ? (input.topic ?? null) : null,
+      identity_details: before,
+    },
+    correlationId: actor.correlationId,
+  });
+  // Seed's raw `optout.requested`, to the requesting user's hooks (every hook for the admin token).
+  await enqueueHookEvent(
+    tx,
+    "optout.requested",
+    {
+      identity: identity.id,
+      identity_details: before,
+      optout_type: type,
+      optout_reason: input.reason ?? null,
+      optout_source: input.request_source,
+    },
+    { owner: actor.userId },
+  );
+  if (after) {
+    const updated = await tx.identity.update({
+      where: { id: identity.id },
+      data: {
+        details: after as Prisma.InputJsonObject,
+        ...(type === "forget" ? { communicateThrough: null } : {}),
+        updatedBy: actor.userId,
+      },
+    });
+    await announceUpdate(tx, updated, actor);
+  }
+  return toOptOut(row);
 }
 
 /** Records an opt-in: the address (which must be on the identity) is no longer opted out. */
-export async function createOptIn(
+export function createOptIn(
   db: Db,
+  input: CreateOptInBody,
+  actor: Actor,
+  options: IdentityOptions = {},
+): Promise<OptIn> {
+  return db.$transaction((tx) => recordOptIn(tx, input, actor, options));
+}
+
+/** createOptIn inside the caller's transaction. */
+export async function recordOptIn(
+  tx: Tx,
   input: CreateOptInBody,
   actor: Actor,
   options: IdentityOptions = {},
 ): Promise<OptIn> {
   const address =
     normaliseAddress(input.address_type, input.address, options.defaultCountry) ?? input.address;
-  return db.$transaction(async (tx) => {
-    const identity = await resolveIdentity(tx, input.identity, input.address_type, address);
-    const before = identity.details as Details;
-    requireAddressOnIdentity(before, input.address_type, address);
-    const row = await tx.optIn.create({
-      data: {
-        id: randomUUID(),
-        identityId: identity.id,
-        addressType: input.address_type,
-        address,
-        requestSource: input.request_source,
-        requestorSourceId: input.requestor_source_id ?? null,
-        createdBy: actor.userId,
-      },
-    });
-    await tx.consentEvent.create({
-      data: {
-        identityId: identity.id,
-        action: "optin",
-        kind: "optin",
-        scope: "address",
-        channel: input.address_type,
-        address,
-        source: input.request_source,
-        sourceId: input.requestor_source_id ?? null,
-        recordId: row.id,
-        createdBy: actor.userId,
-      },
-    });
-    await enqueue(tx, {
-      name: "optin.created",
-      payload: { ...toOptIn(row), identity: identity.id, identity_details: before },
-      correlationId: actor.correlationId,
-    });
-    await enqueueHookEvent(
-      tx,
-      "optin.requested",
-      {
-        identity: identity.id,
-        identity_details: before,
-        optin_address_type: input.address_type,
-        optin_address: address,
-      },
-      { owner: actor.userId },
-    );
-    const updated = await tx.identity.update({
-      where: { id: identity.id },
-      data: {
-        details: withFlags(before, [{ type: input.address_type, address }], {
-          optedout: false,
-        }) as Prisma.InputJsonObject,
-        updatedBy: actor.userId,
-      },
-    });
-    await announceUpdate(tx, updated, actor);
-    return toOptIn(row);
+  const identity = await resolveIdentity(tx, input.identity, input.address_type, address);
+  const before = identity.details as Details;
+  requireAddressOnIdentity(before, input.address_type, address);
+  const row = await tx.optIn.create({
+    data: {
+      id: randomUUID(),
+      identityId: identity.id,
+      addressType: input.address_type,
+      address,
+      requestSource: input.request_source,
+      requestorSourceId: input.requestor_source_id ?? null,
+      createdBy: actor.userId,
+    },
   });
+  await tx.consentEvent.create({
+    data: {
+      identityId: identity.id,
+      action: "optin",
+      kind: "optin",
+      scope: "address",
+      channel: input.address_type,
+      address,
+      source: input.request_source,
+      sourceId: input.requestor_source_id ?? null,
+      recordId: row.id,
+      createdBy: actor.userId,
+    },
+  });
+  await enqueue(tx, {
+    name: "optin.created",
+    payload: { ...toOptIn(row), identity: identity.id, identity_details: before },
+    correlationId: actor.correlationId,
+  });
+  await enqueueHookEvent(
+    tx,
+    "optin.requested",
+    {
+      identity: identity.id,
+      identity_details: before,
+      optin_address_type: input.address_type,
+      optin_address: address,
+    },
+    { owner: actor.userId },
+  );
+  const updated = await tx.identity.update({
+    where: { id: identity.id },
+    data: {
+      details: withFlags(before, [{ type: input.address_type, address }], {
+        optedout: false,
+      }) as Prisma.InputJsonObject,
+      updatedBy: actor.userId,
+    },
+  });
+  await announceUpdate(tx, updated, actor);
+  return toOptIn(row);
 }
 
 export type OptOutPage =

@@ -134,7 +134,8 @@ export async function receiveInbound(
       message_id: row.messageId,
       in_reply_to: row.inReplyTo,
       from_identity: fromIdentity,
-      from_addr: fromIdentity ? null : message.fromAddr,
+      // Kept off the stored row of a known sender, but a keyword needs it: STOP opts out this address.
+      from_addr: fromIdentity && !keyword ? null : message.fromAddr,
       to_addr: row.toAddr,
       content: row.content,
       keyword,

@@ -1,0 +1,94 @@
+import { randomUUID } from "node:crypto";
+import { countDeadLetters } from "@tidings/amqp";
+import type { InboundReceived } from "@tidings/contracts";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { IdentityConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { identityService } from "../src/service.ts";
+
+let svc: TestService<IdentityConfig, Db>;
+let capture: Capture;
+
+beforeAll(async () => {
+  svc = await startTestService(identityService, { worker: true });
+  capture = await captureMessages(svc.namespace, ["optout.created", "optin.created"]);
+});
+afterAll(async () => {
+  await capture?.stop();
+  await svc?.close();
+});
+
+const inbound = (overrides: Partial<InboundReceived>): InboundReceived => ({
+  id: randomUUID(),
+  channel: "TW",
+  message_id: "SM1",
+  in_reply_to: null,
+  from_identity: null,
+  from_addr: null,
+  to_addr: "+15005550006",
+  content: "STOP",
+  keyword: "stop",
+  at: new Date().toISOString(),
+  ...overrides,
+});
+
+async function identityWith(msisdn: string): Promise<string> {
+  const res = await svc.app.inject({
+    method: "POST",
+    url: "/api/v1/identities/",
+    headers: adminAuth,
+    payload: { details: { addresses: { msisdn: { [msisdn]: { default: true }, "+27820009000": {} } } } },
+  });
+  return res.json().id;
+}
+
+const flags = async (id: string, msisdn: string) =>
+  (
+    (await svc.db.identity.findUniqueOrThrow({ where: { id } })).details as {
+      addresses: { msisdn: Record<string, { optedout?: boolean }> };
+    }
+  ).addresses.msisdn[msisdn];
+
+describe("inbound keywords", () => {
+  it("opts the sending address out on STOP, once however often it is delivered, and back in on START", async () => {
+    const id = await identityWith("+27820001111");
+    const stop = inbound({ from_identity: id, from_addr: "+27820001111" });
+    await svc.broker.publish("inbound.received", stop);
+    await svc.broker.publish("inbound.received", stop);
+    await waitFor(async () => (await flags(id, "+27820001111"))?.optedout === true, { what: "opted out" });
+    // Only the address that said STOP; the identity's other number is untouched.
+    expect((await flags(id, "+27820009000"))?.optedout).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 300));
+    const optouts = await svc.db.optOut.findMany({ where: { identityId: id } });
+    expect(optouts).toMatchObject([
+      { optoutType: "stop", requestSource: "inbound:TW", requestorSourceId: stop.id, reason: "STOP keyword" },
+    ]);
+    expect(capture.messages.filter((m) => m.name === "optout.created")).toHaveLength(1);
+
+    await svc.broker.publish(
+      "inbound.received",
+      inbound({ from_identity: id, from_addr: "+27820001111", keyword: "start", content: "START" }),
+    );
+    await waitFor(async () => (await flags(id, "+27820001111"))?.optedout === false, { what: "opted in" });
+    await waitFor(() => capture.messages.some((m) => m.name === "optin.created"), { what: "optin.created" });
+  });
+
+  it("resolves the sender by address, and ignores HELP and addresses nobody has", async () => {
+    const id = await identityWith("+27820002222");
+    await svc.broker.publish("inbound.received", inbound({ from_addr: "+27820002222" }));
+    await waitFor(async () => (await flags(id, "+27820002222"))?.optedout === true, {
+      what: "opted out by address",
+    });
+    const before = await svc.db.optOut.count();
+    await svc.broker.publish(
+      "inbound.received",
+      inbound({ from_addr: "+27820002222", keyword: "help", content: "HELP" }),
+    );
+    await svc.broker.publish("inbound.received", inbound({ from_addr: "+27829999999" }));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await svc.db.optOut.count()).toBe(before);
+    expect(await countDeadLetters(svc.broker, "identity.inbound")).toBe(0);
+  });
+});
