@@ -176,6 +176,14 @@ export class Broker {
     options: PublishOptions = {},
   ): Promise<string> {
     assertPayload(name, payload);
+    return this.publishStored(name, payload, options);
+  }
+
+  /**
+   * Publishes a payload that was validated when it was stored (the outbox validates on enqueue), so the
+   * relay's hot path does not check every message a second time. Anything else goes through `publish`.
+   */
+  async publishStored(name: MessageName, payload: unknown, options: PublishOptions = {}): Promise<string> {
     const messageId = options.messageId ?? randomUUID();
     const channel = await this.publishChannel();
     const exchange = this.names.exchange(catalog[name].exchange);

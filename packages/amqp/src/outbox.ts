@@ -151,7 +151,7 @@ export class OutboxRelay {
       );
       await Promise.all(
         rows.map((row) =>
-          this.options.broker.publish(row.name, row.payload as never, {
+          this.options.broker.publishStored(row.name, row.payload, {
             messageId: row.id,
             correlationId: row.correlation_id ?? undefined,
           }),
