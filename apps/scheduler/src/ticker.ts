@@ -2,7 +2,7 @@ import { enqueue } from "@tidings/amqp";
 import { type CatchUpPolicy, deterministicId, type ScheduleFired } from "@tidings/contracts";
 import type { Logger } from "@tidings/service-kit";
 import { type CatchUpLimits, DEFAULT_CATCH_UP_LIMITS } from "./config.ts";
-import type { Db } from "./db.ts";
+import type { Db, Tx } from "./db.ts";
 import { dueSlots, type Trigger } from "./timing.ts";
 
 export type Clock = () => Date;
@@ -30,8 +30,6 @@ interface DueRow extends FireableSchedule {
   next_cron_at: Date | null;
   next_interval_at: Date | null;
 }
-
-export type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
 
 /** The run record's id of a slot (Seed's task id), the same whoever fires it. */
 export const runIdOf = (scheduleId: string, slot: Date) =>

@@ -8,6 +8,7 @@ import type {
 } from "@tidings/contracts";
 import { smsInfo } from "@tidings/contracts";
 import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
+import type { Tx } from "../db.ts";
 import type {
   BinaryContent as BinaryContentRow,
   Message as MessageRow,
@@ -22,7 +23,6 @@ import {
   listed,
   type RequestContext,
   referenceNotFound,
-  type Tx,
   type WriteErrors,
   write,
 } from "./support.ts";

@@ -8,7 +8,7 @@ import type {
   UpdateMessageSetBody,
 } from "@tidings/contracts";
 import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import type { MessageSet as MessageSetRow, Prisma } from "../generated/prisma/client.ts";
 import {
   isWhatsAppChannel,
@@ -24,7 +24,6 @@ import {
   listed,
   type RequestContext,
   referenceNotFound,
-  type Tx,
   type WriteErrors,
   write,
 } from "./support.ts";

@@ -7,17 +7,9 @@ import type {
 } from "@tidings/contracts";
 import { badRequest, conflict, notFound, type PageParams } from "@tidings/service-kit";
 import { CronExpressionParser } from "cron-parser";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import type { Schedule as ScheduleRow } from "../generated/prisma/client.ts";
-import {
-  inIdOrder,
-  type Listed,
-  listed,
-  type RequestContext,
-  type Tx,
-  type WriteErrors,
-  write,
-} from "./support.ts";
+import { inIdOrder, type Listed, listed, type RequestContext, type WriteErrors, write } from "./support.ts";
 
 /** The cron fields in cron's order: "minute hour day_of_month month_of_year day_of_week". */
 const CRON_FIELDS = ["minute", "hour", "day_of_month", "month_of_year", "day_of_week"] as const;

@@ -1,9 +1,7 @@
 import { enqueue, type OutboxMessage } from "@tidings/amqp";
 import { type ApiError, badRequest, isRecordNotFound, type PageParams } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
-
-export type Tx = Prisma.TransactionClient;
 
 /** What the message, message-set and binary-content use cases need: the database and media URLs. */
 export interface ContentDeps {

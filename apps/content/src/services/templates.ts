@@ -9,7 +9,7 @@ import type {
 } from "@tidings/contracts";
 import { smsInfo } from "@tidings/contracts";
 import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import type {
   Prisma,
   Template as TemplateRow,
@@ -105,7 +105,7 @@ function assertValidTemplate(row: Content): void {
 }
 
 /** Records the template as it now is as its latest version, and announces it. */
-async function versioned(tx: Prisma.TransactionClient, row: TemplateRow) {
+async function versioned(tx: Tx, row: TemplateRow) {
   assertValidTemplate(row);
   await tx.templateVersion.create({
     data: {

@@ -11,7 +11,7 @@ import type {
 } from "@tidings/contracts";
 import { enqueueHookEvent } from "@tidings/hooks";
 import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import type {
   ConsentEvent,
   Identity as IdentityRow,
@@ -26,7 +26,6 @@ import {
   type IdentityOptions,
   identitiesWithAddress,
   lockIdentity,
-  type Tx,
 } from "./identities.ts";
 import { decodeCursor } from "./paging.ts";
 

@@ -1,9 +1,9 @@
 import { enqueue } from "@tidings/amqp";
 import { enqueueHookEvent } from "@tidings/hooks";
 import { badRequest } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import { normaliseAddress } from "./addresses.ts";
-import { type Actor, identitiesWithAddress, type Tx } from "./identities.ts";
+import { type Actor, identitiesWithAddress } from "./identities.ts";
 
 /**
  * Applies one delivery result to an identity's consecutive-failure counter, atomically: a delivery resets

@@ -9,7 +9,7 @@ import type {
 } from "@tidings/contracts";
 import { enqueueHookEvent } from "@tidings/hooks";
 import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import { type Identity as IdentityRow, Prisma } from "../generated/prisma/client.ts";
 import {
   addressPattern,
@@ -20,8 +20,6 @@ import {
   usableAddresses,
 } from "./addresses.ts";
 import { decodeCursor, type Position } from "./paging.ts";
-
-export type Tx = Prisma.TransactionClient;
 
 export function toIdentity(row: IdentityRow): Identity {
   return {

@@ -10,10 +10,8 @@ import {
 } from "@tidings/contracts";
 import { badRequest, conflict, isUniqueViolation, notFound, type PageParams } from "@tidings/service-kit";
 import { DEFAULT_CHANNEL } from "../channels/channel.ts";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import type { Channel as ChannelRow, Prisma } from "../generated/prisma/client.ts";
-
-type Tx = Prisma.TransactionClient;
 
 const ajv = createAjv();
 const validators = Object.fromEntries(

@@ -3,7 +3,7 @@ import { enqueue } from "@tidings/amqp";
 import type { Inbound, InboundKeyword, InboundListQuery, InboundReceived } from "@tidings/contracts";
 import { notFound, type PageParams } from "@tidings/service-kit";
 import { DEFAULT_CHANNEL } from "../channels/channel.ts";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import type { Inbound as InboundRow, Prisma } from "../generated/prisma/client.ts";
 
 export type Keywords = Readonly<Record<InboundKeyword, readonly string[]>>;
@@ -68,7 +68,7 @@ export interface ReceivedMessage {
 }
 
 /** The identity whose (usable or not) address this is, from the address book. */
-async function identityOf(db: Prisma.TransactionClient, address: string): Promise<string | null> {
+async function identityOf(db: Tx, address: string): Promise<string | null> {
   const [row] = await db.$queryRaw<{ identity: string }[]>`
     SELECT identity::text FROM address_book_entry
     WHERE NOT deleted AND addresses @> ${JSON.stringify([{ address }])}::jsonb

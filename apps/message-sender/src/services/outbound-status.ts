@@ -1,13 +1,12 @@
 import { enqueue, type OutboxMessage } from "@tidings/amqp";
 import type { OutboundStatusChanged } from "@tidings/contracts";
 import type { SendResult } from "../channels/channel.ts";
-import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
+import type { Tx } from "../db.ts";
+import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
 // the worker making it), so status only moves forward and a change happens at most once however often it is
 // attempted. The history rows and the events are written in the same transaction: they exist iff it does.
-
-type Tx = Prisma.TransactionClient;
 
 interface Change {
   row: OutboundRow;

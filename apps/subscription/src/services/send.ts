@@ -1,7 +1,7 @@
 import { type Broker, enqueue, type OutboxMessage } from "@tidings/amqp";
 import { deterministicId, type SubscriptionSendNext } from "@tidings/contracts";
 import type { Logger } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import type { MessageSetCopy, Prisma } from "../generated/prisma/client.ts";
 import { toSubscription } from "./subscriptions.ts";
 
@@ -52,8 +52,6 @@ export async function fanOut(
     after = last.id;
   }
 }
-
-type Tx = Prisma.TransactionClient;
 
 interface LockedSubscription {
   id: string;

@@ -8,10 +8,8 @@ import {
   type UpdateSubscriptionBody,
 } from "@tidings/contracts";
 import { badRequest, isUniqueViolation, type PageParams } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import { Prisma, type Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
-
-type Tx = Prisma.TransactionClient;
 
 export function toSubscription(row: SubscriptionRow): Subscription {
   return {
