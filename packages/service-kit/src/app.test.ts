@@ -307,7 +307,7 @@ describe("buildApi", () => {
     it.each(["Token", "Bearer", "token"])("accepts the admin token as '%s <token>'", async (scheme) => {
       const res = await t.app.inject({ url: "/whoami", headers: { authorization: `${scheme} ${ADMIN}` } });
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ userId: null, isAdmin: true });
+      expect(res.json()).toEqual({ userId: null, isAdmin: true, keyKind: "live", allowList: [] });
     });
 
     it("answers an unknown token with 401 INVALID_TOKEN", async () => {
@@ -323,7 +323,7 @@ describe("buildApi", () => {
       const id = t.db.addUser("user@example.org", "user-token-1");
       const res = await t.app.inject({ url: "/whoami", headers: { authorization: "Token user-token-1" } });
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ userId: id, isAdmin: false });
+      expect(res.json()).toEqual({ userId: id, isAdmin: false, keyKind: "live", allowList: [] });
     });
 
     it("needs no token on routes marked public, /api/health/ and /docs", async () => {
@@ -359,7 +359,7 @@ describe("buildApi", () => {
       const res = await t.app.inject({ url: "/admin-only", headers: { authorization: "Token boss-token" } });
       expect(res.statusCode).toBe(200);
       const who = await t.app.inject({ url: "/whoami", headers: { authorization: "Token boss-token" } });
-      expect(who.json()).toEqual({ userId: id, isAdmin: true });
+      expect(who.json()).toEqual({ userId: id, isAdmin: true, keyKind: "live", allowList: [] });
     });
   });
 
@@ -378,7 +378,7 @@ describe("buildApi", () => {
       expect(user).toBeDefined();
       expect(t.db.tokens.get(digestToken(token))?.userId).toBe(user?.id);
       const who = await t.app.inject({ url: "/whoami", headers: { authorization: `Bearer ${token}` } });
-      expect(who.json()).toEqual({ userId: user?.id, isAdmin: false });
+      expect(who.json()).toEqual({ userId: user?.id, isAdmin: false, keyKind: "live", allowList: [] });
     });
 
     it("refuses a non-admin with 403 and a bad email with 400", async () => {

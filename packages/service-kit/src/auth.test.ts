@@ -64,14 +64,24 @@ describe("TokenAuthenticator", () => {
   it("accepts the admin token without asking the database", async () => {
     const { db, lookups } = fakeDb();
     const auth = new TokenAuthenticator(db, ADMIN);
-    expect(await auth.authenticate(`Token ${ADMIN}`)).toEqual({ userId: null, isAdmin: true });
+    expect(await auth.authenticate(`Token ${ADMIN}`)).toEqual({
+      userId: null,
+      isAdmin: true,
+      keyKind: "live",
+      allowList: [],
+    });
     expect(lookups).toEqual([]);
   });
 
   it("looks a user's token up by its digest, never by the token itself", async () => {
     const { db, lookups } = fakeDb({ "user-token": { id: 7, is_admin: false } });
     const auth = new TokenAuthenticator(db, ADMIN);
-    expect(await auth.authenticate("Bearer user-token")).toEqual({ userId: 7, isAdmin: false });
+    expect(await auth.authenticate("Bearer user-token")).toEqual({
+      userId: 7,
+      isAdmin: false,
+      keyKind: "live",
+      allowList: [],
+    });
     expect(lookups).toEqual([[digestToken("user-token")]]);
   });
 
@@ -93,7 +103,12 @@ describe("TokenAuthenticator", () => {
     const auth = new TokenAuthenticator(fakeDb(users).db, undefined);
     await rejection(auth.authenticate("Token later"));
     users.later = { id: 3, is_admin: false };
-    expect(await auth.authenticate("Token later")).toEqual({ userId: 3, isAdmin: false });
+    expect(await auth.authenticate("Token later")).toEqual({
+      userId: 3,
+      isAdmin: false,
+      keyKind: "live",
+      allowList: [],
+    });
   });
 
   it("caches a positive look-up for a minute", async () => {
@@ -103,7 +118,12 @@ describe("TokenAuthenticator", () => {
     const auth = new TokenAuthenticator(db, undefined);
     await auth.authenticate("Token cached");
     vi.advanceTimersByTime(59_000);
-    expect(await auth.authenticate("Token cached")).toEqual({ userId: 1, isAdmin: false });
+    expect(await auth.authenticate("Token cached")).toEqual({
+      userId: 1,
+      isAdmin: false,
+      keyKind: "live",
+      allowList: [],
+    });
     expect(lookups).toHaveLength(1);
 
     delete users.cached; // revoked

@@ -6,7 +6,16 @@ export interface Principal {
   /** The API user, or null for the bootstrap admin token. */
   userId: number | null;
   isAdmin: boolean;
+  /**
+   * The kind of API key (GOV.UK Notify's three): `live` sends for real, `team` may only send to the
+   * `allowList`, `test` goes through the whole pipeline to the `log` channel and never reaches a provider.
+   */
+  keyKind: KeyKind;
+  /** For `team` keys: the E.164 numbers, lower-case emails and identity ids the key may send to. */
+  allowList: string[];
 }
+
+export type KeyKind = "live" | "team" | "test";
 
 export const digestToken = (token: string): string => createHash("sha256").update(token).digest("hex");
 
@@ -41,7 +50,7 @@ export class TokenAuthenticator {
     }
     const digest = digestToken(token);
     if (this.adminDigest && timingSafeEqual(this.adminDigest, Buffer.from(digest, "hex"))) {
-      return { userId: null, isAdmin: true };
+      return { userId: null, isAdmin: true, keyKind: "live", allowList: [] };
     }
     const cached = this.cache.get(digest);
     if (cached && cached.expires > Date.now()) {
@@ -56,7 +65,7 @@ export class TokenAuthenticator {
     if (!row) {
       throw new ApiError(401, "INVALID_TOKEN", "Invalid token.");
     }
-    const principal = { userId: row.id, isAdmin: row.is_admin };
+    const principal: Principal = { userId: row.id, isAdmin: row.is_admin, keyKind: "live", allowList: [] };
     if (this.cache.size >= CACHE_MAX) {
       this.cache.clear();
     }

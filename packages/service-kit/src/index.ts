@@ -1,6 +1,6 @@
 export type { Logger } from "pino";
 export { type Api, type ApiDeps, buildApi, errorResponses, requireAdmin } from "./app.ts";
-export { digestToken, type Principal, TokenAuthenticator, tokenFromHeader } from "./auth.ts";
+export { digestToken, type KeyKind, type Principal, TokenAuthenticator, tokenFromHeader } from "./auth.ts";
 export { BaseConfig, ConfigError, loadConfig } from "./config.ts";
 export { ApiError, badRequest, conflict, isRecordNotFound, isUniqueViolation, notFound } from "./errors.ts";
 export { runProcess, type Stop, stopAll } from "./lifecycle.ts";
