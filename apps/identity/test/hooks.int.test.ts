@@ -55,6 +55,16 @@ async function userToken(email: string) {
   return { authorization: `Token ${res.json().token}` };
 }
 
+/** Hooks are created and changed by admins only: an API user marked `is_admin`. */
+async function adminUserToken(email: string) {
+  const headers = await userToken(email);
+  await svc.db.$executeRawUnsafe("UPDATE tidings_api_user SET is_admin = true WHERE email = $1", email);
+  return headers;
+}
+
+const hookCount = async () =>
+  (await svc.db.$queryRawUnsafe<{ n: number }[]>("SELECT count(*)::int AS n FROM tidings_hook"))[0]?.n;
+
 describe("/api/v1/webhook/ CRUD", () => {
   it("creates, lists, reads, updates and deletes hooks; refuses unknown events", async () => {
     const created = await send(svc, "POST", "/api/v1/webhook/", {
@@ -95,8 +105,37 @@ describe("/api/v1/webhook/ CRUD", () => {
     expect(gone.json().error.code).toBe("IDENTITY_HOOK_NOT_FOUND");
   });
 
+  it("refuses to let a non-admin create or change a hook (SSRF), and stores nothing", async () => {
+    const mallory = await userToken("mallory-hooks@example.org");
+    const before = await hookCount();
+    const created = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/webhook/",
+      headers: mallory,
+      payload: { event: "identity.created", target: "http://169.254.169.254/latest/meta-data/" },
+    });
+    expect(created.statusCode).toBe(403);
+    expect(created.json().error.code).toBe("FORBIDDEN");
+    expect(await hookCount()).toBe(before);
+
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.created", target: `${base}/kept` })
+    ).json();
+    for (const method of ["PUT", "PATCH"] as const) {
+      const changed = await svc.app.inject({
+        method,
+        url: `/api/v1/webhook/${hook.id}/`,
+        headers: mallory,
+        payload: { event: "identity.created", target: "http://127.0.0.1:5432/" },
+      });
+      expect(changed.statusCode).toBe(403);
+    }
+    expect((await get(svc, `/api/v1/webhook/${hook.id}/`)).json().target).toBe(`${base}/kept`);
+    expect((await send(svc, "DELETE", `/api/v1/webhook/${hook.id}/`)).statusCode).toBe(204);
+  });
+
   it("a user sees only their own hooks", async () => {
-    const alice = await userToken("alice-hooks@example.org");
+    const alice = await adminUserToken("alice-hooks@example.org");
     const bob = await userToken("bob-hooks@example.org");
     const res = await svc.app.inject({
       method: "POST",
@@ -186,7 +225,7 @@ describe("hook deliveries", () => {
   });
 
   it("user-scoped events reach only the acting user's hooks", async () => {
-    const carol = await userToken("carol-hooks@example.org");
+    const carol = await adminUserToken("carol-hooks@example.org");
     const dave = await userToken("dave-hooks@example.org");
     await svc.app.inject({
       method: "POST",

@@ -1,5 +1,5 @@
 import type { SqlExecutor } from "@tidings/amqp";
-import { type Api, ApiError, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, ApiError, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import Type, { type Static, type TSchema } from "typebox";
 import {
   type DeliveryRow,
@@ -86,13 +86,15 @@ const Target = Type.String({ format: "uri", pattern: "^https?://", maxLength: 20
 const HookIdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
 });
 
 /**
  * Seed's `/api/v1/webhook/` (django-rest-hooks): create, list, get, update and delete hooks `{event, target}`,
  * owned by the calling API user (the admin token sees every hook), and `GET /api/v1/webhook/deliveries/`
- * to see deliveries (`?status=failed` for the failures, `?hook=<id>`).
+ * to see deliveries (`?status=failed` for the failures, `?hook=<id>`). Creating and changing a hook is for
+ * admins only: a hook makes the service POST to any URL from inside the network (SSRF), so only an admin
+ * (the ADMIN_TOKEN or an API user with `is_admin`) chooses targets. Other users may list and delete theirs.
  */
 export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
   const { db, events, codePrefix, publicUrl } = options;
@@ -114,12 +116,13 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     {
       schema: {
         tags,
-        summary: "Register a hook: deliveries of `event` are POSTed to `target`",
+        summary: "Register a hook: deliveries of `event` are POSTed to `target`. Admin only.",
         body: Type.Object({ event: Event, target: Target }, { additionalProperties: false }),
         response: { 201: CreatedHookSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
+      requireAdmin(request);
       checkEvent(request.body.event);
       const row = await insertHook(db, request.body.event, request.body.target, request.principal.userId);
       return reply.code(201).send({ ...toHook(row), secret: row.secret });
@@ -185,11 +188,13 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     },
   );
 
-  const change = async (request: {
-    params: { id: number };
-    body: { event?: string; target?: string };
-    principal: { userId: number | null; isAdmin: boolean };
-  }) => {
+  const change = async (
+    request: Parameters<typeof requireAdmin>[0] & {
+      params: { id: number };
+      body: { event?: string; target?: string };
+    },
+  ) => {
+    requireAdmin(request);
     checkEvent(request.body.event);
     const row = await updateHook(db, request.params.id, ownerOf(request), request.body);
     if (!row) {
@@ -203,7 +208,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     {
       schema: {
         tags,
-        summary: "Replace a hook's event and target",
+        summary: "Replace a hook's event and target. Admin only.",
         params: HookIdParams,
         body: Type.Object({ event: Event, target: Target }, { additionalProperties: false }),
         response: { 200: HookSchema, ...errorResponses },
@@ -217,7 +222,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     {
       schema: {
         tags,
-        summary: "Change a hook's event or target",
+        summary: "Change a hook's event or target. Admin only.",
         params: HookIdParams,
         body: Type.Object(
           { event: Type.Optional(Event), target: Type.Optional(Target) },

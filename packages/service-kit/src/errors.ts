@@ -11,6 +11,18 @@ export class ApiError extends Error {
   }
 }
 
+/** 429 with a `Retry-After` header: the client may try again after that many seconds. */
+export class RetryLaterError extends ApiError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, code, message);
+    this.name = "RetryLaterError";
+  }
+}
+
 export const badRequest = (code: string, message: string, details?: unknown) =>
   new ApiError(400, code, message, details);
 export const notFound = (code: string, message: string) => new ApiError(404, code, message);

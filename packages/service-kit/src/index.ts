@@ -1,9 +1,28 @@
 export type { Logger } from "pino";
 export { type Api, type ApiDeps, buildApi, errorResponses, requireAdmin } from "./app.ts";
-export { digestToken, type KeyKind, type Principal, TokenAuthenticator, tokenFromHeader } from "./auth.ts";
+export {
+  type AuthenticatedKey,
+  digestToken,
+  type KeyKind,
+  type KeyOptions,
+  type Principal,
+  TokenAuthenticator,
+  tokenFromHeader,
+} from "./auth.ts";
+export { type Clock, systemClock } from "./clock.ts";
 export { BaseConfig, ConfigError, loadConfig } from "./config.ts";
-export { ApiError, badRequest, conflict, isRecordNotFound, isUniqueViolation, notFound } from "./errors.ts";
+export {
+  ApiError,
+  badRequest,
+  conflict,
+  isRecordNotFound,
+  isUniqueViolation,
+  notFound,
+  RetryLaterError,
+} from "./errors.ts";
+export { canonicalJson, IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from "./idempotency.ts";
 export { runProcess, type Stop, stopAll } from "./lifecycle.ts";
+export { pruneTokenUsage, RateLimiter } from "./limits.ts";
 export { createLogger, loggerOptions, maskPii, redactQuery } from "./logger.ts";
 export { DEFAULT_PAGE_SIZE, type Page, type PageParams, pageParams, toPage } from "./pagination.ts";
 export {

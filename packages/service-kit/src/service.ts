@@ -4,7 +4,9 @@ import type { Logger } from "pino";
 import { type Api, buildApi } from "./app.ts";
 import type { BaseConfig } from "./config.ts";
 import { deadLetterRoutes } from "./dead-letters.routes.ts";
+import { pruneIdempotencyKeys } from "./idempotency.ts";
 import { runProcess, type Stop, stopAll } from "./lifecycle.ts";
+import { pruneTokenUsage } from "./limits.ts";
 import { createLogger } from "./logger.ts";
 
 export interface Database extends SqlExecutor {
@@ -55,7 +57,16 @@ export function buildServiceApi<C extends ServiceConfig, D extends Database>(
   );
 }
 
-/** The worker side: the outbox relay, processed-message pruning, and the service's consumers. */
+/** Forgets processed-message records, expired Idempotency-Keys and past days' API key counters. */
+async function pruneExpired(db: SqlExecutor): Promise<Record<string, number>> {
+  return {
+    processedMessages: await pruneProcessedMessages(db, PROCESSED_RETENTION_MS),
+    idempotencyKeys: await pruneIdempotencyKeys(db),
+    tokenUsage: await pruneTokenUsage(db),
+  };
+}
+
+/** The worker side: the outbox relay, pruning of expired records, and the service's consumers. */
 export async function startServiceWorker<C extends ServiceConfig, D extends Database>(
   def: ServiceDefinition<C, D>,
   deps: ServiceDeps<C, D>,
@@ -67,9 +78,10 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
   });
   await relay.start();
   const prune = setInterval(() => {
-    pruneProcessedMessages(deps.db, PROCESSED_RETENTION_MS).then(
-      (n) => n > 0 && deps.logger.info({ pruned: n }, "old processed-message records pruned"),
-      (err: unknown) => deps.logger.warn({ err }, "processed-message pruning failed"),
+    pruneExpired(deps.db).then(
+      (pruned) =>
+        Object.values(pruned).some((n) => n > 0) && deps.logger.info({ pruned }, "expired records pruned"),
+      (err: unknown) => deps.logger.warn({ err }, "pruning expired records failed"),
     );
   }, 3600_000);
   prune.unref();

@@ -79,6 +79,8 @@ describe("TokenAuthenticator against the database", () => {
     expect(await new TokenAuthenticator(db, ADMIN).authenticate(`Token ${token}`)).toEqual({
       userId: user?.id,
       isAdmin: false,
+      keyKind: "live",
+      allowList: [],
     });
   });
 
@@ -144,6 +146,8 @@ describe("TokenAuthenticator against the database", () => {
     expect(await new TokenAuthenticator(db, ADMIN).authenticate(`Token ${token}`)).toEqual({
       userId: user?.id,
       isAdmin: true,
+      keyKind: "live",
+      allowList: [],
     });
   });
 });
@@ -175,7 +179,7 @@ describe("POST /api/v1/user/token/ against the database", () => {
     expect(user).toBeDefined();
     const who = await app.inject({ url: "/whoami", headers: { authorization: `Token ${token}` } });
     expect(who.statusCode).toBe(200);
-    expect(who.json()).toEqual({ userId: user?.id, isAdmin: false });
+    expect(who.json()).toEqual({ userId: user?.id, isAdmin: false, keyKind: "live", allowList: [] });
 
     const health = await app.inject({ url: "/api/health/" });
     expect(health.statusCode).toBe(200);

@@ -1,0 +1,39 @@
+-- AlterTable
+ALTER TABLE "tidings_api_token" ADD COLUMN     "allow_list" TEXT[] DEFAULT ARRAY[]::TEXT[],
+ADD COLUMN     "daily_limit" INTEGER,
+ADD COLUMN     "kind" TEXT NOT NULL DEFAULT 'live',
+ADD COLUMN     "rate_limit" INTEGER;
+
+-- CreateTable
+CREATE TABLE "tidings_api_token_usage" (
+    "digest" TEXT NOT NULL,
+    "day" DATE NOT NULL,
+    "count" INTEGER NOT NULL DEFAULT 0,
+
+    CONSTRAINT "tidings_api_token_usage_pkey" PRIMARY KEY ("digest","day")
+);
+
+-- CreateTable
+CREATE TABLE "tidings_idempotency_key" (
+    "principal" TEXT NOT NULL,
+    "method" TEXT NOT NULL,
+    "path" TEXT NOT NULL,
+    "key" TEXT NOT NULL,
+    "request_hash" TEXT NOT NULL,
+    "status_code" INTEGER,
+    "content_type" TEXT,
+    "response_body" TEXT,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "completed_at" TIMESTAMPTZ(3),
+
+    CONSTRAINT "tidings_idempotency_key_pkey" PRIMARY KEY ("principal","method","path","key")
+);
+
+-- CreateIndex
+CREATE INDEX "tidings_api_token_usage_day_idx" ON "tidings_api_token_usage"("day");
+
+-- CreateIndex
+CREATE INDEX "tidings_idempotency_key_created_at_idx" ON "tidings_idempotency_key"("created_at");
+
+-- AddForeignKey
+ALTER TABLE "tidings_api_token_usage" ADD CONSTRAINT "tidings_api_token_usage_digest_fkey" FOREIGN KEY ("digest") REFERENCES "tidings_api_token"("digest") ON DELETE CASCADE ON UPDATE CASCADE;

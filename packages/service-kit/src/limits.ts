@@ -1,0 +1,89 @@
+import type { SqlExecutor } from "@tidings/amqp";
+import type { AuthenticatedKey } from "./auth.ts";
+import { RetryLaterError } from "./errors.ts";
+
+const MAX_BUCKETS = 10_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * Per-second limits: a token bucket per API key, holding up to `rate` requests and refilled at `rate` a
+ * second. It lives in this process, so N API processes behind a load balancer allow up to N times the rate.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Takes one request from the key's bucket; the seconds to wait when it is empty, else 0. */
+  take(digest: string, rate: number): number {
+    const now = this.now();
+    let bucket = this.buckets.get(digest);
+    if (!bucket) {
+      if (this.buckets.size >= MAX_BUCKETS) {
+        this.buckets.clear();
+      }
+      bucket = { tokens: rate, at: now };
+      this.buckets.set(digest, bucket);
+    }
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 1000) * rate);
+    bucket.at = now;
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / rate));
+  }
+}
+
+/** Counts one request of the key for today (UTC) in the database and returns the day's count so far. */
+export async function countDailyRequest(db: SqlExecutor, digest: string): Promise<number> {
+  const rows = await db.$queryRawUnsafe<{ count: number }[]>(
+    `INSERT INTO tidings_api_token_usage AS u (digest, day, count)
+     VALUES ($1, (now() AT TIME ZONE 'UTC')::date, 1)
+     ON CONFLICT (digest, day) DO UPDATE SET count = u.count + 1
+     RETURNING u.count`,
+    digest,
+  );
+  return Number(rows[0]?.count ?? 0);
+}
+
+/** Seconds until the next UTC midnight, when daily limits reset (at least 1). */
+export const secondsUntilUtcMidnight = (now: number = Date.now()): number =>
+  Math.max(1, Math.ceil((DAY_MS - (now % DAY_MS)) / 1000));
+
+/** Forgets daily counters of days before yesterday. */
+export const pruneTokenUsage = async (db: SqlExecutor): Promise<number> =>
+  db.$executeRawUnsafe(
+    "DELETE FROM tidings_api_token_usage WHERE day < (now() AT TIME ZONE 'UTC')::date - 1",
+  );
+
+/**
+ * Enforces the key's per-second rate limit, then counts the request against its daily limit. A request
+ * refused by the rate limit is not counted for the day.
+ */
+export async function enforceKeyLimits(
+  db: SqlExecutor,
+  limiter: RateLimiter,
+  key: AuthenticatedKey,
+): Promise<void> {
+  if (!key.digest) {
+    return;
+  }
+  if (key.rateLimit !== null) {
+    const wait = limiter.take(key.digest, key.rateLimit);
+    if (wait > 0) {
+      throw new RetryLaterError(
+        "RATE_LIMITED",
+        `This API key may make ${key.rateLimit} requests per second.`,
+        wait,
+      );
+    }
+  }
+  if (key.dailyLimit !== null && (await countDailyRequest(db, key.digest)) > key.dailyLimit) {
+    throw new RetryLaterError(
+      "DAILY_LIMIT_EXCEEDED",
+      `This API key may make ${key.dailyLimit} requests per UTC day.`,
+      secondsUntilUtcMidnight(),
+    );
+  }
+}

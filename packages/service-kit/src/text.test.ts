@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { unstorableTextAt } from "./text.ts";
+
+describe("unstorableTextAt", () => {
+  it("finds a NUL or an unpaired surrogate in strings and keys, at any depth", () => {
+    expect(unstorableTextAt({ a: "ok", b: ["fine", { c: "x\u0000y" }] }, "body")).toBe("body.b.1.c");
+    expect(unstorableTextAt({ a: "\ud800" }, "body")).toBe("body.a");
+    expect(unstorableTextAt({ a: "x\udc00" }, "body")).toBe("body.a");
+    expect(unstorableTextAt({ "k\u0000": 1 }, "querystring")).toBe("querystring.k?");
+    let deep: unknown = "\u0000";
+    for (let i = 0; i < 100_000; i++) {
+      deep = [deep];
+    }
+    expect(unstorableTextAt(deep, "body")).toMatch(/^body(\.0)+$/);
+  });
+
+  it("accepts well-formed text, surrogate pairs included, and non-strings", () => {
+    expect(unstorableTextAt({ a: "Ünïcødé 🎉 \ud83d\ude00", b: 1, c: null, d: [true] }, "body")).toBeUndefined();
+    expect(unstorableTextAt(undefined, "params")).toBeUndefined();
+  });
+});

@@ -1,0 +1,43 @@
+import type { FastifyRequest } from "fastify";
+import { ApiError } from "./errors.ts";
+
+/** A NUL, or a UTF-16 surrogate without its pair: text Postgres cannot store (or only as U+FFFD). */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The dotted path of the first string or key in `value` holding unstorable text, if any (iterative: any depth). */
+export function unstorableTextAt(value: unknown, root: string): string | undefined {
+  const stack: [unknown, string][] = [[value, root]];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [current, path] = item;
+    if (typeof current === "string") {
+      if (UNSTORABLE.test(current)) {
+        return path;
+      }
+    } else if (current !== null && typeof current === "object") {
+      for (const [key, child] of Object.entries(current)) {
+        if (UNSTORABLE.test(key)) {
+          return `${path}.${key.replace(UNSTORABLE, "?")}`;
+        }
+        stack.push([child, `${path}.${key}`]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A preValidation hook: a request whose body, query string or path parameters hold a NUL or an unpaired
+ * surrogate is refused with a 400 naming the field, before anything reads or writes the database (which
+ * would fail on it with a 500, or silently store U+FFFD).
+ */
+export async function refuseUnstorableText(request: FastifyRequest): Promise<void> {
+  const field =
+    unstorableTextAt(request.params, "params") ??
+    unstorableTextAt(request.query, "querystring") ??
+    unstorableTextAt(request.body, "body");
+  if (field) {
+    throw new ApiError(400, "VALIDATION_FAILED", "The request is invalid.", [
+      { field, message: "must not contain NUL characters or unpaired UTF-16 surrogates" },
+    ]);
+  }
+}

@@ -1,0 +1,164 @@
+import { createTestDatabase, type TestDatabase, testLogger } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "../../../apps/identity/src/db.ts";
+import { type Api, buildApi } from "../src/app.ts";
+import { digestToken } from "../src/auth.ts";
+import { pruneTokenUsage } from "../src/limits.ts";
+
+const ADMIN = "admin-token-0123456789";
+const admin = { authorization: `Token ${ADMIN}` };
+
+let database: TestDatabase;
+let db: Db;
+/** Two API processes on one database, as behind a load balancer. */
+let apis: [Api, Api];
+
+const buildOne = () =>
+  buildApi({ service: "identity", version: "test", logger: testLogger(), db, adminToken: ADMIN }, (api) => {
+    api.get("/whoami", async (request) => request.principal);
+  });
+
+beforeAll(async () => {
+  database = await createTestDatabase("identity");
+  db = createDb(database.url);
+  apis = [await buildOne(), await buildOne()];
+});
+afterAll(async () => {
+  await Promise.all(apis?.map((app) => app.close()) ?? []);
+  await db?.$disconnect();
+  await database?.drop();
+});
+
+const issue = (payload: Record<string, unknown>) =>
+  apis[0].inject({ method: "POST", url: "/api/v1/user/token/", headers: admin, payload });
+const whoami = (token: string, app: Api = apis[0]) =>
+  app.inject({ url: "/whoami", headers: { authorization: `Token ${token}` } });
+const tokenRow = async (token: string) =>
+  (
+    await db.$queryRawUnsafe<
+      { kind: string; allow_list: string[]; rate_limit: number | null; daily_limit: number | null }[]
+    >(
+      "SELECT kind, allow_list, rate_limit, daily_limit FROM tidings_api_token WHERE digest = $1",
+      digestToken(token),
+    )
+  )[0];
+const userCount = async (email: string) =>
+  (
+    await db.$queryRawUnsafe<{ n: number }[]>(
+      "SELECT count(*)::int AS n FROM tidings_api_user WHERE email = $1",
+      email,
+    )
+  )[0]?.n;
+
+describe("API keys of three kinds", () => {
+  it("issues a live key by default, unlimited", async () => {
+    const res = await issue({ email: "live@example.org" });
+    expect(res.statusCode).toBe(201);
+    const { token, ...rest } = res.json();
+    expect(rest).toEqual({ kind: "live", allow_list: [], rate_limit: null, daily_limit: null });
+    expect(await tokenRow(token)).toEqual({
+      kind: "live",
+      allow_list: [],
+      rate_limit: null,
+      daily_limit: null,
+    });
+    expect((await whoami(token)).json()).toMatchObject({ keyKind: "live", allowList: [] });
+  });
+
+  it("issues a team key whose normalised allow-list reaches request.principal", async () => {
+    const identity = "6F9619FF-8B86-4011-B42D-00C04FC964FF";
+    const res = await issue({
+      email: "team@example.org",
+      kind: "team",
+      allow_list: ["+27820001001", "Ops.Team@Example.ORG", identity, "+27820001001"],
+    });
+    expect(res.statusCode).toBe(201);
+    const allowList = ["+27820001001", "ops.team@example.org", identity.toLowerCase()];
+    expect(res.json()).toMatchObject({ kind: "team", allow_list: allowList });
+    expect(await tokenRow(res.json().token)).toMatchObject({ kind: "team", allow_list: allowList });
+    expect((await whoami(res.json().token)).json()).toMatchObject({
+      isAdmin: false,
+      keyKind: "team",
+      allowList,
+    });
+  });
+
+  it("issues a test key", async () => {
+    const res = await issue({ email: "tester@example.org", kind: "test" });
+    expect(res.statusCode).toBe(201);
+    expect((await whoami(res.json().token)).json()).toMatchObject({ keyKind: "test", allowList: [] });
+  });
+
+  it("refuses bad kinds, allow-lists and limits with 400, and stores nothing", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ kind: "root" }, "body.kind"],
+      [{ kind: "team", allow_list: ["+27820001001", "0820001001", "not an email"] }, "body.allow_list.1"],
+      [{ kind: "live", allow_list: ["+27820001001"] }, "body.allow_list"],
+      [{ rate_limit: 0 }, "body.rate_limit"],
+      [{ daily_limit: 1.5 }, "body.daily_limit"],
+      [{ daily_limit: "10" }, "body.daily_limit"],
+    ];
+    for (const [body, field] of cases) {
+      const res = await issue({ email: "refused@example.org", ...body });
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      expect(res.json().error.details).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
+    }
+    expect(await userCount("refused@example.org")).toBe(0);
+  });
+
+  it("answers 429 RATE_LIMITED with Retry-After once a key's per-second rate is used up", async () => {
+    const { token } = (await issue({ email: "rate@example.org", rate_limit: 1 })).json();
+    expect(await tokenRow(token)).toMatchObject({ rate_limit: 1 });
+    const responses = await Promise.all(Array.from({ length: 10 }, () => whoami(token)));
+    const limited = responses.filter((r) => r.statusCode === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(responses.filter((r) => r.statusCode === 200).length).toBeGreaterThan(0);
+    for (const res of limited) {
+      expect(res.json().error.code).toBe("RATE_LIMITED");
+      expect(Number(res.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    }
+    // Other keys are not affected.
+    const { token: other } = (await issue({ email: "rate@example.org" })).json();
+    expect((await whoami(other)).statusCode).toBe(200);
+  });
+
+  it("counts the daily limit in the database, across API processes", async () => {
+    const { token } = (await issue({ email: "daily@example.org", daily_limit: 3 })).json();
+    const codes = [];
+    for (const app of [apis[0], apis[1], apis[0], apis[1], apis[0]]) {
+      codes.push((await whoami(token, app)).statusCode);
+    }
+    expect(codes).toEqual([200, 200, 200, 429, 429]);
+    const refused = await whoami(token, apis[1]);
+    expect(refused.json().error.code).toBe("DAILY_LIMIT_EXCEEDED");
+    const retryAfter = Number(refused.headers["retry-after"]);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(86_400);
+    const usage = await db.$queryRawUnsafe<{ count: number; today: boolean }[]>(
+      `SELECT count, day = (now() AT TIME ZONE 'UTC')::date AS today FROM tidings_api_token_usage
+       WHERE digest = $1`,
+      digestToken(token),
+    );
+    expect(usage).toEqual([{ count: 6, today: true }]);
+
+    // Yesterday's count does not hold today back, and old days are pruned.
+    await db.$executeRawUnsafe(
+      "UPDATE tidings_api_token_usage SET day = day - 2 WHERE digest = $1",
+      digestToken(token),
+    );
+    expect((await whoami(token, apis[1])).statusCode).toBe(200);
+    expect(await pruneTokenUsage(db)).toBeGreaterThanOrEqual(1);
+    const left = await db.$queryRawUnsafe<{ count: number }[]>(
+      "SELECT count FROM tidings_api_token_usage WHERE digest = $1",
+      digestToken(token),
+    );
+    expect(left).toEqual([{ count: 1 }]);
+  });
+
+  it("does not limit the admin token", async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => apis[0].inject({ url: "/whoami", headers: admin })),
+    );
+    expect(responses.every((r) => r.statusCode === 200)).toBe(true);
+  });
+});
