@@ -29,7 +29,7 @@ export const Paginated = <T extends TSchema>(item: T) =>
 
 export const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 })),
 });
 export type ListQuery = Static<typeof ListQuery>;
 

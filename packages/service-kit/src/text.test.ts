@@ -15,7 +15,9 @@ describe("unstorableTextAt", () => {
   });
 
   it("accepts well-formed text, surrogate pairs included, and non-strings", () => {
-    expect(unstorableTextAt({ a: "Ünïcødé 🎉 \ud83d\ude00", b: 1, c: null, d: [true] }, "body")).toBeUndefined();
+    expect(
+      unstorableTextAt({ a: "Ünïcødé 🎉 \ud83d\ude00", b: 1, c: null, d: [true] }, "body"),
+    ).toBeUndefined();
     expect(unstorableTextAt(undefined, "params")).toBeUndefined();
   });
 });

@@ -1,8 +1,10 @@
 import type { FastifyRequest } from "fastify";
 import { ApiError } from "./errors.ts";
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** A NUL, or a UTF-16 surrogate without its pair: text Postgres cannot store (or only as U+FFFD). */
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const isUnstorable = (text: string) => text.includes("\0") || LONE_SURROGATE.test(text);
 
 /** The dotted path of the first string or key in `value` holding unstorable text, if any (iterative: any depth). */
 export function unstorableTextAt(value: unknown, root: string): string | undefined {
@@ -10,13 +12,13 @@ export function unstorableTextAt(value: unknown, root: string): string | undefin
   for (let item = stack.pop(); item; item = stack.pop()) {
     const [current, path] = item;
     if (typeof current === "string") {
-      if (UNSTORABLE.test(current)) {
+      if (isUnstorable(current)) {
         return path;
       }
     } else if (current !== null && typeof current === "object") {
       for (const [key, child] of Object.entries(current)) {
-        if (UNSTORABLE.test(key)) {
-          return `${path}.${key.replace(UNSTORABLE, "?")}`;
+        if (isUnstorable(key)) {
+          return `${path}.${key.replaceAll("\0", "?").replace(LONE_SURROGATE, "?")}`;
         }
         stack.push([child, `${path}.${key}`]);
       }

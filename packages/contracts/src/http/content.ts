@@ -157,6 +157,6 @@ export const PreviewTemplateBody = Body({
     Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { default: {} }),
   ),
   /** Render this version rather than the latest. */
-  version: Type.Optional(Type.Integer({ minimum: 1 })),
+  version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
 });
 export type PreviewTemplateBody = Static<typeof PreviewTemplateBody>;

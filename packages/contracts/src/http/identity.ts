@@ -31,7 +31,7 @@ const identityFields = {
 };
 
 export const CreateIdentityBody = Body({
-  version: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, default: 1 })),
   details: IdentityDetails,
   communicate_through: Type.Optional(Nullable(Uuid)),
   operator: Type.Optional(Nullable(Uuid)),
@@ -63,8 +63,8 @@ export const IdentityListQuery = Type.Object({
   updated_to: Type.Optional(IsoDateTime),
   communicate_through: Type.Optional(Uuid),
   operator: Type.Optional(Uuid),
-  created_by: Type.Optional(Type.Integer()),
-  updated_by: Type.Optional(Type.Integer()),
+  created_by: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+  updated_by: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
 });
 export type IdentityListQuery = Static<typeof IdentityListQuery>;
 
