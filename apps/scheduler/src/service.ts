@@ -1,3 +1,4 @@
+import { registerHookRoutes, startHookDispatcher } from "@tidings/hooks";
 import type { ServiceDefinition } from "@tidings/service-kit";
 import { catchUpLimits, loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
 import { consumeContentSchedules } from "./consumers/content-schedules.consumer.ts";
@@ -5,6 +6,7 @@ import { consumeHttpDeliveries } from "./consumers/http-deliveries.consumer.ts";
 import { createDb, type Db } from "./db.ts";
 import { failedTaskRoutes } from "./routes/failed-tasks.routes.ts";
 import { scheduleRoutes } from "./routes/schedules.routes.ts";
+import { HOOK_EVENTS } from "./services/schedules.ts";
 import { type Clock, systemClock, Ticker } from "./ticker.ts";
 
 /** The scheduler; `clock` is replaceable so tests control time. */
@@ -17,8 +19,22 @@ export function schedulerService(clock: Clock = systemClock): ServiceDefinition<
     routes: (app, { db, config }) => {
       scheduleRoutes(app, db, clock, config.PUBLIC_URL);
       failedTaskRoutes(app, db, config.PUBLIC_URL);
+      registerHookRoutes(app, {
+        db,
+        events: HOOK_EVENTS,
+        codePrefix: "SCHEDULER",
+        publicUrl: config.PUBLIC_URL,
+      });
     },
     async startConsumers({ broker, db, config, logger }) {
+      const stopHooks = startHookDispatcher({
+        db,
+        logger,
+        authToken: config.HOOK_AUTH_TOKEN,
+        maxAttempts: config.HOOK_MAX_ATTEMPTS,
+        baseDelayMs: config.HOOK_RETRY_BASE_MS,
+        pollIntervalMs: config.HOOK_POLL_INTERVAL_MS,
+      });
       const content = await consumeContentSchedules(broker, db, clock, config.AMQP_PREFETCH);
       const deliveries = await consumeHttpDeliveries(
         broker,
@@ -35,6 +51,7 @@ export function schedulerService(clock: Clock = systemClock): ServiceDefinition<
         await ticker.stop();
         await deliveries.stop();
         await content.stop();
+        await stopHooks();
       };
     },
   };

@@ -1,8 +1,17 @@
-import { enqueue } from "@tidings/amqp";
-import { type CatchUpPolicy, deterministicId, type ScheduleFired } from "@tidings/contracts";
+import { enqueue, type OutboxMessage } from "@tidings/amqp";
+import {
+  assertPayload,
+  deterministicId,
+  InvalidPayloadError,
+  type ScheduleCatchUpPolicy,
+} from "@tidings/contracts";
+import { enqueueHookEvent } from "@tidings/hooks";
 import type { Logger } from "@tidings/service-kit";
 import { type CatchUpLimits, DEFAULT_CATCH_UP_LIMITS } from "./config.ts";
 import type { Db, Tx } from "./db.ts";
+import type { ScheduleRun } from "./generated/prisma/client.ts";
+import { toRun } from "./runs.ts";
+import { type AmqpTarget, slotMessage } from "./targets.ts";
 import { dueSlots, type Trigger } from "./timing.ts";
 
 export type Clock = () => Date;
@@ -11,12 +20,8 @@ export const systemClock: Clock = () => new Date();
 /** Due schedules claimed per transaction. */
 const BATCH = 200;
 
-export interface FireableSchedule {
-  id: string;
-  payload: ScheduleFired["payload"];
-  source_service: string | null;
-  source_ref: string | null;
-  /** Set for HTTP targets: the slot becomes a `schedule.deliver` command instead of `schedule.fired`. */
+export interface FireableSchedule extends AmqpTarget {
+  /** Set for HTTP targets: the slot becomes a `schedule.deliver` command instead of an AMQP message. */
   endpoint: string | null;
   timeout_seconds: number;
 }
@@ -26,7 +31,7 @@ interface DueRow extends FireableSchedule {
   interval_definition: string | null;
   interval_anchor: Date | null;
   timezone: string;
-  catch_up: CatchUpPolicy;
+  catch_up: ScheduleCatchUpPolicy;
   next_cron_at: Date | null;
   next_interval_at: Date | null;
 }
@@ -36,10 +41,12 @@ export const runIdOf = (scheduleId: string, slot: Date) =>
   deterministicId("schedule-run", scheduleId, slot.toISOString());
 
 /**
- * Records the run of one slot and writes its message to the outbox, in the caller's transaction:
- * `schedule.fired` for AMQP targets, `schedule.deliver` (the HTTP POST, done by the scheduler worker) for
- * HTTP targets. The unique (schedule, slot) run makes a second firing of the same slot a no-op: returns
- * false then.
+ * Records the run of one slot and writes its message to the outbox, in the caller's transaction: for AMQP
+ * targets `schedule.fired` or the schedule's catalogued `message` (tokens substituted), for HTTP targets
+ * `schedule.deliver` (the HTTP POST, done by the scheduler worker). The unique (schedule, slot) run makes a
+ * second firing of the same slot a no-op: returns false then. Hooks of `schedule.fired` get the run.
+ * An AMQP payload that is not valid for its message (only possible if a contract changed after the schedule
+ * was saved) throws InvalidPayloadError before anything is written.
  */
 export async function fireSlot(
   tx: Tx,
@@ -49,48 +56,39 @@ export async function fireSlot(
 ): Promise<boolean> {
   const runId = runIdOf(schedule.id, slot);
   const manual = trigger === "manual";
-  const inserted = await tx.$executeRawUnsafe(
+  const message: OutboxMessage = schedule.endpoint
+    ? {
+        name: "schedule.deliver",
+        messageId: deterministicId("schedule.deliver", schedule.id, slot.toISOString()),
+        payload: {
+          schedule_id: schedule.id,
+          run_id: runId,
+          slot: slot.toISOString(),
+          manual,
+          endpoint: schedule.endpoint,
+          payload: schedule.payload,
+          timeout_seconds: schedule.timeout_seconds,
+        },
+      }
+    : slotMessage(schedule, slot, runId, manual);
+  assertPayload(message.name, message.payload);
+  const runs = await tx.$queryRawUnsafe<ScheduleRun[]>(
     `INSERT INTO schedule_run (id, schedule_id, slot, manual, trigger) VALUES ($1::uuid, $2::uuid, $3, $4, $5)
-     ON CONFLICT (schedule_id, slot) DO NOTHING`,
+     ON CONFLICT (schedule_id, slot) DO NOTHING
+     RETURNING id, schedule_id AS "scheduleId", slot, manual, trigger, fired_at AS "firedAt",
+       delivered_at AS "deliveredAt"`,
     runId,
     schedule.id,
     slot,
     manual,
     trigger,
   );
-  if (inserted !== 1) {
+  const run = runs[0];
+  if (!run) {
     return false;
   }
-  if (schedule.endpoint) {
-    await enqueue(tx, {
-      name: "schedule.deliver",
-      messageId: deterministicId("schedule.deliver", schedule.id, slot.toISOString()),
-      payload: {
-        schedule_id: schedule.id,
-        run_id: runId,
-        slot: slot.toISOString(),
-        manual,
-        endpoint: schedule.endpoint,
-        payload: schedule.payload,
-        timeout_seconds: schedule.timeout_seconds,
-      },
-    });
-    return true;
-  }
-  await enqueue(tx, {
-    name: "schedule.fired",
-    messageId: deterministicId("schedule.fired", schedule.id, slot.toISOString()),
-    payload: {
-      schedule_id: schedule.id,
-      slot: slot.toISOString(),
-      manual,
-      source:
-        schedule.source_service && schedule.source_ref
-          ? { service: schedule.source_service, ref: schedule.source_ref }
-          : null,
-      payload: schedule.payload,
-    },
-  });
+  await enqueue(tx, message);
+  await enqueueHookEvent(tx, "schedule.fired", toRun(run));
   return true;
 }
 
@@ -143,12 +141,25 @@ export class Ticker {
     }
   }
 
+  /**
+   * A schedule that cannot fire (timing or payload validated on the way in, so unexpected: a changed
+   * contract): looked at again in an hour rather than blocking every other schedule of the batch.
+   */
+  private async setAside(tx: Tx, scheduleId: string, now: Date, err: unknown, what: string): Promise<void> {
+    this.log.error({ err, scheduleId }, `${what}; retrying in an hour`);
+    await tx.$executeRawUnsafe(
+      "UPDATE schedule SET next_send_at = $2 WHERE id = $1::uuid",
+      scheduleId,
+      new Date(now.getTime() + 3_600_000),
+    );
+  }
+
   private fireBatch(): Promise<{ claimed: number; fired: number }> {
     const now = this.clock();
     return this.db.$transaction(async (tx) => {
       const due = await tx.$queryRawUnsafe<DueRow[]>(
         `SELECT id, cron_definition, interval_definition, interval_anchor, timezone, catch_up, next_cron_at,
-                next_interval_at, payload, source_service, source_ref, endpoint, timeout_seconds
+                next_interval_at, payload, source_service, source_ref, endpoint, message, timeout_seconds
          FROM schedule WHERE enabled AND next_send_at <= $1
          ORDER BY next_send_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`,
         now,
@@ -172,23 +183,25 @@ export class Ticker {
           try {
             plan = dueSlots(timing, now, this.limits);
           } catch (err) {
-            // Unusable timing (validated on the way in, so unexpected): look again in an hour rather than
-            // blocking every other schedule of the batch.
-            this.log.error({ err, scheduleId: schedule.id }, "schedule timing unusable; retrying in an hour");
-            await tx.$executeRawUnsafe(
-              "UPDATE schedule SET next_send_at = $2 WHERE id = $1::uuid",
-              schedule.id,
-              new Date(now.getTime() + 3_600_000),
-            );
+            await this.setAside(tx, schedule.id, now, err, "schedule timing unusable");
             continue;
           }
           plans.set(key, plan);
         }
         let firedHere = 0;
-        for (const { slot, trigger } of plan.slots) {
-          if (await fireSlot(tx, schedule, slot, trigger)) {
-            firedHere++;
+        try {
+          for (const { slot, trigger } of plan.slots) {
+            if (await fireSlot(tx, schedule, slot, trigger)) {
+              firedHere++;
+            }
           }
+        } catch (err) {
+          // Thrown before any write of the slot (every slot of a schedule has the same message).
+          if (!(err instanceof InvalidPayloadError)) {
+            throw err;
+          }
+          await this.setAside(tx, schedule.id, now, err, "schedule payload invalid for its message");
+          continue;
         }
         fired += firedHere;
         // AMQP targets ran when their message was written; HTTP targets set last_run when a POST succeeds.

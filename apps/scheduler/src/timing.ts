@@ -1,4 +1,4 @@
-import type { CatchUpPolicy } from "@tidings/contracts";
+import type { ScheduleCatchUpPolicy } from "@tidings/contracts";
 import type { CatchUpLimits } from "./config.ts";
 import { latestSlot, nextSlot, slotsBetween } from "./cron.ts";
 import { intervalMs, intervalSlotsBetween, nextIntervalSlot } from "./interval.ts";
@@ -11,7 +11,7 @@ export interface Timing {
   intervalDefinition: string | null;
   intervalAnchor: Date | null;
   timezone: string;
-  catchUp: CatchUpPolicy;
+  catchUp: ScheduleCatchUpPolicy;
   /** The next unfired slot of each trigger. */
   nextCronAt: Date | null;
   nextIntervalAt: Date | null;

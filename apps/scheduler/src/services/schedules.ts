@@ -1,22 +1,29 @@
 import { randomUUID } from "node:crypto";
 import { enqueue, NonRetryableError } from "@tidings/amqp";
-import type {
-  CatchUpPolicy,
-  ContentSchedule,
-  CreateSchedulerScheduleBody,
-  ScheduleAdded,
-  SchedulerSchedule,
-  SchedulerScheduleListQuery,
-  SchedulerScheduleRun,
-  UpdateSchedulerScheduleBody,
+import {
+  type ContentSchedule,
+  type CreateSchedulerScheduleBody,
+  InvalidPayloadError,
+  type ScheduleAdded,
+  type ScheduleCatchUpPolicy,
+  type SchedulerSchedule,
+  type SchedulerScheduleListQuery,
+  type SchedulerScheduleRun,
+  type UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
-import { badRequest, type PageParams } from "@tidings/service-kit";
+import { enqueueHookEvent } from "@tidings/hooks";
+import { ApiError, badRequest, type PageParams } from "@tidings/service-kit";
 import { cronProblem, timezoneProblem } from "../cron.ts";
-import type { Db } from "../db.ts";
-import type { Prisma, Schedule, ScheduleRun } from "../generated/prisma/client.ts";
+import type { Db, Tx } from "../db.ts";
+import type { Prisma, Schedule } from "../generated/prisma/client.ts";
 import { parseInterval } from "../interval.ts";
-import { type FireableSchedule, fireSlot } from "../ticker.ts";
+import { toRun } from "../runs.ts";
+import { type Problem, targetProblems } from "../targets.ts";
+import { type FireableSchedule, fireSlot, runIdOf } from "../ticker.ts";
 import { nextTimes } from "../timing.ts";
+
+/** The scheduler's REST hook events (see the README). */
+export const HOOK_EVENTS = ["schedule.added", "schedule.fired"] as const;
 
 export function toSchedule(row: Schedule): SchedulerSchedule {
   return {
@@ -24,10 +31,11 @@ export function toSchedule(row: Schedule): SchedulerSchedule {
     cron_definition: row.cronDefinition,
     interval_definition: row.intervalDefinition,
     timezone: row.timezone,
-    catch_up: row.catchUp as CatchUpPolicy,
+    catch_up: row.catchUp as ScheduleCatchUpPolicy,
     enabled: row.enabled,
     payload: row.payload as SchedulerSchedule["payload"],
     endpoint: row.endpoint,
+    message: row.message,
     has_auth_token: row.authToken !== null,
     timeout_seconds: row.timeoutSeconds,
     source: row.sourceService && row.sourceRef ? { service: row.sourceService, ref: row.sourceRef } : null,
@@ -51,6 +59,7 @@ function toAdded(row: Schedule): ScheduleAdded {
     catch_up: s.catch_up,
     enabled: s.enabled,
     endpoint: s.endpoint,
+    message: s.message,
     payload: s.payload,
     source: s.source,
     next_send_at: s.next_send_at,
@@ -65,8 +74,16 @@ export const toFireable = (row: Schedule): FireableSchedule => ({
   source_service: row.sourceService,
   source_ref: row.sourceRef,
   endpoint: row.endpoint,
+  message: row.message,
   timeout_seconds: row.timeoutSeconds,
 });
+
+/** A new schedule, in the transaction that creates it: `schedule.added` on the broker and to hooks. */
+async function announceAdded(tx: Tx, row: Schedule): Promise<void> {
+  const added = toAdded(row);
+  await enqueue(tx, { name: "schedule.added", messageId: row.id, payload: added });
+  await enqueueHookEvent(tx, "schedule.added", added);
+}
 
 interface TimingInput {
   cron: string | null;
@@ -74,9 +91,27 @@ interface TimingInput {
   timezone: string;
 }
 
-/** Every problem with a schedule's timing, each naming its field; a 400 when there is any. */
-function assertValidTiming({ cron, interval, timezone }: TimingInput): void {
-  const problems: { field: string; message: string }[] = [];
+interface TargetInput {
+  endpoint: string | null;
+  message: string | null;
+  payload: unknown;
+}
+
+/**
+ * Every problem with a schedule's timing and target, each naming its field; a 400 when there is any. The
+ * payload of an AMQP message is checked with the tokens substituted as a slot fired `now` would have them.
+ */
+function assertValidSchedule(
+  { cron, interval, timezone }: TimingInput,
+  target: TargetInput,
+  scheduleId: string,
+  now: Date,
+): void {
+  const problems: Problem[] = targetProblems(target, {
+    slot: now.toISOString(),
+    schedule_id: scheduleId,
+    run_id: runIdOf(scheduleId, now),
+  });
   const tz = timezoneProblem(timezone);
   if (tz) {
     problems.push({ field: "body.timezone", message: tz });
@@ -124,7 +159,13 @@ export async function createSchedule(
     interval: normalise(input.interval_definition),
     timezone: input.timezone ?? "UTC",
   };
-  assertValidTiming(timing);
+  const id = randomUUID();
+  const target = {
+    endpoint: input.endpoint ?? null,
+    message: input.message ?? null,
+    payload: input.payload ?? {},
+  };
+  assertValidSchedule(timing, target, id, now);
   const anchor = timing.interval ? now : null;
   const enabled = input.enabled ?? true;
   const next = enabled
@@ -141,15 +182,16 @@ export async function createSchedule(
   const row = await db.$transaction(async (tx) => {
     const created = await tx.schedule.create({
       data: {
-        id: randomUUID(),
+        id,
         cronDefinition: timing.cron,
         intervalDefinition: timing.interval,
         intervalAnchor: anchor,
         timezone: timing.timezone,
         catchUp: input.catch_up ?? "latest",
         enabled,
-        payload: (input.payload ?? {}) as Prisma.InputJsonObject,
-        endpoint: input.endpoint ?? null,
+        payload: target.payload as Prisma.InputJsonObject,
+        endpoint: target.endpoint,
+        message: target.message,
         authToken: input.auth_token ?? null,
         timeoutSeconds: input.timeout_seconds ?? 30,
         ...next,
@@ -157,7 +199,7 @@ export async function createSchedule(
         updatedBy: userId,
       },
     });
-    await enqueue(tx, { name: "schedule.added", messageId: created.id, payload: toAdded(created) });
+    await announceAdded(tx, created);
     return created;
   });
   return toSchedule(row);
@@ -187,7 +229,16 @@ export async function updateSchedule(
         : normalise(input.interval_definition),
     timezone: input.timezone ?? current.timezone,
   };
-  assertValidTiming(timing);
+  assertValidSchedule(
+    timing,
+    {
+      endpoint: input.endpoint === undefined ? current.endpoint : input.endpoint,
+      message: input.message === undefined ? current.message : input.message,
+      payload: input.payload ?? current.payload,
+    },
+    id,
+    now,
+  );
   const intervalChanged = timing.interval !== current.intervalDefinition;
   const anchor = timing.interval
     ? intervalChanged || !current.intervalAnchor
@@ -222,6 +273,7 @@ export async function updateSchedule(
       enabled: input.enabled,
       payload: input.payload as Prisma.InputJsonObject | undefined,
       endpoint: input.endpoint,
+      message: input.message,
       authToken: input.auth_token,
       timeoutSeconds: input.timeout_seconds,
       ...next,
@@ -253,16 +305,6 @@ export async function listSchedules(
   ]);
   return { count, results: rows.map(toSchedule) };
 }
-
-const toRun = (row: ScheduleRun): SchedulerScheduleRun => ({
-  id: row.id,
-  schedule: row.scheduleId,
-  slot: row.slot.toISOString(),
-  trigger: row.trigger,
-  manual: row.manual,
-  fired_at: row.firedAt.toISOString(),
-  delivered_at: row.deliveredAt?.toISOString() ?? null,
-});
 
 /** A schedule's run history, newest first; null for an unknown schedule. */
 export async function listRuns(
@@ -324,7 +366,7 @@ export async function mirrorContentSchedule(db: Db, schedule: ContentSchedule, n
           },
         });
     if (created) {
-      await enqueue(tx, { name: "schedule.added", messageId: created.id, payload: toAdded(created) });
+      await announceAdded(tx, created);
       return;
     }
     await tx.schedule.update({
@@ -362,7 +404,14 @@ export async function fireNow(db: Db, id: string, now: Date): Promise<{ slot: st
     if (!schedule) {
       return null;
     }
-    await fireSlot(tx, toFireable(schedule), now, "manual");
+    try {
+      await fireSlot(tx, toFireable(schedule), now, "manual");
+    } catch (err) {
+      if (err instanceof InvalidPayloadError) {
+        throw new ApiError(422, "SCHEDULER_PAYLOAD_INVALID", err.message);
+      }
+      throw err;
+    }
     if (!schedule.endpoint) {
       await tx.schedule.update({ where: { id }, data: { lastRun: now } });
     }

@@ -1,24 +1,31 @@
 // HTTP request and response schemas of the scheduler service.
 import Type, { type Static } from "typebox";
 import { Actor, Body, IsoDateTime, Json, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
-import { CatchUpPolicy, ScheduleSource } from "../messages/scheduler.ts";
+import { ScheduleCatchUpPolicy, ScheduleSource } from "../messages/scheduler.ts";
 
 export const CronDefinition = Type.String({ minLength: 9, maxLength: 500 });
 /** `"<n> days|hours|minutes|seconds"`. */
 export const IntervalDefinition = Type.String({ minLength: 3, maxLength: 100 });
 export const TimeZone = Type.String({ minLength: 1, maxLength: 64 });
 export const ScheduleEndpoint = Type.String({ format: "uri", pattern: "^https?://", maxLength: 500 });
+/**
+ * A command from the contracts catalog for an AMQP target (see the scheduler README for which); `payload`
+ * must then be valid for it once `{{slot}}`, `{{schedule_id}}` and `{{run_id}}` are substituted.
+ */
+export const ScheduleMessage = Type.String({ minLength: 1, maxLength: 100 });
 
 export const SchedulerSchedule = Type.Object({
   id: Uuid,
   cron_definition: Nullable(Type.String()),
   interval_definition: Nullable(Type.String()),
   timezone: Type.String(),
-  catch_up: CatchUpPolicy,
+  catch_up: ScheduleCatchUpPolicy,
   enabled: Type.Boolean(),
   payload: Json,
-  /** The HTTP target; null for the AMQP target `schedule.fired`. */
+  /** The HTTP target; null for an AMQP target. */
   endpoint: Nullable(Type.String()),
+  /** AMQP targets: the catalogued command published each slot; null for `schedule.fired`. */
+  message: Nullable(Type.String()),
   /** Whether an auth token is set; the token itself is never returned. */
   has_auth_token: Type.Boolean(),
   timeout_seconds: Type.Integer(),
@@ -36,10 +43,11 @@ export const CreateSchedulerScheduleBody = Body({
   cron_definition: Type.Optional(Nullable(CronDefinition)),
   interval_definition: Type.Optional(Nullable(IntervalDefinition)),
   timezone: Type.Optional(TimeZone),
-  catch_up: Type.Optional(CatchUpPolicy),
+  catch_up: Type.Optional(ScheduleCatchUpPolicy),
   enabled: Type.Optional(Type.Boolean()),
   payload: Type.Optional(Json),
   endpoint: Type.Optional(Nullable(ScheduleEndpoint)),
+  message: Type.Optional(Nullable(ScheduleMessage)),
   auth_token: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 500 }))),
   timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
 });

@@ -9,8 +9,12 @@ export const ScheduleSource = Type.Object({
 export type ScheduleSource = Static<typeof ScheduleSource>;
 
 /** What happens to slots missed while no scheduler ran: skipped, the latest fired, or all (bounded). */
-export const CatchUpPolicy = Type.Union([Type.Literal("none"), Type.Literal("latest"), Type.Literal("all")]);
-export type CatchUpPolicy = Static<typeof CatchUpPolicy>;
+export const ScheduleCatchUpPolicy = Type.Union([
+  Type.Literal("none"),
+  Type.Literal("latest"),
+  Type.Literal("all"),
+]);
+export type ScheduleCatchUpPolicy = Static<typeof ScheduleCatchUpPolicy>;
 
 /** `schedule.fired`: one slot of one schedule, published exactly once (manual fires have their own slot). */
 export const ScheduleFired = Type.Object({
@@ -44,9 +48,10 @@ export const ScheduleAdded = Type.Object({
   cron_definition: Nullable(Type.String()),
   interval_definition: Nullable(Type.String()),
   timezone: Type.String(),
-  catch_up: CatchUpPolicy,
+  catch_up: ScheduleCatchUpPolicy,
   enabled: Type.Boolean(),
   endpoint: Nullable(Type.String()),
+  message: Nullable(Type.String()),
   payload: Json,
   source: Nullable(ScheduleSource),
   next_send_at: Nullable(IsoDateTime),

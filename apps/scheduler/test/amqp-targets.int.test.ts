@@ -1,0 +1,154 @@
+import type { OutboundSend } from "@tidings/contracts";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { type Capture, captureMessages, testLogger, waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SchedulerConfig } from "../src/config.ts";
+import { createDb, type Db } from "../src/db.ts";
+import { schedulerService } from "../src/service.ts";
+import { runIdOf, Ticker } from "../src/ticker.ts";
+
+let now = new Date("2026-04-01T08:00:30.000Z");
+const clock = () => now;
+
+let svc: TestService<SchedulerConfig, Db>;
+let capture: Capture;
+
+beforeAll(async () => {
+  // The interval ticker is kept out of the way: tests drive ticks themselves.
+  svc = await startTestService(schedulerService(clock), { worker: true, env: { TICK_INTERVAL_MS: "60000" } });
+  capture = await captureMessages(svc.namespace, ["outbound.send", "schedule.fired"]);
+});
+afterAll(async () => {
+  await capture?.stop();
+  await svc?.close();
+});
+
+const post = (payload: object) =>
+  svc.app.inject({ method: "POST", url: "/api/v1/schedule/", headers: adminAuth, payload });
+const patch = (id: string, payload: object) =>
+  svc.app.inject({ method: "PATCH", url: `/api/v1/schedule/${id}/`, headers: adminAuth, payload });
+
+const reminder = {
+  id: "{{run_id}}",
+  to_addr: "+27820001001",
+  content: "Clinic reminder for {{slot}}",
+  metadata: { schedule: "{{schedule_id}}", tokens: ["{{slot}}"] },
+};
+
+describe("AMQP targets publishing a catalogued command", () => {
+  it("publishes outbound.send once per slot with the tokens substituted, racing tickers and a manual fire", async () => {
+    const res = await post({ cron_definition: "*/5 * * * *", message: "outbound.send", payload: reminder });
+    expect(res.statusCode).toBe(201);
+    const created = res.json();
+    expect(created).toMatchObject({ message: "outbound.send", endpoint: null, payload: reminder });
+
+    const clients = [createDb(svc.config.DATABASE_URL), createDb(svc.config.DATABASE_URL)];
+    const tickers = clients.map((db) => new Ticker(db, testLogger(), clock));
+    try {
+      for (let minute = 1; minute <= 15; minute++) {
+        now = new Date(Date.parse("2026-04-01T08:00:30.000Z") + minute * 60_000);
+        await Promise.all([...tickers, ...tickers].map((t) => t.tick()));
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.$disconnect()));
+    }
+    const slots = ["2026-04-01T08:05:00.000Z", "2026-04-01T08:10:00.000Z", "2026-04-01T08:15:00.000Z"];
+    const sends = () =>
+      capture.messages.filter(
+        (m) => m.name === "outbound.send" && (m.payload as OutboundSend).metadata.schedule === created.id,
+      );
+    await waitFor(() => sends().length >= 3, { what: "3 outbound.send" });
+
+    now = new Date("2026-04-01T08:17:12.345Z");
+    const fired = await svc.app.inject({
+      method: "POST",
+      url: `/api/v1/schedule/${created.id}/fire/`,
+      headers: adminAuth,
+    });
+    expect(fired.statusCode).toBe(202);
+    await waitFor(() => sends().length >= 4, { what: "manual outbound.send" });
+    await new Promise((r) => setTimeout(r, 300));
+
+    const all = [...slots, "2026-04-01T08:17:12.345Z"];
+    const got = sends()
+      .map((m) => m.payload as OutboundSend)
+      .sort((a, b) => String(a.content).localeCompare(String(b.content)));
+    expect(got).toEqual(
+      all.map((slot) => ({
+        id: runIdOf(created.id, new Date(slot)),
+        to_addr: "+27820001001",
+        content: `Clinic reminder for ${slot}`,
+        metadata: { schedule: created.id, tokens: [slot] },
+      })),
+    );
+    // One message id per slot, the same whoever fires it; no schedule.fired for this schedule.
+    expect(new Set(sends().map((m) => m.messageId)).size).toBe(4);
+    expect(
+      capture.messages.filter(
+        (m) =>
+          m.name === "schedule.fired" && (m.payload as { schedule_id: string }).schedule_id === created.id,
+      ),
+    ).toHaveLength(0);
+    const runs = await svc.db.scheduleRun.findMany({ where: { scheduleId: created.id } });
+    expect(runs.map((r) => r.id).sort()).toEqual(got.map((m) => m.id).sort());
+    expect(await svc.db.schedule.findUniqueOrThrow({ where: { id: created.id } })).toMatchObject({
+      lastRun: new Date("2026-04-01T08:17:12.345Z"),
+    });
+  });
+
+  it.each([
+    [
+      { message: "outbound.explode", payload: reminder },
+      "body.message",
+      "is not a message a schedule can publish",
+    ],
+    [
+      { message: "identity.created", payload: reminder },
+      "body.message",
+      "is not a message a schedule can publish",
+    ],
+    [
+      { message: "schedule.deliver", payload: reminder },
+      "body.message",
+      "is not a message a schedule can publish",
+    ],
+    [{ message: "outbound.send", payload: { ...reminder, id: "x-{{run_id}}" } }, "body.payload.id", "uuid"],
+    [{ message: "outbound.send", payload: { id: "{{run_id}}" } }, "body.payload", "metadata"],
+    [{ message: "outbound.send", payload: { ...reminder, content: 7 } }, "body.payload.content", "string"],
+    [
+      { message: "outbound.send", payload: reminder, endpoint: "http://127.0.0.1:9/x" },
+      "body.message",
+      "not both",
+    ],
+  ])("refuses %j with a 400 naming %s, storing nothing", async (target, field, message) => {
+    const before = await svc.db.schedule.count();
+    const outbox = await svc.db.$queryRawUnsafe<[{ n: number }]>(
+      "SELECT count(*)::int AS n FROM tidings_outbox",
+    );
+    const res = await post({ cron_definition: "0 9 * * *", ...target });
+    expect(res.statusCode).toBe(400);
+    const error = res.json().error;
+    expect(error.code).toBe("SCHEDULER_INVALID_SCHEDULE");
+    expect(error.message).toContain(message);
+    expect(error.details.map((d: { field: string }) => d.field)).toContain(field);
+    expect(await svc.db.schedule.count()).toBe(before);
+    expect(
+      await svc.db.$queryRawUnsafe<[{ n: number }]>("SELECT count(*)::int AS n FROM tidings_outbox"),
+    ).toEqual(outbox);
+  });
+
+  it("validates a PATCH against the resulting message and payload", async () => {
+    const created = (await post({ cron_definition: "0 9 * * *", payload: { a: 1 } })).json();
+    expect(created.message).toBeNull();
+    const bad = await patch(created.id, { message: "outbound.send" });
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.stringify(bad.json().error.details)).toContain("body.payload");
+    expect((await svc.db.schedule.findUniqueOrThrow({ where: { id: created.id } })).message).toBeNull();
+    const ok = await patch(created.id, { message: "outbound.send", payload: reminder });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ message: "outbound.send", payload: reminder });
+    expect((await patch(created.id, { payload: { ...reminder, id: 5 } })).statusCode).toBe(400);
+    const back = await patch(created.id, { message: null, payload: { b: 2 } });
+    expect(back.json()).toMatchObject({ message: null, payload: { b: 2 } });
+  });
+});
