@@ -39,6 +39,24 @@ export const loadMessageSenderConfig = (env: Record<string, string | undefined> 
       RECONCILE_AFTER_MS: Type.Integer({ minimum: 0, maximum: 30 * 86_400_000, default: 15 * 60_000 }),
       /** The longest a worker holds a message for a paused (throttled) channel before handing it to a retry. */
       CHANNEL_PAUSE_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 5_000 }),
+      /**
+       * The identity service's base URL (e.g. http://identity:3001): an outbound with only `to_addr`, and an
+       * inbound from an unknown sender, get their identity found or created there. Unset: they stay unlinked.
+       */
+      IDENTITY_URL: Type.Optional(Type.String({ pattern: "^https?://" })),
+      /** A token of the identity service for IDENTITY_URL (secret). */
+      IDENTITY_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+      /** How often a worker looks for deferred outbounds now due, and queued ones past expires_at; 0 = never. */
+      DUE_POLL_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 1_000 }),
+      /** Unacknowledged high-priority outbound.send messages per worker (their lane's queue). */
+      OUTBOUND_PREFETCH_HIGH: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+      /** Unacknowledged bulk outbound.send messages per worker; the normal lane uses AMQP_PREFETCH. */
+      OUTBOUND_PREFETCH_BULK: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
+      /**
+       * Where `POST /api/v1/archive-outbounds/` writes its gzipped NDJSON files (one per day). Unset: archiving
+       * is refused (409).
+       */
+      ARCHIVE_DIR: Type.Optional(Type.String({ minLength: 1 })),
     },
     env,
   );

@@ -1,13 +1,16 @@
-import type { ServiceDefinition } from "@tidings/service-kit";
+import { type Clock, type ServiceDefinition, systemClock } from "@tidings/service-kit";
 import type { Channels, Logger } from "./channels/channel.ts";
 import { loadMessageSenderConfig, type MessageSenderConfig } from "./config.ts";
 import { startConsumers } from "./consumers/index.ts";
 import { createDb, type Db } from "./db.ts";
+import { batchRoutes } from "./routes/batch.routes.ts";
 import { channelRoutes } from "./routes/channels.routes.ts";
 import { eventRoutes } from "./routes/events.routes.ts";
 import { failedTaskRoutes } from "./routes/failed-tasks.routes.ts";
 import { inboundRoutes } from "./routes/inbound.routes.ts";
 import { outboundRoutes } from "./routes/outbounds.routes.ts";
+import { reportRoutes } from "./routes/reports.routes.ts";
+import { identityDirectory } from "./services/identity-client.ts";
 import { parseKeywords } from "./services/inbound.ts";
 
 export interface MessageSenderOptions {
@@ -16,6 +19,8 @@ export interface MessageSenderOptions {
    * the table holds the built-in LOG channel.
    */
   channels?: (logger: Logger, config: MessageSenderConfig) => Channels;
+  /** The worker's time for sending windows and expiry. Default: the system clock; tests control it. */
+  clock?: Clock;
 }
 
 const noChannels = (): Channels => ({});
@@ -30,14 +35,27 @@ export function createMessageSenderService(
     loadConfig: loadMessageSenderConfig,
     createDb,
     routes: (app, { db, config, logger }) => {
-      outboundRoutes(app, db, Object.keys(channels(logger, config)), config.PUBLIC_URL);
+      const channelIds = Object.keys(channels(logger, config));
+      outboundRoutes(app, db, channelIds, config.PUBLIC_URL);
+      batchRoutes(app, db, channelIds);
+      reportRoutes(app, db, config.ARCHIVE_DIR);
       channelRoutes(app, db, config.PUBLIC_URL);
       eventRoutes(app, db, config.PUBLIC_URL);
       failedTaskRoutes(app, db, config.PUBLIC_URL);
-      inboundRoutes(app, db, parseKeywords(config.INBOUND_KEYWORDS), config.PUBLIC_URL);
+      inboundRoutes(
+        app,
+        db,
+        parseKeywords(config.INBOUND_KEYWORDS),
+        config.PUBLIC_URL,
+        identityDirectory(config),
+      );
     },
     startConsumers: (deps) =>
-      startConsumers(deps, channels(deps.logger.child({ component: "channel" }), deps.config)),
+      startConsumers(
+        deps,
+        channels(deps.logger.child({ component: "channel" }), deps.config),
+        options.clock ?? systemClock,
+      ),
   };
 }
 

@@ -1,5 +1,5 @@
 import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { type Capture, captureMessages, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
@@ -11,6 +11,7 @@ let up = false;
 const sent: string[] = [];
 
 let svc: TestService<MessageSenderConfig, Db>;
+let capture: Capture;
 
 beforeAll(async () => {
   svc = await startTestService(
@@ -29,8 +30,10 @@ beforeAll(async () => {
     }),
     { worker: true, env: { OUTBOUND_RETRY_DELAYS_MS: "50,50,50,50" } },
   );
+  capture = await captureMessages(svc.namespace, ["outbound.failed", "outbound.delivery_report"]);
 });
 afterAll(async () => {
+  await capture?.stop();
   await svc?.close();
 });
 
@@ -55,11 +58,15 @@ describe("failed tasks", () => {
     );
     expect(tasks[0]).toMatchObject({ outbound: id, reason: "provider unavailable", attempts: 5 });
     expect((await call("GET", `/api/v1/failed-tasks/${tasks[0].id}/`)).json().outbound).toBe(id);
-    expect((await call("GET", `/api/v1/outbound/${id}/`)).json()).toMatchObject({
-      status: "queued",
-      last_error: "provider unavailable",
-      attempts: 0,
+    // Failed with its reason (nothing was sent: attempts 0, the address kept so it can be requeued), and
+    // announced as outbound.failed without a delivery report (an outage says nothing about the address).
+    const failed = (await call("GET", `/api/v1/outbound/${id}/`)).json();
+    expect(failed).toMatchObject({ status: "failed", last_error: "provider unavailable", attempts: 0 });
+    expect(failed.to_addr).not.toBe("");
+    await waitFor(() => capture.named<{ id: string }>("outbound.failed").some((m) => m.id === id), {
+      what: "outbound.failed",
     });
+    expect(capture.named<{ outbound_id: string }>("outbound.delivery_report")).toEqual([]);
 
     up = true;
     const requeued = await call("POST", "/api/v1/failed-tasks/");
@@ -69,6 +76,12 @@ describe("failed tasks", () => {
       what: "the requeued outbound to be delivered",
     });
     expect(sent.filter((s) => s === id)).toHaveLength(1);
+    // The history shows the one backwards move: failed -> queued by the requeue.
+    const history = await svc.db.outboundEvent.findMany({
+      where: { outboundId: id },
+      orderBy: { id: "asc" },
+    });
+    expect(history.map((e) => e.status)).toEqual(["failed", "queued", "submitted", "delivered"]);
     expect((await call("GET", "/api/v1/failed-tasks/")).json().count).toBe(0);
     // Requeueing again has nothing to send.
     expect((await call("POST", "/api/v1/failed-tasks/")).statusCode).toBe(201);

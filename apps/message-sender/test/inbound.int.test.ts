@@ -129,6 +129,57 @@ describe("inbound", () => {
     expect(await svc.db.inbound.count({ where: { messageId: params.MessageSid } })).toBe(0);
   });
 
+  it("links a reply to the outbound it answers, where the provider says so", async () => {
+    const to = msisdn();
+    const sent = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/outbound/",
+      headers: adminAuth,
+      payload: { to_addr: to, content: "Reply YES to confirm", metadata: {}, channel: "TW" },
+    });
+    const outboundId = sent.json().id as string;
+    const { providerId } = await waitFor(
+      () => svc.db.outbound.findFirst({ where: { id: outboundId, providerId: { not: null } } }),
+      { what: "the outbound to be submitted" },
+    );
+    // Twilio names the message a (WhatsApp) reply quotes in OriginalRepliedMessageSid.
+    const params = {
+      MessageSid: `SM${"7".repeat(32)}`,
+      From: to,
+      To: "+15005550006",
+      Body: "YES",
+      OriginalRepliedMessageSid: providerId as string,
+    };
+    const res = await fetch(webhook, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-twilio-signature": twilio.getExpectedTwilioSignature(TOKEN, webhook, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+    expect(res.status).toBe(200);
+    const row = await svc.db.inbound.findFirstOrThrow({ where: { messageId: params.MessageSid } });
+    expect(row).toMatchObject({ inReplyTo: providerId, replyTo: outboundId });
+    await waitFor(() => received(row.id).length === 1, { what: "inbound.received" });
+    expect(received(row.id)[0]).toMatchObject({ reply_to_outbound: outboundId });
+    // Seed's inbound: in_reply_to may name our outbound id; an unknown one links nothing.
+    const seed = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/inbound/",
+      headers: adminAuth,
+      payload: { from_addr: to, content: "ok", in_reply_to: outboundId, transport_name: "TW" },
+    });
+    expect(seed.json()).toMatchObject({ in_reply_to: outboundId, reply_to_outbound: outboundId });
+    const unknown = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/inbound/",
+      headers: adminAuth,
+      payload: { from_addr: to, content: "ok", in_reply_to: "SMnotours" },
+    });
+    expect(unknown.json()).toMatchObject({ in_reply_to: "SMnotours", reply_to_outbound: null });
+  });
+
   it("accepts Seed's POST /api/v1/inbound/ with a token", async () => {
     const res = await svc.app.inject({
       method: "POST",

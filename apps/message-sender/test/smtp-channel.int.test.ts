@@ -92,6 +92,30 @@ describe("the smtp channel", () => {
     expect(smtp.messages.find((m) => m.to.includes(to))?.subject).toBe("A message from Tidings");
   });
 
+  it("sends metadata.headers (RFC 8058 one-click unsubscribe) as header lines, dropping unsafe ones", async () => {
+    const to = email();
+    const link = "https://tidings.example.org/unsubscribe/abc.def";
+    const res = await call("POST", "/api/v1/outbound/", {
+      to_addr: to,
+      channel: "EMAIL",
+      content: "News",
+      metadata: {
+        subject: "Topic news",
+        headers: {
+          "List-Unsubscribe": `<${link}>`,
+          "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+          "X-Injected": "a\r\nBcc: someone@example.org",
+        },
+      },
+    });
+    await waitForFinal(res.json().id);
+    const raw = smtp.messages.find((m) => m.to.includes(to))?.raw ?? "";
+    const head = (raw.split(/\r?\n\r?\n/)[0] ?? "").replace(/\r?\n[ \t]+/g, " ");
+    expect(head).toMatch(new RegExp(`^List-Unsubscribe: <${link.replaceAll(".", "\\.")}>$`, "m"));
+    expect(head).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
+    expect(head).not.toMatch(/X-Injected|Bcc:/i);
+  });
+
   it("fails at once with the SMTP code when the server rejects the recipient", async () => {
     const to = `nobody-${Math.random().toString(36).slice(2)}@example.org`;
     const res = await call("POST", "/api/v1/outbound/", {

@@ -206,6 +206,24 @@ describe("the twilio channel", () => {
   });
 });
 
+describe("media", () => {
+  it("sends metadata.image_url as MMS media (MediaUrl)", async () => {
+    const to = msisdn();
+    const res = await call("POST", "/api/v1/outbound/", {
+      to_addr: to,
+      content: "Week 12",
+      metadata: { image_url: "https://cdn.example.org/week12.png" },
+      channel: "TW",
+    });
+    expect(res.statusCode).toBe(201);
+    await waitForStatus(res.json().id, "delivered");
+    expect(requestsTo(to)[0]).toMatchObject({
+      Body: "Week 12",
+      MediaUrl: "https://cdn.example.org/week12.png",
+    });
+  });
+});
+
 describe("a redelivered outbound.send", () => {
   it("never calls Twilio again for an outbound that has a provider id, before or after its final status", async () => {
     // A channel with no status callbacks: the outbound stays submitted, as after a worker died before its ack.

@@ -9,6 +9,7 @@ import {
   type Payload,
   type QueueMessages,
   type QueueName,
+  routingKey,
 } from "@tidings/contracts";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import type { Logger } from "pino";
@@ -187,10 +188,16 @@ export class Broker {
     const messageId = options.messageId ?? randomUUID();
     const channel = await this.publishChannel();
     const exchange = this.names.exchange(catalog[name].exchange);
-    await publishConfirmed(channel, exchange, name, Buffer.from(JSON.stringify(payload)), {
-      ...messageProperties(this.options.service, name, messageId, options.correlationId),
-      headers: options.headers,
-    });
+    await publishConfirmed(
+      channel,
+      exchange,
+      routingKey(name, payload),
+      Buffer.from(JSON.stringify(payload)),
+      {
+        ...messageProperties(this.options.service, name, messageId, options.correlationId),
+        headers: options.headers,
+      },
+    );
     return messageId;
   }
 

@@ -3,6 +3,7 @@ import {
   exchanges,
   type Names,
   namesFor,
+  type QueueDefinition,
   type QueueName,
   queueNames,
   queues,
@@ -40,8 +41,11 @@ async function assertQueue(channel: Channel, names: Names, name: QueueName): Pro
       "x-dead-letter-routing-key": dlq,
     },
   });
+  const bindings: QueueDefinition["bindings"] = "bindings" in def ? def.bindings : undefined;
   for (const message of def.messages) {
-    await channel.bindQueue(main, names.exchange(catalog[message].exchange), message);
+    for (const key of bindings ?? [message]) {
+      await channel.bindQueue(main, names.exchange(catalog[message].exchange), key);
+    }
   }
   for (let level = 1; level <= retryLevels(def.retry); level++) {
     // Messages wait here for their per-message expiration, then dead-letter straight back to the main queue.

@@ -2,11 +2,14 @@ import { randomUUID } from "node:crypto";
 import {
   catalog,
   InvalidPayloadError,
+  type MessageDefinition,
   messageNames,
   namesFor,
+  type QueueName,
   queueNames,
   queues,
   retryLevels,
+  routingKey,
 } from "@tidings/contracts";
 import { type Capture, captureMessages, createTestNamespace, waitFor } from "@tidings/testing";
 import type { ConfirmChannel, GetMessage, Options } from "amqplib";
@@ -82,11 +85,24 @@ describe("topology", () => {
     expect(await counts()).toEqual(Object.fromEntries(queueNames.map((q) => [q, 0])));
   });
 
-  it("routes every catalogued message to exactly the queues that list it", async () => {
-    for (const name of messageNames) {
-      await broker.publish(name, catalog[name].example as never);
+  it("routes every catalogued message (each lane of it) to exactly the queues bound to it", async () => {
+    // Each example, plus one copy per non-default lane of a message with lanes (outbound.send priorities).
+    const published = messageNames.flatMap((name) => {
+      const { example, lanes }: MessageDefinition = catalog[name];
+      const variants = (lanes?.values ?? [])
+        .filter((v) => v !== lanes?.default)
+        .map((v) => ({ ...(example as object), [lanes?.field as string]: v }));
+      return [example, ...variants].map((payload) => ({ name, payload }));
+    });
+    for (const { name, payload } of published) {
+      await broker.publish(name, payload as never);
     }
-    const expected = Object.fromEntries(queueNames.map((q) => [q, queues[q].messages.length]));
+    const routedTo = (q: QueueName) => {
+      const def = queues[q];
+      const keys: readonly string[] = "bindings" in def ? def.bindings : def.messages;
+      return published.filter(({ name, payload }) => keys.includes(routingKey(name, payload)));
+    };
+    const expected = Object.fromEntries(queueNames.map((q) => [q, routedTo(q).length]));
     await waitFor(async () => JSON.stringify(await counts()) === JSON.stringify(expected), {
       what: "every message in its queue",
     });
@@ -102,7 +118,11 @@ describe("topology", () => {
         types.push(String(msg.properties.type));
         inspect.channel.ack(msg);
       }
-      expect(types.sort(), q).toEqual([...queues[q].messages].sort());
+      expect(types.sort(), q).toEqual(
+        routedTo(q)
+          .map((m) => m.name as string)
+          .sort(),
+      );
     }
   });
 });

@@ -6,10 +6,19 @@ import {
   isMessageName,
   messageNames,
   namesFor,
+  type QueueName,
   queueNames,
   queues,
+  routingKey,
+  routingKeysFor,
   validatorFor,
 } from "../src/index.ts";
+
+/** The routing keys a queue is bound with: its bindings, else its message names. */
+const bindingsOf = (q: QueueName): readonly string[] => {
+  const def = queues[q];
+  return "bindings" in def ? def.bindings : def.messages;
+};
 
 const SEED_EVENT_NAMES = new Set(["identity.max_failures"]);
 
@@ -55,12 +64,28 @@ describe("topology", () => {
     }
   });
 
-  it("routes every command to exactly one queue, owned by the command's exchange service", () => {
+  it("routes every command (each lane of it) to exactly one queue, owned by the command's exchange service", () => {
     for (const name of messageNames.filter((n) => catalog[n].kind === "command")) {
-      const consumers = queueNames.filter((q) => (queues[q].messages as readonly string[]).includes(name));
-      expect(consumers, name).toHaveLength(1);
-      expect(queues[consumers[0] as (typeof queueNames)[number]].consumer).toBe(catalog[name].exchange);
+      for (const key of routingKeysFor(name)) {
+        const consumers = queueNames.filter((q) => bindingsOf(q).includes(key));
+        expect(consumers, key).toHaveLength(1);
+        expect(queues[consumers[0] as (typeof queueNames)[number]].consumer).toBe(catalog[name].exchange);
+      }
     }
+  });
+
+  it("routes a message with lanes by its lane field, the default lane under the plain name", () => {
+    const example = catalog["outbound.send"].example;
+    expect(routingKey("outbound.send", example)).toBe("outbound.send");
+    expect(routingKey("outbound.send", { ...example, priority: "normal" })).toBe("outbound.send");
+    expect(routingKey("outbound.send", { ...example, priority: "high" })).toBe("outbound.send.high");
+    expect(routingKey("outbound.send", { ...example, priority: "bulk" })).toBe("outbound.send.bulk");
+    expect(routingKey("identity.created", { priority: "high" })).toBe("identity.created");
+    expect(routingKeysFor("outbound.send").sort()).toEqual([
+      "outbound.send",
+      "outbound.send.bulk",
+      "outbound.send.high",
+    ]);
   });
 
   it("names queues <consumer>.<purpose>", () => {

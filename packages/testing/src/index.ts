@@ -1,6 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { catalog, declaredQueues, exchanges, type MessageName, namesFor } from "@tidings/contracts";
+import {
+  catalog,
+  declaredQueues,
+  exchanges,
+  type MessageName,
+  namesFor,
+  routingKeysFor,
+} from "@tidings/contracts";
 import { DEFAULT_DATABASE_SERVER, dropDatabase, ensureDatabase } from "@tidings/db";
 import amqp from "amqplib";
 import pino, { type Logger } from "pino";
@@ -118,7 +125,9 @@ export async function captureMessages(namespace: string, names: readonly Message
   for (const name of names) {
     const exchange = topology.exchange(catalog[name].exchange);
     await channel.assertExchange(exchange, "topic", { durable: true });
-    await channel.bindQueue(queue, exchange, name);
+    for (const key of routingKeysFor(name)) {
+      await channel.bindQueue(queue, exchange, key);
+    }
   }
   const messages: CapturedMessage[] = [];
   await channel.consume(

@@ -7,7 +7,7 @@ import type {
   TemplateVersion,
   UpdateTemplateBody,
 } from "@tidings/contracts";
-import { smsInfo } from "@tidings/contracts";
+import { placeholdersOf, renderTemplate, smsInfo } from "@tidings/contracts";
 import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type {
@@ -16,42 +16,6 @@ import type {
   TemplateVersion as TemplateVersionRow,
 } from "../generated/prisma/client.ts";
 import { inIdOrder, type Listed, listed, type RequestContext, write } from "./support.ts";
-
-/** GOV.UK Notify's placeholder: `((name))`. Names match case- and space-insensitively, as in Notify. */
-const PLACEHOLDER = /\(\(([^()]+?)\)\)/g;
-
-const keyOf = (name: string) => name.toLowerCase().replace(/\s+/g, "");
-
-/** The placeholders of the subject and body, each once (by key), in order of appearance. */
-export function placeholdersOf(...texts: (string | null)[]): string[] {
-  const seen = new Map<string, string>();
-  for (const text of texts) {
-    for (const match of (text ?? "").matchAll(PLACEHOLDER)) {
-      const name = (match[1] ?? "").trim();
-      if (name && !seen.has(keyOf(name))) {
-        seen.set(keyOf(name), name);
-      }
-    }
-  }
-  return [...seen.values()];
-}
-
-const HTML_ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#x27;",
-};
-export const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
-
-/** Replaces each placeholder with its value (escaped with `encode`); the caller checked none is missing. */
-function render(text: string, values: Map<string, string>, encode: (v: string) => string): string {
-  return text.replace(PLACEHOLDER, (whole, name: string) => {
-    const value = values.get(keyOf(name.trim()));
-    return value === undefined ? whole : encode(value);
-  });
-}
 
 type Content = Pick<TemplateRow, "type" | "subject" | "body">;
 
@@ -250,23 +214,20 @@ export async function previewTemplate(
   if (!row) {
     throw templateNotFound(id)();
   }
-  const values = new Map(
-    Object.entries(input.personalisation ?? {}).map(([name, value]) => [keyOf(name), String(value)]),
-  );
-  const missing = placeholdersOf(row.subject, row.body).filter((name) => !values.has(keyOf(name)));
-  if (missing.length > 0) {
+  const rendered = renderTemplate(row, input.personalisation);
+  if (!rendered.ok) {
     throw badRequest(
       "CONTENT_TEMPLATE_MISSING_PERSONALISATION",
-      `Missing personalisation: ${missing.join(", ")}`,
-      missing.map((name) => ({ field: `body.personalisation.${name}`, message: "is required" })),
+      `Missing personalisation: ${rendered.missing.join(", ")}`,
+      rendered.missing.map((name) => ({ field: `body.personalisation.${name}`, message: "is required" })),
     );
   }
-  const body = render(row.body, values, row.type === "email" ? escapeHtml : (v) => v);
+  const { subject, body } = rendered;
   return {
     id,
     version: row.version,
     type: row.type,
-    subject: row.subject === null ? null : render(row.subject, values, (v) => v),
+    subject,
     body,
     ...smsOf(row, body),
   };

@@ -1,4 +1,9 @@
-import type { SmtpChannelConfig, TwilioChannelConfig, VonageChannelConfig } from "@tidings/contracts";
+import type {
+  SendingWindow,
+  SmtpChannelConfig,
+  TwilioChannelConfig,
+  VonageChannelConfig,
+} from "@tidings/contracts";
 import type { MessageSenderConfig } from "../config.ts";
 import type { Db } from "../db.ts";
 import type { Channel as ChannelRow } from "../generated/prisma/client.ts";
@@ -17,6 +22,8 @@ export interface ResolvedChannel {
   rateLimit: number;
   /** Provider requests in progress at once across all workers; 0 = no limit. */
   concurrencyLimit: number;
+  /** When it may send (the recipient's local time); null = any time. */
+  sendingWindow: SendingWindow | null;
 }
 
 interface Cached {
@@ -68,6 +75,7 @@ export class ChannelRegistry {
         fallback: cached?.row.fallback ?? null,
         rateLimit: cached?.row.rateLimit ?? 0,
         concurrencyLimit: cached?.row.concurrencyLimit ?? 0,
+        sendingWindow: (cached?.row.sendingWindow ?? null) as SendingWindow | null,
       };
     }
     return (
@@ -78,6 +86,7 @@ export class ChannelRegistry {
         fallback: cached.row.fallback,
         rateLimit: cached.row.rateLimit,
         concurrencyLimit: cached.row.concurrencyLimit,
+        sendingWindow: cached.row.sendingWindow as SendingWindow | null,
       }
     );
   }

@@ -4,9 +4,22 @@ import { type Channel, type OutboundToSend, PermanentSendError, type SendResult 
 
 const text = (value: unknown) => (typeof value === "string" ? value : undefined);
 
+/** `metadata.headers`: extra header lines (e.g. List-Unsubscribe), each a single-line text value. */
+function extraHeaders(value: unknown): Record<string, string> | undefined {
+  if (!value || typeof value !== "object") {
+    return undefined;
+  }
+  const headers = Object.entries(value).filter(
+    (entry): entry is [string, string] =>
+      /^[A-Za-z0-9-]{1,64}$/.test(entry[0]) && typeof entry[1] === "string" && !/[\r\n]/.test(entry[1]),
+  );
+  return headers.length > 0 ? Object.fromEntries(headers) : undefined;
+}
+
 /**
  * Email over SMTP with a pooled nodemailer transport. The outbound's `content` is the text body;
- * `metadata.subject` and `metadata.html` give the subject and an HTML body. The receiving server accepting
+ * `metadata.subject` and `metadata.html` give the subject and an HTML body, `metadata.headers` extra
+ * header lines (topic messages carry RFC 8058's List-Unsubscribe and List-Unsubscribe-Post). The receiving server accepting
  * the message counts as delivered (bounces are not processed). A 5xx SMTP answer is a definite rejection
  * (PermanentSendError with the SMTP code); 4xx answers, authentication failures and connection errors are
  * retried.
@@ -30,6 +43,7 @@ export class SmtpChannel implements Channel {
 
   async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
     const { metadata } = outbound;
+    const headers = extraHeaders(metadata.headers);
     try {
       const info = await this.transport.sendMail({
         from: this.config.from,
@@ -37,6 +51,7 @@ export class SmtpChannel implements Channel {
         subject: text(metadata.subject) ?? this.config.default_subject ?? "",
         text: outbound.content ?? "",
         ...(text(metadata.html) ? { html: text(metadata.html) } : {}),
+        ...(headers ? { headers } : {}),
         messageId: `<${outbound.id}@tidings>`,
       });
       return { providerId: info.messageId, delivered: true };

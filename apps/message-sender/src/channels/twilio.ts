@@ -74,6 +74,10 @@ export class TwilioChannel implements Channel {
       const message = await this.client.messages.create({
         to: address,
         body: outbound.content ?? "",
+        // Seed's image key (stage-based messages with a file): sent as MMS media.
+        ...(typeof outbound.metadata.image_url === "string"
+          ? { mediaUrl: [outbound.metadata.image_url] }
+          : {}),
         ...(config.messaging_service_sid
           ? { messagingServiceSid: config.messaging_service_sid }
           : { from: config.from as string }),

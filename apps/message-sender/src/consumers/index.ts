@@ -1,13 +1,16 @@
 import type { Broker, MessageContext } from "@tidings/amqp";
 import { type IdentityChanged, queues } from "@tidings/contracts";
-import type { Stop } from "@tidings/service-kit";
+import type { Clock, Stop } from "@tidings/service-kit";
 import type { Channels, Logger } from "../channels/channel.ts";
 import { ChannelRegistry } from "../channels/registry.ts";
 import { type MessageSenderConfig, retryDelays } from "../config.ts";
 import type { Db } from "../db.ts";
 import { forgetIdentity, recordIdentity } from "../services/address-book.ts";
+import { releaseDue } from "../services/due.ts";
+import { identityDirectory } from "../services/identity-client.ts";
 import { reconcile } from "../services/reconcile.ts";
 import { sendOutbound } from "../services/sending.ts";
+import { forgetTemplate, recordTemplate } from "../services/templates.ts";
 
 interface ConsumerDeps {
   config: MessageSenderConfig;
@@ -16,10 +19,14 @@ interface ConsumerDeps {
   logger: Logger;
 }
 
-/** The worker's consumers: the address book (identity.*) and the sender (outbound.send). */
+/**
+ * The worker's consumers: the address book (identity.*), the template copy (content.template.*) and the
+ * sender (outbound.send).
+ */
 export async function startConsumers(
   { config, db, broker, logger }: ConsumerDeps,
   injected: Channels,
+  clock: Clock,
 ): Promise<Stop> {
   const channels = new ChannelRegistry(db, logger, config, injected);
   const prefetch = config.AMQP_PREFETCH;
@@ -37,6 +44,14 @@ export async function startConsumers(
     },
     { prefetch },
   );
+  const templates = await broker.consume(
+    "message-sender.templates",
+    {
+      "content.template.changed": (template) => recordTemplate(db, template),
+      "content.template.deleted": ({ id }) => forgetTemplate(db, id),
+    },
+    { prefetch },
+  );
   const delaysMs = retryDelays(config);
   const sender = {
     db,
@@ -45,30 +60,60 @@ export async function startConsumers(
     claimTtlMs: config.OUTBOUND_CLAIM_TTL_MS,
     pauseMaxWaitMs: config.CHANNEL_PAUSE_MAX_WAIT_MS,
     maxAttempts: queues["message-sender.outbound-send"].retry.maxAttempts,
+    clock,
+    identities: identityDirectory(config),
   };
-  const outbounds = await broker.consume(
-    "message-sender.outbound-send",
-    { "outbound.send": (command, ctx) => sendOutbound(sender, command, ctx.log, ctx.attempt) },
-    { prefetch, retry: delaysMs && { delaysMs } },
+  // One consumer per priority lane, each on its own queue and channel with its own prefetch: a bulk backlog
+  // fills only the bulk consumer's window, so a high message is taken at once.
+  const lanes = [
+    ["message-sender.outbound-send-high", config.OUTBOUND_PREFETCH_HIGH],
+    ["message-sender.outbound-send", prefetch],
+    ["message-sender.outbound-send-bulk", config.OUTBOUND_PREFETCH_BULK],
+  ] as const;
+  const outbounds = await Promise.all(
+    lanes.map(([queue, lanePrefetch]) =>
+      broker.consume(
+        queue,
+        { "outbound.send": (command, ctx) => sendOutbound(sender, command, ctx.log, ctx.attempt) },
+        { prefetch: lanePrefetch, retry: delaysMs && { delaysMs } },
+      ),
+    ),
   );
-  // The reconciler: a pass every RECONCILE_INTERVAL_MS, never two at once in this worker.
-  let reconciling: Promise<unknown> | undefined;
-  const reconciler =
-    config.RECONCILE_INTERVAL_MS > 0
-      ? setInterval(() => {
-          reconciling ??= reconcile(db, channels, config.RECONCILE_AFTER_MS, logger)
-            .catch((err: unknown) => logger.warn({ err }, "reconciliation failed"))
-            .finally(() => {
-              reconciling = undefined;
-            });
-        }, config.RECONCILE_INTERVAL_MS)
-      : undefined;
-  reconciler?.unref();
+  const reconciler = every(config.RECONCILE_INTERVAL_MS, logger, "reconciliation", () =>
+    reconcile(db, channels, config.RECONCILE_AFTER_MS, logger),
+  );
+  const duePoller = every(config.DUE_POLL_INTERVAL_MS, logger, "due-message poll", async () => {
+    const { released, expired } = await releaseDue(db, clock());
+    if (released + expired > 0) {
+      logger.info({ released, expired }, "due outbounds released; expired ones marked");
+    }
+  });
   return async () => {
-    clearInterval(reconciler);
-    await reconciling;
-    await outbounds.stop();
+    await reconciler();
+    await duePoller();
+    await Promise.all(outbounds.map((consumer) => consumer.stop()));
     await addressBook.stop();
+    await templates.stop();
     await channels.close();
+  };
+}
+
+/** Runs `pass` every `intervalMs` (0 = never), never two at once; the returned stop waits for a running one. */
+function every(intervalMs: number, logger: Logger, what: string, pass: () => Promise<unknown>): Stop {
+  let running: Promise<unknown> | undefined;
+  const timer =
+    intervalMs > 0
+      ? setInterval(() => {
+          running ??= pass()
+            .catch((err: unknown) => logger.warn({ err }, `${what} failed`))
+            .finally(() => {
+              running = undefined;
+            });
+        }, intervalMs)
+      : undefined;
+  timer?.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
   };
 }

@@ -11,13 +11,20 @@ import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-k
 import Type from "typebox";
 import type { Db } from "../db.ts";
 import { verifyTwilio, verifyVonage } from "../services/events.ts";
+import type { IdentityDirectory } from "../services/identity-client.ts";
 import { getInbound, type Keywords, listInbounds, receiveInbound } from "../services/inbound.ts";
 import { externalUrl } from "./events.routes.ts";
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 
 /** Inbound messages: Twilio's webhook (signed, public) and Seed's `/api/v1/inbound/` (token). */
-export function inboundRoutes(app: Api, db: Db, keywords: Keywords, publicUrl?: string): void {
+export function inboundRoutes(
+  app: Api,
+  db: Db,
+  keywords: Keywords,
+  publicUrl?: string,
+  identities?: IdentityDirectory,
+): void {
   app.post(
     "/api/v1/inbound/twilio/:channel",
     {
@@ -48,11 +55,14 @@ export function inboundRoutes(app: Api, db: Db, keywords: Keywords, publicUrl?: 
         {
           channel: request.params.channel,
           messageId: request.body.MessageSid,
+          // Twilio says which message a (WhatsApp) reply answers; SMS replies carry no reference.
+          inReplyTo: params.OriginalRepliedMessageSid ?? null,
           fromAddr: request.body.From,
           toAddr: request.body.To,
           content: request.body.Body ?? null,
         },
         keywords,
+        { identities, log: request.log },
         { userId: null, correlationId: request.id },
       );
       request.log.info({ channel: request.params.channel, created }, "twilio inbound message");
@@ -88,6 +98,7 @@ export function inboundRoutes(app: Api, db: Db, keywords: Keywords, publicUrl?: 
           content: request.body.text ?? null,
         },
         keywords,
+        { identities, log: request.log },
         { userId: null, correlationId: request.id },
       );
       request.log.info({ channel: request.params.channel, created }, "vonage inbound message");
@@ -123,6 +134,7 @@ export function inboundRoutes(app: Api, db: Db, keywords: Keywords, publicUrl?: 
           },
         },
         keywords,
+        { identities, log: request.log },
         { userId: request.principal.userId, correlationId: request.id },
       );
       return reply.code(created ? 201 : 200).send(inbound);

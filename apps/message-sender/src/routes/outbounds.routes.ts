@@ -1,7 +1,7 @@
 import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery, Paginated } from "@tidings/contracts";
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import { createOutbound, getOutbound, listOutbounds } from "../services/outbounds.ts";
+import { actorOf, createOutbound, getOutbound, listOutbounds } from "../services/outbounds.ts";
 
 export function outboundRoutes(app: Api, db: Db, channelIds: readonly string[], publicUrl?: string): void {
   app.post(
@@ -15,10 +15,7 @@ export function outboundRoutes(app: Api, db: Db, channelIds: readonly string[], 
       },
     },
     async (request, reply) => {
-      const outbound = await createOutbound(db, channelIds, request.body, {
-        userId: request.principal.userId,
-        correlationId: request.id,
-      });
+      const outbound = await createOutbound(db, channelIds, request.body, actorOf(request));
       return reply.code(201).header("location", `/api/v1/outbound/${outbound.id}/`).send(outbound);
     },
   );

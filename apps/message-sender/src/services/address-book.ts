@@ -1,5 +1,5 @@
 import type { IdentityAddress, IdentityChanged } from "@tidings/contracts";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 
 /**
  * Stores an identity's addresses from identity.created/updated. An event older than the entry (by the
@@ -8,18 +8,22 @@ import type { Db } from "../db.ts";
  */
 export async function recordIdentity(db: Db, identity: IdentityChanged): Promise<boolean> {
   const defaultAddrType = identity.details.default_addr_type;
+  const timezone = identity.details.timezone;
   const changed = await db.$executeRaw`
     INSERT INTO address_book_entry
-      (identity, addresses, communicate_through, default_addr_type, identity_updated_at, deleted, updated_at)
+      (identity, addresses, communicate_through, default_addr_type, timezone, identity_updated_at, deleted,
+       updated_at)
     VALUES (
       ${identity.id}::uuid, ${JSON.stringify(identity.addresses)}::jsonb, ${identity.communicate_through}::uuid,
-      ${typeof defaultAddrType === "string" ? defaultAddrType : null}, ${identity.updated_at}::timestamptz,
+      ${typeof defaultAddrType === "string" ? defaultAddrType : null},
+      ${typeof timezone === "string" ? timezone.slice(0, 64) : null}, ${identity.updated_at}::timestamptz,
       false, now()
     )
     ON CONFLICT (identity) DO UPDATE SET
       addresses = EXCLUDED.addresses,
       communicate_through = EXCLUDED.communicate_through,
       default_addr_type = EXCLUDED.default_addr_type,
+      timezone = EXCLUDED.timezone,
       identity_updated_at = EXCLUDED.identity_updated_at,
       updated_at = now()
     WHERE NOT address_book_entry.deleted
@@ -33,7 +37,7 @@ export async function forgetIdentity(db: Db, id: string): Promise<void> {
     INSERT INTO address_book_entry (identity, addresses, identity_updated_at, deleted, updated_at)
     VALUES (${id}::uuid, '[]'::jsonb, now(), true, now())
     ON CONFLICT (identity) DO UPDATE SET
-      addresses = '[]'::jsonb, communicate_through = NULL, default_addr_type = NULL, deleted = true,
+      addresses = '[]'::jsonb, communicate_through = NULL, default_addr_type = NULL, timezone = NULL, deleted = true,
       updated_at = now()`;
 }
 
@@ -71,4 +75,18 @@ async function findEntry(db: Db, identity: string) {
     throw new NotInAddressBookError(identity);
   }
   return entry;
+}
+
+/** The identity's time zone (its `details.timezone`, for sending windows), if the address book has one. */
+export async function identityZone(db: Db, identity: string): Promise<string | null> {
+  return (await db.addressBookEntry.findUnique({ where: { identity } }))?.timezone ?? null;
+}
+
+/** The identity whose (usable or not) address this is, from the address book; the latest changed if several. */
+export async function identityWithAddress(db: Db | Tx, address: string): Promise<string | null> {
+  const [row] = await db.$queryRaw<{ identity: string }[]>`
+    SELECT identity::text FROM address_book_entry
+    WHERE NOT deleted AND addresses @> ${JSON.stringify([{ address }])}::jsonb
+    ORDER BY identity_updated_at DESC LIMIT 1`;
+  return row?.identity ?? null;
 }

@@ -11,7 +11,8 @@ import {
 import { badRequest, conflict, isUniqueViolation, notFound, type PageParams } from "@tidings/service-kit";
 import { DEFAULT_CHANNEL } from "../channels/channel.ts";
 import type { Db, Tx } from "../db.ts";
-import type { Channel as ChannelRow, Prisma } from "../generated/prisma/client.ts";
+import { type Channel as ChannelRow, Prisma } from "../generated/prisma/client.ts";
+import { validateWindow } from "./windows.ts";
 
 const ajv = createAjv();
 const validators = Object.fromEntries(
@@ -34,6 +35,7 @@ export function toChannel(row: ChannelRow): ChannelResponse {
     concurrency_limit: row.concurrencyLimit,
     rate_limit: row.rateLimit,
     fallback: row.fallback,
+    sending_window: row.sendingWindow as ChannelResponse["sending_window"],
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
@@ -81,6 +83,7 @@ async function makeDefault(tx: Tx, id: string): Promise<void> {
 export async function createChannel(db: Db, input: CreateChannelBody): Promise<ChannelResponse> {
   const configuration = (input.configuration ?? {}) as Record<string, unknown>;
   validateConfiguration(input.channel_type, configuration);
+  validateWindow(input.sending_window, "body.sending_window");
   try {
     return await db.$transaction(async (tx) => {
       await checkFallback(tx, input.channel_id, input.fallback);
@@ -96,6 +99,7 @@ export async function createChannel(db: Db, input: CreateChannelBody): Promise<C
           concurrencyLimit: input.concurrency_limit ?? 0,
           rateLimit: input.rate_limit ?? 0,
           fallback: input.fallback ?? null,
+          sendingWindow: input.sending_window ?? Prisma.DbNull,
         },
       });
       return toChannel(row);
@@ -129,6 +133,7 @@ export async function getChannel(db: Db, id: string): Promise<ChannelResponse> {
  * SECRET_MASK, keeps its value; a field sent as null is removed. The result is validated by type.
  */
 export async function patchChannel(db: Db, id: string, input: PatchChannelBody): Promise<ChannelResponse> {
+  validateWindow(input.sending_window, "body.sending_window");
   return db.$transaction(async (tx) => {
     const row = await tx.channel.findUnique({ where: { id } });
     if (!row) {
@@ -158,6 +163,7 @@ export async function patchChannel(db: Db, id: string, input: PatchChannelBody):
         concurrencyLimit: input.concurrency_limit,
         rateLimit: input.rate_limit,
         fallback: input.fallback,
+        sendingWindow: input.sending_window === null ? Prisma.DbNull : input.sending_window,
       },
     });
     return toChannel(updated);

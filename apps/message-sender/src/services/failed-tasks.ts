@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
-import type { FailedTask, OutboundSend } from "@tidings/contracts";
+import type { FailedTask } from "@tidings/contracts";
 import { notFound, type PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { OutboundSendFailure } from "../generated/prisma/client.ts";
+import { requeueFailed } from "./outbound-status.ts";
+import { toSendCommand } from "./outbounds.ts";
 
 const toFailedTask = (row: OutboundSendFailure): FailedTask => ({
   id: Number(row.id),
@@ -30,9 +32,10 @@ export async function getFailedTask(db: Db, id: number): Promise<FailedTask> {
 }
 
 /**
- * Requeues every failed task: a fresh outbound.send for each outbound still queued, and the failure records
- * deleted, in one transaction (concurrent requeues skip each other's rows). Sending stays exactly-once: the
- * send is keyed by the outbound id, not by the message id.
+ * Requeues every failed task: each outbound moves back from failed to queued (the one backwards move, see
+ * requeueFailed) with a fresh outbound.send, and the failure records are deleted, in one transaction
+ * (concurrent requeues skip each other's rows). Sending stays exactly-once: the send is keyed by the outbound
+ * id, not by the message id.
  */
 export async function requeueFailedTasks(db: Db, correlationId?: string): Promise<number> {
   return db.$transaction(async (tx) => {
@@ -41,22 +44,14 @@ export async function requeueFailedTasks(db: Db, correlationId?: string): Promis
     if (failures.length === 0) {
       return 0;
     }
-    const ids = [...new Set(failures.map((f) => f.outbound_id))];
-    const outbounds = await tx.outbound.findMany({ where: { id: { in: ids }, status: "queued" } });
+    const outbounds = await requeueFailed(tx, [...new Set(failures.map((f) => f.outbound_id))]);
     await enqueue(
       tx,
       ...outbounds.map((row) => ({
         name: "outbound.send" as const,
         messageId: randomUUID(),
         correlationId,
-        payload: {
-          id: row.id,
-          ...(row.toAddr ? { to_addr: row.toAddr } : {}),
-          ...(row.toIdentity ? { to_identity: row.toIdentity } : {}),
-          content: row.content,
-          channel: row.channel,
-          metadata: row.metadata as OutboundSend["metadata"],
-        },
+        payload: toSendCommand(row),
       })),
     );
     await tx.outboundSendFailure.deleteMany({ where: { id: { in: failures.map((f) => f.id) } } });

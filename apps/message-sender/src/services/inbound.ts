@@ -2,9 +2,11 @@ import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { Inbound, InboundKeyword, InboundListQuery, InboundReceived } from "@tidings/contracts";
 import { notFound, type PageParams } from "@tidings/service-kit";
+import type { Logger } from "../channels/channel.ts";
 import { DEFAULT_CHANNEL } from "../channels/channel.ts";
 import type { Db, Tx } from "../db.ts";
 import type { Inbound as InboundRow, Prisma } from "../generated/prisma/client.ts";
+import { type IdentityDirectory, resolveIdentity } from "./identity-client.ts";
 
 export type Keywords = Readonly<Record<InboundKeyword, readonly string[]>>;
 
@@ -46,6 +48,7 @@ function toInbound(row: InboundRow): Inbound {
     channel: row.channel,
     message_id: row.messageId,
     in_reply_to: row.inReplyTo,
+    reply_to_outbound: row.replyTo,
     to_addr: row.toAddr,
     from_addr: row.fromAddr,
     from_identity: row.fromIdentity,
@@ -67,13 +70,17 @@ export interface ReceivedMessage {
   helperMetadata?: Record<string, unknown>;
 }
 
-/** The identity whose (usable or not) address this is, from the address book. */
-async function identityOf(db: Tx, address: string): Promise<string | null> {
-  const [row] = await db.$queryRaw<{ identity: string }[]>`
-    SELECT identity::text FROM address_book_entry
-    WHERE NOT deleted AND addresses @> ${JSON.stringify([{ address }])}::jsonb
-    ORDER BY identity_updated_at DESC LIMIT 1`;
-  return row?.identity ?? null;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The outbound an inbound replies to: the one with that provider id on the channel, or that id. */
+async function repliedOutbound(tx: Tx, channel: string, inReplyTo: string): Promise<string | null> {
+  const outbound = await tx.outbound.findFirst({
+    where: {
+      OR: [{ channel, providerId: inReplyTo }, ...(UUID.test(inReplyTo) ? [{ id: inReplyTo }] : [])],
+    },
+    select: { id: true },
+  });
+  return outbound?.id ?? null;
 }
 
 /**
@@ -86,8 +93,11 @@ export async function receiveInbound(
   db: Db,
   message: ReceivedMessage,
   keywords: Keywords,
+  options: { identities?: IdentityDirectory; log: Pick<Logger, "warn"> },
   actor: { userId: number | null; correlationId?: string } = { userId: null },
 ): Promise<{ inbound: Inbound; created: boolean }> {
+  // Outside the transaction: an unknown sender's identity is found or created at the identity service.
+  const fromIdentity = await resolveIdentity(db, options.identities, message.fromAddr, options.log);
   return db.$transaction(async (tx) => {
     const channel =
       message.channel ?? (await tx.channel.findFirst({ where: { default: true } }))?.id ?? DEFAULT_CHANNEL;
@@ -99,8 +109,8 @@ export async function receiveInbound(
         return { inbound: toInbound(existing), created: false };
       }
     }
-    const fromIdentity = await identityOf(tx, message.fromAddr);
     const keyword = keywordOf(message.content, keywords);
+    const replyTo = message.inReplyTo ? await repliedOutbound(tx, channel, message.inReplyTo) : null;
     const id = randomUUID();
     const inserted = await tx.inbound.createManyAndReturn({
       data: [
@@ -109,6 +119,7 @@ export async function receiveInbound(
           channel,
           messageId: message.messageId,
           inReplyTo: message.inReplyTo ?? null,
+          replyTo,
           toAddr: message.toAddr,
           fromAddr: fromIdentity ? "" : message.fromAddr,
           fromIdentity,
@@ -133,6 +144,7 @@ export async function receiveInbound(
       channel,
       message_id: row.messageId,
       in_reply_to: row.inReplyTo,
+      reply_to_outbound: row.replyTo,
       from_identity: fromIdentity,
       // Kept off the stored row of a known sender, but a keyword needs it: STOP opts out this address.
       from_addr: fromIdentity && !keyword ? null : message.fromAddr,
@@ -166,6 +178,7 @@ export async function listInbounds(db: Db, query: InboundListQuery, page: PagePa
     messageId: query.message_id,
     inReplyTo: query.in_reply_to,
     channel: query.channel,
+    createdAt: { gte: query.after, lte: query.before },
   };
   const [count, rows] = await db.$transaction([
     db.inbound.count({ where }),

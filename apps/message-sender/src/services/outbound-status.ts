@@ -12,9 +12,19 @@ interface Change {
   row: OutboundRow;
   worker?: string;
   reason?: string;
+  /**
+   * Whether a final status says something about the recipient's address (`outbound.delivery_report`, which
+   * counts towards the identity's failures). Not for an expired outbound, nor one given up after a provider
+   * outage. Default true.
+   */
+  report?: boolean;
 }
 
-function eventsFor({ row, reason = null }: { row: OutboundRow; reason?: string | null }): OutboxMessage[] {
+function eventsFor({
+  row,
+  reason = null,
+  report = true,
+}: Omit<Change, "reason"> & { reason?: string | null }): OutboxMessage[] {
   const at = row.updatedAt.toISOString();
   const changed: OutboundStatusChanged = {
     id: row.id,
@@ -28,8 +38,16 @@ function eventsFor({ row, reason = null }: { row: OutboundRow; reason?: string |
   if (row.status === "submitted") {
     return [{ name: "outbound.submitted", payload: changed }];
   }
+  // expired (and failed) outbounds are announced as outbound.failed, with their status in the payload.
+  const final: OutboxMessage = {
+    name: row.status === "delivered" ? "outbound.delivered" : "outbound.failed",
+    payload: changed,
+  };
+  if (!report) {
+    return [final];
+  }
   return [
-    { name: row.status === "delivered" ? "outbound.delivered" : "outbound.failed", payload: changed },
+    final,
     {
       name: "outbound.delivery_report",
       payload: {
@@ -166,4 +184,69 @@ export async function recordFailed(tx: Tx, id: string, worker: string, reason: s
   }
   await announce(tx, [{ row: failed, worker, reason }]);
   return true;
+}
+
+/**
+ * queued -> failed after the last attempt failed for a passing reason (a provider outage, an identity that
+ * never arrived), by the worker holding the claim, with a failed-task record. Nothing was sent, so the
+ * address is kept: `POST /api/v1/failed-tasks/` may requeue it (see requeueFailed). No delivery report: it
+ * says nothing about the address.
+ */
+export async function recordGaveUp(
+  tx: Tx,
+  id: string,
+  worker: string,
+  reason: string,
+  attempts: number,
+): Promise<boolean> {
+  const [failed] = await tx.outbound.updateManyAndReturn({
+    where: { id, status: "queued", claimedBy: worker },
+    data: { status: "failed", lastError: reason, claimedUntil: null },
+  });
+  if (!failed) {
+    return false;
+  }
+  await tx.outboundSendFailure.create({ data: { outboundId: id, reason, attempts } });
+  await announce(tx, [{ row: failed, worker, reason, report: false }]);
+  return true;
+}
+
+/**
+ * failed -> queued for outbounds given up by recordGaveUp (the one move backwards: an explicit requeue; an
+ * outbound with a provider id is never requeued). Returns the requeued rows, to be sent again.
+ */
+export async function requeueFailed(tx: Tx, ids: string[]): Promise<OutboundRow[]> {
+  const rows = await tx.outbound.updateManyAndReturn({
+    where: { id: { in: ids }, status: "failed", providerId: null, failures: { some: {} } },
+    data: { status: "queued", lastError: null },
+  });
+  await tx.outboundEvent.createMany({
+    data: rows.map((row) => ({ outboundId: row.id, status: row.status, detail: { reason: "requeued" } })),
+  });
+  return rows;
+}
+
+/**
+ * queued -> expired (past `expires_at`: not sent; the address wiped), announced as outbound.failed with
+ * status expired and no delivery report. With `worker`, only under that worker's claim; without, only while
+ * no live claim exists (the due-message poller). Returns how many expired.
+ */
+export async function recordExpired(tx: Tx, ids: string[], worker?: string): Promise<number> {
+  const rows = await tx.outbound.updateManyAndReturn({
+    where: {
+      id: { in: ids },
+      status: "queued",
+      ...(worker
+        ? { claimedBy: worker }
+        : { OR: [{ claimedUntil: null }, { claimedUntil: { lt: new Date() } }] }),
+    },
+    data: { status: "expired", toAddr: "", lastError: "expired", claimedUntil: null },
+  });
+  if (rows.length > 0) {
+    await announce(
+      tx,
+      rows.map((row) => ({ row, worker, reason: "expired", report: false })),
+    );
+  }
+  return rows.length;
 }

@@ -1,12 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { CreateOutboundBody, Outbound, OutboundListQuery, OutboundSend } from "@tidings/contracts";
-import { badRequest, type PageParams } from "@tidings/service-kit";
+import { badRequest, type PageParams, type Principal } from "@tidings/service-kit";
 import { DEFAULT_CHANNEL } from "../channels/channel.ts";
 import type { Db } from "../db.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
+import { channelForKey, notAllowed, recipientsNotAllowed, type SendingKey } from "./api-keys.ts";
+import { missingPersonalisation, renderSend, templateForSend } from "./templates.ts";
+import { sendTimingOf } from "./windows.ts";
 
-function toOutbound(row: OutboundRow): Outbound {
+export function toOutbound(row: OutboundRow): Outbound {
   return {
     id: row.id,
     version: row.version,
@@ -21,6 +24,14 @@ function toOutbound(row: OutboundRow): Outbound {
     status: row.status,
     provider_id: row.providerId,
     last_error: row.lastError,
+    test: row.test,
+    batch: row.batchId,
+    template: row.template,
+    template_version: row.templateVersion,
+    priority: row.priority,
+    sending_window: row.sendingWindow as Outbound["sending_window"],
+    not_before: row.notBefore?.toISOString() ?? null,
+    expires_at: row.expiresAt?.toISOString() ?? null,
     created_at: row.createdAt.toISOString(),
     created_by: row.createdBy,
     updated_at: row.updatedAt.toISOString(),
@@ -29,7 +40,7 @@ function toOutbound(row: OutboundRow): Outbound {
 }
 
 /** The `outbound.send` command for a stored outbound (an empty to_addr is left out, as the contract wants). */
-function toSendCommand(row: OutboundRow): OutboundSend {
+export function toSendCommand(row: OutboundRow): OutboundSend {
   return {
     id: row.id,
     ...(row.toAddr ? { to_addr: row.toAddr } : {}),
@@ -38,12 +49,46 @@ function toSendCommand(row: OutboundRow): OutboundSend {
     channel: row.channel,
     metadata: row.metadata as OutboundSend["metadata"],
     ...(row.resend === null ? {} : { resend: row.resend }),
+    ...(row.priority === "normal" ? {} : { priority: row.priority }),
+    ...(row.sendingWindow ? { sending_window: row.sendingWindow as OutboundSend["sending_window"] } : {}),
+    ...(row.notBefore ? { not_before: row.notBefore.toISOString() } : {}),
+    ...(row.expiresAt ? { expires_at: row.expiresAt.toISOString() } : {}),
   };
 }
 
-interface Actor {
+export interface Actor extends SendingKey {
   userId: number | null;
   correlationId?: string;
+}
+
+/** The actor of an API request: its user, key kind and allow-list, and its id as the correlation id. */
+export const actorOf = (request: { principal: Principal; id: string }): Actor => ({
+  userId: request.principal.userId,
+  keyKind: request.principal.keyKind,
+  allowList: request.principal.allowList,
+  correlationId: request.id,
+});
+
+/**
+ * The channel a send goes through: the one asked for (400 when there is no such channel) or the default;
+ * always the log channel for a test key.
+ */
+export async function resolveChannel(
+  db: Db,
+  channelIds: readonly string[],
+  requested: string | null | undefined,
+  key: SendingKey,
+): Promise<string> {
+  const channel = channelForKey(
+    key,
+    requested ?? (await db.channel.findFirst({ where: { default: true } }))?.id ?? DEFAULT_CHANNEL,
+  );
+  if (!channelIds.includes(channel) && !(await db.channel.findUnique({ where: { id: channel } }))) {
+    throw badRequest("MESSAGE_SENDER_UNKNOWN_CHANNEL", `No channel ${channel}`, [
+      { field: "body.channel", message: "no such channel" },
+    ]);
+  }
+  return channel;
 }
 
 /**
@@ -61,13 +106,25 @@ export async function createOutbound(
       { field: "body", message: "One of these fields must be populated: to_addr, to_identity" },
     ]);
   }
-  const channel =
-    input.channel ?? (await db.channel.findFirst({ where: { default: true } }))?.id ?? DEFAULT_CHANNEL;
-  if (!channelIds.includes(channel) && !(await db.channel.findUnique({ where: { id: channel } }))) {
-    throw badRequest("MESSAGE_SENDER_UNKNOWN_CHANNEL", `No channel ${channel}`, [
-      { field: "body.channel", message: "no such channel" },
-    ]);
+  const refused = recipientsNotAllowed(actor, [input]);
+  if (refused.length > 0) {
+    const fields = refused.flatMap((r) => r.fields).join(" and ");
+    throw notAllowed(`This team key may not send to this ${fields}`, refused, () => "body");
   }
+  const template = await templateForSend(db, input);
+  let content = input.content ?? null;
+  let metadata = input.metadata;
+  if (template) {
+    const rendered = renderSend(template, input.personalisation, metadata);
+    if ("missing" in rendered) {
+      throw missingPersonalisation(`Missing personalisation: ${rendered.missing.join(", ")}`, [
+        { prefix: "body.personalisation", names: rendered.missing },
+      ]);
+    }
+    ({ content, metadata } = rendered);
+  }
+  const channel = await resolveChannel(db, channelIds, input.channel, actor);
+  const timing = sendTimingOf(input);
   return db.$transaction(async (tx) => {
     const row = await tx.outbound.create({
       data: {
@@ -75,10 +132,14 @@ export async function createOutbound(
         version: input.version ?? 1,
         toAddr: input.to_addr ?? "",
         toIdentity: input.to_identity ?? null,
-        content: input.content ?? null,
+        content,
         channel,
-        metadata: input.metadata as Prisma.InputJsonObject,
+        metadata: metadata as Prisma.InputJsonObject,
         resend: input.resend ?? null,
+        test: actor.keyKind === "test",
+        template: template?.id ?? null,
+        templateVersion: template?.version ?? null,
+        ...timing,
         createdBy: actor.userId,
         updatedBy: actor.userId,
       },

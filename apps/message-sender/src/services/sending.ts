@@ -1,14 +1,16 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { NonRetryableError } from "@tidings/amqp";
-import type { OutboundSend } from "@tidings/contracts";
-import { maskPii } from "@tidings/service-kit";
+import type { OutboundSend, SendingWindow } from "@tidings/contracts";
+import { type Clock, maskPii } from "@tidings/service-kit";
 import { type Logger, PermanentSendError, type SendResult, ThrottledError } from "../channels/channel.ts";
 import type { ChannelRegistry, ResolvedChannel } from "../channels/registry.ts";
 import type { Db } from "../db.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
-import { resolveAddress } from "./address-book.ts";
-import { recordFailed, recordSend } from "./outbound-status.ts";
+import { Prisma } from "../generated/prisma/client.ts";
+import { identityZone, resolveAddress } from "./address-book.ts";
+import { type IdentityDirectory, resolveIdentity } from "./identity-client.ts";
+import { recordExpired, recordFailed, recordGaveUp, recordSend } from "./outbound-status.ts";
 import { rateCost, releaseSlot, takeRate, takeSlot } from "./rate-limit.ts";
+import { nextOpening, recipientZone } from "./windows.ts";
 
 export interface Sender {
   db: Db;
@@ -20,6 +22,10 @@ export interface Sender {
   /** This worker, as recorded in `claimed_by`. */
   worker: string;
   claimTtlMs: number;
+  /** The time for sending windows and expiry (tests control it). */
+  clock: Clock;
+  /** Finds or creates the identity of an outbound that has only `to_addr` (IDENTITY_URL). */
+  identities?: IdentityDirectory;
 }
 
 /** Another worker holds the outbound's claim (it is sending it now): retried, and by then it is sent. */
@@ -60,6 +66,16 @@ export async function sendOutbound(
   if (!outbound) {
     return;
   }
+  const now = sender.clock();
+  if (outbound.expires_at && outbound.expires_at <= now) {
+    await expire(sender, id, log);
+    return;
+  }
+  if (outbound.not_before && outbound.not_before > now) {
+    // Deferred: the due-message poller sends it again at not_before.
+    await defer(sender, id, outbound.not_before);
+    return;
+  }
   let result: SendResult;
   let sentThrough: string = outbound.channel;
   try {
@@ -71,6 +87,21 @@ export async function sendOutbound(
       outbound.to_addr || (outbound.to_identity && (await resolveAddress(db, outbound.to_identity)));
     if (!address) {
       throw new PermanentSendError("no address");
+    }
+    const identity = outbound.to_identity ?? (await linkIdentity(sender, id, address, log));
+    const window = outbound.priority === "high" ? null : (outbound.sending_window ?? channel.sendingWindow);
+    const opening = window && (await windowOpening(sender, window, address, identity, now));
+    if (opening) {
+      if (outbound.expires_at && opening >= outbound.expires_at) {
+        await expire(sender, id, log);
+      } else {
+        await defer(sender, id, opening);
+        log.info(
+          { outboundId: id, notBefore: opening.toISOString() },
+          "outside its sending window; deferred",
+        );
+      }
+      return;
     }
     const toSend = { id, content: outbound.content, metadata: outbound.metadata };
     try {
@@ -110,19 +141,11 @@ export async function sendOutbound(
       );
     }
     if (attempt >= sender.maxAttempts) {
-      // The last attempt: record a failed task (requeued by POST /api/v1/failed-tasks/) and ack.
-      await db.$transaction(async (tx) => {
-        const released = await tx.outbound.updateMany({
-          where: { id, status: "queued", claimedBy: worker },
-          data: { claimedUntil: null, lastError: reason },
-        });
-        if (released.count === 1) {
-          await tx.outboundSendFailure.create({ data: { outboundId: id, reason, attempts: attempt } });
-        }
-      });
+      // The last attempt: failed, with a failed task (requeued by POST /api/v1/failed-tasks/), and ack.
+      await db.$transaction((tx) => recordGaveUp(tx, id, worker, reason, attempt));
       log.error(
         { outboundId: id, attempt, reason },
-        "outbound not sent after its last attempt; recorded as a failed task",
+        "outbound not sent after its last attempt; failed, recorded as a failed task",
       );
       return;
     }
@@ -187,7 +210,54 @@ async function sendThrough(
   }
 }
 
-/** Waiting for a pooled connection is normal under load (prefetch exceeds the pool): allow it. */
+/**
+ * When the window next opens for this recipient (undefined while it is open): in the identity's zone, else
+ * the phone number's country's, else the window's own.
+ */
+async function windowOpening(
+  sender: Sender,
+  window: SendingWindow,
+  address: string,
+  identity: string | null,
+  now: Date,
+): Promise<Date | undefined> {
+  const zone = recipientZone(window, address, identity && (await identityZone(sender.db, identity)));
+  return nextOpening(window, zone, now);
+}
+
+/**
+ * An outbound with only `to_addr`: its identity (the address book's, or found or created at the identity
+ * service) is recorded on it, so its delivery reports count for that identity. Null when there is none.
+ */
+async function linkIdentity(
+  sender: Sender,
+  id: string,
+  address: string,
+  log: Logger,
+): Promise<string | null> {
+  const identity = await resolveIdentity(sender.db, sender.identities, address, log);
+  if (identity) {
+    await sender.db.outbound.updateMany({
+      where: { id, status: "queued", claimedBy: sender.worker, toIdentity: null },
+      data: { toIdentity: identity },
+    });
+  }
+  return identity;
+}
+
+/** Releases our claim with the outbound deferred to `notBefore` (still queued; the poller sends it then). */
+async function defer(sender: Sender, id: string, notBefore: Date): Promise<void> {
+  await sender.db.outbound.updateMany({
+    where: { id, status: "queued", claimedBy: sender.worker },
+    data: { notBefore, claimedUntil: null },
+  });
+}
+
+async function expire(sender: Sender, id: string, log: Logger): Promise<void> {
+  if (await sender.db.$transaction((tx) => recordExpired(tx, [id], sender.worker))) {
+    log.info({ outboundId: id }, "outbound expired before it could be sent");
+  }
+}
 
 /**
  * Records a send: queued -> submitted (and -> delivered when the channel says so), with the events. The
@@ -234,6 +304,10 @@ function fromCommand(command: OutboundSend, channel: string): Prisma.OutboundCre
     channel,
     metadata: command.metadata as Prisma.InputJsonObject,
     resend: command.resend ?? null,
+    priority: command.priority ?? "normal",
+    sendingWindow: command.sending_window ?? Prisma.DbNull,
+    notBefore: command.not_before ? new Date(command.not_before) : null,
+    expiresAt: command.expires_at ? new Date(command.expires_at) : null,
   };
 }
 
@@ -243,6 +317,10 @@ interface Claimed {
   to_identity: string | null;
   content: string | null;
   metadata: Record<string, unknown>;
+  priority: string;
+  sending_window: SendingWindow | null;
+  not_before: Date | null;
+  expires_at: Date | null;
   previous_worker: string | null;
   previous_until: Date | null;
 }
@@ -264,7 +342,8 @@ async function claim(sender: Sender, id: string, log: Logger): Promise<Claimed |
     SET claimed_by = ${worker}, claimed_until = now() + make_interval(secs => ${sender.claimTtlMs / 1000}::float8),
         updated_at = now()
     FROM claimable c WHERE o.id = c.id
-    RETURNING o.channel, o.to_addr, o.to_identity::text, o.content, o.metadata, c.previous_worker, c.previous_until`;
+    RETURNING o.channel, o.to_addr, o.to_identity::text, o.content, o.metadata, o.priority::text,
+      o.sending_window, o.not_before, o.expires_at, c.previous_worker, c.previous_until`;
   if (claimed) {
     if (claimed.previous_until) {
       log.warn(

@@ -1,7 +1,37 @@
 // HTTP request and response schemas of the message-sender service.
 import Type, { type Static } from "typebox";
 import { Actor, Body, IsoDateTime, Json, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
-import { OutboundStatus } from "../messages/message-sender.ts";
+import { OutboundPriority, OutboundStatus, SendingWindow } from "../messages/message-sender.ts";
+
+/** Values for a template's `((placeholders))`. */
+export const Personalisation = Type.Record(
+  Type.String({ minLength: 1, maxLength: 100 }),
+  Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
+);
+export type Personalisation = Static<typeof Personalisation>;
+
+/**
+ * A send rendered from a content template (instead of `content`): its latest version, or `template_version`,
+ * with `personalisation`; every placeholder needs a value (else 400 before anything is queued).
+ */
+const templatedSend = {
+  template: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+  template_version: Type.Optional(Type.Integer({ minimum: 1 })),
+  personalisation: Type.Optional(Personalisation),
+};
+
+/**
+ * When and how urgently to send: `priority` (lane; `high` bypasses sending windows), a `sending_window` of the
+ * message's own (checked before the channel's), `not_before` (wait until then), and `expires_at` or
+ * `ttl_seconds` (not sent, but marked expired, once past it).
+ */
+export const sendTiming = {
+  priority: Type.Optional(OutboundPriority),
+  sending_window: Type.Optional(Nullable(SendingWindow)),
+  not_before: Type.Optional(Nullable(IsoDateTime)),
+  expires_at: Type.Optional(Nullable(IsoDateTime)),
+  ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400 })),
+};
 
 /**
  * Seed's `POST /api/v1/outbound/`. At least one of `to_addr` and `to_identity` must be populated (checked by
@@ -15,6 +45,8 @@ export const CreateOutboundBody = Body({
   channel: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64 }))),
   resend: Type.Optional(Nullable(Type.Boolean())),
   version: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  ...templatedSend,
+  ...sendTiming,
 });
 export type CreateOutboundBody = Static<typeof CreateOutboundBody>;
 
@@ -35,6 +67,18 @@ export const Outbound = Type.Object({
   status: OutboundStatus,
   provider_id: Nullable(Type.String()),
   last_error: Nullable(Type.String()),
+  /** Sent with a `test` API key: through the log channel, never to a provider. */
+  test: Type.Boolean(),
+  /** The batch it was sent in. */
+  batch: Nullable(Uuid),
+  /** The content template (and version) it was rendered from. */
+  template: Nullable(Type.Integer()),
+  template_version: Nullable(Type.Integer()),
+  priority: OutboundPriority,
+  sending_window: Nullable(SendingWindow),
+  /** Deferred until then (outside its sending window, or asked to wait). */
+  not_before: Nullable(IsoDateTime),
+  expires_at: Nullable(IsoDateTime),
   created_at: IsoDateTime,
   created_by: Actor,
   updated_at: IsoDateTime,
@@ -155,11 +199,13 @@ const channelFields = {
   /** Make this the default channel (the previous default stops being one). */
   default: Type.Optional(Type.Boolean()),
   /** Provider requests in progress at once across all workers; 0 = no limit. */
-  concurrency_limit: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  concurrency_limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 })),
   /** Sends per second (SMS: segments) across all workers; 0 = no limit. */
-  rate_limit: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  rate_limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647, default: 0 })),
   /** Fail over to this channel when the provider definitely rejects a message. */
   fallback: Type.Optional(Nullable(ChannelId)),
+  /** Send only inside this window of the recipient's local time (`high` priority bypasses it); null = any time. */
+  sending_window: Type.Optional(Nullable(SendingWindow)),
 };
 
 /** `POST /api/v1/channel/`: the configuration is validated by type. */
@@ -182,9 +228,10 @@ export type CreateChannelBody = Static<typeof CreateChannelBody>;
 export const PatchChannelBody = PatchBody({
   configuration: Json,
   default: Type.Literal(true),
-  concurrency_limit: Type.Integer({ minimum: 0 }),
-  rate_limit: Type.Integer({ minimum: 0 }),
+  concurrency_limit: Type.Integer({ minimum: 0, maximum: 2147483647 }),
+  rate_limit: Type.Integer({ minimum: 0, maximum: 2147483647 }),
   fallback: Nullable(ChannelId),
+  sending_window: Nullable(SendingWindow),
 });
 export type PatchChannelBody = Static<typeof PatchChannelBody>;
 
@@ -205,6 +252,7 @@ export const ChannelResponse = Type.Object({
   concurrency_limit: Type.Integer(),
   rate_limit: Type.Integer(),
   fallback: Nullable(Type.String()),
+  sending_window: Nullable(SendingWindow),
   created_at: IsoDateTime,
   updated_at: IsoDateTime,
 });
@@ -230,7 +278,7 @@ export type TwilioStatusCallback = Static<typeof TwilioStatusCallback>;
 export const EventAccepted = Type.Object({ accepted: Type.Boolean(), reason: Type.String() });
 export type EventAccepted = Static<typeof EventAccepted>;
 
-/** Seed's failed task: an outbound not sent after every attempt (it stays queued until requeued). */
+/** Seed's failed task: an outbound not sent after every attempt (it is `failed` until requeued). */
 export const FailedTask = Type.Object({
   id: Type.Integer(),
   outbound: Uuid,
@@ -259,6 +307,8 @@ export const Inbound = Type.Object({
   channel: Type.String(),
   message_id: Nullable(Type.String()),
   in_reply_to: Nullable(Type.String()),
+  /** The outbound it replies to, when `in_reply_to` names one of ours (its provider id or id). */
+  reply_to_outbound: Nullable(Uuid),
   to_addr: Type.String(),
   /** Blank when the sender was resolved to `from_identity`, as in Seed. */
   from_addr: Type.String(),
@@ -278,6 +328,10 @@ export const InboundListQuery = Type.Object({
   message_id: Type.Optional(Type.String()),
   in_reply_to: Type.Optional(Type.String()),
   channel: Type.Optional(Type.String()),
+  /** created_at at or before this time. */
+  before: Type.Optional(IsoDateTime),
+  /** created_at at or after this time. */
+  after: Type.Optional(IsoDateTime),
 });
 export type InboundListQuery = Static<typeof InboundListQuery>;
 
@@ -312,3 +366,75 @@ export const VumiEvent = Type.Object({
   timestamp: Type.Optional(Type.String()),
 });
 export type VumiEvent = Static<typeof VumiEvent>;
+
+// Batch sends (`/api/v1/outbound/batch/`).
+
+export const MAX_BATCH_RECIPIENTS = 10_000;
+
+/** One recipient of a batch: an address or an identity (or both), with its own personalisation. */
+export const BatchRecipient = Body({
+  to_addr: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  to_identity: Type.Optional(Uuid),
+  personalisation: Type.Optional(Personalisation),
+});
+export type BatchRecipient = Static<typeof BatchRecipient>;
+
+/**
+ * `POST /api/v1/outbound/batch/`: shared `content` (or `template` with shared `personalisation`, which each
+ * recipient's own overrides), `metadata` and `channel`. `id` (optional, chosen by the client) makes a retried
+ * request safe: outbound ids derive from (batch id, recipient index), and a batch id seen before creates nothing.
+ */
+export const CreateBatchBody = Body({
+  id: Type.Optional(Uuid),
+  recipients: Type.Array(BatchRecipient, { minItems: 1, maxItems: MAX_BATCH_RECIPIENTS }),
+  content: Type.Optional(Nullable(Type.String())),
+  metadata: Type.Optional(Json),
+  channel: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64 }))),
+  ...templatedSend,
+});
+export type CreateBatchBody = Static<typeof CreateBatchBody>;
+
+/** Outbounds per status. */
+export const StatusCounts = Type.Record(Type.String(), Type.Integer({ minimum: 0 }));
+export type StatusCounts = Static<typeof StatusCounts>;
+
+export const Batch = Type.Object({
+  id: Uuid,
+  total: Type.Integer({ minimum: 0 }),
+  channel: Type.String(),
+  template: Nullable(Type.Integer()),
+  template_version: Nullable(Type.Integer()),
+  test: Type.Boolean(),
+  /** The batch's outbounds by status (`queued`, `submitted`, `delivered`, ...). */
+  status_counts: StatusCounts,
+  created_at: IsoDateTime,
+  created_by: Actor,
+});
+export type Batch = Static<typeof Batch>;
+
+// Reports.
+
+const IsoDate = Type.String({ format: "date" });
+
+/** `GET /api/v1/outbound/status_counts/`: days (UTC, created_at), inclusive; default the last 30 days. */
+export const StatusCountsQuery = Type.Object({
+  from: Type.Optional(IsoDate),
+  to: Type.Optional(IsoDate),
+});
+export type StatusCountsQuery = Static<typeof StatusCountsQuery>;
+
+export const DailyStatusCounts = Type.Array(
+  Type.Object({ date: IsoDate, status: OutboundStatus, count: Type.Integer({ minimum: 0 }) }),
+);
+export type DailyStatusCounts = Static<typeof DailyStatusCounts>;
+
+/** Seed's `POST /api/v1/aggregate-outbounds/`: default end today, start 30 days before. */
+export const AggregateOutboundsBody = Body({
+  start: Type.Optional(IsoDate),
+  end: Type.Optional(IsoDate),
+});
+export type AggregateOutboundsBody = Static<typeof AggregateOutboundsBody>;
+
+/** Seed's `POST /api/v1/archive-outbounds/`: both days required, inclusive. */
+export const ArchiveOutboundsBody = Body({ start: IsoDate, end: IsoDate });
+export type ArchiveOutboundsBody = Static<typeof ArchiveOutboundsBody>;

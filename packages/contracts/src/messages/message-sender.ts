@@ -12,8 +12,41 @@ export const OutboundStatus = Type.Union([
 export type OutboundStatus = Static<typeof OutboundStatus>;
 
 /**
+ * The lane an outbound is sent in: `high` (verification codes, alerts; bypasses sending windows), `normal`
+ * (the default) and `bulk` (subscription fan-outs, topic publishes). Each lane has its own queue.
+ */
+export const OutboundPriority = Type.Union([
+  Type.Literal("high"),
+  Type.Literal("normal"),
+  Type.Literal("bulk"),
+]);
+export type OutboundPriority = Static<typeof OutboundPriority>;
+
+const ClockTime = Type.String({ pattern: "^([01][0-9]|2[0-3]):[0-5][0-9]$" });
+
+/**
+ * When messages may go out, in the recipient's local time (`start` inclusive, `end` exclusive; `end` before
+ * `start` spans midnight). `timezone` (IANA) is used when the recipient's own zone is unknown; default UTC.
+ */
+export const SendingWindow = Type.Object(
+  {
+    start: ClockTime,
+    end: ClockTime,
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type SendingWindow = Static<typeof SendingWindow>;
+
+/**
  * `outbound.send`: its `id` is the idempotency key end to end; the same id is never sent twice.
- * At least one of `to_addr` and `to_identity`.
+ * At least one of `to_addr` and `to_identity`. `priority` picks the lane (routing key `outbound.send.<priority>`
+ * for high and bulk); `sending_window` (e.g. a message set's) defers it until the window opens, `not_before`
+ * until then; past `expires_at` it is marked expired instead of being sent. Email reads `metadata.subject`,
+ * `metadata.html` and `metadata.headers` (extra single-line header fields, e.g. RFC 8058's
+ * `List-Unsubscribe` and `List-Unsubscribe-Post`, which topic messages carry). Stage-based messages carry
+ * Seed's media keys: `metadata.image_url` (a URL: send an image with the text) and, for audio sets,
+ * `metadata.voice_speech_url` (a list of URLs to play in order); channels without media may ignore them.
  */
 export const OutboundSend = Type.Object({
   id: Uuid,
@@ -23,6 +56,10 @@ export const OutboundSend = Type.Object({
   channel: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
   metadata: Json,
   resend: Type.Optional(Type.Boolean()),
+  priority: Type.Optional(OutboundPriority),
+  sending_window: Type.Optional(SendingWindow),
+  not_before: Type.Optional(IsoDateTime),
+  expires_at: Type.Optional(IsoDateTime),
 });
 export type OutboundSend = Static<typeof OutboundSend>;
 
@@ -61,6 +98,8 @@ export const InboundReceived = Type.Object({
   channel: Type.String(),
   message_id: Nullable(Type.String()),
   in_reply_to: Nullable(Type.String()),
+  /** The outbound it replies to, when the provider says so. */
+  reply_to_outbound: Type.Optional(Nullable(Uuid)),
   from_identity: Nullable(Uuid),
   from_addr: Nullable(Type.String()),
   to_addr: Type.String(),

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "inbound" ADD COLUMN     "reply_to" UUID;

@@ -1,0 +1,42 @@
+import { Batch, CreateBatchBody, IdParams } from "@tidings/contracts";
+import { type Api, errorResponses, notFound } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import { createBatch, getBatch } from "../services/batches.ts";
+import { actorOf } from "../services/outbounds.ts";
+
+export function batchRoutes(app: Api, db: Db, channelIds: readonly string[]): void {
+  app.post(
+    "/api/v1/outbound/batch/",
+    {
+      schema: {
+        tags: ["outbound"],
+        summary: "Queue one message to each of up to 10,000 recipients",
+        body: CreateBatchBody,
+        response: { 202: Batch, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const batch = await createBatch(db, channelIds, request.body, actorOf(request));
+      return reply.code(202).header("location", `/api/v1/outbound/batch/${batch.id}/`).send(batch);
+    },
+  );
+
+  app.get(
+    "/api/v1/outbound/batch/:id/",
+    {
+      schema: {
+        tags: ["outbound"],
+        summary: "A batch, with its outbounds counted by status",
+        params: IdParams,
+        response: { 200: Batch, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const batch = await getBatch(db, request.params.id);
+      if (!batch) {
+        throw notFound("MESSAGE_SENDER_BATCH_NOT_FOUND", `Batch ${request.params.id} not found`);
+      }
+      return batch;
+    },
+  );
+}

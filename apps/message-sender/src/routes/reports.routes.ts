@@ -1,0 +1,64 @@
+import {
+  AggregateOutboundsBody,
+  ArchiveOutboundsBody,
+  DailyStatusCounts,
+  StatusCountsQuery,
+} from "@tidings/contracts";
+import { type Api, ApiError, errorResponses } from "@tidings/service-kit";
+import Type from "typebox";
+import type { Db } from "../db.ts";
+import { aggregateOutbounds, archiveOutbounds, statusCounts } from "../services/reports.ts";
+
+export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): void {
+  app.get(
+    "/api/v1/outbound/status_counts/",
+    {
+      schema: {
+        tags: ["reports"],
+        summary: "Outbounds per day (UTC) and status",
+        querystring: StatusCountsQuery,
+        response: { 200: DailyStatusCounts, ...errorResponses },
+      },
+    },
+    async (request) => statusCounts(db, request.query.from, request.query.to),
+  );
+
+  app.post(
+    "/api/v1/aggregate-outbounds/",
+    {
+      schema: {
+        tags: ["reports"],
+        summary: "Recompute the daily aggregates of outbounds (Seed)",
+        body: AggregateOutboundsBody,
+        response: { 202: Type.Object({ aggregate_outbounds: Type.Boolean() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await aggregateOutbounds(db, request.body.start, request.body.end);
+      return reply.code(202).send({ aggregate_outbounds: true });
+    },
+  );
+
+  app.post(
+    "/api/v1/archive-outbounds/",
+    {
+      schema: {
+        tags: ["reports"],
+        summary: "Archive days of final outbounds to ARCHIVE_DIR as gzipped NDJSON, then purge them (Seed)",
+        body: ArchiveOutboundsBody,
+        response: {
+          202: Type.Object({ archived_outbounds: Type.Boolean(), days: Type.Array(Type.String()) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!archiveDir) {
+        throw new ApiError(409, "MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED", "ARCHIVE_DIR is not set");
+      }
+      const { start, end } = request.body;
+      const { archived } = await archiveOutbounds(db, archiveDir, start, end, request.log);
+      return reply.code(202).send({ archived_outbounds: true, days: archived });
+    },
+  );
+}

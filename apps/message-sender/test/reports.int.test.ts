@@ -1,0 +1,271 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import type { OutboundStatus } from "../src/generated/prisma/client.ts";
+import { messageSenderService } from "../src/service.ts";
+import { msisdn } from "./helpers.ts";
+
+// The API alone, over outbounds stored on chosen days.
+let svc: TestService<MessageSenderConfig, Db>;
+let archiveDir: string;
+
+beforeAll(async () => {
+  archiveDir = await mkdtemp(join(tmpdir(), "tidings-archive-"));
+  svc = await startTestService(messageSenderService, { env: { ARCHIVE_DIR: archiveDir } });
+});
+afterAll(async () => {
+  await svc?.close();
+  await rm(archiveDir, { recursive: true, force: true });
+});
+
+const call = (method: "GET" | "POST", url: string, payload?: object) =>
+  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
+
+const DAY_MS = 86_400_000;
+/** A UTC day `n` days ago, as YYYY-MM-DD. */
+const daysAgo = (n: number) => new Date(Date.now() - n * DAY_MS).toISOString().slice(0, 10);
+
+interface Seed {
+  day: string;
+  status: OutboundStatus;
+  channel?: string;
+  attempts?: number;
+  toIdentity?: string;
+  hour?: number;
+}
+
+async function seed(rows: Seed[]): Promise<string[]> {
+  const data = rows.map((r) => ({
+    id: randomUUID(),
+    toAddr: r.status === "delivered" || r.status === "failed" ? "" : msisdn(),
+    toIdentity: r.toIdentity ?? null,
+    content: "Hello",
+    channel: r.channel ?? "LOG",
+    status: r.status,
+    delivered: r.status === "delivered",
+    attempts: r.attempts ?? (r.status === "queued" ? 0 : 1),
+    createdAt: new Date(`${r.day}T${String(r.hour ?? 10).padStart(2, "0")}:00:00Z`),
+  }));
+  await svc.db.outbound.createMany({ data });
+  return data.map((d) => d.id);
+}
+
+describe("GET /api/v1/outbound/status_counts/", () => {
+  it("counts outbounds per UTC day and status in the range", async () => {
+    const [d1, d2, d3] = [daysAgo(300), daysAgo(299), daysAgo(298)];
+    await seed([
+      { day: d1, status: "delivered" },
+      { day: d1, status: "delivered", hour: 23 },
+      { day: d1, status: "failed" },
+      { day: d2, status: "queued", hour: 0 },
+      { day: d3, status: "delivered" },
+    ]);
+    const res = await call("GET", `/api/v1/outbound/status_counts/?from=${d1}&to=${d2}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual([
+      { date: d1, status: "delivered", count: 2 },
+      { date: d1, status: "failed", count: 1 },
+      { date: d2, status: "queued", count: 1 },
+    ]);
+    const reversed = await call("GET", `/api/v1/outbound/status_counts/?from=${d2}&to=${d1}`);
+    expect(reversed.statusCode).toBe(400);
+    expect((await call("GET", "/api/v1/outbound/status_counts/?from=yesterday")).statusCode).toBe(400);
+  });
+});
+
+describe("POST /api/v1/aggregate-outbounds/", () => {
+  it("replaces each day's aggregates per (delivered, channel) with counts and attempt sums", async () => {
+    const [d1, d2] = [daysAgo(200), daysAgo(199)];
+    await seed([
+      { day: d1, status: "delivered", attempts: 1 },
+      { day: d1, status: "delivered", attempts: 2 },
+      { day: d1, status: "failed", attempts: 3 },
+      { day: d1, status: "delivered", channel: "SMS", attempts: 1 },
+      { day: d2, status: "queued" },
+    ]);
+    const aggregate = () => call("POST", "/api/v1/aggregate-outbounds/", { start: d1, end: d2 });
+    const res = await aggregate();
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ aggregate_outbounds: true });
+    const rows = async () =>
+      (
+        await svc.db.aggregateOutbound.findMany({
+          where: { date: { gte: new Date(d1), lte: new Date(d2) } },
+          orderBy: [{ date: "asc" }, { channel: "asc" }, { delivered: "asc" }],
+        })
+      ).map((r) => ({ ...r, date: r.date.toISOString().slice(0, 10) }));
+    const expected = [
+      { date: d1, delivered: false, channel: "LOG", attempts: 3, total: 1 },
+      { date: d1, delivered: true, channel: "LOG", attempts: 3, total: 2 },
+      { date: d1, delivered: true, channel: "SMS", attempts: 1, total: 1 },
+      { date: d2, delivered: false, channel: "LOG", attempts: 0, total: 1 },
+    ];
+    expect(await rows()).toEqual(expected);
+    // Run again: the same result. A change is picked up.
+    expect((await aggregate()).statusCode).toBe(202);
+    expect(await rows()).toEqual(expected);
+    await seed([{ day: d2, status: "queued" }]);
+    await aggregate();
+    expect((await rows()).at(-1)).toMatchObject({ date: d2, total: 2 });
+  });
+});
+
+describe("POST /api/v1/archive-outbounds/", () => {
+  it("writes each day's final outbounds as gzipped NDJSON, purges exactly them, and is idempotent", async () => {
+    const [d1, d2, d3] = [daysAgo(100), daysAgo(99), daysAgo(98)];
+    const [delivered1, failed1, queued1] = (await seed([
+      { day: d1, status: "delivered" },
+      { day: d1, status: "failed", hour: 23 },
+      { day: d1, status: "queued" },
+    ])) as [string, string, string];
+    const [queued2, delivered3] = (await seed([
+      { day: d2, status: "submitted" },
+      { day: d3, status: "delivered" },
+    ])) as [string, string];
+    await call("POST", "/api/v1/aggregate-outbounds/", { start: d1, end: d3 });
+
+    const res = await call("POST", "/api/v1/archive-outbounds/", { start: d1, end: d3 });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ archived_outbounds: true, days: [d1, d3] });
+
+    const file = join(archiveDir, `outbounds-${d1}.gz`);
+    const lines = gunzipSync(await readFile(file))
+      .toString("utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.id)).toEqual([delivered1, failed1]);
+    expect(lines[0]).toMatchObject({ id: delivered1, status: "delivered", channel: "LOG", content: "Hello" });
+    // Exactly the rows written are gone; those still on their way stay (a day with none final is skipped).
+    const left = await svc.db.outbound.findMany({
+      where: { id: { in: [delivered1, failed1, queued1, queued2, delivered3] } },
+      orderBy: { createdAt: "asc" },
+    });
+    expect(left.map((o) => o.id)).toEqual([queued1, queued2]);
+    expect(await readdir(archiveDir)).toEqual([`outbounds-${d1}.gz`, `outbounds-${d3}.gz`]);
+    expect(
+      (await svc.db.archivedOutbounds.findMany({ orderBy: { date: "asc" } })).map((a) => [
+        a.date.toISOString().slice(0, 10),
+        a.archive,
+        a.count,
+      ]),
+    ).toEqual([
+      [d1, `outbounds-${d1}.gz`, 2],
+      [d3, `outbounds-${d3}.gz`, 1],
+    ]);
+
+    // Twice: nothing more is written or purged, even for rows that became final since.
+    await svc.db.outbound.update({ where: { id: queued1 }, data: { status: "delivered", delivered: true } });
+    const written = (await stat(file)).mtimeMs;
+    const again = await call("POST", "/api/v1/archive-outbounds/", { start: d1, end: d3 });
+    expect(again.json()).toEqual({ archived_outbounds: true, days: [] });
+    expect((await stat(file)).mtimeMs).toBe(written);
+    expect(await svc.db.outbound.count({ where: { id: queued1 } })).toBe(1);
+
+    // Aggregating again keeps the archived days' aggregates.
+    await call("POST", "/api/v1/aggregate-outbounds/", { start: d1, end: d3 });
+    expect(await svc.db.aggregateOutbound.count({ where: { date: new Date(d1) } })).toBe(2);
+  });
+
+  it("purges nothing when the archive cannot be written", async () => {
+    const blocked = join(archiveDir, "not-a-directory");
+    await writeFile(blocked, "");
+    const api = await startTestService(messageSenderService, { env: { ARCHIVE_DIR: join(blocked, "sub") } });
+    try {
+      const day = daysAgo(50);
+      const own = randomUUID();
+      await api.db.outbound.create({
+        data: {
+          id: own,
+          content: "Hello",
+          status: "delivered",
+          delivered: true,
+          createdAt: new Date(`${day}T10:00:00Z`),
+        },
+      });
+      const res = await api.app.inject({
+        method: "POST",
+        url: "/api/v1/archive-outbounds/",
+        headers: adminAuth,
+        payload: { start: day, end: day },
+      });
+      expect(res.statusCode).toBe(500);
+      expect(await api.db.outbound.count({ where: { id: own } })).toBe(1);
+      expect(await api.db.archivedOutbounds.count()).toBe(0);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("refuses days not over yet, a reversed range, and archiving without ARCHIVE_DIR", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const notOver = await call("POST", "/api/v1/archive-outbounds/", { start: daysAgo(1), end: today });
+    expect(notOver.statusCode).toBe(400);
+    expect(notOver.json().error.details).toEqual([
+      { field: "body.end", message: "must be before today (UTC)" },
+    ]);
+    expect(
+      (await call("POST", "/api/v1/archive-outbounds/", { start: daysAgo(2), end: daysAgo(3) })).statusCode,
+    ).toBe(400);
+    expect((await call("POST", "/api/v1/archive-outbounds/", { start: daysAgo(2) })).statusCode).toBe(400);
+    const api = await startTestService(messageSenderService);
+    try {
+      const res = await api.app.inject({
+        method: "POST",
+        url: "/api/v1/archive-outbounds/",
+        headers: adminAuth,
+        payload: { start: daysAgo(3), end: daysAgo(2) },
+      });
+      expect(res.statusCode).toBe(409);
+      expect(res.json().error.code).toBe("MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED");
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe("searching by identity and date", () => {
+  it("filters outbounds by to_identity and created_at, and inbounds by from_identity and created_at", async () => {
+    const identity = randomUUID();
+    const [d1, d2] = [daysAgo(20), daysAgo(10)];
+    const [early, late] = await seed([
+      { day: d1, status: "delivered", toIdentity: identity },
+      { day: d2, status: "delivered", toIdentity: identity },
+      { day: d2, status: "delivered" },
+    ]);
+    const outbounds = await call(
+      "GET",
+      `/api/v1/outbound/?to_identity=${identity}&after=${daysAgo(15)}T00:00:00Z`,
+    );
+    expect(outbounds.json().results.map((o: { id: string }) => o.id)).toEqual([late]);
+    const before = await call(
+      "GET",
+      `/api/v1/outbound/?to_identity=${identity}&before=${daysAgo(15)}T00:00:00Z`,
+    );
+    expect(before.json().results.map((o: { id: string }) => o.id)).toEqual([early]);
+
+    const inbound = (day: string) => ({
+      id: randomUUID(),
+      channel: "LOG",
+      fromIdentity: identity,
+      content: "Hi",
+      createdAt: new Date(`${day}T10:00:00Z`),
+    });
+    const [in1, in2] = [inbound(d1), inbound(d2)];
+    await svc.db.inbound.createMany({ data: [in1, in2, { ...inbound(d2), fromIdentity: randomUUID() }] });
+    const inbounds = await call(
+      "GET",
+      `/api/v1/inbound/?from_identity=${identity}&after=${daysAgo(15)}T00:00:00Z&before=${daysAgo(5)}T00:00:00Z`,
+    );
+    expect(inbounds.json().results.map((i: { id: string }) => i.id)).toEqual([in2.id]);
+    const all = await call("GET", `/api/v1/inbound/?from_identity=${identity}`);
+    expect(all.json().count).toBe(2);
+    expect(in1.id).not.toBe(in2.id);
+  });
+});
