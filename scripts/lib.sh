@@ -56,6 +56,19 @@ ensure_backing_services() {
   fi
 }
 
+# Debian's Chromium, for the browser tests (playwright-core drives /usr/bin/chromium; CHROMIUM_PATH overrides).
+# Installed when missing and we may (root with apt-get); otherwise those tests fail saying how to install it.
+ensure_chromium() {
+  local chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  if [ -x "$chromium" ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing Chromium (browser tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    log "warning: no Chromium at $chromium and cannot install it (needs root and apt-get); browser tests will fail"
+  fi
+}
+
 prepare() {
   require_node
   ensure_pnpm

@@ -19,12 +19,17 @@ const envFile = path.join(ROOT, ".env");
 if (existsSync(envFile)) {
   process.loadEnvFile(envFile);
 }
-if (!process.env.ADMIN_TOKEN) {
-  // A fresh checkout gets its own admin token, kept in .env (git-ignored) and never printed.
-  process.env.ADMIN_TOKEN = randomBytes(24).toString("base64url");
-  appendFileSync(envFile, `ADMIN_TOKEN=${process.env.ADMIN_TOKEN}\n`);
-  process.stdout.write("start: generated an ADMIN_TOKEN and wrote it to .env\n");
+/** A fresh checkout gets its own secrets, kept in .env (git-ignored) and never printed. */
+function ensureSecret(name: string, bytes: number): void {
+  if (!process.env[name]) {
+    process.env[name] = randomBytes(bytes).toString("base64url");
+    appendFileSync(envFile, `${name}=${process.env[name]}\n`);
+    process.stdout.write(`start: generated an ${name} and wrote it to .env\n`);
+  }
 }
+ensureSecret("ADMIN_TOKEN", 24);
+// Signs topic messages' unsubscribe links; the subscription API and workers must share it.
+ensureSecret("UNSUBSCRIBE_SECRET", 32);
 
 const services = (process.env.SERVICES ?? ALL.join(",")).split(",").filter(Boolean);
 const replicas = Number(process.env.WORKER_REPLICAS ?? 1);

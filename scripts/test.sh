@@ -3,4 +3,5 @@
 # RabbitMQ, end-to-end with real processes). Installs what is missing first.
 source "$(dirname "$0")/lib.sh"
 prepare
+ensure_chromium
 exec pnpm test

@@ -5,10 +5,11 @@ import type { IdentityConfig } from "./config.ts";
 import type { Db } from "./db.ts";
 import { recordDeliveryResult } from "./services/delivery.ts";
 import { applyKeyword } from "./services/keywords.ts";
+import { applyUnsubscribe } from "./services/unsubscribes.ts";
 
 /**
  * The worker: delivery reports feed each identity's consecutive-failure counter; inbound STOP/START become
- * opt-outs/opt-ins; REST hooks are delivered.
+ * opt-outs/opt-ins, and unsubscribe links (topic.unsubscribed) unsubscribe opt-outs; REST hooks are delivered.
  */
 export async function startConsumers({
   config,
@@ -67,7 +68,22 @@ export async function startConsumers({
     },
     { prefetch: config.AMQP_PREFETCH },
   );
+  const unsubscribes = await broker.consume(
+    "identity.unsubscribes",
+    {
+      "topic.unsubscribed": async (event, ctx) => {
+        const outcome = await applyUnsubscribe(db, event, ctx.log, {
+          defaultCountry: config.DEFAULT_COUNTRY,
+          messageId: ctx.messageId,
+          correlationId: ctx.correlationId,
+        });
+        ctx.log.debug({ event: event.id, outcome }, "unsubscribe handled");
+      },
+    },
+    { prefetch: config.AMQP_PREFETCH },
+  );
   return async () => {
+    await unsubscribes.stop();
     await inbound.stop();
     await reports.stop();
     await stopHooks();

@@ -29,6 +29,9 @@ async function issue(identity: string, address: string, address_type = "msisdn")
   const res = await send(svc, "POST", `/api/v1/identities/${identity}/verify/`, { address_type, address });
   expect(res.statusCode).toBe(202);
   const sent = await waitFor(() => sentTo().length > before && sentTo().at(-1), { what: "outbound.send" });
+  // High priority (it overtakes bulk sends and quiet hours), and it expires with the code.
+  expect(sent.priority).toBe("high");
+  expect(Date.parse(sent.expires_at ?? "")).toBe(Date.parse(res.json().expires_at));
   return /(\d{6})/.exec(sent.content ?? "")?.[1] as string;
 }
 

@@ -1,23 +1,37 @@
 import { loadConfig } from "@tidings/service-kit";
 import Type from "typebox";
+import { TopicsConfig, withUnsubscribeSecret } from "./services/topics-config.ts";
 
 export const loadSubscriptionConfig = (env: Record<string, string | undefined> = process.env) =>
-  loadConfig(
-    "subscription",
-    {
-      PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3002 }),
-      /** Subscriptions read per keyset page when a schedule fires. */
-      FAN_OUT_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 }),
-      /** Subscriptions sent per `subscription.send-next` command (one transaction each). */
-      SEND_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
-      /** Whether `identity.max_failures` (consecutive failed sends) stops the identity's subscriptions. */
-      DEACTIVATE_ON_MAX_FAILURES: Type.Boolean({ default: true }),
-      /** Message set ids (comma-separated) whose subscriptions advance without sending (Seed's DRY_RUN_MESSAGESETS). */
-      DRY_RUN_MESSAGESETS: Type.String({ default: "", pattern: "^(\\d+(,\\d+)*)?$" }),
-      /** Language used when a message is missing in the subscription's own language (empty: none). */
-      FALLBACK_LANGUAGE: Type.String({ default: "", maxLength: 6 }),
-    },
-    env,
+  withUnsubscribeSecret(
+    loadConfig(
+      "subscription",
+      {
+        PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3002 }),
+        /** Subscriptions read per keyset page when a schedule fires. */
+        FAN_OUT_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 1_000 }),
+        /** Subscriptions sent per `subscription.send-next` command (one transaction each). */
+        SEND_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
+        /** Whether `identity.max_failures` (consecutive failed sends) stops the identity's subscriptions. */
+        DEACTIVATE_ON_MAX_FAILURES: Type.Boolean({ default: true }),
+        /** Message set ids (comma-separated) whose subscriptions advance without sending (Seed's DRY_RUN_MESSAGESETS). */
+        DRY_RUN_MESSAGESETS: Type.String({ default: "", pattern: "^(\\d+(,\\d+)*)?$" }),
+        /** Language used when a message is missing in the subscription's own language (empty: none). */
+        FALLBACK_LANGUAGE: Type.String({ default: "", maxLength: 6 }),
+        /** Whether an identity's new language (`details.lang_code`) moves its active subscriptions to it. */
+        SUBSCRIPTION_FOLLOW_IDENTITY_LANG: Type.Boolean({ default: true }),
+        /** Sent with every hook delivery as `Authorization: Token <HOOK_AUTH_TOKEN>` (Seed). */
+        HOOK_AUTH_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
+        /** Delivery attempts per hook event before it is recorded as failed. */
+        HOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 15 }),
+        /** First retry delay of a hook delivery (doubling after each failure). */
+        HOOK_RETRY_BASE_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),
+        /** How often the worker looks for hook deliveries due. */
+        HOOK_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+        ...TopicsConfig,
+      },
+      env,
+    ),
   );
 
 export type SubscriptionConfig = ReturnType<typeof loadSubscriptionConfig>;

@@ -156,6 +156,7 @@ describe("sending on a schedule", () => {
     expect(trigger.statusCode).toBe(202);
     await waitFor(() => sendsTo(eng.identity).length === 2, { what: "second send" });
     expect(sendsTo(eng.identity).map((s) => s.content)).toEqual(["one", "two"]);
+    expect(sendsTo(eng.identity).map((s) => s.priority)).toEqual(["bulk", "bulk"]);
 
     await fire(SLOT_3);
     await waitFor(async () => (await reload(eng.id)).completed, { what: "completion" });
@@ -386,7 +387,7 @@ describe("subscriptions API", () => {
     const sent = await waitFor(() => sendsTo(sub.identity).find((s) => s.id === res.json().outbound), {
       what: "resend",
     });
-    expect(sent).toMatchObject({ content: "two", resend: true });
+    expect(sent).toMatchObject({ content: "two", resend: true, priority: "normal" });
     expect((await reload(sub.id)).nextSequenceNumber).toBe(3);
     const again = await svc.app.inject({
       method: "POST",
@@ -394,6 +395,17 @@ describe("subscriptions API", () => {
       headers: adminAuth,
     });
     expect(again.json().outbound).not.toBe(res.json().outbound);
+    // Seed's ResendRequest: each resend recorded with its outbound and the message sent again.
+    const message2 = await svc.db.messageCopy.findFirstOrThrow({
+      where: { messagesetId: 1, sequenceNumber: 2, lang: "eng_ZA" },
+    });
+    const requests = await svc.db.resendRequest.findMany({ where: { subscription: sub.id } });
+    expect(requests.map((r) => [r.outbound, r.message]).sort()).toEqual(
+      [
+        [res.json().outbound, message2.id],
+        [again.json().outbound, message2.id],
+      ].sort(),
+    );
 
     const unknown = await svc.app.inject({
       method: "POST",

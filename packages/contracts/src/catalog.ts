@@ -22,6 +22,7 @@ import {
 } from "./messages/message-sender.ts";
 import { ScheduleAdded, ScheduleDeliver, ScheduleFired } from "./messages/scheduler.ts";
 import { Subscription, SubscriptionFanOut, SubscriptionSendNext } from "./messages/subscription.ts";
+import { TopicFanOut, TopicSendBatch, TopicUnsubscribed } from "./messages/topics.ts";
 
 /** The services; each producing service owns one topic exchange of the same name. */
 export const SERVICES = ["identity", "subscription", "content", "scheduler", "message-sender"] as const;
@@ -34,6 +35,11 @@ export interface MessageDefinition {
   schema: TSchema;
   example: unknown;
   description: string;
+  /**
+   * Routes copies of the message by a payload field: published with routing key `<name>.<value>` (the plain
+   * name for `default` or no value), so queues can split it into lanes. See `routingKey`.
+   */
+  lanes?: { field: string; values: readonly string[]; default: string };
 }
 
 const NOW = "2026-01-05T09:00:00.000Z";
@@ -304,6 +310,7 @@ export const catalog = {
       catch_up: "latest",
       enabled: true,
       endpoint: null,
+      message: null,
       payload: {},
       source: null,
       next_send_at: "2026-01-08T06:00:00.000Z",
@@ -347,12 +354,42 @@ export const catalog = {
     example: { subscription_ids: [subscription.id], schedule: 1, slot: NOW },
     description: "Send a batch of subscriptions their next message for a schedule slot (fan-out work item).",
   },
+  "topic.fan-out": {
+    kind: "command",
+    exchange: "subscription",
+    schema: TopicFanOut,
+    example: { publish_id: "outbreak-2026-01-05" },
+    description: "Send a topic publish to its subscribers (POST /api/v1/topics/{topic}/publish/).",
+  },
+  "topic.send-batch": {
+    kind: "command",
+    exchange: "subscription",
+    schema: TopicSendBatch,
+    example: { publish_id: "outbreak-2026-01-05", identities: [IDENTITY_ID] },
+    description: "Send a topic publish to a batch of its subscribers (fan-out work item).",
+  },
+  "topic.unsubscribed": {
+    kind: "event",
+    exchange: "subscription",
+    schema: TopicUnsubscribed,
+    example: {
+      id: "3e0f6b1a-5c2d-5e4f-9a8b-7c6d5e4f3a2b",
+      identity: IDENTITY_ID,
+      topic: "outbreak/ke/nairobi",
+      channel: "email",
+      method: "one-click",
+      at: NOW,
+    },
+    description:
+      "A person unsubscribed through a topic message's link; the identity service records consent.",
+  },
   "outbound.send": {
     kind: "command",
     exchange: "message-sender",
     schema: OutboundSend,
     example: { id: OUTBOUND_ID, to_identity: IDENTITY_ID, content: "Welcome!", metadata: {} },
-    description: "Send one message; its id is the idempotency key.",
+    description: "Send one message; its id is the idempotency key. Routed by `priority` to its lane's queue.",
+    lanes: { field: "priority", values: ["high", "normal", "bulk"], default: "normal" },
   },
   "outbound.submitted": {
     kind: "event",

@@ -1,4 +1,4 @@
-import { catalog, type MessageName, SERVICES, type Service } from "./catalog.ts";
+import { catalog, type MessageDefinition, type MessageName, SERVICES, type Service } from "./catalog.ts";
 
 export interface RetryPolicy {
   /** Deliveries before a message goes to the dead-letter queue (the first try included). */
@@ -30,6 +30,8 @@ export interface QueueDefinition {
   consumer: Service;
   /** The messages routed into it; each is bound from its own exchange with its name as routing key. */
   messages: readonly MessageName[];
+  /** Routing keys bound instead of the message names (lanes: `outbound.send.high`), on their exchange. */
+  bindings?: readonly string[];
   retry: RetryPolicy;
   description: string;
 }
@@ -74,24 +76,73 @@ export const queues = {
       "content.messageset.deleted",
       "content.message.changed",
       "content.message.deleted",
+      "content.template.changed",
+      "content.template.deleted",
     ],
-    "Keep the local copy of schedules, message sets and messages.",
+    "Keep the local copy of schedules, message sets, messages and templates.",
   ),
   "subscription.identity-events": queue(
     "subscription",
-    ["identity.deleted", "optout.created", "identity.max_failures"],
-    "Stop subscriptions of identities that are gone, opted out of everything, or keep failing.",
+    ["identity.deleted", "optout.created", "identity.max_failures", "identity.updated"],
+    "Stop subscriptions of identities that are gone, opted out of everything, or keep failing; follow language changes.",
   ),
-  "message-sender.outbound-send": queue("message-sender", ["outbound.send"], "Send outbound messages."),
+  "subscription.outbound-failures": queue(
+    "subscription",
+    ["outbound.failed"],
+    "Mark a subscription whose identity has no address (process_status -1) when its send fails for that.",
+  ),
+  "subscription.topic-fan-out": queue(
+    "subscription",
+    ["topic.fan-out"],
+    "Page through a topic publish's subscribers and send them in batches.",
+  ),
+  "subscription.topic-send": queue(
+    "subscription",
+    ["topic.send-batch"],
+    "Mail-merge and send a topic publish to a batch of subscribers.",
+  ),
+  "subscription.identity-copy": queue(
+    "subscription",
+    ["identity.created", "identity.updated", "identity.deleted"],
+    "Keep the local copy of identities (verified addresses, opt-outs, details) that topics send from.",
+  ),
+  "subscription.topic-deliveries": queue(
+    "subscription",
+    ["outbound.delivery_report"],
+    "Record delivery reports of topic messages in their publish's counts.",
+  ),
+  "message-sender.outbound-send": queue(
+    "message-sender",
+    ["outbound.send"],
+    "Send outbound messages: the normal lane.",
+  ),
+  "message-sender.outbound-send-high": {
+    ...queue("message-sender", ["outbound.send"], "Send outbound messages: the high-priority lane (codes)."),
+    bindings: ["outbound.send.high"],
+  },
+  "message-sender.outbound-send-bulk": {
+    ...queue("message-sender", ["outbound.send"], "Send outbound messages: the bulk lane (fan-outs)."),
+    bindings: ["outbound.send.bulk"],
+  },
   "message-sender.address-book": queue(
     "message-sender",
     ["identity.created", "identity.updated", "identity.deleted"],
     "Keep the local address book that resolves to_identity.",
   ),
+  "message-sender.templates": queue(
+    "message-sender",
+    ["content.template.changed", "content.template.deleted"],
+    "Keep the local copy of content templates that renders templated sends.",
+  ),
   "identity.inbound": queue(
     "identity",
     ["inbound.received"],
     "Turn STOP and START keywords in inbound messages into opt-outs and opt-ins.",
+  ),
+  "identity.unsubscribes": queue(
+    "identity",
+    ["topic.unsubscribed"],
+    "Record unsubscribe-link use as unsubscribe opt-outs in the consent ledger.",
   ),
   "identity.delivery-reports": queue(
     "identity",
@@ -106,6 +157,22 @@ export type QueueMessages<Q extends QueueName> = (typeof queues)[Q]["messages"][
 export const queueNames = Object.keys(queues) as QueueName[];
 
 export const exchangeFor = (name: MessageName): Service => catalog[name].exchange;
+
+/** The routing key a message is published with: its name, or `<name>.<lane>` for a message with lanes. */
+export function routingKey(name: MessageName, payload: unknown): string {
+  const { lanes }: MessageDefinition = catalog[name];
+  if (!lanes) {
+    return name;
+  }
+  const value = (payload as Record<string, unknown> | null)?.[lanes.field];
+  return typeof value === "string" && value !== lanes.default ? `${name}.${value}` : name;
+}
+
+/** Every routing key a message may be published with (to bind a queue that should see all of them). */
+export function routingKeysFor(name: MessageName): string[] {
+  const { lanes }: MessageDefinition = catalog[name];
+  return [name, ...(lanes?.values ?? []).filter((v) => v !== lanes?.default).map((v) => `${name}.${v}`)];
+}
 
 /**
  * Names as declared on the broker. A namespace (tests use one per file) prefixes every exchange and queue,

@@ -73,6 +73,9 @@ export async function issueVerification(
         to_identity: identityId,
         content: `Your verification code is ${code}. It expires in ${Math.round(settings.ttlSeconds / 60)} minutes.`,
         metadata: { purpose: "verification", verification_id: id, address_type: input.address_type },
+        // A code jumps the bulk backlog and quiet hours, and is never delivered after it stopped working.
+        priority: "high",
+        expires_at: expiresAt.toISOString(),
       },
       correlationId: actor.correlationId,
     });

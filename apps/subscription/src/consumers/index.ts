@@ -12,8 +12,17 @@ import {
   markMessageSetDeleted,
   markScheduleDeleted,
 } from "../services/content-copy.ts";
-import { deactivateIdentity } from "../services/reactions.ts";
+import {
+  deactivateIdentity,
+  followIdentityLanguage,
+  markReachable,
+  markUnreachable,
+  NO_ADDRESS,
+} from "../services/reactions.ts";
 import { ContentNotYetAvailable, fanOut, sendBatch } from "../services/send.ts";
+import { copyTemplate, markTemplateDeleted } from "../services/template-copy.ts";
+import { removeTopicSubscriptions } from "../services/topics.ts";
+import { startTopicConsumers } from "./topics.ts";
 
 const STOPPING_OPTOUTS: ReadonlySet<string> = new Set(["stopall", "forget", "unsubscribe"]);
 
@@ -43,6 +52,8 @@ export async function startSubscriptionConsumers(
         "content.messageset.deleted": ({ id }) => markMessageSetDeleted(db, id),
         "content.message.changed": (m) => copyMessage(db, m),
         "content.message.deleted": (m) => deleteMessage(db, m),
+        "content.template.changed": (t) => copyTemplate(db, t),
+        "content.template.deleted": ({ id }) => markTemplateDeleted(db, id),
       },
       { prefetch },
     ),
@@ -101,6 +112,11 @@ export async function startSubscriptionConsumers(
           ctx.log.info({ identity: id, stopped }, "subscriptions of a deleted identity stopped");
         },
         "optout.created": async (optout, ctx) => {
+          if (STOPPING_OPTOUTS.has(optout.optout_type)) {
+            // An unsubscribe from one topic ends that topic subscription; the others end every one.
+            const topic = optout.optout_type === "unsubscribe" ? optout.topic : null;
+            await removeTopicSubscriptions(db, optout.identity, topic);
+          }
           // stop (one address) leaves the others reachable; a topic unsubscribe is about topics only.
           if (STOPPING_OPTOUTS.has(optout.optout_type) && !optout.topic) {
             const stopped = await deactivateIdentity(db, optout.identity, ctx.messageId);
@@ -108,6 +124,24 @@ export async function startSubscriptionConsumers(
               { identity: optout.identity, type: optout.optout_type, stopped },
               "opt-out stopped subscriptions",
             );
+          }
+        },
+        "identity.updated": async (identity, ctx) => {
+          const lang = (identity.details as { lang_code?: unknown }).lang_code;
+          if (config.SUBSCRIPTION_FOLLOW_IDENTITY_LANG && typeof lang === "string" && lang.length <= 6) {
+            const moved = await followIdentityLanguage(db, identity.id, lang, ctx.messageId);
+            if (moved > 0) {
+              ctx.log.info(
+                { identity: identity.id, lang, moved },
+                "subscriptions moved to the identity's language",
+              );
+            }
+          }
+          if (identity.addresses.some((a) => !a.optedout && !a.inactive)) {
+            const ready = await markReachable(db, identity.id, ctx.messageId);
+            if (ready > 0) {
+              ctx.log.info({ identity: identity.id, ready }, "unreachable subscriptions ready again");
+            }
           }
         },
         "identity.max_failures": async ({ identity_id }, ctx) => {
@@ -122,5 +156,19 @@ export async function startSubscriptionConsumers(
       },
       { prefetch },
     ),
+    await broker.consume(
+      "subscription.outbound-failures",
+      {
+        "outbound.failed": async (failed, ctx) => {
+          if (failed.reason === NO_ADDRESS && failed.to_identity) {
+            if (await markUnreachable(db, failed.id, failed.to_identity, ctx.messageId)) {
+              ctx.log.info({ identity: failed.to_identity }, "subscription has no address; marked");
+            }
+          }
+        },
+      },
+      { prefetch },
+    ),
+    ...(await startTopicConsumers(broker, db, config, logger)),
   ] as Consumer<QueueName>[];
 }

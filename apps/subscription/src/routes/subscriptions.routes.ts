@@ -16,6 +16,7 @@ import { subscriptionCalendar } from "../services/calendar.ts";
 import { resendLast } from "../services/resend.ts";
 import {
   createSubscription,
+  deleteSubscription,
   getSubscription,
   listSubscriptions,
   updateSubscription,
@@ -123,6 +124,42 @@ export function subscriptionRoutes(
       })) ?? Promise.reject(notFoundError(request.params.id)),
   );
 
+  app.put(
+    "/api/v1/subscriptions/:id/",
+    {
+      schema: {
+        tags,
+        summary: "Replace a subscription (Seed's PUT: the fields a create needs, and any others to change)",
+        params: IdParams,
+        body: CreateSubscriptionBody,
+        response: { 200: Subscription, ...errorResponses },
+      },
+    },
+    async (request) =>
+      (await updateSubscription(db, request.params.id, request.body, {
+        userId: request.principal.userId,
+        correlationId: request.id,
+      })) ?? Promise.reject(notFoundError(request.params.id)),
+  );
+
+  app.delete(
+    "/api/v1/subscriptions/:id/",
+    {
+      schema: {
+        tags,
+        summary: "Delete a subscription (as Seed did; PATCH active=false stops one and keeps it)",
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      if (!(await deleteSubscription(db, request.params.id))) {
+        throw notFoundError(request.params.id);
+      }
+      return reply.code(204).send(null);
+    },
+  );
+
   app.get(
     "/api/v1/subscriptions/:id/calendar/",
     {
@@ -135,6 +172,7 @@ export function subscriptionRoutes(
             subscription: Type.String(),
             schedule: Type.Integer(),
             timezone: Type.String(),
+            catch_up: Type.Union([Type.String(), Type.Null()]),
             sends: Type.Array(
               Type.Object({ sequence_number: Type.Integer(), at: Type.String({ format: "date-time" }) }),
             ),

@@ -1,20 +1,26 @@
 import { CronExpressionParser } from "cron-parser";
 import type { Db } from "../db.ts";
+import { dayIn, dueAfterSlots, policiesFor, sequencesToSend, slotsBetween } from "./position.ts";
+import { countMessages, sendLanguage } from "./send.ts";
 
 export interface Calendar {
   subscription: string;
   schedule: number;
   timezone: string;
+  /** The set's catch-up policy, when the subscription has an anchor (else null: one message a slot). */
+  catch_up: string | null;
   sends: { sequence_number: number; at: string }[];
 }
 
-/** At most this many dates are previewed (a long set on a daily schedule stays bounded). */
+/** At most this many dates are previewed, and at most this many slots looked at. */
 const MAX_SENDS = 1_000;
+const MAX_SLOTS = 5_000;
 
 /**
  * The dates the rest of a subscription's set will be sent on, if nothing changes: the next runs of its
- * schedule from `now`, one per remaining message (in its language, or the fallback's). Null for an
- * unknown subscription; an empty list when it is complete, inactive, or its schedule is unknown here.
+ * schedule from `now`, each sending what a slot would (its next message; with an anchor, what its set's
+ * catch-up policy sends, several a day while it catches up), in its language or the fallback's. Null for
+ * an unknown subscription; an empty list when it is complete, inactive, or its schedule is unknown here.
  */
 export async function subscriptionCalendar(
   db: Db,
@@ -27,23 +33,46 @@ export async function subscriptionCalendar(
     return null;
   }
   const schedule = await db.scheduleCopy.findUnique({ where: { id: sub.scheduleId } });
+  const policy = sub.anchorAt ? (await policiesFor(db, [sub.messagesetId])).get(sub.messagesetId) : undefined;
   const calendar: Calendar = {
     subscription: sub.id,
     schedule: sub.scheduleId,
     timezone: schedule?.timezone ?? "UTC",
+    catch_up: policy?.catchUp ?? null,
     sends: [],
   };
   if (!schedule || schedule.deleted || !sub.active || sub.completed) {
     return calendar;
   }
-  let count = await db.messageCopy.count({ where: { messagesetId: sub.messagesetId, lang: sub.lang } });
-  if (count === 0 && fallbackLanguage) {
-    count = await db.messageCopy.count({ where: { messagesetId: sub.messagesetId, lang: fallbackLanguage } });
-  }
+  const counts = await countMessages(db, [sub.messagesetId]);
+  const { count } = sendLanguage(counts, sub.messagesetId, sub.lang, fallbackLanguage);
   const runs = CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: now });
-  const last = Math.min(count, sub.nextSequenceNumber + MAX_SENDS - 1);
-  for (let sequence = sub.nextSequenceNumber; sequence <= last; sequence++) {
-    calendar.sends.push({ sequence_number: sequence, at: runs.next().toDate().toISOString() });
+  let next = sub.nextSequenceNumber;
+  let day = sub.sendDay?.toISOString().slice(0, 10);
+  let sentToday = sub.daySends;
+  let anchorSlots: number | undefined;
+  for (let slots = 0; next <= count && slots < MAX_SLOTS && calendar.sends.length < MAX_SENDS; slots++) {
+    const at = runs.next().toDate();
+    const today = dayIn(at, schedule.timezone);
+    if (today !== day) {
+      day = today;
+      sentToday = 0;
+    }
+    // The anchor's slots up to this one: counted once, then one more per slot after the anchor.
+    if (sub.anchorAt) {
+      anchorSlots =
+        anchorSlots === undefined
+          ? slotsBetween(schedule, sub.anchorAt, at)
+          : anchorSlots + (at > sub.anchorAt ? 1 : 0);
+    }
+    const due =
+      anchorSlots === undefined ? null : dueAfterSlots(anchorSlots, sub.initialSequenceNumber, count);
+    const sequences = policy ? sequencesToSend(next, due, policy, sentToday) : [next];
+    for (const sequence of sequences) {
+      calendar.sends.push({ sequence_number: sequence, at: at.toISOString() });
+    }
+    sentToday += sequences.length;
+    next = (sequences.at(-1) ?? next - 1) + 1;
   }
   return calendar;
 }

@@ -47,6 +47,7 @@ export async function copyMessage(db: Db, m: Message): Promise<void> {
     lang: m.lang,
     textContent: m.text_content,
     binaryContent: m.binary_content,
+    binaryContentUrl: m.binary_content_url ?? null,
     metadata: m.metadata as object,
     version,
   };

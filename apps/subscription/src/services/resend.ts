@@ -2,10 +2,12 @@ import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import { badRequest } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
+import { outboundFor } from "./outbound.ts";
 
 /**
  * Seed's resend: the subscription's last message (next_sequence_number - 1, or the first before any was
- * sent) goes out again as a new outbound, without advancing. Each request is its own send.
+ * sent) goes out again as a new outbound, without advancing, recorded as a ResendRequest (outbound and
+ * message) in the same transaction. Each request is its own send.
  */
 export async function resendLast(
   db: Db,
@@ -33,18 +35,25 @@ export async function resendLast(
   }
   const set = await db.messageSetCopy.findUnique({ where: { id: sub.messagesetId } });
   const outbound = randomUUID();
-  await enqueue(db, {
-    name: "outbound.send",
-    messageId: outbound,
-    correlationId: options.correlationId,
-    payload: {
-      id: outbound,
-      to_identity: sub.identity,
-      content: message.textContent ?? "",
-      channel: set?.channel ?? null,
-      metadata: message.metadata as Record<string, unknown>,
-      resend: true,
-    },
+  await db.$transaction(async (tx) => {
+    await tx.resendRequest.create({ data: { outbound, subscription: sub.id, message: message.id } });
+    await enqueue(tx, {
+      name: "outbound.send",
+      messageId: outbound,
+      correlationId: options.correlationId,
+      payload: outboundFor({
+        id: outbound,
+        identity: sub.identity,
+        contentType: set?.contentType ?? "text",
+        channel: set?.channel ?? null,
+        message: {
+          text: message.textContent,
+          metadata: message.metadata as Record<string, unknown>,
+          binaryUrl: message.binaryContentUrl,
+        },
+        resend: true,
+      }),
+    });
   });
   return { outbound, sequence_number: sequence };
 }

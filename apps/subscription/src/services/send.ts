@@ -1,8 +1,20 @@
-import { type Broker, enqueue, type OutboxMessage } from "@tidings/amqp";
+import type { Broker, OutboxMessage } from "@tidings/amqp";
 import { deterministicId, type SubscriptionSendNext } from "@tidings/contracts";
 import type { Logger } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { MessageSetCopy, Prisma } from "../generated/prisma/client.ts";
+import { enqueueWithHooks } from "./events.ts";
+import { fanOutKeyset } from "./fan-out.ts";
+import { type OutboundMessage, outboundFor } from "./outbound.ts";
+import {
+  DEFAULT_POLICY,
+  dayIn,
+  dueAfterSlots,
+  type Policy,
+  policiesFor,
+  SlotCounter,
+  sequencesToSend,
+} from "./position.ts";
 import { toSubscription } from "./subscriptions.ts";
 
 /**
@@ -17,40 +29,29 @@ export async function fanOut(
   command: { schedule: number; slot: string; correlationId?: string },
   sizes: { pageSize: number; sendBatchSize: number },
 ): Promise<number> {
-  let after = "00000000-0000-0000-0000-000000000000";
-  let total = 0;
-  for (;;) {
-    const page = await db.$queryRawUnsafe<{ id: string }[]>(
-      `SELECT id FROM subscription
-       WHERE schedule = $1 AND active AND NOT completed AND process_status = 0 AND id > $2::uuid
-       ORDER BY id LIMIT $3`,
-      command.schedule,
-      after,
-      sizes.pageSize,
-    );
-    const batches: string[][] = [];
-    for (let i = 0; i < page.length; i += sizes.sendBatchSize) {
-      batches.push(page.slice(i, i + sizes.sendBatchSize).map((r) => r.id));
-    }
-    await Promise.all(
-      batches.map((ids) =>
-        broker.publish(
-          "subscription.send-next",
-          { subscription_ids: ids, schedule: command.schedule, slot: command.slot },
-          {
-            messageId: deterministicId("send-next", command.slot, ...ids),
-            correlationId: command.correlationId,
-          },
-        ),
+  return fanOutKeyset(
+    async (after, limit) =>
+      (
+        await db.$queryRawUnsafe<{ id: string }[]>(
+          `SELECT id FROM subscription
+           WHERE schedule = $1 AND active AND NOT completed AND process_status = 0 AND id > $2::uuid
+           ORDER BY id LIMIT $3`,
+          command.schedule,
+          after,
+          limit,
+        )
+      ).map((r) => r.id),
+    (ids) =>
+      broker.publish(
+        "subscription.send-next",
+        { subscription_ids: ids, schedule: command.schedule, slot: command.slot },
+        {
+          messageId: deterministicId("send-next", command.slot, ...ids),
+          correlationId: command.correlationId,
+        },
       ),
-    );
-    total += page.length;
-    const last = page.at(-1);
-    if (!last || page.length < sizes.pageSize) {
-      return total;
-    }
-    after = last.id;
-  }
+    sizes,
+  );
 }
 
 interface LockedSubscription {
@@ -58,6 +59,7 @@ interface LockedSubscription {
   identity: string;
   messageset: number;
   next_sequence_number: number;
+  initial_sequence_number: number;
   lang: string;
   active: boolean;
   completed: boolean;
@@ -65,6 +67,9 @@ interface LockedSubscription {
   process_status: number;
   metadata: Prisma.JsonObject | null;
   last_slot: Date | null;
+  anchor_at: Date | null;
+  send_day: Date | null;
+  day_sends: number;
 }
 
 export interface SendOptions {
@@ -76,9 +81,10 @@ export interface SendOptions {
 }
 
 export interface BatchOutcome {
+  /** Subscriptions sent (or advanced, for dry-run sets) in this slot. */
   sent: number;
   completed: number;
-  /** Not due (inactive, completed, moved to another schedule, or already sent in this or a later slot). */
+  /** Not due (inactive, completed, moved to another schedule, already sent in this or a later slot, or ahead of its anchor). */
   skipped: number;
   /** Due, but their content is not in the local copy yet: to be retried on their own. */
   deferred: string[];
@@ -96,9 +102,10 @@ const isDue = (sub: LockedSubscription, schedule: number, slot: Date): boolean =
   !(sub.last_slot && sub.last_slot >= slot);
 
 const key = (set: number, lang: string) => `${set}\u001f${lang}`;
+const messageKey = (set: number, lang: string, sequence: number) => `${key(set, lang)}\u001f${sequence}`;
 
 /** How many messages each (set, language) has in the local copy. */
-async function countMessages(tx: Tx, sets: number[]): Promise<Map<string, number>> {
+export async function countMessages(tx: Db | Tx, sets: number[]): Promise<Map<string, number>> {
   const rows = await tx.$queryRawUnsafe<{ messageset: number; lang: string; n: number }[]>(
     "SELECT messageset, lang, count(*)::int AS n FROM message_copy WHERE messageset = ANY($1::int[]) GROUP BY 1, 2",
     sets,
@@ -106,20 +113,39 @@ async function countMessages(tx: Tx, sets: number[]): Promise<Map<string, number
   return new Map(rows.map((r) => [key(r.messageset, r.lang), r.n]));
 }
 
+/** The language a subscription is sent in: its own, or the fallback when its set has nothing in it. */
+export function sendLanguage(
+  counts: Map<string, number>,
+  set: number,
+  lang: string,
+  fallback: string,
+): { lang: string; count: number } {
+  const own = counts.get(key(set, lang)) ?? 0;
+  if (own === 0 && fallback && (counts.get(key(set, fallback)) ?? 0) > 0) {
+    return { lang: fallback, count: counts.get(key(set, fallback)) ?? 0 };
+  }
+  return { lang, count: own };
+}
+
 interface Planned {
   sub: LockedSubscription;
   set: MessageSetCopy;
   lang: string;
   count: number;
+  /** The sequence numbers this slot sends, in order (more than one while catching up). */
+  sequences: number[];
+  /** Messages already sent to it on the slot's day. */
+  sentToday: number;
 }
 
 /**
- * Sends a batch of subscriptions the message due in a slot, in one transaction: lock the rows (in id
- * order, so overlapping batches cannot deadlock); keep those that are due; pick each one's message from the
- * local copy in its language (or the fallback language when its set has nothing in it); write every
- * `outbound.send` to the outbox with an id derived from (subscription, set, sequence); advance every
- * position with one compare-and-set update, or complete the subscription and roll it over to its set's
- * `next_set`. Redelivery, a repeated trigger or a second worker can therefore never send a message twice.
+ * Sends a batch of subscriptions the messages due in a slot, in one transaction: lock the rows (in id
+ * order, so overlapping batches cannot deadlock); keep those that are due; pick each one's messages from
+ * the local copy in its language (or the fallback language when its set has nothing in it): its next one,
+ * or, with an anchor, those its set's catch-up policy sends (position.ts); write every `outbound.send` to
+ * the outbox with an id derived from (subscription, set, sequence); advance every position with one
+ * compare-and-set update, or complete the subscription and roll it over to its set's `next_set`.
+ * Redelivery, a repeated trigger or a second worker can therefore never send a message twice.
  */
 export async function sendBatch(
   db: Db,
@@ -129,8 +155,8 @@ export async function sendBatch(
   const slot = new Date(command.slot);
   return db.$transaction(async (tx) => {
     const locked = await tx.$queryRawUnsafe<LockedSubscription[]>(
-      `SELECT id, identity, messageset, next_sequence_number, lang, active, completed, schedule, process_status,
-              metadata, last_slot
+      `SELECT id, identity, messageset, next_sequence_number, initial_sequence_number, lang, active, completed,
+              schedule, process_status, metadata, last_slot, anchor_at, send_day, day_sends
        FROM subscription WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       command.subscription_ids,
     );
@@ -150,25 +176,42 @@ export async function sendBatch(
       (await tx.messageSetCopy.findMany({ where: { id: { in: setIds } } })).map((s) => [s.id, s]),
     );
     const counts = await countMessages(tx, setIds);
+    const anchored = due.some((s) => s.anchor_at);
+    const schedule = await tx.scheduleCopy.findUnique({ where: { id: command.schedule } });
+    const policies = anchored ? await policiesFor(tx, setIds) : new Map<number, Policy>();
+    const today = dayIn(slot, schedule?.timezone ?? "UTC");
+    // The schedule's slots up to this one, listed once for the batch's anchors.
+    const slots = schedule && anchored ? new SlotCounter(schedule, slot) : null;
     const planned: Planned[] = [];
     for (const sub of due) {
       const set = sets.get(sub.messageset);
-      const own = counts.get(key(sub.messageset, sub.lang)) ?? 0;
-      const fallback = options.fallbackLanguage;
-      const lang =
-        own === 0 && fallback && (counts.get(key(sub.messageset, fallback)) ?? 0) > 0 ? fallback : sub.lang;
+      const { lang, count } = sendLanguage(counts, sub.messageset, sub.lang, options.fallbackLanguage);
       if (lang !== sub.lang) {
         options.log.warn(
-          { subscriptionId: sub.id, lang: sub.lang, fallback },
+          { subscriptionId: sub.id, lang: sub.lang, fallback: lang },
           "no messages in language; falling back",
         );
       }
-      const count = counts.get(key(sub.messageset, lang)) ?? 0;
-      if (!set || count === 0) {
+      if (!set || count === 0 || (sub.anchor_at && !slots)) {
         outcome.deferred.push(sub.id);
-      } else {
-        planned.push({ sub, set, lang, count });
+        continue;
       }
+      const dueSeq =
+        sub.anchor_at && slots
+          ? dueAfterSlots(slots.count(sub.anchor_at), sub.initial_sequence_number, count)
+          : null;
+      const sentToday = sub.send_day && isoDay(sub.send_day) === today ? sub.day_sends : 0;
+      const sequences = sequencesToSend(
+        sub.next_sequence_number,
+        dueSeq,
+        policies.get(sub.messageset) ?? DEFAULT_POLICY,
+        sentToday,
+      );
+      if (sequences.length === 0) {
+        outcome.skipped++;
+        continue;
+      }
+      planned.push({ sub, set, lang, count, sequences, sentToday });
     }
 
     const messages = await loadMessages(tx, planned);
@@ -176,96 +219,111 @@ export async function sendBatch(
     const updates: object[] = [];
     const completions: Planned[] = [];
     for (const plan of planned) {
-      const { sub, set, lang, count } = plan;
-      const sequence = sub.next_sequence_number;
-      const message = messages.get(`${key(sub.messageset, lang)}\u001f${sequence}`);
-      if (!message) {
+      const { sub, set, lang, count, sequences, sentToday } = plan;
+      const found = sequences.map((sequence) => messages.get(messageKey(sub.messageset, lang, sequence)));
+      if (found.some((m) => !m)) {
         outcome.deferred.push(sub.id);
         continue;
       }
-      // prepend_next_delivery goes out with this message, then is cleared.
+      // prepend_next_delivery goes out with the first message, then is cleared.
       const { prepend_next_delivery: prepend, ...metadata } = sub.metadata ?? {};
-      const text = message.text ?? "";
-      const outboundId = deterministicId("outbound", sub.id, sub.messageset, sequence);
       const dryRun = options.dryRunSets?.has(sub.messageset) ?? false;
       if (!dryRun) {
-        events.push({
-          name: "outbound.send",
-          messageId: outboundId,
-          correlationId: options.correlationId,
-          payload: {
-            id: outboundId,
-            to_identity: sub.identity,
-            content: typeof prepend === "string" ? `${prepend}\n${text}` : text,
-            channel: set.channel,
-            metadata: message.metadata,
-          },
+        sequences.forEach((sequence, i) => {
+          const id = deterministicId("outbound", sub.id, sub.messageset, sequence);
+          events.push({
+            name: "outbound.send",
+            messageId: id,
+            correlationId: options.correlationId,
+            payload: outboundFor({
+              id,
+              identity: sub.identity,
+              contentType: set.contentType,
+              channel: set.channel,
+              message: found[i] as OutboundMessage,
+              prepend: i === 0 && typeof prepend === "string" ? prepend : undefined,
+            }),
+          });
         });
       }
-      const last = sequence >= count;
+      const lastSent = sequences.at(-1) as number;
+      const last = lastSent >= count;
       updates.push({
         id: sub.id,
-        expected: sequence,
-        next: last ? sequence : sequence + 1,
+        expected: sub.next_sequence_number,
+        next: last ? lastSent : lastSent + 1,
         done: last,
         metadata,
+        day_sends: sentToday + sequences.length,
       });
       if (last) {
         completions.push(plan);
       }
     }
 
-    await advance(tx, updates, slot);
+    await advance(tx, updates, slot, today);
     for (const { sub, set } of completions) {
-      const completed = toSubscription(await tx.subscription.findUniqueOrThrow({ where: { id: sub.id } }));
-      events.push({
-        name: "subscription.completed",
-        payload: completed,
-        correlationId: options.correlationId,
-      });
-      const next = set.nextSet
-        ? (sets.get(set.nextSet) ?? (await tx.messageSetCopy.findUnique({ where: { id: set.nextSet } })))
-        : null;
-      if (set.nextSet && (!next || next.deleted)) {
-        options.log.warn(
-          { subscriptionId: sub.id, nextSet: set.nextSet },
-          "next_set is unknown; no rollover",
-        );
-      } else if (next) {
-        const row = await tx.subscription.create({
-          data: {
-            id: deterministicId("rollover", sub.id),
-            identity: sub.identity,
-            lang: sub.lang,
-            messagesetId: next.id,
-            scheduleId: next.defaultSchedule,
-          },
-        });
-        events.push({
-          name: "subscription.created",
-          payload: toSubscription(row),
-          correlationId: options.correlationId,
-        });
-      }
+      // An anchored subscription's successor counts its schedule from this slot.
+      events.push(...(await completionEvents(tx, sub.id, set, sub.anchor_at ? slot : null, options)));
     }
-    await enqueue(tx, ...events);
+    await enqueueWithHooks(tx, ...events);
     outcome.sent = updates.length;
     outcome.completed = completions.length;
     return outcome;
   });
 }
 
-interface DueMessage {
-  text: string | null;
-  metadata: Prisma.JsonObject;
+/**
+ * The events of a subscription that was just completed: `subscription.completed`, and the rollover to its
+ * set's `next_set` on that set's default schedule, same identity and language, anchored at `anchorAt`
+ * (null: none). The rollover's id is derived from the completed one's.
+ */
+export async function completionEvents(
+  tx: Tx,
+  id: string,
+  set: MessageSetCopy,
+  anchorAt: Date | null,
+  options: { log: Pick<Logger, "warn">; correlationId?: string },
+): Promise<OutboxMessage[]> {
+  const completed = await tx.subscription.findUniqueOrThrow({ where: { id } });
+  const events: OutboxMessage[] = [
+    {
+      name: "subscription.completed",
+      payload: toSubscription(completed),
+      correlationId: options.correlationId,
+    },
+  ];
+  const next = set.nextSet ? await tx.messageSetCopy.findUnique({ where: { id: set.nextSet } }) : null;
+  if (set.nextSet && (!next || next.deleted)) {
+    options.log.warn({ subscriptionId: id, nextSet: set.nextSet }, "next_set is unknown; no rollover");
+  } else if (next) {
+    const row = await tx.subscription.create({
+      data: {
+        id: deterministicId("rollover", id),
+        identity: completed.identity,
+        lang: completed.lang,
+        messagesetId: next.id,
+        scheduleId: next.defaultSchedule,
+        anchorAt,
+      },
+    });
+    events.push({
+      name: "subscription.created",
+      payload: toSubscription(row),
+      correlationId: options.correlationId,
+    });
+  }
+  return events;
 }
 
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+
 /** The messages to send, in one query: keyed by set, language and sequence number. */
-async function loadMessages(tx: Tx, planned: Planned[]): Promise<Map<string, DueMessage>> {
+async function loadMessages(tx: Tx, planned: Planned[]): Promise<Map<string, OutboundMessage>> {
   if (planned.length === 0) {
     return new Map();
   }
-  const wanted = planned.map((p) => ({ m: p.sub.messageset, l: p.lang, s: p.sub.next_sequence_number }));
+  const wanted = planned.flatMap((p) => p.sequences.map((s) => ({ m: p.sub.messageset, l: p.lang, s })));
   const rows = await tx.$queryRawUnsafe<
     {
       messageset: number;
@@ -273,17 +331,18 @@ async function loadMessages(tx: Tx, planned: Planned[]): Promise<Map<string, Due
       lang: string;
       text_content: string | null;
       metadata: Prisma.JsonObject;
+      binary_content_url: string | null;
     }[]
   >(
-    `SELECT DISTINCT c.messageset, c.sequence_number, c.lang, c.text_content, c.metadata
+    `SELECT DISTINCT c.messageset, c.sequence_number, c.lang, c.text_content, c.metadata, c.binary_content_url
      FROM message_copy c JOIN jsonb_to_recordset($1::jsonb) AS w(m int, l text, s int)
        ON c.messageset = w.m AND c.lang = w.l AND c.sequence_number = w.s`,
     JSON.stringify(wanted),
   );
   return new Map(
     rows.map((r) => [
-      `${key(r.messageset, r.lang)}\u001f${r.sequence_number}`,
-      { text: r.text_content, metadata: r.metadata },
+      messageKey(r.messageset, r.lang, r.sequence_number),
+      { text: r.text_content, metadata: r.metadata, binaryUrl: r.binary_content_url },
     ]),
   );
 }
@@ -292,7 +351,7 @@ async function loadMessages(tx: Tx, planned: Planned[]): Promise<Map<string, Due
  * Moves every position in one statement, each only from the position it was read at (compare-and-set):
  * if any row moved meanwhile the count differs and the whole batch rolls back, to be retried.
  */
-async function advance(tx: Tx, updates: object[], slot: Date): Promise<void> {
+async function advance(tx: Tx, updates: object[], slot: Date, day: string): Promise<void> {
   if (updates.length === 0) {
     return;
   }
@@ -304,11 +363,14 @@ async function advance(tx: Tx, updates: object[], slot: Date): Promise<void> {
        process_status = CASE WHEN u.done THEN 2 ELSE s.process_status END,
        metadata = u.metadata,
        last_slot = $2,
+       send_day = $3::date,
+       day_sends = u.day_sends,
        updated_at = now()
-     FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, expected int, next int, done boolean, metadata jsonb)
+     FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, expected int, next int, done boolean, metadata jsonb, day_sends int)
      WHERE s.id = u.id AND s.next_sequence_number = u.expected`,
     JSON.stringify(updates),
     slot,
+    day,
   );
   if (changed !== updates.length) {
     throw new Error(`${updates.length - changed} subscriptions moved while they were being sent`);

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { enqueue } from "@tidings/amqp";
 import {
   type CreateSubscriptionBody,
   deterministicId,
@@ -10,6 +9,7 @@ import {
 import { badRequest, isUniqueViolation, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { Prisma, type Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
+import { enqueueWithHooks } from "./events.ts";
 
 export function toSubscription(row: SubscriptionRow): Subscription {
   return {
@@ -25,6 +25,7 @@ export function toSubscription(row: SubscriptionRow): Subscription {
     schedule: row.scheduleId,
     process_status: row.processStatus,
     metadata: row.metadata as Subscription["metadata"],
+    anchor_at: row.anchorAt?.toISOString() ?? null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
@@ -79,12 +80,13 @@ export async function createSubscription(
           completed: input.completed ?? false,
           processStatus: input.process_status ?? 0,
           metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
+          anchorAt: input.anchor_at ? new Date(input.anchor_at) : null,
           createdBy: actor.userId,
           updatedBy: actor.userId,
         },
       });
       const created = toSubscription(row);
-      await enqueue(tx, {
+      await enqueueWithHooks(tx, {
         name: "subscription.created",
         payload: created,
         correlationId: actor.correlationId,
@@ -119,15 +121,27 @@ export async function listSubscriptions(
     lang: query.lang,
     scheduleId: query.schedule,
     processStatus: query.process_status,
+    nextSequenceNumber: query.next_sequence_number,
+    initialSequenceNumber: query.initial_sequence_number,
     createdAt: { gte: query.created_after, lte: query.created_before },
   };
+  // Seed's metadata_has_key / metadata_not_has_key: the top-level key's value is (not) SQL NULL (a key
+  // holding JSON null is there; a null metadata has no keys).
+  const and: Prisma.SubscriptionWhereInput[] = [];
+  if (query.metadata_has_key) {
+    and.push({ metadata: { path: [query.metadata_has_key], not: Prisma.DbNull } });
+  }
+  if (query.metadata_not_has_key) {
+    and.push({ metadata: { path: [query.metadata_not_has_key], equals: Prisma.DbNull } });
+  }
   if (query.messageset_contains) {
     const sets = await db.messageSetCopy.findMany({
       where: { shortName: { contains: query.messageset_contains } },
       select: { id: true },
     });
-    where.AND = [{ messagesetId: { in: sets.map((s) => s.id) } }];
+    and.push({ messagesetId: { in: sets.map((s) => s.id) } });
   }
+  where.AND = and;
   const [count, rows] = await db.$transaction([
     db.subscription.count({ where }),
     db.subscription.findMany({
@@ -140,14 +154,17 @@ export async function listSubscriptions(
   return { count, results: rows.map(toSubscription) };
 }
 
+/** PATCH fields, or PUT's whole body (Seed's PUT: the required fields, plus any others given). */
+export type SubscriptionChanges = UpdateSubscriptionBody | CreateSubscriptionBody;
+
 /**
- * Changes a subscription (Seed's PATCH) and publishes `subscription.updated`, in one transaction with the
+ * Changes a subscription (Seed's PATCH and PUT) and publishes `subscription.updated`, in one transaction with the
  * row locked, so a concurrent send cannot interleave. Null for an unknown id.
  */
 export async function updateSubscription(
   db: Db,
   id: string,
-  input: UpdateSubscriptionBody,
+  input: SubscriptionChanges,
   actor: Actor,
 ): Promise<Subscription | null> {
   return db.$transaction(async (tx) => {
@@ -168,6 +185,7 @@ export async function updateSubscription(
     const row = await tx.subscription.update({
       where: { id },
       data: {
+        identity: "identity" in input ? input.identity : undefined,
         messagesetId: input.messageset,
         lang: input.lang,
         scheduleId: input.schedule,
@@ -179,11 +197,22 @@ export async function updateSubscription(
         metadata:
           input.metadata === null ? Prisma.DbNull : (input.metadata as Prisma.InputJsonObject | undefined),
         version: input.version,
+        anchorAt: input.anchor_at === undefined ? undefined : input.anchor_at && new Date(input.anchor_at),
         updatedBy: actor.userId,
       },
     });
     const updated = toSubscription(row);
-    await enqueue(tx, { name: "subscription.updated", payload: updated, correlationId: actor.correlationId });
+    await enqueueWithHooks(tx, {
+      name: "subscription.updated",
+      payload: updated,
+      correlationId: actor.correlationId,
+    });
     return updated;
   });
+}
+
+/** Seed's DELETE: the subscription is removed (to stop one and keep it, PATCH `active: false`). */
+export async function deleteSubscription(db: Db, id: string): Promise<boolean> {
+  const { count } = await db.subscription.deleteMany({ where: { id } });
+  return count === 1;
 }

@@ -19,6 +19,7 @@ export const CreateSubscriptionBody = Body({
   process_status: Type.Optional(ProcessStatus),
   metadata: Type.Optional(Nullable(Json)),
   version: Type.Optional(Type.Integer({ minimum: 1 })),
+  anchor_at: Type.Optional(Nullable(IsoDateTime)),
 });
 export type CreateSubscriptionBody = Static<typeof CreateSubscriptionBody>;
 
@@ -44,10 +45,15 @@ export const SubscriptionListQuery = Type.Object({
   lang: Type.Optional(Lang),
   schedule: Type.Optional(SetId),
   process_status: Type.Optional(ProcessStatus),
+  next_sequence_number: Type.Optional(Sequence),
+  initial_sequence_number: Type.Optional(Sequence),
   created_after: Type.Optional(IsoDateTime),
   created_before: Type.Optional(IsoDateTime),
   /** Subscriptions whose message set's short_name contains this text. */
   messageset_contains: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  /** Subscriptions whose metadata has (or has not) this top-level key. */
+  metadata_has_key: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  metadata_not_has_key: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
 });
 export type SubscriptionListQuery = Static<typeof SubscriptionListQuery>;
 
@@ -66,5 +72,73 @@ export const UpdateSubscriptionBody = PatchBody({
   process_status: ProcessStatus,
   metadata: Nullable(Json),
   version: Type.Integer({ minimum: 1 }),
+  anchor_at: Nullable(IsoDateTime),
 });
 export type UpdateSubscriptionBody = Static<typeof UpdateSubscriptionBody>;
+
+/** How a subscription with an anchor catches up when it is behind (see the subscription README). */
+export const CatchUpPolicy = Type.Union([
+  Type.Literal("send_all"),
+  Type.Literal("skip_to_current"),
+  Type.Literal("latest_only"),
+]);
+export type CatchUpPolicy = Static<typeof CatchUpPolicy>;
+
+export const MessageSetPolicyParams = Type.Object({ id: SetId });
+export type MessageSetPolicyParams = Static<typeof MessageSetPolicyParams>;
+
+/** PUT: the whole policy of one message set. */
+export const MessageSetPolicyBody = Body({
+  catch_up: CatchUpPolicy,
+  /** `send_all` sends at most this many messages a day to a subscription. */
+  max_per_day: Type.Integer({ minimum: 1, maximum: 100 }),
+});
+export type MessageSetPolicyBody = Static<typeof MessageSetPolicyBody>;
+
+export const MessageSetPolicy = Type.Object({
+  messageset: SetId,
+  catch_up: CatchUpPolicy,
+  max_per_day: Type.Integer({ minimum: 1 }),
+  /** False when the set has no row of its own and these are the defaults. */
+  configured: Type.Boolean(),
+});
+export type MessageSetPolicy = Static<typeof MessageSetPolicy>;
+
+export const BehindSubscriptionQuery = Type.Object({
+  ...ListQuery.properties,
+  messageset: Type.Optional(SetId),
+});
+export type BehindSubscriptionQuery = Static<typeof BehindSubscriptionQuery>;
+
+/** Seed's BehindSubscription, computed when asked (current and expected positions in the current set). */
+export const BehindSubscription = Type.Object({
+  subscription: Uuid,
+  identity: Uuid,
+  messages_behind: Type.Integer({ minimum: 1 }),
+  current_messageset: SetId,
+  current_sequence_number: Type.Integer({ minimum: 1 }),
+  expected_messageset: SetId,
+  expected_sequence_number: Type.Integer({ minimum: 1 }),
+});
+export type BehindSubscription = Static<typeof BehindSubscription>;
+
+/** Fast-forward the behind subscriptions (all, one set's, or the listed ones) without sending. */
+export const FastForwardBody = Body({
+  messageset: Type.Optional(SetId),
+  subscriptions: Type.Optional(Type.Array(Uuid, { minItems: 1, maxItems: 1000, uniqueItems: true })),
+});
+export type FastForwardBody = Static<typeof FastForwardBody>;
+
+export const EstimateQuery = Type.Object({ date: Type.String({ format: "date" }) });
+export type EstimateQuery = Static<typeof EstimateQuery>;
+
+/** Seed's EstimatedSend: for one day and set, the ready subscriptions whose schedule fires that day. */
+export const EstimatedSend = Type.Object({
+  send_date: Type.String({ format: "date" }),
+  messageset: SetId,
+  estimate_subscriptions: Type.Integer({ minimum: 0 }),
+  estimate_identities: Type.Integer({ minimum: 0 }),
+  /** Messages they will be sent that day (a schedule may fire more than once a day). */
+  estimate_sends: Type.Integer({ minimum: 0 }),
+});
+export type EstimatedSend = Static<typeof EstimatedSend>;

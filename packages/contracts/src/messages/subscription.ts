@@ -17,6 +17,8 @@ export const Subscription = Type.Object({
   schedule: Type.Integer({ minimum: 1 }),
   process_status: ProcessStatus,
   metadata: Nullable(Json),
+  /** Where its schedule is counted from (start date); null: no catch-up. Optional for older events. */
+  anchor_at: Type.Optional(Nullable(IsoDateTime)),
   created_at: IsoDateTime,
   updated_at: IsoDateTime,
 });

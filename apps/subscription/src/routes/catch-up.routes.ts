@@ -1,0 +1,146 @@
+import {
+  BehindSubscription,
+  BehindSubscriptionQuery,
+  type CatchUpPolicy,
+  EstimatedSend,
+  EstimateQuery,
+  FastForwardBody,
+  MessageSetPolicy,
+  MessageSetPolicyBody,
+  MessageSetPolicyParams,
+  Paginated,
+} from "@tidings/contracts";
+import { type Api, errorResponses, notFound, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
+import Type from "typebox";
+import type { Db } from "../db.ts";
+import { fastForward, findBehind } from "../services/behind.ts";
+import { estimateSends } from "../services/estimates.ts";
+import { DEFAULT_POLICY } from "../services/position.ts";
+
+const tags = ["catch-up"];
+
+/**
+ * Catch-up and repair, admin only (Seed guarded behind subscriptions with permissions): per-set catch-up
+ * policies, the behind subscriptions and their fast-forward, and daily send estimates.
+ */
+export function catchUpRoutes(
+  app: Api,
+  db: Db,
+  config: { PUBLIC_URL?: string; FALLBACK_LANGUAGE: string },
+): void {
+  const policyOf = async (id: number) => {
+    const row = await db.messageSetPolicy.findUnique({ where: { messagesetId: id } });
+    const policy = row ? { catchUp: row.catchUp as CatchUpPolicy, maxPerDay: row.maxPerDay } : DEFAULT_POLICY;
+    return { messageset: id, catch_up: policy.catchUp, max_per_day: policy.maxPerDay, configured: !!row };
+  };
+  const knownSet = async (id: number) => {
+    if (!(await db.messageSetCopy.findFirst({ where: { id, deleted: false }, select: { id: true } }))) {
+      throw notFound("SUBSCRIPTION_MESSAGESET_NOT_FOUND", `Message set ${id} not found`);
+    }
+  };
+
+  app.get(
+    "/api/v1/messagesets/:id/policy/",
+    {
+      schema: {
+        tags,
+        summary: "A message set's catch-up policy (the defaults when it has none of its own)",
+        params: MessageSetPolicyParams,
+        response: { 200: MessageSetPolicy, ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      await knownSet(request.params.id);
+      return policyOf(request.params.id);
+    },
+  );
+
+  app.put(
+    "/api/v1/messagesets/:id/policy/",
+    {
+      schema: {
+        tags,
+        summary:
+          "Set a message set's catch-up policy: send_all (at most max_per_day a day), skip_to_current, latest_only",
+        params: MessageSetPolicyParams,
+        body: MessageSetPolicyBody,
+        response: { 200: MessageSetPolicy, ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const { id } = request.params;
+      await knownSet(id);
+      const data = { catchUp: request.body.catch_up, maxPerDay: request.body.max_per_day };
+      await db.messageSetPolicy.upsert({
+        where: { messagesetId: id },
+        create: { messagesetId: id, ...data },
+        update: data,
+      });
+      return policyOf(id);
+    },
+  );
+
+  app.get(
+    "/api/v1/behind-subscriptions/",
+    {
+      schema: {
+        tags,
+        summary:
+          "Ready subscriptions whose schedule has passed their next message (Seed's behind subscriptions)",
+        querystring: BehindSubscriptionQuery,
+        response: { 200: Paginated(BehindSubscription), ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const behind = await findBehind(db, new Date(), config.FALLBACK_LANGUAGE, {
+        messageset: request.query.messageset,
+      });
+      const page = pageParams(request.query);
+      const results = behind.slice(page.offset, page.offset + page.limit).map((b) => b.report);
+      return toPage(request, page, behind.length, results, config.PUBLIC_URL);
+    },
+  );
+
+  app.post(
+    "/api/v1/behind-subscriptions/fast-forward/",
+    {
+      schema: {
+        tags,
+        summary:
+          "Move behind subscriptions (all, one set's, or the listed ones) to their expected position, sending nothing",
+        body: FastForwardBody,
+        response: {
+          200: Type.Object({ fast_forwarded: Type.Integer(), subscriptions: Type.Array(Type.String()) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const moved = await fastForward(db, new Date(), {
+        fallbackLanguage: config.FALLBACK_LANGUAGE,
+        messageset: request.body.messageset,
+        ids: request.body.subscriptions,
+        log: request.log,
+        correlationId: request.id,
+      });
+      return { fast_forwarded: moved.length, subscriptions: moved };
+    },
+  );
+
+  app.get(
+    "/api/v1/estimates/",
+    {
+      schema: {
+        tags,
+        summary: "Daily send estimate per message set (Seed's EstimatedSend) for a date",
+        querystring: EstimateQuery,
+        response: { 200: Type.Object({ results: Type.Array(EstimatedSend) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ results: await estimateSends(db, request.query.date) }),
+  );
+}

@@ -1,0 +1,139 @@
+import {
+  IdentityTopic,
+  IdParams,
+  ListQuery,
+  Paginated,
+  PublishAccepted,
+  PublishParams,
+  PublishRecord,
+  PublishTopicBody,
+  SubscribeTopicBody,
+  TopicParams,
+  TopicSubscriber,
+  TopicSubscriberParams,
+} from "@tidings/contracts";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import Type from "typebox";
+import type { Db } from "../db.ts";
+import {
+  getPublish,
+  listIdentityTopics,
+  listTopicSubscribers,
+  publishTopic,
+  subscribeTopic,
+  unsubscribeTopic,
+} from "../services/topics.ts";
+
+const tags = ["topics"];
+
+/** Topics (Meerkat Hermes pub/sub): subscribers, publishes and their records. */
+export function topicRoutes(app: Api, db: Db, publicUrl?: string): void {
+  const actor = (request: { principal: { userId: number | null }; id: string }) => ({
+    userId: request.principal.userId,
+    correlationId: request.id,
+  });
+
+  app.post(
+    "/api/v1/topics/:topic/subscribers/",
+    {
+      schema: {
+        tags,
+        summary: "Subscribe an identity to a topic (again: replaces its channels)",
+        params: TopicParams,
+        body: SubscribeTopicBody,
+        response: { 200: TopicSubscriber, 201: TopicSubscriber, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { subscriber, created } = await subscribeTopic(
+        db,
+        request.params.topic,
+        request.body,
+        actor(request),
+      );
+      return reply.code(created ? 201 : 200).send(subscriber);
+    },
+  );
+
+  app.get(
+    "/api/v1/topics/:topic/subscribers/",
+    {
+      schema: {
+        tags,
+        summary: "A topic's subscribers",
+        params: TopicParams,
+        querystring: ListQuery,
+        response: { 200: Paginated(TopicSubscriber), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = pageParams(request.query);
+      const { count, results } = await listTopicSubscribers(db, request.params.topic, page);
+      return toPage(request, page, count, results, publicUrl);
+    },
+  );
+
+  app.delete(
+    "/api/v1/topics/:topic/subscribers/:identity/",
+    {
+      schema: {
+        tags,
+        summary: "Unsubscribe an identity from a topic",
+        params: TopicSubscriberParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await unsubscribeTopic(db, request.params.topic, request.params.identity);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    "/api/v1/identities/:id/topics/",
+    {
+      schema: {
+        tags,
+        summary: "An identity's topics",
+        params: IdParams,
+        querystring: ListQuery,
+        response: { 200: Paginated(IdentityTopic), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = pageParams(request.query);
+      const { count, results } = await listIdentityTopics(db, request.params.id, page);
+      return toPage(request, page, count, results, publicUrl);
+    },
+  );
+
+  app.post(
+    "/api/v1/topics/:topic/publish/",
+    {
+      schema: {
+        tags,
+        summary: "Publish to a topic's verified subscribers (a publish_id published again sends nothing new)",
+        params: TopicParams,
+        body: PublishTopicBody,
+        response: { 200: PublishAccepted, 202: PublishAccepted, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const accepted = await publishTopic(db, request.params.topic, request.body, actor(request));
+      return reply.code(accepted.duplicate ? 200 : 202).send(accepted);
+    },
+  );
+
+  app.get(
+    "/api/v1/publishes/:publish_id/",
+    {
+      schema: {
+        tags,
+        summary: "A publish, with its recipients counted by status",
+        params: PublishParams,
+        response: { 200: PublishRecord, ...errorResponses },
+      },
+    },
+    async (request) => getPublish(db, request.params.publish_id),
+  );
+}

@@ -1,0 +1,244 @@
+import { enqueue } from "@tidings/amqp";
+import {
+  deterministicId,
+  type IdentityTopic,
+  type PublishAccepted,
+  type PublishRecord,
+  type PublishTopicBody,
+  type SubscribeTopicBody,
+  type TopicSubscriber,
+} from "@tidings/contracts";
+import { badRequest, conflict, notFound, type PageParams } from "@tidings/service-kit";
+import type { Db, Tx } from "../db.ts";
+import type { TopicSubscription } from "../generated/prisma/client.ts";
+
+interface Actor {
+  userId: number | null;
+  correlationId?: string;
+}
+
+/**
+ * The addresses of identity copy `i` a message on topic subscription `s` may go to: verified, not opted
+ * out, not inactive, on a channel the subscription takes (all when it names none) and the publish takes
+ * (the text[] parameter `$channels`; all when empty). Shared by the recipient count, the fan-out pages and
+ * the sends, so all three agree on who is a recipient.
+ */
+export const eligibleAddressesSql = (channels: string) => `
+  SELECT a->>'type' AS type, a->>'address' AS address, coalesce((a->>'default')::boolean, false) AS is_default
+  FROM jsonb_array_elements(i.addresses) a
+  WHERE coalesce((a->>'verified')::boolean, false)
+    AND NOT coalesce((a->>'optedout')::boolean, false)
+    AND NOT coalesce((a->>'inactive')::boolean, false)
+    AND (cardinality(coalesce(s.channels, '{}')) = 0 OR a->>'type' = ANY(s.channels))
+    AND (cardinality(${channels}::text[]) = 0 OR a->>'type' = ANY(${channels}::text[]))`;
+
+/** Topic subscriptions whose identity (in the local copy) has an eligible address: `$1` topic, `$2` channels. */
+export const RECIPIENTS_SQL = `
+  FROM topic_subscription s JOIN identity_copy i ON i.id = s.identity AND NOT i.deleted
+  WHERE s.topic = $1 AND EXISTS (${eligibleAddressesSql("$2")})`;
+
+const toSubscriber = (row: TopicSubscription): TopicSubscriber => ({
+  topic: row.topic,
+  identity: row.identity,
+  channels: row.channels,
+  created_at: row.createdAt.toISOString(),
+});
+
+/** Subscribes an identity to a topic (again: its channels are replaced). True when it is new. */
+export async function subscribeTopic(
+  db: Db,
+  topic: string,
+  input: SubscribeTopicBody,
+  actor: Actor,
+): Promise<{ subscriber: TopicSubscriber; created: boolean }> {
+  const channels = input.channels ?? [];
+  const [row] = await db.$queryRaw<(TopicSubscription & { created: boolean })[]>`
+    INSERT INTO topic_subscription (topic, identity, channels, created_by)
+    VALUES (${topic}, ${input.identity}::uuid, ${channels}::text[], ${actor.userId})
+    ON CONFLICT (topic, identity) DO UPDATE SET channels = EXCLUDED.channels
+    RETURNING topic, identity::text, channels, created_at AS "createdAt", (xmax = 0) AS created`;
+  const { created, ...subscription } = row as TopicSubscription & { created: boolean };
+  return { subscriber: toSubscriber(subscription), created };
+}
+
+export async function listTopicSubscribers(
+  db: Db,
+  topic: string,
+  page: PageParams,
+): Promise<{ count: number; results: TopicSubscriber[] }> {
+  const [count, rows] = await Promise.all([
+    db.topicSubscription.count({ where: { topic } }),
+    db.topicSubscription.findMany({
+      where: { topic },
+      orderBy: { identity: "asc" },
+      skip: page.offset,
+      take: page.limit,
+    }),
+  ]);
+  return { count, results: rows.map(toSubscriber) };
+}
+
+export async function unsubscribeTopic(db: Db, topic: string, identity: string): Promise<void> {
+  const { count } = await db.topicSubscription.deleteMany({ where: { topic, identity } });
+  if (count === 0) {
+    throw notFound("TOPIC_SUBSCRIPTION_NOT_FOUND", `Identity ${identity} is not subscribed to this topic`);
+  }
+}
+
+export async function listIdentityTopics(
+  db: Db,
+  identity: string,
+  page: PageParams,
+): Promise<{ count: number; results: IdentityTopic[] }> {
+  const [count, rows] = await Promise.all([
+    db.topicSubscription.count({ where: { identity } }),
+    db.topicSubscription.findMany({
+      where: { identity },
+      orderBy: { topic: "asc" },
+      skip: page.offset,
+      take: page.limit,
+    }),
+  ]);
+  return {
+    count,
+    results: rows.map((r) => ({
+      topic: r.topic,
+      channels: r.channels,
+      created_at: r.createdAt.toISOString(),
+    })),
+  };
+}
+
+/**
+ * An identity's topic subscriptions go: those of one topic, or all of them (`topic` null). Used by
+ * unsubscribe links and by opt-outs recorded at the identity service. Returns how many went.
+ */
+export async function removeTopicSubscriptions(
+  db: Db | Tx,
+  identity: string,
+  topic: string | null,
+): Promise<number> {
+  const { count } = await db.topicSubscription.deleteMany({
+    where: { identity, ...(topic === null ? {} : { topic }) },
+  });
+  return count;
+}
+
+/** What a publish sends: its own content, or a template's body (and subject) copied when it is published. */
+async function resolveContent(
+  db: Db,
+  input: PublishTopicBody,
+): Promise<{ content: string; subject: string | null }> {
+  if ((input.content === undefined) === (input.template === undefined)) {
+    throw badRequest("TOPIC_CONTENT_REQUIRED", "Give exactly one of content and template.", [
+      { field: "body.content", message: "exactly one of content and template" },
+    ]);
+  }
+  if (input.content !== undefined) {
+    return { content: input.content, subject: input.subject ?? null };
+  }
+  const template = await db.templateCopy.findFirst({ where: { id: input.template, deleted: false } });
+  if (!template) {
+    throw badRequest("TOPIC_UNKNOWN_TEMPLATE", `Template ${input.template} does not exist`, [
+      { field: "body.template", message: "no such template" },
+    ]);
+  }
+  return { content: template.body, subject: template.subject ?? input.subject ?? null };
+}
+
+/**
+ * Records a publish and its `topic.fan-out` in one transaction and answers with the number of recipients
+ * (subscribers with a verified, not opted-out address on a wanted channel, now). A publish_id published
+ * before sends nothing new: the answer is the first publish's, marked `duplicate` (409 when it was for
+ * another topic).
+ */
+export async function publishTopic(
+  db: Db,
+  topic: string,
+  input: PublishTopicBody,
+  actor: Actor,
+): Promise<PublishAccepted> {
+  const earlier = async () => {
+    const row = await db.topicPublish.findUnique({ where: { publishId: input.publish_id } });
+    if (row && row.topic !== topic) {
+      throw conflict(
+        "TOPIC_PUBLISH_ID_CONFLICT",
+        `publish_id ${input.publish_id} was used for another topic`,
+      );
+    }
+    return row && { publish_id: row.publishId, topic, recipients: row.recipients, duplicate: true };
+  };
+  const seen = await earlier();
+  if (seen) {
+    return seen;
+  }
+  const { content, subject } = await resolveContent(db, input);
+  const channels = input.channels ?? [];
+  const created = await db.$transaction(async (tx) => {
+    const [{ n }] = (await tx.$queryRawUnsafe<{ n: number }[]>(
+      `SELECT count(*)::int AS n ${RECIPIENTS_SQL}`,
+      topic,
+      channels,
+    )) as [{ n: number }];
+    const { count } = await tx.topicPublish.createMany({
+      data: [
+        {
+          publishId: input.publish_id,
+          topic,
+          content,
+          subject,
+          templateId: input.template ?? null,
+          personalisation: input.personalisation ?? {},
+          channels,
+          recipients: n,
+          createdBy: actor.userId,
+        },
+      ],
+      skipDuplicates: true,
+    });
+    if (count === 1) {
+      await enqueue(tx, {
+        name: "topic.fan-out",
+        payload: { publish_id: input.publish_id },
+        messageId: deterministicId("topic-fan-out", input.publish_id),
+        correlationId: actor.correlationId,
+      });
+    }
+    return count === 1 ? n : null;
+  });
+  if (created === null) {
+    // Published at the same moment by another request (publishes are never deleted).
+    return (await earlier()) as PublishAccepted;
+  }
+  return { publish_id: input.publish_id, topic, recipients: created, duplicate: false };
+}
+
+export async function getPublish(db: Db, publishId: string): Promise<PublishRecord> {
+  const row = await db.topicPublish.findUnique({ where: { publishId } });
+  if (!row) {
+    throw notFound("TOPIC_PUBLISH_NOT_FOUND", `Publish ${publishId} not found`);
+  }
+  const groups = await db.topicRecipient.groupBy({
+    by: ["status", "reason"],
+    where: { publishId },
+    _count: { _all: true },
+  });
+  const counts: Record<string, number> = {};
+  const failures: Record<string, number> = {};
+  for (const g of groups) {
+    counts[g.status] = (counts[g.status] ?? 0) + g._count._all;
+    if (g.status === "failed" && g.reason) {
+      failures[g.reason] = (failures[g.reason] ?? 0) + g._count._all;
+    }
+  }
+  return {
+    publish_id: row.publishId,
+    topic: row.topic,
+    template: row.templateId,
+    channels: row.channels,
+    recipients: row.recipients,
+    counts,
+    failures,
+    created_at: row.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,51 @@
+import type { IdentityAddress } from "@tidings/contracts";
+import type { TestService } from "@tidings/service-kit/testing";
+import { waitFor } from "@tidings/testing";
+import type { SubscriptionConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+
+export const UNSUBSCRIBE_SECRET = "topics-test-unsubscribe-secret-0123456789abcdef";
+
+let n = 0;
+export const address = (
+  type: string,
+  address: string,
+  flags: Partial<IdentityAddress> = {},
+): IdentityAddress => ({
+  type,
+  address,
+  default: true,
+  optedout: false,
+  inactive: false,
+  verified: true,
+  ...flags,
+});
+
+/** Announces an identity as the identity service would (identity.created) and waits for the local copy. */
+export async function announceIdentity(
+  svc: TestService<SubscriptionConfig, Db>,
+  id: string,
+  details: Record<string, unknown>,
+  addresses: IdentityAddress[],
+  at = new Date(Date.UTC(2026, 0, 1, 0, 0, ++n)).toISOString(),
+): Promise<void> {
+  await svc.broker.publish("identity.created", {
+    id,
+    version: 1,
+    details,
+    communicate_through: null,
+    operator: null,
+    created_at: at,
+    created_by: null,
+    updated_at: at,
+    updated_by: null,
+    addresses,
+  });
+  await waitFor(
+    async () => {
+      const copy = await svc.db.identityCopy.findUnique({ where: { id } });
+      return copy && copy.identityUpdatedAt.toISOString() === at;
+    },
+    { timeoutMs: 30_000, what: `identity ${id} in the local copy` },
+  );
+}

@@ -1,0 +1,82 @@
+// HTTP request and response schemas of the subscription service's topics (Meerkat Hermes pub/sub).
+import Type, { type Static } from "typebox";
+import { Body, IsoDateTime, Nullable, Uuid } from "../common.ts";
+import { PublishId } from "../messages/topics.ts";
+
+/** Topics are free strings (Hermes does not interpret them); `/` is allowed, URL-encoded in paths. */
+export const Topic = Type.String({ minLength: 1, maxLength: 200, pattern: "^[^\\s]+$" });
+/** An address type of the identity service (`msisdn`, `email`). */
+export const TopicChannel = Type.String({ minLength: 1, maxLength: 50, pattern: "^[a-z0-9_]+$" });
+const Channels = Type.Array(TopicChannel, { maxItems: 10, uniqueItems: true });
+
+export const TopicParams = Type.Object({ topic: Topic });
+export type TopicParams = Static<typeof TopicParams>;
+export const TopicSubscriberParams = Type.Object({ topic: Topic, identity: Uuid });
+export type TopicSubscriberParams = Static<typeof TopicSubscriberParams>;
+export const PublishParams = Type.Object({ publish_id: PublishId });
+export type PublishParams = Static<typeof PublishParams>;
+
+export const SubscribeTopicBody = Body({ identity: Uuid, channels: Type.Optional(Channels) });
+export type SubscribeTopicBody = Static<typeof SubscribeTopicBody>;
+
+export const TopicSubscriber = Type.Object({
+  topic: Type.String(),
+  identity: Uuid,
+  /** Empty: every channel the identity has a verified address on. */
+  channels: Type.Array(Type.String()),
+  created_at: IsoDateTime,
+});
+export type TopicSubscriber = Static<typeof TopicSubscriber>;
+
+export const PersonalisationValue = Type.Union([
+  Type.String({ maxLength: 10_000 }),
+  Type.Number(),
+  Type.Boolean(),
+]);
+
+/** Exactly one of `content` and `template`. */
+export const PublishTopicBody = Body({
+  publish_id: PublishId,
+  /** Text with `<<field>>` / `((field))` placeholders, filled from `personalisation` then identity details. */
+  content: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000 })),
+  /** A content-service template id (from the local copy kept by content.template.* events). */
+  template: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+  personalisation: Type.Optional(
+    Type.Record(Type.String({ maxLength: 100 }), PersonalisationValue, { maxProperties: 100 }),
+  ),
+  /** Email subject (a template's own subject wins when it has one); may hold placeholders. */
+  subject: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  /** Address types to send on; absent: every channel each subscriber takes. */
+  channels: Type.Optional(Channels),
+});
+export type PublishTopicBody = Static<typeof PublishTopicBody>;
+
+export const PublishAccepted = Type.Object({
+  publish_id: Type.String(),
+  topic: Type.String(),
+  recipients: Type.Integer({ minimum: 0 }),
+  /** True when this publish_id was published before: nothing new is sent. */
+  duplicate: Type.Boolean(),
+});
+export type PublishAccepted = Static<typeof PublishAccepted>;
+
+export const PublishRecord = Type.Object({
+  publish_id: Type.String(),
+  topic: Type.String(),
+  template: Nullable(Type.Integer()),
+  channels: Type.Array(Type.String()),
+  recipients: Type.Integer({ minimum: 0 }),
+  /** Recipient records by status: queued, failed, skipped, delivered, undelivered. */
+  counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  /** Failure reasons (e.g. `missing_field:first_name`) with how many recipients each. */
+  failures: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  created_at: IsoDateTime,
+});
+export type PublishRecord = Static<typeof PublishRecord>;
+
+export const IdentityTopic = Type.Object({
+  topic: Type.String(),
+  channels: Type.Array(Type.String()),
+  created_at: IsoDateTime,
+});
+export type IdentityTopic = Static<typeof IdentityTopic>;
