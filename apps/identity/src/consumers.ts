@@ -1,5 +1,5 @@
 import { isFirstDelivery } from "@tidings/amqp";
-import { startHookDispatcher } from "@tidings/hooks";
+import { startConfiguredHookDispatcher } from "@tidings/hooks";
 import type { ServiceDeps, Stop } from "@tidings/service-kit";
 import type { IdentityConfig } from "./config.ts";
 import type { Db } from "./db.ts";
@@ -17,14 +17,7 @@ export async function startConsumers({
   broker,
   logger,
 }: ServiceDeps<IdentityConfig, Db>): Promise<Stop> {
-  const stopHooks = startHookDispatcher({
-    db,
-    logger,
-    authToken: config.HOOK_AUTH_TOKEN,
-    maxAttempts: config.HOOK_MAX_ATTEMPTS,
-    baseDelayMs: config.HOOK_RETRY_BASE_MS,
-    pollIntervalMs: config.HOOK_POLL_INTERVAL_MS,
-  });
+  const stopHooks = startConfiguredHookDispatcher(db, logger, config);
   const reports = await broker.consume(
     "identity.delivery-reports",
     {

@@ -1,4 +1,4 @@
-import { registerHookRoutes, startHookDispatcher } from "@tidings/hooks";
+import { registerHookRoutes, startConfiguredHookDispatcher } from "@tidings/hooks";
 import type { ServiceDefinition } from "@tidings/service-kit";
 import { catchUpLimits, loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
 import { consumeContentSchedules } from "./consumers/content-schedules.consumer.ts";
@@ -27,14 +27,7 @@ export function schedulerService(clock: Clock = systemClock): ServiceDefinition<
       });
     },
     async startConsumers({ broker, db, config, logger }) {
-      const stopHooks = startHookDispatcher({
-        db,
-        logger,
-        authToken: config.HOOK_AUTH_TOKEN,
-        maxAttempts: config.HOOK_MAX_ATTEMPTS,
-        baseDelayMs: config.HOOK_RETRY_BASE_MS,
-        pollIntervalMs: config.HOOK_POLL_INTERVAL_MS,
-      });
+      const stopHooks = startConfiguredHookDispatcher(db, logger, config);
       const content = await consumeContentSchedules(broker, db, clock, config.AMQP_PREFETCH);
       const deliveries = await consumeHttpDeliveries(
         broker,

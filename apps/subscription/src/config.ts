@@ -1,3 +1,4 @@
+import { HookConfig } from "@tidings/hooks";
 import { loadConfig } from "@tidings/service-kit";
 import Type from "typebox";
 import { TopicsConfig, withUnsubscribeSecret } from "./services/topics-config.ts";
@@ -20,14 +21,7 @@ export const loadSubscriptionConfig = (env: Record<string, string | undefined> =
         FALLBACK_LANGUAGE: Type.String({ default: "", maxLength: 6 }),
         /** Whether an identity's new language (`details.lang_code`) moves its active subscriptions to it. */
         SUBSCRIPTION_FOLLOW_IDENTITY_LANG: Type.Boolean({ default: true }),
-        /** Sent with every hook delivery as `Authorization: Token <HOOK_AUTH_TOKEN>` (Seed). */
-        HOOK_AUTH_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
-        /** Delivery attempts per hook event before it is recorded as failed. */
-        HOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 15 }),
-        /** First retry delay of a hook delivery (doubling after each failure). */
-        HOOK_RETRY_BASE_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),
-        /** How often the worker looks for hook deliveries due. */
-        HOOK_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+        ...HookConfig,
         ...TopicsConfig,
       },
       env,

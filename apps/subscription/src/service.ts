@@ -1,4 +1,4 @@
-import { registerHookRoutes, startHookDispatcher } from "@tidings/hooks";
+import { registerHookRoutes, startConfiguredHookDispatcher } from "@tidings/hooks";
 import type { ServiceDefinition } from "@tidings/service-kit";
 import { loadSubscriptionConfig, type SubscriptionConfig } from "./config.ts";
 import { startSubscriptionConsumers } from "./consumers/index.ts";
@@ -30,14 +30,7 @@ export const subscriptionService: ServiceDefinition<SubscriptionConfig, Db> = {
   },
   async startConsumers({ broker, db, config, logger }) {
     const consumers = await startSubscriptionConsumers(broker, db, config, logger);
-    const stopHooks = startHookDispatcher({
-      db,
-      logger,
-      authToken: config.HOOK_AUTH_TOKEN,
-      maxAttempts: config.HOOK_MAX_ATTEMPTS,
-      baseDelayMs: config.HOOK_RETRY_BASE_MS,
-      pollIntervalMs: config.HOOK_POLL_INTERVAL_MS,
-    });
+    const stopHooks = startConfiguredHookDispatcher(db, logger, config);
     return async () => {
       await stopHooks();
       await Promise.all(consumers.map((c) => c.stop()));

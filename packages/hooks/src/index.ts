@@ -1,4 +1,5 @@
 // REST hooks (Seed webhooks): registration, signed delivery with retries, failure records. See README.
+export { HookConfig, type HookSettings, startConfiguredHookDispatcher } from "./config.ts";
 export {
   backoffMs,
   type HookDispatcherOptions,
