@@ -1,5 +1,6 @@
 import { registerHookRoutes, startConfiguredHookDispatcher } from "@tidings/hooks";
 import type { ServiceDefinition } from "@tidings/service-kit";
+import { type Clock, systemClock } from "@tidings/service-kit";
 import { catchUpLimits, loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
 import { consumeContentSchedules } from "./consumers/content-schedules.consumer.ts";
 import { consumeHttpDeliveries } from "./consumers/http-deliveries.consumer.ts";
@@ -7,7 +8,7 @@ import { createDb, type Db } from "./db.ts";
 import { failedTaskRoutes } from "./routes/failed-tasks.routes.ts";
 import { scheduleRoutes } from "./routes/schedules.routes.ts";
 import { HOOK_EVENTS } from "./services/schedules.ts";
-import { type Clock, systemClock, Ticker } from "./ticker.ts";
+import { Ticker } from "./ticker.ts";
 
 /** The scheduler; `clock` is replaceable so tests control time. */
 export function schedulerService(clock: Clock = systemClock): ServiceDefinition<SchedulerConfig, Db> {

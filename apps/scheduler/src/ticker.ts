@@ -6,16 +6,13 @@ import {
   type ScheduleCatchUpPolicy,
 } from "@tidings/contracts";
 import { enqueueHookEvent } from "@tidings/hooks";
-import type { Logger } from "@tidings/service-kit";
+import { type Clock, type Logger, systemClock } from "@tidings/service-kit";
 import { type CatchUpLimits, DEFAULT_CATCH_UP_LIMITS } from "./config.ts";
 import type { Db, Tx } from "./db.ts";
 import type { ScheduleRun } from "./generated/prisma/client.ts";
 import { toRun } from "./runs.ts";
 import { type AmqpTarget, slotMessage } from "./targets.ts";
 import { dueSlots, type Trigger } from "./timing.ts";
-
-export type Clock = () => Date;
-export const systemClock: Clock = () => new Date();
 
 /** Due schedules claimed per transaction. */
 const BATCH = 200;

@@ -1,3 +1,3 @@
-/** The time, replaceable so tests control it (the scheduler's ticker uses the same shape). */
+/** The time, replaceable so tests control it. */
 export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();

@@ -1,8 +1,8 @@
 import type { Broker, Consumer } from "@tidings/amqp";
 import { queues, type RetryPolicy } from "@tidings/contracts";
+import type { Clock } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { deliver } from "../services/delivery.ts";
-import type { Clock } from "../ticker.ts";
 
 /** POSTs due slots of HTTP schedules (`schedule.deliver`), retried by the queue's policy, then recorded. */
 export function consumeHttpDeliveries(

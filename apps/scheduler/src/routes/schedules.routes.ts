@@ -8,6 +8,7 @@ import {
   SchedulerScheduleRun,
   UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
+import type { Clock } from "@tidings/service-kit";
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
@@ -20,7 +21,6 @@ import {
   listSchedules,
   updateSchedule,
 } from "../services/schedules.ts";
-import type { Clock } from "../ticker.ts";
 
 const tags = ["schedules"];
 const scheduleNotFound = (id: string) => notFound("SCHEDULER_SCHEDULE_NOT_FOUND", `Schedule ${id} not found`);
