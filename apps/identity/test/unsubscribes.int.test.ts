@@ -75,7 +75,7 @@ describe("topic.unsubscribed (unsubscribe links)", () => {
         }),
         expect.objectContaining({
           kind: "unsubscribe",
-          scope: "topic",
+          scope: "all",
           topic: null,
           source: "unsubscribe:link",
         }),

@@ -193,7 +193,8 @@ export async function recordOptOut(
       identityId: identity.id,
       action: "optout",
       kind: type,
-      scope: SCOPES[type],
+      // An unsubscribe without a topic is from everything.
+      scope: type === "unsubscribe" && !input.topic ? "all" : SCOPES[type],
       channel: addressType || null,
       address: recordAddress || null,
       topic: type === "unsubscribe" ? (input.topic ?? null) : null,
