@@ -106,6 +106,18 @@ export function subscriptionRoutes(
     },
   );
 
+  // PATCH and Seed's PUT change the same way; PUT's body is a whole subscription.
+  const update = async (request: {
+    params: { id: string };
+    body: Parameters<typeof updateSubscription>[2];
+    principal: { userId: number | null };
+    id: string;
+  }) =>
+    (await updateSubscription(db, request.params.id, request.body, {
+      userId: request.principal.userId,
+      correlationId: request.id,
+    })) ?? Promise.reject(notFoundError(request.params.id));
+
   app.patch(
     "/api/v1/subscriptions/:id/",
     {
@@ -117,11 +129,7 @@ export function subscriptionRoutes(
         response: { 200: Subscription, ...errorResponses },
       },
     },
-    async (request) =>
-      (await updateSubscription(db, request.params.id, request.body, {
-        userId: request.principal.userId,
-        correlationId: request.id,
-      })) ?? Promise.reject(notFoundError(request.params.id)),
+    update,
   );
 
   app.put(
@@ -135,11 +143,7 @@ export function subscriptionRoutes(
         response: { 200: Subscription, ...errorResponses },
       },
     },
-    async (request) =>
-      (await updateSubscription(db, request.params.id, request.body, {
-        userId: request.principal.userId,
-        correlationId: request.id,
-      })) ?? Promise.reject(notFoundError(request.params.id)),
+    update,
   );
 
   app.delete(

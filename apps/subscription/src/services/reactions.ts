@@ -1,7 +1,18 @@
 import { deterministicId } from "@tidings/contracts";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import { enqueueWithHooks } from "./events.ts";
 import { toSubscription } from "./subscriptions.ts";
+
+/** `subscription.updated` (and its hooks) for each changed row, in the caller's transaction. */
+const announceUpdated = (tx: Tx, rows: Parameters<typeof toSubscription>[0][], correlationId?: string) =>
+  enqueueWithHooks(
+    tx,
+    ...rows.map((row) => ({
+      name: "subscription.updated" as const,
+      payload: toSubscription(row),
+      correlationId,
+    })),
+  );
 
 /**
  * Deactivates every active subscription of an identity (it was deleted, opted out of everything, or keeps
@@ -14,14 +25,7 @@ export async function deactivateIdentity(db: Db, identity: string, correlationId
       where: { identity, active: true },
       data: { active: false },
     });
-    await enqueueWithHooks(
-      tx,
-      ...rows.map((row) => ({
-        name: "subscription.updated" as const,
-        payload: toSubscription(row),
-        correlationId,
-      })),
-    );
+    await announceUpdated(tx, rows, correlationId);
     return rows.length;
   });
 }
@@ -47,14 +51,7 @@ export async function followIdentityLanguage(
       lang,
     );
     const moved = await tx.subscription.findMany({ where: { id: { in: rows.map((r) => r.id) } } });
-    await enqueueWithHooks(
-      tx,
-      ...moved.map((row) => ({
-        name: "subscription.updated" as const,
-        payload: toSubscription(row),
-        correlationId,
-      })),
-    );
+    await announceUpdated(tx, moved, correlationId);
     return moved.length;
   });
 }
@@ -90,11 +87,7 @@ export async function markUnreachable(
         data: { processStatus: -1 },
       });
       if (row) {
-        await enqueueWithHooks(tx, {
-          name: "subscription.updated",
-          payload: toSubscription(row),
-          correlationId,
-        });
+        await announceUpdated(tx, [row], correlationId);
       }
       return !!row;
     }
@@ -112,14 +105,7 @@ export async function markReachable(db: Db, identity: string, correlationId?: st
       where: { identity, processStatus: -1, active: true },
       data: { processStatus: 0 },
     });
-    await enqueueWithHooks(
-      tx,
-      ...rows.map((row) => ({
-        name: "subscription.updated" as const,
-        payload: toSubscription(row),
-        correlationId,
-      })),
-    );
+    await announceUpdated(tx, rows, correlationId);
     return rows.length;
   });
 }
