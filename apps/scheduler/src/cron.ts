@@ -1,3 +1,4 @@
+import { isTimeZone } from "@tidings/contracts";
 import { CronExpressionParser } from "cron-parser";
 
 /*
@@ -83,15 +84,6 @@ export function instantOf(timezone: string, wall: number): number {
     }
   }
   return hi;
-}
-
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Why a time zone is unusable, or null when it is fine. */

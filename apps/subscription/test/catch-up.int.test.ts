@@ -217,6 +217,7 @@ describe("catch-up policies", () => {
       messageset: 10,
       catch_up: "send_all",
       max_per_day: 2,
+      sending_window: null,
       configured: false,
     });
     const bad = await setPolicy(10, "send_some");
@@ -239,6 +240,7 @@ describe("catch-up policies", () => {
       messageset: 10,
       catch_up: "send_all",
       max_per_day: 2,
+      sending_window: null,
       configured: true,
     });
     expect((await setPolicy(11, "skip_to_current")).statusCode).toBe(200);
@@ -354,6 +356,30 @@ describe("audio and image messages", () => {
       content: "look",
       metadata: { seq: 1, image_url: "https://files.example/i1.png" },
     });
+    expect(sendsTo(image.identity)[0]?.sending_window).toBeUndefined();
+    // Quiet hours on the image set: its later sends carry the window, which the message sender waits for.
+    const window = { start: "09:00", end: "17:00", timezone: "Africa/Johannesburg" };
+    const badWindow = await api("PUT", "/api/v1/messagesets/21/policy/", {
+      catch_up: "send_all",
+      max_per_day: 2,
+      sending_window: { start: "25:00", end: "17:00" },
+    });
+    expect(badWindow.statusCode).toBe(400);
+    const badZone = await api("PUT", "/api/v1/messagesets/21/policy/", {
+      catch_up: "send_all",
+      max_per_day: 2,
+      sending_window: { start: "09:00", end: "17:00", timezone: "Mars/Olympus_Mons" },
+    });
+    expect(badZone.json().error.details).toEqual([
+      { field: "body.sending_window.timezone", message: "not an IANA time zone" },
+    ]);
+    expect(await svc.db.messageSetPolicy.findUnique({ where: { messagesetId: 21 } })).toBeNull();
+    const quiet = await api("PUT", "/api/v1/messagesets/21/policy/", {
+      catch_up: "send_all",
+      max_per_day: 2,
+      sending_window: window,
+    });
+    expect(quiet.json()).toMatchObject({ messageset: 21, sending_window: window, configured: true });
     await fire("2026-03-03T08:00:00.000Z", MEDIA);
     await waitFor(() => sendsTo(audio.identity).length === 2 && sendsTo(image.identity).length === 2, {
       what: "second sends",
@@ -363,6 +389,8 @@ describe("audio and image messages", () => {
       voice_speech_url: ["https://files.example/a2.mp3"],
     });
     expect(sendsTo(image.identity)[1]?.metadata).toEqual({ seq: 2 });
+    expect(sendsTo(image.identity)[1]?.sending_window).toEqual(window);
+    expect(sendsTo(audio.identity)[1]?.sending_window).toBeUndefined();
     expect((await reload(audio.id)).metadata).toEqual({});
   });
 });

@@ -15,5 +15,6 @@ export * from "./messages/subscription.ts";
 export * from "./messages/topics.ts";
 export * from "./sms.ts";
 export * from "./templates.ts";
+export * from "./time.ts";
 export * from "./topology.ts";
 export * from "./validator.ts";

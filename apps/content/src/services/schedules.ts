@@ -1,9 +1,10 @@
-import type {
-  ContentSchedule,
-  CreateContentScheduleBody,
-  ScheduleRuns,
-  ScheduleRunsQuery,
-  UpdateContentScheduleBody,
+import {
+  type ContentSchedule,
+  type CreateContentScheduleBody,
+  isTimeZone,
+  type ScheduleRuns,
+  type ScheduleRunsQuery,
+  type UpdateContentScheduleBody,
 } from "@tidings/contracts";
 import { badRequest, conflict, notFound, type PageParams } from "@tidings/service-kit";
 import { CronExpressionParser } from "cron-parser";
@@ -72,9 +73,7 @@ function assertValidSchedule(row: ScheduleRow): void {
       details,
     );
   }
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: row.timezone });
-  } catch {
+  if (!isTimeZone(row.timezone)) {
     throw badRequest(
       "CONTENT_SCHEDULE_INVALID_TIMEZONE",
       `timezone: "${row.timezone}" is not an IANA time zone`,

@@ -1,4 +1,9 @@
-import type { OutboundPriority, SendingWindow } from "@tidings/contracts";
+import {
+  isTimeZone,
+  type OutboundPriority,
+  type SendingWindow,
+  sendingWindowProblems,
+} from "@tidings/contracts";
 import { badRequest } from "@tidings/service-kit";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { Prisma } from "../generated/prisma/client.ts";
@@ -6,29 +11,11 @@ import { Prisma } from "../generated/prisma/client.ts";
 // Sending windows (quiet hours): a message goes out only while the recipient's local time is inside the
 // window; outside it, it waits (outbound.not_before) until the window opens.
 
-const isTimeZone = (zone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** The rules a schema can't say: a real IANA zone, and a window that is not empty. 400 otherwise. */
 export function validateWindow(window: SendingWindow | null | undefined, field: string): void {
-  if (!window) {
-    return;
-  }
-  if (window.start === window.end) {
-    throw badRequest("MESSAGE_SENDER_INVALID_SENDING_WINDOW", "A sending window's start and end differ", [
-      { field: `${field}.end`, message: "must differ from start" },
-    ]);
-  }
-  if (window.timezone && !isTimeZone(window.timezone)) {
-    throw badRequest("MESSAGE_SENDER_INVALID_SENDING_WINDOW", `Unknown time zone ${window.timezone}`, [
-      { field: `${field}.timezone`, message: "not an IANA time zone" },
-    ]);
+  const problems = sendingWindowProblems(window, field);
+  if (problems.length > 0) {
+    throw badRequest("MESSAGE_SENDER_INVALID_SENDING_WINDOW", "The sending window is invalid", problems);
   }
 }
 

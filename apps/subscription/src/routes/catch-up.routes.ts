@@ -1,7 +1,6 @@
 import {
   BehindSubscription,
   BehindSubscriptionQuery,
-  type CatchUpPolicy,
   EstimatedSend,
   EstimateQuery,
   FastForwardBody,
@@ -9,13 +8,23 @@ import {
   MessageSetPolicyBody,
   MessageSetPolicyParams,
   Paginated,
+  sendingWindowProblems,
 } from "@tidings/contracts";
-import { type Api, errorResponses, notFound, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
+import {
+  type Api,
+  badRequest,
+  errorResponses,
+  notFound,
+  pageParams,
+  requireAdmin,
+  toPage,
+} from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
+import { Prisma } from "../generated/prisma/client.ts";
 import { fastForward, findBehind } from "../services/behind.ts";
 import { estimateSends } from "../services/estimates.ts";
-import { DEFAULT_POLICY } from "../services/position.ts";
+import { toPolicy } from "../services/position.ts";
 
 const tags = ["catch-up"];
 
@@ -30,8 +39,14 @@ export function catchUpRoutes(
 ): void {
   const policyOf = async (id: number) => {
     const row = await db.messageSetPolicy.findUnique({ where: { messagesetId: id } });
-    const policy = row ? { catchUp: row.catchUp as CatchUpPolicy, maxPerDay: row.maxPerDay } : DEFAULT_POLICY;
-    return { messageset: id, catch_up: policy.catchUp, max_per_day: policy.maxPerDay, configured: !!row };
+    const policy = toPolicy(row);
+    return {
+      messageset: id,
+      catch_up: policy.catchUp,
+      max_per_day: policy.maxPerDay,
+      sending_window: policy.sendingWindow,
+      configured: !!row,
+    };
   };
   const knownSet = async (id: number) => {
     if (!(await db.messageSetCopy.findFirst({ where: { id, deleted: false }, select: { id: true } }))) {
@@ -72,7 +87,15 @@ export function catchUpRoutes(
       requireAdmin(request);
       const { id } = request.params;
       await knownSet(id);
-      const data = { catchUp: request.body.catch_up, maxPerDay: request.body.max_per_day };
+      const problems = sendingWindowProblems(request.body.sending_window, "body.sending_window");
+      if (problems.length > 0) {
+        throw badRequest("SUBSCRIPTION_INVALID_SENDING_WINDOW", "The sending window is invalid", problems);
+      }
+      const data = {
+        catchUp: request.body.catch_up,
+        maxPerDay: request.body.max_per_day,
+        sendingWindow: request.body.sending_window ?? Prisma.DbNull,
+      };
       await db.messageSetPolicy.upsert({
         where: { messagesetId: id },
         create: { messagesetId: id, ...data },

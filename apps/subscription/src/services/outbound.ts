@@ -1,4 +1,4 @@
-import type { OutboundSend } from "@tidings/contracts";
+import type { OutboundSend, SendingWindow } from "@tidings/contracts";
 
 export interface OutboundMessage {
   text: string | null;
@@ -22,6 +22,8 @@ export function outboundFor(input: {
   message: OutboundMessage;
   prepend?: string;
   resend?: boolean;
+  /** The message set's quiet hours: the message sender defers the send until the window opens. */
+  sendingWindow?: SendingWindow | null;
 }): OutboundSend {
   const { message, prepend } = input;
   const metadata: Record<string, unknown> = { ...message.metadata };
@@ -43,6 +45,7 @@ export function outboundFor(input: {
     channel: input.channel,
     metadata,
     priority: input.resend ? "normal" : "bulk",
+    ...(input.sendingWindow ? { sending_window: input.sendingWindow } : {}),
     ...(input.resend ? { resend: true } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { CatchUpPolicy } from "@tidings/contracts";
+import type { CatchUpPolicy, SendingWindow } from "@tidings/contracts";
 import { CronExpressionParser } from "cron-parser";
 import type { Db, Tx } from "../db.ts";
 
@@ -112,9 +112,22 @@ export const dayIn = (at: Date, timezone: string): string =>
 export interface Policy {
   catchUp: CatchUpPolicy;
   maxPerDay: number;
+  sendingWindow: SendingWindow | null;
 }
 
-export const DEFAULT_POLICY: Policy = { catchUp: "send_all", maxPerDay: 2 };
+export const DEFAULT_POLICY: Policy = { catchUp: "send_all", maxPerDay: 2, sendingWindow: null };
+
+/** A set's policy row (or none: the defaults). */
+export const toPolicy = (
+  row: { catchUp: string; maxPerDay: number; sendingWindow: unknown } | null | undefined,
+): Policy =>
+  row
+    ? {
+        catchUp: row.catchUp as CatchUpPolicy,
+        maxPerDay: row.maxPerDay,
+        sendingWindow: (row.sendingWindow as SendingWindow | null) ?? null,
+      }
+    : DEFAULT_POLICY;
 
 /** The catch-up policies of some sets (the defaults for a set without a row of its own). */
 export async function policiesFor(db: Db | Tx, sets: number[]): Promise<Map<number, Policy>> {
@@ -123,7 +136,7 @@ export async function policiesFor(db: Db | Tx, sets: number[]): Promise<Map<numb
   return new Map(
     sets.map((id) => {
       const row = byId.get(id);
-      return [id, row ? { catchUp: row.catchUp as CatchUpPolicy, maxPerDay: row.maxPerDay } : DEFAULT_POLICY];
+      return [id, toPolicy(row)];
     }),
   );
 }
@@ -140,7 +153,7 @@ export async function policiesFor(db: Db | Tx, sets: number[]): Promise<Map<numb
 export function sequencesToSend(
   next: number,
   due: number | null,
-  policy: Policy,
+  policy: Pick<Policy, "catchUp" | "maxPerDay">,
   sentToday: number,
 ): number[] {
   if (due === null) {

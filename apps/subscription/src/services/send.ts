@@ -10,7 +10,6 @@ import {
   DEFAULT_POLICY,
   dayIn,
   dueAfterSlots,
-  type Policy,
   policiesFor,
   SlotCounter,
   sequencesToSend,
@@ -178,7 +177,7 @@ export async function sendBatch(
     const counts = await countMessages(tx, setIds);
     const anchored = due.some((s) => s.anchor_at);
     const schedule = await tx.scheduleCopy.findUnique({ where: { id: command.schedule } });
-    const policies = anchored ? await policiesFor(tx, setIds) : new Map<number, Policy>();
+    const policies = await policiesFor(tx, setIds);
     const today = dayIn(slot, schedule?.timezone ?? "UTC");
     // The schedule's slots up to this one, listed once for the batch's anchors.
     const slots = schedule && anchored ? new SlotCounter(schedule, slot) : null;
@@ -242,6 +241,7 @@ export async function sendBatch(
               channel: set.channel,
               message: found[i] as OutboundMessage,
               prepend: i === 0 && typeof prepend === "string" ? prepend : undefined,
+              sendingWindow: policies.get(sub.messageset)?.sendingWindow,
             }),
           });
         });

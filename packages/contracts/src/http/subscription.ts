@@ -1,6 +1,7 @@
 // HTTP request and response schemas of the subscription service.
 import Type, { type Static } from "typebox";
 import { Body, IsoDateTime, Json, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
+import { SendingWindow } from "../messages/message-sender.ts";
 import { ProcessStatus } from "../messages/subscription.ts";
 
 const SetId = Type.Integer({ minimum: 1, maximum: 2147483647 });
@@ -92,6 +93,8 @@ export const MessageSetPolicyBody = Body({
   catch_up: CatchUpPolicy,
   /** `send_all` sends at most this many messages a day to a subscription. */
   max_per_day: Type.Integer({ minimum: 1, maximum: 100 }),
+  /** Quiet hours: the set's messages wait for this window in the recipient's local time (null: any time). */
+  sending_window: Type.Optional(Nullable(SendingWindow)),
 });
 export type MessageSetPolicyBody = Static<typeof MessageSetPolicyBody>;
 
@@ -99,6 +102,7 @@ export const MessageSetPolicy = Type.Object({
   messageset: SetId,
   catch_up: CatchUpPolicy,
   max_per_day: Type.Integer({ minimum: 1 }),
+  sending_window: Nullable(SendingWindow),
   /** False when the set has no row of its own and these are the defaults. */
   configured: Type.Boolean(),
 });

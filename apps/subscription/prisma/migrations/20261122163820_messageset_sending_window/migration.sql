@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "messageset_policy" ADD COLUMN     "sending_window" JSONB;
