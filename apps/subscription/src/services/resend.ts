@@ -3,11 +3,13 @@ import { enqueue } from "@tidings/amqp";
 import { badRequest } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { outboundFor } from "./outbound.ts";
+import { policiesFor } from "./position.ts";
 
 /**
  * Seed's resend: the subscription's last message (next_sequence_number - 1, or the first before any was
  * sent) goes out again as a new outbound, without advancing, recorded as a ResendRequest (outbound and
- * message) in the same transaction. Each request is its own send.
+ * message) in the same transaction. Each request is its own send, in the normal lane, within the set's
+ * quiet hours.
  */
 export async function resendLast(
   db: Db,
@@ -34,6 +36,7 @@ export async function resendLast(
     );
   }
   const set = await db.messageSetCopy.findUnique({ where: { id: sub.messagesetId } });
+  const policy = (await policiesFor(db, [sub.messagesetId])).get(sub.messagesetId);
   const outbound = randomUUID();
   await db.$transaction(async (tx) => {
     await tx.resendRequest.create({ data: { outbound, subscription: sub.id, message: message.id } });
@@ -52,6 +55,7 @@ export async function resendLast(
           binaryUrl: message.binaryContentUrl,
         },
         resend: true,
+        sendingWindow: policy?.sendingWindow,
       }),
     });
   });
