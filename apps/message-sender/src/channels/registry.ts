@@ -9,9 +9,6 @@ import type { Db } from "../db.ts";
 import type { Channel as ChannelRow } from "../generated/prisma/client.ts";
 import { type Channel, type Channels, DEFAULT_CHANNEL, type Logger, PermanentSendError } from "./channel.ts";
 import { LogChannel } from "./log.ts";
-import { SmtpChannel } from "./smtp.ts";
-import { TwilioChannel } from "./twilio.ts";
-import { VonageChannel } from "./vonage.ts";
 
 export interface ResolvedChannel {
   id: string;
@@ -134,7 +131,7 @@ export class ChannelRegistry {
         next.set(row.id, old);
         continue;
       }
-      next.set(row.id, { row, adapter: this.build(row) });
+      next.set(row.id, { row, adapter: await this.build(row) });
       if (old) {
         void old.adapter.close?.();
       }
@@ -149,18 +146,24 @@ export class ChannelRegistry {
     this.loadedAt = Date.now();
   }
 
-  private build(row: ChannelRow): Channel {
+  /** A channel's adapter; a provider's module (and its SDK, tens of MB) is loaded only once a channel uses it. */
+  private async build(row: ChannelRow): Promise<Channel> {
     switch (row.type) {
       case "log":
         return new LogChannel(this.logger, this.config.LOG_CHANNEL_FILE);
-      case "twilio":
+      case "twilio": {
+        const { TwilioChannel } = await import("./twilio.ts");
         return new TwilioChannel(row.id, row.configuration as unknown as TwilioChannelConfig);
+      }
       case "vonage": {
+        const { VonageChannel } = await import("./vonage.ts");
         const config = row.configuration as unknown as VonageChannelConfig;
         return new VonageChannel(row.id, config, config.status_callback);
       }
-      case "smtp":
+      case "smtp": {
+        const { SmtpChannel } = await import("./smtp.ts");
         return new SmtpChannel(row.configuration as unknown as SmtpChannelConfig);
+      }
       default:
         return unsupported(row.type);
     }

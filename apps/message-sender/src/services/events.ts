@@ -5,8 +5,6 @@ import type {
   VumiEvent,
 } from "@tidings/contracts";
 import { ApiError, badRequest, notFound } from "@tidings/service-kit";
-import { Vonage } from "@vonage/server-sdk";
-import twilio from "twilio";
 import type { Db } from "../db.ts";
 import { applyReport, type ReportOutcome } from "./outbound-status.ts";
 
@@ -40,6 +38,8 @@ export async function verifyTwilio(
     throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No twilio channel ${channelId}`);
   }
   const { auth_token: authToken } = channel.configuration as unknown as TwilioChannelConfig;
+  // The provider SDKs are loaded when first needed: most processes never use one of them (tens of MB each).
+  const { default: twilio } = await import("twilio");
   if (
     !request.signature ||
     !twilio.validateRequest(authToken, request.signature, request.url, request.params)
@@ -95,6 +95,7 @@ export async function verifyVonage(
     throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No vonage channel ${channelId}`);
   }
   const config = channel.configuration as unknown as VonageChannelConfig;
+  const { Vonage } = await import("@vonage/server-sdk");
   const verified =
     !!config.signature_secret &&
     !!params.sig &&
