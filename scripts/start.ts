@@ -32,6 +32,12 @@ ensureSecret("ADMIN_TOKEN", 24);
 ensureSecret("UNSUBSCRIBE_SECRET", 32);
 
 const services = (process.env.SERVICES ?? ALL.join(",")).split(",").filter(Boolean);
+// The message sender finds or creates the identity of a to_addr-only outbound or an unknown inbound sender
+// at the identity service started here (with the platform's admin token) unless told otherwise.
+if (services.includes("identity") && !process.env.IDENTITY_URL) {
+  process.env.IDENTITY_URL = `http://127.0.0.1:${process.env.IDENTITY_PORT ?? 3001}`;
+  process.env.IDENTITY_TOKEN ??= process.env.ADMIN_TOKEN;
+}
 const replicas = Number(process.env.WORKER_REPLICAS ?? 1);
 const plan: { service: string; role: Role; name: string }[] = services.flatMap((service) => [
   { service, role: "api" as const, name: `${service}-api` },
