@@ -28,12 +28,14 @@ export function spawnService(
     env?: Record<string, string>;
     name?: string;
     onLine?: (line: string, name: string) => void;
+    /** Extra flags for node itself, e.g. `--cpu-prof`. */
+    nodeArgs?: string[];
   } = {},
 ): ServiceProcess {
   const name = options.name ?? `${service}-${role}`;
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", path.join("apps", service, "src", "main.ts"), role],
+    [...(options.nodeArgs ?? []), "--import", "tsx", path.join("apps", service, "src", "main.ts"), role],
     {
       cwd: ROOT,
       env: { ...process.env, ...options.env },

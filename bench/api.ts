@@ -1,0 +1,69 @@
+/**
+ * `POST /api/v1/outbound/` against a real message-sender API process (no workers: the sends wait in its
+ * outbox), under the same load as the raw http + pg baseline.
+ */
+import type { Baselines } from "./baselines.ts";
+import { cpuMeter, httpLoad, LOAD, RssSampler, record } from "./lib.ts";
+import { AUTH, Platform } from "./platform.ts";
+
+export async function benchApi(baselines: Baselines): Promise<void> {
+  const raw = await baselines.http();
+  const platform = await Platform.create(["message-sender"], "a");
+  const rss = new RssSampler();
+  try {
+    const api = await platform.start("message-sender", "api");
+    rss.track("message-sender api", platform.pid(api));
+    const cpu = await cpuMeter([platform.pid(api)]);
+    const { closed, open, requests } = await httpLoad(
+      platform.api("message-sender"),
+      "/api/v1/outbound/",
+      AUTH,
+    );
+    if (closed.failed + open.failed > 0) {
+      throw new Error(
+        `api: ${closed.failed + open.failed} requests failed, first: ${closed.firstError ?? open.firstError}`,
+      );
+    }
+    record({
+      name: `api: POST /api/v1/outbound/, ${LOAD.concurrency} concurrent`,
+      value: closed.rps,
+      unit: "req/s",
+      baseline: "raw http",
+      ratio: closed.rps / raw.closed.rps,
+      target: ">= 1500 req/s",
+    });
+    record({
+      name: "api: p50 (closed loop)",
+      value: closed.p50,
+      unit: "ms",
+      baseline: "raw http",
+      ratio: closed.p50 / raw.closed.p50,
+    });
+    record({
+      name: "api: p99 (closed loop)",
+      value: closed.p99,
+      unit: "ms",
+      baseline: "raw http",
+      ratio: closed.p99 / raw.closed.p99,
+    });
+    record({
+      name: `api: p99 at ${LOAD.openRate} req/s offered (open loop)`,
+      value: open.p99,
+      unit: "ms",
+      baseline: "raw http",
+      ratio: open.p99 / raw.open.p99,
+      target: "<= 50 ms at 1000 req/s",
+    });
+    const cpuPerRequest = await cpu.per(requests);
+    record({
+      name: "api: CPU time of the API process per request",
+      value: cpuPerRequest,
+      unit: "ms",
+      baseline: "raw http",
+      ratio: cpuPerRequest / raw.cpuPerRequest,
+    });
+    await rss.report("api under load");
+  } finally {
+    await platform.stop();
+  }
+}

@@ -1,0 +1,365 @@
+/**
+ * What every benchmark shares: the figure table and its JSON, timing and percentiles, a closed-loop and an
+ * open-loop HTTP load generator (keep-alive), a per-process RSS sampler, and scratch databases/namespaces.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import http from "node:http";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { declaredQueues, exchanges, namesFor } from "@tidings/contracts";
+import { applyMigrations, DEFAULT_DATABASE_SERVER, dropDatabase } from "@tidings/db";
+import amqp from "amqplib";
+import pino from "pino";
+import { ROOT } from "../packages/testing/src/processes.ts";
+
+export const AMQP_URL = process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+export const logger = pino({ level: "silent" });
+/** Names this run's databases and namespaces, so concurrent runs never touch each other. */
+export const run = `bench${process.pid}`;
+
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  /** The baseline this figure is compared with, measured in the same run. */
+  baseline?: string;
+  ratio?: number;
+  /** A target from issue 10, as text (e.g. ">= 1500 req/s"). */
+  target?: string;
+}
+
+const figures: Figure[] = [];
+
+const digits = (value: number) => (Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2);
+
+/** Records a figure and prints its row of the table. */
+export function record(f: Figure): void {
+  figures.push(f);
+  const ratio =
+    f.ratio === undefined
+      ? ""
+      : `${f.ratio >= 0.1 ? f.ratio.toFixed(2) : f.ratio.toPrecision(2)}x ${f.baseline}`;
+  const target = f.target ? `  (target ${f.target})` : "";
+  process.stdout.write(
+    `  ${f.name.padEnd(62)} ${f.value.toFixed(digits(f.value)).padStart(10)} ${f.unit.padEnd(8)} ${ratio}${target}\n`,
+  );
+}
+
+/** Writes bench/results/latest.json with every figure recorded so far. */
+export async function writeResults(benches: string[]): Promise<string> {
+  const out = path.join(ROOT, "bench", "results");
+  await mkdir(out, { recursive: true });
+  const file = path.join(out, "latest.json");
+  const load = (await readFile("/proc/loadavg", "utf8").catch(() => "")).split(" ").slice(0, 3).join(" ");
+  await writeFile(
+    file,
+    `${JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        machine: {
+          cores: os.cpus().length,
+          cpu: os.cpus()[0]?.model,
+          memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+          node: process.version,
+          loadAverageAtEnd: load,
+        },
+        benches,
+        figures,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return file;
+}
+
+export const rate = (count: number, ms: number) => (count * 1000) / ms;
+
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+/** The p-th percentile (0-100) of the values, nearest rank. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) {
+    return Number.NaN;
+  }
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}
+
+/** A migrated scratch database of one service, named after this run. */
+export async function benchDatabase(
+  service: string,
+  label = "",
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const url = `${DEFAULT_DATABASE_SERVER}/tidings_${run}${label}_${service.replaceAll("-", "_")}`;
+  await dropDatabase(url);
+  await applyMigrations(path.join(ROOT, "apps", service), url);
+  return { url, drop: () => dropDatabase(url) };
+}
+
+/** Deletes every queue and exchange of a namespace. */
+export async function deleteNamespace(namespace: string): Promise<void> {
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  const names = namesFor(namespace);
+  for (const queue of declaredQueues(names)) {
+    await channel.deleteQueue(queue);
+  }
+  for (const service of exchanges) {
+    await channel.deleteExchange(names.exchange(service));
+  }
+  await connection.close();
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface HttpReply {
+  status: number;
+  body: string;
+}
+
+export interface HttpClient {
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpReply>;
+  close(): void;
+}
+
+/** A keep-alive HTTP/1.1 client over at most `connections` sockets (node:http: less overhead than fetch). */
+export function httpClient(base: string, connections: number): HttpClient {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const origin = new URL(base);
+  return {
+    request(method, urlPath, body, headers = {}) {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      return new Promise((resolve, reject) => {
+        const req = http.request(
+          {
+            host: origin.hostname,
+            port: origin.port,
+            path: urlPath,
+            method,
+            agent,
+            headers: {
+              ...headers,
+              ...(data === undefined
+                ? {}
+                : { "content-type": "application/json", "content-length": Buffer.byteLength(data) }),
+            },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("end", () =>
+              resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+            );
+            res.on("error", reject);
+          },
+        );
+        req.on("error", reject);
+        req.end(data);
+      });
+    },
+    close: () => agent.destroy(),
+  };
+}
+
+/** The reply, or an error naming its status and body when it is not a 2xx. */
+export async function expect2xx(reply: Promise<HttpReply>): Promise<HttpReply> {
+  const res = await reply;
+  if (res.status < 200 || res.status >= 300) {
+    throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 300)}`);
+  }
+  return res;
+}
+
+export interface LoadResult {
+  ok: number;
+  failed: number;
+  ms: number;
+  /** Successful requests per second. */
+  rps: number;
+  p50: number;
+  p99: number;
+  /** What the first failed request threw. */
+  firstError?: string;
+}
+
+/** One request; it throws (or rejects) when it did not succeed. */
+export type Send = (i: number) => Promise<unknown>;
+
+/** Counts the outcomes and latencies of requests. */
+class Tally {
+  readonly latencies: number[] = [];
+  ok = 0;
+  failed = 0;
+  firstError?: string;
+
+  async time(send: Send, i: number, from: number): Promise<void> {
+    try {
+      await send(i);
+      this.ok++;
+    } catch (err) {
+      this.failed++;
+      this.firstError ??= String(err);
+    }
+    this.latencies.push(performance.now() - from);
+  }
+
+  result(ms: number): LoadResult {
+    const { ok, failed, firstError, latencies } = this;
+    return {
+      ok,
+      failed,
+      ms,
+      rps: rate(ok, ms),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      ...(firstError ? { firstError } : {}),
+    };
+  }
+}
+
+/** Closed loop: `concurrency` callers, each sending its next request when the previous one answered. */
+export async function closedLoop(total: number, concurrency: number, send: Send): Promise<LoadResult> {
+  const tally = new Tally();
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        await tally.time(send, next++, performance.now());
+      }
+    }),
+  );
+  return tally.result(performance.now() - start);
+}
+
+/**
+ * Open loop: requests are started at a fixed rate whatever the answers do, and each latency is measured from
+ * when its request was due (no coordinated omission: a stalled server is charged for the queue it causes).
+ */
+export async function openLoop(perSecond: number, durationMs: number, send: Send): Promise<LoadResult> {
+  const total = Math.round((perSecond * durationMs) / 1000);
+  const tally = new Tally();
+  const inFlight: Promise<void>[] = [];
+  const start = performance.now();
+  let issued = 0;
+  while (issued < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) * perSecond) / 1000) + 1);
+    for (; issued < due; issued++) {
+      inFlight.push(tally.time(send, issued, start + (issued * 1000) / perSecond));
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await Promise.all(inFlight);
+  return tally.result(performance.now() - start);
+}
+
+/** The resident set size of a process in MB (from /proc), or undefined once it is gone. */
+export async function rssMb(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) / 1024;
+}
+
+/** Samples the RSS of named processes every 250 ms and keeps each one's maximum. */
+export class RssSampler {
+  readonly max = new Map<string, number>();
+  private readonly pids = new Map<string, number>();
+  private readonly timer = setInterval(() => void this.sample(), 250).unref();
+
+  track(name: string, pid: number | undefined): void {
+    if (pid !== undefined) {
+      this.pids.set(name, pid);
+    }
+  }
+
+  async sample(): Promise<void> {
+    for (const [name, pid] of this.pids) {
+      const mb = await rssMb(pid);
+      if (mb !== undefined && mb > (this.max.get(name) ?? 0)) {
+        this.max.set(name, mb);
+      }
+    }
+  }
+
+  /** Stops sampling and records one figure per process: its maximum RSS. */
+  async report(label: string): Promise<void> {
+    clearInterval(this.timer);
+    await this.sample();
+    for (const [name, mb] of this.max) {
+      record({ name: `RSS max, ${label}: ${name}`, value: mb, unit: "MB", target: "<= 200 MB" });
+    }
+  }
+}
+
+/** The HTTP load both the raw baseline and the API get (BENCH_API_* scale it). */
+export const LOAD = {
+  requests: Number(process.env.BENCH_API_REQUESTS ?? 5_000),
+  concurrency: Number(process.env.BENCH_API_CONCURRENCY ?? 32),
+  openRate: Number(process.env.BENCH_OPEN_RATE ?? 1_000),
+  openSeconds: Number(process.env.BENCH_OPEN_SECONDS ?? 5),
+};
+
+/** A send request's body: a distinct address and content per index. */
+export const outboundBody = (i: number) => ({
+  to_addr: `+2782${String(i % 10_000_000).padStart(7, "0")}`,
+  content: `Bench message ${i}`,
+  metadata: {},
+});
+
+/**
+ * `POST path` under LOAD: a warm-up, then closed loop (throughput, p50/p99 at LOAD.concurrency), then open
+ * loop at LOAD.openRate per second (p99). A request succeeds on a 2xx. `requests`: all sent, warm-up included.
+ */
+export async function httpLoad(
+  base: string,
+  urlPath: string,
+  headers: Record<string, string> = {},
+): Promise<{ closed: LoadResult; open: LoadResult; requests: number }> {
+  const client = httpClient(base, Math.max(LOAD.concurrency, 256));
+  let n = 0;
+  const send: Send = () => expect2xx(client.request("POST", urlPath, outboundBody(n++), headers));
+  try {
+    await closedLoop(Math.min(500, LOAD.requests), LOAD.concurrency, send);
+    const closed = await closedLoop(LOAD.requests, LOAD.concurrency, send);
+    const open = await openLoop(LOAD.openRate, LOAD.openSeconds * 1000, send);
+    return { closed, open, requests: n };
+  } finally {
+    client.close();
+  }
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
+export async function cpuMs(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
+}
+
+/**
+ * CPU time used per unit of work by a group of processes between `start()` and `per(count)`: unlike
+ * throughput, it hardly moves with what else runs on the machine.
+ */
+export async function cpuMeter(
+  pids: (number | undefined)[],
+): Promise<{ per(count: number): Promise<number> }> {
+  const total = async () => (await Promise.all(pids.map(cpuMs))).reduce((a, b) => a + b, 0);
+  const before = await total();
+  return { per: async (count) => ((await total()) - before) / count };
+}
