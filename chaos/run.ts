@@ -49,7 +49,8 @@ const log = (line: string) =>
 
 // Short claims and an eager reconciler: a killed worker's claim lapses, and a status callback lost while
 // the API was down is asked for, within the run.
-const platform = await Platform.create(["message-sender", "subscription"], "chaos", {
+const SERVICES = ["message-sender", "subscription"];
+const platform = await Platform.create(SERVICES, "chaos", {
   OUTBOUND_CLAIM_TTL_MS: "15000",
   RECONCILE_INTERVAL_MS: "2000",
   RECONCILE_AFTER_MS: "5000",
@@ -119,8 +120,17 @@ async function queueDepths(): Promise<Map<string, number>> {
   }
   return found;
 }
+/**
+ * Messages the running services still have to handle: in their main and retry queues (the queues of
+ * services not started here fill up unread).
+ */
 const waiting = (depths: Map<string, number>) =>
-  [...depths].filter(([queue]) => !queue.endsWith(".dlq")).reduce((sum, [, n]) => sum + n, 0);
+  [...depths]
+    .filter(
+      ([queue]) =>
+        !queue.endsWith(".dlq") && SERVICES.some((s) => queue.startsWith(`${platform.namespace}.${s}.`)),
+    )
+    .reduce((sum, [, n]) => sum + n, 0);
 
 /** The ids of the outbound.send commands in message-sender's dead-letter queues (every lane). */
 async function deadLetteredSends(): Promise<Set<string>> {
