@@ -79,11 +79,16 @@ export async function resolveChannel(
   requested: string | null | undefined,
   key: SendingKey,
 ): Promise<string> {
-  const channel = channelForKey(
-    key,
-    requested ?? (await db.channel.findFirst({ where: { default: true } }))?.id ?? DEFAULT_CHANNEL,
-  );
-  if (!channelIds.includes(channel) && !(await db.channel.findUnique({ where: { id: channel } }))) {
+  const byDefault = requested
+    ? null
+    : await db.channel.findFirst({ where: { default: true }, select: { id: true } });
+  const channel = channelForKey(key, requested ?? byDefault?.id ?? DEFAULT_CHANNEL);
+  // The default channel was just read: only a channel named by the request needs looking up.
+  if (
+    !channelIds.includes(channel) &&
+    channel !== byDefault?.id &&
+    !(await db.channel.findUnique({ where: { id: channel }, select: { id: true } }))
+  ) {
     throw badRequest("MESSAGE_SENDER_UNKNOWN_CHANNEL", `No channel ${channel}`, [
       { field: "body.channel", message: "no such channel" },
     ]);
