@@ -1,12 +1,8 @@
 /** A stage-based tick: N ready subscriptions on one schedule, until every outbound.send is published. */
-import { Broker } from "@tidings/amqp";
-import { startServiceWorker } from "@tidings/service-kit";
-import pg from "pg";
-import { loadSubscriptionConfig } from "../apps/subscription/src/config.ts";
-import { createDb as createSubscriptionDb } from "../apps/subscription/src/db.ts";
-import { subscriptionService } from "../apps/subscription/src/service.ts";
+import type pg from "pg";
 import type { Baselines } from "./baselines.ts";
-import { AMQP_URL, benchDatabase, deleteNamespace, logger, rate, record, run, timed } from "./lib.ts";
+import { rate, record, timed } from "./lib.ts";
+import { until, withSubscriptionWorker } from "./subscription-worker.ts";
 
 const SUBSCRIPTIONS = Number(process.env.BENCH_SUBSCRIPTIONS ?? 20_000);
 
@@ -42,38 +38,24 @@ export async function seedSubscriptions(pool: pg.Pool, subscribers: number | str
 }
 
 export async function benchFanOut(_baselines: Baselines): Promise<void> {
-  const { url, drop } = await benchDatabase("subscription", "f");
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  await seedSubscriptions(pool, SUBSCRIPTIONS);
-  const namespace = `${run}f`;
-  const config = loadSubscriptionConfig({
-    SUBSCRIPTION_DATABASE_URL: url,
-    AMQP_URL,
-    AMQP_NAMESPACE: namespace,
-  });
-  const db = createSubscriptionDb(url);
-  const broker = await Broker.connect({ url: AMQP_URL, namespace, service: "subscription", logger });
-  const stop = await startServiceWorker(subscriptionService, { config, logger, db, broker });
-  const before = process.memoryUsage().rss;
-  try {
+  await withSubscriptionWorker("f", async ({ pool, broker }) => {
+    await seedSubscriptions(pool, SUBSCRIPTIONS);
+    const before = process.memoryUsage().rss;
     const ms = await timed(async () => {
       await broker.publish("subscription.fan-out", {
         schedule: 1,
         slot: new Date().toISOString(),
         manual: true,
       });
-      for (;;) {
+      await until(async () => {
         const { rows } = await pool.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM subscription WHERE next_sequence_number = 2",
         );
         const { rows: pending } = await pool.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM tidings_outbox",
         );
-        if (rows[0]?.n === SUBSCRIPTIONS && pending[0]?.n === 0) {
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
+        return rows[0]?.n === SUBSCRIPTIONS && pending[0]?.n === 0;
+      });
     });
     record({
       name: `fan-out: ${SUBSCRIPTIONS} subscriptions -> outbound.send published`,
@@ -91,12 +73,5 @@ export async function benchFanOut(_baselines: Baselines): Promise<void> {
       value: (process.memoryUsage().rss - before) / 2 ** 20,
       unit: "MB",
     });
-  } finally {
-    await stop();
-    await broker.close();
-    await db.$disconnect();
-    await pool.end();
-    await deleteNamespace(namespace);
-    await drop();
-  }
+  });
 }

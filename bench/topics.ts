@@ -4,14 +4,10 @@
  * confirmed by the broker). Identities (each with a verified email and msisdn, one channel wanted) and
  * their topic subscriptions are seeded directly in SQL, as the identity events and the API would store them.
  */
-import { Broker } from "@tidings/amqp";
-import { startServiceWorker } from "@tidings/service-kit";
-import pg from "pg";
-import { loadSubscriptionConfig } from "../apps/subscription/src/config.ts";
-import { createDb as createSubscriptionDb } from "../apps/subscription/src/db.ts";
-import { subscriptionService } from "../apps/subscription/src/service.ts";
+import type pg from "pg";
 import { publishTopic } from "../apps/subscription/src/services/topics.ts";
-import { AMQP_URL, benchDatabase, deleteNamespace, logger, run, timed } from "./lib.ts";
+import { timed } from "./lib.ts";
+import { until, withSubscriptionWorker } from "./subscription-worker.ts";
 
 const SUBSCRIBERS = Number(process.env.BENCH_TOPIC_SUBSCRIBERS ?? 10_000);
 
@@ -36,20 +32,9 @@ async function seedTopic(pool: pg.Pool, topic: string, subscribers: number): Pro
 }
 
 export async function benchTopicPublish(): Promise<{ recipients: number; ms: number }> {
-  const { url, drop } = await benchDatabase("subscription", "t");
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  const topic = "bench/topic";
-  await seedTopic(pool, topic, SUBSCRIBERS);
-  const namespace = `${run}t`;
-  const config = loadSubscriptionConfig({
-    SUBSCRIPTION_DATABASE_URL: url,
-    AMQP_URL,
-    AMQP_NAMESPACE: namespace,
-  });
-  const db = createSubscriptionDb(url);
-  const broker = await Broker.connect({ url: AMQP_URL, namespace, service: "subscription", logger });
-  const stop = await startServiceWorker(subscriptionService, { config, logger, db, broker });
-  try {
+  return withSubscriptionWorker("t", async ({ pool, db }) => {
+    const topic = "bench/topic";
+    await seedTopic(pool, topic, SUBSCRIBERS);
     let recipients = 0;
     const ms = await timed(async () => {
       ({ recipients } = await publishTopic(
@@ -58,24 +43,14 @@ export async function benchTopicPublish(): Promise<{ recipients: number; ms: num
         { publish_id: "bench-1", content: "Hello <<first_name>>, this is the news." },
         { userId: null },
       ));
-      for (;;) {
+      await until(async () => {
         const { rows } = await pool.query<{ done: number; pending: number }>(
           `SELECT (SELECT count(*)::int FROM topic_recipient WHERE status = 'queued') AS done,
                   (SELECT count(*)::int FROM tidings_outbox) AS pending`,
         );
-        if (rows[0]?.done === recipients && rows[0]?.pending === 0) {
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
+        return rows[0]?.done === recipients && rows[0]?.pending === 0;
+      });
     });
     return { recipients, ms };
-  } finally {
-    await stop();
-    await broker.close();
-    await db.$disconnect();
-    await pool.end();
-    await deleteNamespace(namespace);
-    await drop();
-  }
+  });
 }
