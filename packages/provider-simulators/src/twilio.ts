@@ -34,6 +34,11 @@ export interface TwilioSimulatorOptions {
   accounts: Record<string, string>;
   /** Added to every REST reply. Default 0. */
   latencyMs?: number;
+  /**
+   * Between accepting a message (it is in `messages`) and answering the create request: the window in which a
+   * sender that dies has had its message accepted without knowing. Default 0.
+   */
+  answerDelayMs?: number;
   /** Between one status callback and the next. Default 20. */
   callbackIntervalMs?: number;
   /** The final status of an accepted message. Default: delivered. */
@@ -150,12 +155,18 @@ const MESSAGES = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Messages(?:\/(SM
 /**
  * A local Twilio Programmable Messaging API: `POST /2010-04-01/Accounts/{sid}/Messages.json` (form-encoded,
  * basic auth, as the twilio SDK sends it) answers Twilio's JSON shape and error codes (21211 for an invalid
- * To, 20003 for bad credentials, or whatever `failNext` injects), and `GET .../Messages/{sid}.json` reads a
- * message. An accepted message with a StatusCallback gets `sent` and then its final status posted there,
+ * To, 20003 for bad credentials, or whatever `failNext` injects); `GET .../Messages/{sid}.json` reads a
+ * message and `GET .../Messages.json` lists them (filtered by To and From, newest first, paged). An accepted message with a StatusCallback gets `sent` and then its final status posted there,
  * form-encoded and signed with X-Twilio-Signature.
  */
 export async function startTwilioSimulator(options: TwilioSimulatorOptions): Promise<TwilioSimulator> {
-  let settings = { latencyMs: 0, callbackIntervalMs: 20, callbacksBeforeResponse: false, ...options };
+  let settings = {
+    latencyMs: 0,
+    answerDelayMs: 0,
+    callbackIntervalMs: 20,
+    callbacksBeforeResponse: false,
+    ...options,
+  };
   const messages: SimulatedTwilioMessage[] = [];
   const requests: Record<string, string>[] = [];
   const requestTimes: number[] = [];
@@ -251,7 +262,42 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
     } else {
       track(lifecycle(m));
     }
+    await sleep(settings.answerDelayMs);
     json(res, 201, resource);
+  }
+
+  /**
+   * `GET .../Messages.json`: the account's messages, newest first, filtered by `To` and `From`, in pages of
+   * `PageSize` (default 50, at most 1,000) numbered by `Page`, in Twilio's list envelope.
+   */
+  function listPage(accountSid: string, url: URL) {
+    const query = url.searchParams;
+    const to = query.get("To");
+    const from = query.get("From");
+    const pageSize = Math.min(Math.max(Number(query.get("PageSize")) || 50, 1), 1_000);
+    const page = Math.max(Number(query.get("Page")) || 0, 0);
+    const matching = messages
+      .filter((m) => m.accountSid === accountSid && (!to || m.to === to) && (!from || m.from === from))
+      .reverse();
+    const pageUri = (n: number) => {
+      const params = new URLSearchParams(query);
+      params.set("PageSize", String(pageSize));
+      params.set("Page", String(n));
+      return `${url.pathname}?${params}`;
+    };
+    const start = page * pageSize;
+    const found = matching.slice(start, start + pageSize);
+    return {
+      messages: found.map(messageResource),
+      page,
+      page_size: pageSize,
+      start,
+      end: start + Math.max(found.length - 1, 0),
+      uri: pageUri(page),
+      first_page_uri: pageUri(0),
+      previous_page_uri: page > 0 ? pageUri(page - 1) : null,
+      next_page_uri: start + pageSize < matching.length ? pageUri(page + 1) : null,
+    };
   }
 
   const server = createServer((req, res) => {
@@ -279,6 +325,9 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       }
       if (req.method === "POST" && !match[2]) {
         return create(req, res, accountSid);
+      }
+      if (req.method === "GET" && !match[2]) {
+        return json(res, 200, listPage(accountSid, new URL(req.url ?? "", "http://localhost")));
       }
       const found = messages.find((m) => m.sid === match[2] && m.accountSid === accountSid);
       if (req.method === "GET" && found) {

@@ -28,6 +28,12 @@ export interface Channel {
    * can't be asked leave this out.
    */
   status?(providerId: string): Promise<{ delivered: boolean; reason: string | null } | null>;
+  /**
+   * The provider ids of messages the provider accepted for this address with this outbound's content since
+   * `since`, newest first. A worker taking over an outbound whose earlier claim may have reached the provider
+   * asks this before sending again. Channels that can't be asked leave this out: their sends are at least once.
+   */
+  acceptedSince?(outbound: OutboundToSend, address: string, since: Date): Promise<string[]>;
   /** Releases what the channel holds (connection pools). */
   close?(): Promise<void>;
 }

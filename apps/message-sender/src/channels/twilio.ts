@@ -12,6 +12,9 @@ import {
 /** How long a channel pauses when Twilio throttles it (429 / 20429). */
 export const TWILIO_THROTTLE_PAUSE_MS = 2_000;
 
+/** How many of an address's latest messages a takeover looks through for its own. */
+const ACCEPTED_LOOKUP_PAGE = 50;
+
 /** Sends the SDK's requests to another origin (a simulator or a proxy), path and query unchanged. */
 class OriginRequestClient extends RequestClient {
   constructor(
@@ -66,6 +69,28 @@ export class TwilioChannel implements Channel {
       return { delivered: false, reason: `twilio ${message.status}${code}` };
     }
     return null;
+  }
+
+  /**
+   * Lists the latest messages to the address (one page: a takeover follows its outbound's creation within
+   * minutes) and keeps those with the same body, sender and creation at or after `since`.
+   */
+  async acceptedSince(outbound: OutboundToSend, address: string, since: Date): Promise<string[]> {
+    const { config } = this;
+    const messages = await this.client.messages.list({
+      to: address,
+      ...(config.messaging_service_sid ? {} : { from: config.from as string }),
+      limit: ACCEPTED_LOOKUP_PAGE,
+      pageSize: ACCEPTED_LOOKUP_PAGE,
+    });
+    return messages
+      .filter(
+        (m) =>
+          m.body === (outbound.content ?? "") &&
+          m.dateCreated >= since &&
+          (!config.messaging_service_sid || m.messagingServiceSid === config.messaging_service_sid),
+      )
+      .map((m) => m.sid);
   }
 
   async send(outbound: OutboundToSend, address: string): Promise<SendResult> {

@@ -44,9 +44,11 @@ class ClaimedElsewhereError extends Error {
  * 3. record the provider id and `submitted` (a CAS on queued + our claim) with its events, in one
  *    transaction, before the handler returns and the message is acked. A failed write is retried in place.
  *
- * The gap: a worker that dies (or stalls past its claim) after the provider accepted the message and before
- * step 3 committed leaves it queued and claimed; once the claim lapses another worker sends it again, and
- * logs that it took over a lapsed claim.
+ * A worker that dies (or stalls past its claim) after the provider accepted the message and before step 3
+ * committed leaves it queued and claimed. Once the claim lapses another worker claims it, sees the earlier
+ * claim, and asks the channel whether it accepted the message (`findEarlierSend`) before sending: found, the
+ * earlier send is recorded and nothing is sent again. A channel that can't be asked (vonage, smtp) sends it
+ * again: at least once.
  */
 export async function sendOutbound(
   sender: Sender,
@@ -66,16 +68,6 @@ export async function sendOutbound(
   if (!outbound) {
     return;
   }
-  const now = sender.clock();
-  if (outbound.expires_at && outbound.expires_at <= now) {
-    await expire(sender, id, log);
-    return;
-  }
-  if (outbound.not_before && outbound.not_before > now) {
-    // Deferred: the due-message poller sends it again at not_before.
-    await defer(sender, id, outbound.not_before);
-    return;
-  }
   let result: SendResult;
   let sentThrough: string = outbound.channel;
   try {
@@ -87,6 +79,26 @@ export async function sendOutbound(
       outbound.to_addr || (outbound.to_identity && (await resolveAddress(db, outbound.to_identity)));
     if (!address) {
       throw new PermanentSendError("no address");
+    }
+    const earlier =
+      outbound.previous_worker && (await findEarlierSend(sender, id, outbound, channel, address));
+    if (earlier) {
+      log.warn(
+        { outboundId: id, previousWorker: outbound.previous_worker, providerId: earlier.providerId },
+        "an earlier claim's send was accepted by the provider: recorded, not sent again",
+      );
+      await recordSendWithRetries(sender, id, earlier, earlier.channel, claimedAt, log);
+      return;
+    }
+    const now = sender.clock();
+    if (outbound.expires_at && outbound.expires_at <= now) {
+      await expire(sender, id, log);
+      return;
+    }
+    if (outbound.not_before && outbound.not_before > now) {
+      // Deferred: the due-message poller sends it again at not_before.
+      await defer(sender, id, outbound.not_before);
+      return;
     }
     const identity = outbound.to_identity ?? (await linkIdentity(sender, id, address, log));
     const window = outbound.priority === "high" ? null : (outbound.sending_window ?? channel.sendingWindow);
@@ -151,7 +163,13 @@ export async function sendOutbound(
     }
     await db.outbound.updateMany({
       where: { id, status: "queued", claimedBy: worker },
-      data: { claimedUntil: null, lastError: reason },
+      // A throttled message was not accepted: the next claim need not ask the provider whether it was. Any
+      // other failure (a timeout, an outage) may have sent it, so the claim's worker stays recorded.
+      data: {
+        claimedUntil: null,
+        lastError: reason,
+        ...(err instanceof ThrottledError ? { claimedBy: null } : {}),
+      },
     });
     throw err;
   }
@@ -245,12 +263,55 @@ async function linkIdentity(
   return identity;
 }
 
-/** Releases our claim with the outbound deferred to `notBefore` (still queued; the poller sends it then). */
+/**
+ * Releases our claim with the outbound deferred to `notBefore` (still queued; the poller sends it then). It was
+ * not sent, so the claim is cleared as if never taken: the next one sends without asking the provider first.
+ */
 async function defer(sender: Sender, id: string, notBefore: Date): Promise<void> {
   await sender.db.outbound.updateMany({
     where: { id, status: "queued", claimedBy: sender.worker },
-    data: { notBefore, claimedUntil: null },
+    data: { notBefore, claimedUntil: null, claimedBy: null },
   });
+}
+
+/** How far the provider's clock may be behind ours when matching its messages to an outbound's creation. */
+const PROVIDER_CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * An earlier claim on this outbound (a worker that died or stalled after sending, or a send that failed in a way
+ * that may have reached the provider) may have been accepted. Asks the channel, and its fallback, for a message
+ * to this address with this content since the outbound was created whose provider id no other outbound has:
+ * that message is the earlier send. Undefined when none is found or the channels can't be asked. A failed
+ * lookup throws: the outbound is retried rather than sent blind.
+ */
+async function findEarlierSend(
+  sender: Sender,
+  id: string,
+  outbound: Claimed,
+  channel: ResolvedChannel,
+  address: string,
+): Promise<(SendResult & { channel: string }) | undefined> {
+  const fallback = channel.fallback ? await sender.channels.get(channel.fallback) : undefined;
+  const since = new Date(outbound.created_at.getTime() - PROVIDER_CLOCK_SKEW_MS);
+  const toSend = { id, content: outbound.content, metadata: outbound.metadata };
+  for (const candidate of [channel, fallback]) {
+    if (!candidate?.channel.acceptedSince) {
+      continue;
+    }
+    const providerIds = await candidate.channel.acceptedSince(toSend, address, since);
+    if (providerIds.length === 0) {
+      continue;
+    }
+    const taken = await sender.db.outbound.findMany({
+      where: { channel: candidate.id, providerId: { in: providerIds } },
+      select: { providerId: true },
+    });
+    const providerId = providerIds.find((pid) => !taken.some((t) => t.providerId === pid));
+    if (providerId) {
+      return { providerId, delivered: false, channel: candidate.id };
+    }
+  }
+  return undefined;
 }
 
 async function expire(sender: Sender, id: string, log: Logger): Promise<void> {
@@ -321,6 +382,8 @@ interface Claimed {
   sending_window: SendingWindow | null;
   not_before: Date | null;
   expires_at: Date | null;
+  created_at: Date;
+  /** The worker of an earlier claim that did not end in a known outcome (null: never claimed, or cleared). */
   previous_worker: string | null;
   previous_until: Date | null;
 }
@@ -343,12 +406,12 @@ async function claim(sender: Sender, id: string, log: Logger): Promise<Claimed |
         updated_at = now()
     FROM claimable c WHERE o.id = c.id
     RETURNING o.channel, o.to_addr, o.to_identity::text, o.content, o.metadata, o.priority::text,
-      o.sending_window, o.not_before, o.expires_at, c.previous_worker, c.previous_until`;
+      o.sending_window, o.not_before, o.expires_at, o.created_at, c.previous_worker, c.previous_until`;
   if (claimed) {
     if (claimed.previous_until) {
       log.warn(
         { outboundId: id, previousWorker: claimed.previous_worker },
-        "took over a lapsed claim: the previous worker may have sent this outbound already",
+        "took over a lapsed claim: the previous worker may have sent this outbound already; asking the provider",
       );
     }
     return claimed;

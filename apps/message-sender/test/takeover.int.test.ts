@@ -1,0 +1,155 @@
+import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "@tidings/provider-simulators";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { AMQP_URL, type ServiceProcess, spawnService, waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { createMessageSenderService } from "../src/service.ts";
+import { msisdn } from "./helpers.ts";
+
+// A worker that dies after Twilio accepted a message, before it recorded the send: the worker that takes the
+// outbound over asks Twilio before sending, so the message is not sent twice. Real worker processes, killed with
+// SIGKILL, on the API's database and namespace, against the Twilio simulator.
+
+const SID = `AC${"7".repeat(32)}`;
+const TOKEN = "takeover-auth-token";
+const CLAIM_TTL_MS = 2_000;
+
+interface Worker {
+  process: ServiceProcess;
+  logs: Record<string, unknown>[];
+}
+
+let svc: TestService<MessageSenderConfig, Db>;
+let sim: TwilioSimulator;
+const workers: Worker[] = [];
+
+async function startWorker(name: string): Promise<Worker> {
+  const logs: Record<string, unknown>[] = [];
+  const output: string[] = [];
+  const process = spawnService("message-sender", "worker", {
+    name,
+    env: {
+      MESSAGE_SENDER_DATABASE_URL: svc.config.DATABASE_URL,
+      AMQP_URL,
+      AMQP_NAMESPACE: svc.namespace,
+      ADMIN_TOKEN: "takeover-admin-token",
+      LOG_LEVEL: "info",
+      WORKER_ID: name,
+      OUTBOUND_CLAIM_TTL_MS: String(CLAIM_TTL_MS),
+      OUTBOUND_RETRY_DELAYS_MS: "300,1000,2000,3000",
+    },
+    onLine: (line) => {
+      output.push(line);
+      if (line.startsWith("{")) {
+        logs.push(JSON.parse(line));
+      }
+    },
+  });
+  const worker = { process, logs };
+  workers.push(worker);
+  await waitFor(() => logs.some((l) => l.msg === "worker started"), {
+    timeoutMs: 30_000,
+    what: `${name} to start`,
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; its output:\n${output.slice(-20).join("\n")}`);
+  });
+  return worker;
+}
+
+beforeAll(async () => {
+  sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN } });
+  svc = await startTestService(createMessageSenderService());
+  const res = await svc.app.inject({
+    method: "POST",
+    url: "/api/v1/channel/",
+    headers: adminAuth,
+    payload: {
+      channel_id: "TW_TAKEOVER",
+      channel_type: "twilio",
+      configuration: { account_sid: SID, auth_token: TOKEN, from: "+15005550006", api_url: sim.url },
+    },
+  });
+  expect(res.statusCode).toBe(201);
+  await startWorker("takeover-1");
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.process.stop(5_000)));
+  await svc?.close();
+  await sim?.close();
+});
+
+async function send(to: string, content: string): Promise<string> {
+  const res = await svc.app.inject({
+    method: "POST",
+    url: "/api/v1/outbound/",
+    headers: adminAuth,
+    payload: { to_addr: to, content, metadata: {}, channel: "TW_TAKEOVER" },
+  });
+  expect(res.statusCode).toBe(201);
+  return res.json().id;
+}
+
+const submitted = (id: string) =>
+  waitFor(
+    async () => {
+      const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
+      return row.status === "submitted" && row;
+    },
+    { timeoutMs: 20_000, what: `outbound ${id} to be submitted` },
+  );
+
+const acceptedFor = (to: string) => sim.messages.filter((m) => m.to === to);
+
+describe("taking over an outbound whose earlier send may have reached the provider", () => {
+  it("sends it when the provider has no such message (the earlier attempt failed with a 500)", async () => {
+    const to = msisdn();
+    sim.failNext(TWILIO_ERRORS.serverError());
+    const id = await send(to, "Your clinic visit is on Tuesday");
+
+    const row = await submitted(id);
+    expect(acceptedFor(to)).toHaveLength(1);
+    expect(row.providerId).toBe(acceptedFor(to)[0]?.sid);
+    // The lookup happened (the 500 left the claim's worker recorded) and found nothing to adopt.
+    expect(sim.requests.filter((r) => r.To === to)).toHaveLength(2);
+  });
+
+  it("does not adopt a matching message that another outbound already recorded", async () => {
+    const to = msisdn();
+    const first = await send(to, "Same words twice");
+    await submitted(first);
+    sim.failNext(TWILIO_ERRORS.serverError());
+    const second = await send(to, "Same words twice");
+
+    const row = await submitted(second);
+    expect(acceptedFor(to)).toHaveLength(2);
+    const firstRow = await svc.db.outbound.findUniqueOrThrow({ where: { id: first } });
+    expect(row.providerId).not.toBe(firstRow.providerId);
+    expect(new Set(acceptedFor(to).map((m) => m.sid))).toEqual(new Set([firstRow.providerId, row.providerId]));
+  });
+
+  it("records the earlier send instead of sending again when the worker died after Twilio accepted it", async () => {
+    const [doomed] = workers;
+    const to = msisdn();
+    // Twilio accepts at once but answers 30 s later: the worker dies in between, knowing nothing.
+    sim.configure({ answerDelayMs: 30_000 });
+    const id = await send(to, "Week 12: your baby is the size of a plum");
+    await waitFor(() => acceptedFor(to).length === 1, { what: "Twilio to accept the message" });
+    doomed?.process.child.kill("SIGKILL");
+    await doomed?.process.exited;
+    sim.configure({ answerDelayMs: 0 });
+    const dead = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
+    expect(dead).toMatchObject({ status: "queued", claimedBy: "takeover-1", providerId: null });
+
+    const heir = await startWorker("takeover-2");
+    const row = await submitted(id);
+    expect(row).toMatchObject({ claimedBy: "takeover-2", providerId: acceptedFor(to)[0]?.sid, attempts: 1 });
+    expect(sim.requests.filter((r) => r.To === to)).toHaveLength(1);
+    expect(acceptedFor(to)).toHaveLength(1);
+    expect(heir.logs.map((l) => l.msg)).toContain(
+      "an earlier claim's send was accepted by the provider: recorded, not sent again",
+    );
+    expect(await svc.db.outboundEvent.count({ where: { outboundId: id, status: "submitted" } })).toBe(1);
+  }, 60_000);
+});
