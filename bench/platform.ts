@@ -4,6 +4,7 @@
  */
 import pg from "pg";
 import { startTwilioSimulator, type TwilioSimulator } from "../packages/provider-simulators/src/twilio.ts";
+import { buildServices } from "../packages/testing/src/build.ts";
 import {
   type Role,
   type ServiceProcess,
@@ -15,13 +16,14 @@ import { benchDatabase, deleteNamespace, freePort, httpClient, run } from "./lib
 export const ADMIN_TOKEN = `bench-admin-token-${run}`;
 export const AUTH = { authorization: `Token ${ADMIN_TOKEN}` };
 /**
- * Node flags for every service process: BENCH_NODE_ARGS (space-separated, e.g. `--max-old-space-size=96`),
- * and with BENCH_CPU_PROF=<dir> a V8 CPU profile written there by each process when it stops.
+ * With BENCH_CPU_PROF=<dir> each service process writes a V8 CPU profile there when it stops. Their heap
+ * flags are SERVICE_NODE_ARGS, as everywhere (scripts/service.sh).
  */
-const nodeArgs = [
-  ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean),
-  ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
-];
+const cpuProfile: Record<string, string> = process.env.BENCH_CPU_PROF
+  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }
+  : {};
+/** The service bundles, built once per run from the current sources before the first process starts. */
+let built: Promise<number> | undefined;
 const envName = (service: string) => service.toUpperCase().replaceAll("-", "_");
 
 interface Entry {
@@ -52,6 +54,8 @@ export class Platform {
     label: string,
     env: Record<string, string> = {},
   ): Promise<Platform> {
+    built ??= buildServices();
+    await built;
     const namespace = `${run}${label}`;
     const full: Record<string, string> = {
       AMQP_NAMESPACE: namespace,
@@ -88,8 +92,7 @@ export class Platform {
     this.tails.set(name, tail);
     const proc = spawnService(service, role, {
       name,
-      env: { ...this.env, WORKER_ID: `${name}-${Date.now()}` },
-      nodeArgs,
+      env: { ...this.env, ...cpuProfile, WORKER_ID: `${name}-${Date.now()}` },
       onLine: (line) => {
         for (const w of this.watched) {
           w.count += Number(w.pattern.test(line));

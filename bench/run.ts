@@ -11,7 +11,7 @@
  *   BENCH_PIPELINE_MESSAGES=5000, BENCH_PIPELINE_WORKERS=2
  *   BENCH_SCALING_MESSAGES=2000, BENCH_SCALING_LATENCY_MS=50, BENCH_SCALING_WORKERS=1,2,4,
  *                              BENCH_SCALING_PREFETCH (sends in flight per worker; default AMQP_PREFETCH, 100)
- *   BENCH_NODE_ARGS='--max-old-space-size=96'  node flags for every service process
+ *   SERVICE_NODE_ARGS='--max-old-space-size=96'  node flags for every service process (scripts/service.sh)
  *   BENCH_CPU_PROF=/tmp/prof                   every service process writes a V8 CPU profile there
  */
 import os from "node:os";

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { applyMigrations, dropDatabase, withAdminClient } from "@tidings/db";
 import amqp from "amqplib";
 import type { TestProject } from "vitest/node";
+import { buildServices } from "./build.ts";
 import { AMQP_URL, DATABASE_SERVER, templateName } from "./index.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -33,8 +34,9 @@ async function dropTestDatabases(run?: string): Promise<void> {
 }
 
 /**
- * Once per test run: checks that Postgres and RabbitMQ answer, drops what dead runs left behind, and builds
- * each service's template database by applying its migrations (test files clone it).
+ * Once per test run: checks that Postgres and RabbitMQ answer, drops what dead runs left behind, builds
+ * each service's template database by applying its migrations (test files clone it), and bundles each
+ * service (~1 s) so tests that start service processes run the current sources.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const run = String(process.pid);
@@ -51,12 +53,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const services = (await readdir(apps, { withFileTypes: true }))
     .filter((e) => e.isDirectory())
     .map((e) => e.name);
-  await Promise.all(
-    services.map(async (service) => {
+  await Promise.all([
+    buildServices(services),
+    ...services.map(async (service) => {
       const url = `${DATABASE_SERVER}/${templateName(service, run)}`;
       await dropDatabase(url);
       await applyMigrations(path.join(apps, service), url);
     }),
-  );
+  ]);
   return () => dropTestDatabases(run);
 }

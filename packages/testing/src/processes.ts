@@ -18,8 +18,10 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts one service process exactly as `pnpm start` does (`node --import tsx apps/<service>/src/main.ts
- * <role>`), handing each line of its output to `onLine`.
+ * Starts one service process exactly as `pnpm start` does (`scripts/service.sh <service> <role>`: node with
+ * SERVICE_NODE_ARGS on the service's bundle, apps/<service>/dist/main.js, which `pnpm build` writes and the
+ * test setup rebuilds), handing each line of its output to `onLine`. The launcher execs node, so `child.pid`
+ * is the service process itself.
  */
 export function spawnService(
   service: string,
@@ -28,20 +30,14 @@ export function spawnService(
     env?: Record<string, string>;
     name?: string;
     onLine?: (line: string, name: string) => void;
-    /** Extra flags for node itself, e.g. `--cpu-prof`. */
-    nodeArgs?: string[];
   } = {},
 ): ServiceProcess {
   const name = options.name ?? `${service}-${role}`;
-  const child = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), "--import", "tsx", path.join("apps", service, "src", "main.ts"), role],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(path.join(ROOT, "scripts", "service.sh"), [service, role], {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on("line", (line) => options.onLine?.(line, name));
   }
