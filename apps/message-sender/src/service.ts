@@ -10,6 +10,7 @@ import { failedTaskRoutes } from "./routes/failed-tasks.routes.ts";
 import { inboundRoutes } from "./routes/inbound.routes.ts";
 import { outboundRoutes } from "./routes/outbounds.routes.ts";
 import { reportRoutes } from "./routes/reports.routes.ts";
+import { ChannelCache } from "./services/channels.ts";
 import { identityDirectory } from "./services/identity-client.ts";
 import { parseKeywords } from "./services/inbound.ts";
 
@@ -36,15 +37,18 @@ export function createMessageSenderService(
     createDb,
     routes: (app, { db, config, logger }) => {
       const channelIds = Object.keys(channels(logger, config));
-      outboundRoutes(app, db, channelIds, config.PUBLIC_URL);
-      batchRoutes(app, db, channelIds);
+      // The channel table, as sends and provider callbacks read it: cached like the worker's (same TTL).
+      const channelCache = new ChannelCache(db, config.CHANNEL_CACHE_TTL_MS);
+      outboundRoutes(app, db, channelCache, channelIds, config.PUBLIC_URL);
+      batchRoutes(app, db, channelCache, channelIds);
       reportRoutes(app, db, config.ARCHIVE_DIR);
-      channelRoutes(app, db, config.PUBLIC_URL);
-      eventRoutes(app, db, config.PUBLIC_URL);
+      channelRoutes(app, db, channelCache, config.PUBLIC_URL);
+      eventRoutes(app, db, channelCache, config.PUBLIC_URL);
       failedTaskRoutes(app, db, config.PUBLIC_URL);
       inboundRoutes(
         app,
         db,
+        channelCache,
         parseKeywords(config.INBOUND_KEYWORDS),
         config.PUBLIC_URL,
         identityDirectory(config),

@@ -11,7 +11,9 @@ export {
 export { countDeadLetters, type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
 export { NonRetryableError } from "./errors.ts";
 export {
+  type AtomicChange,
   enqueue,
+  enqueueStatement,
   OUTBOX_CHANNEL,
   type OutboxMessage,
   OutboxRelay,

@@ -25,25 +25,52 @@ export async function enqueue(tx: SqlExecutor, ...messages: OutboxMessage[]): Pr
   if (messages.length === 0) {
     return [];
   }
+  const statement = enqueueStatement(messages);
+  await tx.$queryRawUnsafe(statement.text, ...statement.values);
+  return statement.ids;
+}
+
+/** A change to make in the same statement as the outbox insert (see enqueueStatement). */
+export interface AtomicChange {
+  /** Data-modifying CTEs (`name AS (...)`, comma-separated), using parameters $1 to $values.length. */
+  ctes: string;
+  values: unknown[];
+  /**
+   * A condition on those CTEs (e.g. `EXISTS (SELECT 1 FROM changed)`): the messages are written only when it
+   * holds, so a compare-and-set that changed nothing enqueues nothing. Default: always.
+   */
+  onlyIf?: string;
+}
+
+/**
+ * The one statement `enqueue` runs, optionally with a change of the caller's as CTEs before it: a single
+ * statement is atomic without an interactive transaction (one round trip instead of BEGIN ... COMMIT), so the
+ * messages are published if and only if the change is stored. Payloads are validated here. The statement
+ * returns one row: `n`, the number of messages inserted.
+ */
+export function enqueueStatement(
+  messages: OutboxMessage[],
+  change: AtomicChange = { ctes: "", values: [] },
+): { text: string; values: unknown[]; ids: string[] } {
   const rows = messages.map((m) => ({
     id: m.messageId ?? randomUUID(),
     name: m.name,
     payload: assertPayload(m.name, m.payload),
     correlation_id: m.correlationId ?? null,
   }));
-  // One statement: the insert, and a notification the relay receives when the transaction commits.
-  await tx.$queryRawUnsafe(
-    `WITH inserted AS (
+  const param = change.values.length + 1;
+  // The insert, and a notification the relay receives when the statement's transaction commits.
+  const text = `WITH ${change.ctes ? `${change.ctes},` : ""}
+     inserted AS (
        INSERT INTO tidings_outbox (id, name, payload, correlation_id)
        SELECT id, name, payload, correlation_id
-       FROM jsonb_to_recordset($1::jsonb) AS m(id uuid, name text, payload jsonb, correlation_id text)
+       FROM jsonb_to_recordset($${param}::jsonb) AS m(id uuid, name text, payload jsonb, correlation_id text)
+       ${change.onlyIf ? `WHERE ${change.onlyIf}` : ""}
        ON CONFLICT (id) DO NOTHING
        RETURNING 1
      )
-     SELECT pg_notify('${OUTBOX_CHANNEL}', '')::text AS notified, (SELECT count(*) FROM inserted)::int AS n`,
-    JSON.stringify(rows),
-  );
-  return rows.map((r) => r.id);
+     SELECT pg_notify('${OUTBOX_CHANNEL}', '')::text AS notified, (SELECT count(*) FROM inserted)::int AS n`;
+  return { text, values: [...change.values, JSON.stringify(rows)], ids: rows.map((r) => r.id) };
 }
 
 interface OutboxRow {

@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   type Broker,
   enqueue,
+  enqueueStatement,
   isFirstDelivery,
   OutboxRelay,
   type OutboxRelayOptions,
@@ -261,6 +262,34 @@ describe("outbox", () => {
     await sleep(300);
     expect(capture.messages).toEqual([]);
     expect(await outboxCount()).toBe(0);
+  });
+
+  it("enqueueStatement writes the messages iff the caller's change in the same statement is made", async () => {
+    await pool.query("CREATE TABLE IF NOT EXISTS atomic_change (id uuid PRIMARY KEY, done boolean NOT NULL)");
+    const id = randomUUID();
+    await pool.query("INSERT INTO atomic_change (id, done) VALUES ($1, false)", [id]);
+    // A compare-and-set: only the first of two identical statements changes the row and enqueues.
+    const markDone = () =>
+      enqueueStatement([{ name: "outbound.send", payload: outboundSend("changed") }], {
+        ctes: "changed AS (UPDATE atomic_change SET done = true WHERE id = $1::uuid AND NOT done RETURNING id)",
+        values: [id],
+        onlyIf: "EXISTS (SELECT 1 FROM changed)",
+      });
+    const first = markDone();
+    const again = markDone();
+    const n = async (statement: { text: string; values: unknown[] }) =>
+      (await pool.query<{ n: number }>(statement.text, statement.values)).rows[0]?.n;
+    expect([await n(first), await n(again)]).toEqual([1, 0]);
+    const stored = await pool.query<{ id: string }>("SELECT id::text FROM tidings_outbox");
+    expect(stored.rows.map((r) => r.id)).toEqual(first.ids);
+
+    // A change that fails fails the whole statement: no message either.
+    const failing = enqueueStatement([{ name: "outbound.send", payload: outboundSend("never") }], {
+      ctes: "again AS (INSERT INTO atomic_change (id, done) VALUES ($1::uuid, true))",
+      values: [id],
+    });
+    await expect(pool.query(failing.text, failing.values)).rejects.toThrow(/duplicate key/);
+    expect(await outboxCount()).toBe(1);
   });
 
   it("skips an id that is already in the outbox", async () => {

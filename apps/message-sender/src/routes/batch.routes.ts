@@ -2,9 +2,10 @@ import { Batch, CreateBatchBody, IdParams } from "@tidings/contracts";
 import { type Api, errorResponses, notFound } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { createBatch, getBatch } from "../services/batches.ts";
+import type { ChannelCache } from "../services/channels.ts";
 import { actorOf } from "../services/outbounds.ts";
 
-export function batchRoutes(app: Api, db: Db, channelIds: readonly string[]): void {
+export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds: readonly string[]): void {
   app.post(
     "/api/v1/outbound/batch/",
     {
@@ -16,7 +17,7 @@ export function batchRoutes(app: Api, db: Db, channelIds: readonly string[]): vo
       },
     },
     async (request, reply) => {
-      const batch = await createBatch(db, channelIds, request.body, actorOf(request));
+      const batch = await createBatch(db, channels, channelIds, request.body, actorOf(request));
       return reply.code(202).header("location", `/api/v1/outbound/batch/${batch.id}/`).send(batch);
     },
   );

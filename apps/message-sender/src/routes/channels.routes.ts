@@ -10,6 +10,7 @@ import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-k
 import Type from "typebox";
 import type { Db } from "../db.ts";
 import {
+  type ChannelCache,
   createChannel,
   deleteChannel,
   getChannel,
@@ -17,7 +18,8 @@ import {
   patchChannel,
 } from "../services/channels.ts";
 
-export function channelRoutes(app: Api, db: Db, publicUrl?: string): void {
+/** `channels`: this process's channel cache, cleared by every change made here (so it is seen at once). */
+export function channelRoutes(app: Api, db: Db, channels: ChannelCache, publicUrl?: string): void {
   app.post(
     "/api/v1/channel/",
     {
@@ -30,6 +32,7 @@ export function channelRoutes(app: Api, db: Db, publicUrl?: string): void {
     },
     async (request, reply) => {
       const channel = await createChannel(db, request.body);
+      channels.invalidate();
       return reply.code(201).header("location", `/api/v1/channel/${channel.channel_id}/`).send(channel);
     },
   );
@@ -75,7 +78,11 @@ export function channelRoutes(app: Api, db: Db, publicUrl?: string): void {
         response: { 200: ChannelResponse, ...errorResponses },
       },
     },
-    async (request) => patchChannel(db, request.params.id, request.body),
+    async (request) => {
+      const channel = await patchChannel(db, request.params.id, request.body);
+      channels.invalidate();
+      return channel;
+    },
   );
 
   app.delete(
@@ -90,6 +97,7 @@ export function channelRoutes(app: Api, db: Db, publicUrl?: string): void {
     },
     async (request, reply) => {
       await deleteChannel(db, request.params.id);
+      channels.invalidate();
       return reply.code(204).send(null);
     },
   );

@@ -2,6 +2,7 @@ import { EventAccepted, TwilioStatusCallback, VonageDeliveryReceipt, VumiEvent }
 import { type Api, errorResponses } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
+import type { ChannelCache } from "../services/channels.ts";
 import { handleTwilioStatus, handleVonageReceipt, handleVumiEvent } from "../services/events.ts";
 
 /**
@@ -17,7 +18,7 @@ export function externalUrl(
 }
 
 /** Provider callbacks: public (no token), each verified by the provider's signature. */
-export function eventRoutes(app: Api, db: Db, publicUrl?: string): void {
+export function eventRoutes(app: Api, db: Db, channels: ChannelCache, publicUrl?: string): void {
   // Twilio posts form-encoded parameters; every one of them is part of the signature.
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
@@ -43,6 +44,7 @@ export function eventRoutes(app: Api, db: Db, publicUrl?: string): void {
       const signature = request.headers["x-twilio-signature"];
       const outcome = await handleTwilioStatus(
         db,
+        channels,
         request.params.channel,
         {
           url: externalUrl(request, publicUrl),
@@ -71,7 +73,7 @@ export function eventRoutes(app: Api, db: Db, publicUrl?: string): void {
       const params = Object.fromEntries(
         Object.entries(request.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
       );
-      const outcome = await handleVonageReceipt(db, request.params.channel, params, request.log);
+      const outcome = await handleVonageReceipt(db, channels, request.params.channel, params, request.log);
       return { accepted: true, reason: outcome === "ignored" ? "Event ignored" : "Event processed" };
     },
   );

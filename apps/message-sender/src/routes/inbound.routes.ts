@@ -10,6 +10,7 @@ import {
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
+import type { ChannelCache } from "../services/channels.ts";
 import { verifyTwilio, verifyVonage } from "../services/events.ts";
 import type { IdentityDirectory } from "../services/identity-client.ts";
 import { getInbound, type Keywords, listInbounds, receiveInbound } from "../services/inbound.ts";
@@ -21,6 +22,7 @@ const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>
 export function inboundRoutes(
   app: Api,
   db: Db,
+  channels: ChannelCache,
   keywords: Keywords,
   publicUrl?: string,
   identities?: IdentityDirectory,
@@ -41,7 +43,7 @@ export function inboundRoutes(
       const params = request.body as Record<string, string>;
       const signature = request.headers["x-twilio-signature"];
       await verifyTwilio(
-        db,
+        channels,
         request.params.channel,
         {
           url: externalUrl(request, publicUrl),
@@ -86,7 +88,7 @@ export function inboundRoutes(
       const params = Object.fromEntries(
         Object.entries(request.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
       );
-      await verifyVonage(db, request.params.channel, params, request.log);
+      await verifyVonage(channels, request.params.channel, params, request.log);
       const { created } = await receiveInbound(
         db,
         {

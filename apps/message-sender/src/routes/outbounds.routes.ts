@@ -1,9 +1,16 @@
 import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery, Paginated } from "@tidings/contracts";
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
+import type { ChannelCache } from "../services/channels.ts";
 import { actorOf, createOutbound, getOutbound, listOutbounds } from "../services/outbounds.ts";
 
-export function outboundRoutes(app: Api, db: Db, channelIds: readonly string[], publicUrl?: string): void {
+export function outboundRoutes(
+  app: Api,
+  db: Db,
+  channels: ChannelCache,
+  channelIds: readonly string[],
+  publicUrl?: string,
+): void {
   app.post(
     "/api/v1/outbound/",
     {
@@ -15,7 +22,7 @@ export function outboundRoutes(app: Api, db: Db, channelIds: readonly string[], 
       },
     },
     async (request, reply) => {
-      const outbound = await createOutbound(db, channelIds, request.body, actorOf(request));
+      const outbound = await createOutbound(db, channels, channelIds, request.body, actorOf(request));
       return reply.code(201).header("location", `/api/v1/outbound/${outbound.id}/`).send(outbound);
     },
   );

@@ -5,6 +5,7 @@ import { badRequest } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { OutboundBatch } from "../generated/prisma/client.ts";
 import { notAllowed, recipientsNotAllowed } from "./api-keys.ts";
+import type { ChannelCache } from "./channels.ts";
 import { type Actor, resolveChannel, toSendCommand } from "./outbounds.ts";
 import { missingPersonalisation, renderSend, templateForSend } from "./templates.ts";
 
@@ -38,6 +39,7 @@ interface Row {
  */
 export async function createBatch(
   db: Db,
+  channels: ChannelCache,
   channelIds: readonly string[],
   input: CreateBatchBody,
   actor: Actor,
@@ -99,7 +101,7 @@ export async function createBatch(
       (index) => `body.recipients[${index}]`,
     );
   }
-  const channel = await resolveChannel(db, channelIds, input.channel, actor);
+  const channel = await resolveChannel(channels, channelIds, input.channel, actor);
   const test = actor.keyKind === "test";
   await db.$transaction(async (tx) => {
     const created = await tx.outboundBatch.createMany({

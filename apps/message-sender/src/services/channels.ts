@@ -190,3 +190,79 @@ export async function deleteChannel(db: Db, id: string): Promise<void> {
     await tx.channel.delete({ where: { id } });
   });
 }
+
+/**
+ * The channel table as the API reads it on its hot paths (sends and provider callbacks), cached for `ttlMs`
+ * (`CHANNEL_CACHE_TTL_MS`) instead of read on every request. A change made through this process's API clears
+ * it at once (`invalidate`, called by the channel routes); a change made through another process is seen
+ * within `ttlMs`. A channel id the cache does not know is looked up again at once, so a channel created
+ * anywhere is usable as soon as it is committed; what may lag by up to `ttlMs` is a change of the default,
+ * of a configuration (callbacks retry a failed signature check with a fresh read), or a deletion.
+ */
+export class ChannelCache {
+  private rows = new Map<string, ChannelRow>();
+  private defaultId = DEFAULT_CHANNEL;
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  /** Bumped by invalidate: a read that started before a change must not count as fresh after it. */
+  private generation = 0;
+  private storedGeneration = -1;
+  private loading: { generation: number; done: Promise<void> } | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** The channel's row, or undefined when there is no such channel. */
+  async get(id: string): Promise<ChannelRow | undefined> {
+    await this.fresh();
+    if (!this.rows.has(id)) {
+      this.invalidate(); // created since the last read?
+      await this.fresh();
+    }
+    return this.rows.get(id);
+  }
+
+  /** The default channel's id (the built-in LOG channel when none is marked default). */
+  async defaultChannel(): Promise<string> {
+    await this.fresh();
+    return this.defaultId;
+  }
+
+  /** The next look-up reads the table again. */
+  invalidate(): void {
+    this.generation++;
+    this.loadedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  private async fresh(): Promise<void> {
+    if (Date.now() - this.loadedAt < this.ttlMs) {
+      return;
+    }
+    // Concurrent requests share one read, unless it started before the last invalidate.
+    if (this.loading?.generation !== this.generation) {
+      const generation = this.generation;
+      const done = this.load(generation).finally(() => {
+        if (this.loading?.done === done) {
+          this.loading = undefined;
+        }
+      });
+      this.loading = { generation, done };
+    }
+    await this.loading.done;
+  }
+
+  private async load(generation: number): Promise<void> {
+    const startedAt = Date.now();
+    const rows = await this.db.channel.findMany();
+    if (generation < this.storedGeneration) {
+      return; // a later read already stored newer rows
+    }
+    this.rows = new Map(rows.map((row) => [row.id, row]));
+    this.defaultId = rows.find((row) => row.default)?.id ?? DEFAULT_CHANNEL;
+    this.storedGeneration = generation;
+    if (generation === this.generation) {
+      this.loadedAt = startedAt;
+    }
+  }
+}

@@ -6,7 +6,8 @@ import type {
 } from "@tidings/contracts";
 import { ApiError, badRequest, notFound } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import { applyReport, type ReportOutcome } from "./outbound-status.ts";
+import type { ChannelCache } from "./channels.ts";
+import { type ReportOutcome, reportFinal } from "./outbound-status.ts";
 
 /** Twilio message statuses that are final, and what they mean here. Others (queued, sent, ...) change nothing. */
 const TWILIO_FINAL: Record<string, boolean> = {
@@ -26,24 +27,50 @@ export interface SignedRequest {
   params: Record<string, string>;
 }
 
+/**
+ * Finds a provider callback's channel (404 unless it is a channel of `type`) and checks the callback's
+ * signature with the channel's configuration. The channel comes from the cache; a signature that does not
+ * verify is checked once more against a fresh read, in case its secret was just changed by another process.
+ */
+async function verifySigned(
+  channels: ChannelCache,
+  channelId: string,
+  type: "twilio" | "vonage",
+  verify: (configuration: unknown) => Promise<boolean>,
+): Promise<boolean> {
+  for (const reread of [false, true]) {
+    if (reread) {
+      channels.invalidate();
+    }
+    const channel = await channels.get(channelId);
+    if (channel?.type !== type) {
+      throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No ${type} channel ${channelId}`);
+    }
+    if (await verify(channel.configuration)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Checks X-Twilio-Signature with the twilio channel's auth token: 404 for no such channel, 403 if wrong. */
 export async function verifyTwilio(
-  db: Db,
+  channels: ChannelCache,
   channelId: string,
   request: SignedRequest,
   log: EventLog,
 ): Promise<void> {
-  const channel = await db.channel.findUnique({ where: { id: channelId } });
-  if (channel?.type !== "twilio") {
-    throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No twilio channel ${channelId}`);
-  }
-  const { auth_token: authToken } = channel.configuration as unknown as TwilioChannelConfig;
-  // The provider SDKs are loaded when first needed: most processes never use one of them (tens of MB each).
-  const { default: twilio } = await import("twilio");
-  if (
-    !request.signature ||
-    !twilio.validateRequest(authToken, request.signature, request.url, request.params)
-  ) {
+  const { signature } = request;
+  const verified = await verifySigned(channels, channelId, "twilio", async (configuration) => {
+    if (!signature) {
+      return false;
+    }
+    const { auth_token: authToken } = configuration as TwilioChannelConfig;
+    // The provider SDKs are loaded when first needed: most processes never use one of them (tens of MB each).
+    const { default: twilio } = await import("twilio");
+    return twilio.validateRequest(authToken, signature, request.url, request.params);
+  });
+  if (!verified) {
     log.warn({ channel: channelId }, "twilio webhook with a missing or wrong signature; refused");
     throw new ApiError(403, "MESSAGE_SENDER_INVALID_SIGNATURE", "X-Twilio-Signature does not verify");
   }
@@ -56,18 +83,19 @@ export async function verifyTwilio(
  */
 export async function handleTwilioStatus(
   db: Db,
+  channels: ChannelCache,
   channelId: string,
   request: SignedRequest & { params: TwilioStatusCallback & Record<string, string> },
   log: EventLog,
 ): Promise<ReportOutcome | "ignored"> {
-  await verifyTwilio(db, channelId, request, log);
+  await verifyTwilio(channels, channelId, request, log);
   const { MessageSid: sid, MessageStatus: status, ErrorCode: errorCode } = request.params;
   const delivered = TWILIO_FINAL[status];
   if (delivered === undefined) {
     return "ignored";
   }
   const reason = delivered ? null : `twilio ${status}${errorCode ? ` (error ${errorCode})` : ""}`;
-  const outcome = await db.$transaction((tx) => applyReport(tx, channelId, sid, delivered, reason));
+  const outcome = await reportFinal(db, channelId, sid, delivered, reason);
   log.info({ channel: channelId, providerId: sid, status, outcome }, "twilio status callback");
   return outcome;
 }
@@ -85,26 +113,25 @@ const VONAGE_FINAL: Record<string, boolean> = {
  * channel, 403 when it does not verify or the channel has no signature_secret.
  */
 export async function verifyVonage(
-  db: Db,
+  channels: ChannelCache,
   channelId: string,
   params: Record<string, string>,
   log: EventLog,
 ): Promise<void> {
-  const channel = await db.channel.findUnique({ where: { id: channelId } });
-  if (channel?.type !== "vonage") {
-    throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No vonage channel ${channelId}`);
-  }
-  const config = channel.configuration as unknown as VonageChannelConfig;
-  const { Vonage } = await import("@vonage/server-sdk");
-  const verified =
-    !!config.signature_secret &&
-    !!params.sig &&
-    new Vonage({ apiKey: config.api_key, apiSecret: config.api_secret }).sms.verifySignature(
-      params.sig,
+  const { sig } = params;
+  const verified = await verifySigned(channels, channelId, "vonage", async (configuration) => {
+    const config = configuration as VonageChannelConfig;
+    if (!sig || !config.signature_secret) {
+      return false;
+    }
+    const { Vonage } = await import("@vonage/server-sdk");
+    return new Vonage({ apiKey: config.api_key, apiSecret: config.api_secret }).sms.verifySignature(
+      sig,
       params,
       config.signature_secret,
       "MD5HASH" as never,
     );
+  });
   if (!verified) {
     log.warn({ channel: channelId }, "vonage webhook with a missing or wrong signature; refused");
     throw new ApiError(403, "MESSAGE_SENDER_INVALID_SIGNATURE", "The webhook's sig does not verify");
@@ -117,11 +144,12 @@ export async function verifyVonage(
  */
 export async function handleVonageReceipt(
   db: Db,
+  channels: ChannelCache,
   channelId: string,
   params: Record<string, string>,
   log: EventLog,
 ): Promise<ReportOutcome | "ignored"> {
-  await verifyVonage(db, channelId, params, log);
+  await verifyVonage(channels, channelId, params, log);
   const { messageId, status } = params;
   const delivered = VONAGE_FINAL[status as string];
   if (delivered === undefined || !messageId) {
@@ -131,7 +159,7 @@ export async function handleVonageReceipt(
   const reason = delivered
     ? null
     : `vonage ${status}${errCode && errCode !== "0" ? ` (error ${errCode})` : ""}`;
-  const outcome = await db.$transaction((tx) => applyReport(tx, channelId, messageId, delivered, reason));
+  const outcome = await reportFinal(db, channelId, messageId, delivered, reason);
   log.info({ channel: channelId, providerId: messageId, status, outcome }, "vonage delivery receipt");
   return outcome;
 }
@@ -163,9 +191,7 @@ export async function handleVumiEvent(
     delivered = event.delivery_status !== "failed";
     reason = delivered ? null : "delivery failed";
   }
-  const outcome = await db.$transaction((tx) =>
-    applyReport(tx, outbound.channel, event.user_message_id, delivered, reason),
-  );
+  const outcome = await reportFinal(db, outbound.channel, event.user_message_id, delivered, reason);
   log.info({ outboundId: outbound.id, event: event.event_type, outcome }, "vumi event");
   return outcome;
 }

@@ -1,15 +1,21 @@
-import { enqueue, type OutboxMessage } from "@tidings/amqp";
+import { enqueue, enqueueStatement, type OutboxMessage } from "@tidings/amqp";
 import type { OutboundStatusChanged } from "@tidings/contracts";
 import type { SendResult } from "../channels/channel.ts";
-import type { Tx } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
 // the worker making it), so status only moves forward and a change happens at most once however often it is
 // attempted. The history rows and the events are written in the same transaction: they exist iff it does.
 
+/** What the history and the events say of an outbound: its columns after the change. */
+type ChangedRow = Pick<
+  OutboundRow,
+  "id" | "status" | "toIdentity" | "channel" | "providerId" | "delivered" | "updatedAt"
+>;
+
 interface Change {
-  row: OutboundRow;
+  row: ChangedRow;
   worker?: string;
   reason?: string;
   /**
@@ -62,12 +68,15 @@ function eventsFor({
   ];
 }
 
+/** A status history row's `detail`. */
+const historyDetail = ({ row, worker, reason }: Change) => ({ provider_id: row.providerId, worker, reason });
+
 async function announce(tx: Tx, changes: Change[]): Promise<void> {
   await tx.outboundEvent.createMany({
-    data: changes.map(({ row, worker, reason }) => ({
-      outboundId: row.id,
-      status: row.status,
-      detail: { provider_id: row.providerId, worker, reason },
+    data: changes.map((change) => ({
+      outboundId: change.row.id,
+      status: change.row.status,
+      detail: historyDetail(change),
     })),
   });
   await enqueue(tx, ...changes.flatMap(eventsFor));
@@ -127,8 +136,11 @@ export async function recordSend(
 
 /** Serialises recordSend and applyReport for one provider id, so an early report is never missed. */
 async function lockReport(tx: Tx, channel: string, providerId: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${channel} || ':' || ${providerId}))`;
+  await reportLock(tx, channel, providerId);
 }
+
+const reportLock = (db: Db | Tx, channel: string, providerId: string) =>
+  db.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${channel} || ':' || ${providerId}))`;
 
 /** submitted -> delivered | failed (`delivered` set or not, the address wiped). Undefined if not submitted. */
 async function finish(tx: Tx, id: string, delivered: boolean, reason: string | null) {
@@ -171,6 +183,84 @@ export async function applyReport(
   }
   await announce(tx, [{ row, reason: reason ?? undefined }]);
   return "applied";
+}
+
+/**
+ * A provider's final report as the callback routes apply it: what applyReport does, in fewer round trips. In
+ * the common case (the outbound with this provider id is stored and submitted) it is one read and ONE
+ * statement that makes the compare-and-set, writes the history row and enqueues the events (one statement is
+ * atomic: the events exist iff the change does), instead of a locked interactive transaction of seven round
+ * trips. The lock is not needed there: it orders recordSend with a report that finds no outbound, and the
+ * outbound is only visible once recordSend committed. A report that finds no outbound (it overtook the submit
+ * confirmation, common with a provider that calls back at once) is kept as an early report under that lock, in
+ * a batch transaction of two raw statements (the second sees whatever recordSend committed while it waited).
+ */
+export async function reportFinal(
+  db: Db,
+  channel: string,
+  providerId: string,
+  delivered: boolean,
+  reason: string | null,
+): Promise<ReportOutcome> {
+  const [outbound] = await db.$queryRawUnsafe<{ id: string; status: string; to_identity: string | null }[]>(
+    `SELECT id::text, status::text, to_identity::text FROM outbound WHERE channel = $1 AND provider_id = $2`,
+    channel,
+    providerId,
+  );
+  if (!outbound) {
+    const [, [kept]] = await db.$transaction([
+      reportLock(db, channel, providerId),
+      db.$queryRaw<{ found: boolean }[]>`
+        WITH found AS (SELECT 1 FROM outbound WHERE channel = ${channel} AND provider_id = ${providerId}),
+          kept AS (
+            INSERT INTO early_report (channel, provider_id, status, reason)
+            SELECT ${channel}, ${providerId}, ${delivered ? "delivered" : "failed"}::outbound_status, ${reason}
+            WHERE NOT EXISTS (SELECT 1 FROM found)
+            ON CONFLICT (channel, provider_id) DO NOTHING)
+        SELECT EXISTS (SELECT 1 FROM found) AS found`,
+    ]);
+    // Kept (or an earlier report for it was: the first one wins), unless the send was recorded meanwhile.
+    return kept?.found ? reportFinal(db, channel, providerId, delivered, reason) : "early";
+  }
+  if (outbound.status !== "submitted") {
+    return "unchanged"; // already final: status only moves forward
+  }
+  // The outbound as finish() leaves it; the UPDATE below makes exactly this change or none.
+  const change: Change = {
+    row: {
+      id: outbound.id,
+      status: delivered ? "delivered" : "failed",
+      toIdentity: outbound.to_identity,
+      channel,
+      providerId,
+      delivered,
+      updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
+    },
+    reason: reason ?? undefined,
+  };
+  const statement = enqueueStatement(eventsFor(change), {
+    ctes: `changed AS (
+        UPDATE outbound
+        SET status = $2::outbound_status, delivered = $3::boolean, to_addr = '',
+            last_error = CASE WHEN $3::boolean THEN last_error ELSE $4::text END, updated_at = $5::timestamptz
+        WHERE id = $1::uuid AND status = 'submitted'
+        RETURNING id),
+      history AS (
+        INSERT INTO outbound_event (outbound_id, status, detail)
+        SELECT id, $2::outbound_status, $6::jsonb FROM changed)`,
+    values: [
+      change.row.id,
+      change.row.status,
+      delivered,
+      reason,
+      change.row.updatedAt.toISOString(),
+      JSON.stringify(historyDetail(change)),
+    ],
+    onlyIf: "EXISTS (SELECT 1 FROM changed)",
+  });
+  // n counts the events written: at least one when the compare-and-set changed the outbound, else none.
+  const [result] = await db.$queryRawUnsafe<{ n: number }[]>(statement.text, ...statement.values);
+  return (result?.n ?? 0) > 0 ? "applied" : "unchanged";
 }
 
 /** queued -> failed, by the worker holding the claim (nothing was sent). The address is wiped. */

@@ -1,0 +1,170 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Api, buildServiceApi } from "@tidings/service-kit";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import twilio from "twilio";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { createMessageSenderService } from "../src/service.ts";
+import { msisdn } from "./helpers.ts";
+
+// The API caches the channel table (CHANNEL_CACHE_TTL_MS). Two API instances on one database stand for two
+// API processes: `svc` changes channels through its API, `other` only reads them through its own cache.
+const TTL_MS = 3_000;
+const SID = `AC${"3".repeat(32)}`;
+
+let svc: TestService<MessageSenderConfig, Db>;
+let other: Api;
+
+beforeAll(async () => {
+  // A TTL far longer than the test: whatever `svc` sees at once, it sees because its own change cleared its cache.
+  svc = await startTestService(createMessageSenderService(), { env: { CHANNEL_CACHE_TTL_MS: "600000" } });
+  other = await buildServiceApi(createMessageSenderService(), {
+    ...svc,
+    config: { ...svc.config, CHANNEL_CACHE_TTL_MS: TTL_MS },
+  });
+});
+afterAll(async () => {
+  await other?.close();
+  await svc?.close();
+});
+
+const call = (app: Api, method: "POST" | "PATCH" | "DELETE", url: string, payload?: object) =>
+  app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
+
+const send = (app: Api, channel?: string) =>
+  call(app, "POST", "/api/v1/outbound/", {
+    to_addr: msisdn(),
+    content: "hello",
+    metadata: {},
+    ...(channel ? { channel } : {}),
+  });
+
+/** The channel a send without one goes through, as `app` resolves it. */
+const defaultOf = async (app: Api) => {
+  const res = await send(app);
+  expect(res.statusCode).toBe(201);
+  return res.json().channel as string;
+};
+
+const twilioChannel = (channel_id: string, auth_token: string, extra: object = {}) => ({
+  channel_id,
+  channel_type: "twilio",
+  configuration: { account_sid: SID, auth_token, from: "+15005550006" },
+  ...extra,
+});
+
+describe("the API's channel cache", () => {
+  it("sees a channel created, made default or deleted through the same process at once", async () => {
+    expect(await defaultOf(svc.app)).toBe("LOG"); // the cache now holds the table
+
+    expect((await call(svc.app, "POST", "/api/v1/channel/", twilioChannel("TW_A", "a"))).statusCode).toBe(
+      201,
+    );
+    expect((await send(svc.app, "TW_A")).statusCode).toBe(201);
+
+    expect((await call(svc.app, "PATCH", "/api/v1/channel/TW_A/", { default: true })).statusCode).toBe(200);
+    expect(await defaultOf(svc.app)).toBe("TW_A");
+
+    expect((await call(svc.app, "PATCH", "/api/v1/channel/LOG/", { default: true })).statusCode).toBe(200);
+    expect(await defaultOf(svc.app)).toBe("LOG");
+
+    expect((await call(svc.app, "DELETE", "/api/v1/channel/TW_A/")).statusCode).toBe(204);
+    const refused = await send(svc.app, "TW_A");
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error.code).toBe("MESSAGE_SENDER_UNKNOWN_CHANNEL");
+  });
+
+  it("in another process: a new channel is usable at once, a new default is seen within the TTL", async () => {
+    expect(await defaultOf(other)).toBe("LOG");
+
+    // Made by the other process: unknown to this one's cache, so it reads the table again at once.
+    expect(
+      (await call(svc.app, "POST", "/api/v1/channel/", twilioChannel("TW_B", "b", { default: true })))
+        .statusCode,
+    ).toBe(201);
+    expect((await send(other, "TW_B")).statusCode).toBe(201);
+
+    // The default moved back to LOG elsewhere: this process keeps the cached default until the TTL passes.
+    expect((await call(svc.app, "PATCH", "/api/v1/channel/LOG/", { default: true })).statusCode).toBe(200);
+    expect(await defaultOf(other)).toBe("TW_B");
+    await sleep(TTL_MS + 100);
+    expect(await defaultOf(other)).toBe("LOG");
+  });
+
+  it("verifies a status callback signed with an auth token just changed by another process", async () => {
+    expect(
+      (await call(svc.app, "POST", "/api/v1/channel/", twilioChannel("TW_C", "old-token"))).statusCode,
+    ).toBe(201);
+    const path = "/api/v1/events/twilio/TW_C";
+    const params = { MessageSid: `SM${"c".repeat(32)}`, MessageStatus: "delivered", AccountSid: SID };
+    const callback = (token: string) =>
+      other.inject({
+        method: "POST",
+        url: path,
+        headers: {
+          host: "tidings.test",
+          "content-type": "application/x-www-form-urlencoded",
+          "x-twilio-signature": twilio.getExpectedTwilioSignature(
+            token,
+            `http://tidings.test${path}`,
+            params,
+          ),
+        },
+        payload: new URLSearchParams(params).toString(),
+      });
+    expect((await callback("old-token")).statusCode).toBe(200); // the channel is now in `other`'s cache
+
+    const patched = await call(svc.app, "PATCH", "/api/v1/channel/TW_C/", {
+      configuration: { auth_token: "new-token" },
+    });
+    expect(patched.statusCode).toBe(200);
+    expect((await callback("new-token")).statusCode).toBe(200);
+    const forged = await callback("old-token");
+    expect(forged.statusCode).toBe(403);
+    expect(forged.json().error.code).toBe("MESSAGE_SENDER_INVALID_SIGNATURE");
+  });
+});
+
+describe("POST /api/v1/outbound/ in one statement", () => {
+  it("answers with exactly the stored outbound, and enqueues its outbound.send", async () => {
+    const res = await call(svc.app, "POST", "/api/v1/outbound/", {
+      to_addr: msisdn(),
+      content: "stored as answered",
+      metadata: { campaign: "x", nested: { a: [1, 2] } },
+      resend: true,
+      priority: "high",
+      sending_window: { start: "08:00", end: "20:00", timezone: "Africa/Johannesburg" },
+      not_before: "2030-01-02T03:04:05.678Z",
+      ttl_seconds: 3600,
+      version: 2,
+    });
+    expect(res.statusCode).toBe(201);
+    const answered = res.json();
+    const stored = await svc.app.inject({
+      method: "GET",
+      url: `/api/v1/outbound/${answered.id}/`,
+      headers: adminAuth,
+    });
+    expect(stored.json()).toEqual(answered);
+    const [outbox] = await svc.db.$queryRawUnsafe<{ name: string; payload: Record<string, unknown> }[]>(
+      "SELECT name, payload FROM tidings_outbox WHERE id = $1::uuid",
+      answered.id,
+    );
+    expect(outbox).toEqual({
+      name: "outbound.send",
+      payload: {
+        id: answered.id,
+        to_addr: answered.to_addr,
+        content: "stored as answered",
+        channel: "LOG",
+        metadata: { campaign: "x", nested: { a: [1, 2] } },
+        resend: true,
+        priority: "high",
+        sending_window: answered.sending_window,
+        not_before: "2030-01-02T03:04:05.678Z",
+        expires_at: answered.expires_at,
+      },
+    });
+  });
+});
