@@ -20,7 +20,7 @@ export const AUTH = { authorization: `Token ${ADMIN_TOKEN}` };
  * flags are SERVICE_NODE_ARGS, as everywhere (scripts/service.sh).
  */
 const cpuProfile: Record<string, string> = process.env.BENCH_CPU_PROF
-  ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }
+  ? { SERVICE_CPU_PROF_DIR: process.env.BENCH_CPU_PROF }
   : {};
 /** The service bundles, built once per run from the current sources before the first process starts. */
 let built: Promise<number> | undefined;

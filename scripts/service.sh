@@ -16,6 +16,11 @@ if [ ! -f "$bundle" ]; then
   exit 1
 fi
 node_args="${SERVICE_NODE_ARGS---max-old-space-size=128 --max-semi-space-size=2}"
+# SERVICE_CPU_PROF_DIR (diagnosis, e.g. BENCH_CPU_PROF): a V8 CPU profile written there when the process stops.
+# Node refuses --cpu-prof in NODE_OPTIONS, so it is passed here.
+if [ -n "${SERVICE_CPU_PROF_DIR:-}" ]; then
+  node_args="$node_args --cpu-prof --cpu-prof-dir=$SERVICE_CPU_PROF_DIR"
+fi
 # $node_args unquoted on purpose: a list of flags. exec: the process keeps this pid and gets signals itself.
 # shellcheck disable=SC2086
 exec node $node_args "$bundle" "$2"

@@ -126,7 +126,9 @@ describe("taking over an outbound whose earlier send may have reached the provid
     expect(acceptedFor(to)).toHaveLength(2);
     const firstRow = await svc.db.outbound.findUniqueOrThrow({ where: { id: first } });
     expect(row.providerId).not.toBe(firstRow.providerId);
-    expect(new Set(acceptedFor(to).map((m) => m.sid))).toEqual(new Set([firstRow.providerId, row.providerId]));
+    expect(new Set(acceptedFor(to).map((m) => m.sid))).toEqual(
+      new Set([firstRow.providerId, row.providerId]),
+    );
   });
 
   it("records the earlier send instead of sending again when the worker died after Twilio accepted it", async () => {
