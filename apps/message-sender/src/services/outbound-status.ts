@@ -82,18 +82,79 @@ async function announce(tx: Tx, changes: Change[]): Promise<void> {
   await enqueue(tx, ...changes.flatMap(eventsFor));
 }
 
+/** A send the provider accepted, as the worker holding the outbound's claim records it. */
+export interface AcceptedSend {
+  id: string;
+  worker: string;
+  result: SendResult;
+  /** The channel that sent it (the outbound's, or its fallback). */
+  channel: string;
+  /** The outbound's identity as it stands (outbound.submitted carries it). */
+  toIdentity: string | null;
+}
+
 /**
- * queued -> submitted, by the worker holding the claim; then -> delivered (`delivered` set, the address wiped)
- * when the channel reported delivery at once. False when the outbound was not queued under that claim.
+ * queued -> submitted, by the worker holding the claim, with its history row and `outbound.submitted`; then
+ * -> delivered when the channel reported delivery at once (the log channel). False when the outbound was not
+ * queued under that claim (the claim lapsed and another worker took it).
+ *
+ * The usual case (a provider that will call back) is ONE statement: the compare-and-set, taking the report
+ * lock first, the history row and the event, atomic on its own, instead of a locked interactive transaction
+ * of seven round trips. Then one read of the early reports, made after that statement committed: a final
+ * report that overtook this confirmation was kept there by reportFinal under the same lock, so it is either
+ * seen here or found the outbound submitted itself; if there is one, it is applied now.
  */
-export async function recordSend(
-  tx: Tx,
-  id: string,
-  worker: string,
-  result: SendResult,
-  channel: string,
-): Promise<boolean> {
-  await lockReport(tx, channel, result.providerId);
+export async function recordSend(db: Db, send: AcceptedSend): Promise<boolean> {
+  const { id, worker, result, channel } = send;
+  if (result.delivered) {
+    return db.$transaction((tx) => recordDelivered(tx, send));
+  }
+  const change: Change = {
+    row: {
+      id,
+      status: "submitted",
+      toIdentity: send.toIdentity,
+      channel,
+      providerId: result.providerId,
+      delivered: false,
+      updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
+    },
+    worker,
+  };
+  const statement = enqueueStatement(eventsFor(change), {
+    ctes: `changed AS (
+        UPDATE outbound
+        SET status = 'submitted', channel = $3, provider_id = $4, attempts = attempts + 1, claimed_until = NULL,
+            last_error = NULL, updated_at = $5::timestamptz
+        WHERE id = $1::uuid AND status = 'queued' AND claimed_by = $2
+          AND (SELECT true FROM (SELECT pg_advisory_xact_lock(hashtext($3 || ':' || $4))) AS locked)
+        RETURNING id),
+      history AS (
+        INSERT INTO outbound_event (outbound_id, status, detail)
+        SELECT id, 'submitted', $6::jsonb FROM changed)`,
+    values: [
+      id,
+      worker,
+      channel,
+      result.providerId,
+      change.row.updatedAt.toISOString(),
+      JSON.stringify(historyDetail(change)),
+    ],
+    onlyIf: "EXISTS (SELECT 1 FROM changed)",
+  });
+  const [recorded] = await db.$queryRawUnsafe<{ n: number }[]>(statement.text, ...statement.values);
+  if (!recorded?.n) {
+    return false;
+  }
+  const early = await db.earlyReport.count({ where: { channel, providerId: result.providerId } });
+  if (early > 0) {
+    await db.$transaction((tx) => applyEarlyReport(tx, id, channel, result.providerId));
+  }
+  return true;
+}
+
+/** queued -> submitted -> delivered at once (no report will follow, so no early one can exist). */
+async function recordDelivered(tx: Tx, { id, worker, result, channel }: AcceptedSend): Promise<boolean> {
   const [submitted] = await tx.outbound.updateManyAndReturn({
     where: { id, status: "queued", claimedBy: worker },
     data: {
@@ -108,30 +169,27 @@ export async function recordSend(
   if (!submitted) {
     return false;
   }
-  const changes: Change[] = [{ row: submitted, worker }];
-  if (result.delivered) {
-    const [delivered] = await tx.outbound.updateManyAndReturn({
-      where: { id, status: "submitted" },
-      data: { status: "delivered", delivered: true, toAddr: "" },
-    });
-    changes.push({ row: delivered! });
-  } else {
-    // A final report that overtook this confirmation (see applyReport) is applied now.
-    const early = await tx.earlyReport.findUnique({
-      where: { channel_providerId: { channel, providerId: result.providerId } },
-    });
-    if (early) {
-      await tx.earlyReport.delete({
-        where: { channel_providerId: { channel, providerId: result.providerId } },
-      });
-      const final = await finish(tx, id, early.status === "delivered", early.reason);
-      if (final) {
-        changes.push({ row: final, reason: early.reason ?? undefined });
-      }
-    }
-  }
-  await announce(tx, changes);
+  const [delivered] = await tx.outbound.updateManyAndReturn({
+    where: { id, status: "submitted" },
+    data: { status: "delivered", delivered: true, toAddr: "" },
+  });
+  await announce(tx, [{ row: submitted, worker }, { row: delivered! }]);
   return true;
+}
+
+/** Applies (and forgets) the final report kept for a provider id before its send was recorded. */
+async function applyEarlyReport(tx: Tx, id: string, channel: string, providerId: string): Promise<void> {
+  await lockReport(tx, channel, providerId);
+  const key = { channel_providerId: { channel, providerId } };
+  const early = await tx.earlyReport.findUnique({ where: key });
+  if (!early) {
+    return;
+  }
+  await tx.earlyReport.delete({ where: key });
+  const final = await finish(tx, id, early.status === "delivered", early.reason);
+  if (final) {
+    await announce(tx, [{ row: final, reason: early.reason ?? undefined }]);
+  }
 }
 
 /** Serialises recordSend and applyReport for one provider id, so an early report is never missed. */

@@ -8,7 +8,13 @@ import type { Db } from "../db.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { identityZone, resolveAddress } from "./address-book.ts";
 import { type IdentityDirectory, resolveIdentity } from "./identity-client.ts";
-import { recordExpired, recordFailed, recordGaveUp, recordSend } from "./outbound-status.ts";
+import {
+  type AcceptedSend,
+  recordExpired,
+  recordFailed,
+  recordGaveUp,
+  recordSend,
+} from "./outbound-status.ts";
 import { rateCost, releaseSlot, takeRate, takeSlot } from "./rate-limit.ts";
 import { nextOpening, recipientZone } from "./windows.ts";
 
@@ -62,14 +68,14 @@ export async function sendOutbound(
   const { db, worker } = sender;
   const { id } = command;
   const defaultChannel = command.channel ?? (await sender.channels.defaultChannel());
-  await db.outbound.createMany({ data: [fromCommand(command, defaultChannel)], skipDuplicates: true });
   const claimedAt = Date.now();
-  const outbound = await claim(sender, id, log);
+  const outbound = await storeAndClaim(sender, command, defaultChannel, log);
   if (!outbound) {
     return;
   }
   let result: SendResult;
   let sentThrough: string = outbound.channel;
+  let toIdentity = outbound.to_identity;
   try {
     const channel = await sender.channels.get(outbound.channel);
     if (!channel) {
@@ -87,7 +93,13 @@ export async function sendOutbound(
         { outboundId: id, previousWorker: outbound.previous_worker, providerId: earlier.providerId },
         "an earlier claim's send was accepted by the provider: recorded, not sent again",
       );
-      await recordSendWithRetries(sender, id, earlier, earlier.channel, claimedAt, log);
+      const { channel: sentBy, ...result } = earlier;
+      await recordSendWithRetries(
+        sender,
+        { id, result, channel: sentBy, toIdentity: outbound.to_identity },
+        claimedAt,
+        log,
+      );
       return;
     }
     const now = sender.clock();
@@ -100,9 +112,9 @@ export async function sendOutbound(
       await defer(sender, id, outbound.not_before);
       return;
     }
-    const identity = outbound.to_identity ?? (await linkIdentity(sender, id, address, log));
+    toIdentity = outbound.to_identity ?? (await linkIdentity(sender, id, address, log));
     const window = outbound.priority === "high" ? null : (outbound.sending_window ?? channel.sendingWindow);
-    const opening = window && (await windowOpening(sender, window, address, identity, now));
+    const opening = window && (await windowOpening(sender, window, address, toIdentity, now));
     if (opening) {
       if (outbound.expires_at && opening >= outbound.expires_at) {
         await expire(sender, id, log);
@@ -173,7 +185,7 @@ export async function sendOutbound(
     });
     throw err;
   }
-  await recordSendWithRetries(sender, id, result, sentThrough, claimedAt, log);
+  await recordSendWithRetries(sender, { id, result, channel: sentThrough, toIdentity }, claimedAt, log);
 }
 
 /**
@@ -327,17 +339,14 @@ async function expire(sender: Sender, id: string, log: Logger): Promise<void> {
  */
 async function recordSendWithRetries(
   sender: Sender,
-  id: string,
-  result: SendResult,
-  channel: string,
+  send: Omit<AcceptedSend, "worker">,
   claimedAt: number,
   log: Logger,
 ): Promise<void> {
+  const { id, result } = send;
   for (let attempt = 1; ; attempt++) {
     try {
-      const recorded = await sender.db.$transaction((tx) =>
-        recordSend(tx, id, sender.worker, result, channel),
-      );
+      const recorded = await recordSend(sender.db, { ...send, worker: sender.worker });
       if (!recorded) {
         log.error(
           { outboundId: id, providerId: result.providerId },
@@ -354,22 +363,6 @@ async function recordSendWithRetries(
       await sleep(wait);
     }
   }
-}
-
-function fromCommand(command: OutboundSend, channel: string): Prisma.OutboundCreateManyInput {
-  return {
-    id: command.id,
-    toAddr: command.to_addr ?? "",
-    toIdentity: command.to_identity ?? null,
-    content: command.content ?? null,
-    channel,
-    metadata: command.metadata as Prisma.InputJsonObject,
-    resend: command.resend ?? null,
-    priority: command.priority ?? "normal",
-    sendingWindow: command.sending_window ?? Prisma.DbNull,
-    notBefore: command.not_before ? new Date(command.not_before) : null,
-    expiresAt: command.expires_at ? new Date(command.expires_at) : null,
-  };
 }
 
 interface Claimed {
@@ -389,24 +382,47 @@ interface Claimed {
 }
 
 /**
- * Claims a queued outbound for this worker and returns what sending it needs. Undefined when it is no longer
- * queued (already sent or failed: nothing to do); throws ClaimedElsewhereError while another worker's claim
- * is live.
+ * Stores the outbound if it is new and claims it for this worker, in ONE statement, and returns what sending
+ * it needs: a stored outbound is claimed while it is queued and no other live claim exists (the
+ * compare-and-set that lets exactly one worker go on); a new one is inserted already claimed (a concurrent
+ * insert of the same id wins, and this one claims nothing). Undefined when it is no longer queued (already
+ * sent or failed: nothing to do); throws ClaimedElsewhereError while another worker's claim is live.
  */
-async function claim(sender: Sender, id: string, log: Logger): Promise<Claimed | undefined> {
+async function storeAndClaim(
+  sender: Sender,
+  command: OutboundSend,
+  defaultChannel: string,
+  log: Logger,
+): Promise<Claimed | undefined> {
   const { db, worker } = sender;
+  const { id } = command;
+  const ttl = sender.claimTtlMs / 1000;
   const [claimed] = await db.$queryRaw<Claimed[]>`
     WITH claimable AS (
       SELECT id, claimed_by AS previous_worker, claimed_until AS previous_until FROM outbound
       WHERE id = ${id}::uuid AND status = 'queued' AND (claimed_until IS NULL OR claimed_until < now())
       FOR UPDATE
+    ), claimed AS (
+      UPDATE outbound o
+      SET claimed_by = ${worker}, claimed_until = now() + make_interval(secs => ${ttl}::float8), updated_at = now()
+      FROM claimable c WHERE o.id = c.id
+      RETURNING o.channel, o.to_addr, o.to_identity::text, o.content, o.metadata, o.priority::text,
+        o.sending_window, o.not_before, o.expires_at, o.created_at, c.previous_worker, c.previous_until
+    ), stored AS (
+      INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window,
+                            not_before, expires_at, claimed_by, claimed_until)
+      SELECT ${id}::uuid, ${command.to_addr ?? ""}, ${command.to_identity ?? null}::uuid, ${command.content ?? null},
+        ${command.channel ?? defaultChannel}, ${JSON.stringify(command.metadata)}::jsonb, ${command.resend ?? null}::boolean,
+        ${command.priority ?? "normal"}::outbound_priority,
+        ${command.sending_window ? JSON.stringify(command.sending_window) : null}::jsonb,
+        ${command.not_before ?? null}::timestamptz, ${command.expires_at ?? null}::timestamptz,
+        ${worker}, now() + make_interval(secs => ${ttl}::float8)
+      WHERE NOT EXISTS (SELECT 1 FROM outbound WHERE id = ${id}::uuid)
+      ON CONFLICT (id) DO NOTHING
+      RETURNING channel, to_addr, to_identity::text, content, metadata, priority::text, sending_window, not_before,
+        expires_at, created_at, NULL::text AS previous_worker, NULL::timestamptz AS previous_until
     )
-    UPDATE outbound o
-    SET claimed_by = ${worker}, claimed_until = now() + make_interval(secs => ${sender.claimTtlMs / 1000}::float8),
-        updated_at = now()
-    FROM claimable c WHERE o.id = c.id
-    RETURNING o.channel, o.to_addr, o.to_identity::text, o.content, o.metadata, o.priority::text,
-      o.sending_window, o.not_before, o.expires_at, o.created_at, c.previous_worker, c.previous_until`;
+    SELECT * FROM claimed UNION ALL SELECT * FROM stored`;
   if (claimed) {
     if (claimed.previous_until) {
       log.warn(
