@@ -193,6 +193,9 @@ export async function twilioChannel(platform: Platform, latencyMs: number): Prom
         from: "+15550001000",
         status_callback: platform.api("message-sender"),
         api_url: simulator.url,
+        // The simulator is local: a send that takes 5 s is a stalled one. (A worker starts a send only while its
+        // claim outlasts this; the chaos run's claims last 15 s.)
+        timeout_ms: 5_000,
       },
     },
     AUTH,

@@ -311,6 +311,12 @@ for (const m of simulator.messages) {
     resendGaps.push((m.createdAt.getTime() - first) / 1000);
   }
 }
+/** What a recipient was sent: the same text twice (a resend) or different messages (two steps of a set). */
+const bodiesTo = (to: string) =>
+  simulator.messages
+    .filter((m) => m.to === to)
+    .map((m) => JSON.stringify(m.body.slice(0, 40)))
+    .join(" / ");
 const lost = expected.filter((to) => !calls.has(to));
 const duplicates = [...calls].filter(([, n]) => n > 1);
 const deadSends = await deadLetteredSends();
@@ -338,7 +344,7 @@ chaos result (${Math.round((Date.now() - started) / 1000)} s, ${kills} kills, re
     duplicates.length
       ? `  e.g. ${duplicates
           .slice(0, 5)
-          .map(([to, n]) => `${to} x${n}`)
+          .map(([to, n]) => `${to} x${n} (${bodiesTo(to)})`)
           .join(
             ", ",
           )}; resent ${Math.min(...resendGaps).toFixed(1)}-${Math.max(...resendGaps).toFixed(1)} s after the first call`

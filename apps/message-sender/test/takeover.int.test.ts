@@ -13,7 +13,7 @@ import { msisdn } from "./helpers.ts";
 
 const SID = `AC${"7".repeat(32)}`;
 const TOKEN = "takeover-auth-token";
-const CLAIM_TTL_MS = 2_000;
+const CLAIM_TTL_MS = 4_000;
 
 interface Worker {
   process: ServiceProcess;
@@ -67,7 +67,14 @@ beforeAll(async () => {
     payload: {
       channel_id: "TW_TAKEOVER",
       channel_type: "twilio",
-      configuration: { account_sid: SID, auth_token: TOKEN, from: "+15005550006", api_url: sim.url },
+      configuration: {
+        account_sid: SID,
+        auth_token: TOKEN,
+        from: "+15005550006",
+        api_url: sim.url,
+        // A send starts only while the claim outlasts this timeout (plus a margin).
+        timeout_ms: 1_000,
+      },
     },
   });
   expect(res.statusCode).toBe(201);
@@ -80,12 +87,12 @@ afterAll(async () => {
   await sim?.close();
 });
 
-async function send(to: string, content: string): Promise<string> {
+async function send(to: string, content: string, channel = "TW_TAKEOVER"): Promise<string> {
   const res = await svc.app.inject({
     method: "POST",
     url: "/api/v1/outbound/",
     headers: adminAuth,
-    payload: { to_addr: to, content, metadata: {}, channel: "TW_TAKEOVER" },
+    payload: { to_addr: to, content, metadata: {}, channel },
   });
   expect(res.statusCode).toBe(201);
   return res.json().id;
@@ -129,6 +136,41 @@ describe("taking over an outbound whose earlier send may have reached the provid
     expect(new Set(acceptedFor(to).map((m) => m.sid))).toEqual(
       new Set([firstRow.providerId, row.providerId]),
     );
+  });
+
+  it("does not start a send that could outlast its claim", async () => {
+    // A 10 s request timeout against a 4 s claim: the claim could lapse (and another worker take the outbound
+    // over) while Twilio is still accepting the message, so the worker does not call Twilio at all.
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/channel/",
+      headers: adminAuth,
+      payload: {
+        channel_id: "TW_SLOW",
+        channel_type: "twilio",
+        configuration: {
+          account_sid: SID,
+          auth_token: TOKEN,
+          from: "+15005550006",
+          api_url: sim.url,
+          timeout_ms: 10_000,
+        },
+      },
+    });
+    expect(res.statusCode).toBe(201);
+    const to = msisdn();
+    const id = await send(to, "Never sent on a claim too short", "TW_SLOW");
+
+    const row = await waitFor(
+      async () => {
+        const found = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
+        return found.lastError?.includes("lapses before a send") && found;
+      },
+      { what: "the send to be refused for its claim" },
+    );
+    // Not sent, so the claim is cleared as if never taken: a later claim need not ask Twilio about it.
+    expect(row).toMatchObject({ status: "queued", claimedBy: null, providerId: null });
+    expect(sim.requests.filter((r) => r.To === to)).toHaveLength(0);
   });
 
   it("records the earlier send instead of sending again when the worker died after Twilio accepted it", async () => {

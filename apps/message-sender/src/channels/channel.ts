@@ -24,6 +24,11 @@ export interface SendResult {
 export interface Channel {
   send(outbound: OutboundToSend, address: string): Promise<SendResult>;
   /**
+   * The longest `send` may take (its request timeout). A worker starts a send only while its claim will outlast
+   * it, so a claim never lapses under a send in progress. Default DEFAULT_SEND_TIMEOUT_MS.
+   */
+  readonly timeoutMs?: number;
+  /**
    * Asks the provider where a message is (for the reconciler). Null while it is not final; channels that
    * can't be asked leave this out.
    */
@@ -42,6 +47,9 @@ export interface Channel {
 export type Channels = Readonly<Record<string, Channel>>;
 
 export const DEFAULT_CHANNEL = "LOG";
+
+/** A channel's send timeout when it declares none. */
+export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
 
 /**
  * The provider refused the message and would refuse it again (a definite rejection: it was not accepted):

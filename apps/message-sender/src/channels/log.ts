@@ -9,6 +9,7 @@ import type { Channel, Logger, OutboundToSend, SendResult } from "./channel.ts";
  * included, as one JSON line: what a real provider would have been asked to send.
  */
 export class LogChannel implements Channel {
+  readonly timeoutMs = 0; // it only writes a log line
   constructor(
     private readonly logger: Logger,
     private readonly sinkFile?: string,

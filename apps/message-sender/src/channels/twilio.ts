@@ -3,6 +3,7 @@ import twilio from "twilio";
 import RequestClient from "twilio/lib/base/RequestClient.js";
 import {
   type Channel,
+  DEFAULT_SEND_TIMEOUT_MS,
   type OutboundToSend,
   PermanentSendError,
   type SendResult,
@@ -47,12 +48,14 @@ export const twilioCallbackUrl = (base: string, channelId: string) =>
  */
 export class TwilioChannel implements Channel {
   private readonly client: twilio.Twilio;
+  readonly timeoutMs: number;
 
   constructor(
     private readonly channelId: string,
     private readonly config: TwilioChannelConfig,
   ) {
-    const timeout = config.timeout_ms ?? 10_000;
+    const timeout = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
+    this.timeoutMs = timeout;
     const httpClient = config.api_url
       ? new OriginRequestClient(new URL(config.api_url).origin, { timeout })
       : new RequestClient({ timeout });

@@ -2,10 +2,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { NonRetryableError } from "@tidings/amqp";
 import type { OutboundSend, SendingWindow } from "@tidings/contracts";
 import { type Clock, maskPii } from "@tidings/service-kit";
-import { type Logger, PermanentSendError, type SendResult, ThrottledError } from "../channels/channel.ts";
+import {
+  DEFAULT_SEND_TIMEOUT_MS,
+  type Logger,
+  PermanentSendError,
+  type SendResult,
+  ThrottledError,
+} from "../channels/channel.ts";
 import type { ChannelRegistry, ResolvedChannel } from "../channels/registry.ts";
 import type { Db } from "../db.ts";
-import { Prisma } from "../generated/prisma/client.ts";
 import { identityZone, resolveAddress } from "./address-book.ts";
 import { type IdentityDirectory, resolveIdentity } from "./identity-client.ts";
 import {
@@ -33,6 +38,17 @@ export interface Sender {
   /** Finds or creates the identity of an outbound that has only `to_addr` (IDENTITY_URL). */
   identities?: IdentityDirectory;
 }
+
+/**
+ * Too little of our claim is left to start a send that may take the channel's whole timeout: the claim could
+ * lapse while the provider is accepting the message, and another worker send it again. Not sent: retried.
+ */
+class ClaimRunningOutError extends Error {
+  override name = "ClaimRunningOutError";
+}
+
+/** Kept between the end of the longest send and the claim's lapse (clocks, event-loop lag). */
+const CLAIM_MARGIN_MS = 1_000;
 
 /** Another worker holds the outbound's claim (it is sending it now): retried, and by then it is sent. */
 class ClaimedElsewhereError extends Error {
@@ -129,7 +145,7 @@ export async function sendOutbound(
     }
     const toSend = { id, content: outbound.content, metadata: outbound.metadata };
     try {
-      result = await sendThrough(sender, channel, toSend, address);
+      result = await sendThrough(sender, channel, toSend, address, claimedAt);
     } catch (err) {
       // Fail over only on a definite rejection: the provider did not accept the message. A timeout or an
       // outage may have sent it, so those are retried on the same channel.
@@ -142,7 +158,7 @@ export async function sendOutbound(
         "channel rejected the outbound; failing over",
       );
       sentThrough = fallback.id;
-      result = await sendThrough(sender, fallback, toSend, address);
+      result = await sendThrough(sender, fallback, toSend, address, claimedAt);
     }
   } catch (err) {
     const reason = maskPii(err instanceof Error ? err.message : String(err));
@@ -175,12 +191,13 @@ export async function sendOutbound(
     }
     await db.outbound.updateMany({
       where: { id, status: "queued", claimedBy: worker },
-      // A throttled message was not accepted: the next claim need not ask the provider whether it was. Any
-      // other failure (a timeout, an outage) may have sent it, so the claim's worker stays recorded.
+      // A throttled message, or one whose claim ran out before the send, was not sent: the next claim need not
+      // ask the provider whether it was. Any other failure (a timeout, an outage) may have sent it, so the
+      // claim's worker stays recorded.
       data: {
         claimedUntil: null,
         lastError: reason,
-        ...(err instanceof ThrottledError ? { claimedBy: null } : {}),
+        ...(err instanceof ThrottledError || err instanceof ClaimRunningOutError ? { claimedBy: null } : {}),
       },
     });
     throw err;
@@ -197,6 +214,7 @@ async function sendThrough(
   channel: ResolvedChannel,
   outbound: { id: string; content: string | null; metadata: Record<string, unknown> },
   address: string,
+  claimedAt: number,
 ): Promise<SendResult> {
   const paused = sender.channels.pausedFor(channel.id);
   if (paused > sender.pauseMaxWaitMs) {
@@ -218,7 +236,7 @@ async function sendThrough(
     throw new ThrottledError(`channel ${channel.id} is at its rate limit`, 0);
   }
   if (channel.concurrencyLimit <= 0) {
-    return channel.channel.send(outbound, address);
+    return sendWithinClaim(sender, channel, outbound, address, claimedAt);
   }
   const holder = `${sender.worker}:${outbound.id}`;
   const slot = await takeSlot(
@@ -233,11 +251,32 @@ async function sendThrough(
     throw new ThrottledError(`channel ${channel.id} is at its concurrency limit`, 0);
   }
   try {
-    return await channel.channel.send(outbound, address);
+    return await sendWithinClaim(sender, channel, outbound, address, claimedAt);
   } finally {
     // Never let a failed release turn a send into an error (and a retry): the lease lapses on its own.
     await releaseSlot(sender.db, channel.id, slot, holder).catch(() => undefined);
   }
+}
+
+/**
+ * Calls the provider, if our claim (taken at `claimedAt`, local time, so never later than the database's) will
+ * outlast the channel's longest send: a worker that stalled after claiming (a slow database, a starved event
+ * loop) must not send while another worker, seeing the claim lapse, takes the outbound over.
+ */
+function sendWithinClaim(
+  sender: Sender,
+  channel: ResolvedChannel,
+  outbound: { id: string; content: string | null; metadata: Record<string, unknown> },
+  address: string,
+  claimedAt: number,
+): Promise<SendResult> {
+  const needed = (channel.channel.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS) + CLAIM_MARGIN_MS;
+  if (Date.now() + needed > claimedAt + sender.claimTtlMs) {
+    throw new ClaimRunningOutError(
+      `claim of outbound ${outbound.id} lapses before a send through ${channel.id} could time out`,
+    );
+  }
+  return channel.channel.send(outbound, address);
 }
 
 /**
