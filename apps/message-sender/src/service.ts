@@ -3,16 +3,6 @@ import type { Channels, Logger } from "./channels/channel.ts";
 import { loadMessageSenderConfig, type MessageSenderConfig } from "./config.ts";
 import { startConsumers } from "./consumers/index.ts";
 import { createDb, type Db } from "./db.ts";
-import { batchRoutes } from "./routes/batch.routes.ts";
-import { channelRoutes } from "./routes/channels.routes.ts";
-import { eventRoutes } from "./routes/events.routes.ts";
-import { failedTaskRoutes } from "./routes/failed-tasks.routes.ts";
-import { inboundRoutes } from "./routes/inbound.routes.ts";
-import { outboundRoutes } from "./routes/outbounds.routes.ts";
-import { reportRoutes } from "./routes/reports.routes.ts";
-import { ChannelCache } from "./services/channels.ts";
-import { identityDirectory } from "./services/identity-client.ts";
-import { parseKeywords } from "./services/inbound.ts";
 
 export interface MessageSenderOptions {
   /**
@@ -35,24 +25,10 @@ export function createMessageSenderService(
     version: "0.1.0",
     loadConfig: loadMessageSenderConfig,
     createDb,
-    routes: (app, { db, config, logger }) => {
-      const channelIds = Object.keys(channels(logger, config));
-      // The channel table, as sends and provider callbacks read it: cached like the worker's (same TTL).
-      const channelCache = new ChannelCache(db, config.CHANNEL_CACHE_TTL_MS);
-      outboundRoutes(app, db, channelCache, channelIds, config.PUBLIC_URL);
-      batchRoutes(app, db, channelCache, channelIds);
-      reportRoutes(app, db, config.ARCHIVE_DIR);
-      channelRoutes(app, db, channelCache, config.PUBLIC_URL);
-      eventRoutes(app, db, channelCache, config.PUBLIC_URL);
-      failedTaskRoutes(app, db, config.PUBLIC_URL);
-      inboundRoutes(
-        app,
-        db,
-        channelCache,
-        parseKeywords(config.INBOUND_KEYWORDS),
-        config.PUBLIC_URL,
-        identityDirectory(config),
-      );
+    // Imported on demand so worker processes never load the API side.
+    routes: async () => {
+      const { registerRoutes } = await import("./routes/index.ts");
+      return (app, deps) => registerRoutes(app, deps, Object.keys(channels(deps.logger, deps.config)));
     },
     startConsumers: (deps) =>
       startConsumers(

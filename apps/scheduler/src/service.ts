@@ -1,13 +1,10 @@
-import { registerHookRoutes, startConfiguredHookDispatcher } from "@tidings/hooks";
+import { startConfiguredHookDispatcher } from "@tidings/hooks";
 import type { ServiceDefinition } from "@tidings/service-kit";
 import { type Clock, systemClock } from "@tidings/service-kit";
 import { catchUpLimits, loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
 import { consumeContentSchedules } from "./consumers/content-schedules.consumer.ts";
 import { consumeHttpDeliveries } from "./consumers/http-deliveries.consumer.ts";
 import { createDb, type Db } from "./db.ts";
-import { failedTaskRoutes } from "./routes/failed-tasks.routes.ts";
-import { scheduleRoutes } from "./routes/schedules.routes.ts";
-import { HOOK_EVENTS } from "./services/schedules.ts";
 import { Ticker } from "./ticker.ts";
 
 /** The scheduler; `clock` is replaceable so tests control time. */
@@ -17,15 +14,10 @@ export function schedulerService(clock: Clock = systemClock): ServiceDefinition<
     version: "0.1.0",
     loadConfig: loadSchedulerConfig,
     createDb,
-    routes: (app, { db, config }) => {
-      scheduleRoutes(app, db, clock, config.PUBLIC_URL);
-      failedTaskRoutes(app, db, config.PUBLIC_URL);
-      registerHookRoutes(app, {
-        db,
-        events: HOOK_EVENTS,
-        codePrefix: "SCHEDULER",
-        publicUrl: config.PUBLIC_URL,
-      });
+    // Imported on demand so worker processes never load the API side.
+    routes: async () => {
+      const { registerRoutes } = await import("./routes/index.ts");
+      return (app, deps) => registerRoutes(app, deps, clock);
     },
     async startConsumers({ broker, db, config, logger }) {
       const stopHooks = startConfiguredHookDispatcher(db, logger, config);

@@ -2,10 +2,11 @@ import type { Broker, SqlExecutor } from "@tidings/amqp";
 import pino from "pino";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, type ApiDeps, buildApi, errorResponses, requireAdmin } from "./app.ts";
+import { type ApiDeps, buildApi } from "./app.ts";
 import { digestToken } from "./auth.ts";
 import { ApiError, conflict } from "./errors.ts";
 import { loggerOptions } from "./logger.ts";
+import { type Api, errorResponses, requireAdmin } from "./routes.ts";
 
 const ADMIN = "admin-token-0123456789";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

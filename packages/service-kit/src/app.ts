@@ -1,17 +1,14 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Broker, SqlExecutor } from "@tidings/amqp";
-import { createAjv, ErrorResponse } from "@tidings/contracts";
+import { createAjv } from "@tidings/contracts";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
-  type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
-  type RawServerDefault,
 } from "fastify";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
@@ -20,25 +17,8 @@ import { type KeyKind, type Principal, TokenAuthenticator } from "./auth.ts";
 import { ApiError, RetryLaterError } from "./errors.ts";
 import { registerIdempotency } from "./idempotency.ts";
 import { enforceKeyLimits, RateLimiter } from "./limits.ts";
+import { type Api, errorResponses, requireAdmin } from "./routes.ts";
 import { refuseUnstorableText } from "./text.ts";
-
-export type Api = FastifyInstance<
-  RawServerDefault,
-  IncomingMessage,
-  ServerResponse,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
-
-declare module "fastify" {
-  interface FastifyRequest {
-    principal: Principal;
-  }
-  interface FastifyContextConfig {
-    /** No Authorization needed (health, docs, provider callbacks verified by signature). */
-    public?: boolean;
-  }
-}
 
 export interface ApiDeps {
   service: string;
@@ -51,17 +31,6 @@ export interface ApiDeps {
   adminToken?: string;
   publicUrl?: string;
 }
-
-/** The error responses every route can give, for `schema.response`. */
-export const errorResponses = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  422: ErrorResponse,
-  429: ErrorResponse,
-} as const;
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -246,12 +215,6 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
 
   await register(app);
   return app;
-}
-
-export function requireAdmin(request: FastifyRequest): void {
-  if (!request.principal?.isAdmin) {
-    throw new ApiError(403, "FORBIDDEN", "You do not have permission to perform this action.");
-  }
 }
 
 interface ValidationIssue {

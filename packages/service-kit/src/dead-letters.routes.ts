@@ -1,8 +1,8 @@
 import { type Broker, countDeadLetters, listDeadLetters, replayDeadLetters } from "@tidings/amqp";
 import { type QueueName, queueNames, queues, type Service } from "@tidings/contracts";
 import Type from "typebox";
-import { type Api, errorResponses, requireAdmin } from "./app.ts";
 import { notFound } from "./errors.ts";
+import { type Api, errorResponses, requireAdmin } from "./routes.ts";
 
 const QueueParams = Type.Object({ queue: Type.String({ maxLength: 200 }) });
 

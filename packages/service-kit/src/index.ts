@@ -1,5 +1,7 @@
 export type { Logger } from "pino";
-export { type Api, type ApiDeps, buildApi, errorResponses, requireAdmin } from "./app.ts";
+// Not buildApi (./app.ts): worker code imports this index, and only the API role may load fastify and the rest
+// of ./app.ts (see `routes` in ./service.ts). Services get their API from the service definition.
+export type { ApiDeps } from "./app.ts";
 export {
   type AuthenticatedKey,
   digestToken,
@@ -25,9 +27,11 @@ export { runProcess, type Stop, stopAll } from "./lifecycle.ts";
 export { pruneTokenUsage, RateLimiter } from "./limits.ts";
 export { createLogger, loggerOptions, maskPii, redactQuery } from "./logger.ts";
 export { DEFAULT_PAGE_SIZE, type Page, type PageParams, pageParams, toPage } from "./pagination.ts";
+export { type Api, errorResponses, requireAdmin } from "./routes.ts";
 export {
   buildServiceApi,
   type Database,
+  type RegisterRoutes,
   runService,
   type ServiceConfig,
   type ServiceDefinition,

@@ -2,8 +2,9 @@ import type { SqlExecutor } from "@tidings/amqp";
 import { testLogger } from "@tidings/testing";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, buildApi } from "./app.ts";
+import { buildApi } from "./app.ts";
 import { DEFAULT_PAGE_SIZE, pageParams, toPage } from "./pagination.ts";
+import type { Api } from "./routes.ts";
 
 const COUNT = 25;
 

@@ -1,13 +1,12 @@
 import { Broker, OutboxRelay, pruneProcessedMessages, type SqlExecutor } from "@tidings/amqp";
 import type { Service } from "@tidings/contracts";
 import type { Logger } from "pino";
-import { type Api, buildApi } from "./app.ts";
 import type { BaseConfig } from "./config.ts";
-import { deadLetterRoutes } from "./dead-letters.routes.ts";
 import { pruneIdempotencyKeys } from "./idempotency.ts";
 import { runProcess, type Stop, stopAll } from "./lifecycle.ts";
 import { pruneTokenUsage } from "./limits.ts";
 import { createLogger } from "./logger.ts";
+import type { Api } from "./routes.ts";
 
 export interface Database extends SqlExecutor {
   $disconnect(): Promise<void>;
@@ -22,13 +21,24 @@ export interface ServiceDeps<C extends ServiceConfig, D extends Database> {
   broker: Broker;
 }
 
+/** Adds a service's own routes to its API. */
+export type RegisterRoutes<C extends ServiceConfig, D extends Database> = (
+  app: Api,
+  deps: ServiceDeps<C, D>,
+) => void | Promise<void>;
+
 /** What makes one service: its config, database client, routes and consumers. */
 export interface ServiceDefinition<C extends ServiceConfig, D extends Database> {
   name: Service;
   version: string;
   loadConfig(env: Record<string, string | undefined>): C;
   createDb(url: string): D;
-  routes(app: Api, deps: ServiceDeps<C, D>): void | Promise<void>;
+  /**
+   * Loads the service's routes with `await import(...)`, called by the API role only: the bundle keeps
+   * dynamically imported modules in their own chunk, so a worker process never loads the route modules,
+   * their schemas, fastify, its OpenAPI plugins or prom-client (see README.md).
+   */
+  routes(): Promise<RegisterRoutes<C, D>>;
   /** Starts the service's consumers (and tickers); returns their graceful stop. */
   startConsumers(deps: ServiceDeps<C, D>): Promise<Stop>;
 }
@@ -36,25 +46,16 @@ export interface ServiceDefinition<C extends ServiceConfig, D extends Database> 
 /** Processed-message records are kept this long: far longer than any redelivery or retry takes. */
 const PROCESSED_RETENTION_MS = 7 * 24 * 3600_000;
 
-export function buildServiceApi<C extends ServiceConfig, D extends Database>(
+/**
+ * The service's API: the dead-letter routes and the service's own. Imported here, for the API role only (its
+ * module, not app.ts itself: a dynamically imported module that index.ts re-exports would stay in the main chunk).
+ */
+export async function buildServiceApi<C extends ServiceConfig, D extends Database>(
   def: ServiceDefinition<C, D>,
   deps: ServiceDeps<C, D>,
 ): Promise<Api> {
-  return buildApi(
-    {
-      service: def.name,
-      version: def.version,
-      logger: deps.logger,
-      db: deps.db,
-      broker: deps.broker,
-      adminToken: deps.config.ADMIN_TOKEN,
-      publicUrl: deps.config.PUBLIC_URL,
-    },
-    async (app) => {
-      deadLetterRoutes(app, def.name, deps.broker);
-      await def.routes(app, deps);
-    },
-  );
+  const { buildDefinedApi } = await import("./service-api.ts");
+  return buildDefinedApi(def, deps);
 }
 
 /** Forgets processed-message records, expired Idempotency-Keys and past days' API key counters. */

@@ -1,8 +1,8 @@
 import { Broker } from "@tidings/amqp";
 import { databaseEnvVar } from "@tidings/db";
 import { AMQP_URL, createTestDatabase, createTestNamespace, testLogger } from "@tidings/testing";
-import type { Api } from "./app.ts";
 import type { Stop } from "./lifecycle.ts";
+import type { Api } from "./routes.ts";
 import {
   buildServiceApi,
   type Database,

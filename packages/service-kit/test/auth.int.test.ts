@@ -1,9 +1,10 @@
 import { createTestDatabase, type TestDatabase, testLogger } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../../../apps/identity/src/db.ts";
-import { type Api, buildApi } from "../src/app.ts";
+import { buildApi } from "../src/app.ts";
 import { digestToken, TokenAuthenticator } from "../src/auth.ts";
 import { ApiError } from "../src/errors.ts";
+import type { Api } from "../src/routes.ts";
 
 const ADMIN = "admin-token-0123456789";
 

@@ -3,10 +3,11 @@ import { createTestDatabase, type TestDatabase, testLogger, waitFor } from "@tid
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "../../../apps/identity/src/db.ts";
-import { type Api, buildApi } from "../src/app.ts";
+import { buildApi } from "../src/app.ts";
 import { TokenAuthenticator } from "../src/auth.ts";
 import { ApiError } from "../src/errors.ts";
 import { pruneIdempotencyKeys } from "../src/idempotency.ts";
+import type { Api } from "../src/routes.ts";
 
 const ADMIN = "admin-token-0123456789";
 const admin = { authorization: `Token ${ADMIN}` };

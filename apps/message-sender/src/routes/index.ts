@@ -1,0 +1,40 @@
+import type { Api, ServiceDeps } from "@tidings/service-kit";
+import type { MessageSenderConfig } from "../config.ts";
+import type { Db } from "../db.ts";
+import { ChannelCache } from "../services/channels.ts";
+import { identityDirectory } from "../services/identity-client.ts";
+import { parseKeywords } from "../services/inbound.ts";
+import { batchRoutes } from "./batch.routes.ts";
+import { channelRoutes } from "./channels.routes.ts";
+import { eventRoutes } from "./events.routes.ts";
+import { failedTaskRoutes } from "./failed-tasks.routes.ts";
+import { inboundRoutes } from "./inbound.routes.ts";
+import { outboundRoutes } from "./outbounds.routes.ts";
+import { reportRoutes } from "./reports.routes.ts";
+
+/**
+ * The message sender API's routes; only the API role imports this module (see `routes` in ../service.ts).
+ * `channelIds`: the channels given in code, which sends may name besides those in the channel table.
+ */
+export function registerRoutes(
+  app: Api,
+  { db, config }: ServiceDeps<MessageSenderConfig, Db>,
+  channelIds: string[],
+): void {
+  // The channel table, as sends and provider callbacks read it: cached like the worker's (same TTL).
+  const channelCache = new ChannelCache(db, config.CHANNEL_CACHE_TTL_MS);
+  outboundRoutes(app, db, channelCache, channelIds, config.PUBLIC_URL);
+  batchRoutes(app, db, channelCache, channelIds);
+  reportRoutes(app, db, config.ARCHIVE_DIR);
+  channelRoutes(app, db, channelCache, config.PUBLIC_URL);
+  eventRoutes(app, db, channelCache, config.PUBLIC_URL);
+  failedTaskRoutes(app, db, config.PUBLIC_URL);
+  inboundRoutes(
+    app,
+    db,
+    channelCache,
+    parseKeywords(config.INBOUND_KEYWORDS),
+    config.PUBLIC_URL,
+    identityDirectory(config),
+  );
+}

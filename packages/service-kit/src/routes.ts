@@ -1,0 +1,46 @@
+/**
+ * What route modules use: the API's type, the error responses for their schemas and `requireAdmin`. Kept apart
+ * from ./app.ts (fastify, its OpenAPI plugins, prom-client), which only the API role loads (see `routes` in
+ * ./service.ts): @tidings/service-kit's index exports these, and worker code imports that index.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { ErrorResponse } from "@tidings/contracts";
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawServerDefault } from "fastify";
+import type { Principal } from "./auth.ts";
+import { ApiError } from "./errors.ts";
+
+export type Api = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+  interface FastifyContextConfig {
+    /** No Authorization needed (health, docs, provider callbacks verified by signature). */
+    public?: boolean;
+  }
+}
+
+/** The error responses every route can give, for `schema.response`. */
+export const errorResponses = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+  422: ErrorResponse,
+  429: ErrorResponse,
+} as const;
+
+export function requireAdmin(request: FastifyRequest): void {
+  if (!request.principal?.isAdmin) {
+    throw new ApiError(403, "FORBIDDEN", "You do not have permission to perform this action.");
+  }
+}
