@@ -192,7 +192,7 @@ async function applyEarlyReport(tx: Tx, id: string, channel: string, providerId:
   }
 }
 
-/** Serialises recordSend and applyReport for one provider id, so an early report is never missed. */
+/** Serialises recordSend and reportFinal for one provider id, so an early report is never missed. */
 async function lockReport(tx: Tx, channel: string, providerId: string): Promise<void> {
   await reportLock(tx, channel, providerId);
 }
@@ -214,38 +214,10 @@ async function finish(tx: Tx, id: string, delivered: boolean, reason: string | n
 export type ReportOutcome = "applied" | "unchanged" | "early";
 
 /**
- * A provider's final report (delivered or failed) for a provider id: submitted -> delivered | failed, with
- * the events; a report for an outbound already final changes nothing (replays, late reports). A report for
- * a provider id no outbound has recorded yet overtook the submit confirmation: it is kept (the first one
- * wins) and recordSend applies it.
- */
-export async function applyReport(
-  tx: Tx,
-  channel: string,
-  providerId: string,
-  delivered: boolean,
-  reason: string | null,
-): Promise<ReportOutcome> {
-  await lockReport(tx, channel, providerId);
-  const outbound = await tx.outbound.findUnique({ where: { channel_providerId: { channel, providerId } } });
-  if (!outbound) {
-    await tx.earlyReport.createMany({
-      data: [{ channel, providerId, status: delivered ? "delivered" : "failed", reason }],
-      skipDuplicates: true,
-    });
-    return "early";
-  }
-  const row = await finish(tx, outbound.id, delivered, reason);
-  if (!row) {
-    return "unchanged";
-  }
-  await announce(tx, [{ row, reason: reason ?? undefined }]);
-  return "applied";
-}
-
-/**
- * A provider's final report as the callback routes apply it: what applyReport does, in fewer round trips. In
- * the common case (the outbound with this provider id is stored and submitted) it is one read and ONE
+ * A provider's final report (delivered or failed) for a provider id, from a callback or the reconciler:
+ * submitted -> delivered | failed, with the events; a report for an outbound already final changes nothing
+ * (replays, late reports). A report for a provider id no outbound has recorded yet overtook the submit
+ * confirmation: it is kept (the first one wins) and recordSend applies it. In the common case (the outbound with this provider id is stored and submitted) it is one read and ONE
  * statement that makes the compare-and-set, writes the history row and enqueues the events (one statement is
  * atomic: the events exist iff the change does), instead of a locked interactive transaction of seven round
  * trips. The lock is not needed there: it orders recordSend with a report that finds no outbound, and the

@@ -1,10 +1,12 @@
 import type { Logger } from "../channels/channel.ts";
 import type { ChannelRegistry } from "../channels/registry.ts";
 import type { Db } from "../db.ts";
-import { applyReport } from "./outbound-status.ts";
+import { reportFinal } from "./outbound-status.ts";
 import { pruneRateWindows } from "./rate-limit.ts";
 
 const BATCH = 100;
+/** Provider status requests in flight at once in one pass. */
+const CONCURRENT_LOOKUPS = 10;
 
 /** Early reports no send claimed within this time never will be (a forged-but-signed id, a part of a long SMS). */
 const EARLY_REPORT_RETENTION_MS = 24 * 3600_000;
@@ -37,19 +39,17 @@ export async function reconcile(
   });
   await pruneRateWindows(db);
   let finished = 0;
-  for (const { id, channel: channelId, providerId } of stale) {
+  const ask = async ({ id, channel: channelId, providerId }: (typeof stale)[number]) => {
     const channel = await channels.get(channelId);
     if (!channel?.channel.status || !providerId) {
-      continue;
+      return;
     }
     try {
       const status = await channel.channel.status(providerId);
       if (!status) {
-        continue;
+        return;
       }
-      const outcome = await db.$transaction((tx) =>
-        applyReport(tx, channelId, providerId, status.delivered, status.reason),
-      );
+      const outcome = await reportFinal(db, channelId, providerId, status.delivered, status.reason);
       if (outcome === "applied") {
         finished++;
         log.info({ outboundId: id, providerId, delivered: status.delivered }, "reconciled an outbound");
@@ -57,6 +57,10 @@ export async function reconcile(
     } catch (err) {
       log.warn({ err, outboundId: id, providerId }, "could not ask the provider about an outbound");
     }
+  };
+  // A few provider requests at a time: after an outage of the callback endpoint thousands may be waiting.
+  for (let i = 0; i < stale.length; i += CONCURRENT_LOOKUPS) {
+    await Promise.all(stale.slice(i, i + CONCURRENT_LOOKUPS).map(ask));
   }
   return finished;
 }
