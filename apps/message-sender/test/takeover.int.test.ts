@@ -57,27 +57,31 @@ async function startWorker(name: string): Promise<Worker> {
   return worker;
 }
 
-beforeAll(async () => {
-  sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN } });
-  svc = await startTestService(createMessageSenderService());
+/** A Twilio channel on the simulator. A worker starts a send only while its claim outlasts `timeoutMs` + 1 s. */
+async function createChannel(id: string, timeoutMs: number): Promise<void> {
   const res = await svc.app.inject({
     method: "POST",
     url: "/api/v1/channel/",
     headers: adminAuth,
     payload: {
-      channel_id: "TW_TAKEOVER",
+      channel_id: id,
       channel_type: "twilio",
       configuration: {
         account_sid: SID,
         auth_token: TOKEN,
         from: "+15005550006",
         api_url: sim.url,
-        // A send starts only while the claim outlasts this timeout (plus a margin).
-        timeout_ms: 1_000,
+        timeout_ms: timeoutMs,
       },
     },
   });
   expect(res.statusCode).toBe(201);
+}
+
+beforeAll(async () => {
+  sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN } });
+  svc = await startTestService(createMessageSenderService());
+  await createChannel("TW_TAKEOVER", 1_000);
   await startWorker("takeover-1");
 }, 60_000);
 
@@ -141,23 +145,7 @@ describe("taking over an outbound whose earlier send may have reached the provid
   it("does not start a send that could outlast its claim", async () => {
     // A 10 s request timeout against a 4 s claim: the claim could lapse (and another worker take the outbound
     // over) while Twilio is still accepting the message, so the worker does not call Twilio at all.
-    const res = await svc.app.inject({
-      method: "POST",
-      url: "/api/v1/channel/",
-      headers: adminAuth,
-      payload: {
-        channel_id: "TW_SLOW",
-        channel_type: "twilio",
-        configuration: {
-          account_sid: SID,
-          auth_token: TOKEN,
-          from: "+15005550006",
-          api_url: sim.url,
-          timeout_ms: 10_000,
-        },
-      },
-    });
-    expect(res.statusCode).toBe(201);
+    await createChannel("TW_SLOW", 10_000);
     const to = msisdn();
     const id = await send(to, "Never sent on a claim too short", "TW_SLOW");
 

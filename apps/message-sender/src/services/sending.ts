@@ -5,6 +5,7 @@ import { type Clock, maskPii } from "@tidings/service-kit";
 import {
   DEFAULT_SEND_TIMEOUT_MS,
   type Logger,
+  type OutboundToSend,
   PermanentSendError,
   type SendResult,
   ThrottledError,
@@ -212,10 +213,22 @@ export async function sendOutbound(
 async function sendThrough(
   sender: Sender,
   channel: ResolvedChannel,
-  outbound: { id: string; content: string | null; metadata: Record<string, unknown> },
+  outbound: OutboundToSend,
   address: string,
   claimedAt: number,
 ): Promise<SendResult> {
+  // Calls the provider if our claim (taken at `claimedAt`, local time, so never later than the database's) will
+  // outlast the channel's longest send: a worker that stalled after claiming (a slow database, a starved event
+  // loop, a wait below) must not send while another worker, seeing the claim lapse, takes the outbound over.
+  const sendWithinClaim = () => {
+    const needed = (channel.channel.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS) + CLAIM_MARGIN_MS;
+    if (Date.now() + needed > claimedAt + sender.claimTtlMs) {
+      throw new ClaimRunningOutError(
+        `claim of outbound ${outbound.id} lapses before a send through ${channel.id} could time out`,
+      );
+    }
+    return channel.channel.send(outbound, address);
+  };
   const paused = sender.channels.pausedFor(channel.id);
   if (paused > sender.pauseMaxWaitMs) {
     throw new ThrottledError(`channel ${channel.id} is paused (throttled)`, 0);
@@ -236,7 +249,7 @@ async function sendThrough(
     throw new ThrottledError(`channel ${channel.id} is at its rate limit`, 0);
   }
   if (channel.concurrencyLimit <= 0) {
-    return sendWithinClaim(sender, channel, outbound, address, claimedAt);
+    return sendWithinClaim();
   }
   const holder = `${sender.worker}:${outbound.id}`;
   const slot = await takeSlot(
@@ -251,32 +264,11 @@ async function sendThrough(
     throw new ThrottledError(`channel ${channel.id} is at its concurrency limit`, 0);
   }
   try {
-    return await sendWithinClaim(sender, channel, outbound, address, claimedAt);
+    return await sendWithinClaim();
   } finally {
     // Never let a failed release turn a send into an error (and a retry): the lease lapses on its own.
     await releaseSlot(sender.db, channel.id, slot, holder).catch(() => undefined);
   }
-}
-
-/**
- * Calls the provider, if our claim (taken at `claimedAt`, local time, so never later than the database's) will
- * outlast the channel's longest send: a worker that stalled after claiming (a slow database, a starved event
- * loop) must not send while another worker, seeing the claim lapse, takes the outbound over.
- */
-function sendWithinClaim(
-  sender: Sender,
-  channel: ResolvedChannel,
-  outbound: { id: string; content: string | null; metadata: Record<string, unknown> },
-  address: string,
-  claimedAt: number,
-): Promise<SendResult> {
-  const needed = (channel.channel.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS) + CLAIM_MARGIN_MS;
-  if (Date.now() + needed > claimedAt + sender.claimTtlMs) {
-    throw new ClaimRunningOutError(
-      `claim of outbound ${outbound.id} lapses before a send through ${channel.id} could time out`,
-    );
-  }
-  return channel.channel.send(outbound, address);
 }
 
 /**
