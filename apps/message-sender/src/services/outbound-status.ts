@@ -179,7 +179,7 @@ async function recordDelivered(tx: Tx, { id, worker, result, channel }: Accepted
 
 /** Applies (and forgets) the final report kept for a provider id before its send was recorded. */
 async function applyEarlyReport(tx: Tx, id: string, channel: string, providerId: string): Promise<void> {
-  await lockReport(tx, channel, providerId);
+  await reportLock(tx, channel, providerId);
   const key = { channel_providerId: { channel, providerId } };
   const early = await tx.earlyReport.findUnique({ where: key });
   if (!early) {
@@ -192,11 +192,10 @@ async function applyEarlyReport(tx: Tx, id: string, channel: string, providerId:
   }
 }
 
-/** Serialises recordSend and reportFinal for one provider id, so an early report is never missed. */
-async function lockReport(tx: Tx, channel: string, providerId: string): Promise<void> {
-  await reportLock(tx, channel, providerId);
-}
-
+/**
+ * Serialises recordSend and reportFinal for one provider id, so an early report is never missed (recordSend
+ * takes the same lock inside its statement).
+ */
 const reportLock = (db: Db | Tx, channel: string, providerId: string) =>
   db.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${channel} || ':' || ${providerId}))`;
 
