@@ -161,6 +161,36 @@ describe("taking over an outbound whose earlier send may have reached the provid
     expect(sim.requests.filter((r) => r.To === to)).toHaveLength(0);
   });
 
+  it("waits out a send that got no answer, and records it when Twilio accepted it late", async () => {
+    // Twilio takes 2.5 s to accept the message; the worker gives up after its 1 s request timeout. Retried at
+    // once, the lookup would find nothing yet and the message would be sent twice. The worker keeps the claim
+    // until it lapses and retries after that, when the lookup finds the late acceptance.
+    const [worker] = workers;
+    const to = msisdn();
+    sim.configure({ acceptDelayMs: 2_500 });
+    const id = await send(to, "Week 20: halfway there");
+    await waitFor(() => sim.requests.some((r) => r.To === to), { what: "the first create request" });
+    sim.configure({ acceptDelayMs: 0 });
+    await waitFor(
+      async () =>
+        (await svc.db.outbound.findUniqueOrThrow({ where: { id } })).lastError?.includes("no answer"),
+      { what: "the send to time out" },
+    );
+    expect(acceptedFor(to)).toHaveLength(0);
+
+    const row = await submitted(id);
+    expect(acceptedFor(to)).toHaveLength(1);
+    expect(row.providerId).toBe(acceptedFor(to)[0]?.sid);
+    expect(sim.requests.filter((r) => r.To === to)).toHaveLength(1);
+    expect(
+      worker?.logs.some(
+        (l) =>
+          l.outboundId === id &&
+          l.msg === "an earlier claim's send was accepted by the provider: recorded, not sent again",
+      ),
+    ).toBe(true);
+  }, 30_000);
+
   it("records the earlier send instead of sending again when the worker died after Twilio accepted it", async () => {
     const [doomed] = workers;
     const to = msisdn();

@@ -98,6 +98,51 @@ describe("the vonage channel", () => {
     expect(sim.requests.filter((r) => r.to === retried.to.slice(1))).toHaveLength(2);
   });
 
+  it("keeps the claim of a send that got no answer instead of sending it again at once", async () => {
+    // A 300 ms request timeout against a simulator that takes 1 s to accept: Vonage may accept the message after
+    // the worker gave up (here it does), so the retry waits out the claim (30 s here).
+    const res = await call("POST", "/api/v1/channel/", {
+      channel_id: "VON_SLOW",
+      channel_type: "vonage",
+      configuration: {
+        api_key: KEY,
+        api_secret: SECRET,
+        from: "Tidings",
+        rest_url: sim.url,
+        timeout_ms: 300,
+      },
+    });
+    expect(res.statusCode).toBe(201);
+    sim.configure({ acceptDelayMs: 1_000 });
+    try {
+      const to = msisdn();
+      const sent = await call("POST", "/api/v1/outbound/", {
+        to_addr: to,
+        content: "Slow",
+        metadata: {},
+        channel: "VON_SLOW",
+      });
+      expect(sent.statusCode).toBe(201);
+      const id = sent.json().id as string;
+      const held = await waitFor(
+        async () => {
+          const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
+          return row.lastError?.startsWith("vonage: no answer") && row;
+        },
+        { what: "the send to time out" },
+      );
+      expect(held).toMatchObject({ status: "queued", providerId: null });
+      expect(held.claimedBy).not.toBeNull();
+      expect(held.claimedUntil!.getTime()).toBeGreaterThan(Date.now() + 20_000);
+      // Retried at once (100 ms here), the message would have been sent a second time by now.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(sim.requests.filter((r) => r.to === to.slice(1))).toHaveLength(1);
+      expect(sim.messages.filter((m) => m.to === to.slice(1))).toHaveLength(1);
+    } finally {
+      sim.configure({ acceptDelayMs: 0 });
+    }
+  });
+
   it("refuses an unsigned or forged receipt with 403", async () => {
     const params = { messageId: "0A0000001234", status: "delivered", msisdn: "27820000000" };
     const post = (body: Record<string, string>) =>

@@ -13,7 +13,7 @@ import {
 } from "@tidings/contracts";
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
-import { NonRetryableError } from "./errors.ts";
+import { NonRetryableError, RetryNotBeforeError } from "./errors.ts";
 import { publishConfirmed } from "./publish.ts";
 
 export const ATTEMPT_HEADER = "x-tidings-attempt";
@@ -161,8 +161,8 @@ export class Consumer<Q extends QueueName> {
     const headers = { ...msg.properties.headers, [ERROR_HEADER]: reason.slice(0, 1000) };
     const levels = retryLevels(queues[this.queue].retry); // the retry queues the topology declared
     if (!permanent && attempt < this.retry.maxAttempts && levels > 0) {
-      const level = Math.min(attempt, levels);
-      const delay = retryDelay(this.retry, attempt);
+      const earliest = err instanceof RetryNotBeforeError ? err.delayMs : 0;
+      const { level, delay } = retryPlacement(this.retry, attempt, levels, earliest);
       await publishConfirmed(channel, "", this.names.retryQueue(this.queue, level), msg.content, {
         ...msg.properties,
         headers: { ...headers, [ATTEMPT_HEADER]: attempt + 1 },
@@ -195,4 +195,23 @@ export class Consumer<Q extends QueueName> {
     this.detach();
     await channel?.close().catch(() => undefined);
   }
+}
+
+/**
+ * The retry queue a failed attempt waits in, and for how long: the attempt's own level, or, when the handler asked
+ * to wait at least `earliestMs` (RetryNotBeforeError), the first level from there whose delay covers that wait (each
+ * level's queue holds waits of one size, so a long wait never holds up shorter ones behind it), and at least it.
+ */
+function retryPlacement(
+  policy: Pick<RetryPolicy, "delaysMs" | "jitter">,
+  attempt: number,
+  levels: number,
+  earliestMs: number,
+): { level: number; delay: number } {
+  const base = (level: number) => policy.delaysMs[Math.min(level, policy.delaysMs.length) - 1] ?? 0;
+  let level = Math.min(attempt, levels);
+  while (level < levels && base(level) < earliestMs) {
+    level++;
+  }
+  return { level, delay: Math.max(retryDelay(policy, level), earliestMs) };
 }

@@ -9,7 +9,7 @@ export {
   type MessageContext,
 } from "./consumer.ts";
 export { countDeadLetters, type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
-export { NonRetryableError } from "./errors.ts";
+export { NonRetryableError, RetryNotBeforeError } from "./errors.ts";
 export {
   type AtomicChange,
   enqueue,

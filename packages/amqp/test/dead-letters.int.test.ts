@@ -11,6 +11,7 @@ import {
   listDeadLetters,
   type MessageContext,
   NonRetryableError,
+  RetryNotBeforeError,
   replayDeadLetters,
 } from "../src/index.ts";
 import { connectBroker, type Inspector, openInspector, outboundSend, sendNext, teardown } from "./helpers.ts";
@@ -163,6 +164,41 @@ describe("retries", () => {
     await waitFor(() => attempts.length === 2, { what: "the retry" });
     await sleep(400);
     expect(attempts).toEqual([1, 2]);
+    expect(await dlqCount(queue)).toBe(0);
+  });
+
+  it("a RetryNotBeforeError is retried no sooner than it asks, without holding up a shorter retry behind it", async () => {
+    const queue = "message-sender.outbound-send";
+    const calls: { content: string | undefined; attempt: number; at: number }[] = [];
+    consumers.push(
+      await broker.consume(
+        queue,
+        {
+          "outbound.send": async (payload, ctx) => {
+            calls.push({ content: payload.content ?? undefined, attempt: ctx.attempt, at: Date.now() });
+            if (ctx.attempt > 1) {
+              return;
+            }
+            // "late" asks for more than every level's delay; "plain" takes the first level's 100 ms.
+            throw payload.content === "late"
+              ? new RetryNotBeforeError("still settling", 700)
+              : new Error("flaky");
+          },
+        },
+        { retry: fast },
+      ),
+    );
+    await broker.publish("outbound.send", outboundSend("late"));
+    await waitFor(() => calls.length === 1, { what: "the first attempt of the late message" });
+    await broker.publish("outbound.send", outboundSend("plain"));
+    await waitFor(() => calls.length === 4, { what: "both retries" });
+
+    const first = (content: string, attempt: number) =>
+      calls.find((c) => c.content === content && c.attempt === attempt)?.at ?? Number.NaN;
+    expect(first("late", 2) - first("late", 1)).toBeGreaterThanOrEqual(700);
+    // The plain retry was not queued behind the late one's 700 ms wait: it came first, after its own 100 ms.
+    expect(first("plain", 2)).toBeLessThan(first("late", 2));
+    expect(first("plain", 2) - first("plain", 1)).toBeLessThan(600);
     expect(await dlqCount(queue)).toBe(0);
   });
 

@@ -39,6 +39,11 @@ export interface TwilioSimulatorOptions {
    * sender that dies has had its message accepted without knowing. Default 0.
    */
   answerDelayMs?: number;
+  /**
+   * Between receiving a create request and accepting the message: a provider slow to accept, whose sender may
+   * time out and give up on a message that is accepted afterwards all the same. Default 0.
+   */
+  acceptDelayMs?: number;
   /** Between one status callback and the next. Default 20. */
   callbackIntervalMs?: number;
   /** The final status of an accepted message. Default: delivered. */
@@ -163,6 +168,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
   let settings = {
     latencyMs: 0,
     answerDelayMs: 0,
+    acceptDelayMs: 0,
     callbackIntervalMs: 20,
     callbacksBeforeResponse: false,
     ...options,
@@ -226,6 +232,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
     const form = await readForm(req);
     requests.push(form);
     requestTimes.push(Date.now());
+    await sleep(settings.acceptDelayMs);
     const failure = failures.shift();
     if (failure) {
       return json(res, failure.status, errorBody(failure));

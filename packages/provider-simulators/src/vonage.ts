@@ -30,6 +30,11 @@ export interface VonageSimulatorOptions {
   /** Signs delivery receipts with `sig` (md5hash: md5 of the sorted `&k=v` query plus this secret). */
   signatureSecret?: string;
   latencyMs?: number;
+  /**
+   * Between receiving a send request and accepting the message: a provider slow to accept, whose sender may
+   * time out and give up on a message that is accepted afterwards all the same. Default 0.
+   */
+  acceptDelayMs?: number;
   callbackIntervalMs?: number;
   finalStatus?: (message: SimulatedVonageMessage) => VonageFinalStatus;
   port?: number;
@@ -106,7 +111,7 @@ const NUMBER = /^\+?[1-9]\d{6,14}$/;
  * to the message's `callback` URL.
  */
 export async function startVonageSimulator(options: VonageSimulatorOptions): Promise<VonageSimulator> {
-  let settings = { latencyMs: 0, callbackIntervalMs: 20, ...options };
+  let settings = { latencyMs: 0, acceptDelayMs: 0, callbackIntervalMs: 20, ...options };
   const messages: SimulatedVonageMessage[] = [];
   const requests: Record<string, string>[] = [];
   const callbacks: VonageSimulator["callbacks"] = [];
@@ -164,6 +169,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
   async function send(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = await readBody(req);
     requests.push(form);
+    await sleep(settings.acceptDelayMs);
     const [user, pass] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
       .toString("utf8")
       .split(":");

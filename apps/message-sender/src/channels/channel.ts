@@ -78,3 +78,44 @@ export class ThrottledError extends Error {
     super(message);
   }
 }
+
+/**
+ * A send went out and got no answer: the request timed out, or its connection broke. The provider may have
+ * accepted the message, and may still accept it after we gave up waiting. The sender keeps the outbound claimed
+ * for as long again as the send waited (`waitedMs`, the channel's timeout) and retries only after that, so the
+ * retry's lookup (`acceptedSince`) sees a late acceptance instead of sending the message a second time.
+ */
+export class NoAnswerError extends Error {
+  override name = "NoAnswerError";
+  constructor(
+    message: string,
+    readonly waitedMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Error codes of a request that went out and got no answer: axios's timeout (ECONNABORTED, or ETIMEDOUT), a
+ * connection reset or broken pipe. ECONNREFUSED is not one of them: that request never left.
+ */
+const NO_ANSWER_CODES = new Set(["ECONNABORTED", "ETIMEDOUT", "ECONNRESET", "EPIPE"]);
+
+/**
+ * A provider SDK's error as a NoAnswerError when the request timed out (axios's codes, node-fetch's AbortError)
+ * or lost its connection after it went out; any other error unchanged.
+ */
+export function unanswered(err: unknown, provider: string, timeoutMs: number): unknown {
+  const { code, name, message } = (err ?? {}) as { code?: unknown; name?: unknown; message?: unknown };
+  if (name === "AbortError" || (typeof code === "string" && NO_ANSWER_CODES.has(code))) {
+    return new NoAnswerError(
+      `${provider}: no answer (${String(code ?? name)}): ${String(message)}`,
+      timeoutMs,
+      {
+        cause: err,
+      },
+    );
+  }
+  return err;
+}

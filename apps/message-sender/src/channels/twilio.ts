@@ -8,6 +8,7 @@ import {
   PermanentSendError,
   type SendResult,
   ThrottledError,
+  unanswered,
 } from "./channel.ts";
 
 /** How long a channel pauses when Twilio throttles it (429 / 20429). */
@@ -43,8 +44,9 @@ export const twilioCallbackUrl = (base: string, channelId: string) =>
 
 /**
  * Twilio Programmable Messaging through the `twilio` SDK. A 4xx answer (other than 429) is a definite
- * rejection: PermanentSendError with Twilio's code and message. 429 / 20429 is ThrottledError. 5xx, timeouts
- * and connection errors are thrown as they are: retried.
+ * rejection: PermanentSendError with Twilio's code and message. 429 / 20429 is ThrottledError. A timeout or a
+ * connection broken after the request went out is NoAnswerError (Twilio may still accept the message); 5xx and
+ * other errors are thrown as they are. All but the rejection are retried.
  */
 export class TwilioChannel implements Channel {
   private readonly client: twilio.Twilio;
@@ -122,7 +124,7 @@ export class TwilioChannel implements Channel {
       if (typeof status === "number" && status >= 400 && status < 500 && status !== 401 && status !== 403) {
         throw new PermanentSendError(`twilio ${code ?? status}: ${message}`, code);
       }
-      throw err;
+      throw unanswered(err, "twilio", this.timeoutMs);
     }
   }
 }

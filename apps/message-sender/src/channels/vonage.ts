@@ -2,10 +2,12 @@ import type { VonageChannelConfig } from "@tidings/contracts";
 import { Vonage } from "@vonage/server-sdk";
 import {
   type Channel,
+  DEFAULT_SEND_TIMEOUT_MS,
   type OutboundToSend,
   PermanentSendError,
   type SendResult,
   ThrottledError,
+  unanswered,
 } from "./channel.ts";
 
 /** How long a channel pauses when Vonage throttles it (status 1). */
@@ -26,20 +28,25 @@ interface SmsFailure {
 /**
  * Vonage SMS API through `@vonage/server-sdk` (`restHost` points it at a simulator). The outbound id goes as
  * `client-ref`. Status 1 (throttled) is ThrottledError; 4, 5, 8 and 9 (credentials, internal error, account)
- * are retried; other non-zero statuses are definite rejections. Long messages split into parts: the first
- * part's message id is recorded.
+ * are retried; other non-zero statuses are definite rejections. A timeout or a broken connection is NoAnswerError.
+ * Long messages split into parts: the first part's message id is recorded.
  */
 export class VonageChannel implements Channel {
   private readonly vonage: Vonage;
+  readonly timeoutMs: number;
 
   constructor(
     private readonly channelId: string,
     private readonly config: VonageChannelConfig,
     private readonly callbackBase?: string,
   ) {
+    this.timeoutMs = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
     this.vonage = new Vonage(
       { apiKey: config.api_key, apiSecret: config.api_secret },
-      { ...(config.rest_url ? { restHost: config.rest_url.replace(/\/+$/, "") } : {}), timeout: 10_000 },
+      {
+        ...(config.rest_url ? { restHost: config.rest_url.replace(/\/+$/, "") } : {}),
+        timeout: this.timeoutMs,
+      },
     );
   }
 
@@ -60,7 +67,7 @@ export class VonageChannel implements Channel {
     } catch (err) {
       const failed = (err as SmsFailure).response?.messages?.[0];
       if (!failed?.status) {
-        throw err;
+        throw unanswered(err, "vonage", this.timeoutMs);
       }
       const reason = `vonage ${failed.status}: ${failed.errorText ?? "rejected"}`;
       if (failed.status === THROTTLED) {

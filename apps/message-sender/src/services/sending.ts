@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { NonRetryableError } from "@tidings/amqp";
+import { NonRetryableError, RetryNotBeforeError } from "@tidings/amqp";
 import type { OutboundSend, SendingWindow } from "@tidings/contracts";
 import { type Clock, maskPii } from "@tidings/service-kit";
 import {
   DEFAULT_SEND_TIMEOUT_MS,
   type Logger,
+  NoAnswerError,
   type OutboundToSend,
   PermanentSendError,
   type SendResult,
@@ -63,7 +64,8 @@ class ClaimedElsewhereError extends Error {
  * 1. claim: one UPDATE sets `claimed_by`/`claimed_until` only while the outbound is queued and no other live
  *    claim exists, so exactly one worker goes on; the others ack (already sent) or retry (being sent);
  * 2. resolve the address and send through the channel, outside any transaction. A passing failure here
- *    releases the claim and retries the message; a permanent one fails the outbound;
+ *    releases the claim and retries the message (a send that got no answer keeps the claim a while longer:
+ *    `holdUnanswered`); a permanent one fails the outbound;
  * 3. record the provider id and `submitted` (a CAS on queued + our claim) with its events, in one
  *    transaction, before the handler returns and the message is acked. A failed write is retried in place.
  *
@@ -190,6 +192,9 @@ export async function sendOutbound(
       );
       return;
     }
+    if (err instanceof NoAnswerError) {
+      throw await holdUnanswered(sender, id, err, reason);
+    }
     await db.outbound.updateMany({
       where: { id, status: "queued", claimedBy: worker },
       // A throttled message, or one whose claim ran out before the send, was not sent: the next claim need not
@@ -204,6 +209,27 @@ export async function sendOutbound(
     throw err;
   }
   await recordSendWithRetries(sender, { id, result, channel: sentThrough, toIdentity }, claimedAt, log);
+}
+
+/**
+ * A send that got no answer may still be accepted by the provider after we gave up on it, so this worker keeps
+ * the outbound claimed for as long again as the send waited (and at least until the claim lapses), and its retry
+ * waits until then: a late acceptance is found by the retry's lookup instead of being sent a second time.
+ * Returns the error to throw.
+ */
+async function holdUnanswered(
+  sender: Sender,
+  id: string,
+  err: NoAnswerError,
+  reason: string,
+): Promise<RetryNotBeforeError> {
+  const [held] = await sender.db.$queryRaw<{ wait_ms: number }[]>`
+    UPDATE outbound
+    SET claimed_until = GREATEST(claimed_until, now() + make_interval(secs => ${err.waitedMs / 1000}::float8)),
+      last_error = ${reason}, updated_at = now()
+    WHERE id = ${id}::uuid AND status = 'queued' AND claimed_by = ${sender.worker}
+    RETURNING (extract(epoch FROM claimed_until - now()) * 1000)::float8 AS wait_ms`;
+  return new RetryNotBeforeError(reason, Math.ceil(held?.wait_ms ?? 0) + CLAIM_MARGIN_MS, { cause: err });
 }
 
 /**

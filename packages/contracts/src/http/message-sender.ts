@@ -152,6 +152,8 @@ export const VonageChannelConfig = Type.Object(
     status_callback: Type.Optional(Type.String({ pattern: "^https?://" })),
     /** Another origin for the SMS API (a simulator). Default https://rest.nexmo.com. */
     rest_url: Type.Optional(Type.String({ pattern: "^https?://" })),
+    /** Give up on a request after this long (a timeout is retried). Default 10000. */
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
   },
   { additionalProperties: false },
 );
