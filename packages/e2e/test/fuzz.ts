@@ -198,6 +198,7 @@ function badValues(schema: Schema | undefined): [string, unknown][] {
     ["an object", { nested: { deeper: [1, "2", null] } }],
     ["an array", [1, "two", { three: 3 }]],
     ["a huge number", 1e308],
+    ["an integer beyond 32 bits", 2 ** 31],
     ["a negative number", -1],
     ["a float", 1.5],
     ["a boolean", false],

@@ -16,7 +16,7 @@ export type Personalisation = Static<typeof Personalisation>;
  */
 const templatedSend = {
   template: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
-  template_version: Type.Optional(Type.Integer({ minimum: 1 })),
+  template_version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
   personalisation: Type.Optional(Personalisation),
 };
 
@@ -44,7 +44,7 @@ export const CreateOutboundBody = Body({
   metadata: Json,
   channel: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64 }))),
   resend: Type.Optional(Nullable(Type.Boolean())),
-  version: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, default: 1 })),
   ...templatedSend,
   ...sendTiming,
 });

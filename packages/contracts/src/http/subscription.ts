@@ -19,7 +19,7 @@ export const CreateSubscriptionBody = Body({
   completed: Type.Optional(Type.Boolean()),
   process_status: Type.Optional(ProcessStatus),
   metadata: Type.Optional(Nullable(Json)),
-  version: Type.Optional(Type.Integer({ minimum: 1 })),
+  version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
   anchor_at: Type.Optional(Nullable(IsoDateTime)),
 });
 export type CreateSubscriptionBody = Static<typeof CreateSubscriptionBody>;
