@@ -50,8 +50,14 @@ ensure_backing_services() {
     if ! command -v rabbitmq-server >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       log "installing RabbitMQ"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
     fi
-    log "starting RabbitMQ"
-    rabbitmq-server -detached || true
+    # A broker that is starting (or hung) has its port closed too: a second one with the same node name would
+    # fight it, so wait for the running one instead.
+    if pgrep -f -- '-s rabbit boot' >/dev/null 2>&1; then
+      log "RabbitMQ is running but not listening yet; waiting for it"
+    else
+      log "starting RabbitMQ"
+      rabbitmq-server -detached || true
+    fi
     wait_for_port 5672
   fi
 }
