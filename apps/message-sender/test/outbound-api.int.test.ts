@@ -87,6 +87,64 @@ describe("POST /api/v1/outbound/", () => {
     });
   });
 
+  it("stores sends accepted together in shared statements, each exactly as answered with its own outbound.send", async () => {
+    const payloads = Array.from({ length: 60 }, (_, i) => ({
+      to_addr: msisdn(),
+      content: `Together ${i}`,
+      metadata: { n: i },
+      ...(i % 3 === 0 ? { priority: "high" } : {}),
+      ...(i % 4 === 0 ? { not_before: "2030-01-01T09:00:00.000Z", version: 3 } : {}),
+      ...(i % 5 === 0
+        ? {
+            sending_window: {
+              start: "08:00",
+              end: "20:00",
+              timezone: "Africa/Johannesburg",
+            },
+          }
+        : {}),
+    }));
+    const answers = await Promise.all(payloads.map(post));
+    expect(answers.map((res) => res.statusCode)).toEqual(payloads.map(() => 201));
+    const sent = answers.map((res) => res.json());
+    for (const outbound of sent) {
+      expect((await get(`/api/v1/outbound/${outbound.id}/`)).json()).toEqual(outbound);
+      const message = await svc.db.outboxMessage.findUniqueOrThrow({ where: { id: outbound.id } });
+      expect(message.payload).toMatchObject({
+        id: outbound.id,
+        content: outbound.content,
+        to_addr: outbound.to_addr,
+      });
+    }
+    // Rows stored by one statement share its transaction id: far fewer statements than sends.
+    const [{ statements }] = await svc.db.$queryRawUnsafe<{ statements: number }[]>(
+      "SELECT count(DISTINCT xmin::text)::int AS statements FROM outbound WHERE id = ANY($1::uuid[])",
+      sent.map((o) => o.id),
+    );
+    expect(statements).toBeLessThanOrEqual(payloads.length / 3);
+  });
+
+  it("fails only the send at fault when a shared statement fails", async () => {
+    // A constraint the database enforces and the API can't check first: the shared statement fails, and each
+    // of its sends is then stored on its own.
+    await svc.db.$executeRawUnsafe(
+      "ALTER TABLE outbound ADD CONSTRAINT test_refuse CHECK (content IS DISTINCT FROM 'refuse me')",
+    );
+    try {
+      const before = await counts();
+      const contents = Array.from({ length: 30 }, (_, i) => (i === 17 ? "refuse me" : `Fine ${i}`));
+      const answers = await Promise.all(
+        contents.map((content) => post({ to_addr: msisdn(), content, metadata: {} })),
+      );
+      expect(answers.map((res) => res.statusCode)).toEqual(
+        contents.map((c) => (c === "refuse me" ? 500 : 201)),
+      );
+      expect(await counts()).toEqual({ outbounds: before.outbounds + 29, outbox: before.outbox + 29 });
+    } finally {
+      await svc.db.$executeRawUnsafe("ALTER TABLE outbound DROP CONSTRAINT test_refuse");
+    }
+  });
+
   describe("rejects bad input with 400 and stores nothing", () => {
     const seedMessage = "One of these fields must be populated: to_addr, to_identity";
     it.each([

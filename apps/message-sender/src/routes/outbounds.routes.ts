@@ -2,6 +2,7 @@ import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery, Paginated } 
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { ChannelCache } from "../services/channels.ts";
+import { OutboundWriter } from "../services/outbound-writer.ts";
 import { actorOf, createOutbound, getOutbound, listOutbounds } from "../services/outbounds.ts";
 
 export function outboundRoutes(
@@ -11,6 +12,7 @@ export function outboundRoutes(
   channelIds: readonly string[],
   publicUrl?: string,
 ): void {
+  const writer = new OutboundWriter(db);
   app.post(
     "/api/v1/outbound/",
     {
@@ -22,7 +24,7 @@ export function outboundRoutes(
       },
     },
     async (request, reply) => {
-      const outbound = await createOutbound(db, channels, channelIds, request.body, actorOf(request));
+      const outbound = await createOutbound(db, writer, channels, channelIds, request.body, actorOf(request));
       return reply.code(201).header("location", `/api/v1/outbound/${outbound.id}/`).send(outbound);
     },
   );

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { enqueueStatement } from "@tidings/amqp";
 import type { CreateOutboundBody, Outbound, OutboundListQuery, OutboundSend } from "@tidings/contracts";
 import { badRequest, type PageParams, type Principal } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
 import { channelForKey, notAllowed, recipientsNotAllowed, type SendingKey } from "./api-keys.ts";
 import type { ChannelCache } from "./channels.ts";
+import type { OutboundWriter } from "./outbound-writer.ts";
 import { missingPersonalisation, renderSend, templateForSend } from "./templates.ts";
 import { sendTimingOf } from "./windows.ts";
 
@@ -89,13 +89,14 @@ export async function resolveChannel(
 }
 
 /**
- * Stores an outbound (queued) and its `outbound.send` (the outbound id as messageId) in ONE statement, which
- * is atomic on its own: the outbound is sent if and only if it was stored, in one database round trip instead
- * of an interactive transaction's four. The row is built here (every column the API shows is given, the
- * others are the table's defaults: queued, no attempts), so the command and the answer need no read back.
+ * Accepts a send: stores the outbound (queued) and its `outbound.send` (the outbound id as messageId) through
+ * the writer, in one statement with the others accepted at the same time, which is atomic on its own: the
+ * outbound is sent if and only if it was stored. The row is built here, so the command and the answer need no
+ * read back.
  */
 export async function createOutbound(
   db: Db,
+  writer: OutboundWriter,
   channels: ChannelCache,
   channelIds: readonly string[],
   input: CreateOutboundBody,
@@ -155,45 +156,12 @@ export async function createOutbound(
     notBefore: timing.notBefore,
     expiresAt: timing.expiresAt,
   };
-  const statement = enqueueStatement(
-    [
-      {
-        name: "outbound.send",
-        payload: toSendCommand(row),
-        messageId: row.id,
-        correlationId: actor.correlationId,
-      },
-    ],
-    {
-      ctes: `stored AS (
-        INSERT INTO outbound (id, version, to_addr, to_identity, content, channel, metadata, resend, test,
-                              template, template_version, priority, sending_window, not_before, expires_at,
-                              created_at, created_by, updated_at, updated_by)
-        VALUES ($1::uuid, $2::int, $3, $4::uuid, $5, $6, $7::jsonb, $8::boolean, $9::boolean, $10::int, $11::int,
-                $12::outbound_priority, $13::jsonb, $14::timestamptz, $15::timestamptz,
-                $16::timestamptz, $17::int, $16::timestamptz, $17::int))`,
-      values: [
-        row.id,
-        row.version,
-        row.toAddr,
-        row.toIdentity,
-        row.content,
-        row.channel,
-        JSON.stringify(row.metadata),
-        row.resend,
-        row.test,
-        row.template,
-        row.templateVersion,
-        row.priority,
-        row.sendingWindow === null ? null : JSON.stringify(row.sendingWindow),
-        row.notBefore?.toISOString() ?? null,
-        row.expiresAt?.toISOString() ?? null,
-        now.toISOString(),
-        actor.userId,
-      ],
-    },
-  );
-  await db.$queryRawUnsafe(statement.text, ...statement.values);
+  await writer.store(row, {
+    name: "outbound.send",
+    payload: toSendCommand(row),
+    messageId: row.id,
+    correlationId: actor.correlationId,
+  });
   return toOutbound(row);
 }
 
