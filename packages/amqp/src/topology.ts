@@ -48,10 +48,19 @@ async function assertQueue(channel: Channel, names: Names, name: QueueName): Pro
     }
   }
   for (let level = 1; level <= retryLevels(def.retry); level++) {
-    // Messages wait here for their per-message expiration, then dead-letter straight back to the main queue.
+    // Messages wait here for their per-message expiration, then dead-letter straight back to the main queue,
+    // at least once: the retry queue keeps a message until the main queue confirmed it, so one that expires
+    // while the main queue is down (a broker restart) is moved once it is back, not dropped as it would be by a
+    // classic queue's at-most-once dead-lettering (at-least-once needs reject-publish overflow).
     await channel.assertQueue(names.retryQueue(name, level), {
       durable: true,
-      arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": main },
+      arguments: {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": main,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+      },
     });
   }
 }

@@ -190,7 +190,8 @@ export function namesFor(namespace = ""): Names {
   return {
     exchange: (service) => `${p}${service}`,
     queue: (name) => `${p}${name}`,
-    retryQueue: (name, level) => `${p}${name}.retry.${level}`,
+    // `.retry-<n>`: quorum queues; the classic `.retry.<n>` queues of earlier versions may be deleted once empty.
+    retryQueue: (name, level) => `${p}${name}.retry-${level}`,
     deadLetterQueue: (name) => `${p}${name}.dlq`,
   };
 }

@@ -99,7 +99,7 @@ describe("topology", () => {
     expect(names.exchange("identity")).toBe("t1.identity");
     expect(names.queue("message-sender.outbound-send")).toBe("t1.message-sender.outbound-send");
     expect(names.deadLetterQueue("subscription.send-next")).toBe("t1.subscription.send-next.dlq");
-    expect(namesFor().retryQueue("subscription.send-next", 2)).toBe("subscription.send-next.retry.2");
+    expect(namesFor().retryQueue("subscription.send-next", 2)).toBe("subscription.send-next.retry-2");
   });
 });
 
