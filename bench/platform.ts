@@ -2,6 +2,8 @@
  * Real service processes for the benchmarks and the chaos run: each service gets a scratch database and
  * the run's AMQP namespace; APIs listen on free ports. Processes can be added, killed and restarted by name.
  */
+import { createWriteStream } from "node:fs";
+import path from "node:path";
 import pg from "pg";
 import { startTwilioSimulator, type TwilioSimulator } from "../packages/provider-simulators/src/twilio.ts";
 import { buildServices } from "../packages/testing/src/build.ts";
@@ -22,6 +24,8 @@ export const AUTH = { authorization: `Token ${ADMIN_TOKEN}` };
 const cpuProfile: Record<string, string> = process.env.BENCH_CPU_PROF
   ? { SERVICE_CPU_PROF_DIR: process.env.BENCH_CPU_PROF }
   : {};
+/** With PLATFORM_LOG_DIR=<dir> every process's output is also written to <dir>/<process name>.log. */
+const logDir = process.env.PLATFORM_LOG_DIR;
 /** The service bundles, built once per run from the current sources before the first process starts. */
 let built: Promise<number> | undefined;
 const envName = (service: string) => service.toUpperCase().replaceAll("-", "_");
@@ -90,10 +94,12 @@ export class Platform {
   async start(service: string, role: Role, name = `${service}-${role}-${++this.counter}`): Promise<string> {
     const tail: string[] = [];
     this.tails.set(name, tail);
+    const file = logDir ? createWriteStream(path.join(logDir, `${name}.log`), { flags: "a" }) : undefined;
     const proc = spawnService(service, role, {
       name,
       env: { ...this.env, ...cpuProfile, WORKER_ID: `${name}-${Date.now()}` },
       onLine: (line) => {
+        file?.write(`${line}\n`);
         for (const w of this.watched) {
           w.count += Number(w.pattern.test(line));
         }
@@ -104,6 +110,7 @@ export class Platform {
       },
     });
     this.processes.set(name, { service, role, proc });
+    void proc.exited.finally(() => file?.end());
     if (role === "api") {
       const died = proc.exited.then((code) => {
         throw new Error(`exited (${code})`);

@@ -17,6 +17,7 @@
  *   CHAOS_KILL_INTERVAL_MS=3000, CHAOS_SENDER_WORKERS=3, CHAOS_SUBSCRIPTION_WORKERS=2
  *   CHAOS_QUIET_MS=30000          quiescence: nothing changed for this long and every main/retry queue empty
  *   CHAOS_TIMEOUT_MS=900000       give up waiting for quiescence after this long
+ *   PLATFORM_LOG_DIR=<dir>        keep every process's output there (<process name>.log)
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -320,8 +321,15 @@ const bodiesTo = (to: string) =>
 const lost = expected.filter((to) => !calls.has(to));
 const duplicates = [...calls].filter(([, n]) => n > 1);
 const deadSends = await deadLetteredSends();
-const { rows: open } = await sender.query<{ id: string; status: string }>(
-  `SELECT o.id, o.status FROM outbound o
+const { rows: open } = await sender.query<{
+  id: string;
+  status: string;
+  claimed_by: string | null;
+  attempts: number;
+  last_error: string | null;
+  updated_at: Date;
+}>(
+  `SELECT o.id, o.status, o.claimed_by, o.attempts, o.last_error, o.updated_at FROM outbound o
    WHERE o.status NOT IN ('delivered', 'failed')
      AND NOT EXISTS (SELECT 1 FROM outbound_send_failure f WHERE f.outbound_id = o.id)`,
 );
@@ -357,7 +365,12 @@ chaos result (${Math.round((Date.now() - started) / 1000)} s, ${kills} kills, re
     notFinal.length
       ? `  e.g. ${notFinal
           .slice(0, 3)
-          .map((o) => `${o.id} ${o.status}`)
+          .map(
+            (o) =>
+              `${o.id} ${o.status} (claimed by ${o.claimed_by ?? "none"}, ${o.attempts} attempts, last error ${
+                o.last_error ?? "none"
+              }, updated ${o.updated_at.toISOString().slice(11, 23)})`,
+          )
           .join(", ")}`
       : ""
   }
