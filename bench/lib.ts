@@ -2,7 +2,7 @@
  * What every benchmark shares: the figure table and its JSON, timing and percentiles, a closed-loop and an
  * open-loop HTTP load generator (keep-alive), a per-process RSS sampler, and scratch databases/namespaces.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -362,4 +362,18 @@ export async function cpuMeter(
   const total = async () => (await Promise.all(pids.map(cpuMs))).reduce((a, b) => a + b, 0);
   const before = await total();
   return { per: async (count) => ((await total()) - before) / count };
+}
+
+/** The pids of this machine's processes whose command name is `name` (e.g. postgres, beam.smp). */
+export async function pidsNamed(name: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (/^\d+$/.test(entry)) {
+      const comm = await readFile(`/proc/${entry}/comm`, "utf8").catch(() => "");
+      if (comm.trim() === name) {
+        pids.push(Number(entry));
+      }
+    }
+  }
+  return pids;
 }

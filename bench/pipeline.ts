@@ -13,6 +13,7 @@ import {
   expect2xx,
   httpClient,
   outboundBody,
+  pidsNamed,
   RssSampler,
   rate,
   record,
@@ -79,6 +80,19 @@ export async function benchPipeline(baselines: Baselines): Promise<void> {
     await waitForOutbounds(pool, "delivered", warm.ok);
     const apiCpu = await cpuMeter([platform.pid(api)]);
     const workerCpu = await cpuMeter(workers);
+    // Everything else the pipeline runs on the same cores: Postgres (its backends, already connected), RabbitMQ,
+    // and this process (load generator and Twilio simulator).
+    const postgresCpu = await cpuMeter(await pidsNamed("postgres"));
+    const rabbitCpu = await cpuMeter(await pidsNamed("beam.smp"));
+    const benchCpu = await cpuMeter([process.pid]);
+    const commits = async () =>
+      (
+        await pool.query<{ n: number; rows: number }>(
+          `SELECT xact_commit::float8 AS n, (tup_inserted + tup_updated + tup_deleted)::float8 AS rows
+           FROM pg_stat_database WHERE datname = current_database()`,
+        )
+      ).rows[0] ?? { n: 0, rows: 0 };
+    const commitsBefore = await commits();
     const start = performance.now();
     const load = await closedLoop(MESSAGES, 32, send);
     if (load.failed > 0) {
@@ -101,6 +115,29 @@ export async function benchPipeline(baselines: Baselines): Promise<void> {
       unit: "ms",
     });
     record({ name: "pipeline: CPU per message, workers", value: await workerCpu.per(MESSAGES), unit: "ms" });
+    record({
+      name: "pipeline: CPU per message, Postgres",
+      value: await postgresCpu.per(MESSAGES),
+      unit: "ms",
+    });
+    await new Promise((r) => setTimeout(r, 1_500)); // backends report their statistics about once a second
+    const commitsAfter = await commits();
+    record({
+      name: "pipeline: Postgres transactions per message",
+      value: (commitsAfter.n - commitsBefore.n) / MESSAGES,
+      unit: "",
+    });
+    record({
+      name: "pipeline: rows written per message",
+      value: (commitsAfter.rows - commitsBefore.rows) / MESSAGES,
+      unit: "",
+    });
+    record({ name: "pipeline: CPU per message, RabbitMQ", value: await rabbitCpu.per(MESSAGES), unit: "ms" });
+    record({
+      name: "pipeline: CPU per message, load generator and simulator",
+      value: await benchCpu.per(MESSAGES),
+      unit: "ms",
+    });
     await rss.report("pipeline");
   } finally {
     client.close();
