@@ -33,12 +33,23 @@ async function consumersAttached(broker: Broker, count: number): Promise<void> {
   }
 }
 
+/**
+ * BENCH_SCALING_PREFETCH: the sends in flight per worker, one run each; "default" is the services' AMQP_PREFETCH
+ * (100). The default list adds 2: a worker that keeps only 2 sends in flight against a 50 ms provider is bound
+ * by the provider's latency, not by the machine, so its run shows how workers scale while the machine has room.
+ */
+const PREFETCHES = (process.env.BENCH_SCALING_PREFETCH ?? "default,2").split(",");
+
 export async function benchScaling(_baselines: Baselines): Promise<void> {
-  // BENCH_SCALING_PREFETCH: sends in flight per worker (default: the services' AMQP_PREFETCH, 100).
-  const prefetch = process.env.BENCH_SCALING_PREFETCH;
+  for (const prefetch of PREFETCHES) {
+    await scaling(prefetch === "default" ? undefined : prefetch);
+  }
+}
+
+async function scaling(prefetch: string | undefined): Promise<void> {
   const platform = await Platform.create(
     ["message-sender"],
-    "s",
+    `s${prefetch ?? ""}`,
     prefetch ? { AMQP_PREFETCH: prefetch } : {},
   );
   const pool = platform.pool("message-sender");
@@ -68,7 +79,10 @@ export async function benchScaling(_baselines: Baselines): Promise<void> {
       const pids: (number | undefined)[] = [];
       for (let w = 0; w < workers; w++) {
         const name = await platform.start("message-sender", "worker");
-        rss.track(`message-sender worker ${w + 1} of ${workers}`, platform.pid(name));
+        rss.track(
+          `message-sender worker ${w + 1} of ${workers}, prefetch ${prefetch ?? "default"}`,
+          platform.pid(name),
+        );
         pids.push(platform.pid(name));
       }
       // Every worker consuming, and warmed up.
@@ -94,7 +108,7 @@ export async function benchScaling(_baselines: Baselines): Promise<void> {
         ...(workers === 4 ? { target: ">= 3.5x 1 worker" } : {}),
       });
       record({
-        name: `scaling: ${workers} worker(s), CPU per message`,
+        name: `scaling: ${workers} worker(s), prefetch ${prefetch ?? "default"}, CPU per message`,
         value: await cpu.per(MESSAGES),
         unit: "ms",
       });
