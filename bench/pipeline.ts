@@ -71,7 +71,6 @@ export async function benchPipeline(baselines: Baselines): Promise<void> {
       rss.track(`message-sender worker ${w + 1}`, platform.pid(worker));
       workers.push(platform.pid(worker));
     }
-    rss.track("bench process (load, simulator)", process.pid);
     // Warm up (and wait for the workers to be consuming).
     const warm = await closedLoop(200, 16, send);
     if (warm.failed > 0) {
