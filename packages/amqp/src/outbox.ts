@@ -8,6 +8,12 @@ import type { SqlExecutor } from "./sql.ts";
 
 export const OUTBOX_CHANNEL = "tidings_outbox";
 
+/**
+ * The session advisory lock whose holder listens on OUTBOX_CHANNEL: one relay per database is woken by each
+ * enqueue, however many worker processes run one. ("tidings" in ASCII.)
+ */
+const LISTENER_LOCK = "32766977284925299";
+
 export interface OutboxMessage<N extends MessageName = MessageName> {
   name: N;
   payload: Payload<N>;
@@ -92,15 +98,22 @@ export interface OutboxRelayOptions {
 /**
  * Publishes outbox rows in order and deletes them once the broker confirmed them. Rows are claimed with
  * `FOR UPDATE SKIP LOCKED`, so several relays (worker replicas) share the work; a crash before the delete
- * leaves the rows to be published again (consumers are idempotent on messageId). Wakes on NOTIFY.
+ * leaves the rows to be published again (consumers are idempotent on messageId). One relay per database (the
+ * holder of an advisory lock on its listening connection) wakes on NOTIFY; every relay also polls, so a
+ * backlog is shared, and when the listening one dies (its connection, and so the lock, goes with it) another
+ * takes the lock at its next poll. Without that, each enqueue woke every worker's relay, and all but one
+ * found nothing to do: work per message that grew with the number of workers.
  */
 export class OutboxRelay {
   private readonly pool: pg.Pool;
   private listener: pg.Client | undefined;
+  /** The listener connection holds LISTENER_LOCK and listens. */
+  private listening = false;
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
   private readonly log: Logger;
   private readonly batchSize: number;
 
@@ -113,7 +126,14 @@ export class OutboxRelay {
 
   async start(): Promise<void> {
     await this.listen();
-    this.timer = setInterval(() => this.kick(), this.options.pollIntervalMs ?? 1_000);
+    this.timer = setInterval(() => {
+      this.kick();
+      if (!this.listening) {
+        void this.takeListening().catch((err: unknown) =>
+          this.log.debug({ err }, "outbox listener lock check failed"),
+        );
+      }
+    }, this.options.pollIntervalMs ?? 1_000);
     this.kick();
   }
 
@@ -123,12 +143,30 @@ export class OutboxRelay {
     client.on("error", (err) => {
       this.log.warn({ err }, "outbox listener lost; polling until it is back");
       this.listener = undefined;
+      this.listening = false;
       void client.end().catch(() => undefined);
       void this.relisten();
     });
     await client.connect();
-    await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
     this.listener = client;
+    await this.takeListening();
+  }
+
+  /** Listens if this relay's connection gets the listener lock (no other relay on the database holds it). */
+  private async takeListening(): Promise<void> {
+    const client = this.listener;
+    if (!client || this.listening) {
+      return;
+    }
+    const { rows } = await client.query<{ taken: boolean }>(
+      "SELECT pg_try_advisory_lock($1::bigint) AS taken",
+      [LISTENER_LOCK],
+    );
+    if (rows[0]?.taken && client === this.listener) {
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      this.listening = true;
+      this.kick(); // what was enqueued before it listened
+    }
   }
 
   private async relisten(): Promise<void> {
@@ -197,12 +235,15 @@ export class OutboxRelay {
     }
   }
 
-  /** Stops polling and listening, lets the current batch finish, and closes its connections. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.draining;
-    await this.listener?.end().catch(() => undefined);
-    await this.pool.end();
+  /** Stops polling and listening, lets the current batch finish, and closes its connections. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopped = true;
+      clearInterval(this.timer);
+      await this.draining;
+      await this.listener?.end().catch(() => undefined);
+      await this.pool.end();
+    })();
+    return this.stopping;
   }
 }

@@ -17,6 +17,7 @@ import {
   enqueue,
   enqueueStatement,
   isFirstDelivery,
+  OUTBOX_CHANNEL,
   OutboxRelay,
   type OutboxRelayOptions,
   pruneProcessedMessages,
@@ -238,6 +239,39 @@ describe("outbox", () => {
     expect(a?.published).toBeGreaterThan(0);
     expect(b?.published).toBeGreaterThan(0);
     expect((a?.published ?? 0) + (b?.published ?? 0)).toBe(total);
+  });
+
+  it("one relay per database listens for notifications, and another takes over when it stops", async () => {
+    /** The backends listening on the outbox channel. */
+    const listening = async () =>
+      (
+        await pool.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN ${OUTBOX_CHANNEL}'`,
+        )
+      ).rows.map((r) => r.pid);
+    const first = await startRelay({ pollIntervalMs: 60_000 });
+    await startRelay({ pollIntervalMs: 200 });
+    await sleep(500); // a few of the second relay's polls: it stays a poller while the first listens
+    const [leader, ...others] = await listening();
+    expect(others).toEqual([]);
+    const [early] = await inTransaction(pool, (tx) =>
+      enqueue(tx, { name: "outbound.send", payload: outboundSend("early") }),
+    );
+    await waitFor(() => captured(early as string).length === 1, { what: "the first message" });
+
+    await first.stop();
+    const [heir] = await waitFor(
+      async () => {
+        const now = await listening();
+        return now.length === 1 && now[0] !== leader && now;
+      },
+      { what: "the second relay to listen" },
+    );
+    expect(heir).toBeDefined();
+    const [late] = await inTransaction(pool, (tx) =>
+      enqueue(tx, { name: "outbound.send", payload: outboundSend("late") }),
+    );
+    await waitFor(() => captured(late as string).length === 1, { what: "the message after the takeover" });
   });
 
   it("refuses an invalid payload and writes nothing, not even the valid messages beside it", async () => {
