@@ -24,12 +24,12 @@ let base: string;
 const call = (method: "GET" | "POST", url: string, payload?: object) =>
   svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
 
-const send = async (to = msisdn()) => {
+const send = async (to = msisdn(), channel = "VON") => {
   const res = await call("POST", "/api/v1/outbound/", {
     to_addr: to,
     content: "Hello",
     metadata: {},
-    channel: "VON",
+    channel,
   });
   expect(res.statusCode).toBe(201);
   return { id: res.json().id as string, to };
@@ -115,15 +115,7 @@ describe("the vonage channel", () => {
     expect(res.statusCode).toBe(201);
     sim.configure({ acceptDelayMs: 1_000 });
     try {
-      const to = msisdn();
-      const sent = await call("POST", "/api/v1/outbound/", {
-        to_addr: to,
-        content: "Slow",
-        metadata: {},
-        channel: "VON_SLOW",
-      });
-      expect(sent.statusCode).toBe(201);
-      const id = sent.json().id as string;
+      const { id, to } = await send(msisdn(), "VON_SLOW");
       const held = await waitFor(
         async () => {
           const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
