@@ -3,7 +3,10 @@ import { adminAuth, startTestService, type TestService } from "@tidings/service-
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
+import type { Outbound as OutboundRow } from "../src/generated/prisma/client.ts";
 import { messageSenderService } from "../src/service.ts";
+import { OutboundWriter } from "../src/services/outbound-writer.ts";
+import { toSendCommand } from "../src/services/outbounds.ts";
 import { msisdn } from "./helpers.ts";
 
 // The API alone (no worker): outbounds stay queued, and their outbound.send waits in the outbox.
@@ -282,5 +285,72 @@ describe("GET /api/v1/outbound/:id/", () => {
     const res = await get("/api/v1/outbound/123/");
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe("VALIDATION_FAILED");
+  });
+});
+
+/** A new queued outbound to the log channel, as the API builds it. */
+const outboundRow = (content: string): OutboundRow => {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    version: 1,
+    toAddr: msisdn(),
+    toIdentity: null,
+    content,
+    channel: "LOG",
+    metadata: {},
+    status: "queued",
+    providerId: null,
+    attempts: 0,
+    delivered: false,
+    resend: null,
+    lastError: null,
+    claimedBy: null,
+    claimedUntil: null,
+    createdAt: now,
+    createdBy: null,
+    updatedAt: now,
+    updatedBy: null,
+    batchId: null,
+    test: false,
+    template: null,
+    templateVersion: null,
+    priority: "normal",
+    sendingWindow: null,
+    notBefore: null,
+    expiresAt: null,
+  };
+};
+
+describe("OutboundWriter", () => {
+  it("finds the sends of a shared statement stored when the statement committed and its answer was lost", async () => {
+    // The real database, with the answer of the first shared statement lost after it committed (what a
+    // connection that breaks at that moment does): its sends are retried one by one and found stored.
+    let lost = 0;
+    const db = new Proxy(svc.db, {
+      get(target, prop, receiver) {
+        if (prop !== "$queryRawUnsafe") {
+          return Reflect.get(target, prop, receiver);
+        }
+        return async (text: string, ...values: unknown[]) => {
+          const result = await target.$queryRawUnsafe(text, ...values);
+          if (lost === 0 && JSON.parse(String(values[0])).length > 1) {
+            lost++;
+            throw new Error("Connection terminated unexpectedly");
+          }
+          return result;
+        };
+      },
+    });
+    const writer = new OutboundWriter(db);
+    const before = await counts();
+    const rows = Array.from({ length: 10 }, (_, i) => outboundRow(`Lost answer ${i}`));
+    await Promise.all(
+      rows.map((row) =>
+        writer.store(row, { name: "outbound.send", payload: toSendCommand(row), messageId: row.id }),
+      ),
+    );
+    expect(lost).toBe(1);
+    expect(await counts()).toEqual({ outbounds: before.outbounds + 10, outbox: before.outbox + 10 });
   });
 });

@@ -1,4 +1,5 @@
 import { enqueueStatement, type OutboxMessage } from "@tidings/amqp";
+import { isUniqueViolation } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 
@@ -19,7 +20,8 @@ interface Pending {
  * a write is in flight go together in the next one (a group commit), so under load a request costs a fraction
  * of a statement, a round trip and a commit, and when idle it is written at once. Each statement is atomic on
  * its own (an outbound is sent if and only if it is stored); `store` resolves once its outbound is committed.
- * A failed statement of several outbounds is retried one outbound at a time, so only the one at fault fails.
+ * A failed statement of several outbounds is retried one outbound at a time, so only the one at fault fails
+ * (and those of a statement that had committed, its answer lost, are found stored rather than failed).
  */
 export class OutboundWriter {
   private readonly queue: Pending[] = [];
@@ -56,8 +58,14 @@ export class OutboundWriter {
         batch[0]?.reject(err);
         return;
       }
+      // A statement that committed but whose answer was lost (the connection broke) stored every outbound of
+      // it: their ids, random and new, can only have been taken by it, so a taken id means stored.
       await Promise.all(
-        batch.map((pending) => storeOutbounds(this.db, [pending]).then(pending.resolve, pending.reject)),
+        batch.map((pending) =>
+          storeOutbounds(this.db, [pending]).then(pending.resolve, (retryErr: unknown) =>
+            isUniqueViolation(retryErr) ? pending.resolve() : pending.reject(retryErr),
+          ),
+        ),
       );
     }
   }
