@@ -9,6 +9,7 @@ import {
   queues,
   retryLevels,
 } from "@tidings/contracts";
+import { adminAuth } from "@tidings/service-kit/testing";
 import { waitFor } from "@tidings/testing";
 
 export const address = (
@@ -70,4 +71,52 @@ export async function waitForIdle(broker: Broker, queue: QueueName): Promise<voi
     await channel.close();
   }
   await sleep(200);
+}
+
+/** A Twilio account on a simulator: the credentials a channel needs and where the simulator listens. */
+export interface SimulatedTwilioAccount {
+  sid: string;
+  token: string;
+  url: string;
+}
+
+/**
+ * Creates a Twilio channel on a simulator through `POST /api/v1/channel/` (expecting 201), sending from
+ * +15005550006; `configuration` adds to the channel's configuration, `fields` to the request (fallback,
+ * default, limits).
+ */
+export async function createTwilioChannel(
+  app: {
+    inject(options: {
+      method: "POST";
+      url: string;
+      headers: Record<string, string>;
+      payload: object;
+    }): Promise<{ statusCode: number; body: string }>;
+  },
+  channelId: string,
+  account: SimulatedTwilioAccount,
+  configuration: Record<string, unknown> = {},
+  fields: Record<string, unknown> = {},
+): Promise<void> {
+  const res = await app.inject({
+    method: "POST",
+    url: "/api/v1/channel/",
+    headers: adminAuth,
+    payload: {
+      channel_id: channelId,
+      channel_type: "twilio",
+      configuration: {
+        account_sid: account.sid,
+        auth_token: account.token,
+        from: "+15005550006",
+        api_url: account.url,
+        ...configuration,
+      },
+      ...fields,
+    },
+  });
+  if (res.statusCode !== 201) {
+    throw new Error(`creating channel ${channelId}: ${res.statusCode} ${res.body}`);
+  }
 }

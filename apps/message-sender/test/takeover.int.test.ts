@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { msisdn } from "./helpers.ts";
+import { createTwilioChannel, msisdn } from "./helpers.ts";
 
 // A worker that dies after Twilio accepted a message, before it recorded the send: the worker that takes the
 // outbound over asks Twilio before sending, so the message is not sent twice. Real worker processes, killed with
@@ -58,25 +58,8 @@ async function startWorker(name: string): Promise<Worker> {
 }
 
 /** A Twilio channel on the simulator. A worker starts a send only while its claim outlasts `timeoutMs` + 1 s. */
-async function createChannel(id: string, timeoutMs: number): Promise<void> {
-  const res = await svc.app.inject({
-    method: "POST",
-    url: "/api/v1/channel/",
-    headers: adminAuth,
-    payload: {
-      channel_id: id,
-      channel_type: "twilio",
-      configuration: {
-        account_sid: SID,
-        auth_token: TOKEN,
-        from: "+15005550006",
-        api_url: sim.url,
-        timeout_ms: timeoutMs,
-      },
-    },
-  });
-  expect(res.statusCode).toBe(201);
-}
+const createChannel = (id: string, timeoutMs: number) =>
+  createTwilioChannel(svc.app, id, { sid: SID, token: TOKEN, url: sim.url }, { timeout_ms: timeoutMs });
 
 beforeAll(async () => {
   sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN } });

@@ -9,7 +9,7 @@ import { TWILIO_THROTTLE_PAUSE_MS } from "../src/channels/twilio.ts";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { msisdn, waitForIdle } from "./helpers.ts";
+import { createTwilioChannel, msisdn, waitForIdle } from "./helpers.ts";
 
 const SID = `AC${"2".repeat(32)}`;
 const TOKEN = "twilio-test-auth-token";
@@ -22,21 +22,14 @@ let base: string;
 const call = (method: "GET" | "POST" | "PATCH", url: string, payload?: object) =>
   svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
 
-async function createChannel(channel_id: string, extra: Record<string, unknown> = {}) {
-  const res = await call("POST", "/api/v1/channel/", {
-    channel_id,
-    channel_type: "twilio",
-    configuration: {
-      account_sid: SID,
-      auth_token: TOKEN,
-      from: "+15005550006",
-      api_url: sim.url,
-      status_callback: base,
-    },
-    ...extra,
-  });
-  expect(res.statusCode).toBe(201);
-}
+const createChannel = (channelId: string, fields: Record<string, unknown> = {}) =>
+  createTwilioChannel(
+    svc.app,
+    channelId,
+    { sid: SID, token: TOKEN, url: sim.url },
+    { status_callback: base },
+    fields,
+  );
 
 const send = async (channel: string, to = msisdn(), content = "Your code is 1234") => {
   const res = await call("POST", "/api/v1/outbound/", { to_addr: to, content, metadata: {}, channel });
