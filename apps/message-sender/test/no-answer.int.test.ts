@@ -1,0 +1,78 @@
+import { createServer, type Server } from "node:net";
+import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "@tidings/provider-simulators";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NoAnswerError } from "../src/channels/channel.ts";
+import { TwilioChannel } from "../src/channels/twilio.ts";
+import { msisdn } from "./helpers.ts";
+
+// Which failures of a real Twilio SDK request are "no answer" (the provider may still accept the message, so the
+// claim is held) and which are not: real sockets, real SDK errors.
+
+const SID = `AC${"5".repeat(32)}`;
+const TOKEN = "no-answer-token";
+let sim: TwilioSimulator;
+const servers: Server[] = [];
+
+/** A TCP server on a free port that does `onConnection` with every connection; resolves to its origin. */
+async function tcpServer(onConnection: (socket: import("node:net").Socket) => void): Promise<string> {
+  const server = createServer(onConnection);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+}
+
+const channelAt = (url: string) =>
+  new TwilioChannel("TW", {
+    account_sid: SID,
+    auth_token: TOKEN,
+    from: "+15005550006",
+    api_url: url,
+    timeout_ms: 300,
+  });
+const sendThrough = (url: string) =>
+  channelAt(url)
+    .send({ id: "00000000-0000-4000-8000-000000000001", content: "Hello", metadata: {} }, msisdn())
+    .then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+beforeAll(async () => {
+  sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN } });
+});
+afterAll(async () => {
+  await sim?.close();
+  for (const server of servers) {
+    server.close();
+  }
+});
+
+describe("a Twilio send that fails", () => {
+  it("is unanswered when the request times out", async () => {
+    const silent = await tcpServer(() => undefined); // reads the request, never answers
+    const err = await sendThrough(silent);
+    expect(err).toBeInstanceOf(NoAnswerError);
+    expect(err).toMatchObject({ waitedMs: 300 });
+  });
+
+  it("is unanswered when the connection breaks after the request went out", async () => {
+    const breaking = await tcpServer((socket) => socket.once("data", () => socket.destroy()));
+    expect(await sendThrough(breaking)).toBeInstanceOf(NoAnswerError);
+  });
+
+  it("is not unanswered when the connection was refused (nothing went out)", async () => {
+    const closed = await tcpServer(() => undefined);
+    await new Promise<void>((resolve) => servers.pop()?.close(() => resolve()));
+    const err = await sendThrough(closed);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(NoAnswerError);
+  });
+
+  it("is not unanswered when Twilio answered with an error", async () => {
+    sim.failNext(TWILIO_ERRORS.serverError());
+    const err = await sendThrough(sim.url);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(NoAnswerError);
+  });
+});
