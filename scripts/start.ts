@@ -55,6 +55,8 @@ const running = new Map<string, ServiceProcess>();
 function start(entry: (typeof plan)[number], colour: number): void {
   const proc = spawnService(entry.service, entry.role, {
     name: entry.name,
+    // Ctrl-C reaches this process alone, which stops every service with one SIGTERM: each drains and stops.
+    ownProcessGroup: true,
     onLine: (line, name) => process.stdout.write(`\x1b[${colour}m${name.padEnd(width)}\x1b[0m | ${line}\n`),
   });
   running.set(entry.name, proc);

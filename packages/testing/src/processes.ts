@@ -30,6 +30,12 @@ export function spawnService(
     env?: Record<string, string>;
     name?: string;
     onLine?: (line: string, name: string) => void;
+    /**
+     * Its own process group, so a terminal's Ctrl-C (SIGINT to the foreground group) reaches only the parent,
+     * which then stops it with one SIGTERM (`pnpm start`). A process that gets both exits at the second signal
+     * without draining. Tests, benchmarks and chaos leave this off: there, Ctrl-C should reach every process.
+     */
+    ownProcessGroup?: boolean;
   } = {},
 ): ServiceProcess {
   const name = options.name ?? `${service}-${role}`;
@@ -37,6 +43,7 @@ export function spawnService(
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: options.ownProcessGroup ?? false,
   });
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on("line", (line) => options.onLine?.(line, name));
