@@ -1,5 +1,6 @@
 import {
   assertPayload,
+  baseRetryDelay,
   InvalidPayloadError,
   isMessageName,
   type MessageName,
@@ -208,9 +209,8 @@ function retryPlacement(
   levels: number,
   earliestMs: number,
 ): { level: number; delay: number } {
-  const base = (level: number) => policy.delaysMs[Math.min(level, policy.delaysMs.length) - 1] ?? 0;
   let level = Math.min(attempt, levels);
-  while (level < levels && base(level) < earliestMs) {
+  while (level < levels && baseRetryDelay(policy, level) < earliestMs) {
     level++;
   }
   return { level, delay: Math.max(retryDelay(policy, level), earliestMs) };

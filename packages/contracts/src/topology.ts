@@ -15,14 +15,17 @@ export const DEFAULT_RETRY: RetryPolicy = {
   jitter: 0.2,
 };
 
+/** The wait before retry number `attempt` (1-based) under a policy, before jitter (the last delay repeats). */
+export const baseRetryDelay = (policy: Pick<RetryPolicy, "delaysMs">, attempt: number): number =>
+  policy.delaysMs[Math.min(attempt, policy.delaysMs.length) - 1] ?? 1_000;
+
 /** The wait before retry number `attempt` (1-based) under a policy; `random` is in [0, 1). */
 export function retryDelay(
   policy: Pick<RetryPolicy, "delaysMs" | "jitter">,
   attempt: number,
   random = Math.random(),
 ) {
-  const base = policy.delaysMs[Math.min(attempt, policy.delaysMs.length) - 1] ?? 1_000;
-  return Math.max(0, Math.round(base * (1 + policy.jitter * (2 * random - 1))));
+  return Math.max(0, Math.round(baseRetryDelay(policy, attempt) * (1 + policy.jitter * (2 * random - 1))));
 }
 
 export interface QueueDefinition {
