@@ -28,7 +28,7 @@ import { declaredQueues, namesFor, type QueueName, queues } from "@tidings/contr
 import amqp from "amqplib";
 import type pg from "pg";
 import { seedSubscriptions } from "../bench/fanout.ts";
-import { AMQP_URL, closedLoop, expect2xx, httpClient, logger } from "../bench/lib.ts";
+import { AMQP_URL, beginScratchRun, closedLoop, expect2xx, httpClient, logger } from "../bench/lib.ts";
 import { AUTH, msisdn, Platform, twilioChannel } from "../bench/platform.ts";
 import type { Role } from "../packages/testing/src/processes.ts";
 
@@ -51,6 +51,7 @@ const log = (line: string) =>
 // Short claims and an eager reconciler: a killed worker's claim lapses, and a status callback lost while
 // the API was down is asked for, within the run.
 const SERVICES = ["message-sender", "subscription"];
+await beginScratchRun("chaos");
 const platform = await Platform.create(SERVICES, "chaos", {
   OUTBOUND_CLAIM_TTL_MS: "15000",
   RECONCILE_INTERVAL_MS: "2000",
@@ -103,7 +104,7 @@ async function seed(): Promise<void> {
   );
 }
 
-/** The messages waiting in each queue of the namespace (main, retry and dead-letter), non-empty ones only. */
+/** The messages waiting in each queue of the namespace (main, delay and dead-letter), non-empty ones only. */
 async function queueDepths(): Promise<Map<string, number>> {
   const connection = await amqp.connect(AMQP_URL);
   const found = new Map<string, number>();
@@ -122,14 +123,15 @@ async function queueDepths(): Promise<Map<string, number>> {
   return found;
 }
 /**
- * Messages the running services still have to handle: in their main and retry queues (the queues of
- * services not started here fill up unread).
+ * Messages the running services still have to handle: in their main queues and the delay queues (the queues of
+ * services not started here fill up unread; only the running services' consumers put retries in delay queues).
  */
 const waiting = (depths: Map<string, number>) =>
   [...depths]
     .filter(
       ([queue]) =>
-        !queue.endsWith(".dlq") && SERVICES.some((s) => queue.startsWith(`${platform.namespace}.${s}.`)),
+        !queue.endsWith(".dlq") &&
+        [...SERVICES, "tidings"].some((s) => queue.startsWith(`${platform.namespace}.${s}.`)),
     )
     .reduce((sum, [, n]) => sum + n, 0);
 

@@ -3,11 +3,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Broker } from "@tidings/amqp";
 import {
   catalog,
+  DELAY_LEVELS_MS,
   type IdentityAddress,
   type IdentityChanged,
   type QueueName,
-  queues,
-  retryLevels,
 } from "@tidings/contracts";
 import { adminAuth } from "@tidings/service-kit/testing";
 import { waitFor } from "@tidings/testing";
@@ -46,15 +45,13 @@ export function identityEvent(
 export const msisdn = () => `+2782${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
 
 /**
- * Waits until a queue and its retry queues hold no ready message twice in a row, then a little longer for
+ * Waits until a queue and the namespace's delay queues hold no ready message twice in a row, then a little longer for
  * handlers still running: for asserting that something did NOT happen once every copy was handled.
  */
 export async function waitForIdle(broker: Broker, queue: QueueName): Promise<void> {
   const names = [
     broker.names.queue(queue),
-    ...Array.from({ length: retryLevels(queues[queue].retry) }, (_, i) =>
-      broker.names.retryQueue(queue, i + 1),
-    ),
+    ...DELAY_LEVELS_MS.map((level) => broker.names.delayQueue(level)),
   ];
   const channel = await broker.channel();
   try {

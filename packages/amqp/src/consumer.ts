@@ -1,6 +1,8 @@
 import {
   assertPayload,
   baseRetryDelay,
+  DELAY_HEADER,
+  delayLevelFor,
   InvalidPayloadError,
   isMessageName,
   type MessageName,
@@ -10,7 +12,6 @@ import {
   queues,
   type RetryPolicy,
   retryDelay,
-  retryLevels,
 } from "@tidings/contracts";
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
@@ -47,7 +48,7 @@ export const DEFAULT_PREFETCH = 100;
 /**
  * Consumes one queue on its own confirm channel. A message is acked only after its handler resolved (so
  * after the handler's database commit). Invalid payloads and NonRetryableErrors go to `<queue>.dlq` at once;
- * other failures wait in the retry queues with growing delays, and go to the DLQ after `maxAttempts`.
+ * other failures wait in the namespace's delay queues with growing delays, and go to the DLQ after `maxAttempts`.
  * Retry and DLQ copies are confirmed before the original is acked, so a message is never lost.
  */
 export class Consumer<Q extends QueueName> {
@@ -160,13 +161,13 @@ export class Consumer<Q extends QueueName> {
     const permanent = err instanceof NonRetryableError || err instanceof InvalidPayloadError;
     const reason = err instanceof Error ? err.message : String(err);
     const headers = { ...msg.properties.headers, [ERROR_HEADER]: reason.slice(0, 1000) };
-    const levels = retryLevels(queues[this.queue].retry); // the retry queues the topology declared
-    if (!permanent && attempt < this.retry.maxAttempts && levels > 0) {
+    if (!permanent && attempt < this.retry.maxAttempts) {
       const earliest = err instanceof RetryNotBeforeError ? err.delayMs : 0;
-      const { level, delay } = retryPlacement(this.retry, attempt, levels, earliest);
-      await publishConfirmed(channel, "", this.names.retryQueue(this.queue, level), msg.content, {
+      const { level, delay } = retryPlacement(this.retry, attempt, earliest);
+      // Through the delay exchange into the level's delay queue; its routing key (this queue's name) takes it back.
+      await publishConfirmed(channel, this.names.delayExchange(), this.names.queue(this.queue), msg.content, {
         ...msg.properties,
-        headers: { ...headers, [ATTEMPT_HEADER]: attempt + 1 },
+        headers: { ...headers, [ATTEMPT_HEADER]: attempt + 1, [DELAY_HEADER]: String(level) },
         expiration: String(delay),
       });
       log.warn({ err, delayMs: delay }, "message handling failed; retrying");
@@ -199,19 +200,18 @@ export class Consumer<Q extends QueueName> {
 }
 
 /**
- * The retry queue a failed attempt waits in, and for how long: the attempt's own level, or, when the handler asked
- * to wait at least `earliestMs` (RetryNotBeforeError), the first level from there whose delay covers that wait (each
- * level's queue holds waits of one size, so a long wait never holds up shorter ones behind it), and at least it.
+ * The delay queue a failed attempt waits in, and for how long: the attempt's own delay, or, when the handler asked to
+ * wait at least `earliestMs` (RetryNotBeforeError), at least that. The level is the shortest delay queue that covers
+ * the attempt's nominal wait (each level's queue holds waits of about one size, so a long wait never holds up the
+ * shorter ones behind it).
  */
 function retryPlacement(
   policy: Pick<RetryPolicy, "delaysMs" | "jitter">,
   attempt: number,
-  levels: number,
   earliestMs: number,
 ): { level: number; delay: number } {
-  let level = Math.min(attempt, levels);
-  while (level < levels && baseRetryDelay(policy, level) < earliestMs) {
-    level++;
-  }
-  return { level, delay: Math.max(retryDelay(policy, level), earliestMs) };
+  return {
+    level: delayLevelFor(Math.max(baseRetryDelay(policy, attempt), earliestMs)),
+    delay: Math.max(retryDelay(policy, attempt), earliestMs),
+  };
 }

@@ -1,5 +1,7 @@
 import {
   catalog,
+  DELAY_HEADER,
+  DELAY_LEVELS_MS,
   exchanges,
   type Names,
   namesFor,
@@ -7,7 +9,6 @@ import {
   type QueueName,
   queueNames,
   queues,
-  retryLevels,
 } from "@tidings/contracts";
 import type { Channel } from "amqplib";
 
@@ -15,8 +16,8 @@ import type { Channel } from "amqplib";
 export const DELIVERY_LIMIT = 20;
 
 /**
- * Declares every exchange, queue, binding, retry queue and dead-letter queue. Idempotent: every process runs
- * it at boot, so no message is published before the queue that should hold it exists.
+ * Declares every exchange, queue, binding, dead-letter queue and the namespace's delay queues. Idempotent: every
+ * process runs it at boot, so no message is published before the queue that should hold it exists.
  */
 export async function assertTopology(channel: Channel, names: Names = namesFor()): Promise<void> {
   for (const service of exchanges) {
@@ -24,6 +25,33 @@ export async function assertTopology(channel: Channel, names: Names = namesFor()
   }
   for (const name of queueNames) {
     await assertQueue(channel, names, name);
+  }
+  await assertDelays(channel, names);
+}
+
+/**
+ * One delay queue per level for the whole namespace. A retry is published to the delay exchange with its queue's
+ * name as routing key and the level in a header; it waits in that level's queue for its per-message expiration,
+ * then dead-letters through the default exchange under its own routing key, straight back to its queue. At least
+ * once: the delay queue keeps a message until its queue confirmed it, so one that expires while that queue is down
+ * (a broker restart) is moved once it is back, not dropped as a classic queue's at-most-once dead-lettering would
+ * (at-least-once needs reject-publish overflow).
+ */
+async function assertDelays(channel: Channel, names: Names): Promise<void> {
+  const exchange = names.delayExchange();
+  await channel.assertExchange(exchange, "headers", { durable: true });
+  for (const level of DELAY_LEVELS_MS) {
+    const queue = names.delayQueue(level);
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+      },
+    });
+    await channel.bindQueue(queue, exchange, "", { "x-match": "all", [DELAY_HEADER]: String(level) });
   }
 }
 
@@ -46,21 +74,5 @@ async function assertQueue(channel: Channel, names: Names, name: QueueName): Pro
     for (const key of bindings ?? [message]) {
       await channel.bindQueue(main, names.exchange(catalog[message].exchange), key);
     }
-  }
-  for (let level = 1; level <= retryLevels(def.retry); level++) {
-    // Messages wait here for their per-message expiration, then dead-letter straight back to the main queue,
-    // at least once: the retry queue keeps a message until the main queue confirmed it, so one that expires
-    // while the main queue is down (a broker restart) is moved once it is back, not dropped as it would be by a
-    // classic queue's at-most-once dead-lettering (at-least-once needs reject-publish overflow).
-    await channel.assertQueue(names.retryQueue(name, level), {
-      durable: true,
-      arguments: {
-        "x-queue-type": "quorum",
-        "x-dead-letter-exchange": "",
-        "x-dead-letter-routing-key": main,
-        "x-dead-letter-strategy": "at-least-once",
-        "x-overflow": "reject-publish",
-      },
-    });
   }
 }

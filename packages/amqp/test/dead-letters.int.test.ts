@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { namesFor, type QueueName } from "@tidings/contracts";
+import { DELAY_LEVELS_MS, namesFor, type QueueName } from "@tidings/contracts";
 import { createTestNamespace, waitFor } from "@tidings/testing";
 import type { Options } from "amqplib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -87,8 +87,8 @@ describe("retries", () => {
     expect(third - second).toBeGreaterThanOrEqual(290);
     expect(third - second).toBeGreaterThan(second - first);
     expect(await inspect.messageCount(names.queue(queue))).toBe(0);
-    for (let level = 1; level <= 2; level++) {
-      expect(await inspect.messageCount(names.retryQueue(queue, level))).toBe(0);
+    for (const level of DELAY_LEVELS_MS) {
+      expect(await inspect.messageCount(names.delayQueue(level))).toBe(0);
     }
 
     // the raw dead letter keeps the original properties and says why it failed
@@ -179,9 +179,10 @@ describe("retries", () => {
             if (ctx.attempt > 1) {
               return;
             }
-            // "late" asks for more than every level's delay; "plain" takes the first level's 100 ms.
+            // "late" asks for more than the first delay level covers (1 s), so it waits in the next; "plain" takes
+            // its policy's 100 ms in the first level.
             throw payload.content === "late"
-              ? new RetryNotBeforeError("still settling", 700)
+              ? new RetryNotBeforeError("still settling", 1_500)
               : new Error("flaky");
           },
         },
@@ -195,10 +196,10 @@ describe("retries", () => {
 
     const first = (content: string, attempt: number) =>
       calls.find((c) => c.content === content && c.attempt === attempt)?.at ?? Number.NaN;
-    expect(first("late", 2) - first("late", 1)).toBeGreaterThanOrEqual(700);
-    // The plain retry was not queued behind the late one's 700 ms wait: it came first, after its own 100 ms.
+    expect(first("late", 2) - first("late", 1)).toBeGreaterThanOrEqual(1_500);
+    // The plain retry was not queued behind the late one's 1.5 s wait: it came first, after its own 100 ms.
     expect(first("plain", 2)).toBeLessThan(first("late", 2));
-    expect(first("plain", 2) - first("plain", 1)).toBeLessThan(600);
+    expect(first("plain", 2) - first("plain", 1)).toBeLessThan(1_000);
     expect(await dlqCount(queue)).toBe(0);
   });
 
@@ -267,7 +268,7 @@ describe("dead-lettered at once", () => {
     expect(more).toEqual([]);
     expect(letter).toMatchObject({ messageId, attempts: 1 });
     expect(letter?.error).toMatch(error);
-    expect(await inspect.messageCount(names.retryQueue(queue, 1))).toBe(0);
+    expect(await inspect.messageCount(names.delayQueue(DELAY_LEVELS_MS[0]))).toBe(0);
     expect(await inspect.messageCount(names.queue(queue))).toBe(0);
   };
 

@@ -1,14 +1,16 @@
 import { randomUUID } from "node:crypto";
 import {
   catalog,
+  DELAY_LEVELS_MS,
+  declaredQueues,
   InvalidPayloadError,
+  MAX_QUEUES_PER_NAMESPACE,
   type MessageDefinition,
   messageNames,
   namesFor,
   type QueueName,
   queueNames,
   queues,
-  retryLevels,
   routingKey,
 } from "@tidings/contracts";
 import { type Capture, captureMessages, createTestNamespace, waitFor } from "@tidings/testing";
@@ -52,24 +54,22 @@ const counts = async (): Promise<Record<string, number>> =>
   );
 
 describe("topology", () => {
-  it("declares every queue with its dead-letter queue and retry queues on connect", async () => {
-    const expected = queueNames.flatMap((q) => [
-      names.queue(q),
-      names.deadLetterQueue(q),
-      ...Array.from({ length: retryLevels(queues[q].retry) }, (_, i) => names.retryQueue(q, i + 1)),
-    ]);
-    expect(expected.length).toBeGreaterThan(queueNames.length * 2);
+  it("declares every queue with its dead-letter queue, and the namespace's delay queues, on connect", async () => {
+    const expected = [
+      ...queueNames.flatMap((q) => [names.queue(q), names.deadLetterQueue(q)]),
+      ...DELAY_LEVELS_MS.map((level) => names.delayQueue(level)),
+    ];
+    expect(declaredQueues(names).sort()).toEqual([...expected].sort());
+    expect(expected.length).toBeLessThanOrEqual(MAX_QUEUES_PER_NAMESPACE);
     for (const queue of expected) {
       // checkQueue closes the channel with 404 NOT_FOUND if the queue does not exist
       await expect(inspect.channel.checkQueue(queue), queue).resolves.toMatchObject({ queue });
     }
     for (const q of queueNames) {
-      // the retry queue past the last level is not declared
+      // no per-queue retry queue is declared any more
       const extra = await broker.channel();
       const closed = new Promise((resolve) => extra.on("error", resolve));
-      await expect(extra.checkQueue(names.retryQueue(q, retryLevels(queues[q].retry) + 1))).rejects.toThrow(
-        /NOT_FOUND/,
-      );
+      await expect(extra.checkQueue(`${names.queue(q)}.retry-1`)).rejects.toThrow(/NOT_FOUND/);
       await closed;
     }
   });

@@ -178,14 +178,31 @@ export function routingKeysFor(name: MessageName): string[] {
 }
 
 /**
+ * The delays a retry can wait, shared by every queue of a namespace: one delay queue each, whatever the number of
+ * consumer queues (a quorum queue keeps several files open on the broker, so queues must not multiply per consumer
+ * queue). Every policy's delays fall on or under one of them; a wait longer than the last waits in the last.
+ */
+export const DELAY_LEVELS_MS = [1_000, 5_000, 30_000, 120_000, 300_000] as const;
+
+/** The delay queue a wait of `ms` belongs in: the shortest level that covers it (the last for longer waits). */
+export const delayLevelFor = (ms: number): number =>
+  DELAY_LEVELS_MS.find((level) => level >= ms) ?? (DELAY_LEVELS_MS.at(-1) as number);
+
+/** The AMQP header that routes a retry through the delay exchange into its delay queue (no `x-`: those don't match). */
+export const DELAY_HEADER = "tidings-delay";
+
+/**
  * Names as declared on the broker. A namespace (tests use one per file) prefixes every exchange and queue,
  * so several platforms can share one broker without seeing each other's messages.
  */
 export interface Names {
   exchange(service: Service): string;
   queue(name: QueueName): string;
-  retryQueue(name: QueueName, level: number): string;
   deadLetterQueue(name: QueueName): string;
+  /** The headers exchange a retry is published to, with its queue's name as routing key. */
+  delayExchange(): string;
+  /** The delay queue of one level: it holds retries until they expire, then dead-letters them to their queue. */
+  delayQueue(levelMs: number): string;
 }
 
 export function namesFor(namespace = ""): Names {
@@ -193,22 +210,26 @@ export function namesFor(namespace = ""): Names {
   return {
     exchange: (service) => `${p}${service}`,
     queue: (name) => `${p}${name}`,
-    // `.retry-<n>`: quorum queues; the classic `.retry.<n>` queues of earlier versions may be deleted once empty.
-    retryQueue: (name, level) => `${p}${name}.retry-${level}`,
     deadLetterQueue: (name) => `${p}${name}.dlq`,
+    // `tidings.delay-<ms>`: the per-queue `<queue>.retry-<n>` and `<queue>.retry.<n>` queues of earlier versions
+    // may be deleted once empty.
+    delayExchange: () => `${p}tidings.delay`,
+    delayQueue: (levelMs) => `${p}tidings.delay-${levelMs}`,
   };
 }
 
 export const exchanges: readonly Service[] = SERVICES;
 
-/** Retry levels declared for a queue: one queue per delay, so a long delay never holds up a short one. */
-export const retryLevels = (retry: RetryPolicy): number => Math.max(0, retry.maxAttempts - 1);
-
-/** Every queue name the topology declares (main, retry and dead-letter), for clean-up tools. */
+/**
+ * Every queue name the topology declares: each consumer queue and its dead-letter queue, then the namespace's
+ * delay queues. Clean-up tools delete exactly these.
+ */
 export function declaredQueues(names: Names): string[] {
-  return queueNames.flatMap((name) => [
-    names.queue(name),
-    names.deadLetterQueue(name),
-    ...Array.from({ length: retryLevels(queues[name].retry) }, (_, i) => names.retryQueue(name, i + 1)),
-  ]);
+  return [
+    ...queueNames.flatMap((name) => [names.queue(name), names.deadLetterQueue(name)]),
+    ...DELAY_LEVELS_MS.map((level) => names.delayQueue(level)),
+  ];
 }
+
+/** The most queues a namespace may declare (issue 16: the broker here hangs when quorum queues pile up). */
+export const MAX_QUEUES_PER_NAMESPACE = 50;

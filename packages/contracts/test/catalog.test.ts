@@ -99,7 +99,32 @@ describe("topology", () => {
     expect(names.exchange("identity")).toBe("t1.identity");
     expect(names.queue("message-sender.outbound-send")).toBe("t1.message-sender.outbound-send");
     expect(names.deadLetterQueue("subscription.send-next")).toBe("t1.subscription.send-next.dlq");
-    expect(namesFor().retryQueue("subscription.send-next", 2)).toBe("subscription.send-next.retry-2");
+    expect(names.delayQueue(5_000)).toBe("t1.tidings.delay-5000");
+    expect(namesFor().delayExchange()).toBe("tidings.delay");
+  });
+
+  it("declares at most 50 queues per namespace: each consumer queue and its DLQ, and a few shared delay queues", async () => {
+    const { declaredQueues, DELAY_LEVELS_MS, MAX_QUEUES_PER_NAMESPACE } = await import("../src/index.ts");
+    const declared = declaredQueues(namesFor("t1"));
+    expect(MAX_QUEUES_PER_NAMESPACE).toBe(50);
+    expect(declared.length).toBeLessThanOrEqual(MAX_QUEUES_PER_NAMESPACE);
+    expect(declared.length).toBe(queueNames.length * 2 + DELAY_LEVELS_MS.length);
+    expect(DELAY_LEVELS_MS.length).toBeLessThanOrEqual(8);
+    expect(new Set(declared).size).toBe(declared.length);
+  });
+
+  it("has a delay level covering every retry policy's delays, and picks the shortest that covers a wait", async () => {
+    const { DELAY_LEVELS_MS, delayLevelFor } = await import("../src/index.ts");
+    for (const name of queueNames) {
+      for (const delay of queues[name].retry.delaysMs) {
+        expect(DELAY_LEVELS_MS, `${name} ${delay} ms`).toContain(delayLevelFor(delay));
+        expect(delayLevelFor(delay)).toBeGreaterThanOrEqual(delay);
+      }
+    }
+    expect(delayLevelFor(100)).toBe(1_000);
+    expect(delayLevelFor(1_000)).toBe(1_000);
+    expect(delayLevelFor(1_001)).toBe(5_000);
+    expect(delayLevelFor(10_000_000)).toBe(DELAY_LEVELS_MS.at(-1));
   });
 });
 
