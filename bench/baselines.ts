@@ -18,6 +18,7 @@ import {
   httpLoad,
   LOAD,
   type LoadResult,
+  newNamespace,
   RssSampler,
   rate,
   record,
@@ -33,7 +34,7 @@ const payload = catalog["outbound.send"].example;
 async function amqpBaseline(): Promise<{ publish: number; consume: number }> {
   const connection = await amqp.connect(AMQP_URL);
   const channel = await connection.createConfirmChannel();
-  const queue = `${run}.baseline`;
+  const queue = `${newNamespace()}.baseline`;
   await channel.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quorum" } });
   const body = Buffer.from(JSON.stringify(payload));
   const publishMs = await timed(async () => {

@@ -7,14 +7,23 @@ import { Broker, enqueue, OutboxRelay } from "@tidings/amqp";
 import { catalog } from "@tidings/contracts";
 import { createDb as createSubscriptionDb } from "../apps/subscription/src/db.ts";
 import { type Baselines, MESSAGES, ROWS } from "./baselines.ts";
-import { AMQP_URL, benchDatabase, deleteNamespace, logger, rate, record, run, timed } from "./lib.ts";
+import {
+  AMQP_URL,
+  benchDatabase,
+  deleteNamespace,
+  logger,
+  newNamespace,
+  rate,
+  record,
+  timed,
+} from "./lib.ts";
 
 const payload = catalog["outbound.send"].example;
 
 /** @tidings/amqp: validated, confirmed publishes (1,000 in flight) and a typed consumer with prefetch 200. */
 export async function benchAmqp(baselines: Baselines): Promise<void> {
   const raw = await baselines.amqp();
-  const namespace = `${run}t`;
+  const namespace = newNamespace();
   const broker = await Broker.connect({ url: AMQP_URL, namespace, service: "bench", logger });
   const publishMs = await timed(async () => {
     for (let i = 0; i < MESSAGES; i += 1000) {
@@ -71,7 +80,7 @@ export async function benchOutbox(baselines: Baselines): Promise<void> {
   const raw = await baselines.pg();
   const { url, drop } = await benchDatabase("subscription", "o");
   const db = createSubscriptionDb(url);
-  const namespace = `${run}o`;
+  const namespace = newNamespace();
   const broker = await Broker.connect({ url: AMQP_URL, namespace, service: "bench", logger });
   const relay = new OutboxRelay({ databaseUrl: url, broker, logger, pollIntervalMs: 60_000 });
   try {

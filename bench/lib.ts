@@ -8,16 +8,41 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { declaredQueues, exchanges, namesFor } from "@tidings/contracts";
+import {
+  deleteNamespace as deleteAmqpNamespace,
+  deleteScratchNamespaces,
+  probeBroker,
+  scratchNamespace,
+} from "@tidings/amqp";
 import { applyMigrations, DEFAULT_DATABASE_SERVER, dropDatabase } from "@tidings/db";
-import amqp from "amqplib";
 import pino from "pino";
+import { startJanitor } from "../packages/testing/src/cleanup.ts";
 import { ROOT } from "../packages/testing/src/processes.ts";
 
 export const AMQP_URL = process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 export const logger = pino({ level: "silent" });
-/** Names this run's databases and namespaces, so concurrent runs never touch each other. */
+/** Names this run's databases (`tidings_<run>_…`), so concurrent runs never touch each other. */
 export const run = `bench${process.pid}`;
+
+let scratchKind = "bench";
+
+/**
+ * Before a benchmark or chaos run: checks that the broker answers (a hung one fails in seconds, saying why),
+ * deletes the scratch namespaces that runs killed over an hour ago left, and starts a janitor that deletes this
+ * run's namespaces and databases once it is gone, however it ends.
+ */
+export async function beginScratchRun(kind: "bench" | "chaos"): Promise<void> {
+  scratchKind = kind;
+  await probeBroker(AMQP_URL);
+  await deleteScratchNamespaces(AMQP_URL);
+  startJanitor([`tidings_${run}_`]);
+}
+
+/** A new AMQP namespace of this run (`bench-<time>-<pid>-<random>`, or `chaos-…`). */
+export const newNamespace = (): string => scratchNamespace(scratchKind);
+
+/** Deletes every queue and exchange of a namespace. */
+export const deleteNamespace = (namespace: string): Promise<void> => deleteAmqpNamespace(AMQP_URL, namespace);
 
 export interface Figure {
   name: string;
@@ -97,24 +122,10 @@ export async function benchDatabase(
   service: string,
   label = "",
 ): Promise<{ url: string; drop: () => Promise<void> }> {
-  const url = `${DEFAULT_DATABASE_SERVER}/tidings_${run}${label}_${service.replaceAll("-", "_")}`;
+  const url = `${DEFAULT_DATABASE_SERVER}/tidings_${run}_${label}_${service.replaceAll("-", "_")}`;
   await dropDatabase(url);
   await applyMigrations(path.join(ROOT, "apps", service), url);
   return { url, drop: () => dropDatabase(url) };
-}
-
-/** Deletes every queue and exchange of a namespace. */
-export async function deleteNamespace(namespace: string): Promise<void> {
-  const connection = await amqp.connect(AMQP_URL);
-  const channel = await connection.createChannel();
-  const names = namesFor(namespace);
-  for (const queue of declaredQueues(names)) {
-    await channel.deleteQueue(queue);
-  }
-  for (const service of exchanges) {
-    await channel.deleteExchange(names.exchange(service));
-  }
-  await connection.close();
 }
 
 export async function freePort(): Promise<number> {

@@ -13,7 +13,7 @@ import {
   spawnService,
   waitForHealthy,
 } from "../packages/testing/src/processes.ts";
-import { benchDatabase, deleteNamespace, freePort, httpClient, run } from "./lib.ts";
+import { benchDatabase, deleteNamespace, freePort, httpClient, newNamespace, run } from "./lib.ts";
 
 export const ADMIN_TOKEN = `bench-admin-token-${run}`;
 export const AUTH = { authorization: `Token ${ADMIN_TOKEN}` };
@@ -60,7 +60,7 @@ export class Platform {
   ): Promise<Platform> {
     built ??= buildServices();
     await built;
-    const namespace = `${run}${label}`;
+    const namespace = newNamespace();
     const full: Record<string, string> = {
       AMQP_NAMESPACE: namespace,
       ADMIN_TOKEN,

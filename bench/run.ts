@@ -20,7 +20,7 @@ import { benchApi } from "./api.ts";
 import { type Baselines, createBaselines } from "./baselines.ts";
 import { benchFanOut } from "./fanout.ts";
 import { benchAmqp, benchOutbox } from "./layers.ts";
-import { rate, record, writeResults } from "./lib.ts";
+import { beginScratchRun, rate, record, writeResults } from "./lib.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { benchScaling } from "./scaling.ts";
 import { benchTopicPublish } from "./topics.ts";
@@ -56,6 +56,7 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected = asked.length > 0 ? asked : Object.keys(benches);
+await beginScratchRun("bench");
 process.stdout.write(
   `Tidings bench (${selected.join(", ")}): ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`,
 );

@@ -4,7 +4,7 @@ import pg from "pg";
 import { loadSubscriptionConfig } from "../apps/subscription/src/config.ts";
 import { createDb as createSubscriptionDb, type Db } from "../apps/subscription/src/db.ts";
 import { subscriptionService } from "../apps/subscription/src/service.ts";
-import { AMQP_URL, benchDatabase, deleteNamespace, logger, run } from "./lib.ts";
+import { AMQP_URL, benchDatabase, deleteNamespace, logger, newNamespace } from "./lib.ts";
 
 export interface SubscriptionBench {
   /** A plain pg pool on the scratch database, for seeding and polling. */
@@ -23,7 +23,7 @@ export async function withSubscriptionWorker<T>(
 ): Promise<T> {
   const { url, drop } = await benchDatabase("subscription", suffix);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
-  const namespace = `${run}${suffix}`;
+  const namespace = newNamespace();
   const config = loadSubscriptionConfig({
     SUBSCRIPTION_DATABASE_URL: url,
     AMQP_URL,

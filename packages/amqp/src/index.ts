@@ -11,6 +11,15 @@ export {
 export { countDeadLetters, type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
 export { NonRetryableError, RetryNotBeforeError } from "./errors.ts";
 export {
+  deleteNamespace,
+  deleteScratchNamespaces,
+  listBrokerQueues,
+  parseScratchNamespace,
+  type ScratchNamespace,
+  STALE_AFTER_MS,
+  scratchNamespace,
+} from "./namespaces.ts";
+export {
   type AtomicChange,
   enqueue,
   enqueueStatement,
@@ -19,6 +28,7 @@ export {
   OutboxRelay,
   type OutboxRelayOptions,
 } from "./outbox.ts";
+export { BrokerUnavailableError, HUNG_BROKER_HELP, type ProbeResult, probeBroker } from "./probe.ts";
 export { isFirstDelivery, pruneProcessedMessages } from "./processed.ts";
 export type { SqlExecutor } from "./sql.ts";
 export { assertTopology, DELIVERY_LIMIT } from "./topology.ts";

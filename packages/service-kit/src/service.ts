@@ -1,4 +1,4 @@
-import { Broker, OutboxRelay, pruneProcessedMessages, type SqlExecutor } from "@tidings/amqp";
+import { Broker, OutboxRelay, probeBroker, pruneProcessedMessages, type SqlExecutor } from "@tidings/amqp";
 import type { Service } from "@tidings/contracts";
 import type { Logger } from "pino";
 import type { BaseConfig } from "./config.ts";
@@ -108,6 +108,8 @@ export function runService<C extends ServiceConfig, D extends Database>(
   const config = def.loadConfig(env);
   const logger = createLogger(`${def.name}-${role}`, config.LOG_LEVEL);
   return runProcess(logger, async () => {
+    // Seconds, not a stalled start, when the broker accepts connections but never answers them.
+    await probeBroker(config.AMQP_URL);
     const db = def.createDb(config.DATABASE_URL);
     const broker = await Broker.connect({
       url: config.AMQP_URL,

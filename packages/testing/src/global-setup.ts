@@ -1,11 +1,13 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { applyMigrations, dropDatabase, withAdminClient } from "@tidings/db";
-import amqp from "amqplib";
+import { deleteScratchNamespaces, probeBroker } from "@tidings/amqp";
+import { applyMigrations, dropDatabase } from "@tidings/db";
 import type { TestProject } from "vitest/node";
 import { buildServices } from "./build.ts";
-import { AMQP_URL, DATABASE_SERVER, templateName } from "./index.ts";
+import { cleanupRun, dropDatabases, startJanitor } from "./cleanup.ts";
+import { AMQP_URL, DATABASE_SERVER } from "./env.ts";
+import { templateName } from "./index.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -18,36 +20,27 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
-/** Drops test databases of runs whose process is gone (or, with `run`, every database of that run). */
-async function dropTestDatabases(run?: string): Promise<void> {
-  await withAdminClient(`${DATABASE_SERVER}/postgres`, async (client) => {
-    const { rows } = await client.query<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE datname LIKE 'tidings\\_test\\_%'",
-    );
-    for (const { datname } of rows) {
-      const owner = /^tidings_test_(\d+)_/.exec(datname)?.[1];
-      if (run ? owner === run : !owner || !isAlive(Number(owner))) {
-        await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-      }
-    }
-  });
-}
+const runDatabases = (run: string) => `tidings_test_${run}_`;
 
 /**
- * Once per test run: checks that Postgres and RabbitMQ answer, drops what dead runs left behind, builds
- * each service's template database by applying its migrations (test files clone it), and bundles each
- * service (~1 s) so tests that start service processes run the current sources.
+ * Once per test run: checks that Postgres and RabbitMQ answer (a hung broker fails the run in seconds, saying why),
+ * deletes what earlier runs left behind (test databases of runs whose process is gone, scratch namespaces older than
+ * an hour), starts a janitor that cleans up after this run however it ends, builds each service's template database
+ * by applying its migrations (test files clone it), and bundles each service (~1 s) so tests that start service
+ * processes run the current sources.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const run = String(process.pid);
   project.provide("tidingsRunId", run);
-  await dropTestDatabases().catch((err: Error) => {
+  await probeBroker(AMQP_URL);
+  await dropDatabases(["tidings_test_"], (name) => {
+    const owner = /^tidings_test_(\d+)_/.exec(name)?.[1];
+    return !owner || !isAlive(Number(owner));
+  }).catch((err: Error) => {
     throw new Error(`Postgres is not reachable at ${DATABASE_SERVER}: ${err.message}`);
   });
-  const connection = await amqp.connect(AMQP_URL).catch((err: Error) => {
-    throw new Error(`RabbitMQ is not reachable at ${AMQP_URL}: ${err.message}`);
-  });
-  await connection.close();
+  await deleteScratchNamespaces(AMQP_URL);
+  startJanitor([runDatabases(run)]);
 
   const apps = path.join(root, "apps");
   const services = (await readdir(apps, { withFileTypes: true }))
@@ -61,5 +54,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await applyMigrations(path.join(apps, service), url);
     }),
   ]);
-  return () => dropTestDatabases(run);
+  return async () => {
+    await cleanupRun(process.pid, [runDatabases(run)]);
+  };
 }

@@ -1,20 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  catalog,
-  declaredQueues,
-  exchanges,
-  type MessageName,
-  namesFor,
-  routingKeysFor,
-} from "@tidings/contracts";
-import { DEFAULT_DATABASE_SERVER, dropDatabase, ensureDatabase } from "@tidings/db";
+import { deleteNamespace, scratchNamespace } from "@tidings/amqp";
+import { catalog, type MessageName, namesFor, routingKeysFor } from "@tidings/contracts";
+import { dropDatabase, ensureDatabase } from "@tidings/db";
 import amqp from "amqplib";
 import pino, { type Logger } from "pino";
 import { inject } from "vitest";
-
-export const AMQP_URL = process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
-export const DATABASE_SERVER = process.env.TEST_DATABASE_SERVER ?? DEFAULT_DATABASE_SERVER;
+import { AMQP_URL, DATABASE_SERVER } from "./env.ts";
 
 declare module "vitest" {
   interface ProvidedContext {
@@ -49,28 +41,13 @@ export interface TestNamespace {
   cleanup(): Promise<void>;
 }
 
-/** A unique AMQP name prefix for one test file. */
+/**
+ * A unique AMQP name prefix for one test file, named for this run (`test-<time>-<run>-<random>`): the run's
+ * teardown, or its janitor if the run is killed, deletes it with the run's other namespaces.
+ */
 export function createTestNamespace(): TestNamespace {
-  const namespace = `t${suffix()}`;
-  return {
-    namespace,
-    cleanup: async () => {
-      const names = namesFor(namespace);
-      const connection = await amqp.connect(AMQP_URL);
-      try {
-        const channel = await connection.createChannel();
-        for (const queue of declaredQueues(names)) {
-          await channel.deleteQueue(queue);
-        }
-        for (const service of exchanges) {
-          await channel.deleteExchange(names.exchange(service));
-        }
-        await channel.close();
-      } finally {
-        await connection.close();
-      }
-    },
-  };
+  const namespace = scratchNamespace("test", Number(runId()));
+  return { namespace, cleanup: () => deleteNamespace(AMQP_URL, namespace) };
 }
 
 /** A quiet logger for tests (LOG_LEVEL=debug shows everything). */
@@ -151,4 +128,6 @@ export async function captureMessages(namespace: string, names: readonly Message
   };
 }
 
+export { type Cleaned, cleanupRun, dropDatabases, startJanitor } from "./cleanup.ts";
+export { AMQP_URL, DATABASE_SERVER } from "./env.ts";
 export { ROOT, type Role, type ServiceProcess, spawnService, waitForHealthy } from "./processes.ts";

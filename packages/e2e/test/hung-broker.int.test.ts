@@ -1,0 +1,64 @@
+/**
+ * A broker that accepts TCP connections and never completes a handshake (RabbitMQ out of file handles) must cost
+ * seconds, not an afternoon: a test run and a service process each end in under 30 s saying what hung and where
+ * the recovery steps are.
+ */
+import { spawn } from "node:child_process";
+import { createServer, type Server, type Socket } from "node:net";
+import path from "node:path";
+import { ROOT, spawnService } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+let server: Server;
+const sockets = new Set<Socket>();
+let silentUrl: string;
+
+beforeAll(async () => {
+  server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  silentUrl = `amqp://guest:guest@127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+afterAll(async () => {
+  for (const socket of sockets) {
+    socket.destroy();
+  }
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const HUNG =
+  /RabbitMQ at amqp:\/\/127\.0\.0\.1:\d+ is not usable \(AMQP handshake\).*'Operations: a hung RabbitMQ'/;
+
+describe("a broker that accepts connections and never answers", () => {
+  it("ends a run of a single test file in under 30 s, saying so", async () => {
+    const started = Date.now();
+    const child = spawn(
+      path.join(ROOT, "node_modules", ".bin", "vitest"),
+      ["run", "packages/contracts/test/catalog.test.ts"],
+      { cwd: ROOT, env: { ...process.env, AMQP_URL: silentUrl }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(code).not.toBe(0);
+    expect(output.replace(/\s+/g, " ")).toMatch(HUNG);
+  }, 40_000);
+
+  it("stops a service process at start in under 30 s, with that message in its log", async () => {
+    const started = Date.now();
+    const lines: string[] = [];
+    const proc = spawnService("identity", "worker", {
+      env: { AMQP_URL: silentUrl, ADMIN_TOKEN: "hung-broker-admin-token-0123" },
+      onLine: (line) => lines.push(line),
+    });
+    const code = await proc.exited;
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(code).toBe(1);
+    expect(lines.join("\n")).toMatch(/start-up failed/);
+    expect(lines.join("\n")).toMatch(HUNG);
+  }, 40_000);
+});
