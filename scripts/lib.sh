@@ -75,9 +75,17 @@ ensure_chromium() {
   fi
 }
 
+# A broker that accepts connections but never answers them (RabbitMQ out of file handles) fails here in seconds,
+# saying what hung and how to recover it, instead of stalling every step after.
+check_broker() {
+  if [ -n "${TIDINGS_SKIP_SERVICES:-}" ]; then return 0; fi
+  node --import tsx scripts/probe-broker.ts
+}
+
 prepare() {
   require_node
   ensure_pnpm
   ensure_dependencies
   ensure_backing_services
+  check_broker
 }

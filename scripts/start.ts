@@ -11,6 +11,7 @@ import { appendFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ROOT, type Role, type ServiceProcess, spawnService } from "../packages/testing/src/processes.ts";
+import { checkBrokerOrExit } from "./probe-broker.ts";
 
 const ALL = ["identity", "subscription", "content", "scheduler", "message-sender"];
 const COLOURS = [36, 33, 35, 32, 34, 96, 93, 95, 92, 94];
@@ -19,6 +20,7 @@ const envFile = path.join(ROOT, ".env");
 if (existsSync(envFile)) {
   process.loadEnvFile(envFile);
 }
+await checkBrokerOrExit();
 /** A fresh checkout gets its own secrets, kept in .env (git-ignored) and never printed. */
 function ensureSecret(name: string, bytes: number): void {
   if (!process.env[name]) {

@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import amqp, { type ChannelModel } from "amqplib";
 
 /** Where the recovery steps are written down. */
-export const HUNG_BROKER_HELP = "README.md, section 'Operations: a hung RabbitMQ'";
+export const HUNG_BROKER_HELP = "README.md, section 'A hung RabbitMQ' (under Operations)";
 
 export interface ProbeOptions {
   /** How long each step (TCP connect, AMQP handshake, declaring a queue) may take. */

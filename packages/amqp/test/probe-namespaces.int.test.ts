@@ -53,7 +53,7 @@ describe("probeBroker", () => {
       expect(message).toMatch(/^RabbitMQ at amqp:\/\/127\.0\.0\.1:\d+ is not usable \(AMQP handshake\)/);
       expect(message).toMatch(/did not complete the AMQP handshake within 1 s/);
       expect(message).toMatch(/out of file handles/);
-      expect(message).toMatch(/README\.md, section 'Operations: a hung RabbitMQ'/);
+      expect(message).toMatch(/README\.md, section 'A hung RabbitMQ'/);
       // this machine's broker: its pid and open-files limit are read from /proc
       expect(message).toMatch(/open-files limit \d+/);
     } finally {

@@ -46,7 +46,7 @@ const queue = <const M extends readonly MessageName[]>(
   retry: RetryPolicy = DEFAULT_RETRY,
 ) => ({ consumer, messages, retry, description }) satisfies QueueDefinition;
 
-/** Queues are `<consumer-service>.<purpose>`. Each has retry queues and a `<queue>.dlq`. */
+/** Queues are `<consumer-service>.<purpose>`. Each has a `<queue>.dlq`; retries wait in the namespace's delay queues. */
 export const queues = {
   "scheduler.content-schedules": queue(
     "scheduler",
