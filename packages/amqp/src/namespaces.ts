@@ -5,10 +5,11 @@ import { declaredQueues, exchanges, namesFor } from "@tidings/contracts";
 import amqp from "amqplib";
 
 /**
- * Scratch namespaces (a test file's, a benchmark's, a chaos run's) are named `<kind>-<UTC time>-<owner>-<random>`:
+ * Scratch namespaces (a test file's, a benchmark's, a chaos run's) are named `<kind>-<UTC time>-<owner>-<random>`
+ * (`test-20261204t203012z-4242-9f3a0c1d`):
  * the time and the owning process let a later run find and delete what an earlier one that was killed left behind.
  */
-const SCRATCH = /^([a-z]+)-(\d{8}T\d{6}Z)-(\d+)-([0-9a-f]+)$/;
+const SCRATCH = /^([a-z]+)-(\d{8}t\d{6}z)-(\d+)-([0-9a-f]+)$/;
 
 export interface ScratchNamespace {
   namespace: string;
@@ -21,11 +22,13 @@ export interface ScratchNamespace {
 /** How long a scratch namespace may live before any run deletes it as left behind. */
 export const STALE_AFTER_MS = 3_600_000;
 
+/** `20261204t203012z`: lower case, as AMQP_NAMESPACE allows (`[a-z0-9_-]`). */
 const stamp = (at: Date) =>
   at
     .toISOString()
     .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
+    .replace(/\.\d+Z$/, "z")
+    .toLowerCase();
 
 /** A new scratch namespace of `kind` (lower-case letters), owned by the run `owner` (a pid). */
 export function scratchNamespace(kind: string, owner: number = process.pid, at = new Date()): string {
