@@ -132,6 +132,11 @@ export const queues = {
     ["identity.created", "identity.updated", "identity.deleted"],
     "Keep the local address book that resolves to_identity.",
   ),
+  "message-sender.consent": queue(
+    "message-sender",
+    ["optout.created", "optin.created"],
+    "Keep the local copy of consent that every send is checked against, however it is addressed.",
+  ),
   "message-sender.templates": queue(
     "message-sender",
     ["content.template.changed", "content.template.deleted"],

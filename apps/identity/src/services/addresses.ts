@@ -1,33 +1,16 @@
 import type { Identity } from "@tidings/contracts";
+import { normaliseAddress } from "@tidings/contracts/addresses";
 import { badRequest } from "@tidings/service-kit";
-import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
+
+export { normaliseAddress };
 
 export type AddressFlags = Record<string, unknown>;
 export type AddressMap = Record<string, Record<string, AddressFlags>>;
 export type Details = Identity["details"];
 
-const EMAIL = /^[^\s@<>"',;]+@[^\s@<>"',;]+\.[^\s@<>"',;.]+$/;
-
 export interface AddressIssue {
   field: string;
   message: string;
-}
-
-/**
- * One address normalised: msisdn to E.164 (full metadata: the number must be a valid number), email
- * trimmed and lower-cased, other types trimmed. Null when it is not a valid address of its type.
- */
-export function normaliseAddress(type: string, value: string, defaultCountry?: string): string | null {
-  const trimmed = value.trim();
-  if (type === "msisdn") {
-    const parsed = parsePhoneNumberFromString(trimmed, defaultCountry as CountryCode | undefined);
-    return parsed?.isValid() ? parsed.number : null;
-  }
-  if (type === "email") {
-    const lower = trimmed.toLowerCase();
-    return EMAIL.test(lower) && lower.length <= 254 ? lower : null;
-  }
-  return trimmed.length > 0 ? trimmed : null;
 }
 
 /** Like normaliseAddress, but a bad address is a 400 naming it. */

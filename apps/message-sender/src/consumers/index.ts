@@ -6,6 +6,7 @@ import { ChannelRegistry } from "../channels/registry.ts";
 import { type MessageSenderConfig, retryDelays } from "../config.ts";
 import type { Db } from "../db.ts";
 import { forgetIdentity, recordIdentity } from "../services/address-book.ts";
+import { recordOptIn, recordOptOut } from "../services/consent.ts";
 import { releaseDue } from "../services/due.ts";
 import { identityDirectory } from "../services/identity-client.ts";
 import { reconcile } from "../services/reconcile.ts";
@@ -41,6 +42,14 @@ export async function startConsumers(
       "identity.created": record,
       "identity.updated": record,
       "identity.deleted": ({ id }) => forgetIdentity(db, id),
+    },
+    { prefetch },
+  );
+  const consent = await broker.consume(
+    "message-sender.consent",
+    {
+      "optout.created": (optout) => recordOptOut(db, optout),
+      "optin.created": (optin) => recordOptIn(db, optin),
     },
     { prefetch },
   );
@@ -93,6 +102,7 @@ export async function startConsumers(
     await duePoller();
     await Promise.all(outbounds.map((consumer) => consumer.stop()));
     await addressBook.stop();
+    await consent.stop();
     await templates.stop();
     await channels.close();
   };

@@ -49,21 +49,29 @@ class NotInAddressBookError extends Error {
   }
 }
 
+/** Where a send to an identity goes: its address, or none (`optedOut` when it has some, all opted out). */
+export interface Resolved {
+  address: string | null;
+  optedOut: boolean;
+}
+
 /**
  * The address of `type` to send to: the default one that is neither opted out nor inactive, else the first
- * such address. Null when there is none.
+ * such address. None when there is no such address; opted out when the only ones left are opted out.
  */
-function pickAddress(addresses: readonly IdentityAddress[], type: string): string | null {
-  const usable = addresses.filter((a) => a.type === type && !a.optedout && !a.inactive);
-  return (usable.find((a) => a.default) ?? usable[0])?.address ?? null;
+function pickAddress(addresses: readonly IdentityAddress[], type: string): Resolved {
+  const ofType = addresses.filter((a) => a.type === type && !a.inactive);
+  const usable = ofType.filter((a) => !a.optedout);
+  const address = (usable.find((a) => a.default) ?? usable[0])?.address ?? null;
+  return { address, optedOut: address === null && ofType.length > 0 };
 }
 
 /**
  * Resolves `to_identity` to an address through the address book, following `communicate_through` (one hop,
- * as Seed does) and using that identity's `default_addr_type` (msisdn when unset). Null when the identity
- * has no usable address (or was deleted); throws NotInAddressBookError when an identity is not known yet.
+ * as Seed does) and using that identity's `default_addr_type` (msisdn when unset). No address when the identity
+ * has no usable one (or was deleted); throws NotInAddressBookError when an identity is not known yet.
  */
-export async function resolveAddress(db: Db, identityId: string): Promise<string | null> {
+export async function resolveAddress(db: Db, identityId: string): Promise<Resolved> {
   const entry = await findEntry(db, identityId);
   const target = entry.communicateThrough ? await findEntry(db, entry.communicateThrough) : entry;
   return pickAddress(target.addresses as unknown as IdentityAddress[], target.defaultAddrType ?? "msisdn");

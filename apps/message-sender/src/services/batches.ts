@@ -7,6 +7,7 @@ import type { OutboundBatch } from "../generated/prisma/client.ts";
 import { notAllowed, recipientsNotAllowed } from "./api-keys.ts";
 import type { ChannelCache } from "./channels.ts";
 import { type Actor, resolveChannel, toSendCommand } from "./outbounds.ts";
+import { channelType, normaliseRecipients } from "./recipients.ts";
 import { missingPersonalisation, renderSend, templateForSend } from "./templates.ts";
 
 /** Outbounds inserted (and their outbox rows) per statement. */
@@ -52,8 +53,14 @@ export async function createBatch(
       noRecipient.map((i) => ({ field: `body.recipients[${i}]`, message: "needs to_addr or to_identity" })),
     );
   }
+  const channel = await resolveChannel(channels, channelIds, input.channel, actor);
+  const recipients = normaliseRecipients(
+    await channelType(channels, channel),
+    input.recipients,
+    (i) => `body.recipients[${i}].to_addr`,
+  );
   const template = await templateForSend(db, input);
-  const personalised = template ? [] : input.recipients.flatMap((r, i) => (r.personalisation ? [i] : []));
+  const personalised = template ? [] : recipients.flatMap((r, i) => (r.personalisation ? [i] : []));
   if (personalised.length > 0) {
     throw badRequest(
       "VALIDATION_FAILED",
@@ -68,7 +75,7 @@ export async function createBatch(
   const rows: Row[] = [];
   const missing: { index: number; names: string[] }[] = [];
   const batchId = input.id ?? randomUUID();
-  input.recipients.forEach((r, index) => {
+  recipients.forEach((r, index) => {
     let content = input.content ?? null;
     let ownMetadata = metadata;
     if (template) {
@@ -93,7 +100,7 @@ export async function createBatch(
       missing.map(({ index, names }) => ({ prefix: `body.recipients[${index}].personalisation`, names })),
     );
   }
-  const refused = recipientsNotAllowed(actor, input.recipients);
+  const refused = recipientsNotAllowed(actor, recipients);
   if (refused.length > 0) {
     throw notAllowed(
       `This team key may not send to recipients ${indexList(refused.map((r) => r.index))}`,
@@ -101,7 +108,6 @@ export async function createBatch(
       (index) => `body.recipients[${index}]`,
     );
   }
-  const channel = await resolveChannel(channels, channelIds, input.channel, actor);
   const test = actor.keyKind === "test";
   await db.$transaction(async (tx) => {
     const created = await tx.outboundBatch.createMany({

@@ -3,6 +3,7 @@ import type { OutboundStatusChanged } from "@tidings/contracts";
 import type { SendResult } from "../channels/channel.ts";
 import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
+import { OPTED_OUT } from "./consent.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
 // the worker making it), so status only moves forward and a change happens at most once however often it is
@@ -293,7 +294,13 @@ export async function reportFinal(
 }
 
 /** queued -> failed, by the worker holding the claim (nothing was sent). The address is wiped. */
-export async function recordFailed(tx: Tx, id: string, worker: string, reason: string): Promise<boolean> {
+export async function recordFailed(
+  tx: Tx,
+  id: string,
+  worker: string,
+  reason: string,
+  report = true,
+): Promise<boolean> {
   const [failed] = await tx.outbound.updateManyAndReturn({
     where: { id, status: "queued", claimedBy: worker },
     data: { status: "failed", toAddr: "", lastError: reason, claimedUntil: null },
@@ -301,9 +308,16 @@ export async function recordFailed(tx: Tx, id: string, worker: string, reason: s
   if (!failed) {
     return false;
   }
-  await announce(tx, [{ row: failed, worker, reason }]);
+  await announce(tx, [{ row: failed, worker, reason, report }]);
   return true;
 }
+
+/**
+ * queued -> failed with reason opted_out, by the worker holding the claim: the recipient said STOP, so nothing was
+ * sent. No delivery report: it is no delivery failure of the person.
+ */
+export const recordOptedOut = (tx: Tx, id: string, worker: string): Promise<boolean> =>
+  recordFailed(tx, id, worker, OPTED_OUT, false);
 
 /**
  * queued -> failed after the last attempt failed for a passing reason (a provider outage, an identity that

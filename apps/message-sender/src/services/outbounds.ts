@@ -6,6 +6,7 @@ import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client
 import { channelForKey, notAllowed, recipientsNotAllowed, type SendingKey } from "./api-keys.ts";
 import type { ChannelCache } from "./channels.ts";
 import type { OutboundWriter } from "./outbound-writer.ts";
+import { channelType, normaliseRecipients } from "./recipients.ts";
 import { missingPersonalisation, renderSend, templateForSend } from "./templates.ts";
 import { sendTimingOf } from "./windows.ts";
 
@@ -107,7 +108,14 @@ export async function createOutbound(
       { field: "body", message: "One of these fields must be populated: to_addr, to_identity" },
     ]);
   }
-  const refused = recipientsNotAllowed(actor, [input]);
+  const channel = await resolveChannel(channels, channelIds, input.channel, actor);
+  const [recipient] = normaliseRecipients(
+    await channelType(channels, channel),
+    [input],
+    () => "body.to_addr",
+  );
+  const toAddr = recipient?.to_addr ?? "";
+  const refused = recipientsNotAllowed(actor, [{ ...input, to_addr: toAddr }]);
   if (refused.length > 0) {
     const fields = refused.flatMap((r) => r.fields).join(" and ");
     throw notAllowed(`This team key may not send to this ${fields}`, refused, () => "body");
@@ -124,13 +132,12 @@ export async function createOutbound(
     }
     ({ content, metadata } = rendered);
   }
-  const channel = await resolveChannel(channels, channelIds, input.channel, actor);
   const timing = sendTimingOf(input);
   const now = new Date(); // timestamptz(3): a JS date is stored exactly
   const row: OutboundRow = {
     id: randomUUID(),
     version: input.version ?? 1,
-    toAddr: input.to_addr ?? "",
+    toAddr,
     toIdentity: input.to_identity ?? null,
     content,
     channel,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { NonRetryableError, RetryNotBeforeError } from "@tidings/amqp";
 import type { OutboundSend, SendingWindow } from "@tidings/contracts";
+import { normaliseRecipient } from "@tidings/contracts/addresses";
 import { type Clock, maskPii } from "@tidings/service-kit";
 import {
   DEFAULT_SEND_TIMEOUT_MS,
@@ -13,13 +14,15 @@ import {
 } from "../channels/channel.ts";
 import type { ChannelRegistry, ResolvedChannel } from "../channels/registry.ts";
 import type { Db } from "../db.ts";
-import { identityZone, resolveAddress } from "./address-book.ts";
+import { identityZone, type Resolved, resolveAddress } from "./address-book.ts";
+import { isOptedOut, OPTED_OUT } from "./consent.ts";
 import { type IdentityDirectory, resolveIdentity } from "./identity-client.ts";
 import {
   type AcceptedSend,
   recordExpired,
   recordFailed,
   recordGaveUp,
+  recordOptedOut,
   recordSend,
 } from "./outbound-status.ts";
 import { rateCost, releaseSlot, takeRate, takeSlot } from "./rate-limit.ts";
@@ -100,10 +103,22 @@ export async function sendOutbound(
     if (!channel) {
       throw new PermanentSendError(`unknown channel ${outbound.channel}`);
     }
-    const address =
-      outbound.to_addr || (outbound.to_identity && (await resolveAddress(db, outbound.to_identity)));
-    if (!address) {
+    const resolved: Resolved = outbound.to_addr
+      ? { address: outbound.to_addr, optedOut: false }
+      : outbound.to_identity
+        ? await resolveAddress(db, outbound.to_identity)
+        : { address: null, optedOut: false };
+    if (!resolved.address) {
+      if (resolved.optedOut) {
+        await optOut(sender, id, log);
+        return;
+      }
       throw new PermanentSendError("no address");
+    }
+    // Every producer's to_addr (a topic send, a scheduler's command) is held to what the API accepts.
+    const address = normaliseRecipient(channel.type, resolved.address);
+    if (!address) {
+      throw new PermanentSendError(`not an address a ${channel.type} channel can send to`);
     }
     const earlier =
       outbound.previous_worker && (await findEarlierSend(sender, id, outbound, channel, address));
@@ -119,6 +134,12 @@ export async function sendOutbound(
         claimedAt,
         log,
       );
+      return;
+    }
+    // Consent, however the send was addressed: a person who said STOP gets nothing more (checked as late as can be,
+    // just before the channel is chosen, against the local copy of identity's consent ledger).
+    if (await isOptedOut(db, address)) {
+      await optOut(sender, id, log);
       return;
     }
     const now = sender.clock();
@@ -381,6 +402,13 @@ async function findEarlierSend(
     }
   }
   return undefined;
+}
+
+/** The recipient opted out: failed with reason opted_out, nothing sent, no delivery failure counted. */
+async function optOut(sender: Sender, id: string, log: Logger): Promise<void> {
+  if (await sender.db.$transaction((tx) => recordOptedOut(tx, id, sender.worker))) {
+    log.info({ outboundId: id, reason: OPTED_OUT }, "recipient opted out; not sent");
+  }
 }
 
 async function expire(sender: Sender, id: string, log: Logger): Promise<void> {

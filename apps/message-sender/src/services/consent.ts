@@ -1,0 +1,72 @@
+import { createHash } from "node:crypto";
+import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
+import type { Db, Tx } from "../db.ts";
+
+/** The failure reason of a send to an opted-out address: not sent, and no delivery failure of the person. */
+export const OPTED_OUT = "opted_out";
+
+/** How an address is keyed in the consent copy: the SHA-256 of its trimmed, lower-cased form. */
+export const addressHash = (address: string): Buffer =>
+  createHash("sha256").update(address.trim().toLowerCase(), "utf8").digest();
+
+/** Seed's `details.addresses`: `{<type>: {<address>: {flags}}}`. */
+function addressesIn(details: unknown): string[] {
+  const byType = (details as { addresses?: unknown } | null)?.addresses;
+  if (!byType || typeof byType !== "object") {
+    return [];
+  }
+  return Object.values(byType as Record<string, unknown>).flatMap((byAddress) =>
+    byAddress && typeof byAddress === "object" ? Object.keys(byAddress) : [],
+  );
+}
+
+/**
+ * The addresses an opt-out stops: `stop`, the one named; `stopall`, `forget` and an unsubscribe from everything
+ * (no topic), every address the identity had. An unsubscribe from one topic stops no direct send.
+ */
+export function addressesStopped(optout: OptOutCreated): string[] {
+  switch (optout.optout_type) {
+    case "stop":
+      return optout.address ? [optout.address] : [];
+    case "unsubscribe":
+      return optout.topic ? [] : addressesIn(optout.identity_details);
+    default:
+      return addressesIn(optout.identity_details);
+  }
+}
+
+/**
+ * Records addresses as opted out (or, with `optedOut` false, opted in again) as of `changedAt`. A change older than
+ * the one recorded for an address is ignored, so a late or redelivered event never rolls consent back.
+ */
+export async function recordConsent(
+  db: Db | Tx,
+  addresses: readonly string[],
+  optedOut: boolean,
+  kind: string,
+  changedAt: string | Date,
+): Promise<void> {
+  if (addresses.length === 0) {
+    return;
+  }
+  await db.$executeRaw`
+    INSERT INTO opted_out_address (address_hash, opted_out, kind, changed_at)
+    SELECT h, ${optedOut}, ${kind}, ${new Date(changedAt)}::timestamptz
+    FROM unnest(${addresses.map(addressHash)}::bytea[]) AS h
+    ON CONFLICT (address_hash) DO UPDATE SET
+      opted_out = EXCLUDED.opted_out, kind = EXCLUDED.kind, changed_at = EXCLUDED.changed_at, updated_at = now()
+    WHERE opted_out_address.changed_at <= EXCLUDED.changed_at`;
+}
+
+export const recordOptOut = (db: Db, optout: OptOutCreated) =>
+  recordConsent(db, addressesStopped(optout), true, optout.optout_type, optout.created_at);
+
+export const recordOptIn = (db: Db, optin: OptInCreated) =>
+  recordConsent(db, [optin.address], false, "optin", optin.created_at);
+
+/** Whether the address is opted out now. */
+export async function isOptedOut(db: Db, address: string): Promise<boolean> {
+  const [row] = await db.$queryRaw<{ opted_out: boolean }[]>`
+    SELECT opted_out FROM opted_out_address WHERE address_hash = ${addressHash(address)}`;
+  return row?.opted_out ?? false;
+}

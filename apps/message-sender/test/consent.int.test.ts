@@ -1,0 +1,265 @@
+/**
+ * Consent is checked on every send, however it is addressed: after a STOP nothing reaches a provider, whether the
+ * send names the number (to_addr), the person (to_identity), comes in a batch or as an outbound.send command from
+ * another service; it ends failed with reason opted_out and is no delivery failure of the person. An opt-in lifts
+ * it. And to_addr must be an address the channel can send to.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  catalog,
+  type OptInCreated,
+  type OptOutCreated,
+  type OutboundDeliveryReport,
+} from "@tidings/contracts";
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Channel } from "../src/channels/channel.ts";
+import { LogChannel } from "../src/channels/log.ts";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { createMessageSenderService } from "../src/service.ts";
+import { addressHash } from "../src/services/consent.ts";
+import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
+
+/** Every address a channel was asked to send to: a provider's view. */
+const sent: string[] = [];
+
+const service = createMessageSenderService({
+  channels: (logger) => {
+    const log = new LogChannel(logger);
+    const recording: Channel = {
+      send: (outbound, to) => {
+        sent.push(to);
+        return log.send(outbound, to);
+      },
+    };
+    return { LOG: recording };
+  },
+});
+
+let svc: TestService<MessageSenderConfig, Db>;
+let capture: Capture;
+
+beforeAll(async () => {
+  svc = await startTestService(service, { worker: true });
+  capture = await captureMessages(svc.namespace, ["outbound.failed", "outbound.delivery_report"]);
+});
+afterAll(async () => {
+  await capture?.stop();
+  await svc?.close();
+});
+
+const post = (url: string, payload: Record<string, unknown>) =>
+  svc.app.inject({ method: "POST", url, headers: adminAuth, payload });
+
+const final = (id: string) =>
+  waitFor(
+    async () => {
+      const row = await svc.db.outbound.findUnique({ where: { id } });
+      return row && row.status !== "queued" && row;
+    },
+    { what: `outbound ${id} to end` },
+  );
+
+const optOut = (overrides: Partial<OptOutCreated>): OptOutCreated => ({
+  ...catalog["optout.created"].example,
+  id: randomUUID(),
+  created_at: new Date().toISOString(),
+  ...overrides,
+});
+
+const optIn = (overrides: Partial<OptInCreated>): OptInCreated => ({
+  ...catalog["optin.created"].example,
+  id: randomUUID(),
+  created_at: new Date().toISOString(),
+  ...overrides,
+});
+
+const consentOf = (to: string) =>
+  svc.db.optedOutAddress.findUnique({ where: { addressHash: new Uint8Array(addressHash(to)) } });
+
+/** Publishes an opt-out as identity would and waits until message-sender holds it. */
+async function stop(to: string, overrides: Partial<OptOutCreated> = {}): Promise<void> {
+  await svc.broker.publish("optout.created", optOut({ optout_type: "stop", address: to, ...overrides }));
+  await waitFor(async () => (await consentOf(to))?.optedOut === true, { what: `the opt-out of ${to}` });
+}
+
+const expectOptedOut = async (id: string, to: string) => {
+  const row = await final(id);
+  expect(row).toMatchObject({ status: "failed", lastError: "opted_out", providerId: null, toAddr: "" });
+  expect(sent).not.toContain(to);
+  const failed = await waitFor(
+    () => capture.named<{ id: string; reason: string | null }>("outbound.failed").find((f) => f.id === id),
+    { what: "outbound.failed" },
+  );
+  expect(failed.reason).toBe("opted_out");
+  // no delivery failure of the person (a report would have been published with outbound.failed)
+  expect(
+    capture.named<OutboundDeliveryReport>("outbound.delivery_report").some((r) => r.outbound_id === id),
+  ).toBe(false);
+};
+
+describe("a STOP stops every send to the address", () => {
+  it("by to_addr through the API", async () => {
+    const to = msisdn();
+    await stop(to);
+    const res = await post("/api/v1/outbound/", { to_addr: to, content: "hello", metadata: {} });
+    expect(res.statusCode).toBe(201);
+    await expectOptedOut(res.json().id, to);
+  });
+
+  it("by to_identity, whose address book still lists the number (the opt-out overtook identity.updated)", async () => {
+    const to = msisdn();
+    const identity = identityEvent([address("msisdn", to, { default: true })]);
+    await svc.broker.publish("identity.created", identity);
+    await waitFor(() => svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } }));
+    await stop(to, { identity: identity.id });
+    const res = await post("/api/v1/outbound/", { to_identity: identity.id, content: "hello", metadata: {} });
+    await expectOptedOut(res.json().id, to);
+  });
+
+  it("by to_identity whose only address is flagged opted out: opted_out, not 'no address'", async () => {
+    const to = msisdn();
+    const identity = identityEvent([address("msisdn", to, { default: true, optedout: true })]);
+    await svc.broker.publish("identity.created", identity);
+    await waitFor(() => svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } }));
+    const res = await post("/api/v1/outbound/", { to_identity: identity.id, content: "hello", metadata: {} });
+    await expectOptedOut(res.json().id, to);
+  });
+
+  it("in a batch, only the opted-out recipient", async () => {
+    const [stopped, fine] = [msisdn(), msisdn()];
+    await stop(stopped);
+    const res = await post("/api/v1/outbound/batch/", {
+      content: "news",
+      recipients: [{ to_addr: stopped }, { to_addr: fine }],
+    });
+    expect(res.statusCode).toBe(202);
+    const rows = await waitFor(async () => {
+      const found = await svc.db.outbound.findMany({ where: { batchId: res.json().id } });
+      return found.length === 2 && found.every((r) => r.status !== "queued") && found;
+    });
+    expect(rows.map((r) => r.lastError).sort()).toEqual([null, "opted_out"]);
+    expect(sent).toContain(fine);
+    expect(sent).not.toContain(stopped);
+  });
+
+  it("as an outbound.send command from another service (a topic publish, a scheduler target)", async () => {
+    const to = msisdn();
+    await stop(to);
+    const id = randomUUID();
+    await svc.broker.publish("outbound.send", { id, to_addr: to, content: "alert", metadata: {} });
+    await expectOptedOut(id, to);
+  });
+
+  it("for every address of the identity after stopall, and for the email written in another case", async () => {
+    const [phone, email] = [msisdn(), `Someone.${randomUUID().slice(0, 8)}@Example.org`];
+    await svc.broker.publish(
+      "optout.created",
+      optOut({
+        optout_type: "stopall",
+        address: "",
+        identity_details: { addresses: { msisdn: { [phone]: {} }, email: { [email.toLowerCase()]: {} } } },
+      }),
+    );
+    await waitFor(async () => (await consentOf(phone))?.optedOut === true, { what: "the stopall" });
+    const [byPhone, byEmail] = await Promise.all([
+      post("/api/v1/outbound/", { to_addr: phone, content: "a", metadata: {} }),
+      post("/api/v1/outbound/", { to_addr: email, content: "b", metadata: {} }),
+    ]);
+    await expectOptedOut(byPhone.json().id, phone);
+    await expectOptedOut(byEmail.json().id, email.toLowerCase());
+  });
+
+  it("an opt-in lifts it; an opt-out older than the opt-in (a late redelivery) does not bring it back", async () => {
+    const to = msisdn();
+    const stoppedAt = new Date(Date.now() - 60_000).toISOString();
+    await stop(to, { created_at: stoppedAt });
+    await svc.broker.publish("optin.created", optIn({ address: to }));
+    await waitFor(async () => (await consentOf(to))?.optedOut === false, { what: "the opt-in" });
+    await svc.broker.publish(
+      "optout.created",
+      optOut({ optout_type: "stop", address: to, created_at: stoppedAt }),
+    );
+    await waitForIdle(svc.broker, "message-sender.consent");
+    expect((await consentOf(to))?.optedOut).toBe(false);
+
+    const res = await post("/api/v1/outbound/", { to_addr: to, content: "welcome back", metadata: {} });
+    expect(await final(res.json().id)).toMatchObject({ status: "delivered" });
+    expect(sent).toContain(to);
+  });
+
+  it("an unsubscribe from one topic stops no direct send", async () => {
+    const to = msisdn();
+    await svc.broker.publish(
+      "optout.created",
+      optOut({
+        optout_type: "unsubscribe",
+        address: to,
+        topic: "news/ke",
+        identity_details: { addresses: { msisdn: { [to]: {} } } },
+      }),
+    );
+    await waitForIdle(svc.broker, "message-sender.consent");
+    expect(await consentOf(to)).toBeNull();
+  });
+
+  it("keeps no address in clear: only its SHA-256", async () => {
+    const to = msisdn();
+    await stop(to);
+    const rows = await svc.db.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM opted_out_address WHERE encode(address_hash, 'escape') LIKE ${`%${to}%`}`;
+    expect(rows[0]?.n).toBe(0);
+    expect(Buffer.from((await consentOf(to))?.addressHash ?? []).toString("hex")).toBe(
+      addressHash(to).toString("hex"),
+    );
+  });
+});
+
+describe("to_addr is an address the channel can send to", () => {
+  const count = () => svc.db.outbound.count();
+
+  it.each([["hello"], ["12345"], ["+2782"], ["not an email@"]])(
+    "%j is a 400 that names the field, and nothing is stored",
+    async (to) => {
+      const before = await count();
+      const res = await post("/api/v1/outbound/", { to_addr: to, content: "x", metadata: {} });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({
+        code: "MESSAGE_SENDER_INVALID_ADDRESS",
+        details: [{ field: "body.to_addr", message: expect.stringMatching(/E\.164/) }],
+      });
+      expect(await count()).toBe(before);
+    },
+  );
+
+  it("a phone number is stored in E.164 form", async () => {
+    const res = await post("/api/v1/outbound/", { to_addr: "+27 82 000 1001", content: "x", metadata: {} });
+    expect(res.statusCode).toBe(201);
+    expect(res.json().to_addr).toBe("+27820001001");
+  });
+
+  it("a batch names each bad recipient, and stores nothing", async () => {
+    const before = await count();
+    const res = await post("/api/v1/outbound/batch/", {
+      content: "x",
+      recipients: [{ to_addr: msisdn() }, { to_addr: "hello" }, { to_addr: "0821234567" }],
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details.map((d: { field: string }) => d.field)).toEqual([
+      "body.recipients[1].to_addr",
+      "body.recipients[2].to_addr",
+    ]);
+    expect(await count()).toBe(before);
+  });
+
+  it("an outbound.send command with a bad to_addr fails without reaching a provider", async () => {
+    const id = randomUUID();
+    await svc.broker.publish("outbound.send", { id, to_addr: "hello", content: "x", metadata: {} });
+    const row = await final(id);
+    expect(row).toMatchObject({ status: "failed" });
+    expect(row.lastError).toMatch(/not an address a log channel can send to/);
+    expect(sent).not.toContain("hello");
+  });
+});
