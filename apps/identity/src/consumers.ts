@@ -4,12 +4,13 @@ import type { ServiceDeps, Stop } from "@tidings/service-kit";
 import type { IdentityConfig } from "./config.ts";
 import type { Db } from "./db.ts";
 import { recordDeliveryResult } from "./services/delivery.ts";
-import { applyKeyword } from "./services/keywords.ts";
+import { applyKeyword, applyProviderOptOut } from "./services/keywords.ts";
 import { applyUnsubscribe } from "./services/unsubscribes.ts";
 
 /**
  * The worker: delivery reports feed each identity's consecutive-failure counter; inbound STOP/START become
- * opt-outs/opt-ins, and unsubscribe links (topic.unsubscribed) unsubscribe opt-outs; REST hooks are delivered.
+ * opt-outs/opt-ins, providers' reports of unsubscribed recipients (optout.reported) stop opt-outs, and unsubscribe
+ * links (topic.unsubscribed) unsubscribe opt-outs; REST hooks are delivered.
  */
 export async function startConsumers({
   config,
@@ -61,6 +62,19 @@ export async function startConsumers({
     },
     { prefetch: config.AMQP_PREFETCH },
   );
+  const providerOptOuts = await broker.consume(
+    "identity.provider-optouts",
+    {
+      "optout.reported": async (report, ctx) => {
+        const outcome = await applyProviderOptOut(db, report, ctx.log, {
+          defaultCountry: config.DEFAULT_COUNTRY,
+          correlationId: ctx.correlationId,
+        });
+        ctx.log.debug({ outbound: report.outbound_id, outcome }, "provider opt-out handled");
+      },
+    },
+    { prefetch: config.AMQP_PREFETCH },
+  );
   const unsubscribes = await broker.consume(
     "identity.unsubscribes",
     {
@@ -77,6 +91,7 @@ export async function startConsumers({
   );
   return async () => {
     await unsubscribes.stop();
+    await providerOptOuts.stop();
     await inbound.stop();
     await reports.stop();
     await stopHooks();

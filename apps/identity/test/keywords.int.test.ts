@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { countDeadLetters } from "@tidings/amqp";
-import type { InboundReceived } from "@tidings/contracts";
+import type { InboundReceived, OptOutReported } from "@tidings/contracts";
 import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
 import { type Capture, captureMessages, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -90,5 +90,64 @@ describe("inbound keywords", () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await svc.db.optOut.count()).toBe(before);
     expect(await countDeadLetters(svc.broker, "identity.inbound")).toBe(0);
+  });
+});
+
+describe("a provider's report that the recipient unsubscribed (optout.reported)", () => {
+  const report = (overrides: Partial<OptOutReported>): OptOutReported => ({
+    outbound_id: randomUUID(),
+    identity: null,
+    address_type: "msisdn",
+    address: "+27820001112",
+    channel: "TWILIO",
+    provider_code: "twilio 21610",
+    at: new Date().toISOString(),
+    ...overrides,
+  });
+
+  it("is a stop opt-out of that address from source provider, in the ledger, once however often it is delivered", async () => {
+    const id = await identityWith("+27820001112");
+    const reported = report({ identity: id });
+    await svc.broker.publish("optout.reported", reported);
+    await svc.broker.publish("optout.reported", reported);
+    await waitFor(async () => (await flags(id, "+27820001112"))?.optedout === true, { what: "opted out" });
+    await new Promise((r) => setTimeout(r, 300));
+    const optouts = await svc.db.optOut.findMany({ where: { identityId: id } });
+    expect(optouts).toEqual([
+      expect.objectContaining({
+        optoutType: "stop",
+        address: "+27820001112",
+        requestSource: "provider",
+        requestorSourceId: reported.outbound_id,
+        reason: "TWILIO: twilio 21610",
+      }),
+    ]);
+    expect(await svc.db.consentEvent.findMany({ where: { identityId: id } })).toEqual([
+      expect.objectContaining({
+        action: "optout",
+        kind: "stop",
+        source: "provider",
+        address: "+27820001112",
+      }),
+    ]);
+    // message-sender's copy of consent follows from this
+    await waitFor(
+      () =>
+        capture
+          .named<{ identity: string; request_source: string }>("optout.created")
+          .find((o) => o.identity === id),
+      { what: "optout.created" },
+    );
+  });
+
+  it("finds the identity by its address when the outbound had none; an unknown address changes nothing", async () => {
+    const id = await identityWith("+27820001113");
+    await svc.broker.publish("optout.reported", report({ address: "+27820001113" }));
+    await waitFor(async () => (await flags(id, "+27820001113"))?.optedout === true, { what: "opted out" });
+    const before = await svc.db.optOut.count();
+    await svc.broker.publish("optout.reported", report({ address: "+27820009999" }));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await svc.db.optOut.count()).toBe(before);
+    expect(await countDeadLetters(svc.broker, "identity.provider-optouts")).toBe(0);
   });
 });

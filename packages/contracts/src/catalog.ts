@@ -16,6 +16,7 @@ import {
 } from "./messages/identity.ts";
 import {
   InboundReceived,
+  OptOutReported,
   OutboundDeliveryReport,
   OutboundSend,
   OutboundStatusChanged,
@@ -443,6 +444,22 @@ export const catalog = {
       at: NOW,
     },
     description: "A person sent a message; `keyword` (stop/start/help) asks the identity service to act.",
+  },
+  "optout.reported": {
+    kind: "event",
+    exchange: "message-sender",
+    schema: OptOutReported,
+    example: {
+      outbound_id: "6c3f0a8b-2d4e-4f60-9b1c-1d2e3f4a5b6c",
+      identity: IDENTITY_ID,
+      address_type: "msisdn",
+      address: "+27820001001",
+      channel: "TWILIO",
+      provider_code: "twilio 21610",
+      at: NOW,
+    },
+    description:
+      "A provider said the recipient unsubscribed (Twilio 21610); the identity service records the opt-out.",
   },
 } as const satisfies Record<string, MessageDefinition>;
 

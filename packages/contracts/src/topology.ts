@@ -147,6 +147,11 @@ export const queues = {
     ["inbound.received"],
     "Turn STOP and START keywords in inbound messages into opt-outs and opt-ins.",
   ),
+  "identity.provider-optouts": queue(
+    "identity",
+    ["optout.reported"],
+    "Record a provider's report that a recipient unsubscribed (Twilio 21610) as a stop opt-out from source provider.",
+  ),
   "identity.unsubscribes": queue(
     "identity",
     ["topic.unsubscribed"],

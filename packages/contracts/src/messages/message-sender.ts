@@ -108,3 +108,21 @@ export const InboundReceived = Type.Object({
   at: IsoDateTime,
 });
 export type InboundReceived = Static<typeof InboundReceived>;
+
+/**
+ * `optout.reported`: a provider refused a send because the recipient unsubscribed from it (Twilio error 21610,
+ * Vonage's equivalent). The identity service records it as a `stop` opt-out from source `provider`, as it does an
+ * inbound STOP; message-sender's own copy of consent follows from the `optout.created` that causes.
+ */
+export const OptOutReported = Type.Object({
+  /** The outbound the provider refused: the opt-out's `requestor_source_id`, so a copy changes nothing twice. */
+  outbound_id: Uuid,
+  identity: Nullable(Uuid),
+  address_type: Type.Union([Type.Literal("msisdn"), Type.Literal("email")]),
+  address: Type.String({ minLength: 1, maxLength: 500 }),
+  channel: Type.String(),
+  /** The provider's code, e.g. "twilio 21610". */
+  provider_code: Type.String({ maxLength: 100 }),
+  at: IsoDateTime,
+});
+export type OptOutReported = Static<typeof OptOutReported>;
