@@ -38,7 +38,7 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
       },
     },
     async (request, reply) => {
-      const schedule = await createSchedule(db, request.body, request.principal.userId, clock());
+      const schedule = await createSchedule(db, request.body, request.principal, clock());
       return reply.code(201).header("location", `/api/v1/schedule/${schedule.id}/`).send(schedule);
     },
   );
@@ -79,7 +79,7 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
       },
     },
     async (request) =>
-      (await updateSchedule(db, request.params.id, request.body, request.principal.userId, clock())) ??
+      (await updateSchedule(db, request.params.id, request.body, request.principal, clock())) ??
       Promise.reject(scheduleNotFound(request.params.id)),
   );
 
@@ -112,7 +112,7 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
       },
     },
     async (request, reply) => {
-      const fired = await fireNow(db, request.params.id, clock());
+      const fired = await fireNow(db, request.params.id, request.principal, clock());
       if (!fired) {
         throw scheduleNotFound(request.params.id);
       }
