@@ -1,5 +1,5 @@
 import type { OutboundSend } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { adminAuth, startTestService, type TestService, userAuth } from "@tidings/service-kit/testing";
 import { type Capture, captureMessages, testLogger, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SchedulerConfig } from "../src/config.ts";
@@ -200,13 +200,7 @@ describe("schedules publishing a command are for admins", () => {
   };
 
   beforeAll(async () => {
-    const issued = await svc.app.inject({
-      method: "POST",
-      url: "/api/v1/user/token/",
-      headers: adminAuth,
-      payload: { email: "hub@example.org" },
-    });
-    user = { authorization: `Token ${issued.json().token}` };
+    user = await userAuth(svc.app, "hub@example.org");
   });
 
   it("refuses a non-admin token creating, changing or firing one with 403, changing nothing", async () => {

@@ -15,6 +15,7 @@ import { enqueueHookEvent } from "@tidings/hooks";
 import { ApiError, badRequest, type PageParams, type Principal } from "@tidings/service-kit";
 import { cronProblem, timezoneProblem } from "../cron.ts";
 import type { Db, Tx } from "../db.ts";
+import { assertEndpointAllowed, type EndpointGuard } from "../endpoints.ts";
 import type { Prisma, Schedule } from "../generated/prisma/client.ts";
 import { parseInterval } from "../interval.ts";
 import { toRun } from "../runs.ts";
@@ -172,6 +173,7 @@ export async function createSchedule(
   input: CreateSchedulerScheduleBody,
   actor: Actor,
   now: Date,
+  guard: EndpointGuard,
 ): Promise<SchedulerSchedule> {
   const userId = actor.userId;
   assertMayPublish(actor, input.message ?? null);
@@ -187,6 +189,7 @@ export async function createSchedule(
     payload: input.payload ?? {},
   };
   assertValidSchedule(timing, target, id, now);
+  await assertEndpointAllowed(guard, target.endpoint, actor);
   const anchor = timing.interval ? now : null;
   const enabled = input.enabled ?? true;
   const next = enabled
@@ -215,6 +218,7 @@ export async function createSchedule(
         message: target.message,
         authToken: input.auth_token ?? null,
         timeoutSeconds: input.timeout_seconds ?? 30,
+        endpointRestricted: !actor.isAdmin,
         ...next,
         createdBy: userId,
         updatedBy: userId,
@@ -237,6 +241,7 @@ export async function updateSchedule(
   input: UpdateSchedulerScheduleBody,
   actor: Actor,
   now: Date,
+  guard: EndpointGuard,
 ): Promise<SchedulerSchedule | null> {
   const userId = actor.userId;
   const current = await db.schedule.findUnique({ where: { id } });
@@ -252,16 +257,19 @@ export async function updateSchedule(
         : normalise(input.interval_definition),
     timezone: input.timezone ?? current.timezone,
   };
+  const endpoint = input.endpoint === undefined ? current.endpoint : input.endpoint;
   assertValidSchedule(
     timing,
     {
-      endpoint: input.endpoint === undefined ? current.endpoint : input.endpoint,
+      endpoint,
       message: input.message === undefined ? current.message : input.message,
       payload: input.payload ?? current.payload,
     },
     id,
     now,
   );
+  // Whoever saves a schedule last answers for its endpoint: a non-admin's save restricts it.
+  await assertEndpointAllowed(guard, endpoint, actor);
   const intervalChanged = timing.interval !== current.intervalDefinition;
   const anchor = timing.interval
     ? intervalChanged || !current.intervalAnchor
@@ -299,6 +307,7 @@ export async function updateSchedule(
       message: input.message,
       authToken: input.auth_token,
       timeoutSeconds: input.timeout_seconds,
+      endpointRestricted: !actor.isAdmin,
       ...next,
       updatedBy: userId,
     },
