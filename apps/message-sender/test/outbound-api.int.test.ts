@@ -58,6 +58,7 @@ describe("POST /api/v1/outbound/", () => {
       expires_at: null,
       created_at: expect.any(String),
       created_by: null,
+      created_by_schedule: null,
       updated_at: expect.any(String),
       updated_by: null,
     });
@@ -309,6 +310,7 @@ const outboundRow = (content: string): OutboundRow => {
     claimedUntil: null,
     createdAt: now,
     createdBy: null,
+    createdBySchedule: null,
     updatedAt: now,
     updatedBy: null,
     batchId: null,

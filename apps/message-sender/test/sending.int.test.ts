@@ -293,6 +293,32 @@ describe("sending to to_identity through the address book", () => {
   });
 });
 
+describe("the scheduler schedule that created an outbound", () => {
+  it("is stored from outbound.send's created_by_schedule and shown read-only; API sends have none", async () => {
+    const id = randomUUID();
+    const schedule = randomUUID();
+    await svc.broker.publish("outbound.send", {
+      id,
+      to_addr: msisdn(),
+      content: "Clinic day",
+      metadata: {},
+      created_by_schedule: schedule,
+    });
+    expect(await finalOutbound(id)).toMatchObject({ status: "delivered", created_by_schedule: schedule });
+
+    const direct = (await post({ to_addr: msisdn(), content: "Direct", metadata: {} })).json();
+    expect(await finalOutbound(direct.id)).toMatchObject({ status: "delivered", created_by_schedule: null });
+    const forged = await post({
+      to_addr: msisdn(),
+      content: "x",
+      metadata: {},
+      created_by_schedule: schedule,
+    });
+    expect(forged.statusCode).toBe(400);
+    expect(forged.json().error.code).toBe("VALIDATION_FAILED");
+  });
+});
+
 describe("idempotency: one id is sent once", () => {
   it("sends an outbound.send published 5 times once, and ignores it again after delivery", async () => {
     // To an identity: after delivery to_addr is wiped, but the address book could still resolve it again.

@@ -17,6 +17,12 @@ export const loadSchedulerConfig = (env: Record<string, string | undefined> = pr
       CATCH_UP_MAX_AGE_S: Type.Integer({ minimum: 1, default: 86_400 }),
       /** HTTP deliveries: comma-separated retry delays overriding the topology's (tests use short ones). */
       HTTP_RETRY_DELAYS_MS: Type.Optional(Type.String({ pattern: "^\\d+(,\\d+)*$" })),
+      /**
+       * The hosts a schedule saved by a non-admin token may POST to, comma-separated: `*` (any host name),
+       * `api.example.org`, `*.example.org`, and IP addresses or CIDR ranges; non-public addresses only when
+       * listed. Unset: non-admin tokens cannot set an endpoint.
+       */
+      SCHEDULER_HTTP_ALLOWED_HOSTS: Type.Optional(Type.String()),
       ...HookConfig,
     },
     env,

@@ -1,14 +1,22 @@
 import { startConfiguredHookDispatcher } from "@tidings/hooks";
 import type { ServiceDefinition } from "@tidings/service-kit";
-import { type Clock, systemClock } from "@tidings/service-kit";
+import { type Clock, type Lookup, systemClock, UrlPolicy } from "@tidings/service-kit";
 import { catchUpLimits, loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
 import { consumeContentSchedules } from "./consumers/content-schedules.consumer.ts";
 import { consumeHttpDeliveries } from "./consumers/http-deliveries.consumer.ts";
 import { createDb, type Db } from "./db.ts";
+import type { EndpointGuard } from "./endpoints.ts";
 import { Ticker } from "./ticker.ts";
 
-/** The scheduler; `clock` is replaceable so tests control time. */
-export function schedulerService(clock: Clock = systemClock): ServiceDefinition<SchedulerConfig, Db> {
+/** The scheduler; `clock` and the name resolution of HTTP endpoints are replaceable so tests control them. */
+export function schedulerService(
+  clock: Clock = systemClock,
+  options: { lookup?: Lookup } = {},
+): ServiceDefinition<SchedulerConfig, Db> {
+  const guardOf = (config: SchedulerConfig): EndpointGuard => ({
+    policy: new UrlPolicy(config.SCHEDULER_HTTP_ALLOWED_HOSTS),
+    lookup: options.lookup,
+  });
   return {
     name: "scheduler",
     version: "0.1.0",
@@ -17,7 +25,7 @@ export function schedulerService(clock: Clock = systemClock): ServiceDefinition<
     // Imported on demand so worker processes never load the API side.
     routes: async () => {
       const { registerRoutes } = await import("./routes/index.ts");
-      return (app, deps) => registerRoutes(app, deps, clock);
+      return (app, deps) => registerRoutes(app, deps, clock, guardOf(deps.config));
     },
     async startConsumers({ broker, db, config, logger }) {
       const stopHooks = startConfiguredHookDispatcher(db, logger, config);
@@ -26,6 +34,7 @@ export function schedulerService(clock: Clock = systemClock): ServiceDefinition<
         broker,
         db,
         clock,
+        guardOf(config),
         config.AMQP_PREFETCH,
         config.HTTP_RETRY_DELAYS_MS
           ? { delaysMs: config.HTTP_RETRY_DELAYS_MS.split(",").map(Number) }

@@ -41,6 +41,27 @@ export function substituteTokens(value: unknown, tokens: SlotTokens): unknown {
   return value;
 }
 
+/** Whether `message` names a catalogued command: work asked of a service, which only admins may schedule. */
+export const isCommand = (message: string | null): boolean =>
+  message !== null && isMessageName(message) && catalog[message].kind === "command";
+
+/**
+ * The field of a command naming the schedule that published it (`outbound.send`'s `created_by_schedule`):
+ * set on every slot of a command whose schema has it, over whatever the schedule's payload says.
+ */
+export const SCHEDULE_FIELD = "created_by_schedule";
+
+const carriesSchedule = (name: MessageName) =>
+  SCHEDULE_FIELD in ((catalog[name].schema as { properties?: object }).properties ?? {});
+
+/** The payload a slot of `message` publishes: the tokens substituted, and the schedule named when it can be. */
+function commandPayload(message: MessageName, payload: unknown, tokens: SlotTokens): unknown {
+  const substituted = substituteTokens(payload, tokens);
+  return carriesSchedule(message) && substituted !== null && typeof substituted === "object"
+    ? { ...substituted, [SCHEDULE_FIELD]: tokens.schedule_id }
+    : substituted;
+}
+
 export interface AmqpTarget {
   id: string;
   message: string | null;
@@ -55,14 +76,16 @@ export interface AmqpTarget {
  */
 export function slotMessage(schedule: AmqpTarget, slot: Date, runId: string, manual: boolean): OutboxMessage {
   const iso = slot.toISOString();
-  const payload = substituteTokens(schedule.payload, { slot: iso, schedule_id: schedule.id, run_id: runId });
+  const tokens = { slot: iso, schedule_id: schedule.id, run_id: runId };
   if (schedule.message) {
+    const name = schedule.message as MessageName;
     return {
-      name: schedule.message as MessageName,
+      name,
       messageId: deterministicId("schedule.message", schedule.id, iso),
-      payload: payload as OutboxMessage["payload"],
+      payload: commandPayload(name, schedule.payload, tokens) as OutboxMessage["payload"],
     };
   }
+  const payload = substituteTokens(schedule.payload, tokens);
   return {
     name: "schedule.fired",
     messageId: deterministicId("schedule.fired", schedule.id, iso),
@@ -114,7 +137,7 @@ export function targetProblems(
     ];
   }
   try {
-    assertPayload(message, substituteTokens(payload, sample));
+    assertPayload(message, commandPayload(message, payload, sample));
     return [];
   } catch (err) {
     if (!(err instanceof InvalidPayloadError)) {

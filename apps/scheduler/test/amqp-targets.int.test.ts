@@ -1,5 +1,5 @@
 import type { OutboundSend } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { adminAuth, startTestService, type TestService, userAuth } from "@tidings/service-kit/testing";
 import { type Capture, captureMessages, testLogger, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SchedulerConfig } from "../src/config.ts";
@@ -79,6 +79,7 @@ describe("AMQP targets publishing a catalogued command", () => {
         to_addr: "+27820001001",
         content: `Clinic reminder for ${slot}`,
         metadata: { schedule: created.id, tokens: [slot] },
+        created_by_schedule: created.id,
       })),
     );
     // One message id per slot, the same whoever fires it; no schedule.fired for this schedule.
@@ -150,5 +151,91 @@ describe("AMQP targets publishing a catalogued command", () => {
     expect((await patch(created.id, { payload: { ...reminder, id: 5 } })).statusCode).toBe(400);
     const back = await patch(created.id, { message: null, payload: { b: 2 } });
     expect(back.json()).toMatchObject({ message: null, payload: { b: 2 } });
+  });
+
+  it("names the schedule in every outbound.send it publishes, over whatever its payload says", async () => {
+    const other = "5d0c0f7e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+    const res = await post({
+      cron_definition: "0 9 * * *",
+      message: "outbound.send",
+      payload: { ...reminder, metadata: { stamp: "{{schedule_id}}" }, created_by_schedule: other },
+    });
+    expect(res.statusCode).toBe(201);
+    const { id } = res.json();
+    now = new Date("2026-04-02T07:00:00.000Z");
+    expect(
+      (await svc.app.inject({ method: "POST", url: `/api/v1/schedule/${id}/fire/`, headers: adminAuth }))
+        .statusCode,
+    ).toBe(202);
+    const sent = await waitFor(
+      () =>
+        capture.messages
+          .map((m) => m.payload as OutboundSend)
+          .find((p) => (p.metadata as { stamp?: string }).stamp === id),
+      { what: "the stamped outbound.send" },
+    );
+    expect(sent.created_by_schedule).toBe(id);
+  });
+});
+
+describe("schedules publishing a command are for admins", () => {
+  let user: { authorization: string };
+  const as = (headers: object, method: "POST" | "PATCH", url: string, payload?: object) =>
+    svc.app.inject({ method, url, headers: { ...headers }, payload });
+  // The outbox is drained as it goes, so "nothing published" is checked as "no run recorded".
+  const counts = async () => ({
+    schedules: await svc.db.schedule.count(),
+    runs: await svc.db.scheduleRun.count(),
+  });
+  const expectForbidden = (res: { statusCode: number; json(): { error: object } }) => {
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toEqual({
+      error: {
+        code: "FORBIDDEN",
+        message: expect.stringContaining("outbound.send"),
+        details: [{ field: "body.message", message: expect.any(String) }],
+        requestId: expect.any(String),
+      },
+    });
+  };
+
+  beforeAll(async () => {
+    user = await userAuth(svc.app, "hub@example.org");
+  });
+
+  it("refuses a non-admin token creating, changing or firing one with 403, changing nothing", async () => {
+    const admins = (
+      await post({ cron_definition: "0 9 * * *", message: "outbound.send", payload: reminder })
+    ).json();
+    const own = await as(user, "POST", "/api/v1/schedule/", { cron_definition: "0 9 * * *", payload: {} });
+    expect(own.statusCode).toBe(201);
+    const before = await counts();
+
+    expectForbidden(
+      await as(user, "POST", "/api/v1/schedule/", {
+        cron_definition: "0 9 * * *",
+        message: "outbound.send",
+        payload: reminder,
+      }),
+    );
+    expectForbidden(
+      await as(user, "PATCH", `/api/v1/schedule/${own.json().id}/`, {
+        message: "outbound.send",
+        payload: reminder,
+      }),
+    );
+    expectForbidden(
+      await as(user, "PATCH", `/api/v1/schedule/${admins.id}/`, { payload: { ...reminder, to_addr: "+1" } }),
+    );
+    expectForbidden(await as(user, "PATCH", `/api/v1/schedule/${admins.id}/`, { message: null }));
+    expectForbidden(await as(user, "POST", `/api/v1/schedule/${admins.id}/fire/`));
+
+    expect(await counts()).toEqual(before);
+    expect((await svc.db.schedule.findUniqueOrThrow({ where: { id: admins.id } })).payload).toEqual(reminder);
+    expect((await svc.db.schedule.findUniqueOrThrow({ where: { id: own.json().id } })).message).toBeNull();
+    // schedule.fired schedules stay open to every token.
+    expect(
+      (await as(user, "PATCH", `/api/v1/schedule/${own.json().id}/`, { payload: { a: 1 } })).statusCode,
+    ).toBe(200);
   });
 });

@@ -38,3 +38,12 @@ export {
   type ServiceDeps,
   startServiceWorker,
 } from "./service.ts";
+export {
+  isPublicAddress,
+  type Lookup,
+  type PostOptions,
+  type PostResult,
+  postGuarded,
+  UrlNotAllowedError,
+  UrlPolicy,
+} from "./url-guard.ts";

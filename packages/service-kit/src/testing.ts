@@ -15,6 +15,17 @@ import {
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 export const adminAuth = { authorization: `Token ${TEST_ADMIN_TOKEN}` } as const;
 
+/** The Authorization header of a new (non-admin) API user's token, issued through the admin API. */
+export async function userAuth(app: Api, email: string): Promise<{ authorization: string }> {
+  const issued = await app.inject({
+    method: "POST",
+    url: "/api/v1/user/token/",
+    headers: adminAuth,
+    payload: { email },
+  });
+  return { authorization: `Token ${issued.json().token}` };
+}
+
 export interface TestService<C extends ServiceConfig, D extends Database> extends ServiceDeps<C, D> {
   app: Api;
   namespace: string;

@@ -35,6 +35,7 @@ export function toOutbound(row: OutboundRow): Outbound {
     expires_at: row.expiresAt?.toISOString() ?? null,
     created_at: row.createdAt.toISOString(),
     created_by: row.createdBy,
+    created_by_schedule: row.createdBySchedule,
     updated_at: row.updatedAt.toISOString(),
     updated_by: row.updatedBy,
   };
@@ -152,6 +153,7 @@ export async function createOutbound(
     claimedUntil: null,
     createdAt: now,
     createdBy: actor.userId,
+    createdBySchedule: null,
     updatedAt: now,
     updatedBy: actor.userId,
     batchId: null,

@@ -2,6 +2,7 @@ import { registerHookRoutes } from "@tidings/hooks";
 import type { Api, Clock, ServiceDeps } from "@tidings/service-kit";
 import type { SchedulerConfig } from "../config.ts";
 import type { Db } from "../db.ts";
+import type { EndpointGuard } from "../endpoints.ts";
 import { HOOK_EVENTS } from "../services/schedules.ts";
 import { failedTaskRoutes } from "./failed-tasks.routes.ts";
 import { scheduleRoutes } from "./schedules.routes.ts";
@@ -11,8 +12,9 @@ export function registerRoutes(
   app: Api,
   { db, config }: ServiceDeps<SchedulerConfig, Db>,
   clock: Clock,
+  guard: EndpointGuard,
 ): void {
-  scheduleRoutes(app, db, clock, config.PUBLIC_URL);
+  scheduleRoutes(app, db, clock, guard, config.PUBLIC_URL);
   failedTaskRoutes(app, db, config.PUBLIC_URL);
   registerHookRoutes(app, {
     db,

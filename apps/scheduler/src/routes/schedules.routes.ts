@@ -12,6 +12,7 @@ import type { Clock } from "@tidings/service-kit";
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
+import type { EndpointGuard } from "../endpoints.ts";
 import {
   createSchedule,
   deleteSchedule,
@@ -25,7 +26,13 @@ import {
 const tags = ["schedules"];
 const scheduleNotFound = (id: string) => notFound("SCHEDULER_SCHEDULE_NOT_FOUND", `Schedule ${id} not found`);
 
-export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: string): void {
+export function scheduleRoutes(
+  app: Api,
+  db: Db,
+  clock: Clock,
+  guard: EndpointGuard,
+  publicUrl?: string,
+): void {
   app.post(
     "/api/v1/schedule/",
     {
@@ -38,7 +45,7 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
       },
     },
     async (request, reply) => {
-      const schedule = await createSchedule(db, request.body, request.principal.userId, clock());
+      const schedule = await createSchedule(db, request.body, request.principal, clock(), guard);
       return reply.code(201).header("location", `/api/v1/schedule/${schedule.id}/`).send(schedule);
     },
   );
@@ -79,7 +86,7 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
       },
     },
     async (request) =>
-      (await updateSchedule(db, request.params.id, request.body, request.principal.userId, clock())) ??
+      (await updateSchedule(db, request.params.id, request.body, request.principal, clock(), guard)) ??
       Promise.reject(scheduleNotFound(request.params.id)),
   );
 
@@ -112,7 +119,7 @@ export function scheduleRoutes(app: Api, db: Db, clock: Clock, publicUrl?: strin
       },
     },
     async (request, reply) => {
-      const fired = await fireNow(db, request.params.id, clock());
+      const fired = await fireNow(db, request.params.id, request.principal, clock());
       if (!fired) {
         throw scheduleNotFound(request.params.id);
       }

@@ -1,47 +1,71 @@
 import { randomUUID } from "node:crypto";
 import { enqueue, type MessageContext } from "@tidings/amqp";
 import type { ScheduleDeliver, SchedulerFailedTask } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import {
+  type Lookup,
+  type PageParams,
+  type PostResult,
+  postGuarded,
+  UrlNotAllowedError,
+  type UrlPolicy,
+} from "@tidings/service-kit";
 import type { Db } from "../db.ts";
+import type { EndpointGuard } from "../endpoints.ts";
 import type { ScheduleFailure } from "../generated/prisma/client.ts";
 
-/** A failed POST: a connection error, a timeout or a non-2xx answer. */
+/** A failed POST: a connection error, a timeout, a non-2xx answer, or (`final`) an endpoint not allowed. */
 export class DeliveryError extends Error {
   override name = "DeliveryError";
+  constructor(
+    message: string,
+    /** Not worth retrying: recorded as a failure at once. */
+    readonly final = false,
+  ) {
+    super(message);
+  }
 }
 
-/** POSTs the payload as JSON, with `Authorization: Token <t>` when the schedule has a token; 2xx is success. */
+/**
+ * POSTs the payload as JSON, with `Authorization: Token <t>` when the schedule has a token; 2xx is success.
+ * With a `policy`, the endpoint and the address connected to must be allowed by its policy.
+ */
 export async function postPayload(
   endpoint: string,
   payload: unknown,
   authToken: string | null,
   timeoutSeconds: number,
+  guard: { policy?: UrlPolicy; lookup?: Lookup },
 ): Promise<void> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (authToken) {
     headers.authorization = `Token ${authToken}`;
   }
-  let res: Response;
+  let res: PostResult;
   try {
-    res = await fetch(endpoint, {
-      method: "POST",
+    res = await postGuarded(endpoint, JSON.stringify(payload), {
       headers,
-      body: JSON.stringify(payload),
-      signal: AbortSignal.timeout(timeoutSeconds * 1000),
-      redirect: "manual",
+      timeoutMs: timeoutSeconds * 1000,
+      ...guard,
     });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === "TimeoutError") {
-      throw new DeliveryError(`timeout: no answer within ${timeoutSeconds} s`);
+    if (err instanceof UrlNotAllowedError) {
+      throw new DeliveryError(`endpoint not allowed: ${err.message}`, true);
     }
-    throw new DeliveryError(`connection error: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
+    const e = err as NodeJS.ErrnoException;
+    throw new DeliveryError(`connection error: ${e.code ?? e.message}`);
   }
-  // The body is not needed; drain it so the connection can be reused.
-  await res.arrayBuffer().catch(() => undefined);
+  if ("timeout" in res) {
+    throw new DeliveryError(`timeout: no answer within ${timeoutSeconds} s`);
+  }
   if (res.status < 200 || res.status > 299) {
     throw new DeliveryError(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`);
   }
+}
+
+export interface DeliveryOptions {
+  maxAttempts: number;
+  now: () => Date;
+  guard: EndpointGuard;
 }
 
 /**
@@ -50,17 +74,21 @@ export async function postPayload(
  * as a ScheduleFailure and the message is acknowledged instead of dead-lettered: the failure record is the
  * one place operators look at and requeue from (`POST /api/v1/failed-tasks/` resends with the schedule's
  * current data), so a dead-letter copy would only give a second, stale way to resend it. If writing the
- * record itself fails, that error propagates and the message is dead-lettered, so nothing is lost.
+ * record itself fails, that error propagates and the message is dead-lettered, so nothing is lost. An
+ * endpoint a non-admin saved (or one the schedule no longer has) is POSTed to only if the guard allows it;
+ * a refusal is recorded at once.
  */
 export async function deliver(
   db: Db,
   command: ScheduleDeliver,
   ctx: Pick<MessageContext, "attempt" | "log">,
-  maxAttempts: number,
-  now: () => Date,
+  { maxAttempts, now, guard }: DeliveryOptions,
 ): Promise<void> {
   const [schedule, run] = await Promise.all([
-    db.schedule.findUnique({ where: { id: command.schedule_id }, select: { authToken: true } }),
+    db.schedule.findUnique({
+      where: { id: command.schedule_id },
+      select: { authToken: true, endpoint: true, endpointRestricted: true },
+    }),
     db.scheduleRun.findUnique({ where: { id: command.run_id }, select: { deliveredAt: true } }),
   ]);
   if (!schedule) {
@@ -71,10 +99,14 @@ export async function deliver(
     ctx.log.info({ runId: command.run_id }, "run already delivered; redelivery ignored");
     return;
   }
+  const restricted = schedule.endpointRestricted || schedule.endpoint !== command.endpoint;
   try {
-    await postPayload(command.endpoint, command.payload, schedule.authToken, command.timeout_seconds);
+    await postPayload(command.endpoint, command.payload, schedule.authToken, command.timeout_seconds, {
+      lookup: guard.lookup,
+      policy: restricted ? guard.policy : undefined,
+    });
   } catch (err) {
-    if (!(err instanceof DeliveryError) || ctx.attempt < maxAttempts) {
+    if (!(err instanceof DeliveryError) || (ctx.attempt < maxAttempts && !err.final)) {
       throw err;
     }
     await db.scheduleFailure.upsert({
@@ -89,10 +121,7 @@ export async function deliver(
       },
       update: { reason: err.message, attempts: ctx.attempt, createdAt: now() },
     });
-    ctx.log.warn(
-      { err, runId: command.run_id },
-      "HTTP delivery failed on its last attempt; failure recorded",
-    );
+    ctx.log.warn({ err, runId: command.run_id }, "HTTP delivery failed for good; failure recorded");
     return;
   }
   const at = now();

@@ -12,13 +12,14 @@ import {
   type UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
 import { enqueueHookEvent } from "@tidings/hooks";
-import { ApiError, badRequest, type PageParams } from "@tidings/service-kit";
+import { ApiError, badRequest, type PageParams, type Principal } from "@tidings/service-kit";
 import { cronProblem, timezoneProblem } from "../cron.ts";
 import type { Db, Tx } from "../db.ts";
+import { assertEndpointAllowed, type EndpointGuard } from "../endpoints.ts";
 import type { Prisma, Schedule } from "../generated/prisma/client.ts";
 import { parseInterval } from "../interval.ts";
 import { toRun } from "../runs.ts";
-import { type Problem, targetProblems } from "../targets.ts";
+import { isCommand, type Problem, targetProblems } from "../targets.ts";
 import { type FireableSchedule, fireSlot, runIdOf } from "../ticker.ts";
 import { nextTimes } from "../timing.ts";
 
@@ -140,6 +141,25 @@ function assertValidSchedule(
   }
 }
 
+/** Who saves a schedule: the API user (null for the bootstrap admin token) and whether it is an admin. */
+export type Actor = Pick<Principal, "userId" | "isAdmin">;
+
+/**
+ * A schedule publishing a command (`outbound.send`, ...) does the work of the service it asks, bypassing
+ * that service's own checks (key kinds, allow-lists, limits), so only admins may create, change or fire one.
+ */
+function assertMayPublish(actor: Actor, ...messages: (string | null)[]): void {
+  const command = messages.find(isCommand);
+  if (command && !actor.isAdmin) {
+    throw new ApiError(
+      403,
+      "FORBIDDEN",
+      `Only an admin token may create, change or fire a schedule that publishes the command ${command}.`,
+      [{ field: "body.message", message: "a schedule publishing a command needs an admin token" }],
+    );
+  }
+}
+
 /** A disabled schedule has no pending slot: `next_send_at` is null until it is enabled again. */
 const NO_NEXT = { nextCronAt: null, nextIntervalAt: null, nextSendAt: null } as const;
 
@@ -151,9 +171,12 @@ const normalise = (value: string | null | undefined) => {
 export async function createSchedule(
   db: Db,
   input: CreateSchedulerScheduleBody,
-  userId: number | null,
+  actor: Actor,
   now: Date,
+  guard: EndpointGuard,
 ): Promise<SchedulerSchedule> {
+  const userId = actor.userId;
+  assertMayPublish(actor, input.message ?? null);
   const timing = {
     cron: normalise(input.cron_definition),
     interval: normalise(input.interval_definition),
@@ -166,6 +189,7 @@ export async function createSchedule(
     payload: input.payload ?? {},
   };
   assertValidSchedule(timing, target, id, now);
+  await assertEndpointAllowed(guard, target.endpoint, actor);
   const anchor = timing.interval ? now : null;
   const enabled = input.enabled ?? true;
   const next = enabled
@@ -194,6 +218,7 @@ export async function createSchedule(
         message: target.message,
         authToken: input.auth_token ?? null,
         timeoutSeconds: input.timeout_seconds ?? 30,
+        endpointRestricted: !actor.isAdmin,
         ...next,
         createdBy: userId,
         updatedBy: userId,
@@ -214,13 +239,16 @@ export async function updateSchedule(
   db: Db,
   id: string,
   input: UpdateSchedulerScheduleBody,
-  userId: number | null,
+  actor: Actor,
   now: Date,
+  guard: EndpointGuard,
 ): Promise<SchedulerSchedule | null> {
+  const userId = actor.userId;
   const current = await db.schedule.findUnique({ where: { id } });
   if (!current) {
     return null;
   }
+  assertMayPublish(actor, current.message, input.message === undefined ? null : input.message);
   const timing = {
     cron: input.cron_definition === undefined ? current.cronDefinition : normalise(input.cron_definition),
     interval:
@@ -229,16 +257,19 @@ export async function updateSchedule(
         : normalise(input.interval_definition),
     timezone: input.timezone ?? current.timezone,
   };
+  const endpoint = input.endpoint === undefined ? current.endpoint : input.endpoint;
   assertValidSchedule(
     timing,
     {
-      endpoint: input.endpoint === undefined ? current.endpoint : input.endpoint,
+      endpoint,
       message: input.message === undefined ? current.message : input.message,
       payload: input.payload ?? current.payload,
     },
     id,
     now,
   );
+  // Whoever saves a schedule last answers for its endpoint: a non-admin's save restricts it.
+  await assertEndpointAllowed(guard, endpoint, actor);
   const intervalChanged = timing.interval !== current.intervalDefinition;
   const anchor = timing.interval
     ? intervalChanged || !current.intervalAnchor
@@ -276,6 +307,7 @@ export async function updateSchedule(
       message: input.message,
       authToken: input.auth_token,
       timeoutSeconds: input.timeout_seconds,
+      endpointRestricted: !actor.isAdmin,
       ...next,
       updatedBy: userId,
     },
@@ -398,12 +430,13 @@ export async function deleteSchedule(db: Db, id: string): Promise<boolean> {
 }
 
 /** Fires one slot now, outside the cron (recorded as manual); null for an unknown schedule. */
-export async function fireNow(db: Db, id: string, now: Date): Promise<{ slot: string } | null> {
+export async function fireNow(db: Db, id: string, actor: Actor, now: Date): Promise<{ slot: string } | null> {
   return db.$transaction(async (tx) => {
     const schedule = await tx.schedule.findUnique({ where: { id } });
     if (!schedule) {
       return null;
     }
+    assertMayPublish(actor, schedule.message);
     try {
       await fireSlot(tx, toFireable(schedule), now, "manual");
     } catch (err) {

@@ -81,6 +81,8 @@ export const Outbound = Type.Object({
   expires_at: Nullable(IsoDateTime),
   created_at: IsoDateTime,
   created_by: Actor,
+  /** Read-only: the scheduler schedule whose slot published this send, if a schedule created it. */
+  created_by_schedule: Nullable(Uuid),
   updated_at: IsoDateTime,
   updated_by: Actor,
 });

@@ -60,6 +60,12 @@ export const OutboundSend = Type.Object({
   sending_window: Type.Optional(SendingWindow),
   not_before: Type.Optional(IsoDateTime),
   expires_at: Type.Optional(IsoDateTime),
+  /**
+   * The scheduler schedule that published this send (set by the scheduler on every slot of a schedule whose
+   * target is `outbound.send`, whatever the schedule's payload says); message-sender stores it on the
+   * outbound as its creator. Absent for every other sender.
+   */
+  created_by_schedule: Type.Optional(Uuid),
 });
 export type OutboundSend = Static<typeof OutboundSend>;
 

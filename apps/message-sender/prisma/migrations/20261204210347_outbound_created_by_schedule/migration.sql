@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "outbound" ADD COLUMN     "created_by_schedule" UUID;
