@@ -13,7 +13,7 @@ export const BaseConfig = {
   LOG_LEVEL: LogLevel,
   AMQP_URL: Type.String({ default: "amqp://guest:guest@127.0.0.1:5672", pattern: "^amqps?://" }),
   /** Prefixes every exchange and queue; lets several platforms share a broker (tests use one each). */
-  AMQP_NAMESPACE: Type.String({ default: "", pattern: "^[A-Za-z0-9_-]*$" }),
+  AMQP_NAMESPACE: Type.String({ default: "", pattern: "^[a-z0-9_-]*$" }),
   AMQP_PREFETCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
   /** Bootstraps API access: it may call everything, including POST /api/v1/user/token/. Unset: no admin. */
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
