@@ -196,6 +196,18 @@ export const CHANNEL_SECRETS: Readonly<Record<ChannelType, readonly string[]>> =
   smtp: ["password"],
 };
 
+/**
+ * The configuration fields per channel type that decide where the channel's requests (and the provider's
+ * callbacks) go, or how they are protected: changing one of them needs the channel's secrets given again in the
+ * same request, so stored secrets can never be redirected to another listener.
+ */
+export const CHANNEL_ENDPOINTS: Readonly<Record<ChannelType, readonly string[]>> = {
+  log: [],
+  twilio: ["api_url", "status_callback"],
+  vonage: ["rest_url", "status_callback"],
+  smtp: ["host", "port", "secure"],
+};
+
 const channelFields = {
   channel_id: ChannelId,
   /** Make this the default channel (the previous default stops being one). */
@@ -225,7 +237,8 @@ export type CreateChannelBody = Static<typeof CreateChannelBody>;
 
 /**
  * `PATCH /api/v1/channel/{id}/`: `configuration` is merged into the stored one (so secrets need not be sent
- * again; a secret sent as SECRET_MASK keeps its value) and the result validated by the channel's type.
+ * again; a secret sent as SECRET_MASK keeps its value) and the result validated by the channel's type. A
+ * change of a field of CHANNEL_ENDPOINTS needs every stored secret given again.
  */
 export const PatchChannelBody = PatchBody({
   configuration: Json,
