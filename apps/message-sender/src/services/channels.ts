@@ -233,8 +233,8 @@ export async function deleteChannel(db: Db, id: string): Promise<void> {
  * (`CHANNEL_CACHE_TTL_MS`) instead of read on every request. A change made through this process's API clears
  * it at once (`invalidate`, called by the channel routes); a change made through another process is seen
  * within `ttlMs`. A channel id the cache does not know is looked up again at once, so a channel created
- * anywhere is usable as soon as it is committed; what may lag by up to `ttlMs` is a change of the default,
- * of a configuration (callbacks retry a failed signature check with a fresh read), or a deletion.
+ * anywhere is usable for sends as soon as it is committed; what may lag by up to `ttlMs` is a change of the
+ * default, of a configuration, or a deletion, and for provider callbacks (`cached`) also a new channel.
  */
 export class ChannelCache {
   private rows = new Map<string, ChannelRow>();
@@ -257,6 +257,16 @@ export class ChannelCache {
       this.invalidate(); // created since the last read?
       await this.fresh();
     }
+    return this.rows.get(id);
+  }
+
+  /**
+   * The channel's row as the cache holds it (read again only once the TTL has passed, one read shared by every
+   * caller): for provider callbacks, which are public, so that no request, forged or not, makes a read of its own.
+   * A channel created, changed or deleted by another process is seen here within the TTL.
+   */
+  async cached(id: string): Promise<ChannelRow | undefined> {
+    await this.fresh();
     return this.rows.get(id);
   }
 
