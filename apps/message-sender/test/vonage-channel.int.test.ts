@@ -243,3 +243,31 @@ describe("signed webhooks", () => {
     }
   });
 });
+
+describe("a provider's answers", () => {
+  it("status 7 (number barred: the recipient opted out) fails the outbound with reason opted_out, not retried", async () => {
+    sim.failNext(VONAGE_ERRORS.barred());
+    const { id, to } = await send();
+    expect(await waitForStatus(id, "failed")).toMatchObject({ last_error: "opted_out", provider_id: null });
+    await new Promise((r) => setTimeout(r, 1_000)); // past the first retry delays (100, 300 ms)
+    expect(sim.requests.filter((r) => r.to === to.slice(1))).toHaveLength(1);
+  });
+
+  it("an acceptance without a message id is a send: submitted with no provider id, never sent again", async () => {
+    sim.configure({ omitMessageId: true });
+    let sent: { id: string; to: string };
+    try {
+      sent = await send();
+      expect(await waitForStatus(sent.id, "submitted")).toMatchObject({
+        provider_id: null,
+        attempts: 1,
+        last_error: "vonage accepted the message but returned no message id",
+      });
+    } finally {
+      sim.configure({ omitMessageId: false });
+    }
+    await new Promise((r) => setTimeout(r, 2_000)); // past the retry delays (100, 300, 1000 ms)
+    expect(sim.requests.filter((r) => r.to === sent.to.slice(1))).toHaveLength(1);
+    expect((await call("GET", `/api/v1/outbound/${sent.id}/`)).json().status).toBe("submitted");
+  });
+});

@@ -47,6 +47,8 @@ export interface VonageSimulatorOptions {
   acceptDelayMs?: number;
   callbackIntervalMs?: number;
   finalStatus?: (message: SimulatedVonageMessage) => VonageFinalStatus;
+  /** Accept messages (status 0) but leave `message-id` out of the answer, as a misbehaving provider might. */
+  omitMessageId?: boolean;
   port?: number;
 }
 
@@ -234,7 +236,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
       messages: [
         {
           to: m.to.replace(/^\+/, ""),
-          "message-id": m.messageId,
+          ...(settings.omitMessageId ? {} : { "message-id": m.messageId }),
           status: "0",
           "remaining-balance": "10.00000000",
           "message-price": "0.03330000",
