@@ -33,6 +33,11 @@ export const loadMessageSenderConfig = (env: Record<string, string | undefined> 
        * against the whole message (any languages: list every language's words). Unset: English defaults.
        */
       INBOUND_KEYWORDS: Type.Optional(Type.String({ minLength: 2 })),
+      /**
+       * How far the signed `timestamp` of a Vonage webhook (delivery receipt, inbound SMS) may be from now, either
+       * way: older (or later) ones are refused, so a captured webhook can't be replayed later.
+       */
+      VONAGE_SIGNATURE_MAX_SKEW_MS: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 300_000 }),
       /** How often a worker asks providers about outbounds with no final status; 0 = never. */
       RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 60_000 }),
       /** An outbound submitted this long ago with no final status is asked about (DHOS bulk_update). */

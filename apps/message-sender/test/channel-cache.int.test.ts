@@ -92,39 +92,108 @@ describe("the API's channel cache", () => {
     expect(await defaultOf(other)).toBe("LOG");
   });
 
-  it("verifies a status callback signed with an auth token just changed by another process", async () => {
+  it("verifies a status callback with an auth token changed by another process once the TTL passed", async () => {
     expect(
       (await call(svc.app, "POST", "/api/v1/channel/", twilioChannel("TW_C", "old-token"))).statusCode,
     ).toBe(201);
-    const path = "/api/v1/events/twilio/TW_C";
-    const params = { MessageSid: `SM${"c".repeat(32)}`, MessageStatus: "delivered", AccountSid: SID };
-    const callback = (token: string) =>
-      other.inject({
-        method: "POST",
-        url: path,
-        headers: {
-          host: "tidings.test",
-          "content-type": "application/x-www-form-urlencoded",
-          "x-twilio-signature": twilio.getExpectedTwilioSignature(
-            token,
-            `http://tidings.test${path}`,
-            params,
-          ),
-        },
-        payload: new URLSearchParams(params).toString(),
-      });
-    expect((await callback("old-token")).statusCode).toBe(200); // the channel is now in `other`'s cache
+    await sleep(TTL_MS + 100); // callbacks never read the table on their own: the next read is the TTL's
+    expect((await twilioCallback(other, "TW_C", "old-token")).statusCode).toBe(200);
 
     const patched = await call(svc.app, "PATCH", "/api/v1/channel/TW_C/", {
       configuration: { auth_token: "new-token" },
     });
     expect(patched.statusCode).toBe(200);
-    expect((await callback("new-token")).statusCode).toBe(200);
-    const forged = await callback("old-token");
+    // Until the TTL passes, `other` checks callbacks with the token it has.
+    expect((await twilioCallback(other, "TW_C", "new-token")).statusCode).toBe(403);
+    await sleep(TTL_MS + 100);
+    expect((await twilioCallback(other, "TW_C", "new-token")).statusCode).toBe(200);
+    const forged = await twilioCallback(other, "TW_C", "old-token");
     expect(forged.statusCode).toBe(403);
     expect(forged.json().error.code).toBe("MESSAGE_SENDER_INVALID_SIGNATURE");
   });
+
+  it("answers provider callbacks, forged or for unknown channels, without reading the database", async () => {
+    expect(
+      (await call(svc.app, "POST", "/api/v1/channel/", twilioChannel("TW_D", "d-token"))).statusCode,
+    ).toBe(201);
+    expect(
+      (
+        await call(svc.app, "POST", "/api/v1/channel/", {
+          channel_id: "VON_D",
+          channel_type: "vonage",
+          configuration: { api_key: "k", api_secret: "s", from: "T", signature_secret: "sig-secret" },
+        })
+      ).statusCode,
+    ).toBe(201);
+    const { db, calls } = countingDb(svc.db);
+    // A TTL far longer than the test: after the first read, any read is one a callback made.
+    const api = await buildServiceApi(createMessageSenderService(), {
+      ...svc,
+      db,
+      config: { ...svc.config, CHANNEL_CACHE_TTL_MS: 600_000 },
+    });
+    try {
+      expect((await twilioCallback(api, "TW_D", "wrong-token")).statusCode).toBe(403); // warms the cache
+      calls.length = 0;
+      const vonage = (channel: string, sig: string) =>
+        api.inject({
+          method: "POST",
+          url: `/api/v1/events/vonage/${channel}`,
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          payload: new URLSearchParams({ messageId: "X1", status: "delivered", msisdn: "1", sig }).toString(),
+        });
+      const answers = [];
+      for (let i = 0; i < 20; i++) {
+        answers.push((await twilioCallback(api, "TW_D", `forged-${i}`)).statusCode);
+        answers.push((await twilioCallback(api, `NOPE_${i}`, "d-token")).statusCode);
+        answers.push((await vonage("VON_D", "00".repeat(16))).statusCode);
+        answers.push((await vonage(`NOPE_${i}`, "00".repeat(16))).statusCode);
+      }
+      expect(new Set(answers)).toEqual(new Set([403, 404]));
+      expect(calls).toEqual([]);
+    } finally {
+      await api.close();
+    }
+  });
 });
+
+/** Posts a Twilio status callback to `app`, signed with `token`. */
+function twilioCallback(app: Api, channel: string, token: string) {
+  const path = `/api/v1/events/twilio/${channel}`;
+  const params = { MessageSid: `SM${"c".repeat(32)}`, MessageStatus: "delivered", AccountSid: SID };
+  return app.inject({
+    method: "POST",
+    url: path,
+    headers: {
+      host: "tidings.test",
+      "content-type": "application/x-www-form-urlencoded",
+      "x-twilio-signature": twilio.getExpectedTwilioSignature(token, `http://tidings.test${path}`, params),
+    },
+    payload: new URLSearchParams(params).toString(),
+  });
+}
+
+/** `db` with every call of its methods and of its models' methods recorded in `calls` (`channel.findMany`). */
+function countingDb(db: Db): { db: Db; calls: string[] } {
+  const calls: string[] = [];
+  const recording = <T extends object>(target: T, prefix: string): T =>
+    new Proxy(target, {
+      get(object, prop) {
+        const value = Reflect.get(object, prop, object) as unknown;
+        const name = `${prefix}${String(prop)}`;
+        if (typeof value === "function") {
+          return (...args: unknown[]) => {
+            calls.push(name);
+            return (value as (...a: unknown[]) => unknown).apply(object, args);
+          };
+        }
+        return value && typeof value === "object" && typeof prop === "string" && !prop.startsWith("$")
+          ? recording(value, `${name}.`)
+          : value;
+      },
+    });
+  return { db: recording(db, ""), calls };
+}
 
 describe("POST /api/v1/outbound/ in one statement", () => {
   it("answers with exactly the stored outbound, and enqueues its outbound.send", async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
@@ -191,4 +192,132 @@ describe("channels", () => {
   it("needs a token", async () => {
     expect((await svc.app.inject({ url: "/api/v1/channel/" })).statusCode).toBe(401);
   });
+});
+
+/** A non-admin key of `kind`, issued by the admin through POST /api/v1/user/token/. */
+async function issueKey(kind: "live" | "team" | "test"): Promise<string> {
+  const res = await call("POST", "/api/v1/user/token/", {
+    email: `${kind}-${randomUUID()}@example.org`,
+    kind,
+    ...(kind === "team" ? { allow_list: ["+27820000001"] } : {}),
+  });
+  expect(res.statusCode).toBe(201);
+  return res.json().token;
+}
+
+describe("changing channels", () => {
+  it.each(["live", "team", "test"] as const)(
+    "is refused to a %s key with 403, and changes nothing",
+    async (kind) => {
+      const key = await issueKey(kind);
+      const as = (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: object) =>
+        svc.app.inject({
+          method,
+          url,
+          headers: { authorization: `Token ${key}` },
+          ...(payload ? { payload } : {}),
+        });
+      await call("POST", "/api/v1/channel/", twilio(`KEEP_${kind}`));
+      const before = await svc.db.channel.findMany({ orderBy: { id: "asc" } });
+      const attempts = [
+        await as("POST", "/api/v1/channel/", twilio(`NEW_${kind}`)),
+        // An invalid body too: refused for the key, before it is even validated.
+        await as("POST", "/api/v1/channel/", { channel_id: "X" }),
+        await as("PATCH", `/api/v1/channel/KEEP_${kind}/`, {
+          configuration: { api_url: "http://127.0.0.1:9/listener" },
+        }),
+        await as("PATCH", `/api/v1/channel/KEEP_${kind}/`, { default: true }),
+        await as("DELETE", `/api/v1/channel/KEEP_${kind}/`),
+      ];
+      for (const res of attempts) {
+        expect(res.statusCode).toBe(403);
+        expect(res.json()).toEqual({
+          error: { code: "FORBIDDEN", message: expect.any(String), requestId: expect.any(String) },
+        });
+      }
+      expect(await svc.db.channel.findMany({ orderBy: { id: "asc" } })).toEqual(before);
+      // Reading stays open to every key, secrets masked.
+      const read = await as("GET", `/api/v1/channel/KEEP_${kind}/`);
+      expect(read.statusCode).toBe(200);
+      expect(read.json().configuration.auth_token).toBe("********");
+      expect((await as("GET", "/api/v1/channel/")).body).not.toContain("s3cret-token");
+    },
+  );
+
+  it.each([
+    [
+      "twilio api_url",
+      "TWR",
+      twilio("TWR").configuration,
+      "twilio",
+      { api_url: "http://127.0.0.1:9" },
+      ["auth_token"],
+    ],
+    [
+      "twilio status_callback",
+      "TWS",
+      twilio("TWS").configuration,
+      "twilio",
+      { status_callback: "https://elsewhere.example" },
+      ["auth_token"],
+    ],
+    [
+      "vonage rest_url",
+      "VNR",
+      { api_key: "k", api_secret: "vonage-secret", from: "T", signature_secret: "sig-secret" },
+      "vonage",
+      { rest_url: "http://127.0.0.1:9" },
+      ["api_secret", "signature_secret"],
+    ],
+    [
+      "smtp host",
+      "SMR",
+      { host: "smtp.example.org", port: 587, from: "T <t@example.org>", user: "u", password: "pw-secret" },
+      "smtp",
+      { host: "127.0.0.1", port: 2525 },
+      ["password"],
+    ],
+  ])(
+    "needs the secrets again to change the %s, else 400 naming them",
+    async (_, id, configuration, type, endpoint, secrets) => {
+      expect(
+        (await call("POST", "/api/v1/channel/", { channel_id: id, channel_type: type, configuration }))
+          .statusCode,
+      ).toBe(201);
+      const stored = await svc.db.channel.findUniqueOrThrow({ where: { id } });
+      const masked = Object.fromEntries(secrets.map((secret) => [secret, "********"]));
+      for (const patch of [endpoint, { ...endpoint, ...masked }]) {
+        const res = await call("PATCH", `/api/v1/channel/${id}/`, { configuration: patch });
+        expect(res.statusCode).toBe(400);
+        expect(res.json().error).toMatchObject({
+          code: "MESSAGE_SENDER_SECRETS_REQUIRED",
+          details: secrets.map((secret) => ({
+            field: `body.configuration.${secret}`,
+            message: expect.any(String),
+          })),
+        });
+        expect(await svc.db.channel.findUniqueOrThrow({ where: { id } })).toEqual(stored);
+      }
+      // The same value again is no change; other fields change without the secrets.
+      const same = Object.fromEntries(
+        Object.keys(endpoint).map((field) => [field, (configuration as Record<string, unknown>)[field]]),
+      );
+      expect(
+        (
+          await call("PATCH", `/api/v1/channel/${id}/`, {
+            configuration: { ...same, from: "T2 <t@example.org>" },
+          })
+        ).statusCode,
+      ).toBe(200);
+      const given = Object.fromEntries(secrets.map((secret) => [secret, `new-${secret}`]));
+      const res = await call("PATCH", `/api/v1/channel/${id}/`, { configuration: { ...endpoint, ...given } });
+      expect(res.statusCode).toBe(200);
+      const row = await svc.db.channel.findUniqueOrThrow({ where: { id } });
+      expect(row.configuration).toMatchObject({ ...endpoint, ...given });
+      for (const secret of secrets) {
+        expect(res.json().configuration[secret]).toBe("********");
+      }
+      expect(res.body).not.toContain("new-");
+    },
+  );
 });

@@ -344,7 +344,7 @@ describe("status callbacks", () => {
 describe("fallback channels", () => {
   it("fail over to the fallback only on a definite rejection", async () => {
     await createChannel("TW_FB", { fallback: "LOG" });
-    sim.failNext(TWILIO_ERRORS.unsubscribed());
+    sim.failNext(TWILIO_ERRORS.invalidTo("+27820000000"));
     const rejected = await send("TW_FB");
     expect(await waitForStatus(rejected.id, "delivered")).toMatchObject({
       channel: "LOG",
@@ -359,6 +359,54 @@ describe("fallback channels", () => {
       provider_id: expect.stringMatching(/^SM/),
     });
     expect(requestsTo(outage.to)).toHaveLength(2);
+  });
+
+  it("do not take a message to a recipient who opted out (21610): it fails with reason opted_out", async () => {
+    sim.failNext(TWILIO_ERRORS.unsubscribed());
+    const { id, to } = await send("TW_FB");
+    const failed = await waitForStatus(id, "failed");
+    expect(failed).toMatchObject({
+      channel: "TW_FB",
+      last_error: "opted_out",
+      provider_id: null,
+      attempts: 0,
+    });
+    await waitForIdle(svc.broker, "message-sender.outbound-send");
+    expect(requestsTo(to)).toHaveLength(1);
+    expect((await svc.db.outboundEvent.findMany({ where: { outboundId: id } })).map((e) => e.status)).toEqual(
+      ["failed"],
+    );
+  });
+});
+
+describe("a provider's unusual answers", () => {
+  it("a 201 without a sid is a send: submitted with no provider id and a note, never sent again", async () => {
+    sim.configure({ omitMessageId: true });
+    let sent: { id: string; to: string };
+    try {
+      sent = await send("TW");
+      await waitForStatus(sent.id, "submitted");
+    } finally {
+      sim.configure({ omitMessageId: false });
+    }
+    await waitForIdle(svc.broker, "message-sender.outbound-send");
+    await new Promise((r) => setTimeout(r, 1_000)); // past the first retry delays (100, 300 ms)
+    expect(requestsTo(sent.to)).toHaveLength(1);
+    expect(await fetchOutbound(sent.id)).toMatchObject({
+      status: "submitted",
+      provider_id: null,
+      attempts: 1,
+      last_error: "twilio accepted the message but returned no message id",
+    });
+  });
+
+  it("an error answer without a message is retried like any other, not a crash", async () => {
+    sim.failNext({ status: 503, code: 20503, message: undefined as unknown as string });
+    const { id, to } = await send("TW");
+    await waitForStatus(id, "delivered");
+    expect(requestsTo(to)).toHaveLength(2);
+    const history = await svc.db.outboundEvent.findMany({ where: { outboundId: id } });
+    expect(history.map((e) => e.status)).toEqual(["submitted", "delivered"]);
   });
 });
 

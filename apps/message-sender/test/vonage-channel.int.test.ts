@@ -2,11 +2,13 @@ import type { AddressInfo } from "node:net";
 import {
   startVonageSimulator,
   VONAGE_ERRORS,
+  type VonageSignatureMethod,
   type VonageSimulator,
   vonageSignature,
 } from "@tidings/provider-simulators";
 import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
 import { waitFor } from "@tidings/testing";
+import { Vonage } from "@vonage/server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
@@ -34,6 +36,24 @@ const send = async (to = msisdn(), channel = "VON") => {
   expect(res.statusCode).toBe(201);
   return { id: res.json().id as string, to };
 };
+/** Creates a vonage channel on the simulator (expecting 201); `configuration` adds to or removes from it. */
+const createChannel = async (channelId: string, configuration: Record<string, unknown> = {}) => {
+  const res = await call("POST", "/api/v1/channel/", {
+    channel_id: channelId,
+    channel_type: "vonage",
+    configuration: Object.fromEntries(
+      Object.entries({
+        api_key: KEY,
+        api_secret: SECRET,
+        from: "Tidings",
+        signature_secret: SIG_SECRET,
+        rest_url: sim.url,
+        ...configuration,
+      }).filter(([, value]) => value !== undefined),
+    ),
+  });
+  expect(res.statusCode).toBe(201);
+};
 const waitForStatus = (id: string, status: string) =>
   waitFor(
     async () => {
@@ -51,19 +71,7 @@ beforeAll(async () => {
   });
   await svc.app.listen({ port: 0, host: "127.0.0.1" });
   base = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}`;
-  const res = await call("POST", "/api/v1/channel/", {
-    channel_id: "VON",
-    channel_type: "vonage",
-    configuration: {
-      api_key: KEY,
-      api_secret: SECRET,
-      from: "Tidings",
-      signature_secret: SIG_SECRET,
-      rest_url: sim.url,
-      status_callback: base,
-    },
-  });
-  expect(res.statusCode).toBe(201);
+  await createChannel("VON", { status_callback: base });
 });
 afterAll(async () => {
   await svc?.close();
@@ -101,18 +109,7 @@ describe("the vonage channel", () => {
   it("keeps the claim of a send that got no answer instead of sending it again at once", async () => {
     // A 300 ms request timeout against a simulator that takes 1 s to accept: Vonage may accept the message after
     // the worker gave up (here it does), so the retry waits out the claim (30 s here).
-    const res = await call("POST", "/api/v1/channel/", {
-      channel_id: "VON_SLOW",
-      channel_type: "vonage",
-      configuration: {
-        api_key: KEY,
-        api_secret: SECRET,
-        from: "Tidings",
-        rest_url: sim.url,
-        timeout_ms: 300,
-      },
-    });
-    expect(res.statusCode).toBe(201);
+    await createChannel("VON_SLOW", { signature_secret: undefined, timeout_ms: 300 });
     sim.configure({ acceptDelayMs: 1_000 });
     try {
       const { id, to } = await send(msisdn(), "VON_SLOW");
@@ -136,7 +133,12 @@ describe("the vonage channel", () => {
   });
 
   it("refuses an unsigned or forged receipt with 403", async () => {
-    const params = { messageId: "0A0000001234", status: "delivered", msisdn: "27820000000" };
+    const params = {
+      messageId: "0A0000001234",
+      status: "delivered",
+      msisdn: "27820000000",
+      timestamp: String(Math.floor(Date.now() / 1000)),
+    };
     const post = (body: Record<string, string>) =>
       svc.app.inject({
         method: "POST",
@@ -146,7 +148,14 @@ describe("the vonage channel", () => {
       });
     expect((await post(params)).statusCode).toBe(403);
     expect((await post({ ...params, sig: vonageSignature(params, "wrong-secret") })).statusCode).toBe(403);
-    const good = await post({ ...params, sig: vonageSignature(params, SIG_SECRET) });
+    const sig = vonageSignature(params, SIG_SECRET);
+    // A signature of another length (cut short, or not hex) is refused, not an error.
+    for (const bad of [sig.slice(0, -2), `${sig}00`, `${sig.slice(0, -1)}z`]) {
+      expect((await post({ ...params, sig: bad })).statusCode).toBe(403);
+    }
+    expect(await svc.db.earlyReport.count({ where: { providerId: "0A0000001234" } })).toBe(0);
+    // Hex in upper case is the same signature.
+    const good = await post({ ...params, sig: sig.toUpperCase() });
     expect(good.statusCode).toBe(200);
     // No outbound has that id yet: kept as an early report.
     expect(await svc.db.earlyReport.count({ where: { providerId: "0A0000001234" } })).toBe(1);
@@ -177,5 +186,88 @@ describe("the vonage channel", () => {
     });
     expect(forged.statusCode).toBe(403);
     expect(await svc.db.inbound.count({ where: { messageId: "FORGED1" } })).toBe(0);
+  });
+});
+
+describe("signed webhooks", () => {
+  const inbound = async (channel: string) => {
+    const from = msisdn();
+    const { status, messageId } = await sim.sendInbound({
+      url: `${base}/api/v1/inbound/vonage/${channel}`,
+      from,
+      to: "Tidings",
+      text: "hello",
+    });
+    return { status, stored: await svc.db.inbound.count({ where: { messageId } }) };
+  };
+
+  it.each<VonageSignatureMethod>(["md5hash", "md5", "sha1", "sha256", "sha512"])(
+    "are verified with the channel's signature method %s, and refused with another",
+    async (method) => {
+      const channel = `VON_${method.toUpperCase()}`;
+      await createChannel(channel, method === "md5hash" ? {} : { signature_method: method });
+      sim.configure({ signatureMethod: method });
+      try {
+        expect(await inbound(channel)).toEqual({ status: 200, stored: 1 });
+        // The simulator signs as the Vonage SDK verifies.
+        const params = { msisdn: "27820000000", text: "x", timestamp: "1700000000" };
+        const algorithm = method === "md5hash" ? "MD5HASH" : `${method.toUpperCase()}HMAC`;
+        expect(
+          new Vonage({ apiKey: KEY, apiSecret: SECRET }).sms.verifySignature(
+            vonageSignature(params, SIG_SECRET, method),
+            params,
+            SIG_SECRET,
+            algorithm as never,
+          ),
+        ).toBe(true);
+        sim.configure({ signatureMethod: method === "sha256" ? "md5hash" : "sha256" });
+        expect(await inbound(channel)).toEqual({ status: 403, stored: 0 });
+      } finally {
+        sim.configure({ signatureMethod: "md5hash" });
+      }
+    },
+  );
+
+  it("are refused when signed outside the time window (VONAGE_SIGNATURE_MAX_SKEW_MS, 5 minutes)", async () => {
+    try {
+      for (const [offset, expected] of [
+        [-6 * 60_000, { status: 403, stored: 0 }],
+        [6 * 60_000, { status: 403, stored: 0 }],
+        [-4 * 60_000, { status: 200, stored: 1 }],
+      ] as const) {
+        sim.configure({ clockOffsetMs: offset });
+        expect(await inbound("VON")).toEqual(expected);
+      }
+    } finally {
+      sim.configure({ clockOffsetMs: 0 });
+    }
+  });
+});
+
+describe("a provider's answers", () => {
+  it("status 7 (number barred: the recipient opted out) fails the outbound with reason opted_out, not retried", async () => {
+    sim.failNext(VONAGE_ERRORS.barred());
+    const { id, to } = await send();
+    expect(await waitForStatus(id, "failed")).toMatchObject({ last_error: "opted_out", provider_id: null });
+    await new Promise((r) => setTimeout(r, 1_000)); // past the first retry delays (100, 300 ms)
+    expect(sim.requests.filter((r) => r.to === to.slice(1))).toHaveLength(1);
+  });
+
+  it("an acceptance without a message id is a send: submitted with no provider id, never sent again", async () => {
+    sim.configure({ omitMessageId: true });
+    let sent: { id: string; to: string };
+    try {
+      sent = await send();
+      expect(await waitForStatus(sent.id, "submitted")).toMatchObject({
+        provider_id: null,
+        attempts: 1,
+        last_error: "vonage accepted the message but returned no message id",
+      });
+    } finally {
+      sim.configure({ omitMessageId: false });
+    }
+    await new Promise((r) => setTimeout(r, 2_000)); // past the retry delays (100, 300, 1000 ms)
+    expect(sim.requests.filter((r) => r.to === sent.to.slice(1))).toHaveLength(1);
+    expect((await call("GET", `/api/v1/outbound/${sent.id}/`)).json().status).toBe("submitted");
   });
 });

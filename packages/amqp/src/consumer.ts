@@ -159,7 +159,8 @@ export class Consumer<Q extends QueueName> {
     log: Logger,
   ): Promise<void> {
     const permanent = err instanceof NonRetryableError || err instanceof InvalidPayloadError;
-    const reason = err instanceof Error ? err.message : String(err);
+    // An SDK's error may come without a message (twilio's RestException for an answer without one).
+    const reason = (err instanceof Error && typeof err.message === "string" && err.message) || String(err);
     const headers = { ...msg.properties.headers, [ERROR_HEADER]: reason.slice(0, 1000) };
     if (!permanent && attempt < this.retry.maxAttempts) {
       const earliest = err instanceof RetryNotBeforeError ? err.delayMs : 0;

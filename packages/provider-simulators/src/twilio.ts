@@ -53,6 +53,8 @@ export interface TwilioSimulatorOptions {
    * report overtakes the submit confirmation. Default false.
    */
   callbacksBeforeResponse?: boolean;
+  /** Accept messages (201) but leave the `sid` out of the answer, as a misbehaving provider or proxy might. */
+  omitMessageId?: boolean;
   port?: number;
 }
 
@@ -270,7 +272,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       track(lifecycle(m));
     }
     await sleep(settings.answerDelayMs);
-    json(res, 201, resource);
+    json(res, 201, settings.omitMessageId ? { ...resource, sid: null } : resource);
   }
 
   /**

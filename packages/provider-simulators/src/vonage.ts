@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,11 +24,21 @@ export interface SimulatedVonageMessage {
   createdAt: Date;
 }
 
+/** Vonage's signature methods: the MD5 hash of the signed string and the secret, or an HMAC keyed by the secret. */
+export type VonageSignatureMethod = "md5hash" | "md5" | "sha1" | "sha256" | "sha512";
+
 export interface VonageSimulatorOptions {
   /** Accepted credentials: API key -> API secret. */
   accounts: Record<string, string>;
-  /** Signs delivery receipts with `sig` (md5hash: md5 of the sorted `&k=v` query plus this secret). */
+  /** Signs delivery receipts and inbound messages with `sig` (see vonageSignature). */
   signatureSecret?: string;
+  /** How they are signed, as the account's "signature method" setting. Default md5hash. */
+  signatureMethod?: VonageSignatureMethod;
+  /**
+   * Added to the time the simulator stamps on what it signs (`timestamp`): a negative offset sends webhooks that
+   * look signed that long ago (a replay). Default 0.
+   */
+  clockOffsetMs?: number;
   latencyMs?: number;
   /**
    * Between receiving a send request and accepting the message: a provider slow to accept, whose sender may
@@ -37,6 +47,8 @@ export interface VonageSimulatorOptions {
   acceptDelayMs?: number;
   callbackIntervalMs?: number;
   finalStatus?: (message: SimulatedVonageMessage) => VonageFinalStatus;
+  /** Accept messages (status 0) but leave `message-id` out of the answer, as a misbehaving provider might. */
+  omitMessageId?: boolean;
   port?: number;
 }
 
@@ -71,17 +83,28 @@ export const VONAGE_ERRORS = {
   barred: (): VonageFailure => ({ status: "7", errorText: "Number barred" }),
 };
 
-/** Vonage's md5hash signature of a set of parameters (the `sig` parameter itself excluded). */
-export function vonageSignature(params: Record<string, string>, secret: string): string {
+/**
+ * Vonage's signature of a set of parameters (the `sig` parameter itself excluded): over the parameters sorted by
+ * name as `&name=value` (with `&` and `=` in values replaced by `_`), `md5hash` is the MD5 of that string and the
+ * secret, the other methods an HMAC of it keyed by the secret. Hex, lower case.
+ */
+export function vonageSignature(
+  params: Record<string, string>,
+  secret: string,
+  method: VonageSignatureMethod = "md5hash",
+): string {
   let query = "";
   for (const key of Object.keys(params).sort()) {
     if (key !== "sig") {
       query += `&${key}=${String(params[key]).replace(/[&=]/g, "_")}`;
     }
   }
-  return createHash("md5")
-    .update(query + secret)
-    .digest("hex");
+  if (method === "md5hash") {
+    return createHash("md5")
+      .update(query + secret)
+      .digest("hex");
+  }
+  return createHmac(method, secret).update(query).digest("hex");
 }
 
 async function readBody(req: IncomingMessage): Promise<Record<string, string>> {
@@ -122,7 +145,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     if (!m.callback) {
       return 0;
     }
-    const now = new Date();
+    const now = new Date(Date.now() + (settings.clockOffsetMs ?? 0));
     const params: Record<string, string> = {
       msisdn: m.to.replace(/^\+/, ""),
       to: m.from,
@@ -139,7 +162,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
       ...(m.clientRef ? { "client-ref": m.clientRef } : {}),
     };
     if (settings.signatureSecret) {
-      params.sig = vonageSignature(params, settings.signatureSecret);
+      params.sig = vonageSignature(params, settings.signatureSecret, settings.signatureMethod);
     }
     m.status = status;
     let responseStatus = -1;
@@ -213,7 +236,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
       messages: [
         {
           to: m.to.replace(/^\+/, ""),
-          "message-id": m.messageId,
+          ...(settings.omitMessageId ? {} : { "message-id": m.messageId }),
           status: "0",
           "remaining-balance": "10.00000000",
           "message-price": "0.03330000",
@@ -255,7 +278,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     },
     async sendInbound({ url, from, to, text, messageId }) {
       const id = messageId ?? randomBytes(8).toString("hex").toUpperCase();
-      const now = new Date();
+      const now = new Date(Date.now() + (settings.clockOffsetMs ?? 0));
       const params: Record<string, string> = {
         msisdn: from.replace(/^\+/, ""),
         to,
@@ -268,7 +291,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
         nonce: randomBytes(8).toString("hex"),
       };
       if (settings.signatureSecret) {
-        params.sig = vonageSignature(params, settings.signatureSecret);
+        params.sig = vonageSignature(params, settings.signatureSecret, settings.signatureMethod);
       }
       const res = await fetch(url, {
         method: "POST",

@@ -163,4 +163,9 @@ describe("maskPii", () => {
   ])("leaves %j alone", (text) => {
     expect(maskPii(text)).toBe(text);
   });
+
+  it("answers an empty text for a missing one (an error without a message), instead of throwing", () => {
+    expect(maskPii(undefined)).toBe("");
+    expect(maskPii(null)).toBe("");
+  });
 });

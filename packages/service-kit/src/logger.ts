@@ -31,8 +31,9 @@ const PHONE = /(?<![\w+-]|\d[.:])\+?\d(?:[ -]?\d){8,14}(?![\w-]|[.:]\d)/g;
 const EMAIL = /[^\s@<>"']+@[^\s@<>"']+\.[^\s@<>"']+/g;
 
 /** Masks phone numbers and email addresses inside free text (error messages, log lines). */
-export function maskPii(text: string): string {
-  return text.replace(EMAIL, "[email]").replace(PHONE, "[phone]");
+export function maskPii(text: string | null | undefined): string {
+  // Error messages passed here may be missing (an SDK's error without one): never throw while reporting an error.
+  return (text ?? "").replace(EMAIL, "[email]").replace(PHONE, "[phone]");
 }
 
 /**

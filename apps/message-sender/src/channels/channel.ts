@@ -1,4 +1,5 @@
 import type { MessageContext } from "@tidings/amqp";
+import { maskPii } from "@tidings/service-kit";
 
 export type Logger = MessageContext["log"];
 
@@ -10,11 +11,24 @@ export interface OutboundToSend {
 }
 
 export interface SendResult {
-  /** The provider's id for the message; its delivery reports refer to it. */
-  providerId: string;
+  /**
+   * The provider's id for the message; its delivery reports refer to it. Null when the provider accepted the
+   * message (a 2xx answer) but gave no id: the send is recorded submitted all the same, never sent again, and no
+   * report can be matched to it (`note` says why).
+   */
+  providerId: string | null;
   /** The provider already reports the message delivered (the log channel), so no callback will follow. */
   delivered: boolean;
+  /** What to record about an unusual acceptance (no provider id), in the history and `last_error`. */
+  note?: string;
 }
+
+/** A provider's acceptance that came without a message id: submitted, with the reason noted. */
+export const acceptedWithoutId = (provider: string): SendResult => ({
+  providerId: null,
+  delivered: false,
+  note: `${provider} accepted the message but returned no message id`,
+});
 
 /**
  * A way to send messages (log, and later twilio, vonage, smtp). `send` resolves once the provider accepted
@@ -63,6 +77,32 @@ export class PermanentSendError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The reason an outbound fails with when the provider says its recipient opted out (unsubscribed). */
+export const OPTED_OUT = "opted_out";
+
+/**
+ * The provider refused the message because the recipient opted out of messages from us (Twilio 21610, Vonage
+ * status 7): a definite rejection that no retry, and no fallback channel, may get past. The outbound fails with
+ * reason `opted_out`.
+ */
+export class RecipientOptedOutError extends PermanentSendError {
+  override name = "RecipientOptedOutError";
+}
+
+/**
+ * What an outbound records of the error that stopped its send (`last_error`, the reason of outbound.failed):
+ * `opted_out` for an opted-out recipient, else the error's message with numbers and emails masked. Never throws:
+ * an SDK's error may come without a message.
+ */
+export function failureReason(err: unknown): string {
+  if (err instanceof RecipientOptedOutError) {
+    return OPTED_OUT;
+  }
+  const { message, name } = (err ?? {}) as { message?: unknown; name?: unknown };
+  const text = typeof message === "string" && message ? message : `${String(name ?? err)} (no message)`;
+  return maskPii(text);
 }
 
 /**

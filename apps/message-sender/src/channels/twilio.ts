@@ -2,10 +2,12 @@ import type { TwilioChannelConfig } from "@tidings/contracts";
 import twilio from "twilio";
 import RequestClient from "twilio/lib/base/RequestClient.js";
 import {
+  acceptedWithoutId,
   type Channel,
   DEFAULT_SEND_TIMEOUT_MS,
   type OutboundToSend,
   PermanentSendError,
+  RecipientOptedOutError,
   type SendResult,
   ThrottledError,
   unanswered,
@@ -13,6 +15,13 @@ import {
 
 /** How long a channel pauses when Twilio throttles it (429 / 20429). */
 export const TWILIO_THROTTLE_PAUSE_MS = 2_000;
+
+/**
+ * Twilio error 21610, "Attempt to send to unsubscribed recipient": the recipient replied STOP to this sender (or
+ * messaging service) and Twilio blocks messages to them until they reply START
+ * (https://www.twilio.com/docs/api/errors/21610).
+ */
+const UNSUBSCRIBED_RECIPIENT = 21610;
 
 /** How many of an address's latest messages a takeover looks through for its own. */
 const ACCEPTED_LOOKUP_PAGE = 50;
@@ -44,7 +53,7 @@ export const twilioCallbackUrl = (base: string, channelId: string) =>
 
 /**
  * Twilio Programmable Messaging through the `twilio` SDK. A 4xx answer (other than 429) is a definite
- * rejection: PermanentSendError with Twilio's code and message. 429 / 20429 is ThrottledError. A timeout or a
+ * rejection: PermanentSendError with Twilio's code and message, RecipientOptedOutError for 21610. 429 / 20429 is ThrottledError. A timeout or a
  * connection broken after the request went out is NoAnswerError (Twilio may still accept the message); 5xx and
  * other errors are thrown as they are. All but the rejection are retried.
  */
@@ -115,14 +124,19 @@ export class TwilioChannel implements Channel {
           ? { statusCallback: twilioCallbackUrl(config.status_callback, this.channelId) }
           : {}),
       });
-      return { providerId: message.sid, delivered: false };
+      // Accepted (2xx) without a sid: sent, so recorded as such, never sent again.
+      return message.sid ? { providerId: message.sid, delivered: false } : acceptedWithoutId("twilio");
     } catch (err) {
-      const { status, code, message } = err as TwilioError;
+      const { status, code, message = "no message" } = err as TwilioError;
+      const reason = `twilio ${code ?? status}: ${message}`;
       if (status === 429 || Number(code) === 20429) {
-        throw new ThrottledError(`twilio ${code ?? status}: ${message}`, TWILIO_THROTTLE_PAUSE_MS);
+        throw new ThrottledError(reason, TWILIO_THROTTLE_PAUSE_MS);
+      }
+      if (Number(code) === UNSUBSCRIBED_RECIPIENT) {
+        throw new RecipientOptedOutError(reason, code);
       }
       if (typeof status === "number" && status >= 400 && status < 500 && status !== 401 && status !== 403) {
-        throw new PermanentSendError(`twilio ${code ?? status}: ${message}`, code);
+        throw new PermanentSendError(reason, code);
       }
       throw unanswered(err, "twilio", this.timeoutMs);
     }

@@ -1,10 +1,12 @@
 import type { VonageChannelConfig } from "@tidings/contracts";
 import { Vonage } from "@vonage/server-sdk";
 import {
+  acceptedWithoutId,
   type Channel,
   DEFAULT_SEND_TIMEOUT_MS,
   type OutboundToSend,
   PermanentSendError,
+  RecipientOptedOutError,
   type SendResult,
   ThrottledError,
   unanswered,
@@ -16,6 +18,13 @@ export const VONAGE_THROTTLE_PAUSE_MS = 2_000;
 /** Vonage SMS statuses that are not a rejection of the message: throttling, an internal error, our credentials. */
 const THROTTLED = "1";
 const TRANSIENT = new Set(["4", "5", "8", "9"]);
+/**
+ * SMS API status 7, "Number Barred: the number you are trying to send messages to is on the list of barred
+ * numbers" (https://developer.vonage.com/en/messaging/sms/guides/troubleshooting-sms#sms-api-error-codes): Vonage
+ * bars a recipient who opted out (replied STOP) from the sender. Not 6 ("Invalid Message") nor the delivery
+ * receipt's err-code 9 ("Illegal Number"), which say nothing about consent.
+ */
+const BARRED = "7";
 
 /** The URL Vonage posts a channel's delivery receipts to. */
 export const vonageCallbackUrl = (base: string, channelId: string) =>
@@ -28,7 +37,8 @@ interface SmsFailure {
 /**
  * Vonage SMS API through `@vonage/server-sdk` (`restHost` points it at a simulator). The outbound id goes as
  * `client-ref`. Status 1 (throttled) is ThrottledError; 4, 5, 8 and 9 (credentials, internal error, account)
- * are retried; other non-zero statuses are definite rejections. A timeout or a broken connection is NoAnswerError.
+ * are retried; 7 (barred: opted out) is RecipientOptedOutError; other non-zero statuses are definite rejections. A
+ * message accepted without a message id is recorded with none. A timeout or a broken connection is NoAnswerError.
  * Long messages split into parts: the first part's message id is recorded.
  */
 export class VonageChannel implements Channel {
@@ -60,10 +70,8 @@ export class VonageChannel implements Channel {
         ...(this.callbackBase ? { callback: vonageCallbackUrl(this.callbackBase, this.channelId) } : {}),
       });
       const messageId = result.messages[0]?.messageId;
-      if (!messageId) {
-        throw new Error("vonage accepted the message but returned no message id");
-      }
-      return { providerId: messageId, delivered: false };
+      // Accepted (status 0) without a message id: sent, so recorded as such, never sent again.
+      return messageId ? { providerId: messageId, delivered: false } : acceptedWithoutId("vonage");
     } catch (err) {
       const failed = (err as SmsFailure).response?.messages?.[0];
       if (!failed?.status) {
@@ -75,6 +83,9 @@ export class VonageChannel implements Channel {
       }
       if (TRANSIENT.has(failed.status)) {
         throw new Error(reason);
+      }
+      if (failed.status === BARRED) {
+        throw new RecipientOptedOutError(reason, failed.status);
       }
       throw new PermanentSendError(reason, failed.status);
     }

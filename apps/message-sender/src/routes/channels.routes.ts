@@ -6,7 +6,7 @@ import {
   Paginated,
   PatchChannelBody,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
 import {
@@ -18,14 +18,24 @@ import {
   patchChannel,
 } from "../services/channels.ts";
 
-/** `channels`: this process's channel cache, cleared by every change made here (so it is seen at once). */
+/**
+ * Creating, changing and deleting a channel is for admin keys only (a channel holds provider credentials and
+ * decides where they are sent): checked before the body is validated, so any other key gets 403 and nothing else.
+ */
+const adminOnly = async (request: Parameters<typeof requireAdmin>[0]) => requireAdmin(request);
+
+/**
+ * `channels`: this process's channel cache, cleared by every change made here (so it is seen at once). Reading
+ * channels is open to every key (secrets are masked); changing them is admin only.
+ */
 export function channelRoutes(app: Api, db: Db, channels: ChannelCache, publicUrl?: string): void {
   app.post(
     "/api/v1/channel/",
     {
+      preValidation: adminOnly,
       schema: {
         tags: ["channel"],
-        summary: "Create a channel (configuration validated by channel_type; secrets are write-only)",
+        summary: "Create a channel (configuration validated by channel_type; secrets are write-only) (admin)",
         body: CreateChannelBody,
         response: { 201: ChannelResponse, ...errorResponses },
       },
@@ -70,9 +80,11 @@ export function channelRoutes(app: Api, db: Db, channels: ChannelCache, publicUr
   app.patch(
     "/api/v1/channel/:id/",
     {
+      preValidation: adminOnly,
       schema: {
         tags: ["channel"],
-        summary: "Change a channel (configuration is merged; `default: true` makes it the only default)",
+        summary:
+          "Change a channel (configuration is merged; `default: true` makes it the only default) (admin)",
         params: ChannelParams,
         body: PatchChannelBody,
         response: { 200: ChannelResponse, ...errorResponses },
@@ -88,9 +100,10 @@ export function channelRoutes(app: Api, db: Db, channels: ChannelCache, publicUr
   app.delete(
     "/api/v1/channel/:id/",
     {
+      preValidation: adminOnly,
       schema: {
         tags: ["channel"],
-        summary: "Delete a channel (not LOG, not the default)",
+        summary: "Delete a channel (not LOG, not the default) (admin)",
         params: ChannelParams,
         response: { 204: Type.Null(), ...errorResponses },
       },

@@ -17,8 +17,17 @@ export function externalUrl(
   return `${base.replace(/\/+$/, "")}${request.url}`;
 }
 
-/** Provider callbacks: public (no token), each verified by the provider's signature. */
-export function eventRoutes(app: Api, db: Db, channels: ChannelCache, publicUrl?: string): void {
+/**
+ * Provider callbacks: public (no token), each verified by the provider's signature before anything is read from
+ * the database. `vonageMaxSkewMs`: VONAGE_SIGNATURE_MAX_SKEW_MS.
+ */
+export function eventRoutes(
+  app: Api,
+  db: Db,
+  channels: ChannelCache,
+  vonageMaxSkewMs: number,
+  publicUrl?: string,
+): void {
   // Twilio posts form-encoded parameters; every one of them is part of the signature.
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
@@ -73,7 +82,14 @@ export function eventRoutes(app: Api, db: Db, channels: ChannelCache, publicUrl?
       const params = Object.fromEntries(
         Object.entries(request.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
       );
-      const outcome = await handleVonageReceipt(db, channels, request.params.channel, params, request.log);
+      const outcome = await handleVonageReceipt(
+        db,
+        channels,
+        request.params.channel,
+        params,
+        request.log,
+        vonageMaxSkewMs,
+      );
       return { accepted: true, reason: outcome === "ignored" ? "Event ignored" : "Event processed" };
     },
   );

@@ -18,11 +18,15 @@ import { externalUrl } from "./events.routes.ts";
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 
-/** Inbound messages: Twilio's webhook (signed, public) and Seed's `/api/v1/inbound/` (token). */
+/**
+ * Inbound messages: Twilio's and Vonage's webhooks (signed, public; verified before anything is read from the
+ * database) and Seed's `/api/v1/inbound/` (token). `vonageMaxSkewMs`: VONAGE_SIGNATURE_MAX_SKEW_MS.
+ */
 export function inboundRoutes(
   app: Api,
   db: Db,
   channels: ChannelCache,
+  vonageMaxSkewMs: number,
   keywords: Keywords,
   publicUrl?: string,
   identities?: IdentityDirectory,
@@ -88,7 +92,7 @@ export function inboundRoutes(
       const params = Object.fromEntries(
         Object.entries(request.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
       );
-      await verifyVonage(channels, request.params.channel, params, request.log);
+      await verifyVonage(channels, request.params.channel, params, request.log, vonageMaxSkewMs);
       const { created } = await receiveInbound(
         db,
         {

@@ -27,12 +27,13 @@ export function registerRoutes(
   batchRoutes(app, db, channelCache, channelIds);
   reportRoutes(app, db, config.ARCHIVE_DIR);
   channelRoutes(app, db, channelCache, config.PUBLIC_URL);
-  eventRoutes(app, db, channelCache, config.PUBLIC_URL);
+  eventRoutes(app, db, channelCache, config.VONAGE_SIGNATURE_MAX_SKEW_MS, config.PUBLIC_URL);
   failedTaskRoutes(app, db, config.PUBLIC_URL);
   inboundRoutes(
     app,
     db,
     channelCache,
+    config.VONAGE_SIGNATURE_MAX_SKEW_MS,
     parseKeywords(config.INBOUND_KEYWORDS),
     config.PUBLIC_URL,
     identityDirectory(config),

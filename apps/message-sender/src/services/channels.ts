@@ -1,5 +1,7 @@
+import { isDeepStrictEqual } from "node:util";
 import {
   CHANNEL_CONFIGS,
+  CHANNEL_ENDPOINTS,
   CHANNEL_SECRETS,
   type ChannelResponse,
   type ChannelType,
@@ -59,6 +61,39 @@ function validateConfiguration(type: ChannelType, configuration: Record<string, 
       "MESSAGE_SENDER_INVALID_CHANNEL_CONFIGURATION",
       "A twilio channel needs exactly one of from and messaging_service_sid",
       [{ field: "body.configuration.from", message: "exactly one of from and messaging_service_sid" }],
+    );
+  }
+}
+
+/**
+ * A patch that changes where the channel's requests or callbacks go (a field of CHANNEL_ENDPOINTS: api_url,
+ * rest_url, status_callback, the SMTP host, port, ...) must give every secret the channel keeps again, in the
+ * same request: otherwise whoever may edit a channel could point it at their own listener and have the next send
+ * carry the stored auth token there. 400 naming the secrets missing.
+ */
+function checkRedirect(
+  type: ChannelType,
+  stored: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): void {
+  const moved = CHANNEL_ENDPOINTS[type].filter(
+    (field) => field in patch && !isDeepStrictEqual(patch[field] ?? undefined, stored[field]),
+  );
+  if (moved.length === 0) {
+    return;
+  }
+  const missing = CHANNEL_SECRETS[type].filter(
+    (secret) =>
+      stored[secret] !== undefined && (patch[secret] === undefined || patch[secret] === SECRET_MASK),
+  );
+  if (missing.length > 0) {
+    throw badRequest(
+      "MESSAGE_SENDER_SECRETS_REQUIRED",
+      `Changing ${moved.join(", ")} needs the channel's secrets again: ${missing.join(", ")}`,
+      missing.map((secret) => ({
+        field: `body.configuration.${secret}`,
+        message: `required when ${moved.join(", ")} changes`,
+      })),
     );
   }
 }
@@ -130,7 +165,8 @@ export async function getChannel(db: Db, id: string): Promise<ChannelResponse> {
 
 /**
  * Changes a channel. `configuration` is merged into the stored one: a secret left out, or sent as
- * SECRET_MASK, keeps its value; a field sent as null is removed. The result is validated by type.
+ * SECRET_MASK, keeps its value; a field sent as null is removed. The result is validated by type. A change of
+ * an endpoint needs the secrets again (checkRedirect).
  */
 export async function patchChannel(db: Db, id: string, input: PatchChannelBody): Promise<ChannelResponse> {
   validateWindow(input.sending_window, "body.sending_window");
@@ -141,6 +177,7 @@ export async function patchChannel(db: Db, id: string, input: PatchChannelBody):
     }
     let configuration = row.configuration as Record<string, unknown>;
     if (input.configuration) {
+      checkRedirect(row.type as ChannelType, configuration, input.configuration as Record<string, unknown>);
       configuration = { ...configuration };
       for (const [key, value] of Object.entries(input.configuration)) {
         if (value === null) {
@@ -196,8 +233,8 @@ export async function deleteChannel(db: Db, id: string): Promise<void> {
  * (`CHANNEL_CACHE_TTL_MS`) instead of read on every request. A change made through this process's API clears
  * it at once (`invalidate`, called by the channel routes); a change made through another process is seen
  * within `ttlMs`. A channel id the cache does not know is looked up again at once, so a channel created
- * anywhere is usable as soon as it is committed; what may lag by up to `ttlMs` is a change of the default,
- * of a configuration (callbacks retry a failed signature check with a fresh read), or a deletion.
+ * anywhere is usable for sends as soon as it is committed; what may lag by up to `ttlMs` is a change of the
+ * default, of a configuration, or a deletion, and for provider callbacks (`cached`) also a new channel.
  */
 export class ChannelCache {
   private rows = new Map<string, ChannelRow>();
@@ -220,6 +257,16 @@ export class ChannelCache {
       this.invalidate(); // created since the last read?
       await this.fresh();
     }
+    return this.rows.get(id);
+  }
+
+  /**
+   * The channel's row as the cache holds it (read again only once the TTL has passed, one read shared by every
+   * caller): for provider callbacks, which are public, so that no request, forged or not, makes a read of its own.
+   * A channel created, changed or deleted by another process is seen here within the TTL.
+   */
+  async cached(id: string): Promise<ChannelRow | undefined> {
+    await this.fresh();
     return this.rows.get(id);
   }
 

@@ -5,6 +5,7 @@ import type {
   VumiEvent,
 } from "@tidings/contracts";
 import { ApiError, badRequest, notFound } from "@tidings/service-kit";
+import { checkVonageSignature } from "../channels/vonage-signature.ts";
 import type { Db } from "../db.ts";
 import type { ChannelCache } from "./channels.ts";
 import { type ReportOutcome, reportFinal } from "./outbound-status.ts";
@@ -28,29 +29,21 @@ export interface SignedRequest {
 }
 
 /**
- * Finds a provider callback's channel (404 unless it is a channel of `type`) and checks the callback's
- * signature with the channel's configuration. The channel comes from the cache; a signature that does not
- * verify is checked once more against a fresh read, in case its secret was just changed by another process.
+ * A provider callback's channel configuration (404 unless it is a channel of `type`), to check the callback's
+ * signature with. These routes are public, so the channel comes from the cache as it stands
+ * (`ChannelCache.cached`): no callback, forged or not, reads the database before its signature verified. A secret
+ * just changed by another process is used once that change reaches the cache (within CHANNEL_CACHE_TTL_MS).
  */
-async function verifySigned(
+async function callbackChannel<T>(
   channels: ChannelCache,
   channelId: string,
   type: "twilio" | "vonage",
-  verify: (configuration: unknown) => Promise<boolean>,
-): Promise<boolean> {
-  for (const reread of [false, true]) {
-    if (reread) {
-      channels.invalidate();
-    }
-    const channel = await channels.get(channelId);
-    if (channel?.type !== type) {
-      throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No ${type} channel ${channelId}`);
-    }
-    if (await verify(channel.configuration)) {
-      return true;
-    }
+): Promise<T> {
+  const channel = await channels.cached(channelId);
+  if (channel?.type !== type) {
+    throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No ${type} channel ${channelId}`);
   }
-  return false;
+  return channel.configuration as T;
 }
 
 /** Checks X-Twilio-Signature with the twilio channel's auth token: 404 for no such channel, 403 if wrong. */
@@ -61,15 +54,11 @@ export async function verifyTwilio(
   log: EventLog,
 ): Promise<void> {
   const { signature } = request;
-  const verified = await verifySigned(channels, channelId, "twilio", async (configuration) => {
-    if (!signature) {
-      return false;
-    }
-    const { auth_token: authToken } = configuration as TwilioChannelConfig;
-    // The provider SDKs are loaded when first needed: most processes never use one of them (tens of MB each).
-    const { default: twilio } = await import("twilio");
-    return twilio.validateRequest(authToken, signature, request.url, request.params);
-  });
+  const { auth_token: authToken } = await callbackChannel<TwilioChannelConfig>(channels, channelId, "twilio");
+  // The provider SDKs are loaded when first needed: most processes never use one of them (tens of MB each).
+  const verified =
+    signature !== undefined &&
+    (await import("twilio")).default.validateRequest(authToken, signature, request.url, request.params);
   if (!verified) {
     log.warn({ channel: channelId }, "twilio webhook with a missing or wrong signature; refused");
     throw new ApiError(403, "MESSAGE_SENDER_INVALID_SIGNATURE", "X-Twilio-Signature does not verify");
@@ -109,38 +98,35 @@ const VONAGE_FINAL: Record<string, boolean> = {
 };
 
 /**
- * Checks a Vonage webhook's `sig` (md5hash with the vonage channel's signature_secret): 404 for no such
- * channel, 403 when it does not verify or the channel has no signature_secret.
+ * Checks a Vonage webhook's `sig` with the vonage channel's signature_secret and signature_method (md5hash by
+ * default), in constant time, and its signed `timestamp` against `maxSkewMs` (VONAGE_SIGNATURE_MAX_SKEW_MS): 404
+ * for no such channel, 403 when it does not verify, is stale, or the channel has no signature_secret.
  */
 export async function verifyVonage(
   channels: ChannelCache,
   channelId: string,
   params: Record<string, string>,
   log: EventLog,
+  maxSkewMs: number,
 ): Promise<void> {
-  const { sig } = params;
-  const verified = await verifySigned(channels, channelId, "vonage", async (configuration) => {
-    const config = configuration as VonageChannelConfig;
-    if (!sig || !config.signature_secret) {
-      return false;
-    }
-    const { Vonage } = await import("@vonage/server-sdk");
-    return new Vonage({ apiKey: config.api_key, apiSecret: config.api_secret }).sms.verifySignature(
-      sig,
-      params,
-      config.signature_secret,
-      "MD5HASH" as never,
-    );
-  });
-  if (!verified) {
+  const config = await callbackChannel<VonageChannelConfig>(channels, channelId, "vonage");
+  const check = config.signature_secret
+    ? checkVonageSignature(params, config.signature_secret, config.signature_method ?? "md5hash", maxSkewMs)
+    : "invalid";
+  if (check === "stale") {
+    log.warn({ channel: channelId }, "vonage webhook signed too long ago (or ahead); refused");
+    throw new ApiError(403, "MESSAGE_SENDER_INVALID_SIGNATURE", "The webhook's signed timestamp is too old");
+  }
+  if (check !== "valid") {
     log.warn({ channel: channelId }, "vonage webhook with a missing or wrong signature; refused");
     throw new ApiError(403, "MESSAGE_SENDER_INVALID_SIGNATURE", "The webhook's sig does not verify");
   }
 }
 
 /**
- * A Vonage SMS delivery receipt for a channel: verified by its `sig` parameter (md5hash with the channel's
- * signature_secret; a channel without one refuses every receipt, 403), then applied like a Twilio report.
+ * A Vonage SMS delivery receipt for a channel: verified by its `sig` parameter and signed timestamp
+ * (verifyVonage; a channel without a signature_secret refuses every receipt, 403), then applied like a Twilio
+ * report.
  */
 export async function handleVonageReceipt(
   db: Db,
@@ -148,8 +134,9 @@ export async function handleVonageReceipt(
   channelId: string,
   params: Record<string, string>,
   log: EventLog,
+  maxSkewMs: number,
 ): Promise<ReportOutcome | "ignored"> {
-  await verifyVonage(channels, channelId, params, log);
+  await verifyVonage(channels, channelId, params, log, maxSkewMs);
   const { messageId, status } = params;
   const delivered = VONAGE_FINAL[status as string];
   if (delivered === undefined || !messageId) {

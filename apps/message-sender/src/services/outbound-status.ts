@@ -121,12 +121,13 @@ export async function recordSend(db: Db, send: AcceptedSend): Promise<boolean> {
       updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
     },
     worker,
+    reason: result.note, // an acceptance without a provider id says so
   };
   const statement = enqueueStatement(eventsFor(change), {
     ctes: `changed AS (
         UPDATE outbound
         SET status = 'submitted', channel = $3, provider_id = $4, attempts = attempts + 1, claimed_until = NULL,
-            last_error = NULL, updated_at = $5::timestamptz
+            last_error = $7::text, updated_at = $5::timestamptz
         WHERE id = $1::uuid AND status = 'queued' AND claimed_by = $2
           AND (SELECT true FROM (SELECT pg_advisory_xact_lock(hashtext($3 || ':' || $4))) AS locked)
         RETURNING id),
@@ -140,6 +141,7 @@ export async function recordSend(db: Db, send: AcceptedSend): Promise<boolean> {
       result.providerId,
       change.row.updatedAt.toISOString(),
       JSON.stringify(historyDetail(change)),
+      result.note ?? null,
     ],
     onlyIf: "EXISTS (SELECT 1 FROM changed)",
   });
@@ -147,9 +149,13 @@ export async function recordSend(db: Db, send: AcceptedSend): Promise<boolean> {
   if (!recorded?.n) {
     return false;
   }
-  const early = await db.earlyReport.count({ where: { channel, providerId: result.providerId } });
+  const { providerId } = result;
+  if (providerId === null) {
+    return true; // no report can name it (with no id, the lock above locked nothing, and needed not)
+  }
+  const early = await db.earlyReport.count({ where: { channel, providerId } });
   if (early > 0) {
-    await db.$transaction((tx) => applyEarlyReport(tx, id, channel, result.providerId));
+    await db.$transaction((tx) => applyEarlyReport(tx, id, channel, providerId));
   }
   return true;
 }

@@ -5,10 +5,12 @@ import { normaliseRecipient } from "@tidings/contracts/addresses";
 import { type Clock, maskPii } from "@tidings/service-kit";
 import {
   DEFAULT_SEND_TIMEOUT_MS,
+  failureReason,
   type Logger,
   NoAnswerError,
   type OutboundToSend,
   PermanentSendError,
+  RecipientOptedOutError,
   type SendResult,
   ThrottledError,
 } from "../channels/channel.ts";
@@ -172,9 +174,10 @@ export async function sendOutbound(
       result = await sendThrough(sender, channel, toSend, address, claimedAt);
     } catch (err) {
       // Fail over only on a definite rejection: the provider did not accept the message. A timeout or an
-      // outage may have sent it, so those are retried on the same channel.
+      // outage may have sent it, so those are retried on the same channel. A recipient who opted out is not
+      // sent to through another channel either.
       const fallback = channel.fallback && (await sender.channels.get(channel.fallback));
-      if (!(err instanceof PermanentSendError) || !fallback) {
+      if (!(err instanceof PermanentSendError) || err instanceof RecipientOptedOutError || !fallback) {
         throw err;
       }
       log.warn(
@@ -185,7 +188,8 @@ export async function sendOutbound(
       result = await sendThrough(sender, fallback, toSend, address, claimedAt);
     }
   } catch (err) {
-    const reason = maskPii(err instanceof Error ? err.message : String(err));
+    // `opted_out` for a recipient the provider says opted out; never throws for an error without a message.
+    const reason = failureReason(err);
     if (err instanceof PermanentSendError) {
       if (await db.$transaction((tx) => recordFailed(tx, id, worker, reason))) {
         log.warn({ outboundId: id, reason }, "outbound failed");

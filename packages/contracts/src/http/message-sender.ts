@@ -135,6 +135,13 @@ export const TwilioChannelConfig = Type.Object(
 );
 export type TwilioChannelConfig = Static<typeof TwilioChannelConfig>;
 
+/**
+ * Vonage's signature methods for signed webhooks (the account's "signature method" in its API settings): the MD5
+ * hash of the signed string followed by the secret, or an HMAC of it keyed by the secret.
+ */
+export const VONAGE_SIGNATURE_METHODS = ["md5hash", "md5", "sha1", "sha256", "sha512"] as const;
+export type VonageSignatureMethod = (typeof VONAGE_SIGNATURE_METHODS)[number];
+
 /** Vonage (Nexmo) SMS API. */
 export const VonageChannelConfig = Type.Object(
   {
@@ -143,10 +150,15 @@ export const VonageChannelConfig = Type.Object(
     api_secret: Type.String({ minLength: 1, maxLength: 200 }),
     from: Type.String({ minLength: 1, maxLength: 50 }),
     /**
-     * Secret: verifies delivery receipts (`sig`, md5hash). Vonage signs receipts only once signatures are
+     * Secret: verifies delivery receipts and inbound messages (`sig`, by `signature_method`). Vonage signs receipts only once signatures are
      * enabled on the account; receipts for a channel without it are refused.
      */
     signature_secret: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /**
+     * How Vonage signs this account's webhooks: `md5hash` (default), or an HMAC: `md5`, `sha1`, `sha256`,
+     * `sha512`. Must match the account's setting.
+     */
+    signature_method: Type.Optional(Type.Union(VONAGE_SIGNATURE_METHODS.map((m) => Type.Literal(m)))),
     /**
      * The externally visible base URL of this service; delivery receipts go to
      * `<status_callback>/api/v1/events/vonage/<channel_id>`. Unset: no receipts are asked for.
@@ -198,6 +210,18 @@ export const CHANNEL_SECRETS: Readonly<Record<ChannelType, readonly string[]>> =
   smtp: ["password"],
 };
 
+/**
+ * The configuration fields per channel type that decide where the channel's requests (and the provider's
+ * callbacks) go, or how they are protected: changing one of them needs the channel's secrets given again in the
+ * same request, so stored secrets can never be redirected to another listener.
+ */
+export const CHANNEL_ENDPOINTS: Readonly<Record<ChannelType, readonly string[]>> = {
+  log: [],
+  twilio: ["api_url", "status_callback"],
+  vonage: ["rest_url", "status_callback"],
+  smtp: ["host", "port", "secure"],
+};
+
 const channelFields = {
   channel_id: ChannelId,
   /** Make this the default channel (the previous default stops being one). */
@@ -227,7 +251,8 @@ export type CreateChannelBody = Static<typeof CreateChannelBody>;
 
 /**
  * `PATCH /api/v1/channel/{id}/`: `configuration` is merged into the stored one (so secrets need not be sent
- * again; a secret sent as SECRET_MASK keeps its value) and the result validated by the channel's type.
+ * again; a secret sent as SECRET_MASK keeps its value) and the result validated by the channel's type. A
+ * change of a field of CHANNEL_ENDPOINTS needs every stored secret given again.
  */
 export const PatchChannelBody = PatchBody({
   configuration: Json,
