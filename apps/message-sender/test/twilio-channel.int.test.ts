@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import type { OutboundDeliveryReport } from "@tidings/contracts";
+import type { OptOutReported, OutboundDeliveryReport } from "@tidings/contracts";
 import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "@tidings/provider-simulators";
 import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
 import { type Capture, captureMessages, waitFor } from "@tidings/testing";
@@ -85,7 +85,7 @@ beforeAll(async () => {
   });
   await svc.app.listen({ port: 0, host: "127.0.0.1" });
   base = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}`;
-  capture = await captureMessages(svc.namespace, ["outbound.delivery_report"]);
+  capture = await captureMessages(svc.namespace, ["outbound.delivery_report", "optout.reported"]);
   await createChannel("TW");
 });
 afterAll(async () => {
@@ -376,6 +376,18 @@ describe("fallback channels", () => {
     expect((await svc.db.outboundEvent.findMany({ where: { outboundId: id } })).map((e) => e.status)).toEqual(
       ["failed"],
     );
+    // identity is told, to record the opt-out in its ledger (source provider); no delivery failure is counted
+    const reported = await waitFor(
+      () => capture.named<OptOutReported>("optout.reported").find((r) => r.outbound_id === id),
+      { what: "optout.reported" },
+    );
+    expect(reported).toMatchObject({
+      address: to,
+      address_type: "msisdn",
+      channel: "TW_FB",
+      provider_code: "twilio 21610",
+    });
+    expect(reportsOf(id)).toEqual([]);
   });
 });
 

@@ -2,9 +2,6 @@ import { createHash } from "node:crypto";
 import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
 import type { Db, Tx } from "../db.ts";
 
-/** The failure reason of a send to an opted-out address: not sent, and no delivery failure of the person. */
-export const OPTED_OUT = "opted_out";
-
 /** How an address is keyed in the consent copy: the SHA-256 of its trimmed, lower-cased form. */
 export const addressHash = (address: string): Buffer =>
   createHash("sha256").update(address.trim().toLowerCase(), "utf8").digest();

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { NonRetryableError, RetryNotBeforeError } from "@tidings/amqp";
-import type { OutboundSend, SendingWindow } from "@tidings/contracts";
+import { enqueue, NonRetryableError, RetryNotBeforeError } from "@tidings/amqp";
+import type { OptOutReported, OutboundSend, SendingWindow } from "@tidings/contracts";
 import { normaliseRecipient } from "@tidings/contracts/addresses";
 import { type Clock, maskPii } from "@tidings/service-kit";
 import {
@@ -8,6 +8,7 @@ import {
   failureReason,
   type Logger,
   NoAnswerError,
+  OPTED_OUT,
   type OutboundToSend,
   PermanentSendError,
   RecipientOptedOutError,
@@ -17,7 +18,7 @@ import {
 import type { ChannelRegistry, ResolvedChannel } from "../channels/registry.ts";
 import type { Db } from "../db.ts";
 import { identityZone, type Resolved, resolveAddress } from "./address-book.ts";
-import { isOptedOut, OPTED_OUT } from "./consent.ts";
+import { isOptedOut } from "./consent.ts";
 import { type IdentityDirectory, resolveIdentity } from "./identity-client.ts";
 import {
   type AcceptedSend,
@@ -100,6 +101,7 @@ export async function sendOutbound(
   let result: SendResult;
   let sentThrough: string = outbound.channel;
   let toIdentity = outbound.to_identity;
+  let address: string | null = null;
   try {
     const channel = await sender.channels.get(outbound.channel);
     if (!channel) {
@@ -118,7 +120,7 @@ export async function sendOutbound(
       throw new PermanentSendError("no address");
     }
     // Every producer's to_addr (a topic send, a scheduler's command) is held to what the API accepts.
-    const address = normaliseRecipient(channel.type, resolved.address);
+    address = normaliseRecipient(channel.type, resolved.address);
     if (!address) {
       throw new PermanentSendError(`not an address a ${channel.type} channel can send to`);
     }
@@ -188,7 +190,21 @@ export async function sendOutbound(
       result = await sendThrough(sender, fallback, toSend, address, claimedAt);
     }
   } catch (err) {
-    // `opted_out` for a recipient the provider says opted out; never throws for an error without a message.
+    if (err instanceof RecipientOptedOutError && address) {
+      // The provider says the recipient unsubscribed from it: opted out here, and at identity (optout.reported).
+      await optOut(sender, id, log, {
+        outbound_id: id,
+        identity: toIdentity,
+        address_type: address.includes("@") ? "email" : "msisdn",
+        address,
+        channel: sentThrough,
+        provider_code:
+          `${(await sender.channels.get(sentThrough))?.type ?? sentThrough} ${err.code ?? ""}`.trim(),
+        at: new Date().toISOString(),
+      });
+      return;
+    }
+    // Never throws for an error without a message.
     const reason = failureReason(err);
     if (err instanceof PermanentSendError) {
       if (await db.$transaction((tx) => recordFailed(tx, id, worker, reason))) {
@@ -408,10 +424,23 @@ async function findEarlierSend(
   return undefined;
 }
 
-/** The recipient opted out: failed with reason opted_out, nothing sent, no delivery failure counted. */
-async function optOut(sender: Sender, id: string, log: Logger): Promise<void> {
-  if (await sender.db.$transaction((tx) => recordOptedOut(tx, id, sender.worker))) {
-    log.info({ outboundId: id, reason: OPTED_OUT }, "recipient opted out; not sent");
+/**
+ * The recipient opted out: failed with reason opted_out, no delivery failure counted. When a provider said so (it
+ * refused the send), `reported` tells the identity service, in the same transaction.
+ */
+async function optOut(sender: Sender, id: string, log: Logger, reported?: OptOutReported): Promise<void> {
+  const recorded = await sender.db.$transaction(async (tx) => {
+    const failed = await recordOptedOut(tx, id, sender.worker);
+    if (failed && reported) {
+      await enqueue(tx, { name: "optout.reported", payload: reported });
+    }
+    return failed;
+  });
+  if (recorded) {
+    log.info(
+      { outboundId: id, reason: OPTED_OUT, provider: reported?.provider_code },
+      "recipient opted out; not sent",
+    );
   }
 }
 
