@@ -17,6 +17,7 @@ import {
   waitFor,
   waitForHealthy,
 } from "@tidings/testing";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const SERVICES = ["identity", "subscription", "content", "scheduler", "message-sender"] as const;
@@ -25,6 +26,7 @@ const ADMIN_TOKEN = "e2e-admin-token-0123456789";
 const SENT_FILE = path.join(tmpdir(), `tidings-e2e-sent-${process.pid}.jsonl`);
 
 const databases: TestDatabase[] = [];
+const databaseOf = (service: ServiceName) => databases[SERVICES.indexOf(service)]?.url as string;
 const processes: ServiceProcess[] = [];
 const output: string[] = [];
 let namespace: TestNamespace;
@@ -116,6 +118,58 @@ afterAll(async () => {
   const errors = output.filter((l) => /"level":(50|60)/.test(l));
   expect(errors, errors.join("\n")).toEqual([]);
 }, 60_000);
+
+describe("consent across services", () => {
+  it("a STOP recorded at identity reaches message-sender within 2 s, and a send by number then goes nowhere", async () => {
+    const number = "+27820003003";
+    const identity = await ok<{ id: string }>("identity", "POST", "/api/v1/identities/", {
+      details: { default_addr_type: "msisdn", addresses: { msisdn: { [number]: { default: true } } } },
+    });
+    const senderDb = new pg.Client({ connectionString: databaseOf("message-sender") });
+    await senderDb.connect();
+    try {
+      await ok("identity", "POST", "/api/v1/optout/", {
+        optout_type: "stop",
+        identity: identity.id,
+        address_type: "msisdn",
+        address: number,
+        request_source: "e2e",
+      });
+      const recorded = Date.now();
+      // message-sender's copy of consent is keyed by the address's SHA-256
+      await waitFor(
+        async () =>
+          (
+            await senderDb.query(
+              "SELECT 1 FROM opted_out_address WHERE address_hash = sha256(convert_to($1, 'UTF8')) AND opted_out",
+              [number],
+            )
+          ).rowCount === 1,
+        { timeoutMs: 10_000, intervalMs: 10, what: "message-sender's copy of the opt-out" },
+      );
+      const gapMs = Date.now() - recorded;
+      console.info(`opt-out gap identity -> message-sender: ${gapMs} ms`);
+      expect(gapMs).toBeLessThan(2_000);
+    } finally {
+      await senderDb.end();
+    }
+    const outbound = await ok<{ id: string }>("message-sender", "POST", "/api/v1/outbound/", {
+      to_addr: number,
+      content: "are you there?",
+      metadata: {},
+    });
+    const final = await waitFor(async () => {
+      const o = await ok<{ status: string; last_error: string | null }>(
+        "message-sender",
+        "GET",
+        `/api/v1/outbound/${outbound.id}/`,
+      );
+      return o.status !== "queued" && o;
+    });
+    expect(final).toMatchObject({ status: "failed", last_error: "opted_out" });
+    expect((await sent()).some((line) => line.id === outbound.id)).toBe(false);
+  });
+});
 
 describe("a stage-based programme, end to end", () => {
   it("sends a subscriber each message in their language, advancing, then completes", async () => {
