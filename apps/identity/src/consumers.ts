@@ -1,4 +1,4 @@
-import { isFirstDelivery } from "@tidings/amqp";
+import { isFirstDelivery, type MessageContext } from "@tidings/amqp";
 import { startConfiguredHookDispatcher } from "@tidings/hooks";
 import type { ServiceDeps, Stop } from "@tidings/service-kit";
 import type { IdentityConfig } from "./config.ts";
@@ -49,45 +49,42 @@ export async function startConsumers({
     },
     { prefetch: config.AMQP_PREFETCH },
   );
+  // What each consent request needs from its message: the country for local numbers, and the ids it carries on.
+  const request = (ctx: MessageContext) => ({
+    defaultCountry: config.DEFAULT_COUNTRY,
+    messageId: ctx.messageId,
+    correlationId: ctx.correlationId,
+  });
+  const prefetch = { prefetch: config.AMQP_PREFETCH };
   const inbound = await broker.consume(
     "identity.inbound",
     {
-      "inbound.received": async (message, ctx) => {
-        const outcome = await applyKeyword(db, message, ctx.log, {
-          defaultCountry: config.DEFAULT_COUNTRY,
-          correlationId: ctx.correlationId,
-        });
-        ctx.log.debug({ inbound: message.id, outcome }, "inbound handled");
-      },
+      "inbound.received": async (message, ctx) =>
+        ctx.log.debug({ outcome: await applyKeyword(db, message, ctx.log, request(ctx)) }, "inbound handled"),
     },
-    { prefetch: config.AMQP_PREFETCH },
+    prefetch,
   );
   const providerOptOuts = await broker.consume(
     "identity.provider-optouts",
     {
-      "optout.reported": async (report, ctx) => {
-        const outcome = await applyProviderOptOut(db, report, ctx.log, {
-          defaultCountry: config.DEFAULT_COUNTRY,
-          correlationId: ctx.correlationId,
-        });
-        ctx.log.debug({ outbound: report.outbound_id, outcome }, "provider opt-out handled");
-      },
+      "optout.reported": async (report, ctx) =>
+        ctx.log.debug(
+          { outcome: await applyProviderOptOut(db, report, ctx.log, request(ctx)) },
+          "provider opt-out handled",
+        ),
     },
-    { prefetch: config.AMQP_PREFETCH },
+    prefetch,
   );
   const unsubscribes = await broker.consume(
     "identity.unsubscribes",
     {
-      "topic.unsubscribed": async (event, ctx) => {
-        const outcome = await applyUnsubscribe(db, event, ctx.log, {
-          defaultCountry: config.DEFAULT_COUNTRY,
-          messageId: ctx.messageId,
-          correlationId: ctx.correlationId,
-        });
-        ctx.log.debug({ event: event.id, outcome }, "unsubscribe handled");
-      },
+      "topic.unsubscribed": async (event, ctx) =>
+        ctx.log.debug(
+          { outcome: await applyUnsubscribe(db, event, ctx.log, request(ctx)) },
+          "unsubscribe handled",
+        ),
     },
-    { prefetch: config.AMQP_PREFETCH },
+    prefetch,
   );
   return async () => {
     await unsubscribes.stop();
