@@ -8,7 +8,7 @@ import amqp from "amqplib";
  * Scratch namespaces (a test file's, a benchmark's, a chaos run's) are named `<kind>-<UTC time>-<owner>-<random>`:
  * the time and the owning process let a later run find and delete what an earlier one that was killed left behind.
  */
-const SCRATCH = /^([a-z]+)-(\d{8}T\d{6}Z)-(\d+)-([0-9a-f]+)$/;
+const SCRATCH = /^([a-z]+)-(\d{8}t\d{6}z)-(\d+)-([0-9a-f]+)$/i;
 
 export interface ScratchNamespace {
   namespace: string;
@@ -25,7 +25,9 @@ const stamp = (at: Date) =>
   at
     .toISOString()
     .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
+    .replace(/\.\d+Z$/, "Z")
+    // AMQP_NAMESPACE is lower-case letters, digits, _ and - (a service refuses any other).
+    .toLowerCase();
 
 /** A new scratch namespace of `kind` (lower-case letters), owned by the run `owner` (a pid). */
 export function scratchNamespace(kind: string, owner: number = process.pid, at = new Date()): string {

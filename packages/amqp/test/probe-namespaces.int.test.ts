@@ -104,7 +104,7 @@ describe("scratch namespaces", () => {
   it("are named <kind>-<UTC time>-<owner>-<random>, and read back", () => {
     const at = new Date("2026-12-04T20:30:12.345Z");
     const namespace = scratchNamespace("bench", 4242, at);
-    expect(namespace).toMatch(/^bench-20261204T203012Z-4242-[0-9a-f]{8}$/);
+    expect(namespace).toMatch(/^bench-20261204t203012z-4242-[0-9a-f]{8}$/);
     expect(parseScratchNamespace(namespace)).toEqual({
       namespace,
       kind: "bench",
