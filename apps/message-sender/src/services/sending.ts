@@ -14,6 +14,7 @@ import {
 import type { ChannelRegistry, ResolvedChannel } from "../channels/registry.ts";
 import type { Db } from "../db.ts";
 import { identityZone, resolveAddress } from "./address-book.ts";
+import { cancelIfForgotten } from "./forget.ts";
 import { type IdentityDirectory, resolveIdentity } from "./identity-client.ts";
 import {
   type AcceptedSend,
@@ -89,7 +90,7 @@ export async function sendOutbound(
   const defaultChannel = command.channel ?? (await sender.channels.defaultChannel());
   const claimedAt = Date.now();
   const outbound = await storeAndClaim(sender, command, defaultChannel, log);
-  if (!outbound) {
+  if (!outbound || (await cancelIfForgotten(db, id, outbound.to_identity, worker))) {
     return;
   }
   let result: SendResult;
