@@ -468,13 +468,13 @@ async function storeAndClaim(
         o.sending_window, o.not_before, o.expires_at, o.created_at, c.previous_worker, c.previous_until
     ), stored AS (
       INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window,
-                            not_before, expires_at, claimed_by, claimed_until)
+                            not_before, expires_at, sensitive, claimed_by, claimed_until)
       SELECT ${id}::uuid, ${command.to_addr ?? ""}, ${command.to_identity ?? null}::uuid, ${command.content ?? null},
         ${command.channel ?? defaultChannel}, ${JSON.stringify(command.metadata)}::jsonb, ${command.resend ?? null}::boolean,
         ${command.priority ?? "normal"}::outbound_priority,
         ${command.sending_window ? JSON.stringify(command.sending_window) : null}::jsonb,
         ${command.not_before ?? null}::timestamptz, ${command.expires_at ?? null}::timestamptz,
-        ${worker}, now() + make_interval(secs => ${ttl}::float8)
+        ${command.sensitive ?? false}, ${worker}, now() + make_interval(secs => ${ttl}::float8)
       WHERE NOT EXISTS (SELECT 1 FROM outbound WHERE id = ${id}::uuid)
       ON CONFLICT (id) DO NOTHING
       RETURNING channel, to_addr, to_identity::text, content, metadata, priority::text, sending_window, not_before,

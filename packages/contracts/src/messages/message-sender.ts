@@ -60,6 +60,8 @@ export const OutboundSend = Type.Object({
   sending_window: Type.Optional(SendingWindow),
   not_before: Type.Optional(IsoDateTime),
   expires_at: Type.Optional(IsoDateTime),
+  /** Sensitive content (a verification code): masked in the API and not kept once the send is final. */
+  sensitive: Type.Optional(Type.Boolean()),
 });
 export type OutboundSend = Static<typeof OutboundSend>;
 
