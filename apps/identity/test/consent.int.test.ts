@@ -1,5 +1,5 @@
 import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
-import { startTestService } from "@tidings/service-kit/testing";
+import { adminAuth, startTestService } from "@tidings/service-kit/testing";
 import { type Capture, captureMessages, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identityService } from "../src/service.ts";
@@ -128,6 +128,64 @@ describe("POST /api/v1/optout/", () => {
       ["forget", "redacted"],
     ]);
     expect(JSON.stringify(ledger)).not.toContain(a);
+  });
+
+  it("forget removes pending hook deliveries and Idempotency-Key answers that carry the person, and redacts delivered ones", async () => {
+    const a = msisdn(15);
+    const email = "forget.hooks@example.org";
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", {
+        event: "identity.created",
+        target: "http://127.0.0.1:9/hooks",
+      })
+    ).json();
+    const optoutHook = (
+      await send(svc, "POST", "/api/v1/webhook/", {
+        event: "optout.requested",
+        target: "http://127.0.0.1:9/hooks",
+      })
+    ).json();
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/identities/",
+      headers: { ...adminAuth, "idempotency-key": `forget-${a}` },
+      payload: { details: { addresses: { msisdn: { [a]: {} }, email: { [email]: {} } }, name: "Nomsa" } },
+    });
+    expect(res.statusCode).toBe(201);
+    const identity = res.json();
+    const bystander = await create(svc, { details: { addresses: { msisdn: { [msisdn(15)]: {} } } } });
+    // One delivery about the person already delivered: it keeps its record, not the person.
+    await svc.db.$executeRaw`
+      UPDATE tidings_hook_delivery SET status = 'delivered'
+      WHERE hook_id = ${hook.id} AND strpos(body, ${identity.id}) > 0`;
+    await create(svc, { details: { addresses: { email: { [email]: {} } } } }); // the address on another one
+    const deliveries = () =>
+      svc.db.hookDelivery.findMany({ where: { hookId: { in: [hook.id, optoutHook.id] } } });
+    const mentioning = async (needle: string) =>
+      (await deliveries()).filter((d) => d.body.includes(needle)).map((d) => d.status);
+    expect(await mentioning(email)).toEqual(expect.arrayContaining(["delivered", "pending"]));
+
+    expect((await optout({ optout_type: "forget", identity: identity.id })).statusCode).toBe(201);
+    expect(await mentioning(email)).toEqual([]);
+    expect(await mentioning(a)).toEqual([]);
+    expect(await mentioning("Nomsa")).toEqual([]);
+    // The delivered one stays, redacted; the bystander's pending one is untouched.
+    const left = await deliveries();
+    expect(left.filter((d) => d.status === "delivered").map((d) => JSON.parse(d.body))).toEqual([
+      { hook: { id: hook.id, event: "identity.created", target: hook.target }, data: "redacted" },
+    ]);
+    expect(left.some((d) => d.status === "pending" && d.body.includes(bystander.id))).toBe(true);
+    // The forget's own optout.requested carries the details as forgotten.
+    const requested = left.find((d) => d.event === "optout.requested" && d.body.includes(identity.id));
+    expect(JSON.parse(requested?.body ?? "{}").data.identity_details).toEqual({
+      addresses: {},
+      name: "redacted",
+    });
+    const keys = await svc.db.idempotencyKey.findMany({ where: { key: `forget-${a}` } });
+    expect(keys).toEqual([]);
+    // A redelivered or repeated forget changes nothing more and does not fail.
+    expect((await optout({ optout_type: "forget", identity: identity.id })).statusCode).toBe(201);
+    expect(await mentioning("Nomsa")).toEqual([]);
   });
 
   it("answers 400 with Seed's messages for no match and for several matches, and records nothing", async () => {

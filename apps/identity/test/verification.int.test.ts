@@ -31,6 +31,8 @@ async function issue(identity: string, address: string, address_type = "msisdn")
   const sent = await waitFor(() => sentTo().length > before && sentTo().at(-1), { what: "outbound.send" });
   // High priority (it overtakes bulk sends and quiet hours), and it expires with the code.
   expect(sent.priority).toBe("high");
+  // Sensitive: message-sender masks it in its answers and clears it once sent.
+  expect(sent.sensitive).toBe(true);
   expect(Date.parse(sent.expires_at ?? "")).toBe(Date.parse(res.json().expires_at));
   return /(\d{6})/.exec(sent.content ?? "")?.[1] as string;
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { msisdn } from "./helpers.ts";
+import { callWithKey, issueKey as issueKeyTo, msisdn } from "./helpers.ts";
 
 // Keys of each kind are issued through POST /api/v1/user/token/ and used on the real routes; the default
 // channel is a Twilio channel pointed at the simulator, so any send that reaches a provider is seen there.
@@ -16,28 +16,9 @@ const TOKEN = "twilio-key-kinds-token";
 let svc: TestService<MessageSenderConfig, Db>;
 let sim: TwilioSimulator;
 
-const call = (auth: string, method: "GET" | "POST", url: string, payload?: object) =>
-  svc.app.inject({
-    method,
-    url,
-    headers: { authorization: `Token ${auth}` },
-    ...(payload ? { payload } : {}),
-  });
-
-async function issueKey(kind: "live" | "team" | "test", allowList?: string[]): Promise<string> {
-  const res = await svc.app.inject({
-    method: "POST",
-    url: "/api/v1/user/token/",
-    headers: adminAuth,
-    payload: {
-      email: `${kind}-${randomUUID()}@example.org`,
-      kind,
-      ...(allowList && { allow_list: allowList }),
-    },
-  });
-  expect(res.statusCode).toBe(201);
-  return res.json().token;
-}
+const call = (key: string, method: "GET" | "POST", url: string, payload?: object) =>
+  callWithKey(svc, key, method, url, payload);
+const issueKey = (kind: "live" | "team" | "test", allowList?: string[]) => issueKeyTo(svc, kind, allowList);
 
 const waitForStatus = (key: string, id: string, status: string) =>
   waitFor(

@@ -8,8 +8,10 @@ import {
   type IdentityChanged,
   type QueueName,
 } from "@tidings/contracts";
-import { adminAuth } from "@tidings/service-kit/testing";
+import { adminAuth, type TestService } from "@tidings/service-kit/testing";
 import { waitFor } from "@tidings/testing";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
 
 export const address = (
   type: string,
@@ -116,4 +118,44 @@ export async function createTwilioChannel(
   if (res.statusCode !== 201) {
     throw new Error(`creating channel ${channelId}: ${res.statusCode} ${res.body}`);
   }
+}
+
+/** What the key helpers need of a test service: its API. */
+type WithApi = Pick<TestService<MessageSenderConfig, Db>, "app">;
+
+/** A request to the service's API with an API key (`Token <key>`). */
+export const callWithKey = (
+  svc: WithApi,
+  key: string,
+  method: "GET" | "POST",
+  url: string,
+  payload?: object,
+) =>
+  svc.app.inject({
+    method,
+    url,
+    headers: { authorization: `Token ${key}` },
+    ...(payload ? { payload } : {}),
+  });
+
+/** Issues a key of `kind` to a new user through `POST /api/v1/user/token/` (expecting 201); returns the token. */
+export async function issueKey(
+  svc: WithApi,
+  kind: "live" | "team" | "test",
+  allowList?: string[],
+): Promise<string> {
+  const res = await svc.app.inject({
+    method: "POST",
+    url: "/api/v1/user/token/",
+    headers: adminAuth,
+    payload: {
+      email: `${kind}-${randomUUID()}@example.org`,
+      kind,
+      ...(allowList && { allow_list: allowList }),
+    },
+  });
+  if (res.statusCode !== 201) {
+    throw new Error(`issuing a ${kind} key: ${res.statusCode} ${res.body}`);
+  }
+  return res.json().token;
 }

@@ -40,6 +40,7 @@ describe("POST /api/v1/outbound/", () => {
       to_addr: to,
       to_identity: null,
       content: "Hello",
+      content_masked: false,
       delivered: false,
       attempts: 0,
       metadata: { template: { name: "welcome" } },
@@ -321,6 +322,7 @@ const outboundRow = (content: string): OutboundRow => {
     sendingWindow: null,
     notBefore: null,
     expiresAt: null,
+    sensitive: false,
   };
 };
 

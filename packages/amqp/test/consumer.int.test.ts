@@ -83,7 +83,7 @@ describe("consume", () => {
   it("routes each message of a multi-message queue to its own handler", async () => {
     const broker = await connect();
     const got: string[] = [];
-    const consumer = await broker.consume("message-sender.address-book", {
+    const consumer = await broker.consume("subscription.identity-copy", {
       "identity.created": async (p) => {
         got.push(`created:${p.id}`);
       },

@@ -236,7 +236,7 @@ describe("retries", () => {
 });
 
 describe("dead-lettered at once", () => {
-  const queue = "message-sender.address-book";
+  const queue = "subscription.identity-copy";
   const handled: MessageContext[] = [];
 
   beforeAll(async () => {

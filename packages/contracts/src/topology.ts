@@ -129,8 +129,8 @@ export const queues = {
   },
   "message-sender.address-book": queue(
     "message-sender",
-    ["identity.created", "identity.updated", "identity.deleted"],
-    "Keep the local address book that resolves to_identity.",
+    ["identity.created", "identity.updated", "identity.deleted", "optout.created"],
+    "Keep the local address book that resolves to_identity; on forget, cancel and redact the person's messages.",
   ),
   "message-sender.consent": queue(
     "message-sender",

@@ -14,4 +14,4 @@ export {
   HookSchema,
   registerHookRoutes,
 } from "./routes.ts";
-export { enqueueHookEvent, type HookEventOptions } from "./store.ts";
+export { enqueueHookEvent, forgetHookDeliveries, type HookEventOptions } from "./store.ts";

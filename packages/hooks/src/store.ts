@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { SqlExecutor } from "@tidings/amqp";
+import { mentionsAny } from "@tidings/service-kit";
 
 export interface HookRow {
   id: number;
@@ -173,4 +174,26 @@ export async function enqueueHookEvent(
     JSON.stringify(data ?? null),
     options.owner ?? null,
   );
+}
+
+/**
+ * Forget (`optout_type: forget`): a delivery whose body mentions the person (their identity id or an
+ * address) is deleted while it is pending (it is never sent), and keeps only its hook once delivered or
+ * failed (`data` becomes "redacted"; its status, attempts and times stay for reporting). Idempotent.
+ */
+export async function forgetHookDeliveries(
+  db: SqlExecutor,
+  needles: readonly string[],
+): Promise<{ deleted: number; redacted: number }> {
+  const deleted = await db.$executeRawUnsafe(
+    `DELETE FROM tidings_hook_delivery WHERE status = 'pending' AND ${mentionsAny("body", 1)}`,
+    needles,
+  );
+  const redacted = await db.$executeRawUnsafe(
+    `UPDATE tidings_hook_delivery
+     SET body = json_build_object('hook', body::json -> 'hook', 'data', 'redacted')::text
+     WHERE status <> 'pending' AND ${mentionsAny("body", 1)}`,
+    needles,
+  );
+  return { deleted, redacted };
 }

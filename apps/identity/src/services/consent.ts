@@ -1,16 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
-import type {
-  ConsentEntry,
-  CreateOptInBody,
-  CreateOptOutBody,
-  OptIn,
-  OptOut,
-  OptOutSearchQuery,
-  OptOutType,
+import {
+  type ConsentEntry,
+  type CreateOptInBody,
+  type CreateOptOutBody,
+  detailAddresses,
+  type OptIn,
+  type OptOut,
+  type OptOutSearchQuery,
+  type OptOutType,
 } from "@tidings/contracts";
-import { enqueueHookEvent } from "@tidings/hooks";
-import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
+import { enqueueHookEvent, forgetHookDeliveries } from "@tidings/hooks";
+import { badRequest, forgetIdempotencyKeys, notFound, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type {
   ConsentEvent,
@@ -218,6 +219,10 @@ export async function recordOptOut(
       data: { address: REDACTED },
     });
     await tx.verificationCode.deleteMany({ where: { identityId: identity.id } });
+    // Hook deliveries and replayable Idempotency-Key answers that carry the person (before this opt-out's own).
+    const needles = [identity.id, ...detailAddresses(before)];
+    await forgetHookDeliveries(tx, needles);
+    await forgetIdempotencyKeys(tx, needles);
   }
   await enqueue(tx, {
     name: "optout.created",
@@ -229,13 +234,14 @@ export async function recordOptOut(
     },
     correlationId: actor.correlationId,
   });
-  // Seed's raw `optout.requested`, to the requesting user's hooks (every hook for the admin token).
+  // Seed's raw `optout.requested`, to the requesting user's hooks (every hook for the admin token); a forget's
+  // carries the details as forgotten, not the person.
   await enqueueHookEvent(
     tx,
     "optout.requested",
     {
       identity: identity.id,
-      identity_details: before,
+      identity_details: type === "forget" ? after : before,
       optout_type: type,
       optout_reason: input.reason ?? null,
       optout_source: input.request_source,

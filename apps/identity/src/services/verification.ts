@@ -76,6 +76,8 @@ export async function issueVerification(
         // A code jumps the bulk backlog and quiet hours, and is never delivered after it stopped working.
         priority: "high",
         expires_at: expiresAt.toISOString(),
+        // Masked in message-sender's answers, and not kept there once sent.
+        sensitive: true,
       },
       correlationId: actor.correlationId,
     });

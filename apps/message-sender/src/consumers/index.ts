@@ -8,6 +8,7 @@ import type { Db } from "../db.ts";
 import { forgetIdentity, recordIdentity } from "../services/address-book.ts";
 import { recordOptIn, recordOptOut } from "../services/consent.ts";
 import { releaseDue } from "../services/due.ts";
+import { forgetPerson } from "../services/forget.ts";
 import { identityDirectory } from "../services/identity-client.ts";
 import { reconcile } from "../services/reconcile.ts";
 import { sendOutbound } from "../services/sending.ts";
@@ -21,8 +22,8 @@ interface ConsumerDeps {
 }
 
 /**
- * The worker's consumers: the address book (identity.*), the template copy (content.template.*) and the
- * sender (outbound.send).
+ * The worker's consumers: the address book (identity.*, and forget opt-outs), the template copy
+ * (content.template.*) and the sender (outbound.send).
  */
 export async function startConsumers(
   { config, db, broker, logger }: ConsumerDeps,
@@ -42,6 +43,15 @@ export async function startConsumers(
       "identity.created": record,
       "identity.updated": record,
       "identity.deleted": ({ id }) => forgetIdentity(db, id),
+      "optout.created": async (optout, ctx) => {
+        const forgotten = await forgetPerson(db, optout);
+        if (forgotten) {
+          ctx.log.info(
+            { identity: optout.identity, ...forgotten },
+            "identity forgotten: sends cancelled, messages redacted",
+          );
+        }
+      },
     },
     { prefetch },
   );

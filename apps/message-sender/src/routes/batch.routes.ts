@@ -4,6 +4,7 @@ import type { Db } from "../db.ts";
 import { createBatch, getBatch } from "../services/batches.ts";
 import type { ChannelCache } from "../services/channels.ts";
 import { actorOf } from "../services/outbounds.ts";
+import { viewerOf, visibleBatches } from "../services/visibility.ts";
 
 export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds: readonly string[]): void {
   app.post(
@@ -33,7 +34,7 @@ export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds
       },
     },
     async (request) => {
-      const batch = await getBatch(db, request.params.id);
+      const batch = await getBatch(db, request.params.id, visibleBatches(viewerOf(request)));
       if (!batch) {
         throw notFound("MESSAGE_SENDER_BATCH_NOT_FOUND", `Batch ${request.params.id} not found`);
       }

@@ -3,6 +3,7 @@ import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-k
 import Type from "typebox";
 import type { Db } from "../db.ts";
 import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../services/failed-tasks.ts";
+import { viewerOf, visibleOutbounds } from "../services/visibility.ts";
 
 export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
   app.get(
@@ -17,7 +18,7 @@ export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
     },
     async (request) => {
       const page = pageParams(request.query);
-      const { count, results } = await listFailedTasks(db, page);
+      const { count, results } = await listFailedTasks(db, page, visibleOutbounds(viewerOf(request)));
       return toPage(request, page, count, results, publicUrl);
     },
   );
@@ -32,7 +33,7 @@ export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
         response: { 200: FailedTask, ...errorResponses },
       },
     },
-    async (request) => getFailedTask(db, request.params.id),
+    async (request) => getFailedTask(db, request.params.id, visibleOutbounds(viewerOf(request))),
   );
 
   app.post(

@@ -14,6 +14,7 @@ import type { ChannelCache } from "../services/channels.ts";
 import { verifyTwilio, verifyVonage } from "../services/events.ts";
 import type { IdentityDirectory } from "../services/identity-client.ts";
 import { getInbound, type Keywords, listInbounds, receiveInbound } from "../services/inbound.ts";
+import { viewerOf, visibleInbounds } from "../services/visibility.ts";
 import { externalUrl } from "./events.routes.ts";
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
@@ -159,7 +160,8 @@ export function inboundRoutes(
     },
     async (request) => {
       const page = pageParams(request.query);
-      const { count, results } = await listInbounds(db, request.query, page);
+      const visible = await visibleInbounds(db, viewerOf(request));
+      const { count, results } = await listInbounds(db, request.query, page, visible);
       return toPage(request, page, count, results, publicUrl);
     },
   );
@@ -174,6 +176,6 @@ export function inboundRoutes(
         response: { 200: Inbound, ...errorResponses },
       },
     },
-    async (request) => getInbound(db, request.params.id),
+    async (request) => getInbound(db, request.params.id, await visibleInbounds(db, viewerOf(request))),
   );
 }

@@ -4,6 +4,7 @@ import type { Db } from "../db.ts";
 import type { ChannelCache } from "../services/channels.ts";
 import { OutboundWriter } from "../services/outbound-writer.ts";
 import { actorOf, createOutbound, getOutbound, listOutbounds } from "../services/outbounds.ts";
+import { viewerOf, visibleOutbounds } from "../services/visibility.ts";
 
 export function outboundRoutes(
   app: Api,
@@ -41,7 +42,12 @@ export function outboundRoutes(
     },
     async (request) => {
       const page = pageParams(request.query);
-      const { count, results } = await listOutbounds(db, request.query, page);
+      const { count, results } = await listOutbounds(
+        db,
+        request.query,
+        page,
+        visibleOutbounds(viewerOf(request)),
+      );
       return toPage(request, page, count, results, publicUrl);
     },
   );
@@ -57,7 +63,7 @@ export function outboundRoutes(
       },
     },
     async (request) => {
-      const outbound = await getOutbound(db, request.params.id);
+      const outbound = await getOutbound(db, request.params.id, visibleOutbounds(viewerOf(request)));
       if (!outbound) {
         throw notFound("OUTBOUND_NOT_FOUND", `Outbound ${request.params.id} not found`);
       }

@@ -3,7 +3,7 @@ import { enqueue } from "@tidings/amqp";
 import { type Batch, type CreateBatchBody, deterministicId } from "@tidings/contracts";
 import { badRequest } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
-import type { OutboundBatch } from "../generated/prisma/client.ts";
+import type { OutboundBatch, Prisma } from "../generated/prisma/client.ts";
 import { notAllowed, recipientsNotAllowed } from "./api-keys.ts";
 import type { ChannelCache } from "./channels.ts";
 import { type Actor, resolveChannel, toSendCommand } from "./outbounds.ts";
@@ -197,8 +197,13 @@ function toBatch(row: OutboundBatch, counts: Record<string, number>): Batch {
 }
 
 /** A batch with its outbounds counted by status, or null. */
-export async function getBatch(db: Db, id: string): Promise<Batch | null> {
-  const row = await db.outboundBatch.findUnique({ where: { id } });
+/** A batch, if `visible` (see visibility.ts) lets the reader see it. */
+export async function getBatch(
+  db: Db,
+  id: string,
+  visible?: Prisma.OutboundBatchWhereInput,
+): Promise<Batch | null> {
+  const row = await db.outboundBatch.findFirst({ where: { id, ...visible } });
   if (!row) {
     return null;
   }

@@ -3,7 +3,7 @@ import { enqueue } from "@tidings/amqp";
 import type { FailedTask } from "@tidings/contracts";
 import { notFound, type PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import type { OutboundSendFailure } from "../generated/prisma/client.ts";
+import type { OutboundSendFailure, Prisma } from "../generated/prisma/client.ts";
 import { requeueFailed } from "./outbound-status.ts";
 import { toSendCommand } from "./outbounds.ts";
 
@@ -15,16 +15,24 @@ const toFailedTask = (row: OutboundSendFailure): FailedTask => ({
   initiated_at: row.initiatedAt.toISOString(),
 });
 
-export async function listFailedTasks(db: Db, page: PageParams) {
+/** Failed tasks, of the outbounds `visible` (see visibility.ts) lets the reader see. */
+export async function listFailedTasks(db: Db, page: PageParams, visible?: Prisma.OutboundWhereInput) {
+  const where = visible && { outbound: visible };
   const [count, rows] = await db.$transaction([
-    db.outboundSendFailure.count(),
-    db.outboundSendFailure.findMany({ orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
+    db.outboundSendFailure.count({ where }),
+    db.outboundSendFailure.findMany({ where, orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
   ]);
   return { count, results: rows.map(toFailedTask) };
 }
 
-export async function getFailedTask(db: Db, id: number): Promise<FailedTask> {
-  const row = await db.outboundSendFailure.findUnique({ where: { id: BigInt(id) } });
+export async function getFailedTask(
+  db: Db,
+  id: number,
+  visible?: Prisma.OutboundWhereInput,
+): Promise<FailedTask> {
+  const row = await db.outboundSendFailure.findFirst({
+    where: { id: BigInt(id), ...(visible && { outbound: visible }) },
+  });
   if (!row) {
     throw notFound("MESSAGE_SENDER_FAILED_TASK_NOT_FOUND", `Failed task ${id} not found`);
   }

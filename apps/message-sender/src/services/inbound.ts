@@ -163,22 +163,33 @@ export async function receiveInbound(
   });
 }
 
-export async function getInbound(db: Db, id: string): Promise<Inbound> {
-  const row = await db.inbound.findUnique({ where: { id } });
+/** One inbound; 404 also when `visible` (see visibility.ts) does not let the reader see it. */
+export async function getInbound(db: Db, id: string, visible?: Prisma.InboundWhereInput): Promise<Inbound> {
+  const row = await db.inbound.findFirst({ where: { AND: [{ id }, visible ?? {}] } });
   if (!row) {
     throw notFound("MESSAGE_SENDER_INBOUND_NOT_FOUND", `Inbound ${id} not found`);
   }
   return toInbound(row);
 }
 
-export async function listInbounds(db: Db, query: InboundListQuery, page: PageParams) {
+export async function listInbounds(
+  db: Db,
+  query: InboundListQuery,
+  page: PageParams,
+  visible?: Prisma.InboundWhereInput,
+) {
   const where: Prisma.InboundWhereInput = {
-    fromIdentity: query.from_identity && { in: query.from_identity },
-    fromAddr: query.from_addr && { in: query.from_addr },
-    messageId: query.message_id,
-    inReplyTo: query.in_reply_to,
-    channel: query.channel,
-    createdAt: { gte: query.after, lte: query.before },
+    AND: [
+      {
+        fromIdentity: query.from_identity && { in: query.from_identity },
+        fromAddr: query.from_addr && { in: query.from_addr },
+        messageId: query.message_id,
+        inReplyTo: query.in_reply_to,
+        channel: query.channel,
+        createdAt: { gte: query.after, lte: query.before },
+      },
+      visible ?? {},
+    ],
   };
   const [count, rows] = await db.$transaction([
     db.inbound.count({ where }),

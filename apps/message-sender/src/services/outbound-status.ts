@@ -369,7 +369,22 @@ export async function requeueFailed(tx: Tx, ids: string[]): Promise<OutboundRow[
  * status expired and no delivery report. With `worker`, only under that worker's claim; without, only while
  * no live claim exists (the due-message poller). Returns how many expired.
  */
-export async function recordExpired(tx: Tx, ids: string[], worker?: string): Promise<number> {
+export const recordExpired = (tx: Tx, ids: string[], worker?: string): Promise<number> =>
+  recordUnsent(tx, ids, "expired", "expired", worker);
+
+/**
+ * queued -> `status` (expired, or cancelled: never to be sent; the address wiped), announced as
+ * outbound.failed with that status and `reason`, and no delivery report (it says nothing about the address).
+ * With `worker`, only under that worker's claim; without, only while no live claim exists. Returns how many
+ * changed.
+ */
+export async function recordUnsent(
+  tx: Tx,
+  ids: string[],
+  status: "expired" | "cancelled",
+  reason: string,
+  worker?: string,
+): Promise<number> {
   const rows = await tx.outbound.updateManyAndReturn({
     where: {
       id: { in: ids },
@@ -378,12 +393,12 @@ export async function recordExpired(tx: Tx, ids: string[], worker?: string): Pro
         ? { claimedBy: worker }
         : { OR: [{ claimedUntil: null }, { claimedUntil: { lt: new Date() } }] }),
     },
-    data: { status: "expired", toAddr: "", lastError: "expired", claimedUntil: null },
+    data: { status, toAddr: "", lastError: reason, claimedUntil: null },
   });
   if (rows.length > 0) {
     await announce(
       tx,
-      rows.map((row) => ({ row, worker, reason: "expired", report: false })),
+      rows.map((row) => ({ row, worker, reason, report: false })),
     );
   }
   return rows.length;

@@ -92,6 +92,7 @@ async function storeOutbounds(db: Db, batch: Pending[]): Promise<void> {
     sending_window: row.sendingWindow,
     not_before: row.notBefore,
     expires_at: row.expiresAt,
+    sensitive: row.sensitive,
     created_at: row.createdAt,
     created_by: row.createdBy,
   }));
@@ -101,14 +102,15 @@ async function storeOutbounds(db: Db, batch: Pending[]): Promise<void> {
       ctes: `stored AS (
         INSERT INTO outbound (id, version, to_addr, to_identity, content, channel, metadata, resend, test,
                               template, template_version, priority, sending_window, not_before, expires_at,
-                              created_at, created_by, updated_at, updated_by)
+                              sensitive, created_at, created_by, updated_at, updated_by)
         SELECT id, version, to_addr, to_identity, content, channel, metadata, resend, test, template,
                template_version, priority::outbound_priority, sending_window, not_before, expires_at,
-               created_at, created_by, created_at, created_by
+               sensitive, created_at, created_by, created_at, created_by
         FROM jsonb_to_recordset($1::jsonb) AS r(
           id uuid, version int, to_addr text, to_identity uuid, content text, channel text, metadata jsonb,
           resend boolean, test boolean, template int, template_version int, priority text, sending_window jsonb,
-          not_before timestamptz, expires_at timestamptz, created_at timestamptz, created_by int))`,
+          not_before timestamptz, expires_at timestamptz, sensitive boolean, created_at timestamptz,
+          created_by int))`,
       values: [JSON.stringify(rows)],
     },
   );

@@ -16,7 +16,9 @@ export function toOutbound(row: OutboundRow): Outbound {
     version: row.version,
     to_addr: row.toAddr,
     to_identity: row.toIdentity,
-    content: row.content,
+    // Sensitive content is never shown (and is cleared once the send is final).
+    content: row.sensitive ? null : row.content,
+    content_masked: row.sensitive,
     delivered: row.delivered,
     attempts: row.attempts,
     metadata: row.metadata as Outbound["metadata"],
@@ -55,6 +57,7 @@ export function toSendCommand(row: OutboundRow): OutboundSend {
     ...(row.sendingWindow ? { sending_window: row.sendingWindow as OutboundSend["sending_window"] } : {}),
     ...(row.notBefore ? { not_before: row.notBefore.toISOString() } : {}),
     ...(row.expiresAt ? { expires_at: row.expiresAt.toISOString() } : {}),
+    ...(row.sensitive ? { sensitive: true } : {}),
   };
 }
 
@@ -164,6 +167,7 @@ export async function createOutbound(
     sendingWindow: input.sending_window ?? null,
     notBefore: timing.notBefore,
     expiresAt: timing.expiresAt,
+    sensitive: input.sensitive ?? false,
   };
   await writer.store(row, {
     name: "outbound.send",
@@ -174,8 +178,13 @@ export async function createOutbound(
   return toOutbound(row);
 }
 
-export async function getOutbound(db: Db, id: string): Promise<Outbound | null> {
-  const row = await db.outbound.findUnique({ where: { id } });
+/** One outbound, if `visible` (see visibility.ts) lets the reader see it. */
+export async function getOutbound(
+  db: Db,
+  id: string,
+  visible?: Prisma.OutboundWhereInput,
+): Promise<Outbound | null> {
+  const row = await db.outbound.findFirst({ where: { id, ...visible } });
   return row && toOutbound(row);
 }
 
@@ -183,13 +192,19 @@ export async function listOutbounds(
   db: Db,
   query: OutboundListQuery,
   page: PageParams,
+  visible?: Prisma.OutboundWhereInput,
 ): Promise<{ count: number; results: Outbound[] }> {
   const where: Prisma.OutboundWhereInput = {
-    toAddr: query.to_addr && { in: query.to_addr },
-    toIdentity: query.to_identity && { in: query.to_identity },
-    createdAt: { gte: query.after, lte: query.before },
-    delivered: query.delivered,
-    status: query.status,
+    AND: [
+      {
+        toAddr: query.to_addr && { in: query.to_addr },
+        toIdentity: query.to_identity && { in: query.to_identity },
+        createdAt: { gte: query.after, lte: query.before },
+        delivered: query.delivered,
+        status: query.status,
+      },
+      visible ?? {},
+    ],
   };
   const [count, rows] = await db.$transaction([
     db.outbound.count({ where }),

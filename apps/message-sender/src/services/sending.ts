@@ -19,6 +19,7 @@ import type { ChannelRegistry, ResolvedChannel } from "../channels/registry.ts";
 import type { Db } from "../db.ts";
 import { identityZone, type Resolved, resolveAddress } from "./address-book.ts";
 import { isOptedOut } from "./consent.ts";
+import { cancelIfForgotten } from "./forget.ts";
 import { type IdentityDirectory, resolveIdentity } from "./identity-client.ts";
 import {
   type AcceptedSend,
@@ -95,7 +96,7 @@ export async function sendOutbound(
   const defaultChannel = command.channel ?? (await sender.channels.defaultChannel());
   const claimedAt = Date.now();
   const outbound = await storeAndClaim(sender, command, defaultChannel, log);
-  if (!outbound) {
+  if (!outbound || (await cancelIfForgotten(db, id, outbound.to_identity, worker))) {
     return;
   }
   let result: SendResult;
@@ -528,13 +529,14 @@ async function storeAndClaim(
         o.sending_window, o.not_before, o.expires_at, o.created_at, c.previous_worker, c.previous_until
     ), stored AS (
       INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window,
-                            not_before, expires_at, created_by_schedule, claimed_by, claimed_until)
+                            not_before, expires_at, created_by_schedule, sensitive, claimed_by, claimed_until)
       SELECT ${id}::uuid, ${command.to_addr ?? ""}, ${command.to_identity ?? null}::uuid, ${command.content ?? null},
         ${command.channel ?? defaultChannel}, ${JSON.stringify(command.metadata)}::jsonb, ${command.resend ?? null}::boolean,
         ${command.priority ?? "normal"}::outbound_priority,
         ${command.sending_window ? JSON.stringify(command.sending_window) : null}::jsonb,
         ${command.not_before ?? null}::timestamptz, ${command.expires_at ?? null}::timestamptz,
-        ${command.created_by_schedule ?? null}::uuid, ${worker}, now() + make_interval(secs => ${ttl}::float8)
+        ${command.created_by_schedule ?? null}::uuid, ${command.sensitive ?? false}, ${worker},
+        now() + make_interval(secs => ${ttl}::float8)
       WHERE NOT EXISTS (SELECT 1 FROM outbound WHERE id = ${id}::uuid)
       ON CONFLICT (id) DO NOTHING
       RETURNING channel, to_addr, to_identity::text, content, metadata, priority::text, sending_window, not_before,

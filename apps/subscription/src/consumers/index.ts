@@ -12,6 +12,7 @@ import {
   markMessageSetDeleted,
   markScheduleDeleted,
 } from "../services/content-copy.ts";
+import { forgetIdentity } from "../services/forget.ts";
 import {
   deactivateIdentity,
   followIdentityLanguage,
@@ -112,6 +113,9 @@ export async function startSubscriptionConsumers(
           ctx.log.info({ identity: id, stopped }, "subscriptions of a deleted identity stopped");
         },
         "optout.created": async (optout, ctx) => {
+          if (optout.optout_type === "forget") {
+            await forgetIdentity(db, optout);
+          }
           if (STOPPING_OPTOUTS.has(optout.optout_type)) {
             // An unsubscribe from one topic ends that topic subscription; the others end every one.
             const topic = optout.optout_type === "unsubscribe" ? optout.topic : null;

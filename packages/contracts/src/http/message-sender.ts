@@ -45,6 +45,8 @@ export const CreateOutboundBody = Body({
   channel: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64 }))),
   resend: Type.Optional(Nullable(Type.Boolean())),
   version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, default: 1 })),
+  /** Sensitive content (a code, a link): masked in every answer and not kept once the send is final. */
+  sensitive: Type.Optional(Type.Boolean()),
   ...templatedSend,
   ...sendTiming,
 });
@@ -57,7 +59,10 @@ export const Outbound = Type.Object({
   /** Cleared to "" once the outbound is delivered or failed, as in Seed. */
   to_addr: Type.String(),
   to_identity: Nullable(Uuid),
+  /** Null, with `content_masked: true`, for a sensitive outbound (a verification code, `sensitive: true`). */
   content: Nullable(Type.String()),
+  /** The content is sensitive: never shown (`content` is null), and not kept once the send is final. */
+  content_masked: Type.Boolean(),
   delivered: Type.Boolean(),
   /** Submissions to a provider. */
   attempts: Type.Integer({ minimum: 0 }),

@@ -77,3 +77,17 @@ export const IdentityMaxFailures = Type.Object({
   failure_count: Type.Integer({ minimum: 1 }),
 });
 export type IdentityMaxFailures = Static<typeof IdentityMaxFailures>;
+
+/**
+ * Every address in identity details (`details.addresses[type][address]`), e.g. the `identity_details` of a
+ * `forget` opt-out: what the services must find and redact besides the identity id.
+ */
+export function detailAddresses(details: unknown): string[] {
+  const addresses = (details as { addresses?: unknown } | null)?.addresses;
+  if (!addresses || typeof addresses !== "object") {
+    return [];
+  }
+  return Object.values(addresses).flatMap((byAddress) =>
+    byAddress && typeof byAddress === "object" ? Object.keys(byAddress) : [],
+  );
+}

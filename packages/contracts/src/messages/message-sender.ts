@@ -66,6 +66,8 @@ export const OutboundSend = Type.Object({
    * outbound as its creator. Absent for every other sender.
    */
   created_by_schedule: Type.Optional(Uuid),
+  /** Sensitive content (a verification code): masked in the API and not kept once the send is final. */
+  sensitive: Type.Optional(Type.Boolean()),
 });
 export type OutboundSend = Static<typeof OutboundSend>;
 

@@ -1,0 +1,287 @@
+/**
+ * Forget means everywhere (issue 17): the five services in-process, sharing one AMQP namespace. A person with a
+ * number, an email and a name gets subscriptions, outbounds (one sent, one deferred), an inbound and pending
+ * hook deliveries; after `optout_type: forget` no text, varchar, json or array column of any of the five
+ * databases holds the number, the email or the name, the deferred send is cancelled and never sent (not even
+ * by a stale `outbound.send`), and a repeated forget changes nothing more.
+ */
+import { randomUUID } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { adminAuth, startTestService } from "@tidings/service-kit/testing";
+import { waitFor } from "@tidings/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { contentService } from "../../../apps/content/src/service.ts";
+import { identityService } from "../../../apps/identity/src/service.ts";
+import { createMessageSenderService } from "../../../apps/message-sender/src/service.ts";
+import { schedulerService } from "../../../apps/scheduler/src/service.ts";
+import { subscriptionService } from "../../../apps/subscription/src/service.ts";
+
+const SENT_FILE = path.join(tmpdir(), `tidings-forget-sent-${process.pid}.jsonl`);
+const start = async () => {
+  const identity = await startTestService(identityService, { worker: true });
+  const shared = { worker: true, namespace: identity.namespace };
+  return {
+    identity,
+    subscription: await startTestService(subscriptionService, shared),
+    content: await startTestService(contentService, shared),
+    scheduler: await startTestService(schedulerService(), shared),
+    "message-sender": await startTestService(createMessageSenderService(), {
+      ...shared,
+      env: { LOG_CHANNEL_FILE: SENT_FILE },
+    }),
+  };
+};
+type Services = Awaited<ReturnType<typeof start>>;
+type Name = keyof Services;
+let svc: Services;
+
+beforeAll(async () => {
+  svc = await start();
+}, 120_000);
+afterAll(async () => {
+  for (const s of Object.values(svc ?? {}).reverse()) {
+    await s.close();
+  }
+  await rm(SENT_FILE, { force: true });
+});
+
+async function call(name: Name, method: "GET" | "POST", url: string, payload?: object) {
+  const res = await svc[name].app.inject({
+    method,
+    url,
+    headers: adminAuth,
+    ...(payload ? { payload } : {}),
+  });
+  return { status: res.statusCode, body: res.json() };
+}
+async function ok(name: Name, method: "GET" | "POST", url: string, payload?: object) {
+  const res = await call(name, method, url, payload);
+  expect(res.status, `${method} ${name}${url}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+  return res.body;
+}
+
+/** Every row of every text, varchar, json(b) or array column of the service's database that holds a needle. */
+async function holding(name: Name, needles: string[]): Promise<string[]> {
+  const db = svc[name].db;
+  const columns = await db.$queryRawUnsafe<{ table_name: string; column_name: string }[]>(
+    `SELECT c.table_name, c.column_name FROM information_schema.columns c
+     JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+     WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+       AND (c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb')
+            OR (c.data_type = 'ARRAY' AND c.udt_name IN ('_text', '_varchar')))`,
+  );
+  expect(columns.length).toBeGreaterThan(5);
+  const found: string[] = [];
+  for (const { table_name, column_name } of columns) {
+    const [{ n }] = await db.$queryRawUnsafe<[{ n: number }]>(
+      `SELECT count(*)::int AS n FROM "${table_name}" WHERE "${column_name}"::text ILIKE ANY($1::text[])`,
+      needles.map((needle) => `%${needle}%`),
+    );
+    if (n > 0) {
+      found.push(`${name}.${table_name}.${column_name}: ${n}`);
+    }
+  }
+  return found;
+}
+
+const everywhere = async (needles: string[]) =>
+  (await Promise.all((Object.keys(svc) as Name[]).map((name) => holding(name, needles)))).flat();
+
+const sentIds = async () =>
+  (await readFile(SENT_FILE, "utf8").catch(() => ""))
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { id: string }).id);
+
+describe("forget", () => {
+  it("leaves no trace of the person in any of the five databases, and cancels their sends for good", async () => {
+    const suffix = String(process.pid % 100_000).padStart(5, "0");
+    const number = `+2782${suffix}${String(Math.floor(Math.random() * 100)).padStart(2, "0")}`;
+    const email = `nomvula.${suffix}@example.org`;
+    const name = `Nomvula Forgetme${suffix}`;
+    // Needles without the + and in lower case too: a national or differently-cased copy counts.
+    const needles = [number, number.slice(1), email, name, `Forgetme${suffix}`];
+
+    // Hooks whose deliveries stay pending (nothing listens there).
+    for (const event of ["identity.created", "identity.updated"]) {
+      await ok("identity", "POST", "/api/v1/webhook/", { event, target: "http://127.0.0.1:9/hook" });
+    }
+    await ok("subscription", "POST", "/api/v1/webhook/", {
+      event: "subscription.created",
+      target: "http://127.0.0.1:9/hook",
+    });
+
+    const person = await ok("identity", "POST", "/api/v1/identities/", {
+      details: {
+        addresses: { msisdn: { [number]: { default: true } }, email: { [email]: {} } },
+        name,
+        lang_code: "eng_ZA",
+      },
+    });
+    const id = person.id as string;
+
+    // Content, and a subscription to it once the subscription service has its copy.
+    const schedule = await ok("content", "POST", "/api/v1/schedule/", { minute: "0", hour: "8" });
+    const set = await ok("content", "POST", "/api/v1/messageset/", {
+      short_name: `forget.${suffix}.${randomUUID()}`,
+      default_schedule: schedule.id,
+    });
+    await ok("content", "POST", "/api/v1/message/", {
+      messageset: set.id,
+      sequence_number: 1,
+      lang: "eng_ZA",
+      text_content: "Week 1: welcome",
+    });
+    await waitFor(
+      async () =>
+        (
+          await call("subscription", "POST", "/api/v1/subscriptions/", {
+            identity: id,
+            messageset: set.id,
+            schedule: schedule.id,
+            lang: "eng_ZA",
+          })
+        ).status === 201,
+      { what: "subscription accepted", timeoutMs: 20_000 },
+    );
+    await waitFor(
+      async () =>
+        (await svc.subscription.db.identityCopy.findUnique({ where: { id } })) &&
+        (await call("subscription", "POST", "/api/v1/topics/clinic-news/subscribers/", { identity: id }))
+          .status < 300,
+      { what: "topic subscription", timeoutMs: 20_000 },
+    );
+
+    // One outbound sent (to the identity), one deferred for a day (to the number); an inbound from them.
+    const ms = svc["message-sender"];
+    await waitFor(() => ms.db.addressBookEntry.findUnique({ where: { identity: id } }), {
+      what: "address book entry",
+      timeoutMs: 20_000,
+    });
+    const sent = await ok("message-sender", "POST", "/api/v1/outbound/", {
+      to_identity: id,
+      content: `Hello ${name}`,
+      metadata: { name },
+    });
+    const deferred = await ok("message-sender", "POST", "/api/v1/outbound/", {
+      to_addr: number,
+      content: `Your appointment, ${name}`,
+      metadata: { email },
+      not_before: new Date(Date.now() + 86_400_000).toISOString(),
+    });
+    await waitFor(
+      async () => (await ms.db.outbound.findUnique({ where: { id: sent.id } }))?.status === "delivered",
+      { what: "first outbound delivered", timeoutMs: 20_000 },
+    );
+    const inbound = await ok("message-sender", "POST", "/api/v1/inbound/", {
+      from_addr: number,
+      content: `This is ${name}, ${email}`,
+      message_id: randomUUID(),
+      helper_metadata: { from: number },
+    });
+    await waitFor(
+      async () =>
+        (await svc.identity.db.hookDelivery.count({
+          where: { status: "pending", body: { contains: name } },
+        })) > 0,
+      { what: "pending hook delivery" },
+    );
+    expect((await everywhere(needles)).length).toBeGreaterThan(0);
+
+    await ok("identity", "POST", "/api/v1/optout/", {
+      optout_type: "forget",
+      identity: id,
+      request_source: "test",
+    });
+
+    const deferredRow = await waitFor(
+      async () => {
+        const row = await ms.db.outbound.findUnique({ where: { id: deferred.id } });
+        return row?.status === "cancelled" && row;
+      },
+      { what: "deferred outbound cancelled", timeoutMs: 20_000 },
+    );
+    expect(deferredRow).toMatchObject({ lastError: "forgotten", toAddr: "", content: null, metadata: {} });
+    await waitFor(async () => (await everywhere(needles)).length === 0, {
+      what: "no trace of the person",
+      timeoutMs: 20_000,
+    }).catch(async (err) => {
+      throw new Error(`${(err as Error).message}; still found: ${(await everywhere(needles)).join(", ")}`);
+    });
+
+    // Ids, statuses and timestamps stay for reporting.
+    const sentRow = await ms.db.outbound.findUniqueOrThrow({ where: { id: sent.id } });
+    expect(sentRow).toMatchObject({ status: "delivered", toIdentity: id, content: null, metadata: {} });
+    expect(sentRow.createdAt.toISOString()).toBe(sent.created_at);
+    const inboundRow = await ms.db.inbound.findUniqueOrThrow({ where: { id: inbound.id } });
+    expect(inboundRow).toMatchObject({ fromIdentity: id, content: null, fromAddr: "" });
+    const subscriptions = await ok("subscription", "GET", `/api/v1/subscriptions/?identity=${id}`);
+    expect(subscriptions.results.map((s: { active: boolean }) => s.active)).toEqual([false]);
+    // The subscription service's copy is a tombstone, and no delivery about the person is left to send there.
+    expect(await svc.subscription.db.identityCopy.findUnique({ where: { id } })).toMatchObject({
+      deleted: true,
+      details: {},
+      addresses: [],
+    });
+    expect(
+      await svc.subscription.db.hookDelivery.count({
+        where: { event: "subscription.created", status: "pending", body: { contains: id } },
+      }),
+    ).toBe(0);
+
+    // A stale outbound.send for the cancelled outbound, and a new one to the forgotten identity: neither is sent.
+    const late = randomUUID();
+    await svc.subscription.broker.publish(
+      "outbound.send",
+      { id: deferred.id, to_addr: number, content: `Your appointment, ${name}`, metadata: {} },
+      { messageId: randomUUID() },
+    );
+    await svc.subscription.broker.publish(
+      "outbound.send",
+      { id: late, to_identity: id, content: `Week 2, ${name}`, metadata: { name } },
+      { messageId: late },
+    );
+    const lateRow = await waitFor(
+      async () => {
+        const row = await ms.db.outbound.findUnique({ where: { id: late } });
+        return row && row.status !== "queued" && row;
+      },
+      { what: "late outbound handled", timeoutMs: 20_000 },
+    );
+    expect(lateRow).toMatchObject({
+      status: "cancelled",
+      lastError: "forgotten",
+      content: null,
+      metadata: {},
+    });
+
+    // Forgetting again (the event delivered again) changes nothing more and fails nowhere.
+    await ok("identity", "POST", "/api/v1/optout/", {
+      optout_type: "forget",
+      identity: id,
+      request_source: "test",
+    });
+    await waitFor(
+      async () =>
+        (await svc.identity.db.optOut.count({ where: { identityId: id, optoutType: "forget" } })) === 2 &&
+        (await svc.identity.db.outboxMessage.count()) === 0,
+      { what: "second forget published" },
+    );
+    // The deferred send's original message, the stale copy and the late one all ended without a send.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await ms.db.outbound.findUniqueOrThrow({ where: { id: deferred.id } })).toMatchObject({
+      status: "cancelled",
+    });
+    expect(await sentIds()).toEqual([sent.id]);
+    expect(await everywhere(needles)).toEqual([]);
+    for (const service of ["identity", "subscription", "message-sender"] as const) {
+      const queues = (await ok(service, "GET", "/api/v1/dead-letters/")) as { dead_letters: number }[];
+      expect(
+        queues.filter((q) => q.dead_letters > 0),
+        `${service} dead letters`,
+      ).toEqual([]);
+    }
+  }, 120_000);
+});
