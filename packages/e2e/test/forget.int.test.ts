@@ -256,6 +256,22 @@ describe("forget", () => {
       content: null,
       metadata: {},
     });
+    // A new send by the number alone (no identity to recognise): the forget opted every address out in
+    // message-sender's copy of consent (kept as SHA-256 only), so it goes nowhere either.
+    const byNumber = randomUUID();
+    await svc.subscription.broker.publish(
+      "outbound.send",
+      { id: byNumber, to_addr: number, content: "hello again", metadata: {} },
+      { messageId: byNumber },
+    );
+    const byNumberRow = await waitFor(
+      async () => {
+        const row = await ms.db.outbound.findUnique({ where: { id: byNumber } });
+        return row && row.status !== "queued" && row;
+      },
+      { what: "the send by number handled", timeoutMs: 20_000 },
+    );
+    expect(byNumberRow).toMatchObject({ status: "failed", lastError: "opted_out", toAddr: "" });
 
     // Forgetting again (the event delivered again) changes nothing more and fails nowhere.
     await ok("identity", "POST", "/api/v1/optout/", {
