@@ -8,7 +8,7 @@ import amqp from "amqplib";
  * Scratch namespaces (a test file's, a benchmark's, a chaos run's) are named `<kind>-<UTC time>-<owner>-<random>`:
  * the time and the owning process let a later run find and delete what an earlier one that was killed left behind.
  */
-const SCRATCH = /^([a-z]+)-(\d{8}T\d{6}Z)-(\d+)-([0-9a-f]+)$/;
+const SCRATCH = /^([a-z]+)-(\d{8}[Tt]\d{6}[Zz])-(\d+)-([0-9a-f]+)$/;
 
 export interface ScratchNamespace {
   namespace: string;
@@ -21,11 +21,13 @@ export interface ScratchNamespace {
 /** How long a scratch namespace may live before any run deletes it as left behind. */
 export const STALE_AFTER_MS = 3_600_000;
 
+/** Lower-case (`20261204t203012z`): AMQP_NAMESPACE allows lower-case letters, digits, _ and - only. */
 const stamp = (at: Date) =>
   at
     .toISOString()
     .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
+    .replace(/\.\d+Z$/, "z")
+    .toLowerCase();
 
 /** A new scratch namespace of `kind` (lower-case letters), owned by the run `owner` (a pid). */
 export function scratchNamespace(kind: string, owner: number = process.pid, at = new Date()): string {

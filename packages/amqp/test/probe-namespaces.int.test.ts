@@ -104,13 +104,17 @@ describe("scratch namespaces", () => {
   it("are named <kind>-<UTC time>-<owner>-<random>, and read back", () => {
     const at = new Date("2026-12-04T20:30:12.345Z");
     const namespace = scratchNamespace("bench", 4242, at);
-    expect(namespace).toMatch(/^bench-20261204T203012Z-4242-[0-9a-f]{8}$/);
+    expect(namespace).toMatch(/^bench-20261204t203012z-4242-[0-9a-f]{8}$/);
     expect(parseScratchNamespace(namespace)).toEqual({
       namespace,
       kind: "bench",
       owner: 4242,
       createdAt: new Date("2026-12-04T20:30:12Z"),
     });
+    // An earlier version's upper-case stamp still reads back (so its left-overs are still deleted).
+    expect(parseScratchNamespace("test-20261204T203012Z-7-0a1b")?.createdAt).toEqual(
+      new Date("2026-12-04T20:30:12Z"),
+    );
     expect(parseScratchNamespace("tidings")).toBeUndefined();
     expect(parseScratchNamespace("")).toBeUndefined();
     expect(() => scratchNamespace("Bench-1")).toThrow(/lower-case letters/);
