@@ -30,6 +30,11 @@ export interface ApiDeps {
   broker?: Broker;
   adminToken?: string;
   publicUrl?: string;
+  /**
+   * The proxies (addresses, CIDRs; see `trustedProxies`) whose X-Forwarded-* headers are believed: the client's
+   * address, protocol and host. Absent or empty: none, the peer is the client.
+   */
+  trustProxy?: string[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -87,7 +92,7 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
       const given = req.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    trustProxy: true,
+    trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 5 * 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
