@@ -14,6 +14,7 @@ import type { Logger } from "pino";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import Type from "typebox";
 import { type KeyKind, type Principal, TokenAuthenticator } from "./auth.ts";
+import { registerJsonParser } from "./body.ts";
 import { ApiError, RetryLaterError } from "./errors.ts";
 import { registerIdempotency } from "./idempotency.ts";
 import { enforceKeyLimits, RateLimiter } from "./limits.ts";
@@ -97,6 +98,7 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     bodyLimit: 5 * 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  registerJsonParser(app);
   // Bodies are JSON and validated as sent: coercing them would turn a null into "" or a 0 into null
   // (`anyOf [T, null]`). Query strings and path parameters are strings and are coerced.
   const bodyAjv = createAjv();
