@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -36,9 +37,12 @@ export interface ApiDeps {
    * address, protocol and host. Absent or empty: none, the peer is the client.
    */
   trustProxy?: string[];
+  /** Requests a minute per client address to the public routes (health aside); absent or 0: no limit. */
+  publicRateLimit?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const HEALTH = "/api/health/";
 
 const E164 = /^\+[1-9][0-9]{6,14}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -140,6 +144,22 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
   registerIdempotency(app, deps.db);
   app.addHook("preValidation", refuseUnstorableText);
 
+  if (deps.publicRateLimit) {
+    // Before any route: the plugin adds its hook to the routes declared after it. One window per client address
+    // for all the public routes of this process; authenticated routes have their key's limits instead.
+    await app.register(rateLimit, {
+      max: deps.publicRateLimit,
+      timeWindow: 60_000,
+      allowList: (request) => !request.routeOptions.config.public || request.routeOptions.url === HEALTH,
+      errorResponseBuilder: (_request, context) =>
+        new RetryLaterError(
+          "RATE_LIMITED",
+          `At most ${context.max} requests a minute from one address to this API's public routes.`,
+          Math.max(1, Math.ceil(context.ttl / 1000)),
+        ),
+    });
+  }
+
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) =>
     sendError(
@@ -166,7 +186,7 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
   });
   await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
 
-  app.get("/api/health/", { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+  app.get(HEALTH, { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
     const database = await deps.db.$queryRawUnsafe("SELECT 1").then(
       () => "Accessible",
       () => "Inaccessible",
@@ -281,6 +301,8 @@ function sendError(err: FastifyError | ApiError, request: FastifyRequest, reply:
     code = "VALIDATION_FAILED";
     details = validationDetails(err as FastifyError);
     message = "The request is invalid.";
+  } else if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    code = "BODY_TOO_LARGE";
   } else if (status < 500) {
     code = /^FST_ERR_CTP_/.test(err.code ?? "") ? "INVALID_BODY" : (err.code ?? "BAD_REQUEST");
   } else {

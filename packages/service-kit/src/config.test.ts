@@ -27,6 +27,7 @@ describe("loadConfig", () => {
       AMQP_URL: "amqp://guest:guest@127.0.0.1:5672",
       AMQP_NAMESPACE: "",
       AMQP_PREFETCH: 100,
+      PUBLIC_RATE_LIMIT: 3000,
       PORT: 3000,
       DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/tidings_identity",
     });
@@ -81,6 +82,7 @@ describe("loadConfig", () => {
     ["TRUST_PROXY", "true"],
     ["TRUST_PROXY", ""],
     ["PORT", "70000"],
+    ["PUBLIC_RATE_LIMIT", "-1"],
   ])("rejects %s=%s with a ConfigError naming the variable and the service", (name, value) => {
     const err = configError(() => loadConfig("message-sender", PORT, { [name]: value }));
     expect(err.name).toBe("ConfigError");

@@ -25,6 +25,11 @@ export const BaseConfig = {
    * `loopback`/`linklocal`/`uniquelocal`. Unset: none (the headers are ignored; the client is the peer).
    */
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Requests a minute per client address (see TRUST_PROXY) to the unauthenticated routes of each API process
+   * (provider callbacks, the unsubscribe page, docs; not health); 0: no limit.
+   */
+  PUBLIC_RATE_LIMIT: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 3000 }),
 } satisfies TProperties;
 
 export const baseConfigSchema = Type.Object(BaseConfig);

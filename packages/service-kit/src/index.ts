@@ -35,7 +35,7 @@ export {
   pageParams,
   toPage,
 } from "./pagination.ts";
-export { type Api, errorResponses, requireAdmin } from "./routes.ts";
+export { type Api, CALLBACK_BODY_LIMIT, errorResponses, requireAdmin } from "./routes.ts";
 export {
   buildServiceApi,
   type Database,

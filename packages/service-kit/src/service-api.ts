@@ -23,6 +23,7 @@ export async function buildDefinedApi<C extends ServiceConfig, D extends Databas
       adminToken: deps.config.ADMIN_TOKEN,
       publicUrl: deps.config.PUBLIC_URL,
       trustProxy: trustedProxies(deps.config.TRUST_PROXY),
+      publicRateLimit: deps.config.PUBLIC_RATE_LIMIT,
     },
     async (app) => {
       deadLetterRoutes(app, def.name, deps.broker);
