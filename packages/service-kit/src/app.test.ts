@@ -33,6 +33,10 @@ class FakeDb implements SqlExecutor {
     if (query === "SELECT 1") {
       return [{ "?column?": 1 }] as T;
     }
+    if (query.includes("INSERT INTO tidings_api_token")) {
+      await this.$executeRawUnsafe(query, ...values);
+      return [{ id: this.tokens.size, created_at: new Date() }] as T;
+    }
     const token = this.tokens.get(values[0] as string);
     const user = token && !token.revoked ? this.users.find((u) => u.id === token.userId) : undefined;
     return (user ? [{ id: user.id, is_admin: user.is_admin }] : []) as T;

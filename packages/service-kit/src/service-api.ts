@@ -24,6 +24,7 @@ export async function buildDefinedApi<C extends ServiceConfig, D extends Databas
       publicUrl: deps.config.PUBLIC_URL,
       trustProxy: trustedProxies(deps.config.TRUST_PROXY),
       publicRateLimit: deps.config.PUBLIC_RATE_LIMIT,
+      databaseUrl: deps.config.DATABASE_URL,
     },
     async (app) => {
       deadLetterRoutes(app, def.name, deps.broker);
