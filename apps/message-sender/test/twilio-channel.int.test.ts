@@ -81,7 +81,12 @@ beforeAll(async () => {
   sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN }, callbackIntervalMs: 20 });
   svc = await startTestService(createMessageSenderService(), {
     worker: true,
-    env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000", CHANNEL_CACHE_TTL_MS: "100" },
+    // TRUST_PROXY: inject's peer, for the callback signed over the URL a proxy forwarded.
+    env: {
+      OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000",
+      CHANNEL_CACHE_TTL_MS: "100",
+      TRUST_PROXY: "127.0.0.1",
+    },
   });
   await svc.app.listen({ port: 0, host: "127.0.0.1" });
   base = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}`;

@@ -33,6 +33,10 @@ class FakeDb implements SqlExecutor {
     if (query === "SELECT 1") {
       return [{ "?column?": 1 }] as T;
     }
+    if (query.includes("INSERT INTO tidings_api_token")) {
+      await this.$executeRawUnsafe(query, ...values);
+      return [{ id: this.tokens.size, created_at: new Date() }] as T;
+    }
     const token = this.tokens.get(values[0] as string);
     const user = token && !token.revoked ? this.users.find((u) => u.id === token.userId) : undefined;
     return (user ? [{ id: user.id, is_admin: user.is_admin }] : []) as T;
@@ -58,6 +62,12 @@ interface TestApi {
   db: FakeDb;
   logs: string[];
 }
+
+/** How many requests /echo handled. */
+let echoed = 0;
+
+/** JSON text of `depth` nested arrays around `inner`. */
+const nestedArrays = (depth: number, inner = "1") => `${"[".repeat(depth)}${inner}${"]".repeat(depth)}`;
 
 /** buildApi with a fake database, a logger writing into `logs`, and a few routes to exercise it. */
 async function testApi(deps: Partial<ApiDeps> = {}): Promise<TestApi> {
@@ -119,6 +129,10 @@ async function testApi(deps: Partial<ApiDeps> = {}): Promise<TestApi> {
         },
         async (request) => request.body,
       );
+      app.post("/echo", { config: { public: true } }, async (request) => {
+        echoed++;
+        return { body: request.body };
+      });
       app.get(
         "/search",
         { config: { public: true }, schema: { querystring: Type.Object({ x: Type.Integer() }) } },
@@ -230,6 +244,40 @@ describe("buildApi", () => {
       });
       expect(res.statusCode).toBe(400);
       expect(errorOf(res)).toMatchObject({ code: "INVALID_BODY", message: expect.any(String) });
+    });
+
+    const postJson = (url: string, payload: string) =>
+      t.app.inject({ method: "POST", url, headers: { "content-type": "application/json" }, payload });
+
+    it("answers a body nested deeper than 32 levels with 400 BODY_TOO_DEEP before validation or the handler", async () => {
+      const before = echoed;
+      const deepArrays = await postJson("/echo", nestedArrays(3000));
+      expect(deepArrays.statusCode).toBe(400);
+      expect(errorOf(deepArrays)).toMatchObject({
+        code: "BODY_TOO_DEEP",
+        details: [{ field: "body", message: expect.stringContaining("32") }],
+      });
+      const deepObjects = await postJson(
+        "/things/1",
+        `{"x": 1, "y": ${'{"z": '.repeat(3000)}"end"${"}".repeat(3000)}}`,
+      );
+      expect(deepObjects.statusCode).toBe(400);
+      expect(errorOf(deepObjects).code).toBe("BODY_TOO_DEEP");
+      expect((await postJson("/echo", nestedArrays(33))).statusCode).toBe(400);
+      expect(echoed).toBe(before);
+    });
+
+    it("accepts 32 levels, brackets inside strings, and still refuses __proto__", async () => {
+      const atLimit = await postJson("/echo", nestedArrays(32));
+      expect(atLimit.statusCode).toBe(200);
+      expect(JSON.stringify(atLimit.json().body)).toBe(nestedArrays(32));
+      const text = `{"s": "${"[{".repeat(1000)}\\"]]"}`;
+      const inString = await postJson("/echo", text);
+      expect(inString.statusCode).toBe(200);
+      expect(inString.json().body).toEqual(JSON.parse(text));
+      const poisoned = await postJson("/echo", '{"__proto__": {"admin": true}}');
+      expect(poisoned.statusCode).toBe(400);
+      expect(errorOf(poisoned).code).toBe("INVALID_BODY");
     });
 
     it("answers an unsupported content type with 415 in the error shape", async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -12,13 +13,14 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
-import Type from "typebox";
-import { type KeyKind, type Principal, TokenAuthenticator } from "./auth.ts";
+import { type Principal, TokenAuthenticator } from "./auth.ts";
+import { registerJsonParser } from "./body.ts";
 import { ApiError, RetryLaterError } from "./errors.ts";
 import { registerIdempotency } from "./idempotency.ts";
 import { enforceKeyLimits, RateLimiter } from "./limits.ts";
-import { type Api, errorResponses, requireAdmin } from "./routes.ts";
+import type { Api } from "./routes.ts";
 import { refuseUnstorableText } from "./text.ts";
+import { tokenRoutes } from "./tokens.routes.ts";
 
 export interface ApiDeps {
   service: string;
@@ -30,50 +32,19 @@ export interface ApiDeps {
   broker?: Broker;
   adminToken?: string;
   publicUrl?: string;
+  /**
+   * The proxies (addresses, CIDRs; see `trustedProxies`) whose X-Forwarded-* headers are believed: the client's
+   * address, protocol and host. Absent or empty: none, the peer is the client.
+   */
+  trustProxy?: string[];
+  /** The database's URL, for the connection that hears token revocations (without it, tokens are not cached). */
+  databaseUrl?: string;
+  /** Requests a minute per client address to the public routes (health aside); absent or 0: no limit. */
+  publicRateLimit?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
-
-const E164 = /^\+[1-9][0-9]{6,14}$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const TokenBody = Type.Object(
-  {
-    email: Type.String({ format: "email", maxLength: 254 }),
-    kind: Type.Optional(Type.Union([Type.Literal("live"), Type.Literal("team"), Type.Literal("test")])),
-    allow_list: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 254 }), { maxItems: 1000 })),
-    rate_limit: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Null()])),
-    daily_limit: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.Null()]),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-/**
- * A team key's allow-list, normalised: E.164 numbers, emails (lower-cased) and identity ids (UUIDs, lower-cased).
- * Only team keys have one.
- */
-function allowListOf(kind: KeyKind, entries: string[] | undefined): string[] {
-  if (entries === undefined) {
-    return [];
-  }
-  if (kind !== "team") {
-    throw new ApiError(400, "VALIDATION_FAILED", "The request is invalid.", [
-      { field: "body.allow_list", message: "only team keys have an allow-list" },
-    ]);
-  }
-  const details = entries.flatMap((entry, i) =>
-    E164.test(entry) || EMAIL.test(entry) || UUID.test(entry)
-      ? []
-      : [{ field: `body.allow_list.${i}`, message: "must be an E.164 number, an email or an identity id" }],
-  );
-  if (details.length > 0) {
-    throw new ApiError(400, "VALIDATION_FAILED", "The request is invalid.", details);
-  }
-  return [...new Set(entries.map((entry) => (E164.test(entry) ? entry : entry.toLowerCase())))];
-}
+const HEALTH = "/api/health/";
 
 /**
  * The fastify app of one service: token auth on every route not marked public, one error shape, health,
@@ -87,11 +58,12 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
       const given = req.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    trustProxy: true,
+    trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 5 * 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  registerJsonParser(app);
   // Bodies are JSON and validated as sent: coercing them would turn a null into "" or a 0 into null
   // (`anyOf [T, null]`). Query strings and path parameters are strings and are coerced.
   const bodyAjv = createAjv();
@@ -100,7 +72,14 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     (httpPart === "body" ? bodyAjv : textAjv).compile(schema),
   );
 
-  const authenticator = new TokenAuthenticator(deps.db, deps.adminToken);
+  // Without the database's URL nothing announces revocations to this process: then it caches no token.
+  const authenticator = new TokenAuthenticator(deps.db, deps.adminToken, {
+    cacheTtlMs: deps.databaseUrl ? undefined : 0,
+  });
+  if (deps.databaseUrl) {
+    await authenticator.watchRevocations(deps.databaseUrl, deps.logger);
+    app.addHook("onClose", () => authenticator.close());
+  }
   const rateLimiter = new RateLimiter();
   const registry = new Registry();
   registry.setDefaultLabels({ service: deps.service });
@@ -133,6 +112,22 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
   registerIdempotency(app, deps.db);
   app.addHook("preValidation", refuseUnstorableText);
 
+  if (deps.publicRateLimit) {
+    // Before any route: the plugin adds its hook to the routes declared after it. One window per client address
+    // for all the public routes of this process; authenticated routes have their key's limits instead.
+    await app.register(rateLimit, {
+      max: deps.publicRateLimit,
+      timeWindow: 60_000,
+      allowList: (request) => !request.routeOptions.config.public || request.routeOptions.url === HEALTH,
+      errorResponseBuilder: (_request, context) =>
+        new RetryLaterError(
+          "RATE_LIMITED",
+          `At most ${context.max} requests a minute from one address to this API's public routes.`,
+          Math.max(1, Math.ceil(context.ttl / 1000)),
+        ),
+    });
+  }
+
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) =>
     sendError(
@@ -159,7 +154,7 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
   });
   await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
 
-  app.get("/api/health/", { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+  app.get(HEALTH, { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
     const database = await deps.db.$queryRawUnsafe("SELECT 1").then(
       () => "Accessible",
       () => "Inaccessible",
@@ -177,41 +172,7 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 
-  app.post(
-    "/api/v1/user/token/",
-    {
-      // The token is shown once and never stored: a replay could not show it again.
-      config: { idempotent: false },
-      schema: {
-        summary:
-          "Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its " +
-          "`allow_list`) or `test` key, with optional `rate_limit` (requests/s) and `daily_limit`. Admin only.",
-        body: TokenBody,
-        response: {
-          201: Type.Object({
-            token: Type.String(),
-            kind: Type.String(),
-            allow_list: Type.Array(Type.String()),
-            rate_limit: Type.Union([Type.Integer(), Type.Null()]),
-            daily_limit: Type.Union([Type.Integer(), Type.Null()]),
-          }),
-          ...errorResponses,
-        },
-      },
-    },
-    async (request, reply) => {
-      requireAdmin(request);
-      const { email, kind = "live", rate_limit = null, daily_limit = null } = request.body;
-      const options = {
-        kind,
-        allowList: allowListOf(kind, request.body.allow_list),
-        rateLimit: rate_limit,
-        dailyLimit: daily_limit,
-      };
-      const token = await authenticator.issueToken(email, options);
-      return reply.code(201).send({ token, kind, allow_list: options.allowList, rate_limit, daily_limit });
-    },
-  );
+  tokenRoutes(app, authenticator, deps.publicUrl);
 
   await register(app);
   return app;
@@ -274,6 +235,8 @@ function sendError(err: FastifyError | ApiError, request: FastifyRequest, reply:
     code = "VALIDATION_FAILED";
     details = validationDetails(err as FastifyError);
     message = "The request is invalid.";
+  } else if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    code = "BODY_TOO_LARGE";
   } else if (status < 500) {
     code = /^FST_ERR_CTP_/.test(err.code ?? "") ? "INVALID_BODY" : (err.code ?? "BAD_REQUEST");
   } else {

@@ -1,6 +1,6 @@
 import Type from "typebox";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, trustedProxies } from "./config.ts";
 
 const PORT = { PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3000 }) };
 
@@ -27,6 +27,7 @@ describe("loadConfig", () => {
       AMQP_URL: "amqp://guest:guest@127.0.0.1:5672",
       AMQP_NAMESPACE: "",
       AMQP_PREFETCH: 100,
+      PUBLIC_RATE_LIMIT: 3000,
       PORT: 3000,
       DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/tidings_identity",
     });
@@ -75,7 +76,13 @@ describe("loadConfig", () => {
     ["LOG_LEVEL", "loud"],
     ["ADMIN_TOKEN", "short"],
     ["PUBLIC_URL", "api.example.org"],
+    ["TRUST_PROXY", "10.0.0.1,proxy.example.org"],
+    ["TRUST_PROXY", "10.0.0.0/33"],
+    ["TRUST_PROXY", "10.0.0.0/8/8"],
+    ["TRUST_PROXY", "true"],
+    ["TRUST_PROXY", ""],
     ["PORT", "70000"],
+    ["PUBLIC_RATE_LIMIT", "-1"],
   ])("rejects %s=%s with a ConfigError naming the variable and the service", (name, value) => {
     const err = configError(() => loadConfig("message-sender", PORT, { [name]: value }));
     expect(err.name).toBe("ConfigError");
@@ -103,5 +110,12 @@ describe("loadConfig", () => {
     expect(loadConfig("message-sender", PORT, { IDENTITY_PORT: "4101", PORT: "4000" }).PORT).toBe(4000);
     const err = configError(() => loadConfig("message-sender", PORT, { MESSAGE_SENDER_PORT: "x" }));
     expect(err.message).toContain("PORT");
+  });
+
+  it("reads TRUST_PROXY as the list of trusted proxies: addresses, CIDRs and proxy-addr's names", () => {
+    const value = "10.0.0.2, 10.1.0.0/16,::1,fd00::/8,loopback";
+    expect(loadConfig("identity", PORT, { TRUST_PROXY: value }).TRUST_PROXY).toBe(value);
+    expect(trustedProxies(value)).toEqual(["10.0.0.2", "10.1.0.0/16", "::1", "fd00::/8", "loopback"]);
+    expect(trustedProxies(undefined)).toBeUndefined();
   });
 });

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { databaseUrlFor } from "@tidings/db";
 import envSchema from "env-schema";
 import Type, { type Static, type TProperties } from "typebox";
@@ -19,6 +20,16 @@ export const BaseConfig = {
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   /** Absolute base URL of this API, used in pagination links when behind a proxy. */
   PUBLIC_URL: Type.Optional(Type.String({ pattern: "^https?://" })),
+  /**
+   * The proxies whose X-Forwarded-For/-Proto/-Host the API believes: comma-separated addresses, CIDRs or
+   * `loopback`/`linklocal`/`uniquelocal`. Unset: none (the headers are ignored; the client is the peer).
+   */
+  TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Requests a minute per client address (see TRUST_PROXY) to the unauthenticated routes of each API process
+   * (provider callbacks, the unsubscribe page, docs; not health); 0: no limit.
+   */
+  PUBLIC_RATE_LIMIT: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 3000 }),
 } satisfies TProperties;
 
 export const baseConfigSchema = Type.Object(BaseConfig);
@@ -26,6 +37,31 @@ export type BaseConfig = Static<typeof baseConfigSchema> & { DATABASE_URL: strin
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/**
+ * TRUST_PROXY as the list fastify's `trustProxy` takes (addresses, CIDRs, proxy-addr's names); undefined when
+ * unset. Throws a ConfigError naming the entry that is none of those.
+ */
+export function trustedProxies(value: string | undefined): string[] | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  const entries = value.split(",").map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address = "", bits, ...rest] = entry.split("/");
+    const family = isIP(address);
+    const validBits =
+      bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!PROXY_NAMES.has(entry) && (family === 0 || !validBits || rest.length > 0)) {
+      throw new ConfigError(
+        `TRUST_PROXY: "${entry}" is not an IP address, a CIDR or one of ${[...PROXY_NAMES].join(", ")}`,
+      );
+    }
+  }
+  return entries;
 }
 
 /**
@@ -45,6 +81,7 @@ export function loadConfig<P extends TProperties>(
   try {
     // env: false, or env-schema merges process.env under `env` (a test's config would pick up the shell's).
     const config = envSchema({ schema, data, env: false, dotenv: false });
+    trustedProxies((config as { TRUST_PROXY?: string }).TRUST_PROXY);
     return { ...(config as object), DATABASE_URL: databaseUrlFor(service, env) } as never;
   } catch (err) {
     throw new ConfigError(`${service}: invalid configuration: ${(err as Error).message}`);

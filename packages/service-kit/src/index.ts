@@ -12,7 +12,7 @@ export {
   tokenFromHeader,
 } from "./auth.ts";
 export { type Clock, systemClock } from "./clock.ts";
-export { BaseConfig, ConfigError, loadConfig } from "./config.ts";
+export { BaseConfig, ConfigError, loadConfig, trustedProxies } from "./config.ts";
 export {
   ApiError,
   badRequest,
@@ -27,8 +27,16 @@ export { canonicalJson, IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from "./idemp
 export { runProcess, type Stop, stopAll } from "./lifecycle.ts";
 export { pruneTokenUsage, RateLimiter } from "./limits.ts";
 export { createLogger, loggerOptions, maskPii, redactQuery } from "./logger.ts";
-export { DEFAULT_PAGE_SIZE, type Page, type PageParams, pageParams, toPage } from "./pagination.ts";
-export { type Api, errorResponses, requireAdmin } from "./routes.ts";
+export {
+  DEFAULT_PAGE_SIZE,
+  type LinkRequest,
+  linkBase,
+  type Page,
+  type PageParams,
+  pageParams,
+  toPage,
+} from "./pagination.ts";
+export { type Api, CALLBACK_BODY_LIMIT, errorResponses, requireAdmin } from "./routes.ts";
 export {
   buildServiceApi,
   type Database,

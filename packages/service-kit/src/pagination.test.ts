@@ -9,37 +9,40 @@ import type { Api } from "./routes.ts";
 const COUNT = 25;
 
 /** An API listing 0..COUNT-1 through toPage, as a service's list route does. */
-function listApi(publicUrl?: string): Promise<Api> {
+function listApi(publicUrl?: string, trustProxy?: string[]): Promise<Api> {
   const db: SqlExecutor = {
     $queryRawUnsafe: async <T>() => [] as T,
     $executeRawUnsafe: async () => 0,
   };
-  return buildApi({ service: "svc", version: "1", logger: testLogger(), db, publicUrl }, (app) => {
-    app.get(
-      "/api/v1/items/",
-      {
-        config: { public: true },
-        schema: {
-          querystring: Type.Object({
-            limit: Type.Optional(Type.Integer({ minimum: 1 })),
-            offset: Type.Optional(Type.Integer({ minimum: 0 })),
-            kind: Type.Optional(Type.String()),
-          }),
+  return buildApi(
+    { service: "svc", version: "1", logger: testLogger(), db, publicUrl, trustProxy },
+    (app) => {
+      app.get(
+        "/api/v1/items/",
+        {
+          config: { public: true },
+          schema: {
+            querystring: Type.Object({
+              limit: Type.Optional(Type.Integer({ minimum: 1 })),
+              offset: Type.Optional(Type.Integer({ minimum: 0 })),
+              kind: Type.Optional(Type.String()),
+            }),
+          },
         },
-      },
-      async (request) => {
-        const params = pageParams(request.query);
-        const all = Array.from({ length: COUNT }, (_, i) => i);
-        return toPage(
-          request,
-          params,
-          COUNT,
-          all.slice(params.offset, params.offset + params.limit),
-          publicUrl,
-        );
-      },
-    );
-  });
+        async (request) => {
+          const params = pageParams(request.query);
+          const all = Array.from({ length: COUNT }, (_, i) => i);
+          return toPage(
+            request,
+            params,
+            COUNT,
+            all.slice(params.offset, params.offset + params.limit),
+            publicUrl,
+          );
+        },
+      );
+    },
+  );
 }
 
 describe("pageParams", () => {
@@ -51,15 +54,24 @@ describe("pageParams", () => {
 
 describe("toPage", () => {
   let app: Api;
+  /** The same API behind a proxy at 10.0.0.2 (TRUST_PROXY=10.0.0.0/24). */
+  let proxied: Api;
   beforeAll(async () => {
     app = await listApi();
+    proxied = await listApi(undefined, ["10.0.0.0/24"]);
   });
   afterAll(async () => {
     await app?.close();
+    await proxied?.close();
   });
 
-  const get = async (url: string, headers: Record<string, string> = {}) => {
-    const res = await app.inject({ url, headers: { host: "svc.local:3001", ...headers } });
+  const get = async (
+    url: string,
+    headers: Record<string, string> = {},
+    api = app,
+    remoteAddress?: string,
+  ) => {
+    const res = await api.inject({ url, headers: { host: "svc.local:3001", ...headers }, remoteAddress });
     expect(res.statusCode).toBe(200);
     return res.json() as { count: number; next: string | null; previous: string | null; results: number[] };
   };
@@ -107,12 +119,63 @@ describe("toPage", () => {
     expect(Object.fromEntries(next.searchParams)).toEqual({ kind: "a b", limit: "10", offset: "10" });
   });
 
-  it("follows X-Forwarded-Proto and X-Forwarded-Host from a proxy", async () => {
-    const page = await get("/api/v1/items/?limit=10", {
-      "x-forwarded-proto": "https",
-      "x-forwarded-host": "api.example.org",
-    });
+  const forwarded = { "x-forwarded-proto": "https", "x-forwarded-host": "api.example.org" };
+
+  it("follows X-Forwarded-Proto and X-Forwarded-Host from a proxy in TRUST_PROXY", async () => {
+    const page = await get("/api/v1/items/?limit=10", forwarded, proxied, "10.0.0.2");
     expect(page.next).toBe("https://api.example.org/api/v1/items/?limit=10&offset=10");
+  });
+
+  it("ignores X-Forwarded-* without TRUST_PROXY, and from a peer that is not in it", async () => {
+    const direct = await get("/api/v1/items/?limit=10", forwarded, app, "10.0.0.2");
+    expect(direct.next).toBe("http://svc.local:3001/api/v1/items/?limit=10&offset=10");
+    const stranger = await get("/api/v1/items/?limit=10", forwarded, proxied, "203.0.113.7");
+    expect(stranger.next).toBe("http://svc.local:3001/api/v1/items/?limit=10&offset=10");
+  });
+
+  const malformedHosts = [
+    "evil.example.org/phish?x=",
+    "api.example.org:443:1",
+    "a b",
+    "user@evil.example.org",
+    "api.example.org\\evil",
+    "[::1",
+    "%65vil.org",
+  ];
+
+  it.each(malformedHosts)(
+    "answers 400 INVALID_HOST, never a 500 or a link, for X-Forwarded-Host %j",
+    async (host) => {
+      const res = await proxied.inject({
+        url: "/api/v1/items/?limit=10",
+        headers: { host: "svc.local:3001", "x-forwarded-host": host },
+        remoteAddress: "10.0.0.2",
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({ code: "INVALID_HOST", requestId: expect.any(String) });
+      expect(res.body).not.toContain("evil");
+    },
+  );
+
+  it("answers 400 INVALID_HOST for a malformed Host header", async () => {
+    const res = await app.inject({ url: "/api/v1/items/?limit=10", headers: { host: "a b/c" } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("INVALID_HOST");
+  });
+
+  it("uses PUBLIC_URL whatever the forwarded host", async () => {
+    const behindProxy = await listApi("https://public.example.org", ["10.0.0.0/24"]);
+    try {
+      const res = await behindProxy.inject({
+        url: "/api/v1/items/?limit=10",
+        headers: { "x-forwarded-host": "a b/evil" },
+        remoteAddress: "10.0.0.2",
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().next).toBe("https://public.example.org/api/v1/items/?limit=10&offset=10");
+    } finally {
+      await behindProxy.close();
+    }
   });
 
   it.each([

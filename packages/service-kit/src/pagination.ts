@@ -1,4 +1,5 @@
 import type { FastifyRequest } from "fastify";
+import { badRequest } from "./errors.ts";
 
 export interface Page<T> {
   count: number;
@@ -18,16 +19,45 @@ export function pageParams(query: { limit?: number; offset?: number }): PagePara
   return { limit: query.limit ?? DEFAULT_PAGE_SIZE, offset: query.offset ?? 0 };
 }
 
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+/** A host name or an IPv4 address, or a bracketed IPv6 address, with an optional port: nothing else. */
+const HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*\\.?|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?$`);
+
+/** What a link needs from the request. */
+export interface LinkRequest {
+  protocol: string;
+  host: string;
+  url: string;
+}
+
+/**
+ * The absolute base of the links an API answers with: PUBLIC_URL when set (without a trailing slash), else
+ * the request's protocol and host (the Host header, or X-Forwarded-Proto/-Host from a proxy in TRUST_PROXY).
+ * A host that is not a host name or address (with an optional port) never reaches a link: 400 INVALID_HOST.
+ */
+export function linkBase(request: Pick<LinkRequest, "protocol" | "host">, publicUrl?: string): string {
+  if (publicUrl !== undefined) {
+    return publicUrl.replace(/\/+$/, "");
+  }
+  const { protocol, host } = request;
+  if ((protocol !== "http" && protocol !== "https") || !HOST.test(host)) {
+    throw badRequest("INVALID_HOST", "The request's host (Host or X-Forwarded-Host) is not a valid host.", [
+      { field: "headers.host", message: "must be a host name or an IP address, with an optional port" },
+    ]);
+  }
+  return `${protocol}://${host}`;
+}
+
 /** Seed's limit/offset envelope, with absolute `next`/`previous` links built from the request. */
 export function toPage<T>(
-  request: FastifyRequest,
+  request: FastifyRequest | LinkRequest,
   { limit, offset }: PageParams,
   count: number,
   results: T[],
   publicUrl?: string,
 ): Page<T> {
   // Appended, not resolved: `new URL("/api/...", base)` would drop a path prefix of PUBLIC_URL.
-  const base = (publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, "");
+  const base = linkBase(request, publicUrl);
   const link = (at: number) => {
     const url = new URL(`${base}${request.url}`);
     url.searchParams.set("limit", String(limit));

@@ -28,6 +28,12 @@ declare module "fastify" {
   }
 }
 
+/**
+ * A route's `bodyLimit` for public provider callbacks (form posts of a few hundred bytes): a larger body is
+ * `413 BODY_TOO_LARGE` before it is read further. Other routes have the API's limit (5 MB).
+ */
+export const CALLBACK_BODY_LIMIT = 64 * 1024;
+
 /** The error responses every route can give, for `schema.response`. */
 export const errorResponses = {
   400: ErrorResponse,

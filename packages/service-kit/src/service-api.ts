@@ -3,6 +3,7 @@
  * so a worker's bundle never loads it nor what it imports (fastify, its OpenAPI plugins, prom-client).
  */
 import { buildApi } from "./app.ts";
+import { trustedProxies } from "./config.ts";
 import { deadLetterRoutes } from "./dead-letters.routes.ts";
 import type { Api } from "./routes.ts";
 import type { Database, ServiceConfig, ServiceDefinition, ServiceDeps } from "./service.ts";
@@ -21,6 +22,9 @@ export async function buildDefinedApi<C extends ServiceConfig, D extends Databas
       broker: deps.broker,
       adminToken: deps.config.ADMIN_TOKEN,
       publicUrl: deps.config.PUBLIC_URL,
+      trustProxy: trustedProxies(deps.config.TRUST_PROXY),
+      publicRateLimit: deps.config.PUBLIC_RATE_LIMIT,
+      databaseUrl: deps.config.DATABASE_URL,
     },
     async (app) => {
       deadLetterRoutes(app, def.name, deps.broker);

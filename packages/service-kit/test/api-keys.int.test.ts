@@ -1,39 +1,24 @@
-import { createTestDatabase, type TestDatabase, testLogger } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "../../../apps/identity/src/db.ts";
-import { buildApi } from "../src/app.ts";
 import { digestToken } from "../src/auth.ts";
 import { pruneTokenUsage } from "../src/limits.ts";
 import type { Api } from "../src/routes.ts";
+import { type ApiPair, admin, startApiPair } from "./api-pair.ts";
 
-const ADMIN = "admin-token-0123456789";
-const admin = { authorization: `Token ${ADMIN}` };
-
-let database: TestDatabase;
-let db: Db;
-/** Two API processes on one database, as behind a load balancer. */
-let apis: [Api, Api];
-
-const buildOne = () =>
-  buildApi({ service: "identity", version: "test", logger: testLogger(), db, adminToken: ADMIN }, (api) => {
-    api.get("/whoami", async (request) => request.principal);
-  });
+let pair: ApiPair;
+let db: ApiPair["db"];
+let apis: ApiPair["apis"];
 
 beforeAll(async () => {
-  database = await createTestDatabase("identity");
-  db = createDb(database.url);
-  apis = [await buildOne(), await buildOne()];
+  pair = await startApiPair();
+  ({ db, apis } = pair);
 });
 afterAll(async () => {
-  await Promise.all(apis?.map((app) => app.close()) ?? []);
-  await db?.$disconnect();
-  await database?.drop();
+  await pair?.close();
 });
 
-const issue = (payload: Record<string, unknown>) =>
-  apis[0].inject({ method: "POST", url: "/api/v1/user/token/", headers: admin, payload });
-const whoami = (token: string, app: Api = apis[0]) =>
-  app.inject({ url: "/whoami", headers: { authorization: `Token ${token}` } });
+const issue = (payload: Record<string, unknown>) => pair.issue(payload);
+const whoami = (token: string, app: Api = apis[0]) => pair.whoami(token, app);
+const userCount = (email: string) => pair.userCount(email);
 const tokenRow = async (token: string) =>
   (
     await db.$queryRawUnsafe<
@@ -43,20 +28,21 @@ const tokenRow = async (token: string) =>
       digestToken(token),
     )
   )[0];
-const userCount = async (email: string) =>
-  (
-    await db.$queryRawUnsafe<{ n: number }[]>(
-      "SELECT count(*)::int AS n FROM tidings_api_user WHERE email = $1",
-      email,
-    )
-  )[0]?.n;
-
 describe("API keys of three kinds", () => {
   it("issues a live key by default, unlimited", async () => {
     const res = await issue({ email: "live@example.org" });
     expect(res.statusCode).toBe(201);
     const { token, ...rest } = res.json();
-    expect(rest).toEqual({ kind: "live", allow_list: [], rate_limit: null, daily_limit: null });
+    expect(rest).toEqual({
+      id: expect.any(Number),
+      prefix: token.slice(0, 12),
+      created_at: expect.any(String),
+      kind: "live",
+      allow_list: [],
+      rate_limit: null,
+      daily_limit: null,
+      expires_at: null,
+    });
     expect(await tokenRow(token)).toEqual({
       kind: "live",
       allow_list: [],

@@ -15,7 +15,15 @@ import {
   PatchIdentityBody,
   ReplaceIdentityBody,
 } from "@tidings/contracts";
-import { type Api, badRequest, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import {
+  type Api,
+  badRequest,
+  errorResponses,
+  type LinkRequest,
+  notFound,
+  pageParams,
+  toPage,
+} from "@tidings/service-kit";
 import Type from "typebox";
 import type { IdentityConfig } from "../config.ts";
 import type { Db } from "../db.ts";
@@ -32,7 +40,7 @@ import {
   searchIdentities,
   updateIdentity,
 } from "../services/identities.ts";
-import { cursorLink, type RequestLike } from "../services/paging.ts";
+import { cursorLink } from "../services/paging.ts";
 
 const IdentityPage = Type.Union([Paginated(Identity), CursorPaginated(Identity)]);
 
@@ -51,7 +59,7 @@ function intParam(query: Record<string, string>, name: string, min: number, max:
 }
 
 export function respondList(
-  request: RequestLike & { query: unknown },
+  request: LinkRequest & { query: unknown },
   result: ListResult,
   page: { limit: number; offset: number },
   publicUrl?: string,

@@ -1,4 +1,4 @@
-import { badRequest } from "@tidings/service-kit";
+import { badRequest, type LinkRequest, linkBase } from "@tidings/service-kit";
 
 /** A keyset position: the last row's created_at and id (lists are newest first, ties by id). */
 export interface Position {
@@ -30,18 +30,11 @@ export function decodeCursor(cursor: string): Position | null {
 }
 
 /** The absolute link to the page after `next` (same query, cursor replaced). */
-/** What a link needs from the request. */
-export interface RequestLike {
-  protocol: string;
-  host: string;
-  url: string;
-}
-
-export function cursorLink(request: RequestLike, next: Position | null, publicUrl?: string): string | null {
+export function cursorLink(request: LinkRequest, next: Position | null, publicUrl?: string): string | null {
   if (!next) {
     return null;
   }
-  const base = (publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/+$/, "");
+  const base = linkBase(request, publicUrl);
   const url = new URL(`${base}${request.url}`);
   url.searchParams.set("cursor", encodeCursor(next));
   url.searchParams.delete("offset");

@@ -1,5 +1,5 @@
 import { EventAccepted, TwilioStatusCallback, VonageDeliveryReceipt, VumiEvent } from "@tidings/contracts";
-import { type Api, errorResponses } from "@tidings/service-kit";
+import { type Api, CALLBACK_BODY_LIMIT, errorResponses } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
 import type { ChannelCache } from "../services/channels.ts";
@@ -41,6 +41,7 @@ export function eventRoutes(
     "/api/v1/events/twilio/:channel",
     {
       config: { public: true },
+      bodyLimit: CALLBACK_BODY_LIMIT,
       schema: {
         tags: ["events"],
         summary: "Twilio status callback (verified by X-Twilio-Signature)",
@@ -70,6 +71,7 @@ export function eventRoutes(
     "/api/v1/events/vonage/:channel",
     {
       config: { public: true },
+      bodyLimit: CALLBACK_BODY_LIMIT,
       schema: {
         tags: ["events"],
         summary: "Vonage SMS delivery receipt (verified by its sig parameter)",

@@ -7,7 +7,7 @@ import {
   TwilioInboundWebhook,
   VonageInboundWebhook,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, CALLBACK_BODY_LIMIT, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
 import type { ChannelCache } from "../services/channels.ts";
@@ -36,6 +36,7 @@ export function inboundRoutes(
     "/api/v1/inbound/twilio/:channel",
     {
       config: { public: true },
+      bodyLimit: CALLBACK_BODY_LIMIT,
       schema: {
         tags: ["inbound"],
         summary: "Twilio incoming-message webhook (verified by X-Twilio-Signature); answers empty TwiML",
@@ -81,6 +82,7 @@ export function inboundRoutes(
     "/api/v1/inbound/vonage/:channel",
     {
       config: { public: true },
+      bodyLimit: CALLBACK_BODY_LIMIT,
       schema: {
         tags: ["inbound"],
         summary: "Vonage inbound SMS webhook (verified by its sig parameter)",

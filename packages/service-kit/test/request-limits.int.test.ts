@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { identityService } from "../../../apps/identity/src/service.ts";
+import { messageSenderService } from "../../../apps/message-sender/src/service.ts";
+import { adminAuth, startTestService } from "../src/testing.ts";
+
+/** Real services' APIs on their own databases, driven as clients and providers would. */
+const startIdentity = () => startTestService(identityService);
+const startSender = () => startTestService(messageSenderService, { env: { PUBLIC_RATE_LIMIT: "5" } });
+let svc: Awaited<ReturnType<typeof startIdentity>>;
+let sender: Awaited<ReturnType<typeof startSender>>;
+
+beforeAll(async () => {
+  svc = await startIdentity();
+  sender = await startSender();
+});
+afterAll(async () => {
+  await svc?.close();
+  await sender?.close();
+});
+
+/** A Twilio status callback from `remoteAddress` (to a channel that does not exist: refused after the limits). */
+const callback = (remoteAddress: string, payload = "MessageSid=SM1&MessageStatus=delivered") =>
+  sender.app.inject({
+    method: "POST",
+    url: "/api/v1/events/twilio/NOPE",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    payload,
+    remoteAddress,
+  });
+
+describe("the per-address limit on public routes (PUBLIC_RATE_LIMIT=5)", () => {
+  it("answers the sixth request a minute from one address with 429 RATE_LIMITED and Retry-After", async () => {
+    const first = await Promise.all(Array.from({ length: 5 }, () => callback("198.51.100.1")));
+    expect(first.map((r) => r.statusCode)).not.toContain(429);
+    const sixth = await callback("198.51.100.1");
+    expect(sixth.statusCode).toBe(429);
+    expect(sixth.json().error).toMatchObject({ code: "RATE_LIMITED", requestId: expect.any(String) });
+    expect(Number(sixth.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    expect(Number(sixth.headers["retry-after"])).toBeLessThanOrEqual(60);
+  });
+
+  it("counts each address apart, and limits neither health nor authenticated routes", async () => {
+    expect((await callback("198.51.100.2")).statusCode).not.toBe(429);
+    for (let i = 0; i < 7; i++) {
+      const health = await sender.app.inject({ url: "/api/health/", remoteAddress: "198.51.100.1" });
+      expect(health.statusCode).toBe(200);
+      const listed = await sender.app.inject({
+        url: "/api/v1/outbound/",
+        headers: adminAuth,
+        remoteAddress: "198.51.100.1",
+      });
+      expect(listed.statusCode).toBe(200);
+    }
+  });
+});
+
+describe("the body limit of provider callbacks", () => {
+  it("answers a callback over 64 KB with 413 BODY_TOO_LARGE, and takes one just under it", async () => {
+    const big = await callback("198.51.100.3", `MessageSid=SM1&Body=${"x".repeat(70 * 1024)}`);
+    expect(big.statusCode).toBe(413);
+    expect(big.json().error).toMatchObject({ code: "BODY_TOO_LARGE", requestId: expect.any(String) });
+    const under = await callback("198.51.100.4", `MessageSid=SM1&Body=${"x".repeat(60 * 1024)}`);
+    expect(under.statusCode).not.toBe(413);
+  });
+});
+
+const identityCount = async () =>
+  (await svc.db.$queryRawUnsafe<{ n: number }[]>("SELECT count(*)::int AS n FROM identity"))[0]?.n;
+
+describe("JSON depth", () => {
+  it("answers an identity 3,000 levels deep with 400 BODY_TOO_DEEP, and stores nothing", async () => {
+    const deep = `${'{"a": '.repeat(3000)}1${"}".repeat(3000)}`;
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/identities/",
+      headers: { ...adminAuth, "content-type": "application/json" },
+      payload: `{"details": {"addresses": {"msisdn": {"+27820001001": {"default": true}}}, "deep": ${deep}}}`,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: "BODY_TOO_DEEP", requestId: expect.any(String) });
+    expect(await identityCount()).toBe(0);
+  });
+});
