@@ -97,6 +97,20 @@ async function testApi(deps: Partial<ApiDeps> = {}): Promise<TestApi> {
       app.get("/boom", { config: { public: true } }, async () => {
         throw new Error("db password=hunter2 at 10.1.2.3 failed");
       });
+      app.get(
+        "/flags",
+        {
+          config: { public: true },
+          schema: {
+            querystring: Type.Object({
+              active: Type.Optional(Type.Boolean()),
+              name: Type.Optional(Type.String()),
+            }),
+          },
+        },
+        async (request) => request.query,
+      );
+      app.delete("/things/:id", { config: { public: true } }, async () => ({ deleted: true }));
       app.post(
         "/things/:id",
         {
@@ -233,6 +247,37 @@ describe("buildApi", () => {
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({ id: 7, body: { x: 1 } });
       expect((await t.app.inject({ url: "/search?x=5" })).json()).toEqual({ x: 5 });
+    });
+
+    it.each([
+      ["True", true],
+      ["False", false],
+      ["true", true],
+      ["FALSE", false],
+      ["1", true],
+      ["0", false],
+    ])("reads a boolean query parameter as Seed's Python clients write it: %s", async (spelled, value) => {
+      const res = await t.app.inject({ url: `/flags?active=${spelled}&name=True` });
+      expect(res.statusCode).toBe(200);
+      // only parameters the schema declares boolean are read so; a string stays as sent
+      expect(res.json()).toEqual({ active: value, name: "True" });
+    });
+
+    it("still refuses a boolean query parameter that is none of those", async () => {
+      const res = await t.app.inject({ url: "/flags?active=maybe" });
+      expect(res.statusCode).toBe(400);
+      expect(errorOf(res).details).toEqual([{ field: "querystring.active", message: "must be boolean" }]);
+    });
+
+    it("takes an empty body sent as application/json as no body (Seed's client on every DELETE)", async () => {
+      const res = await t.app.inject({
+        method: "DELETE",
+        url: "/things/7",
+        headers: { "content-type": "application/json" },
+        payload: "",
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ deleted: true });
     });
 
     it("answers malformed JSON with 400 in the error shape", async () => {

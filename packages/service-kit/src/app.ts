@@ -18,6 +18,7 @@ import { registerJsonParser } from "./body.ts";
 import { ApiError, RetryLaterError } from "./errors.ts";
 import { registerIdempotency } from "./idempotency.ts";
 import { enforceKeyLimits, RateLimiter } from "./limits.ts";
+import { withSeedBooleans } from "./query.ts";
 import type { Api } from "./routes.ts";
 import { refuseUnstorableText } from "./text.ts";
 import { tokenRoutes } from "./tokens.routes.ts";
@@ -69,7 +70,11 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
   const bodyAjv = createAjv();
   const textAjv = createAjv({ coerce: true });
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === "body" ? bodyAjv : textAjv).compile(schema),
+    httpPart === "body"
+      ? bodyAjv.compile(schema)
+      : httpPart === "querystring"
+        ? withSeedBooleans(schema, textAjv.compile(schema))
+        : textAjv.compile(schema),
   );
 
   // Without the database's URL nothing announces revocations to this process: then it caches no token.
