@@ -29,7 +29,7 @@ export const BaseConfig = {
    * Requests a minute per client address (see TRUST_PROXY) to the unauthenticated routes of each API process
    * (provider callbacks, the unsubscribe page, docs; not health); 0: no limit.
    */
-  PUBLIC_RATE_LIMIT: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 3000 }),
+  PUBLIC_RATE_LIMIT: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 60_000 }),
 } satisfies TProperties;
 
 export const baseConfigSchema = Type.Object(BaseConfig);
