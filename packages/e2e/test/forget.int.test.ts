@@ -89,6 +89,16 @@ async function holding(name: Name, needles: string[]): Promise<string[]> {
 const everywhere = async (needles: string[]) =>
   (await Promise.all((Object.keys(svc) as Name[]).map((name) => holding(name, needles)))).flat();
 
+/** A message-sender outbound once a worker has handled it (no longer queued). */
+const handled = (id: string, what: string) =>
+  waitFor(
+    async () => {
+      const row = await svc["message-sender"].db.outbound.findUnique({ where: { id } });
+      return row && row.status !== "queued" && row;
+    },
+    { what, timeoutMs: 20_000 },
+  );
+
 const sentIds = async () =>
   (await readFile(SENT_FILE, "utf8").catch(() => ""))
     .split("\n")
@@ -243,13 +253,7 @@ describe("forget", () => {
       { id: late, to_identity: id, content: `Week 2, ${name}`, metadata: { name } },
       { messageId: late },
     );
-    const lateRow = await waitFor(
-      async () => {
-        const row = await ms.db.outbound.findUnique({ where: { id: late } });
-        return row && row.status !== "queued" && row;
-      },
-      { what: "late outbound handled", timeoutMs: 20_000 },
-    );
+    const lateRow = await handled(late, "late outbound handled");
     expect(lateRow).toMatchObject({
       status: "cancelled",
       lastError: "forgotten",
@@ -264,13 +268,7 @@ describe("forget", () => {
       { id: byNumber, to_addr: number, content: "hello again", metadata: {} },
       { messageId: byNumber },
     );
-    const byNumberRow = await waitFor(
-      async () => {
-        const row = await ms.db.outbound.findUnique({ where: { id: byNumber } });
-        return row && row.status !== "queued" && row;
-      },
-      { what: "the send by number handled", timeoutMs: 20_000 },
-    );
+    const byNumberRow = await handled(byNumber, "the send by number handled");
     expect(byNumberRow).toMatchObject({ status: "failed", lastError: "opted_out", toAddr: "" });
 
     // Forgetting again (the event delivered again) changes nothing more and fails nowhere.

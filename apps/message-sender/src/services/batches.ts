@@ -196,8 +196,7 @@ function toBatch(row: OutboundBatch, counts: Record<string, number>): Batch {
   };
 }
 
-/** A batch with its outbounds counted by status, or null. */
-/** A batch, if `visible` (see visibility.ts) lets the reader see it. */
+/** A batch with its outbounds counted by status, if `visible` (see visibility.ts) lets the reader see it; else null. */
 export async function getBatch(
   db: Db,
   id: string,
