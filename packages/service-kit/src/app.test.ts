@@ -105,6 +105,7 @@ async function testApi(deps: Partial<ApiDeps> = {}): Promise<TestApi> {
             querystring: Type.Object({
               active: Type.Optional(Type.Boolean()),
               name: Type.Optional(Type.String()),
+              after: Type.Optional(Type.String({ format: "date-time" })),
             }),
           },
         },
@@ -267,6 +268,30 @@ describe("buildApi", () => {
       const res = await t.app.inject({ url: "/flags?active=maybe" });
       expect(res.statusCode).toBe(400);
       expect(errorOf(res).details).toEqual([{ field: "querystring.active", message: "must be boolean" }]);
+    });
+
+    it("refuses a query parameter the route does not declare with a 400 naming it, instead of ignoring it", async () => {
+      const res = await t.app.inject({ url: "/flags?active=true&stauts=failed&vumi_message_id=x" });
+      expect(res.statusCode).toBe(400);
+      expect(errorOf(res)).toMatchObject({
+        code: "VALIDATION_FAILED",
+        details: [
+          { field: "querystring.stauts", message: "must NOT have additional properties" },
+          { field: "querystring.vumi_message_id", message: "must NOT have additional properties" },
+        ],
+      });
+    });
+
+    it.each([
+      ["2026-01-01T10:00:00", "2026-01-01T10:00:00Z"],
+      ["2026-01-01T10:00:00.250", "2026-01-01T10:00:00.250Z"],
+      ["2026-01-01 10:00", "2026-01-01T10:00:00Z"],
+      ["2026-01-01T10:00:00+02:00", "2026-01-01T10:00:00+02:00"],
+    ])("reads a date-time filter without an offset as UTC, as Seed did: %s", async (sent, read) => {
+      const res = await t.app.inject({ url: `/flags?after=${encodeURIComponent(sent)}` });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ after: read });
+      expect(new Date(res.json().after).getTime()).toBe(new Date(read).getTime());
     });
 
     it("takes an empty body sent as application/json as no body (Seed's client on every DELETE)", async () => {

@@ -18,7 +18,7 @@ import { registerJsonParser } from "./body.ts";
 import { ApiError, RetryLaterError } from "./errors.ts";
 import { registerIdempotency } from "./idempotency.ts";
 import { enforceKeyLimits, RateLimiter } from "./limits.ts";
-import { withSeedBooleans } from "./query.ts";
+import { compileQuery } from "./query.ts";
 import type { Api } from "./routes.ts";
 import { refuseUnstorableText } from "./text.ts";
 import { tokenRoutes } from "./tokens.routes.ts";
@@ -73,7 +73,7 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     httpPart === "body"
       ? bodyAjv.compile(schema)
       : httpPart === "querystring"
-        ? withSeedBooleans(schema, textAjv.compile(schema))
+        ? compileQuery(textAjv, schema)
         : textAjv.compile(schema),
   );
 
