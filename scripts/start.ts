@@ -40,6 +40,10 @@ if (services.includes("identity") && !process.env.IDENTITY_URL) {
   process.env.IDENTITY_URL = `http://127.0.0.1:${process.env.IDENTITY_PORT ?? 3001}`;
   process.env.IDENTITY_TOKEN ??= process.env.ADMIN_TOKEN;
 }
+// The subscription API forwards Seed's content paths (one STAGE_BASED_MESSAGING_URL) to the content API here.
+if (services.includes("content") && !process.env.CONTENT_URL) {
+  process.env.CONTENT_URL = `http://127.0.0.1:${process.env.CONTENT_PORT ?? 3003}`;
+}
 const replicas = Number(process.env.WORKER_REPLICAS ?? 1);
 const plan: { service: string; role: Role; name: string }[] = services.flatMap((service) => [
   { service, role: "api" as const, name: `${service}-api` },

@@ -21,6 +21,10 @@ export const loadSubscriptionConfig = (env: Record<string, string | undefined> =
         FALLBACK_LANGUAGE: Type.String({ default: "", maxLength: 6 }),
         /** Whether an identity's new language (`details.lang_code`) moves its active subscriptions to it. */
         SUBSCRIPTION_FOLLOW_IDENTITY_LANG: Type.Boolean({ default: true }),
+        /** The content API, which serves Seed's content paths forwarded from this API (`/messageset/`, ...). */
+        CONTENT_URL: Type.String({ pattern: "^https?://", default: "http://127.0.0.1:3003" }),
+        /** A content token for those forwarded calls (secret); unset: ADMIN_TOKEN. */
+        CONTENT_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
         ...HookConfig,
         ...TopicsConfig,
       },

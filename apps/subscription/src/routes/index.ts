@@ -4,13 +4,14 @@ import type { SubscriptionConfig } from "../config.ts";
 import type { Db } from "../db.ts";
 import { HOOK_EVENTS } from "../services/events.ts";
 import { catchUpRoutes } from "./catch-up.routes.ts";
+import { contentProxyRoutes } from "./content-proxy.routes.ts";
 import { failedTaskRoutes } from "./failed-tasks.routes.ts";
 import { subscriptionRoutes } from "./subscriptions.routes.ts";
 import { topicRoutes } from "./topics.routes.ts";
 import { unsubscribeRoutes } from "./unsubscribe.routes.ts";
 
 /** The subscription API's routes; only the API role imports this module (see `routes` in ../service.ts). */
-export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = (app, { db, config, broker }) => {
+export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = async (app, { db, config, broker }) => {
   subscriptionRoutes(app, db, config);
   failedTaskRoutes(app, broker, config.PUBLIC_URL);
   catchUpRoutes(app, db, config);
@@ -22,4 +23,8 @@ export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = (app, { db
   });
   topicRoutes(app, db, config.PUBLIC_URL);
   unsubscribeRoutes(app, db, config.UNSUBSCRIBE_SECRET);
+  await contentProxyRoutes(app, {
+    contentUrl: config.CONTENT_URL,
+    contentToken: config.CONTENT_TOKEN ?? config.ADMIN_TOKEN,
+  });
 };

@@ -1,0 +1,156 @@
+/**
+ * One URL for Seed's stage-based messaging API: the subscription API forwards content's paths to the content
+ * service (a real content API on a port), as a Seed hub with one STAGE_BASED_MESSAGING_URL expects.
+ */
+import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { contentService } from "../../content/src/service.ts";
+import type { SubscriptionConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { subscriptionService } from "../src/service.ts";
+
+let content: TestService<unknown, unknown>;
+let subscription: TestService<SubscriptionConfig, Db>;
+let hubToken: string;
+
+beforeAll(async () => {
+  content = (await startTestService(contentService)) as unknown as TestService<unknown, unknown>;
+  const address = await content.app.listen({ port: 0, host: "127.0.0.1" });
+  subscription = await startTestService(subscriptionService, {
+    namespace: content.namespace,
+    env: { CONTENT_URL: address },
+  });
+  // A hub's own (non-admin) token of the subscription service: what a Seed hub would hold.
+  const issued = await subscription.app.inject({
+    method: "POST",
+    url: "/api/v1/user/token/",
+    headers: adminAuth,
+    payload: { email: "hub@example.org" },
+  });
+  expect(issued.statusCode, issued.body).toBe(201);
+  hubToken = issued.json().token;
+}, 60_000);
+
+afterAll(async () => {
+  await subscription?.close();
+  await content?.close();
+});
+
+const viaSbm = (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: unknown) =>
+  subscription.app.inject({
+    method,
+    url,
+    headers: {
+      authorization: `Token ${hubToken}`,
+      host: "sbm.example.org",
+      "content-type": "application/json",
+    },
+    payload: payload === undefined ? "" : JSON.stringify(payload),
+  });
+
+describe("content's Seed paths on the subscription API", () => {
+  it("creates, lists, reads, updates and deletes message sets and messages through the subscription API", async () => {
+    const schedule = await viaSbm("POST", "/api/v1/schedule/", { minute: "0", hour: "8", day_of_week: "1" });
+    expect(schedule.statusCode, schedule.body).toBe(201);
+    const set = await viaSbm("POST", "/api/v1/messageset/", {
+      short_name: "proxy.prebirth",
+      content_type: "text",
+      default_schedule: schedule.json().id,
+    });
+    expect(set.statusCode, set.body).toBe(201);
+    const setId = set.json().id as number;
+
+    const message = await viaSbm("POST", "/api/v1/message/", {
+      messageset: setId,
+      sequence_number: 1,
+      lang: "eng_ZA",
+      text_content: "Week 1",
+    });
+    expect(message.statusCode, message.body).toBe(201);
+
+    // served by content: it is there when content is asked directly
+    const direct = await content.app.inject({
+      url: `/api/v1/messageset/${setId}/messages`,
+      headers: adminAuth,
+    });
+    expect(direct.json().messages).toHaveLength(1);
+
+    const list = await viaSbm("GET", "/api/v1/message/?messageset=" + setId + "&limit=1");
+    expect(list.statusCode).toBe(200);
+    expect(list.json()).toMatchObject({ count: 1, results: [{ text_content: "Week 1" }] });
+
+    const patched = await viaSbm("PATCH", `/api/v1/message/${message.json().id}/`, {
+      text_content: "Week one",
+    });
+    expect(patched.json()).toMatchObject({ text_content: "Week one" });
+
+    const languages = await viaSbm("GET", "/api/v1/messageset_languages/");
+    expect(languages.json()).toEqual({ [setId]: ["eng_ZA"] });
+
+    // Seed's client: DELETE with Content-Type: application/json and no body
+    const deleted = await viaSbm("DELETE", `/api/v1/message/${message.json().id}/`);
+    expect(deleted.statusCode).toBe(204);
+  });
+
+  it("builds content's pagination links on the host the hub called", async () => {
+    for (const i of [1, 2]) {
+      await viaSbm("POST", "/api/v1/schedule/", { minute: String(i), hour: "8" });
+    }
+    const page = await viaSbm("GET", "/api/v1/schedule/?limit=1");
+    expect(page.statusCode).toBe(200);
+    expect(page.json().next).toMatch(/^http:\/\/sbm\.example\.org\/api\/v1\/schedule\/\?/);
+  });
+
+  it("relays content's errors as content answered them", async () => {
+    const missing = await viaSbm("GET", "/api/v1/messageset/999999/");
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+
+    const invalid = await viaSbm("POST", "/api/v1/message/", { messageset: "x" });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json().error.code).toBe("VALIDATION_FAILED");
+  });
+
+  it("uploads binary content (multipart) through the subscription API, and serves its media", async () => {
+    const boundary = "----seedboundary";
+    const body = [
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="content"; filename="week1.mp3"',
+      "Content-Type: audio/mpeg",
+      "",
+      "ID3fake-audio-bytes",
+      `--${boundary}--`,
+      "",
+    ].join("\r\n");
+    const res = await subscription.app.inject({
+      method: "POST",
+      url: "/api/v1/binarycontent/",
+      headers: {
+        authorization: `Token ${hubToken}`,
+        host: "sbm.example.org",
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+      },
+      payload: body,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const media = await subscription.app.inject({ url: res.json().content as string });
+    expect(media.statusCode).toBe(200);
+    expect(media.body).toBe("ID3fake-audio-bytes");
+  });
+
+  it("refuses a caller without a subscription token before anything reaches content", async () => {
+    const anonymous = await subscription.app.inject({ url: "/api/v1/messageset/" });
+    expect(anonymous.statusCode).toBe(401);
+    const wrong = await subscription.app.inject({
+      url: "/api/v1/messageset/",
+      headers: { authorization: "Token not-a-token-of-this-service" },
+    });
+    expect(wrong.statusCode).toBe(401);
+  });
+
+  it("keeps the subscription service's own paths beside content's", async () => {
+    const subs = await viaSbm("GET", "/api/v1/subscriptions/?active=True");
+    expect(subs.statusCode).toBe(200);
+    expect(subs.json()).toMatchObject({ results: [] });
+  });
+});
