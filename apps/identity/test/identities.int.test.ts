@@ -150,7 +150,7 @@ describe("GET /api/v1/identities/", () => {
     expect(second.previous).toContain("limit=2");
   });
 
-  it("404s an unknown identity in the error shape", async () => {
+  it("404s an unknown identity in the error shape, with Seed's `detail` beside it", async () => {
     const res = await svc.app.inject({
       url: "/api/v1/identities/00000000-0000-4000-8000-000000000000/",
       headers: adminAuth,
@@ -158,6 +158,7 @@ describe("GET /api/v1/identities/", () => {
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({
       error: { code: "IDENTITY_NOT_FOUND", message: expect.any(String), requestId: expect.any(String) },
+      detail: "Not found.",
     });
   });
 });

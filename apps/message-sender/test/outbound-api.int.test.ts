@@ -280,6 +280,7 @@ describe("GET /api/v1/outbound/:id/", () => {
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({
       error: { code: "OUTBOUND_NOT_FOUND", message: expect.any(String), requestId: expect.any(String) },
+      detail: "Not found.",
     });
   });
 

@@ -40,6 +40,8 @@ export const ErrorResponse = Type.Object({
     details: Type.Optional(Type.Unknown()),
     requestId: Type.String(),
   }),
+  /** On a 404 only: `"Not found."`, Django REST framework's body, which Seed's Python client reads. */
+  detail: Type.Optional(Type.Literal("Not found.")),
 });
 export type ErrorResponse = Static<typeof ErrorResponse>;
 

@@ -369,6 +369,8 @@ describe("buildApi", () => {
         message: "No route GET /api/v1/nothing/",
         requestId: expect.any(String),
       });
+      // beside it, Django REST framework's body, which Seed's Python client reads
+      expect(res.json().detail).toBe("Not found.");
       const wrongMethod = await t.app.inject({ method: "DELETE", url: "/whoami" });
       expect(wrongMethod.statusCode).toBe(404);
       expect(errorOf(wrongMethod).code).toBe("NOT_FOUND");

@@ -250,7 +250,8 @@ function sendError(err: FastifyError | ApiError, request: FastifyRequest, reply:
     code = "INTERNAL_ERROR";
     message = "Internal Server Error";
   }
-  return reply
-    .code(status)
-    .send({ error: { code, message, ...(details === undefined ? {} : { details }), requestId: request.id } });
+  const error = { code, message, ...(details === undefined ? {} : { details }), requestId: request.id };
+  // Seed's (Django REST framework's) 404 body beside ours: its Python client reads only `detail` to tell a
+  // missing record (`get_identity` returns None) from an error.
+  return reply.code(status).send(status === 404 ? { error, detail: "Not found." } : { error });
 }
