@@ -30,6 +30,10 @@ import {
 } from "./identities.ts";
 import { decodeCursor } from "./paging.ts";
 
+/** Seed's `requestor_source_id` as stored: text (a hub may send its source's integer key). */
+const sourceIdOf = (input: { requestor_source_id?: string | number | null }) =>
+  input.requestor_source_id == null ? null : String(input.requestor_source_id);
+
 export const REDACTED = "redacted";
 
 const toOptOut = (row: OptOutRow): OptOut => ({
@@ -184,7 +188,7 @@ export async function recordOptOut(
       addressType,
       address: recordAddress,
       requestSource: input.request_source,
-      requestorSourceId: input.requestor_source_id ?? null,
+      requestorSourceId: sourceIdOf(input),
       reason: input.reason ?? null,
       createdBy: actor.userId,
     },
@@ -200,7 +204,7 @@ export async function recordOptOut(
       address: recordAddress || null,
       topic: type === "unsubscribe" ? (input.topic ?? null) : null,
       source: input.request_source,
-      sourceId: input.requestor_source_id ?? null,
+      sourceId: sourceIdOf(input),
       reason: input.reason ?? null,
       recordId: row.id,
       createdBy: actor.userId,
@@ -291,7 +295,7 @@ export async function recordOptIn(
       addressType: input.address_type,
       address,
       requestSource: input.request_source,
-      requestorSourceId: input.requestor_source_id ?? null,
+      requestorSourceId: sourceIdOf(input),
       createdBy: actor.userId,
     },
   });
@@ -304,7 +308,7 @@ export async function recordOptIn(
       channel: input.address_type,
       address,
       source: input.request_source,
-      sourceId: input.requestor_source_id ?? null,
+      sourceId: sourceIdOf(input),
       recordId: row.id,
       createdBy: actor.userId,
     },
@@ -360,7 +364,18 @@ export async function searchOptOuts(
     requestSource: query.request_source,
     requestorSourceId: query.requestor_source_id,
     reason: query.reason,
-    createdAt: { gte: query.created_from, lte: query.created_to },
+    AND: [
+      { createdAt: { gte: query.created_from, lte: query.created_to } },
+      {
+        createdAt: {
+          equals: query.created_at,
+          gte: query.created_at__gte,
+          gt: query.created_at__gt,
+          lte: query.created_at__lte,
+          lt: query.created_at__lt,
+        },
+      },
+    ],
   };
   const orderBy: Prisma.OptOutOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
   if (query.cursor !== undefined) {

@@ -38,12 +38,25 @@ export const CreateIdentityBody = Body({
 });
 export type CreateIdentityBody = Static<typeof CreateIdentityBody>;
 
+/**
+ * An identity's read-only fields, accepted and ignored on PUT and PATCH as Seed (Django REST framework) did: hubs
+ * send back the whole identity they read (ndoh-hub's third-party registration PATCHes it as it came).
+ */
+const readOnlyIdentityFields = {
+  id: Type.Optional(Type.Unknown()),
+  url: Type.Optional(Type.Unknown()),
+  created_at: Type.Optional(Type.Unknown()),
+  created_by: Type.Optional(Type.Unknown()),
+  updated_at: Type.Optional(Type.Unknown()),
+  updated_by: Type.Optional(Type.Unknown()),
+};
+
 /** PUT: `details` is required; fields left out keep their value. */
-export const ReplaceIdentityBody = CreateIdentityBody;
-export type ReplaceIdentityBody = CreateIdentityBody;
+export const ReplaceIdentityBody = Body({ ...CreateIdentityBody.properties, ...readOnlyIdentityFields });
+export type ReplaceIdentityBody = Static<typeof ReplaceIdentityBody>;
 
 /** PATCH: any of the fields; `details` replaces the whole object (as in Seed). */
-export const PatchIdentityBody = PatchBody(identityFields);
+export const PatchIdentityBody = PatchBody({ ...identityFields, ...readOnlyIdentityFields });
 export type PatchIdentityBody = Static<typeof PatchIdentityBody>;
 
 /**
@@ -105,13 +118,16 @@ export const OptOutType = Type.Union([
 ]);
 export type OptOutType = Static<typeof OptOutType>;
 
+/** Seed's `requestor_source_id`: any text, or a number (ndoh-hub sends its Source's integer key); kept as text. */
+const RequestorSourceId = Type.Union([Type.String({ maxLength: 500 }), Type.Integer()]);
+
 export const CreateOptOutBody = Body({
   optout_type: Type.Optional(OptOutType),
   identity: Type.Optional(Nullable(Uuid)),
   address_type: Type.Optional(Type.String({ maxLength: 50 })),
   address: Type.Optional(Type.String({ maxLength: 255 })),
   request_source: Type.String({ minLength: 1, maxLength: 100 }),
-  requestor_source_id: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+  requestor_source_id: Type.Optional(Nullable(RequestorSourceId)),
   reason: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
   /** Tidings: what an `unsubscribe` is from (a message set, a campaign); recorded in the consent ledger. */
   topic: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
@@ -136,7 +152,7 @@ export const CreateOptInBody = Body({
   address_type: Type.String({ minLength: 1, maxLength: 50 }),
   address: Type.String({ minLength: 1, maxLength: 255 }),
   request_source: Type.String({ minLength: 1, maxLength: 100 }),
-  requestor_source_id: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+  requestor_source_id: Type.Optional(Nullable(RequestorSourceId)),
 });
 export type CreateOptInBody = Static<typeof CreateOptInBody>;
 
@@ -165,6 +181,12 @@ export const OptOutSearchQuery = Type.Object(
     reason: Type.Optional(Type.String()),
     created_from: Type.Optional(IsoDateTime),
     created_to: Type.Optional(IsoDateTime),
+    /** Seed passed every parameter to Django's ORM: its lookups on `created_at` (a naive time is UTC). */
+    created_at: Type.Optional(IsoDateTime),
+    created_at__gte: Type.Optional(IsoDateTime),
+    created_at__gt: Type.Optional(IsoDateTime),
+    created_at__lte: Type.Optional(IsoDateTime),
+    created_at__lt: Type.Optional(IsoDateTime),
   },
   { additionalProperties: false },
 );

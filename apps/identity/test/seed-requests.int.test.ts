@@ -1,0 +1,108 @@
+/**
+ * The identity store as Seed hubs call it: request shapes that Seed (Django REST framework) accepted and the hubs
+ * rely on (see packages/e2e/test/seed-hubs.int.test.ts for their whole flows over the wire).
+ */
+import { startTestService } from "@tidings/service-kit/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { identityService } from "../src/service.ts";
+import { create, get, msisdn, type Svc, send } from "./helpers.ts";
+
+let svc: Svc;
+
+beforeAll(async () => {
+  svc = await startTestService(identityService);
+});
+afterAll(async () => {
+  await svc?.close();
+});
+
+const withAddress = async () => {
+  const address = msisdn(31);
+  const identity = await create(svc, {
+    details: { default_addr_type: "msisdn", addresses: { msisdn: { [address]: { default: true } } } },
+  });
+  return { address, identity };
+};
+
+describe("Seed hubs' identity requests", () => {
+  it("takes back the whole identity a hub read, ignoring its read-only fields (ndoh third-party registration)", async () => {
+    const { identity } = await withAddress();
+    const read = (await get(svc, `/api/v1/identities/${identity.id}/`)).json();
+    const sentBack = {
+      ...read,
+      id: "00000000-0000-4000-8000-000000000000",
+      created_by: 99,
+      created_at: "2001-01-01T00:00:00Z",
+      details: { ...read.details, lang_code: "xho_ZA" },
+    };
+    const patched = await send(svc, "PATCH", `/api/v1/identities/${identity.id}/`, sentBack);
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json()).toMatchObject({
+      id: identity.id,
+      created_at: read.created_at,
+      created_by: read.created_by,
+      details: { lang_code: "xho_ZA" },
+    });
+    const put = await send(svc, "PUT", `/api/v1/identities/${identity.id}/`, { ...sentBack, updated_by: 5 });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json().id).toBe(identity.id);
+    // a field that is neither writable nor read-only is still refused
+    const unknown = await send(svc, "PATCH", `/api/v1/identities/${identity.id}/`, { detials: {} });
+    expect(unknown.statusCode).toBe(400);
+  });
+
+  it("accepts an integer requestor_source_id (a hub's Source key) and keeps it as text", async () => {
+    const { identity, address } = await withAddress();
+    const optin = await send(svc, "POST", "/api/v1/optin/", {
+      identity: identity.id,
+      address_type: "msisdn",
+      address,
+      request_source: "clinic_app",
+      requestor_source_id: 7,
+    });
+    expect(optin.statusCode, optin.body).toBe(201);
+    expect(optin.json().requestor_source_id).toBe("7");
+    const optout = await send(svc, "POST", "/api/v1/optout/", {
+      identity: identity.id,
+      address_type: "msisdn",
+      address,
+      request_source: "clinic_app",
+      requestor_source_id: 8,
+    });
+    expect(optout.statusCode, optout.body).toBe(201);
+    expect(optout.json().requestor_source_id).toBe("8");
+    const found = await get(svc, `/api/v1/optouts/search/?requestor_source_id=8&identity=${identity.id}`);
+    expect(found.json().results).toHaveLength(1);
+  });
+
+  it("searches opt-outs with Django's lookups on created_at, a naive time meaning UTC", async () => {
+    const { identity, address } = await withAddress();
+    const res = await send(svc, "POST", "/api/v1/optout/", {
+      identity: identity.id,
+      address_type: "msisdn",
+      address,
+      request_source: "lookups",
+    });
+    const createdAt = new Date(res.json().created_at as string);
+    const naive = (d: Date) => d.toISOString().slice(0, 19); // no offset: UTC, as Django read it
+    const search = async (query: string) =>
+      (await get(svc, `/api/v1/optouts/search/?request_source=lookups&${query}`)).json().results.length;
+    const before = new Date(createdAt.getTime() - 60_000);
+    const after = new Date(createdAt.getTime() + 60_000);
+    expect(await search(`created_at__gte=${naive(before)}`)).toBe(1);
+    expect(await search(`created_at__gt=${naive(after)}`)).toBe(0);
+    expect(await search(`created_at__lte=${naive(after)}`)).toBe(1);
+    expect(await search(`created_at__lt=${naive(before)}`)).toBe(0);
+    expect(await search(`created_at__gte=${naive(before)}&created_at__lte=${naive(after)}`)).toBe(1);
+    expect(await search(`created_at=${encodeURIComponent(createdAt.toISOString())}`)).toBe(1);
+    const bad = await get(svc, "/api/v1/optouts/search/?created_at__year=2026");
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain("created_at__year");
+  });
+
+  it("answers a missing identity with Seed's `detail` beside the error object", async () => {
+    const res = await get(svc, "/api/v1/identities/00000000-0000-4000-8000-000000000000/");
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ detail: "Not found.", error: { code: "IDENTITY_NOT_FOUND" } });
+  });
+});
