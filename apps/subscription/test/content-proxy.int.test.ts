@@ -75,7 +75,7 @@ describe("content's Seed paths on the subscription API", () => {
     });
     expect(direct.json().messages).toHaveLength(1);
 
-    const list = await viaSbm("GET", "/api/v1/message/?messageset=" + setId + "&limit=1");
+    const list = await viaSbm("GET", `/api/v1/message/?messageset=${setId}&limit=1`);
     expect(list.statusCode).toBe(200);
     expect(list.json()).toMatchObject({ count: 1, results: [{ text_content: "Week 1" }] });
 
