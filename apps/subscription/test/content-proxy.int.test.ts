@@ -92,12 +92,24 @@ describe("content's Seed paths on the subscription API", () => {
     expect(deleted.statusCode).toBe(204);
   });
 
+  it("forwards a body that arrived over a real socket (a stream, not an injected payload)", async () => {
+    const origin = await subscription.app.listen({ port: 0, host: "127.0.0.1" });
+    const res = await fetch(`${origin}/api/v1/schedule/`, {
+      method: "POST",
+      headers: { authorization: `Token ${hubToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ minute: "30", hour: "9" }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    expect(await res.json()).toMatchObject({ minute: "30", hour: "9" });
+  });
+
   it("builds content's pagination links on the host the hub called", async () => {
     for (const i of [1, 2]) {
       await viaSbm("POST", "/api/v1/schedule/", { minute: String(i), hour: "8" });
     }
     const page = await viaSbm("GET", "/api/v1/schedule/?limit=1");
     expect(page.statusCode).toBe(200);
+    expect(page.json().count).toBeGreaterThanOrEqual(2);
     expect(page.json().next).toMatch(/^http:\/\/sbm\.example\.org\/api\/v1\/schedule\/\?/);
   });
 

@@ -20,4 +20,17 @@ describe("unstorableTextAt", () => {
     ).toBeUndefined();
     expect(unstorableTextAt(undefined, "params")).toBeUndefined();
   });
+
+  it("walks only parsed JSON: a body streamed through unparsed (an object graph with cycles) is passed over", () => {
+    class Stream {
+      self: unknown = this;
+      text = "\u0000";
+    }
+    const stream = new Stream();
+    expect(unstorableTextAt(stream, "body")).toBeUndefined();
+    expect(unstorableTextAt({ parsed: [{ nested: "\u0000" }] }, "body")).toBe("body.parsed.0.nested");
+    expect(unstorableTextAt(Object.assign(Object.create(null), { k: "\u0000" }), "querystring")).toBe(
+      "querystring.k",
+    );
+  });
 });

@@ -6,7 +6,16 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 /** A NUL, or a UTF-16 surrogate without its pair: text Postgres cannot store (or only as U+FFFD). */
 const isUnstorable = (text: string) => text.includes("\0") || LONE_SURROGATE.test(text);
 
-/** The dotted path of the first string or key in `value` holding unstorable text, if any (iterative: any depth). */
+/** Parsed JSON: arrays and plain objects. Anything else (a body streamed through unparsed) is not walked. */
+const isJsonContainer = (value: object) => {
+  const proto = Object.getPrototypeOf(value);
+  return Array.isArray(value) || proto === Object.prototype || proto === null;
+};
+
+/**
+ * The dotted path of the first string or key in `value` holding unstorable text, if any (iterative: any depth).
+ * Only parsed JSON is walked: a stream (a body forwarded as received) is a graph with cycles.
+ */
 export function unstorableTextAt(value: unknown, root: string): string | undefined {
   const stack: [unknown, string][] = [[value, root]];
   for (let item = stack.pop(); item; item = stack.pop()) {
@@ -15,7 +24,7 @@ export function unstorableTextAt(value: unknown, root: string): string | undefin
       if (isUnstorable(current)) {
         return path;
       }
-    } else if (current !== null && typeof current === "object") {
+    } else if (current !== null && typeof current === "object" && isJsonContainer(current)) {
       for (const [key, child] of Object.entries(current)) {
         if (isUnstorable(key)) {
           return `${path}.${key.replaceAll("\0", "?").replace(LONE_SURROGATE, "?")}`;
