@@ -1,0 +1,459 @@
+/**
+ * Seed hubs, as they are: the requests of Praekelt's `seed-services-client` (0.37, on `demands` and `requests`) and
+ * the call patterns of two real hubs (praekeltfoundation/ndoh-hub, praekelt/hellomama-registration), replayed as
+ * the bytes those Python clients write (see ./wire.ts) against the real processes. Only URLs and tokens differ
+ * from what the hubs sent to the Seed Stack. Each request names the hub code it comes from.
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Platform, type ServiceName, startPlatform } from "./platform.ts";
+import { type PyParam, pyJson, type SeedRequest, seedWire, sendRaw, type WireResponse } from "./wire.ts";
+
+const ADMIN_TOKEN = "e2e-seed-admin-token-0123456789";
+const MSISDN = "+27820001001";
+let platform: Platform;
+/** Each service's token of the hub's own API user (issued as a Seed operator would, with POST /user/token/). */
+const tokens = {} as Record<ServiceName, string>;
+
+interface Received {
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: Record<string, unknown>;
+}
+/** The hub's side: its webhook receivers, recording what the Seed services POST to them. */
+const received: Received[] = [];
+let hub: Server;
+let hubUrl: string;
+
+/** A decoded JSON body, read field by field as a Python hub reads it. */
+// biome-ignore lint/suspicious/noExplicitAny: the hubs read Seed's answers untyped, and so does this replay
+type Decoded = Record<string, any>;
+
+type Service = "identity" | "subscription" | "message-sender" | "scheduler";
+
+/** One call of the Python client: `session.<method>(path, params=..., data=...)` with the hub's token. */
+function seed(
+  service: Service,
+  method: SeedRequest["method"],
+  path: string,
+  extra: Partial<SeedRequest> = {},
+) {
+  const origin = platform.base[service];
+  return sendRaw(origin, seedWire(origin, "/api/v1", { method, path, token: tokens[service], ...extra }));
+}
+
+const get = (service: Service, path: string, params?: Record<string, PyParam>) =>
+  seed(service, "GET", path, { params });
+
+async function ok(res: WireResponse | Promise<WireResponse>, status?: number): Promise<Decoded> {
+  const r = await res;
+  if (status === undefined) {
+    expect(r.status, r.text).toBeLessThan(300);
+  } else {
+    expect(r.status, r.text).toBe(status);
+  }
+  return r.text ? r.json() : {};
+}
+
+/**
+ * `seed_services_client.utils.get_paginated_response`: yields `results`, then follows `next` after
+ * `next.replace(session.url, "")`, so `next` must start with exactly the URL the client was given.
+ */
+async function paginated(service: Service, path: string, params?: Record<string, PyParam>) {
+  const sessionUrl = `${platform.base[service]}/api/v1`;
+  const items: Decoded[] = [];
+  let page = await ok(get(service, path, params));
+  for (;;) {
+    items.push(...(page.results ?? []));
+    if (!page.next) {
+      return items;
+    }
+    expect(page.next.startsWith(sessionUrl), page.next).toBe(true);
+    const next = new URL(page.next.replace(sessionUrl, ""), "http://x");
+    page = await ok(
+      get(service, next.pathname, Object.fromEntries(next.searchParams) as Record<string, PyParam>),
+    );
+  }
+}
+
+/**
+ * What an operator does once, with the admin token: Tidings lets only admins choose hook targets (a hook makes
+ * the service POST inside its network), where Seed let any user register one.
+ */
+async function asAdmin(service: ServiceName, path: string, body: unknown) {
+  const res = await fetch(`${platform.base[service]}/api/v1${path}`, {
+    method: "POST",
+    headers: { authorization: `Token ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await res.json()) as Decoded;
+}
+
+/** A hub's `DeliverHook`: `requests.post(target, data=json.dumps(payload), headers=...)` to an SBM receiver. */
+const hookPost = (service: Service, path: string, payload: unknown) =>
+  seed(service, "POST", path, { data: payload });
+
+const waitForHook = async (path: string, count = 1, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const hits = received.filter((r) => r.path.startsWith(path));
+    if (hits.length >= count) {
+      return hits;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no ${count} hook deliveries to ${path}: ${JSON.stringify(received.map((r) => r.path))}`);
+};
+
+beforeAll(async () => {
+  hub = createServer((req, res) => {
+    let text = "";
+    req.on("data", (chunk) => {
+      text += chunk;
+    });
+    req.on("end", () => {
+      received.push({ path: req.url ?? "", headers: req.headers, body: text ? JSON.parse(text) : {} });
+      // ndoh's change/inactive answers 201 with an empty body; HelloMama's optout receiver 200.
+      res.writeHead(req.url?.startsWith("/api/v1/change/inactive/") ? 201 : 200).end();
+    });
+  });
+  await new Promise<void>((resolve) => hub.listen(0, "127.0.0.1", resolve));
+  hubUrl = `http://127.0.0.1:${(hub.address() as { port: number }).port}`;
+
+  platform = await startPlatform({
+    ADMIN_TOKEN,
+    TICK_INTERVAL_MS: "200",
+    HOOK_POLL_INTERVAL_MS: "100",
+    HOOK_RETRY_BASE_MS: "100",
+    SCHEDULER_HTTP_ALLOWED_HOSTS: "127.0.0.1",
+  });
+  for (const service of ["identity", "subscription", "message-sender", "scheduler", "content"] as const) {
+    tokens[service] = (await asAdmin(service, "/user/token/", { email: "hub@momconnect.example.org" })).token;
+  }
+  // The programme's content, as its operators loaded it (through the one SBM URL).
+  const schedule = await ok(
+    seed("subscription", "POST", "/schedule/", { data: { minute: "0", hour: "8", day_of_week: "1,3" } }),
+    201,
+  );
+  for (const shortName of [
+    "momconnect_prebirth.hw_full.1",
+    "momconnect_postbirth.hw_full.1",
+    "nurseconnect.hw_full.1",
+    "popi.hw_full.1",
+  ]) {
+    const set = await ok(
+      seed("subscription", "POST", "/messageset/", {
+        data: { short_name: shortName, content_type: "text", default_schedule: schedule.id },
+      }),
+      201,
+    );
+    for (const lang of ["eng_ZA", "zul_ZA"]) {
+      for (const sequence_number of [1, 2, 3]) {
+        await ok(
+          seed("subscription", "POST", "/message/", {
+            data: {
+              messageset: set.id,
+              sequence_number,
+              lang,
+              text_content: `${shortName} ${lang} ${sequence_number}`,
+            },
+          }),
+          201,
+        );
+      }
+    }
+  }
+  // ndoh sends its welcome through the channel it named at Seed: JUNE_TEXT.
+  await asAdmin("message-sender", "/channel/", {
+    channel_id: "JUNE_TEXT",
+    channel_type: "log",
+    default: true,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await platform?.stop();
+  await new Promise((resolve) => hub?.close(resolve));
+  const errors = platform?.errors() ?? [];
+  expect(errors, errors.join("\n")).toEqual([]);
+}, 60_000);
+
+const setByName = async (shortName: string) => {
+  // ndoh: next(sbm_client.get_messagesets({"short_name": short_name})["results"])
+  const [set] = await paginated("subscription", "/messageset/", { short_name: shortName });
+  expect(set, shortName).toBeDefined();
+  return set as { id: number; short_name: string; default_schedule: number };
+};
+
+/** ndoh's hook to SBM for a subscription request (`serialize_hook`): metadata null, isoformat() times. */
+const subscriptionRequest = (data: Record<string, unknown>) =>
+  hookPost("subscription", "/subscriptions/request", {
+    hook: {
+      id: 4,
+      event: "subscriptionrequest.added",
+      target: `${platform.base.subscription}/api/v1/subscriptions/request`,
+    },
+    data: {
+      id: crypto.randomUUID(),
+      metadata: null,
+      created_at: "2019-02-22T10:00:00.123456+00:00",
+      updated_at: "2019-02-22T10:00:00.123456+00:00",
+      ...data,
+    },
+  });
+
+let mom: string;
+
+describe("ndoh-hub: registration, identity, subscription request (registrations/tasks.py)", () => {
+  it("finds no identity by msisdn, creates one, and subscribes her to the prebirth set", async () => {
+    // get_or_create_identity_from_msisdn
+    expect(
+      await paginated("identity", "/identities/search/", { details__addresses__msisdn: MSISDN }),
+    ).toEqual([]);
+    const created = await ok(
+      seed("identity", "POST", "/identities/", {
+        data: {
+          details: { default_addr_type: "msisdn", addresses: { msisdn: { [MSISDN]: { default: true } } } },
+        },
+      }),
+      201,
+    );
+    mom = created.id;
+    const found = await paginated("identity", "/identities/search/", { details__addresses__msisdn: MSISDN });
+    expect(found.map((i) => i.id)).toEqual([mom]);
+    expect(found[0]?.details.addresses.msisdn[MSISDN]).toMatchObject({ default: true });
+
+    // is_identity_subscribed: params dict {"identity": ..., "active": True}
+    expect(await paginated("subscription", "/subscriptions/", { identity: mom, active: true })).toEqual([]);
+    const sets = await paginated("subscription", "/messageset/");
+    expect(sets.filter((s) => /prebirth\.hw_full/.test(s.short_name))).toHaveLength(1);
+
+    // mom_opt_in: the hub's Source pk is an integer
+    await ok(
+      seed("identity", "POST", "/optin/", {
+        data: {
+          identity: mom,
+          address_type: "msisdn",
+          address: MSISDN,
+          request_source: "clinic_app",
+          requestor_source_id: 7,
+        },
+      }),
+      201,
+    );
+
+    const set = await setByName("momconnect_prebirth.hw_full.1");
+    const schedule = await ok(get("subscription", `/schedule/${set.default_schedule}/`));
+    expect(schedule.day_of_week.split(",")).toEqual(["1", "3"]);
+
+    await ok(
+      subscriptionRequest({
+        identity: mom,
+        messageset: set.id,
+        next_sequence_number: 2,
+        lang: "eng_ZA",
+        schedule: set.default_schedule,
+      }),
+      201,
+    );
+    const subs = await paginated("subscription", "/subscriptions/", { identity: mom, active: true });
+    expect(subs).toEqual([
+      expect.objectContaining({ identity: mom, messageset: set.id, next_sequence_number: 2, lang: "eng_ZA" }),
+    ]);
+
+    // the welcome: always JUNE_TEXT, to_addr and to_identity
+    await ok(
+      seed("message-sender", "POST", "/outbound/", {
+        data: {
+          to_addr: MSISDN,
+          to_identity: mom,
+          content: "Welcome! MomConnect",
+          channel: "JUNE_TEXT",
+          metadata: {},
+        },
+      }),
+      201,
+    );
+  });
+
+  it("updates the identity's details, also by PATCHing back the whole identity it read (third-party registration)", async () => {
+    // set_risk_status: GET, then PATCH the whole details
+    const identity = await ok(get("identity", `/identities/${mom}/`));
+    await ok(
+      seed("identity", "PATCH", `/identities/${mom}/`, {
+        data: { details: { ...identity.details, pmtct: { risk_status: "high" } } },
+      }),
+    );
+    // ThirdPartyRegistration: is_client.update_identity(mom_identity["id"], data=mom_identity)
+    const whole = await ok(get("identity", `/identities/${mom}/`));
+    whole.details.lang_code = "zul_ZA";
+    const patched = await ok(seed("identity", "PATCH", `/identities/${mom}/`, { data: whole }));
+    expect(patched.details).toMatchObject({ pmtct: { risk_status: "high" }, lang_code: "zul_ZA" });
+    expect(patched.id).toBe(mom);
+  });
+
+  it("answers a missing identity with Seed's 404 body, which get_identity reads as None", async () => {
+    const res = await get("identity", `/identities/${crypto.randomUUID()}/`);
+    expect(res.status).toBe(404);
+    expect(res.json()).toMatchObject({ detail: "Not found." });
+  });
+
+  it("reads the default address as get_identity_address does (no trailing slash, ?default=True)", async () => {
+    const page = await ok(get("identity", `/identities/${mom}/addresses/msisdn`, { default: true }));
+    expect(page.results[0]).toEqual({ address: MSISDN });
+  });
+});
+
+describe("change of message set and language (ndoh changes/tasks.py, HelloMama change_admin)", () => {
+  it("switches her from prebirth to postbirth and changes her language", async () => {
+    // baby_switch
+    const active = await paginated("subscription", "/subscriptions/", { identity: mom, active: true });
+    for (const sub of active) {
+      const set = await ok(get("subscription", `/messageset/${sub.messageset}/`));
+      if (set.short_name.includes("prebirth")) {
+        await ok(seed("subscription", "PATCH", `/subscriptions/${sub.id}/`, { data: { active: false } }));
+      }
+    }
+    const postbirth = await setByName("momconnect_postbirth.hw_full.1");
+    await ok(get("subscription", `/schedule/${postbirth.default_schedule}/`));
+    await ok(
+      subscriptionRequest({
+        identity: mom,
+        messageset: postbirth.id,
+        next_sequence_number: 1,
+        lang: "eng_ZA",
+        schedule: postbirth.default_schedule,
+      }),
+      201,
+    );
+    // momconnect_change_language
+    const now = await paginated("subscription", "/subscriptions/", { identity: mom, active: true });
+    expect(now.map((s) => s.messageset)).toEqual([postbirth.id]);
+    await ok(seed("subscription", "PATCH", `/subscriptions/${now[0]?.id}/`, { data: { lang: "zul_ZA" } }));
+    // HelloMama's admin language change checks the languages first; the keys are strings
+    const languages = await ok(get("subscription", "/messageset_languages/"));
+    expect(languages[String(postbirth.id)]).toEqual(["eng_ZA", "zul_ZA"]);
+    // ops: ?active=True&messageset_contains=nurseconnect
+    expect(
+      await paginated("subscription", "/subscriptions/", {
+        active: true,
+        messageset_contains: "nurseconnect",
+      }),
+    ).toEqual([]);
+    const inactive = await paginated("subscription", "/subscriptions/", { identity: mom, active: false });
+    expect(inactive).toHaveLength(1);
+  });
+
+  it("asks SBM to resend her last message (HelloMama resend_last_message: POST .../resend, no body)", async () => {
+    const [sub] = await paginated("subscription", "/subscriptions/", { identity: mom, active: true });
+    const res = await seed("subscription", "POST", `/subscriptions/${sub?.id}/resend`);
+    expect(res.status, res.text).toBe(202);
+    expect(res.json()).toMatchObject({ accepted: true });
+  });
+});
+
+describe("delivery reports and failure counting (Seed message sender -> identity store -> ndoh)", () => {
+  it("counts failed deliveries posted to message_count and calls the hub's change/inactive hook at the limit", async () => {
+    // ndoh registers its receiver at the identity store, with its own token (the hook is scoped to its user)
+    await asAdmin("identity", "/webhook/", {
+      event: "identity.max_failures",
+      target: `${hubUrl}/api/v1/change/inactive/`,
+    });
+    for (let i = 0; i < 5; i++) {
+      await ok(
+        hookPost("identity", "/identities/message_count/", {
+          hook: {
+            id: 3,
+            event: "outbound.delivery_report",
+            target: `${platform.base.identity}/api/v1/identities/message_count/`,
+          },
+          data: { outbound_id: crypto.randomUUID(), delivered: false, to_addr: MSISDN, identity: mom },
+        }),
+      );
+    }
+    const [delivery] = await waitForHook("/api/v1/change/inactive/");
+    expect(delivery?.body).toEqual({
+      hook: {
+        id: expect.anything(),
+        event: "identity.max_failures",
+        target: `${hubUrl}/api/v1/change/inactive/`,
+      },
+      data: { identity_id: mom, failure_count: 5 },
+    });
+  });
+});
+
+describe("events and replies (ndoh process_whatsapp_unsent_event)", () => {
+  it("finds the person of an outbound by its vumi_message_id, and only that outbound", async () => {
+    const other = await ok(
+      seed("message-sender", "POST", "/outbound/", {
+        data: { to_addr: "+27820009998", content: "someone else", metadata: {} },
+      }),
+      201,
+    );
+    expect(other.vumi_message_id === undefined || other.vumi_message_id === null).toBe(true);
+    const none = await paginated("message-sender", "/outbound/", {
+      vumi_message_id: "gBGGJ3EVEUV_AgkLEFYRAAMAAAAA",
+    });
+    expect(none).toEqual([]);
+  });
+});
+
+describe("opt-out (ndoh PushOptoutToIdentityStore, HelloMama's optout hook and metrics)", () => {
+  it("deactivates her subscriptions, records the opt-out, and calls the hub's optout hook in Seed's raw shape", async () => {
+    await asAdmin("identity", "/webhook/", { event: "optout.requested", target: `${hubUrl}/api/v1/optout/` });
+    for (const sub of await paginated("subscription", "/subscriptions/", { identity: mom, active: true })) {
+      await ok(seed("subscription", "PATCH", `/subscriptions/${sub.id}/`, { data: { active: false } }));
+    }
+    await ok(
+      seed("identity", "POST", "/optout/", {
+        data: {
+          optout_type: "stop",
+          identity: mom,
+          reason: "miscarriage",
+          address_type: "msisdn",
+          address: MSISDN,
+          request_source: "ussd_public",
+          requestor_source_id: "gBGGJ3EVEUV_AgkLEFYRAAMAAAAA",
+        },
+      }),
+      201,
+    );
+    const [hook] = await waitForHook("/api/v1/optout/");
+    // raw, no hook/data envelope; HelloMama requires identity, optout_reason and optout_source
+    expect(hook?.body).toMatchObject({
+      identity: mom,
+      optout_type: "stop",
+      optout_reason: "miscarriage",
+      optout_source: "ussd_public",
+    });
+    expect(hook?.body.identity_details).toMatchObject({ default_addr_type: "msisdn" });
+
+    // HelloMama's metrics: three searches it counts
+    expect(await paginated("identity", "/optouts/search/", { reason: "miscarriage" })).toHaveLength(1);
+    expect(await paginated("identity", "/optouts/search/")).toHaveLength(1);
+    expect(await paginated("identity", "/optouts/search/", { request_source: "ussd_public" })).toHaveLength(
+      1,
+    );
+    // Django lookups on /optouts/search/, naive date-times meaning UTC
+    expect(
+      await paginated("identity", "/optouts/search/", { created_at__gte: "2020-01-01T00:00:00" }),
+    ).toHaveLength(1);
+    expect(
+      await paginated("identity", "/optouts/search/", { created_at__lte: "2020-01-01T00:00:00" }),
+    ).toHaveLength(0);
+  });
+});
+
+describe("filters Seed hubs rely on", () => {
+  it("refuses an unknown filter with a 400 naming it instead of returning every record", async () => {
+    const res = await get("message-sender", "/outbound/", { stauts: "failed" });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain("stauts");
+  });
+
+  it("sends Python's JSON as Python writes it", () => {
+    expect(pyJson({ a: true, b: [1, "é"] })).toBe('{"a": true, "b": [1, "\\u00e9"]}');
+  });
+});
