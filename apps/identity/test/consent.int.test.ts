@@ -175,9 +175,9 @@ describe("POST /api/v1/optout/", () => {
       { hook: { id: hook.id, event: "identity.created", target: hook.target }, data: "redacted" },
     ]);
     expect(left.some((d) => d.status === "pending" && d.body.includes(bystander.id))).toBe(true);
-    // The forget's own optout.requested carries the details as forgotten.
+    // The forget's own optout.requested (Seed's raw body) carries the details as forgotten.
     const requested = left.find((d) => d.event === "optout.requested" && d.body.includes(identity.id));
-    expect(JSON.parse(requested?.body ?? "{}").data.identity_details).toEqual({
+    expect(JSON.parse(requested?.body ?? "{}").identity_details).toEqual({
       addresses: {},
       name: "redacted",
     });

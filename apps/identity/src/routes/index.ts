@@ -2,7 +2,6 @@ import { registerHookRoutes } from "@tidings/hooks";
 import type { RegisterRoutes } from "@tidings/service-kit";
 import type { IdentityConfig } from "../config.ts";
 import type { Db } from "../db.ts";
-import { HOOK_EVENTS } from "../services/identities.ts";
 import { consentRoutes } from "./consent.routes.ts";
 import { identityRoutes } from "./identities.routes.ts";
 import { verificationRoutes } from "./verification.routes.ts";
@@ -12,10 +11,5 @@ export const registerRoutes: RegisterRoutes<IdentityConfig, Db> = (app, { db, co
   identityRoutes(app, db, config);
   consentRoutes(app, db, config);
   verificationRoutes(app, db, config);
-  registerHookRoutes(app, {
-    db,
-    events: HOOK_EVENTS,
-    codePrefix: "IDENTITY",
-    publicUrl: config.PUBLIC_URL,
-  });
+  registerHookRoutes(app, { db, service: "identity", publicUrl: config.PUBLIC_URL });
 };

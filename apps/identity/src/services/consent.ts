@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { enqueue } from "@tidings/amqp";
 import {
   type ConsentEntry,
   type CreateOptInBody,
@@ -10,7 +9,7 @@ import {
   type OptOutSearchQuery,
   type OptOutType,
 } from "@tidings/contracts";
-import { enqueueHookEvent, forgetHookDeliveries } from "@tidings/hooks";
+import { forgetHookDeliveries, publish } from "@tidings/hooks";
 import { badRequest, forgetIdempotencyKeys, notFound, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type {
@@ -224,29 +223,31 @@ export async function recordOptOut(
     await forgetHookDeliveries(tx, needles);
     await forgetIdempotencyKeys(tx, needles);
   }
-  await enqueue(tx, {
-    name: "optout.created",
-    payload: {
-      ...toOptOut(row),
-      identity: identity.id,
-      topic: type === "unsubscribe" ? (input.topic ?? null) : null,
-      identity_details: before,
-    },
-    correlationId: actor.correlationId,
-  });
-  // Seed's raw `optout.requested`, to the requesting user's hooks (every hook for the admin token); a forget's
-  // carries the details as forgotten, not the person.
-  await enqueueHookEvent(
+  // With Seed's raw `optout.requested` hook, to the requesting user's hooks (every hook for the admin token); a
+  // forget's carries the details as forgotten, not the person.
+  await publish(
     tx,
-    "optout.requested",
     {
-      identity: identity.id,
-      identity_details: type === "forget" ? after : before,
-      optout_type: type,
-      optout_reason: input.reason ?? null,
-      optout_source: input.request_source,
+      name: "optout.created",
+      payload: {
+        ...toOptOut(row),
+        identity: identity.id,
+        topic: type === "unsubscribe" ? (input.topic ?? null) : null,
+        identity_details: before,
+      },
+      correlationId: actor.correlationId,
     },
-    { owner: actor.userId },
+    {
+      hook: "optout.requested",
+      data: {
+        identity: identity.id,
+        identity_details: type === "forget" && after ? after : before,
+        optout_type: type,
+        optout_reason: input.reason ?? null,
+        optout_source: input.request_source,
+      },
+      actor: actor.userId,
+    },
   );
   if (after) {
     const updated = await tx.identity.update({
@@ -309,21 +310,23 @@ export async function recordOptIn(
       createdBy: actor.userId,
     },
   });
-  await enqueue(tx, {
-    name: "optin.created",
-    payload: { ...toOptIn(row), identity: identity.id, identity_details: before },
-    correlationId: actor.correlationId,
-  });
-  await enqueueHookEvent(
+  await publish(
     tx,
-    "optin.requested",
     {
-      identity: identity.id,
-      identity_details: before,
-      optin_address_type: input.address_type,
-      optin_address: address,
+      name: "optin.created",
+      payload: { ...toOptIn(row), identity: identity.id, identity_details: before },
+      correlationId: actor.correlationId,
     },
-    { owner: actor.userId },
+    {
+      hook: "optin.requested",
+      data: {
+        identity: identity.id,
+        identity_details: before,
+        optin_address_type: input.address_type,
+        optin_address: address,
+      },
+      actor: actor.userId,
+    },
   );
   const updated = await tx.identity.update({
     where: { id: identity.id },

@@ -1,5 +1,4 @@
-import { enqueue } from "@tidings/amqp";
-import { enqueueHookEvent } from "@tidings/hooks";
+import { publish } from "@tidings/hooks";
 import { badRequest } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { normaliseAddress } from "./addresses.ts";
@@ -32,17 +31,12 @@ export async function recordDeliveryResult(
     return null;
   }
   if (n === threshold) {
-    await enqueue(tx, {
+    await publish(tx, {
       name: "identity.max_failures",
       payload: { identity_id: identityId, failure_count: n },
       correlationId: actor.correlationId,
+      actor: actor.userId,
     });
-    await enqueueHookEvent(
-      tx,
-      "identity.max_failures",
-      { identity_id: identityId, failure_count: n },
-      { owner: actor.userId ?? null },
-    );
   }
   return n;
 }

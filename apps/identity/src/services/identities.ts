@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { enqueue } from "@tidings/amqp";
 import type {
   CreateIdentityBody,
   Identity,
@@ -7,7 +6,7 @@ import type {
   IdentityListQuery,
   PatchIdentityBody,
 } from "@tidings/contracts";
-import { enqueueHookEvent } from "@tidings/hooks";
+import { publish } from "@tidings/hooks";
 import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { type Identity as IdentityRow, Prisma } from "../generated/prisma/client.ts";
@@ -92,22 +91,11 @@ export async function lockIdentity(tx: Tx, id: string): Promise<IdentityRow | nu
   return tx.identity.findUnique({ where: { id } });
 }
 
-/** The REST-hook events this service offers at `/api/v1/webhook/`. */
-export const HOOK_EVENTS = [
-  "identity.created",
-  "identity.updated",
-  "identity.deleted",
-  "optout.requested",
-  "optin.requested",
-  "identity.max_failures",
-] as const;
-
-/** Enqueues `identity.updated` (message and hook deliveries) for a row, in the caller's transaction. */
+/** Publishes `identity.updated` (message and hook deliveries) for a row, in the caller's transaction. */
 export async function announceUpdate(tx: Tx, row: IdentityRow, actor: Actor): Promise<Identity> {
   const identity = toIdentity(row);
   const payload = { ...identity, addresses: flattenAddresses(identity.details) };
-  await enqueue(tx, { name: "identity.updated", payload, correlationId: actor.correlationId });
-  await enqueueHookEvent(tx, "identity.updated", payload);
+  await publish(tx, { name: "identity.updated", payload, correlationId: actor.correlationId });
   return identity;
 }
 
@@ -135,8 +123,7 @@ export async function createIdentity(
     await registerDetailKeys(tx, details);
     const identity = toIdentity(row);
     const payload = { ...identity, addresses: flattenAddresses(identity.details) };
-    await enqueue(tx, { name: "identity.created", payload, correlationId: actor.correlationId });
-    await enqueueHookEvent(tx, "identity.created", payload);
+    await publish(tx, { name: "identity.created", payload, correlationId: actor.correlationId });
     return identity;
   });
 }
@@ -183,8 +170,7 @@ export async function deleteIdentity(db: Db, id: string, actor: Actor): Promise<
     if (deleted.count === 0) {
       throw notFound("IDENTITY_NOT_FOUND", `Identity ${id} not found`);
     }
-    await enqueue(tx, { name: "identity.deleted", payload: { id }, correlationId: actor.correlationId });
-    await enqueueHookEvent(tx, "identity.deleted", { id });
+    await publish(tx, { name: "identity.deleted", payload: { id }, correlationId: actor.correlationId });
   });
 }
 

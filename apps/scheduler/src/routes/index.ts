@@ -3,7 +3,6 @@ import type { Api, Clock, ServiceDeps } from "@tidings/service-kit";
 import type { SchedulerConfig } from "../config.ts";
 import type { Db } from "../db.ts";
 import type { EndpointGuard } from "../endpoints.ts";
-import { HOOK_EVENTS } from "../services/schedules.ts";
 import { failedTaskRoutes } from "./failed-tasks.routes.ts";
 import { scheduleRoutes } from "./schedules.routes.ts";
 
@@ -16,10 +15,5 @@ export function registerRoutes(
 ): void {
   scheduleRoutes(app, db, clock, guard, config.PUBLIC_URL);
   failedTaskRoutes(app, db, config.PUBLIC_URL);
-  registerHookRoutes(app, {
-    db,
-    events: HOOK_EVENTS,
-    codePrefix: "SCHEDULER",
-    publicUrl: config.PUBLIC_URL,
-  });
+  registerHookRoutes(app, { db, service: "scheduler", publicUrl: config.PUBLIC_URL });
 }

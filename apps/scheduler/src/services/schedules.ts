@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { enqueue, NonRetryableError } from "@tidings/amqp";
+import { NonRetryableError } from "@tidings/amqp";
 import {
   type ContentSchedule,
   type CreateSchedulerScheduleBody,
@@ -11,7 +11,7 @@ import {
   type SchedulerScheduleRun,
   type UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
-import { enqueueHookEvent } from "@tidings/hooks";
+import { publish } from "@tidings/hooks";
 import { ApiError, badRequest, type PageParams, type Principal } from "@tidings/service-kit";
 import { cronProblem, timezoneProblem } from "../cron.ts";
 import type { Db, Tx } from "../db.ts";
@@ -22,9 +22,6 @@ import { toRun } from "../runs.ts";
 import { isCommand, type Problem, targetProblems } from "../targets.ts";
 import { type FireableSchedule, fireSlot, runIdOf } from "../ticker.ts";
 import { nextTimes } from "../timing.ts";
-
-/** The scheduler's REST hook events (see the README). */
-export const HOOK_EVENTS = ["schedule.added", "schedule.fired"] as const;
 
 export function toSchedule(row: Schedule): SchedulerSchedule {
   return {
@@ -81,9 +78,7 @@ export const toFireable = (row: Schedule): FireableSchedule => ({
 
 /** A new schedule, in the transaction that creates it: `schedule.added` on the broker and to hooks. */
 async function announceAdded(tx: Tx, row: Schedule): Promise<void> {
-  const added = toAdded(row);
-  await enqueue(tx, { name: "schedule.added", messageId: row.id, payload: added });
-  await enqueueHookEvent(tx, "schedule.added", added);
+  await publish(tx, { name: "schedule.added", messageId: row.id, payload: toAdded(row) });
 }
 
 interface TimingInput {

@@ -2,7 +2,6 @@ import { registerHookRoutes } from "@tidings/hooks";
 import type { RegisterRoutes } from "@tidings/service-kit";
 import type { SubscriptionConfig } from "../config.ts";
 import type { Db } from "../db.ts";
-import { HOOK_EVENTS } from "../services/events.ts";
 import { catchUpRoutes } from "./catch-up.routes.ts";
 import { failedTaskRoutes } from "./failed-tasks.routes.ts";
 import { subscriptionRoutes } from "./subscriptions.routes.ts";
@@ -14,12 +13,7 @@ export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = (app, { db
   subscriptionRoutes(app, db, config);
   failedTaskRoutes(app, broker, config.PUBLIC_URL);
   catchUpRoutes(app, db, config);
-  registerHookRoutes(app, {
-    db,
-    events: HOOK_EVENTS,
-    codePrefix: "SUBSCRIPTION",
-    publicUrl: config.PUBLIC_URL,
-  });
+  registerHookRoutes(app, { db, service: "subscription", publicUrl: config.PUBLIC_URL });
   topicRoutes(app, db, config.PUBLIC_URL);
   unsubscribeRoutes(app, db, config.UNSUBSCRIBE_SECRET);
 };

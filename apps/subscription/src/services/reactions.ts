@@ -1,11 +1,11 @@
 import { deterministicId } from "@tidings/contracts";
+import { publish } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
-import { enqueueWithHooks } from "./events.ts";
 import { toSubscription } from "./subscriptions.ts";
 
 /** `subscription.updated` (and its hooks) for each changed row, in the caller's transaction. */
 const announceUpdated = (tx: Tx, rows: Parameters<typeof toSubscription>[0][], correlationId?: string) =>
-  enqueueWithHooks(
+  publish(
     tx,
     ...rows.map((row) => ({
       name: "subscription.updated" as const,

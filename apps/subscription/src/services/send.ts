@@ -1,9 +1,9 @@
 import type { Broker, OutboxMessage } from "@tidings/amqp";
 import { deterministicId, type SubscriptionSendNext } from "@tidings/contracts";
+import { publish } from "@tidings/hooks";
 import type { Logger } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { MessageSetCopy, Prisma } from "../generated/prisma/client.ts";
-import { enqueueWithHooks } from "./events.ts";
 import { fanOutKeyset } from "./fan-out.ts";
 import { type OutboundMessage, outboundFor } from "./outbound.ts";
 import {
@@ -266,7 +266,7 @@ export async function sendBatch(
       // An anchored subscription's successor counts its schedule from this slot.
       events.push(...(await completionEvents(tx, sub.id, set, sub.anchor_at ? slot : null, options)));
     }
-    await enqueueWithHooks(tx, ...events);
+    await publish(tx, ...events);
     outcome.sent = updates.length;
     outcome.completed = completions.length;
     return outcome;

@@ -6,10 +6,10 @@ import {
   type SubscriptionListQuery,
   type UpdateSubscriptionBody,
 } from "@tidings/contracts";
+import { publish } from "@tidings/hooks";
 import { badRequest, isUniqueViolation, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { Prisma, type Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
-import { enqueueWithHooks } from "./events.ts";
 
 export function toSubscription(row: SubscriptionRow): Subscription {
   return {
@@ -86,7 +86,7 @@ export async function createSubscription(
         },
       });
       const created = toSubscription(row);
-      await enqueueWithHooks(tx, {
+      await publish(tx, {
         name: "subscription.created",
         payload: created,
         correlationId: actor.correlationId,
@@ -202,7 +202,7 @@ export async function updateSubscription(
       },
     });
     const updated = toSubscription(row);
-    await enqueueWithHooks(tx, {
+    await publish(tx, {
       name: "subscription.updated",
       payload: updated,
       correlationId: actor.correlationId,
