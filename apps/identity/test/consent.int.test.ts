@@ -188,6 +188,28 @@ describe("POST /api/v1/optout/", () => {
     expect(await mentioning("Nomsa")).toEqual([]);
   });
 
+  it("forget redacts the whole raw body of a delivered optout.requested (no envelope to keep)", async () => {
+    const a = msisdn(16);
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", {
+        event: "optout.requested",
+        target: "http://127.0.0.1:9/raw",
+      })
+    ).json();
+    const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
+    expect(
+      (await optout({ optout_type: "stop", identity: identity.id, address_type: "msisdn", address: a }))
+        .statusCode,
+    ).toBe(201);
+    await svc.db
+      .$executeRaw`UPDATE tidings_hook_delivery SET status = 'delivered' WHERE hook_id = ${hook.id}`;
+    expect((await optout({ optout_type: "forget", identity: identity.id })).statusCode).toBe(201);
+    const bodies = (
+      await svc.db.hookDelivery.findMany({ where: { hookId: hook.id, status: "delivered" } })
+    ).map((d) => d.body);
+    expect(bodies).toEqual(['"redacted"']);
+  });
+
   it("answers 400 with Seed's messages for no match and for several matches, and records nothing", async () => {
     const a = msisdn(14);
     const before = await svc.db.optOut.count();

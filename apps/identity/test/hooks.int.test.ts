@@ -325,6 +325,20 @@ describe("secret rotation", () => {
     expect(() => verify(hook.secret, after)).toThrow();
   });
 
+  it("is documented in the OpenAPI document, with the redelivery routes", async () => {
+    const { paths } = (await get(svc, "/docs/json")).json();
+    for (const path of [
+      "/api/v1/webhook/{id}/rotate-secret/",
+      "/api/v1/webhook/deliveries/{id}/redeliver/",
+      "/api/v1/webhook/deliveries/redeliver/",
+    ]) {
+      expect(paths[path]?.post?.summary, path).toEqual(expect.any(String));
+    }
+    expect(paths["/api/v1/webhook/deliveries/"].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(["status", "hook", "event", "limit", "offset"]),
+    );
+  });
+
   it("is for admins only", async () => {
     const hook = (
       await send(svc, "POST", "/api/v1/webhook/", { event: "identity.deleted", target: `${base}/r2` })
