@@ -1,18 +1,18 @@
 import type { Broker, MessageContext } from "@tidings/amqp";
 import { type IdentityChanged, queues } from "@tidings/contracts";
 import type { Clock, Stop } from "@tidings/service-kit";
-import type { Channels, Logger } from "../channels/channel.ts";
-import { ChannelRegistry } from "../channels/registry.ts";
+import { ChannelRegistry } from "../channels/channel-cache.ts";
 import { type MessageSenderConfig, retryDelays } from "../config.ts";
+import { recordOptIn, recordOptOut } from "../consent/consent.ts";
 import type { Db } from "../db.ts";
-import { forgetIdentity, recordIdentity } from "../services/address-book.ts";
-import { recordOptIn, recordOptOut } from "../services/consent.ts";
-import { releaseDue } from "../services/due.ts";
-import { forgetPerson } from "../services/forget.ts";
-import { identityDirectory } from "../services/identity-client.ts";
-import { reconcile } from "../services/reconcile.ts";
-import { sendOutbound } from "../services/sending.ts";
-import { forgetTemplate, recordTemplate } from "../services/templates.ts";
+import { reconcile } from "../delivery-reports/reconcile.ts";
+import { forgetPerson } from "../forget/forget.ts";
+import type { Channels, Logger } from "../outbound/channel.ts";
+import { forgetIdentity, recordIdentity } from "../recipients/address-book.ts";
+import { identityDirectory } from "../recipients/identity-directory.ts";
+import { releaseDue } from "../sending/due.ts";
+import { sendOutbound } from "../sending/send-outbound.ts";
+import { forgetTemplate, recordTemplate } from "../templates/templates.ts";
 
 interface ConsumerDeps {
   config: MessageSenderConfig;

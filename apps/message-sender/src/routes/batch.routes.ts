@@ -1,10 +1,10 @@
 import { Batch, CreateBatchBody, IdParams } from "@tidings/contracts";
 import { type Api, errorResponses, notFound } from "@tidings/service-kit";
+import { viewerOf, visibleBatches } from "../api-keys/visibility.ts";
+import type { ChannelCache } from "../channels/channel-admin.ts";
 import type { Db } from "../db.ts";
-import { createBatch, getBatch } from "../services/batches.ts";
-import type { ChannelCache } from "../services/channels.ts";
-import { actorOf } from "../services/outbounds.ts";
-import { viewerOf, visibleBatches } from "../services/visibility.ts";
+import { createBatch, getBatch } from "../intake/batches.ts";
+import { actorOf } from "../intake/outbounds.ts";
 
 export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds: readonly string[]): void {
   app.post(

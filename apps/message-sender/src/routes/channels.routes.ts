@@ -8,7 +8,6 @@ import {
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import type { Db } from "../db.ts";
 import {
   type ChannelCache,
   createChannel,
@@ -16,7 +15,8 @@ import {
   getChannel,
   listChannels,
   patchChannel,
-} from "../services/channels.ts";
+} from "../channels/channel-admin.ts";
+import type { Db } from "../db.ts";
 
 /**
  * Creating, changing and deleting a channel is for admin keys only (a channel holds provider credentials and

@@ -1,9 +1,13 @@
 import { EventAccepted, TwilioStatusCallback, VonageDeliveryReceipt, VumiEvent } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses } from "@tidings/service-kit";
 import Type from "typebox";
+import type { ChannelCache } from "../channels/channel-admin.ts";
 import type { Db } from "../db.ts";
-import type { ChannelCache } from "../services/channels.ts";
-import { handleTwilioStatus, handleVonageReceipt, handleVumiEvent } from "../services/events.ts";
+import {
+  handleTwilioStatus,
+  handleVonageReceipt,
+  handleVumiEvent,
+} from "../delivery-reports/provider-reports.ts";
 
 /**
  * The URL the provider posted to, as it saw it: PUBLIC_URL + the path when set, else the request's scheme and

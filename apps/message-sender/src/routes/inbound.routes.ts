@@ -9,12 +9,12 @@ import {
 } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
+import { viewerOf, visibleInbounds } from "../api-keys/visibility.ts";
+import type { ChannelCache } from "../channels/channel-admin.ts";
 import type { Db } from "../db.ts";
-import type { ChannelCache } from "../services/channels.ts";
-import { verifyTwilio, verifyVonage } from "../services/events.ts";
-import type { IdentityDirectory } from "../services/identity-client.ts";
-import { getInbound, type Keywords, listInbounds, receiveInbound } from "../services/inbound.ts";
-import { viewerOf, visibleInbounds } from "../services/visibility.ts";
+import { verifyTwilio, verifyVonage } from "../delivery-reports/provider-reports.ts";
+import { getInbound, type Keywords, listInbounds, receiveInbound } from "../inbound/inbound.ts";
+import type { IdentityDirectory } from "../recipients/identity-directory.ts";
 import { externalUrl } from "./events.routes.ts";
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';

@@ -1,9 +1,9 @@
 import type { Api, ServiceDeps } from "@tidings/service-kit";
+import { ChannelCache } from "../channels/channel-admin.ts";
 import type { MessageSenderConfig } from "../config.ts";
 import type { Db } from "../db.ts";
-import { ChannelCache } from "../services/channels.ts";
-import { identityDirectory } from "../services/identity-client.ts";
-import { parseKeywords } from "../services/inbound.ts";
+import { parseKeywords } from "../inbound/inbound.ts";
+import { identityDirectory } from "../recipients/identity-directory.ts";
 import { batchRoutes } from "./batch.routes.ts";
 import { channelRoutes } from "./channels.routes.ts";
 import { eventRoutes } from "./events.routes.ts";

@@ -7,7 +7,7 @@ import {
 import { type Api, ApiError, errorResponses } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Db } from "../db.ts";
-import { aggregateOutbounds, archiveOutbounds, statusCounts } from "../services/reports.ts";
+import { aggregateOutbounds, archiveOutbounds, statusCounts } from "../reports/reports.ts";
 
 export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): void {
   app.get(

@@ -1,8 +1,8 @@
-import type { Logger } from "../channels/channel.ts";
-import type { ChannelRegistry } from "../channels/registry.ts";
+import type { ChannelRegistry } from "../channels/channel-cache.ts";
+import { pruneRateWindows } from "../channels/limits.ts";
 import type { Db } from "../db.ts";
-import { reportFinal } from "./outbound-status.ts";
-import { pruneRateWindows } from "./rate-limit.ts";
+import type { Logger } from "../outbound/channel.ts";
+import { reportFinal } from "../outbound/status.ts";
 
 const BATCH = 100;
 /** Provider status requests in flight at once in one pass. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { appendFile } from "node:fs/promises";
-import type { Channel, Logger, OutboundToSend, SendResult } from "./channel.ts";
+import type { Channel, Logger, OutboundToSend, SendResult } from "../../outbound/channel.ts";
 
 /**
  * The built-in channel: records the send in the log and reports it delivered at once, so the platform runs

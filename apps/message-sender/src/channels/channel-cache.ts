@@ -7,8 +7,14 @@ import type {
 import type { MessageSenderConfig } from "../config.ts";
 import type { Db } from "../db.ts";
 import type { Channel as ChannelRow } from "../generated/prisma/client.ts";
-import { type Channel, type Channels, DEFAULT_CHANNEL, type Logger, PermanentSendError } from "./channel.ts";
-import { LogChannel } from "./log.ts";
+import {
+  type Channel,
+  type Channels,
+  DEFAULT_CHANNEL,
+  type Logger,
+  PermanentSendError,
+} from "../outbound/channel.ts";
+import { LogChannel } from "./log/adapter.ts";
 
 export interface ResolvedChannel {
   id: string;
@@ -152,16 +158,16 @@ export class ChannelRegistry {
       case "log":
         return new LogChannel(this.logger, this.config.LOG_CHANNEL_FILE);
       case "twilio": {
-        const { TwilioChannel } = await import("./twilio.ts");
+        const { TwilioChannel } = await import("./twilio/adapter.ts");
         return new TwilioChannel(row.id, row.configuration as unknown as TwilioChannelConfig);
       }
       case "vonage": {
-        const { VonageChannel } = await import("./vonage.ts");
+        const { VonageChannel } = await import("./vonage/adapter.ts");
         const config = row.configuration as unknown as VonageChannelConfig;
         return new VonageChannel(row.id, config, config.status_callback);
       }
       case "smtp": {
-        const { SmtpChannel } = await import("./smtp.ts");
+        const { SmtpChannel } = await import("./smtp/adapter.ts");
         return new SmtpChannel(row.configuration as unknown as SmtpChannelConfig);
       }
       default:

@@ -11,10 +11,10 @@ import {
   SECRET_MASK,
 } from "@tidings/contracts";
 import { badRequest, conflict, isUniqueViolation, notFound, type PageParams } from "@tidings/service-kit";
-import { DEFAULT_CHANNEL } from "../channels/channel.ts";
 import type { Db, Tx } from "../db.ts";
 import { type Channel as ChannelRow, Prisma } from "../generated/prisma/client.ts";
-import { validateWindow } from "./windows.ts";
+import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
+import { validateWindow } from "../outbound/timing.ts";
 
 const ajv = createAjv();
 const validators = Object.fromEntries(

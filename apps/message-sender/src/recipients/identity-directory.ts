@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { deterministicId } from "@tidings/contracts";
-import type { Logger } from "../channels/channel.ts";
 import type { Db } from "../db.ts";
+import type { Logger } from "../outbound/channel.ts";
 import { identityWithAddress } from "./address-book.ts";
 
 /** Finds or creates the identity that has an address, through the identity service. */

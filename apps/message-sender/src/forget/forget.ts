@@ -1,7 +1,7 @@
 import { detailAddresses, type OptOutCreated } from "@tidings/contracts";
 import { forgetIdempotencyKeys } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
-import { recordUnsent } from "./outbound-status.ts";
+import { recordUnsent } from "../outbound/status.ts";
 
 /** The reason (`last_error`, history, `outbound.failed`) of an outbound cancelled because its person was forgotten. */
 export const FORGOTTEN = "forgotten";

@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { Inbound, InboundKeyword, InboundListQuery, InboundReceived } from "@tidings/contracts";
 import { notFound, type PageParams } from "@tidings/service-kit";
-import type { Logger } from "../channels/channel.ts";
-import { DEFAULT_CHANNEL } from "../channels/channel.ts";
 import type { Db, Tx } from "../db.ts";
 import type { Inbound as InboundRow, Prisma } from "../generated/prisma/client.ts";
-import { type IdentityDirectory, resolveIdentity } from "./identity-client.ts";
+import type { Logger } from "../outbound/channel.ts";
+import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
+import { type IdentityDirectory, resolveIdentity } from "../recipients/identity-directory.ts";
 
 export type Keywords = Readonly<Record<InboundKeyword, readonly string[]>>;
 

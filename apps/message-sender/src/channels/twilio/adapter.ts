@@ -11,7 +11,7 @@ import {
   type SendResult,
   ThrottledError,
   unanswered,
-} from "./channel.ts";
+} from "../../outbound/channel.ts";
 
 /** How long a channel pauses when Twilio throttles it (429 / 20429). */
 export const TWILIO_THROTTLE_PAUSE_MS = 2_000;

@@ -1,65 +1,20 @@
 import { randomUUID } from "node:crypto";
-import type { CreateOutboundBody, Outbound, OutboundListQuery, OutboundSend } from "@tidings/contracts";
+import type { CreateOutboundBody, Outbound, OutboundListQuery } from "@tidings/contracts";
 import { badRequest, type PageParams, type Principal } from "@tidings/service-kit";
+import {
+  channelForKey,
+  notAllowed,
+  recipientsNotAllowed,
+  type SendingKey,
+} from "../api-keys/sending-rules.ts";
+import type { ChannelCache } from "../channels/channel-admin.ts";
 import type { Db } from "../db.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
-import { channelForKey, notAllowed, recipientsNotAllowed, type SendingKey } from "./api-keys.ts";
-import type { ChannelCache } from "./channels.ts";
+import { toOutbound, toSendCommand } from "../outbound/mapping.ts";
+import { sendTimingOf } from "../outbound/timing.ts";
+import { channelType, normaliseRecipients } from "../recipients/addresses.ts";
+import { missingPersonalisation, renderSend, templateForSend } from "../templates/templates.ts";
 import type { OutboundWriter } from "./outbound-writer.ts";
-import { channelType, normaliseRecipients } from "./recipients.ts";
-import { missingPersonalisation, renderSend, templateForSend } from "./templates.ts";
-import { sendTimingOf } from "./windows.ts";
-
-export function toOutbound(row: OutboundRow): Outbound {
-  return {
-    id: row.id,
-    version: row.version,
-    to_addr: row.toAddr,
-    to_identity: row.toIdentity,
-    // Sensitive content is never shown (and is cleared once the send is final).
-    content: row.sensitive ? null : row.content,
-    content_masked: row.sensitive,
-    delivered: row.delivered,
-    attempts: row.attempts,
-    metadata: row.metadata as Outbound["metadata"],
-    channel: row.channel,
-    resend: row.resend,
-    status: row.status,
-    provider_id: row.providerId,
-    last_error: row.lastError,
-    test: row.test,
-    batch: row.batchId,
-    template: row.template,
-    template_version: row.templateVersion,
-    priority: row.priority,
-    sending_window: row.sendingWindow as Outbound["sending_window"],
-    not_before: row.notBefore?.toISOString() ?? null,
-    expires_at: row.expiresAt?.toISOString() ?? null,
-    created_at: row.createdAt.toISOString(),
-    created_by: row.createdBy,
-    created_by_schedule: row.createdBySchedule,
-    updated_at: row.updatedAt.toISOString(),
-    updated_by: row.updatedBy,
-  };
-}
-
-/** The `outbound.send` command for a stored outbound (an empty to_addr is left out, as the contract wants). */
-export function toSendCommand(row: OutboundRow): OutboundSend {
-  return {
-    id: row.id,
-    ...(row.toAddr ? { to_addr: row.toAddr } : {}),
-    ...(row.toIdentity ? { to_identity: row.toIdentity } : {}),
-    content: row.content,
-    channel: row.channel,
-    metadata: row.metadata as OutboundSend["metadata"],
-    ...(row.resend === null ? {} : { resend: row.resend }),
-    ...(row.priority === "normal" ? {} : { priority: row.priority }),
-    ...(row.sendingWindow ? { sending_window: row.sendingWindow as OutboundSend["sending_window"] } : {}),
-    ...(row.notBefore ? { not_before: row.notBefore.toISOString() } : {}),
-    ...(row.expiresAt ? { expires_at: row.expiresAt.toISOString() } : {}),
-    ...(row.sensitive ? { sensitive: true } : {}),
-  };
-}
 
 export interface Actor extends SendingKey {
   userId: number | null;

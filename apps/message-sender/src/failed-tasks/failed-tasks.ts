@@ -4,8 +4,8 @@ import type { FailedTask } from "@tidings/contracts";
 import { notFound, type PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { OutboundSendFailure, Prisma } from "../generated/prisma/client.ts";
-import { requeueFailed } from "./outbound-status.ts";
-import { toSendCommand } from "./outbounds.ts";
+import { toSendCommand } from "../outbound/mapping.ts";
+import { requeueFailed } from "../outbound/status.ts";
 
 const toFailedTask = (row: OutboundSendFailure): FailedTask => ({
   id: Number(row.id),

@@ -8,7 +8,7 @@ import { createGzip } from "node:zlib";
 import type { DailyStatusCounts } from "@tidings/contracts";
 import { badRequest } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
-import { toOutbound } from "./outbounds.ts";
+import { toOutbound } from "../outbound/mapping.ts";
 
 const DAY_MS = 86_400_000;
 /** Seed's AGGREGATE_OUTBOUND_BACKTRACK: reports and aggregates default to the last 30 days. */

@@ -10,7 +10,7 @@ import {
   type SendResult,
   ThrottledError,
   unanswered,
-} from "./channel.ts";
+} from "../../outbound/channel.ts";
 
 /** How long a channel pauses when Vonage throttles it (status 1). */
 export const VONAGE_THROTTLE_PAUSE_MS = 2_000;

@@ -1,8 +1,8 @@
 import { enqueue, enqueueStatement, type OutboxMessage } from "@tidings/amqp";
 import type { OutboundStatusChanged } from "@tidings/contracts";
-import { OPTED_OUT, type SendResult } from "../channels/channel.ts";
 import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
+import { OPTED_OUT, type SendResult } from "./channel.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
 // the worker making it), so status only moves forward and a change happens at most once however often it is

@@ -1,6 +1,11 @@
 import type { SmtpChannelConfig } from "@tidings/contracts";
 import nodemailer, { type Transporter } from "nodemailer";
-import { type Channel, type OutboundToSend, PermanentSendError, type SendResult } from "./channel.ts";
+import {
+  type Channel,
+  type OutboundToSend,
+  PermanentSendError,
+  type SendResult,
+} from "../../outbound/channel.ts";
 
 const text = (value: unknown) => (typeof value === "string" ? value : undefined);
 

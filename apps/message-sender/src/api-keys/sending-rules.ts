@@ -1,6 +1,6 @@
 import type { KeyKind } from "@tidings/service-kit";
 import { ApiError } from "@tidings/service-kit";
-import { DEFAULT_CHANNEL } from "../channels/channel.ts";
+import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
 
 /** Who is sending: the API key's kind and, for `team` keys, its allow-list. */
 export interface SendingKey {

@@ -2,13 +2,14 @@ import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import { type Batch, type CreateBatchBody, deterministicId } from "@tidings/contracts";
 import { badRequest } from "@tidings/service-kit";
+import { notAllowed, recipientsNotAllowed } from "../api-keys/sending-rules.ts";
+import type { ChannelCache } from "../channels/channel-admin.ts";
 import type { Db, Tx } from "../db.ts";
 import type { OutboundBatch, Prisma } from "../generated/prisma/client.ts";
-import { notAllowed, recipientsNotAllowed } from "./api-keys.ts";
-import type { ChannelCache } from "./channels.ts";
-import { type Actor, resolveChannel, toSendCommand } from "./outbounds.ts";
-import { channelType, normaliseRecipients } from "./recipients.ts";
-import { missingPersonalisation, renderSend, templateForSend } from "./templates.ts";
+import { toSendCommand } from "../outbound/mapping.ts";
+import { channelType, normaliseRecipients } from "../recipients/addresses.ts";
+import { missingPersonalisation, renderSend, templateForSend } from "../templates/templates.ts";
+import { type Actor, resolveChannel } from "./outbounds.ts";
 
 /** Outbounds inserted (and their outbox rows) per statement. */
 const CHUNK = 1_000;

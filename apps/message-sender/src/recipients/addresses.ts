@@ -1,6 +1,6 @@
 import { addressTypesFor, normaliseRecipient } from "@tidings/contracts/addresses";
 import { badRequest } from "@tidings/service-kit";
-import type { ChannelCache } from "./channels.ts";
+import type { ChannelCache } from "../channels/channel-admin.ts";
 
 /** The type of a channel, from the cache; an injected channel that is not stored (tests) stands in as `log`. */
 export const channelType = async (channels: ChannelCache, channel: string): Promise<string> =>

@@ -3,6 +3,11 @@ import { enqueue, NonRetryableError, RetryNotBeforeError } from "@tidings/amqp";
 import type { OptOutReported, OutboundSend, SendingWindow } from "@tidings/contracts";
 import { normaliseRecipient } from "@tidings/contracts/addresses";
 import { type Clock, maskPii } from "@tidings/service-kit";
+import type { ChannelRegistry, ResolvedChannel } from "../channels/channel-cache.ts";
+import { rateCost, releaseSlot, takeRate, takeSlot } from "../channels/limits.ts";
+import { isOptedOut } from "../consent/consent.ts";
+import type { Db } from "../db.ts";
+import { cancelIfForgotten } from "../forget/forget.ts";
 import {
   DEFAULT_SEND_TIMEOUT_MS,
   failureReason,
@@ -14,13 +19,7 @@ import {
   RecipientOptedOutError,
   type SendResult,
   ThrottledError,
-} from "../channels/channel.ts";
-import type { ChannelRegistry, ResolvedChannel } from "../channels/registry.ts";
-import type { Db } from "../db.ts";
-import { identityZone, type Resolved, resolveAddress } from "./address-book.ts";
-import { isOptedOut } from "./consent.ts";
-import { cancelIfForgotten } from "./forget.ts";
-import { type IdentityDirectory, resolveIdentity } from "./identity-client.ts";
+} from "../outbound/channel.ts";
 import {
   type AcceptedSend,
   recordExpired,
@@ -28,9 +27,10 @@ import {
   recordGaveUp,
   recordOptedOut,
   recordSend,
-} from "./outbound-status.ts";
-import { rateCost, releaseSlot, takeRate, takeSlot } from "./rate-limit.ts";
-import { nextOpening, recipientZone } from "./windows.ts";
+} from "../outbound/status.ts";
+import { nextOpening, recipientZone } from "../outbound/timing.ts";
+import { identityZone, type Resolved, resolveAddress } from "../recipients/address-book.ts";
+import { type IdentityDirectory, resolveIdentity } from "../recipients/identity-directory.ts";
 
 export interface Sender {
   db: Db;

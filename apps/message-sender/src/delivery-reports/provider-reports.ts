@@ -5,10 +5,10 @@ import type {
   VumiEvent,
 } from "@tidings/contracts";
 import { ApiError, badRequest, notFound } from "@tidings/service-kit";
-import { checkVonageSignature } from "../channels/vonage-signature.ts";
+import type { ChannelCache } from "../channels/channel-admin.ts";
+import { checkVonageSignature } from "../channels/vonage/signature.ts";
 import type { Db } from "../db.ts";
-import type { ChannelCache } from "./channels.ts";
-import { type ReportOutcome, reportFinal } from "./outbound-status.ts";
+import { type ReportOutcome, reportFinal } from "../outbound/status.ts";
 
 /** Twilio message statuses that are final, and what they mean here. Others (queued, sent, ...) change nothing. */
 const TWILIO_FINAL: Record<string, boolean> = {
