@@ -1,21 +1,9 @@
-import type {
-  SendingWindow,
-  SmtpChannelConfig,
-  TwilioChannelConfig,
-  VonageChannelConfig,
-} from "@tidings/contracts";
-import type { MessageSenderConfig } from "../config.ts";
+import type { SendingWindow } from "@tidings/contracts";
 import type { Db } from "../db.ts";
 import type { Channel as ChannelRow } from "../generated/prisma/client.ts";
-import {
-  type Channel,
-  type Channels,
-  DEFAULT_CHANNEL,
-  type Logger,
-  PermanentSendError,
-} from "../outbound/channel.ts";
-import { LogChannel } from "./log/adapter.ts";
+import { type Channel, type Channels, DEFAULT_CHANNEL } from "../outbound/channel.ts";
 
+/** A channel as a worker sends through it: its adapter and the row's limits. */
 export interface ResolvedChannel {
   id: string;
   type: string;
@@ -29,75 +17,110 @@ export interface ResolvedChannel {
   sendingWindow: SendingWindow | null;
 }
 
-interface Cached {
-  row: ChannelRow;
-  adapter: Channel;
+/** How a worker's cache turns rows into adapters (an API process builds none). */
+export interface ChannelAdapters {
+  /** Channels given in code, by channel id: they take precedence over rows of the same id. */
+  injected: Channels;
+  /** A row's adapter; called again when the row's updated_at changes. */
+  build(row: ChannelRow): Promise<Channel>;
 }
 
-/** Sending through a channel type with no adapter yet: a definite failure, not a retry loop. */
-const unsupported = (type: string): Channel => ({
-  send: async () => {
-    throw new PermanentSendError(`channel type ${type} cannot send yet`);
-  },
-});
+interface BuiltAdapter {
+  updatedAt: number;
+  adapter: Promise<Channel>;
+}
 
 /**
- * The channels a worker sends through, built from the `channel` table and cached for `ttlMs`: a change made
- * through the API takes effect within that time (an adapter is rebuilt when its row's updated_at changes).
- * Channels given in code (`createMessageSenderService({channels})`) take precedence over rows of the same id.
- * Also where a throttled channel's pause is kept.
+ * The channel table, read once per `ttlMs` (`CHANNEL_CACHE_TTL_MS`) and shared by every caller of one process:
+ * the API's hot paths (sends, provider callbacks) and the worker's sends. A change made through this process's
+ * API clears it at once (`invalidate`, called by the channel routes); a change made through another process is
+ * seen within `ttlMs`. A channel id the cache does not know is looked up again at once, so a channel created
+ * anywhere is usable for sends as soon as it is committed; what may lag by up to `ttlMs` is a change of the
+ * default, of a configuration, or a deletion, and for provider callbacks (`cached`) also a new channel.
+ *
+ * With `adapters` (workers) it also holds each channel's adapter, built when first sent through and rebuilt when
+ * its row's updated_at changes, and where a throttled channel's pause is kept.
  */
-export class ChannelRegistry {
-  private cache = new Map<string, Cached>();
+export class ChannelCache {
+  private rows = new Map<string, ChannelRow>();
   private defaultId = DEFAULT_CHANNEL;
-  private loadedAt = 0;
-  private loading: Promise<void> | undefined;
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  /** Bumped by invalidate: a read that started before a change must not count as fresh after it. */
+  private generation = 0;
+  private storedGeneration = -1;
+  private loading: { generation: number; done: Promise<void> } | undefined;
+  private readonly built = new Map<string, BuiltAdapter>();
   private readonly pausedUntil = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
-    private readonly logger: Logger,
-    private readonly config: MessageSenderConfig,
-    private readonly injected: Channels = {},
-    private readonly ttlMs = config.CHANNEL_CACHE_TTL_MS,
+    private readonly ttlMs: number,
+    private readonly adapters?: ChannelAdapters,
   ) {}
 
-  /** The channel to send through, or undefined when there is no such channel. */
-  async get(id: string): Promise<ResolvedChannel | undefined> {
+  /** The channel's row, or undefined when there is no such channel. */
+  async row(id: string): Promise<ChannelRow | undefined> {
     await this.fresh();
-    if (!this.cache.has(id) && !this.injected[id]) {
-      await this.fresh(true); // a channel created since the last read
+    if (!this.rows.has(id) && !this.adapters?.injected[id]) {
+      this.invalidate(); // created since the last read?
+      await this.fresh();
     }
-    const cached = this.cache.get(id);
-    const injected = this.injected[id];
+    return this.rows.get(id);
+  }
+
+  /**
+   * The channel's row as the cache holds it (read again only once the TTL has passed, one read shared by every
+   * caller): for provider callbacks, which are public, so that no request, forged or not, makes a read of its own.
+   * A channel created, changed or deleted by another process is seen here within the TTL.
+   */
+  async cached(id: string): Promise<ChannelRow | undefined> {
+    await this.fresh();
+    return this.rows.get(id);
+  }
+
+  /** The type of a channel; a channel given in code that is not stored (tests) stands in as `log`. */
+  async typeOf(id: string): Promise<string> {
+    return (await this.row(id))?.type ?? "log";
+  }
+
+  /** The default channel's id (the built-in LOG channel when none is marked default). */
+  async defaultChannel(): Promise<string> {
+    await this.fresh();
+    return this.defaultId;
+  }
+
+  /** The channel to send through (a worker's cache only), or undefined when there is no such channel. */
+  async resolve(id: string): Promise<ResolvedChannel | undefined> {
+    const row = await this.row(id);
+    const injected = this.adapters?.injected[id];
     if (injected) {
       return {
         id,
-        type: cached?.row.type ?? "custom",
+        type: row?.type ?? "custom",
         channel: injected,
-        fallback: cached?.row.fallback ?? null,
-        rateLimit: cached?.row.rateLimit ?? 0,
-        concurrencyLimit: cached?.row.concurrencyLimit ?? 0,
-        sendingWindow: (cached?.row.sendingWindow ?? null) as SendingWindow | null,
+        fallback: row?.fallback ?? null,
+        rateLimit: row?.rateLimit ?? 0,
+        concurrencyLimit: row?.concurrencyLimit ?? 0,
+        sendingWindow: (row?.sendingWindow ?? null) as SendingWindow | null,
       };
     }
     return (
-      cached && {
+      row && {
         id,
-        type: cached.row.type,
-        channel: cached.adapter,
-        fallback: cached.row.fallback,
-        rateLimit: cached.row.rateLimit,
-        concurrencyLimit: cached.row.concurrencyLimit,
-        sendingWindow: cached.row.sendingWindow as SendingWindow | null,
+        type: row.type,
+        channel: await this.adapterOf(row),
+        fallback: row.fallback,
+        rateLimit: row.rateLimit,
+        concurrencyLimit: row.concurrencyLimit,
+        sendingWindow: row.sendingWindow as SendingWindow | null,
       }
     );
   }
 
-  /** The default channel's id. */
-  async defaultChannel(): Promise<string> {
-    await this.fresh();
-    return this.defaultId;
+  /** The next look-up reads the table again. */
+  invalidate(): void {
+    this.generation++;
+    this.loadedAt = Number.NEGATIVE_INFINITY;
   }
 
   /** Stops sending through a channel for `ms` (the provider is throttling us). */
@@ -113,65 +136,73 @@ export class ChannelRegistry {
     return Math.max(0, (this.pausedUntil.get(id) ?? 0) - Date.now());
   }
 
+  /** Releases every adapter built (connection pools). */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.cache.values()].map((c) => c.adapter.close?.()));
-    this.cache.clear();
+    const built = [...this.built.values()];
+    this.built.clear();
+    await Promise.allSettled(built.map(async ({ adapter }) => (await adapter).close?.()));
   }
 
-  private async fresh(force = false): Promise<void> {
-    if (!force && Date.now() - this.loadedAt < this.ttlMs) {
+  /** The row's adapter, built once per updated_at; a build that fails is tried again by the next send. */
+  private adapterOf(row: ChannelRow): Promise<Channel> {
+    const updatedAt = row.updatedAt.getTime();
+    const known = this.built.get(row.id);
+    if (known?.updatedAt === updatedAt) {
+      return known.adapter;
+    }
+    if (known) {
+      this.retire(row.id, known);
+    }
+    const adapter = (this.adapters as ChannelAdapters).build(row);
+    const entry = { updatedAt, adapter };
+    this.built.set(row.id, entry);
+    adapter.catch(() => {
+      if (this.built.get(row.id) === entry) {
+        this.built.delete(row.id);
+      }
+    });
+    return adapter;
+  }
+
+  private retire(id: string, { adapter }: BuiltAdapter): void {
+    this.built.delete(id);
+    void adapter.then((a) => a.close?.()).catch(() => undefined);
+  }
+
+  private async fresh(): Promise<void> {
+    if (Date.now() - this.loadedAt < this.ttlMs) {
       return;
     }
-    this.loading ??= this.load().finally(() => {
-      this.loading = undefined;
-    });
-    await this.loading;
+    // Concurrent requests share one read, unless it started before the last invalidate.
+    if (this.loading?.generation !== this.generation) {
+      const generation = this.generation;
+      const done = this.load(generation).finally(() => {
+        if (this.loading?.done === done) {
+          this.loading = undefined;
+        }
+      });
+      this.loading = { generation, done };
+    }
+    await this.loading.done;
   }
 
-  private async load(): Promise<void> {
+  private async load(generation: number): Promise<void> {
+    const startedAt = Date.now();
     const rows = await this.db.channel.findMany();
-    const next = new Map<string, Cached>();
-    for (const row of rows) {
-      const old = this.cache.get(row.id);
-      if (old && old.row.updatedAt.getTime() === row.updatedAt.getTime()) {
-        next.set(row.id, old);
-        continue;
-      }
-      next.set(row.id, { row, adapter: await this.build(row) });
-      if (old) {
-        void old.adapter.close?.();
-      }
+    if (generation < this.storedGeneration) {
+      return; // a later read already stored newer rows
     }
-    for (const [id, old] of this.cache) {
-      if (!next.has(id)) {
-        void old.adapter.close?.();
-      }
+    this.rows = new Map(rows.map((row) => [row.id, row]));
+    this.defaultId = rows.find((row) => row.default)?.id ?? DEFAULT_CHANNEL;
+    this.storedGeneration = generation;
+    if (generation === this.generation) {
+      this.loadedAt = startedAt;
     }
-    this.cache = next;
-    this.defaultId = rows.find((r) => r.default)?.id ?? DEFAULT_CHANNEL;
-    this.loadedAt = Date.now();
-  }
-
-  /** A channel's adapter; a provider's module (and its SDK, tens of MB) is loaded only once a channel uses it. */
-  private async build(row: ChannelRow): Promise<Channel> {
-    switch (row.type) {
-      case "log":
-        return new LogChannel(this.logger, this.config.LOG_CHANNEL_FILE);
-      case "twilio": {
-        const { TwilioChannel } = await import("./twilio/adapter.ts");
-        return new TwilioChannel(row.id, row.configuration as unknown as TwilioChannelConfig);
+    // Adapters of channels deleted or changed since they were built are closed.
+    for (const [id, built] of this.built) {
+      if (this.rows.get(id)?.updatedAt.getTime() !== built.updatedAt) {
+        this.retire(id, built);
       }
-      case "vonage": {
-        const { VonageChannel } = await import("./vonage/adapter.ts");
-        const config = row.configuration as unknown as VonageChannelConfig;
-        return new VonageChannel(row.id, config, config.status_callback);
-      }
-      case "smtp": {
-        const { SmtpChannel } = await import("./smtp/adapter.ts");
-        return new SmtpChannel(row.configuration as unknown as SmtpChannelConfig);
-      }
-      default:
-        return unsupported(row.type);
     }
   }
 }

@@ -1,7 +1,8 @@
 import type { Broker, MessageContext } from "@tidings/amqp";
 import { type IdentityChanged, queues } from "@tidings/contracts";
 import type { Clock, Stop } from "@tidings/service-kit";
-import { ChannelRegistry } from "../channels/channel-cache.ts";
+import { buildAdapter } from "../channels/adapters.ts";
+import { ChannelCache } from "../channels/channel-cache.ts";
 import { type MessageSenderConfig, retryDelays } from "../config.ts";
 import { recordOptIn, recordOptOut } from "../consent/consent.ts";
 import type { Db } from "../db.ts";
@@ -30,7 +31,10 @@ export async function startConsumers(
   injected: Channels,
   clock: Clock,
 ): Promise<Stop> {
-  const channels = new ChannelRegistry(db, logger, config, injected);
+  const channels = new ChannelCache(db, config.CHANNEL_CACHE_TTL_MS, {
+    injected,
+    build: (row) => buildAdapter(row, logger, config),
+  });
   const prefetch = config.AMQP_PREFETCH;
   const record = async (identity: IdentityChanged, ctx: MessageContext) => {
     if (!(await recordIdentity(db, identity))) {

@@ -5,7 +5,7 @@ import type {
   VumiEvent,
 } from "@tidings/contracts";
 import { ApiError, badRequest, notFound } from "@tidings/service-kit";
-import type { ChannelCache } from "../channels/channel-admin.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import { checkVonageSignature } from "../channels/vonage/signature.ts";
 import type { Db } from "../db.ts";
 import { type ReportOutcome, reportFinal } from "../outbound/status.ts";

@@ -1,4 +1,4 @@
-import type { ChannelRegistry } from "../channels/channel-cache.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import { pruneRateWindows } from "../channels/limits.ts";
 import type { Db } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
@@ -20,7 +20,7 @@ const EARLY_REPORT_RETENTION_MS = 24 * 3600_000;
  */
 export async function reconcile(
   db: Db,
-  channels: ChannelRegistry,
+  channels: ChannelCache,
   afterMs: number,
   log: Logger,
 ): Promise<number> {
@@ -40,7 +40,7 @@ export async function reconcile(
   await pruneRateWindows(db);
   let finished = 0;
   const ask = async ({ id, channel: channelId, providerId }: (typeof stale)[number]) => {
-    const channel = await channels.get(channelId);
+    const channel = await channels.resolve(channelId);
     if (!channel?.channel.status || !providerId) {
       return;
     }

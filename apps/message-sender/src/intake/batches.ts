@@ -3,11 +3,11 @@ import { enqueue } from "@tidings/amqp";
 import { type Batch, type CreateBatchBody, deterministicId } from "@tidings/contracts";
 import { badRequest } from "@tidings/service-kit";
 import { notAllowed, recipientsNotAllowed } from "../api-keys/sending-rules.ts";
-import type { ChannelCache } from "../channels/channel-admin.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db, Tx } from "../db.ts";
 import type { OutboundBatch, Prisma } from "../generated/prisma/client.ts";
 import { toSendCommand } from "../outbound/mapping.ts";
-import { channelType, normaliseRecipients } from "../recipients/addresses.ts";
+import { normaliseRecipients } from "../recipients/addresses.ts";
 import { missingPersonalisation, renderSend, templateForSend } from "../templates/templates.ts";
 import { type Actor, resolveChannel } from "./outbounds.ts";
 
@@ -56,7 +56,7 @@ export async function createBatch(
   }
   const channel = await resolveChannel(channels, channelIds, input.channel, actor);
   const recipients = normaliseRecipients(
-    await channelType(channels, channel),
+    await channels.typeOf(channel),
     input.recipients,
     (i) => `body.recipients[${i}].to_addr`,
   );

@@ -7,12 +7,12 @@ import {
   recipientsNotAllowed,
   type SendingKey,
 } from "../api-keys/sending-rules.ts";
-import type { ChannelCache } from "../channels/channel-admin.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
 import { toOutbound, toSendCommand } from "../outbound/mapping.ts";
 import { sendTimingOf } from "../outbound/timing.ts";
-import { channelType, normaliseRecipients } from "../recipients/addresses.ts";
+import { normaliseRecipients } from "../recipients/addresses.ts";
 import { missingPersonalisation, renderSend, templateForSend } from "../templates/templates.ts";
 import type { OutboundWriter } from "./outbound-writer.ts";
 
@@ -40,7 +40,7 @@ export async function resolveChannel(
   key: SendingKey,
 ): Promise<string> {
   const channel = channelForKey(key, requested ?? (await channels.defaultChannel()));
-  if (!channelIds.includes(channel) && !(await channels.get(channel))) {
+  if (!channelIds.includes(channel) && !(await channels.row(channel))) {
     throw badRequest("MESSAGE_SENDER_UNKNOWN_CHANNEL", `No channel ${channel}`, [
       { field: "body.channel", message: "no such channel" },
     ]);
@@ -68,11 +68,7 @@ export async function createOutbound(
     ]);
   }
   const channel = await resolveChannel(channels, channelIds, input.channel, actor);
-  const [recipient] = normaliseRecipients(
-    await channelType(channels, channel),
-    [input],
-    () => "body.to_addr",
-  );
+  const [recipient] = normaliseRecipients(await channels.typeOf(channel), [input], () => "body.to_addr");
   const toAddr = recipient?.to_addr ?? "";
   const refused = recipientsNotAllowed(actor, [{ ...input, to_addr: toAddr }]);
   if (refused.length > 0) {

@@ -1,10 +1,5 @@
 import { addressTypesFor, normaliseRecipient } from "@tidings/contracts/addresses";
 import { badRequest } from "@tidings/service-kit";
-import type { ChannelCache } from "../channels/channel-admin.ts";
-
-/** The type of a channel, from the cache; an injected channel that is not stored (tests) stands in as `log`. */
-export const channelType = async (channels: ChannelCache, channel: string): Promise<string> =>
-  (await channels.get(channel))?.type ?? "log";
 
 export interface Recipient {
   to_addr?: string | null;

@@ -1,7 +1,7 @@
 import { Batch, CreateBatchBody, IdParams } from "@tidings/contracts";
 import { type Api, errorResponses, notFound } from "@tidings/service-kit";
 import { viewerOf, visibleBatches } from "../api-keys/visibility.ts";
-import type { ChannelCache } from "../channels/channel-admin.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
 import { createBatch, getBatch } from "../intake/batches.ts";
 import { actorOf } from "../intake/outbounds.ts";

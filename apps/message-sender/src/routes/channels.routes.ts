@@ -9,13 +9,13 @@ import {
 import { type Api, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import {
-  type ChannelCache,
   createChannel,
   deleteChannel,
   getChannel,
   listChannels,
   patchChannel,
 } from "../channels/channel-admin.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
 
 /**

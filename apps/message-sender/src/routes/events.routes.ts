@@ -1,7 +1,7 @@
 import { EventAccepted, TwilioStatusCallback, VonageDeliveryReceipt, VumiEvent } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses } from "@tidings/service-kit";
 import Type from "typebox";
-import type { ChannelCache } from "../channels/channel-admin.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
 import {
   handleTwilioStatus,

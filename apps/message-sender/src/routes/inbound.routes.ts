@@ -10,7 +10,7 @@ import {
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import { viewerOf, visibleInbounds } from "../api-keys/visibility.ts";
-import type { ChannelCache } from "../channels/channel-admin.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
 import { verifyTwilio, verifyVonage } from "../delivery-reports/provider-reports.ts";
 import { getInbound, type Keywords, listInbounds, receiveInbound } from "../inbound/inbound.ts";

@@ -1,5 +1,5 @@
 import type { Api, ServiceDeps } from "@tidings/service-kit";
-import { ChannelCache } from "../channels/channel-admin.ts";
+import { ChannelCache } from "../channels/channel-cache.ts";
 import type { MessageSenderConfig } from "../config.ts";
 import type { Db } from "../db.ts";
 import { parseKeywords } from "../inbound/inbound.ts";

@@ -1,7 +1,7 @@
 import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery, Paginated } from "@tidings/contracts";
 import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
 import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
-import type { ChannelCache } from "../channels/channel-admin.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
 import { OutboundWriter } from "../intake/outbound-writer.ts";
 import { actorOf, createOutbound, getOutbound, listOutbounds } from "../intake/outbounds.ts";

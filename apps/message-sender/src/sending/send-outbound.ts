@@ -3,7 +3,7 @@ import { enqueue, NonRetryableError, RetryNotBeforeError } from "@tidings/amqp";
 import type { OptOutReported, OutboundSend, SendingWindow } from "@tidings/contracts";
 import { normaliseRecipient } from "@tidings/contracts/addresses";
 import { type Clock, maskPii } from "@tidings/service-kit";
-import type { ChannelRegistry, ResolvedChannel } from "../channels/channel-cache.ts";
+import type { ChannelCache, ResolvedChannel } from "../channels/channel-cache.ts";
 import { rateCost, releaseSlot, takeRate, takeSlot } from "../channels/limits.ts";
 import { isOptedOut } from "../consent/consent.ts";
 import type { Db } from "../db.ts";
@@ -34,7 +34,7 @@ import { type IdentityDirectory, resolveIdentity } from "../recipients/identity-
 
 export interface Sender {
   db: Db;
-  channels: ChannelRegistry;
+  channels: ChannelCache;
   /** The longest to hold a message for a paused (throttled) channel before handing it to a retry. */
   pauseMaxWaitMs: number;
   /** outbound.send deliveries before a passing failure is recorded as a failed task (the queue's maxAttempts). */
@@ -104,7 +104,7 @@ export async function sendOutbound(
   let toIdentity = outbound.to_identity;
   let address: string | null = null;
   try {
-    const channel = await sender.channels.get(outbound.channel);
+    const channel = await sender.channels.resolve(outbound.channel);
     if (!channel) {
       throw new PermanentSendError(`unknown channel ${outbound.channel}`);
     }
@@ -179,7 +179,7 @@ export async function sendOutbound(
       // Fail over only on a definite rejection: the provider did not accept the message. A timeout or an
       // outage may have sent it, so those are retried on the same channel. A recipient who opted out is not
       // sent to through another channel either.
-      const fallback = channel.fallback && (await sender.channels.get(channel.fallback));
+      const fallback = channel.fallback && (await sender.channels.resolve(channel.fallback));
       if (!(err instanceof PermanentSendError) || err instanceof RecipientOptedOutError || !fallback) {
         throw err;
       }
@@ -200,7 +200,7 @@ export async function sendOutbound(
         address,
         channel: sentThrough,
         provider_code:
-          `${(await sender.channels.get(sentThrough))?.type ?? sentThrough} ${err.code ?? ""}`.trim(),
+          `${(await sender.channels.resolve(sentThrough))?.type ?? sentThrough} ${err.code ?? ""}`.trim(),
         at: new Date().toISOString(),
       });
       return;
@@ -402,7 +402,7 @@ async function findEarlierSend(
   channel: ResolvedChannel,
   address: string,
 ): Promise<(SendResult & { channel: string }) | undefined> {
-  const fallback = channel.fallback ? await sender.channels.get(channel.fallback) : undefined;
+  const fallback = channel.fallback ? await sender.channels.resolve(channel.fallback) : undefined;
   const since = new Date(outbound.created_at.getTime() - PROVIDER_CLOCK_SKEW_MS);
   const toSend = { id, content: outbound.content, metadata: outbound.metadata };
   for (const candidate of [channel, fallback]) {
