@@ -60,6 +60,15 @@ function toInbound(row: InboundRow): Inbound {
   };
 }
 
+/** What storing an inbound needs: the database, the keywords (INBOUND_KEYWORDS), the identity service. */
+export interface InboundDeps {
+  db: Db;
+  keywords: Keywords;
+  /** Finds or creates the identity of an unknown sender (IDENTITY_URL); unset: such senders stay unlinked. */
+  identities?: IdentityDirectory | undefined;
+}
+
+/** An inbound message as a provider's webhook or Seed's API gives it. */
 export interface ReceivedMessage {
   channel?: string | null;
   messageId: string | null;
@@ -90,14 +99,13 @@ async function repliedOutbound(tx: Tx, channel: string, inReplyTo: string): Prom
  * Returns the stored inbound and whether it is new.
  */
 export async function receiveInbound(
-  db: Db,
+  { db, keywords, identities }: InboundDeps,
   message: ReceivedMessage,
-  keywords: Keywords,
-  options: { identities?: IdentityDirectory; log: Pick<Logger, "warn"> },
+  log: Pick<Logger, "warn">,
   actor: { userId: number | null; correlationId?: string } = { userId: null },
 ): Promise<{ inbound: Inbound; created: boolean }> {
   // Outside the transaction: an unknown sender's identity is found or created at the identity service.
-  const fromIdentity = await resolveIdentity(db, options.identities, message.fromAddr, options.log);
+  const fromIdentity = await resolveIdentity(db, identities, message.fromAddr, log);
   return db.$transaction(async (tx) => {
     const channel =
       message.channel ?? (await tx.channel.findFirst({ where: { default: true } }))?.id ?? DEFAULT_CHANNEL;

@@ -27,15 +27,14 @@ export function registerRoutes(
   batchRoutes(app, db, channelCache, channelIds);
   reportRoutes(app, db, config.ARCHIVE_DIR);
   channelRoutes(app, db, channelCache, config.PUBLIC_URL);
-  eventRoutes(app, db, channelCache, config.VONAGE_SIGNATURE_MAX_SKEW_MS, config.PUBLIC_URL);
-  failedTaskRoutes(app, db, config.PUBLIC_URL);
-  inboundRoutes(
-    app,
+  const webhooks = {
     db,
-    channelCache,
-    config.VONAGE_SIGNATURE_MAX_SKEW_MS,
-    parseKeywords(config.INBOUND_KEYWORDS),
-    config.PUBLIC_URL,
-    identityDirectory(config),
-  );
+    channels: channelCache,
+    vonageMaxSkewMs: config.VONAGE_SIGNATURE_MAX_SKEW_MS,
+    keywords: parseKeywords(config.INBOUND_KEYWORDS),
+    identities: identityDirectory(config),
+  };
+  eventRoutes(app, webhooks, config.PUBLIC_URL);
+  failedTaskRoutes(app, db, config.PUBLIC_URL);
+  inboundRoutes(app, webhooks, config.PUBLIC_URL);
 }

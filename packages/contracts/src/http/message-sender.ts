@@ -309,6 +309,10 @@ export const TwilioStatusCallback = Type.Object({
 });
 export type TwilioStatusCallback = Static<typeof TwilioStatusCallback>;
 
+/** A provider webhook's path parameters: the channel it is for. */
+export const WebhookParams = Type.Object({ channel: Type.String({ minLength: 1, maxLength: 64 }) });
+export type WebhookParams = Static<typeof WebhookParams>;
+
 export const EventAccepted = Type.Object({ accepted: Type.Boolean(), reason: Type.String() });
 export type EventAccepted = Static<typeof EventAccepted>;
 
