@@ -1,8 +1,10 @@
-import type { SmtpChannelConfig, TwilioChannelConfig, VonageChannelConfig } from "@tidings/contracts";
 import type { MessageSenderConfig } from "../config.ts";
 import type { Channel as ChannelRow } from "../generated/prisma/client.ts";
 import { type Channel, type Logger, PermanentSendError } from "../outbound/channel.ts";
 import { LogChannel } from "./log/adapter.ts";
+import type { SmtpChannelConfig } from "./smtp/wire.ts";
+import type { TwilioChannelConfig } from "./twilio/wire.ts";
+import type { VonageChannelConfig } from "./vonage/wire.ts";
 
 /** Sending through a channel type with no adapter yet: a definite failure, not a retry loop. */
 const unsupported = (type: string): Channel => ({

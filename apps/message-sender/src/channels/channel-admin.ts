@@ -1,20 +1,17 @@
 import { isDeepStrictEqual } from "node:util";
-import {
-  CHANNEL_CONFIGS,
-  CHANNEL_ENDPOINTS,
-  CHANNEL_SECRETS,
-  type ChannelResponse,
-  type ChannelType,
-  type CreateChannelBody,
-  createAjv,
-  type PatchChannelBody,
-  SECRET_MASK,
-} from "@tidings/contracts";
+import { type ChannelResponse, createAjv, type PatchChannelBody, SECRET_MASK } from "@tidings/contracts";
 import { badRequest, conflict, isUniqueViolation, notFound, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { type Channel as ChannelRow, Prisma } from "../generated/prisma/client.ts";
 import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
 import { validateWindow } from "../outbound/timing.ts";
+import {
+  CHANNEL_CONFIGS,
+  CHANNEL_ENDPOINTS,
+  CHANNEL_SECRETS,
+  type ChannelType,
+  type CreateChannelBody,
+} from "./channel-types.ts";
 
 const ajv = createAjv();
 const validators = Object.fromEntries(

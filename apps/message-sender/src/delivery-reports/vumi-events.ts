@@ -1,8 +1,22 @@
-import type { VumiEvent } from "@tidings/contracts";
+import { Nullable } from "@tidings/contracts";
 import { badRequest } from "@tidings/service-kit";
+import Type, { type Static } from "typebox";
 import type { WebhookLog } from "../channels/webhooks.ts";
 import type { Db } from "../db.ts";
 import { type ReportOutcome, reportFinal } from "../outbound/status.ts";
+
+/** Seed's generic `POST /api/v1/events`: a Vumi event about a message sent with `user_message_id` as its id. */
+export const VumiEvent = Type.Object({
+  message_type: Type.Literal("event"),
+  event_type: Type.Union([Type.Literal("ack"), Type.Literal("nack"), Type.Literal("delivery_report")]),
+  user_message_id: Type.String({ minLength: 1 }),
+  nack_reason: Type.Optional(Nullable(Type.String())),
+  delivery_status: Type.Optional(
+    Nullable(Type.Union([Type.Literal("delivered"), Type.Literal("failed"), Type.Literal("pending")])),
+  ),
+  timestamp: Type.Optional(Type.String()),
+});
+export type VumiEvent = Static<typeof VumiEvent>;
 
 /**
  * Seed's generic event (Vumi format) about the outbound whose provider id is `user_message_id`:

@@ -1,11 +1,4 @@
-import {
-  ChannelParams,
-  ChannelResponse,
-  CreateChannelBody,
-  ListQuery,
-  Paginated,
-  PatchChannelBody,
-} from "@tidings/contracts";
+import { ChannelParams, ChannelResponse, ListQuery, Paginated, PatchChannelBody } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import {
@@ -16,6 +9,7 @@ import {
   patchChannel,
 } from "../channels/channel-admin.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
+import { CreateChannelBody } from "../channels/channel-types.ts";
 import type { Db } from "../db.ts";
 
 /**

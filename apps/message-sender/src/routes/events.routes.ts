@@ -1,15 +1,11 @@
-import {
-  EventAccepted,
-  TwilioStatusCallback,
-  VonageDeliveryReceipt,
-  VumiEvent,
-  WebhookParams,
-} from "@tidings/contracts";
+import { EventAccepted, WebhookParams } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses } from "@tidings/service-kit";
 import { receiveTwilioStatus } from "../channels/twilio/webhooks.ts";
+import { TwilioStatusCallback } from "../channels/twilio/wire.ts";
 import { receiveVonageReceipt } from "../channels/vonage/webhooks.ts";
+import { VonageDeliveryReceipt } from "../channels/vonage/wire.ts";
 import type { WebhookDeps } from "../channels/webhooks.ts";
-import { handleVumiEvent } from "../delivery-reports/vumi-events.ts";
+import { handleVumiEvent, VumiEvent } from "../delivery-reports/vumi-events.ts";
 import { twilioSignedRequest } from "./signed-request.ts";
 
 const accepted = (outcome: string): EventAccepted => ({

@@ -2,17 +2,18 @@ import {
   CreateInboundBody,
   IdParams,
   Inbound,
+  InboundAccepted,
   InboundListQuery,
   Paginated,
-  TwilioInboundWebhook,
-  VonageInboundWebhook,
+  Twiml,
   WebhookParams,
 } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses, pageParams, toPage } from "@tidings/service-kit";
-import Type from "typebox";
 import { viewerOf, visibleInbounds } from "../api-keys/visibility.ts";
 import { EMPTY_TWIML, receiveTwilioInbound } from "../channels/twilio/webhooks.ts";
+import { TwilioInboundWebhook } from "../channels/twilio/wire.ts";
 import { receiveVonageInbound } from "../channels/vonage/webhooks.ts";
+import { VonageInboundWebhook } from "../channels/vonage/wire.ts";
 import type { WebhookDeps } from "../channels/webhooks.ts";
 import { getInbound, listInbounds, receiveInbound } from "../inbound/inbound.ts";
 import { twilioSignedRequest } from "./signed-request.ts";
@@ -33,7 +34,7 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, publicUrl?: string): 
         summary: "Twilio incoming-message webhook (verified by X-Twilio-Signature); answers empty TwiML",
         params: WebhookParams,
         body: TwilioInboundWebhook,
-        response: { 200: Type.String(), ...errorResponses },
+        response: { 200: Twiml, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -53,7 +54,7 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, publicUrl?: string): 
         summary: "Vonage inbound SMS webhook (verified by its sig parameter)",
         params: WebhookParams,
         body: VonageInboundWebhook,
-        response: { 200: Type.Object({ accepted: Type.Boolean() }), ...errorResponses },
+        response: { 200: InboundAccepted, ...errorResponses },
       },
     },
     async (request) => {

@@ -2,10 +2,11 @@ import {
   AggregateOutboundsBody,
   ArchiveOutboundsBody,
   DailyStatusCounts,
+  OutboundsAggregated,
+  OutboundsArchived,
   StatusCountsQuery,
 } from "@tidings/contracts";
 import { type Api, ApiError, errorResponses } from "@tidings/service-kit";
-import Type from "typebox";
 import type { Db } from "../db.ts";
 import { aggregateOutbounds, archiveOutbounds, statusCounts } from "../reports/reports.ts";
 
@@ -30,7 +31,7 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
         tags: ["reports"],
         summary: "Recompute the daily aggregates of outbounds (Seed)",
         body: AggregateOutboundsBody,
-        response: { 202: Type.Object({ aggregate_outbounds: Type.Boolean() }), ...errorResponses },
+        response: { 202: OutboundsAggregated, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -47,7 +48,7 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
         summary: "Archive days of final outbounds to ARCHIVE_DIR as gzipped NDJSON, then purge them (Seed)",
         body: ArchiveOutboundsBody,
         response: {
-          202: Type.Object({ archived_outbounds: Type.Boolean(), days: Type.Array(Type.String()) }),
+          202: OutboundsArchived,
           ...errorResponses,
         },
       },

@@ -1,4 +1,3 @@
-import type { SmtpChannelConfig } from "@tidings/contracts";
 import nodemailer, { type Transporter } from "nodemailer";
 import {
   type Channel,
@@ -6,6 +5,7 @@ import {
   PermanentSendError,
   type SendResult,
 } from "../../outbound/channel.ts";
+import type { SmtpChannelConfig } from "./wire.ts";
 
 const text = (value: unknown) => (typeof value === "string" ? value : undefined);
 

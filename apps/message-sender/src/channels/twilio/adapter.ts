@@ -1,4 +1,3 @@
-import type { TwilioChannelConfig } from "@tidings/contracts";
 import twilio from "twilio";
 import RequestClient from "twilio/lib/base/RequestClient.js";
 import {
@@ -12,6 +11,7 @@ import {
   ThrottledError,
   unanswered,
 } from "../../outbound/channel.ts";
+import type { TwilioChannelConfig } from "./wire.ts";
 
 /** How long a channel pauses when Twilio throttles it (429 / 20429). */
 export const TWILIO_THROTTLE_PAUSE_MS = 2_000;

@@ -1,9 +1,9 @@
-import type { TwilioChannelConfig, TwilioInboundWebhook, TwilioStatusCallback } from "@tidings/contracts";
 import { ApiError } from "@tidings/service-kit";
 import { receiveInbound } from "../../inbound/inbound.ts";
 import { type ReportOutcome, reportFinal } from "../../outbound/status.ts";
 import type { ChannelCache } from "../channel-cache.ts";
 import { type SignedRequest, type WebhookDeps, type WebhookLog, webhookChannelConfig } from "../webhooks.ts";
+import type { TwilioChannelConfig, TwilioInboundWebhook, TwilioStatusCallback } from "./wire.ts";
 
 /** What Twilio's incoming-message webhook is answered with: TwiML that sends no reply. */
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';

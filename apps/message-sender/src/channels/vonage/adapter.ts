@@ -1,4 +1,3 @@
-import type { VonageChannelConfig } from "@tidings/contracts";
 import { Vonage } from "@vonage/server-sdk";
 import {
   acceptedWithoutId,
@@ -11,6 +10,7 @@ import {
   ThrottledError,
   unanswered,
 } from "../../outbound/channel.ts";
+import type { VonageChannelConfig } from "./wire.ts";
 
 /** How long a channel pauses when Vonage throttles it (status 1). */
 export const VONAGE_THROTTLE_PAUSE_MS = 2_000;

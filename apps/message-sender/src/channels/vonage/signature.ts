@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { VonageSignatureMethod } from "@tidings/contracts";
+import type { VonageSignatureMethod } from "./wire.ts";
 
 /**
  * Vonage's signed webhooks (delivery receipts, inbound SMS), checked without the SDK (which compares signatures

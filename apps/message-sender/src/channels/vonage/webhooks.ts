@@ -1,9 +1,9 @@
-import type { VonageChannelConfig, VonageInboundWebhook } from "@tidings/contracts";
 import { ApiError } from "@tidings/service-kit";
 import { receiveInbound } from "../../inbound/inbound.ts";
 import { type ReportOutcome, reportFinal } from "../../outbound/status.ts";
 import { signedParams, type WebhookDeps, type WebhookLog, webhookChannelConfig } from "../webhooks.ts";
 import { checkVonageSignature } from "./signature.ts";
+import type { VonageChannelConfig, VonageInboundWebhook } from "./wire.ts";
 
 /** Vonage delivery receipt statuses that are final. Others (accepted, buffered, unknown) change nothing. */
 const VONAGE_FINAL: Record<string, boolean> = {
