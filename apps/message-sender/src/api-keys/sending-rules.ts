@@ -1,5 +1,5 @@
 import type { KeyKind } from "@tidings/service-kit";
-import { ApiError } from "@tidings/service-kit";
+import { senderError } from "../errors.ts";
 import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
 
 /** Who is sending: the API key's kind and, for `team` keys, its allow-list. */
@@ -50,8 +50,7 @@ export function recipientsNotAllowed(key: SendingKey, recipients: readonly Recip
 
 /** 403 naming the fields off the allow-list (`prefix` is where the recipient is in the body). */
 export const notAllowed = (message: string, refused: readonly Refused[], prefix: (index: number) => string) =>
-  new ApiError(
-    403,
+  senderError(
     "MESSAGE_SENDER_RECIPIENT_NOT_ALLOWED",
     message,
     refused.flatMap(({ index, fields }) =>

@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { type ChannelResponse, createAjv, type PatchChannelBody, SECRET_MASK } from "@tidings/contracts";
-import { badRequest, conflict, isUniqueViolation, notFound, type PageParams } from "@tidings/service-kit";
+import { isUniqueViolation, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import { senderError } from "../errors.ts";
 import { type Channel as ChannelRow, Prisma } from "../generated/prisma/client.ts";
 import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
 import { validateWindow } from "../outbound/timing.ts";
@@ -44,7 +45,7 @@ export function toChannel(row: ChannelRow): ChannelResponse {
 function validateConfiguration(type: ChannelType, configuration: Record<string, unknown>): void {
   const validate = validators[type];
   if (!validate(configuration)) {
-    throw badRequest(
+    throw senderError(
       "MESSAGE_SENDER_INVALID_CHANNEL_CONFIGURATION",
       `Invalid ${type} channel configuration`,
       (validate.errors ?? []).map((e) => ({
@@ -54,7 +55,7 @@ function validateConfiguration(type: ChannelType, configuration: Record<string, 
     );
   }
   if (type === "twilio" && !configuration.from === !configuration.messaging_service_sid) {
-    throw badRequest(
+    throw senderError(
       "MESSAGE_SENDER_INVALID_CHANNEL_CONFIGURATION",
       "A twilio channel needs exactly one of from and messaging_service_sid",
       [{ field: "body.configuration.from", message: "exactly one of from and messaging_service_sid" }],
@@ -84,7 +85,7 @@ function checkRedirect(
       stored[secret] !== undefined && (patch[secret] === undefined || patch[secret] === SECRET_MASK),
   );
   if (missing.length > 0) {
-    throw badRequest(
+    throw senderError(
       "MESSAGE_SENDER_SECRETS_REQUIRED",
       `Changing ${moved.join(", ")} needs the channel's secrets again: ${missing.join(", ")}`,
       missing.map((secret) => ({
@@ -100,7 +101,7 @@ async function checkFallback(tx: Tx, id: string, fallback: string | null | undef
     return;
   }
   if (fallback === id || !(await tx.channel.findUnique({ where: { id: fallback } }))) {
-    throw badRequest("MESSAGE_SENDER_INVALID_FALLBACK", `No other channel ${fallback} to fall back to`, [
+    throw senderError("MESSAGE_SENDER_INVALID_FALLBACK", `No other channel ${fallback} to fall back to`, [
       { field: "body.fallback", message: "no such other channel" },
     ]);
   }
@@ -138,7 +139,7 @@ export async function createChannel(db: Db, input: CreateChannelBody): Promise<C
     });
   } catch (err) {
     if (isUniqueViolation(err)) {
-      throw conflict("MESSAGE_SENDER_CHANNEL_EXISTS", `Channel ${input.channel_id} already exists`);
+      throw senderError("MESSAGE_SENDER_CHANNEL_EXISTS", `Channel ${input.channel_id} already exists`);
     }
     throw err;
   }
@@ -155,7 +156,7 @@ export async function listChannels(db: Db, page: PageParams) {
 export async function getChannel(db: Db, id: string): Promise<ChannelResponse> {
   const row = await db.channel.findUnique({ where: { id } });
   if (!row) {
-    throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `Channel ${id} not found`);
+    throw senderError("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `Channel ${id} not found`);
   }
   return toChannel(row);
 }
@@ -170,7 +171,7 @@ export async function patchChannel(db: Db, id: string, input: PatchChannelBody):
   return db.$transaction(async (tx) => {
     const row = await tx.channel.findUnique({ where: { id } });
     if (!row) {
-      throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `Channel ${id} not found`);
+      throw senderError("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `Channel ${id} not found`);
     }
     let configuration = row.configuration as Record<string, unknown>;
     if (input.configuration) {
@@ -209,13 +210,13 @@ export async function deleteChannel(db: Db, id: string): Promise<void> {
   await db.$transaction(async (tx) => {
     const row = await tx.channel.findUnique({ where: { id } });
     if (!row) {
-      throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `Channel ${id} not found`);
+      throw senderError("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `Channel ${id} not found`);
     }
     if (id === DEFAULT_CHANNEL) {
-      throw conflict("MESSAGE_SENDER_CHANNEL_BUILT_IN", "The built-in LOG channel can't be deleted");
+      throw senderError("MESSAGE_SENDER_CHANNEL_BUILT_IN", "The built-in LOG channel can't be deleted");
     }
     if (row.default) {
-      throw conflict(
+      throw senderError(
         "MESSAGE_SENDER_CHANNEL_IS_DEFAULT",
         `Channel ${id} is the default: make another channel the default first`,
       );

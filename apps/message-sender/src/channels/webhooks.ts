@@ -1,5 +1,5 @@
-import { notFound } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
+import { senderError } from "../errors.ts";
 import type { InboundDeps } from "../inbound/inbound.ts";
 import type { Logger } from "../outbound/channel.ts";
 import type { ChannelCache } from "./channel-cache.ts";
@@ -39,7 +39,7 @@ export async function webhookChannelConfig<T>(
 ): Promise<T> {
   const channel = await channels.cached(channelId);
   if (channel?.type !== type) {
-    throw notFound("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No ${type} channel ${channelId}`);
+    throw senderError("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No ${type} channel ${channelId}`);
   }
   return channel.configuration as T;
 }

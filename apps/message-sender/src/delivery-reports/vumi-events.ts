@@ -1,8 +1,8 @@
 import { Nullable } from "@tidings/contracts";
-import { badRequest } from "@tidings/service-kit";
 import Type, { type Static } from "typebox";
 import type { WebhookLog } from "../channels/webhooks.ts";
 import type { Db } from "../db.ts";
+import { senderError } from "../errors.ts";
 import { type ReportOutcome, reportFinal } from "../outbound/status.ts";
 
 /** Seed's generic `POST /api/v1/events`: a Vumi event about a message sent with `user_message_id` as its id. */
@@ -31,7 +31,10 @@ export async function handleVumiEvent(
 ): Promise<ReportOutcome | "ignored"> {
   const outbound = await db.outbound.findFirst({ where: { providerId: event.user_message_id } });
   if (!outbound) {
-    throw badRequest("MESSAGE_SENDER_UNKNOWN_MESSAGE", `Cannot find message for ID ${event.user_message_id}`);
+    throw senderError(
+      "MESSAGE_SENDER_UNKNOWN_MESSAGE",
+      `Cannot find message for ID ${event.user_message_id}`,
+    );
   }
   let delivered: boolean;
   let reason: string | null = null;

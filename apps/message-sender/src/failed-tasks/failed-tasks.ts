@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { FailedTask } from "@tidings/contracts";
-import { notFound, type PageParams } from "@tidings/service-kit";
+import type { PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
+import { senderError } from "../errors.ts";
 import type { OutboundSendFailure, Prisma } from "../generated/prisma/client.ts";
 import { toSendCommand } from "../outbound/mapping.ts";
 import { requeueFailed } from "../outbound/status.ts";
@@ -34,7 +35,7 @@ export async function getFailedTask(
     where: { id: BigInt(id), ...(visible && { outbound: visible }) },
   });
   if (!row) {
-    throw notFound("MESSAGE_SENDER_FAILED_TASK_NOT_FOUND", `Failed task ${id} not found`);
+    throw senderError("MESSAGE_SENDER_FAILED_TASK_NOT_FOUND", `Failed task ${id} not found`);
   }
   return toFailedTask(row);
 }

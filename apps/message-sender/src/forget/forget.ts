@@ -1,6 +1,7 @@
 import { detailAddresses, type OptOutCreated } from "@tidings/contracts";
 import { forgetIdempotencyKeys } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import type { Logger } from "../outbound/channel.ts";
 import { recordUnsent } from "../outbound/status.ts";
 
 /** The reason (`last_error`, history, `outbound.failed`) of an outbound cancelled because its person was forgotten. */
@@ -65,6 +66,17 @@ export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<Forge
     await forgetIdempotencyKeys(tx, [identity, ...addresses]);
     return { cancelled, outbounds: redacted, inbounds };
   });
+}
+
+/** `optout.created` on the address-book queue: forgets the person (forgetPerson) and logs what it did. */
+export async function applyForget(db: Db, optout: OptOutCreated, log: Pick<Logger, "info">): Promise<void> {
+  const forgotten = await forgetPerson(db, optout);
+  if (forgotten) {
+    log.info(
+      { identity: optout.identity, ...forgotten },
+      "identity forgotten: sends cancelled, messages redacted",
+    );
+  }
 }
 
 /** The address book entry: no addresses, a tombstone (late identity events change nothing), forgotten. */

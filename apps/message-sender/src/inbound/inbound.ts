@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { Inbound, InboundKeyword, InboundListQuery, InboundReceived } from "@tidings/contracts";
-import { notFound, type PageParams } from "@tidings/service-kit";
+import type { PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import { senderError } from "../errors.ts";
 import type { Inbound as InboundRow, Prisma } from "../generated/prisma/client.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
@@ -175,7 +176,7 @@ export async function receiveInbound(
 export async function getInbound(db: Db, id: string, visible?: Prisma.InboundWhereInput): Promise<Inbound> {
   const row = await db.inbound.findFirst({ where: { AND: [{ id }, visible ?? {}] } });
   if (!row) {
-    throw notFound("MESSAGE_SENDER_INBOUND_NOT_FOUND", `Inbound ${id} not found`);
+    throw senderError("MESSAGE_SENDER_INBOUND_NOT_FOUND", `Inbound ${id} not found`);
   }
   return toInbound(row);
 }

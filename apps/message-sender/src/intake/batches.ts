@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import { type Batch, type CreateBatchBody, deterministicId } from "@tidings/contracts";
-import { badRequest } from "@tidings/service-kit";
 import { notAllowed, recipientsNotAllowed } from "../api-keys/sending-rules.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db, Tx } from "../db.ts";
+import { senderError } from "../errors.ts";
 import type { OutboundBatch, Prisma } from "../generated/prisma/client.ts";
 import { toSendCommand } from "../outbound/mapping.ts";
 import { normaliseRecipients } from "../recipients/addresses.ts";
@@ -48,7 +48,7 @@ export async function createBatch(
 ): Promise<Batch> {
   const noRecipient = input.recipients.flatMap((r, i) => (r.to_addr || r.to_identity ? [] : [i]));
   if (noRecipient.length > 0) {
-    throw badRequest(
+    throw senderError(
       "VALIDATION_FAILED",
       `Recipients ${indexList(noRecipient)}: one of these fields must be populated: to_addr, to_identity`,
       noRecipient.map((i) => ({ field: `body.recipients[${i}]`, message: "needs to_addr or to_identity" })),
@@ -63,7 +63,7 @@ export async function createBatch(
   const template = await templateForSend(db, input);
   const personalised = template ? [] : recipients.flatMap((r, i) => (r.personalisation ? [i] : []));
   if (personalised.length > 0) {
-    throw badRequest(
+    throw senderError(
       "VALIDATION_FAILED",
       `Recipients ${indexList(personalised)}: personalisation needs template`,
       personalised.map((i) => ({
@@ -140,7 +140,7 @@ export async function createBatch(
       });
     }
   }, BATCH_TRANSACTION);
-  return (await getBatch(db, batchId)) as Batch;
+  return getBatch(db, batchId);
 }
 
 interface Shared {
@@ -197,15 +197,11 @@ function toBatch(row: OutboundBatch, counts: Record<string, number>): Batch {
   };
 }
 
-/** A batch with its outbounds counted by status, if `visible` (see visibility.ts) lets the reader see it; else null. */
-export async function getBatch(
-  db: Db,
-  id: string,
-  visible?: Prisma.OutboundBatchWhereInput,
-): Promise<Batch | null> {
+/** A batch with its outbounds counted by status; 404 also when `visible` (see visibility.ts) does not let the reader see it. */
+export async function getBatch(db: Db, id: string, visible?: Prisma.OutboundBatchWhereInput): Promise<Batch> {
   const row = await db.outboundBatch.findFirst({ where: { id, ...visible } });
   if (!row) {
-    return null;
+    throw senderError("MESSAGE_SENDER_BATCH_NOT_FOUND", `Batch ${id} not found`);
   }
   const groups = await db.outbound.groupBy({
     by: ["status"],

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { CreateOutboundBody, Outbound, OutboundListQuery } from "@tidings/contracts";
-import { badRequest, type PageParams, type Principal } from "@tidings/service-kit";
+import type { PageParams, Principal } from "@tidings/service-kit";
 import {
   channelForKey,
   notAllowed,
@@ -9,6 +9,7 @@ import {
 } from "../api-keys/sending-rules.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
+import { senderError } from "../errors.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
 import { toOutbound, toSendCommand } from "../outbound/mapping.ts";
 import { sendTimingOf } from "../outbound/timing.ts";
@@ -41,7 +42,7 @@ export async function resolveChannel(
 ): Promise<string> {
   const channel = channelForKey(key, requested ?? (await channels.defaultChannel()));
   if (!channelIds.includes(channel) && !(await channels.row(channel))) {
-    throw badRequest("MESSAGE_SENDER_UNKNOWN_CHANNEL", `No channel ${channel}`, [
+    throw senderError("MESSAGE_SENDER_UNKNOWN_CHANNEL", `No channel ${channel}`, [
       { field: "body.channel", message: "no such channel" },
     ]);
   }
@@ -63,7 +64,7 @@ export async function createOutbound(
   actor: Actor,
 ): Promise<Outbound> {
   if (!input.to_addr && !input.to_identity) {
-    throw badRequest("VALIDATION_FAILED", "One of these fields must be populated: to_addr, to_identity", [
+    throw senderError("VALIDATION_FAILED", "One of these fields must be populated: to_addr, to_identity", [
       { field: "body", message: "One of these fields must be populated: to_addr, to_identity" },
     ]);
   }
@@ -129,14 +130,17 @@ export async function createOutbound(
   return toOutbound(row);
 }
 
-/** One outbound, if `visible` (see visibility.ts) lets the reader see it. */
+/** One outbound; 404 also when `visible` (see visibility.ts) does not let the reader see it. */
 export async function getOutbound(
   db: Db,
   id: string,
   visible?: Prisma.OutboundWhereInput,
-): Promise<Outbound | null> {
+): Promise<Outbound> {
   const row = await db.outbound.findFirst({ where: { id, ...visible } });
-  return row && toOutbound(row);
+  if (!row) {
+    throw senderError("OUTBOUND_NOT_FOUND", `Outbound ${id} not found`);
+  }
+  return toOutbound(row);
 }
 
 export async function listOutbounds(

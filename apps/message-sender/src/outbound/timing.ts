@@ -4,8 +4,8 @@ import {
   type SendingWindow,
   sendingWindowProblems,
 } from "@tidings/contracts";
-import { badRequest } from "@tidings/service-kit";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
+import { senderError } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 
 // Sending windows (quiet hours): a message goes out only while the recipient's local time is inside the
@@ -15,7 +15,7 @@ import { Prisma } from "../generated/prisma/client.ts";
 export function validateWindow(window: SendingWindow | null | undefined, field: string): void {
   const problems = sendingWindowProblems(window, field);
   if (problems.length > 0) {
-    throw badRequest("MESSAGE_SENDER_INVALID_SENDING_WINDOW", "The sending window is invalid", problems);
+    throw senderError("MESSAGE_SENDER_INVALID_SENDING_WINDOW", "The sending window is invalid", problems);
   }
 }
 
@@ -140,7 +140,7 @@ interface SendTimingInput {
 export function sendTimingOf(input: SendTimingInput, field = "body") {
   validateWindow(input.sending_window, `${field}.sending_window`);
   if (input.expires_at && input.ttl_seconds !== undefined) {
-    throw badRequest("VALIDATION_FAILED", "Give expires_at or ttl_seconds, not both", [
+    throw senderError("VALIDATION_FAILED", "Give expires_at or ttl_seconds, not both", [
       { field: `${field}.ttl_seconds`, message: "not with expires_at" },
     ]);
   }

@@ -1,5 +1,6 @@
 import type { IdentityAddress, IdentityChanged } from "@tidings/contracts";
 import type { Db, Tx } from "../db.ts";
+import type { Logger } from "../outbound/channel.ts";
 
 /**
  * Stores an identity's addresses from identity.created/updated. An event older than the entry (by the
@@ -29,6 +30,17 @@ export async function recordIdentity(db: Db, identity: IdentityChanged): Promise
     WHERE NOT address_book_entry.deleted
       AND address_book_entry.identity_updated_at <= EXCLUDED.identity_updated_at`;
   return changed === 1;
+}
+
+/** identity.created / identity.updated: recorded, or logged as ignored when older than the entry. */
+export async function applyIdentityEvent(
+  db: Db,
+  identity: IdentityChanged,
+  log: Pick<Logger, "info">,
+): Promise<void> {
+  if (!(await recordIdentity(db, identity))) {
+    log.info({ identity: identity.id }, "identity event older than the address book entry; ignored");
+  }
 }
 
 /** identity.deleted: the entry becomes a tombstone with no addresses, so a late created/updated stays ignored. */

@@ -1,5 +1,5 @@
 import { addressTypesFor, normaliseRecipient } from "@tidings/contracts/addresses";
-import { badRequest } from "@tidings/service-kit";
+import { senderError } from "../errors.ts";
 
 export interface Recipient {
   to_addr?: string | null;
@@ -29,7 +29,7 @@ export function normaliseRecipients<R extends Recipient>(
     const expected = addressTypesFor(type)
       .map((t) => (t === "msisdn" ? "a phone number in international (E.164) form" : "an email address"))
       .join(" or ");
-    throw badRequest(
+    throw senderError(
       "MESSAGE_SENDER_INVALID_ADDRESS",
       `to_addr must be ${expected} for a ${type} channel`,
       bad.map((i) => ({ field: field(i), message: `not ${expected}` })),

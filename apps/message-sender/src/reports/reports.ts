@@ -6,8 +6,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import type { DailyStatusCounts } from "@tidings/contracts";
-import { badRequest } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import { senderError } from "../errors.ts";
 import { toOutbound } from "../outbound/mapping.ts";
 
 const DAY_MS = 86_400_000;
@@ -34,7 +34,7 @@ function dayRange(from: string | undefined, to: string | undefined, names: [stri
   const start = from ?? addDays(end, -BACKTRACK_DAYS);
   const days = (Date.parse(end) - Date.parse(start)) / DAY_MS + 1;
   if (days < 1 || days > MAX_DAYS) {
-    throw badRequest(
+    throw senderError(
       "VALIDATION_FAILED",
       `${names[0]} must not be after ${names[1]}, and the range at most ${MAX_DAYS} days`,
       [{ field: names[0], message: `must be on or before ${names[1]}, at most ${MAX_DAYS} days before` }],
@@ -96,13 +96,16 @@ export interface ArchiveResult {
  */
 export async function archiveOutbounds(
   db: Db,
-  dir: string,
+  dir: string | undefined,
   start: string,
   end: string,
   log: { info(fields: object, message: string): void },
 ): Promise<ArchiveResult> {
+  if (!dir) {
+    throw senderError("MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED", "ARCHIVE_DIR is not set");
+  }
   if (end >= today()) {
-    throw badRequest("VALIDATION_FAILED", "end must be before today: a day is archived once it is over", [
+    throw senderError("VALIDATION_FAILED", "end must be before today: a day is archived once it is over", [
       { field: "body.end", message: "must be before today (UTC)" },
     ]);
   }

@@ -1,5 +1,5 @@
 import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery, Paginated } from "@tidings/contracts";
-import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
@@ -62,12 +62,6 @@ export function outboundRoutes(
         response: { 200: Outbound, ...errorResponses },
       },
     },
-    async (request) => {
-      const outbound = await getOutbound(db, request.params.id, visibleOutbounds(viewerOf(request)));
-      if (!outbound) {
-        throw notFound("OUTBOUND_NOT_FOUND", `Outbound ${request.params.id} not found`);
-      }
-      return outbound;
-    },
+    async (request) => getOutbound(db, request.params.id, visibleOutbounds(viewerOf(request))),
   );
 }

@@ -6,7 +6,7 @@ import {
   OutboundsArchived,
   StatusCountsQuery,
 } from "@tidings/contracts";
-import { type Api, ApiError, errorResponses } from "@tidings/service-kit";
+import { type Api, errorResponses } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { aggregateOutbounds, archiveOutbounds, statusCounts } from "../reports/reports.ts";
 
@@ -54,9 +54,6 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
       },
     },
     async (request, reply) => {
-      if (!archiveDir) {
-        throw new ApiError(409, "MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED", "ARCHIVE_DIR is not set");
-      }
       const { start, end } = request.body;
       const { archived } = await archiveOutbounds(db, archiveDir, start, end, request.log);
       return reply.code(202).send({ archived_outbounds: true, days: archived });

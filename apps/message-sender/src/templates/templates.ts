@@ -1,6 +1,6 @@
 import { renderTemplate, type Template, type TemplateValues } from "@tidings/contracts";
-import { badRequest } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
+import { senderError } from "../errors.ts";
 import type { TemplateCopy } from "../generated/prisma/client.ts";
 
 /**
@@ -72,7 +72,7 @@ export async function templateForSend(db: Db, input: TemplatedInput): Promise<Te
   if (input.template === undefined) {
     for (const field of ["template_version", "personalisation"] as const) {
       if (input[field] !== undefined) {
-        throw badRequest("VALIDATION_FAILED", `${field} needs template`, [
+        throw senderError("VALIDATION_FAILED", `${field} needs template`, [
           { field: `body.${field}`, message: "needs template" },
         ]);
       }
@@ -80,14 +80,14 @@ export async function templateForSend(db: Db, input: TemplatedInput): Promise<Te
     return undefined;
   }
   if (input.content !== undefined && input.content !== null) {
-    throw badRequest("MESSAGE_SENDER_CONTENT_AND_TEMPLATE", "Give content or template, not both", [
+    throw senderError("MESSAGE_SENDER_CONTENT_AND_TEMPLATE", "Give content or template, not both", [
       { field: "body.content", message: "must be absent with template" },
     ]);
   }
   const template = await findTemplate(db, input.template, input.template_version);
   if (!template) {
     const which = `${input.template}${input.template_version === undefined ? "" : ` version ${input.template_version}`}`;
-    throw badRequest("MESSAGE_SENDER_UNKNOWN_TEMPLATE", `No template ${which}`, [
+    throw senderError("MESSAGE_SENDER_UNKNOWN_TEMPLATE", `No template ${which}`, [
       { field: "body.template", message: "no such template" },
     ]);
   }
@@ -99,7 +99,7 @@ export const missingPersonalisation = (
   message: string,
   missing: readonly { prefix: string; names: string[] }[],
 ) =>
-  badRequest(
+  senderError(
     "MESSAGE_SENDER_MISSING_PERSONALISATION",
     message,
     missing.flatMap(({ prefix, names }) =>

@@ -1,4 +1,4 @@
-import { ApiError } from "@tidings/service-kit";
+import { senderError } from "../../errors.ts";
 import { receiveInbound } from "../../inbound/inbound.ts";
 import { type ReportOutcome, reportFinal } from "../../outbound/status.ts";
 import type { ChannelCache } from "../channel-cache.ts";
@@ -36,7 +36,7 @@ async function verifyTwilio(
     (await import("twilio")).default.validateRequest(authToken, signature, request.url, request.params);
   if (!verified) {
     log.warn({ channel: channelId }, "twilio webhook with a missing or wrong signature; refused");
-    throw new ApiError(403, "MESSAGE_SENDER_INVALID_SIGNATURE", "X-Twilio-Signature does not verify");
+    throw senderError("MESSAGE_SENDER_INVALID_SIGNATURE", "X-Twilio-Signature does not verify");
   }
 }
 

@@ -1,4 +1,4 @@
-import { ApiError } from "@tidings/service-kit";
+import { senderError } from "../../errors.ts";
 import { receiveInbound } from "../../inbound/inbound.ts";
 import { type ReportOutcome, reportFinal } from "../../outbound/status.ts";
 import { signedParams, type WebhookDeps, type WebhookLog, webhookChannelConfig } from "../webhooks.ts";
@@ -35,11 +35,11 @@ async function verifyVonage(
     : "invalid";
   if (check === "stale") {
     log.warn({ channel: channelId }, "vonage webhook signed too long ago (or ahead); refused");
-    throw new ApiError(403, "MESSAGE_SENDER_INVALID_SIGNATURE", "The webhook's signed timestamp is too old");
+    throw senderError("MESSAGE_SENDER_INVALID_SIGNATURE", "The webhook's signed timestamp is too old");
   }
   if (check !== "valid") {
     log.warn({ channel: channelId }, "vonage webhook with a missing or wrong signature; refused");
-    throw new ApiError(403, "MESSAGE_SENDER_INVALID_SIGNATURE", "The webhook's sig does not verify");
+    throw senderError("MESSAGE_SENDER_INVALID_SIGNATURE", "The webhook's sig does not verify");
   }
 }
 
