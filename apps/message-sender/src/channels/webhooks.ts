@@ -1,6 +1,6 @@
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
-import type { InboundDeps } from "../inbound/inbound.ts";
+import { type InboundDeps, type ReceivedMessage, receiveInbound } from "../inbound/inbound.ts";
 import type { Logger } from "../outbound/channel.ts";
 import type { ChannelCache } from "./channel-cache.ts";
 
@@ -42,4 +42,16 @@ export async function webhookChannelConfig<T>(
     throw senderError("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No ${type} channel ${channelId}`);
   }
   return channel.configuration as T;
+}
+
+/** An inbound message a provider's webhook brought (its signature verified): stored once per provider message id. */
+export async function storeWebhookInbound(
+  deps: WebhookDeps,
+  provider: "twilio" | "vonage",
+  message: ReceivedMessage & { channel: string },
+  log: WebhookLog,
+  correlationId: string,
+): Promise<void> {
+  const { created } = await receiveInbound(deps, message, log, { userId: null, correlationId });
+  log.info({ channel: message.channel, created }, `${provider} inbound message`);
 }

@@ -1,8 +1,13 @@
 import { senderError } from "../../errors.ts";
-import { receiveInbound } from "../../inbound/inbound.ts";
 import { type ReportOutcome, reportFinal } from "../../outbound/status.ts";
 import type { ChannelCache } from "../channel-cache.ts";
-import { type SignedRequest, type WebhookDeps, type WebhookLog, webhookChannelConfig } from "../webhooks.ts";
+import {
+  type SignedRequest,
+  storeWebhookInbound,
+  type WebhookDeps,
+  type WebhookLog,
+  webhookChannelConfig,
+} from "../webhooks.ts";
 import type { TwilioChannelConfig, TwilioInboundWebhook, TwilioStatusCallback } from "./wire.ts";
 
 /** What Twilio's incoming-message webhook is answered with: TwiML that sends no reply. */
@@ -77,8 +82,9 @@ export async function receiveTwilioInbound(
 ): Promise<void> {
   await verifyTwilio(deps.channels, channelId, request, log);
   const params = request.params as TwilioInboundWebhook & Record<string, string>;
-  const { created } = await receiveInbound(
+  await storeWebhookInbound(
     deps,
+    "twilio",
     {
       channel: channelId,
       messageId: params.MessageSid,
@@ -89,7 +95,6 @@ export async function receiveTwilioInbound(
       content: params.Body ?? null,
     },
     log,
-    { userId: null, correlationId },
+    correlationId,
   );
-  log.info({ channel: channelId, created }, "twilio inbound message");
 }

@@ -1,7 +1,12 @@
 import { senderError } from "../../errors.ts";
-import { receiveInbound } from "../../inbound/inbound.ts";
 import { type ReportOutcome, reportFinal } from "../../outbound/status.ts";
-import { signedParams, type WebhookDeps, type WebhookLog, webhookChannelConfig } from "../webhooks.ts";
+import {
+  signedParams,
+  storeWebhookInbound,
+  type WebhookDeps,
+  type WebhookLog,
+  webhookChannelConfig,
+} from "../webhooks.ts";
 import { checkVonageSignature } from "./signature.ts";
 import type { VonageChannelConfig, VonageInboundWebhook } from "./wire.ts";
 
@@ -79,8 +84,9 @@ export async function receiveVonageInbound(
 ): Promise<void> {
   const params = signedParams(body) as VonageInboundWebhook & Record<string, string>;
   await verifyVonage(deps, channelId, params, log);
-  const { created } = await receiveInbound(
+  await storeWebhookInbound(
     deps,
+    "vonage",
     {
       channel: channelId,
       messageId: params.messageId,
@@ -90,7 +96,6 @@ export async function receiveVonageInbound(
       content: params.text ?? null,
     },
     log,
-    { userId: null, correlationId },
+    correlationId,
   );
-  log.info({ channel: channelId, created }, "vonage inbound message");
 }
