@@ -5,8 +5,8 @@ import { waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
+import { batchOutboundId } from "../src/intake/batches.ts";
 import { messageSenderService } from "../src/service.ts";
-import { batchOutboundId } from "../src/services/batches.ts";
 import { address, identityEvent, msisdn } from "./helpers.ts";
 
 // API and worker: templates arrive as content.template.* events (as the content service publishes them),

@@ -5,7 +5,7 @@ import { adminAuth, startTestService, type TestService } from "@tidings/service-
 import { type Capture, captureMessages, waitFor } from "@tidings/testing";
 import twilio from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TWILIO_THROTTLE_PAUSE_MS } from "../src/channels/twilio.ts";
+import { TWILIO_THROTTLE_PAUSE_MS } from "../src/channels/twilio/adapter.ts";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";

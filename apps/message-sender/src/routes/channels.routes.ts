@@ -1,22 +1,16 @@
-import {
-  ChannelParams,
-  ChannelResponse,
-  CreateChannelBody,
-  ListQuery,
-  Paginated,
-  PatchChannelBody,
-} from "@tidings/contracts";
+import { ChannelParams, ChannelResponse, ListQuery, Paginated, PatchChannelBody } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import type { Db } from "../db.ts";
 import {
-  type ChannelCache,
   createChannel,
   deleteChannel,
   getChannel,
   listChannels,
   patchChannel,
-} from "../services/channels.ts";
+} from "../channels/channel-admin.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
+import { CreateChannelBody } from "../channels/channel-types.ts";
+import type { Db } from "../db.ts";
 
 /**
  * Creating, changing and deleting a channel is for admin keys only (a channel holds provider credentials and

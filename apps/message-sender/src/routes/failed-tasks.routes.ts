@@ -1,9 +1,8 @@
-import { FailedTask, IntIdParams, ListQuery, Paginated } from "@tidings/contracts";
+import { FailedTask, FailedTasksRequeued, IntIdParams, ListQuery, Paginated } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
-import Type from "typebox";
+import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
 import type { Db } from "../db.ts";
-import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../services/failed-tasks.ts";
-import { viewerOf, visibleOutbounds } from "../services/visibility.ts";
+import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../failed-tasks/failed-tasks.ts";
 
 export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
   app.get(
@@ -42,7 +41,7 @@ export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
       schema: {
         tags: ["failed-tasks"],
         summary: "Requeue every failed task",
-        response: { 201: Type.Object({ requeued_failed_tasks: Type.Boolean() }), ...errorResponses },
+        response: { 201: FailedTasksRequeued, ...errorResponses },
       },
     },
     async (request, reply) => {

@@ -1,10 +1,10 @@
 import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery, Paginated } from "@tidings/contracts";
-import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
-import type { ChannelCache } from "../services/channels.ts";
-import { OutboundWriter } from "../services/outbound-writer.ts";
-import { actorOf, createOutbound, getOutbound, listOutbounds } from "../services/outbounds.ts";
-import { viewerOf, visibleOutbounds } from "../services/visibility.ts";
+import { OutboundWriter } from "../intake/outbound-writer.ts";
+import { actorOf, createOutbound, getOutbound, listOutbounds } from "../intake/outbounds.ts";
 
 export function outboundRoutes(
   app: Api,
@@ -62,12 +62,6 @@ export function outboundRoutes(
         response: { 200: Outbound, ...errorResponses },
       },
     },
-    async (request) => {
-      const outbound = await getOutbound(db, request.params.id, visibleOutbounds(viewerOf(request)));
-      if (!outbound) {
-        throw notFound("OUTBOUND_NOT_FOUND", `Outbound ${request.params.id} not found`);
-      }
-      return outbound;
-    },
+    async (request) => getOutbound(db, request.params.id, visibleOutbounds(viewerOf(request))),
   );
 }
