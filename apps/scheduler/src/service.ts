@@ -25,7 +25,7 @@ export function schedulerService(
     // Imported on demand so worker processes never load the API side.
     routes: async () => {
       const { registerRoutes } = await import("./routes/index.ts");
-      return (app, deps) => registerRoutes(app, deps, clock, guardOf(deps.config));
+      return (app, deps) => registerRoutes(app, { ...deps, clock, guard: guardOf(deps.config) });
     },
     async startConsumers({ broker, db, config, logger }) {
       const stopHooks = startConfiguredHookDispatcher(db, logger, config);

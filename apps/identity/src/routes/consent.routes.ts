@@ -12,18 +12,13 @@ import {
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import type { IdentityConfig } from "../config.ts";
-import type { Db } from "../db.ts";
 import { consentLedger, createOptIn, createOptOut, searchOptOuts } from "../services/consent.ts";
-import { cursorLink } from "../services/paging.ts";
+import { respondList } from "../services/paging.ts";
+import { actorOf, type RouteDeps } from "./deps.ts";
 
-export function consentRoutes(app: Api, db: Db, config: IdentityConfig): void {
+export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
   const publicUrl = config.PUBLIC_URL;
   const options = { defaultCountry: config.DEFAULT_COUNTRY };
-  const actorOf = (request: { principal: { userId: number | null }; id: string }) => ({
-    userId: request.principal.userId,
-    correlationId: request.id,
-  });
 
   app.post(
     "/api/v1/optout/",
@@ -66,10 +61,7 @@ export function consentRoutes(app: Api, db: Db, config: IdentityConfig): void {
     async (request) => {
       const page = pageParams(request.query);
       const result = await searchOptOuts(db, request.query, page, options);
-      if (result.kind === "cursor") {
-        return { next: cursorLink(request, result.next, publicUrl), previous: null, results: result.results };
-      }
-      return toPage(request, page, result.count, result.results, publicUrl);
+      return respondList(request, result, page, publicUrl);
     },
   );
 

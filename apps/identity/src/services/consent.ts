@@ -11,8 +11,16 @@ import {
   type OptOutType,
 } from "@tidings/contracts";
 import { enqueueHookEvent, forgetHookDeliveries } from "@tidings/hooks";
-import { badRequest, forgetIdempotencyKeys, notFound, type PageParams } from "@tidings/service-kit";
+import { forgetIdempotencyKeys, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import {
+  addressAmbiguous,
+  addressNotFound,
+  addressNotOnIdentity,
+  addressRequired,
+  identityNotFound,
+  referenceNotFound,
+} from "../errors.ts";
 import type {
   ConsentEvent,
   Identity as IdentityRow,
@@ -28,7 +36,7 @@ import {
   identitiesWithAddress,
   lockIdentity,
 } from "./identities.ts";
-import { decodeCursor } from "./paging.ts";
+import { decodeCursor, type ListResult } from "./paging.ts";
 
 export const REDACTED = "redacted";
 
@@ -84,37 +92,27 @@ async function resolveIdentity(
   let id = identity ?? undefined;
   if (!id) {
     if (!addressType || !address) {
-      throw badRequest(
-        "IDENTITY_ADDRESS_REQUIRED",
-        "Either identity or address_type and address must be given.",
-        [{ field: "body.address", message: "required when identity is not given" }],
-      );
+      throw addressRequired();
     }
     const matches = await identitiesWithAddress(tx, addressType, address);
     if (matches.length === 0) {
-      throw badRequest("IDENTITY_ADDRESS_NOT_FOUND", "There is no identity with this address.");
+      throw addressNotFound("There is no identity with this address.");
     }
     if (matches.length > 1) {
-      throw badRequest("IDENTITY_ADDRESS_AMBIGUOUS", "There are multiple identities with this address.");
+      throw addressAmbiguous();
     }
     id = matches[0] as string;
   }
   const row = await lockIdentity(tx, id);
   if (!row) {
-    throw badRequest("IDENTITY_REFERENCE_NOT_FOUND", `identity: identity ${id} does not exist`, [
-      { field: "body.identity", message: "no such identity" },
-    ]);
+    throw referenceNotFound("identity", id);
   }
   return row;
 }
 
 function requireAddressOnIdentity(details: Details, type: string, address: string): void {
   if (!hasAddress(details, type, address)) {
-    throw badRequest(
-      "IDENTITY_ADDRESS_NOT_ON_IDENTITY",
-      `The identity has no ${type || "such"} address like this.`,
-      [{ field: "body.address", message: "not an address of this identity" }],
-    );
+    throw addressNotOnIdentity(`The identity has no ${type || "such"} address like this.`);
   }
 }
 
@@ -338,16 +336,12 @@ export async function recordOptIn(
   return toOptIn(row);
 }
 
-export type OptOutPage =
-  | { kind: "offset"; count: number; results: OptOut[] }
-  | { kind: "cursor"; next: { createdAt: Date; id: string } | null; results: OptOut[] };
-
 export async function searchOptOuts(
   db: Db,
   query: OptOutSearchQuery,
   page: PageParams,
   options: IdentityOptions = {},
-): Promise<OptOutPage> {
+): Promise<ListResult<OptOut>> {
   const address =
     query.address && query.address_type
       ? (normaliseAddress(query.address_type, query.address, options.defaultCountry) ?? query.address)
@@ -402,7 +396,7 @@ export async function consentLedger(
     db.consentEvent.findMany({ where, orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
   ]);
   if (!exists && count === 0) {
-    throw notFound("IDENTITY_NOT_FOUND", `Identity ${identityId} not found`);
+    throw identityNotFound(identityId);
   }
   return { count, results: rows.map(toConsentEntry) };
 }

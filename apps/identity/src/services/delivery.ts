@@ -1,7 +1,7 @@
 import { enqueue } from "@tidings/amqp";
 import { enqueueHookEvent } from "@tidings/hooks";
-import { badRequest } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import { addressNotFound, dataIncomplete, dataRequired } from "../errors.ts";
 import { normaliseAddress } from "./addresses.ts";
 import { type Actor, identitiesWithAddress } from "./identities.ts";
 
@@ -61,10 +61,10 @@ export async function messageCount(
 ): Promise<{ identity: string; failed_message_count: number }> {
   const data = body.data;
   if (!data) {
-    throw badRequest("IDENTITY_DATA_REQUIRED", '"data" must be supplied');
+    throw dataRequired();
   }
   if (!data.identity && !data.to_addr) {
-    throw badRequest("IDENTITY_DATA_INCOMPLETE", '"data" must contain either "identity" or "to_addr" keys');
+    throw dataIncomplete();
   }
   const delivered = data.delivered === true || data.delivered === "true";
   return db.$transaction(async (tx) => {
@@ -75,7 +75,7 @@ export async function messageCount(
     }
     const n = identityId ? await recordDeliveryResult(tx, identityId, delivered, threshold, actor) : null;
     if (!identityId || n === null) {
-      throw badRequest("IDENTITY_ADDRESS_NOT_FOUND", "No identity found for given address");
+      throw addressNotFound("No identity found for given address");
     }
     return { identity: identityId, failed_message_count: n };
   });

@@ -1,7 +1,7 @@
 import type { Broker, Consumer } from "@tidings/amqp";
 import type { Clock } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import { disableContentSchedule, mirrorContentSchedule } from "../services/schedules.ts";
+import { disableContentSchedule, mirrorContentSchedule } from "../services/content-mirror.ts";
 
 /** Keeps one scheduler schedule per content schedule. Both handlers are idempotent upserts. */
 export function consumeContentSchedules(

@@ -1,7 +1,8 @@
-import { type Broker, listDeadLetters, replayDeadLetters } from "@tidings/amqp";
+import { listDeadLetters, replayDeadLetters } from "@tidings/amqp";
 import { ListQuery, Paginated, validatorFor } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
+import type { RouteDeps } from "./deps.ts";
 
 const FailedTask = Type.Object({
   subscription: Type.String(),
@@ -18,7 +19,7 @@ const isSendNext = validatorFor("subscription.send-next");
  * Seed's failed tasks, backed by the dead-letter queue of `subscription.send-next`: every subscription of
  * a dead-lettered send command is one failed task. POST moves them all back for another set of attempts.
  */
-export function failedTaskRoutes(app: Api, broker: Broker, publicUrl?: string): void {
+export function failedTaskRoutes(app: Api, { broker, config }: RouteDeps): void {
   const tags = ["subscriptions"];
   app.get(
     "/api/v1/failed-tasks/",
@@ -46,7 +47,7 @@ export function failedTaskRoutes(app: Api, broker: Broker, publicUrl?: string): 
         page,
         tasks.length,
         tasks.slice(page.offset, page.offset + page.limit),
-        publicUrl,
+        config.PUBLIC_URL,
       );
     },
   );

@@ -1,4 +1,3 @@
-import { enqueue } from "@tidings/amqp";
 import {
   CreateSubscriptionBody,
   IdParams,
@@ -9,10 +8,10 @@ import {
   SubscriptionRequestBody,
   UpdateSubscriptionBody,
 } from "@tidings/contracts";
-import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import type { Db } from "../db.ts";
 import { subscriptionCalendar } from "../services/calendar.ts";
+import { requestScheduleSend } from "../services/fan-out.ts";
 import { resendLast } from "../services/resend.ts";
 import {
   createSubscription,
@@ -21,17 +20,11 @@ import {
   listSubscriptions,
   updateSubscription,
 } from "../services/subscriptions.ts";
+import { actorOf, type RouteDeps } from "./deps.ts";
 
 const tags = ["subscriptions"];
 
-const notFoundError = (id: string) => notFound("SUBSCRIPTION_NOT_FOUND", `Subscription ${id} not found`);
-
-export function subscriptionRoutes(
-  app: Api,
-  db: Db,
-  config: { PUBLIC_URL?: string; FALLBACK_LANGUAGE: string },
-): void {
-  const publicUrl = config.PUBLIC_URL;
+export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
   app.post(
     "/api/v1/subscriptions/",
     {
@@ -43,10 +36,7 @@ export function subscriptionRoutes(
       },
     },
     async (request, reply) => {
-      const { subscription } = await createSubscription(db, request.body, {
-        userId: request.principal.userId,
-        correlationId: request.id,
-      });
+      const { subscription } = await createSubscription(db, request.body, actorOf(request));
       return reply
         .code(201)
         .header("location", `/api/v1/subscriptions/${subscription.id}/`)
@@ -67,12 +57,7 @@ export function subscriptionRoutes(
     },
     async (request, reply) => {
       const { id, ...data } = request.body.data;
-      const { subscription } = await createSubscription(
-        db,
-        data,
-        { userId: request.principal.userId, correlationId: request.id },
-        id,
-      );
+      const { subscription } = await createSubscription(db, data, actorOf(request), id);
       return reply.code(201).send({ accepted: true, id: subscription.id });
     },
   );
@@ -90,20 +75,14 @@ export function subscriptionRoutes(
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listSubscriptions(db, request.query, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results, config.PUBLIC_URL);
     },
   );
 
   app.get(
     "/api/v1/subscriptions/:id/",
     { schema: { tags, params: IdParams, response: { 200: Subscription, ...errorResponses } } },
-    async (request) => {
-      const subscription = await getSubscription(db, request.params.id);
-      if (!subscription) {
-        throw notFoundError(request.params.id);
-      }
-      return subscription;
-    },
+    async (request) => getSubscription(db, request.params.id),
   );
 
   // PATCH and Seed's PUT change the same way; PUT's body is a whole subscription.
@@ -112,11 +91,7 @@ export function subscriptionRoutes(
     body: Parameters<typeof updateSubscription>[2];
     principal: { userId: number | null };
     id: string;
-  }) =>
-    (await updateSubscription(db, request.params.id, request.body, {
-      userId: request.principal.userId,
-      correlationId: request.id,
-    })) ?? Promise.reject(notFoundError(request.params.id));
+  }) => updateSubscription(db, request.params.id, request.body, actorOf(request));
 
   app.patch(
     "/api/v1/subscriptions/:id/",
@@ -157,9 +132,7 @@ export function subscriptionRoutes(
       },
     },
     async (request, reply) => {
-      if (!(await deleteSubscription(db, request.params.id))) {
-        throw notFoundError(request.params.id);
-      }
+      await deleteSubscription(db, request.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -185,9 +158,7 @@ export function subscriptionRoutes(
         },
       },
     },
-    async (request) =>
-      (await subscriptionCalendar(db, request.params.id, new Date(), config.FALLBACK_LANGUAGE)) ??
-      Promise.reject(notFoundError(request.params.id)),
+    async (request) => subscriptionCalendar(db, request.params.id, new Date(), config.FALLBACK_LANGUAGE),
   );
 
   app.post(
@@ -227,15 +198,7 @@ export function subscriptionRoutes(
       },
     },
     async (request, reply) => {
-      const known = await db.scheduleCopy.findFirst({ where: { id: request.params.id, deleted: false } });
-      if (!known) {
-        throw notFound("SUBSCRIPTION_SCHEDULE_NOT_FOUND", `Schedule ${request.params.id} not found`);
-      }
-      await enqueue(db, {
-        name: "subscription.fan-out",
-        payload: { schedule: request.params.id, slot: new Date().toISOString(), manual: true },
-        correlationId: request.id,
-      });
+      await requestScheduleSend(db, request.params.id, request.id);
       return reply.code(202).send({});
     },
   );

@@ -1,5 +1,6 @@
 import { CronExpressionParser } from "cron-parser";
 import type { Db } from "../db.ts";
+import { subscriptionNotFound } from "../errors.ts";
 import { dayIn, dueAfterSlots, policiesFor, sequencesToSend, slotsBetween } from "./position.ts";
 import { countMessages, sendLanguage } from "./send.ts";
 
@@ -19,7 +20,7 @@ const MAX_SLOTS = 5_000;
 /**
  * The dates the rest of a subscription's set will be sent on, if nothing changes: the next runs of its
  * schedule from `now`, each sending what a slot would (its next message; with an anchor, what its set's
- * catch-up policy sends, several a day while it catches up), in its language or the fallback's. Null for
+ * catch-up policy sends, several a day while it catches up), in its language or the fallback's. 404 for
  * an unknown subscription; an empty list when it is complete, inactive, or its schedule is unknown here.
  */
 export async function subscriptionCalendar(
@@ -27,10 +28,10 @@ export async function subscriptionCalendar(
   id: string,
   now: Date,
   fallbackLanguage: string,
-): Promise<Calendar | null> {
+): Promise<Calendar> {
   const sub = await db.subscription.findUnique({ where: { id } });
   if (!sub) {
-    return null;
+    throw subscriptionNotFound(id);
   }
   const schedule = await db.scheduleCopy.findUnique({ where: { id: sub.scheduleId } });
   const policy = sub.anchorAt ? (await policiesFor(db, [sub.messagesetId])).get(sub.messagesetId) : undefined;

@@ -1,3 +1,7 @@
+import { enqueue } from "@tidings/amqp";
+import type { Db } from "../db.ts";
+import { scheduleNotFound } from "../errors.ts";
+
 /** The keyset start: below every uuid. */
 const FIRST_UUID = "00000000-0000-0000-0000-000000000000";
 
@@ -27,4 +31,17 @@ export async function fanOutKeyset(
     }
     after = last;
   }
+}
+
+/** Seed's send trigger: a manual fan-out of a content schedule now (404 for a schedule not in the local copy). */
+export async function requestScheduleSend(db: Db, schedule: number, correlationId?: string): Promise<void> {
+  const known = await db.scheduleCopy.findFirst({ where: { id: schedule, deleted: false } });
+  if (!known) {
+    throw scheduleNotFound(schedule);
+  }
+  await enqueue(db, {
+    name: "subscription.fan-out",
+    payload: { schedule, slot: new Date().toISOString(), manual: true },
+    correlationId,
+  });
 }
