@@ -12,7 +12,8 @@ import {
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import { consentLedger, createOptIn, createOptOut, searchOptOuts } from "../services/consent.ts";
+import { createOptIn, createOptOut } from "../services/consent.ts";
+import { consentLedger, searchOptOuts } from "../services/consent-queries.ts";
 import { respondList } from "../services/paging.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
 

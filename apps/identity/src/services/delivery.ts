@@ -1,4 +1,5 @@
-import { enqueue } from "@tidings/amqp";
+import { enqueue, isFirstDelivery, type MessageContext } from "@tidings/amqp";
+import type { OutboundDeliveryReport } from "@tidings/contracts";
 import { enqueueHookEvent } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
 import { addressNotFound, dataIncomplete, dataRequired } from "../errors.ts";
@@ -78,5 +79,33 @@ export async function messageCount(
       throw addressNotFound("No identity found for given address");
     }
     return { identity: identityId, failed_message_count: n };
+  });
+}
+
+/**
+ * A delivery report from message-sender (`outbound.delivery_report`), applied once per message: reports
+ * without an identity, or for an identity that does not exist, are logged and dropped.
+ */
+export async function applyDeliveryReport(
+  db: Db,
+  report: OutboundDeliveryReport,
+  ctx: MessageContext,
+  threshold: number,
+): Promise<void> {
+  const identity = report.identity;
+  if (!identity) {
+    ctx.log.info({ outbound: report.outbound_id }, "delivery report without an identity; ignored");
+    return;
+  }
+  await db.$transaction(async (tx) => {
+    if (!(await isFirstDelivery(tx, ctx))) {
+      return;
+    }
+    const n = await recordDeliveryResult(tx, identity, report.delivered, threshold, {
+      correlationId: ctx.correlationId,
+    });
+    if (n === null) {
+      ctx.log.info({ identity }, "delivery report for an unknown identity; ignored");
+    }
   });
 }
