@@ -2,16 +2,15 @@ import {
   ConsentEntry,
   CreateOptInBody,
   CreateOptOutBody,
-  CursorPaginated,
   IdParams,
   ListQuery,
   OptIn,
   OptOut,
+  OptOutPage,
   OptOutSearchQuery,
   Paginated,
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
-import Type from "typebox";
 import { createOptIn, createOptOut } from "../services/consent.ts";
 import { consentLedger, searchOptOuts } from "../services/consent-queries.ts";
 import { respondList } from "../services/paging.ts";
@@ -56,7 +55,7 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
         tags: ["consent"],
         summary: "Opt-outs by field, newest first; unknown fields are a 400",
         querystring: OptOutSearchQuery,
-        response: { 200: Type.Union([Paginated(OptOut), CursorPaginated(OptOut)]), ...errorResponses },
+        response: { 200: OptOutPage, ...errorResponses },
       },
     },
     async (request) => {

@@ -3,14 +3,15 @@ import {
   AddressesQuery,
   AddressResult,
   CreateIdentityBody,
-  CursorPaginated,
   DetailKeys,
   Identity,
   IdentityListQuery,
+  IdentityPage,
   IdentitySearchQuery,
   IdParams,
   ListQuery,
   MessageCountBody,
+  MessageCountResult,
   Paginated,
   PatchIdentityBody,
   ReplaceIdentityBody,
@@ -31,8 +32,6 @@ import {
 } from "../services/identities.ts";
 import { respondList, searchPage } from "../services/paging.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
-
-const IdentityPage = Type.Union([Paginated(Identity), CursorPaginated(Identity)]);
 
 export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
   const publicUrl = config.PUBLIC_URL;
@@ -97,7 +96,7 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
         summary: "Seed receiver for the Message Sender delivery-report hook: counts consecutive failed sends",
         body: MessageCountBody,
         response: {
-          200: Type.Object({ identity: Type.String(), failed_message_count: Type.Integer() }),
+          200: MessageCountResult,
           ...errorResponses,
         },
       },

@@ -1,5 +1,6 @@
 import {
   CreateSchedulerScheduleBody,
+  FiredSlot,
   IdParams,
   ListQuery,
   Paginated,
@@ -101,7 +102,7 @@ export function scheduleRoutes(app: Api, { db, config, clock, guard }: RouteDeps
         tags,
         summary: "Fire one slot now (recorded as a manual run): schedule.fired, or an HTTP POST",
         params: IdParams,
-        response: { 202: Type.Object({ slot: Type.String({ format: "date-time" }) }), ...errorResponses },
+        response: { 202: FiredSlot, ...errorResponses },
       },
     },
     async (request, reply) => {

@@ -1,16 +1,16 @@
 import {
   BehindSubscription,
   BehindSubscriptionQuery,
-  EstimatedSend,
+  EstimatedSends,
   EstimateQuery,
   FastForwardBody,
+  FastForwarded,
   MessageSetPolicy,
   MessageSetPolicyBody,
   MessageSetPolicyParams,
   Paginated,
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
-import Type from "typebox";
 import { fastForward, findBehind } from "../services/behind.ts";
 import { estimateSends } from "../services/estimates.ts";
 import { getPolicy, setPolicy } from "../services/policies.ts";
@@ -88,7 +88,7 @@ export function catchUpRoutes(app: Api, { db, config }: RouteDeps): void {
           "Move behind subscriptions (all, one set's, or the listed ones) to their expected position, sending nothing",
         body: FastForwardBody,
         response: {
-          200: Type.Object({ fast_forwarded: Type.Integer(), subscriptions: Type.Array(Type.String()) }),
+          200: FastForwarded,
           ...errorResponses,
         },
       },
@@ -113,7 +113,7 @@ export function catchUpRoutes(app: Api, { db, config }: RouteDeps): void {
         tags,
         summary: "Daily send estimate per message set (Seed's EstimatedSend) for a date",
         querystring: EstimateQuery,
-        response: { 200: Type.Object({ results: Type.Array(EstimatedSend) }), ...errorResponses },
+        response: { 200: EstimatedSends, ...errorResponses },
       },
     },
     async (request) => ({ results: await estimateSends(db, request.query.date) }),

@@ -1,15 +1,13 @@
 import { listDeadLetters, replayDeadLetters } from "@tidings/amqp";
-import { ListQuery, Paginated, validatorFor } from "@tidings/contracts";
+import {
+  ListQuery,
+  Paginated,
+  RequeuedSubscriptionTasks,
+  SubscriptionFailedTask,
+  validatorFor,
+} from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
-import Type from "typebox";
 import type { RouteDeps } from "./deps.ts";
-
-const FailedTask = Type.Object({
-  subscription: Type.String(),
-  task_id: Type.String(),
-  initiated_at: Type.Union([Type.String(), Type.Null()]),
-  reason: Type.Union([Type.String(), Type.Null()]),
-});
 
 /** Dead letters looked at for one listing. */
 const SCAN = 1_000;
@@ -28,7 +26,7 @@ export function failedTaskRoutes(app: Api, { broker, config }: RouteDeps): void 
         tags,
         summary: "Sends that failed after every retry (one row per subscription of a dead-lettered command)",
         querystring: ListQuery,
-        response: { 200: Paginated(FailedTask), ...errorResponses },
+        response: { 200: Paginated(SubscriptionFailedTask), ...errorResponses },
       },
     },
     async (request) => {
@@ -59,7 +57,7 @@ export function failedTaskRoutes(app: Api, { broker, config }: RouteDeps): void 
         tags,
         summary: "Requeue every failed send for another full set of attempts",
         response: {
-          201: Type.Object({ requeued_failed_tasks: Type.Boolean(), requeued: Type.Integer() }),
+          201: RequeuedSubscriptionTasks,
           ...errorResponses,
         },
       },

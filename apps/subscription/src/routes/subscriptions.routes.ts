@@ -2,9 +2,13 @@ import {
   CreateSubscriptionBody,
   IdParams,
   Paginated,
+  ResendAccepted,
+  ScheduleSendAccepted,
   ScheduleSendParams,
   Subscription,
+  SubscriptionCalendar,
   SubscriptionListQuery,
+  SubscriptionRequestAccepted,
   SubscriptionRequestBody,
   UpdateSubscriptionBody,
 } from "@tidings/contracts";
@@ -52,7 +56,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
         summary:
           "Seed hub webhook (subscriptionrequest.added): the same request twice makes one subscription",
         body: SubscriptionRequestBody,
-        response: { 201: Type.Object({ accepted: Type.Boolean(), id: Type.String() }), ...errorResponses },
+        response: { 201: SubscriptionRequestAccepted, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -145,15 +149,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
         summary: "Preview the send dates of the rest of the subscription's message set",
         params: IdParams,
         response: {
-          200: Type.Object({
-            subscription: Type.String(),
-            schedule: Type.Integer(),
-            timezone: Type.String(),
-            catch_up: Type.Union([Type.String(), Type.Null()]),
-            sends: Type.Array(
-              Type.Object({ sequence_number: Type.Integer(), at: Type.String({ format: "date-time" }) }),
-            ),
-          }),
+          200: SubscriptionCalendar,
           ...errorResponses,
         },
       },
@@ -169,11 +165,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
         summary: "Send the last message again, without advancing (Seed resend)",
         params: IdParams,
         response: {
-          202: Type.Object({
-            accepted: Type.Boolean(),
-            outbound: Type.String(),
-            sequence_number: Type.Integer(),
-          }),
+          202: ResendAccepted,
           ...errorResponses,
         },
       },
@@ -194,7 +186,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
         tags,
         summary: "Seed send trigger: send every ready subscription on this content schedule its next message",
         params: ScheduleSendParams,
-        response: { 202: Type.Object({}), ...errorResponses },
+        response: { 202: ScheduleSendAccepted, ...errorResponses },
       },
     },
     async (request, reply) => {
