@@ -17,8 +17,6 @@ import {
   UpdateTemplateBody,
 } from "@tidings/contracts";
 import type { Api } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
-import type { MediaDeps } from "../services/binarycontent.ts";
 import {
   createMessage,
   deleteMessage,
@@ -47,13 +45,13 @@ import {
   listTemplates,
   updateTemplate,
 } from "../services/templates.ts";
-import { extraRoutes } from "./extra.routes.ts";
-import { mediaRoutes } from "./media.routes.ts";
+import type { RouteDeps } from "./deps.ts";
 import { resourceRoutes } from "./resource.ts";
 
 /** Seed's content-store API (schedules, message sets, messages, binary content) and templates. */
-export async function contentRoutes(app: Api, deps: MediaDeps, publicUrl?: string): Promise<void> {
-  const db: Db = deps.db;
+export function contentRoutes(app: Api, deps: RouteDeps): void {
+  const { db } = deps;
+  const publicUrl = deps.config.PUBLIC_URL;
   resourceRoutes(
     app,
     {
@@ -133,7 +131,4 @@ export async function contentRoutes(app: Api, deps: MediaDeps, publicUrl?: strin
     },
     publicUrl,
   );
-
-  extraRoutes(app, deps, publicUrl);
-  await mediaRoutes(app, deps, publicUrl);
 }

@@ -7,9 +7,10 @@ import { identityRoutes } from "./identities.routes.ts";
 import { verificationRoutes } from "./verification.routes.ts";
 
 /** The identity API's routes; only the API role imports this module (see `routes` in ../service.ts). */
-export const registerRoutes: RegisterRoutes<IdentityConfig, Db> = (app, { db, config }) => {
-  identityRoutes(app, db, config);
-  consentRoutes(app, db, config);
-  verificationRoutes(app, db, config);
+export const registerRoutes: RegisterRoutes<IdentityConfig, Db> = (app, deps) => {
+  const { db, config } = deps;
+  identityRoutes(app, deps);
+  consentRoutes(app, deps);
+  verificationRoutes(app, deps);
   registerHookRoutes(app, { db, service: "identity", publicUrl: config.PUBLIC_URL });
 };

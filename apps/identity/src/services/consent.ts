@@ -6,14 +6,19 @@ import {
   detailAddresses,
   type OptIn,
   type OptOut,
-  type OptOutSearchQuery,
   type OptOutType,
 } from "@tidings/contracts";
 import { forgetHookDeliveries, publish } from "@tidings/hooks";
-import { badRequest, forgetIdempotencyKeys, notFound, type PageParams } from "@tidings/service-kit";
+import { forgetIdempotencyKeys } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import {
+  addressAmbiguous,
+  addressNotFound,
+  addressNotOnIdentity,
+  addressRequired,
+  referenceNotFound,
+} from "../errors.ts";
 import type {
-  ConsentEvent,
   Identity as IdentityRow,
   OptIn as OptInRow,
   OptOut as OptOutRow,
@@ -27,11 +32,10 @@ import {
   identitiesWithAddress,
   lockIdentity,
 } from "./identities.ts";
-import { decodeCursor } from "./paging.ts";
 
 export const REDACTED = "redacted";
 
-const toOptOut = (row: OptOutRow): OptOut => ({
+export const toOptOut = (row: OptOutRow): OptOut => ({
   id: row.id,
   optout_type: row.optoutType as OptOutType,
   identity: row.identityId,
@@ -53,23 +57,6 @@ const toOptIn = (row: OptInRow): OptIn => ({
   created_at: row.createdAt.toISOString(),
 });
 
-const toConsentEntry = (row: ConsentEvent): ConsentEntry => ({
-  id: row.id.toString(),
-  identity: row.identityId,
-  action: row.action as ConsentEntry["action"],
-  kind: row.kind,
-  scope: row.scope as ConsentEntry["scope"],
-  channel: row.channel,
-  address: row.address,
-  topic: row.topic,
-  source: row.source,
-  source_id: row.sourceId,
-  reason: row.reason,
-  record: row.recordId,
-  created_at: row.createdAt.toISOString(),
-  created_by: row.createdBy,
-});
-
 /**
  * The identity an opt-out or opt-in is about: the one named, or else the single identity holding the
  * address (Seed's messages for none and for several). Returns the locked row.
@@ -83,37 +70,27 @@ async function resolveIdentity(
   let id = identity ?? undefined;
   if (!id) {
     if (!addressType || !address) {
-      throw badRequest(
-        "IDENTITY_ADDRESS_REQUIRED",
-        "Either identity or address_type and address must be given.",
-        [{ field: "body.address", message: "required when identity is not given" }],
-      );
+      throw addressRequired();
     }
     const matches = await identitiesWithAddress(tx, addressType, address);
     if (matches.length === 0) {
-      throw badRequest("IDENTITY_ADDRESS_NOT_FOUND", "There is no identity with this address.");
+      throw addressNotFound("There is no identity with this address.");
     }
     if (matches.length > 1) {
-      throw badRequest("IDENTITY_ADDRESS_AMBIGUOUS", "There are multiple identities with this address.");
+      throw addressAmbiguous();
     }
     id = matches[0] as string;
   }
   const row = await lockIdentity(tx, id);
   if (!row) {
-    throw badRequest("IDENTITY_REFERENCE_NOT_FOUND", `identity: identity ${id} does not exist`, [
-      { field: "body.identity", message: "no such identity" },
-    ]);
+    throw referenceNotFound("identity", id);
   }
   return row;
 }
 
 function requireAddressOnIdentity(details: Details, type: string, address: string): void {
   if (!hasAddress(details, type, address)) {
-    throw badRequest(
-      "IDENTITY_ADDRESS_NOT_ON_IDENTITY",
-      `The identity has no ${type || "such"} address like this.`,
-      [{ field: "body.address", message: "not an address of this identity" }],
-    );
+    throw addressNotOnIdentity(`The identity has no ${type || "such"} address like this.`);
   }
 }
 
@@ -339,73 +316,4 @@ export async function recordOptIn(
   });
   await announceUpdate(tx, updated, actor);
   return toOptIn(row);
-}
-
-export type OptOutPage =
-  | { kind: "offset"; count: number; results: OptOut[] }
-  | { kind: "cursor"; next: { createdAt: Date; id: string } | null; results: OptOut[] };
-
-export async function searchOptOuts(
-  db: Db,
-  query: OptOutSearchQuery,
-  page: PageParams,
-  options: IdentityOptions = {},
-): Promise<OptOutPage> {
-  const address =
-    query.address && query.address_type
-      ? (normaliseAddress(query.address_type, query.address, options.defaultCountry) ?? query.address)
-      : query.address;
-  const where: Prisma.OptOutWhereInput = {
-    identityId: query.identity,
-    optoutType: query.optout_type,
-    addressType: query.address_type,
-    address,
-    requestSource: query.request_source,
-    requestorSourceId: query.requestor_source_id,
-    reason: query.reason,
-    createdAt: { gte: query.created_from, lte: query.created_to },
-  };
-  const orderBy: Prisma.OptOutOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
-  if (query.cursor !== undefined) {
-    const p = decodeCursor(query.cursor);
-    const rows = await db.optOut.findMany({
-      where: {
-        AND: [
-          where,
-          p ? { OR: [{ createdAt: { lt: p.createdAt } }, { createdAt: p.createdAt, id: { lt: p.id } }] } : {},
-        ],
-      },
-      orderBy,
-      take: page.limit + 1,
-    });
-    const last = rows[page.limit - 1];
-    return {
-      kind: "cursor",
-      next: rows.length > page.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
-      results: rows.slice(0, page.limit).map(toOptOut),
-    };
-  }
-  const [count, rows] = await db.$transaction([
-    db.optOut.count({ where }),
-    db.optOut.findMany({ where, orderBy, skip: page.offset, take: page.limit }),
-  ]);
-  return { kind: "offset", count, results: rows.map(toOptOut) };
-}
-
-/** The identity's consent ledger, oldest first. */
-export async function consentLedger(
-  db: Db,
-  identityId: string,
-  page: PageParams,
-): Promise<{ count: number; results: ConsentEntry[] }> {
-  const exists = await db.identity.findUnique({ where: { id: identityId }, select: { id: true } });
-  const where = { identityId };
-  const [count, rows] = await db.$transaction([
-    db.consentEvent.count({ where }),
-    db.consentEvent.findMany({ where, orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
-  ]);
-  if (!exists && count === 0) {
-    throw notFound("IDENTITY_NOT_FOUND", `Identity ${identityId} not found`);
-  }
-  return { count, results: rows.map(toConsentEntry) };
 }

@@ -9,11 +9,12 @@ import { topicRoutes } from "./topics.routes.ts";
 import { unsubscribeRoutes } from "./unsubscribe.routes.ts";
 
 /** The subscription API's routes; only the API role imports this module (see `routes` in ../service.ts). */
-export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = (app, { db, config, broker }) => {
-  subscriptionRoutes(app, db, config);
-  failedTaskRoutes(app, broker, config.PUBLIC_URL);
-  catchUpRoutes(app, db, config);
+export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = (app, deps) => {
+  const { db, config } = deps;
+  subscriptionRoutes(app, deps);
+  failedTaskRoutes(app, deps);
+  catchUpRoutes(app, deps);
   registerHookRoutes(app, { db, service: "subscription", publicUrl: config.PUBLIC_URL });
-  topicRoutes(app, db, config.PUBLIC_URL);
-  unsubscribeRoutes(app, db, config.UNSUBSCRIBE_SECRET);
+  topicRoutes(app, deps);
+  unsubscribeRoutes(app, deps);
 };
