@@ -1,6 +1,5 @@
 import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
-import { adminAuth, startTestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import { adminAuth, type Capture, captureMessages, startTestService, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, get, msisdn, type Svc, send } from "./helpers.ts";

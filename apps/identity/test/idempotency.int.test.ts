@@ -1,5 +1,4 @@
-import { adminAuth, startTestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import { adminAuth, type Capture, captureMessages, startTestService, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identityService } from "../src/service.ts";
 import { msisdn, type Svc } from "./helpers.ts";

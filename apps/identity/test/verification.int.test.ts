@@ -1,6 +1,5 @@
 import type { IdentityChanged, OutboundSend } from "@tidings/contracts";
-import { startTestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import { type Capture, captureMessages, startTestService, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, msisdn, type Svc, send } from "./helpers.ts";

@@ -1,6 +1,5 @@
 import { queueNames, queues } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { AMQP_URL, waitFor } from "@tidings/testing";
+import { AMQP_URL, adminAuth, startTestService, type TestService, waitFor } from "@tidings/testing";
 import amqp from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SubscriptionConfig } from "../src/config.ts";

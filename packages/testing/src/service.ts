@@ -1,16 +1,17 @@
 import { Broker } from "@tidings/amqp";
 import { databaseEnvVar } from "@tidings/db";
-import { AMQP_URL, createTestDatabase, createTestNamespace, testLogger } from "@tidings/testing";
-import type { Stop } from "./lifecycle.ts";
-import type { Api } from "./routes.ts";
 import {
+  type Api,
   buildServiceApi,
   type Database,
   type ServiceConfig,
   type ServiceDefinition,
   type ServiceDeps,
+  type Stop,
   startServiceWorker,
-} from "./service.ts";
+} from "@tidings/service-kit";
+import { AMQP_URL } from "./env.ts";
+import { createTestDatabase, createTestNamespace, testLogger } from "./resources.ts";
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 export const adminAuth = { authorization: `Token ${TEST_ADMIN_TOKEN}` } as const;
