@@ -18,7 +18,6 @@ export interface HookRoutesOptions {
   events: readonly string[];
   /** Error codes are `<codePrefix>_HOOK_...` (e.g. `IDENTITY`). */
   codePrefix: string;
-  publicUrl?: string;
 }
 
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
@@ -97,7 +96,7 @@ const ListQuery = Type.Object({
  * (the ADMIN_TOKEN or an API user with `is_admin`) chooses targets. Other users may list and delete theirs.
  */
 export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
-  const { db, events, codePrefix, publicUrl } = options;
+  const { db, events, codePrefix } = options;
   const Event = Type.String({ minLength: 1, maxLength: 100 });
   const ownerOf = (request: { principal: { userId: number | null; isAdmin: boolean } }) =>
     request.principal.isAdmin ? undefined : request.principal.userId;
@@ -142,7 +141,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, rows } = await listHooks(db, ownerOf(request), page);
-      return toPage(request, page, count, rows.map(toHook), publicUrl);
+      return toPage(request, page, count, rows.map(toHook));
     },
   );
 
@@ -165,7 +164,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, rows } = await listDeliveries(db, ownerOf(request), request.query, page);
-      return toPage(request, page, count, rows.map(toDelivery), publicUrl);
+      return toPage(request, page, count, rows.map(toDelivery));
     },
   );
 

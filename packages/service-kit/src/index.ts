@@ -36,6 +36,7 @@ export { pruneTokenUsage, RateLimiter } from "./limits.ts";
 export { createLogger, loggerOptions, maskPii, redactQuery } from "./logger.ts";
 export {
   DEFAULT_PAGE_SIZE,
+  externalUrl,
   type LinkRequest,
   linkBase,
   type Page,

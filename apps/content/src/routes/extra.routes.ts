@@ -24,7 +24,7 @@ import { getTemplateVersion, listTemplateVersions, previewTemplate } from "../se
 const contextOf = (request: { id: string }) => ({ correlationId: request.id });
 
 /** The content store's endpoints beyond plain CRUD: Seed's extras, schedule runs and template versions. */
-export function extraRoutes(app: Api, deps: ContentDeps, publicUrl?: string): void {
+export function extraRoutes(app: Api, deps: ContentDeps): void {
   const { db } = deps;
 
   app.get(
@@ -111,7 +111,7 @@ export function extraRoutes(app: Api, deps: ContentDeps, publicUrl?: string): vo
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listTemplateVersions(db, request.params.id, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

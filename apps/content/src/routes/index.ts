@@ -10,16 +10,12 @@ export const mediaUrlFor = (publicUrl: string | undefined) => (key: string) =>
 
 /** The content API's routes; only the API role imports this module (see `routes` in ../service.ts). */
 export const registerRoutes: RegisterRoutes<ContentConfig, Db> = async (app, { db, config }) =>
-  contentRoutes(
-    app,
-    {
-      db,
-      mediaUrl: mediaUrlFor(config.PUBLIC_URL),
-      storage: await LocalDiskStorage.open(config.CONTENT_MEDIA_DIR),
-      maxBytes: config.CONTENT_MEDIA_MAX_BYTES,
-      mimeTypes: config.CONTENT_MEDIA_TYPES.split(",")
-        .map((t) => t.trim().toLowerCase())
-        .filter(Boolean),
-    },
-    config.PUBLIC_URL,
-  );
+  contentRoutes(app, {
+    db,
+    mediaUrl: mediaUrlFor(config.PUBLIC_URL),
+    storage: await LocalDiskStorage.open(config.CONTENT_MEDIA_DIR),
+    maxBytes: config.CONTENT_MEDIA_MAX_BYTES,
+    mimeTypes: config.CONTENT_MEDIA_TYPES.split(",")
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  });

@@ -24,7 +24,7 @@ const PATH = "/api/v1/binarycontent/";
 const tags = ["binary content"];
 
 /** Seed's `/binarycontent/` (multipart upload of `content`) and the public media files at `/media/<key>`. */
-export async function mediaRoutes(app: Api, deps: MediaDeps, publicUrl?: string): Promise<void> {
+export async function mediaRoutes(app: Api, deps: MediaDeps): Promise<void> {
   await app.register(multipart, {
     // One file; one byte over the limit is enough to know it is too large.
     limits: { fileSize: deps.maxBytes + 1, files: 1, fields: 10, parts: 11 },
@@ -89,7 +89,7 @@ export async function mediaRoutes(app: Api, deps: MediaDeps, publicUrl?: string)
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listBinaryContent(deps, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

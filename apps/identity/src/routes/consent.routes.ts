@@ -18,7 +18,6 @@ import { consentLedger, createOptIn, createOptOut, searchOptOuts } from "../serv
 import { cursorLink } from "../services/paging.ts";
 
 export function consentRoutes(app: Api, db: Db, config: IdentityConfig): void {
-  const publicUrl = config.PUBLIC_URL;
   const options = { defaultCountry: config.DEFAULT_COUNTRY };
   const actorOf = (request: { principal: { userId: number | null }; id: string }) => ({
     userId: request.principal.userId,
@@ -67,9 +66,9 @@ export function consentRoutes(app: Api, db: Db, config: IdentityConfig): void {
       const page = pageParams(request.query);
       const result = await searchOptOuts(db, request.query, page, options);
       if (result.kind === "cursor") {
-        return { next: cursorLink(request, result.next, publicUrl), previous: null, results: result.results };
+        return { next: cursorLink(request, result.next), previous: null, results: result.results };
       }
-      return toPage(request, page, result.count, result.results, publicUrl);
+      return toPage(request, page, result.count, result.results);
     },
   );
 
@@ -87,7 +86,7 @@ export function consentRoutes(app: Api, db: Db, config: IdentityConfig): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await consentLedger(db, request.params.id, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 }

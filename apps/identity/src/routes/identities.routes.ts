@@ -62,16 +62,14 @@ export function respondList(
   request: LinkRequest & { query: unknown },
   result: ListResult,
   page: { limit: number; offset: number },
-  publicUrl?: string,
 ) {
   if (result.kind === "cursor") {
-    return { next: cursorLink(request, result.next, publicUrl), previous: null, results: result.results };
+    return { next: cursorLink(request, result.next), previous: null, results: result.results };
   }
-  return toPage(request as never, page, result.count, result.results, publicUrl);
+  return toPage(request as never, page, result.count, result.results);
 }
 
 export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
-  const publicUrl = config.PUBLIC_URL;
   const options = { defaultCountry: config.DEFAULT_COUNTRY };
   const actorOf = (request: { principal: { userId: number | null }; id: string }) => ({
     userId: request.principal.userId,
@@ -106,7 +104,7 @@ export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
     },
     async (request) => {
       const page = pageParams(request.query);
-      return respondList(request, await listIdentities(db, request.query, page), page, publicUrl);
+      return respondList(request, await listIdentities(db, request.query, page), page);
     },
   );
 
@@ -127,7 +125,7 @@ export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
       const offset = intParam(query, "offset", 0, Number.MAX_SAFE_INTEGER);
       const page = pageParams({ limit, offset });
       const result = await searchIdentities(db, parseSearch(query, options), page, query.cursor);
-      return respondList(request, result, page, publicUrl);
+      return respondList(request, result, page);
     },
   );
 
@@ -236,7 +234,7 @@ export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
       });
       const page = pageParams(request.query);
       const results = addresses.slice(page.offset, page.offset + page.limit).map((address) => ({ address }));
-      return toPage(request, page, addresses.length, results, publicUrl);
+      return toPage(request, page, addresses.length, results);
     },
   );
 

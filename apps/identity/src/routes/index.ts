@@ -16,6 +16,5 @@ export const registerRoutes: RegisterRoutes<IdentityConfig, Db> = (app, { db, co
     db,
     events: HOOK_EVENTS,
     codePrefix: "IDENTITY",
-    publicUrl: config.PUBLIC_URL,
   });
 };

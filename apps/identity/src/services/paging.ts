@@ -1,4 +1,4 @@
-import { badRequest, type LinkRequest, linkBase } from "@tidings/service-kit";
+import { badRequest, externalUrl, type LinkRequest } from "@tidings/service-kit";
 
 /** A keyset position: the last row's created_at and id (lists are newest first, ties by id). */
 export interface Position {
@@ -30,12 +30,11 @@ export function decodeCursor(cursor: string): Position | null {
 }
 
 /** The absolute link to the page after `next` (same query, cursor replaced). */
-export function cursorLink(request: LinkRequest, next: Position | null, publicUrl?: string): string | null {
+export function cursorLink(request: LinkRequest, next: Position | null): string | null {
   if (!next) {
     return null;
   }
-  const base = linkBase(request, publicUrl);
-  const url = new URL(`${base}${request.url}`);
+  const url = new URL(externalUrl(request, request.url));
   url.searchParams.set("cursor", encodeCursor(next));
   url.searchParams.delete("offset");
   return url.toString();

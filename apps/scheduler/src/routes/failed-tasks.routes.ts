@@ -5,7 +5,7 @@ import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../services/
 
 const tags = ["failed-tasks"];
 
-export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
+export function failedTaskRoutes(app: Api, db: Db): void {
   app.get(
     "/api/v1/failed-tasks/",
     {
@@ -19,7 +19,7 @@ export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listFailedTasks(db, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

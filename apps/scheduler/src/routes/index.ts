@@ -10,16 +10,15 @@ import { scheduleRoutes } from "./schedules.routes.ts";
 /** The scheduler API's routes; only the API role imports this module (see `routes` in ../service.ts). */
 export function registerRoutes(
   app: Api,
-  { db, config }: ServiceDeps<SchedulerConfig, Db>,
+  { db }: ServiceDeps<SchedulerConfig, Db>,
   clock: Clock,
   guard: EndpointGuard,
 ): void {
-  scheduleRoutes(app, db, clock, guard, config.PUBLIC_URL);
-  failedTaskRoutes(app, db, config.PUBLIC_URL);
+  scheduleRoutes(app, db, clock, guard);
+  failedTaskRoutes(app, db);
   registerHookRoutes(app, {
     db,
     events: HOOK_EVENTS,
     codePrefix: "SCHEDULER",
-    publicUrl: config.PUBLIC_URL,
   });
 }

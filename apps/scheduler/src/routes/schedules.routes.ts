@@ -26,13 +26,7 @@ import {
 const tags = ["schedules"];
 const scheduleNotFound = (id: string) => notFound("SCHEDULER_SCHEDULE_NOT_FOUND", `Schedule ${id} not found`);
 
-export function scheduleRoutes(
-  app: Api,
-  db: Db,
-  clock: Clock,
-  guard: EndpointGuard,
-  publicUrl?: string,
-): void {
+export function scheduleRoutes(app: Api, db: Db, clock: Clock, guard: EndpointGuard): void {
   app.post(
     "/api/v1/schedule/",
     {
@@ -63,7 +57,7 @@ export function scheduleRoutes(
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listSchedules(db, request.query, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
@@ -144,7 +138,7 @@ export function scheduleRoutes(
       if (!runs) {
         throw scheduleNotFound(request.params.id);
       }
-      return toPage(request, page, runs.count, runs.results, publicUrl);
+      return toPage(request, page, runs.count, runs.results);
     },
   );
 }

@@ -18,7 +18,7 @@ const isSendNext = validatorFor("subscription.send-next");
  * Seed's failed tasks, backed by the dead-letter queue of `subscription.send-next`: every subscription of
  * a dead-lettered send command is one failed task. POST moves them all back for another set of attempts.
  */
-export function failedTaskRoutes(app: Api, broker: Broker, publicUrl?: string): void {
+export function failedTaskRoutes(app: Api, broker: Broker): void {
   const tags = ["subscriptions"];
   app.get(
     "/api/v1/failed-tasks/",
@@ -41,13 +41,7 @@ export function failedTaskRoutes(app: Api, broker: Broker, publicUrl?: string): 
         })),
       );
       const page = pageParams(request.query);
-      return toPage(
-        request,
-        page,
-        tasks.length,
-        tasks.slice(page.offset, page.offset + page.limit),
-        publicUrl,
-      );
+      return toPage(request, page, tasks.length, tasks.slice(page.offset, page.offset + page.limit));
     },
   );
 

@@ -12,14 +12,13 @@ import { unsubscribeRoutes } from "./unsubscribe.routes.ts";
 /** The subscription API's routes; only the API role imports this module (see `routes` in ../service.ts). */
 export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = (app, { db, config, broker }) => {
   subscriptionRoutes(app, db, config);
-  failedTaskRoutes(app, broker, config.PUBLIC_URL);
+  failedTaskRoutes(app, broker);
   catchUpRoutes(app, db, config);
   registerHookRoutes(app, {
     db,
     events: HOOK_EVENTS,
     codePrefix: "SUBSCRIPTION",
-    publicUrl: config.PUBLIC_URL,
   });
-  topicRoutes(app, db, config.PUBLIC_URL);
+  topicRoutes(app, db);
   unsubscribeRoutes(app, db, config.UNSUBSCRIBE_SECRET);
 };

@@ -31,7 +31,6 @@ export function subscriptionRoutes(
   db: Db,
   config: { PUBLIC_URL?: string; FALLBACK_LANGUAGE: string },
 ): void {
-  const publicUrl = config.PUBLIC_URL;
   app.post(
     "/api/v1/subscriptions/",
     {
@@ -90,7 +89,7 @@ export function subscriptionRoutes(
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listSubscriptions(db, request.query, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

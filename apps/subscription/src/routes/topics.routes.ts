@@ -27,7 +27,7 @@ import {
 const tags = ["topics"];
 
 /** Topics (Meerkat Hermes pub/sub): subscribers, publishes and their records. */
-export function topicRoutes(app: Api, db: Db, publicUrl?: string): void {
+export function topicRoutes(app: Api, db: Db): void {
   const actor = (request: { principal: { userId: number | null }; id: string }) => ({
     userId: request.principal.userId,
     correlationId: request.id,
@@ -69,7 +69,7 @@ export function topicRoutes(app: Api, db: Db, publicUrl?: string): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listTopicSubscribers(db, request.params.topic, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
@@ -103,7 +103,7 @@ export function topicRoutes(app: Api, db: Db, publicUrl?: string): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listIdentityTopics(db, request.params.id, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
