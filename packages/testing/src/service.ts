@@ -27,6 +27,15 @@ export async function userAuth(app: Api, email: string): Promise<{ authorization
   return { authorization: `Token ${issued.json().token}` };
 }
 
+export interface StartOptions {
+  /** Also start its consumers and outbox relay. */
+  worker?: boolean;
+  /** An AMQP namespace shared with other services of the test (by default its own, deleted on close). */
+  namespace?: string;
+  /** Config on top of the test defaults. */
+  env?: Record<string, string>;
+}
+
 export interface TestService<C extends ServiceConfig, D extends Database> extends ServiceDeps<C, D> {
   app: Api;
   namespace: string;
@@ -40,7 +49,7 @@ export interface TestService<C extends ServiceConfig, D extends Database> extend
  */
 export async function startTestService<C extends ServiceConfig, D extends Database>(
   def: ServiceDefinition<C, D>,
-  options: { worker?: boolean; namespace?: string; env?: Record<string, string> } = {},
+  options: StartOptions = {},
 ): Promise<TestService<C, D>> {
   const database = await createTestDatabase(def.name);
   const ownNamespace = options.namespace ? undefined : createTestNamespace();
