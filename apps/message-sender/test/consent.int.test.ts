@@ -11,8 +11,14 @@ import {
   type OptOutCreated,
   type OutboundDeliveryReport,
 } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LogChannel } from "../src/channels/log/adapter.ts";
 import type { MessageSenderConfig } from "../src/config.ts";

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { OutboundSend, QueueName } from "@tidings/contracts";
 import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
-import { startTestService, type TestService } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { startTestService, type TestService, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";

@@ -23,7 +23,6 @@ export interface HookRoutesOptions {
    * are `<SERVICE>_HOOK_...`.
    */
   service: Service;
-  publicUrl?: string;
 }
 
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
@@ -108,7 +107,7 @@ const ListQuery = Type.Object({
  * users may list and delete theirs.
  */
 export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
-  const { db, service, publicUrl } = options;
+  const { db, service } = options;
   const events = hookEventsOf(service);
   const codePrefix = service.toUpperCase();
   const Event = Type.String({ minLength: 1, maxLength: 100 });
@@ -155,7 +154,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, rows } = await listHooks(db, ownerOf(request), page);
-      return toPage(request, page, count, rows.map(toHook), publicUrl);
+      return toPage(request, page, count, rows.map(toHook));
     },
   );
 
@@ -180,7 +179,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, rows } = await listDeliveries(db, ownerOf(request), request.query, page);
-      return toPage(request, page, count, rows.map(toDelivery), publicUrl);
+      return toPage(request, page, count, rows.map(toDelivery));
     },
   );
 

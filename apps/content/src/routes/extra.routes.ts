@@ -23,7 +23,7 @@ import { contextOf, type RouteDeps } from "./deps.ts";
 
 /** The content store's endpoints beyond plain CRUD: Seed's extras, schedule runs and template versions. */
 export function extraRoutes(app: Api, deps: RouteDeps): void {
-  const { db, config } = deps;
+  const { db } = deps;
 
   app.get(
     "/api/v1/schedule/:id/runs/",
@@ -109,7 +109,7 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listTemplateVersions(db, request.params.id, page);
-      return toPage(request, page, count, results, config.PUBLIC_URL);
+      return toPage(request, page, count, results);
     },
   );
 

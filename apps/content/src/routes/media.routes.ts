@@ -58,7 +58,7 @@ export async function mediaRoutes(app: Api, deps: RouteDeps): Promise<void> {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listBinaryContent(deps, page);
-      return toPage(request, page, count, results, deps.config.PUBLIC_URL);
+      return toPage(request, page, count, results);
     },
   );
 

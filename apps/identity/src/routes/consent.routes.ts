@@ -17,7 +17,6 @@ import { respondList } from "../services/paging.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
 
 export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
-  const publicUrl = config.PUBLIC_URL;
   const options = { defaultCountry: config.DEFAULT_COUNTRY };
 
   app.post(
@@ -61,7 +60,7 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
     async (request) => {
       const page = pageParams(request.query);
       const result = await searchOptOuts(db, request.query, page, options);
-      return respondList(request, result, page, publicUrl);
+      return respondList(request, result, page);
     },
   );
 
@@ -79,7 +78,7 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await consentLedger(db, request.params.id, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 }

@@ -34,7 +34,6 @@ import { respondList, searchPage } from "../services/paging.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
 
 export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
-  const publicUrl = config.PUBLIC_URL;
   const options = { defaultCountry: config.DEFAULT_COUNTRY };
 
   app.post(
@@ -65,7 +64,7 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
     },
     async (request) => {
       const page = pageParams(request.query);
-      return respondList(request, await listIdentities(db, request.query, page), page, publicUrl);
+      return respondList(request, await listIdentities(db, request.query, page), page);
     },
   );
 
@@ -84,7 +83,7 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       const query = request.query;
       const page = searchPage(query);
       const result = await searchIdentities(db, parseSearch(query, options), page, query.cursor);
-      return respondList(request, result, page, publicUrl);
+      return respondList(request, result, page);
     },
   );
 
@@ -187,7 +186,7 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       });
       const page = pageParams(request.query);
       const results = addresses.slice(page.offset, page.offset + page.limit).map((address) => ({ address }));
-      return toPage(request, page, addresses.length, results, publicUrl);
+      return toPage(request, page, addresses.length, results);
     },
   );
 

@@ -8,9 +8,9 @@ import { verificationRoutes } from "./verification.routes.ts";
 
 /** The identity API's routes; only the API role imports this module (see `routes` in ../service.ts). */
 export const registerRoutes: RegisterRoutes<IdentityConfig, Db> = (app, deps) => {
-  const { db, config } = deps;
+  const { db } = deps;
   identityRoutes(app, deps);
   consentRoutes(app, deps);
   verificationRoutes(app, deps);
-  registerHookRoutes(app, { db, service: "identity", publicUrl: config.PUBLIC_URL });
+  registerHookRoutes(app, { db, service: "identity" });
 };

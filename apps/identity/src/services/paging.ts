@@ -34,11 +34,11 @@ export function decodeCursor(cursor: string): Position | null {
 }
 
 /** The absolute link to the page after `next` (same query, cursor replaced). */
-export function cursorLink(request: LinkRequest, next: Position | null, publicUrl?: string): string | null {
+export function cursorLink(request: LinkRequest, next: Position | null): string | null {
   if (!next) {
     return null;
   }
-  const base = linkBase(request, publicUrl);
+  const base = linkBase(request);
   const url = new URL(`${base}${request.url}`);
   url.searchParams.set("cursor", encodeCursor(next));
   url.searchParams.delete("offset");
@@ -69,10 +69,9 @@ export function respondList<T>(
   request: LinkRequest & { query: unknown },
   result: ListResult<T>,
   page: PageParams,
-  publicUrl?: string,
 ) {
   if (result.kind === "cursor") {
-    return { next: cursorLink(request, result.next, publicUrl), previous: null, results: result.results };
+    return { next: cursorLink(request, result.next), previous: null, results: result.results };
   }
-  return toPage(request as never, page, result.count, result.results, publicUrl);
+  return toPage(request as never, page, result.count, result.results);
 }

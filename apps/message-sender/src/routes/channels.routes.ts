@@ -22,7 +22,7 @@ const adminOnly = async (request: Parameters<typeof requireAdmin>[0]) => require
  * `channels`: this process's channel cache, cleared by every change made here (so it is seen at once). Reading
  * channels is open to every key (secrets are masked); changing them is admin only.
  */
-export function channelRoutes(app: Api, db: Db, channels: ChannelCache, publicUrl?: string): void {
+export function channelRoutes(app: Api, db: Db, channels: ChannelCache): void {
   app.post(
     "/api/v1/channel/",
     {
@@ -54,7 +54,7 @@ export function channelRoutes(app: Api, db: Db, channels: ChannelCache, publicUr
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listChannels(db, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

@@ -17,7 +17,7 @@ const accepted = (outcome: string): EventAccepted => ({
  * Provider callbacks: public (no token), each verified by the provider's signature before anything is read from
  * the database.
  */
-export function eventRoutes(app: Api, webhooks: WebhookDeps, publicUrl?: string): void {
+export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
   // Twilio posts form-encoded parameters; every one of them is part of the signature.
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
@@ -45,7 +45,7 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps, publicUrl?: string)
         await receiveTwilioStatus(
           webhooks,
           request.params.channel,
-          twilioSignedRequest(request, publicUrl),
+          twilioSignedRequest(request),
           request.log,
         ),
       ),

@@ -4,7 +4,7 @@ import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
 import type { Db } from "../db.ts";
 import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../failed-tasks/failed-tasks.ts";
 
-export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
+export function failedTaskRoutes(app: Api, db: Db): void {
   app.get(
     "/api/v1/failed-tasks/",
     {
@@ -18,7 +18,7 @@ export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listFailedTasks(db, page, visibleOutbounds(viewerOf(request)));
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

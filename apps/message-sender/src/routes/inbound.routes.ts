@@ -22,7 +22,7 @@ import { twilioSignedRequest } from "./signed-request.ts";
  * Inbound messages: Twilio's and Vonage's webhooks (signed, public; verified before anything is read from the
  * database) and Seed's `/api/v1/inbound/` (token).
  */
-export function inboundRoutes(app: Api, deps: WebhookDeps, publicUrl?: string): void {
+export function inboundRoutes(app: Api, deps: WebhookDeps): void {
   const { db } = deps;
   app.post(
     "/api/v1/inbound/twilio/:channel",
@@ -38,7 +38,7 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, publicUrl?: string): 
       },
     },
     async (request, reply) => {
-      const signed = twilioSignedRequest(request, publicUrl);
+      const signed = twilioSignedRequest(request);
       await receiveTwilioInbound(deps, request.params.channel, signed, request.log, request.id);
       return reply.type("text/xml").send(EMPTY_TWIML);
     },
@@ -111,7 +111,7 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, publicUrl?: string): 
       const page = pageParams(request.query);
       const visible = await visibleInbounds(db, viewerOf(request));
       const { count, results } = await listInbounds(db, request.query, page, visible);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

@@ -23,10 +23,10 @@ export function registerRoutes(
 ): void {
   // The channel table, as sends and provider callbacks read it: cached like the worker's (same TTL).
   const channelCache = new ChannelCache(db, config.CHANNEL_CACHE_TTL_MS);
-  outboundRoutes(app, db, channelCache, channelIds, config.PUBLIC_URL);
+  outboundRoutes(app, db, channelCache, channelIds);
   batchRoutes(app, db, channelCache, channelIds);
   reportRoutes(app, db, config.ARCHIVE_DIR);
-  channelRoutes(app, db, channelCache, config.PUBLIC_URL);
+  channelRoutes(app, db, channelCache);
   const webhooks = {
     db,
     channels: channelCache,
@@ -34,7 +34,7 @@ export function registerRoutes(
     keywords: parseKeywords(config.INBOUND_KEYWORDS),
     identities: identityDirectory(config),
   };
-  eventRoutes(app, webhooks, config.PUBLIC_URL);
-  failedTaskRoutes(app, db, config.PUBLIC_URL);
-  inboundRoutes(app, webhooks, config.PUBLIC_URL);
+  eventRoutes(app, webhooks);
+  failedTaskRoutes(app, db);
+  inboundRoutes(app, webhooks);
 }

@@ -11,7 +11,6 @@ export function outboundRoutes(
   db: Db,
   channels: ChannelCache,
   channelIds: readonly string[],
-  publicUrl?: string,
 ): void {
   const writer = new OutboundWriter(db);
   app.post(
@@ -48,7 +47,7 @@ export function outboundRoutes(
         page,
         visibleOutbounds(viewerOf(request)),
       );
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

@@ -5,7 +5,7 @@ import type { RouteDeps } from "./deps.ts";
 
 const tags = ["failed-tasks"];
 
-export function failedTaskRoutes(app: Api, { db, config }: RouteDeps): void {
+export function failedTaskRoutes(app: Api, { db }: RouteDeps): void {
   app.get(
     "/api/v1/failed-tasks/",
     {
@@ -19,7 +19,7 @@ export function failedTaskRoutes(app: Api, { db, config }: RouteDeps): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listFailedTasks(db, page);
-      return toPage(request, page, count, results, config.PUBLIC_URL);
+      return toPage(request, page, count, results);
     },
   );
 

@@ -8,5 +8,5 @@ import { scheduleRoutes } from "./schedules.routes.ts";
 export function registerRoutes(app: Api, deps: RouteDeps): void {
   scheduleRoutes(app, deps);
   failedTaskRoutes(app, deps);
-  registerHookRoutes(app, { db: deps.db, service: "scheduler", publicUrl: deps.config.PUBLIC_URL });
+  registerHookRoutes(app, { db: deps.db, service: "scheduler" });
 }

@@ -24,7 +24,7 @@ import type { RouteDeps } from "./deps.ts";
 
 const tags = ["schedules"];
 
-export function scheduleRoutes(app: Api, { db, config, clock, guard }: RouteDeps): void {
+export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void {
   app.post(
     "/api/v1/schedule/",
     {
@@ -55,7 +55,7 @@ export function scheduleRoutes(app: Api, { db, config, clock, guard }: RouteDeps
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listSchedules(db, request.query, page);
-      return toPage(request, page, count, results, config.PUBLIC_URL);
+      return toPage(request, page, count, results);
     },
   );
 
@@ -124,7 +124,7 @@ export function scheduleRoutes(app: Api, { db, config, clock, guard }: RouteDeps
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listRuns(db, request.params.id, page);
-      return toPage(request, page, count, results, config.PUBLIC_URL);
+      return toPage(request, page, count, results);
     },
   );
 }

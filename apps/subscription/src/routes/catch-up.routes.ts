@@ -75,7 +75,7 @@ export function catchUpRoutes(app: Api, { db, config }: RouteDeps): void {
       });
       const page = pageParams(request.query);
       const results = behind.slice(page.offset, page.offset + page.limit).map((b) => b.report);
-      return toPage(request, page, behind.length, results, config.PUBLIC_URL);
+      return toPage(request, page, behind.length, results);
     },
   );
 

@@ -17,7 +17,7 @@ const isSendNext = validatorFor("subscription.send-next");
  * Seed's failed tasks, backed by the dead-letter queue of `subscription.send-next`: every subscription of
  * a dead-lettered send command is one failed task. POST moves them all back for another set of attempts.
  */
-export function failedTaskRoutes(app: Api, { broker, config }: RouteDeps): void {
+export function failedTaskRoutes(app: Api, { broker }: RouteDeps): void {
   const tags = ["subscriptions"];
   app.get(
     "/api/v1/failed-tasks/",
@@ -40,13 +40,7 @@ export function failedTaskRoutes(app: Api, { broker, config }: RouteDeps): void 
         })),
       );
       const page = pageParams(request.query);
-      return toPage(
-        request,
-        page,
-        tasks.length,
-        tasks.slice(page.offset, page.offset + page.limit),
-        config.PUBLIC_URL,
-      );
+      return toPage(request, page, tasks.length, tasks.slice(page.offset, page.offset + page.limit));
     },
   );
 

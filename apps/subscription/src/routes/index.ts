@@ -10,11 +10,11 @@ import { unsubscribeRoutes } from "./unsubscribe.routes.ts";
 
 /** The subscription API's routes; only the API role imports this module (see `routes` in ../service.ts). */
 export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = (app, deps) => {
-  const { db, config } = deps;
+  const { db } = deps;
   subscriptionRoutes(app, deps);
   failedTaskRoutes(app, deps);
   catchUpRoutes(app, deps);
-  registerHookRoutes(app, { db, service: "subscription", publicUrl: config.PUBLIC_URL });
+  registerHookRoutes(app, { db, service: "subscription" });
   topicRoutes(app, deps);
   unsubscribeRoutes(app, deps);
 };

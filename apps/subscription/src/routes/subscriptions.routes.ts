@@ -79,7 +79,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listSubscriptions(db, request.query, page);
-      return toPage(request, page, count, results, config.PUBLIC_URL);
+      return toPage(request, page, count, results);
     },
   );
 

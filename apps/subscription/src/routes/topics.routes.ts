@@ -27,7 +27,7 @@ import { actorOf, type RouteDeps } from "./deps.ts";
 const tags = ["topics"];
 
 /** Topics (Meerkat Hermes pub/sub): subscribers, publishes and their records. */
-export function topicRoutes(app: Api, { db, config }: RouteDeps): void {
+export function topicRoutes(app: Api, { db }: RouteDeps): void {
   app.post(
     "/api/v1/topics/:topic/subscribers/",
     {
@@ -64,7 +64,7 @@ export function topicRoutes(app: Api, { db, config }: RouteDeps): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listTopicSubscribers(db, request.params.topic, page);
-      return toPage(request, page, count, results, config.PUBLIC_URL);
+      return toPage(request, page, count, results);
     },
   );
 
@@ -98,7 +98,7 @@ export function topicRoutes(app: Api, { db, config }: RouteDeps): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listIdentityTopics(db, request.params.id, page);
-      return toPage(request, page, count, results, config.PUBLIC_URL);
+      return toPage(request, page, count, results);
     },
   );
 

@@ -1,16 +1,17 @@
 import { Broker } from "@tidings/amqp";
 import { databaseEnvVar } from "@tidings/db";
-import { AMQP_URL, createTestDatabase, createTestNamespace, testLogger } from "@tidings/testing";
-import type { Stop } from "./lifecycle.ts";
-import type { Api } from "./routes.ts";
 import {
+  type Api,
   buildServiceApi,
   type Database,
   type ServiceConfig,
   type ServiceDefinition,
   type ServiceDeps,
+  type Stop,
   startServiceWorker,
-} from "./service.ts";
+} from "@tidings/service-kit";
+import { AMQP_URL } from "./env.ts";
+import { createTestDatabase, createTestNamespace, testLogger } from "./resources.ts";
 
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 export const adminAuth = { authorization: `Token ${TEST_ADMIN_TOKEN}` } as const;
@@ -26,6 +27,15 @@ export async function userAuth(app: Api, email: string): Promise<{ authorization
   return { authorization: `Token ${issued.json().token}` };
 }
 
+export interface StartOptions {
+  /** Also start its consumers and outbox relay. */
+  worker?: boolean;
+  /** An AMQP namespace shared with other services of the test (by default its own, deleted on close). */
+  namespace?: string;
+  /** Config on top of the test defaults. */
+  env?: Record<string, string>;
+}
+
 export interface TestService<C extends ServiceConfig, D extends Database> extends ServiceDeps<C, D> {
   app: Api;
   namespace: string;
@@ -39,7 +49,7 @@ export interface TestService<C extends ServiceConfig, D extends Database> extend
  */
 export async function startTestService<C extends ServiceConfig, D extends Database>(
   def: ServiceDefinition<C, D>,
-  options: { worker?: boolean; namespace?: string; env?: Record<string, string> } = {},
+  options: StartOptions = {},
 ): Promise<TestService<C, D>> {
   const database = await createTestDatabase(def.name);
   const ownNamespace = options.namespace ? undefined : createTestNamespace();

@@ -1,8 +1,9 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
-import type { KeyKind, TokenAuthenticator } from "./auth.ts";
-import { badRequest, notFound } from "./errors.ts";
-import { pageParams, toPage } from "./pagination.ts";
-import { type Api, errorResponses, requireAdmin } from "./routes.ts";
+import type { KeyKind } from "../auth.ts";
+import { badRequest, notFound } from "../errors.ts";
+import { pageParams, toPage } from "../pagination.ts";
+import { errorResponses, requireAdmin } from "../routes.ts";
 
 const E164 = /^\+[1-9][0-9]{6,14}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -107,7 +108,8 @@ function expiryOf(
  * Admin only: `POST /api/v1/user/token/` (Seed's path) issues a token, `GET /api/v1/user/tokens/` lists them (never
  * their secrets or digests) and `DELETE /api/v1/user/tokens/{id}/` revokes one, in every API process at once.
  */
-export function tokenRoutes(app: Api, authenticator: TokenAuthenticator, publicUrl?: string): void {
+export const tokensPlugin: FastifyPluginAsyncTypebox = async (app) => {
+  const { authenticator } = app;
   const tags = ["tokens"];
   app.post(
     "/api/v1/user/token/",
@@ -183,7 +185,7 @@ export function tokenRoutes(app: Api, authenticator: TokenAuthenticator, publicU
         expires_at: t.expires_at?.toISOString() ?? null,
         revoked_at: t.revoked_at?.toISOString() ?? null,
       }));
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
@@ -205,4 +207,4 @@ export function tokenRoutes(app: Api, authenticator: TokenAuthenticator, publicU
       return reply.code(204).send(null);
     },
   );
-}
+};
