@@ -1,13 +1,33 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
+/** Integration tests: real Postgres and RabbitMQ, service bundles and processes (the global set-up provides them). */
+const integration = ["{apps,packages}/*/{src,test}/**/*.int.test.ts", "packages/e2e/test/**/*.test.ts"];
+
+// `vitest run` runs both projects; `vitest run --project unit` (pnpm test:unit) needs neither Postgres nor RabbitMQ.
 export default defineConfig({
   test: {
-    include: ["{apps,packages}/*/{src,test}/**/*.test.ts"],
-    globalSetup: ["packages/testing/src/global-setup.ts"],
     reporters: ["default", "./packages/testing/src/summary-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     retry: process.env.CI ? 1 : 0,
     pool: "forks",
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["{apps,packages}/*/{src,test}/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...integration],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: integration,
+          globalSetup: ["packages/testing/src/global-setup.ts"],
+        },
+      },
+    ],
   },
 });

@@ -2,8 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BinaryContent, ContentSchedule, MessageName } from "@tidings/contracts";
-import { adminAuth, startTestService } from "@tidings/service-kit/testing";
-import { captureMessages, waitFor } from "@tidings/testing";
+import { adminAuth, captureMessages, startTestService, waitFor } from "@tidings/testing";
 import { expect } from "vitest";
 import { contentService } from "../src/service.ts";
 

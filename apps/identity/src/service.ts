@@ -1,6 +1,6 @@
 import type { ServiceDefinition } from "@tidings/service-kit";
 import { type IdentityConfig, loadIdentityConfig } from "./config.ts";
-import { startConsumers } from "./consumers.ts";
+import { startConsumers } from "./consumers/index.ts";
 import { createDb, type Db } from "./db.ts";
 
 export const identityService: ServiceDefinition<IdentityConfig, Db> = {

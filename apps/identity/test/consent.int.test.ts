@@ -1,34 +1,30 @@
 import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
-import { adminAuth, startTestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, get, msisdn, type Svc, send } from "./helpers.ts";
 
-let svc: Svc;
-let capture: Capture;
+const it = serviceTest(identityService, { worker: true }, [
+  "optout.created",
+  "optin.created",
+  "identity.updated",
+]);
 
-beforeAll(async () => {
-  svc = await startTestService(identityService, { worker: true });
-  capture = await captureMessages(svc.namespace, ["optout.created", "optin.created", "identity.updated"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
-
-const optout = (payload: Record<string, unknown>) =>
+const optout = (svc: Svc, payload: Record<string, unknown>) =>
   send(svc, "POST", "/api/v1/optout/", { request_source: "test", ...payload });
 
 describe("POST /api/v1/optout/", () => {
-  it("stop: resolves the identity by address, opts out only that address, emits optout.created with details before", async () => {
+  it("stop: resolves the identity by address, opts out only that address, emits optout.created with details before", async ({
+    svc,
+    capture,
+  }) => {
     const [a, b] = [msisdn(10), msisdn(10)];
     const details = {
       addresses: { msisdn: { [a]: {}, [b]: {} }, email: { "x@example.org": {} } },
       lang_code: "eng_ZA",
     };
     const identity = await create(svc, { details });
-    const res = await optout({
+    const res = await optout(svc, {
       address_type: "msisdn",
       address: `${a.slice(0, 3)} ${a.slice(3)}`,
       reason: "not interested",
@@ -55,12 +51,12 @@ describe("POST /api/v1/optout/", () => {
     expect(event).toMatchObject({ optout_type: "stop", reason: "not interested", identity_details: details });
   });
 
-  it("stopall opts out every address of every type", async () => {
+  it("stopall opts out every address of every type", async ({ svc }) => {
     const [a, b] = [msisdn(11), msisdn(11)];
     const identity = await create(svc, {
       details: { addresses: { msisdn: { [a]: {}, [b]: {} }, email: { "y@example.org": {} } } },
     });
-    expect((await optout({ optout_type: "stopall", identity: identity.id })).statusCode).toBe(201);
+    expect((await optout(svc, { optout_type: "stopall", identity: identity.id })).statusCode).toBe(201);
     const stored = (await get(svc, `/api/v1/identities/${identity.id}/`)).json();
     expect(stored.details.addresses).toEqual({
       msisdn: { [a]: { optedout: true }, [b]: { optedout: true } },
@@ -68,10 +64,10 @@ describe("POST /api/v1/optout/", () => {
     });
   });
 
-  it("unsubscribe leaves the identity unchanged and records its topic in the ledger", async () => {
+  it("unsubscribe leaves the identity unchanged and records its topic in the ledger", async ({ svc }) => {
     const a = msisdn(12);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
-    const res = await optout({
+    const res = await optout(svc, {
       optout_type: "unsubscribe",
       address_type: "msisdn",
       address: a,
@@ -94,14 +90,16 @@ describe("POST /api/v1/optout/", () => {
     ]);
   });
 
-  it("forget redacts details, empties addresses, clears communicate_through and redacts opt-out and opt-in addresses", async () => {
+  it("forget redacts details, empties addresses, clears communicate_through and redacts opt-out and opt-in addresses", async ({
+    svc,
+  }) => {
     const a = msisdn(13);
     const other = await create(svc, { details: { addresses: {} } });
     const identity = await create(svc, {
       details: { addresses: { msisdn: { [a]: {} } }, name: "Thandi", lang_code: "zul_ZA" },
       communicate_through: other.id,
     });
-    expect((await optout({ address_type: "msisdn", address: a })).statusCode).toBe(201);
+    expect((await optout(svc, { address_type: "msisdn", address: a })).statusCode).toBe(201);
     expect(
       (
         await send(svc, "POST", "/api/v1/optin/", {
@@ -111,7 +109,7 @@ describe("POST /api/v1/optout/", () => {
         })
       ).statusCode,
     ).toBe(201);
-    const res = await optout({ optout_type: "forget", address_type: "msisdn", address: a });
+    const res = await optout(svc, { optout_type: "forget", address_type: "msisdn", address: a });
     expect(res.statusCode).toBe(201);
     expect(res.json().address).toBe("redacted");
     const stored = (await get(svc, `/api/v1/identities/${identity.id}/`)).json();
@@ -130,7 +128,9 @@ describe("POST /api/v1/optout/", () => {
     expect(JSON.stringify(ledger)).not.toContain(a);
   });
 
-  it("forget removes pending hook deliveries and Idempotency-Key answers that carry the person, and redacts delivered ones", async () => {
+  it("forget removes pending hook deliveries and Idempotency-Key answers that carry the person, and redacts delivered ones", async ({
+    svc,
+  }) => {
     const a = msisdn(15);
     const email = "forget.hooks@example.org";
     const hook = (
@@ -165,7 +165,7 @@ describe("POST /api/v1/optout/", () => {
       (await deliveries()).filter((d) => d.body.includes(needle)).map((d) => d.status);
     expect(await mentioning(email)).toEqual(expect.arrayContaining(["delivered", "pending"]));
 
-    expect((await optout({ optout_type: "forget", identity: identity.id })).statusCode).toBe(201);
+    expect((await optout(svc, { optout_type: "forget", identity: identity.id })).statusCode).toBe(201);
     expect(await mentioning(email)).toEqual([]);
     expect(await mentioning(a)).toEqual([]);
     expect(await mentioning("Nomsa")).toEqual([]);
@@ -175,23 +175,49 @@ describe("POST /api/v1/optout/", () => {
       { hook: { id: hook.id, event: "identity.created", target: hook.target }, data: "redacted" },
     ]);
     expect(left.some((d) => d.status === "pending" && d.body.includes(bystander.id))).toBe(true);
-    // The forget's own optout.requested carries the details as forgotten.
+    // The forget's own optout.requested (Seed's raw body) carries the details as forgotten.
     const requested = left.find((d) => d.event === "optout.requested" && d.body.includes(identity.id));
-    expect(JSON.parse(requested?.body ?? "{}").data.identity_details).toEqual({
+    expect(JSON.parse(requested?.body ?? "{}").identity_details).toEqual({
       addresses: {},
       name: "redacted",
     });
     const keys = await svc.db.idempotencyKey.findMany({ where: { key: `forget-${a}` } });
     expect(keys).toEqual([]);
     // A redelivered or repeated forget changes nothing more and does not fail.
-    expect((await optout({ optout_type: "forget", identity: identity.id })).statusCode).toBe(201);
+    expect((await optout(svc, { optout_type: "forget", identity: identity.id })).statusCode).toBe(201);
     expect(await mentioning("Nomsa")).toEqual([]);
   });
 
-  it("answers 400 with Seed's messages for no match and for several matches, and records nothing", async () => {
+  it("forget redacts the whole raw body of a delivered optout.requested (no envelope to keep)", async ({
+    svc,
+  }) => {
+    const a = msisdn(16);
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", {
+        event: "optout.requested",
+        target: "http://127.0.0.1:9/raw",
+      })
+    ).json();
+    const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
+    expect(
+      (await optout(svc, { optout_type: "stop", identity: identity.id, address_type: "msisdn", address: a }))
+        .statusCode,
+    ).toBe(201);
+    await svc.db
+      .$executeRaw`UPDATE tidings_hook_delivery SET status = 'delivered' WHERE hook_id = ${hook.id}`;
+    expect((await optout(svc, { optout_type: "forget", identity: identity.id })).statusCode).toBe(201);
+    const bodies = (
+      await svc.db.hookDelivery.findMany({ where: { hookId: hook.id, status: "delivered" } })
+    ).map((d) => d.body);
+    expect(bodies).toEqual(['"redacted"']);
+  });
+
+  it("answers 400 with Seed's messages for no match and for several matches, and records nothing", async ({
+    svc,
+  }) => {
     const a = msisdn(14);
     const before = await svc.db.optOut.count();
-    const none = await optout({ address_type: "msisdn", address: a });
+    const none = await optout(svc, { address_type: "msisdn", address: a });
     expect(none.statusCode).toBe(400);
     expect(none.json().error).toMatchObject({
       code: "IDENTITY_ADDRESS_NOT_FOUND",
@@ -199,7 +225,7 @@ describe("POST /api/v1/optout/", () => {
     });
     await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
     await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
-    const many = await optout({ address_type: "msisdn", address: a });
+    const many = await optout(svc, { address_type: "msisdn", address: a });
     expect(many.statusCode).toBe(400);
     expect(many.json().error).toMatchObject({
       code: "IDENTITY_ADDRESS_AMBIGUOUS",
@@ -209,7 +235,9 @@ describe("POST /api/v1/optout/", () => {
     expect(await svc.db.consentEvent.count({ where: { address: a } })).toBe(0);
   });
 
-  it("rejects a missing request_source, an unknown type and a stop for an address the identity lacks", async () => {
+  it("rejects a missing request_source, an unknown type and a stop for an address the identity lacks", async ({
+    svc,
+  }) => {
     const identity = await create(svc, { details: { addresses: { msisdn: { [msisdn(15)]: {} } } } });
     const noSource = await send(svc, "POST", "/api/v1/optout/", {
       identity: identity.id,
@@ -217,15 +245,18 @@ describe("POST /api/v1/optout/", () => {
     });
     expect(noSource.statusCode).toBe(400);
     expect(noSource.json().error.details[0].field).toBe("body.request_source");
-    expect((await optout({ identity: identity.id, optout_type: "pause" })).statusCode).toBe(400);
-    const lacking = await optout({ identity: identity.id, address_type: "msisdn", address: msisdn(15) });
+    expect((await optout(svc, { identity: identity.id, optout_type: "pause" })).statusCode).toBe(400);
+    const lacking = await optout(svc, { identity: identity.id, address_type: "msisdn", address: msisdn(15) });
     expect(lacking.statusCode).toBe(400);
     expect(lacking.json().error.code).toBe("IDENTITY_ADDRESS_NOT_ON_IDENTITY");
   });
 });
 
 describe("POST /api/v1/optin/", () => {
-  it("clears optedout on the address, emits optin.created with details before, and appends to the ledger", async () => {
+  it("clears optedout on the address, emits optin.created with details before, and appends to the ledger", async ({
+    svc,
+    capture,
+  }) => {
     const a = msisdn(16);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: { optedout: true } } } } });
     const res = await send(svc, "POST", "/api/v1/optin/", {
@@ -260,7 +291,7 @@ describe("POST /api/v1/optin/", () => {
     ]);
   });
 
-  it("answers 400, not 500, for an address the identity does not have", async () => {
+  it("answers 400, not 500, for an address the identity does not have", async ({ svc }) => {
     const identity = await create(svc, { details: { addresses: { msisdn: { [msisdn(17)]: {} } } } });
     const res = await send(svc, "POST", "/api/v1/optin/", {
       identity: identity.id,
@@ -275,10 +306,10 @@ describe("POST /api/v1/optin/", () => {
 });
 
 describe("GET /api/v1/optouts/search/ and the consent ledger", () => {
-  it("filters opt-outs by field and answers 400 for an unknown field", async () => {
+  it("filters opt-outs by field and answers 400 for an unknown field", async ({ svc }) => {
     const a = msisdn(18);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
-    await optout({ address_type: "msisdn", address: a, request_source: "ussd", reason: "moved" });
+    await optout(svc, { address_type: "msisdn", address: a, request_source: "ussd", reason: "moved" });
     const found = (
       await get(svc, `/api/v1/optouts/search/?identity=${identity.id}&request_source=ussd`)
     ).json();
@@ -301,10 +332,10 @@ describe("GET /api/v1/optouts/search/ and the consent ledger", () => {
     });
   });
 
-  it("the ledger ignores deletes and changes other than redaction", async () => {
+  it("the ledger ignores deletes and changes other than redaction", async ({ svc }) => {
     const a = msisdn(19);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
-    await optout({ identity: identity.id, address_type: "msisdn", address: a, reason: "moved" });
+    await optout(svc, { identity: identity.id, address_type: "msisdn", address: a, reason: "moved" });
     const where = { identityId: identity.id };
     const before = await svc.db.consentEvent.findFirstOrThrow({ where });
     await svc.db.consentEvent.deleteMany({ where });
@@ -315,7 +346,7 @@ describe("GET /api/v1/optouts/search/ and the consent ledger", () => {
     expect((await svc.db.consentEvent.findFirstOrThrow({ where })).address).toBe("redacted");
   });
 
-  it("404s the ledger of an unknown identity", async () => {
+  it("404s the ledger of an unknown identity", async ({ svc }) => {
     const res = await get(svc, "/api/v1/identities/00000000-0000-4000-8000-000000000000/consent/");
     expect(res.statusCode).toBe(404);
   });

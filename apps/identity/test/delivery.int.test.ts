@@ -1,29 +1,22 @@
 import { randomUUID } from "node:crypto";
 import type { IdentityMaxFailures } from "@tidings/contracts";
-import { startTestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Capture, serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, msisdn, type Svc, send } from "./helpers.ts";
 
-let svc: Svc;
-let capture: Capture;
-
-beforeAll(async () => {
-  svc = await startTestService(identityService, {
+const it = serviceTest(
+  identityService,
+  {
     worker: true,
     env: { MAX_CONSECUTIVE_SEND_FAILURES: "3" },
-  });
-  capture = await captureMessages(svc.namespace, ["identity.max_failures"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
+  },
+  ["identity.max_failures"],
+);
 
-const failures = async (id: string) =>
+const failures = async (svc: Svc, id: string) =>
   (await svc.db.identity.findUniqueOrThrow({ where: { id } })).failedMessageCount;
-const report = (identity: string | null, delivered: boolean, messageId = randomUUID()) =>
+const report = (svc: Svc, identity: string | null, delivered: boolean, messageId = randomUUID()) =>
   svc.broker.publish(
     "outbound.delivery_report",
     {
@@ -36,43 +29,46 @@ const report = (identity: string | null, delivered: boolean, messageId = randomU
     },
     { messageId },
   );
-const crossings = (id: string) =>
+const crossings = (capture: Capture, id: string) =>
   capture.named<IdentityMaxFailures>("identity.max_failures").filter((e) => e.identity_id === id);
 
 describe("outbound.delivery_report consumer", () => {
-  it("counts failures, resets on a delivery, and emits max_failures once per crossing", async () => {
+  it("counts failures, resets on a delivery, and emits max_failures once per crossing", async ({
+    svc,
+    capture,
+  }) => {
     const identity = await create(svc, { details: { addresses: { msisdn: { [msisdn(20)]: {} } } } });
     for (let i = 1; i <= 4; i++) {
-      await report(identity.id, false);
-      await waitFor(async () => (await failures(identity.id)) === i, { what: `failure ${i}` });
+      await report(svc, identity.id, false);
+      await waitFor(async () => (await failures(svc, identity.id)) === i, { what: `failure ${i}` });
     }
-    await waitFor(() => crossings(identity.id).length === 1, { what: "first crossing" });
-    expect(crossings(identity.id)[0]).toEqual({ identity_id: identity.id, failure_count: 3 });
-    await report(identity.id, true);
-    await waitFor(async () => (await failures(identity.id)) === 0, { what: "reset" });
+    await waitFor(() => crossings(capture, identity.id).length === 1, { what: "first crossing" });
+    expect(crossings(capture, identity.id)[0]).toEqual({ identity_id: identity.id, failure_count: 3 });
+    await report(svc, identity.id, true);
+    await waitFor(async () => (await failures(svc, identity.id)) === 0, { what: "reset" });
     for (let i = 1; i <= 3; i++) {
-      await report(identity.id, false);
+      await report(svc, identity.id, false);
     }
-    await waitFor(async () => (await failures(identity.id)) === 3, { what: "second crossing count" });
-    await waitFor(() => crossings(identity.id).length === 2, { what: "second crossing" });
+    await waitFor(async () => (await failures(svc, identity.id)) === 3, { what: "second crossing count" });
+    await waitFor(() => crossings(capture, identity.id).length === 2, { what: "second crossing" });
     await new Promise((r) => setTimeout(r, 300));
-    expect(crossings(identity.id)).toHaveLength(2);
+    expect(crossings(capture, identity.id)).toHaveLength(2);
   });
 
-  it("a redelivered report (same message id) counts once", async () => {
+  it("a redelivered report (same message id) counts once", async ({ svc }) => {
     const identity = await create(svc, { details: { addresses: {} } });
     const messageId = randomUUID();
-    await report(identity.id, false, messageId);
-    await report(identity.id, false, messageId);
-    await report(identity.id, false);
-    await waitFor(async () => (await failures(identity.id)) === 2, { what: "two failures" });
+    await report(svc, identity.id, false, messageId);
+    await report(svc, identity.id, false, messageId);
+    await report(svc, identity.id, false);
+    await waitFor(async () => (await failures(svc, identity.id)) === 2, { what: "two failures" });
     await new Promise((r) => setTimeout(r, 300));
-    expect(await failures(identity.id)).toBe(2);
+    expect(await failures(svc, identity.id)).toBe(2);
   });
 });
 
 describe("POST /api/v1/identities/message_count/ (Seed receiver)", () => {
-  it("increments by identity or by to_addr and resets on delivered", async () => {
+  it("increments by identity or by to_addr and resets on delivered", async ({ svc }) => {
     const a = msisdn(21);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
     const byId = await send(svc, "POST", "/api/v1/identities/message_count/", {
@@ -85,15 +81,15 @@ describe("POST /api/v1/identities/message_count/ (Seed receiver)", () => {
       data: { to_addr: a, delivered: "false" },
     });
     expect(byAddr.json().failed_message_count).toBe(2);
-    expect(await failures(identity.id)).toBe(2);
+    expect(await failures(svc, identity.id)).toBe(2);
     const ok = await send(svc, "POST", "/api/v1/identities/message_count/", {
       data: { identity: identity.id, delivered: true },
     });
     expect(ok.json().failed_message_count).toBe(0);
-    expect(await failures(identity.id)).toBe(0);
+    expect(await failures(svc, identity.id)).toBe(0);
   });
 
-  it("answers 400 with Seed's messages", async () => {
+  it("answers 400 with Seed's messages", async ({ svc }) => {
     const noData = await send(svc, "POST", "/api/v1/identities/message_count/", { hook: {} });
     expect(noData.statusCode).toBe(400);
     expect(noData.json().error.message).toBe('"data" must be supplied');

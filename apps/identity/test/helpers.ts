@@ -1,4 +1,4 @@
-import { adminAuth, type TestService } from "@tidings/service-kit/testing";
+import { adminAuth, type TestService } from "@tidings/testing";
 import type { IdentityConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 

@@ -1,16 +1,17 @@
-import { createHmac } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { adminAuth, startTestService } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InvalidPayloadError } from "@tidings/contracts";
+import { publish } from "@tidings/hooks";
+import { adminAuth, startTestService, waitFor } from "@tidings/testing";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, get, msisdn, type Svc, send } from "./helpers.ts";
 
 let svc: Svc;
 let server: Server;
 let base: string;
-const received: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
+const received: { path: string; headers: IncomingHttpHeaders; body: string; at: number }[] = [];
 const failuresLeft = new Map<string, number>();
 
 beforeAll(async () => {
@@ -21,7 +22,7 @@ beforeAll(async () => {
     });
     req.on("end", () => {
       const path = req.url ?? "/";
-      received.push({ path, headers: req.headers, body });
+      received.push({ path, headers: req.headers, body, at: Date.now() });
       const left = failuresLeft.get(path) ?? 0;
       if (path.startsWith("/down") || left > 0) {
         failuresLeft.set(path, left - 1);
@@ -38,7 +39,7 @@ beforeAll(async () => {
     env: {
       HOOK_AUTH_TOKEN: "hook-token-123",
       HOOK_MAX_ATTEMPTS: "3",
-      HOOK_RETRY_BASE_MS: "20",
+      HOOK_RETRY_BASE_MS: "100",
       HOOK_POLL_INTERVAL_MS: "20",
     },
   });
@@ -49,6 +50,10 @@ afterAll(async () => {
 });
 
 const at = (path: string) => received.filter((r) => r.path === path);
+
+/** What a receiver using the `standardwebhooks` package does with a delivery: the parsed body, or a throw. */
+const verify = (secret: string, request: { headers: IncomingHttpHeaders; body: string }) =>
+  new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
 
 async function userToken(email: string) {
   const res = await send(svc, "POST", "/api/v1/user/token/", { email });
@@ -157,7 +162,7 @@ describe("/api/v1/webhook/ CRUD", () => {
 });
 
 describe("hook deliveries", () => {
-  it("POSTs {hook, data} with the Token header and an HMAC-SHA256 signature of the body", async () => {
+  it("POSTs {hook, data} with the Token header, signed the Standard Webhooks way; a late replay is refused", async () => {
     const hook = (
       await send(svc, "POST", "/api/v1/webhook/", { event: "identity.created", target: `${base}/ok` })
     ).json();
@@ -170,8 +175,20 @@ describe("hook deliveries", () => {
       data: expect.objectContaining({ id: identity.id, details: identity.details }),
     });
     expect(request.headers.authorization).toBe("Token hook-token-123");
-    const expected = `sha256=${createHmac("sha256", hook.secret).update(request.body).digest("hex")}`;
-    expect(request.headers["x-tidings-signature"]).toBe(expected);
+    expect(hook.secret).toMatch(/^whsec_/);
+    expect(verify(hook.secret, request)).toEqual(JSON.parse(request.body));
+    const [delivery] = (await get(svc, `/api/v1/webhook/deliveries/?hook=${hook.id}`)).json().results;
+    expect(request.headers["webhook-id"]).toBe(delivery.id);
+    expect(Number(request.headers["webhook-timestamp"])).toBeCloseTo(Date.now() / 1000, -2);
+    expect(() => verify(hook.secret, { ...request, body: request.body.replace("}", ',"x":1}') })).toThrow();
+    // The same request replayed six minutes later is outside the receiver's five-minute tolerance.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 6 * 60_000);
+      expect(() => verify(hook.secret, request)).toThrow(/timestamp/i);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("retries a failing target with backoff until it answers 2xx", async () => {
@@ -187,7 +204,12 @@ describe("hook deliveries", () => {
       { what: "delivered after retries" },
     );
     expect(delivered).toMatchObject({ event: "identity.deleted", attempts: 3, last_status_code: 200 });
-    expect(at("/flaky")).toHaveLength(3);
+    const times = at("/flaky").map((r) => r.at);
+    expect(times).toHaveLength(3);
+    // Backoff: HOOK_RETRY_BASE_MS (100) and then twice that, each less at most 20% jitter.
+    expect((times[1] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(80);
+    expect((times[2] ?? 0) - (times[1] ?? 0)).toBeGreaterThanOrEqual(160);
+    expect(new Set(at("/flaky").map((r) => r.headers["webhook-id"])).size).toBe(1);
   });
 
   it("records a delivery as failed after the last attempt and lists it", async () => {
@@ -215,7 +237,8 @@ describe("hook deliveries", () => {
     });
     const bodies = at("/down").map((r) => JSON.parse(r.body));
     expect(bodies).toHaveLength(3);
-    expect(bodies[0].data).toEqual({
+    // Seed's raw hook: the data alone, no {hook, data} envelope.
+    expect(bodies[0]).toEqual({
       identity: identity.id,
       identity_details: identity.details,
       optout_type: "stop",
@@ -247,5 +270,153 @@ describe("hook deliveries", () => {
     await waitFor(() => at("/carol").length === 1, { what: "carol's delivery" });
     await new Promise((r) => setTimeout(r, 200));
     expect(at("/carol")).toHaveLength(1);
+    expect(Object.keys(JSON.parse(at("/carol")[0]?.body ?? "{}")).sort()).toEqual([
+      "identity",
+      "identity_details",
+      "optin_address",
+      "optin_address_type",
+    ]);
+  });
+
+  it("refuses to publish a hook event the catalog does not have, writing nothing", async () => {
+    const deliveries = () => svc.db.hookDelivery.count();
+    const before = await deliveries();
+    await expect(publish(svc.db, { hook: "identity.exploded", data: {} } as never)).rejects.toThrow(
+      InvalidPayloadError,
+    );
+    expect(await deliveries()).toBe(before);
+  });
+});
+
+describe("secret rotation", () => {
+  it("signs with the new and the old secret during the overlap, then with the new one only", async () => {
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.deleted", target: `${base}/rotate` })
+    ).json();
+    const rotated = await send(svc, "POST", `/api/v1/webhook/${hook.id}/rotate-secret/`, {
+      overlap_seconds: 3600,
+    });
+    expect(rotated.statusCode).toBe(200);
+    const next = rotated.json();
+    expect(next.secret).toMatch(/^whsec_/);
+    expect(next.secret).not.toBe(hook.secret);
+    expect(Date.parse(next.previous_secret_expires_at) - Date.now()).toBeGreaterThan(3500_000);
+    expect((await get(svc, `/api/v1/webhook/${hook.id}/`)).json().secret).toBeUndefined();
+
+    const deleteOne = async () => {
+      const identity = await create(svc, { details: { addresses: {} } });
+      await send(svc, "DELETE", `/api/v1/identities/${identity.id}/`);
+      return waitFor(() => at("/rotate").find((r) => r.body.includes(identity.id)), {
+        what: "delivery to the rotated hook",
+      });
+    };
+    const during = await deleteOne();
+    expect(String(during.headers["webhook-signature"]).split(" ")).toHaveLength(2);
+    expect(verify(next.secret, during)).toBeTruthy();
+    expect(verify(hook.secret, during)).toBeTruthy();
+
+    // The overlap ends (as if its hour had passed).
+    await svc.db.$executeRaw`
+      UPDATE tidings_hook SET previous_secret_expires_at = now() - interval '1 second' WHERE id = ${hook.id}`;
+    const after = await deleteOne();
+    expect(String(after.headers["webhook-signature"]).split(" ")).toHaveLength(1);
+    expect(verify(next.secret, after)).toBeTruthy();
+    expect(() => verify(hook.secret, after)).toThrow();
+  });
+
+  it("is documented in the OpenAPI document, with the redelivery routes", async () => {
+    const { paths } = (await get(svc, "/docs/json")).json();
+    for (const path of [
+      "/api/v1/webhook/{id}/rotate-secret/",
+      "/api/v1/webhook/deliveries/{id}/redeliver/",
+      "/api/v1/webhook/deliveries/redeliver/",
+    ]) {
+      expect(paths[path]?.post?.summary, path).toEqual(expect.any(String));
+    }
+    expect(paths["/api/v1/webhook/deliveries/"].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(["status", "hook", "event", "limit", "offset"]),
+    );
+  });
+
+  it("is for admins only", async () => {
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.deleted", target: `${base}/r2` })
+    ).json();
+    const erin = await userToken("erin-hooks@example.org");
+    const res = await svc.app.inject({
+      method: "POST",
+      url: `/api/v1/webhook/${hook.id}/rotate-secret/`,
+      headers: erin,
+      payload: {},
+    });
+    expect(res.statusCode).toBe(403);
+    expect((await send(svc, "POST", "/api/v1/webhook/999999/rotate-secret/", {})).statusCode).toBe(404);
+  });
+});
+
+describe("failed deliveries", () => {
+  const failing = async (path: string, deletes: number) => {
+    failuresLeft.set(path, 3 * deletes);
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.deleted", target: `${base}${path}` })
+    ).json();
+    for (let i = 0; i < deletes; i++) {
+      const identity = await create(svc, { details: { addresses: {} } });
+      await send(svc, "DELETE", `/api/v1/identities/${identity.id}/`);
+    }
+    const failedUrl = `/api/v1/webhook/deliveries/?status=failed&hook=${hook.id}&event=identity.deleted`;
+    await waitFor(async () => (await get(svc, failedUrl)).json().count === deletes, {
+      what: "failed deliveries",
+    });
+    return { hook, failedUrl };
+  };
+
+  it("lists the failures by hook, event and status, paginated, and redelivers one", async () => {
+    const { hook, failedUrl } = await failing("/redeliver-one", 2);
+    const page = (await get(svc, `${failedUrl}&limit=1`)).json();
+    expect(page).toMatchObject({ count: 2, previous: null, results: [{ status: "failed", attempts: 3 }] });
+    expect(page.next).toContain("offset=1");
+    expect(
+      (await get(svc, `${failedUrl.replace("identity.deleted", "identity.created")}`)).json().count,
+    ).toBe(0);
+    const [failed] = page.results;
+    const res = await send(svc, "POST", `/api/v1/webhook/deliveries/${failed.id}/redeliver/`);
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ id: failed.id, status: "pending", attempts: 0 });
+    const delivered = await waitFor(
+      async () =>
+        (await get(svc, `/api/v1/webhook/deliveries/?hook=${hook.id}&status=delivered`)).json().results[0],
+      { what: "redelivered" },
+    );
+    expect(delivered).toMatchObject({ id: failed.id, attempts: 1, last_status_code: 200 });
+    const sent = at("/redeliver-one").filter((r) => r.headers["webhook-id"] === failed.id);
+    expect(sent).toHaveLength(4);
+    expect(new Set(sent.map((r) => r.body)).size).toBe(1);
+    expect((await get(svc, failedUrl)).json().count).toBe(1);
+    expect(
+      (await send(svc, "POST", "/api/v1/webhook/deliveries/00000000-0000-4000-8000-000000000000/redeliver/"))
+        .statusCode,
+    ).toBe(404);
+  });
+
+  it("redelivers every failed delivery of a hook; admins only", async () => {
+    const { hook, failedUrl } = await failing("/redeliver-all", 2);
+    const frank = await userToken("frank-hooks@example.org");
+    const refused = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/webhook/deliveries/redeliver/",
+      headers: frank,
+      payload: { hook: hook.id },
+    });
+    expect(refused.statusCode).toBe(403);
+    const res = await send(svc, "POST", "/api/v1/webhook/deliveries/redeliver/", { hook: hook.id });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ redelivered: 2 });
+    await waitFor(
+      async () =>
+        (await get(svc, `/api/v1/webhook/deliveries/?hook=${hook.id}&status=delivered`)).json().count === 2,
+      { what: "both redelivered" },
+    );
+    expect((await get(svc, failedUrl)).json().count).toBe(0);
   });
 });

@@ -1,22 +1,11 @@
-import { adminAuth, startTestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { msisdn, type Svc } from "./helpers.ts";
 
-let svc: Svc;
-let capture: Capture;
+const it = serviceTest(identityService, { worker: true }, ["identity.created"]);
 
-beforeAll(async () => {
-  svc = await startTestService(identityService, { worker: true });
-  capture = await captureMessages(svc.namespace, ["identity.created"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
-
-const createWithKey = (key: string, body: unknown) =>
+const createWithKey = (svc: Svc, key: string, body: unknown) =>
   svc.app.inject({
     method: "POST",
     url: "/api/v1/identities/",
@@ -25,15 +14,18 @@ const createWithKey = (key: string, body: unknown) =>
   });
 
 describe("Idempotency-Key on POST /api/v1/identities/", () => {
-  it("creates one identity (and one identity.created) however often, and concurrently, the request is sent", async () => {
+  it("creates one identity (and one identity.created) however often, and concurrently, the request is sent", async ({
+    svc,
+    capture,
+  }) => {
     const address = msisdn(77);
     const body = { details: { addresses: { msisdn: { [address]: { default: true } } } } };
-    const responses = await Promise.all([1, 2, 3].map(() => createWithKey("hub-request-1", body)));
+    const responses = await Promise.all([1, 2, 3].map(() => createWithKey(svc, "hub-request-1", body)));
     const created = responses.filter((r) => r.statusCode === 201);
     // The one that ran, and any replays of it; the others found it still running.
     expect(created.length).toBeGreaterThanOrEqual(1);
     expect(responses.every((r) => r.statusCode === 201 || r.statusCode === 409)).toBe(true);
-    const again = await createWithKey("hub-request-1", body);
+    const again = await createWithKey(svc, "hub-request-1", body);
     expect(again.statusCode).toBe(201);
     expect(again.headers["idempotent-replayed"]).toBe("true");
     const id = again.json().id;
@@ -52,7 +44,7 @@ describe("Idempotency-Key on POST /api/v1/identities/", () => {
       what: "identity.created",
     });
 
-    const other = await createWithKey("hub-request-1", {
+    const other = await createWithKey(svc, "hub-request-1", {
       details: { addresses: { msisdn: { [msisdn(77)]: {} } } },
     });
     expect(other.statusCode).toBe(422);

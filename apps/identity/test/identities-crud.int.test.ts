@@ -1,28 +1,17 @@
 import type { IdentityChanged } from "@tidings/contracts";
-import { adminAuth, startTestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
-import { create, get, msisdn, type Svc, send } from "./helpers.ts";
+import { create, get, msisdn, send } from "./helpers.ts";
 
-let svc: Svc;
-let capture: Capture;
-
-beforeAll(async () => {
-  svc = await startTestService(identityService, { worker: true, env: { DEFAULT_COUNTRY: "ZA" } });
-  capture = await captureMessages(svc.namespace, [
-    "identity.created",
-    "identity.updated",
-    "identity.deleted",
-  ]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
+const it = serviceTest(identityService, { worker: true, env: { DEFAULT_COUNTRY: "ZA" } }, [
+  "identity.created",
+  "identity.updated",
+  "identity.deleted",
+]);
 
 describe("addresses are validated and normalised", () => {
-  it("normalises msisdns to E.164 and lower-cases emails", async () => {
+  it("normalises msisdns to E.164 and lower-cases emails", async ({ svc }) => {
     const identity = await create(svc, {
       details: {
         addresses: { msisdn: { "082 000 9001": { default: true } }, email: { " Ann@Example.ORG": {} } },
@@ -34,7 +23,7 @@ describe("addresses are validated and normalised", () => {
     });
   });
 
-  it("answers 400 naming every bad address, and stores nothing", async () => {
+  it("answers 400 naming every bad address, and stores nothing", async ({ svc }) => {
     const before = await svc.db.identity.count();
     const res = await send(svc, "POST", "/api/v1/identities/", {
       details: { addresses: { msisdn: { "12345": {} }, email: { "not-an-email": {} } } },
@@ -50,7 +39,7 @@ describe("addresses are validated and normalised", () => {
     expect(await svc.db.identity.count()).toBe(before);
   });
 
-  it("refuses unknown body fields", async () => {
+  it("refuses unknown body fields", async ({ svc }) => {
     const res = await send(svc, "POST", "/api/v1/identities/", { details: { addresses: {} }, colour: "red" });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.details[0].field).toBe("body.colour");
@@ -58,7 +47,10 @@ describe("addresses are validated and normalised", () => {
 });
 
 describe("update and delete", () => {
-  it("PATCH replaces details, sets updated_by, registers new keys and publishes identity.updated", async () => {
+  it("PATCH replaces details, sets updated_by, registers new keys and publishes identity.updated", async ({
+    svc,
+    capture,
+  }) => {
     const tokenRes = await send(svc, "POST", "/api/v1/user/token/", { email: "updater@example.org" });
     const asUser = { authorization: `Token ${tokenRes.json().token}` };
     const identity = await create(svc, { details: { addresses: { msisdn: { [msisdn(1)]: {} } } } });
@@ -94,7 +86,7 @@ describe("update and delete", () => {
     ]);
   });
 
-  it("PUT needs details; PATCH needs at least one field; an unknown identity is 404", async () => {
+  it("PUT needs details; PATCH needs at least one field; an unknown identity is 404", async ({ svc }) => {
     const identity = await create(svc, { details: { addresses: {} } });
     const put = await send(svc, "PUT", `/api/v1/identities/${identity.id}/`, { version: 3 });
     expect(put.statusCode).toBe(400);
@@ -113,7 +105,7 @@ describe("update and delete", () => {
     expect(missing.json().error.code).toBe("IDENTITY_NOT_FOUND");
   });
 
-  it("DELETE removes the identity and publishes identity.deleted", async () => {
+  it("DELETE removes the identity and publishes identity.deleted", async ({ svc, capture }) => {
     const identity = await create(svc, { details: { addresses: {} } });
     const res = await send(svc, "DELETE", `/api/v1/identities/${identity.id}/`);
     expect(res.statusCode).toBe(204);
@@ -124,7 +116,7 @@ describe("update and delete", () => {
     });
   });
 
-  it("concurrent PATCHes and opt-outs lose no write", async () => {
+  it("concurrent PATCHes and opt-outs lose no write", async ({ svc }) => {
     const a = msisdn(1);
     const b = msisdn(1);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {}, [b]: {} } } } });
@@ -149,7 +141,9 @@ describe("update and delete", () => {
 });
 
 describe("consent and verification flags survive updates", () => {
-  it("a PATCH built from a stale read cannot undo an opt-out or mark an address verified", async () => {
+  it("a PATCH built from a stale read cannot undo an opt-out or mark an address verified", async ({
+    svc,
+  }) => {
     const [a, b] = [msisdn(5), msisdn(5)];
     const identity = await create(svc, {
       details: { addresses: { msisdn: { [a]: {} } }, lang_code: "eng_ZA" },
@@ -179,7 +173,9 @@ describe("consent and verification flags survive updates", () => {
 });
 
 describe("GET /api/v1/identities/ filters and cursor pages", () => {
-  it("filters by operator, communicate_through, created_by, updated_by and updated range", async () => {
+  it("filters by operator, communicate_through, created_by, updated_by and updated range", async ({
+    svc,
+  }) => {
     const operator = await create(svc, { details: { addresses: {} } });
     const through = await create(svc, { details: { addresses: {} } });
     const child = await create(svc, {
@@ -201,7 +197,7 @@ describe("GET /api/v1/identities/ filters and cursor pages", () => {
     expect((await get(svc, "/api/v1/identities/?created_from=yesterday")).statusCode).toBe(400);
   });
 
-  it("walks every identity with cursor pages, without duplicates", async () => {
+  it("walks every identity with cursor pages, without duplicates", async ({ svc }) => {
     for (let i = 0; i < 3; i++) {
       await create(svc, { details: { addresses: {} } });
     }
@@ -222,7 +218,9 @@ describe("GET /api/v1/identities/ filters and cursor pages", () => {
 });
 
 describe("GET /api/v1/identities/search/", () => {
-  it("finds by address (normalised), by other details, and include_inactive=false drops inactive matches", async () => {
+  it("finds by address (normalised), by other details, and include_inactive=false drops inactive matches", async ({
+    svc,
+  }) => {
     const a = msisdn(2);
     const match = await create(svc, { details: { addresses: { msisdn: { [a]: {} } }, lang_code: "zul_ZA" } });
     const inactive = await create(svc, {
@@ -266,7 +264,7 @@ describe("GET /api/v1/identities/search/", () => {
     );
   });
 
-  it("answers 400, not 500, for an unknown filter field", async () => {
+  it("answers 400, not 500, for an unknown filter field", async ({ svc }) => {
     const res = await get(svc, "/api/v1/identities/search/?password__startswith=a");
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toMatchObject({
@@ -281,7 +279,7 @@ describe("GET /api/v1/identities/search/", () => {
 });
 
 describe("GET /api/v1/identities/{id}/addresses/{type}", () => {
-  it("lists usable addresses; an opted-out address does not hide the ones after it", async () => {
+  it("lists usable addresses; an opted-out address does not hide the ones after it", async ({ svc }) => {
     const [a, b, c, d] = [msisdn(3), msisdn(3), msisdn(3), msisdn(3)];
     const identity = await create(svc, {
       details: {
@@ -297,7 +295,9 @@ describe("GET /api/v1/identities/{id}/addresses/{type}", () => {
     expect((await get(svc, `/api/v1/identities/${identity.id}/addresses/email`)).json().count).toBe(0);
   });
 
-  it("default returns the only address; use_communicate_through resolves the other identity", async () => {
+  it("default returns the only address; use_communicate_through resolves the other identity", async ({
+    svc,
+  }) => {
     const [a, b] = [msisdn(4), msisdn(4)];
     const owner = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
     const dependant = await create(svc, {
@@ -312,7 +312,7 @@ describe("GET /api/v1/identities/{id}/addresses/{type}", () => {
     expect(through.results).toEqual([{ address: a }]);
   });
 
-  it("answers 404, not 500, for an unknown identity", async () => {
+  it("answers 404, not 500, for an unknown identity", async ({ svc }) => {
     const res = await get(svc, "/api/v1/identities/00000000-0000-4000-8000-000000000000/addresses/msisdn");
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe("IDENTITY_NOT_FOUND");
@@ -320,7 +320,7 @@ describe("GET /api/v1/identities/{id}/addresses/{type}", () => {
 });
 
 describe("GET /api/v1/detailkeys/", () => {
-  it("lists every top-level key seen on create", async () => {
+  it("lists every top-level key seen on create", async ({ svc }) => {
     await create(svc, { details: { addresses: {}, pmtct: { risk: "high" }, preferred_language: "eng" } });
     const res = await get(svc, "/api/v1/detailkeys/");
     expect(res.statusCode).toBe(200);
@@ -329,7 +329,7 @@ describe("GET /api/v1/detailkeys/", () => {
     );
   });
 
-  it("needs a token", async () => {
+  it("needs a token", async ({ svc }) => {
     expect((await svc.app.inject({ url: "/api/v1/detailkeys/" })).statusCode).toBe(401);
     expect((await svc.app.inject({ url: "/api/v1/detailkeys/", headers: adminAuth })).statusCode).toBe(200);
   });

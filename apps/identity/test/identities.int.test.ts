@@ -1,22 +1,9 @@
 import type { IdentityChanged } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IdentityConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 
-let svc: TestService<IdentityConfig, Db>;
-let capture: Capture;
-
-beforeAll(async () => {
-  svc = await startTestService(identityService, { worker: true });
-  capture = await captureMessages(svc.namespace, ["identity.created"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
+const it = serviceTest(identityService, { worker: true }, ["identity.created"]);
 
 const details = {
   default_addr_type: "msisdn",
@@ -29,7 +16,7 @@ const details = {
 
 describe("POST /api/v1/identities/", () => {
   describe("happy", () => {
-    it("creates the identity and publishes identity.created with its addresses", async () => {
+    it("creates the identity and publishes identity.created with its addresses", async ({ svc, capture }) => {
       const res = await svc.app.inject({
         method: "POST",
         url: "/api/v1/identities/",
@@ -69,7 +56,7 @@ describe("POST /api/v1/identities/", () => {
       expect(fetched.json()).toEqual(identity);
     });
 
-    it("accepts Seed's path without the trailing slash and a Bearer token", async () => {
+    it("accepts Seed's path without the trailing slash and a Bearer token", async ({ svc }) => {
       const res = await svc.app.inject({
         method: "POST",
         url: "/api/v1/identities",
@@ -82,7 +69,7 @@ describe("POST /api/v1/identities/", () => {
   });
 
   describe("errors", () => {
-    it("rejects details without addresses with 400 naming the field, and stores nothing", async () => {
+    it("rejects details without addresses with 400 naming the field, and stores nothing", async ({ svc }) => {
       const before = await svc.db.identity.count();
       const res = await svc.app.inject({
         method: "POST",
@@ -98,7 +85,7 @@ describe("POST /api/v1/identities/", () => {
       expect(await svc.db.identity.count()).toBe(before);
     });
 
-    it("rejects a communicate_through that does not exist", async () => {
+    it("rejects a communicate_through that does not exist", async ({ svc }) => {
       const res = await svc.app.inject({
         method: "POST",
         url: "/api/v1/identities/",
@@ -109,7 +96,7 @@ describe("POST /api/v1/identities/", () => {
       expect(res.json().error.code).toBe("IDENTITY_REFERENCE_NOT_FOUND");
     });
 
-    it("needs a token", async () => {
+    it("needs a token", async ({ svc }) => {
       const res = await svc.app.inject({ method: "POST", url: "/api/v1/identities/", payload: { details } });
       expect(res.statusCode).toBe(401);
       const bad = await svc.app.inject({
@@ -125,7 +112,7 @@ describe("POST /api/v1/identities/", () => {
 });
 
 describe("GET /api/v1/identities/", () => {
-  it("pages newest first with count, next and previous", async () => {
+  it("pages newest first with count, next and previous", async ({ svc }) => {
     for (let i = 0; i < 3; i++) {
       await svc.app.inject({
         method: "POST",
@@ -150,7 +137,7 @@ describe("GET /api/v1/identities/", () => {
     expect(second.previous).toContain("limit=2");
   });
 
-  it("404s an unknown identity in the error shape, with Seed's `detail` beside it", async () => {
+  it("404s an unknown identity in the error shape, with Seed's `detail` beside it", async ({ svc }) => {
     const res = await svc.app.inject({
       url: "/api/v1/identities/00000000-0000-4000-8000-000000000000/",
       headers: adminAuth,
@@ -164,7 +151,7 @@ describe("GET /api/v1/identities/", () => {
 });
 
 describe("POST /api/v1/user/token/", () => {
-  it("issues a working token that is stored only as a digest; non-admins may not issue", async () => {
+  it("issues a working token that is stored only as a digest; non-admins may not issue", async ({ svc }) => {
     const res = await svc.app.inject({
       method: "POST",
       url: "/api/v1/user/token/",

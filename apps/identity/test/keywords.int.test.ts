@@ -1,24 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { countDeadLetters } from "@tidings/amqp";
 import type { InboundReceived, OptOutReported } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminAuth, serviceTest, type TestService, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import type { IdentityConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { identityService } from "../src/service.ts";
 
-let svc: TestService<IdentityConfig, Db>;
-let capture: Capture;
-
-beforeAll(async () => {
-  svc = await startTestService(identityService, { worker: true });
-  capture = await captureMessages(svc.namespace, ["optout.created", "optin.created"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
+const it = serviceTest(identityService, { worker: true }, ["optout.created", "optin.created"]);
 
 const inbound = (overrides: Partial<InboundReceived>): InboundReceived => ({
   id: randomUUID(),
@@ -34,7 +23,7 @@ const inbound = (overrides: Partial<InboundReceived>): InboundReceived => ({
   ...overrides,
 });
 
-async function identityWith(msisdn: string): Promise<string> {
+async function identityWith(svc: TestService<IdentityConfig, Db>, msisdn: string): Promise<string> {
   const res = await svc.app.inject({
     method: "POST",
     url: "/api/v1/identities/",
@@ -44,7 +33,7 @@ async function identityWith(msisdn: string): Promise<string> {
   return res.json().id;
 }
 
-const flags = async (id: string, msisdn: string) =>
+const flags = async (svc: TestService<IdentityConfig, Db>, id: string, msisdn: string) =>
   (
     (await svc.db.identity.findUniqueOrThrow({ where: { id } })).details as {
       addresses: { msisdn: Record<string, { optedout?: boolean }> };
@@ -52,14 +41,19 @@ const flags = async (id: string, msisdn: string) =>
   ).addresses.msisdn[msisdn];
 
 describe("inbound keywords", () => {
-  it("opts the sending address out on STOP, once however often it is delivered, and back in on START", async () => {
-    const id = await identityWith("+27820001111");
+  it("opts the sending address out on STOP, once however often it is delivered, and back in on START", async ({
+    svc,
+    capture,
+  }) => {
+    const id = await identityWith(svc, "+27820001111");
     const stop = inbound({ from_identity: id, from_addr: "+27820001111" });
     await svc.broker.publish("inbound.received", stop);
     await svc.broker.publish("inbound.received", stop);
-    await waitFor(async () => (await flags(id, "+27820001111"))?.optedout === true, { what: "opted out" });
+    await waitFor(async () => (await flags(svc, id, "+27820001111"))?.optedout === true, {
+      what: "opted out",
+    });
     // Only the address that said STOP; the identity's other number is untouched.
-    expect((await flags(id, "+27820009000"))?.optedout).toBeUndefined();
+    expect((await flags(svc, id, "+27820009000"))?.optedout).toBeUndefined();
     await new Promise((r) => setTimeout(r, 300));
     const optouts = await svc.db.optOut.findMany({ where: { identityId: id } });
     expect(optouts).toMatchObject([
@@ -71,14 +65,16 @@ describe("inbound keywords", () => {
       "inbound.received",
       inbound({ from_identity: id, from_addr: "+27820001111", keyword: "start", content: "START" }),
     );
-    await waitFor(async () => (await flags(id, "+27820001111"))?.optedout === false, { what: "opted in" });
+    await waitFor(async () => (await flags(svc, id, "+27820001111"))?.optedout === false, {
+      what: "opted in",
+    });
     await waitFor(() => capture.messages.some((m) => m.name === "optin.created"), { what: "optin.created" });
   });
 
-  it("resolves the sender by address, and ignores HELP and addresses nobody has", async () => {
-    const id = await identityWith("+27820002222");
+  it("resolves the sender by address, and ignores HELP and addresses nobody has", async ({ svc }) => {
+    const id = await identityWith(svc, "+27820002222");
     await svc.broker.publish("inbound.received", inbound({ from_addr: "+27820002222" }));
-    await waitFor(async () => (await flags(id, "+27820002222"))?.optedout === true, {
+    await waitFor(async () => (await flags(svc, id, "+27820002222"))?.optedout === true, {
       what: "opted out by address",
     });
     const before = await svc.db.optOut.count();
@@ -105,12 +101,17 @@ describe("a provider's report that the recipient unsubscribed (optout.reported)"
     ...overrides,
   });
 
-  it("is a stop opt-out of that address from source provider, in the ledger, once however often it is delivered", async () => {
-    const id = await identityWith("+27820001112");
+  it("is a stop opt-out of that address from source provider, in the ledger, once however often it is delivered", async ({
+    svc,
+    capture,
+  }) => {
+    const id = await identityWith(svc, "+27820001112");
     const reported = report({ identity: id });
     await svc.broker.publish("optout.reported", reported);
     await svc.broker.publish("optout.reported", reported);
-    await waitFor(async () => (await flags(id, "+27820001112"))?.optedout === true, { what: "opted out" });
+    await waitFor(async () => (await flags(svc, id, "+27820001112"))?.optedout === true, {
+      what: "opted out",
+    });
     await new Promise((r) => setTimeout(r, 300));
     const optouts = await svc.db.optOut.findMany({ where: { identityId: id } });
     expect(optouts).toEqual([
@@ -140,10 +141,14 @@ describe("a provider's report that the recipient unsubscribed (optout.reported)"
     );
   });
 
-  it("finds the identity by its address when the outbound had none; an unknown address changes nothing", async () => {
-    const id = await identityWith("+27820001113");
+  it("finds the identity by its address when the outbound had none; an unknown address changes nothing", async ({
+    svc,
+  }) => {
+    const id = await identityWith(svc, "+27820001113");
     await svc.broker.publish("optout.reported", report({ address: "+27820001113" }));
-    await waitFor(async () => (await flags(id, "+27820001113"))?.optedout === true, { what: "opted out" });
+    await waitFor(async () => (await flags(svc, id, "+27820001113"))?.optedout === true, {
+      what: "opted out",
+    });
     const before = await svc.db.optOut.count();
     await svc.broker.publish("optout.reported", report({ address: "+27820009999" }));
     await new Promise((r) => setTimeout(r, 500));

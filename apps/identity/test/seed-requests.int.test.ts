@@ -2,21 +2,14 @@
  * The identity store as Seed hubs call it: request shapes that Seed (Django REST framework) accepted and the hubs
  * rely on (see packages/e2e/test/seed-hubs.int.test.ts for their whole flows over the wire).
  */
-import { startTestService } from "@tidings/service-kit/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serviceTest } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, get, msisdn, type Svc, send } from "./helpers.ts";
 
-let svc: Svc;
+const it = serviceTest(identityService);
 
-beforeAll(async () => {
-  svc = await startTestService(identityService);
-});
-afterAll(async () => {
-  await svc?.close();
-});
-
-const withAddress = async () => {
+const withAddress = async (svc: Svc) => {
   const address = msisdn(31);
   const identity = await create(svc, {
     details: { default_addr_type: "msisdn", addresses: { msisdn: { [address]: { default: true } } } },
@@ -25,8 +18,10 @@ const withAddress = async () => {
 };
 
 describe("Seed hubs' identity requests", () => {
-  it("takes back the whole identity a hub read, ignoring its read-only fields (ndoh third-party registration)", async () => {
-    const { identity } = await withAddress();
+  it("takes back the whole identity a hub read, ignoring its read-only fields (ndoh third-party registration)", async ({
+    svc,
+  }) => {
+    const { identity } = await withAddress(svc);
     const read = (await get(svc, `/api/v1/identities/${identity.id}/`)).json();
     const sentBack = {
       ...read,
@@ -51,8 +46,8 @@ describe("Seed hubs' identity requests", () => {
     expect(unknown.statusCode).toBe(400);
   });
 
-  it("accepts an integer requestor_source_id (a hub's Source key) and keeps it as text", async () => {
-    const { identity, address } = await withAddress();
+  it("accepts an integer requestor_source_id (a hub's Source key) and keeps it as text", async ({ svc }) => {
+    const { identity, address } = await withAddress(svc);
     const optin = await send(svc, "POST", "/api/v1/optin/", {
       identity: identity.id,
       address_type: "msisdn",
@@ -75,8 +70,8 @@ describe("Seed hubs' identity requests", () => {
     expect(found.json().results).toHaveLength(1);
   });
 
-  it("searches opt-outs with Django's lookups on created_at, a naive time meaning UTC", async () => {
-    const { identity, address } = await withAddress();
+  it("searches opt-outs with Django's lookups on created_at, a naive time meaning UTC", async ({ svc }) => {
+    const { identity, address } = await withAddress(svc);
     const res = await send(svc, "POST", "/api/v1/optout/", {
       identity: identity.id,
       address_type: "msisdn",
@@ -100,7 +95,7 @@ describe("Seed hubs' identity requests", () => {
     expect(bad.body).toContain("created_at__year");
   });
 
-  it("answers a missing identity with Seed's `detail` beside the error object", async () => {
+  it("answers a missing identity with Seed's `detail` beside the error object", async ({ svc }) => {
     const res = await get(svc, "/api/v1/identities/00000000-0000-4000-8000-000000000000/");
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ detail: "Not found.", error: { code: "IDENTITY_NOT_FOUND" } });

@@ -1,25 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { OptOutCreated, TopicUnsubscribed } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminAuth, serviceTest, type TestService, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import type { IdentityConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { identityService } from "../src/service.ts";
 
-let svc: TestService<IdentityConfig, Db>;
-let capture: Capture;
+const it = serviceTest(identityService, { worker: true }, ["optout.created"]);
 
-beforeAll(async () => {
-  svc = await startTestService(identityService, { worker: true });
-  capture = await captureMessages(svc.namespace, ["optout.created"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
-
-const ledger = async (identity: string) =>
+const ledger = async (svc: TestService<IdentityConfig, Db>, identity: string) =>
   (await svc.app.inject({ url: `/api/v1/identities/${identity}/consent/`, headers: adminAuth })).json()
     .results as {
     kind: string;
@@ -30,7 +19,10 @@ const ledger = async (identity: string) =>
   }[];
 
 describe("topic.unsubscribed (unsubscribe links)", () => {
-  it("records an unsubscribe opt-out in the consent ledger once, for a topic or for everything", async () => {
+  it("records an unsubscribe opt-out in the consent ledger once, for a topic or for everything", async ({
+    svc,
+    capture,
+  }) => {
     const created = await svc.app.inject({
       method: "POST",
       url: "/api/v1/identities/",
@@ -58,7 +50,7 @@ describe("topic.unsubscribed (unsubscribe links)", () => {
 
     const entries = await waitFor(
       async () => {
-        const rows = await ledger(identity);
+        const rows = await ledger(svc, identity);
         return rows.length >= 2 && rows;
       },
       { timeoutMs: 30_000, what: "two ledger entries" },
@@ -91,7 +83,7 @@ describe("topic.unsubscribed (unsubscribe links)", () => {
     expect(optouts.map((o) => o.topic).sort()).toEqual(["outbreak/ke/nairobi", null].sort());
   });
 
-  it("drops an event for an identity that does not exist", async () => {
+  it("drops an event for an identity that does not exist", async ({ svc, capture }) => {
     const missing = randomUUID();
     await svc.broker.publish("topic.unsubscribed", {
       id: randomUUID(),
@@ -117,7 +109,7 @@ describe("topic.unsubscribed (unsubscribe links)", () => {
       method: "link",
       at: new Date().toISOString(),
     });
-    await waitFor(async () => (await ledger(identity)).length === 1, { timeoutMs: 30_000 });
+    await waitFor(async () => (await ledger(svc, identity)).length === 1, { timeoutMs: 30_000 });
     expect(capture.named<OptOutCreated>("optout.created").some((o) => o.identity === missing)).toBe(false);
   });
 });

@@ -1,26 +1,19 @@
 import type { IdentityChanged, OutboundSend } from "@tidings/contracts";
-import { startTestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Capture, serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, msisdn, type Svc, send } from "./helpers.ts";
 
-let svc: Svc;
-let capture: Capture;
-
-beforeAll(async () => {
-  svc = await startTestService(identityService, {
+const it = serviceTest(
+  identityService,
+  {
     worker: true,
     env: { VERIFICATION_MAX_ATTEMPTS: "3", VERIFICATION_MAX_CODES_PER_HOUR: "3" },
-  });
-  capture = await captureMessages(svc.namespace, ["outbound.send", "identity.updated"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
+  },
+  ["outbound.send", "identity.updated"],
+);
 
-async function issue(identity: string, address: string, address_type = "msisdn") {
+async function issue(svc: Svc, capture: Capture, identity: string, address: string, address_type = "msisdn") {
   const sentTo = () =>
     capture
       .named<OutboundSend>("outbound.send")
@@ -37,21 +30,24 @@ async function issue(identity: string, address: string, address_type = "msisdn")
   return /(\d{6})/.exec(sent.content ?? "")?.[1] as string;
 }
 
-const confirm = (identity: string, address: string, code: string, address_type = "msisdn") =>
+const confirm = (svc: Svc, identity: string, address: string, code: string, address_type = "msisdn") =>
   send(svc, "POST", `/api/v1/identities/${identity}/verify/confirm/`, { address_type, address, code });
 
 describe("contact verification", () => {
-  it("sends a code through outbound.send, stores it hashed, and a right code marks the address verified", async () => {
+  it("sends a code through outbound.send, stores it hashed, and a right code marks the address verified", async ({
+    svc,
+    capture,
+  }) => {
     const a = msisdn(30);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
-    const code = await issue(identity.id, a);
+    const code = await issue(svc, capture, identity.id, a);
     expect(code).toMatch(/^\d{6}$/);
     const stored = await svc.db.verificationCode.findFirstOrThrow({ where: { identityId: identity.id } });
     expect(JSON.stringify(stored)).not.toContain(code);
-    const wrong = await confirm(identity.id, a, code === "000000" ? "111111" : "000000");
+    const wrong = await confirm(svc, identity.id, a, code === "000000" ? "111111" : "000000");
     expect(wrong.statusCode).toBe(400);
     expect(wrong.json().error.code).toBe("IDENTITY_VERIFICATION_INVALID");
-    const right = await confirm(identity.id, a, code);
+    const right = await confirm(svc, identity.id, a, code);
     expect(right.statusCode).toBe(200);
     expect(right.json()).toEqual({ verified: true });
     const after = await svc.db.identity.findUniqueOrThrow({ where: { id: identity.id } });
@@ -65,44 +61,44 @@ describe("contact verification", () => {
       { what: "identity.updated" },
     );
     expect(event.addresses[0]?.verified).toBe(true);
-    expect((await confirm(identity.id, a, code)).statusCode).toBe(400);
+    expect((await confirm(svc, identity.id, a, code)).statusCode).toBe(400);
   });
 
-  it("answers 429 after too many attempts, even for the right code", async () => {
+  it("answers 429 after too many attempts, even for the right code", async ({ svc, capture }) => {
     const a = msisdn(31);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
-    const code = await issue(identity.id, a);
+    const code = await issue(svc, capture, identity.id, a);
     const wrongCode = code === "999999" ? "888888" : "999999";
     for (let i = 0; i < 3; i++) {
-      expect((await confirm(identity.id, a, wrongCode)).statusCode).toBe(400);
+      expect((await confirm(svc, identity.id, a, wrongCode)).statusCode).toBe(400);
     }
-    const blocked = await confirm(identity.id, a, code);
+    const blocked = await confirm(svc, identity.id, a, code);
     expect(blocked.statusCode).toBe(429);
     expect(blocked.json().error.code).toBe("IDENTITY_TOO_MANY_ATTEMPTS");
     const row = await svc.db.identity.findUniqueOrThrow({ where: { id: identity.id } });
     expect(JSON.stringify(row.details)).not.toContain("verified");
   });
 
-  it("an expired code is refused; a new code replaces the old one", async () => {
+  it("an expired code is refused; a new code replaces the old one", async ({ svc, capture }) => {
     const a = msisdn(32);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
-    const first = await issue(identity.id, a);
+    const first = await issue(svc, capture, identity.id, a);
     await svc.db.verificationCode.updateMany({
       where: { identityId: identity.id },
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
-    const expired = await confirm(identity.id, a, first);
+    const expired = await confirm(svc, identity.id, a, first);
     expect(expired.statusCode).toBe(400);
     expect(expired.json().error.code).toBe("IDENTITY_VERIFICATION_EXPIRED");
-    const second = await issue(identity.id, a);
-    expect((await confirm(identity.id, a, second)).statusCode).toBe(200);
+    const second = await issue(svc, capture, identity.id, a);
+    expect((await confirm(svc, identity.id, a, second)).statusCode).toBe(200);
   });
 
-  it("limits codes per address per hour with 429", async () => {
+  it("limits codes per address per hour with 429", async ({ svc, capture }) => {
     const a = msisdn(33);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } } } });
     for (let i = 0; i < 3; i++) {
-      await issue(identity.id, a);
+      await issue(svc, capture, identity.id, a);
     }
     const res = await send(svc, "POST", `/api/v1/identities/${identity.id}/verify/`, {
       address_type: "msisdn",
@@ -112,7 +108,9 @@ describe("contact verification", () => {
     expect(res.json().error.code).toBe("IDENTITY_TOO_MANY_CODES");
   });
 
-  it("refuses an address the identity lacks (400) and an unknown identity (404), sending nothing", async () => {
+  it("refuses an address the identity lacks (400) and an unknown identity (404), sending nothing", async ({
+    svc,
+  }) => {
     const identity = await create(svc, { details: { addresses: { msisdn: { [msisdn(34)]: {} } } } });
     const other = msisdn(34);
     const lacking = await send(svc, "POST", `/api/v1/identities/${identity.id}/verify/`, {

@@ -1,8 +1,8 @@
 import { type Clock, type ServiceDefinition, systemClock } from "@tidings/service-kit";
-import type { Channels, Logger } from "./channels/channel.ts";
 import { loadMessageSenderConfig, type MessageSenderConfig } from "./config.ts";
 import { startConsumers } from "./consumers/index.ts";
 import { createDb, type Db } from "./db.ts";
+import type { Channels, Logger } from "./outbound/channel.ts";
 
 export interface MessageSenderOptions {
   /**

@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { startTestService, type TestService, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { callWithKey, issueKey as issueKeyTo, msisdn } from "./helpers.ts";
+import { callWithKey, createTwilioChannel, issueKey as issueKeyTo, msisdn } from "./helpers.ts";
 
 // Keys of each kind are issued through POST /api/v1/user/token/ and used on the real routes; the default
 // channel is a Twilio channel pointed at the simulator, so any send that reaches a provider is seen there.
@@ -40,18 +39,13 @@ beforeAll(async () => {
     worker: true,
     env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000", CHANNEL_CACHE_TTL_MS: "100" },
   });
-  const channel = await svc.app.inject({
-    method: "POST",
-    url: "/api/v1/channel/",
-    headers: adminAuth,
-    payload: {
-      channel_id: "TWILIO",
-      channel_type: "twilio",
-      default: true,
-      configuration: { account_sid: SID, auth_token: TOKEN, from: "+15005550006", api_url: sim.url },
-    },
-  });
-  expect(channel.statusCode).toBe(201);
+  await createTwilioChannel(
+    svc.app,
+    "TWILIO",
+    { sid: SID, token: TOKEN, url: sim.url },
+    {},
+    { default: true },
+  );
 });
 afterAll(async () => {
   await svc?.close();

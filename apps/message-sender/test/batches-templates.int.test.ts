@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { catalog, placeholdersOf, type Template } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { adminAuth, startTestService, type TestService, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
+import { batchOutboundId } from "../src/intake/batches.ts";
 import { messageSenderService } from "../src/service.ts";
-import { batchOutboundId } from "../src/services/batches.ts";
 import { address, identityEvent, msisdn } from "./helpers.ts";
 
 // API and worker: templates arrive as content.template.* events (as the content service publishes them),

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Api, buildServiceApi } from "@tidings/service-kit";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { adminAuth, startTestService, type TestService } from "@tidings/testing";
 import twilio from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";

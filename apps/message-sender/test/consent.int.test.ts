@@ -11,15 +11,21 @@ import {
   type OptOutCreated,
   type OutboundDeliveryReport,
 } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Channel } from "../src/channels/channel.ts";
-import { LogChannel } from "../src/channels/log.ts";
+import { LogChannel } from "../src/channels/log/adapter.ts";
 import type { MessageSenderConfig } from "../src/config.ts";
+import { addressHash } from "../src/consent/consent.ts";
 import type { Db } from "../src/db.ts";
+import type { Channel } from "../src/outbound/channel.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { addressHash } from "../src/services/consent.ts";
 import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
 
 /** Every address a channel was asked to send to: a provider's view. */

@@ -8,8 +8,7 @@ import {
   type IdentityChanged,
   type QueueName,
 } from "@tidings/contracts";
-import { adminAuth, type TestService } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { adminAuth, type TestService, waitFor } from "@tidings/testing";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 

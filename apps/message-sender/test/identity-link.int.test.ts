@@ -1,11 +1,5 @@
 import type { AddressInfo } from "node:net";
-import {
-  adminAuth,
-  startTestService,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-} from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { adminAuth, startTestService, TEST_ADMIN_TOKEN, type TestService, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // The real identity service (its API and worker) in this test's namespace: message-sender talks to it over
 // HTTP, and its identity.created events feed message-sender's address book.

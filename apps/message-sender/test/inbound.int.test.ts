@@ -1,14 +1,20 @@
 import type { AddressInfo } from "node:net";
 import type { InboundReceived } from "@tidings/contracts";
 import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import twilio from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { address, identityEvent, msisdn } from "./helpers.ts";
+import { address, createTwilioChannel, identityEvent, msisdn } from "./helpers.ts";
 
 const SID = `AC${"3".repeat(32)}`;
 const TOKEN = "inbound-auth-token";
@@ -30,17 +36,7 @@ beforeAll(async () => {
   await svc.app.listen({ port: 0, host: "127.0.0.1" });
   webhook = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}/api/v1/inbound/twilio/TW`;
   capture = await captureMessages(svc.namespace, ["inbound.received"]);
-  const res = await svc.app.inject({
-    method: "POST",
-    url: "/api/v1/channel/",
-    headers: adminAuth,
-    payload: {
-      channel_id: "TW",
-      channel_type: "twilio",
-      configuration: { account_sid: SID, auth_token: TOKEN, from: "+15005550006", api_url: sim.url },
-    },
-  });
-  expect(res.statusCode).toBe(201);
+  await createTwilioChannel(svc.app, "TW", { sid: SID, token: TOKEN, url: sim.url });
 });
 afterAll(async () => {
   await capture?.stop();

@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:net";
 import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "@tidings/provider-simulators";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NoAnswerError } from "../src/channels/channel.ts";
-import { TwilioChannel } from "../src/channels/twilio.ts";
+import { TwilioChannel } from "../src/channels/twilio/adapter.ts";
+import { NoAnswerError } from "../src/outbound/channel.ts";
 import { msisdn } from "./helpers.ts";
 
 // Which failures of a real Twilio SDK request are "no answer" (the provider may still accept the message, so the

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { adminAuth, startTestService, type TestService } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import type { Outbound as OutboundRow } from "../src/generated/prisma/client.ts";
+import { OutboundWriter } from "../src/intake/outbound-writer.ts";
+import { toSendCommand } from "../src/outbound/mapping.ts";
 import { messageSenderService } from "../src/service.ts";
-import { OutboundWriter } from "../src/services/outbound-writer.ts";
-import { toSendCommand } from "../src/services/outbounds.ts";
 import { msisdn } from "./helpers.ts";
 
 // The API alone (no worker): outbounds stay queued, and their outbound.send waits in the outbox.

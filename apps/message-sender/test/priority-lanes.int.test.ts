@@ -1,13 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { OutboundSend, QueueName } from "@tidings/contracts";
 import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { startTestService, type TestService, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { msisdn } from "./helpers.ts";
+import { createTwilioChannel, msisdn } from "./helpers.ts";
 
 // Priority lanes: high, normal and bulk outbound.send go to separate queues with separate consumers, so a
 // bulk backlog does not hold up a verification code.
@@ -26,17 +25,7 @@ beforeAll(async () => {
     worker: true,
     env: { OUTBOUND_PREFETCH_BULK: "20", OUTBOUND_PREFETCH_HIGH: "5" },
   });
-  const res = await svc.app.inject({
-    method: "POST",
-    url: "/api/v1/channel/",
-    headers: adminAuth,
-    payload: {
-      channel_id: "SLOW",
-      channel_type: "twilio",
-      configuration: { account_sid: SID, auth_token: TOKEN, from: "+15005550006", api_url: sim.url },
-    },
-  });
-  expect(res.statusCode).toBe(201);
+  await createTwilioChannel(svc.app, "SLOW", { sid: SID, token: TOKEN, url: sim.url });
 });
 afterAll(async () => {
   await svc?.close();

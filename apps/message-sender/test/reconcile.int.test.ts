@@ -1,12 +1,18 @@
 import type { OutboundDeliveryReport } from "@tidings/contracts";
 import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { msisdn } from "./helpers.ts";
+import { createTwilioChannel, msisdn } from "./helpers.ts";
 
 const SID = `AC${"4".repeat(32)}`;
 const TOKEN = "reconcile-auth-token";
@@ -23,17 +29,7 @@ beforeAll(async () => {
   });
   capture = await captureMessages(svc.namespace, ["outbound.delivery_report"]);
   // No status_callback: the callbacks are lost, only the reconciler can learn the final status.
-  const res = await svc.app.inject({
-    method: "POST",
-    url: "/api/v1/channel/",
-    headers: adminAuth,
-    payload: {
-      channel_id: "TW_LOST",
-      channel_type: "twilio",
-      configuration: { account_sid: SID, auth_token: TOKEN, from: "+15005550006", api_url: sim.url },
-    },
-  });
-  expect(res.statusCode).toBe(201);
+  await createTwilioChannel(svc.app, "TW_LOST", { sid: SID, token: TOKEN, url: sim.url });
 });
 afterAll(async () => {
   await capture?.stop();

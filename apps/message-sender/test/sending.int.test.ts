@@ -1,12 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { OutboundDeliveryReport, OutboundSend, OutboundStatusChanged } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Channel, PermanentSendError } from "../src/channels/channel.ts";
-import { LogChannel } from "../src/channels/log.ts";
+import { LogChannel } from "../src/channels/log/adapter.ts";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
+import { type Channel, PermanentSendError } from "../src/outbound/channel.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
 

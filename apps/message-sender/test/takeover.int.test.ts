@@ -1,6 +1,13 @@
 import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "@tidings/provider-simulators";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { AMQP_URL, type ServiceProcess, spawnService, waitFor } from "@tidings/testing";
+import {
+  AMQP_URL,
+  adminAuth,
+  type ServiceProcess,
+  spawnService,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";

@@ -1,11 +1,17 @@
 import type { AddressInfo } from "node:net";
 import type { OptOutReported, OutboundDeliveryReport } from "@tidings/contracts";
 import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "@tidings/provider-simulators";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import twilio from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TWILIO_THROTTLE_PAUSE_MS } from "../src/channels/twilio.ts";
+import { TWILIO_THROTTLE_PAUSE_MS } from "../src/channels/twilio/adapter.ts";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";

@@ -6,8 +6,7 @@ import {
   type VonageSimulator,
   vonageSignature,
 } from "@tidings/provider-simulators";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { adminAuth, startTestService, type TestService, waitFor } from "@tidings/testing";
 import { Vonage } from "@vonage/server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";

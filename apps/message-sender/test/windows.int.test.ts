@@ -1,5 +1,4 @@
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { adminAuth, startTestService, type TestService, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";

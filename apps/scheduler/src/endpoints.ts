@@ -1,4 +1,5 @@
-import { ApiError, type Lookup, type Principal, type UrlPolicy } from "@tidings/service-kit";
+import type { Lookup, Principal, UrlPolicy } from "@tidings/service-kit";
+import { endpointNotAllowed } from "./errors.ts";
 
 /** Which HTTP endpoints a schedule saved by a non-admin token may have (SCHEDULER_HTTP_ALLOWED_HOSTS). */
 export interface EndpointGuard {
@@ -21,11 +22,6 @@ export async function assertEndpointAllowed(
   }
   const problem = await guard.policy.problem(endpoint, guard.lookup);
   if (problem) {
-    throw new ApiError(
-      403,
-      "SCHEDULER_ENDPOINT_NOT_ALLOWED",
-      `This token may only use endpoints allowed by SCHEDULER_HTTP_ALLOWED_HOSTS: ${problem}`,
-      [{ field: "body.endpoint", message: problem }],
-    );
+    throw endpointNotAllowed(problem);
   }
 }

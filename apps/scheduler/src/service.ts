@@ -1,12 +1,9 @@
-import { startConfiguredHookDispatcher } from "@tidings/hooks";
 import type { ServiceDefinition } from "@tidings/service-kit";
 import { type Clock, type Lookup, systemClock, UrlPolicy } from "@tidings/service-kit";
-import { catchUpLimits, loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
-import { consumeContentSchedules } from "./consumers/content-schedules.consumer.ts";
-import { consumeHttpDeliveries } from "./consumers/http-deliveries.consumer.ts";
+import { loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
+import { startConsumers } from "./consumers/index.ts";
 import { createDb, type Db } from "./db.ts";
 import type { EndpointGuard } from "./endpoints.ts";
-import { Ticker } from "./ticker.ts";
 
 /** The scheduler; `clock` and the name resolution of HTTP endpoints are replaceable so tests control them. */
 export function schedulerService(
@@ -25,29 +22,8 @@ export function schedulerService(
     // Imported on demand so worker processes never load the API side.
     routes: async () => {
       const { registerRoutes } = await import("./routes/index.ts");
-      return (app, deps) => registerRoutes(app, deps, clock, guardOf(deps.config));
+      return (app, deps) => registerRoutes(app, { ...deps, clock, guard: guardOf(deps.config) });
     },
-    async startConsumers({ broker, db, config, logger }) {
-      const stopHooks = startConfiguredHookDispatcher(db, logger, config);
-      const content = await consumeContentSchedules(broker, db, clock, config.AMQP_PREFETCH);
-      const deliveries = await consumeHttpDeliveries(
-        broker,
-        db,
-        clock,
-        guardOf(config),
-        config.AMQP_PREFETCH,
-        config.HTTP_RETRY_DELAYS_MS
-          ? { delaysMs: config.HTTP_RETRY_DELAYS_MS.split(",").map(Number) }
-          : undefined,
-      );
-      const ticker = new Ticker(db, logger.child({ component: "ticker" }), clock, catchUpLimits(config));
-      ticker.start(config.TICK_INTERVAL_MS);
-      return async () => {
-        await ticker.stop();
-        await deliveries.stop();
-        await content.stop();
-        await stopHooks();
-      };
-    },
+    startConsumers: (deps) => startConsumers({ ...deps, clock, guard: guardOf(deps.config) }),
   };
 }

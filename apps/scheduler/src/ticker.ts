@@ -1,11 +1,11 @@
-import { enqueue, type OutboxMessage } from "@tidings/amqp";
+import type { OutboxMessage } from "@tidings/amqp";
 import {
   assertPayload,
   deterministicId,
   InvalidPayloadError,
   type ScheduleCatchUpPolicy,
 } from "@tidings/contracts";
-import { enqueueHookEvent } from "@tidings/hooks";
+import { publish } from "@tidings/hooks";
 import { type Clock, type Logger, systemClock } from "@tidings/service-kit";
 import { type CatchUpLimits, DEFAULT_CATCH_UP_LIMITS } from "./config.ts";
 import type { Db, Tx } from "./db.ts";
@@ -84,8 +84,7 @@ export async function fireSlot(
   if (!run) {
     return false;
   }
-  await enqueue(tx, message);
-  await enqueueHookEvent(tx, "schedule.fired", toRun(run));
+  await publish(tx, message, { hook: "schedule.fired", data: toRun(run) });
   return true;
 }
 

@@ -1,9 +1,7 @@
 import type { ScheduleFired } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, testLogger, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SchedulerConfig } from "../src/config.ts";
-import { createDb, type Db } from "../src/db.ts";
+import { adminAuth, serviceTest, testLogger, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
+import { createDb } from "../src/db.ts";
 import { schedulerService } from "../src/service.ts";
 import { Ticker } from "../src/ticker.ts";
 
@@ -13,17 +11,9 @@ const END = Date.parse("2026-11-08T12:00:00Z");
 
 let now = new Date(START);
 const clock = () => now;
-let svc: TestService<SchedulerConfig, Db>;
-let capture: Capture;
-
-beforeAll(async () => {
-  svc = await startTestService(schedulerService(clock), { worker: true, env: { TICK_INTERVAL_MS: "60000" } });
-  capture = await captureMessages(svc.namespace, ["schedule.fired"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
+const it = serviceTest(schedulerService(clock), { worker: true, env: { TICK_INTERVAL_MS: "60000" } }, [
+  "schedule.fired",
+]);
 
 /**
  * The DST policy, written out independently of the scheduler from the zones' 2026 transitions: a wall time
@@ -85,7 +75,10 @@ function expectedSlots(zone: keyof typeof zones, cron: "sunday-night" | "sunday-
 }
 
 describe("daylight saving, three competing tickers", () => {
-  it("fires every slot exactly once across spring and autumn changes in two time zones", async () => {
+  it("fires every slot exactly once across spring and autumn changes in two time zones", async ({
+    svc,
+    capture,
+  }) => {
     const schedules: { id: string; expected: string[] }[] = [];
     for (const zone of Object.keys(zones) as (keyof typeof zones)[]) {
       for (const [cron, kind] of [

@@ -1,8 +1,15 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ScheduleAdded, ScheduleDeliver } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, testLogger, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  testLogger,
+  waitFor,
+} from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SchedulerConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";

@@ -1,8 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Lookup } from "@tidings/service-kit";
-import { adminAuth, startTestService, type TestService, userAuth } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { adminAuth, startTestService, type TestService, userAuth, waitFor } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SchedulerConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";

@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { ScheduleFired } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, testLogger, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  testLogger,
+  waitFor,
+} from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SchedulerConfig } from "../src/config.ts";
 import { createDb, type Db } from "../src/db.ts";

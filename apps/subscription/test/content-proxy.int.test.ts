@@ -2,19 +2,20 @@
  * One URL for Seed's stage-based messaging API: the subscription API forwards content's paths to the content
  * service (a real content API on a port), as a Seed hub with one STAGE_BASED_MESSAGING_URL expects.
  */
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
+import { adminAuth, startTestService, type TestService } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contentService } from "../../content/src/service.ts";
 import type { SubscriptionConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { subscriptionService } from "../src/service.ts";
 
-let content: TestService<unknown, unknown>;
+let content: Awaited<ReturnType<typeof startContent>>;
 let subscription: TestService<SubscriptionConfig, Db>;
+const startContent = () => startTestService(contentService);
 let hubToken: string;
 
 beforeAll(async () => {
-  content = (await startTestService(contentService)) as unknown as TestService<unknown, unknown>;
+  content = await startContent();
   const address = await content.app.listen({ port: 0, host: "127.0.0.1" });
   subscription = await startTestService(subscriptionService, {
     namespace: content.namespace,

@@ -1,23 +1,15 @@
 import { queueNames, queues } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { AMQP_URL, waitFor } from "@tidings/testing";
+import { AMQP_URL, adminAuth, serviceTest, type TestService, waitFor } from "@tidings/testing";
 import amqp from "amqplib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { SubscriptionConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { subscriptionService } from "../src/service.ts";
 
-let svc: TestService<SubscriptionConfig, Db>;
-
-beforeAll(async () => {
-  svc = await startTestService(subscriptionService, { worker: true });
-});
-afterAll(async () => {
-  await svc?.close();
-});
+const it = serviceTest(subscriptionService, { worker: true });
 
 /** Publishes bytes the contract rejects, as a buggy producer would. */
-async function publishPoison(messageId: string): Promise<void> {
+async function publishPoison(svc: TestService<SubscriptionConfig, Db>, messageId: string): Promise<void> {
   const connection = await amqp.connect(AMQP_URL);
   const channel = await connection.createConfirmChannel();
   channel.publish(
@@ -30,14 +22,21 @@ async function publishPoison(messageId: string): Promise<void> {
   await connection.close();
 }
 
-const get = (url: string, headers: Record<string, string> = adminAuth) => svc.app.inject({ url, headers });
+const get = (
+  svc: TestService<SubscriptionConfig, Db>,
+  url: string,
+  headers: Record<string, string> = adminAuth,
+) => svc.app.inject({ url, headers });
 
 describe("dead letters over the API", () => {
-  it("counts, lists and replays a poison message; admin only", async () => {
-    await publishPoison("3f0e7c1a-9b2d-4c5e-8f7a-6b5c4d3e2f10");
+  it("counts, lists and replays a poison message; admin only", async ({ svc }) => {
+    await publishPoison(svc, "3f0e7c1a-9b2d-4c5e-8f7a-6b5c4d3e2f10");
     const counts = await waitFor(
       async () => {
-        const list = (await get("/api/v1/dead-letters/")).json() as { queue: string; dead_letters: number }[];
+        const list = (await get(svc, "/api/v1/dead-letters/")).json() as {
+          queue: string;
+          dead_letters: number;
+        }[];
         return list.find((q) => q.queue === "subscription.send-next" && q.dead_letters === 1) && list;
       },
       { what: "dead letter counted" },
@@ -48,7 +47,7 @@ describe("dead letters over the API", () => {
     );
     expect(counts.map((q) => q.queue)).toContain("subscription.identity-events");
 
-    const letters = (await get("/api/v1/dead-letters/subscription.send-next/")).json();
+    const letters = (await get(svc, "/api/v1/dead-letters/subscription.send-next/")).json();
     expect(letters).toEqual([
       {
         messageId: "3f0e7c1a-9b2d-4c5e-8f7a-6b5c4d3e2f10",
@@ -70,15 +69,15 @@ describe("dead letters over the API", () => {
     expect(replay.json()).toEqual({ replayed: 1 });
     await waitFor(
       async () =>
-        ((await get("/api/v1/dead-letters/subscription.send-next/")).json() as unknown[]).length === 1,
+        ((await get(svc, "/api/v1/dead-letters/subscription.send-next/")).json() as unknown[]).length === 1,
       {
         what: "back in the DLQ",
       },
     );
   });
 
-  it("refuses other services' queues and non-admin tokens", async () => {
-    expect((await get("/api/v1/dead-letters/message-sender.outbound-send/")).statusCode).toBe(404);
+  it("refuses other services' queues and non-admin tokens", async ({ svc }) => {
+    expect((await get(svc, "/api/v1/dead-letters/message-sender.outbound-send/")).statusCode).toBe(404);
     const token = (
       await svc.app.inject({
         method: "POST",
@@ -87,12 +86,16 @@ describe("dead letters over the API", () => {
         payload: { email: "hub@example.org" },
       })
     ).json().token as string;
-    expect((await get("/api/v1/dead-letters/", { authorization: `Token ${token}` })).statusCode).toBe(403);
+    expect((await get(svc, "/api/v1/dead-letters/", { authorization: `Token ${token}` })).statusCode).toBe(
+      403,
+    );
   });
 });
 
 describe("Seed failed tasks", () => {
-  it("lists each subscription of a dead-lettered send as a failed task, and requeues them", async () => {
+  it("lists each subscription of a dead-lettered send as a failed task, and requeues them", async ({
+    svc,
+  }) => {
     const T = "2026-03-01T00:00:00.000Z";
     await svc.broker.publish("content.schedule.changed", {
       id: 1,
@@ -167,7 +170,7 @@ describe("Seed failed tasks", () => {
     await connection.close();
 
     const ours = async () =>
-      ((await get("/api/v1/failed-tasks/")).json() as { results: { task_id: string }[] }).results.filter(
+      ((await get(svc, "/api/v1/failed-tasks/")).json() as { results: { task_id: string }[] }).results.filter(
         (t) => t.task_id === "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
       );
     // One listing per poll: a listing holds the dead letters until its channel closes.

@@ -1,8 +1,16 @@
 import { Broker } from "@tidings/amqp";
 import type { OutboundSend, Subscription } from "@tidings/contracts";
 import { startServiceWorker } from "@tidings/service-kit";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { AMQP_URL, type Capture, captureMessages, testLogger, waitFor } from "@tidings/testing";
+import {
+  AMQP_URL,
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  testLogger,
+  waitFor,
+} from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SubscriptionConfig } from "../src/config.ts";
 import { createDb, type Db } from "../src/db.ts";

@@ -1,8 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { OutboundSend } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SubscriptionConfig } from "../src/config.ts";

@@ -1,6 +1,5 @@
 import type { IdentityAddress } from "@tidings/contracts";
-import type { TestService } from "@tidings/service-kit/testing";
-import { waitFor } from "@tidings/testing";
+import { type TestService, waitFor } from "@tidings/testing";
 import type { SubscriptionConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 

@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { OutboundSend, TopicUnsubscribed } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService } from "@tidings/service-kit/testing";
-import { type Capture, captureMessages, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Capture,
+  captureMessages,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SubscriptionConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";

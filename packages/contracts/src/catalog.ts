@@ -1,4 +1,5 @@
 import type { Static, TSchema } from "typebox";
+import { SchedulerScheduleRun } from "./http/scheduler.ts";
 import {
   ContentDeleted,
   ContentSchedule,
@@ -12,7 +13,9 @@ import {
   IdentityDeleted,
   IdentityMaxFailures,
   OptInCreated,
+  OptInRequested,
   OptOutCreated,
+  OptOutRequested,
 } from "./messages/identity.ts";
 import {
   InboundReceived,
@@ -470,3 +473,120 @@ export type Payload<N extends MessageName> = Static<Catalog[N]["schema"]>;
 export const messageNames = Object.keys(catalog) as MessageName[];
 
 export const isMessageName = (name: string): name is MessageName => Object.hasOwn(catalog, name);
+
+/**
+ * Who receives a hook event: `all` hooks of the event (Seed's `created+` model events), or only the hooks
+ * owned by the API user who acted (`actor`: Seed's user-scoped raw events; when the admin token or a worker
+ * acts, every hook of the event does).
+ */
+export type HookAudience = "all" | "actor";
+
+/** A REST-hook event (`/api/v1/webhook/`): what its deliveries carry and to whom they go. */
+export interface HookEventDefinition {
+  /** The service that offers it (its database holds the hooks and their deliveries). */
+  service: Service;
+  /** The delivered data. */
+  schema: TSchema;
+  example: unknown;
+  description: string;
+  audience: HookAudience;
+  /**
+   * `envelope`: Seed's rest-hooks body `{"hook": {"id", "event", "target"}, "data": <data>}`; `raw`: the data
+   * alone (Seed's `send_hook_meta=False` events, read as such by the hubs).
+   */
+  body: "envelope" | "raw";
+  /** Delivered by publishing the catalog message of the same name, whose payload is the data. */
+  message?: true;
+}
+
+/** A hook event delivered with the catalog message of the same name (same schema, same payload). */
+const withMessage = <const N extends MessageName>(name: N, audience: HookAudience = "all") =>
+  ({
+    service: catalog[name].exchange,
+    schema: catalog[name].schema,
+    example: catalog[name].example,
+    description: catalog[name].description,
+    audience,
+    body: "envelope",
+    message: true,
+  }) as const;
+
+/** Every REST-hook event, each with its schema: the services offer exactly these at `/api/v1/webhook/`. */
+export const hookEvents = {
+  "identity.created": withMessage("identity.created"),
+  "identity.updated": withMessage("identity.updated"),
+  "identity.deleted": withMessage("identity.deleted"),
+  "identity.max_failures": withMessage("identity.max_failures", "actor"),
+  "optout.requested": {
+    service: "identity",
+    schema: OptOutRequested,
+    example: {
+      identity: IDENTITY_ID,
+      identity_details: identity.details,
+      optout_type: "stop",
+      optout_reason: null,
+      optout_source: "sms-inbound",
+    },
+    description: "An opt-out was requested (Seed's raw hook); the identity's details before it took effect.",
+    audience: "actor",
+    body: "raw",
+  },
+  "optin.requested": {
+    service: "identity",
+    schema: OptInRequested,
+    example: {
+      identity: IDENTITY_ID,
+      identity_details: identity.details,
+      optin_address_type: "msisdn",
+      optin_address: "+27820001001",
+    },
+    description: "An opt-in was requested (Seed's raw hook); the identity's details before it took effect.",
+    audience: "actor",
+    body: "raw",
+  },
+  "schedule.added": withMessage("schedule.added"),
+  "schedule.fired": {
+    service: "scheduler",
+    schema: SchedulerScheduleRun,
+    example: {
+      id: "6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d",
+      schedule: "2f4b8c7e-9a1d-4e3f-8b2a-1c0d9e8f7a6b",
+      slot: NOW,
+      trigger: "cron",
+      manual: false,
+      fired_at: NOW,
+      delivered_at: null,
+    },
+    description:
+      "A schedule's slot fired, whatever its target: the run record (the broker's `schedule.fired` is for AMQP targets only).",
+    audience: "all",
+    body: "envelope",
+  },
+  "subscription.created": withMessage("subscription.created"),
+  "subscription.updated": withMessage("subscription.updated"),
+  "subscription.completed": withMessage("subscription.completed"),
+} as const satisfies Record<string, HookEventDefinition>;
+
+export type HookEvents = typeof hookEvents;
+export type HookEventName = keyof HookEvents;
+export type HookData<N extends HookEventName> = Static<HookEvents[N]["schema"]>;
+/** The hook events that publishing their catalog message delivers. */
+export type MessageHookName = {
+  [N in HookEventName]: HookEvents[N] extends { message: true } ? N : never;
+}[HookEventName];
+/** The hook events published on their own, with data no catalog message carries. */
+export type StandaloneHookName = Exclude<HookEventName, MessageHookName>;
+
+export const hookEventNames = Object.keys(hookEvents) as HookEventName[];
+
+export const isHookEventName = (name: string): name is HookEventName => Object.hasOwn(hookEvents, name);
+
+/** The hook events a service offers. */
+export const hookEventsOf = (service: Service): HookEventName[] =>
+  hookEventNames.filter((name) => hookEvents[name].service === service);
+
+/** The hook event that publishing this message delivers, if any. */
+export function hookOfMessage(name: MessageName): MessageHookName | undefined {
+  const hook: HookEventDefinition | undefined = isHookEventName(name) ? hookEvents[name] : undefined;
+  return hook?.message ? (name as MessageHookName) : undefined;
+}

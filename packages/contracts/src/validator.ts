@@ -1,6 +1,14 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
-import { catalog, type MessageName, type Payload } from "./catalog.ts";
+import {
+  catalog,
+  type HookData,
+  type HookEventName,
+  hookEvents,
+  isHookEventName,
+  type MessageName,
+  type Payload,
+} from "./catalog.ts";
 
 /**
  * An Ajv with the formats fastify uses. JSON (message payloads, request bodies) is validated as sent:
@@ -51,4 +59,27 @@ export function assertPayload<N extends MessageName>(name: N, value: unknown): P
     throw new InvalidPayloadError(name, compiled.get(name)?.errors ?? []);
   }
   return value;
+}
+
+const compiledHooks = new Map<HookEventName, ValidateFunction>();
+
+/**
+ * Returns a hook event's data typed, or throws InvalidPayloadError: for an event that is not in the hook
+ * catalog (so without a schema) as for data its schema refuses.
+ */
+export function assertHookData<N extends HookEventName>(name: N, value: unknown): HookData<N> {
+  if (!isHookEventName(name)) {
+    throw new InvalidPayloadError(name, [
+      { instancePath: "", schemaPath: "", keyword: "catalog", params: {}, message: "is not a hook event" },
+    ]);
+  }
+  let validate = compiledHooks.get(name);
+  if (!validate) {
+    validate = ajv.compile(hookEvents[name].schema);
+    compiledHooks.set(name, validate);
+  }
+  if (!validate(value)) {
+    throw new InvalidPayloadError(name, validate.errors ?? []);
+  }
+  return value as HookData<N>;
 }

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
+  assertHookData,
   assertPayload,
   catalog,
+  type HookEventDefinition,
+  type HookEventName,
+  hookEventNames,
+  hookEvents,
+  hookEventsOf,
+  hookOfMessage,
   InvalidPayloadError,
   isMessageName,
   messageNames,
@@ -19,6 +26,8 @@ const bindingsOf = (q: QueueName): readonly string[] => {
   const def = queues[q];
   return "bindings" in def ? def.bindings : def.messages;
 };
+
+const IDENTITY = catalog["identity.deleted"].example.id;
 
 const SEED_EVENT_NAMES = new Set(["identity.max_failures"]);
 
@@ -51,6 +60,50 @@ describe("message catalog", () => {
   it("knows its own names", () => {
     expect(isMessageName("outbound.send")).toBe(true);
     expect(isMessageName("outbound.nope")).toBe(false);
+  });
+});
+
+describe("hook events", () => {
+  it.each(hookEventNames)("%s: has a schema, and its example validates", (name) => {
+    expect(assertHookData(name, hookEvents[name].example)).toBe(hookEvents[name].example);
+  });
+
+  it("a hook event published with its message shares the message's schema and service", () => {
+    for (const name of hookEventNames) {
+      const hook: HookEventDefinition = hookEvents[name];
+      if (hook.message) {
+        const message = catalog[name as keyof typeof catalog];
+        expect(hook.schema, name).toBe(message.schema);
+        expect(hook.service, name).toBe(message.exchange);
+        expect(hookOfMessage(name as keyof typeof catalog)).toBe(name);
+      }
+    }
+    // schedule.fired's hook carries the run, not the broker message: publishing the message delivers no hook.
+    expect(hookOfMessage("schedule.fired")).toBeUndefined();
+    expect(hookOfMessage("optout.created")).toBeUndefined();
+  });
+
+  it("lists each service's events; Seed's raw events go to the acting user's hooks without an envelope", () => {
+    expect(hookEventsOf("identity")).toContain("optout.requested");
+    expect(hookEventsOf("content")).toEqual([]);
+    for (const name of ["optout.requested", "optin.requested"] as const) {
+      expect(hookEvents[name]).toMatchObject({ audience: "actor", body: "raw" });
+    }
+  });
+
+  it("rejects an event without a schema, and data its schema refuses", () => {
+    expect(() => assertHookData("identity.exploded" as HookEventName, {})).toThrow(/not a hook event/);
+    expect(() => assertHookData("optout.requested", { identity: IDENTITY })).toThrow(InvalidPayloadError);
+    const withoutSchema = {
+      service: "identity",
+      example: {},
+      description: "no schema",
+      audience: "all",
+      body: "envelope",
+    } as const;
+    // @ts-expect-error: a hook event needs a schema (checked by `pnpm typecheck`)
+    const definition: HookEventDefinition = withoutSchema;
+    expect(definition.schema).toBeUndefined();
   });
 });
 

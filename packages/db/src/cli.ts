@@ -1,6 +1,7 @@
 #!/usr/bin/env tsx
 /**
- * tidings-db: Prisma migrations without Prisma's native engine, run from an app's folder.
+ * tidings-db: Prisma migrations without Prisma's native engine, run from an app's folder (`diff` also from this
+ * package's, for the platform tables every app has).
  *   migrate            create the service's database if missing and apply pending migrations
  *   diff <name>        write prisma/migrations/<timestamp>_<name>/migration.sql for schema changes
  *   check              fail when the schema has changes no migration covers
@@ -9,7 +10,14 @@
 import { spawnSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { applyMigrations, buildSnapshot, diffSchema, loadSchemaFiles, snapshotPath } from "./migrations.ts";
+import {
+  applyMigrations,
+  buildSnapshot,
+  diffSchema,
+  loadSchemaFiles,
+  ownSchemaFiles,
+  snapshotPath,
+} from "./migrations.ts";
 import { databaseUrlFor } from "./service-db.ts";
 
 const appDir = process.cwd();
@@ -42,7 +50,10 @@ switch (command) {
       path.join(appDir, "prisma", "migrations", "migration_lock.toml"),
       'provider = "postgresql"\n',
     );
-    await writeFile(snapshotPath(appDir), buildSnapshot(await loadSchemaFiles(appDir)));
+    await writeFile(
+      snapshotPath(appDir),
+      buildSnapshot(ownSchemaFiles(appDir, await loadSchemaFiles(appDir))),
+    );
     process.stdout.write(`${service}: wrote ${path.relative(appDir, dir)}/migration.sql\n`);
     break;
   }

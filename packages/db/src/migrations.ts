@@ -1,10 +1,23 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { MigrationList } from "@prisma/schema-engine-wasm";
 import { Client } from "pg";
 import { openSchemaEngine } from "./schema-engine.ts";
 
 const NO_FILTER = { externalTables: [], externalEnums: [] };
+
+/**
+ * This package's folder: its `prisma/platform.prisma` declares the tables every service has (each app's
+ * prisma/schema/ links to it) and its `prisma/migrations` make them, in every service's database before the app's own.
+ */
+export const platformDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const PLATFORM_SCHEMA = "platform.prisma";
+/** The datasource the platform schema is diffed with (each app's schema.prisma declares its own). */
+const PLATFORM_DATASOURCE = {
+  path: "datasource.prisma",
+  content: 'datasource db {\n  provider = "postgresql"\n}\n',
+};
 
 /** Everything under `<appDir>/prisma/migrations`, in Prisma's folder format. */
 export async function loadMigrations(appDir: string): Promise<MigrationList> {
@@ -36,8 +49,15 @@ export async function loadMigrations(appDir: string): Promise<MigrationList> {
   };
 }
 
-/** Every `*.prisma` file in `<appDir>/prisma/schema/`, as the engine wants them. */
+/**
+ * Every `*.prisma` file in `<appDir>/prisma/schema/`, as the engine wants them; for this package, the platform schema
+ * with a datasource.
+ */
 export async function loadSchemaFiles(appDir: string): Promise<{ path: string; content: string }[]> {
+  if (path.resolve(appDir) === platformDir) {
+    const file = path.join(platformDir, "prisma", PLATFORM_SCHEMA);
+    return [PLATFORM_DATASOURCE, { path: file, content: await readFile(file, "utf8") }];
+  }
   const dir = path.join(appDir, "prisma", "schema");
   const names = (await readdir(dir)).filter((n) => n.endsWith(".prisma")).sort();
   return Promise.all(
@@ -84,7 +104,10 @@ export async function ensureDatabase(url: string, template?: string): Promise<bo
   });
 }
 
-/** `prisma migrate deploy` without the native engine: applies pending migrations and records them. */
+/**
+ * `prisma migrate deploy` without the native engine: applies the pending platform migrations, then the app's own,
+ * and records them (both in the database's `_prisma_migrations`).
+ */
 export async function applyMigrations(appDir: string, url: string): Promise<string[]> {
   await ensureDatabase(url);
   const files = await loadSchemaFiles(appDir);
@@ -93,7 +116,11 @@ export async function applyMigrations(appDir: string, url: string): Promise<stri
     files.map((f) => [f.path, f.content]),
   );
   try {
-    const migrationsList = await loadMigrations(appDir);
+    const [platform, own] = await Promise.all([loadMigrations(platformDir), loadMigrations(appDir)]);
+    const migrationsList = {
+      ...own,
+      migrationDirectories: [...platform.migrationDirectories, ...own.migrationDirectories],
+    };
     const result = await engine.applyMigrations({ migrationsList, filters: NO_FILTER });
     return result.appliedMigrationNames;
   } finally {
@@ -105,13 +132,22 @@ export async function applyMigrations(appDir: string, url: string): Promise<stri
 export const snapshotPath = (appDir: string) =>
   path.join(appDir, "prisma", "migrations", "schema.snapshot.prisma");
 
+/** An app's schema files that its own migrations cover: all but the platform schema, which this package migrates. */
+export const ownSchemaFiles = (appDir: string, files: { path: string; content: string }[]) =>
+  path.resolve(appDir) === platformDir
+    ? files
+    : files.filter((f) => path.basename(f.path) !== PLATFORM_SCHEMA);
+
 /**
  * The SQL that takes the schema the migrations produced (their snapshot) to the current schema files; empty
  * when they agree. Both sides are datamodels, so no database is described (the wasm engine cannot read
- * Postgres's `"char"` catalog columns through the pg adapter).
+ * Postgres's `"char"` catalog columns through the pg adapter). An app's snapshot leaves the platform schema out and
+ * both sides have the current one: its changes are this package's migrations (`pnpm db:diff` here), not the app's.
  */
 export async function diffSchema(appDir: string, serverUrl: string): Promise<string> {
   const files = await loadSchemaFiles(appDir);
+  const own = ownSchemaFiles(appDir, files);
+  const shared = files.filter((f) => !own.includes(f));
   const snapshot = await readFile(snapshotPath(appDir), "utf8").catch(() => null);
   const admin = new URL(serverUrl);
   admin.pathname = "/postgres";
@@ -122,9 +158,17 @@ export async function diffSchema(appDir: string, serverUrl: string): Promise<str
   try {
     const result = await engine.diff({
       from:
-        snapshot === null
+        snapshot === null && shared.length === 0
           ? { tag: "empty" }
-          : { tag: "schemaDatamodel", files: [{ path: "schema.snapshot.prisma", content: snapshot }] },
+          : {
+              tag: "schemaDatamodel",
+              files: [
+                snapshot === null
+                  ? PLATFORM_DATASOURCE
+                  : { path: "schema.snapshot.prisma", content: snapshot },
+                ...shared,
+              ],
+            },
       to: { tag: "schemaDatamodel", files },
       script: true,
       exitCode: null,

@@ -6,7 +6,7 @@
  * Reproduce a run with `FUZZ_SEED=<seed>`; `FUZZ_CASES_PER_OPERATION` (default 8) bounds its size.
  */
 import type { Database, ServiceConfig, ServiceDefinition } from "@tidings/service-kit";
-import { adminAuth, startTestService } from "@tidings/service-kit/testing";
+import { adminAuth, startTestService } from "@tidings/testing";
 import { describe, expect, it } from "vitest";
 import { contentService } from "../../../apps/content/src/service.ts";
 import { identityService } from "../../../apps/identity/src/service.ts";

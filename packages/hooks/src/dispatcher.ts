@@ -1,9 +1,6 @@
-import { createHmac } from "node:crypto";
 import type { SqlExecutor } from "@tidings/amqp";
 import { type Logger, maskPii, type Stop } from "@tidings/service-kit";
-
-/** The header carrying `sha256=<hex HMAC-SHA256 of the raw body, keyed with the hook's secret>`. */
-export const SIGNATURE_HEADER = "x-tidings-signature";
+import { signatureHeader } from "./signing.ts";
 
 export interface HookDispatcherOptions {
   db: SqlExecutor;
@@ -20,10 +17,6 @@ export interface HookDispatcherOptions {
   batchSize?: number;
 }
 
-/** HMAC-SHA256 of the body with the hook's secret, as sent in SIGNATURE_HEADER. */
-export const signBody = (secret: string, body: string) =>
-  `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-
 /** The wait before retry number `attempt` (1-based): exponential with jitter. */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random()): number {
   const base = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
@@ -38,12 +31,16 @@ interface Claimed {
   attempts: number;
   target: string;
   secret: string;
+  /** The secret before a rotation, while its overlap lasts. */
+  previous_secret: string | null;
 }
 
 /**
  * Sends due hook deliveries: claims a batch (`FOR UPDATE SKIP LOCKED`, so several workers share the work),
- * POSTs each with the token and signature headers, marks 2xx delivered, and schedules anything else for a
- * retry with backoff, or marks it failed once the attempts are used up. Returns its stop.
+ * POSTs each with Seed's token and the Standard Webhooks headers (`webhook-id`: the delivery id, the same on
+ * every attempt; `webhook-timestamp`: this attempt's; `webhook-signature`: one per valid secret), marks 2xx
+ * delivered, and schedules anything else for a retry with backoff, or marks it failed once the attempts are
+ * used up. Returns its stop.
  */
 export function startHookDispatcher(options: HookDispatcherOptions): Stop {
   const {
@@ -65,15 +62,18 @@ export function startHookDispatcher(options: HookDispatcherOptions): Stop {
   const deliver = async (d: Claimed) => {
     let statusCode: number | null = null;
     let error: string | null = null;
+    const timestamp = Math.floor(Date.now() / 1000);
+    const secrets = d.previous_secret ? [d.secret, d.previous_secret] : [d.secret];
     try {
       const res = await fetch(d.target, {
         method: "POST",
         headers: {
           "content-type": "application/json",
           ...(authToken ? { authorization: `Token ${authToken}` } : {}),
-          [SIGNATURE_HEADER]: signBody(d.secret, d.body),
+          "webhook-id": d.id,
+          "webhook-timestamp": String(timestamp),
+          "webhook-signature": signatureHeader(secrets, d.id, timestamp, d.body),
           "x-tidings-event": d.event,
-          "x-tidings-delivery": d.id,
         },
         body: d.body,
         signal: AbortSignal.timeout(timeoutMs),
@@ -121,7 +121,8 @@ export function startHookDispatcher(options: HookDispatcherOptions): Stop {
            SELECT id FROM tidings_hook_delivery
            WHERE status = 'pending' AND next_attempt_at <= now()
            ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING d.id::text AS id, d.hook_id, d.event, d.body, d.attempts, h.target, h.secret`,
+         RETURNING d.id::text AS id, d.hook_id, d.event, d.body, d.attempts, h.target, h.secret,
+           CASE WHEN h.previous_secret_expires_at > now() THEN h.previous_secret END AS previous_secret`,
         batchSize,
         (timeoutMs * 2) / 1000,
       );

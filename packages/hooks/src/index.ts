@@ -1,12 +1,7 @@
 // REST hooks (Seed webhooks): registration, signed delivery with retries, failure records. See README.
 export { HookConfig, type HookSettings, startConfiguredHookDispatcher } from "./config.ts";
-export {
-  backoffMs,
-  type HookDispatcherOptions,
-  SIGNATURE_HEADER,
-  signBody,
-  startHookDispatcher,
-} from "./dispatcher.ts";
+export { backoffMs, type HookDispatcherOptions, startHookDispatcher } from "./dispatcher.ts";
+export { type HookEvent, type Publication, publish } from "./publish.ts";
 export {
   CreatedHookSchema,
   DeliverySchema,
@@ -14,4 +9,5 @@ export {
   HookSchema,
   registerHookRoutes,
 } from "./routes.ts";
-export { enqueueHookEvent, forgetHookDeliveries, type HookEventOptions } from "./store.ts";
+export { newSecret, signatureHeader } from "./signing.ts";
+export { forgetHookDeliveries } from "./store.ts";

@@ -1,4 +1,5 @@
 import type { SqlExecutor } from "@tidings/amqp";
+import { hookEventsOf, type Service } from "@tidings/contracts";
 import { type Api, ApiError, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import Type, { type Static, type TSchema } from "typebox";
 import {
@@ -9,16 +10,19 @@ import {
   insertHook,
   listDeliveries,
   listHooks,
+  redeliver,
+  redeliverFailed,
+  rotateSecret,
   updateHook,
 } from "./store.ts";
 
 export interface HookRoutesOptions {
   db: SqlExecutor;
-  /** The events this service offers; any other is refused. */
-  events: readonly string[];
-  /** Error codes are `<codePrefix>_HOOK_...` (e.g. `IDENTITY`). */
-  codePrefix: string;
-  publicUrl?: string;
+  /**
+   * The service: it offers the hook events the catalog gives it (any other is refused), and its error codes
+   * are `<SERVICE>_HOOK_...`.
+   */
+  service: Service;
 }
 
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
@@ -28,6 +32,8 @@ export const HookSchema = Type.Object({
   event: Type.String(),
   target: Type.String(),
   owner: Type.Union([Type.Integer(), Type.Null()]),
+  /** Until then deliveries are signed with the secret from before the last rotation too. */
+  previous_secret_expires_at: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(),
   updated_at: Type.String(),
 });
@@ -35,11 +41,12 @@ export type HookOut = Static<typeof HookSchema>;
 
 export const CreatedHookSchema = Type.Object({
   ...HookSchema.properties,
-  /** The HMAC-SHA256 key of this hook's signatures; shown only here. */
+  /** The key of this hook's Standard Webhooks signatures (`whsec_<base64>`); shown only here. */
   secret: Type.String(),
 });
 
 export const DeliverySchema = Type.Object({
+  /** Sent as `webhook-id`, the same on every attempt and redelivery: receivers de-duplicate on it. */
   id: Type.String(),
   hook: Type.Integer(),
   event: Type.String(),
@@ -57,6 +64,7 @@ const toHook = (row: HookRow): HookOut => ({
   event: row.event,
   target: row.target,
   owner: row.owner_id,
+  previous_secret_expires_at: iso(row.previous_secret_expires_at),
   created_at: iso(row.created_at) as string,
   updated_at: iso(row.updated_at) as string,
 });
@@ -83,7 +91,8 @@ const Page = <T extends TSchema>(item: T) =>
   });
 
 const Target = Type.String({ format: "uri", pattern: "^https?://", maxLength: 2000 });
-const HookIdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
+const HookId = Type.Integer({ minimum: 1, maximum: 2147483647 });
+const HookIdParams = Type.Object({ id: HookId });
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
@@ -91,19 +100,22 @@ const ListQuery = Type.Object({
 
 /**
  * Seed's `/api/v1/webhook/` (django-rest-hooks): create, list, get, update and delete hooks `{event, target}`,
- * owned by the calling API user (the admin token sees every hook), and `GET /api/v1/webhook/deliveries/`
- * to see deliveries (`?status=failed` for the failures, `?hook=<id>`). Creating and changing a hook is for
- * admins only: a hook makes the service POST to any URL from inside the network (SSRF), so only an admin
- * (the ADMIN_TOKEN or an API user with `is_admin`) chooses targets. Other users may list and delete theirs.
+ * owned by the calling API user (the admin token sees every hook); rotate a hook's secret; list deliveries
+ * (`?status=failed` for the failures, `?hook=<id>`, `?event=<name>`) and redeliver one or every failed one.
+ * Creating and changing a hook is for admins only: a hook makes the service POST to any URL from inside the
+ * network (SSRF), so only an admin (the ADMIN_TOKEN or an API user with `is_admin`) chooses targets. Other
+ * users may list and delete theirs.
  */
 export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
-  const { db, events, codePrefix, publicUrl } = options;
+  const { db, service } = options;
+  const events = hookEventsOf(service);
+  const codePrefix = service.toUpperCase();
   const Event = Type.String({ minLength: 1, maxLength: 100 });
   const ownerOf = (request: { principal: { userId: number | null; isAdmin: boolean } }) =>
     request.principal.isAdmin ? undefined : request.principal.userId;
   const notFound = (id: number) => new ApiError(404, `${codePrefix}_HOOK_NOT_FOUND`, `Hook ${id} not found`);
   const checkEvent = (event: string | undefined) => {
-    if (event !== undefined && !events.includes(event)) {
+    if (event !== undefined && !(events as string[]).includes(event)) {
       throw new ApiError(400, `${codePrefix}_HOOK_UNKNOWN_EVENT`, `Unknown event ${event}`, [
         { field: "body.event", message: `must be one of ${events.join(", ")}` },
       ]);
@@ -142,7 +154,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, rows } = await listHooks(db, ownerOf(request), page);
-      return toPage(request, page, count, rows.map(toHook), publicUrl);
+      return toPage(request, page, count, rows.map(toHook));
     },
   );
 
@@ -151,13 +163,15 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     {
       schema: {
         tags,
-        summary: "Hook deliveries, newest first; `status=failed` lists the failures",
+        summary:
+          "Hook deliveries, newest first; `status=failed` lists the failures; filter by `hook` and `event`",
         querystring: Type.Object({
           ...ListQuery.properties,
           status: Type.Optional(
             Type.Union([Type.Literal("pending"), Type.Literal("delivered"), Type.Literal("failed")]),
           ),
-          hook: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+          hook: Type.Optional(HookId),
+          event: Type.Optional(Event),
         }),
         response: { 200: Page(DeliverySchema), ...errorResponses },
       },
@@ -165,7 +179,88 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, rows } = await listDeliveries(db, ownerOf(request), request.query, page);
-      return toPage(request, page, count, rows.map(toDelivery), publicUrl);
+      return toPage(request, page, count, rows.map(toDelivery));
+    },
+  );
+
+  app.post(
+    "/api/v1/webhook/deliveries/redeliver/",
+    {
+      schema: {
+        tags,
+        summary:
+          "Redeliver every failed delivery (of one `hook` or `event`, if given), with fresh attempts. Admin only.",
+        body: Type.Object(
+          { hook: Type.Optional(HookId), event: Type.Optional(Event) },
+          { additionalProperties: false },
+        ),
+        response: { 202: Type.Object({ redelivered: Type.Integer() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      const redelivered = await redeliverFailed(db, ownerOf(request), request.body ?? {});
+      return reply.code(202).send({ redelivered });
+    },
+  );
+
+  app.post(
+    "/api/v1/webhook/deliveries/:id/redeliver/",
+    {
+      schema: {
+        tags,
+        summary:
+          "Redeliver a delivery (same `webhook-id` and body) with fresh attempts. Admin only. 409 while it is pending.",
+        params: Type.Object({ id: Type.String({ format: "uuid" }) }),
+        response: { 202: DeliverySchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireAdmin(request);
+      const row = await redeliver(db, request.params.id, ownerOf(request));
+      if (!row) {
+        throw new ApiError(
+          404,
+          `${codePrefix}_HOOK_DELIVERY_NOT_FOUND`,
+          `Delivery ${request.params.id} not found`,
+        );
+      }
+      if (row === "pending") {
+        throw new ApiError(
+          409,
+          `${codePrefix}_HOOK_DELIVERY_PENDING`,
+          `Delivery ${request.params.id} is still being tried`,
+        );
+      }
+      return reply.code(202).send(toDelivery(row));
+    },
+  );
+
+  app.post(
+    "/api/v1/webhook/:id/rotate-secret/",
+    {
+      schema: {
+        tags,
+        summary:
+          "Give a hook a new secret; for `overlap_seconds` (default a day) deliveries are signed with the old one too. Admin only.",
+        params: HookIdParams,
+        body: Type.Object(
+          {
+            overlap_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_592_000, default: 86_400 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: CreatedHookSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const overlap = request.body?.overlap_seconds ?? 86_400;
+      const row = await rotateSecret(db, request.params.id, ownerOf(request), overlap);
+      if (!row) {
+        throw notFound(request.params.id);
+      }
+      return { ...toHook(row), secret: row.secret };
     },
   );
 

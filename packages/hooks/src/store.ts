@@ -1,12 +1,14 @@
-import { randomBytes } from "node:crypto";
 import type { SqlExecutor } from "@tidings/amqp";
+import { hookEventNames, hookEvents } from "@tidings/contracts";
 import { mentionsAny } from "@tidings/service-kit";
+import { newSecret } from "./signing.ts";
 
 export interface HookRow {
   id: number;
   event: string;
   target: string;
   secret: string;
+  previous_secret_expires_at: Date | string | null;
   owner_id: number | null;
   created_at: Date | string;
   updated_at: Date | string;
@@ -25,7 +27,8 @@ export interface DeliveryRow {
   delivered_at: Date | string | null;
 }
 
-const HOOK_COLUMNS = "id, event, target, secret, owner_id, created_at, updated_at";
+const HOOK_COLUMNS =
+  "id, event, target, secret, previous_secret_expires_at, owner_id, created_at, updated_at";
 const DELIVERY_COLUMNS =
   "id, hook_id, event, status, attempts, next_attempt_at, last_error, last_status_code, created_at, delivered_at";
 
@@ -34,8 +37,6 @@ const ownerClause = (owner: number | null | undefined, param: number) =>
   owner === undefined
     ? { sql: "TRUE", values: [] }
     : { sql: `owner_id IS NOT DISTINCT FROM $${param}`, values: [owner] };
-
-export const newSecret = () => randomBytes(24).toString("base64url");
 
 export async function insertHook(
   db: SqlExecutor,
@@ -119,16 +120,30 @@ export async function deleteHook(
   return n > 0;
 }
 
+export interface DeliveryFilter {
+  status?: string;
+  hook?: number;
+  event?: string;
+}
+
+/** Deliveries (`d`) matching a DeliveryFilter given as $1 to $3 (see filterValues). */
+const deliveryFilter = `($1::text IS NULL OR d.status = $1) AND ($2::int IS NULL OR d.hook_id = $2)
+  AND ($3::text IS NULL OR d.event = $3)`;
+const filterValues = (filter: DeliveryFilter) => [
+  filter.status ?? null,
+  filter.hook ?? null,
+  filter.event ?? null,
+];
+
 export async function listDeliveries(
   db: SqlExecutor,
   owner: number | null | undefined,
-  filter: { status?: string; hook?: number },
+  filter: DeliveryFilter,
   page: { limit: number; offset: number },
 ): Promise<{ count: number; rows: DeliveryRow[] }> {
-  const scope = ownerClause(owner, 3);
-  const where = `($1::text IS NULL OR d.status = $1) AND ($2::int IS NULL OR d.hook_id = $2)
-    AND d.hook_id IN (SELECT id FROM tidings_hook WHERE ${scope.sql})`;
-  const values = [filter.status ?? null, filter.hook ?? null, ...scope.values];
+  const scope = ownerClause(owner, 4);
+  const where = `${deliveryFilter} AND d.hook_id IN (SELECT id FROM tidings_hook WHERE ${scope.sql})`;
+  const values = [...filterValues(filter), ...scope.values];
   const [{ count }] = await db.$queryRawUnsafe<[{ count: number }]>(
     `SELECT count(*)::int AS count FROM tidings_hook_delivery d WHERE ${where}`,
     ...values,
@@ -145,41 +160,83 @@ export async function listDeliveries(
   return { count, rows };
 }
 
-export interface HookEventOptions {
-  /**
-   * Seed's user-scoped events: only hooks owned by this API user receive it. Undefined or null (the admin
-   * token, a worker) sends to every hook of the event, like Seed's `created+` model events.
-   */
-  owner?: number | null;
+/**
+ * A new secret for a hook; the current one stays valid (deliveries carry a signature with each) for
+ * `overlapSeconds`, then only the new one signs. Returns the hook with its new secret.
+ */
+export async function rotateSecret(
+  db: SqlExecutor,
+  id: number,
+  owner: number | null | undefined,
+  overlapSeconds: number,
+): Promise<HookRow | undefined> {
+  const scope = ownerClause(owner, 4);
+  const rows = await db.$queryRawUnsafe<HookRow[]>(
+    `UPDATE tidings_hook SET previous_secret = secret, secret = $2,
+       previous_secret_expires_at = now() + make_interval(secs => $3), updated_at = now()
+     WHERE id = $1 AND ${scope.sql} RETURNING ${HOOK_COLUMNS}`,
+    id,
+    newSecret(),
+    overlapSeconds,
+    ...scope.values,
+  );
+  return rows[0];
 }
 
+const REDELIVER = `SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL,
+  last_status_code = NULL, delivered_at = NULL`;
+
 /**
- * Queues `event` for every hook registered for it, in the caller's transaction: deliveries exist if and
- * only if the change commits. The body is fixed now (`{hook: {id, event, target}, data}`), so retries send
- * the same bytes. Returns the number of deliveries queued.
+ * Sends a delivery again (same id and body), with a fresh set of attempts. Undefined when it does not exist
+ * (or is not the owner's); `pending` when it is still being tried, and then nothing changes.
  */
-export async function enqueueHookEvent(
-  tx: SqlExecutor,
-  event: string,
-  data: unknown,
-  options: HookEventOptions = {},
+export async function redeliver(
+  db: SqlExecutor,
+  id: string,
+  owner: number | null | undefined,
+): Promise<DeliveryRow | "pending" | undefined> {
+  const scope = ownerClause(owner, 2);
+  const visible = `id = $1::uuid AND hook_id IN (SELECT id FROM tidings_hook WHERE ${scope.sql})`;
+  const rows = await db.$queryRawUnsafe<DeliveryRow[]>(
+    `UPDATE tidings_hook_delivery ${REDELIVER} WHERE ${visible} AND status <> 'pending'
+     RETURNING ${DELIVERY_COLUMNS}`,
+    id,
+    ...scope.values,
+  );
+  if (rows[0]) {
+    return rows[0];
+  }
+  const found = await db.$queryRawUnsafe<unknown[]>(
+    `SELECT 1 FROM tidings_hook_delivery WHERE ${visible}`,
+    id,
+    ...scope.values,
+  );
+  return found.length > 0 ? "pending" : undefined;
+}
+
+/** Sends every failed delivery matching the filter again. Returns how many. */
+export async function redeliverFailed(
+  db: SqlExecutor,
+  owner: number | null | undefined,
+  filter: Omit<DeliveryFilter, "status">,
 ): Promise<number> {
-  return tx.$executeRawUnsafe(
-    `INSERT INTO tidings_hook_delivery (id, hook_id, event, body)
-     SELECT gen_random_uuid(), h.id, h.event,
-       json_build_object('hook', json_build_object('id', h.id, 'event', h.event, 'target', h.target), 'data', $2::jsonb)::text
-     FROM tidings_hook h
-     WHERE h.event = $1 AND ($3::int IS NULL OR h.owner_id = $3)`,
-    event,
-    JSON.stringify(data ?? null),
-    options.owner ?? null,
+  const scope = ownerClause(owner, 4);
+  return await db.$executeRawUnsafe(
+    `UPDATE tidings_hook_delivery d ${REDELIVER}
+     WHERE ${deliveryFilter} AND d.hook_id IN (SELECT id FROM tidings_hook WHERE ${scope.sql})`,
+    ...filterValues({ ...filter, status: "failed" }),
+    ...scope.values,
   );
 }
+
+/** Seed's raw hook events: their bodies are the data alone. */
+const RAW_EVENTS = hookEventNames.filter((name) => hookEvents[name].body === "raw");
 
 /**
  * Forget (`optout_type: forget`): a delivery whose body mentions the person (their identity id or an
  * address) is deleted while it is pending (it is never sent), and keeps only its hook once delivered or
- * failed (`data` becomes "redacted"; its status, attempts and times stay for reporting). Idempotent.
+ * failed (`data` becomes "redacted", or the whole body of a raw event; its status, attempts and times stay
+ * for reporting). Idempotent.
  */
 export async function forgetHookDeliveries(
   db: SqlExecutor,
@@ -191,9 +248,11 @@ export async function forgetHookDeliveries(
   );
   const redacted = await db.$executeRawUnsafe(
     `UPDATE tidings_hook_delivery
-     SET body = json_build_object('hook', body::json -> 'hook', 'data', 'redacted')::text
+     SET body = CASE WHEN event = ANY($2::text[]) THEN '"redacted"'
+       ELSE json_build_object('hook', body::json -> 'hook', 'data', 'redacted')::text END
      WHERE status <> 'pending' AND ${mentionsAny("body", 1)}`,
     needles,
+    RAW_EVENTS,
   );
   return { deleted, redacted };
 }

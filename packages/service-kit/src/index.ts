@@ -13,6 +13,13 @@ export {
 } from "./auth.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { BaseConfig, ConfigError, loadConfig, trustedProxies } from "./config.ts";
+export type {
+  Database,
+  RegisterRoutes,
+  ServiceConfig,
+  ServiceDefinition,
+  ServiceDeps,
+} from "./definition.ts";
 export {
   ApiError,
   badRequest,
@@ -29,6 +36,7 @@ export { pruneTokenUsage, RateLimiter } from "./limits.ts";
 export { createLogger, loggerOptions, maskPii, redactQuery } from "./logger.ts";
 export {
   DEFAULT_PAGE_SIZE,
+  externalUrl,
   type LinkRequest,
   linkBase,
   type Page,
@@ -37,16 +45,7 @@ export {
   toPage,
 } from "./pagination.ts";
 export { type Api, CALLBACK_BODY_LIMIT, errorResponses, requireAdmin } from "./routes.ts";
-export {
-  buildServiceApi,
-  type Database,
-  type RegisterRoutes,
-  runService,
-  type ServiceConfig,
-  type ServiceDefinition,
-  type ServiceDeps,
-  startServiceWorker,
-} from "./service.ts";
+export { buildServiceApi, runService, startServiceWorker } from "./service.ts";
 export {
   isPublicAddress,
   type Lookup,

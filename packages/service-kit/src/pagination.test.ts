@@ -32,13 +32,7 @@ function listApi(publicUrl?: string, trustProxy?: string[]): Promise<Api> {
         async (request) => {
           const params = pageParams(request.query);
           const all = Array.from({ length: COUNT }, (_, i) => i);
-          return toPage(
-            request,
-            params,
-            COUNT,
-            all.slice(params.offset, params.offset + params.limit),
-            publicUrl,
-          );
+          return toPage(request, params, COUNT, all.slice(params.offset, params.offset + params.limit));
         },
       );
     },

@@ -5,8 +5,8 @@
 import { buildApi } from "./app.ts";
 import { trustedProxies } from "./config.ts";
 import { deadLetterRoutes } from "./dead-letters.routes.ts";
+import type { Database, ServiceConfig, ServiceDefinition, ServiceDeps } from "./definition.ts";
 import type { Api } from "./routes.ts";
-import type { Database, ServiceConfig, ServiceDefinition, ServiceDeps } from "./service.ts";
 
 export async function buildDefinedApi<C extends ServiceConfig, D extends Database>(
   def: ServiceDefinition<C, D>,

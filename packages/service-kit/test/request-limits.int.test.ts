@@ -1,7 +1,7 @@
+import { adminAuth, startTestService } from "@tidings/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identityService } from "../../../apps/identity/src/service.ts";
 import { messageSenderService } from "../../../apps/message-sender/src/service.ts";
-import { adminAuth, startTestService } from "../src/testing.ts";
 
 /** Real services' APIs on their own databases, driven as clients and providers would. */
 const startIdentity = () => startTestService(identityService);

@@ -7,7 +7,7 @@ import type { TestProject } from "vitest/node";
 import { buildServices } from "./build.ts";
 import { cleanupRun, dropDatabases, startJanitor } from "./cleanup.ts";
 import { AMQP_URL, DATABASE_SERVER } from "./env.ts";
-import { templateName } from "./index.ts";
+import { templateName } from "./resources.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 

@@ -18,13 +18,11 @@ import Type from "typebox";
 import { getMessageContent } from "../services/messages.ts";
 import { cloneMessageSet, getMessageSetMessages, messageSetLanguages } from "../services/messagesets.ts";
 import { scheduleRuns } from "../services/schedules.ts";
-import type { ContentDeps } from "../services/support.ts";
 import { getTemplateVersion, listTemplateVersions, previewTemplate } from "../services/templates.ts";
-
-const contextOf = (request: { id: string }) => ({ correlationId: request.id });
+import { contextOf, type RouteDeps } from "./deps.ts";
 
 /** The content store's endpoints beyond plain CRUD: Seed's extras, schedule runs and template versions. */
-export function extraRoutes(app: Api, deps: ContentDeps, publicUrl?: string): void {
+export function extraRoutes(app: Api, deps: RouteDeps): void {
   const { db } = deps;
 
   app.get(
@@ -111,7 +109,7 @@ export function extraRoutes(app: Api, deps: ContentDeps, publicUrl?: string): vo
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listTemplateVersions(db, request.params.id, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

@@ -6,25 +6,23 @@ import {
   IntIdParams,
   Paginated,
 } from "@tidings/contracts";
-import { type Api, ApiError, badRequest, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import { isStorageKey } from "../media/storage.ts";
+import { readUpload } from "../media/upload.ts";
 import {
   createBinaryContent,
   deleteBinaryContent,
   getBinaryContent,
   listBinaryContent,
-  type MediaDeps,
   openMedia,
-  tooLarge,
 } from "../services/binarycontent.ts";
+import { contextOf, type RouteDeps } from "./deps.ts";
 
-const contextOf = (request: { id: string }) => ({ correlationId: request.id });
 const PATH = "/api/v1/binarycontent/";
 const tags = ["binary content"];
 
 /** Seed's `/binarycontent/` (multipart upload of `content`) and the public media files at `/media/<key>`. */
-export async function mediaRoutes(app: Api, deps: MediaDeps, publicUrl?: string): Promise<void> {
+export async function mediaRoutes(app: Api, deps: RouteDeps): Promise<void> {
   await app.register(multipart, {
     // One file; one byte over the limit is enough to know it is too large.
     limits: { fileSize: deps.maxBytes + 1, files: 1, fields: 10, parts: 11 },
@@ -41,37 +39,8 @@ export async function mediaRoutes(app: Api, deps: MediaDeps, publicUrl?: string)
       },
     },
     async (request, reply) => {
-      if (!request.isMultipart()) {
-        throw badRequest(
-          "CONTENT_BINARY_NOT_MULTIPART",
-          "Upload the file as multipart/form-data, field content",
-          [{ field: "body.content", message: "send multipart/form-data" }],
-        );
-      }
-      const file = await request.file();
-      if (file?.fieldname !== "content") {
-        file?.file.resume();
-        throw badRequest("CONTENT_BINARY_MISSING", "content: no file in the multipart field content", [
-          { field: "body.content", message: "is required (a file)" },
-        ]);
-      }
-      let data: Buffer;
-      try {
-        data = await file.toBuffer();
-      } catch (err) {
-        if ((err as { code?: string }).code === "FST_REQ_FILE_TOO_LARGE") {
-          throw tooLarge(deps.maxBytes);
-        }
-        throw err;
-      }
-      if (data.length > deps.maxBytes || file.file.truncated) {
-        throw tooLarge(deps.maxBytes);
-      }
-      const created = await createBinaryContent(
-        deps,
-        { filename: file.filename, mimeType: file.mimetype, data },
-        contextOf(request),
-      );
+      const upload = await readUpload(request, deps.maxBytes);
+      const created = await createBinaryContent(deps, upload, contextOf(request));
       return reply.code(201).header("location", `${PATH}${created.id}/`).send(created);
     },
   );
@@ -89,7 +58,7 @@ export async function mediaRoutes(app: Api, deps: MediaDeps, publicUrl?: string)
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listBinaryContent(deps, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
@@ -135,10 +104,7 @@ export async function mediaRoutes(app: Api, deps: MediaDeps, publicUrl?: string)
       },
     },
     async (request, reply) => {
-      const found = isStorageKey(request.params.key) ? await openMedia(deps, request.params.key) : undefined;
-      if (!found) {
-        throw new ApiError(404, "CONTENT_MEDIA_NOT_FOUND", "No such file");
-      }
+      const found = await openMedia(deps, request.params.key);
       return reply
         .header("content-type", found.mimeType)
         .header("content-length", String(found.size))

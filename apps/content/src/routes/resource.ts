@@ -35,7 +35,7 @@ export function resourceRoutes<
   Create extends TSchema,
   Update extends TSchema,
   Query extends TSchema,
->(app: Api, resource: Resource<Item, Create, Update, Query>, publicUrl?: string): void {
+>(app: Api, resource: Resource<Item, Create, Update, Query>): void {
   const { path, name } = resource;
   const schemas: Record<keyof Resource<Item, Create, Update, Query>["schemas"], TSchema> = resource.schemas;
   const one = `${path}:id/`;
@@ -71,7 +71,7 @@ export function resourceRoutes<
       const query = request.query as Static<Query> & ListQuery;
       const page = pageParams(query);
       const { count, results } = await resource.list(query, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

@@ -1,9 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { extname } from "node:path";
 import type { BinaryContent } from "@tidings/contracts";
-import { ApiError, badRequest, conflict, notFound, type PageParams } from "@tidings/service-kit";
+import type { PageParams } from "@tidings/service-kit";
+import {
+  binaryContentNotFound,
+  binaryEmpty,
+  binaryInUse,
+  binaryTooLarge,
+  binaryTypeNotAllowed,
+  mediaNotFound,
+} from "../errors.ts";
 import type { BinaryContent as BinaryContentRow } from "../generated/prisma/client.ts";
-import type { MediaStorage } from "../media/storage.ts";
+import { isStorageKey, type MediaStorage } from "../media/storage.ts";
 import { type ContentDeps, inIdOrder, type Listed, listed, type RequestContext, write } from "./support.ts";
 
 export interface MediaDeps extends ContentDeps {
@@ -32,18 +40,10 @@ export function toBinaryContent(row: BinaryContentRow, deps: Pick<ContentDeps, "
   };
 }
 
-const binaryContentNotFound = (id: number) => () =>
-  notFound("CONTENT_BINARY_NOT_FOUND", `Binary content ${id} not found`);
-
 export const mimeTypeAllowed = (mimeType: string, allowed: string[]) => {
   const type = mimeType.toLowerCase();
   return allowed.some((a) => a === type || (a.endsWith("/*") && type.startsWith(a.slice(0, -1))));
 };
-
-export const tooLarge = (maxBytes: number) =>
-  new ApiError(413, "CONTENT_BINARY_TOO_LARGE", `content: the file is larger than ${maxBytes} bytes`, [
-    { field: "body.content", message: `at most ${maxBytes} bytes` },
-  ]);
 
 /**
  * Seed's stored name (a timestamp, `%Y%m%d%H%M%S%f`) plus random hex, so that public URLs cannot be guessed,
@@ -64,19 +64,13 @@ export async function createBinaryContent(
   context: RequestContext,
 ): Promise<BinaryContent> {
   if (!mimeTypeAllowed(upload.mimeType, deps.mimeTypes)) {
-    throw badRequest(
-      "CONTENT_BINARY_TYPE_NOT_ALLOWED",
-      `content: files of type ${upload.mimeType} are not allowed (allowed: ${deps.mimeTypes.join(", ")})`,
-      [{ field: "body.content", message: `type must be one of ${deps.mimeTypes.join(", ")}` }],
-    );
+    throw binaryTypeNotAllowed(upload.mimeType, deps.mimeTypes);
   }
   if (upload.data.length === 0) {
-    throw badRequest("CONTENT_BINARY_EMPTY", "content: the file is empty", [
-      { field: "body.content", message: "is empty" },
-    ]);
+    throw binaryEmpty();
   }
   if (upload.data.length > deps.maxBytes) {
-    throw tooLarge(deps.maxBytes);
+    throw binaryTooLarge(deps.maxBytes);
   }
   const key = storageKeyFor(upload.filename);
   await deps.storage.put(key, upload.data);
@@ -112,7 +106,7 @@ export async function deleteBinaryContent(
       return { result: row.storageKey, events: [] };
     },
     {
-      notFound: binaryContentNotFound(id),
+      notFound: () => binaryContentNotFound(id),
       violations: {
         async message_binary_content_fkey() {
           const messages = await deps.db.message.findMany({
@@ -120,11 +114,9 @@ export async function deleteBinaryContent(
             select: { id: true },
             orderBy: { id: "asc" },
           });
-          const ids = messages.map((m) => m.id);
-          return conflict(
-            "CONTENT_BINARY_IN_USE",
-            `Binary content ${id} is used by message(s) ${ids.join(", ")}; change them first`,
-            { messages: ids },
+          return binaryInUse(
+            id,
+            messages.map((m) => m.id),
           );
         },
       },
@@ -137,7 +129,7 @@ export async function deleteBinaryContent(
 export async function getBinaryContent(deps: ContentDeps, id: number): Promise<BinaryContent> {
   const row = await deps.db.binaryContent.findUnique({ where: { id } });
   if (!row) {
-    throw binaryContentNotFound(id)();
+    throw binaryContentNotFound(id);
   }
   return toBinaryContent(row, deps);
 }
@@ -151,9 +143,14 @@ export async function listBinaryContent(deps: ContentDeps, page: PageParams): Pr
   );
 }
 
-/** A stored file by key, with its MIME type, for the public media route; undefined when unknown. */
+/** A stored file by key, with its MIME type, for the public media route; 404 when unknown. */
 export async function openMedia(deps: MediaDeps, key: string) {
-  const row = await deps.db.binaryContent.findUnique({ where: { storageKey: key } });
+  const row = isStorageKey(key)
+    ? await deps.db.binaryContent.findUnique({ where: { storageKey: key } })
+    : null;
   const stream = row ? await deps.storage.get(key) : undefined;
-  return row && stream ? { stream, mimeType: row.mimeType, size: row.size } : undefined;
+  if (!row || !stream) {
+    throw mediaNotFound();
+  }
+  return { stream, mimeType: row.mimeType, size: row.size };
 }

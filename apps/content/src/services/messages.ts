@@ -7,8 +7,16 @@ import type {
   UpdateMessageBody,
 } from "@tidings/contracts";
 import { smsInfo } from "@tidings/contracts";
-import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
+import type { PageParams } from "@tidings/service-kit";
 import type { Tx } from "../db.ts";
+import {
+  messageDuplicate,
+  messageEmpty,
+  messageNotFound,
+  notWhatsAppFormat,
+  referenceNotFound,
+  specialCharacters,
+} from "../errors.ts";
 import type {
   BinaryContent as BinaryContentRow,
   Message as MessageRow,
@@ -22,7 +30,6 @@ import {
   type Listed,
   listed,
   type RequestContext,
-  referenceNotFound,
   type WriteErrors,
   write,
 } from "./support.ts";
@@ -58,34 +65,18 @@ export const isWhatsAppChannel = (channel: string | null) =>
 
 function assertValidMessage(row: MessageWithRelations): void {
   if (!row.textContent && row.binaryContentId === null) {
-    throw badRequest("CONTENT_MESSAGE_EMPTY", "Messages must have text or file attached", [
-      { field: "body.text_content", message: "text_content or binary_content is required" },
-      { field: "body.binary_content", message: "text_content or binary_content is required" },
-    ]);
+    throw messageEmpty();
   }
   const smart = [...new Set(row.textContent)].filter((c) => SMART_CHARACTERS.has(c));
   if (smart.length > 0) {
     const replacements = smart.map((c) => `${c} with ${SMART_CHARACTERS.get(c)}`).join(", ");
-    throw badRequest(
-      "CONTENT_MESSAGE_SPECIAL_CHARACTERS",
-      `text_content has special characters which can be replaced: ${replacements}`,
-      [{ field: "body.text_content", message: `replace ${replacements}` }],
-    );
+    throw specialCharacters(replacements);
   }
   if (row.textContent && isWhatsAppChannel(row.messageset.channel)) {
     const found = WHATSAPP_FORBIDDEN.filter(([pattern]) => pattern.test(row.textContent ?? ""));
     if (found.length > 0) {
       const what = found.map(([, name]) => name).join(", ");
-      throw badRequest(
-        "CONTENT_MESSAGE_WHATSAPP_FORMAT",
-        `text_content: messages of a WhatsApp set (channel "${row.messageset.channel}") cannot contain ${what}`,
-        [
-          {
-            field: "body.text_content",
-            message: `no newline, tab or four consecutive spaces (found ${what})`,
-          },
-        ],
-      );
+      throw notWhatsAppFormat(row.messageset.channel, what);
     }
   }
 }
@@ -136,9 +127,6 @@ export const toMessageDeleted = (row: MessageRow): MessageDeleted => ({
   lang: row.lang,
 });
 
-const messageNotFound = (id: number) => () =>
-  notFound("CONTENT_MESSAGE_NOT_FOUND", `Message ${id} not found`);
-
 const toColumns = (input: UpdateMessageBody) => ({
   messagesetId: input.messageset,
   sequenceNumber: input.sequence_number,
@@ -150,19 +138,12 @@ const toColumns = (input: UpdateMessageBody) => ({
 
 /** The client's errors for a message write that breaks a constraint, and for a missing message. */
 const writeErrors = (input: UpdateMessageBody, id?: number): WriteErrors => ({
-  notFound: id === undefined ? undefined : messageNotFound(id),
+  notFound: id === undefined ? undefined : () => messageNotFound(id),
   violations: {
-    message_messageset_fkey: referenceNotFound("messageset", "message set", input.messageset),
-    message_binary_content_fkey: referenceNotFound("binary_content", "binary content", input.binary_content),
-    message_messageset_sequence_number_lang_key: () =>
-      badRequest(
-        "CONTENT_MESSAGE_DUPLICATE",
-        "The message set already has a message with this sequence_number and lang",
-        ["messageset", "sequence_number", "lang"].map((f) => ({
-          field: `body.${f}`,
-          message: "not unique together",
-        })),
-      ),
+    message_messageset_fkey: () => referenceNotFound("messageset", "message set", input.messageset),
+    message_binary_content_fkey: () =>
+      referenceNotFound("binary_content", "binary content", input.binary_content),
+    message_messageset_sequence_number_lang_key: messageDuplicate,
   },
 });
 
@@ -226,13 +207,13 @@ export const deleteMessage = (deps: ContentDeps, id: number, context: RequestCon
         events: [{ name: "content.message.deleted", payload: toMessageDeleted(row) }],
       };
     },
-    { notFound: messageNotFound(id) },
+    { notFound: () => messageNotFound(id) },
   );
 
 async function findMessage(deps: ContentDeps, id: number): Promise<MessageWithRelations> {
   const row = await deps.db.message.findUnique({ where: { id }, include: withRelations });
   if (!row) {
-    throw messageNotFound(id)();
+    throw messageNotFound(id);
   }
   return row;
 }

@@ -7,8 +7,9 @@ import type {
   MessageSetMessages,
   UpdateMessageSetBody,
 } from "@tidings/contracts";
-import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
+import type { PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import { messageSetNotFound, referenceNotFound, setNotWhatsAppReady, shortNameTaken } from "../errors.ts";
 import type { MessageSet as MessageSetRow, Prisma } from "../generated/prisma/client.ts";
 import {
   isWhatsAppChannel,
@@ -23,7 +24,6 @@ import {
   type Listed,
   listed,
   type RequestContext,
-  referenceNotFound,
   type WriteErrors,
   write,
 } from "./support.ts";
@@ -45,9 +45,6 @@ function toMessageSet(row: MessageSetRow): MessageSet {
 
 const changed = (set: MessageSet) => ({ name: "content.messageset.changed" as const, payload: set });
 
-const messageSetNotFound = (id: number) => () =>
-  notFound("CONTENT_MESSAGESET_NOT_FOUND", `Message set ${id} not found`);
-
 const toColumns = (input: UpdateMessageSetBody) => ({
   shortName: input.short_name,
   label: input.label,
@@ -60,20 +57,12 @@ const toColumns = (input: UpdateMessageSetBody) => ({
 
 /** The client's errors for a message set write that breaks a constraint, and for a missing set. */
 const writeErrors = (input: UpdateMessageSetBody, id?: number): WriteErrors => ({
-  notFound: id === undefined ? undefined : messageSetNotFound(id),
+  notFound: id === undefined ? undefined : () => messageSetNotFound(id),
   violations: {
-    messageset_short_name_key: () =>
-      badRequest(
-        "CONTENT_MESSAGESET_SHORT_NAME_TAKEN",
-        `short_name: a message set named "${input.short_name}" already exists`,
-        [{ field: "body.short_name", message: "must be unique" }],
-      ),
-    messageset_default_schedule_fkey: referenceNotFound(
-      "default_schedule",
-      "schedule",
-      input.default_schedule,
-    ),
-    messageset_next_set_fkey: referenceNotFound("next_set", "message set", input.next_set),
+    messageset_short_name_key: () => shortNameTaken(input.short_name),
+    messageset_default_schedule_fkey: () =>
+      referenceNotFound("default_schedule", "schedule", input.default_schedule),
+    messageset_next_set_fkey: () => referenceNotFound("next_set", "message set", input.next_set),
   },
 });
 
@@ -98,12 +87,7 @@ async function assertWhatsAppReady(tx: Tx, row: MessageSetRow): Promise<void> {
     orderBy: { id: "asc" },
   });
   if (offending.length > 0) {
-    const ids = offending.map((m) => m.id);
-    throw badRequest(
-      "CONTENT_MESSAGESET_WHATSAPP_FORMAT",
-      `channel: messages ${ids.join(", ")} have a newline, a tab or four consecutive spaces, which WhatsApp sets cannot send`,
-      [{ field: "body.channel", message: `messages ${ids.join(", ")} are not valid for WhatsApp` }],
-    );
+    throw setNotWhatsAppReady(offending.map((m) => m.id));
   }
 }
 
@@ -154,7 +138,7 @@ export const deleteMessageSet = (db: Db, id: number, context: RequestContext) =>
     // Lock the set first: messages and next_set references to it cannot be added until we commit.
     const locked = await tx.$queryRaw<unknown[]>`SELECT id FROM messageset WHERE id = ${id} FOR UPDATE`;
     if (locked.length === 0) {
-      throw messageSetNotFound(id)();
+      throw messageSetNotFound(id);
     }
     const messages = await tx.message.findMany({ where: { messagesetId: id }, orderBy: { id: "asc" } });
     const rolledOver = await tx.messageSet.updateManyAndReturn({
@@ -178,7 +162,7 @@ export const deleteMessageSet = (db: Db, id: number, context: RequestContext) =>
 export async function getMessageSet(db: Db, id: number): Promise<MessageSet> {
   const row = await db.messageSet.findUnique({ where: { id } });
   if (!row) {
-    throw messageSetNotFound(id)();
+    throw messageSetNotFound(id);
   }
   return toMessageSet(row);
 }
@@ -209,7 +193,7 @@ export async function getMessageSetMessages(deps: ContentDeps, id: number): Prom
     },
   });
   if (!row) {
-    throw messageSetNotFound(id)();
+    throw messageSetNotFound(id);
   }
   const { messages, ...set } = row;
   return { ...toMessageSet(set), messages: messages.map((m) => toMessageContent(m, deps)) };
@@ -249,7 +233,7 @@ export const cloneMessageSet = (
       // Lock the source: it cannot be deleted (or changed) while its messages are copied.
       const locked = await tx.$queryRaw<unknown[]>`SELECT id FROM messageset WHERE id = ${id} FOR SHARE`;
       if (locked.length === 0) {
-        throw messageSetNotFound(id)();
+        throw messageSetNotFound(id);
       }
       const source = await tx.messageSet.findUniqueOrThrow({ where: { id } });
       const copy = await tx.messageSet.create({
@@ -290,12 +274,7 @@ export const cloneMessageSet = (
     },
     {
       violations: {
-        messageset_short_name_key: () =>
-          badRequest(
-            "CONTENT_MESSAGESET_SHORT_NAME_TAKEN",
-            `short_name: a message set named "${input.short_name}" already exists`,
-            [{ field: "body.short_name", message: "must be unique" }],
-          ),
+        messageset_short_name_key: () => shortNameTaken(input.short_name),
       },
     },
   );

@@ -6,9 +6,17 @@ import {
   type ScheduleRunsQuery,
   type UpdateContentScheduleBody,
 } from "@tidings/contracts";
-import { badRequest, conflict, notFound, type PageParams } from "@tidings/service-kit";
+import type { PageParams } from "@tidings/service-kit";
 import { CronExpressionParser } from "cron-parser";
 import type { Db, Tx } from "../db.ts";
+import {
+  invalidCron,
+  invalidTimezone,
+  runsWindowReversed,
+  runsWindowTooLong,
+  scheduleInUse,
+  scheduleNotFound,
+} from "../errors.ts";
 import type { Schedule as ScheduleRow } from "../generated/prisma/client.ts";
 import { inIdOrder, type Listed, listed, type RequestContext, type WriteErrors, write } from "./support.ts";
 
@@ -67,18 +75,10 @@ function assertValidSchedule(row: ScheduleRow): void {
     details.push({ field: "body.day_of_month", message }, { field: "body.month_of_year", message });
   }
   if (details.length > 0) {
-    throw badRequest(
-      "CONTENT_SCHEDULE_INVALID_CRON",
-      details.map((d) => `${d.field.slice("body.".length)}: ${d.message}`).join("; "),
-      details,
-    );
+    throw invalidCron(details);
   }
   if (!isTimeZone(row.timezone)) {
-    throw badRequest(
-      "CONTENT_SCHEDULE_INVALID_TIMEZONE",
-      `timezone: "${row.timezone}" is not an IANA time zone`,
-      [{ field: "body.timezone", message: "is not an IANA time zone (e.g. Africa/Johannesburg)" }],
-    );
+    throw invalidTimezone(row.timezone);
   }
 }
 
@@ -96,9 +96,6 @@ function toSchedule(row: ScheduleRow): ContentSchedule {
     updated_at: row.updatedAt.toISOString(),
   };
 }
-
-const scheduleNotFound = (id: number) => () =>
-  notFound("CONTENT_SCHEDULE_NOT_FOUND", `Schedule ${id} not found`);
 
 const toColumns = (input: UpdateContentScheduleBody) => ({
   minute: input.minute,
@@ -138,7 +135,7 @@ export const updateSchedule = (
   context: RequestContext,
 ) =>
   saveSchedule(db, context, (tx) => tx.schedule.update({ where: { id }, data: toColumns(input) }), {
-    notFound: scheduleNotFound(id),
+    notFound: () => scheduleNotFound(id),
   });
 
 /** Deletes a schedule that no message set has as its default_schedule (409 otherwise) and announces it. */
@@ -151,7 +148,7 @@ export const deleteSchedule = (db: Db, id: number, context: RequestContext) =>
       return { result: undefined, events: [{ name: "content.schedule.deleted", payload: { id } }] };
     },
     {
-      notFound: scheduleNotFound(id),
+      notFound: () => scheduleNotFound(id),
       violations: {
         async messageset_default_schedule_fkey() {
           const sets = await db.messageSet.findMany({
@@ -159,11 +156,9 @@ export const deleteSchedule = (db: Db, id: number, context: RequestContext) =>
             select: { id: true },
             orderBy: { id: "asc" },
           });
-          const ids = sets.map((s) => s.id);
-          return conflict(
-            "CONTENT_SCHEDULE_IN_USE",
-            `Schedule ${id} is the default_schedule of message set(s) ${ids.join(", ")}; change them first`,
-            { messagesets: ids },
+          return scheduleInUse(
+            id,
+            sets.map((s) => s.id),
           );
         },
       },
@@ -173,7 +168,7 @@ export const deleteSchedule = (db: Db, id: number, context: RequestContext) =>
 export async function getSchedule(db: Db, id: number): Promise<ContentSchedule> {
   const row = await db.schedule.findUnique({ where: { id } });
   if (!row) {
-    throw scheduleNotFound(id)();
+    throw scheduleNotFound(id);
   }
   return toSchedule(row);
 }
@@ -193,14 +188,10 @@ export async function scheduleRuns(db: Db, id: number, query: ScheduleRunsQuery)
   const from = new Date(query.from);
   const to = new Date(query.to);
   if (!(from.getTime() <= to.getTime())) {
-    throw badRequest("CONTENT_SCHEDULE_RUNS_WINDOW", "from must not be after to", [
-      { field: "querystring.from", message: "must not be after to" },
-    ]);
+    throw runsWindowReversed();
   }
   if (to.getTime() - from.getTime() > MAX_RUNS_WINDOW_MS) {
-    throw badRequest("CONTENT_SCHEDULE_RUNS_WINDOW", "the window from..to is at most 367 days", [
-      { field: "querystring.to", message: "at most 367 days after from" },
-    ]);
+    throw runsWindowTooLong();
   }
   const schedule = await getSchedule(db, id);
   const limit = query.limit ?? 100;

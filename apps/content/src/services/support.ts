@@ -1,5 +1,5 @@
 import { enqueue, type OutboxMessage } from "@tidings/amqp";
-import { type ApiError, badRequest, isRecordNotFound, type PageParams } from "@tidings/service-kit";
+import { type ApiError, isRecordNotFound, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 
@@ -38,12 +38,6 @@ export async function listed<Row, T>(
   const [total, rows] = await db.$transaction([count, page]);
   return { count: total, results: rows.map(toEntity) };
 }
-
-/** A body field refers to a row that does not exist (a foreign key the write violated). */
-export const referenceNotFound = (field: string, entity: string, id: number | null | undefined) => () =>
-  badRequest("CONTENT_REFERENCE_NOT_FOUND", `${field}: ${entity} ${id} does not exist`, [
-    { field: `body.${field}`, message: `no such ${entity}` },
-  ]);
 
 /** The name of the constraint (index or foreign key) a failed write violated, if that is why it failed. */
 export function violatedConstraint(err: unknown): string | undefined {

@@ -8,8 +8,15 @@ import type {
   UpdateTemplateBody,
 } from "@tidings/contracts";
 import { placeholdersOf, renderTemplate, smsInfo } from "@tidings/contracts";
-import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
+import type { PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import {
+  missingPersonalisation,
+  subjectNotAllowed,
+  subjectRequired,
+  templateNotFound,
+  templateVersionNotFound,
+} from "../errors.ts";
 import type {
   Prisma,
   Template as TemplateRow,
@@ -51,20 +58,13 @@ const toTemplateVersion = (row: TemplateVersionRow): TemplateVersion => ({
   created_at: row.createdAt.toISOString(),
 });
 
-const templateNotFound = (id: number) => () =>
-  notFound("CONTENT_TEMPLATE_NOT_FOUND", `Template ${id} not found`);
-
 /** Email templates need a subject; SMS templates have none. */
 function assertValidTemplate(row: Content): void {
   if (row.type === "email" && !row.subject) {
-    throw badRequest("CONTENT_TEMPLATE_SUBJECT_REQUIRED", "subject: an email template needs a subject", [
-      { field: "body.subject", message: "is required for email templates" },
-    ]);
+    throw subjectRequired();
   }
   if (row.type === "sms" && row.subject !== null) {
-    throw badRequest("CONTENT_TEMPLATE_SUBJECT_NOT_ALLOWED", "subject: an SMS template has no subject", [
-      { field: "body.subject", message: "must be null or absent for SMS templates" },
-    ]);
+    throw subjectNotAllowed();
   }
 }
 
@@ -110,7 +110,7 @@ export const updateTemplate = (db: Db, id: number, input: UpdateTemplateBody, co
         { id: number }[]
       >`SELECT id FROM template WHERE id = ${id} FOR UPDATE`;
       if (!current) {
-        throw templateNotFound(id)();
+        throw templateNotFound(id);
       }
       const before = await tx.template.findUniqueOrThrow({ where: { id } });
       const unchanged = (Object.keys(input) as (keyof UpdateTemplateBody)[]).every(
@@ -131,7 +131,7 @@ export const updateTemplate = (db: Db, id: number, input: UpdateTemplateBody, co
       });
       return versioned(tx, row);
     },
-    { notFound: templateNotFound(id) },
+    { notFound: () => templateNotFound(id) },
   );
 
 export const deleteTemplate = (db: Db, id: number, context: RequestContext) =>
@@ -142,13 +142,13 @@ export const deleteTemplate = (db: Db, id: number, context: RequestContext) =>
       await tx.template.delete({ where: { id } });
       return { result: undefined, events: [{ name: "content.template.deleted", payload: { id } }] };
     },
-    { notFound: templateNotFound(id) },
+    { notFound: () => templateNotFound(id) },
   );
 
 export async function getTemplate(db: Db, id: number): Promise<Template> {
   const row = await db.template.findUnique({ where: { id } });
   if (!row) {
-    throw templateNotFound(id)();
+    throw templateNotFound(id);
   }
   return toTemplate(row);
 }
@@ -189,7 +189,7 @@ async function findVersion(db: Db, id: number, version: number): Promise<Templat
   });
   if (!row) {
     await getTemplate(db, id);
-    throw notFound("CONTENT_TEMPLATE_VERSION_NOT_FOUND", `Template ${id} has no version ${version}`);
+    throw templateVersionNotFound(id, version);
   }
   return row;
 }
@@ -212,15 +212,11 @@ export async function previewTemplate(
       ? await db.template.findUnique({ where: { id } })
       : await findVersion(db, id, input.version);
   if (!row) {
-    throw templateNotFound(id)();
+    throw templateNotFound(id);
   }
   const rendered = renderTemplate(row, input.personalisation);
   if (!rendered.ok) {
-    throw badRequest(
-      "CONTENT_TEMPLATE_MISSING_PERSONALISATION",
-      `Missing personalisation: ${rendered.missing.join(", ")}`,
-      rendered.missing.map((name) => ({ field: `body.personalisation.${name}`, message: "is required" })),
-    );
+    throw missingPersonalisation(rendered.missing);
   }
   const { subject, body } = rendered;
   return {

@@ -2,28 +2,22 @@ import {
   ConsentEntry,
   CreateOptInBody,
   CreateOptOutBody,
-  CursorPaginated,
   IdParams,
   ListQuery,
   OptIn,
   OptOut,
+  OptOutPage,
   OptOutSearchQuery,
   Paginated,
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
-import Type from "typebox";
-import type { IdentityConfig } from "../config.ts";
-import type { Db } from "../db.ts";
-import { consentLedger, createOptIn, createOptOut, searchOptOuts } from "../services/consent.ts";
-import { cursorLink } from "../services/paging.ts";
+import { createOptIn, createOptOut } from "../services/consent.ts";
+import { consentLedger, searchOptOuts } from "../services/consent-queries.ts";
+import { respondList } from "../services/paging.ts";
+import { actorOf, type RouteDeps } from "./deps.ts";
 
-export function consentRoutes(app: Api, db: Db, config: IdentityConfig): void {
-  const publicUrl = config.PUBLIC_URL;
+export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
   const options = { defaultCountry: config.DEFAULT_COUNTRY };
-  const actorOf = (request: { principal: { userId: number | null }; id: string }) => ({
-    userId: request.principal.userId,
-    correlationId: request.id,
-  });
 
   app.post(
     "/api/v1/optout/",
@@ -60,16 +54,13 @@ export function consentRoutes(app: Api, db: Db, config: IdentityConfig): void {
         tags: ["consent"],
         summary: "Opt-outs by field, newest first; unknown fields are a 400",
         querystring: OptOutSearchQuery,
-        response: { 200: Type.Union([Paginated(OptOut), CursorPaginated(OptOut)]), ...errorResponses },
+        response: { 200: OptOutPage, ...errorResponses },
       },
     },
     async (request) => {
       const page = pageParams(request.query);
       const result = await searchOptOuts(db, request.query, page, options);
-      if (result.kind === "cursor") {
-        return { next: cursorLink(request, result.next, publicUrl), previous: null, results: result.results };
-      }
-      return toPage(request, page, result.count, result.results, publicUrl);
+      return respondList(request, result, page);
     },
   );
 
@@ -87,7 +78,7 @@ export function consentRoutes(app: Api, db: Db, config: IdentityConfig): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await consentLedger(db, request.params.id, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 }

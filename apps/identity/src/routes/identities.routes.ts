@@ -3,80 +3,38 @@ import {
   AddressesQuery,
   AddressResult,
   CreateIdentityBody,
-  CursorPaginated,
   DetailKeys,
   Identity,
   IdentityListQuery,
+  IdentityPage,
   IdentitySearchQuery,
   IdParams,
   ListQuery,
   MessageCountBody,
+  MessageCountResult,
   Paginated,
   PatchIdentityBody,
   ReplaceIdentityBody,
 } from "@tidings/contracts";
-import {
-  type Api,
-  badRequest,
-  errorResponses,
-  type LinkRequest,
-  notFound,
-  pageParams,
-  toPage,
-} from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import type { IdentityConfig } from "../config.ts";
-import type { Db } from "../db.ts";
 import { messageCount } from "../services/delivery.ts";
 import {
   addressesFor,
   createIdentity,
   deleteIdentity,
   getIdentity,
-  type ListResult,
   listDetailKeys,
   listIdentities,
   parseSearch,
   searchIdentities,
   updateIdentity,
 } from "../services/identities.ts";
-import { cursorLink } from "../services/paging.ts";
+import { respondList, searchPage } from "../services/paging.ts";
+import { actorOf, type RouteDeps } from "./deps.ts";
 
-const IdentityPage = Type.Union([Paginated(Identity), CursorPaginated(Identity)]);
-
-function intParam(query: Record<string, string>, name: string, min: number, max: number): number | undefined {
-  const raw = query[name];
-  if (raw === undefined) {
-    return undefined;
-  }
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw badRequest("VALIDATION_FAILED", "The request is invalid.", [
-      { field: `querystring.${name}`, message: `must be an integer from ${min} to ${max}` },
-    ]);
-  }
-  return value;
-}
-
-export function respondList(
-  request: LinkRequest & { query: unknown },
-  result: ListResult,
-  page: { limit: number; offset: number },
-  publicUrl?: string,
-) {
-  if (result.kind === "cursor") {
-    return { next: cursorLink(request, result.next, publicUrl), previous: null, results: result.results };
-  }
-  return toPage(request as never, page, result.count, result.results, publicUrl);
-}
-
-export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
-  const publicUrl = config.PUBLIC_URL;
+export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
   const options = { defaultCountry: config.DEFAULT_COUNTRY };
-  const actorOf = (request: { principal: { userId: number | null }; id: string }) => ({
-    userId: request.principal.userId,
-    correlationId: request.id,
-  });
 
   app.post(
     "/api/v1/identities/",
@@ -106,7 +64,7 @@ export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
     },
     async (request) => {
       const page = pageParams(request.query);
-      return respondList(request, await listIdentities(db, request.query, page), page, publicUrl);
+      return respondList(request, await listIdentities(db, request.query, page), page);
     },
   );
 
@@ -123,11 +81,9 @@ export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
     },
     async (request) => {
       const query = request.query;
-      const limit = intParam(query, "limit", 1, 1000);
-      const offset = intParam(query, "offset", 0, Number.MAX_SAFE_INTEGER);
-      const page = pageParams({ limit, offset });
+      const page = searchPage(query);
       const result = await searchIdentities(db, parseSearch(query, options), page, query.cursor);
-      return respondList(request, result, page, publicUrl);
+      return respondList(request, result, page);
     },
   );
 
@@ -139,7 +95,7 @@ export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
         summary: "Seed receiver for the Message Sender delivery-report hook: counts consecutive failed sends",
         body: MessageCountBody,
         response: {
-          200: Type.Object({ identity: Type.String(), failed_message_count: Type.Integer() }),
+          200: MessageCountResult,
           ...errorResponses,
         },
       },
@@ -164,13 +120,7 @@ export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
         response: { 200: Identity, ...errorResponses },
       },
     },
-    async (request) => {
-      const identity = await getIdentity(db, request.params.id);
-      if (!identity) {
-        throw notFound("IDENTITY_NOT_FOUND", `Identity ${request.params.id} not found`);
-      }
-      return identity;
-    },
+    async (request) => getIdentity(db, request.params.id),
   );
 
   app.put(
@@ -236,7 +186,7 @@ export function identityRoutes(app: Api, db: Db, config: IdentityConfig): void {
       });
       const page = pageParams(request.query);
       const results = addresses.slice(page.offset, page.offset + page.limit).map((address) => ({ address }));
-      return toPage(request, page, addresses.length, results, publicUrl);
+      return toPage(request, page, addresses.length, results);
     },
   );
 

@@ -7,21 +7,16 @@ import {
   VerifyBody,
 } from "@tidings/contracts";
 import { type Api, errorResponses } from "@tidings/service-kit";
-import type { IdentityConfig } from "../config.ts";
-import type { Db } from "../db.ts";
 import { confirmVerification, issueVerification } from "../services/verification.ts";
+import { actorOf, type RouteDeps } from "./deps.ts";
 
-export function verificationRoutes(app: Api, db: Db, config: IdentityConfig): void {
+export function verificationRoutes(app: Api, { db, config }: RouteDeps): void {
   const settings = {
     ttlSeconds: config.VERIFICATION_CODE_TTL_SECONDS,
     maxAttempts: config.VERIFICATION_MAX_ATTEMPTS,
     maxCodesPerHour: config.VERIFICATION_MAX_CODES_PER_HOUR,
     defaultCountry: config.DEFAULT_COUNTRY,
   };
-  const actorOf = (request: { principal: { userId: number | null }; id: string }) => ({
-    userId: request.principal.userId,
-    correlationId: request.id,
-  });
 
   app.post(
     "/api/v1/identities/:id/verify/",

@@ -1,6 +1,6 @@
 import type { Identity } from "@tidings/contracts";
 import { normaliseAddress } from "@tidings/contracts/addresses";
-import { badRequest } from "@tidings/service-kit";
+import { invalidAddress } from "../errors.ts";
 
 export { normaliseAddress };
 
@@ -17,7 +17,7 @@ export interface AddressIssue {
 export function requireAddress(type: string, value: string, field: string, defaultCountry?: string): string {
   const normalised = normaliseAddress(type, value, defaultCountry);
   if (normalised === null) {
-    throw badRequest("IDENTITY_INVALID_ADDRESS", `${field}: not a valid ${type} address`, [
+    throw invalidAddress(`${field}: not a valid ${type} address`, [
       { field, message: `not a valid ${type} address` },
     ]);
   }
@@ -48,8 +48,7 @@ export function normaliseDetails(details: Details, field: string, defaultCountry
     }
   }
   if (issues.length > 0) {
-    throw badRequest(
-      "IDENTITY_INVALID_ADDRESS",
+    throw invalidAddress(
       `Invalid address: ${issues.map((i) => i.field.split(".").slice(-2).join(" ")).join(", ")}`,
       issues,
     );

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { enqueue } from "@tidings/amqp";
 import {
   type ConsentEntry,
   type CreateOptInBody,
@@ -7,14 +6,19 @@ import {
   detailAddresses,
   type OptIn,
   type OptOut,
-  type OptOutSearchQuery,
   type OptOutType,
 } from "@tidings/contracts";
-import { enqueueHookEvent, forgetHookDeliveries } from "@tidings/hooks";
-import { badRequest, forgetIdempotencyKeys, notFound, type PageParams } from "@tidings/service-kit";
+import { forgetHookDeliveries, publish } from "@tidings/hooks";
+import { forgetIdempotencyKeys } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import {
+  addressAmbiguous,
+  addressNotFound,
+  addressNotOnIdentity,
+  addressRequired,
+  referenceNotFound,
+} from "../errors.ts";
 import type {
-  ConsentEvent,
   Identity as IdentityRow,
   OptIn as OptInRow,
   OptOut as OptOutRow,
@@ -28,7 +32,6 @@ import {
   identitiesWithAddress,
   lockIdentity,
 } from "./identities.ts";
-import { decodeCursor } from "./paging.ts";
 
 /** Seed's `requestor_source_id` as stored: text (a hub may send its source's integer key). */
 const sourceIdOf = (input: { requestor_source_id?: string | number | null }) =>
@@ -36,7 +39,7 @@ const sourceIdOf = (input: { requestor_source_id?: string | number | null }) =>
 
 export const REDACTED = "redacted";
 
-const toOptOut = (row: OptOutRow): OptOut => ({
+export const toOptOut = (row: OptOutRow): OptOut => ({
   id: row.id,
   optout_type: row.optoutType as OptOutType,
   identity: row.identityId,
@@ -58,23 +61,6 @@ const toOptIn = (row: OptInRow): OptIn => ({
   created_at: row.createdAt.toISOString(),
 });
 
-const toConsentEntry = (row: ConsentEvent): ConsentEntry => ({
-  id: row.id.toString(),
-  identity: row.identityId,
-  action: row.action as ConsentEntry["action"],
-  kind: row.kind,
-  scope: row.scope as ConsentEntry["scope"],
-  channel: row.channel,
-  address: row.address,
-  topic: row.topic,
-  source: row.source,
-  source_id: row.sourceId,
-  reason: row.reason,
-  record: row.recordId,
-  created_at: row.createdAt.toISOString(),
-  created_by: row.createdBy,
-});
-
 /**
  * The identity an opt-out or opt-in is about: the one named, or else the single identity holding the
  * address (Seed's messages for none and for several). Returns the locked row.
@@ -88,37 +74,27 @@ async function resolveIdentity(
   let id = identity ?? undefined;
   if (!id) {
     if (!addressType || !address) {
-      throw badRequest(
-        "IDENTITY_ADDRESS_REQUIRED",
-        "Either identity or address_type and address must be given.",
-        [{ field: "body.address", message: "required when identity is not given" }],
-      );
+      throw addressRequired();
     }
     const matches = await identitiesWithAddress(tx, addressType, address);
     if (matches.length === 0) {
-      throw badRequest("IDENTITY_ADDRESS_NOT_FOUND", "There is no identity with this address.");
+      throw addressNotFound("There is no identity with this address.");
     }
     if (matches.length > 1) {
-      throw badRequest("IDENTITY_ADDRESS_AMBIGUOUS", "There are multiple identities with this address.");
+      throw addressAmbiguous();
     }
     id = matches[0] as string;
   }
   const row = await lockIdentity(tx, id);
   if (!row) {
-    throw badRequest("IDENTITY_REFERENCE_NOT_FOUND", `identity: identity ${id} does not exist`, [
-      { field: "body.identity", message: "no such identity" },
-    ]);
+    throw referenceNotFound("identity", id);
   }
   return row;
 }
 
 function requireAddressOnIdentity(details: Details, type: string, address: string): void {
   if (!hasAddress(details, type, address)) {
-    throw badRequest(
-      "IDENTITY_ADDRESS_NOT_ON_IDENTITY",
-      `The identity has no ${type || "such"} address like this.`,
-      [{ field: "body.address", message: "not an address of this identity" }],
-    );
+    throw addressNotOnIdentity(`The identity has no ${type || "such"} address like this.`);
   }
 }
 
@@ -228,29 +204,31 @@ export async function recordOptOut(
     await forgetHookDeliveries(tx, needles);
     await forgetIdempotencyKeys(tx, needles);
   }
-  await enqueue(tx, {
-    name: "optout.created",
-    payload: {
-      ...toOptOut(row),
-      identity: identity.id,
-      topic: type === "unsubscribe" ? (input.topic ?? null) : null,
-      identity_details: before,
-    },
-    correlationId: actor.correlationId,
-  });
-  // Seed's raw `optout.requested`, to the requesting user's hooks (every hook for the admin token); a forget's
-  // carries the details as forgotten, not the person.
-  await enqueueHookEvent(
+  // With Seed's raw `optout.requested` hook, to the requesting user's hooks (every hook for the admin token); a
+  // forget's carries the details as forgotten, not the person.
+  await publish(
     tx,
-    "optout.requested",
     {
-      identity: identity.id,
-      identity_details: type === "forget" ? after : before,
-      optout_type: type,
-      optout_reason: input.reason ?? null,
-      optout_source: input.request_source,
+      name: "optout.created",
+      payload: {
+        ...toOptOut(row),
+        identity: identity.id,
+        topic: type === "unsubscribe" ? (input.topic ?? null) : null,
+        identity_details: before,
+      },
+      correlationId: actor.correlationId,
     },
-    { owner: actor.userId },
+    {
+      hook: "optout.requested",
+      data: {
+        identity: identity.id,
+        identity_details: type === "forget" && after ? after : before,
+        optout_type: type,
+        optout_reason: input.reason ?? null,
+        optout_source: input.request_source,
+      },
+      actor: actor.userId,
+    },
   );
   if (after) {
     const updated = await tx.identity.update({
@@ -313,21 +291,23 @@ export async function recordOptIn(
       createdBy: actor.userId,
     },
   });
-  await enqueue(tx, {
-    name: "optin.created",
-    payload: { ...toOptIn(row), identity: identity.id, identity_details: before },
-    correlationId: actor.correlationId,
-  });
-  await enqueueHookEvent(
+  await publish(
     tx,
-    "optin.requested",
     {
-      identity: identity.id,
-      identity_details: before,
-      optin_address_type: input.address_type,
-      optin_address: address,
+      name: "optin.created",
+      payload: { ...toOptIn(row), identity: identity.id, identity_details: before },
+      correlationId: actor.correlationId,
     },
-    { owner: actor.userId },
+    {
+      hook: "optin.requested",
+      data: {
+        identity: identity.id,
+        identity_details: before,
+        optin_address_type: input.address_type,
+        optin_address: address,
+      },
+      actor: actor.userId,
+    },
   );
   const updated = await tx.identity.update({
     where: { id: identity.id },
@@ -340,84 +320,4 @@ export async function recordOptIn(
   });
   await announceUpdate(tx, updated, actor);
   return toOptIn(row);
-}
-
-export type OptOutPage =
-  | { kind: "offset"; count: number; results: OptOut[] }
-  | { kind: "cursor"; next: { createdAt: Date; id: string } | null; results: OptOut[] };
-
-export async function searchOptOuts(
-  db: Db,
-  query: OptOutSearchQuery,
-  page: PageParams,
-  options: IdentityOptions = {},
-): Promise<OptOutPage> {
-  const address =
-    query.address && query.address_type
-      ? (normaliseAddress(query.address_type, query.address, options.defaultCountry) ?? query.address)
-      : query.address;
-  const where: Prisma.OptOutWhereInput = {
-    identityId: query.identity,
-    optoutType: query.optout_type,
-    addressType: query.address_type,
-    address,
-    requestSource: query.request_source,
-    requestorSourceId: query.requestor_source_id,
-    reason: query.reason,
-    AND: [
-      { createdAt: { gte: query.created_from, lte: query.created_to } },
-      {
-        createdAt: {
-          equals: query.created_at,
-          gte: query.created_at__gte,
-          gt: query.created_at__gt,
-          lte: query.created_at__lte,
-          lt: query.created_at__lt,
-        },
-      },
-    ],
-  };
-  const orderBy: Prisma.OptOutOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
-  if (query.cursor !== undefined) {
-    const p = decodeCursor(query.cursor);
-    const rows = await db.optOut.findMany({
-      where: {
-        AND: [
-          where,
-          p ? { OR: [{ createdAt: { lt: p.createdAt } }, { createdAt: p.createdAt, id: { lt: p.id } }] } : {},
-        ],
-      },
-      orderBy,
-      take: page.limit + 1,
-    });
-    const last = rows[page.limit - 1];
-    return {
-      kind: "cursor",
-      next: rows.length > page.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
-      results: rows.slice(0, page.limit).map(toOptOut),
-    };
-  }
-  const [count, rows] = await db.$transaction([
-    db.optOut.count({ where }),
-    db.optOut.findMany({ where, orderBy, skip: page.offset, take: page.limit }),
-  ]);
-  return { kind: "offset", count, results: rows.map(toOptOut) };
-}
-
-/** The identity's consent ledger, oldest first. */
-export async function consentLedger(
-  db: Db,
-  identityId: string,
-  page: PageParams,
-): Promise<{ count: number; results: ConsentEntry[] }> {
-  const exists = await db.identity.findUnique({ where: { id: identityId }, select: { id: true } });
-  const where = { identityId };
-  const [count, rows] = await db.$transaction([
-    db.consentEvent.count({ where }),
-    db.consentEvent.findMany({ where, orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
-  ]);
-  if (!exists && count === 0) {
-    throw notFound("IDENTITY_NOT_FOUND", `Identity ${identityId} not found`);
-  }
-  return { count, results: rows.map(toConsentEntry) };
 }

@@ -1,7 +1,8 @@
-import { enqueue } from "@tidings/amqp";
-import { enqueueHookEvent } from "@tidings/hooks";
-import { badRequest } from "@tidings/service-kit";
+import { isFirstDelivery, type MessageContext } from "@tidings/amqp";
+import type { OutboundDeliveryReport } from "@tidings/contracts";
+import { publish } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
+import { addressNotFound, dataIncomplete, dataRequired } from "../errors.ts";
 import { normaliseAddress } from "./addresses.ts";
 import { type Actor, identitiesWithAddress } from "./identities.ts";
 
@@ -32,17 +33,12 @@ export async function recordDeliveryResult(
     return null;
   }
   if (n === threshold) {
-    await enqueue(tx, {
+    await publish(tx, {
       name: "identity.max_failures",
       payload: { identity_id: identityId, failure_count: n },
       correlationId: actor.correlationId,
+      actor: actor.userId,
     });
-    await enqueueHookEvent(
-      tx,
-      "identity.max_failures",
-      { identity_id: identityId, failure_count: n },
-      { owner: actor.userId ?? null },
-    );
   }
   return n;
 }
@@ -61,10 +57,10 @@ export async function messageCount(
 ): Promise<{ identity: string; failed_message_count: number }> {
   const data = body.data;
   if (!data) {
-    throw badRequest("IDENTITY_DATA_REQUIRED", '"data" must be supplied');
+    throw dataRequired();
   }
   if (!data.identity && !data.to_addr) {
-    throw badRequest("IDENTITY_DATA_INCOMPLETE", '"data" must contain either "identity" or "to_addr" keys');
+    throw dataIncomplete();
   }
   const delivered = data.delivered === true || data.delivered === "true";
   return db.$transaction(async (tx) => {
@@ -75,8 +71,36 @@ export async function messageCount(
     }
     const n = identityId ? await recordDeliveryResult(tx, identityId, delivered, threshold, actor) : null;
     if (!identityId || n === null) {
-      throw badRequest("IDENTITY_ADDRESS_NOT_FOUND", "No identity found for given address");
+      throw addressNotFound("No identity found for given address");
     }
     return { identity: identityId, failed_message_count: n };
+  });
+}
+
+/**
+ * A delivery report from message-sender (`outbound.delivery_report`), applied once per message: reports
+ * without an identity, or for an identity that does not exist, are logged and dropped.
+ */
+export async function applyDeliveryReport(
+  db: Db,
+  report: OutboundDeliveryReport,
+  ctx: MessageContext,
+  threshold: number,
+): Promise<void> {
+  const identity = report.identity;
+  if (!identity) {
+    ctx.log.info({ outbound: report.outbound_id }, "delivery report without an identity; ignored");
+    return;
+  }
+  await db.$transaction(async (tx) => {
+    if (!(await isFirstDelivery(tx, ctx))) {
+      return;
+    }
+    const n = await recordDeliveryResult(tx, identity, report.delivered, threshold, {
+      correlationId: ctx.correlationId,
+    });
+    if (n === null) {
+      ctx.log.info({ identity }, "delivery report for an unknown identity; ignored");
+    }
   });
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { enqueue } from "@tidings/amqp";
 import type {
   CreateIdentityBody,
   Identity,
@@ -7,9 +6,10 @@ import type {
   IdentityListQuery,
   PatchIdentityBody,
 } from "@tidings/contracts";
-import { enqueueHookEvent } from "@tidings/hooks";
-import { badRequest, notFound, type PageParams } from "@tidings/service-kit";
+import { publish } from "@tidings/hooks";
+import type { PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import { identityNotFound, invalidIncludeInactive, referenceNotFound, unknownFilter } from "../errors.ts";
 import { type Identity as IdentityRow, Prisma } from "../generated/prisma/client.ts";
 import {
   addressPattern,
@@ -19,7 +19,7 @@ import {
   normaliseDetails,
   usableAddresses,
 } from "./addresses.ts";
-import { decodeCursor, type Position } from "./paging.ts";
+import { decodeCursor, type ListResult, type Position } from "./paging.ts";
 
 export function toIdentity(row: IdentityRow): Identity {
   return {
@@ -66,9 +66,7 @@ async function assertIdentitiesExist(
   for (const field of ["communicate_through", "operator"] as const) {
     const id = refs[field];
     if (id && !(await db.identity.findUnique({ where: { id }, select: { id: true } }))) {
-      throw badRequest("IDENTITY_REFERENCE_NOT_FOUND", `${field}: identity ${id} does not exist`, [
-        { field: `body.${field}`, message: "no such identity" },
-      ]);
+      throw referenceNotFound(field, id);
     }
   }
 }
@@ -92,22 +90,11 @@ export async function lockIdentity(tx: Tx, id: string): Promise<IdentityRow | nu
   return tx.identity.findUnique({ where: { id } });
 }
 
-/** The REST-hook events this service offers at `/api/v1/webhook/`. */
-export const HOOK_EVENTS = [
-  "identity.created",
-  "identity.updated",
-  "identity.deleted",
-  "optout.requested",
-  "optin.requested",
-  "identity.max_failures",
-] as const;
-
-/** Enqueues `identity.updated` (message and hook deliveries) for a row, in the caller's transaction. */
+/** Publishes `identity.updated` (message and hook deliveries) for a row, in the caller's transaction. */
 export async function announceUpdate(tx: Tx, row: IdentityRow, actor: Actor): Promise<Identity> {
   const identity = toIdentity(row);
   const payload = { ...identity, addresses: flattenAddresses(identity.details) };
-  await enqueue(tx, { name: "identity.updated", payload, correlationId: actor.correlationId });
-  await enqueueHookEvent(tx, "identity.updated", payload);
+  await publish(tx, { name: "identity.updated", payload, correlationId: actor.correlationId });
   return identity;
 }
 
@@ -135,8 +122,7 @@ export async function createIdentity(
     await registerDetailKeys(tx, details);
     const identity = toIdentity(row);
     const payload = { ...identity, addresses: flattenAddresses(identity.details) };
-    await enqueue(tx, { name: "identity.created", payload, correlationId: actor.correlationId });
-    await enqueueHookEvent(tx, "identity.created", payload);
+    await publish(tx, { name: "identity.created", payload, correlationId: actor.correlationId });
     return identity;
   });
 }
@@ -157,7 +143,7 @@ export async function updateIdentity(
   return db.$transaction(async (tx) => {
     const current = await lockIdentity(tx, id);
     if (!current) {
-      throw notFound("IDENTITY_NOT_FOUND", `Identity ${id} not found`);
+      throw identityNotFound(id);
     }
     const nextDetails = details && keepProtectedFlags(current.details as Details, details);
     const row = await tx.identity.update({
@@ -181,21 +167,19 @@ export async function deleteIdentity(db: Db, id: string, actor: Actor): Promise<
   await db.$transaction(async (tx) => {
     const deleted = await tx.identity.deleteMany({ where: { id } });
     if (deleted.count === 0) {
-      throw notFound("IDENTITY_NOT_FOUND", `Identity ${id} not found`);
+      throw identityNotFound(id);
     }
-    await enqueue(tx, { name: "identity.deleted", payload: { id }, correlationId: actor.correlationId });
-    await enqueueHookEvent(tx, "identity.deleted", { id });
+    await publish(tx, { name: "identity.deleted", payload: { id }, correlationId: actor.correlationId });
   });
 }
 
-export async function getIdentity(db: Db, id: string): Promise<Identity | null> {
+export async function getIdentity(db: Db, id: string): Promise<Identity> {
   const row = await db.identity.findUnique({ where: { id } });
-  return row && toIdentity(row);
+  if (!row) {
+    throw identityNotFound(id);
+  }
+  return toIdentity(row);
 }
-
-export type ListResult =
-  | { kind: "offset"; count: number; results: Identity[] }
-  | { kind: "cursor"; next: Position | null; results: Identity[] };
 
 const after = (p: Position | null): Prisma.IdentityWhereInput =>
   p ? { OR: [{ createdAt: { lt: p.createdAt } }, { createdAt: p.createdAt, id: { lt: p.id } }] } : {};
@@ -209,7 +193,7 @@ export async function listIdentities(
   db: Db,
   query: IdentityListQuery,
   page: PageParams,
-): Promise<ListResult> {
+): Promise<ListResult<Identity>> {
   const where: Prisma.IdentityWhereInput = {
     createdAt: { gte: query.created_from, lte: query.created_to },
     updatedAt: { gte: query.updated_from, lte: query.updated_to },
@@ -301,15 +285,11 @@ export function parseSearch(query: Record<string, string>, options: IdentityOpti
     }
   }
   if (unknown.length > 0) {
-    throw badRequest("IDENTITY_UNKNOWN_FILTER", `Unknown search filter: ${unknown.join(", ")}`, [
-      ...unknown.map((p) => ({ field: `querystring.${p}`, message: "not a filter this search knows" })),
-    ]);
+    throw unknownFilter(unknown);
   }
   const inactive = query.include_inactive;
   if (inactive !== undefined && !["true", "false", "True", "False", "1", "0"].includes(inactive)) {
-    throw badRequest("IDENTITY_INVALID_FILTER", "include_inactive must be true or false", [
-      { field: "querystring.include_inactive", message: "must be true or false" },
-    ]);
+    throw invalidIncludeInactive();
   }
   const excludeInactive =
     inactive !== undefined && ["false", "False", "0"].includes(inactive)
@@ -324,7 +304,7 @@ export async function searchIdentities(
   filters: SearchFilters,
   page: PageParams,
   cursor: string | undefined,
-): Promise<ListResult> {
+): Promise<ListResult<Identity>> {
   const conditions = [Prisma.sql`details @> ${JSON.stringify({ ...filters.pattern })}::jsonb`];
   for (const p of filters.excludeInactive) {
     conditions.push(Prisma.sql`NOT (details @> ${p}::jsonb)`);
@@ -377,7 +357,7 @@ export async function addressesFor(
 ): Promise<string[]> {
   let row = await db.identity.findUnique({ where: { id } });
   if (!row) {
-    throw notFound("IDENTITY_NOT_FOUND", `Identity ${id} not found`);
+    throw identityNotFound(id);
   }
   if (options.useCommunicateThrough && row.communicateThrough) {
     row = (await db.identity.findUnique({ where: { id: row.communicateThrough } })) ?? row;

@@ -1,10 +1,16 @@
-import { badRequest, type LinkRequest, linkBase } from "@tidings/service-kit";
+import { type LinkRequest, linkBase, type PageParams, pageParams, toPage } from "@tidings/service-kit";
+import { invalidCursor, invalidInteger } from "../errors.ts";
 
 /** A keyset position: the last row's created_at and id (lists are newest first, ties by id). */
 export interface Position {
   createdAt: Date;
   id: string;
 }
+
+/** A list page: limit/offset with a count, or a keyset page (`cursor=`) with the position of the next. */
+export type ListResult<T> =
+  | { kind: "offset"; count: number; results: T[] }
+  | { kind: "cursor"; next: Position | null; results: T[] };
 
 export function encodeCursor(p: Position): string {
   return Buffer.from(JSON.stringify([p.createdAt.toISOString(), p.id])).toString("base64url");
@@ -23,20 +29,49 @@ export function decodeCursor(cursor: string): Position | null {
     }
     return { createdAt, id };
   } catch {
-    throw badRequest("IDENTITY_INVALID_CURSOR", "The cursor is not valid.", [
-      { field: "querystring.cursor", message: "not a cursor this API issued" },
-    ]);
+    throw invalidCursor();
   }
 }
 
 /** The absolute link to the page after `next` (same query, cursor replaced). */
-export function cursorLink(request: LinkRequest, next: Position | null, publicUrl?: string): string | null {
+export function cursorLink(request: LinkRequest, next: Position | null): string | null {
   if (!next) {
     return null;
   }
-  const base = linkBase(request, publicUrl);
+  const base = linkBase(request);
   const url = new URL(`${base}${request.url}`);
   url.searchParams.set("cursor", encodeCursor(next));
   url.searchParams.delete("offset");
   return url.toString();
+}
+
+function intParam(query: Record<string, string>, name: string, min: number, max: number): number | undefined {
+  const raw = query[name];
+  if (raw === undefined) {
+    return undefined;
+  }
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw invalidInteger(name, min, max);
+  }
+  return value;
+}
+
+/** The page of a search, whose free-form query the schema cannot type: `limit` 1..1000, `offset` from 0. */
+export const searchPage = (query: Record<string, string>): PageParams =>
+  pageParams({
+    limit: intParam(query, "limit", 1, 1000),
+    offset: intParam(query, "offset", 0, Number.MAX_SAFE_INTEGER),
+  });
+
+/** The answer to a list request: Seed's `{count, next, previous, results}`, or a keyset page. */
+export function respondList<T>(
+  request: LinkRequest & { query: unknown },
+  result: ListResult<T>,
+  page: PageParams,
+) {
+  if (result.kind === "cursor") {
+    return { next: cursorLink(request, result.next), previous: null, results: result.results };
+  }
+  return toPage(request as never, page, result.count, result.results);
 }

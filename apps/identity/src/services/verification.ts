@@ -1,8 +1,15 @@
 import { createHash, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { ConfirmVerifyBody, VerifyBody } from "@tidings/contracts";
-import { ApiError, badRequest, notFound } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
+import {
+  addressNotOnIdentity,
+  identityNotFound,
+  tooManyAttempts,
+  tooManyCodes,
+  verificationExpired,
+  verificationInvalid,
+} from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { type Details, hasAddress, normaliseAddress, withFlags } from "./addresses.ts";
 import { type Actor, announceUpdate, lockIdentity } from "./identities.ts";
@@ -17,13 +24,9 @@ export interface VerificationSettings {
 /** Codes are stored as SHA-256 of the row id (a per-code salt) and the code; never the code itself. */
 const digest = (id: string, code: string) => createHash("sha256").update(`${id}:${code}`).digest("hex");
 
-const tooMany = (code: string, message: string) => new ApiError(429, code, message);
-
 function requireOnIdentity(details: Details, type: string, address: string): void {
   if (!hasAddress(details, type, address)) {
-    throw badRequest("IDENTITY_ADDRESS_NOT_ON_IDENTITY", `The identity has no such ${type} address.`, [
-      { field: "body.address", message: "not an address of this identity" },
-    ]);
+    throw addressNotOnIdentity(`The identity has no such ${type} address.`);
   }
 }
 
@@ -43,7 +46,7 @@ export async function issueVerification(
   return db.$transaction(async (tx) => {
     const identity = await lockIdentity(tx, identityId);
     if (!identity) {
-      throw notFound("IDENTITY_NOT_FOUND", `Identity ${identityId} not found`);
+      throw identityNotFound(identityId);
     }
     requireOnIdentity(identity.details as Details, input.address_type, address);
     const target = { identityId, addressType: input.address_type, address };
@@ -51,10 +54,7 @@ export async function issueVerification(
       where: { ...target, createdAt: { gt: new Date(Date.now() - 3600_000) } },
     });
     if (recent >= settings.maxCodesPerHour) {
-      throw tooMany(
-        "IDENTITY_TOO_MANY_CODES",
-        "Too many verification codes for this address; try again later.",
-      );
+      throw tooManyCodes();
     }
     const now = new Date();
     await tx.verificationCode.updateMany({
@@ -99,30 +99,29 @@ export async function confirmVerification(
   const address =
     normaliseAddress(input.address_type, input.address, settings.defaultCountry) ?? input.address;
   if (!(await db.identity.findUnique({ where: { id: identityId }, select: { id: true } }))) {
-    throw notFound("IDENTITY_NOT_FOUND", `Identity ${identityId} not found`);
+    throw identityNotFound(identityId);
   }
-  const invalid = () => badRequest("IDENTITY_VERIFICATION_INVALID", "The code is not valid.");
   const latest = await db.verificationCode.findFirst({
     where: { identityId, addressType: input.address_type, address, confirmedAt: null },
     orderBy: { createdAt: "desc" },
   });
   if (!latest) {
-    throw invalid();
+    throw verificationInvalid();
   }
   if (latest.expiresAt.getTime() <= Date.now()) {
-    throw badRequest("IDENTITY_VERIFICATION_EXPIRED", "The code has expired; ask for a new one.");
+    throw verificationExpired();
   }
   const counted = await db.verificationCode.updateMany({
     where: { id: latest.id, attempts: { lt: settings.maxAttempts } },
     data: { attempts: { increment: 1 } },
   });
   if (counted.count === 0) {
-    throw tooMany("IDENTITY_TOO_MANY_ATTEMPTS", "Too many attempts for this code; ask for a new one.");
+    throw tooManyAttempts();
   }
   const expected = Buffer.from(latest.codeHash, "hex");
   const given = Buffer.from(digest(latest.id, input.code.trim()), "hex");
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-    throw invalid();
+    throw verificationInvalid();
   }
   await db.$transaction(async (tx) => {
     const used = await tx.verificationCode.updateMany({
@@ -130,11 +129,11 @@ export async function confirmVerification(
       data: { confirmedAt: new Date() },
     });
     if (used.count === 0) {
-      throw invalid();
+      throw verificationInvalid();
     }
     const identity = await lockIdentity(tx, identityId);
     if (!identity) {
-      throw notFound("IDENTITY_NOT_FOUND", `Identity ${identityId} not found`);
+      throw identityNotFound(identityId);
     }
     const before = identity.details as Details;
     requireOnIdentity(before, input.address_type, address);

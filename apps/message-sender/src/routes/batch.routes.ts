@@ -1,10 +1,10 @@
 import { Batch, CreateBatchBody, IdParams } from "@tidings/contracts";
-import { type Api, errorResponses, notFound } from "@tidings/service-kit";
+import { type Api, errorResponses } from "@tidings/service-kit";
+import { viewerOf, visibleBatches } from "../api-keys/visibility.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
-import { createBatch, getBatch } from "../services/batches.ts";
-import type { ChannelCache } from "../services/channels.ts";
-import { actorOf } from "../services/outbounds.ts";
-import { viewerOf, visibleBatches } from "../services/visibility.ts";
+import { createBatch, getBatch } from "../intake/batches.ts";
+import { actorOf } from "../intake/outbounds.ts";
 
 export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds: readonly string[]): void {
   app.post(
@@ -33,12 +33,6 @@ export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds
         response: { 200: Batch, ...errorResponses },
       },
     },
-    async (request) => {
-      const batch = await getBatch(db, request.params.id, visibleBatches(viewerOf(request)));
-      if (!batch) {
-        throw notFound("MESSAGE_SENDER_BATCH_NOT_FOUND", `Batch ${request.params.id} not found`);
-      }
-      return batch;
-    },
+    async (request) => getBatch(db, request.params.id, visibleBatches(viewerOf(request))),
   );
 }

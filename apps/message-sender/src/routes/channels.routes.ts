@@ -1,22 +1,16 @@
-import {
-  ChannelParams,
-  ChannelResponse,
-  CreateChannelBody,
-  ListQuery,
-  Paginated,
-  PatchChannelBody,
-} from "@tidings/contracts";
+import { ChannelParams, ChannelResponse, ListQuery, Paginated, PatchChannelBody } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import type { Db } from "../db.ts";
 import {
-  type ChannelCache,
   createChannel,
   deleteChannel,
   getChannel,
   listChannels,
   patchChannel,
-} from "../services/channels.ts";
+} from "../channels/channel-admin.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
+import { CreateChannelBody } from "../channels/channel-types.ts";
+import type { Db } from "../db.ts";
 
 /**
  * Creating, changing and deleting a channel is for admin keys only (a channel holds provider credentials and
@@ -28,7 +22,7 @@ const adminOnly = async (request: Parameters<typeof requireAdmin>[0]) => require
  * `channels`: this process's channel cache, cleared by every change made here (so it is seen at once). Reading
  * channels is open to every key (secrets are masked); changing them is admin only.
  */
-export function channelRoutes(app: Api, db: Db, channels: ChannelCache, publicUrl?: string): void {
+export function channelRoutes(app: Api, db: Db, channels: ChannelCache): void {
   app.post(
     "/api/v1/channel/",
     {
@@ -60,7 +54,7 @@ export function channelRoutes(app: Api, db: Db, channels: ChannelCache, publicUr
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listChannels(db, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

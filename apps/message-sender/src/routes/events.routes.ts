@@ -1,33 +1,23 @@
-import { EventAccepted, TwilioStatusCallback, VonageDeliveryReceipt, VumiEvent } from "@tidings/contracts";
+import { EventAccepted, WebhookParams } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses } from "@tidings/service-kit";
-import Type from "typebox";
-import type { Db } from "../db.ts";
-import type { ChannelCache } from "../services/channels.ts";
-import { handleTwilioStatus, handleVonageReceipt, handleVumiEvent } from "../services/events.ts";
+import { receiveTwilioStatus } from "../channels/twilio/webhooks.ts";
+import { TwilioStatusCallback } from "../channels/twilio/wire.ts";
+import { receiveVonageReceipt } from "../channels/vonage/webhooks.ts";
+import { VonageDeliveryReceipt } from "../channels/vonage/wire.ts";
+import type { WebhookDeps } from "../channels/webhooks.ts";
+import { handleVumiEvent, VumiEvent } from "../delivery-reports/vumi-events.ts";
+import { twilioSignedRequest } from "./signed-request.ts";
 
-/**
- * The URL the provider posted to, as it saw it: PUBLIC_URL + the path when set, else the request's scheme and
- * host as the proxy forwarded them (X-Forwarded-Proto / X-Forwarded-Host; the app trusts its proxy).
- */
-export function externalUrl(
-  request: { protocol: string; host: string; url: string },
-  publicUrl?: string,
-): string {
-  const base = publicUrl ?? `${request.protocol}://${request.host}`;
-  return `${base.replace(/\/+$/, "")}${request.url}`;
-}
+const accepted = (outcome: string): EventAccepted => ({
+  accepted: true,
+  reason: outcome === "ignored" ? "Event ignored" : "Event processed",
+});
 
 /**
  * Provider callbacks: public (no token), each verified by the provider's signature before anything is read from
- * the database. `vonageMaxSkewMs`: VONAGE_SIGNATURE_MAX_SKEW_MS.
+ * the database.
  */
-export function eventRoutes(
-  app: Api,
-  db: Db,
-  channels: ChannelCache,
-  vonageMaxSkewMs: number,
-  publicUrl?: string,
-): void {
+export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
   // Twilio posts form-encoded parameters; every one of them is part of the signature.
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
@@ -45,26 +35,20 @@ export function eventRoutes(
       schema: {
         tags: ["events"],
         summary: "Twilio status callback (verified by X-Twilio-Signature)",
-        params: Type.Object({ channel: Type.String({ minLength: 1, maxLength: 64 }) }),
+        params: WebhookParams,
         body: TwilioStatusCallback,
         response: { 200: EventAccepted, ...errorResponses },
       },
     },
-    async (request) => {
-      const signature = request.headers["x-twilio-signature"];
-      const outcome = await handleTwilioStatus(
-        db,
-        channels,
-        request.params.channel,
-        {
-          url: externalUrl(request, publicUrl),
-          signature: typeof signature === "string" ? signature : undefined,
-          params: request.body as TwilioStatusCallback & Record<string, string>,
-        },
-        request.log,
-      );
-      return { accepted: true, reason: outcome === "ignored" ? "Event ignored" : "Event processed" };
-    },
+    async (request) =>
+      accepted(
+        await receiveTwilioStatus(
+          webhooks,
+          request.params.channel,
+          twilioSignedRequest(request),
+          request.log,
+        ),
+      ),
   );
 
   app.post(
@@ -75,25 +59,13 @@ export function eventRoutes(
       schema: {
         tags: ["events"],
         summary: "Vonage SMS delivery receipt (verified by its sig parameter)",
-        params: Type.Object({ channel: Type.String({ minLength: 1, maxLength: 64 }) }),
+        params: WebhookParams,
         body: VonageDeliveryReceipt,
         response: { 200: EventAccepted, ...errorResponses },
       },
     },
-    async (request) => {
-      const params = Object.fromEntries(
-        Object.entries(request.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
-      );
-      const outcome = await handleVonageReceipt(
-        db,
-        channels,
-        request.params.channel,
-        params,
-        request.log,
-        vonageMaxSkewMs,
-      );
-      return { accepted: true, reason: outcome === "ignored" ? "Event ignored" : "Event processed" };
-    },
+    async (request) =>
+      accepted(await receiveVonageReceipt(webhooks, request.params.channel, request.body, request.log)),
   );
 
   // Seed's generic event endpoint. Unlike Seed (AllowAny) it needs a token: an unauthenticated status change
@@ -108,9 +80,6 @@ export function eventRoutes(
         response: { 200: EventAccepted, ...errorResponses },
       },
     },
-    async (request) => {
-      const outcome = await handleVumiEvent(db, request.body, request.log);
-      return { accepted: true, reason: outcome === "ignored" ? "Event ignored" : "Event processed" };
-    },
+    async (request) => accepted(await handleVumiEvent(webhooks.db, request.body, request.log)),
   );
 }

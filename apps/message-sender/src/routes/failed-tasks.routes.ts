@@ -1,11 +1,10 @@
-import { FailedTask, IntIdParams, ListQuery, Paginated } from "@tidings/contracts";
+import { FailedTask, FailedTasksRequeued, IntIdParams, ListQuery, Paginated } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
-import Type from "typebox";
+import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
 import type { Db } from "../db.ts";
-import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../services/failed-tasks.ts";
-import { viewerOf, visibleOutbounds } from "../services/visibility.ts";
+import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../failed-tasks/failed-tasks.ts";
 
-export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
+export function failedTaskRoutes(app: Api, db: Db): void {
   app.get(
     "/api/v1/failed-tasks/",
     {
@@ -19,7 +18,7 @@ export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listFailedTasks(db, page, visibleOutbounds(viewerOf(request)));
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
@@ -42,7 +41,7 @@ export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
       schema: {
         tags: ["failed-tasks"],
         summary: "Requeue every failed task",
-        response: { 201: Type.Object({ requeued_failed_tasks: Type.Boolean() }), ...errorResponses },
+        response: { 201: FailedTasksRequeued, ...errorResponses },
       },
     },
     async (request, reply) => {

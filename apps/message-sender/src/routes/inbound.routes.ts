@@ -2,36 +2,28 @@ import {
   CreateInboundBody,
   IdParams,
   Inbound,
+  InboundAccepted,
   InboundListQuery,
   Paginated,
-  TwilioInboundWebhook,
-  VonageInboundWebhook,
+  Twiml,
+  WebhookParams,
 } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses, pageParams, toPage } from "@tidings/service-kit";
-import Type from "typebox";
-import type { Db } from "../db.ts";
-import type { ChannelCache } from "../services/channels.ts";
-import { verifyTwilio, verifyVonage } from "../services/events.ts";
-import type { IdentityDirectory } from "../services/identity-client.ts";
-import { getInbound, type Keywords, listInbounds, receiveInbound } from "../services/inbound.ts";
-import { viewerOf, visibleInbounds } from "../services/visibility.ts";
-import { externalUrl } from "./events.routes.ts";
-
-const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+import { viewerOf, visibleInbounds } from "../api-keys/visibility.ts";
+import { EMPTY_TWIML, receiveTwilioInbound } from "../channels/twilio/webhooks.ts";
+import { TwilioInboundWebhook } from "../channels/twilio/wire.ts";
+import { receiveVonageInbound } from "../channels/vonage/webhooks.ts";
+import { VonageInboundWebhook } from "../channels/vonage/wire.ts";
+import type { WebhookDeps } from "../channels/webhooks.ts";
+import { getInbound, listInbounds, receiveInbound } from "../inbound/inbound.ts";
+import { twilioSignedRequest } from "./signed-request.ts";
 
 /**
  * Inbound messages: Twilio's and Vonage's webhooks (signed, public; verified before anything is read from the
- * database) and Seed's `/api/v1/inbound/` (token). `vonageMaxSkewMs`: VONAGE_SIGNATURE_MAX_SKEW_MS.
+ * database) and Seed's `/api/v1/inbound/` (token).
  */
-export function inboundRoutes(
-  app: Api,
-  db: Db,
-  channels: ChannelCache,
-  vonageMaxSkewMs: number,
-  keywords: Keywords,
-  publicUrl?: string,
-  identities?: IdentityDirectory,
-): void {
+export function inboundRoutes(app: Api, deps: WebhookDeps): void {
+  const { db } = deps;
   app.post(
     "/api/v1/inbound/twilio/:channel",
     {
@@ -40,40 +32,14 @@ export function inboundRoutes(
       schema: {
         tags: ["inbound"],
         summary: "Twilio incoming-message webhook (verified by X-Twilio-Signature); answers empty TwiML",
-        params: Type.Object({ channel: Type.String({ minLength: 1, maxLength: 64 }) }),
+        params: WebhookParams,
         body: TwilioInboundWebhook,
-        response: { 200: Type.String(), ...errorResponses },
+        response: { 200: Twiml, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const params = request.body as Record<string, string>;
-      const signature = request.headers["x-twilio-signature"];
-      await verifyTwilio(
-        channels,
-        request.params.channel,
-        {
-          url: externalUrl(request, publicUrl),
-          signature: typeof signature === "string" ? signature : undefined,
-          params,
-        },
-        request.log,
-      );
-      const { created } = await receiveInbound(
-        db,
-        {
-          channel: request.params.channel,
-          messageId: request.body.MessageSid,
-          // Twilio says which message a (WhatsApp) reply answers; SMS replies carry no reference.
-          inReplyTo: params.OriginalRepliedMessageSid ?? null,
-          fromAddr: request.body.From,
-          toAddr: request.body.To,
-          content: request.body.Body ?? null,
-        },
-        keywords,
-        { identities, log: request.log },
-        { userId: null, correlationId: request.id },
-      );
-      request.log.info({ channel: request.params.channel, created }, "twilio inbound message");
+      const signed = twilioSignedRequest(request);
+      await receiveTwilioInbound(deps, request.params.channel, signed, request.log, request.id);
       return reply.type("text/xml").send(EMPTY_TWIML);
     },
   );
@@ -86,31 +52,13 @@ export function inboundRoutes(
       schema: {
         tags: ["inbound"],
         summary: "Vonage inbound SMS webhook (verified by its sig parameter)",
-        params: Type.Object({ channel: Type.String({ minLength: 1, maxLength: 64 }) }),
+        params: WebhookParams,
         body: VonageInboundWebhook,
-        response: { 200: Type.Object({ accepted: Type.Boolean() }), ...errorResponses },
+        response: { 200: InboundAccepted, ...errorResponses },
       },
     },
     async (request) => {
-      const params = Object.fromEntries(
-        Object.entries(request.body as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
-      );
-      await verifyVonage(channels, request.params.channel, params, request.log, vonageMaxSkewMs);
-      const { created } = await receiveInbound(
-        db,
-        {
-          channel: request.params.channel,
-          messageId: request.body.messageId,
-          // Vonage gives numbers without the leading +.
-          fromAddr: `+${request.body.msisdn.replace(/^\+/, "")}`,
-          toAddr: request.body.to,
-          content: request.body.text ?? null,
-        },
-        keywords,
-        { identities, log: request.log },
-        { userId: null, correlationId: request.id },
-      );
-      request.log.info({ channel: request.params.channel, created }, "vonage inbound message");
+      await receiveVonageInbound(deps, request.params.channel, request.body, request.log, request.id);
       return { accepted: true };
     },
   );
@@ -128,7 +76,7 @@ export function inboundRoutes(
     async (request, reply) => {
       const body = request.body;
       const { inbound, created } = await receiveInbound(
-        db,
+        deps,
         {
           channel: body.transport_name ?? null,
           messageId: body.message_id ?? null,
@@ -142,8 +90,7 @@ export function inboundRoutes(
             ...(body.transport_type ? { transport_type: body.transport_type } : {}),
           },
         },
-        keywords,
-        { identities, log: request.log },
+        request.log,
         { userId: request.principal.userId, correlationId: request.id },
       );
       return reply.code(created ? 201 : 200).send(inbound);
@@ -164,7 +111,7 @@ export function inboundRoutes(
       const page = pageParams(request.query);
       const visible = await visibleInbounds(db, viewerOf(request));
       const { count, results } = await listInbounds(db, request.query, page, visible);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 

@@ -1,9 +1,9 @@
 import type { Api, ServiceDeps } from "@tidings/service-kit";
+import { ChannelCache } from "../channels/channel-cache.ts";
 import type { MessageSenderConfig } from "../config.ts";
 import type { Db } from "../db.ts";
-import { ChannelCache } from "../services/channels.ts";
-import { identityDirectory } from "../services/identity-client.ts";
-import { parseKeywords } from "../services/inbound.ts";
+import { parseKeywords } from "../inbound/inbound.ts";
+import { identityDirectory } from "../recipients/identity-directory.ts";
 import { batchRoutes } from "./batch.routes.ts";
 import { channelRoutes } from "./channels.routes.ts";
 import { eventRoutes } from "./events.routes.ts";
@@ -23,19 +23,18 @@ export function registerRoutes(
 ): void {
   // The channel table, as sends and provider callbacks read it: cached like the worker's (same TTL).
   const channelCache = new ChannelCache(db, config.CHANNEL_CACHE_TTL_MS);
-  outboundRoutes(app, db, channelCache, channelIds, config.PUBLIC_URL);
+  outboundRoutes(app, db, channelCache, channelIds);
   batchRoutes(app, db, channelCache, channelIds);
   reportRoutes(app, db, config.ARCHIVE_DIR);
-  channelRoutes(app, db, channelCache, config.PUBLIC_URL);
-  eventRoutes(app, db, channelCache, config.VONAGE_SIGNATURE_MAX_SKEW_MS, config.PUBLIC_URL);
-  failedTaskRoutes(app, db, config.PUBLIC_URL);
-  inboundRoutes(
-    app,
+  channelRoutes(app, db, channelCache);
+  const webhooks = {
     db,
-    channelCache,
-    config.VONAGE_SIGNATURE_MAX_SKEW_MS,
-    parseKeywords(config.INBOUND_KEYWORDS),
-    config.PUBLIC_URL,
-    identityDirectory(config),
-  );
+    channels: channelCache,
+    vonageMaxSkewMs: config.VONAGE_SIGNATURE_MAX_SKEW_MS,
+    keywords: parseKeywords(config.INBOUND_KEYWORDS),
+    identities: identityDirectory(config),
+  };
+  eventRoutes(app, webhooks);
+  failedTaskRoutes(app, db);
+  inboundRoutes(app, webhooks);
 }

@@ -1,17 +1,16 @@
 import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery, Paginated } from "@tidings/contracts";
-import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
-import type { ChannelCache } from "../services/channels.ts";
-import { OutboundWriter } from "../services/outbound-writer.ts";
-import { actorOf, createOutbound, getOutbound, listOutbounds } from "../services/outbounds.ts";
-import { viewerOf, visibleOutbounds } from "../services/visibility.ts";
+import { OutboundWriter } from "../intake/outbound-writer.ts";
+import { actorOf, createOutbound, getOutbound, listOutbounds } from "../intake/outbounds.ts";
 
 export function outboundRoutes(
   app: Api,
   db: Db,
   channels: ChannelCache,
   channelIds: readonly string[],
-  publicUrl?: string,
 ): void {
   const writer = new OutboundWriter(db);
   app.post(
@@ -48,7 +47,7 @@ export function outboundRoutes(
         page,
         visibleOutbounds(viewerOf(request)),
       );
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
@@ -62,12 +61,6 @@ export function outboundRoutes(
         response: { 200: Outbound, ...errorResponses },
       },
     },
-    async (request) => {
-      const outbound = await getOutbound(db, request.params.id, visibleOutbounds(viewerOf(request)));
-      if (!outbound) {
-        throw notFound("OUTBOUND_NOT_FOUND", `Outbound ${request.params.id} not found`);
-      }
-      return outbound;
-    },
+    async (request) => getOutbound(db, request.params.id, visibleOutbounds(viewerOf(request))),
   );
 }

@@ -2,12 +2,13 @@ import {
   AggregateOutboundsBody,
   ArchiveOutboundsBody,
   DailyStatusCounts,
+  OutboundsAggregated,
+  OutboundsArchived,
   StatusCountsQuery,
 } from "@tidings/contracts";
-import { type Api, ApiError, errorResponses } from "@tidings/service-kit";
-import Type from "typebox";
+import { type Api, errorResponses } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import { aggregateOutbounds, archiveOutbounds, statusCounts } from "../services/reports.ts";
+import { aggregateOutbounds, archiveOutbounds, statusCounts } from "../reports/reports.ts";
 
 export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): void {
   app.get(
@@ -30,7 +31,7 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
         tags: ["reports"],
         summary: "Recompute the daily aggregates of outbounds (Seed)",
         body: AggregateOutboundsBody,
-        response: { 202: Type.Object({ aggregate_outbounds: Type.Boolean() }), ...errorResponses },
+        response: { 202: OutboundsAggregated, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -47,15 +48,12 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
         summary: "Archive days of final outbounds to ARCHIVE_DIR as gzipped NDJSON, then purge them (Seed)",
         body: ArchiveOutboundsBody,
         response: {
-          202: Type.Object({ archived_outbounds: Type.Boolean(), days: Type.Array(Type.String()) }),
+          202: OutboundsArchived,
           ...errorResponses,
         },
       },
     },
     async (request, reply) => {
-      if (!archiveDir) {
-        throw new ApiError(409, "MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED", "ARCHIVE_DIR is not set");
-      }
       const { start, end } = request.body;
       const { archived } = await archiveOutbounds(db, archiveDir, start, end, request.log);
       return reply.code(202).send({ archived_outbounds: true, days: archived });

@@ -1,21 +1,13 @@
-import type { Broker, Consumer } from "@tidings/amqp";
-import type { Clock } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
-import { disableContentSchedule, mirrorContentSchedule } from "../services/schedules.ts";
+import { disableContentSchedule, mirrorContentSchedule } from "../services/content-mirror.ts";
+import type { WorkerDeps } from "./deps.ts";
 
-/** Keeps one scheduler schedule per content schedule. Both handlers are idempotent upserts. */
-export function consumeContentSchedules(
-  broker: Broker,
-  db: Db,
-  clock: Clock,
-  prefetch: number,
-): Promise<Consumer<"scheduler.content-schedules">> {
-  return broker.consume(
+/** `scheduler.content-schedules`: one scheduler schedule per content schedule; both handlers are idempotent upserts. */
+export const consumeContentSchedules = ({ broker, db, clock, config }: WorkerDeps) =>
+  broker.consume(
     "scheduler.content-schedules",
     {
       "content.schedule.changed": (schedule) => mirrorContentSchedule(db, schedule, clock()),
       "content.schedule.deleted": ({ id }) => disableContentSchedule(db, id),
     },
-    { prefetch },
+    { prefetch: config.AMQP_PREFETCH },
   );
-}

@@ -1,23 +1,19 @@
-import type { Broker, Consumer } from "@tidings/amqp";
-import { queues, type RetryPolicy } from "@tidings/contracts";
-import type { Clock } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
-import type { EndpointGuard } from "../endpoints.ts";
+import { queues } from "@tidings/contracts";
 import { deliver } from "../services/delivery.ts";
+import type { WorkerDeps } from "./deps.ts";
 
-/** POSTs due slots of HTTP schedules (`schedule.deliver`), retried by the queue's policy, then recorded. */
-export function consumeHttpDeliveries(
-  broker: Broker,
-  db: Db,
-  clock: Clock,
-  guard: EndpointGuard,
-  prefetch: number,
-  retry?: Partial<RetryPolicy>,
-): Promise<Consumer<"scheduler.http-deliveries">> {
-  const maxAttempts = retry?.maxAttempts ?? queues["scheduler.http-deliveries"].retry.maxAttempts;
+/**
+ * `scheduler.http-deliveries`: POSTs due slots of HTTP schedules (`schedule.deliver`), retried by the queue's
+ * policy (HTTP_RETRY_DELAYS_MS replaces its delays), then recorded.
+ */
+export function consumeHttpDeliveries({ broker, db, clock, guard, config }: WorkerDeps) {
+  const retry = config.HTTP_RETRY_DELAYS_MS
+    ? { delaysMs: config.HTTP_RETRY_DELAYS_MS.split(",").map(Number) }
+    : undefined;
+  const maxAttempts = queues["scheduler.http-deliveries"].retry.maxAttempts;
   return broker.consume(
     "scheduler.http-deliveries",
     { "schedule.deliver": (command, ctx) => deliver(db, command, ctx, { maxAttempts, now: clock, guard }) },
-    { prefetch, retry },
+    { prefetch: config.AMQP_PREFETCH, retry },
   );
 }

@@ -1,11 +1,11 @@
 import { IdParams, ListQuery, Paginated, RequeuedFailedTasks, SchedulerFailedTask } from "@tidings/contracts";
-import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../services/delivery.ts";
+import type { RouteDeps } from "./deps.ts";
 
 const tags = ["failed-tasks"];
 
-export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
+export function failedTaskRoutes(app: Api, { db }: RouteDeps): void {
   app.get(
     "/api/v1/failed-tasks/",
     {
@@ -19,18 +19,14 @@ export function failedTaskRoutes(app: Api, db: Db, publicUrl?: string): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listFailedTasks(db, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
   app.get(
     "/api/v1/failed-tasks/:id/",
     { schema: { tags, params: IdParams, response: { 200: SchedulerFailedTask, ...errorResponses } } },
-    async (request) =>
-      (await getFailedTask(db, request.params.id)) ??
-      Promise.reject(
-        notFound("SCHEDULER_FAILED_TASK_NOT_FOUND", `Failed task ${request.params.id} not found`),
-      ),
+    async (request) => getFailedTask(db, request.params.id),
   );
 
   app.post(

@@ -1,5 +1,6 @@
 import {
   CreateSchedulerScheduleBody,
+  FiredSlot,
   IdParams,
   ListQuery,
   Paginated,
@@ -8,11 +9,8 @@ import {
   SchedulerScheduleRun,
   UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
-import type { Clock } from "@tidings/service-kit";
-import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import type { Db } from "../db.ts";
-import type { EndpointGuard } from "../endpoints.ts";
 import {
   createSchedule,
   deleteSchedule,
@@ -22,17 +20,11 @@ import {
   listSchedules,
   updateSchedule,
 } from "../services/schedules.ts";
+import type { RouteDeps } from "./deps.ts";
 
 const tags = ["schedules"];
-const scheduleNotFound = (id: string) => notFound("SCHEDULER_SCHEDULE_NOT_FOUND", `Schedule ${id} not found`);
 
-export function scheduleRoutes(
-  app: Api,
-  db: Db,
-  clock: Clock,
-  guard: EndpointGuard,
-  publicUrl?: string,
-): void {
+export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void {
   app.post(
     "/api/v1/schedule/",
     {
@@ -63,15 +55,14 @@ export function scheduleRoutes(
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listSchedules(db, request.query, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
   app.get(
     "/api/v1/schedule/:id/",
     { schema: { tags, params: IdParams, response: { 200: SchedulerSchedule, ...errorResponses } } },
-    async (request) =>
-      (await getSchedule(db, request.params.id)) ?? Promise.reject(scheduleNotFound(request.params.id)),
+    async (request) => getSchedule(db, request.params.id),
   );
 
   app.patch(
@@ -85,9 +76,7 @@ export function scheduleRoutes(
         response: { 200: SchedulerSchedule, ...errorResponses },
       },
     },
-    async (request) =>
-      (await updateSchedule(db, request.params.id, request.body, request.principal, clock(), guard)) ??
-      Promise.reject(scheduleNotFound(request.params.id)),
+    async (request) => updateSchedule(db, request.params.id, request.body, request.principal, clock(), guard),
   );
 
   app.delete(
@@ -101,9 +90,7 @@ export function scheduleRoutes(
       },
     },
     async (request, reply) => {
-      if (!(await deleteSchedule(db, request.params.id))) {
-        throw scheduleNotFound(request.params.id);
-      }
+      await deleteSchedule(db, request.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -115,15 +102,11 @@ export function scheduleRoutes(
         tags,
         summary: "Fire one slot now (recorded as a manual run): schedule.fired, or an HTTP POST",
         params: IdParams,
-        response: { 202: Type.Object({ slot: Type.String({ format: "date-time" }) }), ...errorResponses },
+        response: { 202: FiredSlot, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const fired = await fireNow(db, request.params.id, request.principal, clock());
-      if (!fired) {
-        throw scheduleNotFound(request.params.id);
-      }
-      return reply.code(202).send(fired);
+      return reply.code(202).send(await fireNow(db, request.params.id, request.principal, clock()));
     },
   );
 
@@ -140,11 +123,8 @@ export function scheduleRoutes(
     },
     async (request) => {
       const page = pageParams(request.query);
-      const runs = await listRuns(db, request.params.id, page);
-      if (!runs) {
-        throw scheduleNotFound(request.params.id);
-      }
-      return toPage(request, page, runs.count, runs.results, publicUrl);
+      const { count, results } = await listRuns(db, request.params.id, page);
+      return toPage(request, page, count, results);
     },
   );
 }

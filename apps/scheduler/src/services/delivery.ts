@@ -11,6 +11,7 @@ import {
 } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { EndpointGuard } from "../endpoints.ts";
+import { failedTaskNotFound } from "../errors.ts";
 import type { ScheduleFailure } from "../generated/prisma/client.ts";
 
 /** A failed POST: a connection error, a timeout, a non-2xx answer, or (`final`) an endpoint not allowed. */
@@ -156,9 +157,12 @@ export async function listFailedTasks(
   return { count, results: rows.map(toFailedTask) };
 }
 
-export async function getFailedTask(db: Db, id: string): Promise<SchedulerFailedTask | null> {
+export async function getFailedTask(db: Db, id: string): Promise<SchedulerFailedTask> {
   const row = await db.scheduleFailure.findUnique({ where: { id } });
-  return row && toFailedTask(row);
+  if (!row) {
+    throw failedTaskNotFound(id);
+  }
+  return toFailedTask(row);
 }
 
 const REQUEUE_BATCH = 200;

@@ -1,30 +1,20 @@
 import {
   BehindSubscription,
   BehindSubscriptionQuery,
-  EstimatedSend,
+  EstimatedSends,
   EstimateQuery,
   FastForwardBody,
+  FastForwarded,
   MessageSetPolicy,
   MessageSetPolicyBody,
   MessageSetPolicyParams,
   Paginated,
-  sendingWindowProblems,
 } from "@tidings/contracts";
-import {
-  type Api,
-  badRequest,
-  errorResponses,
-  notFound,
-  pageParams,
-  requireAdmin,
-  toPage,
-} from "@tidings/service-kit";
-import Type from "typebox";
-import type { Db } from "../db.ts";
-import { Prisma } from "../generated/prisma/client.ts";
+import { type Api, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import { fastForward, findBehind } from "../services/behind.ts";
 import { estimateSends } from "../services/estimates.ts";
-import { toPolicy } from "../services/position.ts";
+import { getPolicy, setPolicy } from "../services/policies.ts";
+import type { RouteDeps } from "./deps.ts";
 
 const tags = ["catch-up"];
 
@@ -32,28 +22,7 @@ const tags = ["catch-up"];
  * Catch-up and repair, admin only (Seed guarded behind subscriptions with permissions): per-set catch-up
  * policies, the behind subscriptions and their fast-forward, and daily send estimates.
  */
-export function catchUpRoutes(
-  app: Api,
-  db: Db,
-  config: { PUBLIC_URL?: string; FALLBACK_LANGUAGE: string },
-): void {
-  const policyOf = async (id: number) => {
-    const row = await db.messageSetPolicy.findUnique({ where: { messagesetId: id } });
-    const policy = toPolicy(row);
-    return {
-      messageset: id,
-      catch_up: policy.catchUp,
-      max_per_day: policy.maxPerDay,
-      sending_window: policy.sendingWindow,
-      configured: !!row,
-    };
-  };
-  const knownSet = async (id: number) => {
-    if (!(await db.messageSetCopy.findFirst({ where: { id, deleted: false }, select: { id: true } }))) {
-      throw notFound("SUBSCRIPTION_MESSAGESET_NOT_FOUND", `Message set ${id} not found`);
-    }
-  };
-
+export function catchUpRoutes(app: Api, { db, config }: RouteDeps): void {
   app.get(
     "/api/v1/messagesets/:id/policy/",
     {
@@ -66,8 +35,7 @@ export function catchUpRoutes(
     },
     async (request) => {
       requireAdmin(request);
-      await knownSet(request.params.id);
-      return policyOf(request.params.id);
+      return getPolicy(db, request.params.id);
     },
   );
 
@@ -85,23 +53,7 @@ export function catchUpRoutes(
     },
     async (request) => {
       requireAdmin(request);
-      const { id } = request.params;
-      await knownSet(id);
-      const problems = sendingWindowProblems(request.body.sending_window, "body.sending_window");
-      if (problems.length > 0) {
-        throw badRequest("SUBSCRIPTION_INVALID_SENDING_WINDOW", "The sending window is invalid", problems);
-      }
-      const data = {
-        catchUp: request.body.catch_up,
-        maxPerDay: request.body.max_per_day,
-        sendingWindow: request.body.sending_window ?? Prisma.DbNull,
-      };
-      await db.messageSetPolicy.upsert({
-        where: { messagesetId: id },
-        create: { messagesetId: id, ...data },
-        update: data,
-      });
-      return policyOf(id);
+      return setPolicy(db, request.params.id, request.body);
     },
   );
 
@@ -123,7 +75,7 @@ export function catchUpRoutes(
       });
       const page = pageParams(request.query);
       const results = behind.slice(page.offset, page.offset + page.limit).map((b) => b.report);
-      return toPage(request, page, behind.length, results, config.PUBLIC_URL);
+      return toPage(request, page, behind.length, results);
     },
   );
 
@@ -136,7 +88,7 @@ export function catchUpRoutes(
           "Move behind subscriptions (all, one set's, or the listed ones) to their expected position, sending nothing",
         body: FastForwardBody,
         response: {
-          200: Type.Object({ fast_forwarded: Type.Integer(), subscriptions: Type.Array(Type.String()) }),
+          200: FastForwarded,
           ...errorResponses,
         },
       },
@@ -161,7 +113,7 @@ export function catchUpRoutes(
         tags,
         summary: "Daily send estimate per message set (Seed's EstimatedSend) for a date",
         querystring: EstimateQuery,
-        response: { 200: Type.Object({ results: Type.Array(EstimatedSend) }), ...errorResponses },
+        response: { 200: EstimatedSends, ...errorResponses },
       },
     },
     async (request) => ({ results: await estimateSends(db, request.query.date) }),

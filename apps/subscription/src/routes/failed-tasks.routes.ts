@@ -1,14 +1,13 @@
-import { type Broker, listDeadLetters, replayDeadLetters } from "@tidings/amqp";
-import { ListQuery, Paginated, validatorFor } from "@tidings/contracts";
+import { listDeadLetters, replayDeadLetters } from "@tidings/amqp";
+import {
+  ListQuery,
+  Paginated,
+  RequeuedSubscriptionTasks,
+  SubscriptionFailedTask,
+  validatorFor,
+} from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
-import Type from "typebox";
-
-const FailedTask = Type.Object({
-  subscription: Type.String(),
-  task_id: Type.String(),
-  initiated_at: Type.Union([Type.String(), Type.Null()]),
-  reason: Type.Union([Type.String(), Type.Null()]),
-});
+import type { RouteDeps } from "./deps.ts";
 
 /** Dead letters looked at for one listing. */
 const SCAN = 1_000;
@@ -18,7 +17,7 @@ const isSendNext = validatorFor("subscription.send-next");
  * Seed's failed tasks, backed by the dead-letter queue of `subscription.send-next`: every subscription of
  * a dead-lettered send command is one failed task. POST moves them all back for another set of attempts.
  */
-export function failedTaskRoutes(app: Api, broker: Broker, publicUrl?: string): void {
+export function failedTaskRoutes(app: Api, { broker }: RouteDeps): void {
   const tags = ["subscriptions"];
   app.get(
     "/api/v1/failed-tasks/",
@@ -27,7 +26,7 @@ export function failedTaskRoutes(app: Api, broker: Broker, publicUrl?: string): 
         tags,
         summary: "Sends that failed after every retry (one row per subscription of a dead-lettered command)",
         querystring: ListQuery,
-        response: { 200: Paginated(FailedTask), ...errorResponses },
+        response: { 200: Paginated(SubscriptionFailedTask), ...errorResponses },
       },
     },
     async (request) => {
@@ -41,13 +40,7 @@ export function failedTaskRoutes(app: Api, broker: Broker, publicUrl?: string): 
         })),
       );
       const page = pageParams(request.query);
-      return toPage(
-        request,
-        page,
-        tasks.length,
-        tasks.slice(page.offset, page.offset + page.limit),
-        publicUrl,
-      );
+      return toPage(request, page, tasks.length, tasks.slice(page.offset, page.offset + page.limit));
     },
   );
 
@@ -58,7 +51,7 @@ export function failedTaskRoutes(app: Api, broker: Broker, publicUrl?: string): 
         tags,
         summary: "Requeue every failed send for another full set of attempts",
         response: {
-          201: Type.Object({ requeued_failed_tasks: Type.Boolean(), requeued: Type.Integer() }),
+          201: RequeuedSubscriptionTasks,
           ...errorResponses,
         },
       },

@@ -1,18 +1,21 @@
-import { enqueue } from "@tidings/amqp";
 import {
   CreateSubscriptionBody,
   IdParams,
   Paginated,
+  ResendAccepted,
+  ScheduleSendAccepted,
   ScheduleSendParams,
   Subscription,
+  SubscriptionCalendar,
   SubscriptionListQuery,
+  SubscriptionRequestAccepted,
   SubscriptionRequestBody,
   UpdateSubscriptionBody,
 } from "@tidings/contracts";
-import { type Api, errorResponses, notFound, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import type { Db } from "../db.ts";
 import { subscriptionCalendar } from "../services/calendar.ts";
+import { requestScheduleSend } from "../services/fan-out.ts";
 import { resendLast } from "../services/resend.ts";
 import {
   createSubscription,
@@ -21,17 +24,11 @@ import {
   listSubscriptions,
   updateSubscription,
 } from "../services/subscriptions.ts";
+import { actorOf, type RouteDeps } from "./deps.ts";
 
 const tags = ["subscriptions"];
 
-const notFoundError = (id: string) => notFound("SUBSCRIPTION_NOT_FOUND", `Subscription ${id} not found`);
-
-export function subscriptionRoutes(
-  app: Api,
-  db: Db,
-  config: { PUBLIC_URL?: string; FALLBACK_LANGUAGE: string },
-): void {
-  const publicUrl = config.PUBLIC_URL;
+export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
   app.post(
     "/api/v1/subscriptions/",
     {
@@ -43,10 +40,7 @@ export function subscriptionRoutes(
       },
     },
     async (request, reply) => {
-      const { subscription } = await createSubscription(db, request.body, {
-        userId: request.principal.userId,
-        correlationId: request.id,
-      });
+      const { subscription } = await createSubscription(db, request.body, actorOf(request));
       return reply
         .code(201)
         .header("location", `/api/v1/subscriptions/${subscription.id}/`)
@@ -62,17 +56,12 @@ export function subscriptionRoutes(
         summary:
           "Seed hub webhook (subscriptionrequest.added): the same request twice makes one subscription",
         body: SubscriptionRequestBody,
-        response: { 201: Type.Object({ accepted: Type.Boolean(), id: Type.String() }), ...errorResponses },
+        response: { 201: SubscriptionRequestAccepted, ...errorResponses },
       },
     },
     async (request, reply) => {
       const { id, ...data } = request.body.data;
-      const { subscription } = await createSubscription(
-        db,
-        data,
-        { userId: request.principal.userId, correlationId: request.id },
-        id,
-      );
+      const { subscription } = await createSubscription(db, data, actorOf(request), id);
       return reply.code(201).send({ accepted: true, id: subscription.id });
     },
   );
@@ -90,20 +79,14 @@ export function subscriptionRoutes(
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listSubscriptions(db, request.query, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
   app.get(
     "/api/v1/subscriptions/:id/",
     { schema: { tags, params: IdParams, response: { 200: Subscription, ...errorResponses } } },
-    async (request) => {
-      const subscription = await getSubscription(db, request.params.id);
-      if (!subscription) {
-        throw notFoundError(request.params.id);
-      }
-      return subscription;
-    },
+    async (request) => getSubscription(db, request.params.id),
   );
 
   // PATCH and Seed's PUT change the same way; PUT's body is a whole subscription.
@@ -112,11 +95,7 @@ export function subscriptionRoutes(
     body: Parameters<typeof updateSubscription>[2];
     principal: { userId: number | null };
     id: string;
-  }) =>
-    (await updateSubscription(db, request.params.id, request.body, {
-      userId: request.principal.userId,
-      correlationId: request.id,
-    })) ?? Promise.reject(notFoundError(request.params.id));
+  }) => updateSubscription(db, request.params.id, request.body, actorOf(request));
 
   app.patch(
     "/api/v1/subscriptions/:id/",
@@ -157,9 +136,7 @@ export function subscriptionRoutes(
       },
     },
     async (request, reply) => {
-      if (!(await deleteSubscription(db, request.params.id))) {
-        throw notFoundError(request.params.id);
-      }
+      await deleteSubscription(db, request.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -172,22 +149,12 @@ export function subscriptionRoutes(
         summary: "Preview the send dates of the rest of the subscription's message set",
         params: IdParams,
         response: {
-          200: Type.Object({
-            subscription: Type.String(),
-            schedule: Type.Integer(),
-            timezone: Type.String(),
-            catch_up: Type.Union([Type.String(), Type.Null()]),
-            sends: Type.Array(
-              Type.Object({ sequence_number: Type.Integer(), at: Type.String({ format: "date-time" }) }),
-            ),
-          }),
+          200: SubscriptionCalendar,
           ...errorResponses,
         },
       },
     },
-    async (request) =>
-      (await subscriptionCalendar(db, request.params.id, new Date(), config.FALLBACK_LANGUAGE)) ??
-      Promise.reject(notFoundError(request.params.id)),
+    async (request) => subscriptionCalendar(db, request.params.id, new Date(), config.FALLBACK_LANGUAGE),
   );
 
   app.post(
@@ -198,11 +165,7 @@ export function subscriptionRoutes(
         summary: "Send the last message again, without advancing (Seed resend)",
         params: IdParams,
         response: {
-          202: Type.Object({
-            accepted: Type.Boolean(),
-            outbound: Type.String(),
-            sequence_number: Type.Integer(),
-          }),
+          202: ResendAccepted,
           ...errorResponses,
         },
       },
@@ -223,19 +186,11 @@ export function subscriptionRoutes(
         tags,
         summary: "Seed send trigger: send every ready subscription on this content schedule its next message",
         params: ScheduleSendParams,
-        response: { 202: Type.Object({}), ...errorResponses },
+        response: { 202: ScheduleSendAccepted, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const known = await db.scheduleCopy.findFirst({ where: { id: request.params.id, deleted: false } });
-      if (!known) {
-        throw notFound("SUBSCRIPTION_SCHEDULE_NOT_FOUND", `Schedule ${request.params.id} not found`);
-      }
-      await enqueue(db, {
-        name: "subscription.fan-out",
-        payload: { schedule: request.params.id, slot: new Date().toISOString(), manual: true },
-        correlationId: request.id,
-      });
+      await requestScheduleSend(db, request.params.id, request.id);
       return reply.code(202).send({});
     },
   );

@@ -14,7 +14,6 @@ import {
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import type { Db } from "../db.ts";
 import {
   getPublish,
   listIdentityTopics,
@@ -23,16 +22,12 @@ import {
   subscribeTopic,
   unsubscribeTopic,
 } from "../services/topics.ts";
+import { actorOf, type RouteDeps } from "./deps.ts";
 
 const tags = ["topics"];
 
 /** Topics (Meerkat Hermes pub/sub): subscribers, publishes and their records. */
-export function topicRoutes(app: Api, db: Db, publicUrl?: string): void {
-  const actor = (request: { principal: { userId: number | null }; id: string }) => ({
-    userId: request.principal.userId,
-    correlationId: request.id,
-  });
-
+export function topicRoutes(app: Api, { db }: RouteDeps): void {
   app.post(
     "/api/v1/topics/:topic/subscribers/",
     {
@@ -49,7 +44,7 @@ export function topicRoutes(app: Api, db: Db, publicUrl?: string): void {
         db,
         request.params.topic,
         request.body,
-        actor(request),
+        actorOf(request),
       );
       return reply.code(created ? 201 : 200).send(subscriber);
     },
@@ -69,7 +64,7 @@ export function topicRoutes(app: Api, db: Db, publicUrl?: string): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listTopicSubscribers(db, request.params.topic, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
@@ -103,7 +98,7 @@ export function topicRoutes(app: Api, db: Db, publicUrl?: string): void {
     async (request) => {
       const page = pageParams(request.query);
       const { count, results } = await listIdentityTopics(db, request.params.id, page);
-      return toPage(request, page, count, results, publicUrl);
+      return toPage(request, page, count, results);
     },
   );
 
@@ -119,7 +114,7 @@ export function topicRoutes(app: Api, db: Db, publicUrl?: string): void {
       },
     },
     async (request, reply) => {
-      const accepted = await publishTopic(db, request.params.topic, request.body, actor(request));
+      const accepted = await publishTopic(db, request.params.topic, request.body, actorOf(request));
       return reply.code(accepted.duplicate ? 200 : 202).send(accepted);
     },
   );

@@ -1,9 +1,9 @@
 import { escapeHtml } from "@tidings/contracts";
 import type { Api } from "@tidings/service-kit";
 import Type from "typebox";
-import type { Db } from "../db.ts";
 import { type UnsubscribeScope, unsubscribeByLink } from "../services/topics-unsubscribe.ts";
 import { type TokenCheck, verifyUnsubscribeToken } from "../services/unsubscribe-token.ts";
+import type { RouteDeps } from "./deps.ts";
 
 const STYLE =
   "body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#111}" +
@@ -77,7 +77,8 @@ const MULTIPART_FIELD = /name="([^"]+)"\r?\n(?:[^\r\n]+\r?\n)*\r?\n([^\r\n]*)/g;
  * from, with a form; POST (the form, or a mail client's RFC 8058 one-click POST) unsubscribes. A forged
  * token answers 403 and a malformed or expired one 400, each with a page, and changes nothing.
  */
-export function unsubscribeRoutes(app: Api, db: Db, secret: string): void {
+export function unsubscribeRoutes(app: Api, { db, config }: RouteDeps): void {
+  const secret = config.UNSUBSCRIBE_SECRET;
   void app.register(async (plugin) => {
     // Encapsulated, so form bodies are parsed on these routes only; the type provider is the app's.
     const scope = plugin as unknown as Api;

@@ -1,8 +1,8 @@
 import type { BehindSubscription } from "@tidings/contracts";
+import { publish } from "@tidings/hooks";
 import type { Logger } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
-import { enqueueWithHooks } from "./events.ts";
 import { dueAfterSlots, dueSequence, nthSlotAfter, SlotCounter } from "./position.ts";
 import { completionEvents, countMessages, sendLanguage } from "./send.ts";
 import { toSubscription } from "./subscriptions.ts";
@@ -148,14 +148,14 @@ export async function fastForward(
       const set = await tx.messageSetCopy.findUnique({ where: { id: row.messagesetId } });
       if (finishedAt && set) {
         const events = await completionEvents(tx, row.id, set, finishedAt, options);
-        await enqueueWithHooks(tx, ...events);
+        await publish(tx, ...events);
         successors.push(
           ...events
             .filter((e) => e.name === "subscription.created")
             .map((e) => (e.payload as { id: string }).id),
         );
       } else {
-        await enqueueWithHooks(tx, {
+        await publish(tx, {
           name: "subscription.updated",
           payload: toSubscription(await tx.subscription.findUniqueOrThrow({ where: { id: row.id } })),
           correlationId: options.correlationId,

@@ -1,16 +1,9 @@
+import type { SubscriptionCalendar } from "@tidings/contracts";
 import { CronExpressionParser } from "cron-parser";
 import type { Db } from "../db.ts";
+import { subscriptionNotFound } from "../errors.ts";
 import { dayIn, dueAfterSlots, policiesFor, sequencesToSend, slotsBetween } from "./position.ts";
 import { countMessages, sendLanguage } from "./send.ts";
-
-export interface Calendar {
-  subscription: string;
-  schedule: number;
-  timezone: string;
-  /** The set's catch-up policy, when the subscription has an anchor (else null: one message a slot). */
-  catch_up: string | null;
-  sends: { sequence_number: number; at: string }[];
-}
 
 /** At most this many dates are previewed, and at most this many slots looked at. */
 const MAX_SENDS = 1_000;
@@ -19,7 +12,7 @@ const MAX_SLOTS = 5_000;
 /**
  * The dates the rest of a subscription's set will be sent on, if nothing changes: the next runs of its
  * schedule from `now`, each sending what a slot would (its next message; with an anchor, what its set's
- * catch-up policy sends, several a day while it catches up), in its language or the fallback's. Null for
+ * catch-up policy sends, several a day while it catches up), in its language or the fallback's. 404 for
  * an unknown subscription; an empty list when it is complete, inactive, or its schedule is unknown here.
  */
 export async function subscriptionCalendar(
@@ -27,14 +20,14 @@ export async function subscriptionCalendar(
   id: string,
   now: Date,
   fallbackLanguage: string,
-): Promise<Calendar | null> {
+): Promise<SubscriptionCalendar> {
   const sub = await db.subscription.findUnique({ where: { id } });
   if (!sub) {
-    return null;
+    throw subscriptionNotFound(id);
   }
   const schedule = await db.scheduleCopy.findUnique({ where: { id: sub.scheduleId } });
   const policy = sub.anchorAt ? (await policiesFor(db, [sub.messagesetId])).get(sub.messagesetId) : undefined;
-  const calendar: Calendar = {
+  const calendar: SubscriptionCalendar = {
     subscription: sub.id,
     schedule: sub.scheduleId,
     timezone: schedule?.timezone ?? "UTC",

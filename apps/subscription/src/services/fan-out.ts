@@ -1,3 +1,9 @@
+import { type Broker, enqueue } from "@tidings/amqp";
+import { deterministicId, type Payload } from "@tidings/contracts";
+import type { Logger } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import { scheduleNotFound } from "../errors.ts";
+
 /** The keyset start: below every uuid. */
 const FIRST_UUID = "00000000-0000-0000-0000-000000000000";
 
@@ -27,4 +33,75 @@ export async function fanOutKeyset(
     }
     after = last;
   }
+}
+
+/** Seed's send trigger: a manual fan-out of a content schedule now (404 for a schedule not in the local copy). */
+export async function requestScheduleSend(db: Db, schedule: number, correlationId?: string): Promise<void> {
+  const known = await db.scheduleCopy.findFirst({ where: { id: schedule, deleted: false } });
+  if (!known) {
+    throw scheduleNotFound(schedule);
+  }
+  await enqueue(db, {
+    name: "subscription.fan-out",
+    payload: { schedule, slot: new Date().toISOString(), manual: true },
+    correlationId,
+  });
+}
+
+/**
+ * Pages through the ready subscriptions of a content schedule (keyset on id over a partial index, never
+ * one huge query) and publishes them as `subscription.send-next` batches of `sendBatchSize` for competing
+ * consumers. A fan-out that runs again (a redelivered trigger) may publish overlapping batches: the slot
+ * guard in sendBatch makes each subscription send at most once per slot whatever arrives.
+ */
+export async function fanOut(
+  db: Db,
+  broker: Broker,
+  command: { schedule: number; slot: string; correlationId?: string },
+  sizes: { pageSize: number; sendBatchSize: number },
+): Promise<number> {
+  return fanOutKeyset(
+    async (after, limit) =>
+      (
+        await db.$queryRawUnsafe<{ id: string }[]>(
+          `SELECT id FROM subscription
+           WHERE schedule = $1 AND active AND NOT completed AND process_status = 0 AND id > $2::uuid
+           ORDER BY id LIMIT $3`,
+          command.schedule,
+          after,
+          limit,
+        )
+      ).map((r) => r.id),
+    (ids) =>
+      broker.publish(
+        "subscription.send-next",
+        { subscription_ids: ids, schedule: command.schedule, slot: command.slot },
+        {
+          messageId: deterministicId("send-next", command.slot, ...ids),
+          correlationId: command.correlationId,
+        },
+      ),
+    sizes,
+  );
+}
+
+/** A fired schedule (`schedule.fired`, or a manual `subscription.fan-out`) fanned out, and logged. */
+export async function fanOutSchedule(
+  db: Db,
+  broker: Broker,
+  command: { schedule: number; slot: string; correlationId?: string },
+  sizes: { pageSize: number; sendBatchSize: number },
+  log: Logger,
+): Promise<void> {
+  const n = await fanOut(db, broker, command, sizes);
+  log.info({ schedule: command.schedule, slot: command.slot, subscriptions: n }, "schedule fanned out");
+}
+
+/** The content schedule a `schedule.fired` is for; null (and logged) for a schedule of another service. */
+export function contentScheduleOf(fired: Payload<"schedule.fired">, log: Logger): number | null {
+  if (fired.source?.service !== "content") {
+    log.debug("not a content schedule; ignored");
+    return null;
+  }
+  return Number(fired.source.ref);
 }

@@ -1,11 +1,14 @@
-import { deterministicId } from "@tidings/contracts";
+import type { MessageContext } from "@tidings/amqp";
+import { deterministicId, type Payload } from "@tidings/contracts";
+import { publish } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
-import { enqueueWithHooks } from "./events.ts";
+import { forgetIdentity } from "./forget.ts";
 import { toSubscription } from "./subscriptions.ts";
+import { removeTopicSubscriptions } from "./topics.ts";
 
 /** `subscription.updated` (and its hooks) for each changed row, in the caller's transaction. */
 const announceUpdated = (tx: Tx, rows: Parameters<typeof toSubscription>[0][], correlationId?: string) =>
-  enqueueWithHooks(
+  publish(
     tx,
     ...rows.map((row) => ({
       name: "subscription.updated" as const,
@@ -108,4 +111,81 @@ export async function markReachable(db: Db, identity: string, correlationId?: st
     await announceUpdated(tx, rows, correlationId);
     return rows.length;
   });
+}
+
+const STOPPING_OPTOUTS: ReadonlySet<string> = new Set(["stopall", "forget", "unsubscribe"]);
+
+/**
+ * An opt-out: a forget drops what this service holds of the person; stopall, forget and unsubscribe end
+ * topic subscriptions (a topic unsubscribe only that topic's) and, unless about a topic, stop every
+ * subscription. A stop (one address) leaves the others reachable.
+ */
+export async function reactToOptOut(
+  db: Db,
+  optout: Payload<"optout.created">,
+  ctx: MessageContext,
+): Promise<void> {
+  if (optout.optout_type === "forget") {
+    await forgetIdentity(db, optout);
+  }
+  if (STOPPING_OPTOUTS.has(optout.optout_type)) {
+    const topic = optout.optout_type === "unsubscribe" ? optout.topic : null;
+    await removeTopicSubscriptions(db, optout.identity, topic);
+  }
+  if (STOPPING_OPTOUTS.has(optout.optout_type) && !optout.topic) {
+    const stopped = await deactivateIdentity(db, optout.identity, ctx.messageId);
+    ctx.log.info(
+      { identity: optout.identity, type: optout.optout_type, stopped },
+      "opt-out stopped subscriptions",
+    );
+  }
+}
+
+/**
+ * An updated identity: its subscriptions follow its language (when `followLanguage`), and unreachable ones
+ * are ready again once it has a usable address.
+ */
+export async function reactToIdentityUpdate(
+  db: Db,
+  identity: Payload<"identity.updated">,
+  ctx: MessageContext,
+  followLanguage: boolean,
+): Promise<void> {
+  const lang = (identity.details as { lang_code?: unknown }).lang_code;
+  if (followLanguage && typeof lang === "string" && lang.length <= 6) {
+    const moved = await followIdentityLanguage(db, identity.id, lang, ctx.messageId);
+    if (moved > 0) {
+      ctx.log.info({ identity: identity.id, lang, moved }, "subscriptions moved to the identity's language");
+    }
+  }
+  if (identity.addresses.some((a) => !a.optedout && !a.inactive)) {
+    const ready = await markReachable(db, identity.id, ctx.messageId);
+    if (ready > 0) {
+      ctx.log.info({ identity: identity.id, ready }, "unreachable subscriptions ready again");
+    }
+  }
+}
+
+/** A deleted identity (or, with DEACTIVATE_ON_MAX_FAILURES, an unreachable one): its subscriptions stop. */
+export async function stopIdentity(
+  db: Db,
+  identity: string,
+  ctx: MessageContext,
+  reason: string,
+): Promise<void> {
+  const stopped = await deactivateIdentity(db, identity, ctx.messageId);
+  ctx.log.info({ identity, stopped }, reason);
+}
+
+/** A send that failed for want of an address marks its subscription unreachable. */
+export async function reactToFailedOutbound(
+  db: Db,
+  failed: Payload<"outbound.failed">,
+  ctx: MessageContext,
+): Promise<void> {
+  if (failed.reason === NO_ADDRESS && failed.to_identity) {
+    if (await markUnreachable(db, failed.id, failed.to_identity, ctx.messageId)) {
+      ctx.log.info({ identity: failed.to_identity }, "subscription has no address; marked");
+    }
+  }
 }

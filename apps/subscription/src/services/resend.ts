@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
-import { badRequest } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
+import { messageMissing, resendSubscriptionNotFound, subscriptionNotActive } from "../errors.ts";
 import { outboundFor } from "./outbound.ts";
 import { policiesFor } from "./position.ts";
 
@@ -18,10 +18,10 @@ export async function resendLast(
 ): Promise<{ outbound: string; sequence_number: number }> {
   const sub = await db.subscription.findUnique({ where: { id } });
   if (!sub) {
-    throw badRequest("SUBSCRIPTION_NOT_FOUND", `Cannot find subscription with ID ${id}`);
+    throw resendSubscriptionNotFound(id);
   }
   if (!sub.active || sub.completed) {
-    throw badRequest("SUBSCRIPTION_NOT_ACTIVE", `Subscription ${id} is not active`);
+    throw subscriptionNotActive(id);
   }
   const sequence = Math.max(1, sub.nextSequenceNumber - 1);
   const languages = [sub.lang, options.fallbackLanguage].filter(Boolean);
@@ -30,10 +30,7 @@ export async function resendLast(
   });
   const message = candidates.find((m) => m.lang === sub.lang) ?? candidates[0];
   if (!message) {
-    throw badRequest(
-      "SUBSCRIPTION_MESSAGE_MISSING",
-      `Message ${sequence} (${sub.lang}) of set ${sub.messagesetId} is unknown`,
-    );
+    throw messageMissing(sequence, sub.lang, sub.messagesetId);
   }
   const set = await db.messageSetCopy.findUnique({ where: { id: sub.messagesetId } });
   const policy = (await policiesFor(db, [sub.messagesetId])).get(sub.messagesetId);

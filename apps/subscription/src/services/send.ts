@@ -1,10 +1,9 @@
-import type { Broker, OutboxMessage } from "@tidings/amqp";
+import type { Broker, MessageContext, OutboxMessage } from "@tidings/amqp";
 import { deterministicId, type SubscriptionSendNext } from "@tidings/contracts";
+import { publish } from "@tidings/hooks";
 import type { Logger } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { MessageSetCopy, Prisma } from "../generated/prisma/client.ts";
-import { enqueueWithHooks } from "./events.ts";
-import { fanOutKeyset } from "./fan-out.ts";
 import { type OutboundMessage, outboundFor } from "./outbound.ts";
 import {
   DEFAULT_POLICY,
@@ -15,43 +14,6 @@ import {
   sequencesToSend,
 } from "./position.ts";
 import { toSubscription } from "./subscriptions.ts";
-
-/**
- * Pages through the ready subscriptions of a content schedule (keyset on id over a partial index, never
- * one huge query) and publishes them as `subscription.send-next` batches of `sendBatchSize` for competing
- * consumers. A fan-out that runs again (a redelivered trigger) may publish overlapping batches: the slot
- * guard in sendBatch makes each subscription send at most once per slot whatever arrives.
- */
-export async function fanOut(
-  db: Db,
-  broker: Broker,
-  command: { schedule: number; slot: string; correlationId?: string },
-  sizes: { pageSize: number; sendBatchSize: number },
-): Promise<number> {
-  return fanOutKeyset(
-    async (after, limit) =>
-      (
-        await db.$queryRawUnsafe<{ id: string }[]>(
-          `SELECT id FROM subscription
-           WHERE schedule = $1 AND active AND NOT completed AND process_status = 0 AND id > $2::uuid
-           ORDER BY id LIMIT $3`,
-          command.schedule,
-          after,
-          limit,
-        )
-      ).map((r) => r.id),
-    (ids) =>
-      broker.publish(
-        "subscription.send-next",
-        { subscription_ids: ids, schedule: command.schedule, slot: command.slot },
-        {
-          messageId: deterministicId("send-next", command.slot, ...ids),
-          correlationId: command.correlationId,
-        },
-      ),
-    sizes,
-  );
-}
 
 interface LockedSubscription {
   id: string;
@@ -266,7 +228,7 @@ export async function sendBatch(
       // An anchored subscription's successor counts its schedule from this slot.
       events.push(...(await completionEvents(tx, sub.id, set, sub.anchor_at ? slot : null, options)));
     }
-    await enqueueWithHooks(tx, ...events);
+    await publish(tx, ...events);
     outcome.sent = updates.length;
     outcome.completed = completions.length;
     return outcome;
@@ -374,5 +336,40 @@ async function advance(tx: Tx, updates: object[], slot: Date, day: string): Prom
   );
   if (changed !== updates.length) {
     throw new Error(`${updates.length - changed} subscriptions moved while they were being sent`);
+  }
+}
+
+/**
+ * One `subscription.send-next` command: its batch is sent; subscriptions whose content is not in the local
+ * copy yet wait in a command of their own, or, when that is the whole batch, the command is retried (with
+ * backoff) until the content arrives.
+ */
+export async function sendNext(
+  db: Db,
+  broker: Broker,
+  command: SubscriptionSendNext,
+  ctx: MessageContext,
+  options: Omit<SendOptions, "log" | "correlationId">,
+): Promise<void> {
+  const outcome = await sendBatch(db, command, {
+    ...options,
+    log: ctx.log,
+    correlationId: ctx.correlationId,
+  });
+  ctx.log.debug({ ...outcome, deferred: outcome.deferred.length }, "send-next handled");
+  if (outcome.deferred.length === command.subscription_ids.length) {
+    throw new ContentNotYetAvailable(
+      `content for ${outcome.deferred.length} subscriptions is not in the local copy`,
+    );
+  }
+  if (outcome.deferred.length > 0) {
+    await broker.publish(
+      "subscription.send-next",
+      { ...command, subscription_ids: outcome.deferred },
+      {
+        messageId: deterministicId("send-next", command.slot, ...outcome.deferred),
+        correlationId: ctx.correlationId,
+      },
+    );
   }
 }

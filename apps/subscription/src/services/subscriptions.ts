@@ -6,10 +6,11 @@ import {
   type SubscriptionListQuery,
   type UpdateSubscriptionBody,
 } from "@tidings/contracts";
-import { badRequest, isUniqueViolation, type PageParams } from "@tidings/service-kit";
+import { publish } from "@tidings/hooks";
+import { isUniqueViolation, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import { subscriptionNotFound, unknownContent } from "../errors.ts";
 import { Prisma, type Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
-import { enqueueWithHooks } from "./events.ts";
 
 export function toSubscription(row: SubscriptionRow): Subscription {
   return {
@@ -47,7 +48,7 @@ async function assertContentExists(db: Db | Tx, messageset: number, schedule: nu
     ...(sched ? [] : [{ field: "body.schedule", message: `schedule ${schedule} does not exist` }]),
   ];
   if (problems.length > 0) {
-    throw badRequest("SUBSCRIPTION_UNKNOWN_CONTENT", problems.map((p) => p.message).join("; "), problems);
+    throw unknownContent(problems);
   }
 }
 
@@ -86,7 +87,7 @@ export async function createSubscription(
         },
       });
       const created = toSubscription(row);
-      await enqueueWithHooks(tx, {
+      await publish(tx, {
         name: "subscription.created",
         payload: created,
         correlationId: actor.correlationId,
@@ -95,7 +96,7 @@ export async function createSubscription(
     });
     return { subscription, created: true };
   } catch (err) {
-    const existing = hubRequestId && isUniqueViolation(err) ? await getSubscription(db, id) : null;
+    const existing = hubRequestId && isUniqueViolation(err) ? await findSubscription(db, id) : null;
     if (existing) {
       return { subscription: existing, created: false };
     }
@@ -103,9 +104,13 @@ export async function createSubscription(
   }
 }
 
-export async function getSubscription(db: Db, id: string): Promise<Subscription | null> {
+async function findSubscription(db: Db, id: string): Promise<Subscription | null> {
   const row = await db.subscription.findUnique({ where: { id } });
   return row && toSubscription(row);
+}
+
+export async function getSubscription(db: Db, id: string): Promise<Subscription> {
+  return (await findSubscription(db, id)) ?? Promise.reject(subscriptionNotFound(id));
 }
 
 export async function listSubscriptions(
@@ -159,21 +164,21 @@ export type SubscriptionChanges = UpdateSubscriptionBody | CreateSubscriptionBod
 
 /**
  * Changes a subscription (Seed's PATCH and PUT) and publishes `subscription.updated`, in one transaction with the
- * row locked, so a concurrent send cannot interleave. Null for an unknown id.
+ * row locked, so a concurrent send cannot interleave. 404 for an unknown id.
  */
 export async function updateSubscription(
   db: Db,
   id: string,
   input: SubscriptionChanges,
   actor: Actor,
-): Promise<Subscription | null> {
+): Promise<Subscription> {
   return db.$transaction(async (tx) => {
     const [current] = await tx.$queryRawUnsafe<{ messageset: number; schedule: number }[]>(
       "SELECT messageset, schedule FROM subscription WHERE id = $1::uuid FOR UPDATE",
       id,
     );
     if (!current) {
-      return null;
+      throw subscriptionNotFound(id);
     }
     if (input.messageset !== undefined || input.schedule !== undefined) {
       await assertContentExists(
@@ -202,7 +207,7 @@ export async function updateSubscription(
       },
     });
     const updated = toSubscription(row);
-    await enqueueWithHooks(tx, {
+    await publish(tx, {
       name: "subscription.updated",
       payload: updated,
       correlationId: actor.correlationId,
@@ -212,7 +217,9 @@ export async function updateSubscription(
 }
 
 /** Seed's DELETE: the subscription is removed (to stop one and keep it, PATCH `active: false`). */
-export async function deleteSubscription(db: Db, id: string): Promise<boolean> {
+export async function deleteSubscription(db: Db, id: string): Promise<void> {
   const { count } = await db.subscription.deleteMany({ where: { id } });
-  return count === 1;
+  if (count !== 1) {
+    throw subscriptionNotFound(id);
+  }
 }

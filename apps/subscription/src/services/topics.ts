@@ -8,8 +8,15 @@ import {
   type SubscribeTopicBody,
   type TopicSubscriber,
 } from "@tidings/contracts";
-import { badRequest, conflict, notFound, type PageParams } from "@tidings/service-kit";
+import type { PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
+import {
+  publishIdConflict,
+  publishNotFound,
+  topicContentRequired,
+  topicSubscriptionNotFound,
+  unknownTemplate,
+} from "../errors.ts";
 import type { TopicSubscription } from "../generated/prisma/client.ts";
 
 interface Actor {
@@ -81,7 +88,7 @@ export async function listTopicSubscribers(
 export async function unsubscribeTopic(db: Db, topic: string, identity: string): Promise<void> {
   const { count } = await db.topicSubscription.deleteMany({ where: { topic, identity } });
   if (count === 0) {
-    throw notFound("TOPIC_SUBSCRIPTION_NOT_FOUND", `Identity ${identity} is not subscribed to this topic`);
+    throw topicSubscriptionNotFound(identity);
   }
 }
 
@@ -130,18 +137,14 @@ async function resolveContent(
   input: PublishTopicBody,
 ): Promise<{ content: string; subject: string | null }> {
   if ((input.content === undefined) === (input.template === undefined)) {
-    throw badRequest("TOPIC_CONTENT_REQUIRED", "Give exactly one of content and template.", [
-      { field: "body.content", message: "exactly one of content and template" },
-    ]);
+    throw topicContentRequired();
   }
   if (input.content !== undefined) {
     return { content: input.content, subject: input.subject ?? null };
   }
   const template = await db.templateCopy.findFirst({ where: { id: input.template, deleted: false } });
   if (!template) {
-    throw badRequest("TOPIC_UNKNOWN_TEMPLATE", `Template ${input.template} does not exist`, [
-      { field: "body.template", message: "no such template" },
-    ]);
+    throw unknownTemplate(input.template);
   }
   return { content: template.body, subject: template.subject ?? input.subject ?? null };
 }
@@ -161,10 +164,7 @@ export async function publishTopic(
   const earlier = async () => {
     const row = await db.topicPublish.findUnique({ where: { publishId: input.publish_id } });
     if (row && row.topic !== topic) {
-      throw conflict(
-        "TOPIC_PUBLISH_ID_CONFLICT",
-        `publish_id ${input.publish_id} was used for another topic`,
-      );
+      throw publishIdConflict(input.publish_id);
     }
     return row && { publish_id: row.publishId, topic, recipients: row.recipients, duplicate: true };
   };
@@ -216,7 +216,7 @@ export async function publishTopic(
 export async function getPublish(db: Db, publishId: string): Promise<PublishRecord> {
   const row = await db.topicPublish.findUnique({ where: { publishId } });
   if (!row) {
-    throw notFound("TOPIC_PUBLISH_NOT_FOUND", `Publish ${publishId} not found`);
+    throw publishNotFound(publishId);
   }
   const groups = await db.topicRecipient.groupBy({
     by: ["status", "reason"],

@@ -1,5 +1,6 @@
 import Type, { type Static, type TSchema } from "typebox";
-import { Body, IsoDateTime, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
+import { Body, IsoDateTime, ListQuery, Nullable, Paginated, PatchBody, Uuid } from "../common.ts";
+import { Identity } from "../messages/identity.ts";
 
 /** Flags on one address; unknown flags are kept. */
 export const AddressFlags = Type.Object(
@@ -247,3 +248,16 @@ export type ConfirmVerifyBody = Static<typeof ConfirmVerifyBody>;
 
 export const VerificationIssued = Type.Object({ expires_at: IsoDateTime });
 export const VerificationConfirmed = Type.Object({ verified: Type.Literal(true) });
+
+/** A list of identities: limit/offset pages with a count, or keyset pages (`cursor=`). */
+export const IdentityPage = Type.Union([Paginated(Identity), CursorPaginated(Identity)]);
+
+/** A search of opt-outs: limit/offset pages with a count, or keyset pages (`cursor=`). */
+export const OptOutPage = Type.Union([Paginated(OptOut), CursorPaginated(OptOut)]);
+
+/** The Seed receiver's answer: the identity's consecutive failed sends now. */
+export const MessageCountResult = Type.Object({
+  identity: Type.String(),
+  failed_message_count: Type.Integer(),
+});
+export type MessageCountResult = Static<typeof MessageCountResult>;

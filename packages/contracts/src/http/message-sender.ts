@@ -112,122 +112,13 @@ export type OutboundListQuery = Static<typeof OutboundListQuery>;
 /** What responses show in place of a secret (auth tokens, API secrets, SMTP passwords). */
 export const SECRET_MASK = "********";
 
-const ChannelId = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_.-]+$" });
-
-/** The built-in log channel: records the send and reports it delivered. No configuration. */
-export const LogChannelConfig = Type.Object({}, { additionalProperties: false });
-export type LogChannelConfig = Static<typeof LogChannelConfig>;
-
-/** Twilio Programmable Messaging. One of `from` and `messaging_service_sid`. */
-export const TwilioChannelConfig = Type.Object(
-  {
-    account_sid: Type.String({ pattern: "^AC[0-9a-fA-F]{32}$" }),
-    /** Secret. */
-    auth_token: Type.String({ minLength: 1, maxLength: 200 }),
-    from: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
-    messaging_service_sid: Type.Optional(Type.String({ pattern: "^MG[0-9a-fA-F]{32}$" })),
-    /**
-     * The externally visible base URL of this service (e.g. https://tidings.example.org); status callbacks go
-     * to `<status_callback>/api/v1/events/twilio/<channel_id>`. Unset: no status callbacks.
-     */
-    status_callback: Type.Optional(Type.String({ pattern: "^https?://" })),
-    /** Another origin for Twilio's REST API (a simulator or a proxy). Default https://api.twilio.com. */
-    api_url: Type.Optional(Type.String({ pattern: "^https?://" })),
-    /** Give up on a request after this long (a timeout is retried). Default 10000. */
-    timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
-  },
-  { additionalProperties: false },
-);
-export type TwilioChannelConfig = Static<typeof TwilioChannelConfig>;
+export const ChannelId = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_.-]+$" });
 
 /**
- * Vonage's signature methods for signed webhooks (the account's "signature method" in its API settings): the MD5
- * hash of the signed string followed by the secret, or an HMAC of it keyed by the secret.
+ * The fields of `POST /api/v1/channel/` every channel type has; message-sender adds `channel_type` and its
+ * `configuration` (validated by type: the providers' configurations are message-sender's own).
  */
-export const VONAGE_SIGNATURE_METHODS = ["md5hash", "md5", "sha1", "sha256", "sha512"] as const;
-export type VonageSignatureMethod = (typeof VONAGE_SIGNATURE_METHODS)[number];
-
-/** Vonage (Nexmo) SMS API. */
-export const VonageChannelConfig = Type.Object(
-  {
-    api_key: Type.String({ minLength: 1, maxLength: 100 }),
-    /** Secret. */
-    api_secret: Type.String({ minLength: 1, maxLength: 200 }),
-    from: Type.String({ minLength: 1, maxLength: 50 }),
-    /**
-     * Secret: verifies delivery receipts and inbound messages (`sig`, by `signature_method`). Vonage signs receipts only once signatures are
-     * enabled on the account; receipts for a channel without it are refused.
-     */
-    signature_secret: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    /**
-     * How Vonage signs this account's webhooks: `md5hash` (default), or an HMAC: `md5`, `sha1`, `sha256`,
-     * `sha512`. Must match the account's setting.
-     */
-    signature_method: Type.Optional(Type.Union(VONAGE_SIGNATURE_METHODS.map((m) => Type.Literal(m)))),
-    /**
-     * The externally visible base URL of this service; delivery receipts go to
-     * `<status_callback>/api/v1/events/vonage/<channel_id>`. Unset: no receipts are asked for.
-     */
-    status_callback: Type.Optional(Type.String({ pattern: "^https?://" })),
-    /** Another origin for the SMS API (a simulator). Default https://rest.nexmo.com. */
-    rest_url: Type.Optional(Type.String({ pattern: "^https?://" })),
-    /** Give up on a request after this long (a timeout is retried). Default 10000. */
-    timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
-  },
-  { additionalProperties: false },
-);
-export type VonageChannelConfig = Static<typeof VonageChannelConfig>;
-
-/** Email over SMTP (nodemailer, pooled). */
-export const SmtpChannelConfig = Type.Object(
-  {
-    host: Type.String({ minLength: 1, maxLength: 255 }),
-    port: Type.Integer({ minimum: 1, maximum: 65535 }),
-    /** TLS from the start (port 465); otherwise STARTTLS when the server offers it. */
-    secure: Type.Optional(Type.Boolean()),
-    user: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    /** Secret. */
-    password: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    /** The From header, e.g. "Tidings <noreply@example.org>". */
-    from: Type.String({ minLength: 3, maxLength: 255 }),
-    /** The subject when the outbound gives none. */
-    default_subject: Type.Optional(Type.String({ maxLength: 255 })),
-    /** Pooled connections. Default 5. */
-    max_connections: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  },
-  { additionalProperties: false },
-);
-export type SmtpChannelConfig = Static<typeof SmtpChannelConfig>;
-
-export const CHANNEL_CONFIGS = {
-  log: LogChannelConfig,
-  twilio: TwilioChannelConfig,
-  vonage: VonageChannelConfig,
-  smtp: SmtpChannelConfig,
-} as const;
-export type ChannelType = keyof typeof CHANNEL_CONFIGS;
-
-/** The write-only configuration fields per channel type. */
-export const CHANNEL_SECRETS: Readonly<Record<ChannelType, readonly string[]>> = {
-  log: [],
-  twilio: ["auth_token"],
-  vonage: ["api_secret", "signature_secret"],
-  smtp: ["password"],
-};
-
-/**
- * The configuration fields per channel type that decide where the channel's requests (and the provider's
- * callbacks) go, or how they are protected: changing one of them needs the channel's secrets given again in the
- * same request, so stored secrets can never be redirected to another listener.
- */
-export const CHANNEL_ENDPOINTS: Readonly<Record<ChannelType, readonly string[]>> = {
-  log: [],
-  twilio: ["api_url", "status_callback"],
-  vonage: ["rest_url", "status_callback"],
-  smtp: ["host", "port", "secure"],
-};
-
-const channelFields = {
+export const ChannelFields = {
   channel_id: ChannelId,
   /** Make this the default channel (the previous default stops being one). */
   default: Type.Optional(Type.Boolean()),
@@ -240,19 +131,6 @@ const channelFields = {
   /** Send only inside this window of the recipient's local time (`high` priority bypasses it); null = any time. */
   sending_window: Type.Optional(Nullable(SendingWindow)),
 };
-
-/** `POST /api/v1/channel/`: the configuration is validated by type. */
-export const CreateChannelBody = Type.Union([
-  Body({
-    ...channelFields,
-    channel_type: Type.Literal("log"),
-    configuration: Type.Optional(LogChannelConfig),
-  }),
-  Body({ ...channelFields, channel_type: Type.Literal("twilio"), configuration: TwilioChannelConfig }),
-  Body({ ...channelFields, channel_type: Type.Literal("vonage"), configuration: VonageChannelConfig }),
-  Body({ ...channelFields, channel_type: Type.Literal("smtp"), configuration: SmtpChannelConfig }),
-]);
-export type CreateChannelBody = Static<typeof CreateChannelBody>;
 
 /**
  * `PATCH /api/v1/channel/{id}/`: `configuration` is merged into the stored one (so secrets need not be sent
@@ -292,25 +170,24 @@ export const ChannelResponse = Type.Object({
 });
 export type ChannelResponse = Static<typeof ChannelResponse>;
 
-/** A Vonage SMS delivery receipt (form-encoded); all fields are kept for the signature. */
-export const VonageDeliveryReceipt = Type.Object({
-  messageId: Type.String({ minLength: 1 }),
-  status: Type.String({ minLength: 1 }),
-  "err-code": Type.Optional(Type.String()),
-  sig: Type.Optional(Type.String()),
-});
-export type VonageDeliveryReceipt = Static<typeof VonageDeliveryReceipt>;
-
-/** Twilio's status callback (form-encoded); Twilio sends more fields, all kept for the signature. */
-export const TwilioStatusCallback = Type.Object({
-  MessageSid: Type.String({ minLength: 1 }),
-  MessageStatus: Type.String({ minLength: 1 }),
-  ErrorCode: Type.Optional(Type.String()),
-});
-export type TwilioStatusCallback = Static<typeof TwilioStatusCallback>;
+/** A provider webhook's path parameters: the channel it is for. */
+export const WebhookParams = Type.Object({ channel: Type.String({ minLength: 1, maxLength: 64 }) });
+export type WebhookParams = Static<typeof WebhookParams>;
 
 export const EventAccepted = Type.Object({ accepted: Type.Boolean(), reason: Type.String() });
 export type EventAccepted = Static<typeof EventAccepted>;
+
+/** The answer to Vonage's inbound SMS webhook. */
+export const InboundAccepted = Type.Object({ accepted: Type.Boolean() });
+export type InboundAccepted = Static<typeof InboundAccepted>;
+
+/** The answer to Twilio's incoming-message webhook: TwiML (`text/xml`). */
+export const Twiml = Type.String();
+export type Twiml = Static<typeof Twiml>;
+
+/** `POST /api/v1/failed-tasks/`: Seed's answer. */
+export const FailedTasksRequeued = Type.Object({ requeued_failed_tasks: Type.Boolean() });
+export type FailedTasksRequeued = Static<typeof FailedTasksRequeued>;
 
 /** Seed's failed task: an outbound not sent after every attempt (it is `failed` until requeued). */
 export const FailedTask = Type.Object({
@@ -368,38 +245,6 @@ export const InboundListQuery = Type.Object({
   after: Type.Optional(IsoDateTime),
 });
 export type InboundListQuery = Static<typeof InboundListQuery>;
-
-/** Twilio's incoming-message webhook (form-encoded); all fields are kept for the signature. */
-export const TwilioInboundWebhook = Type.Object({
-  MessageSid: Type.String({ minLength: 1 }),
-  From: Type.String({ minLength: 1 }),
-  To: Type.String(),
-  Body: Type.Optional(Type.String()),
-});
-export type TwilioInboundWebhook = Static<typeof TwilioInboundWebhook>;
-
-/** Vonage's inbound SMS webhook (form-encoded or JSON); all fields are kept for the signature. */
-export const VonageInboundWebhook = Type.Object({
-  msisdn: Type.String({ minLength: 1 }),
-  to: Type.String(),
-  messageId: Type.String({ minLength: 1 }),
-  text: Type.Optional(Type.String()),
-  sig: Type.Optional(Type.String()),
-});
-export type VonageInboundWebhook = Static<typeof VonageInboundWebhook>;
-
-/** Seed's generic `POST /api/v1/events`: a Vumi event about a message sent with `user_message_id` as its id. */
-export const VumiEvent = Type.Object({
-  message_type: Type.Literal("event"),
-  event_type: Type.Union([Type.Literal("ack"), Type.Literal("nack"), Type.Literal("delivery_report")]),
-  user_message_id: Type.String({ minLength: 1 }),
-  nack_reason: Type.Optional(Nullable(Type.String())),
-  delivery_status: Type.Optional(
-    Nullable(Type.Union([Type.Literal("delivered"), Type.Literal("failed"), Type.Literal("pending")])),
-  ),
-  timestamp: Type.Optional(Type.String()),
-});
-export type VumiEvent = Static<typeof VumiEvent>;
 
 // Batch sends (`/api/v1/outbound/batch/`).
 
@@ -472,3 +317,14 @@ export type AggregateOutboundsBody = Static<typeof AggregateOutboundsBody>;
 /** Seed's `POST /api/v1/archive-outbounds/`: both days required, inclusive. */
 export const ArchiveOutboundsBody = Body({ start: IsoDate, end: IsoDate });
 export type ArchiveOutboundsBody = Static<typeof ArchiveOutboundsBody>;
+
+/** `POST /api/v1/aggregate-outbounds/`: Seed's answer. */
+export const OutboundsAggregated = Type.Object({ aggregate_outbounds: Type.Boolean() });
+export type OutboundsAggregated = Static<typeof OutboundsAggregated>;
+
+/** `POST /api/v1/archive-outbounds/`: the days this call archived. */
+export const OutboundsArchived = Type.Object({
+  archived_outbounds: Type.Boolean(),
+  days: Type.Array(Type.String()),
+});
+export type OutboundsArchived = Static<typeof OutboundsArchived>;

@@ -90,3 +90,6 @@ export type SchedulerFailedTask = Static<typeof SchedulerFailedTask>;
 
 export const RequeuedFailedTasks = Type.Object({ requeued_failed_tasks: Type.Boolean() });
 export type RequeuedFailedTasks = Static<typeof RequeuedFailedTasks>;
+
+/** A slot fired now (`POST /api/v1/schedule/{id}/fire/`). */
+export const FiredSlot = Type.Object({ slot: Type.String({ format: "date-time" }) });

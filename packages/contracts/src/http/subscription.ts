@@ -146,3 +146,48 @@ export const EstimatedSend = Type.Object({
   estimate_sends: Type.Integer({ minimum: 0 }),
 });
 export type EstimatedSend = Static<typeof EstimatedSend>;
+
+/** Seed's subscription request hook: accepted, and the subscription it made (or had made). */
+export const SubscriptionRequestAccepted = Type.Object({ accepted: Type.Boolean(), id: Type.String() });
+
+/** The send dates of the rest of a subscription's message set, if nothing changes. */
+export const SubscriptionCalendar = Type.Object({
+  subscription: Type.String(),
+  schedule: Type.Integer(),
+  timezone: Type.String(),
+  catch_up: Type.Union([Type.String(), Type.Null()]),
+  sends: Type.Array(
+    Type.Object({ sequence_number: Type.Integer(), at: Type.String({ format: "date-time" }) }),
+  ),
+});
+export type SubscriptionCalendar = Static<typeof SubscriptionCalendar>;
+
+/** A resend: the new outbound of the last message. */
+export const ResendAccepted = Type.Object({
+  accepted: Type.Boolean(),
+  outbound: Type.String(),
+  sequence_number: Type.Integer(),
+});
+
+/** Seed's send trigger answers with an empty object. */
+export const ScheduleSendAccepted = Type.Object({});
+
+export const FastForwarded = Type.Object({
+  fast_forwarded: Type.Integer(),
+  subscriptions: Type.Array(Type.String()),
+});
+
+export const EstimatedSends = Type.Object({ results: Type.Array(EstimatedSend) });
+
+/** One subscription of a dead-lettered `subscription.send-next` (Seed's failed task). */
+export const SubscriptionFailedTask = Type.Object({
+  subscription: Type.String(),
+  task_id: Type.String(),
+  initiated_at: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const RequeuedSubscriptionTasks = Type.Object({
+  requeued_failed_tasks: Type.Boolean(),
+  requeued: Type.Integer(),
+});

@@ -71,6 +71,28 @@ export const OptInCreated = Type.Object({
 });
 export type OptInCreated = Static<typeof OptInCreated>;
 
+/**
+ * The `optout.requested` hook (Seed's raw hook, delivered without the `{hook, data}` envelope): the identity's
+ * details before the opt-out took effect (as forgotten, for a `forget`).
+ */
+export const OptOutRequested = Type.Object({
+  identity: Uuid,
+  identity_details: Json,
+  optout_type: OptOutTypeSchema,
+  optout_reason: Nullable(Type.String()),
+  optout_source: Type.String(),
+});
+export type OptOutRequested = Static<typeof OptOutRequested>;
+
+/** The `optin.requested` hook (Seed's raw hook): the identity's details before the opt-in took effect. */
+export const OptInRequested = Type.Object({
+  identity: Uuid,
+  identity_details: Json,
+  optin_address_type: Type.String(),
+  optin_address: Type.String(),
+});
+export type OptInRequested = Static<typeof OptInRequested>;
+
 /** `identity.max_failures`: consecutive failed sends reached the threshold (once per crossing). */
 export const IdentityMaxFailures = Type.Object({
   identity_id: Uuid,

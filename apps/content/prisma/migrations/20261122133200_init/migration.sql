@@ -5,47 +5,6 @@ CREATE SCHEMA IF NOT EXISTS "public";
 CREATE TYPE "content_type" AS ENUM ('text', 'audio');
 
 -- CreateTable
-CREATE TABLE "tidings_outbox" (
-    "seq" BIGSERIAL NOT NULL,
-    "id" UUID NOT NULL,
-    "name" TEXT NOT NULL,
-    "payload" JSONB NOT NULL,
-    "correlation_id" TEXT,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "tidings_outbox_pkey" PRIMARY KEY ("seq")
-);
-
--- CreateTable
-CREATE TABLE "tidings_processed_message" (
-    "queue" TEXT NOT NULL,
-    "message_id" UUID NOT NULL,
-    "processed_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "tidings_processed_message_pkey" PRIMARY KEY ("queue","message_id")
-);
-
--- CreateTable
-CREATE TABLE "tidings_api_user" (
-    "id" SERIAL NOT NULL,
-    "email" TEXT NOT NULL,
-    "is_admin" BOOLEAN NOT NULL DEFAULT false,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "tidings_api_user_pkey" PRIMARY KEY ("id")
-);
-
--- CreateTable
-CREATE TABLE "tidings_api_token" (
-    "digest" TEXT NOT NULL,
-    "user_id" INTEGER NOT NULL,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "revoked_at" TIMESTAMPTZ(3),
-
-    CONSTRAINT "tidings_api_token_pkey" PRIMARY KEY ("digest")
-);
-
--- CreateTable
 CREATE TABLE "schedule" (
     "id" SERIAL NOT NULL,
     "minute" VARCHAR(64) NOT NULL DEFAULT '*',
@@ -92,18 +51,6 @@ CREATE TABLE "message" (
 );
 
 -- CreateIndex
-CREATE UNIQUE INDEX "tidings_outbox_id_key" ON "tidings_outbox"("id");
-
--- CreateIndex
-CREATE INDEX "tidings_processed_message_processed_at_idx" ON "tidings_processed_message"("processed_at");
-
--- CreateIndex
-CREATE UNIQUE INDEX "tidings_api_user_email_key" ON "tidings_api_user"("email");
-
--- CreateIndex
-CREATE INDEX "tidings_api_token_user_id_idx" ON "tidings_api_token"("user_id");
-
--- CreateIndex
 CREATE UNIQUE INDEX "messageset_short_name_key" ON "messageset"("short_name");
 
 -- CreateIndex
@@ -114,9 +61,6 @@ CREATE INDEX "messageset_default_schedule_idx" ON "messageset"("default_schedule
 
 -- CreateIndex
 CREATE UNIQUE INDEX "message_messageset_sequence_number_lang_key" ON "message"("messageset", "sequence_number", "lang");
-
--- AddForeignKey
-ALTER TABLE "tidings_api_token" ADD CONSTRAINT "tidings_api_token_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "tidings_api_user"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "messageset" ADD CONSTRAINT "messageset_next_set_fkey" FOREIGN KEY ("next_set") REFERENCES "messageset"("id") ON DELETE SET NULL ON UPDATE CASCADE;

@@ -5,47 +5,6 @@ CREATE SCHEMA IF NOT EXISTS "public";
 CREATE TYPE "outbound_status" AS ENUM ('queued', 'submitted', 'delivered', 'failed', 'expired', 'cancelled');
 
 -- CreateTable
-CREATE TABLE "tidings_outbox" (
-    "seq" BIGSERIAL NOT NULL,
-    "id" UUID NOT NULL,
-    "name" TEXT NOT NULL,
-    "payload" JSONB NOT NULL,
-    "correlation_id" TEXT,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "tidings_outbox_pkey" PRIMARY KEY ("seq")
-);
-
--- CreateTable
-CREATE TABLE "tidings_processed_message" (
-    "queue" TEXT NOT NULL,
-    "message_id" UUID NOT NULL,
-    "processed_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "tidings_processed_message_pkey" PRIMARY KEY ("queue","message_id")
-);
-
--- CreateTable
-CREATE TABLE "tidings_api_user" (
-    "id" SERIAL NOT NULL,
-    "email" TEXT NOT NULL,
-    "is_admin" BOOLEAN NOT NULL DEFAULT false,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "tidings_api_user_pkey" PRIMARY KEY ("id")
-);
-
--- CreateTable
-CREATE TABLE "tidings_api_token" (
-    "digest" TEXT NOT NULL,
-    "user_id" INTEGER NOT NULL,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "revoked_at" TIMESTAMPTZ(3),
-
-    CONSTRAINT "tidings_api_token_pkey" PRIMARY KEY ("digest")
-);
-
--- CreateTable
 CREATE TABLE "outbound" (
     "id" UUID NOT NULL,
     "version" INTEGER NOT NULL DEFAULT 1,
@@ -95,18 +54,6 @@ CREATE TABLE "address_book_entry" (
 );
 
 -- CreateIndex
-CREATE UNIQUE INDEX "tidings_outbox_id_key" ON "tidings_outbox"("id");
-
--- CreateIndex
-CREATE INDEX "tidings_processed_message_processed_at_idx" ON "tidings_processed_message"("processed_at");
-
--- CreateIndex
-CREATE UNIQUE INDEX "tidings_api_user_email_key" ON "tidings_api_user"("email");
-
--- CreateIndex
-CREATE INDEX "tidings_api_token_user_id_idx" ON "tidings_api_token"("user_id");
-
--- CreateIndex
 CREATE INDEX "outbound_created_at_idx" ON "outbound"("created_at" DESC);
 
 -- CreateIndex
@@ -120,9 +67,6 @@ CREATE UNIQUE INDEX "outbound_channel_provider_id_key" ON "outbound"("channel", 
 
 -- CreateIndex
 CREATE INDEX "outbound_event_outbound_id_at_idx" ON "outbound_event"("outbound_id", "at");
-
--- AddForeignKey
-ALTER TABLE "tidings_api_token" ADD CONSTRAINT "tidings_api_token_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "tidings_api_user"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "outbound_event" ADD CONSTRAINT "outbound_event_outbound_id_fkey" FOREIGN KEY ("outbound_id") REFERENCES "outbound"("id") ON DELETE CASCADE ON UPDATE CASCADE;

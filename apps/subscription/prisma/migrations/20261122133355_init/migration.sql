@@ -2,47 +2,6 @@
 CREATE SCHEMA IF NOT EXISTS "public";
 
 -- CreateTable
-CREATE TABLE "tidings_outbox" (
-    "seq" BIGSERIAL NOT NULL,
-    "id" UUID NOT NULL,
-    "name" TEXT NOT NULL,
-    "payload" JSONB NOT NULL,
-    "correlation_id" TEXT,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "tidings_outbox_pkey" PRIMARY KEY ("seq")
-);
-
--- CreateTable
-CREATE TABLE "tidings_processed_message" (
-    "queue" TEXT NOT NULL,
-    "message_id" UUID NOT NULL,
-    "processed_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "tidings_processed_message_pkey" PRIMARY KEY ("queue","message_id")
-);
-
--- CreateTable
-CREATE TABLE "tidings_api_user" (
-    "id" SERIAL NOT NULL,
-    "email" TEXT NOT NULL,
-    "is_admin" BOOLEAN NOT NULL DEFAULT false,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "tidings_api_user_pkey" PRIMARY KEY ("id")
-);
-
--- CreateTable
-CREATE TABLE "tidings_api_token" (
-    "digest" TEXT NOT NULL,
-    "user_id" INTEGER NOT NULL,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "revoked_at" TIMESTAMPTZ(3),
-
-    CONSTRAINT "tidings_api_token_pkey" PRIMARY KEY ("digest")
-);
-
--- CreateTable
 CREATE TABLE "subscription" (
     "id" UUID NOT NULL,
     "version" INTEGER NOT NULL DEFAULT 1,
@@ -105,18 +64,6 @@ CREATE TABLE "message_copy" (
 );
 
 -- CreateIndex
-CREATE UNIQUE INDEX "tidings_outbox_id_key" ON "tidings_outbox"("id");
-
--- CreateIndex
-CREATE INDEX "tidings_processed_message_processed_at_idx" ON "tidings_processed_message"("processed_at");
-
--- CreateIndex
-CREATE UNIQUE INDEX "tidings_api_user_email_key" ON "tidings_api_user"("email");
-
--- CreateIndex
-CREATE INDEX "tidings_api_token_user_id_idx" ON "tidings_api_token"("user_id");
-
--- CreateIndex
 CREATE INDEX "subscription_schedule_id_idx" ON "subscription"("schedule", "id");
 
 -- CreateIndex
@@ -127,9 +74,6 @@ CREATE INDEX "subscription_created_at_idx" ON "subscription"("created_at" DESC);
 
 -- CreateIndex
 CREATE UNIQUE INDEX "message_copy_messageset_sequence_number_lang_key" ON "message_copy"("messageset", "sequence_number", "lang");
-
--- AddForeignKey
-ALTER TABLE "tidings_api_token" ADD CONSTRAINT "tidings_api_token_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "tidings_api_user"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- The fan-out's keyset scan reads only ready subscriptions of one schedule (not expressible in Prisma).
 CREATE INDEX "subscription_ready_idx" ON "subscription"("schedule", "id")

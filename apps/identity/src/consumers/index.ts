@@ -1,0 +1,27 @@
+import { startConfiguredHookDispatcher } from "@tidings/hooks";
+import type { Stop } from "@tidings/service-kit";
+import { consumeDeliveryReports } from "./delivery-reports.consumer.ts";
+import type { WorkerDeps } from "./deps.ts";
+import { consumeInbound } from "./inbound.consumer.ts";
+import { consumeProviderOptOuts } from "./provider-optouts.consumer.ts";
+import { consumeUnsubscribes } from "./unsubscribes.consumer.ts";
+
+/**
+ * The worker: delivery reports feed each identity's consecutive-failure counter; inbound STOP/START become
+ * opt-outs/opt-ins, providers' reports of unsubscribed recipients (optout.reported) stop opt-outs, and unsubscribe
+ * links (topic.unsubscribed) unsubscribe opt-outs; REST hooks are delivered.
+ */
+export async function startConsumers(deps: WorkerDeps): Promise<Stop> {
+  const stopHooks = startConfiguredHookDispatcher(deps.db, deps.logger, deps.config);
+  const reports = await consumeDeliveryReports(deps);
+  const inbound = await consumeInbound(deps);
+  const providerOptOuts = await consumeProviderOptOuts(deps);
+  const unsubscribes = await consumeUnsubscribes(deps);
+  return async () => {
+    await unsubscribes.stop();
+    await providerOptOuts.stop();
+    await inbound.stop();
+    await reports.stop();
+    await stopHooks();
+  };
+}

@@ -1,0 +1,102 @@
+import type { ConsentEntry, OptOut, OptOutSearchQuery } from "@tidings/contracts";
+import type { PageParams } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import { identityNotFound } from "../errors.ts";
+import type { ConsentEvent, Prisma } from "../generated/prisma/client.ts";
+import { normaliseAddress } from "./addresses.ts";
+import { toOptOut } from "./consent.ts";
+import type { IdentityOptions } from "./identities.ts";
+import { decodeCursor, type ListResult } from "./paging.ts";
+
+const toConsentEntry = (row: ConsentEvent): ConsentEntry => ({
+  id: row.id.toString(),
+  identity: row.identityId,
+  action: row.action as ConsentEntry["action"],
+  kind: row.kind,
+  scope: row.scope as ConsentEntry["scope"],
+  channel: row.channel,
+  address: row.address,
+  topic: row.topic,
+  source: row.source,
+  source_id: row.sourceId,
+  reason: row.reason,
+  record: row.recordId,
+  created_at: row.createdAt.toISOString(),
+  created_by: row.createdBy,
+});
+
+export async function searchOptOuts(
+  db: Db,
+  query: OptOutSearchQuery,
+  page: PageParams,
+  options: IdentityOptions = {},
+): Promise<ListResult<OptOut>> {
+  const address =
+    query.address && query.address_type
+      ? (normaliseAddress(query.address_type, query.address, options.defaultCountry) ?? query.address)
+      : query.address;
+  const where: Prisma.OptOutWhereInput = {
+    identityId: query.identity,
+    optoutType: query.optout_type,
+    addressType: query.address_type,
+    address,
+    requestSource: query.request_source,
+    requestorSourceId: query.requestor_source_id,
+    reason: query.reason,
+    AND: [
+      { createdAt: { gte: query.created_from, lte: query.created_to } },
+      {
+        createdAt: {
+          equals: query.created_at,
+          gte: query.created_at__gte,
+          gt: query.created_at__gt,
+          lte: query.created_at__lte,
+          lt: query.created_at__lt,
+        },
+      },
+    ],
+  };
+  const orderBy: Prisma.OptOutOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
+  if (query.cursor !== undefined) {
+    const p = decodeCursor(query.cursor);
+    const rows = await db.optOut.findMany({
+      where: {
+        AND: [
+          where,
+          p ? { OR: [{ createdAt: { lt: p.createdAt } }, { createdAt: p.createdAt, id: { lt: p.id } }] } : {},
+        ],
+      },
+      orderBy,
+      take: page.limit + 1,
+    });
+    const last = rows[page.limit - 1];
+    return {
+      kind: "cursor",
+      next: rows.length > page.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
+      results: rows.slice(0, page.limit).map(toOptOut),
+    };
+  }
+  const [count, rows] = await db.$transaction([
+    db.optOut.count({ where }),
+    db.optOut.findMany({ where, orderBy, skip: page.offset, take: page.limit }),
+  ]);
+  return { kind: "offset", count, results: rows.map(toOptOut) };
+}
+
+/** The identity's consent ledger, oldest first. */
+export async function consentLedger(
+  db: Db,
+  identityId: string,
+  page: PageParams,
+): Promise<{ count: number; results: ConsentEntry[] }> {
+  const exists = await db.identity.findUnique({ where: { id: identityId }, select: { id: true } });
+  const where = { identityId };
+  const [count, rows] = await db.$transaction([
+    db.consentEvent.count({ where }),
+    db.consentEvent.findMany({ where, orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
+  ]);
+  if (!exists && count === 0) {
+    throw identityNotFound(identityId);
+  }
+  return { count, results: rows.map(toConsentEntry) };
+}

@@ -1,0 +1,41 @@
+import type { MessageSenderConfig } from "../config.ts";
+import type { Channel as ChannelRow } from "../generated/prisma/client.ts";
+import { type Channel, type Logger, PermanentSendError } from "../outbound/channel.ts";
+import { LogChannel } from "./log/adapter.ts";
+import type { SmtpChannelConfig } from "./smtp/wire.ts";
+import type { TwilioChannelConfig } from "./twilio/wire.ts";
+import type { VonageChannelConfig } from "./vonage/wire.ts";
+
+/** Sending through a channel type with no adapter yet: a definite failure, not a retry loop. */
+const unsupported = (type: string): Channel => ({
+  send: async () => {
+    throw new PermanentSendError(`channel type ${type} cannot send yet`);
+  },
+});
+
+/** A channel's adapter; a provider's module (and its SDK, tens of MB) is loaded only once a channel uses it. */
+export async function buildAdapter(
+  row: ChannelRow,
+  logger: Logger,
+  config: MessageSenderConfig,
+): Promise<Channel> {
+  switch (row.type) {
+    case "log":
+      return new LogChannel(logger, config.LOG_CHANNEL_FILE);
+    case "twilio": {
+      const { TwilioChannel } = await import("./twilio/adapter.ts");
+      return new TwilioChannel(row.id, row.configuration as unknown as TwilioChannelConfig);
+    }
+    case "vonage": {
+      const { VonageChannel } = await import("./vonage/adapter.ts");
+      const vonage = row.configuration as unknown as VonageChannelConfig;
+      return new VonageChannel(row.id, vonage, vonage.status_callback);
+    }
+    case "smtp": {
+      const { SmtpChannel } = await import("./smtp/adapter.ts");
+      return new SmtpChannel(row.configuration as unknown as SmtpChannelConfig);
+    }
+    default:
+      return unsupported(row.type);
+  }
+}

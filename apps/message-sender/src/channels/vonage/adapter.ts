@@ -1,0 +1,93 @@
+import { Vonage } from "@vonage/server-sdk";
+import {
+  acceptedWithoutId,
+  type Channel,
+  DEFAULT_SEND_TIMEOUT_MS,
+  type OutboundToSend,
+  PermanentSendError,
+  RecipientOptedOutError,
+  type SendResult,
+  ThrottledError,
+  unanswered,
+} from "../../outbound/channel.ts";
+import type { VonageChannelConfig } from "./wire.ts";
+
+/** How long a channel pauses when Vonage throttles it (status 1). */
+export const VONAGE_THROTTLE_PAUSE_MS = 2_000;
+
+/** Vonage SMS statuses that are not a rejection of the message: throttling, an internal error, our credentials. */
+const THROTTLED = "1";
+const TRANSIENT = new Set(["4", "5", "8", "9"]);
+/**
+ * SMS API status 7, "Number Barred: the number you are trying to send messages to is on the list of barred
+ * numbers" (https://developer.vonage.com/en/messaging/sms/guides/troubleshooting-sms#sms-api-error-codes): Vonage
+ * bars a recipient who opted out (replied STOP) from the sender. Not 6 ("Invalid Message") nor the delivery
+ * receipt's err-code 9 ("Illegal Number"), which say nothing about consent.
+ */
+const BARRED = "7";
+
+/** The URL Vonage posts a channel's delivery receipts to. */
+export const vonageCallbackUrl = (base: string, channelId: string) =>
+  `${base.replace(/\/+$/, "")}/api/v1/events/vonage/${encodeURIComponent(channelId)}`;
+
+interface SmsFailure {
+  response?: { messages?: { status?: string; errorText?: string }[] };
+}
+
+/**
+ * Vonage SMS API through `@vonage/server-sdk` (`restHost` points it at a simulator). The outbound id goes as
+ * `client-ref`. Status 1 (throttled) is ThrottledError; 4, 5, 8 and 9 (credentials, internal error, account)
+ * are retried; 7 (barred: opted out) is RecipientOptedOutError; other non-zero statuses are definite rejections. A
+ * message accepted without a message id is recorded with none. A timeout or a broken connection is NoAnswerError.
+ * Long messages split into parts: the first part's message id is recorded.
+ */
+export class VonageChannel implements Channel {
+  private readonly vonage: Vonage;
+  readonly timeoutMs: number;
+
+  constructor(
+    private readonly channelId: string,
+    private readonly config: VonageChannelConfig,
+    private readonly callbackBase?: string,
+  ) {
+    this.timeoutMs = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
+    this.vonage = new Vonage(
+      { apiKey: config.api_key, apiSecret: config.api_secret },
+      {
+        ...(config.rest_url ? { restHost: config.rest_url.replace(/\/+$/, "") } : {}),
+        timeout: this.timeoutMs,
+      },
+    );
+  }
+
+  async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
+    try {
+      const result = await this.vonage.sms.send({
+        to: address.replace(/^\+/, ""),
+        from: this.config.from,
+        text: outbound.content ?? "",
+        clientRef: outbound.id,
+        ...(this.callbackBase ? { callback: vonageCallbackUrl(this.callbackBase, this.channelId) } : {}),
+      });
+      const messageId = result.messages[0]?.messageId;
+      // Accepted (status 0) without a message id: sent, so recorded as such, never sent again.
+      return messageId ? { providerId: messageId, delivered: false } : acceptedWithoutId("vonage");
+    } catch (err) {
+      const failed = (err as SmsFailure).response?.messages?.[0];
+      if (!failed?.status) {
+        throw unanswered(err, "vonage", this.timeoutMs);
+      }
+      const reason = `vonage ${failed.status}: ${failed.errorText ?? "rejected"}`;
+      if (failed.status === THROTTLED) {
+        throw new ThrottledError(reason, VONAGE_THROTTLE_PAUSE_MS);
+      }
+      if (TRANSIENT.has(failed.status)) {
+        throw new Error(reason);
+      }
+      if (failed.status === BARRED) {
+        throw new RecipientOptedOutError(reason, failed.status);
+      }
+      throw new PermanentSendError(reason, failed.status);
+    }
+  }
+}

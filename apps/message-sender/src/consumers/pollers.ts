@@ -1,0 +1,50 @@
+import type { Clock, Stop } from "@tidings/service-kit";
+import type { ChannelCache } from "../channels/channel-cache.ts";
+import { reconcile } from "../delivery-reports/reconcile.ts";
+import type { Logger } from "../outbound/channel.ts";
+import { releaseDue } from "../sending/due.ts";
+import type { ConsumerDeps } from "./consumer-deps.ts";
+
+/**
+ * The worker's timed passes: the reconciler (asks providers about outbounds with no final status) and the
+ * due-message poller (sends deferred outbounds now due, expires those past expires_at).
+ */
+export function startPollers(
+  { config, db, logger }: ConsumerDeps,
+  channels: ChannelCache,
+  clock: Clock,
+): Stop {
+  const reconciler = every(config.RECONCILE_INTERVAL_MS, logger, "reconciliation", () =>
+    reconcile(db, channels, config.RECONCILE_AFTER_MS, logger),
+  );
+  const duePoller = every(config.DUE_POLL_INTERVAL_MS, logger, "due-message poll", async () => {
+    const { released, expired } = await releaseDue(db, clock());
+    if (released + expired > 0) {
+      logger.info({ released, expired }, "due outbounds released; expired ones marked");
+    }
+  });
+  return async () => {
+    await reconciler();
+    await duePoller();
+  };
+}
+
+/** Runs `pass` every `intervalMs` (0 = never), never two at once; the returned stop waits for a running one. */
+function every(intervalMs: number, logger: Logger, what: string, pass: () => Promise<unknown>): Stop {
+  let running: Promise<unknown> | undefined;
+  const timer =
+    intervalMs > 0
+      ? setInterval(() => {
+          running ??= pass()
+            .catch((err: unknown) => logger.warn({ err }, `${what} failed`))
+            .finally(() => {
+              running = undefined;
+            });
+        }, intervalMs)
+      : undefined;
+  timer?.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

@@ -1,0 +1,117 @@
+import { detailAddresses, type OptOutCreated } from "@tidings/contracts";
+import { forgetIdempotencyKeys } from "@tidings/service-kit";
+import type { Db, Tx } from "../db.ts";
+import type { Logger } from "../outbound/channel.ts";
+import { recordUnsent } from "../outbound/status.ts";
+
+/** The reason (`last_error`, history, `outbound.failed`) of an outbound cancelled because its person was forgotten. */
+export const FORGOTTEN = "forgotten";
+
+/**
+ * A send to the person is in progress (a live claim): it may reach the provider, so it is left to finish and the
+ * forget is retried (with backoff) to redact it afterwards.
+ */
+class SendInProgressError extends Error {
+  override name = "SendInProgressError";
+}
+
+export interface ForgetOutcome {
+  cancelled: number;
+  outbounds: number;
+  inbounds: number;
+}
+
+/** What the person's messages keep: ids, statuses, channels, provider ids and timestamps, for reporting. */
+const REDACT_OUTBOUNDS = `UPDATE outbound SET to_addr = '', content = NULL, metadata = '{}'::jsonb
+  WHERE id = ANY($1::uuid[]) AND (to_addr <> '' OR content IS NOT NULL OR metadata <> '{}'::jsonb)`;
+
+/**
+ * `optout.created` of type `forget`: in one transaction, the address book entry becomes a forgotten tombstone
+ * (no addresses; late identity events are ignored), every queued or deferred outbound to the person (by
+ * `to_identity`, or `to_addr` one of their addresses) is cancelled with reason `forgotten` (never sent, also
+ * when a stale `outbound.send` for it arrives later: it is no longer queued), the address, content and metadata
+ * of all their outbounds and the sender address, content and metadata of their inbounds (and the replies to
+ * their outbounds) are cleared, and Idempotency-Key answers that carry them are deleted. Idempotent: a
+ * redelivered event finds nothing left to change. Other opt-out types change nothing here.
+ */
+export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<ForgetOutcome | undefined> {
+  if (optout.optout_type !== "forget") {
+    return undefined;
+  }
+  const identity = optout.identity;
+  const addresses = detailAddresses(optout.identity_details);
+  return db.$transaction(async (tx) => {
+    await tombstone(tx, identity);
+    const outbounds = await tx.$queryRaw<{ id: string; status: string; live: boolean }[]>`
+      SELECT id::text, status::text, COALESCE(claimed_until > now(), false) AS live FROM outbound
+      WHERE to_identity = ${identity}::uuid OR (to_addr <> '' AND to_addr = ANY(${addresses}::text[]))
+      ORDER BY id FOR UPDATE`;
+    const queued = outbounds.filter((o) => o.status === "queued");
+    if (queued.some((o) => o.live)) {
+      throw new SendInProgressError(`a send to forgotten identity ${identity} is in progress; retried`);
+    }
+    const ids = outbounds.map((o) => o.id);
+    const cancelled = await recordUnsent(
+      tx,
+      queued.map((o) => o.id),
+      "cancelled",
+      FORGOTTEN,
+    );
+    const redacted = await tx.$executeRawUnsafe(REDACT_OUTBOUNDS, ids);
+    const inbounds = await tx.$executeRaw`
+      UPDATE inbound SET from_addr = '', content = NULL, helper_metadata = '{}'::jsonb
+      WHERE (from_identity = ${identity}::uuid OR (from_addr <> '' AND from_addr = ANY(${addresses}::text[]))
+             OR reply_to = ANY(${ids}::uuid[]))
+        AND (from_addr <> '' OR content IS NOT NULL OR helper_metadata <> '{}'::jsonb)`;
+    await forgetIdempotencyKeys(tx, [identity, ...addresses]);
+    return { cancelled, outbounds: redacted, inbounds };
+  });
+}
+
+/** `optout.created` on the address-book queue: forgets the person (forgetPerson) and logs what it did. */
+export async function applyForget(db: Db, optout: OptOutCreated, log: Pick<Logger, "info">): Promise<void> {
+  const forgotten = await forgetPerson(db, optout);
+  if (forgotten) {
+    log.info(
+      { identity: optout.identity, ...forgotten },
+      "identity forgotten: sends cancelled, messages redacted",
+    );
+  }
+}
+
+/** The address book entry: no addresses, a tombstone (late identity events change nothing), forgotten. */
+async function tombstone(tx: Tx, identity: string): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO address_book_entry (identity, addresses, identity_updated_at, deleted, forgotten_at, updated_at)
+    VALUES (${identity}::uuid, '[]'::jsonb, now(), true, now(), now())
+    ON CONFLICT (identity) DO UPDATE SET
+      addresses = '[]'::jsonb, communicate_through = NULL, default_addr_type = NULL, timezone = NULL, deleted = true,
+      forgotten_at = COALESCE(address_book_entry.forgotten_at, now()), updated_at = now()`;
+}
+
+/**
+ * An outbound this worker just claimed is to a forgotten identity (its `outbound.send` arrived after the forget):
+ * cancelled with reason `forgotten` and redacted instead of sent. True when it was.
+ */
+export async function cancelIfForgotten(
+  db: Db,
+  id: string,
+  toIdentity: string | null,
+  worker: string,
+): Promise<boolean> {
+  if (!toIdentity) {
+    return false;
+  }
+  const entry = await db.addressBookEntry.findUnique({
+    where: { identity: toIdentity },
+    select: { forgottenAt: true },
+  });
+  if (!entry?.forgottenAt) {
+    return false;
+  }
+  await db.$transaction(async (tx) => {
+    await recordUnsent(tx, [id], "cancelled", FORGOTTEN, worker);
+    await tx.$executeRawUnsafe(REDACT_OUTBOUNDS, [id]);
+  });
+  return true;
+}

@@ -1,0 +1,213 @@
+import { randomUUID } from "node:crypto";
+import { enqueue } from "@tidings/amqp";
+import type { Inbound, InboundKeyword, InboundListQuery, InboundReceived } from "@tidings/contracts";
+import type { PageParams } from "@tidings/service-kit";
+import type { Db, Tx } from "../db.ts";
+import { senderError } from "../errors.ts";
+import type { Inbound as InboundRow, Prisma } from "../generated/prisma/client.ts";
+import type { Logger } from "../outbound/channel.ts";
+import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
+import { type IdentityDirectory, resolveIdentity } from "../recipients/identity-directory.ts";
+
+export type Keywords = Readonly<Record<InboundKeyword, readonly string[]>>;
+
+export const DEFAULT_KEYWORDS: Keywords = {
+  stop: ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT"],
+  start: ["START", "YES", "UNSTOP", "OPTIN"],
+  help: ["HELP", "INFO"],
+};
+
+/** INBOUND_KEYWORDS (JSON) or the defaults; each list replaces its default when given. */
+export function parseKeywords(json: string | undefined): Keywords {
+  if (!json) {
+    return DEFAULT_KEYWORDS;
+  }
+  const given = JSON.parse(json) as Partial<Record<InboundKeyword, string[]>>;
+  return { ...DEFAULT_KEYWORDS, ...given };
+}
+
+/** The keyword a message is, if its whole content (trimmed, any case, trailing punctuation ignored) is one. */
+export function keywordOf(content: string | null, keywords: Keywords): InboundKeyword | null {
+  const word = (content ?? "")
+    .trim()
+    .replace(/[.!]+$/, "")
+    .toUpperCase();
+  if (!word) {
+    return null;
+  }
+  for (const [keyword, words] of Object.entries(keywords) as [InboundKeyword, readonly string[]][]) {
+    if (words.some((w) => w.toUpperCase() === word)) {
+      return keyword;
+    }
+  }
+  return null;
+}
+
+function toInbound(row: InboundRow): Inbound {
+  return {
+    id: row.id,
+    channel: row.channel,
+    message_id: row.messageId,
+    in_reply_to: row.inReplyTo,
+    reply_to_outbound: row.replyTo,
+    to_addr: row.toAddr,
+    from_addr: row.fromAddr,
+    from_identity: row.fromIdentity,
+    content: row.content,
+    keyword: row.keyword,
+    helper_metadata: row.helperMetadata as Inbound["helper_metadata"],
+    created_at: row.createdAt.toISOString(),
+    created_by: row.createdBy,
+  };
+}
+
+/** What storing an inbound needs: the database, the keywords (INBOUND_KEYWORDS), the identity service. */
+export interface InboundDeps {
+  db: Db;
+  keywords: Keywords;
+  /** Finds or creates the identity of an unknown sender (IDENTITY_URL); unset: such senders stay unlinked. */
+  identities?: IdentityDirectory | undefined;
+}
+
+/** An inbound message as a provider's webhook or Seed's API gives it. */
+export interface ReceivedMessage {
+  channel?: string | null;
+  messageId: string | null;
+  inReplyTo?: string | null;
+  fromAddr: string;
+  toAddr: string;
+  content: string | null;
+  helperMetadata?: Record<string, unknown>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The outbound an inbound replies to: the one with that provider id on the channel, or that id. */
+async function repliedOutbound(tx: Tx, channel: string, inReplyTo: string): Promise<string | null> {
+  const outbound = await tx.outbound.findFirst({
+    where: {
+      OR: [{ channel, providerId: inReplyTo }, ...(UUID.test(inReplyTo) ? [{ id: inReplyTo }] : [])],
+    },
+    select: { id: true },
+  });
+  return outbound?.id ?? null;
+}
+
+/**
+ * Stores an inbound message and publishes `inbound.received` in one transaction. The sender is resolved to
+ * an identity through the address book (the address is then not stored, as in Seed); a message the
+ * provider sent before (same channel and message id, a replayed webhook) is stored and announced once.
+ * Returns the stored inbound and whether it is new.
+ */
+export async function receiveInbound(
+  { db, keywords, identities }: InboundDeps,
+  message: ReceivedMessage,
+  log: Pick<Logger, "warn">,
+  actor: { userId: number | null; correlationId?: string } = { userId: null },
+): Promise<{ inbound: Inbound; created: boolean }> {
+  // Outside the transaction: an unknown sender's identity is found or created at the identity service.
+  const fromIdentity = await resolveIdentity(db, identities, message.fromAddr, log);
+  return db.$transaction(async (tx) => {
+    const channel =
+      message.channel ?? (await tx.channel.findFirst({ where: { default: true } }))?.id ?? DEFAULT_CHANNEL;
+    if (message.messageId) {
+      const existing = await tx.inbound.findUnique({
+        where: { channel_messageId: { channel, messageId: message.messageId } },
+      });
+      if (existing) {
+        return { inbound: toInbound(existing), created: false };
+      }
+    }
+    const keyword = keywordOf(message.content, keywords);
+    const replyTo = message.inReplyTo ? await repliedOutbound(tx, channel, message.inReplyTo) : null;
+    const id = randomUUID();
+    const inserted = await tx.inbound.createManyAndReturn({
+      data: [
+        {
+          id,
+          channel,
+          messageId: message.messageId,
+          inReplyTo: message.inReplyTo ?? null,
+          replyTo,
+          toAddr: message.toAddr,
+          fromAddr: fromIdentity ? "" : message.fromAddr,
+          fromIdentity,
+          content: message.content,
+          keyword,
+          helperMetadata: (message.helperMetadata ?? {}) as Prisma.InputJsonObject,
+          createdBy: actor.userId,
+        },
+      ],
+      skipDuplicates: true,
+    });
+    const row = inserted[0];
+    if (!row) {
+      // A concurrent copy of the same webhook won.
+      const existing = await tx.inbound.findUniqueOrThrow({
+        where: { channel_messageId: { channel, messageId: message.messageId as string } },
+      });
+      return { inbound: toInbound(existing), created: false };
+    }
+    const payload: InboundReceived = {
+      id: row.id,
+      channel,
+      message_id: row.messageId,
+      in_reply_to: row.inReplyTo,
+      reply_to_outbound: row.replyTo,
+      from_identity: fromIdentity,
+      // Kept off the stored row of a known sender, but a keyword needs it: STOP opts out this address.
+      from_addr: fromIdentity && !keyword ? null : message.fromAddr,
+      to_addr: row.toAddr,
+      content: row.content,
+      keyword,
+      at: row.createdAt.toISOString(),
+    };
+    await enqueue(tx, {
+      name: "inbound.received",
+      payload,
+      messageId: row.id,
+      correlationId: actor.correlationId,
+    });
+    return { inbound: toInbound(row), created: true };
+  });
+}
+
+/** One inbound; 404 also when `visible` (see visibility.ts) does not let the reader see it. */
+export async function getInbound(db: Db, id: string, visible?: Prisma.InboundWhereInput): Promise<Inbound> {
+  const row = await db.inbound.findFirst({ where: { AND: [{ id }, visible ?? {}] } });
+  if (!row) {
+    throw senderError("MESSAGE_SENDER_INBOUND_NOT_FOUND", `Inbound ${id} not found`);
+  }
+  return toInbound(row);
+}
+
+export async function listInbounds(
+  db: Db,
+  query: InboundListQuery,
+  page: PageParams,
+  visible?: Prisma.InboundWhereInput,
+) {
+  const where: Prisma.InboundWhereInput = {
+    AND: [
+      {
+        fromIdentity: query.from_identity && { in: query.from_identity },
+        fromAddr: query.from_addr && { in: query.from_addr },
+        messageId: query.message_id,
+        inReplyTo: query.in_reply_to,
+        channel: query.channel,
+        createdAt: { gte: query.after, lte: query.before },
+      },
+      visible ?? {},
+    ],
+  };
+  const [count, rows] = await db.$transaction([
+    db.inbound.count({ where }),
+    db.inbound.findMany({
+      where,
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      skip: page.offset,
+      take: page.limit,
+    }),
+  ]);
+  return { count, results: rows.map(toInbound) };
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from "node:crypto";
+import type { CreateOutboundBody, Outbound, OutboundListQuery } from "@tidings/contracts";
+import type { PageParams, Principal } from "@tidings/service-kit";
+import {
+  channelForKey,
+  notAllowed,
+  recipientsNotAllowed,
+  type SendingKey,
+} from "../api-keys/sending-rules.ts";
+import type { ChannelCache } from "../channels/channel-cache.ts";
+import type { Db } from "../db.ts";
+import { senderError } from "../errors.ts";
+import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
+import { toOutbound, toSendCommand } from "../outbound/mapping.ts";
+import { sendTimingOf } from "../outbound/timing.ts";
+import { normaliseRecipients } from "../recipients/addresses.ts";
+import { missingPersonalisation, renderSend, templateForSend } from "../templates/templates.ts";
+import type { OutboundWriter } from "./outbound-writer.ts";
+
+export interface Actor extends SendingKey {
+  userId: number | null;
+  correlationId?: string;
+}
+
+/** The actor of an API request: its user, key kind and allow-list, and its id as the correlation id. */
+export const actorOf = (request: { principal: Principal; id: string }): Actor => ({
+  userId: request.principal.userId,
+  keyKind: request.principal.keyKind,
+  allowList: request.principal.allowList,
+  correlationId: request.id,
+});
+
+/**
+ * The channel a send goes through: the one asked for (400 when there is no such channel) or the default;
+ * always the log channel for a test key. Read from the channel cache: no database round trip on most sends.
+ */
+export async function resolveChannel(
+  channels: ChannelCache,
+  channelIds: readonly string[],
+  requested: string | null | undefined,
+  key: SendingKey,
+): Promise<string> {
+  const channel = channelForKey(key, requested ?? (await channels.defaultChannel()));
+  if (!channelIds.includes(channel) && !(await channels.row(channel))) {
+    throw senderError("MESSAGE_SENDER_UNKNOWN_CHANNEL", `No channel ${channel}`, [
+      { field: "body.channel", message: "no such channel" },
+    ]);
+  }
+  return channel;
+}
+
+/**
+ * Accepts a send: stores the outbound (queued) and its `outbound.send` (the outbound id as messageId) through
+ * the writer, in one statement with the others accepted at the same time, which is atomic on its own: the
+ * outbound is sent if and only if it was stored. The row is built here, so the command and the answer need no
+ * read back.
+ */
+export async function createOutbound(
+  db: Db,
+  writer: OutboundWriter,
+  channels: ChannelCache,
+  channelIds: readonly string[],
+  input: CreateOutboundBody,
+  actor: Actor,
+): Promise<Outbound> {
+  if (!input.to_addr && !input.to_identity) {
+    throw senderError("VALIDATION_FAILED", "One of these fields must be populated: to_addr, to_identity", [
+      { field: "body", message: "One of these fields must be populated: to_addr, to_identity" },
+    ]);
+  }
+  const channel = await resolveChannel(channels, channelIds, input.channel, actor);
+  const [recipient] = normaliseRecipients(await channels.typeOf(channel), [input], () => "body.to_addr");
+  const toAddr = recipient?.to_addr ?? "";
+  const refused = recipientsNotAllowed(actor, [{ ...input, to_addr: toAddr }]);
+  if (refused.length > 0) {
+    const fields = refused.flatMap((r) => r.fields).join(" and ");
+    throw notAllowed(`This team key may not send to this ${fields}`, refused, () => "body");
+  }
+  const template = await templateForSend(db, input);
+  let content = input.content ?? null;
+  let metadata = input.metadata;
+  if (template) {
+    const rendered = renderSend(template, input.personalisation, metadata);
+    if ("missing" in rendered) {
+      throw missingPersonalisation(`Missing personalisation: ${rendered.missing.join(", ")}`, [
+        { prefix: "body.personalisation", names: rendered.missing },
+      ]);
+    }
+    ({ content, metadata } = rendered);
+  }
+  const timing = sendTimingOf(input);
+  const now = new Date(); // timestamptz(3): a JS date is stored exactly
+  const row: OutboundRow = {
+    id: randomUUID(),
+    version: input.version ?? 1,
+    toAddr,
+    toIdentity: input.to_identity ?? null,
+    content,
+    channel,
+    metadata: metadata as Prisma.JsonObject,
+    status: "queued",
+    providerId: null,
+    attempts: 0,
+    delivered: false,
+    resend: input.resend ?? null,
+    lastError: null,
+    claimedBy: null,
+    claimedUntil: null,
+    createdAt: now,
+    createdBy: actor.userId,
+    createdBySchedule: null,
+    updatedAt: now,
+    updatedBy: actor.userId,
+    batchId: null,
+    test: actor.keyKind === "test",
+    template: template?.id ?? null,
+    templateVersion: template?.version ?? null,
+    priority: timing.priority,
+    sendingWindow: input.sending_window ?? null,
+    notBefore: timing.notBefore,
+    expiresAt: timing.expiresAt,
+    sensitive: input.sensitive ?? false,
+  };
+  await writer.store(row, {
+    name: "outbound.send",
+    payload: toSendCommand(row),
+    messageId: row.id,
+    correlationId: actor.correlationId,
+  });
+  return toOutbound(row);
+}
+
+/** One outbound; 404 also when `visible` (see visibility.ts) does not let the reader see it. */
+export async function getOutbound(
+  db: Db,
+  id: string,
+  visible?: Prisma.OutboundWhereInput,
+): Promise<Outbound> {
+  const row = await db.outbound.findFirst({ where: { id, ...visible } });
+  if (!row) {
+    throw senderError("OUTBOUND_NOT_FOUND", `Outbound ${id} not found`);
+  }
+  return toOutbound(row);
+}
+
+export async function listOutbounds(
+  db: Db,
+  query: OutboundListQuery,
+  page: PageParams,
+  visible?: Prisma.OutboundWhereInput,
+): Promise<{ count: number; results: Outbound[] }> {
+  const where: Prisma.OutboundWhereInput = {
+    AND: [
+      {
+        toAddr: query.to_addr && { in: query.to_addr },
+        toIdentity: query.to_identity && { in: query.to_identity },
+        createdAt: { gte: query.after, lte: query.before },
+        delivered: query.delivered,
+        status: query.status,
+      },
+      visible ?? {},
+    ],
+  };
+  const [count, rows] = await db.$transaction([
+    db.outbound.count({ where }),
+    db.outbound.findMany({
+      where,
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      skip: page.offset,
+      take: page.limit,
+    }),
+  ]);
+  return { count, results: rows.map(toOutbound) };
+}

@@ -1,0 +1,55 @@
+import type { Outbound, OutboundSend } from "@tidings/contracts";
+import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
+
+// An outbound row as the API shows it, and as the outbound.send command that sends it.
+
+export function toOutbound(row: OutboundRow): Outbound {
+  return {
+    id: row.id,
+    version: row.version,
+    to_addr: row.toAddr,
+    to_identity: row.toIdentity,
+    // Sensitive content is never shown (and is cleared once the send is final).
+    content: row.sensitive ? null : row.content,
+    content_masked: row.sensitive,
+    delivered: row.delivered,
+    attempts: row.attempts,
+    metadata: row.metadata as Outbound["metadata"],
+    channel: row.channel,
+    resend: row.resend,
+    status: row.status,
+    provider_id: row.providerId,
+    last_error: row.lastError,
+    test: row.test,
+    batch: row.batchId,
+    template: row.template,
+    template_version: row.templateVersion,
+    priority: row.priority,
+    sending_window: row.sendingWindow as Outbound["sending_window"],
+    not_before: row.notBefore?.toISOString() ?? null,
+    expires_at: row.expiresAt?.toISOString() ?? null,
+    created_at: row.createdAt.toISOString(),
+    created_by: row.createdBy,
+    created_by_schedule: row.createdBySchedule,
+    updated_at: row.updatedAt.toISOString(),
+    updated_by: row.updatedBy,
+  };
+}
+
+/** The `outbound.send` command for a stored outbound (an empty to_addr is left out, as the contract wants). */
+export function toSendCommand(row: OutboundRow): OutboundSend {
+  return {
+    id: row.id,
+    ...(row.toAddr ? { to_addr: row.toAddr } : {}),
+    ...(row.toIdentity ? { to_identity: row.toIdentity } : {}),
+    content: row.content,
+    channel: row.channel,
+    metadata: row.metadata as OutboundSend["metadata"],
+    ...(row.resend === null ? {} : { resend: row.resend }),
+    ...(row.priority === "normal" ? {} : { priority: row.priority }),
+    ...(row.sendingWindow ? { sending_window: row.sendingWindow as OutboundSend["sending_window"] } : {}),
+    ...(row.notBefore ? { not_before: row.notBefore.toISOString() } : {}),
+    ...(row.expiresAt ? { expires_at: row.expiresAt.toISOString() } : {}),
+    ...(row.sensitive ? { sensitive: true } : {}),
+  };
+}

@@ -1,0 +1,112 @@
+import type { IdentityAddress, IdentityChanged } from "@tidings/contracts";
+import type { Db, Tx } from "../db.ts";
+import type { Logger } from "../outbound/channel.ts";
+
+/**
+ * Stores an identity's addresses from identity.created/updated. An event older than the entry (by the
+ * identity's updated_at) changes nothing, nor does any event for a deleted identity: late or redelivered
+ * events can't roll the book back. False when the event was ignored.
+ */
+export async function recordIdentity(db: Db, identity: IdentityChanged): Promise<boolean> {
+  const defaultAddrType = identity.details.default_addr_type;
+  const timezone = identity.details.timezone;
+  const changed = await db.$executeRaw`
+    INSERT INTO address_book_entry
+      (identity, addresses, communicate_through, default_addr_type, timezone, identity_updated_at, deleted,
+       updated_at)
+    VALUES (
+      ${identity.id}::uuid, ${JSON.stringify(identity.addresses)}::jsonb, ${identity.communicate_through}::uuid,
+      ${typeof defaultAddrType === "string" ? defaultAddrType : null},
+      ${typeof timezone === "string" ? timezone.slice(0, 64) : null}, ${identity.updated_at}::timestamptz,
+      false, now()
+    )
+    ON CONFLICT (identity) DO UPDATE SET
+      addresses = EXCLUDED.addresses,
+      communicate_through = EXCLUDED.communicate_through,
+      default_addr_type = EXCLUDED.default_addr_type,
+      timezone = EXCLUDED.timezone,
+      identity_updated_at = EXCLUDED.identity_updated_at,
+      updated_at = now()
+    WHERE NOT address_book_entry.deleted
+      AND address_book_entry.identity_updated_at <= EXCLUDED.identity_updated_at`;
+  return changed === 1;
+}
+
+/** identity.created / identity.updated: recorded, or logged as ignored when older than the entry. */
+export async function applyIdentityEvent(
+  db: Db,
+  identity: IdentityChanged,
+  log: Pick<Logger, "info">,
+): Promise<void> {
+  if (!(await recordIdentity(db, identity))) {
+    log.info({ identity: identity.id }, "identity event older than the address book entry; ignored");
+  }
+}
+
+/** identity.deleted: the entry becomes a tombstone with no addresses, so a late created/updated stays ignored. */
+export async function forgetIdentity(db: Db, id: string): Promise<void> {
+  await db.$executeRaw`
+    INSERT INTO address_book_entry (identity, addresses, identity_updated_at, deleted, updated_at)
+    VALUES (${id}::uuid, '[]'::jsonb, now(), true, now())
+    ON CONFLICT (identity) DO UPDATE SET
+      addresses = '[]'::jsonb, communicate_through = NULL, default_addr_type = NULL, timezone = NULL, deleted = true,
+      updated_at = now()`;
+}
+
+/** The identity's events have not arrived yet: a passing condition, so the send is retried. */
+class NotInAddressBookError extends Error {
+  override name = "NotInAddressBookError";
+  constructor(readonly identity: string) {
+    super(`identity ${identity} is not in the address book yet`);
+  }
+}
+
+/** Where a send to an identity goes: its address, or none (`optedOut` when it has some, all opted out). */
+export interface Resolved {
+  address: string | null;
+  optedOut: boolean;
+}
+
+/**
+ * The address of `type` to send to: the default one that is neither opted out nor inactive, else the first
+ * such address. None when there is no such address; opted out when the only ones left are opted out.
+ */
+function pickAddress(addresses: readonly IdentityAddress[], type: string): Resolved {
+  const ofType = addresses.filter((a) => a.type === type && !a.inactive);
+  const usable = ofType.filter((a) => !a.optedout);
+  const address = (usable.find((a) => a.default) ?? usable[0])?.address ?? null;
+  return { address, optedOut: address === null && ofType.length > 0 };
+}
+
+/**
+ * Resolves `to_identity` to an address through the address book, following `communicate_through` (one hop,
+ * as Seed does) and using that identity's `default_addr_type` (msisdn when unset). No address when the identity
+ * has no usable one (or was deleted); throws NotInAddressBookError when an identity is not known yet.
+ */
+export async function resolveAddress(db: Db, identityId: string): Promise<Resolved> {
+  const entry = await findEntry(db, identityId);
+  const target = entry.communicateThrough ? await findEntry(db, entry.communicateThrough) : entry;
+  return pickAddress(target.addresses as unknown as IdentityAddress[], target.defaultAddrType ?? "msisdn");
+}
+
+async function findEntry(db: Db, identity: string) {
+  const entry = await db.addressBookEntry.findUnique({ where: { identity } });
+  if (!entry) {
+    throw new NotInAddressBookError(identity);
+  }
+  return entry;
+}
+
+/** The identity's time zone (its `details.timezone`, for sending windows), if the address book has one. */
+export async function identityZone(db: Db, identity: string): Promise<string | null> {
+  return (await db.addressBookEntry.findUnique({ where: { identity } }))?.timezone ?? null;
+}
+
+/** The identity whose (usable or not) address this is, from the address book; the latest changed if several. */
+export async function identityWithAddress(db: Db | Tx, address: string): Promise<string | null> {
+  const [row] = await db.$queryRaw<{ identity: string }[]>`
+    SELECT identity::text FROM address_book_entry
+    WHERE NOT deleted AND addresses @> ${JSON.stringify([{ address }])}::jsonb
+    ORDER BY identity_updated_at DESC LIMIT 1`;
+  return row?.identity ?? null;
+}

@@ -1,0 +1,97 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { SendingWindow } from "@tidings/contracts";
+import type { ResolvedChannel } from "../channels/channel-cache.ts";
+import { rateCost, releaseSlot, takeRate, takeSlot } from "../channels/limits.ts";
+import {
+  DEFAULT_SEND_TIMEOUT_MS,
+  type OutboundToSend,
+  type SendResult,
+  ThrottledError,
+} from "../outbound/channel.ts";
+import { nextOpening, recipientZone } from "../outbound/timing.ts";
+import { identityZone } from "../recipients/address-book.ts";
+import { CLAIM_MARGIN_MS, ClaimRunningOutError } from "./claim.ts";
+import type { Sender } from "./sender.ts";
+
+// The channel gate: whether a send may go through a channel now (its sending window, its pause, its rate and
+// concurrency limits, and what is left of the claim).
+
+/**
+ * Sends through one channel, first waiting out its pause if it is throttled: up to pauseMaxWaitMs the
+ * message is held here (so this consumer takes no more work for the channel), beyond that it is retried.
+ */
+export async function sendThrough(
+  sender: Sender,
+  channel: ResolvedChannel,
+  outbound: OutboundToSend,
+  address: string,
+  claimedAt: number,
+): Promise<SendResult> {
+  // Calls the provider if our claim (taken at `claimedAt`, local time, so never later than the database's) will
+  // outlast the channel's longest send: a worker that stalled after claiming (a slow database, a starved event
+  // loop, a wait below) must not send while another worker, seeing the claim lapse, takes the outbound over.
+  const sendWithinClaim = () => {
+    const needed = (channel.channel.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS) + CLAIM_MARGIN_MS;
+    if (Date.now() + needed > claimedAt + sender.claimTtlMs) {
+      throw new ClaimRunningOutError(
+        `claim of outbound ${outbound.id} lapses before a send through ${channel.id} could time out`,
+      );
+    }
+    return channel.channel.send(outbound, address);
+  };
+  const paused = sender.channels.pausedFor(channel.id);
+  if (paused > sender.pauseMaxWaitMs) {
+    throw new ThrottledError(`channel ${channel.id} is paused (throttled)`, 0);
+  }
+  if (paused > 0) {
+    await sleep(paused);
+  }
+  if (
+    channel.rateLimit > 0 &&
+    !(await takeRate(
+      sender.db,
+      channel.id,
+      channel.rateLimit,
+      rateCost(channel.type, outbound.content),
+      sender.pauseMaxWaitMs,
+    ))
+  ) {
+    throw new ThrottledError(`channel ${channel.id} is at its rate limit`, 0);
+  }
+  if (channel.concurrencyLimit <= 0) {
+    return sendWithinClaim();
+  }
+  const holder = `${sender.worker}:${outbound.id}`;
+  const slot = await takeSlot(
+    sender.db,
+    channel.id,
+    channel.concurrencyLimit,
+    holder,
+    sender.claimTtlMs,
+    sender.pauseMaxWaitMs,
+  );
+  if (slot === undefined) {
+    throw new ThrottledError(`channel ${channel.id} is at its concurrency limit`, 0);
+  }
+  try {
+    return await sendWithinClaim();
+  } finally {
+    // Never let a failed release turn a send into an error (and a retry): the lease lapses on its own.
+    await releaseSlot(sender.db, channel.id, slot, holder).catch(() => undefined);
+  }
+}
+
+/**
+ * When the window next opens for this recipient (undefined while it is open): in the identity's zone, else
+ * the phone number's country's, else the window's own.
+ */
+export async function windowOpening(
+  sender: Sender,
+  window: SendingWindow,
+  address: string,
+  identity: string | null,
+  now: Date,
+): Promise<Date | undefined> {
+  const zone = recipientZone(window, address, identity && (await identityZone(sender.db, identity)));
+  return nextOpening(window, zone, now);
+}

@@ -1,0 +1,262 @@
+import { enqueue, NonRetryableError } from "@tidings/amqp";
+import type { OptOutReported, OutboundSend } from "@tidings/contracts";
+import { normaliseRecipient } from "@tidings/contracts/addresses";
+import { maskPii } from "@tidings/service-kit";
+import { isOptedOut } from "../consent/consent.ts";
+import { cancelIfForgotten } from "../forget/forget.ts";
+import {
+  failureReason,
+  type Logger,
+  NoAnswerError,
+  OPTED_OUT,
+  PermanentSendError,
+  RecipientOptedOutError,
+  type SendResult,
+  ThrottledError,
+} from "../outbound/channel.ts";
+import { recordExpired, recordFailed, recordGaveUp, recordOptedOut } from "../outbound/status.ts";
+import { type Resolved, resolveAddress } from "../recipients/address-book.ts";
+import { resolveIdentity } from "../recipients/identity-directory.ts";
+import { sendThrough, windowOpening } from "./channel-gate.ts";
+import {
+  ClaimRunningOutError,
+  defer,
+  holdUnanswered,
+  recordSendWithRetries,
+  releaseClaim,
+  storeAndClaim,
+} from "./claim.ts";
+import type { Sender } from "./sender.ts";
+import { findEarlierSend } from "./takeover.ts";
+
+/**
+ * Handles `outbound.send`: stores the outbound if it is new, and sends it if it is still queued. The same id
+ * is sent at most once however often, wherever and however concurrently the command is delivered:
+ *
+ * 1. claim: one UPDATE sets `claimed_by`/`claimed_until` only while the outbound is queued and no other live
+ *    claim exists, so exactly one worker goes on; the others ack (already sent) or retry (being sent);
+ * 2. resolve the address and send through the channel, outside any transaction. A passing failure here
+ *    releases the claim and retries the message (a send that got no answer keeps the claim a while longer:
+ *    `holdUnanswered`); a permanent one fails the outbound;
+ * 3. record the provider id and `submitted` (a CAS on queued + our claim) with its events, in one
+ *    transaction, before the handler returns and the message is acked. A failed write is retried in place.
+ *
+ * A worker that dies (or stalls past its claim) after the provider accepted the message and before step 3
+ * committed leaves it queued and claimed. Once the claim lapses another worker claims it, sees the earlier
+ * claim, and asks the channel whether it accepted the message (`findEarlierSend`) before sending: found, the
+ * earlier send is recorded and nothing is sent again. A channel that can't be asked (vonage, smtp) sends it
+ * again: at least once.
+ */
+export async function sendOutbound(
+  sender: Sender,
+  command: OutboundSend,
+  log: Logger,
+  attempt = 1,
+): Promise<void> {
+  if (!command.to_addr && !command.to_identity) {
+    throw new NonRetryableError("outbound.send needs to_addr or to_identity");
+  }
+  const { db, worker } = sender;
+  const { id } = command;
+  const defaultChannel = command.channel ?? (await sender.channels.defaultChannel());
+  const claimedAt = Date.now();
+  const outbound = await storeAndClaim(sender, command, defaultChannel, log);
+  if (!outbound || (await cancelIfForgotten(db, id, outbound.to_identity, worker))) {
+    return;
+  }
+  let result: SendResult;
+  let sentThrough: string = outbound.channel;
+  let toIdentity = outbound.to_identity;
+  let address: string | null = null;
+  try {
+    const channel = await sender.channels.resolve(outbound.channel);
+    if (!channel) {
+      throw new PermanentSendError(`unknown channel ${outbound.channel}`);
+    }
+    const resolved: Resolved = outbound.to_addr
+      ? { address: outbound.to_addr, optedOut: false }
+      : outbound.to_identity
+        ? await resolveAddress(db, outbound.to_identity)
+        : { address: null, optedOut: false };
+    if (!resolved.address) {
+      if (resolved.optedOut) {
+        await optOut(sender, id, log);
+        return;
+      }
+      throw new PermanentSendError("no address");
+    }
+    // Every producer's to_addr (a topic send, a scheduler's command) is held to what the API accepts.
+    address = normaliseRecipient(channel.type, resolved.address);
+    if (!address) {
+      throw new PermanentSendError(`not an address a ${channel.type} channel can send to`);
+    }
+    const earlier =
+      outbound.previous_worker && (await findEarlierSend(sender, id, outbound, channel, address));
+    if (earlier) {
+      log.warn(
+        { outboundId: id, previousWorker: outbound.previous_worker, providerId: earlier.providerId },
+        "an earlier claim's send was accepted by the provider: recorded, not sent again",
+      );
+      const { channel: sentBy, ...result } = earlier;
+      await recordSendWithRetries(
+        sender,
+        { id, result, channel: sentBy, toIdentity: outbound.to_identity },
+        claimedAt,
+        log,
+      );
+      return;
+    }
+    // Consent, however the send was addressed: a person who said STOP gets nothing more (checked as late as can be,
+    // just before the channel is chosen, against the local copy of identity's consent ledger).
+    if (await isOptedOut(db, address)) {
+      await optOut(sender, id, log);
+      return;
+    }
+    const now = sender.clock();
+    if (outbound.expires_at && outbound.expires_at <= now) {
+      await expire(sender, id, log);
+      return;
+    }
+    if (outbound.not_before && outbound.not_before > now) {
+      // Deferred: the due-message poller sends it again at not_before.
+      await defer(sender, id, outbound.not_before);
+      return;
+    }
+    toIdentity = outbound.to_identity ?? (await linkIdentity(sender, id, address, log));
+    const window = outbound.priority === "high" ? null : (outbound.sending_window ?? channel.sendingWindow);
+    const opening = window && (await windowOpening(sender, window, address, toIdentity, now));
+    if (opening) {
+      if (outbound.expires_at && opening >= outbound.expires_at) {
+        await expire(sender, id, log);
+      } else {
+        await defer(sender, id, opening);
+        log.info(
+          { outboundId: id, notBefore: opening.toISOString() },
+          "outside its sending window; deferred",
+        );
+      }
+      return;
+    }
+    const toSend = { id, content: outbound.content, metadata: outbound.metadata };
+    try {
+      result = await sendThrough(sender, channel, toSend, address, claimedAt);
+    } catch (err) {
+      // Fail over only on a definite rejection: the provider did not accept the message. A timeout or an
+      // outage may have sent it, so those are retried on the same channel. A recipient who opted out is not
+      // sent to through another channel either.
+      const fallback = channel.fallback && (await sender.channels.resolve(channel.fallback));
+      if (!(err instanceof PermanentSendError) || err instanceof RecipientOptedOutError || !fallback) {
+        throw err;
+      }
+      log.warn(
+        { outboundId: id, channel: channel.id, fallback: fallback.id, reason: maskPii(err.message) },
+        "channel rejected the outbound; failing over",
+      );
+      sentThrough = fallback.id;
+      result = await sendThrough(sender, fallback, toSend, address, claimedAt);
+    }
+  } catch (err) {
+    if (err instanceof RecipientOptedOutError && address) {
+      // The provider says the recipient unsubscribed from it: opted out here, and at identity (optout.reported).
+      await optOut(sender, id, log, {
+        outbound_id: id,
+        identity: toIdentity,
+        address_type: address.includes("@") ? "email" : "msisdn",
+        address,
+        channel: sentThrough,
+        provider_code:
+          `${(await sender.channels.resolve(sentThrough))?.type ?? sentThrough} ${err.code ?? ""}`.trim(),
+        at: new Date().toISOString(),
+      });
+      return;
+    }
+    // Never throws for an error without a message.
+    const reason = failureReason(err);
+    if (err instanceof PermanentSendError) {
+      if (await db.$transaction((tx) => recordFailed(tx, id, worker, reason))) {
+        log.warn({ outboundId: id, reason }, "outbound failed");
+      } else {
+        log.warn(
+          { outboundId: id, reason },
+          "outbound not failed: its claim lapsed and another worker took it",
+        );
+      }
+      return;
+    }
+    if (err instanceof ThrottledError) {
+      sender.channels.pause(sentThrough, err.retryAfterMs);
+      log.warn(
+        { outboundId: id, channel: sentThrough, pauseMs: err.retryAfterMs },
+        "channel throttled; pausing it",
+      );
+    }
+    if (attempt >= sender.maxAttempts) {
+      // The last attempt: failed, with a failed task (requeued by POST /api/v1/failed-tasks/), and ack.
+      await db.$transaction((tx) => recordGaveUp(tx, id, worker, reason, attempt));
+      log.error(
+        { outboundId: id, attempt, reason },
+        "outbound not sent after its last attempt; failed, recorded as a failed task",
+      );
+      return;
+    }
+    if (err instanceof NoAnswerError) {
+      throw await holdUnanswered(sender, id, err, reason);
+    }
+    // A throttled message, or one whose claim ran out before the send, was not sent: the next claim need not
+    // ask the provider whether it was. Any other failure (a timeout, an outage) may have sent it.
+    await releaseClaim(
+      sender,
+      id,
+      reason,
+      err instanceof ThrottledError || err instanceof ClaimRunningOutError,
+    );
+    throw err;
+  }
+  await recordSendWithRetries(sender, { id, result, channel: sentThrough, toIdentity }, claimedAt, log);
+}
+
+/**
+ * An outbound with only `to_addr`: its identity (the address book's, or found or created at the identity
+ * service) is recorded on it, so its delivery reports count for that identity. Null when there is none.
+ */
+async function linkIdentity(
+  sender: Sender,
+  id: string,
+  address: string,
+  log: Logger,
+): Promise<string | null> {
+  const identity = await resolveIdentity(sender.db, sender.identities, address, log);
+  if (identity) {
+    await sender.db.outbound.updateMany({
+      where: { id, status: "queued", claimedBy: sender.worker, toIdentity: null },
+      data: { toIdentity: identity },
+    });
+  }
+  return identity;
+}
+
+/**
+ * The recipient opted out: failed with reason opted_out, no delivery failure counted. When a provider said so (it
+ * refused the send), `reported` tells the identity service, in the same transaction.
+ */
+async function optOut(sender: Sender, id: string, log: Logger, reported?: OptOutReported): Promise<void> {
+  const recorded = await sender.db.$transaction(async (tx) => {
+    const failed = await recordOptedOut(tx, id, sender.worker);
+    if (failed && reported) {
+      await enqueue(tx, { name: "optout.reported", payload: reported });
+    }
+    return failed;
+  });
+  if (recorded) {
+    log.info(
+      { outboundId: id, reason: OPTED_OUT, provider: reported?.provider_code },
+      "recipient opted out; not sent",
+    );
+  }
+}
+
+async function expire(sender: Sender, id: string, log: Logger): Promise<void> {
+  if (await sender.db.$transaction((tx) => recordExpired(tx, [id], sender.worker))) {
+    log.info({ outboundId: id }, "outbound expired before it could be sent");
+  }
+}

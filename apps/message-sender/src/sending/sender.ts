@@ -1,0 +1,21 @@
+import type { Clock } from "@tidings/service-kit";
+import type { ChannelCache } from "../channels/channel-cache.ts";
+import type { Db } from "../db.ts";
+import type { IdentityDirectory } from "../recipients/identity-directory.ts";
+
+/** What a worker sends with: its database, its channels, its claim's terms and its clock. */
+export interface Sender {
+  db: Db;
+  channels: ChannelCache;
+  /** The longest to hold a message for a paused (throttled) channel before handing it to a retry. */
+  pauseMaxWaitMs: number;
+  /** outbound.send deliveries before a passing failure is recorded as a failed task (the queue's maxAttempts). */
+  maxAttempts: number;
+  /** This worker, as recorded in `claimed_by`. */
+  worker: string;
+  claimTtlMs: number;
+  /** The time for sending windows and expiry (tests control it). */
+  clock: Clock;
+  /** Finds or creates the identity of an outbound that has only `to_addr` (IDENTITY_URL). */
+  identities?: IdentityDirectory;
+}

@@ -1,0 +1,80 @@
+import type { Principal } from "@tidings/service-kit";
+import { cronProblem, timezoneProblem } from "../cron.ts";
+import { commandNeedsAdmin, invalidSchedule } from "../errors.ts";
+import { parseInterval } from "../interval.ts";
+import { isCommand, type Problem, targetProblems } from "../targets.ts";
+import { runIdOf } from "../ticker.ts";
+
+interface TimingInput {
+  cron: string | null;
+  interval: string | null;
+  timezone: string;
+}
+
+interface TargetInput {
+  endpoint: string | null;
+  message: string | null;
+  payload: unknown;
+}
+
+/**
+ * Every problem with a schedule's timing and target, each naming its field; a 400 when there is any. The
+ * payload of an AMQP message is checked with the tokens substituted as a slot fired `now` would have them.
+ */
+export function assertValidSchedule(
+  { cron, interval, timezone }: TimingInput,
+  target: TargetInput,
+  scheduleId: string,
+  now: Date,
+): void {
+  const problems: Problem[] = targetProblems(target, {
+    slot: now.toISOString(),
+    schedule_id: scheduleId,
+    run_id: runIdOf(scheduleId, now),
+  });
+  const tz = timezoneProblem(timezone);
+  if (tz) {
+    problems.push({ field: "body.timezone", message: tz });
+  }
+  if (cron !== null) {
+    const problem = cronProblem(cron);
+    if (problem) {
+      problems.push({ field: "body.cron_definition", message: problem });
+    }
+  }
+  if (interval !== null) {
+    const parsed = parseInterval(interval);
+    if ("problem" in parsed) {
+      problems.push({ field: "body.interval_definition", message: parsed.problem });
+    }
+  }
+  if (cron === null && interval === null) {
+    problems.push({
+      field: "body.cron_definition",
+      message: "a schedule needs a cron_definition or an interval_definition (or both)",
+    });
+  }
+  if (problems.length > 0) {
+    throw invalidSchedule(problems);
+  }
+}
+
+/** Who saves a schedule: the API user (null for the bootstrap admin token) and whether it is an admin. */
+export type Actor = Pick<Principal, "userId" | "isAdmin">;
+
+/**
+ * A schedule publishing a command (`outbound.send`, ...) does the work of the service it asks, bypassing
+ * that service's own checks (key kinds, allow-lists, limits), so only admins may create, change or fire one.
+ */
+export function assertMayPublish(actor: Actor, ...messages: (string | null)[]): void {
+  const command = messages.find(isCommand);
+  if (command && !actor.isAdmin) {
+    throw commandNeedsAdmin(command);
+  }
+}
+
+/** A cron or interval definition with its blanks collapsed; null when it is empty. */
+export const normalise = (value: string | null | undefined) => {
+  const trimmed = value?.trim().replace(/\s+/g, " ");
+  return trimmed ? trimmed : null;
+};

@@ -1,0 +1,51 @@
+/** The subscription service's API errors: services throw them, the shared error handler renders them. */
+import { badRequest, conflict, notFound } from "@tidings/service-kit";
+
+interface Problem {
+  field: string;
+  message: string;
+}
+
+export const subscriptionNotFound = (id: string) =>
+  notFound("SUBSCRIPTION_NOT_FOUND", `Subscription ${id} not found`);
+
+/** Seed's resend answered an unknown subscription with a 400 and this message. */
+export const resendSubscriptionNotFound = (id: string) =>
+  badRequest("SUBSCRIPTION_NOT_FOUND", `Cannot find subscription with ID ${id}`);
+
+export const subscriptionNotActive = (id: string) =>
+  badRequest("SUBSCRIPTION_NOT_ACTIVE", `Subscription ${id} is not active`);
+
+export const messageMissing = (sequence: number, lang: string, messageset: number) =>
+  badRequest("SUBSCRIPTION_MESSAGE_MISSING", `Message ${sequence} (${lang}) of set ${messageset} is unknown`);
+
+export const unknownContent = (problems: Problem[]) =>
+  badRequest("SUBSCRIPTION_UNKNOWN_CONTENT", problems.map((p) => p.message).join("; "), problems);
+
+export const scheduleNotFound = (id: number) =>
+  notFound("SUBSCRIPTION_SCHEDULE_NOT_FOUND", `Schedule ${id} not found`);
+
+export const messageSetNotFound = (id: number) =>
+  notFound("SUBSCRIPTION_MESSAGESET_NOT_FOUND", `Message set ${id} not found`);
+
+export const invalidSendingWindow = (problems: Problem[]) =>
+  badRequest("SUBSCRIPTION_INVALID_SENDING_WINDOW", "The sending window is invalid", problems);
+
+export const topicSubscriptionNotFound = (identity: string) =>
+  notFound("TOPIC_SUBSCRIPTION_NOT_FOUND", `Identity ${identity} is not subscribed to this topic`);
+
+export const topicContentRequired = () =>
+  badRequest("TOPIC_CONTENT_REQUIRED", "Give exactly one of content and template.", [
+    { field: "body.content", message: "exactly one of content and template" },
+  ]);
+
+export const unknownTemplate = (id: number | undefined) =>
+  badRequest("TOPIC_UNKNOWN_TEMPLATE", `Template ${id} does not exist`, [
+    { field: "body.template", message: "no such template" },
+  ]);
+
+export const publishIdConflict = (publishId: string) =>
+  conflict("TOPIC_PUBLISH_ID_CONFLICT", `publish_id ${publishId} was used for another topic`);
+
+export const publishNotFound = (publishId: string) =>
+  notFound("TOPIC_PUBLISH_NOT_FOUND", `Publish ${publishId} not found`);

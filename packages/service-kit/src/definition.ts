@@ -1,0 +1,41 @@
+import type { Broker, SqlExecutor } from "@tidings/amqp";
+import type { Service } from "@tidings/contracts";
+import type { Logger } from "pino";
+import type { BaseConfig } from "./config.ts";
+import type { Stop } from "./lifecycle.ts";
+import type { Api } from "./routes.ts";
+
+export interface Database extends SqlExecutor {
+  $disconnect(): Promise<void>;
+}
+
+export type ServiceConfig = BaseConfig & { PORT: number };
+
+export interface ServiceDeps<C extends ServiceConfig, D extends Database> {
+  config: C;
+  logger: Logger;
+  db: D;
+  broker: Broker;
+}
+
+/** Adds a service's own routes to its API. */
+export type RegisterRoutes<C extends ServiceConfig, D extends Database> = (
+  app: Api,
+  deps: ServiceDeps<C, D>,
+) => void | Promise<void>;
+
+/** What makes one service: its config, database client, routes and consumers. */
+export interface ServiceDefinition<C extends ServiceConfig, D extends Database> {
+  name: Service;
+  version: string;
+  loadConfig(env: Record<string, string | undefined>): C;
+  createDb(url: string): D;
+  /**
+   * Loads the service's routes with `await import(...)`, called by the API role only: the bundle keeps
+   * dynamically imported modules in their own chunk, so a worker process never loads the route modules,
+   * their schemas, fastify, its OpenAPI plugins or prom-client (see README.md).
+   */
+  routes(): Promise<RegisterRoutes<C, D>>;
+  /** Starts the service's consumers (and tickers); returns their graceful stop. */
+  startConsumers(deps: ServiceDeps<C, D>): Promise<Stop>;
+}

@@ -1,0 +1,73 @@
+import rateLimit from "@fastify/rate-limit";
+import type { SqlExecutor } from "@tidings/amqp";
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import type { Logger } from "pino";
+import { type Principal, TokenAuthenticator } from "../auth.ts";
+import { RetryLaterError } from "../errors.ts";
+import { registerIdempotency } from "../idempotency.ts";
+import { enforceKeyLimits, RateLimiter } from "../limits.ts";
+import { HEALTH } from "./health.ts";
+
+export interface AuthOptions {
+  db: SqlExecutor;
+  logger: Logger;
+  adminToken?: string;
+  /** The database's URL, for the connection that hears token revocations (without it, tokens are not cached). */
+  databaseUrl?: string;
+  /** Requests a minute per client address to the public routes (health aside); absent or 0: no limit. */
+  publicRateLimit?: number;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The API's token authenticator (the token routes issue and revoke through it). */
+    authenticator: TokenAuthenticator;
+  }
+}
+
+/**
+ * Token auth on every route not marked public (`request.principal`), each key's rate and daily limits, Idempotency-Key
+ * replays, and the per-address limit of the public routes. Register it before any route: the rate-limit plugin adds
+ * its hook to the routes declared after it.
+ */
+export const authPlugin = fp<AuthOptions>(
+  async (app, options) => {
+    // Without the database's URL nothing announces revocations to this process: then it caches no token.
+    const authenticator = new TokenAuthenticator(options.db, options.adminToken, {
+      cacheTtlMs: options.databaseUrl ? undefined : 0,
+    });
+    if (options.databaseUrl) {
+      await authenticator.watchRevocations(options.databaseUrl, options.logger);
+      app.addHook("onClose", () => authenticator.close());
+    }
+    app.decorate("authenticator", authenticator);
+    const rateLimiter = new RateLimiter();
+    app.decorateRequest("principal", null as unknown as Principal);
+    app.addHook("onRequest", async (request) => {
+      if (request.routeOptions.config.public || !request.routeOptions.url) {
+        return; // public routes, and unknown ones (they answer 404)
+      }
+      const key = await authenticator.authenticateKey(request.headers.authorization);
+      request.principal = key.principal;
+      await enforceKeyLimits(options.db, rateLimiter, key);
+    });
+    registerIdempotency(app as FastifyInstance, options.db);
+    if (options.publicRateLimit) {
+      // One window per client address for all the public routes of this process; authenticated routes have their
+      // key's limits instead.
+      await app.register(rateLimit, {
+        max: options.publicRateLimit,
+        timeWindow: 60_000,
+        allowList: (request) => !request.routeOptions.config.public || request.routeOptions.url === HEALTH,
+        errorResponseBuilder: (_request, context) =>
+          new RetryLaterError(
+            "RATE_LIMITED",
+            `At most ${context.max} requests a minute from one address to this API's public routes.`,
+            Math.max(1, Math.ceil(context.ttl / 1000)),
+          ),
+      });
+    }
+  },
+  { name: "tidings-auth" },
+);

@@ -1,0 +1,49 @@
+import type { MessageName } from "@tidings/contracts";
+import type { Database, ServiceConfig, ServiceDefinition } from "@tidings/service-kit";
+import { test } from "vitest";
+import { type Capture, captureMessages } from "./capture.ts";
+import { type StartOptions, startTestService, type TestService } from "./service.ts";
+
+export interface ServiceFixtures<C extends ServiceConfig, D extends Database> {
+  /** The service of this test file (see `startTestService`), stopped after the file's last test. */
+  svc: TestService<C, D>;
+  /** The messages named by `serviceTest`'s `events`, published in the service's namespace since the file began. */
+  capture: Capture;
+}
+
+/**
+ * The `it` of a test file about one service: its tests take `{ svc, capture }`. Both are file-scoped fixtures, started
+ * before the file's first test (`capture` only when `events` names any) and stopped after its last one, as a
+ * `beforeAll`/`afterAll` pair would.
+ */
+export function serviceTest<C extends ServiceConfig, D extends Database>(
+  def: ServiceDefinition<C, D>,
+  options: StartOptions = {},
+  events: readonly MessageName[] = [],
+) {
+  return test.extend<ServiceFixtures<C, D>>({
+    svc: [
+      // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+      async ({}, use) => {
+        const svc = await startTestService(def, options);
+        try {
+          await use(svc);
+        } finally {
+          await svc.close();
+        }
+      },
+      { scope: "file", auto: true },
+    ],
+    capture: [
+      async ({ svc }, use) => {
+        const capture = await captureMessages(svc.namespace, events);
+        try {
+          await use(capture);
+        } finally {
+          await capture.stop();
+        }
+      },
+      { scope: "file", auto: events.length > 0 },
+    ],
+  });
+}
