@@ -141,7 +141,7 @@ describe("GET /api/v1/schedule/", () => {
     expect(second.previous).toContain("limit=2");
   });
 
-  it("404s an unknown schedule in the error shape", async () => {
+  it("404s an unknown schedule in the error shape, with Seed's `detail` beside it", async () => {
     const res = await t.call("GET", `${SCHEDULES}999999/`);
     expect(res.status).toBe(404);
     expect(res.body).toEqual({
@@ -150,6 +150,7 @@ describe("GET /api/v1/schedule/", () => {
         message: expect.any(String),
         requestId: expect.any(String),
       },
+      detail: "Not found.",
     });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { unstorableTextAt } from "./text.ts";
+import type { FastifyRequest } from "fastify";
+import { refuseUnstorableText, unstorableTextAt } from "./text.ts";
 
 describe("unstorableTextAt", () => {
   it("finds a NUL or an unpaired surrogate in strings and keys, at any depth", () => {
@@ -32,5 +33,15 @@ describe("unstorableTextAt", () => {
     expect(unstorableTextAt(Object.assign(Object.create(null), { k: "\u0000" }), "querystring")).toBe(
       "querystring.k",
     );
+  });
+
+  it("refuses NUL in a query string or path parameter whatever the prototype of their parsed objects", async () => {
+    // fast-querystring's result: an object whose prototype is a null-prototype object
+    const query = Object.assign(Object.create(Object.create(null)), { email: "\u0000" });
+    const request = { params: {}, query, body: undefined } as unknown as FastifyRequest;
+    await expect(refuseUnstorableText(request)).rejects.toMatchObject({
+      statusCode: 400,
+      details: [{ field: "querystring.email", message: expect.any(String) }],
+    });
   });
 });

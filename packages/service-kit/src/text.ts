@@ -42,9 +42,11 @@ export function unstorableTextAt(value: unknown, root: string): string | undefin
  * would fail on it with a 500, or silently store U+FFFD).
  */
 export async function refuseUnstorableText(request: FastifyRequest): Promise<void> {
+  // The router's params and the query string parser's object have prototypes of their own: copied, they are
+  // plain objects to walk (a body is walked only when parsed from JSON).
   const field =
-    unstorableTextAt(request.params, "params") ??
-    unstorableTextAt(request.query, "querystring") ??
+    unstorableTextAt({ ...(request.params as object) }, "params") ??
+    unstorableTextAt({ ...(request.query as object) }, "querystring") ??
     unstorableTextAt(request.body, "body");
   if (field) {
     throw new ApiError(400, "VALIDATION_FAILED", "The request is invalid.", [
