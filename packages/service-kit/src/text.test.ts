@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import type { FastifyRequest } from "fastify";
+import { describe, expect, it } from "vitest";
 import { refuseUnstorableText, unstorableTextAt } from "./text.ts";
 
 describe("unstorableTextAt", () => {
