@@ -1,15 +1,8 @@
 import type { ContentSchedule, Message, MessageSet } from "@tidings/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContentHarness, startContent } from "./support.ts";
+import { describe, expect } from "vitest";
+import { contentTest } from "./support.ts";
 
-let t: ContentHarness;
-
-beforeAll(async () => {
-  t = await startContent();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const it = contentTest();
 
 const ROUTES = [
   ...["schedule", "messageset", "message", "template"].flatMap((resource) => [
@@ -34,7 +27,7 @@ const ROUTES = [
 ] as [method: "POST" | "GET" | "PATCH" | "DELETE", url: string][];
 
 describe("auth", () => {
-  it.each(ROUTES)("%s %s needs a valid token", async (method, url) => {
+  it.for(ROUTES)("%s %s needs a valid token", async ([method, url], { t }) => {
     const none = await t.svc.app.inject({ method, url, payload: method === "GET" ? undefined : {} });
     expect(none.statusCode).toBe(401);
     const bad = await t.svc.app.inject({ method, url, headers: { authorization: "Token nope" } });
@@ -42,7 +35,7 @@ describe("auth", () => {
     expect(bad.json().error.code).toBe("INVALID_TOKEN");
   });
 
-  it("accepts an issued token, as Token or Bearer", async () => {
+  it("accepts an issued token, as Token or Bearer", async ({ t }) => {
     const issued = await t.call("POST", "/api/v1/user/token/", { email: "hub@example.org" });
     expect(issued.status).toBe(201);
     for (const scheme of ["Token", "Bearer"]) {
@@ -58,7 +51,7 @@ describe("auth", () => {
 });
 
 describe("paths", () => {
-  it("takes Seed's paths with or without the trailing slash", async () => {
+  it("takes Seed's paths with or without the trailing slash", async ({ t }) => {
     const schedule = await t.create<ContentSchedule>("/api/v1/schedule", {});
     const set = await t.create<MessageSet>("/api/v1/messageset", {
       short_name: "no.slash",
@@ -76,9 +69,9 @@ describe("paths", () => {
     expect((await t.call("DELETE", `/api/v1/message/${message.id}`)).status).toBe(204);
   });
 
-  it.each(["abc", "0", "1.5", "99999999999"])(
+  it.for(["abc", "0", "1.5", "99999999999"])(
     "400s the id %j: ids are positive 32-bit integers",
-    async (id) => {
+    async (id, { t }) => {
       const res = await t.call("GET", `/api/v1/messageset/${id}/`);
       expect(res.status).toBe(400);
       expect(res.body.error).toMatchObject({ code: "VALIDATION_FAILED", details: [{ field: "params.id" }] });
@@ -87,7 +80,7 @@ describe("paths", () => {
 });
 
 describe("docs", () => {
-  it("serves an OpenAPI document with every content route", async () => {
+  it("serves an OpenAPI document with every content route", async ({ t }) => {
     const res = await t.svc.app.inject({ method: "GET", url: "/docs/json" });
     expect(res.statusCode).toBe(200);
     const paths = Object.keys(res.json().paths);

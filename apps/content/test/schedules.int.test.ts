@@ -1,20 +1,13 @@
 import type { ContentSchedule, MessageSet } from "@tidings/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContentHarness, startContent } from "./support.ts";
+import { describe, expect } from "vitest";
+import { type ContentHarness, contentTest } from "./support.ts";
 
-let t: ContentHarness;
-
-beforeAll(async () => {
-  t = await startContent();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const it = contentTest();
 
 const SCHEDULES = "/api/v1/schedule/";
 
 describe("POST /api/v1/schedule/", () => {
-  it("creates a schedule with Seed's defaults and publishes content.schedule.changed", async () => {
+  it("creates a schedule with Seed's defaults and publishes content.schedule.changed", async ({ t }) => {
     const res = await t.call("POST", SCHEDULES, {});
     expect(res.status).toBe(201);
     const schedule: ContentSchedule = res.body;
@@ -35,7 +28,7 @@ describe("POST /api/v1/schedule/", () => {
     expect((await t.call("GET", `${SCHEDULES}${schedule.id}/`)).body).toEqual(schedule);
   });
 
-  it("builds cron_definition in cron's field order, spaces inside fields stripped", async () => {
+  it("builds cron_definition in cron's field order, spaces inside fields stripped", async ({ t }) => {
     const schedule = await t.create(SCHEDULES, {
       minute: "0",
       hour: "8",
@@ -51,13 +44,13 @@ describe("POST /api/v1/schedule/", () => {
     );
   });
 
-  it("accepts names, ranges with steps and lists", async () => {
+  it("accepts names, ranges with steps and lists", async ({ t }) => {
     const schedule = await t.create(SCHEDULES, { minute: "*/15", hour: "9-17/2", day_of_week: "0,sat" });
     expect(schedule.cron_definition).toBe("*/15 9-17/2 * * 0,sat");
   });
 
   describe("errors: nothing stored, nothing published", () => {
-    const rejects = (payload: object, code: string) =>
+    const rejects = (t: ContentHarness, payload: object, code: string) =>
       t.expectRejected(
         () => t.call("POST", SCHEDULES, payload),
         400,
@@ -65,7 +58,7 @@ describe("POST /api/v1/schedule/", () => {
         () => t.svc.db.schedule.count(),
       );
 
-    it.each([
+    it.for<[string, string]>([
       ["minute", "60"],
       ["hour", "24"],
       ["day_of_month", "32"],
@@ -73,34 +66,35 @@ describe("POST /api/v1/schedule/", () => {
       ["day_of_week", "8"],
       ["minute", "abc"],
       ["hour", "5-1"],
-    ])("rejects %s %j with 400 naming the field", async (field, value) => {
-      const error = await rejects({ [field]: value }, "CONTENT_SCHEDULE_INVALID_CRON");
+    ])("rejects %s %j with 400 naming the field", async ([field, value], { t }) => {
+      const error = await rejects(t, { [field]: value }, "CONTENT_SCHEDULE_INVALID_CRON");
       expect(error.message).toMatch(new RegExp(`^${field}: `));
       expect(error.details).toEqual([{ field: `body.${field}`, message: expect.any(String) }]);
     });
 
-    it.each([
+    it.for<[string, string]>([
       ["day_of_month", "L"],
       ["day_of_week", "1#2"],
       ["minute", "H"],
       ["day_of_month", "?"],
-    ])("rejects non-standard cron %s %j", async (field, value) => {
-      const error = await rejects({ [field]: value }, "CONTENT_SCHEDULE_INVALID_CRON");
+    ])("rejects non-standard cron %s %j", async ([field, value], { t }) => {
+      const error = await rejects(t, { [field]: value }, "CONTENT_SCHEDULE_INVALID_CRON");
       expect(error.details).toEqual([
         { field: `body.${field}`, message: expect.stringContaining("standard cron") },
       ]);
     });
 
-    it("names every bad field at once", async () => {
-      const error = await rejects({ minute: "99", hour: "99" }, "CONTENT_SCHEDULE_INVALID_CRON");
+    it("names every bad field at once", async ({ t }) => {
+      const error = await rejects(t, { minute: "99", hour: "99" }, "CONTENT_SCHEDULE_INVALID_CRON");
       expect(error.details).toEqual([
         { field: "body.minute", message: expect.any(String) },
         { field: "body.hour", message: expect.any(String) },
       ]);
     });
 
-    it("rejects fields that are valid alone but never match together", async () => {
+    it("rejects fields that are valid alone but never match together", async ({ t }) => {
       const error = await rejects(
+        t,
         { day_of_month: "31", month_of_year: "2" },
         "CONTENT_SCHEDULE_INVALID_CRON",
       );
@@ -110,20 +104,20 @@ describe("POST /api/v1/schedule/", () => {
       ]);
     });
 
-    it("rejects a time zone that is not an IANA zone", async () => {
-      const error = await rejects({ timezone: "Mars/Olympus_Mons" }, "CONTENT_SCHEDULE_INVALID_TIMEZONE");
+    it("rejects a time zone that is not an IANA zone", async ({ t }) => {
+      const error = await rejects(t, { timezone: "Mars/Olympus_Mons" }, "CONTENT_SCHEDULE_INVALID_TIMEZONE");
       expect(error.details).toEqual([{ field: "body.timezone", message: expect.any(String) }]);
     });
 
-    it("rejects unknown and empty fields through the schema", async () => {
-      await rejects({ minutes: "5" }, "VALIDATION_FAILED");
-      await rejects({ hour: "" }, "VALIDATION_FAILED");
+    it("rejects unknown and empty fields through the schema", async ({ t }) => {
+      await rejects(t, { minutes: "5" }, "VALIDATION_FAILED");
+      await rejects(t, { hour: "" }, "VALIDATION_FAILED");
     });
   });
 });
 
 describe("GET /api/v1/schedule/", () => {
-  it("lists in id order with count, next and previous", async () => {
+  it("lists in id order with count, next and previous", async ({ t }) => {
     for (let i = 0; i < 3; i++) {
       await t.create(SCHEDULES, { minute: String(i) });
     }
@@ -141,7 +135,7 @@ describe("GET /api/v1/schedule/", () => {
     expect(second.previous).toContain("limit=2");
   });
 
-  it("404s an unknown schedule in the error shape, with Seed's `detail` beside it", async () => {
+  it("404s an unknown schedule in the error shape, with Seed's `detail` beside it", async ({ t }) => {
     const res = await t.call("GET", `${SCHEDULES}999999/`);
     expect(res.status).toBe(404);
     expect(res.body).toEqual({
@@ -156,7 +150,7 @@ describe("GET /api/v1/schedule/", () => {
 });
 
 describe("PATCH /api/v1/schedule/:id/", () => {
-  it("changes the given fields only and publishes content.schedule.changed", async () => {
+  it("changes the given fields only and publishes content.schedule.changed", async ({ t }) => {
     const schedule = await t.create(SCHEDULES, { minute: "0", hour: "8", day_of_week: "1" });
     await t.event("content.schedule.changed", schedule.id);
     const from = t.capture.messages.length;
@@ -176,7 +170,7 @@ describe("PATCH /api/v1/schedule/:id/", () => {
     await expect.poll(() => t.capture.messages.slice(from).map((m) => m.payload)).toEqual([res.body]);
   });
 
-  it("validates the schedule as merged, and changes nothing when it is invalid", async () => {
+  it("validates the schedule as merged, and changes nothing when it is invalid", async ({ t }) => {
     const schedule = await t.create(SCHEDULES, { month_of_year: "2" });
     await t.expectNoEvents(async () => {
       const res = await t.call("PATCH", `${SCHEDULES}${schedule.id}/`, { day_of_month: "30" });
@@ -186,7 +180,7 @@ describe("PATCH /api/v1/schedule/:id/", () => {
     expect((await t.call("GET", `${SCHEDULES}${schedule.id}/`)).body).toEqual(schedule);
   });
 
-  it("refuses an empty body, and 404s an unknown schedule", async () => {
+  it("refuses an empty body, and 404s an unknown schedule", async ({ t }) => {
     const schedule = await t.create(SCHEDULES, {});
     expect((await t.call("PATCH", `${SCHEDULES}${schedule.id}/`, {})).body.error.code).toBe(
       "VALIDATION_FAILED",
@@ -198,7 +192,7 @@ describe("PATCH /api/v1/schedule/:id/", () => {
 });
 
 describe("DELETE /api/v1/schedule/:id/", () => {
-  it("deletes and publishes content.schedule.deleted", async () => {
+  it("deletes and publishes content.schedule.deleted", async ({ t }) => {
     const schedule = await t.create(SCHEDULES, {});
     const res = await t.call("DELETE", `${SCHEDULES}${schedule.id}/`);
     expect(res.status).toBe(204);
@@ -210,7 +204,7 @@ describe("DELETE /api/v1/schedule/:id/", () => {
     );
   });
 
-  it("409s a schedule that is a message set's default_schedule, and keeps it", async () => {
+  it("409s a schedule that is a message set's default_schedule, and keeps it", async ({ t }) => {
     const schedule = await t.create(SCHEDULES, {});
     const set = await t.create<MessageSet>("/api/v1/messageset/", {
       short_name: "in.use",

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BinaryContent, ContentSchedule, MessageName } from "@tidings/contracts";
 import { adminAuth, captureMessages, startTestService, waitFor } from "@tidings/testing";
-import { expect } from "vitest";
+import { expect, test } from "vitest";
 import { contentService } from "../src/service.ts";
 
 const EVENTS: MessageName[] = [
@@ -155,4 +155,25 @@ export async function startContent(env: Record<string, string> = {}) {
       await rm(mediaDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The `it` of a content test file: its tests take `{ t }`, the harness of `startContent(env)`, started before the
+ * file's first test and closed after its last one.
+ */
+export function contentTest(env: Record<string, string> = {}) {
+  return test.extend<{ t: ContentHarness }>({
+    t: [
+      // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+      async ({}, use) => {
+        const t = await startContent(env);
+        try {
+          await use(t);
+        } finally {
+          await t.close();
+        }
+      },
+      { scope: "file", auto: true },
+    ],
+  });
 }

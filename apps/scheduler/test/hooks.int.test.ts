@@ -1,64 +1,53 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { adminAuth, startTestService, type TestService, waitFor } from "@tidings/testing";
+import type { Api } from "@tidings/service-kit";
+import { adminAuth, type HttpReceiver, serviceTest, startHttpReceiver, waitFor } from "@tidings/testing";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SchedulerConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { describe, expect } from "vitest";
 import { schedulerService } from "../src/service.ts";
 
 let now = new Date("2026-05-04T10:00:00.000Z");
 const clock = () => now;
 
-let svc: TestService<SchedulerConfig, Db>;
-let server: Server;
-let base: string;
-const received: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => {
-      body += chunk;
-    });
-    req.on("end", () => {
-      received.push({ path: req.url ?? "/", headers: req.headers, body });
-      res.writeHead(200).end("ok");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  svc = await startTestService(schedulerService(clock), {
-    worker: true,
-    env: { TICK_INTERVAL_MS: "60000", HOOK_AUTH_TOKEN: "hook-token-456", HOOK_POLL_INTERVAL_MS: "20" },
-  });
+const it = serviceTest(schedulerService(clock), {
+  worker: true,
+  env: { TICK_INTERVAL_MS: "60000", HOOK_AUTH_TOKEN: "hook-token-456", HOOK_POLL_INTERVAL_MS: "20" },
+}).extend<{ receiver: HttpReceiver }>({
+  receiver: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+    async ({}, use) => {
+      const receiver = await startHttpReceiver();
+      try {
+        await use(receiver);
+      } finally {
+        await receiver.close();
+      }
+    },
+    { scope: "file" },
+  ],
 });
-afterAll(async () => {
-  await svc?.close();
-  await new Promise((resolve) => server?.close(resolve));
-});
-
-const send = (method: "POST" | "GET", url: string, payload?: object) =>
-  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
-const at = (path: string) => received.filter((r) => r.path === path);
+const send = (app: Api, method: "POST" | "GET", url: string, payload?: object) =>
+  app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
+const at = (receiver: HttpReceiver, path: string) => receiver.received.filter((r) => r.path === path);
 
 describe("REST hooks", () => {
-  it("delivers schedule.added, signed, without the auth token", async () => {
+  it("delivers schedule.added, signed, without the auth token", async ({ svc, receiver }) => {
     const hook = (
-      await send("POST", "/api/v1/webhook/", { event: "schedule.added", target: `${base}/added` })
+      await send(svc.app, "POST", "/api/v1/webhook/", {
+        event: "schedule.added",
+        target: `${receiver.url}/added`,
+      })
     ).json();
     expect(hook.secret).toEqual(expect.any(String));
     const created = (
-      await send("POST", "/api/v1/schedule/", {
+      await send(svc.app, "POST", "/api/v1/schedule/", {
         cron_definition: "0 6 * * *",
         endpoint: "http://127.0.0.1:9/callback",
         auth_token: "s3cr3t-hub-t0k3n",
         payload: { p: 1 },
       })
     ).json();
-    const request = await waitFor(() => at("/added")[0], { what: "schedule.added hook delivery" });
+    const request = await waitFor(() => at(receiver, "/added")[0], { what: "schedule.added hook delivery" });
     expect(JSON.parse(request.body)).toEqual({
-      hook: { id: hook.id, event: "schedule.added", target: `${base}/added` },
+      hook: { id: hook.id, event: "schedule.added", target: `${receiver.url}/added` },
       data: {
         id: created.id,
         cron_definition: "0 6 * * *",
@@ -83,19 +72,27 @@ describe("REST hooks", () => {
     expect(request.headers["x-tidings-event"]).toBe("schedule.added");
   });
 
-  it("delivers schedule.fired with the run of each fired slot; refuses events the scheduler does not offer", async () => {
-    await send("POST", "/api/v1/webhook/", { event: "schedule.fired", target: `${base}/fired` });
-    const created = (await send("POST", "/api/v1/schedule/", { cron_definition: "0 0 1 1 *" })).json();
+  it("delivers schedule.fired with the run of each fired slot; refuses events the scheduler does not offer", async ({
+    svc,
+    receiver,
+  }) => {
+    await send(svc.app, "POST", "/api/v1/webhook/", {
+      event: "schedule.fired",
+      target: `${receiver.url}/fired`,
+    });
+    const created = (
+      await send(svc.app, "POST", "/api/v1/schedule/", { cron_definition: "0 0 1 1 *" })
+    ).json();
     now = new Date("2026-05-04T11:22:33.000Z");
-    expect((await send("POST", `/api/v1/schedule/${created.id}/fire/`)).statusCode).toBe(202);
-    const request = await waitFor(() => at("/fired")[0], { what: "schedule.fired hook delivery" });
-    const [run] = (await send("GET", `/api/v1/schedule/${created.id}/runs/`)).json().results;
+    expect((await send(svc.app, "POST", `/api/v1/schedule/${created.id}/fire/`)).statusCode).toBe(202);
+    const request = await waitFor(() => at(receiver, "/fired")[0], { what: "schedule.fired hook delivery" });
+    const [run] = (await send(svc.app, "GET", `/api/v1/schedule/${created.id}/runs/`)).json().results;
     expect(JSON.parse(request.body).data).toEqual(run);
     expect(run).toMatchObject({ schedule: created.id, slot: "2026-05-04T11:22:33.000Z", manual: true });
 
-    const unknown = await send("POST", "/api/v1/webhook/", {
+    const unknown = await send(svc.app, "POST", "/api/v1/webhook/", {
       event: "schedule.deliver",
-      target: `${base}/x`,
+      target: `${receiver.url}/x`,
     });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error.code).toBe("SCHEDULER_HOOK_UNKNOWN_EVENT");

@@ -13,18 +13,8 @@ import { identityService } from "../../../apps/identity/src/service.ts";
 import { messageSenderService } from "../../../apps/message-sender/src/service.ts";
 import { schedulerService } from "../../../apps/scheduler/src/service.ts";
 import { subscriptionService } from "../../../apps/subscription/src/service.ts";
-import {
-  baselineCase,
-  casesFor,
-  describeCase,
-  type FuzzCase,
-  type OpenApiDocument,
-  operationsOf,
-  pickCases,
-  prng,
-  repairBody,
-  sample,
-} from "./fuzz.ts";
+import { baselineCase, casesFor, describeCase, type FuzzCase, pickCases, prng, repairBody } from "./fuzz.ts";
+import { type OpenApiDocument, operationsOf, sample } from "./openapi.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
 const PER_OPERATION = Number(process.env.FUZZ_CASES_PER_OPERATION ?? 8);

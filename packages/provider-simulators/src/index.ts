@@ -1,4 +1,10 @@
 // Local servers that speak the Twilio and Vonage REST wire formats (and SMTP), for tests and demos.
 export * from "./smtp.ts";
 export * from "./twilio.ts";
+export {
+  type SimulatedTwilioMessage,
+  TWILIO_ERRORS,
+  type TwilioFailure,
+  type TwilioFinalStatus,
+} from "./twilio-rest.ts";
 export * from "./vonage.ts";

@@ -1,33 +1,19 @@
-import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import twilio from "twilio";
-
-/** A Twilio error as the REST API answers it. */
-export interface TwilioFailure {
-  /** HTTP status: 400 (rejected), 401, 429 (throttled), 500/503 (outage). */
-  status: number;
-  /** Twilio's error code, e.g. 21211 (invalid To), 21610 (unsubscribed recipient), 20429 (throttled). */
-  code: number;
-  message: string;
-}
-
-/** What finally happens to an accepted message, as its status callbacks report. */
-export type TwilioFinalStatus = "delivered" | "failed" | "undelivered";
-
-export interface SimulatedTwilioMessage {
-  sid: string;
-  accountSid: string;
-  to: string;
-  from: string | null;
-  messagingServiceSid: string | null;
-  body: string;
-  statusCallback: string | null;
-  /** The latest status, as the last callback reported it ("queued" until then). */
-  status: string;
-  createdAt: Date;
-}
+import { json, readText, startHttpServer } from "./http.ts";
+import {
+  E164,
+  errorBody,
+  listPage,
+  MESSAGES,
+  messageResource,
+  type SimulatedTwilioMessage,
+  sid,
+  TWILIO_ERRORS,
+  type TwilioFailure,
+  type TwilioFinalStatus,
+} from "./twilio-rest.ts";
 
 export interface TwilioSimulatorOptions {
   /** Accepted credentials: account SID -> auth token. Requests with others get 401 (code 20003). */
@@ -89,75 +75,6 @@ export interface TwilioSimulator {
   callbacks: { url: string; params: Record<string, string>; responseStatus: number }[];
   close(): Promise<void>;
 }
-
-const E164 = /^\+[1-9]\d{6,14}$/;
-
-export const TWILIO_ERRORS = {
-  invalidTo: (to: string): TwilioFailure => ({
-    status: 400,
-    code: 21211,
-    message: `The 'To' number ${to} is not a valid phone number.`,
-  }),
-  throttled: (): TwilioFailure => ({ status: 429, code: 20429, message: "Too Many Requests" }),
-  serverError: (): TwilioFailure => ({ status: 500, code: 20500, message: "Internal Server Error" }),
-  unsubscribed: (): TwilioFailure => ({
-    status: 400,
-    code: 21610,
-    message: "Attempt to send to unsubscribed recipient",
-  }),
-};
-
-const sid = (prefix: string) => `${prefix}${randomBytes(16).toString("hex")}`;
-
-async function readForm(req: IncomingMessage): Promise<Record<string, string>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    chunks.push(chunk as Buffer);
-  }
-  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
-}
-
-function errorBody(failure: TwilioFailure) {
-  return {
-    code: failure.code,
-    message: failure.message,
-    more_info: `https://www.twilio.com/docs/errors/${failure.code}`,
-    status: failure.status,
-  };
-}
-
-function messageResource(m: SimulatedTwilioMessage) {
-  const date = m.createdAt.toUTCString();
-  return {
-    account_sid: m.accountSid,
-    api_version: "2010-04-01",
-    body: m.body,
-    date_created: date,
-    date_sent: null,
-    date_updated: date,
-    direction: "outbound-api",
-    error_code: null,
-    error_message: null,
-    from: m.from,
-    messaging_service_sid: m.messagingServiceSid,
-    num_media: "0",
-    num_segments: "1",
-    price: null,
-    price_unit: "USD",
-    sid: m.sid,
-    status: m.status,
-    subresource_uris: { media: `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}/Media.json` },
-    to: m.to,
-    uri: `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}.json`,
-  };
-}
-
-const MESSAGES = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Messages(?:\/(SM[0-9a-f]{32}))?\.json$/;
 
 /**
  * A local Twilio Programmable Messaging API: `POST /2010-04-01/Accounts/{sid}/Messages.json` (form-encoded,
@@ -231,7 +148,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
   }
 
   async function create(req: IncomingMessage, res: ServerResponse, accountSid: string): Promise<void> {
-    const form = await readForm(req);
+    const form = Object.fromEntries(new URLSearchParams(await readText(req)));
     requests.push(form);
     requestTimes.push(Date.now());
     await sleep(settings.acceptDelayMs);
@@ -275,42 +192,9 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
     json(res, 201, settings.omitMessageId ? { ...resource, sid: null } : resource);
   }
 
-  /**
-   * `GET .../Messages.json`: the account's messages, newest first, filtered by `To` and `From`, in pages of
-   * `PageSize` (default 50, at most 1,000) numbered by `Page`, in Twilio's list envelope.
-   */
-  function listPage(accountSid: string, url: URL) {
-    const query = url.searchParams;
-    const to = query.get("To");
-    const from = query.get("From");
-    const pageSize = Math.min(Math.max(Number(query.get("PageSize")) || 50, 1), 1_000);
-    const page = Math.max(Number(query.get("Page")) || 0, 0);
-    const matching = messages
-      .filter((m) => m.accountSid === accountSid && (!to || m.to === to) && (!from || m.from === from))
-      .reverse();
-    const pageUri = (n: number) => {
-      const params = new URLSearchParams(query);
-      params.set("PageSize", String(pageSize));
-      params.set("Page", String(n));
-      return `${url.pathname}?${params}`;
-    };
-    const start = page * pageSize;
-    const found = matching.slice(start, start + pageSize);
-    return {
-      messages: found.map(messageResource),
-      page,
-      page_size: pageSize,
-      start,
-      end: start + Math.max(found.length - 1, 0),
-      uri: pageUri(page),
-      first_page_uri: pageUri(0),
-      previous_page_uri: page > 0 ? pageUri(page - 1) : null,
-      next_page_uri: start + pageSize < matching.length ? pageUri(page + 1) : null,
-    };
-  }
-
-  const server = createServer((req, res) => {
-    const handle = async () => {
+  const { server, url } = await startHttpServer(
+    options.port,
+    async (req, res) => {
       await sleep(settings.latencyMs);
       const path = (req.url ?? "").split("?")[0] as string;
       const match = MESSAGES.exec(path);
@@ -336,7 +220,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
         return create(req, res, accountSid);
       }
       if (req.method === "GET" && !match[2]) {
-        return json(res, 200, listPage(accountSid, new URL(req.url ?? "", "http://localhost")));
+        return json(res, 200, listPage(messages, accountSid, new URL(req.url ?? "", "http://localhost")));
       }
       const found = messages.find((m) => m.sid === match[2] && m.accountSid === accountSid);
       if (req.method === "GET" && found) {
@@ -347,18 +231,12 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
         404,
         errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }),
       );
-    };
-    handle().catch((err: unknown) => {
-      if (!res.headersSent) {
-        json(res, 500, errorBody({ status: 500, code: 20500, message: String(err) }));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+    },
+    (err) => errorBody({ status: 500, code: 20500, message: String(err) }),
+  );
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     messages,
     requests,
     requestTimes,
@@ -376,17 +254,17 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       if (token === undefined) {
         throw new Error(`no account ${accountSid}`);
       }
-      const sid = messageSid ?? `SM${randomBytes(16).toString("hex")}`;
+      const inboundSid = messageSid ?? sid("SM");
       const params: Record<string, string> = {
         AccountSid: accountSid,
         ApiVersion: "2010-04-01",
         Body: body,
         From: from,
-        MessageSid: sid,
+        MessageSid: inboundSid,
         NumMedia: "0",
         NumSegments: "1",
-        SmsMessageSid: sid,
-        SmsSid: sid,
+        SmsMessageSid: inboundSid,
+        SmsSid: inboundSid,
         SmsStatus: "received",
         To: to,
       };
@@ -399,7 +277,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
         body: new URLSearchParams(params).toString(),
       });
       await res.arrayBuffer();
-      return { status: res.status, sid };
+      return { status: res.status, sid: inboundSid };
     },
     async sendStatus(messageSid, status, errorCode) {
       const m = messages.find((x) => x.sid === messageSid);

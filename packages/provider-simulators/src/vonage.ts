@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import { json, readText, startHttpServer } from "./http.ts";
 
 /** A Vonage SMS API error: HTTP 200 with a non-zero message status, as the real API answers. */
 export interface VonageFailure {
@@ -108,21 +108,12 @@ export function vonageSignature(
 }
 
 async function readBody(req: IncomingMessage): Promise<Record<string, string>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = await readText(req);
   if ((req.headers["content-type"] ?? "").includes("application/json")) {
     const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
   }
   return Object.fromEntries(new URLSearchParams(text));
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
 }
 
 const NUMBER = /^\+?[1-9]\d{6,14}$/;
@@ -247,24 +238,19 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     });
   }
 
-  const server = createServer((req, res) => {
-    const handle = async () => {
+  const { server, url } = await startHttpServer(
+    options.port,
+    async (req, res) => {
       await sleep(settings.latencyMs);
       if (req.method === "POST" && (req.url ?? "").split("?")[0] === "/sms/json") {
         return send(req, res);
       }
       return json(res, 404, { error: "not found" });
-    };
-    handle().catch((err: unknown) => {
-      if (!res.headersSent) {
-        json(res, 500, { error: String(err) });
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+    },
+    (err) => ({ error: String(err) }),
+  );
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     messages,
     requests,
     callbacks,

@@ -28,6 +28,7 @@ export { type Cleaned, cleanupRun, dropDatabases, startJanitor } from "./cleanup
 export { AMQP_URL, DATABASE_SERVER } from "./env.ts";
 export { type ServiceFixtures, serviceTest } from "./fixtures.ts";
 export { ROOT, type Role, type ServiceProcess, spawnService, waitForHealthy } from "./processes.ts";
+export { type HttpReceiver, type ReceivedRequest, startHttpReceiver } from "./receiver.ts";
 export {
   createTestDatabase,
   createTestNamespace,

@@ -1,0 +1,119 @@
+import { randomBytes } from "node:crypto";
+
+// Twilio's REST wire format: its errors, its message resource and its list envelope.
+
+/** A Twilio error as the REST API answers it. */
+export interface TwilioFailure {
+  /** HTTP status: 400 (rejected), 401, 429 (throttled), 500/503 (outage). */
+  status: number;
+  /** Twilio's error code, e.g. 21211 (invalid To), 21610 (unsubscribed recipient), 20429 (throttled). */
+  code: number;
+  message: string;
+}
+
+/** What finally happens to an accepted message, as its status callbacks report. */
+export type TwilioFinalStatus = "delivered" | "failed" | "undelivered";
+
+export interface SimulatedTwilioMessage {
+  sid: string;
+  accountSid: string;
+  to: string;
+  from: string | null;
+  messagingServiceSid: string | null;
+  body: string;
+  statusCallback: string | null;
+  /** The latest status, as the last callback reported it ("queued" until then). */
+  status: string;
+  createdAt: Date;
+}
+
+export const E164 = /^\+[1-9]\d{6,14}$/;
+
+export const TWILIO_ERRORS = {
+  invalidTo: (to: string): TwilioFailure => ({
+    status: 400,
+    code: 21211,
+    message: `The 'To' number ${to} is not a valid phone number.`,
+  }),
+  throttled: (): TwilioFailure => ({ status: 429, code: 20429, message: "Too Many Requests" }),
+  serverError: (): TwilioFailure => ({ status: 500, code: 20500, message: "Internal Server Error" }),
+  unsubscribed: (): TwilioFailure => ({
+    status: 400,
+    code: 21610,
+    message: "Attempt to send to unsubscribed recipient",
+  }),
+};
+
+export const sid = (prefix: string) => `${prefix}${randomBytes(16).toString("hex")}`;
+
+export function errorBody(failure: TwilioFailure) {
+  return {
+    code: failure.code,
+    message: failure.message,
+    more_info: `https://www.twilio.com/docs/errors/${failure.code}`,
+    status: failure.status,
+  };
+}
+
+export function messageResource(m: SimulatedTwilioMessage) {
+  const date = m.createdAt.toUTCString();
+  return {
+    account_sid: m.accountSid,
+    api_version: "2010-04-01",
+    body: m.body,
+    date_created: date,
+    date_sent: null,
+    date_updated: date,
+    direction: "outbound-api",
+    error_code: null,
+    error_message: null,
+    from: m.from,
+    messaging_service_sid: m.messagingServiceSid,
+    num_media: "0",
+    num_segments: "1",
+    price: null,
+    price_unit: "USD",
+    sid: m.sid,
+    status: m.status,
+    subresource_uris: { media: `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}/Media.json` },
+    to: m.to,
+    uri: `/2010-04-01/Accounts/${m.accountSid}/Messages/${m.sid}.json`,
+  };
+}
+
+export const MESSAGES =
+  /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Messages(?:\/(SM[0-9a-f]{32}))?\.json$/;
+
+/**
+ * `GET .../Messages.json`: the account's messages, newest first, filtered by `To` and `From`, in pages of
+ * `PageSize` (default 50, at most 1,000) numbered by `Page`, in Twilio's list envelope.
+ */
+export function listPage(messages: SimulatedTwilioMessage[], accountSid: string, url: URL) {
+  const query = url.searchParams;
+  const to = query.get("To");
+  const from = query.get("From");
+  const pageSize = Math.min(Math.max(Number(query.get("PageSize")) || 50, 1), 1_000);
+  const page = Math.max(Number(query.get("Page")) || 0, 0);
+  const matching = messages
+    .filter((m) => m.accountSid === accountSid && (!to || m.to === to) && (!from || m.from === from))
+    .reverse();
+  const pageUri = (n: number) => {
+    const params = new URLSearchParams(query);
+    params.set("PageSize", String(pageSize));
+    params.set("Page", String(n));
+    return `${url.pathname}?${params}`;
+  };
+  const start = page * pageSize;
+  const found = matching.slice(start, start + pageSize);
+  return {
+    messages: found.map(messageResource),
+    page,
+    page_size: pageSize,
+    start,
+    end: start + Math.max(found.length - 1, 0),
+    uri: pageUri(page),
+    first_page_uri: pageUri(0),
+    previous_page_uri: page > 0 ? pageUri(page - 1) : null,
+    next_page_uri: start + pageSize < matching.length ? pageUri(page + 1) : null,
+  };
+}
