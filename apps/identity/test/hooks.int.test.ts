@@ -278,6 +278,82 @@ describe("hook deliveries", () => {
     ]);
   });
 
+  it("an admin creates a hook on a user's behalf (`owner`): it receives that user's optout.requested only", async () => {
+    const hub = await userToken("hub-owner@example.org");
+    const other = await userToken("other-owner@example.org");
+    const users = await svc.db.$queryRawUnsafe<{ id: number; email: string }[]>(
+      "SELECT id, email FROM tidings_api_user WHERE email IN ('hub-owner@example.org', 'other-owner@example.org')",
+    );
+    const hubId = users.find((u) => u.email === "hub-owner@example.org")?.id;
+    const created = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/webhook/",
+      headers: { ...adminAuth, "content-type": "application/json" },
+      payload: `{"event": "optout.requested", "target": "${base}/hub-optout", "owner": ${hubId}}`,
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ event: "optout.requested", owner: hubId });
+    const hook = created.json();
+    // The user sees it as theirs; the list and get show the owner.
+    expect((await svc.app.inject({ url: `/api/v1/webhook/${hook.id}/`, headers: hub })).json()).toMatchObject(
+      {
+        owner: hubId,
+      },
+    );
+    const listed = (await svc.app.inject({ url: "/api/v1/webhook/", headers: hub })).json();
+    expect(listed.results).toEqual([expect.objectContaining({ id: hook.id, owner: hubId })]);
+
+    // The bytes a Seed hub's PushOptoutToIdentityStore POSTs, once by the other user, once by the hub.
+    const optout = async (headers: Record<string, string>, address: string) => {
+      const identity = await create(svc, { details: { addresses: { msisdn: { [address]: {} } } } });
+      return svc.app.inject({
+        method: "POST",
+        url: "/api/v1/optout/",
+        headers: { ...headers, "content-type": "application/json" },
+        payload:
+          `{"optout_type": "stop", "identity": "${identity.id}", "reason": "unknown", ` +
+          `"address_type": "msisdn", "address": "${address}", "request_source": "sms_pmtct", ` +
+          '"requestor_source_id": "1b2c3d4e"}',
+      });
+    };
+    const theirs = msisdn(61);
+    const ours = msisdn(62);
+    expect((await optout(other, theirs)).statusCode).toBe(201);
+    expect((await optout(hub, ours)).statusCode).toBe(201);
+    await waitFor(() => at("/hub-optout").length === 1, { what: "the hub's optout.requested" });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(at("/hub-optout")).toHaveLength(1);
+    expect(JSON.parse(at("/hub-optout")[0]?.body ?? "{}")).toMatchObject({ optout_type: "stop" });
+    expect(at("/hub-optout")[0]?.body).toContain(ours);
+    expect(at("/hub-optout")[0]?.body).not.toContain(theirs);
+  });
+
+  it("refuses an owner that is not an API user, and a non-admin giving an owner", async () => {
+    const before = await hookCount();
+    const unknown = await send(svc, "POST", "/api/v1/webhook/", {
+      event: "optout.requested",
+      target: `${base}/nobody`,
+      owner: 999999,
+    });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error).toMatchObject({
+      code: "IDENTITY_HOOK_UNKNOWN_OWNER",
+      details: [{ field: "body.owner" }],
+    });
+    const user = await userToken("not-admin-owner@example.org");
+    const self = await svc.db.$queryRawUnsafe<{ id: number }[]>(
+      "SELECT id FROM tidings_api_user WHERE email = 'not-admin-owner@example.org'",
+    );
+    const refused = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/webhook/",
+      headers: user,
+      payload: { event: "optout.requested", target: `${base}/nobody`, owner: self[0]?.id },
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(await hookCount()).toBe(before);
+  });
+
   it("refuses to publish a hook event the catalog does not have, writing nothing", async () => {
     const deliveries = () => svc.db.hookDelivery.count();
     const before = await deliveries();

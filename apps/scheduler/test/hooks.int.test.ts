@@ -60,6 +60,9 @@ describe("REST hooks", () => {
         payload: { p: 1 },
         source: null,
         next_send_at: "2026-05-05T06:00:00.000Z",
+        // Seed's deprecated fields, in its hook data too.
+        frequency: null,
+        triggered: 0,
         created_at: created.created_at,
         updated_at: created.updated_at,
       },

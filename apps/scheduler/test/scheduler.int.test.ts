@@ -86,6 +86,57 @@ describe("schedules API", () => {
   });
 });
 
+describe("Seed's deprecated frequency and triggered", () => {
+  // The bytes Seed's SBM (<= 0.9.30, `schedule_create`) POSTed for a subscription's own schedule.
+  const seedBody =
+    '{"frequency": 10, "cron_definition": "0 8 * * 1,3", ' +
+    '"endpoint": "http://127.0.0.1:9/api/v1/subscriptions/5f3e2c1a-1b2c-4d3e-8f4a-5b6c7d8e9f00/send", ' +
+    '"auth_token": "sbm-inbound-token", "payload": {}}';
+  const send = (method: "POST" | "PUT" | "PATCH", url: string, payload: string) =>
+    svc.app.inject({
+      method,
+      url,
+      headers: { ...adminAuth, "content-type": "application/json" },
+      payload,
+    });
+
+  it("stores and returns them on POST, PUT and PATCH, without enforcing them", async () => {
+    const created = await send("POST", "/api/v1/schedule/", seedBody);
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ frequency: 10, triggered: 0, cron_definition: "0 8 * * 1,3" });
+    const url = `/api/v1/schedule/${created.json().id}/`;
+
+    const put = await send("PUT", url, '{"frequency": null, "triggered": 3, "enabled": true}');
+    expect(put.statusCode).toBe(200);
+    expect(put.json()).toMatchObject({ frequency: null, triggered: 3, cron_definition: "0 8 * * 1,3" });
+
+    const patched = await send("PATCH", url, '{"frequency": 2}');
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({ frequency: 2, triggered: 3 });
+    expect((await svc.app.inject({ method: "GET", url, headers: adminAuth })).json()).toMatchObject({
+      frequency: 2,
+      triggered: 3,
+    });
+
+    // Not enforced: a schedule past its `frequency` still has its next slot, and firing leaves `triggered`.
+    const fired = await svc.app.inject({ method: "POST", url: `${url}fire/`, headers: adminAuth });
+    expect(fired.statusCode).toBe(202);
+    const after = (await svc.app.inject({ method: "GET", url, headers: adminAuth })).json();
+    expect(after).toMatchObject({ frequency: 2, triggered: 3, enabled: true });
+    expect(after.next_send_at).not.toBeNull();
+  });
+
+  it("refuses a frequency or triggered that is not an integer", async () => {
+    for (const body of [
+      '{"cron_definition": "0 8 * * 1", "frequency": "ten"}',
+      '{"cron_definition": "0 8 * * 1", "triggered": null}',
+    ]) {
+      const res = await send("POST", "/api/v1/schedule/", body);
+      expect(res.statusCode).toBe(400);
+    }
+  });
+});
+
 describe("content schedule mirror", () => {
   const content = {
     id: 7,

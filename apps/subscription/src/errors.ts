@@ -9,8 +9,8 @@ interface Problem {
 export const subscriptionNotFound = (id: string) =>
   notFound("SUBSCRIPTION_NOT_FOUND", `Subscription ${id} not found`);
 
-/** Seed's resend answered an unknown subscription with a 400 and this message. */
-export const resendSubscriptionNotFound = (id: string) =>
+/** Seed's resend (and legacy send) answered an unknown subscription with a 400 and this message. */
+export const seedSubscriptionNotFound = (id: string) =>
   badRequest("SUBSCRIPTION_NOT_FOUND", `Cannot find subscription with ID ${id}`);
 
 export const subscriptionNotActive = (id: string) =>

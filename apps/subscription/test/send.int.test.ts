@@ -433,6 +433,52 @@ describe("subscriptions API", () => {
     expect(refused.json().error.code).toBe("SUBSCRIPTION_NOT_ACTIVE");
   });
 
+  it("sends the next message once on Seed's legacy POST /subscriptions/{id}/send; 400 for an unknown one", async () => {
+    const sub = await subscribe({
+      identity: "5e6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b31",
+      next_sequence_number: 2,
+    });
+    // The bytes Seed's scheduler POSTed to a subscription's own schedule endpoint (payload `{}`).
+    const send = (url: string) =>
+      svc.app.inject({
+        method: "POST",
+        url,
+        headers: { ...adminAuth, "content-type": "application/json" },
+        payload: "{}",
+      });
+    const res = await send(`/api/v1/subscriptions/${sub.id}/send`);
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toEqual({ accepted: true });
+    const first = await waitFor(() => sendsTo(sub.identity)[0], { what: "legacy send" });
+    expect(first).toMatchObject({ content: "two" });
+    expect(first?.resend).toBeFalsy();
+    await waitFor(async () => (await reload(sub.id)).nextSequenceNumber === 3, { what: "advance" });
+
+    // With the trailing slash too; each accepted POST is one send.
+    expect((await send(`/api/v1/subscriptions/${sub.id}/send/`)).statusCode).toBe(201);
+    await waitFor(() => sendsTo(sub.identity).length === 2, { what: "second legacy send" });
+    // The set's last message: the subscription completes; a further POST is accepted and sends nothing.
+    await waitFor(async () => (await reload(sub.id)).completed, { what: "completed" });
+    expect((await send(`/api/v1/subscriptions/${sub.id}/send`)).statusCode).toBe(201);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sendsTo(sub.identity).map((s) => s.content)).toEqual(["two", "three"]);
+
+    const unknown = await send("/api/v1/subscriptions/00000000-0000-4000-8000-000000000000/send");
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().error).toMatchObject({
+      code: "SUBSCRIPTION_NOT_FOUND",
+      message: "Cannot find subscription with ID 00000000-0000-4000-8000-000000000000",
+    });
+  });
+
+  it("lists and sets its send estimate gauge through /api/metrics/ (Seed's scheduled_metrics)", async () => {
+    const listed = await svc.app.inject({ method: "GET", url: "/api/metrics/", headers: adminAuth });
+    expect(listed.json().metrics_available).toContain("subscription_send_estimate");
+    const run = await svc.app.inject({ method: "POST", url: "/api/metrics/", headers: adminAuth });
+    expect(run.statusCode).toBe(201);
+    expect(run.json()).toEqual({ scheduled_metrics_initiated: true });
+  });
+
   it("filters by a substring of the message set's short name", async () => {
     const res = await svc.app.inject({
       url: "/api/v1/subscriptions/?messageset_contains=set-2",

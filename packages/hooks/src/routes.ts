@@ -3,6 +3,7 @@ import { hookEventsOf, type Service } from "@tidings/contracts";
 import { type Api, ApiError, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import Type, { type Static, type TSchema } from "typebox";
 import {
+  apiUserExists,
   type DeliveryRow,
   deleteHook,
   findHook,
@@ -93,6 +94,8 @@ const Page = <T extends TSchema>(item: T) =>
 const Target = Type.String({ format: "uri", pattern: "^https?://", maxLength: 2000 });
 const HookId = Type.Integer({ minimum: 1, maximum: 2147483647 });
 const HookIdParams = Type.Object({ id: HookId });
+/** An API user's id (`tidings_api_user`). */
+const OwnerId = Type.Integer({ minimum: 1, maximum: 2147483647 });
 const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
@@ -100,8 +103,9 @@ const ListQuery = Type.Object({
 
 /**
  * Seed's `/api/v1/webhook/` (django-rest-hooks): create, list, get, update and delete hooks `{event, target}`,
- * owned by the calling API user (the admin token sees every hook); rotate a hook's secret; list deliveries
- * (`?status=failed` for the failures, `?hook=<id>`, `?event=<name>`) and redeliver one or every failed one.
+ * owned by the calling API user or, given `owner`, by that API user (the admin token sees every hook); rotate a
+ * hook's secret; list deliveries (`?status=failed` for the failures, `?hook=<id>`, `?event=<name>`) and redeliver
+ * one or every failed one.
  * Creating and changing a hook is for admins only: a hook makes the service POST to any URL from inside the
  * network (SSRF), so only an admin (the ADMIN_TOKEN or an API user with `is_admin`) chooses targets. Other
  * users may list and delete theirs.
@@ -128,15 +132,31 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
     {
       schema: {
         tags,
-        summary: "Register a hook: deliveries of `event` are POSTed to `target`. Admin only.",
-        body: Type.Object({ event: Event, target: Target }, { additionalProperties: false }),
+        summary:
+          "Register a hook: deliveries of `event` are POSTed to `target`. Admin only; `owner` (an API user id) " +
+          "creates it on that user's behalf, so it receives the events of that user's actions.",
+        body: Type.Object(
+          { event: Event, target: Target, owner: Type.Optional(OwnerId) },
+          { additionalProperties: false },
+        ),
         response: { 201: CreatedHookSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
       requireAdmin(request);
       checkEvent(request.body.event);
-      const row = await insertHook(db, request.body.event, request.body.target, request.principal.userId);
+      const { owner } = request.body;
+      if (owner !== undefined && !(await apiUserExists(db, owner))) {
+        throw new ApiError(400, `${codePrefix}_HOOK_UNKNOWN_OWNER`, `No API user ${owner}`, [
+          { field: "body.owner", message: "must be the id of an API user" },
+        ]);
+      }
+      const row = await insertHook(
+        db,
+        request.body.event,
+        request.body.target,
+        owner ?? request.principal.userId,
+      );
       return reply.code(201).send({ ...toHook(row), secret: row.secret });
     },
   );

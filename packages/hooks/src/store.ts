@@ -38,6 +38,11 @@ const ownerClause = (owner: number | null | undefined, param: number) =>
     ? { sql: "TRUE", values: [] }
     : { sql: `owner_id IS NOT DISTINCT FROM $${param}`, values: [owner] };
 
+export async function apiUserExists(db: SqlExecutor, id: number): Promise<boolean> {
+  const rows = await db.$queryRawUnsafe<unknown[]>("SELECT 1 FROM tidings_api_user WHERE id = $1", id);
+  return rows.length > 0;
+}
+
 export async function insertHook(
   db: SqlExecutor,
   event: string,

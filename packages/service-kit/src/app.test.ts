@@ -1,5 +1,6 @@
 import type { Broker, SqlExecutor } from "@tidings/amqp";
 import pino from "pino";
+import { Gauge } from "prom-client";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiDeps, buildApi } from "./app.ts";
@@ -63,6 +64,9 @@ interface TestApi {
   logs: string[];
 }
 
+/** How many times POST /api/metrics/ ran the test API's scheduled metric. */
+let scheduledRuns = 0;
+
 /** How many requests /echo handled. */
 let echoed = 0;
 
@@ -77,6 +81,15 @@ async function testApi(deps: Partial<ApiDeps> = {}): Promise<TestApi> {
   const app = await buildApi(
     { service: "svc", version: "1.2.3", logger, db, adminToken: ADMIN, ...deps },
     (app) => {
+      const estimate = new Gauge({
+        name: "svc_send_estimate",
+        help: "a service's own gauge",
+        registers: [app.metrics],
+      });
+      app.onScheduledMetrics(async () => {
+        scheduledRuns++;
+        estimate.set(7);
+      });
       app.get("/whoami", async (request) => request.principal);
       app.get("/open", { config: { public: true } }, async (request) => ({ principal: request.principal }));
       app.get("/docsearch", async () => ({ ok: true }));
@@ -553,6 +566,45 @@ describe("buildApi", () => {
       const oneHop = await t.app.inject({ url: "/metrics", headers: { "x-forwarded-for": "10.0.0.2" } });
       expect(oneHop.statusCode).toBe(200);
     });
+  });
+});
+
+describe("/api/metrics/ (Seed's, polled by its Control Interface)", () => {
+  let t: TestApi;
+  beforeAll(async () => {
+    t = await testApi();
+  });
+  afterAll(async () => {
+    await t?.app.close();
+  });
+  // The headers Seed's Control Interface service sends (requests, a service token).
+  const seedHeaders = { authorization: `Token ${ADMIN}`, "content-type": "application/json" };
+
+  it("GET lists the names of the service's Prometheus metrics, its own among them", async () => {
+    const res = await t.app.inject({ method: "GET", url: "/api/metrics/", headers: seedHeaders });
+    expect(res.statusCode).toBe(200);
+    const { metrics_available } = res.json() as { metrics_available: string[] };
+    expect(Object.keys(res.json())).toEqual(["metrics_available"]);
+    expect(metrics_available).toEqual(
+      expect.arrayContaining(["http_request_duration_seconds", "svc_send_estimate"]),
+    );
+    expect(metrics_available).toContain("process_cpu_user_seconds_total");
+  });
+
+  it("POST runs the service's scheduled metrics and answers 201", async () => {
+    const before = scheduledRuns;
+    const res = await t.app.inject({ method: "POST", url: "/api/metrics/", headers: seedHeaders });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toEqual({ scheduled_metrics_initiated: true });
+    expect(scheduledRuns).toBe(before + 1);
+    expect((await t.app.inject({ url: "/metrics" })).body).toContain('svc_send_estimate{service="svc"} 7');
+  });
+
+  it("needs a token, as the other routes do", async () => {
+    for (const method of ["GET", "POST"] as const) {
+      const res = await t.app.inject({ method, url: "/api/metrics" });
+      expect(res.statusCode).toBe(401);
+    }
   });
 });
 

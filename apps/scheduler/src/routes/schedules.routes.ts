@@ -11,6 +11,7 @@ import {
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
+import type { Actor } from "../services/schedule-rules.ts";
 import {
   createSchedule,
   deleteSchedule,
@@ -65,6 +66,10 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
     async (request) => getSchedule(db, request.params.id),
   );
 
+  // PATCH and Seed's PUT change the same way; PUT's body is a create's.
+  const update = async (request: { params: IdParams; body: UpdateSchedulerScheduleBody; principal: Actor }) =>
+    updateSchedule(db, request.params.id, request.body, request.principal, clock(), guard);
+
   app.patch(
     "/api/v1/schedule/:id/",
     {
@@ -76,7 +81,21 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
         response: { 200: SchedulerSchedule, ...errorResponses },
       },
     },
-    async (request) => updateSchedule(db, request.params.id, request.body, request.principal, clock(), guard),
+    update,
+  );
+
+  app.put(
+    "/api/v1/schedule/:id/",
+    {
+      schema: {
+        tags,
+        summary: "Replace a schedule (Seed's PUT: the fields given change, as with PATCH; an empty body too)",
+        params: IdParams,
+        body: CreateSchedulerScheduleBody,
+        response: { 200: SchedulerSchedule, ...errorResponses },
+      },
+    },
+    update,
   );
 
   app.delete(

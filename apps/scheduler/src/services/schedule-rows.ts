@@ -20,6 +20,8 @@ export function toSchedule(row: Schedule): SchedulerSchedule {
     source: row.sourceService && row.sourceRef ? { service: row.sourceService, ref: row.sourceRef } : null,
     next_send_at: row.nextSendAt?.toISOString() ?? null,
     last_run: row.lastRun?.toISOString() ?? null,
+    frequency: row.frequency,
+    triggered: row.triggered,
     created_at: row.createdAt.toISOString(),
     created_by: row.createdBy,
     updated_at: row.updatedAt.toISOString(),
@@ -42,6 +44,8 @@ function toAdded(row: Schedule): ScheduleAdded {
     payload: s.payload,
     source: s.source,
     next_send_at: s.next_send_at,
+    frequency: s.frequency,
+    triggered: s.triggered,
     created_at: s.created_at,
     updated_at: s.updated_at,
   };

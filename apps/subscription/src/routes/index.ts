@@ -5,6 +5,7 @@ import type { Db } from "../db.ts";
 import { catchUpRoutes } from "./catch-up.routes.ts";
 import { contentProxyRoutes } from "./content-proxy.routes.ts";
 import { failedTaskRoutes } from "./failed-tasks.routes.ts";
+import { sendEstimateMetrics } from "./metrics.routes.ts";
 import { subscriptionRoutes } from "./subscriptions.routes.ts";
 import { topicRoutes } from "./topics.routes.ts";
 import { unsubscribeRoutes } from "./unsubscribe.routes.ts";
@@ -15,6 +16,7 @@ export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = async (app
   subscriptionRoutes(app, deps);
   failedTaskRoutes(app, deps);
   catchUpRoutes(app, deps);
+  sendEstimateMetrics(app, deps);
   registerHookRoutes(app, { db, service: "subscription" });
   topicRoutes(app, deps);
   unsubscribeRoutes(app, deps);

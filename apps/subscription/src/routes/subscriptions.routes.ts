@@ -5,6 +5,7 @@ import {
   ResendAccepted,
   ScheduleSendAccepted,
   ScheduleSendParams,
+  SendAccepted,
   Subscription,
   SubscriptionCalendar,
   SubscriptionListQuery,
@@ -15,7 +16,7 @@ import {
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import { subscriptionCalendar } from "../services/calendar.ts";
-import { requestScheduleSend } from "../services/fan-out.ts";
+import { requestScheduleSend, requestSubscriptionSend } from "../services/fan-out.ts";
 import { resendLast } from "../services/resend.ts";
 import {
   createSubscription,
@@ -176,6 +177,23 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
         correlationId: request.id,
       });
       return reply.code(202).send({ accepted: true, ...sent });
+    },
+  );
+
+  app.post(
+    "/api/v1/subscriptions/:id/send",
+    {
+      schema: {
+        tags,
+        summary:
+          "Seed's legacy send: the subscription is sent its next message once (skipped when it is not ready)",
+        params: IdParams,
+        response: { 201: SendAccepted, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await requestSubscriptionSend(db, request.params.id, request.id);
+      return reply.code(201).send({ accepted: true });
     },
   );
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { Db } from "../db.ts";
-import { messageMissing, resendSubscriptionNotFound, subscriptionNotActive } from "../errors.ts";
+import { messageMissing, seedSubscriptionNotFound, subscriptionNotActive } from "../errors.ts";
 import { outboundFor } from "./outbound.ts";
 import { policiesFor } from "./position.ts";
 
@@ -18,7 +18,7 @@ export async function resendLast(
 ): Promise<{ outbound: string; sequence_number: number }> {
   const sub = await db.subscription.findUnique({ where: { id } });
   if (!sub) {
-    throw resendSubscriptionNotFound(id);
+    throw seedSubscriptionNotFound(id);
   }
   if (!sub.active || sub.completed) {
     throw subscriptionNotActive(id);

@@ -14,6 +14,9 @@ export const ScheduleEndpoint = Type.String({ format: "uri", pattern: "^https?:/
  */
 export const ScheduleMessage = Type.String({ minLength: 1, maxLength: 100 });
 
+/** Seed's deprecated `frequency` and `triggered` (a Django IntegerField: a 32-bit signed integer). */
+const SeedCounter = Type.Integer({ minimum: -2147483648, maximum: 2147483647 });
+
 export const SchedulerSchedule = Type.Object({
   id: Uuid,
   cron_definition: Nullable(Type.String()),
@@ -32,6 +35,10 @@ export const SchedulerSchedule = Type.Object({
   source: Nullable(ScheduleSource),
   next_send_at: Nullable(IsoDateTime),
   last_run: Nullable(IsoDateTime),
+  /** Seed's deprecated run count wanted: stored and returned, not enforced. */
+  frequency: Nullable(Type.Integer()),
+  /** Seed's deprecated run counter: stored and returned, never incremented. */
+  triggered: Type.Integer(),
   created_at: IsoDateTime,
   created_by: Actor,
   updated_at: IsoDateTime,
@@ -50,6 +57,8 @@ export const CreateSchedulerScheduleBody = Body({
   message: Type.Optional(Nullable(ScheduleMessage)),
   auth_token: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 500 }))),
   timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
+  frequency: Type.Optional(Nullable(SeedCounter)),
+  triggered: Type.Optional(SeedCounter),
 });
 export type CreateSchedulerScheduleBody = Static<typeof CreateSchedulerScheduleBody>;
 

@@ -169,6 +169,9 @@ export const ResendAccepted = Type.Object({
   sequence_number: Type.Integer(),
 });
 
+/** Seed's legacy per-subscription send (`POST /subscriptions/{id}/send`). */
+export const SendAccepted = Type.Object({ accepted: Type.Boolean() });
+
 /** Seed's send trigger answers with an empty object. */
 export const ScheduleSendAccepted = Type.Object({});
 

@@ -55,6 +55,9 @@ export const ScheduleAdded = Type.Object({
   payload: Json,
   source: Nullable(ScheduleSource),
   next_send_at: Nullable(IsoDateTime),
+  /** Seed's deprecated `frequency` and `triggered`, as stored (optional: added after the first version). */
+  frequency: Type.Optional(Nullable(Type.Integer())),
+  triggered: Type.Optional(Type.Integer()),
   created_at: IsoDateTime,
   updated_at: IsoDateTime,
 });

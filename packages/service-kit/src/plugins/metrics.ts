@@ -2,9 +2,20 @@ import fp from "fastify-plugin";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { ApiError } from "../errors.ts";
 
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The API's Prometheus registry: served at `/metrics`, its names listed at `/api/metrics/`. */
+    metrics: Registry;
+    /** Adds work that `POST /api/metrics/` runs (Seed's `scheduled_metrics`), such as setting a gauge. */
+    onScheduledMetrics(run: () => Promise<void>): void;
+  }
+}
+
 /**
  * Prometheus metrics at `/metrics`: the process's default metrics and every request's duration by route, method and
- * status, labelled with the service.
+ * status, labelled with the service. Seed's `/api/metrics/`, which its Control Interface polls: `GET` lists the names
+ * of the registry's metrics (a service's own gauges too), `POST` runs the work services added with
+ * `onScheduledMetrics`.
  */
 export const metricsPlugin = fp<{ service: string }>(
   async (app, { service }) => {
@@ -18,6 +29,11 @@ export const metricsPlugin = fp<{ service: string }>(
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     });
+    const scheduled: Array<() => Promise<void>> = [];
+    app.decorate("metrics", registry);
+    app.decorate("onScheduledMetrics", (run: () => Promise<void>) => {
+      scheduled.push(run);
+    });
     app.addHook("onResponse", async (request, reply) => {
       duration
         .labels(request.method, request.routeOptions.url ?? "unmatched", String(reply.statusCode))
@@ -30,6 +46,22 @@ export const metricsPlugin = fp<{ service: string }>(
       }
       return reply.type(registry.contentType).send(await registry.metrics());
     });
+    app.get("/api/metrics/", { schema: { hide: true } }, async () => ({
+      metrics_available: registry
+        .getMetricsAsArray()
+        .map((metric) => metric.name)
+        .sort(),
+    }));
+    app.post(
+      "/api/metrics/",
+      { schema: { hide: true }, config: { idempotent: false } },
+      async (_request, reply) => {
+        for (const run of scheduled) {
+          await run();
+        }
+        return reply.code(201).send({ scheduled_metrics_initiated: true });
+      },
+    );
   },
   { name: "tidings-metrics" },
 );
