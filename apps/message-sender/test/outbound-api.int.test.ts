@@ -35,6 +35,7 @@ describe("POST /api/v1/outbound/", () => {
     expect(res.statusCode).toBe(201);
     const outbound = res.json();
     expect(outbound).toEqual({
+      url: `http://localhost:80/api/v1/outbound/${outbound.id}/`,
       id: expect.any(String),
       version: 1,
       to_addr: to,
@@ -48,6 +49,7 @@ describe("POST /api/v1/outbound/", () => {
       resend: null,
       status: "queued",
       provider_id: null,
+      vumi_message_id: null,
       last_error: null,
       test: false,
       batch: null,

@@ -1,4 +1,4 @@
-import Type, { type Static, type TProperties, type TSchema } from "typebox";
+import Type, { type Static, type TOptional, type TProperties, type TSchema } from "typebox";
 
 export const Uuid = Type.String({ format: "uuid" });
 export const IsoDateTime = Type.String({ format: "date-time" });
@@ -44,6 +44,23 @@ export const ErrorResponse = Type.Object({
   detail: Type.Optional(Type.Literal("Not found.")),
 });
 export type ErrorResponse = Static<typeof ErrorResponse>;
+
+/**
+ * Django filter lookups of a date-time field, as Seed's lists take them: `<field>` (exactly then) and
+ * `<field>__gte`, `__gt`, `__lte`, `__lt`. A value without an offset is UTC (see service-kit's `compileQuery`).
+ */
+export const dateTimeLookups = <F extends string>(field: F) => ({
+  ...({ [field]: Type.Optional(IsoDateTime) } as Record<F, TOptional<typeof IsoDateTime>>),
+  ...({
+    [`${field}__gte`]: Type.Optional(IsoDateTime),
+    [`${field}__gt`]: Type.Optional(IsoDateTime),
+    [`${field}__lte`]: Type.Optional(IsoDateTime),
+    [`${field}__lt`]: Type.Optional(IsoDateTime),
+  } as Record<`${F}__${"gte" | "gt" | "lte" | "lt"}`, TOptional<typeof IsoDateTime>>),
+});
+
+/** Seed's `ordering` of a list on `created_at`: `-created_at` (newest first) when absent. */
+export const CreatedAtOrdering = Type.Union([Type.Literal("created_at"), Type.Literal("-created_at")]);
 
 export const IdParams = Type.Object({ id: Uuid });
 export type IdParams = Static<typeof IdParams>;

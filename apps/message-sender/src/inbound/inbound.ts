@@ -5,6 +5,7 @@ import type { PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Inbound as InboundRow, Prisma } from "../generated/prisma/client.ts";
+import { createdAtOrder, dateTimeFilter } from "../list-filters.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
 import { type IdentityDirectory, resolveIdentity } from "../recipients/identity-directory.ts";
@@ -43,7 +44,10 @@ export function keywordOf(content: string | null, keywords: Keywords): InboundKe
   return null;
 }
 
-function toInbound(row: InboundRow): Inbound {
+/** An inbound as the API shows it, but for its `url` (which the route adds: see routes/links.ts). */
+export type InboundFields = Omit<Inbound, "url">;
+
+function toInbound(row: InboundRow): InboundFields {
   return {
     id: row.id,
     channel: row.channel,
@@ -54,10 +58,13 @@ function toInbound(row: InboundRow): Inbound {
     from_addr: row.fromAddr,
     from_identity: row.fromIdentity,
     content: row.content,
+    transport_name: row.transportName ?? row.channel,
+    transport_type: row.transportType,
     keyword: row.keyword,
     helper_metadata: row.helperMetadata as Inbound["helper_metadata"],
     created_at: row.createdAt.toISOString(),
     created_by: row.createdBy,
+    updated_at: row.updatedAt.toISOString(),
   };
 }
 
@@ -77,6 +84,9 @@ export interface ReceivedMessage {
   fromAddr: string;
   toAddr: string;
   content: string | null;
+  /** As the transport named itself (Seed's transport_name); the channel when it did not. */
+  transportName?: string | null;
+  transportType?: string | null;
   helperMetadata?: Record<string, unknown>;
 }
 
@@ -104,7 +114,7 @@ export async function receiveInbound(
   message: ReceivedMessage,
   log: Pick<Logger, "warn">,
   actor: { userId: number | null; correlationId?: string } = { userId: null },
-): Promise<{ inbound: Inbound; created: boolean }> {
+): Promise<{ inbound: InboundFields; created: boolean }> {
   // Outside the transaction: an unknown sender's identity is found or created at the identity service.
   const fromIdentity = await resolveIdentity(db, identities, message.fromAddr, log);
   return db.$transaction(async (tx) => {
@@ -133,6 +143,8 @@ export async function receiveInbound(
           fromAddr: fromIdentity ? "" : message.fromAddr,
           fromIdentity,
           content: message.content,
+          transportName: message.transportName ?? channel,
+          transportType: message.transportType ?? null,
           keyword,
           helperMetadata: (message.helperMetadata ?? {}) as Prisma.InputJsonObject,
           createdBy: actor.userId,
@@ -173,7 +185,11 @@ export async function receiveInbound(
 }
 
 /** One inbound; 404 also when `visible` (see visibility.ts) does not let the reader see it. */
-export async function getInbound(db: Db, id: string, visible?: Prisma.InboundWhereInput): Promise<Inbound> {
+export async function getInbound(
+  db: Db,
+  id: string,
+  visible?: Prisma.InboundWhereInput,
+): Promise<InboundFields> {
   const row = await db.inbound.findFirst({ where: { AND: [{ id }, visible ?? {}] } });
   if (!row) {
     throw senderError("MESSAGE_SENDER_INBOUND_NOT_FOUND", `Inbound ${id} not found`);
@@ -192,11 +208,16 @@ export async function listInbounds(
       {
         fromIdentity: query.from_identity && { in: query.from_identity },
         fromAddr: query.from_addr && { in: query.from_addr },
+        toAddr: query.to_addr,
         messageId: query.message_id,
         inReplyTo: query.in_reply_to,
+        content: query.content,
         channel: query.channel,
+        transportName: query.transport_name,
+        transportType: query.transport_type,
         createdAt: { gte: query.after, lte: query.before },
       },
+      { createdAt: dateTimeFilter(query, "created_at"), updatedAt: dateTimeFilter(query, "updated_at") },
       visible ?? {},
     ],
   };
@@ -204,7 +225,7 @@ export async function listInbounds(
     db.inbound.count({ where }),
     db.inbound.findMany({
       where,
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      orderBy: createdAtOrder(query.ordering),
       skip: page.offset,
       take: page.limit,
     }),

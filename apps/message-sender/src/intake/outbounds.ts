@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { CreateOutboundBody, Outbound, OutboundListQuery } from "@tidings/contracts";
+import { type CreateOutboundBody, type OutboundListQuery, seedBoolean } from "@tidings/contracts";
 import type { PageParams, Principal } from "@tidings/service-kit";
 import {
   channelForKey,
@@ -11,7 +11,8 @@ import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
-import { toOutbound, toSendCommand } from "../outbound/mapping.ts";
+import { createdAtOrder, dateTimeFilter } from "../list-filters.ts";
+import { type OutboundFields, toOutbound, toSendCommand } from "../outbound/mapping.ts";
 import { sendTimingOf } from "../outbound/timing.ts";
 import { normaliseRecipients } from "../recipients/addresses.ts";
 import { missingPersonalisation, renderSend, templateForSend } from "../templates/templates.ts";
@@ -62,7 +63,7 @@ export async function createOutbound(
   channelIds: readonly string[],
   input: CreateOutboundBody,
   actor: Actor,
-): Promise<Outbound> {
+): Promise<OutboundFields> {
   if (!input.to_addr && !input.to_identity) {
     throw senderError("VALIDATION_FAILED", "One of these fields must be populated: to_addr, to_identity", [
       { field: "body", message: "One of these fields must be populated: to_addr, to_identity" },
@@ -102,7 +103,7 @@ export async function createOutbound(
     providerId: null,
     attempts: 0,
     delivered: false,
-    resend: input.resend ?? null,
+    resend: input.resend === undefined || input.resend === null ? null : seedBoolean(input.resend),
     lastError: null,
     claimedBy: null,
     claimedUntil: null,
@@ -135,7 +136,7 @@ export async function getOutbound(
   db: Db,
   id: string,
   visible?: Prisma.OutboundWhereInput,
-): Promise<Outbound> {
+): Promise<OutboundFields> {
   const row = await db.outbound.findFirst({ where: { id, ...visible } });
   if (!row) {
     throw senderError("OUTBOUND_NOT_FOUND", `Outbound ${id} not found`);
@@ -148,7 +149,7 @@ export async function listOutbounds(
   query: OutboundListQuery,
   page: PageParams,
   visible?: Prisma.OutboundWhereInput,
-): Promise<{ count: number; results: Outbound[] }> {
+): Promise<{ count: number; results: OutboundFields[] }> {
   const where: Prisma.OutboundWhereInput = {
     AND: [
       {
@@ -157,7 +158,11 @@ export async function listOutbounds(
         createdAt: { gte: query.after, lte: query.before },
         delivered: query.delivered,
         status: query.status,
+        providerId: query.vumi_message_id,
+        attempts: query.attempts,
+        version: query.version,
       },
+      { createdAt: dateTimeFilter(query, "created_at"), updatedAt: dateTimeFilter(query, "updated_at") },
       visible ?? {},
     ],
   };
@@ -165,7 +170,7 @@ export async function listOutbounds(
     db.outbound.count({ where }),
     db.outbound.findMany({
       where,
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      orderBy: createdAtOrder(query.ordering),
       skip: page.offset,
       take: page.limit,
     }),

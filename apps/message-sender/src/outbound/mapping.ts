@@ -3,7 +3,10 @@ import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 
 // An outbound row as the API shows it, and as the outbound.send command that sends it.
 
-export function toOutbound(row: OutboundRow): Outbound {
+/** An outbound as the API shows it, but for its `url` (which the route adds: see routes/links.ts). */
+export type OutboundFields = Omit<Outbound, "url">;
+
+export function toOutbound(row: OutboundRow): OutboundFields {
   return {
     id: row.id,
     version: row.version,
@@ -19,6 +22,7 @@ export function toOutbound(row: OutboundRow): Outbound {
     resend: row.resend,
     status: row.status,
     provider_id: row.providerId,
+    vumi_message_id: row.providerId,
     last_error: row.lastError,
     test: row.test,
     batch: row.batchId,

@@ -1,29 +1,57 @@
 import {
+  ChannelInboundBody,
   CreateInboundBody,
   IdParams,
   Inbound,
   InboundAccepted,
+  InboundChannelParams,
   InboundListQuery,
   Paginated,
   Twiml,
   WebhookParams,
 } from "@tidings/contracts";
-import { type Api, CALLBACK_BODY_LIMIT, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import {
+  type Api,
+  CALLBACK_BODY_LIMIT,
+  errorResponses,
+  type LinkRequest,
+  type Principal,
+  pageParams,
+  toPage,
+} from "@tidings/service-kit";
 import { viewerOf, visibleInbounds } from "../api-keys/visibility.ts";
 import { EMPTY_TWIML, receiveTwilioInbound } from "../channels/twilio/webhooks.ts";
 import { TwilioInboundWebhook } from "../channels/twilio/wire.ts";
 import { receiveVonageInbound } from "../channels/vonage/webhooks.ts";
 import { VonageInboundWebhook } from "../channels/vonage/wire.ts";
 import type { WebhookDeps } from "../channels/webhooks.ts";
-import { getInbound, listInbounds, receiveInbound } from "../inbound/inbound.ts";
+import { getInbound, listInbounds, type ReceivedMessage, receiveInbound } from "../inbound/inbound.ts";
+import { fromJunebug, fromVumi, inboundChannel, isJunebug } from "../inbound/seed-inbound.ts";
+import type { Logger } from "../outbound/channel.ts";
+import { linked } from "./links.ts";
 import { twilioSignedRequest } from "./signed-request.ts";
+
+const INBOUNDS = "/api/v1/inbound/";
 
 /**
  * Inbound messages: Twilio's and Vonage's webhooks (signed, public; verified before anything is read from the
- * database) and Seed's `/api/v1/inbound/` (token).
+ * database) and Seed's `/api/v1/inbound/` and `/api/v1/inbound/{channel_id}/` (token). `channelIds`: the channels
+ * given in code.
  */
-export function inboundRoutes(app: Api, deps: WebhookDeps): void {
-  const { db } = deps;
+export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly string[]): void {
+  const { db, channels } = deps;
+  /** Stores a Seed inbound (STOP and the other keywords, the sender's identity: as every inbound) and answers it. */
+  const store = async (
+    request: LinkRequest & { principal: Principal; id: string; log: Pick<Logger, "warn"> },
+    message: ReceivedMessage,
+  ) => {
+    const { inbound, created } = await receiveInbound(deps, message, request.log, {
+      userId: request.principal.userId,
+      correlationId: request.id,
+    });
+    return { status: created ? (201 as const) : (200 as const), inbound: linked(request, INBOUNDS, inbound) };
+  };
+
   app.post(
     "/api/v1/inbound/twilio/:channel",
     {
@@ -68,32 +96,40 @@ export function inboundRoutes(app: Api, deps: WebhookDeps): void {
     {
       schema: {
         tags: ["inbound"],
-        summary: "Store an inbound message (Vumi message fields; transport_name is the channel)",
+        summary: "Store an inbound message: a Vumi message (transport_name names the channel, if it is one)",
         body: CreateInboundBody,
         response: { 201: Inbound, 200: Inbound, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const body = request.body;
-      const { inbound, created } = await receiveInbound(
-        deps,
-        {
-          channel: body.transport_name ?? null,
-          messageId: body.message_id ?? null,
-          inReplyTo: body.in_reply_to ?? null,
-          fromAddr: body.from_addr,
-          toAddr: body.to_addr ?? "",
-          content: body.content ?? null,
-          helperMetadata: {
-            ...(body.helper_metadata ?? {}),
-            ...(body.session_event ? { session_event: body.session_event } : {}),
-            ...(body.transport_type ? { transport_type: body.transport_type } : {}),
-          },
-        },
-        request.log,
-        { userId: request.principal.userId, correlationId: request.id },
+      const { status, inbound } = await store(
+        request,
+        await fromVumi(request.body, null, channels, channelIds),
       );
-      return reply.code(created ? 201 : 200).send(inbound);
+      return reply.code(status).send(inbound);
+    },
+  );
+
+  app.post(
+    "/api/v1/inbound/:channel_id/",
+    {
+      schema: {
+        tags: ["inbound"],
+        summary:
+          "Store an inbound message of a channel: a Vumi message, or a Junebug one (`from`, `to`, `reply_to`)",
+        params: InboundChannelParams,
+        body: ChannelInboundBody,
+        response: { 201: Inbound, 200: Inbound, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const channel = await inboundChannel(channels, channelIds, request.params.channel_id);
+      const body = request.body;
+      const message = isJunebug(body)
+        ? fromJunebug(body, channel)
+        : await fromVumi(body, channel, channels, channelIds);
+      const { status, inbound } = await store(request, message);
+      return reply.code(status).send(inbound);
     },
   );
 
@@ -102,7 +138,7 @@ export function inboundRoutes(app: Api, deps: WebhookDeps): void {
     {
       schema: {
         tags: ["inbound"],
-        summary: "List inbound messages, newest first",
+        summary: "List inbound messages, newest first (Seed's filters and ordering)",
         querystring: InboundListQuery,
         response: { 200: Paginated(Inbound), ...errorResponses },
       },
@@ -111,7 +147,12 @@ export function inboundRoutes(app: Api, deps: WebhookDeps): void {
       const page = pageParams(request.query);
       const visible = await visibleInbounds(db, viewerOf(request));
       const { count, results } = await listInbounds(db, request.query, page, visible);
-      return toPage(request, page, count, results);
+      return toPage(
+        request,
+        page,
+        count,
+        results.map((inbound) => linked(request, INBOUNDS, inbound)),
+      );
     },
   );
 
@@ -125,6 +166,11 @@ export function inboundRoutes(app: Api, deps: WebhookDeps): void {
         response: { 200: Inbound, ...errorResponses },
       },
     },
-    async (request) => getInbound(db, request.params.id, await visibleInbounds(db, viewerOf(request))),
+    async (request) =>
+      linked(
+        request,
+        INBOUNDS,
+        await getInbound(db, request.params.id, await visibleInbounds(db, viewerOf(request))),
+      ),
   );
 }

@@ -36,5 +36,5 @@ export function registerRoutes(
   };
   eventRoutes(app, webhooks);
   failedTaskRoutes(app, db);
-  inboundRoutes(app, webhooks);
+  inboundRoutes(app, webhooks, channelIds);
 }

@@ -5,6 +5,9 @@ import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
 import { OutboundWriter } from "../intake/outbound-writer.ts";
 import { actorOf, createOutbound, getOutbound, listOutbounds } from "../intake/outbounds.ts";
+import { linked } from "./links.ts";
+
+const OUTBOUNDS = "/api/v1/outbound/";
 
 export function outboundRoutes(
   app: Api,
@@ -14,7 +17,7 @@ export function outboundRoutes(
 ): void {
   const writer = new OutboundWriter(db);
   app.post(
-    "/api/v1/outbound/",
+    OUTBOUNDS,
     {
       schema: {
         tags: ["outbound"],
@@ -25,16 +28,19 @@ export function outboundRoutes(
     },
     async (request, reply) => {
       const outbound = await createOutbound(db, writer, channels, channelIds, request.body, actorOf(request));
-      return reply.code(201).header("location", `/api/v1/outbound/${outbound.id}/`).send(outbound);
+      return reply
+        .code(201)
+        .header("location", `${OUTBOUNDS}${outbound.id}/`)
+        .send(linked(request, OUTBOUNDS, outbound));
     },
   );
 
   app.get(
-    "/api/v1/outbound/",
+    OUTBOUNDS,
     {
       schema: {
         tags: ["outbound"],
-        summary: "List outbound messages, newest first",
+        summary: "List outbound messages, newest first (Seed's filters and ordering)",
         querystring: OutboundListQuery,
         response: { 200: Paginated(Outbound), ...errorResponses },
       },
@@ -47,7 +53,12 @@ export function outboundRoutes(
         page,
         visibleOutbounds(viewerOf(request)),
       );
-      return toPage(request, page, count, results);
+      return toPage(
+        request,
+        page,
+        count,
+        results.map((outbound) => linked(request, OUTBOUNDS, outbound)),
+      );
     },
   );
 
@@ -61,6 +72,11 @@ export function outboundRoutes(
         response: { 200: Outbound, ...errorResponses },
       },
     },
-    async (request) => getOutbound(db, request.params.id, visibleOutbounds(viewerOf(request))),
+    async (request) =>
+      linked(
+        request,
+        OUTBOUNDS,
+        await getOutbound(db, request.params.id, visibleOutbounds(viewerOf(request))),
+      ),
   );
 }

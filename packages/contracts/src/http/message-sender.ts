@@ -1,6 +1,17 @@
 // HTTP request and response schemas of the message-sender service.
 import Type, { type Static } from "typebox";
-import { Actor, Body, IsoDateTime, Json, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
+import {
+  Actor,
+  Body,
+  CreatedAtOrdering,
+  dateTimeLookups,
+  IsoDateTime,
+  Json,
+  ListQuery,
+  Nullable,
+  PatchBody,
+  Uuid,
+} from "../common.ts";
 import { OutboundPriority, OutboundStatus, SendingWindow } from "../messages/message-sender.ts";
 
 /** Values for a template's `((placeholders))`. */
@@ -33,6 +44,23 @@ export const sendTiming = {
   ttl_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400 })),
 };
 
+/** A boolean as Seed (Django REST framework) took it in a body: also its text, `"True"`, `"false"`, `"1"`, `"0"`. */
+export const SeedBoolean = Type.Union([
+  Type.Boolean(),
+  Type.String({ pattern: "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$" }),
+]);
+export type SeedBoolean = Static<typeof SeedBoolean>;
+
+/** The boolean a SeedBoolean stands for. */
+export const seedBoolean = (value: SeedBoolean): boolean =>
+  typeof value === "boolean" ? value : value === "1" || value.toLowerCase() === "true";
+
+/** A count as Seed took it in a body: also its decimal text (`"3"`). */
+export const SeedCount = Type.Union([
+  Type.Integer({ minimum: 0, maximum: 2147483647 }),
+  Type.String({ pattern: "^[0-9]{1,10}$" }),
+]);
+
 /**
  * Seed's `POST /api/v1/outbound/`. At least one of `to_addr` and `to_identity` must be populated (checked by
  * the service, with Seed's message); `channel` null or absent means the default channel.
@@ -43,8 +71,14 @@ export const CreateOutboundBody = Body({
   content: Type.Optional(Nullable(Type.String())),
   metadata: Json,
   channel: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 64 }))),
-  resend: Type.Optional(Nullable(Type.Boolean())),
+  resend: Type.Optional(Nullable(SeedBoolean)),
   version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, default: 1 })),
+  /**
+   * Seed's writable `delivered` and `attempts`: accepted, so a hub's body is not refused, and ignored. A new
+   * outbound is always undelivered with no attempts; only its provider's reports change that.
+   */
+  delivered: Type.Optional(SeedBoolean),
+  attempts: Type.Optional(SeedCount),
   /** Sensitive content (a code, a link): masked in every answer and not kept once the send is final. */
   sensitive: Type.Optional(Type.Boolean()),
   ...templatedSend,
@@ -54,6 +88,8 @@ export type CreateOutboundBody = Static<typeof CreateOutboundBody>;
 
 /** An outbound message: Seed's fields plus where it is (`status`, `provider_id`, `last_error`). */
 export const Outbound = Type.Object({
+  /** Seed's absolute link to this outbound. */
+  url: Type.String(),
   id: Uuid,
   version: Type.Integer({ minimum: 1 }),
   /** Cleared to "" once the outbound is delivered or failed, as in Seed. */
@@ -71,6 +107,8 @@ export const Outbound = Type.Object({
   resend: Nullable(Type.Boolean()),
   status: OutboundStatus,
   provider_id: Nullable(Type.String()),
+  /** Seed's name for `provider_id`: the provider's id for the message, null until submitted. */
+  vumi_message_id: Nullable(Type.String()),
   last_error: Nullable(Type.String()),
   /** Sent with a `test` API key: through the log channel, never to a provider. */
   test: Type.Boolean(),
@@ -93,7 +131,10 @@ export const Outbound = Type.Object({
 });
 export type Outbound = Static<typeof Outbound>;
 
-/** `GET /api/v1/outbound/`: `to_addr` and `to_identity` may repeat (`?to_identity=a&to_identity=b`). */
+/**
+ * `GET /api/v1/outbound/`: Seed's filters. `to_addr` and `to_identity` may repeat (`?to_identity=a&to_identity=b`);
+ * `created_at` and `updated_at` take Django's `__gte`, `__gt`, `__lte` and `__lt` lookups.
+ */
 export const OutboundListQuery = Type.Object({
   ...ListQuery.properties,
   to_addr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { maxItems: 100 })),
@@ -104,6 +145,13 @@ export const OutboundListQuery = Type.Object({
   after: Type.Optional(IsoDateTime),
   delivered: Type.Optional(Type.Boolean()),
   status: Type.Optional(OutboundStatus),
+  /** The provider's id for the message (`provider_id`). */
+  vumi_message_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  attempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
+  version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+  ...dateTimeLookups("created_at"),
+  ...dateTimeLookups("updated_at"),
+  ordering: Type.Optional(CreatedAtOrdering),
 });
 export type OutboundListQuery = Static<typeof OutboundListQuery>;
 
@@ -199,21 +247,65 @@ export const FailedTask = Type.Object({
 });
 export type FailedTask = Static<typeof FailedTask>;
 
-/** Seed's `POST /api/v1/inbound/` (Vumi message fields); `transport_name` names the channel (default: the default). */
+const VumiText = (maxLength: number) => Type.Optional(Nullable(Type.String({ maxLength })));
+
+/**
+ * Seed's `POST /api/v1/inbound/` and `POST /api/v1/inbound/{channel_id}/` for a Vumi channel: a Vumi message as
+ * Vumi Go and Junebug's Vumi transports push it (its every field; Seed's Inbound keeps `message_id`,
+ * `in_reply_to`, `to_addr`, `from_addr`, `content`, `transport_name`, `transport_type` and `helper_metadata`, with
+ * `session_event` copied into it; the rest is accepted and not kept). Without a channel in the path,
+ * `transport_name` names the channel when it is one (else the default channel).
+ */
 export const CreateInboundBody = Body({
-  message_id: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  in_reply_to: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
-  to_addr: Type.Optional(Type.String({ maxLength: 255 })),
+  message_type: VumiText(64),
+  message_version: VumiText(64),
+  message_id: VumiText(255),
+  timestamp: VumiText(64),
+  in_reply_to: VumiText(255),
+  to_addr: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
   from_addr: Type.String({ minLength: 1, maxLength: 255 }),
+  to_addr_type: VumiText(64),
+  from_addr_type: VumiText(64),
   content: Type.Optional(Nullable(Type.String())),
-  transport_name: Type.Optional(Nullable(Type.String({ maxLength: 64 }))),
-  transport_type: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
-  helper_metadata: Type.Optional(Json),
-  session_event: Type.Optional(Nullable(Type.String())),
+  transport_name: VumiText(200),
+  transport_type: VumiText(200),
+  transport_metadata: Type.Optional(Nullable(Json)),
+  helper_metadata: Type.Optional(Nullable(Json)),
+  routing_metadata: Type.Optional(Nullable(Json)),
+  session_event: VumiText(32),
+  group: VumiText(255),
+  provider: VumiText(255),
 });
 export type CreateInboundBody = Static<typeof CreateInboundBody>;
 
+/**
+ * `POST /api/v1/inbound/{channel_id}/` for a Junebug channel: Junebug's message, as Seed read it (`reply_to` is
+ * `in_reply_to`, `to` is `to_addr`, `channel_id` is `transport_name`, `channel_data` is `helper_metadata`).
+ */
+export const JunebugInboundBody = Body({
+  message_id: VumiText(255),
+  reply_to: VumiText(255),
+  to: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  from: Type.String({ minLength: 1, maxLength: 255 }),
+  group: VumiText(255),
+  channel_id: VumiText(200),
+  timestamp: VumiText(64),
+  content: Type.Optional(Nullable(Type.String())),
+  channel_data: Type.Optional(Nullable(Json)),
+});
+export type JunebugInboundBody = Static<typeof JunebugInboundBody>;
+
+/** `POST /api/v1/inbound/{channel_id}/`: a Vumi message, or a Junebug one (told apart by `from_addr` / `from`). */
+export const ChannelInboundBody = Type.Union([CreateInboundBody, JunebugInboundBody]);
+export type ChannelInboundBody = Static<typeof ChannelInboundBody>;
+
+/** `POST /api/v1/inbound/{channel_id}/`'s path: the channel the message came in on. */
+export const InboundChannelParams = Type.Object({ channel_id: Type.String({ minLength: 1, maxLength: 64 }) });
+export type InboundChannelParams = Static<typeof InboundChannelParams>;
+
+/** An inbound message: Seed's Inbound fields, plus the channel it came in on, its keyword and the reply it is. */
 export const Inbound = Type.Object({
+  url: Type.String(),
   id: Uuid,
   channel: Type.String(),
   message_id: Nullable(Type.String()),
@@ -225,24 +317,39 @@ export const Inbound = Type.Object({
   from_addr: Type.String(),
   from_identity: Nullable(Uuid),
   content: Nullable(Type.String()),
+  /** As the transport named itself (Seed's field); the channel when none did. */
+  transport_name: Type.String(),
+  transport_type: Nullable(Type.String()),
   keyword: Nullable(Type.String()),
   helper_metadata: Json,
   created_at: IsoDateTime,
   created_by: Actor,
+  updated_at: IsoDateTime,
 });
 export type Inbound = Static<typeof Inbound>;
 
+/**
+ * `GET /api/v1/inbound/`: Seed's filters. `from_addr` and `from_identity` may repeat; `created_at` and
+ * `updated_at` take Django's `__gte`, `__gt`, `__lte` and `__lt` lookups.
+ */
 export const InboundListQuery = Type.Object({
   ...ListQuery.properties,
   from_identity: Type.Optional(Type.Array(Uuid, { maxItems: 100 })),
   from_addr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 100 })),
+  to_addr: Type.Optional(Type.String({ maxLength: 255 })),
   message_id: Type.Optional(Type.String()),
   in_reply_to: Type.Optional(Type.String()),
+  content: Type.Optional(Type.String()),
   channel: Type.Optional(Type.String()),
+  transport_name: Type.Optional(Type.String({ maxLength: 200 })),
+  transport_type: Type.Optional(Type.String({ maxLength: 200 })),
   /** created_at at or before this time. */
   before: Type.Optional(IsoDateTime),
   /** created_at at or after this time. */
   after: Type.Optional(IsoDateTime),
+  ...dateTimeLookups("created_at"),
+  ...dateTimeLookups("updated_at"),
+  ordering: Type.Optional(CreatedAtOrdering),
 });
 export type InboundListQuery = Static<typeof InboundListQuery>;
 
