@@ -1,6 +1,11 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { adminAuth, startTestService, type TestService, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Receiver,
+  startReceiver,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
@@ -15,25 +20,14 @@ import { address, identityEvent, msisdn } from "./helpers.ts";
 // `outbound.failed` and `inbound.received`), delivered by its worker to a local receiver.
 
 let svc: TestService<MessageSenderConfig, Db>;
-let server: Server;
+let receiver: Receiver;
 let base: string;
-const received: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
 /** Sends through FLAKY fail this many times with a passing error before they are delivered. */
 let flakyFailures = 0;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => {
-      body += chunk;
-    });
-    req.on("end", () => {
-      received.push({ path: req.url ?? "/", headers: req.headers, body });
-      res.writeHead(200).end("ok");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  receiver = await startReceiver();
+  base = receiver.url;
   svc = await startTestService(
     createMessageSenderService({
       channels: () => ({
@@ -77,7 +71,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await svc?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  await receiver?.close();
 });
 beforeEach(() => {
   flakyFailures = 0;
@@ -95,7 +89,7 @@ interface Envelope<D> {
 
 /** The deliveries of `event` whose data matches `match`, each checked as a Standard Webhooks receiver does. */
 function deliveriesOf<D>(event: string, match: (data: D) => boolean): Envelope<D>[] {
-  return received
+  return receiver.received
     .filter((r) => r.path === `/${event}`)
     .map((r) => {
       expect(r.headers.authorization).toBe("Token hook-token-123");

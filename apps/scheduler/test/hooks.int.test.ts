@@ -1,6 +1,11 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { adminAuth, startTestService, type TestService, waitFor } from "@tidings/testing";
+import {
+  adminAuth,
+  type Receiver,
+  startReceiver,
+  startTestService,
+  type TestService,
+  waitFor,
+} from "@tidings/testing";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SchedulerConfig } from "../src/config.ts";
@@ -11,23 +16,12 @@ let now = new Date("2026-05-04T10:00:00.000Z");
 const clock = () => now;
 
 let svc: TestService<SchedulerConfig, Db>;
-let server: Server;
+let receiver: Receiver;
 let base: string;
-const received: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => {
-      body += chunk;
-    });
-    req.on("end", () => {
-      received.push({ path: req.url ?? "/", headers: req.headers, body });
-      res.writeHead(200).end("ok");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  receiver = await startReceiver();
+  base = receiver.url;
   svc = await startTestService(schedulerService(clock), {
     worker: true,
     env: { TICK_INTERVAL_MS: "60000", HOOK_AUTH_TOKEN: "hook-token-456", HOOK_POLL_INTERVAL_MS: "20" },
@@ -35,12 +29,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await svc?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  await receiver?.close();
 });
 
 const send = (method: "POST" | "GET", url: string, payload?: object) =>
   svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
-const at = (path: string) => received.filter((r) => r.path === path);
+const at = (path: string) => receiver.received.filter((r) => r.path === path);
 
 describe("REST hooks", () => {
   it("delivers schedule.added, signed, without the auth token", async () => {

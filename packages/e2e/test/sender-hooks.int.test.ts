@@ -5,9 +5,8 @@
  * (the Twilio simulator) refuses make identity call the hub. (Tidings' identity also counts the broker's delivery
  * reports, so here each failure counts twice.)
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
 import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "@tidings/provider-simulators";
-import { waitFor } from "@tidings/testing";
+import { type Receiver, startReceiver, waitFor } from "@tidings/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Platform, type ServiceName, startPlatform } from "./platform.ts";
@@ -19,9 +18,8 @@ const TWILIO_TOKEN = "twilio-auth-token-e2e";
 
 let platform: Platform;
 let sim: TwilioSimulator;
-let hub: Server;
+let hub: Receiver;
 let hubUrl: string;
-const received: { path: string; headers: IncomingMessage["headers"]; body: Record<string, unknown> }[] = [];
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field, as a hub reads them
 type Decoded = Record<string, any>;
@@ -38,18 +36,8 @@ async function call(service: ServiceName, method: "GET" | "POST", path: string, 
 }
 
 beforeAll(async () => {
-  hub = createServer((req, res) => {
-    let text = "";
-    req.on("data", (chunk) => {
-      text += chunk;
-    });
-    req.on("end", () => {
-      received.push({ path: req.url ?? "", headers: req.headers, body: text ? JSON.parse(text) : {} });
-      res.writeHead(201).end(); // ndoh's change/inactive: 201, empty body
-    });
-  });
-  await new Promise<void>((resolve) => hub.listen(0, "127.0.0.1", resolve));
-  hubUrl = `http://127.0.0.1:${(hub.address() as { port: number }).port}`;
+  hub = await startReceiver(() => 201); // ndoh's change/inactive: 201, empty body
+  hubUrl = hub.url;
   sim = await startTwilioSimulator({ accounts: { [SID]: TWILIO_TOKEN } });
   platform = await startPlatform({
     ADMIN_TOKEN,
@@ -63,7 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await platform?.stop();
   await sim?.close();
-  await new Promise((resolve) => hub?.close(resolve));
+  await hub?.close();
   const errors = platform?.errors() ?? [];
   expect(errors, errors.join("\n")).toEqual([]);
 }, 60_000);
@@ -99,11 +87,11 @@ describe("message-sender's outbound.delivery_report hook -> identity's message_c
       ids.push(outbound.id);
     }
 
-    const change = await waitFor(() => received.find((r) => r.path === "/api/v1/change/inactive/"), {
+    const change = await waitFor(() => hub.received.find((r) => r.path === "/api/v1/change/inactive/"), {
       what: "identity.max_failures at the hub",
       timeoutMs: 60_000,
     });
-    expect(change.body).toEqual({
+    expect(JSON.parse(change.body)).toEqual({
       hook: {
         id: expect.any(Number),
         event: "identity.max_failures",

@@ -28,6 +28,7 @@ export { type Cleaned, cleanupRun, dropDatabases, startJanitor } from "./cleanup
 export { AMQP_URL, DATABASE_SERVER } from "./env.ts";
 export { type ServiceFixtures, serviceTest } from "./fixtures.ts";
 export { ROOT, type Role, type ServiceProcess, spawnService, waitForHealthy } from "./processes.ts";
+export { type ReceivedRequest, type Receiver, startReceiver } from "./receiver.ts";
 export {
   createTestDatabase,
   createTestNamespace,
