@@ -206,6 +206,7 @@ export async function reportFinal(
     reason: reason ?? undefined,
   };
   const changed = "EXISTS (SELECT 1 FROM changed)";
+  // Its parameter follows the six of the change below.
   const hooks = hookDeliveriesCte(
     hooksFor(change, { attempts: outbound.attempts, sentTo: outbound.to_addr }),
     7,
