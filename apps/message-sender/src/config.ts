@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { HookConfig } from "@tidings/hooks";
 import { loadConfig } from "@tidings/service-kit";
 import Type from "typebox";
 
@@ -62,6 +63,7 @@ export const loadMessageSenderConfig = (env: Record<string, string | undefined> 
        * is refused (409).
        */
       ARCHIVE_DIR: Type.Optional(Type.String({ minLength: 1 })),
+      ...HookConfig,
     },
     env,
   );

@@ -18,9 +18,13 @@ import {
   OptOutRequested,
 } from "./messages/identity.ts";
 import {
+  IdentityNoAddress,
   InboundReceived,
+  InboundReceivedHook,
   OptOutReported,
   OutboundDeliveryReport,
+  OutboundDeliveryReportHook,
+  OutboundFailedHook,
   OutboundSend,
   OutboundStatusChanged,
 } from "./messages/message-sender.ts";
@@ -565,6 +569,56 @@ export const hookEvents = {
   "subscription.created": withMessage("subscription.created"),
   "subscription.updated": withMessage("subscription.updated"),
   "subscription.completed": withMessage("subscription.completed"),
+  "outbound.delivery_report": {
+    service: "message-sender",
+    schema: OutboundDeliveryReportHook,
+    example: { outbound_id: OUTBOUND_ID, delivered: false, to_addr: "+27820001001", identity: IDENTITY_ID },
+    description:
+      "An outbound was delivered, or failed for good (Seed's hook; identity's `message_count` and the hubs read it). `to_addr` is \"\" once delivered.",
+    audience: "all",
+    body: "envelope",
+  },
+  "outbound.failed": {
+    service: "message-sender",
+    schema: OutboundFailedHook,
+    example: { ...outboundStatus, status: "failed", provider_id: null, reason: "no address", attempts: 0 },
+    description:
+      "An outbound failed for good (`status` failed), or was never sent (`expired`, `cancelled`); `reason` is its last error.",
+    audience: "all",
+    body: "envelope",
+  },
+  "inbound.received": {
+    service: "message-sender",
+    schema: InboundReceivedHook,
+    example: {
+      id: "5b2e9f7a-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
+      message_id: "SM0123456789abcdef0123456789abcdef",
+      in_reply_to: null,
+      to_addr: "+15005550006",
+      from_addr: "",
+      from_identity: IDENTITY_ID,
+      content: "STOP",
+      transport_name: "TWILIO",
+      transport_type: "twilio",
+      helper_metadata: {},
+      created_at: NOW,
+      updated_at: NOW,
+      channel: "TWILIO",
+      keyword: "stop",
+      reply_to_outbound: null,
+    },
+    description: "An inbound message was stored (Seed's inbound fields).",
+    audience: "all",
+    body: "envelope",
+  },
+  "identity.no_address": {
+    service: "message-sender",
+    schema: IdentityNoAddress,
+    example: { to_identity: IDENTITY_ID },
+    description: "An outbound to an identity failed: the identity has no address to send to (Seed's hook).",
+    audience: "all",
+    body: "envelope",
+  },
 } as const satisfies Record<string, HookEventDefinition>;
 
 export type HookEvents = typeof hookEvents;

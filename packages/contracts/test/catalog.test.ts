@@ -81,11 +81,21 @@ describe("hook events", () => {
     // schedule.fired's hook carries the run, not the broker message: publishing the message delivers no hook.
     expect(hookOfMessage("schedule.fired")).toBeUndefined();
     expect(hookOfMessage("optout.created")).toBeUndefined();
+    // message-sender's hooks carry Seed's bodies, not its broker messages of the same names.
+    for (const name of ["outbound.delivery_report", "outbound.failed", "inbound.received"] as const) {
+      expect(hookOfMessage(name)).toBeUndefined();
+    }
   });
 
   it("lists each service's events; Seed's raw events go to the acting user's hooks without an envelope", () => {
     expect(hookEventsOf("identity")).toContain("optout.requested");
     expect(hookEventsOf("content")).toEqual([]);
+    expect(hookEventsOf("message-sender")).toEqual([
+      "outbound.delivery_report",
+      "outbound.failed",
+      "inbound.received",
+      "identity.no_address",
+    ]);
     for (const name of ["optout.requested", "optin.requested"] as const) {
       expect(hookEvents[name]).toMatchObject({ audience: "actor", body: "raw" });
     }

@@ -1,7 +1,7 @@
 // REST hooks (Seed webhooks): registration, signed delivery with retries, failure records. See README.
 export { HookConfig, type HookSettings, startConfiguredHookDispatcher } from "./config.ts";
 export { backoffMs, type HookDispatcherOptions, startHookDispatcher } from "./dispatcher.ts";
-export { type HookEvent, type Publication, publish } from "./publish.ts";
+export { type HookEvent, hookDeliveriesCte, type Publication, publish } from "./publish.ts";
 export {
   CreatedHookSchema,
   DeliverySchema,

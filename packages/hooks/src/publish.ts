@@ -2,7 +2,6 @@ import { enqueue, type OutboxMessage, type SqlExecutor } from "@tidings/amqp";
 import {
   assertHookData,
   type HookData,
-  type HookEventName,
   hookEvents,
   hookOfMessage,
   type StandaloneHookName,
@@ -30,32 +29,57 @@ export type Publication = (OutboxMessage & Acting) | HookEvent;
 export async function publish(tx: SqlExecutor, ...publications: Publication[]): Promise<void> {
   const messages = publications.filter((p): p is OutboxMessage & Acting => !("hook" in p));
   await enqueue(tx, ...messages.map(({ actor: _actor, ...message }) => message));
-  for (const p of publications) {
-    const event = "hook" in p ? p.hook : hookOfMessage(p.name);
-    if (event) {
-      await queueDeliveries(tx, event, "hook" in p ? p.data : p.payload, p.actor ?? null);
-    }
+  const deliveries = deliveryRows(publications);
+  if (deliveries) {
+    await tx.$executeRawUnsafe(insertDeliveries(1), deliveries);
   }
 }
 
-async function queueDeliveries(
-  tx: SqlExecutor,
-  event: HookEventName,
-  data: unknown,
-  actor: number | null,
-): Promise<void> {
-  const json = JSON.stringify(assertHookData(event, data));
-  const { audience, body } = hookEvents[event];
-  await tx.$executeRawUnsafe(
-    `INSERT INTO tidings_hook_delivery (id, hook_id, event, body)
-     SELECT gen_random_uuid(), h.id, h.event,
-       CASE WHEN $4::boolean THEN $2::text ELSE json_build_object(
-         'hook', json_build_object('id', h.id, 'event', h.event, 'target', h.target), 'data', $2::text::jsonb)::text END
-     FROM tidings_hook h
-     WHERE h.event = $1 AND ($3::int IS NULL OR h.owner_id = $3)`,
-    event,
-    json,
-    audience === "actor" ? actor : null,
-    body === "raw",
-  );
+/**
+ * For a change made in ONE statement (`enqueueStatement` in @tidings/amqp): the hook deliveries of `hooks` as a
+ * CTE of that statement (add `cte` to its `ctes` and `values` to its values), written only if `onlyIf` (an SQL
+ * condition, e.g. `EXISTS (SELECT 1 FROM changed)`) holds. `param` is the number of the parameter it uses.
+ * Null when there are no hooks to publish.
+ */
+export function hookDeliveriesCte(
+  hooks: HookEvent[],
+  param: number,
+  onlyIf?: string,
+): { cte: string; values: unknown[] } | null {
+  const deliveries = deliveryRows(hooks);
+  return deliveries
+    ? { cte: `hook_deliveries AS (${insertDeliveries(param, onlyIf)})`, values: [deliveries] }
+    : null;
 }
+
+/** Every hook event among the publications, validated, as the JSON parameter of insertDeliveries; null: none. */
+function deliveryRows(publications: Publication[]): string | null {
+  const rows = publications.flatMap((p) => {
+    const event = "hook" in p ? p.hook : hookOfMessage(p.name);
+    if (!event) {
+      return [];
+    }
+    // As a JSON string, so the raw body keeps these exact bytes.
+    const data = JSON.stringify(assertHookData(event, "hook" in p ? p.data : p.payload));
+    const { audience, body } = hookEvents[event];
+    return [
+      {
+        event,
+        data,
+        actor: audience === "actor" ? (p.actor ?? null) : null,
+        raw: body === "raw",
+      },
+    ];
+  });
+  return rows.length > 0 ? JSON.stringify(rows) : null;
+}
+
+/** One delivery per hook registered for each event (only the actor's hooks when one is given). */
+const insertDeliveries = (param: number, onlyIf?: string) =>
+  `INSERT INTO tidings_hook_delivery (id, hook_id, event, body)
+   SELECT gen_random_uuid(), h.id, h.event,
+     CASE WHEN p.raw THEN p.data ELSE json_build_object(
+       'hook', json_build_object('id', h.id, 'event', h.event, 'target', h.target), 'data', p.data::jsonb)::text END
+   FROM jsonb_to_recordset($${param}::jsonb) AS p(event text, data text, actor int, raw boolean)
+   JOIN tidings_hook h ON h.event = p.event AND (p.actor IS NULL OR h.owner_id = p.actor)
+   ${onlyIf ? `WHERE ${onlyIf}` : ""}`;

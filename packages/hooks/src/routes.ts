@@ -113,7 +113,7 @@ const ListQuery = Type.Object({
 export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
   const { db, service } = options;
   const events = hookEventsOf(service);
-  const codePrefix = service.toUpperCase();
+  const codePrefix = service.toUpperCase().replaceAll("-", "_"); // MESSAGE_SENDER_HOOK_...
   const Event = Type.String({ minLength: 1, maxLength: 100 });
   const ownerOf = (request: { principal: { userId: number | null; isAdmin: boolean } }) =>
     request.principal.isAdmin ? undefined : request.principal.userId;

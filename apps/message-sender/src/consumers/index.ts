@@ -1,3 +1,4 @@
+import { startConfiguredHookDispatcher } from "@tidings/hooks";
 import type { Clock, Stop } from "@tidings/service-kit";
 import { buildAdapter } from "../channels/adapters.ts";
 import { ChannelCache } from "../channels/channel-cache.ts";
@@ -12,7 +13,8 @@ import { startTemplatesConsumer } from "./templates.consumer.ts";
 
 /**
  * The worker: one consumer per queue (address book, consent, templates, and the sender's three lanes) and the
- * timed passes, sharing one channel cache. Stops them in that order, then closes the channels' adapters.
+ * timed passes, sharing one channel cache, and the REST hooks' dispatcher. Stops them in that order, then closes
+ * the channels' adapters.
  */
 export async function startConsumers(deps: ConsumerDeps, injected: Channels, clock: Clock): Promise<Stop> {
   const { config, db, logger } = deps;
@@ -34,12 +36,14 @@ export async function startConsumers(deps: ConsumerDeps, injected: Channels, clo
     identities: identityDirectory(config),
   });
   const stopPollers = startPollers(deps, channels, clock);
+  const stopHooks = startConfiguredHookDispatcher(db, logger, config);
   return async () => {
     await stopPollers();
     await stopSending();
     await stopAddressBook();
     await stopConsent();
     await stopTemplates();
+    await stopHooks();
     await channels.close();
   };
 }

@@ -1,4 +1,5 @@
 import { detailAddresses, type OptOutCreated } from "@tidings/contracts";
+import { forgetHookDeliveries } from "@tidings/hooks";
 import { forgetIdempotencyKeys } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
@@ -31,7 +32,8 @@ const REDACT_OUTBOUNDS = `UPDATE outbound SET to_addr = '', content = NULL, meta
  * `to_identity`, or `to_addr` one of their addresses) is cancelled with reason `forgotten` (never sent, also
  * when a stale `outbound.send` for it arrives later: it is no longer queued), the address, content and metadata
  * of all their outbounds and the sender address, content and metadata of their inbounds (and the replies to
- * their outbounds) are cleared, and Idempotency-Key answers that carry them are deleted. Idempotent: a
+ * their outbounds) are cleared, and Idempotency-Key answers and REST-hook deliveries that carry them are deleted
+ * (delivered and failed hook deliveries keep their envelope, data redacted). Idempotent: a
  * redelivered event finds nothing left to change. Other opt-out types change nothing here.
  */
 export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<ForgetOutcome | undefined> {
@@ -51,6 +53,8 @@ export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<Forge
       throw new SendInProgressError(`a send to forgotten identity ${identity} is in progress; retried`);
     }
     const ids = outbounds.map((o) => o.id);
+    // Hook deliveries that carry the person (before the cancellations' own, which carry only ids).
+    await forgetHookDeliveries(tx, [identity, ...addresses]);
     const cancelled = await recordUnsent(
       tx,
       queued.map((o) => o.id),

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { enqueue } from "@tidings/amqp";
 import type { Inbound, InboundKeyword, InboundListQuery, InboundReceived } from "@tidings/contracts";
+import { publish } from "@tidings/hooks";
 import type { PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
@@ -67,6 +67,25 @@ function toInbound(row: InboundRow): InboundFields {
     updated_at: row.updatedAt.toISOString(),
   };
 }
+
+/** The `inbound.received` hook's data: the stored inbound in Seed's fields (see the catalog). */
+const inboundHookData = (row: InboundRow) => ({
+  id: row.id,
+  message_id: row.messageId,
+  in_reply_to: row.inReplyTo,
+  to_addr: row.toAddr,
+  from_addr: row.fromAddr,
+  from_identity: row.fromIdentity,
+  content: row.content,
+  transport_name: row.channel,
+  transport_type: null,
+  helper_metadata: row.helperMetadata as Record<string, unknown>,
+  created_at: row.createdAt.toISOString(),
+  updated_at: row.createdAt.toISOString(),
+  channel: row.channel,
+  keyword: row.keyword as InboundKeyword | null,
+  reply_to_outbound: row.replyTo,
+});
 
 /** What storing an inbound needs: the database, the keywords (INBOUND_KEYWORDS), the identity service. */
 export interface InboundDeps {
@@ -174,12 +193,11 @@ export async function receiveInbound(
       keyword,
       at: row.createdAt.toISOString(),
     };
-    await enqueue(tx, {
-      name: "inbound.received",
-      payload,
-      messageId: row.id,
-      correlationId: actor.correlationId,
-    });
+    await publish(
+      tx,
+      { name: "inbound.received", payload, messageId: row.id, correlationId: actor.correlationId },
+      { hook: "inbound.received", data: inboundHookData(row) },
+    );
     return { inbound: toInbound(row), created: true };
   });
 }

@@ -1,10 +1,12 @@
-import { enqueue, type OutboxMessage } from "@tidings/amqp";
+import type { OutboxMessage } from "@tidings/amqp";
 import type { OutboundStatusChanged } from "@tidings/contracts";
+import { type HookEvent, publish } from "@tidings/hooks";
 import type { Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 
-// What a status change announces: its history row (outbound_event) and its events (outbound.submitted,
-// outbound.delivered / outbound.failed and outbound.delivery_report), written with the change.
+// What a status change announces: its history row (outbound_event), its events (outbound.submitted,
+// outbound.delivered / outbound.failed and outbound.delivery_report) and its REST hooks (outbound.failed and
+// Seed's outbound.delivery_report), written with the change.
 
 /** What the history and the events say of an outbound: its columns after the change. */
 export type ChangedRow = Pick<
@@ -66,6 +68,58 @@ export function eventsFor({
   ];
 }
 
+/**
+ * What a final status's REST hooks say besides the change: the attempts the outbound made, and the address it
+ * was sent to, as it was before the change wiped it ("" when unknown).
+ */
+export interface HookFacts {
+  attempts: number;
+  sentTo?: string | null;
+}
+
+/**
+ * The REST hooks of a change: `outbound.failed` for an outbound that failed, expired or was cancelled, and Seed's
+ * `outbound.delivery_report` (to every hook: the events endpoints are unauthenticated) when the change says
+ * something about the address (`report`), carrying the address while it is known: a failure's, not a delivery's
+ * (Seed wiped it before firing on delivery).
+ */
+export function hooksFor(
+  { row, reason = null, report = true }: Omit<Change, "reason"> & { reason?: string | null },
+  facts: HookFacts,
+): HookEvent[] {
+  if (row.status === "submitted" || row.status === "queued") {
+    return [];
+  }
+  const hooks: HookEvent[] = [];
+  if (row.status !== "delivered") {
+    hooks.push({
+      hook: "outbound.failed",
+      data: {
+        id: row.id,
+        status: row.status,
+        to_identity: row.toIdentity,
+        channel: row.channel,
+        provider_id: row.providerId,
+        reason,
+        attempts: facts.attempts,
+        at: row.updatedAt.toISOString(),
+      },
+    });
+  }
+  if (report) {
+    hooks.push({
+      hook: "outbound.delivery_report",
+      data: {
+        outbound_id: row.id,
+        delivered: row.delivered,
+        to_addr: row.delivered ? "" : (facts.sentTo ?? ""),
+        identity: row.toIdentity,
+      },
+    });
+  }
+  return hooks;
+}
+
 /** A status history row's `detail`. */
 export const historyDetail = ({ row, worker, reason }: Change) => ({
   provider_id: row.providerId,
@@ -73,7 +127,13 @@ export const historyDetail = ({ row, worker, reason }: Change) => ({
   reason,
 });
 
-export async function announce(tx: Tx, changes: Change[]): Promise<void> {
+/** A change made through Prisma: the outbound as it stands, and the address it was sent to (see HookFacts). */
+export interface RowChange extends Change {
+  row: ChangedRow & Pick<OutboundRow, "attempts">;
+  sentTo?: string | null;
+}
+
+export async function announce(tx: Tx, changes: RowChange[]): Promise<void> {
   await tx.outboundEvent.createMany({
     data: changes.map((change) => ({
       outboundId: change.row.id,
@@ -81,5 +141,11 @@ export async function announce(tx: Tx, changes: Change[]): Promise<void> {
       detail: historyDetail(change),
     })),
   });
-  await enqueue(tx, ...changes.flatMap(eventsFor));
+  await publish(
+    tx,
+    ...changes.flatMap((change) => [
+      ...eventsFor(change),
+      ...hooksFor(change, { attempts: change.row.attempts, sentTo: change.sentTo }),
+    ]),
+  );
 }

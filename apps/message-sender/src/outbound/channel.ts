@@ -79,6 +79,9 @@ export class PermanentSendError extends Error {
   }
 }
 
+/** The reason of an outbound whose recipient has no address to send to. */
+export const NO_ADDRESS = "no address";
+
 /** The reason an outbound fails with when the provider says its recipient opted out (unsubscribed). */
 export const OPTED_OUT = "opted_out";
 

@@ -1,7 +1,8 @@
 import { enqueueStatement } from "@tidings/amqp";
+import { hookDeliveriesCte } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
-import { announce, type Change, eventsFor, historyDetail } from "./announce.ts";
+import { announce, type Change, eventsFor, historyDetail, hooksFor } from "./announce.ts";
 import { OPTED_OUT, type SendResult } from "./channel.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
@@ -118,9 +119,10 @@ async function applyEarlyReport(tx: Tx, id: string, channel: string, providerId:
     return;
   }
   await tx.earlyReport.delete({ where: key });
+  const sent = await tx.outbound.findUnique({ where: { id }, select: { toAddr: true } });
   const final = await finish(tx, id, early.status === "delivered", early.reason);
   if (final) {
-    await announce(tx, [{ row: final, reason: early.reason ?? undefined }]);
+    await announce(tx, [{ row: final, reason: early.reason ?? undefined, sentTo: sent?.toAddr }]);
   }
 }
 
@@ -163,8 +165,12 @@ export async function reportFinal(
   delivered: boolean,
   reason: string | null,
 ): Promise<ReportOutcome> {
-  const [outbound] = await db.$queryRawUnsafe<{ id: string; status: string; to_identity: string | null }[]>(
-    `SELECT id::text, status::text, to_identity::text FROM outbound WHERE channel = $1 AND provider_id = $2`,
+  // to_addr and attempts do not change while the outbound is submitted: the hooks below carry them.
+  const [outbound] = await db.$queryRawUnsafe<
+    { id: string; status: string; to_identity: string | null; to_addr: string | null; attempts: number }[]
+  >(
+    `SELECT id::text, status::text, to_identity::text, to_addr, attempts
+     FROM outbound WHERE channel = $1 AND provider_id = $2`,
     channel,
     providerId,
   );
@@ -199,6 +205,13 @@ export async function reportFinal(
     },
     reason: reason ?? undefined,
   };
+  const changed = "EXISTS (SELECT 1 FROM changed)";
+  // Its parameter follows the six of the change below.
+  const hooks = hookDeliveriesCte(
+    hooksFor(change, { attempts: outbound.attempts, sentTo: outbound.to_addr }),
+    7,
+    changed,
+  );
   const statement = enqueueStatement(eventsFor(change), {
     ctes: `changed AS (
         UPDATE outbound
@@ -208,7 +221,7 @@ export async function reportFinal(
         RETURNING id),
       history AS (
         INSERT INTO outbound_event (outbound_id, status, detail)
-        SELECT id, $2::outbound_status, $6::jsonb FROM changed)`,
+        SELECT id, $2::outbound_status, $6::jsonb FROM changed)${hooks ? `, ${hooks.cte}` : ""}`,
     values: [
       change.row.id,
       change.row.status,
@@ -216,21 +229,25 @@ export async function reportFinal(
       reason,
       change.row.updatedAt.toISOString(),
       JSON.stringify(historyDetail(change)),
+      ...(hooks?.values ?? []),
     ],
-    onlyIf: "EXISTS (SELECT 1 FROM changed)",
+    onlyIf: changed,
   });
   // n counts the events written: at least one when the compare-and-set changed the outbound, else none.
   const [result] = await db.$queryRawUnsafe<{ n: number }[]>(statement.text, ...statement.values);
   return (result?.n ?? 0) > 0 ? "applied" : "unchanged";
 }
 
-/** queued -> failed, by the worker holding the claim (nothing was sent). The address is wiped. */
+/**
+ * queued -> failed, by the worker holding the claim (nothing was sent). The address is wiped. `report`: with a
+ * delivery report (default); `sentTo`: the address it was meant for, for the delivery-report hook.
+ */
 export async function recordFailed(
   tx: Tx,
   id: string,
   worker: string,
   reason: string,
-  report = true,
+  { report = true, sentTo }: { report?: boolean; sentTo?: string | null } = {},
 ): Promise<boolean> {
   const [failed] = await tx.outbound.updateManyAndReturn({
     where: { id, status: "queued", claimedBy: worker },
@@ -239,7 +256,7 @@ export async function recordFailed(
   if (!failed) {
     return false;
   }
-  await announce(tx, [{ row: failed, worker, reason, report }]);
+  await announce(tx, [{ row: failed, worker, reason, report, sentTo }]);
   return true;
 }
 
@@ -248,7 +265,7 @@ export async function recordFailed(
  * sent. No delivery report: it is no delivery failure of the person.
  */
 export const recordOptedOut = (tx: Tx, id: string, worker: string): Promise<boolean> =>
-  recordFailed(tx, id, worker, OPTED_OUT, false);
+  recordFailed(tx, id, worker, OPTED_OUT, { report: false });
 
 /**
  * queued -> failed after the last attempt failed for a passing reason (a provider outage, an identity that

@@ -1,3 +1,4 @@
+import { registerHookRoutes } from "@tidings/hooks";
 import type { Api, ServiceDeps } from "@tidings/service-kit";
 import { ChannelCache } from "../channels/channel-cache.ts";
 import type { MessageSenderConfig } from "../config.ts";
@@ -37,4 +38,5 @@ export function registerRoutes(
   eventRoutes(app, webhooks);
   failedTaskRoutes(app, db);
   inboundRoutes(app, webhooks, channelIds);
+  registerHookRoutes(app, { db, service: "message-sender" });
 }

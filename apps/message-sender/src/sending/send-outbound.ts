@@ -1,12 +1,14 @@
 import { enqueue, NonRetryableError } from "@tidings/amqp";
 import type { OptOutReported, OutboundSend } from "@tidings/contracts";
 import { normaliseRecipient } from "@tidings/contracts/addresses";
+import { publish } from "@tidings/hooks";
 import { maskPii } from "@tidings/service-kit";
 import { isOptedOut } from "../consent/consent.ts";
 import { cancelIfForgotten } from "../forget/forget.ts";
 import {
   failureReason,
   type Logger,
+  NO_ADDRESS,
   NoAnswerError,
   OPTED_OUT,
   PermanentSendError,
@@ -81,9 +83,10 @@ export async function sendOutbound(
     if (!resolved.address) {
       if (resolved.optedOut) {
         await optOut(sender, id, log);
-        return;
+      } else {
+        await failNoAddress(sender, id, outbound.to_identity, log);
       }
-      throw new PermanentSendError("no address");
+      return;
     }
     // Every producer's to_addr (a topic send, a scheduler's command) is held to what the API accepts.
     address = normaliseRecipient(channel.type, resolved.address);
@@ -173,7 +176,7 @@ export async function sendOutbound(
     // Never throws for an error without a message.
     const reason = failureReason(err);
     if (err instanceof PermanentSendError) {
-      if (await db.$transaction((tx) => recordFailed(tx, id, worker, reason))) {
+      if (await db.$transaction((tx) => recordFailed(tx, id, worker, reason, { sentTo: address }))) {
         log.warn({ outboundId: id, reason }, "outbound failed");
       } else {
         log.warn(
@@ -252,6 +255,23 @@ async function optOut(sender: Sender, id: string, log: Logger, reported?: OptOut
       { outboundId: id, reason: OPTED_OUT, provider: reported?.provider_code },
       "recipient opted out; not sent",
     );
+  }
+}
+
+/**
+ * An outbound to an identity with no address to send to: failed (with its delivery report, as any failure), and
+ * Seed's `identity.no_address` hook, in the same transaction.
+ */
+async function failNoAddress(sender: Sender, id: string, toIdentity: string | null, log: Logger) {
+  const failed = await sender.db.$transaction(async (tx) => {
+    const done = await recordFailed(tx, id, sender.worker, NO_ADDRESS);
+    if (done && toIdentity) {
+      await publish(tx, { hook: "identity.no_address", data: { to_identity: toIdentity } });
+    }
+    return done;
+  });
+  if (failed) {
+    log.warn({ outboundId: id, reason: NO_ADDRESS }, "outbound failed");
   }
 }
 

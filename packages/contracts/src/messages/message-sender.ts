@@ -118,6 +118,54 @@ export const InboundReceived = Type.Object({
 export type InboundReceived = Static<typeof InboundReceived>;
 
 /**
+ * The `outbound.delivery_report` REST hook (Seed's body, which hubs and identity's `message_count` read): an
+ * outbound was delivered, or failed for good. `to_addr` is the address it was sent to while it is still known
+ * (a failure), "" once delivered (Seed wiped it before firing).
+ */
+export const OutboundDeliveryReportHook = Type.Object({
+  outbound_id: Uuid,
+  delivered: Type.Boolean(),
+  to_addr: Type.String(),
+  identity: Nullable(Uuid),
+});
+export type OutboundDeliveryReportHook = Static<typeof OutboundDeliveryReportHook>;
+
+/** The `outbound.failed` REST hook: the `outbound.failed` event and the attempts the outbound made. */
+export const OutboundFailedHook = Type.Object({
+  ...OutboundStatusChanged.properties,
+  attempts: Type.Integer({ minimum: 0 }),
+});
+export type OutboundFailedHook = Static<typeof OutboundFailedHook>;
+
+/**
+ * The `inbound.received` REST hook: the stored inbound in Seed's fields (`transport_name` is the channel;
+ * `from_addr` is "" when the sender is known by `from_identity`, as Seed stored it), with Tidings' `channel`,
+ * `keyword` and `reply_to_outbound`.
+ */
+export const InboundReceivedHook = Type.Object({
+  id: Uuid,
+  message_id: Nullable(Type.String()),
+  in_reply_to: Nullable(Type.String()),
+  to_addr: Type.String(),
+  from_addr: Type.String(),
+  from_identity: Nullable(Uuid),
+  content: Nullable(Type.String()),
+  transport_name: Type.String(),
+  transport_type: Nullable(Type.String()),
+  helper_metadata: Json,
+  created_at: IsoDateTime,
+  updated_at: IsoDateTime,
+  channel: Type.String(),
+  keyword: Nullable(InboundKeyword),
+  reply_to_outbound: Nullable(Uuid),
+});
+export type InboundReceivedHook = Static<typeof InboundReceivedHook>;
+
+/** The `identity.no_address` REST hook (Seed's): an outbound to an identity that has no address to send to. */
+export const IdentityNoAddress = Type.Object({ to_identity: Uuid });
+export type IdentityNoAddress = Static<typeof IdentityNoAddress>;
+
+/**
  * `optout.reported`: a provider refused a send because the recipient unsubscribed from it (Twilio error 21610,
  * Vonage's equivalent). The identity service records it as a `stop` opt-out from source `provider`, as it does an
  * inbound STOP; message-sender's own copy of consent follows from the `optout.created` that causes.
