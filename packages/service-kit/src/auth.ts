@@ -46,6 +46,7 @@ export interface KeyOptions {
 export interface TokenInfo {
   id: number;
   prefix: string | null;
+  user: number;
   email: string;
   kind: KeyKind;
   allow_list: string[];
@@ -60,6 +61,8 @@ export interface TokenInfo {
 export interface IssuedToken {
   token: string;
   id: number;
+  /** The API user it belongs to (the id hooks are owned by, and `created_by` columns hold). */
+  user: number;
   prefix: string;
   createdAt: Date;
 }
@@ -276,7 +279,7 @@ export class TokenAuthenticator {
   async issue(email: string, options: KeyOptions): Promise<IssuedToken> {
     const token = `tdg_${randomBytes(32).toString("base64url")}`;
     const prefix = token.slice(0, 12);
-    const rows = await this.db.$queryRawUnsafe<{ id: number; created_at: Date }[]>(
+    const rows = await this.db.$queryRawUnsafe<{ id: number; user_id: number; created_at: Date }[]>(
       `WITH u AS (
          INSERT INTO tidings_api_user (email) VALUES ($1)
          ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
@@ -285,7 +288,7 @@ export class TokenAuthenticator {
        INSERT INTO tidings_api_token
          (digest, user_id, kind, allow_list, rate_limit, daily_limit, prefix, expires_at)
        SELECT $2, id, $3, $4::text[], $5::int, $6::int, $7, $8::timestamptz FROM u
-       RETURNING id, created_at`,
+       RETURNING id, user_id, created_at`,
       email.toLowerCase(),
       digestToken(token),
       options.kind,
@@ -295,8 +298,8 @@ export class TokenAuthenticator {
       prefix,
       options.expiresAt ?? null,
     );
-    const row = rows[0] as { id: number; created_at: Date };
-    return { token, id: row.id, prefix, createdAt: row.created_at };
+    const row = rows[0] as { id: number; user_id: number; created_at: Date };
+    return { token, id: row.id, user: row.user_id, prefix, createdAt: row.created_at };
   }
 
   /** Tokens by id, with their user's email; `email` narrows to one user's. */
@@ -308,7 +311,7 @@ export class TokenAuthenticator {
       ...(email === undefined ? [] : [email.toLowerCase()]),
     ];
     const rows = await this.db.$queryRawUnsafe<(TokenInfo & { total: number })[]>(
-      `SELECT t.id, t.prefix, u.email, t.kind, t.allow_list, t.rate_limit, t.daily_limit, t.created_at,
+      `SELECT t.id, t.prefix, u.id AS user, u.email, t.kind, t.allow_list, t.rate_limit, t.daily_limit, t.created_at,
               t.expires_at, t.revoked_at, count(*) OVER ()::int AS total
        FROM tidings_api_token t JOIN tidings_api_user u ON u.id = t.user_id ${where}
        ORDER BY t.id LIMIT $1 OFFSET $2`,

@@ -20,7 +20,7 @@ const issue = (payload: Record<string, unknown>) => pair.issue(payload);
 const issued = async (payload: Record<string, unknown>) => {
   const res = await issue(payload);
   expect(res.statusCode).toBe(201);
-  return res.json() as { token: string; id: number; prefix: string; expires_at: string | null };
+  return res.json() as { token: string; id: number; user: number; prefix: string; expires_at: string | null };
 };
 const whoami = (token: string, app: Api) => pair.whoami(token, app);
 const revoke = (id: number | string, app: Api = apis[0], headers: Record<string, string> = admin) =>
@@ -84,6 +84,8 @@ describe("GET /api/v1/user/tokens/", () => {
     });
     expect(team.token.startsWith(team.prefix)).toBe(true);
     expect(team.prefix).toHaveLength(12);
+    // the API user's id, which an admin names as a hook's `owner`
+    expect(team.user).toEqual(expect.any(Number));
     const res = await list("?email=lister@example.org");
     expect(res.statusCode).toBe(200);
     expect(res.body).not.toContain(team.token);
@@ -96,6 +98,7 @@ describe("GET /api/v1/user/tokens/", () => {
         {
           id: team.id,
           prefix: team.prefix,
+          user: team.user,
           email: "lister@example.org",
           kind: "team",
           allow_list: ["+27820001001"],

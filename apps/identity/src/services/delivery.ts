@@ -10,6 +10,8 @@ import { type Actor, identitiesWithAddress } from "./identities.ts";
  * Applies one delivery result to an identity's consecutive-failure counter, atomically: a delivery resets
  * it, a failure adds one. `identity.max_failures` is enqueued when the counter reaches the
  * threshold exactly, so once per crossing (Seed fired on every failure at or above it).
+ * The result of an outbound (`outboundId`) counts once, however many ways it arrives (the broker's report and
+ * message-sender's Seed hook to message_count); again, it changes nothing and answers the current count.
  * Returns the new count, or null when the identity does not exist.
  */
 export async function recordDeliveryResult(
@@ -18,7 +20,17 @@ export async function recordDeliveryResult(
   delivered: boolean,
   threshold: number,
   actor: Partial<Actor> = {},
+  outboundId?: string,
 ): Promise<number | null> {
+  if (outboundId !== undefined) {
+    const first = await tx.$executeRaw`
+      INSERT INTO counted_delivery (outbound_id) VALUES (${outboundId}::uuid) ON CONFLICT DO NOTHING`;
+    if (first === 0) {
+      const rows = await tx.$queryRaw<{ n: number }[]>`
+        SELECT failed_message_count AS n FROM identity WHERE id = ${identityId}::uuid`;
+      return rows[0]?.n ?? null;
+    }
+  }
   if (delivered) {
     const rows = await tx.$queryRaw<{ n: number }[]>`
       UPDATE identity SET failed_message_count = 0
@@ -44,7 +56,13 @@ export async function recordDeliveryResult(
 }
 
 export interface MessageCountInput {
-  data?: { identity?: string | null; to_addr?: string | null; delivered: boolean | "true" | "false" };
+  data?: {
+    identity?: string | null;
+    to_addr?: string | null;
+    delivered: boolean | "true" | "false";
+    /** Set by message-sender's `outbound.delivery_report` hook: its result then counts once. */
+    outbound_id?: string | null;
+  };
 }
 
 /** Seed's `POST /identities/message_count/` receiver (the Message Sender's delivery-report hook). */
@@ -69,7 +87,10 @@ export async function messageCount(
       const address = normaliseAddress("msisdn", data.to_addr, defaultCountry) ?? data.to_addr;
       identityId = (await identitiesWithAddress(tx, "msisdn", address))[0];
     }
-    const n = identityId ? await recordDeliveryResult(tx, identityId, delivered, threshold, actor) : null;
+    const outbound = data.outbound_id ?? undefined;
+    const n = identityId
+      ? await recordDeliveryResult(tx, identityId, delivered, threshold, actor, outbound)
+      : null;
     if (!identityId || n === null) {
       throw addressNotFound("No identity found for given address");
     }
@@ -96,9 +117,14 @@ export async function applyDeliveryReport(
     if (!(await isFirstDelivery(tx, ctx))) {
       return;
     }
-    const n = await recordDeliveryResult(tx, identity, report.delivered, threshold, {
-      correlationId: ctx.correlationId,
-    });
+    const n = await recordDeliveryResult(
+      tx,
+      identity,
+      report.delivered,
+      threshold,
+      { correlationId: ctx.correlationId },
+      report.outbound_id,
+    );
     if (n === null) {
       ctx.log.info({ identity }, "delivery report for an unknown identity; ignored");
     }

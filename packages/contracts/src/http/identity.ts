@@ -224,6 +224,8 @@ export const MessageCountBody = Type.Object(
           identity: Type.Optional(Nullable(Uuid)),
           to_addr: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
           delivered: Type.Union([Type.Boolean(), Type.Literal("true"), Type.Literal("false")]),
+          /** Message-sender's hook sends it: a result already counted (from the broker) counts once. */
+          outbound_id: Type.Optional(Nullable(Uuid)),
         },
         { additionalProperties: true },
       ),

@@ -40,6 +40,8 @@ const KeyFields = {
 const IssuedToken = Type.Object({
   token: Type.String(),
   id: Type.Integer(),
+  /** The API user's id: an admin creates hooks on its behalf with it (`owner`). */
+  user: Type.Integer(),
   prefix: Type.String(),
   created_at: Timestamp,
   ...KeyFields,
@@ -47,6 +49,7 @@ const IssuedToken = Type.Object({
 
 const ListedToken = Type.Object({
   id: Type.Integer(),
+  user: Type.Integer(),
   prefix: Type.Union([Type.String(), Type.Null()]),
   email: Type.String(),
   created_at: Timestamp,
@@ -140,6 +143,7 @@ export const tokensPlugin: FastifyPluginAsyncTypebox = async (app) => {
       return reply.code(201).send({
         token: issued.token,
         id: issued.id,
+        user: issued.user,
         prefix: issued.prefix,
         created_at: issued.createdAt.toISOString(),
         kind,
