@@ -100,4 +100,17 @@ describe("Seed hubs' identity requests", () => {
     expect(res.statusCode).toBe(404);
     expect(res.json()).toMatchObject({ detail: "Not found.", error: { code: "IDENTITY_NOT_FOUND" } });
   });
+
+  it("counts an outbound's failed delivery once, however many times its report arrives", async ({ svc }) => {
+    const { identity } = await withAddress(svc);
+    const report = (outbound_id: string) =>
+      send(svc, "POST", "/api/v1/identities/message_count/", {
+        hook: { id: 1, event: "outbound.delivery_report", target: "x" },
+        data: { outbound_id, delivered: false, to_addr: "", identity: identity.id },
+      });
+    const outbound = "11111111-1111-4111-8111-111111111111";
+    expect((await report(outbound)).json().failed_message_count).toBe(1);
+    expect((await report(outbound)).json().failed_message_count).toBe(1);
+    expect((await report("22222222-2222-4222-8222-222222222222")).json().failed_message_count).toBe(2);
+  });
 });
