@@ -14,6 +14,8 @@ const MSISDN = "+27820001001";
 let platform: Platform;
 /** Each service's token of the hub's own API user (issued as a Seed operator would, with POST /user/token/). */
 const tokens = {} as Record<ServiceName, string>;
+/** The hub's API user at each service (hooks of user-scoped events are created on its behalf). */
+const users = {} as Record<ServiceName, number>;
 
 interface Received {
   path: string;
@@ -129,7 +131,9 @@ beforeAll(async () => {
     SCHEDULER_HTTP_ALLOWED_HOSTS: "127.0.0.1",
   });
   for (const service of ["identity", "subscription", "message-sender", "scheduler", "content"] as const) {
-    tokens[service] = (await asAdmin(service, "/user/token/", { email: "hub@momconnect.example.org" })).token;
+    const issued = await asAdmin(service, "/user/token/", { email: "hub@momconnect.example.org" });
+    tokens[service] = issued.token;
+    users[service] = issued.user;
   }
   // The programme's content, as its operators loaded it (through the one SBM URL).
   const schedule = await ok(
@@ -357,6 +361,7 @@ describe("delivery reports and failure counting (Seed message sender -> identity
   it("counts failed deliveries posted to message_count and calls the hub's change/inactive hook at the limit", async () => {
     // ndoh registers its receiver at the identity store, with its own token (the hook is scoped to its user)
     await asAdmin("identity", "/webhook/", {
+      owner: users.identity,
       event: "identity.max_failures",
       target: `${hubUrl}/api/v1/change/inactive/`,
     });
@@ -402,7 +407,11 @@ describe("events and replies (ndoh process_whatsapp_unsent_event)", () => {
 
 describe("opt-out (ndoh PushOptoutToIdentityStore, HelloMama's optout hook and metrics)", () => {
   it("deactivates her subscriptions, records the opt-out, and calls the hub's optout hook in Seed's raw shape", async () => {
-    await asAdmin("identity", "/webhook/", { event: "optout.requested", target: `${hubUrl}/api/v1/optout/` });
+    await asAdmin("identity", "/webhook/", {
+      owner: users.identity,
+      event: "optout.requested",
+      target: `${hubUrl}/api/v1/optout/`,
+    });
     for (const sub of await paginated("subscription", "/subscriptions/", { identity: mom, active: true })) {
       await ok(seed("subscription", "PATCH", `/subscriptions/${sub.id}/`, { data: { active: false } }));
     }
