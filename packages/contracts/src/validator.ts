@@ -1,14 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
-import {
-  catalog,
-  type HookData,
-  type HookEventName,
-  hookEvents,
-  isHookEventName,
-  type MessageName,
-  type Payload,
-} from "./catalog.ts";
+import { catalog, type MessageName, type Payload } from "./catalog.ts";
+import { type HookData, type HookEventName, hookEvents, isHookEventName } from "./hook-events.ts";
 
 /**
  * An Ajv with the formats fastify uses. JSON (message payloads, request bodies) is validated as sent:
