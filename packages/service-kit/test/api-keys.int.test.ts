@@ -35,6 +35,7 @@ describe("API keys of three kinds", () => {
     const { token, ...rest } = res.json();
     expect(rest).toEqual({
       id: expect.any(Number),
+      user: expect.any(Number),
       prefix: token.slice(0, 12),
       created_at: expect.any(String),
       kind: "live",
