@@ -36,7 +36,8 @@ class FakeDb implements SqlExecutor {
     }
     if (query.includes("INSERT INTO tidings_api_token")) {
       await this.$executeRawUnsafe(query, ...values);
-      return [{ id: this.tokens.size, created_at: new Date() }] as T;
+      const userId = this.tokens.get(values[1] as string)?.userId;
+      return [{ id: this.tokens.size, user_id: userId, created_at: new Date() }] as T;
     }
     const token = this.tokens.get(values[0] as string);
     const user = token && !token.revoked ? this.users.find((u) => u.id === token.userId) : undefined;

@@ -55,13 +55,15 @@ export async function recordDeliveryResult(
   return n;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface MessageCountInput {
   data?: {
     identity?: string | null;
     to_addr?: string | null;
     delivered: boolean | "true" | "false";
-    /** Set by message-sender's `outbound.delivery_report` hook: its result then counts once. */
-    outbound_id?: string | null;
+    /** Set by message-sender's `outbound.delivery_report` hook: its result then counts once (a uuid). */
+    outbound_id?: unknown;
   };
 }
 
@@ -87,7 +89,8 @@ export async function messageCount(
       const address = normaliseAddress("msisdn", data.to_addr, defaultCountry) ?? data.to_addr;
       identityId = (await identitiesWithAddress(tx, "msisdn", address))[0];
     }
-    const outbound = data.outbound_id ?? undefined;
+    const outbound =
+      typeof data.outbound_id === "string" && UUID.test(data.outbound_id) ? data.outbound_id : undefined;
     const n = identityId
       ? await recordDeliveryResult(tx, identityId, delivered, threshold, actor, outbound)
       : null;

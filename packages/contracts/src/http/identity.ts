@@ -224,8 +224,11 @@ export const MessageCountBody = Type.Object(
           identity: Type.Optional(Nullable(Uuid)),
           to_addr: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
           delivered: Type.Union([Type.Boolean(), Type.Literal("true"), Type.Literal("false")]),
-          /** Message-sender's hook sends it: a result already counted (from the broker) counts once. */
-          outbound_id: Type.Optional(Nullable(Uuid)),
+          /**
+           * Message-sender's hook sends the outbound's id: a result already counted (from the broker) counts once.
+           * Any other value is accepted and not used, as Seed ignored it.
+           */
+          outbound_id: Type.Optional(Type.Unknown()),
         },
         { additionalProperties: true },
       ),
