@@ -112,6 +112,17 @@ describe("POST /api/v1/binarycontent/", () => {
       expect(error.message).toContain("image/png, audio/*");
     });
 
+    it("reads a part sent without a type by its file name, as seed-services-client sends one", async () => {
+      const res = await t.upload({ filename: "week1.mp3", type: null, data: "ID3-audio" });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ filename: "week1.mp3", mime_type: "audio/mpeg" });
+      await rejects(
+        () => t.upload({ filename: "notes.txt", type: null, data: "text" }),
+        400,
+        "CONTENT_BINARY_TYPE_NOT_ALLOWED",
+      );
+    });
+
     it("400s a request without a file in the field content", async () => {
       await rejects(() => t.upload(undefined, { content: "just text" }), 400, "CONTENT_BINARY_MISSING");
       await rejects(

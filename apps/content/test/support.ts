@@ -17,9 +17,9 @@ const EVENTS: MessageName[] = [
   "content.template.deleted",
 ];
 
-/** A multipart/form-data body with one file part (and optional plain fields). */
+/** A multipart/form-data body with one file part (and optional plain fields); `type` null: no Content-Type. */
 export function multipartBody(
-  file: { field?: string; filename: string; type: string; data: Buffer | string } | undefined,
+  file: { field?: string; filename: string; type: string | null; data: Buffer | string } | undefined,
   fields: Record<string, string> = {},
 ) {
   const boundary = `----tidings${Math.random().toString(16).slice(2)}`;
@@ -32,7 +32,7 @@ export function multipartBody(
   if (file) {
     parts.push(
       Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${file.field ?? "content"}"; filename="${file.filename}"\r\nContent-Type: ${file.type}\r\n\r\n`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="${file.field ?? "content"}"; filename="${file.filename}"\r\n${file.type === null ? "" : `Content-Type: ${file.type}\r\n`}\r\n`,
       ),
       Buffer.isBuffer(file.data) ? file.data : Buffer.from(file.data),
       Buffer.from("\r\n"),

@@ -6,17 +6,13 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Platform, type ServiceName, startPlatform } from "./platform.ts";
-import { type PyParam, pyJson, type SeedRequest, seedWire, sendRaw, type WireResponse } from "./wire.ts";
+import { type Platform, startPlatform } from "./platform.ts";
+import { type Decoded, ok, SeedClient, type Service } from "./seed-client.ts";
+import { pyJson } from "./wire.ts";
 
 const ADMIN_TOKEN = "e2e-seed-admin-token-0123456789";
 const MSISDN = "+27820001001";
 let platform: Platform;
-/** Each service's token of the hub's own API user (issued as a Seed operator would, with POST /user/token/). */
-const tokens = {} as Record<ServiceName, string>;
-/** The hub's API user at each service (hooks of user-scoped events are created on its behalf). */
-const users = {} as Record<ServiceName, number>;
-
 interface Received {
   path: string;
   headers: IncomingMessage["headers"];
@@ -27,74 +23,11 @@ const received: Received[] = [];
 let hub: Server;
 let hubUrl: string;
 
-/** A decoded JSON body, read field by field as a Python hub reads it. */
-// biome-ignore lint/suspicious/noExplicitAny: the hubs read Seed's answers untyped, and so does this replay
-type Decoded = Record<string, any>;
-
-type Service = "identity" | "subscription" | "message-sender" | "scheduler";
-
-/** One call of the Python client: `session.<method>(path, params=..., data=...)` with the hub's token. */
-function seed(
-  service: Service,
-  method: SeedRequest["method"],
-  path: string,
-  extra: Partial<SeedRequest> = {},
-) {
-  const origin = platform.base[service];
-  return sendRaw(origin, seedWire(origin, "/api/v1", { method, path, token: tokens[service], ...extra }));
-}
-
-const get = (service: Service, path: string, params?: Record<string, PyParam>) =>
-  seed(service, "GET", path, { params });
-
-async function ok(res: WireResponse | Promise<WireResponse>, status?: number): Promise<Decoded> {
-  const r = await res;
-  if (status === undefined) {
-    expect(r.status, r.text).toBeLessThan(300);
-  } else {
-    expect(r.status, r.text).toBe(status);
-  }
-  return r.text ? r.json() : {};
-}
-
-/**
- * `seed_services_client.utils.get_paginated_response`: yields `results`, then follows `next` after
- * `next.replace(session.url, "")`, so `next` must start with exactly the URL the client was given.
- */
-async function paginated(service: Service, path: string, params?: Record<string, PyParam>) {
-  const sessionUrl = `${platform.base[service]}/api/v1`;
-  const items: Decoded[] = [];
-  let page = await ok(get(service, path, params));
-  for (;;) {
-    items.push(...(page.results ?? []));
-    if (!page.next) {
-      return items;
-    }
-    expect(page.next.startsWith(sessionUrl), page.next).toBe(true);
-    const next = new URL(page.next.replace(sessionUrl, ""), "http://x");
-    page = await ok(
-      get(service, next.pathname, Object.fromEntries(next.searchParams) as Record<string, PyParam>),
-    );
-  }
-}
-
-/**
- * What an operator does once, with the admin token: Tidings lets only admins choose hook targets (a hook makes
- * the service POST inside its network), where Seed let any user register one.
- */
-async function asAdmin(service: ServiceName, path: string, body: unknown) {
-  const res = await fetch(`${platform.base[service]}/api/v1${path}`, {
-    method: "POST",
-    headers: { authorization: `Token ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  return (await res.json()) as Decoded;
-}
+let client: SeedClient;
 
 /** A hub's `DeliverHook`: `requests.post(target, data=json.dumps(payload), headers=...)` to an SBM receiver. */
 const hookPost = (service: Service, path: string, payload: unknown) =>
-  seed(service, "POST", path, { data: payload });
+  client.seed(service, "POST", path, { data: payload });
 
 const waitForHook = async (path: string, count = 1, timeoutMs = 20_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -130,14 +63,13 @@ beforeAll(async () => {
     HOOK_RETRY_BASE_MS: "100",
     SCHEDULER_HTTP_ALLOWED_HOSTS: "127.0.0.1",
   });
-  for (const service of ["identity", "subscription", "message-sender", "scheduler", "content"] as const) {
-    const issued = await asAdmin(service, "/user/token/", { email: "hub@momconnect.example.org" });
-    tokens[service] = issued.token;
-    users[service] = issued.user;
-  }
+  client = new SeedClient(platform, ADMIN_TOKEN);
+  await client.issueTokens("hub@momconnect.example.org");
   // The programme's content, as its operators loaded it (through the one SBM URL).
   const schedule = await ok(
-    seed("subscription", "POST", "/schedule/", { data: { minute: "0", hour: "8", day_of_week: "1,3" } }),
+    client.seed("subscription", "POST", "/schedule/", {
+      data: { minute: "0", hour: "8", day_of_week: "1,3" },
+    }),
     201,
   );
   for (const shortName of [
@@ -147,7 +79,7 @@ beforeAll(async () => {
     "popi.hw_full.1",
   ]) {
     const set = await ok(
-      seed("subscription", "POST", "/messageset/", {
+      client.seed("subscription", "POST", "/messageset/", {
         data: { short_name: shortName, content_type: "text", default_schedule: schedule.id },
       }),
       201,
@@ -155,7 +87,7 @@ beforeAll(async () => {
     for (const lang of ["eng_ZA", "zul_ZA"]) {
       for (const sequence_number of [1, 2, 3]) {
         await ok(
-          seed("subscription", "POST", "/message/", {
+          client.seed("subscription", "POST", "/message/", {
             data: {
               messageset: set.id,
               sequence_number,
@@ -169,7 +101,7 @@ beforeAll(async () => {
     }
   }
   // ndoh sends its welcome through the channel it named at Seed: JUNE_TEXT.
-  await asAdmin("message-sender", "/channel/", {
+  await client.asAdmin("message-sender", "/channel/", {
     channel_id: "JUNE_TEXT",
     channel_type: "log",
     default: true,
@@ -185,7 +117,7 @@ afterAll(async () => {
 
 const setByName = async (shortName: string) => {
   // ndoh: next(sbm_client.get_messagesets({"short_name": short_name})["results"])
-  const [set] = await paginated("subscription", "/messageset/", { short_name: shortName });
+  const [set] = await client.paginated("subscription", "/messageset/", { short_name: shortName });
   expect(set, shortName).toBeDefined();
   return set as { id: number; short_name: string; default_schedule: number };
 };
@@ -213,10 +145,10 @@ describe("ndoh-hub: registration, identity, subscription request (registrations/
   it("finds no identity by msisdn, creates one, and subscribes her to the prebirth set", async () => {
     // get_or_create_identity_from_msisdn
     expect(
-      await paginated("identity", "/identities/search/", { details__addresses__msisdn: MSISDN }),
+      await client.paginated("identity", "/identities/search/", { details__addresses__msisdn: MSISDN }),
     ).toEqual([]);
     const created = await ok(
-      seed("identity", "POST", "/identities/", {
+      client.seed("identity", "POST", "/identities/", {
         data: {
           details: { default_addr_type: "msisdn", addresses: { msisdn: { [MSISDN]: { default: true } } } },
         },
@@ -224,18 +156,22 @@ describe("ndoh-hub: registration, identity, subscription request (registrations/
       201,
     );
     mom = created.id;
-    const found = await paginated("identity", "/identities/search/", { details__addresses__msisdn: MSISDN });
+    const found = await client.paginated("identity", "/identities/search/", {
+      details__addresses__msisdn: MSISDN,
+    });
     expect(found.map((i) => i.id)).toEqual([mom]);
     expect(found[0]?.details.addresses.msisdn[MSISDN]).toMatchObject({ default: true });
 
     // is_identity_subscribed: params dict {"identity": ..., "active": True}
-    expect(await paginated("subscription", "/subscriptions/", { identity: mom, active: true })).toEqual([]);
-    const sets = await paginated("subscription", "/messageset/");
+    expect(
+      await client.paginated("subscription", "/subscriptions/", { identity: mom, active: true }),
+    ).toEqual([]);
+    const sets = await client.paginated("subscription", "/messageset/");
     expect(sets.filter((s) => /prebirth\.hw_full/.test(s.short_name))).toHaveLength(1);
 
     // mom_opt_in: the hub's Source pk is an integer
     await ok(
-      seed("identity", "POST", "/optin/", {
+      client.seed("identity", "POST", "/optin/", {
         data: {
           identity: mom,
           address_type: "msisdn",
@@ -248,7 +184,7 @@ describe("ndoh-hub: registration, identity, subscription request (registrations/
     );
 
     const set = await setByName("momconnect_prebirth.hw_full.1");
-    const schedule = await ok(get("subscription", `/schedule/${set.default_schedule}/`));
+    const schedule = await ok(client.get("subscription", `/schedule/${set.default_schedule}/`));
     expect(schedule.day_of_week.split(",")).toEqual(["1", "3"]);
 
     await ok(
@@ -261,14 +197,14 @@ describe("ndoh-hub: registration, identity, subscription request (registrations/
       }),
       201,
     );
-    const subs = await paginated("subscription", "/subscriptions/", { identity: mom, active: true });
+    const subs = await client.paginated("subscription", "/subscriptions/", { identity: mom, active: true });
     expect(subs).toEqual([
       expect.objectContaining({ identity: mom, messageset: set.id, next_sequence_number: 2, lang: "eng_ZA" }),
     ]);
 
     // the welcome: always JUNE_TEXT, to_addr and to_identity
     await ok(
-      seed("message-sender", "POST", "/outbound/", {
+      client.seed("message-sender", "POST", "/outbound/", {
         data: {
           to_addr: MSISDN,
           to_identity: mom,
@@ -283,28 +219,28 @@ describe("ndoh-hub: registration, identity, subscription request (registrations/
 
   it("updates the identity's details, also by PATCHing back the whole identity it read (third-party registration)", async () => {
     // set_risk_status: GET, then PATCH the whole details
-    const identity = await ok(get("identity", `/identities/${mom}/`));
+    const identity = await ok(client.get("identity", `/identities/${mom}/`));
     await ok(
-      seed("identity", "PATCH", `/identities/${mom}/`, {
+      client.seed("identity", "PATCH", `/identities/${mom}/`, {
         data: { details: { ...identity.details, pmtct: { risk_status: "high" } } },
       }),
     );
     // ThirdPartyRegistration: is_client.update_identity(mom_identity["id"], data=mom_identity)
-    const whole = await ok(get("identity", `/identities/${mom}/`));
+    const whole = await ok(client.get("identity", `/identities/${mom}/`));
     whole.details.lang_code = "zul_ZA";
-    const patched = await ok(seed("identity", "PATCH", `/identities/${mom}/`, { data: whole }));
+    const patched = await ok(client.seed("identity", "PATCH", `/identities/${mom}/`, { data: whole }));
     expect(patched.details).toMatchObject({ pmtct: { risk_status: "high" }, lang_code: "zul_ZA" });
     expect(patched.id).toBe(mom);
   });
 
   it("answers a missing identity with Seed's 404 body, which get_identity reads as None", async () => {
-    const res = await get("identity", `/identities/${crypto.randomUUID()}/`);
+    const res = await client.get("identity", `/identities/${crypto.randomUUID()}/`);
     expect(res.status).toBe(404);
     expect(res.json()).toMatchObject({ detail: "Not found." });
   });
 
   it("reads the default address as get_identity_address does (no trailing slash, ?default=True)", async () => {
-    const page = await ok(get("identity", `/identities/${mom}/addresses/msisdn`, { default: true }));
+    const page = await ok(client.get("identity", `/identities/${mom}/addresses/msisdn`, { default: true }));
     expect(page.results[0]).toEqual({ address: MSISDN });
   });
 });
@@ -312,15 +248,17 @@ describe("ndoh-hub: registration, identity, subscription request (registrations/
 describe("change of message set and language (ndoh changes/tasks.py, HelloMama change_admin)", () => {
   it("switches her from prebirth to postbirth and changes her language", async () => {
     // baby_switch
-    const active = await paginated("subscription", "/subscriptions/", { identity: mom, active: true });
+    const active = await client.paginated("subscription", "/subscriptions/", { identity: mom, active: true });
     for (const sub of active) {
-      const set = await ok(get("subscription", `/messageset/${sub.messageset}/`));
+      const set = await ok(client.get("subscription", `/messageset/${sub.messageset}/`));
       if (set.short_name.includes("prebirth")) {
-        await ok(seed("subscription", "PATCH", `/subscriptions/${sub.id}/`, { data: { active: false } }));
+        await ok(
+          client.seed("subscription", "PATCH", `/subscriptions/${sub.id}/`, { data: { active: false } }),
+        );
       }
     }
     const postbirth = await setByName("momconnect_postbirth.hw_full.1");
-    await ok(get("subscription", `/schedule/${postbirth.default_schedule}/`));
+    await ok(client.get("subscription", `/schedule/${postbirth.default_schedule}/`));
     await ok(
       subscriptionRequest({
         identity: mom,
@@ -332,26 +270,31 @@ describe("change of message set and language (ndoh changes/tasks.py, HelloMama c
       201,
     );
     // momconnect_change_language
-    const now = await paginated("subscription", "/subscriptions/", { identity: mom, active: true });
+    const now = await client.paginated("subscription", "/subscriptions/", { identity: mom, active: true });
     expect(now.map((s) => s.messageset)).toEqual([postbirth.id]);
-    await ok(seed("subscription", "PATCH", `/subscriptions/${now[0]?.id}/`, { data: { lang: "zul_ZA" } }));
+    await ok(
+      client.seed("subscription", "PATCH", `/subscriptions/${now[0]?.id}/`, { data: { lang: "zul_ZA" } }),
+    );
     // HelloMama's admin language change checks the languages first; the keys are strings
-    const languages = await ok(get("subscription", "/messageset_languages/"));
+    const languages = await ok(client.get("subscription", "/messageset_languages/"));
     expect(languages[String(postbirth.id)]).toEqual(["eng_ZA", "zul_ZA"]);
     // ops: ?active=True&messageset_contains=nurseconnect
     expect(
-      await paginated("subscription", "/subscriptions/", {
+      await client.paginated("subscription", "/subscriptions/", {
         active: true,
         messageset_contains: "nurseconnect",
       }),
     ).toEqual([]);
-    const inactive = await paginated("subscription", "/subscriptions/", { identity: mom, active: false });
+    const inactive = await client.paginated("subscription", "/subscriptions/", {
+      identity: mom,
+      active: false,
+    });
     expect(inactive).toHaveLength(1);
   });
 
   it("asks SBM to resend her last message (HelloMama resend_last_message: POST .../resend, no body)", async () => {
-    const [sub] = await paginated("subscription", "/subscriptions/", { identity: mom, active: true });
-    const res = await seed("subscription", "POST", `/subscriptions/${sub?.id}/resend`);
+    const [sub] = await client.paginated("subscription", "/subscriptions/", { identity: mom, active: true });
+    const res = await client.seed("subscription", "POST", `/subscriptions/${sub?.id}/resend`);
     expect(res.status, res.text).toBe(202);
     expect(res.json()).toMatchObject({ accepted: true });
   });
@@ -360,8 +303,8 @@ describe("change of message set and language (ndoh changes/tasks.py, HelloMama c
 describe("delivery reports and failure counting (Seed message sender -> identity store -> ndoh)", () => {
   it("counts failed deliveries posted to message_count and calls the hub's change/inactive hook at the limit", async () => {
     // ndoh registers its receiver at the identity store, with its own token (the hook is scoped to its user)
-    await asAdmin("identity", "/webhook/", {
-      owner: users.identity,
+    await client.asAdmin("identity", "/webhook/", {
+      owner: client.users.identity,
       event: "identity.max_failures",
       target: `${hubUrl}/api/v1/change/inactive/`,
     });
@@ -392,13 +335,13 @@ describe("delivery reports and failure counting (Seed message sender -> identity
 describe("events and replies (ndoh process_whatsapp_unsent_event)", () => {
   it("finds the person of an outbound by its vumi_message_id, and only that outbound", async () => {
     const other = await ok(
-      seed("message-sender", "POST", "/outbound/", {
+      client.seed("message-sender", "POST", "/outbound/", {
         data: { to_addr: "+27820009998", content: "someone else", metadata: {} },
       }),
       201,
     );
     expect(other.vumi_message_id === undefined || other.vumi_message_id === null).toBe(true);
-    const none = await paginated("message-sender", "/outbound/", {
+    const none = await client.paginated("message-sender", "/outbound/", {
       vumi_message_id: "gBGGJ3EVEUV_AgkLEFYRAAMAAAAA",
     });
     expect(none).toEqual([]);
@@ -407,16 +350,21 @@ describe("events and replies (ndoh process_whatsapp_unsent_event)", () => {
 
 describe("opt-out (ndoh PushOptoutToIdentityStore, HelloMama's optout hook and metrics)", () => {
   it("deactivates her subscriptions, records the opt-out, and calls the hub's optout hook in Seed's raw shape", async () => {
-    await asAdmin("identity", "/webhook/", {
-      owner: users.identity,
+    await client.asAdmin("identity", "/webhook/", {
+      owner: client.users.identity,
       event: "optout.requested",
       target: `${hubUrl}/api/v1/optout/`,
     });
-    for (const sub of await paginated("subscription", "/subscriptions/", { identity: mom, active: true })) {
-      await ok(seed("subscription", "PATCH", `/subscriptions/${sub.id}/`, { data: { active: false } }));
+    for (const sub of await client.paginated("subscription", "/subscriptions/", {
+      identity: mom,
+      active: true,
+    })) {
+      await ok(
+        client.seed("subscription", "PATCH", `/subscriptions/${sub.id}/`, { data: { active: false } }),
+      );
     }
     await ok(
-      seed("identity", "POST", "/optout/", {
+      client.seed("identity", "POST", "/optout/", {
         data: {
           optout_type: "stop",
           identity: mom,
@@ -440,17 +388,17 @@ describe("opt-out (ndoh PushOptoutToIdentityStore, HelloMama's optout hook and m
     expect(hook?.body.identity_details).toMatchObject({ default_addr_type: "msisdn" });
 
     // HelloMama's metrics: three searches it counts
-    expect(await paginated("identity", "/optouts/search/", { reason: "miscarriage" })).toHaveLength(1);
-    expect(await paginated("identity", "/optouts/search/")).toHaveLength(1);
-    expect(await paginated("identity", "/optouts/search/", { request_source: "ussd_public" })).toHaveLength(
-      1,
-    );
+    expect(await client.paginated("identity", "/optouts/search/", { reason: "miscarriage" })).toHaveLength(1);
+    expect(await client.paginated("identity", "/optouts/search/")).toHaveLength(1);
+    expect(
+      await client.paginated("identity", "/optouts/search/", { request_source: "ussd_public" }),
+    ).toHaveLength(1);
     // Django lookups on /optouts/search/, naive date-times meaning UTC
     expect(
-      await paginated("identity", "/optouts/search/", { created_at__gte: "2020-01-01T00:00:00" }),
+      await client.paginated("identity", "/optouts/search/", { created_at__gte: "2020-01-01T00:00:00" }),
     ).toHaveLength(1);
     expect(
-      await paginated("identity", "/optouts/search/", { created_at__lte: "2020-01-01T00:00:00" }),
+      await client.paginated("identity", "/optouts/search/", { created_at__lte: "2020-01-01T00:00:00" }),
     ).toHaveLength(0);
   });
 });
@@ -458,7 +406,7 @@ describe("opt-out (ndoh PushOptoutToIdentityStore, HelloMama's optout hook and m
 describe("message-sender's Seed surface (ndoh get_outbounds, Vumi Go and Junebug inbound pushes)", () => {
   it("answers an outbound with Seed's url, and finds it by the vumi_message_id it was sent with", async () => {
     const created = await ok(
-      seed("message-sender", "POST", "/outbound/", {
+      client.seed("message-sender", "POST", "/outbound/", {
         data: {
           to_addr: "+27820009997",
           content: "Your clinic visit is tomorrow",
@@ -476,13 +424,15 @@ describe("message-sender's Seed surface (ndoh get_outbounds, Vumi Go and Junebug
     const deadline = Date.now() + 20_000;
     while (!sent.vumi_message_id && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      sent = await ok(get("message-sender", `/outbound/${created.id}/`));
+      sent = await ok(client.get("message-sender", `/outbound/${created.id}/`));
     }
     expect(sent.vumi_message_id, "the outbound to be submitted").toBeTruthy();
-    const found = await paginated("message-sender", "/outbound/", { vumi_message_id: sent.vumi_message_id });
+    const found = await client.paginated("message-sender", "/outbound/", {
+      vumi_message_id: sent.vumi_message_id,
+    });
     expect(found.map((o) => o.id)).toEqual([created.id]);
     expect(found[0]).toHaveProperty("to_identity");
-    const oldestFirst = await paginated("message-sender", "/outbound/", {
+    const oldestFirst = await client.paginated("message-sender", "/outbound/", {
       created_at__gte: "2020-01-01T00:00:00",
       ordering: "created_at",
       delivered: "True",
@@ -511,7 +461,7 @@ describe("message-sender's Seed surface (ndoh get_outbounds, Vumi Go and Junebug
       group: null,
       provider: "vodacom",
     };
-    const fromVumi = await ok(seed("message-sender", "POST", "/inbound/", { data: vumi }), 201);
+    const fromVumi = await ok(client.seed("message-sender", "POST", "/inbound/", { data: vumi }), 201);
     expect(fromVumi).toMatchObject({
       message_id: vumi.message_id,
       transport_name: "ndoh_ussd_transport",
@@ -529,7 +479,10 @@ describe("message-sender's Seed surface (ndoh get_outbounds, Vumi Go and Junebug
       content: "STOP",
       channel_data: { session_event: "resume" },
     };
-    const fromJunebug = await ok(seed("message-sender", "POST", "/inbound/LOG/", { data: junebug }), 201);
+    const fromJunebug = await ok(
+      client.seed("message-sender", "POST", "/inbound/LOG/", { data: junebug }),
+      201,
+    );
     expect(fromJunebug).toMatchObject({
       message_id: junebug.message_id,
       to_addr: "+27820001000",
@@ -538,9 +491,9 @@ describe("message-sender's Seed surface (ndoh get_outbounds, Vumi Go and Junebug
       helper_metadata: { session_event: "resume" },
     });
     expect(
-      (await seed("message-sender", "POST", "/inbound/NO_SUCH_CHANNEL/", { data: junebug })).status,
+      (await client.seed("message-sender", "POST", "/inbound/NO_SUCH_CHANNEL/", { data: junebug })).status,
     ).toBe(404);
-    const listed = await paginated("message-sender", "/inbound/", {
+    const listed = await client.paginated("message-sender", "/inbound/", {
       transport_name: "ndoh_ussd_transport",
       transport_type: "ussd",
       to_addr: "*134*550#",
@@ -552,7 +505,7 @@ describe("message-sender's Seed surface (ndoh get_outbounds, Vumi Go and Junebug
 
 describe("filters Seed hubs rely on", () => {
   it("refuses an unknown filter with a 400 naming it instead of returning every record", async () => {
-    const res = await get("message-sender", "/outbound/", { stauts: "failed" });
+    const res = await client.get("message-sender", "/outbound/", { stauts: "failed" });
     expect(res.status).toBe(400);
     expect(res.text).toContain("stauts");
   });
