@@ -15,3 +15,8 @@ export function deterministicId(...parts: (string | number)[]): string {
   const hex = hash.subarray(0, 16).toString("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a value is a UUID (any version, either case), as the `Uuid` schema accepts it. */
+export const isUuid = (value: unknown): value is string => typeof value === "string" && UUID.test(value);

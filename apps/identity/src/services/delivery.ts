@@ -1,5 +1,5 @@
 import { isFirstDelivery, type MessageContext } from "@tidings/amqp";
-import type { OutboundDeliveryReport } from "@tidings/contracts";
+import { isUuid, type OutboundDeliveryReport } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
 import { addressNotFound, dataIncomplete, dataRequired } from "../errors.ts";
@@ -55,8 +55,6 @@ export async function recordDeliveryResult(
   return n;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export interface MessageCountInput {
   data?: {
     identity?: string | null;
@@ -89,8 +87,7 @@ export async function messageCount(
       const address = normaliseAddress("msisdn", data.to_addr, defaultCountry) ?? data.to_addr;
       identityId = (await identitiesWithAddress(tx, "msisdn", address))[0];
     }
-    const outbound =
-      typeof data.outbound_id === "string" && UUID.test(data.outbound_id) ? data.outbound_id : undefined;
+    const outbound = isUuid(data.outbound_id) ? data.outbound_id : undefined;
     const n = identityId
       ? await recordDeliveryResult(tx, identityId, delivered, threshold, actor, outbound)
       : null;

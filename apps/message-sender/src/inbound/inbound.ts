@@ -1,5 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { Inbound, InboundKeyword, InboundListQuery, InboundReceived } from "@tidings/contracts";
+import {
+  type Inbound,
+  type InboundKeyword,
+  type InboundListQuery,
+  type InboundReceived,
+  isUuid,
+} from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
 import type { PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
@@ -109,13 +115,11 @@ export interface ReceivedMessage {
   helperMetadata?: Record<string, unknown>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The outbound an inbound replies to: the one with that provider id on the channel, or that id. */
 async function repliedOutbound(tx: Tx, channel: string, inReplyTo: string): Promise<string | null> {
   const outbound = await tx.outbound.findFirst({
     where: {
-      OR: [{ channel, providerId: inReplyTo }, ...(UUID.test(inReplyTo) ? [{ id: inReplyTo }] : [])],
+      OR: [{ channel, providerId: inReplyTo }, ...(isUuid(inReplyTo) ? [{ id: inReplyTo }] : [])],
     },
     select: { id: true },
   });

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { isUuid } from "@tidings/contracts";
 import Type from "typebox";
 import type { KeyKind } from "../auth.ts";
 import { badRequest, notFound } from "../errors.ts";
@@ -7,7 +8,6 @@ import { errorResponses, requireAdmin } from "../routes.ts";
 
 const E164 = /^\+[1-9][0-9]{6,14}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The longest lifetime a token may be issued with. */
 const MAX_LIFETIME_S = 10 * 366 * 86_400;
 
@@ -71,7 +71,7 @@ function allowListOf(kind: KeyKind, entries: string[] | undefined): string[] {
     ]);
   }
   const details = entries.flatMap((entry, i) =>
-    E164.test(entry) || EMAIL.test(entry) || UUID.test(entry)
+    E164.test(entry) || EMAIL.test(entry) || isUuid(entry)
       ? []
       : [{ field: `body.allow_list.${i}`, message: "must be an E.164 number, an email or an identity id" }],
   );
