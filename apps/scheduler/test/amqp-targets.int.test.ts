@@ -1,40 +1,14 @@
 import type { OutboundSend } from "@tidings/contracts";
-import {
-  adminAuth,
-  type Capture,
-  captureMessages,
-  startTestService,
-  type TestService,
-  testLogger,
-  userAuth,
-  waitFor,
-} from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SchedulerConfig } from "../src/config.ts";
-import { createDb, type Db } from "../src/db.ts";
-import { schedulerService } from "../src/service.ts";
-import { runIdOf, Ticker } from "../src/ticker.ts";
+import type { Api } from "@tidings/service-kit";
+import { userAuth, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
+import type { Db } from "../src/db.ts";
+import { runIdOf } from "../src/ticker.ts";
+import { schedulerTest } from "./support.ts";
 
-let now = new Date("2026-04-01T08:00:30.000Z");
-const clock = () => now;
-
-let svc: TestService<SchedulerConfig, Db>;
-let capture: Capture;
-
-beforeAll(async () => {
-  // The interval ticker is kept out of the way: tests drive ticks themselves.
-  svc = await startTestService(schedulerService(clock), { worker: true, env: { TICK_INTERVAL_MS: "60000" } });
-  capture = await captureMessages(svc.namespace, ["outbound.send", "schedule.fired"]);
+const { it, clock, competing } = schedulerTest("2026-04-01T08:00:30.000Z", {
+  events: ["outbound.send", "schedule.fired"],
 });
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
-
-const post = (payload: object) =>
-  svc.app.inject({ method: "POST", url: "/api/v1/schedule/", headers: adminAuth, payload });
-const patch = (id: string, payload: object) =>
-  svc.app.inject({ method: "PATCH", url: `/api/v1/schedule/${id}/`, headers: adminAuth, payload });
 
 const reminder = {
   id: "{{run_id}}",
@@ -44,22 +18,26 @@ const reminder = {
 };
 
 describe("AMQP targets publishing a catalogued command", () => {
-  it("publishes outbound.send once per slot with the tokens substituted, racing tickers and a manual fire", async () => {
-    const res = await post({ cron_definition: "*/5 * * * *", message: "outbound.send", payload: reminder });
+  it("publishes outbound.send once per slot with the tokens substituted, racing tickers and a manual fire", async ({
+    svc,
+    capture,
+    api,
+  }) => {
+    const res = await api.create({
+      cron_definition: "*/5 * * * *",
+      message: "outbound.send",
+      payload: reminder,
+    });
     expect(res.statusCode).toBe(201);
     const created = res.json();
     expect(created).toMatchObject({ message: "outbound.send", endpoint: null, payload: reminder });
 
-    const clients = [createDb(svc.config.DATABASE_URL), createDb(svc.config.DATABASE_URL)];
-    const tickers = clients.map((db) => new Ticker(db, testLogger(), clock));
-    try {
+    await competing(svc.config.DATABASE_URL, 2, async (tickers) => {
       for (let minute = 1; minute <= 15; minute++) {
-        now = new Date(Date.parse("2026-04-01T08:00:30.000Z") + minute * 60_000);
+        clock.now = new Date(Date.parse("2026-04-01T08:00:30.000Z") + minute * 60_000);
         await Promise.all([...tickers, ...tickers].map((t) => t.tick()));
       }
-    } finally {
-      await Promise.all(clients.map((c) => c.$disconnect()));
-    }
+    });
     const slots = ["2026-04-01T08:05:00.000Z", "2026-04-01T08:10:00.000Z", "2026-04-01T08:15:00.000Z"];
     const sends = () =>
       capture.messages.filter(
@@ -67,12 +45,8 @@ describe("AMQP targets publishing a catalogued command", () => {
       );
     await waitFor(() => sends().length >= 3, { what: "3 outbound.send" });
 
-    now = new Date("2026-04-01T08:17:12.345Z");
-    const fired = await svc.app.inject({
-      method: "POST",
-      url: `/api/v1/schedule/${created.id}/fire/`,
-      headers: adminAuth,
-    });
+    clock.now = new Date("2026-04-01T08:17:12.345Z");
+    const fired = await api.fire(created.id);
     expect(fired.statusCode).toBe(202);
     await waitFor(() => sends().length >= 4, { what: "manual outbound.send" });
     await new Promise((r) => setTimeout(r, 300));
@@ -105,7 +79,7 @@ describe("AMQP targets publishing a catalogued command", () => {
     });
   });
 
-  it.each([
+  it.for<[object, string, string]>([
     [
       { message: "outbound.explode", payload: reminder },
       "body.message",
@@ -129,12 +103,12 @@ describe("AMQP targets publishing a catalogued command", () => {
       "body.message",
       "not both",
     ],
-  ])("refuses %j with a 400 naming %s, storing nothing", async (target, field, message) => {
+  ])("refuses %j with a 400 naming %s, storing nothing", async ([target, field, message], { svc, api }) => {
     const before = await svc.db.schedule.count();
     const outbox = await svc.db.$queryRawUnsafe<[{ n: number }]>(
       "SELECT count(*)::int AS n FROM tidings_outbox",
     );
-    const res = await post({ cron_definition: "0 9 * * *", ...target });
+    const res = await api.create({ cron_definition: "0 9 * * *", ...target });
     expect(res.statusCode).toBe(400);
     const error = res.json().error;
     expect(error.code).toBe("SCHEDULER_INVALID_SCHEDULE");
@@ -146,35 +120,35 @@ describe("AMQP targets publishing a catalogued command", () => {
     ).toEqual(outbox);
   });
 
-  it("validates a PATCH against the resulting message and payload", async () => {
-    const created = (await post({ cron_definition: "0 9 * * *", payload: { a: 1 } })).json();
+  it("validates a PATCH against the resulting message and payload", async ({ svc, api }) => {
+    const created = (await api.create({ cron_definition: "0 9 * * *", payload: { a: 1 } })).json();
     expect(created.message).toBeNull();
-    const bad = await patch(created.id, { message: "outbound.send" });
+    const bad = await api.patch(created.id, { message: "outbound.send" });
     expect(bad.statusCode).toBe(400);
     expect(JSON.stringify(bad.json().error.details)).toContain("body.payload");
     expect((await svc.db.schedule.findUniqueOrThrow({ where: { id: created.id } })).message).toBeNull();
-    const ok = await patch(created.id, { message: "outbound.send", payload: reminder });
+    const ok = await api.patch(created.id, { message: "outbound.send", payload: reminder });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ message: "outbound.send", payload: reminder });
-    expect((await patch(created.id, { payload: { ...reminder, id: 5 } })).statusCode).toBe(400);
-    const back = await patch(created.id, { message: null, payload: { b: 2 } });
+    expect((await api.patch(created.id, { payload: { ...reminder, id: 5 } })).statusCode).toBe(400);
+    const back = await api.patch(created.id, { message: null, payload: { b: 2 } });
     expect(back.json()).toMatchObject({ message: null, payload: { b: 2 } });
   });
 
-  it("names the schedule in every outbound.send it publishes, over whatever its payload says", async () => {
+  it("names the schedule in every outbound.send it publishes, over whatever its payload says", async ({
+    capture,
+    api,
+  }) => {
     const other = "5d0c0f7e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
-    const res = await post({
+    const res = await api.create({
       cron_definition: "0 9 * * *",
       message: "outbound.send",
       payload: { ...reminder, metadata: { stamp: "{{schedule_id}}" }, created_by_schedule: other },
     });
     expect(res.statusCode).toBe(201);
     const { id } = res.json();
-    now = new Date("2026-04-02T07:00:00.000Z");
-    expect(
-      (await svc.app.inject({ method: "POST", url: `/api/v1/schedule/${id}/fire/`, headers: adminAuth }))
-        .statusCode,
-    ).toBe(202);
+    clock.now = new Date("2026-04-02T07:00:00.000Z");
+    expect((await api.fire(id)).statusCode).toBe(202);
     const sent = await waitFor(
       () =>
         capture.messages
@@ -187,11 +161,10 @@ describe("AMQP targets publishing a catalogued command", () => {
 });
 
 describe("schedules publishing a command are for admins", () => {
-  let user: { authorization: string };
-  const as = (headers: object, method: "POST" | "PATCH", url: string, payload?: object) =>
-    svc.app.inject({ method, url, headers: { ...headers }, payload });
+  const as = (app: Api, headers: object, method: "POST" | "PATCH", url: string, payload?: object) =>
+    app.inject({ method, url, headers: { ...headers }, payload });
   // The outbox is drained as it goes, so "nothing published" is checked as "no run recorded".
-  const counts = async () => ({
+  const counts = async (svc: { db: Db }) => ({
     schedules: await svc.db.schedule.count(),
     runs: await svc.db.scheduleRun.count(),
   });
@@ -207,43 +180,49 @@ describe("schedules publishing a command are for admins", () => {
     });
   };
 
-  beforeAll(async () => {
-    user = await userAuth(svc.app, "hub@example.org");
-  });
-
-  it("refuses a non-admin token creating, changing or firing one with 403, changing nothing", async () => {
+  it("refuses a non-admin token creating, changing or firing one with 403, changing nothing", async ({
+    svc,
+    api,
+  }) => {
+    const user = await userAuth(svc.app, "hub@example.org");
     const admins = (
-      await post({ cron_definition: "0 9 * * *", message: "outbound.send", payload: reminder })
+      await api.create({ cron_definition: "0 9 * * *", message: "outbound.send", payload: reminder })
     ).json();
-    const own = await as(user, "POST", "/api/v1/schedule/", { cron_definition: "0 9 * * *", payload: {} });
+    const own = await as(svc.app, user, "POST", "/api/v1/schedule/", {
+      cron_definition: "0 9 * * *",
+      payload: {},
+    });
     expect(own.statusCode).toBe(201);
-    const before = await counts();
+    const before = await counts(svc);
 
     expectForbidden(
-      await as(user, "POST", "/api/v1/schedule/", {
+      await as(svc.app, user, "POST", "/api/v1/schedule/", {
         cron_definition: "0 9 * * *",
         message: "outbound.send",
         payload: reminder,
       }),
     );
     expectForbidden(
-      await as(user, "PATCH", `/api/v1/schedule/${own.json().id}/`, {
+      await as(svc.app, user, "PATCH", `/api/v1/schedule/${own.json().id}/`, {
         message: "outbound.send",
         payload: reminder,
       }),
     );
     expectForbidden(
-      await as(user, "PATCH", `/api/v1/schedule/${admins.id}/`, { payload: { ...reminder, to_addr: "+1" } }),
+      await as(svc.app, user, "PATCH", `/api/v1/schedule/${admins.id}/`, {
+        payload: { ...reminder, to_addr: "+1" },
+      }),
     );
-    expectForbidden(await as(user, "PATCH", `/api/v1/schedule/${admins.id}/`, { message: null }));
-    expectForbidden(await as(user, "POST", `/api/v1/schedule/${admins.id}/fire/`));
+    expectForbidden(await as(svc.app, user, "PATCH", `/api/v1/schedule/${admins.id}/`, { message: null }));
+    expectForbidden(await as(svc.app, user, "POST", `/api/v1/schedule/${admins.id}/fire/`));
 
-    expect(await counts()).toEqual(before);
+    expect(await counts(svc)).toEqual(before);
     expect((await svc.db.schedule.findUniqueOrThrow({ where: { id: admins.id } })).payload).toEqual(reminder);
     expect((await svc.db.schedule.findUniqueOrThrow({ where: { id: own.json().id } })).message).toBeNull();
     // schedule.fired schedules stay open to every token.
     expect(
-      (await as(user, "PATCH", `/api/v1/schedule/${own.json().id}/`, { payload: { a: 1 } })).statusCode,
+      (await as(svc.app, user, "PATCH", `/api/v1/schedule/${own.json().id}/`, { payload: { a: 1 } }))
+        .statusCode,
     ).toBe(200);
   });
 });

@@ -1,19 +1,13 @@
 import type { ScheduleFired } from "@tidings/contracts";
-import { adminAuth, serviceTest, testLogger, waitFor } from "@tidings/testing";
+import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { createDb } from "../src/db.ts";
-import { schedulerService } from "../src/service.ts";
-import { Ticker } from "../src/ticker.ts";
+import { schedulerTest } from "./support.ts";
 
 const HOUR = 3_600_000;
 const START = Date.parse("2026-03-01T00:00:00Z");
 const END = Date.parse("2026-11-08T12:00:00Z");
 
-let now = new Date(START);
-const clock = () => now;
-const it = serviceTest(schedulerService(clock), { worker: true, env: { TICK_INTERVAL_MS: "60000" } }, [
-  "schedule.fired",
-]);
+const { it, clock, competing } = schedulerTest(new Date(START).toISOString(), { events: ["schedule.fired"] });
 
 /**
  * The DST policy, written out independently of the scheduler from the zones' 2026 transitions: a wall time
@@ -78,6 +72,7 @@ describe("daylight saving, three competing tickers", () => {
   it("fires every slot exactly once across spring and autumn changes in two time zones", async ({
     svc,
     capture,
+    api,
   }) => {
     const schedules: { id: string; expected: string[] }[] = [];
     for (const zone of Object.keys(zones) as (keyof typeof zones)[]) {
@@ -85,12 +80,7 @@ describe("daylight saving, three competing tickers", () => {
         ["*/20 1-3 * * 0", "sunday-night"],
         ["30 2 * * 0", "sunday-230"],
       ] as const) {
-        const res = await svc.app.inject({
-          method: "POST",
-          url: "/api/v1/schedule/",
-          headers: adminAuth,
-          payload: { cron_definition: cron, timezone: zone, catch_up: "latest" },
-        });
+        const res = await api.create({ cron_definition: cron, timezone: zone, catch_up: "latest" });
         expect(res.statusCode).toBe(201);
         schedules.push({ id: res.json().id, expected: expectedSlots(zone, kind) });
       }
@@ -99,11 +89,9 @@ describe("daylight saving, three competing tickers", () => {
     expect(schedules[0]?.expected).toContain("2026-03-08T07:00:00.000Z");
     expect(schedules[0]?.expected).not.toContain("2026-11-01T06:00:00.000Z"); // 01:00 EST, the repeat
 
-    const clients = [1, 2, 3].map(() => createDb(svc.config.DATABASE_URL));
-    const tickers = clients.map((db) => new Ticker(db, testLogger(), clock));
     let steps = 0;
     let firedByTickers = 0;
-    try {
+    await competing(svc.config.DATABASE_URL, 3, async (tickers) => {
       // Simulated time jumps to the next pending slot (plus a few seconds), as a ticker would reach it; each
       // step is raced by the three tickers, twice each.
       for (;;) {
@@ -115,14 +103,12 @@ describe("daylight saving, three competing tickers", () => {
         if (at === undefined || at > END) {
           break;
         }
-        now = new Date(at + (steps % 7) * 1_000);
+        clock.now = new Date(at + (steps % 7) * 1_000);
         const counts = await Promise.all([...tickers, ...tickers].map((t) => t.tick()));
         firedByTickers += counts.reduce((a, b) => a + b, 0);
         steps++;
       }
-    } finally {
-      await Promise.all(clients.map((c) => c.$disconnect()));
-    }
+    });
 
     const total = schedules.reduce((n, s) => n + s.expected.length, 0);
     expect(firedByTickers).toBe(total);

@@ -1,44 +1,24 @@
-import type { Api } from "@tidings/service-kit";
-import { adminAuth, type HttpReceiver, serviceTest, startHttpReceiver, waitFor } from "@tidings/testing";
+import { type HttpReceiver, waitFor } from "@tidings/testing";
 import { Webhook } from "standardwebhooks";
 import { describe, expect } from "vitest";
-import { schedulerService } from "../src/service.ts";
+import { schedulerTest } from "./support.ts";
 
-let now = new Date("2026-05-04T10:00:00.000Z");
-const clock = () => now;
-
-const it = serviceTest(schedulerService(clock), {
-  worker: true,
-  env: { TICK_INTERVAL_MS: "60000", HOOK_AUTH_TOKEN: "hook-token-456", HOOK_POLL_INTERVAL_MS: "20" },
-}).extend<{ receiver: HttpReceiver }>({
-  receiver: [
-    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-    async ({}, use) => {
-      const receiver = await startHttpReceiver();
-      try {
-        await use(receiver);
-      } finally {
-        await receiver.close();
-      }
-    },
-    { scope: "file" },
-  ],
+const { it, clock } = schedulerTest("2026-05-04T10:00:00.000Z", {
+  env: { HOOK_AUTH_TOKEN: "hook-token-456", HOOK_POLL_INTERVAL_MS: "20" },
 });
-const send = (app: Api, method: "POST" | "GET", url: string, payload?: object) =>
-  app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
 const at = (receiver: HttpReceiver, path: string) => receiver.received.filter((r) => r.path === path);
 
 describe("REST hooks", () => {
-  it("delivers schedule.added, signed, without the auth token", async ({ svc, receiver }) => {
+  it("delivers schedule.added, signed, without the auth token", async ({ api, receiver }) => {
     const hook = (
-      await send(svc.app, "POST", "/api/v1/webhook/", {
+      await api.call("POST", "/api/v1/webhook/", {
         event: "schedule.added",
         target: `${receiver.url}/added`,
       })
     ).json();
     expect(hook.secret).toEqual(expect.any(String));
     const created = (
-      await send(svc.app, "POST", "/api/v1/schedule/", {
+      await api.call("POST", "/api/v1/schedule/", {
         cron_definition: "0 6 * * *",
         endpoint: "http://127.0.0.1:9/callback",
         auth_token: "s3cr3t-hub-t0k3n",
@@ -76,24 +56,22 @@ describe("REST hooks", () => {
   });
 
   it("delivers schedule.fired with the run of each fired slot; refuses events the scheduler does not offer", async ({
-    svc,
+    api,
     receiver,
   }) => {
-    await send(svc.app, "POST", "/api/v1/webhook/", {
+    await api.call("POST", "/api/v1/webhook/", {
       event: "schedule.fired",
       target: `${receiver.url}/fired`,
     });
-    const created = (
-      await send(svc.app, "POST", "/api/v1/schedule/", { cron_definition: "0 0 1 1 *" })
-    ).json();
-    now = new Date("2026-05-04T11:22:33.000Z");
-    expect((await send(svc.app, "POST", `/api/v1/schedule/${created.id}/fire/`)).statusCode).toBe(202);
+    const created = (await api.call("POST", "/api/v1/schedule/", { cron_definition: "0 0 1 1 *" })).json();
+    clock.now = new Date("2026-05-04T11:22:33.000Z");
+    expect((await api.call("POST", `/api/v1/schedule/${created.id}/fire/`)).statusCode).toBe(202);
     const request = await waitFor(() => at(receiver, "/fired")[0], { what: "schedule.fired hook delivery" });
-    const [run] = (await send(svc.app, "GET", `/api/v1/schedule/${created.id}/runs/`)).json().results;
+    const [run] = (await api.call("GET", `/api/v1/schedule/${created.id}/runs/`)).json().results;
     expect(JSON.parse(request.body).data).toEqual(run);
     expect(run).toMatchObject({ schedule: created.id, slot: "2026-05-04T11:22:33.000Z", manual: true });
 
-    const unknown = await send(svc.app, "POST", "/api/v1/webhook/", {
+    const unknown = await api.call("POST", "/api/v1/webhook/", {
       event: "schedule.deliver",
       target: `${receiver.url}/x`,
     });

@@ -1,83 +1,44 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ScheduleAdded, ScheduleDeliver } from "@tidings/contracts";
-import {
-  adminAuth,
-  type Capture,
-  captureMessages,
-  startTestService,
-  type TestService,
-  testLogger,
-  waitFor,
-} from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SchedulerConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
-import { schedulerService } from "../src/service.ts";
-import { Ticker } from "../src/ticker.ts";
+import { startHttpReceiver, waitFor } from "@tidings/testing";
+import { describe, expect, onTestFinished } from "vitest";
+import { schedulerTest } from "./support.ts";
 
 const TOKEN = "callback-token-5f3a9c";
 
-interface Received {
-  authorization: string | undefined;
-  contentType: string | undefined;
-  body: unknown;
-}
-
-/** A real local HTTP server answering `status(n)` to its n-th request (1-based). */
-async function endpoint(
-  status: (n: number) => number,
-): Promise<{ url: string; received: Received[]; server: Server }> {
-  const received: Received[] = [];
-  const server = createServer((req: IncomingMessage, res) => {
-    let data = "";
-    req.on("data", (chunk) => {
-      data += chunk;
-    });
-    req.on("end", () => {
-      received.push({
-        authorization: req.headers.authorization,
-        contentType: req.headers["content-type"],
-        body: JSON.parse(data || "null"),
-      });
-      res.statusCode = status(received.length);
-      res.end("{}");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/api/v1/callback/`, received, server };
-}
-
-let now = new Date("2026-05-04T10:00:30.000Z");
-const clock = () => now;
-let svc: TestService<SchedulerConfig, Db>;
-let capture: Capture;
-const servers: Server[] = [];
-
-beforeAll(async () => {
-  svc = await startTestService(schedulerService(clock), {
-    worker: true,
-    env: { TICK_INTERVAL_MS: "60000", HTTP_RETRY_DELAYS_MS: "30,60,90,120" },
-  });
-  capture = await captureMessages(svc.namespace, ["schedule.added", "schedule.deliver", "schedule.fired"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-  for (const server of servers) {
-    server.close();
-  }
+const { it, clock, ticker } = schedulerTest("2026-05-04T10:00:30.000Z", {
+  events: ["schedule.added", "schedule.deliver", "schedule.fired"],
+  env: { HTTP_RETRY_DELAYS_MS: "30,60,90,120" },
 });
 
-const call = (method: "GET" | "POST" | "PATCH", url: string, payload?: object) =>
-  svc.app.inject({ method, url, headers: adminAuth, payload });
+/**
+ * A callback endpoint (a real local HTTP server, closed after the test) answering `status(n)` to its n-th request
+ * (1-based); `received` reads what each request carried.
+ */
+async function endpoint(status: (n: number) => number) {
+  let n = 0;
+  const receiver = await startHttpReceiver(() => status(++n));
+  onTestFinished(() => receiver.close());
+  return {
+    url: `${receiver.url}/api/v1/callback/`,
+    received: () =>
+      receiver.received.map((r) => ({
+        authorization: r.headers.authorization,
+        contentType: r.headers["content-type"],
+        body: JSON.parse(r.body || "null"),
+      })),
+  };
+}
 
 describe("HTTP targets", () => {
-  it("POSTs the payload with the token, retrying until the endpoint succeeds, then sets last_run", async () => {
+  it("POSTs the payload with the token, retrying until the endpoint succeeds, then sets last_run", async ({
+    svc,
+    capture,
+    api,
+  }) => {
     const flaky = await endpoint((n) => (n <= 2 ? 503 : 201));
-    servers.push(flaky.server);
-    const created = await call("POST", "/api/v1/schedule/", {
+    const created = await api.create({
       cron_definition: "*/5 * * * *",
       endpoint: flaky.url,
       auth_token: TOKEN,
@@ -88,12 +49,12 @@ describe("HTTP targets", () => {
     const schedule = created.json();
     expect(schedule).toMatchObject({ endpoint: flaky.url, has_auth_token: true, timeout_seconds: 5 });
     expect(created.body).not.toContain(TOKEN);
-    expect((await call("GET", `/api/v1/schedule/${schedule.id}/`)).body).not.toContain(TOKEN);
-    expect((await call("GET", "/api/v1/schedule/")).body).not.toContain(TOKEN);
+    expect((await api.call("GET", `/api/v1/schedule/${schedule.id}/`)).body).not.toContain(TOKEN);
+    expect((await api.call("GET", "/api/v1/schedule/")).body).not.toContain(TOKEN);
 
-    now = new Date("2026-05-04T10:05:10.000Z");
-    expect(await new Ticker(svc.db, testLogger(), clock).tick()).toBe(1);
-    await waitFor(() => flaky.received.length >= 3, { what: "three POSTs" });
+    clock.now = new Date("2026-05-04T10:05:10.000Z");
+    expect(await ticker(svc.db).tick()).toBe(1);
+    await waitFor(() => flaky.received().length >= 3, { what: "three POSTs" });
     const run = await waitFor(
       async () =>
         (await svc.db.scheduleRun.findFirst({
@@ -102,18 +63,18 @@ describe("HTTP targets", () => {
       { what: "delivered run" },
     );
     expect(run).toMatchObject({ slot: new Date("2026-05-04T10:05:00.000Z"), trigger: "cron", manual: false });
-    expect(flaky.received).toHaveLength(3);
-    for (const r of flaky.received) {
+    expect(flaky.received()).toHaveLength(3);
+    for (const r of flaky.received()) {
       expect(r).toEqual({
         authorization: `Token ${TOKEN}`,
         contentType: "application/json",
         body: { hello: "world" },
       });
     }
-    const after = (await call("GET", `/api/v1/schedule/${schedule.id}/`)).json();
+    const after = (await api.call("GET", `/api/v1/schedule/${schedule.id}/`)).json();
     expect(after.last_run).toBe("2026-05-04T10:05:10.000Z");
     expect(after.next_send_at).toBe("2026-05-04T10:10:00.000Z");
-    expect((await call("GET", "/api/v1/failed-tasks/")).json().count).toBe(0);
+    expect((await api.call("GET", "/api/v1/failed-tasks/")).json().count).toBe(0);
 
     // The delivery command and the creation event never carry the token; HTTP slots publish no schedule.fired.
     const added = capture.named<ScheduleAdded>("schedule.added").find((m) => m.id === schedule.id);
@@ -132,30 +93,32 @@ describe("HTTP targets", () => {
     ).toBe(false);
   });
 
-  it("records a failure after the 5th failed attempt, lists it, and requeues it with the schedule's current data", async () => {
+  it("records a failure after the 5th failed attempt, lists it, and requeues it with the schedule's current data", async ({
+    svc,
+    api,
+  }) => {
     const broken = await endpoint(() => 500);
     const healthy = await endpoint(() => 200);
-    servers.push(broken.server, healthy.server);
     const schedule = (
-      await call("POST", "/api/v1/schedule/", {
+      await api.create({
         cron_definition: "0 0 1 1 *",
         endpoint: broken.url,
         payload: { v: 1 },
       })
     ).json();
-    now = new Date("2026-05-04T11:00:00.000Z");
-    const fired = await call("POST", `/api/v1/schedule/${schedule.id}/fire/`);
+    clock.now = new Date("2026-05-04T11:00:00.000Z");
+    const fired = await api.fire(schedule.id);
     expect(fired.statusCode).toBe(202);
 
     const failures = await waitFor(
       async () => {
-        const page = (await call("GET", "/api/v1/failed-tasks/")).json();
+        const page = (await api.call("GET", "/api/v1/failed-tasks/")).json();
         return page.count === 1 ? page : undefined;
       },
       { what: "failure record" },
     );
-    expect(broken.received).toHaveLength(5);
-    expect(broken.received[0]).toEqual({
+    expect(broken.received()).toHaveLength(5);
+    expect(broken.received()[0]).toEqual({
       authorization: undefined,
       contentType: "application/json",
       body: { v: 1 },
@@ -175,69 +138,71 @@ describe("HTTP targets", () => {
     ]);
     // No further attempts after the failure was recorded, and nothing in the dead-letter queue path.
     await new Promise((r) => setTimeout(r, 400));
-    expect(broken.received).toHaveLength(5);
-    expect((await call("GET", `/api/v1/schedule/${schedule.id}/`)).json().last_run).toBeNull();
+    expect(broken.received()).toHaveLength(5);
+    expect((await api.call("GET", `/api/v1/schedule/${schedule.id}/`)).json().last_run).toBeNull();
 
-    const one = await call("GET", `/api/v1/failed-tasks/${failures.results[0].id}/`);
+    const one = await api.call("GET", `/api/v1/failed-tasks/${failures.results[0].id}/`);
     expect(one.json()).toEqual(failures.results[0]);
-    expect((await call("GET", "/api/v1/failed-tasks/00000000-0000-4000-8000-000000000000/")).statusCode).toBe(
-      404,
-    );
+    expect(
+      (await api.call("GET", "/api/v1/failed-tasks/00000000-0000-4000-8000-000000000000/")).statusCode,
+    ).toBe(404);
     // Pagination of the failed-tasks list.
-    const paged = (await call("GET", "/api/v1/failed-tasks/?limit=1")).json();
+    const paged = (await api.call("GET", "/api/v1/failed-tasks/?limit=1")).json();
     expect(paged).toMatchObject({ count: 1, next: null, previous: null });
 
     // Fix the schedule, then requeue: the current endpoint, payload and token are used.
-    await call("PATCH", `/api/v1/schedule/${schedule.id}/`, {
+    await api.call("PATCH", `/api/v1/schedule/${schedule.id}/`, {
       endpoint: healthy.url,
       payload: { v: 2 },
       auth_token: TOKEN,
     });
-    now = new Date("2026-05-04T11:30:00.000Z");
-    const requeued = await call("POST", "/api/v1/failed-tasks/");
+    clock.now = new Date("2026-05-04T11:30:00.000Z");
+    const requeued = await api.call("POST", "/api/v1/failed-tasks/");
     expect(requeued.statusCode).toBe(201);
     expect(requeued.json()).toEqual({ requeued_failed_tasks: true });
-    expect((await call("GET", "/api/v1/failed-tasks/")).json().count).toBe(0);
-    await waitFor(() => healthy.received.length === 1, { what: "requeued delivery" });
-    expect(healthy.received[0]).toEqual({
+    expect((await api.call("GET", "/api/v1/failed-tasks/")).json().count).toBe(0);
+    await waitFor(() => healthy.received().length === 1, { what: "requeued delivery" });
+    expect(healthy.received()[0]).toEqual({
       authorization: `Token ${TOKEN}`,
       contentType: "application/json",
       body: { v: 2 },
     });
     await waitFor(
       async () =>
-        (await call("GET", `/api/v1/schedule/${schedule.id}/`)).json().last_run ===
+        (await api.call("GET", `/api/v1/schedule/${schedule.id}/`)).json().last_run ===
         "2026-05-04T11:30:00.000Z",
       { what: "last_run after requeue" },
     );
-    expect(broken.received).toHaveLength(5);
+    expect(broken.received()).toHaveLength(5);
   });
 
-  it("treats a timeout as a failure", async () => {
+  it("treats a timeout as a failure", async ({ svc, api }) => {
     const slow = createServer((_req, res) => {
       setTimeout(() => res.end("{}"), 3_000).unref();
     });
-    servers.push(slow);
     await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => {
+      slow.closeAllConnections();
+      slow.close();
+    });
     const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
     const schedule = (
-      await call("POST", "/api/v1/schedule/", {
+      await api.create({
         interval_definition: "1 days",
         endpoint: url,
         timeout_seconds: 1,
       })
     ).json();
-    await call("POST", `/api/v1/schedule/${schedule.id}/fire/`);
+    await api.fire(schedule.id);
     const failure = await waitFor(
       () => svc.db.scheduleFailure.findFirst({ where: { scheduleId: schedule.id } }),
       { what: "timeout failure", timeoutMs: 20_000 },
     );
     expect(failure.reason).toBe("timeout: no answer within 1 s");
-    slow.closeAllConnections();
   }, 30_000);
 
-  it("rejects a bad endpoint with 400", async () => {
-    const res = await call("POST", "/api/v1/schedule/", {
+  it("rejects a bad endpoint with 400", async ({ api }) => {
+    const res = await api.create({
       cron_definition: "0 9 * * 1",
       endpoint: "ftp://x",
     });

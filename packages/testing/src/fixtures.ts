@@ -2,6 +2,7 @@ import type { MessageName } from "@tidings/contracts";
 import type { Database, ServiceConfig, ServiceDefinition } from "@tidings/service-kit";
 import { test } from "vitest";
 import { type Capture, captureMessages } from "./capture.ts";
+import { type HttpReceiver, startHttpReceiver } from "./receiver.ts";
 import { type StartOptions, startTestService, type TestService } from "./service.ts";
 
 export interface ServiceFixtures<C extends ServiceConfig, D extends Database> {
@@ -9,10 +10,15 @@ export interface ServiceFixtures<C extends ServiceConfig, D extends Database> {
   svc: TestService<C, D>;
   /** The messages named by `serviceTest`'s `events`, published in the service's namespace since the file began. */
   capture: Capture;
+  /**
+   * A local HTTP server recording every request (a webhook or callback target, answering 200), started when a
+   * test of the file first asks for it and closed after the file's last test.
+   */
+  receiver: HttpReceiver;
 }
 
 /**
- * The `it` of a test file about one service: its tests take `{ svc, capture }`. Both are file-scoped fixtures, started
+ * The `it` of a test file about one service: its tests take `{ svc, capture, receiver }`. Both are file-scoped fixtures, started
  * before the file's first test (`capture` only when `events` names any) and stopped after its last one, as a
  * `beforeAll`/`afterAll` pair would.
  */
@@ -44,6 +50,18 @@ export function serviceTest<C extends ServiceConfig, D extends Database>(
         }
       },
       { scope: "file", auto: events.length > 0 },
+    ],
+    receiver: [
+      // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+      async ({}, use) => {
+        const receiver = await startHttpReceiver();
+        try {
+          await use(receiver);
+        } finally {
+          await receiver.close();
+        }
+      },
+      { scope: "file" },
     ],
   });
 }
