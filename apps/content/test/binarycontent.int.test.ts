@@ -1,35 +1,23 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { BinaryContent, ContentSchedule, Message, MessageSet } from "@tidings/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContentHarness, startContent } from "./support.ts";
+import type { BinaryContent, Message } from "@tidings/contracts";
+import { describe, expect } from "vitest";
+import { type ContentHarness, contentTest, startContent } from "./support.ts";
 
-let t: ContentHarness;
-let set: MessageSet;
 const PATH = "/api/v1/binarycontent/";
 const MAX_BYTES = 1024;
 
-beforeAll(async () => {
-  t = await startContent({
-    CONTENT_MEDIA_MAX_BYTES: String(MAX_BYTES),
-    CONTENT_MEDIA_TYPES: "image/png,audio/*",
-    PUBLIC_URL: "https://content.example.org/base/",
-  });
-  const schedule = await t.create<ContentSchedule>("/api/v1/schedule/", {});
-  set = await t.create<MessageSet>("/api/v1/messageset/", {
-    short_name: "media.test",
-    default_schedule: schedule.id,
-  });
-});
-afterAll(async () => {
-  await t?.close();
+const it = contentTest({
+  CONTENT_MEDIA_MAX_BYTES: String(MAX_BYTES),
+  CONTENT_MEDIA_TYPES: "image/png,audio/*",
+  PUBLIC_URL: "https://content.example.org/base/",
 });
 
-const files = () => readdir(t.mediaDir);
+const files = (t: ContentHarness) => readdir(t.mediaDir);
 const keyOf = (binary: BinaryContent) => binary.content.split("/").at(-1) as string;
 
 describe("POST /api/v1/binarycontent/", () => {
-  it("stores the file on disk and answers {id, content (its public URL), ...}", async () => {
+  it("stores the file on disk and answers {id, content (its public URL), ...}", async ({ t }) => {
     const data = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3, 255]);
     const res = await t.upload({ filename: "Baby Week 1.PNG", type: "image/png", data });
     expect(res.status).toBe(201);
@@ -50,7 +38,7 @@ describe("POST /api/v1/binarycontent/", () => {
     expect((await t.call("GET", `${PATH}${binary.id}/`)).body).toEqual(binary);
   });
 
-  it("serves the file back at its URL without a token, with its type", async () => {
+  it("serves the file back at its URL without a token, with its type", async ({ t }) => {
     const data = Buffer.from("ID3 fake mp3 bytes");
     const res = await t.upload({ filename: "week1.mp3", type: "audio/mpeg", data });
     expect(res.status).toBe(201);
@@ -61,7 +49,7 @@ describe("POST /api/v1/binarycontent/", () => {
     expect(served.rawPayload).toEqual(data);
   });
 
-  it("404s unknown and malformed media keys (no path traversal)", async () => {
+  it("404s unknown and malformed media keys (no path traversal)", async ({ t }) => {
     for (const key of ["20260101000000000000aaaaaaaaaaaaaaaa.png", "..%2F..%2Fetc%2Fpasswd", "x"]) {
       const res = await t.svc.app.inject({ method: "GET", url: `/media/${key}` });
       expect(res.statusCode, key).toBe(404);
@@ -69,7 +57,7 @@ describe("POST /api/v1/binarycontent/", () => {
     }
   });
 
-  it("lists uploads in id order", async () => {
+  it("lists uploads in id order", async ({ t }) => {
     const a = await t.createBinary("a");
     const b = await t.createBinary("b");
     const page = (await t.call("GET", `${PATH}?limit=1000`)).body;
@@ -79,20 +67,22 @@ describe("POST /api/v1/binarycontent/", () => {
 
   describe("errors: nothing stored", () => {
     const rejects = async (
+      t: ContentHarness,
       send: () => ReturnType<ContentHarness["upload"]>,
       status: number,
       code: string,
     ) => {
-      const before = { rows: await t.svc.db.binaryContent.count(), files: (await files()).length };
+      const before = { rows: await t.svc.db.binaryContent.count(), files: (await files(t)).length };
       const res = await send();
       expect(res.status, JSON.stringify(res.body)).toBe(status);
       expect(res.body.error.code).toBe(code);
-      expect({ rows: await t.svc.db.binaryContent.count(), files: (await files()).length }).toEqual(before);
+      expect({ rows: await t.svc.db.binaryContent.count(), files: (await files(t)).length }).toEqual(before);
       return res.body.error;
     };
 
-    it("413s a file over CONTENT_MEDIA_MAX_BYTES, and takes one of exactly that size", async () => {
+    it("413s a file over CONTENT_MEDIA_MAX_BYTES, and takes one of exactly that size", async ({ t }) => {
       const error = await rejects(
+        t,
         () => t.upload({ filename: "big.png", type: "image/png", data: Buffer.alloc(MAX_BYTES + 1) }),
         413,
         "CONTENT_BINARY_TOO_LARGE",
@@ -103,8 +93,9 @@ describe("POST /api/v1/binarycontent/", () => {
       ).toBe(201);
     });
 
-    it("400s a type not in CONTENT_MEDIA_TYPES, naming the allowed ones", async () => {
+    it("400s a type not in CONTENT_MEDIA_TYPES, naming the allowed ones", async ({ t }) => {
       const error = await rejects(
+        t,
         () => t.upload({ filename: "page.html", type: "text/html", data: "<script>alert(1)</script>" }),
         400,
         "CONTENT_BINARY_TYPE_NOT_ALLOWED",
@@ -112,33 +103,39 @@ describe("POST /api/v1/binarycontent/", () => {
       expect(error.message).toContain("image/png, audio/*");
     });
 
-    it("reads a part sent without a type by its file name, as seed-services-client sends one", async () => {
+    it("reads a part sent without a type by its file name, as seed-services-client sends one", async ({
+      t,
+    }) => {
       const res = await t.upload({ filename: "week1.mp3", type: null, data: "ID3-audio" });
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ filename: "week1.mp3", mime_type: "audio/mpeg" });
       await rejects(
+        t,
         () => t.upload({ filename: "notes.txt", type: null, data: "text" }),
         400,
         "CONTENT_BINARY_TYPE_NOT_ALLOWED",
       );
     });
 
-    it("400s a request without a file in the field content", async () => {
-      await rejects(() => t.upload(undefined, { content: "just text" }), 400, "CONTENT_BINARY_MISSING");
+    it("400s a request without a file in the field content", async ({ t }) => {
+      await rejects(t, () => t.upload(undefined, { content: "just text" }), 400, "CONTENT_BINARY_MISSING");
       await rejects(
+        t,
         () => t.upload({ field: "file", filename: "a.png", type: "image/png", data: "x" }),
         400,
         "CONTENT_BINARY_MISSING",
       );
     });
 
-    it("400s an empty file and a JSON body", async () => {
+    it("400s an empty file and a JSON body", async ({ t }) => {
       await rejects(
+        t,
         () => t.upload({ filename: "a.png", type: "image/png", data: "" }),
         400,
         "CONTENT_BINARY_EMPTY",
       );
       await rejects(
+        t,
         async () => {
           const res = await t.call("POST", PATH, { content: "x" });
           return { ...res, body: res.body };
@@ -148,7 +145,7 @@ describe("POST /api/v1/binarycontent/", () => {
       );
     });
 
-    it("401s an upload without a token", async () => {
+    it("401s an upload without a token", async ({ t }) => {
       const res = await t.upload({ filename: "a.png", type: "image/png", data: "x" }, {}, {});
       expect(res.status).toBe(401);
     });
@@ -156,16 +153,16 @@ describe("POST /api/v1/binarycontent/", () => {
 });
 
 describe("DELETE /api/v1/binarycontent/:id/", () => {
-  it("deletes the row and its file", async () => {
+  it("deletes the row and its file", async ({ t }) => {
     const binary = await t.createBinary("to delete");
-    expect(await files()).toContain(keyOf(binary));
+    expect(await files(t)).toContain(keyOf(binary));
     expect((await t.call("DELETE", `${PATH}${binary.id}/`)).status).toBe(204);
-    expect(await files()).not.toContain(keyOf(binary));
+    expect(await files(t)).not.toContain(keyOf(binary));
     expect((await t.call("GET", `${PATH}${binary.id}/`)).status).toBe(404);
     expect((await t.svc.app.inject({ method: "GET", url: `/media/${keyOf(binary)}` })).statusCode).toBe(404);
   });
 
-  it("409s content a message uses, naming the messages, and keeps the file", async () => {
+  it("409s content a message uses, naming the messages, and keeps the file", async ({ t, set }) => {
     const binary = await t.createBinary("in use");
     const message = await t.create<Message>("/api/v1/message/", {
       messageset: set.id,
@@ -179,7 +176,7 @@ describe("DELETE /api/v1/binarycontent/:id/", () => {
       code: "CONTENT_BINARY_IN_USE",
       details: { messages: [message.id] },
     });
-    expect(await files()).toContain(keyOf(binary));
+    expect(await files(t)).toContain(keyOf(binary));
     expect((await t.call("GET", `${PATH}${binary.id}/`)).body).toEqual(binary);
 
     // Once the message lets go of it, it can be deleted.
@@ -190,7 +187,7 @@ describe("DELETE /api/v1/binarycontent/:id/", () => {
     expect((await t.call("DELETE", `${PATH}${binary.id}/`)).status).toBe(204);
   });
 
-  it("404s unknown content", async () => {
+  it("404s unknown content", async ({ t }) => {
     const res = await t.call("DELETE", `${PATH}999999/`);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("CONTENT_BINARY_NOT_FOUND");
@@ -198,7 +195,10 @@ describe("DELETE /api/v1/binarycontent/:id/", () => {
 });
 
 describe("messages with binary content", () => {
-  it("nests the binary content in GET /message/{id}/content and gives its URL in the event", async () => {
+  it("nests the binary content in GET /message/{id}/content and gives its URL in the event", async ({
+    t,
+    set,
+  }) => {
     const binary = await t.createBinary("image bytes", "week2.png");
     const message = await t.create<Message>("/api/v1/message/", {
       messageset: set.id,
@@ -219,7 +219,7 @@ describe("messages with binary content", () => {
 });
 
 describe("defaults", () => {
-  it("creates the storage directory when missing, and takes files up to 10 MiB", async () => {
+  it("creates the storage directory when missing, and takes files up to 10 MiB", async ({ t }) => {
     const dir = join(t.mediaDir, "nested", "deeper");
     const other = await startContent({ CONTENT_MEDIA_DIR: dir });
     try {

@@ -1,43 +1,22 @@
 import type { ContentSchedule, Message, MessageSet } from "@tidings/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContentHarness, startContent } from "./support.ts";
+import { describe, expect } from "vitest";
+import { type ContentHarness, contentTest } from "./support.ts";
 
-let t: ContentHarness;
-let schedule: ContentSchedule;
-
-beforeAll(async () => {
-  t = await startContent();
-  schedule = await t.create<ContentSchedule>("/api/v1/schedule/", {
-    minute: "0",
-    hour: "8",
-    day_of_week: "1,4",
-  });
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-let sets = 0;
-const createSet = (payload: object = {}) =>
-  t.create<MessageSet>("/api/v1/messageset/", {
-    short_name: `extras.${++sets}`,
-    default_schedule: schedule.id,
-    ...payload,
-  });
-const createMessage = (set: MessageSet, payload: object) =>
-  t.create<Message>("/api/v1/message/", { messageset: set.id, lang: "eng_ZA", ...payload });
+const it = contentTest();
 
 describe("GET /api/v1/messageset/{id}/messages", () => {
-  it("answers the set with its messages in sequence then lang order, binary content nested", async () => {
-    const set = await createSet({ label: "With messages" });
+  it("answers the set with its messages in sequence then lang order, binary content nested", async ({
+    t,
+  }) => {
+    const set = await t.createSet({ label: "With messages" });
     const binary = await t.createBinary("audio");
-    const zul2 = await createMessage(set, { sequence_number: 2, lang: "zul_ZA", text_content: "Sawubona" });
-    const eng1 = await createMessage(set, {
+    const zul2 = await t.createMessage(set, { sequence_number: 2, lang: "zul_ZA", text_content: "Sawubona" });
+    const eng1 = await t.createMessage(set, {
       sequence_number: 1,
       binary_content: binary.id,
       text_content: "Hi",
     });
-    const eng2 = await createMessage(set, { sequence_number: 2, text_content: "Hello" });
+    const eng2 = await t.createMessage(set, { sequence_number: 2, text_content: "Hello" });
     const res = await t.call("GET", `/api/v1/messageset/${set.id}/messages`);
     expect(res.status).toBe(200);
     const nested = (m: Message, b: unknown = null) => {
@@ -47,8 +26,8 @@ describe("GET /api/v1/messageset/{id}/messages", () => {
     expect(res.body).toEqual({ ...set, messages: [nested(eng1, binary), nested(eng2), nested(zul2)] });
   });
 
-  it("answers an empty list for a set without messages, and 404s an unknown set", async () => {
-    const set = await createSet();
+  it("answers an empty list for a set without messages, and 404s an unknown set", async ({ t }) => {
+    const set = await t.createSet();
     expect((await t.call("GET", `/api/v1/messageset/${set.id}/messages/`)).body).toEqual({
       ...set,
       messages: [],
@@ -60,16 +39,16 @@ describe("GET /api/v1/messageset/{id}/messages", () => {
 });
 
 describe("GET /api/v1/messageset_languages/", () => {
-  it("maps every set's id to the distinct languages of its messages, sorted", async () => {
-    const a = await createSet();
-    const b = await createSet();
+  it("maps every set's id to the distinct languages of its messages, sorted", async ({ t }) => {
+    const a = await t.createSet();
+    const b = await t.createSet();
     for (const [sequence_number, lang] of [
       [1, "zul_ZA"],
       [1, "eng_ZA"],
       [2, "eng_ZA"],
       [2, "afr_ZA"],
     ] as const) {
-      await createMessage(a, { sequence_number, lang, text_content: "x" });
+      await t.createMessage(a, { sequence_number, lang, text_content: "x" });
     }
     const res = await t.call("GET", "/api/v1/messageset_languages/");
     expect(res.status).toBe(200);
@@ -80,12 +59,21 @@ describe("GET /api/v1/messageset_languages/", () => {
 });
 
 describe("POST /api/v1/messageset/{id}/clone/", () => {
-  it("copies the set and all its messages under the new short name, and announces each", async () => {
-    const next = await createSet();
-    const source = await createSet({ label: "Source", notes: "n", channel: "JUNE_TEXT", next_set: next.id });
+  it("copies the set and all its messages under the new short name, and announces each", async ({ t }) => {
+    const next = await t.createSet();
+    const source = await t.createSet({
+      label: "Source",
+      notes: "n",
+      channel: "JUNE_TEXT",
+      next_set: next.id,
+    });
     const binary = await t.createBinary("img");
-    const m1 = await createMessage(source, { sequence_number: 1, text_content: "One", metadata: { a: 1 } });
-    const m2 = await createMessage(source, { sequence_number: 2, lang: "zul_ZA", binary_content: binary.id });
+    const m1 = await t.createMessage(source, { sequence_number: 1, text_content: "One", metadata: { a: 1 } });
+    const m2 = await t.createMessage(source, {
+      sequence_number: 2,
+      lang: "zul_ZA",
+      binary_content: binary.id,
+    });
     const res = await t.call("POST", `/api/v1/messageset/${source.id}/clone/`, {
       short_name: "extras.clone",
     });
@@ -112,8 +100,8 @@ describe("POST /api/v1/messageset/{id}/clone/", () => {
     expect((await t.call("GET", `/api/v1/message/?messageset=${source.id}`)).body.results).toEqual([m1, m2]);
   });
 
-  it("takes a new label if given", async () => {
-    const source = await createSet({ label: "Old" });
+  it("takes a new label if given", async ({ t }) => {
+    const source = await t.createSet({ label: "Old" });
     const res = await t.call("POST", `/api/v1/messageset/${source.id}/clone/`, {
       short_name: "extras.relabelled",
       label: "New",
@@ -121,9 +109,9 @@ describe("POST /api/v1/messageset/{id}/clone/", () => {
     expect(res.body.label).toBe("New");
   });
 
-  it("400s a short name already taken and 404s an unknown set, copying nothing", async () => {
-    const source = await createSet();
-    await createMessage(source, { sequence_number: 1, text_content: "x" });
+  it("400s a short name already taken and 404s an unknown set, copying nothing", async ({ t }) => {
+    const source = await t.createSet();
+    await t.createMessage(source, { sequence_number: 1, text_content: "x" });
     const count = async () => (await t.svc.db.messageSet.count()) + (await t.svc.db.message.count());
     await t.expectRejected(
       () => t.call("POST", `/api/v1/messageset/${source.id}/clone/`, { short_name: source.short_name }),
@@ -141,12 +129,12 @@ describe("POST /api/v1/messageset/{id}/clone/", () => {
 });
 
 describe("WhatsApp sets", () => {
-  it.each([
+  it.for<[string, string]>([
     ["a newline", "Line one\nLine two"],
     ["a tab", "Col\tumn"],
     ["four consecutive spaces", "Wide    gap"],
-  ])("400s text with %s in a set whose channel contains whatsapp", async (what, text) => {
-    const set = await createSet({ channel: "WhatsApp_MomConnect" });
+  ])("400s text with %s in a set whose channel contains whatsapp", async ([what, text], { t }) => {
+    const set = await t.createSet({ channel: "WhatsApp_MomConnect" });
     const error = await t.expectRejected(
       () =>
         t.call("POST", "/api/v1/message/", {
@@ -162,22 +150,24 @@ describe("WhatsApp sets", () => {
     expect(error.message).toContain(what);
   });
 
-  it("accepts such text in other sets, and three spaces in WhatsApp sets", async () => {
-    const sms = await createSet({ channel: "JUNE_TEXT" });
-    await createMessage(sms, { sequence_number: 1, text_content: "Line one\nLine    two\t" });
-    const wa = await createSet({ channel: "WHATSAPP" });
-    await createMessage(wa, { sequence_number: 1, text_content: "Three   spaces are fine" });
+  it("accepts such text in other sets, and three spaces in WhatsApp sets", async ({ t }) => {
+    const sms = await t.createSet({ channel: "JUNE_TEXT" });
+    await t.createMessage(sms, { sequence_number: 1, text_content: "Line one\nLine    two\t" });
+    const wa = await t.createSet({ channel: "WHATSAPP" });
+    await t.createMessage(wa, { sequence_number: 1, text_content: "Three   spaces are fine" });
   });
 
-  it("checks a PATCH as merged, and refuses to make a set WhatsApp while its messages break the rule", async () => {
-    const wa = await createSet({ channel: "whatsapp" });
-    const ok = await createMessage(wa, { sequence_number: 1, text_content: "Fine" });
+  it("checks a PATCH as merged, and refuses to make a set WhatsApp while its messages break the rule", async ({
+    t,
+  }) => {
+    const wa = await t.createSet({ channel: "whatsapp" });
+    const ok = await t.createMessage(wa, { sequence_number: 1, text_content: "Fine" });
     const res = await t.call("PATCH", `/api/v1/message/${ok.id}/`, { text_content: "Not\nfine" });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("CONTENT_MESSAGE_WHATSAPP_FORMAT");
 
-    const sms = await createSet({ channel: "SMS" });
-    const multiline = await createMessage(sms, { sequence_number: 1, text_content: "Two\nlines" });
+    const sms = await t.createSet({ channel: "SMS" });
+    const multiline = await t.createMessage(sms, { sequence_number: 1, text_content: "Two\nlines" });
     const patch = await t.call("PATCH", `/api/v1/messageset/${sms.id}/`, { channel: "WHATSAPP" });
     expect(patch.status).toBe(400);
     expect(patch.body.error).toMatchObject({ code: "CONTENT_MESSAGESET_WHATSAPP_FORMAT" });
@@ -187,13 +177,13 @@ describe("WhatsApp sets", () => {
 });
 
 describe("message metadata", () => {
-  it("stores any JSON object, replaces it on PATCH, and refuses a non-object", async () => {
-    const set = await createSet();
+  it("stores any JSON object, replaces it on PATCH, and refuses a non-object", async ({ t }) => {
+    const set = await t.createSet();
     const metadata = {
       template: { name: "week_1", language: "en", variables: ["a", 1, null, true] },
       n: 2.5,
     };
-    const m = await createMessage(set, { sequence_number: 1, text_content: "x", metadata });
+    const m = await t.createMessage(set, { sequence_number: 1, text_content: "x", metadata });
     expect((await t.call("GET", `/api/v1/message/${m.id}/`)).body.metadata).toEqual(metadata);
     const patched = await t.call("PATCH", `/api/v1/message/${m.id}/`, { metadata: { b: 1 } });
     expect(patched.body.metadata).toEqual({ b: 1 });
@@ -205,9 +195,9 @@ describe("message metadata", () => {
 });
 
 describe("GET /api/v1/message/{id}/content", () => {
-  it("answers a text message with binary_content null, and 404s an unknown message", async () => {
-    const set = await createSet();
-    const m = await createMessage(set, { sequence_number: 1, text_content: "Just text" });
+  it("answers a text message with binary_content null, and 404s an unknown message", async ({ t }) => {
+    const set = await t.createSet();
+    const m = await t.createMessage(set, { sequence_number: 1, text_content: "Just text" });
     const { binary_content_url: _url, ...rest } = m;
     expect((await t.call("GET", `/api/v1/message/${m.id}/content`)).body).toEqual({
       ...rest,
@@ -218,11 +208,12 @@ describe("GET /api/v1/message/{id}/content", () => {
 });
 
 describe("GET /api/v1/schedule/{id}/runs/", () => {
-  const runs = (id: number, query: string) => t.call("GET", `/api/v1/schedule/${id}/runs/?${query}`);
+  const runs = (t: ContentHarness, id: number, query: string) =>
+    t.call("GET", `/api/v1/schedule/${id}/runs/?${query}`);
 
-  it("lists the run times in the window, both ends inclusive", async () => {
+  it("lists the run times in the window, both ends inclusive", async ({ t, schedule }) => {
     // Mondays and Thursdays at 08:00 UTC; 2026-01-05 is a Monday.
-    const res = await runs(schedule.id, "from=2026-01-05T08:00:00Z&to=2026-01-15T08:00:00Z");
+    const res = await runs(t, schedule.id, "from=2026-01-05T08:00:00Z&to=2026-01-15T08:00:00Z");
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       schedule: schedule.id,
@@ -240,14 +231,14 @@ describe("GET /api/v1/schedule/{id}/runs/", () => {
     });
   });
 
-  it("computes the runs in the schedule's time zone, across a daylight-saving change", async () => {
+  it("computes the runs in the schedule's time zone, across a daylight-saving change", async ({ t }) => {
     const ny = await t.create<ContentSchedule>("/api/v1/schedule/", {
       minute: "30",
       hour: "9",
       timezone: "America/New_York",
     });
     // DST starts in New York on 2026-03-08: 09:30 local is 14:30Z before, 13:30Z after.
-    const res = await runs(ny.id, "from=2026-03-07T00:00:00Z&to=2026-03-09T23:59:59Z");
+    const res = await runs(t, ny.id, "from=2026-03-07T00:00:00Z&to=2026-03-09T23:59:59Z");
     expect(res.body.runs).toEqual([
       "2026-03-07T14:30:00.000Z",
       "2026-03-08T13:30:00.000Z",
@@ -255,23 +246,26 @@ describe("GET /api/v1/schedule/{id}/runs/", () => {
     ]);
   });
 
-  it("lists at most `limit` runs and says when it truncated", async () => {
+  it("lists at most `limit` runs and says when it truncated", async ({ t }) => {
     const everyMinute = await t.create<ContentSchedule>("/api/v1/schedule/", {});
-    const res = await runs(everyMinute.id, "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&limit=3");
+    const res = await runs(t, everyMinute.id, "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&limit=3");
     expect(res.body.runs).toEqual([
       "2026-01-01T00:00:00.000Z",
       "2026-01-01T00:01:00.000Z",
       "2026-01-01T00:02:00.000Z",
     ]);
     expect(res.body.truncated).toBe(true);
-    const exact = await runs(everyMinute.id, "from=2026-01-01T00:00:00Z&to=2026-01-01T00:02:00Z&limit=3");
+    const exact = await runs(t, everyMinute.id, "from=2026-01-01T00:00:00Z&to=2026-01-01T00:02:00Z&limit=3");
     expect(exact.body.truncated).toBe(false);
     expect(
-      (await runs(everyMinute.id, "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z")).body.runs,
+      (await runs(t, everyMinute.id, "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z")).body.runs,
     ).toHaveLength(100);
   });
 
-  it("400s a window that is backwards, too long or not dates; 404s an unknown schedule", async () => {
+  it("400s a window that is backwards, too long or not dates; 404s an unknown schedule", async ({
+    t,
+    schedule,
+  }) => {
     for (const [query, code] of [
       ["from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "CONTENT_SCHEDULE_RUNS_WINDOW"],
       ["from=2026-01-01T00:00:00Z&to=2028-01-01T00:00:00Z", "CONTENT_SCHEDULE_RUNS_WINDOW"],
@@ -279,11 +273,11 @@ describe("GET /api/v1/schedule/{id}/runs/", () => {
       ["to=2026-01-01T00:00:00Z", "VALIDATION_FAILED"],
       ["from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&limit=1001", "VALIDATION_FAILED"],
     ]) {
-      const res = await runs(schedule.id, query as string);
+      const res = await runs(t, schedule.id, query as string);
       expect(res.status, query).toBe(400);
       expect(res.body.error.code, query).toBe(code);
     }
-    const res = await runs(999999, "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z");
+    const res = await runs(t, 999999, "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z");
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("CONTENT_SCHEDULE_NOT_FOUND");
   });

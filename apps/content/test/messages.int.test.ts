@@ -1,28 +1,13 @@
-import type { ContentSchedule, Message, MessageSet } from "@tidings/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContentHarness, startContent } from "./support.ts";
+import type { Message, MessageSet } from "@tidings/contracts";
+import { describe, expect } from "vitest";
+import { type ContentHarness, contentTest } from "./support.ts";
 
-let t: ContentHarness;
-let set: MessageSet;
-
-beforeAll(async () => {
-  t = await startContent();
-  const schedule = await t.create<ContentSchedule>("/api/v1/schedule/", { minute: "0", hour: "8" });
-  set = await t.create<MessageSet>("/api/v1/messageset/", {
-    short_name: "messages.test",
-    default_schedule: schedule.id,
-  });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const it = contentTest();
 
 const MESSAGES = "/api/v1/message/";
-const createMessage = (payload: object) =>
-  t.create<Message>(MESSAGES, { messageset: set.id, lang: "eng_ZA", ...payload });
 
 describe("POST /api/v1/message/", () => {
-  it("creates a message and publishes content.message.changed with its content", async () => {
+  it("creates a message and publishes content.message.changed with its content", async ({ t, set }) => {
     const metadata = { template: { name: "week_1", language: "en" } };
     const res = await t.call("POST", MESSAGES, {
       messageset: set.id,
@@ -52,9 +37,9 @@ describe("POST /api/v1/message/", () => {
     expect((await t.call("GET", `${MESSAGES}${message.id}/`)).body).toEqual(message);
   });
 
-  it("accepts binary content without text, and defaults metadata to {}", async () => {
+  it("accepts binary content without text, and defaults metadata to {}", async ({ t, set }) => {
     const binary = await t.createBinary();
-    const message = await createMessage({ sequence_number: 2, binary_content: binary.id });
+    const message = await t.createMessage(set, { sequence_number: 2, binary_content: binary.id });
     expect(message).toMatchObject({
       text_content: null,
       binary_content: binary.id,
@@ -66,17 +51,20 @@ describe("POST /api/v1/message/", () => {
     expect(await t.event("content.message.changed", message.id)).toEqual(message);
   });
 
-  it("reports the SMS encoding and segments of the text", async () => {
-    const gsm = await createMessage({ sequence_number: 3, text_content: `${"a".repeat(159)}€` });
+  it("reports the SMS encoding and segments of the text", async ({ t, set }) => {
+    const gsm = await t.createMessage(set, { sequence_number: 3, text_content: `${"a".repeat(159)}€` });
     expect(gsm).toMatchObject({ encoding: "GSM-7", segments: 2 });
-    const ucs = await createMessage({ sequence_number: 4, text_content: `Sawubona 😀 ${"b".repeat(60)}` });
+    const ucs = await t.createMessage(set, {
+      sequence_number: 4,
+      text_content: `Sawubona 😀 ${"b".repeat(60)}`,
+    });
     expect(ucs).toMatchObject({ encoding: "UCS-2", segments: 2 });
     const patched = await t.call("PATCH", `${MESSAGES}${ucs.id}/`, { text_content: "Short" });
     expect(patched.body).toMatchObject({ encoding: "GSM-7", segments: 1 });
   });
 
   describe("errors: nothing stored, nothing published", () => {
-    const rejects = (payload: object, code: string) =>
+    const rejects = ({ t, set }: { t: ContentHarness; set: MessageSet }, payload: object, code: string) =>
       t.expectRejected(
         () => t.call("POST", MESSAGES, { messageset: set.id, lang: "eng_ZA", ...payload }),
         400,
@@ -84,8 +72,9 @@ describe("POST /api/v1/message/", () => {
         () => t.svc.db.message.count(),
       );
 
-    it("400s an unknown messageset, naming the field", async () => {
+    it("400s an unknown messageset, naming the field", async ({ t, set }) => {
       const error = await rejects(
+        { t, set },
         { messageset: 999999, sequence_number: 1, text_content: "x" },
         "CONTENT_REFERENCE_NOT_FOUND",
       );
@@ -93,26 +82,34 @@ describe("POST /api/v1/message/", () => {
       expect(error.details).toEqual([{ field: "body.messageset", message: expect.any(String) }]);
     });
 
-    it("400s a second message with the same messageset, sequence_number and lang", async () => {
-      await createMessage({ sequence_number: 10, text_content: "first" });
-      await createMessage({ sequence_number: 10, lang: "zul_ZA", text_content: "another language is fine" });
-      await rejects({ sequence_number: 10, text_content: "second" }, "CONTENT_MESSAGE_DUPLICATE");
+    it("400s a second message with the same messageset, sequence_number and lang", async ({ t, set }) => {
+      await t.createMessage(set, { sequence_number: 10, text_content: "first" });
+      await t.createMessage(set, {
+        sequence_number: 10,
+        lang: "zul_ZA",
+        text_content: "another language is fine",
+      });
+      await rejects({ t, set }, { sequence_number: 10, text_content: "second" }, "CONTENT_MESSAGE_DUPLICATE");
     });
 
-    it("400s a message with neither text nor binary content (empty text counts as none)", async () => {
+    it("400s a message with neither text nor binary content (empty text counts as none)", async ({
+      t,
+      set,
+    }) => {
       for (const content of [{}, { text_content: null, binary_content: null }, { text_content: "" }]) {
-        const error = await rejects({ sequence_number: 20, ...content }, "CONTENT_MESSAGE_EMPTY");
+        const error = await rejects({ t, set }, { sequence_number: 20, ...content }, "CONTENT_MESSAGE_EMPTY");
         expect(error.message).toBe("Messages must have text or file attached");
       }
     });
 
-    it.each([
+    it.for<[string, string]>([
       ["“", '"'],
       ["”", '"'],
       ["’", "'"],
       ["–", "-"],
-    ])("400s text with the smart character %s and suggests %s", async (smart, plain) => {
+    ])("400s text with the smart character %s and suggests %s", async ([smart, plain], { t, set }) => {
       const error = await rejects(
+        { t, set },
         { sequence_number: 30, text_content: `Your baby${smart}s heart beats` },
         "CONTENT_MESSAGE_SPECIAL_CHARACTERS",
       );
@@ -120,8 +117,9 @@ describe("POST /api/v1/message/", () => {
       expect(error.details).toEqual([{ field: "body.text_content", message: expect.any(String) }]);
     });
 
-    it("names each smart character once, in order of appearance", async () => {
+    it("names each smart character once, in order of appearance", async ({ t, set }) => {
       const error = await rejects(
+        { t, set },
         { sequence_number: 30, text_content: "“Hi” – it’s “us”" },
         "CONTENT_MESSAGE_SPECIAL_CHARACTERS",
       );
@@ -130,16 +128,18 @@ describe("POST /api/v1/message/", () => {
       );
     });
 
-    it("400s an unknown binary_content, naming the field", async () => {
+    it("400s an unknown binary_content, naming the field", async ({ t, set }) => {
       const error = await rejects(
+        { t, set },
         { sequence_number: 21, binary_content: 999999 },
         "CONTENT_REFERENCE_NOT_FOUND",
       );
       expect(error.message).toMatch(/^binary_content: /);
     });
 
-    it("400s a bad lang and sequence_number through the schema", async () => {
+    it("400s a bad lang and sequence_number through the schema", async ({ t, set }) => {
       const error = await rejects(
+        { t, set },
         { sequence_number: 0, lang: "english", text_content: "x" },
         "VALIDATION_FAILED",
       );
@@ -152,7 +152,7 @@ describe("POST /api/v1/message/", () => {
 });
 
 describe("GET /api/v1/message/", () => {
-  it("filters by messageset, sequence_number and lang, in id order, paged", async () => {
+  it("filters by messageset, sequence_number and lang, in id order, paged", async ({ t, set }) => {
     const other = await t.create<MessageSet>("/api/v1/messageset/", {
       short_name: "messages.list",
       default_schedule: set.default_schedule,
@@ -183,8 +183,12 @@ describe("GET /api/v1/message/", () => {
 });
 
 describe("PATCH /api/v1/message/:id/", () => {
-  it("changes the given fields only and publishes content.message.changed", async () => {
-    const message = await createMessage({ sequence_number: 40, text_content: "Old", metadata: { a: 1 } });
+  it("changes the given fields only and publishes content.message.changed", async ({ t, set }) => {
+    const message = await t.createMessage(set, {
+      sequence_number: 40,
+      text_content: "Old",
+      metadata: { a: 1 },
+    });
     await t.event("content.message.changed", message.id);
     const from = t.capture.messages.length;
 
@@ -194,9 +198,9 @@ describe("PATCH /api/v1/message/:id/", () => {
     await expect.poll(() => t.capture.messages.slice(from).map((m) => m.payload)).toEqual([res.body]);
   });
 
-  it("validates the message as merged, and changes nothing when it is invalid", async () => {
-    const message = await createMessage({ sequence_number: 41, text_content: "Text only" });
-    await createMessage({ sequence_number: 42, text_content: "Taken" });
+  it("validates the message as merged, and changes nothing when it is invalid", async ({ t, set }) => {
+    const message = await t.createMessage(set, { sequence_number: 41, text_content: "Text only" });
+    await t.createMessage(set, { sequence_number: 42, text_content: "Taken" });
     await t.expectNoEvents(async () => {
       for (const [payload, code] of [
         [{ text_content: null }, "CONTENT_MESSAGE_EMPTY"],
@@ -212,8 +216,8 @@ describe("PATCH /api/v1/message/:id/", () => {
     expect((await t.call("GET", `${MESSAGES}${message.id}/`)).body).toEqual(message);
   });
 
-  it("lets the text go (null, not an empty string) once binary content is there", async () => {
-    const message = await createMessage({ sequence_number: 43, text_content: "Text" });
+  it("lets the text go (null, not an empty string) once binary content is there", async ({ t, set }) => {
+    const message = await t.createMessage(set, { sequence_number: 43, text_content: "Text" });
     const binary = await t.createBinary();
     const res = await t.call("PATCH", `${MESSAGES}${message.id}/`, {
       text_content: null,
@@ -229,9 +233,9 @@ describe("PATCH /api/v1/message/:id/", () => {
     expect((await t.svc.db.message.findUniqueOrThrow({ where: { id: message.id } })).textContent).toBeNull();
   });
 
-  it("refuses binary_content 0 rather than reading it as null", async () => {
+  it("refuses binary_content 0 rather than reading it as null", async ({ t, set }) => {
     const binary = await t.createBinary();
-    const message = await createMessage({
+    const message = await t.createMessage(set, {
       sequence_number: 44,
       text_content: "Text",
       binary_content: binary.id,
@@ -242,7 +246,7 @@ describe("PATCH /api/v1/message/:id/", () => {
     expect((await t.call("GET", `${MESSAGES}${message.id}/`)).body.binary_content).toBe(binary.id);
   });
 
-  it("404s an unknown message", async () => {
+  it("404s an unknown message", async ({ t }) => {
     const res = await t.call("PATCH", `${MESSAGES}999999/`, { text_content: "x" });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("CONTENT_MESSAGE_NOT_FOUND");
@@ -250,8 +254,8 @@ describe("PATCH /api/v1/message/:id/", () => {
 });
 
 describe("DELETE /api/v1/message/:id/", () => {
-  it("deletes and publishes content.message.deleted with the message's key", async () => {
-    const message = await createMessage({ sequence_number: 50, lang: "xho_ZA", text_content: "Bye" });
+  it("deletes and publishes content.message.deleted with the message's key", async ({ t, set }) => {
+    const message = await t.createMessage(set, { sequence_number: 50, lang: "xho_ZA", text_content: "Bye" });
     const res = await t.call("DELETE", `${MESSAGES}${message.id}/`);
     expect(res.status).toBe(204);
     expect(await t.event("content.message.deleted", message.id)).toEqual({
@@ -263,7 +267,7 @@ describe("DELETE /api/v1/message/:id/", () => {
     expect((await t.call("GET", `${MESSAGES}${message.id}/`)).status).toBe(404);
   });
 
-  it("404s an unknown message", async () => {
+  it("404s an unknown message", async ({ t }) => {
     const res = await t.call("DELETE", `${MESSAGES}999999/`);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("CONTENT_MESSAGE_NOT_FOUND");

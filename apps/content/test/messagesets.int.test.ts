@@ -1,24 +1,16 @@
-import type { ContentSchedule, Message, MessageSet } from "@tidings/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContentHarness, startContent } from "./support.ts";
+import type { Message, MessageSet } from "@tidings/contracts";
+import { describe, expect } from "vitest";
+import { type ContentHarness, contentTest } from "./support.ts";
 
-let t: ContentHarness;
-let schedule: ContentSchedule;
-
-beforeAll(async () => {
-  t = await startContent();
-  schedule = await t.create("/api/v1/schedule/", { minute: "0", hour: "8", day_of_week: "1,4" });
-});
-afterAll(async () => {
-  await t?.close();
-});
+const it = contentTest();
 
 const SETS = "/api/v1/messageset/";
-const createSet = (payload: object) =>
-  t.create<MessageSet>(SETS, { default_schedule: schedule.id, ...payload });
 
 describe("POST /api/v1/messageset/", () => {
-  it("creates a set with Seed's defaults and publishes content.messageset.changed", async () => {
+  it("creates a set with Seed's defaults and publishes content.messageset.changed", async ({
+    t,
+    schedule,
+  }) => {
     const res = await t.call("POST", SETS, {
       short_name: "prebirth.mother.text",
       default_schedule: schedule.id,
@@ -42,9 +34,9 @@ describe("POST /api/v1/messageset/", () => {
     expect((await t.call("GET", `${SETS}${set.id}/`)).body).toEqual(set);
   });
 
-  it("stores every field, next_set included", async () => {
-    const postbirth = await createSet({ short_name: "postbirth.mother.audio", content_type: "audio" });
-    const set = await createSet({
+  it("stores every field, next_set included", async ({ t }) => {
+    const postbirth = await t.createSet({ short_name: "postbirth.mother.audio", content_type: "audio" });
+    const set = await t.createSet({
       short_name: "prebirth.mother.audio",
       label: "Pregnancy (audio)",
       notes: "Tuesdays and Thursdays",
@@ -63,22 +55,25 @@ describe("POST /api/v1/messageset/", () => {
   });
 
   describe("errors: nothing stored, nothing published", () => {
-    const rejects = (payload: object, code: string) =>
-      t.expectRejected(
+    const rejects = async (t: ContentHarness, payload: object, code: string) => {
+      const schedule = await t.schedule();
+      return t.expectRejected(
         () => t.call("POST", SETS, { default_schedule: schedule.id, ...payload }),
         400,
         code,
         () => t.svc.db.messageSet.count(),
       );
+    };
 
-    it("400s a short_name that is taken (as Seed does)", async () => {
-      await createSet({ short_name: "taken" });
-      const error = await rejects({ short_name: "taken" }, "CONTENT_MESSAGESET_SHORT_NAME_TAKEN");
+    it("400s a short_name that is taken (as Seed does)", async ({ t }) => {
+      await t.createSet({ short_name: "taken" });
+      const error = await rejects(t, { short_name: "taken" }, "CONTENT_MESSAGESET_SHORT_NAME_TAKEN");
       expect(error.details).toEqual([{ field: "body.short_name", message: expect.any(String) }]);
     });
 
-    it("400s an unknown default_schedule, naming the field", async () => {
+    it("400s an unknown default_schedule, naming the field", async ({ t }) => {
       const error = await rejects(
+        t,
         { short_name: "no.schedule", default_schedule: 999999 },
         "CONTENT_REFERENCE_NOT_FOUND",
       );
@@ -86,14 +81,18 @@ describe("POST /api/v1/messageset/", () => {
       expect(error.details).toEqual([{ field: "body.default_schedule", message: expect.any(String) }]);
     });
 
-    it("400s an unknown next_set, naming the field", async () => {
-      const error = await rejects({ short_name: "no.next", next_set: 999999 }, "CONTENT_REFERENCE_NOT_FOUND");
+    it("400s an unknown next_set, naming the field", async ({ t }) => {
+      const error = await rejects(
+        t,
+        { short_name: "no.next", next_set: 999999 },
+        "CONTENT_REFERENCE_NOT_FOUND",
+      );
       expect(error.message).toMatch(/^next_set: /);
       expect(error.details).toEqual([{ field: "body.next_set", message: expect.any(String) }]);
     });
 
-    it("400s a bad content_type and a missing default_schedule through the schema", async () => {
-      const bad = await rejects({ short_name: "video", content_type: "video" }, "VALIDATION_FAILED");
+    it("400s a bad content_type and a missing default_schedule through the schema", async ({ t }) => {
+      const bad = await rejects(t, { short_name: "video", content_type: "video" }, "VALIDATION_FAILED");
       expect(bad.details).toContainEqual({ field: "body.content_type", message: expect.any(String) });
       const res = await t.call("POST", SETS, { short_name: "no.default" });
       expect(res.body.error.details).toEqual([
@@ -104,13 +103,13 @@ describe("POST /api/v1/messageset/", () => {
 });
 
 describe("GET /api/v1/messageset/", () => {
-  it("filters by short_name and content_type, in id order, paged", async () => {
+  it("filters by short_name and content_type, in id order, paged", async ({ t }) => {
     const audio = [
-      await createSet({ short_name: "list.audio.1", content_type: "audio" }),
-      await createSet({ short_name: "list.audio.2", content_type: "audio" }),
-      await createSet({ short_name: "list.audio.3", content_type: "audio" }),
+      await t.createSet({ short_name: "list.audio.1", content_type: "audio" }),
+      await t.createSet({ short_name: "list.audio.2", content_type: "audio" }),
+      await t.createSet({ short_name: "list.audio.3", content_type: "audio" }),
     ];
-    await createSet({ short_name: "list.text.1" });
+    await t.createSet({ short_name: "list.text.1" });
 
     const byName = (await t.call("GET", `${SETS}?short_name=list.audio.2`)).body;
     expect(byName).toEqual({ count: 1, next: null, previous: null, results: [audio[1]] });
@@ -128,7 +127,7 @@ describe("GET /api/v1/messageset/", () => {
     expect(page.previous).not.toContain("offset");
   });
 
-  it("400s an unknown content_type filter", async () => {
+  it("400s an unknown content_type filter", async ({ t }) => {
     const res = await t.call("GET", `${SETS}?content_type=video`);
     expect(res.status).toBe(400);
     expect(res.body.error.details).toContainEqual({
@@ -139,8 +138,8 @@ describe("GET /api/v1/messageset/", () => {
 });
 
 describe("PATCH /api/v1/messageset/:id/", () => {
-  it("changes the given fields only and publishes content.messageset.changed", async () => {
-    const set = await createSet({ short_name: "patch.me", notes: "kept" });
+  it("changes the given fields only and publishes content.messageset.changed", async ({ t }) => {
+    const set = await t.createSet({ short_name: "patch.me", notes: "kept" });
     await t.event("content.messageset.changed", set.id);
     const other = await t.create("/api/v1/schedule/", {});
     const from = t.capture.messages.length;
@@ -158,9 +157,9 @@ describe("PATCH /api/v1/messageset/:id/", () => {
       .toEqual([expect.objectContaining({ payload: res.body })]);
   });
 
-  it("400s a taken short_name and unknown references, and changes nothing", async () => {
-    const set = await createSet({ short_name: "patch.keep" });
-    await createSet({ short_name: "patch.other" });
+  it("400s a taken short_name and unknown references, and changes nothing", async ({ t }) => {
+    const set = await t.createSet({ short_name: "patch.keep" });
+    await t.createSet({ short_name: "patch.other" });
     await t.expectNoEvents(async () => {
       for (const [payload, code] of [
         [{ short_name: "patch.other" }, "CONTENT_MESSAGESET_SHORT_NAME_TAKEN"],
@@ -175,9 +174,14 @@ describe("PATCH /api/v1/messageset/:id/", () => {
     expect((await t.call("GET", `${SETS}${set.id}/`)).body).toEqual(set);
   });
 
-  it("clears nullable fields with null, and refuses 0 rather than reading it as null", async () => {
-    const next = await createSet({ short_name: "patch.next" });
-    const set = await createSet({ short_name: "patch.nulls", next_set: next.id, notes: "n", channel: "SMS" });
+  it("clears nullable fields with null, and refuses 0 rather than reading it as null", async ({ t }) => {
+    const next = await t.createSet({ short_name: "patch.next" });
+    const set = await t.createSet({
+      short_name: "patch.nulls",
+      next_set: next.id,
+      notes: "n",
+      channel: "SMS",
+    });
     const zero = await t.call("PATCH", `${SETS}${set.id}/`, { next_set: 0 });
     expect(zero.status).toBe(400);
     expect(zero.body.error.details).toEqual([{ field: "body.next_set", message: expect.any(String) }]);
@@ -190,7 +194,7 @@ describe("PATCH /api/v1/messageset/:id/", () => {
       .toContainEqual(res.body);
   });
 
-  it("404s an unknown set", async () => {
+  it("404s an unknown set", async ({ t }) => {
     const res = await t.call("PATCH", `${SETS}999999/`, { label: "x" });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("CONTENT_MESSAGESET_NOT_FOUND");
@@ -198,8 +202,8 @@ describe("PATCH /api/v1/messageset/:id/", () => {
 });
 
 describe("PUT /api/v1/messageset/:id/", () => {
-  it("replaces the set: fields left out go back to their defaults or null", async () => {
-    const set = await createSet({
+  it("replaces the set: fields left out go back to their defaults or null", async ({ t, schedule }) => {
+    const set = await t.createSet({
       short_name: "put.me",
       label: "Old",
       notes: "old notes",
@@ -226,9 +230,11 @@ describe("PUT /api/v1/messageset/:id/", () => {
 });
 
 describe("DELETE /api/v1/messageset/:id/", () => {
-  it("deletes the set and its messages, clears next_set where it was the next set, and announces each", async () => {
-    const set = await createSet({ short_name: "delete.me" });
-    const before = await createSet({ short_name: "delete.before", next_set: set.id });
+  it("deletes the set and its messages, clears next_set where it was the next set, and announces each", async ({
+    t,
+  }) => {
+    const set = await t.createSet({ short_name: "delete.me" });
+    const before = await t.createSet({ short_name: "delete.before", next_set: set.id });
     const message = (sequence_number: number, lang: string) =>
       t.create<Message>("/api/v1/message/", {
         messageset: set.id,
@@ -256,7 +262,7 @@ describe("DELETE /api/v1/messageset/:id/", () => {
     expect(await t.svc.db.message.count({ where: { messagesetId: set.id } })).toBe(0);
   });
 
-  it("404s an unknown set", async () => {
+  it("404s an unknown set", async ({ t }) => {
     const res = await t.call("DELETE", `${SETS}999999/`);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("CONTENT_MESSAGESET_NOT_FOUND");

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BinaryContent, ContentSchedule, MessageName } from "@tidings/contracts";
+import type { BinaryContent, ContentSchedule, Message, MessageName, MessageSet } from "@tidings/contracts";
 import { adminAuth, captureMessages, startTestService, waitFor } from "@tidings/testing";
 import { expect, test } from "vitest";
 import { contentService } from "../src/service.ts";
@@ -65,6 +65,26 @@ export async function startContent(env: Record<string, string> = {}) {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body;
   };
+
+  let defaultSchedule: Promise<ContentSchedule> | undefined;
+  /** The schedule of the sets `createSet` makes (Mondays and Thursdays at 08:00), created on first use. */
+  const schedule = () => {
+    defaultSchedule ??= create("/api/v1/schedule/", { minute: "0", hour: "8", day_of_week: "1,4" });
+    return defaultSchedule;
+  };
+
+  let sets = 0;
+  /** Creates a message set with a fresh `short_name` on `schedule()`; `payload` overrides any field. */
+  const createSet = async (payload: object = {}) =>
+    create<MessageSet>("/api/v1/messageset/", {
+      short_name: `set.${++sets}`,
+      default_schedule: (await schedule()).id,
+      ...payload,
+    });
+
+  /** Creates a message of `set` (in eng_ZA unless `payload` says otherwise). */
+  const createMessage = (set: MessageSet, payload: object) =>
+    create<Message>("/api/v1/message/", { messageset: set.id, lang: "eng_ZA", ...payload });
 
   /** Uploads a file as multipart (field `content` unless told otherwise). */
   const upload = async (
@@ -143,6 +163,9 @@ export async function startContent(env: Record<string, string> = {}) {
     capture,
     call,
     create,
+    schedule,
+    createSet,
+    createMessage,
     upload,
     createBinary,
     event,
@@ -159,10 +182,11 @@ export async function startContent(env: Record<string, string> = {}) {
 
 /**
  * The `it` of a content test file: its tests take `{ t }`, the harness of `startContent(env)`, started before the
- * file's first test and closed after its last one.
+ * file's first test and closed after its last one; and, created when a test first asks, `schedule` (`t.schedule()`)
+ * and `set` (a message set on it).
  */
 export function contentTest(env: Record<string, string> = {}) {
-  return test.extend<{ t: ContentHarness }>({
+  return test.extend<{ t: ContentHarness; schedule: ContentSchedule; set: MessageSet }>({
     t: [
       // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
       async ({}, use) => {
@@ -175,5 +199,7 @@ export function contentTest(env: Record<string, string> = {}) {
       },
       { scope: "file", auto: true },
     ],
+    schedule: [async ({ t }, use) => use(await t.schedule()), { scope: "file" }],
+    set: [async ({ t }, use) => use(await t.createSet()), { scope: "file" }],
   });
 }

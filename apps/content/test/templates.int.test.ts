@@ -1,25 +1,19 @@
 import type { Template } from "@tidings/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ContentHarness, startContent } from "./support.ts";
+import { describe, expect } from "vitest";
+import { type ContentHarness, contentTest } from "./support.ts";
 
-let t: ContentHarness;
 const PATH = "/api/v1/template/";
+const it = contentTest();
 
-beforeAll(async () => {
-  t = await startContent();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-const createSms = (body = "Hi ((name)), your visit is on ((date)).", name = "Reminder") =>
+const createSms = (t: ContentHarness, body = "Hi ((name)), your visit is on ((date)).", name = "Reminder") =>
   t.create<Template>(PATH, { name, type: "sms", body });
-const createEmail = (body = "<p>Dear ((name)),</p><p>((message))</p>") =>
+const createEmail = (t: ContentHarness, body = "<p>Dear ((name)),</p><p>((message))</p>") =>
   t.create<Template>(PATH, { name: "Letter", type: "email", subject: "News for ((name))", body });
-const preview = (id: number, payload: object) => t.call("POST", `${PATH}${id}/preview/`, payload);
+const preview = (t: ContentHarness, id: number, payload: object) =>
+  t.call("POST", `${PATH}${id}/preview/`, payload);
 
 describe("POST /api/v1/template/", () => {
-  it("creates version 1 of an SMS template, reporting placeholders, encoding and segments", async () => {
+  it("creates version 1 of an SMS template, reporting placeholders, encoding and segments", async ({ t }) => {
     const res = await t.call("POST", PATH, {
       name: "Reminder",
       type: "sms",
@@ -45,13 +39,13 @@ describe("POST /api/v1/template/", () => {
     expect((await t.call("GET", `${PATH}${template.id}/`)).body).toEqual(template);
   });
 
-  it("reports UCS-2 and several segments for a long unicode SMS body", async () => {
-    const template = await createSms(`Molo ((name)) 🤰 ${"x".repeat(60)}`);
+  it("reports UCS-2 and several segments for a long unicode SMS body", async ({ t }) => {
+    const template = await createSms(t, `Molo ((name)) 🤰 ${"x".repeat(60)}`);
     expect(template).toMatchObject({ encoding: "UCS-2", segments: 2 });
   });
 
-  it("creates an email template with placeholders in subject and body, without SMS counts", async () => {
-    const template = await createEmail();
+  it("creates an email template with placeholders in subject and body, without SMS counts", async ({ t }) => {
+    const template = await createEmail(t);
     expect(template).toMatchObject({
       type: "email",
       subject: "News for ((name))",
@@ -61,7 +55,9 @@ describe("POST /api/v1/template/", () => {
     });
   });
 
-  it("400s an email template without a subject, and an SMS template with one, storing nothing", async () => {
+  it("400s an email template without a subject, and an SMS template with one, storing nothing", async ({
+    t,
+  }) => {
     const count = () => t.svc.db.template.count();
     await t.expectRejected(
       () => t.call("POST", PATH, { name: "x", type: "email", body: "b" }),
@@ -85,8 +81,8 @@ describe("POST /api/v1/template/", () => {
 });
 
 describe("versions", () => {
-  it("makes a new version on every change and keeps the old ones readable", async () => {
-    const v1 = await createSms("Version ((one))");
+  it("makes a new version on every change and keeps the old ones readable", async ({ t }) => {
+    const v1 = await createSms(t, "Version ((one))");
     const v2 = (await t.call("PATCH", `${PATH}${v1.id}/`, { body: "Version ((two))" })).body;
     expect(v2).toMatchObject({ id: v1.id, version: 2, body: "Version ((two))", placeholders: ["two"] });
     expect(await t.event("content.template.changed", v1.id)).toBeDefined();
@@ -116,11 +112,13 @@ describe("versions", () => {
     );
 
     // An old version can still be previewed.
-    expect((await preview(v1.id, { personalisation: { one: "1" }, version: 1 })).body.body).toBe("Version 1");
+    expect((await preview(t, v1.id, { personalisation: { one: "1" }, version: 1 })).body.body).toBe(
+      "Version 1",
+    );
   });
 
-  it("gives concurrent changes consecutive versions, each one recorded", async () => {
-    const template = await createSms("v1");
+  it("gives concurrent changes consecutive versions, each one recorded", async ({ t }) => {
+    const template = await createSms(t, "v1");
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) => t.call("PATCH", `${PATH}${template.id}/`, { body: `change ${i}` })),
     );
@@ -133,8 +131,8 @@ describe("versions", () => {
     expect(versions.at(-1)?.body).toBe(latest.body);
   });
 
-  it("makes no version and publishes nothing for a PATCH that changes nothing", async () => {
-    const template = await createSms("Same");
+  it("makes no version and publishes nothing for a PATCH that changes nothing", async ({ t }) => {
+    const template = await createSms(t, "Same");
     await t.event("content.template.changed", template.id);
     await t.expectNoEvents(async () => {
       const res = await t.call("PATCH", `${PATH}${template.id}/`, { body: "Same", name: template.name });
@@ -143,8 +141,8 @@ describe("versions", () => {
     expect((await t.call("GET", `${PATH}${template.id}/versions/`)).body.count).toBe(1);
   });
 
-  it("checks a PATCH as merged, changing nothing when it is invalid", async () => {
-    const template = await createSms("Text");
+  it("checks a PATCH as merged, changing nothing when it is invalid", async ({ t }) => {
+    const template = await createSms(t, "Text");
     const res = await t.call("PATCH", `${PATH}${template.id}/`, { type: "email" });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("CONTENT_TEMPLATE_SUBJECT_REQUIRED");
@@ -156,9 +154,9 @@ describe("versions", () => {
 });
 
 describe("GET /api/v1/template/", () => {
-  it("filters by name and type", async () => {
-    const a = await createSms("a", "Filter me");
-    await createEmail();
+  it("filters by name and type", async ({ t }) => {
+    const a = await createSms(t, "a", "Filter me");
+    await createEmail(t);
     const res = await t.call("GET", `${PATH}?name=Filter%20me&type=sms`);
     expect(res.body.results).toEqual([a]);
     const emails = (await t.call("GET", `${PATH}?type=email`)).body.results as Template[];
@@ -168,8 +166,8 @@ describe("GET /api/v1/template/", () => {
 });
 
 describe("DELETE /api/v1/template/:id/", () => {
-  it("deletes the template with its versions and publishes content.template.deleted", async () => {
-    const template = await createSms();
+  it("deletes the template with its versions and publishes content.template.deleted", async ({ t }) => {
+    const template = await createSms(t);
     expect((await t.call("DELETE", `${PATH}${template.id}/`)).status).toBe(204);
     expect(await t.event("content.template.deleted", template.id)).toEqual({ id: template.id });
     expect((await t.call("GET", `${PATH}${template.id}/`)).status).toBe(404);
@@ -181,9 +179,11 @@ describe("DELETE /api/v1/template/:id/", () => {
 });
 
 describe("POST /api/v1/template/{id}/preview/", () => {
-  it("renders an SMS with the values as given, and counts the rendered text", async () => {
-    const template = await createSms();
-    const res = await preview(template.id, { personalisation: { name: "Thandi <3", date: "Tue 12 March" } });
+  it("renders an SMS with the values as given, and counts the rendered text", async ({ t }) => {
+    const template = await createSms(t);
+    const res = await preview(t, template.id, {
+      personalisation: { name: "Thandi <3", date: "Tue 12 March" },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       id: template.id,
@@ -194,13 +194,13 @@ describe("POST /api/v1/template/{id}/preview/", () => {
       encoding: "GSM-7",
       segments: 1,
     });
-    const long = await preview(template.id, { personalisation: { name: "Zoë".repeat(30), date: 5 } });
+    const long = await preview(t, template.id, { personalisation: { name: "Zoë".repeat(30), date: 5 } });
     expect(long.body).toMatchObject({ encoding: "UCS-2", segments: 2 });
   });
 
-  it("HTML-escapes values in email bodies (not in the subject), never the template itself", async () => {
-    const template = await createEmail();
-    const res = await preview(template.id, {
+  it("HTML-escapes values in email bodies (not in the subject), never the template itself", async ({ t }) => {
+    const template = await createEmail(t);
+    const res = await preview(t, template.id, {
       personalisation: { name: 'O\'Brien & "Co"', message: "<script>alert(1)</script>" },
     });
     expect(res.body).toEqual({
@@ -214,31 +214,31 @@ describe("POST /api/v1/template/{id}/preview/", () => {
     });
   });
 
-  it("matches names case- and space-insensitively, and ignores extra values", async () => {
-    const template = await createSms("Hi ((First Name)) and ((first name))");
-    const res = await preview(template.id, { personalisation: { firstname: "Ada", unused: "x" } });
+  it("matches names case- and space-insensitively, and ignores extra values", async ({ t }) => {
+    const template = await createSms(t, "Hi ((First Name)) and ((first name))");
+    const res = await preview(t, template.id, { personalisation: { firstname: "Ada", unused: "x" } });
     expect(res.body.body).toBe("Hi Ada and Ada");
   });
 
-  it("400s missing personalisation, naming each missing placeholder", async () => {
-    const template = await createEmail();
-    const res = await preview(template.id, { personalisation: { name: "x" } });
+  it("400s missing personalisation, naming each missing placeholder", async ({ t }) => {
+    const template = await createEmail(t);
+    const res = await preview(t, template.id, { personalisation: { name: "x" } });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({
       code: "CONTENT_TEMPLATE_MISSING_PERSONALISATION",
       message: "Missing personalisation: message",
       details: [{ field: "body.personalisation.message", message: "is required" }],
     });
-    const none = await preview(template.id, {});
+    const none = await preview(t, template.id, {});
     expect(none.body.error.message).toBe("Missing personalisation: name, message");
   });
 
-  it("404s an unknown template and 400s a bad body", async () => {
-    expect((await preview(999999, { personalisation: {} })).body.error.code).toBe(
+  it("404s an unknown template and 400s a bad body", async ({ t }) => {
+    expect((await preview(t, 999999, { personalisation: {} })).body.error.code).toBe(
       "CONTENT_TEMPLATE_NOT_FOUND",
     );
-    const template = await createSms("x");
-    const res = await preview(template.id, { personalisation: { a: { nested: true } } });
+    const template = await createSms(t, "x");
+    const res = await preview(t, template.id, { personalisation: { a: { nested: true } } });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("VALIDATION_FAILED");
   });
