@@ -17,7 +17,7 @@ import { apiPort, CONFIG_LOADERS, SERVICES, serviceOf, serviceUrlVars, workerPor
 
 const SECRETS = {
   ADMIN_TOKEN: "admin-token-0123456789abcdef",
-  UNSUBSCRIBE_SECRET: "u".repeat(24) + "-secret-0123456789",
+  UNSUBSCRIBE_SECRET: `${"u".repeat(24)}-secret-0123456789`,
 };
 const cli = composeCli();
 if (!cli.ok) {

@@ -5,13 +5,14 @@ import { ROOT } from "./compose.ts";
 
 export const K8S_DIR = path.join(ROOT, "infra/k8s");
 
-// biome-ignore lint/suspicious/noExplicitAny: manifests are checked against their schemas, not typed here.
-export type Manifest = {
+/** A Kubernetes object as read from YAML: its schema, not a type, says what it holds. */
+export interface Manifest {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  // biome-ignore lint/suspicious/noExplicitAny: manifests are checked against their schemas, not typed here.
   [k: string]: any;
-};
+}
 
 interface Kustomization {
   namespace?: string;
