@@ -224,7 +224,10 @@ describe("infra/k8s", () => {
       }
       expect(deployment.spec.replicas).toBeUndefined();
       const triggers = scaled?.spec.triggers ?? [];
-      expect({ name, queues: triggers.map((t: { metadata: { queueName: string } }) => t.metadata.queueName).sort() }).toEqual({
+      expect({
+        name,
+        queues: triggers.map((t: { metadata: { queueName: string } }) => t.metadata.queueName).sort(),
+      }).toEqual({
         name,
         queues: own.sort(),
       });
