@@ -278,6 +278,9 @@ describe("infra/k8s", () => {
     expect(isGitIgnored("infra/k8s/secret.env")).toBe(true);
     expect(gitTracked("infra/k8s/secret.env")).toBe(false);
     expect(gitTracked("infra/k8s/secret.env.example")).toBe(true);
+    // Nor is it copied into the image (`COPY . .`), as .env is not.
+    const dockerignore = readFileSync(path.join(ROOT, ".dockerignore"), "utf8").split("\n");
+    expect(dockerignore).toEqual(expect.arrayContaining([".env", "infra/k8s/secret.env"]));
     const committed = readFileSync(path.join(K8S_DIR, "kustomization.yaml"), "utf8");
     expect(committed).toMatch(/envs: \[secret\.env\]/);
     for (const file of [
