@@ -43,6 +43,7 @@ describe("GET /api/v1/outbound/{id}/history/", () => {
       id,
       status: "delivered",
       created_at: row.createdAt.toISOString(),
+      redacted_at: null,
       history: [
         {
           at: expect.any(String),
@@ -276,6 +277,7 @@ describe("DELETE /api/v1/outbound/{id}/", () => {
       toAddr: "",
     });
     expect(after.redactedAt).toBeInstanceOf(Date);
+    expect((await history(svc, id)).json().redacted_at).toBe(after.redactedAt?.toISOString());
     expect(await counts()).toEqual(countsBefore);
     expect((await history(svc, id)).json().history.map((h: { status: string }) => h.status)).toEqual([
       "submitted",

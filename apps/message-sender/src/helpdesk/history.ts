@@ -32,7 +32,13 @@ export async function outboundHistory(
 ): Promise<OutboundHistoryFields> {
   const outbound = await db.outbound.findFirst({
     where: { id, ...visible },
-    select: { id: true, status: true, createdAt: true, events: { orderBy: [{ at: "asc" }, { id: "asc" }] } },
+    select: {
+      id: true,
+      status: true,
+      createdAt: true,
+      redactedAt: true,
+      events: { orderBy: [{ at: "asc" }, { id: "asc" }] },
+    },
   });
   if (!outbound) {
     throw senderError("OUTBOUND_NOT_FOUND", `Outbound ${id} not found`);
@@ -41,6 +47,7 @@ export async function outboundHistory(
     id: outbound.id,
     status: outbound.status,
     created_at: outbound.createdAt.toISOString(),
+    redacted_at: outbound.redactedAt?.toISOString() ?? null,
     history: outbound.events.map(toEntry),
   };
 }

@@ -27,6 +27,8 @@ export const OutboundHistory = Type.Object({
   status: OutboundStatus,
   /** When it was accepted (queued): the history's start. */
   created_at: IsoDateTime,
+  /** When it was redacted (`DELETE /api/v1/outbound/{id}/`, or its person forgotten), or null. */
+  redacted_at: Nullable(IsoDateTime),
   history: Type.Array(OutboundHistoryEntry),
 });
 export type OutboundHistory = Static<typeof OutboundHistory>;
