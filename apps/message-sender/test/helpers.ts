@@ -126,7 +126,7 @@ type WithApi = Pick<TestService<MessageSenderConfig, Db>, "app">;
 export const callWithKey = (
   svc: WithApi,
   key: string,
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "DELETE",
   url: string,
   payload?: object,
 ) =>

@@ -64,6 +64,7 @@ describe("POST /api/v1/outbound/", () => {
       created_by_schedule: null,
       updated_at: expect.any(String),
       updated_by: null,
+      redacted: false,
     });
     expect(res.headers.location).toBe(`/api/v1/outbound/${outbound.id}/`);
     const message = await svc.db.outboxMessage.findUniqueOrThrow({ where: { id: outbound.id } });
@@ -326,6 +327,7 @@ const outboundRow = (content: string): OutboundRow => {
     notBefore: null,
     expiresAt: null,
     sensitive: false,
+    redactedAt: null,
   };
 };
 

@@ -5,6 +5,7 @@ export * from "./http/content.ts";
 export * from "./http/identity.ts";
 export * from "./http/message-sender.ts";
 export * from "./http/message-sender-batches.ts";
+export * from "./http/message-sender-helpdesk.ts";
 export * from "./http/scheduler.ts";
 export * from "./http/subscription.ts";
 export * from "./http/topics.ts";

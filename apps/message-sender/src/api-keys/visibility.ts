@@ -1,6 +1,6 @@
 import type { KeyKind, Principal } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
+import { Prisma } from "../generated/prisma/client.ts";
 
 /** Who is reading: what an API key may see of outbounds, their batches, inbounds and failed tasks. */
 export interface Viewer {
@@ -26,6 +26,16 @@ export function visibleOutbounds(viewer: Viewer): Prisma.OutboundWhereInput | un
   return viewer.keyKind === "test" ? { test: true } : { createdBy: viewer.userId ?? -1 };
 }
 
+/** visibleOutbounds as an SQL condition on the outbound aliased `o` (`true` for admin and `live` keys). */
+export function visibleOutboundsSql(viewer: Viewer): Prisma.Sql {
+  if (viewer.isAdmin || viewer.keyKind === "live") {
+    return Prisma.sql`true`;
+  }
+  return viewer.keyKind === "test"
+    ? Prisma.sql`o.test`
+    : Prisma.sql`o.created_by = ${viewer.userId ?? -1}::int`;
+}
+
 /** The batches a key sees, by the same rule as their outbounds. */
 export function visibleBatches(viewer: Viewer): Prisma.OutboundBatchWhereInput | undefined {
   if (viewer.isAdmin || viewer.keyKind === "live") {
@@ -44,7 +54,6 @@ export async function visibleInbounds(db: Db, viewer: Viewer): Promise<Prisma.In
   }
   const replied = await db.$queryRaw<{ id: string }[]>`
     SELECT DISTINCT o.id::text AS id FROM inbound i JOIN outbound o ON o.id = i.reply_to
-    WHERE ${viewer.keyKind === "test"} AND o.test
-       OR ${viewer.keyKind === "team"} AND o.created_by IS NOT DISTINCT FROM ${viewer.userId}::int`;
+    WHERE ${visibleOutboundsSql(viewer)}`;
   return { replyTo: { in: replied.map((o) => o.id) } };
 }

@@ -22,9 +22,26 @@ export interface ForgetOutcome {
   inbounds: number;
 }
 
-/** What the person's messages keep: ids, statuses, channels, provider ids and timestamps, for reporting. */
-const REDACT_OUTBOUNDS = `UPDATE outbound SET to_addr = '', content = NULL, metadata = '{}'::jsonb
-  WHERE id = ANY($1::uuid[]) AND (to_addr <> '' OR content IS NOT NULL OR metadata <> '{}'::jsonb)`;
+/**
+ * Cancels (status `cancelled`, with `reason`) those of the outbounds still queued with no live claim (or, with
+ * `worker`, under that worker's claim) and redacts them all: what a redacted outbound keeps are its id, status,
+ * channel, provider id, attempts and timestamps, for reporting and counts (a tombstone, `redacted_at` set). A
+ * cancelled outbound is never sent: a later `outbound.send` for it finds it no longer queued. The caller holds
+ * the rows (FOR UPDATE) and has made sure none is being sent (a live claim). Returns how many were cancelled and
+ * how many redacted now (an outbound redacted before is left as it is).
+ */
+export async function cancelAndRedact(
+  tx: Tx,
+  ids: string[],
+  reason: string,
+  worker?: string,
+): Promise<{ cancelled: number; redacted: number }> {
+  const cancelled = await recordUnsent(tx, ids, "cancelled", reason, worker);
+  const redacted = await tx.$executeRaw`
+    UPDATE outbound SET to_addr = '', content = NULL, metadata = '{}'::jsonb, redacted_at = now()
+    WHERE id = ANY(${ids}::uuid[]) AND redacted_at IS NULL`;
+  return { cancelled, redacted };
+}
 
 /**
  * `optout.created` of type `forget`: in one transaction, the address book entry becomes a forgotten tombstone
@@ -55,13 +72,7 @@ export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<Forge
     const ids = outbounds.map((o) => o.id);
     // Hook deliveries that carry the person (before the cancellations' own, which carry only ids).
     await forgetHookDeliveries(tx, [identity, ...addresses]);
-    const cancelled = await recordUnsent(
-      tx,
-      queued.map((o) => o.id),
-      "cancelled",
-      FORGOTTEN,
-    );
-    const redacted = await tx.$executeRawUnsafe(REDACT_OUTBOUNDS, ids);
+    const { cancelled, redacted } = await cancelAndRedact(tx, ids, FORGOTTEN);
     const inbounds = await tx.$executeRaw`
       UPDATE inbound SET from_addr = '', content = NULL, helper_metadata = '{}'::jsonb
       WHERE (from_identity = ${identity}::uuid OR (from_addr <> '' AND from_addr = ANY(${addresses}::text[]))
@@ -113,9 +124,6 @@ export async function cancelIfForgotten(
   if (!entry?.forgottenAt) {
     return false;
   }
-  await db.$transaction(async (tx) => {
-    await recordUnsent(tx, [id], "cancelled", FORGOTTEN, worker);
-    await tx.$executeRawUnsafe(REDACT_OUTBOUNDS, [id]);
-  });
+  await db.$transaction((tx) => cancelAndRedact(tx, [id], FORGOTTEN, worker));
   return true;
 }

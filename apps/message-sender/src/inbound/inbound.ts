@@ -53,7 +53,7 @@ export function keywordOf(content: string | null, keywords: Keywords): InboundKe
 /** An inbound as the API shows it, but for its `url` (which the route adds: see routes/links.ts). */
 export type InboundFields = Omit<Inbound, "url">;
 
-function toInbound(row: InboundRow): InboundFields {
+export function toInbound(row: InboundRow): InboundFields {
   return {
     id: row.id,
     channel: row.channel,

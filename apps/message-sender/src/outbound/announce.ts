@@ -120,8 +120,9 @@ export function hooksFor(
   return hooks;
 }
 
-/** A status history row's `detail`. */
+/** A status history row's `detail` (read back by helpdesk/history.ts). */
 export const historyDetail = ({ row, worker, reason }: Change) => ({
+  channel: row.channel,
   provider_id: row.providerId,
   worker,
   reason,

@@ -37,6 +37,7 @@ export function toOutbound(row: OutboundRow): OutboundFields {
     created_by_schedule: row.createdBySchedule,
     updated_at: row.updatedAt.toISOString(),
     updated_by: row.updatedBy,
+    redacted: row.redactedAt !== null,
   };
 }
 

@@ -9,6 +9,7 @@ import { batchRoutes } from "./batch.routes.ts";
 import { channelRoutes } from "./channels.routes.ts";
 import { eventRoutes } from "./events.routes.ts";
 import { failedTaskRoutes } from "./failed-tasks.routes.ts";
+import { helpdeskRoutes } from "./helpdesk.routes.ts";
 import { inboundRoutes } from "./inbound.routes.ts";
 import { outboundRoutes } from "./outbounds.routes.ts";
 import { reportRoutes } from "./reports.routes.ts";
@@ -26,6 +27,7 @@ export function registerRoutes(
   const channelCache = new ChannelCache(db, config.CHANNEL_CACHE_TTL_MS);
   outboundRoutes(app, db, channelCache, channelIds);
   batchRoutes(app, db, channelCache, channelIds);
+  helpdeskRoutes(app, { db });
   reportRoutes(app, db, config.ARCHIVE_DIR);
   channelRoutes(app, db, channelCache);
   const webhooks = {

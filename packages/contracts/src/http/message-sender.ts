@@ -128,11 +128,17 @@ export const Outbound = Type.Object({
   created_by_schedule: Nullable(Uuid),
   updated_at: IsoDateTime,
   updated_by: Actor,
+  /**
+   * Redacted (`DELETE /api/v1/outbound/{id}/`, or its person forgotten): a tombstone that keeps its status, channel,
+   * attempts and times for the counts; `to_addr` is "", `content` null and `metadata` {}.
+   */
+  redacted: Type.Boolean(),
 });
 export type Outbound = Static<typeof Outbound>;
 
 /**
- * `GET /api/v1/outbound/`: Seed's filters. `to_addr` and `to_identity` may repeat (`?to_identity=a&to_identity=b`);
+ * `GET /api/v1/outbound/`: Seed's filters, and the helpdesk's (`channel`, `provider_id`, `attempts__gte`/`__lte`).
+ * `to_addr`, `to_identity`, `status` and `channel` may repeat (`?status=failed&status=expired`: any of them);
  * `created_at` and `updated_at` take Django's `__gte`, `__gt`, `__lte` and `__lt` lookups.
  */
 export const OutboundListQuery = Type.Object({
@@ -144,10 +150,14 @@ export const OutboundListQuery = Type.Object({
   /** created_at at or after this time. */
   after: Type.Optional(IsoDateTime),
   delivered: Type.Optional(Type.Boolean()),
-  status: Type.Optional(OutboundStatus),
-  /** The provider's id for the message (`provider_id`). */
+  status: Type.Optional(Type.Array(OutboundStatus, { maxItems: 6 })),
+  channel: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
+  /** The provider's id for the message (Seed's name for `provider_id`). */
   vumi_message_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  provider_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   attempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
+  attempts__gte: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
+  attempts__lte: Type.Optional(Type.Integer({ minimum: 0, maximum: 2147483647 })),
   version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
   ...dateTimeLookups("created_at"),
   ...dateTimeLookups("updated_at"),

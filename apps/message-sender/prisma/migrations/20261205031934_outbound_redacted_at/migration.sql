@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "outbound" ADD COLUMN     "redacted_at" TIMESTAMPTZ(3);

@@ -1,0 +1,60 @@
+// HTTP request and response schemas of the message-sender service: the helpdesk's tools (an outbound's status
+// history, a person's messages).
+import Type, { type Static } from "typebox";
+import { IsoDateTime, ListQuery, Nullable, Uuid } from "../common.ts";
+import { OutboundStatus } from "../messages/message-sender.ts";
+import { Inbound, Outbound } from "./message-sender.ts";
+
+/** One status change of an outbound, as recorded when it was made. */
+export const OutboundHistoryEntry = Type.Object({
+  at: IsoDateTime,
+  status: OutboundStatus,
+  /** The channel it was sent through (a fallback's when it failed over); null when the change did not record one. */
+  channel: Nullable(Type.String()),
+  provider_id: Nullable(Type.String()),
+  /** The worker that made the change (null: a provider's report, the API, a poller without a claim). */
+  worker: Nullable(Type.String()),
+  /** Why: a failure's reason (`opted_out`, `expired`, `forgotten`, `redacted`, a provider's error), `requeued`. */
+  reason: Nullable(Type.String()),
+});
+export type OutboundHistoryEntry = Static<typeof OutboundHistoryEntry>;
+
+/** `GET /api/v1/outbound/{id}/history/`: where the outbound is, and every status change, oldest first. */
+export const OutboundHistory = Type.Object({
+  /** The outbound's absolute link. */
+  outbound: Type.String(),
+  id: Uuid,
+  status: OutboundStatus,
+  /** When it was accepted (queued): the history's start. */
+  created_at: IsoDateTime,
+  /** When it was redacted (`DELETE /api/v1/outbound/{id}/`, or its person forgotten), or null. */
+  redacted_at: Nullable(IsoDateTime),
+  history: Type.Array(OutboundHistoryEntry),
+});
+export type OutboundHistory = Static<typeof OutboundHistory>;
+
+export const IdentityParams = Type.Object({ identity_id: Uuid });
+export type IdentityParams = Static<typeof IdentityParams>;
+
+export const MessageDirection = Type.Union([Type.Literal("outbound"), Type.Literal("inbound")]);
+export type MessageDirection = Static<typeof MessageDirection>;
+
+/** `GET /api/v1/identities/{identity_id}/messages/`: a page (`limit`, `offset`), one direction only if given. */
+export const IdentityMessagesQuery = Type.Object({
+  ...ListQuery.properties,
+  direction: Type.Optional(MessageDirection),
+});
+export type IdentityMessagesQuery = Static<typeof IdentityMessagesQuery>;
+
+/** An outbound to the person (its status and `last_error` as they stand, its metadata: subscription, topic). */
+export const IdentityOutboundMessage = Type.Object({
+  direction: Type.Literal("outbound"),
+  ...Outbound.properties,
+});
+/** A message from the person. */
+export const IdentityInboundMessage = Type.Object({
+  direction: Type.Literal("inbound"),
+  ...Inbound.properties,
+});
+export const IdentityMessage = Type.Union([IdentityOutboundMessage, IdentityInboundMessage]);
+export type IdentityMessage = Static<typeof IdentityMessage>;
