@@ -74,7 +74,7 @@ export const api = (
   svc: Svc,
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
   url: string,
-  payload?: unknown,
+  payload?: object,
 ) => svc.app.inject({ method, url, headers: adminAuth, ...(payload === undefined ? {} : { payload }) });
 
 /** POST /api/v1/subscriptions/ (eng_ZA), expecting `status`. */
