@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IdentityMaxFailures } from "@tidings/contracts";
-import { type Capture, serviceTest, waitFor } from "@tidings/testing";
+import { type Capture, type HttpReceiver, serviceTest, startHttpReceiver, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, msisdn, type Svc, send } from "./helpers.ts";
@@ -9,10 +9,28 @@ const it = serviceTest(
   identityService,
   {
     worker: true,
-    env: { MAX_CONSECUTIVE_SEND_FAILURES: "3" },
+    env: { MAX_CONSECUTIVE_SEND_FAILURES: "3", HOOK_RETRY_BASE_MS: "20", HOOK_POLL_INTERVAL_MS: "20" },
   },
   ["identity.max_failures"],
-);
+).extend<{ hub: HttpReceiver }>({
+  // A hub with a REST hook for identity.max_failures, registered by the admin.
+  hub: [
+    async ({ svc }, use) => {
+      const hub = await startHttpReceiver();
+      const hook = await send(svc, "POST", "/api/v1/webhook/", {
+        event: "identity.max_failures",
+        target: `${hub.url}/max-failures`,
+      });
+      expect(hook.statusCode, hook.body).toBe(201);
+      try {
+        await use(hub);
+      } finally {
+        await hub.close();
+      }
+    },
+    { scope: "file" },
+  ],
+});
 
 const failures = async (svc: Svc, id: string) =>
   (await svc.db.identity.findUniqueOrThrow({ where: { id } })).failedMessageCount;
@@ -64,6 +82,45 @@ describe("outbound.delivery_report consumer", () => {
     await waitFor(async () => (await failures(svc, identity.id)) === 2, { what: "two failures" });
     await new Promise((r) => setTimeout(r, 300));
     expect(await failures(svc, identity.id)).toBe(2);
+  });
+});
+
+describe("the identity.max_failures REST hook", () => {
+  it("reaches a hook once per crossing, from delivery reports and from Seed's message_count", async ({
+    svc,
+    hub,
+  }) => {
+    const hookBodies = (id: string) =>
+      hub.received
+        .map((r) => JSON.parse(r.body) as { hook: { event: string }; data: { identity_id: string } })
+        .filter((b) => b.data.identity_id === id);
+    const reported = await create(svc, { details: { addresses: {} } });
+    for (let i = 1; i <= 4; i++) {
+      await report(svc, reported.id, false);
+    }
+    await waitFor(async () => (await failures(svc, reported.id)) === 4, { what: "four failures" });
+    const [first] = await waitFor(
+      () => (hookBodies(reported.id).length ? hookBodies(reported.id) : undefined),
+      {
+        what: "identity.max_failures at the hub",
+      },
+    );
+    expect(first).toMatchObject({
+      hook: { event: "identity.max_failures", target: `${hub.url}/max-failures` },
+      data: { identity_id: reported.id, failure_count: 3 },
+    });
+
+    // Seed's receiver, called with the admin token (as message-sender's hook does): every hook of the event.
+    const counted = await create(svc, { details: { addresses: {} } });
+    for (let i = 0; i < 3; i++) {
+      await send(svc, "POST", "/api/v1/identities/message_count/", {
+        data: { identity: counted.id, delivered: false },
+      });
+    }
+    await waitFor(() => hookBodies(counted.id).length === 1, { what: "max_failures from message_count" });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hookBodies(reported.id)).toHaveLength(1);
+    expect(hookBodies(counted.id)).toHaveLength(1);
   });
 });
 

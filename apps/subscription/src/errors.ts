@@ -13,8 +13,17 @@ export const subscriptionNotFound = (id: string) =>
 export const seedSubscriptionNotFound = (id: string) =>
   badRequest("SUBSCRIPTION_NOT_FOUND", `Cannot find subscription with ID ${id}`);
 
-export const subscriptionNotActive = (id: string) =>
-  badRequest("SUBSCRIPTION_NOT_ACTIVE", `Subscription ${id} is not active`);
+/** PATCH/PUT would make a second active subscription of the identity to the set (at most one is active). */
+export const subscriptionAlreadyActive = (
+  identity: string,
+  messageset: number,
+  existing: string | undefined,
+) =>
+  conflict(
+    "SUBSCRIPTION_ALREADY_ACTIVE",
+    `Identity ${identity} already has an active subscription to message set ${messageset}`,
+    { subscription: existing ?? null },
+  );
 
 export const messageMissing = (sequence: number, lang: string, messageset: number) =>
   badRequest("SUBSCRIPTION_MESSAGE_MISSING", `Message ${sequence} (${lang}) of set ${messageset} is unknown`);

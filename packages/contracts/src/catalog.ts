@@ -33,7 +33,12 @@ import {
   OutboundStatusChanged,
 } from "./messages/message-sender.ts";
 import { ScheduleAdded, ScheduleDeliver, ScheduleFired } from "./messages/scheduler.ts";
-import { Subscription, SubscriptionFanOut, SubscriptionSendNext } from "./messages/subscription.ts";
+import {
+  Subscription,
+  SubscriptionDeactivated,
+  SubscriptionFanOut,
+  SubscriptionSendNext,
+} from "./messages/subscription.ts";
 import { TopicFanOut, TopicSendBatch, TopicUnsubscribed } from "./messages/topics.ts";
 
 /** The services; each producing service owns one topic exchange of the same name. */
@@ -255,6 +260,20 @@ export const catalog = {
     schema: Subscription,
     example: { ...subscription, active: false, completed: true, process_status: 2 },
     description: "A subscription was sent the last message of its set.",
+  },
+  "subscription.deactivated": {
+    kind: "event",
+    exchange: "subscription",
+    schema: SubscriptionDeactivated,
+    example: {
+      ...subscription,
+      active: false,
+      reason: "max_failures",
+      failure_count: 5,
+      optout_type: null,
+    },
+    description:
+      "The service stopped a subscription: its identity kept failing (identity.max_failures), was deleted or opted out of everything. Published with subscription.updated.",
   },
   "subscription.fan-out": {
     kind: "command",

@@ -101,6 +101,7 @@ export const hookEvents = {
   "subscription.created": withMessage("subscription.created"),
   "subscription.updated": withMessage("subscription.updated"),
   "subscription.completed": withMessage("subscription.completed"),
+  "subscription.deactivated": withMessage("subscription.deactivated"),
   "outbound.delivery_report": {
     service: "message-sender",
     schema: OutboundDeliveryReportHook,

@@ -6,14 +6,13 @@ export const consumeIdentityEvents = ({ broker, db, config }: WorkerDeps) =>
   broker.consume(
     "subscription.identity-events",
     {
-      "identity.deleted": ({ id }, ctx) =>
-        stopIdentity(db, id, ctx, "subscriptions of a deleted identity stopped"),
+      "identity.deleted": ({ id }, ctx) => stopIdentity(db, id, ctx, { reason: "identity_deleted" }),
       "optout.created": (optout, ctx) => reactToOptOut(db, optout, ctx),
       "identity.updated": (identity, ctx) =>
         reactToIdentityUpdate(db, identity, ctx, config.SUBSCRIPTION_FOLLOW_IDENTITY_LANG),
-      "identity.max_failures": async ({ identity_id }, ctx) => {
+      "identity.max_failures": async ({ identity_id, failure_count }, ctx) => {
         if (config.DEACTIVATE_ON_MAX_FAILURES) {
-          await stopIdentity(db, identity_id, ctx, "subscriptions of an unreachable identity stopped");
+          await stopIdentity(db, identity_id, ctx, { reason: "max_failures", failure_count });
         }
       },
     },

@@ -35,15 +35,16 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
     {
       schema: {
         tags,
-        summary: "Subscribe an identity to a message set",
+        summary:
+          "Subscribe an identity to a message set: 201, or 200 with its active subscription to that set, unchanged",
         body: CreateSubscriptionBody,
-        response: { 201: Subscription, ...errorResponses },
+        response: { 201: Subscription, 200: Subscription, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const { subscription } = await createSubscription(db, request.body, actorOf(request));
+      const { subscription, created } = await createSubscription(db, request.body, actorOf(request));
       return reply
-        .code(201)
+        .code(created ? 201 : 200)
         .header("location", `/api/v1/subscriptions/${subscription.id}/`)
         .send(subscription);
     },
@@ -55,7 +56,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary:
-          "Seed hub webhook (subscriptionrequest.added): the same request twice makes one subscription",
+          "Seed hub webhook (subscriptionrequest.added): 201 with the new subscription's id, or with the identity's active one to that set",
         body: SubscriptionRequestBody,
         response: { 201: SubscriptionRequestAccepted, ...errorResponses },
       },

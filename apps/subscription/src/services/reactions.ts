@@ -1,5 +1,5 @@
 import type { MessageContext } from "@tidings/amqp";
-import { deterministicId, type Payload } from "@tidings/contracts";
+import { deterministicId, type Payload, type SubscriptionDeactivated } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
 import { forgetIdentity } from "./forget.ts";
@@ -17,18 +17,36 @@ const announceUpdated = (tx: Tx, rows: Parameters<typeof toSubscription>[0][], c
     })),
   );
 
+/** Why an identity's subscriptions were stopped (`subscription.deactivated`'s reason and its details). */
+export type Deactivation = Pick<SubscriptionDeactivated, "reason"> &
+  Partial<Pick<SubscriptionDeactivated, "failure_count" | "optout_type">>;
+
 /**
  * Deactivates every active subscription of an identity (it was deleted, opted out of everything, or keeps
- * failing), publishing `subscription.updated` for each, in one transaction. Idempotent: a second delivery
- * finds nothing active. Returns how many it stopped.
+ * failing), publishing `subscription.updated` and `subscription.deactivated` (with the reason) for each, and
+ * their REST hooks, in one transaction. Idempotent: a second delivery finds nothing active. Returns how many it
+ * stopped.
  */
-export async function deactivateIdentity(db: Db, identity: string, correlationId?: string): Promise<number> {
+export async function deactivateIdentity(
+  db: Db,
+  identity: string,
+  why: Deactivation,
+  correlationId?: string,
+): Promise<number> {
   return db.$transaction(async (tx) => {
     const rows = await tx.subscription.updateManyAndReturn({
       where: { identity, active: true },
       data: { active: false },
     });
     await announceUpdated(tx, rows, correlationId);
+    await publish(
+      tx,
+      ...rows.map((row) => ({
+        name: "subscription.deactivated" as const,
+        payload: { ...toSubscription(row), failure_count: null, optout_type: null, ...why },
+        correlationId,
+      })),
+    );
     return rows.length;
   });
 }
@@ -133,7 +151,12 @@ export async function reactToOptOut(
     await removeTopicSubscriptions(db, optout.identity, topic);
   }
   if (STOPPING_OPTOUTS.has(optout.optout_type) && !optout.topic) {
-    const stopped = await deactivateIdentity(db, optout.identity, ctx.messageId);
+    const stopped = await deactivateIdentity(
+      db,
+      optout.identity,
+      { reason: "optout", optout_type: optout.optout_type },
+      ctx.messageId,
+    );
     ctx.log.info(
       { identity: optout.identity, type: optout.optout_type, stopped },
       "opt-out stopped subscriptions",
@@ -171,10 +194,10 @@ export async function stopIdentity(
   db: Db,
   identity: string,
   ctx: MessageContext,
-  reason: string,
+  why: Deactivation,
 ): Promise<void> {
-  const stopped = await deactivateIdentity(db, identity, ctx.messageId);
-  ctx.log.info({ identity, stopped }, reason);
+  const stopped = await deactivateIdentity(db, identity, why, ctx.messageId);
+  ctx.log.info({ identity, stopped, reason: why.reason }, "subscriptions of the identity stopped");
 }
 
 /** A send that failed for want of an address marks its subscription unreachable. */

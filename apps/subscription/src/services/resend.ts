@@ -1,15 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { Db } from "../db.ts";
-import { messageMissing, seedSubscriptionNotFound, subscriptionNotActive } from "../errors.ts";
+import { messageMissing, seedSubscriptionNotFound } from "../errors.ts";
 import { outboundFor } from "./outbound.ts";
 import { policiesFor } from "./position.ts";
 
 /**
- * Seed's resend: the subscription's last message (next_sequence_number - 1, or the first before any was
- * sent) goes out again as a new outbound, without advancing, recorded as a ResendRequest (outbound and
- * message) in the same transaction. Each request is its own send, in the normal lane, within the set's
- * quiet hours.
+ * Seed's resend: the subscription's last message goes out again as a new outbound, without advancing, recorded
+ * as a ResendRequest (outbound and message) in the same transaction. Each request is its own send, in the normal
+ * lane, within the set's quiet hours. Whatever its state: an active or inactive one resends
+ * next_sequence_number - 1 (the first before any was sent); a completed one stays at its last message, so that is
+ * next_sequence_number itself. The message sender still applies consent (an opted-out address is not sent to).
  */
 export async function resendLast(
   db: Db,
@@ -20,10 +21,7 @@ export async function resendLast(
   if (!sub) {
     throw seedSubscriptionNotFound(id);
   }
-  if (!sub.active || sub.completed) {
-    throw subscriptionNotActive(id);
-  }
-  const sequence = Math.max(1, sub.nextSequenceNumber - 1);
+  const sequence = sub.completed ? sub.nextSequenceNumber : Math.max(1, sub.nextSequenceNumber - 1);
   const languages = [sub.lang, options.fallbackLanguage].filter(Boolean);
   const candidates = await db.messageCopy.findMany({
     where: { messagesetId: sub.messagesetId, sequenceNumber: sequence, lang: { in: languages } },

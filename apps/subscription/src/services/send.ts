@@ -238,7 +238,8 @@ export async function sendBatch(
 /**
  * The events of a subscription that was just completed: `subscription.completed`, and the rollover to its
  * set's `next_set` on that set's default schedule, same identity and language, anchored at `anchorAt`
- * (null: none). The rollover's id is derived from the completed one's.
+ * (null: none). The rollover's id is derived from the completed one's; there is none when the identity already
+ * has an active subscription to that set (one active subscription per identity and set).
  */
 export async function completionEvents(
   tx: Tx,
@@ -259,21 +260,32 @@ export async function completionEvents(
   if (set.nextSet && (!next || next.deleted)) {
     options.log.warn({ subscriptionId: id, nextSet: set.nextSet }, "next_set is unknown; no rollover");
   } else if (next) {
-    const row = await tx.subscription.create({
-      data: {
-        id: deterministicId("rollover", id),
-        identity: completed.identity,
-        lang: completed.lang,
-        messagesetId: next.id,
-        scheduleId: next.defaultSchedule,
-        anchorAt,
-      },
+    // An identity already actively subscribed to the next set (a hub subscribed her to it) keeps that one.
+    const [row] = await tx.subscription.createManyAndReturn({
+      data: [
+        {
+          id: deterministicId("rollover", id),
+          identity: completed.identity,
+          lang: completed.lang,
+          messagesetId: next.id,
+          scheduleId: next.defaultSchedule,
+          anchorAt,
+        },
+      ],
+      skipDuplicates: true,
     });
-    events.push({
-      name: "subscription.created",
-      payload: toSubscription(row),
-      correlationId: options.correlationId,
-    });
+    if (row) {
+      events.push({
+        name: "subscription.created",
+        payload: toSubscription(row),
+        correlationId: options.correlationId,
+      });
+    } else {
+      options.log.warn(
+        { subscriptionId: id, nextSet: next.id },
+        "already subscribed to next_set; no rollover",
+      );
+    }
   }
   return events;
 }

@@ -9,7 +9,7 @@ import {
 import { publish } from "@tidings/hooks";
 import { isUniqueViolation, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
-import { subscriptionNotFound, unknownContent } from "../errors.ts";
+import { subscriptionAlreadyActive, subscriptionNotFound, unknownContent } from "../errors.ts";
 import { Prisma, type Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
 
 export function toSubscription(row: SubscriptionRow): Subscription {
@@ -53,8 +53,13 @@ async function assertContentExists(db: Db | Tx, messageset: number, schedule: nu
 }
 
 /**
- * Creates a subscription and its `subscription.created` event in one transaction. A hub request id makes
- * the id deterministic, so the same hub request delivered twice creates one subscription.
+ * Creates a subscription and its `subscription.created` event in one transaction. An identity has at most one
+ * active subscription per message set (a partial unique index): a request for a set the identity is already
+ * actively subscribed to answers with that subscription, unchanged (whatever else the request says: its
+ * language, position or schedule are not applied; PATCH changes them), and `created: false`. A hub request id
+ * makes the id deterministic, so the same hub request delivered twice creates one subscription (the second
+ * answers with it, even once it is no longer active). Concurrent requests for the same identity and set wait for
+ * each other on the index: one inserts, the others answer with its row.
  */
 export async function createSubscription(
   db: Db,
@@ -65,44 +70,53 @@ export async function createSubscription(
   await assertContentExists(db, input.messageset, input.schedule);
   const id = hubRequestId ? deterministicId("hub-subscription-request", hubRequestId) : randomUUID();
   const next = input.next_sequence_number ?? 1;
-  try {
-    const subscription = await db.$transaction(async (tx) => {
-      const row = await tx.subscription.create({
-        data: {
-          id,
-          version: input.version ?? 1,
-          identity: input.identity,
-          messagesetId: input.messageset,
-          lang: input.lang,
-          scheduleId: input.schedule,
-          nextSequenceNumber: next,
-          initialSequenceNumber: input.initial_sequence_number ?? next,
-          active: input.active ?? true,
-          completed: input.completed ?? false,
-          processStatus: input.process_status ?? 0,
-          metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
-          anchorAt: input.anchor_at ? new Date(input.anchor_at) : null,
-          createdBy: actor.userId,
-          updatedBy: actor.userId,
-        },
-      });
-      const created = toSubscription(row);
-      await publish(tx, {
-        name: "subscription.created",
-        payload: created,
-        correlationId: actor.correlationId,
-      });
-      return created;
-    });
-    return { subscription, created: true };
-  } catch (err) {
-    const existing = hubRequestId && isUniqueViolation(err) ? await findSubscription(db, id) : null;
-    if (existing) {
-      return { subscription: existing, created: false };
+  const data = {
+    id,
+    version: input.version ?? 1,
+    identity: input.identity,
+    messagesetId: input.messageset,
+    lang: input.lang,
+    scheduleId: input.schedule,
+    nextSequenceNumber: next,
+    initialSequenceNumber: input.initial_sequence_number ?? next,
+    active: input.active ?? true,
+    completed: input.completed ?? false,
+    processStatus: input.process_status ?? 0,
+    metadata: (input.metadata ?? {}) as Prisma.InputJsonObject,
+    anchorAt: input.anchor_at ? new Date(input.anchor_at) : null,
+    createdBy: actor.userId,
+    updatedBy: actor.userId,
+  };
+  return db.$transaction(async (tx) => {
+    // ON CONFLICT DO NOTHING waits for a concurrent insert of the same key, so (read committed) the next
+    // statement sees its row; the loop only repeats when that row was deactivated in between.
+    for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
+      const [row] = await tx.subscription.createManyAndReturn({ data: [data], skipDuplicates: true });
+      if (row) {
+        const created = toSubscription(row);
+        await publish(tx, {
+          name: "subscription.created",
+          payload: created,
+          correlationId: actor.correlationId,
+        });
+        return { subscription: created, created: true };
+      }
+      const existing =
+        (hubRequestId ? await tx.subscription.findUnique({ where: { id } }) : null) ??
+        (await activeSubscriptionOf(tx, input.identity, input.messageset));
+      if (existing) {
+        return { subscription: toSubscription(existing), created: false };
+      }
     }
-    throw err;
-  }
+    throw new Error(`subscription of ${input.identity} to set ${input.messageset} kept changing; try again`);
+  });
 }
+
+const MAX_CREATE_ATTEMPTS = 3;
+
+/** The identity's active subscription to the set, if any (there is at most one). */
+const activeSubscriptionOf = (db: Db | Tx, identity: string, messageset: number) =>
+  db.subscription.findFirst({ where: { identity, messagesetId: messageset, active: true } });
 
 async function findSubscription(db: Db, id: string): Promise<Subscription | null> {
   const row = await db.subscription.findUnique({ where: { id } });
@@ -187,25 +201,29 @@ export async function updateSubscription(
         input.schedule ?? current.schedule,
       );
     }
-    const row = await tx.subscription.update({
-      where: { id },
-      data: {
-        identity: "identity" in input ? input.identity : undefined,
-        messagesetId: input.messageset,
-        lang: input.lang,
-        scheduleId: input.schedule,
-        nextSequenceNumber: input.next_sequence_number,
-        initialSequenceNumber: input.initial_sequence_number,
-        active: input.active,
-        completed: input.completed,
-        processStatus: input.process_status,
-        metadata:
-          input.metadata === null ? Prisma.DbNull : (input.metadata as Prisma.InputJsonObject | undefined),
-        version: input.version,
-        anchorAt: input.anchor_at === undefined ? undefined : input.anchor_at && new Date(input.anchor_at),
-        updatedBy: actor.userId,
-      },
-    });
+    const row = await tx.subscription
+      .update({
+        where: { id },
+        data: {
+          identity: "identity" in input ? input.identity : undefined,
+          messagesetId: input.messageset,
+          lang: input.lang,
+          scheduleId: input.schedule,
+          nextSequenceNumber: input.next_sequence_number,
+          initialSequenceNumber: input.initial_sequence_number,
+          active: input.active,
+          completed: input.completed,
+          processStatus: input.process_status,
+          metadata:
+            input.metadata === null ? Prisma.DbNull : (input.metadata as Prisma.InputJsonObject | undefined),
+          version: input.version,
+          anchorAt: input.anchor_at === undefined ? undefined : input.anchor_at && new Date(input.anchor_at),
+          updatedBy: actor.userId,
+        },
+      })
+      .catch(async (err) => {
+        throw isUniqueViolation(err) ? await alreadyActive(db, id, input) : err;
+      });
     const updated = toSubscription(row);
     await publish(tx, {
       name: "subscription.updated",
@@ -214,6 +232,21 @@ export async function updateSubscription(
     });
     return updated;
   });
+}
+
+/**
+ * The error for a change that would make a second active subscription of the identity to the set (the partial
+ * unique index refused it), naming the active one. Read outside the failed transaction.
+ */
+async function alreadyActive(db: Db, id: string, input: SubscriptionChanges) {
+  const row = await db.subscription.findUniqueOrThrow({ where: { id } });
+  const identity = "identity" in input && input.identity ? input.identity : row.identity;
+  const messageset = input.messageset ?? row.messagesetId;
+  return subscriptionAlreadyActive(
+    identity,
+    messageset,
+    (await activeSubscriptionOf(db, identity, messageset))?.id,
+  );
 }
 
 /** Seed's DELETE: the subscription is removed (to stop one and keep it, PATCH `active: false`). */

@@ -25,6 +25,28 @@ export const Subscription = Type.Object({
 export type Subscription = Static<typeof Subscription>;
 
 /**
+ * Why the service itself stopped a subscription (a hub's PATCH `active: false` is only `subscription.updated`):
+ * its identity reached the consecutive-failure threshold (`identity.max_failures`), was deleted, or opted out of
+ * everything (`stopall`, `forget`, `unsubscribe` without a topic).
+ */
+export const DeactivationReason = Type.Union([
+  Type.Literal("max_failures"),
+  Type.Literal("identity_deleted"),
+  Type.Literal("optout"),
+]);
+
+/** `subscription.deactivated`: the subscription as it is now (inactive), why, and for `max_failures` the count. */
+export const SubscriptionDeactivated = Type.Object({
+  ...Subscription.properties,
+  reason: DeactivationReason,
+  /** The identity's consecutive failed messages (`identity.max_failures`'s `failure_count`); null for other reasons. */
+  failure_count: Nullable(Type.Integer({ minimum: 1 })),
+  /** The opt-out's type for `optout` (`stopall`, `forget`, `unsubscribe`); null for other reasons. */
+  optout_type: Nullable(Type.String()),
+});
+export type SubscriptionDeactivated = Static<typeof SubscriptionDeactivated>;
+
+/**
  * `subscription.send-next`: send each of these subscriptions the message due in `slot` of its content
  * schedule (a fan-out work item; one transaction per command).
  */
