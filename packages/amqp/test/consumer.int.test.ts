@@ -1,62 +1,41 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { catalog, namesFor, type Payload } from "@tidings/contracts";
-import { createTestNamespace, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { catalog, type Payload } from "@tidings/contracts";
+import { waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import type { Broker, MessageContext } from "../src/index.ts";
 import {
-  connectBroker,
+  amqpTest,
   type Deferred,
   deferred,
   dropConnection,
   handlersFor,
-  type Inspector,
-  openInspector,
   outboundSend,
   sendNext,
   settledWithin,
   tally,
-  teardown,
 } from "./helpers.ts";
 
-const ns = createTestNamespace();
-const names = namesFor(ns.namespace);
-const brokers: Broker[] = [];
-let inspect: Inspector;
-
-/** A promise a handler waits on; released by the test, or at the latest by the teardown. */
-const releases: Deferred[] = [];
-const blocker = (): Deferred => {
-  const release = deferred();
-  releases.push(release);
-  return release;
-};
-
-const connect = async (): Promise<Broker> => {
-  const broker = await connectBroker(ns.namespace);
-  brokers.push(broker);
-  return broker;
-};
-
-beforeAll(async () => {
-  inspect = await openInspector();
+/**
+ * `blocker()`: a promise a handler waits on, released by the test, or at the latest before the test's brokers close
+ * (a test that failed half-way may have left a handler waiting, and close() waits for it).
+ */
+const it = amqpTest.extend<{ blocker: () => Deferred }>({
+  blocker: async ({ connect: _ }, use) => {
+    const releases: Deferred[] = [];
+    await use(() => {
+      const release = deferred();
+      releases.push(release);
+      return release;
+    });
+    for (const release of releases) {
+      release.resolve();
+    }
+  },
 });
-afterAll(() =>
-  teardown(
-    async () => {
-      // a test that failed half-way may have left a handler waiting
-      for (const release of releases) {
-        release.resolve();
-      }
-      await Promise.all(brokers.map((b) => b.close()));
-    },
-    () => inspect?.close(),
-    () => ns.cleanup(),
-  ),
-);
 
 describe("consume", () => {
-  it("hands the handler the typed payload and its context", async () => {
+  it("hands the handler the typed payload and its context", async ({ connect, inspect, names }) => {
     const broker = await connect();
     const seen: { payload: Payload<"subscription.send-next">; ctx: MessageContext }[] = [];
     const consumer = await broker.consume("subscription.send-next", {
@@ -80,7 +59,7 @@ describe("consume", () => {
     expect(await inspect.messageCount(names.queue("subscription.send-next"))).toBe(0);
   });
 
-  it("routes each message of a multi-message queue to its own handler", async () => {
+  it("routes each message of a multi-message queue to its own handler", async ({ connect }) => {
     const broker = await connect();
     const got: string[] = [];
     const consumer = await broker.consume("subscription.identity-copy", {
@@ -101,7 +80,12 @@ describe("consume", () => {
     await consumer.stop();
   });
 
-  it("acks a message only after its handler resolved: a connection lost mid-handler means redelivery", async () => {
+  it("acks a message only after its handler resolved: a connection lost mid-handler means redelivery", async ({
+    connect,
+    inspect,
+    names,
+    blocker,
+  }) => {
     const broker = await connect();
     const release = blocker();
     const calls: MessageContext[] = [];
@@ -130,7 +114,7 @@ describe("consume", () => {
     expect(await inspect.messageCount(names.queue("message-sender.outbound-send"))).toBe(0);
   });
 
-  it("honours prefetch: no more than that many handlers run at once", async () => {
+  it("honours prefetch: no more than that many handlers run at once", async ({ connect }) => {
     const broker = await connect();
     let running = 0;
     let peak = 0;
@@ -157,7 +141,11 @@ describe("consume", () => {
 });
 
 describe("competing consumers", () => {
-  it("two brokers on one queue share the messages, each handled exactly once", async () => {
+  it("two brokers on one queue share the messages, each handled exactly once", async ({
+    connect,
+    inspect,
+    names,
+  }) => {
     const [a, b, publisher] = [await connect(), await connect(), await connect()];
     const handledBy: { broker: "a" | "b"; messageId: string }[] = [];
     const consumeAs = (broker: Broker, name: "a" | "b") =>
@@ -196,7 +184,12 @@ describe("competing consumers", () => {
 });
 
 describe("graceful stop", () => {
-  it("Broker.close() waits for an in-flight handler to finish and ack before closing", async () => {
+  it("Broker.close() waits for an in-flight handler to finish and ack before closing", async ({
+    connect,
+    inspect,
+    names,
+    blocker,
+  }) => {
     const broker = await connect();
     const release = blocker();
     const started = deferred();
@@ -232,7 +225,11 @@ describe("graceful stop", () => {
     await expect(broker.publish("content.schedule.deleted", { id: 1 })).rejects.toThrow(/closing/);
   });
 
-  it("close() twice is harmless, and a consumer started after close does not subscribe", async () => {
+  it("close() twice is harmless, and a consumer started after close does not subscribe", async ({
+    connect,
+    inspect,
+    names,
+  }) => {
     const broker = await connect();
     await broker.close();
     await broker.close();

@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DELAY_LEVELS_MS, namesFor, type QueueName } from "@tidings/contracts";
-import { createTestNamespace, waitFor } from "@tidings/testing";
+import { DELAY_LEVELS_MS, type QueueName } from "@tidings/contracts";
+import { waitFor } from "@tidings/testing";
 import type { Options } from "amqplib";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import {
   ATTEMPT_HEADER,
-  type Broker,
   type Consumer,
   listDeadLetters,
   type MessageContext,
@@ -14,28 +13,41 @@ import {
   RetryNotBeforeError,
   replayDeadLetters,
 } from "../src/index.ts";
-import { connectBroker, type Inspector, openInspector, outboundSend, sendNext, teardown } from "./helpers.ts";
+import { type AmqpFixtures, amqpTest, outboundSend, sendNext } from "./helpers.ts";
 
-const ns = createTestNamespace();
-const names = namesFor(ns.namespace);
-let broker: Broker;
-let inspect: Inspector;
-const consumers: Consumer<QueueName>[] = [];
+interface DeadLetterFixtures {
+  /** Consumers the test started on the file's broker, stopped after it. */
+  consumers: Consumer<QueueName>[];
+  /** Publishes raw bytes straight into a queue (what a buggy or foreign publisher could do). */
+  publishRaw(queue: QueueName, body: Buffer | string, properties: Options.Publish): Promise<void>;
+  /** How many messages the queue's dead-letter queue holds. */
+  dlqCount(queue: QueueName): Promise<number>;
+}
 
-beforeAll(async () => {
-  broker = await connectBroker(ns.namespace);
-  inspect = await openInspector();
+const it = amqpTest.extend<DeadLetterFixtures>({
+  consumers: async ({ broker: _ }, use) => {
+    const consumers: Consumer<QueueName>[] = [];
+    await use(consumers);
+    await Promise.all(consumers.map((c) => c.stop()));
+  },
+  publishRaw: [
+    async ({ broker, names }, use) =>
+      use(async (queue, body, properties) => {
+        const channel = await broker.channel();
+        await new Promise<void>((resolve, reject) =>
+          channel.publish("", names.queue(queue), Buffer.from(body), properties, (err) =>
+            err ? reject(err) : resolve(),
+          ),
+        );
+        await channel.close();
+      }),
+    { scope: "file" },
+  ],
+  dlqCount: [
+    async ({ inspect, names }, use) => use((queue) => inspect.messageCount(names.deadLetterQueue(queue))),
+    { scope: "file" },
+  ],
 });
-afterEach(async () => {
-  await Promise.all(consumers.splice(0).map((c) => c.stop()));
-});
-afterAll(() =>
-  teardown(
-    () => broker?.close(),
-    () => inspect?.close(),
-    () => ns.cleanup(),
-  ),
-);
 
 const fast = { maxAttempts: 3, delaysMs: [100, 300], jitter: 0 };
 
@@ -44,21 +56,14 @@ interface Call {
   at: number;
 }
 
-/** Publishes raw bytes straight into a queue (what a buggy or foreign publisher could do). */
-const publishRaw = async (queue: QueueName, body: Buffer | string, properties: Options.Publish) => {
-  const channel = await broker.channel();
-  await new Promise<void>((resolve, reject) =>
-    channel.publish("", names.queue(queue), Buffer.from(body), properties, (err) =>
-      err ? reject(err) : resolve(),
-    ),
-  );
-  await channel.close();
-};
-
-const dlqCount = (queue: QueueName) => inspect.messageCount(names.deadLetterQueue(queue));
-
 describe("retries", () => {
-  it("retries a failing message with growing delays, then dead-letters it; list, replay, handle", async () => {
+  it("retries a failing message with growing delays, then dead-letters it; list, replay, handle", async ({
+    broker,
+    inspect,
+    names,
+    consumers,
+    dlqCount,
+  }) => {
     const queue = "message-sender.outbound-send";
     const calls: Call[] = [];
     let failing = true;
@@ -143,7 +148,11 @@ describe("retries", () => {
     expect(await inspect.messageCount(names.queue(queue))).toBe(0);
   });
 
-  it("a message that fails once and then succeeds is handled on its second attempt and not dead-lettered", async () => {
+  it("a message that fails once and then succeeds is handled on its second attempt and not dead-lettered", async ({
+    broker,
+    consumers,
+    dlqCount,
+  }) => {
     const queue = "subscription.send-next";
     const attempts: number[] = [];
     consumers.push(
@@ -167,7 +176,11 @@ describe("retries", () => {
     expect(await dlqCount(queue)).toBe(0);
   });
 
-  it("a RetryNotBeforeError is retried no sooner than it asks, without holding up a shorter retry behind it", async () => {
+  it("a RetryNotBeforeError is retried no sooner than it asks, without holding up a shorter retry behind it", async ({
+    broker,
+    consumers,
+    dlqCount,
+  }) => {
     const queue = "message-sender.outbound-send";
     const calls: { content: string | undefined; attempt: number; at: number }[] = [];
     consumers.push(
@@ -203,7 +216,14 @@ describe("retries", () => {
     expect(await dlqCount(queue)).toBe(0);
   });
 
-  it("replays only the dead letters asked for, and each at most once per call", async () => {
+  it("replays only the dead letters asked for, and each at most once per call", async ({
+    broker,
+    inspect,
+    names,
+    consumers,
+    publishRaw,
+    dlqCount,
+  }) => {
     const queue = "message-sender.outbound-send";
     const ids = Array.from({ length: 20 }, () => randomUUID());
     for (const messageId of ids) {
@@ -237,30 +257,39 @@ describe("retries", () => {
 
 describe("dead-lettered at once", () => {
   const queue = "subscription.identity-copy";
-  const handled: MessageContext[] = [];
-
-  beforeAll(async () => {
-    const handler = async (payload: { id: string }, ctx: MessageContext) => {
-      handled.push(ctx);
-      if (payload.id === POISON) {
-        throw new NonRetryableError("this identity can never be stored");
-      }
-    };
-    // consumers registered in afterEach's list would be stopped after the first test; keep this one
-    await broker.consume(
-      queue,
-      { "identity.created": handler, "identity.updated": handler, "identity.deleted": handler },
-      { retry: fast },
-    );
-  });
-  afterEach(async () => {
-    await inspect.channel.purgeQueue(names.deadLetterQueue(queue));
-    handled.splice(0);
-  });
-
   const POISON = randomUUID();
 
-  const expectDeadLetter = async (messageId: string, error: RegExp) => {
+  /** `handled`: what the queue's consumer (started for the test) was handed; the DLQ is emptied after the test. */
+  const dlqIt = it.extend<{ handled: MessageContext[] }>({
+    handled: async ({ broker, inspect, names }, use) => {
+      const handled: MessageContext[] = [];
+      const handler = async (payload: { id: string }, ctx: MessageContext) => {
+        handled.push(ctx);
+        if (payload.id === POISON) {
+          throw new NonRetryableError("this identity can never be stored");
+        }
+      };
+      const consumer = await broker.consume(
+        queue,
+        { "identity.created": handler, "identity.updated": handler, "identity.deleted": handler },
+        { retry: fast },
+      );
+      await use(handled);
+      await consumer.stop();
+      await inspect.channel.purgeQueue(names.deadLetterQueue(queue));
+    },
+  });
+
+  const expectDeadLetter = async (
+    {
+      broker,
+      inspect,
+      names,
+      dlqCount,
+    }: Pick<AmqpFixtures, "broker" | "inspect" | "names"> & Pick<DeadLetterFixtures, "dlqCount">,
+    messageId: string,
+    error: RegExp,
+  ) => {
     await waitFor(async () => (await dlqCount(queue)) === 1, { what: "the dead letter", timeoutMs: 3_000 });
     // no retry is coming
     await sleep(250);
@@ -272,48 +301,78 @@ describe("dead-lettered at once", () => {
     expect(await inspect.messageCount(names.queue(queue))).toBe(0);
   };
 
-  it("a NonRetryableError goes to the DLQ after one attempt", async () => {
-    const messageId = await broker.publish("identity.deleted", { id: POISON });
-    await expectDeadLetter(messageId, /can never be stored/);
-    expect(handled.map((c) => c.attempt)).toEqual([1]);
-  });
+  dlqIt(
+    "a NonRetryableError goes to the DLQ after one attempt",
+    async ({ broker, inspect, names, dlqCount, handled }) => {
+      const messageId = await broker.publish("identity.deleted", { id: POISON });
+      await expectDeadLetter({ broker, inspect, names, dlqCount }, messageId, /can never be stored/);
+      expect(handled.map((c) => c.attempt)).toEqual([1]);
+    },
+  );
 
-  it("a payload that does not match the message's schema goes to the DLQ without reaching the handler", async () => {
-    const messageId = randomUUID();
-    await publishRaw(queue, JSON.stringify({ id: 42 }), { messageId, type: "identity.deleted" });
-    await expectDeadLetter(messageId, /invalid identity.deleted payload/);
-    expect(handled).toEqual([]);
-  });
+  dlqIt(
+    "a payload that does not match the message's schema goes to the DLQ without reaching the handler",
+    async ({ broker, inspect, names, publishRaw, dlqCount, handled }) => {
+      const messageId = randomUUID();
+      await publishRaw(queue, JSON.stringify({ id: 42 }), { messageId, type: "identity.deleted" });
+      await expectDeadLetter(
+        { broker, inspect, names, dlqCount },
+        messageId,
+        /invalid identity.deleted payload/,
+      );
+      expect(handled).toEqual([]);
+    },
+  );
 
-  it("a body that is not JSON goes to the DLQ without reaching the handler", async () => {
-    const messageId = randomUUID();
-    await publishRaw(queue, "{ not json", { messageId, type: "identity.deleted" });
-    await expectDeadLetter(messageId, /not JSON/);
-    expect((await listDeadLetters(broker, queue))[0]?.payload).toBe("{ not json");
-    expect(handled).toEqual([]);
-  });
+  dlqIt(
+    "a body that is not JSON goes to the DLQ without reaching the handler",
+    async ({ broker, inspect, names, publishRaw, dlqCount, handled }) => {
+      const messageId = randomUUID();
+      await publishRaw(queue, "{ not json", { messageId, type: "identity.deleted" });
+      await expectDeadLetter({ broker, inspect, names, dlqCount }, messageId, /not JSON/);
+      expect((await listDeadLetters(broker, queue))[0]?.payload).toBe("{ not json");
+      expect(handled).toEqual([]);
+    },
+  );
 
-  it("a catalogued message this queue has no handler for goes to the DLQ", async () => {
-    const messageId = randomUUID();
-    await publishRaw(queue, JSON.stringify(sendNext()), { messageId, type: "subscription.send-next" });
-    await expectDeadLetter(messageId, /no handler for message type "subscription.send-next"/);
-    expect(handled).toEqual([]);
-  });
+  dlqIt(
+    "a catalogued message this queue has no handler for goes to the DLQ",
+    async ({ broker, inspect, names, publishRaw, dlqCount, handled }) => {
+      const messageId = randomUUID();
+      await publishRaw(queue, JSON.stringify(sendNext()), { messageId, type: "subscription.send-next" });
+      await expectDeadLetter(
+        { broker, inspect, names, dlqCount },
+        messageId,
+        /no handler for message type "subscription.send-next"/,
+      );
+      expect(handled).toEqual([]);
+    },
+  );
 
-  it("a type that is not in the catalog goes to the DLQ", async () => {
-    const messageId = randomUUID();
-    await publishRaw(queue, "{}", { messageId, type: "identity.exploded" });
-    await expectDeadLetter(messageId, /no handler for message type "identity.exploded"/);
-    expect(handled).toEqual([]);
-  });
+  dlqIt(
+    "a type that is not in the catalog goes to the DLQ",
+    async ({ broker, inspect, names, publishRaw, dlqCount, handled }) => {
+      const messageId = randomUUID();
+      await publishRaw(queue, "{}", { messageId, type: "identity.exploded" });
+      await expectDeadLetter(
+        { broker, inspect, names, dlqCount },
+        messageId,
+        /no handler for message type "identity.exploded"/,
+      );
+      expect(handled).toEqual([]);
+    },
+  );
 
-  it("a message without a messageId goes to the DLQ", async () => {
-    await publishRaw(queue, JSON.stringify({ id: randomUUID() }), { type: "identity.deleted" });
-    await expectDeadLetter("", /no messageId/);
-    expect(handled).toEqual([]);
-  });
+  dlqIt(
+    "a message without a messageId goes to the DLQ",
+    async ({ broker, inspect, names, publishRaw, dlqCount, handled }) => {
+      await publishRaw(queue, JSON.stringify({ id: randomUUID() }), { type: "identity.deleted" });
+      await expectDeadLetter({ broker, inspect, names, dlqCount }, "", /no messageId/);
+      expect(handled).toEqual([]);
+    },
+  );
 
-  it("a good message on the same queue is still handled", async () => {
+  dlqIt("a good message on the same queue is still handled", async ({ broker, dlqCount, handled }) => {
     const id = randomUUID();
     const messageId = await broker.publish("identity.deleted", { id });
     await waitFor(() => handled.length === 1, { what: "the handler" });

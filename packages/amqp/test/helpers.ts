@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { type Payload, type QueueMessages, type QueueName, queues } from "@tidings/contracts";
-import { AMQP_URL, testLogger, waitFor } from "@tidings/testing";
+import { namesFor, type Payload, type QueueMessages, type QueueName, queues } from "@tidings/contracts";
+import { AMQP_URL, createTestNamespace, testLogger, waitFor } from "@tidings/testing";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
 import pg from "pg";
+import { test } from "vitest";
 import { Broker, type BrokerOptions, type Handler, type Handlers, type SqlExecutor } from "../src/index.ts";
 
 export const connectBroker = (namespace: string, options: Partial<BrokerOptions> = {}): Promise<Broker> =>
@@ -42,6 +43,67 @@ export async function openInspector(): Promise<Inspector> {
     close: () => connection.close(),
   };
 }
+
+export interface AmqpFixtures {
+  /** The file's namespace (its exchanges and queues are deleted after the file's last test). */
+  namespace: string;
+  names: ReturnType<typeof namesFor>;
+  /** A plain amqplib connection beside the brokers under test, for the whole file. */
+  inspect: Inspector;
+  /** A broker in the namespace, shared by the file's tests. */
+  broker: Broker;
+  /** Connects another broker in the namespace, closed after the test. */
+  connect(options?: Partial<BrokerOptions>): Promise<Broker>;
+}
+
+/** The `it` of a broker test file: its tests take the fixtures above, each started when a test first asks for it. */
+export const amqpTest = test.extend<AmqpFixtures>({
+  namespace: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+    async ({}, use) => {
+      const ns = createTestNamespace();
+      try {
+        await use(ns.namespace);
+      } finally {
+        await ns.cleanup();
+      }
+    },
+    { scope: "file" },
+  ],
+  names: [async ({ namespace }, use) => use(namesFor(namespace)), { scope: "file" }],
+  inspect: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+    async ({}, use) => {
+      const inspector = await openInspector();
+      try {
+        await use(inspector);
+      } finally {
+        await inspector.close();
+      }
+    },
+    { scope: "file" },
+  ],
+  broker: [
+    async ({ namespace }, use) => {
+      const broker = await connectBroker(namespace);
+      try {
+        await use(broker);
+      } finally {
+        await teardown(() => broker.close());
+      }
+    },
+    { scope: "file" },
+  ],
+  connect: async ({ namespace }, use) => {
+    const brokers: Broker[] = [];
+    await use(async (options) => {
+      const broker = await connectBroker(namespace, options);
+      brokers.push(broker);
+      return broker;
+    });
+    await teardown(() => Promise.all(brokers.map((b) => b.close())));
+  },
+});
 
 /** Adapts a pg pool or client to the SqlExecutor that enqueue / isFirstDelivery take (Prisma's shape). */
 export function sqlExecutor(client: pg.Pool | pg.PoolClient): SqlExecutor {

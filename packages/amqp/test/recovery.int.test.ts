@@ -1,53 +1,21 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { namesFor } from "@tidings/contracts";
-import { createTestNamespace, waitFor } from "@tidings/testing";
+import { waitFor } from "@tidings/testing";
 import type { ChannelModel } from "amqplib";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { assertTopology, type Broker, type MessageContext } from "../src/index.ts";
-import {
-  connectBroker,
-  dropConnection,
-  type Inspector,
-  openInspector,
-  outboundSend,
-  sendNext,
-  teardown,
-} from "./helpers.ts";
+import { amqpTest, dropConnection, outboundSend, sendNext } from "./helpers.ts";
 
-const ns = createTestNamespace();
-const names = namesFor(ns.namespace);
-const brokers: Broker[] = [];
-let inspect: Inspector;
-let other: Broker;
-
-const connect = async (options: Parameters<typeof connectBroker>[1] = {}): Promise<Broker> => {
-  const broker = await connectBroker(ns.namespace, options);
-  brokers.push(broker);
-  return broker;
-};
+const it = amqpTest;
 
 /** The broker's current AMQP connection (a new object after every reconnect). */
 const connectionOf = (broker: Broker) =>
   (broker as unknown as { connection: ChannelModel | undefined }).connection;
 
-beforeAll(async () => {
-  inspect = await openInspector();
-  other = await connectBroker(ns.namespace);
-});
-afterEach(async () => {
-  await Promise.all(brokers.splice(0).map((b) => b.close()));
-});
-afterAll(() =>
-  teardown(
-    () => Promise.all(brokers.splice(0).map((b) => b.close())),
-    () => other?.close(),
-    () => inspect?.close(),
-    () => ns.cleanup(),
-  ),
-);
-
 describe("recovery from a lost connection", () => {
-  it("reconnects, resumes its consumers, and publishes once it is back", async () => {
+  it("reconnects, resumes its consumers, and publishes once it is back", async ({
+    connect,
+    broker: other,
+  }) => {
     const broker = await connect();
     const received: MessageContext[] = [];
     await broker.consume("subscription.send-next", {
@@ -77,7 +45,7 @@ describe("recovery from a lost connection", () => {
     expect(received.every((c) => c.attempt === 1)).toBe(true);
   });
 
-  it("recovers again and again", async () => {
+  it("recovers again and again", async ({ connect, inspect, names }) => {
     const broker = await connect();
     const received: string[] = [];
     await broker.consume("message-sender.outbound-send", {
@@ -101,7 +69,7 @@ describe("recovery from a lost connection", () => {
     ).toBe(1);
   });
 
-  it("re-declares the topology on reconnect", async () => {
+  it("re-declares the topology on reconnect", async ({ connect, inspect, names }) => {
     const broker = await connect();
     const queue = names.queue("subscription.send-next");
     await inspect.channel.deleteQueue(queue);
@@ -115,7 +83,7 @@ describe("recovery from a lost connection", () => {
     await inspect.channel.purgeQueue(queue);
   });
 
-  it("keeps retrying while the broker is unreachable; publishes time out meanwhile", async () => {
+  it("keeps retrying while the broker is unreachable; publishes time out meanwhile", async ({ connect }) => {
     const broker = await connect({ publishTimeoutMs: 300 });
     const options = (broker as unknown as { options: { url: string } }).options;
     const url = options.url;
@@ -132,7 +100,11 @@ describe("recovery from a lost connection", () => {
     await broker.publish("outbound.send", outboundSend());
   });
 
-  it("close() while a reconnect is pending stops it: the broker stays closed", async () => {
+  it("close() while a reconnect is pending stops it: the broker stays closed", async ({
+    connect,
+    inspect,
+    names,
+  }) => {
     const broker = await connect();
     await broker.consume("subscription.send-next", {
       "subscription.send-next": async () => undefined,
@@ -145,7 +117,12 @@ describe("recovery from a lost connection", () => {
     expect((await inspect.channel.checkQueue(names.queue("subscription.send-next"))).consumerCount).toBe(0);
   });
 
-  it("survives a channel error on the publish channel", async () => {
+  it("survives a channel error on the publish channel", async ({
+    connect,
+    inspect,
+    names,
+    broker: other,
+  }) => {
     const broker = await connect();
     const exchange = names.exchange("message-sender");
     await inspect.channel.deleteExchange(exchange);

@@ -7,54 +7,44 @@ import {
   MAX_QUEUES_PER_NAMESPACE,
   type MessageDefinition,
   messageNames,
-  namesFor,
   type QueueName,
   queueNames,
   queues,
   routingKey,
 } from "@tidings/contracts";
-import { type Capture, captureMessages, createTestNamespace, waitFor } from "@tidings/testing";
+import { type Capture, captureMessages, waitFor } from "@tidings/testing";
 import type { ConfirmChannel, GetMessage, Options } from "amqplib";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { assertTopology, type Broker } from "../src/index.ts";
-import {
-  connectBroker,
-  type Inspector,
-  openInspector,
-  outboundSend,
-  settledWithin,
-  teardown,
-} from "./helpers.ts";
+import { describe, expect } from "vitest";
+import { assertTopology } from "../src/index.ts";
+import { type AmqpFixtures, amqpTest, outboundSend, settledWithin } from "./helpers.ts";
 
-const ns = createTestNamespace();
-const names = namesFor(ns.namespace);
-let broker: Broker;
-let inspect: Inspector;
-
-beforeAll(async () => {
-  broker = await connectBroker(ns.namespace);
-  inspect = await openInspector();
-});
-afterAll(() =>
-  teardown(
-    () => inspect?.close(),
-    () => broker?.close(),
-    () => ns.cleanup(),
-  ),
-);
-afterEach(async () => {
-  for (const queue of queueNames) {
-    await inspect.channel.purgeQueue(names.queue(queue));
-  }
+/** Every queue of the namespace is emptied after each test. */
+const it = amqpTest.extend<{ purged: undefined }>({
+  purged: [
+    async ({ inspect, names }, use) => {
+      await use(undefined);
+      for (const queue of queueNames) {
+        await inspect.channel.purgeQueue(names.queue(queue));
+      }
+    },
+    { auto: true },
+  ],
 });
 
-const counts = async (): Promise<Record<string, number>> =>
+const counts = async ({
+  inspect,
+  names,
+}: Pick<AmqpFixtures, "inspect" | "names">): Promise<Record<string, number>> =>
   Object.fromEntries(
     await Promise.all(queueNames.map(async (q) => [q, await inspect.messageCount(names.queue(q))] as const)),
   );
 
 describe("topology", () => {
-  it("declares every queue with its dead-letter queue, and the namespace's delay queues, on connect", async () => {
+  it("declares every queue with its dead-letter queue, and the namespace's delay queues, on connect", async ({
+    broker,
+    inspect,
+    names,
+  }) => {
     const expected = [
       ...queueNames.flatMap((q) => [names.queue(q), names.deadLetterQueue(q)]),
       ...DELAY_LEVELS_MS.map((level) => names.delayQueue(level)),
@@ -74,18 +64,27 @@ describe("topology", () => {
     }
   });
 
-  it("is idempotent: asserting it again, twice, changes nothing and does not fail", async () => {
+  it("is idempotent: asserting it again, twice, changes nothing and does not fail", async ({
+    broker,
+    inspect,
+    names,
+    connect,
+  }) => {
     const channel = await broker.channel();
     await assertTopology(channel, names);
     await assertTopology(channel, names);
     await channel.close();
     // a second broker on the same namespace asserts it at boot too
-    const other = await connectBroker(ns.namespace);
+    const other = await connect();
     await other.close();
-    expect(await counts()).toEqual(Object.fromEntries(queueNames.map((q) => [q, 0])));
+    expect(await counts({ inspect, names })).toEqual(Object.fromEntries(queueNames.map((q) => [q, 0])));
   });
 
-  it("routes every catalogued message (each lane of it) to exactly the queues bound to it", async () => {
+  it("routes every catalogued message (each lane of it) to exactly the queues bound to it", async ({
+    broker,
+    inspect,
+    names,
+  }) => {
     // Each example, plus one copy per non-default lane of a message with lanes (outbound.send priorities).
     const published = messageNames.flatMap((name) => {
       const { example, lanes }: MessageDefinition = catalog[name];
@@ -103,10 +102,10 @@ describe("topology", () => {
       return published.filter(({ name, payload }) => keys.includes(routingKey(name, payload)));
     };
     const expected = Object.fromEntries(queueNames.map((q) => [q, routedTo(q).length]));
-    await waitFor(async () => JSON.stringify(await counts()) === JSON.stringify(expected), {
+    await waitFor(async () => JSON.stringify(await counts({ inspect, names })) === JSON.stringify(expected), {
       what: "every message in its queue",
     });
-    expect(await counts()).toEqual(expected);
+    expect(await counts({ inspect, names })).toEqual(expected);
     // and each queue holds the right messages
     for (const q of queueNames) {
       const types: string[] = [];
@@ -128,11 +127,17 @@ describe("topology", () => {
 });
 
 describe("publish", () => {
-  const queue = () => names.queue("message-sender.outbound-send");
-  const getOne = async (): Promise<GetMessage> =>
-    waitFor(() => inspect.channel.get(queue(), { noAck: true }), { what: "a message on the queue" });
+  const QUEUE = "message-sender.outbound-send";
+  const getOne = async ({ inspect, names }: Pick<AmqpFixtures, "inspect" | "names">): Promise<GetMessage> =>
+    waitFor(() => inspect.channel.get(names.queue(QUEUE), { noAck: true }), {
+      what: "a message on the queue",
+    });
 
-  it("sets messageId, type, correlationId, persistence, contentType, timestamp, appId and headers", async () => {
+  it("sets messageId, type, correlationId, persistence, contentType, timestamp, appId and headers", async ({
+    broker,
+    inspect,
+    names,
+  }) => {
     const payload = outboundSend();
     const before = Math.floor(Date.now() / 1000);
     const messageId = await broker.publish("outbound.send", payload, {
@@ -140,7 +145,7 @@ describe("publish", () => {
       headers: { "x-test": "yes" },
     });
     expect(messageId).toMatch(/^[0-9a-f-]{36}$/);
-    const msg = await getOne();
+    const msg = await getOne({ inspect, names });
     expect(JSON.parse(msg.content.toString("utf8"))).toEqual(payload);
     expect(msg.fields.routingKey).toBe("outbound.send");
     expect(msg.fields.exchange).toBe(names.exchange("message-sender"));
@@ -157,19 +162,31 @@ describe("publish", () => {
     expect(msg.properties.timestamp).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
   });
 
-  it("keeps a given messageId, and generates a distinct one otherwise", async () => {
+  it("keeps a given messageId, and generates a distinct one otherwise", async ({
+    broker,
+    inspect,
+    names,
+  }) => {
     const given = randomUUID();
     expect(await broker.publish("outbound.send", outboundSend(), { messageId: given })).toBe(given);
-    expect((await getOne()).properties.messageId).toBe(given);
+    expect((await getOne({ inspect, names })).properties.messageId).toBe(given);
     const a = await broker.publish("outbound.send", outboundSend());
     const b = await broker.publish("outbound.send", outboundSend());
     expect(a).not.toBe(b);
-    expect((await getOne()).properties).toMatchObject({ messageId: a, correlationId: undefined });
-    expect((await getOne()).properties.messageId).toBe(b);
+    expect((await getOne({ inspect, names })).properties).toMatchObject({
+      messageId: a,
+      correlationId: undefined,
+    });
+    expect((await getOne({ inspect, names })).properties.messageId).toBe(b);
   });
 
-  it("rejects an invalid payload with InvalidPayloadError and publishes nothing", async () => {
-    const capture: Capture = await captureMessages(ns.namespace, ["outbound.send"]);
+  it("rejects an invalid payload with InvalidPayloadError and publishes nothing", async ({
+    broker,
+    inspect,
+    names,
+    namespace,
+  }) => {
+    const capture: Capture = await captureMessages(namespace, ["outbound.send"]);
     try {
       const { id: _id, ...missingId } = outboundSend();
       await expect(broker.publish("outbound.send", missingId as never)).rejects.toThrow(InvalidPayloadError);
@@ -180,13 +197,13 @@ describe("publish", () => {
       const marker = await broker.publish("outbound.send", outboundSend());
       await waitFor(() => capture.messages.some((m) => m.messageId === marker), { what: "the marker" });
       expect(capture.messages.map((m) => m.messageId)).toEqual([marker]);
-      expect(await inspect.messageCount(queue())).toBe(1);
+      expect(await inspect.messageCount(names.queue(QUEUE))).toBe(1);
     } finally {
       await capture.stop();
     }
   });
 
-  it("resolves only once the broker confirmed the message", async () => {
+  it("resolves only once the broker confirmed the message", async ({ broker, inspect, names }) => {
     const publisher = (broker as unknown as { publisher: ConfirmChannel }).publisher;
     const original = publisher.publish;
     const held: (() => void)[] = [];
@@ -206,7 +223,7 @@ describe("publish", () => {
     try {
       const published = broker.publish("outbound.send", outboundSend());
       await waitFor(() => held.length === 1, { what: "the confirm" });
-      expect(await inspect.messageCount(queue())).toBe(1);
+      expect(await inspect.messageCount(names.queue(QUEUE))).toBe(1);
       expect(await settledWithin(published, 200)).toBe("pending");
       held[0]?.();
       await expect(published).resolves.toEqual(expect.any(String));
@@ -215,7 +232,7 @@ describe("publish", () => {
     }
   });
 
-  it("rejects when the broker nacks the message", async () => {
+  it("rejects when the broker nacks the message", async ({ broker, inspect, names }) => {
     // a queue that refuses every message makes the broker nack publishes routed to it
     const { queue: refusing } = await inspect.channel.assertQueue("", {
       exclusive: true,
