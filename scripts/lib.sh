@@ -75,6 +75,31 @@ ensure_chromium() {
   fi
 }
 
+# The Docker CLI's compose plugin (v2), for the compose test's `docker compose config`: where the CLI exists without
+# it (Debian 12 packages only the old Python compose 1.x, which cannot read the file), the plugin binary is taken from
+# Debian 13's docker-compose package (pinned and checksummed) into ~/.docker/cli-plugins. Nothing is started.
+COMPOSE_DEB_URL="http://deb.debian.org/debian/pool/main/d/docker-compose/docker-compose_2.26.1-4_amd64.deb"
+COMPOSE_DEB_SHA256="47681197cb2b1ab88206b42a1a92fc75f50d9530a6322d03494a473eed0408ea"
+ensure_docker_compose() {
+  if ! command -v docker >/dev/null || docker compose version >/dev/null 2>&1; then return 0; fi
+  if [ "$(uname -m)" != x86_64 ] || ! command -v curl >/dev/null || ! command -v dpkg-deb >/dev/null; then
+    log "warning: docker has no compose plugin and it cannot be fetched here; the compose test checks the file without it"
+    return 0
+  fi
+  log "installing the docker compose plugin (compose test)"
+  local tmp
+  tmp="$(mktemp -d)"
+  if curl -fsSL --max-time 120 -o "$tmp/compose.deb" "$COMPOSE_DEB_URL" &&
+    echo "$COMPOSE_DEB_SHA256  $tmp/compose.deb" | sha256sum -c --quiet - &&
+    dpkg-deb -x "$tmp/compose.deb" "$tmp/root"; then
+    mkdir -p "$HOME/.docker/cli-plugins"
+    install -m 0755 "$tmp/root/usr/libexec/docker/cli-plugins/docker-compose" "$HOME/.docker/cli-plugins/docker-compose"
+  else
+    log "warning: could not fetch the docker compose plugin; the compose test checks the file without it"
+  fi
+  rm -rf "$tmp"
+}
+
 # A broker that accepts connections but never answers them (RabbitMQ out of file handles) fails here in seconds,
 # saying what hung and how to recover it, instead of stalling every step after.
 check_broker() {

@@ -4,4 +4,5 @@
 source "$(dirname "$0")/lib.sh"
 prepare
 ensure_chromium
+ensure_docker_compose
 exec pnpm test
