@@ -19,7 +19,8 @@ import {
 import { recordExpired, recordFailed, recordGaveUp, recordOptedOut } from "../outbound/status.ts";
 import { type Resolved, resolveAddress } from "../recipients/address-book.ts";
 import { resolveIdentity } from "../recipients/identity-directory.ts";
-import { sendThrough, windowOpening } from "./channel-gate.ts";
+import { nextOpening } from "../outbound/timing.ts";
+import { sendThrough, zoneOf } from "./channel-gate.ts";
 import {
   ClaimRunningOutError,
   defer,
@@ -28,6 +29,7 @@ import {
   releaseClaim,
   storeAndClaim,
 } from "./claim.ts";
+import { dailyCapDeferral, dailyCapOf, giveBackDailyPlaces } from "./daily-cap.ts";
 import type { Sender } from "./sender.ts";
 import { findEarlierSend } from "./takeover.ts";
 
@@ -126,19 +128,24 @@ export async function sendOutbound(
       return;
     }
     toIdentity = outbound.to_identity ?? (await linkIdentity(sender, id, address, log));
-    const window = outbound.priority === "high" ? null : (outbound.sending_window ?? channel.sendingWindow);
-    const opening = window && (await windowOpening(sender, window, address, toIdentity, now));
-    if (opening) {
-      if (outbound.expires_at && opening >= outbound.expires_at) {
-        await expire(sender, id, log);
-      } else {
-        await defer(sender, id, opening);
-        log.info(
-          { outboundId: id, notBefore: opening.toISOString() },
-          "outside its sending window; deferred",
-        );
+    // Quiet hours (none for high priority), then the person's daily cap, both in the recipient's zone.
+    const zoneWindow = outbound.sending_window ?? channel.sendingWindow;
+    const window = outbound.priority === "high" ? null : zoneWindow;
+    const cap = toIdentity && !outbound.test ? dailyCapOf(sender, channel, outbound.priority) : 0;
+    if (window || cap > 0) {
+      const zone = await zoneOf(sender, zoneWindow, address, toIdentity);
+      const opening = window ? nextOpening(window, zone, now) : undefined;
+      const capped =
+        !opening && toIdentity && cap > 0
+          ? await dailyCapDeferral(db, { id, identity: toIdentity, cap, zone, window }, now)
+          : undefined;
+      const wait = opening ?? capped;
+      if (wait) {
+        await deferOrExpire(sender, id, outbound.expires_at, wait, log, {
+          reason: opening ? "outside its sending window" : "the recipient's daily cap is reached",
+        });
+        return;
       }
-      return;
     }
     const toSend = { id, content: outbound.content, metadata: outbound.metadata };
     try {
@@ -177,6 +184,7 @@ export async function sendOutbound(
     const reason = failureReason(err);
     if (err instanceof PermanentSendError) {
       if (await db.$transaction((tx) => recordFailed(tx, id, worker, reason, { sentTo: address }))) {
+        await giveBackDailyPlaces(db, [id]);
         log.warn({ outboundId: id, reason }, "outbound failed");
       } else {
         log.warn(
@@ -196,6 +204,7 @@ export async function sendOutbound(
     if (attempt >= sender.maxAttempts) {
       // The last attempt: failed, with a failed task (requeued by POST /api/v1/failed-tasks/), and ack.
       await db.$transaction((tx) => recordGaveUp(tx, id, worker, reason, attempt));
+      await giveBackDailyPlaces(db, [id]);
       log.error(
         { outboundId: id, attempt, reason },
         "outbound not sent after its last attempt; failed, recorded as a failed task",
@@ -251,6 +260,7 @@ async function optOut(sender: Sender, id: string, log: Logger, reported?: OptOut
     return failed;
   });
   if (recorded) {
+    await giveBackDailyPlaces(sender.db, [id]);
     log.info(
       { outboundId: id, reason: OPTED_OUT, provider: reported?.provider_code },
       "recipient opted out; not sent",
@@ -271,12 +281,31 @@ async function failNoAddress(sender: Sender, id: string, toIdentity: string | nu
     return done;
   });
   if (failed) {
+    await giveBackDailyPlaces(sender.db, [id]);
     log.warn({ outboundId: id, reason: NO_ADDRESS }, "outbound failed");
   }
 }
 
 async function expire(sender: Sender, id: string, log: Logger): Promise<void> {
   if (await sender.db.$transaction((tx) => recordExpired(tx, [id], sender.worker))) {
+    await giveBackDailyPlaces(sender.db, [id]);
     log.info({ outboundId: id }, "outbound expired before it could be sent");
   }
+}
+
+/** Not to be sent before `wait`: deferred until then (the poller sends it again), or expired if it expires first. */
+async function deferOrExpire(
+  sender: Sender,
+  id: string,
+  expiresAt: Date | null,
+  wait: Date,
+  log: Logger,
+  { reason }: { reason: string },
+): Promise<void> {
+  if (expiresAt && wait >= expiresAt) {
+    await expire(sender, id, log);
+    return;
+  }
+  await defer(sender, id, wait);
+  log.info({ outboundId: id, notBefore: wait.toISOString() }, `${reason}; deferred`);
 }
