@@ -21,6 +21,12 @@ export interface SendResult {
   delivered: boolean;
   /** What to record about an unusual acceptance (no provider id), in the history and `last_error`. */
   note?: string;
+  /**
+   * The provider's id of every part, in order (the first is `providerId`), when its delivery reports come per part
+   * (Vonage SMS: one message id and one receipt per part of a long message): the outbound is delivered once every
+   * part is (see channels/parts.ts).
+   */
+  parts?: string[];
 }
 
 /** A provider's acceptance that came without a message id: submitted, with the reason noted. */

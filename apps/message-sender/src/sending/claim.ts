@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { RetryNotBeforeError } from "@tidings/amqp";
 import type { OutboundSend, SendingWindow } from "@tidings/contracts";
+import { recordParts } from "../channels/parts.ts";
 import type { Logger, NoAnswerError } from "../outbound/channel.ts";
 import { type AcceptedSend, recordSend } from "../outbound/status.ts";
 import type { Sender } from "./sender.ts";
@@ -167,6 +168,10 @@ export async function recordSendWithRetries(
   const { id, result } = send;
   for (let attempt = 1; ; attempt++) {
     try {
+      if (result.parts) {
+        // Before the send: a part's receipt that comes after finds its part (channels/parts.ts).
+        await recordParts(sender.db, send.channel, id, result.parts);
+      }
       const recorded = await recordSend(sender.db, { ...send, worker: sender.worker });
       if (!recorded) {
         log.error(

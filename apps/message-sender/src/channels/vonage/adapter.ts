@@ -39,7 +39,8 @@ interface SmsFailure {
  * `client-ref`. Status 1 (throttled) is ThrottledError; 4, 5, 8 and 9 (credentials, internal error, account)
  * are retried; 7 (barred: opted out) is RecipientOptedOutError; other non-zero statuses are definite rejections. A
  * message accepted without a message id is recorded with none. A timeout or a broken connection is NoAnswerError.
- * Long messages split into parts: the first part's message id is recorded.
+ * A long message is split into parts: every part's message id is recorded (the first is the outbound's provider id)
+ * and the outbound is delivered once every part's receipt says so (channels/parts.ts).
  */
 export class VonageChannel implements Channel {
   private readonly vonage: Vonage;
@@ -69,9 +70,11 @@ export class VonageChannel implements Channel {
         clientRef: outbound.id,
         ...(this.callbackBase ? { callback: vonageCallbackUrl(this.callbackBase, this.channelId) } : {}),
       });
-      const messageId = result.messages[0]?.messageId;
+      // A long message is sent as parts, each with its own message id and its own receipt.
+      const parts = result.messages.flatMap((part) => (part.messageId ? [part.messageId] : []));
+      const [messageId] = parts;
       // Accepted (status 0) without a message id: sent, so recorded as such, never sent again.
-      return messageId ? { providerId: messageId, delivered: false } : acceptedWithoutId("vonage");
+      return messageId ? { providerId: messageId, delivered: false, parts } : acceptedWithoutId("vonage");
     } catch (err) {
       const failed = (err as SmsFailure).response?.messages?.[0];
       if (!failed?.status) {
