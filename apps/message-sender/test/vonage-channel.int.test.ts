@@ -152,7 +152,8 @@ describe("the vonage channel", () => {
     for (const bad of [sig.slice(0, -2), `${sig}00`, `${sig.slice(0, -1)}z`]) {
       expect((await post({ ...params, sig: bad })).statusCode).toBe(403);
     }
-    const kept = () => svc.db.outboundPart.count({ where: { providerId: "0A0000001234", mainProviderId: null } });
+    const kept = () =>
+      svc.db.outboundPart.count({ where: { providerId: "0A0000001234", mainProviderId: null } });
     expect(await kept()).toBe(0);
     // Hex in upper case is the same signature.
     const good = await post({ ...params, sig: sig.toUpperCase() });
@@ -292,12 +293,11 @@ describe("long messages: one message id and one receipt per part", () => {
   /** The final receipts of these parts the service has answered. */
   const answeredFinals = (partIds: string[]) =>
     sim.callbacks.filter(
-      (c) => partIds.includes(c.params.messageId ?? "") && c.params.status !== "accepted" && c.responseStatus > 0,
+      (c) =>
+        partIds.includes(c.params.messageId ?? "") && c.params.status !== "accepted" && c.responseStatus > 0,
     );
   const partStatuses = async (partIds: string[]) =>
-    (
-      await svc.db.outboundPart.findMany({ where: { channel: "VON", providerId: { in: partIds } } })
-    )
+    (await svc.db.outboundPart.findMany({ where: { channel: "VON", providerId: { in: partIds } } }))
       .sort((a, b) => (a.part ?? 0) - (b.part ?? 0))
       .map((p) => [p.part, p.status]);
   const history = async (id: string) =>

@@ -65,9 +65,16 @@ describe("vonage simulator", () => {
   });
 
   it("splits a long text into parts as Vonage does, each with its own message id and receipts", async () => {
-    sim.configure({ partOutcome: (_m, part) => (part === 2 ? { status: "failed", errCode: "6" } : undefined) });
+    sim.configure({
+      partOutcome: (_m, part) => (part === 2 ? { status: "failed", errCode: "6" } : undefined),
+    });
     try {
-      const res = await sms({ to: "27820000002", from: "Tidings", text: "x".repeat(400), callback: callbackUrl });
+      const res = await sms({
+        to: "27820000002",
+        from: "Tidings",
+        text: "x".repeat(400),
+        callback: callbackUrl,
+      });
       expect(res["message-count"]).toBe("3");
       const ids = res.messages.map((m) => m["message-id"]);
       expect(new Set(ids).size).toBe(3);
@@ -78,7 +85,9 @@ describe("vonage simulator", () => {
         .poll(() => receipts.filter((r) => ids.includes(r.messageId) && r.status !== "accepted").length)
         .toBe(3);
       const finals = Object.fromEntries(
-        receipts.filter((r) => ids.includes(r.messageId) && r.status !== "accepted").map((r) => [r.messageId, r]),
+        receipts
+          .filter((r) => ids.includes(r.messageId) && r.status !== "accepted")
+          .map((r) => [r.messageId, r]),
       );
       expect(ids.map((id) => finals[id!]?.status)).toEqual(["delivered", "failed", "delivered"]);
       expect(finals[ids[1]!]?.["err-code"]).toBe("6");

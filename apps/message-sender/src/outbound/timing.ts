@@ -127,9 +127,12 @@ export const recipientZone = (
 
 /** The local date in `zone` at `at`, as YYYY-MM-DD. */
 export const localDate = (at: Date, zone: string): string =>
-  new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
-    at,
-  );
+  new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).format(at);
 
 /** The next local midnight in `zone` after `now` (off by a daylight-saving change that night, at most an hour). */
 export const nextMidnight = (now: Date, zone: string): Date =>

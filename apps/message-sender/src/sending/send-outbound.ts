@@ -17,9 +17,9 @@ import {
   ThrottledError,
 } from "../outbound/channel.ts";
 import { recordExpired, recordFailed, recordGaveUp, recordOptedOut } from "../outbound/status.ts";
+import { nextOpening } from "../outbound/timing.ts";
 import { type Resolved, resolveAddress } from "../recipients/address-book.ts";
 import { resolveIdentity } from "../recipients/identity-directory.ts";
-import { nextOpening } from "../outbound/timing.ts";
 import { sendThrough, zoneOf } from "./channel-gate.ts";
 import {
   ClaimRunningOutError,
