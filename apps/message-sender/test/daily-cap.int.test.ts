@@ -149,7 +149,10 @@ describe("the per-person daily cap", () => {
     const rows = await settled(svc, first);
     expect(rows.filter((o) => o.status === "delivered")).toHaveLength(2);
     const [deferred] = rows.filter((o) => o.status === "queued");
-    expect(deferred).toMatchObject({ attempts: 0, not_before: "2026-03-10T23:00:00.000Z" }); // 08:00 JST, 11 March
+    expect(deferred).toMatchObject({ attempts: 0, not_before: "2026-03-10T23:00:00.000Z" });
+    expect(new Date(deferred.not_before).toLocaleString("sv-SE", { timeZone: "Asia/Tokyo" })).toBe(
+      "2026-03-11 08:00:00",
+    );
     // A verification code is neither capped nor counted.
     const code = await send(svc, { to_identity: person, channel: "DAY", priority: "high" });
     await waitFor(async () => (await outbound(svc, code)).status === "delivered", { what: "the code sent" });
