@@ -1,6 +1,6 @@
 import type { SendingWindow } from "@tidings/contracts";
 import type { ResolvedChannel } from "../channels/channel-cache.ts";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import { localDate, nextMidnight, nextOpening } from "../outbound/timing.ts";
 import type { Sender } from "./sender.ts";
 
@@ -52,7 +52,7 @@ export async function dailyCapDeferral(
  * Gives back the places of outbounds that ended without being sent (failed before any submission, expired,
  * cancelled); any other id is left alone, so it is safe to call with any ids.
  */
-export async function giveBackDailyPlaces(db: Db, ids: string[]): Promise<void> {
+export async function giveBackDailyPlaces(db: Db | Tx, ids: string[]): Promise<void> {
   await db.$executeRaw`
     WITH gone AS (
       DELETE FROM daily_cap_send s USING outbound o
@@ -63,6 +63,19 @@ export async function giveBackDailyPlaces(db: Db, ids: string[]): Promise<void> 
     FROM (SELECT identity, day, count(*)::int AS n FROM gone GROUP BY identity, day) g
     WHERE c.identity = g.identity AND c.day = g.day`;
 }
+
+/**
+ * A change that may end the outbound unsent (`change` says whether it did), and the return of its daily-cap place
+ * if so, in one transaction.
+ */
+export const endUnsent = (db: Db, id: string, change: (tx: Tx) => Promise<boolean>): Promise<boolean> =>
+  db.$transaction(async (tx) => {
+    const ended = await change(tx);
+    if (ended) {
+      await giveBackDailyPlaces(tx, [id]);
+    }
+    return ended;
+  });
 
 /** Forgets the counts of days that are over everywhere (two days back, UTC). */
 export async function pruneDailyCounts(db: Db): Promise<void> {

@@ -16,19 +16,19 @@ export async function releaseDue(
   now: Date,
   limit = 500,
 ): Promise<{ released: number; expired: number }> {
-  const expiring = await db.$transaction(async (tx) => {
+  const expired = await db.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<{ id: string }[]>`
       SELECT id::text FROM outbound
       WHERE status = 'queued' AND expires_at <= ${now}
       ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
     const ids = rows.map((r) => r.id);
-    return { ids, expired: ids.length === 0 ? 0 : await recordExpired(tx, ids) };
+    const changed = ids.length === 0 ? 0 : await recordExpired(tx, ids);
+    if (changed > 0) {
+      // One that held a daily-cap place (taken before a retry) gives it back.
+      await giveBackDailyPlaces(tx, ids);
+    }
+    return changed;
   });
-  const { expired } = expiring;
-  if (expired > 0) {
-    // One that had its daily-cap place (taken before a retry) gives it back.
-    await giveBackDailyPlaces(db, expiring.ids);
-  }
   const released = await db.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<{ id: string }[]>`
       SELECT id::text FROM outbound

@@ -29,7 +29,7 @@ import {
   releaseClaim,
   storeAndClaim,
 } from "./claim.ts";
-import { dailyCapDeferral, dailyCapOf, giveBackDailyPlaces } from "./daily-cap.ts";
+import { dailyCapDeferral, dailyCapOf, endUnsent } from "./daily-cap.ts";
 import type { Sender } from "./sender.ts";
 import { findEarlierSend } from "./takeover.ts";
 
@@ -183,8 +183,7 @@ export async function sendOutbound(
     // Never throws for an error without a message.
     const reason = failureReason(err);
     if (err instanceof PermanentSendError) {
-      if (await db.$transaction((tx) => recordFailed(tx, id, worker, reason, { sentTo: address }))) {
-        await giveBackDailyPlaces(db, [id]);
+      if (await endUnsent(db, id, (tx) => recordFailed(tx, id, worker, reason, { sentTo: address }))) {
         log.warn({ outboundId: id, reason }, "outbound failed");
       } else {
         log.warn(
@@ -203,8 +202,7 @@ export async function sendOutbound(
     }
     if (attempt >= sender.maxAttempts) {
       // The last attempt: failed, with a failed task (requeued by POST /api/v1/failed-tasks/), and ack.
-      await db.$transaction((tx) => recordGaveUp(tx, id, worker, reason, attempt));
-      await giveBackDailyPlaces(db, [id]);
+      await endUnsent(db, id, (tx) => recordGaveUp(tx, id, worker, reason, attempt));
       log.error(
         { outboundId: id, attempt, reason },
         "outbound not sent after its last attempt; failed, recorded as a failed task",
@@ -252,7 +250,7 @@ async function linkIdentity(
  * refused the send), `reported` tells the identity service, in the same transaction.
  */
 async function optOut(sender: Sender, id: string, log: Logger, reported?: OptOutReported): Promise<void> {
-  const recorded = await sender.db.$transaction(async (tx) => {
+  const recorded = await endUnsent(sender.db, id, async (tx) => {
     const failed = await recordOptedOut(tx, id, sender.worker);
     if (failed && reported) {
       await enqueue(tx, { name: "optout.reported", payload: reported });
@@ -260,7 +258,6 @@ async function optOut(sender: Sender, id: string, log: Logger, reported?: OptOut
     return failed;
   });
   if (recorded) {
-    await giveBackDailyPlaces(sender.db, [id]);
     log.info(
       { outboundId: id, reason: OPTED_OUT, provider: reported?.provider_code },
       "recipient opted out; not sent",
@@ -273,7 +270,7 @@ async function optOut(sender: Sender, id: string, log: Logger, reported?: OptOut
  * Seed's `identity.no_address` hook, in the same transaction.
  */
 async function failNoAddress(sender: Sender, id: string, toIdentity: string | null, log: Logger) {
-  const failed = await sender.db.$transaction(async (tx) => {
+  const failed = await endUnsent(sender.db, id, async (tx) => {
     const done = await recordFailed(tx, id, sender.worker, NO_ADDRESS);
     if (done && toIdentity) {
       await publish(tx, { hook: "identity.no_address", data: { to_identity: toIdentity } });
@@ -281,14 +278,12 @@ async function failNoAddress(sender: Sender, id: string, toIdentity: string | nu
     return done;
   });
   if (failed) {
-    await giveBackDailyPlaces(sender.db, [id]);
     log.warn({ outboundId: id, reason: NO_ADDRESS }, "outbound failed");
   }
 }
 
 async function expire(sender: Sender, id: string, log: Logger): Promise<void> {
-  if (await sender.db.$transaction((tx) => recordExpired(tx, [id], sender.worker))) {
-    await giveBackDailyPlaces(sender.db, [id]);
+  if (await endUnsent(sender.db, id, async (tx) => (await recordExpired(tx, [id], sender.worker)) > 0)) {
     log.info({ outboundId: id }, "outbound expired before it could be sent");
   }
 }
