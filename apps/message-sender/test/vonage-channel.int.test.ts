@@ -355,6 +355,23 @@ describe("long messages: one message id and one receipt per part", () => {
     }
   });
 
+  it("a part refused while the others were accepted fails the message, which is not sent again", async () => {
+    sim.configure({ refusePart: { part: 2, failure: { status: "6", errorText: "Invalid Message" } } });
+    try {
+      const { id, partIds } = await sendLong();
+      expect(await waitForStatus(id, "failed")).toMatchObject({
+        last_error: "vonage 6: Invalid Message (part 2 of 3)",
+        provider_id: partIds[0],
+        attempts: 1,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // past the first retry delays (100, 300 ms)
+      expect(sim.requests.filter((r) => r["client-ref"] === id)).toHaveLength(1);
+      expect(await history(id)).toEqual(["submitted", "failed"]);
+    } finally {
+      sim.configure({ refusePart: undefined });
+    }
+  });
+
   it("takes part receipts that overtake the send's answer", async () => {
     sim.configure({ answerDelayMs: 1_000 });
     try {

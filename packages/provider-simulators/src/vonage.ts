@@ -19,6 +19,8 @@ export interface SimulatedVonagePart {
   text: string;
   /** The latest receipt status sent for it. */
   status: string;
+  /** Refused in the answer (`refusePart`): no message id is given for it and no receipt follows. */
+  refused?: VonageFailure;
 }
 
 export interface SimulatedVonageMessage {
@@ -72,6 +74,8 @@ export interface VonageSimulatorOptions {
    * answer. Default 0.
    */
   answerDelayMs?: number;
+  /** Refuses this part (1-based) of a long message while accepting the others (a partial failure). */
+  refusePart?: { part: number; failure: VonageFailure };
   /** Accept messages (status 0) but leave `message-id` out of the answer, as a misbehaving provider might. */
   omitMessageId?: boolean;
   port?: number;
@@ -207,6 +211,9 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
   async function lifecycle(m: SimulatedVonageMessage): Promise<void> {
     await Promise.all(
       m.parts.map(async (part, i) => {
+        if (part.refused) {
+          return;
+        }
         await sleep(settings.callbackIntervalMs);
         await receipt(m, part, "accepted");
         const own = settings.partOutcome?.(m, i + 1);
@@ -244,10 +251,11 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     if (!NUMBER.test(form.to)) {
       return answer(VONAGE_ERRORS.invalidTo());
     }
-    const parts = smsSegments(form.text).map((text) => ({
+    const parts: SimulatedVonagePart[] = smsSegments(form.text).map((text, i) => ({
       messageId: randomBytes(8).toString("hex").toUpperCase(),
       text,
       status: "submitted",
+      ...(settings.refusePart?.part === i + 1 ? { refused: settings.refusePart.failure } : {}),
     }));
     const m: SimulatedVonageMessage = {
       messageId: parts[0]?.messageId ?? "",
@@ -268,15 +276,19 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     await sleep(settings.answerDelayMs);
     json(res, 200, {
       "message-count": String(parts.length),
-      messages: parts.map((part) => ({
-        to: m.to.replace(/^\+/, ""),
-        ...(settings.omitMessageId ? {} : { "message-id": part.messageId }),
-        status: "0",
-        "remaining-balance": "10.00000000",
-        "message-price": "0.03330000",
-        network: "65501",
-        ...(m.clientRef ? { "client-ref": m.clientRef } : {}),
-      })),
+      messages: parts.map((part) =>
+        part.refused
+          ? { to: m.to.replace(/^\+/, ""), status: part.refused.status, "error-text": part.refused.errorText }
+          : {
+              to: m.to.replace(/^\+/, ""),
+              ...(settings.omitMessageId ? {} : { "message-id": part.messageId }),
+              status: "0",
+              "remaining-balance": "10.00000000",
+              "message-price": "0.03330000",
+              network: "65501",
+              ...(m.clientRef ? { "client-ref": m.clientRef } : {}),
+            },
+      ),
     });
   }
 

@@ -1,4 +1,5 @@
 import type { Db } from "../db.ts";
+import type { SentPart } from "../outbound/channel.ts";
 import { type ReportOutcome, reportFinal } from "../outbound/status.ts";
 
 // Messages a provider splits into parts, each with its own id and its own delivery report (a long Vonage SMS).
@@ -35,24 +36,29 @@ async function settle(db: Db, channel: string, main: string): Promise<PartOutcom
 }
 
 /**
- * Records the parts of a send the provider accepted (`parts[0]` is its provider id), before the send itself is
- * recorded; orphan reports for them are taken over, and if they already decide the outbound, that is reported
- * (kept as the main id's early report, applied when the send is recorded). Safe to repeat.
+ * Records the parts of a send the provider accepted (the first accepted is its provider id), before the send is
+ * recorded: a part it refused is failed at once; orphan reports for the others are taken over; if that already
+ * decides the outbound, it is reported (kept as the main id's early report, applied when the send is recorded).
+ * Safe to repeat.
  */
 export async function recordParts(
   db: Db,
   channel: string,
   outboundId: string,
-  parts: string[],
+  parts: SentPart[],
 ): Promise<void> {
-  const [main] = parts;
+  // The outbound's provider id: the first part the provider accepted.
+  const main = parts.find((p) => !p.refused)?.providerId;
   if (!main) {
     return;
   }
+  const ids = parts.map((p) => p.providerId);
+  const refusals = parts.map((p) => p.refused ?? null);
   const merged = await db.$queryRaw<{ status: string }[]>`
-    INSERT INTO outbound_part (channel, provider_id, main_provider_id, outbound_id, part)
-    SELECT ${channel}, p.id, ${main}, ${outboundId}::uuid, p.n::int
-    FROM unnest(${parts}::text[]) WITH ORDINALITY AS p(id, n)
+    INSERT INTO outbound_part (channel, provider_id, main_provider_id, outbound_id, part, status, reason)
+    SELECT ${channel}, p.id, ${main}, ${outboundId}::uuid, p.n::int,
+      (CASE WHEN p.refused IS NULL THEN 'submitted' ELSE 'failed' END)::outbound_status, p.refused
+    FROM unnest(${ids}::text[], ${refusals}::text[]) WITH ORDINALITY AS p(id, refused, n)
     ON CONFLICT (channel, provider_id) DO UPDATE
       SET main_provider_id = excluded.main_provider_id, outbound_id = excluded.outbound_id,
           part = excluded.part, updated_at = now()

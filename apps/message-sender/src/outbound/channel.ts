@@ -22,11 +22,17 @@ export interface SendResult {
   /** What to record about an unusual acceptance (no provider id), in the history and `last_error`. */
   note?: string;
   /**
-   * The provider's id of every part, in order (the first is `providerId`), when its delivery reports come per part
-   * (Vonage SMS: one message id and one receipt per part of a long message): the outbound is delivered once every
-   * part is (see channels/parts.ts).
+   * Every part, in order, when the provider's delivery reports come per part (Vonage SMS: one message id and one
+   * receipt per part of a long message): the outbound is delivered once every part is, and fails when one fails
+   * (see channels/parts.ts). A part the provider refused while accepting the others has `refused` (its reason)
+   * and an id made up from the first accepted one's.
    */
-  parts?: string[];
+  parts?: SentPart[];
+}
+
+export interface SentPart {
+  providerId: string;
+  refused?: string;
 }
 
 /** A provider's acceptance that came without a message id: submitted, with the reason noted. */
