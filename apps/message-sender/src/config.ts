@@ -54,6 +54,12 @@ export const loadMessageSenderConfig = (env: Record<string, string | undefined> 
       IDENTITY_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
       /** How often a worker looks for deferred outbounds now due, and queued ones past expires_at; 0 = never. */
       DUE_POLL_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 1_000 }),
+      /**
+       * Messages a person (an identity) may be sent per day of their own time zone; the excess is deferred to the
+       * next day's start (its sending window's opening). 0 = no cap. A channel's `daily_cap` overrides it;
+       * `high` priority is exempt.
+       */
+      DAILY_CAP_PER_PERSON: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
       /** Unacknowledged high-priority outbound.send messages per worker (their lane's queue). */
       OUTBOUND_PREFETCH_HIGH: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
       /** Unacknowledged bulk outbound.send messages per worker; the normal lane uses AMQP_PREFETCH. */

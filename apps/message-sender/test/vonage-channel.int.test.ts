@@ -152,12 +152,14 @@ describe("the vonage channel", () => {
     for (const bad of [sig.slice(0, -2), `${sig}00`, `${sig.slice(0, -1)}z`]) {
       expect((await post({ ...params, sig: bad })).statusCode).toBe(403);
     }
-    expect(await svc.db.earlyReport.count({ where: { providerId: "0A0000001234" } })).toBe(0);
+    const kept = () =>
+      svc.db.outboundPart.count({ where: { providerId: "0A0000001234", mainProviderId: null } });
+    expect(await kept()).toBe(0);
     // Hex in upper case is the same signature.
     const good = await post({ ...params, sig: sig.toUpperCase() });
     expect(good.statusCode).toBe(200);
-    // No outbound has that id yet: kept as an early report.
-    expect(await svc.db.earlyReport.count({ where: { providerId: "0A0000001234" } })).toBe(1);
+    // No send has recorded that id yet: kept as a part report no send has claimed (an orphan).
+    expect(await kept()).toBe(1);
   });
 
   it("stores a signed inbound SMS once, with its keyword, and refuses a forged one", async () => {
@@ -268,5 +270,119 @@ describe("a provider's answers", () => {
     await new Promise((r) => setTimeout(r, 2_000)); // past the retry delays (100, 300, 1000 ms)
     expect(sim.requests.filter((r) => r.to === sent.to.slice(1))).toHaveLength(1);
     expect((await call("GET", `/api/v1/outbound/${sent.id}/`)).json().status).toBe("submitted");
+  });
+});
+
+describe("long messages: one message id and one receipt per part", () => {
+  /** 400 GSM-7 characters: three parts (153 + 153 + 94). */
+  const sendLong = async () => {
+    const res = await call("POST", "/api/v1/outbound/", {
+      to_addr: msisdn(),
+      content: "x".repeat(400),
+      metadata: {},
+      channel: "VON",
+    });
+    expect(res.statusCode).toBe(201);
+    const id = res.json().id as string;
+    const message = await waitFor(() => sim.messages.find((m) => m.clientRef === id), {
+      what: "the message at the simulator",
+    });
+    expect(message.parts).toHaveLength(3);
+    return { id, message, partIds: message.parts.map((p) => p.messageId) };
+  };
+  /** The final receipts of these parts the service has answered. */
+  const answeredFinals = (partIds: string[]) =>
+    sim.callbacks.filter(
+      (c) =>
+        partIds.includes(c.params.messageId ?? "") && c.params.status !== "accepted" && c.responseStatus > 0,
+    );
+  const partStatuses = async (partIds: string[]) =>
+    (await svc.db.outboundPart.findMany({ where: { channel: "VON", providerId: { in: partIds } } }))
+      .sort((a, b) => (a.part ?? 0) - (b.part ?? 0))
+      .map((p) => [p.part, p.status]);
+  const history = async (id: string) =>
+    (await svc.db.outboundEvent.findMany({ where: { outboundId: id }, orderBy: { id: "asc" } })).map(
+      (e) => e.status,
+    );
+
+  it("is delivered only after its last part's receipt; replayed part receipts change nothing", async () => {
+    sim.configure({ partOutcome: (_m, part) => (part === 3 ? { delayMs: 1_500 } : undefined) });
+    try {
+      const { id, partIds } = await sendLong();
+      await waitFor(() => answeredFinals(partIds).length === 2, { what: "parts 1 and 2 delivered" });
+      expect((await call("GET", `/api/v1/outbound/${id}/`)).json()).toMatchObject({
+        status: "submitted",
+        provider_id: partIds[0],
+      });
+      expect(await partStatuses(partIds)).toEqual([
+        [1, "delivered"],
+        [2, "delivered"],
+        [3, "submitted"],
+      ]);
+      expect(await waitForStatus(id, "delivered")).toMatchObject({ provider_id: partIds[0], to_addr: "" });
+      expect(answeredFinals(partIds)).toHaveLength(3);
+      for (const part of partIds) {
+        expect(await sim.sendReceipt(part, "failed", "6")).toBe(200);
+        expect(await sim.sendReceipt(part, "delivered")).toBe(200);
+      }
+      expect((await call("GET", `/api/v1/outbound/${id}/`)).json().status).toBe("delivered");
+      expect(await history(id)).toEqual(["submitted", "delivered"]);
+      expect(await partStatuses(partIds)).toEqual([
+        [1, "delivered"],
+        [2, "delivered"],
+        [3, "delivered"],
+      ]);
+    } finally {
+      sim.configure({ partOutcome: undefined });
+    }
+  });
+
+  it("fails with the reason of a part that failed, whatever the other parts say", async () => {
+    sim.configure({
+      partOutcome: (_m, part) => (part === 2 ? { status: "failed", errCode: "6" } : { delayMs: 500 }),
+    });
+    try {
+      const { id, partIds } = await sendLong();
+      expect(await waitForStatus(id, "failed")).toMatchObject({
+        last_error: "vonage failed (error 6) (part 2 of 3)",
+        provider_id: partIds[0],
+      });
+      await waitFor(() => answeredFinals(partIds).length === 3, { what: "every part's receipt" });
+      expect((await call("GET", `/api/v1/outbound/${id}/`)).json().status).toBe("failed");
+      expect(await history(id)).toEqual(["submitted", "failed"]);
+    } finally {
+      sim.configure({ partOutcome: undefined });
+    }
+  });
+
+  it("a part refused while the others were accepted fails the message, which is not sent again", async () => {
+    sim.configure({ refusePart: { part: 2, failure: { status: "6", errorText: "Invalid Message" } } });
+    try {
+      const { id, partIds } = await sendLong();
+      expect(await waitForStatus(id, "failed")).toMatchObject({
+        last_error: "vonage 6: Invalid Message (part 2 of 3)",
+        provider_id: partIds[0],
+        attempts: 1,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // past the first retry delays (100, 300 ms)
+      expect(sim.requests.filter((r) => r["client-ref"] === id)).toHaveLength(1);
+      expect(await history(id)).toEqual(["submitted", "failed"]);
+    } finally {
+      sim.configure({ refusePart: undefined });
+    }
+  });
+
+  it("takes part receipts that overtake the send's answer", async () => {
+    sim.configure({ answerDelayMs: 1_000 });
+    try {
+      const { id, partIds } = await sendLong();
+      await waitFor(() => answeredFinals(partIds).length === 3, { what: "every part's receipt" });
+      // Every receipt came before the worker heard the message was accepted: kept until the send is recorded.
+      expect((await svc.db.outbound.findUniqueOrThrow({ where: { id } })).status).toBe("queued");
+      expect(await waitForStatus(id, "delivered")).toMatchObject({ provider_id: partIds[0] });
+      expect(await history(id)).toEqual(["submitted", "delivered"]);
+    } finally {
+      sim.configure({ answerDelayMs: 0 });
+    }
   });
 });

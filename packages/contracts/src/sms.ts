@@ -34,36 +34,46 @@ export interface SmsInfo {
 
 export const isGsm7Character = (char: string): boolean => BASIC.has(char) || EXTENSION.has(char);
 
-/** The text's characters (code points, so a surrogate pair is one) with each one's size in units. */
-function sizedCharacters(text: string, encoding: SmsEncoding): number[] {
-  const sizes: number[] = [];
-  for (const char of text) {
-    sizes.push(encoding === "GSM-7" ? (EXTENSION.has(char) ? 2 : 1) : char.length);
-  }
-  return sizes;
-}
+/** The text's characters (code points, so a surrogate pair is one). */
+const characters = (text: string): string[] => [...text];
+
+/** A character's size in the encoding's units: septets (an extension character takes two) or UTF-16 code units. */
+const sizeOf = (char: string, encoding: SmsEncoding): number =>
+  encoding === "GSM-7" ? (EXTENSION.has(char) ? 2 : 1) : char.length;
+
+const encodingOf = (text: string): SmsEncoding =>
+  characters(text).every(isGsm7Character) ? "GSM-7" : "UCS-2";
 
 /**
- * Counts segments as a phone or SMSC splits the text: greedily, never splitting an escape pair (GSM-7
- * extension character) or a surrogate pair (UCS-2) across two segments.
+ * The text as a phone or SMSC splits it into segments (a concatenated SMS): one when it fits a single SMS,
+ * otherwise greedily by the multi-part limit, never splitting an escape pair (GSM-7 extension character) or a
+ * surrogate pair (UCS-2) across two segments. No segment for an empty text.
  */
-function countSegments(sizes: number[], units: number, encoding: SmsEncoding): number {
+export function smsSegments(text: string): string[] {
+  const encoding = encodingOf(text);
   const { single, multi } = SMS_LIMITS[encoding];
+  const chars = characters(text);
+  const units = chars.reduce((sum, char) => sum + sizeOf(char, encoding), 0);
   if (units === 0) {
-    return 0;
+    return [];
   }
   if (units <= single) {
-    return 1;
+    return [text];
   }
-  let segments = 1;
+  const segments: string[] = [];
+  let current = "";
   let used = 0;
-  for (const size of sizes) {
+  for (const char of chars) {
+    const size = sizeOf(char, encoding);
     if (used + size > multi) {
-      segments += 1;
+      segments.push(current);
+      current = "";
       used = 0;
     }
+    current += char;
     used += size;
   }
+  segments.push(current);
   return segments;
 }
 
@@ -71,7 +81,6 @@ function countSegments(sizes: number[], units: number, encoding: SmsEncoding): n
 export function smsInfo(text: string): SmsInfo {
   const nonGsmCharacters = [...new Set(text)].filter((c) => !isGsm7Character(c));
   const encoding: SmsEncoding = nonGsmCharacters.length === 0 ? "GSM-7" : "UCS-2";
-  const sizes = sizedCharacters(text, encoding);
-  const units = sizes.reduce((a, b) => a + b, 0);
-  return { encoding, segments: countSegments(sizes, units, encoding), units, nonGsmCharacters };
+  const units = characters(text).reduce((sum, char) => sum + sizeOf(char, encoding), 0);
+  return { encoding, segments: smsSegments(text).length, units, nonGsmCharacters };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isGsm7Character, type SmsEncoding, smsInfo } from "../src/index.ts";
+import { isGsm7Character, type SmsEncoding, smsInfo, smsSegments } from "../src/index.ts";
 
 // The corpus: boundary cases generated family by family, each family's expected count derived by hand
 // (a closed form per family), never by calling the code under test.
@@ -139,5 +139,23 @@ describe("smsInfo details", () => {
       units: text.length + 2,
       nonGsmCharacters: [],
     });
+  });
+});
+
+describe("smsSegments", () => {
+  it("splits as the segments are counted: 153 septets or 67 code units per part, never a pair", () => {
+    expect(smsSegments("a".repeat(160))).toEqual(["a".repeat(160)]);
+    expect(smsSegments("a".repeat(400)).map((s) => s.length)).toEqual([153, 153, 94]);
+    // An extension character (two septets) that would straddle the boundary starts the next part.
+    const straddling = smsSegments(`${"a".repeat(152)}€${"b".repeat(10)}`);
+    expect(straddling).toEqual(["a".repeat(152), `€${"b".repeat(10)}`]);
+    expect(smsSegments("ж".repeat(140)).map((s) => s.length)).toEqual([67, 67, 6]);
+    // A surrogate pair (two code units) is not split either.
+    expect(smsSegments(`${"ж".repeat(66)}😀ж${"ж".repeat(10)}`).map((s) => s.length)).toEqual([66, 13]);
+    expect(smsSegments("")).toEqual([]);
+    for (const text of ["a".repeat(400), "ж".repeat(140), `${"a".repeat(152)}€`]) {
+      expect(smsSegments(text).join("")).toBe(text);
+      expect(smsSegments(text)).toHaveLength(smsInfo(text).segments);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import { smsSegments } from "@tidings/contracts";
 import { json, readText, startHttpServer } from "./http.ts";
 
 /** A Vonage SMS API error: HTTP 200 with a non-zero message status, as the real API answers. */
@@ -12,8 +13,21 @@ export interface VonageFailure {
 
 export type VonageFinalStatus = "delivered" | "failed" | "rejected" | "expired";
 
-export interface SimulatedVonageMessage {
+/** One part of a message as Vonage sends it: a long text is split (153 GSM-7 septets or 67 UCS-2 units per part). */
+export interface SimulatedVonagePart {
   messageId: string;
+  text: string;
+  /** The latest receipt status sent for it. */
+  status: string;
+  /** Refused in the answer (`refusePart`): no message id is given for it and no receipt follows. */
+  refused?: VonageFailure;
+}
+
+export interface SimulatedVonageMessage {
+  /** The first part's message id. */
+  messageId: string;
+  /** Every part, in order (one for a text that fits one SMS), each with its own message id and receipts. */
+  parts: SimulatedVonagePart[];
   apiKey: string;
   to: string;
   from: string;
@@ -47,6 +61,21 @@ export interface VonageSimulatorOptions {
   acceptDelayMs?: number;
   callbackIntervalMs?: number;
   finalStatus?: (message: SimulatedVonageMessage) => VonageFinalStatus;
+  /**
+   * A part's own final receipt (part: 1-based): its status (default `finalStatus`'s), its err-code, and how much
+   * later than the others it is sent. Default: none.
+   */
+  partOutcome?: (
+    message: SimulatedVonageMessage,
+    part: number,
+  ) => { status?: VonageFinalStatus; errCode?: string; delayMs?: number } | undefined;
+  /**
+   * Between accepting a message (its receipts start) and answering the request: receipts that overtake the
+   * answer. Default 0.
+   */
+  answerDelayMs?: number;
+  /** Refuses this part (1-based) of a long message while accepting the others (a partial failure). */
+  refusePart?: { part: number; failure: VonageFailure };
   /** Accept messages (status 0) but leave `message-id` out of the answer, as a misbehaving provider might. */
   omitMessageId?: boolean;
   port?: number;
@@ -68,7 +97,7 @@ export interface VonageSimulator {
     text: string;
     messageId?: string;
   }): Promise<{ status: number; messageId: string }>;
-  /** Sends one more delivery receipt (a replay or a late report). */
+  /** Sends one more delivery receipt for a part (any part's message id; a replay or a late report). */
   sendReceipt(messageId: string, status: string, errCode?: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -120,19 +149,24 @@ const NUMBER = /^\+?[1-9]\d{6,14}$/;
 
 /**
  * A local Vonage SMS API: `POST /sms/json` (JSON or form; basic auth or api_key/api_secret), answering the
- * real shape (`{"message-count", messages: [{status, "message-id", ...}]}`, errors as non-zero statuses with
- * HTTP 200), and posting delivery receipts (form-encoded, signed with `sig` when a signature secret is set)
- * to the message's `callback` URL.
+ * real shape (`{"message-count", messages: [{status, "message-id", ...}]}`, one entry per part of a long text,
+ * errors as non-zero statuses with HTTP 200), and posting delivery receipts per part (form-encoded, signed with
+ * `sig` when a signature secret is set) to the message's `callback` URL.
  */
 export async function startVonageSimulator(options: VonageSimulatorOptions): Promise<VonageSimulator> {
-  let settings = { latencyMs: 0, acceptDelayMs: 0, callbackIntervalMs: 20, ...options };
+  let settings = { latencyMs: 0, acceptDelayMs: 0, answerDelayMs: 0, callbackIntervalMs: 20, ...options };
   const messages: SimulatedVonageMessage[] = [];
   const requests: Record<string, string>[] = [];
   const callbacks: VonageSimulator["callbacks"] = [];
   const failures: VonageFailure[] = [];
   const pending = new Set<Promise<unknown>>();
 
-  async function receipt(m: SimulatedVonageMessage, status: string, errCode = "0"): Promise<number> {
+  async function receipt(
+    m: SimulatedVonageMessage,
+    part: SimulatedVonagePart,
+    status: string,
+    errCode = "0",
+  ): Promise<number> {
     if (!m.callback) {
       return 0;
     }
@@ -141,7 +175,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
       msisdn: m.to.replace(/^\+/, ""),
       to: m.from,
       "network-code": "65501",
-      messageId: m.messageId,
+      messageId: part.messageId,
       price: "0.03330000",
       status,
       scts: now.toISOString().slice(2, 16).replace(/[-T:]/g, ""),
@@ -155,6 +189,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     if (settings.signatureSecret) {
       params.sig = vonageSignature(params, settings.signatureSecret, settings.signatureMethod);
     }
+    part.status = status;
     m.status = status;
     let responseStatus = -1;
     try {
@@ -172,12 +207,21 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     return responseStatus;
   }
 
+  /** Each part's receipts (accepted, then final), the parts' at the same time unless one is delayed. */
   async function lifecycle(m: SimulatedVonageMessage): Promise<void> {
-    await sleep(settings.callbackIntervalMs);
-    await receipt(m, "accepted");
-    await sleep(settings.callbackIntervalMs);
-    const final = settings.finalStatus?.(m) ?? "delivered";
-    await receipt(m, final, final === "delivered" ? "0" : "1");
+    await Promise.all(
+      m.parts.map(async (part, i) => {
+        if (part.refused) {
+          return;
+        }
+        await sleep(settings.callbackIntervalMs);
+        await receipt(m, part, "accepted");
+        const own = settings.partOutcome?.(m, i + 1);
+        await sleep(settings.callbackIntervalMs + (own?.delayMs ?? 0));
+        const final = own?.status ?? settings.finalStatus?.(m) ?? "delivered";
+        await receipt(m, part, final, own?.errCode ?? (final === "delivered" ? "0" : "1"));
+      }),
+    );
   }
 
   async function send(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -207,8 +251,15 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     if (!NUMBER.test(form.to)) {
       return answer(VONAGE_ERRORS.invalidTo());
     }
-    const m: SimulatedVonageMessage = {
+    const parts: SimulatedVonagePart[] = smsSegments(form.text).map((text, i) => ({
       messageId: randomBytes(8).toString("hex").toUpperCase(),
+      text,
+      status: "submitted",
+      ...(settings.refusePart?.part === i + 1 ? { refused: settings.refusePart.failure } : {}),
+    }));
+    const m: SimulatedVonageMessage = {
+      messageId: parts[0]?.messageId ?? "",
+      parts,
       apiKey,
       to: form.to,
       from: form.from,
@@ -222,19 +273,22 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     const p = lifecycle(m);
     pending.add(p);
     void p.finally(() => pending.delete(p));
+    await sleep(settings.answerDelayMs);
     json(res, 200, {
-      "message-count": "1",
-      messages: [
-        {
-          to: m.to.replace(/^\+/, ""),
-          ...(settings.omitMessageId ? {} : { "message-id": m.messageId }),
-          status: "0",
-          "remaining-balance": "10.00000000",
-          "message-price": "0.03330000",
-          network: "65501",
-          ...(m.clientRef ? { "client-ref": m.clientRef } : {}),
-        },
-      ],
+      "message-count": String(parts.length),
+      messages: parts.map((part) =>
+        part.refused
+          ? { to: m.to.replace(/^\+/, ""), status: part.refused.status, "error-text": part.refused.errorText }
+          : {
+              to: m.to.replace(/^\+/, ""),
+              ...(settings.omitMessageId ? {} : { "message-id": part.messageId }),
+              status: "0",
+              "remaining-balance": "10.00000000",
+              "message-price": "0.03330000",
+              network: "65501",
+              ...(m.clientRef ? { "client-ref": m.clientRef } : {}),
+            },
+      ),
     });
   }
 
@@ -288,11 +342,12 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
       return { status: res.status, messageId: id };
     },
     async sendReceipt(messageId, status, errCode) {
-      const m = messages.find((x) => x.messageId === messageId);
-      if (!m) {
+      const m = messages.find((x) => x.parts.some((part) => part.messageId === messageId));
+      const part = m?.parts.find((x) => x.messageId === messageId);
+      if (!m || !part) {
         throw new Error(`no message ${messageId}`);
       }
-      return receipt(m, status, errCode);
+      return receipt(m, part, status, errCode);
     },
     async close() {
       await Promise.allSettled([...pending]);

@@ -64,6 +64,38 @@ describe("vonage simulator", () => {
     }
   });
 
+  it("splits a long text into parts as Vonage does, each with its own message id and receipts", async () => {
+    sim.configure({
+      partOutcome: (_m, part) => (part === 2 ? { status: "failed", errCode: "6" } : undefined),
+    });
+    try {
+      const res = await sms({
+        to: "27820000002",
+        from: "Tidings",
+        text: "x".repeat(400),
+        callback: callbackUrl,
+      });
+      expect(res["message-count"]).toBe("3");
+      const ids = res.messages.map((m) => m["message-id"]);
+      expect(new Set(ids).size).toBe(3);
+      expect(sim.messages.at(-1)?.parts.map((p) => p.text.length)).toEqual([153, 153, 94]);
+      const ucs2 = await sms({ to: "27820000002", from: "Tidings", text: "ж".repeat(140) });
+      expect(ucs2["message-count"]).toBe("3");
+      await expect
+        .poll(() => receipts.filter((r) => ids.includes(r.messageId) && r.status !== "accepted").length)
+        .toBe(3);
+      const finals = Object.fromEntries(
+        receipts
+          .filter((r) => ids.includes(r.messageId) && r.status !== "accepted")
+          .map((r) => [r.messageId, r]),
+      );
+      expect(ids.map((id) => finals[id!]?.status)).toEqual(["delivered", "failed", "delivered"]);
+      expect(finals[ids[1]!]?.["err-code"]).toBe("6");
+    } finally {
+      sim.configure({ partOutcome: undefined });
+    }
+  });
+
   it("answers errors as non-zero statuses with HTTP 200", async () => {
     expect((await sms({ to: "1", from: "T", text: "x" })).messages[0]).toMatchObject({ status: "3" });
     expect((await sms({ to: "27820000001", from: "T", text: "x" }, "key1:wrong")).messages[0]).toMatchObject({

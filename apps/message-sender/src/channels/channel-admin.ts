@@ -36,6 +36,7 @@ export function toChannel(row: ChannelRow): ChannelResponse {
     rate_limit: row.rateLimit,
     fallback: row.fallback,
     sending_window: row.sendingWindow as ChannelResponse["sending_window"],
+    daily_cap: row.dailyCap,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
@@ -133,6 +134,7 @@ export async function createChannel(db: Db, input: CreateChannelBody): Promise<C
           rateLimit: input.rate_limit ?? 0,
           fallback: input.fallback ?? null,
           sendingWindow: input.sending_window ?? Prisma.DbNull,
+          dailyCap: input.daily_cap ?? null,
         },
       });
       return toChannel(row);
@@ -199,6 +201,7 @@ export async function patchChannel(db: Db, id: string, input: PatchChannelBody):
         rateLimit: input.rate_limit,
         fallback: input.fallback,
         sendingWindow: input.sending_window === null ? Prisma.DbNull : input.sending_window,
+        dailyCap: input.daily_cap,
       },
     });
     return toChannel(updated);

@@ -15,6 +15,8 @@ export interface ResolvedChannel {
   concurrencyLimit: number;
   /** When it may send (the recipient's local time); null = any time. */
   sendingWindow: SendingWindow | null;
+  /** Messages per person per day through it: null = DAILY_CAP_PER_PERSON, 0 = no cap. */
+  dailyCap: number | null;
 }
 
 /** How a worker's cache turns rows into adapters (an API process builds none). */
@@ -102,6 +104,7 @@ export class ChannelCache {
         rateLimit: row?.rateLimit ?? 0,
         concurrencyLimit: row?.concurrencyLimit ?? 0,
         sendingWindow: (row?.sendingWindow ?? null) as SendingWindow | null,
+        dailyCap: row?.dailyCap ?? null,
       };
     }
     return (
@@ -113,6 +116,7 @@ export class ChannelCache {
         rateLimit: row.rateLimit,
         concurrencyLimit: row.concurrencyLimit,
         sendingWindow: row.sendingWindow as SendingWindow | null,
+        dailyCap: row.dailyCap,
       }
     );
   }

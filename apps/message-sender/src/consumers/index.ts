@@ -33,6 +33,7 @@ export async function startConsumers(deps: ConsumerDeps, injected: Channels, clo
     pauseMaxWaitMs: config.CHANNEL_PAUSE_MAX_WAIT_MS,
     maxAttempts: OUTBOUND_SEND_MAX_ATTEMPTS,
     clock,
+    dailyCap: config.DAILY_CAP_PER_PERSON,
     identities: identityDirectory(config),
   });
   const stopPollers = startPollers(deps, channels, clock);

@@ -2,12 +2,17 @@ import type { Clock, Stop } from "@tidings/service-kit";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import { reconcile } from "../delivery-reports/reconcile.ts";
 import type { Logger } from "../outbound/channel.ts";
+import { pruneDailyCounts } from "../sending/daily-cap.ts";
 import { releaseDue } from "../sending/due.ts";
 import type { ConsumerDeps } from "./consumer-deps.ts";
 
+/** How often each worker forgets the daily cap's counts of days that are over. */
+const DAILY_CAP_PRUNE_INTERVAL_MS = 3_600_000;
+
 /**
- * The worker's timed passes: the reconciler (asks providers about outbounds with no final status) and the
- * due-message poller (sends deferred outbounds now due, expires those past expires_at).
+ * The worker's timed passes: the reconciler (asks providers about outbounds with no final status), the
+ * due-message poller (sends deferred outbounds now due, expires those past expires_at) and the daily cap's
+ * pruning.
  */
 export function startPollers(
   { config, db, logger }: ConsumerDeps,
@@ -23,9 +28,13 @@ export function startPollers(
       logger.info({ released, expired }, "due outbounds released; expired ones marked");
     }
   });
+  const capHousekeeping = every(DAILY_CAP_PRUNE_INTERVAL_MS, logger, "daily cap pruning", () =>
+    pruneDailyCounts(db),
+  );
   return async () => {
     await reconciler();
     await duePoller();
+    await capHousekeeping();
   };
 }
 

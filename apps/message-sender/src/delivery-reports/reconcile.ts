@@ -1,5 +1,6 @@
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import { pruneRateWindows } from "../channels/limits.ts";
+import { pruneOrphanParts } from "../channels/parts.ts";
 import type { Db } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { reportFinal } from "../outbound/status.ts";
@@ -8,13 +9,13 @@ const BATCH = 100;
 /** Provider status requests in flight at once in one pass. */
 const CONCURRENT_LOOKUPS = 10;
 
-/** Early reports no send claimed within this time never will be (a forged-but-signed id, a part of a long SMS). */
+/** Early reports (and orphan part reports) no send claimed within this time never will be (a forged-but-signed id). */
 const EARLY_REPORT_RETENTION_MS = 24 * 3600_000;
 
 /**
  * One reconciliation pass (DHOS's bulk_update): asks the provider about outbounds submitted more than
  * `afterMs` ago that have no final status (a lost status callback), oldest first, and applies what it says as
- * a final report; and forgets early reports older than a day. Several workers may run it at once: a report
+ * a final report; and forgets early reports and orphan part reports older than a day. Several workers may run it at once: a report
  * only moves status forward, once. Returns
  * how many outbounds reached a final status.
  */
@@ -34,9 +35,9 @@ export async function reconcile(
     take: BATCH,
     select: { id: true, channel: true, providerId: true },
   });
-  await db.earlyReport.deleteMany({
-    where: { receivedAt: { lt: new Date(Date.now() - EARLY_REPORT_RETENTION_MS) } },
-  });
+  const retention = new Date(Date.now() - EARLY_REPORT_RETENTION_MS);
+  await db.earlyReport.deleteMany({ where: { receivedAt: { lt: retention } } });
+  await pruneOrphanParts(db, retention);
   await pruneRateWindows(db);
   let finished = 0;
   const ask = async ({ id, channel: channelId, providerId }: (typeof stale)[number]) => {

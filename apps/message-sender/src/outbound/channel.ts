@@ -21,6 +21,18 @@ export interface SendResult {
   delivered: boolean;
   /** What to record about an unusual acceptance (no provider id), in the history and `last_error`. */
   note?: string;
+  /**
+   * Every part, in order, when the provider's delivery reports come per part (Vonage SMS: one message id and one
+   * receipt per part of a long message): the outbound is delivered once every part is, and fails when one fails
+   * (see channels/parts.ts). A part the provider refused while accepting the others has `refused` (its reason)
+   * and an id made up from the first accepted one's.
+   */
+  parts?: SentPart[];
+}
+
+export interface SentPart {
+  providerId: string;
+  refused?: string;
 }
 
 /** A provider's acceptance that came without a message id: submitted, with the reason noted. */

@@ -112,18 +112,31 @@ export function nextOpening(window: SendingWindow, zone: string, now: Date): Dat
 }
 
 /**
- * The recipient's zone: the identity's own, else its phone number's country (one-zone countries), else the
- * window's `timezone`, else UTC.
+ * The recipient's zone: the identity's own, else its phone number's country (one-zone countries), else
+ * `fallbackZone` (the sending window's `timezone`), else UTC.
  */
 export const recipientZone = (
-  window: SendingWindow,
+  fallbackZone: string | undefined,
   address: string,
   identityZone: string | null | undefined,
 ): string =>
   (identityZone && isTimeZone(identityZone) ? identityZone : undefined) ??
   zoneOfNumber(address) ??
-  window.timezone ??
+  fallbackZone ??
   "UTC";
+
+/** The local date in `zone` at `at`, as YYYY-MM-DD. */
+export const localDate = (at: Date, zone: string): string =>
+  new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).format(at);
+
+/** The next local midnight in `zone` after `now` (off by a daylight-saving change that night, at most an hour). */
+export const nextMidnight = (now: Date, zone: string): Date =>
+  new Date(now.getTime() + Math.round((1440 - localMinutes(now, zone)) * 60_000));
 
 interface SendTimingInput {
   priority?: OutboundPriority;

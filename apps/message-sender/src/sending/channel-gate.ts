@@ -8,13 +8,13 @@ import {
   type SendResult,
   ThrottledError,
 } from "../outbound/channel.ts";
-import { nextOpening, recipientZone } from "../outbound/timing.ts";
+import { recipientZone } from "../outbound/timing.ts";
 import { identityZone } from "../recipients/address-book.ts";
 import { CLAIM_MARGIN_MS, ClaimRunningOutError } from "./claim.ts";
 import type { Sender } from "./sender.ts";
 
-// The channel gate: whether a send may go through a channel now (its sending window, its pause, its rate and
-// concurrency limits, and what is left of the claim).
+// The channel gate: whether a send may go through a channel now (its pause, its rate and concurrency limits, and
+// what is left of the claim), and the recipient's zone its sending window and daily cap are counted in.
 
 /**
  * Sends through one channel, first waiting out its pause if it is throttled: up to pauseMaxWaitMs the
@@ -82,16 +82,14 @@ export async function sendThrough(
 }
 
 /**
- * When the window next opens for this recipient (undefined while it is open): in the identity's zone, else
- * the phone number's country's, else the window's own.
+ * The recipient's time zone, for sending windows and the daily cap: the identity's own, else the phone number's
+ * country's, else the window's `timezone`, else UTC.
  */
-export async function windowOpening(
+export async function zoneOf(
   sender: Sender,
-  window: SendingWindow,
+  window: SendingWindow | null,
   address: string,
   identity: string | null,
-  now: Date,
-): Promise<Date | undefined> {
-  const zone = recipientZone(window, address, identity && (await identityZone(sender.db, identity)));
-  return nextOpening(window, zone, now);
+): Promise<string> {
+  return recipientZone(window?.timezone, address, identity && (await identityZone(sender.db, identity)));
 }

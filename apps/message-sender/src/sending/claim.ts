@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { RetryNotBeforeError } from "@tidings/amqp";
 import type { OutboundSend, SendingWindow } from "@tidings/contracts";
+import { recordParts } from "../channels/parts.ts";
 import type { Logger, NoAnswerError } from "../outbound/channel.ts";
 import { type AcceptedSend, recordSend } from "../outbound/status.ts";
 import type { Sender } from "./sender.ts";
@@ -36,6 +37,8 @@ export interface Claimed {
   not_before: Date | null;
   expires_at: Date | null;
   created_at: Date;
+  /** Sent with a test key (through the log channel): not counted against the recipient's daily cap. */
+  test: boolean;
   /** The worker of an earlier claim that did not end in a known outcome (null: never claimed, or cleared). */
   previous_worker: string | null;
   previous_until: Date | null;
@@ -67,7 +70,7 @@ export async function storeAndClaim(
       SET claimed_by = ${worker}, claimed_until = now() + make_interval(secs => ${ttl}::float8), updated_at = now()
       FROM claimable c WHERE o.id = c.id
       RETURNING o.channel, o.to_addr, o.to_identity::text, o.content, o.metadata, o.priority::text,
-        o.sending_window, o.not_before, o.expires_at, o.created_at, c.previous_worker, c.previous_until
+        o.sending_window, o.not_before, o.expires_at, o.created_at, o.test, c.previous_worker, c.previous_until
     ), stored AS (
       INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window,
                             not_before, expires_at, created_by_schedule, sensitive, claimed_by, claimed_until)
@@ -81,7 +84,7 @@ export async function storeAndClaim(
       WHERE NOT EXISTS (SELECT 1 FROM outbound WHERE id = ${id}::uuid)
       ON CONFLICT (id) DO NOTHING
       RETURNING channel, to_addr, to_identity::text, content, metadata, priority::text, sending_window, not_before,
-        expires_at, created_at, NULL::text AS previous_worker, NULL::timestamptz AS previous_until
+        expires_at, created_at, test, NULL::text AS previous_worker, NULL::timestamptz AS previous_until
     )
     SELECT * FROM claimed UNION ALL SELECT * FROM stored`;
   if (claimed) {
@@ -165,6 +168,10 @@ export async function recordSendWithRetries(
   const { id, result } = send;
   for (let attempt = 1; ; attempt++) {
     try {
+      if (result.parts) {
+        // Before the send: a part's receipt that comes after finds its part (channels/parts.ts).
+        await recordParts(sender.db, send.channel, id, result.parts);
+      }
       const recorded = await recordSend(sender.db, { ...send, worker: sender.worker });
       if (!recorded) {
         log.error(

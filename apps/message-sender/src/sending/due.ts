@@ -3,6 +3,7 @@ import { enqueue } from "@tidings/amqp";
 import type { Db } from "../db.ts";
 import { toSendCommand } from "../outbound/mapping.ts";
 import { recordExpired } from "../outbound/status.ts";
+import { giveBackDailyPlaces } from "./daily-cap.ts";
 
 /**
  * One pass of the due-message poller (every worker runs it; FOR UPDATE SKIP LOCKED keeps them apart):
@@ -20,12 +21,13 @@ export async function releaseDue(
       SELECT id::text FROM outbound
       WHERE status = 'queued' AND expires_at <= ${now}
       ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
-    return rows.length === 0
-      ? 0
-      : recordExpired(
-          tx,
-          rows.map((r) => r.id),
-        );
+    const ids = rows.map((r) => r.id);
+    const changed = ids.length === 0 ? 0 : await recordExpired(tx, ids);
+    if (changed > 0) {
+      // One that held a daily-cap place (taken before a retry) gives it back.
+      await giveBackDailyPlaces(tx, ids);
+    }
+    return changed;
   });
   const released = await db.$transaction(async (tx) => {
     const rows = await tx.$queryRaw<{ id: string }[]>`

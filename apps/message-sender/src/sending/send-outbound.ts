@@ -17,9 +17,10 @@ import {
   ThrottledError,
 } from "../outbound/channel.ts";
 import { recordExpired, recordFailed, recordGaveUp, recordOptedOut } from "../outbound/status.ts";
+import { nextOpening } from "../outbound/timing.ts";
 import { type Resolved, resolveAddress } from "../recipients/address-book.ts";
 import { resolveIdentity } from "../recipients/identity-directory.ts";
-import { sendThrough, windowOpening } from "./channel-gate.ts";
+import { sendThrough, zoneOf } from "./channel-gate.ts";
 import {
   ClaimRunningOutError,
   defer,
@@ -28,6 +29,7 @@ import {
   releaseClaim,
   storeAndClaim,
 } from "./claim.ts";
+import { dailyCapDeferral, dailyCapOf, endUnsent } from "./daily-cap.ts";
 import type { Sender } from "./sender.ts";
 import { findEarlierSend } from "./takeover.ts";
 
@@ -126,19 +128,24 @@ export async function sendOutbound(
       return;
     }
     toIdentity = outbound.to_identity ?? (await linkIdentity(sender, id, address, log));
-    const window = outbound.priority === "high" ? null : (outbound.sending_window ?? channel.sendingWindow);
-    const opening = window && (await windowOpening(sender, window, address, toIdentity, now));
-    if (opening) {
-      if (outbound.expires_at && opening >= outbound.expires_at) {
-        await expire(sender, id, log);
-      } else {
-        await defer(sender, id, opening);
-        log.info(
-          { outboundId: id, notBefore: opening.toISOString() },
-          "outside its sending window; deferred",
-        );
+    // Quiet hours (none for high priority), then the person's daily cap, both in the recipient's zone.
+    const zoneWindow = outbound.sending_window ?? channel.sendingWindow;
+    const window = outbound.priority === "high" ? null : zoneWindow;
+    const cap = toIdentity && !outbound.test ? dailyCapOf(sender, channel, outbound.priority) : 0;
+    if (window || cap > 0) {
+      const zone = await zoneOf(sender, zoneWindow, address, toIdentity);
+      const opening = window ? nextOpening(window, zone, now) : undefined;
+      const capped =
+        !opening && toIdentity && cap > 0
+          ? await dailyCapDeferral(db, { id, identity: toIdentity, cap, zone, window }, now)
+          : undefined;
+      const wait = opening ?? capped;
+      if (wait) {
+        await deferOrExpire(sender, id, outbound.expires_at, wait, log, {
+          reason: opening ? "outside its sending window" : "the recipient's daily cap is reached",
+        });
+        return;
       }
-      return;
     }
     const toSend = { id, content: outbound.content, metadata: outbound.metadata };
     try {
@@ -176,7 +183,7 @@ export async function sendOutbound(
     // Never throws for an error without a message.
     const reason = failureReason(err);
     if (err instanceof PermanentSendError) {
-      if (await db.$transaction((tx) => recordFailed(tx, id, worker, reason, { sentTo: address }))) {
+      if (await endUnsent(db, id, (tx) => recordFailed(tx, id, worker, reason, { sentTo: address }))) {
         log.warn({ outboundId: id, reason }, "outbound failed");
       } else {
         log.warn(
@@ -195,7 +202,7 @@ export async function sendOutbound(
     }
     if (attempt >= sender.maxAttempts) {
       // The last attempt: failed, with a failed task (requeued by POST /api/v1/failed-tasks/), and ack.
-      await db.$transaction((tx) => recordGaveUp(tx, id, worker, reason, attempt));
+      await endUnsent(db, id, (tx) => recordGaveUp(tx, id, worker, reason, attempt));
       log.error(
         { outboundId: id, attempt, reason },
         "outbound not sent after its last attempt; failed, recorded as a failed task",
@@ -243,7 +250,7 @@ async function linkIdentity(
  * refused the send), `reported` tells the identity service, in the same transaction.
  */
 async function optOut(sender: Sender, id: string, log: Logger, reported?: OptOutReported): Promise<void> {
-  const recorded = await sender.db.$transaction(async (tx) => {
+  const recorded = await endUnsent(sender.db, id, async (tx) => {
     const failed = await recordOptedOut(tx, id, sender.worker);
     if (failed && reported) {
       await enqueue(tx, { name: "optout.reported", payload: reported });
@@ -263,7 +270,7 @@ async function optOut(sender: Sender, id: string, log: Logger, reported?: OptOut
  * Seed's `identity.no_address` hook, in the same transaction.
  */
 async function failNoAddress(sender: Sender, id: string, toIdentity: string | null, log: Logger) {
-  const failed = await sender.db.$transaction(async (tx) => {
+  const failed = await endUnsent(sender.db, id, async (tx) => {
     const done = await recordFailed(tx, id, sender.worker, NO_ADDRESS);
     if (done && toIdentity) {
       await publish(tx, { hook: "identity.no_address", data: { to_identity: toIdentity } });
@@ -276,7 +283,24 @@ async function failNoAddress(sender: Sender, id: string, toIdentity: string | nu
 }
 
 async function expire(sender: Sender, id: string, log: Logger): Promise<void> {
-  if (await sender.db.$transaction((tx) => recordExpired(tx, [id], sender.worker))) {
+  if (await endUnsent(sender.db, id, async (tx) => (await recordExpired(tx, [id], sender.worker)) > 0)) {
     log.info({ outboundId: id }, "outbound expired before it could be sent");
   }
+}
+
+/** Not to be sent before `wait`: deferred until then (the poller sends it again), or expired if it expires first. */
+async function deferOrExpire(
+  sender: Sender,
+  id: string,
+  expiresAt: Date | null,
+  wait: Date,
+  log: Logger,
+  { reason }: { reason: string },
+): Promise<void> {
+  if (expiresAt && wait >= expiresAt) {
+    await expire(sender, id, log);
+    return;
+  }
+  await defer(sender, id, wait);
+  log.info({ outboundId: id, notBefore: wait.toISOString() }, `${reason}; deferred`);
 }

@@ -16,6 +16,8 @@ export interface Sender {
   claimTtlMs: number;
   /** The time for sending windows and expiry (tests control it). */
   clock: Clock;
+  /** Messages per person per day (DAILY_CAP_PER_PERSON) where the channel sets none; 0 = no cap. */
+  dailyCap: number;
   /** Finds or creates the identity of an outbound that has only `to_addr` (IDENTITY_URL). */
   identities?: IdentityDirectory;
 }

@@ -170,6 +170,9 @@ export type OutboundListQuery = Static<typeof OutboundListQuery>;
 /** What responses show in place of a secret (auth tokens, API secrets, SMTP passwords). */
 export const SECRET_MASK = "********";
 
+/** A per-person daily message cap (0 = none). */
+const DailyCap = Type.Integer({ minimum: 0, maximum: 10_000 });
+
 export const ChannelId = Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_.-]+$" });
 
 /**
@@ -188,6 +191,11 @@ export const ChannelFields = {
   fallback: Type.Optional(Nullable(ChannelId)),
   /** Send only inside this window of the recipient's local time (`high` priority bypasses it); null = any time. */
   sending_window: Type.Optional(Nullable(SendingWindow)),
+  /**
+   * Messages a person may be sent per day of their own time zone through this channel (the excess waits for the
+   * next day); null = the service's DAILY_CAP_PER_PERSON, 0 = no cap. `high` priority is exempt.
+   */
+  daily_cap: Type.Optional(Nullable(DailyCap)),
 };
 
 /**
@@ -202,6 +210,7 @@ export const PatchChannelBody = PatchBody({
   rate_limit: Type.Integer({ minimum: 0, maximum: 2147483647 }),
   fallback: Nullable(ChannelId),
   sending_window: Nullable(SendingWindow),
+  daily_cap: Nullable(DailyCap),
 });
 export type PatchChannelBody = Static<typeof PatchChannelBody>;
 
@@ -223,6 +232,7 @@ export const ChannelResponse = Type.Object({
   rate_limit: Type.Integer(),
   fallback: Nullable(Type.String()),
   sending_window: Nullable(SendingWindow),
+  daily_cap: Nullable(Type.Integer()),
   created_at: IsoDateTime,
   updated_at: IsoDateTime,
 });

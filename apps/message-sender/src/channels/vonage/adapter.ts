@@ -30,8 +30,34 @@ const BARRED = "7";
 export const vonageCallbackUrl = (base: string, channelId: string) =>
   `${base.replace(/\/+$/, "")}/api/v1/events/vonage/${encodeURIComponent(channelId)}`;
 
+interface AnsweredPart {
+  status?: string;
+  messageId?: string;
+  errorText?: string;
+}
+
 interface SmsFailure {
-  response?: { messages?: { status?: string; errorText?: string }[] };
+  response?: { messages?: AnsweredPart[] };
+}
+
+const refusal = (part: AnsweredPart) => `vonage ${part.status}: ${part.errorText ?? "rejected"}`;
+
+/**
+ * A message Vonage accepted, as parts (one for a short text), each with its own message id and receipt; a part
+ * refused while others were accepted gets an id made up from the first accepted one's. Accepted (status 0)
+ * without a message id: sent, so recorded as such, never sent again.
+ */
+function accepted(answered: AnsweredPart[]): SendResult {
+  const providerId = answered.find((part) => part.status === "0" && part.messageId)?.messageId;
+  if (!providerId) {
+    return acceptedWithoutId("vonage");
+  }
+  const parts = answered.map((part, i) =>
+    part.status === "0" && part.messageId
+      ? { providerId: part.messageId }
+      : { providerId: `${providerId}.${i + 1}`, refused: refusal(part) },
+  );
+  return { providerId, delivered: false, parts };
 }
 
 /**
@@ -39,7 +65,9 @@ interface SmsFailure {
  * `client-ref`. Status 1 (throttled) is ThrottledError; 4, 5, 8 and 9 (credentials, internal error, account)
  * are retried; 7 (barred: opted out) is RecipientOptedOutError; other non-zero statuses are definite rejections. A
  * message accepted without a message id is recorded with none. A timeout or a broken connection is NoAnswerError.
- * Long messages split into parts: the first part's message id is recorded.
+ * A long message is split into parts: every part's message id is recorded (the first is the outbound's provider id)
+ * and the outbound is delivered once every part's receipt says so (channels/parts.ts). An answer that accepted some
+ * parts and refused others is a send (it is never sent again nor failed over) that fails by the refused part.
  */
 export class VonageChannel implements Channel {
   private readonly vonage: Vonage;
@@ -69,15 +97,18 @@ export class VonageChannel implements Channel {
         clientRef: outbound.id,
         ...(this.callbackBase ? { callback: vonageCallbackUrl(this.callbackBase, this.channelId) } : {}),
       });
-      const messageId = result.messages[0]?.messageId;
-      // Accepted (status 0) without a message id: sent, so recorded as such, never sent again.
-      return messageId ? { providerId: messageId, delivered: false } : acceptedWithoutId("vonage");
+      return accepted(result.messages);
     } catch (err) {
-      const failed = (err as SmsFailure).response?.messages?.[0];
+      const answered = (err as SmsFailure).response?.messages ?? [];
+      const failed = answered.find((part) => part.status !== "0");
       if (!failed?.status) {
         throw unanswered(err, "vonage", this.timeoutMs);
       }
-      const reason = `vonage ${failed.status}: ${failed.errorText ?? "rejected"}`;
+      if (answered.some((part) => part.status === "0" && part.messageId)) {
+        // Some parts went: sent (never again, nor failed over), and failed by the part that was refused.
+        return accepted(answered);
+      }
+      const reason = refusal(failed);
       if (failed.status === THROTTLED) {
         throw new ThrottledError(reason, VONAGE_THROTTLE_PAUSE_MS);
       }

@@ -1,5 +1,5 @@
 import { senderError } from "../../errors.ts";
-import { type ReportOutcome, reportFinal } from "../../outbound/status.ts";
+import { type PartOutcome, receivePartReport } from "../parts.ts";
 import {
   signedParams,
   storeWebhookInbound,
@@ -50,14 +50,15 @@ async function verifyVonage(
 
 /**
  * A Vonage SMS delivery receipt (form-encoded or JSON) for a channel: verified by its `sig` parameter and signed
- * timestamp (a channel without a signature_secret refuses every receipt, 403), then applied like a Twilio report.
+ * timestamp (a channel without a signature_secret refuses every receipt, 403), then applied to its part (a message
+ * of one part is decided by it; see channels/parts.ts).
  */
 export async function receiveVonageReceipt(
   deps: WebhookDeps,
   channelId: string,
   body: unknown,
   log: WebhookLog,
-): Promise<ReportOutcome | "ignored"> {
+): Promise<PartOutcome | "ignored"> {
   const params = signedParams(body);
   await verifyVonage(deps, channelId, params, log);
   const { messageId, status } = params;
@@ -69,7 +70,8 @@ export async function receiveVonageReceipt(
   const reason = delivered
     ? null
     : `vonage ${status}${errCode && errCode !== "0" ? ` (error ${errCode})` : ""}`;
-  const outcome = await reportFinal(deps.db, channelId, messageId, delivered, reason);
+  // Each part of a long message has its own receipt: the outbound is final once its parts decide it.
+  const outcome = await receivePartReport(deps.db, channelId, messageId, delivered, reason);
   log.info({ channel: channelId, providerId: messageId, status, outcome }, "vonage delivery receipt");
   return outcome;
 }
