@@ -307,6 +307,7 @@ const outboundRow = (content: string): OutboundRow => {
     status: "queued",
     providerId: null,
     attempts: 0,
+    attemptBase: 0,
     delivered: false,
     resend: null,
     lastError: null,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { Db } from "../db.ts";
 import { toSendCommand } from "../outbound/mapping.ts";
-import { recordExpired } from "../outbound/status.ts";
+import { recordExpired } from "../outbound/unsent.ts";
 
 /**
  * One pass of the due-message poller (every worker runs it; FOR UPDATE SKIP LOCKED keeps them apart):

@@ -7,6 +7,7 @@ import {
   type WebhookLog,
   webhookChannelConfig,
 } from "../webhooks.ts";
+import { vonageFailureKind } from "./failures.ts";
 import { checkVonageSignature } from "./signature.ts";
 import type { VonageChannelConfig, VonageInboundWebhook } from "./wire.ts";
 
@@ -69,7 +70,10 @@ export async function receiveVonageReceipt(
   const reason = delivered
     ? null
     : `vonage ${status}${errCode && errCode !== "0" ? ` (error ${errCode})` : ""}`;
-  const outcome = await reportFinal(deps.db, channelId, messageId, delivered, reason);
+  const failure = delivered
+    ? undefined
+    : { kind: vonageFailureKind(status, errCode), defaults: deps.redelivery };
+  const outcome = await reportFinal(deps.db, channelId, messageId, delivered, reason, failure);
   log.info({ channel: channelId, providerId: messageId, status, outcome }, "vonage delivery receipt");
   return outcome;
 }
