@@ -12,6 +12,12 @@ export interface VonageFailure {
 
 export type VonageFinalStatus = "delivered" | "failed" | "rejected" | "expired";
 
+/**
+ * What happens to one scripted message (`script`): its final receipt with Vonage's DLR `err-code` (e.g.
+ * `{status: "failed", errCode: "2"}`), or `"none"`: no final receipt ever (only `accepted`).
+ */
+export type VonageOutcome = { status: VonageFinalStatus; errCode?: string } | "none";
+
 export interface SimulatedVonageMessage {
   messageId: string;
   apiKey: string;
@@ -59,6 +65,11 @@ export interface VonageSimulator {
   requests: Record<string, string>[];
   callbacks: { url: string; params: Record<string, string>; responseStatus: number }[];
   failNext(failure: VonageFailure, times?: number): void;
+  /**
+   * What happens to the next messages accepted for `to` (with or without its +), one outcome each, in order (then
+   * `finalStatus` again): e.g. `script(to, [{status: "failed", errCode: "2"}, {status: "delivered"}])`.
+   */
+  script(to: string, outcomes: VonageOutcome[]): void;
   configure(options: Partial<Omit<VonageSimulatorOptions, "accounts" | "port">>): void;
   /** Posts an inbound SMS to a webhook as Vonage does (form-encoded, signed when a secret is set). */
   sendInbound(message: {
@@ -130,6 +141,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
   const requests: Record<string, string>[] = [];
   const callbacks: VonageSimulator["callbacks"] = [];
   const failures: VonageFailure[] = [];
+  const scripts = new Map<string, VonageOutcome[]>();
   const pending = new Set<Promise<unknown>>();
 
   async function receipt(m: SimulatedVonageMessage, status: string, errCode = "0"): Promise<number> {
@@ -173,9 +185,17 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
   }
 
   async function lifecycle(m: SimulatedVonageMessage): Promise<void> {
+    const scripted = scripts.get(m.to.replace(/^\+/, ""))?.shift();
     await sleep(settings.callbackIntervalMs);
     await receipt(m, "accepted");
+    if (scripted === "none") {
+      return;
+    }
     await sleep(settings.callbackIntervalMs);
+    if (scripted) {
+      await receipt(m, scripted.status, scripted.errCode ?? (scripted.status === "delivered" ? "0" : "1"));
+      return;
+    }
     const final = settings.finalStatus?.(m) ?? "delivered";
     await receipt(m, final, final === "delivered" ? "0" : "1");
   }
@@ -258,6 +278,10 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
       for (let i = 0; i < times; i++) {
         failures.push(failure);
       }
+    },
+    script(to, outcomes) {
+      const number = to.replace(/^\+/, "");
+      scripts.set(number, [...(scripts.get(number) ?? []), ...outcomes]);
     },
     configure(changes) {
       settings = { ...settings, ...changes };
