@@ -39,8 +39,7 @@ export async function reconcile(
   defaults: RedeliveryPolicy,
   log: Logger,
 ): Promise<number> {
-  const timeout = `make_interval(secs => COALESCE((c.redelivery->>'no_report_timeout_seconds')::float8,
-    ${defaults.no_report_timeout_seconds}))`;
+  const timeout = `make_interval(secs => COALESCE((c.redelivery->>'no_report_timeout_seconds')::float8, $2))`;
   const stale = await db.$queryRawUnsafe<Stale[]>(
     `SELECT o.id::text, o.channel, o.provider_id, o.to_addr, o.updated_at < now() - ${timeout} AS overdue
      FROM outbound o LEFT JOIN channel c ON c.id = o.channel
@@ -49,6 +48,7 @@ export async function reconcile(
          OR o.updated_at < now() - ${timeout})
      ORDER BY o.updated_at LIMIT ${BATCH}`,
     afterMs / 1000,
+    defaults.no_report_timeout_seconds,
   );
   await db.earlyReport.deleteMany({
     where: { receivedAt: { lt: new Date(Date.now() - EARLY_REPORT_RETENTION_MS) } },

@@ -29,6 +29,9 @@ export async function handleVumiEvent(
   log: WebhookLog,
 ): Promise<ReportOutcome | "ignored"> {
   const outbound = await db.outbound.findFirst({ where: { providerId: event.user_message_id } });
+  if (!outbound && (await db.outboundPastAttempt.count({ where: { providerId: event.user_message_id } }))) {
+    return "unchanged"; // about an earlier attempt of an outbound sent again: says nothing of the current one
+  }
   if (!outbound) {
     throw senderError(
       "MESSAGE_SENDER_UNKNOWN_MESSAGE",
