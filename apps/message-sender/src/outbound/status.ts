@@ -10,8 +10,9 @@ import { toSendCommand } from "./mapping.ts";
 import { type AttemptFacts, type FailedReport, NO_REPORT, retryAt } from "./redelivery.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
-// the worker making it), so status only moves forward and a change happens at most once however often it is
-// attempted. The history rows and the events are written in the same transaction: they exist iff it does.
+// the worker making it), so status only moves forward (but for anotherAttempt, the one way back to queued) and a
+// change happens at most once however often it is attempted. The history rows and the events are written in the
+// same transaction: they exist iff it does.
 
 /** A send the provider accepted, as the worker holding the outbound's claim records it. */
 export interface AcceptedSend {
@@ -200,7 +201,8 @@ export type ReportOutcome = "applied" | "unchanged" | "early";
 /**
  * A provider's final report (delivered or failed) for a provider id, from a callback or the reconciler:
  * submitted -> delivered | failed, with the events; a report for an outbound already final changes nothing
- * (replays, late reports). A report for a provider id no outbound has recorded yet overtook the submit
+ * (replays, late reports), nor one for an earlier attempt's provider id. A failure with its kind (`failure`) is
+ * first put to the channel's redelivery policy: retried, it is another attempt (anotherAttempt), with no event. A report for a provider id no outbound has recorded yet overtook the submit
  * confirmation: it is kept (the first one wins) and recordSend applies it. In the common case (the outbound with this provider id is stored and submitted) it is one read and ONE
  * statement that makes the compare-and-set, writes the history row and enqueues the events (one statement is
  * atomic: the events exist iff the change does), instead of a locked interactive transaction of seven round
