@@ -34,7 +34,12 @@ const it = serviceTest(
   createMessageSenderService(),
   {
     worker: true,
-    env: { RECONCILE_INTERVAL_MS: "200", RECONCILE_AFTER_MS: "300", DUE_POLL_INTERVAL_MS: "100" },
+    env: {
+      RECONCILE_INTERVAL_MS: "200",
+      RECONCILE_AFTER_MS: "300",
+      DUE_POLL_INTERVAL_MS: "100",
+      CHANNEL_CACHE_TTL_MS: "100",
+    },
   },
   ["outbound.delivery_report", "outbound.failed"],
 ).extend<{ sims: Sims }>({
@@ -50,15 +55,13 @@ const it = serviceTest(
       const base = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}`;
       const account = { sid: SID, token: TOKEN, url: twilio.url };
       const redelivery = (policy: object) => ({ redelivery: { backoff_seconds: [1], ...policy } });
-      // TW: callbacks, retries a second apart; TW_WAIT: 3 s apart; TW_QUIET: no callbacks, a 2 s no-report timeout.
+      // TW: callbacks, retries a second apart; TW_WAIT and TW_NIGHT (given quiet hours by a test): 3 s apart;
+      // TW_QUIET: no callbacks, a 2 s no-report timeout.
       await createTwilioChannel(svc.app, "TW", account, { status_callback: base }, redelivery({}));
-      await createTwilioChannel(
-        svc.app,
-        "TW_WAIT",
-        account,
-        { status_callback: base },
-        redelivery({ backoff_seconds: [3] }),
-      );
+      for (const channel of ["TW_WAIT", "TW_NIGHT"]) {
+        const callbacks = { status_callback: base };
+        await createTwilioChannel(svc.app, channel, account, callbacks, redelivery({ backoff_seconds: [3] }));
+      }
       await createTwilioChannel(
         svc.app,
         "TW_QUIET",
@@ -236,6 +239,34 @@ describe("redelivery after a failed delivery report", () => {
     expect(await ended(svc, id, "failed")).toMatchObject({ lastError: "opted_out", attempts: 1 });
     expect(sims.twilio.requests.filter((r) => r.To === to)).toHaveLength(1);
     expect(reportsOf(capture, id)).toEqual([]);
+  });
+
+  it("holds a retry that falls in quiet hours until the sending window opens", async ({ svc, sims }) => {
+    const to = msisdn();
+    sims.twilio.script(to, [{ status: "undelivered", errorCode: 30003 }]);
+    const id = await send(svc, "TW_NIGHT", to);
+    await waitFor(async () => (await history(svc, id)).some((s) => s.status === "queued"), {
+      what: "the retry to be planned",
+    });
+    // Quiet hours begin before the retry is due: a window two to three hours ahead, in the recipient's zone.
+    const hour = (offset: number) =>
+      `${String((Number(new Date().toLocaleString("en-GB", { hour: "2-digit", hour12: false, timeZone: "Africa/Johannesburg" })) + offset) % 24).padStart(2, "0")}:00`;
+    const patched = await svc.app.inject({
+      method: "PATCH",
+      url: "/api/v1/channel/TW_NIGHT/",
+      headers: adminAuth,
+      payload: { sending_window: { start: hour(2), end: hour(3), timezone: "Africa/Johannesburg" } },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    const deferred = await waitFor(
+      async () => {
+        const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
+        return row.notBefore && row.notBefore.getTime() > Date.now() + 3_600_000 && row;
+      },
+      { what: "the retry deferred to the window's opening" },
+    );
+    expect(deferred).toMatchObject({ status: "queued", attempts: 1 });
+    expect(sims.twilio.requests.filter((r) => r.To === to)).toHaveLength(1);
   });
 
   it("makes a failure final when the next attempt would come after expires_at", async ({
