@@ -31,7 +31,12 @@ interface Sims {
 }
 
 const it = serviceTest(
-  createMessageSenderService(),
+  createMessageSenderService({
+    // A transport that accepts messages and reports on them later, as Vumi does (a new id per attempt).
+    channels: () => ({
+      VUMI: { send: async () => ({ providerId: `vumi-${randomUUID()}`, delivered: false }) },
+    }),
+  }),
   {
     worker: true,
     env: {
@@ -39,6 +44,8 @@ const it = serviceTest(
       RECONCILE_AFTER_MS: "300",
       DUE_POLL_INTERVAL_MS: "100",
       CHANNEL_CACHE_TTL_MS: "100",
+      // The default policy (VUMI, given in code, has no row of its own): retries a second apart.
+      REDELIVERY_BACKOFF_SECONDS: "1",
     },
   },
   ["outbound.delivery_report", "outbound.failed"],
@@ -291,6 +298,43 @@ describe("redelivery after a failed delivery report", () => {
       attempts: 1,
       lastError: "vonage rejected (error 9)",
     });
+  });
+});
+
+describe("Seed's Vumi events", () => {
+  it("retries a nack under the default policy; a late event for the earlier attempt changes nothing", async ({
+    svc,
+  }) => {
+    const id = await send(svc, "VUMI");
+    const attempt = async (n: number) =>
+      waitFor(
+        async () => {
+          const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
+          return row.status === "submitted" && row.attempts === n && (row.providerId as string);
+        },
+        { what: `attempt ${n} submitted` },
+      );
+    const event = async (body: object) =>
+      (
+        await svc.app.inject({
+          method: "POST",
+          url: "/api/v1/events",
+          headers: adminAuth,
+          payload: { message_type: "event", ...body },
+        })
+      ).json();
+    const first = await attempt(1);
+    expect(
+      await event({ event_type: "nack", user_message_id: first, nack_reason: "no route" }),
+    ).toMatchObject({
+      accepted: true,
+    });
+    const second = await attempt(2);
+    expect(second).not.toBe(first);
+    await event({ event_type: "delivery_report", user_message_id: first, delivery_status: "delivered" });
+    expect(await svc.db.outbound.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "submitted" });
+    await event({ event_type: "delivery_report", user_message_id: second, delivery_status: "delivered" });
+    expect(await ended(svc, id, "delivered")).toMatchObject({ attempts: 2, providerId: second });
   });
 });
 
