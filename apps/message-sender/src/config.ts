@@ -43,6 +43,15 @@ export const loadMessageSenderConfig = (env: Record<string, string | undefined> 
       RECONCILE_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 60_000 }),
       /** An outbound submitted this long ago with no final status is asked about (DHOS bulk_update). */
       RECONCILE_AFTER_MS: Type.Integer({ minimum: 0, maximum: 30 * 86_400_000, default: 15 * 60_000 }),
+      /**
+       * The redelivery policy of a channel that sets none of its own (each channel's `redelivery` overrides it): attempts
+       * in all before a retried failed delivery is final (1 = never retried), ...
+       */
+      REDELIVERY_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),
+      /** ... the waits (seconds) before the 2nd, 3rd, ... attempt (the last repeats), ... */
+      REDELIVERY_BACKOFF_SECONDS: Type.String({ pattern: "^\\d+(,\\d+)*$", default: "300,1800" }),
+      /** ... and how long an outbound may stay submitted with no final report before it fails with `no_report`. */
+      NO_REPORT_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 30 * 86_400, default: 172_800 }),
       /** The longest a worker holds a message for a paused (throttled) channel before handing it to a retry. */
       CHANNEL_PAUSE_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 5_000 }),
       /**

@@ -146,6 +146,42 @@ describe("channels", () => {
     expect(bad.json().error.code).toBe("MESSAGE_SENDER_INVALID_CHANNEL_CONFIGURATION");
   });
 
+  it("keeps a redelivery policy: validated, shown with the defaults filled in, reset by null", async () => {
+    const created = await call(
+      "POST",
+      "/api/v1/channel/",
+      twilio("TW_POLICY", { redelivery: { max_attempts: 5, backoff_seconds: [60, 600] } }),
+    );
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().redelivery).toEqual({
+      max_attempts: 5,
+      backoff_seconds: [60, 600],
+      retry_on: ["network", "absent_subscriber", "queue_full", "expired", "unknown"],
+      no_report_timeout_seconds: 172_800,
+    });
+    for (const redelivery of [
+      { max_attempts: 0 },
+      { retry_on: ["opted_out"] },
+      { backoff_seconds: [] },
+      { no_report_timeout_seconds: 0 },
+      { tries: 2 },
+    ]) {
+      const res = await call("PATCH", "/api/v1/channel/TW_POLICY/", { redelivery });
+      expect(res.statusCode, JSON.stringify(redelivery)).toBe(400);
+    }
+    const patched = await call("PATCH", "/api/v1/channel/TW_POLICY/", {
+      redelivery: { retry_on: ["network"], no_report_timeout_seconds: 3600 },
+    });
+    expect(patched.json().redelivery).toMatchObject({
+      max_attempts: 3,
+      retry_on: ["network"],
+      no_report_timeout_seconds: 3600,
+    });
+    const reset = await call("PATCH", "/api/v1/channel/TW_POLICY/", { redelivery: null });
+    expect(reset.json().redelivery).toMatchObject({ max_attempts: 3, backoff_seconds: [300, 1800] });
+    expect((await svc.db.channel.findUniqueOrThrow({ where: { id: "TW_POLICY" } })).redelivery).toBeNull();
+  });
+
   it("keeps exactly one default, also when several channels are made default at once", async () => {
     await call("POST", "/api/v1/channel/", twilio("TW2"));
     await call("POST", "/api/v1/channel/", twilio("TW3", { default: true }));

@@ -308,6 +308,7 @@ const outboundRow = (content: string): OutboundRow => {
     status: "queued",
     providerId: null,
     attempts: 0,
+    attemptBase: 0,
     delivered: false,
     resend: null,
     lastError: null,

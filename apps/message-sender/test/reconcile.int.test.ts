@@ -25,7 +25,8 @@ beforeAll(async () => {
   sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN }, callbackIntervalMs: 10 });
   svc = await startTestService(createMessageSenderService(), {
     worker: true,
-    env: { RECONCILE_INTERVAL_MS: "200", RECONCILE_AFTER_MS: "500" },
+    // One attempt: a failed report is final here (retries: redelivery.int.test.ts).
+    env: { RECONCILE_INTERVAL_MS: "200", RECONCILE_AFTER_MS: "500", REDELIVERY_MAX_ATTEMPTS: "1" },
   });
   capture = await captureMessages(svc.namespace, ["outbound.delivery_report"]);
   // No status_callback: the callbacks are lost, only the reconciler can learn the final status.

@@ -92,6 +92,8 @@ beforeAll(async () => {
       OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000",
       CHANNEL_CACHE_TTL_MS: "100",
       TRUST_PROXY: "127.0.0.1",
+      // One attempt: a failed report is final here (retries: redelivery.int.test.ts).
+      REDELIVERY_MAX_ATTEMPTS: "1",
     },
   });
   await svc.app.listen({ port: 0, host: "127.0.0.1" });

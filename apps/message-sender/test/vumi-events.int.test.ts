@@ -13,7 +13,8 @@ beforeAll(async () => {
       // A transport that accepts messages and reports on them later, as Vumi does.
       channels: () => ({ VUMI: { send: async (o) => ({ providerId: `vumi-${o.id}`, delivered: false }) } }),
     }),
-    { worker: true },
+    // One attempt: a nack is final here (retries: redelivery.int.test.ts).
+    { worker: true, env: { REDELIVERY_MAX_ATTEMPTS: "1" } },
   );
 });
 afterAll(async () => {

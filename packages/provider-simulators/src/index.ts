@@ -6,5 +6,6 @@ export {
   TWILIO_ERRORS,
   type TwilioFailure,
   type TwilioFinalStatus,
+  type TwilioOutcome,
 } from "./twilio-rest.ts";
 export * from "./vonage.ts";

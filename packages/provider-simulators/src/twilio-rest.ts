@@ -14,6 +14,12 @@ export interface TwilioFailure {
 /** What finally happens to an accepted message, as its status callbacks report. */
 export type TwilioFinalStatus = "delivered" | "failed" | "undelivered";
 
+/**
+ * What happens to one scripted message (`script`): its final status with Twilio's error code (e.g.
+ * `{status: "undelivered", errorCode: 30003}`), or `"none"`: no final status ever (it stays `sent`).
+ */
+export type TwilioOutcome = { status: TwilioFinalStatus; errorCode?: number } | "none";
+
 export interface SimulatedTwilioMessage {
   sid: string;
   accountSid: string;
@@ -24,6 +30,8 @@ export interface SimulatedTwilioMessage {
   statusCallback: string | null;
   /** The latest status, as the last callback reported it ("queued" until then). */
   status: string;
+  /** A scripted failure's error code, as the message resource shows it (null otherwise). */
+  errorCode?: number | null;
   createdAt: Date;
 }
 
@@ -65,7 +73,7 @@ export function messageResource(m: SimulatedTwilioMessage) {
     date_sent: null,
     date_updated: date,
     direction: "outbound-api",
-    error_code: null,
+    error_code: m.errorCode ?? null,
     error_message: null,
     from: m.from,
     messaging_service_sid: m.messagingServiceSid,

@@ -13,6 +13,7 @@ import {
   TWILIO_ERRORS,
   type TwilioFailure,
   type TwilioFinalStatus,
+  type TwilioOutcome,
 } from "./twilio-rest.ts";
 
 export interface TwilioSimulatorOptions {
@@ -53,8 +54,15 @@ export interface TwilioSimulator {
   requests: Record<string, string>[];
   /** When each of `requests` arrived (ms since the epoch), same order. */
   requestTimes: number[];
+  /** The SID of every status lookup (`GET .../Messages/{sid}.json`), in order. */
+  lookups: string[];
   /** The next `times` create requests fail with this error instead of being accepted. */
   failNext(failure: TwilioFailure, times?: number): void;
+  /**
+   * What happens to the next messages accepted for `to`, one outcome each, in order (then `finalStatus` again):
+   * e.g. `script(to, [{status: "undelivered", errorCode: 30003}, {status: "delivered"}])`.
+   */
+  script(to: string, outcomes: TwilioOutcome[]): void;
   /** Changes options while running (latency, final status, callback order). */
   configure(options: Partial<Omit<TwilioSimulatorOptions, "accounts" | "port">>): void;
   /** Sends one more status callback for a message (a replay, or a late report), signed as Twilio would. */
@@ -95,8 +103,10 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
   const messages: SimulatedTwilioMessage[] = [];
   const requests: Record<string, string>[] = [];
   const requestTimes: number[] = [];
+  const lookups: string[] = [];
   const callbacks: TwilioSimulator["callbacks"] = [];
   const failures: TwilioFailure[] = [];
+  const scripts = new Map<string, TwilioOutcome[]>();
   const pending = new Set<Promise<unknown>>();
 
   async function callback(m: SimulatedTwilioMessage, status: string, errorCode?: number): Promise<number> {
@@ -135,9 +145,18 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
   }
 
   async function lifecycle(m: SimulatedTwilioMessage): Promise<void> {
+    const scripted = scripts.get(m.to)?.shift();
     await sleep(settings.callbackIntervalMs);
     await callback(m, "sent");
+    if (scripted === "none") {
+      return;
+    }
     await sleep(settings.callbackIntervalMs);
+    if (scripted) {
+      m.errorCode = scripted.errorCode ?? null;
+      await callback(m, scripted.status, scripted.errorCode);
+      return;
+    }
     const final = settings.finalStatus?.(m) ?? "delivered";
     await callback(m, final, final === "delivered" ? undefined : 30003);
   }
@@ -222,6 +241,9 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       if (req.method === "GET" && !match[2]) {
         return json(res, 200, listPage(messages, accountSid, new URL(req.url ?? "", "http://localhost")));
       }
+      if (req.method === "GET") {
+        lookups.push(match[2] as string);
+      }
       const found = messages.find((m) => m.sid === match[2] && m.accountSid === accountSid);
       if (req.method === "GET" && found) {
         return json(res, 200, messageResource(found));
@@ -240,11 +262,15 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
     messages,
     requests,
     requestTimes,
+    lookups,
     callbacks,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) {
         failures.push(failure);
       }
+    },
+    script(to, outcomes) {
+      scripts.set(to, [...(scripts.get(to) ?? []), ...outcomes]);
     },
     configure(changes) {
       settings = { ...settings, ...changes };

@@ -13,6 +13,13 @@ export interface VonageFailure {
 
 export type VonageFinalStatus = "delivered" | "failed" | "rejected" | "expired";
 
+/**
+ * What happens to one scripted message (`script`): its final receipt with Vonage's DLR `err-code` (e.g.
+ * `{status: "failed", errCode: "2"}`), or `"none"`: no final receipt ever (only `accepted`). Every part of a long
+ * message gets it (a `partOutcome` of a part wins over it).
+ */
+export type VonageOutcome = { status: VonageFinalStatus; errCode?: string } | "none";
+
 /** One part of a message as Vonage sends it: a long text is split (153 GSM-7 septets or 67 UCS-2 units per part). */
 export interface SimulatedVonagePart {
   messageId: string;
@@ -88,6 +95,11 @@ export interface VonageSimulator {
   requests: Record<string, string>[];
   callbacks: { url: string; params: Record<string, string>; responseStatus: number }[];
   failNext(failure: VonageFailure, times?: number): void;
+  /**
+   * What happens to the next messages accepted for `to` (with or without its +), one outcome each, in order (then
+   * `finalStatus` again): e.g. `script(to, [{status: "failed", errCode: "2"}, {status: "delivered"}])`.
+   */
+  script(to: string, outcomes: VonageOutcome[]): void;
   configure(options: Partial<Omit<VonageSimulatorOptions, "accounts" | "port">>): void;
   /** Posts an inbound SMS to a webhook as Vonage does (form-encoded, signed when a secret is set). */
   sendInbound(message: {
@@ -159,6 +171,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
   const requests: Record<string, string>[] = [];
   const callbacks: VonageSimulator["callbacks"] = [];
   const failures: VonageFailure[] = [];
+  const scripts = new Map<string, VonageOutcome[]>();
   const pending = new Set<Promise<unknown>>();
 
   async function receipt(
@@ -209,6 +222,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
 
   /** Each part's receipts (accepted, then final), the parts' at the same time unless one is delayed. */
   async function lifecycle(m: SimulatedVonageMessage): Promise<void> {
+    const scripted = scripts.get(m.to.replace(/^\+/, ""))?.shift();
     await Promise.all(
       m.parts.map(async (part, i) => {
         if (part.refused) {
@@ -217,9 +231,13 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
         await sleep(settings.callbackIntervalMs);
         await receipt(m, part, "accepted");
         const own = settings.partOutcome?.(m, i + 1);
+        if (!own && scripted === "none") {
+          return;
+        }
+        const script = scripted === "none" ? undefined : scripted;
         await sleep(settings.callbackIntervalMs + (own?.delayMs ?? 0));
-        const final = own?.status ?? settings.finalStatus?.(m) ?? "delivered";
-        await receipt(m, part, final, own?.errCode ?? (final === "delivered" ? "0" : "1"));
+        const final = own?.status ?? script?.status ?? settings.finalStatus?.(m) ?? "delivered";
+        await receipt(m, part, final, own?.errCode ?? script?.errCode ?? (final === "delivered" ? "0" : "1"));
       }),
     );
   }
@@ -312,6 +330,10 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
       for (let i = 0; i < times; i++) {
         failures.push(failure);
       }
+    },
+    script(to, outcomes) {
+      const number = to.replace(/^\+/, "");
+      scripts.set(number, [...(scripts.get(number) ?? []), ...outcomes]);
     },
     configure(changes) {
       settings = { ...settings, ...changes };

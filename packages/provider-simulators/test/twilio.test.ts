@@ -110,6 +110,37 @@ describe("twilio simulator", () => {
     sim.configure({ finalStatus: undefined });
   });
 
+  it("follows a number's script: a failure with its code (also in the lookup), then none, then the default", async () => {
+    const to = "+27820000005";
+    sim.script(to, [{ status: "undelivered", errorCode: 30005 }, "none"]);
+    const send = () =>
+      client().messages.create({ to, from: "+15005550006", body: "x", statusCallback: callbackUrl });
+    const statuses = (sid: string) =>
+      received
+        .filter((r) => r.params.MessageSid === sid)
+        .map((r) => [r.params.MessageStatus, r.params.ErrorCode]);
+    const [failed, silent, normal] = [await send(), await send(), await send()];
+    await expect
+      .poll(() => statuses(failed.sid))
+      .toEqual([
+        ["sent", undefined],
+        ["undelivered", "30005"],
+      ]);
+    await expect
+      .poll(() => statuses(normal.sid))
+      .toEqual([
+        ["sent", undefined],
+        ["delivered", undefined],
+      ]);
+    expect(statuses(silent.sid)).toEqual([["sent", undefined]]);
+    expect(await client().messages(failed.sid).fetch()).toMatchObject({
+      status: "undelivered",
+      errorCode: 30005,
+    });
+    expect(await client().messages(silent.sid).fetch()).toMatchObject({ status: "sent", errorCode: null });
+    expect(sim.lookups).toEqual(expect.arrayContaining([failed.sid, silent.sid]));
+  });
+
   it("adds latency", async () => {
     sim.configure({ latencyMs: 300 });
     const started = Date.now();

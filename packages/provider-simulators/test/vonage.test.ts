@@ -96,6 +96,30 @@ describe("vonage simulator", () => {
     }
   });
 
+  it("follows a number's script: a failure with its err-code, then no final receipt, then the default", async () => {
+    sim.script("+27820000002", [{ status: "failed", errCode: "2" }, "none"]);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await sms({ to: "27820000002", from: "T", text: "x", callback: callbackUrl });
+      ids.push(res.messages[0]?.["message-id"] as string);
+    }
+    const receiptsOf = (id: string) =>
+      receipts.filter((r) => r.messageId === id).map((r) => [r.status, r["err-code"]]);
+    await expect
+      .poll(() => receiptsOf(ids[0]!))
+      .toEqual([
+        ["accepted", "0"],
+        ["failed", "2"],
+      ]);
+    await expect
+      .poll(() => receiptsOf(ids[2]!))
+      .toEqual([
+        ["accepted", "0"],
+        ["delivered", "0"],
+      ]);
+    expect(receiptsOf(ids[1]!)).toEqual([["accepted", "0"]]);
+  });
+
   it("answers errors as non-zero statuses with HTTP 200", async () => {
     expect((await sms({ to: "1", from: "T", text: "x" })).messages[0]).toMatchObject({ status: "3" });
     expect((await sms({ to: "27820000001", from: "T", text: "x" }, "key1:wrong")).messages[0]).toMatchObject({

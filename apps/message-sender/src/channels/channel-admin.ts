@@ -1,10 +1,17 @@
 import { isDeepStrictEqual } from "node:util";
-import { type ChannelResponse, createAjv, type PatchChannelBody, SECRET_MASK } from "@tidings/contracts";
+import {
+  type ChannelResponse,
+  createAjv,
+  type PatchChannelBody,
+  type RedeliveryPolicy,
+  SECRET_MASK,
+} from "@tidings/contracts";
 import { isUniqueViolation, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import { type Channel as ChannelRow, Prisma } from "../generated/prisma/client.ts";
 import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
+import { effectivePolicy } from "../outbound/redelivery.ts";
 import { validateWindow } from "../outbound/timing.ts";
 import {
   CHANNEL_CONFIGS,
@@ -19,8 +26,11 @@ const validators = Object.fromEntries(
   Object.entries(CHANNEL_CONFIGS).map(([type, schema]) => [type, ajv.compile(schema)]),
 ) as Record<ChannelType, ReturnType<typeof ajv.compile>>;
 
-/** A channel as the API shows it: each secret that is set shows as SECRET_MASK. */
-export function toChannel(row: ChannelRow): ChannelResponse {
+/**
+ * A channel as the API shows it: each secret that is set shows as SECRET_MASK; its redelivery policy as it is in
+ * force (`defaults` for the fields it does not set).
+ */
+export function toChannel(row: ChannelRow, defaults: RedeliveryPolicy): ChannelResponse {
   const configuration = { ...(row.configuration as Record<string, unknown>) };
   for (const secret of CHANNEL_SECRETS[row.type as ChannelType] ?? []) {
     if (configuration[secret] !== undefined) {
@@ -37,6 +47,7 @@ export function toChannel(row: ChannelRow): ChannelResponse {
     fallback: row.fallback,
     sending_window: row.sendingWindow as ChannelResponse["sending_window"],
     daily_cap: row.dailyCap,
+    redelivery: effectivePolicy(row.redelivery, defaults),
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
@@ -114,7 +125,11 @@ async function makeDefault(tx: Tx, id: string): Promise<void> {
   await tx.channel.updateMany({ where: { default: true, NOT: { id } }, data: { default: false } });
 }
 
-export async function createChannel(db: Db, input: CreateChannelBody): Promise<ChannelResponse> {
+export async function createChannel(
+  db: Db,
+  input: CreateChannelBody,
+  defaults: RedeliveryPolicy,
+): Promise<ChannelResponse> {
   const configuration = (input.configuration ?? {}) as Record<string, unknown>;
   validateConfiguration(input.channel_type, configuration);
   validateWindow(input.sending_window, "body.sending_window");
@@ -135,9 +150,10 @@ export async function createChannel(db: Db, input: CreateChannelBody): Promise<C
           fallback: input.fallback ?? null,
           sendingWindow: input.sending_window ?? Prisma.DbNull,
           dailyCap: input.daily_cap ?? null,
+          redelivery: input.redelivery ?? Prisma.DbNull,
         },
       });
-      return toChannel(row);
+      return toChannel(row, defaults);
     });
   } catch (err) {
     if (isUniqueViolation(err)) {
@@ -147,20 +163,20 @@ export async function createChannel(db: Db, input: CreateChannelBody): Promise<C
   }
 }
 
-export async function listChannels(db: Db, page: PageParams) {
+export async function listChannels(db: Db, page: PageParams, defaults: RedeliveryPolicy) {
   const [count, rows] = await db.$transaction([
     db.channel.count(),
     db.channel.findMany({ orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
   ]);
-  return { count, results: rows.map(toChannel) };
+  return { count, results: rows.map((row) => toChannel(row, defaults)) };
 }
 
-export async function getChannel(db: Db, id: string): Promise<ChannelResponse> {
+export async function getChannel(db: Db, id: string, defaults: RedeliveryPolicy): Promise<ChannelResponse> {
   const row = await db.channel.findUnique({ where: { id } });
   if (!row) {
     throw senderError("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `Channel ${id} not found`);
   }
-  return toChannel(row);
+  return toChannel(row, defaults);
 }
 
 /**
@@ -168,7 +184,12 @@ export async function getChannel(db: Db, id: string): Promise<ChannelResponse> {
  * SECRET_MASK, keeps its value; a field sent as null is removed. The result is validated by type. A change of
  * an endpoint needs the secrets again (checkRedirect).
  */
-export async function patchChannel(db: Db, id: string, input: PatchChannelBody): Promise<ChannelResponse> {
+export async function patchChannel(
+  db: Db,
+  id: string,
+  input: PatchChannelBody,
+  defaults: RedeliveryPolicy,
+): Promise<ChannelResponse> {
   validateWindow(input.sending_window, "body.sending_window");
   return db.$transaction(async (tx) => {
     const row = await tx.channel.findUnique({ where: { id } });
@@ -202,9 +223,10 @@ export async function patchChannel(db: Db, id: string, input: PatchChannelBody):
         fallback: input.fallback,
         sendingWindow: input.sending_window === null ? Prisma.DbNull : input.sending_window,
         dailyCap: input.daily_cap,
+        redelivery: input.redelivery === null ? Prisma.DbNull : input.redelivery,
       },
     });
-    return toChannel(updated);
+    return toChannel(updated, defaults);
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Db } from "../db.ts";
 import type { SentPart } from "../outbound/channel.ts";
+import type { FailedReport } from "../outbound/redelivery.ts";
 import { type ReportOutcome, reportFinal } from "../outbound/status.ts";
 
 // Messages a provider splits into parts, each with its own id and its own delivery report (a long Vonage SMS).
@@ -16,9 +17,10 @@ export type PartOutcome = ReportOutcome | "partial";
 /**
  * The parts' verdict for the outbound whose main provider id is `main`: failed with the first failed part's
  * reason, delivered once every part is, else nothing yet. Reads the parts after the caller's change committed, so
- * of two last parts reported at once, the second to commit sees both.
+ * of two last parts reported at once, the second to commit sees both. `failure`: what kind of failure the report
+ * that failed a part was (its redelivery policy decides whether the whole message is sent again).
  */
-async function settle(db: Db, channel: string, main: string): Promise<PartOutcome> {
+async function settle(db: Db, channel: string, main: string, failure?: FailedReport): Promise<PartOutcome> {
   const parts = await db.outboundPart.findMany({
     where: { channel, mainProviderId: main },
     orderBy: { part: "asc" },
@@ -27,7 +29,7 @@ async function settle(db: Db, channel: string, main: string): Promise<PartOutcom
   const failed = parts.find((p) => p.status === "failed");
   if (failed) {
     const which = parts.length > 1 ? ` (part ${failed.part} of ${parts.length})` : "";
-    return reportFinal(db, channel, main, false, `${failed.reason ?? "failed"}${which}`);
+    return reportFinal(db, channel, main, false, `${failed.reason ?? "failed"}${which}`, failure);
   }
   if (parts.length > 0 && parts.every((p) => p.status === "delivered")) {
     return reportFinal(db, channel, main, true, null);
@@ -73,7 +75,7 @@ export async function recordParts(
  * A part's final report (delivered, or failed with `reason`): the part moves once (a replay or a later
  * contradicting report changes nothing), then the outbound is settled. A report for an id no send has recorded
  * as a part is kept as an orphan (`early`), unless an outbound was recorded with that provider id and no parts (a
- * send recorded before parts were): then it is that outbound's report.
+ * send recorded before parts were): then it is that outbound's report. `failure`: the kind of a failed report.
  */
 export async function receivePartReport(
   db: Db,
@@ -81,6 +83,7 @@ export async function receivePartReport(
   providerId: string,
   delivered: boolean,
   reason: string | null,
+  failure?: FailedReport,
 ): Promise<PartOutcome> {
   const [changed] = await db.$queryRaw<{ main: string | null }[]>`
     INSERT INTO outbound_part (channel, provider_id, status, reason)
@@ -93,13 +96,13 @@ export async function receivePartReport(
     return "unchanged";
   }
   if (changed.main) {
-    return settle(db, channel, changed.main);
+    return settle(db, channel, changed.main, failure);
   }
   const recordedWithoutParts = await db.outbound.findUnique({
     where: { channel_providerId: { channel, providerId } },
     select: { id: true },
   });
-  return recordedWithoutParts ? reportFinal(db, channel, providerId, delivered, reason) : "early";
+  return recordedWithoutParts ? reportFinal(db, channel, providerId, delivered, reason, failure) : "early";
 }
 
 /** Forgets orphan part reports older than `before` (no send recorded them: none will). */

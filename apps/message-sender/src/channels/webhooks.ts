@@ -1,3 +1,4 @@
+import type { RedeliveryPolicy } from "@tidings/contracts";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import { type InboundDeps, type ReceivedMessage, receiveInbound } from "../inbound/inbound.ts";
@@ -10,6 +11,8 @@ export interface WebhookDeps extends InboundDeps {
   channels: ChannelCache;
   /** How far a Vonage webhook's signed timestamp may be from now (VONAGE_SIGNATURE_MAX_SKEW_MS). */
   vonageMaxSkewMs: number;
+  /** The redelivery policy of channels that set none (REDELIVERY_*, NO_REPORT_TIMEOUT_SECONDS). */
+  redelivery: RedeliveryPolicy;
 }
 
 export type WebhookLog = Pick<Logger, "info" | "warn">;

@@ -3,6 +3,7 @@ import type { Clock, Stop } from "@tidings/service-kit";
 import { buildAdapter } from "../channels/adapters.ts";
 import { ChannelCache } from "../channels/channel-cache.ts";
 import type { Channels } from "../outbound/channel.ts";
+import { defaultRedelivery } from "../outbound/redelivery.ts";
 import { identityDirectory } from "../recipients/identity-directory.ts";
 import { startAddressBookConsumer } from "./address-book.consumer.ts";
 import { startConsentConsumer } from "./consent.consumer.ts";
@@ -32,6 +33,7 @@ export async function startConsumers(deps: ConsumerDeps, injected: Channels, clo
     claimTtlMs: config.OUTBOUND_CLAIM_TTL_MS,
     pauseMaxWaitMs: config.CHANNEL_PAUSE_MAX_WAIT_MS,
     maxAttempts: OUTBOUND_SEND_MAX_ATTEMPTS,
+    redelivery: defaultRedelivery(config),
     clock,
     dailyCap: config.DAILY_CAP_PER_PERSON,
     identities: identityDirectory(config),

@@ -2,6 +2,7 @@ import type { Clock, Stop } from "@tidings/service-kit";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import { reconcile } from "../delivery-reports/reconcile.ts";
 import type { Logger } from "../outbound/channel.ts";
+import { defaultRedelivery } from "../outbound/redelivery.ts";
 import { pruneDailyCounts } from "../sending/daily-cap.ts";
 import { releaseDue } from "../sending/due.ts";
 import type { ConsumerDeps } from "./consumer-deps.ts";
@@ -20,7 +21,7 @@ export function startPollers(
   clock: Clock,
 ): Stop {
   const reconciler = every(config.RECONCILE_INTERVAL_MS, logger, "reconciliation", () =>
-    reconcile(db, channels, config.RECONCILE_AFTER_MS, logger),
+    reconcile(db, channels, config.RECONCILE_AFTER_MS, defaultRedelivery(config), logger),
   );
   const duePoller = every(config.DUE_POLL_INTERVAL_MS, logger, "due-message poll", async () => {
     const { released, expired } = await releaseDue(db, clock());

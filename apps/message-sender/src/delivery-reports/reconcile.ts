@@ -1,9 +1,11 @@
+import type { RedeliveryPolicy } from "@tidings/contracts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import { pruneRateWindows } from "../channels/limits.ts";
 import { pruneOrphanParts } from "../channels/parts.ts";
 import type { Db } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
-import { reportFinal } from "../outbound/status.ts";
+import { NO_REPORT } from "../outbound/redelivery.ts";
+import { recordNoReport, reportFinal } from "../outbound/status.ts";
 
 const BATCH = 100;
 /** Provider status requests in flight at once in one pass. */
@@ -12,48 +14,75 @@ const CONCURRENT_LOOKUPS = 10;
 /** Early reports (and orphan part reports) no send claimed within this time never will be (a forged-but-signed id). */
 const EARLY_REPORT_RETENTION_MS = 24 * 3600_000;
 
+interface Stale {
+  id: string;
+  channel: string;
+  provider_id: string | null;
+  to_addr: string;
+  /** Submitted for longer than its channel's `no_report_timeout_seconds`. */
+  overdue: boolean;
+}
+
 /**
- * One reconciliation pass (DHOS's bulk_update): asks the provider about outbounds submitted more than
- * `afterMs` ago that have no final status (a lost status callback), oldest first, and applies what it says as
- * a final report; and forgets early reports and orphan part reports older than a day. Several workers may run it at once: a report
- * only moves status forward, once. Returns
- * how many outbounds reached a final status.
+ * One reconciliation pass (DHOS's bulk_update), oldest first, over outbounds `submitted` with no final status:
+ * those submitted more than `afterMs` ago are asked about (the provider's status lookup: a lost status callback)
+ * and a final answer is applied as a report (a failure the channel's policy retries is another attempt); those
+ * submitted longer than their channel's no-report timeout (`defaults` for channels that set none) and still not
+ * final, or that can't be asked (no lookup, as Vonage's; no provider id), fail with reason `no_report` (no
+ * delivery report). A failed lookup leaves the outbound for the next pass. Also forgets early reports and orphan part
+ * reports older than a day. Several workers may run it at once: a report only moves status forward, once. Returns how many outbounds
+ * reached a final status or another attempt.
  */
 export async function reconcile(
   db: Db,
   channels: ChannelCache,
   afterMs: number,
+  defaults: RedeliveryPolicy,
   log: Logger,
 ): Promise<number> {
-  const stale = await db.outbound.findMany({
-    where: {
-      status: "submitted",
-      providerId: { not: null },
-      updatedAt: { lt: new Date(Date.now() - afterMs) },
-    },
-    orderBy: { updatedAt: "asc" },
-    take: BATCH,
-    select: { id: true, channel: true, providerId: true },
-  });
+  const timeout = `make_interval(secs => COALESCE((c.redelivery->>'no_report_timeout_seconds')::float8, $2))`;
+  const stale = await db.$queryRawUnsafe<Stale[]>(
+    `SELECT o.id::text, o.channel, o.provider_id, o.to_addr, o.updated_at < now() - ${timeout} AS overdue
+     FROM outbound o LEFT JOIN channel c ON c.id = o.channel
+     WHERE o.status = 'submitted'
+       AND (o.provider_id IS NOT NULL AND o.updated_at < now() - make_interval(secs => $1::float8)
+         OR o.updated_at < now() - ${timeout})
+     ORDER BY o.updated_at LIMIT ${BATCH}`,
+    afterMs / 1000,
+    defaults.no_report_timeout_seconds,
+  );
   const retention = new Date(Date.now() - EARLY_REPORT_RETENTION_MS);
   await db.earlyReport.deleteMany({ where: { receivedAt: { lt: retention } } });
   await pruneOrphanParts(db, retention);
   await pruneRateWindows(db);
   let finished = 0;
-  const ask = async ({ id, channel: channelId, providerId }: (typeof stale)[number]) => {
-    const channel = await channels.resolve(channelId);
-    if (!channel?.channel.status || !providerId) {
-      return;
-    }
+  const ask = async (row: Stale) => {
+    const { id, channel: channelId, provider_id: providerId } = row;
     try {
-      const status = await channel.channel.status(providerId);
-      if (!status) {
+      const channel = providerId ? (await channels.resolve(channelId))?.channel : undefined;
+      const status = providerId && channel?.status ? await channel.status(providerId) : null;
+      if (status && providerId) {
+        const failure = status.delivered ? undefined : { kind: status.kind ?? "unknown", defaults };
+        const outcome = await reportFinal(
+          db,
+          channelId,
+          providerId,
+          status.delivered,
+          status.reason,
+          failure,
+        );
+        if (outcome === "applied") {
+          finished++;
+          log.info({ outboundId: id, providerId, delivered: status.delivered }, "reconciled an outbound");
+        }
         return;
       }
-      const outcome = await reportFinal(db, channelId, providerId, status.delivered, status.reason);
-      if (outcome === "applied") {
+      if (
+        row.overdue &&
+        (await db.$transaction((tx) => recordNoReport(tx, { id, providerId, toAddr: row.to_addr })))
+      ) {
         finished++;
-        log.info({ outboundId: id, providerId, delivered: status.delivered }, "reconciled an outbound");
+        log.warn({ outboundId: id, providerId, reason: NO_REPORT }, "no final report in time; failed");
       }
     } catch (err) {
       log.warn({ err, outboundId: id, providerId }, "could not ask the provider about an outbound");

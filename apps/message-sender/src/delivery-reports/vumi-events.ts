@@ -1,7 +1,6 @@
 import { Nullable } from "@tidings/contracts";
 import Type, { type Static } from "typebox";
-import type { WebhookLog } from "../channels/webhooks.ts";
-import type { Db } from "../db.ts";
+import type { WebhookDeps, WebhookLog } from "../channels/webhooks.ts";
 import { senderError } from "../errors.ts";
 import { type ReportOutcome, reportFinal } from "../outbound/status.ts";
 
@@ -25,11 +24,14 @@ export type VumiEvent = Static<typeof VumiEvent>;
  * has is 400 "Cannot find message for ID ...", as in Seed.
  */
 export async function handleVumiEvent(
-  db: Db,
+  { db, redelivery }: Pick<WebhookDeps, "db" | "redelivery">,
   event: VumiEvent,
   log: WebhookLog,
 ): Promise<ReportOutcome | "ignored"> {
   const outbound = await db.outbound.findFirst({ where: { providerId: event.user_message_id } });
+  if (!outbound && (await db.outboundPastAttempt.count({ where: { providerId: event.user_message_id } }))) {
+    return "unchanged"; // about an earlier attempt of an outbound sent again: says nothing of the current one
+  }
   if (!outbound) {
     throw senderError(
       "MESSAGE_SENDER_UNKNOWN_MESSAGE",
@@ -48,7 +50,9 @@ export async function handleVumiEvent(
     delivered = event.delivery_status !== "failed";
     reason = delivered ? null : "delivery failed";
   }
-  const outcome = await reportFinal(db, outbound.channel, event.user_message_id, delivered, reason);
+  // Vumi says nothing more of a failure: `unknown`, retried by the default policy.
+  const failure = delivered ? undefined : { kind: "unknown" as const, defaults: redelivery };
+  const outcome = await reportFinal(db, outbound.channel, event.user_message_id, delivered, reason, failure);
   log.info({ outboundId: outbound.id, event: event.event_type, outcome }, "vumi event");
   return outcome;
 }

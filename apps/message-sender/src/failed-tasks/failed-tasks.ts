@@ -1,11 +1,8 @@
-import { randomUUID } from "node:crypto";
-import { enqueue } from "@tidings/amqp";
 import type { FailedTask } from "@tidings/contracts";
 import type { PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { OutboundSendFailure, Prisma } from "../generated/prisma/client.ts";
-import { toSendCommand } from "../outbound/mapping.ts";
 import { requeueFailed } from "../outbound/status.ts";
 
 const toFailedTask = (row: OutboundSendFailure): FailedTask => ({
@@ -53,15 +50,10 @@ export async function requeueFailedTasks(db: Db, correlationId?: string): Promis
     if (failures.length === 0) {
       return 0;
     }
-    const outbounds = await requeueFailed(tx, [...new Set(failures.map((f) => f.outbound_id))]);
-    await enqueue(
+    const outbounds = await requeueFailed(
       tx,
-      ...outbounds.map((row) => ({
-        name: "outbound.send" as const,
-        messageId: randomUUID(),
-        correlationId,
-        payload: toSendCommand(row),
-      })),
+      [...new Set(failures.map((f) => f.outbound_id))],
+      correlationId,
     );
     await tx.outboundSendFailure.deleteMany({ where: { id: { in: failures.map((f) => f.id) } } });
     return outbounds.length;

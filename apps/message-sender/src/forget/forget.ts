@@ -3,7 +3,7 @@ import { forgetHookDeliveries } from "@tidings/hooks";
 import { forgetIdempotencyKeys } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
-import { recordUnsent } from "../outbound/status.ts";
+import { recordUnsent } from "../outbound/unsent.ts";
 
 /** The reason (`last_error`, history, `outbound.failed`) of an outbound cancelled because its person was forgotten. */
 export const FORGOTTEN = "forgotten";

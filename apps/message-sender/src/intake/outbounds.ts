@@ -102,6 +102,7 @@ export async function createOutbound(
     status: "queued",
     providerId: null,
     attempts: 0,
+    attemptBase: 0,
     delivered: false,
     resend: input.resend === undefined || input.resend === null ? null : seedBoolean(input.resend),
     lastError: null,

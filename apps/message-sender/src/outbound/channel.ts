@@ -1,4 +1,5 @@
 import type { MessageContext } from "@tidings/amqp";
+import type { FailureKind } from "@tidings/contracts";
 import { maskPii } from "@tidings/service-kit";
 
 export type Logger = MessageContext["log"];
@@ -58,7 +59,7 @@ export interface Channel {
    * Asks the provider where a message is (for the reconciler). Null while it is not final; channels that
    * can't be asked leave this out.
    */
-  status?(providerId: string): Promise<{ delivered: boolean; reason: string | null } | null>;
+  status?(providerId: string): Promise<ProviderStatus | null>;
   /**
    * The provider ids of messages the provider accepted for this address with this outbound's content since
    * `since`, newest first. A worker taking over an outbound whose earlier claim may have reached the provider
@@ -67,6 +68,13 @@ export interface Channel {
   acceptedSince?(outbound: OutboundToSend, address: string, since: Date): Promise<string[]>;
   /** Releases what the channel holds (connection pools). */
   close?(): Promise<void>;
+}
+
+/** A provider's final status of a message, as its status lookup says: a failure with its kind (see redelivery.ts). */
+export interface ProviderStatus {
+  delivered: boolean;
+  reason: string | null;
+  kind?: FailureKind;
 }
 
 /** The channels by channel id (Seed's `channel_id`), e.g. `{ LOG: new LogChannel(logger) }`. */

@@ -1,13 +1,18 @@
-import { enqueueStatement } from "@tidings/amqp";
+import { randomUUID } from "node:crypto";
+import { enqueue, enqueueStatement } from "@tidings/amqp";
+import type { OutboundStatus, RedeliveryPolicy } from "@tidings/contracts";
 import { hookDeliveriesCte } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 import { announce, type Change, eventsFor, historyDetail, hooksFor } from "./announce.ts";
-import { OPTED_OUT, type SendResult } from "./channel.ts";
+import type { SendResult } from "./channel.ts";
+import { toSendCommand } from "./mapping.ts";
+import { type AttemptFacts, type FailedReport, NO_REPORT, retryAt } from "./redelivery.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
-// the worker making it), so status only moves forward and a change happens at most once however often it is
-// attempted. The history rows and the events are written in the same transaction: they exist iff it does.
+// the worker making it), so status only moves forward (but for anotherAttempt, the one way back to queued) and a
+// change happens at most once however often it is attempted. The history rows and the events are written in the
+// same transaction: they exist iff it does.
 
 /** A send the provider accepted, as the worker holding the outbound's claim records it. */
 export interface AcceptedSend {
@@ -18,6 +23,8 @@ export interface AcceptedSend {
   channel: string;
   /** The outbound's identity as it stands (outbound.submitted carries it). */
   toIdentity: string | null;
+  /** The redelivery policy of channels that set none, for a failed report that overtook this send. */
+  redelivery?: RedeliveryPolicy;
 }
 
 /**
@@ -81,7 +88,7 @@ export async function recordSend(db: Db, send: AcceptedSend): Promise<boolean> {
   }
   const early = await db.earlyReport.count({ where: { channel, providerId } });
   if (early > 0) {
-    await db.$transaction((tx) => applyEarlyReport(tx, id, channel, providerId));
+    await db.$transaction((tx) => applyEarlyReport(tx, id, channel, providerId, send.redelivery));
   }
   return true;
 }
@@ -110,8 +117,17 @@ async function recordDelivered(tx: Tx, { id, worker, result, channel }: Accepted
   return true;
 }
 
-/** Applies (and forgets) the final report kept for a provider id before its send was recorded. */
-async function applyEarlyReport(tx: Tx, id: string, channel: string, providerId: string): Promise<void> {
+/**
+ * Applies (and forgets) the final report kept for a provider id before its send was recorded: a failure the
+ * channel's policy retries is another attempt (see reportFinal).
+ */
+async function applyEarlyReport(
+  tx: Tx,
+  id: string,
+  channel: string,
+  providerId: string,
+  defaults: RedeliveryPolicy | undefined,
+): Promise<void> {
   await reportLock(tx, channel, providerId);
   const key = { channel_providerId: { channel, providerId } };
   const early = await tx.earlyReport.findUnique({ where: key });
@@ -119,12 +135,27 @@ async function applyEarlyReport(tx: Tx, id: string, channel: string, providerId:
     return;
   }
   await tx.earlyReport.delete({ where: key });
-  const sent = await tx.outbound.findUnique({ where: { id }, select: { toAddr: true } });
-  const final = await finish(tx, id, early.status === "delivered", early.reason);
-  if (final) {
-    await announce(tx, [{ row: final, reason: early.reason ?? undefined, sentTo: sent?.toAddr }]);
+  const sent = await tx.outbound.findUniqueOrThrow({ where: { id } });
+  const failure = early.kind && defaults && { kind: early.kind as FailedReport["kind"], defaults };
+  const retry = failure && early.status !== "delivered" && (await retryAt(tx, channel, facts(sent), failure));
+  if (retry) {
+    await anotherAttempt(tx, [id], {
+      from: ["submitted"],
+      providerId,
+      notBefore: retry,
+      reason: early.reason,
+    });
+    return;
   }
+  await finishWith(tx, id, providerId, early.status === "delivered", early.reason, sent.toAddr);
 }
+
+const facts = (row: OutboundRow): AttemptFacts => ({
+  attempts: row.attempts,
+  attempt_base: row.attemptBase,
+  expires_at: row.expiresAt,
+  sensitive: row.sensitive,
+});
 
 /**
  * Serialises recordSend and reportFinal for one provider id, so an early report is never missed (recordSend
@@ -133,23 +164,45 @@ async function applyEarlyReport(tx: Tx, id: string, channel: string, providerId:
 const reportLock = (db: Db | Tx, channel: string, providerId: string) =>
   db.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${channel} || ':' || ${providerId}))`;
 
-/** submitted -> delivered | failed (`delivered` set or not, the address wiped). Undefined if not submitted. */
-async function finish(tx: Tx, id: string, delivered: boolean, reason: string | null) {
+/**
+ * submitted (with this provider id) -> delivered | failed (`delivered` set or not, the address wiped), with its
+ * history and events; a failure with reason `no_report` sends no delivery report. False if not so submitted.
+ */
+async function finishWith(
+  tx: Tx,
+  id: string,
+  providerId: string | null,
+  delivered: boolean,
+  reason: string | null,
+  sentTo: string,
+): Promise<boolean> {
   const [row] = await tx.outbound.updateManyAndReturn({
-    where: { id, status: "submitted" },
+    where: { id, status: "submitted", providerId },
     data: delivered
       ? { status: "delivered", delivered: true, toAddr: "" }
       : { status: "failed", toAddr: "", lastError: reason },
   });
-  return row;
+  if (row) {
+    await announce(tx, [{ row, reason: reason ?? undefined, sentTo, report: reason !== NO_REPORT }]);
+  }
+  return row !== undefined;
 }
+
+/**
+ * submitted -> failed with reason `no_report`: no final report came within the channel's timeout (and the provider,
+ * when it can be asked, had nothing final to say). No delivery report: a missing report is no evidence against
+ * the address, so identity does not count it as a failed message of the person.
+ */
+export const recordNoReport = (tx: Tx, row: Pick<OutboundRow, "id" | "providerId" | "toAddr">) =>
+  finishWith(tx, row.id, row.providerId, false, NO_REPORT, row.toAddr);
 
 export type ReportOutcome = "applied" | "unchanged" | "early";
 
 /**
  * A provider's final report (delivered or failed) for a provider id, from a callback or the reconciler:
  * submitted -> delivered | failed, with the events; a report for an outbound already final changes nothing
- * (replays, late reports). A report for a provider id no outbound has recorded yet overtook the submit
+ * (replays, late reports), nor one for an earlier attempt's provider id. A failure with its kind (`failure`) is
+ * first put to the channel's redelivery policy: retried, it is another attempt (anotherAttempt), with no event. A report for a provider id no outbound has recorded yet overtook the submit
  * confirmation: it is kept (the first one wins) and recordSend applies it. In the common case (the outbound with this provider id is stored and submitted) it is one read and ONE
  * statement that makes the compare-and-set, writes the history row and enqueues the events (one statement is
  * atomic: the events exist iff the change does), instead of a locked interactive transaction of seven round
@@ -164,12 +217,13 @@ export async function reportFinal(
   providerId: string,
   delivered: boolean,
   reason: string | null,
+  failure?: FailedReport,
 ): Promise<ReportOutcome> {
   // to_addr and attempts do not change while the outbound is submitted: the hooks below carry them.
   const [outbound] = await db.$queryRawUnsafe<
-    { id: string; status: string; to_identity: string | null; to_addr: string | null; attempts: number }[]
+    (AttemptFacts & { id: string; status: string; to_identity: string | null; to_addr: string | null })[]
   >(
-    `SELECT id::text, status::text, to_identity::text, to_addr, attempts
+    `SELECT id::text, status::text, to_identity::text, to_addr, attempts, attempt_base, expires_at, sensitive
      FROM outbound WHERE channel = $1 AND provider_id = $2`,
     channel,
     providerId,
@@ -177,22 +231,34 @@ export async function reportFinal(
   if (!outbound) {
     const [, [kept]] = await db.$transaction([
       reportLock(db, channel, providerId),
-      db.$queryRaw<{ found: boolean }[]>`
+      db.$queryRaw<{ found: boolean; past: boolean }[]>`
         WITH found AS (SELECT 1 FROM outbound WHERE channel = ${channel} AND provider_id = ${providerId}),
+          past AS (SELECT 1 FROM outbound_past_attempt WHERE channel = ${channel} AND provider_id = ${providerId}),
           kept AS (
-            INSERT INTO early_report (channel, provider_id, status, reason)
-            SELECT ${channel}, ${providerId}, ${delivered ? "delivered" : "failed"}::outbound_status, ${reason}
-            WHERE NOT EXISTS (SELECT 1 FROM found)
+            INSERT INTO early_report (channel, provider_id, status, reason, kind)
+            SELECT ${channel}, ${providerId}, ${delivered ? "delivered" : "failed"}::outbound_status, ${reason},
+              ${failure?.kind ?? null}
+            WHERE NOT EXISTS (SELECT 1 FROM found) AND NOT EXISTS (SELECT 1 FROM past)
             ON CONFLICT (channel, provider_id) DO NOTHING)
-        SELECT EXISTS (SELECT 1 FROM found) AS found`,
+        SELECT EXISTS (SELECT 1 FROM found) AS found, EXISTS (SELECT 1 FROM past) AS past`,
     ]);
+    if (kept?.past) {
+      return "unchanged"; // a late report of an earlier attempt: it says nothing of the current one
+    }
     // Kept (or an earlier report for it was: the first one wins), unless the send was recorded meanwhile.
-    return kept?.found ? reportFinal(db, channel, providerId, delivered, reason) : "early";
+    return kept?.found ? reportFinal(db, channel, providerId, delivered, reason, failure) : "early";
   }
   if (outbound.status !== "submitted") {
     return "unchanged"; // already final: status only moves forward
   }
-  // The outbound as finish() leaves it; the UPDATE below makes exactly this change or none.
+  const retry = !delivered && failure && (await retryAt(db, channel, outbound, failure));
+  if (retry) {
+    const moved = await db.$transaction((tx) =>
+      anotherAttempt(tx, [outbound.id], { from: ["submitted"], providerId, notBefore: retry, reason }),
+    );
+    return moved.length > 0 ? "applied" : "unchanged";
+  }
+  // The outbound as finishWith() leaves it; the UPDATE below makes exactly this change or none.
   const change: Change = {
     row: {
       id: outbound.id,
@@ -204,12 +270,13 @@ export async function reportFinal(
       updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
     },
     reason: reason ?? undefined,
+    report: failure?.kind !== NO_REPORT,
   };
   const changed = "EXISTS (SELECT 1 FROM changed)";
-  // Its parameter follows the six of the change below.
+  // Its parameter follows the seven of the change below.
   const hooks = hookDeliveriesCte(
     hooksFor(change, { attempts: outbound.attempts, sentTo: outbound.to_addr }),
-    7,
+    8,
     changed,
   );
   const statement = enqueueStatement(eventsFor(change), {
@@ -217,7 +284,7 @@ export async function reportFinal(
         UPDATE outbound
         SET status = $2::outbound_status, delivered = $3::boolean, to_addr = '',
             last_error = CASE WHEN $3::boolean THEN last_error ELSE $4::text END, updated_at = $5::timestamptz
-        WHERE id = $1::uuid AND status = 'submitted'
+        WHERE id = $1::uuid AND status = 'submitted' AND provider_id = $7
         RETURNING id),
       history AS (
         INSERT INTO outbound_event (outbound_id, status, detail)
@@ -229,6 +296,7 @@ export async function reportFinal(
       reason,
       change.row.updatedAt.toISOString(),
       JSON.stringify(historyDetail(change)),
+      providerId,
       ...(hooks?.values ?? []),
     ],
     onlyIf: changed,
@@ -238,111 +306,82 @@ export async function reportFinal(
   return (result?.n ?? 0) > 0 ? "applied" : "unchanged";
 }
 
-/**
- * queued -> failed, by the worker holding the claim (nothing was sent). The address is wiped. `report`: with a
- * delivery report (default); `sentTo`: the address it was meant for, for the delivery-report hook.
- */
-export async function recordFailed(
-  tx: Tx,
-  id: string,
-  worker: string,
-  reason: string,
-  { report = true, sentTo }: { report?: boolean; sentTo?: string | null } = {},
-): Promise<boolean> {
-  const [failed] = await tx.outbound.updateManyAndReturn({
-    where: { id, status: "queued", claimedBy: worker },
-    data: { status: "failed", toAddr: "", lastError: reason, claimedUntil: null },
-  });
-  if (!failed) {
-    return false;
-  }
-  await announce(tx, [{ row: failed, worker, reason, report, sentTo }]);
-  return true;
+/** How an outbound is sent again (anotherAttempt). */
+export interface AttemptOptions {
+  /** The statuses it may leave: `submitted` (a failed report retried), `failed` or `expired` (a resend). */
+  from: OutboundStatus[];
+  /** Only while its current attempt has this provider id (the failed report's). */
+  providerId?: string;
+  /** Only outbounds given up after their last send attempt, never sent (a failed task's requeue). */
+  failedTasksOnly?: boolean;
+  /** When the attempt goes out: null = at once (an outbound.send now); else the due-message poller sends it then. */
+  notBefore: Date | null;
+  /** Why, in the history row and `last_error` (the failure that is retried, or the resend's). */
+  reason: string | null;
+  /** A resend by the API: the redelivery policy counts attempts afresh from here, and `expires_at` becomes this. */
+  resend?: { expiresAt: Date | null };
+  correlationId?: string;
 }
 
 /**
- * queued -> failed with reason opted_out, by the worker holding the claim: the recipient said STOP, so nothing was
- * sent. No delivery report: it is no delivery failure of the person.
+ * Another attempt of the SAME outbound (the one way back to `queued`, for the automatic retry of a failed delivery,
+ * a resend and a failed task's requeue): `from` -> queued by compare-and-set, never from delivered. Its provider id
+ * moves to `outbound_past_attempt` (a late report for it then changes nothing, and a takeover never takes it for
+ * the new attempt's send) and to the history row; `attempts` keeps counting; the claim is cleared. It is sent by a
+ * fresh outbound.send (at once), or by the due-message poller at `notBefore`; the send checks consent, the
+ * sending window and expiry again. One statement for the move, its history and its past attempt; returns the rows
+ * moved.
  */
-export const recordOptedOut = (tx: Tx, id: string, worker: string): Promise<boolean> =>
-  recordFailed(tx, id, worker, OPTED_OUT, { report: false });
-
-/**
- * queued -> failed after the last attempt failed for a passing reason (a provider outage, an identity that
- * never arrived), by the worker holding the claim, with a failed-task record. Nothing was sent, so the
- * address is kept: `POST /api/v1/failed-tasks/` may requeue it (see requeueFailed). No delivery report: it
- * says nothing about the address.
- */
-export async function recordGaveUp(
-  tx: Tx,
-  id: string,
-  worker: string,
-  reason: string,
-  attempts: number,
-): Promise<boolean> {
-  const [failed] = await tx.outbound.updateManyAndReturn({
-    where: { id, status: "queued", claimedBy: worker },
-    data: { status: "failed", lastError: reason, claimedUntil: null },
-  });
-  if (!failed) {
-    return false;
+export async function anotherAttempt(tx: Tx, ids: string[], options: AttemptOptions): Promise<OutboundRow[]> {
+  const { notBefore, reason, resend } = options;
+  const moved = await tx.$queryRaw<{ id: string }[]>`
+    WITH target AS (
+      SELECT id, channel, provider_id FROM outbound
+      WHERE id = ANY(${ids}::uuid[]) AND status = ANY(${options.from}::outbound_status[])
+        AND (${options.providerId ?? null}::text IS NULL OR provider_id = ${options.providerId ?? null})
+        AND (NOT ${options.failedTasksOnly ?? false} OR (provider_id IS NULL
+          AND EXISTS (SELECT 1 FROM outbound_send_failure f WHERE f.outbound_id = outbound.id)))
+      FOR UPDATE),
+    past AS (
+      INSERT INTO outbound_past_attempt (channel, provider_id, outbound_id, reason)
+      SELECT channel, provider_id, id, ${reason} FROM target WHERE provider_id IS NOT NULL
+      ON CONFLICT DO NOTHING),
+    moved AS (
+      UPDATE outbound o
+      SET status = 'queued', provider_id = NULL, not_before = ${notBefore}::timestamptz, last_error = ${reason},
+        claimed_by = NULL, claimed_until = NULL, updated_at = now(),
+        attempt_base = CASE WHEN ${resend !== undefined} THEN o.attempts ELSE o.attempt_base END,
+        expires_at = CASE WHEN ${resend !== undefined} THEN ${resend?.expiresAt ?? null}::timestamptz
+          ELSE o.expires_at END
+      FROM target t WHERE o.id = t.id
+      RETURNING o.id, t.provider_id)
+    INSERT INTO outbound_event (outbound_id, status, detail)
+    SELECT id, 'queued', jsonb_build_object('provider_id', provider_id, 'reason', ${reason}::text) FROM moved
+    RETURNING outbound_id::text AS id`;
+  const rows = await tx.outbound.findMany({ where: { id: { in: moved.map((m) => m.id) } } });
+  if (notBefore === null && rows.length > 0) {
+    await enqueue(
+      tx,
+      ...rows.map((row) => ({
+        name: "outbound.send" as const,
+        messageId: randomUUID(),
+        correlationId: options.correlationId,
+        payload: toSendCommand(row),
+      })),
+    );
   }
-  await tx.outboundSendFailure.create({ data: { outboundId: id, reason, attempts } });
-  await announce(tx, [{ row: failed, worker, reason, report: false }]);
-  return true;
-}
-
-/**
- * failed -> queued for outbounds given up by recordGaveUp (the one move backwards: an explicit requeue; an
- * outbound with a provider id is never requeued). Returns the requeued rows, to be sent again.
- */
-export async function requeueFailed(tx: Tx, ids: string[]): Promise<OutboundRow[]> {
-  const rows = await tx.outbound.updateManyAndReturn({
-    where: { id: { in: ids }, status: "failed", providerId: null, failures: { some: {} } },
-    data: { status: "queued", lastError: null },
-  });
-  await tx.outboundEvent.createMany({
-    data: rows.map((row) => ({ outboundId: row.id, status: row.status, detail: { reason: "requeued" } })),
-  });
   return rows;
 }
 
 /**
- * queued -> expired (past `expires_at`: not sent; the address wiped), announced as outbound.failed with
- * status expired and no delivery report. With `worker`, only under that worker's claim; without, only while
- * no live claim exists (the due-message poller). Returns how many expired.
+ * failed -> queued for outbounds given up by recordGaveUp (an explicit requeue; an outbound with a provider id is
+ * never requeued), each with a fresh outbound.send: another attempt (anotherAttempt). Returns the requeued rows.
  */
-export const recordExpired = (tx: Tx, ids: string[], worker?: string): Promise<number> =>
-  recordUnsent(tx, ids, "expired", "expired", worker);
-
-/**
- * queued -> `status` (expired, or cancelled: never to be sent; the address wiped), announced as
- * outbound.failed with that status and `reason`, and no delivery report (it says nothing about the address).
- * With `worker`, only under that worker's claim; without, only while no live claim exists. Returns how many
- * changed.
- */
-export async function recordUnsent(
-  tx: Tx,
-  ids: string[],
-  status: "expired" | "cancelled",
-  reason: string,
-  worker?: string,
-): Promise<number> {
-  const rows = await tx.outbound.updateManyAndReturn({
-    where: {
-      id: { in: ids },
-      status: "queued",
-      ...(worker
-        ? { claimedBy: worker }
-        : { OR: [{ claimedUntil: null }, { claimedUntil: { lt: new Date() } }] }),
-    },
-    data: { status, toAddr: "", lastError: reason, claimedUntil: null },
+export const requeueFailed = (tx: Tx, ids: string[], correlationId?: string): Promise<OutboundRow[]> =>
+  anotherAttempt(tx, ids, {
+    from: ["failed"],
+    failedTasksOnly: true,
+    notBefore: null,
+    reason: "requeued",
+    correlationId,
   });
-  if (rows.length > 0) {
-    await announce(
-      tx,
-      rows.map((row) => ({ row, worker, reason, report: false })),
-    );
-  }
-  return rows.length;
-}

@@ -54,7 +54,7 @@ export async function forgetIdentity(db: Db, id: string): Promise<void> {
 }
 
 /** The identity's events have not arrived yet: a passing condition, so the send is retried. */
-class NotInAddressBookError extends Error {
+export class NotInAddressBookError extends Error {
   override name = "NotInAddressBookError";
   constructor(readonly identity: string) {
     super(`identity ${identity} is not in the address book yet`);

@@ -1,4 +1,11 @@
-import { ChannelParams, ChannelResponse, ListQuery, Paginated, PatchChannelBody } from "@tidings/contracts";
+import {
+  ChannelParams,
+  ChannelResponse,
+  ListQuery,
+  Paginated,
+  PatchChannelBody,
+  type RedeliveryPolicy,
+} from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import {
@@ -20,9 +27,13 @@ const adminOnly = async (request: Parameters<typeof requireAdmin>[0]) => require
 
 /**
  * `channels`: this process's channel cache, cleared by every change made here (so it is seen at once). Reading
- * channels is open to every key (secrets are masked); changing them is admin only.
+ * channels is open to every key (secrets are masked); changing them is admin only. `redelivery`: the policy of
+ * channels that set none of their own.
  */
-export function channelRoutes(app: Api, db: Db, channels: ChannelCache): void {
+export function channelRoutes(
+  app: Api,
+  { db, channels, redelivery }: { db: Db; channels: ChannelCache; redelivery: RedeliveryPolicy },
+): void {
   app.post(
     "/api/v1/channel/",
     {
@@ -35,7 +46,7 @@ export function channelRoutes(app: Api, db: Db, channels: ChannelCache): void {
       },
     },
     async (request, reply) => {
-      const channel = await createChannel(db, request.body);
+      const channel = await createChannel(db, request.body, redelivery);
       channels.invalidate();
       return reply.code(201).header("location", `/api/v1/channel/${channel.channel_id}/`).send(channel);
     },
@@ -53,7 +64,7 @@ export function channelRoutes(app: Api, db: Db, channels: ChannelCache): void {
     },
     async (request) => {
       const page = pageParams(request.query);
-      const { count, results } = await listChannels(db, page);
+      const { count, results } = await listChannels(db, page, redelivery);
       return toPage(request, page, count, results);
     },
   );
@@ -68,7 +79,7 @@ export function channelRoutes(app: Api, db: Db, channels: ChannelCache): void {
         response: { 200: ChannelResponse, ...errorResponses },
       },
     },
-    async (request) => getChannel(db, request.params.id),
+    async (request) => getChannel(db, request.params.id, redelivery),
   );
 
   app.patch(
@@ -85,7 +96,7 @@ export function channelRoutes(app: Api, db: Db, channels: ChannelCache): void {
       },
     },
     async (request) => {
-      const channel = await patchChannel(db, request.params.id, request.body);
+      const channel = await patchChannel(db, request.params.id, request.body, redelivery);
       channels.invalidate();
       return channel;
     },

@@ -80,6 +80,6 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
         response: { 200: EventAccepted, ...errorResponses },
       },
     },
-    async (request) => accepted(await handleVumiEvent(webhooks.db, request.body, request.log)),
+    async (request) => accepted(await handleVumiEvent(webhooks, request.body, request.log)),
   );
 }

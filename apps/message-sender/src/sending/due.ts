@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { Db } from "../db.ts";
 import { toSendCommand } from "../outbound/mapping.ts";
-import { recordExpired } from "../outbound/status.ts";
+import { recordExpired } from "../outbound/unsent.ts";
 import { giveBackDailyPlaces } from "./daily-cap.ts";
 
 /**

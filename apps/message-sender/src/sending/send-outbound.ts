@@ -16,8 +16,8 @@ import {
   type SendResult,
   ThrottledError,
 } from "../outbound/channel.ts";
-import { recordExpired, recordFailed, recordGaveUp, recordOptedOut } from "../outbound/status.ts";
 import { nextOpening } from "../outbound/timing.ts";
+import { recordExpired, recordFailed, recordGaveUp, recordOptedOut } from "../outbound/unsent.ts";
 import { type Resolved, resolveAddress } from "../recipients/address-book.ts";
 import { resolveIdentity } from "../recipients/identity-directory.ts";
 import { sendThrough, zoneOf } from "./channel-gate.ts";
@@ -105,7 +105,7 @@ export async function sendOutbound(
       const { channel: sentBy, ...result } = earlier;
       await recordSendWithRetries(
         sender,
-        { id, result, channel: sentBy, toIdentity: outbound.to_identity },
+        { id, result, channel: sentBy, toIdentity: outbound.to_identity, redelivery: sender.redelivery },
         claimedAt,
         log,
       );
@@ -222,7 +222,12 @@ export async function sendOutbound(
     );
     throw err;
   }
-  await recordSendWithRetries(sender, { id, result, channel: sentThrough, toIdentity }, claimedAt, log);
+  await recordSendWithRetries(
+    sender,
+    { id, result, channel: sentThrough, toIdentity, redelivery: sender.redelivery },
+    claimedAt,
+    log,
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { RedeliveryPolicy } from "@tidings/contracts";
 import type { Clock } from "@tidings/service-kit";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
@@ -18,6 +19,8 @@ export interface Sender {
   clock: Clock;
   /** Messages per person per day (DAILY_CAP_PER_PERSON) where the channel sets none; 0 = no cap. */
   dailyCap: number;
+  /** The redelivery policy of channels that set none (for a failed report that overtakes a send). */
+  redelivery: RedeliveryPolicy;
   /** Finds or creates the identity of an outbound that has only `to_addr` (IDENTITY_URL). */
   identities?: IdentityDirectory;
 }

@@ -165,6 +165,100 @@ export const OutboundListQuery = Type.Object({
 });
 export type OutboundListQuery = Static<typeof OutboundListQuery>;
 
+// Redelivery: what a failed delivery report leads to (`redelivery` of a channel).
+
+/**
+ * What a failed delivery said, as each provider's status map classifies its error codes. Transient: `network`,
+ * `absent_subscriber`, `queue_full`, `expired` (in the provider), `unknown`. Permanent: `invalid_number`,
+ * `blocked`, `opted_out`, `unroutable` (a landline, no route). `no_report`: no final report came in time.
+ */
+export const FailureKind = Type.Union([
+  Type.Literal("network"),
+  Type.Literal("absent_subscriber"),
+  Type.Literal("queue_full"),
+  Type.Literal("expired"),
+  Type.Literal("unknown"),
+  Type.Literal("invalid_number"),
+  Type.Literal("blocked"),
+  Type.Literal("opted_out"),
+  Type.Literal("unroutable"),
+  Type.Literal("no_report"),
+]);
+export type FailureKind = Static<typeof FailureKind>;
+
+/** The failure kinds a channel may retry (an opt-out, or a report that never came, never is). */
+export const RetryableFailureKind = Type.Union([
+  Type.Literal("network"),
+  Type.Literal("absent_subscriber"),
+  Type.Literal("queue_full"),
+  Type.Literal("expired"),
+  Type.Literal("unknown"),
+  Type.Literal("invalid_number"),
+  Type.Literal("blocked"),
+  Type.Literal("unroutable"),
+]);
+
+const redeliveryFields = {
+  /** Attempts in all (the first send included) before a retried failure is final; 1 = never retried. */
+  max_attempts: Type.Integer({ minimum: 1, maximum: 10 }),
+  /** Waits before the 2nd, 3rd, ... attempt (the last one repeats for later attempts). */
+  backoff_seconds: Type.Array(Type.Integer({ minimum: 0, maximum: 7 * 86_400 }), {
+    minItems: 1,
+    maxItems: 10,
+  }),
+  /** The failure kinds that are retried; any other failure is final at once. */
+  retry_on: Type.Array(RetryableFailureKind, { uniqueItems: true, maxItems: 8 }),
+  /** A message `submitted` this long with no final report is asked about, then failed with `no_report`. */
+  no_report_timeout_seconds: Type.Integer({ minimum: 1, maximum: 30 * 86_400 }),
+};
+
+/** A channel's redelivery policy as the API shows it: every field, the service's defaults filled in. */
+export const RedeliveryPolicy = Type.Object(redeliveryFields);
+export type RedeliveryPolicy = Static<typeof RedeliveryPolicy>;
+
+/** A channel's redelivery policy as it is set: any field left out takes the service's default. */
+export const RedeliveryPolicyInput = PatchBody(redeliveryFields);
+export type RedeliveryPolicyInput = Static<typeof RedeliveryPolicyInput>;
+
+/**
+ * `POST /api/v1/outbound/resend/`: the outbounds to send again, by `ids` or by a `filter` (one of them), as new
+ * attempts of the same outbounds. `expires_at`: the resent outbounds' new expiry (default none).
+ */
+export const ResendBody = Body({
+  ids: Type.Optional(Type.Array(Uuid, { minItems: 1, maxItems: 1000, uniqueItems: true })),
+  filter: Type.Optional(
+    Body({
+      status: Type.Optional(Type.Union([Type.Literal("failed"), Type.Literal("expired")])),
+      channel: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+      to_identity: Type.Optional(Uuid),
+      created_at__gte: Type.Optional(IsoDateTime),
+      created_at__lt: Type.Optional(IsoDateTime),
+    }),
+  ),
+  expires_at: Type.Optional(Nullable(IsoDateTime)),
+});
+export type ResendBody = Static<typeof ResendBody>;
+
+/** What became of one outbound of a resend. */
+export const ResendOutcome = Type.Union([
+  Type.Literal("resent"),
+  Type.Literal("not_found"),
+  Type.Literal("not_resendable"),
+  Type.Literal("opted_out"),
+  Type.Literal("no_address"),
+  Type.Literal("sensitive"),
+]);
+export type ResendOutcome = Static<typeof ResendOutcome>;
+
+/** `POST /api/v1/outbound/resend/`'s answer: each outbound's outcome and their counts. */
+export const ResendResult = Type.Object({
+  counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  results: Type.Array(Type.Object({ id: Uuid, outcome: ResendOutcome })),
+  /** A filter matched more than 1,000 outbounds: only the oldest 1,000 were taken; send it again for the rest. */
+  truncated: Type.Boolean(),
+});
+export type ResendResult = Static<typeof ResendResult>;
+
 // Channels (`/api/v1/channel/`). Secrets are write-only: responses show them as SECRET_MASK.
 
 /** What responses show in place of a secret (auth tokens, API secrets, SMTP passwords). */
@@ -196,6 +290,8 @@ export const ChannelFields = {
    * next day); null = the service's DAILY_CAP_PER_PERSON, 0 = no cap. `high` priority is exempt.
    */
   daily_cap: Type.Optional(Nullable(DailyCap)),
+  /** What a failed delivery report leads to (retries, their backoff, the no-report timeout); null = defaults. */
+  redelivery: Type.Optional(Nullable(RedeliveryPolicyInput)),
 };
 
 /**
@@ -211,6 +307,8 @@ export const PatchChannelBody = PatchBody({
   fallback: Nullable(ChannelId),
   sending_window: Nullable(SendingWindow),
   daily_cap: Nullable(DailyCap),
+  /** Replaces the channel's redelivery policy (fields left out take the defaults); null = the defaults. */
+  redelivery: Nullable(RedeliveryPolicyInput),
 });
 export type PatchChannelBody = Static<typeof PatchChannelBody>;
 
@@ -233,6 +331,8 @@ export const ChannelResponse = Type.Object({
   fallback: Nullable(Type.String()),
   sending_window: Nullable(SendingWindow),
   daily_cap: Nullable(Type.Integer()),
+  /** The redelivery policy in force: the channel's own fields, the defaults for the others. */
+  redelivery: RedeliveryPolicy,
   created_at: IsoDateTime,
   updated_at: IsoDateTime,
 });

@@ -6,11 +6,13 @@ import {
   DEFAULT_SEND_TIMEOUT_MS,
   type OutboundToSend,
   PermanentSendError,
+  type ProviderStatus,
   RecipientOptedOutError,
   type SendResult,
   ThrottledError,
   unanswered,
 } from "../../outbound/channel.ts";
+import { twilioFailure } from "./failures.ts";
 import type { TwilioChannelConfig } from "./wire.ts";
 
 /** How long a channel pauses when Twilio throttles it (429 / 20429). */
@@ -73,14 +75,13 @@ export class TwilioChannel implements Channel {
     this.client = twilio(config.account_sid, config.auth_token, { httpClient });
   }
 
-  async status(providerId: string): Promise<{ delivered: boolean; reason: string | null } | null> {
+  async status(providerId: string): Promise<ProviderStatus | null> {
     const message = await this.client.messages(providerId).fetch();
     if (message.status === "delivered" || message.status === "read") {
       return { delivered: true, reason: null };
     }
     if (["failed", "undelivered", "canceled"].includes(message.status)) {
-      const code = message.errorCode ? ` (error ${message.errorCode})` : "";
-      return { delivered: false, reason: `twilio ${message.status}${code}` };
+      return { delivered: false, ...twilioFailure(message.status, message.errorCode) };
     }
     return null;
   }

@@ -8,6 +8,7 @@ import {
   type WebhookLog,
   webhookChannelConfig,
 } from "../webhooks.ts";
+import { twilioFailure } from "./failures.ts";
 import type { TwilioChannelConfig, TwilioInboundWebhook, TwilioStatusCallback } from "./wire.ts";
 
 /** What Twilio's incoming-message webhook is answered with: TwiML that sends no reply. */
@@ -51,7 +52,7 @@ async function verifyTwilio(
  * final. Replays and reports for outbounds already final change nothing.
  */
 export async function receiveTwilioStatus(
-  { db, channels }: WebhookDeps,
+  { db, channels, redelivery }: WebhookDeps,
   channelId: string,
   request: SignedRequest,
   log: WebhookLog,
@@ -63,9 +64,16 @@ export async function receiveTwilioStatus(
   if (delivered === undefined) {
     return "ignored";
   }
-  const reason = delivered ? null : `twilio ${status}${errorCode ? ` (error ${errorCode})` : ""}`;
-  const outcome = await reportFinal(db, channelId, sid, delivered, reason);
-  log.info({ channel: channelId, providerId: sid, status, outcome }, "twilio status callback");
+  const failure = twilioFailure(status, errorCode);
+  const outcome = await reportFinal(
+    db,
+    channelId,
+    sid,
+    delivered,
+    delivered ? null : failure.reason,
+    delivered ? undefined : { kind: failure.kind, defaults: redelivery },
+  );
+  log.info({ channel: channelId, providerId: sid, status, errorCode, outcome }, "twilio status callback");
   return outcome;
 }
 

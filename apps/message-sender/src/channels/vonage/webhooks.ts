@@ -7,6 +7,7 @@ import {
   type WebhookLog,
   webhookChannelConfig,
 } from "../webhooks.ts";
+import { vonageFailureKind } from "./failures.ts";
 import { checkVonageSignature } from "./signature.ts";
 import type { VonageChannelConfig, VonageInboundWebhook } from "./wire.ts";
 
@@ -70,8 +71,11 @@ export async function receiveVonageReceipt(
   const reason = delivered
     ? null
     : `vonage ${status}${errCode && errCode !== "0" ? ` (error ${errCode})` : ""}`;
+  const failure = delivered
+    ? undefined
+    : { kind: vonageFailureKind(status, errCode), defaults: deps.redelivery };
   // Each part of a long message has its own receipt: the outbound is final once its parts decide it.
-  const outcome = await receivePartReport(deps.db, channelId, messageId, delivered, reason);
+  const outcome = await receivePartReport(deps.db, channelId, messageId, delivered, reason, failure);
   log.info({ channel: channelId, providerId: messageId, status, outcome }, "vonage delivery receipt");
   return outcome;
 }
