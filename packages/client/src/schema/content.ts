@@ -10,7 +10,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its `allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry (`expires_at`, or `expires_in` seconds). Admin only. */
+        /**
+         * Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its `allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry (`expires_at`, or `expires_in` seconds). Admin only.
+         * @description Answers the new token once, in `token`: only its SHA-256 digest is stored, so it cannot be shown again. The user is found by `email` (lower-cased) or created. A `team` key may send only to the E.164 numbers, emails and identity ids of its `allow_list`; a `test` key goes through the whole pipeline to the LOG channel and never reaches a provider. The same token works on every service that shares this service's token table.
+         */
         post: operations["postUserToken"];
         delete?: never;
         options?: never;
@@ -25,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the token or its digest). Admin only. */
+        /**
+         * API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the token or its digest). Admin only.
+         * @description Lists every issued token with what names it (its id and the first characters of the token, `prefix`) and what it was issued with; a revoked or expired one is listed with `revoked_at` or `expires_at` so operators can see it.
+         */
         get: operations["getUserTokens"];
         put?: never;
         post?: never;
@@ -45,7 +51,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a token: every API process of this service refuses it at once (401). Admin only. */
+        /**
+         * Revoke a token: every API process of this service refuses it at once (401). Admin only.
+         * @description Marks the token revoked and announces it to every API process of this service, which stop accepting it before this answers (their caches are evicted). The token stays listed, with `revoked_at`.
+         */
         delete: operations["deleteUserTokensById"];
         options?: never;
         head?: never;
@@ -59,7 +68,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This service's queues and how many dead letters each holds (admin) */
+        /**
+         * This service's queues and how many dead letters each holds (admin)
+         * @description Every queue this service consumes, with the number of messages in its dead-letter queue: the messages that failed every attempt. Payloads can hold personal data, hence admin only.
+         */
         get: operations["getDeadLetters"];
         put?: never;
         post?: never;
@@ -76,7 +88,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The dead letters of one queue, oldest first, left in place (admin) */
+        /**
+         * The dead letters of one queue, oldest first, left in place (admin)
+         * @description Peeks at the queue's dead letters without removing them: each with its message id, routing key, payload and why it failed (the last error and the number of attempts).
+         */
         get: operations["getDeadLettersByQueue"];
         put?: never;
         post?: never;
@@ -95,7 +110,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move dead letters back to their queue: all of them, or those with the given message ids (admin) */
+        /**
+         * Move dead letters back to their queue: all of them, or those with the given message ids (admin)
+         * @description Republishes the dead letters (all of them, or only the listed message ids) to their queue, where they get another full set of attempts; answers how many were moved.
+         */
         post: operations["postDeadLettersByQueueReplay"];
         delete?: never;
         options?: never;
@@ -110,10 +128,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List schedules in id order */
+        /**
+         * List schedules in id order
+         * @description Seed's paginated list (limit/offset with count, next and previous links), filterable by the fields Seed filtered on.
+         */
         get: operations["getSchedule"];
         put?: never;
-        /** Create a schedule */
+        /**
+         * Create a schedule
+         * @description Stores the schedule and answers it with its id; the change is published to the other services (subscription, scheduler, message-sender keep copies of what they use).
+         */
         post: operations["postSchedule"];
         delete?: never;
         options?: never;
@@ -128,16 +152,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one schedule */
+        /**
+         * Get one schedule
+         * @description The schedule by its id, as Seed answered it.
+         */
         get: operations["getScheduleById"];
-        /** Replace a schedule (Seed's PUT) */
+        /**
+         * Replace a schedule (Seed's PUT)
+         * @description Seed's PUT: the body is a whole schedule, fields left out take their defaults or null; the change is published to the services that keep a copy.
+         */
         put: operations["putScheduleById"];
         post?: never;
-        /** Delete a schedule */
+        /**
+         * Delete a schedule
+         * @description Deletes the schedule and publishes its deletion to the services that keep a copy.
+         */
         delete: operations["deleteScheduleById"];
         options?: never;
         head?: never;
-        /** Change some fields of a schedule */
+        /**
+         * Change some fields of a schedule
+         * @description Changes only the fields given and publishes the change to the services that keep a copy.
+         */
         patch: operations["patchScheduleById"];
         trace?: never;
     };
@@ -148,10 +184,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List message sets in id order */
+        /**
+         * List message sets in id order
+         * @description Seed's paginated list (limit/offset with count, next and previous links), filterable by the fields Seed filtered on.
+         */
         get: operations["getMessageset"];
         put?: never;
-        /** Create a message set */
+        /**
+         * Create a message set
+         * @description Stores the message set and answers it with its id; the change is published to the other services (subscription, scheduler, message-sender keep copies of what they use).
+         */
         post: operations["postMessageset"];
         delete?: never;
         options?: never;
@@ -166,16 +208,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one message set */
+        /**
+         * Get one message set
+         * @description The message set by its id, as Seed answered it.
+         */
         get: operations["getMessagesetById"];
-        /** Replace a message set (Seed's PUT) */
+        /**
+         * Replace a message set (Seed's PUT)
+         * @description Seed's PUT: the body is a whole message set, fields left out take their defaults or null; the change is published to the services that keep a copy.
+         */
         put: operations["putMessagesetById"];
         post?: never;
-        /** Delete a message set */
+        /**
+         * Delete a message set
+         * @description Deletes the message set and publishes its deletion to the services that keep a copy.
+         */
         delete: operations["deleteMessagesetById"];
         options?: never;
         head?: never;
-        /** Change some fields of a message set */
+        /**
+         * Change some fields of a message set
+         * @description Changes only the fields given and publishes the change to the services that keep a copy.
+         */
         patch: operations["patchMessagesetById"];
         trace?: never;
     };
@@ -186,10 +240,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List messages in id order */
+        /**
+         * List messages in id order
+         * @description Seed's paginated list (limit/offset with count, next and previous links), filterable by the fields Seed filtered on.
+         */
         get: operations["getMessage"];
         put?: never;
-        /** Create a message */
+        /**
+         * Create a message
+         * @description Stores the message and answers it with its id; the change is published to the other services (subscription, scheduler, message-sender keep copies of what they use).
+         */
         post: operations["postMessage"];
         delete?: never;
         options?: never;
@@ -204,16 +264,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one message */
+        /**
+         * Get one message
+         * @description The message by its id, as Seed answered it.
+         */
         get: operations["getMessageById"];
-        /** Replace a message (Seed's PUT) */
+        /**
+         * Replace a message (Seed's PUT)
+         * @description Seed's PUT: the body is a whole message, fields left out take their defaults or null; the change is published to the services that keep a copy.
+         */
         put: operations["putMessageById"];
         post?: never;
-        /** Delete a message */
+        /**
+         * Delete a message
+         * @description Deletes the message and publishes its deletion to the services that keep a copy.
+         */
         delete: operations["deleteMessageById"];
         options?: never;
         head?: never;
-        /** Change some fields of a message */
+        /**
+         * Change some fields of a message
+         * @description Changes only the fields given and publishes the change to the services that keep a copy.
+         */
         patch: operations["patchMessageById"];
         trace?: never;
     };
@@ -224,10 +296,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List templates in id order */
+        /**
+         * List templates in id order
+         * @description Seed's paginated list (limit/offset with count, next and previous links), filterable by the fields Seed filtered on.
+         */
         get: operations["getTemplate"];
         put?: never;
-        /** Create a template */
+        /**
+         * Create a template
+         * @description Stores the template and answers it with its id; the change is published to the other services (subscription, scheduler, message-sender keep copies of what they use).
+         */
         post: operations["postTemplate"];
         delete?: never;
         options?: never;
@@ -242,16 +320,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one template */
+        /**
+         * Get one template
+         * @description The template by its id, as Seed answered it.
+         */
         get: operations["getTemplateById"];
-        /** Replace a template (Seed's PUT) */
+        /**
+         * Replace a template (Seed's PUT)
+         * @description Seed's PUT: the body is a whole template, fields left out take their defaults or null; the change is published to the services that keep a copy.
+         */
         put: operations["putTemplateById"];
         post?: never;
-        /** Delete a template */
+        /**
+         * Delete a template
+         * @description Deletes the template and publishes its deletion to the services that keep a copy.
+         */
         delete: operations["deleteTemplateById"];
         options?: never;
         head?: never;
-        /** Change some fields of a template */
+        /**
+         * Change some fields of a template
+         * @description Changes only the fields given and publishes the change to the services that keep a copy.
+         */
         patch: operations["patchTemplateById"];
         trace?: never;
     };
@@ -262,7 +352,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The schedule's run times in a window (from..to inclusive, in its time zone), at most `limit` */
+        /**
+         * The schedule's run times in a window (from..to inclusive, in its time zone), at most `limit`
+         * @description `{schedule, timezone, cron_definition, from, to, runs, truncated}`: the run times in [from, to] (at most 367 days apart) computed in the schedule's time zone, so 08:00 stays 08:00 local across DST; at most `limit` (default 100), `truncated` when there were more.
+         */
         get: operations["getScheduleByIdRuns"];
         put?: never;
         post?: never;
@@ -279,7 +372,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The message set with its messages (binary content nested), in sequence_number, lang order */
+        /**
+         * The message set with its messages (binary content nested), in sequence_number, lang order
+         * @description The message set with `messages`, each with its binary content nested (or null), ordered by sequence_number then lang.
+         */
         get: operations["getMessagesetByIdMessages"];
         put?: never;
         post?: never;
@@ -296,7 +392,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** {<messageset id>: [the distinct langs of its messages]} for every message set */
+        /**
+         * {<messageset id>: [the distinct langs of its messages]} for every message set
+         * @description For every message set, the distinct languages of its messages, sorted (`[]` for none).
+         */
         get: operations["getMessagesetLanguages"];
         put?: never;
         post?: never;
@@ -315,7 +414,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Copy a message set and all its messages under a new short_name */
+        /**
+         * Copy a message set and all its messages under a new short_name
+         * @description `{short_name, label?}`: a copy of the set (every field but `short_name`, and `label` if given) with copies of all its messages, in one transaction; events are published for the set and each message.
+         */
         post: operations["postMessagesetByIdClone"];
         delete?: never;
         options?: never;
@@ -330,7 +432,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The message with its binary content nested */
+        /**
+         * The message with its binary content nested
+         * @description The message with `binary_content` (`{id, content, ...}` or null) in place of its id.
+         */
         get: operations["getMessageByIdContent"];
         put?: never;
         post?: never;
@@ -347,7 +452,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every version of the template, oldest first */
+        /**
+         * Every version of the template, oldest first
+         * @description A page of the template's versions, oldest first: each change of a template makes a new version, and sends can name one.
+         */
         get: operations["getTemplateByIdVersions"];
         put?: never;
         post?: never;
@@ -364,7 +472,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One version of the template */
+        /**
+         * One version of the template
+         * @description The template as it was at that version.
+         */
         get: operations["getTemplateByIdVersionsByVersion"];
         put?: never;
         post?: never;
@@ -383,7 +494,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Render the template with personalisation (every placeholder needs a value) */
+        /**
+         * Render the template with personalisation (every placeholder needs a value)
+         * @description `{personalisation: {name: value}, version?}`: the template (or that version) rendered, with its encoding and the number of SMS segments it takes; a placeholder without a value is a 400.
+         */
         post: operations["postTemplateByIdPreview"];
         delete?: never;
         options?: never;
@@ -398,10 +512,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List binary content in id order */
+        /**
+         * List binary content in id order
+         * @description A page of uploaded files with their public URLs, MIME types and sizes.
+         */
         get: operations["getBinarycontent"];
         put?: never;
-        /** Upload a file: multipart/form-data with the file in the field `content` */
+        /**
+         * Upload a file: multipart/form-data with the file in the field `content`
+         * @description `multipart/form-data` with the file in the field `content` (a part without a Content-Type is typed by its file name's extension); 201 `{id, content, filename, mime_type, size, created_at, updated_at}` where `content` is the file's public URL.
+         */
         post: operations["postBinarycontent"];
         delete?: never;
         options?: never;
@@ -416,11 +536,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one binary content */
+        /**
+         * Get one binary content
+         * @description One uploaded file's record: its public URL, file name, MIME type and size.
+         */
         get: operations["getBinarycontentById"];
         put?: never;
         post?: never;
-        /** Delete binary content and its file; refused (409) while a message uses it */
+        /**
+         * Delete binary content and its file; refused (409) while a message uses it
+         * @description 204, and the stored file is removed; 409 while a message uses it.
+         */
         delete: operations["deleteBinarycontentById"];
         options?: never;
         head?: never;
@@ -434,7 +560,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A stored file (public; the URL is the binary content's `content`) */
+        /**
+         * A stored file (public; the URL is the binary content's `content`)
+         * @description Public (no token): the file's bytes with its MIME type, `Cache-Control: immutable` and `X-Content-Type-Options: nosniff`.
+         */
         get: operations["getMediaByKey"];
         put?: never;
         post?: never;
@@ -492,7 +621,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -688,7 +817,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1032,7 +1161,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1150,7 +1279,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1161,7 +1290,6 @@ export interface operations {
                      *       {
                      *         "messageId": "x",
                      *         "type": "x",
-                     *         "payload": null,
                      *         "error": "x",
                      *         "attempts": 1,
                      *         "failedAt": "x"
@@ -1351,7 +1479,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1606,7 +1734,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1814,7 +1942,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2060,7 +2188,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2283,7 +2411,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2625,6 +2753,34 @@ export interface operations {
                     };
                 };
             };
+            /** @description CONTENT_SCHEDULE_IN_USE: it is the default_schedule of a message set (`details.messagesets`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "x",
+                     *         "message": "x",
+                     *         "requestId": "x"
+                     *       },
+                     *       "detail": "Not found."
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
             /** @description RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -2689,7 +2845,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2912,7 +3068,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3115,7 +3271,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3361,7 +3517,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3579,7 +3735,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3986,7 +4142,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4211,7 +4367,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4419,7 +4575,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4671,7 +4827,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4894,7 +5050,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5308,7 +5464,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5537,7 +5693,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5736,7 +5892,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5986,7 +6142,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6200,7 +6356,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6605,7 +6761,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6833,7 +6989,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7022,7 +7178,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7265,7 +7421,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7389,7 +7545,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -7663,7 +7819,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7883,7 +8039,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8090,7 +8246,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8303,7 +8459,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8570,7 +8726,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8744,7 +8900,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -8986,7 +9142,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9297,6 +9453,34 @@ export interface operations {
                     };
                 };
             };
+            /** @description CONTENT_BINARY_IN_USE: a message uses it; `details.messages` names them. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "x",
+                     *         "message": "x",
+                     *         "requestId": "x"
+                     *       },
+                     *       "detail": "Not found."
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
             /** @description RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -9339,6 +9523,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Success: the body is as the description says. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description VALIDATION_FAILED: the input does not match the schema (`details` names each field), or a value the service refuses (its own code). */
             400: {
                 headers: {

@@ -10,7 +10,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its `allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry (`expires_at`, or `expires_in` seconds). Admin only. */
+        /**
+         * Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its `allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry (`expires_at`, or `expires_in` seconds). Admin only.
+         * @description Answers the new token once, in `token`: only its SHA-256 digest is stored, so it cannot be shown again. The user is found by `email` (lower-cased) or created. A `team` key may send only to the E.164 numbers, emails and identity ids of its `allow_list`; a `test` key goes through the whole pipeline to the LOG channel and never reaches a provider. The same token works on every service that shares this service's token table.
+         */
         post: operations["postUserToken"];
         delete?: never;
         options?: never;
@@ -25,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the token or its digest). Admin only. */
+        /**
+         * API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the token or its digest). Admin only.
+         * @description Lists every issued token with what names it (its id and the first characters of the token, `prefix`) and what it was issued with; a revoked or expired one is listed with `revoked_at` or `expires_at` so operators can see it.
+         */
         get: operations["getUserTokens"];
         put?: never;
         post?: never;
@@ -45,7 +51,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a token: every API process of this service refuses it at once (401). Admin only. */
+        /**
+         * Revoke a token: every API process of this service refuses it at once (401). Admin only.
+         * @description Marks the token revoked and announces it to every API process of this service, which stop accepting it before this answers (their caches are evicted). The token stays listed, with `revoked_at`.
+         */
         delete: operations["deleteUserTokensById"];
         options?: never;
         head?: never;
@@ -59,7 +68,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This service's queues and how many dead letters each holds (admin) */
+        /**
+         * This service's queues and how many dead letters each holds (admin)
+         * @description Every queue this service consumes, with the number of messages in its dead-letter queue: the messages that failed every attempt. Payloads can hold personal data, hence admin only.
+         */
         get: operations["getDeadLetters"];
         put?: never;
         post?: never;
@@ -76,7 +88,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The dead letters of one queue, oldest first, left in place (admin) */
+        /**
+         * The dead letters of one queue, oldest first, left in place (admin)
+         * @description Peeks at the queue's dead letters without removing them: each with its message id, routing key, payload and why it failed (the last error and the number of attempts).
+         */
         get: operations["getDeadLettersByQueue"];
         put?: never;
         post?: never;
@@ -95,7 +110,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move dead letters back to their queue: all of them, or those with the given message ids (admin) */
+        /**
+         * Move dead letters back to their queue: all of them, or those with the given message ids (admin)
+         * @description Republishes the dead letters (all of them, or only the listed message ids) to their queue, where they get another full set of attempts; answers how many were moved.
+         */
         post: operations["postDeadLettersByQueueReplay"];
         delete?: never;
         options?: never;
@@ -110,10 +128,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List identities, newest first (limit/offset with a count, or `cursor=` for keyset pages) */
+        /**
+         * List identities, newest first (limit/offset with a count, or `cursor=` for keyset pages)
+         * @description Filters `created_from`, `created_to`, `updated_from`, `updated_to`, `communicate_through`, `operator`, `created_by`, `updated_by`. `limit`/`offset` pages carry a `count`; `cursor=` (empty for the first page, then follow `next`) gives keyset pages `{next, previous: null, results}` for large lists.
+         */
         get: operations["getIdentities"];
         put?: never;
-        /** Create an identity */
+        /**
+         * Create an identity
+         * @description `details.addresses` is required: `{<type>: {<address>: {default?, optedout?, inactive?, verified?}}}`; msisdn addresses are normalised to E.164. Answers 201 with the identity and a `Location` header, and publishes `identity.created`. `communicate_through` and `operator` must name existing identities (else 400 IDENTITY_REFERENCE_NOT_FOUND).
+         */
         post: operations["postIdentities"];
         delete?: never;
         options?: never;
@@ -128,7 +152,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Search: details__addresses__<type>=<address>, details__<key>=<value>, include_inactive; unknown filters are a 400 */
+        /**
+         * Search: details__addresses__<type>=<address>, details__<key>=<value>, include_inactive; unknown filters are a 400
+         * @description `details__addresses__<type>=<address>` finds the identities holding that address (normalised as stored), `details__<key>[__<key>]=<value>` compares a details value as a string, `include_inactive=false` drops identities whose searched address is inactive. Pages as the list. Any other parameter is a 400 IDENTITY_UNKNOWN_FILTER.
+         */
         get: operations["getIdentitiesSearch"];
         put?: never;
         post?: never;
@@ -147,7 +174,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Seed receiver for the Message Sender delivery-report hook: counts consecutive failed sends */
+        /**
+         * Seed receiver for the Message Sender delivery-report hook: counts consecutive failed sends
+         * @description Seed's delivery-report hook receiver: `{hook?, data: {identity? | to_addr?, delivered}}`. A failed delivery adds one to the identity's consecutive-failure count, a delivered one resets it; answers `{identity, failed_message_count}`.
+         */
         post: operations["postIdentitiesMessageCount"];
         delete?: never;
         options?: never;
@@ -162,16 +192,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one identity */
+        /**
+         * Get one identity
+         * @description The identity with its details, addresses and audit fields; 404 IDENTITY_NOT_FOUND for an unknown id.
+         */
         get: operations["getIdentitiesById"];
-        /** Update an identity (details required; replaces it whole) */
+        /**
+         * Update an identity (details required; replaces it whole)
+         * @description Replaces the identity's `details` (required) and any other field given; sets `updated_by` and publishes `identity.updated`. The stored `optedout` and `verified` flags of addresses that stay are kept: change them through the opt-out, opt-in and verification routes.
+         */
         put: operations["putIdentitiesById"];
         post?: never;
-        /** Delete an identity */
+        /**
+         * Delete an identity
+         * @description Answers 204 and publishes `identity.deleted`; its opt-outs and opt-ins keep their rows with `identity: null`.
+         */
         delete: operations["deleteIdentitiesById"];
         options?: never;
         head?: never;
-        /** Update some fields of an identity (`details` replaces the whole object, as in Seed) */
+        /**
+         * Update some fields of an identity (`details` replaces the whole object, as in Seed)
+         * @description Changes any of `version`, `details`, `communicate_through`, `operator`. The row is locked while it changes, so an opt-out or verification running at the same time is not lost, and an update built from a stale read cannot undo an opt-out (`optedout`/`verified` keep their stored values). Publishes `identity.updated`.
+         */
         patch: operations["patchIdentitiesById"];
         trace?: never;
     };
@@ -182,7 +224,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usable addresses of one type (opted-out and inactive ones left out); flags `default`, `use_communicate_through` */
+        /**
+         * Usable addresses of one type (opted-out and inactive ones left out); flags `default`, `use_communicate_through`
+         * @description `{count, next, previous, results: [{address}]}` of the identity's addresses of that type, opted-out and inactive ones left out. `default` (present) keeps only the default one (or the only one); `use_communicate_through` answers the addresses of the identity this one communicates through (one level).
+         */
         get: operations["getIdentitiesByIdAddressesByAddressType"];
         put?: never;
         post?: never;
@@ -199,7 +244,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every top-level details key seen on an identity */
+        /**
+         * Every top-level details key seen on an identity
+         * @description `{key_names}`: every top-level key of `details` found on any identity, for building search forms.
+         */
         get: operations["getDetailkeys"];
         put?: never;
         post?: never;
@@ -218,7 +266,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record an opt-out (stop, stopall, unsubscribe, forget) and apply it */
+        /**
+         * Record an opt-out (stop, stopall, unsubscribe, forget) and apply it
+         * @description `optout_type` stop (that address), stopall (every address), unsubscribe (recorded for subscribers to act on, with `topic`) or forget (the person's details and addresses are redacted everywhere). Without `identity`, the address finds it. The change, its consent-ledger entry and its `optout.created` event are written in one transaction; every service acts on the event.
+         */
         post: operations["postOptout"];
         delete?: never;
         options?: never;
@@ -235,7 +286,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record an opt-in: the address may be contacted again */
+        /**
+         * Record an opt-in: the address may be contacted again
+         * @description Sets `optedout: false` on the address (it must be one of the identity's, else 400 IDENTITY_ADDRESS_NOT_ON_IDENTITY), records it in the consent ledger and publishes it, so the other services may contact the address again.
+         */
         post: operations["postOptin"];
         delete?: never;
         options?: never;
@@ -250,7 +304,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Opt-outs by field, newest first; unknown fields are a 400 */
+        /**
+         * Opt-outs by field, newest first; unknown fields are a 400
+         * @description Equality filters `identity`, `optout_type`, `address_type`, `address` (normalised with `address_type`), `request_source`, `requestor_source_id`, `reason`, plus `created_from`/`created_to`. Pages with `limit`/`offset` or `cursor`.
+         */
         get: operations["getOptoutsSearch"];
         put?: never;
         post?: never;
@@ -267,7 +324,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The identity's consent ledger (every opt-out and opt-in), oldest first */
+        /**
+         * The identity's consent ledger (every opt-out and opt-in), oldest first
+         * @description Every opt-out and opt-in of the identity, oldest first: `{action (optout|optin), kind, scope (address|all|topic), channel, address, topic, source, source_id, reason, created_at, created_by}`; what was forgotten shows as `redacted`.
+         */
         get: operations["getIdentitiesByIdConsent"];
         put?: never;
         post?: never;
@@ -286,7 +346,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send a short-lived verification code to one of the identity's addresses */
+        /**
+         * Send a short-lived verification code to one of the identity's addresses
+         * @description `{address_type, address}` (an address of the identity): a 6-digit code is sent to it through message-sender and 202 answers when it expires; an earlier unconfirmed code stops working. 429 IDENTITY_TOO_MANY_CODES past VERIFICATION_MAX_CODES_PER_HOUR.
+         */
         post: operations["postIdentitiesByIdVerify"];
         delete?: never;
         options?: never;
@@ -303,7 +366,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Check a verification code; a right one marks the address verified */
+        /**
+         * Check a verification code; a right one marks the address verified
+         * @description `{address_type, address, code}`: the right code answers `{verified: true}` and marks the address verified; a wrong or expired one is 400 (IDENTITY_VERIFICATION_INVALID, IDENTITY_VERIFICATION_EXPIRED) and counts as an attempt, 429 IDENTITY_TOO_MANY_ATTEMPTS past VERIFICATION_MAX_ATTEMPTS.
+         */
         post: operations["postIdentitiesByIdVerifyConfirm"];
         delete?: never;
         options?: never;
@@ -318,10 +384,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List hooks */
+        /**
+         * List hooks
+         * @description The hooks of the calling API user (the admin token sees every hook), with their event, target and owner; never their secrets.
+         */
         get: operations["getWebhook"];
         put?: never;
-        /** Register a hook: deliveries of `event` are POSTed to `target`. Admin only; `owner` (an API user id) creates it on that user's behalf, so it receives the events of that user's actions. */
+        /**
+         * Register a hook: deliveries of `event` are POSTed to `target`. Admin only; `owner` (an API user id) creates it on that user's behalf, so it receives the events of that user's actions.
+         * @description Deliveries are signed (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` with the hook's secret, answered once here) and retried with backoff until the target answers 2xx. Only admins create hooks: a hook makes the service POST to a URL from inside the network.
+         */
         post: operations["postWebhook"];
         delete?: never;
         options?: never;
@@ -336,7 +408,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Hook deliveries, newest first; `status=failed` lists the failures; filter by `hook` and `event` */
+        /**
+         * Hook deliveries, newest first; `status=failed` lists the failures; filter by `hook` and `event`
+         * @description Each delivery of an event to a hook, with its status (pending, delivered, failed), attempts, last response status and error; filter by `status`, `hook` and `event` to find what a target missed.
+         */
         get: operations["getWebhookDeliveries"];
         put?: never;
         post?: never;
@@ -355,7 +430,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeliver every failed delivery (of one `hook` or `event`, if given), with fresh attempts. Admin only. */
+        /**
+         * Redeliver every failed delivery (of one `hook` or `event`, if given), with fresh attempts. Admin only.
+         * @description Every failed delivery (of the given `hook` or `event` only, when given) is queued again with its original `webhook-id` and body and a fresh set of attempts; answers how many were queued.
+         */
         post: operations["postWebhookDeliveriesRedeliver"];
         delete?: never;
         options?: never;
@@ -372,7 +450,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeliver a delivery (same `webhook-id` and body) with fresh attempts. Admin only. 409 while it is pending. */
+        /**
+         * Redeliver a delivery (same `webhook-id` and body) with fresh attempts. Admin only. 409 while it is pending.
+         * @description Queues the delivery again with its original `webhook-id` and body (receivers can deduplicate on it) and a fresh set of attempts.
+         */
         post: operations["postWebhookDeliveriesByIdRedeliver"];
         delete?: never;
         options?: never;
@@ -389,7 +470,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Give a hook a new secret; for `overlap_seconds` (default a day) deliveries are signed with the old one too. Admin only. */
+        /**
+         * Give a hook a new secret; for `overlap_seconds` (default a day) deliveries are signed with the old one too. Admin only.
+         * @description Answers the new secret once. Until `overlap_seconds` have passed, each delivery carries a signature with the old secret too, so a receiver can switch without missing any.
+         */
         post: operations["postWebhookByIdRotateSecret"];
         delete?: never;
         options?: never;
@@ -404,16 +488,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a hook */
+        /**
+         * Get a hook
+         * @description One hook of the calling API user (any hook for the admin token), with its event, target and owner; never its secret.
+         */
         get: operations["getWebhookById"];
-        /** Replace a hook's event and target. Admin only. */
+        /**
+         * Replace a hook's event and target. Admin only.
+         * @description Both `event` and `target` are given; later deliveries go to the new target, deliveries already made keep theirs.
+         */
         put: operations["putWebhookById"];
         post?: never;
-        /** Delete a hook */
+        /**
+         * Delete a hook
+         * @description No further events are delivered to it; an API user may delete its own hooks, the admin token any hook.
+         */
         delete: operations["deleteWebhookById"];
         options?: never;
         head?: never;
-        /** Change a hook's event or target. Admin only. */
+        /**
+         * Change a hook's event or target. Admin only.
+         * @description Changes the fields given; later deliveries go to the new target, deliveries already made keep theirs.
+         */
         patch: operations["patchWebhookById"];
         trace?: never;
     };
@@ -465,7 +561,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -661,7 +757,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1005,7 +1101,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1123,7 +1219,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1134,7 +1230,6 @@ export interface operations {
                      *       {
                      *         "messageId": "x",
                      *         "type": "x",
-                     *         "payload": null,
                      *         "error": "x",
                      *         "attempts": 1,
                      *         "failedAt": "x"
@@ -1324,7 +1419,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1588,7 +1683,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1828,7 +1923,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2080,7 +2175,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2285,12 +2380,10 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "hook": null,
                  *       "data": {
                  *         "identity": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
                  *         "to_addr": "x",
-                 *         "delivered": true,
-                 *         "outbound_id": null
+                 *         "delivered": true
                  *       }
                  *     }
                  */
@@ -2311,7 +2404,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2539,7 +2632,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2742,13 +2835,7 @@ export interface operations {
                  *         "addresses": {}
                  *       },
                  *       "communicate_through": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
-                 *       "operator": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
-                 *       "id": null,
-                 *       "url": null,
-                 *       "created_at": null,
-                 *       "created_by": null,
-                 *       "updated_at": null,
-                 *       "updated_by": null
+                 *       "operator": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37"
                  *     }
                  */
                 "application/json": {
@@ -2784,7 +2871,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3007,7 +3094,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Done; no content. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -3178,13 +3265,7 @@ export interface operations {
                  *         "addresses": {}
                  *       },
                  *       "communicate_through": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
-                 *       "operator": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
-                 *       "id": null,
-                 *       "url": null,
-                 *       "created_at": null,
-                 *       "created_by": null,
-                 *       "updated_at": null,
-                 *       "updated_by": null
+                 *       "operator": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37"
                  *     }
                  */
                 "application/json": {
@@ -3219,7 +3300,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3448,7 +3529,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3634,7 +3715,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3808,7 +3889,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4074,7 +4155,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4331,7 +4412,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4528,7 +4609,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4758,7 +4839,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -4971,7 +5052,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
+            /** @description IDENTITY_TOO_MANY_CODES: VERIFICATION_MAX_CODES_PER_HOUR codes were sent to the address in the last hour. RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5031,7 +5112,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5244,7 +5325,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
+            /** @description IDENTITY_TOO_MANY_ATTEMPTS: the code was checked VERIFICATION_MAX_ATTEMPTS times. RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait before retrying. */
@@ -5287,7 +5368,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5473,7 +5554,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5717,7 +5798,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5906,7 +5987,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -6135,7 +6216,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -6284,7 +6365,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
+            /** @description IDENTITY_HOOK_DELIVERY_PENDING: the delivery is still being tried. IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6422,7 +6503,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6690,7 +6771,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6889,7 +6970,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7101,7 +7182,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Done; no content. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -7279,7 +7360,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;

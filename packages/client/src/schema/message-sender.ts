@@ -10,7 +10,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its `allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry (`expires_at`, or `expires_in` seconds). Admin only. */
+        /**
+         * Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its `allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry (`expires_at`, or `expires_in` seconds). Admin only.
+         * @description Answers the new token once, in `token`: only its SHA-256 digest is stored, so it cannot be shown again. The user is found by `email` (lower-cased) or created. A `team` key may send only to the E.164 numbers, emails and identity ids of its `allow_list`; a `test` key goes through the whole pipeline to the LOG channel and never reaches a provider. The same token works on every service that shares this service's token table.
+         */
         post: operations["postUserToken"];
         delete?: never;
         options?: never;
@@ -25,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the token or its digest). Admin only. */
+        /**
+         * API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the token or its digest). Admin only.
+         * @description Lists every issued token with what names it (its id and the first characters of the token, `prefix`) and what it was issued with; a revoked or expired one is listed with `revoked_at` or `expires_at` so operators can see it.
+         */
         get: operations["getUserTokens"];
         put?: never;
         post?: never;
@@ -45,7 +51,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a token: every API process of this service refuses it at once (401). Admin only. */
+        /**
+         * Revoke a token: every API process of this service refuses it at once (401). Admin only.
+         * @description Marks the token revoked and announces it to every API process of this service, which stop accepting it before this answers (their caches are evicted). The token stays listed, with `revoked_at`.
+         */
         delete: operations["deleteUserTokensById"];
         options?: never;
         head?: never;
@@ -59,7 +68,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This service's queues and how many dead letters each holds (admin) */
+        /**
+         * This service's queues and how many dead letters each holds (admin)
+         * @description Every queue this service consumes, with the number of messages in its dead-letter queue: the messages that failed every attempt. Payloads can hold personal data, hence admin only.
+         */
         get: operations["getDeadLetters"];
         put?: never;
         post?: never;
@@ -76,7 +88,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The dead letters of one queue, oldest first, left in place (admin) */
+        /**
+         * The dead letters of one queue, oldest first, left in place (admin)
+         * @description Peeks at the queue's dead letters without removing them: each with its message id, routing key, payload and why it failed (the last error and the number of attempts).
+         */
         get: operations["getDeadLettersByQueue"];
         put?: never;
         post?: never;
@@ -95,7 +110,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move dead letters back to their queue: all of them, or those with the given message ids (admin) */
+        /**
+         * Move dead letters back to their queue: all of them, or those with the given message ids (admin)
+         * @description Republishes the dead letters (all of them, or only the listed message ids) to their queue, where they get another full set of attempts; answers how many were moved.
+         */
         post: operations["postDeadLettersByQueueReplay"];
         delete?: never;
         options?: never;
@@ -110,10 +128,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List outbound messages, newest first (Seed's filters and ordering) */
+        /**
+         * List outbound messages, newest first (Seed's filters and ordering)
+         * @description Seed's `{count, next, previous, results}` with `limit` (default 100, max 1000) and `offset`. Filters `to_addr` and `to_identity` (repeatable), `vumi_message_id`, `delivered`, `attempts`, `version`, `status`, `before`/`after`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`; `ordering=created_at` or `-created_at` (the default).
+         */
         get: operations["getOutbound"];
         put?: never;
-        /** Queue a message to send */
+        /**
+         * Queue a message to send
+         * @description At least one of `to_addr`/`to_identity`, and `metadata` (an object). Stores the outbound (`queued`) with its `outbound.send` command in one statement and answers 201 with it and a `Location`; a worker then sends it through its channel (the default when `channel` is absent) and reports its status. Content or a `template` with `personalisation`; timing with `priority`, `sending_window`, `not_before`, `expires_at` or `ttl_seconds`. A team key may send only to its allow-list (403).
+         */
         post: operations["postOutbound"];
         delete?: never;
         options?: never;
@@ -128,7 +152,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one outbound message */
+        /**
+         * Get one outbound message
+         * @description The outbound with its status (queued, submitted, delivered, failed, expired, cancelled), provider id, last error and timestamps; 404 for an unknown id.
+         */
         get: operations["getOutboundById"];
         put?: never;
         post?: never;
@@ -147,7 +174,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Queue one message to each of up to 10,000 recipients */
+        /**
+         * Queue one message to each of up to 10,000 recipients
+         * @description `{id?, recipients: [{to_addr?, to_identity?, personalisation?}], content? | template?, metadata?, channel?}`: every recipient is checked first (400 naming the bad indexes, 403 for a team key's recipients off its allow-list), then the batch and its outbounds are stored in one transaction and sent by the workers; 202 with the batch and a `Location`.
+         */
         post: operations["postOutboundBatch"];
         delete?: never;
         options?: never;
@@ -162,7 +192,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A batch, with its outbounds counted by status */
+        /**
+         * A batch, with its outbounds counted by status
+         * @description `{id, total, channel, template, template_version, test, status_counts: {queued: n, delivered: n, ...}, created_at, created_by}`.
+         */
         get: operations["getOutboundBatchById"];
         put?: never;
         post?: never;
@@ -179,7 +212,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Outbounds per day (UTC) and status */
+        /**
+         * Outbounds per day (UTC) and status
+         * @description `[{date, status, count}]` per UTC day of `created_at` and status, `from`..`to` inclusive; by default the 30 days up to today, at most 366 days.
+         */
         get: operations["getOutboundStatusCounts"];
         put?: never;
         post?: never;
@@ -198,7 +234,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Recompute the daily aggregates of outbounds (Seed) */
+        /**
+         * Recompute the daily aggregates of outbounds (Seed)
+         * @description Seed's aggregate task: `{start?, end?}` (dates; default the 30 days up to today) recomputes the daily aggregates of those days (days already archived keep theirs); 202 `{aggregate_outbounds: true}`.
+         */
         post: operations["postAggregateOutbounds"];
         delete?: never;
         options?: never;
@@ -215,7 +254,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Archive days of final outbounds to ARCHIVE_DIR as gzipped NDJSON, then purge them (Seed) */
+        /**
+         * Archive days of final outbounds to ARCHIVE_DIR as gzipped NDJSON, then purge them (Seed)
+         * @description Seed's archive task: `{start, end}` (dates, `end` before today): each day not archived yet is written to ARCHIVE_DIR and its outbounds purged; 202 with the days archived. 409 MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED without ARCHIVE_DIR.
+         */
         post: operations["postArchiveOutbounds"];
         delete?: never;
         options?: never;
@@ -230,10 +272,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List channels */
+        /**
+         * List channels
+         * @description Every channel with its type, limits, fallback and sending window; secrets masked as `********`. Any key.
+         */
         get: operations["getChannel"];
         put?: never;
-        /** Create a channel (configuration validated by channel_type; secrets are write-only) (admin) */
+        /**
+         * Create a channel (configuration validated by channel_type; secrets are write-only) (admin)
+         * @description `{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, vonage, smtp, log). Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.
+         */
         post: operations["postChannel"];
         delete?: never;
         options?: never;
@@ -248,15 +296,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a channel */
+        /**
+         * Get a channel
+         * @description One channel by its `channel_id`, secrets masked as `********`.
+         */
         get: operations["getChannelById"];
         put?: never;
         post?: never;
-        /** Delete a channel (not LOG, not the default) (admin) */
+        /**
+         * Delete a channel (not LOG, not the default) (admin)
+         * @description 204; LOG and the default channel cannot be deleted (409). Channels falling back to it lose their fallback. Admin keys only.
+         */
         delete: operations["deleteChannelById"];
         options?: never;
         head?: never;
-        /** Change a channel (configuration is merged; `default: true` makes it the only default) (admin) */
+        /**
+         * Change a channel (configuration is merged; `default: true` makes it the only default) (admin)
+         * @description `configuration` is merged into the stored one (a secret left out or sent as `********` keeps its value; `null` removes a field) and the result validated. Changing where requests or callbacks go needs every secret given again (400 MESSAGE_SENDER_SECRETS_REQUIRED). Admin keys only.
+         */
         patch: operations["patchChannelById"];
         trace?: never;
     };
@@ -269,7 +326,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Twilio status callback (verified by X-Twilio-Signature) */
+        /**
+         * Twilio status callback (verified by X-Twilio-Signature)
+         * @description Public: Twilio posts its status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). The outbound found by its provider id moves to delivered or failed and `outbound.delivery_report` is published.
+         */
         post: operations["postEventsTwilioByChannel"];
         delete?: never;
         options?: never;
@@ -286,7 +346,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Vonage SMS delivery receipt (verified by its sig parameter) */
+        /**
+         * Vonage SMS delivery receipt (verified by its sig parameter)
+         * @description Public: Vonage's delivery receipts (form-encoded or JSON), verified by their `sig` parameter and signed `timestamp` with the channel's signature secret (403 when they do not verify or are stale); applied as a Twilio report is.
+         */
         post: operations["postEventsVonageByChannel"];
         delete?: never;
         options?: never;
@@ -303,7 +366,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A Vumi event (ack, nack, delivery_report) about an outbound, by its provider id (token) */
+        /**
+         * A Vumi event (ack, nack, delivery_report) about an outbound, by its provider id (token)
+         * @description Seed's generic event `{message_type: event, event_type: ack|nack|delivery_report, user_message_id, nack_reason?, delivery_status?}`, matched by provider id: delivery_report marks the outbound delivered (failed when `delivery_status` is failed), nack failed, ack changes nothing. An unknown id is a 400.
+         */
         post: operations["postEvents"];
         delete?: never;
         options?: never;
@@ -318,10 +384,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Outbounds not sent after every attempt */
+        /**
+         * Outbounds not sent after every attempt
+         * @description `{id, outbound, reason, attempts, initiated_at}` per outbound that failed its last attempt, paginated.
+         */
         get: operations["getFailedTasks"];
         put?: never;
-        /** Requeue every failed task */
+        /**
+         * Requeue every failed task
+         * @description Each failed outbound moves back to `queued` with a fresh `outbound.send` (never one a provider already accepted) and its failure record is deleted.
+         */
         post: operations["postFailedTasks"];
         delete?: never;
         options?: never;
@@ -336,7 +408,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One failed task */
+        /**
+         * One failed task
+         * @description A failed task by id: the outbound, why it failed and after how many attempts.
+         */
         get: operations["getFailedTasksById"];
         put?: never;
         post?: never;
@@ -355,7 +430,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Twilio incoming-message webhook (verified by X-Twilio-Signature); answers empty TwiML */
+        /**
+         * Twilio incoming-message webhook (verified by X-Twilio-Signature); answers empty TwiML
+         * @description Public: an SMS received on a Twilio number, verified by `X-Twilio-Signature` (403 otherwise). Stored as an inbound (keywords such as STOP recorded as opt-outs at identity); answers empty TwiML so Twilio replies nothing.
+         */
         post: operations["postInboundTwilioByChannel"];
         delete?: never;
         options?: never;
@@ -372,7 +450,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Vonage inbound SMS webhook (verified by its sig parameter) */
+        /**
+         * Vonage inbound SMS webhook (verified by its sig parameter)
+         * @description Public: an SMS received on a Vonage number (form or JSON), verified by its `sig` parameter as delivery receipts are; stored as an inbound, keywords acted on.
+         */
         post: operations["postInboundVonageByChannel"];
         delete?: never;
         options?: never;
@@ -387,10 +468,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List inbound messages, newest first (Seed's filters and ordering) */
+        /**
+         * List inbound messages, newest first (Seed's filters and ordering)
+         * @description Seed's filters `from_identity`, `from_addr` (repeatable), `to_addr`, `message_id`, `in_reply_to`, `content`, `transport_name`, `transport_type`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`, `ordering`; also `channel` and `before`/`after`.
+         */
         get: operations["getInbound"];
         put?: never;
-        /** Store an inbound message: a Vumi message (transport_name names the channel, if it is one) */
+        /**
+         * Store an inbound message: a Vumi message (transport_name names the channel, if it is one)
+         * @description Seed's inbound: a Vumi message as Vumi Go and Junebug's Vumi transports push it; the channel is `transport_name` when it names one, else the default. 201, or 200 with the stored one for a `message_id` seen before on that channel. Keywords (STOP...) and the sender's identity are resolved as for every inbound.
+         */
         post: operations["postInbound"];
         delete?: never;
         options?: never;
@@ -407,7 +494,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Store an inbound message of a channel: a Vumi message, or a Junebug one (`from`, `to`, `reply_to`) */
+        /**
+         * Store an inbound message of a channel: a Vumi message, or a Junebug one (`from`, `to`, `reply_to`)
+         * @description Seed's inbound of a named channel (404 for no such channel): a Vumi message (with `from_addr`) or a Junebug one (with `from`), read as Seed read them. 201, or 200 for a `message_id` seen before.
+         */
         post: operations["postInboundByChannelId"];
         delete?: never;
         options?: never;
@@ -422,7 +512,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one inbound message */
+        /**
+         * Get one inbound message
+         * @description One inbound with its channel, addresses, sender identity, keyword and the outbound it replies to.
+         */
         get: operations["getInboundById"];
         put?: never;
         post?: never;
@@ -439,10 +532,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List hooks */
+        /**
+         * List hooks
+         * @description The hooks of the calling API user (the admin token sees every hook), with their event, target and owner; never their secrets.
+         */
         get: operations["getWebhook"];
         put?: never;
-        /** Register a hook: deliveries of `event` are POSTed to `target`. Admin only; `owner` (an API user id) creates it on that user's behalf, so it receives the events of that user's actions. */
+        /**
+         * Register a hook: deliveries of `event` are POSTed to `target`. Admin only; `owner` (an API user id) creates it on that user's behalf, so it receives the events of that user's actions.
+         * @description Deliveries are signed (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` with the hook's secret, answered once here) and retried with backoff until the target answers 2xx. Only admins create hooks: a hook makes the service POST to a URL from inside the network.
+         */
         post: operations["postWebhook"];
         delete?: never;
         options?: never;
@@ -457,7 +556,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Hook deliveries, newest first; `status=failed` lists the failures; filter by `hook` and `event` */
+        /**
+         * Hook deliveries, newest first; `status=failed` lists the failures; filter by `hook` and `event`
+         * @description Each delivery of an event to a hook, with its status (pending, delivered, failed), attempts, last response status and error; filter by `status`, `hook` and `event` to find what a target missed.
+         */
         get: operations["getWebhookDeliveries"];
         put?: never;
         post?: never;
@@ -476,7 +578,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeliver every failed delivery (of one `hook` or `event`, if given), with fresh attempts. Admin only. */
+        /**
+         * Redeliver every failed delivery (of one `hook` or `event`, if given), with fresh attempts. Admin only.
+         * @description Every failed delivery (of the given `hook` or `event` only, when given) is queued again with its original `webhook-id` and body and a fresh set of attempts; answers how many were queued.
+         */
         post: operations["postWebhookDeliveriesRedeliver"];
         delete?: never;
         options?: never;
@@ -493,7 +598,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeliver a delivery (same `webhook-id` and body) with fresh attempts. Admin only. 409 while it is pending. */
+        /**
+         * Redeliver a delivery (same `webhook-id` and body) with fresh attempts. Admin only. 409 while it is pending.
+         * @description Queues the delivery again with its original `webhook-id` and body (receivers can deduplicate on it) and a fresh set of attempts.
+         */
         post: operations["postWebhookDeliveriesByIdRedeliver"];
         delete?: never;
         options?: never;
@@ -510,7 +618,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Give a hook a new secret; for `overlap_seconds` (default a day) deliveries are signed with the old one too. Admin only. */
+        /**
+         * Give a hook a new secret; for `overlap_seconds` (default a day) deliveries are signed with the old one too. Admin only.
+         * @description Answers the new secret once. Until `overlap_seconds` have passed, each delivery carries a signature with the old secret too, so a receiver can switch without missing any.
+         */
         post: operations["postWebhookByIdRotateSecret"];
         delete?: never;
         options?: never;
@@ -525,16 +636,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a hook */
+        /**
+         * Get a hook
+         * @description One hook of the calling API user (any hook for the admin token), with its event, target and owner; never its secret.
+         */
         get: operations["getWebhookById"];
-        /** Replace a hook's event and target. Admin only. */
+        /**
+         * Replace a hook's event and target. Admin only.
+         * @description Both `event` and `target` are given; later deliveries go to the new target, deliveries already made keep theirs.
+         */
         put: operations["putWebhookById"];
         post?: never;
-        /** Delete a hook */
+        /**
+         * Delete a hook
+         * @description No further events are delivered to it; an API user may delete its own hooks, the admin token any hook.
+         */
         delete: operations["deleteWebhookById"];
         options?: never;
         head?: never;
-        /** Change a hook's event or target. Admin only. */
+        /**
+         * Change a hook's event or target. Admin only.
+         * @description Changes the fields given; later deliveries go to the new target, deliveries already made keep theirs.
+         */
         patch: operations["patchWebhookById"];
         trace?: never;
     };
@@ -586,7 +709,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -782,7 +905,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1126,7 +1249,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1244,7 +1367,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1255,7 +1378,6 @@ export interface operations {
                      *       {
                      *         "messageId": "x",
                      *         "type": "x",
-                     *         "payload": null,
                      *         "error": "x",
                      *         "attempts": 1,
                      *         "failedAt": "x"
@@ -1445,7 +1567,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1720,7 +1842,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2013,7 +2135,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2313,7 +2435,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2604,7 +2726,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2850,7 +2972,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3044,7 +3166,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3212,7 +3334,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3454,7 +3576,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3561,7 +3683,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
+            /** @description MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED: ARCHIVE_DIR is not set. IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3685,7 +3807,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3983,7 +4105,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4116,7 +4238,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
+            /** @description MESSAGE_SENDER_CHANNEL_EXISTS: a channel with this channel_id exists. IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4239,7 +4361,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4442,7 +4564,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Done; no content. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -4564,6 +4686,34 @@ export interface operations {
                     };
                 };
             };
+            /** @description MESSAGE_SENDER_CHANNEL_BUILT_IN (LOG) or MESSAGE_SENDER_CHANNEL_IS_DEFAULT: it cannot be deleted. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "x",
+                     *         "message": "x",
+                     *         "requestId": "x"
+                     *       },
+                     *       "detail": "Not found."
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
             /** @description RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -4638,7 +4788,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4883,7 +5033,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5048,7 +5198,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5219,7 +5369,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5448,7 +5598,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5616,7 +5766,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5842,7 +5992,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6042,7 +6192,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6201,7 +6351,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6370,7 +6520,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6618,7 +6768,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6673,7 +6823,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -7004,7 +7154,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7059,7 +7209,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -7352,7 +7502,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7565,7 +7715,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7751,7 +7901,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -7995,7 +8145,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8184,7 +8334,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -8413,7 +8563,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -8562,7 +8712,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
+            /** @description MESSAGE_SENDER_HOOK_DELIVERY_PENDING: the delivery is still being tried. IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8700,7 +8850,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8968,7 +9118,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9167,7 +9317,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -9379,7 +9529,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Done; no content. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -9557,7 +9707,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -10,7 +10,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its `allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry (`expires_at`, or `expires_in` seconds). Admin only. */
+        /**
+         * Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its `allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry (`expires_at`, or `expires_in` seconds). Admin only.
+         * @description Answers the new token once, in `token`: only its SHA-256 digest is stored, so it cannot be shown again. The user is found by `email` (lower-cased) or created. A `team` key may send only to the E.164 numbers, emails and identity ids of its `allow_list`; a `test` key goes through the whole pipeline to the LOG channel and never reaches a provider. The same token works on every service that shares this service's token table.
+         */
         post: operations["postUserToken"];
         delete?: never;
         options?: never;
@@ -25,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the token or its digest). Admin only. */
+        /**
+         * API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the token or its digest). Admin only.
+         * @description Lists every issued token with what names it (its id and the first characters of the token, `prefix`) and what it was issued with; a revoked or expired one is listed with `revoked_at` or `expires_at` so operators can see it.
+         */
         get: operations["getUserTokens"];
         put?: never;
         post?: never;
@@ -45,7 +51,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a token: every API process of this service refuses it at once (401). Admin only. */
+        /**
+         * Revoke a token: every API process of this service refuses it at once (401). Admin only.
+         * @description Marks the token revoked and announces it to every API process of this service, which stop accepting it before this answers (their caches are evicted). The token stays listed, with `revoked_at`.
+         */
         delete: operations["deleteUserTokensById"];
         options?: never;
         head?: never;
@@ -59,7 +68,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This service's queues and how many dead letters each holds (admin) */
+        /**
+         * This service's queues and how many dead letters each holds (admin)
+         * @description Every queue this service consumes, with the number of messages in its dead-letter queue: the messages that failed every attempt. Payloads can hold personal data, hence admin only.
+         */
         get: operations["getDeadLetters"];
         put?: never;
         post?: never;
@@ -76,7 +88,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The dead letters of one queue, oldest first, left in place (admin) */
+        /**
+         * The dead letters of one queue, oldest first, left in place (admin)
+         * @description Peeks at the queue's dead letters without removing them: each with its message id, routing key, payload and why it failed (the last error and the number of attempts).
+         */
         get: operations["getDeadLettersByQueue"];
         put?: never;
         post?: never;
@@ -95,7 +110,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move dead letters back to their queue: all of them, or those with the given message ids (admin) */
+        /**
+         * Move dead letters back to their queue: all of them, or those with the given message ids (admin)
+         * @description Republishes the dead letters (all of them, or only the listed message ids) to their queue, where they get another full set of attempts; answers how many were moved.
+         */
         post: operations["postDeadLettersByQueueReplay"];
         delete?: never;
         options?: never;
@@ -110,10 +128,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List schedules, newest first */
+        /**
+         * List schedules, newest first
+         * @description Filter `enabled`; `limit`/`offset` pages with a count. Schedules mirrored from content carry their `source`.
+         */
         get: operations["getSchedule"];
         put?: never;
-        /** Create a cron and/or interval schedule; each slot fires once (schedule.fired or an HTTP POST) */
+        /**
+         * Create a cron and/or interval schedule; each slot fires once (schedule.fired or an HTTP POST)
+         * @description `{cron_definition?, interval_definition?, timezone?, catch_up?, enabled?, payload?, endpoint?, auth_token?, timeout_seconds?}`: at least one of cron and interval. At each due slot, exactly once however many workers run, it publishes `schedule.fired` or, with an `endpoint`, POSTs `payload` to it (to public addresses only, unless listed). 201 with a `Location`.
+         */
         post: operations["postSchedule"];
         delete?: never;
         options?: never;
@@ -128,15 +152,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get one schedule
+         * @description The schedule with its definitions, time zone, target and next due slot; 404 for an unknown id.
+         */
         get: operations["getScheduleById"];
-        /** Replace a schedule (Seed's PUT: the fields given change, as with PATCH; an empty body too) */
+        /**
+         * Replace a schedule (Seed's PUT: the fields given change, as with PATCH; an empty body too)
+         * @description Seed's PUT: takes a create's body and changes the fields given, as PATCH does.
+         */
         put: operations["putScheduleById"];
         post?: never;
-        /** Delete a schedule with its run history and failures */
+        /**
+         * Delete a schedule with its run history and failures
+         * @description 204; its runs and failed deliveries are deleted too.
+         */
         delete: operations["deleteScheduleById"];
         options?: never;
         head?: never;
-        /** Change a schedule; a new cron, interval or time zone changes its future slots */
+        /**
+         * Change a schedule; a new cron, interval or time zone changes its future slots
+         * @description Changes the fields given; `null` clears cron, interval, endpoint or token. A new cron, interval or time zone moves its future slots only; slots already fired stay recorded.
+         */
         patch: operations["patchScheduleById"];
         trace?: never;
     };
@@ -149,7 +186,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Fire one slot now (recorded as a manual run): schedule.fired, or an HTTP POST */
+        /**
+         * Fire one slot now (recorded as a manual run): schedule.fired, or an HTTP POST
+         * @description Fires the schedule once at a manual slot now, recorded as a manual run: `schedule.fired`, or the HTTP POST to its endpoint; 202 `{slot}`.
+         */
         post: operations["postScheduleByIdFire"];
         delete?: never;
         options?: never;
@@ -164,7 +204,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A schedule's fired slots, newest first (manual fires flagged) */
+        /**
+         * A schedule's fired slots, newest first (manual fires flagged)
+         * @description Run history, newest first, paginated: `{id, schedule, slot, trigger, manual, fired_at, delivered_at}`.
+         */
         get: operations["getScheduleByIdRuns"];
         put?: never;
         post?: never;
@@ -181,10 +224,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** HTTP deliveries that failed on their last attempt, newest first */
+        /**
+         * HTTP deliveries that failed on their last attempt, newest first
+         * @description Failed HTTP deliveries of schedules, newest first, paginated: `{id, schedule, task_id, initiated_at, reason, attempts, created_at}`.
+         */
         get: operations["getFailedTasks"];
         put?: never;
-        /** Requeue every failed delivery with its schedule's current data, deleting the failures */
+        /**
+         * Requeue every failed delivery with its schedule's current data, deleting the failures
+         * @description Each failure is delivered again with its schedule's current data and deleted; 201 `{requeued_failed_tasks: true}`.
+         */
         post: operations["postFailedTasks"];
         delete?: never;
         options?: never;
@@ -199,6 +248,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get one failed HTTP delivery
+         * @description One failed delivery: its schedule, why it failed and after how many attempts.
+         */
         get: operations["getFailedTasksById"];
         put?: never;
         post?: never;
@@ -215,10 +268,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List hooks */
+        /**
+         * List hooks
+         * @description The hooks of the calling API user (the admin token sees every hook), with their event, target and owner; never their secrets.
+         */
         get: operations["getWebhook"];
         put?: never;
-        /** Register a hook: deliveries of `event` are POSTed to `target`. Admin only; `owner` (an API user id) creates it on that user's behalf, so it receives the events of that user's actions. */
+        /**
+         * Register a hook: deliveries of `event` are POSTed to `target`. Admin only; `owner` (an API user id) creates it on that user's behalf, so it receives the events of that user's actions.
+         * @description Deliveries are signed (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` with the hook's secret, answered once here) and retried with backoff until the target answers 2xx. Only admins create hooks: a hook makes the service POST to a URL from inside the network.
+         */
         post: operations["postWebhook"];
         delete?: never;
         options?: never;
@@ -233,7 +292,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Hook deliveries, newest first; `status=failed` lists the failures; filter by `hook` and `event` */
+        /**
+         * Hook deliveries, newest first; `status=failed` lists the failures; filter by `hook` and `event`
+         * @description Each delivery of an event to a hook, with its status (pending, delivered, failed), attempts, last response status and error; filter by `status`, `hook` and `event` to find what a target missed.
+         */
         get: operations["getWebhookDeliveries"];
         put?: never;
         post?: never;
@@ -252,7 +314,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeliver every failed delivery (of one `hook` or `event`, if given), with fresh attempts. Admin only. */
+        /**
+         * Redeliver every failed delivery (of one `hook` or `event`, if given), with fresh attempts. Admin only.
+         * @description Every failed delivery (of the given `hook` or `event` only, when given) is queued again with its original `webhook-id` and body and a fresh set of attempts; answers how many were queued.
+         */
         post: operations["postWebhookDeliveriesRedeliver"];
         delete?: never;
         options?: never;
@@ -269,7 +334,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeliver a delivery (same `webhook-id` and body) with fresh attempts. Admin only. 409 while it is pending. */
+        /**
+         * Redeliver a delivery (same `webhook-id` and body) with fresh attempts. Admin only. 409 while it is pending.
+         * @description Queues the delivery again with its original `webhook-id` and body (receivers can deduplicate on it) and a fresh set of attempts.
+         */
         post: operations["postWebhookDeliveriesByIdRedeliver"];
         delete?: never;
         options?: never;
@@ -286,7 +354,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Give a hook a new secret; for `overlap_seconds` (default a day) deliveries are signed with the old one too. Admin only. */
+        /**
+         * Give a hook a new secret; for `overlap_seconds` (default a day) deliveries are signed with the old one too. Admin only.
+         * @description Answers the new secret once. Until `overlap_seconds` have passed, each delivery carries a signature with the old secret too, so a receiver can switch without missing any.
+         */
         post: operations["postWebhookByIdRotateSecret"];
         delete?: never;
         options?: never;
@@ -301,16 +372,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a hook */
+        /**
+         * Get a hook
+         * @description One hook of the calling API user (any hook for the admin token), with its event, target and owner; never its secret.
+         */
         get: operations["getWebhookById"];
-        /** Replace a hook's event and target. Admin only. */
+        /**
+         * Replace a hook's event and target. Admin only.
+         * @description Both `event` and `target` are given; later deliveries go to the new target, deliveries already made keep theirs.
+         */
         put: operations["putWebhookById"];
         post?: never;
-        /** Delete a hook */
+        /**
+         * Delete a hook
+         * @description No further events are delivered to it; an API user may delete its own hooks, the admin token any hook.
+         */
         delete: operations["deleteWebhookById"];
         options?: never;
         head?: never;
-        /** Change a hook's event or target. Admin only. */
+        /**
+         * Change a hook's event or target. Admin only.
+         * @description Changes the fields given; later deliveries go to the new target, deliveries already made keep theirs.
+         */
         patch: operations["patchWebhookById"];
         trace?: never;
     };
@@ -362,7 +445,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -558,7 +641,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -902,7 +985,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1020,7 +1103,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1031,7 +1114,6 @@ export interface operations {
                      *       {
                      *         "messageId": "x",
                      *         "type": "x",
-                     *         "payload": null,
                      *         "error": "x",
                      *         "attempts": 1,
                      *         "failedAt": "x"
@@ -1221,7 +1303,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1477,7 +1559,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1722,7 +1804,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1999,7 +2081,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2259,7 +2341,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2510,7 +2592,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Done; no content. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -2710,7 +2792,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2964,7 +3046,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3150,7 +3232,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with a different body or query. */
+            /** @description SCHEDULER_PAYLOAD_INVALID: the schedule's payload cannot be rendered for this slot. IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with a different body or query. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3222,7 +3304,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3425,7 +3507,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3600,7 +3682,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -3826,7 +3908,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4017,7 +4099,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4203,7 +4285,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4447,7 +4529,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4636,7 +4718,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -4865,7 +4947,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -5014,7 +5096,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
+            /** @description SCHEDULER_HOOK_DELIVERY_PENDING: the delivery is still being tried. IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5152,7 +5234,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5420,7 +5502,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5619,7 +5701,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5831,7 +5913,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Done; no content. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -6009,7 +6091,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -10,7 +10,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its `allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry (`expires_at`, or `expires_in` seconds). Admin only. */
+        /**
+         * Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its `allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry (`expires_at`, or `expires_in` seconds). Admin only.
+         * @description Answers the new token once, in `token`: only its SHA-256 digest is stored, so it cannot be shown again. The user is found by `email` (lower-cased) or created. A `team` key may send only to the E.164 numbers, emails and identity ids of its `allow_list`; a `test` key goes through the whole pipeline to the LOG channel and never reaches a provider. The same token works on every service that shares this service's token table.
+         */
         post: operations["postUserToken"];
         delete?: never;
         options?: never;
@@ -25,7 +28,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the token or its digest). Admin only. */
+        /**
+         * API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the token or its digest). Admin only.
+         * @description Lists every issued token with what names it (its id and the first characters of the token, `prefix`) and what it was issued with; a revoked or expired one is listed with `revoked_at` or `expires_at` so operators can see it.
+         */
         get: operations["getUserTokens"];
         put?: never;
         post?: never;
@@ -45,7 +51,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a token: every API process of this service refuses it at once (401). Admin only. */
+        /**
+         * Revoke a token: every API process of this service refuses it at once (401). Admin only.
+         * @description Marks the token revoked and announces it to every API process of this service, which stop accepting it before this answers (their caches are evicted). The token stays listed, with `revoked_at`.
+         */
         delete: operations["deleteUserTokensById"];
         options?: never;
         head?: never;
@@ -59,7 +68,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This service's queues and how many dead letters each holds (admin) */
+        /**
+         * This service's queues and how many dead letters each holds (admin)
+         * @description Every queue this service consumes, with the number of messages in its dead-letter queue: the messages that failed every attempt. Payloads can hold personal data, hence admin only.
+         */
         get: operations["getDeadLetters"];
         put?: never;
         post?: never;
@@ -76,7 +88,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The dead letters of one queue, oldest first, left in place (admin) */
+        /**
+         * The dead letters of one queue, oldest first, left in place (admin)
+         * @description Peeks at the queue's dead letters without removing them: each with its message id, routing key, payload and why it failed (the last error and the number of attempts).
+         */
         get: operations["getDeadLettersByQueue"];
         put?: never;
         post?: never;
@@ -95,7 +110,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move dead letters back to their queue: all of them, or those with the given message ids (admin) */
+        /**
+         * Move dead letters back to their queue: all of them, or those with the given message ids (admin)
+         * @description Republishes the dead letters (all of them, or only the listed message ids) to their queue, where they get another full set of attempts; answers how many were moved.
+         */
         post: operations["postDeadLettersByQueueReplay"];
         delete?: never;
         options?: never;
@@ -110,10 +128,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List subscriptions, newest first */
+        /**
+         * List subscriptions, newest first
+         * @description Filters `identity`, `active`, `completed`, `messageset`, `lang`, `schedule`, `process_status`, `next_sequence_number`, `initial_sequence_number`, `created_after`, `created_before`, `messageset_contains`, `metadata_has_key`, `metadata_not_has_key`; `limit`/`offset` pages with a count.
+         */
         get: operations["getSubscriptions"];
         put?: never;
-        /** Subscribe an identity to a message set */
+        /**
+         * Subscribe an identity to a message set
+         * @description `{identity, messageset, lang, schedule, next_sequence_number?, metadata?, ...}`: the subscription starts at `next_sequence_number` (default 1) and is sent the set's messages in its `lang` at each slot of `schedule`. The message set and schedule must be known from content's events, else 400 SUBSCRIPTION_UNKNOWN_CONTENT. Publishes `subscription.created`.
+         */
         post: operations["postSubscriptions"];
         delete?: never;
         options?: never;
@@ -130,7 +154,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Seed hub webhook (subscriptionrequest.added): the same request twice makes one subscription */
+        /**
+         * Seed hub webhook (subscriptionrequest.added): the same request twice makes one subscription
+         * @description Seed's `subscriptionrequest.added` hook receiver `{hook?, data: {...}}`: `data.id` names the request, so the same request delivered twice makes one subscription; 201 `{accepted, id}`.
+         */
         post: operations["postSubscriptionsRequest"];
         delete?: never;
         options?: never;
@@ -145,15 +172,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Get one subscription
+         * @description The subscription with its position (`next_sequence_number`), state (`active`, `completed`, `process_status`) and metadata; 404 for an unknown id.
+         */
         get: operations["getSubscriptionsById"];
-        /** Replace a subscription (Seed's PUT: the fields a create needs, and any others to change) */
+        /**
+         * Replace a subscription (Seed's PUT: the fields a create needs, and any others to change)
+         * @description Seed's PUT: `identity`, `messageset`, `lang` and `schedule` are required, any other field given changes; publishes `subscription.updated`.
+         */
         put: operations["putSubscriptionsById"];
         post?: never;
-        /** Delete a subscription (as Seed did; PATCH active=false stops one and keeps it) */
+        /**
+         * Delete a subscription (as Seed did; PATCH active=false stops one and keeps it)
+         * @description Seed's DELETE: removes the subscription (204, no event). To stop one and keep its history, PATCH `active: false`.
+         */
         delete: operations["deleteSubscriptionsById"];
         options?: never;
         head?: never;
-        /** Change a subscription (deactivate it, move it to another set, schedule or language) */
+        /**
+         * Change a subscription (deactivate it, move it to another set, schedule or language)
+         * @description Changes any field given (deactivate it with `active: false`, move it to another set, schedule or language, or set its position) and publishes `subscription.updated`.
+         */
         patch: operations["patchSubscriptionsById"];
         trace?: never;
     };
@@ -164,7 +204,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Preview the send dates of the rest of the subscription's message set */
+        /**
+         * Preview the send dates of the rest of the subscription's message set
+         * @description The dates on which each remaining message of the subscription's set would be sent, from its schedule and its set's catch-up policy; nothing is sent.
+         */
         get: operations["getSubscriptionsByIdCalendar"];
         put?: never;
         post?: never;
@@ -183,7 +226,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send the last message again, without advancing (Seed resend) */
+        /**
+         * Send the last message again, without advancing (Seed resend)
+         * @description Seed's resend: the message the subscription was last sent is sent again (202) and its position does not change.
+         */
         post: operations["postSubscriptionsByIdResend"];
         delete?: never;
         options?: never;
@@ -200,7 +246,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Seed's legacy send: the subscription is sent its next message once (skipped when it is not ready) */
+        /**
+         * Seed's legacy send: the subscription is sent its next message once (skipped when it is not ready)
+         * @description What Seed's scheduler called at each slot of a subscription's own schedule: one send-next for it at a manual slot now, so it is sent its next message once (nothing when it is not ready); 201 `{accepted: true}`.
+         */
         post: operations["postSubscriptionsByIdSend"];
         delete?: never;
         options?: never;
@@ -217,7 +266,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Seed send trigger: send every ready subscription on this content schedule its next message */
+        /**
+         * Seed send trigger: send every ready subscription on this content schedule its next message
+         * @description Seed's trigger for a content schedule: a slot now for every ready subscription on it, each sent its next message once and advanced (fan-out by the workers); 202. 404 for an unknown schedule.
+         */
         post: operations["postScheduleByIdSend"];
         delete?: never;
         options?: never;
@@ -232,10 +284,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Sends that failed after every retry (one row per subscription of a dead-lettered command) */
+        /**
+         * Sends that failed after every retry (one row per subscription of a dead-lettered command)
+         * @description Seed's failed tasks: each send command that was dead-lettered, one row per subscription it was for, with why it failed; paginated.
+         */
         get: operations["getFailedTasks"];
         put?: never;
-        /** Requeue every failed send for another full set of attempts */
+        /**
+         * Requeue every failed send for another full set of attempts
+         * @description Every failed send is queued again for another full set of attempts and its failure record deleted.
+         */
         post: operations["postFailedTasks"];
         delete?: never;
         options?: never;
@@ -250,9 +308,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A message set's catch-up policy (the defaults when it has none of its own) */
+        /**
+         * A message set's catch-up policy (the defaults when it has none of its own)
+         * @description `{catch_up, max_per_day, sending_window, configured}`: how subscriptions of the set that fall behind are caught up; `configured: false` when the set uses the defaults. Admin only.
+         */
         get: operations["getMessagesetsByIdPolicy"];
-        /** Set a message set's catch-up policy: send_all (at most max_per_day a day), skip_to_current, latest_only */
+        /**
+         * Set a message set's catch-up policy: send_all (at most max_per_day a day), skip_to_current, latest_only
+         * @description send_all sends every missed message (at most `max_per_day` a day), skip_to_current jumps to the message due now, latest_only sends only the latest missed one; `sending_window` limits the hours. Admin only.
+         */
         put: operations["putMessagesetsByIdPolicy"];
         post?: never;
         delete?: never;
@@ -268,7 +332,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Ready subscriptions whose schedule has passed their next message (Seed's behind subscriptions) */
+        /**
+         * Ready subscriptions whose schedule has passed their next message (Seed's behind subscriptions)
+         * @description Seed's behind subscriptions: `{subscription, identity, messages_behind, current_messageset, current_sequence_number, expected_messageset, expected_sequence_number}`, filtered by `messageset`, paginated. Admin only.
+         */
         get: operations["getBehindSubscriptions"];
         put?: never;
         post?: never;
@@ -287,7 +354,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Move behind subscriptions (all, one set's, or the listed ones) to their expected position, sending nothing */
+        /**
+         * Move behind subscriptions (all, one set's, or the listed ones) to their expected position, sending nothing
+         * @description `{messageset?, subscriptions?}` (neither: every behind subscription): each moves to the position its schedule expects without being sent the messages it skips; answers how many moved. Admin only.
+         */
         post: operations["postBehindSubscriptionsFastForward"];
         delete?: never;
         options?: never;
@@ -302,7 +372,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Daily send estimate per message set (Seed's EstimatedSend) for a date */
+        /**
+         * Daily send estimate per message set (Seed's EstimatedSend) for a date
+         * @description Seed's EstimatedSend for `date`: per message set, how many subscriptions and identities are due and how many sends that makes.
+         */
         get: operations["getEstimates"];
         put?: never;
         post?: never;
@@ -319,10 +392,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List hooks */
+        /**
+         * List hooks
+         * @description The hooks of the calling API user (the admin token sees every hook), with their event, target and owner; never their secrets.
+         */
         get: operations["getWebhook"];
         put?: never;
-        /** Register a hook: deliveries of `event` are POSTed to `target`. Admin only; `owner` (an API user id) creates it on that user's behalf, so it receives the events of that user's actions. */
+        /**
+         * Register a hook: deliveries of `event` are POSTed to `target`. Admin only; `owner` (an API user id) creates it on that user's behalf, so it receives the events of that user's actions.
+         * @description Deliveries are signed (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` with the hook's secret, answered once here) and retried with backoff until the target answers 2xx. Only admins create hooks: a hook makes the service POST to a URL from inside the network.
+         */
         post: operations["postWebhook"];
         delete?: never;
         options?: never;
@@ -337,7 +416,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Hook deliveries, newest first; `status=failed` lists the failures; filter by `hook` and `event` */
+        /**
+         * Hook deliveries, newest first; `status=failed` lists the failures; filter by `hook` and `event`
+         * @description Each delivery of an event to a hook, with its status (pending, delivered, failed), attempts, last response status and error; filter by `status`, `hook` and `event` to find what a target missed.
+         */
         get: operations["getWebhookDeliveries"];
         put?: never;
         post?: never;
@@ -356,7 +438,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeliver every failed delivery (of one `hook` or `event`, if given), with fresh attempts. Admin only. */
+        /**
+         * Redeliver every failed delivery (of one `hook` or `event`, if given), with fresh attempts. Admin only.
+         * @description Every failed delivery (of the given `hook` or `event` only, when given) is queued again with its original `webhook-id` and body and a fresh set of attempts; answers how many were queued.
+         */
         post: operations["postWebhookDeliveriesRedeliver"];
         delete?: never;
         options?: never;
@@ -373,7 +458,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeliver a delivery (same `webhook-id` and body) with fresh attempts. Admin only. 409 while it is pending. */
+        /**
+         * Redeliver a delivery (same `webhook-id` and body) with fresh attempts. Admin only. 409 while it is pending.
+         * @description Queues the delivery again with its original `webhook-id` and body (receivers can deduplicate on it) and a fresh set of attempts.
+         */
         post: operations["postWebhookDeliveriesByIdRedeliver"];
         delete?: never;
         options?: never;
@@ -390,7 +478,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Give a hook a new secret; for `overlap_seconds` (default a day) deliveries are signed with the old one too. Admin only. */
+        /**
+         * Give a hook a new secret; for `overlap_seconds` (default a day) deliveries are signed with the old one too. Admin only.
+         * @description Answers the new secret once. Until `overlap_seconds` have passed, each delivery carries a signature with the old secret too, so a receiver can switch without missing any.
+         */
         post: operations["postWebhookByIdRotateSecret"];
         delete?: never;
         options?: never;
@@ -405,16 +496,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a hook */
+        /**
+         * Get a hook
+         * @description One hook of the calling API user (any hook for the admin token), with its event, target and owner; never its secret.
+         */
         get: operations["getWebhookById"];
-        /** Replace a hook's event and target. Admin only. */
+        /**
+         * Replace a hook's event and target. Admin only.
+         * @description Both `event` and `target` are given; later deliveries go to the new target, deliveries already made keep theirs.
+         */
         put: operations["putWebhookById"];
         post?: never;
-        /** Delete a hook */
+        /**
+         * Delete a hook
+         * @description No further events are delivered to it; an API user may delete its own hooks, the admin token any hook.
+         */
         delete: operations["deleteWebhookById"];
         options?: never;
         head?: never;
-        /** Change a hook's event or target. Admin only. */
+        /**
+         * Change a hook's event or target. Admin only.
+         * @description Changes the fields given; later deliveries go to the new target, deliveries already made keep theirs.
+         */
         patch: operations["patchWebhookById"];
         trace?: never;
     };
@@ -425,10 +528,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A topic's subscribers */
+        /**
+         * A topic's subscribers
+         * @description The identities subscribed to the topic with their channels, `limit`/`offset` pages ordered by identity.
+         */
         get: operations["getTopicsByTopicSubscribers"];
         put?: never;
-        /** Subscribe an identity to a topic (again: replaces its channels) */
+        /**
+         * Subscribe an identity to a topic (again: replaces its channels)
+         * @description `{identity, channels?}`: 201 for a new subscriber, 200 when it was already subscribed (its channels are replaced).
+         */
         post: operations["postTopicsByTopicSubscribers"];
         delete?: never;
         options?: never;
@@ -446,7 +555,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Unsubscribe an identity from a topic */
+        /**
+         * Unsubscribe an identity from a topic
+         * @description 204; 404 TOPIC_SUBSCRIPTION_NOT_FOUND when it was not subscribed. Later publishes of the topic are not sent to it.
+         */
         delete: operations["deleteTopicsByTopicSubscribersByIdentity"];
         options?: never;
         head?: never;
@@ -460,7 +572,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An identity's topics */
+        /**
+         * An identity's topics
+         * @description Every topic the identity is subscribed to, with its channels.
+         */
         get: operations["getIdentitiesByIdTopics"];
         put?: never;
         post?: never;
@@ -479,7 +594,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Publish to a topic's verified subscribers (a publish_id published again sends nothing new) */
+        /**
+         * Publish to a topic's verified subscribers (a publish_id published again sends nothing new)
+         * @description `{publish_id, content | template, personalisation?, subject?, channels?}`: one message to each verified subscriber of the topic (email messages carry an unsubscribe link); 202 `{publish_id, topic, recipients, duplicate}`. A `publish_id` published again sends nothing new (`duplicate: true`).
+         */
         post: operations["postTopicsByTopicPublish"];
         delete?: never;
         options?: never;
@@ -494,7 +612,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A publish, with its recipients counted by status */
+        /**
+         * A publish, with its recipients counted by status
+         * @description `{publish_id, topic, template, channels, recipients, counts, failures, created_at}`: how many of its messages are queued, sent, delivered or failed.
+         */
         get: operations["getPublishesByPublishId"];
         put?: never;
         post?: never;
@@ -552,7 +673,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -748,7 +869,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1092,7 +1213,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1210,7 +1331,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1221,7 +1342,6 @@ export interface operations {
                      *       {
                      *         "messageId": "x",
                      *         "type": "x",
-                     *         "payload": null,
                      *         "error": "x",
                      *         "attempts": 1,
                      *         "failedAt": "x"
@@ -1411,7 +1531,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1680,7 +1800,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1910,7 +2030,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2221,7 +2341,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2449,7 +2569,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2694,7 +2814,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2929,7 +3049,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Done; no content. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -3127,7 +3247,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3362,7 +3482,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3555,7 +3675,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3816,7 +3936,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4073,7 +4193,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -4322,7 +4442,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4486,7 +4606,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4714,7 +4834,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4926,7 +5046,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5144,7 +5264,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5331,7 +5451,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5561,7 +5681,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5722,7 +5842,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5908,7 +6028,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -6152,7 +6272,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6341,7 +6461,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -6570,7 +6690,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -6719,7 +6839,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
+            /** @description SUBSCRIPTION_HOOK_DELIVERY_PENDING: the delivery is still being tried. IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6857,7 +6977,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7125,7 +7245,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7324,7 +7444,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7536,7 +7656,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Done; no content. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -7714,7 +7834,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7929,7 +8049,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8143,7 +8263,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8169,7 +8289,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
+            /** @description Created. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -8434,7 +8554,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Done; no content. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -8601,7 +8721,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8821,7 +8941,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8843,7 +8963,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
+            /** @description Accepted: it is done asynchronously. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -8980,7 +9100,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
+            /** @description TOPIC_PUBLISH_ID_CONFLICT: the publish_id was used for another topic. IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9103,7 +9223,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK. */
             200: {
                 headers: {
                     [name: string]: unknown;

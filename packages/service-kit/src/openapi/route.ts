@@ -197,8 +197,13 @@ export function documentRoute(
   const facts = factsOf(schema, url, route, options);
   const declared = Object.entries(schema.response ?? {});
   const derived = derivedErrors(facts, options);
+  const successes = declared.filter(([status]) => !/^[45]/.test(status));
   const response = {
-    ...Object.fromEntries(declared.filter(([status]) => !/^[45]/.test(status))),
+    // A route without a success schema (a file's bytes, a proxied answer) still says it succeeds.
+    ...(successes.length
+      ? {}
+      : { 200: { description: "Success: the body is as the description says.", type: "null" } }),
+    ...Object.fromEntries(successes),
     ...derived,
     // Route-specific errors (see `routeError`), beside what the status means on every such route.
     ...Object.fromEntries(
