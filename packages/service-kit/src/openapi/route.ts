@@ -72,7 +72,8 @@ function factsOf(schema: RouteSchema, url: string, route: RouteOptions, options:
   return {
     public: isPublic,
     idempotent,
-    validates: Boolean(schema.body || schema.querystring || schema.params || schema.headers || idempotent),
+    // A body is parsed (INVALID_BODY) even without a schema.
+    validates: Boolean(schema.body || schema.querystring || schema.params || schema.headers || hasBody),
     hasId: /[:{]/.test(url),
     hasBody,
     bodyLimit: route.bodyLimit ?? options.bodyLimit,
