@@ -50,6 +50,13 @@ describe("consent across services", () => {
         },
       }),
     );
+    // The free-form search filters (one exploded `filters` object in the document) reach the query string as such.
+    const found = await ok(
+      tidings.identity.GET("/api/v1/identities/search/", {
+        params: { query: { filters: { details__addresses__msisdn: number } } },
+      }),
+    );
+    expect(found.results.map((i) => i.id)).toEqual([identity.id]);
     const senderDb = new pg.Client({ connectionString: platform.databaseUrl("message-sender") });
     await senderDb.connect();
     try {
