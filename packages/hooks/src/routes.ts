@@ -177,8 +177,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
       schema: {
         tags,
         summary: "List hooks",
-        description:
-          "The hooks of the calling API user (the admin token sees every hook), with their event, target and owner; never their secrets.",
+        description: "The calling API user's hooks (every hook for the admin token); never their secrets.",
         querystring: ListQuery,
         response: { 200: Page(HookSchema), ...errorResponses },
       },
@@ -314,8 +313,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
       schema: {
         tags,
         summary: "Get a hook",
-        description:
-          "One hook of the calling API user (any hook for the admin token), with its event, target and owner; never its secret.",
+        description: "One hook of the calling API user (any for the admin token); never its secret.",
         params: HookIdParams,
         response: { 200: HookSchema, ...errorResponses },
       },
@@ -366,8 +364,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
       schema: {
         tags,
         summary: "Change a hook's event or target. Admin only.",
-        description:
-          "Changes the fields given; later deliveries go to the new target, deliveries already made keep theirs.",
+        description: "Changes the fields given; later deliveries go to the new target.",
         params: HookIdParams,
         body: Type.Object(
           { event: Type.Optional(Event), target: Type.Optional(Target) },
@@ -385,8 +382,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
       schema: {
         tags,
         summary: "Delete a hook",
-        description:
-          "No further events are delivered to it; an API user may delete its own hooks, the admin token any hook.",
+        description: "No further events are delivered to it; users delete their own hooks, admins any.",
         params: HookIdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },

@@ -534,7 +534,7 @@ export interface paths {
         };
         /**
          * List hooks
-         * @description The hooks of the calling API user (the admin token sees every hook), with their event, target and owner; never their secrets.
+         * @description The calling API user's hooks (every hook for the admin token); never their secrets.
          */
         get: operations["getWebhook"];
         put?: never;
@@ -638,7 +638,7 @@ export interface paths {
         };
         /**
          * Get a hook
-         * @description One hook of the calling API user (any hook for the admin token), with its event, target and owner; never its secret.
+         * @description One hook of the calling API user (any for the admin token); never its secret.
          */
         get: operations["getWebhookById"];
         /**
@@ -649,14 +649,14 @@ export interface paths {
         post?: never;
         /**
          * Delete a hook
-         * @description No further events are delivered to it; an API user may delete its own hooks, the admin token any hook.
+         * @description No further events are delivered to it; users delete their own hooks, admins any.
          */
         delete: operations["deleteWebhookById"];
         options?: never;
         head?: never;
         /**
          * Change a hook's event or target. Admin only.
-         * @description Changes the fields given; later deliveries go to the new target, deliveries already made keep theirs.
+         * @description Changes the fields given; later deliveries go to the new target.
          */
         patch: operations["patchWebhookById"];
         trace?: never;
