@@ -1,5 +1,5 @@
 /**
- * The README's examples (issue #21), run as written against the real processes: every fenced `sh` or `ts` block
+ * The READMEs' examples (issue #21; FILES), run as written against the real processes: every fenced `sh` or `ts` block
  * right after a `<!-- example -->` line. Each runs on its own, from a directory whose `.env` holds the platform's
  * ADMIN_TOKEN (as the repository's root does after `./scripts/start.sh`), with `localhost:3001`..`3005` pointed
  * at the test's ports. A shell example runs with `-e -o pipefail`; any example fails on a non-zero exit or an
@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientOf, type Platform, SERVICES, startPlatform } from "./platform.ts";
 
 const ADMIN_TOKEN = "e2e-readme-token-0123456789";
-const FILES = ["README.md"];
+const FILES = ["README.md", "packages/service-kit/README.md"];
 const run = promisify(execFile);
 
 interface Example {
@@ -94,7 +94,7 @@ async function runExample(example: Example): Promise<string> {
 
 describe("the README's examples", () => {
   it("finds them", () => {
-    expect(examples.map((e) => e.lang)).toEqual(["sh", "sh", "ts"]);
+    expect(examples.map((e) => e.lang)).toEqual(["sh", "sh", "ts", "sh", "sh", "sh"]);
   });
 
   it.each(examples.map((e) => [`${e.file}:${e.line} (${e.lang})`, e] as const))(
@@ -111,7 +111,9 @@ describe("the README's examples", () => {
     const tidings = clientOf(platform, ADMIN_TOKEN);
     const outbounds = await ok(tidings.messageSender.GET("/api/v1/outbound/"));
     expect(outbounds.results.map((o) => o.content)).toEqual(["Welcome to Tidings", "Welcome to Tidings"]);
-    const identities = await ok(tidings.identity.GET("/api/v1/identities/"));
-    expect("count" in identities && identities.count).toBe(3);
+    const tokens = await ok(tidings.identity.GET("/api/v1/user/tokens/"));
+    expect(tokens.results.map((t) => [t.email, t.kind, t.revoked_at !== null])).toEqual([
+      ["hub@example.org", "team", true],
+    ]);
   });
 });
