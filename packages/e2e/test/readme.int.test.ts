@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientOf, type Platform, SERVICES, startPlatform } from "./platform.ts";
 
 const ADMIN_TOKEN = "e2e-readme-token-0123456789";
-const FILES = ["README.md", "packages/service-kit/README.md"];
+const FILES = ["README.md", "packages/service-kit/README.md", "apps/message-sender/README.md"];
 const run = promisify(execFile);
 
 interface Example {
@@ -94,7 +94,7 @@ async function runExample(example: Example): Promise<string> {
 
 describe("the README's examples", () => {
   it("finds them", () => {
-    expect(examples.map((e) => e.lang)).toEqual(["sh", "sh", "ts", "sh", "sh", "sh"]);
+    expect(examples.map((e) => e.lang)).toEqual(["sh", "sh", "ts", "sh", "sh", "sh", "sh"]);
   });
 
   it.each(examples.map((e) => [`${e.file}:${e.line} (${e.lang})`, e] as const))(
@@ -115,5 +115,7 @@ describe("the README's examples", () => {
     expect(tokens.results.map((t) => [t.email, t.kind, t.revoked_at !== null])).toEqual([
       ["hub@example.org", "team", true],
     ]);
+    const senderTokens = await ok(tidings.messageSender.GET("/api/v1/user/tokens/"));
+    expect(senderTokens.results.map((t) => [t.email, t.kind])).toEqual([["ci@example.org", "test"]]);
   });
 });
