@@ -3,6 +3,7 @@
  * command `pnpm start` runs), each on its own database, in one scratch broker namespace.
  */
 import { createServer } from "node:net";
+import { createTidingsClient, type TidingsClient } from "@tidings/client";
 import {
   createTestDatabase,
   createTestNamespace,
@@ -37,6 +38,16 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** The typed client (@tidings/client) of the platform's five APIs, with `token` (none: only public routes answer). */
+export const clientOf = (platform: Pick<Platform, "base">, token?: string): TidingsClient =>
+  createTidingsClient({
+    identity: { url: platform.base.identity, token },
+    subscription: { url: platform.base.subscription, token },
+    content: { url: platform.base.content, token },
+    scheduler: { url: platform.base.scheduler, token },
+    messageSender: { url: platform.base["message-sender"], token },
+  });
 
 const envName = (service: ServiceName, suffix: string) =>
   `${service.toUpperCase().replace("-", "_")}_${suffix}`;

@@ -1,6 +1,14 @@
 import type { SqlExecutor } from "@tidings/amqp";
 import { hookEventsOf, type Service } from "@tidings/contracts";
-import { type Api, ApiError, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
+import {
+  type Api,
+  ApiError,
+  errorResponses,
+  pageParams,
+  requireAdmin,
+  routeError,
+  toPage,
+} from "@tidings/service-kit";
 import Type, { type Static, type TSchema } from "typebox";
 import {
   apiUserExists,
@@ -135,6 +143,8 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
         summary:
           "Register a hook: deliveries of `event` are POSTed to `target`. Admin only; `owner` (an API user id) " +
           "creates it on that user's behalf, so it receives the events of that user's actions.",
+        description:
+          "Deliveries are signed (Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` with the hook's secret, answered once here) and retried with backoff until the target answers 2xx. Only admins create hooks: a hook makes the service POST to a URL from inside the network.",
         body: Type.Object(
           { event: Event, target: Target, owner: Type.Optional(OwnerId) },
           { additionalProperties: false },
@@ -167,6 +177,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
       schema: {
         tags,
         summary: "List hooks",
+        description: "The calling API user's hooks (every hook for the admin token); never their secrets.",
         querystring: ListQuery,
         response: { 200: Page(HookSchema), ...errorResponses },
       },
@@ -185,6 +196,8 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
         tags,
         summary:
           "Hook deliveries, newest first; `status=failed` lists the failures; filter by `hook` and `event`",
+        description:
+          "Each delivery of an event to a hook, with its status (pending, delivered, failed), attempts, last response status and error; filter by `status`, `hook` and `event` to find what a target missed.",
         querystring: Type.Object({
           ...ListQuery.properties,
           status: Type.Optional(
@@ -210,6 +223,8 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
         tags,
         summary:
           "Redeliver every failed delivery (of one `hook` or `event`, if given), with fresh attempts. Admin only.",
+        description:
+          "Every failed delivery (of the given `hook` or `event` only, when given) is queued again with its original `webhook-id` and body and a fresh set of attempts; answers how many were queued.",
         body: Type.Object(
           { hook: Type.Optional(HookId), event: Type.Optional(Event) },
           { additionalProperties: false },
@@ -231,8 +246,14 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
         tags,
         summary:
           "Redeliver a delivery (same `webhook-id` and body) with fresh attempts. Admin only. 409 while it is pending.",
+        description:
+          "Queues the delivery again with its original `webhook-id` and body (receivers can deduplicate on it) and a fresh set of attempts.",
         params: Type.Object({ id: Type.String({ format: "uuid" }) }),
-        response: { 202: DeliverySchema, ...errorResponses },
+        response: {
+          202: DeliverySchema,
+          ...errorResponses,
+          409: routeError(`${codePrefix}_HOOK_DELIVERY_PENDING: the delivery is still being tried.`),
+        },
       },
     },
     async (request, reply) => {
@@ -263,6 +284,8 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
         tags,
         summary:
           "Give a hook a new secret; for `overlap_seconds` (default a day) deliveries are signed with the old one too. Admin only.",
+        description:
+          "Answers the new secret once. Until `overlap_seconds` have passed, each delivery carries a signature with the old secret too, so a receiver can switch without missing any.",
         params: HookIdParams,
         body: Type.Object(
           {
@@ -290,6 +313,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
       schema: {
         tags,
         summary: "Get a hook",
+        description: "One hook of the calling API user (any for the admin token); never its secret.",
         params: HookIdParams,
         response: { 200: HookSchema, ...errorResponses },
       },
@@ -324,6 +348,8 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
       schema: {
         tags,
         summary: "Replace a hook's event and target. Admin only.",
+        description:
+          "Both `event` and `target` are given; later deliveries go to the new target, deliveries already made keep theirs.",
         params: HookIdParams,
         body: Type.Object({ event: Event, target: Target }, { additionalProperties: false }),
         response: { 200: HookSchema, ...errorResponses },
@@ -338,6 +364,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
       schema: {
         tags,
         summary: "Change a hook's event or target. Admin only.",
+        description: "Changes the fields given; later deliveries go to the new target.",
         params: HookIdParams,
         body: Type.Object(
           { event: Type.Optional(Event), target: Type.Optional(Target) },
@@ -355,6 +382,7 @@ export function registerHookRoutes(app: Api, options: HookRoutesOptions): void {
       schema: {
         tags,
         summary: "Delete a hook",
+        description: "No further events are delivered to it; users delete their own hooks, admins any.",
         params: HookIdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },

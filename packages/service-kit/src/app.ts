@@ -34,6 +34,8 @@ export interface ApiDeps {
   publicRateLimit?: number;
 }
 
+/** The largest request body a route reads unless it sets its own `bodyLimit`. */
+const BODY_LIMIT = 5 * 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /**
@@ -50,7 +52,7 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     },
     trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     routerOptions: { ignoreTrailingSlash: true },
-    bodyLimit: 5 * 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate("publicUrl", deps.publicUrl);
   app.addHook("onSend", async (request, reply) => {
@@ -69,7 +71,12 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
   });
   await app.register(errorHandlerPlugin);
   await app.register(metricsPlugin, { service: deps.service });
-  await app.register(docsPlugin, { service: deps.service, version: deps.version });
+  await app.register(docsPlugin, {
+    service: deps.service,
+    version: deps.version,
+    bodyLimit: BODY_LIMIT,
+    publicRateLimit: Boolean(deps.publicRateLimit),
+  });
   await app.register(healthPlugin, { version: deps.version, db: deps.db, broker: deps.broker });
   await app.register(tokensPlugin);
 

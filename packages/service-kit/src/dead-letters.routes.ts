@@ -37,6 +37,8 @@ export function deadLetterRoutes(app: Api, service: Service, broker: Broker): vo
       schema: {
         tags,
         summary: "This service's queues and how many dead letters each holds (admin)",
+        description:
+          "Every queue this service consumes, with the number of messages in its dead-letter queue: the messages that failed every attempt. Payloads can hold personal data, hence admin only.",
         response: {
           200: Type.Array(Type.Object({ queue: Type.String(), dead_letters: Type.Integer() })),
           ...errorResponses,
@@ -57,6 +59,8 @@ export function deadLetterRoutes(app: Api, service: Service, broker: Broker): vo
       schema: {
         tags,
         summary: "The dead letters of one queue, oldest first, left in place (admin)",
+        description:
+          "Peeks at the queue's dead letters without removing them: each with its message id, routing key, payload and why it failed (the last error and the number of attempts).",
         params: QueueParams,
         querystring: Type.Object({
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -77,6 +81,8 @@ export function deadLetterRoutes(app: Api, service: Service, broker: Broker): vo
         tags,
         summary:
           "Move dead letters back to their queue: all of them, or those with the given message ids (admin)",
+        description:
+          "Republishes the dead letters (all of them, or only the listed message ids) to their queue, where they get another full set of attempts; answers how many were moved.",
         params: QueueParams,
         body: Type.Optional(
           Type.Object(

@@ -34,6 +34,9 @@ export { canonicalJson, IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from "./idemp
 export { runProcess, type Stop, stopAll } from "./lifecycle.ts";
 export { pruneTokenUsage, RateLimiter } from "./limits.ts";
 export { createLogger, loggerOptions, maskPii, redactQuery } from "./logger.ts";
+export { operationIdOf } from "./openapi/document.ts";
+export { routeError } from "./openapi/route.ts";
+export { PATTERN_CANDIDATES, type RefResolver, type Schema, sample, typesOf } from "./openapi/sample.ts";
 export {
   DEFAULT_PAGE_SIZE,
   externalUrl,

@@ -34,7 +34,11 @@ declare module "fastify" {
  */
 export const CALLBACK_BODY_LIMIT = 64 * 1024;
 
-/** The error responses every route can give, for `schema.response`. */
+/**
+ * The error responses a route can give, for `schema.response` (they serialize the one error shape). The OpenAPI
+ * document lists only those the route can really give, derived from it (see ./openapi/route.ts); a route-specific
+ * error beyond those is declared with `routeError(description)`.
+ */
 export const errorResponses = {
   400: ErrorResponse,
   401: ErrorResponse,

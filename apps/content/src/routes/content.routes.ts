@@ -54,6 +54,8 @@ export function contentRoutes(app: Api, deps: RouteDeps): void {
   resourceRoutes(app, {
     path: "/api/v1/schedule/",
     name: "schedule",
+    deleteConflict:
+      "CONTENT_SCHEDULE_IN_USE: it is the default_schedule of a message set (`details.messagesets`).",
     schemas: {
       item: ContentSchedule,
       create: CreateContentScheduleBody,

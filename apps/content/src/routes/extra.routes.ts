@@ -32,6 +32,8 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
         tags: ["schedule"],
         summary:
           "The schedule's run times in a window (from..to inclusive, in its time zone), at most `limit`",
+        description:
+          "`{schedule, timezone, cron_definition, from, to, runs, truncated}`: the run times in [from, to] (at most 367 days apart) computed in the schedule's time zone, so 08:00 stays 08:00 local across DST; at most `limit` (default 100), `truncated` when there were more.",
         params: IntIdParams,
         querystring: ScheduleRunsQuery,
         response: { 200: ScheduleRuns, ...errorResponses },
@@ -46,6 +48,8 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
       schema: {
         tags: ["message set"],
         summary: "The message set with its messages (binary content nested), in sequence_number, lang order",
+        description:
+          "The message set with `messages`, each with its binary content nested (or null), ordered by sequence_number then lang.",
         params: IntIdParams,
         response: { 200: MessageSetMessages, ...errorResponses },
       },
@@ -59,6 +63,7 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
       schema: {
         tags: ["message set"],
         summary: "{<messageset id>: [the distinct langs of its messages]} for every message set",
+        description: "For every message set, the distinct languages of its messages, sorted (`[]` for none).",
         response: { 200: MessageSetLanguages, ...errorResponses },
       },
     },
@@ -71,6 +76,8 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
       schema: {
         tags: ["message set"],
         summary: "Copy a message set and all its messages under a new short_name",
+        description:
+          "`{short_name, label?}`: a copy of the set (every field but `short_name`, and `label` if given) with copies of all its messages, in one transaction; events are published for the set and each message.",
         params: IntIdParams,
         body: CloneMessageSetBody,
         response: { 201: MessageSet, ...errorResponses },
@@ -88,6 +95,7 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
       schema: {
         tags: ["message"],
         summary: "The message with its binary content nested",
+        description: "The message with `binary_content` (`{id, content, ...}` or null) in place of its id.",
         params: IntIdParams,
         response: { 200: MessageContent, ...errorResponses },
       },
@@ -101,6 +109,8 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
       schema: {
         tags: ["template"],
         summary: "Every version of the template, oldest first",
+        description:
+          "A page of the template's versions, oldest first: each change of a template makes a new version, and sends can name one.",
         params: IntIdParams,
         querystring: ListQuery,
         response: { 200: Paginated(TemplateVersion), ...errorResponses },
@@ -119,6 +129,7 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
       schema: {
         tags: ["template"],
         summary: "One version of the template",
+        description: "The template as it was at that version.",
         params: Type.Object({
           ...IntIdParams.properties,
           version: Type.Integer({ minimum: 1, maximum: 2147483647 }),
@@ -135,6 +146,8 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
       schema: {
         tags: ["template"],
         summary: "Render the template with personalisation (every placeholder needs a value)",
+        description:
+          "`{personalisation: {name: value}, version?}`: the template (or that version) rendered, with its encoding and the number of SMS segments it takes; a placeholder without a value is a 400.",
         params: IntIdParams,
         body: PreviewTemplateBody,
         response: { 200: TemplatePreview, ...errorResponses },

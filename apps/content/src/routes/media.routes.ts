@@ -6,7 +6,7 @@ import {
   IntIdParams,
   Paginated,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, routeError, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import { readUpload } from "../media/upload.ts";
 import {
@@ -34,6 +34,8 @@ export async function mediaRoutes(app: Api, deps: RouteDeps): Promise<void> {
       schema: {
         tags,
         summary: "Upload a file: multipart/form-data with the file in the field `content`",
+        description:
+          "`multipart/form-data` with the file in the field `content` (a part without a Content-Type is typed by its file name's extension); 201 `{id, content, filename, mime_type, size, created_at, updated_at}` where `content` is the file's public URL.",
         consumes: ["multipart/form-data"],
         response: { 201: BinaryContent, 413: ErrorResponse, ...errorResponses },
       },
@@ -51,6 +53,7 @@ export async function mediaRoutes(app: Api, deps: RouteDeps): Promise<void> {
       schema: {
         tags,
         summary: "List binary content in id order",
+        description: "A page of uploaded files with their public URLs, MIME types and sizes.",
         querystring: BinaryContentListQuery,
         response: { 200: Paginated(BinaryContent), ...errorResponses },
       },
@@ -68,6 +71,7 @@ export async function mediaRoutes(app: Api, deps: RouteDeps): Promise<void> {
       schema: {
         tags,
         summary: "Get one binary content",
+        description: "One uploaded file's record: its public URL, file name, MIME type and size.",
         params: IntIdParams,
         response: { 200: BinaryContent, ...errorResponses },
       },
@@ -81,8 +85,13 @@ export async function mediaRoutes(app: Api, deps: RouteDeps): Promise<void> {
       schema: {
         tags,
         summary: "Delete binary content and its file; refused (409) while a message uses it",
+        description: "204, and the stored file is removed; 409 while a message uses it.",
         params: IntIdParams,
-        response: { 204: Type.Null({ description: "Deleted" }), ...errorResponses },
+        response: {
+          204: Type.Null({ description: "Deleted" }),
+          ...errorResponses,
+          409: routeError("CONTENT_BINARY_IN_USE: a message uses it; `details.messages` names them."),
+        },
       },
     },
     async (request, reply) => {
@@ -100,6 +109,8 @@ export async function mediaRoutes(app: Api, deps: RouteDeps): Promise<void> {
       schema: {
         tags,
         summary: "A stored file (public; the URL is the binary content's `content`)",
+        description:
+          "Public (no token): the file's bytes with its MIME type, `Cache-Control: immutable` and `X-Content-Type-Options: nosniff`.",
         params: Type.Object({ key: Type.String({ maxLength: 255 }) }),
       },
     },

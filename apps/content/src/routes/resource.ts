@@ -1,5 +1,12 @@
 import { IntIdParams, type ListQuery, Paginated } from "@tidings/contracts";
-import { type Api, errorResponses, type PageParams, pageParams, toPage } from "@tidings/service-kit";
+import {
+  type Api,
+  errorResponses,
+  type PageParams,
+  pageParams,
+  routeError,
+  toPage,
+} from "@tidings/service-kit";
 import Type, { type Static, type TSchema } from "typebox";
 import type { Listed, RequestContext } from "../services/support.ts";
 
@@ -20,6 +27,8 @@ export interface Resource<
   get(id: number): Promise<Static<Item>>;
   update(id: number, body: Static<Update>, context: RequestContext): Promise<Static<Item>>;
   remove(id: number, context: RequestContext): Promise<void>;
+  /** Why a delete can be refused (409), for the docs; absent, it cannot. */
+  deleteConflict?: string;
 }
 
 /** The request id correlates the events a request causes. */
@@ -47,6 +56,7 @@ export function resourceRoutes<
       schema: {
         tags,
         summary: `Create a ${name}`,
+        description: `Stores the ${name} and answers it with its id; the change is published to the other services (subscription, scheduler, message-sender keep copies of what they use).`,
         body: schemas.create,
         response: { 201: schemas.item, ...errorResponses },
       },
@@ -63,6 +73,7 @@ export function resourceRoutes<
       schema: {
         tags,
         summary: `List ${name}s in id order`,
+        description: `Seed's paginated list (limit/offset with count, next and previous links), filterable by the fields Seed filtered on.`,
         querystring: schemas.query,
         response: { 200: Paginated(schemas.item), ...errorResponses },
       },
@@ -81,6 +92,7 @@ export function resourceRoutes<
       schema: {
         tags,
         summary: `Get one ${name}`,
+        description: `The ${name} by its id, as Seed answered it.`,
         params: IntIdParams,
         response: { 200: schemas.item, ...errorResponses },
       },
@@ -94,6 +106,7 @@ export function resourceRoutes<
       schema: {
         tags,
         summary: `Change some fields of a ${name}`,
+        description: `Changes only the fields given and publishes the change to the services that keep a copy.`,
         params: IntIdParams,
         body: schemas.update,
         response: { 200: schemas.item, ...errorResponses },
@@ -117,6 +130,7 @@ export function resourceRoutes<
       schema: {
         tags,
         summary: `Replace a ${name} (Seed's PUT)`,
+        description: `Seed's PUT: the body is a whole ${name}, fields left out take their defaults or null; the change is published to the services that keep a copy.`,
         params: IntIdParams,
         body: schemas.create,
         response: { 200: schemas.item, ...errorResponses },
@@ -136,8 +150,13 @@ export function resourceRoutes<
       schema: {
         tags,
         summary: `Delete a ${name}`,
+        description: `Deletes the ${name} and publishes its deletion to the services that keep a copy.`,
         params: IntIdParams,
-        response: { 204: Type.Null({ description: "Deleted" }), ...errorResponses },
+        response: {
+          204: Type.Null({ description: "Deleted" }),
+          ...errorResponses,
+          ...(resource.deleteConflict ? { 409: routeError(resource.deleteConflict) } : {}),
+        },
       },
     },
     async (request, reply) => {

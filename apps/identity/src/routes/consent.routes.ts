@@ -25,6 +25,8 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["consent"],
         summary: "Record an opt-out (stop, stopall, unsubscribe, forget) and apply it",
+        description:
+          "`optout_type` stop (that address), stopall (every address), unsubscribe (recorded for subscribers to act on, with `topic`) or forget (the person's details and addresses are redacted everywhere). Without `identity`, the address finds it. The change, its consent-ledger entry and its `optout.created` event are written in one transaction; every service acts on the event.",
         body: CreateOptOutBody,
         response: { 201: OptOut, ...errorResponses },
       },
@@ -39,6 +41,8 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["consent"],
         summary: "Record an opt-in: the address may be contacted again",
+        description:
+          "Sets `optedout: false` on the address (it must be one of the identity's, else 400 IDENTITY_ADDRESS_NOT_ON_IDENTITY), records it in the consent ledger and publishes it, so the other services may contact the address again.",
         body: CreateOptInBody,
         response: { 201: OptIn, ...errorResponses },
       },
@@ -53,6 +57,8 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["consent"],
         summary: "Opt-outs by field, newest first; unknown fields are a 400",
+        description:
+          "Equality filters `identity`, `optout_type`, `address_type`, `address` (normalised with `address_type`), `request_source`, `requestor_source_id`, `reason`, plus `created_from`/`created_to`. Pages with `limit`/`offset` or `cursor`.",
         querystring: OptOutSearchQuery,
         response: { 200: OptOutPage, ...errorResponses },
       },
@@ -70,6 +76,8 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["consent"],
         summary: "The identity's consent ledger (every opt-out and opt-in), oldest first",
+        description:
+          "Every opt-out and opt-in of the identity, oldest first: `{action (optout|optin), kind, scope (address|all|topic), channel, address, topic, source, source_id, reason, created_at, created_by}`; what was forgotten shows as `redacted`.",
         params: IdParams,
         querystring: ListQuery,
         response: { 200: Paginated(ConsentEntry), ...errorResponses },

@@ -42,6 +42,8 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["identities"],
         summary: "Create an identity",
+        description:
+          "`details.addresses` is required: `{<type>: {<address>: {default?, optedout?, inactive?, verified?}}}`; msisdn addresses are normalised to E.164. Answers 201 with the identity and a `Location` header, and publishes `identity.created`. `communicate_through` and `operator` must name existing identities (else 400 IDENTITY_REFERENCE_NOT_FOUND).",
         body: CreateIdentityBody,
         response: { 201: Identity, ...errorResponses },
       },
@@ -58,6 +60,8 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["identities"],
         summary: "List identities, newest first (limit/offset with a count, or `cursor=` for keyset pages)",
+        description:
+          "Filters `created_from`, `created_to`, `updated_from`, `updated_to`, `communicate_through`, `operator`, `created_by`, `updated_by`. `limit`/`offset` pages carry a `count`; `cursor=` (empty for the first page, then follow `next`) gives keyset pages `{next, previous: null, results}` for large lists.",
         querystring: IdentityListQuery,
         response: { 200: IdentityPage, ...errorResponses },
       },
@@ -75,6 +79,8 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
         tags: ["identities"],
         summary:
           "Search: details__addresses__<type>=<address>, details__<key>=<value>, include_inactive; unknown filters are a 400",
+        description:
+          "`details__addresses__<type>=<address>` finds the identities holding that address (normalised as stored), `details__<key>[__<key>]=<value>` compares a details value as a string, `include_inactive=false` drops identities whose searched address is inactive. Pages as the list. Any other parameter is a 400 IDENTITY_UNKNOWN_FILTER.",
         querystring: IdentitySearchQuery,
         response: { 200: IdentityPage, ...errorResponses },
       },
@@ -93,6 +99,8 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["identities"],
         summary: "Seed receiver for the Message Sender delivery-report hook: counts consecutive failed sends",
+        description:
+          "Seed's delivery-report hook receiver: `{hook?, data: {identity? | to_addr?, delivered}}`. A failed delivery adds one to the identity's consecutive-failure count, a delivered one resets it; answers `{identity, failed_message_count}`.",
         body: MessageCountBody,
         response: {
           200: MessageCountResult,
@@ -116,6 +124,8 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["identities"],
         summary: "Get one identity",
+        description:
+          "The identity with its details, addresses and audit fields; 404 IDENTITY_NOT_FOUND for an unknown id.",
         params: IdParams,
         response: { 200: Identity, ...errorResponses },
       },
@@ -129,6 +139,8 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["identities"],
         summary: "Update an identity (details required; replaces it whole)",
+        description:
+          "Replaces the identity's `details` (required) and any other field given; sets `updated_by` and publishes `identity.updated`. The stored `optedout` and `verified` flags of addresses that stay are kept: change them through the opt-out, opt-in and verification routes.",
         params: IdParams,
         body: ReplaceIdentityBody,
         response: { 200: Identity, ...errorResponses },
@@ -143,6 +155,8 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["identities"],
         summary: "Update some fields of an identity (`details` replaces the whole object, as in Seed)",
+        description:
+          "Changes any of `version`, `details`, `communicate_through`, `operator`. The row is locked while it changes, so an opt-out or verification running at the same time is not lost, and an update built from a stale read cannot undo an opt-out (`optedout`/`verified` keep their stored values). Publishes `identity.updated`.",
         params: IdParams,
         body: PatchIdentityBody,
         response: { 200: Identity, ...errorResponses },
@@ -157,6 +171,8 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["identities"],
         summary: "Delete an identity",
+        description:
+          "Answers 204 and publishes `identity.deleted`; its opt-outs and opt-ins keep their rows with `identity: null`.",
         params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },
@@ -174,6 +190,8 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
         tags: ["identities"],
         summary:
           "Usable addresses of one type (opted-out and inactive ones left out); flags `default`, `use_communicate_through`",
+        description:
+          "`{count, next, previous, results: [{address}]}` of the identity's addresses of that type, opted-out and inactive ones left out. `default` (present) keeps only the default one (or the only one); `use_communicate_through` answers the addresses of the identity this one communicates through (one level).",
         params: AddressesParams,
         querystring: AddressesQuery,
         response: { 200: Paginated(AddressResult), ...errorResponses },
@@ -196,6 +214,8 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["identities"],
         summary: "Every top-level details key seen on an identity",
+        description:
+          "`{key_names}`: every top-level key of `details` found on any identity, for building search forms.",
         querystring: ListQuery,
         response: { 200: DetailKeys, ...errorResponses },
       },

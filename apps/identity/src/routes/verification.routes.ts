@@ -1,12 +1,11 @@
 import {
   ConfirmVerifyBody,
-  ErrorResponse,
   IdParams,
   VerificationConfirmed,
   VerificationIssued,
   VerifyBody,
 } from "@tidings/contracts";
-import { type Api, errorResponses } from "@tidings/service-kit";
+import { type Api, errorResponses, routeError } from "@tidings/service-kit";
 import { confirmVerification, issueVerification } from "../services/verification.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
 
@@ -24,9 +23,17 @@ export function verificationRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["verification"],
         summary: "Send a short-lived verification code to one of the identity's addresses",
+        description:
+          "`{address_type, address}` (an address of the identity): a 6-digit code is sent to it through message-sender and 202 answers when it expires; an earlier unconfirmed code stops working. 429 IDENTITY_TOO_MANY_CODES past VERIFICATION_MAX_CODES_PER_HOUR.",
         params: IdParams,
         body: VerifyBody,
-        response: { 202: VerificationIssued, ...errorResponses, 429: ErrorResponse },
+        response: {
+          202: VerificationIssued,
+          ...errorResponses,
+          429: routeError(
+            "IDENTITY_TOO_MANY_CODES: VERIFICATION_MAX_CODES_PER_HOUR codes were sent to the address in the last hour.",
+          ),
+        },
       },
     },
     async (request, reply) =>
@@ -41,9 +48,17 @@ export function verificationRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags: ["verification"],
         summary: "Check a verification code; a right one marks the address verified",
+        description:
+          "`{address_type, address, code}`: the right code answers `{verified: true}` and marks the address verified; a wrong or expired one is 400 (IDENTITY_VERIFICATION_INVALID, IDENTITY_VERIFICATION_EXPIRED) and counts as an attempt, 429 IDENTITY_TOO_MANY_ATTEMPTS past VERIFICATION_MAX_ATTEMPTS.",
         params: IdParams,
         body: ConfirmVerifyBody,
-        response: { 200: VerificationConfirmed, ...errorResponses, 429: ErrorResponse },
+        response: {
+          200: VerificationConfirmed,
+          ...errorResponses,
+          429: routeError(
+            "IDENTITY_TOO_MANY_ATTEMPTS: the code was checked VERIFICATION_MAX_ATTEMPTS times.",
+          ),
+        },
       },
     },
     async (request) => confirmVerification(db, request.params.id, request.body, settings, actorOf(request)),

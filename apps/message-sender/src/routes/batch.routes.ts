@@ -13,6 +13,8 @@ export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds
       schema: {
         tags: ["outbound"],
         summary: "Queue one message to each of up to 10,000 recipients",
+        description:
+          "`{id?, recipients: [{to_addr?, to_identity?, personalisation?}], content? | template?, metadata?, channel?}`: every recipient is checked first (400 naming the bad indexes, 403 for a team key's recipients off its allow-list), then the batch and its outbounds are stored in one transaction and sent by the workers; 202 with the batch and a `Location`.",
         body: CreateBatchBody,
         response: { 202: Batch, ...errorResponses },
       },
@@ -29,6 +31,8 @@ export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds
       schema: {
         tags: ["outbound"],
         summary: "A batch, with its outbounds counted by status",
+        description:
+          "`{id, total, channel, template, template_version, test, status_counts: {queued: n, delivered: n, ...}, created_at, created_by}`.",
         params: IdParams,
         response: { 200: Batch, ...errorResponses },
       },

@@ -6,7 +6,7 @@ import {
   PatchChannelBody,
   type RedeliveryPolicy,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, requireAdmin, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, requireAdmin, routeError, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import {
   createChannel,
@@ -41,8 +41,14 @@ export function channelRoutes(
       schema: {
         tags: ["channel"],
         summary: "Create a channel (configuration validated by channel_type; secrets are write-only) (admin)",
+        description:
+          "`{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, vonage, smtp, log). Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.",
         body: CreateChannelBody,
-        response: { 201: ChannelResponse, ...errorResponses },
+        response: {
+          201: ChannelResponse,
+          ...errorResponses,
+          409: routeError("MESSAGE_SENDER_CHANNEL_EXISTS: a channel with this channel_id exists."),
+        },
       },
     },
     async (request, reply) => {
@@ -58,6 +64,8 @@ export function channelRoutes(
       schema: {
         tags: ["channel"],
         summary: "List channels",
+        description:
+          "Every channel with its type, limits, fallback and sending window; secrets masked as `********`. Any key.",
         querystring: ListQuery,
         response: { 200: Paginated(ChannelResponse), ...errorResponses },
       },
@@ -75,6 +83,7 @@ export function channelRoutes(
       schema: {
         tags: ["channel"],
         summary: "Get a channel",
+        description: "One channel by its `channel_id`, secrets masked as `********`.",
         params: ChannelParams,
         response: { 200: ChannelResponse, ...errorResponses },
       },
@@ -90,6 +99,8 @@ export function channelRoutes(
         tags: ["channel"],
         summary:
           "Change a channel (configuration is merged; `default: true` makes it the only default) (admin)",
+        description:
+          "`configuration` is merged into the stored one (a secret left out or sent as `********` keeps its value; `null` removes a field) and the result validated. Changing where requests or callbacks go needs every secret given again (400 MESSAGE_SENDER_SECRETS_REQUIRED). Admin keys only.",
         params: ChannelParams,
         body: PatchChannelBody,
         response: { 200: ChannelResponse, ...errorResponses },
@@ -109,8 +120,16 @@ export function channelRoutes(
       schema: {
         tags: ["channel"],
         summary: "Delete a channel (not LOG, not the default) (admin)",
+        description:
+          "204; LOG and the default channel cannot be deleted (409). Channels falling back to it lose their fallback. Admin keys only.",
         params: ChannelParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: {
+          204: Type.Null(),
+          ...errorResponses,
+          409: routeError(
+            "MESSAGE_SENDER_CHANNEL_BUILT_IN (LOG) or MESSAGE_SENDER_CHANNEL_IS_DEFAULT: it cannot be deleted.",
+          ),
+        },
       },
     },
     async (request, reply) => {

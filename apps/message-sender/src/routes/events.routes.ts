@@ -35,6 +35,8 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
       schema: {
         tags: ["events"],
         summary: "Twilio status callback (verified by X-Twilio-Signature)",
+        description:
+          "Public: Twilio posts its status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). The outbound found by its provider id moves to delivered or failed and `outbound.delivery_report` is published.",
         params: WebhookParams,
         body: TwilioStatusCallback,
         response: { 200: EventAccepted, ...errorResponses },
@@ -59,6 +61,8 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
       schema: {
         tags: ["events"],
         summary: "Vonage SMS delivery receipt (verified by its sig parameter)",
+        description:
+          "Public: Vonage's delivery receipts (form-encoded or JSON), verified by their `sig` parameter and signed `timestamp` with the channel's signature secret (403 when they do not verify or are stale); applied as a Twilio report is.",
         params: WebhookParams,
         body: VonageDeliveryReceipt,
         response: { 200: EventAccepted, ...errorResponses },
@@ -76,6 +80,8 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
       schema: {
         tags: ["events"],
         summary: "A Vumi event (ack, nack, delivery_report) about an outbound, by its provider id (token)",
+        description:
+          "Seed's generic event `{message_type: event, event_type: ack|nack|delivery_report, user_message_id, nack_reason?, delivery_status?}`, matched by provider id: delivery_report marks the outbound delivered (failed when `delivery_status` is failed), nack failed, ack changes nothing. An unknown id is a 400.",
         body: VumiEvent,
         response: { 200: EventAccepted, ...errorResponses },
       },

@@ -11,6 +11,8 @@ export function failedTaskRoutes(app: Api, db: Db): void {
       schema: {
         tags: ["failed-tasks"],
         summary: "Outbounds not sent after every attempt",
+        description:
+          "`{id, outbound, reason, attempts, initiated_at}` per outbound that failed its last attempt, paginated.",
         querystring: ListQuery,
         response: { 200: Paginated(FailedTask), ...errorResponses },
       },
@@ -28,6 +30,7 @@ export function failedTaskRoutes(app: Api, db: Db): void {
       schema: {
         tags: ["failed-tasks"],
         summary: "One failed task",
+        description: "A failed task by id: the outbound, why it failed and after how many attempts.",
         params: IntIdParams,
         response: { 200: FailedTask, ...errorResponses },
       },
@@ -41,6 +44,8 @@ export function failedTaskRoutes(app: Api, db: Db): void {
       schema: {
         tags: ["failed-tasks"],
         summary: "Requeue every failed task",
+        description:
+          "Each failed outbound moves back to `queued` with a fresh `outbound.send` (never one a provider already accepted) and its failure record is deleted.",
         response: { 201: FailedTasksRequeued, ...errorResponses },
       },
     },

@@ -60,6 +60,8 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
       schema: {
         tags: ["inbound"],
         summary: "Twilio incoming-message webhook (verified by X-Twilio-Signature); answers empty TwiML",
+        description:
+          "Public: an SMS received on a Twilio number, verified by `X-Twilio-Signature` (403 otherwise). Stored as an inbound (keywords such as STOP recorded as opt-outs at identity); answers empty TwiML so Twilio replies nothing.",
         params: WebhookParams,
         body: TwilioInboundWebhook,
         response: { 200: Twiml, ...errorResponses },
@@ -80,6 +82,8 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
       schema: {
         tags: ["inbound"],
         summary: "Vonage inbound SMS webhook (verified by its sig parameter)",
+        description:
+          "Public: an SMS received on a Vonage number (form or JSON), verified by its `sig` parameter as delivery receipts are; stored as an inbound, keywords acted on.",
         params: WebhookParams,
         body: VonageInboundWebhook,
         response: { 200: InboundAccepted, ...errorResponses },
@@ -97,6 +101,8 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
       schema: {
         tags: ["inbound"],
         summary: "Store an inbound message: a Vumi message (transport_name names the channel, if it is one)",
+        description:
+          "Seed's inbound: a Vumi message as Vumi Go and Junebug's Vumi transports push it; the channel is `transport_name` when it names one, else the default. 201, or 200 with the stored one for a `message_id` seen before on that channel. Keywords (STOP...) and the sender's identity are resolved as for every inbound.",
         body: CreateInboundBody,
         response: { 201: Inbound, 200: Inbound, ...errorResponses },
       },
@@ -117,6 +123,8 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
         tags: ["inbound"],
         summary:
           "Store an inbound message of a channel: a Vumi message, or a Junebug one (`from`, `to`, `reply_to`)",
+        description:
+          "Seed's inbound of a named channel (404 for no such channel): a Vumi message (with `from_addr`) or a Junebug one (with `from`), read as Seed read them. 201, or 200 for a `message_id` seen before.",
         params: InboundChannelParams,
         body: ChannelInboundBody,
         response: { 201: Inbound, 200: Inbound, ...errorResponses },
@@ -139,6 +147,8 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
       schema: {
         tags: ["inbound"],
         summary: "List inbound messages, newest first (Seed's filters and ordering)",
+        description:
+          "Seed's filters `from_identity`, `from_addr` (repeatable), `to_addr`, `message_id`, `in_reply_to`, `content`, `transport_name`, `transport_type`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`, `ordering`; also `channel` and `before`/`after`.",
         querystring: InboundListQuery,
         response: { 200: Paginated(Inbound), ...errorResponses },
       },
@@ -162,6 +172,8 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
       schema: {
         tags: ["inbound"],
         summary: "Get one inbound message",
+        description:
+          "One inbound with its channel, addresses, sender identity, keyword and the outbound it replies to.",
         params: IdParams,
         response: { 200: Inbound, ...errorResponses },
       },

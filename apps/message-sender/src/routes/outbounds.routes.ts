@@ -22,6 +22,8 @@ export function outboundRoutes(
       schema: {
         tags: ["outbound"],
         summary: "Queue a message to send",
+        description:
+          "At least one of `to_addr`/`to_identity`, and `metadata` (an object). Stores the outbound (`queued`) with its `outbound.send` command in one statement and answers 201 with it and a `Location`; a worker then sends it through its channel (the default when `channel` is absent) and reports its status. Content or a `template` with `personalisation`; timing with `priority`, `sending_window`, `not_before`, `expires_at` or `ttl_seconds`. A team key may send only to its allow-list (403).",
         body: CreateOutboundBody,
         response: { 201: Outbound, ...errorResponses },
       },
@@ -41,6 +43,8 @@ export function outboundRoutes(
       schema: {
         tags: ["outbound"],
         summary: "List outbound messages, newest first (Seed's filters and ordering)",
+        description:
+          "Seed's `{count, next, previous, results}` with `limit` (default 100, max 1000) and `offset`. Filters `to_addr` and `to_identity` (repeatable), `vumi_message_id`, `delivered`, `attempts`, `version`, `status`, `before`/`after`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`; `ordering=created_at` or `-created_at` (the default).",
         querystring: OutboundListQuery,
         response: { 200: Paginated(Outbound), ...errorResponses },
       },
@@ -68,6 +72,8 @@ export function outboundRoutes(
       schema: {
         tags: ["outbound"],
         summary: "Get one outbound message",
+        description:
+          "The outbound with its status (queued, submitted, delivered, failed, expired, cancelled), provider id, last error and timestamps; 404 for an unknown id.",
         params: IdParams,
         response: { 200: Outbound, ...errorResponses },
       },

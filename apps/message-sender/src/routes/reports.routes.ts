@@ -6,7 +6,7 @@ import {
   OutboundsArchived,
   StatusCountsQuery,
 } from "@tidings/contracts";
-import { type Api, errorResponses } from "@tidings/service-kit";
+import { type Api, errorResponses, routeError } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { aggregateOutbounds, archiveOutbounds, statusCounts } from "../reports/reports.ts";
 
@@ -17,6 +17,8 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
       schema: {
         tags: ["reports"],
         summary: "Outbounds per day (UTC) and status",
+        description:
+          "`[{date, status, count}]` per UTC day of `created_at` and status, `from`..`to` inclusive; by default the 30 days up to today, at most 366 days.",
         querystring: StatusCountsQuery,
         response: { 200: DailyStatusCounts, ...errorResponses },
       },
@@ -30,6 +32,8 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
       schema: {
         tags: ["reports"],
         summary: "Recompute the daily aggregates of outbounds (Seed)",
+        description:
+          "Seed's aggregate task: `{start?, end?}` (dates; default the 30 days up to today) recomputes the daily aggregates of those days (days already archived keep theirs); 202 `{aggregate_outbounds: true}`.",
         body: AggregateOutboundsBody,
         response: { 202: OutboundsAggregated, ...errorResponses },
       },
@@ -46,10 +50,13 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
       schema: {
         tags: ["reports"],
         summary: "Archive days of final outbounds to ARCHIVE_DIR as gzipped NDJSON, then purge them (Seed)",
+        description:
+          "Seed's archive task: `{start, end}` (dates, `end` before today): each day not archived yet is written to ARCHIVE_DIR and its outbounds purged; 202 with the days archived. 409 MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED without ARCHIVE_DIR.",
         body: ArchiveOutboundsBody,
         response: {
           202: OutboundsArchived,
           ...errorResponses,
+          409: routeError("MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED: ARCHIVE_DIR is not set."),
         },
       },
     },

@@ -12,6 +12,8 @@ export function failedTaskRoutes(app: Api, { db }: RouteDeps): void {
       schema: {
         tags,
         summary: "HTTP deliveries that failed on their last attempt, newest first",
+        description:
+          "Failed HTTP deliveries of schedules, newest first, paginated: `{id, schedule, task_id, initiated_at, reason, attempts, created_at}`.",
         querystring: ListQuery,
         response: { 200: Paginated(SchedulerFailedTask), ...errorResponses },
       },
@@ -25,7 +27,15 @@ export function failedTaskRoutes(app: Api, { db }: RouteDeps): void {
 
   app.get(
     "/api/v1/failed-tasks/:id/",
-    { schema: { tags, params: IdParams, response: { 200: SchedulerFailedTask, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Get one failed HTTP delivery",
+        description: "One failed delivery: its schedule, why it failed and after how many attempts.",
+        params: IdParams,
+        response: { 200: SchedulerFailedTask, ...errorResponses },
+      },
+    },
     async (request) => getFailedTask(db, request.params.id),
   );
 
@@ -35,6 +45,8 @@ export function failedTaskRoutes(app: Api, { db }: RouteDeps): void {
       schema: {
         tags,
         summary: "Requeue every failed delivery with its schedule's current data, deleting the failures",
+        description:
+          "Each failure is delivered again with its schedule's current data and deleted; 201 `{requeued_failed_tasks: true}`.",
         response: { 201: RequeuedFailedTasks, ...errorResponses },
       },
     },

@@ -9,7 +9,7 @@ import {
   SchedulerScheduleRun,
   UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, routeError, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import type { Actor } from "../services/schedule-rules.ts";
 import {
@@ -33,6 +33,8 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
         tags,
         summary:
           "Create a cron and/or interval schedule; each slot fires once (schedule.fired or an HTTP POST)",
+        description:
+          "`{cron_definition?, interval_definition?, timezone?, catch_up?, enabled?, payload?, endpoint?, auth_token?, timeout_seconds?}`: at least one of cron and interval. At each due slot, exactly once however many workers run, it publishes `schedule.fired` or, with an `endpoint`, POSTs `payload` to it (to public addresses only, unless listed). 201 with a `Location`.",
         body: CreateSchedulerScheduleBody,
         response: { 201: SchedulerSchedule, ...errorResponses },
       },
@@ -49,6 +51,8 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
       schema: {
         tags,
         summary: "List schedules, newest first",
+        description:
+          "Filter `enabled`; `limit`/`offset` pages with a count. Schedules mirrored from content carry their `source`.",
         querystring: SchedulerScheduleListQuery,
         response: { 200: Paginated(SchedulerSchedule), ...errorResponses },
       },
@@ -62,7 +66,16 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
 
   app.get(
     "/api/v1/schedule/:id/",
-    { schema: { tags, params: IdParams, response: { 200: SchedulerSchedule, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Get one schedule",
+        description:
+          "The schedule with its definitions, time zone, target and next due slot; 404 for an unknown id.",
+        params: IdParams,
+        response: { 200: SchedulerSchedule, ...errorResponses },
+      },
+    },
     async (request) => getSchedule(db, request.params.id),
   );
 
@@ -76,6 +89,8 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
       schema: {
         tags,
         summary: "Change a schedule; a new cron, interval or time zone changes its future slots",
+        description:
+          "Changes the fields given; `null` clears cron, interval, endpoint or token. A new cron, interval or time zone moves its future slots only; slots already fired stay recorded.",
         params: IdParams,
         body: UpdateSchedulerScheduleBody,
         response: { 200: SchedulerSchedule, ...errorResponses },
@@ -90,6 +105,7 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
       schema: {
         tags,
         summary: "Replace a schedule (Seed's PUT: the fields given change, as with PATCH; an empty body too)",
+        description: "Seed's PUT: takes a create's body and changes the fields given, as PATCH does.",
         params: IdParams,
         body: CreateSchedulerScheduleBody,
         response: { 200: SchedulerSchedule, ...errorResponses },
@@ -104,6 +120,7 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
       schema: {
         tags,
         summary: "Delete a schedule with its run history and failures",
+        description: "204; its runs and failed deliveries are deleted too.",
         params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },
@@ -120,8 +137,16 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
       schema: {
         tags,
         summary: "Fire one slot now (recorded as a manual run): schedule.fired, or an HTTP POST",
+        description:
+          "Fires the schedule once at a manual slot now, recorded as a manual run: `schedule.fired`, or the HTTP POST to its endpoint; 202 `{slot}`.",
         params: IdParams,
-        response: { 202: FiredSlot, ...errorResponses },
+        response: {
+          202: FiredSlot,
+          ...errorResponses,
+          422: routeError(
+            "SCHEDULER_PAYLOAD_INVALID: the schedule's payload cannot be rendered for this slot.",
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -135,6 +160,8 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
       schema: {
         tags,
         summary: "A schedule's fired slots, newest first (manual fires flagged)",
+        description:
+          "Run history, newest first, paginated: `{id, schedule, slot, trigger, manual, fired_at, delivered_at}`.",
         params: IdParams,
         querystring: ListQuery,
         response: { 200: Paginated(SchedulerScheduleRun), ...errorResponses },

@@ -29,6 +29,8 @@ export function catchUpRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary: "A message set's catch-up policy (the defaults when it has none of its own)",
+        description:
+          "`{catch_up, max_per_day, sending_window, configured}`: how subscriptions of the set that fall behind are caught up; `configured: false` when the set uses the defaults. Admin only.",
         params: MessageSetPolicyParams,
         response: { 200: MessageSetPolicy, ...errorResponses },
       },
@@ -46,6 +48,8 @@ export function catchUpRoutes(app: Api, { db, config }: RouteDeps): void {
         tags,
         summary:
           "Set a message set's catch-up policy: send_all (at most max_per_day a day), skip_to_current, latest_only",
+        description:
+          "send_all sends every missed message (at most `max_per_day` a day), skip_to_current jumps to the message due now, latest_only sends only the latest missed one; `sending_window` limits the hours. Admin only.",
         params: MessageSetPolicyParams,
         body: MessageSetPolicyBody,
         response: { 200: MessageSetPolicy, ...errorResponses },
@@ -64,6 +68,8 @@ export function catchUpRoutes(app: Api, { db, config }: RouteDeps): void {
         tags,
         summary:
           "Ready subscriptions whose schedule has passed their next message (Seed's behind subscriptions)",
+        description:
+          "Seed's behind subscriptions: `{subscription, identity, messages_behind, current_messageset, current_sequence_number, expected_messageset, expected_sequence_number}`, filtered by `messageset`, paginated. Admin only.",
         querystring: BehindSubscriptionQuery,
         response: { 200: Paginated(BehindSubscription), ...errorResponses },
       },
@@ -86,6 +92,8 @@ export function catchUpRoutes(app: Api, { db, config }: RouteDeps): void {
         tags,
         summary:
           "Move behind subscriptions (all, one set's, or the listed ones) to their expected position, sending nothing",
+        description:
+          "`{messageset?, subscriptions?}` (neither: every behind subscription): each moves to the position its schedule expects without being sent the messages it skips; answers how many moved. Admin only.",
         body: FastForwardBody,
         response: {
           200: FastForwarded,
@@ -112,6 +120,8 @@ export function catchUpRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary: "Daily send estimate per message set (Seed's EstimatedSend) for a date",
+        description:
+          "Seed's EstimatedSend for `date`: per message set, how many subscriptions and identities are due and how many sends that makes.",
         querystring: EstimateQuery,
         response: { 200: EstimatedSends, ...errorResponses },
       },

@@ -25,6 +25,8 @@ export function failedTaskRoutes(app: Api, { broker }: RouteDeps): void {
       schema: {
         tags,
         summary: "Sends that failed after every retry (one row per subscription of a dead-lettered command)",
+        description:
+          "Seed's failed tasks: each send command that was dead-lettered, one row per subscription it was for, with why it failed; paginated.",
         querystring: ListQuery,
         response: { 200: Paginated(SubscriptionFailedTask), ...errorResponses },
       },
@@ -50,6 +52,8 @@ export function failedTaskRoutes(app: Api, { broker }: RouteDeps): void {
       schema: {
         tags,
         summary: "Requeue every failed send for another full set of attempts",
+        description:
+          "Every failed send is queued again for another full set of attempts and its failure record deleted.",
         response: {
           201: RequeuedSubscriptionTasks,
           ...errorResponses,

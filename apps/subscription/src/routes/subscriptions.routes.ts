@@ -35,8 +35,9 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
     {
       schema: {
         tags,
-        summary:
-          "Subscribe an identity to a message set: 201, or 200 with its active subscription to that set, unchanged",
+        summary: "Subscribe an identity to a message set",
+        description:
+          "`{identity, messageset, lang, schedule, next_sequence_number?, metadata?, ...}`: the subscription starts at `next_sequence_number` (default 1) and is sent the set's messages in its `lang` at each slot of `schedule`. The message set and schedule must be known from content's events, else 400 SUBSCRIPTION_UNKNOWN_CONTENT. An identity has one active subscription per message set: 201 with the new subscription, or 200 with the identity's active subscription to that set, unchanged (a retried registration makes no second one). Publishes `subscription.created` when it creates one.",
         body: CreateSubscriptionBody,
         response: { 201: Subscription, 200: Subscription, ...errorResponses },
       },
@@ -57,6 +58,8 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
         tags,
         summary:
           "Seed hub webhook (subscriptionrequest.added): 201 with the new subscription's id, or with the identity's active one to that set",
+        description:
+          "Seed's `subscriptionrequest.added` hook receiver `{hook?, data: {...}}`: `data.id` names the request, so the same request delivered twice makes one subscription, and an identity already on that set keeps its active subscription; 201 `{accepted, id}`.",
         body: SubscriptionRequestBody,
         response: { 201: SubscriptionRequestAccepted, ...errorResponses },
       },
@@ -74,6 +77,8 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary: "List subscriptions, newest first",
+        description:
+          "Filters `identity`, `active`, `completed`, `messageset`, `lang`, `schedule`, `process_status`, `next_sequence_number`, `initial_sequence_number`, `created_after`, `created_before`, `messageset_contains`, `metadata_has_key`, `metadata_not_has_key`; `limit`/`offset` pages with a count.",
         querystring: SubscriptionListQuery,
         response: { 200: Paginated(Subscription), ...errorResponses },
       },
@@ -87,7 +92,16 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
 
   app.get(
     "/api/v1/subscriptions/:id/",
-    { schema: { tags, params: IdParams, response: { 200: Subscription, ...errorResponses } } },
+    {
+      schema: {
+        tags,
+        summary: "Get one subscription",
+        description:
+          "The subscription with its position (`next_sequence_number`), state (`active`, `completed`, `process_status`) and metadata; 404 for an unknown id.",
+        params: IdParams,
+        response: { 200: Subscription, ...errorResponses },
+      },
+    },
     async (request) => getSubscription(db, request.params.id),
   );
 
@@ -105,6 +119,8 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary: "Change a subscription (deactivate it, move it to another set, schedule or language)",
+        description:
+          "Changes any field given (deactivate it with `active: false`, move it to another set, schedule or language, or set its position) and publishes `subscription.updated`.",
         params: IdParams,
         body: UpdateSubscriptionBody,
         response: { 200: Subscription, ...errorResponses },
@@ -119,6 +135,8 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary: "Replace a subscription (Seed's PUT: the fields a create needs, and any others to change)",
+        description:
+          "Seed's PUT: `identity`, `messageset`, `lang` and `schedule` are required, any other field given changes; publishes `subscription.updated`.",
         params: IdParams,
         body: CreateSubscriptionBody,
         response: { 200: Subscription, ...errorResponses },
@@ -133,6 +151,8 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary: "Delete a subscription (as Seed did; PATCH active=false stops one and keeps it)",
+        description:
+          "Seed's DELETE: removes the subscription (204, no event). To stop one and keep its history, PATCH `active: false`.",
         params: IdParams,
         response: { 204: Type.Null(), ...errorResponses },
       },
@@ -149,6 +169,8 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary: "Preview the send dates of the rest of the subscription's message set",
+        description:
+          "The dates on which each remaining message of the subscription's set would be sent, from its schedule and its set's catch-up policy; nothing is sent.",
         params: IdParams,
         response: {
           200: SubscriptionCalendar,
@@ -165,6 +187,8 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary: "Send the last message again, without advancing (Seed resend)",
+        description:
+          "Seed's resend: the message the subscription was last sent is sent again (202) and its position does not change.",
         params: IdParams,
         response: {
           202: ResendAccepted,
@@ -188,6 +212,8 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
         tags,
         summary:
           "Seed's legacy send: the subscription is sent its next message once (skipped when it is not ready)",
+        description:
+          "What Seed's scheduler called at each slot of a subscription's own schedule: one send-next for it at a manual slot now, so it is sent its next message once (nothing when it is not ready); 201 `{accepted: true}`.",
         params: IdParams,
         response: { 201: SendAccepted, ...errorResponses },
       },
@@ -204,6 +230,8 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary: "Seed send trigger: send every ready subscription on this content schedule its next message",
+        description:
+          "Seed's trigger for a content schedule: a slot now for every ready subscription on it, each sent its next message once and advanced (fan-out by the workers); 202. 404 for an unknown schedule.",
         params: ScheduleSendParams,
         response: { 202: ScheduleSendAccepted, ...errorResponses },
       },

@@ -12,7 +12,7 @@ import {
   TopicSubscriber,
   TopicSubscriberParams,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageParams, routeError, toPage } from "@tidings/service-kit";
 import Type from "typebox";
 import {
   getPublish,
@@ -34,6 +34,8 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
       schema: {
         tags,
         summary: "Subscribe an identity to a topic (again: replaces its channels)",
+        description:
+          "`{identity, channels?}`: 201 for a new subscriber, 200 when it was already subscribed (its channels are replaced).",
         params: TopicParams,
         body: SubscribeTopicBody,
         response: { 200: TopicSubscriber, 201: TopicSubscriber, ...errorResponses },
@@ -56,6 +58,8 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
       schema: {
         tags,
         summary: "A topic's subscribers",
+        description:
+          "The identities subscribed to the topic with their channels, `limit`/`offset` pages ordered by identity.",
         params: TopicParams,
         querystring: ListQuery,
         response: { 200: Paginated(TopicSubscriber), ...errorResponses },
@@ -74,6 +78,8 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
       schema: {
         tags,
         summary: "Unsubscribe an identity from a topic",
+        description:
+          "204; 404 TOPIC_SUBSCRIPTION_NOT_FOUND when it was not subscribed. Later publishes of the topic are not sent to it.",
         params: TopicSubscriberParams,
         response: { 204: Type.Null(), ...errorResponses },
       },
@@ -90,6 +96,7 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
       schema: {
         tags,
         summary: "An identity's topics",
+        description: "Every topic the identity is subscribed to, with its channels.",
         params: IdParams,
         querystring: ListQuery,
         response: { 200: Paginated(IdentityTopic), ...errorResponses },
@@ -108,9 +115,16 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
       schema: {
         tags,
         summary: "Publish to a topic's verified subscribers (a publish_id published again sends nothing new)",
+        description:
+          "`{publish_id, content | template, personalisation?, subject?, channels?}`: one message to each verified subscriber of the topic (email messages carry an unsubscribe link); 202 `{publish_id, topic, recipients, duplicate}`. A `publish_id` published again sends nothing new (`duplicate: true`).",
         params: TopicParams,
         body: PublishTopicBody,
-        response: { 200: PublishAccepted, 202: PublishAccepted, ...errorResponses },
+        response: {
+          200: PublishAccepted,
+          202: PublishAccepted,
+          ...errorResponses,
+          409: routeError("TOPIC_PUBLISH_ID_CONFLICT: the publish_id was used for another topic."),
+        },
       },
     },
     async (request, reply) => {
@@ -125,6 +139,8 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
       schema: {
         tags,
         summary: "A publish, with its recipients counted by status",
+        description:
+          "`{publish_id, topic, template, channels, recipients, counts, failures, created_at}`: how many of its messages are queued, sent, delivered or failed.",
         params: PublishParams,
         response: { 200: PublishRecord, ...errorResponses },
       },

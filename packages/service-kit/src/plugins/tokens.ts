@@ -125,6 +125,8 @@ export const tokensPlugin: FastifyPluginAsyncTypebox = async (app) => {
           "Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its " +
           "`allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry " +
           "(`expires_at`, or `expires_in` seconds). Admin only.",
+        description:
+          "Answers the new token once, in `token`: only its SHA-256 digest is stored, so it cannot be shown again. The user is found by `email` (lower-cased) or created. A `team` key may send only to the E.164 numbers, emails and identity ids of its `allow_list`; a `test` key goes through the whole pipeline to the LOG channel and never reaches a provider. The same token works on every service that shares this service's token table.",
         body: TokenBody,
         response: { 201: IssuedToken, ...errorResponses },
       },
@@ -163,6 +165,8 @@ export const tokensPlugin: FastifyPluginAsyncTypebox = async (app) => {
         summary:
           "API tokens, oldest first: id, prefix, user email, kind, limits, created, expires, revoked (never the " +
           "token or its digest). Admin only.",
+        description:
+          "Lists every issued token with what names it (its id and the first characters of the token, `prefix`) and what it was issued with; a revoked or expired one is listed with `revoked_at` or `expires_at` so operators can see it.",
         querystring: Type.Object({
           email: Type.Optional(Type.String({ maxLength: 254 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
@@ -199,6 +203,8 @@ export const tokensPlugin: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: "Revoke a token: every API process of this service refuses it at once (401). Admin only.",
+        description:
+          "Marks the token revoked and announces it to every API process of this service, which stop accepting it before this answers (their caches are evicted). The token stays listed, with `revoked_at`.",
         params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) }),
         response: { 204: Type.Null({ description: "Revoked" }), ...errorResponses },
       },
