@@ -159,7 +159,11 @@ export interface paths {
         get: operations["getOutboundById"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Redact an outbound (a tombstone stays)
+         * @description Clears the outbound's address, content and metadata and keeps its row as a tombstone (`redacted: true`, status, channel, attempts and times kept), so counts and aggregates stay right. A queued or deferred outbound is cancelled first (reason `redacted`) and never sent. Admin, or the user whose key created it (403 for another key that sees it, 404 for one that does not); 409 while a worker is sending it. Idempotent: 204 again for a redacted outbound.
+         */
+        delete: operations["deleteOutbound"];
         options?: never;
         head?: never;
         patch?: never;
@@ -197,6 +201,46 @@ export interface paths {
          * @description `{id, total, channel, template, template_version, test, status_counts: {queued: n, delivered: n, ...}, created_at, created_by}`.
          */
         get: operations["getOutboundBatchById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outbound/{id}/history/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An outbound's status history
+         * @description Every status change of the outbound, oldest first: when, the status, the channel, the provider's id, the worker and the reason. 404 when the key does not see the outbound (as GET /api/v1/outbound/{id}/).
+         */
+        get: operations["getOutboundHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identities/{identity_id}/messages/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A person's messages, both ways, newest first
+         * @description The outbounds to the identity (from any subscription, topic or send; with their status, `last_error` and metadata) and the inbounds from it, merged newest first, each marked `direction`; Seed's pagination. A test or team key sees only its outbounds and the replies to them.
+         */
+        get: operations["listIdentityMessages"];
         put?: never;
         post?: never;
         delete?: never;
@@ -415,6 +459,26 @@ export interface paths {
         get: operations["getFailedTasksById"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/outbound/resend/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send failed or expired outbounds again, as new attempts of the same outbounds
+         * @description `{ids: [...]}` or `{filter: {status?, channel?, to_identity?, created_at__gte?, created_at__lt?}}`, and `expires_at?`. Admin keys resend any outbound, other keys those their user created. Each outbound moves back to `queued` as another attempt (its id, history and attempts kept) and is sent again through the usual checks: consent, sending windows, expiry. 202 with an outcome per outbound (`resent`, `not_found`, `not_resendable`, `opted_out`, `no_address`, `sensitive`) and their counts; a filter takes the oldest 1,000 it matches (`truncated`).
+         */
+        post: operations["postOutboundResend"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1820,9 +1884,13 @@ export interface operations {
                 before?: string;
                 after?: string;
                 delivered?: boolean;
-                status?: "queued" | "submitted" | "delivered" | "failed" | "expired" | "cancelled";
+                status?: ("queued" | "submitted" | "delivered" | "failed" | "expired" | "cancelled")[];
+                channel?: string[];
                 vumi_message_id?: string;
+                provider_id?: string;
                 attempts?: number;
+                attempts__gte?: number;
+                attempts__lte?: number;
                 version?: number;
                 created_at?: string;
                 created_at__gte?: string;
@@ -1887,7 +1955,8 @@ export interface operations {
                      *           "created_by": 1,
                      *           "created_by_schedule": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
                      *           "updated_at": "2026-01-05T09:00:00.000Z",
-                     *           "updated_by": 1
+                     *           "updated_by": 1,
+                     *           "redacted": true
                      *         }
                      *       ]
                      *     }
@@ -1940,6 +2009,7 @@ export interface operations {
                             /** Format: date-time */
                             updated_at: string;
                             updated_by: number | null;
+                            redacted: boolean;
                         }[];
                     };
                 };
@@ -2175,7 +2245,8 @@ export interface operations {
                      *       "created_by": 1,
                      *       "created_by_schedule": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
                      *       "updated_at": "2026-01-05T09:00:00.000Z",
-                     *       "updated_by": 1
+                     *       "updated_by": 1,
+                     *       "redacted": true
                      *     }
                      */
                     "application/json": {
@@ -2222,6 +2293,7 @@ export interface operations {
                         /** Format: date-time */
                         updated_at: string;
                         updated_by: number | null;
+                        redacted: boolean;
                     };
                 };
             };
@@ -2475,7 +2547,8 @@ export interface operations {
                      *       "created_by": 1,
                      *       "created_by_schedule": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
                      *       "updated_at": "2026-01-05T09:00:00.000Z",
-                     *       "updated_by": 1
+                     *       "updated_by": 1,
+                     *       "redacted": true
                      *     }
                      */
                     "application/json": {
@@ -2522,8 +2595,173 @@ export interface operations {
                         /** Format: date-time */
                         updated_at: string;
                         updated_by: number | null;
+                        redacted: boolean;
                     };
                 };
+            };
+            /** @description VALIDATION_FAILED: the input does not match the schema (`details` names each field), or a value the service refuses (its own code). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_FAILED",
+                     *         "message": "The request is invalid.",
+                     *         "details": [
+                     *           {
+                     *             "field": "body.example",
+                     *             "message": "must be string"
+                     *           }
+                     *         ],
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: no `Authorization: Token <key>` header; INVALID_TOKEN: unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHENTICATED",
+                     *         "message": "Authentication credentials were not provided.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description The key may not do this: FORBIDDEN for an admin-only operation, or a refusal by the key's kind or allow-list. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "You do not have permission to perform this action.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description No record with this id (the service's `..._NOT_FOUND` code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "Not found.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       },
+                     *       "detail": "Not found."
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "This API key may make 10 requests per second.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+        };
+    };
+    deleteOutbound: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redacted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description VALIDATION_FAILED: the input does not match the schema (`details` names each field), or a value the service refuses (its own code). */
             400: {
@@ -3005,6 +3243,504 @@ export interface operations {
                         /** Format: date-time */
                         created_at: string;
                         created_by: number | null;
+                    };
+                };
+            };
+            /** @description VALIDATION_FAILED: the input does not match the schema (`details` names each field), or a value the service refuses (its own code). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_FAILED",
+                     *         "message": "The request is invalid.",
+                     *         "details": [
+                     *           {
+                     *             "field": "body.example",
+                     *             "message": "must be string"
+                     *           }
+                     *         ],
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: no `Authorization: Token <key>` header; INVALID_TOKEN: unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHENTICATED",
+                     *         "message": "Authentication credentials were not provided.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description The key may not do this: FORBIDDEN for an admin-only operation, or a refusal by the key's kind or allow-list. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "You do not have permission to perform this action.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description No record with this id (the service's `..._NOT_FOUND` code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "Not found.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       },
+                     *       "detail": "Not found."
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "This API key may make 10 requests per second.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+        };
+    };
+    getOutboundHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "outbound": "x",
+                     *       "id": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
+                     *       "status": "queued",
+                     *       "created_at": "2026-01-05T09:00:00.000Z",
+                     *       "redacted_at": "2026-01-05T09:00:00.000Z",
+                     *       "history": [
+                     *         {
+                     *           "at": "2026-01-05T09:00:00.000Z",
+                     *           "status": "queued",
+                     *           "channel": "x",
+                     *           "provider_id": "x",
+                     *           "worker": "x",
+                     *           "reason": "x"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        outbound: string;
+                        /** Format: uuid */
+                        id: string;
+                        status: "queued" | "submitted" | "delivered" | "failed" | "expired" | "cancelled";
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        redacted_at: string | null;
+                        history: {
+                            /** Format: date-time */
+                            at: string;
+                            status: "queued" | "submitted" | "delivered" | "failed" | "expired" | "cancelled";
+                            channel: string | null;
+                            provider_id: string | null;
+                            worker: string | null;
+                            reason: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description VALIDATION_FAILED: the input does not match the schema (`details` names each field), or a value the service refuses (its own code). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_FAILED",
+                     *         "message": "The request is invalid.",
+                     *         "details": [
+                     *           {
+                     *             "field": "body.example",
+                     *             "message": "must be string"
+                     *           }
+                     *         ],
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: no `Authorization: Token <key>` header; INVALID_TOKEN: unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHENTICATED",
+                     *         "message": "Authentication credentials were not provided.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description The key may not do this: FORBIDDEN for an admin-only operation, or a refusal by the key's kind or allow-list. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "You do not have permission to perform this action.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description No record with this id (the service's `..._NOT_FOUND` code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "Not found.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       },
+                     *       "detail": "Not found."
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "This API key may make 10 requests per second.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+        };
+    };
+    listIdentityMessages: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+                direction?: "outbound" | "inbound";
+            };
+            header?: never;
+            path: {
+                identity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "count": 0,
+                     *       "next": "x",
+                     *       "previous": "x",
+                     *       "results": [
+                     *         {
+                     *           "direction": "outbound",
+                     *           "url": "x",
+                     *           "id": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
+                     *           "version": 1,
+                     *           "to_addr": "x",
+                     *           "to_identity": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
+                     *           "content": "x",
+                     *           "content_masked": true,
+                     *           "delivered": true,
+                     *           "attempts": 0,
+                     *           "metadata": {},
+                     *           "channel": "x",
+                     *           "resend": true,
+                     *           "status": "queued",
+                     *           "provider_id": "x",
+                     *           "vumi_message_id": "x",
+                     *           "last_error": "x",
+                     *           "test": true,
+                     *           "batch": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
+                     *           "template": 1,
+                     *           "template_version": 1,
+                     *           "priority": "high",
+                     *           "sending_window": {
+                     *             "start": "08:00",
+                     *             "end": "08:00",
+                     *             "timezone": "x"
+                     *           },
+                     *           "not_before": "2026-01-05T09:00:00.000Z",
+                     *           "expires_at": "2026-01-05T09:00:00.000Z",
+                     *           "created_at": "2026-01-05T09:00:00.000Z",
+                     *           "created_by": 1,
+                     *           "created_by_schedule": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
+                     *           "updated_at": "2026-01-05T09:00:00.000Z",
+                     *           "updated_by": 1,
+                     *           "redacted": true
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        count: number;
+                        next: string | null;
+                        previous: string | null;
+                        results: ({
+                            /** @enum {string} */
+                            direction: "outbound";
+                            url: string;
+                            /** Format: uuid */
+                            id: string;
+                            version: number;
+                            to_addr: string;
+                            /** Format: uuid */
+                            to_identity: string | null;
+                            content: string | null;
+                            content_masked: boolean;
+                            delivered: boolean;
+                            attempts: number;
+                            metadata: {
+                                [key: string]: unknown;
+                            };
+                            channel: string;
+                            resend: boolean | null;
+                            status: "queued" | "submitted" | "delivered" | "failed" | "expired" | "cancelled";
+                            provider_id: string | null;
+                            vumi_message_id: string | null;
+                            last_error: string | null;
+                            test: boolean;
+                            /** Format: uuid */
+                            batch: string | null;
+                            template: number | null;
+                            template_version: number | null;
+                            priority: "high" | "normal" | "bulk";
+                            sending_window: {
+                                start: string;
+                                end: string;
+                                timezone?: string;
+                            } | null;
+                            /** Format: date-time */
+                            not_before: string | null;
+                            /** Format: date-time */
+                            expires_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            created_by: number | null;
+                            /** Format: uuid */
+                            created_by_schedule: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                            updated_by: number | null;
+                            redacted: boolean;
+                        } | {
+                            /** @enum {string} */
+                            direction: "inbound";
+                            url: string;
+                            /** Format: uuid */
+                            id: string;
+                            channel: string;
+                            message_id: string | null;
+                            in_reply_to: string | null;
+                            /** Format: uuid */
+                            reply_to_outbound: string | null;
+                            to_addr: string;
+                            from_addr: string;
+                            /** Format: uuid */
+                            from_identity: string | null;
+                            content: string | null;
+                            transport_name: string;
+                            transport_type: string | null;
+                            keyword: string | null;
+                            helper_metadata: {
+                                [key: string]: unknown;
+                            };
+                            /** Format: date-time */
+                            created_at: string;
+                            created_by: number | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        })[];
                     };
                 };
             };
@@ -3832,6 +4568,17 @@ export interface operations {
                      *             "end": "08:00",
                      *             "timezone": "x"
                      *           },
+                     *           "daily_cap": 1,
+                     *           "redelivery": {
+                     *             "max_attempts": 1,
+                     *             "backoff_seconds": [
+                     *               0
+                     *             ],
+                     *             "retry_on": [
+                     *               "network"
+                     *             ],
+                     *             "no_report_timeout_seconds": 1
+                     *           },
                      *           "created_at": "2026-01-05T09:00:00.000Z",
                      *           "updated_at": "2026-01-05T09:00:00.000Z"
                      *         }
@@ -3857,6 +4604,13 @@ export interface operations {
                                 end: string;
                                 timezone?: string;
                             } | null;
+                            daily_cap: number | null;
+                            redelivery: {
+                                max_attempts: number;
+                                backoff_seconds: number[];
+                                retry_on: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                                no_report_timeout_seconds: number;
+                            };
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -4007,6 +4761,17 @@ export interface operations {
                  *         "end": "08:00",
                  *         "timezone": "x"
                  *       },
+                 *       "daily_cap": 0,
+                 *       "redelivery": {
+                 *         "max_attempts": 1,
+                 *         "backoff_seconds": [
+                 *           0
+                 *         ],
+                 *         "retry_on": [
+                 *           "network"
+                 *         ],
+                 *         "no_report_timeout_seconds": 1
+                 *       },
                  *       "channel_type": "log",
                  *       "configuration": {}
                  *     }
@@ -4024,6 +4789,13 @@ export interface operations {
                         end: string;
                         timezone?: string;
                     } | null;
+                    daily_cap?: number | null;
+                    redelivery?: {
+                        max_attempts?: number;
+                        backoff_seconds?: number[];
+                        retry_on?: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                        no_report_timeout_seconds?: number;
+                    } | null;
                     /** @enum {string} */
                     channel_type: "log";
                     configuration?: Record<string, never>;
@@ -4039,6 +4811,13 @@ export interface operations {
                         start: string;
                         end: string;
                         timezone?: string;
+                    } | null;
+                    daily_cap?: number | null;
+                    redelivery?: {
+                        max_attempts?: number;
+                        backoff_seconds?: number[];
+                        retry_on?: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                        no_report_timeout_seconds?: number;
                     } | null;
                     /** @enum {string} */
                     channel_type: "twilio";
@@ -4064,6 +4843,13 @@ export interface operations {
                         end: string;
                         timezone?: string;
                     } | null;
+                    daily_cap?: number | null;
+                    redelivery?: {
+                        max_attempts?: number;
+                        backoff_seconds?: number[];
+                        retry_on?: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                        no_report_timeout_seconds?: number;
+                    } | null;
                     /** @enum {string} */
                     channel_type: "vonage";
                     configuration: {
@@ -4088,6 +4874,13 @@ export interface operations {
                         start: string;
                         end: string;
                         timezone?: string;
+                    } | null;
+                    daily_cap?: number | null;
+                    redelivery?: {
+                        max_attempts?: number;
+                        backoff_seconds?: number[];
+                        retry_on?: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                        no_report_timeout_seconds?: number;
                     } | null;
                     /** @enum {string} */
                     channel_type: "smtp";
@@ -4125,6 +4918,17 @@ export interface operations {
                      *         "end": "08:00",
                      *         "timezone": "x"
                      *       },
+                     *       "daily_cap": 1,
+                     *       "redelivery": {
+                     *         "max_attempts": 1,
+                     *         "backoff_seconds": [
+                     *           0
+                     *         ],
+                     *         "retry_on": [
+                     *           "network"
+                     *         ],
+                     *         "no_report_timeout_seconds": 1
+                     *       },
                      *       "created_at": "2026-01-05T09:00:00.000Z",
                      *       "updated_at": "2026-01-05T09:00:00.000Z"
                      *     }
@@ -4144,6 +4948,13 @@ export interface operations {
                             end: string;
                             timezone?: string;
                         } | null;
+                        daily_cap: number | null;
+                        redelivery: {
+                            max_attempts: number;
+                            backoff_seconds: number[];
+                            retry_on: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                            no_report_timeout_seconds: number;
+                        };
                         /** Format: date-time */
                         created_at: string;
                         /** Format: date-time */
@@ -4381,6 +5192,17 @@ export interface operations {
                      *         "end": "08:00",
                      *         "timezone": "x"
                      *       },
+                     *       "daily_cap": 1,
+                     *       "redelivery": {
+                     *         "max_attempts": 1,
+                     *         "backoff_seconds": [
+                     *           0
+                     *         ],
+                     *         "retry_on": [
+                     *           "network"
+                     *         ],
+                     *         "no_report_timeout_seconds": 1
+                     *       },
                      *       "created_at": "2026-01-05T09:00:00.000Z",
                      *       "updated_at": "2026-01-05T09:00:00.000Z"
                      *     }
@@ -4400,6 +5222,13 @@ export interface operations {
                             end: string;
                             timezone?: string;
                         } | null;
+                        daily_cap: number | null;
+                        redelivery: {
+                            max_attempts: number;
+                            backoff_seconds: number[];
+                            retry_on: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                            no_report_timeout_seconds: number;
+                        };
                         /** Format: date-time */
                         created_at: string;
                         /** Format: date-time */
@@ -4767,6 +5596,17 @@ export interface operations {
                  *         "start": "08:00",
                  *         "end": "08:00",
                  *         "timezone": "x"
+                 *       },
+                 *       "daily_cap": 0,
+                 *       "redelivery": {
+                 *         "max_attempts": 1,
+                 *         "backoff_seconds": [
+                 *           0
+                 *         ],
+                 *         "retry_on": [
+                 *           "network"
+                 *         ],
+                 *         "no_report_timeout_seconds": 1
                  *       }
                  *     }
                  */
@@ -4783,6 +5623,13 @@ export interface operations {
                         start: string;
                         end: string;
                         timezone?: string;
+                    } | null;
+                    daily_cap?: number | null;
+                    redelivery?: {
+                        max_attempts?: number;
+                        backoff_seconds?: number[];
+                        retry_on?: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                        no_report_timeout_seconds?: number;
                     } | null;
                 };
             };
@@ -4808,6 +5655,17 @@ export interface operations {
                      *         "end": "08:00",
                      *         "timezone": "x"
                      *       },
+                     *       "daily_cap": 1,
+                     *       "redelivery": {
+                     *         "max_attempts": 1,
+                     *         "backoff_seconds": [
+                     *           0
+                     *         ],
+                     *         "retry_on": [
+                     *           "network"
+                     *         ],
+                     *         "no_report_timeout_seconds": 1
+                     *       },
                      *       "created_at": "2026-01-05T09:00:00.000Z",
                      *       "updated_at": "2026-01-05T09:00:00.000Z"
                      *     }
@@ -4827,6 +5685,13 @@ export interface operations {
                             end: string;
                             timezone?: string;
                         } | null;
+                        daily_cap: number | null;
+                        redelivery: {
+                            max_attempts: number;
+                            backoff_seconds: number[];
+                            retry_on: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                            no_report_timeout_seconds: number;
+                        };
                         /** Format: date-time */
                         created_at: string;
                         /** Format: date-time */
@@ -6119,6 +6984,281 @@ export interface operations {
                      *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
                      *       },
                      *       "detail": "Not found."
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "This API key may make 10 requests per second.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+        };
+    };
+    postOutboundResend: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body and query within 24 hours replays the first response (with `Idempotent-Replayed: true`) instead of running it again; with another body it is 422, while the first is still running 409. Scoped to the key's user, the method and the path. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "ids": [
+                 *         "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37"
+                 *       ],
+                 *       "filter": {
+                 *         "status": "failed",
+                 *         "channel": "x",
+                 *         "to_identity": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
+                 *         "created_at__gte": "2026-01-05T09:00:00.000Z",
+                 *         "created_at__lt": "2026-01-05T09:00:00.000Z"
+                 *       },
+                 *       "expires_at": "2026-01-05T09:00:00.000Z"
+                 *     }
+                 */
+                "application/json": {
+                    ids?: string[];
+                    filter?: {
+                        status?: "failed" | "expired";
+                        channel?: string;
+                        /** Format: uuid */
+                        to_identity?: string;
+                        /** Format: date-time */
+                        created_at__gte?: string;
+                        /** Format: date-time */
+                        created_at__lt?: string;
+                    };
+                    /** Format: date-time */
+                    expires_at?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted: it is done asynchronously. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "counts": {},
+                     *       "results": [
+                     *         {
+                     *           "id": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
+                     *           "outcome": "resent"
+                     *         }
+                     *       ],
+                     *       "truncated": true
+                     *     }
+                     */
+                    "application/json": {
+                        counts: {
+                            [key: string]: number;
+                        };
+                        results: {
+                            /** Format: uuid */
+                            id: string;
+                            outcome: "resent" | "not_found" | "not_resendable" | "opted_out" | "no_address" | "sensitive";
+                        }[];
+                        truncated: boolean;
+                    };
+                };
+            };
+            /** @description VALIDATION_FAILED: the input does not match the schema (`details` names each field), or a value the service refuses (its own code); INVALID_BODY (not parseable as its content type); INVALID_IDEMPOTENCY_KEY. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_FAILED",
+                     *         "message": "The request is invalid.",
+                     *         "details": [
+                     *           {
+                     *             "field": "body.example",
+                     *             "message": "must be string"
+                     *           }
+                     *         ],
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: no `Authorization: Token <key>` header; INVALID_TOKEN: unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHENTICATED",
+                     *         "message": "Authentication credentials were not provided.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description The key may not do this: FORBIDDEN for an admin-only operation, or a refusal by the key's kind or allow-list. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "You do not have permission to perform this action.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "IDEMPOTENCY_KEY_IN_USE",
+                     *         "message": "A request with this Idempotency-Key is in progress.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description BODY_TOO_LARGE: the body is over 5 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "BODY_TOO_LARGE",
+                     *         "message": "Request body is too large",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with a different body or query. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "IDEMPOTENCY_KEY_REUSED",
+                     *         "message": "This Idempotency-Key was used with a different request body.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
                      *     }
                      */
                     "application/json": {

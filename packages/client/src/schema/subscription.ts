@@ -136,7 +136,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe an identity to a message set
-         * @description `{identity, messageset, lang, schedule, next_sequence_number?, metadata?, ...}`: the subscription starts at `next_sequence_number` (default 1) and is sent the set's messages in its `lang` at each slot of `schedule`. The message set and schedule must be known from content's events, else 400 SUBSCRIPTION_UNKNOWN_CONTENT. Publishes `subscription.created`.
+         * @description `{identity, messageset, lang, schedule, next_sequence_number?, metadata?, ...}`: the subscription starts at `next_sequence_number` (default 1) and is sent the set's messages in its `lang` at each slot of `schedule`. The message set and schedule must be known from content's events, else 400 SUBSCRIPTION_UNKNOWN_CONTENT. An identity has one active subscription per message set: 201 with the new subscription, or 200 with the identity's active subscription to that set, unchanged (a retried registration makes no second one). Publishes `subscription.created` when it creates one.
          */
         post: operations["postSubscriptions"];
         delete?: never;
@@ -155,8 +155,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Seed hub webhook (subscriptionrequest.added): the same request twice makes one subscription
-         * @description Seed's `subscriptionrequest.added` hook receiver `{hook?, data: {...}}`: `data.id` names the request, so the same request delivered twice makes one subscription; 201 `{accepted, id}`.
+         * Seed hub webhook (subscriptionrequest.added): 201 with the new subscription's id, or with the identity's active one to that set
+         * @description Seed's `subscriptionrequest.added` hook receiver `{hook?, data: {...}}`: `data.id` names the request, so the same request delivered twice makes one subscription, and an identity already on that set keeps its active subscription; 201 `{accepted, id}`.
          */
         post: operations["postSubscriptionsRequest"];
         delete?: never;
@@ -2030,6 +2030,57 @@ export interface operations {
             };
         };
         responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
+                     *       "version": 1,
+                     *       "identity": "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37",
+                     *       "messageset": 1,
+                     *       "next_sequence_number": 1,
+                     *       "initial_sequence_number": 1,
+                     *       "lang": "x",
+                     *       "active": true,
+                     *       "completed": true,
+                     *       "schedule": 1,
+                     *       "process_status": -2,
+                     *       "metadata": {},
+                     *       "anchor_at": "2026-01-05T09:00:00.000Z",
+                     *       "created_at": "2026-01-05T09:00:00.000Z",
+                     *       "updated_at": "2026-01-05T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        version: number;
+                        /** Format: uuid */
+                        identity: string;
+                        messageset: number;
+                        next_sequence_number: number;
+                        initial_sequence_number: number;
+                        lang: string;
+                        active: boolean;
+                        completed: boolean;
+                        schedule: number;
+                        process_status: number;
+                        metadata: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** Format: date-time */
+                        anchor_at?: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
             /** @description Created. */
             201: {
                 headers: {
