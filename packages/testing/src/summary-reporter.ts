@@ -5,10 +5,11 @@ export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules) {
-      if (module.state() === "failed" && [...module.children.allTests()].length === 0) {
-        counts.failed++; // a file that failed before any test ran
+      const tests = [...module.children.allTests()];
+      if (module.state() === "failed" && !tests.some((test) => test.result().state === "failed")) {
+        counts.failed++; // a file that failed outside its tests (its set-up, a fixture, an import): they were skipped
       }
-      for (const test of module.children.allTests()) {
+      for (const test of tests) {
         const state = test.result().state;
         if (state === "passed" || state === "failed") {
           counts[state]++;
