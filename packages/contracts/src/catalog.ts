@@ -1,4 +1,5 @@
-import type { Static, TSchema } from "typebox";
+import type { Static } from "typebox";
+import type { MessageDefinition } from "./definitions.ts";
 import {
   contentSchedule,
   IDENTITY_ID,
@@ -41,23 +42,6 @@ import {
 } from "./messages/subscription.ts";
 import { TopicFanOut, TopicSendBatch, TopicUnsubscribed } from "./messages/topics.ts";
 
-/** The services; each producing service owns one topic exchange of the same name. */
-export const SERVICES = ["identity", "subscription", "content", "scheduler", "message-sender"] as const;
-export type Service = (typeof SERVICES)[number];
-
-export interface MessageDefinition {
-  /** Events say what happened (`<entity>.<past-verb>`); commands ask for work (`<entity>.<imperative>`). */
-  kind: "event" | "command";
-  exchange: Service;
-  schema: TSchema;
-  example: unknown;
-  description: string;
-  /**
-   * Routes copies of the message by a payload field: published with routing key `<name>.<value>` (the plain
-   * name for `default` or no value), so queues can split it into lanes. See `routingKey`.
-   */
-  lanes?: { field: string; values: readonly string[]; default: string };
-}
 /** Every message that crosses the broker. The routing key is the message name. */
 export const catalog = {
   "identity.created": {

@@ -1,5 +1,6 @@
 import type { Static, TSchema } from "typebox";
-import { catalog, type MessageName, type Service } from "./catalog.ts";
+import { catalog, type MessageName } from "./catalog.ts";
+import type { Service } from "./definitions.ts";
 import { IDENTITY_ID, identity, NOW, OUTBOUND_ID, outboundStatus } from "./examples.ts";
 import { SchedulerScheduleRun } from "./http/scheduler.ts";
 import { OptInRequested, OptOutRequested } from "./messages/identity.ts";

@@ -1,4 +1,5 @@
-import { catalog, type MessageDefinition, type MessageName, SERVICES, type Service } from "./catalog.ts";
+import { catalog, type MessageName } from "./catalog.ts";
+import { type MessageDefinition, SERVICES, type Service } from "./definitions.ts";
 
 export interface RetryPolicy {
   /** Deliveries before a message goes to the dead-letter queue (the first try included). */

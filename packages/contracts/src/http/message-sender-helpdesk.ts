@@ -1,7 +1,7 @@
 // HTTP request and response schemas of the message-sender service: the helpdesk's tools (an outbound's status
-// history, a person's messages).
+// history, a person's messages, resending).
 import Type, { type Static } from "typebox";
-import { IsoDateTime, ListQuery, Nullable, Uuid } from "../common.ts";
+import { Body, IsoDateTime, ListQuery, Nullable, Uuid } from "../common.ts";
 import { OutboundStatus } from "../messages/message-sender.ts";
 import { Inbound, Outbound } from "./message-sender.ts";
 
@@ -58,3 +58,42 @@ export const IdentityInboundMessage = Type.Object({
 });
 export const IdentityMessage = Type.Union([IdentityOutboundMessage, IdentityInboundMessage]);
 export type IdentityMessage = Static<typeof IdentityMessage>;
+
+/**
+ * `POST /api/v1/outbound/resend/`: the outbounds to send again, by `ids` or by a `filter` (one of them), as new
+ * attempts of the same outbounds. `expires_at`: the resent outbounds' new expiry (default none).
+ */
+export const ResendBody = Body({
+  ids: Type.Optional(Type.Array(Uuid, { minItems: 1, maxItems: 1000, uniqueItems: true })),
+  filter: Type.Optional(
+    Body({
+      status: Type.Optional(Type.Union([Type.Literal("failed"), Type.Literal("expired")])),
+      channel: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+      to_identity: Type.Optional(Uuid),
+      created_at__gte: Type.Optional(IsoDateTime),
+      created_at__lt: Type.Optional(IsoDateTime),
+    }),
+  ),
+  expires_at: Type.Optional(Nullable(IsoDateTime)),
+});
+export type ResendBody = Static<typeof ResendBody>;
+
+/** What became of one outbound of a resend. */
+export const ResendOutcome = Type.Union([
+  Type.Literal("resent"),
+  Type.Literal("not_found"),
+  Type.Literal("not_resendable"),
+  Type.Literal("opted_out"),
+  Type.Literal("no_address"),
+  Type.Literal("sensitive"),
+]);
+export type ResendOutcome = Static<typeof ResendOutcome>;
+
+/** `POST /api/v1/outbound/resend/`'s answer: each outbound's outcome and their counts. */
+export const ResendResult = Type.Object({
+  counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  results: Type.Array(Type.Object({ id: Uuid, outcome: ResendOutcome })),
+  /** A filter matched more than 1,000 outbounds: only the oldest 1,000 were taken; send it again for the rest. */
+  truncated: Type.Boolean(),
+});
+export type ResendResult = Static<typeof ResendResult>;
