@@ -22,6 +22,8 @@ export interface OutboxMessage<N extends MessageName = MessageName> {
   /** Defaults to a random uuid; a deterministic one makes a repeated enqueue harmless. */
   messageId?: string;
   correlationId?: string;
+  /** The trace it belongs to; default: the active one when it is enqueued. */
+  traceContext?: TraceCarrier;
 }
 
 /**
@@ -67,7 +69,7 @@ export function enqueueStatement(
     name: m.name,
     payload: assertPayload(m.name, m.payload),
     correlation_id: m.correlationId ?? null,
-    trace_context: traceContext,
+    trace_context: m.traceContext ?? traceContext,
   }));
   const param = change.values.length + 1;
   // The insert, and a notification the relay receives when the statement's transaction commits.
