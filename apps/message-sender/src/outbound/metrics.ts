@@ -1,5 +1,5 @@
 import type { PublishedMessage } from "@tidings/amqp";
-import type { OutboundSend, OutboundStatusChanged } from "@tidings/contracts";
+import type { OutboundStatusChanged } from "@tidings/contracts";
 import { Counter } from "prom-client";
 import type { Db } from "../db.ts";
 import type { Logger } from "./channel.ts";
@@ -65,16 +65,14 @@ export function reasonLabel(
 const STATUS_EVENTS = new Set(["outbound.submitted", "outbound.delivered", "outbound.failed"]);
 
 /**
- * Counts what the relay published: outbound.send written by the API (accepted) and the status events. The status
- * events carry no priority, so it is read for them, in one query per batch, after the batch was published.
+ * Counts the status events the relay published. They carry no priority, so it is read for them, in one query per
+ * batch, after the batch was published. (Acceptance is counted where outbounds are stored: the API, batches and
+ * outbound.send's first delivery; an outbound.send re-enqueued when due or requeued is no new acceptance.)
  */
 export function countPublished(db: Db, log: Logger, messages: PublishedMessage[]): void {
   const changes: OutboundStatusChanged[] = [];
   for (const { name, payload } of messages) {
-    if (name === "outbound.send") {
-      const send = payload as OutboundSend;
-      accepted.inc({ channel: send.channel ?? "default", priority: send.priority ?? "normal" });
-    } else if (STATUS_EVENTS.has(name)) {
+    if (STATUS_EVENTS.has(name)) {
       changes.push(payload as OutboundStatusChanged);
     }
   }
