@@ -12,10 +12,13 @@ const optOuts = new Counter({
 const MAX_SOURCES = 50;
 const sources = new Set<string>();
 
-/** A request source as a label: short, plain and among the first MAX_SOURCES seen, else `other`. */
+/**
+ * A request source as a label: short, plain (with a letter: a number may be a phone number) and among the first
+ * MAX_SOURCES seen, else `other`.
+ */
 export function sourceLabel(source: string | null | undefined): string {
   const value = (source ?? "").toLowerCase();
-  if (!/^[a-z0-9_.:-]{1,40}$/.test(value)) {
+  if (!/^(?=.*[a-z])[a-z0-9_.:-]{1,40}$/.test(value)) {
     return value === "" ? "none" : "other";
   }
   if (!sources.has(value) && sources.size >= MAX_SOURCES) {
