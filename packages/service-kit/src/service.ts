@@ -63,8 +63,15 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
     );
   }, 3600_000);
   prune.unref();
+  // Before the consumers: a port already taken fails the start before anything is consumed.
+  const listener = http
+    ? await startWorkerHttp({
+        ...workerMetrics(def, deps),
+        port: http.port,
+        host: http.host ?? deps.config.HOST,
+      })
+    : undefined;
   const stopConsumers = await def.startConsumers(deps);
-  const listener = http ? await startWorkerHttp({ ...http, ...workerMetrics(def, deps) }) : undefined;
   // Consumers first (they may enqueue), then the relay publishes what is left; the listener answers until the end.
   const stop = stopAll(
     deps.logger,
@@ -85,7 +92,6 @@ function workerMetrics<C extends ServiceConfig, D extends Database>(
   registerWorkerGauges(registry, { service: def.name, broker: deps.broker, db: deps.db });
   def.workerMetrics?.(deps, registry);
   return {
-    host: deps.config.HOST,
     logger: deps.logger,
     db: deps.db,
     broker: deps.broker,
