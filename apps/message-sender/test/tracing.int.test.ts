@@ -19,6 +19,8 @@ const it = serviceTest(messageSenderService, { worker: true }).extend<{ spans: I
       const sdk = new NodeSDK({
         serviceName: "tidings-test",
         spanProcessors: [new SimpleSpanProcessor({ exporter })],
+        metricReaders: [],
+        logRecordProcessors: [],
       });
       sdk.start();
       try {

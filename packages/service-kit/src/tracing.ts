@@ -25,7 +25,8 @@ export async function startTracing(
     return undefined;
   }
   const { NodeSDK } = await import("@opentelemetry/sdk-node");
-  const sdk = new NodeSDK({ serviceName, instrumentations: [] });
+  // Traces only: metrics are Prometheus' (/metrics) and logs pino's, so no OTLP metric reader or log processor.
+  const sdk = new NodeSDK({ serviceName, instrumentations: [], metricReaders: [], logRecordProcessors: [] });
   sdk.start();
   logger.info("tracing on: spans exported over OTLP");
   return () => sdk.shutdown();
