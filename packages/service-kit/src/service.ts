@@ -37,6 +37,8 @@ async function pruneExpired(db: SqlExecutor): Promise<Record<string, number>> {
 export interface WorkerHttp {
   port: number;
   host?: string;
+  /** A default port, not one configured: when it is taken, any free port will do. */
+  anyPortIfTaken?: boolean;
 }
 
 /**
@@ -63,13 +65,9 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
     );
   }, 3600_000);
   prune.unref();
-  // Before the consumers: a port already taken fails the start before anything is consumed.
+  // Before the consumers: a configured port that is taken fails the start before anything is consumed.
   const listener = http
-    ? await startWorkerHttp({
-        ...workerMetrics(def, deps),
-        port: http.port,
-        host: http.host ?? deps.config.HOST,
-      })
+    ? await startWorkerHttp({ ...workerMetrics(def, deps), ...http, host: http.host ?? deps.config.HOST })
     : undefined;
   const stopConsumers = await def.startConsumers(deps);
   // Consumers first (they may enqueue), then the relay publishes what is left; the listener answers until the end.
@@ -139,6 +137,8 @@ export function runService<C extends ServiceConfig, D extends Database>(
     const stopWorker = await startServiceWorker(def, deps, {
       port: workerHttpPort(config),
       host: config.HOST,
+      // One more worker started by hand beside `pnpm start`'s finds the default taken: any port then (logged).
+      anyPortIfTaken: config.WORKER_HTTP_PORT === undefined,
     });
     logger.info("worker started");
     return stopAll(

@@ -8,6 +8,8 @@ import type { Stop } from "./lifecycle.ts";
 export interface WorkerHttpOptions {
   port: number;
   host: string;
+  /** When `port` is taken, listen on any free port instead (logged) rather than fail. */
+  anyPortIfTaken?: boolean;
   logger: Logger;
   db: SqlExecutor;
   broker: Broker;
@@ -74,12 +76,23 @@ export async function startWorkerHttp(options: WorkerHttpOptions): Promise<{ por
       json(404, { error: { code: "NOT_FOUND", message: "GET /health, /ready or /metrics." } });
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, options.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
+  await listen(options.port).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "EADDRINUSE" || !options.anyPortIfTaken) {
+      throw err;
+    }
+    logger.warn(
+      { port: options.port },
+      "worker http port taken (another worker here?); listening on a free port",
+    );
+    return listen(0);
   });
   const { port } = server.address() as AddressInfo;
   logger.info({ port }, "worker http listening (/health, /ready, /metrics)");

@@ -96,6 +96,27 @@ describe("worker http", () => {
 });
 
 describe("worker http port", () => {
+  it("a taken port fails the start, unless any free port will do (the default, not a configured one)", async ({
+    svc,
+  }) => {
+    const options = {
+      host: "127.0.0.1",
+      logger: testLogger(),
+      broker: svc.broker,
+      db: svc.db,
+      metrics: () => scrapeRegistry(processRegistry(), "identity"),
+    };
+    const port = svc.workerPort as number;
+    await expect(startWorkerHttp({ ...options, port })).rejects.toMatchObject({ code: "EADDRINUSE" });
+    const beside = await startWorkerHttp({ ...options, port, anyPortIfTaken: true });
+    try {
+      expect(beside.port).not.toBe(port);
+      expect((await fetch(`http://127.0.0.1:${beside.port}/health`)).status).toBe(200);
+    } finally {
+      await beside.stop();
+    }
+  });
+
   const port = (env: Record<string, string>) =>
     workerHttpPort(identityService.loadConfig({ PORT: "3001", ...env }));
   it("is the API's port + 100 unless WORKER_HTTP_PORT says otherwise", () => {
