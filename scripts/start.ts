@@ -45,14 +45,27 @@ if (services.includes("content") && !process.env.CONTENT_URL) {
   process.env.CONTENT_URL = `http://127.0.0.1:${process.env.CONTENT_PORT ?? 3003}`;
 }
 const replicas = Number(process.env.WORKER_REPLICAS ?? 1);
-const plan: { service: string; role: Role; name: string }[] = services.flatMap((service) => [
-  { service, role: "api" as const, name: `${service}-api` },
-  ...Array.from({ length: replicas }, (_, i) => ({
-    service,
-    role: "worker" as const,
-    name: replicas > 1 ? `${service}-worker-${i + 1}` : `${service}-worker`,
-  })),
-]);
+const apiPort = (service: string) =>
+  Number(process.env[`${service.toUpperCase().replace("-", "_")}_PORT`] ?? 3001 + ALL.indexOf(service));
+/**
+ * Each worker's HTTP port (/health, /ready, /metrics): the API's + 100 (identity 3101), the next replicas' + 200,
+ * + 300, ... (identity's second worker 3201); WORKER_HTTP_PORT=0 gives each a free one instead.
+ */
+const workerEnv = (service: string, replica: number): Record<string, string> =>
+  process.env.WORKER_HTTP_PORT === "0"
+    ? {}
+    : { WORKER_HTTP_PORT: String(apiPort(service) + 100 * (replica + 1)) };
+const plan: { service: string; role: Role; name: string; env?: Record<string, string> }[] = services.flatMap(
+  (service) => [
+    { service, role: "api" as const, name: `${service}-api` },
+    ...Array.from({ length: replicas }, (_, i) => ({
+      service,
+      role: "worker" as const,
+      name: replicas > 1 ? `${service}-worker-${i + 1}` : `${service}-worker`,
+      env: workerEnv(service, i),
+    })),
+  ],
+);
 const width = Math.max(...plan.map((p) => p.name.length));
 
 let stopping = false;
@@ -61,6 +74,7 @@ const running = new Map<string, ServiceProcess>();
 function start(entry: (typeof plan)[number], colour: number): void {
   const proc = spawnService(entry.service, entry.role, {
     name: entry.name,
+    env: entry.env,
     // Ctrl-C reaches this process alone, which stops every service with one SIGTERM: each drains and stops.
     ownProcessGroup: true,
     onLine: (line, name) => process.stdout.write(`\x1b[${colour}m${name.padEnd(width)}\x1b[0m | ${line}\n`),

@@ -3,6 +3,7 @@ import { loadMessageSenderConfig, type MessageSenderConfig } from "./config.ts";
 import { startConsumers } from "./consumers/index.ts";
 import { createDb, type Db } from "./db.ts";
 import type { Channels, Logger } from "./outbound/channel.ts";
+import { countPublished } from "./outbound/metrics.ts";
 
 export interface MessageSenderOptions {
   /**
@@ -30,6 +31,7 @@ export function createMessageSenderService(
       const { registerRoutes } = await import("./routes/index.ts");
       return (app, deps) => registerRoutes(app, deps, Object.keys(channels(deps.logger, deps.config)));
     },
+    onPublished: (deps, messages) => countPublished(deps.db, deps.logger, messages),
     startConsumers: (deps) =>
       startConsumers(
         deps,

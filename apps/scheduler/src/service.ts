@@ -4,6 +4,7 @@ import { loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
 import { startConsumers } from "./consumers/index.ts";
 import { createDb, type Db } from "./db.ts";
 import type { EndpointGuard } from "./endpoints.ts";
+import { registerSchedulerGauges } from "./metrics.ts";
 
 /** The scheduler; `clock` and the name resolution of HTTP endpoints are replaceable so tests control them. */
 export function schedulerService(
@@ -25,5 +26,6 @@ export function schedulerService(
       return (app, deps) => registerRoutes(app, { ...deps, clock, guard: guardOf(deps.config) });
     },
     startConsumers: (deps) => startConsumers({ ...deps, clock, guard: guardOf(deps.config) }),
+    workerMetrics: (deps, registry) => registerSchedulerGauges(registry, deps.db, clock),
   };
 }

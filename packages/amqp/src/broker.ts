@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { context, propagation, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
   assertPayload,
   catalog,
@@ -15,6 +16,7 @@ import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
 import type { Logger } from "pino";
 import { type ConsumeOptions, Consumer, type Handlers } from "./consumer.ts";
 import { messageProperties, publishConfirmed } from "./publish.ts";
+import { tracer } from "./telemetry.ts";
 import { assertTopology } from "./topology.ts";
 
 export interface BrokerOptions {
@@ -186,19 +188,36 @@ export class Broker {
    */
   async publishStored(name: MessageName, payload: unknown, options: PublishOptions = {}): Promise<string> {
     const messageId = options.messageId ?? randomUUID();
-    const channel = await this.publishChannel();
     const exchange = this.names.exchange(catalog[name].exchange);
-    await publishConfirmed(
-      channel,
-      exchange,
-      routingKey(name, payload),
-      Buffer.from(JSON.stringify(payload)),
-      {
-        ...messageProperties(this.options.service, name, messageId, options.correlationId),
-        headers: options.headers,
-      },
-    );
-    return messageId;
+    // A producer span in the active trace; its context travels in the headers (traceparent) to the consumer.
+    return tracer.startActiveSpan(`${name} publish`, { kind: SpanKind.PRODUCER }, async (span) => {
+      span.setAttributes({
+        "messaging.system": "rabbitmq",
+        "messaging.destination.name": exchange,
+        "messaging.message.id": messageId,
+      });
+      try {
+        const headers: Record<string, unknown> = { ...options.headers };
+        propagation.inject(context.active(), headers);
+        const channel = await this.publishChannel();
+        await publishConfirmed(
+          channel,
+          exchange,
+          routingKey(name, payload),
+          Buffer.from(JSON.stringify(payload)),
+          {
+            ...messageProperties(this.options.service, name, messageId, options.correlationId),
+            headers: Object.keys(headers).length > 0 ? headers : undefined,
+          },
+        );
+        return messageId;
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: String(err) });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
   }
 
   /**

@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
   assertPayload,
   baseRetryDelay,
@@ -17,6 +18,7 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import { NonRetryableError, RetryNotBeforeError } from "./errors.ts";
 import { publishConfirmed } from "./publish.ts";
+import { handleDuration, handledMessages, traceContextFrom, tracer } from "./telemetry.ts";
 
 export const ATTEMPT_HEADER = "x-tidings-attempt";
 export const ERROR_HEADER = "x-tidings-error";
@@ -44,6 +46,9 @@ export interface ConsumeOptions {
 }
 
 export const DEFAULT_PREFETCH = 100;
+
+/** What became of a delivery (the label of tidings_amqp_messages_handled_total). */
+type Outcome = "ack" | "retry" | "dead_letter" | "unacked";
 
 /**
  * Consumes one queue on its own confirm channel. A message is acked only after its handler resolved (so
@@ -110,9 +115,37 @@ export class Consumer<Q extends QueueName> {
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async handle(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
-    const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
+  /**
+   * Handles one delivery in a consumer span, continuing the trace its publisher put in the headers (traceparent),
+   * and counts its outcome.
+   */
+  private handle(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const type = String(msg.properties.type ?? msg.fields.routingKey);
+    const parent = traceContextFrom(msg.properties.headers);
+    return tracer.startActiveSpan(
+      `${this.queue} process`,
+      { kind: SpanKind.CONSUMER },
+      parent,
+      async (span) => {
+        span.setAttributes({
+          "messaging.system": "rabbitmq",
+          "messaging.destination.name": this.queue,
+          "messaging.message.type": type,
+        });
+        const stopTimer = handleDuration.startTimer({ queue: this.queue });
+        const outcome = await this.run(channel, msg, type);
+        stopTimer();
+        handledMessages.inc({ queue: this.queue, outcome });
+        if (outcome !== "ack") {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+        }
+        span.end();
+      },
+    );
+  }
+
+  private async run(channel: ConfirmChannel, msg: ConsumeMessage, type: string): Promise<Outcome> {
+    const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
     const messageId = String(msg.properties.messageId ?? "");
     const log = this.log.child({ messageId, type, correlationId: msg.properties.correlationId, attempt });
     try {
@@ -127,10 +160,12 @@ export class Consumer<Q extends QueueName> {
       };
       await (this.handlers[name] as Handler<MessageName>)(payload, ctx);
       channel.ack(msg);
+      return "ack";
     } catch (err) {
-      await this.fail(channel, msg, attempt, err, log).catch((publishErr: unknown) => {
+      return this.fail(channel, msg, attempt, err, log).catch((publishErr: unknown) => {
         // Not acked: the broker redelivers it when this channel closes.
         log.error({ err: publishErr }, "could not move a failed message to its retry or dead-letter queue");
+        return "unacked" as const;
       });
     }
   }
@@ -157,7 +192,7 @@ export class Consumer<Q extends QueueName> {
     attempt: number,
     err: unknown,
     log: Logger,
-  ): Promise<void> {
+  ): Promise<Outcome> {
     const permanent = err instanceof NonRetryableError || err instanceof InvalidPayloadError;
     // An SDK's error may come without a message (twilio's RestException for an answer without one).
     const reason = (err instanceof Error && typeof err.message === "string" && err.message) || String(err);
@@ -172,19 +207,21 @@ export class Consumer<Q extends QueueName> {
         expiration: String(delay),
       });
       log.warn({ err, delayMs: delay }, "message handling failed; retrying");
-    } else {
-      await publishConfirmed(channel, "", this.names.deadLetterQueue(this.queue), msg.content, {
-        ...msg.properties,
-        headers: {
-          ...headers,
-          [ATTEMPT_HEADER]: attempt,
-          [QUEUE_HEADER]: this.queue,
-          [FAILED_AT_HEADER]: new Date().toISOString(),
-        },
-      });
-      log.warn({ err, permanent }, "message dead-lettered");
+      channel.ack(msg);
+      return "retry";
     }
+    await publishConfirmed(channel, "", this.names.deadLetterQueue(this.queue), msg.content, {
+      ...msg.properties,
+      headers: {
+        ...headers,
+        [ATTEMPT_HEADER]: attempt,
+        [QUEUE_HEADER]: this.queue,
+        [FAILED_AT_HEADER]: new Date().toISOString(),
+      },
+    });
+    log.warn({ err, permanent }, "message dead-lettered");
     channel.ack(msg);
+    return "dead_letter";
   }
 
   /** Cancel the subscription, let in-flight handlers finish (and ack), then close the channel. */

@@ -38,6 +38,31 @@ export async function countDeadLetters(broker: Broker, queue: QueueName): Promis
   }
 }
 
+export interface QueueStats {
+  queue: QueueName;
+  /** Ready messages in the queue (not those delivered and unacknowledged). */
+  messages: number;
+  consumers: number;
+  /** Messages in its `<queue>.dlq`. */
+  deadLetters: number;
+}
+
+/** Depth and consumer count of each queue and its dead-letter queue, on one channel (passive declares). */
+export async function queueStats(broker: Broker, queues: readonly QueueName[]): Promise<QueueStats[]> {
+  const channel = await broker.channel();
+  try {
+    const stats: QueueStats[] = [];
+    for (const queue of queues) {
+      const { messageCount, consumerCount } = await channel.checkQueue(broker.names.queue(queue));
+      const dlq = await channel.checkQueue(broker.names.deadLetterQueue(queue));
+      stats.push({ queue, messages: messageCount, consumers: consumerCount, deadLetters: dlq.messageCount });
+    }
+    return stats;
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
 /**
  * Lists what sits in `<queue>.dlq` without taking it: the messages are read unacknowledged and go back
  * when the channel closes.

@@ -8,7 +8,14 @@ export {
   type Handlers,
   type MessageContext,
 } from "./consumer.ts";
-export { countDeadLetters, type DeadLetter, listDeadLetters, replayDeadLetters } from "./dead-letters.ts";
+export {
+  countDeadLetters,
+  type DeadLetter,
+  listDeadLetters,
+  type QueueStats,
+  queueStats,
+  replayDeadLetters,
+} from "./dead-letters.ts";
 export { NonRetryableError, RetryNotBeforeError } from "./errors.ts";
 export {
   deleteNamespace,
@@ -24,11 +31,21 @@ export {
   enqueue,
   enqueueStatement,
   OUTBOX_CHANNEL,
+  OUTBOX_COUNT_CAP,
   type OutboxMessage,
   OutboxRelay,
   type OutboxRelayOptions,
+  outboxBacklog,
+  type PublishedMessage,
 } from "./outbox.ts";
 export { BrokerUnavailableError, HUNG_BROKER_HELP, type ProbeResult, probeBroker } from "./probe.ts";
 export { isFirstDelivery, pruneProcessedMessages } from "./processed.ts";
 export type { SqlExecutor } from "./sql.ts";
+export {
+  activeTraceCarrier,
+  handledMessages,
+  type TraceCarrier,
+  traceContextFrom,
+  tracer,
+} from "./telemetry.ts";
 export { assertTopology, DELIVERY_LIMIT } from "./topology.ts";

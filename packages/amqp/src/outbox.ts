@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { context } from "@opentelemetry/api";
 import { assertPayload, type MessageName, type Payload } from "@tidings/contracts";
 import pg from "pg";
 import type { Logger } from "pino";
 import type { Broker } from "./broker.ts";
 import type { SqlExecutor } from "./sql.ts";
+import { activeTraceCarrier, outboxPublished, type TraceCarrier, traceContextFrom } from "./telemetry.ts";
 
 export const OUTBOX_CHANNEL = "tidings_outbox";
 
@@ -20,6 +22,8 @@ export interface OutboxMessage<N extends MessageName = MessageName> {
   /** Defaults to a random uuid; a deterministic one makes a repeated enqueue harmless. */
   messageId?: string;
   correlationId?: string;
+  /** The trace it belongs to; default: the active one when it is enqueued. */
+  traceContext?: TraceCarrier;
 }
 
 /**
@@ -58,19 +62,23 @@ export function enqueueStatement(
   messages: OutboxMessage[],
   change: AtomicChange = { ctes: "", values: [] },
 ): { text: string; values: unknown[]; ids: string[] } {
+  // The relay publishes them in the trace they were enqueued in (a hub's request, a consumed message).
+  const traceContext = activeTraceCarrier() ?? null;
   const rows = messages.map((m) => ({
     id: m.messageId ?? randomUUID(),
     name: m.name,
     payload: assertPayload(m.name, m.payload),
     correlation_id: m.correlationId ?? null,
+    trace_context: m.traceContext ?? traceContext,
   }));
   const param = change.values.length + 1;
   // The insert, and a notification the relay receives when the statement's transaction commits.
   const text = `WITH ${change.ctes ? `${change.ctes},` : ""}
      inserted AS (
-       INSERT INTO tidings_outbox (id, name, payload, correlation_id)
-       SELECT id, name, payload, correlation_id
-       FROM jsonb_to_recordset($${param}::jsonb) AS m(id uuid, name text, payload jsonb, correlation_id text)
+       INSERT INTO tidings_outbox (id, name, payload, correlation_id, trace_context)
+       SELECT id, name, payload, correlation_id, trace_context
+       FROM jsonb_to_recordset($${param}::jsonb)
+         AS m(id uuid, name text, payload jsonb, correlation_id text, trace_context jsonb)
        ${change.onlyIf ? `WHERE ${change.onlyIf}` : ""}
        ON CONFLICT (id) DO NOTHING
        RETURNING 1
@@ -84,12 +92,25 @@ interface OutboxRow {
   name: MessageName;
   payload: unknown;
   correlation_id: string | null;
+  trace_context: TraceCarrier | null;
+}
+
+/** A message the relay published (see OutboxRelayOptions.onPublished). */
+export interface PublishedMessage {
+  id: string;
+  name: MessageName;
+  payload: unknown;
 }
 
 export interface OutboxRelayOptions {
   databaseUrl: string;
   broker: Broker;
   logger: Logger;
+  /**
+   * Told of each batch once it is published and deleted: the events a change wrote exist exactly when the change
+   * does, so this is where a service counts its changes (message-sender's status metrics). Must not throw.
+   */
+  onPublished?: (messages: PublishedMessage[]) => void;
   batchSize?: number;
   /** Polling, as a safety net for a missed notification. */
   pollIntervalMs?: number;
@@ -210,22 +231,31 @@ export class OutboxRelay {
     try {
       await client.query("BEGIN");
       const { rows } = await client.query<OutboxRow>(
-        `SELECT id, name, payload, correlation_id FROM tidings_outbox
+        `SELECT id, name, payload, correlation_id, trace_context FROM tidings_outbox
          ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.batchSize],
       );
       await Promise.all(
         rows.map((row) =>
-          this.options.broker.publishStored(row.name, row.payload, {
-            messageId: row.id,
-            correlationId: row.correlation_id ?? undefined,
-          }),
+          // In the trace it was enqueued in: its publish span and the consumer's continue that trace.
+          context.with(traceContextFrom(row.trace_context), () =>
+            this.options.broker.publishStored(row.name, row.payload, {
+              messageId: row.id,
+              correlationId: row.correlation_id ?? undefined,
+            }),
+          ),
         ),
       );
       if (rows.length > 0) {
         await client.query("DELETE FROM tidings_outbox WHERE id = ANY($1::uuid[])", [rows.map((r) => r.id)]);
       }
       await client.query("COMMIT");
+      for (const row of rows) {
+        outboxPublished.inc({ name: row.name });
+      }
+      if (rows.length > 0) {
+        this.options.onPublished?.(rows);
+      }
       return rows.length;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);
@@ -246,4 +276,17 @@ export class OutboxRelay {
     })();
     return this.stopping;
   }
+}
+
+/** Backlogs are counted up to this many rows, so a scrape stays cheap however far the relay fell behind. */
+export const OUTBOX_COUNT_CAP = 1_000_000;
+
+/** The outbox's backlog: rows not yet published (up to OUTBOX_COUNT_CAP), and the oldest one's age (0 when empty). */
+export async function outboxBacklog(db: SqlExecutor): Promise<{ rows: number; oldestAgeSeconds: number }> {
+  const [stats] = await db.$queryRawUnsafe<{ rows: number; age: number }[]>(
+    `SELECT (SELECT count(*) FROM (SELECT 1 FROM tidings_outbox LIMIT ${OUTBOX_COUNT_CAP}) AS capped)::int AS rows,
+       coalesce(extract(epoch FROM now() - (SELECT created_at FROM tidings_outbox ORDER BY seq LIMIT 1)), 0)::float8
+         AS age`,
+  );
+  return { rows: stats?.rows ?? 0, oldestAgeSeconds: Math.max(0, stats?.age ?? 0) };
 }

@@ -7,9 +7,11 @@ import { describe, expect } from "vitest";
 import {
   ATTEMPT_HEADER,
   type Consumer,
+  handledMessages,
   listDeadLetters,
   type MessageContext,
   NonRetryableError,
+  queueStats,
   RetryNotBeforeError,
   replayDeadLetters,
 } from "../src/index.ts";
@@ -51,6 +53,14 @@ const it = amqpTest.extend<DeadLetterFixtures>({
 
 const fast = { maxAttempts: 3, delaysMs: [100, 300], jitter: 0 };
 
+/** tidings_amqp_messages_handled_total of a queue, by outcome. */
+async function handled(queue: QueueName): Promise<Record<string, number>> {
+  const { values } = await handledMessages.get();
+  return Object.fromEntries(
+    values.filter((v) => v.labels.queue === queue).map((v) => [v.labels.outcome, v.value]),
+  );
+}
+
 interface Call {
   ctx: MessageContext;
   at: number;
@@ -86,6 +96,9 @@ describe("retries", () => {
 
     await waitFor(async () => (await dlqCount(queue)) === 1, { what: "the dead letter", timeoutMs: 5_000 });
     expect(calls.map((c) => c.ctx.attempt)).toEqual([1, 2, 3]);
+    // Counted by outcome: two retries, then the dead letter; and the DLQ's depth as a worker's gauge reads it.
+    expect(await handled(queue)).toEqual({ retry: 2, dead_letter: 1 });
+    expect(await queueStats(broker, [queue])).toEqual([{ queue, messages: 0, consumers: 1, deadLetters: 1 }]);
     expect(calls.every((c) => c.ctx.messageId === messageId && c.ctx.correlationId === "corr-r")).toBe(true);
     const [first, second, third] = calls.map((c) => c.at) as [number, number, number];
     expect(second - first).toBeGreaterThanOrEqual(90);
@@ -140,6 +153,9 @@ describe("retries", () => {
     failing = false;
     expect(await replayDeadLetters(broker, queue)).toBe(1);
     await waitFor(() => calls.length === 4, { what: "the replayed delivery" });
+    await waitFor(async () => (await handled(queue)).ack === 1, {
+      what: "the replayed delivery acked and counted",
+    });
     expect(calls[3]?.ctx).toMatchObject({ messageId, attempt: 1 });
     await sleep(200);
     expect(calls).toHaveLength(4);

@@ -20,6 +20,7 @@ import {
   OUTBOX_CHANNEL,
   OutboxRelay,
   type OutboxRelayOptions,
+  outboxBacklog,
   pruneProcessedMessages,
 } from "../src/index.ts";
 import {
@@ -212,6 +213,39 @@ describe("outbox", () => {
     await waitFor(async () => (await outboxCount()) === 0, { what: "the outbox rows deleted" });
     // published in the order they were enqueued
     expect(capture.messages.map((m) => m.messageId)).toEqual(ids);
+  });
+
+  it("outboxBacklog counts what waits and its oldest's age; onPublished hears each batch once published", async () => {
+    expect(await outboxBacklog(sqlExecutor(pool))).toEqual({ rows: 0, oldestAgeSeconds: 0 });
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const ids = await inTransaction(pool, (tx) =>
+      enqueue(
+        tx,
+        { name: "outbound.send", payload: outboundSend("a"), traceContext: { traceparent } },
+        { name: "outbound.send", payload: outboundSend("b") },
+      ),
+    );
+    // Kept with the row: the relay publishes it in that trace. No trace active here: none for the other.
+    const { rows: stored } = await pool.query<{ id: string; trace_context: unknown }>(
+      "SELECT id::text, trace_context FROM tidings_outbox ORDER BY seq",
+    );
+    expect(stored).toEqual([
+      { id: ids[0], trace_context: { traceparent } },
+      { id: ids[1], trace_context: null },
+    ]);
+    await pool.query("UPDATE tidings_outbox SET created_at = now() - interval '90 seconds' WHERE id = $1", [
+      ids[0],
+    ]);
+    const backlog = await outboxBacklog(sqlExecutor(pool));
+    expect(backlog.rows).toBe(2);
+    expect(backlog.oldestAgeSeconds).toBeGreaterThanOrEqual(90);
+    expect(backlog.oldestAgeSeconds).toBeLessThan(100);
+
+    const heard: string[][] = [];
+    await startRelay({ onPublished: (messages) => heard.push(messages.map((m) => m.id)) });
+    await waitFor(async () => (await outboxCount()) === 0, { what: "the outbox drained" });
+    expect(heard).toEqual([ids]);
+    expect(await outboxBacklog(sqlExecutor(pool))).toEqual({ rows: 0, oldestAgeSeconds: 0 });
   });
 
   it("two relays running at once publish each row exactly once", async () => {

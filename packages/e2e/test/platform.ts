@@ -20,6 +20,8 @@ export type ServiceName = (typeof SERVICES)[number];
 export interface Platform {
   /** Each service's API origin, `http://127.0.0.1:<port>`. */
   base: Record<ServiceName, string>;
+  /** Each service's worker's HTTP origin (/health, /ready, /metrics). */
+  workers: Record<ServiceName, string>;
   databaseUrl(service: ServiceName): string;
   /** Every line the processes printed, prefixed with the process's name. */
   output: string[];
@@ -52,11 +54,16 @@ export const clientOf = (platform: Pick<Platform, "base">, token?: string): Tidi
 const envName = (service: ServiceName, suffix: string) =>
   `${service.toUpperCase().replace("-", "_")}_${suffix}`;
 
-/** Starts the ten processes with `env` added to each one's environment and waits until every API is healthy. */
+/**
+ * Starts the ten processes with `env` added to each one's environment and waits until every API is healthy and
+ * every worker ready.
+ */
 export async function startPlatform(env: Record<string, string>): Promise<Platform> {
   const namespace: TestNamespace = createTestNamespace();
   const databases = new Map<ServiceName, TestDatabase>();
   const base = {} as Record<ServiceName, string>;
+  const workers = {} as Record<ServiceName, string>;
+  const workerEnv = {} as Record<ServiceName, Record<string, string>>;
   const all: Record<string, string> = { AMQP_NAMESPACE: namespace.namespace, LOG_LEVEL: "warn", ...env };
   for (const service of SERVICES) {
     const db = await createTestDatabase(service);
@@ -65,6 +72,9 @@ export async function startPlatform(env: Record<string, string>): Promise<Platfo
     base[service] = `http://127.0.0.1:${port}`;
     all[envName(service, "DATABASE_URL")] = db.url;
     all[envName(service, "PORT")] = String(port);
+    const workerPort = await freePort();
+    workers[service] = `http://127.0.0.1:${workerPort}`;
+    workerEnv[service] = { WORKER_HTTP_PORT: String(workerPort) };
   }
   all.IDENTITY_URL = base.identity;
   all.CONTENT_URL = base.content;
@@ -72,10 +82,11 @@ export async function startPlatform(env: Record<string, string>): Promise<Platfo
   const onLine = (line: string, name: string) => output.push(`${name} | ${line}`);
   const processes: ServiceProcess[] = SERVICES.flatMap((service) => [
     spawnService(service, "api", { env: all, onLine }),
-    spawnService(service, "worker", { env: all, onLine }),
+    spawnService(service, "worker", { env: { ...all, ...workerEnv[service] }, onLine }),
   ]);
   const platform: Platform = {
     base,
+    workers,
     databaseUrl: (service) => databases.get(service)?.url as string,
     output,
     errors: () => output.filter((line) => /"level":(50|60)/.test(line)),
@@ -87,7 +98,10 @@ export async function startPlatform(env: Record<string, string>): Promise<Platfo
   };
   try {
     // Ten processes start at once on two cores: under load that can take a while.
-    await Promise.all(SERVICES.map((s) => waitForHealthy(`${base[s]}/api/health/`, 80_000)));
+    await Promise.all([
+      ...SERVICES.map((s) => waitForHealthy(`${base[s]}/api/health/`, 80_000)),
+      ...SERVICES.map((s) => waitForHealthy(`${workers[s]}/ready`, 80_000)),
+    ]);
   } catch (err) {
     await platform.stop();
     throw new Error(`${(err as Error).message}\n${output.slice(-40).join("\n")}`);

@@ -9,6 +9,7 @@ import { errorHandlerPlugin } from "./plugins/error-handler.ts";
 import { healthPlugin } from "./plugins/health.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
 import { tokensPlugin } from "./plugins/tokens.ts";
+import { tracingPlugin } from "./plugins/tracing.ts";
 import { validationPlugin } from "./plugins/validation.ts";
 import type { Api } from "./routes.ts";
 
@@ -61,6 +62,7 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
 
   // The order matters: a route keeps the error handler set when it is declared, the auth plugin's per-address limit
   // covers only the routes declared after it, and the docs describe only those declared after them.
+  await app.register(tracingPlugin); // first: every other hook runs in the request's span
   await app.register(validationPlugin);
   await app.register(authPlugin, {
     db: deps.db,

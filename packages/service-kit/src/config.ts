@@ -30,6 +30,8 @@ export const BaseConfig = {
    * (provider callbacks, the unsubscribe page, docs; not health); 0: no limit.
    */
   PUBLIC_RATE_LIMIT: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 60_000 }),
+  /** A worker process's HTTP port (/health, /ready, /metrics); unset: the API's port + 100; 0: any free port. */
+  WORKER_HTTP_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535 })),
 } satisfies TProperties;
 
 export const baseConfigSchema = Type.Object(BaseConfig);

@@ -1,6 +1,7 @@
-import type { Broker, SqlExecutor } from "@tidings/amqp";
+import type { Broker, PublishedMessage, SqlExecutor } from "@tidings/amqp";
 import type { Service } from "@tidings/contracts";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import type { BaseConfig } from "./config.ts";
 import type { Stop } from "./lifecycle.ts";
 import type { Api } from "./routes.ts";
@@ -33,9 +34,13 @@ export interface ServiceDefinition<C extends ServiceConfig, D extends Database> 
   /**
    * Loads the service's routes with `await import(...)`, called by the API role only: the bundle keeps
    * dynamically imported modules in their own chunk, so a worker process never loads the route modules,
-   * their schemas, fastify, its OpenAPI plugins or prom-client (see README.md).
+   * their schemas, fastify or its OpenAPI plugins (see README.md).
    */
   routes(): Promise<RegisterRoutes<C, D>>;
   /** Starts the service's consumers (and tickers); returns their graceful stop. */
   startConsumers(deps: ServiceDeps<C, D>): Promise<Stop>;
+  /** Adds the service's scrape-time gauges to a worker's registry (the scheduler's lag). */
+  workerMetrics?(deps: ServiceDeps<C, D>, registry: Registry): void;
+  /** Told of each batch the worker's outbox relay published (see OutboxRelayOptions.onPublished). */
+  onPublished?(deps: ServiceDeps<C, D>, messages: PublishedMessage[]): void;
 }

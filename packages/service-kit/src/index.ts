@@ -48,7 +48,15 @@ export {
   toPage,
 } from "./pagination.ts";
 export { type Api, CALLBACK_BODY_LIMIT, errorResponses, requireAdmin } from "./routes.ts";
-export { buildServiceApi, runService, startServiceWorker } from "./service.ts";
+export {
+  buildServiceApi,
+  runService,
+  startServiceWorker,
+  type WorkerHttp,
+  workerHttpPort,
+} from "./service.ts";
+export { cached, SCRAPE_CACHE_MS, scrapeGauge } from "./telemetry.ts";
+export { startTracing, tracingConfigured } from "./tracing.ts";
 export {
   isPublicAddress,
   type Lookup,

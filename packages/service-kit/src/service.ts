@@ -5,6 +5,9 @@ import { runProcess, type Stop, stopAll } from "./lifecycle.ts";
 import { pruneTokenUsage } from "./limits.ts";
 import { createLogger } from "./logger.ts";
 import type { Api } from "./routes.ts";
+import { processRegistry, registerWorkerGauges, scrapeRegistry } from "./telemetry.ts";
+import { startTracing } from "./tracing.ts";
+import { startWorkerHttp } from "./worker-http.ts";
 
 /** Processed-message records are kept this long: far longer than any redelivery or retry takes. */
 const PROCESSED_RETENTION_MS = 7 * 24 * 3600_000;
@@ -30,15 +33,28 @@ async function pruneExpired(db: SqlExecutor): Promise<Record<string, number>> {
   };
 }
 
-/** The worker side: the outbox relay, pruning of expired records, and the service's consumers. */
+/** A worker's HTTP listener (see startWorkerHttp): its port (0: any free one) and address. */
+export interface WorkerHttp {
+  port: number;
+  host?: string;
+  /** A default port, not one configured: when it is taken, any free port will do. */
+  anyPortIfTaken?: boolean;
+}
+
+/**
+ * The worker side: the outbox relay, pruning of expired records, the service's consumers and, with `http`, the
+ * worker's HTTP listener (/health, /ready, /metrics). The stop it returns carries the listener's port.
+ */
 export async function startServiceWorker<C extends ServiceConfig, D extends Database>(
   def: ServiceDefinition<C, D>,
   deps: ServiceDeps<C, D>,
-): Promise<Stop> {
+  http?: WorkerHttp,
+): Promise<Stop & { port?: number }> {
   const relay = new OutboxRelay({
     databaseUrl: deps.config.DATABASE_URL,
     broker: deps.broker,
     logger: deps.logger,
+    onPublished: def.onPublished && ((messages) => def.onPublished?.(deps, messages)),
   });
   await relay.start();
   const prune = setInterval(() => {
@@ -49,15 +65,40 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
     );
   }, 3600_000);
   prune.unref();
+  // Before the consumers: a configured port that is taken fails the start before anything is consumed.
+  const listener = http
+    ? await startWorkerHttp({ ...workerMetrics(def, deps), ...http, host: http.host ?? deps.config.HOST })
+    : undefined;
   const stopConsumers = await def.startConsumers(deps);
-  // Consumers first (they may enqueue), then the relay publishes what is left.
-  return stopAll(
+  // Consumers first (they may enqueue), then the relay publishes what is left; the listener answers until the end.
+  const stop = stopAll(
     deps.logger,
     stopConsumers,
     async () => clearInterval(prune),
     () => relay.stop(),
+    listener?.stop,
   );
+  return Object.assign(stop, { port: listener?.port });
 }
+
+/** What a worker's listener needs: its checks, and its metrics (process, queues, outbox, the service's own). */
+function workerMetrics<C extends ServiceConfig, D extends Database>(
+  def: ServiceDefinition<C, D>,
+  deps: ServiceDeps<C, D>,
+) {
+  const registry = processRegistry();
+  registerWorkerGauges(registry, { service: def.name, broker: deps.broker, db: deps.db });
+  def.workerMetrics?.(deps, registry);
+  return {
+    logger: deps.logger,
+    db: deps.db,
+    broker: deps.broker,
+    metrics: () => scrapeRegistry(registry, def.name),
+  };
+}
+
+/** The worker listener's port: WORKER_HTTP_PORT, else the API's port + 100 (identity 3001: 3101). */
+export const workerHttpPort = (config: ServiceConfig): number => config.WORKER_HTTP_PORT ?? config.PORT + 100;
 
 /** The entry point of a service process: `api` listens on PORT, `worker` consumes. Stops on SIGINT/SIGTERM. */
 export function runService<C extends ServiceConfig, D extends Database>(
@@ -71,6 +112,7 @@ export function runService<C extends ServiceConfig, D extends Database>(
   const config = def.loadConfig(env);
   const logger = createLogger(`${def.name}-${role}`, config.LOG_LEVEL);
   return runProcess(logger, async () => {
+    const stopTracing = await startTracing(`tidings-${def.name}`, env, logger);
     // Seconds, not a stalled start, when the broker accepts connections but never answers them.
     await probeBroker(config.AMQP_URL);
     const db = def.createDb(config.DATABASE_URL);
@@ -89,15 +131,22 @@ export function runService<C extends ServiceConfig, D extends Database>(
         () => app.close(),
         () => broker.close(),
         () => db.$disconnect(),
+        stopTracing,
       );
     }
-    const stopWorker = await startServiceWorker(def, deps);
+    const stopWorker = await startServiceWorker(def, deps, {
+      port: workerHttpPort(config),
+      host: config.HOST,
+      // One more worker started by hand beside `pnpm start`'s finds the default taken: any port then (logged).
+      anyPortIfTaken: config.WORKER_HTTP_PORT === undefined,
+    });
     logger.info("worker started");
     return stopAll(
       logger,
       stopWorker,
       () => broker.close(),
       () => db.$disconnect(),
+      stopTracing,
     );
   });
 }

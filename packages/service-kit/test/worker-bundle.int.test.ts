@@ -1,14 +1,17 @@
 /**
- * Worker processes must not load the API side (fastify, its OpenAPI plugins, prom-client, route modules):
- * `routes` of a service definition and `buildServiceApi` import it dynamically, and the bundles (built by the
- * test setup from the current sources) keep it in chunks that only the `api` role imports. See README.md.
+ * Worker processes must not load the API side (fastify, its OpenAPI plugins, route modules): `routes` of a service
+ * definition and `buildServiceApi` import it dynamically, and the bundles (built by the test setup from the current
+ * sources) keep it in chunks that only the `api` role imports. See README.md. (prom-client is loaded by both: every
+ * worker serves /metrics.) No process loads OpenTelemetry's SDK unless tracing is configured: it is imported
+ * dynamically by startTracing.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { ROOT } from "@tidings/testing";
 import { describe, expect, it } from "vitest";
 
-const API_ONLY = /node_modules\/\.pnpm\/(fastify@|@fastify\+swagger|prom-client@)/;
+const API_ONLY = /node_modules\/\.pnpm\/(fastify@|@fastify\+swagger)/;
+const TRACING_ONLY = /node_modules\/\.pnpm\/@opentelemetry\+sdk-node@/;
 const SERVICES = ["content", "identity", "message-sender", "scheduler", "subscription"];
 
 /** The modules one bundle file imports: statically (top-level statements) and dynamically (`import(...)`). */
@@ -53,4 +56,9 @@ describe("service bundles", () => {
       expect(api.length).toBeGreaterThan(0);
     },
   );
+  it.each(SERVICES)("%s: OpenTelemetry's SDK is loaded only when tracing starts", async (service) => {
+    const main = path.join(ROOT, "apps", service, "dist", "main.js");
+    expect([...(await reachable(main, false))].filter((m) => TRACING_ONLY.test(m))).toEqual([]);
+    expect([...(await reachable(main, true))].filter((m) => TRACING_ONLY.test(m)).length).toBeGreaterThan(0);
+  });
 });

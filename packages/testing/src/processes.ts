@@ -41,7 +41,8 @@ export function spawnService(
   const name = options.name ?? `${service}-${role}`;
   const child = spawn(path.join(ROOT, "scripts", "service.sh"), [service, role], {
     cwd: ROOT,
-    env: { ...process.env, ...options.env },
+    // A worker's HTTP listener on a free port unless told otherwise: tests, benchmarks and chaos runs start several.
+    env: { ...process.env, ...(role === "worker" ? { WORKER_HTTP_PORT: "0" } : {}), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: options.ownProcessGroup ?? false,
   });

@@ -34,11 +34,15 @@ export interface StartOptions {
   namespace?: string;
   /** Config on top of the test defaults. */
   env?: Record<string, string>;
+  /** With `worker`: also its HTTP listener (/health, /ready, /metrics) on a free port, `workerPort`. */
+  workerHttp?: boolean;
 }
 
 export interface TestService<C extends ServiceConfig, D extends Database> extends ServiceDeps<C, D> {
   app: Api;
   namespace: string;
+  /** The worker's HTTP port (with `workerHttp`). */
+  workerPort?: number;
   close(): Promise<void>;
 }
 
@@ -67,14 +71,19 @@ export async function startTestService<C extends ServiceConfig, D extends Databa
   const broker = await Broker.connect({ url: config.AMQP_URL, namespace, service: def.name, logger });
   const deps = { config, logger, db, broker };
   const app = await buildServiceApi(def, deps);
-  let stopWorker: Stop | undefined;
+  let stopWorker: (Stop & { port?: number }) | undefined;
   if (options.worker) {
-    stopWorker = await startServiceWorker(def, deps);
+    stopWorker = await startServiceWorker(
+      def,
+      deps,
+      options.workerHttp ? { port: 0, host: "127.0.0.1" } : undefined,
+    );
   }
   return {
     ...deps,
     app,
     namespace,
+    workerPort: stopWorker?.port,
     async close() {
       await stopWorker?.();
       await app.close();

@@ -7,6 +7,7 @@ import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { OutboundBatch, Prisma } from "../generated/prisma/client.ts";
 import { toSendCommand } from "../outbound/mapping.ts";
+import { accepted } from "../outbound/metrics.ts";
 import { normaliseRecipients } from "../recipients/addresses.ts";
 import { missingPersonalisation, renderSend, templateForSend } from "../templates/templates.ts";
 import { type Actor, resolveChannel } from "./outbounds.ts";
@@ -110,7 +111,7 @@ export async function createBatch(
     );
   }
   const test = actor.keyKind === "test";
-  await db.$transaction(async (tx) => {
+  const stored = await db.$transaction(async (tx) => {
     const created = await tx.outboundBatch.createMany({
       data: [
         {
@@ -126,10 +127,11 @@ export async function createBatch(
       skipDuplicates: true,
     });
     if (created.count === 0) {
-      return; // a retry of a stored batch: it is there, with its outbounds
+      return 0; // a retry of a stored batch: it is there, with its outbounds
     }
+    let count = 0;
     for (let start = 0; start < rows.length; start += CHUNK) {
-      await storeChunk(tx, rows.slice(start, start + CHUNK), {
+      count += await storeChunk(tx, rows.slice(start, start + CHUNK), {
         batchId,
         channel,
         test,
@@ -139,7 +141,9 @@ export async function createBatch(
         correlationId: actor.correlationId,
       });
     }
+    return count;
   }, BATCH_TRANSACTION);
+  accepted.inc({ channel, priority: "bulk" }, stored);
   return getBatch(db, batchId);
 }
 
@@ -153,8 +157,8 @@ interface Shared {
   correlationId: string | undefined;
 }
 
-/** One multi-row insert of outbounds and one of their outbox rows. */
-async function storeChunk(tx: Tx, rows: readonly Row[], shared: Shared): Promise<void> {
+/** One multi-row insert of outbounds and one of their outbox rows; returns how many were new. */
+async function storeChunk(tx: Tx, rows: readonly Row[], shared: Shared): Promise<number> {
   const inserted = await tx.$queryRawUnsafe<{ id: string }[]>(
     `INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, batch_id, test, template,
                            template_version, created_by, updated_by, priority)
@@ -181,6 +185,7 @@ async function storeChunk(tx: Tx, rows: readonly Row[], shared: Shared): Promise
       correlationId: shared.correlationId,
     })),
   );
+  return stored.length;
 }
 
 function toBatch(row: OutboundBatch, counts: Record<string, number>): Batch {

@@ -1,4 +1,4 @@
-import { enqueueStatement, type OutboxMessage } from "@tidings/amqp";
+import { activeTraceCarrier, enqueueStatement, type OutboxMessage } from "@tidings/amqp";
 import { isUniqueViolation } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
@@ -30,8 +30,10 @@ export class OutboundWriter {
   constructor(private readonly db: Db) {}
 
   store(row: OutboundRow, message: OutboxMessage): Promise<void> {
+    // Its own request's trace, not that of the request whose write happens to carry it.
+    const traced = { ...message, traceContext: message.traceContext ?? activeTraceCarrier() };
     return new Promise((resolve, reject) => {
-      this.queue.push({ row, message, resolve, reject });
+      this.queue.push({ row, message: traced, resolve, reject });
       this.next();
     });
   }

@@ -13,6 +13,7 @@ import { senderError } from "../errors.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
 import { createdAtOrder, dateTimeFilter } from "../list-filters.ts";
 import { type OutboundFields, toOutbound, toSendCommand } from "../outbound/mapping.ts";
+import { accepted } from "../outbound/metrics.ts";
 import { sendTimingOf } from "../outbound/timing.ts";
 import { normaliseRecipients } from "../recipients/addresses.ts";
 import { missingPersonalisation, renderSend, templateForSend } from "../templates/templates.ts";
@@ -130,6 +131,7 @@ export async function createOutbound(
     messageId: row.id,
     correlationId: actor.correlationId,
   });
+  accepted.inc({ channel: row.channel, priority: row.priority });
   return toOutbound(row);
 }
 

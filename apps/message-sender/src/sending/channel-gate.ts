@@ -11,6 +11,7 @@ import {
 import { recipientZone } from "../outbound/timing.ts";
 import { identityZone } from "../recipients/address-book.ts";
 import { CLAIM_MARGIN_MS, ClaimRunningOutError } from "./claim.ts";
+import { callProvider } from "./provider-call.ts";
 import type { Sender } from "./sender.ts";
 
 // The channel gate: whether a send may go through a channel now (its pause, its rate and concurrency limits, and
@@ -37,7 +38,7 @@ export async function sendThrough(
         `claim of outbound ${outbound.id} lapses before a send through ${channel.id} could time out`,
       );
     }
-    return channel.channel.send(outbound, address);
+    return callProvider(channel, () => channel.channel.send(outbound, address));
   };
   const paused = sender.channels.pausedFor(channel.id);
   if (paused > sender.pauseMaxWaitMs) {

@@ -3,6 +3,7 @@ import { RetryNotBeforeError } from "@tidings/amqp";
 import type { OutboundSend, SendingWindow } from "@tidings/contracts";
 import { recordParts } from "../channels/parts.ts";
 import type { Logger, NoAnswerError } from "../outbound/channel.ts";
+import { accepted } from "../outbound/metrics.ts";
 import { type AcceptedSend, recordSend } from "../outbound/status.ts";
 import type { Sender } from "./sender.ts";
 
@@ -42,6 +43,8 @@ export interface Claimed {
   /** The worker of an earlier claim that did not end in a known outcome (null: never claimed, or cleared). */
   previous_worker: string | null;
   previous_until: Date | null;
+  /** Stored by this statement (a new outbound from outbound.send), not claimed from the table. */
+  inserted: boolean;
 }
 
 /**
@@ -70,7 +73,8 @@ export async function storeAndClaim(
       SET claimed_by = ${worker}, claimed_until = now() + make_interval(secs => ${ttl}::float8), updated_at = now()
       FROM claimable c WHERE o.id = c.id
       RETURNING o.channel, o.to_addr, o.to_identity::text, o.content, o.metadata, o.priority::text,
-        o.sending_window, o.not_before, o.expires_at, o.created_at, o.test, c.previous_worker, c.previous_until
+        o.sending_window, o.not_before, o.expires_at, o.created_at, o.test, c.previous_worker, c.previous_until,
+        false AS inserted
     ), stored AS (
       INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window,
                             not_before, expires_at, created_by_schedule, sensitive, claimed_by, claimed_until)
@@ -84,10 +88,14 @@ export async function storeAndClaim(
       WHERE NOT EXISTS (SELECT 1 FROM outbound WHERE id = ${id}::uuid)
       ON CONFLICT (id) DO NOTHING
       RETURNING channel, to_addr, to_identity::text, content, metadata, priority::text, sending_window, not_before,
-        expires_at, created_at, test, NULL::text AS previous_worker, NULL::timestamptz AS previous_until
+        expires_at, created_at, test, NULL::text AS previous_worker, NULL::timestamptz AS previous_until,
+        true AS inserted
     )
     SELECT * FROM claimed UNION ALL SELECT * FROM stored`;
   if (claimed) {
+    if (claimed.inserted) {
+      accepted.inc({ channel: claimed.channel, priority: claimed.priority });
+    }
     if (claimed.previous_until) {
       log.warn(
         { outboundId: id, previousWorker: claimed.previous_worker },

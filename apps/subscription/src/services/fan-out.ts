@@ -1,22 +1,40 @@
 import { type Broker, enqueue } from "@tidings/amqp";
 import { deterministicId, type Payload } from "@tidings/contracts";
 import type { Logger } from "@tidings/service-kit";
+import { Histogram } from "prom-client";
 import type { Db } from "../db.ts";
 import { scheduleNotFound, seedSubscriptionNotFound } from "../errors.ts";
 
 /** The keyset start: below every uuid. */
 const FIRST_UUID = "00000000-0000-0000-0000-000000000000";
 
+const fanOutSize = new Histogram({
+  name: "tidings_fanout_size",
+  help: "Recipients one fan-out handed on, by kind (stage: a fired content schedule; topic: a topic publish)",
+  labelNames: ["kind"] as const,
+  buckets: [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000],
+});
+
+const fanOutDuration = new Histogram({
+  name: "tidings_fanout_duration_seconds",
+  help: "How long one fan-out took to page through and hand on its recipients, by kind (stage, topic)",
+  labelNames: ["kind"] as const,
+  buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+});
+
 /**
  * Pages through ids in keyset order (never one huge query: each page starts after the last id of the one
  * before) and hands them on in batches of `sendBatchSize`, a page's batches at once, for competing
- * consumers. Returns how many ids it handed on.
+ * consumers. Returns how many ids it handed on; a completed one is measured (tidings_fanout_size, _duration_seconds)
+ * by `kind`.
  */
 export async function fanOutKeyset(
+  kind: "stage" | "topic",
   page: (after: string, limit: number) => Promise<string[]>,
   publishBatch: (ids: string[]) => Promise<unknown>,
   sizes: { pageSize: number; sendBatchSize: number },
 ): Promise<number> {
+  const stopTimer = fanOutDuration.startTimer({ kind });
   let after = FIRST_UUID;
   let total = 0;
   for (;;) {
@@ -29,6 +47,8 @@ export async function fanOutKeyset(
     total += ids.length;
     const last = ids.at(-1);
     if (!last || ids.length < sizes.pageSize) {
+      stopTimer();
+      fanOutSize.observe({ kind }, total);
       return total;
     }
     after = last;
@@ -82,6 +102,7 @@ export async function fanOut(
   sizes: { pageSize: number; sendBatchSize: number },
 ): Promise<number> {
   return fanOutKeyset(
+    "stage",
     async (after, limit) =>
       (
         await db.$queryRawUnsafe<{ id: string }[]>(

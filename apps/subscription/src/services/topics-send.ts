@@ -73,6 +73,7 @@ export async function fanOutPublish(
 ): Promise<number> {
   const publish = await db.topicPublish.findUniqueOrThrow({ where: { publishId } });
   return fanOutKeyset(
+    "topic",
     async (after, limit) =>
       (
         await db.$queryRawUnsafe<{ id: string }[]>(

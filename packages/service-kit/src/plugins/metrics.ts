@@ -1,6 +1,7 @@
 import fp from "fastify-plugin";
-import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Histogram, type Registry } from "prom-client";
 import { ApiError } from "../errors.ts";
+import { processRegistry, scrapeRegistry } from "../telemetry.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -12,16 +13,14 @@ declare module "fastify" {
 }
 
 /**
- * Prometheus metrics at `/metrics`: the process's default metrics and every request's duration by route, method and
- * status, labelled with the service. Seed's `/api/metrics/`, which its Control Interface polls: `GET` lists the names
+ * Prometheus metrics at `/metrics`: the process's default metrics, every request's duration by route, method and
+ * status, and the business metrics of the process (prom-client's default registry), labelled with the service. Seed's `/api/metrics/`, which its Control Interface polls: `GET` lists the names
  * of the registry's metrics (a service's own gauges too), `POST` runs the work services added with
  * `onScheduledMetrics`.
  */
 export const metricsPlugin = fp<{ service: string }>(
   async (app, { service }) => {
-    const registry = new Registry();
-    registry.setDefaultLabels({ service });
-    collectDefaultMetrics({ register: registry });
+    const registry = processRegistry();
     const duration = new Histogram({
       name: "http_request_duration_seconds",
       help: "HTTP request duration by route, method and status",
@@ -44,10 +43,11 @@ export const metricsPlugin = fp<{ service: string }>(
       if (String(request.headers["x-forwarded-for"] ?? "").includes(",")) {
         throw new ApiError(403, "FORBIDDEN", "Metrics are internal.");
       }
-      return reply.type(registry.contentType).send(await registry.metrics());
+      const scraped = scrapeRegistry(registry, service);
+      return reply.type(scraped.contentType).send(await scraped.metrics());
     });
     app.get("/api/metrics/", { schema: { hide: true } }, async () => ({
-      metrics_available: registry
+      metrics_available: scrapeRegistry(registry, service)
         .getMetricsAsArray()
         .map((metric) => metric.name)
         .sort(),

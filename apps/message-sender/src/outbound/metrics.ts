@@ -1,0 +1,111 @@
+import type { PublishedMessage } from "@tidings/amqp";
+import type { OutboundStatusChanged } from "@tidings/contracts";
+import { Counter } from "prom-client";
+import type { Db } from "../db.ts";
+import type { Logger } from "./channel.ts";
+import { NO_ADDRESS, OPTED_OUT } from "./channel.ts";
+
+// The message sender's message counts (prom-client's default registry, served at /metrics). Labels are the
+// channel (a name an admin chose: a handful), the priority lane and a reason from a fixed list: never an address or
+// an id. Status changes are counted from the events they wrote (outbound.submitted, .delivered, .failed) once the
+// outbox relay published them, so a change is counted if and only if it committed, wherever it was made.
+
+const labels = ["channel", "priority"] as const;
+
+export const accepted = new Counter({
+  name: "tidings_messages_accepted_total",
+  help: "Outbounds stored to be sent (from the API, batches and outbound.send), by channel and priority",
+  labelNames: labels,
+});
+const sent = new Counter({
+  name: "tidings_messages_sent_total",
+  help: "Outbounds a provider accepted (submitted), by channel and priority",
+  labelNames: labels,
+});
+const delivered = new Counter({
+  name: "tidings_messages_delivered_total",
+  help: "Outbounds reported delivered, by channel and priority",
+  labelNames: labels,
+});
+const failed = new Counter({
+  name: "tidings_messages_failed_total",
+  help: "Outbounds that failed or were cancelled, by channel, priority and reason (see the README)",
+  labelNames: [...labels, "reason"] as const,
+});
+const expired = new Counter({
+  name: "tidings_messages_expired_total",
+  help: "Outbounds that expired unsent, by channel and priority",
+  labelNames: labels,
+});
+
+const KNOWN_REASONS: Record<string, string> = {
+  [OPTED_OUT]: "opted_out",
+  [NO_ADDRESS]: "no_address",
+  forgotten: "forgotten",
+};
+
+/**
+ * A failure's reason as a label: a reason from the fixed list; `cancelled`; `provider_report` for a provider's
+ * failure report (the outbound had a provider id; tidings_provider_errors_total has the codes of refused sends); else
+ * `not_sent` (refused by the provider, no usable address, or given up after repeated passing failures).
+ */
+export function reasonLabel(
+  change: Pick<OutboundStatusChanged, "status" | "reason" | "provider_id">,
+): string {
+  const known = change.reason === null ? undefined : KNOWN_REASONS[change.reason];
+  if (known) {
+    return known;
+  }
+  if (change.status === "cancelled") {
+    return "cancelled";
+  }
+  return change.provider_id === null ? "not_sent" : "provider_report";
+}
+
+const STATUS_EVENTS = new Set(["outbound.submitted", "outbound.delivered", "outbound.failed"]);
+
+/**
+ * Counts the status events the relay published. They carry no priority, so it is read for them, in one query per
+ * batch, after the batch was published. (Acceptance is counted where outbounds are stored: the API, batches and
+ * outbound.send's first delivery; an outbound.send re-enqueued when due or requeued is no new acceptance.)
+ */
+export function countPublished(db: Db, log: Logger, messages: PublishedMessage[]): void {
+  const changes: OutboundStatusChanged[] = [];
+  for (const { name, payload } of messages) {
+    if (STATUS_EVENTS.has(name)) {
+      changes.push(payload as OutboundStatusChanged);
+    }
+  }
+  if (changes.length === 0) {
+    return;
+  }
+  db.$queryRawUnsafe<{ id: string; priority: string }[]>(
+    "SELECT id::text, priority::text FROM outbound WHERE id = ANY($1::uuid[])",
+    changes.map((c) => c.id),
+  ).then(
+    (rows) => {
+      const priorities = new Map(rows.map((r) => [r.id, r.priority]));
+      for (const change of changes) {
+        countChange(change, priorities.get(change.id) ?? "unknown");
+      }
+    },
+    (err: unknown) => log.warn({ err }, "status metrics: priorities could not be read"),
+  );
+}
+
+function countChange(change: OutboundStatusChanged, priority: string): void {
+  const base = { channel: change.channel, priority };
+  switch (change.status) {
+    case "submitted":
+      sent.inc(base);
+      break;
+    case "delivered":
+      delivered.inc(base);
+      break;
+    case "expired":
+      expired.inc(base);
+      break;
+    default:
+      failed.inc({ ...base, reason: reasonLabel(change) });
+  }
+}

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "tidings_outbox" ADD COLUMN     "trace_context" JSONB;
