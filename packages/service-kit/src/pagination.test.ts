@@ -1,7 +1,7 @@
 import type { SqlExecutor } from "@tidings/amqp";
 import { testLogger } from "@tidings/testing";
 import Type from "typebox";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, test } from "vitest";
 import { buildApi } from "./app.ts";
 import { DEFAULT_PAGE_SIZE, pageParams, toPage } from "./pagination.ts";
 import type { Api } from "./routes.ts";
@@ -39,6 +39,45 @@ function listApi(publicUrl?: string, trustProxy?: string[]): Promise<Api> {
   );
 }
 
+interface ListFixtures {
+  /** A list API for the whole file. */
+  app: Api;
+  /** The same API behind a proxy at 10.0.0.2 (TRUST_PROXY=10.0.0.0/24). */
+  proxied: Api;
+  /** Builds a list API of the test's own, closed after it. */
+  makeListApi: typeof listApi;
+}
+
+/** Its tests take `{ app, proxied, makeListApi }`. */
+const it = test.extend<ListFixtures>({
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+  app: [async ({}, use) => closing(await listApi(), use), { scope: "file" }],
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+  proxied: [async ({}, use) => closing(await listApi(undefined, ["10.0.0.0/24"]), use), { scope: "file" }],
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+  makeListApi: async ({}, use) => {
+    const built: Api[] = [];
+    try {
+      await use(async (...args) => {
+        const api = await listApi(...args);
+        built.push(api);
+        return api;
+      });
+    } finally {
+      await Promise.all(built.map((api) => api.close()));
+    }
+  },
+});
+
+/** Hands `api` to the fixture's user, and closes it afterwards. */
+async function closing(api: Api, use: (api: Api) => Promise<void>) {
+  try {
+    await use(api);
+  } finally {
+    await api.close();
+  }
+}
+
 describe("pageParams", () => {
   it("defaults to the first page of DEFAULT_PAGE_SIZE", () => {
     expect(pageParams({})).toEqual({ limit: DEFAULT_PAGE_SIZE, offset: 0 });
@@ -47,31 +86,14 @@ describe("pageParams", () => {
 });
 
 describe("toPage", () => {
-  let app: Api;
-  /** The same API behind a proxy at 10.0.0.2 (TRUST_PROXY=10.0.0.0/24). */
-  let proxied: Api;
-  beforeAll(async () => {
-    app = await listApi();
-    proxied = await listApi(undefined, ["10.0.0.0/24"]);
-  });
-  afterAll(async () => {
-    await app?.close();
-    await proxied?.close();
-  });
-
-  const get = async (
-    url: string,
-    headers: Record<string, string> = {},
-    api = app,
-    remoteAddress?: string,
-  ) => {
+  const get = async (api: Api, url: string, headers: Record<string, string> = {}, remoteAddress?: string) => {
     const res = await api.inject({ url, headers: { host: "svc.local:3001", ...headers }, remoteAddress });
     expect(res.statusCode).toBe(200);
     return res.json() as { count: number; next: string | null; previous: string | null; results: number[] };
   };
 
-  it("links the first page to the next, with no previous", async () => {
-    const page = await get("/api/v1/items/?limit=10");
+  it("links the first page to the next, with no previous", async ({ app }) => {
+    const page = await get(app, "/api/v1/items/?limit=10");
     expect(page).toEqual({
       count: COUNT,
       next: "http://svc.local:3001/api/v1/items/?limit=10&offset=10",
@@ -80,34 +102,34 @@ describe("toPage", () => {
     });
   });
 
-  it("links a middle page both ways, the previous one without an offset", async () => {
-    const page = await get("/api/v1/items/?limit=10&offset=10");
+  it("links a middle page both ways, the previous one without an offset", async ({ app }) => {
+    const page = await get(app, "/api/v1/items/?limit=10&offset=10");
     expect(page.next).toBe("http://svc.local:3001/api/v1/items/?limit=10&offset=20");
     expect(page.previous).toBe("http://svc.local:3001/api/v1/items/?limit=10");
     expect(page.results[0]).toBe(10);
   });
 
-  it("has no next on the last page, and a previous clamped at 0", async () => {
-    const last = await get("/api/v1/items/?limit=10&offset=20");
+  it("has no next on the last page, and a previous clamped at 0", async ({ app }) => {
+    const last = await get(app, "/api/v1/items/?limit=10&offset=20");
     expect(last.next).toBeNull();
     expect(last.previous).toBe("http://svc.local:3001/api/v1/items/?limit=10&offset=10");
     expect(last.results).toEqual([20, 21, 22, 23, 24]);
 
-    const odd = await get("/api/v1/items/?limit=10&offset=5");
+    const odd = await get(app, "/api/v1/items/?limit=10&offset=5");
     expect(odd.previous).toBe("http://svc.local:3001/api/v1/items/?limit=10");
 
-    const exact = await get("/api/v1/items/?limit=5&offset=20");
+    const exact = await get(app, "/api/v1/items/?limit=5&offset=20");
     expect(exact.next).toBeNull();
   });
 
-  it("has no links when everything fits on one page, and uses the default limit", async () => {
-    const page = await get("/api/v1/items/");
+  it("has no links when everything fits on one page, and uses the default limit", async ({ app }) => {
+    const page = await get(app, "/api/v1/items/");
     expect(page).toMatchObject({ count: COUNT, next: null, previous: null });
     expect(page.results).toHaveLength(COUNT);
   });
 
-  it("keeps the other query parameters", async () => {
-    const page = await get("/api/v1/items/?kind=a%20b&limit=10");
+  it("keeps the other query parameters", async ({ app }) => {
+    const page = await get(app, "/api/v1/items/?kind=a%20b&limit=10");
     const next = new URL(page.next as string);
     expect(next.pathname).toBe("/api/v1/items/");
     expect(Object.fromEntries(next.searchParams)).toEqual({ kind: "a b", limit: "10", offset: "10" });
@@ -115,15 +137,18 @@ describe("toPage", () => {
 
   const forwarded = { "x-forwarded-proto": "https", "x-forwarded-host": "api.example.org" };
 
-  it("follows X-Forwarded-Proto and X-Forwarded-Host from a proxy in TRUST_PROXY", async () => {
-    const page = await get("/api/v1/items/?limit=10", forwarded, proxied, "10.0.0.2");
+  it("follows X-Forwarded-Proto and X-Forwarded-Host from a proxy in TRUST_PROXY", async ({ proxied }) => {
+    const page = await get(proxied, "/api/v1/items/?limit=10", forwarded, "10.0.0.2");
     expect(page.next).toBe("https://api.example.org/api/v1/items/?limit=10&offset=10");
   });
 
-  it("ignores X-Forwarded-* without TRUST_PROXY, and from a peer that is not in it", async () => {
-    const direct = await get("/api/v1/items/?limit=10", forwarded, app, "10.0.0.2");
+  it("ignores X-Forwarded-* without TRUST_PROXY, and from a peer that is not in it", async ({
+    app,
+    proxied,
+  }) => {
+    const direct = await get(app, "/api/v1/items/?limit=10", forwarded, "10.0.0.2");
     expect(direct.next).toBe("http://svc.local:3001/api/v1/items/?limit=10&offset=10");
-    const stranger = await get("/api/v1/items/?limit=10", forwarded, proxied, "203.0.113.7");
+    const stranger = await get(proxied, "/api/v1/items/?limit=10", forwarded, "203.0.113.7");
     expect(stranger.next).toBe("http://svc.local:3001/api/v1/items/?limit=10&offset=10");
   });
 
@@ -137,9 +162,9 @@ describe("toPage", () => {
     "%65vil.org",
   ];
 
-  it.each(malformedHosts)(
+  it.for(malformedHosts)(
     "answers 400 INVALID_HOST, never a 500 or a link, for X-Forwarded-Host %j",
-    async (host) => {
+    async (host, { proxied }) => {
       const res = await proxied.inject({
         url: "/api/v1/items/?limit=10",
         headers: { host: "svc.local:3001", "x-forwarded-host": host },
@@ -151,46 +176,38 @@ describe("toPage", () => {
     },
   );
 
-  it("answers 400 INVALID_HOST for a malformed Host header", async () => {
+  it("answers 400 INVALID_HOST for a malformed Host header", async ({ app }) => {
     const res = await app.inject({ url: "/api/v1/items/?limit=10", headers: { host: "a b/c" } });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe("INVALID_HOST");
   });
 
-  it("uses PUBLIC_URL whatever the forwarded host", async () => {
-    const behindProxy = await listApi("https://public.example.org", ["10.0.0.0/24"]);
-    try {
-      const res = await behindProxy.inject({
-        url: "/api/v1/items/?limit=10",
-        headers: { "x-forwarded-host": "a b/evil" },
-        remoteAddress: "10.0.0.2",
-      });
-      expect(res.statusCode).toBe(200);
-      expect(res.json().next).toBe("https://public.example.org/api/v1/items/?limit=10&offset=10");
-    } finally {
-      await behindProxy.close();
-    }
+  it("uses PUBLIC_URL whatever the forwarded host", async ({ makeListApi }) => {
+    const behindProxy = await makeListApi("https://public.example.org", ["10.0.0.0/24"]);
+    const res = await behindProxy.inject({
+      url: "/api/v1/items/?limit=10",
+      headers: { "x-forwarded-host": "a b/evil" },
+      remoteAddress: "10.0.0.2",
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().next).toBe("https://public.example.org/api/v1/items/?limit=10&offset=10");
   });
 
-  it.each([
+  it.for<[string, string]>([
     ["https://public.example.org", "https://public.example.org/api/v1/items/?limit=10&offset=20"],
     ["https://public.example.org/", "https://public.example.org/api/v1/items/?limit=10&offset=20"],
     [
       "https://public.example.org/identity",
       "https://public.example.org/identity/api/v1/items/?limit=10&offset=20",
     ],
-  ])("builds the links on PUBLIC_URL %s", async (publicUrl, next) => {
-    const behindProxy = await listApi(publicUrl);
-    try {
-      const res = await behindProxy.inject({
-        url: "/api/v1/items/?limit=10&offset=10",
-        headers: { host: "10.0.0.5:3001" },
-      });
-      const page = res.json();
-      expect(page.next).toBe(next);
-      expect(page.previous).toBe(next.replace("&offset=20", ""));
-    } finally {
-      await behindProxy.close();
-    }
+  ])("builds the links on PUBLIC_URL %s", async ([publicUrl, next], { makeListApi }) => {
+    const behindProxy = await makeListApi(publicUrl);
+    const res = await behindProxy.inject({
+      url: "/api/v1/items/?limit=10&offset=10",
+      headers: { host: "10.0.0.5:3001" },
+    });
+    const page = res.json();
+    expect(page.next).toBe(next);
+    expect(page.previous).toBe(next.replace("&offset=20", ""));
   });
 });

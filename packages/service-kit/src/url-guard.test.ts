@@ -1,7 +1,36 @@
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, test } from "vitest";
 import { isPublicAddress, type Lookup, postGuarded, UrlNotAllowedError, UrlPolicy } from "./url-guard.ts";
+
+interface ListenerFixtures {
+  /** The path of every request the listener got, in order. */
+  received: string[];
+  /** The port of a local listener answering 204, for the whole file. */
+  port: number;
+}
+
+/** Its tests take `{ port, received }` (the listener starts when a test first asks for it). */
+const it = test.extend<ListenerFixtures>({
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+  received: [async ({}, use) => use([]), { scope: "file" }],
+  port: [
+    async ({ received }, use) => {
+      const server = createServer((req, res) => {
+        received.push(req.url ?? "");
+        res.statusCode = 204;
+        res.end();
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        await use((server.address() as AddressInfo).port);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+    { scope: "file" },
+  ],
+});
 
 describe("isPublicAddress", () => {
   it.each([
@@ -108,20 +137,6 @@ describe("UrlPolicy", () => {
 });
 
 describe("postGuarded", () => {
-  let server: Server;
-  let port: number;
-  const received: string[] = [];
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      received.push(req.url ?? "");
-      res.statusCode = 204;
-      res.end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    port = (server.address() as AddressInfo).port;
-  });
-  afterAll(() => new Promise((resolve) => server.close(resolve)));
-
   /** Resolves every name to 127.0.0.1, where the listener is, as a rebinding DNS server would. */
   const rebound: Lookup = ((_h: string, options: { all?: boolean }, cb: (...a: unknown[]) => void) =>
     options.all ? cb(null, [{ address: "127.0.0.1", family: 4 }]) : cb(null, "127.0.0.1", 4)) as Lookup;
@@ -133,7 +148,10 @@ describe("postGuarded", () => {
       lookup: rebound,
     });
 
-  it("refuses at connect time a listed name that resolves to a private address: the listener sees nothing", async () => {
+  it("refuses at connect time a listed name that resolves to a private address: the listener sees nothing", async ({
+    port,
+    received,
+  }) => {
     const before = received.length;
     await expect(
       post(`http://public.example.org:${port}/rebind`, new UrlPolicy("public.example.org")),
@@ -147,7 +165,7 @@ describe("postGuarded", () => {
     expect(received.length).toBe(before);
   });
 
-  it("connects when the address is explicitly allowed, or without a policy", async () => {
+  it("connects when the address is explicitly allowed, or without a policy", async ({ port, received }) => {
     expect(
       await post(`http://public.example.org:${port}/allowed`, new UrlPolicy("public.example.org,127.0.0.1")),
     ).toEqual({

@@ -1,23 +1,23 @@
-import { createTestDatabase, type TestDatabase, testLogger } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "../../../apps/identity/src/db.ts";
-import { buildApi } from "../src/app.ts";
+import { describe, expect } from "vitest";
+import type { Db } from "../../../apps/identity/src/db.ts";
 import { digestToken, TokenAuthenticator } from "../src/auth.ts";
 import { ApiError } from "../src/errors.ts";
 import type { Api } from "../src/routes.ts";
+import { ADMIN, buildTestApi, dbTest, whoamiRoute } from "./support.ts";
 
-const ADMIN = "admin-token-0123456789";
-
-let database: TestDatabase;
-let db: Db;
-
-beforeAll(async () => {
-  database = await createTestDatabase("identity");
-  db = createDb(database.url);
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await database?.drop();
+/** Its tests take `{ db }`, and `{ app }`: an API on `db` with `GET /whoami`, for the whole file. */
+const it = dbTest.extend<{ app: Api }>({
+  app: [
+    async ({ db }, use) => {
+      const app = await buildTestApi(db, whoamiRoute);
+      try {
+        await use(app);
+      } finally {
+        await app.close();
+      }
+    },
+    { scope: "file" },
+  ],
 });
 
 interface TokenRow {
@@ -26,21 +26,21 @@ interface TokenRow {
   revoked_at: Date | null;
 }
 
-const userByEmail = async (email: string) =>
+const userByEmail = async (db: Db, email: string) =>
   (
     await db.$queryRawUnsafe<{ id: number; email: string; is_admin: boolean }[]>(
       "SELECT id, email, is_admin FROM tidings_api_user WHERE email = $1",
       email,
     )
   )[0];
-const tokensOf = (userId: number) =>
+const tokensOf = (db: Db, userId: number) =>
   db.$queryRawUnsafe<TokenRow[]>(
     "SELECT * FROM tidings_api_token WHERE user_id = $1 ORDER BY created_at",
     userId,
   );
 
 /** Every row of both tables as text, to search for anything that should not be stored. */
-const tableText = async () => {
+const tableText = async (db: Db) => {
   const rows = await db.$queryRawUnsafe<{ row: string }[]>(
     "SELECT t::text AS row FROM tidings_api_token t UNION ALL SELECT u::text FROM tidings_api_user u",
   );
@@ -59,24 +59,24 @@ const authError = (promise: Promise<unknown>) =>
   );
 
 describe("TokenAuthenticator against the database", () => {
-  it("stores only the SHA-256 digest of an issued token", async () => {
+  it("stores only the SHA-256 digest of an issued token", async ({ db }) => {
     const auth = new TokenAuthenticator(db, ADMIN);
     const token = await auth.issueToken("digest-only@example.org");
-    const user = await userByEmail("digest-only@example.org");
+    const user = await userByEmail(db, "digest-only@example.org");
     expect(user).toMatchObject({ is_admin: false });
-    const rows = await tokensOf(user?.id as number);
+    const rows = await tokensOf(db, user?.id as number);
     expect(rows.map((r) => r.digest)).toEqual([digestToken(token)]);
     expect(rows[0]?.revoked_at).toBeNull();
-    const text = await tableText();
+    const text = await tableText(db);
     expect(text).toContain(digestToken(token));
     expect(text).not.toContain(token);
     expect(text).not.toContain(token.slice(4)); // nor its random part without the tdg_ prefix
   });
 
-  it("authenticates an issued token as its user", async () => {
+  it("authenticates an issued token as its user", async ({ db }) => {
     const auth = new TokenAuthenticator(db, ADMIN);
     const token = await auth.issueToken("reader@example.org");
-    const user = await userByEmail("reader@example.org");
+    const user = await userByEmail(db, "reader@example.org");
     expect(await new TokenAuthenticator(db, ADMIN).authenticate(`Token ${token}`)).toEqual({
       userId: user?.id,
       isAdmin: false,
@@ -85,13 +85,13 @@ describe("TokenAuthenticator against the database", () => {
     });
   });
 
-  it("gives a second token to the same user on a second issue, both valid", async () => {
+  it("gives a second token to the same user on a second issue, both valid", async ({ db }) => {
     const auth = new TokenAuthenticator(db, ADMIN);
     const first = await auth.issueToken("twice@example.org");
     const second = await auth.issueToken("twice@example.org");
     expect(second).not.toBe(first);
-    const user = await userByEmail("twice@example.org");
-    const rows = await tokensOf(user?.id as number);
+    const user = await userByEmail(db, "twice@example.org");
+    const rows = await tokensOf(db, user?.id as number);
     expect(rows.map((r) => r.digest).sort()).toEqual([digestToken(first), digestToken(second)].sort());
     const users = await db.$queryRawUnsafe<{ n: number }[]>(
       "SELECT count(*)::int AS n FROM tidings_api_user WHERE email = 'twice@example.org'",
@@ -102,19 +102,19 @@ describe("TokenAuthenticator against the database", () => {
     expect((await fresh.authenticate(`Bearer ${second}`)).userId).toBe(user?.id);
   });
 
-  it("stores emails lower-cased, so differently cased emails are one user", async () => {
+  it("stores emails lower-cased, so differently cased emails are one user", async ({ db }) => {
     const auth = new TokenAuthenticator(db, ADMIN);
     const first = await auth.issueToken("Mixed.Case@Example.ORG");
     const second = await auth.issueToken("MIXED.case@example.org");
-    const user = await userByEmail("mixed.case@example.org");
+    const user = await userByEmail(db, "mixed.case@example.org");
     expect(user?.email).toBe("mixed.case@example.org");
-    expect(await userByEmail("Mixed.Case@Example.ORG")).toBeUndefined();
+    expect(await userByEmail(db, "Mixed.Case@Example.ORG")).toBeUndefined();
     const fresh = new TokenAuthenticator(db, ADMIN);
     expect((await fresh.authenticate(`Token ${first}`)).userId).toBe(user?.id);
     expect((await fresh.authenticate(`Token ${second}`)).userId).toBe(user?.id);
   });
 
-  it("rejects a revoked token, and leaves the user's other tokens working", async () => {
+  it("rejects a revoked token, and leaves the user's other tokens working", async ({ db }) => {
     const auth = new TokenAuthenticator(db, ADMIN);
     const revoked = await auth.issueToken("revoked@example.org");
     const kept = await auth.issueToken("revoked@example.org");
@@ -131,19 +131,19 @@ describe("TokenAuthenticator against the database", () => {
     expect((await fresh.authenticate(`Token ${kept}`)).isAdmin).toBe(false);
   });
 
-  it("rejects a token that was never issued", async () => {
+  it("rejects a token that was never issued", async ({ db }) => {
     const fresh = new TokenAuthenticator(db, ADMIN);
     expect(await authError(fresh.authenticate("Token tdg_never-issued"))).toMatchObject({
       code: "INVALID_TOKEN",
     });
   });
 
-  it("honours is_admin of a database user", async () => {
+  it("honours is_admin of a database user", async ({ db }) => {
     const token = await new TokenAuthenticator(db, ADMIN).issueToken("admin-user@example.org");
     await db.$executeRawUnsafe(
       "UPDATE tidings_api_user SET is_admin = true WHERE email = 'admin-user@example.org'",
     );
-    const user = await userByEmail("admin-user@example.org");
+    const user = await userByEmail(db, "admin-user@example.org");
     expect(await new TokenAuthenticator(db, ADMIN).authenticate(`Token ${token}`)).toEqual({
       userId: user?.id,
       isAdmin: true,
@@ -154,20 +154,10 @@ describe("TokenAuthenticator against the database", () => {
 });
 
 describe("POST /api/v1/user/token/ against the database", () => {
-  let app: Api;
-  beforeAll(async () => {
-    app = await buildApi(
-      { service: "identity", version: "test", logger: testLogger(), db, adminToken: ADMIN },
-      (api) => {
-        api.get("/whoami", async (request) => request.principal);
-      },
-    );
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
-
-  it("issues a token that then authenticates as the new user, and the health check sees the database", async () => {
+  it("issues a token that then authenticates as the new user, and the health check sees the database", async ({
+    db,
+    app,
+  }) => {
     const res = await app.inject({
       method: "POST",
       url: "/api/v1/user/token/",
@@ -176,7 +166,7 @@ describe("POST /api/v1/user/token/ against the database", () => {
     });
     expect(res.statusCode).toBe(201);
     const { token } = res.json() as { token: string };
-    const user = await userByEmail("api.client@example.org");
+    const user = await userByEmail(db, "api.client@example.org");
     expect(user).toBeDefined();
     const who = await app.inject({ url: "/whoami", headers: { authorization: `Token ${token}` } });
     expect(who.statusCode).toBe(200);

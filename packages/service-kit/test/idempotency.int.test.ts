@@ -1,84 +1,130 @@
 import type { AddressInfo } from "node:net";
-import { createTestDatabase, type TestDatabase, testLogger, waitFor } from "@tidings/testing";
+import { waitFor } from "@tidings/testing";
+import type { LightMyRequestResponse } from "fastify";
 import Type from "typebox";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "../../../apps/identity/src/db.ts";
-import { buildApi } from "../src/app.ts";
+import { describe, expect } from "vitest";
 import { TokenAuthenticator } from "../src/auth.ts";
 import { ApiError } from "../src/errors.ts";
 import { pruneIdempotencyKeys } from "../src/idempotency.ts";
 import type { Api } from "../src/routes.ts";
+import { ADMIN, admin, buildTestApi, dbTest } from "./support.ts";
 
-const ADMIN = "admin-token-0123456789";
-const admin = { authorization: `Token ${ADMIN}` };
+interface StoredKey {
+  principal: string;
+  path: string;
+  status_code: number | null;
+}
 
-let database: TestDatabase;
-let db: Db;
-let app: Api;
-let base: string;
-/** Handler runs per route: the effect the Idempotency-Key must not repeat. */
-const runs = new Map<string, number>();
-const ran = (route: string) => {
-  const n = (runs.get(route) ?? 0) + 1;
-  runs.set(route, n);
-  return n;
-};
-let releaseSlow: () => void = () => undefined;
-let failNext = true;
+/** Holds each request to `/slow/` in its handler until the test lets it go. */
+interface Gate {
+  hold(): Promise<void>;
+  release(): void;
+}
 
-beforeAll(async () => {
-  database = await createTestDatabase("identity");
-  db = createDb(database.url);
-  app = await buildApi(
-    { service: "identity", version: "test", logger: testLogger(), db, adminToken: ADMIN },
-    (api) => {
-      api.post(
-        "/things/",
-        { schema: { body: Type.Object({ name: Type.String() }, { additionalProperties: false }) } },
-        async (request, reply) => reply.code(201).send({ run: ran("things"), name: request.body.name }),
-      );
-      api.post("/slow/", async (_request, reply) => {
-        const run = ran("slow");
-        await new Promise<void>((resolve) => {
-          releaseSlow = resolve;
-        });
-        return reply.code(201).send({ run });
+interface IdempotencyFixtures {
+  /** Handler runs per route: the effect the Idempotency-Key must not repeat. */
+  runs: Map<string, number>;
+  slow: Gate;
+  /** An API with the routes below, listening on a local port, for the whole file. */
+  app: Api;
+  /** Where `app` listens. */
+  base: string;
+  /** POST as the admin unless `headers` say otherwise. */
+  post(url: string, payload: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  /** The stored Idempotency-Keys named `key`. */
+  storedKeys(key: string): Promise<StoredKey[]>;
+}
+
+const it = dbTest.extend<IdempotencyFixtures>({
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+  runs: [async ({}, use) => use(new Map()), { scope: "file" }],
+  slow: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+    async ({}, use) => {
+      let release: () => void = () => undefined;
+      await use({
+        hold: () =>
+          new Promise<void>((resolve) => {
+            release = resolve;
+          }),
+        release: () => release(),
       });
-      api.post("/missing/", async () => {
-        ran("missing");
-        throw new ApiError(404, "THING_NOT_FOUND", "No such thing.");
-      });
-      api.post("/flaky/", async (_request, reply) => {
-        const run = ran("flaky");
-        if (failNext) {
-          failNext = false;
-          throw new Error("database went away");
-        }
-        return reply.code(201).send({ run });
-      });
-      api.post("/not-a-creation/", { config: { idempotent: false } }, async () => ({ run: ran("opt-out") }));
     },
-  );
-  await app.listen({ port: 0, host: "127.0.0.1" });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    { scope: "file" },
+  ],
+  app: [
+    async ({ db, runs, slow }, use) => {
+      const ran = (route: string) => {
+        const n = (runs.get(route) ?? 0) + 1;
+        runs.set(route, n);
+        return n;
+      };
+      let failNext = true;
+      const app = await buildTestApi(db, (api) => {
+        api.post(
+          "/things/",
+          { schema: { body: Type.Object({ name: Type.String() }, { additionalProperties: false }) } },
+          async (request, reply) => reply.code(201).send({ run: ran("things"), name: request.body.name }),
+        );
+        api.post("/slow/", async (_request, reply) => {
+          const run = ran("slow");
+          await slow.hold();
+          return reply.code(201).send({ run });
+        });
+        api.post("/missing/", async () => {
+          ran("missing");
+          throw new ApiError(404, "THING_NOT_FOUND", "No such thing.");
+        });
+        api.post("/flaky/", async (_request, reply) => {
+          const run = ran("flaky");
+          if (failNext) {
+            failNext = false;
+            throw new Error("database went away");
+          }
+          return reply.code(201).send({ run });
+        });
+        api.post("/not-a-creation/", { config: { idempotent: false } }, async () => ({
+          run: ran("opt-out"),
+        }));
+      });
+      try {
+        await app.listen({ port: 0, host: "127.0.0.1" });
+        await use(app);
+      } finally {
+        await app.close();
+      }
+    },
+    { scope: "file" },
+  ],
+  base: [
+    async ({ app }, use) => use(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`),
+    { scope: "file" },
+  ],
+  post: [
+    async ({ app }, use) =>
+      use((url, payload, headers = {}) =>
+        app.inject({ method: "POST", url, payload: payload as object, headers: { ...admin, ...headers } }),
+      ),
+    { scope: "file" },
+  ],
+  storedKeys: [
+    async ({ db }, use) =>
+      use((key) =>
+        db.$queryRawUnsafe<StoredKey[]>(
+          "SELECT principal, path, status_code FROM tidings_idempotency_key WHERE key = $1 ORDER BY principal, path",
+          key,
+        ),
+      ),
+    { scope: "file" },
+  ],
 });
-afterAll(async () => {
-  await app?.close();
-  await db?.$disconnect();
-  await database?.drop();
-});
-
-const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: "POST", url, payload: payload as object, headers: { ...admin, ...headers } });
-
-const storedKeys = (key: string) =>
-  db.$queryRawUnsafe<{ principal: string; path: string; status_code: number | null }[]>(
-    "SELECT principal, path, status_code FROM tidings_idempotency_key WHERE key = $1 ORDER BY principal, path",
-    key,
-  );
 
 describe("Idempotency-Key", () => {
-  it("replays the stored response for the same key and body, without running the handler again", async () => {
+  it("replays the stored response for the same key and body, without running the handler again", async ({
+    runs,
+    post,
+    storedKeys,
+  }) => {
     const first = await post("/things/", { name: "a" }, { "idempotency-key": "replay-1" });
     expect(first.statusCode).toBe(201);
     expect(first.headers["idempotent-replayed"]).toBeUndefined();
@@ -91,7 +137,7 @@ describe("Idempotency-Key", () => {
     expect(await storedKeys("replay-1")).toEqual([{ principal: "admin", path: "/things", status_code: 201 }]);
   });
 
-  it("treats the same JSON with its keys in another order as the same body", async () => {
+  it("treats the same JSON with its keys in another order as the same body", async ({ app, runs }) => {
     const before = runs.get("things") ?? 0;
     const first = await app.inject({
       method: "POST",
@@ -110,7 +156,7 @@ describe("Idempotency-Key", () => {
     expect(runs.get("things")).toBe(before + 1);
   });
 
-  it("answers 422 for the same key with a different body, and changes nothing", async () => {
+  it("answers 422 for the same key with a different body, and changes nothing", async ({ runs, post }) => {
     const first = await post("/things/", { name: "c" }, { "idempotency-key": "mismatch-1" });
     const before = runs.get("things");
     const other = await post("/things/", { name: "d" }, { "idempotency-key": "mismatch-1" });
@@ -123,7 +169,11 @@ describe("Idempotency-Key", () => {
     expect(replay.json()).toEqual(first.json());
   });
 
-  it("runs exactly one of several concurrent requests with one key; the others get 409 while it runs", async () => {
+  it("runs exactly one of several concurrent requests with one key; the others get 409 while it runs", async ({
+    base,
+    runs,
+    slow,
+  }) => {
     const send = () =>
       fetch(`${base}/slow/`, {
         method: "POST",
@@ -142,7 +192,7 @@ describe("Idempotency-Key", () => {
       expect(await res.json()).toMatchObject({ error: { code: "IDEMPOTENCY_KEY_IN_USE" } });
     }
     expect(runs.get("slow")).toBe(1);
-    releaseSlow();
+    slow.release();
     const responses = await Promise.all(requests);
     const winner = responses.find((r) => r.status === 201);
     expect(await winner?.json()).toEqual({ run: 1 });
@@ -153,7 +203,7 @@ describe("Idempotency-Key", () => {
     expect(runs.get("slow")).toBe(1);
   });
 
-  it("stores and replays a 4xx from the handler", async () => {
+  it("stores and replays a 4xx from the handler", async ({ runs, post }) => {
     const first = await post("/missing/", {}, { "idempotency-key": "missing-1" });
     expect(first.statusCode).toBe(404);
     const again = await post("/missing/", {}, { "idempotency-key": "missing-1" });
@@ -163,7 +213,7 @@ describe("Idempotency-Key", () => {
     expect(runs.get("missing")).toBe(1);
   });
 
-  it("releases the key after a 5xx, so a retry runs the handler", async () => {
+  it("releases the key after a 5xx, so a retry runs the handler", async ({ runs, post, storedKeys }) => {
     const first = await post("/flaky/", {}, { "idempotency-key": "flaky-1" });
     expect(first.statusCode).toBe(500);
     expect(await storedKeys("flaky-1")).toEqual([]);
@@ -176,7 +226,7 @@ describe("Idempotency-Key", () => {
     expect(runs.get("flaky")).toBe(2);
   });
 
-  it("scopes keys to the principal and the path", async () => {
+  it("scopes keys to the principal and the path", async ({ db, runs, post, storedKeys }) => {
     const auth = new TokenAuthenticator(db, ADMIN);
     const alice = { authorization: `Token ${await auth.issueToken("alice-idem@example.org")}` };
     const bob = { authorization: `Token ${await auth.issueToken("bob-idem@example.org")}` };
@@ -204,7 +254,7 @@ describe("Idempotency-Key", () => {
     ]);
   });
 
-  it("frees a key after 24 hours, and pruning forgets it", async () => {
+  it("frees a key after 24 hours, and pruning forgets it", async ({ db, runs, post, storedKeys }) => {
     await post("/things/", { name: "old" }, { "idempotency-key": "expired-1" });
     await db.$executeRawUnsafe(
       "UPDATE tidings_idempotency_key SET created_at = now() - interval '25 hours' WHERE key = 'expired-1'",
@@ -225,7 +275,11 @@ describe("Idempotency-Key", () => {
     expect(await storedKeys("expired-1")).toHaveLength(1);
   });
 
-  it("behaves as before without the header: every request runs, nothing is stored", async () => {
+  it("behaves as before without the header: every request runs, nothing is stored", async ({
+    db,
+    runs,
+    post,
+  }) => {
     const before = runs.get("things") ?? 0;
     const count = async () =>
       (await db.$queryRawUnsafe<{ n: number }[]>("SELECT count(*)::int AS n FROM tidings_idempotency_key"))[0]
@@ -240,7 +294,7 @@ describe("Idempotency-Key", () => {
     expect(await count()).toBe(keys);
   });
 
-  it("rejects a malformed key with 400 before running anything", async () => {
+  it("rejects a malformed key with 400 before running anything", async ({ runs, post }) => {
     const before = runs.get("things") ?? 0;
     for (const bad of ["has space", "x".repeat(256), "tab\there"]) {
       const res = await post("/things/", { name: "a" }, { "idempotency-key": bad });
@@ -256,7 +310,11 @@ describe("Idempotency-Key", () => {
     );
   });
 
-  it("ignores the header on a route that opts out, and on POST /api/v1/user/token/", async () => {
+  it("ignores the header on a route that opts out, and on POST /api/v1/user/token/", async ({
+    runs,
+    post,
+    storedKeys,
+  }) => {
     await post("/not-a-creation/", {}, { "idempotency-key": "opt-out-1" });
     const again = await post("/not-a-creation/", {}, { "idempotency-key": "opt-out-1" });
     expect(again.headers["idempotent-replayed"]).toBeUndefined();

@@ -1,25 +1,37 @@
-import { adminAuth, startTestService } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminAuth, serviceTest, startTestService, type TestService } from "@tidings/testing";
+import { describe, expect } from "vitest";
+import type { IdentityConfig } from "../../../apps/identity/src/config.ts";
+import type { Db } from "../../../apps/identity/src/db.ts";
 import { identityService } from "../../../apps/identity/src/service.ts";
 import { messageSenderService } from "../../../apps/message-sender/src/service.ts";
 
 /** Real services' APIs on their own databases, driven as clients and providers would. */
-const startIdentity = () => startTestService(identityService);
 const startSender = () => startTestService(messageSenderService, { env: { PUBLIC_RATE_LIMIT: "5" } });
-let svc: Awaited<ReturnType<typeof startIdentity>>;
-let sender: Awaited<ReturnType<typeof startSender>>;
+type Sender = Awaited<ReturnType<typeof startSender>>;
+type Identity = TestService<IdentityConfig, Db>;
 
-beforeAll(async () => {
-  svc = await startIdentity();
-  sender = await startSender();
-});
-afterAll(async () => {
-  await svc?.close();
-  await sender?.close();
+/** Its tests take `{ svc, sender }`: the identity service and a message-sender limiting public routes to 5 a minute. */
+const it = serviceTest(identityService).extend<{ sender: Sender }>({
+  sender: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+    async ({}, use) => {
+      const sender = await startSender();
+      try {
+        await use(sender);
+      } finally {
+        await sender.close();
+      }
+    },
+    { scope: "file" },
+  ],
 });
 
 /** A Twilio status callback from `remoteAddress` (to a channel that does not exist: refused after the limits). */
-const callback = (remoteAddress: string, payload = "MessageSid=SM1&MessageStatus=delivered") =>
+const callback = (
+  sender: Sender,
+  remoteAddress: string,
+  payload = "MessageSid=SM1&MessageStatus=delivered",
+) =>
   sender.app.inject({
     method: "POST",
     url: "/api/v1/events/twilio/NOPE",
@@ -29,18 +41,20 @@ const callback = (remoteAddress: string, payload = "MessageSid=SM1&MessageStatus
   });
 
 describe("the per-address limit on public routes (PUBLIC_RATE_LIMIT=5)", () => {
-  it("answers the sixth request a minute from one address with 429 RATE_LIMITED and Retry-After", async () => {
-    const first = await Promise.all(Array.from({ length: 5 }, () => callback("198.51.100.1")));
+  it("answers the sixth request a minute from one address with 429 RATE_LIMITED and Retry-After", async ({
+    sender,
+  }) => {
+    const first = await Promise.all(Array.from({ length: 5 }, () => callback(sender, "198.51.100.1")));
     expect(first.map((r) => r.statusCode)).not.toContain(429);
-    const sixth = await callback("198.51.100.1");
+    const sixth = await callback(sender, "198.51.100.1");
     expect(sixth.statusCode).toBe(429);
     expect(sixth.json().error).toMatchObject({ code: "RATE_LIMITED", requestId: expect.any(String) });
     expect(Number(sixth.headers["retry-after"])).toBeGreaterThanOrEqual(1);
     expect(Number(sixth.headers["retry-after"])).toBeLessThanOrEqual(60);
   });
 
-  it("counts each address apart, and limits neither health nor authenticated routes", async () => {
-    expect((await callback("198.51.100.2")).statusCode).not.toBe(429);
+  it("counts each address apart, and limits neither health nor authenticated routes", async ({ sender }) => {
+    expect((await callback(sender, "198.51.100.2")).statusCode).not.toBe(429);
     for (let i = 0; i < 7; i++) {
       const health = await sender.app.inject({ url: "/api/health/", remoteAddress: "198.51.100.1" });
       expect(health.statusCode).toBe(200);
@@ -55,20 +69,22 @@ describe("the per-address limit on public routes (PUBLIC_RATE_LIMIT=5)", () => {
 });
 
 describe("the body limit of provider callbacks", () => {
-  it("answers a callback over 64 KB with 413 BODY_TOO_LARGE, and takes one just under it", async () => {
-    const big = await callback("198.51.100.3", `MessageSid=SM1&Body=${"x".repeat(70 * 1024)}`);
+  it("answers a callback over 64 KB with 413 BODY_TOO_LARGE, and takes one just under it", async ({
+    sender,
+  }) => {
+    const big = await callback(sender, "198.51.100.3", `MessageSid=SM1&Body=${"x".repeat(70 * 1024)}`);
     expect(big.statusCode).toBe(413);
     expect(big.json().error).toMatchObject({ code: "BODY_TOO_LARGE", requestId: expect.any(String) });
-    const under = await callback("198.51.100.4", `MessageSid=SM1&Body=${"x".repeat(60 * 1024)}`);
+    const under = await callback(sender, "198.51.100.4", `MessageSid=SM1&Body=${"x".repeat(60 * 1024)}`);
     expect(under.statusCode).not.toBe(413);
   });
 });
 
-const identityCount = async () =>
+const identityCount = async (svc: Identity) =>
   (await svc.db.$queryRawUnsafe<{ n: number }[]>("SELECT count(*)::int AS n FROM identity"))[0]?.n;
 
 describe("JSON depth", () => {
-  it("answers an identity 3,000 levels deep with 400 BODY_TOO_DEEP, and stores nothing", async () => {
+  it("answers an identity 3,000 levels deep with 400 BODY_TOO_DEEP, and stores nothing", async ({ svc }) => {
     const deep = `${'{"a": '.repeat(3000)}1${"}".repeat(3000)}`;
     const res = await svc.app.inject({
       method: "POST",
@@ -78,6 +94,6 @@ describe("JSON depth", () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toMatchObject({ code: "BODY_TOO_DEEP", requestId: expect.any(String) });
-    expect(await identityCount()).toBe(0);
+    expect(await identityCount(svc)).toBe(0);
   });
 });
