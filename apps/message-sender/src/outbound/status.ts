@@ -354,9 +354,10 @@ export async function anotherAttempt(tx: Tx, ids: string[], options: AttemptOpti
         expires_at = CASE WHEN ${resend !== undefined} THEN ${resend?.expiresAt ?? null}::timestamptz
           ELSE o.expires_at END
       FROM target t WHERE o.id = t.id
-      RETURNING o.id, t.provider_id)
+      RETURNING o.id, t.channel, t.provider_id)
     INSERT INTO outbound_event (outbound_id, status, detail)
-    SELECT id, 'queued', jsonb_build_object('provider_id', provider_id, 'reason', ${reason}::text) FROM moved
+    SELECT id, 'queued', jsonb_build_object('channel', channel, 'provider_id', provider_id, 'reason', ${reason}::text)
+    FROM moved
     RETURNING outbound_id::text AS id`;
   const rows = await tx.outbound.findMany({ where: { id: { in: moved.map((m) => m.id) } } });
   if (notBefore === null && rows.length > 0) {
