@@ -127,7 +127,7 @@ const history = async (svc: Svc, id: string) =>
   (await svc.db.outboundEvent.findMany({ where: { outboundId: id }, orderBy: { id: "asc" } })).map((e) => ({
     status: e.status,
     at: e.at,
-    ...(e.detail as { provider_id?: string | null; reason?: string | null }),
+    ...(e.detail as { channel?: string | null; provider_id?: string | null; reason?: string | null }),
   }));
 
 const reportsOf = (capture: Capture, id: string) =>
@@ -151,7 +151,11 @@ describe("redelivery after a failed delivery report", () => {
     const steps = await history(svc, id);
     expect(steps.map((s) => s.status)).toEqual(["submitted", "queued", "submitted", "delivered"]);
     // The retry keeps the failed attempt's provider id and reason, and waited out the channel's backoff (1 s).
-    expect(steps[1]).toMatchObject({ provider_id: sent[0]!.sid, reason: "twilio undelivered (error 30003)" });
+    expect(steps[1]).toMatchObject({
+      channel: "TW",
+      provider_id: sent[0]!.sid,
+      reason: "twilio undelivered (error 30003)",
+    });
     expect(steps[2]!.at.getTime() - steps[1]!.at.getTime()).toBeGreaterThanOrEqual(900);
     await waitFor(() => reportsOf(capture, id).length > 0, { what: "the delivery report" });
     expect(reportsOf(capture, id)).toEqual([
