@@ -42,7 +42,9 @@ async function markdownFiles(): Promise<string[]> {
   const infra = (await readdir(path.join(ROOT, "infra"), { recursive: true }))
     .filter((f) => path.basename(f) === "README.md")
     .map((f) => `infra/${f}`);
-  const docs = (await readdir(path.join(ROOT, "docs"))).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`);
+  const docs = (await readdir(path.join(ROOT, "docs")))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`);
   return ["README.md", ...inFolders.flat(), ...infra, ...docs];
 }
 
@@ -104,11 +106,14 @@ async function seedPastDays(): Promise<void> {
       );
       await waitFor(
         async () =>
-          (await ok(tidings.messageSender.GET("/api/v1/outbound/{id}/", { params: { path: { id } } }))).status ===
-          "delivered",
+          (await ok(tidings.messageSender.GET("/api/v1/outbound/{id}/", { params: { path: { id } } })))
+            .status === "delivered",
         { what: "a seeded outbound delivered", timeoutMs: 20_000 },
       );
-      await db.query(`UPDATE outbound SET created_at = created_at - $2 * interval '1 day' WHERE id = $1`, [id, days]);
+      await db.query(`UPDATE outbound SET created_at = created_at - $2 * interval '1 day' WHERE id = $1`, [
+        id,
+        days,
+      ]);
     }
   } finally {
     await db.end();
@@ -163,10 +168,11 @@ async function runExample(example: Example): Promise<string> {
 
 describe("the READMEs' examples", () => {
   it("finds them", () => {
-    const perFile: Record<string, string[]> = {};
-    for (const e of examples) {
-      (perFile[e.file] ??= []).push(e.lang);
-    }
+    const perFile = Object.fromEntries(
+      files
+        .map((f) => [f, examples.filter((e) => e.file === f).map((e) => e.lang)] as const)
+        .filter(([, l]) => l.length),
+    );
     expect(perFile).toEqual({
       "README.md": ["sh", "sh", "ts"],
       "apps/message-sender/README.md": ["sh", "sh", "sh", "sh", "sh", "sh"],
@@ -175,6 +181,13 @@ describe("the READMEs' examples", () => {
       "packages/client/README.md": ["ts"],
       "packages/service-kit/README.md": ["sh", "sh", "sh"],
     });
+    const unmarked = "Text\n\n```sh\ncurl http://localhost:3005/api/v1/outbound/\n```\n";
+    expect(() => examplesOf("x.md", unmarked)).toThrow(
+      "x.md:3: a block calling the API without an example marker",
+    );
+    expect(() => examplesOf("x.md", "<!-- example -->\n```json\n{}\n```\n")).toThrow(
+      "x.md:1: an example marker",
+    );
   });
 
   it.each(examples.map((e) => [`${e.file}:${e.line} (${e.lang})`, e] as const))(
@@ -193,7 +206,9 @@ describe("the READMEs' examples", () => {
     expect(outbounds.results.map((o) => o.content ?? "").sort()).toEqual([
       expect.stringMatching(/^Clinic day \d{4}-\d\d-\d\dT\d\d:\d\d/),
       "Hello",
-      expect.stringMatching(/^Hi Naledi, Hillbrow is open until 8\.\n\nUnsubscribe: http:\/\/localhost:\d+\/unsubscribe\//),
+      expect.stringMatching(
+        /^Hi Naledi, Hillbrow is open until 8\.\n\nUnsubscribe: http:\/\/localhost:\d+\/unsubscribe\//,
+      ),
       "Hi Sipho, the clinic is open on 5 May.",
       "Hi Thandi, the clinic is open on 5 May.",
       "Hi Thandi, your clinic visit is on 5 May.",
@@ -221,7 +236,10 @@ describe("the READMEs' examples", () => {
     const senderTokens = await ok(tidings.messageSender.GET("/api/v1/user/tokens/"));
     expect(senderTokens.results.map((t) => [t.email, t.kind])).toEqual([["ci@example.org", "test"]]);
     // Yesterday's archived by the example, the day before's rewritten whole by the purge (no `.tmp` left).
-    expect((await readdir(archiveDir)).sort()).toEqual([`outbounds-${dayAgo(2)}.gz`, `outbounds-${dayAgo(1)}.gz`]);
+    expect((await readdir(archiveDir)).sort()).toEqual([
+      `outbounds-${dayAgo(2)}.gz`,
+      `outbounds-${dayAgo(1)}.gz`,
+    ]);
     for (const days of [2, 1]) {
       const lines = gunzipSync(await readFile(path.join(archiveDir, `outbounds-${dayAgo(days)}.gz`)))
         .toString()
