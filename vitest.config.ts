@@ -11,6 +11,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     retry: process.env.CI ? 1 : 0,
     pool: "forks",
+    // Two files at a time even on two cores (vitest's default there is one): most of an integration file's time is
+    // spent waiting on Postgres, RabbitMQ, HTTP and timers, not on its own CPU. VITEST_MAX_WORKERS overrides.
+    maxWorkers: Number(process.env.VITEST_MAX_WORKERS ?? 2),
     projects: [
       {
         extends: true,
