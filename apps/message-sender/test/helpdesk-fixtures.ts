@@ -44,15 +44,6 @@ export async function send(
   return res.json();
 }
 
-/** Waits until the outbound has this status; returns its row. */
-export async function reaches(svc: Svc, id: string, status: string) {
-  await waitFor(async () => (await svc.db.outbound.findUnique({ where: { id } }))?.status === status, {
-    what: `outbound ${id} ${status}`,
-    timeoutMs: 20_000,
-  });
-  return svc.db.outbound.findUniqueOrThrow({ where: { id } });
-}
-
 /**
  * Waits until the worker has handled a deferred outbound's first `outbound.send`: claimed it (the claim sets
  * `updated_at`) and released it until its `not_before`.

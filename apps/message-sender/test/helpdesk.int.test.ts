@@ -6,14 +6,13 @@ import {
   call,
   deferredByWorker,
   helpdeskTest,
-  reaches,
   type Svc,
   send,
   TEAM_ALLOWED,
   tomorrow,
   WORKER_ID,
 } from "./helpdesk-fixtures.ts";
-import { address, identityEvent, msisdn } from "./helpers.ts";
+import { address, identityEvent, msisdn, outboundReaching } from "./helpers.ts";
 
 // The helpdesk's tools on outbounds: the status history, the list filters, and DELETE (a redaction that keeps a
 // tombstone and cancels a queued send).
@@ -34,7 +33,7 @@ describe("GET /api/v1/outbound/{id}/history/", () => {
     svc,
   }) => {
     const { id } = await send(svc, "admin", { to_addr: msisdn(), content: "Hello" });
-    const row = await reaches(svc, id, "delivered");
+    const row = await outboundReaching(svc.db, id, "delivered");
     const res = await history(svc, id);
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();
@@ -77,7 +76,7 @@ describe("GET /api/v1/outbound/{id}/history/", () => {
       },
     );
     const { id } = await send(svc, "admin", { to_identity: optedOut.id, content: "Hi" });
-    const row = await reaches(svc, id, "failed");
+    const row = await outboundReaching(svc.db, id, "failed");
     const res = await history(svc, id);
     expect(res.json().history).toEqual([
       {
@@ -125,7 +124,10 @@ describe("GET /api/v1/outbound/ filters", () => {
     const middle = new Date().toISOString();
     const c = (await send(svc, "admin", { ...sent, not_before: tomorrow() })).id;
     const d = (await send(svc, "admin", { ...sent, not_before: tomorrow() })).id;
-    const [rowA] = await Promise.all([reaches(svc, a, "delivered"), reaches(svc, b, "delivered")]);
+    const [rowA] = await Promise.all([
+      outboundReaching(svc.db, a, "delivered"),
+      outboundReaching(svc.db, b, "delivered"),
+    ]);
     await deferredByWorker(svc, d);
     expect((await call(svc, "admin", "DELETE", `/api/v1/outbound/${d}/`)).statusCode).toBe(204);
     const ours = `created_at__gte=${encodeURIComponent(since)}`;
@@ -232,7 +234,7 @@ describe("DELETE /api/v1/outbound/{id}/", () => {
       to_addr: TEAM_ALLOWED.to_addr,
       content: `control ${content}`,
     });
-    await reaches(svc, control.id, "delivered");
+    await outboundReaching(svc.db, control.id, "delivered");
     const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
     expect(row).toMatchObject({ status: "cancelled", attempts: 0, providerId: null, content: null });
     const logged = (() => {
@@ -259,7 +261,7 @@ describe("DELETE /api/v1/outbound/{id}/", () => {
       content: "Your results are ready",
       metadata: { topic: "t" },
     });
-    const before = await reaches(svc, id, "delivered");
+    const before = await outboundReaching(svc.db, id, "delivered");
     const day = before.createdAt.toISOString().slice(0, 10);
     const counts = async () =>
       (await call(svc, "admin", "GET", `/api/v1/outbound/status_counts/?from=${day}&to=${day}`)).json();

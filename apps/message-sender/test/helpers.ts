@@ -42,6 +42,16 @@ export function identityEvent(
   };
 }
 
+/** Waits until outbound `id` has `status` (20 s at most); returns its row. */
+export const outboundReaching = (db: Db, id: string, status: string) =>
+  waitFor(
+    async () => {
+      const row = await db.outbound.findUnique({ where: { id } });
+      return row?.status === status && row;
+    },
+    { what: `outbound ${id} to be ${status}`, timeoutMs: 20_000 },
+  );
+
 /** A fresh South African-looking number, so tests never share an address. */
 export const msisdn = () => `+2782${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
 

@@ -6,13 +6,12 @@ import {
   type Caller,
   call,
   helpdeskTest,
-  reaches,
   type Svc,
   send,
   TEAM_ALLOWED,
   tomorrow,
 } from "./helpdesk-fixtures.ts";
-import { address, identityEvent, msisdn } from "./helpers.ts";
+import { address, identityEvent, msisdn, outboundReaching } from "./helpers.ts";
 
 // GET /api/v1/identities/{identity_id}/messages/: a person's outbounds and inbounds in one list, newest first.
 const it = helpdeskTest().extend<{
@@ -74,7 +73,7 @@ describe("GET /api/v1/identities/{identity_id}/messages/", () => {
         metadata: { subscription: "sub-1", messageset: 7 },
       })
     ).id;
-    await reaches(svc, o1, "delivered");
+    await outboundReaching(svc.db, o1, "delivered");
     const i1 = await receive(svc, person.addr, "thanks", o1);
     const o2 = (
       await send(svc, keys.team, {

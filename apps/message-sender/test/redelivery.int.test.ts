@@ -16,7 +16,7 @@ import { describe, expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { createTwilioChannel, msisdn } from "./helpers.ts";
+import { createTwilioChannel, msisdn, outboundReaching } from "./helpers.ts";
 
 const SID = `AC${"6".repeat(32)}`;
 const TOKEN = "redelivery-auth-token";
@@ -114,15 +114,6 @@ const send = async (svc: Svc, channel: string, to = msisdn(), extra: object = {}
   return res.json().id as string;
 };
 
-const ended = (svc: Svc, id: string, status: string) =>
-  waitFor(
-    async () => {
-      const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
-      return row.status === status && row;
-    },
-    { what: `outbound ${id} to be ${status}`, timeoutMs: 20_000 },
-  );
-
 const history = async (svc: Svc, id: string) =>
   (await svc.db.outboundEvent.findMany({ where: { outboundId: id }, orderBy: { id: "asc" } })).map((e) => ({
     status: e.status,
@@ -144,7 +135,7 @@ describe("redelivery after a failed delivery report", () => {
     const to = msisdn();
     sims.twilio.script(to, [{ status: "undelivered", errorCode: 30003 }, { status: "delivered" }]);
     const id = await send(svc, "TW", to);
-    const delivered = await ended(svc, id, "delivered");
+    const delivered = await outboundReaching(svc.db, id, "delivered");
     const sent = sims.twilio.messages.filter((m) => m.to === to);
     expect(sent).toHaveLength(2);
     expect(delivered).toMatchObject({ attempts: 2, providerId: sent[1]!.sid, delivered: true, toAddr: "" });
@@ -168,7 +159,7 @@ describe("redelivery after a failed delivery report", () => {
     const to = msisdn();
     sims.twilio.script(to, [{ status: "undelivered", errorCode: 30005 }]);
     const id = await send(svc, "TW", to);
-    expect(await ended(svc, id, "failed")).toMatchObject({
+    expect(await outboundReaching(svc.db, id, "failed")).toMatchObject({
       attempts: 1,
       lastError: "twilio undelivered (error 30005)",
     });
@@ -187,7 +178,7 @@ describe("redelivery after a failed delivery report", () => {
     const unreachable = { status: "undelivered", errorCode: 30003 } as const;
     sims.twilio.script(to, [unreachable, unreachable, unreachable]);
     const id = await send(svc, "TW", to);
-    expect(await ended(svc, id, "failed")).toMatchObject({ attempts: 3, toAddr: "" });
+    expect(await outboundReaching(svc.db, id, "failed")).toMatchObject({ attempts: 3, toAddr: "" });
     expect((await history(svc, id)).map((s) => s.status)).toEqual([
       "submitted",
       "queued",
@@ -230,7 +221,7 @@ describe("redelivery after a failed delivery report", () => {
     });
     expect(await svc.db.earlyReport.count({ where: { providerId: first!.sid } })).toBe(0);
     expect(await sims.twilio.sendStatus(second!.sid, "delivered")).toBe(200);
-    expect(await ended(svc, id, "delivered")).toMatchObject({ attempts: 2 });
+    expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ attempts: 2 });
   });
 
   it("ends retries when the recipient opts out between attempts", async ({ svc, sims, capture }) => {
@@ -247,7 +238,10 @@ describe("redelivery after a failed delivery report", () => {
       optout_type: "stop",
       address: to,
     });
-    expect(await ended(svc, id, "failed")).toMatchObject({ lastError: "opted_out", attempts: 1 });
+    expect(await outboundReaching(svc.db, id, "failed")).toMatchObject({
+      lastError: "opted_out",
+      attempts: 1,
+    });
     expect(sims.twilio.requests.filter((r) => r.To === to)).toHaveLength(1);
     expect(reportsOf(capture, id)).toEqual([]);
   });
@@ -288,7 +282,7 @@ describe("redelivery after a failed delivery report", () => {
     const to = msisdn();
     sims.twilio.script(to, [{ status: "undelivered", errorCode: 30003 }]);
     const id = await send(svc, "TW_WAIT", to, { ttl_seconds: 2 });
-    expect(await ended(svc, id, "failed")).toMatchObject({ attempts: 1 });
+    expect(await outboundReaching(svc.db, id, "failed")).toMatchObject({ attempts: 1 });
     await waitFor(() => reportsOf(capture, id).length === 1, { what: "one failed delivery report" });
   });
 
@@ -297,8 +291,8 @@ describe("redelivery after a failed delivery report", () => {
     sims.vonage.script(retried, [{ status: "failed", errCode: "2" }, { status: "delivered" }]);
     sims.vonage.script(barred, [{ status: "rejected", errCode: "9" }]);
     const [retriedId, barredId] = [await send(svc, "VON", retried), await send(svc, "VON", barred)];
-    expect(await ended(svc, retriedId, "delivered")).toMatchObject({ attempts: 2 });
-    expect(await ended(svc, barredId, "failed")).toMatchObject({
+    expect(await outboundReaching(svc.db, retriedId, "delivered")).toMatchObject({ attempts: 2 });
+    expect(await outboundReaching(svc.db, barredId, "failed")).toMatchObject({
       attempts: 1,
       lastError: "vonage rejected (error 9)",
     });
@@ -338,7 +332,10 @@ describe("Seed's Vumi events", () => {
     await event({ event_type: "delivery_report", user_message_id: first, delivery_status: "delivered" });
     expect(await svc.db.outbound.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "submitted" });
     await event({ event_type: "delivery_report", user_message_id: second, delivery_status: "delivered" });
-    expect(await ended(svc, id, "delivered")).toMatchObject({ attempts: 2, providerId: second });
+    expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({
+      attempts: 2,
+      providerId: second,
+    });
   });
 });
 
@@ -353,10 +350,10 @@ describe("the no-report timeout", () => {
     sims.twilio.script(lost, [{ status: "undelivered", errorCode: 30006 }]);
     const [silentId, lostId] = [await send(svc, "TW_QUIET", silent), await send(svc, "TW_QUIET", lost)];
     // No callbacks on TW_QUIET: the lookup finds the landline's failure; the silent one is asked, then timed out.
-    expect(await ended(svc, lostId, "failed")).toMatchObject({
+    expect(await outboundReaching(svc.db, lostId, "failed")).toMatchObject({
       lastError: "twilio undelivered (error 30006)",
     });
-    const failed = await ended(svc, silentId, "failed");
+    const failed = await outboundReaching(svc.db, silentId, "failed");
     expect(failed).toMatchObject({ lastError: "no_report", attempts: 1, toAddr: "" });
     const [message] = sims.twilio.messages.filter((m) => m.to === silent);
     expect(sims.twilio.lookups).toContain(message!.sid);
@@ -373,7 +370,10 @@ describe("the no-report timeout", () => {
     const to = msisdn();
     sims.vonage.script(to, ["none"]);
     const id = await send(svc, "VON", to);
-    expect(await ended(svc, id, "failed")).toMatchObject({ lastError: "no_report", attempts: 1 });
+    expect(await outboundReaching(svc.db, id, "failed")).toMatchObject({
+      lastError: "no_report",
+      attempts: 1,
+    });
     await waitFor(() => failuresOf(capture, id).length === 1, { what: "outbound.failed" });
     expect(reportsOf(capture, id)).toEqual([]);
   });

@@ -9,7 +9,15 @@ import type { MessageSenderConfig } from "../src/config.ts";
 import { addressHash } from "../src/consent/consent.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { address, callWithKey, createTwilioChannel, identityEvent, issueKey, msisdn } from "./helpers.ts";
+import {
+  address,
+  callWithKey,
+  createTwilioChannel,
+  identityEvent,
+  issueKey,
+  msisdn,
+  outboundReaching,
+} from "./helpers.ts";
 
 const SID = `AC${"7".repeat(32)}`;
 const TOKEN = "resend-auth-token";
@@ -61,20 +69,11 @@ const send = async (svc: Svc, body: object) => {
   return res.json().id as string;
 };
 
-const ended = (svc: Svc, id: string, status: string) =>
-  waitFor(
-    async () => {
-      const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
-      return row.status === status && row;
-    },
-    { what: `outbound ${id} to be ${status}` },
-  );
-
 /** An outbound to `identity` that Twilio reports undelivered for good (30005, unknown handset). */
 async function failedTo(svc: Svc, sim: TwilioSimulator, { identity, to }: { identity: string; to: string }) {
   sim.script(to, [{ status: "undelivered", errorCode: 30005 }]);
   const id = await send(svc, { to_identity: identity });
-  await ended(svc, id, "failed");
+  await outboundReaching(svc.db, id, "failed");
   return id;
 }
 
@@ -87,10 +86,10 @@ describe("resending outbounds", () => {
     const someone = await person(svc);
     const failed = await failedTo(svc, sim, someone);
     const delivered = await send(svc, { to_addr: msisdn() });
-    await ended(svc, delivered, "delivered");
+    await outboundReaching(svc.db, delivered, "delivered");
     const notBefore = new Date(Date.now() + 60_000).toISOString();
     const expired = await send(svc, { to_identity: someone.identity, not_before: notBefore, ttl_seconds: 1 });
-    await ended(svc, expired, "expired");
+    await outboundReaching(svc.db, expired, "expired");
     const unknown = randomUUID();
 
     const res = await post(svc, "/api/v1/outbound/resend/", { ids: [failed, delivered, expired, unknown] });
@@ -106,9 +105,15 @@ describe("resending outbounds", () => {
       truncated: false,
     });
     const [first] = sim.messages.filter((m) => m.to === someone.to);
-    expect(await ended(svc, failed, "delivered")).toMatchObject({ attempts: 2, attemptBase: 1 });
+    expect(await outboundReaching(svc.db, failed, "delivered")).toMatchObject({
+      attempts: 2,
+      attemptBase: 1,
+    });
     // The expired one went out once resent: its expiry was lifted.
-    expect(await ended(svc, expired, "delivered")).toMatchObject({ attempts: 1, expiresAt: null });
+    expect(await outboundReaching(svc.db, expired, "delivered")).toMatchObject({
+      attempts: 1,
+      expiresAt: null,
+    });
     const steps = await svc.db.outboundEvent.findMany({
       where: { outboundId: failed },
       orderBy: { id: "asc" },
@@ -152,7 +157,7 @@ describe("resending outbounds", () => {
     expect(resent.statusCode, resent.body).toBe(202);
     expect(resent.json().counts).toEqual({ resent: 2 });
     for (const id of keptIds) {
-      expect(await ended(svc, id, "delivered")).toMatchObject({ attempts: 2 });
+      expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ attempts: 2 });
     }
     const refused = await byFilter({ to_identity: stopped.identity, created_at__gte: since });
     expect(refused.json()).toMatchObject({
@@ -180,12 +185,12 @@ describe("resending outbounds", () => {
       metadata: {},
     });
     const { id } = created.json();
-    await ended(svc, id, "failed");
+    await outboundReaching(svc.db, id, "failed");
     const byOther = await callWithKey(svc, other, "POST", "/api/v1/outbound/resend/", { ids: [id] });
     expect(byOther.json()).toMatchObject({ counts: { not_found: 1 } });
     const byOwner = await callWithKey(svc, owner, "POST", "/api/v1/outbound/resend/", { ids: [id] });
     expect(byOwner.json()).toMatchObject({ counts: { resent: 1 } });
-    await ended(svc, id, "delivered");
+    await outboundReaching(svc.db, id, "delivered");
   });
 
   it("needs exactly one of ids and filter", async ({ svc }) => {
