@@ -6,7 +6,50 @@ import type { Db } from "../src/db.ts";
 
 export type Svc = TestService<SubscriptionConfig, Db>;
 
-const T = "2026-01-01T00:00:00.000Z";
+export const T = "2026-03-01T00:00:00.000Z";
+
+/** Content's payloads as its events carry them (created and updated at `T`). */
+export const scheduleEvent = (id: number) => ({
+  id,
+  minute: "0",
+  hour: "8",
+  day_of_week: "1,4",
+  day_of_month: "*",
+  month_of_year: "*",
+  timezone: "UTC",
+  cron_definition: "0 8 * * 1,4",
+  created_at: T,
+  updated_at: T,
+});
+export const messageSetEvent = (id: number, next_set: number | null, default_schedule: number) => ({
+  id,
+  short_name: `set-${id}`,
+  label: "",
+  notes: null,
+  channel: null,
+  next_set,
+  default_schedule,
+  content_type: "text" as const,
+  created_at: T,
+  updated_at: T,
+});
+export const messageEvent = (
+  id: number,
+  messageset: number,
+  sequence_number: number,
+  lang: string,
+  text: string,
+) => ({
+  id,
+  messageset,
+  sequence_number,
+  lang,
+  text_content: text,
+  binary_content: null,
+  metadata: { seq: sequence_number },
+  created_at: T,
+  updated_at: T,
+});
 
 /** A message set of `length` text messages in eng_ZA ("<set>/<sequence>"), on schedule `schedule`. */
 export interface TestSet {
@@ -20,44 +63,18 @@ export interface TestSet {
  * for the local copies.
  */
 export async function announceContent(svc: Svc, schedule: number, sets: TestSet[]): Promise<void> {
-  await svc.broker.publish("content.schedule.changed", {
-    id: schedule,
-    minute: "0",
-    hour: "8",
-    day_of_week: "1,4",
-    day_of_month: "*",
-    month_of_year: "*",
-    timezone: "UTC",
-    cron_definition: "0 8 * * 1,4",
-    created_at: T,
-    updated_at: T,
-  });
+  await svc.broker.publish("content.schedule.changed", scheduleEvent(schedule));
   let messageId = schedule * 1000;
   for (const set of sets) {
-    await svc.broker.publish("content.messageset.changed", {
-      id: set.id,
-      short_name: `set-${set.id}`,
-      label: "",
-      notes: null,
-      channel: null,
-      next_set: set.nextSet ?? null,
-      default_schedule: schedule,
-      content_type: "text",
-      created_at: T,
-      updated_at: T,
-    });
+    await svc.broker.publish(
+      "content.messageset.changed",
+      messageSetEvent(set.id, set.nextSet ?? null, schedule),
+    );
     for (let sequence = 1; sequence <= set.length; sequence++) {
-      await svc.broker.publish("content.message.changed", {
-        id: ++messageId,
-        messageset: set.id,
-        sequence_number: sequence,
-        lang: "eng_ZA",
-        text_content: `${set.id}/${sequence}`,
-        binary_content: null,
-        metadata: { seq: sequence },
-        created_at: T,
-        updated_at: T,
-      });
+      await svc.broker.publish(
+        "content.message.changed",
+        messageEvent(++messageId, set.id, sequence, "eng_ZA", `${set.id}/${sequence}`),
+      );
     }
   }
   const messages = sets.reduce((n, s) => n + s.length, 0);

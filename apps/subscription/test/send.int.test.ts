@@ -15,48 +15,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SubscriptionConfig } from "../src/config.ts";
 import { createDb, type Db } from "../src/db.ts";
 import { subscriptionService } from "../src/service.ts";
+import { messageEvent, scheduleEvent as schedule, messageSetEvent as set, T } from "./content-helpers.ts";
 
 let svc: TestService<SubscriptionConfig, Db>;
 let capture: Capture;
-const T = "2026-03-01T00:00:00.000Z";
 const IDENTITY = "0c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b01";
 
-const schedule = (id: number) => ({
-  id,
-  minute: "0",
-  hour: "8",
-  day_of_week: "1,4",
-  day_of_month: "*",
-  month_of_year: "*",
-  timezone: "UTC",
-  cron_definition: "0 8 * * 1,4",
-  created_at: T,
-  updated_at: T,
-});
-const set = (id: number, next_set: number | null, default_schedule: number) => ({
-  id,
-  short_name: `set-${id}`,
-  label: "",
-  notes: null,
-  channel: null,
-  next_set,
-  default_schedule,
-  content_type: "text" as const,
-  created_at: T,
-  updated_at: T,
-});
 let messageId = 0;
-const message = (messageset: number, sequence_number: number, lang: string, text: string) => ({
-  id: ++messageId,
-  messageset,
-  sequence_number,
-  lang,
-  text_content: text,
-  binary_content: null,
-  metadata: { seq: sequence_number },
-  created_at: T,
-  updated_at: T,
-});
+const message = (messageset: number, sequence_number: number, lang: string, text: string) =>
+  messageEvent(++messageId, messageset, sequence_number, lang, text);
 
 const sends = () => capture.named<OutboundSend>("outbound.send");
 const sendsTo = (id: string) => sends().filter((s) => s.to_identity === id);
