@@ -8,20 +8,34 @@ export type Svc = TestService<SubscriptionConfig, Db>;
 
 export const T = "2026-03-01T00:00:00.000Z";
 
-/** Content's payloads as its events carry them (created and updated at `T`). */
-export const scheduleEvent = (id: number) => ({
-  id,
-  minute: "0",
-  hour: "8",
-  day_of_week: "1,4",
-  day_of_month: "*",
-  month_of_year: "*",
-  timezone: "UTC",
-  cron_definition: "0 8 * * 1,4",
-  created_at: T,
-  updated_at: T,
-});
-export const messageSetEvent = (id: number, next_set: number | null, default_schedule: number) => ({
+/** Content's payloads as its events carry them (created and updated at `T`); a schedule fires on `cron`. */
+export const scheduleEvent = (id: number, cron = "0 8 * * 1,4") => {
+  const [minute, hour, day_of_month, month_of_year, day_of_week] = cron.split(" ") as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  return {
+    id,
+    minute,
+    hour,
+    day_of_week,
+    day_of_month,
+    month_of_year,
+    timezone: "UTC",
+    cron_definition: cron,
+    created_at: T,
+    updated_at: T,
+  };
+};
+export const messageSetEvent = (
+  id: number,
+  next_set: number | null,
+  default_schedule: number,
+  content_type: "text" | "audio" = "text",
+) => ({
   id,
   short_name: `set-${id}`,
   label: "",
@@ -29,7 +43,7 @@ export const messageSetEvent = (id: number, next_set: number | null, default_sch
   channel: null,
   next_set,
   default_schedule,
-  content_type: "text" as const,
+  content_type,
   created_at: T,
   updated_at: T,
 });
@@ -38,18 +52,66 @@ export const messageEvent = (
   messageset: number,
   sequence_number: number,
   lang: string,
-  text: string,
+  text: string | null,
+  url?: string,
 ) => ({
   id,
   messageset,
   sequence_number,
   lang,
   text_content: text,
-  binary_content: null,
+  binary_content: url ? id : null,
+  binary_content_url: url ?? null,
   metadata: { seq: sequence_number },
   created_at: T,
   updated_at: T,
 });
+
+let messageId = 100_000;
+/** A message with an id of its own; its text is "<set>/<sequence>" unless `text` says otherwise. */
+export const message = (
+  messageset: number,
+  sequence_number: number,
+  { lang = "eng_ZA", text, url }: { lang?: string; text?: string | null; url?: string } = {},
+) =>
+  messageEvent(
+    ++messageId,
+    messageset,
+    sequence_number,
+    lang,
+    text === undefined ? `${messageset}/${sequence_number}` : text,
+    url,
+  );
+
+/** Messages 1 to `count` of `messageset` in `lang`. */
+export const messages = (messageset: number, count: number, lang = "eng_ZA") =>
+  Array.from({ length: count }, (_, i) => message(messageset, i + 1, { lang }));
+
+export interface ContentEvents {
+  schedules: ReturnType<typeof scheduleEvent>[];
+  sets: ReturnType<typeof messageSetEvent>[];
+  messages: ReturnType<typeof messageEvent>[];
+}
+
+/** Publishes content as the content service would, into a fresh database, and waits for the local copies. */
+export async function publishContent(svc: Svc, content: ContentEvents): Promise<void> {
+  for (const s of content.schedules) {
+    await svc.broker.publish("content.schedule.changed", s);
+  }
+  for (const s of content.sets) {
+    await svc.broker.publish("content.messageset.changed", s);
+  }
+  for (const m of content.messages) {
+    await svc.broker.publish("content.message.changed", m);
+  }
+  await waitFor(
+    async () =>
+      (await svc.db.messageCopy.count()) === content.messages.length &&
+      (await svc.db.messageSetCopy.count()) === content.sets.length &&
+      (await svc.db.scheduleCopy.count()) === content.schedules.length,
+    { what: "content copies", timeoutMs: 20_000 },
+  );
+}
 
 /** A message set of `length` text messages in eng_ZA ("<set>/<sequence>"), on schedule `schedule`. */
 export interface TestSet {
@@ -58,41 +120,19 @@ export interface TestSet {
   nextSet?: number;
 }
 
-/**
- * Announces content as the content service would (one weekly schedule, the sets and their messages) and waits
- * for the local copies.
- */
-export async function announceContent(svc: Svc, schedule: number, sets: TestSet[]): Promise<void> {
-  await svc.broker.publish("content.schedule.changed", scheduleEvent(schedule));
-  let messageId = schedule * 1000;
-  for (const set of sets) {
-    await svc.broker.publish(
-      "content.messageset.changed",
-      messageSetEvent(set.id, set.nextSet ?? null, schedule),
-    );
-    for (let sequence = 1; sequence <= set.length; sequence++) {
-      await svc.broker.publish(
-        "content.message.changed",
-        messageEvent(++messageId, set.id, sequence, "eng_ZA", `${set.id}/${sequence}`),
-      );
-    }
-  }
-  const messages = sets.reduce((n, s) => n + s.length, 0);
-  await waitFor(
-    async () =>
-      (await svc.db.messageCopy.count()) === messages &&
-      (await svc.db.messageSetCopy.count()) === sets.length &&
-      (await svc.db.scheduleCopy.count()) === 1,
-    { what: "content copies", timeoutMs: 20_000 },
-  );
-}
+/** Announces one weekly schedule, the sets and their messages, and waits for the local copies. */
+export const announceContent = (svc: Svc, schedule: number, sets: TestSet[]): Promise<void> =>
+  publishContent(svc, {
+    schedules: [scheduleEvent(schedule)],
+    sets: sets.map((set) => messageSetEvent(set.id, set.nextSet ?? null, schedule)),
+    messages: sets.flatMap((set) => messages(set.id, set.length)),
+  });
 
-export const api = (
-  svc: Svc,
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
-  url: string,
-  payload?: object,
-) => svc.app.inject({ method, url, headers: adminAuth, ...(payload === undefined ? {} : { payload }) });
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** An admin request to the subscription API. */
+export const api = (svc: Svc, method: Method, url: string, payload?: object) =>
+  svc.app.inject({ method, url, headers: adminAuth, ...(payload === undefined ? {} : { payload }) });
 
 /** POST /api/v1/subscriptions/ (eng_ZA), expecting `status`. */
 export async function subscribe(

@@ -38,4 +38,11 @@ export {
   templateName,
   testLogger,
 } from "./resources.ts";
-export { adminAuth, startTestService, TEST_ADMIN_TOKEN, type TestService, userAuth } from "./service.ts";
+export {
+  adminAuth,
+  type StartOptions,
+  startTestService,
+  TEST_ADMIN_TOKEN,
+  type TestService,
+  userAuth,
+} from "./service.ts";
