@@ -2,10 +2,10 @@ import type { Subscription } from "@tidings/contracts";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import {
-  messageSetEvent as set,
   messages,
   publishContent,
   scheduleEvent as schedule,
+  messageSetEvent as set,
 } from "./content-helpers.ts";
 import { subscriptionTest } from "./support.ts";
 

@@ -3,11 +3,11 @@ import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import {
   message,
-  messageSetEvent as set,
   messages,
   newIdentity,
   publishContent,
   scheduleEvent as schedule,
+  messageSetEvent as set,
 } from "./content-helpers.ts";
 import { subscriptionTest, withSecondWorker } from "./support.ts";
 

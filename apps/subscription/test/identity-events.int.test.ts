@@ -2,11 +2,11 @@ import type { Subscription } from "@tidings/contracts";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import {
-  messageSetEvent as set,
   messages,
   newIdentity,
   publishContent,
   scheduleEvent as schedule,
+  messageSetEvent as set,
   T,
 } from "./content-helpers.ts";
 import { subscriptionTest } from "./support.ts";

@@ -2,9 +2,9 @@ import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import {
   message,
-  messageSetEvent as set,
   publishContent,
   scheduleEvent as schedule,
+  messageSetEvent as set,
 } from "./content-helpers.ts";
 import { subscriptionTest } from "./support.ts";
 
