@@ -148,3 +148,19 @@ export async function subscribe(
 let identitySeq = 0;
 /** A fresh identity id per call (unique within a test file's database). */
 export const newIdentity = () => `0d000000-0000-4000-8000-${String(++identitySeq).padStart(12, "0")}`;
+
+/** Weekly schedules 1 and 2; set 1 ("one", "two", "three"; zul_ZA too) rolling over to set 2 ("baby one"). */
+export const sendContent = (svc: Svc) =>
+  publishContent(svc, {
+    schedules: [scheduleEvent(1), scheduleEvent(2)],
+    sets: [messageSetEvent(1, 2, 1), messageSetEvent(2, null, 2)],
+    messages: [
+      message(1, 1, { text: "one" }),
+      message(1, 2, { text: "two" }),
+      message(1, 3, { text: "three" }),
+      message(1, 1, { lang: "zul_ZA", text: "kunye" }),
+      message(1, 2, { lang: "zul_ZA", text: "kubili" }),
+      message(1, 3, { lang: "zul_ZA", text: "kuthathu" }),
+      message(2, 1, { text: "baby one" }),
+    ],
+  });

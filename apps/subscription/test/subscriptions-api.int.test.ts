@@ -1,0 +1,250 @@
+import type { Subscription } from "@tidings/contracts";
+import { adminAuth, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
+import { sendContent, T } from "./content-helpers.ts";
+import { subscriptionTest } from "./support.ts";
+
+const IDENTITY = "0c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b01";
+
+const it = subscriptionTest({
+  worker: true,
+  events: ["subscription.updated"],
+  content: sendContent,
+  defaults: { messageset: 1, schedule: 1 },
+});
+
+describe("subscriptions API", () => {
+  it("rejects unknown message sets and schedules with 400, creating nothing", async ({ svc }) => {
+    const before = await svc.db.subscription.count();
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/subscriptions/",
+      headers: adminAuth,
+      payload: { identity: IDENTITY, messageset: 99, schedule: 98, lang: "eng_ZA" },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("SUBSCRIPTION_UNKNOWN_CONTENT");
+    expect(res.json().error.details.map((d: { field: string }) => d.field)).toEqual([
+      "body.messageset",
+      "body.schedule",
+    ]);
+    expect(await svc.db.subscription.count()).toBe(before);
+  });
+
+  it("creates one subscription for a hub request delivered twice", async ({ svc, reload }) => {
+    const body = {
+      hook: { id: 3, event: "subscriptionrequest.added", target: "http://x" },
+      data: {
+        id: "hub-req-42",
+        identity: IDENTITY,
+        messageset: 1,
+        schedule: 1,
+        lang: "eng_ZA",
+        next_sequence_number: 2,
+      },
+    };
+    const first = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/subscriptions/request",
+      headers: adminAuth,
+      payload: body,
+    });
+    const second = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/subscriptions/request",
+      headers: adminAuth,
+      payload: body,
+    });
+    expect(first.statusCode).toBe(201);
+    expect(second.json()).toEqual(first.json());
+    const sub = await reload(first.json().id);
+    expect(sub).toMatchObject({ nextSequenceNumber: 2, initialSequenceNumber: 2, metadata: {} });
+    const missing = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/subscriptions/request",
+      headers: adminAuth,
+      payload: {},
+    });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().error.details[0].field).toBe("body.data");
+  });
+
+  it("filters the list and 404s unknown ids and schedules", async ({ svc }) => {
+    const res = await svc.app.inject({
+      url: `/api/v1/subscriptions/?identity=${IDENTITY}&messageset=1`,
+      headers: adminAuth,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().results.every((s: Subscription) => s.identity === IDENTITY && s.messageset === 1)).toBe(
+      true,
+    );
+    expect(res.json().count).toBeGreaterThan(0);
+    const none = await svc.app.inject({
+      url: "/api/v1/subscriptions/00000000-0000-4000-8000-000000000000/",
+      headers: adminAuth,
+    });
+    expect(none.statusCode).toBe(404);
+    const trigger = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/schedule/999/send/",
+      headers: adminAuth,
+    });
+    expect(trigger.statusCode).toBe(404);
+  });
+
+  it("PATCHes a subscription, publishing subscription.updated; refuses unknown content and fields", async ({
+    svc,
+    capture,
+    subscribe,
+    reload,
+  }) => {
+    const sub = await subscribe({ identity: "9c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b10" });
+    const patch = (payload: object) =>
+      svc.app.inject({
+        method: "PATCH",
+        url: `/api/v1/subscriptions/${sub.id}/`,
+        headers: adminAuth,
+        payload,
+      });
+    const res = await patch({ active: false, lang: "zul_ZA", metadata: { note: "moved" } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ active: false, lang: "zul_ZA", metadata: { note: "moved" } });
+    await waitFor(
+      () => capture.named<Subscription>("subscription.updated").find((s) => s.id === sub.id && !s.active),
+      {
+        what: "subscription.updated",
+      },
+    );
+    expect((await patch({ messageset: 42 })).json().error.code).toBe("SUBSCRIPTION_UNKNOWN_CONTENT");
+    expect((await patch({ actve: true })).statusCode).toBe(400);
+    expect((await patch({})).statusCode).toBe(400);
+    expect((await reload(sub.id)).lang).toBe("zul_ZA");
+    const missing = await svc.app.inject({
+      method: "PATCH",
+      url: "/api/v1/subscriptions/00000000-0000-4000-8000-000000000000/",
+      headers: adminAuth,
+      payload: { active: true },
+    });
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it("lists and sets its send estimate gauge through /api/metrics/ (Seed's scheduled_metrics)", async ({
+    svc,
+  }) => {
+    const listed = await svc.app.inject({ method: "GET", url: "/api/metrics/", headers: adminAuth });
+    expect(listed.json().metrics_available).toContain("subscription_send_estimate");
+    const run = await svc.app.inject({ method: "POST", url: "/api/metrics/", headers: adminAuth });
+    expect(run.statusCode).toBe(201);
+    expect(run.json()).toEqual({ scheduled_metrics_initiated: true });
+  });
+
+  it("filters by a substring of the message set's short name", async ({ svc, subscribe }) => {
+    await subscribe({ messageset: 2, schedule: 2 });
+    const res = await svc.app.inject({
+      url: "/api/v1/subscriptions/?messageset_contains=set-2",
+      headers: adminAuth,
+    });
+    const results = res.json().results as Subscription[];
+    expect(results.length).toBeGreaterThan(0);
+    expect(results.every((s) => s.messageset === 2)).toBe(true);
+    const none = await svc.app.inject({
+      url: "/api/v1/subscriptions/?messageset_contains=nope",
+      headers: adminAuth,
+    });
+    expect(none.json().count).toBe(0);
+  });
+
+  it("previews the send dates of the rest of the set", async ({ svc, subscribe }) => {
+    const sub = await subscribe({
+      identity: "dc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b14",
+      next_sequence_number: 2,
+    });
+    const res = await svc.app.inject({
+      url: `/api/v1/subscriptions/${sub.id}/calendar/`,
+      headers: adminAuth,
+    });
+    expect(res.statusCode).toBe(200);
+    const calendar = res.json() as { timezone: string; sends: { sequence_number: number; at: string }[] };
+    expect(calendar.timezone).toBe("UTC");
+    expect(calendar.sends.map((s) => s.sequence_number)).toEqual([2, 3]);
+    const dates = calendar.sends.map((s) => new Date(s.at));
+    // Schedule 1 is "0 8 * * 1,4": Mondays and Thursdays at 08:00 UTC, from now on, in order.
+    for (const date of dates) {
+      expect([1, 4]).toContain(date.getUTCDay());
+      expect([date.getUTCHours(), date.getUTCMinutes()]).toEqual([8, 0]);
+      expect(date.getTime()).toBeGreaterThan(Date.now());
+    }
+    expect(dates[1]?.getTime()).toBeGreaterThan(dates[0]?.getTime() ?? Number.POSITIVE_INFINITY);
+    const unknown = await svc.app.inject({
+      url: "/api/v1/subscriptions/00000000-0000-4000-8000-000000000000/calendar/",
+      headers: adminAuth,
+    });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it("stops the subscriptions of a deleted identity, once", async ({ svc, capture, subscribe, reload }) => {
+    const identity = "ec6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b15";
+    const a = await subscribe({ identity });
+    const b = await subscribe({ identity, messageset: 2, schedule: 2 });
+    const other = await subscribe({ identity: "fc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b16" });
+    await svc.broker.publish("identity.deleted", { id: identity });
+    await svc.broker.publish("identity.deleted", { id: identity });
+    await waitFor(async () => !(await reload(a.id)).active && !(await reload(b.id)).active, {
+      what: "stopped",
+    });
+    expect((await reload(other.id)).active).toBe(true);
+    await waitFor(
+      () =>
+        capture.named<Subscription>("subscription.updated").filter((s) => s.identity === identity).length ===
+        2,
+      {
+        what: "two subscription.updated",
+      },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(
+      capture.named<Subscription>("subscription.updated").filter((s) => s.identity === identity),
+    ).toHaveLength(2);
+  });
+
+  it("stops an identity's subscriptions on stopall, forget, unsubscribe and max failures, not on stop or a topic unsubscribe", async ({
+    svc,
+    subscribe,
+    reload,
+  }) => {
+    const optout = (identity: string, optout_type: string, topic: string | null = null) =>
+      svc.broker.publish("optout.created", {
+        id: crypto.randomUUID(),
+        optout_type: optout_type as "stop",
+        identity,
+        address_type: "msisdn",
+        address: "+27820001001",
+        request_source: "test",
+        requestor_source_id: null,
+        reason: null,
+        topic,
+        created_at: T,
+        identity_details: {},
+      });
+    const ids = Array.from(
+      { length: 6 },
+      (_, i) => `1d6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2c${String(i).padStart(2, "0")}`,
+    );
+    const subs = await Promise.all(ids.map((identity) => subscribe({ identity })));
+    await optout(ids[0] as string, "stopall");
+    await optout(ids[1] as string, "forget");
+    await optout(ids[2] as string, "unsubscribe");
+    await svc.broker.publish("identity.max_failures", { identity_id: ids[3] as string, failure_count: 5 });
+    await optout(ids[4] as string, "stop");
+    await optout(ids[5] as string, "unsubscribe", "outbreak/ke");
+    await waitFor(
+      async () => (await Promise.all(subs.slice(0, 4).map((s) => reload(s.id)))).every((s) => !s.active),
+      {
+        what: "four stopped",
+      },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await reload((subs[4] as Subscription).id)).active).toBe(true);
+    expect((await reload((subs[5] as Subscription).id)).active).toBe(true);
+  });
+});
