@@ -2,9 +2,11 @@ import { Broker } from "@tidings/amqp";
 import type { MessageName, OutboundSend, Subscription } from "@tidings/contracts";
 import { startServiceWorker } from "@tidings/service-kit";
 import { AMQP_URL, type StartOptions, serviceTest, testLogger, waitFor } from "@tidings/testing";
+import { expect } from "vitest";
 import { createDb } from "../src/db.ts";
 import { subscriptionService } from "../src/service.ts";
 import { api, type Method, newIdentity, type Svc, subscribe } from "./content-helpers.ts";
+import { UNSUBSCRIBE_SECRET } from "./topics-helpers.ts";
 
 export interface SubscriptionTestOptions extends StartOptions {
   /** What the message capture records (none by default). */
@@ -129,4 +131,68 @@ export async function withSecondWorker<T>(svc: Svc, run: () => Promise<T>): Prom
     await broker.close();
     await db.$disconnect();
   }
+}
+
+export interface TopicFixtures {
+  /** An admin request to the subscription API. */
+  call: SubscriptionFixtures["api"];
+  /** Subscribes `identity` to `topic` (on `channels`); fails the test unless the answer is a 2xx. */
+  subscribe: (topic: string, identity: string, channels?: string[]) => ReturnType<typeof api>;
+  /** Publishes `body` to `topic`; fails the test unless the answer is `status` (any 2xx by default). */
+  publish: (
+    topic: string,
+    body: object,
+    status?: number,
+  ) => Promise<{ publish_id: string; recipients: number; duplicate: boolean }>;
+  /** The captured outbound.send messages of publish `publishId`. */
+  sendsOf: (publishId: string) => OutboundSend[];
+}
+
+/**
+ * The `it` of a topics test file: subscription with its worker and `UNSUBSCRIBE_SECRET` (and `env`), capturing
+ * `events`; its tests take `serviceTest`'s fixtures and those of `TopicFixtures`.
+ */
+export function topicsTest(env: Record<string, string>, events: readonly MessageName[]) {
+  return serviceTest(
+    subscriptionService,
+    { worker: true, env: { UNSUBSCRIBE_SECRET, ...env } },
+    events,
+  ).extend<TopicFixtures>({
+    call: [
+      async ({ svc }, use) => use((method, url, payload) => api(svc, method, url, payload)),
+      { scope: "file" },
+    ],
+    subscribe: [
+      async ({ call }, use) =>
+        use(async (topic, identity, channels) => {
+          const res = await call("POST", `/api/v1/topics/${encodeURIComponent(topic)}/subscribers/`, {
+            identity,
+            ...(channels ? { channels } : {}),
+          });
+          expect(res.statusCode, res.body).toBeLessThan(300);
+          return res;
+        }),
+      { scope: "file" },
+    ],
+    publish: [
+      async ({ call }, use) =>
+        use(async (topic, body, status) => {
+          const res = await call("POST", `/api/v1/topics/${encodeURIComponent(topic)}/publish/`, body);
+          if (status === undefined) {
+            expect(res.statusCode, res.body).toBeLessThan(300);
+          } else {
+            expect(res.statusCode, res.body).toBe(status);
+          }
+          return res.json();
+        }),
+      { scope: "file" },
+    ],
+    sendsOf: [
+      async ({ capture }, use) =>
+        use((publishId) =>
+          capture.named<OutboundSend>("outbound.send").filter((s) => s.metadata.publish_id === publishId),
+        ),
+      { scope: "file" },
+    ],
+  });
 }

@@ -48,3 +48,7 @@ export async function announceIdentity(
     { timeoutMs: 30_000, what: `identity ${id} in the local copy` },
   );
 }
+
+/** The unsubscribe token of the link in a sent message's `content`. */
+export const tokenIn = (content: string | null | undefined) =>
+  /\/unsubscribe\/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)/.exec(content ?? "")?.[1] as string;
