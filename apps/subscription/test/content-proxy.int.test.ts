@@ -3,54 +3,92 @@
  * service (a real content API on a port), as a Seed hub with one STAGE_BASED_MESSAGING_URL expects.
  */
 import { adminAuth, startTestService, type TestService } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, test } from "vitest";
+import type { ContentConfig } from "../../content/src/config.ts";
+import type { Db as ContentDb } from "../../content/src/db.ts";
 import { contentService } from "../../content/src/service.ts";
-import type { SubscriptionConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
 import { subscriptionService } from "../src/service.ts";
+import type { api, Svc } from "./content-helpers.ts";
 
-let content: Awaited<ReturnType<typeof startContent>>;
-let subscription: TestService<SubscriptionConfig, Db>;
-const startContent = () => startTestService(contentService);
-let hubToken: string;
+interface ProxyFixtures {
+  /** The content service, its API listening on a port. */
+  content: TestService<ContentConfig, ContentDb>;
+  /** The subscription service in content's namespace, forwarding content's paths to it. */
+  subscription: Svc;
+  /** A hub's own (non-admin) token of the subscription service: what a Seed hub would hold. */
+  hubToken: string;
+  /** A request to the subscription API as a Seed hub sends it (its token, a JSON body, its host). */
+  viaSbm: (
+    method: "GET" | "POST" | "PATCH" | "DELETE",
+    url: string,
+    payload?: unknown,
+  ) => ReturnType<typeof api>;
+}
 
-beforeAll(async () => {
-  content = await startContent();
-  const address = await content.app.listen({ port: 0, host: "127.0.0.1" });
-  subscription = await startTestService(subscriptionService, {
-    namespace: content.namespace,
-    env: { CONTENT_URL: address },
-  });
-  // A hub's own (non-admin) token of the subscription service: what a Seed hub would hold.
-  const issued = await subscription.app.inject({
-    method: "POST",
-    url: "/api/v1/user/token/",
-    headers: adminAuth,
-    payload: { email: "hub@example.org" },
-  });
-  expect(issued.statusCode, issued.body).toBe(201);
-  hubToken = issued.json().token;
-}, 60_000);
-
-afterAll(async () => {
-  await subscription?.close();
-  await content?.close();
+const it = test.extend<ProxyFixtures>({
+  content: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+    async ({}, use) => {
+      const content = await startTestService(contentService);
+      try {
+        await use(content);
+      } finally {
+        await content.close();
+      }
+    },
+    { scope: "file" },
+  ],
+  subscription: [
+    async ({ content }, use) => {
+      const address = await content.app.listen({ port: 0, host: "127.0.0.1" });
+      const subscription = await startTestService(subscriptionService, {
+        namespace: content.namespace,
+        env: { CONTENT_URL: address },
+      });
+      try {
+        await use(subscription);
+      } finally {
+        await subscription.close();
+      }
+    },
+    { scope: "file", auto: true },
+  ],
+  hubToken: [
+    async ({ subscription }, use) => {
+      const issued = await subscription.app.inject({
+        method: "POST",
+        url: "/api/v1/user/token/",
+        headers: adminAuth,
+        payload: { email: "hub@example.org" },
+      });
+      expect(issued.statusCode, issued.body).toBe(201);
+      await use(issued.json().token);
+    },
+    { scope: "file" },
+  ],
+  viaSbm: [
+    async ({ subscription, hubToken }, use) =>
+      use((method, url, payload) =>
+        subscription.app.inject({
+          method,
+          url,
+          headers: {
+            authorization: `Token ${hubToken}`,
+            host: "sbm.example.org",
+            "content-type": "application/json",
+          },
+          payload: payload === undefined ? "" : JSON.stringify(payload),
+        }),
+      ),
+    { scope: "file" },
+  ],
 });
 
-const viaSbm = (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: unknown) =>
-  subscription.app.inject({
-    method,
-    url,
-    headers: {
-      authorization: `Token ${hubToken}`,
-      host: "sbm.example.org",
-      "content-type": "application/json",
-    },
-    payload: payload === undefined ? "" : JSON.stringify(payload),
-  });
-
 describe("content's Seed paths on the subscription API", () => {
-  it("creates, lists, reads, updates and deletes message sets and messages through the subscription API", async () => {
+  it("creates, lists, reads, updates and deletes message sets and messages through the subscription API", async ({
+    content,
+    viaSbm,
+  }) => {
     const schedule = await viaSbm("POST", "/api/v1/schedule/", { minute: "0", hour: "8", day_of_week: "1" });
     expect(schedule.statusCode, schedule.body).toBe(201);
     const set = await viaSbm("POST", "/api/v1/messageset/", {
@@ -93,7 +131,10 @@ describe("content's Seed paths on the subscription API", () => {
     expect(deleted.statusCode).toBe(204);
   });
 
-  it("forwards a body that arrived over a real socket (a stream, not an injected payload)", async () => {
+  it("forwards a body that arrived over a real socket (a stream, not an injected payload)", async ({
+    subscription,
+    hubToken,
+  }) => {
     const origin = await subscription.app.listen({ port: 0, host: "127.0.0.1" });
     const res = await fetch(`${origin}/api/v1/schedule/`, {
       method: "POST",
@@ -104,7 +145,7 @@ describe("content's Seed paths on the subscription API", () => {
     expect(await res.json()).toMatchObject({ minute: "30", hour: "9" });
   });
 
-  it("builds content's pagination links on the host the hub called", async () => {
+  it("builds content's pagination links on the host the hub called", async ({ viaSbm }) => {
     for (const i of [1, 2]) {
       await viaSbm("POST", "/api/v1/schedule/", { minute: String(i), hour: "8" });
     }
@@ -114,7 +155,7 @@ describe("content's Seed paths on the subscription API", () => {
     expect(page.json().next).toMatch(/^http:\/\/sbm\.example\.org\/api\/v1\/schedule\/\?/);
   });
 
-  it("relays content's errors as content answered them", async () => {
+  it("relays content's errors as content answered them", async ({ viaSbm }) => {
     const missing = await viaSbm("GET", "/api/v1/messageset/999999/");
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
@@ -124,7 +165,10 @@ describe("content's Seed paths on the subscription API", () => {
     expect(invalid.json().error.code).toBe("VALIDATION_FAILED");
   });
 
-  it("uploads binary content (multipart) through the subscription API, and serves its media", async () => {
+  it("uploads binary content (multipart) through the subscription API, and serves its media", async ({
+    subscription,
+    hubToken,
+  }) => {
     const boundary = "----seedboundary";
     const body = [
       `--${boundary}`,
@@ -151,7 +195,9 @@ describe("content's Seed paths on the subscription API", () => {
     expect(media.body).toBe("ID3fake-audio-bytes");
   });
 
-  it("refuses a caller without a subscription token before anything reaches content", async () => {
+  it("refuses a caller without a subscription token before anything reaches content", async ({
+    subscription,
+  }) => {
     const anonymous = await subscription.app.inject({ url: "/api/v1/messageset/" });
     expect(anonymous.statusCode).toBe(401);
     const wrong = await subscription.app.inject({
@@ -161,7 +207,7 @@ describe("content's Seed paths on the subscription API", () => {
     expect(wrong.statusCode).toBe(401);
   });
 
-  it("keeps the subscription service's own paths beside content's", async () => {
+  it("keeps the subscription service's own paths beside content's", async ({ viaSbm }) => {
     const subs = await viaSbm("GET", "/api/v1/subscriptions/?active=True");
     expect(subs.statusCode).toBe(200);
     expect(subs.json()).toMatchObject({ results: [] });
