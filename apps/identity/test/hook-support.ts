@@ -1,12 +1,12 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { type HttpReceiver, type ReceivedRequest, serviceTest, startHttpReceiver } from "@tidings/testing";
+import { type ReceivedRequest, serviceTest } from "@tidings/testing";
 import { Webhook } from "standardwebhooks";
 import { identityService } from "../src/service.ts";
 import { type Svc, send } from "./helpers.ts";
 
 export interface HookFixtures {
-  /** serviceTest's receiver, answering as `failuresLeft` says. */
-  receiver: HttpReceiver;
+  /** serviceTest's: the receiver answers as `failuresLeft` says. */
+  answer: (request: ReceivedRequest) => number;
   /** How many more requests to a path the receiver answers 500 (a path under /down always gets 500). */
   failuresLeft: Map<string, number>;
   /** The receiver's origin, where test hooks point. */
@@ -30,22 +30,16 @@ export const hooksTest = serviceTest(identityService, {
 }).extend<HookFixtures>({
   // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
   failuresLeft: [async ({}, use) => use(new Map()), { scope: "file" }],
-  receiver: [
-    async ({ failuresLeft }, use) => {
-      const receiver = await startHttpReceiver(({ path }) => {
+  answer: [
+    async ({ failuresLeft }, use) =>
+      use(({ path }) => {
         const left = failuresLeft.get(path) ?? 0;
         if (path.startsWith("/down") || left > 0) {
           failuresLeft.set(path, left - 1);
           return 500;
         }
         return 200;
-      });
-      try {
-        await use(receiver);
-      } finally {
-        await receiver.close();
-      }
-    },
+      }),
     { scope: "file" },
   ],
   base: [async ({ receiver }, use) => use(receiver.url), { scope: "file" }],

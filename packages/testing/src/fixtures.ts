@@ -2,7 +2,7 @@ import type { MessageName } from "@tidings/contracts";
 import type { Database, ServiceConfig, ServiceDefinition } from "@tidings/service-kit";
 import { test } from "vitest";
 import { type Capture, captureMessages } from "./capture.ts";
-import { type HttpReceiver, startHttpReceiver } from "./receiver.ts";
+import { type HttpReceiver, type ReceivedRequest, startHttpReceiver } from "./receiver.ts";
 import { type StartOptions, startTestService, type TestService } from "./service.ts";
 
 export interface ServiceFixtures<C extends ServiceConfig, D extends Database> {
@@ -11,10 +11,12 @@ export interface ServiceFixtures<C extends ServiceConfig, D extends Database> {
   /** The messages named by `serviceTest`'s `events`, published in the service's namespace since the file began. */
   capture: Capture;
   /**
-   * A local HTTP server recording every request (a webhook or callback target, answering 200), started when a
-   * test of the file first asks for it and closed after the file's last test.
+   * A local HTTP server recording every request (a webhook or callback target, answering as `answer` says),
+   * started when a test of the file first asks for it and closed after the file's last test.
    */
   receiver: HttpReceiver;
+  /** The status `receiver` answers a request with: 200, unless the file overrides this fixture (`.extend`). */
+  answer: (request: ReceivedRequest) => number;
 }
 
 /**
@@ -51,10 +53,11 @@ export function serviceTest<C extends ServiceConfig, D extends Database>(
       },
       { scope: "file", auto: events.length > 0 },
     ],
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+    answer: [async ({}, use) => use(() => 200), { scope: "file" }],
     receiver: [
-      // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-      async ({}, use) => {
-        const receiver = await startHttpReceiver();
+      async ({ answer }, use) => {
+        const receiver = await startHttpReceiver(answer);
         try {
           await use(receiver);
         } finally {
