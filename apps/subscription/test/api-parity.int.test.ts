@@ -1,48 +1,35 @@
 import type { Subscription } from "@tidings/contracts";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import {
-  messages,
-  publishContent,
-  scheduleEvent as schedule,
-  messageSetEvent as set,
-} from "./content-helpers.ts";
+import { LANGUAGE, languageContent } from "./content-helpers.ts";
 import { subscriptionTest } from "./support.ts";
 
-const LANGUAGE = 30;
-
-/** Sets 30 (eng_ZA and zul_ZA) and 31 (eng_ZA only), two messages each. */
 const it = subscriptionTest({
   worker: true,
   env: { HOOK_RETRY_BASE_MS: "20", HOOK_POLL_INTERVAL_MS: "20" },
-  content: (svc) =>
-    publishContent(svc, {
-      schedules: [schedule(LANGUAGE, "0 8 * * *")],
-      sets: [set(30, null, LANGUAGE), set(31, null, LANGUAGE)],
-      messages: [...messages(30, 2), ...messages(30, 2, "zul_ZA"), ...messages(31, 2)],
-    }),
+  content: languageContent,
 });
 
 describe("subscriptions API parity", () => {
-  it("filters on metadata keys, replaces with PUT and deletes", async ({ api, subscribe, reload }) => {
-    const withKey = await subscribe({
+  it("filters on metadata keys, replaces with PUT and deletes", async ({ t }) => {
+    const withKey = await t.subscribe({
       messageset: 31,
       schedule: LANGUAGE,
       metadata: { converted_full: true },
     });
-    const without = await subscribe({ messageset: 31, schedule: LANGUAGE, metadata: { other: 1 } });
-    const nulled = await subscribe({ messageset: 31, schedule: LANGUAGE, metadata: null });
-    const nullValue = await subscribe({
+    const without = await t.subscribe({ messageset: 31, schedule: LANGUAGE, metadata: { other: 1 } });
+    const nulled = await t.subscribe({ messageset: 31, schedule: LANGUAGE, metadata: null });
+    const nullValue = await t.subscribe({
       messageset: 31,
       schedule: LANGUAGE,
       metadata: { converted_full: null },
     });
     // A null metadata (Seed's metadata is nullable) has no keys.
     expect(
-      (await api("PATCH", `/api/v1/subscriptions/${nulled.id}/`, { metadata: null })).json().metadata,
+      (await t.api("PATCH", `/api/v1/subscriptions/${nulled.id}/`, { metadata: null })).json().metadata,
     ).toBe(null);
     const ids = async (query: string) =>
-      (await api("GET", `/api/v1/subscriptions/?messageset=31&${query}`))
+      (await t.api("GET", `/api/v1/subscriptions/?messageset=31&${query}`))
         .json()
         .results.map((s: Subscription) => s.id);
     expect((await ids("metadata_has_key=converted_full")).sort()).toEqual([withKey.id, nullValue.id].sort());
@@ -51,11 +38,11 @@ describe("subscriptions API parity", () => {
     );
     expect(await ids("metadata_not_has_key=converted_full")).not.toContain(withKey.id);
     expect(await ids("metadata_has_key=other&metadata_not_has_key=converted_full")).toEqual([without.id]);
-    await api("PATCH", `/api/v1/subscriptions/${withKey.id}/`, { next_sequence_number: 2 });
+    await t.api("PATCH", `/api/v1/subscriptions/${withKey.id}/`, { next_sequence_number: 2 });
     expect(await ids("next_sequence_number=2")).toEqual([withKey.id]);
     expect(await ids("initial_sequence_number=1")).toHaveLength(4);
 
-    const put = await api("PUT", `/api/v1/subscriptions/${without.id}/`, {
+    const put = await t.api("PUT", `/api/v1/subscriptions/${without.id}/`, {
       identity: without.identity,
       messageset: 30,
       schedule: LANGUAGE,
@@ -64,13 +51,13 @@ describe("subscriptions API parity", () => {
     });
     expect(put.statusCode, put.body).toBe(200);
     expect(put.json()).toMatchObject({ messageset: 30, lang: "zul_ZA", next_sequence_number: 2 });
-    const partial = await api("PUT", `/api/v1/subscriptions/${without.id}/`, { lang: "eng_ZA" });
+    const partial = await t.api("PUT", `/api/v1/subscriptions/${without.id}/`, { lang: "eng_ZA" });
     expect(partial.statusCode).toBe(400);
-    expect((await reload(without.id)).lang).toBe("zul_ZA");
+    expect((await t.reload(without.id)).lang).toBe("zul_ZA");
 
-    expect((await api("DELETE", `/api/v1/subscriptions/${nulled.id}/`)).statusCode).toBe(204);
-    expect((await api("GET", `/api/v1/subscriptions/${nulled.id}/`)).statusCode).toBe(404);
-    const again = await api("DELETE", `/api/v1/subscriptions/${nulled.id}/`);
+    expect((await t.api("DELETE", `/api/v1/subscriptions/${nulled.id}/`)).statusCode).toBe(204);
+    expect((await t.api("GET", `/api/v1/subscriptions/${nulled.id}/`)).statusCode).toBe(404);
+    const again = await t.api("DELETE", `/api/v1/subscriptions/${nulled.id}/`);
     expect(again.statusCode).toBe(404);
     expect(again.json().error.code).toBe("SUBSCRIPTION_NOT_FOUND");
   });
@@ -79,8 +66,7 @@ describe("subscriptions API parity", () => {
 describe("REST hooks", () => {
   it("delivers subscription.created and subscription.updated to registered hooks", async ({
     receiver,
-    api,
-    subscribe,
+    t,
   }) => {
     const base = receiver.url;
     const hookBodies = () =>
@@ -89,15 +75,16 @@ describe("REST hooks", () => {
         body: JSON.parse(r.body) as { hook: { event: string }; data: Subscription },
       }));
     for (const event of ["subscription.created", "subscription.updated"]) {
-      const hook = await api("POST", "/api/v1/webhook/", { event, target: `${base}/${event}` });
+      const hook = await t.api("POST", "/api/v1/webhook/", { event, target: `${base}/${event}` });
       expect(hook.statusCode, hook.body).toBe(201);
     }
     expect(
-      (await api("POST", "/api/v1/webhook/", { event: "subscription.exploded", target: `${base}/x` })).json()
-        .error.code,
+      (
+        await t.api("POST", "/api/v1/webhook/", { event: "subscription.exploded", target: `${base}/x` })
+      ).json().error.code,
     ).toBe("SUBSCRIPTION_HOOK_UNKNOWN_EVENT");
-    const sub = await subscribe({ messageset: 31, schedule: LANGUAGE });
-    await api("PATCH", `/api/v1/subscriptions/${sub.id}/`, { active: false });
+    const sub = await t.subscribe({ messageset: 31, schedule: LANGUAGE });
+    await t.api("PATCH", `/api/v1/subscriptions/${sub.id}/`, { active: false });
     await waitFor(
       () =>
         hookBodies().some((h) => h.path === "/subscription.created" && h.body.data.id === sub.id) &&

@@ -49,13 +49,10 @@ const it = subscriptionTest({
 });
 
 describe("catch-up policies", () => {
-  it("keeps a policy per message set, admin only; refuses bad input and unknown sets", async ({
-    svc,
-    api,
-  }) => {
+  it("keeps a policy per message set, admin only; refuses bad input and unknown sets", async ({ svc, t }) => {
     const setPolicy = (id: number, catch_up: string, max_per_day = 2) =>
-      api("PUT", `/api/v1/messagesets/${id}/policy/`, { catch_up, max_per_day });
-    const defaults = await api("GET", "/api/v1/messagesets/10/policy/");
+      t.api("PUT", `/api/v1/messagesets/${id}/policy/`, { catch_up, max_per_day });
+    const defaults = await t.api("GET", "/api/v1/messagesets/10/policy/");
     expect(defaults.json()).toEqual({
       messageset: 10,
       catch_up: "send_all",
@@ -65,12 +62,12 @@ describe("catch-up policies", () => {
     });
     const bad = await setPolicy(10, "send_some");
     expect(bad.statusCode).toBe(400);
-    expect((await api("PUT", "/api/v1/messagesets/10/policy/", { catch_up: "send_all" })).statusCode).toBe(
+    expect((await t.api("PUT", "/api/v1/messagesets/10/policy/", { catch_up: "send_all" })).statusCode).toBe(
       400,
     );
     expect((await setPolicy(999, "send_all")).json().error.code).toBe("SUBSCRIPTION_MESSAGESET_NOT_FOUND");
     expect(await svc.db.messageSetPolicy.count()).toBe(0);
-    const token = (await api("POST", "/api/v1/user/token/", { email: "hub@example.org" })).json().token;
+    const token = (await t.api("POST", "/api/v1/user/token/", { email: "hub@example.org" })).json().token;
     const asUser = await svc.app.inject({
       method: "PUT",
       url: "/api/v1/messagesets/10/policy/",
@@ -93,70 +90,69 @@ describe("catch-up policies", () => {
   it("applies each policy to subscriptions behind their anchor, once, with two workers and repeated triggers", async ({
     svc,
     capture,
-    subscribe,
-    fire,
-    sendsTo,
-    sequencesTo,
-    reload,
-    settled,
+    t,
   }) => {
     const anchor = "2026-01-01T00:00:00.000Z";
-    const all = await subscribe({ messageset: 10, schedule: DAILY, anchor_at: anchor });
-    const skip = await subscribe({ messageset: 11, schedule: DAILY, anchor_at: anchor });
-    const latest = await subscribe({ messageset: 12, schedule: DAILY, anchor_at: anchor });
-    const early = await subscribe({ messageset: 10, schedule: DAILY, anchor_at: "2026-02-01T00:00:00.000Z" });
+    const all = await t.subscribe({ messageset: 10, schedule: DAILY, anchor_at: anchor });
+    const skip = await t.subscribe({ messageset: 11, schedule: DAILY, anchor_at: anchor });
+    const latest = await t.subscribe({ messageset: 12, schedule: DAILY, anchor_at: anchor });
+    const early = await t.subscribe({
+      messageset: 10,
+      schedule: DAILY,
+      anchor_at: "2026-02-01T00:00:00.000Z",
+    });
     expect(all.anchor_at).toBe(anchor);
 
     await withSecondWorker(svc, async () => {
       // Jan 4, 08:00 is the anchor's 4th slot: message 4 is due, 1-3 were missed.
       const jan4 = "2026-01-04T08:00:00.000Z";
       for (let i = 0; i < 3; i++) {
-        await fire(jan4, DAILY);
+        await t.fire(jan4, DAILY);
       }
       await waitFor(
         () =>
-          sendsTo(all.identity).length === 2 &&
-          sendsTo(skip.identity).length === 1 &&
-          sendsTo(latest.identity).length === 2,
+          t.sendsTo(all.identity).length === 2 &&
+          t.sendsTo(skip.identity).length === 1 &&
+          t.sendsTo(latest.identity).length === 2,
         { what: "catch-up sends" },
       );
-      await settled();
-      expect(sequencesTo(all.identity)).toEqual([1, 2]); // send_all: at most 2 a day
-      expect(sequencesTo(skip.identity)).toEqual([4]); // skip_to_current: only the due one
-      expect(sequencesTo(latest.identity).sort()).toEqual([3, 4]); // latest_only: the last missed and the due
-      expect(sendsTo(early.identity)).toHaveLength(0); // before its anchor: nothing
-      expect((await reload(all.id)).nextSequenceNumber).toBe(3);
-      expect((await reload(skip.id)).nextSequenceNumber).toBe(5);
-      expect((await reload(latest.id)).nextSequenceNumber).toBe(5);
-      expect((await reload(early.id)).nextSequenceNumber).toBe(1);
+      await t.settled();
+      expect(t.sequencesTo(all.identity)).toEqual([1, 2]); // send_all: at most 2 a day
+      expect(t.sequencesTo(skip.identity)).toEqual([4]); // skip_to_current: only the due one
+      expect(t.sequencesTo(latest.identity).sort()).toEqual([3, 4]); // latest_only: the last missed and the due
+      expect(t.sendsTo(early.identity)).toHaveLength(0); // before its anchor: nothing
+      expect((await t.reload(all.id)).nextSequenceNumber).toBe(3);
+      expect((await t.reload(skip.id)).nextSequenceNumber).toBe(5);
+      expect((await t.reload(latest.id)).nextSequenceNumber).toBe(5);
+      expect((await t.reload(early.id)).nextSequenceNumber).toBe(1);
 
       // Another slot the same day: send_all's day is full, but one a slot is always sent.
-      await fire("2026-01-04T20:00:00.000Z", DAILY);
-      await waitFor(() => sendsTo(all.identity).length === 3, { what: "one more" });
+      await t.fire("2026-01-04T20:00:00.000Z", DAILY);
+      await waitFor(() => t.sendsTo(all.identity).length === 3, { what: "one more" });
       // A new day: two more (4, 5), caught up with the due message 5; then 6 completes it.
-      await fire("2026-01-05T08:00:00.000Z", DAILY);
-      await fire("2026-01-05T08:00:00.000Z", DAILY);
-      await waitFor(() => sendsTo(all.identity).length === 5, { what: "next day" });
-      await fire("2026-01-06T08:00:00.000Z", DAILY);
-      await waitFor(async () => (await reload(all.id)).completed, { what: "completion" });
-      await settled();
-      expect(sequencesTo(all.identity)).toEqual([1, 2, 3, 4, 5, 6]);
-      expect(sequencesTo(skip.identity)).toEqual([4, 5, 6]);
-      expect(sequencesTo(latest.identity).sort()).toEqual([3, 4, 5, 6]);
-      const done = await reload(all.id);
+      await t.fire("2026-01-05T08:00:00.000Z", DAILY);
+      await t.fire("2026-01-05T08:00:00.000Z", DAILY);
+      await waitFor(() => t.sendsTo(all.identity).length === 5, { what: "next day" });
+      await t.fire("2026-01-06T08:00:00.000Z", DAILY);
+      await waitFor(async () => (await t.reload(all.id)).completed, { what: "completion" });
+      await t.settled();
+      expect(t.sequencesTo(all.identity)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(t.sequencesTo(skip.identity)).toEqual([4, 5, 6]);
+      expect(t.sequencesTo(latest.identity).sort()).toEqual([3, 4, 5, 6]);
+      const done = await t.reload(all.id);
       expect(done).toMatchObject({ active: false, completed: true, processStatus: 2, nextSequenceNumber: 6 });
       const ids = capture.named<OutboundSend>("outbound.send").map((s) => s.id);
       expect(new Set(ids).size).toBe(ids.length);
     });
   });
 
-  it("previews the calendar as the set's policy will send it", async ({ api, subscribe }) => {
+  it("previews the calendar as the set's policy will send it", async ({ t }) => {
     const midnight = new Date();
     midnight.setUTCHours(0, 0, 0, 0);
     const anchor_at = new Date(midnight.getTime() - 5 * 86_400_000).toISOString();
     const calendar = async (messageset: number) => {
-      const sub = await subscribe({ messageset, schedule: CALENDAR, anchor_at });
-      const res = await api("GET", `/api/v1/subscriptions/${sub.id}/calendar/`);
+      const sub = await t.subscribe({ messageset, schedule: CALENDAR, anchor_at });
+      const res = await t.api("GET", `/api/v1/subscriptions/${sub.id}/calendar/`);
       expect(res.statusCode).toBe(200);
       return res.json() as { catch_up: string; sends: { sequence_number: number; at: string }[] };
     };
@@ -180,17 +176,19 @@ describe("behind subscriptions", () => {
   it("lists behind subscriptions and fast-forwards them without sending, once; completing and rolling over", async ({
     svc,
     capture,
-    api,
-    subscribe,
-    reload,
+    t,
   }) => {
     const threeDays = new Date(Date.now() - 3 * 86_400_000 - 3_600_000).toISOString();
-    const behind = await subscribe({ messageset: 40, schedule: BEHIND, anchor_at: threeDays });
-    const long = await subscribe({ messageset: 41, schedule: BEHIND, anchor_at: "2026-01-01T00:00:00.000Z" });
-    const onTime = await subscribe({ messageset: 40, schedule: BEHIND });
+    const behind = await t.subscribe({ messageset: 40, schedule: BEHIND, anchor_at: threeDays });
+    const long = await t.subscribe({
+      messageset: 41,
+      schedule: BEHIND,
+      anchor_at: "2026-01-01T00:00:00.000Z",
+    });
+    const onTime = await t.subscribe({ messageset: 40, schedule: BEHIND });
     const before = capture.named("outbound.send").length;
 
-    const listed = await api("GET", "/api/v1/behind-subscriptions/?messageset=40");
+    const listed = await t.api("GET", "/api/v1/behind-subscriptions/?messageset=40");
     expect(listed.statusCode).toBe(200);
     const rows = listed.json().results as {
       subscription: string;
@@ -203,7 +201,7 @@ describe("behind subscriptions", () => {
     expect(row?.current_sequence_number).toBe(1);
     expect(row?.expected_sequence_number).toBeGreaterThanOrEqual(4);
     expect(row?.messages_behind).toBe((row?.expected_sequence_number ?? 0) - 1);
-    const all = (await api("GET", "/api/v1/behind-subscriptions/")).json();
+    const all = (await t.api("GET", "/api/v1/behind-subscriptions/")).json();
     expect(all.results.map((r: { subscription: string }) => r.subscription)).toEqual(
       expect.arrayContaining([behind.id, long.id]),
     );
@@ -219,14 +217,14 @@ describe("behind subscriptions", () => {
       expected_sequence_number: 1,
     });
 
-    const ff = await api("POST", "/api/v1/behind-subscriptions/fast-forward/", {
+    const ff = await t.api("POST", "/api/v1/behind-subscriptions/fast-forward/", {
       subscriptions: [behind.id, long.id, onTime.id],
     });
     expect(ff.statusCode).toBe(200);
     // behind, long, and long's successor on set 42, itself finished by now: the whole chain.
     expect(ff.json().fast_forwarded).toBe(3);
-    expect((await reload(behind.id)).nextSequenceNumber).toBe(row?.expected_sequence_number);
-    expect(await reload(long.id)).toMatchObject({
+    expect((await t.reload(behind.id)).nextSequenceNumber).toBe(row?.expected_sequence_number);
+    expect(await t.reload(long.id)).toMatchObject({
       completed: true,
       active: false,
       processStatus: 2,
@@ -242,17 +240,17 @@ describe("behind subscriptions", () => {
       completed: true,
       processStatus: 2,
     });
-    expect((await reload(onTime.id)).nextSequenceNumber).toBe(1);
+    expect((await t.reload(onTime.id)).nextSequenceNumber).toBe(1);
 
-    const again = await api("POST", "/api/v1/behind-subscriptions/fast-forward/", { messageset: 40 });
+    const again = await t.api("POST", "/api/v1/behind-subscriptions/fast-forward/", { messageset: 40 });
     expect(again.json().fast_forwarded).toBe(0);
-    expect((await api("GET", "/api/v1/behind-subscriptions/?messageset=40")).json().count).toBe(0);
+    expect((await t.api("GET", "/api/v1/behind-subscriptions/?messageset=40")).json().count).toBe(0);
     await waitFor(() => capture.named<Subscription>("subscription.completed").some((s) => s.id === long.id), {
       what: "completed event",
     });
     expect(capture.named("outbound.send").length).toBe(before);
     expect(
-      (await api("POST", "/api/v1/behind-subscriptions/fast-forward/", { subscriptions: ["nope"] }))
+      (await t.api("POST", "/api/v1/behind-subscriptions/fast-forward/", { subscriptions: ["nope"] }))
         .statusCode,
     ).toBe(400);
   });
@@ -260,18 +258,17 @@ describe("behind subscriptions", () => {
 
 describe("daily send estimates", () => {
   it("counts subscriptions, identities and sends per set for the schedules firing that day", async ({
-    api,
-    subscribe,
+    t,
   }) => {
     const twice = newIdentity();
-    await subscribe({ messageset: 50, schedule: MON_THU, identity: twice });
+    await t.subscribe({ messageset: 50, schedule: MON_THU, identity: twice });
     // A second request for the same identity and set answers with the first (one active subscription each).
     const repeat = { messageset: 50, schedule: MON_THU, identity: twice, lang: "eng_ZA" };
-    expect((await api("POST", "/api/v1/subscriptions/", repeat)).statusCode).toBe(200);
-    await subscribe({ messageset: 50, schedule: MON_THU });
-    await subscribe({ messageset: 50, schedule: TWICE_DAILY });
-    await subscribe({ messageset: 50, schedule: MON_THU, active: false });
-    const monday = (await api("GET", "/api/v1/estimates/?date=2026-11-23")).json().results;
+    expect((await t.api("POST", "/api/v1/subscriptions/", repeat)).statusCode).toBe(200);
+    await t.subscribe({ messageset: 50, schedule: MON_THU });
+    await t.subscribe({ messageset: 50, schedule: TWICE_DAILY });
+    await t.subscribe({ messageset: 50, schedule: MON_THU, active: false });
+    const monday = (await t.api("GET", "/api/v1/estimates/?date=2026-11-23")).json().results;
     expect(monday.find((e: { messageset: number }) => e.messageset === 50)).toEqual({
       send_date: "2026-11-23",
       messageset: 50,
@@ -279,12 +276,12 @@ describe("daily send estimates", () => {
       estimate_identities: 3,
       estimate_sends: 4,
     });
-    const tuesday = (await api("GET", "/api/v1/estimates/?date=2026-11-24")).json().results;
+    const tuesday = (await t.api("GET", "/api/v1/estimates/?date=2026-11-24")).json().results;
     expect(tuesday.find((e: { messageset: number }) => e.messageset === 50)).toMatchObject({
       estimate_subscriptions: 1,
       estimate_sends: 2,
     });
-    expect((await api("GET", "/api/v1/estimates/?date=tomorrow")).statusCode).toBe(400);
-    expect((await api("GET", "/api/v1/estimates/")).statusCode).toBe(400);
+    expect((await t.api("GET", "/api/v1/estimates/?date=tomorrow")).statusCode).toBe(400);
+    expect((await t.api("GET", "/api/v1/estimates/")).statusCode).toBe(400);
   });
 });

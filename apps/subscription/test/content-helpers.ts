@@ -93,22 +93,26 @@ export interface ContentEvents {
   messages: ReturnType<typeof messageEvent>[];
 }
 
-/** Publishes content as the content service would, into a fresh database, and waits for the local copies. */
-export async function publishContent(svc: Svc, content: ContentEvents): Promise<void> {
-  for (const s of content.schedules) {
+/** Publishes content as the content service would and waits for the local copies of all of it. */
+export async function publishContent(
+  svc: Svc,
+  { schedules = [], sets = [], messages = [] }: Partial<ContentEvents>,
+): Promise<void> {
+  for (const s of schedules) {
     await svc.broker.publish("content.schedule.changed", s);
   }
-  for (const s of content.sets) {
+  for (const s of sets) {
     await svc.broker.publish("content.messageset.changed", s);
   }
-  for (const m of content.messages) {
+  for (const m of messages) {
     await svc.broker.publish("content.message.changed", m);
   }
+  const ids = (events: { id: number }[]) => ({ where: { id: { in: events.map((e) => e.id) } } });
   await waitFor(
     async () =>
-      (await svc.db.messageCopy.count()) === content.messages.length &&
-      (await svc.db.messageSetCopy.count()) === content.sets.length &&
-      (await svc.db.scheduleCopy.count()) === content.schedules.length,
+      (await svc.db.messageCopy.count(ids(messages))) === messages.length &&
+      (await svc.db.messageSetCopy.count(ids(sets))) === sets.length &&
+      (await svc.db.scheduleCopy.count(ids(schedules))) === schedules.length,
     { what: "content copies", timeoutMs: 20_000 },
   );
 }
@@ -163,4 +167,14 @@ export const sendContent = (svc: Svc) =>
       message(1, 3, { lang: "zul_ZA", text: "kuthathu" }),
       message(2, 1, { text: "baby one" }),
     ],
+  });
+
+export const LANGUAGE = 30;
+
+/** Daily schedule 30; sets 30 (eng_ZA and zul_ZA) and 31 (eng_ZA only), two messages each. */
+export const languageContent = (svc: Svc) =>
+  publishContent(svc, {
+    schedules: [scheduleEvent(LANGUAGE, "0 8 * * *")],
+    sets: [messageSetEvent(30, null, LANGUAGE), messageSetEvent(31, null, LANGUAGE)],
+    messages: [...messages(30, 2), ...messages(30, 2, "zul_ZA"), ...messages(31, 2)],
   });

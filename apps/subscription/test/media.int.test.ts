@@ -29,40 +29,36 @@ const it = subscriptionTest({
 describe("audio and image messages", () => {
   it("sends voice_speech_url for audio sets (after a prepended file), image_url with text, and the metadata", async ({
     svc,
-    api,
-    subscribe,
-    fire,
-    sendsTo,
-    reload,
+    t,
   }) => {
-    const audio = await subscribe({
+    const audio = await t.subscribe({
       messageset: 20,
       schedule: MEDIA,
       metadata: { prepend_next_delivery: "https://files.example/welcome.mp3" },
     });
-    const image = await subscribe({ messageset: 21, schedule: MEDIA });
-    await fire("2026-03-02T08:00:00.000Z", MEDIA);
-    await waitFor(() => sendsTo(audio.identity).length === 1 && sendsTo(image.identity).length === 1, {
+    const image = await t.subscribe({ messageset: 21, schedule: MEDIA });
+    await t.fire("2026-03-02T08:00:00.000Z", MEDIA);
+    await waitFor(() => t.sendsTo(audio.identity).length === 1 && t.sendsTo(image.identity).length === 1, {
       what: "media sends",
     });
-    expect(sendsTo(audio.identity)[0]?.metadata).toEqual({
+    expect(t.sendsTo(audio.identity)[0]?.metadata).toEqual({
       seq: 1,
       voice_speech_url: ["https://files.example/welcome.mp3", "https://files.example/a1.mp3"],
     });
-    expect(sendsTo(image.identity)[0]).toMatchObject({
+    expect(t.sendsTo(image.identity)[0]).toMatchObject({
       content: "look",
       metadata: { seq: 1, image_url: "https://files.example/i1.png" },
     });
-    expect(sendsTo(image.identity)[0]?.sending_window).toBeUndefined();
+    expect(t.sendsTo(image.identity)[0]?.sending_window).toBeUndefined();
     // Quiet hours on the image set: its later sends carry the window, which the message sender waits for.
     const window = { start: "09:00", end: "17:00", timezone: "Africa/Johannesburg" };
-    const badWindow = await api("PUT", "/api/v1/messagesets/21/policy/", {
+    const badWindow = await t.api("PUT", "/api/v1/messagesets/21/policy/", {
       catch_up: "send_all",
       max_per_day: 2,
       sending_window: { start: "25:00", end: "17:00" },
     });
     expect(badWindow.statusCode).toBe(400);
-    const badZone = await api("PUT", "/api/v1/messagesets/21/policy/", {
+    const badZone = await t.api("PUT", "/api/v1/messagesets/21/policy/", {
       catch_up: "send_all",
       max_per_day: 2,
       sending_window: { start: "09:00", end: "17:00", timezone: "Mars/Olympus_Mons" },
@@ -71,23 +67,23 @@ describe("audio and image messages", () => {
       { field: "body.sending_window.timezone", message: "not an IANA time zone" },
     ]);
     expect(await svc.db.messageSetPolicy.findUnique({ where: { messagesetId: 21 } })).toBeNull();
-    const quiet = await api("PUT", "/api/v1/messagesets/21/policy/", {
+    const quiet = await t.api("PUT", "/api/v1/messagesets/21/policy/", {
       catch_up: "send_all",
       max_per_day: 2,
       sending_window: window,
     });
     expect(quiet.json()).toMatchObject({ messageset: 21, sending_window: window, configured: true });
-    await fire("2026-03-03T08:00:00.000Z", MEDIA);
-    await waitFor(() => sendsTo(audio.identity).length === 2 && sendsTo(image.identity).length === 2, {
+    await t.fire("2026-03-03T08:00:00.000Z", MEDIA);
+    await waitFor(() => t.sendsTo(audio.identity).length === 2 && t.sendsTo(image.identity).length === 2, {
       what: "second sends",
     });
-    expect(sendsTo(audio.identity)[1]?.metadata).toEqual({
+    expect(t.sendsTo(audio.identity)[1]?.metadata).toEqual({
       seq: 2,
       voice_speech_url: ["https://files.example/a2.mp3"],
     });
-    expect(sendsTo(image.identity)[1]?.metadata).toEqual({ seq: 2 });
-    expect(sendsTo(image.identity)[1]?.sending_window).toEqual(window);
-    expect(sendsTo(audio.identity)[1]?.sending_window).toBeUndefined();
-    expect((await reload(audio.id)).metadata).toEqual({});
+    expect(t.sendsTo(image.identity)[1]?.metadata).toEqual({ seq: 2 });
+    expect(t.sendsTo(image.identity)[1]?.sending_window).toEqual(window);
+    expect(t.sendsTo(audio.identity)[1]?.sending_window).toBeUndefined();
+    expect((await t.reload(audio.id)).metadata).toEqual({});
   });
 });

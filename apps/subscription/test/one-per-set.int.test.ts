@@ -1,29 +1,24 @@
 import { readFile } from "node:fs/promises";
 import type { Subscription } from "@tidings/contracts";
-import { serviceTest, waitFor } from "@tidings/testing";
+import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { subscriptionService } from "../src/service.ts";
 import { announceContent, api, newIdentity, type Svc, subscribe } from "./content-helpers.ts";
+import { subscriptionTest } from "./support.ts";
 
 const SCHEDULE = 60;
 const PREGNANCY = 60;
 const BABY = 61;
 const SHORT = 62;
 
-const it = serviceTest(subscriptionService, { worker: true }, ["subscription.created"]).extend<{
-  content: undefined;
-}>({
-  content: [
-    async ({ svc }, use) => {
-      await announceContent(svc, SCHEDULE, [
-        { id: PREGNANCY, length: 3, nextSet: BABY },
-        { id: BABY, length: 2 },
-        { id: SHORT, length: 1, nextSet: BABY },
-      ]);
-      await use(undefined);
-    },
-    { scope: "file", auto: true },
-  ],
+const it = subscriptionTest({
+  worker: true,
+  events: ["subscription.created"],
+  content: (svc) =>
+    announceContent(svc, SCHEDULE, [
+      { id: PREGNANCY, length: 3, nextSet: BABY },
+      { id: BABY, length: 2 },
+      { id: SHORT, length: 1, nextSet: BABY },
+    ]),
 });
 
 const rowsOf = (svc: Svc, identity: string, messageset: number) =>

@@ -1,22 +1,16 @@
 import type { OutboundSend } from "@tidings/contracts";
-import { serviceTest, waitFor } from "@tidings/testing";
+import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { subscriptionService } from "../src/service.ts";
 import { announceContent, api, newIdentity, type Svc, subscribe } from "./content-helpers.ts";
+import { subscriptionTest } from "./support.ts";
 
 const SCHEDULE = 70;
 const SET = 70;
 
-const it = serviceTest(subscriptionService, { worker: true }, ["outbound.send"]).extend<{
-  content: undefined;
-}>({
-  content: [
-    async ({ svc }, use) => {
-      await announceContent(svc, SCHEDULE, [{ id: SET, length: 3 }]);
-      await use(undefined);
-    },
-    { scope: "file", auto: true },
-  ],
+const it = subscriptionTest({
+  worker: true,
+  events: ["outbound.send"],
+  content: (svc) => announceContent(svc, SCHEDULE, [{ id: SET, length: 3 }]),
 });
 
 const reload = (svc: Svc, id: string) => svc.db.subscription.findUniqueOrThrow({ where: { id } });

@@ -1,7 +1,7 @@
 import type { Subscription } from "@tidings/contracts";
 import { adminAuth, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { message, sendContent, messageSetEvent as set } from "./content-helpers.ts";
+import { message, publishContent, sendContent, messageSetEvent as set } from "./content-helpers.ts";
 import { subscriptionTest, withSecondWorker } from "./support.ts";
 
 const IDENTITY = "0c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b01";
@@ -24,37 +24,34 @@ describe("sending on a schedule", () => {
   it("sends each ready subscription its next message per slot, once, then completes and rolls over", async ({
     svc,
     capture,
-    subscribe,
-    fire,
-    sendsTo,
-    reload,
+    t,
   }) => {
-    const eng = await subscribe({ identity: IDENTITY });
-    const zul = await subscribe({ identity: "1c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b02", lang: "zul_ZA" });
-    const afr = await subscribe({
+    const eng = await t.subscribe({ identity: IDENTITY });
+    const zul = await t.subscribe({ identity: "1c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b02", lang: "zul_ZA" });
+    const afr = await t.subscribe({
       identity: "2c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b03",
       lang: "afr_ZA",
       metadata: { prepend_next_delivery: "Welcome!" },
     });
-    const inactive = await subscribe({ identity: "3c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b04", active: false });
+    const inactive = await t.subscribe({ identity: "3c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b04", active: false });
 
-    await fire(SLOT_1, 1);
+    await t.fire(SLOT_1, 1);
     await waitFor(
       () =>
-        sendsTo(afr.identity).length === 1 &&
-        sendsTo(eng.identity).length === 1 &&
-        sendsTo(zul.identity).length === 1,
+        t.sendsTo(afr.identity).length === 1 &&
+        t.sendsTo(eng.identity).length === 1 &&
+        t.sendsTo(zul.identity).length === 1,
       { what: "first sends" },
     );
-    expect(sendsTo(eng.identity)[0]).toMatchObject({ content: "one", metadata: { seq: 1 } });
-    expect(sendsTo(zul.identity)[0]?.content).toBe("kunye");
+    expect(t.sendsTo(eng.identity)[0]).toMatchObject({ content: "one", metadata: { seq: 1 } });
+    expect(t.sendsTo(zul.identity)[0]?.content).toBe("kunye");
     // No afr_ZA messages: falls back to eng_ZA; the prepend goes out once and is cleared.
-    expect(sendsTo(afr.identity)[0]?.content).toBe("Welcome!\none");
-    expect((await reload(afr.id)).metadata).toEqual({});
-    expect((await reload(eng.id)).nextSequenceNumber).toBe(2);
+    expect(t.sendsTo(afr.identity)[0]?.content).toBe("Welcome!\none");
+    expect((await t.reload(afr.id)).metadata).toEqual({});
+    expect((await t.reload(eng.id)).nextSequenceNumber).toBe(2);
 
     // The same slot again (a redelivered or duplicated trigger) sends nothing new.
-    await fire(SLOT_1, 1);
+    await t.fire(SLOT_1, 1);
     // The Seed send trigger (POST /api/v1/schedule/{id}/send/) sends the next message.
     const trigger = await svc.app.inject({
       method: "POST",
@@ -62,17 +59,17 @@ describe("sending on a schedule", () => {
       headers: adminAuth,
     });
     expect(trigger.statusCode).toBe(202);
-    await waitFor(() => sendsTo(eng.identity).length === 2, { what: "second send" });
-    expect(sendsTo(eng.identity).map((s) => s.content)).toEqual(["one", "two"]);
-    expect(sendsTo(eng.identity).map((s) => s.priority)).toEqual(["bulk", "bulk"]);
+    await waitFor(() => t.sendsTo(eng.identity).length === 2, { what: "second send" });
+    expect(t.sendsTo(eng.identity).map((s) => s.content)).toEqual(["one", "two"]);
+    expect(t.sendsTo(eng.identity).map((s) => s.priority)).toEqual(["bulk", "bulk"]);
 
-    await fire(SLOT_3, 1);
-    await waitFor(async () => (await reload(eng.id)).completed, { what: "completion" });
-    const done = await reload(eng.id);
+    await t.fire(SLOT_3, 1);
+    await waitFor(async () => (await t.reload(eng.id)).completed, { what: "completion" });
+    const done = await t.reload(eng.id);
     expect(done).toMatchObject({ completed: true, active: false, processStatus: 2, nextSequenceNumber: 3 });
-    await waitFor(() => sendsTo(eng.identity).length === 3, { what: "third send" });
-    expect(sendsTo(eng.identity).map((s) => s.content)).toEqual(["one", "two", "three"]);
-    expect(new Set(sendsTo().map((s) => s.id)).size).toBe(sendsTo().length);
+    await waitFor(() => t.sendsTo(eng.identity).length === 3, { what: "third send" });
+    expect(t.sendsTo(eng.identity).map((s) => s.content)).toEqual(["one", "two", "three"]);
+    expect(new Set(t.sendsTo().map((s) => s.id)).size).toBe(t.sendsTo().length);
 
     // Rolled over to set 2 on its default schedule (2), starting at message 1.
     const next = await waitFor(
@@ -85,27 +82,22 @@ describe("sending on a schedule", () => {
     });
 
     // Completed subscriptions and inactive ones are not sent; schedule 2 sends the rollover its first message.
-    await fire(SLOT_4, 1);
-    await fire(SLOT_4, 2);
-    await waitFor(() => sendsTo(eng.identity).length === 4, { what: "rollover send" });
-    expect(sendsTo(eng.identity)[3]?.content).toBe("baby one");
-    expect(sendsTo(inactive.identity)).toHaveLength(0);
+    await t.fire(SLOT_4, 1);
+    await t.fire(SLOT_4, 2);
+    await waitFor(() => t.sendsTo(eng.identity).length === 4, { what: "rollover send" });
+    expect(t.sendsTo(eng.identity)[3]?.content).toBe("baby one");
+    expect(t.sendsTo(inactive.identity)).toHaveLength(0);
     await new Promise((r) => setTimeout(r, 300));
-    expect(sendsTo(eng.identity)).toHaveLength(4);
+    expect(t.sendsTo(eng.identity)).toHaveLength(4);
   });
 
-  it("sends once when two workers get overlapping batches many times", async ({
-    svc,
-    subscribe,
-    sendsTo,
-    reload,
-  }) => {
+  it("sends once when two workers get overlapping batches many times", async ({ svc, t }) => {
     const subs = await Promise.all(
       [
         "4c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b05",
         "5c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b06",
         "6c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b07",
-      ].map((identity) => subscribe({ identity })),
+      ].map((identity) => t.subscribe({ identity })),
     );
     const ids = subs.map((s) => s.id);
     await withSecondWorker(svc, async () => {
@@ -120,26 +112,22 @@ describe("sending on a schedule", () => {
           }),
         ),
       );
-      await waitFor(() => subs.every((s) => sendsTo(s.identity).length >= 1), { what: "sends" });
+      await waitFor(() => subs.every((s) => t.sendsTo(s.identity).length >= 1), { what: "sends" });
       await new Promise((r) => setTimeout(r, 500));
       for (const sub of subs) {
-        expect(sendsTo(sub.identity)).toHaveLength(1);
-        expect((await reload(sub.id)).nextSequenceNumber).toBe(2);
+        expect(t.sendsTo(sub.identity)).toHaveLength(1);
+        expect((await t.reload(sub.id)).nextSequenceNumber).toBe(2);
       }
     });
   });
 
   it("sends the rest of a batch when one subscription's content has not arrived, and that one once it has", async ({
     svc,
-    subscribe,
-    sendsTo,
-    reload,
+    t,
   }) => {
-    await svc.broker.publish("content.messageset.changed", set(3, null, 1));
-    await svc.broker.publish("content.message.changed", message(3, 1, { text: "set three" }));
-    await waitFor(() => svc.db.messageCopy.findFirst({ where: { messagesetId: 3 } }), { what: "set 3 copy" });
-    const ready = await subscribe({ identity: "7c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b08", messageset: 3 });
-    const early = await subscribe({
+    await publishContent(svc, { sets: [set(3, null, 1)], messages: [message(3, 1, { text: "set three" })] });
+    const ready = await t.subscribe({ identity: "7c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b08", messageset: 3 });
+    const early = await t.subscribe({
       identity: "8c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b09",
       messageset: 3,
       next_sequence_number: 2,
@@ -149,51 +137,42 @@ describe("sending on a schedule", () => {
       schedule: 1,
       slot: day(4),
     });
-    await waitFor(() => sendsTo(ready.identity).length === 1, { what: "the ready one" });
-    expect(sendsTo(early.identity)).toHaveLength(0);
+    await waitFor(() => t.sendsTo(ready.identity).length === 1, { what: "the ready one" });
+    expect(t.sendsTo(early.identity)).toHaveLength(0);
     // Message 2 of set 3 arrives: the deferred subscription is retried on its own and sent, once.
     await svc.broker.publish("content.message.changed", message(3, 2, { text: "set three, two" }));
-    await waitFor(() => sendsTo(early.identity).length === 1, {
+    await waitFor(() => t.sendsTo(early.identity).length === 1, {
       what: "the deferred one",
       timeoutMs: 15_000,
     });
-    expect(sendsTo(early.identity)[0]?.content).toBe("set three, two");
-    expect((await reload(early.id)).completed).toBe(true);
-    expect(sendsTo(ready.identity)).toHaveLength(1);
+    expect(t.sendsTo(early.identity)[0]?.content).toBe("set three, two");
+    expect((await t.reload(early.id)).completed).toBe(true);
+    expect(t.sendsTo(ready.identity)).toHaveLength(1);
   });
 
-  it("advances subscriptions of a dry-run set without sending", async ({
-    svc,
-    subscribe,
-    sendsTo,
-    reload,
-  }) => {
-    await svc.broker.publish("content.messageset.changed", set(4, null, 1));
-    await svc.broker.publish("content.message.changed", message(4, 1, { text: "dry one" }));
-    await svc.broker.publish("content.message.changed", message(4, 2, { text: "dry two" }));
-    await waitFor(async () => (await svc.db.messageCopy.count({ where: { messagesetId: 4 } })) === 2, {
-      what: "set 4",
+  it("advances subscriptions of a dry-run set without sending", async ({ svc, t }) => {
+    await publishContent(svc, {
+      sets: [set(4, null, 1)],
+      messages: [message(4, 1, { text: "dry one" }), message(4, 2, { text: "dry two" })],
     });
-    const sub = await subscribe({ identity: "cc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b13", messageset: 4 });
+    const sub = await t.subscribe({ identity: "cc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b13", messageset: 4 });
     await svc.broker.publish("subscription.send-next", {
       subscription_ids: [sub.id],
       schedule: 1,
       slot: day(5),
     });
-    await waitFor(async () => (await reload(sub.id)).nextSequenceNumber === 2, { what: "advanced" });
+    await waitFor(async () => (await t.reload(sub.id)).nextSequenceNumber === 2, { what: "advanced" });
     await new Promise((r) => setTimeout(r, 300));
-    expect(sendsTo(sub.identity)).toHaveLength(0);
+    expect(t.sendsTo(sub.identity)).toHaveLength(0);
   });
 });
 
 describe("sending on request", () => {
   it("resends the last message without advancing; 400 for an unknown subscription (inactive and completed ones: resend.int.test.ts)", async ({
     svc,
-    subscribe,
-    sendsTo,
-    reload,
+    t,
   }) => {
-    const sub = await subscribe({
+    const sub = await t.subscribe({
       identity: "ac6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b11",
       next_sequence_number: 3,
     });
@@ -204,11 +183,11 @@ describe("sending on request", () => {
     });
     expect(res.statusCode).toBe(202);
     expect(res.json()).toMatchObject({ accepted: true, sequence_number: 2 });
-    const sent = await waitFor(() => sendsTo(sub.identity).find((s) => s.id === res.json().outbound), {
+    const sent = await waitFor(() => t.sendsTo(sub.identity).find((s) => s.id === res.json().outbound), {
       what: "resend",
     });
     expect(sent).toMatchObject({ content: "two", resend: true, priority: "normal" });
-    expect((await reload(sub.id)).nextSequenceNumber).toBe(3);
+    expect((await t.reload(sub.id)).nextSequenceNumber).toBe(3);
     const again = await svc.app.inject({
       method: "POST",
       url: `/api/v1/subscriptions/${sub.id}/resend`,
@@ -240,11 +219,9 @@ describe("sending on request", () => {
 
   it("sends the next message once on Seed's legacy POST /subscriptions/{id}/send; 400 for an unknown one", async ({
     svc,
-    subscribe,
-    sendsTo,
-    reload,
+    t,
   }) => {
-    const sub = await subscribe({
+    const sub = await t.subscribe({
       identity: "5e6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b31",
       next_sequence_number: 2,
     });
@@ -259,19 +236,19 @@ describe("sending on request", () => {
     const res = await send(`/api/v1/subscriptions/${sub.id}/send`);
     expect(res.statusCode).toBe(201);
     expect(res.json()).toEqual({ accepted: true });
-    const first = await waitFor(() => sendsTo(sub.identity)[0], { what: "legacy send" });
+    const first = await waitFor(() => t.sendsTo(sub.identity)[0], { what: "legacy send" });
     expect(first).toMatchObject({ content: "two" });
     expect(first?.resend).toBeFalsy();
-    await waitFor(async () => (await reload(sub.id)).nextSequenceNumber === 3, { what: "advance" });
+    await waitFor(async () => (await t.reload(sub.id)).nextSequenceNumber === 3, { what: "advance" });
 
     // With the trailing slash too; each accepted POST is one send.
     expect((await send(`/api/v1/subscriptions/${sub.id}/send/`)).statusCode).toBe(201);
-    await waitFor(() => sendsTo(sub.identity).length === 2, { what: "second legacy send" });
+    await waitFor(() => t.sendsTo(sub.identity).length === 2, { what: "second legacy send" });
     // The set's last message: the subscription completes; a further POST is accepted and sends nothing.
-    await waitFor(async () => (await reload(sub.id)).completed, { what: "completed" });
+    await waitFor(async () => (await t.reload(sub.id)).completed, { what: "completed" });
     expect((await send(`/api/v1/subscriptions/${sub.id}/send`)).statusCode).toBe(201);
     await new Promise((r) => setTimeout(r, 300));
-    expect(sendsTo(sub.identity).map((s) => s.content)).toEqual(["two", "three"]);
+    expect(t.sendsTo(sub.identity).map((s) => s.content)).toEqual(["two", "three"]);
 
     const unknown = await send("/api/v1/subscriptions/00000000-0000-4000-8000-000000000000/send");
     expect(unknown.statusCode).toBe(400);

@@ -31,7 +31,7 @@ describe("subscriptions API", () => {
     expect(await svc.db.subscription.count()).toBe(before);
   });
 
-  it("creates one subscription for a hub request delivered twice", async ({ svc, reload }) => {
+  it("creates one subscription for a hub request delivered twice", async ({ svc, t }) => {
     const body = {
       hook: { id: 3, event: "subscriptionrequest.added", target: "http://x" },
       data: {
@@ -57,7 +57,7 @@ describe("subscriptions API", () => {
     });
     expect(first.statusCode).toBe(201);
     expect(second.json()).toEqual(first.json());
-    const sub = await reload(first.json().id);
+    const sub = await t.reload(first.json().id);
     expect(sub).toMatchObject({ nextSequenceNumber: 2, initialSequenceNumber: 2, metadata: {} });
     const missing = await svc.app.inject({
       method: "POST",
@@ -95,10 +95,9 @@ describe("subscriptions API", () => {
   it("PATCHes a subscription, publishing subscription.updated; refuses unknown content and fields", async ({
     svc,
     capture,
-    subscribe,
-    reload,
+    t,
   }) => {
-    const sub = await subscribe({ identity: "9c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b10" });
+    const sub = await t.subscribe({ identity: "9c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b10" });
     const patch = (payload: object) =>
       svc.app.inject({
         method: "PATCH",
@@ -118,7 +117,7 @@ describe("subscriptions API", () => {
     expect((await patch({ messageset: 42 })).json().error.code).toBe("SUBSCRIPTION_UNKNOWN_CONTENT");
     expect((await patch({ actve: true })).statusCode).toBe(400);
     expect((await patch({})).statusCode).toBe(400);
-    expect((await reload(sub.id)).lang).toBe("zul_ZA");
+    expect((await t.reload(sub.id)).lang).toBe("zul_ZA");
     const missing = await svc.app.inject({
       method: "PATCH",
       url: "/api/v1/subscriptions/00000000-0000-4000-8000-000000000000/",
@@ -138,8 +137,8 @@ describe("subscriptions API", () => {
     expect(run.json()).toEqual({ scheduled_metrics_initiated: true });
   });
 
-  it("filters by a substring of the message set's short name", async ({ svc, subscribe }) => {
-    await subscribe({ messageset: 2, schedule: 2 });
+  it("filters by a substring of the message set's short name", async ({ svc, t }) => {
+    await t.subscribe({ messageset: 2, schedule: 2 });
     const res = await svc.app.inject({
       url: "/api/v1/subscriptions/?messageset_contains=set-2",
       headers: adminAuth,
@@ -154,8 +153,8 @@ describe("subscriptions API", () => {
     expect(none.json().count).toBe(0);
   });
 
-  it("previews the send dates of the rest of the set", async ({ svc, subscribe }) => {
-    const sub = await subscribe({
+  it("previews the send dates of the rest of the set", async ({ svc, t }) => {
+    const sub = await t.subscribe({
       identity: "dc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b14",
       next_sequence_number: 2,
     });
@@ -182,17 +181,17 @@ describe("subscriptions API", () => {
     expect(unknown.statusCode).toBe(404);
   });
 
-  it("stops the subscriptions of a deleted identity, once", async ({ svc, capture, subscribe, reload }) => {
+  it("stops the subscriptions of a deleted identity, once", async ({ svc, capture, t }) => {
     const identity = "ec6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b15";
-    const a = await subscribe({ identity });
-    const b = await subscribe({ identity, messageset: 2, schedule: 2 });
-    const other = await subscribe({ identity: "fc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b16" });
+    const a = await t.subscribe({ identity });
+    const b = await t.subscribe({ identity, messageset: 2, schedule: 2 });
+    const other = await t.subscribe({ identity: "fc6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b16" });
     await svc.broker.publish("identity.deleted", { id: identity });
     await svc.broker.publish("identity.deleted", { id: identity });
-    await waitFor(async () => !(await reload(a.id)).active && !(await reload(b.id)).active, {
+    await waitFor(async () => !(await t.reload(a.id)).active && !(await t.reload(b.id)).active, {
       what: "stopped",
     });
-    expect((await reload(other.id)).active).toBe(true);
+    expect((await t.reload(other.id)).active).toBe(true);
     await waitFor(
       () =>
         capture.named<Subscription>("subscription.updated").filter((s) => s.identity === identity).length ===
@@ -209,8 +208,7 @@ describe("subscriptions API", () => {
 
   it("stops an identity's subscriptions on stopall, forget, unsubscribe and max failures, not on stop or a topic unsubscribe", async ({
     svc,
-    subscribe,
-    reload,
+    t,
   }) => {
     const optout = (identity: string, optout_type: string, topic: string | null = null) =>
       svc.broker.publish("optout.created", {
@@ -230,7 +228,7 @@ describe("subscriptions API", () => {
       { length: 6 },
       (_, i) => `1d6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2c${String(i).padStart(2, "0")}`,
     );
-    const subs = await Promise.all(ids.map((identity) => subscribe({ identity })));
+    const subs = await Promise.all(ids.map((identity) => t.subscribe({ identity })));
     await optout(ids[0] as string, "stopall");
     await optout(ids[1] as string, "forget");
     await optout(ids[2] as string, "unsubscribe");
@@ -238,13 +236,13 @@ describe("subscriptions API", () => {
     await optout(ids[4] as string, "stop");
     await optout(ids[5] as string, "unsubscribe", "outbreak/ke");
     await waitFor(
-      async () => (await Promise.all(subs.slice(0, 4).map((s) => reload(s.id)))).every((s) => !s.active),
+      async () => (await Promise.all(subs.slice(0, 4).map((s) => t.reload(s.id)))).every((s) => !s.active),
       {
         what: "four stopped",
       },
     );
     await new Promise((r) => setTimeout(r, 300));
-    expect((await reload((subs[4] as Subscription).id)).active).toBe(true);
-    expect((await reload((subs[5] as Subscription).id)).active).toBe(true);
+    expect((await t.reload((subs[4] as Subscription).id)).active).toBe(true);
+    expect((await t.reload((subs[5] as Subscription).id)).active).toBe(true);
   });
 });

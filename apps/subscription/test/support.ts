@@ -1,7 +1,14 @@
 import { Broker } from "@tidings/amqp";
 import type { MessageName, OutboundSend, Subscription } from "@tidings/contracts";
 import { startServiceWorker } from "@tidings/service-kit";
-import { AMQP_URL, type StartOptions, serviceTest, testLogger, waitFor } from "@tidings/testing";
+import {
+  AMQP_URL,
+  type Capture,
+  type StartOptions,
+  serviceTest,
+  testLogger,
+  waitFor,
+} from "@tidings/testing";
 import { expect } from "vitest";
 import { createDb } from "../src/db.ts";
 import { subscriptionService } from "../src/service.ts";
@@ -17,7 +24,7 @@ export interface SubscriptionTestOptions extends StartOptions {
   defaults?: Record<string, unknown>;
 }
 
-export interface SubscriptionFixtures {
+export interface SubscriptionHarness {
   /** An admin request to the subscription API. */
   api: (method: Method, url: string, payload?: object) => ReturnType<typeof api>;
   /** POST /api/v1/subscriptions/ with the file's defaults, expecting `status` (201 by default). */
@@ -34,9 +41,45 @@ export interface SubscriptionFixtures {
   settled: () => Promise<void>;
 }
 
+/** The helpers of a subscription test file, bound to its service, capture and `subscribe` defaults. */
+function harness(svc: Svc, capture: Capture, defaults: Record<string, unknown>): SubscriptionHarness {
+  const sendsTo = (identity?: string) =>
+    capture
+      .named<OutboundSend>("outbound.send")
+      .filter((s) => identity === undefined || s.to_identity === identity);
+  return {
+    api: (method, url, payload) => api(svc, method, url, payload),
+    subscribe: (body, status) => subscribe(svc, { identity: newIdentity(), ...defaults, ...body }, status),
+    fire: (slot, scheduleId) =>
+      svc.broker.publish("schedule.fired", {
+        schedule_id: "2f4b8c7e-9a1d-4e3f-8b2a-1c0d9e8f7a6b",
+        slot,
+        manual: false,
+        source: { service: "content", ref: String(scheduleId) },
+        payload: {},
+      }),
+    sendsTo,
+    sequencesTo: (identity) => sendsTo(identity).map((s) => (s.metadata as { seq: number }).seq),
+    reload: (id) => svc.db.subscription.findUniqueOrThrow({ where: { id } }),
+    settled: async () => {
+      let last = -1;
+      await waitFor(
+        async () => {
+          const now = sendsTo().length;
+          const stable = now === last;
+          last = now;
+          await new Promise((r) => setTimeout(r, 400));
+          return stable;
+        },
+        { what: "no more sends", timeoutMs: 20_000 },
+      );
+    },
+  };
+}
+
 /**
  * The `it` of a subscription test file: `serviceTest`'s `{ svc, capture, receiver }`, the file's content announced
- * before its first test, and the helpers of `SubscriptionFixtures` bound to the file's service and capture.
+ * before its first test, and `t`, the helpers of `SubscriptionHarness`.
  */
 export function subscriptionTest({
   events = [],
@@ -44,9 +87,10 @@ export function subscriptionTest({
   defaults = {},
   ...options
 }: SubscriptionTestOptions) {
-  return serviceTest(subscriptionService, options, events).extend<
-    SubscriptionFixtures & { content: undefined }
-  >({
+  return serviceTest(subscriptionService, options, events).extend<{
+    content: undefined;
+    t: SubscriptionHarness;
+  }>({
     content: [
       async ({ svc }, use) => {
         await content?.(svc);
@@ -54,63 +98,7 @@ export function subscriptionTest({
       },
       { scope: "file", auto: true },
     ],
-    api: [
-      async ({ svc }, use) => use((method, url, payload) => api(svc, method, url, payload)),
-      { scope: "file" },
-    ],
-    subscribe: [
-      async ({ svc }, use) =>
-        use((body, status) => subscribe(svc, { identity: newIdentity(), ...defaults, ...body }, status)),
-      { scope: "file" },
-    ],
-    fire: [
-      async ({ svc }, use) =>
-        use((slot, scheduleId) =>
-          svc.broker.publish("schedule.fired", {
-            schedule_id: "2f4b8c7e-9a1d-4e3f-8b2a-1c0d9e8f7a6b",
-            slot,
-            manual: false,
-            source: { service: "content", ref: String(scheduleId) },
-            payload: {},
-          }),
-        ),
-      { scope: "file" },
-    ],
-    sendsTo: [
-      async ({ capture }, use) =>
-        use((identity) =>
-          capture
-            .named<OutboundSend>("outbound.send")
-            .filter((s) => identity === undefined || s.to_identity === identity),
-        ),
-      { scope: "file" },
-    ],
-    sequencesTo: [
-      async ({ sendsTo }, use) =>
-        use((identity) => sendsTo(identity).map((s) => (s.metadata as { seq: number }).seq)),
-      { scope: "file" },
-    ],
-    reload: [
-      async ({ svc }, use) => use((id) => svc.db.subscription.findUniqueOrThrow({ where: { id } })),
-      { scope: "file" },
-    ],
-    settled: [
-      async ({ sendsTo }, use) =>
-        use(async () => {
-          let last = -1;
-          await waitFor(
-            async () => {
-              const now = sendsTo().length;
-              const stable = now === last;
-              last = now;
-              await new Promise((r) => setTimeout(r, 400));
-              return stable;
-            },
-            { what: "no more sends", timeoutMs: 20_000 },
-          );
-        }),
-      { scope: "file" },
-    ],
+    t: [async ({ svc, capture }, use) => use(harness(svc, capture, defaults)), { scope: "file" }],
   });
 }
 
@@ -135,7 +123,7 @@ export async function withSecondWorker<T>(svc: Svc, run: () => Promise<T>): Prom
 
 export interface TopicFixtures {
   /** An admin request to the subscription API. */
-  call: SubscriptionFixtures["api"];
+  call: SubscriptionHarness["api"];
   /** Subscribes `identity` to `topic` (on `channels`); fails the test unless the answer is a 2xx. */
   subscribe: (topic: string, identity: string, channels?: string[]) => ReturnType<typeof api>;
   /** Publishes `body` to `topic`; fails the test unless the answer is `status` (any 2xx by default). */

@@ -3,7 +3,7 @@ import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { sendTopicBatch } from "../src/services/topics-send.ts";
 import { topicsTest } from "./support.ts";
-import { address, announceIdentity, tokenIn, UNSUBSCRIBE_SECRET } from "./topics-helpers.ts";
+import { address, announceIdentity, identityEvent, tokenIn, UNSUBSCRIBE_SECRET } from "./topics-helpers.ts";
 
 const PUBLIC_URL = "https://tidings.example.org";
 const topic = "clinic-news";
@@ -243,18 +243,18 @@ describe("publishing", () => {
       "2026-02-01T00:00:00.000Z",
     );
     // An older event arriving late changes nothing.
-    await svc.broker.publish("identity.updated", {
-      id: bob,
-      version: 1,
-      details: {},
-      communicate_through: null,
-      operator: null,
-      created_at: "2026-01-01T00:00:00.000Z",
-      created_by: null,
-      updated_at: "2026-01-15T00:00:00.000Z",
-      updated_by: null,
-      addresses: [address("msisdn", "+27820000002", { verified: false })],
-    });
+    await svc.broker.publish(
+      "identity.updated",
+      identityEvent(
+        bob,
+        {},
+        [address("msisdn", "+27820000002", { verified: false })],
+        "2026-01-15T00:00:00.000Z",
+        {
+          createdAt: "2026-01-01T00:00:00.000Z",
+        },
+      ),
+    );
     await publish(topic, { publish_id: "clinic-3", content: "Third <<first_name>>" });
     await settledRecord("clinic-3", 3);
     const sends = await waitFor(() => sendsOf("clinic-3").length === 2 && sendsOf("clinic-3"), {

@@ -20,6 +20,26 @@ export const address = (
   ...flags,
 });
 
+/** An identity as identity's events carry it (version 1, created when last updated, at `at`, unless told). */
+export const identityEvent = (
+  id: string,
+  details: Record<string, unknown>,
+  addresses: IdentityAddress[],
+  at: string,
+  { version = 1, createdAt = at }: { version?: number; createdAt?: string } = {},
+) => ({
+  id,
+  version,
+  details,
+  communicate_through: null,
+  operator: null,
+  created_at: createdAt,
+  created_by: null,
+  updated_at: at,
+  updated_by: null,
+  addresses,
+});
+
 /** Announces an identity as the identity service would (identity.created) and waits for the local copy. */
 export async function announceIdentity(
   svc: TestService<SubscriptionConfig, Db>,
@@ -28,18 +48,7 @@ export async function announceIdentity(
   addresses: IdentityAddress[],
   at = new Date(Date.UTC(2026, 0, 1, 0, 0, ++n)).toISOString(),
 ): Promise<void> {
-  await svc.broker.publish("identity.created", {
-    id,
-    version: 1,
-    details,
-    communicate_through: null,
-    operator: null,
-    created_at: at,
-    created_by: null,
-    updated_at: at,
-    updated_by: null,
-    addresses,
-  });
+  await svc.broker.publish("identity.created", identityEvent(id, details, addresses, at));
   await waitFor(
     async () => {
       const copy = await svc.db.identityCopy.findUnique({ where: { id } });
