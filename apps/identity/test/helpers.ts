@@ -8,12 +8,16 @@ let counter = 0;
 /** A valid South African mobile number unique within a test run (distinct per file via `base`). */
 export const msisdn = (base: number) => `+278${String(base * 1000 + ++counter).padStart(8, "0")}`;
 
+/** POST /api/v1/identities/ (as the admin unless `headers` say otherwise), the response. */
+export const postIdentity = (svc: Svc, body: object, headers: Record<string, string> = adminAuth) =>
+  svc.app.inject({ method: "POST", url: "/api/v1/identities/", headers, payload: body });
+
 export async function create(
   svc: Svc,
   body: Record<string, unknown>,
   headers: Record<string, string> = adminAuth,
 ) {
-  const res = await svc.app.inject({ method: "POST", url: "/api/v1/identities/", headers, payload: body });
+  const res = await postIdentity(svc, body, headers);
   if (res.statusCode !== 201) {
     throw new Error(`create failed: ${res.statusCode} ${res.body}`);
   }

@@ -2,7 +2,11 @@ import type { IdentityChanged } from "@tidings/contracts";
 import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
-import { create, get, msisdn, send } from "./helpers.ts";
+import { create, get, msisdn, type Svc, send } from "./helpers.ts";
+
+/** GET /api/v1/identities/search/ for an msisdn (as the query writes it) and further `query`, its body. */
+const byMsisdn = async (svc: Svc, address: string, query = "") =>
+  (await get(svc, `/api/v1/identities/search/?details__addresses__msisdn=${address}${query}`)).json();
 
 const it = serviceTest(identityService, { worker: true, env: { DEFAULT_COUNTRY: "ZA" } }, [
   "identity.created",
@@ -226,35 +230,16 @@ describe("GET /api/v1/identities/search/", () => {
     const inactive = await create(svc, {
       details: { addresses: { msisdn: { [a]: { inactive: true } } }, lang_code: "eng_ZA" },
     });
-    const byAddress = (
-      await get(svc, `/api/v1/identities/search/?details__addresses__msisdn=${encodeURIComponent(a)}`)
-    ).json();
+    const byAddress = await byMsisdn(svc, encodeURIComponent(a));
     expect(byAddress.results.map((i: { id: string }) => i.id).sort()).toEqual([match.id, inactive.id].sort());
     const national = `0${a.slice(3)}`;
-    const byNational = (
-      await get(svc, `/api/v1/identities/search/?details__addresses__msisdn=${national}`)
-    ).json();
+    const byNational = await byMsisdn(svc, national);
     expect(byNational.count).toBe(2);
-    const active = (
-      await get(
-        svc,
-        `/api/v1/identities/search/?details__addresses__msisdn=${encodeURIComponent(a)}&include_inactive=false`,
-      )
-    ).json();
+    const active = await byMsisdn(svc, encodeURIComponent(a), "&include_inactive=false");
     expect(active.results.map((i: { id: string }) => i.id)).toEqual([match.id]);
-    const both = (
-      await get(
-        svc,
-        `/api/v1/identities/search/?details__addresses__msisdn=${encodeURIComponent(a)}&details__lang_code=eng_ZA`,
-      )
-    ).json();
+    const both = await byMsisdn(svc, encodeURIComponent(a), "&details__lang_code=eng_ZA");
     expect(both.results.map((i: { id: string }) => i.id)).toEqual([inactive.id]);
-    const first = (
-      await get(
-        svc,
-        `/api/v1/identities/search/?details__addresses__msisdn=${encodeURIComponent(a)}&limit=1&cursor=`,
-      )
-    ).json();
+    const first = await byMsisdn(svc, encodeURIComponent(a), "&limit=1&cursor=");
     expect(first.results).toHaveLength(1);
     expect(first.next).toContain("cursor=");
     const second = (await get(svc, new URL(first.next).pathname + new URL(first.next).search)).json();

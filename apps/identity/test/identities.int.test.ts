@@ -2,6 +2,7 @@ import type { IdentityChanged } from "@tidings/contracts";
 import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
+import { postIdentity } from "./helpers.ts";
 
 const it = serviceTest(identityService, { worker: true }, ["identity.created"]);
 
@@ -17,12 +18,7 @@ const details = {
 describe("POST /api/v1/identities/", () => {
   describe("happy", () => {
     it("creates the identity and publishes identity.created with its addresses", async ({ svc, capture }) => {
-      const res = await svc.app.inject({
-        method: "POST",
-        url: "/api/v1/identities/",
-        headers: adminAuth,
-        payload: { details },
-      });
+      const res = await postIdentity(svc, { details });
       expect(res.statusCode).toBe(201);
       const identity = res.json();
       expect(identity).toMatchObject({ version: 1, details, communicate_through: null, operator: null });
@@ -71,12 +67,7 @@ describe("POST /api/v1/identities/", () => {
   describe("errors", () => {
     it("rejects details without addresses with 400 naming the field, and stores nothing", async ({ svc }) => {
       const before = await svc.db.identity.count();
-      const res = await svc.app.inject({
-        method: "POST",
-        url: "/api/v1/identities/",
-        headers: adminAuth,
-        payload: { details: { lang: "x" } },
-      });
+      const res = await postIdentity(svc, { details: { lang: "x" } });
       expect(res.statusCode).toBe(400);
       expect(res.json().error).toMatchObject({
         code: "VALIDATION_FAILED",
@@ -86,25 +77,18 @@ describe("POST /api/v1/identities/", () => {
     });
 
     it("rejects a communicate_through that does not exist", async ({ svc }) => {
-      const res = await svc.app.inject({
-        method: "POST",
-        url: "/api/v1/identities/",
-        headers: adminAuth,
-        payload: { details, communicate_through: "00000000-0000-4000-8000-000000000000" },
+      const res = await postIdentity(svc, {
+        details,
+        communicate_through: "00000000-0000-4000-8000-000000000000",
       });
       expect(res.statusCode).toBe(400);
       expect(res.json().error.code).toBe("IDENTITY_REFERENCE_NOT_FOUND");
     });
 
     it("needs a token", async ({ svc }) => {
-      const res = await svc.app.inject({ method: "POST", url: "/api/v1/identities/", payload: { details } });
+      const res = await postIdentity(svc, { details }, {});
       expect(res.statusCode).toBe(401);
-      const bad = await svc.app.inject({
-        method: "POST",
-        url: "/api/v1/identities/",
-        headers: { authorization: "Token nope" },
-        payload: { details },
-      });
+      const bad = await postIdentity(svc, { details }, { authorization: "Token nope" });
       expect(bad.statusCode).toBe(401);
       expect(bad.json().error.code).toBe("INVALID_TOKEN");
     });
@@ -114,12 +98,7 @@ describe("POST /api/v1/identities/", () => {
 describe("GET /api/v1/identities/", () => {
   it("pages newest first with count, next and previous", async ({ svc }) => {
     for (let i = 0; i < 3; i++) {
-      await svc.app.inject({
-        method: "POST",
-        url: "/api/v1/identities/",
-        headers: adminAuth,
-        payload: { details },
-      });
+      await postIdentity(svc, { details });
     }
     const all = (await svc.app.inject({ url: "/api/v1/identities/", headers: adminAuth })).json();
     const first = (await svc.app.inject({ url: "/api/v1/identities/?limit=2", headers: adminAuth })).json();
@@ -152,31 +131,18 @@ describe("GET /api/v1/identities/", () => {
 
 describe("POST /api/v1/user/token/", () => {
   it("issues a working token that is stored only as a digest; non-admins may not issue", async ({ svc }) => {
-    const res = await svc.app.inject({
-      method: "POST",
-      url: "/api/v1/user/token/",
-      headers: adminAuth,
-      payload: { email: "hub@example.org" },
-    });
+    const issue = (email: string, headers: Record<string, string>) =>
+      svc.app.inject({ method: "POST", url: "/api/v1/user/token/", headers, payload: { email } });
+    const res = await issue("hub@example.org", adminAuth);
     expect(res.statusCode).toBe(201);
     const { token } = res.json();
     const stored = await svc.db.apiToken.findMany();
     expect(stored.map((t) => t.digest)).not.toContain(token);
     const asUser = { authorization: `Token ${token}` };
-    const created = await svc.app.inject({
-      method: "POST",
-      url: "/api/v1/identities/",
-      headers: asUser,
-      payload: { details },
-    });
+    const created = await postIdentity(svc, { details }, asUser);
     expect(created.statusCode).toBe(201);
     expect(created.json().created_by).toEqual(expect.any(Number));
-    const denied = await svc.app.inject({
-      method: "POST",
-      url: "/api/v1/user/token/",
-      headers: asUser,
-      payload: { email: "other@example.org" },
-    });
+    const denied = await issue("other@example.org", asUser);
     expect(denied.statusCode).toBe(403);
   });
 });

@@ -17,6 +17,22 @@ const withAddress = async (svc: Svc) => {
   return { address, identity };
 };
 
+/** POST /api/v1/optin/ or /api/v1/optout/ for `identity`'s msisdn `address`, from `request_source`. */
+const consent = (
+  svc: Svc,
+  kind: "optin" | "optout",
+  { identity, address }: Awaited<ReturnType<typeof withAddress>>,
+  request_source: string,
+  extra: Record<string, unknown> = {},
+) =>
+  send(svc, "POST", `/api/v1/${kind}/`, {
+    identity: identity.id,
+    address_type: "msisdn",
+    address,
+    request_source,
+    ...extra,
+  });
+
 describe("Seed hubs' identity requests", () => {
   it("takes back the whole identity a hub read, ignoring its read-only fields (ndoh third-party registration)", async ({
     svc,
@@ -47,23 +63,12 @@ describe("Seed hubs' identity requests", () => {
   });
 
   it("accepts an integer requestor_source_id (a hub's Source key) and keeps it as text", async ({ svc }) => {
-    const { identity, address } = await withAddress(svc);
-    const optin = await send(svc, "POST", "/api/v1/optin/", {
-      identity: identity.id,
-      address_type: "msisdn",
-      address,
-      request_source: "clinic_app",
-      requestor_source_id: 7,
-    });
+    const subject = await withAddress(svc);
+    const { identity } = subject;
+    const optin = await consent(svc, "optin", subject, "clinic_app", { requestor_source_id: 7 });
     expect(optin.statusCode, optin.body).toBe(201);
     expect(optin.json().requestor_source_id).toBe("7");
-    const optout = await send(svc, "POST", "/api/v1/optout/", {
-      identity: identity.id,
-      address_type: "msisdn",
-      address,
-      request_source: "clinic_app",
-      requestor_source_id: 8,
-    });
+    const optout = await consent(svc, "optout", subject, "clinic_app", { requestor_source_id: 8 });
     expect(optout.statusCode, optout.body).toBe(201);
     expect(optout.json().requestor_source_id).toBe("8");
     const found = await get(svc, `/api/v1/optouts/search/?requestor_source_id=8&identity=${identity.id}`);
@@ -71,13 +76,7 @@ describe("Seed hubs' identity requests", () => {
   });
 
   it("searches opt-outs with Django's lookups on created_at, a naive time meaning UTC", async ({ svc }) => {
-    const { identity, address } = await withAddress(svc);
-    const res = await send(svc, "POST", "/api/v1/optout/", {
-      identity: identity.id,
-      address_type: "msisdn",
-      address,
-      request_source: "lookups",
-    });
+    const res = await consent(svc, "optout", await withAddress(svc), "lookups");
     const createdAt = new Date(res.json().created_at as string);
     const naive = (d: Date) => d.toISOString().slice(0, 19); // no offset: UTC, as Django read it
     const search = async (query: string) =>
