@@ -23,9 +23,7 @@ describe("POST /api/v1/schedule/", () => {
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });
-    expect(res.headers.location).toBe(`${SCHEDULES}${schedule.id}/`);
-    expect(await t.event("content.schedule.changed", schedule.id)).toEqual(schedule);
-    expect((await t.call("GET", `${SCHEDULES}${schedule.id}/`)).body).toEqual(schedule);
+    await t.expectCreated(res, SCHEDULES, "content.schedule.changed", schedule);
   });
 
   it("builds cron_definition in cron's field order, spaces inside fields stripped", async ({ t }) => {

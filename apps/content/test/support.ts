@@ -138,6 +138,34 @@ export async function startContent(env: Record<string, string> = {}) {
     expect(eventsSince(from)).toEqual([["content.schedule.changed", last]]);
   };
 
+  /** Proves `entity`, just created at `path` by `res`, is where the Location header says, announced and stored. */
+  const expectCreated = async (
+    res: Awaited<ReturnType<typeof call>>,
+    path: string,
+    name: MessageName,
+    entity: { id: number },
+  ) => {
+    expect(res.headers.location).toBe(`${path}${entity.id}/`);
+    expect(await event(name, entity.id)).toEqual(entity);
+    expect((await call("GET", `${path}${entity.id}/`)).body).toEqual(entity);
+  };
+
+  /** PATCHes each payload to `url`, each refused with 400 and its code; publishes nothing; `url` reads as `before`. */
+  const expectPatchesRefused = async (
+    url: string,
+    cases: readonly (readonly [object, string])[],
+    before: unknown,
+  ) => {
+    await expectNoEvents(async () => {
+      for (const [payload, code] of cases) {
+        const res = await call("PATCH", url, payload);
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe(code);
+      }
+    });
+    expect((await call("GET", url)).body).toEqual(before);
+  };
+
   /** Sends a request that must fail with `status` and `code`, store nothing and publish nothing. */
   const expectRejected = async (
     send: () => ReturnType<typeof call>,
@@ -171,6 +199,8 @@ export async function startContent(env: Record<string, string> = {}) {
     event,
     eventsSince,
     expectNoEvents,
+    expectCreated,
+    expectPatchesRefused,
     expectRejected,
     async close() {
       await capture.stop();

@@ -34,9 +34,7 @@ describe("POST /api/v1/template/", () => {
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });
-    expect(res.headers.location).toBe(`${PATH}${template.id}/`);
-    expect(await t.event("content.template.changed", template.id)).toEqual(template);
-    expect((await t.call("GET", `${PATH}${template.id}/`)).body).toEqual(template);
+    await t.expectCreated(res, PATH, "content.template.changed", template);
   });
 
   it("reports UCS-2 and several segments for a long unicode SMS body", async ({ t }) => {
