@@ -31,7 +31,7 @@ export function createMessageSenderService(
       const { registerRoutes } = await import("./routes/index.ts");
       return (app, deps) => registerRoutes(app, deps, Object.keys(channels(deps.logger, deps.config)));
     },
-    onPublished: (deps, messages) => countPublished(deps.db, deps.logger, messages),
+    onPublished: (_deps, messages) => countPublished(messages),
     startConsumers: (deps) =>
       startConsumers(
         deps,

@@ -143,7 +143,13 @@ describe("sending to to_addr", () => {
       "outbound.delivered",
       "outbound.delivery_report",
     ]);
-    const changed = { id: created.id, to_identity: null, channel: "LOG", provider_id: outbound.provider_id };
+    const changed = {
+      id: created.id,
+      to_identity: null,
+      channel: "LOG",
+      provider_id: outbound.provider_id,
+      priority: "normal",
+    };
     expect(events.map((e) => e.payload)).toEqual([
       { ...changed, status: "submitted", reason: null, at: expect.any(String) },
       { ...changed, status: "delivered", reason: null, at: expect.any(String) },

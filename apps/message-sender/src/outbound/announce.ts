@@ -11,7 +11,7 @@ import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 /** What the history and the events say of an outbound: its columns after the change. */
 export type ChangedRow = Pick<
   OutboundRow,
-  "id" | "status" | "toIdentity" | "channel" | "providerId" | "delivered" | "updatedAt"
+  "id" | "status" | "toIdentity" | "channel" | "providerId" | "delivered" | "updatedAt" | "priority"
 >;
 
 export interface Change {
@@ -40,6 +40,7 @@ export function eventsFor({
     provider_id: row.providerId,
     reason,
     at,
+    priority: row.priority, // so the status metrics need not read it back (metrics.ts)
   };
   if (row.status === "submitted") {
     return [{ name: "outbound.submitted", payload: changed }];

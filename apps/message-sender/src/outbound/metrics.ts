@@ -1,8 +1,6 @@
 import type { PublishedMessage } from "@tidings/amqp";
 import type { OutboundStatusChanged } from "@tidings/contracts";
 import { Counter } from "prom-client";
-import type { Db } from "../db.ts";
-import type { Logger } from "./channel.ts";
 import { NO_ADDRESS, OPTED_OUT } from "./channel.ts";
 
 // The message sender's message counts (prom-client's default registry, served at /metrics). Labels are the
@@ -65,32 +63,18 @@ export function reasonLabel(
 const STATUS_EVENTS = new Set(["outbound.submitted", "outbound.delivered", "outbound.failed"]);
 
 /**
- * Counts the status events the relay published. They carry no priority, so it is read for them, in one query per
- * batch, after the batch was published. (Acceptance is counted where outbounds are stored: the API, batches and
- * outbound.send's first delivery; an outbound.send re-enqueued when due or requeued is no new acceptance.)
+ * Counts the status events the relay published, by the priority they carry (events written before they carried
+ * it count as `unknown`). No database read: it runs for every batch the relay publishes. (Acceptance is counted
+ * where outbounds are stored: the API, batches and outbound.send's first delivery; an outbound.send re-enqueued
+ * when due or requeued is no new acceptance.)
  */
-export function countPublished(db: Db, log: Logger, messages: PublishedMessage[]): void {
-  const changes: OutboundStatusChanged[] = [];
+export function countPublished(messages: PublishedMessage[]): void {
   for (const { name, payload } of messages) {
     if (STATUS_EVENTS.has(name)) {
-      changes.push(payload as OutboundStatusChanged);
+      const change = payload as OutboundStatusChanged;
+      countChange(change, change.priority ?? "unknown");
     }
   }
-  if (changes.length === 0) {
-    return;
-  }
-  db.$queryRawUnsafe<{ id: string; priority: string }[]>(
-    "SELECT id::text, priority::text FROM outbound WHERE id = ANY($1::uuid[])",
-    changes.map((c) => c.id),
-  ).then(
-    (rows) => {
-      const priorities = new Map(rows.map((r) => [r.id, r.priority]));
-      for (const change of changes) {
-        countChange(change, priorities.get(change.id) ?? "unknown");
-      }
-    },
-    (err: unknown) => log.warn({ err }, "status metrics: priorities could not be read"),
-  );
 }
 
 function countChange(change: OutboundStatusChanged, priority: string): void {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { enqueue, enqueueStatement } from "@tidings/amqp";
-import type { OutboundStatus, RedeliveryPolicy } from "@tidings/contracts";
+import type { OutboundPriority, OutboundStatus, RedeliveryPolicy } from "@tidings/contracts";
 import { hookDeliveriesCte } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
@@ -21,8 +21,9 @@ export interface AcceptedSend {
   result: SendResult;
   /** The channel that sent it (the outbound's, or its fallback). */
   channel: string;
-  /** The outbound's identity as it stands (outbound.submitted carries it). */
+  /** The outbound's identity and priority as they stand (outbound.submitted carries them). */
   toIdentity: string | null;
+  priority: OutboundPriority;
   /** The redelivery policy of channels that set none, for a failed report that overtook this send. */
   redelivery?: RedeliveryPolicy;
 }
@@ -52,6 +53,7 @@ export async function recordSend(db: Db, send: AcceptedSend): Promise<boolean> {
       providerId: result.providerId,
       delivered: false,
       updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
+      priority: send.priority,
     },
     worker,
     reason: result.note, // an acceptance without a provider id says so
@@ -221,9 +223,16 @@ export async function reportFinal(
 ): Promise<ReportOutcome> {
   // to_addr and attempts do not change while the outbound is submitted: the hooks below carry them.
   const [outbound] = await db.$queryRawUnsafe<
-    (AttemptFacts & { id: string; status: string; to_identity: string | null; to_addr: string | null })[]
+    (AttemptFacts & {
+      id: string;
+      status: string;
+      to_identity: string | null;
+      to_addr: string | null;
+      priority: OutboundPriority;
+    })[]
   >(
-    `SELECT id::text, status::text, to_identity::text, to_addr, attempts, attempt_base, expires_at, sensitive
+    `SELECT id::text, status::text, to_identity::text, to_addr, attempts, attempt_base, expires_at, sensitive,
+       priority::text
      FROM outbound WHERE channel = $1 AND provider_id = $2`,
     channel,
     providerId,
@@ -268,6 +277,7 @@ export async function reportFinal(
       providerId,
       delivered,
       updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
+      priority: outbound.priority,
     },
     reason: reason ?? undefined,
     report: failure?.kind !== NO_REPORT,

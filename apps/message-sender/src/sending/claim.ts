@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { RetryNotBeforeError } from "@tidings/amqp";
-import type { OutboundSend, SendingWindow } from "@tidings/contracts";
+import type { OutboundPriority, OutboundSend, SendingWindow } from "@tidings/contracts";
 import { recordParts } from "../channels/parts.ts";
 import type { Logger, NoAnswerError } from "../outbound/channel.ts";
 import { accepted } from "../outbound/metrics.ts";
@@ -33,7 +33,7 @@ export interface Claimed {
   to_identity: string | null;
   content: string | null;
   metadata: Record<string, unknown>;
-  priority: string;
+  priority: OutboundPriority;
   sending_window: SendingWindow | null;
   not_before: Date | null;
   expires_at: Date | null;

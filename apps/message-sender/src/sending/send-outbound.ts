@@ -105,7 +105,14 @@ export async function sendOutbound(
       const { channel: sentBy, ...result } = earlier;
       await recordSendWithRetries(
         sender,
-        { id, result, channel: sentBy, toIdentity: outbound.to_identity, redelivery: sender.redelivery },
+        {
+          id,
+          result,
+          channel: sentBy,
+          toIdentity: outbound.to_identity,
+          priority: outbound.priority,
+          redelivery: sender.redelivery,
+        },
         claimedAt,
         log,
       );
@@ -224,7 +231,14 @@ export async function sendOutbound(
   }
   await recordSendWithRetries(
     sender,
-    { id, result, channel: sentThrough, toIdentity, redelivery: sender.redelivery },
+    {
+      id,
+      result,
+      channel: sentThrough,
+      toIdentity,
+      priority: outbound.priority,
+      redelivery: sender.redelivery,
+    },
     claimedAt,
     log,
   );

@@ -79,6 +79,8 @@ export const OutboundStatusChanged = Type.Object({
   provider_id: Nullable(Type.String()),
   reason: Nullable(Type.String()),
   at: IsoDateTime,
+  /** The outbound's priority lane (absent in events written before it was carried). */
+  priority: Type.Optional(OutboundPriority),
 });
 export type OutboundStatusChanged = Static<typeof OutboundStatusChanged>;
 
