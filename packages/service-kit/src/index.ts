@@ -13,6 +13,7 @@ export {
 } from "./auth.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { BaseConfig, ConfigError, loadConfig, trustedProxies } from "./config.ts";
+export { type Created, type CrudDoc, type CrudResource, crudRoutes } from "./crud.ts";
 export type {
   Database,
   RegisterRoutes,

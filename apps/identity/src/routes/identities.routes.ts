@@ -16,8 +16,7 @@ import {
   PatchIdentityBody,
   ReplaceIdentityBody,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
-import Type from "typebox";
+import { type Api, crudRoutes, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import { messageCount } from "../services/delivery.ts";
 import {
   addressesFor,
@@ -35,48 +34,68 @@ import { actorOf, type RouteDeps } from "./deps.ts";
 
 export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
   const options = { defaultCountry: config.DEFAULT_COUNTRY };
+  const tags = ["identities"];
 
-  app.post(
-    "/api/v1/identities/",
-    {
-      schema: {
-        tags: ["identities"],
-        summary: "Create an identity",
-        description:
-          "`details.addresses` is required: `{<type>: {<address>: {default?, optedout?, inactive?, verified?}}}`; msisdn addresses are normalised to E.164. Answers 201 with the identity and a `Location` header, and publishes `identity.created`. `communicate_through` and `operator` must name existing identities (else 400 IDENTITY_REFERENCE_NOT_FOUND).",
-        body: CreateIdentityBody,
-        response: { 201: Identity, ...errorResponses },
+  const update = (id: string, body: PatchIdentityBody, request: Parameters<typeof actorOf>[0]) =>
+    updateIdentity(db, id, body, actorOf(request), options);
+
+  crudRoutes(app, {
+    path: "/api/v1/identities/",
+    tags,
+    params: IdParams,
+    item: Identity,
+    create: {
+      summary: "Create an identity",
+      description:
+        "`details.addresses` is required: `{<type>: {<address>: {default?, optedout?, inactive?, verified?}}}`; msisdn addresses are normalised to E.164. Answers 201 with the identity and a `Location` header, and publishes `identity.created`. `communicate_through` and `operator` must name existing identities (else 400 IDENTITY_REFERENCE_NOT_FOUND).",
+      body: CreateIdentityBody,
+      run: async (body, request) => {
+        const item = await createIdentity(db, body, actorOf(request), options);
+        return { item, location: item.id };
       },
     },
-    async (request, reply) => {
-      const identity = await createIdentity(db, request.body, actorOf(request), options);
-      return reply.code(201).header("location", `/api/v1/identities/${identity.id}/`).send(identity);
+    list: {
+      summary: "List identities, newest first (limit/offset with a count, or `cursor=` for keyset pages)",
+      description:
+        "Filters `created_from`, `created_to`, `updated_from`, `updated_to`, `communicate_through`, `operator`, `created_by`, `updated_by`. `limit`/`offset` pages carry a `count`; `cursor=` (empty for the first page, then follow `next`) gives keyset pages `{next, previous: null, results}` for large lists.",
+      query: IdentityListQuery,
+      page: IdentityPage,
+      answer: async (query, page, request) =>
+        respondList(request, await listIdentities(db, query, page), page),
     },
-  );
-
-  app.get(
-    "/api/v1/identities/",
-    {
-      schema: {
-        tags: ["identities"],
-        summary: "List identities, newest first (limit/offset with a count, or `cursor=` for keyset pages)",
-        description:
-          "Filters `created_from`, `created_to`, `updated_from`, `updated_to`, `communicate_through`, `operator`, `created_by`, `updated_by`. `limit`/`offset` pages carry a `count`; `cursor=` (empty for the first page, then follow `next`) gives keyset pages `{next, previous: null, results}` for large lists.",
-        querystring: IdentityListQuery,
-        response: { 200: IdentityPage, ...errorResponses },
-      },
+    get: {
+      summary: "Get one identity",
+      description:
+        "The identity with its details, addresses and audit fields; 404 IDENTITY_NOT_FOUND for an unknown id.",
+      run: (id) => getIdentity(db, id),
     },
-    async (request) => {
-      const page = pageParams(request.query);
-      return respondList(request, await listIdentities(db, request.query, page), page);
+    replace: {
+      summary: "Update an identity (details required; replaces it whole)",
+      description:
+        "Replaces the identity's `details` (required) and any other field given; sets `updated_by` and publishes `identity.updated`. The stored `optedout` and `verified` flags of addresses that stay are kept: change them through the opt-out, opt-in and verification routes.",
+      body: ReplaceIdentityBody,
+      run: update,
     },
-  );
+    update: {
+      summary: "Update some fields of an identity (`details` replaces the whole object, as in Seed)",
+      description:
+        "Changes any of `version`, `details`, `communicate_through`, `operator`. The row is locked while it changes, so an opt-out or verification running at the same time is not lost, and an update built from a stale read cannot undo an opt-out (`optedout`/`verified` keep their stored values). Publishes `identity.updated`.",
+      body: PatchIdentityBody,
+      run: update,
+    },
+    remove: {
+      summary: "Delete an identity",
+      description:
+        "Answers 204 and publishes `identity.deleted`; its opt-outs and opt-ins keep their rows with `identity: null`.",
+      run: (id, request) => deleteIdentity(db, id, actorOf(request)),
+    },
+  });
 
   app.get(
     "/api/v1/identities/search/",
     {
       schema: {
-        tags: ["identities"],
+        tags,
         summary:
           "Search: details__addresses__<type>=<address>, details__<key>=<value>, include_inactive; unknown filters are a 400",
         description:
@@ -97,7 +116,7 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
     "/api/v1/identities/message_count/",
     {
       schema: {
-        tags: ["identities"],
+        tags,
         summary: "Seed receiver for the Message Sender delivery-report hook: counts consecutive failed sends",
         description:
           "Seed's delivery-report hook receiver: `{hook?, data: {identity? | to_addr?, delivered}}`. A failed delivery adds one to the identity's consecutive-failure count, a delivered one resets it; answers `{identity, failed_message_count}`.",
@@ -119,75 +138,10 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
   );
 
   app.get(
-    "/api/v1/identities/:id/",
-    {
-      schema: {
-        tags: ["identities"],
-        summary: "Get one identity",
-        description:
-          "The identity with its details, addresses and audit fields; 404 IDENTITY_NOT_FOUND for an unknown id.",
-        params: IdParams,
-        response: { 200: Identity, ...errorResponses },
-      },
-    },
-    async (request) => getIdentity(db, request.params.id),
-  );
-
-  app.put(
-    "/api/v1/identities/:id/",
-    {
-      schema: {
-        tags: ["identities"],
-        summary: "Update an identity (details required; replaces it whole)",
-        description:
-          "Replaces the identity's `details` (required) and any other field given; sets `updated_by` and publishes `identity.updated`. The stored `optedout` and `verified` flags of addresses that stay are kept: change them through the opt-out, opt-in and verification routes.",
-        params: IdParams,
-        body: ReplaceIdentityBody,
-        response: { 200: Identity, ...errorResponses },
-      },
-    },
-    async (request) => updateIdentity(db, request.params.id, request.body, actorOf(request), options),
-  );
-
-  app.patch(
-    "/api/v1/identities/:id/",
-    {
-      schema: {
-        tags: ["identities"],
-        summary: "Update some fields of an identity (`details` replaces the whole object, as in Seed)",
-        description:
-          "Changes any of `version`, `details`, `communicate_through`, `operator`. The row is locked while it changes, so an opt-out or verification running at the same time is not lost, and an update built from a stale read cannot undo an opt-out (`optedout`/`verified` keep their stored values). Publishes `identity.updated`.",
-        params: IdParams,
-        body: PatchIdentityBody,
-        response: { 200: Identity, ...errorResponses },
-      },
-    },
-    async (request) => updateIdentity(db, request.params.id, request.body, actorOf(request), options),
-  );
-
-  app.delete(
-    "/api/v1/identities/:id/",
-    {
-      schema: {
-        tags: ["identities"],
-        summary: "Delete an identity",
-        description:
-          "Answers 204 and publishes `identity.deleted`; its opt-outs and opt-ins keep their rows with `identity: null`.",
-        params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      await deleteIdentity(db, request.params.id, actorOf(request));
-      return reply.code(204).send(null);
-    },
-  );
-
-  app.get(
     "/api/v1/identities/:id/addresses/:address_type",
     {
       schema: {
-        tags: ["identities"],
+        tags,
         summary:
           "Usable addresses of one type (opted-out and inactive ones left out); flags `default`, `use_communicate_through`",
         description:
@@ -212,7 +166,7 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
     "/api/v1/detailkeys/",
     {
       schema: {
-        tags: ["identities"],
+        tags,
         summary: "Every top-level details key seen on an identity",
         description:
           "`{key_names}`: every top-level key of `details` found on any identity, for building search forms.",

@@ -2,12 +2,10 @@ import {
   ChannelParams,
   ChannelResponse,
   ListQuery,
-  Paginated,
   PatchChannelBody,
   type RedeliveryPolicy,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, requireAdmin, routeError, toPage } from "@tidings/service-kit";
-import Type from "typebox";
+import { type Api, crudRoutes, requireAdmin, routeError } from "@tidings/service-kit";
 import {
   createChannel,
   deleteChannel,
@@ -34,108 +32,61 @@ export function channelRoutes(
   app: Api,
   { db, channels, redelivery }: { db: Db; channels: ChannelCache; redelivery: RedeliveryPolicy },
 ): void {
-  app.post(
-    "/api/v1/channel/",
-    {
-      preValidation: adminOnly,
-      schema: {
-        tags: ["channel"],
-        summary: "Create a channel (configuration validated by channel_type; secrets are write-only) (admin)",
-        description:
-          "`{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, vonage, smtp, log). Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.",
-        body: CreateChannelBody,
-        response: {
-          201: ChannelResponse,
-          ...errorResponses,
-          409: routeError("MESSAGE_SENDER_CHANNEL_EXISTS: a channel with this channel_id exists."),
-        },
+  crudRoutes(app, {
+    path: "/api/v1/channel/",
+    tags: ["channel"],
+    params: ChannelParams,
+    item: ChannelResponse,
+    guardWrites: adminOnly,
+    create: {
+      summary: "Create a channel (configuration validated by channel_type; secrets are write-only) (admin)",
+      description:
+        "`{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, vonage, smtp, log). Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.",
+      body: CreateChannelBody,
+      responses: { 409: routeError("MESSAGE_SENDER_CHANNEL_EXISTS: a channel with this channel_id exists.") },
+      run: async (body) => {
+        const item = await createChannel(db, body, redelivery);
+        channels.invalidate();
+        return { item, location: item.channel_id };
       },
     },
-    async (request, reply) => {
-      const channel = await createChannel(db, request.body, redelivery);
-      channels.invalidate();
-      return reply.code(201).header("location", `/api/v1/channel/${channel.channel_id}/`).send(channel);
+    list: {
+      summary: "List channels",
+      description:
+        "Every channel with its type, limits, fallback and sending window; secrets masked as `********`. Any key.",
+      query: ListQuery,
+      run: (_query, page) => listChannels(db, page, redelivery),
     },
-  );
-
-  app.get(
-    "/api/v1/channel/",
-    {
-      schema: {
-        tags: ["channel"],
-        summary: "List channels",
-        description:
-          "Every channel with its type, limits, fallback and sending window; secrets masked as `********`. Any key.",
-        querystring: ListQuery,
-        response: { 200: Paginated(ChannelResponse), ...errorResponses },
+    get: {
+      summary: "Get a channel",
+      description: "One channel by its `channel_id`, secrets masked as `********`.",
+      run: (id) => getChannel(db, id, redelivery),
+    },
+    update: {
+      summary:
+        "Change a channel (configuration is merged; `default: true` makes it the only default) (admin)",
+      description:
+        "`configuration` is merged into the stored one (a secret left out or sent as `********` keeps its value; `null` removes a field) and the result validated. Changing where requests or callbacks go needs every secret given again (400 MESSAGE_SENDER_SECRETS_REQUIRED). Admin keys only.",
+      body: PatchChannelBody,
+      run: async (id, body) => {
+        const channel = await patchChannel(db, id, body, redelivery);
+        channels.invalidate();
+        return channel;
       },
     },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listChannels(db, page, redelivery);
-      return toPage(request, page, count, results);
-    },
-  );
-
-  app.get(
-    "/api/v1/channel/:id/",
-    {
-      schema: {
-        tags: ["channel"],
-        summary: "Get a channel",
-        description: "One channel by its `channel_id`, secrets masked as `********`.",
-        params: ChannelParams,
-        response: { 200: ChannelResponse, ...errorResponses },
+    remove: {
+      summary: "Delete a channel (not LOG, not the default) (admin)",
+      description:
+        "204; LOG and the default channel cannot be deleted (409). Channels falling back to it lose their fallback. Admin keys only.",
+      responses: {
+        409: routeError(
+          "MESSAGE_SENDER_CHANNEL_BUILT_IN (LOG) or MESSAGE_SENDER_CHANNEL_IS_DEFAULT: it cannot be deleted.",
+        ),
+      },
+      run: async (id) => {
+        await deleteChannel(db, id);
+        channels.invalidate();
       },
     },
-    async (request) => getChannel(db, request.params.id, redelivery),
-  );
-
-  app.patch(
-    "/api/v1/channel/:id/",
-    {
-      preValidation: adminOnly,
-      schema: {
-        tags: ["channel"],
-        summary:
-          "Change a channel (configuration is merged; `default: true` makes it the only default) (admin)",
-        description:
-          "`configuration` is merged into the stored one (a secret left out or sent as `********` keeps its value; `null` removes a field) and the result validated. Changing where requests or callbacks go needs every secret given again (400 MESSAGE_SENDER_SECRETS_REQUIRED). Admin keys only.",
-        params: ChannelParams,
-        body: PatchChannelBody,
-        response: { 200: ChannelResponse, ...errorResponses },
-      },
-    },
-    async (request) => {
-      const channel = await patchChannel(db, request.params.id, request.body, redelivery);
-      channels.invalidate();
-      return channel;
-    },
-  );
-
-  app.delete(
-    "/api/v1/channel/:id/",
-    {
-      preValidation: adminOnly,
-      schema: {
-        tags: ["channel"],
-        summary: "Delete a channel (not LOG, not the default) (admin)",
-        description:
-          "204; LOG and the default channel cannot be deleted (409). Channels falling back to it lose their fallback. Admin keys only.",
-        params: ChannelParams,
-        response: {
-          204: Type.Null(),
-          ...errorResponses,
-          409: routeError(
-            "MESSAGE_SENDER_CHANNEL_BUILT_IN (LOG) or MESSAGE_SENDER_CHANNEL_IS_DEFAULT: it cannot be deleted.",
-          ),
-        },
-      },
-    },
-    async (request, reply) => {
-      await deleteChannel(db, request.params.id);
-      channels.invalidate();
-      return reply.code(204).send(null);
-    },
-  );
+  });
 }

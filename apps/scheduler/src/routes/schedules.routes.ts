@@ -9,8 +9,7 @@ import {
   SchedulerScheduleRun,
   UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, routeError, toPage } from "@tidings/service-kit";
-import Type from "typebox";
+import { type Api, crudRoutes, errorResponses, pageParams, routeError, toPage } from "@tidings/service-kit";
 import type { Actor } from "../services/schedule-rules.ts";
 import {
   createSchedule,
@@ -26,110 +25,58 @@ import type { RouteDeps } from "./deps.ts";
 const tags = ["schedules"];
 
 export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void {
-  app.post(
-    "/api/v1/schedule/",
-    {
-      schema: {
-        tags,
-        summary:
-          "Create a cron and/or interval schedule; each slot fires once (schedule.fired or an HTTP POST)",
-        description:
-          "`{cron_definition?, interval_definition?, timezone?, catch_up?, enabled?, payload?, endpoint?, auth_token?, timeout_seconds?}`: at least one of cron and interval. At each due slot, exactly once however many workers run, it publishes `schedule.fired` or, with an `endpoint`, POSTs `payload` to it (to public addresses only, unless listed). 201 with a `Location`.",
-        body: CreateSchedulerScheduleBody,
-        response: { 201: SchedulerSchedule, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const schedule = await createSchedule(db, request.body, request.principal, clock(), guard);
-      return reply.code(201).header("location", `/api/v1/schedule/${schedule.id}/`).send(schedule);
-    },
-  );
-
-  app.get(
-    "/api/v1/schedule/",
-    {
-      schema: {
-        tags,
-        summary: "List schedules, newest first",
-        description:
-          "Filter `enabled`; `limit`/`offset` pages with a count. Schedules mirrored from content carry their `source`.",
-        querystring: SchedulerScheduleListQuery,
-        response: { 200: Paginated(SchedulerSchedule), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listSchedules(db, request.query, page);
-      return toPage(request, page, count, results);
-    },
-  );
-
-  app.get(
-    "/api/v1/schedule/:id/",
-    {
-      schema: {
-        tags,
-        summary: "Get one schedule",
-        description:
-          "The schedule with its definitions, time zone, target and next due slot; 404 for an unknown id.",
-        params: IdParams,
-        response: { 200: SchedulerSchedule, ...errorResponses },
-      },
-    },
-    async (request) => getSchedule(db, request.params.id),
-  );
-
   // PATCH and Seed's PUT change the same way; PUT's body is a create's.
-  const update = async (request: { params: IdParams; body: UpdateSchedulerScheduleBody; principal: Actor }) =>
-    updateSchedule(db, request.params.id, request.body, request.principal, clock(), guard);
+  const update = (id: string, body: UpdateSchedulerScheduleBody, request: { principal: Actor }) =>
+    updateSchedule(db, id, body, request.principal, clock(), guard);
 
-  app.patch(
-    "/api/v1/schedule/:id/",
-    {
-      schema: {
-        tags,
-        summary: "Change a schedule; a new cron, interval or time zone changes its future slots",
-        description:
-          "Changes the fields given; `null` clears cron, interval, endpoint or token. A new cron, interval or time zone moves its future slots only; slots already fired stay recorded.",
-        params: IdParams,
-        body: UpdateSchedulerScheduleBody,
-        response: { 200: SchedulerSchedule, ...errorResponses },
+  crudRoutes(app, {
+    path: "/api/v1/schedule/",
+    tags,
+    params: IdParams,
+    item: SchedulerSchedule,
+    create: {
+      summary:
+        "Create a cron and/or interval schedule; each slot fires once (schedule.fired or an HTTP POST)",
+      description:
+        "`{cron_definition?, interval_definition?, timezone?, catch_up?, enabled?, payload?, endpoint?, auth_token?, timeout_seconds?}`: at least one of cron and interval. At each due slot, exactly once however many workers run, it publishes `schedule.fired` or, with an `endpoint`, POSTs `payload` to it (to public addresses only, unless listed). 201 with a `Location`.",
+      body: CreateSchedulerScheduleBody,
+      run: async (body, request) => {
+        const item = await createSchedule(db, body, request.principal, clock(), guard);
+        return { item, location: item.id };
       },
     },
-    update,
-  );
-
-  app.put(
-    "/api/v1/schedule/:id/",
-    {
-      schema: {
-        tags,
-        summary: "Replace a schedule (Seed's PUT: the fields given change, as with PATCH; an empty body too)",
-        description: "Seed's PUT: takes a create's body and changes the fields given, as PATCH does.",
-        params: IdParams,
-        body: CreateSchedulerScheduleBody,
-        response: { 200: SchedulerSchedule, ...errorResponses },
-      },
+    list: {
+      summary: "List schedules, newest first",
+      description:
+        "Filter `enabled`; `limit`/`offset` pages with a count. Schedules mirrored from content carry their `source`.",
+      query: SchedulerScheduleListQuery,
+      run: (query, page) => listSchedules(db, query, page),
     },
-    update,
-  );
-
-  app.delete(
-    "/api/v1/schedule/:id/",
-    {
-      schema: {
-        tags,
-        summary: "Delete a schedule with its run history and failures",
-        description: "204; its runs and failed deliveries are deleted too.",
-        params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
-      },
+    get: {
+      summary: "Get one schedule",
+      description:
+        "The schedule with its definitions, time zone, target and next due slot; 404 for an unknown id.",
+      run: (id) => getSchedule(db, id),
     },
-    async (request, reply) => {
-      await deleteSchedule(db, request.params.id);
-      return reply.code(204).send(null);
+    update: {
+      summary: "Change a schedule; a new cron, interval or time zone changes its future slots",
+      description:
+        "Changes the fields given; `null` clears cron, interval, endpoint or token. A new cron, interval or time zone moves its future slots only; slots already fired stay recorded.",
+      body: UpdateSchedulerScheduleBody,
+      run: update,
     },
-  );
+    replace: {
+      summary: "Replace a schedule (Seed's PUT: the fields given change, as with PATCH; an empty body too)",
+      description: "Seed's PUT: takes a create's body and changes the fields given, as PATCH does.",
+      body: CreateSchedulerScheduleBody,
+      run: update,
+    },
+    remove: {
+      summary: "Delete a schedule with its run history and failures",
+      description: "204; its runs and failed deliveries are deleted too.",
+      run: (id) => deleteSchedule(db, id),
+    },
+  });
 
   app.post(
     "/api/v1/schedule/:id/fire/",

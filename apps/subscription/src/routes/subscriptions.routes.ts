@@ -1,7 +1,6 @@
 import {
   CreateSubscriptionBody,
   IdParams,
-  Paginated,
   ResendAccepted,
   ScheduleSendAccepted,
   ScheduleSendParams,
@@ -13,8 +12,7 @@ import {
   SubscriptionRequestBody,
   UpdateSubscriptionBody,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
-import Type from "typebox";
+import { type Api, crudRoutes, errorResponses } from "@tidings/service-kit";
 import { subscriptionCalendar } from "../services/calendar.ts";
 import { requestScheduleSend, requestSubscriptionSend } from "../services/fan-out.ts";
 import { resendLast } from "../services/resend.ts";
@@ -30,26 +28,63 @@ import { actorOf, type RouteDeps } from "./deps.ts";
 const tags = ["subscriptions"];
 
 export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
-  app.post(
-    "/api/v1/subscriptions/",
-    {
-      schema: {
-        tags,
-        summary: "Subscribe an identity to a message set",
-        description:
-          "`{identity, messageset, lang, schedule, next_sequence_number?, metadata?, ...}`: the subscription starts at `next_sequence_number` (default 1) and is sent the set's messages in its `lang` at each slot of `schedule`. The message set and schedule must be known from content's events, else 400 SUBSCRIPTION_UNKNOWN_CONTENT. An identity has one active subscription per message set: 201 with the new subscription, or 200 with the identity's active subscription to that set, unchanged (a retried registration makes no second one). Publishes `subscription.created` when it creates one.",
-        body: CreateSubscriptionBody,
-        response: { 201: Subscription, 200: Subscription, ...errorResponses },
+  // PATCH and Seed's PUT change the same way; PUT's body is a whole subscription.
+  const update = (
+    id: string,
+    body: Parameters<typeof updateSubscription>[2],
+    request: Parameters<typeof actorOf>[0],
+  ) => updateSubscription(db, id, body, actorOf(request));
+
+  crudRoutes(app, {
+    path: "/api/v1/subscriptions/",
+    tags,
+    params: IdParams,
+    item: Subscription,
+    create: {
+      summary: "Subscribe an identity to a message set",
+      description:
+        "`{identity, messageset, lang, schedule, next_sequence_number?, metadata?, ...}`: the subscription starts at `next_sequence_number` (default 1) and is sent the set's messages in its `lang` at each slot of `schedule`. The message set and schedule must be known from content's events, else 400 SUBSCRIPTION_UNKNOWN_CONTENT. An identity has one active subscription per message set: 201 with the new subscription, or 200 with the identity's active subscription to that set, unchanged (a retried registration makes no second one). Publishes `subscription.created` when it creates one.",
+      body: CreateSubscriptionBody,
+      responses: { 200: Subscription },
+      run: async (body, request) => {
+        const { subscription, created } = await createSubscription(db, body, actorOf(request));
+        return { item: subscription, location: subscription.id, status: created ? 201 : 200 };
       },
     },
-    async (request, reply) => {
-      const { subscription, created } = await createSubscription(db, request.body, actorOf(request));
-      return reply
-        .code(created ? 201 : 200)
-        .header("location", `/api/v1/subscriptions/${subscription.id}/`)
-        .send(subscription);
+    list: {
+      summary: "List subscriptions, newest first",
+      description:
+        "Filters `identity`, `active`, `completed`, `messageset`, `lang`, `schedule`, `process_status`, `next_sequence_number`, `initial_sequence_number`, `created_after`, `created_before`, `messageset_contains`, `metadata_has_key`, `metadata_not_has_key`; `limit`/`offset` pages with a count.",
+      query: SubscriptionListQuery,
+      run: (query, page) => listSubscriptions(db, query, page),
     },
-  );
+    get: {
+      summary: "Get one subscription",
+      description:
+        "The subscription with its position (`next_sequence_number`), state (`active`, `completed`, `process_status`) and metadata; 404 for an unknown id.",
+      run: (id) => getSubscription(db, id),
+    },
+    update: {
+      summary: "Change a subscription (deactivate it, move it to another set, schedule or language)",
+      description:
+        "Changes any field given (deactivate it with `active: false`, move it to another set, schedule or language, or set its position) and publishes `subscription.updated`.",
+      body: UpdateSubscriptionBody,
+      run: update,
+    },
+    replace: {
+      summary: "Replace a subscription (Seed's PUT: the fields a create needs, and any others to change)",
+      description:
+        "Seed's PUT: `identity`, `messageset`, `lang` and `schedule` are required, any other field given changes; publishes `subscription.updated`.",
+      body: CreateSubscriptionBody,
+      run: update,
+    },
+    remove: {
+      summary: "Delete a subscription (as Seed did; PATCH active=false stops one and keeps it)",
+      description:
+        "Seed's DELETE: removes the subscription (204, no event). To stop one and keep its history, PATCH `active: false`.",
+      run: (id) => deleteSubscription(db, id),
+    },
+  });
 
   app.post(
     "/api/v1/subscriptions/request",
@@ -68,98 +103,6 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
       const { id, ...data } = request.body.data;
       const { subscription } = await createSubscription(db, data, actorOf(request), id);
       return reply.code(201).send({ accepted: true, id: subscription.id });
-    },
-  );
-
-  app.get(
-    "/api/v1/subscriptions/",
-    {
-      schema: {
-        tags,
-        summary: "List subscriptions, newest first",
-        description:
-          "Filters `identity`, `active`, `completed`, `messageset`, `lang`, `schedule`, `process_status`, `next_sequence_number`, `initial_sequence_number`, `created_after`, `created_before`, `messageset_contains`, `metadata_has_key`, `metadata_not_has_key`; `limit`/`offset` pages with a count.",
-        querystring: SubscriptionListQuery,
-        response: { 200: Paginated(Subscription), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listSubscriptions(db, request.query, page);
-      return toPage(request, page, count, results);
-    },
-  );
-
-  app.get(
-    "/api/v1/subscriptions/:id/",
-    {
-      schema: {
-        tags,
-        summary: "Get one subscription",
-        description:
-          "The subscription with its position (`next_sequence_number`), state (`active`, `completed`, `process_status`) and metadata; 404 for an unknown id.",
-        params: IdParams,
-        response: { 200: Subscription, ...errorResponses },
-      },
-    },
-    async (request) => getSubscription(db, request.params.id),
-  );
-
-  // PATCH and Seed's PUT change the same way; PUT's body is a whole subscription.
-  const update = async (request: {
-    params: { id: string };
-    body: Parameters<typeof updateSubscription>[2];
-    principal: { userId: number | null };
-    id: string;
-  }) => updateSubscription(db, request.params.id, request.body, actorOf(request));
-
-  app.patch(
-    "/api/v1/subscriptions/:id/",
-    {
-      schema: {
-        tags,
-        summary: "Change a subscription (deactivate it, move it to another set, schedule or language)",
-        description:
-          "Changes any field given (deactivate it with `active: false`, move it to another set, schedule or language, or set its position) and publishes `subscription.updated`.",
-        params: IdParams,
-        body: UpdateSubscriptionBody,
-        response: { 200: Subscription, ...errorResponses },
-      },
-    },
-    update,
-  );
-
-  app.put(
-    "/api/v1/subscriptions/:id/",
-    {
-      schema: {
-        tags,
-        summary: "Replace a subscription (Seed's PUT: the fields a create needs, and any others to change)",
-        description:
-          "Seed's PUT: `identity`, `messageset`, `lang` and `schedule` are required, any other field given changes; publishes `subscription.updated`.",
-        params: IdParams,
-        body: CreateSubscriptionBody,
-        response: { 200: Subscription, ...errorResponses },
-      },
-    },
-    update,
-  );
-
-  app.delete(
-    "/api/v1/subscriptions/:id/",
-    {
-      schema: {
-        tags,
-        summary: "Delete a subscription (as Seed did; PATCH active=false stops one and keeps it)",
-        description:
-          "Seed's DELETE: removes the subscription (204, no event). To stop one and keep its history, PATCH `active: false`.",
-        params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      await deleteSubscription(db, request.params.id);
-      return reply.code(204).send(null);
     },
   );
 
