@@ -2,6 +2,8 @@ import { EventAccepted, WebhookParams } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses } from "@tidings/service-kit";
 import { receiveTwilioStatus } from "../channels/twilio/webhooks.ts";
 import { TwilioStatusCallback } from "../channels/twilio/wire.ts";
+import { receiveTwilioCallStatus } from "../channels/twilio-voice/webhooks.ts";
+import { TwilioCallStatusCallback } from "../channels/twilio-voice/wire.ts";
 import { receiveVonageReceipt } from "../channels/vonage/webhooks.ts";
 import { VonageDeliveryReceipt } from "../channels/vonage/wire.ts";
 import type { WebhookDeps } from "../channels/webhooks.ts";
@@ -45,6 +47,32 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
     async (request) =>
       accepted(
         await receiveTwilioStatus(
+          webhooks,
+          request.params.channel,
+          twilioSignedRequest(request),
+          request.log,
+        ),
+      ),
+  );
+
+  app.post(
+    "/api/v1/events/twilio-voice/:channel",
+    {
+      config: { public: true },
+      bodyLimit: CALLBACK_BODY_LIMIT,
+      schema: {
+        tags: ["events"],
+        summary: "Twilio call status callback (verified by X-Twilio-Signature)",
+        description:
+          "Public: Twilio posts a twilio-voice channel's call status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). A call's end decides its outbound: `completed` delivered; `no-answer`, `busy`, `failed`, `canceled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (initiated, ringing, in-progress) are ignored.",
+        params: WebhookParams,
+        body: TwilioCallStatusCallback,
+        response: { 200: EventAccepted, ...errorResponses },
+      },
+    },
+    async (request) =>
+      accepted(
+        await receiveTwilioCallStatus(
           webhooks,
           request.params.channel,
           twilioSignedRequest(request),
