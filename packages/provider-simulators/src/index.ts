@@ -10,3 +10,4 @@ export {
 } from "./twilio-rest.ts";
 export * from "./twilio-voice.ts";
 export * from "./vonage.ts";
+export * from "./vonage-voice.ts";

@@ -6,6 +6,7 @@ import type { SmtpChannelConfig } from "./smtp/wire.ts";
 import type { TwilioChannelConfig } from "./twilio/wire.ts";
 import type { TwilioVoiceChannelConfig } from "./twilio-voice/wire.ts";
 import type { VonageChannelConfig } from "./vonage/wire.ts";
+import type { VonageVoiceChannelConfig } from "./vonage-voice/wire.ts";
 
 /** Sending through a channel type with no adapter yet: a definite failure, not a retry loop. */
 const unsupported = (type: string): Channel => ({
@@ -39,6 +40,10 @@ export async function buildAdapter(
     case "twilio-voice": {
       const { TwilioVoiceChannel } = await import("./twilio-voice/adapter.ts");
       return new TwilioVoiceChannel(row.id, row.configuration as unknown as TwilioVoiceChannelConfig);
+    }
+    case "vonage-voice": {
+      const { VonageVoiceChannel } = await import("./vonage-voice/adapter.ts");
+      return new VonageVoiceChannel(row.id, row.configuration as unknown as VonageVoiceChannelConfig);
     }
     default:
       return unsupported(row.type);

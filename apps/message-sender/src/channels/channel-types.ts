@@ -5,6 +5,7 @@ import { SmtpChannelConfig } from "./smtp/wire.ts";
 import { TwilioChannelConfig } from "./twilio/wire.ts";
 import { TwilioVoiceChannelConfig } from "./twilio-voice/wire.ts";
 import { VonageChannelConfig } from "./vonage/wire.ts";
+import { VonageVoiceChannelConfig } from "./vonage-voice/wire.ts";
 
 // The channel types: each one's configuration (its provider's wire format), its secrets and its endpoints.
 
@@ -14,6 +15,7 @@ export const CHANNEL_CONFIGS = {
   vonage: VonageChannelConfig,
   smtp: SmtpChannelConfig,
   "twilio-voice": TwilioVoiceChannelConfig,
+  "vonage-voice": VonageVoiceChannelConfig,
 } as const;
 export type ChannelType = keyof typeof CHANNEL_CONFIGS;
 
@@ -24,6 +26,7 @@ export const CHANNEL_SECRETS: Readonly<Record<ChannelType, readonly string[]>> =
   vonage: ["api_secret", "signature_secret"],
   smtp: ["password"],
   "twilio-voice": ["auth_token"],
+  "vonage-voice": ["private_key", "signature_secret"],
 };
 
 /**
@@ -37,6 +40,7 @@ export const CHANNEL_ENDPOINTS: Readonly<Record<ChannelType, readonly string[]>>
   vonage: ["rest_url", "status_callback"],
   smtp: ["host", "port", "secure"],
   "twilio-voice": ["api_url", "status_callback"],
+  "vonage-voice": ["api_url", "status_callback"],
 };
 
 /** `POST /api/v1/channel/`: the configuration is validated by type. */
@@ -53,6 +57,11 @@ export const CreateChannelBody = Type.Union([
     ...ChannelFields,
     channel_type: Type.Literal("twilio-voice"),
     configuration: TwilioVoiceChannelConfig,
+  }),
+  Body({
+    ...ChannelFields,
+    channel_type: Type.Literal("vonage-voice"),
+    configuration: VonageVoiceChannelConfig,
   }),
 ]);
 export type CreateChannelBody = Static<typeof CreateChannelBody>;

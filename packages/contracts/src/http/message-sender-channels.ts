@@ -124,6 +124,7 @@ export const ChannelResponse = Type.Object({
     Type.Literal("vonage"),
     Type.Literal("smtp"),
     Type.Literal("twilio-voice"),
+    Type.Literal("vonage-voice"),
   ]),
   configuration: Json,
   default: Type.Boolean(),
