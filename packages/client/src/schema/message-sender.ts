@@ -324,7 +324,7 @@ export interface paths {
         put?: never;
         /**
          * Create a channel (configuration validated by channel_type; secrets are write-only) (admin)
-         * @description `{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, vonage, smtp, log). Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.
+         * @description `{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, vonage, smtp, log; twilio-voice and vonage-voice: calls that play `metadata.voice_speech_url`). Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.
          */
         post: operations["postChannel"];
         delete?: never;
@@ -381,6 +381,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/twilio-voice/{channel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Twilio call status callback (verified by X-Twilio-Signature)
+         * @description Public: Twilio posts a twilio-voice channel's call status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). A call's end decides its outbound: `completed` delivered; `no-answer`, `busy`, `failed`, `canceled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (initiated, ringing, in-progress) are ignored.
+         */
+        post: operations["postEventsTwilioVoiceByChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/vonage/{channel}": {
         parameters: {
             query?: never;
@@ -395,6 +415,26 @@ export interface paths {
          * @description Public: Vonage's delivery receipts (form-encoded or JSON), verified by their `sig` parameter and signed `timestamp` with the channel's signature secret (403 when they do not verify or are stale); applied as a Twilio report is.
          */
         post: operations["postEventsVonageByChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/vonage-voice/{channel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Vonage call event (verified by its signed JWT)
+         * @description Public: Vonage posts a vonage-voice channel's call events here (JSON), verified by the JWT in `Authorization: Bearer` (HS256 with the channel's signature secret, `payload_hash` the SHA-256 of the body, `iat` within VONAGE_SIGNATURE_MAX_SKEW_MS; else 403 MESSAGE_SENDER_INVALID_SIGNATURE). A call's end decides its outbound: `completed` delivered; `timeout`, `unanswered`, `busy`, `failed`, `rejected`, `cancelled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (started, ringing, answered) are ignored.
+         */
+        post: operations["postEventsVonageVoiceByChannel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4591,7 +4631,7 @@ export interface operations {
                         previous: string | null;
                         results: {
                             channel_id: string;
-                            channel_type: "log" | "twilio" | "vonage" | "smtp";
+                            channel_type: "log" | "twilio" | "vonage" | "smtp" | "twilio-voice" | "vonage-voice";
                             configuration: {
                                 [key: string]: unknown;
                             };
@@ -4894,6 +4934,71 @@ export interface operations {
                         default_subject?: string;
                         max_connections?: number;
                     };
+                } | {
+                    channel_id: string;
+                    default?: boolean;
+                    /** @default 0 */
+                    concurrency_limit?: number;
+                    /** @default 0 */
+                    rate_limit?: number;
+                    fallback?: string | null;
+                    sending_window?: {
+                        start: string;
+                        end: string;
+                        timezone?: string;
+                    } | null;
+                    daily_cap?: number | null;
+                    redelivery?: {
+                        max_attempts?: number;
+                        backoff_seconds?: number[];
+                        retry_on?: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                        no_report_timeout_seconds?: number;
+                    } | null;
+                    /** @enum {string} */
+                    channel_type: "twilio-voice";
+                    configuration: {
+                        account_sid: string;
+                        auth_token: string;
+                        from: string;
+                        status_callback?: string;
+                        api_url?: string;
+                        timeout_ms?: number;
+                        ring_seconds?: number;
+                        message_timeout?: number;
+                    };
+                } | {
+                    channel_id: string;
+                    default?: boolean;
+                    /** @default 0 */
+                    concurrency_limit?: number;
+                    /** @default 0 */
+                    rate_limit?: number;
+                    fallback?: string | null;
+                    sending_window?: {
+                        start: string;
+                        end: string;
+                        timezone?: string;
+                    } | null;
+                    daily_cap?: number | null;
+                    redelivery?: {
+                        max_attempts?: number;
+                        backoff_seconds?: number[];
+                        retry_on?: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                        no_report_timeout_seconds?: number;
+                    } | null;
+                    /** @enum {string} */
+                    channel_type: "vonage-voice";
+                    configuration: {
+                        application_id: string;
+                        private_key: string;
+                        from: string;
+                        signature_secret: string;
+                        status_callback?: string;
+                        api_url?: string;
+                        timeout_ms?: number;
+                        ring_seconds?: number;
+                        message_timeout?: number;
+                    };
                 };
             };
         };
@@ -4935,7 +5040,7 @@ export interface operations {
                      */
                     "application/json": {
                         channel_id: string;
-                        channel_type: "log" | "twilio" | "vonage" | "smtp";
+                        channel_type: "log" | "twilio" | "vonage" | "smtp" | "twilio-voice" | "vonage-voice";
                         configuration: {
                             [key: string]: unknown;
                         };
@@ -5209,7 +5314,7 @@ export interface operations {
                      */
                     "application/json": {
                         channel_id: string;
-                        channel_type: "log" | "twilio" | "vonage" | "smtp";
+                        channel_type: "log" | "twilio" | "vonage" | "smtp" | "twilio-voice" | "vonage-voice";
                         configuration: {
                             [key: string]: unknown;
                         };
@@ -5672,7 +5777,7 @@ export interface operations {
                      */
                     "application/json": {
                         channel_id: string;
-                        channel_type: "log" | "twilio" | "vonage" | "smtp";
+                        channel_type: "log" | "twilio" | "vonage" | "smtp" | "twilio-voice" | "vonage-voice";
                         configuration: {
                             [key: string]: unknown;
                         };
@@ -6035,6 +6140,167 @@ export interface operations {
             };
         };
     };
+    postEventsTwilioVoiceByChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "CallSid": "x",
+                 *       "CallStatus": "x"
+                 *     }
+                 */
+                "application/json": {
+                    CallSid: string;
+                    CallStatus: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "accepted": true,
+                     *       "reason": "x"
+                     *     }
+                     */
+                    "application/json": {
+                        accepted: boolean;
+                        reason: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_FAILED: the input does not match the schema (`details` names each field), or a value the service refuses (its own code); INVALID_BODY (not parseable as its content type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_FAILED",
+                     *         "message": "The request is invalid.",
+                     *         "details": [
+                     *           {
+                     *             "field": "body.example",
+                     *             "message": "must be string"
+                     *           }
+                     *         ],
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description No record with this id (the service's `..._NOT_FOUND` code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "Not found.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       },
+                     *       "detail": "Not found."
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description BODY_TOO_LARGE: the body is over 64 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "BODY_TOO_LARGE",
+                     *         "message": "Request body is too large",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests a minute from this address; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "This API key may make 10 requests per second.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+        };
+    };
     postEventsVonageByChannel: {
         parameters: {
             query?: never;
@@ -6059,6 +6325,167 @@ export interface operations {
                     status: string;
                     "err-code"?: string;
                     sig?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "accepted": true,
+                     *       "reason": "x"
+                     *     }
+                     */
+                    "application/json": {
+                        accepted: boolean;
+                        reason: string;
+                    };
+                };
+            };
+            /** @description VALIDATION_FAILED: the input does not match the schema (`details` names each field), or a value the service refuses (its own code); INVALID_BODY (not parseable as its content type). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_FAILED",
+                     *         "message": "The request is invalid.",
+                     *         "details": [
+                     *           {
+                     *             "field": "body.example",
+                     *             "message": "must be string"
+                     *           }
+                     *         ],
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description No record with this id (the service's `..._NOT_FOUND` code). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "Not found.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       },
+                     *       "detail": "Not found."
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description BODY_TOO_LARGE: the body is over 64 KB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "BODY_TOO_LARGE",
+                     *         "message": "Request body is too large",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED: too many requests a minute from this address; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "This API key may make 10 requests per second.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+        };
+    };
+    postEventsVonageVoiceByChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "uuid": "x",
+                 *       "status": "x"
+                 *     }
+                 */
+                "application/json": {
+                    uuid: string;
+                    status: string;
                 };
             };
         };
