@@ -34,9 +34,9 @@ export interface CallEnd {
 }
 
 /**
- * A call's end as a provider's event reports it (`status`), or undefined while the call goes on: `completed` is
- * delivered; not answered (`no_answer`, `busy`) is `absent_subscriber`, retried by the default policy; a call
- * that could not be placed (`failed`) is `unroutable`; `canceled` is `unknown`.
+ * A call's end as a provider's event reports it (`status`), by the provider's table `ends` (a status -> null for
+ * delivered, or the failure kind of a call that was not answered or not placed), or undefined while the call goes
+ * on (a status not in `ends`).
  */
 export function callEnd(
   provider: string,
