@@ -8,4 +8,6 @@ export {
   type TwilioFinalStatus,
   type TwilioOutcome,
 } from "./twilio-rest.ts";
+export * from "./twilio-voice.ts";
 export * from "./vonage.ts";
+export * from "./vonage-voice.ts";

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import twilio from "twilio";
 
 // Twilio's REST wire format: its errors, its message resource and its list envelope.
 
@@ -124,4 +125,48 @@ export function listPage(messages: SimulatedTwilioMessage[], accountSid: string,
     previous_page_uri: page > 0 ? pageUri(page - 1) : null,
     next_page_uri: start + pageSize < matching.length ? pageUri(page + 1) : null,
   };
+}
+
+/** Whether a request's basic auth is `accountSid` with its auth token in `accounts` (else answer 401, 20003). */
+export function authenticated(
+  authorization: string | undefined,
+  accounts: Record<string, string>,
+  accountSid: string,
+): boolean {
+  const [user, pass] = Buffer.from((authorization ?? "").replace(/^Basic /, ""), "base64")
+    .toString("utf8")
+    .split(":");
+  return user === accountSid && accounts[accountSid] !== undefined && accounts[accountSid] === pass;
+}
+
+export const NOT_FOUND: TwilioFailure = {
+  status: 404,
+  code: 20404,
+  message: "The requested resource was not found",
+};
+export const UNAUTHENTICATED: TwilioFailure = { status: 401, code: 20003, message: "Authenticate" };
+
+/**
+ * Posts a webhook as Twilio does: form-encoded, signed with X-Twilio-Signature by the account's auth token. The
+ * HTTP status the receiver answered, -1 when it could not be reached.
+ */
+export async function postSigned(
+  url: string,
+  token: string,
+  params: Record<string, string>,
+): Promise<number> {
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-twilio-signature": twilio.getExpectedTwilioSignature(token, url, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return -1;
+  }
 }

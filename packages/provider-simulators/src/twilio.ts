@@ -1,19 +1,21 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import twilio from "twilio";
 import { json, readText, startHttpServer } from "./http.ts";
 import {
+  authenticated,
   E164,
   errorBody,
   listPage,
   MESSAGES,
   messageResource,
+  postSigned,
   type SimulatedTwilioMessage,
   sid,
   TWILIO_ERRORS,
   type TwilioFailure,
   type TwilioFinalStatus,
   type TwilioOutcome,
+  UNAUTHENTICATED,
 } from "./twilio-rest.ts";
 
 export interface TwilioSimulatorOptions {
@@ -127,19 +129,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       ...(m.messagingServiceSid ? { MessagingServiceSid: m.messagingServiceSid } : {}),
     };
     const token = settings.accounts[m.accountSid] as string;
-    const signature = twilio.getExpectedTwilioSignature(token, m.statusCallback, params);
-    let responseStatus = 0;
-    try {
-      const res = await fetch(m.statusCallback, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
-        body: new URLSearchParams(params).toString(),
-      });
-      responseStatus = res.status;
-      await res.arrayBuffer();
-    } catch {
-      responseStatus = -1;
-    }
+    const responseStatus = await postSigned(m.statusCallback, token, params);
     callbacks.push({ url: m.statusCallback, params, responseStatus });
     return responseStatus;
   }
@@ -225,15 +215,8 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
         );
       }
       const accountSid = match[1] as string;
-      const [user, pass] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
-        .toString("utf8")
-        .split(":");
-      if (
-        user !== accountSid ||
-        settings.accounts[accountSid] === undefined ||
-        settings.accounts[accountSid] !== pass
-      ) {
-        return json(res, 401, errorBody({ status: 401, code: 20003, message: "Authenticate" }));
+      if (!authenticated(req.headers.authorization, settings.accounts, accountSid)) {
+        return json(res, 401, errorBody(UNAUTHENTICATED));
       }
       if (req.method === "POST" && !match[2]) {
         return create(req, res, accountSid);
@@ -294,16 +277,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
         SmsStatus: "received",
         To: to,
       };
-      const res = await fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          "x-twilio-signature": twilio.getExpectedTwilioSignature(token, url, params),
-        },
-        body: new URLSearchParams(params).toString(),
-      });
-      await res.arrayBuffer();
-      return { status: res.status, sid: inboundSid };
+      return { status: await postSigned(url, token, params), sid: inboundSid };
     },
     async sendStatus(messageSid, status, errorCode) {
       const m = messages.find((x) => x.sid === messageSid);

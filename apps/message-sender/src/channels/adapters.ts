@@ -4,7 +4,9 @@ import { type Channel, type Logger, PermanentSendError } from "../outbound/chann
 import { LogChannel } from "./log/adapter.ts";
 import type { SmtpChannelConfig } from "./smtp/wire.ts";
 import type { TwilioChannelConfig } from "./twilio/wire.ts";
+import type { TwilioVoiceChannelConfig } from "./twilio-voice/wire.ts";
 import type { VonageChannelConfig } from "./vonage/wire.ts";
+import type { VonageVoiceChannelConfig } from "./vonage-voice/wire.ts";
 
 /** Sending through a channel type with no adapter yet: a definite failure, not a retry loop. */
 const unsupported = (type: string): Channel => ({
@@ -34,6 +36,14 @@ export async function buildAdapter(
     case "smtp": {
       const { SmtpChannel } = await import("./smtp/adapter.ts");
       return new SmtpChannel(row.configuration as unknown as SmtpChannelConfig);
+    }
+    case "twilio-voice": {
+      const { TwilioVoiceChannel } = await import("./twilio-voice/adapter.ts");
+      return new TwilioVoiceChannel(row.id, row.configuration as unknown as TwilioVoiceChannelConfig);
+    }
+    case "vonage-voice": {
+      const { VonageVoiceChannel } = await import("./vonage-voice/adapter.ts");
+      return new VonageVoiceChannel(row.id, row.configuration as unknown as VonageVoiceChannelConfig);
     }
     default:
       return unsupported(row.type);

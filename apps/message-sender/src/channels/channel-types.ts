@@ -3,7 +3,9 @@ import Type, { type Static } from "typebox";
 import { LogChannelConfig } from "./log/wire.ts";
 import { SmtpChannelConfig } from "./smtp/wire.ts";
 import { TwilioChannelConfig } from "./twilio/wire.ts";
+import { TwilioVoiceChannelConfig } from "./twilio-voice/wire.ts";
 import { VonageChannelConfig } from "./vonage/wire.ts";
+import { VonageVoiceChannelConfig } from "./vonage-voice/wire.ts";
 
 // The channel types: each one's configuration (its provider's wire format), its secrets and its endpoints.
 
@@ -12,6 +14,8 @@ export const CHANNEL_CONFIGS = {
   twilio: TwilioChannelConfig,
   vonage: VonageChannelConfig,
   smtp: SmtpChannelConfig,
+  "twilio-voice": TwilioVoiceChannelConfig,
+  "vonage-voice": VonageVoiceChannelConfig,
 } as const;
 export type ChannelType = keyof typeof CHANNEL_CONFIGS;
 
@@ -21,6 +25,8 @@ export const CHANNEL_SECRETS: Readonly<Record<ChannelType, readonly string[]>> =
   twilio: ["auth_token"],
   vonage: ["api_secret", "signature_secret"],
   smtp: ["password"],
+  "twilio-voice": ["auth_token"],
+  "vonage-voice": ["private_key", "signature_secret"],
 };
 
 /**
@@ -33,6 +39,8 @@ export const CHANNEL_ENDPOINTS: Readonly<Record<ChannelType, readonly string[]>>
   twilio: ["api_url", "status_callback"],
   vonage: ["rest_url", "status_callback"],
   smtp: ["host", "port", "secure"],
+  "twilio-voice": ["api_url", "status_callback"],
+  "vonage-voice": ["api_url", "status_callback"],
 };
 
 /** `POST /api/v1/channel/`: the configuration is validated by type. */
@@ -45,5 +53,15 @@ export const CreateChannelBody = Type.Union([
   Body({ ...ChannelFields, channel_type: Type.Literal("twilio"), configuration: TwilioChannelConfig }),
   Body({ ...ChannelFields, channel_type: Type.Literal("vonage"), configuration: VonageChannelConfig }),
   Body({ ...ChannelFields, channel_type: Type.Literal("smtp"), configuration: SmtpChannelConfig }),
+  Body({
+    ...ChannelFields,
+    channel_type: Type.Literal("twilio-voice"),
+    configuration: TwilioVoiceChannelConfig,
+  }),
+  Body({
+    ...ChannelFields,
+    channel_type: Type.Literal("vonage-voice"),
+    configuration: VonageVoiceChannelConfig,
+  }),
 ]);
 export type CreateChannelBody = Static<typeof CreateChannelBody>;

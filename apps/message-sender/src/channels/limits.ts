@@ -88,3 +88,32 @@ export async function takeSlot(
 export async function releaseSlot(db: Db, channel: string, slot: number, holder: string): Promise<void> {
   await db.channelSlot.updateMany({ where: { channel, slot, holder }, data: { holder: null, until: null } });
 }
+
+/**
+ * Hands a slot taken by `holder` to the call `callId` for at most `ms` (a call holds its slot until it ends, not
+ * just while it is placed): releaseCallSlot frees it when the call's end is reported, else it lapses. False (the
+ * slot is left to its holder to release) when the call's end was already reported (kept as an early report).
+ */
+export async function holdSlotForCall(
+  db: Db,
+  channel: string,
+  slot: number,
+  holder: string,
+  callId: string,
+  ms: number,
+): Promise<boolean> {
+  const held = await db.$executeRaw`
+    UPDATE channel_slot SET holder = ${`call:${callId}`},
+      until = now() + make_interval(secs => ${ms / 1000}::float8)
+    WHERE channel = ${channel} AND slot = ${slot} AND holder = ${holder}
+      AND NOT EXISTS (SELECT 1 FROM early_report WHERE channel = ${channel} AND provider_id = ${callId})`;
+  return held > 0;
+}
+
+/** Frees the slot a call held (holdSlotForCall), if it still does. */
+export async function releaseCallSlot(db: Db, channel: string, callId: string): Promise<void> {
+  await db.channelSlot.updateMany({
+    where: { channel, holder: `call:${callId}` },
+    data: { holder: null, until: null },
+  });
+}

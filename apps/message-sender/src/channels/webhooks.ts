@@ -29,6 +29,9 @@ export interface SignedRequest {
 export const signedParams = (body: unknown): Record<string, string> =>
   Object.fromEntries(Object.entries(body as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 
+/** The channel types whose provider posts webhooks. */
+export type WebhookChannelType = "twilio" | "vonage" | "twilio-voice" | "vonage-voice";
+
 /**
  * A provider webhook's channel configuration (404 unless it is a channel of `type`), to check the webhook's
  * signature with. Webhooks are public, so the channel comes from the cache as it stands (`ChannelCache.cached`):
@@ -38,7 +41,7 @@ export const signedParams = (body: unknown): Record<string, string> =>
 export async function webhookChannelConfig<T>(
   channels: ChannelCache,
   channelId: string,
-  type: "twilio" | "vonage",
+  type: WebhookChannelType,
 ): Promise<T> {
   const channel = await channels.cached(channelId);
   if (channel?.type !== type) {

@@ -66,6 +66,11 @@ export interface Channel {
    * asks this before sending again. Channels that can't be asked leave this out: their sends are at least once.
    */
   acceptedSince?(outbound: OutboundToSend, address: string, since: Date): Promise<string[]>;
+  /**
+   * A voice channel's sends are calls that go on after `send` returns: each holds its concurrency slot until its
+   * end is reported, at most this long (Seed's `message_timeout`). Unset: a slot is held for the request only.
+   */
+  readonly holdsSlotMs?: number;
   /** Releases what the channel holds (connection pools). */
   close?(): Promise<void>;
 }

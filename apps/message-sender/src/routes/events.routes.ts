@@ -1,12 +1,36 @@
+import type { IncomingMessage } from "node:http";
+import { Readable } from "node:stream";
 import { EventAccepted, WebhookParams } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses } from "@tidings/service-kit";
 import { receiveTwilioStatus } from "../channels/twilio/webhooks.ts";
 import { TwilioStatusCallback } from "../channels/twilio/wire.ts";
+import { receiveTwilioCallStatus } from "../channels/twilio-voice/webhooks.ts";
+import { TwilioCallStatusCallback } from "../channels/twilio-voice/wire.ts";
 import { receiveVonageReceipt } from "../channels/vonage/webhooks.ts";
 import { VonageDeliveryReceipt } from "../channels/vonage/wire.ts";
+import { receiveVonageCallEvent } from "../channels/vonage-voice/webhooks.ts";
+import { VonageCallEvent } from "../channels/vonage-voice/wire.ts";
 import type { WebhookDeps } from "../channels/webhooks.ts";
 import { handleVumiEvent, VumiEvent } from "../delivery-reports/vumi-events.ts";
 import { twilioSignedRequest } from "./signed-request.ts";
+
+/** The bodies of signed requests as posted, by request, while they are handled. */
+const rawBodies = new WeakMap<IncomingMessage, Buffer>();
+
+/** A preParsing hook that keeps the body as posted (rawBodies) and hands the parser a copy. */
+async function keepRawBody(
+  request: { raw: IncomingMessage },
+  _reply: unknown,
+  payload: Readable,
+): Promise<Readable> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of payload) {
+    chunks.push(chunk as Buffer);
+  }
+  const body = Buffer.concat(chunks);
+  rawBodies.set(request.raw, body);
+  return Readable.from([body]);
+}
 
 const accepted = (outcome: string): EventAccepted => ({
   accepted: true,
@@ -54,6 +78,32 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
   );
 
   app.post(
+    "/api/v1/events/twilio-voice/:channel",
+    {
+      config: { public: true },
+      bodyLimit: CALLBACK_BODY_LIMIT,
+      schema: {
+        tags: ["events"],
+        summary: "Twilio call status callback (verified by X-Twilio-Signature)",
+        description:
+          "Public: Twilio posts a twilio-voice channel's call status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). A call's end decides its outbound: `completed` delivered; `no-answer`, `busy`, `failed`, `canceled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (initiated, ringing, in-progress) are ignored.",
+        params: WebhookParams,
+        body: TwilioCallStatusCallback,
+        response: { 200: EventAccepted, ...errorResponses },
+      },
+    },
+    async (request) =>
+      accepted(
+        await receiveTwilioCallStatus(
+          webhooks,
+          request.params.channel,
+          twilioSignedRequest(request),
+          request.log,
+        ),
+      ),
+  );
+
+  app.post(
     "/api/v1/events/vonage/:channel",
     {
       config: { public: true },
@@ -70,6 +120,38 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
     },
     async (request) =>
       accepted(await receiveVonageReceipt(webhooks, request.params.channel, request.body, request.log)),
+  );
+
+  app.post(
+    "/api/v1/events/vonage-voice/:channel",
+    {
+      config: { public: true },
+      bodyLimit: CALLBACK_BODY_LIMIT,
+      // The body as posted, for its signed hash (payload_hash).
+      preParsing: keepRawBody,
+      schema: {
+        tags: ["events"],
+        summary: "Vonage call event (verified by its signed JWT)",
+        description:
+          "Public: Vonage posts a vonage-voice channel's call events here (JSON), verified by the JWT in `Authorization: Bearer` (HS256 with the channel's signature secret, `payload_hash` the SHA-256 of the body, `iat` within VONAGE_SIGNATURE_MAX_SKEW_MS; else 403 MESSAGE_SENDER_INVALID_SIGNATURE). A call's end decides its outbound: `completed` delivered; `timeout`, `unanswered`, `busy`, `failed`, `rejected`, `cancelled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (started, ringing, answered) are ignored.",
+        params: WebhookParams,
+        body: VonageCallEvent,
+        response: { 200: EventAccepted, ...errorResponses },
+      },
+    },
+    async (request) =>
+      accepted(
+        await receiveVonageCallEvent(
+          webhooks,
+          request.params.channel,
+          {
+            authorization: request.headers.authorization,
+            rawBody: rawBodies.get(request.raw) ?? Buffer.alloc(0),
+            body: request.body,
+          },
+          request.log,
+        ),
+      ),
   );
 
   // Seed's generic event endpoint. Unlike Seed (AllowAny) it needs a token: an unauthenticated status change

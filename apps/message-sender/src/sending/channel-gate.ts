@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SendingWindow } from "@tidings/contracts";
 import type { ResolvedChannel } from "../channels/channel-cache.ts";
-import { rateCost, releaseSlot, takeRate, takeSlot } from "../channels/limits.ts";
+import { holdSlotForCall, rateCost, releaseSlot, takeRate, takeSlot } from "../channels/limits.ts";
 import {
   DEFAULT_SEND_TIMEOUT_MS,
   type OutboundToSend,
@@ -74,11 +74,24 @@ export async function sendThrough(
   if (slot === undefined) {
     throw new ThrottledError(`channel ${channel.id} is at its concurrency limit`, 0);
   }
+  let held = false;
   try {
-    return await sendWithinClaim();
+    const result = await sendWithinClaim();
+    const { holdsSlotMs } = channel.channel;
+    // A call holds its slot until it ends (or for holdsSlotMs), not only while it is placed.
+    held = Boolean(
+      holdsSlotMs &&
+        result.providerId &&
+        (await holdSlotForCall(sender.db, channel.id, slot, holder, result.providerId, holdsSlotMs).catch(
+          () => false,
+        )),
+    );
+    return result;
   } finally {
     // Never let a failed release turn a send into an error (and a retry): the lease lapses on its own.
-    await releaseSlot(sender.db, channel.id, slot, holder).catch(() => undefined);
+    if (!held) {
+      await releaseSlot(sender.db, channel.id, slot, holder).catch(() => undefined);
+    }
   }
 }
 

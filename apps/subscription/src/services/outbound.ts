@@ -1,4 +1,5 @@
 import type { OutboundSend, SendingWindow } from "@tidings/contracts";
+import type { Db, Tx } from "../db.ts";
 
 export interface OutboundMessage {
   text: string | null;
@@ -48,4 +49,39 @@ export function outboundFor(input: {
     ...(input.sendingWindow ? { sending_window: input.sendingWindow } : {}),
     ...(input.resend ? { resend: true } : {}),
   };
+}
+
+/** What an identity's details (its local copy) say of how its messages go: Seed's hub keys. */
+export interface ChannelPreference {
+  /** The kind of message the person asked for: `text` or `audio` (a hub's registration `msg_type`). */
+  preferred_msg_type?: unknown;
+  /** The channel id the person's messages of that kind go through (a voice channel for `audio`). */
+  channel?: unknown;
+}
+
+/** The channel preferences of these identities (those with a local copy), by identity. */
+export async function channelPreferences(
+  db: Db | Tx,
+  identities: string[],
+): Promise<Map<string, ChannelPreference>> {
+  const copies = await db.identityCopy.findMany({
+    where: { id: { in: [...new Set(identities)] }, deleted: false },
+    select: { id: true, details: true },
+  });
+  return new Map(copies.map((c) => [c.id, (c.details ?? {}) as ChannelPreference]));
+}
+
+/**
+ * The channel of a send of a set of `contentType` (text or audio): the identity's `channel` when its
+ * `preferred_msg_type` is that type (or it names none), else the set's channel (null: message-sender's default).
+ * So an audio set reaches a person who asked for calls through their voice channel, and a text set keeps its own.
+ */
+export function channelFor(
+  preference: ChannelPreference | undefined,
+  contentType: string,
+  setChannel: string | null,
+): string | null {
+  const { preferred_msg_type: kind, channel } = preference ?? {};
+  const applies = kind === undefined || kind === contentType;
+  return applies && typeof channel === "string" && channel !== "" ? channel : setChannel;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { Db } from "../db.ts";
 import { messageMissing, seedSubscriptionNotFound } from "../errors.ts";
-import { outboundFor } from "./outbound.ts";
+import { channelFor, channelPreferences, outboundFor } from "./outbound.ts";
 import { policiesFor } from "./position.ts";
 
 /**
@@ -32,6 +32,7 @@ export async function resendLast(
   }
   const set = await db.messageSetCopy.findUnique({ where: { id: sub.messagesetId } });
   const policy = (await policiesFor(db, [sub.messagesetId])).get(sub.messagesetId);
+  const preference = (await channelPreferences(db, [sub.identity])).get(sub.identity);
   const outbound = randomUUID();
   await db.$transaction(async (tx) => {
     await tx.resendRequest.create({ data: { outbound, subscription: sub.id, message: message.id } });
@@ -43,7 +44,7 @@ export async function resendLast(
         id: outbound,
         identity: sub.identity,
         contentType: set?.contentType ?? "text",
-        channel: set?.channel ?? null,
+        channel: channelFor(preference, set?.contentType ?? "text", set?.channel ?? null),
         message: {
           text: message.textContent,
           metadata: message.metadata as Record<string, unknown>,

@@ -4,7 +4,7 @@ import { publish } from "@tidings/hooks";
 import type { Logger } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { MessageSetCopy, Prisma } from "../generated/prisma/client.ts";
-import { type OutboundMessage, outboundFor } from "./outbound.ts";
+import { channelFor, channelPreferences, type OutboundMessage, outboundFor } from "./outbound.ts";
 import {
   DEFAULT_POLICY,
   dayIn,
@@ -176,6 +176,10 @@ export async function sendBatch(
     }
 
     const messages = await loadMessages(tx, planned);
+    const preferences = await channelPreferences(
+      tx,
+      planned.map((p) => p.sub.identity),
+    );
     const events: OutboxMessage[] = [];
     const updates: object[] = [];
     const completions: Planned[] = [];
@@ -200,7 +204,7 @@ export async function sendBatch(
               id,
               identity: sub.identity,
               contentType: set.contentType,
-              channel: set.channel,
+              channel: channelFor(preferences.get(sub.identity), set.contentType, set.channel),
               message: found[i] as OutboundMessage,
               prepend: i === 0 && typeof prepend === "string" ? prepend : undefined,
               sendingWindow: policies.get(sub.messageset)?.sendingWindow,

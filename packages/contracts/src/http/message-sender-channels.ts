@@ -123,6 +123,8 @@ export const ChannelResponse = Type.Object({
     Type.Literal("twilio"),
     Type.Literal("vonage"),
     Type.Literal("smtp"),
+    Type.Literal("twilio-voice"),
+    Type.Literal("vonage-voice"),
   ]),
   configuration: Json,
   default: Type.Boolean(),

@@ -49,6 +49,36 @@ interface TwilioError {
   message?: string;
 }
 
+/** The twilio SDK's client for an account, its requests sent to `api_url` when set, giving up after `timeout`. */
+export function twilioClient(
+  config: { account_sid: string; auth_token: string; api_url?: string },
+  timeout: number,
+): twilio.Twilio {
+  const httpClient = config.api_url
+    ? new OriginRequestClient(new URL(config.api_url).origin, { timeout })
+    : new RequestClient({ timeout });
+  return twilio(config.account_sid, config.auth_token, { httpClient });
+}
+
+/**
+ * A create request's error as the sender takes it: 429 / 20429 ThrottledError, 21610 RecipientOptedOutError, any
+ * other 4xx but 401 and 403 PermanentSendError, a timeout or broken connection NoAnswerError, else unchanged.
+ */
+export function twilioSendError(err: unknown, timeoutMs: number): unknown {
+  const { status, code, message = "no message" } = err as TwilioError;
+  const reason = `twilio ${code ?? status}: ${message}`;
+  if (status === 429 || Number(code) === 20429) {
+    return new ThrottledError(reason, TWILIO_THROTTLE_PAUSE_MS);
+  }
+  if (Number(code) === UNSUBSCRIBED_RECIPIENT) {
+    return new RecipientOptedOutError(reason, code);
+  }
+  if (typeof status === "number" && status >= 400 && status < 500 && status !== 401 && status !== 403) {
+    return new PermanentSendError(reason, code);
+  }
+  return unanswered(err, "twilio", timeoutMs);
+}
+
 /** The URL Twilio posts a channel's status callbacks to. */
 export const twilioCallbackUrl = (base: string, channelId: string) =>
   `${base.replace(/\/+$/, "")}/api/v1/events/twilio/${encodeURIComponent(channelId)}`;
@@ -69,10 +99,7 @@ export class TwilioChannel implements Channel {
   ) {
     const timeout = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
     this.timeoutMs = timeout;
-    const httpClient = config.api_url
-      ? new OriginRequestClient(new URL(config.api_url).origin, { timeout })
-      : new RequestClient({ timeout });
-    this.client = twilio(config.account_sid, config.auth_token, { httpClient });
+    this.client = twilioClient(config, timeout);
   }
 
   async status(providerId: string): Promise<ProviderStatus | null> {
@@ -128,18 +155,7 @@ export class TwilioChannel implements Channel {
       // Accepted (2xx) without a sid: sent, so recorded as such, never sent again.
       return message.sid ? { providerId: message.sid, delivered: false } : acceptedWithoutId("twilio");
     } catch (err) {
-      const { status, code, message = "no message" } = err as TwilioError;
-      const reason = `twilio ${code ?? status}: ${message}`;
-      if (status === 429 || Number(code) === 20429) {
-        throw new ThrottledError(reason, TWILIO_THROTTLE_PAUSE_MS);
-      }
-      if (Number(code) === UNSUBSCRIBED_RECIPIENT) {
-        throw new RecipientOptedOutError(reason, code);
-      }
-      if (typeof status === "number" && status >= 400 && status < 500 && status !== 401 && status !== 403) {
-        throw new PermanentSendError(reason, code);
-      }
-      throw unanswered(err, "twilio", this.timeoutMs);
+      throw twilioSendError(err, this.timeoutMs);
     }
   }
 }

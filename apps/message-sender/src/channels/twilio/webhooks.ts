@@ -4,6 +4,7 @@ import type { ChannelCache } from "../channel-cache.ts";
 import {
   type SignedRequest,
   storeWebhookInbound,
+  type WebhookChannelType,
   type WebhookDeps,
   type WebhookLog,
   webhookChannelConfig,
@@ -23,18 +24,19 @@ const TWILIO_FINAL: Record<string, boolean> = {
   canceled: false,
 };
 
-/** Checks X-Twilio-Signature with the twilio channel's auth token: 404 for no such channel, 403 if wrong. */
-async function verifyTwilio(
+/** Checks X-Twilio-Signature with the channel's auth token: 404 for no such channel of `type`, 403 if wrong. */
+export async function verifyTwilio(
   channels: ChannelCache,
   channelId: string,
   request: SignedRequest,
   log: WebhookLog,
+  type: WebhookChannelType = "twilio",
 ): Promise<void> {
   const { signature } = request;
-  const { auth_token: authToken } = await webhookChannelConfig<TwilioChannelConfig>(
+  const { auth_token: authToken } = await webhookChannelConfig<Pick<TwilioChannelConfig, "auth_token">>(
     channels,
     channelId,
-    "twilio",
+    type,
   );
   // The provider SDKs are loaded when first needed: most processes never use one of them (tens of MB each).
   const verified =

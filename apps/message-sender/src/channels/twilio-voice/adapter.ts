@@ -1,0 +1,70 @@
+import twilio from "twilio";
+import {
+  type Channel,
+  DEFAULT_SEND_TIMEOUT_MS,
+  type OutboundToSend,
+  type ProviderStatus,
+  type SendResult,
+} from "../../outbound/channel.ts";
+import { twilioClient, twilioSendError } from "../twilio/adapter.ts";
+import { DEFAULT_MESSAGE_TIMEOUT_SECONDS, speechUrls } from "../voice.ts";
+import { twilioCallEnd } from "./webhooks.ts";
+import type { TwilioVoiceChannelConfig } from "./wire.ts";
+
+/** The call progress events asked for; the call's end (`completed`, with its CallStatus) is the one applied. */
+const EVENTS = ["initiated", "ringing", "answered", "completed"];
+
+/** The URL Twilio posts a voice channel's call status callbacks to. */
+export const twilioVoiceCallbackUrl = (base: string, channelId: string) =>
+  `${base.replace(/\/+$/, "")}/api/v1/events/twilio-voice/${encodeURIComponent(channelId)}`;
+
+/**
+ * Twilio Programmable Voice through the `twilio` SDK: an outbound call (`calls.create`) whose TwiML plays each
+ * of the outbound's `voice_speech_url` in order, then hangs up; its call status callbacks decide it (see
+ * webhooks.ts). Errors of the create request are taken as the SMS channel's are. The call's SID is the provider id.
+ */
+export class TwilioVoiceChannel implements Channel {
+  private readonly client: twilio.Twilio;
+  readonly timeoutMs: number;
+  readonly holdsSlotMs: number;
+
+  constructor(
+    private readonly channelId: string,
+    private readonly config: TwilioVoiceChannelConfig,
+  ) {
+    this.timeoutMs = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
+    this.holdsSlotMs = (config.message_timeout ?? DEFAULT_MESSAGE_TIMEOUT_SECONDS) * 1000;
+    this.client = twilioClient(config, this.timeoutMs);
+  }
+
+  async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
+    const response = new twilio.twiml.VoiceResponse();
+    for (const url of speechUrls(outbound.metadata)) {
+      response.play(url);
+    }
+    const { config } = this;
+    try {
+      const call = await this.client.calls.create({
+        to: address,
+        from: config.from,
+        twiml: response.toString(),
+        ...(config.ring_seconds ? { timeout: config.ring_seconds } : {}),
+        ...(config.status_callback
+          ? {
+              statusCallback: twilioVoiceCallbackUrl(config.status_callback, this.channelId),
+              statusCallbackMethod: "POST",
+              statusCallbackEvent: EVENTS,
+            }
+          : {}),
+      });
+      return { providerId: call.sid, delivered: false };
+    } catch (err) {
+      throw twilioSendError(err, this.timeoutMs);
+    }
+  }
+
+  async status(providerId: string): Promise<ProviderStatus | null> {
+    const call = await this.client.calls(providerId).fetch();
+    return twilioCallEnd(call.status) ?? null;
+  }
+}

@@ -1,0 +1,38 @@
+import type { ReportOutcome } from "../../outbound/status.ts";
+import { verifyTwilio } from "../twilio/webhooks.ts";
+import { callEnd, receiveCallEnd } from "../voice.ts";
+import type { SignedRequest, WebhookDeps, WebhookLog } from "../webhooks.ts";
+import type { TwilioCallStatusCallback } from "./wire.ts";
+
+/**
+ * A Twilio call's end (its CallStatus; https://www.twilio.com/docs/voice/api/call-resource#call-status-values):
+ * `completed` (answered, and the TwiML played to its end) is delivered; `no-answer` and `busy` were not answered;
+ * `failed` could not be placed; `canceled` was cancelled before it was answered. Others (queued, initiated,
+ * ringing, in-progress) are progress: undefined.
+ */
+export const twilioCallEnd = (status: string) =>
+  callEnd("twilio", status, {
+    completed: null,
+    "no-answer": "absent_subscriber",
+    busy: "absent_subscriber",
+    failed: "unroutable",
+    canceled: "unknown",
+  });
+
+/**
+ * A Twilio call status callback for a twilio-voice channel: verified by X-Twilio-Signature with the channel's auth
+ * token (403 when it does not, nothing changes); a call's end is applied as its final report (a failure to the
+ * channel's redelivery policy) and frees the call's concurrency slot; progress events change nothing.
+ */
+export async function receiveTwilioCallStatus(
+  deps: WebhookDeps,
+  channelId: string,
+  request: SignedRequest,
+  log: WebhookLog,
+): Promise<ReportOutcome | "ignored"> {
+  await verifyTwilio(deps.channels, channelId, request, log, "twilio-voice");
+  const { CallSid: sid, CallStatus: status } = request.params as TwilioCallStatusCallback &
+    Record<string, string>;
+  const end = twilioCallEnd(status);
+  return end ? receiveCallEnd(deps, channelId, sid, end, log) : "ignored";
+}

@@ -1,0 +1,71 @@
+import type { FailureKind } from "@tidings/contracts";
+import { PermanentSendError } from "../outbound/channel.ts";
+import type { FailedReport } from "../outbound/redelivery.ts";
+import { type ReportOutcome, reportFinal } from "../outbound/status.ts";
+import { releaseCallSlot } from "./limits.ts";
+import type { WebhookDeps, WebhookLog } from "./webhooks.ts";
+
+// What the voice channels (twilio-voice, vonage-voice) share: the audio an outbound plays, how long a call holds
+// its concurrency slot, and how a call's end is applied.
+
+/** How long a call counts against its channel's concurrency_limit when its end is never reported (seconds). */
+export const DEFAULT_MESSAGE_TIMEOUT_SECONDS = 600;
+
+/**
+ * The audio an outbound's call plays, in order: `metadata.voice_speech_url` (Seed's key: a list of URLs, or one).
+ * An outbound without one cannot be a call: PermanentSendError.
+ */
+export function speechUrls(metadata: Record<string, unknown>): string[] {
+  const given = metadata.voice_speech_url;
+  const urls = (Array.isArray(given) ? given : [given]).filter(
+    (u): u is string => typeof u === "string" && /^https?:\/\//.test(u),
+  );
+  if (urls.length === 0) {
+    throw new PermanentSendError("no voice_speech_url to play: a voice channel sends audio messages only");
+  }
+  return urls;
+}
+
+/** A call that ended: answered and played to the end (delivered), or not, with its reason and failure kind. */
+export interface CallEnd {
+  delivered: boolean;
+  reason: string | null;
+  kind?: FailureKind;
+}
+
+/**
+ * A call's end as a provider's event reports it (`status`), by the provider's table `ends` (a status -> null for
+ * delivered, or the failure kind of a call that was not answered or not placed), or undefined while the call goes
+ * on (a status not in `ends`).
+ */
+export function callEnd(
+  provider: string,
+  status: string,
+  ends: Readonly<Record<string, FailureKind | null>>,
+) {
+  const kind = ends[status];
+  if (kind === undefined) {
+    return undefined;
+  }
+  return kind === null
+    ? { delivered: true, reason: null }
+    : ({ delivered: false, reason: `${provider} call ${status}`, kind } satisfies CallEnd);
+}
+
+/**
+ * Applies a call's end (its webhook verified) as the final report of its provider id, then frees the concurrency
+ * slot the call held (see sending/channel-gate.ts).
+ */
+export async function receiveCallEnd(
+  { db, redelivery }: WebhookDeps,
+  channelId: string,
+  callId: string,
+  end: CallEnd,
+  log: WebhookLog,
+): Promise<ReportOutcome> {
+  const failure: FailedReport | undefined = end.kind && { kind: end.kind, defaults: redelivery };
+  const outcome = await reportFinal(db, channelId, callId, end.delivered, end.reason, failure);
+  await releaseCallSlot(db, channelId, callId);
+  log.info({ channel: channelId, providerId: callId, delivered: end.delivered, outcome }, "call ended");
+  return outcome;
+}

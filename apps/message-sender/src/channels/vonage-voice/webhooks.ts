@@ -1,0 +1,60 @@
+import { senderError } from "../../errors.ts";
+import type { ReportOutcome } from "../../outbound/status.ts";
+import { callEnd, receiveCallEnd } from "../voice.ts";
+import { type WebhookDeps, type WebhookLog, webhookChannelConfig } from "../webhooks.ts";
+import { checkVonageJwt } from "./signature.ts";
+import type { VonageCallEvent, VonageVoiceChannelConfig } from "./wire.ts";
+
+/**
+ * A Vonage call's end (its event `status`; https://developer.vonage.com/en/voice/voice-api/concepts/call-flow):
+ * `completed` (answered, and the NCCO streamed to its end) is delivered; `timeout`, `unanswered` and `busy` were
+ * not answered; `failed` and `rejected` could not be placed; `cancelled` was cancelled before it was answered.
+ * Others (started, ringing, answered, machine) are progress: undefined.
+ */
+export const vonageCallEnd = (status: string) =>
+  callEnd("vonage", status, {
+    completed: null,
+    timeout: "absent_subscriber",
+    unanswered: "absent_subscriber",
+    busy: "absent_subscriber",
+    failed: "unroutable",
+    rejected: "unroutable",
+    cancelled: "unknown",
+  });
+
+/** A call event as its signature is checked: its Authorization header and the body as posted. */
+export interface SignedEvent {
+  authorization: string | undefined;
+  rawBody: Buffer;
+  body: VonageCallEvent;
+}
+
+/**
+ * A Vonage call event for a vonage-voice channel: verified by its signed JWT (the channel's signature_secret,
+ * the body's hash, a recent `iat`; 403 when it does not, nothing changes); a call's end is applied as its final
+ * report and frees the call's concurrency slot; progress events change nothing.
+ */
+export async function receiveVonageCallEvent(
+  deps: WebhookDeps,
+  channelId: string,
+  event: SignedEvent,
+  log: WebhookLog,
+): Promise<ReportOutcome | "ignored"> {
+  const config = await webhookChannelConfig<VonageVoiceChannelConfig>(
+    deps.channels,
+    channelId,
+    "vonage-voice",
+  );
+  const check = checkVonageJwt(
+    event.authorization,
+    event.rawBody,
+    config.signature_secret,
+    deps.vonageMaxSkewMs,
+  );
+  if (check !== "valid") {
+    log.warn({ channel: channelId, check }, "vonage call event not signed as it should be; refused");
+    throw senderError("MESSAGE_SENDER_INVALID_SIGNATURE", "The call event's signed JWT does not verify");
+  }
+  const end = vonageCallEnd(event.body.status);
+  return end ? receiveCallEnd(deps, channelId, event.body.uuid, end, log) : "ignored";
+}

@@ -1,0 +1,124 @@
+/**
+ * The vonage-voice channel on the Vonage Voice simulator, through `@vonage/server-sdk` (JWT-authenticated calls
+ * with an NCCO): every call end, applied from events signed as Vonage signs them, and forged events refused.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import {
+  type CallOutcome,
+  startVonageVoiceSimulator,
+  type VonageVoiceSimulator,
+  vonageWebhookJwt,
+} from "@tidings/provider-simulators";
+import { serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
+import { createMessageSenderService } from "../src/service.ts";
+import { msisdn, outboundReaching } from "./helpers.ts";
+import { createChannel, listening, sendAudio } from "./voice-helpers.ts";
+
+const APP = "9b0f3a51-6a3f-4d7e-8a52-7c1d2e3f4a5b";
+const SIG_SECRET = "vonage-voice-signature-secret";
+
+const it = serviceTest(
+  createMessageSenderService(),
+  { worker: true, env: { CHANNEL_CACHE_TTL_MS: "100", VONAGE_SIGNATURE_MAX_SKEW_MS: "60000" } },
+  [],
+).extend<{ sim: VonageVoiceSimulator }>({
+  sim: [
+    async ({ svc }, use) => {
+      const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      const sim = await startVonageVoiceSimulator({
+        applications: { [APP]: publicKey.export({ type: "spki", format: "pem" }).toString() },
+        signatureSecret: SIG_SECRET,
+        eventIntervalMs: 10,
+      });
+      const config = {
+        application_id: APP,
+        private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+        from: "27600000000",
+        signature_secret: SIG_SECRET,
+        api_url: sim.url,
+      };
+      const once = { redelivery: { max_attempts: 1 } };
+      const base = await listening(svc);
+      await createChannel(svc, "VV", "vonage-voice", { ...config, status_callback: base }, once);
+      await createChannel(svc, "VV_QUIET", "vonage-voice", config, once);
+      await use(sim);
+      await sim.close();
+    },
+    { scope: "file", auto: true },
+  ],
+});
+
+describe("the vonage-voice channel", () => {
+  it("calls with one stream action per URL and is delivered when the call completes", async ({
+    svc,
+    sim,
+    receiver,
+  }) => {
+    const to = msisdn();
+    const urls = [`${receiver.url}/media/intro.mp3`, `${receiver.url}/media/week-20.mp3`];
+    const id = await sendAudio(svc, "VV", to, urls);
+    expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ attempts: 1 });
+    const [call] = sim.calls.filter((c) => c.to === to);
+    expect(call!.ncco).toEqual(urls.map((url) => ({ action: "stream", streamUrl: [url] })));
+    expect(call).toMatchObject({
+      from: "27600000000",
+      eventUrl: expect.stringMatching(/\/events\/vonage-voice\/VV$/),
+    });
+    const events = () => sim.events.filter((e) => e.body.uuid === call!.uuid);
+    await waitFor(() => events().length === 4, { what: "the call's four events answered" });
+    expect(events().map((e) => [e.body.status, e.responseStatus])).toEqual([
+      ["started", 200],
+      ["ringing", 200],
+      ["answered", 200],
+      ["completed", 200],
+    ]);
+    expect(receiver.received.map((r) => r.path)).toEqual(
+      expect.arrayContaining(["/media/intro.mp3", "/media/week-20.mp3"]),
+    );
+  });
+
+  it.for<[CallOutcome, string]>([
+    ["no-answer", "vonage call timeout"],
+    ["busy", "vonage call busy"],
+    ["failed", "vonage call failed"],
+    ["canceled", "vonage call cancelled"],
+  ])("fails a call that ends %s with Vonage's status", async ([outcome, reason], { svc, sim }) => {
+    const to = msisdn();
+    sim.script(to, [outcome]);
+    const id = await sendAudio(svc, "VV", to, ["https://media.example.org/a.mp3"]);
+    expect(await outboundReaching(svc.db, id, "failed")).toMatchObject({ lastError: reason, attempts: 1 });
+  });
+
+  it("refuses an event signed with another secret, for another body, or long ago, with 403", async ({
+    svc,
+    sim,
+  }) => {
+    const to = msisdn();
+    sim.script(to, ["none"]);
+    const id = await sendAudio(svc, "VV_QUIET", to, ["https://media.example.org/a.mp3"]);
+    const { providerId } = await outboundReaching(svc.db, id, "submitted");
+    const body = JSON.stringify({ uuid: providerId, status: "completed", direction: "outbound" });
+    const post = (authorization: string, payload = body) =>
+      svc.app.inject({
+        method: "POST",
+        url: "/api/v1/events/vonage-voice/VV_QUIET",
+        headers: { "content-type": "application/json", authorization: `Bearer ${authorization}` },
+        payload,
+      });
+    const refused = [
+      await post(vonageWebhookJwt("another-secret", body, APP)),
+      // Signed for a failed call, posted as a completed one.
+      await post(vonageWebhookJwt(SIG_SECRET, body.replace("completed", "failed"), APP)),
+      await post(vonageWebhookJwt(SIG_SECRET, body, APP, Date.now() - 120_000)),
+      await post("not-a-jwt"),
+    ];
+    expect(refused.map((r) => r.statusCode)).toEqual([403, 403, 403, 403]);
+    expect(refused[0]!.json().error.code).toBe("MESSAGE_SENDER_INVALID_SIGNATURE");
+    expect(await svc.db.outbound.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "submitted" });
+    // The same bytes, with spacing of the provider's own, verify: the hash is of the body as posted.
+    const spaced = body.replace(/,/g, ", ");
+    expect((await post(vonageWebhookJwt(SIG_SECRET, spaced, APP), spaced)).statusCode).toBe(200);
+    expect(await outboundReaching(svc.db, id, "delivered")).toBeTruthy();
+  });
+});

@@ -1,0 +1,257 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { json, readText, startHttpServer } from "./http.ts";
+import {
+  authenticated,
+  E164,
+  errorBody,
+  NOT_FOUND,
+  postSigned,
+  sid,
+  type TwilioFailure,
+  UNAUTHENTICATED,
+} from "./twilio-rest.ts";
+
+/**
+ * How a simulated call ends, as its final status callback (`CallStatus`) says: answered and played to the end
+ * (`completed`), or not answered (`no-answer`, `busy`, `failed`, `canceled`); `none`: it never reports an end.
+ */
+export type CallOutcome = "completed" | "no-answer" | "busy" | "failed" | "canceled" | "none";
+
+export interface SimulatedCall {
+  sid: string;
+  accountSid: string;
+  to: string;
+  from: string;
+  /** The TwiML the call runs, as posted. */
+  twiml: string;
+  /** The URLs of its `<Play>` verbs, in order. */
+  plays: string[];
+  statusCallback: string | null;
+  /** The events the status callback asked for (`StatusCallbackEvent`; Twilio always sends the final one). */
+  events: string[];
+  /** The latest status (`queued` until the first callback). */
+  status: string;
+  /** The answer of each `plays` URL fetched while the call played (HTTP status, -1 when unreachable). */
+  fetched: number[];
+  /** When it was created (ms since the epoch). */
+  createdAt: number;
+}
+
+/** Where each status callback event comes in a call's life, and the CallStatus it reports. */
+const PROGRESS = [
+  { event: "initiated", status: "initiated" },
+  { event: "ringing", status: "ringing" },
+  { event: "answered", status: "in-progress" },
+] as const;
+
+export interface TwilioVoiceSimulatorOptions {
+  /** Accepted credentials: account SID -> auth token; others get 401 (20003). */
+  accounts: Record<string, string>;
+  /** Between one status callback and the next. Default 20. */
+  callbackIntervalMs?: number;
+  port?: number;
+}
+
+export interface TwilioVoiceSimulator {
+  url: string;
+  /** Every call created, in order. */
+  calls: SimulatedCall[];
+  /** The callbacks sent: url, parameters, and the HTTP status the receiver answered. */
+  callbacks: { url: string; params: Record<string, string>; responseStatus: number; at: number }[];
+  /** How the next calls to `to` end, one outcome each, in order (then `completed`). */
+  script(to: string, outcomes: CallOutcome[]): void;
+  /** The next `times` create requests fail with this error. */
+  failNext(failure: TwilioFailure, times?: number): void;
+  /** Ends a call that is still going (one scripted `none`) with this status, signed as Twilio would. */
+  end(callSid: string, status: Exclude<CallOutcome, "none">): Promise<number>;
+  close(): Promise<void>;
+}
+
+const CALLS = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls(?:\/(CA[0-9a-f]{32}))?\.json$/;
+
+/** The URLs of a TwiML document's `<Play>` verbs, in order. */
+const playsOf = (twiml: string) =>
+  [...twiml.matchAll(/<Play[^>]*>([^<]*)<\/Play>/g)].map((m) =>
+    (m[1] as string).replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">"),
+  );
+
+function callResource(c: SimulatedCall) {
+  return {
+    sid: c.sid,
+    account_sid: c.accountSid,
+    api_version: "2010-04-01",
+    direction: "outbound-api",
+    from: c.from,
+    to: c.to,
+    status: c.status,
+    uri: `/2010-04-01/Accounts/${c.accountSid}/Calls/${c.sid}.json`,
+  };
+}
+
+/**
+ * A local Twilio Voice Calls API: `POST /2010-04-01/Accounts/{sid}/Calls.json` (form-encoded, basic auth, as
+ * the twilio SDK's `calls.create` sends it, with `Twiml`) and `GET .../Calls/{sid}.json`. A created call reports
+ * its progress to its StatusCallback (the events it asked for, then always the final one: `completed` with a
+ * CallDuration, or `no-answer`, `busy`, `failed`, `canceled`), form-encoded and signed with X-Twilio-Signature.
+ * An answered call fetches each `<Play>` URL, as Twilio does to play it.
+ */
+export async function startTwilioVoiceSimulator(
+  options: TwilioVoiceSimulatorOptions,
+): Promise<TwilioVoiceSimulator> {
+  const interval = options.callbackIntervalMs ?? 20;
+  const calls: SimulatedCall[] = [];
+  const callbacks: TwilioVoiceSimulator["callbacks"] = [];
+  const failures: TwilioFailure[] = [];
+  const scripts = new Map<string, CallOutcome[]>();
+  const pending = new Set<Promise<unknown>>();
+
+  async function callback(c: SimulatedCall, status: string, sequence: number): Promise<number> {
+    c.status = status;
+    if (!c.statusCallback) {
+      return 0;
+    }
+    const params: Record<string, string> = {
+      AccountSid: c.accountSid,
+      ApiVersion: "2010-04-01",
+      CallSid: c.sid,
+      CallStatus: status,
+      CallbackSource: "call-progress-events",
+      Called: c.to,
+      Caller: c.from,
+      Direction: "outbound-api",
+      From: c.from,
+      SequenceNumber: String(sequence),
+      Timestamp: new Date().toUTCString(),
+      To: c.to,
+      ...(status === "completed" ? { CallDuration: String(c.plays.length * 7), Duration: "1" } : {}),
+    };
+    const token = options.accounts[c.accountSid] as string;
+    const responseStatus = await postSigned(c.statusCallback, token, params);
+    callbacks.push({ url: c.statusCallback, params, responseStatus, at: Date.now() });
+    return responseStatus;
+  }
+
+  async function play(c: SimulatedCall): Promise<void> {
+    for (const url of c.plays) {
+      try {
+        const res = await fetch(url);
+        await res.arrayBuffer();
+        c.fetched.push(res.status);
+      } catch {
+        c.fetched.push(-1);
+      }
+    }
+  }
+
+  async function lifecycle(c: SimulatedCall): Promise<void> {
+    const outcome = scripts.get(c.to)?.shift() ?? "completed";
+    const answered = outcome === "completed" || outcome === "none";
+    let sequence = 0;
+    // Before it ends, a call is initiated and rings; only an answered one is in progress.
+    for (const step of PROGRESS.slice(0, answered ? 3 : outcome === "no-answer" ? 2 : 1)) {
+      await sleep(interval);
+      if (c.events.includes(step.event)) {
+        await callback(c, step.status, sequence++);
+      } else {
+        c.status = step.status;
+      }
+    }
+    if (answered) {
+      await play(c);
+    }
+    if (outcome !== "none") {
+      await sleep(interval);
+      await callback(c, outcome, sequence);
+    }
+  }
+
+  function track(p: Promise<unknown>): void {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  }
+
+  async function create(req: IncomingMessage, res: ServerResponse, accountSid: string): Promise<void> {
+    const form = new URLSearchParams(await readText(req));
+    const failure = failures.shift();
+    if (failure) {
+      return json(res, failure.status, errorBody(failure));
+    }
+    const to = form.get("To") ?? "";
+    if (!E164.test(to)) {
+      return json(
+        res,
+        400,
+        errorBody({ status: 400, code: 21217, message: `Phone number ${to} is not valid.` }),
+      );
+    }
+    const twiml = form.get("Twiml");
+    if (!twiml && !form.get("Url")) {
+      return json(res, 400, errorBody({ status: 400, code: 21205, message: "Url or Twiml is required." }));
+    }
+    const call: SimulatedCall = {
+      sid: sid("CA"),
+      accountSid,
+      to,
+      from: form.get("From") ?? "",
+      twiml: twiml ?? "",
+      plays: playsOf(twiml ?? ""),
+      statusCallback: form.get("StatusCallback"),
+      events: form.getAll("StatusCallbackEvent").flatMap((e) => e.split(" ")),
+      status: "queued",
+      fetched: [],
+      createdAt: Date.now(),
+    };
+    calls.push(call);
+    track(lifecycle(call));
+    json(res, 201, callResource(call));
+  }
+
+  const { server, url } = await startHttpServer(
+    options.port,
+    async (req, res) => {
+      const match = CALLS.exec((req.url ?? "").split("?")[0] as string);
+      if (!match) {
+        return json(res, 404, errorBody(NOT_FOUND));
+      }
+      const accountSid = match[1] as string;
+      if (!authenticated(req.headers.authorization, options.accounts, accountSid)) {
+        return json(res, 401, errorBody(UNAUTHENTICATED));
+      }
+      if (req.method === "POST" && !match[2]) {
+        return create(req, res, accountSid);
+      }
+      const found = calls.find((c) => c.sid === match[2] && c.accountSid === accountSid);
+      return found && req.method === "GET"
+        ? json(res, 200, callResource(found))
+        : json(res, 404, errorBody(NOT_FOUND));
+    },
+    (err) => errorBody({ status: 500, code: 20500, message: String(err) }),
+  );
+
+  return {
+    url,
+    calls,
+    callbacks,
+    script(to, outcomes) {
+      scripts.set(to, [...(scripts.get(to) ?? []), ...outcomes]);
+    },
+    failNext(failure, times = 1) {
+      for (let i = 0; i < times; i++) {
+        failures.push(failure);
+      }
+    },
+    async end(callSid, status) {
+      const call = calls.find((c) => c.sid === callSid);
+      if (!call) {
+        throw new Error(`no call ${callSid}`);
+      }
+      return callback(call, status, 99);
+    },
+    async close() {
+      await Promise.allSettled([...pending]);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

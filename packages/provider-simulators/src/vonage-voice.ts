@@ -1,0 +1,240 @@
+import { createHash, createHmac, createVerify, randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { json, readText, startHttpServer } from "./http.ts";
+import type { CallOutcome } from "./twilio-voice.ts";
+
+/** A call as the Vonage Voice API simulator received it (`POST /v1/calls`). */
+export interface SimulatedVonageCall {
+  uuid: string;
+  applicationId: string;
+  to: string;
+  from: string;
+  /** The NCCO as posted. */
+  ncco: { action: string; streamUrl?: string[] }[];
+  /** The stream URLs of its `stream` actions, in order. */
+  streams: string[];
+  eventUrl: string | null;
+  status: string;
+  createdAt: number;
+}
+
+export interface VonageVoiceSimulatorOptions {
+  /** Accepted applications: application id -> its public key (PEM), that verifies the SDK's RS256 JWT. */
+  applications: Record<string, string>;
+  /** Signs event webhooks (an HS256 JWT in `Authorization: Bearer`), as the account's signature secret. */
+  signatureSecret: string;
+  /** Between one event and the next. Default 20. */
+  eventIntervalMs?: number;
+  port?: number;
+}
+
+export interface VonageVoiceSimulator {
+  url: string;
+  calls: SimulatedVonageCall[];
+  /** The events posted: url, body, and the HTTP status the receiver answered. */
+  events: { url: string; body: Record<string, string>; responseStatus: number; at: number }[];
+  /** How the next calls to `to` (E.164, with +) end, in order (then `completed`). */
+  script(to: string, outcomes: CallOutcome[]): void;
+  /** Ends a call still going (a scripted `none`) with this Vonage status (`completed`, `timeout`, ...). */
+  end(uuid: string, status: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The Vonage call statuses each outcome goes through (https://developer.vonage.com/en/voice/voice-api/guides/call-flow). */
+const STATUSES: Record<CallOutcome, string[]> = {
+  completed: ["started", "ringing", "answered", "completed"],
+  "no-answer": ["started", "ringing", "timeout"],
+  busy: ["started", "busy"],
+  failed: ["failed"],
+  canceled: ["started", "cancelled"],
+  none: ["started", "ringing", "answered"],
+};
+
+const b64url = (data: Buffer | string) => Buffer.from(data).toString("base64url");
+
+/**
+ * A webhook's JWT as Vonage signs it (HS256 with the signature secret): `iat`, `jti`, `iss`, and `payload_hash`,
+ * the SHA-256 (hex) of the body posted.
+ */
+export function vonageWebhookJwt(
+  secret: string,
+  body: string,
+  applicationId: string,
+  iat = Date.now(),
+): string {
+  const header = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
+  const claims = b64url(
+    JSON.stringify({
+      iat: Math.floor(iat / 1000),
+      jti: randomUUID(),
+      iss: "Vonage",
+      payload_hash: createHash("sha256").update(body).digest("hex"),
+      application_id: applicationId,
+    }),
+  );
+  const signature = createHmac("sha256", secret).update(`${header}.${claims}`).digest("base64url");
+  return `${header}.${claims}.${signature}`;
+}
+
+/** The application id of a request's RS256 JWT (as the SDK makes it from the private key), if it verifies. */
+function authorisedApplication(authorization: string | undefined, keys: Record<string, string>) {
+  const [header, claims, signature] = (authorization ?? "").replace(/^Bearer /, "").split(".");
+  if (!header || !claims || !signature) {
+    return undefined;
+  }
+  const { application_id: id } = JSON.parse(Buffer.from(claims, "base64url").toString("utf8")) as {
+    application_id?: string;
+  };
+  const key = id && keys[id];
+  const verified =
+    key &&
+    createVerify("RSA-SHA256").update(`${header}.${claims}`).verify(key, Buffer.from(signature, "base64url"));
+  return verified ? id : undefined;
+}
+
+const callResource = (c: SimulatedVonageCall) => ({
+  uuid: c.uuid,
+  status: c.status,
+  direction: "outbound",
+  conversation_uuid: `CON-${c.uuid}`,
+  to: { type: "phone", number: c.to.replace(/^\+/, "") },
+  from: { type: "phone", number: c.from },
+});
+
+/**
+ * A local Vonage Voice API: `POST /v1/calls` (JSON, authenticated by the application's RS256 JWT, as
+ * `@vonage/server-sdk`'s `voice.createOutboundCall` sends it) with an NCCO, and `GET /v1/calls/{uuid}`. A call posts
+ * its events (JSON, signed as Vonage signs webhooks) to its `event_url`: started, ringing, answered, completed, or
+ * its end unanswered (`timeout`, `busy`, `failed`, `cancelled`). An answered call fetches each `stream` URL.
+ */
+export async function startVonageVoiceSimulator(
+  options: VonageVoiceSimulatorOptions,
+): Promise<VonageVoiceSimulator> {
+  const interval = options.eventIntervalMs ?? 20;
+  const calls: SimulatedVonageCall[] = [];
+  const events: VonageVoiceSimulator["events"] = [];
+  const scripts = new Map<string, CallOutcome[]>();
+  const pending = new Set<Promise<unknown>>();
+
+  async function event(c: SimulatedVonageCall, status: string): Promise<number> {
+    c.status = status;
+    if (!c.eventUrl) {
+      return 0;
+    }
+    const body = {
+      from: c.from,
+      to: c.to.replace(/^\+/, ""),
+      uuid: c.uuid,
+      conversation_uuid: `CON-${c.uuid}`,
+      status,
+      direction: "outbound",
+      timestamp: new Date().toISOString(),
+    };
+    const text = JSON.stringify(body);
+    let responseStatus = -1;
+    try {
+      const res = await fetch(c.eventUrl, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${vonageWebhookJwt(options.signatureSecret, text, c.applicationId)}`,
+        },
+        body: text,
+      });
+      responseStatus = res.status;
+      await res.arrayBuffer();
+    } catch {
+      // unreachable receiver: -1
+    }
+    events.push({ url: c.eventUrl, body, responseStatus, at: Date.now() });
+    return responseStatus;
+  }
+
+  async function lifecycle(c: SimulatedVonageCall): Promise<void> {
+    for (const status of STATUSES[scripts.get(c.to)?.shift() ?? "completed"]) {
+      await sleep(interval);
+      await event(c, status);
+      if (status === "answered") {
+        for (const url of c.streams) {
+          await fetch(url)
+            .then((res) => res.arrayBuffer())
+            .catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  async function create(req: IncomingMessage, res: ServerResponse, applicationId: string): Promise<void> {
+    const body = JSON.parse(await readText(req)) as {
+      to?: { type: string; number: string }[];
+      from?: { number: string };
+      ncco?: SimulatedVonageCall["ncco"];
+      event_url?: string[];
+    };
+    const to = body.to?.[0]?.number ?? "";
+    if (!/^[1-9]\d{6,14}$/.test(to) || !body.ncco?.length) {
+      return json(res, 400, {
+        type: "BAD_REQUEST",
+        title: "Bad Request",
+        invalid_parameters: ["to", "ncco"],
+      });
+    }
+    const call: SimulatedVonageCall = {
+      uuid: randomUUID(),
+      applicationId,
+      to: `+${to}`,
+      from: body.from?.number ?? "",
+      ncco: body.ncco,
+      streams: body.ncco.flatMap((a) => (a.action === "stream" ? (a.streamUrl ?? []) : [])),
+      eventUrl: body.event_url?.[0] ?? null,
+      status: "started",
+      createdAt: Date.now(),
+    };
+    calls.push(call);
+    const running = lifecycle(call);
+    pending.add(running);
+    void running.finally(() => pending.delete(running));
+    json(res, 201, callResource(call));
+  }
+
+  const { server, url } = await startHttpServer(
+    options.port,
+    async (req, res) => {
+      const path = (req.url ?? "").split("?")[0] as string;
+      const applicationId = authorisedApplication(req.headers.authorization, options.applications);
+      if (!applicationId) {
+        return json(res, 401, { type: "UNAUTHORIZED", title: "Invalid Token" });
+      }
+      if (req.method === "POST" && path === "/v1/calls") {
+        return create(req, res, applicationId);
+      }
+      const found = calls.find((c) => path === `/v1/calls/${c.uuid}` && c.applicationId === applicationId);
+      return found && req.method === "GET"
+        ? json(res, 200, callResource(found))
+        : json(res, 404, { type: "NOT_FOUND", title: "Not Found" });
+    },
+    (err) => ({ type: "INTERNAL_ERROR", title: String(err) }),
+  );
+
+  return {
+    url,
+    calls,
+    events,
+    script(to, outcomes) {
+      scripts.set(to, [...(scripts.get(to) ?? []), ...outcomes]);
+    },
+    async end(uuid, status) {
+      const call = calls.find((c) => c.uuid === uuid);
+      if (!call) {
+        throw new Error(`no call ${uuid}`);
+      }
+      return event(call, status);
+    },
+    async close() {
+      await Promise.allSettled([...pending]);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
