@@ -8,4 +8,5 @@ export {
   type TwilioFinalStatus,
   type TwilioOutcome,
 } from "./twilio-rest.ts";
+export * from "./twilio-whatsapp.ts";
 export * from "./vonage.ts";

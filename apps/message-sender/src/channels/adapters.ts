@@ -1,9 +1,11 @@
 import type { MessageSenderConfig } from "../config.ts";
+import type { Db } from "../db.ts";
 import type { Channel as ChannelRow } from "../generated/prisma/client.ts";
 import { type Channel, type Logger, PermanentSendError } from "../outbound/channel.ts";
 import { LogChannel } from "./log/adapter.ts";
 import type { SmtpChannelConfig } from "./smtp/wire.ts";
 import type { TwilioChannelConfig } from "./twilio/wire.ts";
+import type { TwilioWhatsappChannelConfig } from "./twilio-whatsapp/wire.ts";
 import type { VonageChannelConfig } from "./vonage/wire.ts";
 
 /** Sending through a channel type with no adapter yet: a definite failure, not a retry loop. */
@@ -18,6 +20,7 @@ export async function buildAdapter(
   row: ChannelRow,
   logger: Logger,
   config: MessageSenderConfig,
+  db: Db,
 ): Promise<Channel> {
   switch (row.type) {
     case "log":
@@ -34,6 +37,11 @@ export async function buildAdapter(
     case "smtp": {
       const { SmtpChannel } = await import("./smtp/adapter.ts");
       return new SmtpChannel(row.configuration as unknown as SmtpChannelConfig);
+    }
+    case "twilio-whatsapp": {
+      const { TwilioWhatsappChannel } = await import("./twilio-whatsapp/adapter.ts");
+      const whatsapp = row.configuration as unknown as TwilioWhatsappChannelConfig;
+      return new TwilioWhatsappChannel(row.id, whatsapp, db);
     }
     default:
       return unsupported(row.type);

@@ -3,6 +3,7 @@ import Type, { type Static } from "typebox";
 import { LogChannelConfig } from "./log/wire.ts";
 import { SmtpChannelConfig } from "./smtp/wire.ts";
 import { TwilioChannelConfig } from "./twilio/wire.ts";
+import { TwilioWhatsappChannelConfig } from "./twilio-whatsapp/wire.ts";
 import { VonageChannelConfig } from "./vonage/wire.ts";
 
 // The channel types: each one's configuration (its provider's wire format), its secrets and its endpoints.
@@ -12,6 +13,7 @@ export const CHANNEL_CONFIGS = {
   twilio: TwilioChannelConfig,
   vonage: VonageChannelConfig,
   smtp: SmtpChannelConfig,
+  "twilio-whatsapp": TwilioWhatsappChannelConfig,
 } as const;
 export type ChannelType = keyof typeof CHANNEL_CONFIGS;
 
@@ -21,6 +23,7 @@ export const CHANNEL_SECRETS: Readonly<Record<ChannelType, readonly string[]>> =
   twilio: ["auth_token"],
   vonage: ["api_secret", "signature_secret"],
   smtp: ["password"],
+  "twilio-whatsapp": ["auth_token"],
 };
 
 /**
@@ -33,6 +36,7 @@ export const CHANNEL_ENDPOINTS: Readonly<Record<ChannelType, readonly string[]>>
   twilio: ["api_url", "status_callback"],
   vonage: ["rest_url", "status_callback"],
   smtp: ["host", "port", "secure"],
+  "twilio-whatsapp": ["api_url", "status_callback"],
 };
 
 /** `POST /api/v1/channel/`: the configuration is validated by type. */
@@ -45,5 +49,10 @@ export const CreateChannelBody = Type.Union([
   Body({ ...ChannelFields, channel_type: Type.Literal("twilio"), configuration: TwilioChannelConfig }),
   Body({ ...ChannelFields, channel_type: Type.Literal("vonage"), configuration: VonageChannelConfig }),
   Body({ ...ChannelFields, channel_type: Type.Literal("smtp"), configuration: SmtpChannelConfig }),
+  Body({
+    ...ChannelFields,
+    channel_type: Type.Literal("twilio-whatsapp"),
+    configuration: TwilioWhatsappChannelConfig,
+  }),
 ]);
 export type CreateChannelBody = Static<typeof CreateChannelBody>;

@@ -40,11 +40,16 @@ export async function webhookChannelConfig<T>(
   channelId: string,
   type: "twilio" | "vonage",
 ): Promise<T> {
+  return (await webhookChannel(channels, channelId, [type])).configuration as T;
+}
+
+/** The webhook's channel (404 unless it is one of `types`): see webhookChannelConfig. */
+export async function webhookChannel(channels: ChannelCache, channelId: string, types: readonly string[]) {
   const channel = await channels.cached(channelId);
-  if (channel?.type !== type) {
-    throw senderError("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No ${type} channel ${channelId}`);
+  if (!channel || !types.includes(channel.type)) {
+    throw senderError("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No ${types.join(" or ")} channel ${channelId}`);
   }
-  return channel.configuration as T;
+  return channel;
 }
 
 /** An inbound message a provider's webhook brought (its signature verified): stored once per provider message id. */

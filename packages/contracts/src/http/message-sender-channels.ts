@@ -123,6 +123,7 @@ export const ChannelResponse = Type.Object({
     Type.Literal("twilio"),
     Type.Literal("vonage"),
     Type.Literal("smtp"),
+    Type.Literal("twilio-whatsapp"),
   ]),
   configuration: Json,
   default: Type.Boolean(),
