@@ -6,11 +6,11 @@
 import type { InboundReceived } from "@tidings/contracts";
 import { WHATSAPP_ERRORS } from "@tidings/provider-simulators";
 import { waitFor } from "@tidings/testing";
-import twilio from "twilio";
 import { describe, expect } from "vitest";
 import { address, identityEvent, msisdn, outboundReaching } from "./helpers.ts";
 import {
   history,
+  postSigned,
   requestsFor,
   SID,
   sendVia,
@@ -140,16 +140,7 @@ describe("twilio-whatsapp: status paths (no fallback channel)", () => {
     const { providerId } = await outboundReaching(svc.db, id, "submitted");
     const url = `${wa.base}/api/v1/events/twilio/WA`;
     const params = { MessageSid: providerId!, MessageStatus: "delivered" };
-    const res = await svc.app.inject({
-      method: "POST",
-      url: "/api/v1/events/twilio/WA",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        "x-twilio-signature": twilio.getExpectedTwilioSignature("wrong-token", url, params),
-      },
-      payload: new URLSearchParams(params).toString(),
-    });
-    expect(res.statusCode).toBe(403);
+    expect(await postSigned(url, params, "wrong-token")).toBe(403);
     expect((await svc.db.outbound.findUniqueOrThrow({ where: { id } })).status).toBe("submitted");
   });
 });
@@ -198,16 +189,7 @@ describe("twilio-whatsapp: inbound", () => {
       To: `whatsapp:${WA_NUMBER}`,
       Body: "Hi",
     };
-    const res = await svc.app.inject({
-      method: "POST",
-      url: "/api/v1/inbound/twilio/WA",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        "x-twilio-signature": twilio.getExpectedTwilioSignature(`${TOKEN}-not`, url, params),
-      },
-      payload: new URLSearchParams(params).toString(),
-    });
-    expect(res.statusCode).toBe(403);
+    expect(await postSigned(url, params, `${TOKEN}-not`)).toBe(403);
     expect(await svc.db.inbound.count({ where: { messageId: params.MessageSid } })).toBe(0);
   });
 });

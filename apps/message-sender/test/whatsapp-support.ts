@@ -1,5 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
+
+export { postTwilioWebhook as postSigned } from "@tidings/provider-simulators";
+
 import { adminAuth, serviceTest, type TestService } from "@tidings/testing";
 import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";

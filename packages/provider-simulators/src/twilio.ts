@@ -89,6 +89,24 @@ export interface TwilioSimulator {
   close(): Promise<void>;
 }
 
+/** Posts form parameters to a webhook as Twilio does, signed (X-Twilio-Signature) with `token`; the HTTP status. */
+export async function postTwilioWebhook(
+  url: string,
+  params: Record<string, string>,
+  token: string,
+): Promise<number> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-twilio-signature": twilio.getExpectedTwilioSignature(token, url, params),
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
 /**
  * A local Twilio Programmable Messaging API: `POST /2010-04-01/Accounts/{sid}/Messages.json` (form-encoded,
  * basic auth, as the twilio SDK sends it) answers Twilio's JSON shape and error codes (21211 for an invalid
@@ -310,16 +328,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
         SmsStatus: "received",
         To: to,
       };
-      const res = await fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          "x-twilio-signature": twilio.getExpectedTwilioSignature(token, url, params),
-        },
-        body: new URLSearchParams(params).toString(),
-      });
-      await res.arrayBuffer();
-      return { status: res.status, sid: inboundSid };
+      return { status: await postTwilioWebhook(url, params, token), sid: inboundSid };
     },
     async sendStatus(messageSid, status, errorCode) {
       const m = messages.find((x) => x.sid === messageSid);
