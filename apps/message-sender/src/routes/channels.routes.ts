@@ -42,7 +42,7 @@ export function channelRoutes(
         tags: ["channel"],
         summary: "Create a channel (configuration validated by channel_type; secrets are write-only) (admin)",
         description:
-          "`{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, vonage, smtp, log). Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.",
+          "`{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, twilio-whatsapp, vonage, smtp, log); a twilio-whatsapp channel's `fallback` is also where its accepted sends go by SMS when WhatsApp refuses them as undeliverable or no receipt comes within its `redelivery.no_report_timeout_seconds`. Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.",
         body: CreateChannelBody,
         response: {
           201: ChannelResponse,

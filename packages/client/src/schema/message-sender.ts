@@ -324,7 +324,7 @@ export interface paths {
         put?: never;
         /**
          * Create a channel (configuration validated by channel_type; secrets are write-only) (admin)
-         * @description `{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, vonage, smtp, log). Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.
+         * @description `{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, twilio-whatsapp, vonage, smtp, log); a twilio-whatsapp channel's `fallback` is also where its accepted sends go by SMS when WhatsApp refuses them as undeliverable or no receipt comes within its `redelivery.no_report_timeout_seconds`. Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.
          */
         post: operations["postChannel"];
         delete?: never;
@@ -372,7 +372,7 @@ export interface paths {
         put?: never;
         /**
          * Twilio status callback (verified by X-Twilio-Signature)
-         * @description Public: Twilio posts its status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). The outbound found by its provider id moves to delivered or failed and `outbound.delivery_report` is published.
+         * @description Public: Twilio posts its status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). The outbound found by its provider id moves to delivered or failed and `outbound.delivery_report` is published. Also a twilio-whatsapp channel's callbacks: a refusal as undeliverable (63003, 63005, 63016, 63024) sends the outbound once by SMS through the channel's `fallback` instead; a receipt for an attempt that already fell back is kept in the history and changes nothing.
          */
         post: operations["postEventsTwilioByChannel"];
         delete?: never;
@@ -495,8 +495,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Twilio incoming-message webhook (verified by X-Twilio-Signature); answers empty TwiML
-         * @description Public: an SMS received on a Twilio number, verified by `X-Twilio-Signature` (403 otherwise). Stored as an inbound (keywords such as STOP recorded as opt-outs at identity); answers empty TwiML so Twilio replies nothing.
+         * Twilio incoming-message webhook, SMS or WhatsApp (verified by X-Twilio-Signature); answers empty TwiML
+         * @description Public: an SMS received on a Twilio number, verified by `X-Twilio-Signature` (403 otherwise). Stored as an inbound (keywords such as STOP recorded as opt-outs at identity); answers empty TwiML so Twilio replies nothing. A twilio-whatsapp channel's messages too: `whatsapp:` is dropped from the numbers (the sender's identity and STOP are those of the number) and the sender's 24-hour window on that channel opens.
          */
         post: operations["postInboundTwilioByChannel"];
         delete?: never;
@@ -4591,7 +4591,7 @@ export interface operations {
                         previous: string | null;
                         results: {
                             channel_id: string;
-                            channel_type: "log" | "twilio" | "vonage" | "smtp";
+                            channel_type: "log" | "twilio" | "vonage" | "smtp" | "twilio-whatsapp";
                             configuration: {
                                 [key: string]: unknown;
                             };
@@ -4894,6 +4894,36 @@ export interface operations {
                         default_subject?: string;
                         max_connections?: number;
                     };
+                } | {
+                    channel_id: string;
+                    default?: boolean;
+                    /** @default 0 */
+                    concurrency_limit?: number;
+                    /** @default 0 */
+                    rate_limit?: number;
+                    fallback?: string | null;
+                    sending_window?: {
+                        start: string;
+                        end: string;
+                        timezone?: string;
+                    } | null;
+                    daily_cap?: number | null;
+                    redelivery?: {
+                        max_attempts?: number;
+                        backoff_seconds?: number[];
+                        retry_on?: ("network" | "absent_subscriber" | "queue_full" | "expired" | "unknown" | "invalid_number" | "blocked" | "unroutable")[];
+                        no_report_timeout_seconds?: number;
+                    } | null;
+                    /** @enum {string} */
+                    channel_type: "twilio-whatsapp";
+                    configuration: {
+                        account_sid: string;
+                        auth_token: string;
+                        from: string;
+                        status_callback?: string;
+                        api_url?: string;
+                        timeout_ms?: number;
+                    };
                 };
             };
         };
@@ -4935,7 +4965,7 @@ export interface operations {
                      */
                     "application/json": {
                         channel_id: string;
-                        channel_type: "log" | "twilio" | "vonage" | "smtp";
+                        channel_type: "log" | "twilio" | "vonage" | "smtp" | "twilio-whatsapp";
                         configuration: {
                             [key: string]: unknown;
                         };
@@ -5209,7 +5239,7 @@ export interface operations {
                      */
                     "application/json": {
                         channel_id: string;
-                        channel_type: "log" | "twilio" | "vonage" | "smtp";
+                        channel_type: "log" | "twilio" | "vonage" | "smtp" | "twilio-whatsapp";
                         configuration: {
                             [key: string]: unknown;
                         };
@@ -5672,7 +5702,7 @@ export interface operations {
                      */
                     "application/json": {
                         channel_id: string;
-                        channel_type: "log" | "twilio" | "vonage" | "smtp";
+                        channel_type: "log" | "twilio" | "vonage" | "smtp" | "twilio-whatsapp";
                         configuration: {
                             [key: string]: unknown;
                         };
