@@ -1,21 +1,10 @@
 import twilio from "twilio";
-import RequestClient from "twilio/lib/base/RequestClient.js";
 import { describe, expect, it } from "vitest";
 import { startTwilioSimulator, WHATSAPP_ERRORS } from "../src/index.ts";
+import { ToSimulator } from "./to-simulator.ts";
 
 const SID = `AC${"4".repeat(32)}`;
 const TOKEN = "whatsapp-simulated-token";
-
-/** Points the real SDK (api.twilio.com and content.twilio.com alike) at the simulator. */
-class ToSimulator extends RequestClient {
-  constructor(private readonly origin: string) {
-    super({ timeout: 5_000 });
-  }
-  override request<T>(opts: RequestClient.RequestOptions<T>) {
-    const uri = new URL(opts.uri);
-    return super.request({ ...opts, uri: `${this.origin}${uri.pathname}${uri.search}` });
-  }
-}
 
 /** A simulator with two templates, and the SDK pointed at it; closed after `body`. */
 async function withSimulator(body: (s: Awaited<ReturnType<typeof start>>) => Promise<void>) {
