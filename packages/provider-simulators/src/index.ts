@@ -2,6 +2,7 @@
 export * from "./smtp.ts";
 export * from "./twilio.ts";
 export {
+  postSigned,
   type SimulatedTwilioMessage,
   TWILIO_ERRORS,
   type TwilioFailure,
@@ -9,5 +10,6 @@ export {
   type TwilioOutcome,
 } from "./twilio-rest.ts";
 export * from "./twilio-voice.ts";
+export * from "./twilio-whatsapp.ts";
 export * from "./vonage.ts";
 export * from "./vonage-voice.ts";

@@ -28,6 +28,8 @@ export interface SimulatedTwilioMessage {
   from: string | null;
   messagingServiceSid: string | null;
   body: string;
+  /** A WhatsApp template message's ContentSid (its body is the template rendered), else null. */
+  contentSid?: string | null;
   statusCallback: string | null;
   /** The latest status, as the last callback reported it ("queued" until then). */
   status: string;

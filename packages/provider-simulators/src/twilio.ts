@@ -17,6 +17,7 @@ import {
   type TwilioOutcome,
   UNAUTHENTICATED,
 } from "./twilio-rest.ts";
+import { type TwilioWhatsappOptions, WhatsappState } from "./twilio-whatsapp.ts";
 
 export interface TwilioSimulatorOptions {
   /** Accepted credentials: account SID -> auth token. Requests with others get 401 (code 20003). */
@@ -44,6 +45,8 @@ export interface TwilioSimulatorOptions {
   callbacksBeforeResponse?: boolean;
   /** Accept messages (201) but leave the `sid` out of the answer, as a misbehaving provider or proxy might. */
   omitMessageId?: boolean;
+  /** The WhatsApp sender and Content API (see twilio-whatsapp.ts). */
+  whatsapp?: TwilioWhatsappOptions;
   port?: number;
 }
 
@@ -56,6 +59,8 @@ export interface TwilioSimulator {
   requests: Record<string, string>[];
   /** When each of `requests` arrived (ms since the epoch), same order. */
   requestTimes: number[];
+  /** The WhatsApp sender's state: its templates (add more), numbers with no WhatsApp, customer-service windows. */
+  whatsapp: WhatsappState;
   /** The SID of every status lookup (`GET .../Messages/{sid}.json`), in order. */
   lookups: string[];
   /** The next `times` create requests fail with this error instead of being accepted. */
@@ -110,6 +115,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
   const failures: TwilioFailure[] = [];
   const scripts = new Map<string, TwilioOutcome[]>();
   const pending = new Set<Promise<unknown>>();
+  const whatsapp = new WhatsappState(options.whatsapp);
 
   async function callback(m: SimulatedTwilioMessage, status: string, errorCode?: number): Promise<number> {
     m.status = status;
@@ -135,7 +141,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
   }
 
   async function lifecycle(m: SimulatedTwilioMessage): Promise<void> {
-    const scripted = scripts.get(m.to)?.shift();
+    const scripted = scripts.get(m.to)?.shift() ?? whatsapp.outcome(m);
     await sleep(settings.callbackIntervalMs);
     await callback(m, "sent");
     if (scripted === "none") {
@@ -166,10 +172,14 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       return json(res, failure.status, errorBody(failure));
     }
     const to = form.To ?? "";
-    if (!E164.test(to)) {
+    const wa = to.startsWith("whatsapp:") ? whatsapp.accept(form) : undefined;
+    if (wa && "code" in wa) {
+      return json(res, wa.status, errorBody(wa));
+    }
+    if (!wa && !E164.test(to)) {
       return json(res, 400, errorBody(TWILIO_ERRORS.invalidTo(to)));
     }
-    if (!form.Body) {
+    if (!wa && !form.Body) {
       return json(res, 400, errorBody({ status: 400, code: 21602, message: "Message body is required." }));
     }
     if (!form.From && !form.MessagingServiceSid) {
@@ -185,7 +195,8 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       to,
       from: form.From ?? null,
       messagingServiceSid: form.MessagingServiceSid ?? null,
-      body: form.Body,
+      body: wa?.body ?? (form.Body as string),
+      contentSid: wa?.contentSid ?? null,
       statusCallback: form.StatusCallback ?? null,
       status: "queued",
       createdAt: new Date(),
@@ -206,7 +217,13 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
     async (req, res) => {
       await sleep(settings.latencyMs);
       const path = (req.url ?? "").split("?")[0] as string;
+      const [user, pass] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
+        .toString("utf8")
+        .split(":");
       const match = MESSAGES.exec(path);
+      if (!match && user && settings.accounts[user] === pass && whatsapp.route(req.method, path, user, res)) {
+        return;
+      }
       if (!match) {
         return json(
           res,
@@ -245,6 +262,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
     messages,
     requests,
     requestTimes,
+    whatsapp,
     lookups,
     callbacks,
     failNext(failure, times = 1) {
@@ -264,6 +282,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
         throw new Error(`no account ${accountSid}`);
       }
       const inboundSid = messageSid ?? sid("SM");
+      whatsapp.noteInbound(from);
       const params: Record<string, string> = {
         AccountSid: accountSid,
         ApiVersion: "2010-04-01",

@@ -1,23 +1,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import twilio from "twilio";
-import RequestClient from "twilio/lib/base/RequestClient.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "../src/index.ts";
+import { ToSimulator } from "./to-simulator.ts";
 
 const SID = `AC${"1".repeat(32)}`;
 const TOKEN = "simulated-auth-token";
-
-/** Points the real SDK at the simulator, as the measured httpClient option allows. */
-class ToSimulator extends RequestClient {
-  constructor(private readonly origin: string) {
-    super({ timeout: 5_000 });
-  }
-  override request<T>(opts: RequestClient.RequestOptions<T>) {
-    const uri = new URL(opts.uri);
-    return super.request({ ...opts, uri: `${this.origin}${uri.pathname}${uri.search}` });
-  }
-}
 
 let sim: TwilioSimulator;
 let receiver: Server;

@@ -1,10 +1,12 @@
 import type { MessageSenderConfig } from "../config.ts";
+import type { Db } from "../db.ts";
 import type { Channel as ChannelRow } from "../generated/prisma/client.ts";
 import { type Channel, type Logger, PermanentSendError } from "../outbound/channel.ts";
 import { LogChannel } from "./log/adapter.ts";
 import type { SmtpChannelConfig } from "./smtp/wire.ts";
 import type { TwilioChannelConfig } from "./twilio/wire.ts";
 import type { TwilioVoiceChannelConfig } from "./twilio-voice/wire.ts";
+import type { TwilioWhatsappChannelConfig } from "./twilio-whatsapp/wire.ts";
 import type { VonageChannelConfig } from "./vonage/wire.ts";
 import type { VonageVoiceChannelConfig } from "./vonage-voice/wire.ts";
 
@@ -20,6 +22,7 @@ export async function buildAdapter(
   row: ChannelRow,
   logger: Logger,
   config: MessageSenderConfig,
+  db: Db,
 ): Promise<Channel> {
   switch (row.type) {
     case "log":
@@ -44,6 +47,11 @@ export async function buildAdapter(
     case "vonage-voice": {
       const { VonageVoiceChannel } = await import("./vonage-voice/adapter.ts");
       return new VonageVoiceChannel(row.id, row.configuration as unknown as VonageVoiceChannelConfig);
+    }
+    case "twilio-whatsapp": {
+      const { TwilioWhatsappChannel } = await import("./twilio-whatsapp/adapter.ts");
+      const whatsapp = row.configuration as unknown as TwilioWhatsappChannelConfig;
+      return new TwilioWhatsappChannel(row.id, whatsapp, db);
     }
     default:
       return unsupported(row.type);

@@ -4,6 +4,7 @@ import { LogChannelConfig } from "./log/wire.ts";
 import { SmtpChannelConfig } from "./smtp/wire.ts";
 import { TwilioChannelConfig } from "./twilio/wire.ts";
 import { TwilioVoiceChannelConfig } from "./twilio-voice/wire.ts";
+import { TwilioWhatsappChannelConfig } from "./twilio-whatsapp/wire.ts";
 import { VonageChannelConfig } from "./vonage/wire.ts";
 import { VonageVoiceChannelConfig } from "./vonage-voice/wire.ts";
 
@@ -16,6 +17,7 @@ export const CHANNEL_CONFIGS = {
   smtp: SmtpChannelConfig,
   "twilio-voice": TwilioVoiceChannelConfig,
   "vonage-voice": VonageVoiceChannelConfig,
+  "twilio-whatsapp": TwilioWhatsappChannelConfig,
 } as const;
 export type ChannelType = keyof typeof CHANNEL_CONFIGS;
 
@@ -27,6 +29,7 @@ export const CHANNEL_SECRETS: Readonly<Record<ChannelType, readonly string[]>> =
   smtp: ["password"],
   "twilio-voice": ["auth_token"],
   "vonage-voice": ["private_key", "signature_secret"],
+  "twilio-whatsapp": ["auth_token"],
 };
 
 /**
@@ -41,6 +44,7 @@ export const CHANNEL_ENDPOINTS: Readonly<Record<ChannelType, readonly string[]>>
   smtp: ["host", "port", "secure"],
   "twilio-voice": ["api_url", "status_callback"],
   "vonage-voice": ["api_url", "status_callback"],
+  "twilio-whatsapp": ["api_url", "status_callback"],
 };
 
 /** `POST /api/v1/channel/`: the configuration is validated by type. */
@@ -62,6 +66,11 @@ export const CreateChannelBody = Type.Union([
     ...ChannelFields,
     channel_type: Type.Literal("vonage-voice"),
     configuration: VonageVoiceChannelConfig,
+  }),
+  Body({
+    ...ChannelFields,
+    channel_type: Type.Literal("twilio-whatsapp"),
+    configuration: TwilioWhatsappChannelConfig,
   }),
 ]);
 export type CreateChannelBody = Static<typeof CreateChannelBody>;

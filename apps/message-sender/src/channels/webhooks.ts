@@ -30,7 +30,7 @@ export const signedParams = (body: unknown): Record<string, string> =>
   Object.fromEntries(Object.entries(body as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 
 /** The channel types whose provider posts webhooks. */
-export type WebhookChannelType = "twilio" | "vonage" | "twilio-voice" | "vonage-voice";
+export type WebhookChannelType = "twilio" | "twilio-whatsapp" | "vonage" | "twilio-voice" | "vonage-voice";
 
 /**
  * A provider webhook's channel configuration (404 unless it is a channel of `type`), to check the webhook's
@@ -43,11 +43,16 @@ export async function webhookChannelConfig<T>(
   channelId: string,
   type: WebhookChannelType,
 ): Promise<T> {
+  return (await webhookChannel(channels, channelId, [type])).configuration as T;
+}
+
+/** The webhook's channel (404 unless it is one of `types`): see webhookChannelConfig. */
+export async function webhookChannel(channels: ChannelCache, channelId: string, types: readonly string[]) {
   const channel = await channels.cached(channelId);
-  if (channel?.type !== type) {
-    throw senderError("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No ${type} channel ${channelId}`);
+  if (!channel || !types.includes(channel.type)) {
+    throw senderError("MESSAGE_SENDER_CHANNEL_NOT_FOUND", `No ${types.join(" or ")} channel ${channelId}`);
   }
-  return channel.configuration as T;
+  return channel;
 }
 
 /** An inbound message a provider's webhook brought (its signature verified): stored once per provider message id. */

@@ -21,7 +21,7 @@ export async function startConsumers(deps: ConsumerDeps, injected: Channels, clo
   const { config, db, logger } = deps;
   const channels = new ChannelCache(db, config.CHANNEL_CACHE_TTL_MS, {
     injected,
-    build: (row) => buildAdapter(row, logger, config),
+    build: (row) => buildAdapter(row, logger, config, db),
   });
   const stopAddressBook = await startAddressBookConsumer(deps);
   const stopConsent = await startConsentConsumer(deps);

@@ -4,6 +4,7 @@ import { pruneRateWindows } from "../channels/limits.ts";
 import { pruneOrphanParts } from "../channels/parts.ts";
 import type { Db } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
+import { fallBack, fallbackOf } from "../outbound/fallback.ts";
 import { NO_REPORT } from "../outbound/redelivery.ts";
 import { recordNoReport, reportFinal } from "../outbound/status.ts";
 
@@ -61,6 +62,20 @@ export async function reconcile(
     try {
       const channel = providerId ? (await channels.resolve(channelId))?.channel : undefined;
       const status = providerId && channel?.status ? await channel.status(providerId) : null;
+      // A WhatsApp send with an SMS fallback: a failure, or no receipt in time, sends it by SMS instead.
+      const fallback =
+        providerId && (status ? !status.delivered : row.overdue) && (await fallbackOf(channels, channelId));
+      if (fallback && providerId) {
+        const why = status?.reason ?? NO_REPORT;
+        if ((await fallBack(db, channelId, providerId, fallback, why)) === "applied") {
+          finished++;
+          log.warn(
+            { outboundId: id, providerId, fallback, reason: why },
+            "whatsapp send not delivered; falling back",
+          );
+        }
+        return;
+      }
       if (status && providerId) {
         const failure = status.delivered ? undefined : { kind: status.kind ?? "unknown", defaults };
         const outcome = await reportFinal(

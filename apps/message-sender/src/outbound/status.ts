@@ -252,7 +252,15 @@ export async function reportFinal(
         SELECT EXISTS (SELECT 1 FROM found) AS found, EXISTS (SELECT 1 FROM past) AS past`,
     ]);
     if (kept?.past) {
-      return "unchanged"; // a late report of an earlier attempt: it says nothing of the current one
+      // A late report of an earlier attempt: it says nothing of the current one; kept in the history.
+      await db.$executeRaw`
+        INSERT INTO outbound_event (outbound_id, status, detail)
+        SELECT outbound_id, ${delivered ? "delivered" : "failed"}::outbound_status, jsonb_build_object(
+          'channel', channel, 'provider_id', provider_id, 'reason', ${`late report of an earlier attempt${reason ? `: ${reason}` : ""}`}::text)
+        FROM outbound_past_attempt p WHERE channel = ${channel} AND provider_id = ${providerId}
+          AND NOT EXISTS (SELECT 1 FROM outbound_event e WHERE e.outbound_id = p.outbound_id
+            AND e.detail->>'provider_id' = p.provider_id AND e.detail->>'reason' LIKE 'late report%')`;
+      return "unchanged";
     }
     // Kept (or an earlier report for it was: the first one wins), unless the send was recorded meanwhile.
     return kept?.found ? reportFinal(db, channel, providerId, delivered, reason, failure) : "early";
@@ -322,6 +330,8 @@ export interface AttemptOptions {
   from: OutboundStatus[];
   /** Only while its current attempt has this provider id (the failed report's). */
   providerId?: string;
+  /** The channel the attempt goes through (a WhatsApp send's SMS fallback); default: the outbound's. */
+  channel?: string;
   /** Only outbounds given up after their last send attempt, never sent (a failed task's requeue). */
   failedTasksOnly?: boolean;
   /** When the attempt goes out: null = at once (an outbound.send now); else the due-message poller sends it then. */
@@ -358,7 +368,8 @@ export async function anotherAttempt(tx: Tx, ids: string[], options: AttemptOpti
       ON CONFLICT DO NOTHING),
     moved AS (
       UPDATE outbound o
-      SET status = 'queued', provider_id = NULL, not_before = ${notBefore}::timestamptz, last_error = ${reason},
+      SET status = 'queued', provider_id = NULL, channel = COALESCE(${options.channel ?? null}, o.channel),
+        not_before = ${notBefore}::timestamptz, last_error = ${reason},
         claimed_by = NULL, claimed_until = NULL, updated_at = now(),
         attempt_base = CASE WHEN ${resend !== undefined} THEN o.attempts ELSE o.attempt_base END,
         expires_at = CASE WHEN ${resend !== undefined} THEN ${resend?.expiresAt ?? null}::timestamptz

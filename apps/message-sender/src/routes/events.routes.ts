@@ -60,7 +60,7 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
         tags: ["events"],
         summary: "Twilio status callback (verified by X-Twilio-Signature)",
         description:
-          "Public: Twilio posts its status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). The outbound found by its provider id moves to delivered or failed and `outbound.delivery_report` is published.",
+          "Public: Twilio posts its status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). The outbound found by its provider id moves to delivered or failed and `outbound.delivery_report` is published. Also a twilio-whatsapp channel's callbacks: a refusal as undeliverable (63003, 63005, 63016, 63024) sends the outbound once by SMS through the channel's `fallback` instead; a receipt for an attempt that already fell back is kept in the history and changes nothing.",
         params: WebhookParams,
         body: TwilioStatusCallback,
         response: { 200: EventAccepted, ...errorResponses },

@@ -59,9 +59,10 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
       bodyLimit: CALLBACK_BODY_LIMIT,
       schema: {
         tags: ["inbound"],
-        summary: "Twilio incoming-message webhook (verified by X-Twilio-Signature); answers empty TwiML",
+        summary:
+          "Twilio incoming-message webhook, SMS or WhatsApp (verified by X-Twilio-Signature); answers empty TwiML",
         description:
-          "Public: an SMS received on a Twilio number, verified by `X-Twilio-Signature` (403 otherwise). Stored as an inbound (keywords such as STOP recorded as opt-outs at identity); answers empty TwiML so Twilio replies nothing.",
+          "Public: an SMS received on a Twilio number, verified by `X-Twilio-Signature` (403 otherwise). Stored as an inbound (keywords such as STOP recorded as opt-outs at identity); answers empty TwiML so Twilio replies nothing. A twilio-whatsapp channel's messages too: `whatsapp:` is dropped from the numbers (the sender's identity and STOP are those of the number) and the sender's 24-hour window on that channel opens.",
         params: WebhookParams,
         body: TwilioInboundWebhook,
         response: { 200: Twiml, ...errorResponses },

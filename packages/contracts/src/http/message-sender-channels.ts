@@ -125,6 +125,7 @@ export const ChannelResponse = Type.Object({
     Type.Literal("smtp"),
     Type.Literal("twilio-voice"),
     Type.Literal("vonage-voice"),
+    Type.Literal("twilio-whatsapp"),
   ]),
   configuration: Json,
   default: Type.Boolean(),

@@ -30,7 +30,7 @@ export async function receiveTwilioCallStatus(
   request: SignedRequest,
   log: WebhookLog,
 ): Promise<ReportOutcome | "ignored"> {
-  await verifyTwilio(deps.channels, channelId, request, log, "twilio-voice");
+  await verifyTwilio(deps.channels, channelId, request, log, ["twilio-voice"]);
   const { CallSid: sid, CallStatus: status } = request.params as TwilioCallStatusCallback &
     Record<string, string>;
   const end = twilioCallEnd(status);

@@ -1,5 +1,6 @@
 import twilio from "twilio";
 import RequestClient from "twilio/lib/base/RequestClient.js";
+import type { MessageListInstanceCreateOptions } from "twilio/lib/rest/api/v2010/account/message.js";
 import {
   acceptedWithoutId,
   type Channel,
@@ -90,12 +91,12 @@ export const twilioCallbackUrl = (base: string, channelId: string) =>
  * other errors are thrown as they are. All but the rejection are retried.
  */
 export class TwilioChannel implements Channel {
-  private readonly client: twilio.Twilio;
+  protected readonly client: twilio.Twilio;
   readonly timeoutMs: number;
 
   constructor(
     private readonly channelId: string,
-    private readonly config: TwilioChannelConfig,
+    protected readonly config: TwilioChannelConfig,
   ) {
     const timeout = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
     this.timeoutMs = timeout;
@@ -135,16 +136,24 @@ export class TwilioChannel implements Channel {
       .map((m) => m.sid);
   }
 
+  /** What the message is made of: its body (and media), to `address`. WhatsApp sends override it. */
+  protected async content(
+    outbound: OutboundToSend,
+    address: string,
+  ): Promise<MessageListInstanceCreateOptions> {
+    return {
+      to: address,
+      body: outbound.content ?? "",
+      // Seed's image key (stage-based messages with a file): sent as MMS media.
+      ...(typeof outbound.metadata.image_url === "string" ? { mediaUrl: [outbound.metadata.image_url] } : {}),
+    };
+  }
+
   async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
     const { config } = this;
     try {
       const message = await this.client.messages.create({
-        to: address,
-        body: outbound.content ?? "",
-        // Seed's image key (stage-based messages with a file): sent as MMS media.
-        ...(typeof outbound.metadata.image_url === "string"
-          ? { mediaUrl: [outbound.metadata.image_url] }
-          : {}),
+        ...(await this.content(outbound, address)),
         ...(config.messaging_service_sid
           ? { messagingServiceSid: config.messaging_service_sid }
           : { from: config.from as string }),

@@ -23,6 +23,11 @@ const TWILIO_FAILURE_KINDS: Readonly<Record<string, FailureKind>> = {
   "21610": "opted_out", // the recipient replied STOP
   "21612": "unroutable", // no route between the numbers
   "21614": "unroutable", // not a mobile number
+  // WhatsApp (a twilio-whatsapp channel with a fallback sends these by SMS instead: twilio-whatsapp/webhooks.ts)
+  "63003": "unroutable", // no WhatsApp account at the To address
+  "63005": "blocked", // content (a template) not accepted
+  "63016": "blocked", // free text outside the 24-hour window
+  "63024": "invalid_number", // invalid message recipient
 };
 
 /** A failed Twilio message (a status callback's, or a status lookup's): its reason and failure kind. */

@@ -1,13 +1,14 @@
 import { senderError } from "../../errors.ts";
 import { type ReportOutcome, reportFinal } from "../../outbound/status.ts";
 import type { ChannelCache } from "../channel-cache.ts";
+import { TWILIO_TYPES, whatsappFallback, whatsappInbound } from "../twilio-whatsapp/webhooks.ts";
 import {
   type SignedRequest,
   storeWebhookInbound,
   type WebhookChannelType,
   type WebhookDeps,
   type WebhookLog,
-  webhookChannelConfig,
+  webhookChannel,
 } from "../webhooks.ts";
 import { twilioFailure } from "./failures.ts";
 import type { TwilioChannelConfig, TwilioInboundWebhook, TwilioStatusCallback } from "./wire.ts";
@@ -24,20 +25,20 @@ const TWILIO_FINAL: Record<string, boolean> = {
   canceled: false,
 };
 
-/** Checks X-Twilio-Signature with the channel's auth token: 404 for no such channel of `type`, 403 if wrong. */
+/**
+ * Checks X-Twilio-Signature with the auth token of the channel, one of `types` (twilio or twilio-whatsapp by
+ * default): 404 for no such channel, 403 if wrong. Returns the channel's type.
+ */
 export async function verifyTwilio(
   channels: ChannelCache,
   channelId: string,
   request: SignedRequest,
   log: WebhookLog,
-  type: WebhookChannelType = "twilio",
-): Promise<void> {
+  types: readonly WebhookChannelType[] = TWILIO_TYPES,
+): Promise<string> {
   const { signature } = request;
-  const { auth_token: authToken } = await webhookChannelConfig<Pick<TwilioChannelConfig, "auth_token">>(
-    channels,
-    channelId,
-    type,
-  );
+  const channel = await webhookChannel(channels, channelId, types);
+  const { auth_token: authToken } = channel.configuration as Pick<TwilioChannelConfig, "auth_token">;
   // The provider SDKs are loaded when first needed: most processes never use one of them (tens of MB each).
   const verified =
     signature !== undefined &&
@@ -46,6 +47,7 @@ export async function verifyTwilio(
     log.warn({ channel: channelId }, "twilio webhook with a missing or wrong signature; refused");
     throw senderError("MESSAGE_SENDER_INVALID_SIGNATURE", "X-Twilio-Signature does not verify");
   }
+  return channel.type;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function receiveTwilioStatus(
   request: SignedRequest,
   log: WebhookLog,
 ): Promise<ReportOutcome | "ignored"> {
-  await verifyTwilio(channels, channelId, request, log);
+  const type = await verifyTwilio(channels, channelId, request, log);
   const params = request.params as TwilioStatusCallback & Record<string, string>;
   const { MessageSid: sid, MessageStatus: status, ErrorCode: errorCode } = params;
   const delivered = TWILIO_FINAL[status];
@@ -67,14 +69,18 @@ export async function receiveTwilioStatus(
     return "ignored";
   }
   const failure = twilioFailure(status, errorCode);
-  const outcome = await reportFinal(
-    db,
-    channelId,
-    sid,
-    delivered,
-    delivered ? null : failure.reason,
-    delivered ? undefined : { kind: failure.kind, defaults: redelivery },
-  );
+  const fellBack =
+    !delivered && (await whatsappFallback({ db, channels }, type, channelId, sid, failure.reason, errorCode));
+  const outcome =
+    fellBack ||
+    (await reportFinal(
+      db,
+      channelId,
+      sid,
+      delivered,
+      delivered ? null : failure.reason,
+      delivered ? undefined : { kind: failure.kind, defaults: redelivery },
+    ));
   log.info({ channel: channelId, providerId: sid, status, errorCode, outcome }, "twilio status callback");
   return outcome;
 }
@@ -90,8 +96,9 @@ export async function receiveTwilioInbound(
   log: WebhookLog,
   correlationId: string,
 ): Promise<void> {
-  await verifyTwilio(deps.channels, channelId, request, log);
+  const type = await verifyTwilio(deps.channels, channelId, request, log);
   const params = request.params as TwilioInboundWebhook & Record<string, string>;
+  const { fromAddr, toAddr } = await whatsappInbound(deps.db, type, channelId, params.From, params.To);
   await storeWebhookInbound(
     deps,
     "twilio",
@@ -100,8 +107,8 @@ export async function receiveTwilioInbound(
       messageId: params.MessageSid,
       // Twilio says which message a (WhatsApp) reply answers; SMS replies carry no reference.
       inReplyTo: params.OriginalRepliedMessageSid ?? null,
-      fromAddr: params.From,
-      toAddr: params.To,
+      fromAddr,
+      toAddr,
       content: params.Body ?? null,
     },
     log,

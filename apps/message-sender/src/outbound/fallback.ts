@@ -1,0 +1,52 @@
+import type { ChannelCache } from "../channels/channel-cache.ts";
+import type { Db } from "../db.ts";
+import { anotherAttempt, type ReportOutcome } from "./status.ts";
+
+// Falling back from a WhatsApp channel to its SMS fallback (the channel's `fallback`) after the send was accepted:
+// the WhatsApp message was refused as undeliverable (not a WhatsApp user, a template refused), or no delivery
+// receipt came within the channel's no_report_timeout_seconds. The move is another attempt of the same outbound
+// (anotherAttempt: a compare-and-set on `submitted` with the WhatsApp provider id) that also moves it to the
+// fallback channel and sends it at once. A delivery receipt for the WhatsApp message makes the same
+// compare-and-set (reportFinal: `submitted` with that provider id) to `delivered`: of the two, exactly one
+// changes the row, so the SMS is sent once or not at all. A receipt that comes after the switch finds the
+// WhatsApp provider id among the past attempts: it is recorded in the history, and changes nothing.
+
+/** Channel types whose accepted sends fall back to SMS. */
+const FALLS_BACK = new Set(["twilio-whatsapp"]);
+
+/** The channel an accepted send through `channelId` falls back to (its type falls back, and it names one), or null. */
+export async function fallbackOf(channels: ChannelCache, channelId: string): Promise<string | null> {
+  const row = await channels.cached(channelId);
+  return row && FALLS_BACK.has(row.type) ? row.fallback : null;
+}
+
+/**
+ * submitted (with `providerId` on `channel`) -> queued on `fallback`, sent at once, with its history row
+ * (`reason`). `unchanged` when the outbound is no longer so submitted (a receipt, or another worker's fallback,
+ * came first); `early` when no outbound has that provider id yet (the caller applies the report as usual).
+ */
+export async function fallBack(
+  db: Db,
+  channel: string,
+  providerId: string,
+  fallback: string,
+  reason: string,
+): Promise<ReportOutcome> {
+  const outbound = await db.outbound.findUnique({
+    where: { channel_providerId: { channel, providerId } },
+    select: { id: true },
+  });
+  if (!outbound) {
+    return "early";
+  }
+  const moved = await db.$transaction((tx) =>
+    anotherAttempt(tx, [outbound.id], {
+      from: ["submitted"],
+      providerId,
+      channel: fallback,
+      notBefore: null,
+      reason: `${reason}; falling back to ${fallback}`,
+    }),
+  );
+  return moved.length > 0 ? "applied" : "unchanged";
+}

@@ -1,0 +1,117 @@
+import type { AddressInfo } from "node:net";
+import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
+
+export { postSigned } from "@tidings/provider-simulators";
+
+import { adminAuth, serviceTest, type TestService } from "@tidings/testing";
+import { expect } from "vitest";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+import { createMessageSenderService } from "../src/service.ts";
+import { createTwilioChannel } from "./helpers.ts";
+
+// The WhatsApp tests' service and Twilio simulator (its WhatsApp sender and Content API), with the channels:
+// SMS (twilio), WA (twilio-whatsapp, no fallback), WA_FB (twilio-whatsapp falling back to SMS; no receipt is
+// waited for 60 s), WA_TIMER (falling back to SMS after 1 s without a receipt).
+
+export const SID = `AC${"7".repeat(32)}`;
+export const TOKEN = "whatsapp-auth-token";
+/** The WhatsApp sender's number. */
+export const WA_NUMBER = "+15005550009";
+
+export type Svc = TestService<MessageSenderConfig, Db>;
+export interface WhatsappFixture {
+  sim: TwilioSimulator;
+  /** The service's externally visible base URL. */
+  base: string;
+}
+
+export const whatsappTest = (events: Parameters<typeof serviceTest>[2] = []) =>
+  serviceTest(
+    createMessageSenderService(),
+    {
+      worker: true,
+      env: { RECONCILE_INTERVAL_MS: "200", RECONCILE_AFTER_MS: "300", CHANNEL_CACHE_TTL_MS: "100" },
+    },
+    events,
+  ).extend<{ wa: WhatsappFixture }>({
+    wa: [
+      async ({ svc }, use) => {
+        const sim = await startTwilioSimulator({
+          accounts: { [SID]: TOKEN },
+          callbackIntervalMs: 10,
+          whatsapp: {
+            templates: [
+              { friendlyName: "visit_reminder", body: "Hello {{1}}, your clinic visit is on {{2}}." },
+              { friendlyName: "not_approved", body: "Hello {{1}}", approved: false },
+            ],
+          },
+        });
+        await svc.app.listen({ port: 0, host: "127.0.0.1" });
+        const base = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}`;
+        const account = { sid: SID, token: TOKEN, url: sim.url };
+        await createTwilioChannel(svc.app, "SMS", account, { status_callback: base });
+        const whatsapp = async (id: string, fields: object) => {
+          const res = await svc.app.inject({
+            method: "POST",
+            url: "/api/v1/channel/",
+            headers: adminAuth,
+            payload: {
+              channel_id: id,
+              channel_type: "twilio-whatsapp",
+              configuration: {
+                account_sid: SID,
+                auth_token: TOKEN,
+                from: WA_NUMBER,
+                api_url: sim.url,
+                status_callback: base,
+              },
+              ...fields,
+            },
+          });
+          expect(res.statusCode, res.body).toBe(201);
+        };
+        await whatsapp("WA", {});
+        await whatsapp("WA_FB", { fallback: "SMS", redelivery: { no_report_timeout_seconds: 60 } });
+        await whatsapp("WA_TIMER", { fallback: "SMS", redelivery: { no_report_timeout_seconds: 1 } });
+        await use({ sim, base });
+        await sim.close();
+      },
+      { scope: "file", auto: true },
+    ],
+  });
+
+/** Sends an outbound through `channel` (201 expected); returns its id. */
+export async function sendVia(
+  svc: Svc,
+  channel: string,
+  to: string,
+  fields: { content?: string; metadata?: object } = {},
+): Promise<string> {
+  const res = await svc.app.inject({
+    method: "POST",
+    url: "/api/v1/outbound/",
+    headers: adminAuth,
+    payload: { to_addr: to, content: "Reply to book a visit", metadata: {}, channel, ...fields },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().id as string;
+}
+
+/** The `whatsapp_template` metadata of a send. */
+export const template = (name: string, variables: Record<string, string> = {}) => ({
+  whatsapp_template: { name, variables },
+});
+
+/** An outbound's status history: status, channel, provider id and reason of each change, oldest first. */
+export const history = async (svc: Svc, id: string) =>
+  (await svc.db.outboundEvent.findMany({ where: { outboundId: id }, orderBy: { id: "asc" } })).map((e) => ({
+    status: e.status,
+    ...(e.detail as { channel?: string | null; provider_id?: string | null; reason?: string | null }),
+  }));
+
+/** The create requests the simulator received for a number, by WhatsApp and by SMS. */
+export const requestsFor = (sim: TwilioSimulator, to: string) => ({
+  whatsapp: sim.requests.filter((r) => r.To === `whatsapp:${to}`),
+  sms: sim.requests.filter((r) => r.To === to),
+});
