@@ -1,6 +1,7 @@
 import {
   type Capture,
   captureMessages,
+  closing,
   createTestDatabase,
   type TestDatabase,
   testLogger,
@@ -29,16 +30,13 @@ export interface OutboxFixtures {
 /** The `it` of the outbox tests: `amqpTest` with a database holding the outbox tables, and relays over it. */
 export const outboxTest = amqpTest.extend<OutboxFixtures>({
   database: [
-    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-    async ({}, use) => {
-      const database = await createTestDatabase("identity");
-      try {
-        await use(database);
-      } finally {
+    closing(
+      () => createTestDatabase("identity"),
+      async (database) => {
         await waitForNoSessions(database.url).catch(() => undefined);
         await database.drop();
-      }
-    },
+      },
+    ),
     { scope: "file" },
   ],
   pool: [

@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { adminAuth, startTestService, waitFor } from "@tidings/testing";
+import { adminAuth, closing, startTestService, waitFor } from "@tidings/testing";
 import { describe, expect, test } from "vitest";
 import { contentService } from "../../../apps/content/src/service.ts";
 import { identityService } from "../../../apps/identity/src/service.ts";
@@ -38,18 +38,12 @@ type Name = keyof Services;
 /** The five services, started once for the file and closed (in reverse order) after its last test. */
 const it = test.extend<{ svc: Services }>({
   svc: [
-    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-    async ({}, use) => {
-      const svc = await start();
-      try {
-        await use(svc);
-      } finally {
-        for (const s of Object.values(svc).reverse()) {
-          await s.close();
-        }
-        await rm(SENT_FILE, { force: true });
+    closing(start, async (svc) => {
+      for (const s of Object.values(svc).reverse()) {
+        await s.close();
       }
-    },
+      await rm(SENT_FILE, { force: true });
+    }),
     { scope: "file" },
   ],
 });

@@ -6,11 +6,11 @@
  * reports, so here each failure counts twice.)
  */
 import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "@tidings/provider-simulators";
-import { type HttpReceiver, startHttpReceiver, waitFor } from "@tidings/testing";
+import { closing, type HttpReceiver, startHttpReceiver, waitFor } from "@tidings/testing";
 import pg from "pg";
 import { describe, expect } from "vitest";
 import type { Platform, ServiceName } from "./platform.ts";
-import { closing, platformTest } from "./support.ts";
+import { platformTest } from "./support.ts";
 
 const ADMIN_TOKEN = "e2e-sender-hooks-admin-token-0123456789";
 const MSISDN = "+27820001234";

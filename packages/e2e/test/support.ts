@@ -2,8 +2,10 @@
  * The `it` of an e2e file: the whole platform (./platform.ts) as a file-scoped fixture, started once for the file and
  * stopped after its last test.
  */
-import { expect, test, vi } from "vitest";
+
 import type { TidingsClient } from "@tidings/client";
+import { closing } from "@tidings/testing";
+import { expect, test, vi } from "vitest";
 import { clientOf, type Platform, startPlatform } from "./platform.ts";
 
 /** Ten processes starting at once on two cores, under load: what the first test of a file may wait for them. */
@@ -25,35 +27,16 @@ export function platformTest(env: { ADMIN_TOKEN: string } & Record<string, strin
   vi.setConfig({ testTimeout: PLATFORM_START_MS + ownMs });
   return test.extend<PlatformFixtures>({
     platform: [
-      // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-      async ({}, use) => {
-        const platform = await startPlatform(env);
-        try {
-          await use(platform);
-        } finally {
+      closing(
+        () => startPlatform(env),
+        async (platform) => {
           await platform.stop();
-        }
-        const errors = platform.errors();
-        expect(errors, errors.join("\n")).toEqual([]);
-      },
+          const errors = platform.errors();
+          expect(errors, errors.join("\n")).toEqual([]);
+        },
+      ),
       { scope: "file" },
     ],
     tidings: [async ({ platform }, use) => use(clientOf(platform, env.ADMIN_TOKEN)), { scope: "file" }],
   });
 }
-
-/**
- * A fixture (give it `{ scope: "file" }` for the file's tests to share one) of what `start` resolves to, closed after
- * its last use.
- */
-export const closing =
-  <T extends { close(): Promise<unknown> }>(start: () => Promise<T>) =>
-  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-  async ({}, use: (value: T) => Promise<void>) => {
-    const value = await start();
-    try {
-      await use(value);
-    } finally {
-      await value.close();
-    }
-  };
