@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { namesFor, type Payload, type QueueMessages, type QueueName, queues } from "@tidings/contracts";
-import { AMQP_URL, createTestNamespace, testLogger, waitFor } from "@tidings/testing";
+import { AMQP_URL, closing, createTestNamespace, testLogger, waitFor } from "@tidings/testing";
 import amqp, { type Channel, type ChannelModel } from "amqplib";
 import pg from "pg";
 import { test } from "vitest";
@@ -71,18 +71,7 @@ export const amqpTest = test.extend<AmqpFixtures>({
     { scope: "file" },
   ],
   names: [async ({ namespace }, use) => use(namesFor(namespace)), { scope: "file" }],
-  inspect: [
-    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-    async ({}, use) => {
-      const inspector = await openInspector();
-      try {
-        await use(inspector);
-      } finally {
-        await inspector.close();
-      }
-    },
-    { scope: "file" },
-  ],
+  inspect: [closing(openInspector), { scope: "file" }],
   broker: [
     async ({ namespace }, use) => {
       const broker = await connectBroker(namespace);

@@ -1,71 +1,23 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InvalidPayloadError } from "@tidings/contracts";
+import { waitFor } from "@tidings/testing";
+import type pg from "pg";
+import { describe, expect } from "vitest";
 import {
-  type Capture,
-  captureMessages,
-  createTestDatabase,
-  createTestNamespace,
-  type TestDatabase,
-  testLogger,
-  waitFor,
-} from "@tidings/testing";
-import pg from "pg";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  type Broker,
   enqueue,
   enqueueStatement,
   isFirstDelivery,
   OUTBOX_CHANNEL,
-  OutboxRelay,
-  type OutboxRelayOptions,
   outboxBacklog,
   pruneProcessedMessages,
 } from "../src/index.ts";
-import {
-  connectBroker,
-  inTransaction,
-  outboundSend,
-  sqlExecutor,
-  tally,
-  teardown,
-  waitForNoSessions,
-} from "./helpers.ts";
-
-const ns = createTestNamespace();
-let database: TestDatabase;
-let pool: pg.Pool;
-let broker: Broker;
-let capture: Capture;
-const relays: OutboxRelay[] = [];
-
-beforeAll(async () => {
-  database = await createTestDatabase("identity");
-  pool = new pg.Pool({ connectionString: database.url, max: 10 });
-  broker = await connectBroker(ns.namespace);
-});
-afterAll(() =>
-  teardown(
-    () => Promise.all(relays.map((r) => r.stop())),
-    () => broker?.close(),
-    () => pool?.end(),
-    async () => {
-      if (database) {
-        await waitForNoSessions(database.url).catch(() => undefined);
-        await database.drop();
-      }
-    },
-    () => ns.cleanup(),
-  ),
-);
-
-const outboxCount = async (): Promise<number> =>
-  (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM tidings_outbox")).rows[0]?.n ?? -1;
+import { inTransaction, outboundSend, sqlExecutor, tally } from "./helpers.ts";
+import { outboxTest as it } from "./outbox-support.ts";
 
 describe("isFirstDelivery", () => {
   const queue = "message-sender.outbound-send" as const;
-  const processed = async (messageId: string) =>
+  const processed = async (pool: pg.Pool, messageId: string) =>
     (
       await pool.query("SELECT 1 FROM tidings_processed_message WHERE queue = $1 AND message_id = $2", [
         queue,
@@ -73,7 +25,7 @@ describe("isFirstDelivery", () => {
       ])
     ).rowCount;
 
-  it("is true the first time a queue handles a messageId and false after that", async () => {
+  it("is true the first time a queue handles a messageId and false after that", async ({ pool }) => {
     const messageId = randomUUID();
     const results = await inTransaction(pool, async (tx) => [
       await isFirstDelivery(tx, { queue, messageId }),
@@ -86,21 +38,21 @@ describe("isFirstDelivery", () => {
     expect(
       await inTransaction(pool, (tx) => isFirstDelivery(tx, { queue: "subscription.send-next", messageId })),
     ).toBe(true);
-    expect(await processed(messageId)).toBe(1);
+    expect(await processed(pool, messageId)).toBe(1);
   });
 
-  it("forgets the record when the handler's transaction rolls back", async () => {
+  it("forgets the record when the handler's transaction rolls back", async ({ pool }) => {
     const messageId = randomUUID();
     expect(
       await inTransaction(pool, (tx) => isFirstDelivery(tx, { queue, messageId }), { rollback: true }),
     ).toBe(true);
-    expect(await processed(messageId)).toBe(0);
+    expect(await processed(pool, messageId)).toBe(0);
     // so the redelivery is handled
     expect(await inTransaction(pool, (tx) => isFirstDelivery(tx, { queue, messageId }))).toBe(true);
-    expect(await processed(messageId)).toBe(1);
+    expect(await processed(pool, messageId)).toBe(1);
   });
 
-  it("pruneProcessedMessages forgets only records older than the retention", async () => {
+  it("pruneProcessedMessages forgets only records older than the retention", async ({ pool }) => {
     const old = randomUUID();
     const recent = randomUUID();
     const db = sqlExecutor(pool);
@@ -111,49 +63,18 @@ describe("isFirstDelivery", () => {
       [old],
     );
     expect(await pruneProcessedMessages(db, 60 * 60 * 1000)).toBeGreaterThanOrEqual(1);
-    expect(await processed(old)).toBe(0);
-    expect(await processed(recent)).toBe(1);
+    expect(await processed(pool, old)).toBe(0);
+    expect(await processed(pool, recent)).toBe(1);
   });
 });
 
 describe("outbox", () => {
-  /** A relay that counts the rows it published itself (its own batches, not the other relay's). */
-  const startRelay = async (
-    options: Partial<OutboxRelayOptions> = {},
-  ): Promise<OutboxRelay & { published: number }> => {
-    const relay = Object.assign(
-      new OutboxRelay({
-        databaseUrl: database.url,
-        broker,
-        logger: testLogger(),
-        pollIntervalMs: 200,
-        ...options,
-      }),
-      { published: 0 },
-    );
-    const relayBatch = relay.relayBatch.bind(relay);
-    relay.relayBatch = async () => {
-      const n = await relayBatch();
-      relay.published += n;
-      return n;
-    };
-    relays.push(relay);
-    await relay.start();
-    return relay;
-  };
-  const stopRelays = () => Promise.all(relays.splice(0).map((r) => r.stop()));
-  const captured = (messageId: string) => capture.messages.filter((m) => m.messageId === messageId);
-
-  beforeEach(async () => {
-    capture = await captureMessages(ns.namespace, ["outbound.send"]);
-  });
-  afterEach(async () => {
-    await stopRelays();
-    await capture.stop();
-    await pool.query("DELETE FROM tidings_outbox");
-  });
-
-  it("publishes what a committed transaction enqueued, with its messageId, then deletes the row", async () => {
+  it("publishes what a committed transaction enqueued, with its messageId, then deletes the row", async ({
+    pool,
+    captured,
+    startRelay,
+    outboxCount,
+  }) => {
     await startRelay({ pollIntervalMs: 60_000 }); // woken by NOTIFY, not by polling
     const payload = outboundSend("from the outbox");
     const givenId = randomUUID();
@@ -172,7 +93,13 @@ describe("outbox", () => {
     await waitFor(async () => (await outboxCount()) === 0, { what: "the outbox rows deleted" });
   });
 
-  it("publishes nothing for a transaction that rolled back", async () => {
+  it("publishes nothing for a transaction that rolled back", async ({
+    pool,
+    capture,
+    captured,
+    startRelay,
+    outboxCount,
+  }) => {
     await startRelay();
     const [rolledBack] = await inTransaction(
       pool,
@@ -189,9 +116,14 @@ describe("outbox", () => {
     expect(await outboxCount()).toBe(0);
   });
 
-  it("keeps what was enqueued while no relay ran, and publishes it once a relay starts", async () => {
+  it("keeps what was enqueued while no relay ran, and publishes it once a relay starts", async ({
+    pool,
+    capture,
+    startRelay,
+    outboxCount,
+  }) => {
     const relay = await startRelay();
-    await stopRelays();
+    await relay.stop();
     const ids = await inTransaction(pool, (tx) =>
       enqueue(
         tx,
@@ -215,7 +147,11 @@ describe("outbox", () => {
     expect(capture.messages.map((m) => m.messageId)).toEqual(ids);
   });
 
-  it("outboxBacklog counts what waits and its oldest's age; onPublished hears each batch once published", async () => {
+  it("outboxBacklog counts what waits and its oldest's age; onPublished hears each batch once published", async ({
+    pool,
+    startRelay,
+    outboxCount,
+  }) => {
     expect(await outboxBacklog(sqlExecutor(pool))).toEqual({ rows: 0, oldestAgeSeconds: 0 });
     const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     const ids = await inTransaction(pool, (tx) =>
@@ -248,7 +184,12 @@ describe("outbox", () => {
     expect(await outboxBacklog(sqlExecutor(pool))).toEqual({ rows: 0, oldestAgeSeconds: 0 });
   });
 
-  it("two relays running at once publish each row exactly once", async () => {
+  it("two relays running at once publish each row exactly once", async ({
+    pool,
+    capture,
+    startRelay,
+    outboxCount,
+  }) => {
     const total = 300;
     const rows = () =>
       Array.from({ length: 10 }, () => ({ name: "outbound.send" as const, payload: outboundSend() }));
@@ -275,7 +216,11 @@ describe("outbox", () => {
     expect((a?.published ?? 0) + (b?.published ?? 0)).toBe(total);
   });
 
-  it("one relay per database listens for notifications, and another takes over when it stops", async () => {
+  it("one relay per database listens for notifications, and another takes over when it stops", async ({
+    pool,
+    captured,
+    startRelay,
+  }) => {
     /** The backends listening on the outbox channel. */
     const listening = async () =>
       (
@@ -308,7 +253,12 @@ describe("outbox", () => {
     await waitFor(() => captured(late as string).length === 1, { what: "the message after the takeover" });
   });
 
-  it("refuses an invalid payload and writes nothing, not even the valid messages beside it", async () => {
+  it("refuses an invalid payload and writes nothing, not even the valid messages beside it", async ({
+    pool,
+    capture,
+    startRelay,
+    outboxCount,
+  }) => {
     await startRelay();
     const client = await pool.connect();
     try {
@@ -332,7 +282,10 @@ describe("outbox", () => {
     expect(await outboxCount()).toBe(0);
   });
 
-  it("enqueueStatement writes the messages iff the caller's change in the same statement is made", async () => {
+  it("enqueueStatement writes the messages iff the caller's change in the same statement is made", async ({
+    pool,
+    outboxCount,
+  }) => {
     await pool.query("CREATE TABLE IF NOT EXISTS atomic_change (id uuid PRIMARY KEY, done boolean NOT NULL)");
     const id = randomUUID();
     await pool.query("INSERT INTO atomic_change (id, done) VALUES ($1, false)", [id]);
@@ -360,7 +313,7 @@ describe("outbox", () => {
     expect(await outboxCount()).toBe(1);
   });
 
-  it("skips an id that is already in the outbox", async () => {
+  it("skips an id that is already in the outbox", async ({ pool, captured, startRelay, outboxCount }) => {
     const messageId = randomUUID();
     const payload = outboundSend("once");
     await inTransaction(pool, (tx) => enqueue(tx, { name: "outbound.send", payload, messageId }));

@@ -9,8 +9,8 @@ import { randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { adminAuth, startTestService, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminAuth, closing, startTestService, waitFor } from "@tidings/testing";
+import { describe, expect, test } from "vitest";
 import { contentService } from "../../../apps/content/src/service.ts";
 import { identityService } from "../../../apps/identity/src/service.ts";
 import { createMessageSenderService } from "../../../apps/message-sender/src/service.ts";
@@ -34,69 +34,75 @@ const start = async () => {
 };
 type Services = Awaited<ReturnType<typeof start>>;
 type Name = keyof Services;
-let svc: Services;
 
-beforeAll(async () => {
-  svc = await start();
-}, 120_000);
-afterAll(async () => {
-  for (const s of Object.values(svc ?? {}).reverse()) {
-    await s.close();
-  }
-  await rm(SENT_FILE, { force: true });
+/** The five services, started once for the file and closed (in reverse order) after its last test. */
+const it = test.extend<{ svc: Services }>({
+  svc: [
+    closing(start, async (svc) => {
+      for (const s of Object.values(svc).reverse()) {
+        await s.close();
+      }
+      await rm(SENT_FILE, { force: true });
+    }),
+    { scope: "file" },
+  ],
 });
 
-async function call(name: Name, method: "GET" | "POST", url: string, payload?: object) {
-  const res = await svc[name].app.inject({
-    method,
-    url,
-    headers: adminAuth,
-    ...(payload ? { payload } : {}),
-  });
-  return { status: res.statusCode, body: res.json() };
-}
-async function ok(name: Name, method: "GET" | "POST", url: string, payload?: object) {
-  const res = await call(name, method, url, payload);
-  expect(res.status, `${method} ${name}${url}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
-  return res.body;
-}
-
-/** Every row of every text, varchar, json(b) or array column of the service's database that holds a needle. */
-async function holding(name: Name, needles: string[]): Promise<string[]> {
-  const db = svc[name].db;
-  const columns = await db.$queryRawUnsafe<{ table_name: string; column_name: string }[]>(
-    `SELECT c.table_name, c.column_name FROM information_schema.columns c
-     JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-     WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
-       AND (c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb')
-            OR (c.data_type = 'ARRAY' AND c.udt_name IN ('_text', '_varchar')))`,
-  );
-  expect(columns.length).toBeGreaterThan(5);
-  const found: string[] = [];
-  for (const { table_name, column_name } of columns) {
-    const [{ n }] = await db.$queryRawUnsafe<[{ n: number }]>(
-      `SELECT count(*)::int AS n FROM "${table_name}" WHERE "${column_name}"::text ILIKE ANY($1::text[])`,
-      needles.map((needle) => `%${needle}%`),
-    );
-    if (n > 0) {
-      found.push(`${name}.${table_name}.${column_name}: ${n}`);
-    }
+/** The test's calls to the services (`ok` expects a 2xx) and its looks into their databases. */
+function helpers(svc: Services) {
+  async function call(name: Name, method: "GET" | "POST", url: string, payload?: object) {
+    const res = await svc[name].app.inject({
+      method,
+      url,
+      headers: adminAuth,
+      ...(payload ? { payload } : {}),
+    });
+    return { status: res.statusCode, body: res.json() };
   }
-  return found;
+  async function ok(name: Name, method: "GET" | "POST", url: string, payload?: object) {
+    const res = await call(name, method, url, payload);
+    expect(res.status, `${method} ${name}${url}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+    return res.body;
+  }
+
+  /** Every row of every text, varchar, json(b) or array column of the service's database that holds a needle. */
+  async function holding(name: Name, needles: string[]): Promise<string[]> {
+    const db = svc[name].db;
+    const columns = await db.$queryRawUnsafe<{ table_name: string; column_name: string }[]>(
+      `SELECT c.table_name, c.column_name FROM information_schema.columns c
+       JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+       WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+         AND (c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb')
+              OR (c.data_type = 'ARRAY' AND c.udt_name IN ('_text', '_varchar')))`,
+    );
+    expect(columns.length).toBeGreaterThan(5);
+    const found: string[] = [];
+    for (const { table_name, column_name } of columns) {
+      const [{ n }] = await db.$queryRawUnsafe<[{ n: number }]>(
+        `SELECT count(*)::int AS n FROM "${table_name}" WHERE "${column_name}"::text ILIKE ANY($1::text[])`,
+        needles.map((needle) => `%${needle}%`),
+      );
+      if (n > 0) {
+        found.push(`${name}.${table_name}.${column_name}: ${n}`);
+      }
+    }
+    return found;
+  }
+
+  const everywhere = async (needles: string[]) =>
+    (await Promise.all((Object.keys(svc) as Name[]).map((name) => holding(name, needles)))).flat();
+
+  /** A message-sender outbound once a worker has handled it (no longer queued). */
+  const handled = (id: string, what: string) =>
+    waitFor(
+      async () => {
+        const row = await svc["message-sender"].db.outbound.findUnique({ where: { id } });
+        return row && row.status !== "queued" && row;
+      },
+      { what, timeoutMs: 20_000 },
+    );
+  return { call, ok, everywhere, handled };
 }
-
-const everywhere = async (needles: string[]) =>
-  (await Promise.all((Object.keys(svc) as Name[]).map((name) => holding(name, needles)))).flat();
-
-/** A message-sender outbound once a worker has handled it (no longer queued). */
-const handled = (id: string, what: string) =>
-  waitFor(
-    async () => {
-      const row = await svc["message-sender"].db.outbound.findUnique({ where: { id } });
-      return row && row.status !== "queued" && row;
-    },
-    { what, timeoutMs: 20_000 },
-  );
 
 const sentIds = async () =>
   (await readFile(SENT_FILE, "utf8").catch(() => ""))
@@ -105,7 +111,10 @@ const sentIds = async () =>
     .map((line) => (JSON.parse(line) as { id: string }).id);
 
 describe("forget", () => {
-  it("leaves no trace of the person in any of the five databases, and cancels their sends for good", async () => {
+  it("leaves no trace of the person in any of the five databases, and cancels their sends for good", async ({
+    svc,
+  }) => {
+    const { call, ok, everywhere, handled } = helpers(svc);
     const suffix = String(process.pid % 100_000).padStart(5, "0");
     const number = `+2782${suffix}${String(Math.floor(Math.random() * 100)).padStart(2, "0")}`;
     const email = `nomvula.${suffix}@example.org`;
@@ -296,5 +305,5 @@ describe("forget", () => {
         `${service} dead letters`,
       ).toEqual([]);
     }
-  }, 120_000);
+  }, 240_000); // 120 s of it for the five services to start
 });

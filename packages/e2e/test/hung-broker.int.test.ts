@@ -4,34 +4,39 @@
  * the recovery steps are.
  */
 import { spawn } from "node:child_process";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Socket } from "node:net";
 import path from "node:path";
 import { ROOT, spawnService } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, test } from "vitest";
 
-let server: Server;
-const sockets = new Set<Socket>();
-let silentUrl: string;
-
-beforeAll(async () => {
-  server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  silentUrl = `amqp://guest:guest@127.0.0.1:${(server.address() as { port: number }).port}`;
-});
-afterAll(async () => {
-  for (const socket of sockets) {
-    socket.destroy();
-  }
-  await new Promise((resolve) => server.close(resolve));
+/** The URL of a broker that accepts TCP connections and never answers, listening for the file's tests. */
+const it = test.extend<{ silentUrl: string }>({
+  silentUrl: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+    async ({}, use) => {
+      const sockets = new Set<Socket>();
+      const server = createServer((socket) => {
+        sockets.add(socket);
+        socket.on("error", () => undefined);
+      });
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        await use(`amqp://guest:guest@127.0.0.1:${(server.address() as { port: number }).port}`);
+      } finally {
+        for (const socket of sockets) {
+          socket.destroy();
+        }
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+    { scope: "file" },
+  ],
 });
 
 const HUNG = /RabbitMQ at amqp:\/\/127\.0\.0\.1:\d+ is not usable \(AMQP handshake\).*'A hung RabbitMQ'/;
 
 describe("a broker that accepts connections and never answers", () => {
-  it("ends a run of a single integration test file in under 30 s, saying so", async () => {
+  it("ends a run of a single integration test file in under 30 s, saying so", async ({ silentUrl }) => {
     const started = Date.now();
     const child = spawn(
       path.join(ROOT, "node_modules", ".bin", "vitest"),
@@ -48,7 +53,9 @@ describe("a broker that accepts connections and never answers", () => {
     expect(output.replace(/\s+/g, " ")).toMatch(HUNG);
   }, 40_000);
 
-  it("stops a service process at start in under 30 s, with that message in its log", async () => {
+  it("stops a service process at start in under 30 s, with that message in its log", async ({
+    silentUrl,
+  }) => {
     const started = Date.now();
     const lines: string[] = [];
     const proc = spawnService("identity", "worker", {

@@ -5,17 +5,15 @@
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ok, type TidingsClient, TidingsError } from "@tidings/client";
+import { ok, TidingsError } from "@tidings/client";
 import { waitFor } from "@tidings/testing";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientOf, type Platform, startPlatform } from "./platform.ts";
+import { describe, expect } from "vitest";
+import { clientOf } from "./platform.ts";
+import { platformTest } from "./support.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token-0123456789";
 const SENT_FILE = path.join(tmpdir(), `tidings-e2e-sent-${process.pid}.jsonl`);
-
-let platform: Platform;
-let tidings: TidingsClient;
 
 interface SentLine {
   id: string;
@@ -28,20 +26,13 @@ const sent = async (): Promise<SentLine[]> =>
     .filter(Boolean)
     .map((line) => JSON.parse(line) as SentLine);
 
-beforeAll(async () => {
-  platform = await startPlatform({ ADMIN_TOKEN, TICK_INTERVAL_MS: "200", LOG_CHANNEL_FILE: SENT_FILE });
-  tidings = clientOf(platform, ADMIN_TOKEN);
-}, 120_000);
-
-afterAll(async () => {
-  await platform?.stop();
-  // Any process that logged an error fails the run: print what it said.
-  const errors = platform?.errors() ?? [];
-  expect(errors, errors.join("\n")).toEqual([]);
-}, 60_000);
+const it = platformTest({ ADMIN_TOKEN, TICK_INTERVAL_MS: "200", LOG_CHANNEL_FILE: SENT_FILE });
 
 describe("consent across services", () => {
-  it("a STOP recorded at identity reaches message-sender within 2 s, and a send by number then goes nowhere", async () => {
+  it("a STOP recorded at identity reaches message-sender within 2 s, and a send by number then goes nowhere", async ({
+    platform,
+    tidings,
+  }) => {
     const number = "+27820003003";
     const identity = await ok(
       tidings.identity.POST("/api/v1/identities/", {
@@ -106,7 +97,7 @@ describe("consent across services", () => {
 });
 
 describe("a stage-based programme, end to end", () => {
-  it("sends a subscriber each message in their language, advancing, then completes", async () => {
+  it("sends a subscriber each message in their language, advancing, then completes", async ({ tidings }) => {
     const identity = await ok(
       tidings.identity.POST("/api/v1/identities/", {
         body: {
@@ -215,7 +206,7 @@ describe("a stage-based programme, end to end", () => {
     expect(await outbounds()).toHaveLength(3);
   });
 
-  it("answers bad input with the error shape and changes nothing", async () => {
+  it("answers bad input with the error shape and changes nothing", async ({ platform, tidings }) => {
     const count = async () => {
       const page = await ok(tidings.identity.GET("/api/v1/identities/"));
       return "count" in page ? page.count : undefined;

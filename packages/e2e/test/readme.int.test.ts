@@ -7,18 +7,20 @@
  * fails on a non-zero exit or an answer in the error shape.
  */
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
-import { ok } from "@tidings/client";
+import { ok, type TidingsClient } from "@tidings/client";
 import { ROOT, waitFor } from "@tidings/testing";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientOf, type Platform, SERVICES, startPlatform } from "./platform.ts";
+import { describe, expect } from "vitest";
+import { type Platform, SERVICES } from "./platform.ts";
+import { platformTest } from "./support.ts";
 
 const ADMIN_TOKEN = "e2e-readme-token-0123456789";
 const run = promisify(execFile);
@@ -84,17 +86,16 @@ const examples = (
   await Promise.all(files.map(async (f) => examplesOf(f, await readFile(path.join(ROOT, f), "utf8"))))
 ).flat();
 
-let platform: Platform;
-let dir: string;
-let archiveDir: string;
+/** The directory the examples run in (created by the `cwd` fixture), as the repository's root after ./scripts/start.sh. */
+const dir = path.join(tmpdir(), `tidings-readme-${process.pid}-${randomUUID()}`);
+const archiveDir = path.join(dir, "archive");
 const dayAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 
 /**
  * Delivered outbounds of the last two days (today's are not archived, days being over only after midnight): the
  * one of two days ago archived now, for the archive purge example to work on; yesterday's left to the archive example.
  */
-async function seedPastDays(): Promise<void> {
-  const tidings = clientOf(platform, ADMIN_TOKEN);
+async function seedPastDays(platform: Platform, tidings: TidingsClient): Promise<void> {
   const db = new pg.Client(platform.databaseUrl("message-sender"));
   await db.connect();
   try {
@@ -123,35 +124,40 @@ async function seedPastDays(): Promise<void> {
   );
 }
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "tidings-readme-"));
-  archiveDir = path.join(dir, "archive");
-  // As ./scripts/start.sh (pnpm start) runs the platform: one UNSUBSCRIBE_SECRET, identity called with ADMIN_TOKEN.
-  platform = await startPlatform({
+// As ./scripts/start.sh (pnpm start) runs the platform: one UNSUBSCRIBE_SECRET, identity called with ADMIN_TOKEN.
+const it = platformTest(
+  {
     ADMIN_TOKEN,
     IDENTITY_TOKEN: ADMIN_TOKEN,
     UNSUBSCRIBE_SECRET: "e2e-readme-unsubscribe-secret-0123456789",
     ARCHIVE_DIR: archiveDir,
-  });
-  await writeFile(path.join(dir, ".env"), `ADMIN_TOKEN=${ADMIN_TOKEN}\nARCHIVE_DIR=${archiveDir}\n`);
-  await seedPastDays();
-}, 150_000);
-
-afterAll(async () => {
-  await platform?.stop();
-  await rm(dir, { recursive: true, force: true });
-  const errors = platform?.errors() ?? [];
-  expect(errors, errors.join("\n")).toEqual([]);
-}, 60_000);
+  },
+  90_000,
+).extend<{ cwd: string }>({
+  /** `dir`, holding the platform's `.env`, once the past days are seeded; removed after the file's last test. */
+  cwd: [
+    async ({ platform, tidings }, use) => {
+      await mkdir(dir);
+      try {
+        await writeFile(path.join(dir, ".env"), `ADMIN_TOKEN=${ADMIN_TOKEN}\nARCHIVE_DIR=${archiveDir}\n`);
+        await seedPastDays(platform, tidings);
+        await use(dir);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    { scope: "file" },
+  ],
+});
 
 /** `http://localhost:3001` (identity) .. `3005` (message-sender) as the test's processes listen. */
-const onPlatform = (code: string) =>
+const onPlatform = (platform: Platform, code: string) =>
   code.replace(/http:\/\/localhost:300([1-5])/g, (_, n: string) => platform.base[SERVICES[Number(n) - 1]!]);
 
-async function runExample(example: Example): Promise<string> {
-  const code = onPlatform(example.code);
+async function runExample(platform: Platform, cwd: string, example: Example): Promise<string> {
+  const code = onPlatform(platform, example.code);
   if (example.lang === "sh") {
-    const { stdout } = await run("bash", ["-e", "-o", "pipefail", "-c", code], { cwd: dir, timeout: 60_000 });
+    const { stdout } = await run("bash", ["-e", "-o", "pipefail", "-c", code], { cwd, timeout: 60_000 });
     return stdout;
   }
   // Beside the e2e package, so `@tidings/client` resolves as in a workspace that depends on it.
@@ -159,7 +165,7 @@ async function runExample(example: Example): Promise<string> {
   await writeFile(file, code);
   try {
     const tsx = fileURLToPath(import.meta.resolve("tsx"));
-    const { stdout } = await run(process.execPath, ["--import", tsx, file], { cwd: dir, timeout: 60_000 });
+    const { stdout } = await run(process.execPath, ["--import", tsx, file], { cwd, timeout: 60_000 });
     return stdout;
   } finally {
     await rm(file, { force: true });
@@ -190,18 +196,18 @@ describe("the READMEs' examples", () => {
     );
   });
 
-  it.each(examples.map((e) => [`${e.file}:${e.line} (${e.lang})`, e] as const))(
+  it.for(examples.map((e) => [`${e.file}:${e.line} (${e.lang})`, e] as const))(
     "%s runs as written",
-    async (_name, example) => {
-      const stdout = await runExample(example);
+    async ([_name, example], { platform, cwd }) => {
+      const stdout = await runExample(platform, cwd, example);
       expect(stdout.trim()).not.toBe("");
       expect(stdout).not.toMatch(/"error"\s*:/);
     },
-    90_000,
   );
 
-  it("did what they say: messages, channels, tokens, the topic unsubscribe, the archives", async () => {
-    const tidings = clientOf(platform, ADMIN_TOKEN);
+  it("did what they say: messages, channels, tokens, the topic unsubscribe, the archives", async ({
+    tidings,
+  }) => {
     const outbounds = await ok(tidings.messageSender.GET("/api/v1/outbound/"));
     expect(outbounds.results.map((o) => o.content ?? "").sort()).toEqual([
       expect.stringMatching(/^Clinic day \d{4}-\d\d-\d\dT\d\d:\d\d/),

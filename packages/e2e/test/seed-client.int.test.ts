@@ -3,31 +3,31 @@
  * MessageSenderApiClient, SchedulerApiClient), sent as the bytes the Python client writes (./wire.ts) to the real
  * processes, and read as the client reads the answer. The hubs' flows are in ./seed-hubs.int.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Platform, startPlatform } from "./platform.ts";
+import { describe, expect } from "vitest";
+import type { Platform } from "./platform.ts";
 import { type Decoded, ok, SeedClient } from "./seed-client.ts";
+import { platformTest } from "./support.ts";
 import { sendRaw } from "./wire.ts";
 
 const ADMIN_TOKEN = "e2e-client-admin-token-0123456789";
 const MSISDN = "+27820004004";
-let platform: Platform;
-let client: SeedClient;
 
-beforeAll(async () => {
-  platform = await startPlatform({ ADMIN_TOKEN, SCHEDULER_HTTP_ALLOWED_HOSTS: "127.0.0.1" });
-  client = new SeedClient(platform, ADMIN_TOKEN);
-  await client.issueTokens("client@example.org");
-}, 180_000);
-
-afterAll(async () => {
-  await platform?.stop();
-  const errors = platform?.errors() ?? [];
-  expect(errors, errors.join("\n")).toEqual([]);
-}, 60_000);
+const it = platformTest({ ADMIN_TOKEN, SCHEDULER_HTTP_ALLOWED_HOSTS: "127.0.0.1" }).extend<{
+  client: SeedClient;
+}>({
+  client: [
+    async ({ platform }, use) => {
+      const client = new SeedClient(platform, ADMIN_TOKEN);
+      await client.issueTokens("client@example.org");
+      await use(client);
+    },
+    { scope: "file" },
+  ],
+});
 
 describe("IdentityStoreApiClient", () => {
-  it("answers each of its ten methods as the client reads them", async () => {
-    const { seed, get, paginated } = bound();
+  it("answers each of its ten methods as the client reads them", async ({ client }) => {
+    const { seed, get, paginated } = bound(client);
     // create_identity(identity)
     const created = await ok(
       seed("identity", "POST", "/identities/", {
@@ -76,8 +76,8 @@ describe("IdentityStoreApiClient", () => {
 });
 
 describe("StageBasedMessagingApiClient", () => {
-  it("answers each of its nineteen methods as the client reads them", async () => {
-    const { seed, get, paginated } = bound();
+  it("answers each of its nineteen methods as the client reads them", async ({ platform, client }) => {
+    const { seed, get, paginated } = bound(client);
     // (set-up as the content operators do, through the same URL)
     const schedule = await ok(
       seed("subscription", "POST", "/schedule/", { data: { minute: "0", hour: "9" } }),
@@ -107,7 +107,7 @@ describe("StageBasedMessagingApiClient", () => {
     expect(await ok(get("subscription", "/messageset_languages/"))).toMatchObject({ [set.id]: ["eng_ZA"] });
     await ok(seed("subscription", "DELETE", `/message/${message.id}/`));
     // create_binarycontent(content): HTTPServiceClient, multipart `files=`; delete_binarycontent
-    const binary = await uploadAudio();
+    const binary = await uploadAudio(platform, client);
     expect(binary.content).toMatch(/\/media\//);
     await ok(seed("subscription", "DELETE", `/binarycontent/${binary.id}/`));
     // create_subscription, get_subscription, get_subscriptions, update_subscription, resend_subscription
@@ -147,8 +147,8 @@ describe("StageBasedMessagingApiClient", () => {
 });
 
 describe("MessageSenderApiClient", () => {
-  it("answers each of its six methods as the client reads them", async () => {
-    const { seed, paginated } = bound();
+  it("answers each of its six methods as the client reads them", async ({ client }) => {
+    const { seed, paginated } = bound(client);
     // create_outbound(payload), get_outbounds(params). Not by to_addr: the log channel may deliver the outbound
     // before the list is read, and a delivered outbound's to_addr is wiped (as Seed's was).
     const before = new Date(Date.now() - 1_000).toISOString();
@@ -184,8 +184,8 @@ describe("MessageSenderApiClient", () => {
 });
 
 describe("SchedulerApiClient", () => {
-  it("answers each of its seven methods as the client reads them", async () => {
-    const { seed, get, paginated } = bound();
+  it("answers each of its seven methods as the client reads them", async ({ client }) => {
+    const { seed, get, paginated } = bound(client);
     // create_schedule(schedule): Seed's body for a per-subscription schedule
     const created = await ok(
       seed("scheduler", "POST", "/schedule/", {
@@ -218,14 +218,14 @@ describe("SchedulerApiClient", () => {
 });
 
 /** The client's calls, bound. */
-const bound = () => ({
+const bound = (client: SeedClient) => ({
   seed: client.seed.bind(client),
   get: client.get.bind(client),
   paginated: client.paginated.bind(client),
 });
 
 /** `session_http.post('/binarycontent/', files=content).json()`: requests' multipart body, as it writes it. */
-async function uploadAudio(): Promise<Decoded> {
+async function uploadAudio(platform: Platform, client: SeedClient): Promise<Decoded> {
   const origin = platform.base.subscription;
   const boundary = "3d6b6a416f9b5ac7e4a4e5c2b1f0a9d8";
   const body = [

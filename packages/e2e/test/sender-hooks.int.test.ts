@@ -6,58 +6,53 @@
  * reports, so here each failure counts twice.)
  */
 import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "@tidings/provider-simulators";
-import { type HttpReceiver, startHttpReceiver, waitFor } from "@tidings/testing";
+import { closing, type HttpReceiver, startHttpReceiver, waitFor } from "@tidings/testing";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Platform, type ServiceName, startPlatform } from "./platform.ts";
+import { describe, expect } from "vitest";
+import type { Platform, ServiceName } from "./platform.ts";
+import { platformTest } from "./support.ts";
 
 const ADMIN_TOKEN = "e2e-sender-hooks-admin-token-0123456789";
 const MSISDN = "+27820001234";
 const SID = `AC${"5".repeat(32)}`;
 const TWILIO_TOKEN = "twilio-auth-token-e2e";
 
-let platform: Platform;
-let sim: TwilioSimulator;
-let hub: HttpReceiver;
-let hubUrl: string;
-
 // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field, as a hub reads them
 type Decoded = Record<string, any>;
 
-async function call(service: ServiceName, method: "GET" | "POST", path: string, body?: unknown) {
-  const res = await fetch(`${platform.base[service]}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Token ${ADMIN_TOKEN}`, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  expect(res.status, text).toBeLessThan(300);
-  return JSON.parse(text) as Decoded;
-}
+/** The admin's calls to the platform's APIs, each expected to succeed. */
+const admin =
+  (platform: Platform) =>
+  async (service: ServiceName, method: "GET" | "POST", path: string, body?: unknown) => {
+    const res = await fetch(`${platform.base[service]}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Token ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    expect(res.status, text).toBeLessThan(300);
+    return JSON.parse(text) as Decoded;
+  };
 
-beforeAll(async () => {
-  hub = await startHttpReceiver(() => 201); // ndoh's change/inactive: 201, empty body
-  hubUrl = hub.url;
-  sim = await startTwilioSimulator({ accounts: { [SID]: TWILIO_TOKEN } });
-  platform = await startPlatform({
-    ADMIN_TOKEN,
-    // message-sender's deliveries to identity's message_count authenticate with an identity token.
-    HOOK_AUTH_TOKEN: ADMIN_TOKEN,
-    HOOK_POLL_INTERVAL_MS: "100",
-    HOOK_RETRY_BASE_MS: "100",
-  });
-}, 180_000);
-
-afterAll(async () => {
-  await platform?.stop();
-  await sim?.close();
-  await hub?.close();
-  const errors = platform?.errors() ?? [];
-  expect(errors, errors.join("\n")).toEqual([]);
-}, 60_000);
+const it = platformTest({
+  ADMIN_TOKEN,
+  // message-sender's deliveries to identity's message_count authenticate with an identity token.
+  HOOK_AUTH_TOKEN: ADMIN_TOKEN,
+  HOOK_POLL_INTERVAL_MS: "100",
+  HOOK_RETRY_BASE_MS: "100",
+}).extend<{ hub: HttpReceiver; sim: TwilioSimulator }>({
+  hub: [closing(() => startHttpReceiver(() => 201)), { scope: "file" }], // ndoh's change/inactive: 201, empty body
+  sim: [closing(() => startTwilioSimulator({ accounts: { [SID]: TWILIO_TOKEN } })), { scope: "file" }],
+});
 
 describe("message-sender's outbound.delivery_report hook -> identity's message_count -> the hub", () => {
-  it("five failed sends make identity fire identity.max_failures to the hub", async () => {
+  it("five failed sends make identity fire identity.max_failures to the hub", async ({
+    platform,
+    hub,
+    sim,
+  }) => {
+    const call = admin(platform);
+    const hubUrl = hub.url;
     const identity = await call("identity", "POST", "/identities/", {
       details: { default_addr_type: "msisdn", addresses: { msisdn: { [MSISDN]: { default: true } } } },
     });

@@ -1,45 +1,31 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import twilio from "twilio";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTwilioSimulator, TWILIO_ERRORS, type TwilioSimulator } from "../src/index.ts";
+import { describe, expect } from "vitest";
+import { startTwilioSimulator, TWILIO_ERRORS } from "../src/index.ts";
+import { simulatorTest } from "./support.ts";
 import { ToSimulator } from "./to-simulator.ts";
 
 const SID = `AC${"1".repeat(32)}`;
 const TOKEN = "simulated-auth-token";
 
-let sim: TwilioSimulator;
-let receiver: Server;
-let callbackUrl: string;
-const received: { signature: string; params: Record<string, string> }[] = [];
-
-beforeAll(async () => {
-  sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN }, callbackIntervalMs: 5 });
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => {
-      body += c;
-    });
-    req.on("end", () => {
-      received.push({
-        signature: String(req.headers["x-twilio-signature"]),
-        params: Object.fromEntries(new URLSearchParams(body)),
-      });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/status?channel=TW`;
+const it = simulatorTest(() => startTwilioSimulator({ accounts: { [SID]: TOKEN }, callbackIntervalMs: 5 }), {
+  path: "/status?channel=TW",
+  status: 204,
+  record: (params, headers) => ({ signature: String(headers["x-twilio-signature"]), params }),
+}).extend<{ client: (token?: string) => twilio.Twilio }>({
+  client: [
+    async ({ sim }, use) =>
+      use((token = TOKEN) => twilio(SID, token, { httpClient: new ToSimulator(sim.url) })),
+    { scope: "file" },
+  ],
 });
-afterAll(async () => {
-  await sim?.close();
-  receiver?.close();
-});
-
-const client = (token = TOKEN) => twilio(SID, token, { httpClient: new ToSimulator(sim.url) });
 
 describe("twilio simulator", () => {
-  it("accepts a message from the SDK, answers Twilio's shape, and sends signed callbacks", async () => {
+  it("accepts a message from the SDK, answers Twilio's shape, and sends signed callbacks", async ({
+    sim,
+    client,
+    callbackUrl,
+    received,
+  }) => {
     const message = await client().messages.create({
       to: "+27820000001",
       from: "+15005550006",
@@ -62,7 +48,7 @@ describe("twilio simulator", () => {
     expect(fetched.status).toBe("delivered");
   });
 
-  it("rejects an invalid number with 21211 and bad credentials with 20003", async () => {
+  it("rejects an invalid number with 21211 and bad credentials with 20003", async ({ client }) => {
     await expect(
       client().messages.create({ to: "12", from: "+15005550006", body: "x" }),
     ).rejects.toMatchObject({
@@ -74,7 +60,7 @@ describe("twilio simulator", () => {
     ).rejects.toMatchObject({ status: 401, code: 20003 });
   });
 
-  it("injects throttling and outages, then accepts again", async () => {
+  it("injects throttling and outages, then accepts again", async ({ sim, client }) => {
     sim.failNext(TWILIO_ERRORS.throttled());
     sim.failNext(TWILIO_ERRORS.serverError());
     const send = () => client().messages.create({ to: "+27820000002", from: "+15005550006", body: "x" });
@@ -83,7 +69,12 @@ describe("twilio simulator", () => {
     await expect(send()).resolves.toMatchObject({ status: "queued" });
   });
 
-  it("reports the configured final status with an error code", async () => {
+  it("reports the configured final status with an error code", async ({
+    sim,
+    client,
+    callbackUrl,
+    received,
+  }) => {
     sim.configure({ finalStatus: () => "undelivered" });
     const message = await client().messages.create({
       to: "+27820000003",
@@ -99,7 +90,12 @@ describe("twilio simulator", () => {
     sim.configure({ finalStatus: undefined });
   });
 
-  it("follows a number's script: a failure with its code (also in the lookup), then none, then the default", async () => {
+  it("follows a number's script: a failure with its code (also in the lookup), then none, then the default", async ({
+    sim,
+    client,
+    callbackUrl,
+    received,
+  }) => {
     const to = "+27820000005";
     sim.script(to, [{ status: "undelivered", errorCode: 30005 }, "none"]);
     const send = () =>
@@ -130,7 +126,7 @@ describe("twilio simulator", () => {
     expect(sim.lookups).toEqual(expect.arrayContaining([failed.sid, silent.sid]));
   });
 
-  it("adds latency", async () => {
+  it("adds latency", async ({ sim, client }) => {
     sim.configure({ latencyMs: 300 });
     const started = Date.now();
     await client().messages.create({ to: "+27820000004", from: "+15005550006", body: "x" });

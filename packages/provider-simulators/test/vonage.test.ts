@@ -1,50 +1,44 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startVonageSimulator, VONAGE_ERRORS, type VonageSimulator, vonageSignature } from "../src/index.ts";
+import { describe, expect } from "vitest";
+import { startVonageSimulator, VONAGE_ERRORS, vonageSignature } from "../src/index.ts";
+import { simulatorTest } from "./support.ts";
 
-let sim: VonageSimulator;
-let receiver: Server;
-let callbackUrl: string;
-const receipts: Record<string, string>[] = [];
+type Sms = (
+  body: Record<string, string>,
+  auth?: string,
+) => Promise<{ "message-count": string; messages: Record<string, string>[] }>;
 
-beforeAll(async () => {
-  sim = await startVonageSimulator({
-    accounts: { key1: "secret1" },
-    signatureSecret: "sig-secret",
-    callbackIntervalMs: 5,
-  });
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => {
-      body += c;
-    });
-    req.on("end", () => {
-      receipts.push(Object.fromEntries(new URLSearchParams(body)));
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/dlr`;
+const it = simulatorTest(
+  () =>
+    startVonageSimulator({
+      accounts: { key1: "secret1" },
+      signatureSecret: "sig-secret",
+      callbackIntervalMs: 5,
+    }),
+  { path: "/dlr", status: 200, record: (params) => params },
+).extend<{ sms: Sms }>({
+  /** As the Vonage SDK sends it: JSON with basic auth. */
+  sms: [
+    async ({ sim }, use) =>
+      use((body, auth = "key1:secret1") =>
+        fetch(`${sim.url}/sms/json`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            authorization: `Basic ${Buffer.from(auth).toString("base64")}`,
+          },
+          body: JSON.stringify(body),
+        }).then((r) => r.json() as ReturnType<Sms>),
+      ),
+    { scope: "file" },
+  ],
 });
-afterAll(async () => {
-  await sim?.close();
-  receiver?.close();
-});
-
-/** As the Vonage SDK sends it: JSON with basic auth. */
-const sms = (body: Record<string, string>, auth = "key1:secret1") =>
-  fetch(`${sim.url}/sms/json`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      authorization: `Basic ${Buffer.from(auth).toString("base64")}`,
-    },
-    body: JSON.stringify(body),
-  }).then((r) => r.json() as Promise<{ "message-count": string; messages: Record<string, string>[] }>);
 
 describe("vonage simulator", () => {
-  it("accepts an SMS in Vonage's shape and posts signed receipts to its callback", async () => {
+  it("accepts an SMS in Vonage's shape and posts signed receipts to its callback", async ({
+    sms,
+    callbackUrl,
+    received,
+  }) => {
     const res = await sms({
       to: "27820000001",
       from: "Tidings",
@@ -55,8 +49,8 @@ describe("vonage simulator", () => {
     expect(res["message-count"]).toBe("1");
     const [message] = res.messages;
     expect(message).toMatchObject({ status: "0", to: "27820000001", "client-ref": "ref-1" });
-    await expect.poll(() => receipts.filter((r) => r.messageId === message?.["message-id"]).length).toBe(2);
-    const mine = receipts.filter((r) => r.messageId === message?.["message-id"]);
+    await expect.poll(() => received.filter((r) => r.messageId === message?.["message-id"]).length).toBe(2);
+    const mine = received.filter((r) => r.messageId === message?.["message-id"]);
     expect(mine.map((r) => r.status)).toEqual(["accepted", "delivered"]);
     for (const receipt of mine) {
       expect(receipt.sig).toBe(vonageSignature(receipt, "sig-secret"));
@@ -64,7 +58,12 @@ describe("vonage simulator", () => {
     }
   });
 
-  it("splits a long text into parts as Vonage does, each with its own message id and receipts", async () => {
+  it("splits a long text into parts as Vonage does, each with its own message id and receipts", async ({
+    sim,
+    sms,
+    callbackUrl,
+    received,
+  }) => {
     sim.configure({
       partOutcome: (_m, part) => (part === 2 ? { status: "failed", errCode: "6" } : undefined),
     });
@@ -82,10 +81,10 @@ describe("vonage simulator", () => {
       const ucs2 = await sms({ to: "27820000002", from: "Tidings", text: "ж".repeat(140) });
       expect(ucs2["message-count"]).toBe("3");
       await expect
-        .poll(() => receipts.filter((r) => ids.includes(r.messageId) && r.status !== "accepted").length)
+        .poll(() => received.filter((r) => ids.includes(r.messageId) && r.status !== "accepted").length)
         .toBe(3);
       const finals = Object.fromEntries(
-        receipts
+        received
           .filter((r) => ids.includes(r.messageId) && r.status !== "accepted")
           .map((r) => [r.messageId, r]),
       );
@@ -96,7 +95,12 @@ describe("vonage simulator", () => {
     }
   });
 
-  it("follows a number's script: a failure with its err-code, then no final receipt, then the default", async () => {
+  it("follows a number's script: a failure with its err-code, then no final receipt, then the default", async ({
+    sim,
+    sms,
+    callbackUrl,
+    received,
+  }) => {
     sim.script("+27820000002", [{ status: "failed", errCode: "2" }, "none"]);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -104,7 +108,7 @@ describe("vonage simulator", () => {
       ids.push(res.messages[0]?.["message-id"] as string);
     }
     const receiptsOf = (id: string) =>
-      receipts.filter((r) => r.messageId === id).map((r) => [r.status, r["err-code"]]);
+      received.filter((r) => r.messageId === id).map((r) => [r.status, r["err-code"]]);
     await expect
       .poll(() => receiptsOf(ids[0]!))
       .toEqual([
@@ -120,7 +124,7 @@ describe("vonage simulator", () => {
     expect(receiptsOf(ids[1]!)).toEqual([["accepted", "0"]]);
   });
 
-  it("answers errors as non-zero statuses with HTTP 200", async () => {
+  it("answers errors as non-zero statuses with HTTP 200", async ({ sim, sms }) => {
     expect((await sms({ to: "1", from: "T", text: "x" })).messages[0]).toMatchObject({ status: "3" });
     expect((await sms({ to: "27820000001", from: "T", text: "x" }, "key1:wrong")).messages[0]).toMatchObject({
       status: "4",

@@ -1,4 +1,4 @@
-import { adminAuth, serviceTest, startTestService, type TestService } from "@tidings/testing";
+import { adminAuth, closing, serviceTest, startTestService, type TestService } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { IdentityConfig } from "../../../apps/identity/src/config.ts";
 import type { Db } from "../../../apps/identity/src/db.ts";
@@ -12,18 +12,7 @@ type Identity = TestService<IdentityConfig, Db>;
 
 /** Its tests take `{ svc, sender }`: the identity service and a message-sender limiting public routes to 5 a minute. */
 const it = serviceTest(identityService).extend<{ sender: Sender }>({
-  sender: [
-    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-    async ({}, use) => {
-      const sender = await startSender();
-      try {
-        await use(sender);
-      } finally {
-        await sender.close();
-      }
-    },
-    { scope: "file" },
-  ],
+  sender: [closing(startSender), { scope: "file" }],
 });
 
 /** A Twilio status callback from `remoteAddress` (to a channel that does not exist: refused after the limits). */

@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase, testLogger } from "@tidings/testing";
+import { closing, createTestDatabase, type TestDatabase, testLogger } from "@tidings/testing";
 import { test } from "vitest";
 import { createDb, type Db } from "../../../apps/identity/src/db.ts";
 import { buildApi } from "../src/app.ts";
@@ -29,15 +29,10 @@ export interface DbFixtures {
 /** The `it` of a test file on an identity database (the API users and tokens tables): its tests take `{ db }`. */
 export const dbTest = test.extend<DbFixtures>({
   database: [
-    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-    async ({}, use) => {
-      const database = await createTestDatabase("identity");
-      try {
-        await use(database);
-      } finally {
-        await database.drop();
-      }
-    },
+    closing(
+      () => createTestDatabase("identity"),
+      (database) => database.drop(),
+    ),
     { scope: "file" },
   ],
   db: [

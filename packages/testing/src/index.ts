@@ -25,6 +25,7 @@ export async function waitFor<T>(
 
 export { type Capture, type CapturedMessage, captureMessages } from "./capture.ts";
 export { type Cleaned, cleanupRun, dropDatabases, startJanitor } from "./cleanup.ts";
+export { closing } from "./closing.ts";
 export { AMQP_URL, DATABASE_SERVER } from "./env.ts";
 export { type ServiceFixtures, serviceTest } from "./fixtures.ts";
 export { ROOT, type Role, type ServiceProcess, spawnService, waitForHealthy } from "./processes.ts";
