@@ -3,7 +3,7 @@ import type { PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { OutboundSendFailure, Prisma } from "../generated/prisma/client.ts";
-import { requeueFailed } from "../outbound/status.ts";
+import { requeueFailed } from "../outbound/attempts.ts";
 
 const toFailedTask = (row: OutboundSendFailure): FailedTask => ({
   id: Number(row.id),

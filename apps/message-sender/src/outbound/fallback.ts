@@ -1,6 +1,7 @@
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
-import { anotherAttempt, type ReportOutcome } from "./status.ts";
+import { anotherAttempt } from "./attempts.ts";
+import type { ReportOutcome } from "./status.ts";
 
 // Falling back from a WhatsApp channel to its SMS fallback (the channel's `fallback`) after the send was accepted:
 // the WhatsApp message was refused as undeliverable (not a WhatsApp user, a template refused), or no delivery

@@ -1,12 +1,11 @@
-import { randomUUID } from "node:crypto";
-import { enqueue, enqueueStatement } from "@tidings/amqp";
-import type { OutboundPriority, OutboundStatus, RedeliveryPolicy } from "@tidings/contracts";
+import { enqueueStatement } from "@tidings/amqp";
+import type { OutboundPriority, RedeliveryPolicy } from "@tidings/contracts";
 import { hookDeliveriesCte } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 import { announce, type Change, eventsFor, historyDetail, hooksFor } from "./announce.ts";
+import { anotherAttempt } from "./attempts.ts";
 import type { SendResult } from "./channel.ts";
-import { toSendCommand } from "./mapping.ts";
 import { type AttemptFacts, type FailedReport, NO_REPORT, retryAt } from "./redelivery.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
@@ -323,87 +322,3 @@ export async function reportFinal(
   const [result] = await db.$queryRawUnsafe<{ n: number }[]>(statement.text, ...statement.values);
   return (result?.n ?? 0) > 0 ? "applied" : "unchanged";
 }
-
-/** How an outbound is sent again (anotherAttempt). */
-export interface AttemptOptions {
-  /** The statuses it may leave: `submitted` (a failed report retried), `failed` or `expired` (a resend). */
-  from: OutboundStatus[];
-  /** Only while its current attempt has this provider id (the failed report's). */
-  providerId?: string;
-  /** The channel the attempt goes through (a WhatsApp send's SMS fallback); default: the outbound's. */
-  channel?: string;
-  /** Only outbounds given up after their last send attempt, never sent (a failed task's requeue). */
-  failedTasksOnly?: boolean;
-  /** When the attempt goes out: null = at once (an outbound.send now); else the due-message poller sends it then. */
-  notBefore: Date | null;
-  /** Why, in the history row and `last_error` (the failure that is retried, or the resend's). */
-  reason: string | null;
-  /** A resend by the API: the redelivery policy counts attempts afresh from here, and `expires_at` becomes this. */
-  resend?: { expiresAt: Date | null };
-  correlationId?: string;
-}
-
-/**
- * Another attempt of the SAME outbound (the one way back to `queued`, for the automatic retry of a failed delivery,
- * a resend and a failed task's requeue): `from` -> queued by compare-and-set, never from delivered. Its provider id
- * moves to `outbound_past_attempt` (a late report for it then changes nothing, and a takeover never takes it for
- * the new attempt's send) and to the history row; `attempts` keeps counting; the claim is cleared. It is sent by a
- * fresh outbound.send (at once), or by the due-message poller at `notBefore`; the send checks consent, the
- * sending window and expiry again. One statement for the move, its history and its past attempt; returns the rows
- * moved.
- */
-export async function anotherAttempt(tx: Tx, ids: string[], options: AttemptOptions): Promise<OutboundRow[]> {
-  const { notBefore, reason, resend } = options;
-  const moved = await tx.$queryRaw<{ id: string }[]>`
-    WITH target AS (
-      SELECT id, channel, provider_id FROM outbound
-      WHERE id = ANY(${ids}::uuid[]) AND status = ANY(${options.from}::outbound_status[])
-        AND (${options.providerId ?? null}::text IS NULL OR provider_id = ${options.providerId ?? null})
-        AND (NOT ${options.failedTasksOnly ?? false} OR (provider_id IS NULL
-          AND EXISTS (SELECT 1 FROM outbound_send_failure f WHERE f.outbound_id = outbound.id)))
-      FOR UPDATE),
-    past AS (
-      INSERT INTO outbound_past_attempt (channel, provider_id, outbound_id, reason)
-      SELECT channel, provider_id, id, ${reason} FROM target WHERE provider_id IS NOT NULL
-      ON CONFLICT DO NOTHING),
-    moved AS (
-      UPDATE outbound o
-      SET status = 'queued', provider_id = NULL, channel = COALESCE(${options.channel ?? null}, o.channel),
-        not_before = ${notBefore}::timestamptz, last_error = ${reason},
-        claimed_by = NULL, claimed_until = NULL, updated_at = now(),
-        attempt_base = CASE WHEN ${resend !== undefined} THEN o.attempts ELSE o.attempt_base END,
-        expires_at = CASE WHEN ${resend !== undefined} THEN ${resend?.expiresAt ?? null}::timestamptz
-          ELSE o.expires_at END
-      FROM target t WHERE o.id = t.id
-      RETURNING o.id, t.channel, t.provider_id)
-    INSERT INTO outbound_event (outbound_id, status, detail)
-    SELECT id, 'queued', jsonb_build_object('channel', channel, 'provider_id', provider_id, 'reason', ${reason}::text)
-    FROM moved
-    RETURNING outbound_id::text AS id`;
-  const rows = await tx.outbound.findMany({ where: { id: { in: moved.map((m) => m.id) } } });
-  if (notBefore === null && rows.length > 0) {
-    await enqueue(
-      tx,
-      ...rows.map((row) => ({
-        name: "outbound.send" as const,
-        messageId: randomUUID(),
-        correlationId: options.correlationId,
-        payload: toSendCommand(row),
-      })),
-    );
-  }
-  return rows;
-}
-
-/**
- * failed -> queued for outbounds given up by recordGaveUp (an explicit requeue; an outbound with a provider id is
- * never requeued), each with a fresh outbound.send: another attempt (anotherAttempt). Returns the requeued rows.
- */
-export const requeueFailed = (tx: Tx, ids: string[], correlationId?: string): Promise<OutboundRow[]> =>
-  anotherAttempt(tx, ids, {
-    from: ["failed"],
-    failedTasksOnly: true,
-    notBefore: null,
-    reason: "requeued",
-    correlationId,
-  });

@@ -4,7 +4,7 @@ import { isOptedOut } from "../consent/consent.ts";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
-import { anotherAttempt } from "../outbound/status.ts";
+import { anotherAttempt } from "../outbound/attempts.ts";
 import { NotInAddressBookError, resolveAddress } from "../recipients/address-book.ts";
 
 /** The most outbounds one resend takes (a filter matching more is truncated to its oldest). */
