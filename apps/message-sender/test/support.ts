@@ -1,0 +1,67 @@
+import type { AddressInfo } from "node:net";
+import {
+  startTwilioSimulator,
+  startVonageSimulator,
+  type TwilioSimulator,
+  type TwilioSimulatorOptions,
+  type VonageSimulator,
+  type VonageSimulatorOptions,
+} from "@tidings/provider-simulators";
+import { adminAuth, type TestService } from "@tidings/testing";
+import type { MessageSenderConfig } from "../src/config.ts";
+import type { Db } from "../src/db.ts";
+
+// Fixtures and calls shared by message-sender's test files: `serviceTest(...).extend({ twilio: twilioSimulator(...) })`.
+
+/** The message-sender of a test file (`serviceTest`'s `svc`). */
+export type Svc = TestService<MessageSenderConfig, Db>;
+
+/** A file-scoped fixture, as `test.extend` takes it: started when a test first asks for it, ended after the file. */
+type FileFixture<T, Context = object> = [
+  (context: Context, use: (value: T) => Promise<void>) => Promise<void>,
+  { scope: "file" },
+];
+
+/** A resource a file-scoped fixture starts with `start` and closes after the file's last test. */
+const closedAfterFile = <T extends { close(): Promise<unknown> }>(
+  start: () => Promise<T>,
+): FileFixture<T> => [
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+  async ({}, use) => {
+    const resource = await start();
+    try {
+      await use(resource);
+    } finally {
+      await resource.close();
+    }
+  },
+  { scope: "file" },
+];
+
+/** A Twilio simulator for the test file. */
+export const twilioSimulator = (options: TwilioSimulatorOptions) =>
+  closedAfterFile<TwilioSimulator>(() => startTwilioSimulator(options));
+
+/** A Vonage simulator for the test file. */
+export const vonageSimulator = (options: VonageSimulatorOptions) =>
+  closedAfterFile<VonageSimulator>(() => startVonageSimulator(options));
+
+/**
+ * The origin (`http://127.0.0.1:<port>`) of the file's service API listening on a free port, for callers that need a
+ * real URL (provider callbacks and webhooks, signed over the URL). `svc.close()` closes the listener.
+ */
+export const listening: FileFixture<string, { svc: Svc }> = [
+  async ({ svc }, use) => {
+    await svc.app.listen({ port: 0, host: "127.0.0.1" });
+    await use(`http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}`);
+  },
+  { scope: "file" },
+];
+
+/** A request to the service's API as the admin. */
+export const call = (
+  svc: Pick<Svc, "app">,
+  method: "GET" | "POST" | "PATCH" | "DELETE",
+  url: string,
+  payload?: object,
+) => svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
