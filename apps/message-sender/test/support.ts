@@ -19,11 +19,11 @@ export type Svc = TestService<MessageSenderConfig, Db>;
 /** A file-scoped fixture, as `test.extend` takes it: started when a test first asks for it, ended after the file. */
 type FileFixture<T, Context = object> = [
   (context: Context, use: (value: T) => Promise<void>) => Promise<void>,
-  { scope: "file" },
+  { scope: "file"; auto?: boolean },
 ];
 
 /** A resource a file-scoped fixture starts with `start` and closes after the file's last test. */
-const closedAfterFile = <T extends { close(): Promise<unknown> }>(
+export const closedAfterFile = <T extends { close(): Promise<unknown> }>(
   start: () => Promise<T>,
 ): FileFixture<T> => [
   // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
@@ -46,6 +46,26 @@ export const twilioSimulator = (options: TwilioSimulatorOptions) =>
 export const vonageSimulator = (options: VonageSimulatorOptions) =>
   closedAfterFile<VonageSimulator>(() => startVonageSimulator(options));
 
+/** A file's Twilio simulator and its set-up on it (`twilioSimulator`, `twilioSetUp`). */
+export interface TwilioFixtures {
+  sim: TwilioSimulator;
+  setUp: undefined;
+}
+
+/**
+ * The file's set-up on its service and Twilio simulator (`sim`), such as creating its channels: run once before the
+ * file's first test, as a `beforeAll` would.
+ */
+export const twilioSetUp = (
+  setUp: (svc: Svc, sim: TwilioSimulator) => Promise<unknown>,
+): FileFixture<undefined, { svc: Svc; sim: TwilioSimulator }> => [
+  async ({ svc, sim }, use) => {
+    await setUp(svc, sim);
+    await use(undefined);
+  },
+  { scope: "file", auto: true },
+];
+
 /**
  * The origin (`http://127.0.0.1:<port>`) of the file's service API listening on a free port, for callers that need a
  * real URL (provider callbacks and webhooks, signed over the URL). `svc.close()` closes the listener.
@@ -65,3 +85,9 @@ export const call = (
   url: string,
   payload?: object,
 ) => svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
+
+/** How many outbounds and batches the service holds: what a refused request leaves as it was. */
+export const stored = async (svc: Svc) => ({
+  outbounds: await svc.db.outbound.count(),
+  batches: await svc.db.outboundBatch.count(),
+});
