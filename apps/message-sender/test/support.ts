@@ -8,6 +8,7 @@ import {
   type VonageSimulatorOptions,
 } from "@tidings/provider-simulators";
 import { adminAuth, type TestService } from "@tidings/testing";
+import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 
@@ -91,3 +92,14 @@ export const stored = async (svc: Svc) => ({
   outbounds: await svc.db.outbound.count(),
   batches: await svc.db.outboundBatch.count(),
 });
+
+/** Outbound `id` as `GET /api/v1/outbound/:id/` shows it. */
+export const outbound = async (svc: Svc, id: string) =>
+  (await call(svc, "GET", `/api/v1/outbound/${id}/`)).json();
+
+/** Sends `body` ("hello", no metadata, unless it says otherwise) through `POST /api/v1/outbound/`; returns its id. */
+export const send = async (svc: Svc, body: object) => {
+  const res = await call(svc, "POST", "/api/v1/outbound/", { content: "hello", metadata: {}, ...body });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().id as string;
+};
