@@ -7,7 +7,7 @@ import {
   type VonageSimulator,
   type VonageSimulatorOptions,
 } from "@tidings/provider-simulators";
-import { adminAuth, type TestService } from "@tidings/testing";
+import { adminAuth, type TestService, waitFor } from "@tidings/testing";
 import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
@@ -103,3 +103,13 @@ export const send = async (svc: Svc, body: object) => {
   expect(res.statusCode, res.body).toBe(201);
   return res.json().id as string;
 };
+
+/** Waits until outbound `id`, as the API shows it, has `status`; returns it. */
+export const waitForStatus = (svc: Svc, id: string, status: string, timeoutMs = 10_000) =>
+  waitFor(
+    async () => {
+      const o = await outbound(svc, id);
+      return o.status === status && o;
+    },
+    { what: `outbound ${id} to be ${status}`, timeoutMs },
+  );
