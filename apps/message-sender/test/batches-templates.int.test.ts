@@ -1,33 +1,25 @@
 import { randomUUID } from "node:crypto";
 import { catalog, placeholdersOf, type Template } from "@tidings/contracts";
-import { adminAuth, startTestService, type TestService, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { adminAuth, serviceTest, startTestService, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { batchOutboundId } from "../src/intake/batches.ts";
 import { messageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn } from "./helpers.ts";
+import { call, closedAfterFile, type Svc, stored } from "./support.ts";
 
 // API and worker: templates arrive as content.template.* events (as the content service publishes them),
 // batches and templated sends go through the log channel to delivered.
-let svc: TestService<MessageSenderConfig, Db>;
-
-beforeAll(async () => {
-  svc = await startTestService(messageSenderService, {
-    worker: true,
-    env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000" },
-  });
+const it = serviceTest(messageSenderService, {
+  worker: true,
+  env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000" },
+}).extend<{ api: Svc }>({
+  /** A second message-sender, its API alone (no worker to drain its outbox), for the big batch. */
+  api: closedAfterFile(() => startTestService(messageSenderService)),
 });
-afterAll(async () => {
-  await svc?.close();
-});
-
-const call = (method: "GET" | "POST", url: string, payload?: object) =>
-  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
 
 let nextTemplateId = 100;
 /** Publishes a template version as the content service does on every change. */
-async function publishTemplate(fields: Partial<Template> & { body: string }): Promise<Template> {
+async function publishTemplate(svc: Svc, fields: Partial<Template> & { body: string }): Promise<Template> {
   const template: Template = {
     ...catalog["content.template.changed"].example,
     id: nextTemplateId++,
@@ -45,26 +37,21 @@ async function publishTemplate(fields: Partial<Template> & { body: string }): Pr
   return template;
 }
 
-const stored = async () => ({
-  outbounds: await svc.db.outbound.count(),
-  batches: await svc.db.outboundBatch.count(),
-});
-
-const waitForBatch = (id: string, status: string, count: number) =>
+const waitForBatch = (svc: Svc, id: string, status: string, count: number) =>
   waitFor(
     async () => {
-      const batch = (await call("GET", `/api/v1/outbound/batch/${id}/`)).json();
+      const batch = (await call(svc, "GET", `/api/v1/outbound/batch/${id}/`)).json();
       return batch.status_counts[status] === count && batch;
     },
     { timeoutMs: 60_000, what: `batch ${id} to have ${count} ${status}` },
   );
 
 describe("templated sends", { timeout: 120_000 }, () => {
-  it("renders the latest version, or the one asked for, and sends the rendered text", async () => {
-    const v1 = await publishTemplate({ body: "Hi ((name)), your visit is on ((date)).", version: 1 });
-    await publishTemplate({ ...v1, body: "Hello ((Name)), see you on ((date))!", version: 2 });
+  it("renders the latest version, or the one asked for, and sends the rendered text", async ({ svc }) => {
+    const v1 = await publishTemplate(svc, { body: "Hi ((name)), your visit is on ((date)).", version: 1 });
+    await publishTemplate(svc, { ...v1, body: "Hello ((Name)), see you on ((date))!", version: 2 });
 
-    const latest = await call("POST", "/api/v1/outbound/", {
+    const latest = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       metadata: {},
       template: v1.id,
@@ -76,7 +63,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
       template: v1.id,
       template_version: 2,
     });
-    const older = await call("POST", "/api/v1/outbound/", {
+    const older = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       metadata: {},
       template: v1.id,
@@ -88,19 +75,20 @@ describe("templated sends", { timeout: 120_000 }, () => {
       template_version: 1,
     });
     await waitFor(
-      async () => (await call("GET", `/api/v1/outbound/${older.json().id}/`)).json().status === "delivered",
+      async () =>
+        (await call(svc, "GET", `/api/v1/outbound/${older.json().id}/`)).json().status === "delivered",
       { timeoutMs: 60_000, what: "the templated outbound to be delivered" },
     );
   });
 
-  it("puts an email template's rendered subject in metadata.subject", async () => {
-    const template = await publishTemplate({
+  it("puts an email template's rendered subject in metadata.subject", async ({ svc }) => {
+    const template = await publishTemplate(svc, {
       type: "email",
       subject: "News for ((name))",
       body: "<p>((message))</p>",
       version: 1,
     });
-    const res = await call("POST", "/api/v1/outbound/", {
+    const res = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: "thandi@example.org",
       metadata: { tag: "news" },
       template: template.id,
@@ -113,10 +101,12 @@ describe("templated sends", { timeout: 120_000 }, () => {
     });
   });
 
-  it("refuses a missing placeholder, an unknown or deleted template, and content with a template, storing nothing", async () => {
-    const template = await publishTemplate({ body: "Hi ((name)), your code is ((code)).", version: 1 });
-    const before = await stored();
-    const missing = await call("POST", "/api/v1/outbound/", {
+  it("refuses a missing placeholder, an unknown or deleted template, and content with a template, storing nothing", async ({
+    svc,
+  }) => {
+    const template = await publishTemplate(svc, { body: "Hi ((name)), your code is ((code)).", version: 1 });
+    const before = await stored(svc);
+    const missing = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       metadata: {},
       template: template.id,
@@ -128,14 +118,14 @@ describe("templated sends", { timeout: 120_000 }, () => {
       message: "Missing personalisation: code",
       details: [{ field: "body.personalisation.code", message: "is required" }],
     });
-    const unknown = await call("POST", "/api/v1/outbound/", {
+    const unknown = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       metadata: {},
       template: 99_999,
     });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error.code).toBe("MESSAGE_SENDER_UNKNOWN_TEMPLATE");
-    const noVersion = await call("POST", "/api/v1/outbound/", {
+    const noVersion = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       metadata: {},
       template: template.id,
@@ -143,14 +133,14 @@ describe("templated sends", { timeout: 120_000 }, () => {
       personalisation: { name: "a", code: "1" },
     });
     expect(noVersion.json().error.code).toBe("MESSAGE_SENDER_UNKNOWN_TEMPLATE");
-    const both = await call("POST", "/api/v1/outbound/", {
+    const both = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       metadata: {},
       content: "Hi",
       template: template.id,
     });
     expect(both.json().error.code).toBe("MESSAGE_SENDER_CONTENT_AND_TEMPLATE");
-    const noTemplate = await call("POST", "/api/v1/outbound/", {
+    const noTemplate = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       metadata: {},
       content: "Hi",
@@ -167,7 +157,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
         what: "the template to be deleted",
       },
     );
-    const deleted = await call("POST", "/api/v1/outbound/", {
+    const deleted = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       metadata: {},
       template: template.id,
@@ -182,10 +172,10 @@ describe("templated sends", { timeout: 120_000 }, () => {
     expect((await svc.db.templateCopy.findMany({ where: { id: template.id } })).every((t) => t.deleted)).toBe(
       true,
     );
-    expect(await stored()).toEqual(before);
+    expect(await stored(svc)).toEqual(before);
   });
 
-  it("keeps a template deleted before any of its versions arrived deleted", async () => {
+  it("keeps a template deleted before any of its versions arrived deleted", async ({ svc }) => {
     const id = nextTemplateId++;
     await svc.broker.publish("content.template.deleted", { id });
     await waitFor(() => svc.db.templateCopy.findFirst({ where: { id } }), { what: "the tombstone" });
@@ -196,7 +186,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
       placeholders: ["name", "date"],
     });
     await waitFor(() => svc.db.templateCopy.findUnique({ where: { id_version: { id, version: 1 } } }));
-    const res = await call("POST", "/api/v1/outbound/", {
+    const res = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       metadata: {},
       template: id,
@@ -207,12 +197,17 @@ describe("templated sends", { timeout: 120_000 }, () => {
 });
 
 describe("POST /api/v1/outbound/batch/", { timeout: 120_000 }, () => {
-  it("queues one outbound per recipient (addresses and identities), at bulk priority, and counts them by status", async () => {
-    const template = await publishTemplate({ body: "Hi ((name)), your visit is on ((date)).", version: 1 });
+  it("queues one outbound per recipient (addresses and identities), at bulk priority, and counts them by status", async ({
+    svc,
+  }) => {
+    const template = await publishTemplate(svc, {
+      body: "Hi ((name)), your visit is on ((date)).",
+      version: 1,
+    });
     const identity = identityEvent([address("msisdn", msisdn(), { default: true })]);
     await svc.broker.publish("identity.created", identity);
     const id = randomUUID();
-    const res = await call("POST", "/api/v1/outbound/batch/", {
+    const res = await call(svc, "POST", "/api/v1/outbound/batch/", {
       id,
       template: template.id,
       personalisation: { date: "5 May" },
@@ -227,7 +222,7 @@ describe("POST /api/v1/outbound/batch/", { timeout: 120_000 }, () => {
     expect(res.headers.location).toBe(`/api/v1/outbound/batch/${id}/`);
     expect(res.json()).toMatchObject({ id, total: 3, channel: "LOG", template: template.id, test: false });
 
-    const second = (await call("GET", `/api/v1/outbound/${batchOutboundId(id, 1)}/`)).json();
+    const second = (await call(svc, "GET", `/api/v1/outbound/${batchOutboundId(id, 1)}/`)).json();
     expect(second).toMatchObject({
       to_identity: identity.id,
       content: "Hi Sipho, your visit is on 6 May.",
@@ -235,11 +230,11 @@ describe("POST /api/v1/outbound/batch/", { timeout: 120_000 }, () => {
       batch: id,
       priority: "bulk",
     });
-    const batch = await waitForBatch(id, "delivered", 3);
+    const batch = await waitForBatch(svc, id, "delivered", 3);
     expect(batch.status_counts).toEqual({ delivered: 3 });
   });
 
-  it("is safe to retry: the same batch id creates nothing twice", async () => {
+  it("is safe to retry: the same batch id creates nothing twice", async ({ svc }) => {
     const id = randomUUID();
     const body = {
       id,
@@ -248,23 +243,23 @@ describe("POST /api/v1/outbound/batch/", { timeout: 120_000 }, () => {
     };
     // Two at once: one stores the batch, the other waits for it and finds it there.
     const first = await Promise.all([
-      call("POST", "/api/v1/outbound/batch/", body),
-      call("POST", "/api/v1/outbound/batch/", body),
+      call(svc, "POST", "/api/v1/outbound/batch/", body),
+      call(svc, "POST", "/api/v1/outbound/batch/", body),
     ]);
     expect(first.map((r) => r.statusCode)).toEqual([202, 202]);
-    await waitForBatch(id, "delivered", 2);
+    await waitForBatch(svc, id, "delivered", 2);
     expect(await svc.db.outbound.count({ where: { batchId: id } })).toBe(2);
-    const before = await stored();
-    const retried = await call("POST", "/api/v1/outbound/batch/", body);
+    const before = await stored(svc);
+    const retried = await call(svc, "POST", "/api/v1/outbound/batch/", body);
     expect(retried.statusCode).toBe(202);
     expect(retried.json()).toMatchObject({ id, total: 2, status_counts: { delivered: 2 } });
-    expect(await stored()).toEqual(before);
+    expect(await stored(svc)).toEqual(before);
   });
 
-  it("validates every recipient before queuing anything, naming the bad indexes", async () => {
-    const template = await publishTemplate({ body: "Hi ((name)), your code is ((code)).", version: 1 });
-    const before = await stored();
-    const noAddress = await call("POST", "/api/v1/outbound/batch/", {
+  it("validates every recipient before queuing anything, naming the bad indexes", async ({ svc }) => {
+    const template = await publishTemplate(svc, { body: "Hi ((name)), your code is ((code)).", version: 1 });
+    const before = await stored(svc);
+    const noAddress = await call(svc, "POST", "/api/v1/outbound/batch/", {
       content: "Hi",
       recipients: [{ to_addr: msisdn() }, {}, { to_addr: msisdn() }, { personalisation: { a: 1 } }],
     });
@@ -277,7 +272,7 @@ describe("POST /api/v1/outbound/batch/", { timeout: 120_000 }, () => {
         { field: "body.recipients[3]", message: "needs to_addr or to_identity" },
       ],
     });
-    const missing = await call("POST", "/api/v1/outbound/batch/", {
+    const missing = await call(svc, "POST", "/api/v1/outbound/batch/", {
       template: template.id,
       personalisation: { code: "1234" },
       recipients: [
@@ -296,44 +291,36 @@ describe("POST /api/v1/outbound/batch/", { timeout: 120_000 }, () => {
         { field: "body.recipients[3].personalisation.name", message: "is required" },
       ],
     });
-    const badField = await call("POST", "/api/v1/outbound/batch/", {
+    const badField = await call(svc, "POST", "/api/v1/outbound/batch/", {
       content: "Hi",
       recipients: [{ to_addr: msisdn() }, { to_identity: "not-a-uuid" }],
     });
     expect(badField.statusCode).toBe(400);
     expect(JSON.stringify(badField.json().error.details)).toContain("body.recipients.1.to_identity");
-    const untemplated = await call("POST", "/api/v1/outbound/batch/", {
+    const untemplated = await call(svc, "POST", "/api/v1/outbound/batch/", {
       content: "Hi",
       recipients: [{ to_addr: msisdn() }, { to_addr: msisdn(), personalisation: { name: "a" } }],
     });
     expect(untemplated.json().error.details).toEqual([
       { field: "body.recipients[1].personalisation", message: "needs template" },
     ]);
-    const tooMany = await call("POST", "/api/v1/outbound/batch/", {
+    const tooMany = await call(svc, "POST", "/api/v1/outbound/batch/", {
       content: "Hi",
       recipients: Array.from({ length: 10_001 }, () => ({ to_addr: "+27820000000" })),
     });
     expect(tooMany.statusCode).toBe(400);
-    expect(await stored()).toEqual(before);
+    expect(await stored(svc)).toEqual(before);
   });
 
-  it("answers 404 for an unknown batch", async () => {
-    const res = await call("GET", `/api/v1/outbound/batch/${randomUUID()}/`);
+  it("answers 404 for an unknown batch", async ({ svc }) => {
+    const res = await call(svc, "GET", `/api/v1/outbound/batch/${randomUUID()}/`);
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe("MESSAGE_SENDER_BATCH_NOT_FOUND");
   });
 });
 
 describe("a batch of 10,000 (API only)", { timeout: 120_000 }, () => {
-  let api: TestService<MessageSenderConfig, Db>;
-  beforeAll(async () => {
-    api = await startTestService(messageSenderService);
-  });
-  afterAll(async () => {
-    await api?.close();
-  });
-
-  it("stores 10,000 outbounds and their outbound.send in one request", async () => {
+  it("stores 10,000 outbounds and their outbound.send in one request", async ({ api }) => {
     const recipients = Array.from({ length: 10_000 }, (_, i) => ({
       to_addr: `+2783${String(i).padStart(7, "0")}`,
     }));

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Api, buildServiceApi } from "@tidings/service-kit";
-import { adminAuth, startTestService, type TestService } from "@tidings/testing";
+import { adminAuth, serviceTest } from "@tidings/testing";
 import twilio from "twilio";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
+import { describe, expect } from "vitest";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { msisdn } from "./helpers.ts";
@@ -13,20 +12,24 @@ import { msisdn } from "./helpers.ts";
 const TTL_MS = 3_000;
 const SID = `AC${"3".repeat(32)}`;
 
-let svc: TestService<MessageSenderConfig, Db>;
-let other: Api;
-
-beforeAll(async () => {
-  // A TTL far longer than the test: whatever `svc` sees at once, it sees because its own change cleared its cache.
-  svc = await startTestService(createMessageSenderService(), { env: { CHANNEL_CACHE_TTL_MS: "600000" } });
-  other = await buildServiceApi(createMessageSenderService(), {
-    ...svc,
-    config: { ...svc.config, CHANNEL_CACHE_TTL_MS: TTL_MS },
-  });
-});
-afterAll(async () => {
-  await other?.close();
-  await svc?.close();
+// A TTL far longer than the test: whatever `svc` sees at once, it sees because its own change cleared its cache.
+const it = serviceTest(createMessageSenderService(), { env: { CHANNEL_CACHE_TTL_MS: "600000" } }).extend<{
+  other: Api;
+}>({
+  other: [
+    async ({ svc }, use) => {
+      const other = await buildServiceApi(createMessageSenderService(), {
+        ...svc,
+        config: { ...svc.config, CHANNEL_CACHE_TTL_MS: TTL_MS },
+      });
+      try {
+        await use(other);
+      } finally {
+        await other.close();
+      }
+    },
+    { scope: "file" },
+  ],
 });
 
 const call = (app: Api, method: "POST" | "PATCH" | "DELETE", url: string, payload?: object) =>
@@ -55,7 +58,7 @@ const twilioChannel = (channel_id: string, auth_token: string, extra: object = {
 });
 
 describe("the API's channel cache", () => {
-  it("sees a channel created, made default or deleted through the same process at once", async () => {
+  it("sees a channel created, made default or deleted through the same process at once", async ({ svc }) => {
     expect(await defaultOf(svc.app)).toBe("LOG"); // the cache now holds the table
 
     expect((await call(svc.app, "POST", "/api/v1/channel/", twilioChannel("TW_A", "a"))).statusCode).toBe(
@@ -75,7 +78,10 @@ describe("the API's channel cache", () => {
     expect(refused.json().error.code).toBe("MESSAGE_SENDER_UNKNOWN_CHANNEL");
   });
 
-  it("in another process: a new channel is usable at once, a new default is seen within the TTL", async () => {
+  it("in another process: a new channel is usable at once, a new default is seen within the TTL", async ({
+    svc,
+    other,
+  }) => {
     expect(await defaultOf(other)).toBe("LOG");
 
     // Made by the other process: unknown to this one's cache, so it reads the table again at once.
@@ -92,7 +98,10 @@ describe("the API's channel cache", () => {
     expect(await defaultOf(other)).toBe("LOG");
   });
 
-  it("verifies a status callback with an auth token changed by another process once the TTL passed", async () => {
+  it("verifies a status callback with an auth token changed by another process once the TTL passed", async ({
+    svc,
+    other,
+  }) => {
     expect(
       (await call(svc.app, "POST", "/api/v1/channel/", twilioChannel("TW_C", "old-token"))).statusCode,
     ).toBe(201);
@@ -112,7 +121,9 @@ describe("the API's channel cache", () => {
     expect(forged.json().error.code).toBe("MESSAGE_SENDER_INVALID_SIGNATURE");
   });
 
-  it("answers provider callbacks, forged or for unknown channels, without reading the database", async () => {
+  it("answers provider callbacks, forged or for unknown channels, without reading the database", async ({
+    svc,
+  }) => {
     expect(
       (await call(svc.app, "POST", "/api/v1/channel/", twilioChannel("TW_D", "d-token"))).statusCode,
     ).toBe(201);
@@ -196,7 +207,7 @@ function countingDb(db: Db): { db: Db; calls: string[] } {
 }
 
 describe("POST /api/v1/outbound/ in one statement", () => {
-  it("answers with exactly the stored outbound, and enqueues its outbound.send", async () => {
+  it("answers with exactly the stored outbound, and enqueues its outbound.send", async ({ svc }) => {
     const res = await call(svc.app, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       content: "stored as answered",

@@ -1,18 +1,10 @@
-import { randomUUID } from "node:crypto";
-import { adminAuth, startTestService, type TestService } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { serviceTest } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
+import { callWithKey, issueKey } from "./helpers.ts";
+import { call, type Svc } from "./support.ts";
 
-let svc: TestService<MessageSenderConfig, Db>;
-
-beforeAll(async () => {
-  svc = await startTestService(createMessageSenderService());
-});
-afterAll(async () => {
-  await svc?.close();
-});
+const it = serviceTest(createMessageSenderService());
 
 const SID = `AC${"0123456789abcdef".repeat(2)}`;
 const twilio = (channel_id: string, extra: Record<string, unknown> = {}) => ({
@@ -22,19 +14,12 @@ const twilio = (channel_id: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-const call = (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: unknown) =>
-  svc.app.inject({
-    method,
-    url,
-    headers: adminAuth,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-  });
-
-const defaults = async () => (await svc.db.channel.findMany({ where: { default: true } })).map((c) => c.id);
+const defaults = async (svc: Svc) =>
+  (await svc.db.channel.findMany({ where: { default: true } })).map((c) => c.id);
 
 describe("channels", () => {
-  it("has the built-in LOG channel as the default", async () => {
-    const res = await call("GET", "/api/v1/channel/LOG/");
+  it("has the built-in LOG channel as the default", async ({ svc }) => {
+    const res = await call(svc, "GET", "/api/v1/channel/LOG/");
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
       channel_id: "LOG",
@@ -44,8 +29,9 @@ describe("channels", () => {
     });
   });
 
-  it("stores a twilio channel and never returns its auth token", async () => {
+  it("stores a twilio channel and never returns its auth token", async ({ svc }) => {
     const res = await call(
+      svc,
       "POST",
       "/api/v1/channel/",
       twilio("TW1", { concurrency_limit: 5, rate_limit: 10 }),
@@ -63,8 +49,8 @@ describe("channels", () => {
     });
     for (const shown of [
       res.body,
-      (await call("GET", "/api/v1/channel/TW1/")).body,
-      (await call("GET", "/api/v1/channel/")).body,
+      (await call(svc, "GET", "/api/v1/channel/TW1/")).body,
+      (await call(svc, "GET", "/api/v1/channel/")).body,
     ]) {
       expect(shown).not.toContain("s3cret-token");
     }
@@ -72,7 +58,7 @@ describe("channels", () => {
     expect(row.configuration).toMatchObject({ auth_token: "s3cret-token" });
   });
 
-  it.each([
+  it.for<[string, object]>([
     ["a missing auth token", { account_sid: SID, from: "+15005550006" }],
     ["a malformed account sid", { account_sid: "XX1", auth_token: "t", from: "+15005550006" }],
     ["an unknown field", { account_sid: SID, auth_token: "t", from: "+1500", region: "ie1" }],
@@ -81,8 +67,8 @@ describe("channels", () => {
       { account_sid: SID, auth_token: "t", from: "+1", messaging_service_sid: `MG${"a".repeat(32)}` },
     ],
     ["neither from nor messaging_service_sid", { account_sid: SID, auth_token: "t" }],
-  ])("refuses a twilio configuration with %s", async (_, configuration) => {
-    const res = await call("POST", "/api/v1/channel/", {
+  ])("refuses a twilio configuration with %s", async ([_, configuration], { svc }) => {
+    const res = await call(svc, "POST", "/api/v1/channel/", {
       channel_id: "BAD",
       channel_type: "twilio",
       configuration,
@@ -91,7 +77,7 @@ describe("channels", () => {
     expect(await svc.db.channel.findUnique({ where: { id: "BAD" } })).toBeNull();
   });
 
-  it("validates smtp and vonage configurations by type", async () => {
+  it("validates smtp and vonage configurations by type", async ({ svc }) => {
     const smtp = {
       host: "127.0.0.1",
       port: 2525,
@@ -99,20 +85,20 @@ describe("channels", () => {
       user: "u",
       password: "pw-secret",
     };
-    const ok = await call("POST", "/api/v1/channel/", {
+    const ok = await call(svc, "POST", "/api/v1/channel/", {
       channel_id: "MAIL",
       channel_type: "smtp",
       configuration: smtp,
     });
     expect(ok.statusCode).toBe(201);
     expect(ok.json().configuration).toEqual({ ...smtp, password: "********" });
-    const bad = await call("POST", "/api/v1/channel/", {
+    const bad = await call(svc, "POST", "/api/v1/channel/", {
       channel_id: "MAIL2",
       channel_type: "smtp",
       configuration: { host: "x" },
     });
     expect(bad.statusCode).toBe(400);
-    const vonage = await call("POST", "/api/v1/channel/", {
+    const vonage = await call(svc, "POST", "/api/v1/channel/", {
       channel_id: "VON",
       channel_type: "vonage",
       configuration: { api_key: "k", api_secret: "vonage-secret", from: "Tidings" },
@@ -121,33 +107,36 @@ describe("channels", () => {
     expect(vonage.body).not.toContain("vonage-secret");
   });
 
-  it("refuses a duplicate id and an unknown fallback", async () => {
-    expect((await call("POST", "/api/v1/channel/", twilio("TW1"))).json().error.code).toBe(
+  it("refuses a duplicate id and an unknown fallback", async ({ svc }) => {
+    expect((await call(svc, "POST", "/api/v1/channel/", twilio("TW1"))).json().error.code).toBe(
       "MESSAGE_SENDER_CHANNEL_EXISTS",
     );
-    const res = await call("POST", "/api/v1/channel/", twilio("TW9", { fallback: "NOPE" }));
+    const res = await call(svc, "POST", "/api/v1/channel/", twilio("TW9", { fallback: "NOPE" }));
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe("MESSAGE_SENDER_INVALID_FALLBACK");
   });
 
-  it("merges a configuration patch: the secret is kept unless given, and validated", async () => {
-    const res = await call("PATCH", "/api/v1/channel/TW1/", {
+  it("merges a configuration patch: the secret is kept unless given, and validated", async ({ svc }) => {
+    const res = await call(svc, "PATCH", "/api/v1/channel/TW1/", {
       configuration: { from: "+15005550009", auth_token: "********" },
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().configuration).toMatchObject({ from: "+15005550009", auth_token: "********" });
     let row = await svc.db.channel.findUniqueOrThrow({ where: { id: "TW1" } });
     expect(row.configuration).toMatchObject({ from: "+15005550009", auth_token: "s3cret-token" });
-    await call("PATCH", "/api/v1/channel/TW1/", { configuration: { auth_token: "new-token" } });
+    await call(svc, "PATCH", "/api/v1/channel/TW1/", { configuration: { auth_token: "new-token" } });
     row = await svc.db.channel.findUniqueOrThrow({ where: { id: "TW1" } });
     expect(row.configuration).toMatchObject({ auth_token: "new-token" });
-    const bad = await call("PATCH", "/api/v1/channel/TW1/", { configuration: { account_sid: "nope" } });
+    const bad = await call(svc, "PATCH", "/api/v1/channel/TW1/", { configuration: { account_sid: "nope" } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe("MESSAGE_SENDER_INVALID_CHANNEL_CONFIGURATION");
   });
 
-  it("keeps a redelivery policy: validated, shown with the defaults filled in, reset by null", async () => {
+  it("keeps a redelivery policy: validated, shown with the defaults filled in, reset by null", async ({
+    svc,
+  }) => {
     const created = await call(
+      svc,
       "POST",
       "/api/v1/channel/",
       twilio("TW_POLICY", { redelivery: { max_attempts: 5, backoff_seconds: [60, 600] } }),
@@ -166,10 +155,10 @@ describe("channels", () => {
       { no_report_timeout_seconds: 0 },
       { tries: 2 },
     ]) {
-      const res = await call("PATCH", "/api/v1/channel/TW_POLICY/", { redelivery });
+      const res = await call(svc, "PATCH", "/api/v1/channel/TW_POLICY/", { redelivery });
       expect(res.statusCode, JSON.stringify(redelivery)).toBe(400);
     }
-    const patched = await call("PATCH", "/api/v1/channel/TW_POLICY/", {
+    const patched = await call(svc, "PATCH", "/api/v1/channel/TW_POLICY/", {
       redelivery: { retry_on: ["network"], no_report_timeout_seconds: 3600 },
     });
     expect(patched.json().redelivery).toMatchObject({
@@ -177,23 +166,25 @@ describe("channels", () => {
       retry_on: ["network"],
       no_report_timeout_seconds: 3600,
     });
-    const reset = await call("PATCH", "/api/v1/channel/TW_POLICY/", { redelivery: null });
+    const reset = await call(svc, "PATCH", "/api/v1/channel/TW_POLICY/", { redelivery: null });
     expect(reset.json().redelivery).toMatchObject({ max_attempts: 3, backoff_seconds: [300, 1800] });
     expect((await svc.db.channel.findUniqueOrThrow({ where: { id: "TW_POLICY" } })).redelivery).toBeNull();
   });
 
-  it("keeps exactly one default, also when several channels are made default at once", async () => {
-    await call("POST", "/api/v1/channel/", twilio("TW2"));
-    await call("POST", "/api/v1/channel/", twilio("TW3", { default: true }));
-    expect(await defaults()).toEqual(["TW3"]);
+  it("keeps exactly one default, also when several channels are made default at once", async ({ svc }) => {
+    await call(svc, "POST", "/api/v1/channel/", twilio("TW2"));
+    await call(svc, "POST", "/api/v1/channel/", twilio("TW3", { default: true }));
+    expect(await defaults(svc)).toEqual(["TW3"]);
     const results = await Promise.all(
-      ["TW1", "TW2", "LOG", "TW3"].map((id) => call("PATCH", `/api/v1/channel/${id}/`, { default: true })),
+      ["TW1", "TW2", "LOG", "TW3"].map((id) =>
+        call(svc, "PATCH", `/api/v1/channel/${id}/`, { default: true }),
+      ),
     );
     expect(results.map((r) => r.statusCode)).toEqual([200, 200, 200, 200]);
-    expect(await defaults()).toHaveLength(1);
-    await call("PATCH", "/api/v1/channel/TW2/", { default: true });
-    expect(await defaults()).toEqual(["TW2"]);
-    const listed = (await call("GET", "/api/v1/channel/")).json();
+    expect(await defaults(svc)).toHaveLength(1);
+    await call(svc, "PATCH", "/api/v1/channel/TW2/", { default: true });
+    expect(await defaults(svc)).toEqual(["TW2"]);
+    const listed = (await call(svc, "GET", "/api/v1/channel/")).json();
     expect(
       listed.results
         .filter((c: { default: boolean }) => c.default)
@@ -201,59 +192,44 @@ describe("channels", () => {
     ).toEqual(["TW2"]);
   });
 
-  it("sends an outbound with no channel through the default channel", async () => {
-    const res = await call("POST", "/api/v1/outbound/", { to_addr: "+27820000001", metadata: {} });
+  it("sends an outbound with no channel through the default channel", async ({ svc }) => {
+    const res = await call(svc, "POST", "/api/v1/outbound/", { to_addr: "+27820000001", metadata: {} });
     expect(res.statusCode).toBe(201);
     expect(res.json().channel).toBe("TW2");
-    await call("PATCH", "/api/v1/channel/LOG/", { default: true });
+    await call(svc, "PATCH", "/api/v1/channel/LOG/", { default: true });
     expect(
-      (await call("POST", "/api/v1/outbound/", { to_addr: "+27820000001", metadata: {} })).json().channel,
+      (await call(svc, "POST", "/api/v1/outbound/", { to_addr: "+27820000001", metadata: {} })).json()
+        .channel,
     ).toBe("LOG");
   });
 
-  it("deletes a channel, but not LOG nor the default", async () => {
-    await call("PATCH", "/api/v1/channel/TW2/", { default: true });
-    expect((await call("DELETE", "/api/v1/channel/LOG/")).json().error.code).toBe(
+  it("deletes a channel, but not LOG nor the default", async ({ svc }) => {
+    await call(svc, "PATCH", "/api/v1/channel/TW2/", { default: true });
+    expect((await call(svc, "DELETE", "/api/v1/channel/LOG/")).json().error.code).toBe(
       "MESSAGE_SENDER_CHANNEL_BUILT_IN",
     );
-    expect((await call("DELETE", "/api/v1/channel/TW2/")).json().error.code).toBe(
+    expect((await call(svc, "DELETE", "/api/v1/channel/TW2/")).json().error.code).toBe(
       "MESSAGE_SENDER_CHANNEL_IS_DEFAULT",
     );
-    await call("PATCH", "/api/v1/channel/TW3/", { fallback: "TW1" });
-    expect((await call("DELETE", "/api/v1/channel/TW1/")).statusCode).toBe(204);
-    expect((await call("GET", "/api/v1/channel/TW1/")).statusCode).toBe(404);
-    expect((await call("GET", "/api/v1/channel/TW3/")).json().fallback).toBeNull();
+    await call(svc, "PATCH", "/api/v1/channel/TW3/", { fallback: "TW1" });
+    expect((await call(svc, "DELETE", "/api/v1/channel/TW1/")).statusCode).toBe(204);
+    expect((await call(svc, "GET", "/api/v1/channel/TW1/")).statusCode).toBe(404);
+    expect((await call(svc, "GET", "/api/v1/channel/TW3/")).json().fallback).toBeNull();
   });
 
-  it("needs a token", async () => {
+  it("needs a token", async ({ svc }) => {
     expect((await svc.app.inject({ url: "/api/v1/channel/" })).statusCode).toBe(401);
   });
 });
 
-/** A non-admin key of `kind`, issued by the admin through POST /api/v1/user/token/. */
-async function issueKey(kind: "live" | "team" | "test"): Promise<string> {
-  const res = await call("POST", "/api/v1/user/token/", {
-    email: `${kind}-${randomUUID()}@example.org`,
-    kind,
-    ...(kind === "team" ? { allow_list: ["+27820000001"] } : {}),
-  });
-  expect(res.statusCode).toBe(201);
-  return res.json().token;
-}
-
 describe("changing channels", () => {
-  it.each(["live", "team", "test"] as const)(
+  it.for(["live", "team", "test"] as const)(
     "is refused to a %s key with 403, and changes nothing",
-    async (kind) => {
-      const key = await issueKey(kind);
+    async (kind, { svc }) => {
+      const key = await issueKey(svc, kind, kind === "team" ? ["+27820000001"] : undefined);
       const as = (method: "GET" | "POST" | "PATCH" | "DELETE", url: string, payload?: object) =>
-        svc.app.inject({
-          method,
-          url,
-          headers: { authorization: `Token ${key}` },
-          ...(payload ? { payload } : {}),
-        });
-      await call("POST", "/api/v1/channel/", twilio(`KEEP_${kind}`));
+        callWithKey(svc, key, method, url, payload);
+      await call(svc, "POST", "/api/v1/channel/", twilio(`KEEP_${kind}`));
       const before = await svc.db.channel.findMany({ orderBy: { id: "asc" } });
       const attempts = [
         await as("POST", "/api/v1/channel/", twilio(`NEW_${kind}`)),
@@ -280,7 +256,7 @@ describe("changing channels", () => {
     },
   );
 
-  it.each([
+  it.for<[string, string, object, string, Record<string, unknown>, string[]]>([
     [
       "twilio api_url",
       "TWR",
@@ -315,15 +291,15 @@ describe("changing channels", () => {
     ],
   ])(
     "needs the secrets again to change the %s, else 400 naming them",
-    async (_, id, configuration, type, endpoint, secrets) => {
+    async ([_, id, configuration, type, endpoint, secrets], { svc }) => {
       expect(
-        (await call("POST", "/api/v1/channel/", { channel_id: id, channel_type: type, configuration }))
+        (await call(svc, "POST", "/api/v1/channel/", { channel_id: id, channel_type: type, configuration }))
           .statusCode,
       ).toBe(201);
       const stored = await svc.db.channel.findUniqueOrThrow({ where: { id } });
       const masked = Object.fromEntries(secrets.map((secret) => [secret, "********"]));
       for (const patch of [endpoint, { ...endpoint, ...masked }]) {
-        const res = await call("PATCH", `/api/v1/channel/${id}/`, { configuration: patch });
+        const res = await call(svc, "PATCH", `/api/v1/channel/${id}/`, { configuration: patch });
         expect(res.statusCode).toBe(400);
         expect(res.json().error).toMatchObject({
           code: "MESSAGE_SENDER_SECRETS_REQUIRED",
@@ -340,13 +316,15 @@ describe("changing channels", () => {
       );
       expect(
         (
-          await call("PATCH", `/api/v1/channel/${id}/`, {
+          await call(svc, "PATCH", `/api/v1/channel/${id}/`, {
             configuration: { ...same, from: "T2 <t@example.org>" },
           })
         ).statusCode,
       ).toBe(200);
       const given = Object.fromEntries(secrets.map((secret) => [secret, `new-${secret}`]));
-      const res = await call("PATCH", `/api/v1/channel/${id}/`, { configuration: { ...endpoint, ...given } });
+      const res = await call(svc, "PATCH", `/api/v1/channel/${id}/`, {
+        configuration: { ...endpoint, ...given },
+      });
       expect(res.statusCode).toBe(200);
       const row = await svc.db.channel.findUniqueOrThrow({ where: { id } });
       expect(row.configuration).toMatchObject({ ...endpoint, ...given });

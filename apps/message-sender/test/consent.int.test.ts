@@ -11,22 +11,14 @@ import {
   type OptOutCreated,
   type OutboundDeliveryReport,
 } from "@tidings/contracts";
-import {
-  adminAuth,
-  type Capture,
-  captureMessages,
-  startTestService,
-  type TestService,
-  waitFor,
-} from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminAuth, type Capture, serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { LogChannel } from "../src/channels/log/adapter.ts";
-import type { MessageSenderConfig } from "../src/config.ts";
 import { addressHash } from "../src/consent/consent.ts";
-import type { Db } from "../src/db.ts";
 import type { Channel } from "../src/outbound/channel.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
+import type { Svc } from "./support.ts";
 
 /** Every address a channel was asked to send to: a provider's view. */
 const sent: string[] = [];
@@ -44,22 +36,12 @@ const service = createMessageSenderService({
   },
 });
 
-let svc: TestService<MessageSenderConfig, Db>;
-let capture: Capture;
+const it = serviceTest(service, { worker: true }, ["outbound.failed", "outbound.delivery_report"]);
 
-beforeAll(async () => {
-  svc = await startTestService(service, { worker: true });
-  capture = await captureMessages(svc.namespace, ["outbound.failed", "outbound.delivery_report"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
-
-const post = (url: string, payload: Record<string, unknown>) =>
+const post = (svc: Svc, url: string, payload: Record<string, unknown>) =>
   svc.app.inject({ method: "POST", url, headers: adminAuth, payload });
 
-const final = (id: string) =>
+const final = (svc: Svc, id: string) =>
   waitFor(
     async () => {
       const row = await svc.db.outbound.findUnique({ where: { id } });
@@ -82,17 +64,17 @@ const optIn = (overrides: Partial<OptInCreated>): OptInCreated => ({
   ...overrides,
 });
 
-const consentOf = (to: string) =>
+const consentOf = (svc: Svc, to: string) =>
   svc.db.optedOutAddress.findUnique({ where: { addressHash: new Uint8Array(addressHash(to)) } });
 
 /** Publishes an opt-out as identity would and waits until message-sender holds it. */
-async function stop(to: string, overrides: Partial<OptOutCreated> = {}): Promise<void> {
+async function stop(svc: Svc, to: string, overrides: Partial<OptOutCreated> = {}): Promise<void> {
   await svc.broker.publish("optout.created", optOut({ optout_type: "stop", address: to, ...overrides }));
-  await waitFor(async () => (await consentOf(to))?.optedOut === true, { what: `the opt-out of ${to}` });
+  await waitFor(async () => (await consentOf(svc, to))?.optedOut === true, { what: `the opt-out of ${to}` });
 }
 
-const expectOptedOut = async (id: string, to: string) => {
-  const row = await final(id);
+const expectOptedOut = async (svc: Svc, capture: Capture, id: string, to: string) => {
+  const row = await final(svc, id);
   expect(row).toMatchObject({ status: "failed", lastError: "opted_out", providerId: null, toAddr: "" });
   expect(sent).not.toContain(to);
   const failed = await waitFor(
@@ -107,37 +89,51 @@ const expectOptedOut = async (id: string, to: string) => {
 };
 
 describe("a STOP stops every send to the address", () => {
-  it("by to_addr through the API", async () => {
+  it("by to_addr through the API", async ({ svc, capture }) => {
     const to = msisdn();
-    await stop(to);
-    const res = await post("/api/v1/outbound/", { to_addr: to, content: "hello", metadata: {} });
+    await stop(svc, to);
+    const res = await post(svc, "/api/v1/outbound/", { to_addr: to, content: "hello", metadata: {} });
     expect(res.statusCode).toBe(201);
-    await expectOptedOut(res.json().id, to);
+    await expectOptedOut(svc, capture, res.json().id, to);
   });
 
-  it("by to_identity, whose address book still lists the number (the opt-out overtook identity.updated)", async () => {
+  it("by to_identity, whose address book still lists the number (the opt-out overtook identity.updated)", async ({
+    svc,
+    capture,
+  }) => {
     const to = msisdn();
     const identity = identityEvent([address("msisdn", to, { default: true })]);
     await svc.broker.publish("identity.created", identity);
     await waitFor(() => svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } }));
-    await stop(to, { identity: identity.id });
-    const res = await post("/api/v1/outbound/", { to_identity: identity.id, content: "hello", metadata: {} });
-    await expectOptedOut(res.json().id, to);
+    await stop(svc, to, { identity: identity.id });
+    const res = await post(svc, "/api/v1/outbound/", {
+      to_identity: identity.id,
+      content: "hello",
+      metadata: {},
+    });
+    await expectOptedOut(svc, capture, res.json().id, to);
   });
 
-  it("by to_identity whose only address is flagged opted out: opted_out, not 'no address'", async () => {
+  it("by to_identity whose only address is flagged opted out: opted_out, not 'no address'", async ({
+    svc,
+    capture,
+  }) => {
     const to = msisdn();
     const identity = identityEvent([address("msisdn", to, { default: true, optedout: true })]);
     await svc.broker.publish("identity.created", identity);
     await waitFor(() => svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } }));
-    const res = await post("/api/v1/outbound/", { to_identity: identity.id, content: "hello", metadata: {} });
-    await expectOptedOut(res.json().id, to);
+    const res = await post(svc, "/api/v1/outbound/", {
+      to_identity: identity.id,
+      content: "hello",
+      metadata: {},
+    });
+    await expectOptedOut(svc, capture, res.json().id, to);
   });
 
-  it("in a batch, only the opted-out recipient", async () => {
+  it("in a batch, only the opted-out recipient", async ({ svc }) => {
     const [stopped, fine] = [msisdn(), msisdn()];
-    await stop(stopped);
-    const res = await post("/api/v1/outbound/batch/", {
+    await stop(svc, stopped);
+    const res = await post(svc, "/api/v1/outbound/batch/", {
       content: "news",
       recipients: [{ to_addr: stopped }, { to_addr: fine }],
     });
@@ -151,15 +147,21 @@ describe("a STOP stops every send to the address", () => {
     expect(sent).not.toContain(stopped);
   });
 
-  it("as an outbound.send command from another service (a topic publish, a scheduler target)", async () => {
+  it("as an outbound.send command from another service (a topic publish, a scheduler target)", async ({
+    svc,
+    capture,
+  }) => {
     const to = msisdn();
-    await stop(to);
+    await stop(svc, to);
     const id = randomUUID();
     await svc.broker.publish("outbound.send", { id, to_addr: to, content: "alert", metadata: {} });
-    await expectOptedOut(id, to);
+    await expectOptedOut(svc, capture, id, to);
   });
 
-  it("for every address of the identity after stopall, and for the email written in another case", async () => {
+  it("for every address of the identity after stopall, and for the email written in another case", async ({
+    svc,
+    capture,
+  }) => {
     const [phone, email] = [msisdn(), `Someone.${randomUUID().slice(0, 8)}@Example.org`];
     await svc.broker.publish(
       "optout.created",
@@ -169,34 +171,36 @@ describe("a STOP stops every send to the address", () => {
         identity_details: { addresses: { msisdn: { [phone]: {} }, email: { [email.toLowerCase()]: {} } } },
       }),
     );
-    await waitFor(async () => (await consentOf(phone))?.optedOut === true, { what: "the stopall" });
+    await waitFor(async () => (await consentOf(svc, phone))?.optedOut === true, { what: "the stopall" });
     const [byPhone, byEmail] = await Promise.all([
-      post("/api/v1/outbound/", { to_addr: phone, content: "a", metadata: {} }),
-      post("/api/v1/outbound/", { to_addr: email, content: "b", metadata: {} }),
+      post(svc, "/api/v1/outbound/", { to_addr: phone, content: "a", metadata: {} }),
+      post(svc, "/api/v1/outbound/", { to_addr: email, content: "b", metadata: {} }),
     ]);
-    await expectOptedOut(byPhone.json().id, phone);
-    await expectOptedOut(byEmail.json().id, email.toLowerCase());
+    await expectOptedOut(svc, capture, byPhone.json().id, phone);
+    await expectOptedOut(svc, capture, byEmail.json().id, email.toLowerCase());
   });
 
-  it("an opt-in lifts it; an opt-out older than the opt-in (a late redelivery) does not bring it back", async () => {
+  it("an opt-in lifts it; an opt-out older than the opt-in (a late redelivery) does not bring it back", async ({
+    svc,
+  }) => {
     const to = msisdn();
     const stoppedAt = new Date(Date.now() - 60_000).toISOString();
-    await stop(to, { created_at: stoppedAt });
+    await stop(svc, to, { created_at: stoppedAt });
     await svc.broker.publish("optin.created", optIn({ address: to }));
-    await waitFor(async () => (await consentOf(to))?.optedOut === false, { what: "the opt-in" });
+    await waitFor(async () => (await consentOf(svc, to))?.optedOut === false, { what: "the opt-in" });
     await svc.broker.publish(
       "optout.created",
       optOut({ optout_type: "stop", address: to, created_at: stoppedAt }),
     );
     await waitForIdle(svc.broker, "message-sender.consent");
-    expect((await consentOf(to))?.optedOut).toBe(false);
+    expect((await consentOf(svc, to))?.optedOut).toBe(false);
 
-    const res = await post("/api/v1/outbound/", { to_addr: to, content: "welcome back", metadata: {} });
-    expect(await final(res.json().id)).toMatchObject({ status: "delivered" });
+    const res = await post(svc, "/api/v1/outbound/", { to_addr: to, content: "welcome back", metadata: {} });
+    expect(await final(svc, res.json().id)).toMatchObject({ status: "delivered" });
     expect(sent).toContain(to);
   });
 
-  it("an unsubscribe from one topic stops no direct send", async () => {
+  it("an unsubscribe from one topic stops no direct send", async ({ svc }) => {
     const to = msisdn();
     await svc.broker.publish(
       "optout.created",
@@ -208,47 +212,51 @@ describe("a STOP stops every send to the address", () => {
       }),
     );
     await waitForIdle(svc.broker, "message-sender.consent");
-    expect(await consentOf(to)).toBeNull();
+    expect(await consentOf(svc, to)).toBeNull();
   });
 
-  it("keeps no address in clear: only its SHA-256", async () => {
+  it("keeps no address in clear: only its SHA-256", async ({ svc }) => {
     const to = msisdn();
-    await stop(to);
+    await stop(svc, to);
     const rows = await svc.db.$queryRaw<{ n: number }[]>`
       SELECT count(*)::int AS n FROM opted_out_address WHERE encode(address_hash, 'escape') LIKE ${`%${to}%`}`;
     expect(rows[0]?.n).toBe(0);
-    expect(Buffer.from((await consentOf(to))?.addressHash ?? []).toString("hex")).toBe(
+    expect(Buffer.from((await consentOf(svc, to))?.addressHash ?? []).toString("hex")).toBe(
       addressHash(to).toString("hex"),
     );
   });
 });
 
 describe("to_addr is an address the channel can send to", () => {
-  const count = () => svc.db.outbound.count();
+  const count = (svc: Svc) => svc.db.outbound.count();
 
-  it.each([["hello"], ["12345"], ["+2782"], ["not an email@"]])(
+  it.for([["hello"], ["12345"], ["+2782"], ["not an email@"]])(
     "%j is a 400 that names the field, and nothing is stored",
-    async (to) => {
-      const before = await count();
-      const res = await post("/api/v1/outbound/", { to_addr: to, content: "x", metadata: {} });
+    async ([to], { svc }) => {
+      const before = await count(svc);
+      const res = await post(svc, "/api/v1/outbound/", { to_addr: to, content: "x", metadata: {} });
       expect(res.statusCode).toBe(400);
       expect(res.json().error).toMatchObject({
         code: "MESSAGE_SENDER_INVALID_ADDRESS",
         details: [{ field: "body.to_addr", message: expect.stringMatching(/E\.164/) }],
       });
-      expect(await count()).toBe(before);
+      expect(await count(svc)).toBe(before);
     },
   );
 
-  it("a phone number is stored in E.164 form", async () => {
-    const res = await post("/api/v1/outbound/", { to_addr: "+27 82 000 1001", content: "x", metadata: {} });
+  it("a phone number is stored in E.164 form", async ({ svc }) => {
+    const res = await post(svc, "/api/v1/outbound/", {
+      to_addr: "+27 82 000 1001",
+      content: "x",
+      metadata: {},
+    });
     expect(res.statusCode).toBe(201);
     expect(res.json().to_addr).toBe("+27820001001");
   });
 
-  it("a batch names each bad recipient, and stores nothing", async () => {
-    const before = await count();
-    const res = await post("/api/v1/outbound/batch/", {
+  it("a batch names each bad recipient, and stores nothing", async ({ svc }) => {
+    const before = await count(svc);
+    const res = await post(svc, "/api/v1/outbound/batch/", {
       content: "x",
       recipients: [{ to_addr: msisdn() }, { to_addr: "hello" }, { to_addr: "0821234567" }],
     });
@@ -257,13 +265,13 @@ describe("to_addr is an address the channel can send to", () => {
       "body.recipients[1].to_addr",
       "body.recipients[2].to_addr",
     ]);
-    expect(await count()).toBe(before);
+    expect(await count(svc)).toBe(before);
   });
 
-  it("an outbound.send command with a bad to_addr fails without reaching a provider", async () => {
+  it("an outbound.send command with a bad to_addr fails without reaching a provider", async ({ svc }) => {
     const id = randomUUID();
     await svc.broker.publish("outbound.send", { id, to_addr: "hello", content: "x", metadata: {} });
-    const row = await final(id);
+    const row = await final(svc, id);
     expect(row).toMatchObject({ status: "failed" });
     expect(row.lastError).toMatch(/not an address a log channel can send to/);
     expect(sent).not.toContain("hello");

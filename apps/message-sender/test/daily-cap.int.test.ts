@@ -1,20 +1,13 @@
 import { Broker } from "@tidings/amqp";
 import { startServiceWorker } from "@tidings/service-kit";
-import {
-  AMQP_URL,
-  adminAuth,
-  serviceTest,
-  TEST_ADMIN_TOKEN,
-  type TestService,
-  testLogger,
-  waitFor,
-} from "@tidings/testing";
+import { AMQP_URL, serviceTest, TEST_ADMIN_TOKEN, testLogger, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { loadMessageSenderConfig, type MessageSenderConfig } from "../src/config.ts";
-import { createDb, type Db } from "../src/db.ts";
+import { loadMessageSenderConfig } from "../src/config.ts";
+import { createDb } from "../src/db.ts";
 import { PermanentSendError } from "../src/outbound/channel.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
+import { call, outbound, type Svc, send } from "./support.ts";
 
 // The per-person daily cap on the real broker and database, with the workers' clock under the test's control.
 
@@ -31,8 +24,6 @@ const service = createMessageSenderService({
   }),
 });
 const ENV = { DAILY_CAP_PER_PERSON: "3", DUE_POLL_INTERVAL_MS: "100" };
-
-type Svc = TestService<MessageSenderConfig, Db>;
 
 /** Two more workers on the same database and queues as `svc`'s own (three in all), with their own WORKER_IDs. */
 const it = serviceTest(service, { worker: true, env: ENV }).extend<{ moreWorkers: number }>({
@@ -71,17 +62,6 @@ const it = serviceTest(service, { worker: true, env: ENV }).extend<{ moreWorkers
     { scope: "file" },
   ],
 });
-
-const call = (svc: Svc, method: "GET" | "POST" | "PATCH", url: string, payload?: object) =>
-  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
-
-const outbound = async (svc: Svc, id: string) => (await call(svc, "GET", `/api/v1/outbound/${id}/`)).json();
-
-const send = async (svc: Svc, body: object) => {
-  const res = await call(svc, "POST", "/api/v1/outbound/", { content: "hello", metadata: {}, ...body });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json().id as string;
-};
 
 /** A person in Tokyo, in the address book. */
 async function tokyoIdentity(svc: Svc): Promise<string> {

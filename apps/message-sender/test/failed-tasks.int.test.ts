@@ -1,54 +1,37 @@
-import {
-  adminAuth,
-  type Capture,
-  captureMessages,
-  startTestService,
-  type TestService,
-  waitFor,
-} from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { msisdn } from "./helpers.ts";
+import { call } from "./support.ts";
 
 /** A provider that is down until `up` is set: every send fails with a passing error. */
 let up = false;
 const sent: string[] = [];
 
-let svc: TestService<MessageSenderConfig, Db>;
-let capture: Capture;
-
-beforeAll(async () => {
-  svc = await startTestService(
-    createMessageSenderService({
-      channels: () => ({
-        DOWN: {
-          send: async (outbound) => {
-            if (!up) {
-              throw new Error("provider unavailable");
-            }
-            sent.push(outbound.id);
-            return { providerId: `down-${outbound.id}`, delivered: true };
-          },
+const it = serviceTest(
+  createMessageSenderService({
+    channels: () => ({
+      DOWN: {
+        send: async (outbound) => {
+          if (!up) {
+            throw new Error("provider unavailable");
+          }
+          sent.push(outbound.id);
+          return { providerId: `down-${outbound.id}`, delivered: true };
         },
-      }),
+      },
     }),
-    { worker: true, env: { OUTBOUND_RETRY_DELAYS_MS: "50,50,50,50" } },
-  );
-  capture = await captureMessages(svc.namespace, ["outbound.failed", "outbound.delivery_report"]);
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-});
-
-const call = (method: "GET" | "POST", url: string, payload?: object) =>
-  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
+  }),
+  { worker: true, env: { OUTBOUND_RETRY_DELAYS_MS: "50,50,50,50" } },
+  ["outbound.failed", "outbound.delivery_report"],
+);
 
 describe("failed tasks", () => {
-  it("records an outbound not sent after every attempt, and requeues it by POST", async () => {
-    const res = await call("POST", "/api/v1/outbound/", {
+  it("records an outbound not sent after every attempt, and requeues it by POST", async ({
+    svc,
+    capture,
+  }) => {
+    const res = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       content: "x",
       metadata: {},
@@ -57,16 +40,16 @@ describe("failed tasks", () => {
     const { id } = res.json();
     const tasks = await waitFor(
       async () => {
-        const page = (await call("GET", "/api/v1/failed-tasks/")).json();
+        const page = (await call(svc, "GET", "/api/v1/failed-tasks/")).json();
         return page.count === 1 && page.results;
       },
       { what: "a failed task" },
     );
     expect(tasks[0]).toMatchObject({ outbound: id, reason: "provider unavailable", attempts: 5 });
-    expect((await call("GET", `/api/v1/failed-tasks/${tasks[0].id}/`)).json().outbound).toBe(id);
+    expect((await call(svc, "GET", `/api/v1/failed-tasks/${tasks[0].id}/`)).json().outbound).toBe(id);
     // Failed with its reason (nothing was sent: attempts 0, the address kept so it can be requeued), and
     // announced as outbound.failed without a delivery report (an outage says nothing about the address).
-    const failed = (await call("GET", `/api/v1/outbound/${id}/`)).json();
+    const failed = (await call(svc, "GET", `/api/v1/outbound/${id}/`)).json();
     expect(failed).toMatchObject({ status: "failed", last_error: "provider unavailable", attempts: 0 });
     expect(failed.to_addr).not.toBe("");
     await waitFor(() => capture.named<{ id: string }>("outbound.failed").some((m) => m.id === id), {
@@ -75,12 +58,15 @@ describe("failed tasks", () => {
     expect(capture.named<{ outbound_id: string }>("outbound.delivery_report")).toEqual([]);
 
     up = true;
-    const requeued = await call("POST", "/api/v1/failed-tasks/");
+    const requeued = await call(svc, "POST", "/api/v1/failed-tasks/");
     expect(requeued.statusCode).toBe(201);
     expect(requeued.json()).toEqual({ requeued_failed_tasks: true });
-    await waitFor(async () => (await call("GET", `/api/v1/outbound/${id}/`)).json().status === "delivered", {
-      what: "the requeued outbound to be delivered",
-    });
+    await waitFor(
+      async () => (await call(svc, "GET", `/api/v1/outbound/${id}/`)).json().status === "delivered",
+      {
+        what: "the requeued outbound to be delivered",
+      },
+    );
     expect(sent.filter((s) => s === id)).toHaveLength(1);
     // The history shows the one backwards move: failed -> queued by the requeue.
     const history = await svc.db.outboundEvent.findMany({
@@ -88,8 +74,8 @@ describe("failed tasks", () => {
       orderBy: { id: "asc" },
     });
     expect(history.map((e) => e.status)).toEqual(["failed", "queued", "submitted", "delivered"]);
-    expect((await call("GET", "/api/v1/failed-tasks/")).json().count).toBe(0);
+    expect((await call(svc, "GET", "/api/v1/failed-tasks/")).json().count).toBe(0);
     // Requeueing again has nothing to send.
-    expect((await call("POST", "/api/v1/failed-tasks/")).statusCode).toBe(201);
+    expect((await call(svc, "POST", "/api/v1/failed-tasks/")).statusCode).toBe(201);
   });
 });

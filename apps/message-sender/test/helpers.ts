@@ -136,7 +136,7 @@ type WithApi = Pick<TestService<MessageSenderConfig, Db>, "app">;
 export const callWithKey = (
   svc: WithApi,
   key: string,
-  method: "GET" | "POST" | "DELETE",
+  method: "GET" | "POST" | "PATCH" | "DELETE",
   url: string,
   payload?: object,
 ) =>

@@ -1,86 +1,76 @@
-import {
-  adminAuth,
-  type HttpReceiver,
-  startHttpReceiver,
-  startTestService,
-  type TestService,
-  waitFor,
-} from "@tidings/testing";
+import { type HttpReceiver, serviceTest, waitFor } from "@tidings/testing";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { beforeEach, describe, expect } from "vitest";
 import { DEFAULT_KEYWORDS, receiveInbound } from "../src/inbound/inbound.ts";
 import { PermanentSendError } from "../src/outbound/channel.ts";
 import { reportFinal } from "../src/outbound/status.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn } from "./helpers.ts";
+import { call, type Svc } from "./support.ts";
 
 // Message-sender's REST hooks (Seed's `outbound.delivery_report` and `identity.no_address`, and
 // `outbound.failed` and `inbound.received`), delivered by its worker to a local receiver.
 
-let svc: TestService<MessageSenderConfig, Db>;
-let receiver: HttpReceiver;
-let base: string;
+/** The signing secret of each event's webhook. */
+const secrets = new Map<string, string>();
+
 /** Sends through FLAKY fail this many times with a passing error before they are delivered. */
 let flakyFailures = 0;
 
-beforeAll(async () => {
-  receiver = await startHttpReceiver();
-  base = receiver.url;
-  svc = await startTestService(
-    createMessageSenderService({
-      channels: () => ({
-        OK: { send: async () => ({ providerId: null, delivered: true }) },
-        REJECT: {
-          send: async () => {
-            throw new PermanentSendError("invalid number", 21211);
-          },
+const it = serviceTest(
+  createMessageSenderService({
+    channels: () => ({
+      OK: { send: async () => ({ providerId: null, delivered: true }) },
+      REJECT: {
+        send: async () => {
+          throw new PermanentSendError("invalid number", 21211);
         },
-        FLAKY: {
-          send: async () => {
-            if (flakyFailures > 0) {
-              flakyFailures -= 1;
-              throw new Error("provider unavailable");
-            }
-            return { providerId: null, delivered: true };
-          },
-        },
-        REPORTED: { send: async (outbound) => ({ providerId: `p-${outbound.id}`, delivered: false }) },
-      }),
-    }),
-    {
-      worker: true,
-      env: {
-        HOOK_AUTH_TOKEN: "hook-token-123",
-        HOOK_POLL_INTERVAL_MS: "20",
-        OUTBOUND_RETRY_DELAYS_MS: "50,50,50,50",
       },
+      FLAKY: {
+        send: async () => {
+          if (flakyFailures > 0) {
+            flakyFailures -= 1;
+            throw new Error("provider unavailable");
+          }
+          return { providerId: null, delivered: true };
+        },
+      },
+      REPORTED: { send: async (outbound) => ({ providerId: `p-${outbound.id}`, delivered: false }) },
+    }),
+  }),
+  {
+    worker: true,
+    env: {
+      HOOK_AUTH_TOKEN: "hook-token-123",
+      HOOK_POLL_INTERVAL_MS: "20",
+      OUTBOUND_RETRY_DELAYS_MS: "50,50,50,50",
     },
-  );
-  for (const event of [
-    "outbound.delivery_report",
-    "outbound.failed",
-    "inbound.received",
-    "identity.no_address",
-  ]) {
-    const res = await call("POST", "/api/v1/webhook/", { event, target: `${base}/${event}` });
-    expect(res.statusCode).toBe(201);
-    secrets.set(event, res.json().secret);
-  }
-});
-afterAll(async () => {
-  await svc?.close();
-  await receiver?.close();
+  },
+).extend<{ hooks: undefined }>({
+  /** The file's webhooks, one per event, on the receiver: registered before its first test. */
+  hooks: [
+    async ({ svc, receiver }, use) => {
+      for (const event of [
+        "outbound.delivery_report",
+        "outbound.failed",
+        "inbound.received",
+        "identity.no_address",
+      ]) {
+        const res = await call(svc, "POST", "/api/v1/webhook/", {
+          event,
+          target: `${receiver.url}/${event}`,
+        });
+        expect(res.statusCode).toBe(201);
+        secrets.set(event, res.json().secret);
+      }
+      await use(undefined);
+    },
+    { scope: "file", auto: true },
+  ],
 });
 beforeEach(() => {
   flakyFailures = 0;
 });
-
-const secrets = new Map<string, string>();
-
-const call = (method: "GET" | "POST", url: string, payload?: object) =>
-  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
 
 interface Envelope<D> {
   hook: { id: number; event: string; target: string };
@@ -88,7 +78,7 @@ interface Envelope<D> {
 }
 
 /** The deliveries of `event` whose data matches `match`, each checked as a Standard Webhooks receiver does. */
-function deliveriesOf<D>(event: string, match: (data: D) => boolean): Envelope<D>[] {
+function deliveriesOf<D>(receiver: HttpReceiver, event: string, match: (data: D) => boolean): Envelope<D>[] {
   return receiver.received
     .filter((r) => r.path === `/${event}`)
     .map((r) => {
@@ -103,8 +93,8 @@ function deliveriesOf<D>(event: string, match: (data: D) => boolean): Envelope<D
     .filter((body) => match(body.data));
 }
 
-const waitForDelivery = <D>(event: string, match: (data: D) => boolean) =>
-  waitFor(() => deliveriesOf(event, match)[0], { what: `the ${event} hook` });
+const waitForDelivery = <D>(receiver: HttpReceiver, event: string, match: (data: D) => boolean) =>
+  waitFor(() => deliveriesOf(receiver, event, match)[0], { what: `the ${event} hook` });
 
 interface Report {
   outbound_id: string;
@@ -112,52 +102,69 @@ interface Report {
   to_addr: string;
   identity: string | null;
 }
-const reportsFor = (id: string) =>
-  deliveriesOf<Report>("outbound.delivery_report", (d) => d.outbound_id === id);
+const reportsFor = (receiver: HttpReceiver, id: string) =>
+  deliveriesOf<Report>(receiver, "outbound.delivery_report", (d) => d.outbound_id === id);
 
-async function send(body: object): Promise<string> {
-  const res = await call("POST", "/api/v1/outbound/", { content: "hi", metadata: {}, ...body });
+async function send(svc: Svc, body: object): Promise<string> {
+  const res = await call(svc, "POST", "/api/v1/outbound/", { content: "hi", metadata: {}, ...body });
   expect(res.statusCode).toBe(201);
   return res.json().id;
 }
 
-const finalStatus = (id: string) =>
+const finalStatus = (svc: Svc, id: string) =>
   waitFor(
     async () => {
-      const outbound = (await call("GET", `/api/v1/outbound/${id}/`)).json();
+      const outbound = (await call(svc, "GET", `/api/v1/outbound/${id}/`)).json();
       return !["queued", "submitted"].includes(outbound.status) && outbound;
     },
     { what: `outbound ${id} final` },
   );
 
 describe("message-sender's REST hooks", () => {
-  it("offers its four events at /api/v1/webhook/ and refuses others", async () => {
-    const res = await call("POST", "/api/v1/webhook/", { event: "identity.created", target: `${base}/x` });
+  it("offers its four events at /api/v1/webhook/ and refuses others", async ({ svc, receiver }) => {
+    const res = await call(svc, "POST", "/api/v1/webhook/", {
+      event: "identity.created",
+      target: `${receiver.url}/x`,
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe("MESSAGE_SENDER_HOOK_UNKNOWN_EVENT");
   });
 
-  it("outbound.delivery_report on delivery: Seed's envelope, signed, to_addr wiped as Seed did", async () => {
+  it("outbound.delivery_report on delivery: Seed's envelope, signed, to_addr wiped as Seed did", async ({
+    svc,
+    receiver,
+  }) => {
     const to = msisdn();
-    const id = await send({ to_addr: to, channel: "OK" });
-    const report = await waitForDelivery<Report>("outbound.delivery_report", (d) => d.outbound_id === id);
+    const id = await send(svc, { to_addr: to, channel: "OK" });
+    const report = await waitForDelivery<Report>(
+      receiver,
+      "outbound.delivery_report",
+      (d) => d.outbound_id === id,
+    );
     expect(report.hook).toEqual({
       id: expect.any(Number),
       event: "outbound.delivery_report",
-      target: `${base}/outbound.delivery_report`,
+      target: `${receiver.url}/outbound.delivery_report`,
     });
     expect(report.data).toEqual({ outbound_id: id, delivered: true, to_addr: "", identity: null });
-    expect(deliveriesOf("outbound.failed", (d: { id: string }) => d.id === id)).toEqual([]);
+    expect(deliveriesOf(receiver, "outbound.failed", (d: { id: string }) => d.id === id)).toEqual([]);
   });
 
-  it("outbound.delivery_report and outbound.failed when the provider refuses for good, with the address", async () => {
+  it("outbound.delivery_report and outbound.failed when the provider refuses for good, with the address", async ({
+    svc,
+    receiver,
+  }) => {
     const to = msisdn();
-    const id = await send({ to_addr: to, channel: "REJECT" });
-    const report = await waitForDelivery<Report>("outbound.delivery_report", (d) => d.outbound_id === id);
+    const id = await send(svc, { to_addr: to, channel: "REJECT" });
+    const report = await waitForDelivery<Report>(
+      receiver,
+      "outbound.delivery_report",
+      (d) => d.outbound_id === id,
+    );
     expect(report.data).toEqual({ outbound_id: id, delivered: false, to_addr: to, identity: null });
-    const failed = await waitForDelivery<{ id: string }>("outbound.failed", (d) => d.id === id);
+    const failed = await waitForDelivery<{ id: string }>(receiver, "outbound.failed", (d) => d.id === id);
     expect(failed).toEqual({
-      hook: { id: expect.any(Number), event: "outbound.failed", target: `${base}/outbound.failed` },
+      hook: { id: expect.any(Number), event: "outbound.failed", target: `${receiver.url}/outbound.failed` },
       data: {
         id,
         status: "failed",
@@ -169,16 +176,19 @@ describe("message-sender's REST hooks", () => {
         at: expect.any(String),
       },
     });
-    expect((await finalStatus(id)).to_addr).toBe("");
+    expect((await finalStatus(svc, id)).to_addr).toBe("");
   });
 
-  it("from a provider's report (the single-statement path): failed with the address, delivered without", async () => {
+  it("from a provider's report (the single-statement path): failed with the address, delivered without", async ({
+    svc,
+    receiver,
+  }) => {
     const failedTo = msisdn();
-    const failedId = await send({ to_addr: failedTo, channel: "REPORTED" });
-    const deliveredId = await send({ to_addr: msisdn(), channel: "REPORTED" });
+    const failedId = await send(svc, { to_addr: failedTo, channel: "REPORTED" });
+    const deliveredId = await send(svc, { to_addr: msisdn(), channel: "REPORTED" });
     for (const id of [failedId, deliveredId]) {
       await waitFor(
-        async () => (await call("GET", `/api/v1/outbound/${id}/`)).json().status === "submitted",
+        async () => (await call(svc, "GET", `/api/v1/outbound/${id}/`)).json().status === "submitted",
         {
           what: "submitted",
         },
@@ -189,6 +199,7 @@ describe("message-sender's REST hooks", () => {
     // A replayed report changes nothing, and publishes nothing.
     expect(await reportFinal(svc.db, "REPORTED", `p-${failedId}`, false, "undeliverable")).toBe("unchanged");
     const failed = await waitForDelivery<Report>(
+      receiver,
       "outbound.delivery_report",
       (d) => d.outbound_id === failedId,
     );
@@ -199,6 +210,7 @@ describe("message-sender's REST hooks", () => {
       identity: null,
     });
     const delivered = await waitForDelivery<Report>(
+      receiver,
       "outbound.delivery_report",
       (d) => d.outbound_id === deliveredId,
     );
@@ -209,7 +221,7 @@ describe("message-sender's REST hooks", () => {
       identity: null,
     });
     expect(
-      (await waitForDelivery<{ id: string }>("outbound.failed", (d) => d.id === failedId)).data,
+      (await waitForDelivery<{ id: string }>(receiver, "outbound.failed", (d) => d.id === failedId)).data,
     ).toMatchObject({ status: "failed", reason: "undeliverable", provider_id: `p-${failedId}`, attempts: 1 });
     const pending = await svc.db.$queryRawUnsafe<{ n: number }[]>(
       "SELECT count(*)::int AS n FROM tidings_hook_delivery WHERE body LIKE $1",
@@ -218,34 +230,45 @@ describe("message-sender's REST hooks", () => {
     expect(pending[0]?.n).toBe(2); // one delivery report and one outbound.failed: not again for the replay
   });
 
-  it("nothing for a passing failure that is retried: one delivery report, once delivered", async () => {
+  it("nothing for a passing failure that is retried: one delivery report, once delivered", async ({
+    svc,
+    receiver,
+  }) => {
     flakyFailures = 2;
-    const id = await send({ to_addr: msisdn(), channel: "FLAKY" });
-    expect(await finalStatus(id)).toMatchObject({ status: "delivered" });
-    await waitForDelivery<Report>("outbound.delivery_report", (d) => d.outbound_id === id);
-    expect(reportsFor(id).map((r) => r.data.delivered)).toEqual([true]);
-    expect(deliveriesOf("outbound.failed", (d: { id: string }) => d.id === id)).toEqual([]);
+    const id = await send(svc, { to_addr: msisdn(), channel: "FLAKY" });
+    expect(await finalStatus(svc, id)).toMatchObject({ status: "delivered" });
+    await waitForDelivery<Report>(receiver, "outbound.delivery_report", (d) => d.outbound_id === id);
+    expect(reportsFor(receiver, id).map((r) => r.data.delivered)).toEqual([true]);
+    expect(deliveriesOf(receiver, "outbound.failed", (d: { id: string }) => d.id === id)).toEqual([]);
   });
 
-  it("identity.no_address (Seed's {to_identity}) for an identity with no address to send to", async () => {
+  it("identity.no_address (Seed's {to_identity}) for an identity with no address to send to", async ({
+    svc,
+    receiver,
+  }) => {
     const identity = identityEvent([address("msisdn", msisdn(), { default: true, inactive: true })]);
     await svc.broker.publish("identity.created", identity);
     await waitFor(() => svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } }), {
       what: "the address book entry",
     });
-    const id = await send({ to_identity: identity.id, channel: "OK" });
+    const id = await send(svc, { to_identity: identity.id, channel: "OK" });
     const hook = await waitForDelivery<{ to_identity: string }>(
+      receiver,
       "identity.no_address",
       (d) => d.to_identity === identity.id,
     );
     expect(hook).toEqual({
-      hook: { id: expect.any(Number), event: "identity.no_address", target: `${base}/identity.no_address` },
+      hook: {
+        id: expect.any(Number),
+        event: "identity.no_address",
+        target: `${receiver.url}/identity.no_address`,
+      },
       data: { to_identity: identity.id },
     });
-    expect(await finalStatus(id)).toMatchObject({ status: "failed", last_error: "no address" });
+    expect(await finalStatus(svc, id)).toMatchObject({ status: "failed", last_error: "no address" });
   });
 
-  it("inbound.received with Seed's inbound fields", async () => {
+  it("inbound.received with Seed's inbound fields", async ({ svc, receiver }) => {
     const from = msisdn();
     const { inbound } = await receiveInbound(
       { db: svc.db, keywords: DEFAULT_KEYWORDS },
@@ -260,7 +283,11 @@ describe("message-sender's REST hooks", () => {
       },
       console,
     );
-    const hook = await waitForDelivery<{ id: string }>("inbound.received", (d) => d.id === inbound.id);
+    const hook = await waitForDelivery<{ id: string }>(
+      receiver,
+      "inbound.received",
+      (d) => d.id === inbound.id,
+    );
     expect(hook.data).toEqual({
       id: inbound.id,
       message_id: `m-${from}`,

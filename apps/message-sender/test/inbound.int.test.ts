@@ -1,51 +1,43 @@
-import type { AddressInfo } from "node:net";
 import type { InboundReceived } from "@tidings/contracts";
-import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
-import {
-  adminAuth,
-  type Capture,
-  captureMessages,
-  startTestService,
-  type TestService,
-  waitFor,
-} from "@tidings/testing";
+import { adminAuth, type Capture, serviceTest, waitFor } from "@tidings/testing";
 import twilio from "twilio";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { address, createTwilioChannel, identityEvent, msisdn } from "./helpers.ts";
+import { listening, type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
 
 const SID = `AC${"3".repeat(32)}`;
 const TOKEN = "inbound-auth-token";
 
-let svc: TestService<MessageSenderConfig, Db>;
-let sim: TwilioSimulator;
-let capture: Capture;
-let webhook: string;
-
-const received = (id: string) =>
+const received = (capture: Capture, id: string) =>
   capture.messages.map((m) => m.payload as InboundReceived).filter((p) => p.id === id);
 
-beforeAll(async () => {
-  sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN } });
-  svc = await startTestService(createMessageSenderService(), {
-    worker: true,
-    env: { INBOUND_KEYWORDS: JSON.stringify({ stop: ["STOP", "STOPP", "EMA"] }) },
-  });
-  await svc.app.listen({ port: 0, host: "127.0.0.1" });
-  webhook = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}/api/v1/inbound/twilio/TW`;
-  capture = await captureMessages(svc.namespace, ["inbound.received"]);
-  await createTwilioChannel(svc.app, "TW", { sid: SID, token: TOKEN, url: sim.url });
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-  await sim?.close();
+const it = serviceTest(
+  createMessageSenderService(),
+  { worker: true, env: { INBOUND_KEYWORDS: JSON.stringify({ stop: ["STOP", "STOPP", "EMA"] }) } },
+  ["inbound.received"],
+).extend<TwilioFixtures & { base: string; webhook: string }>({
+  sim: twilioSimulator({ accounts: { [SID]: TOKEN } }),
+  setUp: twilioSetUp((svc, sim) =>
+    createTwilioChannel(svc.app, "TW", { sid: SID, token: TOKEN, url: sim.url }),
+  ),
+  base: listening,
+  /** The TW channel's inbound webhook on the listening API. */
+  webhook: [
+    async ({ base }, use) => {
+      await use(`${base}/api/v1/inbound/twilio/TW`);
+    },
+    { scope: "file" },
+  ],
 });
 
 describe("inbound", () => {
-  it("stores a signed Twilio message against the sender's identity, once, and announces a STOP", async () => {
+  it("stores a signed Twilio message against the sender's identity, once, and announces a STOP", async ({
+    svc,
+    sim,
+    capture,
+    webhook,
+  }) => {
     const from = msisdn();
     const identity = identityEvent([address("msisdn", from, { default: true })]);
     await svc.broker.publish("identity.created", identity);
@@ -81,9 +73,9 @@ describe("inbound", () => {
       keyword: "stop",
       channel: "TW",
     });
-    await waitFor(() => received(rows[0]!.id).length === 1, { what: "inbound.received" });
+    await waitFor(() => received(capture, rows[0]!.id).length === 1, { what: "inbound.received" });
     // The event of a keyword names the address it came from (identity opts out that address).
-    expect(received(rows[0]!.id)[0]).toMatchObject({
+    expect(received(capture, rows[0]!.id)[0]).toMatchObject({
       from_identity: identity.id,
       from_addr: from,
       keyword: "stop",
@@ -95,7 +87,12 @@ describe("inbound", () => {
     expect(listed.json().count).toBe(1);
   });
 
-  it("uses the configured keywords of another language, and keeps the address of an unknown sender", async () => {
+  it("uses the configured keywords of another language, and keeps the address of an unknown sender", async ({
+    svc,
+    sim,
+    capture,
+    webhook,
+  }) => {
     const from = msisdn();
     const { sid } = await sim.sendInbound({
       url: webhook,
@@ -106,11 +103,11 @@ describe("inbound", () => {
     });
     const row = await svc.db.inbound.findFirstOrThrow({ where: { messageId: sid } });
     expect(row).toMatchObject({ fromIdentity: null, fromAddr: from, keyword: "stop" });
-    await waitFor(() => received(row.id).length === 1, { what: "inbound.received" });
-    expect(received(row.id)[0]).toMatchObject({ from_addr: from, keyword: "stop" });
+    await waitFor(() => received(capture, row.id).length === 1, { what: "inbound.received" });
+    expect(received(capture, row.id)[0]).toMatchObject({ from_addr: from, keyword: "stop" });
   });
 
-  it("refuses an unsigned or forged webhook with 403 and stores nothing", async () => {
+  it("refuses an unsigned or forged webhook with 403 and stores nothing", async ({ svc, webhook }) => {
     const params = { MessageSid: `SM${"9".repeat(32)}`, From: msisdn(), To: "+15005550006", Body: "START" };
     const forged = await svc.app.inject({
       method: "POST",
@@ -125,7 +122,11 @@ describe("inbound", () => {
     expect(await svc.db.inbound.count({ where: { messageId: params.MessageSid } })).toBe(0);
   });
 
-  it("links a reply to the outbound it answers, where the provider says so", async () => {
+  it("links a reply to the outbound it answers, where the provider says so", async ({
+    svc,
+    capture,
+    webhook,
+  }) => {
     const to = msisdn();
     const sent = await svc.app.inject({
       method: "POST",
@@ -157,8 +158,8 @@ describe("inbound", () => {
     expect(res.status).toBe(200);
     const row = await svc.db.inbound.findFirstOrThrow({ where: { messageId: params.MessageSid } });
     expect(row).toMatchObject({ inReplyTo: providerId, replyTo: outboundId });
-    await waitFor(() => received(row.id).length === 1, { what: "inbound.received" });
-    expect(received(row.id)[0]).toMatchObject({ reply_to_outbound: outboundId });
+    await waitFor(() => received(capture, row.id).length === 1, { what: "inbound.received" });
+    expect(received(capture, row.id)[0]).toMatchObject({ reply_to_outbound: outboundId });
     // Seed's inbound: in_reply_to may name our outbound id; an unknown one links nothing.
     const seed = await svc.app.inject({
       method: "POST",
@@ -176,7 +177,7 @@ describe("inbound", () => {
     expect(unknown.json()).toMatchObject({ in_reply_to: "SMnotours", reply_to_outbound: null });
   });
 
-  it("accepts Seed's POST /api/v1/inbound/ with a token", async () => {
+  it("accepts Seed's POST /api/v1/inbound/ with a token", async ({ svc }) => {
     const res = await svc.app.inject({
       method: "POST",
       url: "/api/v1/inbound/",

@@ -1,37 +1,83 @@
 import { randomUUID } from "node:crypto";
-import { adminAuth, startTestService, type TestService } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { adminAuth, serviceTest } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import type { Outbound as OutboundRow } from "../src/generated/prisma/client.ts";
 import { OutboundWriter } from "../src/intake/outbound-writer.ts";
 import { toSendCommand } from "../src/outbound/mapping.ts";
 import { messageSenderService } from "../src/service.ts";
 import { msisdn } from "./helpers.ts";
+import type { Svc } from "./support.ts";
 
 // The API alone (no worker): outbounds stay queued, and their outbound.send waits in the outbox.
-let svc: TestService<MessageSenderConfig, Db>;
 
-beforeAll(async () => {
-  svc = await startTestService(messageSenderService);
-});
-afterAll(async () => {
-  await svc?.close();
+// Five outbounds for the listing tests, one second apart (identity1's delivered by hand).
+const [identity0, identity1, identity2] = [randomUUID(), randomUUID(), randomUUID()];
+const [addr0, addr1] = [msisdn(), msisdn()];
+
+interface Listed {
+  /** The listing tests' outbounds, stored before the file's first test. */
+  created: { id: string; created_at: string }[];
+  /** The id of the i-th of them. */
+  id: (i: number) => string;
+}
+
+const it = serviceTest(messageSenderService).extend<Listed>({
+  created: [
+    async ({ svc }, use) => {
+      const created: { id: string; created_at: string }[] = [];
+      const id = (i: number) => created[i]!.id;
+      const payloads = [
+        { to_identity: identity0, metadata: {} },
+        { to_identity: identity1, metadata: {} },
+        { to_identity: identity2, metadata: {} },
+        { to_addr: addr0, metadata: {} },
+        { to_addr: addr1, to_identity: identity0, metadata: {} },
+      ];
+      // One second apart, so "newest first" and the inclusive before/after bounds are unambiguous.
+      const base = Date.now() - 3600_000;
+      for (const [i, payload] of payloads.entries()) {
+        const row = await svc.db.outbound.update({
+          where: { id: (await post(svc, payload)).json().id },
+          data: { createdAt: new Date(base + i * 1000) },
+        });
+        created.push({ id: row.id, created_at: row.createdAt.toISOString() });
+      }
+      // Delivered by hand: there is no worker in this file.
+      await svc.db.outbound.update({
+        where: { id: id(1) },
+        data: { status: "delivered", delivered: true, toAddr: "" },
+      });
+      await use(created);
+    },
+    { scope: "file", auto: true },
+  ],
+  id: [
+    async ({ created }, use) => {
+      await use((i) => created[i]!.id);
+    },
+    { scope: "file" },
+  ],
 });
 
-const post = (payload: Record<string, unknown>) =>
+const post = (svc: Svc, payload: Record<string, unknown>) =>
   svc.app.inject({ method: "POST", url: "/api/v1/outbound/", headers: adminAuth, payload });
-const get = (url: string) => svc.app.inject({ url, headers: adminAuth });
+const get = (svc: Svc, url: string) => svc.app.inject({ url, headers: adminAuth });
 
-const counts = async () => ({
+const counts = async (svc: Svc) => ({
   outbounds: await svc.db.outbound.count(),
   outbox: await svc.db.outboxMessage.count(),
 });
 
 describe("POST /api/v1/outbound/", () => {
-  it("stores the outbound queued and enqueues its outbound.send, keyed by the outbound id", async () => {
+  it("stores the outbound queued and enqueues its outbound.send, keyed by the outbound id", async ({
+    svc,
+  }) => {
     const to = msisdn();
-    const res = await post({ to_addr: to, content: "Hello", metadata: { template: { name: "welcome" } } });
+    const res = await post(svc, {
+      to_addr: to,
+      content: "Hello",
+      metadata: { template: { name: "welcome" } },
+    });
     expect(res.statusCode).toBe(201);
     const outbound = res.json();
     expect(outbound).toEqual({
@@ -76,12 +122,18 @@ describe("POST /api/v1/outbound/", () => {
       channel: "LOG",
       metadata: { template: { name: "welcome" } },
     });
-    expect((await get(`/api/v1/outbound/${outbound.id}/`)).json()).toEqual(outbound);
+    expect((await get(svc, `/api/v1/outbound/${outbound.id}/`)).json()).toEqual(outbound);
   });
 
-  it("accepts to_identity alone, with Seed's optional fields", async () => {
+  it("accepts to_identity alone, with Seed's optional fields", async ({ svc }) => {
     const identity = randomUUID();
-    const res = await post({ to_identity: identity, metadata: {}, resend: true, version: 2, to_addr: "" });
+    const res = await post(svc, {
+      to_identity: identity,
+      metadata: {},
+      resend: true,
+      version: 2,
+      to_addr: "",
+    });
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ to_identity: identity, to_addr: "", resend: true, version: 2 });
     const message = await svc.db.outboxMessage.findUniqueOrThrow({ where: { id: res.json().id } });
@@ -95,7 +147,9 @@ describe("POST /api/v1/outbound/", () => {
     });
   });
 
-  it("stores sends accepted together in shared statements, each exactly as answered with its own outbound.send", async () => {
+  it("stores sends accepted together in shared statements, each exactly as answered with its own outbound.send", async ({
+    svc,
+  }) => {
     const payloads = Array.from({ length: 60 }, (_, i) => ({
       to_addr: msisdn(),
       content: `Together ${i}`,
@@ -112,11 +166,11 @@ describe("POST /api/v1/outbound/", () => {
           }
         : {}),
     }));
-    const answers = await Promise.all(payloads.map(post));
+    const answers = await Promise.all(payloads.map((payload) => post(svc, payload)));
     expect(answers.map((res) => res.statusCode)).toEqual(payloads.map(() => 201));
     const sent = answers.map((res) => res.json());
     for (const outbound of sent) {
-      expect((await get(`/api/v1/outbound/${outbound.id}/`)).json()).toEqual(outbound);
+      expect((await get(svc, `/api/v1/outbound/${outbound.id}/`)).json()).toEqual(outbound);
       const message = await svc.db.outboxMessage.findUniqueOrThrow({ where: { id: outbound.id } });
       expect(message.payload).toMatchObject({
         id: outbound.id,
@@ -132,22 +186,22 @@ describe("POST /api/v1/outbound/", () => {
     expect(row?.statements).toBeLessThanOrEqual(payloads.length / 3);
   });
 
-  it("fails only the send at fault when a shared statement fails", async () => {
+  it("fails only the send at fault when a shared statement fails", async ({ svc }) => {
     // A constraint the database enforces and the API can't check first: the shared statement fails, and each
     // of its sends is then stored on its own.
     await svc.db.$executeRawUnsafe(
       "ALTER TABLE outbound ADD CONSTRAINT test_refuse CHECK (content IS DISTINCT FROM 'refuse me')",
     );
     try {
-      const before = await counts();
+      const before = await counts(svc);
       const contents = Array.from({ length: 30 }, (_, i) => (i === 17 ? "refuse me" : `Fine ${i}`));
       const answers = await Promise.all(
-        contents.map((content) => post({ to_addr: msisdn(), content, metadata: {} })),
+        contents.map((content) => post(svc, { to_addr: msisdn(), content, metadata: {} })),
       );
       expect(answers.map((res) => res.statusCode)).toEqual(
         contents.map((c) => (c === "refuse me" ? 500 : 201)),
       );
-      expect(await counts()).toEqual({ outbounds: before.outbounds + 29, outbox: before.outbox + 29 });
+      expect(await counts(svc)).toEqual({ outbounds: before.outbounds + 29, outbox: before.outbox + 29 });
     } finally {
       await svc.db.$executeRawUnsafe("ALTER TABLE outbound DROP CONSTRAINT test_refuse");
     }
@@ -155,131 +209,109 @@ describe("POST /api/v1/outbound/", () => {
 
   describe("rejects bad input with 400 and stores nothing", () => {
     const seedMessage = "One of these fields must be populated: to_addr, to_identity";
-    it.each([
+    it.for<[string, Record<string, unknown>]>([
       ["neither address", { metadata: {} }],
       ["an empty to_addr and no to_identity", { to_addr: "", to_identity: null, metadata: {} }],
-    ])("%s: Seed's message", async (_, payload) => {
-      const before = await counts();
-      const res = await post(payload);
+    ])("%s: Seed's message", async ([_, payload], { svc }) => {
+      const before = await counts(svc);
+      const res = await post(svc, payload);
       expect(res.statusCode).toBe(400);
       expect(res.json().error).toMatchObject({ code: "VALIDATION_FAILED", message: seedMessage });
-      expect(await counts()).toEqual(before);
+      expect(await counts(svc)).toEqual(before);
     });
 
-    it.each([
+    it.for<[string, Record<string, unknown>, string]>([
       ["a bad uuid", { to_identity: "not-a-uuid", metadata: {} }, "body.to_identity"],
       ["metadata missing", { to_addr: "+27820000000" }, "body.metadata"],
       ["metadata not an object", { to_addr: "+27820000000", metadata: "x" }, "body.metadata"],
       ["a to_addr too long", { to_addr: "1".repeat(501), metadata: {} }, "body.to_addr"],
-    ])("%s names the field", async (_, payload, field) => {
-      const before = await counts();
-      const res = await post(payload);
+    ])("%s names the field", async ([_, payload, field], { svc }) => {
+      const before = await counts(svc);
+      const res = await post(svc, payload);
       expect(res.statusCode).toBe(400);
       expect(res.json().error).toMatchObject({
         code: "VALIDATION_FAILED",
         details: expect.arrayContaining([{ field, message: expect.any(String) }]),
       });
-      expect(await counts()).toEqual(before);
+      expect(await counts(svc)).toEqual(before);
     });
 
-    it("an unknown channel", async () => {
-      const before = await counts();
-      const res = await post({ to_addr: "+27820000000", metadata: {}, channel: "WHATSAPP" });
+    it("an unknown channel", async ({ svc }) => {
+      const before = await counts(svc);
+      const res = await post(svc, { to_addr: "+27820000000", metadata: {}, channel: "WHATSAPP" });
       expect(res.statusCode).toBe(400);
       expect(res.json().error).toMatchObject({
         code: "MESSAGE_SENDER_UNKNOWN_CHANNEL",
         details: [{ field: "body.channel", message: "no such channel" }],
       });
-      expect(await counts()).toEqual(before);
+      expect(await counts(svc)).toEqual(before);
     });
   });
 
-  it("needs a token", async () => {
+  it("needs a token", async ({ svc }) => {
     const res = await svc.app.inject({ method: "POST", url: "/api/v1/outbound/", payload: { metadata: {} } });
     expect(res.statusCode).toBe(401);
   });
 });
 
 describe("GET /api/v1/outbound/", () => {
-  const [identity0, identity1, identity2] = [randomUUID(), randomUUID(), randomUUID()];
-  const [addr0, addr1] = [msisdn(), msisdn()];
-  const created: { id: string; created_at: string }[] = [];
-  const id = (i: number) => created[i]!.id;
-
-  beforeAll(async () => {
-    const payloads = [
-      { to_identity: identity0, metadata: {} },
-      { to_identity: identity1, metadata: {} },
-      { to_identity: identity2, metadata: {} },
-      { to_addr: addr0, metadata: {} },
-      { to_addr: addr1, to_identity: identity0, metadata: {} },
-    ];
-    // One second apart, so "newest first" and the inclusive before/after bounds are unambiguous.
-    const base = Date.now() - 3600_000;
-    for (const [i, payload] of payloads.entries()) {
-      const row = await svc.db.outbound.update({
-        where: { id: (await post(payload)).json().id },
-        data: { createdAt: new Date(base + i * 1000) },
-      });
-      created.push({ id: row.id, created_at: row.createdAt.toISOString() });
-    }
-    // Delivered by hand: there is no worker in this file.
-    await svc.db.outbound.update({
-      where: { id: id(1) },
-      data: { status: "delivered", delivered: true, toAddr: "" },
-    });
-  });
-
-  const ids = async (query: string) => {
-    const res = await get(`/api/v1/outbound/?${query}`);
+  const ids = async (svc: Svc, query: string) => {
+    const res = await get(svc, `/api/v1/outbound/?${query}`);
     expect(res.statusCode).toBe(200);
     return res.json().results.map((o: { id: string }) => o.id);
   };
 
-  it("filters on repeated to_identity and to_addr (newest first)", async () => {
-    expect(await ids(`to_identity=${identity0}`)).toEqual([id(4), id(0)]);
-    expect(await ids(`to_identity=${identity0}&to_identity=${identity2}`)).toEqual([id(4), id(2), id(0)]);
-    expect(await ids(`to_addr=${encodeURIComponent(addr0)}`)).toEqual([id(3)]);
-    expect(await ids(`to_addr=${encodeURIComponent(addr0)}&to_addr=${encodeURIComponent(addr1)}`)).toEqual([
+  it("filters on repeated to_identity and to_addr (newest first)", async ({ svc, id }) => {
+    expect(await ids(svc, `to_identity=${identity0}`)).toEqual([id(4), id(0)]);
+    expect(await ids(svc, `to_identity=${identity0}&to_identity=${identity2}`)).toEqual([
       id(4),
-      id(3),
+      id(2),
+      id(0),
     ]);
+    expect(await ids(svc, `to_addr=${encodeURIComponent(addr0)}`)).toEqual([id(3)]);
+    expect(
+      await ids(svc, `to_addr=${encodeURIComponent(addr0)}&to_addr=${encodeURIComponent(addr1)}`),
+    ).toEqual([id(4), id(3)]);
   });
 
-  it("filters on delivered, status and created_at (before/after, inclusive)", async () => {
+  it("filters on delivered, status and created_at (before/after, inclusive)", async ({
+    svc,
+    id,
+    created,
+  }) => {
     const mine = `to_identity=${identity0}&to_identity=${identity1}&to_identity=${identity2}`;
-    expect(await ids(`${mine}&delivered=true`)).toEqual([id(1)]);
-    expect(await ids(`${mine}&delivered=false`)).toEqual([id(4), id(2), id(0)]);
-    expect(await ids(`${mine}&status=delivered`)).toEqual([id(1)]);
+    expect(await ids(svc, `${mine}&delivered=true`)).toEqual([id(1)]);
+    expect(await ids(svc, `${mine}&delivered=false`)).toEqual([id(4), id(2), id(0)]);
+    expect(await ids(svc, `${mine}&status=delivered`)).toEqual([id(1)]);
     const at = encodeURIComponent(created[1]!.created_at);
-    expect(await ids(`${mine}&after=${at}`)).toEqual([id(4), id(2), id(1)]);
-    expect(await ids(`${mine}&before=${at}`)).toEqual([id(1), id(0)]);
+    expect(await ids(svc, `${mine}&after=${at}`)).toEqual([id(4), id(2), id(1)]);
+    expect(await ids(svc, `${mine}&before=${at}`)).toEqual([id(1), id(0)]);
   });
 
-  it("rejects bad filters", async () => {
+  it("rejects bad filters", async ({ svc }) => {
     for (const query of ["to_identity=nope", "status=sent", "before=yesterday", "limit=0"]) {
-      const res = await get(`/api/v1/outbound/?${query}`);
+      const res = await get(svc, `/api/v1/outbound/?${query}`);
       expect(res.statusCode, query).toBe(400);
       expect(res.json().error.code).toBe("VALIDATION_FAILED");
     }
   });
 
-  it("pages with count, next and previous", async () => {
-    const all = (await get("/api/v1/outbound/")).json();
+  it("pages with count, next and previous", async ({ svc }) => {
+    const all = (await get(svc, "/api/v1/outbound/")).json();
     expect(all.count).toBe(await svc.db.outbound.count());
-    const first = (await get("/api/v1/outbound/?limit=2")).json();
+    const first = (await get(svc, "/api/v1/outbound/?limit=2")).json();
     expect(first).toMatchObject({ count: all.count, previous: null, results: all.results.slice(0, 2) });
     expect(first.next).toContain("offset=2");
     const next = new URL(first.next);
-    const second = (await get(next.pathname + next.search)).json();
+    const second = (await get(svc, next.pathname + next.search)).json();
     expect(second.results).toEqual(all.results.slice(2, 4));
     expect(second.previous).toContain("limit=2");
   });
 });
 
 describe("GET /api/v1/outbound/:id/", () => {
-  it("404s an unknown outbound in the error shape", async () => {
-    const res = await get(`/api/v1/outbound/${randomUUID()}/`);
+  it("404s an unknown outbound in the error shape", async ({ svc }) => {
+    const res = await get(svc, `/api/v1/outbound/${randomUUID()}/`);
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({
       error: { code: "OUTBOUND_NOT_FOUND", message: expect.any(String), requestId: expect.any(String) },
@@ -287,8 +319,8 @@ describe("GET /api/v1/outbound/:id/", () => {
     });
   });
 
-  it("400s an id that is not a uuid", async () => {
-    const res = await get("/api/v1/outbound/123/");
+  it("400s an id that is not a uuid", async ({ svc }) => {
+    const res = await get(svc, "/api/v1/outbound/123/");
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe("VALIDATION_FAILED");
   });
@@ -333,7 +365,9 @@ const outboundRow = (content: string): OutboundRow => {
 };
 
 describe("OutboundWriter", () => {
-  it("finds the sends of a shared statement stored when the statement committed and its answer was lost", async () => {
+  it("finds the sends of a shared statement stored when the statement committed and its answer was lost", async ({
+    svc,
+  }) => {
     // The real database, with the answer of the first shared statement lost after it committed (what a
     // connection that breaks at that moment does): its sends are retried one by one and found stored.
     let lost = 0;
@@ -353,7 +387,7 @@ describe("OutboundWriter", () => {
       },
     });
     const writer = new OutboundWriter(db);
-    const before = await counts();
+    const before = await counts(svc);
     const rows = Array.from({ length: 10 }, (_, i) => outboundRow(`Lost answer ${i}`));
     await Promise.all(
       rows.map((row) =>
@@ -361,6 +395,6 @@ describe("OutboundWriter", () => {
       ),
     );
     expect(lost).toBe(1);
-    expect(await counts()).toEqual({ outbounds: before.outbounds + 10, outbox: before.outbox + 10 });
+    expect(await counts(svc)).toEqual({ outbounds: before.outbounds + 10, outbox: before.outbox + 10 });
   });
 });

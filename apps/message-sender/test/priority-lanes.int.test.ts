@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { OutboundSend, QueueName } from "@tidings/contracts";
-import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
-import { startTestService, type TestService, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { createTwilioChannel, msisdn } from "./helpers.ts";
+import { type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
 
 // Priority lanes: high, normal and bulk outbound.send go to separate queues with separate consumers, so a
 // bulk backlog does not hold up a verification code.
@@ -15,21 +13,15 @@ const SID = `AC${"7".repeat(32)}`;
 const TOKEN = "lanes-test-auth-token";
 const BACKLOG = 5_000;
 
-let svc: TestService<MessageSenderConfig, Db>;
-let sim: TwilioSimulator;
-
-beforeAll(async () => {
+const it = serviceTest(createMessageSenderService(), {
+  worker: true,
+  env: { OUTBOUND_PREFETCH_BULK: "20", OUTBOUND_PREFETCH_HIGH: "5" },
+}).extend<TwilioFixtures>({
   // A slow provider: every request takes 20 ms, so the backlog takes a while to drain.
-  sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN }, latencyMs: 20 });
-  svc = await startTestService(createMessageSenderService(), {
-    worker: true,
-    env: { OUTBOUND_PREFETCH_BULK: "20", OUTBOUND_PREFETCH_HIGH: "5" },
-  });
-  await createTwilioChannel(svc.app, "SLOW", { sid: SID, token: TOKEN, url: sim.url });
-});
-afterAll(async () => {
-  await svc?.close();
-  await sim?.close();
+  sim: twilioSimulator({ accounts: { [SID]: TOKEN }, latencyMs: 20 }),
+  setUp: twilioSetUp((svc, sim) =>
+    createTwilioChannel(svc.app, "SLOW", { sid: SID, token: TOKEN, url: sim.url }),
+  ),
 });
 
 const command = (priority: OutboundSend["priority"], to = msisdn()): OutboundSend => ({
@@ -42,7 +34,7 @@ const command = (priority: OutboundSend["priority"], to = msisdn()): OutboundSen
 });
 
 describe("priority lanes", () => {
-  it("routes each priority to its own queue", async () => {
+  it("routes each priority to its own queue", async ({ svc }) => {
     const channel = await svc.broker.channel();
     try {
       const lanes: QueueName[] = [
@@ -60,7 +52,7 @@ describe("priority lanes", () => {
     }
   });
 
-  it("delivers a high-priority message long before a bulk backlog drains", async () => {
+  it("delivers a high-priority message long before a bulk backlog drains", async ({ svc, sim }) => {
     const bulk = Array.from({ length: BACKLOG }, () => command("bulk"));
     for (let i = 0; i < bulk.length; i += 500) {
       await Promise.all(bulk.slice(i, i + 500).map((c) => svc.broker.publish("outbound.send", c)));

@@ -1,44 +1,30 @@
 import type { OutboundDeliveryReport } from "@tidings/contracts";
-import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
-import {
-  adminAuth,
-  type Capture,
-  captureMessages,
-  startTestService,
-  type TestService,
-  waitFor,
-} from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { createTwilioChannel, msisdn } from "./helpers.ts";
+import { type Svc, type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
 
 const SID = `AC${"4".repeat(32)}`;
 const TOKEN = "reconcile-auth-token";
 
-let svc: TestService<MessageSenderConfig, Db>;
-let sim: TwilioSimulator;
-let capture: Capture;
-
-beforeAll(async () => {
-  sim = await startTwilioSimulator({ accounts: { [SID]: TOKEN }, callbackIntervalMs: 10 });
-  svc = await startTestService(createMessageSenderService(), {
+const it = serviceTest(
+  createMessageSenderService(),
+  // One attempt: a failed report is final here (retries: redelivery.int.test.ts).
+  {
     worker: true,
-    // One attempt: a failed report is final here (retries: redelivery.int.test.ts).
     env: { RECONCILE_INTERVAL_MS: "200", RECONCILE_AFTER_MS: "500", REDELIVERY_MAX_ATTEMPTS: "1" },
-  });
-  capture = await captureMessages(svc.namespace, ["outbound.delivery_report"]);
+  },
+  ["outbound.delivery_report"],
+).extend<TwilioFixtures>({
+  sim: twilioSimulator({ accounts: { [SID]: TOKEN }, callbackIntervalMs: 10 }),
   // No status_callback: the callbacks are lost, only the reconciler can learn the final status.
-  await createTwilioChannel(svc.app, "TW_LOST", { sid: SID, token: TOKEN, url: sim.url });
-});
-afterAll(async () => {
-  await capture?.stop();
-  await svc?.close();
-  await sim?.close();
+  setUp: twilioSetUp((svc, sim) =>
+    createTwilioChannel(svc.app, "TW_LOST", { sid: SID, token: TOKEN, url: sim.url }),
+  ),
 });
 
-const send = async () =>
+const send = async (svc: Svc) =>
   (
     await svc.app.inject({
       method: "POST",
@@ -48,16 +34,20 @@ const send = async () =>
     })
   ).json().id as string;
 
-const outbound = async (id: string) =>
+const outbound = async (svc: Svc, id: string) =>
   (await svc.app.inject({ url: `/api/v1/outbound/${id}/`, headers: adminAuth })).json();
 
 describe("the reconciler", () => {
-  it("asks Twilio about a message whose status callbacks were lost, once it is old enough", async () => {
+  it("asks Twilio about a message whose status callbacks were lost, once it is old enough", async ({
+    svc,
+    sim,
+    capture,
+  }) => {
     sim.configure({ finalStatus: () => "undelivered" });
-    const id = await send();
+    const id = await send(svc);
     const final = await waitFor(
       async () => {
-        const o = await outbound(id);
+        const o = await outbound(svc, id);
         return !["queued", "submitted"].includes(o.status) && o;
       },
       { what: "a final status from the reconciler" },

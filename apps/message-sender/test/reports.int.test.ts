@@ -1,31 +1,32 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtempSync } from "node:fs";
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { adminAuth, startTestService, type TestService } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { adminAuth, serviceTest, startTestService } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import type { OutboundStatus } from "../src/generated/prisma/client.ts";
 import { messageSenderService } from "../src/service.ts";
 import { msisdn } from "./helpers.ts";
+import { call, type Svc } from "./support.ts";
 
 // The API alone, over outbounds stored on chosen days.
-let svc: TestService<MessageSenderConfig, Db>;
-let archiveDir: string;
+/** The archive directory, made before the service starts and removed after the file's last test. */
+const archiveDir = mkdtempSync(join(tmpdir(), "tidings-archive-"));
 
-beforeAll(async () => {
-  archiveDir = await mkdtemp(join(tmpdir(), "tidings-archive-"));
-  svc = await startTestService(messageSenderService, { env: { ARCHIVE_DIR: archiveDir } });
+const it = serviceTest(messageSenderService, { env: { ARCHIVE_DIR: archiveDir } }).extend<{
+  archive: string;
+}>({
+  archive: [
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+    async ({}, use) => {
+      await use(archiveDir);
+      await rm(archiveDir, { recursive: true, force: true });
+    },
+    { scope: "file", auto: true },
+  ],
 });
-afterAll(async () => {
-  await svc?.close();
-  await rm(archiveDir, { recursive: true, force: true });
-});
-
-const call = (method: "GET" | "POST", url: string, payload?: object) =>
-  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
 
 const DAY_MS = 86_400_000;
 /** A UTC day `n` days ago, as YYYY-MM-DD. */
@@ -40,7 +41,7 @@ interface Seed {
   hour?: number;
 }
 
-async function seed(rows: Seed[]): Promise<string[]> {
+async function seed(svc: Svc, rows: Seed[]): Promise<string[]> {
   const data = rows.map((r) => ({
     id: randomUUID(),
     toAddr: r.status === "delivered" || r.status === "failed" ? "" : msisdn(),
@@ -57,39 +58,41 @@ async function seed(rows: Seed[]): Promise<string[]> {
 }
 
 describe("GET /api/v1/outbound/status_counts/", () => {
-  it("counts outbounds per UTC day and status in the range", async () => {
+  it("counts outbounds per UTC day and status in the range", async ({ svc }) => {
     const [d1, d2, d3] = [daysAgo(300), daysAgo(299), daysAgo(298)];
-    await seed([
+    await seed(svc, [
       { day: d1, status: "delivered" },
       { day: d1, status: "delivered", hour: 23 },
       { day: d1, status: "failed" },
       { day: d2, status: "queued", hour: 0 },
       { day: d3, status: "delivered" },
     ]);
-    const res = await call("GET", `/api/v1/outbound/status_counts/?from=${d1}&to=${d2}`);
+    const res = await call(svc, "GET", `/api/v1/outbound/status_counts/?from=${d1}&to=${d2}`);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual([
       { date: d1, status: "delivered", count: 2 },
       { date: d1, status: "failed", count: 1 },
       { date: d2, status: "queued", count: 1 },
     ]);
-    const reversed = await call("GET", `/api/v1/outbound/status_counts/?from=${d2}&to=${d1}`);
+    const reversed = await call(svc, "GET", `/api/v1/outbound/status_counts/?from=${d2}&to=${d1}`);
     expect(reversed.statusCode).toBe(400);
-    expect((await call("GET", "/api/v1/outbound/status_counts/?from=yesterday")).statusCode).toBe(400);
+    expect((await call(svc, "GET", "/api/v1/outbound/status_counts/?from=yesterday")).statusCode).toBe(400);
   });
 });
 
 describe("POST /api/v1/aggregate-outbounds/", () => {
-  it("replaces each day's aggregates per (delivered, channel) with counts and attempt sums", async () => {
+  it("replaces each day's aggregates per (delivered, channel) with counts and attempt sums", async ({
+    svc,
+  }) => {
     const [d1, d2] = [daysAgo(200), daysAgo(199)];
-    await seed([
+    await seed(svc, [
       { day: d1, status: "delivered", attempts: 1 },
       { day: d1, status: "delivered", attempts: 2 },
       { day: d1, status: "failed", attempts: 3 },
       { day: d1, status: "delivered", channel: "SMS", attempts: 1 },
       { day: d2, status: "queued" },
     ]);
-    const aggregate = () => call("POST", "/api/v1/aggregate-outbounds/", { start: d1, end: d2 });
+    const aggregate = () => call(svc, "POST", "/api/v1/aggregate-outbounds/", { start: d1, end: d2 });
     const res = await aggregate();
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ aggregate_outbounds: true });
@@ -110,27 +113,29 @@ describe("POST /api/v1/aggregate-outbounds/", () => {
     // Run again: the same result. A change is picked up.
     expect((await aggregate()).statusCode).toBe(202);
     expect(await rows()).toEqual(expected);
-    await seed([{ day: d2, status: "queued" }]);
+    await seed(svc, [{ day: d2, status: "queued" }]);
     await aggregate();
     expect((await rows()).at(-1)).toMatchObject({ date: d2, total: 2 });
   });
 });
 
 describe("POST /api/v1/archive-outbounds/", () => {
-  it("writes each day's final outbounds as gzipped NDJSON, purges exactly them, and is idempotent", async () => {
+  it("writes each day's final outbounds as gzipped NDJSON, purges exactly them, and is idempotent", async ({
+    svc,
+  }) => {
     const [d1, d2, d3] = [daysAgo(100), daysAgo(99), daysAgo(98)];
-    const [delivered1, failed1, queued1] = (await seed([
+    const [delivered1, failed1, queued1] = (await seed(svc, [
       { day: d1, status: "delivered" },
       { day: d1, status: "failed", hour: 23 },
       { day: d1, status: "queued" },
     ])) as [string, string, string];
-    const [queued2, delivered3] = (await seed([
+    const [queued2, delivered3] = (await seed(svc, [
       { day: d2, status: "submitted" },
       { day: d3, status: "delivered" },
     ])) as [string, string];
-    await call("POST", "/api/v1/aggregate-outbounds/", { start: d1, end: d3 });
+    await call(svc, "POST", "/api/v1/aggregate-outbounds/", { start: d1, end: d3 });
 
-    const res = await call("POST", "/api/v1/archive-outbounds/", { start: d1, end: d3 });
+    const res = await call(svc, "POST", "/api/v1/archive-outbounds/", { start: d1, end: d3 });
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ archived_outbounds: true, days: [d1, d3] });
 
@@ -163,13 +168,13 @@ describe("POST /api/v1/archive-outbounds/", () => {
     // Twice: nothing more is written or purged, even for rows that became final since.
     await svc.db.outbound.update({ where: { id: queued1 }, data: { status: "delivered", delivered: true } });
     const written = (await stat(file)).mtimeMs;
-    const again = await call("POST", "/api/v1/archive-outbounds/", { start: d1, end: d3 });
+    const again = await call(svc, "POST", "/api/v1/archive-outbounds/", { start: d1, end: d3 });
     expect(again.json()).toEqual({ archived_outbounds: true, days: [] });
     expect((await stat(file)).mtimeMs).toBe(written);
     expect(await svc.db.outbound.count({ where: { id: queued1 } })).toBe(1);
 
     // Aggregating again keeps the archived days' aggregates.
-    await call("POST", "/api/v1/aggregate-outbounds/", { start: d1, end: d3 });
+    await call(svc, "POST", "/api/v1/aggregate-outbounds/", { start: d1, end: d3 });
     expect(await svc.db.aggregateOutbound.count({ where: { date: new Date(d1) } })).toBe(2);
   });
 
@@ -203,17 +208,20 @@ describe("POST /api/v1/archive-outbounds/", () => {
     }
   });
 
-  it("refuses days not over yet, a reversed range, and archiving without ARCHIVE_DIR", async () => {
+  it("refuses days not over yet, a reversed range, and archiving without ARCHIVE_DIR", async ({ svc }) => {
     const today = new Date().toISOString().slice(0, 10);
-    const notOver = await call("POST", "/api/v1/archive-outbounds/", { start: daysAgo(1), end: today });
+    const notOver = await call(svc, "POST", "/api/v1/archive-outbounds/", { start: daysAgo(1), end: today });
     expect(notOver.statusCode).toBe(400);
     expect(notOver.json().error.details).toEqual([
       { field: "body.end", message: "must be before today (UTC)" },
     ]);
     expect(
-      (await call("POST", "/api/v1/archive-outbounds/", { start: daysAgo(2), end: daysAgo(3) })).statusCode,
+      (await call(svc, "POST", "/api/v1/archive-outbounds/", { start: daysAgo(2), end: daysAgo(3) }))
+        .statusCode,
     ).toBe(400);
-    expect((await call("POST", "/api/v1/archive-outbounds/", { start: daysAgo(2) })).statusCode).toBe(400);
+    expect((await call(svc, "POST", "/api/v1/archive-outbounds/", { start: daysAgo(2) })).statusCode).toBe(
+      400,
+    );
     const api = await startTestService(messageSenderService);
     try {
       const res = await api.app.inject({
@@ -231,20 +239,24 @@ describe("POST /api/v1/archive-outbounds/", () => {
 });
 
 describe("searching by identity and date", () => {
-  it("filters outbounds by to_identity and created_at, and inbounds by from_identity and created_at", async () => {
+  it("filters outbounds by to_identity and created_at, and inbounds by from_identity and created_at", async ({
+    svc,
+  }) => {
     const identity = randomUUID();
     const [d1, d2] = [daysAgo(20), daysAgo(10)];
-    const [early, late] = await seed([
+    const [early, late] = await seed(svc, [
       { day: d1, status: "delivered", toIdentity: identity },
       { day: d2, status: "delivered", toIdentity: identity },
       { day: d2, status: "delivered" },
     ]);
     const outbounds = await call(
+      svc,
       "GET",
       `/api/v1/outbound/?to_identity=${identity}&after=${daysAgo(15)}T00:00:00Z`,
     );
     expect(outbounds.json().results.map((o: { id: string }) => o.id)).toEqual([late]);
     const before = await call(
+      svc,
       "GET",
       `/api/v1/outbound/?to_identity=${identity}&before=${daysAgo(15)}T00:00:00Z`,
     );
@@ -260,11 +272,12 @@ describe("searching by identity and date", () => {
     const [in1, in2] = [inbound(d1), inbound(d2)];
     await svc.db.inbound.createMany({ data: [in1, in2, { ...inbound(d2), fromIdentity: randomUUID() }] });
     const inbounds = await call(
+      svc,
       "GET",
       `/api/v1/inbound/?from_identity=${identity}&after=${daysAgo(15)}T00:00:00Z&before=${daysAgo(5)}T00:00:00Z`,
     );
     expect(inbounds.json().results.map((i: { id: string }) => i.id)).toEqual([in2.id]);
-    const all = await call("GET", `/api/v1/inbound/?from_identity=${identity}`);
+    const all = await call(svc, "GET", `/api/v1/inbound/?from_identity=${identity}`);
     expect(all.json().count).toBe(2);
     expect(in1.id).not.toBe(in2.id);
   });

@@ -1,20 +1,45 @@
 import { type SmtpTestServer, startSmtpServer } from "@tidings/provider-simulators";
-import { adminAuth, startTestService, type TestService, waitFor } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { serviceTest, waitFor } from "@tidings/testing";
+import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
+import { call, closedAfterFile, type Svc } from "./support.ts";
 
-let svc: TestService<MessageSenderConfig, Db>;
-let smtp: SmtpTestServer;
+const it = serviceTest(createMessageSenderService(), {
+  worker: true,
+  env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000", CHANNEL_CACHE_TTL_MS: "100" },
+}).extend<{ smtp: SmtpTestServer; setUp: undefined }>({
+  smtp: closedAfterFile(() =>
+    startSmtpServer({
+      auth: { user: "tidings", pass: "smtp-password" },
+      rejectRecipient: (to) => (to.startsWith("nobody") ? { code: 550, message: "No such user" } : undefined),
+    }),
+  ),
+  /** The EMAIL channel on the SMTP server, created before the file's first test. */
+  setUp: [
+    async ({ svc, smtp }, use) => {
+      const res = await call(svc, "POST", "/api/v1/channel/", {
+        channel_id: "EMAIL",
+        channel_type: "smtp",
+        configuration: {
+          host: smtp.host,
+          port: smtp.port,
+          user: "tidings",
+          password: "smtp-password",
+          from: "Tidings <noreply@tidings.example.org>",
+          default_subject: "A message from Tidings",
+        },
+      });
+      expect(res.statusCode).toBe(201);
+      await use(undefined);
+    },
+    { scope: "file", auto: true },
+  ],
+});
 
-const call = (method: "GET" | "POST" | "PATCH", url: string, payload?: object) =>
-  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
-
-const waitForFinal = (id: string) =>
+const waitForFinal = (svc: Svc, id: string) =>
   waitFor(
     async () => {
-      const o = (await call("GET", `/api/v1/outbound/${id}/`)).json();
+      const o = (await call(svc, "GET", `/api/v1/outbound/${id}/`)).json();
       return ["delivered", "failed"].includes(o.status) && o;
     },
     { what: `outbound ${id} to be final` },
@@ -22,45 +47,17 @@ const waitForFinal = (id: string) =>
 
 const email = () => `person-${Math.random().toString(36).slice(2)}@example.org`;
 
-beforeAll(async () => {
-  smtp = await startSmtpServer({
-    auth: { user: "tidings", pass: "smtp-password" },
-    rejectRecipient: (to) => (to.startsWith("nobody") ? { code: 550, message: "No such user" } : undefined),
-  });
-  svc = await startTestService(createMessageSenderService(), {
-    worker: true,
-    env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000", CHANNEL_CACHE_TTL_MS: "100" },
-  });
-  const res = await call("POST", "/api/v1/channel/", {
-    channel_id: "EMAIL",
-    channel_type: "smtp",
-    configuration: {
-      host: smtp.host,
-      port: smtp.port,
-      user: "tidings",
-      password: "smtp-password",
-      from: "Tidings <noreply@tidings.example.org>",
-      default_subject: "A message from Tidings",
-    },
-  });
-  expect(res.statusCode).toBe(201);
-});
-afterAll(async () => {
-  await svc?.close();
-  await smtp?.close();
-});
-
 describe("the smtp channel", () => {
-  it("sends an email with subject, text and HTML bodies to a real SMTP server", async () => {
+  it("sends an email with subject, text and HTML bodies to a real SMTP server", async ({ svc, smtp }) => {
     const to = email();
-    const res = await call("POST", "/api/v1/outbound/", {
+    const res = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: to,
       channel: "EMAIL",
       content: "Your appointment is on Monday.",
       metadata: { subject: "Appointment reminder", html: "<p>Your appointment is on <b>Monday</b>.</p>" },
     });
     expect(res.statusCode).toBe(201);
-    const outbound = await waitForFinal(res.json().id);
+    const outbound = await waitForFinal(svc, res.json().id);
     expect(outbound).toMatchObject({
       status: "delivered",
       to_addr: "",
@@ -79,22 +76,25 @@ describe("the smtp channel", () => {
     expect(mail?.raw).toContain("<b>Monday</b>");
   });
 
-  it("uses the channel's default subject", async () => {
+  it("uses the channel's default subject", async ({ svc, smtp }) => {
     const to = email();
-    const res = await call("POST", "/api/v1/outbound/", {
+    const res = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: to,
       channel: "EMAIL",
       content: "Hi",
       metadata: {},
     });
-    await waitForFinal(res.json().id);
+    await waitForFinal(svc, res.json().id);
     expect(smtp.messages.find((m) => m.to.includes(to))?.subject).toBe("A message from Tidings");
   });
 
-  it("sends metadata.headers (RFC 8058 one-click unsubscribe) as header lines, dropping unsafe ones", async () => {
+  it("sends metadata.headers (RFC 8058 one-click unsubscribe) as header lines, dropping unsafe ones", async ({
+    svc,
+    smtp,
+  }) => {
     const to = email();
     const link = "https://tidings.example.org/unsubscribe/abc.def";
-    const res = await call("POST", "/api/v1/outbound/", {
+    const res = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: to,
       channel: "EMAIL",
       content: "News",
@@ -107,7 +107,7 @@ describe("the smtp channel", () => {
         },
       },
     });
-    await waitForFinal(res.json().id);
+    await waitForFinal(svc, res.json().id);
     const raw = smtp.messages.find((m) => m.to.includes(to))?.raw ?? "";
     const head = (raw.split(/\r?\n\r?\n/)[0] ?? "").replace(/\r?\n[ \t]+/g, " ");
     expect(head).toMatch(new RegExp(`^List-Unsubscribe: <${link.replaceAll(".", "\\.")}>$`, "m"));
@@ -115,35 +115,38 @@ describe("the smtp channel", () => {
     expect(head).not.toMatch(/X-Injected|Bcc:/i);
   });
 
-  it("fails at once with the SMTP code when the server rejects the recipient", async () => {
+  it("fails at once with the SMTP code when the server rejects the recipient", async ({ svc, smtp }) => {
     const to = `nobody-${Math.random().toString(36).slice(2)}@example.org`;
-    const res = await call("POST", "/api/v1/outbound/", {
+    const res = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: to,
       channel: "EMAIL",
       content: "Hi",
       metadata: {},
     });
-    const outbound = await waitForFinal(res.json().id);
+    const outbound = await waitForFinal(svc, res.json().id);
     expect(outbound).toMatchObject({ status: "failed", attempts: 0, to_addr: "" });
     expect(outbound.last_error).toMatch(/^smtp 550: /);
     expect(smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(0);
   });
 
-  it("retries while the password is wrong, and sends once it is fixed", async () => {
-    await call("PATCH", "/api/v1/channel/EMAIL/", { configuration: { password: "wrong" } });
+  it("retries while the password is wrong, and sends once it is fixed", async ({ svc, smtp }) => {
+    await call(svc, "PATCH", "/api/v1/channel/EMAIL/", { configuration: { password: "wrong" } });
     await new Promise((r) => setTimeout(r, 300));
     const to = email();
-    const res = await call("POST", "/api/v1/outbound/", {
+    const res = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: to,
       channel: "EMAIL",
       content: "Hi",
       metadata: {},
     });
-    await waitFor(async () => (await call("GET", `/api/v1/outbound/${res.json().id}/`)).json().last_error, {
-      what: "a failed attempt",
-    });
-    await call("PATCH", "/api/v1/channel/EMAIL/", { configuration: { password: "smtp-password" } });
-    const outbound = await waitForFinal(res.json().id);
+    await waitFor(
+      async () => (await call(svc, "GET", `/api/v1/outbound/${res.json().id}/`)).json().last_error,
+      {
+        what: "a failed attempt",
+      },
+    );
+    await call(svc, "PATCH", "/api/v1/channel/EMAIL/", { configuration: { password: "smtp-password" } });
+    const outbound = await waitForFinal(svc, res.json().id);
     expect(outbound.status).toBe("delivered");
     expect(smtp.messages.filter((m) => m.to.includes(to))).toHaveLength(1);
   });

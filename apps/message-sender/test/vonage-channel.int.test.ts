@@ -1,32 +1,38 @@
-import type { AddressInfo } from "node:net";
 import {
-  startVonageSimulator,
   VONAGE_ERRORS,
   type VonageSignatureMethod,
   type VonageSimulator,
   vonageSignature,
 } from "@tidings/provider-simulators";
-import { adminAuth, startTestService, type TestService, waitFor } from "@tidings/testing";
+import { serviceTest, waitFor } from "@tidings/testing";
 import { Vonage } from "@vonage/server-sdk";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageSenderConfig } from "../src/config.ts";
-import type { Db } from "../src/db.ts";
+import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { msisdn } from "./helpers.ts";
+import { call, listening, type Svc, vonageSimulator, waitForStatus } from "./support.ts";
 
 const KEY = "vonagekey";
 const SECRET = "vonage-api-secret";
 const SIG_SECRET = "vonage-signature-secret";
 
-let svc: TestService<MessageSenderConfig, Db>;
-let sim: VonageSimulator;
-let base: string;
+const it = serviceTest(createMessageSenderService(), {
+  worker: true,
+  env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000", CHANNEL_CACHE_TTL_MS: "100" },
+}).extend<{ sim: VonageSimulator; base: string; setUp: undefined }>({
+  sim: vonageSimulator({ accounts: { [KEY]: SECRET }, signatureSecret: SIG_SECRET }),
+  base: listening,
+  /** The VON channel on the simulator, its status callbacks to the listening API: created before the first test. */
+  setUp: [
+    async ({ svc, sim, base }, use) => {
+      await createChannel(svc, sim, "VON", { status_callback: base });
+      await use(undefined);
+    },
+    { scope: "file", auto: true },
+  ],
+});
 
-const call = (method: "GET" | "POST", url: string, payload?: object) =>
-  svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
-
-const send = async (to = msisdn(), channel = "VON") => {
-  const res = await call("POST", "/api/v1/outbound/", {
+const send = async (svc: Svc, to = msisdn(), channel = "VON") => {
+  const res = await call(svc, "POST", "/api/v1/outbound/", {
     to_addr: to,
     content: "Hello",
     metadata: {},
@@ -36,8 +42,13 @@ const send = async (to = msisdn(), channel = "VON") => {
   return { id: res.json().id as string, to };
 };
 /** Creates a vonage channel on the simulator (expecting 201); `configuration` adds to or removes from it. */
-const createChannel = async (channelId: string, configuration: Record<string, unknown> = {}) => {
-  const res = await call("POST", "/api/v1/channel/", {
+const createChannel = async (
+  svc: Svc,
+  sim: VonageSimulator,
+  channelId: string,
+  configuration: Record<string, unknown> = {},
+) => {
+  const res = await call(svc, "POST", "/api/v1/channel/", {
     channel_id: channelId,
     channel_type: "vonage",
     configuration: Object.fromEntries(
@@ -53,34 +64,13 @@ const createChannel = async (channelId: string, configuration: Record<string, un
   });
   expect(res.statusCode).toBe(201);
 };
-const waitForStatus = (id: string, status: string) =>
-  waitFor(
-    async () => {
-      const o = (await call("GET", `/api/v1/outbound/${id}/`)).json();
-      return o.status === status && o;
-    },
-    { what: `outbound ${id} to be ${status}` },
-  );
-
-beforeAll(async () => {
-  sim = await startVonageSimulator({ accounts: { [KEY]: SECRET }, signatureSecret: SIG_SECRET });
-  svc = await startTestService(createMessageSenderService(), {
-    worker: true,
-    env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000", CHANNEL_CACHE_TTL_MS: "100" },
-  });
-  await svc.app.listen({ port: 0, host: "127.0.0.1" });
-  base = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}`;
-  await createChannel("VON", { status_callback: base });
-});
-afterAll(async () => {
-  await svc?.close();
-  await sim?.close();
-});
-
 describe("the vonage channel", () => {
-  it("sends through the SDK with the outbound id as client-ref and is delivered by the signed receipt", async () => {
-    const { id, to } = await send();
-    const delivered = await waitForStatus(id, "delivered");
+  it("sends through the SDK with the outbound id as client-ref and is delivered by the signed receipt", async ({
+    svc,
+    sim,
+  }) => {
+    const { id, to } = await send(svc);
+    const delivered = await waitForStatus(svc, id, "delivered");
     const message = sim.messages.find((m) => m.to === to.slice(1));
     expect(message).toMatchObject({ from: "Tidings", text: "Hello", clientRef: id });
     expect(delivered).toMatchObject({ provider_id: message?.messageId, to_addr: "", delivered: true });
@@ -92,26 +82,32 @@ describe("the vonage channel", () => {
       .toEqual([200, 200]);
     // A replayed failure changes nothing.
     expect(await sim.sendReceipt(message!.messageId, "failed", "6")).toBe(200);
-    expect((await call("GET", `/api/v1/outbound/${id}/`)).json().status).toBe("delivered");
+    expect((await call(svc, "GET", `/api/v1/outbound/${id}/`)).json().status).toBe("delivered");
   });
 
-  it("fails at once on a rejection (status 3) and retries an internal error (status 5)", async () => {
+  it("fails at once on a rejection (status 3) and retries an internal error (status 5)", async ({
+    svc,
+    sim,
+  }) => {
     sim.failNext(VONAGE_ERRORS.invalidTo());
-    const rejected = await send();
-    expect((await waitForStatus(rejected.id, "failed")).last_error).toBe("vonage 3: Invalid to address");
+    const rejected = await send(svc);
+    expect((await waitForStatus(svc, rejected.id, "failed")).last_error).toBe("vonage 3: Invalid to address");
     sim.failNext(VONAGE_ERRORS.internal());
-    const retried = await send();
-    await waitForStatus(retried.id, "delivered");
+    const retried = await send(svc);
+    await waitForStatus(svc, retried.id, "delivered");
     expect(sim.requests.filter((r) => r.to === retried.to.slice(1))).toHaveLength(2);
   });
 
-  it("keeps the claim of a send that got no answer instead of sending it again at once", async () => {
+  it("keeps the claim of a send that got no answer instead of sending it again at once", async ({
+    svc,
+    sim,
+  }) => {
     // A 300 ms request timeout against a simulator that takes 1 s to accept: Vonage may accept the message after
     // the worker gave up (here it does), so the retry waits out the claim (30 s here).
-    await createChannel("VON_SLOW", { signature_secret: undefined, timeout_ms: 300 });
+    await createChannel(svc, sim, "VON_SLOW", { signature_secret: undefined, timeout_ms: 300 });
     sim.configure({ acceptDelayMs: 1_000 });
     try {
-      const { id, to } = await send(msisdn(), "VON_SLOW");
+      const { id, to } = await send(svc, msisdn(), "VON_SLOW");
       const held = await waitFor(
         async () => {
           const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
@@ -131,7 +127,7 @@ describe("the vonage channel", () => {
     }
   });
 
-  it("refuses an unsigned or forged receipt with 403", async () => {
+  it("refuses an unsigned or forged receipt with 403", async ({ svc }) => {
     const params = {
       messageId: "0A0000001234",
       status: "delivered",
@@ -162,7 +158,11 @@ describe("the vonage channel", () => {
     expect(await kept()).toBe(1);
   });
 
-  it("stores a signed inbound SMS once, with its keyword, and refuses a forged one", async () => {
+  it("stores a signed inbound SMS once, with its keyword, and refuses a forged one", async ({
+    svc,
+    sim,
+    base,
+  }) => {
     const url = `${base}/api/v1/inbound/vonage/VON`;
     const from = msisdn();
     const first = await sim.sendInbound({ url, from, to: "Tidings", text: "STOP" });
@@ -191,7 +191,7 @@ describe("the vonage channel", () => {
 });
 
 describe("signed webhooks", () => {
-  const inbound = async (channel: string) => {
+  const inbound = async (svc: Svc, sim: VonageSimulator, base: string, channel: string) => {
     const from = msisdn();
     const { status, messageId } = await sim.sendInbound({
       url: `${base}/api/v1/inbound/vonage/${channel}`,
@@ -202,14 +202,14 @@ describe("signed webhooks", () => {
     return { status, stored: await svc.db.inbound.count({ where: { messageId } }) };
   };
 
-  it.each<VonageSignatureMethod>(["md5hash", "md5", "sha1", "sha256", "sha512"])(
+  it.for<VonageSignatureMethod>(["md5hash", "md5", "sha1", "sha256", "sha512"])(
     "are verified with the channel's signature method %s, and refused with another",
-    async (method) => {
+    async (method, { svc, sim, base }) => {
       const channel = `VON_${method.toUpperCase()}`;
-      await createChannel(channel, method === "md5hash" ? {} : { signature_method: method });
+      await createChannel(svc, sim, channel, method === "md5hash" ? {} : { signature_method: method });
       sim.configure({ signatureMethod: method });
       try {
-        expect(await inbound(channel)).toEqual({ status: 200, stored: 1 });
+        expect(await inbound(svc, sim, base, channel)).toEqual({ status: 200, stored: 1 });
         // The simulator signs as the Vonage SDK verifies.
         const params = { msisdn: "27820000000", text: "x", timestamp: "1700000000" };
         const algorithm = method === "md5hash" ? "MD5HASH" : `${method.toUpperCase()}HMAC`;
@@ -222,14 +222,18 @@ describe("signed webhooks", () => {
           ),
         ).toBe(true);
         sim.configure({ signatureMethod: method === "sha256" ? "md5hash" : "sha256" });
-        expect(await inbound(channel)).toEqual({ status: 403, stored: 0 });
+        expect(await inbound(svc, sim, base, channel)).toEqual({ status: 403, stored: 0 });
       } finally {
         sim.configure({ signatureMethod: "md5hash" });
       }
     },
   );
 
-  it("are refused when signed outside the time window (VONAGE_SIGNATURE_MAX_SKEW_MS, 5 minutes)", async () => {
+  it("are refused when signed outside the time window (VONAGE_SIGNATURE_MAX_SKEW_MS, 5 minutes)", async ({
+    svc,
+    sim,
+    base,
+  }) => {
     try {
       for (const [offset, expected] of [
         [-6 * 60_000, { status: 403, stored: 0 }],
@@ -237,7 +241,7 @@ describe("signed webhooks", () => {
         [-4 * 60_000, { status: 200, stored: 1 }],
       ] as const) {
         sim.configure({ clockOffsetMs: offset });
-        expect(await inbound("VON")).toEqual(expected);
+        expect(await inbound(svc, sim, base, "VON")).toEqual(expected);
       }
     } finally {
       sim.configure({ clockOffsetMs: 0 });
@@ -246,20 +250,29 @@ describe("signed webhooks", () => {
 });
 
 describe("a provider's answers", () => {
-  it("status 7 (number barred: the recipient opted out) fails the outbound with reason opted_out, not retried", async () => {
+  it("status 7 (number barred: the recipient opted out) fails the outbound with reason opted_out, not retried", async ({
+    svc,
+    sim,
+  }) => {
     sim.failNext(VONAGE_ERRORS.barred());
-    const { id, to } = await send();
-    expect(await waitForStatus(id, "failed")).toMatchObject({ last_error: "opted_out", provider_id: null });
+    const { id, to } = await send(svc);
+    expect(await waitForStatus(svc, id, "failed")).toMatchObject({
+      last_error: "opted_out",
+      provider_id: null,
+    });
     await new Promise((r) => setTimeout(r, 1_000)); // past the first retry delays (100, 300 ms)
     expect(sim.requests.filter((r) => r.to === to.slice(1))).toHaveLength(1);
   });
 
-  it("an acceptance without a message id is a send: submitted with no provider id, never sent again", async () => {
+  it("an acceptance without a message id is a send: submitted with no provider id, never sent again", async ({
+    svc,
+    sim,
+  }) => {
     sim.configure({ omitMessageId: true });
     let sent: { id: string; to: string };
     try {
-      sent = await send();
-      expect(await waitForStatus(sent.id, "submitted")).toMatchObject({
+      sent = await send(svc);
+      expect(await waitForStatus(svc, sent.id, "submitted")).toMatchObject({
         provider_id: null,
         attempts: 1,
         last_error: "vonage accepted the message but returned no message id",
@@ -269,14 +282,14 @@ describe("a provider's answers", () => {
     }
     await new Promise((r) => setTimeout(r, 2_000)); // past the retry delays (100, 300, 1000 ms)
     expect(sim.requests.filter((r) => r.to === sent.to.slice(1))).toHaveLength(1);
-    expect((await call("GET", `/api/v1/outbound/${sent.id}/`)).json().status).toBe("submitted");
+    expect((await call(svc, "GET", `/api/v1/outbound/${sent.id}/`)).json().status).toBe("submitted");
   });
 });
 
 describe("long messages: one message id and one receipt per part", () => {
   /** 400 GSM-7 characters: three parts (153 + 153 + 94). */
-  const sendLong = async () => {
-    const res = await call("POST", "/api/v1/outbound/", {
+  const sendLong = async (svc: Svc, sim: VonageSimulator) => {
+    const res = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       content: "x".repeat(400),
       metadata: {},
@@ -291,44 +304,50 @@ describe("long messages: one message id and one receipt per part", () => {
     return { id, message, partIds: message.parts.map((p) => p.messageId) };
   };
   /** The final receipts of these parts the service has answered. */
-  const answeredFinals = (partIds: string[]) =>
+  const answeredFinals = (sim: VonageSimulator, partIds: string[]) =>
     sim.callbacks.filter(
       (c) =>
         partIds.includes(c.params.messageId ?? "") && c.params.status !== "accepted" && c.responseStatus > 0,
     );
-  const partStatuses = async (partIds: string[]) =>
+  const partStatuses = async (svc: Svc, partIds: string[]) =>
     (await svc.db.outboundPart.findMany({ where: { channel: "VON", providerId: { in: partIds } } }))
       .sort((a, b) => (a.part ?? 0) - (b.part ?? 0))
       .map((p) => [p.part, p.status]);
-  const history = async (id: string) =>
+  const history = async (svc: Svc, id: string) =>
     (await svc.db.outboundEvent.findMany({ where: { outboundId: id }, orderBy: { id: "asc" } })).map(
       (e) => e.status,
     );
 
-  it("is delivered only after its last part's receipt; replayed part receipts change nothing", async () => {
+  it("is delivered only after its last part's receipt; replayed part receipts change nothing", async ({
+    svc,
+    sim,
+  }) => {
     sim.configure({ partOutcome: (_m, part) => (part === 3 ? { delayMs: 1_500 } : undefined) });
     try {
-      const { id, partIds } = await sendLong();
-      await waitFor(() => answeredFinals(partIds).length === 2, { what: "parts 1 and 2 delivered" });
-      expect((await call("GET", `/api/v1/outbound/${id}/`)).json()).toMatchObject({
+      const { id, partIds } = await sendLong(svc, sim);
+      await waitFor(() => answeredFinals(sim, partIds).length === 2, { what: "parts 1 and 2 delivered" });
+      expect((await call(svc, "GET", `/api/v1/outbound/${id}/`)).json()).toMatchObject({
         status: "submitted",
         provider_id: partIds[0],
       });
-      expect(await partStatuses(partIds)).toEqual([
+      expect(await partStatuses(svc, partIds)).toEqual([
         [1, "delivered"],
         [2, "delivered"],
         [3, "submitted"],
       ]);
-      expect(await waitForStatus(id, "delivered")).toMatchObject({ provider_id: partIds[0], to_addr: "" });
+      expect(await waitForStatus(svc, id, "delivered")).toMatchObject({
+        provider_id: partIds[0],
+        to_addr: "",
+      });
       // The simulator records the last receipt once its answer is back, which can be after the service committed it.
-      await waitFor(() => answeredFinals(partIds).length === 3, { what: "part 3's receipt answered" });
+      await waitFor(() => answeredFinals(sim, partIds).length === 3, { what: "part 3's receipt answered" });
       for (const part of partIds) {
         expect(await sim.sendReceipt(part, "failed", "6")).toBe(200);
         expect(await sim.sendReceipt(part, "delivered")).toBe(200);
       }
-      expect((await call("GET", `/api/v1/outbound/${id}/`)).json().status).toBe("delivered");
-      expect(await history(id)).toEqual(["submitted", "delivered"]);
-      expect(await partStatuses(partIds)).toEqual([
+      expect((await call(svc, "GET", `/api/v1/outbound/${id}/`)).json().status).toBe("delivered");
+      expect(await history(svc, id)).toEqual(["submitted", "delivered"]);
+      expect(await partStatuses(svc, partIds)).toEqual([
         [1, "delivered"],
         [2, "delivered"],
         [3, "delivered"],
@@ -338,50 +357,53 @@ describe("long messages: one message id and one receipt per part", () => {
     }
   });
 
-  it("fails with the reason of a part that failed, whatever the other parts say", async () => {
+  it("fails with the reason of a part that failed, whatever the other parts say", async ({ svc, sim }) => {
     sim.configure({
       partOutcome: (_m, part) => (part === 2 ? { status: "failed", errCode: "6" } : { delayMs: 500 }),
     });
     try {
-      const { id, partIds } = await sendLong();
-      expect(await waitForStatus(id, "failed")).toMatchObject({
+      const { id, partIds } = await sendLong(svc, sim);
+      expect(await waitForStatus(svc, id, "failed")).toMatchObject({
         last_error: "vonage failed (error 6) (part 2 of 3)",
         provider_id: partIds[0],
       });
-      await waitFor(() => answeredFinals(partIds).length === 3, { what: "every part's receipt" });
-      expect((await call("GET", `/api/v1/outbound/${id}/`)).json().status).toBe("failed");
-      expect(await history(id)).toEqual(["submitted", "failed"]);
+      await waitFor(() => answeredFinals(sim, partIds).length === 3, { what: "every part's receipt" });
+      expect((await call(svc, "GET", `/api/v1/outbound/${id}/`)).json().status).toBe("failed");
+      expect(await history(svc, id)).toEqual(["submitted", "failed"]);
     } finally {
       sim.configure({ partOutcome: undefined });
     }
   });
 
-  it("a part refused while the others were accepted fails the message, which is not sent again", async () => {
+  it("a part refused while the others were accepted fails the message, which is not sent again", async ({
+    svc,
+    sim,
+  }) => {
     sim.configure({ refusePart: { part: 2, failure: { status: "6", errorText: "Invalid Message" } } });
     try {
-      const { id, partIds } = await sendLong();
-      expect(await waitForStatus(id, "failed")).toMatchObject({
+      const { id, partIds } = await sendLong(svc, sim);
+      expect(await waitForStatus(svc, id, "failed")).toMatchObject({
         last_error: "vonage 6: Invalid Message (part 2 of 3)",
         provider_id: partIds[0],
         attempts: 1,
       });
       await new Promise((resolve) => setTimeout(resolve, 1_000)); // past the first retry delays (100, 300 ms)
       expect(sim.requests.filter((r) => r["client-ref"] === id)).toHaveLength(1);
-      expect(await history(id)).toEqual(["submitted", "failed"]);
+      expect(await history(svc, id)).toEqual(["submitted", "failed"]);
     } finally {
       sim.configure({ refusePart: undefined });
     }
   });
 
-  it("takes part receipts that overtake the send's answer", async () => {
+  it("takes part receipts that overtake the send's answer", async ({ svc, sim }) => {
     sim.configure({ answerDelayMs: 1_000 });
     try {
-      const { id, partIds } = await sendLong();
-      await waitFor(() => answeredFinals(partIds).length === 3, { what: "every part's receipt" });
+      const { id, partIds } = await sendLong(svc, sim);
+      await waitFor(() => answeredFinals(sim, partIds).length === 3, { what: "every part's receipt" });
       // Every receipt came before the worker heard the message was accepted: kept until the send is recorded.
       expect((await svc.db.outbound.findUniqueOrThrow({ where: { id } })).status).toBe("queued");
-      expect(await waitForStatus(id, "delivered")).toMatchObject({ provider_id: partIds[0] });
-      expect(await history(id)).toEqual(["submitted", "delivered"]);
+      expect(await waitForStatus(svc, id, "delivered")).toMatchObject({ provider_id: partIds[0] });
+      expect(await history(svc, id)).toEqual(["submitted", "delivered"]);
     } finally {
       sim.configure({ answerDelayMs: 0 });
     }
