@@ -385,6 +385,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/message/preflight/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a message's text before saving it: SMS encoding, length, segments, and any problem
+         * @description `{text_content, messageset?}`: the text's SMS encoding (GSM-7, or UCS-2 when a character needs it), its characters, its length in the encoding's units, the segments it takes and the units per segment, the characters that force UCS-2, and `problem`: the message saving it would be refused with (smart punctuation; a WhatsApp set's newlines, tabs or four spaces), or null. Nothing is saved: editors call it as the author types.
+         */
+        post: operations["postMessagePreflight"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/messageset_languages/": {
         parameters: {
             query?: never;
@@ -7367,6 +7387,260 @@ export interface operations {
                      *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
                      *       },
                      *       "detail": "Not found."
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "This API key may make 10 requests per second.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+        };
+    };
+    postMessagePreflight: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the POST safe to retry: the same key with the same body and query within 24 hours replays the first response (with `Idempotent-Replayed: true`) instead of running it again; with another body it is 422, while the first is still running 409. Scoped to the key's user, the method and the path. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "text_content": "x",
+                 *       "messageset": 1
+                 *     }
+                 */
+                "application/json": {
+                    text_content: string;
+                    messageset?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "encoding": "GSM-7",
+                     *       "characters": 0,
+                     *       "units": 0,
+                     *       "segments": 0,
+                     *       "segment_limit": 0,
+                     *       "non_gsm_characters": [
+                     *         "x"
+                     *       ],
+                     *       "problem": "x"
+                     *     }
+                     */
+                    "application/json": {
+                        encoding: ("GSM-7" | "UCS-2") | (never | null);
+                        characters: number;
+                        units: number;
+                        segments: number;
+                        segment_limit: number;
+                        non_gsm_characters: string[];
+                        problem: string | null;
+                    };
+                };
+            };
+            /** @description VALIDATION_FAILED: the input does not match the schema (`details` names each field), or a value the service refuses (its own code); INVALID_BODY (not parseable as its content type); INVALID_IDEMPOTENCY_KEY. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "VALIDATION_FAILED",
+                     *         "message": "The request is invalid.",
+                     *         "details": [
+                     *           {
+                     *             "field": "body.example",
+                     *             "message": "must be string"
+                     *           }
+                     *         ],
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description UNAUTHENTICATED: no `Authorization: Token <key>` header; INVALID_TOKEN: unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "UNAUTHENTICATED",
+                     *         "message": "Authentication credentials were not provided.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description The key may not do this: FORBIDDEN for an admin-only operation, or a refusal by the key's kind or allow-list. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "You do not have permission to perform this action.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still in progress. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "IDEMPOTENCY_KEY_IN_USE",
+                     *         "message": "A request with this Idempotency-Key is in progress.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description BODY_TOO_LARGE: the body is over 5 MB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "BODY_TOO_LARGE",
+                     *         "message": "Request body is too large",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                            details?: unknown;
+                            requestId: string;
+                        };
+                        /** @enum {string} */
+                        detail?: "Not found.";
+                    };
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_REUSED: this Idempotency-Key was used with a different body or query. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "IDEMPOTENCY_KEY_REUSED",
+                     *         "message": "This Idempotency-Key was used with a different request body.",
+                     *         "requestId": "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05"
+                     *       }
                      *     }
                      */
                     "application/json": {
