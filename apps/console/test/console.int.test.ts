@@ -120,7 +120,7 @@ describe("the operator console", { timeout: 60_000 }, () => {
     const table = page.getByRole("table", { name: "Messages by sequence number and language" });
     await table.getByText("Iviki 1: siyakwamukela").waitFor();
     await page.getByRole("button", { name: "Edit message 1 (eng_ZA)" }).click();
-    const editor = page.getByLabel("Message 1 (eng_ZA)");
+    const editor = page.getByLabel("Message 1 (eng_ZA)", { exact: true });
     const info = page.getByTestId("sms-info");
     await info.getByText("1 segment").waitFor();
     await editor.fill("a".repeat(161));
@@ -135,6 +135,7 @@ describe("the operator console", { timeout: 60_000 }, () => {
     await screenshot(page, "content-editor");
     await editor.fill("Week 1: welcome to the programme");
     await page.getByRole("button", { name: "Save" }).click();
+    await editor.waitFor({ state: "detached" });
     await table.getByText("Week 1: welcome to the programme").waitFor();
     const texts = async () =>
       (
