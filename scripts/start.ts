@@ -5,11 +5,14 @@
  *
  *   WORKER_REPLICAS=3 pnpm start     three workers per service (competing consumers)
  *   SERVICES=identity,message-sender pnpm start
+ *
+ * The operator console (apps/console) is served on CONSOLE_PORT (default 3000), in front of the APIs started here.
  */
 import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { serviceUrlsFromEnv, startConsoleServer } from "../apps/console/server/server.ts";
 import { ROOT, type Role, type ServiceProcess, spawnService } from "../packages/testing/src/processes.ts";
 import { checkBrokerOrExit } from "./probe-broker.ts";
 
@@ -96,12 +99,25 @@ for (const [i, entry] of plan.entries()) {
   start(entry, COLOURS[i % COLOURS.length] ?? 37);
 }
 
+// The console forwards /api/<service>/ to the APIs started here (their ports), or to <SERVICE>_URL for the others.
+const consoleServer = await startConsoleServer({
+  services: {
+    ...serviceUrlsFromEnv(process.env),
+    ...Object.fromEntries(services.map((s) => [s, `http://127.0.0.1:${apiPort(s)}`])),
+  },
+  publicDir: path.join(ROOT, "apps", "console", "dist", "public"),
+  port: Number(process.env.CONSOLE_PORT ?? 3000),
+  host: process.env.HOST ?? "0.0.0.0",
+});
+process.stdout.write(`start: the console is on ${consoleServer.url}\n`);
+
 async function stopAll(signal: string): Promise<void> {
   if (stopping) {
     return;
   }
   stopping = true;
   process.stdout.write(`start: ${signal}: stopping ${running.size} processes\n`);
+  await consoleServer.close();
   await Promise.all([...running.values()].map((p) => p.stop(20_000)));
   process.exit(0);
 }

@@ -282,3 +282,48 @@ describe("GET /api/v1/schedule/{id}/runs/", () => {
     expect(res.body.error.code).toBe("CONTENT_SCHEDULE_NOT_FOUND");
   });
 });
+
+describe("POST /api/v1/message/preflight/", () => {
+  it.for<[string, string, object]>([
+    ["empty", "", { encoding: null, characters: 0, units: 0, segments: 0, segment_limit: 160 }],
+    ["one GSM-7 SMS", "a".repeat(160), { encoding: "GSM-7", units: 160, segments: 1, segment_limit: 160 }],
+    ["two GSM-7 parts", "a".repeat(161), { encoding: "GSM-7", units: 161, segments: 2, segment_limit: 153 }],
+    ["an extension character's two septets", "€".repeat(80), { encoding: "GSM-7", units: 160, segments: 1 }],
+    [
+      "UCS-2 forced",
+      `Sawubona ${"ŋ".repeat(62)}`,
+      {
+        encoding: "UCS-2",
+        characters: 71,
+        units: 71,
+        segments: 2,
+        segment_limit: 67,
+        non_gsm_characters: ["ŋ"],
+      },
+    ],
+  ])("%s", async ([, text, expected], { t }) => {
+    const res = await t.call("POST", "/api/v1/message/preflight/", { text_content: text });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ problem: null, ...expected });
+  });
+
+  it("names the problem saving would give, with the set's channel rules, and 400s an unknown set", async ({
+    t,
+  }) => {
+    const smart = await t.call("POST", "/api/v1/message/preflight/", { text_content: "It’s week 2" });
+    expect(smart.body.problem).toBe("text_content has special characters which can be replaced: ’ with '");
+    const whatsapp = await t.createSet({ channel: "WHATSAPP" });
+    const tabbed = { text_content: "Week\t2", messageset: whatsapp.id };
+    expect((await t.call("POST", "/api/v1/message/preflight/", tabbed)).body.problem).toContain("a tab");
+    const saved = await t.call("POST", "/api/v1/message/", { ...tabbed, sequence_number: 1, lang: "eng_ZA" });
+    expect(saved.body.error.message).toBe(
+      (await t.call("POST", "/api/v1/message/preflight/", tabbed)).body.problem,
+    );
+    const unknown = await t.call("POST", "/api/v1/message/preflight/", {
+      text_content: "x",
+      messageset: 999999,
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.code).toBe("CONTENT_REFERENCE_NOT_FOUND");
+  });
+});

@@ -4,6 +4,7 @@
  * ~35-76 MB of RSS and seconds of start-up per process). Workspace packages (`@tidings/*`, TypeScript
  * sources) are bundled in; third-party packages stay external and load from node_modules at run time.
  */
+import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
 import path from "node:path";
@@ -99,14 +100,17 @@ async function buildService(service: string): Promise<void> {
   }
 }
 
-/** Bundles the given services (default: every app under apps/); returns how long it took. */
+/** The services: the apps under apps/ with a `src/main.ts` (not the console, a web app with its own build). */
+export async function serviceNames(): Promise<string[]> {
+  return (await readdir(path.join(ROOT, "apps"), { withFileTypes: true }))
+    .filter((e) => e.isDirectory() && existsSync(path.join(ROOT, "apps", e.name, "src", "main.ts")))
+    .map((e) => e.name);
+}
+
+/** Bundles the given services (default: every one, see serviceNames); returns how long it took. */
 export async function buildServices(services?: string[]): Promise<number> {
   const started = Date.now();
-  const all =
-    services ??
-    (await readdir(path.join(ROOT, "apps"), { withFileTypes: true }))
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name);
+  const all = services ?? (await serviceNames());
   await Promise.all(all.map(buildService));
   return Date.now() - started;
 }

@@ -1,10 +1,9 @@
-import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { deleteScratchNamespaces, probeBroker } from "@tidings/amqp";
 import { applyMigrations, dropDatabase } from "@tidings/db";
 import type { TestProject } from "vitest/node";
-import { buildServices } from "./build.ts";
+import { buildServices, serviceNames } from "./build.ts";
 import { cleanupRun, dropDatabases, startJanitor } from "./cleanup.ts";
 import { AMQP_URL, DATABASE_SERVER } from "./env.ts";
 import { templateName } from "./resources.ts";
@@ -43,9 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   startJanitor([runDatabases(run)]);
 
   const apps = path.join(root, "apps");
-  const services = (await readdir(apps, { withFileTypes: true }))
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name);
+  const services = await serviceNames();
   await Promise.all([
     buildServices(services),
     ...services.map(async (service) => {

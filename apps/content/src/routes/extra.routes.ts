@@ -3,6 +3,8 @@ import {
   IntIdParams,
   ListQuery,
   MessageContent,
+  MessagePreflight,
+  MessagePreflightBody,
   MessageSet,
   MessageSetLanguages,
   MessageSetMessages,
@@ -15,7 +17,7 @@ import {
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import Type from "typebox";
-import { getMessageContent } from "../services/messages.ts";
+import { getMessageContent, preflightMessage } from "../services/messages.ts";
 import { cloneMessageSet, getMessageSetMessages, messageSetLanguages } from "../services/messagesets.ts";
 import { scheduleRuns } from "../services/schedules.ts";
 import { getTemplateVersion, listTemplateVersions, previewTemplate } from "../services/templates.ts";
@@ -55,6 +57,21 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
       },
     },
     async (request) => getMessageSetMessages(deps, request.params.id),
+  );
+
+  app.post(
+    "/api/v1/message/preflight/",
+    {
+      schema: {
+        tags: ["message"],
+        summary: "Check a message's text before saving it: SMS encoding, length, segments, and any problem",
+        description:
+          "`{text_content, messageset?}`: the text's SMS encoding (GSM-7, or UCS-2 when a character needs it), its characters, its length in the encoding's units, the segments it takes and the units per segment, the characters that force UCS-2, and `problem`: the message saving it would be refused with (smart punctuation; a WhatsApp set's newlines, tabs or four spaces), or null. Nothing is saved: editors call it as the author types.",
+        body: MessagePreflightBody,
+        response: { 200: MessagePreflight, ...errorResponses },
+      },
+    },
+    async (request) => preflightMessage(db, request.body),
   );
 
   app.get(

@@ -4,9 +4,11 @@ import type {
   MessageContent,
   MessageDeleted,
   MessageListQuery,
+  MessagePreflight,
+  MessagePreflightBody,
   UpdateMessageBody,
 } from "@tidings/contracts";
-import { smsInfo } from "@tidings/contracts";
+import { SMS_LIMITS, smsInfo } from "@tidings/contracts";
 import type { PageParams } from "@tidings/service-kit";
 import type { Tx } from "../db.ts";
 import {
@@ -63,22 +65,51 @@ export const withRelations = {
 export const isWhatsAppChannel = (channel: string | null) =>
   channel?.toLowerCase().includes("whatsapp") ?? false;
 
+/** Why a message's text would be refused (Seed's smart punctuation, a WhatsApp set's rules), or undefined. */
+function textProblem(text: string | null, channel: string | null) {
+  const smart = [...new Set(text)].filter((c) => SMART_CHARACTERS.has(c));
+  if (smart.length > 0) {
+    return specialCharacters(smart.map((c) => `${c} with ${SMART_CHARACTERS.get(c)}`).join(", "));
+  }
+  if (text && isWhatsAppChannel(channel)) {
+    const found = WHATSAPP_FORBIDDEN.filter(([pattern]) => pattern.test(text));
+    if (found.length > 0) {
+      return notWhatsAppFormat(channel, found.map(([, name]) => name).join(", "));
+    }
+  }
+  return undefined;
+}
+
 function assertValidMessage(row: MessageWithRelations): void {
   if (!row.textContent && row.binaryContentId === null) {
     throw messageEmpty();
   }
-  const smart = [...new Set(row.textContent)].filter((c) => SMART_CHARACTERS.has(c));
-  if (smart.length > 0) {
-    const replacements = smart.map((c) => `${c} with ${SMART_CHARACTERS.get(c)}`).join(", ");
-    throw specialCharacters(replacements);
+  const problem = textProblem(row.textContent, row.messageset.channel);
+  if (problem) {
+    throw problem;
   }
-  if (row.textContent && isWhatsAppChannel(row.messageset.channel)) {
-    const found = WHATSAPP_FORBIDDEN.filter(([pattern]) => pattern.test(row.textContent ?? ""));
-    if (found.length > 0) {
-      const what = found.map(([, name]) => name).join(", ");
-      throw notWhatsAppFormat(row.messageset.channel, what);
-    }
+}
+
+/** A text checked as saving it would check it, with its SMS encoding, length and segments; nothing is saved. */
+export async function preflightMessage(tx: Tx, body: MessagePreflightBody): Promise<MessagePreflight> {
+  const set =
+    body.messageset === undefined
+      ? undefined
+      : await tx.messageSet.findUnique({ where: { id: body.messageset }, select: { channel: true } });
+  if (body.messageset !== undefined && !set) {
+    throw referenceNotFound("messageset", "message set", body.messageset);
   }
+  const text = body.text_content;
+  const info = smsInfo(text);
+  return {
+    encoding: text ? info.encoding : null,
+    characters: [...text].length,
+    units: info.units,
+    segments: info.segments,
+    segment_limit: SMS_LIMITS[info.encoding][info.segments > 1 ? "multi" : "single"],
+    non_gsm_characters: info.nonGsmCharacters,
+    problem: textProblem(text, set?.channel ?? null)?.message ?? null,
+  };
 }
 
 /** A text's SMS encoding and segments; a message without text has none. */

@@ -2,6 +2,7 @@
 import Type, { type Static, type TSchemaOptions } from "typebox";
 import { Body, Json, ListQuery, Nullable, PatchBody } from "../common.ts";
 import { ContentType } from "../messages/content.ts";
+import { SmsEncoding } from "../sms.ts";
 
 const Id = Type.Integer({ minimum: 1, maximum: 2147483647 });
 const cronField = (options: TSchemaOptions = {}) => Type.String({ minLength: 1, maxLength: 64, ...options });
@@ -160,3 +161,29 @@ export const PreviewTemplateBody = Body({
   version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
 });
 export type PreviewTemplateBody = Static<typeof PreviewTemplateBody>;
+
+/** `POST /api/v1/message/preflight/`: a message's text as its author types it, checked without saving it. */
+export const MessagePreflightBody = Body({
+  text_content: Type.String({ maxLength: 10_000 }),
+  /** The message set it is for: its channel's rules (a WhatsApp set's) apply too. */
+  messageset: Type.Optional(Id),
+});
+export type MessagePreflightBody = Static<typeof MessagePreflightBody>;
+
+/** What the text is as an SMS, and why saving it would be refused (or null). */
+export const MessagePreflight = Type.Object({
+  /** Null for an empty text. */
+  encoding: Nullable(SmsEncoding),
+  /** Characters (code points). */
+  characters: Type.Integer({ minimum: 0 }),
+  /** Its length in the encoding's units: septets (GSM-7, an extension character takes two) or UTF-16 code units. */
+  units: Type.Integer({ minimum: 0 }),
+  segments: Type.Integer({ minimum: 0 }),
+  /** Units per segment: a single SMS's limit, or each part's when it takes several. */
+  segment_limit: Type.Integer({ minimum: 0 }),
+  /** The characters that force UCS-2, each once. */
+  non_gsm_characters: Type.Array(Type.String()),
+  /** The error saving it would give (its message), or null. */
+  problem: Nullable(Type.String()),
+});
+export type MessagePreflight = Static<typeof MessagePreflight>;

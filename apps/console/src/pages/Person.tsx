@@ -1,0 +1,100 @@
+/** One person: addresses, consent (history, opt-out, opt-in, forget), subscriptions, and messages both ways. */
+import { useQuery } from "@tanstack/react-query";
+import { ok } from "../api.ts";
+import { Loaded, Table, useClient, when } from "../ui.tsx";
+import { Consent } from "./PersonConsent.tsx";
+import { Messages } from "./PersonMessages.tsx";
+
+export interface Address {
+  type: string;
+  address: string;
+  flags: Record<string, unknown>;
+}
+
+/** The addresses of an identity's details (`addresses: {msisdn: {"+2782...": {default: true}}}`). */
+export function addressesOf(details: Record<string, unknown>): Address[] {
+  const byType = (details.addresses ?? {}) as Record<string, Record<string, Record<string, unknown>>>;
+  return Object.entries(byType).flatMap(([type, byAddress]) =>
+    Object.entries(byAddress ?? {}).map(([address, flags]) => ({ type, address, flags: flags ?? {} })),
+  );
+}
+
+function Subscriptions({ id }: { id: string }) {
+  const client = useClient();
+  const subscriptions = useQuery({
+    queryKey: ["subscriptions", id],
+    queryFn: () =>
+      ok(client.subscription.GET("/api/v1/subscriptions/", { params: { query: { identity: id } } })),
+  });
+  return (
+    <section aria-labelledby="subscriptions">
+      <h2 id="subscriptions">Subscriptions</h2>
+      <Loaded query={subscriptions}>
+        {(page) =>
+          page.results.length === 0 ? (
+            <p>No subscriptions.</p>
+          ) : (
+            <Table
+              caption="Subscriptions"
+              head={["Message set", "Position", "Language", "Active", "Created"]}
+            >
+              {page.results.map((s) => (
+                <tr key={s.id}>
+                  <td>
+                    <a href={`#/content/${s.messageset}`}>Set {s.messageset}</a>
+                  </td>
+                  <td>{s.next_sequence_number}</td>
+                  <td>{s.lang}</td>
+                  <td>{s.completed ? "completed" : s.active ? "active" : "inactive"}</td>
+                  <td>{when(s.created_at)}</td>
+                </tr>
+              ))}
+            </Table>
+          )
+        }
+      </Loaded>
+    </section>
+  );
+}
+
+export function Person({ id }: { id: string }) {
+  const client = useClient();
+  const identity = useQuery({
+    queryKey: ["identity", id],
+    queryFn: () => ok(client.identity.GET("/api/v1/identities/{id}/", { params: { path: { id } } })),
+  });
+  return (
+    <Loaded query={identity}>
+      {(person) => {
+        const addresses = addressesOf(person.details);
+        return (
+          <>
+            <h1>{String(person.details.name ?? "Person")}</h1>
+            <p className="muted">
+              Identity <code>{person.id}</code>, language {String(person.details.lang_code ?? "—")}
+            </p>
+            <section aria-labelledby="addresses">
+              <h2 id="addresses">Addresses</h2>
+              {addresses.length === 0 ? (
+                <p>No addresses.</p>
+              ) : (
+                <ul className="addresses">
+                  {addresses.map((a) => (
+                    <li key={`${a.type}:${a.address}`}>
+                      <span className="tag">{a.type}</span> {a.address}
+                      {a.flags.default ? " (default)" : ""}
+                      {a.flags.optedout ? <strong className="bad"> opted out</strong> : ""}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </section>
+            <Consent id={id} addresses={addresses} />
+            <Subscriptions id={id} />
+            <Messages id={id} />
+          </>
+        );
+      }}
+    </Loaded>
+  );
+}

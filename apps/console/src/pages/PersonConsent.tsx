@@ -1,0 +1,144 @@
+/** A person's consent: the ledger (opt-outs and opt-ins with their sources), recording either, and forget. */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { ok } from "../api.ts";
+import { ErrorNote, Loaded, Table, useClient, when } from "../ui.tsx";
+import type { Address } from "./Person.tsx";
+
+const SOURCE = "console";
+
+function Forget({ id }: { id: string }) {
+  const client = useClient();
+  const queryClient = useQueryClient();
+  const [confirming, setConfirming] = useState(false);
+  const [typed, setTyped] = useState("");
+  const forget = useMutation({
+    mutationFn: () =>
+      ok(
+        client.identity.POST("/api/v1/optout/", {
+          body: { optout_type: "forget", identity: id, request_source: SOURCE },
+        }),
+      ),
+    onSuccess: () => {
+      setConfirming(false);
+      return queryClient.invalidateQueries();
+    },
+  });
+  if (!confirming) {
+    return (
+      <button type="button" className="danger" onClick={() => setConfirming(true)}>
+        Forget this person…
+      </button>
+    );
+  }
+  return (
+    <div role="alertdialog" aria-labelledby="forget-title" aria-describedby="forget-text" className="confirm">
+      <h3 id="forget-title">Forget this person?</h3>
+      <p id="forget-text">
+        Every service erases their details, addresses and message contents, and cancels their pending sends.
+        This cannot be undone. Type <strong>forget</strong> to confirm.
+      </p>
+      <label htmlFor="forget-confirm">Confirmation</label>
+      <input id="forget-confirm" value={typed} onChange={(e) => setTyped(e.target.value)} />
+      <div className="row">
+        <button
+          type="button"
+          className="danger"
+          disabled={typed !== "forget" || forget.isPending}
+          onClick={() => forget.mutate()}
+        >
+          Forget for good
+        </button>
+        <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+          Cancel
+        </button>
+      </div>
+      <ErrorNote error={forget.error} />
+    </div>
+  );
+}
+
+export function Consent({ id, addresses }: { id: string; addresses: Address[] }) {
+  const client = useClient();
+  const queryClient = useQueryClient();
+  const [selected, setSelected] = useState(0);
+  const ledger = useQuery({
+    queryKey: ["consent", id],
+    queryFn: () => ok(client.identity.GET("/api/v1/identities/{id}/consent/", { params: { path: { id } } })),
+  });
+  const record = useMutation({
+    mutationFn: async (action: "optout" | "optin") => {
+      const target = addresses[selected];
+      if (!target) {
+        throw new Error("Choose an address first");
+      }
+      const body = {
+        identity: id,
+        address_type: target.type,
+        address: target.address,
+        request_source: SOURCE,
+      };
+      return action === "optout"
+        ? ok(client.identity.POST("/api/v1/optout/", { body: { ...body, optout_type: "stop" } }))
+        : ok(client.identity.POST("/api/v1/optin/", { body }));
+    },
+    onSuccess: () =>
+      Promise.all([
+        queryClient.invalidateQueries({ queryKey: ["consent", id] }),
+        queryClient.invalidateQueries({ queryKey: ["identity", id] }),
+      ]),
+  });
+  const submit = (action: "optout" | "optin") => (event: FormEvent) => {
+    event.preventDefault();
+    record.mutate(action);
+  };
+  return (
+    <section aria-labelledby="consent">
+      <h2 id="consent">Consent</h2>
+      {addresses.length > 0 && (
+        <form className="row" onSubmit={submit("optout")}>
+          <label htmlFor="consent-address">Address</label>
+          <select id="consent-address" value={selected} onChange={(e) => setSelected(Number(e.target.value))}>
+            {addresses.map((a, i) => (
+              <option key={`${a.type}:${a.address}`} value={i}>
+                {a.type} {a.address}
+              </option>
+            ))}
+          </select>
+          <button type="submit" disabled={record.isPending}>
+            Record opt-out
+          </button>
+          <button type="button" className="secondary" disabled={record.isPending} onClick={submit("optin")}>
+            Record opt-in
+          </button>
+        </form>
+      )}
+      <ErrorNote error={record.error} />
+      <Loaded query={ledger}>
+        {(page) =>
+          page.results.length === 0 ? (
+            <p>No opt-outs or opt-ins recorded.</p>
+          ) : (
+            <Table
+              caption="Consent history"
+              head={["When", "Action", "Kind", "Scope", "Address", "Source", "Reason"]}
+            >
+              {page.results.map((e) => (
+                <tr key={e.id}>
+                  <td>{when(e.created_at)}</td>
+                  <td>{e.action === "optout" ? "opt-out" : "opt-in"}</td>
+                  <td>{e.kind}</td>
+                  <td>{e.scope}</td>
+                  <td>{e.address ?? e.topic ?? "—"}</td>
+                  <td>{e.source}</td>
+                  <td>{e.reason ?? "—"}</td>
+                </tr>
+              ))}
+            </Table>
+          )
+        }
+      </Loaded>
+      <Forget id={id} />
+    </section>
+  );
+}

@@ -1,0 +1,81 @@
+/** Small shared pieces of the console's pages. */
+import { createContext, type ReactNode, useContext, useEffect, useState } from "react";
+import { errorText, type TidingsClient } from "./api.ts";
+
+export const ClientContext = createContext<TidingsClient | null>(null);
+
+/** The signed-in operator's client (only rendered inside the signed-in app). */
+export function useClient(): TidingsClient {
+  const client = useContext(ClientContext);
+  if (!client) {
+    throw new Error("useClient outside the signed-in console");
+  }
+  return client;
+}
+
+/** The current route: the part of the location hash after `#/`, split on `/`. */
+export function useRoute(): string[] {
+  const read = () =>
+    window.location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const onChange = () => setRoute(read());
+    window.addEventListener("hashchange", onChange);
+    return () => window.removeEventListener("hashchange", onChange);
+  }, []);
+  return route;
+}
+
+/** An API error, announced to screen readers. */
+export function ErrorNote({ error }: { error: unknown }) {
+  if (!error) {
+    return null;
+  }
+  return (
+    <p role="alert" className="error">
+      {errorText(error)}
+    </p>
+  );
+}
+
+/** What a query shows while loading or after failing; its children once it has data. */
+export function Loaded<T>({
+  query,
+  children,
+}: {
+  query: { isPending: boolean; error: unknown; data: T | undefined };
+  children: (data: T) => ReactNode;
+}) {
+  if (query.error) {
+    return <ErrorNote error={query.error} />;
+  }
+  if (query.isPending || query.data === undefined) {
+    return <p className="muted">Loading…</p>;
+  }
+  return <>{children(query.data)}</>;
+}
+
+export const when = (iso: string | null | undefined): string =>
+  iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "—";
+
+/** A table that scrolls sideways on a phone instead of overflowing the page. */
+export function Table({ caption, head, children }: { caption: string; head: string[]; children: ReactNode }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard.
+    <section className="table-wrap" tabIndex={0} aria-label={caption}>
+      <table>
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            {head.map((h) => (
+              <th key={h} scope="col">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </section>
+  );
+}
