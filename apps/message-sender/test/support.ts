@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import type { OutboundDeliveryReport } from "@tidings/contracts";
+import type { OutboundDeliveryReport, OutboundStatusChanged } from "@tidings/contracts";
 import {
   startTwilioSimulator,
   startVonageSimulator,
@@ -10,10 +10,12 @@ import {
 } from "@tidings/provider-simulators";
 import { adminAuth, type Capture, serviceTest, type TestService, waitFor } from "@tidings/testing";
 import { expect } from "vitest";
+import { LogChannel } from "../src/channels/log/adapter.ts";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
+import { type Channel, PermanentSendError } from "../src/outbound/channel.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { createTwilioChannel, msisdn } from "./helpers.ts";
+import { createTwilioChannel, type identityEvent, msisdn } from "./helpers.ts";
 
 // Fixtures and calls shared by message-sender's test files: `serviceTest(...).extend({ twilio: twilioSimulator(...) })`.
 
@@ -185,3 +187,113 @@ export const reportsOf = (capture: Capture, id: string) =>
 
 /** The requests the simulator had to send to `to`. */
 export const requestsTo = (sim: TwilioSimulator, to: string) => sim.requests.filter((r) => r.To === to);
+
+// The sending tests (sending.int.test.ts, sending-idempotency.int.test.ts).
+
+/** A call of a channel's send in the sending tests: what was sent where. */
+export interface Sent {
+  id: string;
+  channel: string;
+  address: string;
+}
+
+const recording = (sends: Sent[], name: string, channel: Channel): Channel => ({
+  send: (outbound, to) => {
+    sends.push({ id: outbound.id, channel: name, address: to });
+    return channel.send(outbound, to);
+  },
+});
+
+/** Fails the first send of each outbound as a provider outage would, then sends through the log channel. */
+const flaky = (log: Channel): Channel => {
+  const failed = new Set<string>();
+  return {
+    send: async (outbound, to) => {
+      if (!failed.has(outbound.id)) {
+        failed.add(outbound.id);
+        throw new Error(`provider timed out sending to ${to}`);
+      }
+      return log.send(outbound, to);
+    },
+  };
+};
+
+/**
+ * The `it` of the sending tests: a worker with the channels LOG, FLAKY (failing each outbound's first send) and
+ * REJECTING (refusing every send for good), whose sends `sendsOf(id)` lists; `capture` holds outbound.send and the
+ * status events and delivery reports.
+ */
+export const sendingTest = () => {
+  const sends: Sent[] = [];
+  const service = createMessageSenderService({
+    channels: (logger) => {
+      const log = new LogChannel(logger);
+      return {
+        LOG: recording(sends, "LOG", log),
+        FLAKY: recording(sends, "FLAKY", flaky(log)),
+        REJECTING: recording(sends, "REJECTING", {
+          send: async (_, to) => {
+            throw new PermanentSendError(`rejected by the provider: ${to} is not a mobile number`);
+          },
+        }),
+      };
+    },
+  });
+  return serviceTest(service, { worker: true, env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000" } }, [
+    "outbound.send",
+    "outbound.submitted",
+    "outbound.delivered",
+    "outbound.failed",
+    "outbound.delivery_report",
+  ]).extend<{ sendsOf: (id: string) => Sent[] }>({
+    /** Every call of a channel's send for outbound `id`. */
+    sendsOf: [
+      // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+      async ({}, use) => use((id) => sends.filter((s) => s.id === id)),
+      { scope: "file" },
+    ],
+  });
+};
+
+/** `POST /api/v1/outbound/` as the admin. */
+export const post = (svc: Svc, payload: Record<string, unknown>) =>
+  call(svc, "POST", "/api/v1/outbound/", payload);
+
+/** Waits until outbound `id` is delivered or failed; returns it as the API shows it. */
+export const finalOutbound = (svc: Svc, id: string) =>
+  waitFor(
+    async () => {
+      const shown = await outbound(svc, id);
+      return ["delivered", "failed"].includes(shown.status) && shown;
+    },
+    { what: `outbound ${id} to be final` },
+  );
+
+/** The status events and delivery reports of one outbound, in publish order. */
+export const eventsOf = (capture: Capture, id: string) =>
+  capture.messages
+    .filter((m) => m.name !== "outbound.send")
+    .filter((m) => {
+      const p = m.payload as Partial<OutboundStatusChanged & OutboundDeliveryReport>;
+      return p.id === id || p.outbound_id === id;
+    });
+
+/** Waits until `capture` holds `n` events of outbound `id`; returns them. */
+export const waitForEvents = (capture: Capture, id: string, n: number) =>
+  waitFor(() => eventsOf(capture, id).length >= n && eventsOf(capture, id), { what: `${n} events of ${id}` });
+
+/** Publishes an identity event and waits until the address book holds it. */
+export async function addToBook(
+  svc: Svc,
+  event: ReturnType<typeof identityEvent>,
+  name: "identity.created" | "identity.updated",
+) {
+  await svc.broker.publish(name, event);
+  await waitFor(
+    async () => {
+      const entry = await svc.db.addressBookEntry.findUnique({ where: { identity: event.id } });
+      return entry?.identityUpdatedAt.toISOString() === event.updated_at;
+    },
+    { what: `address book entry for ${event.id}` },
+  );
+}
