@@ -185,7 +185,7 @@ export const sendThrough = async (svc: Svc, channel: string, to = msisdn()) => (
 export const reportsOf = (capture: Capture, id: string) =>
   capture.named<OutboundDeliveryReport>("outbound.delivery_report").filter((p) => p.outbound_id === id);
 
-/** The requests the simulator had to send to `to`. */
+/** The create-message requests the simulator received for `to`. */
 export const requestsTo = (sim: TwilioSimulator, to: string) => sim.requests.filter((r) => r.To === to);
 
 // The sending tests (sending.int.test.ts, sending-idempotency.int.test.ts).
