@@ -5,6 +5,7 @@ import {
   AMQP_URL,
   type Capture,
   captureMessages,
+  closing,
   createTestDatabase,
   createTestNamespace,
   type ServiceProcess,
@@ -14,7 +15,7 @@ import {
   testLogger,
   waitFor,
 } from "@tidings/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createDb, type Db } from "../src/db.ts";
 import { msisdn } from "./helpers.ts";
 
@@ -33,14 +34,7 @@ interface Worker {
   output: string[];
 }
 
-let database: TestDatabase;
-let namespace: TestNamespace;
-let broker: Broker;
-let db: Db;
-let capture: Capture;
-const workers: Worker[] = [];
-
-function startWorker(n: number): Worker {
+function startWorker(database: TestDatabase, namespace: TestNamespace, n: number): Worker {
   const logs: Record<string, unknown>[] = [];
   const output: string[] = [];
   const process = spawnService("message-sender", "worker", {
@@ -65,10 +59,11 @@ function startWorker(n: number): Worker {
   return { id: `worker-${n}`, process, logs, output };
 }
 
-const linesWith = (msg: string) => workers.flatMap((w) => w.logs.filter((l) => l.msg === msg));
+const linesWith = (workers: Worker[], msg: string) =>
+  workers.flatMap((w) => w.logs.filter((l) => l.msg === msg));
 
 /** How many log lines of each message the workers wrote: what a timeout reports. */
-function logSummary(): string {
+function logSummary(workers: Worker[]): string {
   const counts = new Map<unknown, number>();
   for (const line of workers.flatMap((w) => w.logs)) {
     counts.set(line.msg, (counts.get(line.msg) ?? 0) + 1);
@@ -76,44 +71,94 @@ function logSummary(): string {
   return JSON.stringify(Object.fromEntries(counts));
 }
 
-const explained = (err: Error) => {
-  throw new Error(`${err.message}; worker logs: ${logSummary()}`);
+const explained = (workers: Worker[]) => (err: Error) => {
+  throw new Error(`${err.message}; worker logs: ${logSummary(workers)}`);
 };
 
-beforeAll(async () => {
-  database = await createTestDatabase("message-sender");
-  namespace = createTestNamespace();
-  // Declares the topology, so nothing published below is dropped before the workers are up.
-  broker = await Broker.connect({
-    url: AMQP_URL,
-    namespace: namespace.namespace,
-    service: "subscription",
-    logger: testLogger(),
-  });
-  db = createDb(database.url);
-  capture = await captureMessages(namespace.namespace, ["outbound.submitted", "outbound.delivered"]);
-  for (let n = 1; n <= WORKERS; n++) {
-    workers.push(startWorker(n));
-  }
-  await waitFor(() => workers.every((w) => w.logs.some((l) => l.msg === "worker started")), {
-    timeoutMs: 20_000,
-    what: "every worker to start",
-  }).catch((err: Error) => {
-    throw new Error(`${err.message}; output:\n${workers.flatMap((w) => w.output.slice(-10)).join("\n")}`);
-  });
-});
-
-afterAll(async () => {
-  await Promise.all(workers.map((w) => w.process.stop(5_000)));
-  await capture?.stop();
-  await broker?.close();
-  await db?.$disconnect();
-  await database?.drop();
-  await namespace?.cleanup();
+// Set up in this order (vitest starts a test's fixtures in the order they are defined here).
+const it = test.extend<{
+  database: TestDatabase;
+  namespace: TestNamespace;
+  broker: Broker;
+  db: Db;
+  capture: Capture;
+  workers: Worker[];
+}>({
+  database: [
+    closing(
+      () => createTestDatabase("message-sender"),
+      (database) => database.drop(),
+    ),
+    { scope: "file" },
+  ],
+  namespace: [
+    closing(
+      async () => createTestNamespace(),
+      (namespace) => namespace.cleanup(),
+    ),
+    { scope: "file" },
+  ],
+  /** Declares the topology, so nothing published below is dropped before the workers are up. */
+  broker: [
+    async ({ namespace }, use) =>
+      closing(() =>
+        Broker.connect({
+          url: AMQP_URL,
+          namespace: namespace.namespace,
+          service: "subscription",
+          logger: testLogger(),
+        }),
+      )({}, use),
+    { scope: "file" },
+  ],
+  db: [
+    async ({ database }, use) =>
+      closing(
+        async () => createDb(database.url),
+        (db) => db.$disconnect(),
+      )({}, use),
+    { scope: "file" },
+  ],
+  capture: [
+    async ({ namespace }, use) =>
+      closing(
+        () => captureMessages(namespace.namespace, ["outbound.submitted", "outbound.delivered"]),
+        (capture) => capture.stop(),
+      )({}, use),
+    { scope: "file" },
+  ],
+  /** The worker processes, started and waited for: stopped after the file's last test. */
+  workers: [
+    async ({ database, namespace }, use) => {
+      const workers: Worker[] = [];
+      try {
+        for (let n = 1; n <= WORKERS; n++) {
+          workers.push(startWorker(database, namespace, n));
+        }
+        await waitFor(() => workers.every((w) => w.logs.some((l) => l.msg === "worker started")), {
+          timeoutMs: 20_000,
+          what: "every worker to start",
+        }).catch((err: Error) => {
+          throw new Error(
+            `${err.message}; output:\n${workers.flatMap((w) => w.output.slice(-10)).join("\n")}`,
+          );
+        });
+        await use(workers);
+      } finally {
+        await Promise.all(workers.map((w) => w.process.stop(5_000)));
+      }
+    },
+    { scope: "file" },
+  ],
 });
 
 describe("competing worker processes", () => {
-  it("share the sends, and send each outbound exactly once however its copies race", async () => {
+  it("share the sends, and send each outbound exactly once however its copies race", async ({
+    broker,
+    db,
+    capture,
+    workers,
+  }) => {
     const commands: OutboundSend[] = Array.from({ length: OUTBOUNDS }, (_, i) => ({
       id: randomUUID(),
       to_addr: msisdn(),
@@ -130,17 +175,17 @@ describe("competing worker processes", () => {
     await waitFor(async () => (await db.outbound.count({ where: { status: "delivered" } })) === OUTBOUNDS, {
       timeoutMs: 40_000,
       what: `${OUTBOUNDS} outbounds to be delivered`,
-    }).catch(explained);
+    }).catch(explained(workers));
     // Every copy ends as one send or one "already handled", so this counts every copy as handled.
     await waitFor(
       () =>
-        linesWith("outbound sent through the log channel").length +
-          linesWith("outbound already handled; nothing to do").length ===
+        linesWith(workers, "outbound sent through the log channel").length +
+          linesWith(workers, "outbound already handled; nothing to do").length ===
         OUTBOUNDS * COPIES,
       { timeoutMs: 20_000, what: "every copy to be handled" },
-    ).catch(explained);
+    ).catch(explained(workers));
 
-    const sent = linesWith("outbound sent through the log channel");
+    const sent = linesWith(workers, "outbound sent through the log channel");
     const sentIds = sent.map((l) => l.outboundId);
     expect(sentIds).toHaveLength(OUTBOUNDS);
     expect(new Set(sentIds)).toEqual(new Set(commands.map((c) => c.id)));

@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import type { OutboundDeliveryReport, OutboundStatusChanged } from "@tidings/contracts";
 import {
   startTwilioSimulator,
   startVonageSimulator,
@@ -7,10 +8,14 @@ import {
   type VonageSimulator,
   type VonageSimulatorOptions,
 } from "@tidings/provider-simulators";
-import { adminAuth, type TestService, waitFor } from "@tidings/testing";
+import { adminAuth, type Capture, serviceTest, type TestService, waitFor } from "@tidings/testing";
 import { expect } from "vitest";
+import { LogChannel } from "../src/channels/log/adapter.ts";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
+import { type Channel, PermanentSendError } from "../src/outbound/channel.ts";
+import { createMessageSenderService } from "../src/service.ts";
+import { createTwilioChannel, type identityEvent, msisdn } from "./helpers.ts";
 
 // Fixtures and calls shared by message-sender's test files: `serviceTest(...).extend({ twilio: twilioSimulator(...) })`.
 
@@ -113,3 +118,182 @@ export const waitForStatus = (svc: Svc, id: string, status: string, timeoutMs = 
     },
     { what: `outbound ${id} to be ${status}`, timeoutMs },
   );
+
+// The twilio channel's tests (twilio-channel.int.test.ts, twilio-channel-settings.int.test.ts).
+
+/** The twilio channel tests' account on their simulator. */
+export const TWILIO_SID = `AC${"2".repeat(32)}`;
+export const TWILIO_TOKEN = "twilio-test-auth-token";
+
+/**
+ * The `it` of the twilio channel's tests: a worker, the Twilio simulator `sim`, the listening API `base` and the TW
+ * channel on the simulator, its status callbacks to `base`; `capture` holds the delivery and opt-out reports.
+ */
+export const twilioChannelTest = () =>
+  serviceTest(
+    createMessageSenderService(),
+    {
+      worker: true,
+      // TRUST_PROXY: inject's peer, for the callback signed over the URL a proxy forwarded.
+      env: {
+        OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000",
+        CHANNEL_CACHE_TTL_MS: "100",
+        TRUST_PROXY: "127.0.0.1",
+        // One attempt: a failed report is final here (retries: redelivery.int.test.ts).
+        REDELIVERY_MAX_ATTEMPTS: "1",
+      },
+    },
+    ["outbound.delivery_report", "optout.reported"],
+  ).extend<TwilioFixtures & { base: string }>({
+    sim: twilioSimulator({ accounts: { [TWILIO_SID]: TWILIO_TOKEN }, callbackIntervalMs: 20 }),
+    base: listening,
+    setUp: [
+      async ({ svc, sim, base }, use) => {
+        await createTwilioTestChannel(svc, sim, base, "TW");
+        await use(undefined);
+      },
+      { scope: "file", auto: true },
+    ],
+  });
+
+/**
+ * Creates twilio channel `channelId` on the simulator, its status callbacks to `base` (none without it: its outbounds
+ * stay submitted); `fields` add to the request.
+ */
+export const createTwilioTestChannel = (
+  svc: Svc,
+  sim: TwilioSimulator,
+  base: string | undefined,
+  channelId: string,
+  fields: Record<string, unknown> = {},
+) =>
+  createTwilioChannel(
+    svc.app,
+    channelId,
+    { sid: TWILIO_SID, token: TWILIO_TOKEN, url: sim.url },
+    base ? { status_callback: base } : {},
+    fields,
+  );
+
+/** Sends "Your code is 1234" to `to` (a fresh number unless given) through `channel`. */
+export const sendThrough = async (svc: Svc, channel: string, to = msisdn()) => ({
+  id: await send(svc, { to_addr: to, content: "Your code is 1234", channel }),
+  to,
+});
+
+/** The delivery reports `capture` holds for outbound `id`. */
+export const reportsOf = (capture: Capture, id: string) =>
+  capture.named<OutboundDeliveryReport>("outbound.delivery_report").filter((p) => p.outbound_id === id);
+
+/** The create-message requests the simulator received for `to`. */
+export const requestsTo = (sim: TwilioSimulator, to: string) => sim.requests.filter((r) => r.To === to);
+
+// The sending tests (sending.int.test.ts, sending-idempotency.int.test.ts).
+
+/** A call of a channel's send in the sending tests: what was sent where. */
+export interface Sent {
+  id: string;
+  channel: string;
+  address: string;
+}
+
+const recording = (sends: Sent[], name: string, channel: Channel): Channel => ({
+  send: (outbound, to) => {
+    sends.push({ id: outbound.id, channel: name, address: to });
+    return channel.send(outbound, to);
+  },
+});
+
+/** Fails the first send of each outbound as a provider outage would, then sends through the log channel. */
+const flaky = (log: Channel): Channel => {
+  const failed = new Set<string>();
+  return {
+    send: async (outbound, to) => {
+      if (!failed.has(outbound.id)) {
+        failed.add(outbound.id);
+        throw new Error(`provider timed out sending to ${to}`);
+      }
+      return log.send(outbound, to);
+    },
+  };
+};
+
+/**
+ * The `it` of the sending tests: a worker with the channels LOG, FLAKY (failing each outbound's first send) and
+ * REJECTING (refusing every send for good), whose sends `sendsOf(id)` lists; `capture` holds outbound.send and the
+ * status events and delivery reports.
+ */
+export const sendingTest = () => {
+  const sends: Sent[] = [];
+  const service = createMessageSenderService({
+    channels: (logger) => {
+      const log = new LogChannel(logger);
+      return {
+        LOG: recording(sends, "LOG", log),
+        FLAKY: recording(sends, "FLAKY", flaky(log)),
+        REJECTING: recording(sends, "REJECTING", {
+          send: async (_, to) => {
+            throw new PermanentSendError(`rejected by the provider: ${to} is not a mobile number`);
+          },
+        }),
+      };
+    },
+  });
+  return serviceTest(service, { worker: true, env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000" } }, [
+    "outbound.send",
+    "outbound.submitted",
+    "outbound.delivered",
+    "outbound.failed",
+    "outbound.delivery_report",
+  ]).extend<{ sendsOf: (id: string) => Sent[] }>({
+    /** Every call of a channel's send for outbound `id`. */
+    sendsOf: [
+      // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+      async ({}, use) => use((id) => sends.filter((s) => s.id === id)),
+      { scope: "file" },
+    ],
+  });
+};
+
+/** `POST /api/v1/outbound/` as the admin. */
+export const post = (svc: Svc, payload: Record<string, unknown>) =>
+  call(svc, "POST", "/api/v1/outbound/", payload);
+
+/** Waits until outbound `id` is delivered or failed; returns it as the API shows it. */
+export const finalOutbound = (svc: Svc, id: string) =>
+  waitFor(
+    async () => {
+      const shown = await outbound(svc, id);
+      return ["delivered", "failed"].includes(shown.status) && shown;
+    },
+    { what: `outbound ${id} to be final` },
+  );
+
+/** The status events and delivery reports of one outbound, in publish order. */
+export const eventsOf = (capture: Capture, id: string) =>
+  capture.messages
+    .filter((m) => m.name !== "outbound.send")
+    .filter((m) => {
+      const p = m.payload as Partial<OutboundStatusChanged & OutboundDeliveryReport>;
+      return p.id === id || p.outbound_id === id;
+    });
+
+/** Waits until `capture` holds `n` events of outbound `id`; returns them. */
+export const waitForEvents = (capture: Capture, id: string, n: number) =>
+  waitFor(() => eventsOf(capture, id).length >= n && eventsOf(capture, id), { what: `${n} events of ${id}` });
+
+/** Publishes an identity event and waits until the address book holds it. */
+export async function addToBook(
+  svc: Svc,
+  event: ReturnType<typeof identityEvent>,
+  name: "identity.created" | "identity.updated",
+) {
+  await svc.broker.publish(name, event);
+  await waitFor(
+    async () => {
+      const entry = await svc.db.addressBookEntry.findUnique({ where: { identity: event.id } });
+      return entry?.identityUpdatedAt.toISOString() === event.updated_at;
+    },
+    { what: `address book entry for ${event.id}` },
+  );
+}
