@@ -4,66 +4,13 @@ import {
   type VonageSimulator,
   vonageSignature,
 } from "@tidings/provider-simulators";
-import { serviceTest, waitFor } from "@tidings/testing";
+import { waitFor } from "@tidings/testing";
 import { Vonage } from "@vonage/server-sdk";
 import { describe, expect } from "vitest";
-import { createMessageSenderService } from "../src/service.ts";
 import { msisdn } from "./helpers.ts";
-import { call, listening, type Svc, vonageSimulator, waitForStatus } from "./support.ts";
+import { call, type Svc, waitForStatus } from "./support.ts";
+import { createChannel, vonageTest as it, KEY, SECRET, SIG_SECRET, send } from "./vonage-support.ts";
 
-const KEY = "vonagekey";
-const SECRET = "vonage-api-secret";
-const SIG_SECRET = "vonage-signature-secret";
-
-const it = serviceTest(createMessageSenderService(), {
-  worker: true,
-  env: { OUTBOUND_RETRY_DELAYS_MS: "100,300,1000,3000", CHANNEL_CACHE_TTL_MS: "100" },
-}).extend<{ sim: VonageSimulator; base: string; setUp: undefined }>({
-  sim: vonageSimulator({ accounts: { [KEY]: SECRET }, signatureSecret: SIG_SECRET }),
-  base: listening,
-  /** The VON channel on the simulator, its status callbacks to the listening API: created before the first test. */
-  setUp: [
-    async ({ svc, sim, base }, use) => {
-      await createChannel(svc, sim, "VON", { status_callback: base });
-      await use(undefined);
-    },
-    { scope: "file", auto: true },
-  ],
-});
-
-const send = async (svc: Svc, to = msisdn(), channel = "VON") => {
-  const res = await call(svc, "POST", "/api/v1/outbound/", {
-    to_addr: to,
-    content: "Hello",
-    metadata: {},
-    channel,
-  });
-  expect(res.statusCode).toBe(201);
-  return { id: res.json().id as string, to };
-};
-/** Creates a vonage channel on the simulator (expecting 201); `configuration` adds to or removes from it. */
-const createChannel = async (
-  svc: Svc,
-  sim: VonageSimulator,
-  channelId: string,
-  configuration: Record<string, unknown> = {},
-) => {
-  const res = await call(svc, "POST", "/api/v1/channel/", {
-    channel_id: channelId,
-    channel_type: "vonage",
-    configuration: Object.fromEntries(
-      Object.entries({
-        api_key: KEY,
-        api_secret: SECRET,
-        from: "Tidings",
-        signature_secret: SIG_SECRET,
-        rest_url: sim.url,
-        ...configuration,
-      }).filter(([, value]) => value !== undefined),
-    ),
-  });
-  expect(res.statusCode).toBe(201);
-};
 describe("the vonage channel", () => {
   it("sends through the SDK with the outbound id as client-ref and is delivered by the signed receipt", async ({
     svc,
@@ -283,129 +230,5 @@ describe("a provider's answers", () => {
     await new Promise((r) => setTimeout(r, 2_000)); // past the retry delays (100, 300, 1000 ms)
     expect(sim.requests.filter((r) => r.to === sent.to.slice(1))).toHaveLength(1);
     expect((await call(svc, "GET", `/api/v1/outbound/${sent.id}/`)).json().status).toBe("submitted");
-  });
-});
-
-describe("long messages: one message id and one receipt per part", () => {
-  /** 400 GSM-7 characters: three parts (153 + 153 + 94). */
-  const sendLong = async (svc: Svc, sim: VonageSimulator) => {
-    const res = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      content: "x".repeat(400),
-      metadata: {},
-      channel: "VON",
-    });
-    expect(res.statusCode).toBe(201);
-    const id = res.json().id as string;
-    const message = await waitFor(() => sim.messages.find((m) => m.clientRef === id), {
-      what: "the message at the simulator",
-    });
-    expect(message.parts).toHaveLength(3);
-    return { id, message, partIds: message.parts.map((p) => p.messageId) };
-  };
-  /** The final receipts of these parts the service has answered. */
-  const answeredFinals = (sim: VonageSimulator, partIds: string[]) =>
-    sim.callbacks.filter(
-      (c) =>
-        partIds.includes(c.params.messageId ?? "") && c.params.status !== "accepted" && c.responseStatus > 0,
-    );
-  const partStatuses = async (svc: Svc, partIds: string[]) =>
-    (await svc.db.outboundPart.findMany({ where: { channel: "VON", providerId: { in: partIds } } }))
-      .sort((a, b) => (a.part ?? 0) - (b.part ?? 0))
-      .map((p) => [p.part, p.status]);
-  const history = async (svc: Svc, id: string) =>
-    (await svc.db.outboundEvent.findMany({ where: { outboundId: id }, orderBy: { id: "asc" } })).map(
-      (e) => e.status,
-    );
-
-  it("is delivered only after its last part's receipt; replayed part receipts change nothing", async ({
-    svc,
-    sim,
-  }) => {
-    sim.configure({ partOutcome: (_m, part) => (part === 3 ? { delayMs: 1_500 } : undefined) });
-    try {
-      const { id, partIds } = await sendLong(svc, sim);
-      await waitFor(() => answeredFinals(sim, partIds).length === 2, { what: "parts 1 and 2 delivered" });
-      expect((await call(svc, "GET", `/api/v1/outbound/${id}/`)).json()).toMatchObject({
-        status: "submitted",
-        provider_id: partIds[0],
-      });
-      expect(await partStatuses(svc, partIds)).toEqual([
-        [1, "delivered"],
-        [2, "delivered"],
-        [3, "submitted"],
-      ]);
-      expect(await waitForStatus(svc, id, "delivered")).toMatchObject({
-        provider_id: partIds[0],
-        to_addr: "",
-      });
-      // The simulator records the last receipt once its answer is back, which can be after the service committed it.
-      await waitFor(() => answeredFinals(sim, partIds).length === 3, { what: "part 3's receipt answered" });
-      for (const part of partIds) {
-        expect(await sim.sendReceipt(part, "failed", "6")).toBe(200);
-        expect(await sim.sendReceipt(part, "delivered")).toBe(200);
-      }
-      expect((await call(svc, "GET", `/api/v1/outbound/${id}/`)).json().status).toBe("delivered");
-      expect(await history(svc, id)).toEqual(["submitted", "delivered"]);
-      expect(await partStatuses(svc, partIds)).toEqual([
-        [1, "delivered"],
-        [2, "delivered"],
-        [3, "delivered"],
-      ]);
-    } finally {
-      sim.configure({ partOutcome: undefined });
-    }
-  });
-
-  it("fails with the reason of a part that failed, whatever the other parts say", async ({ svc, sim }) => {
-    sim.configure({
-      partOutcome: (_m, part) => (part === 2 ? { status: "failed", errCode: "6" } : { delayMs: 500 }),
-    });
-    try {
-      const { id, partIds } = await sendLong(svc, sim);
-      expect(await waitForStatus(svc, id, "failed")).toMatchObject({
-        last_error: "vonage failed (error 6) (part 2 of 3)",
-        provider_id: partIds[0],
-      });
-      await waitFor(() => answeredFinals(sim, partIds).length === 3, { what: "every part's receipt" });
-      expect((await call(svc, "GET", `/api/v1/outbound/${id}/`)).json().status).toBe("failed");
-      expect(await history(svc, id)).toEqual(["submitted", "failed"]);
-    } finally {
-      sim.configure({ partOutcome: undefined });
-    }
-  });
-
-  it("a part refused while the others were accepted fails the message, which is not sent again", async ({
-    svc,
-    sim,
-  }) => {
-    sim.configure({ refusePart: { part: 2, failure: { status: "6", errorText: "Invalid Message" } } });
-    try {
-      const { id, partIds } = await sendLong(svc, sim);
-      expect(await waitForStatus(svc, id, "failed")).toMatchObject({
-        last_error: "vonage 6: Invalid Message (part 2 of 3)",
-        provider_id: partIds[0],
-        attempts: 1,
-      });
-      await new Promise((resolve) => setTimeout(resolve, 1_000)); // past the first retry delays (100, 300 ms)
-      expect(sim.requests.filter((r) => r["client-ref"] === id)).toHaveLength(1);
-      expect(await history(svc, id)).toEqual(["submitted", "failed"]);
-    } finally {
-      sim.configure({ refusePart: undefined });
-    }
-  });
-
-  it("takes part receipts that overtake the send's answer", async ({ svc, sim }) => {
-    sim.configure({ answerDelayMs: 1_000 });
-    try {
-      const { id, partIds } = await sendLong(svc, sim);
-      await waitFor(() => answeredFinals(sim, partIds).length === 3, { what: "every part's receipt" });
-      // Every receipt came before the worker heard the message was accepted: kept until the send is recorded.
-      expect((await svc.db.outbound.findUniqueOrThrow({ where: { id } })).status).toBe("queued");
-      expect(await waitForStatus(svc, id, "delivered")).toMatchObject({ provider_id: partIds[0] });
-      expect(await history(svc, id)).toEqual(["submitted", "delivered"]);
-    } finally {
-      sim.configure({ answerDelayMs: 0 });
-    }
   });
 });
