@@ -129,17 +129,23 @@ export function listPage(messages: SimulatedTwilioMessage[], accountSid: string,
   };
 }
 
-/** Whether a request's basic auth is `accountSid` with its auth token in `accounts` (else answer 401, 20003). */
-export function authenticated(
+/** The account SID a request's basic auth names, if its auth token is that account's in `accounts`. */
+export function authenticatedAccount(
   authorization: string | undefined,
   accounts: Record<string, string>,
-  accountSid: string,
-): boolean {
+): string | undefined {
   const [user, pass] = Buffer.from((authorization ?? "").replace(/^Basic /, ""), "base64")
     .toString("utf8")
     .split(":");
-  return user === accountSid && accounts[accountSid] !== undefined && accounts[accountSid] === pass;
+  return user && accounts[user] !== undefined && accounts[user] === pass ? user : undefined;
 }
+
+/** Whether a request's basic auth is `accountSid` with its auth token in `accounts` (else answer 401, 20003). */
+export const authenticated = (
+  authorization: string | undefined,
+  accounts: Record<string, string>,
+  accountSid: string,
+): boolean => authenticatedAccount(authorization, accounts) === accountSid;
 
 export const NOT_FOUND: TwilioFailure = {
   status: 404,

@@ -3,11 +3,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText, startHttpServer } from "./http.ts";
 import {
   authenticated,
+  authenticatedAccount,
   E164,
   errorBody,
   listPage,
   MESSAGES,
   messageResource,
+  NOT_FOUND,
   postSigned,
   type SimulatedTwilioMessage,
   sid,
@@ -217,19 +219,14 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
     async (req, res) => {
       await sleep(settings.latencyMs);
       const path = (req.url ?? "").split("?")[0] as string;
-      const [user, pass] = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64")
-        .toString("utf8")
-        .split(":");
       const match = MESSAGES.exec(path);
-      if (!match && user && settings.accounts[user] === pass && whatsapp.route(req.method, path, user, res)) {
+      // The Content API (WhatsApp templates) is on the same origin here.
+      const account = match ? undefined : authenticatedAccount(req.headers.authorization, settings.accounts);
+      if (account && whatsapp.route(req.method, path, account, res)) {
         return;
       }
       if (!match) {
-        return json(
-          res,
-          404,
-          errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }),
-        );
+        return json(res, 404, errorBody(NOT_FOUND));
       }
       const accountSid = match[1] as string;
       if (!authenticated(req.headers.authorization, settings.accounts, accountSid)) {
@@ -248,11 +245,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       if (req.method === "GET" && found) {
         return json(res, 200, messageResource(found));
       }
-      return json(
-        res,
-        404,
-        errorBody({ status: 404, code: 20404, message: "The requested resource was not found" }),
-      );
+      return json(res, 404, errorBody(NOT_FOUND));
     },
     (err) => errorBody({ status: 500, code: 20500, message: String(err) }),
   );
