@@ -52,6 +52,54 @@ export const outboundReaching = (db: Db, id: string, status: string) =>
     { what: `outbound ${id} to be ${status}`, timeoutMs: 20_000 },
   );
 
+/** Announces an identity with `addresses` (identity.created) and waits until message-sender's address book has it. */
+export async function knownIdentity(
+  svc: TestService<MessageSenderConfig, Db>,
+  addresses: IdentityAddress[],
+): Promise<IdentityChanged> {
+  const identity = identityEvent(addresses);
+  await svc.broker.publish("identity.created", identity);
+  await waitFor(
+    async () => !!(await svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } })),
+    { what: "the address book entry" },
+  );
+  return identity;
+}
+
+/** The whole hour `offset` hours from now in `zone`, as a sending window's "HH:00". */
+export const hourIn = (zone: string, offset: number): string => {
+  const now = Number(new Date().toLocaleString("en-GB", { hour: "2-digit", hour12: false, timeZone: zone }));
+  return `${String((now + offset + 24) % 24).padStart(2, "0")}:00`;
+};
+
+/**
+ * Closes `channel` until a window two to three hours ahead in `zone` (quiet hours begin before outbound `id`'s planned
+ * retry is due) and waits until the retry waits for the window to open; returns the outbound's row then.
+ */
+export async function retryDeferredByWindow(
+  svc: TestService<MessageSenderConfig, Db>,
+  channel: string,
+  zone: string,
+  id: string,
+) {
+  const patched = await svc.app.inject({
+    method: "PATCH",
+    url: `/api/v1/channel/${channel}/`,
+    headers: adminAuth,
+    payload: { sending_window: { start: hourIn(zone, 2), end: hourIn(zone, 3), timezone: zone } },
+  });
+  if (patched.statusCode !== 200) {
+    throw new Error(`PATCH of ${channel}'s sending window answered ${patched.statusCode}: ${patched.body}`);
+  }
+  return waitFor(
+    async () => {
+      const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
+      return row.notBefore && row.notBefore.getTime() > Date.now() + 3_600_000 && row;
+    },
+    { what: "the retry deferred to the window's opening" },
+  );
+}
+
 /** A fresh South African-looking number, so tests never share an address. */
 export const msisdn = () => `+2782${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
 

@@ -3,7 +3,7 @@ import { adminAuth, type Capture, serviceTest, waitFor } from "@tidings/testing"
 import twilio from "twilio";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
-import { address, createTwilioChannel, identityEvent, msisdn } from "./helpers.ts";
+import { address, createTwilioChannel, knownIdentity, msisdn } from "./helpers.ts";
 import { listening, type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
 
 const SID = `AC${"3".repeat(32)}`;
@@ -39,14 +39,7 @@ describe("inbound", () => {
     webhook,
   }) => {
     const from = msisdn();
-    const identity = identityEvent([address("msisdn", from, { default: true })]);
-    await svc.broker.publish("identity.created", identity);
-    await waitFor(
-      async () => !!(await svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } })),
-      {
-        what: "the address book entry",
-      },
-    );
+    const identity = await knownIdentity(svc, [address("msisdn", from, { default: true })]);
     const first = await sim.sendInbound({
       url: webhook,
       accountSid: SID,

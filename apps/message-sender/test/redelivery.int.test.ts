@@ -16,7 +16,7 @@ import { describe, expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { createTwilioChannel, msisdn, outboundReaching } from "./helpers.ts";
+import { createTwilioChannel, msisdn, outboundReaching, retryDeferredByWindow } from "./helpers.ts";
 
 const SID = `AC${"6".repeat(32)}`;
 const TOKEN = "redelivery-auth-token";
@@ -254,22 +254,7 @@ describe("redelivery after a failed delivery report", () => {
       what: "the retry to be planned",
     });
     // Quiet hours begin before the retry is due: a window two to three hours ahead, in the recipient's zone.
-    const hour = (offset: number) =>
-      `${String((Number(new Date().toLocaleString("en-GB", { hour: "2-digit", hour12: false, timeZone: "Africa/Johannesburg" })) + offset) % 24).padStart(2, "0")}:00`;
-    const patched = await svc.app.inject({
-      method: "PATCH",
-      url: "/api/v1/channel/TW_NIGHT/",
-      headers: adminAuth,
-      payload: { sending_window: { start: hour(2), end: hour(3), timezone: "Africa/Johannesburg" } },
-    });
-    expect(patched.statusCode, patched.body).toBe(200);
-    const deferred = await waitFor(
-      async () => {
-        const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
-        return row.notBefore && row.notBefore.getTime() > Date.now() + 3_600_000 && row;
-      },
-      { what: "the retry deferred to the window's opening" },
-    );
+    const deferred = await retryDeferredByWindow(svc, "TW_NIGHT", "Africa/Johannesburg", id);
     expect(deferred).toMatchObject({ status: "queued", attempts: 1 });
     expect(sims.twilio.requests.filter((r) => r.To === to)).toHaveLength(1);
   });

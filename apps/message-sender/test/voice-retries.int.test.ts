@@ -4,10 +4,10 @@
  * until message_timeout, for a call that never reports its end).
  */
 import { startTwilioVoiceSimulator, type TwilioVoiceSimulator } from "@tidings/provider-simulators";
-import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
-import { msisdn, outboundReaching } from "./helpers.ts";
+import { hourIn, msisdn, outboundReaching, retryDeferredByWindow } from "./helpers.ts";
 import { createChannel, listening, type Svc, sendAudio } from "./voice-helpers.ts";
 
 const SID = `AC${"8".repeat(32)}`;
@@ -16,10 +16,7 @@ const ZONE = "Africa/Johannesburg";
 const AUDIO = ["https://media.example.org/week-3.mp3"];
 
 /** "HH:00" `offset` hours from now in ZONE (the test numbers are South African). */
-const hour = (offset: number) => {
-  const now = Number(new Date().toLocaleString("en-GB", { hour: "2-digit", hour12: false, timeZone: ZONE }));
-  return `${String((now + offset + 24) % 24).padStart(2, "0")}:00`;
-};
+const hour = (offset: number) => hourIn(ZONE, offset);
 
 const it = serviceTest(createMessageSenderService(), {
   worker: true,
@@ -107,20 +104,7 @@ describe("retries of unanswered calls", () => {
       { what: "the retry to be planned" },
     );
     // The calling window closes before the retry is due (3 s): it now opens in two hours.
-    const patched = await svc.app.inject({
-      method: "PATCH",
-      url: "/api/v1/channel/TV_NIGHT/",
-      headers: adminAuth,
-      payload: { sending_window: { start: hour(2), end: hour(3), timezone: ZONE } },
-    });
-    expect(patched.statusCode, patched.body).toBe(200);
-    const deferred = await waitFor(
-      async () => {
-        const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
-        return row.notBefore && row.notBefore.getTime() > Date.now() + 3_600_000 && row;
-      },
-      { what: "the retry deferred to the window's opening" },
-    );
+    const deferred = await retryDeferredByWindow(svc, "TV_NIGHT", ZONE, id);
     expect(deferred).toMatchObject({ status: "queued", attempts: 1 });
     expect(callsTo(sim, to)).toHaveLength(1);
   });

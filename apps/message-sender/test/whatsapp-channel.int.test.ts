@@ -7,7 +7,7 @@ import type { InboundReceived } from "@tidings/contracts";
 import { WHATSAPP_ERRORS } from "@tidings/provider-simulators";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { address, identityEvent, msisdn, outboundReaching } from "./helpers.ts";
+import { address, knownIdentity, msisdn, outboundReaching } from "./helpers.ts";
 import {
   history,
   postSigned,
@@ -152,14 +152,7 @@ describe("twilio-whatsapp: inbound", () => {
     capture,
   }) => {
     const from = msisdn();
-    const identity = identityEvent([address("msisdn", from, { default: true })]);
-    await svc.broker.publish("identity.created", identity);
-    await waitFor(
-      async () => !!(await svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } })),
-      {
-        what: "the address book entry",
-      },
-    );
+    const identity = await knownIdentity(svc, [address("msisdn", from, { default: true })]);
     const { status, sid } = await wa.sim.sendInbound({
       url: `${wa.base}/api/v1/inbound/twilio/WA`,
       accountSid: SID,
