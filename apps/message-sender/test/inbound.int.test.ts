@@ -1,4 +1,5 @@
 import type { InboundReceived } from "@tidings/contracts";
+import { postSigned } from "@tidings/provider-simulators";
 import { adminAuth, type Capture, serviceTest, waitFor } from "@tidings/testing";
 import twilio from "twilio";
 import { describe, expect } from "vitest";
@@ -140,15 +141,7 @@ describe("inbound", () => {
       Body: "YES",
       OriginalRepliedMessageSid: providerId as string,
     };
-    const res = await fetch(webhook, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        "x-twilio-signature": twilio.getExpectedTwilioSignature(TOKEN, webhook, params),
-      },
-      body: new URLSearchParams(params).toString(),
-    });
-    expect(res.status).toBe(200);
+    expect(await postSigned(webhook, TOKEN, params)).toBe(200);
     const row = await svc.db.inbound.findFirstOrThrow({ where: { messageId: params.MessageSid } });
     expect(row).toMatchObject({ inReplyTo: providerId, replyTo: outboundId });
     await waitFor(() => received(capture, row.id).length === 1, { what: "inbound.received" });
