@@ -1,10 +1,11 @@
 /**
  * The import of checked rows through the APIs, a bounded number of rows in flight at a time. Each row: find the
  * identity by its number (identity's search), or create it; then subscribe it to the row's set unless it has an
- * active subscription to it already. Every create carries an Idempotency-Key derived from its body, so a request
- * retried after a lost answer (or a re-run within the key's 24 hours) is answered with what the first one made and
- * never makes a second; a re-run finds the same person by number and the same subscription, and says "already
- * there". A row that fails keeps the API's message and the others go on.
+ * active subscription to it already. Every create carries an Idempotency-Key of its run, row and step, so a
+ * request retried after a lost answer or a busy service is answered with what the first one made and never makes a
+ * second. The keys are new in each run (a key replays even a refusal for 24 hours: a row fixed and imported again
+ * must really be tried again); a re-run finds the same person by number and the same subscription, and says
+ * "already there". A row that fails keeps the API's message and the others go on.
  */
 import { errorText, ok, type TidingsClient, TidingsError } from "../api.ts";
 import type { ImportRow } from "./check.ts";
@@ -22,23 +23,12 @@ export interface RowResult {
   identity?: string;
 }
 
-/** A short, stable digest of a string (cyrb53: not cryptographic, enough to tell two request bodies apart). */
-export function digest(text: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, "0");
-}
+/** A new run's id: its requests' Idempotency-Keys are its own (getRandomValues works on plain http too). */
+export const newRunId = (): string =>
+  Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
 
-/** The Idempotency-Key of a create: what it creates and a digest of its body. */
-export const idempotencyKey = (what: string, body: unknown): string =>
-  `console-import:${what}:${digest(JSON.stringify(body))}`;
+/** The Idempotency-Key of one create in one run: each retry of it sends the same key. */
+export const idempotencyKey = (run: string, what: string): string => `console-import:${run}:${what}`;
 
 const ATTEMPTS = 3;
 
@@ -60,6 +50,7 @@ async function retried<T>(call: () => Promise<T>): Promise<T> {
 /** The identity with this number, or a new one with the row's language, email and details. */
 async function findOrCreateIdentity(
   api: ImportApi,
+  run: string,
   row: ImportRow,
 ): Promise<{ id: string; created: boolean }> {
   const found = await retried(() =>
@@ -83,7 +74,7 @@ async function findOrCreateIdentity(
       },
     },
   };
-  const key = idempotencyKey(`identity:${row.number}`, body);
+  const key = idempotencyKey(run, `identity:${row.number}`);
   const created = await retried(() =>
     ok(api.identity.POST("/api/v1/identities/", { body, params: { header: { "Idempotency-Key": key } } })),
   );
@@ -91,7 +82,7 @@ async function findOrCreateIdentity(
 }
 
 /** Subscribes the identity to the row's set unless it has an active subscription to it: true when it made one. */
-async function subscribe(api: ImportApi, identity: string, row: ImportRow): Promise<boolean> {
+async function subscribe(api: ImportApi, run: string, identity: string, row: ImportRow): Promise<boolean> {
   const active = await retried(() =>
     ok(
       api.subscription.GET("/api/v1/subscriptions/", {
@@ -103,7 +94,7 @@ async function subscribe(api: ImportApi, identity: string, row: ImportRow): Prom
     return false;
   }
   const body = { identity, messageset: row.set.id, lang: row.language, schedule: row.set.default_schedule };
-  const key = idempotencyKey(`subscription:${identity}:${row.set.id}`, body);
+  const key = idempotencyKey(run, `subscription:${identity}:${row.set.id}`);
   // 200: the identity had an active subscription to the set after all (created in between): it is kept.
   const { response } = await retried(async () => {
     const result = await api.subscription.POST("/api/v1/subscriptions/", {
@@ -118,11 +109,12 @@ async function subscribe(api: ImportApi, identity: string, row: ImportRow): Prom
   return response.status === 201;
 }
 
-export async function importRow(api: ImportApi, row: ImportRow): Promise<RowResult> {
+export async function importRow(api: ImportApi, run: string, row: ImportRow): Promise<RowResult> {
   const base = { row: row.row, number: row.number };
+  let identity: { id: string; created: boolean } | undefined;
   try {
-    const identity = await findOrCreateIdentity(api, row);
-    const subscribed = await subscribe(api, identity.id, row);
+    identity = await findOrCreateIdentity(api, run, row);
+    const subscribed = await subscribe(api, run, identity.id, row);
     const outcome: RowOutcome = identity.created ? "imported" : subscribed ? "subscribed" : "already there";
     const message = identity.created
       ? `Created and subscribed to ${row.set.short_name}.`
@@ -131,7 +123,15 @@ export async function importRow(api: ImportApi, row: ImportRow): Promise<RowResu
         : `Already there, subscribed to ${row.set.short_name}.`;
     return { ...base, outcome, message, identity: identity.id };
   } catch (err) {
-    return { ...base, outcome: "failed", message: errorText(err) };
+    const step = identity
+      ? `${identity.created ? "Created" : "Found"} the person, but subscribing failed`
+      : "Finding or creating the person failed";
+    return {
+      ...base,
+      outcome: "failed",
+      message: `${step}: ${errorText(err)}`,
+      ...(identity ? { identity: identity.id } : {}),
+    };
   }
 }
 
@@ -160,9 +160,12 @@ export async function inPool<T, R>(
 }
 
 /** Imports the rows, `concurrency` at a time, reporting each row's result and the count done as they finish. */
-export const importRows = (
+export function importRows(
   api: ImportApi,
   rows: readonly ImportRow[],
   concurrency: number,
   onRow: (result: RowResult, done: number) => void,
-): Promise<RowResult[]> => inPool(rows, concurrency, (row) => importRow(api, row), onRow);
+): Promise<RowResult[]> {
+  const run = newRunId();
+  return inPool(rows, concurrency, (row) => importRow(api, run, row), onRow);
+}
