@@ -7,6 +7,7 @@ import { waitFor } from "@tidings/testing";
 import type { Page } from "playwright-core";
 import { describe, expect } from "vitest";
 import { ok } from "../src/api.ts";
+import { importRow, newRunId } from "../src/imports/run.ts";
 import { expectAccessible, consoleTest as it, type Stack, screenshot } from "./support.ts";
 
 const unique = () => String(Math.floor(Math.random() * 1e7)).padStart(7, "0");
@@ -205,6 +206,26 @@ describe("the Imports page", { timeout: 90_000 }, () => {
     await status(page, "Done: 0 imported, 1 subscribed, 0 already there, 0 failed.").waitFor({
       timeout: 20_000,
     });
+    expect((await peopleWith(stack, number, set.id)).map((p) => p.subscriptions)).toEqual([["eng_ZA"]]);
+  });
+
+  it("makes one person and one subscription when a row's requests are sent twice at once in a run", async ({
+    stack,
+  }) => {
+    const set = await createSet(stack);
+    const number = `+2782${unique()}`;
+    const row = {
+      row: 2,
+      number,
+      language: "eng_ZA",
+      details: {},
+      set: { id: set.id, short_name: set.short_name, default_schedule: set.default_schedule, languages: [] },
+    };
+    // Both find nobody and send the same create with the same Idempotency-Key, as a retry after a lost answer does.
+    const run = newRunId();
+    const results = await Promise.all([importRow(stack.api, run, row), importRow(stack.api, run, row)]);
+    expect(results.map((r) => r.outcome)).not.toContain("failed");
+    expect(new Set(results.map((r) => r.identity)).size).toBe(1);
     expect((await peopleWith(stack, number, set.id)).map((p) => p.subscriptions)).toEqual([["eng_ZA"]]);
   });
 });

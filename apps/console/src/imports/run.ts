@@ -30,7 +30,7 @@ export const newRunId = (): string =>
 /** The Idempotency-Key of one create in one run: each retry of it sends the same key. */
 export const idempotencyKey = (run: string, what: string): string => `console-import:${run}:${what}`;
 
-const ATTEMPTS = 3;
+const ATTEMPTS = 5;
 
 /** A call tried again (same request, same key) when the network or the service failed, or the key is in use. */
 async function retried<T>(call: () => Promise<T>): Promise<T> {
@@ -42,7 +42,7 @@ async function retried<T>(call: () => Promise<T>): Promise<T> {
       if (!transient || attempt >= ATTEMPTS) {
         throw err;
       }
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
     }
   }
 }
