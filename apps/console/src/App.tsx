@@ -2,6 +2,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { clearToken, clientFor, readToken } from "./api.ts";
+import { Broadcasts } from "./pages/Broadcasts.tsx";
 import { Content } from "./pages/Content.tsx";
 import { Operations } from "./pages/Operations.tsx";
 import { People } from "./pages/People.tsx";
@@ -12,6 +13,7 @@ import { ClientContext, useRoute } from "./ui.tsx";
 const PAGES = [
   { path: "people", name: "People" },
   { path: "content", name: "Content" },
+  { path: "broadcasts", name: "Broadcasts" },
   { path: "operations", name: "Operations" },
 ] as const;
 
@@ -22,6 +24,9 @@ function Page({ route }: { route: string[] }) {
   }
   if (page === "content") {
     return <Content setId={id ? Number(id) : undefined} />;
+  }
+  if (page === "broadcasts") {
+    return <Broadcasts />;
   }
   if (page === "operations") {
     return <Operations />;

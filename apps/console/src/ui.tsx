@@ -26,6 +26,16 @@ export function useRoute(): string[] {
   return route;
 }
 
+/** `value`, once it has stopped changing for `ms`. */
+export function useSettled<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
 /** An API error, announced to screen readers. */
 export function ErrorNote({ error }: { error: unknown }) {
   if (!error) {
