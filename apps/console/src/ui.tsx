@@ -89,3 +89,32 @@ export function Table({ caption, head, children }: { caption: string; head: stri
     </section>
   );
 }
+
+/** A list page of an API (`{results}`) as a table, one row per item; `empty` when it has none. */
+export function ListTable<T>({
+  query,
+  empty,
+  caption,
+  head,
+  row,
+}: {
+  query: { isPending: boolean; error: unknown; data: { results: T[] } | undefined };
+  empty: string;
+  caption: string;
+  head: string[];
+  row: (item: T) => ReactNode;
+}) {
+  return (
+    <Loaded query={query}>
+      {(page) =>
+        page.results.length === 0 ? (
+          <p className="muted">{empty}</p>
+        ) : (
+          <Table caption={caption} head={head}>
+            {page.results.map(row)}
+          </Table>
+        )
+      }
+    </Loaded>
+  );
+}

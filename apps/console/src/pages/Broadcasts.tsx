@@ -5,8 +5,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ok } from "../api.ts";
-import { ErrorNote, Loaded, Table, useClient } from "../ui.tsx";
+import { ErrorNote, ListTable, useClient } from "../ui.tsx";
 import { PublishProgress } from "./PublishProgress.tsx";
+import { useTemplates } from "./Templates.tsx";
 
 interface Draft {
   content?: string;
@@ -42,10 +43,7 @@ function Composer({ topic, onPublished }: { topic: string; onPublished: (publish
   const [values, setValues] = useState("");
   const [channels, setChannels] = useState("");
   const [confirming, setConfirming] = useState(false);
-  const templates = useQuery({
-    queryKey: ["templates"],
-    queryFn: () => ok(client.content.GET("/api/v1/template/", { params: { query: { limit: 100 } } })),
-  });
+  const templates = useTemplates();
   const preview = useMutation({
     mutationFn: (draft: Draft) =>
       ok(
@@ -187,35 +185,31 @@ export function Broadcasts() {
   return (
     <>
       <h1>Broadcasts</h1>
-      <Loaded query={topics}>
-        {(page) =>
-          page.results.length === 0 ? (
-            <p className="muted">No topic has subscribers yet.</p>
-          ) : (
-            <Table caption="Topics" head={["Topic", "Subscribers", ""]}>
-              {page.results.map((t) => (
-                <tr key={t.topic}>
-                  <td>{t.topic}</td>
-                  <td>{t.subscribers}</td>
-                  <td className="actions">
-                    <button
-                      type="button"
-                      className="secondary"
-                      aria-label={`Publish to ${t.topic}`}
-                      onClick={() => {
-                        setTopic(t.topic);
-                        setPublished(null);
-                      }}
-                    >
-                      Publish…
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )
-        }
-      </Loaded>
+      <ListTable
+        query={topics}
+        empty="No topic has subscribers yet."
+        caption="Topics"
+        head={["Topic", "Subscribers", ""]}
+        row={(t) => (
+          <tr key={t.topic}>
+            <td>{t.topic}</td>
+            <td>{t.subscribers}</td>
+            <td className="actions">
+              <button
+                type="button"
+                className="secondary"
+                aria-label={`Publish to ${t.topic}`}
+                onClick={() => {
+                  setTopic(t.topic);
+                  setPublished(null);
+                }}
+              >
+                Publish…
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       {published ? (
         <PublishProgress publishId={published} />
       ) : (

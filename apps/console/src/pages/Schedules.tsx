@@ -4,7 +4,7 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { ok } from "../api.ts";
-import { ErrorNote, Loaded, Table, useClient } from "../ui.tsx";
+import { ErrorNote, ListTable, useClient } from "../ui.tsx";
 
 const NEXT_RUNS = 3;
 const YEAR_MS = 366 * 24 * 3600 * 1000;
@@ -62,31 +62,24 @@ export function Schedules() {
   return (
     <>
       <h2>Schedules</h2>
-      <Loaded query={schedules}>
-        {(page) =>
-          page.results.length === 0 ? (
-            <p className="muted">No schedules.</p>
-          ) : (
-            <Table
-              caption="Schedules and their next runs"
-              head={["#", "Cron", "Time zone", `Next ${NEXT_RUNS} runs (its time zone)`]}
-            >
-              {page.results.map((s) => (
-                <tr key={s.id}>
-                  <th scope="row">{s.id}</th>
-                  <td>
-                    <code>{s.cron_definition}</code>
-                  </td>
-                  <td>{s.timezone}</td>
-                  <td>
-                    <NextRuns id={s.id} timezone={s.timezone} />
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )
-        }
-      </Loaded>
+      <ListTable
+        query={schedules}
+        empty="No schedules."
+        caption="Schedules and their next runs"
+        head={["#", "Cron", "Time zone", `Next ${NEXT_RUNS} runs (its time zone)`]}
+        row={(s) => (
+          <tr key={s.id}>
+            <th scope="row">{s.id}</th>
+            <td>
+              <code>{s.cron_definition}</code>
+            </td>
+            <td>{s.timezone}</td>
+            <td>
+              <NextRuns id={s.id} timezone={s.timezone} />
+            </td>
+          </tr>
+        )}
+      />
     </>
   );
 }

@@ -5,7 +5,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { ok } from "../api.ts";
-import { ErrorNote, Loaded, Table, useClient, useSettled } from "../ui.tsx";
+import { ErrorNote, ListTable, useClient, useSettled } from "../ui.tsx";
 
 interface Template {
   id: number;
@@ -72,47 +72,45 @@ function Preview({ template }: { template: Template }) {
   );
 }
 
-export function Templates() {
+/** Content's templates (the first 100). */
+export function useTemplates() {
   const client = useClient();
-  const [previewing, setPreviewing] = useState<Template | null>(null);
-  const templates = useQuery({
+  return useQuery({
     queryKey: ["templates"],
     queryFn: () => ok(client.content.GET("/api/v1/template/", { params: { query: { limit: 100 } } })),
   });
+}
+
+export function Templates() {
+  const [previewing, setPreviewing] = useState<Template | null>(null);
+  const templates = useTemplates();
   return (
     <>
       <h2>Templates</h2>
-      <Loaded query={templates}>
-        {(page) =>
-          page.results.length === 0 ? (
-            <p className="muted">No templates.</p>
-          ) : (
-            <Table
-              caption="Templates and their placeholders"
-              head={["Name", "Type", "Version", "Placeholders", ""]}
-            >
-              {page.results.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td>{t.type}</td>
-                  <td>{t.version}</td>
-                  <td>{t.placeholders.join(", ") || "—"}</td>
-                  <td className="actions">
-                    <button
-                      type="button"
-                      className="secondary"
-                      aria-label={`Preview ${t.name}`}
-                      onClick={() => setPreviewing(t)}
-                    >
-                      Preview
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )
-        }
-      </Loaded>
+      <ListTable
+        query={templates}
+        empty="No templates."
+        caption="Templates and their placeholders"
+        head={["Name", "Type", "Version", "Placeholders", ""]}
+        row={(t) => (
+          <tr key={t.id}>
+            <td>{t.name}</td>
+            <td>{t.type}</td>
+            <td>{t.version}</td>
+            <td>{t.placeholders.join(", ") || "—"}</td>
+            <td className="actions">
+              <button
+                type="button"
+                className="secondary"
+                aria-label={`Preview ${t.name}`}
+                onClick={() => setPreviewing(t)}
+              >
+                Preview
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       {previewing && <Preview key={`${previewing.id}.${previewing.version}`} template={previewing} />}
     </>
   );
