@@ -67,8 +67,15 @@ describe("content and broadcasts in the console", { timeout: 90_000 }, () => {
     );
     await page.goto(`/#/content/${set.id}`);
     await page.getByText("No audio yet.").waitFor();
+    // A file content does not take: its own message.
+    const file = page.getByLabel("Audio file for message 1 (eng_ZA)");
+    await file.setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not audio") });
+    await page.getByRole("button", { name: "Upload" }).click();
+    await expect
+      .poll(() => page.getByRole("alert").textContent())
+      .toMatch(/\(CONTENT_BINARY_TYPE_NOT_ALLOWED\)$/);
     const wav = silence(250);
-    await page.getByLabel("Audio file for message 1 (eng_ZA)").setInputFiles({
+    await file.setInputFiles({
       name: "week-1.wav",
       mimeType: "audio/wav",
       buffer: wav,
