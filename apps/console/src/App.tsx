@@ -2,6 +2,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { clearToken, clientFor, readToken } from "./api.ts";
+import { Broadcasts } from "./pages/Broadcasts.tsx";
 import { Content } from "./pages/Content.tsx";
 import { Imports } from "./pages/Imports.tsx";
 import { Operations } from "./pages/Operations.tsx";
@@ -13,6 +14,7 @@ import { ClientContext, useRoute } from "./ui.tsx";
 const PAGES = [
   { path: "people", name: "People" },
   { path: "content", name: "Content" },
+  { path: "broadcasts", name: "Broadcasts" },
   { path: "imports", name: "Imports" },
   { path: "operations", name: "Operations" },
 ] as const;
@@ -24,6 +26,9 @@ function Page({ route }: { route: string[] }) {
   }
   if (page === "content") {
     return <Content setId={id ? Number(id) : undefined} />;
+  }
+  if (page === "broadcasts") {
+    return <Broadcasts />;
   }
   if (page === "imports") {
     return <Imports />;

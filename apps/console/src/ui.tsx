@@ -26,6 +26,16 @@ export function useRoute(): string[] {
   return route;
 }
 
+/** `value`, once it has stopped changing for `ms`. */
+export function useSettled<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
 /** An API error, announced to screen readers. */
 export function ErrorNote({ error }: { error: unknown }) {
   if (!error) {
@@ -77,5 +87,34 @@ export function Table({ caption, head, children }: { caption: string; head: stri
         <tbody>{children}</tbody>
       </table>
     </section>
+  );
+}
+
+/** A list page of an API (`{results}`) as a table, one row per item; `empty` when it has none. */
+export function ListTable<T>({
+  query,
+  empty,
+  caption,
+  head,
+  row,
+}: {
+  query: { isPending: boolean; error: unknown; data: { results: T[] } | undefined };
+  empty: string;
+  caption: string;
+  head: string[];
+  row: (item: T) => ReactNode;
+}) {
+  return (
+    <Loaded query={query}>
+      {(page) =>
+        page.results.length === 0 ? (
+          <p className="muted">{empty}</p>
+        ) : (
+          <Table caption={caption} head={head}>
+            {page.results.map(row)}
+          </Table>
+        )
+      }
+    </Loaded>
   );
 }

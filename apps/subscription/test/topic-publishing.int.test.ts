@@ -65,6 +65,44 @@ const it = topicsTest({ PUBLIC_URL, TOPIC_CHANNELS: "email=EMAIL", SEND_BATCH_SI
 });
 
 describe("publishing", () => {
+  it("lists topics with their subscribers and previews a publish, sending nothing", async ({ svc, call }) => {
+    const topics = (await call("GET", "/api/v1/topics/")).json();
+    expect(topics).toMatchObject({ count: 1, results: [{ topic, subscribers: 6 }] });
+    const preview = await call("POST", `/api/v1/topics/${topic}/publish/preview/`, {
+      content: "Hi <<first_name>>, ((clinic)) opens at 8.",
+      personalisation: { clinic: "Hillbrow Clinic" },
+    });
+    expect(preview.statusCode, preview.body).toBe(200);
+    const body = preview.json();
+    expect(body).toMatchObject({
+      topic,
+      subscribers: 6,
+      recipients: 2,
+      messages: 3,
+      channels: { email: 1, msisdn: 2 },
+      languages: { eng_ZA: 1, unknown: 1 },
+      subject: null,
+      content: "Hi <<first_name>>, ((clinic)) opens at 8.",
+    });
+    // The first recipient by id: Alice gets her name, Dan has none.
+    expect(body.sample).toEqual(
+      body.sample.identity === alice
+        ? { identity: alice, subject: null, body: "Hi Alice, Hillbrow Clinic opens at 8.", missing: null }
+        : { identity: dan, subject: null, body: null, missing: "first_name" },
+    );
+    const emailOnly = await call("POST", `/api/v1/topics/${topic}/publish/preview/`, {
+      content: "Hello",
+      channels: ["email"],
+    });
+    expect(emailOnly.json()).toMatchObject({ recipients: 1, messages: 1, channels: { email: 1 } });
+    const neither = await call("POST", `/api/v1/topics/${topic}/publish/preview/`, { subject: "x" });
+    expect(neither.statusCode).toBe(400);
+    expect(neither.json().error.code).toBe("TOPIC_CONTENT_REQUIRED");
+    const unknown = await call("POST", `/api/v1/topics/${topic}/publish/preview/`, { template: 999_999 });
+    expect(unknown.json().error.code).toBe("TOPIC_UNKNOWN_TEMPLATE");
+    expect(await svc.db.topicPublish.count()).toBe(0);
+  });
+
   it("sends only to verified, opted-in subscribers, mail-merged per recipient, and reports missing fields", async ({
     publish,
     sendsOf,
@@ -82,6 +120,7 @@ describe("publishing", () => {
     expect(record).toMatchObject({
       publish_id: "clinic-1",
       recipients: 2,
+      recorded: 2,
       counts: { queued: 2, failed: 1 },
       failures: { "missing_field:first_name": 1 },
     });

@@ -3,7 +3,10 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ok } from "../api.ts";
 import { ErrorNote, Loaded, Table, useClient } from "../ui.tsx";
+import { MessageAudio } from "./MessageAudio.tsx";
 import { MessageEditor } from "./MessageEditor.tsx";
+import { Schedules } from "./Schedules.tsx";
+import { Templates } from "./Templates.tsx";
 
 interface Message {
   id: number;
@@ -12,6 +15,7 @@ interface Message {
   text_content: string | null;
   encoding?: string | null;
   segments?: number;
+  binary_content?: { content: string } | null;
 }
 
 function MessageSets() {
@@ -39,6 +43,8 @@ function MessageSets() {
           </Table>
         )}
       </Loaded>
+      <Templates />
+      <Schedules />
     </>
   );
 }
@@ -173,6 +179,14 @@ function MessageSet({ id }: { id: number }) {
                             >
                               Edit
                             </button>
+                            {s.content_type === "audio" && (
+                              <MessageAudio
+                                message={m.id}
+                                label={`message ${seq} (${lang})`}
+                                url={m.binary_content?.content}
+                                onChanged={() => void refresh()}
+                              />
+                            )}
                           </>
                         )}
                       </td>

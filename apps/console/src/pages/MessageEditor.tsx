@@ -3,19 +3,9 @@
  * tells its SMS encoding, length and segments, and the problem saving it would give.
  */
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { type FormEvent, useEffect, useId, useState } from "react";
+import { type FormEvent, useId, useState } from "react";
 import { ok } from "../api.ts";
-import { ErrorNote, useClient } from "../ui.tsx";
-
-/** `value`, once it has stopped changing for `ms`. */
-function useSettled<T>(value: T, ms: number): T {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return settled;
-}
+import { ErrorNote, useClient, useSettled } from "../ui.tsx";
 
 export function MessageEditor({
   messageset,

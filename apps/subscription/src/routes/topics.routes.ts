@@ -3,14 +3,17 @@ import {
   IdParams,
   ListQuery,
   Paginated,
+  PreviewTopicBody,
   PublishAccepted,
   PublishParams,
+  PublishPreview,
   PublishRecord,
   PublishTopicBody,
   SubscribeTopicBody,
   TopicParams,
   TopicSubscriber,
   TopicSubscriberParams,
+  TopicSummary,
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, routeError, toPage } from "@tidings/service-kit";
 import Type from "typebox";
@@ -22,12 +25,32 @@ import {
   subscribeTopic,
   unsubscribeTopic,
 } from "../services/topics.ts";
+import { listTopics, previewPublish } from "../services/topics-preview.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
 
 const tags = ["topics"];
 
 /** Topics (Meerkat Hermes pub/sub): subscribers, publishes and their records. */
 export function topicRoutes(app: Api, { db }: RouteDeps): void {
+  app.get(
+    "/api/v1/topics/",
+    {
+      schema: {
+        tags,
+        summary: "Every topic with subscribers, and how many",
+        description:
+          "`{topic, subscribers}` per topic that has at least one subscriber, `limit`/`offset` pages in topic order.",
+        querystring: ListQuery,
+        response: { 200: Paginated(TopicSummary), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = pageParams(request.query);
+      const { count, results } = await listTopics(db, page);
+      return toPage(request, page, count, results);
+    },
+  );
+
   app.post(
     "/api/v1/topics/:topic/subscribers/",
     {
@@ -131,6 +154,22 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
       const accepted = await publishTopic(db, request.params.topic, request.body, actorOf(request));
       return reply.code(accepted.duplicate ? 200 : 202).send(accepted);
     },
+  );
+
+  app.post(
+    "/api/v1/topics/:topic/publish/preview/",
+    {
+      schema: {
+        tags,
+        summary: "What a publish to the topic would send now (sends nothing)",
+        description:
+          "The body of a publish without `publish_id`: 200 `{topic, subscribers, recipients, messages, channels, languages, subject, content, sample}`, counted by the same rule as the publish; `sample` is the first recipient's mail-merged message (or the field it lacks).",
+        params: TopicParams,
+        body: PreviewTopicBody,
+        response: { 200: PublishPreview, ...errorResponses },
+      },
+    },
+    async (request) => previewPublish(db, request.params.topic, request.body),
   );
 
   app.get(

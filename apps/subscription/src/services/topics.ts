@@ -2,6 +2,7 @@ import { enqueue } from "@tidings/amqp";
 import {
   deterministicId,
   type IdentityTopic,
+  type PreviewTopicBody,
   type PublishAccepted,
   type PublishRecord,
   type PublishTopicBody,
@@ -132,9 +133,10 @@ export async function removeTopicSubscriptions(
 }
 
 /** What a publish sends: its own content, or a template's body (and subject) copied when it is published. */
-async function resolveContent(
+/** The text a publish sends: its `content`, or its template's body (and subject) from the local copy. */
+export async function resolveContent(
   db: Db,
-  input: PublishTopicBody,
+  input: PreviewTopicBody,
 ): Promise<{ content: string; subject: string | null }> {
   if ((input.content === undefined) === (input.template === undefined)) {
     throw topicContentRequired();
@@ -218,11 +220,17 @@ export async function getPublish(db: Db, publishId: string): Promise<PublishReco
   if (!row) {
     throw publishNotFound(publishId);
   }
-  const groups = await db.topicRecipient.groupBy({
-    by: ["status", "reason"],
-    where: { publishId },
-    _count: { _all: true },
-  });
+  const [[{ recorded }], groups] = await Promise.all([
+    db.$queryRawUnsafe<{ recorded: number }[]>(
+      "SELECT count(DISTINCT identity)::int AS recorded FROM topic_recipient WHERE publish_id = $1",
+      publishId,
+    ) as Promise<[{ recorded: number }]>,
+    db.topicRecipient.groupBy({
+      by: ["status", "reason"],
+      where: { publishId },
+      _count: { _all: true },
+    }),
+  ]);
   const counts: Record<string, number> = {};
   const failures: Record<string, number> = {};
   for (const g of groups) {
@@ -237,6 +245,7 @@ export async function getPublish(db: Db, publishId: string): Promise<PublishReco
     template: row.templateId,
     channels: row.channels,
     recipients: row.recipients,
+    recorded,
     counts,
     failures,
     created_at: row.createdAt.toISOString(),

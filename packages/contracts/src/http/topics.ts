@@ -34,9 +34,8 @@ export const PersonalisationValue = Type.Union([
   Type.Boolean(),
 ]);
 
-/** Exactly one of `content` and `template`. */
-export const PublishTopicBody = Body({
-  publish_id: PublishId,
+/** What a publish sends: exactly one of `content` and `template`. */
+const publishContent = {
   /** Text with `<<field>>` / `((field))` placeholders, filled from `personalisation` then identity details. */
   content: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000 })),
   /** A content-service template id (from the local copy kept by content.template.* events). */
@@ -48,7 +47,10 @@ export const PublishTopicBody = Body({
   subject: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
   /** Address types to send on; absent: every channel each subscriber takes. */
   channels: Type.Optional(Channels),
-});
+};
+
+/** Exactly one of `content` and `template`. */
+export const PublishTopicBody = Body({ publish_id: PublishId, ...publishContent });
 export type PublishTopicBody = Static<typeof PublishTopicBody>;
 
 export const PublishAccepted = Type.Object({
@@ -66,6 +68,8 @@ export const PublishRecord = Type.Object({
   template: Nullable(Type.Integer()),
   channels: Type.Array(Type.String()),
   recipients: Type.Integer({ minimum: 0 }),
+  /** How many of the recipients have a record (the fan-out has reached them): all of them once it is done. */
+  recorded: Type.Integer({ minimum: 0 }),
   /** Recipient records by status: queued, failed, skipped, delivered, undelivered. */
   counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
   /** Failure reasons (e.g. `missing_field:first_name`) with how many recipients each. */
@@ -80,3 +84,42 @@ export const IdentityTopic = Type.Object({
   created_at: IsoDateTime,
 });
 export type IdentityTopic = Static<typeof IdentityTopic>;
+
+/** A publish as it would be sent now, without sending it: the body of a publish without its `publish_id`. */
+export const PreviewTopicBody = Body(publishContent);
+export type PreviewTopicBody = Static<typeof PreviewTopicBody>;
+
+const Counts = Type.Record(Type.String(), Type.Integer({ minimum: 0 }));
+
+export const PublishPreview = Type.Object({
+  topic: Type.String(),
+  /** Everyone subscribed to the topic. */
+  subscribers: Type.Integer({ minimum: 0 }),
+  /** The subscribers a publish would reach now (a verified, not opted-out address on a wanted channel). */
+  recipients: Type.Integer({ minimum: 0 }),
+  /** The messages it would send: one per recipient and channel. */
+  messages: Type.Integer({ minimum: 0 }),
+  /** Recipients per channel (address type). */
+  channels: Counts,
+  /** Recipients per language (their identity's `lang_code`; `unknown` without one). */
+  languages: Counts,
+  /** The text as published (a template's body), placeholders not yet filled. */
+  subject: Nullable(Type.String()),
+  content: Type.String(),
+  /** The message the first recipient would get (without its unsubscribe link), or the field it lacks. */
+  sample: Nullable(
+    Type.Object({
+      identity: Uuid,
+      subject: Nullable(Type.String()),
+      body: Nullable(Type.String()),
+      missing: Nullable(Type.String()),
+    }),
+  ),
+});
+export type PublishPreview = Static<typeof PublishPreview>;
+
+export const TopicSummary = Type.Object({
+  topic: Type.String(),
+  subscribers: Type.Integer({ minimum: 0 }),
+});
+export type TopicSummary = Static<typeof TopicSummary>;
