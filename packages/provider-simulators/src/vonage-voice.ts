@@ -77,8 +77,35 @@ export function vonageWebhookJwt(
   return `${header}.${claims}.${signature}`;
 }
 
+/**
+ * Posts `body` (JSON) to `url` signed as Vonage signs an application's webhooks (vonageWebhookJwt); the HTTP status
+ * the receiver answered, -1 when it could not be reached.
+ */
+export async function postVonageSigned(
+  url: string,
+  secret: string,
+  applicationId: string,
+  body: object,
+): Promise<number> {
+  const text = JSON.stringify(body);
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${vonageWebhookJwt(secret, text, applicationId)}`,
+      },
+      body: text,
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return -1;
+  }
+}
+
 /** The application id of a request's RS256 JWT (as the SDK makes it from the private key), if it verifies. */
-function authorisedApplication(authorization: string | undefined, keys: Record<string, string>) {
+export function authorisedApplication(authorization: string | undefined, keys: Record<string, string>) {
   const [header, claims, signature] = (authorization ?? "").replace(/^Bearer /, "").split(".");
   if (!header || !claims || !signature) {
     return undefined;
@@ -131,22 +158,7 @@ export async function startVonageVoiceSimulator(
       direction: "outbound",
       timestamp: new Date().toISOString(),
     };
-    const text = JSON.stringify(body);
-    let responseStatus = -1;
-    try {
-      const res = await fetch(c.eventUrl, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          authorization: `Bearer ${vonageWebhookJwt(options.signatureSecret, text, c.applicationId)}`,
-        },
-        body: text,
-      });
-      responseStatus = res.status;
-      await res.arrayBuffer();
-    } catch {
-      // unreachable receiver: -1
-    }
+    const responseStatus = await postVonageSigned(c.eventUrl, options.signatureSecret, c.applicationId, body);
     events.push({ url: c.eventUrl, body, responseStatus, at: Date.now() });
     return responseStatus;
   }
