@@ -8,6 +8,7 @@ import { vonageWebhookJwt } from "@tidings/provider-simulators";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { address, knownIdentity, msisdn, outboundReaching } from "./helpers.ts";
+import { call } from "./support.ts";
 import {
   APP,
   history,
@@ -33,6 +34,49 @@ const post = (url: string, body: object, authorization?: string) =>
 /** A Messages API webhook's Authorization: a JWT signed with `secret` over `body`. */
 const bearer = (secret: string, body: object) =>
   `Bearer ${vonageWebhookJwt(secret, JSON.stringify(body), APP)}`;
+
+describe("vonage-whatsapp: configuration", () => {
+  const configuration = {
+    application_id: APP,
+    private_key: "the-private-key-pem",
+    from: WA_NUMBER,
+    signature_secret: "the-signature-secret",
+  };
+
+  it("keeps the private key and signature secret write-only", async ({ svc }) => {
+    const res = await call(svc, "POST", "/api/v1/channel/", {
+      channel_id: "VWA_CFG",
+      channel_type: "vonage-whatsapp",
+      configuration,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().configuration).toEqual({
+      ...configuration,
+      private_key: "********",
+      signature_secret: "********",
+    });
+    for (const shown of [res.body, (await call(svc, "GET", "/api/v1/channel/VWA_CFG/")).body]) {
+      expect(shown).not.toContain("the-private-key-pem");
+      expect(shown).not.toContain("the-signature-secret");
+    }
+  });
+
+  it.for<[string, object]>([
+    ["no signature secret", { ...configuration, signature_secret: undefined }],
+    ["a from that is not E.164", { ...configuration, from: "Clinic" }],
+    ["an unknown field", { ...configuration, api_key: "k" }],
+    ["a bad template locale", { ...configuration, template_locale: "English" }],
+  ])("refuses a configuration with %s (400), stores nothing", async ([_, bad], { svc }) => {
+    const res = await call(svc, "POST", "/api/v1/channel/", {
+      channel_id: "VWA_BAD",
+      channel_type: "vonage-whatsapp",
+      configuration: JSON.parse(JSON.stringify(bad)),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("VALIDATION_FAILED");
+    expect(await svc.db.channel.findUnique({ where: { id: "VWA_BAD" } })).toBeNull();
+  });
+});
 
 describe("vonage-whatsapp: sending", () => {
   it("sends a template outside the window, its variables as WhatsApp's ordered parameters", async ({
