@@ -282,14 +282,6 @@ describe("changing channels", () => {
       ["api_secret", "signature_secret"],
     ],
     [
-      "vonage-whatsapp api_url",
-      "VWR",
-      { application_id: "app", private_key: "pem-key", from: "+15005550010", signature_secret: "sig-secret" },
-      "vonage-whatsapp",
-      { api_url: "http://127.0.0.1:9" },
-      ["private_key", "signature_secret"],
-    ],
-    [
       "smtp host",
       "SMR",
       { host: "smtp.example.org", port: 587, from: "T <t@example.org>", user: "u", password: "pw-secret" },
