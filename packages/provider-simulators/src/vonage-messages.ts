@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { json, readText, startHttpServer } from "./http.ts";
-import { authorisedApplication, postVonageSigned } from "./vonage-voice.ts";
+import { json, readText } from "./http.ts";
+import { postVonageSigned, startApplicationApi } from "./vonage-voice.ts";
 
 // Vonage's Messages API for WhatsApp (https://developer.vonage.com/en/api/messages): `POST /v1/messages`, as
 // `@vonage/server-sdk`'s `messages.send` sends it (JSON, authenticated by the application's RS256 JWT), answered 202
@@ -98,7 +98,6 @@ export async function startVonageMessagesSimulator(
   const scripts = new Map<string, VonageMessageOutcome[]>();
   /** Number (no +) -> when it last wrote. */
   const lastInbound = new Map<string, number>();
-  const pending = new Set<Promise<unknown>>();
 
   async function status(m: SimulatedVonageWhatsapp, value: string, code?: number): Promise<number> {
     m.status = value;
@@ -204,36 +203,21 @@ export async function startVonageMessagesSimulator(
       status: "accepted",
     };
     messages.push(message);
-    const running = lifecycle(message);
-    pending.add(running);
-    void running.finally(() => pending.delete(running));
+    api.track(lifecycle(message));
     json(res, 202, { message_uuid: message.uuid });
   }
 
-  const { server, url } = await startHttpServer(
+  const api = await startApplicationApi(
+    options.applications,
     options.port,
-    async (req, res) => {
-      const path = (req.url ?? "").split("?")[0] as string;
-      const applicationId = authorisedApplication(req.headers.authorization, options.applications);
-      if (!applicationId) {
-        return json(res, 401, {
-          type: "https://developer.vonage.com/api-errors#unauthorized",
-          title: "Unauthorized",
-        });
-      }
-      if (req.method === "POST" && path === "/v1/messages") {
-        return create(req, res, applicationId);
-      }
-      return json(res, 404, {
-        type: "https://developer.vonage.com/api-errors#not-found",
-        title: "Not Found",
-      });
-    },
-    (err) => ({ type: "https://developer.vonage.com/api-errors#internal", title: String(err) }),
+    async (req, res, path, applicationId) =>
+      req.method === "POST" && path === "/v1/messages"
+        ? create(req, res, applicationId)
+        : json(res, 404, { type: "https://developer.vonage.com/api-errors#not-found", title: "Not Found" }),
   );
 
   return {
-    url,
+    url: api.url,
     messages,
     statuses,
     notOnWhatsapp,
@@ -271,10 +255,6 @@ export async function startVonageMessagesSimulator(
       );
       return { status, uuid };
     },
-    async close() {
-      await Promise.allSettled([...pending]);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => api.close(),
   };
 }
