@@ -3,11 +3,10 @@
  * the 24-hour window (opened by an inbound WhatsApp message), a template outside it, each status path from
  * webhooks signed as Vonage signs them, forged webhooks refused, and inbound messages (identity, STOP).
  */
-import type { InboundReceived } from "@tidings/contracts";
 import { vonageWebhookJwt } from "@tidings/provider-simulators";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { address, knownIdentity, msisdn, outboundReaching } from "./helpers.ts";
+import { address, expectStopFrom, knownIdentity, msisdn, outboundReaching } from "./helpers.ts";
 import { call } from "./support.ts";
 import {
   APP,
@@ -213,16 +212,13 @@ describe("vonage-whatsapp: inbound", () => {
       text: "STOP",
     });
     expect(status).toBe(200);
-    const row = await svc.db.inbound.findFirstOrThrow({ where: { messageId: uuid } });
-    expect(row).toMatchObject({
+    await expectStopFrom(svc, capture, {
+      messageId: uuid,
       channel: "VWA",
-      fromIdentity: identity.id,
-      keyword: "stop",
       toAddr: WA_NUMBER,
+      identity,
+      from,
     });
-    const received = () => capture.named<InboundReceived>("inbound.received").filter((r) => r.id === row.id);
-    await waitFor(() => received().length === 1, { what: "inbound.received" });
-    expect(received()[0]).toMatchObject({ from_identity: identity.id, from_addr: from, keyword: "stop" });
   });
 
   it("refuses an inbound signed with another secret (403): nothing stored, no window opened", async ({
