@@ -6,9 +6,11 @@ import {
   DELAY_LEVELS_MS,
   type IdentityAddress,
   type IdentityChanged,
+  type InboundReceived,
   type QueueName,
 } from "@tidings/contracts";
-import { adminAuth, type TestService, waitFor } from "@tidings/testing";
+import { adminAuth, type Capture, type TestService, waitFor } from "@tidings/testing";
+import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 
@@ -64,6 +66,31 @@ export async function knownIdentity(
     { what: "the address book entry" },
   );
   return identity;
+}
+
+/**
+ * Expects inbound `messageId` stored on `channel` (to `toAddr`) as a STOP of `identity`, who wrote from `from`, and
+ * announced once by `inbound.received` from that number (the one identity opts out, whatever the channel).
+ */
+export async function expectStopFrom(
+  svc: TestService<MessageSenderConfig, Db>,
+  capture: Capture,
+  stop: { messageId: string; channel: string; toAddr: string; identity: IdentityChanged; from: string },
+): Promise<void> {
+  const row = await svc.db.inbound.findFirstOrThrow({ where: { messageId: stop.messageId } });
+  expect(row).toMatchObject({
+    channel: stop.channel,
+    fromIdentity: stop.identity.id,
+    keyword: "stop",
+    toAddr: stop.toAddr,
+  });
+  const received = () => capture.named<InboundReceived>("inbound.received").filter((r) => r.id === row.id);
+  await waitFor(() => received().length === 1, { what: "inbound.received" });
+  expect(received()[0]).toMatchObject({
+    from_identity: stop.identity.id,
+    from_addr: stop.from,
+    keyword: "stop",
+  });
 }
 
 /** The whole hour `offset` hours from now in `zone`, as a sending window's "HH:00". */

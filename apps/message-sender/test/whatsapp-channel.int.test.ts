@@ -3,11 +3,9 @@
  * API outside the 24-hour window, free text inside it (opened by an inbound WhatsApp message), each status path,
  * and inbound messages (identity, STOP) with their signatures.
  */
-import type { InboundReceived } from "@tidings/contracts";
 import { WHATSAPP_ERRORS } from "@tidings/provider-simulators";
-import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { address, knownIdentity, msisdn, outboundReaching } from "./helpers.ts";
+import { address, expectStopFrom, knownIdentity, msisdn, outboundReaching } from "./helpers.ts";
 import {
   history,
   postSigned,
@@ -161,17 +159,8 @@ describe("twilio-whatsapp: inbound", () => {
       body: "STOP",
     });
     expect(status).toBe(200);
-    const row = await svc.db.inbound.findFirstOrThrow({ where: { messageId: sid } });
-    expect(row).toMatchObject({
-      channel: "WA",
-      fromIdentity: identity.id,
-      keyword: "stop",
-      toAddr: WA_NUMBER,
-    });
-    const received = () => capture.named<InboundReceived>("inbound.received").filter((r) => r.id === row.id);
-    await waitFor(() => received().length === 1, { what: "inbound.received" });
     // identity opts out the number itself (not whatsapp:+…), so SMS and WhatsApp sends to it both stop.
-    expect(received()[0]).toMatchObject({ from_identity: identity.id, from_addr: from, keyword: "stop" });
+    await expectStopFrom(svc, capture, { messageId: sid, channel: "WA", toAddr: WA_NUMBER, identity, from });
   });
 
   it("refuses a WhatsApp inbound signed with another token (403), stores nothing", async ({ svc, wa }) => {

@@ -12,4 +12,5 @@ export {
 export * from "./twilio-voice.ts";
 export * from "./twilio-whatsapp.ts";
 export * from "./vonage.ts";
+export * from "./vonage-messages.ts";
 export * from "./vonage-voice.ts";

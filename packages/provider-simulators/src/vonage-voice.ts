@@ -77,6 +77,33 @@ export function vonageWebhookJwt(
   return `${header}.${claims}.${signature}`;
 }
 
+/**
+ * Posts `body` (JSON) to `url` signed as Vonage signs an application's webhooks (vonageWebhookJwt); the HTTP status
+ * the receiver answered, -1 when it could not be reached.
+ */
+export async function postVonageSigned(
+  url: string,
+  secret: string,
+  applicationId: string,
+  body: object,
+): Promise<number> {
+  const text = JSON.stringify(body);
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${vonageWebhookJwt(secret, text, applicationId)}`,
+      },
+      body: text,
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return -1;
+  }
+}
+
 /** The application id of a request's RS256 JWT (as the SDK makes it from the private key), if it verifies. */
 function authorisedApplication(authorization: string | undefined, keys: Record<string, string>) {
   const [header, claims, signature] = (authorization ?? "").replace(/^Bearer /, "").split(".");
@@ -91,6 +118,48 @@ function authorisedApplication(authorization: string | undefined, keys: Record<s
     key &&
     createVerify("RSA-SHA256").update(`${header}.${claims}`).verify(key, Buffer.from(signature, "base64url"));
   return verified ? id : undefined;
+}
+
+/** A local API of a Vonage application: its URL, `track` (a running lifecycle `close` waits for), `close`. */
+export interface ApplicationApi {
+  url: string;
+  track(running: Promise<unknown>): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a local Vonage application API: each request authenticated by the application's RS256 JWT (401
+ * otherwise), then handed to `route` with its path and application id.
+ */
+export async function startApplicationApi(
+  applications: Record<string, string>,
+  port: number | undefined,
+  route: (req: IncomingMessage, res: ServerResponse, path: string, applicationId: string) => Promise<void>,
+): Promise<ApplicationApi> {
+  const pending = new Set<Promise<unknown>>();
+  const { server, url } = await startHttpServer(
+    port,
+    async (req, res) => {
+      const applicationId = authorisedApplication(req.headers.authorization, applications);
+      if (!applicationId) {
+        return json(res, 401, { type: "UNAUTHORIZED", title: "Invalid Token" });
+      }
+      return route(req, res, (req.url ?? "").split("?")[0] as string, applicationId);
+    },
+    (err) => ({ type: "INTERNAL_ERROR", title: String(err) }),
+  );
+  return {
+    url,
+    track(running) {
+      pending.add(running);
+      void running.finally(() => pending.delete(running));
+    },
+    async close() {
+      await Promise.allSettled([...pending]);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 const callResource = (c: SimulatedVonageCall) => ({
@@ -115,7 +184,6 @@ export async function startVonageVoiceSimulator(
   const calls: SimulatedVonageCall[] = [];
   const events: VonageVoiceSimulator["events"] = [];
   const scripts = new Map<string, CallOutcome[]>();
-  const pending = new Set<Promise<unknown>>();
 
   async function event(c: SimulatedVonageCall, status: string): Promise<number> {
     c.status = status;
@@ -131,22 +199,7 @@ export async function startVonageVoiceSimulator(
       direction: "outbound",
       timestamp: new Date().toISOString(),
     };
-    const text = JSON.stringify(body);
-    let responseStatus = -1;
-    try {
-      const res = await fetch(c.eventUrl, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          authorization: `Bearer ${vonageWebhookJwt(options.signatureSecret, text, c.applicationId)}`,
-        },
-        body: text,
-      });
-      responseStatus = res.status;
-      await res.arrayBuffer();
-    } catch {
-      // unreachable receiver: -1
-    }
+    const responseStatus = await postVonageSigned(c.eventUrl, options.signatureSecret, c.applicationId, body);
     events.push({ url: c.eventUrl, body, responseStatus, at: Date.now() });
     return responseStatus;
   }
@@ -192,20 +245,14 @@ export async function startVonageVoiceSimulator(
       createdAt: Date.now(),
     };
     calls.push(call);
-    const running = lifecycle(call);
-    pending.add(running);
-    void running.finally(() => pending.delete(running));
+    api.track(lifecycle(call));
     json(res, 201, callResource(call));
   }
 
-  const { server, url } = await startHttpServer(
+  const api = await startApplicationApi(
+    options.applications,
     options.port,
-    async (req, res) => {
-      const path = (req.url ?? "").split("?")[0] as string;
-      const applicationId = authorisedApplication(req.headers.authorization, options.applications);
-      if (!applicationId) {
-        return json(res, 401, { type: "UNAUTHORIZED", title: "Invalid Token" });
-      }
+    async (req, res, path, applicationId) => {
       if (req.method === "POST" && path === "/v1/calls") {
         return create(req, res, applicationId);
       }
@@ -214,11 +261,10 @@ export async function startVonageVoiceSimulator(
         ? json(res, 200, callResource(found))
         : json(res, 404, { type: "NOT_FOUND", title: "Not Found" });
     },
-    (err) => ({ type: "INTERNAL_ERROR", title: String(err) }),
   );
 
   return {
-    url,
+    url: api.url,
     calls,
     events,
     script(to, outcomes) {
@@ -231,10 +277,6 @@ export async function startVonageVoiceSimulator(
       }
       return event(call, status);
     },
-    async close() {
-      await Promise.allSettled([...pending]);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => api.close(),
   };
 }

@@ -9,6 +9,7 @@ import type { TwilioVoiceChannelConfig } from "./twilio-voice/wire.ts";
 import type { TwilioWhatsappChannelConfig } from "./twilio-whatsapp/wire.ts";
 import type { VonageChannelConfig } from "./vonage/wire.ts";
 import type { VonageVoiceChannelConfig } from "./vonage-voice/wire.ts";
+import type { VonageWhatsappChannelConfig } from "./vonage-whatsapp/wire.ts";
 
 /** Sending through a channel type with no adapter yet: a definite failure, not a retry loop. */
 const unsupported = (type: string): Channel => ({
@@ -52,6 +53,11 @@ export async function buildAdapter(
       const { TwilioWhatsappChannel } = await import("./twilio-whatsapp/adapter.ts");
       const whatsapp = row.configuration as unknown as TwilioWhatsappChannelConfig;
       return new TwilioWhatsappChannel(row.id, whatsapp, db);
+    }
+    case "vonage-whatsapp": {
+      const { VonageWhatsappChannel } = await import("./vonage-whatsapp/adapter.ts");
+      const whatsapp = row.configuration as unknown as VonageWhatsappChannelConfig;
+      return new VonageWhatsappChannel(row.id, whatsapp, db);
     }
     default:
       return unsupported(row.type);

@@ -7,6 +7,7 @@ import { TwilioVoiceChannelConfig } from "./twilio-voice/wire.ts";
 import { TwilioWhatsappChannelConfig } from "./twilio-whatsapp/wire.ts";
 import { VonageChannelConfig } from "./vonage/wire.ts";
 import { VonageVoiceChannelConfig } from "./vonage-voice/wire.ts";
+import { VonageWhatsappChannelConfig } from "./vonage-whatsapp/wire.ts";
 
 // The channel types: each one's configuration (its provider's wire format), its secrets and its endpoints.
 
@@ -18,6 +19,7 @@ export const CHANNEL_CONFIGS = {
   "twilio-voice": TwilioVoiceChannelConfig,
   "vonage-voice": VonageVoiceChannelConfig,
   "twilio-whatsapp": TwilioWhatsappChannelConfig,
+  "vonage-whatsapp": VonageWhatsappChannelConfig,
 } as const;
 export type ChannelType = keyof typeof CHANNEL_CONFIGS;
 
@@ -30,6 +32,7 @@ export const CHANNEL_SECRETS: Readonly<Record<ChannelType, readonly string[]>> =
   "twilio-voice": ["auth_token"],
   "vonage-voice": ["private_key", "signature_secret"],
   "twilio-whatsapp": ["auth_token"],
+  "vonage-whatsapp": ["private_key", "signature_secret"],
 };
 
 /**
@@ -45,6 +48,7 @@ export const CHANNEL_ENDPOINTS: Readonly<Record<ChannelType, readonly string[]>>
   "twilio-voice": ["api_url", "status_callback"],
   "vonage-voice": ["api_url", "status_callback"],
   "twilio-whatsapp": ["api_url", "status_callback"],
+  "vonage-whatsapp": ["api_url", "status_callback"],
 };
 
 /** `POST /api/v1/channel/`: the configuration is validated by type. */
@@ -71,6 +75,11 @@ export const CreateChannelBody = Type.Union([
     ...ChannelFields,
     channel_type: Type.Literal("twilio-whatsapp"),
     configuration: TwilioWhatsappChannelConfig,
+  }),
+  Body({
+    ...ChannelFields,
+    channel_type: Type.Literal("vonage-whatsapp"),
+    configuration: VonageWhatsappChannelConfig,
   }),
 ]);
 export type CreateChannelBody = Static<typeof CreateChannelBody>;

@@ -30,7 +30,13 @@ export const signedParams = (body: unknown): Record<string, string> =>
   Object.fromEntries(Object.entries(body as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 
 /** The channel types whose provider posts webhooks. */
-export type WebhookChannelType = "twilio" | "twilio-whatsapp" | "vonage" | "twilio-voice" | "vonage-voice";
+export type WebhookChannelType =
+  | "twilio"
+  | "twilio-whatsapp"
+  | "vonage"
+  | "twilio-voice"
+  | "vonage-voice"
+  | "vonage-whatsapp";
 
 /**
  * A provider webhook's channel configuration (404 unless it is a channel of `type`), to check the webhook's

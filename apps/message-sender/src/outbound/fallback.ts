@@ -13,7 +13,7 @@ import type { ReportOutcome } from "./status.ts";
 // WhatsApp provider id among the past attempts: it is recorded in the history, and changes nothing.
 
 /** Channel types whose accepted sends fall back to SMS. */
-const FALLS_BACK = new Set(["twilio-whatsapp"]);
+const FALLS_BACK = new Set(["twilio-whatsapp", "vonage-whatsapp"]);
 
 /** The channel an accepted send through `channelId` falls back to (its type falls back, and it names one), or null. */
 export async function fallbackOf(channels: ChannelCache, channelId: string): Promise<string | null> {
@@ -50,4 +50,20 @@ export async function fallBack(
     }),
   );
   return moved.length > 0 ? "applied" : "unchanged";
+}
+
+/**
+ * A WhatsApp send's refusal as undeliverable reported by its provider's webhook: the outbound falls back when its
+ * channel has a fallback (fallBack's outcome). Undefined when it does not, or no outbound has that provider id yet
+ * (a report that overtook its send's confirmation): the caller applies the report as any other.
+ */
+export async function fallBackOnRefusal(
+  { db, channels }: { db: Db; channels: ChannelCache },
+  channelId: string,
+  providerId: string,
+  reason: string,
+): Promise<ReportOutcome | undefined> {
+  const fallback = await fallbackOf(channels, channelId);
+  const outcome = fallback ? await fallBack(db, channelId, providerId, fallback, reason) : "early";
+  return outcome === "early" ? undefined : outcome;
 }

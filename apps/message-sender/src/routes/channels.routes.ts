@@ -41,7 +41,7 @@ export function channelRoutes(
     create: {
       summary: "Create a channel (configuration validated by channel_type; secrets are write-only) (admin)",
       description:
-        "`{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, twilio-voice, twilio-whatsapp, vonage, vonage-voice, smtp, log); twilio-voice and vonage-voice channels place calls that play `metadata.voice_speech_url`, and a twilio-whatsapp channel's `fallback` is also where its accepted sends go by SMS when WhatsApp refuses them as undeliverable or no receipt comes within its `redelivery.no_report_timeout_seconds`. Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.",
+        "`{channel_id, channel_type, configuration, default?, concurrency_limit?, rate_limit?, fallback?, sending_window?}`; `configuration` is validated by `channel_type` (twilio, twilio-voice, twilio-whatsapp, vonage, vonage-voice, vonage-whatsapp, smtp, log); twilio-voice and vonage-voice channels place calls that play `metadata.voice_speech_url`, and a twilio-whatsapp or vonage-whatsapp channel's `fallback` is also where its accepted sends go by SMS when WhatsApp refuses them as undeliverable or no receipt comes within its `redelivery.no_report_timeout_seconds`. Answers 201 with secrets shown as `********`; `default: true` makes it the only default. Admin keys only: any other key gets 403 before its body is read.",
       body: CreateChannelBody,
       responses: { 409: routeError("MESSAGE_SENDER_CHANNEL_EXISTS: a channel with this channel_id exists.") },
       run: async (body) => {

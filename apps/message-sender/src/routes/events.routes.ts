@@ -1,5 +1,3 @@
-import type { IncomingMessage } from "node:http";
-import { Readable } from "node:stream";
 import { EventAccepted, WebhookParams } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses } from "@tidings/service-kit";
 import { receiveTwilioStatus } from "../channels/twilio/webhooks.ts";
@@ -10,27 +8,11 @@ import { receiveVonageReceipt } from "../channels/vonage/webhooks.ts";
 import { VonageDeliveryReceipt } from "../channels/vonage/wire.ts";
 import { receiveVonageCallEvent } from "../channels/vonage-voice/webhooks.ts";
 import { VonageCallEvent } from "../channels/vonage-voice/wire.ts";
+import { receiveVonageWhatsappStatus } from "../channels/vonage-whatsapp/webhooks.ts";
+import { VonageMessageStatus } from "../channels/vonage-whatsapp/wire.ts";
 import type { WebhookDeps } from "../channels/webhooks.ts";
 import { handleVumiEvent, VumiEvent } from "../delivery-reports/vumi-events.ts";
-import { twilioSignedRequest } from "./signed-request.ts";
-
-/** The bodies of signed requests as posted, by request, while they are handled. */
-const rawBodies = new WeakMap<IncomingMessage, Buffer>();
-
-/** A preParsing hook that keeps the body as posted (rawBodies) and hands the parser a copy. */
-async function keepRawBody(
-  request: { raw: IncomingMessage },
-  _reply: unknown,
-  payload: Readable,
-): Promise<Readable> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of payload) {
-    chunks.push(chunk as Buffer);
-  }
-  const body = Buffer.concat(chunks);
-  rawBodies.set(request.raw, body);
-  return Readable.from([body]);
-}
+import { keepRawBody, twilioSignedRequest, vonageSignedEvent } from "./signed-request.ts";
 
 const accepted = (outcome: string): EventAccepted => ({
   accepted: true,
@@ -144,11 +126,35 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
         await receiveVonageCallEvent(
           webhooks,
           request.params.channel,
-          {
-            authorization: request.headers.authorization,
-            rawBody: rawBodies.get(request.raw) ?? Buffer.alloc(0),
-            body: request.body,
-          },
+          vonageSignedEvent(request),
+          request.log,
+        ),
+      ),
+  );
+
+  app.post(
+    "/api/v1/events/vonage-whatsapp/:channel",
+    {
+      config: { public: true },
+      bodyLimit: CALLBACK_BODY_LIMIT,
+      // The body as posted, for its signed hash (payload_hash).
+      preParsing: keepRawBody,
+      schema: {
+        tags: ["events"],
+        summary: "Vonage Messages API status webhook of a WhatsApp message (verified by its signed JWT)",
+        description:
+          "Public: the Messages API posts a vonage-whatsapp channel's message statuses here (JSON), verified by the JWT in `Authorization: Bearer` as call events are (else 403 MESSAGE_SENDER_INVALID_SIGNATURE, nothing changes). `delivered` and `read` deliver the outbound; `rejected` with error 1022 (template), 1300 (not on WhatsApp) or 1340 (outside the 24-hour window), and `undeliverable`, send it once by SMS through the channel's `fallback` instead (else it fails); other rejections fail it (retried by the channel's redelivery policy); `submitted` is ignored. A status for an attempt that already fell back is kept in the history and changes nothing.",
+        params: WebhookParams,
+        body: VonageMessageStatus,
+        response: { 200: EventAccepted, ...errorResponses },
+      },
+    },
+    async (request) =>
+      accepted(
+        await receiveVonageWhatsappStatus(
+          webhooks,
+          request.params.channel,
+          vonageSignedEvent(request),
           request.log,
         ),
       ),

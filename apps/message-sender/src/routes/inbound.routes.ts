@@ -24,12 +24,14 @@ import { EMPTY_TWIML, receiveTwilioInbound } from "../channels/twilio/webhooks.t
 import { TwilioInboundWebhook } from "../channels/twilio/wire.ts";
 import { receiveVonageInbound } from "../channels/vonage/webhooks.ts";
 import { VonageInboundWebhook } from "../channels/vonage/wire.ts";
+import { receiveVonageWhatsappInbound } from "../channels/vonage-whatsapp/webhooks.ts";
+import { VonageMessageInbound } from "../channels/vonage-whatsapp/wire.ts";
 import type { WebhookDeps } from "../channels/webhooks.ts";
 import { getInbound, listInbounds, type ReceivedMessage, receiveInbound } from "../inbound/inbound.ts";
 import { fromJunebug, fromVumi, inboundChannel, isJunebug } from "../inbound/seed-inbound.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { linked } from "./links.ts";
-import { twilioSignedRequest } from "./signed-request.ts";
+import { keepRawBody, twilioSignedRequest, vonageSignedEvent } from "./signed-request.ts";
 
 const INBOUNDS = "/api/v1/inbound/";
 
@@ -92,6 +94,30 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
     },
     async (request) => {
       await receiveVonageInbound(deps, request.params.channel, request.body, request.log, request.id);
+      return { accepted: true };
+    },
+  );
+
+  app.post(
+    "/api/v1/inbound/vonage-whatsapp/:channel",
+    {
+      config: { public: true },
+      bodyLimit: CALLBACK_BODY_LIMIT,
+      // The body as posted, for its signed hash (payload_hash).
+      preParsing: keepRawBody,
+      schema: {
+        tags: ["inbound"],
+        summary: "Vonage Messages API inbound WhatsApp message (verified by its signed JWT)",
+        description:
+          "Public: a WhatsApp message to a vonage-whatsapp channel's number (JSON), verified by the JWT in `Authorization: Bearer` as its status webhooks are (403 otherwise). Opens the sender's 24-hour window on that channel and is stored as an inbound of the sender's number (+ added), keywords such as STOP acted on; `context.message_uuid` links it to the outbound it replies to.",
+        params: WebhookParams,
+        body: VonageMessageInbound,
+        response: { 200: InboundAccepted, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const event = vonageSignedEvent(request);
+      await receiveVonageWhatsappInbound(deps, request.params.channel, event, request.log, request.id);
       return { accepted: true };
     },
   );

@@ -1,4 +1,7 @@
+import type { IncomingMessage } from "node:http";
+import { Readable } from "node:stream";
 import { externalUrl, type LinkRequest } from "@tidings/service-kit";
+import type { SignedEvent } from "../channels/vonage-voice/webhooks.ts";
 import type { SignedRequest } from "../channels/webhooks.ts";
 
 interface WebhookRequest extends LinkRequest {
@@ -16,5 +19,39 @@ export function twilioSignedRequest(request: WebhookRequest): SignedRequest {
     url: externalUrl(request, request.url),
     signature: typeof signature === "string" ? signature : undefined,
     params: request.body as Record<string, string>,
+  };
+}
+
+/** The bodies of signed requests as posted, by request, while they are handled. */
+const rawBodies = new WeakMap<IncomingMessage, Buffer>();
+
+/** A preParsing hook that keeps the body as posted (for `vonageSignedEvent`) and hands the parser a copy. */
+export async function keepRawBody(
+  request: { raw: IncomingMessage },
+  _reply: unknown,
+  payload: Readable,
+): Promise<Readable> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of payload) {
+    chunks.push(chunk as Buffer);
+  }
+  const body = Buffer.concat(chunks);
+  rawBodies.set(request.raw, body);
+  return Readable.from([body]);
+}
+
+/**
+ * A webhook of a Vonage application (call events, Messages API statuses and inbounds) as its signed JWT is checked:
+ * its Authorization header and the body as posted (the route keeps it with `keepRawBody`).
+ */
+export function vonageSignedEvent<Body>(request: {
+  raw: IncomingMessage;
+  headers: { authorization?: string };
+  body: Body;
+}): SignedEvent<Body> {
+  return {
+    authorization: request.headers.authorization,
+    rawBody: rawBodies.get(request.raw) ?? Buffer.alloc(0),
+    body: request.body,
   };
 }

@@ -126,6 +126,7 @@ export const ChannelResponse = Type.Object({
     Type.Literal("twilio-voice"),
     Type.Literal("vonage-voice"),
     Type.Literal("twilio-whatsapp"),
+    Type.Literal("vonage-whatsapp"),
   ]),
   configuration: Json,
   default: Type.Boolean(),

@@ -2,23 +2,14 @@ import type { MessageListInstanceCreateOptions } from "twilio/lib/rest/api/v2010
 import type { Db } from "../../db.ts";
 import { type OutboundToSend, PermanentSendError } from "../../outbound/channel.ts";
 import { TwilioChannel } from "../twilio/adapter.ts";
-import { insideWindow } from "./session.ts";
-import type { TwilioWhatsappChannelConfig, WhatsappTemplate } from "./wire.ts";
-
-/** The metadata key of a send's WhatsApp template. */
-export const WHATSAPP_TEMPLATE_KEY = "whatsapp_template";
-
-const templateOf = (metadata: Record<string, unknown>): WhatsappTemplate | undefined => {
-  const t = metadata[WHATSAPP_TEMPLATE_KEY] as WhatsappTemplate | undefined;
-  return t && typeof t.name === "string" ? t : undefined;
-};
+import { whatsappMessage } from "../whatsapp.ts";
+import type { TwilioWhatsappChannelConfig } from "./wire.ts";
 
 /**
  * WhatsApp through Twilio: the Twilio channel's sends, errors, status lookups and takeover lookups, to and from
  * `whatsapp:+…` addresses. Inside the person's 24-hour window (their last inbound on this channel) the content
  * goes as free text; outside it (or with no content) the send's `whatsapp_template` goes as a Content API
- * template (`contentSid` found by its friendly name, `contentVariables`). Outside the window with no template it
- * is refused here (PermanentSendError: the channel's fallback, if any, sends it).
+ * template (`contentSid` found by its friendly name, `contentVariables`): the choice is `whatsappMessage`'s.
  */
 export class TwilioWhatsappChannel extends TwilioChannel {
   /** Content API templates by friendly name, listed when a name is first not found. */
@@ -41,13 +32,11 @@ export class TwilioWhatsappChannel extends TwilioChannel {
     address: string,
   ): Promise<MessageListInstanceCreateOptions> {
     const to = `whatsapp:${address}`;
-    const template = templateOf(outbound.metadata);
-    if (outbound.content && (await insideWindow(this.db, this.id, address))) {
-      return { to, body: outbound.content };
+    const message = await whatsappMessage(this.db, this.id, outbound, address);
+    if ("text" in message) {
+      return { to, body: message.text };
     }
-    if (!template) {
-      throw new PermanentSendError("whatsapp: outside the 24-hour window and no whatsapp_template to send");
-    }
+    const { template } = message;
     return {
       to,
       contentSid: await this.contentSid(template.name),

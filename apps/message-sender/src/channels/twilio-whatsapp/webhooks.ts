@@ -1,5 +1,5 @@
 import type { Db } from "../../db.ts";
-import { fallBack, fallbackOf } from "../../outbound/fallback.ts";
+import { fallBackOnRefusal } from "../../outbound/fallback.ts";
 import type { ReportOutcome } from "../../outbound/status.ts";
 import type { ChannelCache } from "../channel-cache.ts";
 import { fromWhatsapp, noteInbound } from "./session.ts";
@@ -34,9 +34,7 @@ export async function whatsappFallback(
   if (type !== TWILIO_WHATSAPP || !WHATSAPP_UNDELIVERABLE.has(errorCode ?? "")) {
     return undefined;
   }
-  const fallback = await fallbackOf(channels, channelId);
-  const outcome = fallback ? await fallBack(db, channelId, providerId, fallback, reason) : "early";
-  return outcome === "early" ? undefined : outcome;
+  return fallBackOnRefusal({ db, channels }, channelId, providerId, reason);
 }
 
 /**

@@ -1,16 +1,13 @@
-import { Vonage } from "@vonage/server-sdk";
+import type { Vonage } from "@vonage/server-sdk";
 import {
   type Channel,
   DEFAULT_SEND_TIMEOUT_MS,
   type OutboundToSend,
-  PermanentSendError,
   type ProviderStatus,
   type SendResult,
-  ThrottledError,
-  unanswered,
 } from "../../outbound/channel.ts";
 import { DEFAULT_MESSAGE_TIMEOUT_SECONDS, speechUrls } from "../voice.ts";
-import { VONAGE_THROTTLE_PAUSE_MS } from "../vonage/adapter.ts";
+import { vonageApplicationClient, vonageRefusal } from "../vonage-application.ts";
 import { vonageCallEnd } from "./webhooks.ts";
 import type { VonageVoiceChannelConfig } from "./wire.ts";
 
@@ -18,15 +15,10 @@ import type { VonageVoiceChannelConfig } from "./wire.ts";
 export const vonageVoiceEventUrl = (base: string, channelId: string) =>
   `${base.replace(/\/+$/, "")}/api/v1/events/vonage-voice/${encodeURIComponent(channelId)}`;
 
-interface VetchError {
-  response?: { status?: number; statusText?: string };
-}
-
 /**
  * Vonage Voice API through `@vonage/server-sdk` (`voice.createOutboundCall`, authenticated by the application's
  * JWT; `apiHost` points it at a simulator): a call whose NCCO has one `stream` action per `voice_speech_url`, in
- * order; its events decide it (see webhooks.ts). 429 is ThrottledError; another 4xx but 401 and 403 a definite
- * rejection; a timeout or broken connection NoAnswerError; anything else is retried. The call's uuid is the
+ * order; its events decide it (see webhooks.ts). Refusals are read by `vonageRefusal`. The call's uuid is the
  * provider id.
  */
 export class VonageVoiceChannel implements Channel {
@@ -40,13 +32,7 @@ export class VonageVoiceChannel implements Channel {
   ) {
     this.timeoutMs = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
     this.holdsSlotMs = (config.message_timeout ?? DEFAULT_MESSAGE_TIMEOUT_SECONDS) * 1000;
-    this.vonage = new Vonage(
-      { applicationId: config.application_id, privateKey: config.private_key },
-      {
-        ...(config.api_url ? { apiHost: config.api_url.replace(/\/+$/, "") } : {}),
-        timeout: this.timeoutMs,
-      },
-    );
+    this.vonage = vonageApplicationClient(config, this.timeoutMs);
   }
 
   async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
@@ -67,15 +53,7 @@ export class VonageVoiceChannel implements Channel {
       } as Parameters<Vonage["voice"]["createOutboundCall"]>[0]);
       return { providerId: call.uuid, delivered: false };
     } catch (err) {
-      const status = (err as VetchError).response?.status;
-      const reason = `vonage voice ${status}: ${(err as VetchError).response?.statusText ?? "refused"}`;
-      if (status === 429) {
-        throw new ThrottledError(reason, VONAGE_THROTTLE_PAUSE_MS);
-      }
-      if (typeof status === "number" && status >= 400 && status < 500 && status !== 401 && status !== 403) {
-        throw new PermanentSendError(reason, status);
-      }
-      throw unanswered(err, "vonage", this.timeoutMs);
+      throw vonageRefusal(err, "vonage voice", this.timeoutMs);
     }
   }
 

@@ -1,7 +1,12 @@
 import { senderError } from "../../errors.ts";
 import type { ReportOutcome } from "../../outbound/status.ts";
 import { callEnd, receiveCallEnd } from "../voice.ts";
-import { type WebhookDeps, type WebhookLog, webhookChannelConfig } from "../webhooks.ts";
+import {
+  type WebhookChannelType,
+  type WebhookDeps,
+  type WebhookLog,
+  webhookChannelConfig,
+} from "../webhooks.ts";
 import { checkVonageJwt } from "./signature.ts";
 import type { VonageCallEvent, VonageVoiceChannelConfig } from "./wire.ts";
 
@@ -22,11 +27,37 @@ export const vonageCallEnd = (status: string) =>
     cancelled: "unknown",
   });
 
-/** A call event as its signature is checked: its Authorization header and the body as posted. */
-export interface SignedEvent {
+/** A webhook of a Vonage application as its signature is checked: its Authorization header and the body as posted. */
+export interface SignedEvent<Body = VonageCallEvent> {
   authorization: string | undefined;
   rawBody: Buffer;
-  body: VonageCallEvent;
+  body: Body;
+}
+
+/**
+ * The configuration of the `type` channel a Vonage application's webhook is for (404 for no such channel), once its
+ * signed JWT verified (the channel's signature_secret, the body's hash, a recent `iat`; else 403 and nothing
+ * changes).
+ */
+export async function verifyVonageJwt<T extends { signature_secret: string }>(
+  deps: WebhookDeps,
+  channelId: string,
+  type: WebhookChannelType,
+  event: Omit<SignedEvent<unknown>, "body">,
+  log: WebhookLog,
+): Promise<T> {
+  const config = await webhookChannelConfig<T>(deps.channels, channelId, type);
+  const check = checkVonageJwt(
+    event.authorization,
+    event.rawBody,
+    config.signature_secret,
+    deps.vonageMaxSkewMs,
+  );
+  if (check !== "valid") {
+    log.warn({ channel: channelId, check }, `${type} webhook not signed as it should be; refused`);
+    throw senderError("MESSAGE_SENDER_INVALID_SIGNATURE", "The webhook's signed JWT does not verify");
+  }
+  return config;
 }
 
 /**
@@ -40,21 +71,7 @@ export async function receiveVonageCallEvent(
   event: SignedEvent,
   log: WebhookLog,
 ): Promise<ReportOutcome | "ignored"> {
-  const config = await webhookChannelConfig<VonageVoiceChannelConfig>(
-    deps.channels,
-    channelId,
-    "vonage-voice",
-  );
-  const check = checkVonageJwt(
-    event.authorization,
-    event.rawBody,
-    config.signature_secret,
-    deps.vonageMaxSkewMs,
-  );
-  if (check !== "valid") {
-    log.warn({ channel: channelId, check }, "vonage call event not signed as it should be; refused");
-    throw senderError("MESSAGE_SENDER_INVALID_SIGNATURE", "The call event's signed JWT does not verify");
-  }
+  await verifyVonageJwt<VonageVoiceChannelConfig>(deps, channelId, "vonage-voice", event, log);
   const end = vonageCallEnd(event.body.status);
   return end ? receiveCallEnd(deps, channelId, event.body.uuid, end, log) : "ignored";
 }
