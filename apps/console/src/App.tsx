@@ -4,12 +4,14 @@ import { useMemo, useState } from "react";
 import { clearToken, clientFor, readToken } from "./api.ts";
 import { Content } from "./pages/Content.tsx";
 import { Operations } from "./pages/Operations.tsx";
+import { Overview } from "./pages/Overview.tsx";
 import { People } from "./pages/People.tsx";
 import { Person } from "./pages/Person.tsx";
 import { SignIn } from "./pages/SignIn.tsx";
 import { ClientContext, useRoute } from "./ui.tsx";
 
 const PAGES = [
+  { path: "overview", name: "Overview" },
   { path: "people", name: "People" },
   { path: "content", name: "Content" },
   { path: "operations", name: "Operations" },
@@ -26,7 +28,10 @@ function Page({ route }: { route: string[] }) {
   if (page === "operations") {
     return <Operations />;
   }
-  return <People />;
+  if (page === "people") {
+    return <People />;
+  }
+  return <Overview />;
 }
 
 export function App() {
@@ -37,7 +42,7 @@ export function App() {
   if (!client) {
     return <SignIn onSignedIn={setToken} />;
   }
-  const current = route[0] ?? "people";
+  const current = route[0] ?? "overview";
   const signOut = () => {
     clearToken();
     queryClient.clear();
