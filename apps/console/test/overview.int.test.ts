@@ -79,7 +79,9 @@ describe("the overview and operations' channels and scheduler", { timeout: 90_00
     // Two charts, with bars drawn; the per-day chart's numbers as a table.
     await expect.poll(() => page.locator(".chart .recharts-wrapper").count()).toBe(2);
     expect(await page.locator(".chart .recharts-bar-rectangle").count()).toBeGreaterThan(0);
-    await page.getByText("The chart's numbers").click();
+    for (const numbers of await page.getByText("The chart's numbers").all()) {
+      await numbers.click();
+    }
     const today = new Date().toISOString().slice(0, 10);
     expect(await cells(page, "Messages per day (UTC)", today).allTextContents()).toEqual([
       today,
@@ -87,6 +89,10 @@ describe("the overview and operations' channels and scheduler", { timeout: 90_00
       "4",
       "1",
     ]);
+    const perDayAndChannel = "Sent per day (UTC) and channel";
+    const head = page.getByRole("table", { name: perDayAndChannel }).getByRole("columnheader");
+    expect(await head.allTextContents()).toEqual(["Day", "LOG", "LOG2"]);
+    expect(await cells(page, perDayAndChannel, today).allTextContents()).toEqual([today, "3", "2"]);
 
     // Every service's queues with their backlog, consumers and dead letters; failed tasks per service.
     const outboundSend = await cells(

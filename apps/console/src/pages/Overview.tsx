@@ -5,7 +5,7 @@
  */
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { CLIENT_KEYS, SERVICES, type ServiceName, type TidingsClient } from "@tidings/client";
-import { lazy, Suspense } from "react";
+import { lazy, type ReactNode, Suspense } from "react";
 import { ok } from "../api.ts";
 import { ErrorNote, Loaded, Table, useClient } from "../ui.tsx";
 import { DAYS, percent, range, type Summary, summarise, type Totals } from "./overview-data.ts";
@@ -34,17 +34,51 @@ const FAILED_TASK_COUNTS: [ServiceName, (c: TidingsClient) => Promise<{ count: n
   ],
 ];
 
-const TOTAL_HEAD = ["Sent", "Delivered", "Failed"];
-const totalCells = (t: Totals) => (
-  <>
-    <td>{t.sent}</td>
-    <td>{t.delivered}</td>
-    <td>{t.failed}</td>
-  </>
-);
+/** Rows of sent, delivered and failed, each under its label. */
+function TotalsTable({ caption, label, rows }: { caption: string; label: string; rows: [string, Totals][] }) {
+  return (
+    <Table caption={caption} head={[label, "Sent", "Delivered", "Failed"]}>
+      {rows.map(([name, t]) => (
+        <tr key={name}>
+          <td>{name}</td>
+          <td>{t.sent}</td>
+          <td>{t.delivered}</td>
+          <td>{t.failed}</td>
+        </tr>
+      ))}
+    </Table>
+  );
+}
+
+/** A chart (drawn for the eye) under its heading, then its numbers as a table, folded away. */
+function ChartCard({
+  id,
+  title,
+  chart,
+  numbers,
+  children,
+}: {
+  id: string;
+  title: string;
+  chart: ReactNode;
+  numbers: ReactNode;
+  children?: ReactNode;
+}) {
+  return (
+    <section className="card" aria-labelledby={id}>
+      <h2 id={id}>{title}</h2>
+      <Suspense fallback={<p className="muted">Loading the chart…</p>}>{chart}</Suspense>
+      {children}
+      <details>
+        <summary>The chart's numbers</summary>
+        {numbers}
+      </details>
+    </section>
+  );
+}
 
 function Messages({ summary }: { summary: Summary }) {
-  const { total } = summary;
+  const { total, channels } = summary;
   return (
     <>
       <dl className="tiles">
@@ -66,50 +100,66 @@ function Messages({ summary }: { summary: Summary }) {
         Sent counts every message accepted, whatever its status now; the delivery rate is the delivered share
         of those that ended (delivered, failed or expired).
       </p>
-      <section className="card" aria-labelledby="per-day">
-        <h2 id="per-day">Per day</h2>
-        <Suspense fallback={<p className="muted">Loading the chart…</p>}>
-          <Charts.Daily summary={summary} />
-        </Suspense>
-        <details>
-          <summary>The chart's numbers</summary>
-          <Table caption="Messages per day (UTC)" head={["Day", ...TOTAL_HEAD]}>
-            {summary.days.map((d) => (
+      <ChartCard
+        id="per-day"
+        title="Per day"
+        chart={<Charts.Daily summary={summary} />}
+        numbers={
+          <TotalsTable
+            caption="Messages per day (UTC)"
+            label="Day"
+            rows={summary.days.map((d) => [d.date, d])}
+          />
+        }
+      />
+      <ChartCard
+        id="per-channel"
+        title="Per channel"
+        chart={<Charts.Channel summary={summary} />}
+        numbers={
+          <Table caption="Sent per day (UTC) and channel" head={["Day", ...channels.map((c) => c.channel)]}>
+            {summary.daysByChannel.map((d) => (
               <tr key={d.date}>
                 <td>{d.date}</td>
-                {totalCells(d)}
+                {channels.map((c) => (
+                  <td key={c.channel}>{d[c.channel] ?? 0}</td>
+                ))}
               </tr>
             ))}
           </Table>
-        </details>
-      </section>
-      <section className="card" aria-labelledby="per-channel">
-        <h2 id="per-channel">Per channel</h2>
-        <Suspense fallback={<p className="muted">Loading the chart…</p>}>
-          <Charts.Channel summary={summary} />
-        </Suspense>
-        <Table caption={`Messages per channel, last ${DAYS} days`} head={["Channel", ...TOTAL_HEAD]}>
-          {summary.channels.map((c) => (
-            <tr key={c.channel}>
-              <td>{c.channel}</td>
-              {totalCells(c)}
-            </tr>
-          ))}
-        </Table>
-      </section>
+        }
+      >
+        <TotalsTable
+          caption={`Messages per channel, last ${DAYS} days`}
+          label="Channel"
+          rows={channels.map((c) => [c.channel, c])}
+        />
+      </ChartCard>
     </>
   );
 }
 
-function Queues() {
-  const client = useClient();
-  const queues = useQueries({
-    queries: SERVICES.map((service) => ({
-      queryKey: ["dead-letters", service],
-      queryFn: () => queuesOf(client, service),
+/** One query per item, refreshed every REFRESH_MS. */
+const useLiveQueries = <I, T>(
+  items: readonly I[],
+  key: (item: I) => unknown[],
+  fetch: (item: I) => Promise<T>,
+) =>
+  useQueries({
+    queries: items.map((item) => ({
+      queryKey: key(item),
+      queryFn: () => fetch(item),
       refetchInterval: REFRESH_MS,
     })),
   });
+
+function Queues() {
+  const client = useClient();
+  const queues = useLiveQueries(
+    SERVICES,
+    (service) => ["dead-letters", service],
+    (service) => queuesOf(client, service),
+  );
   return (
     <>
       {queues.map((q) => q.error && <ErrorNote key={String(q.error)} error={q.error} />)}
@@ -132,13 +182,11 @@ function Queues() {
 
 function FailedTasks() {
   const client = useClient();
-  const counts = useQueries({
-    queries: FAILED_TASK_COUNTS.map(([service, count]) => ({
-      queryKey: ["failed-tasks", service, "count"],
-      queryFn: () => count(client),
-      refetchInterval: REFRESH_MS,
-    })),
-  });
+  const counts = useLiveQueries(
+    FAILED_TASK_COUNTS,
+    ([service]) => ["failed-tasks", service, "count"],
+    ([, count]) => count(client),
+  );
   return (
     <Table caption="Failed tasks" head={["Service", "Failed tasks"]}>
       {FAILED_TASK_COUNTS.map(([service], i) => (

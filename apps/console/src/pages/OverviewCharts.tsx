@@ -10,11 +10,29 @@ const COLOURS = { sent: "#0b5cad", delivered: "#1a7f37", failed: "#a4161a" };
 const CHANNEL_COLOURS = ["#0b5cad", "#7a4d00", "#6f42c1", "#1a7f37", "#a4161a", "#0a7e8c", "#555d66"];
 const shortDay = (date: string) => date.slice(5);
 
-function Frame({ children }: { children: React.ReactElement }) {
+/** Bars per day over the range, one series per key (stacked when `stack` is given). */
+function DayBars({
+  data,
+  series,
+  stack,
+}: {
+  data: object[];
+  series: { key: string; colour: string }[];
+  stack?: string;
+}) {
   return (
     <div className="chart" aria-hidden="true">
       <ResponsiveContainer width="100%" height={240}>
-        {children}
+        <BarChart data={data} accessibilityLayer={false}>
+          <CartesianGrid strokeDasharray="3 3" vertical={false} />
+          <XAxis dataKey="date" tickFormatter={shortDay} minTickGap={12} />
+          <YAxis allowDecimals={false} width={40} />
+          <Tooltip />
+          <Legend />
+          {series.map(({ key, colour }) => (
+            <Bar key={key} dataKey={key} stackId={stack} fill={colour} isAnimationActive={false} />
+          ))}
+        </BarChart>
       </ResponsiveContainer>
     </div>
   );
@@ -22,42 +40,15 @@ function Frame({ children }: { children: React.ReactElement }) {
 
 /** Sent, delivered and failed per day. */
 export function DailyChart({ summary }: { summary: Summary }) {
-  return (
-    <Frame>
-      <BarChart data={summary.days} accessibilityLayer={false}>
-        <CartesianGrid strokeDasharray="3 3" vertical={false} />
-        <XAxis dataKey="date" tickFormatter={shortDay} minTickGap={12} />
-        <YAxis allowDecimals={false} width={40} />
-        <Tooltip />
-        <Legend />
-        {(["sent", "delivered", "failed"] as const).map((key) => (
-          <Bar key={key} dataKey={key} name={key} fill={COLOURS[key]} isAnimationActive={false} />
-        ))}
-      </BarChart>
-    </Frame>
-  );
+  const series = (["sent", "delivered", "failed"] as const).map((key) => ({ key, colour: COLOURS[key] }));
+  return <DayBars data={summary.days} series={series} />;
 }
 
 /** Sent per day, stacked by channel. */
 export function ChannelChart({ summary }: { summary: Summary }) {
-  return (
-    <Frame>
-      <BarChart data={summary.daysByChannel} accessibilityLayer={false}>
-        <CartesianGrid strokeDasharray="3 3" vertical={false} />
-        <XAxis dataKey="date" tickFormatter={shortDay} minTickGap={12} />
-        <YAxis allowDecimals={false} width={40} />
-        <Tooltip />
-        <Legend />
-        {summary.channels.map(({ channel }, i) => (
-          <Bar
-            key={channel}
-            dataKey={channel}
-            stackId="channels"
-            fill={CHANNEL_COLOURS[i % CHANNEL_COLOURS.length]}
-            isAnimationActive={false}
-          />
-        ))}
-      </BarChart>
-    </Frame>
-  );
+  const series = summary.channels.map(({ channel }, i) => ({
+    key: channel,
+    colour: CHANNEL_COLOURS[i % CHANNEL_COLOURS.length] as string,
+  }));
+  return <DayBars data={summary.daysByChannel} series={series} stack="channels" />;
 }
