@@ -132,6 +132,7 @@ describe("the overview and operations' channels and scheduler", { timeout: 90_00
         "3 per person",
         "00:00–23:59 recipient's time (else UTC)",
         "—",
+        "Edit limits",
       ]);
     expect((await cells(page, channels, /^LOG default/).allTextContents()).slice(0, 3)).toEqual([
       "LOG default",
@@ -139,8 +140,28 @@ describe("the overview and operations' channels and scheduler", { timeout: 90_00
       "delivering: 3 delivered, 0 failed, 0 on their way",
     ]);
 
+    // Its limits changed: the daily cap back to the service's default.
+    await page.getByRole("button", { name: "Edit limits of LOG2" }).click();
+    await page.getByLabel("Rate limit (per second, 0 = none)").fill("20");
+    await page.getByLabel(/^Daily cap per person/).fill("");
+    await page.getByRole("button", { name: "Save limits" }).click();
+    await expect
+      .poll(async () => (await cells(page, channels, "LOG2").allTextContents()).slice(3, 6))
+      .toEqual(["20 / s", "2 at once", "service default"]);
+    const changed = await ok(
+      stack.api.messageSender.GET("/api/v1/channel/{id}/", { params: { path: { id: "LOG2" } } }),
+    );
+    expect(changed).toMatchObject({ rate_limit: 20, concurrency_limit: 2, daily_cap: null });
+
     const row = page.getByRole("row", { name: /cron 0 8 \* \* \*/ });
     expect(await row.getByRole("cell").nth(3).textContent()).not.toBe("—");
+    await page.getByRole("button", { name: `Disable schedule ${schedule.id}` }).click();
+    await page.getByRole("button", { name: `Enable schedule ${schedule.id}` }).waitFor();
+    expect(await row.getByRole("cell").nth(2).textContent()).toBe("no");
+    const disabled = await ok(
+      stack.api.scheduler.GET("/api/v1/schedule/{id}/", { params: { path: { id: schedule.id } } }),
+    );
+    expect(disabled.enabled).toBe(false);
     await page.getByRole("button", { name: `Fire now: schedule ${schedule.id}` }).click();
     const runs = page.getByRole("table", { name: `Recent runs of schedule ${schedule.id}` });
     await runs.getByRole("cell", { name: "manual" }).waitFor({ timeout: 15_000 });

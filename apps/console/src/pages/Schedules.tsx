@@ -53,6 +53,11 @@ export function Schedules() {
     refetchInterval: REFRESH_MS,
     queryFn: () => ok(client.scheduler.GET("/api/v1/schedule/", { params: { query: { limit: 100 } } })),
   });
+  const enable = useMutation({
+    mutationFn: ({ id, enabled }: { id: string; enabled: boolean }) =>
+      ok(client.scheduler.PATCH("/api/v1/schedule/{id}/", { params: { path: { id } }, body: { enabled } })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["schedules"] }),
+  });
   const fire = useMutation({
     mutationFn: (id: string) =>
       ok(client.scheduler.POST("/api/v1/schedule/{id}/fire/", { params: { path: { id } } })),
@@ -64,7 +69,7 @@ export function Schedules() {
   return (
     <section aria-labelledby="ops-schedules" className="card">
       <h2 id="ops-schedules">Scheduler</h2>
-      <ErrorNote error={fire.error} />
+      <ErrorNote error={fire.error ?? enable.error} />
       <Loaded query={schedules}>
         {(page) =>
           page.results.length === 0 ? (
@@ -98,6 +103,15 @@ export function Schedules() {
                       onClick={() => setOpen(open === s.id ? null : s.id)}
                     >
                       Runs
+                    </button>
+                    <button
+                      type="button"
+                      className="secondary"
+                      aria-label={`${s.enabled ? "Disable" : "Enable"} schedule ${s.id}`}
+                      onClick={() => enable.mutate({ id: s.id, enabled: !s.enabled })}
+                      disabled={enable.isPending}
+                    >
+                      {s.enabled ? "Disable" : "Enable"}
                     </button>
                     <button
                       type="button"
