@@ -6,12 +6,14 @@ import { Broadcasts } from "./pages/Broadcasts.tsx";
 import { Content } from "./pages/Content.tsx";
 import { Imports } from "./pages/Imports.tsx";
 import { Operations } from "./pages/Operations.tsx";
+import { Overview } from "./pages/Overview.tsx";
 import { People } from "./pages/People.tsx";
 import { Person } from "./pages/Person.tsx";
 import { SignIn } from "./pages/SignIn.tsx";
 import { ClientContext, useRoute } from "./ui.tsx";
 
 const PAGES = [
+  { path: "overview", name: "Overview" },
   { path: "people", name: "People" },
   { path: "content", name: "Content" },
   { path: "broadcasts", name: "Broadcasts" },
@@ -36,7 +38,10 @@ function Page({ route }: { route: string[] }) {
   if (page === "operations") {
     return <Operations />;
   }
-  return <People />;
+  if (page === "people") {
+    return <People />;
+  }
+  return <Overview />;
 }
 
 export function App() {
@@ -47,7 +52,7 @@ export function App() {
   if (!client) {
     return <SignIn onSignedIn={setToken} />;
   }
-  const current = route[0] ?? "people";
+  const current = route[0] ?? "overview";
   const signOut = () => {
     clearToken();
     queryClient.clear();

@@ -45,7 +45,7 @@ describe("the operator console", { timeout: 60_000 }, () => {
     await screenshot(page, "sign-in");
     await page.getByLabel("API token").fill("test-admin-token-0123456789");
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "People" }).waitFor();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
     expect(await page.evaluate(() => Object.keys(sessionStorage))).toEqual(["tidings.console.token"]);
     expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([]);
     await page.close();

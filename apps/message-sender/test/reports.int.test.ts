@@ -80,6 +80,46 @@ describe("GET /api/v1/outbound/status_counts/", () => {
   });
 });
 
+describe("GET /api/v1/outbound/channel_status_counts/", () => {
+  it("counts outbounds per UTC day, channel and status in the range", async ({ svc }) => {
+    const [d0, d1, d2, d3] = [daysAgo(251), daysAgo(250), daysAgo(249), daysAgo(248)];
+    await seed(svc, [
+      { day: d0, status: "delivered", hour: 23 },
+      { day: d1, status: "delivered", hour: 0 },
+      { day: d1, status: "delivered", channel: "SMS" },
+      { day: d1, status: "delivered", channel: "SMS", hour: 23 },
+      { day: d1, status: "failed", channel: "SMS" },
+      { day: d2, status: "queued" },
+      { day: d2, status: "failed", channel: "WA" },
+      { day: d3, status: "delivered", hour: 0 },
+    ]);
+    const counts = (from: string, to: string) =>
+      call(svc, "GET", `/api/v1/outbound/channel_status_counts/?from=${from}&to=${to}`);
+    const res = await counts(d1, d2);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual([
+      { date: d1, channel: "LOG", status: "delivered", count: 1 },
+      { date: d1, channel: "SMS", status: "delivered", count: 2 },
+      { date: d1, channel: "SMS", status: "failed", count: 1 },
+      { date: d2, channel: "LOG", status: "queued", count: 1 },
+      { date: d2, channel: "WA", status: "failed", count: 1 },
+    ]);
+    // The same totals per day and status as the status counts.
+    const perStatus = (await call(svc, "GET", `/api/v1/outbound/status_counts/?from=${d1}&to=${d2}`)).json();
+    expect(perStatus).toEqual([
+      { date: d1, status: "delivered", count: 3 },
+      { date: d1, status: "failed", count: 1 },
+      { date: d2, status: "failed", count: 1 },
+      { date: d2, status: "queued", count: 1 },
+    ]);
+    const reversed = await counts(d2, d1);
+    expect(reversed.statusCode).toBe(400);
+    expect(reversed.json().error).toMatchObject({ code: "VALIDATION_FAILED" });
+    expect((await counts(daysAgo(700), d1)).statusCode).toBe(400);
+    expect((await call(svc, "GET", "/api/v1/outbound/channel_status_counts/?to=soon")).statusCode).toBe(400);
+  });
+});
+
 describe("POST /api/v1/aggregate-outbounds/", () => {
   it("replaces each day's aggregates per (delivered, channel) with counts and attempt sums", async ({
     svc,

@@ -1,4 +1,4 @@
-import { type Broker, countDeadLetters, listDeadLetters, replayDeadLetters } from "@tidings/amqp";
+import { type Broker, listDeadLetters, queueStats, replayDeadLetters } from "@tidings/amqp";
 import { type QueueName, queueNames, queues, type Service } from "@tidings/contracts";
 import Type from "typebox";
 import { notFound } from "./errors.ts";
@@ -36,20 +36,30 @@ export function deadLetterRoutes(app: Api, service: Service, broker: Broker): vo
     {
       schema: {
         tags,
-        summary: "This service's queues and how many dead letters each holds (admin)",
+        summary: "This service's queues: their backlog, consumers and dead letters (admin)",
         description:
-          "Every queue this service consumes, with the number of messages in its dead-letter queue: the messages that failed every attempt. Payloads can hold personal data, hence admin only.",
+          "Every queue this service consumes, with the messages waiting in it (`messages`: ready, not yet taken by a consumer), its `consumers`, and the number of messages in its dead-letter queue (`dead_letters`): the messages that failed every attempt. Payloads can hold personal data, hence admin only.",
         response: {
-          200: Type.Array(Type.Object({ queue: Type.String(), dead_letters: Type.Integer() })),
+          200: Type.Array(
+            Type.Object({
+              queue: Type.String(),
+              messages: Type.Integer(),
+              consumers: Type.Integer(),
+              dead_letters: Type.Integer(),
+            }),
+          ),
           ...errorResponses,
         },
       },
     },
     async (request) => {
       requireAdmin(request);
-      return Promise.all(
-        own.map(async (queue) => ({ queue, dead_letters: await countDeadLetters(broker, queue) })),
-      );
+      return (await queueStats(broker, own)).map((q) => ({
+        queue: q.queue,
+        messages: q.messages,
+        consumers: q.consumers,
+        dead_letters: q.deadLetters,
+      }));
     },
   );
 

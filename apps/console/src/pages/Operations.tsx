@@ -4,6 +4,8 @@ import { CLIENT_KEYS, SERVICES, type ServiceName, type TidingsClient } from "@ti
 import { useState } from "react";
 import { ok } from "../api.ts";
 import { ErrorNote, Loaded, Table, useClient, when } from "../ui.tsx";
+import { Channels } from "./Channels.tsx";
+import { SchedulerSchedules } from "./SchedulerSchedules.tsx";
 
 /** Every service serves the same dead-letter routes (service-kit), typed alike in each document. */
 const deadLetterClient = (client: TidingsClient, service: ServiceName) =>
@@ -197,6 +199,8 @@ export function Operations() {
       {SERVICES.map((service) => (
         <ServicePanel key={service} service={service} />
       ))}
+      <Channels />
+      <SchedulerSchedules />
     </>
   );
 }

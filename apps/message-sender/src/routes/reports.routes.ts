@@ -1,6 +1,7 @@
 import {
   AggregateOutboundsBody,
   ArchiveOutboundsBody,
+  DailyChannelStatusCounts,
   DailyStatusCounts,
   OutboundsAggregated,
   OutboundsArchived,
@@ -8,7 +9,12 @@ import {
 } from "@tidings/contracts";
 import { type Api, errorResponses, routeError } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import { aggregateOutbounds, archiveOutbounds, statusCounts } from "../reports/reports.ts";
+import {
+  aggregateOutbounds,
+  archiveOutbounds,
+  channelStatusCounts,
+  statusCounts,
+} from "../reports/reports.ts";
 
 export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): void {
   app.get(
@@ -24,6 +30,21 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
       },
     },
     async (request) => statusCounts(db, request.query.from, request.query.to),
+  );
+
+  app.get(
+    "/api/v1/outbound/channel_status_counts/",
+    {
+      schema: {
+        tags: ["reports"],
+        summary: "Outbounds per day (UTC), channel and status",
+        description:
+          "`[{date, channel, status, count}]` per UTC day of `created_at`, channel and status (the status counts split by channel), `from`..`to` inclusive; by default the 30 days up to today, at most 366 days.",
+        querystring: StatusCountsQuery,
+        response: { 200: DailyChannelStatusCounts, ...errorResponses },
+      },
+    },
+    async (request) => channelStatusCounts(db, request.query.from, request.query.to),
   );
 
   app.post(

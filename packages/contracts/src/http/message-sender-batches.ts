@@ -65,6 +65,17 @@ export const DailyStatusCounts = Type.Array(
 );
 export type DailyStatusCounts = Static<typeof DailyStatusCounts>;
 
+/** `GET /api/v1/outbound/channel_status_counts/`: as the status counts, split by channel too. */
+export const DailyChannelStatusCounts = Type.Array(
+  Type.Object({
+    date: IsoDate,
+    channel: Type.String(),
+    status: OutboundStatus,
+    count: Type.Integer({ minimum: 0 }),
+  }),
+);
+export type DailyChannelStatusCounts = Static<typeof DailyChannelStatusCounts>;
+
 /** Seed's `POST /api/v1/aggregate-outbounds/`: default end today, start 30 days before. */
 export const AggregateOutboundsBody = Body({
   start: Type.Optional(IsoDate),

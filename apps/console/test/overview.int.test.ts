@@ -1,0 +1,172 @@
+/**
+ * The console's overview (its first page) and the operations page's channels and scheduler sections, in Debian's
+ * Chromium against the real services: the counts and charts of the messages sent in the test, updated live; each
+ * channel's health, limits and window; schedules with their next runs, fired and their runs listed. Each page is
+ * checked with axe-core and kept as a screenshot (desktop and phone) in test-artifacts/.
+ */
+import { randomUUID } from "node:crypto";
+import type { Page } from "playwright-core";
+import { describe, expect } from "vitest";
+import { ok } from "../src/api.ts";
+import { expectAccessible, consoleTest as it, type Stack, screenshot } from "./support.ts";
+
+const number = () => `+2783${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
+
+/** A second log channel with limits and a sending window (all day, so its messages go at once). */
+const createChannel = (stack: Stack) =>
+  ok(
+    stack.api.messageSender.POST("/api/v1/channel/", {
+      body: {
+        channel_id: "LOG2",
+        channel_type: "log",
+        configuration: {},
+        rate_limit: 10,
+        concurrency_limit: 2,
+        daily_cap: 3,
+        sending_window: { start: "00:00", end: "23:59", timezone: "UTC" },
+      },
+    }),
+  );
+
+const send = (stack: Stack, channel?: string) =>
+  ok(
+    stack.api.messageSender.POST("/api/v1/outbound/", {
+      body: { to_addr: number(), content: "Overview test", metadata: {}, ...(channel && { channel }) },
+    }),
+  );
+
+/** A message its provider failed, as the failures of a real one are stored. */
+const storeFailed = (stack: Stack, channel: string) =>
+  stack.services["message-sender"].db.outbound.create({
+    data: { id: randomUUID(), toAddr: "", content: "Overview test", channel, status: "failed", attempts: 1 },
+  });
+
+const tile = (page: Page, name: string) => page.locator(`.tiles dt:text-is("${name}") + dd`);
+const cells = (page: Page, table: string, row: string | RegExp) =>
+  page.getByRole("table", { name: table }).getByRole("row", { name: row }).getByRole("cell");
+
+// The first test also waits for the file's set-up (five services, the console's build, Chromium). The tests run in
+// order on the file's one stack: the second reads the channel and the messages of the first.
+describe("the overview and operations' channels and scheduler", { timeout: 90_000 }, () => {
+  it("opens on the overview, whose counts and charts follow the messages sent", async ({ stack, page }) => {
+    await createChannel(stack);
+    await page.goto("/");
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    expect(await page.getByRole("link", { name: "Overview" }).getAttribute("aria-current")).toBe("page");
+    await expect.poll(() => tile(page, "Sent").textContent()).toBe("0");
+    expect(await tile(page, "Delivery rate").textContent()).toBe("—");
+    const updated = await page.locator("time").textContent();
+
+    // Sent while the page is open: it shows them without a reload.
+    await Promise.all([
+      send(stack),
+      send(stack),
+      send(stack),
+      send(stack, "LOG2"),
+      storeFailed(stack, "LOG2"),
+    ]);
+    await expect
+      .poll(() => tile(page, "Delivered").textContent(), { timeout: 30_000, interval: 500 })
+      .toBe("4");
+    expect(await tile(page, "Sent").textContent()).toBe("5");
+    expect(await tile(page, "Failed").textContent()).toBe("1");
+    expect(await tile(page, "Delivery rate").textContent()).toBe("80.0%");
+    expect(await page.locator("time").textContent()).not.toBe(updated);
+    const perChannel = "Messages per channel, last 30 days";
+    expect(await cells(page, perChannel, /^LOG /).allTextContents()).toEqual(["LOG", "3", "3", "0"]);
+    expect(await cells(page, perChannel, "LOG2").allTextContents()).toEqual(["LOG2", "2", "1", "1"]);
+
+    // Two charts, with bars drawn; the per-day chart's numbers as a table.
+    await expect.poll(() => page.locator(".chart .recharts-wrapper").count()).toBe(2);
+    expect(await page.locator(".chart .recharts-bar-rectangle").count()).toBeGreaterThan(0);
+    for (const numbers of await page.getByText("The chart's numbers").all()) {
+      await numbers.click();
+    }
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await cells(page, "Messages per day (UTC)", today).allTextContents()).toEqual([
+      today,
+      "5",
+      "4",
+      "1",
+    ]);
+    const perDayAndChannel = "Sent per day (UTC) and channel";
+    const head = page.getByRole("table", { name: perDayAndChannel }).getByRole("columnheader");
+    expect(await head.allTextContents()).toEqual(["Day", "LOG", "LOG2"]);
+    expect(await cells(page, perDayAndChannel, today).allTextContents()).toEqual([today, "3", "2"]);
+
+    // Every service's queues with their backlog, consumers and dead letters; failed tasks per service.
+    const outboundSend = await cells(
+      page,
+      "Queues",
+      /^message-sender message-sender\.outbound-send \d/,
+    ).allTextContents();
+    expect(outboundSend.slice(0, 2)).toEqual(["message-sender", "message-sender.outbound-send"]);
+    expect(Number(outboundSend[3])).toBeGreaterThan(0);
+    expect(outboundSend[4]).toBe("0");
+    await expect
+      .poll(() => cells(page, "Failed tasks", "scheduler").allTextContents())
+      .toEqual(["scheduler", "0"]);
+    await expectAccessible(page);
+    await screenshot(page, "overview");
+  });
+
+  it("shows each channel's health, limits and window, and the schedules with their runs", async ({
+    stack,
+    page,
+  }) => {
+    const schedule = await ok(
+      stack.api.scheduler.POST("/api/v1/schedule/", {
+        body: { cron_definition: "0 8 * * *", timezone: "Africa/Johannesburg" },
+      }),
+    );
+    await page.goto("/#/operations");
+    const channels = "Channels: health today (UTC), limits and sending windows";
+    await expect
+      .poll(() => cells(page, channels, "LOG2").allTextContents(), { timeout: 15_000 })
+      .toEqual([
+        "LOG2",
+        "log",
+        "failing: 1 delivered, 1 failed, 0 on their way",
+        "10 / s",
+        "2 at once",
+        "3 per person",
+        "00:00–23:59 recipient's time (else UTC)",
+        "—",
+        "Edit limits",
+      ]);
+    expect((await cells(page, channels, /^LOG default/).allTextContents()).slice(0, 3)).toEqual([
+      "LOG default",
+      "log",
+      "delivering: 3 delivered, 0 failed, 0 on their way",
+    ]);
+
+    // Its limits changed: the daily cap back to the service's default.
+    await page.getByRole("button", { name: "Edit limits of LOG2" }).click();
+    await page.getByLabel("Rate limit (per second, 0 = none)").fill("20");
+    await page.getByLabel(/^Daily cap per person/).fill("");
+    await page.getByRole("button", { name: "Save limits" }).click();
+    await expect
+      .poll(async () => (await cells(page, channels, "LOG2").allTextContents()).slice(3, 6))
+      .toEqual(["20 / s", "2 at once", "service default"]);
+    const changed = await ok(
+      stack.api.messageSender.GET("/api/v1/channel/{id}/", { params: { path: { id: "LOG2" } } }),
+    );
+    expect(changed).toMatchObject({ rate_limit: 20, concurrency_limit: 2, daily_cap: null });
+
+    const row = page.getByRole("row", { name: /cron 0 8 \* \* \*/ });
+    expect(await row.getByRole("cell").nth(3).textContent()).not.toBe("—");
+    await page.getByRole("button", { name: `Disable schedule ${schedule.id}` }).click();
+    await page.getByRole("button", { name: `Enable schedule ${schedule.id}` }).waitFor();
+    expect(await row.getByRole("cell").nth(2).textContent()).toBe("no");
+    const disabled = await ok(
+      stack.api.scheduler.GET("/api/v1/schedule/{id}/", { params: { path: { id: schedule.id } } }),
+    );
+    expect(disabled.enabled).toBe(false);
+    await page.getByRole("button", { name: `Fire now: schedule ${schedule.id}` }).click();
+    const runs = page.getByRole("table", { name: `Recent runs of schedule ${schedule.id}` });
+    await runs.getByRole("cell", { name: "manual" }).waitFor({ timeout: 15_000 });
+    expect(await runs.getByRole("row").count()).toBe(2);
+    await expectAccessible(page);
+    await screenshot(page, "operations-channels-scheduler");
+  });
+});
