@@ -48,8 +48,8 @@ import { findEarlierSend } from "./takeover.ts";
  * A worker that dies (or stalls past its claim) after the provider accepted the message and before step 3
  * committed leaves it queued and claimed. Once the claim lapses another worker claims it, sees the earlier
  * claim, and asks the channel whether it accepted the message (`findEarlierSend`) before sending: found, the
- * earlier send is recorded and nothing is sent again. A channel that can't be asked (vonage, smtp) sends it
- * again: at least once.
+ * earlier send is recorded and nothing is sent again (a voice call too: see the voice adapters' `acceptedSince`).
+ * A channel that can't be asked (vonage SMS, smtp) sends it again: at least once.
  */
 export async function sendOutbound(
   sender: Sender,
