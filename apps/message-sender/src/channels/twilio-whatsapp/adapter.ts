@@ -2,23 +2,20 @@ import type { MessageListInstanceCreateOptions } from "twilio/lib/rest/api/v2010
 import type { Db } from "../../db.ts";
 import { type OutboundToSend, PermanentSendError } from "../../outbound/channel.ts";
 import { TwilioChannel } from "../twilio/adapter.ts";
+import { whatsappTemplateFor } from "../whatsapp-template.ts";
 import { insideWindow } from "./session.ts";
-import type { TwilioWhatsappChannelConfig, WhatsappTemplate } from "./wire.ts";
+import type { TwilioWhatsappChannelConfig } from "./wire.ts";
 
-/** The metadata key of a send's WhatsApp template. */
-export const WHATSAPP_TEMPLATE_KEY = "whatsapp_template";
-
-const templateOf = (metadata: Record<string, unknown>): WhatsappTemplate | undefined => {
-  const t = metadata[WHATSAPP_TEMPLATE_KEY] as WhatsappTemplate | undefined;
-  return t && typeof t.name === "string" ? t : undefined;
-};
+/** A Twilio Content SID: sent as it is; any other template name is a Content API friendly name. */
+const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
 
 /**
  * WhatsApp through Twilio: the Twilio channel's sends, errors, status lookups and takeover lookups, to and from
  * `whatsapp:+…` addresses. Inside the person's 24-hour window (their last inbound on this channel) the content
- * goes as free text; outside it (or with no content) the send's `whatsapp_template` goes as a Content API
- * template (`contentSid` found by its friendly name, `contentVariables`). Outside the window with no template it
- * is refused here (PermanentSendError: the channel's fallback, if any, sends it).
+ * goes as free text; outside it (or with no content) its WhatsApp template (`whatsappTemplateFor`: the send's
+ * `whatsapp_template`, else its content template's) goes as a Content API template (`contentSid` as given or
+ * found by its friendly name, `contentVariables` {"1": ..., "2": ...}). Outside the window with no template it is
+ * refused here (PermanentSendError: the channel's fallback, if any, sends it).
  */
 export class TwilioWhatsappChannel extends TwilioChannel {
   /** Content API templates by friendly name, listed when a name is first not found. */
@@ -41,21 +38,28 @@ export class TwilioWhatsappChannel extends TwilioChannel {
     address: string,
   ): Promise<MessageListInstanceCreateOptions> {
     const to = `whatsapp:${address}`;
-    const template = templateOf(outbound.metadata);
     if (outbound.content && (await insideWindow(this.db, this.id, address))) {
       return { to, body: outbound.content };
     }
+    const template = await whatsappTemplateFor(this.db, outbound);
     if (!template) {
-      throw new PermanentSendError("whatsapp: outside the 24-hour window and no whatsapp_template to send");
+      throw new PermanentSendError(
+        "whatsapp: outside the 24-hour window and no WhatsApp template to send (neither whatsapp_template nor a content template's)",
+      );
     }
     return {
       to,
       contentSid: await this.contentSid(template.name),
-      contentVariables: JSON.stringify(template.variables ?? {}),
+      contentVariables: JSON.stringify(
+        Object.fromEntries(template.parameters.map((value, i) => [String(i + 1), value])),
+      ),
     };
   }
 
   private async contentSid(name: string): Promise<string> {
+    if (CONTENT_SID.test(name)) {
+      return name;
+    }
     if (!this.contentSids.has(name)) {
       const contents = await this.client.content.v1.contents.list({ pageSize: 500 });
       this.contentSids = new Map(contents.map((c) => [c.friendlyName, c.sid]));

@@ -17,13 +17,3 @@ export const TwilioWhatsappChannelConfig = Type.Object(
   { additionalProperties: false },
 );
 export type TwilioWhatsappChannelConfig = Static<typeof TwilioWhatsappChannelConfig>;
-
-/**
- * The template a WhatsApp send names in its metadata (`whatsapp_template`): a Content API template's friendly name
- * and its variables ({"1": "Thandi"}). Sent as the template outside the person's 24-hour window (and when there is
- * no content); inside it the content goes as free text.
- */
-export interface WhatsappTemplate {
-  name: string;
-  variables?: Record<string, string>;
-}
