@@ -9,7 +9,7 @@ import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn, outboundReaching } from "./helpers.ts";
-import { createChannel, listening, type Svc } from "./voice-helpers.ts";
+import { createChannel, listening, type Svc, twilioVoiceConfig } from "./voice-helpers.ts";
 
 const SID = `AC${"3".repeat(32)}`;
 const TOKEN = "voice-hours-auth-token";
@@ -23,13 +23,7 @@ const it = serviceTest(createMessageSenderService({ clock: () => now }), {
   sim: [
     async ({ svc }, use) => {
       const sim = await startTwilioVoiceSimulator({ accounts: { [SID]: TOKEN }, callbackIntervalMs: 10 });
-      const configuration = {
-        account_sid: SID,
-        auth_token: TOKEN,
-        from: "+15005550006",
-        api_url: sim.url,
-        status_callback: await listening(svc),
-      };
+      const configuration = { ...twilioVoiceConfig(sim, SID, TOKEN), status_callback: await listening(svc) };
       const window = { sending_window: { start: "08:00", end: "20:00" } };
       await createChannel(svc, "TV_HOURS", "twilio-voice", configuration, window);
       await use(sim);

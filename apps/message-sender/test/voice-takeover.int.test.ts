@@ -4,13 +4,8 @@
  * asks the provider for the calls to that number since the outbound was created and records that call instead of
  * calling again. Both voice channels, through their real SDKs against the voice simulators.
  */
-import { generateKeyPairSync, randomUUID } from "node:crypto";
-import {
-  startTwilioVoiceSimulator,
-  startVonageVoiceSimulator,
-  type TwilioVoiceSimulator,
-  type VonageVoiceSimulator,
-} from "@tidings/provider-simulators";
+import { randomUUID } from "node:crypto";
+import { startTwilioVoiceSimulator, type TwilioVoiceSimulator } from "@tidings/provider-simulators";
 import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { TwilioVoiceChannel } from "../src/channels/twilio-voice/adapter.ts";
@@ -18,7 +13,13 @@ import { VonageVoiceChannel } from "../src/channels/vonage-voice/adapter.ts";
 import type { Channel } from "../src/outbound/channel.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { msisdn } from "./helpers.ts";
-import { createChannel, listening, type Svc } from "./voice-helpers.ts";
+import {
+  createChannel,
+  listening,
+  type Svc,
+  twilioVoiceConfig,
+  vonageVoiceSimulator,
+} from "./voice-helpers.ts";
 
 const SID = `AC${"5".repeat(32)}`;
 const TOKEN = "voice-takeover-auth-token";
@@ -44,27 +45,9 @@ const it = serviceTest(createMessageSenderService(), {
         accounts: { [SID]: TOKEN },
         callbackIntervalMs: 10,
       });
-      const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-      const vonage: VonageVoiceSimulator = await startVonageVoiceSimulator({
-        applications: { [APP]: publicKey.export({ type: "spki", format: "pem" }).toString() },
-        signatureSecret: SIG_SECRET,
-        eventIntervalMs: 10,
-      });
-      const twilioConfig = {
-        account_sid: SID,
-        auth_token: TOKEN,
-        from: "+15005550006",
-        api_url: twilio.url,
-        status_callback: base,
-      };
-      const vonageConfig = {
-        application_id: APP,
-        private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-        from: "27600000000",
-        signature_secret: SIG_SECRET,
-        api_url: vonage.url,
-        status_callback: base,
-      };
+      const { sim: vonage, config } = await vonageVoiceSimulator(APP, SIG_SECRET);
+      const twilioConfig = { ...twilioVoiceConfig(twilio, SID, TOKEN), status_callback: base };
+      const vonageConfig = { ...config, status_callback: base };
       const once = { redelivery: { max_attempts: 1 } };
       await createChannel(svc, "TV_TAKEOVER", "twilio-voice", twilioConfig, once);
       await createChannel(svc, "VV_TAKEOVER", "vonage-voice", vonageConfig, once);
