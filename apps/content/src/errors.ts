@@ -149,3 +149,11 @@ export const binaryMissing = () =>
   badRequest("CONTENT_BINARY_MISSING", "content: no file in the multipart field content", [
     { field: "body.content", message: "is required (a file)" },
   ]);
+
+/** A template's `whatsapp` names parameters the template lacks, repeats a language, or is on an email template. */
+export const invalidWhatsapp = (details: Problem[]) =>
+  badRequest(
+    "CONTENT_TEMPLATE_INVALID_WHATSAPP",
+    `whatsapp: ${details.map((d) => `${d.field.slice("body.whatsapp".length).replace(/^\./, "") || "whatsapp"} ${d.message}`).join("; ")}`,
+    details,
+  );

@@ -31,6 +31,7 @@ describe("POST /api/v1/template/", () => {
       placeholders: ["name", "date"],
       encoding: "GSM-7",
       segments: 1,
+      whatsapp: null,
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });

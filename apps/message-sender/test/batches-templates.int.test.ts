@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { catalog, placeholdersOf, type Template } from "@tidings/contracts";
+import { catalog } from "@tidings/contracts";
 import { adminAuth, serviceTest, startTestService, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { batchOutboundId } from "../src/intake/batches.ts";
 import { messageSenderService } from "../src/service.ts";
-import { address, identityEvent, msisdn } from "./helpers.ts";
+import { address, identityEvent, msisdn, newTemplateId, publishTemplate } from "./helpers.ts";
 import { call, closedAfterFile, type Svc, stored } from "./support.ts";
 
 // API and worker: templates arrive as content.template.* events (as the content service publishes them),
@@ -16,26 +16,6 @@ const it = serviceTest(messageSenderService, {
   /** A second message-sender, its API alone (no worker to drain its outbox), for the big batch. */
   api: closedAfterFile(() => startTestService(messageSenderService)),
 });
-
-let nextTemplateId = 100;
-/** Publishes a template version as the content service does on every change. */
-async function publishTemplate(svc: Svc, fields: Partial<Template> & { body: string }): Promise<Template> {
-  const template: Template = {
-    ...catalog["content.template.changed"].example,
-    id: nextTemplateId++,
-    ...fields,
-    placeholders: placeholdersOf(fields.subject ?? null, fields.body),
-  };
-  await svc.broker.publish("content.template.changed", template);
-  await waitFor(
-    () =>
-      svc.db.templateCopy.findUnique({
-        where: { id_version: { id: template.id, version: template.version } },
-      }),
-    { what: `template ${template.id} v${template.version} in the local copy` },
-  );
-  return template;
-}
 
 const waitForBatch = (svc: Svc, id: string, status: string, count: number) =>
   waitFor(
@@ -176,7 +156,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
   });
 
   it("keeps a template deleted before any of its versions arrived deleted", async ({ svc }) => {
-    const id = nextTemplateId++;
+    const id = newTemplateId();
     await svc.broker.publish("content.template.deleted", { id });
     await waitFor(() => svc.db.templateCopy.findFirst({ where: { id } }), { what: "the tombstone" });
     await svc.broker.publish("content.template.changed", {

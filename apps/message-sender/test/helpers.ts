@@ -7,7 +7,9 @@ import {
   type IdentityAddress,
   type IdentityChanged,
   type InboundReceived,
+  placeholdersOf,
   type QueueName,
+  type Template,
 } from "@tidings/contracts";
 import { adminAuth, type Capture, type TestService, waitFor } from "@tidings/testing";
 import { expect } from "vitest";
@@ -242,4 +244,31 @@ export async function issueKey(
     throw new Error(`issuing a ${kind} key: ${res.statusCode} ${res.body}`);
   }
   return res.json().token;
+}
+
+let nextTemplateId = 100;
+
+/** A content template id no test of this file used yet. */
+export const newTemplateId = () => nextTemplateId++;
+
+/** Publishes a template version as the content service does on every change; waits for the local copy. */
+export async function publishTemplate(
+  svc: TestService<MessageSenderConfig, Db>,
+  fields: Partial<Template> & { body: string },
+): Promise<Template> {
+  const template: Template = {
+    ...catalog["content.template.changed"].example,
+    id: newTemplateId(),
+    ...fields,
+    placeholders: placeholdersOf(fields.subject ?? null, fields.body),
+  };
+  await svc.broker.publish("content.template.changed", template);
+  await waitFor(
+    () =>
+      svc.db.templateCopy.findUnique({
+        where: { id_version: { id: template.id, version: template.version } },
+      }),
+    { what: `template ${template.id} v${template.version} in the local copy` },
+  );
+  return template;
 }

@@ -1,4 +1,6 @@
+import { generateKeyPairSync } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { startVonageVoiceSimulator, type TwilioVoiceSimulator } from "@tidings/provider-simulators";
 import { adminAuth, type TestService } from "@tidings/testing";
 import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
@@ -39,4 +41,33 @@ export async function sendAudio(svc: Svc, channel: string, to: string, urls: unk
   });
   expect(res.statusCode, res.body).toBe(201);
   return res.json().id as string;
+}
+
+/** A twilio-voice channel's configuration on the Twilio Voice simulator, for account `sid` with `token`. */
+export const twilioVoiceConfig = (sim: TwilioVoiceSimulator, sid: string, token: string) => ({
+  account_sid: sid,
+  auth_token: token,
+  from: "+15005550006",
+  api_url: sim.url,
+});
+
+/**
+ * A Vonage Voice simulator for application `app` (a fresh key pair; events signed with `signatureSecret`) and
+ * the configuration of a vonage-voice channel on it.
+ */
+export async function vonageVoiceSimulator(app: string, signatureSecret: string) {
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const sim = await startVonageVoiceSimulator({
+    applications: { [app]: publicKey.export({ type: "spki", format: "pem" }).toString() },
+    signatureSecret,
+    eventIntervalMs: 10,
+  });
+  const config = {
+    application_id: app,
+    private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    from: "27600000000",
+    signature_secret: signatureSecret,
+    api_url: sim.url,
+  };
+  return { sim, config };
 }

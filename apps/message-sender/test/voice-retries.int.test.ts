@@ -8,7 +8,7 @@ import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { hourIn, msisdn, outboundReaching, retryDeferredByWindow } from "./helpers.ts";
-import { createChannel, listening, type Svc, sendAudio } from "./voice-helpers.ts";
+import { createChannel, listening, type Svc, sendAudio, twilioVoiceConfig } from "./voice-helpers.ts";
 
 const SID = `AC${"8".repeat(32)}`;
 const TOKEN = "voice-retries-auth-token";
@@ -25,13 +25,7 @@ const it = serviceTest(createMessageSenderService(), {
   sim: [
     async ({ svc }, use) => {
       const sim = await startTwilioVoiceSimulator({ accounts: { [SID]: TOKEN }, callbackIntervalMs: 10 });
-      const config = {
-        account_sid: SID,
-        auth_token: TOKEN,
-        from: "+15005550006",
-        api_url: sim.url,
-        status_callback: await listening(svc),
-      };
+      const config = { ...twilioVoiceConfig(sim, SID, TOKEN), status_callback: await listening(svc) };
       // Open now: from an hour ago to two hours ahead.
       const open = { sending_window: { start: hour(-1), end: hour(2), timezone: ZONE } };
       const policy = (backoff: number) => ({ redelivery: { max_attempts: 3, backoff_seconds: [backoff] } });

@@ -2,18 +2,12 @@
  * The vonage-voice channel on the Vonage Voice simulator, through `@vonage/server-sdk` (JWT-authenticated calls
  * with an NCCO): every call end, applied from events signed as Vonage signs them, and forged events refused.
  */
-import { generateKeyPairSync } from "node:crypto";
-import {
-  type CallOutcome,
-  startVonageVoiceSimulator,
-  type VonageVoiceSimulator,
-  vonageWebhookJwt,
-} from "@tidings/provider-simulators";
+import { type CallOutcome, type VonageVoiceSimulator, vonageWebhookJwt } from "@tidings/provider-simulators";
 import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { msisdn, outboundReaching } from "./helpers.ts";
-import { createChannel, listening, sendAudio } from "./voice-helpers.ts";
+import { createChannel, listening, sendAudio, vonageVoiceSimulator } from "./voice-helpers.ts";
 
 const APP = "9b0f3a51-6a3f-4d7e-8a52-7c1d2e3f4a5b";
 const SIG_SECRET = "vonage-voice-signature-secret";
@@ -25,19 +19,7 @@ const it = serviceTest(
 ).extend<{ sim: VonageVoiceSimulator }>({
   sim: [
     async ({ svc }, use) => {
-      const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-      const sim = await startVonageVoiceSimulator({
-        applications: { [APP]: publicKey.export({ type: "spki", format: "pem" }).toString() },
-        signatureSecret: SIG_SECRET,
-        eventIntervalMs: 10,
-      });
-      const config = {
-        application_id: APP,
-        private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-        from: "27600000000",
-        signature_secret: SIG_SECRET,
-        api_url: sim.url,
-      };
+      const { sim, config } = await vonageVoiceSimulator(APP, SIG_SECRET);
       const once = { redelivery: { max_attempts: 1 } };
       const base = await listening(svc);
       await createChannel(svc, "VV", "vonage-voice", { ...config, status_callback: base }, once);

@@ -50,7 +50,9 @@ describe("twilio-whatsapp: the 24-hour window", () => {
     const to = msisdn();
     const id = await sendVia(svc, "WA", to, { content: "Free text" });
     expect(await outboundReaching(svc.db, id, "failed")).toMatchObject({
-      lastError: "whatsapp: outside the 24-hour window and no whatsapp_template to send",
+      lastError: expect.stringContaining(
+        "whatsapp: outside the 24-hour window and no WhatsApp template to send",
+      ),
     });
     expect(requestsFor(wa.sim, to).whatsapp).toEqual([]);
   });

@@ -43,6 +43,10 @@ export const whatsappTest = (events: Parameters<typeof serviceTest>[2] = []) =>
           whatsapp: {
             templates: [
               { friendlyName: "visit_reminder", body: "Hello {{1}}, your clinic visit is on {{2}}." },
+              {
+                friendlyName: "visit_reminder_zu",
+                body: "Sawubona {{1}}, uvakashela umtholampilo ngo {{2}}.",
+              },
               { friendlyName: "not_approved", body: "Hello {{1}}", approved: false },
             ],
           },

@@ -58,9 +58,15 @@ const sendTo = (capture: Capture, identity: string) =>
     what: `the send to ${identity}`,
   });
 
-/** Subscribes `identity` to `set` from its first message and fires the slot that sends it. */
-async function firstSend(svc: Svc, capture: Capture, identity: string, set: number): Promise<OutboundSend> {
-  await subscribe(svc, { identity, messageset: set, schedule: SCHEDULE });
+/** Subscribes `identity` to `set` (with `metadata`) from its first message and fires the slot that sends it. */
+async function firstSend(
+  svc: Svc,
+  capture: Capture,
+  identity: string,
+  set: number,
+  metadata: Record<string, unknown> = {},
+): Promise<OutboundSend> {
+  await subscribe(svc, { identity, messageset: set, schedule: SCHEDULE, metadata });
   await svc.broker.publish("schedule.fired", {
     schedule_id: "2f4b8c7e-9a1d-4e3f-8b2a-1c0d9e8f7a6b",
     slot: new Date(Date.now() - 86_400_000).toISOString(),
@@ -81,6 +87,25 @@ describe("the channel of a stage-based send", () => {
     const send = await firstSend(svc, capture, identity, AUDIO_SET);
     expect(send).toMatchObject({ channel: "MY_VOICE", content: null });
     expect(send.metadata).toMatchObject({ voice_speech_url: [AUDIO_URL] });
+  });
+
+  it("carries the subscription's voice_days and voice_times with an audio set's sends, not a text set's", async ({
+    svc,
+    capture,
+  }) => {
+    const [caller, reader] = [newIdentity(), newIdentity()];
+    const metadata = { voice_days: "tue_thu", voice_times: "9_11", source: "hub" };
+    const audio = await firstSend(svc, capture, caller, AUDIO_SET, metadata);
+    expect(audio.metadata).toMatchObject({
+      voice_speech_url: [AUDIO_URL],
+      voice_days: "tue_thu",
+      voice_times: "9_11",
+    });
+    // Only those two of the subscription's keys.
+    expect(audio.metadata).not.toHaveProperty("source");
+    expect((await firstSend(svc, capture, reader, TEXT_SET, metadata)).metadata).not.toHaveProperty(
+      "voice_days",
+    );
   });
 
   it("uses the set's channel for a person with no preference, or one for the other kind", async ({

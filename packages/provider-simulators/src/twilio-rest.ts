@@ -96,16 +96,23 @@ export const MESSAGES =
   /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Messages(?:\/(SM[0-9a-f]{32}))?\.json$/;
 
 /**
- * `GET .../Messages.json`: the account's messages, newest first, filtered by `To` and `From`, in pages of
- * `PageSize` (default 50, at most 1,000) numbered by `Page`, in Twilio's list envelope.
+ * A Twilio list (`GET .../Messages.json`, `.../Calls.json`): the account's `items` (as they were created) newest
+ * first, filtered by `To` and `From`, in pages of `PageSize` (default 50, at most 1,000) numbered by `Page`, in
+ * Twilio's list envelope under `key` (`messages`, `calls`).
  */
-export function listPage(messages: SimulatedTwilioMessage[], accountSid: string, url: URL) {
+export function listPage<T extends { accountSid: string; to: string; from: string | null }>(
+  items: T[],
+  accountSid: string,
+  url: URL,
+  key: string,
+  resource: (item: T) => unknown,
+) {
   const query = url.searchParams;
   const to = query.get("To");
   const from = query.get("From");
   const pageSize = Math.min(Math.max(Number(query.get("PageSize")) || 50, 1), 1_000);
   const page = Math.max(Number(query.get("Page")) || 0, 0);
-  const matching = messages
+  const matching = items
     .filter((m) => m.accountSid === accountSid && (!to || m.to === to) && (!from || m.from === from))
     .reverse();
   const pageUri = (n: number) => {
@@ -117,7 +124,7 @@ export function listPage(messages: SimulatedTwilioMessage[], accountSid: string,
   const start = page * pageSize;
   const found = matching.slice(start, start + pageSize);
   return {
-    messages: found.map(messageResource),
+    [key]: found.map(resource),
     page,
     page_size: pageSize,
     start,

@@ -5,6 +5,7 @@ import {
   authenticated,
   E164,
   errorBody,
+  listPage,
   NOT_FOUND,
   postSigned,
   sid,
@@ -85,13 +86,15 @@ function callResource(c: SimulatedCall) {
     from: c.from,
     to: c.to,
     status: c.status,
+    date_created: new Date(c.createdAt).toUTCString(),
     uri: `/2010-04-01/Accounts/${c.accountSid}/Calls/${c.sid}.json`,
   };
 }
 
 /**
  * A local Twilio Voice Calls API: `POST /2010-04-01/Accounts/{sid}/Calls.json` (form-encoded, basic auth, as
- * the twilio SDK's `calls.create` sends it, with `Twiml`) and `GET .../Calls/{sid}.json`. A created call reports
+ * the twilio SDK's `calls.create` sends it, with `Twiml`), `GET .../Calls/{sid}.json` and `GET .../Calls.json` (the
+ * calls, newest first, filtered by `To` and `From`, paged as Twilio's lists are). A created call reports
  * its progress to its StatusCallback (the events it asked for, then always the final one: `completed` with a
  * CallDuration, or `no-answer`, `busy`, `failed`, `canceled`), form-encoded and signed with X-Twilio-Signature.
  * An answered call fetches each `<Play>` URL, as Twilio does to play it.
@@ -220,6 +223,16 @@ export async function startTwilioVoiceSimulator(
       }
       if (req.method === "POST" && !match[2]) {
         return create(req, res, accountSid);
+      }
+      if (req.method === "GET" && !match[2]) {
+        const listed = listPage(
+          calls,
+          accountSid,
+          new URL(req.url ?? "", "http://localhost"),
+          "calls",
+          callResource,
+        );
+        return json(res, 200, listed);
       }
       const found = calls.find((c) => c.sid === match[2] && c.accountSid === accountSid);
       return found && req.method === "GET"

@@ -236,7 +236,17 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
         return create(req, res, accountSid);
       }
       if (req.method === "GET" && !match[2]) {
-        return json(res, 200, listPage(messages, accountSid, new URL(req.url ?? "", "http://localhost")));
+        return json(
+          res,
+          200,
+          listPage(
+            messages,
+            accountSid,
+            new URL(req.url ?? "", "http://localhost"),
+            "messages",
+            messageResource,
+          ),
+        );
       }
       if (req.method === "GET") {
         lookups.push(match[2] as string);

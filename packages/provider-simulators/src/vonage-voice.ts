@@ -169,11 +169,42 @@ const callResource = (c: SimulatedVonageCall) => ({
   conversation_uuid: `CON-${c.uuid}`,
   to: { type: "phone", number: c.to.replace(/^\+/, "") },
   from: { type: "phone", number: c.from },
+  start_time: new Date(c.createdAt).toISOString(),
 });
 
 /**
+ * `GET /v1/calls`: the application's calls started at or after `date_start`, newest first (`order=asc`: oldest
+ * first), in pages of `page_size` (default 10, at most 100) from `record_index`, in Vonage's HAL envelope.
+ */
+function callsPage(calls: SimulatedVonageCall[], applicationId: string, url: URL) {
+  const query = url.searchParams;
+  const since = query.get("date_start") ? Date.parse(query.get("date_start") as string) : 0;
+  const pageSize = Math.min(Math.max(Number(query.get("page_size")) || 10, 1), 100);
+  const from = Math.max(Number(query.get("record_index")) || 0, 0);
+  const matching = calls.filter((c) => c.applicationId === applicationId && c.createdAt >= since);
+  const ordered = query.get("order") === "asc" ? matching : [...matching].reverse();
+  const page = ordered.slice(from, from + pageSize);
+  const href = (index: number) => {
+    const params = new URLSearchParams(query);
+    params.set("record_index", String(index));
+    return `${url.origin}${url.pathname}?${params}`;
+  };
+  return {
+    count: matching.length,
+    page_size: pageSize,
+    record_index: from,
+    _links: {
+      self: { href: href(from) },
+      ...(from + pageSize < matching.length ? { next: { href: href(from + pageSize) } } : {}),
+    },
+    _embedded: { calls: page.map(callResource) },
+  };
+}
+
+/**
  * A local Vonage Voice API: `POST /v1/calls` (JSON, authenticated by the application's RS256 JWT, as
- * `@vonage/server-sdk`'s `voice.createOutboundCall` sends it) with an NCCO, and `GET /v1/calls/{uuid}`. A call posts
+ * `@vonage/server-sdk`'s `voice.createOutboundCall` sends it) with an NCCO, `GET /v1/calls/{uuid}` and `GET /v1/calls`
+ * (the calls since `date_start`, newest first, paged: `voice.getCallsPage`). A call posts
  * its events (JSON, signed as Vonage signs webhooks) to its `event_url`: started, ringing, answered, completed, or
  * its end unanswered (`timeout`, `busy`, `failed`, `cancelled`). An answered call fetches each `stream` URL.
  */
@@ -255,6 +286,13 @@ export async function startVonageVoiceSimulator(
     async (req, res, path, applicationId) => {
       if (req.method === "POST" && path === "/v1/calls") {
         return create(req, res, applicationId);
+      }
+      if (req.method === "GET" && path === "/v1/calls") {
+        return json(
+          res,
+          200,
+          callsPage(calls, applicationId, new URL(req.url ?? "", `http://${req.headers.host}`)),
+        );
       }
       const found = calls.find((c) => path === `/v1/calls/${c.uuid}` && c.applicationId === applicationId);
       return found && req.method === "GET"

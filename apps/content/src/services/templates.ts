@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type {
   CreateTemplateBody,
   PreviewTemplateBody,
@@ -5,26 +6,28 @@ import type {
   TemplateListQuery,
   TemplatePreview,
   TemplateVersion,
+  TemplateWhatsapp,
   UpdateTemplateBody,
 } from "@tidings/contracts";
-import { placeholdersOf, renderTemplate, smsInfo } from "@tidings/contracts";
+import { placeholderKey, placeholdersOf, renderTemplate, smsInfo } from "@tidings/contracts";
 import type { PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import {
+  invalidWhatsapp,
   missingPersonalisation,
   subjectNotAllowed,
   subjectRequired,
   templateNotFound,
   templateVersionNotFound,
 } from "../errors.ts";
-import type {
+import {
   Prisma,
-  Template as TemplateRow,
-  TemplateVersion as TemplateVersionRow,
+  type Template as TemplateRow,
+  type TemplateVersion as TemplateVersionRow,
 } from "../generated/prisma/client.ts";
 import { inIdOrder, type Listed, listed, type RequestContext, write } from "./support.ts";
 
-type Content = Pick<TemplateRow, "type" | "subject" | "body">;
+type Content = Pick<TemplateRow, "type" | "subject" | "body" | "whatsapp">;
 
 /** SMS: the encoding and segments of `text`; email: none. */
 const smsOf = (row: Content, text: string) => {
@@ -43,6 +46,7 @@ const contentFields = (row: TemplateRow | TemplateVersionRow) => ({
   version: row.version,
   placeholders: placeholdersOf(row.subject, row.body),
   ...smsOf(row, row.body),
+  whatsapp: row.whatsapp as TemplateWhatsapp | null,
 });
 
 export const toTemplate = (row: TemplateRow): Template => ({
@@ -66,7 +70,42 @@ function assertValidTemplate(row: Content): void {
   if (row.type === "sms" && row.subject !== null) {
     throw subjectNotAllowed();
   }
+  assertValidWhatsapp(row);
 }
+
+/**
+ * A WhatsApp template belongs to an SMS template, names each language once, and fills its parameters from the
+ * template's own placeholders (so every send of the template has their values).
+ */
+function assertValidWhatsapp(row: Content): void {
+  const whatsapp = row.whatsapp as TemplateWhatsapp | null;
+  if (!whatsapp) {
+    return;
+  }
+  if (row.type !== "sms") {
+    throw invalidWhatsapp([{ field: "body.whatsapp", message: "is for SMS templates only" }]);
+  }
+  const placeholders = placeholdersOf(row.subject, row.body).map(placeholderKey);
+  const problems = [
+    ...whatsapp.parameters.flatMap((name, i) =>
+      placeholders.includes(placeholderKey(name))
+        ? []
+        : [{ field: `body.whatsapp.parameters[${i}]`, message: `is not a placeholder of the template` }],
+    ),
+    ...whatsapp.templates.flatMap(({ language }, i) =>
+      whatsapp.templates.findIndex((t) => t.language === language) < i
+        ? [{ field: `body.whatsapp.templates[${i}].language`, message: "is given twice" }]
+        : [],
+    ),
+  ];
+  if (problems.length > 0) {
+    throw invalidWhatsapp(problems);
+  }
+}
+
+/** The `whatsapp` column's value for a write: null clears it (a JSON column's null is Prisma.DbNull). */
+const whatsappColumn = (whatsapp: TemplateWhatsapp | null | undefined) =>
+  whatsapp === null ? Prisma.DbNull : whatsapp;
 
 /** Records the template as it now is as its latest version, and announces it. */
 async function versioned(tx: Tx, row: TemplateRow) {
@@ -79,6 +118,7 @@ async function versioned(tx: Tx, row: TemplateRow) {
       type: row.type,
       subject: row.subject,
       body: row.body,
+      whatsapp: whatsappColumn(row.whatsapp as TemplateWhatsapp | null),
       createdAt: row.updatedAt,
     },
   });
@@ -91,7 +131,13 @@ export const createTemplate = (db: Db, input: CreateTemplateBody, context: Reque
     versioned(
       tx,
       await tx.template.create({
-        data: { name: input.name, type: input.type, subject: input.subject ?? null, body: input.body },
+        data: {
+          name: input.name,
+          type: input.type,
+          subject: input.subject ?? null,
+          body: input.body,
+          whatsapp: whatsappColumn(input.whatsapp ?? null),
+        },
       }),
     ),
   );
@@ -113,8 +159,8 @@ export const updateTemplate = (db: Db, id: number, input: UpdateTemplateBody, co
         throw templateNotFound(id);
       }
       const before = await tx.template.findUniqueOrThrow({ where: { id } });
-      const unchanged = (Object.keys(input) as (keyof UpdateTemplateBody)[]).every(
-        (field) => input[field] === before[field],
+      const unchanged = (Object.keys(input) as (keyof UpdateTemplateBody)[]).every((field) =>
+        isDeepStrictEqual(input[field], before[field]),
       );
       if (unchanged) {
         return { result: toTemplate(before), events: [] };
@@ -126,6 +172,7 @@ export const updateTemplate = (db: Db, id: number, input: UpdateTemplateBody, co
           type: input.type,
           subject: input.subject,
           body: input.body,
+          whatsapp: whatsappColumn(input.whatsapp),
           version: { increment: 1 },
         },
       });

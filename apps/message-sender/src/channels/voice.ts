@@ -1,7 +1,10 @@
 import type { FailureKind } from "@tidings/contracts";
+import type { Db } from "../db.ts";
+import { type CallingHours, callingHoursOf } from "../outbound/calling-hours.ts";
 import { PermanentSendError } from "../outbound/channel.ts";
 import type { FailedReport } from "../outbound/redelivery.ts";
 import { type ReportOutcome, reportFinal } from "../outbound/status.ts";
+import { identityVoiceHours } from "../recipients/address-book.ts";
 import { releaseCallSlot } from "./limits.ts";
 import type { WebhookDeps, WebhookLog } from "./webhooks.ts";
 
@@ -24,6 +27,24 @@ export function speechUrls(metadata: Record<string, unknown>): string[] {
     throw new PermanentSendError("no voice_speech_url to play: a voice channel sends audio messages only");
   }
   return urls;
+}
+
+/** The channel types whose sends are calls. */
+export const VOICE_CHANNEL_TYPES: ReadonlySet<string> = new Set(["twilio-voice", "vonage-voice"]);
+
+/**
+ * The days and hours the person takes calls (Seed's HelloMama `voice_days`, `voice_times`): the outbound's
+ * `metadata.voice_days` / `voice_times` (a subscription's metadata, copied into its outbounds), else the
+ * identity's `details.voice_days` / `voice_times` (the address book). Each is read on its own, so metadata may
+ * give the days and the identity the hours. Undefined when neither says anything readable.
+ */
+export async function callingHoursFor(
+  db: Db,
+  metadata: Record<string, unknown>,
+  identity: string | null,
+): Promise<CallingHours | undefined> {
+  const own = identity ? await identityVoiceHours(db, identity) : { voiceDays: null, voiceTimes: null };
+  return callingHoursOf(metadata.voice_days ?? own.voiceDays, metadata.voice_times ?? own.voiceTimes);
 }
 
 /** A call that ended: answered and played to the end (delivered), or not, with its reason and failure kind. */

@@ -100,7 +100,8 @@ async function tombstone(tx: Tx, identity: string): Promise<void> {
     INSERT INTO address_book_entry (identity, addresses, identity_updated_at, deleted, forgotten_at, updated_at)
     VALUES (${identity}::uuid, '[]'::jsonb, now(), true, now(), now())
     ON CONFLICT (identity) DO UPDATE SET
-      addresses = '[]'::jsonb, communicate_through = NULL, default_addr_type = NULL, timezone = NULL, deleted = true,
+      addresses = '[]'::jsonb, communicate_through = NULL, default_addr_type = NULL, timezone = NULL, voice_days = NULL,
+      voice_times = NULL, deleted = true,
       forgotten_at = COALESCE(address_book_entry.forgotten_at, now()), updated_at = now()`;
 }
 

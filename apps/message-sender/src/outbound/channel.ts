@@ -9,6 +9,8 @@ export interface OutboundToSend {
   id: string;
   content: string | null;
   metadata: Record<string, unknown>;
+  /** The content template (and version) it was rendered from: a WhatsApp channel sends its WhatsApp template. */
+  template?: { id: number; version: number | null } | null;
 }
 
 export interface SendResult {

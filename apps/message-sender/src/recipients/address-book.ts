@@ -9,22 +9,24 @@ import type { Logger } from "../outbound/channel.ts";
  */
 export async function recordIdentity(db: Db, identity: IdentityChanged): Promise<boolean> {
   const defaultAddrType = identity.details.default_addr_type;
-  const timezone = identity.details.timezone;
+  const { timezone, voice_days: voiceDays, voice_times: voiceTimes } = identity.details;
+  const text = (value: unknown) => (typeof value === "string" ? value.slice(0, 64) : null);
   const changed = await db.$executeRaw`
     INSERT INTO address_book_entry
-      (identity, addresses, communicate_through, default_addr_type, timezone, identity_updated_at, deleted,
-       updated_at)
+      (identity, addresses, communicate_through, default_addr_type, timezone, voice_days, voice_times,
+       identity_updated_at, deleted, updated_at)
     VALUES (
       ${identity.id}::uuid, ${JSON.stringify(identity.addresses)}::jsonb, ${identity.communicate_through}::uuid,
-      ${typeof defaultAddrType === "string" ? defaultAddrType : null},
-      ${typeof timezone === "string" ? timezone.slice(0, 64) : null}, ${identity.updated_at}::timestamptz,
-      false, now()
+      ${typeof defaultAddrType === "string" ? defaultAddrType : null}, ${text(timezone)}, ${text(voiceDays)},
+      ${text(voiceTimes)}, ${identity.updated_at}::timestamptz, false, now()
     )
     ON CONFLICT (identity) DO UPDATE SET
       addresses = EXCLUDED.addresses,
       communicate_through = EXCLUDED.communicate_through,
       default_addr_type = EXCLUDED.default_addr_type,
       timezone = EXCLUDED.timezone,
+      voice_days = EXCLUDED.voice_days,
+      voice_times = EXCLUDED.voice_times,
       identity_updated_at = EXCLUDED.identity_updated_at,
       updated_at = now()
     WHERE NOT address_book_entry.deleted
@@ -49,7 +51,8 @@ export async function forgetIdentity(db: Db, id: string): Promise<void> {
     INSERT INTO address_book_entry (identity, addresses, identity_updated_at, deleted, updated_at)
     VALUES (${id}::uuid, '[]'::jsonb, now(), true, now())
     ON CONFLICT (identity) DO UPDATE SET
-      addresses = '[]'::jsonb, communicate_through = NULL, default_addr_type = NULL, timezone = NULL, deleted = true,
+      addresses = '[]'::jsonb, communicate_through = NULL, default_addr_type = NULL, timezone = NULL, voice_days = NULL,
+      voice_times = NULL, deleted = true,
       updated_at = now()`;
 }
 
@@ -95,6 +98,15 @@ async function findEntry(db: Db, identity: string) {
     throw new NotInAddressBookError(identity);
   }
   return entry;
+}
+
+/** The days and hours the identity takes calls (its `details.voice_days`, `voice_times`), as the book has them. */
+export async function identityVoiceHours(db: Db, identity: string) {
+  const entry = await db.addressBookEntry.findUnique({
+    where: { identity },
+    select: { voiceDays: true, voiceTimes: true },
+  });
+  return { voiceDays: entry?.voiceDays ?? null, voiceTimes: entry?.voiceTimes ?? null };
 }
 
 /** The identity's time zone (its `details.timezone`, for sending windows), if the address book has one. */

@@ -40,6 +40,9 @@ export interface Claimed {
   created_at: Date;
   /** Sent with a test key (through the log channel): not counted against the recipient's daily cap. */
   test: boolean;
+  /** The content template (and version) it was rendered from, if any: a WhatsApp send's template comes from it. */
+  template: number | null;
+  template_version: number | null;
   /** The worker of an earlier claim that did not end in a known outcome (null: never claimed, or cleared). */
   previous_worker: string | null;
   previous_until: Date | null;
@@ -73,7 +76,8 @@ export async function storeAndClaim(
       SET claimed_by = ${worker}, claimed_until = now() + make_interval(secs => ${ttl}::float8), updated_at = now()
       FROM claimable c WHERE o.id = c.id
       RETURNING o.channel, o.to_addr, o.to_identity::text, o.content, o.metadata, o.priority::text,
-        o.sending_window, o.not_before, o.expires_at, o.created_at, o.test, c.previous_worker, c.previous_until,
+        o.sending_window, o.not_before, o.expires_at, o.created_at, o.test, o.template, o.template_version,
+        c.previous_worker, c.previous_until,
         false AS inserted
     ), stored AS (
       INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window,
@@ -88,7 +92,8 @@ export async function storeAndClaim(
       WHERE NOT EXISTS (SELECT 1 FROM outbound WHERE id = ${id}::uuid)
       ON CONFLICT (id) DO NOTHING
       RETURNING channel, to_addr, to_identity::text, content, metadata, priority::text, sending_window, not_before,
-        expires_at, created_at, test, NULL::text AS previous_worker, NULL::timestamptz AS previous_until,
+        expires_at, created_at, test, NULL::int AS template, NULL::int AS template_version,
+        NULL::text AS previous_worker, NULL::timestamptz AS previous_until,
         true AS inserted
     )
     SELECT * FROM claimed UNION ALL SELECT * FROM stored`;

@@ -3,8 +3,10 @@ import type { OptOutReported, OutboundSend } from "@tidings/contracts";
 import { normaliseRecipient } from "@tidings/contracts/addresses";
 import { publish } from "@tidings/hooks";
 import { maskPii } from "@tidings/service-kit";
+import { callingHoursFor, VOICE_CHANNEL_TYPES } from "../channels/voice.ts";
 import { isOptedOut } from "../consent/consent.ts";
 import { cancelIfForgotten } from "../forget/forget.ts";
+import { nextCallOpening } from "../outbound/calling-hours.ts";
 import {
   failureReason,
   type Logger,
@@ -16,7 +18,6 @@ import {
   type SendResult,
   ThrottledError,
 } from "../outbound/channel.ts";
-import { nextOpening } from "../outbound/timing.ts";
 import { recordExpired, recordFailed, recordGaveUp, recordOptedOut } from "../outbound/unsent.ts";
 import { type Resolved, resolveAddress } from "../recipients/address-book.ts";
 import { resolveIdentity } from "../recipients/identity-directory.ts";
@@ -48,8 +49,8 @@ import { findEarlierSend } from "./takeover.ts";
  * A worker that dies (or stalls past its claim) after the provider accepted the message and before step 3
  * committed leaves it queued and claimed. Once the claim lapses another worker claims it, sees the earlier
  * claim, and asks the channel whether it accepted the message (`findEarlierSend`) before sending: found, the
- * earlier send is recorded and nothing is sent again. A channel that can't be asked (vonage, smtp) sends it
- * again: at least once.
+ * earlier send is recorded and nothing is sent again (a voice call too: see the voice adapters' `acceptedSince`).
+ * A channel that can't be asked (vonage SMS, smtp) sends it again: at least once.
  */
 export async function sendOutbound(
   sender: Sender,
@@ -135,13 +136,18 @@ export async function sendOutbound(
       return;
     }
     toIdentity = outbound.to_identity ?? (await linkIdentity(sender, id, address, log));
-    // Quiet hours (none for high priority), then the person's daily cap, both in the recipient's zone.
+    // Quiet hours and a call's calling hours (none for high priority), then the person's daily cap, all in the
+    // recipient's zone.
     const zoneWindow = outbound.sending_window ?? channel.sendingWindow;
     const window = outbound.priority === "high" ? null : zoneWindow;
+    const calling =
+      outbound.priority !== "high" && VOICE_CHANNEL_TYPES.has(channel.type)
+        ? await callingHoursFor(db, outbound.metadata, toIdentity)
+        : undefined;
     const cap = toIdentity && !outbound.test ? dailyCapOf(sender, channel, outbound.priority) : 0;
-    if (window || cap > 0) {
+    if (window || calling || cap > 0) {
       const zone = await zoneOf(sender, zoneWindow, address, toIdentity);
-      const opening = window ? nextOpening(window, zone, now) : undefined;
+      const opening = window || calling ? nextCallOpening(window, calling, zone, now) : undefined;
       const capped =
         !opening && toIdentity && cap > 0
           ? await dailyCapDeferral(db, { id, identity: toIdentity, cap, zone, window }, now)
@@ -149,12 +155,20 @@ export async function sendOutbound(
       const wait = opening ?? capped;
       if (wait) {
         await deferOrExpire(sender, id, outbound.expires_at, wait, log, {
-          reason: opening ? "outside its sending window" : "the recipient's daily cap is reached",
+          reason: opening
+            ? "outside its sending window or calling hours"
+            : "the recipient's daily cap is reached",
         });
         return;
       }
     }
-    const toSend = { id, content: outbound.content, metadata: outbound.metadata };
+    const toSend = {
+      id,
+      content: outbound.content,
+      metadata: outbound.metadata,
+      template:
+        outbound.template === null ? null : { id: outbound.template, version: outbound.template_version },
+    };
     try {
       result = await sendThrough(sender, channel, toSend, address, claimedAt);
     } catch (err) {

@@ -1,4 +1,10 @@
-import { renderTemplate, type Template, type TemplateValues } from "@tidings/contracts";
+import {
+  placeholderKey,
+  renderTemplate,
+  type Template,
+  type TemplateValues,
+  type TemplateWhatsapp,
+} from "@tidings/contracts";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { TemplateCopy } from "../generated/prisma/client.ts";
@@ -9,9 +15,10 @@ import type { TemplateCopy } from "../generated/prisma/client.ts";
  */
 export async function recordTemplate(db: Db, template: Template): Promise<void> {
   await db.$executeRaw`
-    INSERT INTO template_copy (id, version, name, type, subject, body, deleted)
+    INSERT INTO template_copy (id, version, name, type, subject, body, whatsapp, deleted)
     VALUES (${template.id}, ${template.version}, ${template.name}, ${template.type}, ${template.subject},
-            ${template.body}, EXISTS (SELECT 1 FROM template_copy WHERE id = ${template.id} AND deleted))
+            ${template.body}, ${template.whatsapp ? JSON.stringify(template.whatsapp) : null}::jsonb,
+            EXISTS (SELECT 1 FROM template_copy WHERE id = ${template.id} AND deleted))
     ON CONFLICT (id, version) DO NOTHING`;
 }
 
@@ -41,7 +48,16 @@ export interface RenderedSend {
   metadata: Record<string, unknown>;
 }
 
-/** Renders a send, or returns the placeholders that have no value. */
+/**
+ * The metadata key where a templated send keeps the values of its content template's WhatsApp parameters, by
+ * placeholder, for its WhatsApp template (channels/whatsapp-template.ts).
+ */
+export const TEMPLATE_PERSONALISATION_KEY = "template_personalisation";
+
+/**
+ * Renders a send, or returns the placeholders that have no value. A template with a WhatsApp template keeps its
+ * parameters' values (`metadata.template_personalisation`) for a WhatsApp send outside the 24-hour window.
+ */
 export function renderSend(
   template: TemplateCopy,
   personalisation: TemplateValues | undefined,
@@ -51,10 +67,34 @@ export function renderSend(
   if (!rendered.ok) {
     return { missing: rendered.missing };
   }
+  const values = parameterValues(template.whatsapp as TemplateWhatsapp | null, personalisation);
   return {
     content: rendered.body,
-    metadata: rendered.subject === null ? metadata : { ...metadata, subject: rendered.subject },
+    metadata: {
+      ...metadata,
+      ...(rendered.subject === null ? {} : { subject: rendered.subject }),
+      ...(values ? { [TEMPLATE_PERSONALISATION_KEY]: values } : {}),
+    },
   };
+}
+
+/** The values of a WhatsApp template's parameters, by placeholder, from a send's personalisation. */
+function parameterValues(
+  whatsapp: TemplateWhatsapp | null,
+  personalisation: TemplateValues | undefined,
+): Record<string, string> | undefined {
+  if (!whatsapp) {
+    return undefined;
+  }
+  const values = new Map(
+    Object.entries(personalisation ?? {}).map(([name, value]) => [placeholderKey(name), String(value)]),
+  );
+  return Object.fromEntries(
+    whatsapp.parameters.flatMap((name) => {
+      const value = values.get(placeholderKey(name));
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
 }
 
 interface TemplatedInput {

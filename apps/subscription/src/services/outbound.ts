@@ -8,10 +8,14 @@ export interface OutboundMessage {
   binaryUrl: string | null;
 }
 
+/** The subscription metadata keys an audio set's sends carry: when the person takes calls (HelloMama's). */
+const CALLING_HOURS_KEYS = ["voice_days", "voice_times"] as const;
+
 /**
  * The `outbound.send` for one message, as Seed built it: the message's metadata is copied; a text set
  * sends the text (after `prepend`, when given) and a message with a file also sends `metadata.image_url`;
- * an audio set sends `metadata.voice_speech_url`, always a list (`[prepend, file]` when prepending).
+ * an audio set sends `metadata.voice_speech_url`, always a list (`[prepend, file]` when prepending), and the
+ * subscription's `voice_days` / `voice_times` (the message sender calls only then).
  * Scheduled sends take the `bulk` lane, so a large tick never delays codes or one-off sends; an operator's
  * resend goes in the `normal` lane.
  */
@@ -25,6 +29,8 @@ export function outboundFor(input: {
   resend?: boolean;
   /** The message set's quiet hours: the message sender defers the send until the window opens. */
   sendingWindow?: SendingWindow | null;
+  /** The subscription's metadata: an audio send carries its `voice_days` and `voice_times`. */
+  subscriptionMetadata?: Record<string, unknown> | null;
 }): OutboundSend {
   const { message, prepend } = input;
   const metadata: Record<string, unknown> = { ...message.metadata };
@@ -32,6 +38,12 @@ export function outboundFor(input: {
   if (input.contentType === "audio") {
     if (message.binaryUrl) {
       metadata.voice_speech_url = prepend ? [prepend, message.binaryUrl] : [message.binaryUrl];
+    }
+    for (const key of CALLING_HOURS_KEYS) {
+      const value = input.subscriptionMetadata?.[key];
+      if (value !== undefined && value !== null) {
+        metadata[key] = value;
+      }
     }
   } else {
     content = prepend ? `${prepend}\n${message.text ?? ""}` : (message.text ?? "");

@@ -52,6 +52,7 @@ export async function resendLast(
         },
         resend: true,
         sendingWindow: policy?.sendingWindow,
+        subscriptionMetadata: sub.metadata as Record<string, unknown> | null,
       }),
     });
   });

@@ -208,6 +208,7 @@ export async function sendBatch(
               message: found[i] as OutboundMessage,
               prepend: i === 0 && typeof prepend === "string" ? prepend : undefined,
               sendingWindow: policies.get(sub.messageset)?.sendingWindow,
+              subscriptionMetadata: sub.metadata,
             }),
           });
         });

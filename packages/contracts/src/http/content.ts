@@ -1,7 +1,7 @@
 // HTTP request schemas of the content service; its responses are the payloads in messages/content.ts.
 import Type, { type Static, type TSchemaOptions } from "typebox";
 import { Body, Json, ListQuery, Nullable, PatchBody } from "../common.ts";
-import { ContentType } from "../messages/content.ts";
+import { ContentType, TemplateWhatsapp } from "../messages/content.ts";
 import { SmsEncoding } from "../sms.ts";
 
 const Id = Type.Integer({ minimum: 1, maximum: 2147483647 });
@@ -132,6 +132,8 @@ const templateFields = {
   /** Required for email templates, refused for SMS ones; may hold ((placeholders)). */
   subject: Nullable(Type.String({ minLength: 1, maxLength: 1000 })),
   body: Type.String({ minLength: 1, maxLength: 100_000 }),
+  /** SMS templates: the WhatsApp template it is sent as outside the 24-hour window; null for none. */
+  whatsapp: Nullable(TemplateWhatsapp),
 };
 
 export const CreateTemplateBody = Body({
@@ -139,6 +141,7 @@ export const CreateTemplateBody = Body({
   type: templateFields.type,
   subject: Type.Optional(templateFields.subject),
   body: templateFields.body,
+  whatsapp: Type.Optional(templateFields.whatsapp),
 });
 export type CreateTemplateBody = Static<typeof CreateTemplateBody>;
 

@@ -116,6 +116,33 @@ export type ScheduleRuns = Static<typeof ScheduleRuns>;
 export const TemplateType = Type.Union([Type.Literal("sms"), Type.Literal("email")]);
 export type TemplateType = Static<typeof TemplateType>;
 
+/**
+ * The WhatsApp template (a provider's pre-approved message) a template is sent as outside WhatsApp's 24-hour
+ * window, e.g. `{"templates": [{"language": "en", "name": "HX0123…"}], "parameters": ["name", "date"]}`.
+ */
+export const TemplateWhatsapp = Type.Object(
+  {
+    /**
+     * The provider's template per language, the first the default: `name` is a Twilio Content SID (`HX…`) or a
+     * Content API friendly name (a WhatsApp template name for other providers).
+     */
+    templates: Type.Array(
+      Type.Object(
+        {
+          language: Type.String({ minLength: 1, maxLength: 35 }),
+          name: Type.String({ minLength: 1, maxLength: 512 }),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 100 },
+    ),
+    /** The template's ((placeholders)) whose values fill the WhatsApp template's {{1}}, {{2}}, ... in order. */
+    parameters: Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 100 }),
+  },
+  { additionalProperties: false },
+);
+export type TemplateWhatsapp = Static<typeof TemplateWhatsapp>;
+
 const templateFields = {
   name: Type.String({ minLength: 1, maxLength: 255 }),
   type: TemplateType,
@@ -128,6 +155,8 @@ const templateFields = {
   placeholders: Type.Array(Type.String()),
   /** SMS: the body's encoding and segments with the placeholders as written; null/0 for email. */
   ...smsFields,
+  /** Its WhatsApp template, or null (absent in events of content services before it had one). */
+  whatsapp: Type.Optional(Nullable(TemplateWhatsapp)),
 };
 
 /** A GOV.UK Notify-style template with `((placeholder))` personalisation, versioned on every change. */

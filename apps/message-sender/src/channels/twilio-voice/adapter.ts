@@ -11,6 +11,9 @@ import { DEFAULT_MESSAGE_TIMEOUT_SECONDS, speechUrls } from "../voice.ts";
 import { twilioCallEnd } from "./webhooks.ts";
 import type { TwilioVoiceChannelConfig } from "./wire.ts";
 
+/** How many of an address's latest calls a takeover looks through for its own. */
+const ACCEPTED_LOOKUP_PAGE = 50;
+
 /** The call progress events asked for; the call's end (`completed`, with its CallStatus) is the one applied. */
 const EVENTS = ["initiated", "ringing", "answered", "completed"];
 
@@ -61,6 +64,21 @@ export class TwilioVoiceChannel implements Channel {
     } catch (err) {
       throw twilioSendError(err, this.timeoutMs);
     }
+  }
+
+  /**
+   * The calls from this channel's number to the address created at or after `since` (one page of the latest: a
+   * takeover follows its outbound's creation within minutes), newest first. A call's TwiML can't be read back,
+   * so every such call matches; the takeover skips those another outbound (or an earlier attempt) recorded.
+   */
+  async acceptedSince(_outbound: OutboundToSend, address: string, since: Date): Promise<string[]> {
+    const calls = await this.client.calls.list({
+      to: address,
+      from: this.config.from,
+      limit: ACCEPTED_LOOKUP_PAGE,
+      pageSize: ACCEPTED_LOOKUP_PAGE,
+    });
+    return calls.filter((c) => c.dateCreated >= since).map((c) => c.sid);
   }
 
   async status(providerId: string): Promise<ProviderStatus | null> {

@@ -5,11 +5,15 @@ import { TwilioChannel } from "../twilio/adapter.ts";
 import { whatsappMessage } from "../whatsapp.ts";
 import type { TwilioWhatsappChannelConfig } from "./wire.ts";
 
+/** A Twilio Content SID: sent as it is; any other template name is a Content API friendly name. */
+const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
+
 /**
  * WhatsApp through Twilio: the Twilio channel's sends, errors, status lookups and takeover lookups, to and from
  * `whatsapp:+…` addresses. Inside the person's 24-hour window (their last inbound on this channel) the content
- * goes as free text; outside it (or with no content) the send's `whatsapp_template` goes as a Content API
- * template (`contentSid` found by its friendly name, `contentVariables`): the choice is `whatsappMessage`'s.
+ * goes as free text; outside it (or with no content) its WhatsApp template (`whatsappMessage`'s choice) goes as a
+ * Content API template (`contentSid` as given or found by its friendly name, `contentVariables` {"1": ..., "2": ...}).
+ * Outside the window with no template it is refused (PermanentSendError: the channel's fallback, if any, sends it).
  */
 export class TwilioWhatsappChannel extends TwilioChannel {
   /** Content API templates by friendly name, listed when a name is first not found. */
@@ -40,11 +44,16 @@ export class TwilioWhatsappChannel extends TwilioChannel {
     return {
       to,
       contentSid: await this.contentSid(template.name),
-      contentVariables: JSON.stringify(template.variables ?? {}),
+      contentVariables: JSON.stringify(
+        Object.fromEntries(template.parameters.map((value, i) => [String(i + 1), value])),
+      ),
     };
   }
 
   private async contentSid(name: string): Promise<string> {
+    if (CONTENT_SID.test(name)) {
+      return name;
+    }
     if (!this.contentSids.has(name)) {
       const contents = await this.client.content.v1.contents.list({ pageSize: 500 });
       this.contentSids = new Map(contents.map((c) => [c.friendlyName, c.sid]));

@@ -15,6 +15,15 @@ import type { VonageVoiceChannelConfig } from "./wire.ts";
 export const vonageVoiceEventUrl = (base: string, channelId: string) =>
   `${base.replace(/\/+$/, "")}/api/v1/events/vonage-voice/${encodeURIComponent(channelId)}`;
 
+/** How many of the application's calls since the outbound's creation a takeover looks through for its own. */
+const ACCEPTED_LOOKUP_PAGE = 100;
+
+interface ListedCall {
+  uuid?: string;
+  to?: { number?: string };
+  from?: { number?: string };
+}
+
 /**
  * Vonage Voice API through `@vonage/server-sdk` (`voice.createOutboundCall`, authenticated by the application's
  * JWT; `apiHost` points it at a simulator): a call whose NCCO has one `stream` action per `voice_speech_url`, in
@@ -55,6 +64,25 @@ export class VonageVoiceChannel implements Channel {
     } catch (err) {
       throw vonageRefusal(err, "vonage voice", this.timeoutMs);
     }
+  }
+
+  /**
+   * The application's calls from this channel's number to the address started at or after `since` (one page,
+   * newest first; Vonage's list filters by date only, so the numbers are matched here). An NCCO can't be read
+   * back, so every such call matches; the takeover skips those another outbound (or an earlier attempt) recorded.
+   */
+  async acceptedSince(_outbound: OutboundToSend, address: string, since: Date): Promise<string[]> {
+    const page = await this.vonage.voice.getCallsPage({
+      dateStart: since.toISOString(),
+      pageSize: ACCEPTED_LOOKUP_PAGE,
+      order: "desc",
+    });
+    const [to, from] = [address, this.config.from].map((n) => n.replace(/^\+/, ""));
+    // The page as Vonage sends it (its call records name both ends' numbers; the SDK's type names only `to`).
+    const calls = (page._embedded?.calls ?? []) as unknown as ListedCall[];
+    return calls
+      .filter((c) => c.to?.number === to && c.from?.number === from)
+      .flatMap((c) => (c.uuid ? [c.uuid] : []));
   }
 
   async status(providerId: string): Promise<ProviderStatus | null> {

@@ -7,7 +7,7 @@ import {
   type SendResult,
 } from "../../outbound/channel.ts";
 import { vonageApplicationClient, vonageRefusal } from "../vonage-application.ts";
-import { type WhatsappTemplate, whatsappMessage } from "../whatsapp.ts";
+import { whatsappMessage } from "../whatsapp.ts";
 import type { VonageWhatsappChannelConfig } from "./wire.ts";
 
 type SendParams = Parameters<Vonage["messages"]["send"]>[0];
@@ -16,17 +16,11 @@ type SendParams = Parameters<Vonage["messages"]["send"]>[0];
 export const vonageWhatsappStatusUrl = (base: string, channelId: string) =>
   `${base.replace(/\/+$/, "")}/api/v1/events/vonage-whatsapp/${encodeURIComponent(channelId)}`;
 
-/** A template's variables ({"1": "Thandi", "2": "Monday"}) as WhatsApp's ordered parameters. */
-const parameters = (template: WhatsappTemplate) =>
-  Object.entries(template.variables ?? {})
-    .sort(([a], [b]) => Number(a) - Number(b) || a.localeCompare(b))
-    .map(([, value]) => value);
-
 /**
  * WhatsApp through Vonage's Messages API (`@vonage/server-sdk`'s `messages.send`, authenticated by the application's
  * JWT; `api_url` points it at a simulator): inside the person's 24-hour window a `text` message, outside it a
- * `template` message (the send's `whatsapp_template`, its variables as the template's parameters; the choice is
- * `whatsappMessage`'s, as twilio-whatsapp's). The message's uuid is the provider id; its status webhooks decide
+ * `template` message (the send's `whatsapp_template`, else its content template's WhatsApp template, in its language
+ * or the channel's `template_locale`; the choice is `whatsappMessage`'s, as twilio-whatsapp's). The message's uuid is the provider id; its status webhooks decide
  * it (see webhooks.ts). Refusals are read by `vonageRefusal`.
  */
 export class VonageWhatsappChannel implements Channel {
@@ -63,8 +57,11 @@ export class VonageWhatsappChannel implements Channel {
         : {
             ...common,
             messageType: "template",
-            template: { name: message.template.name, parameters: parameters(message.template) },
-            whatsapp: { policy: "deterministic", locale: config.template_locale ?? "en" },
+            template: { name: message.template.name, parameters: message.template.parameters },
+            whatsapp: {
+              policy: "deterministic",
+              locale: message.template.language ?? config.template_locale ?? "en",
+            },
           };
     try {
       const { messageUUID } = await this.vonage.messages.send(params as SendParams);

@@ -1,0 +1,5 @@
+-- AlterTable
+ALTER TABLE "template" ADD COLUMN     "whatsapp" JSONB;
+
+-- AlterTable
+ALTER TABLE "template_version" ADD COLUMN     "whatsapp" JSONB;

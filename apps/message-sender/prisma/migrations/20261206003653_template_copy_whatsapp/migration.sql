@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "template_copy" ADD COLUMN     "whatsapp" JSONB;
