@@ -18,6 +18,17 @@ import { nextTimes } from "../timing.ts";
 import { announceAdded, NO_NEXT, toFireable, toSchedule } from "./schedule-rows.ts";
 import { type Actor, assertMayPublish, assertValidSchedule, normalise } from "./schedule-rules.ts";
 
+/** A schedule's timing as its columns (and as `nextTimes` reads them). */
+const timingColumns = (
+  timing: { cron: string | null; interval: string | null; timezone: string },
+  anchor: Date | null,
+) => ({
+  cronDefinition: timing.cron,
+  intervalDefinition: timing.interval,
+  intervalAnchor: anchor,
+  timezone: timing.timezone,
+});
+
 export async function createSchedule(
   db: Db,
   input: CreateSchedulerScheduleBody,
@@ -42,25 +53,12 @@ export async function createSchedule(
   await assertEndpointAllowed(guard, target.endpoint, actor);
   const anchor = timing.interval ? now : null;
   const enabled = input.enabled ?? true;
-  const next = enabled
-    ? nextTimes(
-        {
-          cronDefinition: timing.cron,
-          intervalDefinition: timing.interval,
-          intervalAnchor: anchor,
-          timezone: timing.timezone,
-        },
-        now,
-      )
-    : NO_NEXT;
+  const next = enabled ? nextTimes(timingColumns(timing, anchor), now) : NO_NEXT;
   const row = await db.$transaction(async (tx) => {
     const created = await tx.schedule.create({
       data: {
         id,
-        cronDefinition: timing.cron,
-        intervalDefinition: timing.interval,
-        intervalAnchor: anchor,
-        timezone: timing.timezone,
+        ...timingColumns(timing, anchor),
         catchUp: input.catch_up ?? "latest",
         enabled,
         payload: target.payload as Prisma.InputJsonObject,
@@ -135,23 +133,12 @@ export async function updateSchedule(
   const next = !enabled
     ? NO_NEXT
     : timingChanged || reenabled || !current.nextSendAt
-      ? nextTimes(
-          {
-            cronDefinition: timing.cron,
-            intervalDefinition: timing.interval,
-            intervalAnchor: anchor,
-            timezone: timing.timezone,
-          },
-          now,
-        )
+      ? nextTimes(timingColumns(timing, anchor), now)
       : {};
   const row = await db.schedule.update({
     where: { id },
     data: {
-      cronDefinition: timing.cron,
-      intervalDefinition: timing.interval,
-      intervalAnchor: anchor,
-      timezone: timing.timezone,
+      ...timingColumns(timing, anchor),
       catchUp: input.catch_up,
       enabled: input.enabled,
       payload: input.payload as Prisma.InputJsonObject | undefined,
