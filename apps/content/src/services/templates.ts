@@ -8,7 +8,7 @@ import type {
   UpdateTemplateBody,
 } from "@tidings/contracts";
 import { placeholdersOf, renderTemplate, smsInfo } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import {
   missingPersonalisation,
@@ -178,7 +178,7 @@ export async function listTemplateVersions(
   return listed(
     db,
     db.templateVersion.count({ where }),
-    db.templateVersion.findMany({ where, orderBy: { version: "asc" }, skip: page.offset, take: page.limit }),
+    db.templateVersion.findMany({ where, orderBy: { version: "asc" }, ...pageSlice(page) }),
     toTemplateVersion,
   );
 }

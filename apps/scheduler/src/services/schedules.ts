@@ -7,7 +7,7 @@ import {
   type SchedulerScheduleRun,
   type UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { assertEndpointAllowed, type EndpointGuard } from "../endpoints.ts";
 import { payloadInvalid, scheduleNotFound } from "../errors.ts";
@@ -172,12 +172,7 @@ export async function listSchedules(
   const where: Prisma.ScheduleWhereInput = { enabled: query.enabled };
   const [count, rows] = await db.$transaction([
     db.schedule.count({ where }),
-    db.schedule.findMany({
-      where,
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      skip: page.offset,
-      take: page.limit,
-    }),
+    db.schedule.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], ...pageSlice(page) }),
   ]);
   return { count, results: rows.map(toSchedule) };
 }
@@ -194,8 +189,7 @@ export async function listRuns(
     db.scheduleRun.findMany({
       where: { scheduleId: id },
       orderBy: [{ firedAt: "desc" }, { slot: "desc" }],
-      skip: page.offset,
-      take: page.limit,
+      ...pageSlice(page),
     }),
   ]);
   if (!schedule) {

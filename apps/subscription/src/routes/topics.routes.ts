@@ -1,8 +1,6 @@
 import {
   IdentityTopic,
   IdParams,
-  ListQuery,
-  Paginated,
   PublishAccepted,
   PublishParams,
   PublishRecord,
@@ -12,7 +10,7 @@ import {
   TopicSubscriber,
   TopicSubscriberParams,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, routeError, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageRoute, routeError } from "@tidings/service-kit";
 import Type from "typebox";
 import {
   getPublish,
@@ -52,25 +50,15 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
     },
   );
 
-  app.get(
-    "/api/v1/topics/:topic/subscribers/",
-    {
-      schema: {
-        tags,
-        summary: "A topic's subscribers",
-        description:
-          "The identities subscribed to the topic with their channels, `limit`/`offset` pages ordered by identity.",
-        params: TopicParams,
-        querystring: ListQuery,
-        response: { 200: Paginated(TopicSubscriber), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listTopicSubscribers(db, request.params.topic, page);
-      return toPage(request, page, count, results);
-    },
-  );
+  pageRoute(app, "/api/v1/topics/:topic/subscribers/", {
+    tags,
+    summary: "A topic's subscribers",
+    description:
+      "The identities subscribed to the topic with their channels, `limit`/`offset` pages ordered by identity.",
+    params: TopicParams,
+    item: TopicSubscriber,
+    run: (request, page) => listTopicSubscribers(db, request.params.topic, page),
+  });
 
   app.delete(
     "/api/v1/topics/:topic/subscribers/:identity/",
@@ -90,24 +78,14 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
     },
   );
 
-  app.get(
-    "/api/v1/identities/:id/topics/",
-    {
-      schema: {
-        tags,
-        summary: "An identity's topics",
-        description: "Every topic the identity is subscribed to, with its channels.",
-        params: IdParams,
-        querystring: ListQuery,
-        response: { 200: Paginated(IdentityTopic), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listIdentityTopics(db, request.params.id, page);
-      return toPage(request, page, count, results);
-    },
-  );
+  pageRoute(app, "/api/v1/identities/:id/topics/", {
+    tags,
+    summary: "An identity's topics",
+    description: "Every topic the identity is subscribed to, with its channels.",
+    params: IdParams,
+    item: IdentityTopic,
+    run: (request, page) => listIdentityTopics(db, request.params.id, page),
+  });
 
   app.post(
     "/api/v1/topics/:topic/publish/",
