@@ -6,25 +6,6 @@ import { SendingWindow } from "../messages/message-sender.ts";
 
 // Redelivery: what a failed delivery report leads to (`redelivery` of a channel).
 
-/**
- * What a failed delivery said, as each provider's status map classifies its error codes. Transient: `network`,
- * `absent_subscriber`, `queue_full`, `expired` (in the provider), `unknown`. Permanent: `invalid_number`,
- * `blocked`, `opted_out`, `unroutable` (a landline, no route). `no_report`: no final report came in time.
- */
-export const FailureKind = Type.Union([
-  Type.Literal("network"),
-  Type.Literal("absent_subscriber"),
-  Type.Literal("queue_full"),
-  Type.Literal("expired"),
-  Type.Literal("unknown"),
-  Type.Literal("invalid_number"),
-  Type.Literal("blocked"),
-  Type.Literal("opted_out"),
-  Type.Literal("unroutable"),
-  Type.Literal("no_report"),
-]);
-export type FailureKind = Static<typeof FailureKind>;
-
 /** The failure kinds a channel may retry (an opt-out, or a report that never came, never is). */
 export const RetryableFailureKind = Type.Union([
   Type.Literal("network"),
@@ -36,6 +17,14 @@ export const RetryableFailureKind = Type.Union([
   Type.Literal("blocked"),
   Type.Literal("unroutable"),
 ]);
+export type RetryableFailureKind = Static<typeof RetryableFailureKind>;
+
+/**
+ * What a failed delivery said, as each provider's status map classifies its error codes. Transient: `network`,
+ * `absent_subscriber`, `queue_full`, `expired` (in the provider), `unknown`. Permanent: `invalid_number`,
+ * `blocked`, `opted_out`, `unroutable` (a landline, no route). `no_report`: no final report came in time.
+ */
+export type FailureKind = RetryableFailureKind | "opted_out" | "no_report";
 
 const redeliveryFields = {
   /** Attempts in all (the first send included) before a retried failure is final; 1 = never retried. */
