@@ -1,4 +1,8 @@
-import Type, { type Static, type TOptional, type TProperties, type TSchema } from "typebox";
+import Type, { type Static, type TLiteral, type TOptional, type TProperties, type TSchema } from "typebox";
+
+/** One of these strings: the union of their literals (`anyOf` of `const`s), in this order. */
+export const literals = <const T extends readonly [string, ...string[]]>(...values: T) =>
+  Type.Union(values.map((value) => Type.Literal(value)) as { -readonly [K in keyof T]: TLiteral<T[K]> });
 
 export const Uuid = Type.String({ format: "uuid" });
 export const IsoDateTime = Type.String({ format: "date-time" });

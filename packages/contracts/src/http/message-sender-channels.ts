@@ -1,22 +1,22 @@
 // HTTP request and response schemas of the message-sender service: channels (`/api/v1/channel/`) and their
 // redelivery policy.
 import Type, { type Static } from "typebox";
-import { IsoDateTime, Json, Nullable, PatchBody } from "../common.ts";
+import { IsoDateTime, Json, literals, Nullable, PatchBody } from "../common.ts";
 import { SendingWindow } from "../messages/message-sender.ts";
 
 // Redelivery: what a failed delivery report leads to (`redelivery` of a channel).
 
 /** The failure kinds a channel may retry (an opt-out, or a report that never came, never is). */
-export const RetryableFailureKind = Type.Union([
-  Type.Literal("network"),
-  Type.Literal("absent_subscriber"),
-  Type.Literal("queue_full"),
-  Type.Literal("expired"),
-  Type.Literal("unknown"),
-  Type.Literal("invalid_number"),
-  Type.Literal("blocked"),
-  Type.Literal("unroutable"),
-]);
+export const RetryableFailureKind = literals(
+  "network",
+  "absent_subscriber",
+  "queue_full",
+  "expired",
+  "unknown",
+  "invalid_number",
+  "blocked",
+  "unroutable",
+);
 export type RetryableFailureKind = Static<typeof RetryableFailureKind>;
 
 /**
@@ -107,15 +107,15 @@ export type ChannelParams = Static<typeof ChannelParams>;
 /** A channel as the API shows it: secrets masked. */
 export const ChannelResponse = Type.Object({
   channel_id: Type.String(),
-  channel_type: Type.Union([
-    Type.Literal("log"),
-    Type.Literal("twilio"),
-    Type.Literal("vonage"),
-    Type.Literal("smtp"),
-    Type.Literal("twilio-voice"),
-    Type.Literal("vonage-voice"),
-    Type.Literal("twilio-whatsapp"),
-  ]),
+  channel_type: literals(
+    "log",
+    "twilio",
+    "vonage",
+    "smtp",
+    "twilio-voice",
+    "vonage-voice",
+    "twilio-whatsapp",
+  ),
   configuration: Json,
   default: Type.Boolean(),
   concurrency_limit: Type.Integer(),

@@ -1,5 +1,5 @@
 import Type, { type Static } from "typebox";
-import { Actor, IsoDateTime, Json, Nullable, Uuid } from "../common.ts";
+import { Actor, IsoDateTime, Json, literals, Nullable, Uuid } from "../common.ts";
 
 /** One address of an identity, flattened from `details.addresses[type][address]`. */
 export const IdentityAddress = Type.Object({
@@ -35,12 +35,7 @@ export type IdentityChanged = Static<typeof IdentityChanged>;
 export const IdentityDeleted = Type.Object({ id: Uuid });
 export type IdentityDeleted = Static<typeof IdentityDeleted>;
 
-const OptOutTypeSchema = Type.Union([
-  Type.Literal("stop"),
-  Type.Literal("stopall"),
-  Type.Literal("unsubscribe"),
-  Type.Literal("forget"),
-]);
+const OptOutTypeSchema = literals("stop", "stopall", "unsubscribe", "forget");
 
 /** `optout.created`: the opt-out and the identity's details before it took effect. */
 export const OptOutCreated = Type.Object({
