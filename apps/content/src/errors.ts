@@ -1,10 +1,5 @@
 /** The content service's API errors: services throw them, the shared error handler renders them. */
-import { ApiError, badRequest, conflict, notFound } from "@tidings/service-kit";
-
-interface Problem {
-  field: string;
-  message: string;
-}
+import { ApiError, badRequest, conflict, type FieldProblem, notFound } from "@tidings/service-kit";
 
 export const scheduleNotFound = (id: number) =>
   notFound("CONTENT_SCHEDULE_NOT_FOUND", `Schedule ${id} not found`);
@@ -26,7 +21,7 @@ export const referenceNotFound = (field: string, entity: string, id: number | nu
     { field: `body.${field}`, message: `no such ${entity}` },
   ]);
 
-export const invalidCron = (details: Problem[]) =>
+export const invalidCron = (details: FieldProblem[]) =>
   badRequest(
     "CONTENT_SCHEDULE_INVALID_CRON",
     details.map((d) => `${d.field.slice("body.".length)}: ${d.message}`).join("; "),

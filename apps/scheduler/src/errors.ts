@@ -1,6 +1,5 @@
 /** The scheduler's API errors: services throw them, the shared error handler renders them. */
-import { ApiError, badRequest, notFound } from "@tidings/service-kit";
-import type { Problem } from "./targets.ts";
+import { ApiError, badRequest, type FieldProblem, notFound } from "@tidings/service-kit";
 
 export const scheduleNotFound = (id: string) =>
   notFound("SCHEDULER_SCHEDULE_NOT_FOUND", `Schedule ${id} not found`);
@@ -8,7 +7,7 @@ export const scheduleNotFound = (id: string) =>
 export const failedTaskNotFound = (id: string) =>
   notFound("SCHEDULER_FAILED_TASK_NOT_FOUND", `Failed task ${id} not found`);
 
-export const invalidSchedule = (problems: Problem[]) =>
+export const invalidSchedule = (problems: FieldProblem[]) =>
   badRequest("SCHEDULER_INVALID_SCHEDULE", problems.map((p) => p.message).join("; "), problems);
 
 export const payloadInvalid = (message: string) => new ApiError(422, "SCHEDULER_PAYLOAD_INVALID", message);

@@ -8,6 +8,7 @@ import {
   type MessageName,
   type ScheduleFired,
 } from "@tidings/contracts";
+import type { FieldProblem } from "@tidings/service-kit";
 
 /**
  * What an AMQP target may publish: commands (work asked of a service: `outbound.send`,
@@ -102,11 +103,6 @@ export function slotMessage(schedule: AmqpTarget, slot: Date, runId: string, man
   };
 }
 
-export interface Problem {
-  field: string;
-  message: string;
-}
-
 /**
  * Problems with a schedule's target: `endpoint` and `message` exclude each other; `message` must be
  * schedulable, and `payload` valid for it once the tokens are substituted with `sample` values (a payload
@@ -115,7 +111,7 @@ export interface Problem {
 export function targetProblems(
   target: { endpoint: string | null; message: string | null; payload: unknown },
   sample: SlotTokens,
-): Problem[] {
+): FieldProblem[] {
   const { endpoint, message, payload } = target;
   if (message === null) {
     return [];

@@ -1,10 +1,5 @@
 /** The subscription service's API errors: services throw them, the shared error handler renders them. */
-import { badRequest, conflict, notFound } from "@tidings/service-kit";
-
-interface Problem {
-  field: string;
-  message: string;
-}
+import { badRequest, conflict, type FieldProblem, notFound } from "@tidings/service-kit";
 
 export const subscriptionNotFound = (id: string) =>
   notFound("SUBSCRIPTION_NOT_FOUND", `Subscription ${id} not found`);
@@ -28,7 +23,7 @@ export const subscriptionAlreadyActive = (
 export const messageMissing = (sequence: number, lang: string, messageset: number) =>
   badRequest("SUBSCRIPTION_MESSAGE_MISSING", `Message ${sequence} (${lang}) of set ${messageset} is unknown`);
 
-export const unknownContent = (problems: Problem[]) =>
+export const unknownContent = (problems: FieldProblem[]) =>
   badRequest("SUBSCRIPTION_UNKNOWN_CONTENT", problems.map((p) => p.message).join("; "), problems);
 
 export const scheduleNotFound = (id: number) =>
@@ -37,7 +32,7 @@ export const scheduleNotFound = (id: number) =>
 export const messageSetNotFound = (id: number) =>
   notFound("SUBSCRIPTION_MESSAGESET_NOT_FOUND", `Message set ${id} not found`);
 
-export const invalidSendingWindow = (problems: Problem[]) =>
+export const invalidSendingWindow = (problems: FieldProblem[]) =>
   badRequest("SUBSCRIPTION_INVALID_SENDING_WINDOW", "The sending window is invalid", problems);
 
 export const topicSubscriptionNotFound = (identity: string) =>

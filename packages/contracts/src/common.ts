@@ -1,4 +1,9 @@
-import Type, { type Static, type TOptional, type TProperties, type TSchema } from "typebox";
+import Type, { type Static, type TLiteral, type TOptional, type TProperties, type TSchema } from "typebox";
+
+/** One of these strings: the union of their literals (`anyOf` of `const`s), in this order. */
+export const literals = <const T extends string>(...values: T[]) =>
+  // One TLiteral of the union as its type: what Static reads (an array type would read as never).
+  Type.Union(values.map((value) => Type.Literal(value)) as [TLiteral<T>]);
 
 export const Uuid = Type.String({ format: "uuid" });
 export const IsoDateTime = Type.String({ format: "date-time" });

@@ -1,7 +1,7 @@
 #!/usr/bin/env tsx
 /**
  * tidings-db: Prisma migrations without Prisma's native engine, run from an app's folder (`diff` also from this
- * package's, for the platform tables every app has).
+ * package's, for the platform tables every app has, and from packages/hooks', for the hook tables).
  *   migrate            create the service's database if missing and apply pending migrations
  *   diff <name>        write prisma/migrations/<timestamp>_<name>/migration.sql for schema changes
  *   check              fail when the schema has changes no migration covers
@@ -50,10 +50,7 @@ switch (command) {
       path.join(appDir, "prisma", "migrations", "migration_lock.toml"),
       'provider = "postgresql"\n',
     );
-    await writeFile(
-      snapshotPath(appDir),
-      buildSnapshot(ownSchemaFiles(appDir, await loadSchemaFiles(appDir))),
-    );
+    await writeFile(snapshotPath(appDir), buildSnapshot(ownSchemaFiles(await loadSchemaFiles(appDir))));
     process.stdout.write(`${service}: wrote ${path.relative(appDir, dir)}/migration.sql\n`);
     break;
   }

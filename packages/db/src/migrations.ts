@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, realpath } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { MigrationList } from "@prisma/schema-engine-wasm";
@@ -10,10 +10,10 @@ const NO_FILTER = { externalTables: [], externalEnums: [] };
 /**
  * This package's folder: its `prisma/platform.prisma` declares the tables every service has (each app's
  * prisma/schema/ links to it) and its `prisma/migrations` make them, in every service's database before the app's own.
+ * Another package may own tables the same way (packages/hooks: `prisma/hooks.prisma`, linked by the apps with hooks).
  */
 export const platformDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const PLATFORM_SCHEMA = "platform.prisma";
-/** The datasource the platform schema is diffed with (each app's schema.prisma declares its own). */
+/** The datasource a package's shared schema is diffed with (each app's schema.prisma declares its own). */
 const PLATFORM_DATASOURCE = {
   path: "datasource.prisma",
   content: 'datasource db {\n  provider = "postgresql"\n}\n',
@@ -49,22 +49,31 @@ export async function loadMigrations(appDir: string): Promise<MigrationList> {
   };
 }
 
+/** A schema file; `linked` when it is a link to a package's shared schema (platform.prisma, hooks.prisma). */
+export type SchemaFile = { path: string; content: string; linked?: boolean };
+
 /**
- * Every `*.prisma` file in `<appDir>/prisma/schema/`, as the engine wants them; for this package, the platform schema
- * with a datasource.
+ * Every `*.prisma` file in `<appDir>/prisma/schema/`, as the engine wants them; for a package that owns shared tables
+ * (this one, packages/hooks), its `prisma/*.prisma` with a datasource.
  */
-export async function loadSchemaFiles(appDir: string): Promise<{ path: string; content: string }[]> {
-  if (path.resolve(appDir) === platformDir) {
-    const file = path.join(platformDir, "prisma", PLATFORM_SCHEMA);
-    return [PLATFORM_DATASOURCE, { path: file, content: await readFile(file, "utf8") }];
-  }
+export async function loadSchemaFiles(appDir: string): Promise<SchemaFile[]> {
   const dir = path.join(appDir, "prisma", "schema");
-  const names = (await readdir(dir)).filter((n) => n.endsWith(".prisma")).sort();
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => null);
+  const read = async (file: string, linked: boolean) => ({
+    path: file,
+    content: await readFile(file, "utf8"),
+    linked,
+  });
+  if (!entries) {
+    const own = path.join(appDir, "prisma");
+    const names = (await readdir(own)).filter((n) => n.endsWith(".prisma")).sort();
+    return [PLATFORM_DATASOURCE, ...(await Promise.all(names.map((n) => read(path.join(own, n), false))))];
+  }
   return Promise.all(
-    names.map(async (name) => ({
-      path: path.join(dir, name),
-      content: await readFile(path.join(dir, name), "utf8"),
-    })),
+    entries
+      .filter((e) => e.name.endsWith(".prisma"))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((e) => read(path.join(dir, e.name), e.isSymbolicLink())),
   );
 }
 
@@ -105,8 +114,20 @@ export async function ensureDatabase(url: string, template?: string): Promise<bo
 }
 
 /**
- * `prisma migrate deploy` without the native engine: applies the pending platform migrations, then the app's own,
- * and records them (both in the database's `_prisma_migrations`).
+ * The packages whose shared schema the files link (packages/db's platform.prisma first, then packages/hooks'...):
+ * each owns the migrations of its tables in its own `prisma/migrations`.
+ */
+async function linkedPackages(files: SchemaFile[]): Promise<string[]> {
+  const targets = await Promise.all(files.filter((f) => f.linked).map((f) => realpath(f.path)));
+  const dirs = [...new Set(targets.map((file) => path.resolve(path.dirname(file), "..")))].sort();
+  return [platformDir, ...dirs.filter((dir) => dir !== platformDir)];
+}
+
+/**
+ * `prisma migrate deploy` without the native engine: applies the pending platform migrations, then those of the
+ * packages whose schema the app links (hooks), then the app's own, and records them (all in the database's
+ * `_prisma_migrations`). Each shared migration creates its tables only where they do not exist yet, so a database
+ * whose app migrations made them before the migration moved to its package takes it as a no-op.
  */
 export async function applyMigrations(appDir: string, url: string): Promise<string[]> {
   await ensureDatabase(url);
@@ -116,10 +137,11 @@ export async function applyMigrations(appDir: string, url: string): Promise<stri
     files.map((f) => [f.path, f.content]),
   );
   try {
-    const [platform, own] = await Promise.all([loadMigrations(platformDir), loadMigrations(appDir)]);
+    const shared = await Promise.all((await linkedPackages(files)).map(loadMigrations));
+    const own = await loadMigrations(appDir);
     const migrationsList = {
       ...own,
-      migrationDirectories: [...platform.migrationDirectories, ...own.migrationDirectories],
+      migrationDirectories: [...shared.flatMap((m) => m.migrationDirectories), ...own.migrationDirectories],
     };
     const result = await engine.applyMigrations({ migrationsList, filters: NO_FILTER });
     return result.appliedMigrationNames;
@@ -132,21 +154,19 @@ export async function applyMigrations(appDir: string, url: string): Promise<stri
 export const snapshotPath = (appDir: string) =>
   path.join(appDir, "prisma", "migrations", "schema.snapshot.prisma");
 
-/** An app's schema files that its own migrations cover: all but the platform schema, which this package migrates. */
-export const ownSchemaFiles = (appDir: string, files: { path: string; content: string }[]) =>
-  path.resolve(appDir) === platformDir
-    ? files
-    : files.filter((f) => path.basename(f.path) !== PLATFORM_SCHEMA);
+/** An app's schema files that its own migrations cover: all but the linked shared schemas, which their packages migrate. */
+export const ownSchemaFiles = (files: SchemaFile[]) => files.filter((f) => !f.linked);
 
 /**
  * The SQL that takes the schema the migrations produced (their snapshot) to the current schema files; empty
  * when they agree. Both sides are datamodels, so no database is described (the wasm engine cannot read
- * Postgres's `"char"` catalog columns through the pg adapter). An app's snapshot leaves the platform schema out and
- * both sides have the current one: its changes are this package's migrations (`pnpm db:diff` here), not the app's.
+ * Postgres's `"char"` catalog columns through the pg adapter). An app's snapshot leaves the shared schemas out and
+ * both sides have the current ones: their changes are their package's migrations (`pnpm db:diff` there), not the
+ * app's.
  */
 export async function diffSchema(appDir: string, serverUrl: string): Promise<string> {
   const files = await loadSchemaFiles(appDir);
-  const own = ownSchemaFiles(appDir, files);
+  const own = ownSchemaFiles(files);
   const shared = files.filter((f) => !own.includes(f));
   const snapshot = await readFile(snapshotPath(appDir), "utf8").catch(() => null);
   const admin = new URL(serverUrl);

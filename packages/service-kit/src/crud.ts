@@ -4,7 +4,7 @@
  * bodies, queries and params against the schemas (and responses on the way out), so each input is the `Static` of
  * its schema; the casts below only say so, as the type provider cannot see through generics.
  */
-import { Paginated } from "@tidings/contracts";
+import { ListQuery, Paginated } from "@tidings/contracts";
 import type { FastifyRequest } from "fastify";
 import Type, { type Static, type TSchema } from "typebox";
 import { type PageParams, pageParams, toPage } from "./pagination.ts";
@@ -65,6 +65,50 @@ export interface CrudResource<
   /** Seed's PUT; absent, the resource has none. */
   replace?: Change<Params, Replace>;
   remove?: CrudDoc & { run(id: IdOf<Params>, request: FastifyRequest): Promise<void> };
+}
+
+/** A GET answering a page of `item`s (Seed's `count`, `next`, `previous`, `results`): a list beside a resource's own. */
+export interface PageRoute<Params extends TSchema, Query extends TSchema> {
+  tags: string[];
+  operationId?: string;
+  summary: string;
+  description: string;
+  params?: Params;
+  /** `limit`/`offset` and any filters; `ListQuery` when absent. */
+  query?: Query;
+  item: TSchema;
+  run(
+    request: FastifyRequest<{ Params: Static<Params>; Querystring: Static<Query> }>,
+    page: PageParams,
+  ): Promise<{ count: number; results: unknown[] }>;
+}
+
+/** Registers a GET of `path` answering a page of what `route.run` lists. */
+export function pageRoute<Params extends TSchema, Query extends TSchema = typeof ListQuery>(
+  app: Api,
+  path: string,
+  route: PageRoute<Params, Query>,
+): void {
+  const { tags, operationId, summary, description, params, query, item } = route;
+  app.get(
+    path,
+    {
+      schema: {
+        tags,
+        ...(operationId ? { operationId } : {}),
+        summary,
+        description,
+        ...(params ? { params } : {}),
+        querystring: query ?? ListQuery,
+        response: { 200: Paginated(item), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = pageParams(request.query as { limit?: number; offset?: number });
+      const { count, results } = await route.run(request as never, page);
+      return toPage(request, page, count, results);
+    },
+  );
 }
 
 /** Registers the operations the resource has. */

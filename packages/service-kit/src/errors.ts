@@ -23,6 +23,12 @@ export class RetryLaterError extends ApiError {
   }
 }
 
+/** One field's problem, as an error's `details` list them (VALIDATION_FAILED's shape). */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
 export const badRequest = (code: string, message: string, details?: unknown) =>
   new ApiError(400, code, message, details);
 export const notFound = (code: string, message: string) => new ApiError(404, code, message);

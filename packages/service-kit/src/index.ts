@@ -13,7 +13,14 @@ export {
 } from "./auth.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { BaseConfig, ConfigError, loadConfig, trustedProxies } from "./config.ts";
-export { type Created, type CrudDoc, type CrudResource, crudRoutes } from "./crud.ts";
+export {
+  type Created,
+  type CrudDoc,
+  type CrudResource,
+  crudRoutes,
+  type PageRoute,
+  pageRoute,
+} from "./crud.ts";
 export type {
   Database,
   RegisterRoutes,
@@ -25,6 +32,7 @@ export {
   ApiError,
   badRequest,
   conflict,
+  type FieldProblem,
   isRecordNotFound,
   isUniqueViolation,
   notFound,
@@ -46,6 +54,7 @@ export {
   type Page,
   type PageParams,
   pageParams,
+  pageSlice,
   toPage,
 } from "./pagination.ts";
 export { type Api, CALLBACK_BODY_LIMIT, errorResponses, requireAdmin } from "./routes.ts";

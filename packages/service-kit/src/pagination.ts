@@ -15,6 +15,9 @@ export interface PageParams {
 
 export const DEFAULT_PAGE_SIZE = 100;
 
+/** Prisma's `skip` and `take` of a page. */
+export const pageSlice = ({ limit, offset }: PageParams) => ({ skip: offset, take: limit });
+
 export function pageParams(query: { limit?: number; offset?: number }): PageParams {
   return { limit: query.limit ?? DEFAULT_PAGE_SIZE, offset: query.offset ?? 0 };
 }

@@ -1,21 +1,19 @@
 import {
   CloneMessageSetBody,
   IntIdParams,
-  ListQuery,
   MessageContent,
   MessagePreflight,
   MessagePreflightBody,
   MessageSet,
   MessageSetLanguages,
   MessageSetMessages,
-  Paginated,
   PreviewTemplateBody,
   ScheduleRuns,
   ScheduleRunsQuery,
   TemplatePreview,
   TemplateVersion,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageRoute } from "@tidings/service-kit";
 import Type from "typebox";
 import { getMessageContent, preflightMessage } from "../services/messages.ts";
 import { cloneMessageSet, getMessageSetMessages, messageSetLanguages } from "../services/messagesets.ts";
@@ -120,25 +118,15 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
     async (request) => getMessageContent(deps, request.params.id),
   );
 
-  app.get(
-    "/api/v1/template/:id/versions/",
-    {
-      schema: {
-        tags: ["template"],
-        summary: "Every version of the template, oldest first",
-        description:
-          "A page of the template's versions, oldest first: each change of a template makes a new version, and sends can name one.",
-        params: IntIdParams,
-        querystring: ListQuery,
-        response: { 200: Paginated(TemplateVersion), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listTemplateVersions(db, request.params.id, page);
-      return toPage(request, page, count, results);
-    },
-  );
+  pageRoute(app, "/api/v1/template/:id/versions/", {
+    tags: ["template"],
+    summary: "Every version of the template, oldest first",
+    description:
+      "A page of the template's versions, oldest first: each change of a template makes a new version, and sends can name one.",
+    params: IntIdParams,
+    item: TemplateVersion,
+    run: (request, page) => listTemplateVersions(db, request.params.id, page),
+  });
 
   app.get(
     "/api/v1/template/:id/versions/:version/",

@@ -1,12 +1,6 @@
 import multipart from "@fastify/multipart";
-import {
-  BinaryContent,
-  BinaryContentListQuery,
-  ErrorResponse,
-  IntIdParams,
-  Paginated,
-} from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, routeError, toPage } from "@tidings/service-kit";
+import { BinaryContent, BinaryContentListQuery, ErrorResponse, IntIdParams } from "@tidings/contracts";
+import { type Api, errorResponses, pageRoute, routeError } from "@tidings/service-kit";
 import Type from "typebox";
 import { readUpload } from "../media/upload.ts";
 import {
@@ -47,23 +41,14 @@ export async function mediaRoutes(app: Api, deps: RouteDeps): Promise<void> {
     },
   );
 
-  app.get(
-    PATH,
-    {
-      schema: {
-        tags,
-        summary: "List binary content in id order",
-        description: "A page of uploaded files with their public URLs, MIME types and sizes.",
-        querystring: BinaryContentListQuery,
-        response: { 200: Paginated(BinaryContent), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listBinaryContent(deps, page);
-      return toPage(request, page, count, results);
-    },
-  );
+  pageRoute(app, PATH, {
+    tags,
+    summary: "List binary content in id order",
+    description: "A page of uploaded files with their public URLs, MIME types and sizes.",
+    query: BinaryContentListQuery,
+    item: BinaryContent,
+    run: (_request, page) => listBinaryContent(deps, page),
+  });
 
   app.get(
     `${PATH}:id/`,

@@ -10,7 +10,7 @@ import type {
   UpdateTemplateBody,
 } from "@tidings/contracts";
 import { placeholderKey, placeholdersOf, renderTemplate, smsInfo } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import {
   invalidWhatsapp,
@@ -225,7 +225,7 @@ export async function listTemplateVersions(
   return listed(
     db,
     db.templateVersion.count({ where }),
-    db.templateVersion.findMany({ where, orderBy: { version: "asc" }, skip: page.offset, take: page.limit }),
+    db.templateVersion.findMany({ where, orderBy: { version: "asc" }, ...pageSlice(page) }),
     toTemplateVersion,
   );
 }

@@ -6,7 +6,7 @@ import {
   type RedeliveryPolicy,
   SECRET_MASK,
 } from "@tidings/contracts";
-import { isUniqueViolation, type PageParams } from "@tidings/service-kit";
+import { isUniqueViolation, type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import { type Channel as ChannelRow, Prisma } from "../generated/prisma/client.ts";
@@ -166,7 +166,7 @@ export async function createChannel(
 export async function listChannels(db: Db, page: PageParams, defaults: RedeliveryPolicy) {
   const [count, rows] = await db.$transaction([
     db.channel.count(),
-    db.channel.findMany({ orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
+    db.channel.findMany({ orderBy: { id: "asc" }, ...pageSlice(page) }),
   ]);
   return { count, results: rows.map((row) => toChannel(row, defaults)) };
 }

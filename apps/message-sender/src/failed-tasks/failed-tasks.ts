@@ -1,5 +1,5 @@
 import type { FailedTask } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { OutboundSendFailure, Prisma } from "../generated/prisma/client.ts";
@@ -18,7 +18,7 @@ export async function listFailedTasks(db: Db, page: PageParams, visible?: Prisma
   const where = visible && { outbound: visible };
   const [count, rows] = await db.$transaction([
     db.outboundSendFailure.count({ where }),
-    db.outboundSendFailure.findMany({ where, orderBy: { id: "asc" }, skip: page.offset, take: page.limit }),
+    db.outboundSendFailure.findMany({ where, orderBy: { id: "asc" }, ...pageSlice(page) }),
   ]);
   return { count, results: rows.map(toFailedTask) };
 }

@@ -7,7 +7,7 @@ import {
   isUuid,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
-import type { PageParams } from "@tidings/service-kit";
+import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Inbound as InboundRow, Prisma } from "../generated/prisma/client.ts";
@@ -245,12 +245,7 @@ export async function listInbounds(
   };
   const [count, rows] = await db.$transaction([
     db.inbound.count({ where }),
-    db.inbound.findMany({
-      where,
-      orderBy: createdAtOrder(query.ordering),
-      skip: page.offset,
-      take: page.limit,
-    }),
+    db.inbound.findMany({ where, orderBy: createdAtOrder(query.ordering), ...pageSlice(page) }),
   ]);
   return { count, results: rows.map(toInbound) };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type CreateOutboundBody, type OutboundListQuery, seedBoolean } from "@tidings/contracts";
-import type { PageParams, Principal } from "@tidings/service-kit";
+import { type PageParams, type Principal, pageSlice } from "@tidings/service-kit";
 import {
   channelForKey,
   notAllowed,
@@ -174,12 +174,7 @@ export async function listOutbounds(
   };
   const [count, rows] = await db.$transaction([
     db.outbound.count({ where }),
-    db.outbound.findMany({
-      where,
-      orderBy: createdAtOrder(query.ordering),
-      skip: page.offset,
-      take: page.limit,
-    }),
+    db.outbound.findMany({ where, orderBy: createdAtOrder(query.ordering), ...pageSlice(page) }),
   ]);
   return { count, results: rows.map(toOutbound) };
 }

@@ -26,6 +26,16 @@ export interface Change {
   report?: boolean;
 }
 
+/** What the status events and the `outbound.failed` hook say of the outbound and its change. */
+const statusOf = (row: ChangedRow, reason: string | null) => ({
+  id: row.id,
+  status: row.status,
+  to_identity: row.toIdentity,
+  channel: row.channel,
+  provider_id: row.providerId,
+  reason,
+});
+
 export function eventsFor({
   row,
   reason = null,
@@ -33,12 +43,7 @@ export function eventsFor({
 }: Omit<Change, "reason"> & { reason?: string | null }): OutboxMessage[] {
   const at = row.updatedAt.toISOString();
   const changed: OutboundStatusChanged = {
-    id: row.id,
-    status: row.status,
-    to_identity: row.toIdentity,
-    channel: row.channel,
-    provider_id: row.providerId,
-    reason,
+    ...statusOf(row, reason),
     at,
     priority: row.priority, // so the status metrics need not read it back (metrics.ts)
   };
@@ -96,12 +101,7 @@ export function hooksFor(
     hooks.push({
       hook: "outbound.failed",
       data: {
-        id: row.id,
-        status: row.status,
-        to_identity: row.toIdentity,
-        channel: row.channel,
-        provider_id: row.providerId,
-        reason,
+        ...statusOf(row, reason),
         attempts: facts.attempts,
         at: row.updatedAt.toISOString(),
       },

@@ -1,28 +1,18 @@
-import { FailedTask, FailedTasksRequeued, IntIdParams, ListQuery, Paginated } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { FailedTask, FailedTasksRequeued, IntIdParams } from "@tidings/contracts";
+import { type Api, errorResponses, pageRoute } from "@tidings/service-kit";
 import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
 import type { Db } from "../db.ts";
 import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../failed-tasks/failed-tasks.ts";
 
 export function failedTaskRoutes(app: Api, db: Db): void {
-  app.get(
-    "/api/v1/failed-tasks/",
-    {
-      schema: {
-        tags: ["failed-tasks"],
-        summary: "Outbounds not sent after every attempt",
-        description:
-          "`{id, outbound, reason, attempts, initiated_at}` per outbound that failed its last attempt, paginated.",
-        querystring: ListQuery,
-        response: { 200: Paginated(FailedTask), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listFailedTasks(db, page, visibleOutbounds(viewerOf(request)));
-      return toPage(request, page, count, results);
-    },
-  );
+  pageRoute(app, "/api/v1/failed-tasks/", {
+    tags: ["failed-tasks"],
+    summary: "Outbounds not sent after every attempt",
+    description:
+      "`{id, outbound, reason, attempts, initiated_at}` per outbound that failed its last attempt, paginated.",
+    item: FailedTask,
+    run: (request, page) => listFailedTasks(db, page, visibleOutbounds(viewerOf(request))),
+  });
 
   app.get(
     "/api/v1/failed-tasks/:id/",

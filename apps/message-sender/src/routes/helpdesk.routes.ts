@@ -4,9 +4,8 @@ import {
   IdentityParams,
   IdParams,
   OutboundHistory,
-  Paginated,
 } from "@tidings/contracts";
-import { type Api, errorResponses, externalUrl, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, externalUrl, pageRoute } from "@tidings/service-kit";
 import Type from "typebox";
 import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
 import type { Db } from "../db.ts";
@@ -63,37 +62,30 @@ export function helpdeskRoutes(app: Api, { db }: { db: Db }): void {
     },
   );
 
-  app.get(
-    "/api/v1/identities/:identity_id/messages/",
-    {
-      schema: {
-        tags: ["outbound"],
-        operationId: "listIdentityMessages",
-        summary: "A person's messages, both ways, newest first",
-        description:
-          "The outbounds to the identity (from any subscription, topic or send; with their status, `last_error` " +
-          "and metadata) and the inbounds from it, merged newest first, each marked `direction`; Seed's pagination. " +
-          "A test or team key sees only its outbounds and the replies to them.",
-        params: IdentityParams,
-        querystring: IdentityMessagesQuery,
-        response: { 200: Paginated(IdentityMessage), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
+  pageRoute(app, "/api/v1/identities/:identity_id/messages/", {
+    tags: ["outbound"],
+    operationId: "listIdentityMessages",
+    summary: "A person's messages, both ways, newest first",
+    description:
+      "The outbounds to the identity (from any subscription, topic or send; with their status, `last_error` " +
+      "and metadata) and the inbounds from it, merged newest first, each marked `direction`; Seed's pagination. " +
+      "A test or team key sees only its outbounds and the replies to them.",
+    params: IdentityParams,
+    query: IdentityMessagesQuery,
+    item: IdentityMessage,
+    run: async (request, page) => {
+      const viewer = viewerOf(request);
       const { count, results } = await personMessages(
         db,
         request.params.identity_id,
         request.query,
         page,
-        viewerOf(request),
+        viewer,
       );
-      return toPage(
-        request,
-        page,
+      return {
         count,
-        results.map((m) => linked(request, m.direction === "outbound" ? OUTBOUNDS : INBOUNDS, m)),
-      );
+        results: results.map((m) => linked(request, m.direction === "outbound" ? OUTBOUNDS : INBOUNDS, m)),
+      };
     },
-  );
+  });
 }

@@ -6,7 +6,6 @@ import {
   InboundAccepted,
   InboundChannelParams,
   InboundListQuery,
-  Paginated,
   Twiml,
   WebhookParams,
 } from "@tidings/contracts";
@@ -16,8 +15,7 @@ import {
   errorResponses,
   type LinkRequest,
   type Principal,
-  pageParams,
-  toPage,
+  pageRoute,
 } from "@tidings/service-kit";
 import { viewerOf, visibleInbounds } from "../api-keys/visibility.ts";
 import { EMPTY_TWIML, receiveTwilioInbound } from "../channels/twilio/webhooks.ts";
@@ -168,30 +166,19 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
     },
   );
 
-  app.get(
-    "/api/v1/inbound/",
-    {
-      schema: {
-        tags: ["inbound"],
-        summary: "List inbound messages, newest first (Seed's filters and ordering)",
-        description:
-          "Seed's filters `from_identity`, `from_addr` (repeatable), `to_addr`, `message_id`, `in_reply_to`, `content`, `transport_name`, `transport_type`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`, `ordering`; also `channel` and `before`/`after`.",
-        querystring: InboundListQuery,
-        response: { 200: Paginated(Inbound), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
+  pageRoute(app, "/api/v1/inbound/", {
+    tags: ["inbound"],
+    summary: "List inbound messages, newest first (Seed's filters and ordering)",
+    description:
+      "Seed's filters `from_identity`, `from_addr` (repeatable), `to_addr`, `message_id`, `in_reply_to`, `content`, `transport_name`, `transport_type`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`, `ordering`; also `channel` and `before`/`after`.",
+    query: InboundListQuery,
+    item: Inbound,
+    run: async (request, page) => {
       const visible = await visibleInbounds(db, viewerOf(request));
       const { count, results } = await listInbounds(db, request.query, page, visible);
-      return toPage(
-        request,
-        page,
-        count,
-        results.map((inbound) => linked(request, INBOUNDS, inbound)),
-      );
+      return { count, results: results.map((inbound) => linked(request, INBOUNDS, inbound)) };
     },
-  );
+  });
 
   app.get(
     "/api/v1/inbound/:id/",

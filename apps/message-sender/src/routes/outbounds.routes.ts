@@ -1,5 +1,5 @@
-import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery, Paginated } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery } from "@tidings/contracts";
+import { type Api, errorResponses, pageRoute } from "@tidings/service-kit";
 import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
@@ -37,34 +37,23 @@ export function outboundRoutes(
     },
   );
 
-  app.get(
-    OUTBOUNDS,
-    {
-      schema: {
-        tags: ["outbound"],
-        summary: "List outbound messages, newest first (Seed's filters and ordering)",
-        description:
-          "Seed's `{count, next, previous, results}` with `limit` (default 100, max 1000) and `offset`. Filters `to_addr` and `to_identity` (repeatable), `vumi_message_id`, `delivered`, `attempts`, `version`, `status`, `before`/`after`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`; `ordering=created_at` or `-created_at` (the default).",
-        querystring: OutboundListQuery,
-        response: { 200: Paginated(Outbound), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
+  pageRoute(app, OUTBOUNDS, {
+    tags: ["outbound"],
+    summary: "List outbound messages, newest first (Seed's filters and ordering)",
+    description:
+      "Seed's `{count, next, previous, results}` with `limit` (default 100, max 1000) and `offset`. Filters `to_addr` and `to_identity` (repeatable), `vumi_message_id`, `delivered`, `attempts`, `version`, `status`, `before`/`after`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`; `ordering=created_at` or `-created_at` (the default).",
+    query: OutboundListQuery,
+    item: Outbound,
+    run: async (request, page) => {
       const { count, results } = await listOutbounds(
         db,
         request.query,
         page,
         visibleOutbounds(viewerOf(request)),
       );
-      return toPage(
-        request,
-        page,
-        count,
-        results.map((outbound) => linked(request, OUTBOUNDS, outbound)),
-      );
+      return { count, results: results.map((outbound) => linked(request, OUTBOUNDS, outbound)) };
     },
-  );
+  });
 
   app.get(
     "/api/v1/outbound/:id/",

@@ -1,29 +1,19 @@
-import { IdParams, ListQuery, Paginated, RequeuedFailedTasks, SchedulerFailedTask } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { IdParams, RequeuedFailedTasks, SchedulerFailedTask } from "@tidings/contracts";
+import { type Api, errorResponses, pageRoute } from "@tidings/service-kit";
 import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../services/delivery.ts";
 import type { RouteDeps } from "./deps.ts";
 
 const tags = ["failed-tasks"];
 
 export function failedTaskRoutes(app: Api, { db }: RouteDeps): void {
-  app.get(
-    "/api/v1/failed-tasks/",
-    {
-      schema: {
-        tags,
-        summary: "HTTP deliveries that failed on their last attempt, newest first",
-        description:
-          "Failed HTTP deliveries of schedules, newest first, paginated: `{id, schedule, task_id, initiated_at, reason, attempts, created_at}`.",
-        querystring: ListQuery,
-        response: { 200: Paginated(SchedulerFailedTask), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listFailedTasks(db, page);
-      return toPage(request, page, count, results);
-    },
-  );
+  pageRoute(app, "/api/v1/failed-tasks/", {
+    tags,
+    summary: "HTTP deliveries that failed on their last attempt, newest first",
+    description:
+      "Failed HTTP deliveries of schedules, newest first, paginated: `{id, schedule, task_id, initiated_at, reason, attempts, created_at}`.",
+    item: SchedulerFailedTask,
+    run: (_request, page) => listFailedTasks(db, page),
+  });
 
   app.get(
     "/api/v1/failed-tasks/:id/",

@@ -2,14 +2,12 @@ import {
   CreateSchedulerScheduleBody,
   FiredSlot,
   IdParams,
-  ListQuery,
-  Paginated,
   SchedulerSchedule,
   SchedulerScheduleListQuery,
   SchedulerScheduleRun,
   UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
-import { type Api, crudRoutes, errorResponses, pageParams, routeError, toPage } from "@tidings/service-kit";
+import { type Api, crudRoutes, errorResponses, pageRoute, routeError } from "@tidings/service-kit";
 import type { Actor } from "../services/schedule-rules.ts";
 import {
   createSchedule,
@@ -101,23 +99,13 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
     },
   );
 
-  app.get(
-    "/api/v1/schedule/:id/runs/",
-    {
-      schema: {
-        tags,
-        summary: "A schedule's fired slots, newest first (manual fires flagged)",
-        description:
-          "Run history, newest first, paginated: `{id, schedule, slot, trigger, manual, fired_at, delivered_at}`.",
-        params: IdParams,
-        querystring: ListQuery,
-        response: { 200: Paginated(SchedulerScheduleRun), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listRuns(db, request.params.id, page);
-      return toPage(request, page, count, results);
-    },
-  );
+  pageRoute(app, "/api/v1/schedule/:id/runs/", {
+    tags,
+    summary: "A schedule's fired slots, newest first (manual fires flagged)",
+    description:
+      "Run history, newest first, paginated: `{id, schedule, slot, trigger, manual, fired_at, delivered_at}`.",
+    params: IdParams,
+    item: SchedulerScheduleRun,
+    run: (request, page) => listRuns(db, request.params.id, page),
+  });
 }

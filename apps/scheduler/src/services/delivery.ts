@@ -5,6 +5,7 @@ import {
   type Lookup,
   type PageParams,
   type PostResult,
+  pageSlice,
   postGuarded,
   UrlNotAllowedError,
   type UrlPolicy,
@@ -148,11 +149,7 @@ export async function listFailedTasks(
 ): Promise<{ count: number; results: SchedulerFailedTask[] }> {
   const [count, rows] = await db.$transaction([
     db.scheduleFailure.count(),
-    db.scheduleFailure.findMany({
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      skip: page.offset,
-      take: page.limit,
-    }),
+    db.scheduleFailure.findMany({ orderBy: [{ createdAt: "desc" }, { id: "desc" }], ...pageSlice(page) }),
   ]);
   return { count, results: rows.map(toFailedTask) };
 }

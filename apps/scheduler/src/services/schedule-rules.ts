@@ -1,8 +1,8 @@
-import type { Principal } from "@tidings/service-kit";
+import type { FieldProblem, Principal } from "@tidings/service-kit";
 import { cronProblem, timezoneProblem } from "../cron.ts";
 import { commandNeedsAdmin, invalidSchedule } from "../errors.ts";
 import { parseInterval } from "../interval.ts";
-import { isCommand, type Problem, targetProblems } from "../targets.ts";
+import { isCommand, targetProblems } from "../targets.ts";
 import { runIdOf } from "../ticker.ts";
 
 interface TimingInput {
@@ -27,7 +27,7 @@ export function assertValidSchedule(
   scheduleId: string,
   now: Date,
 ): void {
-  const problems: Problem[] = targetProblems(target, {
+  const problems: FieldProblem[] = targetProblems(target, {
     slot: now.toISOString(),
     schedule_id: scheduleId,
     run_id: runIdOf(scheduleId, now),

@@ -7,7 +7,7 @@ import {
   type SchedulerScheduleRun,
   type UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { assertEndpointAllowed, type EndpointGuard } from "../endpoints.ts";
 import { payloadInvalid, scheduleNotFound } from "../errors.ts";
@@ -17,6 +17,17 @@ import { fireSlot } from "../ticker.ts";
 import { nextTimes } from "../timing.ts";
 import { announceAdded, NO_NEXT, toFireable, toSchedule } from "./schedule-rows.ts";
 import { type Actor, assertMayPublish, assertValidSchedule, normalise } from "./schedule-rules.ts";
+
+/** A schedule's timing as its columns (and as `nextTimes` reads them). */
+const timingColumns = (
+  timing: { cron: string | null; interval: string | null; timezone: string },
+  anchor: Date | null,
+) => ({
+  cronDefinition: timing.cron,
+  intervalDefinition: timing.interval,
+  intervalAnchor: anchor,
+  timezone: timing.timezone,
+});
 
 export async function createSchedule(
   db: Db,
@@ -42,25 +53,12 @@ export async function createSchedule(
   await assertEndpointAllowed(guard, target.endpoint, actor);
   const anchor = timing.interval ? now : null;
   const enabled = input.enabled ?? true;
-  const next = enabled
-    ? nextTimes(
-        {
-          cronDefinition: timing.cron,
-          intervalDefinition: timing.interval,
-          intervalAnchor: anchor,
-          timezone: timing.timezone,
-        },
-        now,
-      )
-    : NO_NEXT;
+  const next = enabled ? nextTimes(timingColumns(timing, anchor), now) : NO_NEXT;
   const row = await db.$transaction(async (tx) => {
     const created = await tx.schedule.create({
       data: {
         id,
-        cronDefinition: timing.cron,
-        intervalDefinition: timing.interval,
-        intervalAnchor: anchor,
-        timezone: timing.timezone,
+        ...timingColumns(timing, anchor),
         catchUp: input.catch_up ?? "latest",
         enabled,
         payload: target.payload as Prisma.InputJsonObject,
@@ -135,23 +133,12 @@ export async function updateSchedule(
   const next = !enabled
     ? NO_NEXT
     : timingChanged || reenabled || !current.nextSendAt
-      ? nextTimes(
-          {
-            cronDefinition: timing.cron,
-            intervalDefinition: timing.interval,
-            intervalAnchor: anchor,
-            timezone: timing.timezone,
-          },
-          now,
-        )
+      ? nextTimes(timingColumns(timing, anchor), now)
       : {};
   const row = await db.schedule.update({
     where: { id },
     data: {
-      cronDefinition: timing.cron,
-      intervalDefinition: timing.interval,
-      intervalAnchor: anchor,
-      timezone: timing.timezone,
+      ...timingColumns(timing, anchor),
       catchUp: input.catch_up,
       enabled: input.enabled,
       payload: input.payload as Prisma.InputJsonObject | undefined,
@@ -185,12 +172,7 @@ export async function listSchedules(
   const where: Prisma.ScheduleWhereInput = { enabled: query.enabled };
   const [count, rows] = await db.$transaction([
     db.schedule.count({ where }),
-    db.schedule.findMany({
-      where,
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      skip: page.offset,
-      take: page.limit,
-    }),
+    db.schedule.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], ...pageSlice(page) }),
   ]);
   return { count, results: rows.map(toSchedule) };
 }
@@ -207,8 +189,7 @@ export async function listRuns(
     db.scheduleRun.findMany({
       where: { scheduleId: id },
       orderBy: [{ firedAt: "desc" }, { slot: "desc" }],
-      skip: page.offset,
-      take: page.limit,
+      ...pageSlice(page),
     }),
   ]);
   if (!schedule) {

@@ -95,10 +95,7 @@ export function catchUpRoutes(app: Api, { db, config }: RouteDeps): void {
         description:
           "`{messageset?, subscriptions?}` (neither: every behind subscription): each moves to the position its schedule expects without being sent the messages it skips; answers how many moved. Admin only.",
         body: FastForwardBody,
-        response: {
-          200: FastForwarded,
-          ...errorResponses,
-        },
+        response: { 200: FastForwarded, ...errorResponses },
       },
     },
     async (request) => {

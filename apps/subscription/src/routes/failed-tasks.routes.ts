@@ -54,10 +54,7 @@ export function failedTaskRoutes(app: Api, { broker }: RouteDeps): void {
         summary: "Requeue every failed send for another full set of attempts",
         description:
           "Every failed send is queued again for another full set of attempts and its failure record deleted.",
-        response: {
-          201: RequeuedSubscriptionTasks,
-          ...errorResponses,
-        },
+        response: { 201: RequeuedSubscriptionTasks, ...errorResponses },
       },
     },
     async (_request, reply) => {

@@ -115,10 +115,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
         description:
           "The dates on which each remaining message of the subscription's set would be sent, from its schedule and its set's catch-up policy; nothing is sent.",
         params: IdParams,
-        response: {
-          200: SubscriptionCalendar,
-          ...errorResponses,
-        },
+        response: { 200: SubscriptionCalendar, ...errorResponses },
       },
     },
     async (request) => subscriptionCalendar(db, request.params.id, new Date(), config.FALLBACK_LANGUAGE),
@@ -133,10 +130,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
         description:
           "Seed's resend: the message the subscription was last sent is sent again (202) and its position does not change.",
         params: IdParams,
-        response: {
-          202: ResendAccepted,
-          ...errorResponses,
-        },
+        response: { 202: ResendAccepted, ...errorResponses },
       },
     },
     async (request, reply) => {

@@ -1,8 +1,6 @@
 import {
   IdentityTopic,
   IdParams,
-  ListQuery,
-  Paginated,
   PreviewTopicBody,
   PublishAccepted,
   PublishParams,
@@ -15,7 +13,7 @@ import {
   TopicSubscriberParams,
   TopicSummary,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, routeError, toPage } from "@tidings/service-kit";
+import { type Api, errorResponses, pageRoute, routeError } from "@tidings/service-kit";
 import Type from "typebox";
 import {
   getPublish,
@@ -32,24 +30,14 @@ const tags = ["topics"];
 
 /** Topics (Meerkat Hermes pub/sub): subscribers, publishes and their records. */
 export function topicRoutes(app: Api, { db }: RouteDeps): void {
-  app.get(
-    "/api/v1/topics/",
-    {
-      schema: {
-        tags,
-        summary: "Every topic with subscribers, and how many",
-        description:
-          "`{topic, subscribers}` per topic that has at least one subscriber, `limit`/`offset` pages in topic order.",
-        querystring: ListQuery,
-        response: { 200: Paginated(TopicSummary), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listTopics(db, page);
-      return toPage(request, page, count, results);
-    },
-  );
+  pageRoute(app, "/api/v1/topics/", {
+    tags,
+    summary: "Every topic with subscribers, and how many",
+    description:
+      "`{topic, subscribers}` per topic that has at least one subscriber, `limit`/`offset` pages in topic order.",
+    item: TopicSummary,
+    run: (_request, page) => listTopics(db, page),
+  });
 
   app.post(
     "/api/v1/topics/:topic/subscribers/",
@@ -75,25 +63,15 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
     },
   );
 
-  app.get(
-    "/api/v1/topics/:topic/subscribers/",
-    {
-      schema: {
-        tags,
-        summary: "A topic's subscribers",
-        description:
-          "The identities subscribed to the topic with their channels, `limit`/`offset` pages ordered by identity.",
-        params: TopicParams,
-        querystring: ListQuery,
-        response: { 200: Paginated(TopicSubscriber), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listTopicSubscribers(db, request.params.topic, page);
-      return toPage(request, page, count, results);
-    },
-  );
+  pageRoute(app, "/api/v1/topics/:topic/subscribers/", {
+    tags,
+    summary: "A topic's subscribers",
+    description:
+      "The identities subscribed to the topic with their channels, `limit`/`offset` pages ordered by identity.",
+    params: TopicParams,
+    item: TopicSubscriber,
+    run: (request, page) => listTopicSubscribers(db, request.params.topic, page),
+  });
 
   app.delete(
     "/api/v1/topics/:topic/subscribers/:identity/",
@@ -113,24 +91,14 @@ export function topicRoutes(app: Api, { db }: RouteDeps): void {
     },
   );
 
-  app.get(
-    "/api/v1/identities/:id/topics/",
-    {
-      schema: {
-        tags,
-        summary: "An identity's topics",
-        description: "Every topic the identity is subscribed to, with its channels.",
-        params: IdParams,
-        querystring: ListQuery,
-        response: { 200: Paginated(IdentityTopic), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const page = pageParams(request.query);
-      const { count, results } = await listIdentityTopics(db, request.params.id, page);
-      return toPage(request, page, count, results);
-    },
-  );
+  pageRoute(app, "/api/v1/identities/:id/topics/", {
+    tags,
+    summary: "An identity's topics",
+    description: "Every topic the identity is subscribed to, with its channels.",
+    params: IdParams,
+    item: IdentityTopic,
+    run: (request, page) => listIdentityTopics(db, request.params.id, page),
+  });
 
   app.post(
     "/api/v1/topics/:topic/publish/",

@@ -7,16 +7,28 @@ import type { Db } from "../db.ts";
  * reordered events never roll content back.
  */
 
+/** A copy table as `keepNewer` writes it. */
+interface CopyTable<Data> {
+  updateMany(args: { where: { id: number; version: { lte: Date } }; data: Data }): Promise<{ count: number }>;
+  createMany(args: { data: (Data & { id: number })[]; skipDuplicates: true }): Promise<unknown>;
+}
+
+/** Writes the copy `id` unless it is newer than `data.version`: updated where it exists, created where not. */
+async function keepNewer<Data extends { version: Date }>(
+  table: NoInfer<CopyTable<Data>>,
+  id: number,
+  data: Data,
+) {
+  const { count } = await table.updateMany({ where: { id, version: { lte: data.version } }, data });
+  if (count === 0) {
+    await table.createMany({ data: [{ id, ...data }], skipDuplicates: true });
+  }
+}
+
 export async function copySchedule(db: Db, s: ContentSchedule): Promise<void> {
   const version = new Date(s.updated_at);
   const data = { cron: s.cron_definition, timezone: s.timezone, deleted: false, version };
-  const { count } = await db.scheduleCopy.updateMany({
-    where: { id: s.id, version: { lte: version } },
-    data,
-  });
-  if (count === 0) {
-    await db.scheduleCopy.createMany({ data: [{ id: s.id, ...data }], skipDuplicates: true });
-  }
+  await keepNewer(db.scheduleCopy, s.id, data);
 }
 
 export async function copyMessageSet(db: Db, m: MessageSet): Promise<void> {
@@ -30,13 +42,7 @@ export async function copyMessageSet(db: Db, m: MessageSet): Promise<void> {
     deleted: false,
     version,
   };
-  const { count } = await db.messageSetCopy.updateMany({
-    where: { id: m.id, version: { lte: version } },
-    data,
-  });
-  if (count === 0) {
-    await db.messageSetCopy.createMany({ data: [{ id: m.id, ...data }], skipDuplicates: true });
-  }
+  await keepNewer(db.messageSetCopy, m.id, data);
 }
 
 export async function copyMessage(db: Db, m: Message): Promise<void> {
@@ -51,10 +57,7 @@ export async function copyMessage(db: Db, m: Message): Promise<void> {
     metadata: m.metadata as object,
     version,
   };
-  const { count } = await db.messageCopy.updateMany({ where: { id: m.id, version: { lte: version } }, data });
-  if (count === 0) {
-    await db.messageCopy.createMany({ data: [{ id: m.id, ...data }], skipDuplicates: true });
-  }
+  await keepNewer(db.messageCopy, m.id, data);
 }
 
 export async function deleteMessage(db: Db, m: MessageDeleted): Promise<void> {

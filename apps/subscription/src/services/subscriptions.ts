@@ -7,7 +7,7 @@ import {
   type UpdateSubscriptionBody,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
-import { isUniqueViolation, type PageParams } from "@tidings/service-kit";
+import { isUniqueViolation, type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { subscriptionAlreadyActive, subscriptionNotFound, unknownContent } from "../errors.ts";
 import { Prisma, type Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
@@ -163,12 +163,7 @@ export async function listSubscriptions(
   where.AND = and;
   const [count, rows] = await db.$transaction([
     db.subscription.count({ where }),
-    db.subscription.findMany({
-      where,
-      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      skip: page.offset,
-      take: page.limit,
-    }),
+    db.subscription.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], ...pageSlice(page) }),
   ]);
   return { count, results: rows.map(toSubscription) };
 }

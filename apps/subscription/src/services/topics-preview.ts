@@ -1,5 +1,5 @@
 import type { PreviewTopicBody, PublishPreview, TopicSummary } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { eligibleAddressesSql, RECIPIENTS_SQL, resolveContent } from "./topics.ts";
 import { mailMerge } from "./topics-send.ts";
@@ -17,8 +17,7 @@ export async function listTopics(
       by: ["topic"],
       _count: { _all: true },
       orderBy: { topic: "asc" },
-      skip: page.offset,
-      take: page.limit,
+      ...pageSlice(page),
     }),
   ]);
   return { count, results: rows.map((r) => ({ topic: r.topic, subscribers: r._count._all })) };

@@ -9,7 +9,7 @@ import {
   type SubscribeTopicBody,
   type TopicSubscriber,
 } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import {
   publishIdConflict,
@@ -76,12 +76,7 @@ export async function listTopicSubscribers(
 ): Promise<{ count: number; results: TopicSubscriber[] }> {
   const [count, rows] = await Promise.all([
     db.topicSubscription.count({ where: { topic } }),
-    db.topicSubscription.findMany({
-      where: { topic },
-      orderBy: { identity: "asc" },
-      skip: page.offset,
-      take: page.limit,
-    }),
+    db.topicSubscription.findMany({ where: { topic }, orderBy: { identity: "asc" }, ...pageSlice(page) }),
   ]);
   return { count, results: rows.map(toSubscriber) };
 }
@@ -100,12 +95,7 @@ export async function listIdentityTopics(
 ): Promise<{ count: number; results: IdentityTopic[] }> {
   const [count, rows] = await Promise.all([
     db.topicSubscription.count({ where: { identity } }),
-    db.topicSubscription.findMany({
-      where: { identity },
-      orderBy: { topic: "asc" },
-      skip: page.offset,
-      take: page.limit,
-    }),
+    db.topicSubscription.findMany({ where: { identity }, orderBy: { topic: "asc" }, ...pageSlice(page) }),
   ]);
   return {
     count,

@@ -1,5 +1,5 @@
 import Type, { type Static, type TSchema } from "typebox";
-import { Body, IsoDateTime, ListQuery, Nullable, Paginated, PatchBody, Uuid } from "../common.ts";
+import { Body, IsoDateTime, ListQuery, literals, Nullable, Paginated, PatchBody, Uuid } from "../common.ts";
 import { Identity } from "../messages/identity.ts";
 
 /** Flags on one address; unknown flags are kept. */
@@ -111,12 +111,7 @@ export type AddressesQuery = Static<typeof AddressesQuery>;
 export const AddressResult = Type.Object({ address: Type.String() });
 
 export const OPTOUT_TYPES = ["stop", "stopall", "unsubscribe", "forget"] as const;
-export const OptOutType = Type.Union([
-  Type.Literal("stop"),
-  Type.Literal("stopall"),
-  Type.Literal("unsubscribe"),
-  Type.Literal("forget"),
-]);
+export const OptOutType = literals("stop", "stopall", "unsubscribe", "forget");
 export type OptOutType = Static<typeof OptOutType>;
 
 /** Seed's `requestor_source_id`: any text, or a number (ndoh-hub sends its Source's integer key); kept as text. */

@@ -1,41 +1,30 @@
 // HTTP request and response schemas of the message-sender service: channels (`/api/v1/channel/`) and their
 // redelivery policy.
 import Type, { type Static } from "typebox";
-import { IsoDateTime, Json, Nullable, PatchBody } from "../common.ts";
+import { IsoDateTime, Json, literals, Nullable, PatchBody } from "../common.ts";
 import { SendingWindow } from "../messages/message-sender.ts";
 
 // Redelivery: what a failed delivery report leads to (`redelivery` of a channel).
+
+/** The failure kinds a channel may retry (an opt-out, or a report that never came, never is). */
+export const RetryableFailureKind = literals(
+  "network",
+  "absent_subscriber",
+  "queue_full",
+  "expired",
+  "unknown",
+  "invalid_number",
+  "blocked",
+  "unroutable",
+);
+export type RetryableFailureKind = Static<typeof RetryableFailureKind>;
 
 /**
  * What a failed delivery said, as each provider's status map classifies its error codes. Transient: `network`,
  * `absent_subscriber`, `queue_full`, `expired` (in the provider), `unknown`. Permanent: `invalid_number`,
  * `blocked`, `opted_out`, `unroutable` (a landline, no route). `no_report`: no final report came in time.
  */
-export const FailureKind = Type.Union([
-  Type.Literal("network"),
-  Type.Literal("absent_subscriber"),
-  Type.Literal("queue_full"),
-  Type.Literal("expired"),
-  Type.Literal("unknown"),
-  Type.Literal("invalid_number"),
-  Type.Literal("blocked"),
-  Type.Literal("opted_out"),
-  Type.Literal("unroutable"),
-  Type.Literal("no_report"),
-]);
-export type FailureKind = Static<typeof FailureKind>;
-
-/** The failure kinds a channel may retry (an opt-out, or a report that never came, never is). */
-export const RetryableFailureKind = Type.Union([
-  Type.Literal("network"),
-  Type.Literal("absent_subscriber"),
-  Type.Literal("queue_full"),
-  Type.Literal("expired"),
-  Type.Literal("unknown"),
-  Type.Literal("invalid_number"),
-  Type.Literal("blocked"),
-  Type.Literal("unroutable"),
-]);
+export type FailureKind = RetryableFailureKind | "opted_out" | "no_report";
 
 const redeliveryFields = {
   /** Attempts in all (the first send included) before a retried failure is final; 1 = never retried. */
@@ -118,16 +107,16 @@ export type ChannelParams = Static<typeof ChannelParams>;
 /** A channel as the API shows it: secrets masked. */
 export const ChannelResponse = Type.Object({
   channel_id: Type.String(),
-  channel_type: Type.Union([
-    Type.Literal("log"),
-    Type.Literal("twilio"),
-    Type.Literal("vonage"),
-    Type.Literal("smtp"),
-    Type.Literal("twilio-voice"),
-    Type.Literal("vonage-voice"),
-    Type.Literal("twilio-whatsapp"),
-    Type.Literal("vonage-whatsapp"),
-  ]),
+  channel_type: literals(
+    "log",
+    "twilio",
+    "vonage",
+    "smtp",
+    "twilio-voice",
+    "vonage-voice",
+    "twilio-whatsapp",
+    "vonage-whatsapp",
+  ),
   configuration: Json,
   default: Type.Boolean(),
   concurrency_limit: Type.Integer(),

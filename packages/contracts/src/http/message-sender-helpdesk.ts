@@ -1,7 +1,7 @@
 // HTTP request and response schemas of the message-sender service: the helpdesk's tools (an outbound's status
 // history, a person's messages, resending).
 import Type, { type Static } from "typebox";
-import { Body, IsoDateTime, ListQuery, Nullable, Uuid } from "../common.ts";
+import { Body, IsoDateTime, ListQuery, literals, Nullable, Uuid } from "../common.ts";
 import { OutboundStatus } from "../messages/message-sender.ts";
 import { Inbound, Outbound } from "./message-sender.ts";
 
@@ -79,14 +79,14 @@ export const ResendBody = Body({
 export type ResendBody = Static<typeof ResendBody>;
 
 /** What became of one outbound of a resend. */
-export const ResendOutcome = Type.Union([
-  Type.Literal("resent"),
-  Type.Literal("not_found"),
-  Type.Literal("not_resendable"),
-  Type.Literal("opted_out"),
-  Type.Literal("no_address"),
-  Type.Literal("sensitive"),
-]);
+export const ResendOutcome = literals(
+  "resent",
+  "not_found",
+  "not_resendable",
+  "opted_out",
+  "no_address",
+  "sensitive",
+);
 export type ResendOutcome = Static<typeof ResendOutcome>;
 
 /** `POST /api/v1/outbound/resend/`'s answer: each outbound's outcome and their counts. */

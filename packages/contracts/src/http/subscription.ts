@@ -1,6 +1,6 @@
 // HTTP request and response schemas of the subscription service.
 import Type, { type Static } from "typebox";
-import { Body, IsoDateTime, Json, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
+import { Body, IsoDateTime, Json, ListQuery, literals, Nullable, PatchBody, Uuid } from "../common.ts";
 import { SendingWindow } from "../messages/message-sender.ts";
 import { ProcessStatus } from "../messages/subscription.ts";
 
@@ -78,11 +78,7 @@ export const UpdateSubscriptionBody = PatchBody({
 export type UpdateSubscriptionBody = Static<typeof UpdateSubscriptionBody>;
 
 /** How a subscription with an anchor catches up when it is behind (see the subscription README). */
-export const CatchUpPolicy = Type.Union([
-  Type.Literal("send_all"),
-  Type.Literal("skip_to_current"),
-  Type.Literal("latest_only"),
-]);
+export const CatchUpPolicy = literals("send_all", "skip_to_current", "latest_only");
 export type CatchUpPolicy = Static<typeof CatchUpPolicy>;
 
 export const MessageSetPolicyParams = Type.Object({ id: SetId });

@@ -1,5 +1,5 @@
 import Type, { type Static } from "typebox";
-import { Actor, IsoDateTime, Json, Nullable, Uuid } from "../common.ts";
+import { Actor, IsoDateTime, Json, literals, Nullable, Uuid } from "../common.ts";
 
 /** One address of an identity, flattened from `details.addresses[type][address]`. */
 export const IdentityAddress = Type.Object({
@@ -35,22 +35,22 @@ export type IdentityChanged = Static<typeof IdentityChanged>;
 export const IdentityDeleted = Type.Object({ id: Uuid });
 export type IdentityDeleted = Static<typeof IdentityDeleted>;
 
-const OptOutTypeSchema = Type.Union([
-  Type.Literal("stop"),
-  Type.Literal("stopall"),
-  Type.Literal("unsubscribe"),
-  Type.Literal("forget"),
-]);
+const OptOutTypeSchema = literals("stop", "stopall", "unsubscribe", "forget");
 
-/** `optout.created`: the opt-out and the identity's details before it took effect. */
-export const OptOutCreated = Type.Object({
-  id: Uuid,
-  optout_type: OptOutTypeSchema,
+/** Who opted out or in, at which address, and through what (an opt-out's and an opt-in's record alike). */
+const consentRecord = {
   identity: Uuid,
   address_type: Type.String(),
   address: Type.String(),
   request_source: Type.String(),
   requestor_source_id: Nullable(Type.String()),
+};
+
+/** `optout.created`: the opt-out and the identity's details before it took effect. */
+export const OptOutCreated = Type.Object({
+  id: Uuid,
+  optout_type: OptOutTypeSchema,
+  ...consentRecord,
   reason: Nullable(Type.String()),
   topic: Nullable(Type.String()),
   created_at: IsoDateTime,
@@ -61,11 +61,7 @@ export type OptOutCreated = Static<typeof OptOutCreated>;
 /** `optin.created`: the opt-in and the identity's details before it took effect. */
 export const OptInCreated = Type.Object({
   id: Uuid,
-  identity: Uuid,
-  address_type: Type.String(),
-  address: Type.String(),
-  request_source: Type.String(),
-  requestor_source_id: Nullable(Type.String()),
+  ...consentRecord,
   created_at: IsoDateTime,
   identity_details: Json,
 });

@@ -1,25 +1,14 @@
 import Type, { type Static } from "typebox";
-import { IsoDateTime, Json, Nullable, Uuid } from "../common.ts";
+import { IsoDateTime, Json, literals, Nullable, Uuid } from "../common.ts";
 
-export const OutboundStatus = Type.Union([
-  Type.Literal("queued"),
-  Type.Literal("submitted"),
-  Type.Literal("delivered"),
-  Type.Literal("failed"),
-  Type.Literal("expired"),
-  Type.Literal("cancelled"),
-]);
+export const OutboundStatus = literals("queued", "submitted", "delivered", "failed", "expired", "cancelled");
 export type OutboundStatus = Static<typeof OutboundStatus>;
 
 /**
  * The lane an outbound is sent in: `high` (verification codes, alerts; bypasses sending windows), `normal`
  * (the default) and `bulk` (subscription fan-outs, topic publishes). Each lane has its own queue.
  */
-export const OutboundPriority = Type.Union([
-  Type.Literal("high"),
-  Type.Literal("normal"),
-  Type.Literal("bulk"),
-]);
+export const OutboundPriority = literals("high", "normal", "bulk");
 export type OutboundPriority = Static<typeof OutboundPriority>;
 
 const ClockTime = Type.String({ pattern: "^([01][0-9]|2[0-3]):[0-5][0-9]$" });

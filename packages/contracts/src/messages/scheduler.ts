@@ -1,5 +1,5 @@
 import Type, { type Static } from "typebox";
-import { IsoDateTime, Json, Nullable, Uuid } from "../common.ts";
+import { IsoDateTime, Json, literals, Nullable, Uuid } from "../common.ts";
 
 /** What a schedule was made for, when another service owns it (a content schedule mirrored here). */
 export const ScheduleSource = Type.Object({
@@ -9,11 +9,7 @@ export const ScheduleSource = Type.Object({
 export type ScheduleSource = Static<typeof ScheduleSource>;
 
 /** What happens to slots missed while no scheduler ran: skipped, the latest fired, or all (bounded). */
-export const ScheduleCatchUpPolicy = Type.Union([
-  Type.Literal("none"),
-  Type.Literal("latest"),
-  Type.Literal("all"),
-]);
+export const ScheduleCatchUpPolicy = literals("none", "latest", "all");
 export type ScheduleCatchUpPolicy = Static<typeof ScheduleCatchUpPolicy>;
 
 /** `schedule.fired`: one slot of one schedule, published exactly once (manual fires have their own slot). */

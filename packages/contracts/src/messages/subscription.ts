@@ -1,5 +1,5 @@
 import Type, { type Static } from "typebox";
-import { IsoDateTime, Json, Nullable, Uuid } from "../common.ts";
+import { IsoDateTime, Json, literals, Nullable, Uuid } from "../common.ts";
 
 /** Seed's process_status: 0 ready, 1 in process, 2 completed, -1 no valid address, -2 error. */
 export const ProcessStatus = Type.Integer({ minimum: -2, maximum: 5 });
@@ -29,11 +29,7 @@ export type Subscription = Static<typeof Subscription>;
  * its identity reached the consecutive-failure threshold (`identity.max_failures`), was deleted, or opted out of
  * everything (`stopall`, `forget`, `unsubscribe` without a topic).
  */
-export const DeactivationReason = Type.Union([
-  Type.Literal("max_failures"),
-  Type.Literal("identity_deleted"),
-  Type.Literal("optout"),
-]);
+export const DeactivationReason = literals("max_failures", "identity_deleted", "optout");
 
 /** `subscription.deactivated`: the subscription as it is now (inactive), why, and for `max_failures` the count. */
 export const SubscriptionDeactivated = Type.Object({

@@ -27,12 +27,23 @@ const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const REQUEST_ID = "4f1c2a9e-6b1d-4c55-9a0e-2f7b8c3d1e05";
 const ERROR_SHAPE = ErrorResponse as unknown as Schema;
 
-/** An error response of `status`, described and with an example of the one error shape. */
-function errorResponse(description: string, code: string, message: string, extra: Schema = {}): Schema {
+/**
+ * An error response of `status`, described and with an example of the one error shape; `details` and Seed's
+ * `detail` go into the example.
+ */
+function errorResponse(
+  description: string,
+  code: string,
+  message: string,
+  { details, detail, ...extra }: Schema & { details?: unknown[]; detail?: string } = {},
+): Schema {
   return {
     ...ERROR_SHAPE,
     description,
-    example: { error: { code, message, requestId: REQUEST_ID } },
+    example: {
+      error: { code, message, ...(details ? { details } : {}), requestId: REQUEST_ID },
+      ...(detail ? { detail } : {}),
+    },
     ...extra,
   };
 }
@@ -95,16 +106,7 @@ function derivedErrors(facts: Facts, options: RouteDocOptions): Record<string, S
         `service refuses (its own code)${also.length ? `; ${also.join("; ")}` : ""}.`,
       "VALIDATION_FAILED",
       "The request is invalid.",
-      {
-        example: {
-          error: {
-            code: "VALIDATION_FAILED",
-            message: "The request is invalid.",
-            details: [{ field: "body.example", message: "must be string" }],
-            requestId: REQUEST_ID,
-          },
-        },
-      },
+      { details: [{ field: "body.example", message: "must be string" }] },
     );
   }
   if (!facts.public) {
@@ -124,12 +126,7 @@ function derivedErrors(facts: Facts, options: RouteDocOptions): Record<string, S
       "No record with this id (the service's `..._NOT_FOUND` code).",
       "NOT_FOUND",
       "Not found.",
-      {
-        example: {
-          error: { code: "NOT_FOUND", message: "Not found.", requestId: REQUEST_ID },
-          detail: "Not found.",
-        },
-      },
+      { detail: "Not found." },
     );
   }
   if (facts.idempotent) {

@@ -1,3 +1,6 @@
+-- The hook tables this migration made (tidings_hook, tidings_hook_delivery, their indexes and foreign key) are
+-- made by packages/hooks/prisma/migrations, applied before this app's migrations, where they do not exist yet.
+
 -- AlterTable
 ALTER TABLE "subscription" ADD COLUMN     "anchor_at" TIMESTAMPTZ(3),
 ADD COLUMN     "day_sends" INTEGER NOT NULL DEFAULT 0,
@@ -5,36 +8,6 @@ ADD COLUMN     "send_day" DATE;
 
 -- AlterTable
 ALTER TABLE "message_copy" ADD COLUMN     "binary_content_url" TEXT;
-
--- CreateTable
-CREATE TABLE "tidings_hook" (
-    "id" SERIAL NOT NULL,
-    "event" TEXT NOT NULL,
-    "target" TEXT NOT NULL,
-    "secret" TEXT NOT NULL,
-    "owner_id" INTEGER,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-
-    CONSTRAINT "tidings_hook_pkey" PRIMARY KEY ("id")
-);
-
--- CreateTable
-CREATE TABLE "tidings_hook_delivery" (
-    "id" UUID NOT NULL,
-    "hook_id" INTEGER NOT NULL,
-    "event" TEXT NOT NULL,
-    "body" TEXT NOT NULL,
-    "status" TEXT NOT NULL DEFAULT 'pending',
-    "attempts" INTEGER NOT NULL DEFAULT 0,
-    "next_attempt_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "last_error" TEXT,
-    "last_status_code" INTEGER,
-    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "delivered_at" TIMESTAMPTZ(3),
-
-    CONSTRAINT "tidings_hook_delivery_pkey" PRIMARY KEY ("id")
-);
 
 -- CreateTable
 CREATE TABLE "messageset_policy" (
@@ -110,22 +83,10 @@ CREATE TABLE "topic_recipient" (
 );
 
 -- CreateIndex
-CREATE INDEX "tidings_hook_event_idx" ON "tidings_hook"("event");
-
--- CreateIndex
-CREATE INDEX "tidings_hook_delivery_status_next_attempt_at_idx" ON "tidings_hook_delivery"("status", "next_attempt_at");
-
--- CreateIndex
-CREATE INDEX "tidings_hook_delivery_hook_id_created_at_idx" ON "tidings_hook_delivery"("hook_id", "created_at");
-
--- CreateIndex
 CREATE INDEX "topic_subscription_identity_idx" ON "topic_subscription"("identity");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "topic_recipient_outbound_id_key" ON "topic_recipient"("outbound_id");
-
--- AddForeignKey
-ALTER TABLE "tidings_hook_delivery" ADD CONSTRAINT "tidings_hook_delivery_hook_id_fkey" FOREIGN KEY ("hook_id") REFERENCES "tidings_hook"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
 ALTER TABLE "topic_recipient" ADD CONSTRAINT "topic_recipient_publish_id_fkey" FOREIGN KEY ("publish_id") REFERENCES "topic_publish"("publish_id") ON DELETE CASCADE ON UPDATE CASCADE;
