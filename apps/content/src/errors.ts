@@ -146,7 +146,7 @@ export const binaryMissing = () =>
   ]);
 
 /** A template's `whatsapp` names parameters the template lacks, repeats a language, or is on an email template. */
-export const invalidWhatsapp = (details: Problem[]) =>
+export const invalidWhatsapp = (details: FieldProblem[]) =>
   badRequest(
     "CONTENT_TEMPLATE_INVALID_WHATSAPP",
     `whatsapp: ${details.map((d) => `${d.field.slice("body.whatsapp".length).replace(/^\./, "") || "whatsapp"} ${d.message}`).join("; ")}`,
