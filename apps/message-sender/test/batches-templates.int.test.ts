@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { catalog, placeholdersOf, type Template } from "@tidings/contracts";
-import { adminAuth, serviceTest, startTestService, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, serviceTest, startTestService, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { batchOutboundId } from "../src/intake/batches.ts";
 import { messageSenderService } from "../src/service.ts";
@@ -123,8 +123,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
       metadata: {},
       template: 99_999,
     });
-    expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().error.code).toBe("MESSAGE_SENDER_UNKNOWN_TEMPLATE");
+    expectError(unknown, 400, "MESSAGE_SENDER_UNKNOWN_TEMPLATE");
     const noVersion = await call(svc, "POST", "/api/v1/outbound/", {
       to_addr: msisdn(),
       metadata: {},
@@ -314,8 +313,7 @@ describe("POST /api/v1/outbound/batch/", { timeout: 120_000 }, () => {
 
   it("answers 404 for an unknown batch", async ({ svc }) => {
     const res = await call(svc, "GET", `/api/v1/outbound/batch/${randomUUID()}/`);
-    expect(res.statusCode).toBe(404);
-    expect(res.json().error.code).toBe("MESSAGE_SENDER_BATCH_NOT_FOUND");
+    expectError(res, 404, "MESSAGE_SENDER_BATCH_NOT_FOUND");
   });
 });
 

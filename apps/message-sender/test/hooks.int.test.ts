@@ -1,4 +1,4 @@
-import { type HttpReceiver, serviceTest, waitFor } from "@tidings/testing";
+import { expectError, type HttpReceiver, serviceTest, waitFor } from "@tidings/testing";
 import { Webhook } from "standardwebhooks";
 import { beforeEach, describe, expect } from "vitest";
 import { DEFAULT_KEYWORDS, receiveInbound } from "../src/inbound/inbound.ts";
@@ -126,8 +126,7 @@ describe("message-sender's REST hooks", () => {
       event: "identity.created",
       target: `${receiver.url}/x`,
     });
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe("MESSAGE_SENDER_HOOK_UNKNOWN_EVENT");
+    expectError(res, 400, "MESSAGE_SENDER_HOOK_UNKNOWN_EVENT");
   });
 
   it("outbound.delivery_report on delivery: Seed's envelope, signed, to_addr wiped as Seed did", async ({

@@ -1,4 +1,4 @@
-import { serviceTest, waitFor } from "@tidings/testing";
+import { expectError, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn } from "./helpers.ts";
@@ -155,8 +155,7 @@ describe("expiry input", () => {
       metadata: {},
       sending_window: { start: "10:00", end: "10:00" },
     });
-    expect(badWindow.statusCode).toBe(400);
-    expect(badWindow.json().error.code).toBe("MESSAGE_SENDER_INVALID_SENDING_WINDOW");
+    expectError(badWindow, 400, "MESSAGE_SENDER_INVALID_SENDING_WINDOW");
     expect(await svc.db.outbound.count()).toBe(count);
   });
 });

@@ -2,7 +2,7 @@
  * One URL for Seed's stage-based messaging API: the subscription API forwards content's paths to the content
  * service (a real content API on a port), as a Seed hub with one STAGE_BASED_MESSAGING_URL expects.
  */
-import { adminAuth, startTestService, type TestService } from "@tidings/testing";
+import { adminAuth, expectError, startTestService, type TestService } from "@tidings/testing";
 import { describe, expect, test } from "vitest";
 import type { ContentConfig } from "../../content/src/config.ts";
 import type { Db as ContentDb } from "../../content/src/db.ts";
@@ -161,8 +161,7 @@ describe("content's Seed paths on the subscription API", () => {
     expect(missing.json().error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
 
     const invalid = await viaSbm("POST", "/api/v1/message/", { messageset: "x" });
-    expect(invalid.statusCode).toBe(400);
-    expect(invalid.json().error.code).toBe("VALIDATION_FAILED");
+    expectError(invalid, 400, "VALIDATION_FAILED");
   });
 
   it("uploads binary content (multipart) through the subscription API, and serves its media", async ({
