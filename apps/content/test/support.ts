@@ -138,13 +138,15 @@ export async function startContent(env: Record<string, string> = {}) {
     expect(eventsSince(from)).toEqual([["content.schedule.changed", last]]);
   };
 
-  /** Proves `entity`, just created at `path` by `res`, is where the Location header says, announced and stored. */
-  const expectCreated = async (
-    res: Awaited<ReturnType<typeof call>>,
-    path: string,
-    name: MessageName,
-    entity: { id: number },
-  ) => {
+  /**
+   * POSTs `payload` to `path` and proves the answer a 201 whose body equals `expected`, and the created entity
+   * where the Location header says, announced as `name` and stored.
+   */
+  const expectCreated = async (path: string, payload: object, name: MessageName, expected: object) => {
+    const res = await call("POST", path, payload);
+    expect(res.status).toBe(201);
+    const entity: { id: number } = res.body;
+    expect(entity).toEqual(expected);
     expect(res.headers.location).toBe(`${path}${entity.id}/`);
     expect(await event(name, entity.id)).toEqual(entity);
     expect((await call("GET", `${path}${entity.id}/`)).body).toEqual(entity);
