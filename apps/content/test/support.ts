@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BinaryContent, ContentSchedule, Message, MessageName, MessageSet } from "@tidings/contracts";
-import { adminAuth, captureMessages, startTestService, waitFor } from "@tidings/testing";
+import { adminAuth, captureMessages, closeAfter, startTestService, waitFor } from "@tidings/testing";
 import { expect, test } from "vitest";
 import { contentService } from "../src/service.ts";
 
@@ -221,14 +221,7 @@ export function contentTest(env: Record<string, string> = {}) {
   return test.extend<{ t: ContentHarness; schedule: ContentSchedule; set: MessageSet }>({
     t: [
       // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-      async ({}, use) => {
-        const t = await startContent(env);
-        try {
-          await use(t);
-        } finally {
-          await t.close();
-        }
-      },
+      async ({}, use) => closeAfter(await startContent(env), use),
       { scope: "file", auto: true },
     ],
     schedule: [async ({ t }, use) => use(await t.schedule()), { scope: "file" }],

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Api, buildServiceApi } from "@tidings/service-kit";
-import { adminAuth, expectError, serviceTest } from "@tidings/testing";
+import { adminAuth, closeAfter, expectError, serviceTest } from "@tidings/testing";
 import twilio from "twilio";
 import { describe, expect } from "vitest";
 import type { Db } from "../src/db.ts";
@@ -17,17 +17,14 @@ const it = serviceTest(createMessageSenderService(), { env: { CHANNEL_CACHE_TTL_
   other: Api;
 }>({
   other: [
-    async ({ svc }, use) => {
-      const other = await buildServiceApi(createMessageSenderService(), {
-        ...svc,
-        config: { ...svc.config, CHANNEL_CACHE_TTL_MS: TTL_MS },
-      });
-      try {
-        await use(other);
-      } finally {
-        await other.close();
-      }
-    },
+    async ({ svc }, use) =>
+      closeAfter(
+        await buildServiceApi(createMessageSenderService(), {
+          ...svc,
+          config: { ...svc.config, CHANNEL_CACHE_TTL_MS: TTL_MS },
+        }),
+        use,
+      ),
     { scope: "file" },
   ],
 });

@@ -1,3 +1,4 @@
+import { closeAfter } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { Db } from "../../../apps/identity/src/db.ts";
 import { digestToken, TokenAuthenticator } from "../src/auth.ts";
@@ -8,17 +9,7 @@ import { ADMIN, buildTestApi, dbTest, whoamiRoute } from "./support.ts";
 
 /** Its tests take `{ db }`, and `{ app }`: an API on `db` with `GET /whoami`, for the whole file. */
 const it = dbTest.extend<{ app: Api }>({
-  app: [
-    async ({ db }, use) => {
-      const app = await buildTestApi(db, whoamiRoute);
-      try {
-        await use(app);
-      } finally {
-        await app.close();
-      }
-    },
-    { scope: "file" },
-  ],
+  app: [async ({ db }, use) => closeAfter(await buildTestApi(db, whoamiRoute), use), { scope: "file" }],
 });
 
 /** The users a fresh authenticator (without the issuing one's cache) finds for each Authorization header, in turn. */
