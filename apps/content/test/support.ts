@@ -1,21 +1,20 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BinaryContent, ContentSchedule, Message, MessageName, MessageSet } from "@tidings/contracts";
+import {
+  type BinaryContent,
+  type ContentSchedule,
+  type Message,
+  type MessageName,
+  type MessageSet,
+  messageNames,
+} from "@tidings/contracts";
 import { adminAuth, captureMessages, closeAfter, startTestService, waitFor } from "@tidings/testing";
 import { expect, test } from "vitest";
 import { contentService } from "../src/service.ts";
 
-const EVENTS: MessageName[] = [
-  "content.schedule.changed",
-  "content.schedule.deleted",
-  "content.messageset.changed",
-  "content.messageset.deleted",
-  "content.message.changed",
-  "content.message.deleted",
-  "content.template.changed",
-  "content.template.deleted",
-];
+/** Every event content publishes: the catalog's `content.*` messages. */
+const EVENTS = messageNames.filter((name) => name.startsWith("content."));
 
 /** A multipart/form-data body with one file part (and optional plain fields); `type` null: no Content-Type. */
 export function multipartBody(
