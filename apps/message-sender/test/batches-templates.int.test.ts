@@ -37,6 +37,10 @@ async function publishTemplate(svc: Svc, fields: Partial<Template> & { body: str
   return template;
 }
 
+/** POST /api/v1/outbound/ to a new number, with no metadata but `fields`. */
+const sendToNew = (svc: Svc, fields: object) =>
+  call(svc, "POST", "/api/v1/outbound/", { to_addr: msisdn(), metadata: {}, ...fields });
+
 const waitForBatch = (svc: Svc, id: string, status: string, count: number) =>
   waitFor(
     async () => {
@@ -51,9 +55,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
     const v1 = await publishTemplate(svc, { body: "Hi ((name)), your visit is on ((date)).", version: 1 });
     await publishTemplate(svc, { ...v1, body: "Hello ((Name)), see you on ((date))!", version: 2 });
 
-    const latest = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const latest = await sendToNew(svc, {
       template: v1.id,
       personalisation: { name: "Thandi", date: "5 May" },
     });
@@ -63,9 +65,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
       template: v1.id,
       template_version: 2,
     });
-    const older = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const older = await sendToNew(svc, {
       template: v1.id,
       template_version: 1,
       personalisation: { name: "Thandi", date: "5 May" },
@@ -106,9 +106,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
   }) => {
     const template = await publishTemplate(svc, { body: "Hi ((name)), your code is ((code)).", version: 1 });
     const before = await stored(svc);
-    const missing = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const missing = await sendToNew(svc, {
       template: template.id,
       personalisation: { name: "Thandi" },
     });
@@ -118,30 +116,22 @@ describe("templated sends", { timeout: 120_000 }, () => {
       message: "Missing personalisation: code",
       details: [{ field: "body.personalisation.code", message: "is required" }],
     });
-    const unknown = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const unknown = await sendToNew(svc, {
       template: 99_999,
     });
     expectError(unknown, 400, "MESSAGE_SENDER_UNKNOWN_TEMPLATE");
-    const noVersion = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const noVersion = await sendToNew(svc, {
       template: template.id,
       template_version: 7,
       personalisation: { name: "a", code: "1" },
     });
     expect(noVersion.json().error.code).toBe("MESSAGE_SENDER_UNKNOWN_TEMPLATE");
-    const both = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const both = await sendToNew(svc, {
       content: "Hi",
       template: template.id,
     });
     expect(both.json().error.code).toBe("MESSAGE_SENDER_CONTENT_AND_TEMPLATE");
-    const noTemplate = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const noTemplate = await sendToNew(svc, {
       content: "Hi",
       personalisation: { name: "a" },
     });
@@ -156,9 +146,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
         what: "the template to be deleted",
       },
     );
-    const deleted = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const deleted = await sendToNew(svc, {
       template: template.id,
       personalisation: { name: "a", code: "1" },
     });
@@ -185,9 +173,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
       placeholders: ["name", "date"],
     });
     await waitFor(() => svc.db.templateCopy.findUnique({ where: { id_version: { id, version: 1 } } }));
-    const res = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const res = await sendToNew(svc, {
       template: id,
       personalisation: { name: "a", date: "b" },
     });
