@@ -58,13 +58,7 @@ export async function searchOptOuts(
   };
   const find: FindNewestFirst<OptOutRow> = (after, range) =>
     db.optOut.findMany({ where: { AND: [where, after] }, orderBy: NEWEST_FIRST, ...range });
-  return listNewestFirst(
-    db,
-    { cursor: query.cursor, page },
-    find,
-    () => db.optOut.count({ where }),
-    toOptOut,
-  );
+  return listNewestFirst(db, query.cursor, page, find, () => db.optOut.count({ where }), toOptOut);
 }
 
 /** The identity's consent ledger, oldest first. */

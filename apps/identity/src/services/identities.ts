@@ -227,13 +227,7 @@ export async function listIdentities(
   };
   const find: FindNewestFirst<IdentityRow> = (after, range) =>
     db.identity.findMany({ where: { AND: [where, after] }, orderBy: NEWEST_FIRST, ...range });
-  return listNewestFirst(
-    db,
-    { cursor: query.cursor, page },
-    find,
-    () => db.identity.count({ where }),
-    toIdentity,
-  );
+  return listNewestFirst(db, query.cursor, page, find, () => db.identity.count({ where }), toIdentity);
 }
 
 const PAGING_PARAMS = new Set(["limit", "offset", "cursor", "include_inactive"]);

@@ -35,7 +35,8 @@ export type FindNewestFirst<Row> = (
  */
 export async function listNewestFirst<Row extends Position, T>(
   db: Db,
-  { cursor, page }: { cursor: string | undefined; page: PageParams },
+  cursor: string | undefined,
+  page: PageParams,
   find: FindNewestFirst<Row>,
   count: () => Prisma.PrismaPromise<number>,
   map: (row: Row) => T,
