@@ -5,7 +5,7 @@ import { describe, expect } from "vitest";
 import { batchOutboundId } from "../src/intake/batches.ts";
 import { messageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn } from "./helpers.ts";
-import { call, closedAfterFile, type Svc, stored } from "./support.ts";
+import { call, closedAfterFile, type Svc, sendToNew, stored } from "./support.ts";
 
 // API and worker: templates arrive as content.template.* events (as the content service publishes them),
 // batches and templated sends go through the log channel to delivered.
@@ -36,10 +36,6 @@ async function publishTemplate(svc: Svc, fields: Partial<Template> & { body: str
   );
   return template;
 }
-
-/** POST /api/v1/outbound/ to a new number, with no metadata but `fields`. */
-const sendToNew = (svc: Svc, fields: object) =>
-  call(svc, "POST", "/api/v1/outbound/", { to_addr: msisdn(), metadata: {}, ...fields });
 
 const waitForBatch = (svc: Svc, id: string, status: string, count: number) =>
   waitFor(
