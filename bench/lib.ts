@@ -4,7 +4,6 @@
  */
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -18,6 +17,8 @@ import { applyMigrations, DEFAULT_DATABASE_SERVER, dropDatabase } from "@tidings
 import pino from "pino";
 import { startJanitor } from "../packages/testing/src/cleanup.ts";
 import { ROOT } from "../packages/testing/src/processes.ts";
+
+export { freePort } from "../packages/testing/src/processes.ts";
 
 export const AMQP_URL = process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 export const logger = pino({ level: "silent" });
@@ -126,17 +127,6 @@ export async function benchDatabase(
   await dropDatabase(url);
   await applyMigrations(path.join(ROOT, "apps", service), url);
   return { url, drop: () => dropDatabase(url) };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface HttpReply {

@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { BinaryContent, Message } from "@tidings/contracts";
+import { expectError } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { type ContentHarness, contentTest, startContent } from "./support.ts";
 
@@ -189,8 +190,7 @@ describe("DELETE /api/v1/binarycontent/:id/", () => {
 
   it("404s unknown content", async ({ t }) => {
     const res = await t.call("DELETE", `${PATH}999999/`);
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe("CONTENT_BINARY_NOT_FOUND");
+    expectError(res, 404, "CONTENT_BINARY_NOT_FOUND");
   });
 });
 

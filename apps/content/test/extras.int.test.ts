@@ -1,4 +1,5 @@
 import type { ContentSchedule, Message, MessageSet } from "@tidings/contracts";
+import { expectError } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { type ContentHarness, contentTest } from "./support.ts";
 
@@ -33,8 +34,7 @@ describe("GET /api/v1/messageset/{id}/messages", () => {
       messages: [],
     });
     const res = await t.call("GET", "/api/v1/messageset/999999/messages");
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe("CONTENT_MESSAGESET_NOT_FOUND");
+    expectError(res, 404, "CONTENT_MESSAGESET_NOT_FOUND");
   });
 });
 
@@ -163,8 +163,7 @@ describe("WhatsApp sets", () => {
     const wa = await t.createSet({ channel: "whatsapp" });
     const ok = await t.createMessage(wa, { sequence_number: 1, text_content: "Fine" });
     const res = await t.call("PATCH", `/api/v1/message/${ok.id}/`, { text_content: "Not\nfine" });
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe("CONTENT_MESSAGE_WHATSAPP_FORMAT");
+    expectError(res, 400, "CONTENT_MESSAGE_WHATSAPP_FORMAT");
 
     const sms = await t.createSet({ channel: "SMS" });
     const multiline = await t.createMessage(sms, { sequence_number: 1, text_content: "Two\nlines" });
@@ -278,8 +277,7 @@ describe("GET /api/v1/schedule/{id}/runs/", () => {
       expect(res.body.error.code, query).toBe(code);
     }
     const res = await runs(t, 999999, "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z");
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe("CONTENT_SCHEDULE_NOT_FOUND");
+    expectError(res, 404, "CONTENT_SCHEDULE_NOT_FOUND");
   });
 });
 
@@ -323,7 +321,6 @@ describe("POST /api/v1/message/preflight/", () => {
       text_content: "x",
       messageset: 999999,
     });
-    expect(unknown.status).toBe(400);
-    expect(unknown.body.error.code).toBe("CONTENT_REFERENCE_NOT_FOUND");
+    expectError(unknown, 400, "CONTENT_REFERENCE_NOT_FOUND");
   });
 });

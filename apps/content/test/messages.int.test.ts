@@ -1,4 +1,5 @@
 import type { Message, MessageSet } from "@tidings/contracts";
+import { expectError } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { type ContentHarness, contentTest } from "./support.ts";
 
@@ -9,30 +10,31 @@ const MESSAGES = "/api/v1/message/";
 describe("POST /api/v1/message/", () => {
   it("creates a message and publishes content.message.changed with its content", async ({ t, set }) => {
     const metadata = { template: { name: "week_1", language: "en" } };
-    const res = await t.call("POST", MESSAGES, {
-      messageset: set.id,
-      sequence_number: 1,
-      lang: "eng_ZA",
-      text_content: "Welcome to your pregnancy messages.",
-      metadata,
-    });
-    expect(res.status).toBe(201);
-    const message: Message = res.body;
-    expect(message).toEqual({
-      id: expect.any(Number),
-      messageset: set.id,
-      sequence_number: 1,
-      lang: "eng_ZA",
-      text_content: "Welcome to your pregnancy messages.",
-      binary_content: null,
-      binary_content_url: null,
-      metadata,
-      encoding: "GSM-7",
-      segments: 1,
-      created_at: expect.any(String),
-      updated_at: expect.any(String),
-    });
-    await t.expectCreated(res, MESSAGES, "content.message.changed", message);
+    await t.expectCreated(
+      MESSAGES,
+      {
+        messageset: set.id,
+        sequence_number: 1,
+        lang: "eng_ZA",
+        text_content: "Welcome to your pregnancy messages.",
+        metadata,
+      },
+      "content.message.changed",
+      {
+        id: expect.any(Number),
+        messageset: set.id,
+        sequence_number: 1,
+        lang: "eng_ZA",
+        text_content: "Welcome to your pregnancy messages.",
+        binary_content: null,
+        binary_content_url: null,
+        metadata,
+        encoding: "GSM-7",
+        segments: 1,
+        created_at: expect.any(String),
+        updated_at: expect.any(String),
+      },
+    );
   });
 
   it("accepts binary content without text, and defaults metadata to {}", async ({ t, set }) => {
@@ -243,8 +245,7 @@ describe("PATCH /api/v1/message/:id/", () => {
 
   it("404s an unknown message", async ({ t }) => {
     const res = await t.call("PATCH", `${MESSAGES}999999/`, { text_content: "x" });
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe("CONTENT_MESSAGE_NOT_FOUND");
+    expectError(res, 404, "CONTENT_MESSAGE_NOT_FOUND");
   });
 });
 
@@ -264,7 +265,6 @@ describe("DELETE /api/v1/message/:id/", () => {
 
   it("404s an unknown message", async ({ t }) => {
     const res = await t.call("DELETE", `${MESSAGES}999999/`);
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe("CONTENT_MESSAGE_NOT_FOUND");
+    expectError(res, 404, "CONTENT_MESSAGE_NOT_FOUND");
   });
 });

@@ -1,4 +1,5 @@
 import type { Message, MessageSet } from "@tidings/contracts";
+import { expectError } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { type ContentHarness, contentTest } from "./support.ts";
 
@@ -11,25 +12,26 @@ describe("POST /api/v1/messageset/", () => {
     t,
     schedule,
   }) => {
-    const res = await t.call("POST", SETS, {
-      short_name: "prebirth.mother.text",
-      default_schedule: schedule.id,
-    });
-    expect(res.status).toBe(201);
-    const set: MessageSet = res.body;
-    expect(set).toEqual({
-      id: expect.any(Number),
-      short_name: "prebirth.mother.text",
-      label: "",
-      notes: null,
-      channel: null,
-      next_set: null,
-      default_schedule: schedule.id,
-      content_type: "text",
-      created_at: expect.any(String),
-      updated_at: expect.any(String),
-    });
-    await t.expectCreated(res, SETS, "content.messageset.changed", set);
+    await t.expectCreated(
+      SETS,
+      {
+        short_name: "prebirth.mother.text",
+        default_schedule: schedule.id,
+      },
+      "content.messageset.changed",
+      {
+        id: expect.any(Number),
+        short_name: "prebirth.mother.text",
+        label: "",
+        notes: null,
+        channel: null,
+        next_set: null,
+        default_schedule: schedule.id,
+        content_type: "text",
+        created_at: expect.any(String),
+        updated_at: expect.any(String),
+      },
+    );
   });
 
   it("stores every field, next_set included", async ({ t }) => {
@@ -69,24 +71,13 @@ describe("POST /api/v1/messageset/", () => {
       expect(error.details).toEqual([{ field: "body.short_name", message: expect.any(String) }]);
     });
 
-    it("400s an unknown default_schedule, naming the field", async ({ t }) => {
-      const error = await rejects(
-        t,
-        { short_name: "no.schedule", default_schedule: 999999 },
-        "CONTENT_REFERENCE_NOT_FOUND",
-      );
-      expect(error.message).toMatch(/^default_schedule: /);
-      expect(error.details).toEqual([{ field: "body.default_schedule", message: expect.any(String) }]);
-    });
-
-    it("400s an unknown next_set, naming the field", async ({ t }) => {
-      const error = await rejects(
-        t,
-        { short_name: "no.next", next_set: 999999 },
-        "CONTENT_REFERENCE_NOT_FOUND",
-      );
-      expect(error.message).toMatch(/^next_set: /);
-      expect(error.details).toEqual([{ field: "body.next_set", message: expect.any(String) }]);
+    it.for<[string, object]>([
+      ["default_schedule", { short_name: "no.schedule", default_schedule: 999999 }],
+      ["next_set", { short_name: "no.next", next_set: 999999 }],
+    ])("400s an unknown %s, naming the field", async ([field, body], { t }) => {
+      const error = await rejects(t, body, "CONTENT_REFERENCE_NOT_FOUND");
+      expect(error.message).toMatch(new RegExp(`^${field}: `));
+      expect(error.details).toEqual([{ field: `body.${field}`, message: expect.any(String) }]);
     });
 
     it("400s a bad content_type and a missing default_schedule through the schema", async ({ t }) => {
@@ -191,8 +182,7 @@ describe("PATCH /api/v1/messageset/:id/", () => {
 
   it("404s an unknown set", async ({ t }) => {
     const res = await t.call("PATCH", `${SETS}999999/`, { label: "x" });
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe("CONTENT_MESSAGESET_NOT_FOUND");
+    expectError(res, 404, "CONTENT_MESSAGESET_NOT_FOUND");
   });
 });
 
@@ -259,7 +249,6 @@ describe("DELETE /api/v1/messageset/:id/", () => {
 
   it("404s an unknown set", async ({ t }) => {
     const res = await t.call("DELETE", `${SETS}999999/`);
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe("CONTENT_MESSAGESET_NOT_FOUND");
+    expectError(res, 404, "CONTENT_MESSAGESET_NOT_FOUND");
   });
 });

@@ -1,4 +1,5 @@
 import type { ContentSchedule, Message, MessageSet } from "@tidings/contracts";
+import { expectError } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { contentTest } from "./support.ts";
 
@@ -31,8 +32,7 @@ describe("auth", () => {
     const none = await t.svc.app.inject({ method, url, payload: method === "GET" ? undefined : {} });
     expect(none.statusCode).toBe(401);
     const bad = await t.svc.app.inject({ method, url, headers: { authorization: "Token nope" } });
-    expect(bad.statusCode).toBe(401);
-    expect(bad.json().error.code).toBe("INVALID_TOKEN");
+    expectError(bad, 401, "INVALID_TOKEN");
   });
 
   it("accepts an issued token, as Token or Bearer", async ({ t }) => {

@@ -1,4 +1,5 @@
 import type { ContentSchedule, MessageSet } from "@tidings/contracts";
+import { expectError } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { type ContentHarness, contentTest } from "./support.ts";
 
@@ -8,10 +9,7 @@ const SCHEDULES = "/api/v1/schedule/";
 
 describe("POST /api/v1/schedule/", () => {
   it("creates a schedule with Seed's defaults and publishes content.schedule.changed", async ({ t }) => {
-    const res = await t.call("POST", SCHEDULES, {});
-    expect(res.status).toBe(201);
-    const schedule: ContentSchedule = res.body;
-    expect(schedule).toEqual({
+    await t.expectCreated(SCHEDULES, {}, "content.schedule.changed", {
       id: expect.any(Number),
       minute: "*",
       hour: "*",
@@ -23,7 +21,6 @@ describe("POST /api/v1/schedule/", () => {
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });
-    await t.expectCreated(res, SCHEDULES, "content.schedule.changed", schedule);
   });
 
   it("builds cron_definition in cron's field order, spaces inside fields stripped", async ({ t }) => {
@@ -172,8 +169,7 @@ describe("PATCH /api/v1/schedule/:id/", () => {
     const schedule = await t.create(SCHEDULES, { month_of_year: "2" });
     await t.expectNoEvents(async () => {
       const res = await t.call("PATCH", `${SCHEDULES}${schedule.id}/`, { day_of_month: "30" });
-      expect(res.status).toBe(400);
-      expect(res.body.error.code).toBe("CONTENT_SCHEDULE_INVALID_CRON");
+      expectError(res, 400, "CONTENT_SCHEDULE_INVALID_CRON");
     });
     expect((await t.call("GET", `${SCHEDULES}${schedule.id}/`)).body).toEqual(schedule);
   });
@@ -184,8 +180,7 @@ describe("PATCH /api/v1/schedule/:id/", () => {
       "VALIDATION_FAILED",
     );
     const res = await t.call("PATCH", `${SCHEDULES}999999/`, { hour: "1" });
-    expect(res.status).toBe(404);
-    expect(res.body.error.code).toBe("CONTENT_SCHEDULE_NOT_FOUND");
+    expectError(res, 404, "CONTENT_SCHEDULE_NOT_FOUND");
   });
 });
 

@@ -1,21 +1,20 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BinaryContent, ContentSchedule, Message, MessageName, MessageSet } from "@tidings/contracts";
-import { adminAuth, captureMessages, startTestService, waitFor } from "@tidings/testing";
+import {
+  type BinaryContent,
+  type ContentSchedule,
+  type Message,
+  type MessageName,
+  type MessageSet,
+  messageNames,
+} from "@tidings/contracts";
+import { adminAuth, captureMessages, closeAfter, startTestService, waitFor } from "@tidings/testing";
 import { expect, test } from "vitest";
 import { contentService } from "../src/service.ts";
 
-const EVENTS: MessageName[] = [
-  "content.schedule.changed",
-  "content.schedule.deleted",
-  "content.messageset.changed",
-  "content.messageset.deleted",
-  "content.message.changed",
-  "content.message.deleted",
-  "content.template.changed",
-  "content.template.deleted",
-];
+/** Every event content publishes: the catalog's `content.*` messages. */
+const EVENTS = messageNames.filter((name) => name.startsWith("content."));
 
 /** A multipart/form-data body with one file part (and optional plain fields); `type` null: no Content-Type. */
 export function multipartBody(
@@ -138,13 +137,15 @@ export async function startContent(env: Record<string, string> = {}) {
     expect(eventsSince(from)).toEqual([["content.schedule.changed", last]]);
   };
 
-  /** Proves `entity`, just created at `path` by `res`, is where the Location header says, announced and stored. */
-  const expectCreated = async (
-    res: Awaited<ReturnType<typeof call>>,
-    path: string,
-    name: MessageName,
-    entity: { id: number },
-  ) => {
+  /**
+   * POSTs `payload` to `path` and proves the answer a 201 whose body equals `expected`, and the created entity
+   * where the Location header says, announced as `name` and stored.
+   */
+  const expectCreated = async (path: string, payload: object, name: MessageName, expected: object) => {
+    const res = await call("POST", path, payload);
+    expect(res.status).toBe(201);
+    const entity: { id: number } = res.body;
+    expect(entity).toEqual(expected);
     expect(res.headers.location).toBe(`${path}${entity.id}/`);
     expect(await event(name, entity.id)).toEqual(entity);
     expect((await call("GET", `${path}${entity.id}/`)).body).toEqual(entity);
@@ -219,14 +220,7 @@ export function contentTest(env: Record<string, string> = {}) {
   return test.extend<{ t: ContentHarness; schedule: ContentSchedule; set: MessageSet }>({
     t: [
       // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-      async ({}, use) => {
-        const t = await startContent(env);
-        try {
-          await use(t);
-        } finally {
-          await t.close();
-        }
-      },
+      async ({}, use) => closeAfter(await startContent(env), use),
       { scope: "file", auto: true },
     ],
     schedule: [async ({ t }, use) => use(await t.schedule()), { scope: "file" }],

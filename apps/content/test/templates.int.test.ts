@@ -1,4 +1,5 @@
 import type { Template } from "@tidings/contracts";
+import { expectError } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { type ContentHarness, contentTest } from "./support.ts";
 
@@ -14,28 +15,29 @@ const preview = (t: ContentHarness, id: number, payload: object) =>
 
 describe("POST /api/v1/template/", () => {
   it("creates version 1 of an SMS template, reporting placeholders, encoding and segments", async ({ t }) => {
-    const res = await t.call("POST", PATH, {
-      name: "Reminder",
-      type: "sms",
-      body: "Hi ((name)), see you ((date)) ((Name))",
-    });
-    expect(res.status).toBe(201);
-    const template: Template = res.body;
-    expect(template).toEqual({
-      id: expect.any(Number),
-      name: "Reminder",
-      type: "sms",
-      subject: null,
-      body: "Hi ((name)), see you ((date)) ((Name))",
-      version: 1,
-      placeholders: ["name", "date"],
-      encoding: "GSM-7",
-      segments: 1,
-      whatsapp: null,
-      created_at: expect.any(String),
-      updated_at: expect.any(String),
-    });
-    await t.expectCreated(res, PATH, "content.template.changed", template);
+    await t.expectCreated(
+      PATH,
+      {
+        name: "Reminder",
+        type: "sms",
+        body: "Hi ((name)), see you ((date)) ((Name))",
+      },
+      "content.template.changed",
+      {
+        id: expect.any(Number),
+        name: "Reminder",
+        type: "sms",
+        subject: null,
+        body: "Hi ((name)), see you ((date)) ((Name))",
+        version: 1,
+        placeholders: ["name", "date"],
+        encoding: "GSM-7",
+        segments: 1,
+        whatsapp: null,
+        created_at: expect.any(String),
+        updated_at: expect.any(String),
+      },
+    );
   });
 
   it("reports UCS-2 and several segments for a long unicode SMS body", async ({ t }) => {
@@ -143,8 +145,7 @@ describe("versions", () => {
   it("checks a PATCH as merged, changing nothing when it is invalid", async ({ t }) => {
     const template = await createSms(t, "Text");
     const res = await t.call("PATCH", `${PATH}${template.id}/`, { type: "email" });
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe("CONTENT_TEMPLATE_SUBJECT_REQUIRED");
+    expectError(res, 400, "CONTENT_TEMPLATE_SUBJECT_REQUIRED");
     expect((await t.call("GET", `${PATH}${template.id}/`)).body).toEqual(template);
     expect((await t.call("GET", `${PATH}${template.id}/versions/`)).body.count).toBe(1);
     const email = await t.call("PATCH", `${PATH}${template.id}/`, { type: "email", subject: "Now ((s))" });
@@ -238,7 +239,6 @@ describe("POST /api/v1/template/{id}/preview/", () => {
     );
     const template = await createSms(t, "x");
     const res = await preview(t, template.id, { personalisation: { a: { nested: true } } });
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe("VALIDATION_FAILED");
+    expectError(res, 400, "VALIDATION_FAILED");
   });
 });

@@ -1,5 +1,5 @@
 import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
-import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, get, msisdn, type Svc, send } from "./helpers.ts";
@@ -247,8 +247,7 @@ describe("POST /api/v1/optout/", () => {
     expect(noSource.json().error.details[0].field).toBe("body.request_source");
     expect((await optout(svc, { identity: identity.id, optout_type: "pause" })).statusCode).toBe(400);
     const lacking = await optout(svc, { identity: identity.id, address_type: "msisdn", address: msisdn(15) });
-    expect(lacking.statusCode).toBe(400);
-    expect(lacking.json().error.code).toBe("IDENTITY_ADDRESS_NOT_ON_IDENTITY");
+    expectError(lacking, 400, "IDENTITY_ADDRESS_NOT_ON_IDENTITY");
   });
 });
 
@@ -299,8 +298,7 @@ describe("POST /api/v1/optin/", () => {
       address: "nobody@example.org",
       request_source: "sms",
     });
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe("IDENTITY_ADDRESS_NOT_ON_IDENTITY");
+    expectError(res, 400, "IDENTITY_ADDRESS_NOT_ON_IDENTITY");
     expect(await svc.db.optIn.count({ where: { identityId: identity.id } })).toBe(0);
   });
 });

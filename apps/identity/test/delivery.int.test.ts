@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { IdentityMaxFailures } from "@tidings/contracts";
-import { type Capture, type HttpReceiver, serviceTest, startHttpReceiver, waitFor } from "@tidings/testing";
+import {
+  type Capture,
+  closeAfter,
+  type HttpReceiver,
+  serviceTest,
+  startHttpReceiver,
+  waitFor,
+} from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, msisdn, type Svc, send } from "./helpers.ts";
@@ -22,11 +29,7 @@ const it = serviceTest(
         target: `${hub.url}/max-failures`,
       });
       expect(hook.statusCode, hook.body).toBe(201);
-      try {
-        await use(hub);
-      } finally {
-        await hub.close();
-      }
+      await closeAfter(hub, use);
     },
     { scope: "file" },
   ],

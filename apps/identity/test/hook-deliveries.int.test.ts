@@ -3,7 +3,7 @@ import { publish } from "@tidings/hooks";
 import { adminAuth, waitFor } from "@tidings/testing";
 import { describe, expect, vi } from "vitest";
 import { create, get, msisdn, send } from "./helpers.ts";
-import { adminUserToken, hookCount, hooksTest, userToken, verify } from "./hook-support.ts";
+import { adminUserToken, createHook, hookCount, hooksTest, userToken, verify } from "./hook-support.ts";
 
 /**
  * Creates an identity.deleted hook on `path`, deletes `deletes` identities and waits until all their deliveries have
@@ -16,9 +16,7 @@ const it = hooksTest.extend<{ failing: Failing }>({
     async ({ svc, base, failuresLeft }, use) =>
       use(async (path, deletes) => {
         failuresLeft.set(path, 3 * deletes);
-        const hook = (
-          await send(svc, "POST", "/api/v1/webhook/", { event: "identity.deleted", target: `${base}${path}` })
-        ).json();
+        const hook = await createHook(svc, "identity.deleted", `${base}${path}`);
         for (let i = 0; i < deletes; i++) {
           const identity = await create(svc, { details: { addresses: {} } });
           await send(svc, "DELETE", `/api/v1/identities/${identity.id}/`);
@@ -39,9 +37,7 @@ describe("hook deliveries", () => {
     base,
     at,
   }) => {
-    const hook = (
-      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.created", target: `${base}/ok` })
-    ).json();
+    const hook = await createHook(svc, "identity.created", `${base}/ok`);
     const identity = await create(svc, { details: { addresses: { msisdn: { [msisdn(40)]: {} } } } });
     const request = await waitFor(() => at("/ok").find((r) => JSON.parse(r.body).data.id === identity.id), {
       what: "hook delivery",
@@ -74,9 +70,7 @@ describe("hook deliveries", () => {
     failuresLeft,
   }) => {
     failuresLeft.set("/flaky", 2);
-    const hook = (
-      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.deleted", target: `${base}/flaky` })
-    ).json();
+    const hook = await createHook(svc, "identity.deleted", `${base}/flaky`);
     const identity = await create(svc, { details: { addresses: {} } });
     await send(svc, "DELETE", `/api/v1/identities/${identity.id}/`);
     const delivered = await waitFor(
@@ -94,9 +88,7 @@ describe("hook deliveries", () => {
   });
 
   it("records a delivery as failed after the last attempt and lists it", async ({ svc, base, at }) => {
-    const hook = (
-      await send(svc, "POST", "/api/v1/webhook/", { event: "optout.requested", target: `${base}/down` })
-    ).json();
+    const hook = await createHook(svc, "optout.requested", `${base}/down`);
     const a = msisdn(41);
     const identity = await create(svc, { details: { addresses: { msisdn: { [a]: {} } }, lang: "x" } });
     await send(svc, "POST", "/api/v1/optout/", {

@@ -67,3 +67,7 @@ export async function adminUserToken(svc: Svc, email: string) {
 
 export const hookCount = async (svc: Svc) =>
   (await svc.db.$queryRawUnsafe<{ n: number }[]>("SELECT count(*)::int AS n FROM tidings_hook"))[0]?.n;
+
+/** POST /api/v1/webhook/ as the admin: the created hook (with its secret). */
+export const createHook = async (svc: Svc, event: string, target: string) =>
+  (await send(svc, "POST", "/api/v1/webhook/", { event, target })).json();

@@ -1,7 +1,7 @@
-import { adminAuth, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { create, get, send } from "./helpers.ts";
-import { adminUserToken, hookCount, hooksTest as it, userToken, verify } from "./hook-support.ts";
+import { adminUserToken, createHook, hookCount, hooksTest as it, userToken, verify } from "./hook-support.ts";
 
 describe("/api/v1/webhook/ CRUD", () => {
   it("creates, lists, reads, updates and deletes hooks; refuses unknown events", async ({ svc, base }) => {
@@ -20,8 +20,7 @@ describe("/api/v1/webhook/ CRUD", () => {
       event: "identity.exploded",
       target: `${base}/x`,
     });
-    expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().error.code).toBe("IDENTITY_HOOK_UNKNOWN_EVENT");
+    expectError(unknown, 400, "IDENTITY_HOOK_UNKNOWN_EVENT");
     expect(
       (await send(svc, "POST", "/api/v1/webhook/", { event: "identity.created", target: "ftp://x" }))
         .statusCode,
@@ -39,8 +38,7 @@ describe("/api/v1/webhook/ CRUD", () => {
     expect((await get(svc, `/api/v1/webhook/${hook.id}/`)).json().target).toBe(`${base}/crud2`);
     expect((await send(svc, "DELETE", `/api/v1/webhook/${hook.id}/`)).statusCode).toBe(204);
     const gone = await get(svc, `/api/v1/webhook/${hook.id}/`);
-    expect(gone.statusCode).toBe(404);
-    expect(gone.json().error.code).toBe("IDENTITY_HOOK_NOT_FOUND");
+    expectError(gone, 404, "IDENTITY_HOOK_NOT_FOUND");
   });
 
   it("refuses to let a non-admin create or change a hook (SSRF), and stores nothing", async ({
@@ -55,13 +53,10 @@ describe("/api/v1/webhook/ CRUD", () => {
       headers: mallory,
       payload: { event: "identity.created", target: "http://169.254.169.254/latest/meta-data/" },
     });
-    expect(created.statusCode).toBe(403);
-    expect(created.json().error.code).toBe("FORBIDDEN");
+    expectError(created, 403, "FORBIDDEN");
     expect(await hookCount(svc)).toBe(before);
 
-    const hook = (
-      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.created", target: `${base}/kept` })
-    ).json();
+    const hook = await createHook(svc, "identity.created", `${base}/kept`);
     for (const method of ["PUT", "PATCH"] as const) {
       const changed = await svc.app.inject({
         method,
@@ -103,9 +98,7 @@ describe("secret rotation", () => {
     base,
     at,
   }) => {
-    const hook = (
-      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.deleted", target: `${base}/rotate` })
-    ).json();
+    const hook = await createHook(svc, "identity.deleted", `${base}/rotate`);
     const rotated = await send(svc, "POST", `/api/v1/webhook/${hook.id}/rotate-secret/`, {
       overlap_seconds: 3600,
     });
@@ -152,9 +145,7 @@ describe("secret rotation", () => {
   });
 
   it("is for admins only", async ({ svc, base }) => {
-    const hook = (
-      await send(svc, "POST", "/api/v1/webhook/", { event: "identity.deleted", target: `${base}/r2` })
-    ).json();
+    const hook = await createHook(svc, "identity.deleted", `${base}/r2`);
     const erin = await userToken(svc, "erin-hooks@example.org");
     const res = await svc.app.inject({
       method: "POST",

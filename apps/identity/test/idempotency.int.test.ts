@@ -1,4 +1,4 @@
-import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { msisdn, type Svc } from "./helpers.ts";
@@ -47,8 +47,7 @@ describe("Idempotency-Key on POST /api/v1/identities/", () => {
     const other = await createWithKey(svc, "hub-request-1", {
       details: { addresses: { msisdn: { [msisdn(77)]: {} } } },
     });
-    expect(other.statusCode).toBe(422);
-    expect(other.json().error.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expectError(other, 422, "IDEMPOTENCY_KEY_REUSED");
     const count = await svc.db.$queryRawUnsafe<{ n: number }[]>("SELECT count(*)::int AS n FROM identity");
     expect(count[0]?.n).toBe(1);
     expect(capture.named<{ id: string }>("identity.created")).toHaveLength(1);

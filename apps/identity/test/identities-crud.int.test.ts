@@ -1,5 +1,5 @@
 import type { IdentityChanged } from "@tidings/contracts";
-import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, get, msisdn, type Svc, send } from "./helpers.ts";
@@ -32,8 +32,7 @@ describe("addresses are validated and normalised", () => {
     const res = await send(svc, "POST", "/api/v1/identities/", {
       details: { addresses: { msisdn: { "12345": {} }, email: { "not-an-email": {} } } },
     });
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe("IDENTITY_INVALID_ADDRESS");
+    expectError(res, 400, "IDENTITY_INVALID_ADDRESS");
     expect(res.json().error.details).toEqual(
       expect.arrayContaining([
         { field: "body.details.addresses.msisdn.12345", message: expect.any(String) },
@@ -105,8 +104,7 @@ describe("update and delete", () => {
     const missing = await send(svc, "PATCH", "/api/v1/identities/00000000-0000-4000-8000-000000000000/", {
       version: 2,
     });
-    expect(missing.statusCode).toBe(404);
-    expect(missing.json().error.code).toBe("IDENTITY_NOT_FOUND");
+    expectError(missing, 404, "IDENTITY_NOT_FOUND");
   });
 
   it("DELETE removes the identity and publishes identity.deleted", async ({ svc, capture }) => {
@@ -299,8 +297,7 @@ describe("GET /api/v1/identities/{id}/addresses/{type}", () => {
 
   it("answers 404, not 500, for an unknown identity", async ({ svc }) => {
     const res = await get(svc, "/api/v1/identities/00000000-0000-4000-8000-000000000000/addresses/msisdn");
-    expect(res.statusCode).toBe(404);
-    expect(res.json().error.code).toBe("IDENTITY_NOT_FOUND");
+    expectError(res, 404, "IDENTITY_NOT_FOUND");
   });
 });
 

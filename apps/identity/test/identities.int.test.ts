@@ -1,5 +1,5 @@
 import type { IdentityChanged } from "@tidings/contracts";
-import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { postIdentity } from "./helpers.ts";
@@ -81,16 +81,14 @@ describe("POST /api/v1/identities/", () => {
         details,
         communicate_through: "00000000-0000-4000-8000-000000000000",
       });
-      expect(res.statusCode).toBe(400);
-      expect(res.json().error.code).toBe("IDENTITY_REFERENCE_NOT_FOUND");
+      expectError(res, 400, "IDENTITY_REFERENCE_NOT_FOUND");
     });
 
     it("needs a token", async ({ svc }) => {
       const res = await postIdentity(svc, { details }, {});
       expect(res.statusCode).toBe(401);
       const bad = await postIdentity(svc, { details }, { authorization: "Token nope" });
-      expect(bad.statusCode).toBe(401);
-      expect(bad.json().error.code).toBe("INVALID_TOKEN");
+      expectError(bad, 401, "INVALID_TOKEN");
     });
   });
 });

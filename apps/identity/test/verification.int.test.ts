@@ -1,5 +1,5 @@
 import type { IdentityChanged, OutboundSend } from "@tidings/contracts";
-import { type Capture, serviceTest, waitFor } from "@tidings/testing";
+import { type Capture, expectError, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
 import { create, msisdn, type Svc, send } from "./helpers.ts";
@@ -45,8 +45,7 @@ describe("contact verification", () => {
     const stored = await svc.db.verificationCode.findFirstOrThrow({ where: { identityId: identity.id } });
     expect(JSON.stringify(stored)).not.toContain(code);
     const wrong = await confirm(svc, identity.id, a, code === "000000" ? "111111" : "000000");
-    expect(wrong.statusCode).toBe(400);
-    expect(wrong.json().error.code).toBe("IDENTITY_VERIFICATION_INVALID");
+    expectError(wrong, 400, "IDENTITY_VERIFICATION_INVALID");
     const right = await confirm(svc, identity.id, a, code);
     expect(right.statusCode).toBe(200);
     expect(right.json()).toEqual({ verified: true });
@@ -73,8 +72,7 @@ describe("contact verification", () => {
       expect((await confirm(svc, identity.id, a, wrongCode)).statusCode).toBe(400);
     }
     const blocked = await confirm(svc, identity.id, a, code);
-    expect(blocked.statusCode).toBe(429);
-    expect(blocked.json().error.code).toBe("IDENTITY_TOO_MANY_ATTEMPTS");
+    expectError(blocked, 429, "IDENTITY_TOO_MANY_ATTEMPTS");
     const row = await svc.db.identity.findUniqueOrThrow({ where: { id: identity.id } });
     expect(JSON.stringify(row.details)).not.toContain("verified");
   });
@@ -88,8 +86,7 @@ describe("contact verification", () => {
       data: { expiresAt: new Date(Date.now() - 1000) },
     });
     const expired = await confirm(svc, identity.id, a, first);
-    expect(expired.statusCode).toBe(400);
-    expect(expired.json().error.code).toBe("IDENTITY_VERIFICATION_EXPIRED");
+    expectError(expired, 400, "IDENTITY_VERIFICATION_EXPIRED");
     const second = await issue(svc, capture, identity.id, a);
     expect((await confirm(svc, identity.id, a, second)).statusCode).toBe(200);
   });
@@ -104,8 +101,7 @@ describe("contact verification", () => {
       address_type: "msisdn",
       address: a,
     });
-    expect(res.statusCode).toBe(429);
-    expect(res.json().error.code).toBe("IDENTITY_TOO_MANY_CODES");
+    expectError(res, 429, "IDENTITY_TOO_MANY_CODES");
   });
 
   it("refuses an address the identity lacks (400) and an unknown identity (404), sending nothing", async ({
@@ -117,8 +113,7 @@ describe("contact verification", () => {
       address_type: "msisdn",
       address: other,
     });
-    expect(lacking.statusCode).toBe(400);
-    expect(lacking.json().error.code).toBe("IDENTITY_ADDRESS_NOT_ON_IDENTITY");
+    expectError(lacking, 400, "IDENTITY_ADDRESS_NOT_ON_IDENTITY");
     const unknown = await send(
       svc,
       "POST",

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { catalog } from "@tidings/contracts";
-import { adminAuth, serviceTest, startTestService, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, serviceTest, startTestService, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { batchOutboundId } from "../src/intake/batches.ts";
 import { messageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn, newTemplateId, publishTemplate } from "./helpers.ts";
-import { call, closedAfterFile, type Svc, stored } from "./support.ts";
+import { call, closedAfterFile, type Svc, sendToNew, stored } from "./support.ts";
 
 // API and worker: templates arrive as content.template.* events (as the content service publishes them),
 // batches and templated sends go through the log channel to delivered.
@@ -31,9 +31,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
     const v1 = await publishTemplate(svc, { body: "Hi ((name)), your visit is on ((date)).", version: 1 });
     await publishTemplate(svc, { ...v1, body: "Hello ((Name)), see you on ((date))!", version: 2 });
 
-    const latest = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const latest = await sendToNew(svc, {
       template: v1.id,
       personalisation: { name: "Thandi", date: "5 May" },
     });
@@ -43,9 +41,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
       template: v1.id,
       template_version: 2,
     });
-    const older = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const older = await sendToNew(svc, {
       template: v1.id,
       template_version: 1,
       personalisation: { name: "Thandi", date: "5 May" },
@@ -86,9 +82,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
   }) => {
     const template = await publishTemplate(svc, { body: "Hi ((name)), your code is ((code)).", version: 1 });
     const before = await stored(svc);
-    const missing = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const missing = await sendToNew(svc, {
       template: template.id,
       personalisation: { name: "Thandi" },
     });
@@ -98,31 +92,22 @@ describe("templated sends", { timeout: 120_000 }, () => {
       message: "Missing personalisation: code",
       details: [{ field: "body.personalisation.code", message: "is required" }],
     });
-    const unknown = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const unknown = await sendToNew(svc, {
       template: 99_999,
     });
-    expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().error.code).toBe("MESSAGE_SENDER_UNKNOWN_TEMPLATE");
-    const noVersion = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    expectError(unknown, 400, "MESSAGE_SENDER_UNKNOWN_TEMPLATE");
+    const noVersion = await sendToNew(svc, {
       template: template.id,
       template_version: 7,
       personalisation: { name: "a", code: "1" },
     });
     expect(noVersion.json().error.code).toBe("MESSAGE_SENDER_UNKNOWN_TEMPLATE");
-    const both = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const both = await sendToNew(svc, {
       content: "Hi",
       template: template.id,
     });
     expect(both.json().error.code).toBe("MESSAGE_SENDER_CONTENT_AND_TEMPLATE");
-    const noTemplate = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const noTemplate = await sendToNew(svc, {
       content: "Hi",
       personalisation: { name: "a" },
     });
@@ -137,9 +122,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
         what: "the template to be deleted",
       },
     );
-    const deleted = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const deleted = await sendToNew(svc, {
       template: template.id,
       personalisation: { name: "a", code: "1" },
     });
@@ -166,9 +149,7 @@ describe("templated sends", { timeout: 120_000 }, () => {
       placeholders: ["name", "date"],
     });
     await waitFor(() => svc.db.templateCopy.findUnique({ where: { id_version: { id, version: 1 } } }));
-    const res = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const res = await sendToNew(svc, {
       template: id,
       personalisation: { name: "a", date: "b" },
     });
@@ -294,8 +275,7 @@ describe("POST /api/v1/outbound/batch/", { timeout: 120_000 }, () => {
 
   it("answers 404 for an unknown batch", async ({ svc }) => {
     const res = await call(svc, "GET", `/api/v1/outbound/batch/${randomUUID()}/`);
-    expect(res.statusCode).toBe(404);
-    expect(res.json().error.code).toBe("MESSAGE_SENDER_BATCH_NOT_FOUND");
+    expectError(res, 404, "MESSAGE_SENDER_BATCH_NOT_FOUND");
   });
 });
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Api, buildServiceApi } from "@tidings/service-kit";
-import { adminAuth, serviceTest } from "@tidings/testing";
+import { adminAuth, closeAfter, expectError, serviceTest } from "@tidings/testing";
 import twilio from "twilio";
 import { describe, expect } from "vitest";
 import type { Db } from "../src/db.ts";
@@ -17,17 +17,14 @@ const it = serviceTest(createMessageSenderService(), { env: { CHANNEL_CACHE_TTL_
   other: Api;
 }>({
   other: [
-    async ({ svc }, use) => {
-      const other = await buildServiceApi(createMessageSenderService(), {
-        ...svc,
-        config: { ...svc.config, CHANNEL_CACHE_TTL_MS: TTL_MS },
-      });
-      try {
-        await use(other);
-      } finally {
-        await other.close();
-      }
-    },
+    async ({ svc }, use) =>
+      closeAfter(
+        await buildServiceApi(createMessageSenderService(), {
+          ...svc,
+          config: { ...svc.config, CHANNEL_CACHE_TTL_MS: TTL_MS },
+        }),
+        use,
+      ),
     { scope: "file" },
   ],
 });
@@ -74,8 +71,7 @@ describe("the API's channel cache", () => {
 
     expect((await call(svc.app, "DELETE", "/api/v1/channel/TW_A/")).statusCode).toBe(204);
     const refused = await send(svc.app, "TW_A");
-    expect(refused.statusCode).toBe(400);
-    expect(refused.json().error.code).toBe("MESSAGE_SENDER_UNKNOWN_CHANNEL");
+    expectError(refused, 400, "MESSAGE_SENDER_UNKNOWN_CHANNEL");
   });
 
   it("in another process: a new channel is usable at once, a new default is seen within the TTL", async ({
@@ -117,8 +113,7 @@ describe("the API's channel cache", () => {
     await sleep(TTL_MS + 100);
     expect((await twilioCallback(other, "TW_C", "new-token")).statusCode).toBe(200);
     const forged = await twilioCallback(other, "TW_C", "old-token");
-    expect(forged.statusCode).toBe(403);
-    expect(forged.json().error.code).toBe("MESSAGE_SENDER_INVALID_SIGNATURE");
+    expectError(forged, 403, "MESSAGE_SENDER_INVALID_SIGNATURE");
   });
 
   it("answers provider callbacks, forged or for unknown channels, without reading the database", async ({

@@ -1,4 +1,4 @@
-import { serviceTest } from "@tidings/testing";
+import { expectError, serviceTest } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { callWithKey, issueKey } from "./helpers.ts";
@@ -112,8 +112,7 @@ describe("channels", () => {
       "MESSAGE_SENDER_CHANNEL_EXISTS",
     );
     const res = await call(svc, "POST", "/api/v1/channel/", twilio("TW9", { fallback: "NOPE" }));
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe("MESSAGE_SENDER_INVALID_FALLBACK");
+    expectError(res, 400, "MESSAGE_SENDER_INVALID_FALLBACK");
   });
 
   it("merges a configuration patch: the secret is kept unless given, and validated", async ({ svc }) => {
@@ -128,8 +127,7 @@ describe("channels", () => {
     row = await svc.db.channel.findUniqueOrThrow({ where: { id: "TW1" } });
     expect(row.configuration).toMatchObject({ auth_token: "new-token" });
     const bad = await call(svc, "PATCH", "/api/v1/channel/TW1/", { configuration: { account_sid: "nope" } });
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.code).toBe("MESSAGE_SENDER_INVALID_CHANNEL_CONFIGURATION");
+    expectError(bad, 400, "MESSAGE_SENDER_INVALID_CHANNEL_CONFIGURATION");
   });
 
   it("keeps a redelivery policy: validated, shown with the defaults filled in, reset by null", async ({

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { OutboundStatusChanged } from "@tidings/contracts";
-import { waitFor } from "@tidings/testing";
+import { expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import {
   call,
@@ -185,8 +185,7 @@ describe("DELETE /api/v1/outbound/{id}/", () => {
 
     expect((await call(svc, keys.team2, "DELETE", `/api/v1/outbound/${id}/`)).statusCode).toBe(404);
     const notOwner = await call(svc, keys.live, "DELETE", `/api/v1/outbound/${id}/`);
-    expect(notOwner.statusCode).toBe(403);
-    expect(notOwner.json().error.code).toBe("MESSAGE_SENDER_NOT_OUTBOUND_OWNER");
+    expectError(notOwner, 403, "MESSAGE_SENDER_NOT_OUTBOUND_OWNER");
     const deleted = await call(svc, keys.team, "DELETE", `/api/v1/outbound/${id}/`);
     expect(deleted.statusCode, deleted.body).toBe(204);
     expect(deleted.body).toBe("");
@@ -299,8 +298,7 @@ describe("DELETE /api/v1/outbound/{id}/", () => {
       data: { claimedBy: "another-worker", claimedUntil: new Date(Date.now() + 60_000) },
     });
     const busy = await call(svc, "admin", "DELETE", `/api/v1/outbound/${id}/`);
-    expect(busy.statusCode).toBe(409);
-    expect(busy.json().error.code).toBe("MESSAGE_SENDER_SEND_IN_PROGRESS");
+    expectError(busy, 409, "MESSAGE_SENDER_SEND_IN_PROGRESS");
     expect(await svc.db.outbound.findUniqueOrThrow({ where: { id } })).toMatchObject({
       status: "queued",
       content: "held",

@@ -272,3 +272,16 @@ export async function publishTemplate(
   );
   return template;
 }
+
+/** Runs `act` with the provider simulator accepting messages without a message id, and as before once it is done. */
+export async function withoutMessageIds<T>(
+  sim: { configure(settings: { omitMessageId: boolean }): void },
+  act: () => Promise<T>,
+): Promise<T> {
+  sim.configure({ omitMessageId: true });
+  try {
+    return await act();
+  } finally {
+    sim.configure({ omitMessageId: false });
+  }
+}

@@ -1,4 +1,4 @@
-import { type HttpReceiver, serviceTest, waitFor } from "@tidings/testing";
+import { expectError, type HttpReceiver, serviceTest, waitFor } from "@tidings/testing";
 import { Webhook } from "standardwebhooks";
 import { beforeEach, describe, expect } from "vitest";
 import { DEFAULT_KEYWORDS, receiveInbound } from "../src/inbound/inbound.ts";
@@ -96,6 +96,10 @@ function deliveriesOf<D>(receiver: HttpReceiver, event: string, match: (data: D)
 const waitForDelivery = <D>(receiver: HttpReceiver, event: string, match: (data: D) => boolean) =>
   waitFor(() => deliveriesOf(receiver, event, match)[0], { what: `the ${event} hook` });
 
+/** The outbound.delivery_report hook delivery about outbound `id`, once it arrived. */
+const reportOf = (receiver: HttpReceiver, id: string) =>
+  waitForDelivery<Report>(receiver, "outbound.delivery_report", (d) => d.outbound_id === id);
+
 interface Report {
   outbound_id: string;
   delivered: boolean;
@@ -126,8 +130,7 @@ describe("message-sender's REST hooks", () => {
       event: "identity.created",
       target: `${receiver.url}/x`,
     });
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe("MESSAGE_SENDER_HOOK_UNKNOWN_EVENT");
+    expectError(res, 400, "MESSAGE_SENDER_HOOK_UNKNOWN_EVENT");
   });
 
   it("outbound.delivery_report on delivery: Seed's envelope, signed, to_addr wiped as Seed did", async ({
@@ -136,11 +139,7 @@ describe("message-sender's REST hooks", () => {
   }) => {
     const to = msisdn();
     const id = await send(svc, { to_addr: to, channel: "OK" });
-    const report = await waitForDelivery<Report>(
-      receiver,
-      "outbound.delivery_report",
-      (d) => d.outbound_id === id,
-    );
+    const report = await reportOf(receiver, id);
     expect(report.hook).toEqual({
       id: expect.any(Number),
       event: "outbound.delivery_report",
@@ -156,11 +155,7 @@ describe("message-sender's REST hooks", () => {
   }) => {
     const to = msisdn();
     const id = await send(svc, { to_addr: to, channel: "REJECT" });
-    const report = await waitForDelivery<Report>(
-      receiver,
-      "outbound.delivery_report",
-      (d) => d.outbound_id === id,
-    );
+    const report = await reportOf(receiver, id);
     expect(report.data).toEqual({ outbound_id: id, delivered: false, to_addr: to, identity: null });
     const failed = await waitForDelivery<{ id: string }>(receiver, "outbound.failed", (d) => d.id === id);
     expect(failed).toEqual({
@@ -198,22 +193,14 @@ describe("message-sender's REST hooks", () => {
     expect(await reportFinal(svc.db, "REPORTED", `p-${deliveredId}`, true, null)).toBe("applied");
     // A replayed report changes nothing, and publishes nothing.
     expect(await reportFinal(svc.db, "REPORTED", `p-${failedId}`, false, "undeliverable")).toBe("unchanged");
-    const failed = await waitForDelivery<Report>(
-      receiver,
-      "outbound.delivery_report",
-      (d) => d.outbound_id === failedId,
-    );
+    const failed = await reportOf(receiver, failedId);
     expect(failed.data).toEqual({
       outbound_id: failedId,
       delivered: false,
       to_addr: failedTo,
       identity: null,
     });
-    const delivered = await waitForDelivery<Report>(
-      receiver,
-      "outbound.delivery_report",
-      (d) => d.outbound_id === deliveredId,
-    );
+    const delivered = await reportOf(receiver, deliveredId);
     expect(delivered.data).toEqual({
       outbound_id: deliveredId,
       delivered: true,
@@ -237,7 +224,7 @@ describe("message-sender's REST hooks", () => {
     flakyFailures = 2;
     const id = await send(svc, { to_addr: msisdn(), channel: "FLAKY" });
     expect(await finalStatus(svc, id)).toMatchObject({ status: "delivered" });
-    await waitForDelivery<Report>(receiver, "outbound.delivery_report", (d) => d.outbound_id === id);
+    await reportOf(receiver, id);
     expect(reportsFor(receiver, id).map((r) => r.data.delivered)).toEqual([true]);
     expect(deliveriesOf(receiver, "outbound.failed", (d: { id: string }) => d.id === id)).toEqual([]);
   });

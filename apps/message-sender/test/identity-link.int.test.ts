@@ -1,5 +1,11 @@
 import type { AddressInfo } from "node:net";
-import { adminAuth, startTestService, TEST_ADMIN_TOKEN, type TestService } from "@tidings/testing";
+import {
+  adminAuth,
+  closeAfter,
+  startTestService,
+  TEST_ADMIN_TOKEN,
+  type TestService,
+} from "@tidings/testing";
 import { describe, expect, test } from "vitest";
 import type { IdentityConfig } from "../../identity/src/config.ts";
 import type { Db as IdentityDb } from "../../identity/src/db.ts";
@@ -22,16 +28,14 @@ const it = test.extend<{ identity: Identity; svc: Svc }>({
   svc: [
     async ({ identity }, use) => {
       const { port } = identity.app.server.address() as AddressInfo;
-      const svc = await startTestService(createMessageSenderService(), {
-        worker: true,
-        namespace: identity.namespace,
-        env: { IDENTITY_URL: `http://127.0.0.1:${port}`, IDENTITY_TOKEN: TEST_ADMIN_TOKEN },
-      });
-      try {
-        await use(svc);
-      } finally {
-        await svc.close();
-      }
+      await closeAfter(
+        await startTestService(createMessageSenderService(), {
+          worker: true,
+          namespace: identity.namespace,
+          env: { IDENTITY_URL: `http://127.0.0.1:${port}`, IDENTITY_TOKEN: TEST_ADMIN_TOKEN },
+        }),
+        use,
+      );
     },
     { scope: "file" },
   ],

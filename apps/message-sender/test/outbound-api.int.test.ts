@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { adminAuth, serviceTest } from "@tidings/testing";
+import { adminAuth, expectError, serviceTest } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { Outbound as OutboundRow } from "../src/generated/prisma/client.ts";
 import { OutboundWriter } from "../src/intake/outbound-writer.ts";
@@ -321,8 +321,7 @@ describe("GET /api/v1/outbound/:id/", () => {
 
   it("400s an id that is not a uuid", async ({ svc }) => {
     const res = await get(svc, "/api/v1/outbound/123/");
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe("VALIDATION_FAILED");
+    expectError(res, 400, "VALIDATION_FAILED");
   });
 });
 

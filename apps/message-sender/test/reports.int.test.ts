@@ -4,7 +4,7 @@ import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { adminAuth, serviceTest, startTestService } from "@tidings/testing";
+import { adminAuth, expectError, serviceTest, startTestService } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { OutboundStatus } from "../src/generated/prisma/client.ts";
 import { messageSenderService } from "../src/service.ts";
@@ -270,8 +270,7 @@ describe("POST /api/v1/archive-outbounds/", () => {
         headers: adminAuth,
         payload: { start: daysAgo(3), end: daysAgo(2) },
       });
-      expect(res.statusCode).toBe(409);
-      expect(res.json().error.code).toBe("MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED");
+      expectError(res, 409, "MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED");
     } finally {
       await api.close();
     }

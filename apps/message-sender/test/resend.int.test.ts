@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { catalog, type OutboundDeliveryReport } from "@tidings/contracts";
 import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
-import { adminAuth, serviceTest, type TestService, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, serviceTest, type TestService, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import { addressHash } from "../src/consent/consent.ts";
@@ -196,8 +196,7 @@ describe("resending outbounds", () => {
   it("needs exactly one of ids and filter", async ({ svc }) => {
     for (const body of [{}, { ids: [randomUUID()], filter: { status: "failed" } }]) {
       const res = await post(svc, "/api/v1/outbound/resend/", body);
-      expect(res.statusCode).toBe(400);
-      expect(res.json().error.code).toBe("VALIDATION_FAILED");
+      expectError(res, 400, "VALIDATION_FAILED");
     }
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { waitFor } from "@tidings/testing";
+import { expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
 import { addToBook, finalOutbound, post, sendingTest, waitForEvents } from "./support.ts";
@@ -241,7 +241,6 @@ describe("the scheduler schedule that created an outbound", () => {
       metadata: {},
       created_by_schedule: schedule,
     });
-    expect(forged.statusCode).toBe(400);
-    expect(forged.json().error.code).toBe("VALIDATION_FAILED");
+    expectError(forged, 400, "VALIDATION_FAILED");
   });
 });

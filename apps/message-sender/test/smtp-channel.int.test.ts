@@ -45,16 +45,18 @@ const waitForFinal = (svc: Svc, id: string) =>
     { what: `outbound ${id} to be final` },
   );
 
+/** POST /api/v1/outbound/ through the EMAIL channel. */
+const sendEmail = (svc: Svc, to: string, content: string, metadata: Record<string, unknown>) =>
+  call(svc, "POST", "/api/v1/outbound/", { to_addr: to, channel: "EMAIL", content, metadata });
+
 const email = () => `person-${Math.random().toString(36).slice(2)}@example.org`;
 
 describe("the smtp channel", () => {
   it("sends an email with subject, text and HTML bodies to a real SMTP server", async ({ svc, smtp }) => {
     const to = email();
-    const res = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: to,
-      channel: "EMAIL",
-      content: "Your appointment is on Monday.",
-      metadata: { subject: "Appointment reminder", html: "<p>Your appointment is on <b>Monday</b>.</p>" },
+    const res = await sendEmail(svc, to, "Your appointment is on Monday.", {
+      subject: "Appointment reminder",
+      html: "<p>Your appointment is on <b>Monday</b>.</p>",
     });
     expect(res.statusCode).toBe(201);
     const outbound = await waitForFinal(svc, res.json().id);
@@ -78,12 +80,7 @@ describe("the smtp channel", () => {
 
   it("uses the channel's default subject", async ({ svc, smtp }) => {
     const to = email();
-    const res = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: to,
-      channel: "EMAIL",
-      content: "Hi",
-      metadata: {},
-    });
+    const res = await sendEmail(svc, to, "Hi", {});
     await waitForFinal(svc, res.json().id);
     expect(smtp.messages.find((m) => m.to.includes(to))?.subject).toBe("A message from Tidings");
   });
@@ -94,17 +91,12 @@ describe("the smtp channel", () => {
   }) => {
     const to = email();
     const link = "https://tidings.example.org/unsubscribe/abc.def";
-    const res = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: to,
-      channel: "EMAIL",
-      content: "News",
-      metadata: {
-        subject: "Topic news",
-        headers: {
-          "List-Unsubscribe": `<${link}>`,
-          "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-          "X-Injected": "a\r\nBcc: someone@example.org",
-        },
+    const res = await sendEmail(svc, to, "News", {
+      subject: "Topic news",
+      headers: {
+        "List-Unsubscribe": `<${link}>`,
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "X-Injected": "a\r\nBcc: someone@example.org",
       },
     });
     await waitForFinal(svc, res.json().id);
@@ -117,12 +109,7 @@ describe("the smtp channel", () => {
 
   it("fails at once with the SMTP code when the server rejects the recipient", async ({ svc, smtp }) => {
     const to = `nobody-${Math.random().toString(36).slice(2)}@example.org`;
-    const res = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: to,
-      channel: "EMAIL",
-      content: "Hi",
-      metadata: {},
-    });
+    const res = await sendEmail(svc, to, "Hi", {});
     const outbound = await waitForFinal(svc, res.json().id);
     expect(outbound).toMatchObject({ status: "failed", attempts: 0, to_addr: "" });
     expect(outbound.last_error).toMatch(/^smtp 550: /);
@@ -133,12 +120,7 @@ describe("the smtp channel", () => {
     await call(svc, "PATCH", "/api/v1/channel/EMAIL/", { configuration: { password: "wrong" } });
     await new Promise((r) => setTimeout(r, 300));
     const to = email();
-    const res = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: to,
-      channel: "EMAIL",
-      content: "Hi",
-      metadata: {},
-    });
+    const res = await sendEmail(svc, to, "Hi", {});
     await waitFor(
       async () => (await call(svc, "GET", `/api/v1/outbound/${res.json().id}/`)).json().last_error,
       {

@@ -92,6 +92,10 @@ export const call = (
   payload?: object,
 ) => svc.app.inject({ method, url, headers: adminAuth, ...(payload ? { payload } : {}) });
 
+/** POST /api/v1/outbound/ to a new number, with no metadata but `fields`. */
+export const sendToNew = (svc: Pick<Svc, "app">, fields: object) =>
+  call(svc, "POST", "/api/v1/outbound/", { to_addr: msisdn(), metadata: {}, ...fields });
+
 /** How many outbounds and batches the service holds: what a refused request leaves as it was. */
 export const stored = async (svc: Svc) => ({
   outbounds: await svc.db.outbound.count(),

@@ -1,6 +1,6 @@
 import type { OptOutReported } from "@tidings/contracts";
 import { TWILIO_ERRORS } from "@tidings/provider-simulators";
-import { waitFor } from "@tidings/testing";
+import { expectError, waitFor } from "@tidings/testing";
 import twilio from "twilio";
 import { describe, expect } from "vitest";
 import { waitForIdle } from "./helpers.ts";
@@ -114,8 +114,7 @@ describe("status callbacks", () => {
       headers: { "content-type": "application/x-www-form-urlencoded" },
       payload: new URLSearchParams(params).toString(),
     });
-    expect(unsigned.statusCode).toBe(403);
-    expect(unsigned.json().error.code).toBe("MESSAGE_SENDER_INVALID_SIGNATURE");
+    expectError(unsigned, 403, "MESSAGE_SENDER_INVALID_SIGNATURE");
     // A parameter changed after signing.
     const signature = twilio.getExpectedTwilioSignature(
       TOKEN,

@@ -2,7 +2,7 @@ import { TWILIO_ERRORS } from "@tidings/provider-simulators";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { TWILIO_THROTTLE_PAUSE_MS } from "../src/channels/twilio/adapter.ts";
-import { msisdn, waitForIdle } from "./helpers.ts";
+import { msisdn, waitForIdle, withoutMessageIds } from "./helpers.ts";
 import {
   call,
   createTwilioTestChannel,
@@ -180,14 +180,11 @@ describe("a provider's unusual answers", () => {
     svc,
     sim,
   }) => {
-    sim.configure({ omitMessageId: true });
-    let sent: { id: string; to: string };
-    try {
-      sent = await sendThrough(svc, "TW");
+    const sent = await withoutMessageIds(sim, async () => {
+      const sent = await sendThrough(svc, "TW");
       await waitForStatus(svc, sent.id, "submitted");
-    } finally {
-      sim.configure({ omitMessageId: false });
-    }
+      return sent;
+    });
     await waitForIdle(svc.broker, "message-sender.outbound-send");
     await new Promise((r) => setTimeout(r, 1_000)); // past the first retry delays (100, 300 ms)
     expect(requestsTo(sim, sent.to)).toHaveLength(1);

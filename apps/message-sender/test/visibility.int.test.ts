@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { callWithKey, issueKey, msisdn } from "./helpers.ts";
@@ -100,8 +100,7 @@ describe("what each kind of key sees", () => {
     );
     for (const id of [ids.live, ids.code, ids.team]) {
       const res = await callWithKey(svc, keys.test, "GET", `/api/v1/outbound/${id}/`);
-      expect(res.statusCode).toBe(404);
-      expect(res.json().error.code).toBe("OUTBOUND_NOT_FOUND");
+      expectError(res, 404, "OUTBOUND_NOT_FOUND");
     }
     expect((await callWithKey(svc, keys.test, "GET", `/api/v1/outbound/${ids.test}/`)).statusCode).toBe(200);
     expect(

@@ -7,7 +7,7 @@ import {
 import { waitFor } from "@tidings/testing";
 import { Vonage } from "@vonage/server-sdk";
 import { describe, expect } from "vitest";
-import { msisdn } from "./helpers.ts";
+import { msisdn, withoutMessageIds } from "./helpers.ts";
 import { call, type Svc, waitForStatus } from "./support.ts";
 import { createChannel, vonageTest as it, KEY, SECRET, SIG_SECRET, send } from "./vonage-support.ts";
 
@@ -215,18 +215,15 @@ describe("a provider's answers", () => {
     svc,
     sim,
   }) => {
-    sim.configure({ omitMessageId: true });
-    let sent: { id: string; to: string };
-    try {
-      sent = await send(svc);
+    const sent = await withoutMessageIds(sim, async () => {
+      const sent = await send(svc);
       expect(await waitForStatus(svc, sent.id, "submitted")).toMatchObject({
         provider_id: null,
         attempts: 1,
         last_error: "vonage accepted the message but returned no message id",
       });
-    } finally {
-      sim.configure({ omitMessageId: false });
-    }
+      return sent;
+    });
     await new Promise((r) => setTimeout(r, 2_000)); // past the retry delays (100, 300, 1000 ms)
     expect(sim.requests.filter((r) => r.to === sent.to.slice(1))).toHaveLength(1);
     expect((await call(svc, "GET", `/api/v1/outbound/${sent.id}/`)).json().status).toBe("submitted");

@@ -1,8 +1,8 @@
-import { serviceTest, waitFor } from "@tidings/testing";
+import { expectError, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn } from "./helpers.ts";
-import { call, outbound, type Svc, send } from "./support.ts";
+import { call, outbound, type Svc, send, sendToNew } from "./support.ts";
 
 // Quiet hours and expiry, on the real broker and database, with the worker's clock under the test's control.
 
@@ -132,9 +132,7 @@ describe("quiet hours defer, not drop", () => {
 describe("expiry input", () => {
   it("takes ttl_seconds from now, and refuses both ttl_seconds and expires_at", async ({ svc }) => {
     const before = Date.now();
-    const res = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const res = await sendToNew(svc, {
       ttl_seconds: 3600,
       not_before: "2030-01-01T00:00:00.000Z",
     });
@@ -143,20 +141,15 @@ describe("expiry input", () => {
     expect(expiresAt).toBeGreaterThanOrEqual(before + 3_600_000);
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + 3_600_000);
     const count = await svc.db.outbound.count();
-    const both = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const both = await sendToNew(svc, {
       ttl_seconds: 60,
       expires_at: "2030-01-01T00:00:00.000Z",
     });
     expect(both.statusCode).toBe(400);
-    const badWindow = await call(svc, "POST", "/api/v1/outbound/", {
-      to_addr: msisdn(),
-      metadata: {},
+    const badWindow = await sendToNew(svc, {
       sending_window: { start: "10:00", end: "10:00" },
     });
-    expect(badWindow.statusCode).toBe(400);
-    expect(badWindow.json().error.code).toBe("MESSAGE_SENDER_INVALID_SENDING_WINDOW");
+    expectError(badWindow, 400, "MESSAGE_SENDER_INVALID_SENDING_WINDOW");
     expect(await svc.db.outbound.count()).toBe(count);
   });
 });

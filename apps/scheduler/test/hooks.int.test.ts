@@ -1,4 +1,4 @@
-import { type HttpReceiver, waitFor } from "@tidings/testing";
+import { expectError, type HttpReceiver, waitFor } from "@tidings/testing";
 import { Webhook } from "standardwebhooks";
 import { describe, expect } from "vitest";
 import { schedulerTest } from "./support.ts";
@@ -75,7 +75,6 @@ describe("REST hooks", () => {
       event: "schedule.deliver",
       target: `${receiver.url}/x`,
     });
-    expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().error.code).toBe("SCHEDULER_HOOK_UNKNOWN_EVENT");
+    expectError(unknown, 400, "SCHEDULER_HOOK_UNKNOWN_EVENT");
   });
 });

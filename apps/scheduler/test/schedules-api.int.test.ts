@@ -1,6 +1,6 @@
 import type { ScheduleFired } from "@tidings/contracts";
 import type { Api } from "@tidings/service-kit";
-import { adminAuth, captureMessages, waitFor } from "@tidings/testing";
+import { adminAuth, captureMessages, expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { schedulerTest, UNKNOWN_ID } from "./support.ts";
 
@@ -248,8 +248,7 @@ describe("interval schedules and validation", () => {
     const patch = (payload: object) => api.patch(created.id, payload);
     expect((await patch({ interval_definition: null })).statusCode).toBe(400);
     const bad = await patch({ interval_definition: "1 fortnights" });
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.code).toBe("SCHEDULER_INVALID_SCHEDULE");
+    expectError(bad, 400, "SCHEDULER_INVALID_SCHEDULE");
   });
 
   it("changes future firings when the interval changes, and starts a re-enabled schedule from now", async ({
@@ -340,8 +339,7 @@ describe("GET /api/v1/schedule/{id}/runs/", () => {
       "2026-10-01T00:01:00.000Z",
     ]);
     const missing = await api.call("GET", `/api/v1/schedule/${UNKNOWN_ID}/runs/`);
-    expect(missing.statusCode).toBe(404);
-    expect(missing.json().error.code).toBe("SCHEDULER_SCHEDULE_NOT_FOUND");
+    expectError(missing, 404, "SCHEDULER_SCHEDULE_NOT_FOUND");
   });
 });
 

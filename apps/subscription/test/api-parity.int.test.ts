@@ -1,5 +1,5 @@
 import type { Subscription } from "@tidings/contracts";
-import { waitFor } from "@tidings/testing";
+import { expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { LANGUAGE, languageContent } from "./content-helpers.ts";
 import { subscriptionTest } from "./support.ts";
@@ -58,8 +58,7 @@ describe("subscriptions API parity", () => {
     expect((await t.api("DELETE", `/api/v1/subscriptions/${nulled.id}/`)).statusCode).toBe(204);
     expect((await t.api("GET", `/api/v1/subscriptions/${nulled.id}/`)).statusCode).toBe(404);
     const again = await t.api("DELETE", `/api/v1/subscriptions/${nulled.id}/`);
-    expect(again.statusCode).toBe(404);
-    expect(again.json().error.code).toBe("SUBSCRIPTION_NOT_FOUND");
+    expectError(again, 404, "SUBSCRIPTION_NOT_FOUND");
   });
 });
 

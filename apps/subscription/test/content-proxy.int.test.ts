@@ -2,7 +2,7 @@
  * One URL for Seed's stage-based messaging API: the subscription API forwards content's paths to the content
  * service (a real content API on a port), as a Seed hub with one STAGE_BASED_MESSAGING_URL expects.
  */
-import { adminAuth, startTestService, type TestService } from "@tidings/testing";
+import { adminAuth, closeAfter, expectError, startTestService, type TestService } from "@tidings/testing";
 import { describe, expect, test } from "vitest";
 import type { ContentConfig } from "../../content/src/config.ts";
 import type { Db as ContentDb } from "../../content/src/db.ts";
@@ -28,28 +28,19 @@ interface ProxyFixtures {
 const it = test.extend<ProxyFixtures>({
   content: [
     // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-    async ({}, use) => {
-      const content = await startTestService(contentService);
-      try {
-        await use(content);
-      } finally {
-        await content.close();
-      }
-    },
+    async ({}, use) => closeAfter(await startTestService(contentService), use),
     { scope: "file" },
   ],
   subscription: [
     async ({ content }, use) => {
       const address = await content.app.listen({ port: 0, host: "127.0.0.1" });
-      const subscription = await startTestService(subscriptionService, {
-        namespace: content.namespace,
-        env: { CONTENT_URL: address },
-      });
-      try {
-        await use(subscription);
-      } finally {
-        await subscription.close();
-      }
+      await closeAfter(
+        await startTestService(subscriptionService, {
+          namespace: content.namespace,
+          env: { CONTENT_URL: address },
+        }),
+        use,
+      );
     },
     { scope: "file", auto: true },
   ],
@@ -161,8 +152,7 @@ describe("content's Seed paths on the subscription API", () => {
     expect(missing.json().error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
 
     const invalid = await viaSbm("POST", "/api/v1/message/", { messageset: "x" });
-    expect(invalid.statusCode).toBe(400);
-    expect(invalid.json().error.code).toBe("VALIDATION_FAILED");
+    expectError(invalid, 400, "VALIDATION_FAILED");
   });
 
   it("uploads binary content (multipart) through the subscription API, and serves its media", async ({

@@ -1,5 +1,5 @@
 import type { SubscriptionDeactivated } from "@tidings/contracts";
-import { type HttpReceiver, serviceTest, startHttpReceiver, waitFor } from "@tidings/testing";
+import { closeAfter, type HttpReceiver, serviceTest, startHttpReceiver, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { subscriptionService } from "../src/service.ts";
 import { announceContent, api, newIdentity, subscribe } from "./content-helpers.ts";
@@ -24,11 +24,7 @@ const it = serviceTest(subscriptionService, {
         const hook = await api(svc, "POST", "/api/v1/webhook/", { event, target: `${hub.url}/${event}` });
         expect(hook.statusCode, hook.body).toBe(201);
       }
-      try {
-        await use(hub);
-      } finally {
-        await hub.close();
-      }
+      await closeAfter(hub, use);
     },
     { scope: "file" },
   ],

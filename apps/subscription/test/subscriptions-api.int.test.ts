@@ -1,5 +1,5 @@
 import type { Subscription } from "@tidings/contracts";
-import { adminAuth, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { sendContent, T } from "./content-helpers.ts";
 import { subscriptionTest } from "./support.ts";
@@ -22,8 +22,7 @@ describe("subscriptions API", () => {
       headers: adminAuth,
       payload: { identity: IDENTITY, messageset: 99, schedule: 98, lang: "eng_ZA" },
     });
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe("SUBSCRIPTION_UNKNOWN_CONTENT");
+    expectError(res, 400, "SUBSCRIPTION_UNKNOWN_CONTENT");
     expect(res.json().error.details.map((d: { field: string }) => d.field)).toEqual([
       "body.messageset",
       "body.schedule",

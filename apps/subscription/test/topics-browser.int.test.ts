@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { waitFor } from "@tidings/testing";
+import { closeAfter, waitFor } from "@tidings/testing";
 import { type Browser, chromium } from "playwright-core";
 import { describe, expect } from "vitest";
 import { topicsTest } from "./support.ts";
@@ -17,12 +17,7 @@ const it = topicsTest({}, ["outbound.send"]).extend<{ browser: Browser; base: st
           `Chromium is not installed at ${CHROMIUM}: run scripts/test.sh (it installs Debian's chromium) or apt-get install -y chromium, or set CHROMIUM_PATH`,
         );
       }
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-      try {
-        await use(browser);
-      } finally {
-        await browser.close();
-      }
+      await closeAfter(await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] }), use);
     },
     { scope: "file" },
   ],

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { TopicUnsubscribed } from "@tidings/contracts";
-import { waitFor } from "@tidings/testing";
+import { expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { signUnsubscribeToken } from "../src/services/unsubscribe-token.ts";
 import type { api } from "./content-helpers.ts";
@@ -69,22 +69,19 @@ describe("topic subscriptions", () => {
     const removed = await call("DELETE", `/api/v1/topics/${encodeURIComponent(topic)}/subscribers/${a}/`);
     expect(removed.statusCode).toBe(204);
     const gone = await call("DELETE", `/api/v1/topics/${encodeURIComponent(topic)}/subscribers/${a}/`);
-    expect(gone.statusCode).toBe(404);
-    expect(gone.json().error.code).toBe("TOPIC_SUBSCRIPTION_NOT_FOUND");
+    expectError(gone, 404, "TOPIC_SUBSCRIPTION_NOT_FOUND");
     expect((await call("GET", `/api/v1/identities/${a}/topics/`)).json().count).toBe(1);
   });
 
   it("refuses bad input with the one error shape and changes nothing", async ({ svc, call }) => {
     const bad = await call("POST", "/api/v1/topics/news/subscribers/", { identity: "nope", extra: 1 });
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.code).toBe("VALIDATION_FAILED");
+    expectError(bad, 400, "VALIDATION_FAILED");
     const both = await call("POST", "/api/v1/topics/news/publish/", {
       publish_id: "p-both",
       content: "x",
       template: 1,
     });
-    expect(both.statusCode).toBe(400);
-    expect(both.json().error.code).toBe("TOPIC_CONTENT_REQUIRED");
+    expectError(both, 400, "TOPIC_CONTENT_REQUIRED");
     const unknownTemplate = await call("POST", "/api/v1/topics/news/publish/", {
       publish_id: "p-tpl",
       template: 999,

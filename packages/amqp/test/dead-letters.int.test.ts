@@ -326,19 +326,32 @@ describe("dead-lettered at once", () => {
     },
   );
 
-  dlqIt(
-    "a payload that does not match the message's schema goes to the DLQ without reaching the handler",
-    async ({ broker, inspect, names, publishRaw, dlqCount, handled }) => {
-      const messageId = randomUUID();
-      await publishRaw(queue, JSON.stringify({ id: 42 }), { messageId, type: "identity.deleted" });
-      await expectDeadLetter(
-        { broker, inspect, names, dlqCount },
-        messageId,
-        /invalid identity.deleted payload/,
-      );
-      expect(handled).toEqual([]);
+  dlqIt.for([
+    {
+      title:
+        "a payload that does not match the message's schema goes to the DLQ without reaching the handler",
+      body: JSON.stringify({ id: 42 }),
+      type: "identity.deleted",
+      error: /invalid identity.deleted payload/,
     },
-  );
+    {
+      title: "a catalogued message this queue has no handler for goes to the DLQ",
+      body: JSON.stringify(sendNext()),
+      type: "subscription.send-next",
+      error: /no handler for message type "subscription.send-next"/,
+    },
+    {
+      title: "a type that is not in the catalog goes to the DLQ",
+      body: "{}",
+      type: "identity.exploded",
+      error: /no handler for message type "identity.exploded"/,
+    },
+  ])("$title", async ({ body, type, error }, { broker, inspect, names, publishRaw, dlqCount, handled }) => {
+    const messageId = randomUUID();
+    await publishRaw(queue, body, { messageId, type });
+    await expectDeadLetter({ broker, inspect, names, dlqCount }, messageId, error);
+    expect(handled).toEqual([]);
+  });
 
   dlqIt(
     "a body that is not JSON goes to the DLQ without reaching the handler",
@@ -347,34 +360,6 @@ describe("dead-lettered at once", () => {
       await publishRaw(queue, "{ not json", { messageId, type: "identity.deleted" });
       await expectDeadLetter({ broker, inspect, names, dlqCount }, messageId, /not JSON/);
       expect((await listDeadLetters(broker, queue))[0]?.payload).toBe("{ not json");
-      expect(handled).toEqual([]);
-    },
-  );
-
-  dlqIt(
-    "a catalogued message this queue has no handler for goes to the DLQ",
-    async ({ broker, inspect, names, publishRaw, dlqCount, handled }) => {
-      const messageId = randomUUID();
-      await publishRaw(queue, JSON.stringify(sendNext()), { messageId, type: "subscription.send-next" });
-      await expectDeadLetter(
-        { broker, inspect, names, dlqCount },
-        messageId,
-        /no handler for message type "subscription.send-next"/,
-      );
-      expect(handled).toEqual([]);
-    },
-  );
-
-  dlqIt(
-    "a type that is not in the catalog goes to the DLQ",
-    async ({ broker, inspect, names, publishRaw, dlqCount, handled }) => {
-      const messageId = randomUUID();
-      await publishRaw(queue, "{}", { messageId, type: "identity.exploded" });
-      await expectDeadLetter(
-        { broker, inspect, names, dlqCount },
-        messageId,
-        /no handler for message type "identity.exploded"/,
-      );
       expect(handled).toEqual([]);
     },
   );

@@ -1,6 +1,7 @@
 import {
   type Capture,
   captureMessages,
+  closeAfter,
   closing,
   createTestDatabase,
   type TestDatabase,
@@ -65,14 +66,8 @@ export const outboxTest = amqpTest.extend<OutboxFixtures>({
     },
     { auto: true },
   ],
-  capture: async ({ namespace }, use) => {
-    const capture = await captureMessages(namespace, ["outbound.send"]);
-    try {
-      await use(capture);
-    } finally {
-      await capture.stop();
-    }
-  },
+  capture: async ({ namespace }, use) =>
+    closeAfter(await captureMessages(namespace, ["outbound.send"]), use, (capture) => capture.stop()),
   captured: async ({ capture }, use) =>
     use((messageId) => capture.messages.filter((m) => m.messageId === messageId)),
   startRelay: async ({ database, broker, capture: _ }, use) => {

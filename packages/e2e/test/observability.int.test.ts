@@ -7,7 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { ROOT, waitFor } from "@tidings/testing";
+import { closeAfter, ROOT, waitFor } from "@tidings/testing";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { type Platform, SERVICES, startPlatform } from "./platform.ts";
@@ -21,14 +21,7 @@ const PROMETHEUS_OWN = new Set(["up", "scrape_duration_seconds", "scrape_samples
 const it = test.extend<{ platform: Platform }>({
   platform: [
     // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-    async ({}, use) => {
-      const platform = await startPlatform({ ADMIN_TOKEN });
-      try {
-        await use(platform);
-      } finally {
-        await platform.stop();
-      }
-    },
+    async ({}, use) => closeAfter(await startPlatform({ ADMIN_TOKEN }), use, (platform) => platform.stop()),
     { scope: "file" },
   ],
 });

@@ -2,11 +2,11 @@
  * The whole platform as a project hub sees it: every service's API and worker started as real processes (the same
  * command `pnpm start` runs), each on its own database, in one scratch broker namespace.
  */
-import { createServer } from "node:net";
 import { createTidingsClient, type TidingsClient } from "@tidings/client";
 import {
   createTestDatabase,
   createTestNamespace,
+  freePort,
   type ServiceProcess,
   spawnService,
   type TestDatabase,
@@ -28,17 +28,6 @@ export interface Platform {
   /** The lines logged at error level or above. */
   errors(): string[];
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The typed client (@tidings/client) of the platform's five APIs, with `token` (none: only public routes answer). */

@@ -79,14 +79,32 @@ export async function listHooks(
   page: { limit: number; offset: number },
 ): Promise<{ count: number; rows: HookRow[] }> {
   const scope = ownerClause(owner, 1);
-  const [{ count }] = await db.$queryRawUnsafe<[{ count: number }]>(
-    `SELECT count(*)::int AS count FROM tidings_hook WHERE ${scope.sql}`,
-    ...scope.values,
+  return pageOf<HookRow>(
+    db,
+    { columns: HOOK_COLUMNS, from: `tidings_hook WHERE ${scope.sql}`, orderBy: "id DESC" },
+    scope.values,
+    page,
   );
-  const n = scope.values.length;
-  const rows = await db.$queryRawUnsafe<HookRow[]>(
-    `SELECT ${HOOK_COLUMNS} FROM tidings_hook WHERE ${scope.sql} ORDER BY id DESC LIMIT $${n + 1} OFFSET $${n + 2}`,
-    ...scope.values,
+}
+
+/**
+ * One page of the rows `from` (a table and its WHERE clause over `values`), ordered by `orderBy`, with the count
+ * of all of them.
+ */
+async function pageOf<Row>(
+  db: SqlExecutor,
+  query: { columns: string; from: string; orderBy: string },
+  values: unknown[],
+  page: { limit: number; offset: number },
+): Promise<{ count: number; rows: Row[] }> {
+  const [{ count }] = await db.$queryRawUnsafe<[{ count: number }]>(
+    `SELECT count(*)::int AS count FROM ${query.from}`,
+    ...values,
+  );
+  const rows = await db.$queryRawUnsafe<Row[]>(
+    `SELECT ${query.columns} FROM ${query.from}
+     ORDER BY ${query.orderBy} LIMIT $${values.length + 1} OFFSET $${values.length + 2}`,
+    ...values,
     page.limit,
     page.offset,
   );
@@ -148,21 +166,18 @@ export async function listDeliveries(
 ): Promise<{ count: number; rows: DeliveryRow[] }> {
   const scope = ownerClause(owner, 4);
   const where = `${deliveryFilter} AND d.hook_id IN (SELECT id FROM tidings_hook WHERE ${scope.sql})`;
-  const values = [...filterValues(filter), ...scope.values];
-  const [{ count }] = await db.$queryRawUnsafe<[{ count: number }]>(
-    `SELECT count(*)::int AS count FROM tidings_hook_delivery d WHERE ${where}`,
-    ...values,
+  return pageOf<DeliveryRow>(
+    db,
+    {
+      columns: DELIVERY_COLUMNS.split(", ")
+        .map((c) => `d.${c}`)
+        .join(", "),
+      from: `tidings_hook_delivery d WHERE ${where}`,
+      orderBy: "d.created_at DESC, d.id DESC",
+    },
+    [...filterValues(filter), ...scope.values],
+    page,
   );
-  const rows = await db.$queryRawUnsafe<DeliveryRow[]>(
-    `SELECT ${DELIVERY_COLUMNS.split(", ")
-      .map((c) => `d.${c}`)
-      .join(", ")} FROM tidings_hook_delivery d WHERE ${where}
-     ORDER BY d.created_at DESC, d.id DESC LIMIT $${values.length + 1} OFFSET $${values.length + 2}`,
-    ...values,
-    page.limit,
-    page.offset,
-  );
-  return { count, rows };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect } from "vitest";
-import { ADMIN, errorOf, fakeApiTest as it } from "../test/fake-api.ts";
+import { ADMIN, errorOf, fakeApiTest as it, requestToken } from "../test/fake-api.ts";
 import { digestToken } from "./auth.ts";
 
 describe("buildApi", () => {
@@ -89,12 +89,7 @@ describe("buildApi", () => {
 
   describe("POST /api/v1/user/token/", () => {
     it("issues a token for the admin that then authenticates as the (lower-cased) user", async ({ api }) => {
-      const res = await api.app.inject({
-        method: "POST",
-        url: "/api/v1/user/token/",
-        headers: { authorization: `Token ${ADMIN}` },
-        payload: { email: "New.User@Example.org" },
-      });
+      const res = await requestToken(api.app, "New.User@Example.org");
       expect(res.statusCode).toBe(201);
       const { token } = res.json() as { token: string };
       expect(token).toMatch(/^tdg_[A-Za-z0-9_-]{43}$/);
@@ -107,20 +102,10 @@ describe("buildApi", () => {
 
     it("refuses a non-admin with 403 and a bad email with 400", async ({ api }) => {
       api.db.addUser("someone@example.org", "someone-token");
-      const forbidden = await api.app.inject({
-        method: "POST",
-        url: "/api/v1/user/token/",
-        headers: { authorization: "Token someone-token" },
-        payload: { email: "x@example.org" },
-      });
+      const forbidden = await requestToken(api.app, "x@example.org", "Token someone-token");
       expect(forbidden.statusCode).toBe(403);
       expect(errorOf(forbidden).code).toBe("FORBIDDEN");
-      const bad = await api.app.inject({
-        method: "POST",
-        url: "/api/v1/user/token/",
-        headers: { authorization: `Token ${ADMIN}` },
-        payload: { email: "not-an-email" },
-      });
+      const bad = await requestToken(api.app, "not-an-email");
       expect(bad.statusCode).toBe(400);
       expect(errorOf(bad)).toMatchObject({ code: "VALIDATION_FAILED", details: [{ field: "body.email" }] });
     });

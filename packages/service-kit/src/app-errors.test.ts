@@ -136,32 +136,30 @@ describe("buildApi", () => {
       },
     );
 
+    /** A request whose body is `payload` as it is, sent as `contentType`. */
+    const withBody = (
+      app: Api,
+      method: "POST" | "DELETE",
+      url: string,
+      payload: string,
+      contentType: string,
+    ) => app.inject({ method, url, headers: { "content-type": contentType }, payload });
+    const postJson = (app: Api, url: string, payload: string) =>
+      withBody(app, "POST", url, payload, "application/json");
+
     it("takes an empty body sent as application/json as no body (Seed's client on every DELETE)", async ({
       api,
     }) => {
-      const res = await api.app.inject({
-        method: "DELETE",
-        url: "/things/7",
-        headers: { "content-type": "application/json" },
-        payload: "",
-      });
+      const res = await withBody(api.app, "DELETE", "/things/7", "", "application/json");
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({ deleted: true });
     });
 
     it("answers malformed JSON with 400 in the error shape", async ({ api }) => {
-      const res = await api.app.inject({
-        method: "POST",
-        url: "/things/1",
-        headers: { "content-type": "application/json" },
-        payload: '{"x": 1,',
-      });
+      const res = await postJson(api.app, "/things/1", '{"x": 1,');
       expect(res.statusCode).toBe(400);
       expect(errorOf(res)).toMatchObject({ code: "INVALID_BODY", message: expect.any(String) });
     });
-
-    const postJson = (app: Api, url: string, payload: string) =>
-      app.inject({ method: "POST", url, headers: { "content-type": "application/json" }, payload });
 
     it("answers a body nested deeper than 32 levels with 400 BODY_TOO_DEEP before validation or the handler", async ({
       api,
@@ -198,12 +196,7 @@ describe("buildApi", () => {
     });
 
     it("answers an unsupported content type with 415 in the error shape", async ({ api }) => {
-      const res = await api.app.inject({
-        method: "POST",
-        url: "/things/1",
-        headers: { "content-type": "text/csv" },
-        payload: "x\n1",
-      });
+      const res = await withBody(api.app, "POST", "/things/1", "x\n1", "text/csv");
       expect(res.statusCode).toBe(415);
       expect(errorOf(res).code).toBe("INVALID_BODY");
     });

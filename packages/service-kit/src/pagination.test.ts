@@ -1,5 +1,5 @@
 import type { SqlExecutor } from "@tidings/amqp";
-import { testLogger } from "@tidings/testing";
+import { closeAfter, testLogger } from "@tidings/testing";
 import Type from "typebox";
 import { describe, expect, test } from "vitest";
 import { buildApi } from "./app.ts";
@@ -51,9 +51,9 @@ interface ListFixtures {
 /** Its tests take `{ app, proxied, makeListApi }`. */
 const it = test.extend<ListFixtures>({
   // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-  app: [async ({}, use) => closing(await listApi(), use), { scope: "file" }],
+  app: [async ({}, use) => closeAfter(await listApi(), use), { scope: "file" }],
   // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-  proxied: [async ({}, use) => closing(await listApi(undefined, ["10.0.0.0/24"]), use), { scope: "file" }],
+  proxied: [async ({}, use) => closeAfter(await listApi(undefined, ["10.0.0.0/24"]), use), { scope: "file" }],
   // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
   makeListApi: async ({}, use) => {
     const built: Api[] = [];
@@ -68,15 +68,6 @@ const it = test.extend<ListFixtures>({
     }
   },
 });
-
-/** Hands `api` to the fixture's user, and closes it afterwards. */
-async function closing(api: Api, use: (api: Api) => Promise<void>) {
-  try {
-    await use(api);
-  } finally {
-    await api.close();
-  }
-}
 
 describe("pageParams", () => {
   it("defaults to the first page of DEFAULT_PAGE_SIZE", () => {

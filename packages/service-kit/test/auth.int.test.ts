@@ -1,24 +1,26 @@
+import { closeAfter } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { Db } from "../../../apps/identity/src/db.ts";
 import { digestToken, TokenAuthenticator } from "../src/auth.ts";
 import { ApiError } from "../src/errors.ts";
 import type { Api } from "../src/routes.ts";
+import { requestToken } from "./fake-api.ts";
 import { ADMIN, buildTestApi, dbTest, whoamiRoute } from "./support.ts";
 
 /** Its tests take `{ db }`, and `{ app }`: an API on `db` with `GET /whoami`, for the whole file. */
 const it = dbTest.extend<{ app: Api }>({
-  app: [
-    async ({ db }, use) => {
-      const app = await buildTestApi(db, whoamiRoute);
-      try {
-        await use(app);
-      } finally {
-        await app.close();
-      }
-    },
-    { scope: "file" },
-  ],
+  app: [async ({ db }, use) => closeAfter(await buildTestApi(db, whoamiRoute), use), { scope: "file" }],
 });
+
+/** The users a fresh authenticator (without the issuing one's cache) finds for each Authorization header, in turn. */
+async function userIdsOf(db: Db, ...headers: string[]): Promise<(number | null)[]> {
+  const fresh = new TokenAuthenticator(db, ADMIN);
+  const ids: (number | null)[] = [];
+  for (const header of headers) {
+    ids.push((await fresh.authenticate(header)).userId);
+  }
+  return ids;
+}
 
 interface TokenRow {
   digest: string;
@@ -97,9 +99,7 @@ describe("TokenAuthenticator against the database", () => {
       "SELECT count(*)::int AS n FROM tidings_api_user WHERE email = 'twice@example.org'",
     );
     expect(users[0]?.n).toBe(1);
-    const fresh = new TokenAuthenticator(db, ADMIN);
-    expect((await fresh.authenticate(`Token ${first}`)).userId).toBe(user?.id);
-    expect((await fresh.authenticate(`Bearer ${second}`)).userId).toBe(user?.id);
+    expect(await userIdsOf(db, `Token ${first}`, `Bearer ${second}`)).toEqual([user?.id, user?.id]);
   });
 
   it("stores emails lower-cased, so differently cased emails are one user", async ({ db }) => {
@@ -109,9 +109,7 @@ describe("TokenAuthenticator against the database", () => {
     const user = await userByEmail(db, "mixed.case@example.org");
     expect(user?.email).toBe("mixed.case@example.org");
     expect(await userByEmail(db, "Mixed.Case@Example.ORG")).toBeUndefined();
-    const fresh = new TokenAuthenticator(db, ADMIN);
-    expect((await fresh.authenticate(`Token ${first}`)).userId).toBe(user?.id);
-    expect((await fresh.authenticate(`Token ${second}`)).userId).toBe(user?.id);
+    expect(await userIdsOf(db, `Token ${first}`, `Token ${second}`)).toEqual([user?.id, user?.id]);
   });
 
   it("rejects a revoked token, and leaves the user's other tokens working", async ({ db }) => {
@@ -158,12 +156,7 @@ describe("POST /api/v1/user/token/ against the database", () => {
     db,
     app,
   }) => {
-    const res = await app.inject({
-      method: "POST",
-      url: "/api/v1/user/token/",
-      headers: { authorization: `Token ${ADMIN}` },
-      payload: { email: "Api.Client@Example.org" },
-    });
+    const res = await requestToken(app, "Api.Client@Example.org");
     expect(res.statusCode).toBe(201);
     const { token } = res.json() as { token: string };
     const user = await userByEmail(db, "api.client@example.org");

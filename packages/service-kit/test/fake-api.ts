@@ -11,6 +11,10 @@ import { type Api, errorResponses, requireAdmin } from "../src/routes.ts";
 
 export const ADMIN = "admin-token-0123456789";
 
+/** POST /api/v1/user/token/ for `email`, as `authorization` (the admin's token unless given). */
+export const requestToken = (app: Api, email: string, authorization = `Token ${ADMIN}`) =>
+  app.inject({ method: "POST", url: "/api/v1/user/token/", headers: { authorization }, payload: { email } });
+
 /** An in-memory stand-in for the tables TokenAuthenticator uses, plus a switch to fail every query. */
 export class FakeDb implements SqlExecutor {
   users: { id: number; email: string; is_admin: boolean }[] = [];

@@ -1,3 +1,4 @@
+import { expectError } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { digestToken } from "../src/auth.ts";
 import type { Api } from "../src/routes.ts";
@@ -60,8 +61,7 @@ describe("expiry on issue", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     for (const app of pair.apis) {
       const res = await pair.whoami(token, app);
-      expect(res.statusCode).toBe(401);
-      expect(res.json().error.code).toBe("INVALID_TOKEN");
+      expectError(res, 401, "INVALID_TOKEN");
     }
   });
 });

@@ -2,6 +2,7 @@ import type { MessageName } from "@tidings/contracts";
 import type { Database, ServiceConfig, ServiceDefinition } from "@tidings/service-kit";
 import { test } from "vitest";
 import { type Capture, captureMessages } from "./capture.ts";
+import { closeAfter } from "./closing.ts";
 import { type HttpReceiver, type ReceivedRequest, startHttpReceiver } from "./receiver.ts";
 import { type StartOptions, startTestService, type TestService } from "./service.ts";
 
@@ -32,38 +33,18 @@ export function serviceTest<C extends ServiceConfig, D extends Database>(
   return test.extend<ServiceFixtures<C, D>>({
     svc: [
       // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-      async ({}, use) => {
-        const svc = await startTestService(def, options);
-        try {
-          await use(svc);
-        } finally {
-          await svc.close();
-        }
-      },
+      async ({}, use) => closeAfter(await startTestService(def, options), use),
       { scope: "file", auto: true },
     ],
     capture: [
-      async ({ svc }, use) => {
-        const capture = await captureMessages(svc.namespace, events);
-        try {
-          await use(capture);
-        } finally {
-          await capture.stop();
-        }
-      },
+      async ({ svc }, use) =>
+        closeAfter(await captureMessages(svc.namespace, events), use, (capture) => capture.stop()),
       { scope: "file", auto: events.length > 0 },
     ],
     // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
     answer: [async ({}, use) => use(() => 200), { scope: "file" }],
     receiver: [
-      async ({ answer }, use) => {
-        const receiver = await startHttpReceiver(answer);
-        try {
-          await use(receiver);
-        } finally {
-          await receiver.close();
-        }
-      },
+      async ({ answer }, use) => closeAfter(await startHttpReceiver(answer), use),
       { scope: "file" },
     ],
   });

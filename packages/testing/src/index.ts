@@ -25,10 +25,11 @@ export async function waitFor<T>(
 
 export { type Capture, type CapturedMessage, captureMessages } from "./capture.ts";
 export { type Cleaned, cleanupRun, dropDatabases, startJanitor } from "./cleanup.ts";
-export { closing } from "./closing.ts";
+export { closeAfter, closing } from "./closing.ts";
 export { AMQP_URL, DATABASE_SERVER } from "./env.ts";
+export { expectError } from "./expect-error.ts";
 export { type ServiceFixtures, serviceTest } from "./fixtures.ts";
-export { ROOT, type Role, type ServiceProcess, spawnService, waitForHealthy } from "./processes.ts";
+export { freePort, ROOT, type Role, type ServiceProcess, spawnService, waitForHealthy } from "./processes.ts";
 export { type HttpReceiver, type ReceivedRequest, startHttpReceiver } from "./receiver.ts";
 export {
   createTestDatabase,

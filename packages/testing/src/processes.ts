@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -85,4 +86,16 @@ export async function waitForHealthy(url: string, timeoutMs = 30_000): Promise<v
     await sleep(200);
   }
   throw new Error(`${url} did not become healthy within ${timeoutMs} ms`);
+}
+
+/** A TCP port free on 127.0.0.1 right now, for a process to listen on. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -1,5 +1,6 @@
-import type { MessageContext } from "@tidings/amqp";
-import type { ServiceDeps } from "@tidings/service-kit";
+import type { Handlers, MessageContext } from "@tidings/amqp";
+import type { Payload, QueueMessages } from "@tidings/contracts";
+import type { Logger, ServiceDeps } from "@tidings/service-kit";
 import type { IdentityConfig } from "../config.ts";
 import type { Db } from "../db.ts";
 
@@ -12,3 +13,31 @@ export const consentRequest = (config: IdentityConfig, ctx: MessageContext) => (
   messageId: ctx.messageId,
   correlationId: ctx.correlationId,
 });
+
+type ConsentQueue = "identity.inbound" | "identity.provider-optouts" | "identity.unsubscribes";
+
+/**
+ * Consumes a queue whose one message is a consent request (an opt-out or opt-in): `apply` records it with the
+ * message's {@link consentRequest} options, and its outcome is logged as "`what` handled".
+ */
+export const consumeConsentRequests = <Q extends ConsentQueue>(
+  { broker, db, config }: WorkerDeps,
+  queue: Q,
+  name: QueueMessages<Q>,
+  apply: (
+    db: Db,
+    payload: Payload<QueueMessages<Q>>,
+    log: Logger,
+    options: ReturnType<typeof consentRequest>,
+  ) => Promise<string>,
+  what: string,
+) => {
+  const handle = async (payload: Payload<QueueMessages<Q>>, ctx: MessageContext) =>
+    ctx.log.debug(
+      { outcome: await apply(db, payload, ctx.log, consentRequest(config, ctx)) },
+      `${what} handled`,
+    );
+  return broker.consume(queue, { [name]: handle } as Handlers<QueueMessages<Q>>, {
+    prefetch: config.AMQP_PREFETCH,
+  });
+};

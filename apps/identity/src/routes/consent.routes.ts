@@ -11,44 +11,61 @@ import {
   Paginated,
 } from "@tidings/contracts";
 import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import type { Static, TSchema } from "typebox";
+import type { Db } from "../db.ts";
 import { createOptIn, createOptOut } from "../services/consent.ts";
 import { consentLedger, searchOptOuts } from "../services/consent-queries.ts";
+import type { Actor, IdentityOptions } from "../services/identities.ts";
 import { respondList } from "../services/paging.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
 
 export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
   const options = { defaultCountry: config.DEFAULT_COUNTRY };
 
-  app.post(
+  /** POST `url`: records a consent change (`create`) and answers 201 with it. */
+  const recordRoute = <Body extends TSchema, Out extends TSchema>(
+    url: string,
+    doc: { summary: string; description: string; body: Body; response: Out },
+    create: (db: Db, input: Static<Body>, actor: Actor, options: IdentityOptions) => Promise<Static<Out>>,
+  ) =>
+    app.post(
+      url,
+      {
+        schema: {
+          tags: ["consent"],
+          summary: doc.summary,
+          description: doc.description,
+          body: doc.body,
+          // TSchema: the type provider cannot resolve a generic schema's type; `create` is typed by it.
+          response: { 201: doc.response as TSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(await create(db, request.body as Static<Body>, actorOf(request), options)),
+    );
+
+  recordRoute(
     "/api/v1/optout/",
     {
-      schema: {
-        tags: ["consent"],
-        summary: "Record an opt-out (stop, stopall, unsubscribe, forget) and apply it",
-        description:
-          "`optout_type` stop (that address), stopall (every address), unsubscribe (recorded for subscribers to act on, with `topic`) or forget (the person's details and addresses are redacted everywhere). Without `identity`, the address finds it. The change, its consent-ledger entry and its `optout.created` event are written in one transaction; every service acts on the event.",
-        body: CreateOptOutBody,
-        response: { 201: OptOut, ...errorResponses },
-      },
+      summary: "Record an opt-out (stop, stopall, unsubscribe, forget) and apply it",
+      description:
+        "`optout_type` stop (that address), stopall (every address), unsubscribe (recorded for subscribers to act on, with `topic`) or forget (the person's details and addresses are redacted everywhere). Without `identity`, the address finds it. The change, its consent-ledger entry and its `optout.created` event are written in one transaction; every service acts on the event.",
+      body: CreateOptOutBody,
+      response: OptOut,
     },
-    async (request, reply) =>
-      reply.code(201).send(await createOptOut(db, request.body, actorOf(request), options)),
+    createOptOut,
   );
 
-  app.post(
+  recordRoute(
     "/api/v1/optin/",
     {
-      schema: {
-        tags: ["consent"],
-        summary: "Record an opt-in: the address may be contacted again",
-        description:
-          "Sets `optedout: false` on the address (it must be one of the identity's, else 400 IDENTITY_ADDRESS_NOT_ON_IDENTITY), records it in the consent ledger and publishes it, so the other services may contact the address again.",
-        body: CreateOptInBody,
-        response: { 201: OptIn, ...errorResponses },
-      },
+      summary: "Record an opt-in: the address may be contacted again",
+      description:
+        "Sets `optedout: false` on the address (it must be one of the identity's, else 400 IDENTITY_ADDRESS_NOT_ON_IDENTITY), records it in the consent ledger and publishes it, so the other services may contact the address again.",
+      body: CreateOptInBody,
+      response: OptIn,
     },
-    async (request, reply) =>
-      reply.code(201).send(await createOptIn(db, request.body, actorOf(request), options)),
+    createOptIn,
   );
 
   app.get(

@@ -2,11 +2,11 @@ import type { ConsentEntry, OptOut, OptOutSearchQuery } from "@tidings/contracts
 import type { PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { identityNotFound } from "../errors.ts";
-import type { ConsentEvent, Prisma } from "../generated/prisma/client.ts";
+import type { ConsentEvent, OptOut as OptOutRow, Prisma } from "../generated/prisma/client.ts";
 import { normaliseAddress } from "./addresses.ts";
 import { toOptOut } from "./consent.ts";
 import type { IdentityOptions } from "./identities.ts";
-import { decodeCursor, type ListResult } from "./paging.ts";
+import { type FindNewestFirst, type ListResult, listNewestFirst, NEWEST_FIRST } from "./paging.ts";
 
 const toConsentEntry = (row: ConsentEvent): ConsentEntry => ({
   id: row.id.toString(),
@@ -56,31 +56,9 @@ export async function searchOptOuts(
       },
     ],
   };
-  const orderBy: Prisma.OptOutOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
-  if (query.cursor !== undefined) {
-    const p = decodeCursor(query.cursor);
-    const rows = await db.optOut.findMany({
-      where: {
-        AND: [
-          where,
-          p ? { OR: [{ createdAt: { lt: p.createdAt } }, { createdAt: p.createdAt, id: { lt: p.id } }] } : {},
-        ],
-      },
-      orderBy,
-      take: page.limit + 1,
-    });
-    const last = rows[page.limit - 1];
-    return {
-      kind: "cursor",
-      next: rows.length > page.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
-      results: rows.slice(0, page.limit).map(toOptOut),
-    };
-  }
-  const [count, rows] = await db.$transaction([
-    db.optOut.count({ where }),
-    db.optOut.findMany({ where, orderBy, skip: page.offset, take: page.limit }),
-  ]);
-  return { kind: "offset", count, results: rows.map(toOptOut) };
+  const find: FindNewestFirst<OptOutRow> = (after, range) =>
+    db.optOut.findMany({ where: { AND: [where, after] }, orderBy: NEWEST_FIRST, ...range });
+  return listNewestFirst(db, query.cursor, page, find, () => db.optOut.count({ where }), toOptOut);
 }
 
 /** The identity's consent ledger, oldest first. */

@@ -22,15 +22,14 @@ import type {
   Identity as IdentityRow,
   OptIn as OptInRow,
   OptOut as OptOutRow,
-  Prisma,
 } from "../generated/prisma/client.ts";
 import { addressesOf, type Details, hasAddress, normaliseAddress, withFlags } from "./addresses.ts";
 import {
   type Actor,
-  announceUpdate,
   type IdentityOptions,
   identitiesWithAddress,
   lockIdentity,
+  updateDetails,
 } from "./identities.ts";
 
 /** Seed's `requestor_source_id` as stored: text (a hub may send its source's integer key). */
@@ -116,18 +115,20 @@ const SCOPES: Record<OptOutType, ConsentEntry["scope"]> = {
   unsubscribe: "topic",
 };
 
+/** A `record…` consent change (below) as a service of its own: run in a transaction of its own. */
+const inOwnTransaction =
+  <I, R>(record: (tx: Tx, input: I, actor: Actor, options: IdentityOptions) => Promise<R>) =>
+  (db: Db, input: I, actor: Actor, options: IdentityOptions = {}): Promise<R> =>
+    db.$transaction((tx) => record(tx, input, actor, options));
+
 /**
  * Records an opt-out and applies it (Seed semantics), with its consent-ledger entry and `optout.created`
  * (carrying the details before the change), in one transaction with the identity row locked.
  */
-export function createOptOut(
-  db: Db,
-  input: CreateOptOutBody,
-  actor: Actor,
-  options: IdentityOptions = {},
-): Promise<OptOut> {
-  return db.$transaction((tx) => recordOptOut(tx, input, actor, options));
-}
+export const createOptOut = inOwnTransaction(recordOptOut);
+
+/** Records an opt-in: the address (which must be on the identity) is no longer opted out. */
+export const createOptIn = inOwnTransaction(recordOptIn);
 
 /** createOptOut inside the caller's transaction. */
 export async function recordOptOut(
@@ -231,27 +232,9 @@ export async function recordOptOut(
     },
   );
   if (after) {
-    const updated = await tx.identity.update({
-      where: { id: identity.id },
-      data: {
-        details: after as Prisma.InputJsonObject,
-        ...(type === "forget" ? { communicateThrough: null } : {}),
-        updatedBy: actor.userId,
-      },
-    });
-    await announceUpdate(tx, updated, actor);
+    await updateDetails(tx, identity.id, after, actor, type === "forget" ? { communicateThrough: null } : {});
   }
   return toOptOut(row);
-}
-
-/** Records an opt-in: the address (which must be on the identity) is no longer opted out. */
-export function createOptIn(
-  db: Db,
-  input: CreateOptInBody,
-  actor: Actor,
-  options: IdentityOptions = {},
-): Promise<OptIn> {
-  return db.$transaction((tx) => recordOptIn(tx, input, actor, options));
 }
 
 /** createOptIn inside the caller's transaction. */
@@ -309,15 +292,11 @@ export async function recordOptIn(
       actor: actor.userId,
     },
   );
-  const updated = await tx.identity.update({
-    where: { id: identity.id },
-    data: {
-      details: withFlags(before, [{ type: input.address_type, address }], {
-        optedout: false,
-      }) as Prisma.InputJsonObject,
-      updatedBy: actor.userId,
-    },
-  });
-  await announceUpdate(tx, updated, actor);
+  await updateDetails(
+    tx,
+    identity.id,
+    withFlags(before, [{ type: input.address_type, address }], { optedout: false }),
+    actor,
+  );
   return toOptIn(row);
 }

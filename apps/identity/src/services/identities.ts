@@ -19,7 +19,14 @@ import {
   normaliseDetails,
   usableAddresses,
 } from "./addresses.ts";
-import { decodeCursor, type ListResult, type Position } from "./paging.ts";
+import {
+  decodeCursor,
+  type FindNewestFirst,
+  type ListResult,
+  listNewestFirst,
+  NEWEST_FIRST,
+  nextPosition,
+} from "./paging.ts";
 
 export function toIdentity(row: IdentityRow): Identity {
   return {
@@ -90,12 +97,39 @@ export async function lockIdentity(tx: Tx, id: string): Promise<IdentityRow | nu
   return tx.identity.findUnique({ where: { id } });
 }
 
-/** Publishes `identity.updated` (message and hook deliveries) for a row, in the caller's transaction. */
-export async function announceUpdate(tx: Tx, row: IdentityRow, actor: Actor): Promise<Identity> {
+/** Publishes `identity.created` or `.updated` (message and hook deliveries) for a row, in the caller's transaction. */
+async function announce(
+  tx: Tx,
+  name: "identity.created" | "identity.updated",
+  row: IdentityRow,
+  actor: Actor,
+): Promise<Identity> {
   const identity = toIdentity(row);
   const payload = { ...identity, addresses: flattenAddresses(identity.details) };
-  await publish(tx, { name: "identity.updated", payload, correlationId: actor.correlationId });
+  await publish(tx, { name, payload, correlationId: actor.correlationId });
   return identity;
+}
+
+/** Publishes `identity.updated` for a row, in the caller's transaction. */
+export const announceUpdate = (tx: Tx, row: IdentityRow, actor: Actor) =>
+  announce(tx, "identity.updated", row, actor);
+
+/**
+ * Stores an identity's new details (and `also`, other columns the change clears) and publishes
+ * `identity.updated`, in the caller's transaction.
+ */
+export async function updateDetails(
+  tx: Tx,
+  id: string,
+  details: Details,
+  actor: Actor,
+  also: { communicateThrough?: null } = {},
+): Promise<Identity> {
+  const row = await tx.identity.update({
+    where: { id },
+    data: { details: details as Prisma.InputJsonObject, ...also, updatedBy: actor.userId },
+  });
+  return announceUpdate(tx, row, actor);
 }
 
 /** Creates an identity and, in the same transaction, its `identity.created` event. */
@@ -120,10 +154,7 @@ export async function createIdentity(
       },
     });
     await registerDetailKeys(tx, details);
-    const identity = toIdentity(row);
-    const payload = { ...identity, addresses: flattenAddresses(identity.details) };
-    await publish(tx, { name: "identity.created", payload, correlationId: actor.correlationId });
-    return identity;
+    return announce(tx, "identity.created", row, actor);
   });
 }
 
@@ -181,14 +212,6 @@ export async function getIdentity(db: Db, id: string): Promise<Identity> {
   return toIdentity(row);
 }
 
-const after = (p: Position | null): Prisma.IdentityWhereInput =>
-  p ? { OR: [{ createdAt: { lt: p.createdAt } }, { createdAt: p.createdAt, id: { lt: p.id } }] } : {};
-
-const positionOf = (rows: IdentityRow[], limit: number): Position | null => {
-  const last = rows[limit - 1];
-  return rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null;
-};
-
 export async function listIdentities(
   db: Db,
   query: IdentityListQuery,
@@ -202,24 +225,9 @@ export async function listIdentities(
     createdBy: query.created_by,
     updatedBy: query.updated_by,
   };
-  const orderBy: Prisma.IdentityOrderByWithRelationInput[] = [{ createdAt: "desc" }, { id: "desc" }];
-  if (query.cursor !== undefined) {
-    const rows = await db.identity.findMany({
-      where: { AND: [where, after(decodeCursor(query.cursor))] },
-      orderBy,
-      take: page.limit + 1,
-    });
-    return {
-      kind: "cursor",
-      next: positionOf(rows, page.limit),
-      results: rows.slice(0, page.limit).map(toIdentity),
-    };
-  }
-  const [count, rows] = await db.$transaction([
-    db.identity.count({ where }),
-    db.identity.findMany({ where, orderBy, skip: page.offset, take: page.limit }),
-  ]);
-  return { kind: "offset", count, results: rows.map(toIdentity) };
+  const find: FindNewestFirst<IdentityRow> = (after, range) =>
+    db.identity.findMany({ where: { AND: [where, after] }, orderBy: NEWEST_FIRST, ...range });
+  return listNewestFirst(db, query.cursor, page, find, () => db.identity.count({ where }), toIdentity);
 }
 
 const PAGING_PARAMS = new Set(["limit", "offset", "cursor", "include_inactive"]);
@@ -326,7 +334,7 @@ export async function searchIdentities(
     const rows = await fetch(ids);
     return {
       kind: "cursor",
-      next: positionOf(rows, page.limit),
+      next: nextPosition(rows, page.limit),
       results: rows.slice(0, page.limit).map(toIdentity),
     };
   }

@@ -1,5 +1,7 @@
 import { type LinkRequest, linkBase, type PageParams, pageParams, toPage } from "@tidings/service-kit";
+import type { Db } from "../db.ts";
 import { invalidCursor, invalidInteger } from "../errors.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
 
 /** A keyset position: the last row's created_at and id (lists are newest first, ties by id). */
 export interface Position {
@@ -11,6 +13,49 @@ export interface Position {
 export type ListResult<T> =
   | { kind: "offset"; count: number; results: T[] }
   | { kind: "cursor"; next: Position | null; results: T[] };
+
+/** Lists are newest first, ties by id. */
+export const NEWEST_FIRST = [{ createdAt: "desc" as const }, { id: "desc" as const }];
+
+/** The position of the next keyset page: its last row, when one row more than `limit` was read. */
+export function nextPosition(rows: Position[], limit: number): Position | null {
+  const last = rows[limit - 1];
+  return rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null;
+}
+
+/** Reads a table's rows that are also `after` (a where clause), in `range`, newest first. */
+export type FindNewestFirst<Row> = (
+  after: object,
+  range: { skip?: number; take: number },
+) => Prisma.PrismaPromise<Row[]>;
+
+/**
+ * A list page of a table with created_at and id, newest first: a keyset page when the request has `cursor`,
+ * else an offset page with the `count` of all.
+ */
+export async function listNewestFirst<Row extends Position, T>(
+  db: Db,
+  cursor: string | undefined,
+  page: PageParams,
+  find: FindNewestFirst<Row>,
+  count: () => Prisma.PrismaPromise<number>,
+  map: (row: Row) => T,
+): Promise<ListResult<T>> {
+  if (cursor !== undefined) {
+    const p = decodeCursor(cursor);
+    const after = p
+      ? { OR: [{ createdAt: { lt: p.createdAt } }, { createdAt: p.createdAt, id: { lt: p.id } }] }
+      : {};
+    const rows = await find(after, { take: page.limit + 1 });
+    return {
+      kind: "cursor",
+      next: nextPosition(rows, page.limit),
+      results: rows.slice(0, page.limit).map(map),
+    };
+  }
+  const [total, rows] = await db.$transaction([count(), find({}, { skip: page.offset, take: page.limit })]);
+  return { kind: "offset", count: total, results: rows.map(map) };
+}
 
 export function encodeCursor(p: Position): string {
   return Buffer.from(JSON.stringify([p.createdAt.toISOString(), p.id])).toString("base64url");

@@ -10,9 +10,8 @@ import {
   verificationExpired,
   verificationInvalid,
 } from "../errors.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
 import { type Details, hasAddress, normaliseAddress, withFlags } from "./addresses.ts";
-import { type Actor, announceUpdate, lockIdentity } from "./identities.ts";
+import { type Actor, lockIdentity, updateDetails } from "./identities.ts";
 
 export interface VerificationSettings {
   ttlSeconds: number;
@@ -137,16 +136,12 @@ export async function confirmVerification(
     }
     const before = identity.details as Details;
     requireOnIdentity(before, input.address_type, address);
-    const row = await tx.identity.update({
-      where: { id: identityId },
-      data: {
-        details: withFlags(before, [{ type: input.address_type, address }], {
-          verified: true,
-        }) as Prisma.InputJsonObject,
-        updatedBy: actor.userId,
-      },
-    });
-    await announceUpdate(tx, row, actor);
+    await updateDetails(
+      tx,
+      identityId,
+      withFlags(before, [{ type: input.address_type, address }], { verified: true }),
+      actor,
+    );
   });
   return { verified: true };
 }
