@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { sendTopicBatch } from "../src/services/topics-send.ts";
+import { fanOutPublish, sendTopicBatch } from "../src/services/topics-send.ts";
 import { topicsTest } from "./support.ts";
 import { address, announceIdentity, identityEvent, tokenIn, UNSUBSCRIBE_SECRET } from "./topics-helpers.ts";
 
@@ -301,5 +301,36 @@ describe("publishing", () => {
       what: "clinic-3 sends",
     });
     expect(sends.map((s) => s.to_addr).sort()).toEqual(["+27820000002", "alice@example.org"]);
+  });
+});
+
+describe("a publish's progress", () => {
+  it("is measured against what its fan-out handed on, when a subscriber left between the publish and the fan-out", async ({
+    svc,
+    call,
+    subscribe,
+  }) => {
+    const [gita, hana] = [randomUUID(), randomUUID()];
+    await announceIdentity(svc, gita, {}, [address("msisdn", "+27820000011")]);
+    await announceIdentity(svc, hana, {}, [address("msisdn", "+27820000012")]);
+    await subscribe("ward-news", gita);
+    await subscribe("ward-news", hana);
+    // Published with both subscribers counted (as the publish request counts them), its fan-out not yet run...
+    await svc.db.topicPublish.create({
+      data: { publishId: "ward-1", topic: "ward-news", content: "Visiting hours change", recipients: 2 },
+    });
+    const before = (await call("GET", "/api/v1/publishes/ward-1/")).json();
+    expect(before).toMatchObject({ recipients: 2, handed_on: null, recorded: 0 });
+    // ...when hana unsubscribes: the fan-out hands on gita alone.
+    expect((await call("DELETE", `/api/v1/topics/ward-news/subscribers/${hana}/`)).statusCode).toBe(204);
+    expect(await fanOutPublish(svc.db, svc.broker, "ward-1", { pageSize: 10, sendBatchSize: 2 })).toBe(1);
+    const record = await waitFor(
+      async () => {
+        const r = (await call("GET", "/api/v1/publishes/ward-1/")).json();
+        return r.recorded === 1 && r;
+      },
+      { timeoutMs: 30_000, what: "ward-1's batch" },
+    );
+    expect(record).toMatchObject({ recipients: 2, handed_on: 1, recorded: 1, counts: { queued: 1 } });
   });
 });

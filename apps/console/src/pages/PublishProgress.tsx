@@ -5,13 +5,19 @@ import { Loaded, useClient } from "../ui.tsx";
 
 interface PublishRecord {
   recipients: number;
+  handed_on: number | null;
   recorded: number;
   counts: Record<string, number>;
 }
 
-/** Final: the fan-out has reached every recipient and no message is still waiting for its delivery report. */
-const isFinal = (r: PublishRecord | undefined): boolean =>
-  r !== undefined && r.recorded >= r.recipients && !r.counts.queued;
+/** How many recipients the publish is sending to: those its fan-out handed on, once it has (else those counted). */
+const target = (r: PublishRecord) => r.handed_on ?? r.recipients;
+
+/** Every recipient the fan-out handed on has its record (its batch has run). */
+const allReached = (r: PublishRecord) => r.handed_on !== null && r.recorded >= r.handed_on;
+
+/** Final: every recipient handed on is reached and no message is still waiting for its delivery report. */
+const isFinal = (r: PublishRecord | undefined): boolean => r !== undefined && allReached(r) && !r.counts.queued;
 
 const POLL_MS = 1000;
 
@@ -36,13 +42,13 @@ export function PublishProgress({ publishId }: { publishId: string }) {
           return (
             <>
               <label htmlFor="publish-progress">
-                {r.recorded} of {r.recipients} recipients reached
+                {r.recorded} of {target(r)} recipients reached
               </label>
-              <progress id="publish-progress" max={Math.max(r.recipients, 1)} value={r.recorded} />
+              <progress id="publish-progress" max={Math.max(target(r), 1)} value={r.recorded} />
               <p role="status" className="status">
                 {done
                   ? "Done"
-                  : r.recorded >= r.recipients
+                  : allReached(r)
                     ? "All sent; waiting for delivery reports…"
                     : "Sending…"}
               </p>

@@ -62,7 +62,8 @@ export interface TopicSendOptions {
 /**
  * topic.fan-out: pages through the publish's recipients (keyset on identity) and publishes them as
  * `topic.send-batch` commands for competing consumers, each with an id derived from its identities, so a
- * redelivered fan-out republishes the same commands. Returns how many identities it handed on.
+ * redelivered fan-out republishes the same commands. Returns how many identities it handed on, and records that
+ * number on the publish (`handed_on`) when it is done.
  */
 export async function fanOutPublish(
   db: Db,
@@ -72,7 +73,7 @@ export async function fanOutPublish(
   correlationId?: string,
 ): Promise<number> {
   const publish = await db.topicPublish.findUniqueOrThrow({ where: { publishId } });
-  return fanOutKeyset(
+  const handedOn = await fanOutKeyset(
     "topic",
     async (after, limit) =>
       (
@@ -92,6 +93,10 @@ export async function fanOutPublish(
       ),
     sizes,
   );
+  // Who unsubscribed (or subscribed) between the publish and its fan-out makes this differ from `recipients`: the
+  // publish's progress is measured against what the fan-out handed on.
+  await db.topicPublish.update({ where: { publishId }, data: { handedOn } });
+  return handedOn;
 }
 
 interface RecipientRow {

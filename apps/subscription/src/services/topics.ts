@@ -235,6 +235,7 @@ export async function getPublish(db: Db, publishId: string): Promise<PublishReco
     template: row.templateId,
     channels: row.channels,
     recipients: row.recipients,
+    handed_on: row.handedOn,
     recorded,
     counts,
     failures,

@@ -68,7 +68,12 @@ export const PublishRecord = Type.Object({
   template: Nullable(Type.Integer()),
   channels: Type.Array(Type.String()),
   recipients: Type.Integer({ minimum: 0 }),
-  /** How many of the recipients have a record (the fan-out has reached them): all of them once it is done. */
+  /**
+   * How many identities the fan-out handed to its send batches (the subscribers when it read them: fewer than
+   * `recipients` if some unsubscribed since the publish); null until the fan-out has ended.
+   */
+  handed_on: Nullable(Type.Integer({ minimum: 0 })),
+  /** How many identities have a record (their batch has run): all those handed on once the sending is done. */
   recorded: Type.Integer({ minimum: 0 }),
   /** Recipient records by status: queued, failed, skipped, delivered, undelivered. */
   counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "topic_publish" ADD COLUMN     "handed_on" INTEGER;
