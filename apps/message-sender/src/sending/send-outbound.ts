@@ -29,6 +29,7 @@ import {
   releaseClaim,
   storeAndClaim,
 } from "./claim.ts";
+import type { Claimed } from "./claim-window.ts";
 import { dailyCapDeferral, dailyCapOf, endUnsent } from "./daily-cap.ts";
 import type { Sender } from "./sender.ts";
 import { findEarlierSend } from "./takeover.ts";
@@ -60,12 +61,28 @@ export async function sendOutbound(
   if (!command.to_addr && !command.to_identity) {
     throw new NonRetryableError("outbound.send needs to_addr or to_identity");
   }
-  const { db, worker } = sender;
-  const { id } = command;
   const defaultChannel = command.channel ?? (await sender.channels.defaultChannel());
-  const claimedAt = Date.now();
   const outbound = await storeAndClaim(sender, command, defaultChannel, log);
-  if (!outbound || (await cancelIfForgotten(db, id, outbound.to_identity, worker))) {
+  if (!outbound) {
+    return;
+  }
+  try {
+    await sendClaimed(sender, command.id, outbound, log, attempt);
+  } finally {
+    sender.claims.release(command.id, outbound.claim);
+  }
+}
+
+/** Sends an outbound this worker claimed (see sendOutbound). */
+async function sendClaimed(
+  sender: Sender,
+  id: string,
+  outbound: Claimed,
+  log: Logger,
+  attempt: number,
+): Promise<void> {
+  const { db, worker } = sender;
+  if (await cancelIfForgotten(db, id, outbound.to_identity, worker)) {
     return;
   }
   let result: SendResult;
@@ -113,7 +130,7 @@ export async function sendOutbound(
           priority: outbound.priority,
           redelivery: sender.redelivery,
         },
-        claimedAt,
+        outbound.claim,
         log,
       );
       return;
@@ -156,7 +173,7 @@ export async function sendOutbound(
     }
     const toSend = { id, content: outbound.content, metadata: outbound.metadata };
     try {
-      result = await sendThrough(sender, channel, toSend, address, claimedAt);
+      result = await sendThrough(sender, channel, toSend, address, outbound.claim);
     } catch (err) {
       // Fail over only on a definite rejection: the provider did not accept the message. A timeout or an
       // outage may have sent it, so those are retried on the same channel. A recipient who opted out is not
@@ -170,7 +187,7 @@ export async function sendOutbound(
         "channel rejected the outbound; failing over",
       );
       sentThrough = fallback.id;
-      result = await sendThrough(sender, fallback, toSend, address, claimedAt);
+      result = await sendThrough(sender, fallback, toSend, address, outbound.claim);
     }
   } catch (err) {
     if (err instanceof RecipientOptedOutError && address) {
@@ -239,7 +256,7 @@ export async function sendOutbound(
       priority: outbound.priority,
       redelivery: sender.redelivery,
     },
-    claimedAt,
+    outbound.claim,
     log,
   );
 }
