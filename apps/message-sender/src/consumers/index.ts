@@ -5,6 +5,7 @@ import { ChannelCache } from "../channels/channel-cache.ts";
 import type { Channels } from "../outbound/channel.ts";
 import { defaultRedelivery } from "../outbound/redelivery.ts";
 import { identityDirectory } from "../recipients/identity-directory.ts";
+import { sendRecorder } from "../sending/claim.ts";
 import { ClaimBatcher } from "../sending/claim-window.ts";
 import { startAddressBookConsumer } from "./address-book.consumer.ts";
 import { startConsentConsumer } from "./consent.consumer.ts";
@@ -34,6 +35,7 @@ export async function startConsumers(deps: ConsumerDeps, injected: Channels, clo
     worker: config.WORKER_ID,
     claimTtlMs: config.OUTBOUND_CLAIM_TTL_MS,
     claims,
+    recordSend: sendRecorder(db),
     pauseMaxWaitMs: config.CHANNEL_PAUSE_MAX_WAIT_MS,
     maxAttempts: OUTBOUND_SEND_MAX_ATTEMPTS,
     redelivery: defaultRedelivery(config),

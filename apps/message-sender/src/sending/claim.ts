@@ -2,9 +2,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { RetryNotBeforeError } from "@tidings/amqp";
 import type { OutboundSend } from "@tidings/contracts";
 import { recordParts } from "../channels/parts.ts";
+import type { Db } from "../db.ts";
+import { GroupCommit } from "../group-commit.ts";
 import type { Logger, NoAnswerError } from "../outbound/channel.ts";
 import { accepted } from "../outbound/metrics.ts";
-import { type AcceptedSend, recordSend } from "../outbound/status.ts";
+import { type AcceptedSend, recordSend, recordSends } from "../outbound/status.ts";
 import type { ClaimClock, Claimed } from "./claim-window.ts";
 import type { Sender } from "./sender.ts";
 
@@ -139,7 +141,7 @@ export async function recordSendWithRetries(
         // Before the send: a part's receipt that comes after finds its part (channels/parts.ts).
         await recordParts(sender.db, send.channel, id, result.parts);
       }
-      const recorded = await recordSend(sender.db, { ...send, worker: sender.worker });
+      const recorded = await sender.recordSend({ ...send, worker: sender.worker });
       if (!recorded) {
         log.error(
           { outboundId: id, providerId: result.providerId },
@@ -156,4 +158,18 @@ export async function recordSendWithRetries(
       await sleep(wait);
     }
   }
+}
+
+/**
+ * How a worker records its sends: those that finish together in one statement (recordSends, through a group
+ * commit: the sends that finish while a statement is in flight go in the next); one delivered at once (the log
+ * channel) in its own transaction.
+ */
+export function sendRecorder(db: Db): (send: AcceptedSend) => Promise<boolean> {
+  const group = new GroupCommit({
+    maxBatch: 100,
+    maxWrites: 2,
+    write: (sends: AcceptedSend[]) => recordSends(db, sends),
+  });
+  return (send) => (send.result.delivered ? recordSend(db, send) : group.add(send));
 }
