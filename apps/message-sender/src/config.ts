@@ -74,6 +74,11 @@ export const loadMessageSenderConfig = (env: Record<string, string | undefined> 
       /** Unacknowledged bulk outbound.send messages per worker; the normal lane uses AMQP_PREFETCH. */
       OUTBOUND_PREFETCH_BULK: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
       /**
+       * outbound.send messages a worker claims and sends at once, across its lanes (the rest of its prefetch waits
+       * unclaimed, high priority first): so a claim is taken only when its send can start.
+       */
+      OUTBOUND_SENDS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
+      /**
        * Where `POST /api/v1/archive-outbounds/` writes its gzipped NDJSON files (one per day). Unset: archiving
        * is refused (409).
        */

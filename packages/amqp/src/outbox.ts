@@ -50,13 +50,15 @@ export interface AtomicChange {
    * holds, so a compare-and-set that changed nothing enqueues nothing. Default: always.
    */
   onlyIf?: string;
+  /** More columns of the statement's one row, on those CTEs (e.g. `(SELECT array_agg(id) FROM changed) AS ids`). */
+  returning?: string;
 }
 
 /**
  * The one statement `enqueue` runs, optionally with a change of the caller's as CTEs before it: a single
  * statement is atomic without an interactive transaction (one round trip instead of BEGIN ... COMMIT), so the
  * messages are published if and only if the change is stored. Payloads are validated here. The statement
- * returns one row: `n`, the number of messages inserted.
+ * returns one row: `n`, the number of messages inserted (and the change's `returning` columns).
  */
 export function enqueueStatement(
   messages: OutboxMessage[],
@@ -83,7 +85,8 @@ export function enqueueStatement(
        ON CONFLICT (id) DO NOTHING
        RETURNING 1
      )
-     SELECT pg_notify('${OUTBOX_CHANNEL}', '')::text AS notified, (SELECT count(*) FROM inserted)::int AS n`;
+     SELECT pg_notify('${OUTBOX_CHANNEL}', '')::text AS notified, (SELECT count(*) FROM inserted)::int AS n
+       ${change.returning ? `, ${change.returning}` : ""}`;
   return { text, values: [...change.values, JSON.stringify(rows)], ids: rows.map((r) => r.id) };
 }
 

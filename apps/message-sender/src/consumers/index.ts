@@ -5,6 +5,8 @@ import { ChannelCache } from "../channels/channel-cache.ts";
 import type { Channels } from "../outbound/channel.ts";
 import { defaultRedelivery } from "../outbound/redelivery.ts";
 import { identityDirectory } from "../recipients/identity-directory.ts";
+import { sendRecorder } from "../sending/claim.ts";
+import { ClaimBatcher } from "../sending/claim-window.ts";
 import { startAddressBookConsumer } from "./address-book.consumer.ts";
 import { startConsentConsumer } from "./consent.consumer.ts";
 import type { ConsumerDeps } from "./consumer-deps.ts";
@@ -26,11 +28,14 @@ export async function startConsumers(deps: ConsumerDeps, injected: Channels, clo
   const stopAddressBook = await startAddressBookConsumer(deps);
   const stopConsent = await startConsentConsumer(deps);
   const stopTemplates = await startTemplatesConsumer(deps);
+  const claims = new ClaimBatcher(db, config.WORKER_ID, config.OUTBOUND_CLAIM_TTL_MS);
   const stopSending = await startOutboundSendConsumers(deps, {
     db,
     channels,
     worker: config.WORKER_ID,
     claimTtlMs: config.OUTBOUND_CLAIM_TTL_MS,
+    claims,
+    recordSend: sendRecorder(db),
     pauseMaxWaitMs: config.CHANNEL_PAUSE_MAX_WAIT_MS,
     maxAttempts: OUTBOUND_SEND_MAX_ATTEMPTS,
     redelivery: defaultRedelivery(config),
@@ -43,6 +48,7 @@ export async function startConsumers(deps: ConsumerDeps, injected: Channels, clo
   return async () => {
     await stopPollers();
     await stopSending();
+    claims.close();
     await stopAddressBook();
     await stopConsent();
     await stopTemplates();

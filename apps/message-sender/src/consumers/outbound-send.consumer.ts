@@ -1,6 +1,7 @@
 import { queues } from "@tidings/contracts";
 import type { Stop } from "@tidings/service-kit";
 import { retryDelays } from "../config.ts";
+import { SendPermits } from "../sending/claim-window.ts";
 import { sendOutbound } from "../sending/send-outbound.ts";
 import type { Sender } from "../sending/sender.ts";
 import type { ConsumerDeps } from "./consumer-deps.ts";
@@ -8,7 +9,8 @@ import type { ConsumerDeps } from "./consumer-deps.ts";
 /**
  * `message-sender.outbound-send` and its two priority lanes (`-high`, `-bulk`): the same `outbound.send` handler
  * on three queues, each consumed on its own channel with its own prefetch, so a bulk backlog fills only the bulk
- * consumer's window and a high message is taken at once.
+ * consumer's window and a high message is taken at once. At most OUTBOUND_SENDS_IN_FLIGHT of the three windows are
+ * claimed and sent at a time (a freed place goes to the high lane first).
  */
 export async function startOutboundSendConsumers(
   { config, broker }: ConsumerDeps,
@@ -16,15 +18,20 @@ export async function startOutboundSendConsumers(
 ): Promise<Stop> {
   const delaysMs = retryDelays(config);
   const lanes = [
-    ["message-sender.outbound-send-high", config.OUTBOUND_PREFETCH_HIGH],
-    ["message-sender.outbound-send", config.AMQP_PREFETCH],
-    ["message-sender.outbound-send-bulk", config.OUTBOUND_PREFETCH_BULK],
+    ["message-sender.outbound-send-high", config.OUTBOUND_PREFETCH_HIGH, "high"],
+    ["message-sender.outbound-send", config.AMQP_PREFETCH, "normal"],
+    ["message-sender.outbound-send-bulk", config.OUTBOUND_PREFETCH_BULK, "bulk"],
   ] as const;
+  // Only the sends that hold a permit claim their outbounds (together, see ClaimBatcher) and send them.
+  const permits = new SendPermits(config.OUTBOUND_SENDS_IN_FLIGHT);
   const consumers = await Promise.all(
-    lanes.map(([queue, prefetch]) =>
+    lanes.map(([queue, prefetch, lane]) =>
       broker.consume(
         queue,
-        { "outbound.send": (command, ctx) => sendOutbound(sender, command, ctx.log, ctx.attempt) },
+        {
+          "outbound.send": (command, ctx) =>
+            permits.run(lane, () => sendOutbound(sender, command, ctx.log, ctx.attempt)),
+        },
         { prefetch, retry: delaysMs && { delaysMs } },
       ),
     ),

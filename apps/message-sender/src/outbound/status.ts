@@ -30,68 +30,88 @@ export interface AcceptedSend {
 /**
  * queued -> submitted, by the worker holding the claim, with its history row and `outbound.submitted`; then
  * -> delivered when the channel reported delivery at once (the log channel). False when the outbound was not
- * queued under that claim (the claim lapsed and another worker took it).
- *
- * The usual case (a provider that will call back) is ONE statement: the compare-and-set, taking the report
- * lock first, the history row and the event, atomic on its own, instead of a locked interactive transaction
- * of seven round trips. Then one read of the early reports, made after that statement committed: a final
- * report that overtook this confirmation was kept there by reportFinal under the same lock, so it is either
- * seen here or found the outbound submitted itself; if there is one, it is applied now.
+ * queued under that claim (the claim lapsed and another worker took it). See recordSends.
  */
 export async function recordSend(db: Db, send: AcceptedSend): Promise<boolean> {
-  const { id, worker, result, channel } = send;
-  if (result.delivered) {
+  if (send.result.delivered) {
     return db.$transaction((tx) => recordDelivered(tx, send));
   }
-  const change: Change = {
+  const [recorded] = await recordSends(db, [send]);
+  return recorded === true;
+}
+
+/**
+ * Sends the provider accepted and will report on (none delivered at once), recorded together; whether each was.
+ * ONE statement makes each one's compare-and-set (queued under its worker's claim -> submitted), taking the
+ * report lock of each provider id first, and writes their history rows and their `outbound.submitted`: atomic
+ * on its own, instead of a locked interactive transaction of seven round trips per send. Then one read of the
+ * early reports of those recorded, made after that statement committed: a final report that overtook a
+ * confirmation was kept there by reportFinal under the same lock, so it is either seen here or found the
+ * outbound submitted itself; those found are applied now.
+ */
+export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolean[]> {
+  const changes: Change[] = sends.map((send) => ({
     row: {
-      id,
+      id: send.id,
       status: "submitted",
       toIdentity: send.toIdentity,
-      channel,
-      providerId: result.providerId,
+      channel: send.channel,
+      providerId: send.result.providerId,
       delivered: false,
       updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
       priority: send.priority,
     },
-    worker,
-    reason: result.note, // an acceptance without a provider id says so
-  };
-  const statement = enqueueStatement(eventsFor(change), {
-    ctes: `changed AS (
-        UPDATE outbound
-        SET status = 'submitted', channel = $3, provider_id = $4, attempts = attempts + 1, claimed_until = NULL,
-            last_error = $7::text, updated_at = $5::timestamptz
-        WHERE id = $1::uuid AND status = 'queued' AND claimed_by = $2
-          AND (SELECT true FROM (SELECT pg_advisory_xact_lock(hashtext($3 || ':' || $4))) AS locked)
-        RETURNING id),
+    worker: send.worker,
+    reason: send.result.note, // an acceptance without a provider id says so
+  }));
+  const rows = changes.map((change) => ({
+    id: change.row.id,
+    worker: change.worker,
+    channel: change.row.channel,
+    provider_id: change.row.providerId,
+    updated_at: change.row.updatedAt.toISOString(),
+    detail: historyDetail(change),
+    note: change.reason ?? null,
+  }));
+  // The locks in one order (no two statements wait on each other), taken before any row is changed.
+  const statement = enqueueStatement(changes.flatMap(eventsFor), {
+    ctes: `input AS (
+        SELECT * FROM jsonb_to_recordset($1::jsonb)
+          AS r(id uuid, worker text, channel text, provider_id text, updated_at timestamptz, detail jsonb, note text)),
+      locked AS (
+        SELECT pg_advisory_xact_lock(hashtext(channel || ':' || provider_id)) FROM (
+          SELECT channel, provider_id FROM input WHERE provider_id IS NOT NULL ORDER BY channel, provider_id) k),
+      changed AS (
+        UPDATE outbound o
+        SET status = 'submitted', channel = i.channel, provider_id = i.provider_id, attempts = o.attempts + 1,
+            claimed_until = NULL, last_error = i.note, updated_at = i.updated_at
+        FROM input i
+        WHERE o.id = i.id AND o.status = 'queued' AND o.claimed_by = i.worker AND (SELECT count(*) FROM locked) >= 0
+        RETURNING o.id),
       history AS (
         INSERT INTO outbound_event (outbound_id, status, detail)
-        SELECT id, 'submitted', $6::jsonb FROM changed)`,
-    values: [
-      id,
-      worker,
-      channel,
-      result.providerId,
-      change.row.updatedAt.toISOString(),
-      JSON.stringify(historyDetail(change)),
-      result.note ?? null,
-    ],
-    onlyIf: "EXISTS (SELECT 1 FROM changed)",
+        SELECT c.id, 'submitted', i.detail FROM changed c JOIN input i ON i.id = c.id)`,
+    values: [JSON.stringify(rows)],
+    // Each outbound.submitted only with its own change.
+    onlyIf: "(m.payload->>'id')::uuid IN (SELECT id FROM changed)",
+    returning: "(SELECT coalesce(array_agg(id::text), '{}') FROM changed) AS recorded",
   });
-  const [recorded] = await db.$queryRawUnsafe<{ n: number }[]>(statement.text, ...statement.values);
-  if (!recorded?.n) {
-    return false;
+  const [result] = await db.$queryRawUnsafe<{ recorded: string[] }[]>(statement.text, ...statement.values);
+  const recorded = new Set(result?.recorded);
+  // With no provider id no report can name it (the lock above locked nothing for it, and needed not).
+  const reportable = sends.filter((send) => recorded.has(send.id) && send.result.providerId !== null);
+  if (reportable.length > 0) {
+    const early = await db.$queryRaw<{ channel: string; provider_id: string }[]>`
+      SELECT channel, provider_id FROM early_report WHERE (channel, provider_id) IN (
+        SELECT * FROM unnest(${reportable.map((s) => s.channel)}::text[], ${reportable.map((s) => s.result.providerId)}::text[]))`;
+    for (const { channel, provider_id: providerId } of early) {
+      const send = reportable.find((s) => s.channel === channel && s.result.providerId === providerId);
+      if (send) {
+        await db.$transaction((tx) => applyEarlyReport(tx, send.id, channel, providerId, send.redelivery));
+      }
+    }
   }
-  const { providerId } = result;
-  if (providerId === null) {
-    return true; // no report can name it (with no id, the lock above locked nothing, and needed not)
-  }
-  const early = await db.earlyReport.count({ where: { channel, providerId } });
-  if (early > 0) {
-    await db.$transaction((tx) => applyEarlyReport(tx, id, channel, providerId, send.redelivery));
-  }
-  return true;
+  return sends.map((send) => recorded.has(send.id));
 }
 
 /** queued -> submitted -> delivered at once (no report will follow, so no early one can exist). */

@@ -10,7 +10,8 @@ import {
 } from "../outbound/channel.ts";
 import { recipientZone } from "../outbound/timing.ts";
 import { identityZone } from "../recipients/address-book.ts";
-import { CLAIM_MARGIN_MS, ClaimRunningOutError } from "./claim.ts";
+import { CLAIM_MARGIN_MS, ClaimRunningOutError, renewClaim } from "./claim.ts";
+import type { ClaimClock } from "./claim-window.ts";
 import { callProvider } from "./provider-call.ts";
 import type { Sender } from "./sender.ts";
 
@@ -26,14 +27,19 @@ export async function sendThrough(
   channel: ResolvedChannel,
   outbound: OutboundToSend,
   address: string,
-  claimedAt: number,
+  claim: ClaimClock,
 ): Promise<SendResult> {
-  // Calls the provider if our claim (taken at `claimedAt`, local time, so never later than the database's) will
-  // outlast the channel's longest send: a worker that stalled after claiming (a slow database, a starved event
-  // loop, a wait below) must not send while another worker, seeing the claim lapse, takes the outbound over.
-  const sendWithinClaim = () => {
+  // Calls the provider if our claim will outlast the channel's longest send: a worker that stalled after claiming
+  // (a slow database, a starved event loop, a wait below) must not send while another worker, seeing the claim
+  // lapse, takes the outbound over. A claim still live but too short is renewed first (if its whole term is long
+  // enough), so a send that waited here is not handed back to the queue.
+  const sendWithinClaim = async () => {
     const needed = (channel.channel.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS) + CLAIM_MARGIN_MS;
-    if (Date.now() + needed > claimedAt + sender.claimTtlMs) {
+    const runsOut = () => Date.now() + needed > claim.at + sender.claimTtlMs;
+    if (
+      runsOut() &&
+      (needed >= sender.claimTtlMs || !(await renewClaim(sender, outbound.id, claim)) || runsOut())
+    ) {
       throw new ClaimRunningOutError(
         `claim of outbound ${outbound.id} lapses before a send through ${channel.id} could time out`,
       );

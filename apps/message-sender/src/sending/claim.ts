@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { RetryNotBeforeError } from "@tidings/amqp";
-import type { OutboundPriority, OutboundSend, SendingWindow } from "@tidings/contracts";
+import type { OutboundSend } from "@tidings/contracts";
 import { recordParts } from "../channels/parts.ts";
+import type { Db } from "../db.ts";
+import { GroupCommit } from "../group-commit.ts";
 import type { Logger, NoAnswerError } from "../outbound/channel.ts";
 import { accepted } from "../outbound/metrics.ts";
-import { type AcceptedSend, recordSend } from "../outbound/status.ts";
+import { type AcceptedSend, recordSend, recordSends } from "../outbound/status.ts";
+import type { ClaimClock, Claimed } from "./claim-window.ts";
 import type { Sender } from "./sender.ts";
 
 // The claim: one worker at a time sends an outbound. storeAndClaim takes it; a send that failed releases it
@@ -27,35 +30,12 @@ class ClaimedElsewhereError extends Error {
   override name = "ClaimedElsewhereError";
 }
 
-export interface Claimed {
-  channel: string;
-  to_addr: string;
-  to_identity: string | null;
-  content: string | null;
-  metadata: Record<string, unknown>;
-  priority: OutboundPriority;
-  sending_window: SendingWindow | null;
-  not_before: Date | null;
-  expires_at: Date | null;
-  created_at: Date;
-  /** Sent with a test key (through the log channel): not counted against the recipient's daily cap. */
-  test: boolean;
-  /** The content template (and version) it was rendered from, if any: a WhatsApp send's template comes from it. */
-  template: number | null;
-  template_version: number | null;
-  /** The worker of an earlier claim that did not end in a known outcome (null: never claimed, or cleared). */
-  previous_worker: string | null;
-  previous_until: Date | null;
-  /** Stored by this statement (a new outbound from outbound.send), not claimed from the table. */
-  inserted: boolean;
-}
-
 /**
- * Stores the outbound if it is new and claims it for this worker, in ONE statement, and returns what sending
- * it needs: a stored outbound is claimed while it is queued and no other live claim exists (the
- * compare-and-set that lets exactly one worker go on); a new one is inserted already claimed (a concurrent
- * insert of the same id wins, and this one claims nothing). Undefined when it is no longer queued (already
- * sent or failed: nothing to do); throws ClaimedElsewhereError while another worker's claim is live.
+ * Stores the outbound if it is new and claims it for this worker (through the worker's ClaimBatcher: one
+ * statement with the other claims asked for at the same time), and returns what sending it needs: a stored
+ * outbound is claimed while it is queued and no other live claim exists (the compare-and-set that lets exactly
+ * one worker go on); a new one is inserted already claimed. Undefined when it is no longer queued (already sent
+ * or failed: nothing to do); throws ClaimedElsewhereError while another worker's claim is live.
  */
 export async function storeAndClaim(
   sender: Sender,
@@ -63,41 +43,9 @@ export async function storeAndClaim(
   defaultChannel: string,
   log: Logger,
 ): Promise<Claimed | undefined> {
-  const { db, worker } = sender;
   const { id } = command;
-  const ttl = sender.claimTtlMs / 1000;
-  const [claimed] = await db.$queryRaw<Claimed[]>`
-    WITH claimable AS (
-      SELECT id, claimed_by AS previous_worker, claimed_until AS previous_until FROM outbound
-      WHERE id = ${id}::uuid AND status = 'queued' AND (claimed_until IS NULL OR claimed_until < now())
-      FOR UPDATE
-    ), claimed AS (
-      UPDATE outbound o
-      SET claimed_by = ${worker}, claimed_until = now() + make_interval(secs => ${ttl}::float8), updated_at = now()
-      FROM claimable c WHERE o.id = c.id
-      RETURNING o.channel, o.to_addr, o.to_identity::text, o.content, o.metadata, o.priority::text,
-        o.sending_window, o.not_before, o.expires_at, o.created_at, o.test, o.template, o.template_version,
-        c.previous_worker, c.previous_until,
-        false AS inserted
-    ), stored AS (
-      INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window,
-                            not_before, expires_at, created_by_schedule, sensitive, claimed_by, claimed_until)
-      SELECT ${id}::uuid, ${command.to_addr ?? ""}, ${command.to_identity ?? null}::uuid, ${command.content ?? null},
-        ${command.channel ?? defaultChannel}, ${JSON.stringify(command.metadata)}::jsonb, ${command.resend ?? null}::boolean,
-        ${command.priority ?? "normal"}::outbound_priority,
-        ${command.sending_window ? JSON.stringify(command.sending_window) : null}::jsonb,
-        ${command.not_before ?? null}::timestamptz, ${command.expires_at ?? null}::timestamptz,
-        ${command.created_by_schedule ?? null}::uuid, ${command.sensitive ?? false}, ${worker},
-        now() + make_interval(secs => ${ttl}::float8)
-      WHERE NOT EXISTS (SELECT 1 FROM outbound WHERE id = ${id}::uuid)
-      ON CONFLICT (id) DO NOTHING
-      RETURNING channel, to_addr, to_identity::text, content, metadata, priority::text, sending_window, not_before,
-        expires_at, created_at, test, NULL::int AS template, NULL::int AS template_version,
-        NULL::text AS previous_worker, NULL::timestamptz AS previous_until,
-        true AS inserted
-    )
-    SELECT * FROM claimed UNION ALL SELECT * FROM stored`;
-  if (claimed) {
+  const claimed = await sender.claims.claim(command, defaultChannel);
+  if ("claim" in claimed) {
     if (claimed.inserted) {
       accepted.inc({ channel: claimed.channel, priority: claimed.priority });
     }
@@ -109,12 +57,20 @@ export async function storeAndClaim(
     }
     return claimed;
   }
-  const { status, claimedBy } = await db.outbound.findUniqueOrThrow({ where: { id } });
-  if (status !== "queued") {
-    log.info({ outboundId: id, status }, "outbound already handled; nothing to do");
+  if (claimed.status !== null && claimed.status !== "queued") {
+    log.info({ outboundId: id, status: claimed.status }, "outbound already handled; nothing to do");
     return undefined;
   }
-  throw new ClaimedElsewhereError(`outbound ${id} is being sent by ${claimedBy}`);
+  throw new ClaimedElsewhereError(`outbound ${id} is being sent by ${claimed.claimedBy ?? "another worker"}`);
+}
+
+/**
+ * Renews our claim now, for a send that waited in this process until too little of it was left to call the
+ * provider (see ClaimBatcher). False when the claim is gone (lapsed, or another worker took the outbound).
+ */
+export async function renewClaim(sender: Sender, id: string, claim: ClaimClock): Promise<boolean> {
+  const renewed = await sender.claims.renew([id], new Map([[id, claim]]));
+  return renewed.has(id);
 }
 
 /**
@@ -175,7 +131,7 @@ export async function defer(sender: Sender, id: string, notBefore: Date): Promis
 export async function recordSendWithRetries(
   sender: Sender,
   send: Omit<AcceptedSend, "worker">,
-  claimedAt: number,
+  claim: ClaimClock,
   log: Logger,
 ): Promise<void> {
   const { id, result } = send;
@@ -185,7 +141,7 @@ export async function recordSendWithRetries(
         // Before the send: a part's receipt that comes after finds its part (channels/parts.ts).
         await recordParts(sender.db, send.channel, id, result.parts);
       }
-      const recorded = await recordSend(sender.db, { ...send, worker: sender.worker });
+      const recorded = await sender.recordSend({ ...send, worker: sender.worker });
       if (!recorded) {
         log.error(
           { outboundId: id, providerId: result.providerId },
@@ -195,11 +151,25 @@ export async function recordSendWithRetries(
       return;
     } catch (err) {
       const wait = Math.min(1_000, 50 * 2 ** attempt);
-      if (Date.now() + wait > claimedAt + sender.claimTtlMs / 2) {
+      if (Date.now() + wait > claim.at + sender.claimTtlMs / 2) {
         throw err;
       }
       log.warn({ err, outboundId: id, providerId: result.providerId }, "could not record a send; retrying");
       await sleep(wait);
     }
   }
+}
+
+/**
+ * How a worker records its sends: those that finish together in one statement (recordSends, through a group
+ * commit: the sends that finish while a statement is in flight go in the next); one delivered at once (the log
+ * channel) in its own transaction.
+ */
+export function sendRecorder(db: Db): (send: AcceptedSend) => Promise<boolean> {
+  const group = new GroupCommit({
+    maxBatch: 100,
+    maxWrites: 2,
+    write: (sends: AcceptedSend[]) => recordSends(db, sends),
+  });
+  return (send) => (send.result.delivered ? recordSend(db, send) : group.add(send));
 }

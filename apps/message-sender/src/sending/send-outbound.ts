@@ -30,6 +30,7 @@ import {
   releaseClaim,
   storeAndClaim,
 } from "./claim.ts";
+import type { Claimed } from "./claim-window.ts";
 import { dailyCapDeferral, dailyCapOf, endUnsent } from "./daily-cap.ts";
 import type { Sender } from "./sender.ts";
 import { findEarlierSend } from "./takeover.ts";
@@ -61,12 +62,28 @@ export async function sendOutbound(
   if (!command.to_addr && !command.to_identity) {
     throw new NonRetryableError("outbound.send needs to_addr or to_identity");
   }
-  const { db, worker } = sender;
-  const { id } = command;
   const defaultChannel = command.channel ?? (await sender.channels.defaultChannel());
-  const claimedAt = Date.now();
   const outbound = await storeAndClaim(sender, command, defaultChannel, log);
-  if (!outbound || (await cancelIfForgotten(db, id, outbound.to_identity, worker))) {
+  if (!outbound) {
+    return;
+  }
+  try {
+    await sendClaimed(sender, command.id, outbound, log, attempt);
+  } finally {
+    sender.claims.release(command.id, outbound.claim);
+  }
+}
+
+/** Sends an outbound this worker claimed (see sendOutbound). */
+async function sendClaimed(
+  sender: Sender,
+  id: string,
+  outbound: Claimed,
+  log: Logger,
+  attempt: number,
+): Promise<void> {
+  const { db, worker } = sender;
+  if (await cancelIfForgotten(db, id, outbound.to_identity, worker)) {
     return;
   }
   let result: SendResult;
@@ -114,7 +131,7 @@ export async function sendOutbound(
           priority: outbound.priority,
           redelivery: sender.redelivery,
         },
-        claimedAt,
+        outbound.claim,
         log,
       );
       return;
@@ -170,7 +187,7 @@ export async function sendOutbound(
         outbound.template === null ? null : { id: outbound.template, version: outbound.template_version },
     };
     try {
-      result = await sendThrough(sender, channel, toSend, address, claimedAt);
+      result = await sendThrough(sender, channel, toSend, address, outbound.claim);
     } catch (err) {
       // Fail over only on a definite rejection: the provider did not accept the message. A timeout or an
       // outage may have sent it, so those are retried on the same channel. A recipient who opted out is not
@@ -184,7 +201,7 @@ export async function sendOutbound(
         "channel rejected the outbound; failing over",
       );
       sentThrough = fallback.id;
-      result = await sendThrough(sender, fallback, toSend, address, claimedAt);
+      result = await sendThrough(sender, fallback, toSend, address, outbound.claim);
     }
   } catch (err) {
     if (err instanceof RecipientOptedOutError && address) {
@@ -253,7 +270,7 @@ export async function sendOutbound(
       priority: outbound.priority,
       redelivery: sender.redelivery,
     },
-    claimedAt,
+    outbound.claim,
     log,
   );
 }

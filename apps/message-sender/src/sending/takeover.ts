@@ -1,6 +1,6 @@
 import type { ResolvedChannel } from "../channels/channel-cache.ts";
 import type { SendResult } from "../outbound/channel.ts";
-import type { Claimed } from "./claim.ts";
+import type { Claimed } from "./claim-window.ts";
 import type { Sender } from "./sender.ts";
 
 /** How far the provider's clock may be behind ours when matching its messages to an outbound's creation. */

@@ -1,0 +1,90 @@
+/** How a GroupCommit writes. */
+export interface GroupCommitOptions<I, O> {
+  /** The most items one write takes. */
+  maxBatch: number;
+  /** Writes in flight at once; items added meanwhile gather for the next. */
+  maxWrites: number;
+  /** Writes the items in ONE statement (atomic on its own): one outcome per item, in their order. */
+  write(items: I[]): Promise<O[]>;
+  /** A key no two items of a write, nor of the writes in flight, share: a later item waits for the next write. */
+  key?(item: I): string;
+}
+
+interface Pending<I, O> {
+  item: I;
+  resolve(outcome: O): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * A group commit: the items added while a write is in flight go together in the next one, so under load an item
+ * costs a fraction of a statement, a round trip and a commit, and when idle it is written at once. A failed write
+ * of several items is retried one item at a time, so only the one at fault fails.
+ */
+export class GroupCommit<I, O> {
+  private readonly queue: Pending<I, O>[] = [];
+  private writes = 0;
+  /** The keys of the writes in flight. */
+  private readonly writing = new Set<string>();
+
+  constructor(private readonly options: GroupCommitOptions<I, O>) {}
+
+  /** Resolves with the item's outcome once its write committed. */
+  add(item: I): Promise<O> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    while (this.queue.length > 0 && this.writes < this.options.maxWrites) {
+      const batch = this.take();
+      if (batch.length === 0) {
+        return;
+      }
+      this.writes++;
+      void this.write(batch).finally(() => {
+        this.writes--;
+        for (const { item } of batch) {
+          this.writing.delete(this.options.key?.(item) ?? "");
+        }
+        this.next();
+      });
+    }
+  }
+
+  private take(): Pending<I, O>[] {
+    const { key, maxBatch } = this.options;
+    if (!key) {
+      return this.queue.splice(0, maxBatch);
+    }
+    const batch: Pending<I, O>[] = [];
+    for (let i = 0; i < this.queue.length && batch.length < maxBatch; ) {
+      const pending = this.queue[i] as Pending<I, O>;
+      if (this.writing.has(key(pending.item))) {
+        i++;
+        continue;
+      }
+      this.writing.add(key(pending.item));
+      batch.push(pending);
+      this.queue.splice(i, 1);
+    }
+    return batch;
+  }
+
+  private async write(batch: Pending<I, O>[]): Promise<void> {
+    try {
+      const outcomes = await this.options.write(batch.map((pending) => pending.item));
+      for (const [i, pending] of batch.entries()) {
+        pending.resolve(outcomes[i] as O);
+      }
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]?.reject(err);
+        return;
+      }
+      await Promise.all(batch.map((pending) => this.write([pending])));
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from "node:crypto";
+import type { OutboundSend } from "@tidings/contracts";
+import { serviceTest } from "@tidings/testing";
+import { describe, expect } from "vitest";
+import { type AcceptedSend, recordSends, reportFinal } from "../src/outbound/status.ts";
+import { sendRecorder } from "../src/sending/claim.ts";
+import { ClaimBatcher } from "../src/sending/claim-window.ts";
+import { createMessageSenderService } from "../src/service.ts";
+import { msisdn } from "./helpers.ts";
+import type { Svc } from "./support.ts";
+
+// The sends a worker's provider accepted, recorded together: one statement for those that finish at the same time
+// (the claim's compare-and-set, the history row and outbound.submitted of each). No worker runs here, so the
+// outbox keeps what the statements wrote.
+
+const it = serviceTest(createMessageSenderService());
+
+/** `n` outbounds stored and claimed by `worker`. */
+async function claimedBy(svc: Svc, worker: string, n: number): Promise<OutboundSend[]> {
+  const batcher = new ClaimBatcher(svc.db, worker, 30_000);
+  try {
+    const commands = Array.from({ length: n }, () => ({
+      id: randomUUID(),
+      to_addr: msisdn(),
+      content: "Your results are ready",
+      channel: "LOG",
+      metadata: {},
+    }));
+    await Promise.all(commands.map((c) => batcher.claim(c, "LOG")));
+    return commands;
+  } finally {
+    batcher.close();
+  }
+}
+
+const accepted = (command: OutboundSend, worker: string): AcceptedSend => ({
+  id: command.id,
+  worker,
+  result: { providerId: `SM${randomUUID().replaceAll("-", "")}`, delivered: false },
+  channel: "LOG",
+  toIdentity: null,
+  priority: "normal",
+});
+
+const submittedEvents = (svc: Svc, ids: string[]) =>
+  svc.db.$queryRawUnsafe<{ id: string }[]>(
+    `SELECT payload->>'id' AS id FROM tidings_outbox WHERE name = 'outbound.submitted' AND payload->>'id' = ANY($1)`,
+    ids,
+  );
+
+describe("sends recorded together", () => {
+  it("records the sends that finish while a statement is in flight in the next one", async ({ svc }) => {
+    const commands = await claimedBy(svc, "recorder-1", 20);
+    const sends = commands.map((c) => accepted(c, "recorder-1"));
+    const record = sendRecorder(svc.db);
+
+    expect(await Promise.all(sends.map(record))).toEqual(sends.map(() => true));
+    const ids = commands.map((c) => c.id);
+    const rows = await svc.db.outbound.findMany({ where: { id: { in: ids } }, orderBy: { id: "asc" } });
+    expect(rows.map((r) => [r.id, r.status, r.providerId, r.attempts, r.claimedUntil])).toEqual(
+      [...sends]
+        .sort((a, b) => a.id.localeCompare(b.id))
+        .map((s) => [s.id, "submitted", s.result.providerId, 1, null]),
+    );
+    const history = await svc.db.outboundEvent.findMany({ where: { outboundId: { in: ids } } });
+    expect(history.map((h) => h.status)).toEqual(ids.map(() => "submitted"));
+    // The first two go at once (two statements in flight); the other 18 share the third: its transaction's now().
+    expect(new Set(history.map((h) => h.at.getTime())).size).toBeLessThanOrEqual(3);
+    expect((await submittedEvents(svc, ids)).map((e: { id: string }) => e.id).sort()).toEqual(
+      [...ids].sort(),
+    );
+  });
+
+  it("records only the sends still under their worker's claim, and announces only those", async ({ svc }) => {
+    const commands = await claimedBy(svc, "recorder-2", 3);
+    const taken = commands[1] as OutboundSend;
+    // Its claim lapsed and another worker took it over.
+    await svc.db.outbound.update({ where: { id: taken.id }, data: { claimedBy: "another-worker" } });
+
+    const recorded = await recordSends(
+      svc.db,
+      commands.map((c) => accepted(c, "recorder-2")),
+    );
+    expect(recorded).toEqual([true, false, true]);
+    expect(await svc.db.outbound.findUniqueOrThrow({ where: { id: taken.id } })).toMatchObject({
+      status: "queued",
+      providerId: null,
+    });
+    expect(await svc.db.outboundEvent.count({ where: { outboundId: taken.id } })).toBe(0);
+    const ids = commands.map((c) => c.id);
+    expect((await submittedEvents(svc, ids)).map((e: { id: string }) => e.id).sort()).toEqual(
+      [commands[0]?.id, commands[2]?.id].sort(),
+    );
+  });
+
+  it("applies a final report that overtook one of the sends", async ({ svc }) => {
+    const commands = await claimedBy(svc, "recorder-3", 3);
+    const sends = commands.map((c) => accepted(c, "recorder-3"));
+    const overtaken = sends[1] as AcceptedSend;
+    expect(await reportFinal(svc.db, "LOG", overtaken.result.providerId as string, true, null)).toBe("early");
+
+    expect(await recordSends(svc.db, sends)).toEqual([true, true, true]);
+    const rows = await svc.db.outbound.findMany({ where: { id: { in: commands.map((c) => c.id) } } });
+    expect(rows.find((r) => r.id === overtaken.id)).toMatchObject({ status: "delivered", delivered: true });
+    expect(rows.filter((r) => r.status === "submitted")).toHaveLength(2);
+    expect(
+      await svc.db.earlyReport.count({ where: { providerId: overtaken.result.providerId as string } }),
+    ).toBe(0);
+  });
+});
