@@ -1,10 +1,5 @@
 import twilio from "twilio";
-import {
-  type Channel,
-  type OutboundToSend,
-  type ProviderStatus,
-  type SendResult,
-} from "../../outbound/channel.ts";
+import type { Channel, OutboundToSend, ProviderStatus, SendResult } from "../../outbound/channel.ts";
 import { twilioClient, twilioSendError } from "../twilio/adapter.ts";
 import { CallChannel, speechUrls } from "../voice.ts";
 import { twilioCallEnd } from "./webhooks.ts";

@@ -1,10 +1,5 @@
 import type { Vonage } from "@vonage/server-sdk";
-import {
-  type Channel,
-  type OutboundToSend,
-  type ProviderStatus,
-  type SendResult,
-} from "../../outbound/channel.ts";
+import type { Channel, OutboundToSend, ProviderStatus, SendResult } from "../../outbound/channel.ts";
 import { CallChannel, speechUrls } from "../voice.ts";
 import { vonageApplicationClient, vonageRefusal } from "../vonage-application.ts";
 import { vonageCallEnd } from "./webhooks.ts";

@@ -1,7 +1,7 @@
 import Type, { type Static } from "typebox";
-import { optionalOrigin } from "../wire-parts.ts";
 import { TwilioVoiceChannelConfig } from "../twilio-voice/wire.ts";
 import { VonageChannelConfig } from "../vonage/wire.ts";
+import { optionalOrigin } from "../wire-parts.ts";
 
 // Vonage Voice's wire formats: a channel's configuration, and the call events Vonage posts.
 
