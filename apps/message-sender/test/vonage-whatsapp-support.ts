@@ -5,10 +5,10 @@ import {
   type VonageSimulator,
 } from "@tidings/provider-simulators";
 import { serviceTest } from "@tidings/testing";
-import { expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
-import { call, listening, vonageSimulator } from "./support.ts";
+import { listening, vonageSimulator } from "./support.ts";
 import { createChannel, KEY, SECRET, SIG_SECRET } from "./vonage-support.ts";
+import { createWhatsappChannels } from "./whatsapp-support.ts";
 
 export { history, sendVia, template } from "./whatsapp-support.ts";
 
@@ -59,25 +59,14 @@ export const vonageWhatsappTest = (events: Parameters<typeof serviceTest>[2] = [
           callbackIntervalMs: 10,
         });
         await createChannel(svc, sms, "SMS", { status_callback: base });
-        const whatsapp = async (id: string, fields: object) => {
-          const res = await call(svc, "POST", "/api/v1/channel/", {
-            channel_id: id,
-            channel_type: "vonage-whatsapp",
-            configuration: {
-              application_id: APP,
-              private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-              from: WA_NUMBER,
-              signature_secret: WA_SIG_SECRET,
-              api_url: sim.url,
-              status_callback: base,
-            },
-            ...fields,
-          });
-          expect(res.statusCode, res.body).toBe(201);
-        };
-        await whatsapp("VWA", {});
-        await whatsapp("VWA_FB", { fallback: "SMS", redelivery: { no_report_timeout_seconds: 60 } });
-        await whatsapp("VWA_TIMER", { fallback: "SMS", redelivery: { no_report_timeout_seconds: 1 } });
+        await createWhatsappChannels(svc, "VWA", "vonage-whatsapp", {
+          application_id: APP,
+          private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+          from: WA_NUMBER,
+          signature_secret: WA_SIG_SECRET,
+          api_url: sim.url,
+          status_callback: base,
+        });
         await use({ sim, sms, base });
         await sim.close();
       },
