@@ -1,23 +1,23 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText, startHttpServer } from "./http.ts";
+import { appendScript, queueFailure } from "./scripted.ts";
 import {
-  authenticated,
   authenticatedAccount,
+  crashBody,
   E164,
   errorBody,
-  listPage,
   MESSAGES,
   messageResource,
   NOT_FOUND,
   postSigned,
   type SimulatedTwilioMessage,
+  serveCollection,
   sid,
   TWILIO_ERRORS,
   type TwilioFailure,
   type TwilioFinalStatus,
   type TwilioOutcome,
-  UNAUTHENTICATED,
 } from "./twilio-rest.ts";
 import { type TwilioWhatsappOptions, WhatsappState } from "./twilio-whatsapp.ts";
 
@@ -228,36 +228,15 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       if (!match) {
         return json(res, 404, errorBody(NOT_FOUND));
       }
-      const accountSid = match[1] as string;
-      if (!authenticated(req.headers.authorization, settings.accounts, accountSid)) {
-        return json(res, 401, errorBody(UNAUTHENTICATED));
-      }
-      if (req.method === "POST" && !match[2]) {
-        return create(req, res, accountSid);
-      }
-      if (req.method === "GET" && !match[2]) {
-        return json(
-          res,
-          200,
-          listPage(
-            messages,
-            accountSid,
-            new URL(req.url ?? "", "http://localhost"),
-            "messages",
-            messageResource,
-          ),
-        );
-      }
-      if (req.method === "GET") {
-        lookups.push(match[2] as string);
-      }
-      const found = messages.find((m) => m.sid === match[2] && m.accountSid === accountSid);
-      if (req.method === "GET" && found) {
-        return json(res, 200, messageResource(found));
-      }
-      return json(res, 404, errorBody(NOT_FOUND));
+      return serveCollection(req, res, match, settings.accounts, {
+        items: messages,
+        key: "messages",
+        resource: messageResource,
+        create,
+        fetched: (messageSid: string) => lookups.push(messageSid),
+      });
     },
-    (err) => errorBody({ status: 500, code: 20500, message: String(err) }),
+    crashBody,
   );
 
   return {
@@ -269,12 +248,10 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
     lookups,
     callbacks,
     failNext(failure, times = 1) {
-      for (let i = 0; i < times; i++) {
-        failures.push(failure);
-      }
+      queueFailure(failures, failure, times);
     },
     script(to, outcomes) {
-      scripts.set(to, [...(scripts.get(to) ?? []), ...outcomes]);
+      appendScript(scripts, to, outcomes);
     },
     configure(changes) {
       settings = { ...settings, ...changes };

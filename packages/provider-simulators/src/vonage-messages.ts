@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText } from "./http.ts";
+import { appendScript } from "./scripted.ts";
 import { postVonageSigned, startApplicationApi } from "./vonage-voice.ts";
 
 // Vonage's Messages API for WhatsApp (https://developer.vonage.com/en/api/messages): `POST /v1/messages`, as
@@ -222,7 +223,7 @@ export async function startVonageMessagesSimulator(
     statuses,
     notOnWhatsapp,
     script(to, outcomes) {
-      scripts.set(to, [...(scripts.get(to) ?? []), ...outcomes]);
+      appendScript(scripts, to, outcomes);
     },
     async sendStatus(uuid, value, code) {
       const found = messages.find((m) => m.uuid === uuid);

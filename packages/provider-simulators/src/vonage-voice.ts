@@ -2,6 +2,7 @@ import { createHash, createHmac, createVerify, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText, startHttpServer } from "./http.ts";
+import { appendScript } from "./scripted.ts";
 import type { CallOutcome } from "./twilio-voice.ts";
 
 /** A call as the Vonage Voice API simulator received it (`POST /v1/calls`). */
@@ -306,7 +307,7 @@ export async function startVonageVoiceSimulator(
     calls,
     events,
     script(to, outcomes) {
-      scripts.set(to, [...(scripts.get(to) ?? []), ...outcomes]);
+      appendScript(scripts, to, outcomes);
     },
     async end(uuid, status) {
       const call = calls.find((c) => c.uuid === uuid);

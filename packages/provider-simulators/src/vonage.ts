@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { smsSegments } from "@tidings/contracts";
 import { json, readText, startHttpServer } from "./http.ts";
+import { appendScript, queueFailure } from "./scripted.ts";
 
 /** A Vonage SMS API error: HTTP 200 with a non-zero message status, as the real API answers. */
 export interface VonageFailure {
@@ -327,13 +328,10 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     requests,
     callbacks,
     failNext(failure, times = 1) {
-      for (let i = 0; i < times; i++) {
-        failures.push(failure);
-      }
+      queueFailure(failures, failure, times);
     },
     script(to, outcomes) {
-      const number = to.replace(/^\+/, "");
-      scripts.set(number, [...(scripts.get(number) ?? []), ...outcomes]);
+      appendScript(scripts, to.replace(/^\+/, ""), outcomes);
     },
     configure(changes) {
       settings = { ...settings, ...changes };
