@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText, startHttpServer } from "./http.ts";
-import { appendScript, queueFailure } from "./scripted.ts";
+import { scripted } from "./scripted.ts";
 import {
   crashBody,
   E164,
@@ -105,8 +105,7 @@ export async function startTwilioVoiceSimulator(
   const interval = options.callbackIntervalMs ?? 20;
   const calls: SimulatedCall[] = [];
   const callbacks: TwilioVoiceSimulator["callbacks"] = [];
-  const failures: TwilioFailure[] = [];
-  const scripts = new Map<string, CallOutcome[]>();
+  const { failures, scripts, script, failNext } = scripted<CallOutcome, TwilioFailure>();
   const pending = new Set<Promise<unknown>>();
 
   async function callback(c: SimulatedCall, status: string, sequence: number): Promise<number> {
@@ -231,12 +230,8 @@ export async function startTwilioVoiceSimulator(
     url,
     calls,
     callbacks,
-    script(to, outcomes) {
-      appendScript(scripts, to, outcomes);
-    },
-    failNext(failure, times = 1) {
-      queueFailure(failures, failure, times);
-    },
+    script,
+    failNext,
     async end(callSid, status) {
       const call = calls.find((c) => c.sid === callSid);
       if (!call) {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText, startHttpServer } from "./http.ts";
-import { appendScript, queueFailure } from "./scripted.ts";
+import { scripted } from "./scripted.ts";
 import {
   authenticatedAccount,
   crashBody,
@@ -114,8 +114,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
   const requestTimes: number[] = [];
   const lookups: string[] = [];
   const callbacks: TwilioSimulator["callbacks"] = [];
-  const failures: TwilioFailure[] = [];
-  const scripts = new Map<string, TwilioOutcome[]>();
+  const { failures, scripts, script, failNext } = scripted<TwilioOutcome, TwilioFailure>();
   const pending = new Set<Promise<unknown>>();
   const whatsapp = new WhatsappState(options.whatsapp);
 
@@ -247,12 +246,8 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
     whatsapp,
     lookups,
     callbacks,
-    failNext(failure, times = 1) {
-      queueFailure(failures, failure, times);
-    },
-    script(to, outcomes) {
-      appendScript(scripts, to, outcomes);
-    },
+    failNext,
+    script,
     configure(changes) {
       settings = { ...settings, ...changes };
     },
