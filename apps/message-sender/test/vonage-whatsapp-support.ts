@@ -86,3 +86,18 @@ export const inboundUrl = (base: string, channel = "VWA") =>
 /** The status webhook of a vonage-whatsapp channel. */
 export const statusUrl = (base: string, channel = "VWA") =>
   `${base}/api/v1/events/vonage-whatsapp/${channel}`;
+
+/** A WhatsApp message from `from` to the VWA channel's number, posted to its inbound webhook as Vonage would. */
+export const inboundFrom = (
+  wa: VonageWhatsappFixture,
+  from: string,
+  text: string,
+  signatureSecret?: string,
+) =>
+  wa.sim.sendInbound({
+    url: inboundUrl(wa.base),
+    from,
+    to: WA_NUMBER,
+    text,
+    ...(signatureSecret ? { signatureSecret } : {}),
+  });
