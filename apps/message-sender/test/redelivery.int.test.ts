@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { catalog, type OutboundDeliveryReport, type OutboundStatusChanged } from "@tidings/contracts";
+import { catalog, type OutboundStatusChanged } from "@tidings/contracts";
 import {
   startTwilioSimulator,
   startVonageSimulator,
@@ -17,6 +17,7 @@ import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { createTwilioChannel, msisdn, outboundReaching, retryDeferredByWindow } from "./helpers.ts";
+import { reportsOf, sendVia } from "./support.ts";
 
 const SID = `AC${"6".repeat(32)}`;
 const TOKEN = "redelivery-auth-token";
@@ -103,16 +104,8 @@ const it = serviceTest(
   ],
 });
 
-const send = async (svc: Svc, channel: string, to = msisdn(), extra: object = {}) => {
-  const res = await svc.app.inject({
-    method: "POST",
-    url: "/api/v1/outbound/",
-    headers: adminAuth,
-    payload: { to_addr: to, content: "Clinic visit on Tuesday", metadata: {}, channel, ...extra },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json().id as string;
-};
+const send = (svc: Svc, channel: string, to = msisdn(), extra: object = {}) =>
+  sendVia(svc, channel, to, { content: "Clinic visit on Tuesday", ...extra });
 
 const history = async (svc: Svc, id: string) =>
   (await svc.db.outboundEvent.findMany({ where: { outboundId: id }, orderBy: { id: "asc" } })).map((e) => ({
@@ -121,8 +114,6 @@ const history = async (svc: Svc, id: string) =>
     ...(e.detail as { channel?: string | null; provider_id?: string | null; reason?: string | null }),
   }));
 
-const reportsOf = (capture: Capture, id: string) =>
-  capture.named<OutboundDeliveryReport>("outbound.delivery_report").filter((r) => r.outbound_id === id);
 const failuresOf = (capture: Capture, id: string) =>
   capture.named<OutboundStatusChanged>("outbound.failed").filter((f) => f.id === id);
 

@@ -96,6 +96,19 @@ export const call = (
 export const sendToNew = (svc: Pick<Svc, "app">, fields: object) =>
   call(svc, "POST", "/api/v1/outbound/", { to_addr: msisdn(), metadata: {}, ...fields });
 
+/** Sends an outbound through `channel` (201 expected): "Reply to book a visit" but for `fields`; returns its id. */
+export async function sendVia(svc: Pick<Svc, "app">, channel: string, to: string, fields: object = {}) {
+  const res = await call(svc, "POST", "/api/v1/outbound/", {
+    to_addr: to,
+    content: "Reply to book a visit",
+    metadata: {},
+    channel,
+    ...fields,
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().id as string;
+}
+
 /** How many outbounds and batches the service holds: what a refused request leaves as it was. */
 export const stored = async (svc: Svc) => ({
   outbounds: await svc.db.outbound.count(),

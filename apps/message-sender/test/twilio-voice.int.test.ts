@@ -13,7 +13,7 @@ import twilio from "twilio";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { msisdn, outboundReaching } from "./helpers.ts";
-import { createChannel, listening, sendAudio } from "./voice-helpers.ts";
+import { createOneAttemptChannels, sendAudio } from "./voice-helpers.ts";
 
 const SID = `AC${"7".repeat(32)}`;
 const TOKEN = "twilio-voice-auth-token";
@@ -24,12 +24,9 @@ const it = serviceTest(createMessageSenderService(), { worker: true, env: { CHAN
   sim: [
     async ({ svc }, use) => {
       const sim = await startTwilioVoiceSimulator({ accounts: { [SID]: TOKEN }, callbackIntervalMs: 10 });
-      const base = await listening(svc);
       const config = { account_sid: SID, auth_token: TOKEN, from: "+15005550006", api_url: sim.url };
       // One attempt: every end is final here (retries: voice-retries.int.test.ts).
-      const once = { redelivery: { max_attempts: 1 } };
-      await createChannel(svc, "TV", "twilio-voice", { ...config, status_callback: base }, once);
-      await createChannel(svc, "TV_QUIET", "twilio-voice", config, once);
+      const base = await createOneAttemptChannels(svc, "TV", "twilio-voice", config);
       await use(Object.assign(sim, { base }));
       await sim.close();
     },

@@ -31,6 +31,23 @@ export async function createChannel(
   expect(res.statusCode, res.body).toBe(201);
 }
 
+/**
+ * Creates the voice channels `<channelId>` (calling back to the service, listening from now on) and
+ * `<channelId>_QUIET` (no callbacks), each making one attempt: every end is final. The service's origin.
+ */
+export async function createOneAttemptChannels(
+  svc: Svc,
+  channelId: string,
+  channelType: string,
+  configuration: Record<string, unknown>,
+): Promise<string> {
+  const base = await listening(svc);
+  const once = { redelivery: { max_attempts: 1 } };
+  await createChannel(svc, channelId, channelType, { ...configuration, status_callback: base }, once);
+  await createChannel(svc, `${channelId}_QUIET`, channelType, configuration, once);
+  return base;
+}
+
 /** Sends an audio message (its `voice_speech_url`) to `to` through `channel`; the outbound's id. */
 export async function sendAudio(svc: Svc, channel: string, to: string, urls: unknown): Promise<string> {
   const res = await svc.app.inject({

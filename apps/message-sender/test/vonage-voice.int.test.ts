@@ -7,7 +7,7 @@ import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { msisdn, outboundReaching } from "./helpers.ts";
-import { createChannel, listening, sendAudio, vonageVoiceSimulator } from "./voice-helpers.ts";
+import { createOneAttemptChannels, sendAudio, vonageVoiceSimulator } from "./voice-helpers.ts";
 
 const APP = "9b0f3a51-6a3f-4d7e-8a52-7c1d2e3f4a5b";
 const SIG_SECRET = "vonage-voice-signature-secret";
@@ -20,10 +20,7 @@ const it = serviceTest(
   sim: [
     async ({ svc }, use) => {
       const { sim, config } = await vonageVoiceSimulator(APP, SIG_SECRET);
-      const once = { redelivery: { max_attempts: 1 } };
-      const base = await listening(svc);
-      await createChannel(svc, "VV", "vonage-voice", { ...config, status_callback: base }, once);
-      await createChannel(svc, "VV_QUIET", "vonage-voice", config, once);
+      await createOneAttemptChannels(svc, "VV", "vonage-voice", config);
       await use(sim);
       await sim.close();
     },

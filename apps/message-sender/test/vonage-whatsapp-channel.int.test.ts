@@ -11,7 +11,7 @@ import { call } from "./support.ts";
 import {
   APP,
   history,
-  inboundUrl,
+  inboundFrom,
   sendVia,
   sentTo,
   statusUrl,
@@ -103,12 +103,7 @@ describe("vonage-whatsapp: sending", () => {
     wa,
   }) => {
     const to = msisdn();
-    const { status, uuid } = await wa.sim.sendInbound({
-      url: inboundUrl(wa.base),
-      from: to,
-      to: WA_NUMBER,
-      text: "Hi clinic",
-    });
+    const { status, uuid } = await inboundFrom(wa, to, "Hi clinic");
     expect(status).toBe(200);
     expect(await svc.db.inbound.findFirstOrThrow({ where: { messageId: uuid } })).toMatchObject({
       channel: "VWA",
@@ -205,12 +200,7 @@ describe("vonage-whatsapp: inbound", () => {
   }) => {
     const from = msisdn();
     const identity = await knownIdentity(svc, [address("msisdn", from, { default: true })]);
-    const { status, uuid } = await wa.sim.sendInbound({
-      url: inboundUrl(wa.base),
-      from,
-      to: WA_NUMBER,
-      text: "STOP",
-    });
+    const { status, uuid } = await inboundFrom(wa, from, "STOP");
     expect(status).toBe(200);
     await expectStopFrom(svc, capture, {
       messageId: uuid,
@@ -226,13 +216,7 @@ describe("vonage-whatsapp: inbound", () => {
     wa,
   }) => {
     const from = msisdn();
-    const { status, uuid } = await wa.sim.sendInbound({
-      url: inboundUrl(wa.base),
-      from,
-      to: WA_NUMBER,
-      text: "Hi",
-      signatureSecret: "not-the-secret",
-    });
+    const { status, uuid } = await inboundFrom(wa, from, "Hi", "not-the-secret");
     expect(status).toBe(403);
     expect(await svc.db.inbound.count({ where: { messageId: uuid } })).toBe(0);
     expect(await svc.db.whatsappSession.count({ where: { channel: "VWA", address: from } })).toBe(0);

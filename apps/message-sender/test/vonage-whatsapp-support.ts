@@ -5,10 +5,10 @@ import {
   type VonageSimulator,
 } from "@tidings/provider-simulators";
 import { serviceTest } from "@tidings/testing";
-import { expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
-import { call, listening, vonageSimulator } from "./support.ts";
+import { listening, vonageSimulator } from "./support.ts";
 import { createChannel, KEY, SECRET, SIG_SECRET } from "./vonage-support.ts";
+import { createWhatsappChannels } from "./whatsapp-support.ts";
 
 export { history, sendVia, template } from "./whatsapp-support.ts";
 
@@ -59,25 +59,14 @@ export const vonageWhatsappTest = (events: Parameters<typeof serviceTest>[2] = [
           callbackIntervalMs: 10,
         });
         await createChannel(svc, sms, "SMS", { status_callback: base });
-        const whatsapp = async (id: string, fields: object) => {
-          const res = await call(svc, "POST", "/api/v1/channel/", {
-            channel_id: id,
-            channel_type: "vonage-whatsapp",
-            configuration: {
-              application_id: APP,
-              private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-              from: WA_NUMBER,
-              signature_secret: WA_SIG_SECRET,
-              api_url: sim.url,
-              status_callback: base,
-            },
-            ...fields,
-          });
-          expect(res.statusCode, res.body).toBe(201);
-        };
-        await whatsapp("VWA", {});
-        await whatsapp("VWA_FB", { fallback: "SMS", redelivery: { no_report_timeout_seconds: 60 } });
-        await whatsapp("VWA_TIMER", { fallback: "SMS", redelivery: { no_report_timeout_seconds: 1 } });
+        await createWhatsappChannels(svc, "VWA", "vonage-whatsapp", {
+          application_id: APP,
+          private_key: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+          from: WA_NUMBER,
+          signature_secret: WA_SIG_SECRET,
+          api_url: sim.url,
+          status_callback: base,
+        });
         await use({ sim, sms, base });
         await sim.close();
       },
@@ -97,3 +86,18 @@ export const inboundUrl = (base: string, channel = "VWA") =>
 /** The status webhook of a vonage-whatsapp channel. */
 export const statusUrl = (base: string, channel = "VWA") =>
   `${base}/api/v1/events/vonage-whatsapp/${channel}`;
+
+/** A WhatsApp message from `from` to the VWA channel's number, posted to its inbound webhook as Vonage would. */
+export const inboundFrom = (
+  wa: VonageWhatsappFixture,
+  from: string,
+  text: string,
+  signatureSecret?: string,
+) =>
+  wa.sim.sendInbound({
+    url: inboundUrl(wa.base),
+    from,
+    to: WA_NUMBER,
+    text,
+    ...(signatureSecret ? { signatureSecret } : {}),
+  });

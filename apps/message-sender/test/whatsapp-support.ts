@@ -2,13 +2,15 @@ import type { AddressInfo } from "node:net";
 import { startTwilioSimulator, type TwilioSimulator } from "@tidings/provider-simulators";
 
 export { postSigned } from "@tidings/provider-simulators";
+export { sendVia } from "./support.ts";
 
-import { adminAuth, serviceTest, type TestService } from "@tidings/testing";
+import { serviceTest, type TestService } from "@tidings/testing";
 import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { createTwilioChannel } from "./helpers.ts";
+import { call } from "./support.ts";
 
 // The WhatsApp tests' service and Twilio simulator (its WhatsApp sender and Content API), with the channels:
 // SMS (twilio), WA (twilio-whatsapp, no fallback), WA_FB (twilio-whatsapp falling back to SMS; no receipt is
@@ -55,29 +57,13 @@ export const whatsappTest = (events: Parameters<typeof serviceTest>[2] = []) =>
         const base = `http://127.0.0.1:${(svc.app.server.address() as AddressInfo).port}`;
         const account = { sid: SID, token: TOKEN, url: sim.url };
         await createTwilioChannel(svc.app, "SMS", account, { status_callback: base });
-        const whatsapp = async (id: string, fields: object) => {
-          const res = await svc.app.inject({
-            method: "POST",
-            url: "/api/v1/channel/",
-            headers: adminAuth,
-            payload: {
-              channel_id: id,
-              channel_type: "twilio-whatsapp",
-              configuration: {
-                account_sid: SID,
-                auth_token: TOKEN,
-                from: WA_NUMBER,
-                api_url: sim.url,
-                status_callback: base,
-              },
-              ...fields,
-            },
-          });
-          expect(res.statusCode, res.body).toBe(201);
-        };
-        await whatsapp("WA", {});
-        await whatsapp("WA_FB", { fallback: "SMS", redelivery: { no_report_timeout_seconds: 60 } });
-        await whatsapp("WA_TIMER", { fallback: "SMS", redelivery: { no_report_timeout_seconds: 1 } });
+        await createWhatsappChannels(svc, "WA", "twilio-whatsapp", {
+          account_sid: SID,
+          auth_token: TOKEN,
+          from: WA_NUMBER,
+          api_url: sim.url,
+          status_callback: base,
+        });
         await use({ sim, base });
         await sim.close();
       },
@@ -85,21 +71,25 @@ export const whatsappTest = (events: Parameters<typeof serviceTest>[2] = []) =>
     ],
   });
 
-/** Sends an outbound through `channel` (201 expected); returns its id. */
-export async function sendVia(
-  svc: Svc,
-  channel: string,
-  to: string,
-  fields: { content?: string; metadata?: object } = {},
-): Promise<string> {
-  const res = await svc.app.inject({
-    method: "POST",
-    url: "/api/v1/outbound/",
-    headers: adminAuth,
-    payload: { to_addr: to, content: "Reply to book a visit", metadata: {}, channel, ...fields },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json().id as string;
+/**
+ * Creates the WhatsApp channels `<id>` (no fallback), `<id>_FB` (falling back to SMS; no receipt is waited for
+ * 60 s) and `<id>_TIMER` (falling back to SMS after 1 s without a receipt) of `type`, each with `configuration`.
+ */
+export async function createWhatsappChannels(svc: Svc, id: string, type: string, configuration: object) {
+  const variants = [
+    ["", {}],
+    ["_FB", { fallback: "SMS", redelivery: { no_report_timeout_seconds: 60 } }],
+    ["_TIMER", { fallback: "SMS", redelivery: { no_report_timeout_seconds: 1 } }],
+  ] as const;
+  for (const [suffix, fields] of variants) {
+    const res = await call(svc, "POST", "/api/v1/channel/", {
+      channel_id: `${id}${suffix}`,
+      channel_type: type,
+      configuration,
+      ...fields,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+  }
 }
 
 /** The `whatsapp_template` metadata of a send. */

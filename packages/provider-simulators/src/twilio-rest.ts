@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import twilio from "twilio";
+import { json } from "./http.ts";
 
 // Twilio's REST wire format: its errors, its message resource and its list envelope.
 
@@ -160,6 +162,57 @@ export const NOT_FOUND: TwilioFailure = {
   message: "The requested resource was not found",
 };
 export const UNAUTHENTICATED: TwilioFailure = { status: 401, code: 20003, message: "Authenticate" };
+
+/** What a Twilio simulator answers when handling a request threw `err` (500, 20500). */
+export const crashBody = (err: unknown) => errorBody({ status: 500, code: 20500, message: String(err) });
+
+/** An account's REST collection (`.../Messages.json`, `.../Calls.json`) as `serveCollection` answers it. */
+export interface TwilioCollection<
+  T extends { sid: string; accountSid: string; to: string; from: string | null },
+> {
+  items: T[];
+  /** The list envelope's key: `messages`, `calls`. */
+  key: string;
+  resource: (item: T) => unknown;
+  create: (req: IncomingMessage, res: ServerResponse, accountSid: string) => Promise<void>;
+  /** Told of every GET of one item, found or not. */
+  fetched?: (sid: string) => void;
+}
+
+/**
+ * A request to an account's collection (`match`: its path matched, the account SID then the item's SID if any):
+ * 401 unless the basic auth is that account's; POST to the collection creates, GET lists a page of it, GET of one
+ * of the account's items fetches it; anything else is 404.
+ */
+export function serveCollection<
+  T extends { sid: string; accountSid: string; to: string; from: string | null },
+>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  match: RegExpExecArray,
+  accounts: Record<string, string>,
+  collection: TwilioCollection<T>,
+) {
+  const accountSid = match[1] as string;
+  const itemSid = match[2];
+  if (!authenticated(req.headers.authorization, accounts, accountSid)) {
+    return json(res, 401, errorBody(UNAUTHENTICATED));
+  }
+  if (req.method === "POST" && !itemSid) {
+    return collection.create(req, res, accountSid);
+  }
+  if (req.method === "GET" && !itemSid) {
+    const url = new URL(req.url ?? "", "http://localhost");
+    return json(res, 200, listPage(collection.items, accountSid, url, collection.key, collection.resource));
+  }
+  if (req.method === "GET") {
+    collection.fetched?.(itemSid as string);
+  }
+  const found = collection.items.find((c) => c.sid === itemSid && c.accountSid === accountSid);
+  return found && req.method === "GET"
+    ? json(res, 200, collection.resource(found))
+    : json(res, 404, errorBody(NOT_FOUND));
+}
 
 /**
  * Posts a webhook as Twilio does: form-encoded, signed with X-Twilio-Signature by the account's auth token. The

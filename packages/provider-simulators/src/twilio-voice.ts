@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText, startHttpServer } from "./http.ts";
+import { scripted } from "./scripted.ts";
 import {
-  authenticated,
+  crashBody,
   E164,
   errorBody,
-  listPage,
   NOT_FOUND,
   postSigned,
+  serveCollection,
   sid,
   type TwilioFailure,
-  UNAUTHENTICATED,
 } from "./twilio-rest.ts";
 
 /**
@@ -105,8 +105,7 @@ export async function startTwilioVoiceSimulator(
   const interval = options.callbackIntervalMs ?? 20;
   const calls: SimulatedCall[] = [];
   const callbacks: TwilioVoiceSimulator["callbacks"] = [];
-  const failures: TwilioFailure[] = [];
-  const scripts = new Map<string, CallOutcome[]>();
+  const { failures, scripts, script, failNext } = scripted<CallOutcome, TwilioFailure>();
   const pending = new Set<Promise<unknown>>();
 
   async function callback(c: SimulatedCall, status: string, sequence: number): Promise<number> {
@@ -217,43 +216,22 @@ export async function startTwilioVoiceSimulator(
       if (!match) {
         return json(res, 404, errorBody(NOT_FOUND));
       }
-      const accountSid = match[1] as string;
-      if (!authenticated(req.headers.authorization, options.accounts, accountSid)) {
-        return json(res, 401, errorBody(UNAUTHENTICATED));
-      }
-      if (req.method === "POST" && !match[2]) {
-        return create(req, res, accountSid);
-      }
-      if (req.method === "GET" && !match[2]) {
-        const listed = listPage(
-          calls,
-          accountSid,
-          new URL(req.url ?? "", "http://localhost"),
-          "calls",
-          callResource,
-        );
-        return json(res, 200, listed);
-      }
-      const found = calls.find((c) => c.sid === match[2] && c.accountSid === accountSid);
-      return found && req.method === "GET"
-        ? json(res, 200, callResource(found))
-        : json(res, 404, errorBody(NOT_FOUND));
+      return serveCollection(req, res, match, options.accounts, {
+        items: calls,
+        key: "calls",
+        resource: callResource,
+        create,
+      });
     },
-    (err) => errorBody({ status: 500, code: 20500, message: String(err) }),
+    crashBody,
   );
 
   return {
     url,
     calls,
     callbacks,
-    script(to, outcomes) {
-      scripts.set(to, [...(scripts.get(to) ?? []), ...outcomes]);
-    },
-    failNext(failure, times = 1) {
-      for (let i = 0; i < times; i++) {
-        failures.push(failure);
-      }
-    },
+    script,
+    failNext,
     async end(callSid, status) {
       const call = calls.find((c) => c.sid === callSid);
       if (!call) {

@@ -1,23 +1,23 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText, startHttpServer } from "./http.ts";
+import { scripted } from "./scripted.ts";
 import {
-  authenticated,
   authenticatedAccount,
+  crashBody,
   E164,
   errorBody,
-  listPage,
   MESSAGES,
   messageResource,
   NOT_FOUND,
   postSigned,
   type SimulatedTwilioMessage,
+  serveCollection,
   sid,
   TWILIO_ERRORS,
   type TwilioFailure,
   type TwilioFinalStatus,
   type TwilioOutcome,
-  UNAUTHENTICATED,
 } from "./twilio-rest.ts";
 import { type TwilioWhatsappOptions, WhatsappState } from "./twilio-whatsapp.ts";
 
@@ -114,8 +114,7 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
   const requestTimes: number[] = [];
   const lookups: string[] = [];
   const callbacks: TwilioSimulator["callbacks"] = [];
-  const failures: TwilioFailure[] = [];
-  const scripts = new Map<string, TwilioOutcome[]>();
+  const { failures, scripts, script, failNext } = scripted<TwilioOutcome, TwilioFailure>();
   const pending = new Set<Promise<unknown>>();
   const whatsapp = new WhatsappState(options.whatsapp);
 
@@ -228,36 +227,15 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       if (!match) {
         return json(res, 404, errorBody(NOT_FOUND));
       }
-      const accountSid = match[1] as string;
-      if (!authenticated(req.headers.authorization, settings.accounts, accountSid)) {
-        return json(res, 401, errorBody(UNAUTHENTICATED));
-      }
-      if (req.method === "POST" && !match[2]) {
-        return create(req, res, accountSid);
-      }
-      if (req.method === "GET" && !match[2]) {
-        return json(
-          res,
-          200,
-          listPage(
-            messages,
-            accountSid,
-            new URL(req.url ?? "", "http://localhost"),
-            "messages",
-            messageResource,
-          ),
-        );
-      }
-      if (req.method === "GET") {
-        lookups.push(match[2] as string);
-      }
-      const found = messages.find((m) => m.sid === match[2] && m.accountSid === accountSid);
-      if (req.method === "GET" && found) {
-        return json(res, 200, messageResource(found));
-      }
-      return json(res, 404, errorBody(NOT_FOUND));
+      return serveCollection(req, res, match, settings.accounts, {
+        items: messages,
+        key: "messages",
+        resource: messageResource,
+        create,
+        fetched: (messageSid: string) => lookups.push(messageSid),
+      });
     },
-    (err) => errorBody({ status: 500, code: 20500, message: String(err) }),
+    crashBody,
   );
 
   return {
@@ -268,14 +246,8 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
     whatsapp,
     lookups,
     callbacks,
-    failNext(failure, times = 1) {
-      for (let i = 0; i < times; i++) {
-        failures.push(failure);
-      }
-    },
-    script(to, outcomes) {
-      scripts.set(to, [...(scripts.get(to) ?? []), ...outcomes]);
-    },
+    failNext,
+    script,
     configure(changes) {
       settings = { ...settings, ...changes };
     },

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText } from "./http.ts";
+import { scripted } from "./scripted.ts";
 import { postVonageSigned, startApplicationApi } from "./vonage-voice.ts";
 
 // Vonage's Messages API for WhatsApp (https://developer.vonage.com/en/api/messages): `POST /v1/messages`, as
@@ -95,7 +96,7 @@ export async function startVonageMessagesSimulator(
   const messages: SimulatedVonageWhatsapp[] = [];
   const statuses: VonageMessagesSimulator["statuses"] = [];
   const notOnWhatsapp = new Set<string>();
-  const scripts = new Map<string, VonageMessageOutcome[]>();
+  const { scripts, script } = scripted<VonageMessageOutcome>();
   /** Number (no +) -> when it last wrote. */
   const lastInbound = new Map<string, number>();
 
@@ -221,9 +222,7 @@ export async function startVonageMessagesSimulator(
     messages,
     statuses,
     notOnWhatsapp,
-    script(to, outcomes) {
-      scripts.set(to, [...(scripts.get(to) ?? []), ...outcomes]);
-    },
+    script,
     async sendStatus(uuid, value, code) {
       const found = messages.find((m) => m.uuid === uuid);
       if (!found) {

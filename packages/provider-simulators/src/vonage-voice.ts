@@ -2,6 +2,7 @@ import { createHash, createHmac, createVerify, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText, startHttpServer } from "./http.ts";
+import { scripted } from "./scripted.ts";
 import type { CallOutcome } from "./twilio-voice.ts";
 
 /** A call as the Vonage Voice API simulator received it (`POST /v1/calls`). */
@@ -214,7 +215,7 @@ export async function startVonageVoiceSimulator(
   const interval = options.eventIntervalMs ?? 20;
   const calls: SimulatedVonageCall[] = [];
   const events: VonageVoiceSimulator["events"] = [];
-  const scripts = new Map<string, CallOutcome[]>();
+  const { scripts, script } = scripted<CallOutcome>();
 
   async function event(c: SimulatedVonageCall, status: string): Promise<number> {
     c.status = status;
@@ -305,9 +306,7 @@ export async function startVonageVoiceSimulator(
     url: api.url,
     calls,
     events,
-    script(to, outcomes) {
-      scripts.set(to, [...(scripts.get(to) ?? []), ...outcomes]);
-    },
+    script,
     async end(uuid, status) {
       const call = calls.find((c) => c.uuid === uuid);
       if (!call) {

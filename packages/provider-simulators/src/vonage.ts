@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { smsSegments } from "@tidings/contracts";
 import { json, readText, startHttpServer } from "./http.ts";
+import { scripted } from "./scripted.ts";
 
 /** A Vonage SMS API error: HTTP 200 with a non-zero message status, as the real API answers. */
 export interface VonageFailure {
@@ -170,8 +171,9 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
   const messages: SimulatedVonageMessage[] = [];
   const requests: Record<string, string>[] = [];
   const callbacks: VonageSimulator["callbacks"] = [];
-  const failures: VonageFailure[] = [];
-  const scripts = new Map<string, VonageOutcome[]>();
+  const { failures, scripts, script, failNext } = scripted<VonageOutcome, VonageFailure>((to) =>
+    to.replace(/^\+/, ""),
+  );
   const pending = new Set<Promise<unknown>>();
 
   async function receipt(
@@ -326,15 +328,8 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     messages,
     requests,
     callbacks,
-    failNext(failure, times = 1) {
-      for (let i = 0; i < times; i++) {
-        failures.push(failure);
-      }
-    },
-    script(to, outcomes) {
-      const number = to.replace(/^\+/, "");
-      scripts.set(number, [...(scripts.get(number) ?? []), ...outcomes]);
-    },
+    failNext,
+    script,
     configure(changes) {
       settings = { ...settings, ...changes };
     },

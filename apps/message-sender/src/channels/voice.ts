@@ -1,7 +1,7 @@
 import type { FailureKind } from "@tidings/contracts";
 import type { Db } from "../db.ts";
 import { type CallingHours, callingHoursOf } from "../outbound/calling-hours.ts";
-import { PermanentSendError } from "../outbound/channel.ts";
+import { DEFAULT_SEND_TIMEOUT_MS, PermanentSendError } from "../outbound/channel.ts";
 import type { FailedReport } from "../outbound/redelivery.ts";
 import { type ReportOutcome, reportFinal } from "../outbound/status.ts";
 import { identityVoiceHours } from "../recipients/address-book.ts";
@@ -13,6 +13,26 @@ import type { WebhookDeps, WebhookLog } from "./webhooks.ts";
 
 /** How long a call counts against its channel's concurrency_limit when its end is never reported (seconds). */
 export const DEFAULT_MESSAGE_TIMEOUT_SECONDS = 600;
+
+/** What a voice channel's configuration says of its timings. */
+interface CallTimings {
+  timeout_ms?: number;
+  message_timeout?: number;
+}
+
+/** A voice channel: its channel id, configuration, request timeout and how long a call holds its slot. */
+export abstract class CallChannel<C extends CallTimings> {
+  readonly timeoutMs: number;
+  readonly holdsSlotMs: number;
+
+  constructor(
+    protected readonly channelId: string,
+    protected readonly config: C,
+  ) {
+    this.timeoutMs = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
+    this.holdsSlotMs = (config.message_timeout ?? DEFAULT_MESSAGE_TIMEOUT_SECONDS) * 1000;
+  }
+}
 
 /**
  * The audio an outbound's call plays, in order: `metadata.voice_speech_url` (Seed's key: a list of URLs, or one).

@@ -1,13 +1,7 @@
 import twilio from "twilio";
-import {
-  type Channel,
-  DEFAULT_SEND_TIMEOUT_MS,
-  type OutboundToSend,
-  type ProviderStatus,
-  type SendResult,
-} from "../../outbound/channel.ts";
+import type { Channel, OutboundToSend, ProviderStatus, SendResult } from "../../outbound/channel.ts";
 import { twilioClient, twilioSendError } from "../twilio/adapter.ts";
-import { DEFAULT_MESSAGE_TIMEOUT_SECONDS, speechUrls } from "../voice.ts";
+import { CallChannel, speechUrls } from "../voice.ts";
 import { twilioCallEnd } from "./webhooks.ts";
 import type { TwilioVoiceChannelConfig } from "./wire.ts";
 
@@ -26,19 +20,8 @@ export const twilioVoiceCallbackUrl = (base: string, channelId: string) =>
  * of the outbound's `voice_speech_url` in order, then hangs up; its call status callbacks decide it (see
  * webhooks.ts). Errors of the create request are taken as the SMS channel's are. The call's SID is the provider id.
  */
-export class TwilioVoiceChannel implements Channel {
-  private readonly client: twilio.Twilio;
-  readonly timeoutMs: number;
-  readonly holdsSlotMs: number;
-
-  constructor(
-    private readonly channelId: string,
-    private readonly config: TwilioVoiceChannelConfig,
-  ) {
-    this.timeoutMs = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
-    this.holdsSlotMs = (config.message_timeout ?? DEFAULT_MESSAGE_TIMEOUT_SECONDS) * 1000;
-    this.client = twilioClient(config, this.timeoutMs);
-  }
+export class TwilioVoiceChannel extends CallChannel<TwilioVoiceChannelConfig> implements Channel {
+  private readonly client: twilio.Twilio = twilioClient(this.config, this.timeoutMs);
 
   async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
     const response = new twilio.twiml.VoiceResponse();

@@ -1,4 +1,5 @@
 import Type, { type Static } from "typebox";
+import { optionalOrigin, requestTimeoutMs } from "../wire-parts.ts";
 
 // Twilio's wire formats: a channel's configuration, and the webhooks Twilio posts.
 
@@ -14,11 +15,10 @@ export const TwilioChannelConfig = Type.Object(
      * The externally visible base URL of this service (e.g. https://tidings.example.org); status callbacks go
      * to `<status_callback>/api/v1/events/twilio/<channel_id>`. Unset: no status callbacks.
      */
-    status_callback: Type.Optional(Type.String({ pattern: "^https?://" })),
+    status_callback: optionalOrigin,
     /** Another origin for Twilio's REST API (a simulator or a proxy). Default https://api.twilio.com. */
-    api_url: Type.Optional(Type.String({ pattern: "^https?://" })),
-    /** Give up on a request after this long (a timeout is retried). Default 10000. */
-    timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+    api_url: optionalOrigin,
+    timeout_ms: requestTimeoutMs,
   },
   { additionalProperties: false },
 );

@@ -1,12 +1,6 @@
 import type { Vonage } from "@vonage/server-sdk";
-import {
-  type Channel,
-  DEFAULT_SEND_TIMEOUT_MS,
-  type OutboundToSend,
-  type ProviderStatus,
-  type SendResult,
-} from "../../outbound/channel.ts";
-import { DEFAULT_MESSAGE_TIMEOUT_SECONDS, speechUrls } from "../voice.ts";
+import type { Channel, OutboundToSend, ProviderStatus, SendResult } from "../../outbound/channel.ts";
+import { CallChannel, speechUrls } from "../voice.ts";
 import { vonageApplicationClient, vonageRefusal } from "../vonage-application.ts";
 import { vonageCallEnd } from "./webhooks.ts";
 import type { VonageVoiceChannelConfig } from "./wire.ts";
@@ -30,19 +24,8 @@ interface ListedCall {
  * order; its events decide it (see webhooks.ts). Refusals are read by `vonageRefusal`. The call's uuid is the
  * provider id.
  */
-export class VonageVoiceChannel implements Channel {
-  private readonly vonage: Vonage;
-  readonly timeoutMs: number;
-  readonly holdsSlotMs: number;
-
-  constructor(
-    private readonly channelId: string,
-    private readonly config: VonageVoiceChannelConfig,
-  ) {
-    this.timeoutMs = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
-    this.holdsSlotMs = (config.message_timeout ?? DEFAULT_MESSAGE_TIMEOUT_SECONDS) * 1000;
-    this.vonage = vonageApplicationClient(config, this.timeoutMs);
-  }
+export class VonageVoiceChannel extends CallChannel<VonageVoiceChannelConfig> implements Channel {
+  private readonly vonage: Vonage = vonageApplicationClient(this.config, this.timeoutMs);
 
   async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
     const ncco = speechUrls(outbound.metadata).map((url) => ({

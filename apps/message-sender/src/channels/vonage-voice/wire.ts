@@ -1,6 +1,7 @@
 import Type, { type Static } from "typebox";
 import { TwilioVoiceChannelConfig } from "../twilio-voice/wire.ts";
 import { VonageChannelConfig } from "../vonage/wire.ts";
+import { optionalOrigin } from "../wire-parts.ts";
 
 // Vonage Voice's wire formats: a channel's configuration, and the call events Vonage posts.
 
@@ -24,7 +25,7 @@ export const VonageVoiceChannelConfig = Type.Object(
      */
     status_callback,
     /** Another origin for the Voice API (a simulator). Default https://api.nexmo.com. */
-    api_url: Type.Optional(Type.String({ pattern: "^https?://" })),
+    api_url: optionalOrigin,
     timeout_ms,
     /** How long a call rings before it is not answered (Vonage's `ringing_timer`, seconds). Default 60. */
     ring_seconds,

@@ -1,4 +1,5 @@
 import Type, { type Static } from "typebox";
+import { optionalOrigin, requestTimeoutMs } from "../wire-parts.ts";
 
 // Vonage's wire formats: a channel's configuration, and the webhooks Vonage posts.
 
@@ -30,11 +31,10 @@ export const VonageChannelConfig = Type.Object(
      * The externally visible base URL of this service; delivery receipts go to
      * `<status_callback>/api/v1/events/vonage/<channel_id>`. Unset: no receipts are asked for.
      */
-    status_callback: Type.Optional(Type.String({ pattern: "^https?://" })),
+    status_callback: optionalOrigin,
     /** Another origin for the SMS API (a simulator). Default https://rest.nexmo.com. */
-    rest_url: Type.Optional(Type.String({ pattern: "^https?://" })),
-    /** Give up on a request after this long (a timeout is retried). Default 10000. */
-    timeout_ms: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+    rest_url: optionalOrigin,
+    timeout_ms: requestTimeoutMs,
   },
   { additionalProperties: false },
 );
