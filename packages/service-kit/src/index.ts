@@ -34,6 +34,7 @@ export {
   badRequest,
   conflict,
   type FieldProblem,
+  foundOr,
   isRecordNotFound,
   isUniqueViolation,
   notFound,
