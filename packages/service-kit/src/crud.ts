@@ -123,28 +123,25 @@ export function crudRoutes<
   const one = `${path}:id/`;
   const write = guardWrites ? { preValidation: guardWrites } : {};
   const docs = ({ summary, description }: CrudDoc) => ({ tags, summary, description });
+  /** An operation answering the item: its docs, the item's params (but on the collection), its body if any. */
+  const itemSchema = (doc: CrudDoc & { body?: TSchema }, status: 200 | 201, onItem: boolean) => ({
+    ...docs(doc),
+    ...(onItem ? { params } : {}),
+    ...(doc.body ? { body: doc.body } : {}),
+    // Keyed by a variable status, which the type provider cannot see: the handlers answer the item's `Static`.
+    response: { [status]: item, ...errorResponses, ...doc.responses } as Record<number, TSchema>,
+  });
   const idOf = (request: FastifyRequest) => (request.params as { id: IdOf<Params> }).id;
 
   if (create) {
-    app.post(
-      path,
-      {
-        ...write,
-        schema: {
-          ...docs(create),
-          body: create.body,
-          response: { 201: item, ...errorResponses, ...create.responses },
-        },
-      },
-      async (request, reply) => {
-        const { item: created, location, status } = await create.run(request.body as Static<Create>, request);
-        // A 200 is declared by the resource (`responses`), which the type provider cannot see.
-        return reply
-          .code((status ?? 201) as 201)
-          .header("location", `${path}${location}/`)
-          .send(created);
-      },
-    );
+    app.post(path, { ...write, schema: itemSchema(create, 201, false) }, async (request, reply) => {
+      const { item: created, location, status } = await create.run(request.body as Static<Create>, request);
+      // A 200 is declared by the resource (`responses`), which the type provider cannot see.
+      return reply
+        .code((status ?? 201) as 201)
+        .header("location", `${path}${location}/`)
+        .send(created);
+    });
   }
 
   if (list) {
@@ -170,11 +167,7 @@ export function crudRoutes<
   }
 
   if (get) {
-    app.get(
-      one,
-      { schema: { ...docs(get), params, response: { 200: item, ...errorResponses, ...get.responses } } },
-      async (request) => get.run(idOf(request), request),
-    );
+    app.get(one, { schema: itemSchema(get, 200, true) }, async (request) => get.run(idOf(request), request));
   }
 
   for (const [method, change] of [
@@ -186,12 +179,7 @@ export function crudRoutes<
         method,
         url: one,
         ...write,
-        schema: {
-          ...docs(change),
-          params,
-          body: change.body,
-          response: { 200: item, ...errorResponses, ...change.responses },
-        },
+        schema: itemSchema(change, 200, true),
         handler: async (request) => change.run(idOf(request), request.body as never, request),
       });
     }

@@ -32,6 +32,14 @@ export interface FieldProblem {
 export const badRequest = (code: string, message: string, details?: unknown) =>
   new ApiError(400, code, message, details);
 export const notFound = (code: string, message: string) => new ApiError(404, code, message);
+
+/** A lookup that must find its record: the `row`, else what `missing` makes (its `..._NOT_FOUND`) is thrown. */
+export function foundOr<Row>(row: Row | null, missing: () => ApiError): Row {
+  if (!row) {
+    throw missing();
+  }
+  return row;
+}
 export const conflict = (code: string, message: string, details?: unknown) =>
   new ApiError(409, code, message, details);
 

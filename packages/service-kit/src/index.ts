@@ -1,4 +1,5 @@
 export type { Logger } from "pino";
+export { type ActionRoute, actionRoute } from "./action-route.ts";
 // Not buildApi (./app.ts): worker code imports this index, and only the API role may load fastify and the rest
 // of ./app.ts (see `routes` in ./service.ts). Services get their API from the service definition.
 export type { ApiDeps } from "./app.ts";
@@ -33,6 +34,7 @@ export {
   badRequest,
   conflict,
   type FieldProblem,
+  foundOr,
   isRecordNotFound,
   isUniqueViolation,
   notFound,

@@ -10,7 +10,7 @@ import {
   OptOutSearchQuery,
   Paginated,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, actionRoute, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import type { Static, TSchema } from "typebox";
 import type { Db } from "../db.ts";
 import { createOptIn, createOptOut } from "../services/consent.ts";
@@ -25,24 +25,15 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
   /** POST `url`: records a consent change (`create`) and answers 201 with it. */
   const recordRoute = <Body extends TSchema, Out extends TSchema>(
     url: string,
-    doc: { summary: string; description: string; body: Body; response: Out },
+    doc: { summary: string; description: string; body: Body; answer: Out },
     create: (db: Db, input: Static<Body>, actor: Actor, options: IdentityOptions) => Promise<Static<Out>>,
   ) =>
-    app.post(
-      url,
-      {
-        schema: {
-          tags: ["consent"],
-          summary: doc.summary,
-          description: doc.description,
-          body: doc.body,
-          // TSchema: the type provider cannot resolve a generic schema's type; `create` is typed by it.
-          response: { 201: doc.response as TSchema, ...errorResponses },
-        },
-      },
-      async (request, reply) =>
-        reply.code(201).send(await create(db, request.body as Static<Body>, actorOf(request), options)),
-    );
+    actionRoute(app, url, {
+      tags: ["consent"],
+      ...doc,
+      status: 201,
+      run: (request) => create(db, request.body as Static<Body>, actorOf(request), options),
+    });
 
   recordRoute(
     "/api/v1/optout/",
@@ -51,7 +42,7 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
       description:
         "`optout_type` stop (that address), stopall (every address), unsubscribe (recorded for subscribers to act on, with `topic`) or forget (the person's details and addresses are redacted everywhere). Without `identity`, the address finds it. The change, its consent-ledger entry and its `optout.created` event are written in one transaction; every service acts on the event.",
       body: CreateOptOutBody,
-      response: OptOut,
+      answer: OptOut,
     },
     createOptOut,
   );
@@ -63,7 +54,7 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
       description:
         "Sets `optedout: false` on the address (it must be one of the identity's, else 400 IDENTITY_ADDRESS_NOT_ON_IDENTITY), records it in the consent ledger and publishes it, so the other services may contact the address again.",
       body: CreateOptInBody,
-      response: OptIn,
+      answer: OptIn,
     },
     createOptIn,
   );

@@ -1,5 +1,5 @@
 import { IdParams, RequeuedFailedTasks, SchedulerFailedTask } from "@tidings/contracts";
-import { type Api, errorResponses, pageRoute } from "@tidings/service-kit";
+import { type Api, actionRoute, errorResponses, pageRoute } from "@tidings/service-kit";
 import { getFailedTask, listFailedTasks, requeueFailedTasks } from "../services/delivery.ts";
 import type { RouteDeps } from "./deps.ts";
 
@@ -29,20 +29,16 @@ export function failedTaskRoutes(app: Api, { db }: RouteDeps): void {
     async (request) => getFailedTask(db, request.params.id),
   );
 
-  app.post(
-    "/api/v1/failed-tasks/",
-    {
-      schema: {
-        tags,
-        summary: "Requeue every failed delivery with its schedule's current data, deleting the failures",
-        description:
-          "Each failure is delivered again with its schedule's current data and deleted; 201 `{requeued_failed_tasks: true}`.",
-        response: { 201: RequeuedFailedTasks, ...errorResponses },
-      },
-    },
-    async (_request, reply) => {
+  actionRoute(app, "/api/v1/failed-tasks/", {
+    tags,
+    summary: "Requeue every failed delivery with its schedule's current data, deleting the failures",
+    description:
+      "Each failure is delivered again with its schedule's current data and deleted; 201 `{requeued_failed_tasks: true}`.",
+    status: 201,
+    answer: RequeuedFailedTasks,
+    run: async () => {
       await requeueFailedTasks(db);
-      return reply.code(201).send({ requeued_failed_tasks: true });
+      return { requeued_failed_tasks: true };
     },
-  );
+  });
 }

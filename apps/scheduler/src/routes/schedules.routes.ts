@@ -7,7 +7,7 @@ import {
   SchedulerScheduleRun,
   UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
-import { type Api, crudRoutes, errorResponses, pageRoute, routeError } from "@tidings/service-kit";
+import { type Api, actionRoute, crudRoutes, pageRoute, routeError } from "@tidings/service-kit";
 import type { Actor } from "../services/schedule-rules.ts";
 import {
   createSchedule,
@@ -76,28 +76,19 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
     },
   });
 
-  app.post(
-    "/api/v1/schedule/:id/fire/",
-    {
-      schema: {
-        tags,
-        summary: "Fire one slot now (recorded as a manual run): schedule.fired, or an HTTP POST",
-        description:
-          "Fires the schedule once at a manual slot now, recorded as a manual run: `schedule.fired`, or the HTTP POST to its endpoint; 202 `{slot}`.",
-        params: IdParams,
-        response: {
-          202: FiredSlot,
-          ...errorResponses,
-          422: routeError(
-            "SCHEDULER_PAYLOAD_INVALID: the schedule's payload cannot be rendered for this slot.",
-          ),
-        },
-      },
+  actionRoute(app, "/api/v1/schedule/:id/fire/", {
+    tags,
+    summary: "Fire one slot now (recorded as a manual run): schedule.fired, or an HTTP POST",
+    description:
+      "Fires the schedule once at a manual slot now, recorded as a manual run: `schedule.fired`, or the HTTP POST to its endpoint; 202 `{slot}`.",
+    params: IdParams,
+    status: 202,
+    answer: FiredSlot,
+    responses: {
+      422: routeError("SCHEDULER_PAYLOAD_INVALID: the schedule's payload cannot be rendered for this slot."),
     },
-    async (request, reply) => {
-      return reply.code(202).send(await fireNow(db, request.params.id, request.principal, clock()));
-    },
-  );
+    run: (request) => fireNow(db, request.params.id, request.principal, clock()),
+  });
 
   pageRoute(app, "/api/v1/schedule/:id/runs/", {
     tags,

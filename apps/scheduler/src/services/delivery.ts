@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { enqueue, type MessageContext } from "@tidings/amqp";
 import type { ScheduleDeliver, SchedulerFailedTask } from "@tidings/contracts";
 import {
+  foundOr,
   type Lookup,
   type PageParams,
   type PostResult,
@@ -155,11 +156,9 @@ export async function listFailedTasks(
 }
 
 export async function getFailedTask(db: Db, id: string): Promise<SchedulerFailedTask> {
-  const row = await db.scheduleFailure.findUnique({ where: { id } });
-  if (!row) {
-    throw failedTaskNotFound(id);
-  }
-  return toFailedTask(row);
+  return toFailedTask(
+    foundOr(await db.scheduleFailure.findUnique({ where: { id } }), () => failedTaskNotFound(id)),
+  );
 }
 
 const REQUEUE_BATCH = 200;

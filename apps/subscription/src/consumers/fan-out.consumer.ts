@@ -10,16 +10,16 @@ export const consumeFanOut = ({ broker, db, config, logger }: WorkerDeps) =>
         const schedule = contentScheduleOf(fired, ctx.log);
         if (schedule !== null) {
           const command = { schedule, slot: fired.slot, correlationId: ctx.messageId };
-          await fanOutSchedule(db, broker, command, fanOutSizes(config), logger);
+          await fanOutSchedule(logger, db, broker, command, fanOutSizes(config));
         }
       },
       "subscription.fan-out": (command, ctx) =>
         fanOutSchedule(
+          logger,
           db,
           broker,
           { schedule: command.schedule, slot: command.slot, correlationId: ctx.correlationId },
           fanOutSizes(config),
-          logger,
         ),
     },
     // A fan-out publishes a page at a time; a few in parallel are plenty.

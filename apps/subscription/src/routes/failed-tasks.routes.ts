@@ -6,7 +6,7 @@ import {
   SubscriptionFailedTask,
   validatorFor,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, actionRoute, errorResponses, pageParams, toPage } from "@tidings/service-kit";
 import type { RouteDeps } from "./deps.ts";
 
 /** Dead letters looked at for one listing. */
@@ -46,20 +46,16 @@ export function failedTaskRoutes(app: Api, { broker }: RouteDeps): void {
     },
   );
 
-  app.post(
-    "/api/v1/failed-tasks/",
-    {
-      schema: {
-        tags,
-        summary: "Requeue every failed send for another full set of attempts",
-        description:
-          "Every failed send is queued again for another full set of attempts and its failure record deleted.",
-        response: { 201: RequeuedSubscriptionTasks, ...errorResponses },
-      },
-    },
-    async (_request, reply) => {
-      const requeued = await replayDeadLetters(broker, "subscription.send-next");
-      return reply.code(201).send({ requeued_failed_tasks: true, requeued });
-    },
-  );
+  actionRoute(app, "/api/v1/failed-tasks/", {
+    tags,
+    summary: "Requeue every failed send for another full set of attempts",
+    description:
+      "Every failed send is queued again for another full set of attempts and its failure record deleted.",
+    status: 201,
+    answer: RequeuedSubscriptionTasks,
+    run: async () => ({
+      requeued_failed_tasks: true,
+      requeued: await replayDeadLetters(broker, "subscription.send-next"),
+    }),
+  });
 }

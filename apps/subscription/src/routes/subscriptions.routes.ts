@@ -12,7 +12,7 @@ import {
   SubscriptionRequestBody,
   UpdateSubscriptionBody,
 } from "@tidings/contracts";
-import { type Api, crudRoutes, errorResponses } from "@tidings/service-kit";
+import { type Api, actionRoute, crudRoutes, errorResponses } from "@tidings/service-kit";
 import { subscriptionCalendar } from "../services/calendar.ts";
 import { requestScheduleSend, requestSubscriptionSend } from "../services/fan-out.ts";
 import { resendLast } from "../services/resend.ts";
@@ -86,25 +86,21 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
     },
   });
 
-  app.post(
-    "/api/v1/subscriptions/request",
-    {
-      schema: {
-        tags,
-        summary:
-          "Seed hub webhook (subscriptionrequest.added): 201 with the new subscription's id, or with the identity's active one to that set",
-        description:
-          "Seed's `subscriptionrequest.added` hook receiver `{hook?, data: {...}}`: `data.id` names the request, so the same request delivered twice makes one subscription, and an identity already on that set keeps its active subscription; 201 `{accepted, id}`.",
-        body: SubscriptionRequestBody,
-        response: { 201: SubscriptionRequestAccepted, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
+  actionRoute(app, "/api/v1/subscriptions/request", {
+    tags,
+    summary:
+      "Seed hub webhook (subscriptionrequest.added): 201 with the new subscription's id, or with the identity's active one to that set",
+    description:
+      "Seed's `subscriptionrequest.added` hook receiver `{hook?, data: {...}}`: `data.id` names the request, so the same request delivered twice makes one subscription, and an identity already on that set keeps its active subscription; 201 `{accepted, id}`.",
+    body: SubscriptionRequestBody,
+    status: 201,
+    answer: SubscriptionRequestAccepted,
+    run: async (request) => {
       const { id, ...data } = request.body.data;
       const { subscription } = await createSubscription(db, data, actorOf(request), id);
-      return reply.code(201).send({ accepted: true, id: subscription.id });
+      return { accepted: true, id: subscription.id };
     },
-  );
+  });
 
   app.get(
     "/api/v1/subscriptions/:id/calendar/",
@@ -121,61 +117,49 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
     async (request) => subscriptionCalendar(db, request.params.id, new Date(), config.FALLBACK_LANGUAGE),
   );
 
-  app.post(
-    "/api/v1/subscriptions/:id/resend",
-    {
-      schema: {
-        tags,
-        summary: "Send the last message again, without advancing (Seed resend)",
-        description:
-          "Seed's resend: the message the subscription was last sent is sent again (202) and its position does not change.",
-        params: IdParams,
-        response: { 202: ResendAccepted, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const sent = await resendLast(db, request.params.id, {
+  actionRoute(app, "/api/v1/subscriptions/:id/resend", {
+    tags,
+    summary: "Send the last message again, without advancing (Seed resend)",
+    description:
+      "Seed's resend: the message the subscription was last sent is sent again (202) and its position does not change.",
+    params: IdParams,
+    status: 202,
+    answer: ResendAccepted,
+    run: async (request) => ({
+      accepted: true,
+      ...(await resendLast(db, request.params.id, {
         fallbackLanguage: config.FALLBACK_LANGUAGE,
         correlationId: request.id,
-      });
-      return reply.code(202).send({ accepted: true, ...sent });
-    },
-  );
+      })),
+    }),
+  });
 
-  app.post(
-    "/api/v1/subscriptions/:id/send",
-    {
-      schema: {
-        tags,
-        summary:
-          "Seed's legacy send: the subscription is sent its next message once (skipped when it is not ready)",
-        description:
-          "What Seed's scheduler called at each slot of a subscription's own schedule: one send-next for it at a manual slot now, so it is sent its next message once (nothing when it is not ready); 201 `{accepted: true}`.",
-        params: IdParams,
-        response: { 201: SendAccepted, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
+  actionRoute(app, "/api/v1/subscriptions/:id/send", {
+    tags,
+    summary:
+      "Seed's legacy send: the subscription is sent its next message once (skipped when it is not ready)",
+    description:
+      "What Seed's scheduler called at each slot of a subscription's own schedule: one send-next for it at a manual slot now, so it is sent its next message once (nothing when it is not ready); 201 `{accepted: true}`.",
+    params: IdParams,
+    status: 201,
+    answer: SendAccepted,
+    run: async (request) => {
       await requestSubscriptionSend(db, request.params.id, request.id);
-      return reply.code(201).send({ accepted: true });
+      return { accepted: true };
     },
-  );
+  });
 
-  app.post(
-    "/api/v1/schedule/:id/send/",
-    {
-      schema: {
-        tags,
-        summary: "Seed send trigger: send every ready subscription on this content schedule its next message",
-        description:
-          "Seed's trigger for a content schedule: a slot now for every ready subscription on it, each sent its next message once and advanced (fan-out by the workers); 202. 404 for an unknown schedule.",
-        params: ScheduleSendParams,
-        response: { 202: ScheduleSendAccepted, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
+  actionRoute(app, "/api/v1/schedule/:id/send/", {
+    tags,
+    summary: "Seed send trigger: send every ready subscription on this content schedule its next message",
+    description:
+      "Seed's trigger for a content schedule: a slot now for every ready subscription on it, each sent its next message once and advanced (fan-out by the workers); 202. 404 for an unknown schedule.",
+    params: ScheduleSendParams,
+    status: 202,
+    answer: ScheduleSendAccepted,
+    run: async (request) => {
       await requestScheduleSend(db, request.params.id, request.id);
-      return reply.code(202).send({});
+      return {};
     },
-  );
+  });
 }

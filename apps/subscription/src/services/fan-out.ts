@@ -127,16 +127,11 @@ export async function fanOut(
   );
 }
 
-/** A fired schedule (`schedule.fired`, or a manual `subscription.fan-out`) fanned out, and logged. */
-export async function fanOutSchedule(
-  db: Db,
-  broker: Broker,
-  command: { schedule: number; slot: string; correlationId?: string },
-  sizes: { pageSize: number; sendBatchSize: number },
-  log: Logger,
-): Promise<void> {
-  const n = await fanOut(db, broker, command, sizes);
-  log.info({ schedule: command.schedule, slot: command.slot, subscriptions: n }, "schedule fanned out");
+/** A fired schedule (`schedule.fired`, or a manual `subscription.fan-out`) fanned out (`fanOut`'s arguments), and logged. */
+export async function fanOutSchedule(log: Logger, ...args: Parameters<typeof fanOut>): Promise<void> {
+  const n = await fanOut(...args);
+  const [, , { schedule, slot }] = args;
+  log.info({ schedule, slot, subscriptions: n }, "schedule fanned out");
 }
 
 /** The content schedule a `schedule.fired` is for; null (and logged) for a schedule of another service. */

@@ -18,7 +18,7 @@ import {
   topicSubscriptionNotFound,
   unknownTemplate,
 } from "../errors.ts";
-import type { TopicSubscription } from "../generated/prisma/client.ts";
+import type { Prisma, TopicSubscription } from "../generated/prisma/client.ts";
 
 interface Actor {
   userId: number | null;
@@ -69,17 +69,23 @@ export async function subscribeTopic(
   return { subscriber: toSubscriber(subscription), created };
 }
 
-export async function listTopicSubscribers(
+/** A page of the topic subscriptions `where` picks, in `orderBy` order, each answered as `map` makes it. */
+async function topicSubscriptionPage<T>(
   db: Db,
-  topic: string,
+  where: Prisma.TopicSubscriptionWhereInput,
+  orderBy: Prisma.TopicSubscriptionOrderByWithRelationInput,
   page: PageParams,
-): Promise<{ count: number; results: TopicSubscriber[] }> {
+  map: (row: TopicSubscription) => T,
+): Promise<{ count: number; results: T[] }> {
   const [count, rows] = await Promise.all([
-    db.topicSubscription.count({ where: { topic } }),
-    db.topicSubscription.findMany({ where: { topic }, orderBy: { identity: "asc" }, ...pageSlice(page) }),
+    db.topicSubscription.count({ where }),
+    db.topicSubscription.findMany({ where, orderBy, ...pageSlice(page) }),
   ]);
-  return { count, results: rows.map(toSubscriber) };
+  return { count, results: rows.map(map) };
 }
+
+export const listTopicSubscribers = (db: Db, topic: string, page: PageParams) =>
+  topicSubscriptionPage(db, { topic }, { identity: "asc" }, page, toSubscriber);
 
 export async function unsubscribeTopic(db: Db, topic: string, identity: string): Promise<void> {
   const { count } = await db.topicSubscription.deleteMany({ where: { topic, identity } });
@@ -88,24 +94,14 @@ export async function unsubscribeTopic(db: Db, topic: string, identity: string):
   }
 }
 
-export async function listIdentityTopics(
-  db: Db,
-  identity: string,
-  page: PageParams,
-): Promise<{ count: number; results: IdentityTopic[] }> {
-  const [count, rows] = await Promise.all([
-    db.topicSubscription.count({ where: { identity } }),
-    db.topicSubscription.findMany({ where: { identity }, orderBy: { topic: "asc" }, ...pageSlice(page) }),
-  ]);
-  return {
-    count,
-    results: rows.map((r) => ({
-      topic: r.topic,
-      channels: r.channels,
-      created_at: r.createdAt.toISOString(),
-    })),
-  };
-}
+export const listIdentityTopics = (db: Db, identity: string, page: PageParams) =>
+  topicSubscriptionPage(
+    db,
+    { identity },
+    { topic: "asc" },
+    page,
+    (r): IdentityTopic => ({ topic: r.topic, channels: r.channels, created_at: r.createdAt.toISOString() }),
+  );
 
 /**
  * An identity's topic subscriptions go: those of one topic, or all of them (`topic` null). Used by
