@@ -35,6 +35,14 @@ export const notFound = (code: string, message: string) => new ApiError(404, cod
 export const conflict = (code: string, message: string, details?: unknown) =>
   new ApiError(409, code, message, details);
 
+/** The row a lookup found; when it found none, the error `missing` makes (e.g. a 404) is thrown. */
+export function found<T>(row: T | null | undefined, missing: () => Error): T {
+  if (row == null) {
+    throw missing();
+  }
+  return row;
+}
+
 /** A database unique-constraint violation (Prisma P2002, Postgres 23505). */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as {

@@ -33,6 +33,7 @@ export {
   badRequest,
   conflict,
   type FieldProblem,
+  found,
   isRecordNotFound,
   isUniqueViolation,
   notFound,
