@@ -1,5 +1,5 @@
 // Groups of fields that several schemas share, spread into them in place (not exported from the package).
-import Type, { type TProperties } from "typebox";
+import Type, { type TOptional, type TProperties } from "typebox";
 import { Actor, IsoDateTime, ListQuery, Nullable, Uuid } from "./common.ts";
 
 /**
@@ -34,3 +34,9 @@ export const auditFields = {
 /** A list's query string: a page (`limit`, `offset`), then the list's own filters. */
 export const listQuery = <P extends TProperties>(filters: P) =>
   Type.Object({ ...ListQuery.properties, ...filters });
+
+/** Some of an entity's fields, each optional, in the order given (e.g. a list's filters). */
+export const optionalFields = <P extends TProperties, K extends keyof P & string>(fields: P, ...keys: K[]) =>
+  Object.fromEntries(keys.map((key) => [key, Type.Optional(fields[key] as P[K])])) as {
+    [Key in K]: TOptional<P[Key]>;
+  };
