@@ -33,15 +33,16 @@ export const badRequest = (code: string, message: string, details?: unknown) =>
   new ApiError(400, code, message, details);
 export const notFound = (code: string, message: string) => new ApiError(404, code, message);
 
-/** A lookup that must find its record: the `row`, else what `missing` makes (its `..._NOT_FOUND`) is thrown. */
-export function foundOr<Row>(row: Row | null, missing: () => ApiError): Row {
-  if (!row) {
+export const conflict = (code: string, message: string, details?: unknown) =>
+  new ApiError(409, code, message, details);
+
+/** The row a lookup found; when it found none, the error `missing` makes (e.g. a 404) is thrown. */
+export function found<T>(row: T | null | undefined, missing: () => Error): T {
+  if (row == null) {
     throw missing();
   }
   return row;
 }
-export const conflict = (code: string, message: string, details?: unknown) =>
-  new ApiError(409, code, message, details);
 
 /** A database unique-constraint violation (Prisma P2002, Postgres 23505). */
 export function isUniqueViolation(err: unknown): boolean {

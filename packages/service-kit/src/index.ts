@@ -34,7 +34,7 @@ export {
   badRequest,
   conflict,
   type FieldProblem,
-  foundOr,
+  found,
   isRecordNotFound,
   isUniqueViolation,
   notFound,

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { extname } from "node:path";
 import type { BinaryContent } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { found, type PageParams } from "@tidings/service-kit";
 import {
   binaryContentNotFound,
   binaryEmpty,
@@ -12,7 +12,15 @@ import {
 } from "../errors.ts";
 import type { BinaryContent as BinaryContentRow } from "../generated/prisma/client.ts";
 import { isStorageKey, type MediaStorage } from "../media/storage.ts";
-import { type ContentDeps, inIdOrder, type Listed, listed, type RequestContext, write } from "./support.ts";
+import {
+  type ContentDeps,
+  type Listed,
+  listInIdOrder,
+  type RequestContext,
+  referringIds,
+  timestamps,
+  write,
+} from "./support.ts";
 
 export interface MediaDeps extends ContentDeps {
   storage: MediaStorage;
@@ -35,8 +43,7 @@ export function toBinaryContent(row: BinaryContentRow, deps: Pick<ContentDeps, "
     filename: row.filename,
     mime_type: row.mimeType,
     size: row.size,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    ...timestamps(row),
   };
 }
 
@@ -108,17 +115,8 @@ export async function deleteBinaryContent(
     {
       notFound: () => binaryContentNotFound(id),
       violations: {
-        async message_binary_content_fkey() {
-          const messages = await deps.db.message.findMany({
-            where: { binaryContentId: id },
-            select: { id: true },
-            orderBy: { id: "asc" },
-          });
-          return binaryInUse(
-            id,
-            messages.map((m) => m.id),
-          );
-        },
+        message_binary_content_fkey: async () =>
+          binaryInUse(id, await referringIds(deps.db.message, { binaryContentId: id })),
       },
     },
   );
@@ -127,20 +125,14 @@ export async function deleteBinaryContent(
 }
 
 export async function getBinaryContent(deps: ContentDeps, id: number): Promise<BinaryContent> {
-  const row = await deps.db.binaryContent.findUnique({ where: { id } });
-  if (!row) {
-    throw binaryContentNotFound(id);
-  }
-  return toBinaryContent(row, deps);
+  return toBinaryContent(
+    found(await deps.db.binaryContent.findUnique({ where: { id } }), () => binaryContentNotFound(id)),
+    deps,
+  );
 }
 
 export async function listBinaryContent(deps: ContentDeps, page: PageParams): Promise<Listed<BinaryContent>> {
-  return listed(
-    deps.db,
-    deps.db.binaryContent.count(),
-    deps.db.binaryContent.findMany(inIdOrder(page)),
-    (row) => toBinaryContent(row, deps),
-  );
+  return listInIdOrder(deps.db, deps.db.binaryContent, {}, page, (row) => toBinaryContent(row, deps));
 }
 
 /** A stored file by key, with its MIME type, for the public media route; 404 when unknown. */

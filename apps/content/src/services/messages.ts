@@ -9,7 +9,7 @@ import type {
   UpdateMessageBody,
 } from "@tidings/contracts";
 import { SMS_LIMITS, smsInfo } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { found, type PageParams } from "@tidings/service-kit";
 import type { Tx } from "../db.ts";
 import {
   messageDuplicate,
@@ -32,6 +32,7 @@ import {
   type Listed,
   listed,
   type RequestContext,
+  timestamps,
   type WriteErrors,
   write,
 } from "./support.ts";
@@ -132,8 +133,7 @@ export function toMessage(row: MessageWithRelations, deps: Pick<ContentDeps, "me
     binary_content_url: row.binaryContent ? deps.mediaUrl(row.binaryContent.storageKey) : null,
     metadata: row.metadata as Message["metadata"],
     ...smsOf(row.textContent),
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    ...timestamps(row),
   };
 }
 
@@ -242,11 +242,9 @@ export const deleteMessage = (deps: ContentDeps, id: number, context: RequestCon
   );
 
 async function findMessage(deps: ContentDeps, id: number): Promise<MessageWithRelations> {
-  const row = await deps.db.message.findUnique({ where: { id }, include: withRelations });
-  if (!row) {
-    throw messageNotFound(id);
-  }
-  return row;
+  return found(await deps.db.message.findUnique({ where: { id }, include: withRelations }), () =>
+    messageNotFound(id),
+  );
 }
 
 export const getMessage = async (deps: ContentDeps, id: number): Promise<Message> =>

@@ -7,7 +7,7 @@ import type {
   MessageSetMessages,
   UpdateMessageSetBody,
 } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { found, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { messageSetNotFound, referenceNotFound, setNotWhatsAppReady, shortNameTaken } from "../errors.ts";
 import type { MessageSet as MessageSetRow, Prisma } from "../generated/prisma/client.ts";
@@ -20,10 +20,9 @@ import {
 } from "./messages.ts";
 import {
   type ContentDeps,
-  inIdOrder,
-  type Listed,
-  listed,
+  listInIdOrder,
   type RequestContext,
+  timestamps,
   type WriteErrors,
   write,
 } from "./support.ts";
@@ -38,8 +37,7 @@ function toMessageSet(row: MessageSetRow): MessageSet {
     next_set: row.nextSetId,
     default_schedule: row.defaultScheduleId,
     content_type: row.contentType,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    ...timestamps(row),
   };
 }
 
@@ -160,26 +158,17 @@ export const deleteMessageSet = (db: Db, id: number, context: RequestContext) =>
   });
 
 export async function getMessageSet(db: Db, id: number): Promise<MessageSet> {
-  const row = await db.messageSet.findUnique({ where: { id } });
-  if (!row) {
-    throw messageSetNotFound(id);
-  }
-  return toMessageSet(row);
+  return toMessageSet(found(await db.messageSet.findUnique({ where: { id } }), () => messageSetNotFound(id)));
 }
 
-export async function listMessageSets(
-  db: Db,
-  query: MessageSetListQuery,
-  page: PageParams,
-): Promise<Listed<MessageSet>> {
-  const where: Prisma.MessageSetWhereInput = { shortName: query.short_name, contentType: query.content_type };
-  return listed(
+export const listMessageSets = (db: Db, query: MessageSetListQuery, page: PageParams) =>
+  listInIdOrder(
     db,
-    db.messageSet.count({ where }),
-    db.messageSet.findMany({ where, ...inIdOrder(page) }),
+    db.messageSet,
+    { shortName: query.short_name, contentType: query.content_type },
+    page,
     toMessageSet,
   );
-}
 
 /** The set with its messages (binary content nested), in sequence_number, lang order. */
 export async function getMessageSetMessages(deps: ContentDeps, id: number): Promise<MessageSetMessages> {

@@ -6,7 +6,7 @@ import {
   type ScheduleRunsQuery,
   type UpdateContentScheduleBody,
 } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { found, type PageParams } from "@tidings/service-kit";
 import { CronExpressionParser } from "cron-parser";
 import type { Db, Tx } from "../db.ts";
 import {
@@ -18,7 +18,16 @@ import {
   scheduleNotFound,
 } from "../errors.ts";
 import type { Schedule as ScheduleRow } from "../generated/prisma/client.ts";
-import { inIdOrder, type Listed, listed, type RequestContext, type WriteErrors, write } from "./support.ts";
+import {
+  deletion,
+  type Listed,
+  listInIdOrder,
+  type RequestContext,
+  referringIds,
+  timestamps,
+  type WriteErrors,
+  write,
+} from "./support.ts";
 
 /** The cron fields in cron's order: "minute hour day_of_month month_of_year day_of_week". */
 const CRON_FIELDS = ["minute", "hour", "day_of_month", "month_of_year", "day_of_week"] as const;
@@ -92,8 +101,7 @@ function toSchedule(row: ScheduleRow): ContentSchedule {
     month_of_year: row.monthOfYear,
     timezone: row.timezone,
     cron_definition: cronDefinition(cronFieldsOf(row)),
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    ...timestamps(row),
   };
 }
 
@@ -143,38 +151,22 @@ export const deleteSchedule = (db: Db, id: number, context: RequestContext) =>
   write(
     db,
     context,
-    async (tx) => {
-      await tx.schedule.delete({ where: { id } });
-      return { result: undefined, events: [{ name: "content.schedule.deleted", payload: { id } }] };
-    },
+    deletion("content.schedule.deleted", id, (tx) => tx.schedule.delete({ where: { id } })),
     {
       notFound: () => scheduleNotFound(id),
       violations: {
-        async messageset_default_schedule_fkey() {
-          const sets = await db.messageSet.findMany({
-            where: { defaultScheduleId: id },
-            select: { id: true },
-            orderBy: { id: "asc" },
-          });
-          return scheduleInUse(
-            id,
-            sets.map((s) => s.id),
-          );
-        },
+        messageset_default_schedule_fkey: async () =>
+          scheduleInUse(id, await referringIds(db.messageSet, { defaultScheduleId: id })),
       },
     },
   );
 
 export async function getSchedule(db: Db, id: number): Promise<ContentSchedule> {
-  const row = await db.schedule.findUnique({ where: { id } });
-  if (!row) {
-    throw scheduleNotFound(id);
-  }
-  return toSchedule(row);
+  return toSchedule(found(await db.schedule.findUnique({ where: { id } }), () => scheduleNotFound(id)));
 }
 
 export async function listSchedules(db: Db, page: PageParams): Promise<Listed<ContentSchedule>> {
-  return listed(db, db.schedule.count(), db.schedule.findMany(inIdOrder(page)), toSchedule);
+  return listInIdOrder(db, db.schedule, {}, page, toSchedule);
 }
 
 /** The longest window `runs` accepts: a year (with a leap day) and a day. */

@@ -39,6 +39,36 @@ export async function listed<Row, T>(
   return { count: total, results: rows.map(toEntity) };
 }
 
+/** What `listInIdOrder` reads of a Prisma model: the rows matching a filter, counted and one page of them. */
+export interface Listable<Where, Row> {
+  count(args: { where: Where }): Prisma.PrismaPromise<number>;
+  findMany(args: { where: Where } & ReturnType<typeof inIdOrder>): Prisma.PrismaPromise<Row[]>;
+}
+
+/** One page, in id order, of the rows of `model` matching `where`, with their count, as API entities. */
+export const listInIdOrder = <Where, Row, T>(
+  db: Db,
+  model: Listable<Where, Row>,
+  where: Where,
+  page: PageParams,
+  toEntity: (row: Row) => T,
+): Promise<Listed<T>> =>
+  listed(db, model.count({ where }), model.findMany({ where, ...inIdOrder(page) }), toEntity);
+
+/** A row's `created_at` and `updated_at`, as the API answers them. */
+export const timestamps = (row: { createdAt: Date; updatedAt: Date }) => ({
+  created_at: row.createdAt.toISOString(),
+  updated_at: row.updatedAt.toISOString(),
+});
+
+/** The ids, in order, of the rows of `model` matching `where`: what still refers to a row a delete was refused for. */
+export const referringIds = async <Where>(
+  model: {
+    findMany(args: { where: Where; select: { id: true }; orderBy: { id: "asc" } }): Promise<{ id: number }[]>;
+  },
+  where: Where,
+) => (await model.findMany({ where, select: { id: true }, orderBy: { id: "asc" } })).map((row) => row.id);
+
 /** The name of the constraint (index or foreign key) a failed write violated, if that is why it failed. */
 export function violatedConstraint(err: unknown): string | undefined {
   const e = err as { meta?: { driverAdapterError?: { cause?: { constraint?: { index?: string } } } } };
@@ -78,3 +108,11 @@ export async function write<T>(
     throw toError ? await toError() : err;
   }
 }
+
+/** The change that deletes a row and announces it with `event` (`{id}`), e.g. `content.template.deleted`. */
+export const deletion =
+  (event: OutboxMessage["name"], id: number, remove: (tx: Tx) => Promise<unknown>): Change<undefined> =>
+  async (tx) => {
+    await remove(tx);
+    return { result: undefined, events: [{ name: event, payload: { id } }] };
+  };

@@ -10,7 +10,7 @@ import type {
   UpdateTemplateBody,
 } from "@tidings/contracts";
 import { placeholderKey, placeholdersOf, renderTemplate, smsInfo } from "@tidings/contracts";
-import { type PageParams, pageSlice } from "@tidings/service-kit";
+import { found, type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import {
   invalidWhatsapp,
@@ -25,7 +25,15 @@ import {
   type Template as TemplateRow,
   type TemplateVersion as TemplateVersionRow,
 } from "../generated/prisma/client.ts";
-import { inIdOrder, type Listed, listed, type RequestContext, write } from "./support.ts";
+import {
+  deletion,
+  type Listed,
+  listed,
+  listInIdOrder,
+  type RequestContext,
+  timestamps,
+  write,
+} from "./support.ts";
 
 type Content = Pick<TemplateRow, "type" | "subject" | "body" | "whatsapp">;
 
@@ -52,8 +60,7 @@ const contentFields = (row: TemplateRow | TemplateVersionRow) => ({
 export const toTemplate = (row: TemplateRow): Template => ({
   id: row.id,
   ...contentFields(row),
-  created_at: row.createdAt.toISOString(),
-  updated_at: row.updatedAt.toISOString(),
+  ...timestamps(row),
 });
 
 const toTemplateVersion = (row: TemplateVersionRow): TemplateVersion => ({
@@ -185,34 +192,18 @@ export const deleteTemplate = (db: Db, id: number, context: RequestContext) =>
   write(
     db,
     context,
-    async (tx) => {
-      await tx.template.delete({ where: { id } });
-      return { result: undefined, events: [{ name: "content.template.deleted", payload: { id } }] };
+    deletion("content.template.deleted", id, (tx) => tx.template.delete({ where: { id } })),
+    {
+      notFound: () => templateNotFound(id),
     },
-    { notFound: () => templateNotFound(id) },
   );
 
 export async function getTemplate(db: Db, id: number): Promise<Template> {
-  const row = await db.template.findUnique({ where: { id } });
-  if (!row) {
-    throw templateNotFound(id);
-  }
-  return toTemplate(row);
+  return toTemplate(found(await db.template.findUnique({ where: { id } }), () => templateNotFound(id)));
 }
 
-export async function listTemplates(
-  db: Db,
-  query: TemplateListQuery,
-  page: PageParams,
-): Promise<Listed<Template>> {
-  const where: Prisma.TemplateWhereInput = { name: query.name, type: query.type };
-  return listed(
-    db,
-    db.template.count({ where }),
-    db.template.findMany({ where, ...inIdOrder(page) }),
-    toTemplate,
-  );
-}
+export const listTemplates = (db: Db, query: TemplateListQuery, page: PageParams) =>
+  listInIdOrder(db, db.template, { name: query.name, type: query.type }, page, toTemplate);
 
 /** Every version of a template, oldest first. */
 export async function listTemplateVersions(

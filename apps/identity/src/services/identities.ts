@@ -7,7 +7,7 @@ import type {
   PatchIdentityBody,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
-import { foundOr, type PageParams } from "@tidings/service-kit";
+import { found, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { identityNotFound, invalidIncludeInactive, referenceNotFound, unknownFilter } from "../errors.ts";
 import { type Identity as IdentityRow, Prisma } from "../generated/prisma/client.ts";
@@ -205,7 +205,7 @@ export async function deleteIdentity(db: Db, id: string, actor: Actor): Promise<
 }
 
 export async function getIdentity(db: Db, id: string): Promise<Identity> {
-  return toIdentity(foundOr(await db.identity.findUnique({ where: { id } }), () => identityNotFound(id)));
+  return toIdentity(found(await db.identity.findUnique({ where: { id } }), () => identityNotFound(id)));
 }
 
 export async function listIdentities(

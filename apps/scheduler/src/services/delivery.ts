@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { enqueue, type MessageContext } from "@tidings/amqp";
 import type { ScheduleDeliver, SchedulerFailedTask } from "@tidings/contracts";
 import {
-  foundOr,
+  found,
   type Lookup,
   type PageParams,
   type PostResult,
@@ -157,7 +157,7 @@ export async function listFailedTasks(
 
 export async function getFailedTask(db: Db, id: string): Promise<SchedulerFailedTask> {
   return toFailedTask(
-    foundOr(await db.scheduleFailure.findUnique({ where: { id } }), () => failedTaskNotFound(id)),
+    found(await db.scheduleFailure.findUnique({ where: { id } }), () => failedTaskNotFound(id)),
   );
 }
 

@@ -7,7 +7,7 @@ import {
   type SchedulerScheduleRun,
   type UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
-import { foundOr, type PageParams, pageSlice } from "@tidings/service-kit";
+import { found, type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { assertEndpointAllowed, type EndpointGuard } from "../endpoints.ts";
 import { payloadInvalid, scheduleNotFound } from "../errors.ts";
@@ -157,7 +157,7 @@ export async function updateSchedule(
 }
 
 export async function getSchedule(db: Db, id: string): Promise<SchedulerSchedule> {
-  return toSchedule(foundOr(await db.schedule.findUnique({ where: { id } }), () => scheduleNotFound(id)));
+  return toSchedule(found(await db.schedule.findUnique({ where: { id } }), () => scheduleNotFound(id)));
 }
 
 export async function listSchedules(

@@ -1,6 +1,7 @@
 // HTTP request schemas of the content service; its responses are the payloads in messages/content.ts.
 import Type, { type Static, type TSchemaOptions } from "typebox";
 import { Body, Json, ListQuery, Nullable, PatchBody } from "../common.ts";
+import { listQuery, optionalFields } from "../fields.ts";
 import { ContentType, TemplateWhatsapp } from "../messages/content.ts";
 import { SmsEncoding } from "../sms.ts";
 
@@ -68,8 +69,7 @@ export const UpdateMessageSetBody = PatchBody({
 });
 export type UpdateMessageSetBody = Static<typeof UpdateMessageSetBody>;
 
-export const MessageSetListQuery = Type.Object({
-  ...ListQuery.properties,
+export const MessageSetListQuery = listQuery({
   short_name: Type.Optional(messageSetFields.short_name),
   content_type: Type.Optional(contentType()),
 });
@@ -100,12 +100,9 @@ export type CreateMessageBody = Static<typeof CreateMessageBody>;
 export const UpdateMessageBody = PatchBody(messageFields);
 export type UpdateMessageBody = Static<typeof UpdateMessageBody>;
 
-export const MessageListQuery = Type.Object({
-  ...ListQuery.properties,
-  messageset: Type.Optional(messageFields.messageset),
-  sequence_number: Type.Optional(messageFields.sequence_number),
-  lang: Type.Optional(messageFields.lang),
-});
+export const MessageListQuery = listQuery(
+  optionalFields(messageFields, "messageset", "sequence_number", "lang"),
+);
 export type MessageListQuery = Static<typeof MessageListQuery>;
 
 /** Copies a set and all its messages; the copy gets this (unique) short name. */
@@ -148,11 +145,7 @@ export type CreateTemplateBody = Static<typeof CreateTemplateBody>;
 export const UpdateTemplateBody = PatchBody(templateFields);
 export type UpdateTemplateBody = Static<typeof UpdateTemplateBody>;
 
-export const TemplateListQuery = Type.Object({
-  ...ListQuery.properties,
-  name: Type.Optional(templateFields.name),
-  type: Type.Optional(templateFields.type),
-});
+export const TemplateListQuery = listQuery(optionalFields(templateFields, "name", "type"));
 export type TemplateListQuery = Static<typeof TemplateListQuery>;
 
 /** The values for the template's ((placeholders)), by name. */

@@ -1,5 +1,6 @@
 import Type, { type Static, type TSchema } from "typebox";
 import { Body, IsoDateTime, ListQuery, literals, Nullable, Paginated, PatchBody, Uuid } from "../common.ts";
+import { listQuery } from "../fields.ts";
 import { Identity } from "../messages/identity.ts";
 
 /** Flags on one address; unknown flags are kept. */
@@ -68,8 +69,7 @@ export const CursorQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
 });
 
-export const IdentityListQuery = Type.Object({
-  ...ListQuery.properties,
+export const IdentityListQuery = listQuery({
   ...CursorQuery.properties,
   created_from: Type.Optional(IsoDateTime),
   created_to: Type.Optional(IsoDateTime),
@@ -99,8 +99,7 @@ export const AddressesParams = Type.Object({
 });
 export type AddressesParams = Static<typeof AddressesParams>;
 
-export const AddressesQuery = Type.Object({
-  ...ListQuery.properties,
+export const AddressesQuery = listQuery({
   /** Presence is what counts (any value): only the default address. */
   default: Type.Optional(Type.String()),
   /** Presence is what counts: the addresses of the identity this one communicates through. */

@@ -1,7 +1,8 @@
 // HTTP request and response schemas of the message-sender service: channels (`/api/v1/channel/`) and their
 // redelivery policy.
 import Type, { type Static } from "typebox";
-import { IsoDateTime, Json, literals, Nullable, PatchBody } from "../common.ts";
+import { Json, literals, Nullable, PatchBody } from "../common.ts";
+import { timestampFields } from "../fields.ts";
 import { SendingWindow } from "../messages/message-sender.ts";
 
 // Redelivery: what a failed delivery report leads to (`redelivery` of a channel).
@@ -126,7 +127,6 @@ export const ChannelResponse = Type.Object({
   daily_cap: Nullable(Type.Integer()),
   /** The redelivery policy in force: the channel's own fields, the defaults for the others. */
   redelivery: RedeliveryPolicy,
-  created_at: IsoDateTime,
-  updated_at: IsoDateTime,
+  ...timestampFields,
 });
 export type ChannelResponse = Static<typeof ChannelResponse>;

@@ -1,7 +1,8 @@
 // HTTP request and response schemas of the message-sender service: the helpdesk's tools (an outbound's status
 // history, a person's messages, resending).
 import Type, { type Static } from "typebox";
-import { Body, IsoDateTime, ListQuery, literals, Nullable, Uuid } from "../common.ts";
+import { Body, IsoDateTime, literals, Nullable, Uuid } from "../common.ts";
+import { listQuery } from "../fields.ts";
 import { OutboundStatus } from "../messages/message-sender.ts";
 import { Inbound, Outbound } from "./message-sender.ts";
 
@@ -40,8 +41,7 @@ export const MessageDirection = Type.Union([Type.Literal("outbound"), Type.Liter
 export type MessageDirection = Static<typeof MessageDirection>;
 
 /** `GET /api/v1/identities/{identity_id}/messages/`: a page (`limit`, `offset`), one direction only if given. */
-export const IdentityMessagesQuery = Type.Object({
-  ...ListQuery.properties,
+export const IdentityMessagesQuery = listQuery({
   direction: Type.Optional(MessageDirection),
 });
 export type IdentityMessagesQuery = Static<typeof IdentityMessagesQuery>;

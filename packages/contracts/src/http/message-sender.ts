@@ -7,10 +7,10 @@ import {
   dateTimeLookups,
   IsoDateTime,
   Json,
-  ListQuery,
   Nullable,
   Uuid,
 } from "../common.ts";
+import { listQuery, seedInboundFields } from "../fields.ts";
 import { OutboundPriority, OutboundStatus, SendingWindow } from "../messages/message-sender.ts";
 
 /** Values for a template's `((placeholders))`. */
@@ -140,8 +140,7 @@ export type Outbound = Static<typeof Outbound>;
  * `to_addr`, `to_identity`, `status` and `channel` may repeat (`?status=failed&status=expired`: any of them);
  * `created_at` and `updated_at` take Django's `__gte`, `__gt`, `__lte` and `__lt` lookups.
  */
-export const OutboundListQuery = Type.Object({
-  ...ListQuery.properties,
+export const OutboundListQuery = listQuery({
   to_addr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { maxItems: 100 })),
   to_identity: Type.Optional(Type.Array(Uuid, { maxItems: 100 })),
   /** created_at at or before this time. */
@@ -258,14 +257,7 @@ export const Inbound = Type.Object({
   in_reply_to: Nullable(Type.String()),
   /** The outbound it replies to, when `in_reply_to` names one of ours (its provider id or id). */
   reply_to_outbound: Nullable(Uuid),
-  to_addr: Type.String(),
-  /** Blank when the sender was resolved to `from_identity`, as in Seed. */
-  from_addr: Type.String(),
-  from_identity: Nullable(Uuid),
-  content: Nullable(Type.String()),
-  /** As the transport named itself (Seed's field); the channel when none did. */
-  transport_name: Type.String(),
-  transport_type: Nullable(Type.String()),
+  ...seedInboundFields,
   keyword: Nullable(Type.String()),
   helper_metadata: Json,
   created_at: IsoDateTime,
@@ -278,8 +270,7 @@ export type Inbound = Static<typeof Inbound>;
  * `GET /api/v1/inbound/`: Seed's filters. `from_addr` and `from_identity` may repeat; `created_at` and
  * `updated_at` take Django's `__gte`, `__gt`, `__lte` and `__lt` lookups.
  */
-export const InboundListQuery = Type.Object({
-  ...ListQuery.properties,
+export const InboundListQuery = listQuery({
   from_identity: Type.Optional(Type.Array(Uuid, { maxItems: 100 })),
   from_addr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 100 })),
   to_addr: Type.Optional(Type.String({ maxLength: 255 })),

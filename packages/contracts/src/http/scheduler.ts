@@ -1,6 +1,7 @@
 // HTTP request and response schemas of the scheduler service.
 import Type, { type Static } from "typebox";
-import { Actor, Body, IsoDateTime, Json, ListQuery, Nullable, PatchBody, Uuid } from "../common.ts";
+import { Body, IsoDateTime, Json, Nullable, PatchBody, Uuid } from "../common.ts";
+import { auditFields, listQuery } from "../fields.ts";
 import { ScheduleCatchUpPolicy, ScheduleSource } from "../messages/scheduler.ts";
 
 export const CronDefinition = Type.String({ minLength: 9, maxLength: 500 });
@@ -39,10 +40,7 @@ export const SchedulerSchedule = Type.Object({
   frequency: Nullable(Type.Integer()),
   /** Seed's deprecated run counter: stored and returned, never incremented. */
   triggered: Type.Integer(),
-  created_at: IsoDateTime,
-  created_by: Actor,
-  updated_at: IsoDateTime,
-  updated_by: Actor,
+  ...auditFields,
 });
 export type SchedulerSchedule = Static<typeof SchedulerSchedule>;
 
@@ -65,8 +63,7 @@ export type CreateSchedulerScheduleBody = Static<typeof CreateSchedulerScheduleB
 export const UpdateSchedulerScheduleBody = PatchBody(CreateSchedulerScheduleBody.properties);
 export type UpdateSchedulerScheduleBody = Static<typeof UpdateSchedulerScheduleBody>;
 
-export const SchedulerScheduleListQuery = Type.Object({
-  ...ListQuery.properties,
+export const SchedulerScheduleListQuery = listQuery({
   enabled: Type.Optional(Type.Boolean()),
 });
 export type SchedulerScheduleListQuery = Static<typeof SchedulerScheduleListQuery>;

@@ -1,6 +1,7 @@
 // HTTP request and response schemas of the subscription service.
 import Type, { type Static } from "typebox";
-import { Body, IsoDateTime, Json, ListQuery, literals, Nullable, PatchBody, Uuid } from "../common.ts";
+import { Body, IsoDateTime, Json, literals, Nullable, PatchBody, Uuid } from "../common.ts";
+import { listQuery } from "../fields.ts";
 import { SendingWindow } from "../messages/message-sender.ts";
 import { ProcessStatus } from "../messages/subscription.ts";
 
@@ -37,8 +38,7 @@ export const SubscriptionRequestBody = Type.Object({
 });
 export type SubscriptionRequestBody = Static<typeof SubscriptionRequestBody>;
 
-export const SubscriptionListQuery = Type.Object({
-  ...ListQuery.properties,
+export const SubscriptionListQuery = listQuery({
   identity: Type.Optional(Uuid),
   active: Type.Optional(Type.Boolean()),
   completed: Type.Optional(Type.Boolean()),
@@ -104,8 +104,7 @@ export const MessageSetPolicy = Type.Object({
 });
 export type MessageSetPolicy = Static<typeof MessageSetPolicy>;
 
-export const BehindSubscriptionQuery = Type.Object({
-  ...ListQuery.properties,
+export const BehindSubscriptionQuery = listQuery({
   messageset: Type.Optional(SetId),
 });
 export type BehindSubscriptionQuery = Static<typeof BehindSubscriptionQuery>;

@@ -1,5 +1,6 @@
 import Type, { type Static } from "typebox";
 import { IsoDateTime, Json, Nullable } from "../common.ts";
+import { timestampFields } from "../fields.ts";
 import { SmsEncoding } from "../sms.ts";
 
 const Id = Type.Integer({ minimum: 1 });
@@ -15,8 +16,7 @@ export const ContentSchedule = Type.Object({
   month_of_year: CronField,
   timezone: Type.String({ minLength: 1 }),
   cron_definition: Type.String(),
-  created_at: IsoDateTime,
-  updated_at: IsoDateTime,
+  ...timestampFields,
 });
 export type ContentSchedule = Static<typeof ContentSchedule>;
 
@@ -31,8 +31,7 @@ export const MessageSet = Type.Object({
   next_set: Nullable(Id),
   default_schedule: Id,
   content_type: ContentType,
-  created_at: IsoDateTime,
-  updated_at: IsoDateTime,
+  ...timestampFields,
 });
 export type MessageSet = Static<typeof MessageSet>;
 
@@ -49,8 +48,7 @@ const messageFields = {
   lang: Type.String({ minLength: 1, maxLength: 6 }),
   text_content: Nullable(Type.String()),
   metadata: Json,
-  created_at: IsoDateTime,
-  updated_at: IsoDateTime,
+  ...timestampFields,
 };
 
 /**
@@ -75,8 +73,7 @@ export const BinaryContent = Type.Object({
   filename: Type.String({ description: "The name it was uploaded with" }),
   mime_type: Type.String(),
   size: Type.Integer({ minimum: 0, description: "Bytes" }),
-  created_at: IsoDateTime,
-  updated_at: IsoDateTime,
+  ...timestampFields,
 });
 export type BinaryContent = Static<typeof BinaryContent>;
 
@@ -163,8 +160,7 @@ const templateFields = {
 export const Template = Type.Object({
   id: Id,
   ...templateFields,
-  created_at: IsoDateTime,
-  updated_at: IsoDateTime,
+  ...timestampFields,
 });
 export type Template = Static<typeof Template>;
 

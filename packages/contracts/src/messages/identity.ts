@@ -1,5 +1,6 @@
 import Type, { type Static } from "typebox";
-import { Actor, IsoDateTime, Json, literals, Nullable, Uuid } from "../common.ts";
+import { IsoDateTime, Json, literals, Nullable, Uuid } from "../common.ts";
+import { auditFields } from "../fields.ts";
 
 /** One address of an identity, flattened from `details.addresses[type][address]`. */
 export const IdentityAddress = Type.Object({
@@ -18,10 +19,7 @@ export const Identity = Type.Object({
   details: Json,
   communicate_through: Nullable(Uuid),
   operator: Nullable(Uuid),
-  created_at: IsoDateTime,
-  created_by: Actor,
-  updated_at: IsoDateTime,
-  updated_by: Actor,
+  ...auditFields,
 });
 export type Identity = Static<typeof Identity>;
 

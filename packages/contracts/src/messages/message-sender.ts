@@ -1,5 +1,6 @@
 import Type, { type Static } from "typebox";
 import { IsoDateTime, Json, literals, Nullable, Uuid } from "../common.ts";
+import { seedInboundFields, timestampFields } from "../fields.ts";
 
 export const OutboundStatus = literals("queued", "submitted", "delivered", "failed", "expired", "cancelled");
 export type OutboundStatus = Static<typeof OutboundStatus>;
@@ -137,15 +138,9 @@ export const InboundReceivedHook = Type.Object({
   id: Uuid,
   message_id: Nullable(Type.String()),
   in_reply_to: Nullable(Type.String()),
-  to_addr: Type.String(),
-  from_addr: Type.String(),
-  from_identity: Nullable(Uuid),
-  content: Nullable(Type.String()),
-  transport_name: Type.String(),
-  transport_type: Nullable(Type.String()),
+  ...seedInboundFields,
   helper_metadata: Json,
-  created_at: IsoDateTime,
-  updated_at: IsoDateTime,
+  ...timestampFields,
   channel: Type.String(),
   keyword: Nullable(InboundKeyword),
   reply_to_outbound: Nullable(Uuid),

@@ -1,5 +1,6 @@
 import Type, { type Static } from "typebox";
 import { IsoDateTime, Json, literals, Nullable, Uuid } from "../common.ts";
+import { timestampFields } from "../fields.ts";
 
 /** What a schedule was made for, when another service owns it (a content schedule mirrored here). */
 export const ScheduleSource = Type.Object({
@@ -54,7 +55,6 @@ export const ScheduleAdded = Type.Object({
   /** Seed's deprecated `frequency` and `triggered`, as stored (optional: added after the first version). */
   frequency: Type.Optional(Nullable(Type.Integer())),
   triggered: Type.Optional(Type.Integer()),
-  created_at: IsoDateTime,
-  updated_at: IsoDateTime,
+  ...timestampFields,
 });
 export type ScheduleAdded = Static<typeof ScheduleAdded>;

@@ -1,5 +1,6 @@
 import Type, { type Static } from "typebox";
 import { IsoDateTime, Json, literals, Nullable, Uuid } from "../common.ts";
+import { timestampFields } from "../fields.ts";
 
 /** Seed's process_status: 0 ready, 1 in process, 2 completed, -1 no valid address, -2 error. */
 export const ProcessStatus = Type.Integer({ minimum: -2, maximum: 5 });
@@ -19,8 +20,7 @@ export const Subscription = Type.Object({
   metadata: Nullable(Json),
   /** Where its schedule is counted from (start date); null: no catch-up. Optional for older events. */
   anchor_at: Type.Optional(Nullable(IsoDateTime)),
-  created_at: IsoDateTime,
-  updated_at: IsoDateTime,
+  ...timestampFields,
 });
 export type Subscription = Static<typeof Subscription>;
 
