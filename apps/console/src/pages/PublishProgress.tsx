@@ -17,7 +17,8 @@ const target = (r: PublishRecord) => r.handed_on ?? r.recipients;
 const allReached = (r: PublishRecord) => r.handed_on !== null && r.recorded >= r.handed_on;
 
 /** Final: every recipient handed on is reached and no message is still waiting for its delivery report. */
-const isFinal = (r: PublishRecord | undefined): boolean => r !== undefined && allReached(r) && !r.counts.queued;
+const isFinal = (r: PublishRecord | undefined): boolean =>
+  r !== undefined && allReached(r) && !r.counts.queued;
 
 const POLL_MS = 1000;
 
@@ -46,11 +47,7 @@ export function PublishProgress({ publishId }: { publishId: string }) {
               </label>
               <progress id="publish-progress" max={Math.max(target(r), 1)} value={r.recorded} />
               <p role="status" className="status">
-                {done
-                  ? "Done"
-                  : allReached(r)
-                    ? "All sent; waiting for delivery reports…"
-                    : "Sending…"}
+                {done ? "Done" : allReached(r) ? "All sent; waiting for delivery reports…" : "Sending…"}
               </p>
               <ul aria-label="Messages by status">
                 {Object.entries(r.counts).map(([status, n]) => (
