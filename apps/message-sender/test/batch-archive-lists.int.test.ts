@@ -1,29 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { serviceTest } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { messageSenderService } from "../src/service.ts";
 import { callWithKey, issueKey, msisdn } from "./helpers.ts";
-import { call } from "./support.ts";
+import { archivingTest, call } from "./support.ts";
 
 // The API alone: the batches listed with their counts (and what a test key sees of them), the days archived listed.
-const archiveDir = mkdtempSync(join(tmpdir(), "tidings-archive-list-"));
-
-const it = serviceTest(messageSenderService, { env: { ARCHIVE_DIR: archiveDir } }).extend<{
-  archive: string;
-}>({
-  archive: [
-    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-    async ({}, use) => {
-      await use(archiveDir);
-      await rm(archiveDir, { recursive: true, force: true });
-    },
-    { scope: "file", auto: true },
-  ],
-});
+const { it } = archivingTest("tidings-archive-list-");
 
 const recipients = (n: number) => Array.from({ length: n }, () => ({ to_addr: msisdn() }));
 
