@@ -2,6 +2,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { clearToken, clientFor, readToken } from "./api.ts";
+import { Batches } from "./pages/Batches.tsx";
 import { Broadcasts } from "./pages/Broadcasts.tsx";
 import { Content } from "./pages/Content.tsx";
 import { Imports } from "./pages/Imports.tsx";
@@ -18,6 +19,7 @@ const PAGES = [
   { path: "content", name: "Content" },
   { path: "broadcasts", name: "Broadcasts" },
   { path: "imports", name: "Imports" },
+  { path: "batches", name: "Batches" },
   { path: "operations", name: "Operations" },
 ] as const;
 
@@ -34,6 +36,9 @@ function Page({ route }: { route: string[] }) {
   }
   if (page === "imports") {
     return <Imports />;
+  }
+  if (page === "batches") {
+    return <Batches batchId={id} />;
   }
   if (page === "operations") {
     return <Operations />;

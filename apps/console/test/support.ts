@@ -24,14 +24,18 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const ARTIFACTS = path.join(CONSOLE_ROOT, "test-artifacts");
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
-async function startServices(namespace: string, sentFile: string) {
+/** The services; message-sender's log channel writes to `work`/sent.jsonl and its archives go to `work`/archive. */
+async function startServices(namespace: string, work: string) {
   const shared = { worker: true, namespace };
   const [identity, subscription, content, scheduler, messageSender] = await Promise.all([
     startTestService(identityService, shared),
     startTestService(subscriptionService, shared),
     startTestService(contentService, shared),
     startTestService(schedulerService(), shared),
-    startTestService(createMessageSenderService(), { ...shared, env: { LOG_CHANNEL_FILE: sentFile } }),
+    startTestService(createMessageSenderService(), {
+      ...shared,
+      env: { LOG_CHANNEL_FILE: path.join(work, "sent.jsonl"), ARCHIVE_DIR: path.join(work, "archive") },
+    }),
   ]);
   return { identity, subscription, content, scheduler, "message-sender": messageSender };
 }
@@ -60,7 +64,7 @@ export const consoleTest = test.extend<ConsoleFixtures>({
       const work = await mkdtemp(path.join(tmpdir(), "tidings-console-"));
       const namespace = createTestNamespace();
       const [services] = await Promise.all([
-        startServices(namespace.namespace, path.join(work, "sent.jsonl")),
+        startServices(namespace.namespace, work),
         buildConsole(path.join(work, "public")),
         mkdir(ARTIFACTS, { recursive: true }),
       ]);

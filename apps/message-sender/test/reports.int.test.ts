@@ -1,32 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { adminAuth, expectError, serviceTest, startTestService } from "@tidings/testing";
+import { adminAuth, expectError, startTestService } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { OutboundStatus } from "../src/generated/prisma/client.ts";
 import { messageSenderService } from "../src/service.ts";
 import { msisdn } from "./helpers.ts";
-import { call, type Svc } from "./support.ts";
+import { archivingTest, call, type Svc } from "./support.ts";
 
 // The API alone, over outbounds stored on chosen days.
-/** The archive directory, made before the service starts and removed after the file's last test. */
-const archiveDir = mkdtempSync(join(tmpdir(), "tidings-archive-"));
-
-const it = serviceTest(messageSenderService, { env: { ARCHIVE_DIR: archiveDir } }).extend<{
-  archive: string;
-}>({
-  archive: [
-    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
-    async ({}, use) => {
-      await use(archiveDir);
-      await rm(archiveDir, { recursive: true, force: true });
-    },
-    { scope: "file", auto: true },
-  ],
-});
+const { it, archiveDir } = archivingTest("tidings-archive-");
 
 const DAY_MS = 86_400_000;
 /** A UTC day `n` days ago, as YYYY-MM-DD. */

@@ -1,4 +1,8 @@
+import { mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { OutboundDeliveryReport, OutboundStatusChanged } from "@tidings/contracts";
 import {
   startTwilioSimulator,
@@ -14,7 +18,7 @@ import { LogChannel } from "../src/channels/log/adapter.ts";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { type Channel, PermanentSendError } from "../src/outbound/channel.ts";
-import { createMessageSenderService } from "../src/service.ts";
+import { createMessageSenderService, messageSenderService } from "../src/service.ts";
 import { createTwilioChannel, type identityEvent, msisdn } from "./helpers.ts";
 
 // Fixtures and calls shared by message-sender's test files: `serviceTest(...).extend({ twilio: twilioSimulator(...) })`.
@@ -313,4 +317,25 @@ export async function addToBook(
     },
     { what: `address book entry for ${event.id}` },
   );
+}
+
+/**
+ * The API alone, archiving to `archiveDir`: a temporary directory made before the service starts (its
+ * ARCHIVE_DIR) and removed after the file's last test.
+ */
+export function archivingTest(prefix: string) {
+  const archiveDir = mkdtempSync(join(tmpdir(), prefix));
+  const it = serviceTest(messageSenderService, { env: { ARCHIVE_DIR: archiveDir } }).extend<{
+    archive: string;
+  }>({
+    archive: [
+      // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
+      async ({}, use) => {
+        await use(archiveDir);
+        await rm(archiveDir, { recursive: true, force: true });
+      },
+      { scope: "file", auto: true },
+    ],
+  });
+  return { it, archiveDir };
 }

@@ -4,6 +4,7 @@ import { CLIENT_KEYS, SERVICES, type ServiceName, type TidingsClient } from "@ti
 import { useState } from "react";
 import { ok } from "../api.ts";
 import { ErrorNote, Loaded, Table, useClient, when } from "../ui.tsx";
+import { Archive } from "./Archive.tsx";
 import { Channels } from "./Channels.tsx";
 import { SchedulerSchedules } from "./SchedulerSchedules.tsx";
 
@@ -201,6 +202,7 @@ export function Operations() {
       ))}
       <Channels />
       <SchedulerSchedules />
+      <Archive />
     </>
   );
 }

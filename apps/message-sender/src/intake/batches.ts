@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import { type Batch, type CreateBatchBody, deterministicId } from "@tidings/contracts";
+import { type PageParams, pageSlice } from "@tidings/service-kit";
 import { notAllowed, recipientsNotAllowed } from "../api-keys/sending-rules.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db, Tx } from "../db.ts";
@@ -208,10 +209,40 @@ export async function getBatch(db: Db, id: string, visible?: Prisma.OutboundBatc
   if (!row) {
     throw senderError("MESSAGE_SENDER_BATCH_NOT_FOUND", `Batch ${id} not found`);
   }
+  const counts = await countsByBatch(db, [id]);
+  return toBatch(row, counts.get(id) ?? {});
+}
+
+/** The outbounds of each of the batches `ids`, counted by status. */
+async function countsByBatch(db: Db, ids: string[]): Promise<Map<string, Record<string, number>>> {
   const groups = await db.outbound.groupBy({
-    by: ["status"],
-    where: { batchId: id },
+    by: ["batchId", "status"],
+    where: { batchId: { in: ids } },
     _count: { _all: true },
   });
-  return toBatch(row, Object.fromEntries(groups.map((g) => [g.status, g._count._all])));
+  const counts = new Map<string, Record<string, number>>(ids.map((id) => [id, {}]));
+  for (const g of groups) {
+    const forBatch = g.batchId ? counts.get(g.batchId) : undefined;
+    if (forBatch) {
+      forBatch[g.status] = g._count._all;
+    }
+  }
+  return counts;
+}
+
+/** Batches, newest first, each with its outbounds counted by status; only those `visible` (see visibility.ts). */
+export async function listBatches(db: Db, page: PageParams, visible?: Prisma.OutboundBatchWhereInput) {
+  const [count, rows] = await db.$transaction([
+    db.outboundBatch.count({ where: visible }),
+    db.outboundBatch.findMany({
+      where: visible,
+      orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+      ...pageSlice(page),
+    }),
+  ]);
+  const counts = await countsByBatch(
+    db,
+    rows.map((r) => r.id),
+  );
+  return { count, results: rows.map((row) => toBatch(row, counts.get(row.id) ?? {})) };
 }

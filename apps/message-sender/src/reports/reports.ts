@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import type { DailyChannelStatusCounts, DailyStatusCounts } from "@tidings/contracts";
+import type { ArchivedDay, DailyChannelStatusCounts, DailyStatusCounts } from "@tidings/contracts";
+import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
@@ -143,6 +144,26 @@ export async function archiveOutbounds(
     }
   }
   return { archived };
+}
+
+/** The days archived, newest day first. */
+export async function listArchivedDays(
+  db: Db,
+  page: PageParams,
+): Promise<{ count: number; results: ArchivedDay[] }> {
+  const [count, rows] = await db.$transaction([
+    db.archivedOutbounds.count(),
+    db.archivedOutbounds.findMany({ orderBy: { date: "desc" }, ...pageSlice(page) }),
+  ]);
+  return {
+    count,
+    results: rows.map((row) => ({
+      date: row.date.toISOString().slice(0, 10),
+      archive: row.archive,
+      count: row.count,
+      archived_at: row.archivedAt.toISOString(),
+    })),
+  };
 }
 
 const FINAL = `status IN ('delivered', 'failed', 'expired', 'cancelled')`;

@@ -1,9 +1,9 @@
 import { Batch, CreateBatchBody, IdParams } from "@tidings/contracts";
-import { type Api, errorResponses } from "@tidings/service-kit";
+import { type Api, errorResponses, pageRoute } from "@tidings/service-kit";
 import { viewerOf, visibleBatches } from "../api-keys/visibility.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
-import { createBatch, getBatch } from "../intake/batches.ts";
+import { createBatch, getBatch, listBatches } from "../intake/batches.ts";
 import { actorOf } from "../intake/outbounds.ts";
 
 export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds: readonly string[]): void {
@@ -39,4 +39,13 @@ export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds
     },
     async (request) => getBatch(db, request.params.id, visibleBatches(viewerOf(request))),
   );
+
+  pageRoute(app, "/api/v1/outbound/batch/", {
+    tags: ["outbound"],
+    summary: "Batches, newest first, with their outbounds counted by status",
+    description:
+      "Each batch as `GET /api/v1/outbound/batch/{id}/` answers it (`status_counts` included), newest first, paginated; a `test` key sees only test batches.",
+    item: Batch,
+    run: (request, page) => listBatches(db, page, visibleBatches(viewerOf(request))),
+  });
 }

@@ -1,5 +1,6 @@
 import {
   AggregateOutboundsBody,
+  ArchivedDay,
   ArchiveOutboundsBody,
   DailyChannelStatusCounts,
   DailyStatusCounts,
@@ -7,12 +8,13 @@ import {
   OutboundsArchived,
   StatusCountsQuery,
 } from "@tidings/contracts";
-import { type Api, errorResponses, routeError } from "@tidings/service-kit";
+import { type Api, errorResponses, pageRoute, routeError } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import {
   aggregateOutbounds,
   archiveOutbounds,
   channelStatusCounts,
+  listArchivedDays,
   statusCounts,
 } from "../reports/reports.ts";
 
@@ -87,4 +89,13 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
       return reply.code(202).send({ archived_outbounds: true, days: archived });
     },
   );
+
+  pageRoute(app, "/api/v1/archive-outbounds/", {
+    tags: ["reports"],
+    summary: "The days archived",
+    description:
+      "`{date, archive, count, archived_at}` per day archived by `POST /api/v1/archive-outbounds/` (the file's name in ARCHIVE_DIR and the outbounds written to it), newest day first, paginated.",
+    item: ArchivedDay,
+    run: (_request, page) => listArchivedDays(db, page),
+  });
 }

@@ -97,3 +97,14 @@ export const OutboundsArchived = Type.Object({
   days: Type.Array(Type.String()),
 });
 export type OutboundsArchived = Static<typeof OutboundsArchived>;
+
+/** `GET /api/v1/archive-outbounds/`: one day archived (Seed's ArchivedOutbounds), newest day first. */
+export const ArchivedDay = Type.Object({
+  date: IsoDate,
+  /** The file's name inside ARCHIVE_DIR. */
+  archive: Type.String(),
+  /** The outbounds written to it (and purged). */
+  count: Type.Integer({ minimum: 0 }),
+  archived_at: IsoDateTime,
+});
+export type ArchivedDay = Static<typeof ArchivedDay>;

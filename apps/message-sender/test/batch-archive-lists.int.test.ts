@@ -1,0 +1,84 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect } from "vitest";
+import { callWithKey, issueKey, msisdn } from "./helpers.ts";
+import { archivingTest, call } from "./support.ts";
+
+// The API alone: the batches listed with their counts (and what a test key sees of them), the days archived listed.
+const { it } = archivingTest("tidings-archive-list-");
+
+const recipients = (n: number) => Array.from({ length: n }, () => ({ to_addr: msisdn() }));
+
+describe("GET /api/v1/outbound/batch/", () => {
+  it("lists batches newest first with their outbounds by status, paginated; a test key sees only test batches", async ({
+    svc,
+  }) => {
+    const first = (
+      await call(svc, "POST", "/api/v1/outbound/batch/", { content: "one", recipients: recipients(2) })
+    ).json();
+    const second = (
+      await call(svc, "POST", "/api/v1/outbound/batch/", { content: "two", recipients: recipients(3) })
+    ).json();
+    const sent = await svc.db.outbound.findFirstOrThrow({ where: { batchId: second.id } });
+    await svc.db.outbound.update({ where: { id: sent.id }, data: { status: "delivered" } });
+
+    const page = (await call(svc, "GET", "/api/v1/outbound/batch/?limit=1")).json();
+    expect(page.count).toBe(2);
+    expect(page.results).toEqual([
+      expect.objectContaining({ id: second.id, total: 3, status_counts: { queued: 2, delivered: 1 } }),
+    ]);
+    expect(page.next).toContain("offset=1");
+    const rest = (await call(svc, "GET", "/api/v1/outbound/batch/?limit=1&offset=1")).json();
+    expect(rest.results).toEqual([
+      expect.objectContaining({ id: first.id, total: 2, status_counts: { queued: 2 } }),
+    ]);
+
+    const testKey = await issueKey(svc, "test");
+    const testBatch = (
+      await callWithKey(svc, testKey, "POST", "/api/v1/outbound/batch/", {
+        content: "t",
+        recipients: recipients(1),
+      })
+    ).json();
+    const seen = (await callWithKey(svc, testKey, "GET", "/api/v1/outbound/batch/")).json();
+    expect(seen.results.map((b: { id: string }) => b.id)).toEqual([testBatch.id]);
+    expect((await call(svc, "GET", "/api/v1/outbound/batch/")).json().count).toBe(3);
+  });
+});
+
+describe("GET /api/v1/archive-outbounds/", () => {
+  it("lists the days archived, newest first, with their file and count", async ({ svc }) => {
+    const day = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+    expect((await call(svc, "GET", "/api/v1/archive-outbounds/")).json()).toMatchObject({
+      count: 0,
+      results: [],
+    });
+    await svc.db.outbound.createMany({
+      data: [200, 200, 199].map((n) => ({
+        id: randomUUID(),
+        toAddr: "",
+        content: "old",
+        channel: "LOG",
+        status: "delivered" as const,
+        delivered: true,
+        attempts: 1,
+        createdAt: new Date(`${day(n)}T10:00:00Z`),
+      })),
+    });
+    const archived = await call(svc, "POST", "/api/v1/archive-outbounds/", {
+      start: day(201),
+      end: day(199),
+    });
+    expect(archived.json().days).toEqual([day(200), day(199)]);
+
+    const list = await call(svc, "GET", "/api/v1/archive-outbounds/");
+    expect(list.statusCode).toBe(200);
+    expect(list.json()).toMatchObject({
+      count: 2,
+      results: [
+        { date: day(199), archive: `outbounds-${day(199)}.gz`, count: 1 },
+        { date: day(200), archive: `outbounds-${day(200)}.gz`, count: 2 },
+      ],
+    });
+    expect(Date.parse(list.json().results[0].archived_at)).toBeGreaterThan(Date.now() - 60_000);
+  });
+});
