@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { context, ROOT_CONTEXT, trace } from "@opentelemetry/api";
+import { NodeSDK } from "@opentelemetry/sdk-node";
 import type { OutboundSend } from "@tidings/contracts";
 import { serviceTest } from "@tidings/testing";
 import { describe, expect } from "vitest";
@@ -48,7 +50,37 @@ const submittedEvents = (svc: Svc, ids: string[]) =>
     ids,
   );
 
+/** Runs `act` in a trace of its own, `traceId`. */
+const inTrace = <T>(traceId: string, act: () => T): T =>
+  context.with(
+    trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: "00f067aa0ba902b7", traceFlags: 1 }),
+    act,
+  );
+
 describe("sends recorded together", () => {
+  it("keeps each send's own trace for its outbound.submitted, whichever send's statement writes it", async ({
+    svc,
+  }) => {
+    // OpenTelemetry's context manager and W3C propagator, exporting nothing.
+    const sdk = new NodeSDK({ spanProcessors: [], metricReaders: [], logRecordProcessors: [] });
+    sdk.start();
+    try {
+      const commands = await claimedBy(svc, "recorder-3", 12);
+      const record = sendRecorder(svc.db);
+      const traceOf = (i: number) => (i + 1).toString(16).padStart(32, "0");
+      await Promise.all(commands.map((c, i) => inTrace(traceOf(i), () => record(accepted(c, "recorder-3")))));
+      const rows = await svc.db.$queryRawUnsafe<{ id: string; traceparent: string }[]>(
+        `SELECT payload->>'id' AS id, trace_context->>'traceparent' AS traceparent FROM tidings_outbox
+         WHERE name = 'outbound.submitted' AND payload->>'id' = ANY($1)`,
+        commands.map((c) => c.id),
+      );
+      const expected = commands.map((c, i) => [c.id, `00-${traceOf(i)}-00f067aa0ba902b7-01`]);
+      expect(rows.map((r) => [r.id, r.traceparent]).sort()).toEqual(expected.sort());
+    } finally {
+      await sdk.shutdown();
+    }
+  });
+
   it("records the sends that finish while a statement is in flight in the next one", async ({ svc }) => {
     const commands = await claimedBy(svc, "recorder-1", 20);
     const sends = commands.map((c) => accepted(c, "recorder-1"));

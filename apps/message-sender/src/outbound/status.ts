@@ -1,4 +1,4 @@
-import { enqueueStatement } from "@tidings/amqp";
+import { enqueueStatement, type TraceCarrier } from "@tidings/amqp";
 import type { OutboundPriority, RedeliveryPolicy } from "@tidings/contracts";
 import { hookDeliveriesCte } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
@@ -25,6 +25,11 @@ export interface AcceptedSend {
   priority: OutboundPriority;
   /** The redelivery policy of channels that set none, for a failed report that overtook this send. */
   redelivery?: RedeliveryPolicy;
+  /**
+   * The trace its events belong to (its send's); default: the active one. Set when it is recorded with others,
+   * outside the trace it was sent in (a group commit).
+   */
+  traceContext?: TraceCarrier;
 }
 
 /**
@@ -74,7 +79,11 @@ export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolea
     note: change.reason ?? null,
   }));
   // The locks in one order (no two statements wait on each other), taken before any row is changed.
-  const statement = enqueueStatement(changes.flatMap(eventsFor), {
+  const events = changes.flatMap((change, i) => {
+    const { traceContext } = sends[i] as AcceptedSend;
+    return traceContext ? eventsFor(change).map((m) => ({ ...m, traceContext })) : eventsFor(change);
+  });
+  const statement = enqueueStatement(events, {
     ctes: `input AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb)
           AS r(id uuid, worker text, channel text, provider_id text, updated_at timestamptz, detail jsonb, note text)),

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { RetryNotBeforeError } from "@tidings/amqp";
+import { activeTraceCarrier, RetryNotBeforeError } from "@tidings/amqp";
 import type { OutboundSend } from "@tidings/contracts";
 import { recordParts } from "../channels/parts.ts";
 import type { Db } from "../db.ts";
@@ -171,5 +171,7 @@ export function sendRecorder(db: Db): (send: AcceptedSend) => Promise<boolean> {
     maxWrites: 2,
     write: (sends: AcceptedSend[]) => recordSends(db, sends),
   });
-  return (send) => (send.result.delivered ? recordSend(db, send) : group.add(send));
+  // Written in the trace of whichever send starts a statement: each keeps its own for its events.
+  return (send) =>
+    send.result.delivered ? recordSend(db, send) : group.add({ ...send, traceContext: activeTraceCarrier() });
 }
