@@ -40,3 +40,13 @@ export const VonageCallEvent = Type.Object({
   status: Type.String({ minLength: 1 }),
 });
 export type VonageCallEvent = Static<typeof VonageCallEvent>;
+
+/**
+ * The event of a call's played marker (its NCCO's `notify`): the payload the NCCO gave (`outbound`) and the call's
+ * uuid, as in every call event.
+ */
+export const VonagePlayedEvent = Type.Object({
+  uuid: Type.String({ minLength: 1 }),
+  outbound: Type.String({ minLength: 1, maxLength: 64 }),
+});
+export type VonagePlayedEvent = Static<typeof VonagePlayedEvent>;
