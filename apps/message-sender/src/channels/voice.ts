@@ -95,6 +95,22 @@ async function played(db: Db, channelId: string, callId: string, graceMs: number
   }
 }
 
+/**
+ * A call's end as reported (`completed`: delivered), unless its played marker did not come (waiting up to
+ * `graceMs` for it): then it failed, HUNG_UP_EARLY. Also the reconciler's, for a call's status read back.
+ */
+export async function unlessHungUp(
+  db: Db,
+  channelId: string,
+  callId: string,
+  reported: CallEnd,
+  graceMs: number,
+): Promise<CallEnd> {
+  return reported.delivered && !(await played(db, channelId, callId, graceMs))
+    ? { delivered: false, reason: HUNG_UP_EARLY, kind: "absent_subscriber" }
+    : reported;
+}
+
 /** A call that ended: answered and played to the end (delivered), or not, with its reason and failure kind. */
 export interface CallEnd {
   delivered: boolean;
@@ -133,10 +149,7 @@ export async function receiveCallEnd(
   reported: CallEnd,
   log: WebhookLog,
 ): Promise<ReportOutcome> {
-  const end: CallEnd =
-    reported.delivered && !(await played(db, channelId, callId, PLAYED_GRACE_MS))
-      ? { delivered: false, reason: HUNG_UP_EARLY, kind: "absent_subscriber" }
-      : reported;
+  const end = await unlessHungUp(db, channelId, callId, reported, PLAYED_GRACE_MS);
   const failure: FailedReport | undefined = end.kind && { kind: end.kind, defaults: redelivery };
   const outcome = await reportFinal(db, channelId, callId, end.delivered, end.reason, failure);
   await releaseCallSlot(db, channelId, callId);
