@@ -15,7 +15,7 @@ import { describe, expect } from "vitest";
 import { HUNG_UP_EARLY } from "../src/channels/voice.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { msisdn, outboundReaching } from "./helpers.ts";
-import { createChannel, listening, sendAudio } from "./voice-helpers.ts";
+import { audioEnding, COMPLETED_CASES, createChannel, listening, sendAudio } from "./voice-helpers.ts";
 
 const SID = `AC${"7".repeat(32)}`;
 const TOKEN = "twilio-voice-auth-token";
@@ -100,15 +100,10 @@ describe("the twilio-voice channel", () => {
     );
   });
 
-  it.for<[CallOutcome, string]>([
-    ["late-marker", "delivered"],
-    ["hung-up", "failed"],
-  ])("a call that ends completed, %s, is %s", async ([outcome, status], { svc, sim }) => {
+  it.for(COMPLETED_CASES)("a call that ends completed, %s, is %s", async (ending, { svc, sim }) => {
     const to = msisdn();
-    sim.script(to, [outcome]);
-    const urls = ["https://media.example.org/a.mp3", "https://media.example.org/b.mp3"];
-    const id = await sendAudio(svc, "TV", to, urls);
-    const done = await outboundReaching(svc.db, id, status as "delivered" | "failed");
+    const outcome = ending[0];
+    const done = await audioEnding(svc, sim.script, "TV", to, ending);
     const [call] = sim.calls.filter((c) => c.to === to);
     expect(call!.status).toBe("completed");
     if (outcome === "hung-up") {

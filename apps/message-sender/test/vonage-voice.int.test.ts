@@ -9,7 +9,14 @@ import { describe, expect } from "vitest";
 import { HUNG_UP_EARLY } from "../src/channels/voice.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { msisdn, outboundReaching } from "./helpers.ts";
-import { createChannel, listening, sendAudio, vonageVoiceSimulator } from "./voice-helpers.ts";
+import {
+  audioEnding,
+  COMPLETED_CASES,
+  createChannel,
+  listening,
+  sendAudio,
+  vonageVoiceSimulator,
+} from "./voice-helpers.ts";
 
 const APP = "9b0f3a51-6a3f-4d7e-8a52-7c1d2e3f4a5b";
 const SIG_SECRET = "vonage-voice-signature-secret";
@@ -83,17 +90,10 @@ describe("the vonage-voice channel", () => {
     expect(await outboundReaching(svc.db, id, "failed")).toMatchObject({ lastError: reason, attempts: 1 });
   });
 
-  it.for<[CallOutcome, string]>([
-    ["late-marker", "delivered"],
-    ["hung-up", "failed"],
-  ])("a call that ends completed, %s, is %s", async ([outcome, status], { svc, sim }) => {
+  it.for(COMPLETED_CASES)("a call that ends completed, %s, is %s", async (ending, { svc, sim }) => {
     const to = msisdn();
-    sim.script(to, [outcome]);
-    const id = await sendAudio(svc, "VV", to, [
-      "https://media.example.org/a.mp3",
-      "https://media.example.org/b.mp3",
-    ]);
-    const done = await outboundReaching(svc.db, id, status as "delivered" | "failed");
+    const outcome = ending[0];
+    const done = await audioEnding(svc, sim.script, "VV", to, ending);
     const [call] = sim.calls.filter((c) => c.to === to);
     expect(call!.status).toBe("completed");
     expect(call!.notified).toBe(outcome === "hung-up" ? undefined : 200);
