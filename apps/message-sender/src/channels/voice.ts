@@ -139,8 +139,9 @@ export function callEnd(
 
 /**
  * Applies a call's end (its webhook verified) as the final report of its provider id, then frees the concurrency
- * slot the call held (see sending/channel-gate.ts). A `completed` call is delivered only when its played marker
- * came (before it, or within PLAYED_GRACE_MS after): else it failed, HUNG_UP_EARLY.
+ * slot the call held (see sending/channel-gate.ts). On a channel whose calls reach a played marker (`marksPlayed`:
+ * it has a status_callback) a `completed` call is delivered only when that marker came (before it, or within
+ * PLAYED_GRACE_MS after): else it failed, HUNG_UP_EARLY.
  */
 export async function receiveCallEnd(
   { db, redelivery }: WebhookDeps,
@@ -148,8 +149,9 @@ export async function receiveCallEnd(
   callId: string,
   reported: CallEnd,
   log: WebhookLog,
+  marksPlayed: boolean,
 ): Promise<ReportOutcome> {
-  const end = await unlessHungUp(db, channelId, callId, reported, PLAYED_GRACE_MS);
+  const end = marksPlayed ? await unlessHungUp(db, channelId, callId, reported, PLAYED_GRACE_MS) : reported;
   const failure: FailedReport | undefined = end.kind && { kind: end.kind, defaults: redelivery };
   const outcome = await reportFinal(db, channelId, callId, end.delivered, end.reason, failure);
   await releaseCallSlot(db, channelId, callId);

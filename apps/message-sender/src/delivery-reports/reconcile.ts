@@ -2,7 +2,7 @@ import type { RedeliveryPolicy } from "@tidings/contracts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import { pruneRateWindows } from "../channels/limits.ts";
 import { pruneOrphanParts } from "../channels/parts.ts";
-import { unlessHungUp, VOICE_CHANNEL_TYPES } from "../channels/voice.ts";
+import { unlessHungUp } from "../channels/voice.ts";
 import type { Db } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { fallBack, fallbackOf } from "../outbound/fallback.ts";
@@ -62,12 +62,11 @@ export async function reconcile(
   const ask = async (row: Stale) => {
     const { id, channel: channelId, provider_id: providerId } = row;
     try {
-      const resolved = providerId ? await channels.resolve(channelId) : undefined;
-      const channel = resolved?.channel;
+      const channel = providerId ? (await channels.resolve(channelId))?.channel : undefined;
       const read = providerId && channel?.status ? await channel.status(providerId) : null;
       // A call read back as completed is delivered only if its played marker came.
       const status =
-        read && providerId && VOICE_CHANNEL_TYPES.has(resolved?.type ?? "")
+        read && providerId && channel?.marksPlayed
           ? await unlessHungUp(db, channelId, providerId, read, 0)
           : read;
       // A WhatsApp send with an SMS fallback: a failure, or no receipt in time, sends it by SMS instead.

@@ -34,6 +34,7 @@ export class TwilioVoiceChannel implements Channel {
   private readonly client: twilio.Twilio;
   readonly timeoutMs: number;
   readonly holdsSlotMs: number;
+  readonly marksPlayed: boolean;
 
   constructor(
     private readonly channelId: string,
@@ -41,6 +42,7 @@ export class TwilioVoiceChannel implements Channel {
   ) {
     this.timeoutMs = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
     this.holdsSlotMs = (config.message_timeout ?? DEFAULT_MESSAGE_TIMEOUT_SECONDS) * 1000;
+    this.marksPlayed = config.status_callback !== undefined;
     this.client = twilioClient(config, this.timeoutMs);
   }
 

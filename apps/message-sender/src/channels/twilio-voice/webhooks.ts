@@ -34,7 +34,8 @@ export async function receiveTwilioCallStatus(
   const { CallSid: sid, CallStatus: status } = request.params as TwilioCallStatusCallback &
     Record<string, string>;
   const end = twilioCallEnd(status);
-  return end ? receiveCallEnd(deps, channelId, sid, end, log) : "ignored";
+  // Callbacks come only to a channel with a status_callback, whose calls reach the played marker.
+  return end ? receiveCallEnd(deps, channelId, sid, end, log, true) : "ignored";
 }
 
 /** What a call's played marker is answered with: TwiML that ends the call. */

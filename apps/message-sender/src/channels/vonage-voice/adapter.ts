@@ -39,6 +39,7 @@ export class VonageVoiceChannel implements Channel {
   private readonly vonage: Vonage;
   readonly timeoutMs: number;
   readonly holdsSlotMs: number;
+  readonly marksPlayed: boolean;
 
   constructor(
     private readonly channelId: string,
@@ -46,6 +47,7 @@ export class VonageVoiceChannel implements Channel {
   ) {
     this.timeoutMs = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
     this.holdsSlotMs = (config.message_timeout ?? DEFAULT_MESSAGE_TIMEOUT_SECONDS) * 1000;
+    this.marksPlayed = config.status_callback !== undefined;
     this.vonage = vonageApplicationClient(config, this.timeoutMs);
   }
 

@@ -71,9 +71,11 @@ export async function receiveVonageCallEvent(
   event: SignedEvent,
   log: WebhookLog,
 ): Promise<ReportOutcome | "ignored"> {
-  await verifyVonageJwt<VonageVoiceChannelConfig>(deps, channelId, "vonage-voice", event, log);
+  const config = await verifyVonageJwt<VonageVoiceChannelConfig>(deps, channelId, "vonage-voice", event, log);
   const end = vonageCallEnd(event.body.status);
-  return end ? receiveCallEnd(deps, channelId, event.body.uuid, end, log) : "ignored";
+  // Without a status_callback the NCCO has no notify (the events go to the application's event URL).
+  const marksPlayed = config.status_callback !== undefined;
+  return end ? receiveCallEnd(deps, channelId, event.body.uuid, end, log, marksPlayed) : "ignored";
 }
 
 /**
