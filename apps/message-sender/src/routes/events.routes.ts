@@ -95,7 +95,7 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
   providerCallback(app, "/api/v1/events/twilio-voice/:channel", {
     summary: "Twilio call status callback (verified by X-Twilio-Signature)",
     description:
-      "Public: Twilio posts a twilio-voice channel's call status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). A call's end decides its outbound: `completed` delivered when the call's played marker came (before it, or within 3 s after; else failed `hung_up_early`, retried as an unanswered call); `no-answer`, `busy`, `failed`, `canceled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (initiated, ringing, in-progress) are ignored.",
+      "Public: Twilio posts a twilio-voice channel's call status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). A call's end decides its outbound: `completed` delivered when the call's played marker came (before it, or within 3 s after; else failed `hung_up_early`, retried as an unanswered call; a vonage-voice channel without status_callback has no marker and delivers it); `no-answer`, `busy`, `failed`, `canceled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (initiated, ringing, in-progress) are ignored.",
     body: TwilioCallStatusCallback,
     run: (request) =>
       receiveTwilioCallStatus(webhooks, request.params.channel, twilioSignedRequest(request), request.log),
@@ -142,7 +142,7 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
   providerCallback(app, "/api/v1/events/vonage-voice/:channel", {
     summary: "Vonage call event (verified by its signed JWT)",
     description:
-      "Public: Vonage posts a vonage-voice channel's call events here (JSON), verified by the JWT in `Authorization: Bearer` (HS256 with the channel's signature secret, `payload_hash` the SHA-256 of the body, `iat` within VONAGE_SIGNATURE_MAX_SKEW_MS; else 403 MESSAGE_SENDER_INVALID_SIGNATURE). A call's end decides its outbound: `completed` delivered when the call's played marker came (before it, or within 3 s after; else failed `hung_up_early`, retried as an unanswered call); `timeout`, `unanswered`, `busy`, `failed`, `rejected`, `cancelled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (started, ringing, answered) are ignored.",
+      "Public: Vonage posts a vonage-voice channel's call events here (JSON), verified by the JWT in `Authorization: Bearer` (HS256 with the channel's signature secret, `payload_hash` the SHA-256 of the body, `iat` within VONAGE_SIGNATURE_MAX_SKEW_MS; else 403 MESSAGE_SENDER_INVALID_SIGNATURE). A call's end decides its outbound: `completed` delivered when the call's played marker came (before it, or within 3 s after; else failed `hung_up_early`, retried as an unanswered call; a vonage-voice channel without status_callback has no marker and delivers it); `timeout`, `unanswered`, `busy`, `failed`, `rejected`, `cancelled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (started, ringing, answered) are ignored.",
     body: VonageCallEvent,
     rawBody: true,
     run: (request) =>
