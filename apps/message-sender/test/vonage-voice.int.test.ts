@@ -129,8 +129,9 @@ describe("the vonage-voice channel", () => {
     expect(refused.map((r) => r.statusCode)).toEqual([403, 403, 403, 403]);
     expect(refused[0]!.json().error.code).toBe("MESSAGE_SENDER_INVALID_SIGNATURE");
     expect(await svc.db.outbound.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "submitted" });
-    // The played marker (the NCCO's notify): forged refused, changing nothing; signed kept (a repeat, once).
-    const marker = JSON.stringify({ outbound: id, uuid: providerId });
+    // The played marker (the NCCO's notify; here its payload alone, the call found by the outbound): forged refused,
+    // changing nothing; signed kept (a repeat, once) and answered with an empty NCCO, which ends the call.
+    const marker = JSON.stringify({ outbound: id });
     const notify = (secret: string) =>
       svc.app.inject({
         method: "POST",
@@ -143,8 +144,10 @@ describe("the vonage-voice channel", () => {
       });
     expect((await notify("another-secret")).statusCode).toBe(403);
     expect(await svc.db.playedCall.count({ where: { providerId: providerId as string } })).toBe(0);
-    expect([(await notify(SIG_SECRET)).statusCode, (await notify(SIG_SECRET)).statusCode]).toEqual([
-      200, 200,
+    const signed = [await notify(SIG_SECRET), await notify(SIG_SECRET)];
+    expect(signed.map((r) => [r.statusCode, r.json()])).toEqual([
+      [200, []],
+      [200, []],
     ]);
     expect(await svc.db.playedCall.count({ where: { providerId: providerId as string } })).toBe(1);
     // The same bytes, with spacing of the provider's own, verify: the hash is of the body as posted.

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { EventAccepted, Twiml, WebhookParams } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses, type LinkRequest } from "@tidings/service-kit";
-import type { Static, TSchema } from "typebox";
+import Type, { type Static, type TSchema } from "typebox";
 import { receiveTwilioStatus } from "../channels/twilio/webhooks.ts";
 import { TwilioStatusCallback } from "../channels/twilio/wire.ts";
 import {
@@ -41,6 +41,8 @@ interface ProviderCallback<Body extends TSchema> {
   body: Body;
   /** Keep the body as posted (`keepRawBody`), for a signature over its bytes (`vonageSignedEvent`). */
   rawBody?: boolean;
+  /** What the provider is answered (and its schema), when not `{accepted, reason}`. */
+  answer?: { schema: TSchema; body: unknown };
   run(request: CallbackRequest<Static<Body>>): Promise<string>;
 }
 
@@ -48,7 +50,7 @@ interface ProviderCallback<Body extends TSchema> {
 function providerCallback<Body extends TSchema>(
   app: Api,
   path: string,
-  { summary, description, body, rawBody, run }: ProviderCallback<Body>,
+  { summary, description, body, rawBody, answer, run }: ProviderCallback<Body>,
 ): void {
   app.post(
     path,
@@ -62,10 +64,13 @@ function providerCallback<Body extends TSchema>(
         description,
         params: WebhookParams,
         body,
-        response: { 200: EventAccepted, ...errorResponses },
+        response: { 200: answer?.schema ?? EventAccepted, ...errorResponses },
       },
     },
-    async (request) => accepted(await run(request as never)),
+    async (request) => {
+      const outcome = await run(request as never);
+      return answer ? answer.body : accepted(outcome);
+    },
   );
 }
 
@@ -152,9 +157,11 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
   providerCallback(app, "/api/v1/events/vonage-voice/:channel/played", {
     summary: "A vonage-voice call's played marker (verified by its signed JWT)",
     description:
-      "Public: a vonage-voice call's NCCO `notify` posts here (JSON: its payload `outbound` and the call's `uuid`) once every `stream` finished, verified by its signed JWT as the call events are (403 MESSAGE_SENDER_INVALID_SIGNATURE, nothing changes). Kept for the call's end: a call that ends `completed` is delivered only with it. A repeat changes nothing.",
+      "Public: a vonage-voice call's NCCO `notify` posts here (JSON: its payload `outbound`, and the call's `uuid` when Vonage adds it) once every `stream` finished, verified by its signed JWT as the call events are (403 MESSAGE_SENDER_INVALID_SIGNATURE, nothing changes). Kept for the call's end: a call that ends `completed` is delivered only with it. A repeat changes nothing. Answered with an empty NCCO (`[]`), which ends the call.",
     body: VonagePlayedEvent,
     rawBody: true,
+    // Vonage reads a notify's answer as the NCCO to go on with: an empty one ends the call.
+    answer: { schema: Type.Array(Type.Unknown(), { maxItems: 0 }), body: [] },
     run: (request) =>
       receiveVonagePlayed(webhooks, request.params.channel, vonageSignedEvent(request), request.log),
   });

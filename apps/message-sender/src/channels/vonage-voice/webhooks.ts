@@ -90,5 +90,17 @@ export async function receiveVonagePlayed(
   log: WebhookLog,
 ): Promise<"applied" | "unchanged"> {
   await verifyVonageJwt<VonageVoiceChannelConfig>(deps, channelId, "vonage-voice", event, log);
-  return recordPlayed(deps.db, channelId, event.body.uuid, event.body.outbound, log);
+  const { uuid, outbound } = event.body;
+  const callId =
+    uuid ??
+    (await deps.db.outbound.findUnique({ where: { id: outbound }, select: { providerId: true } }))
+      ?.providerId;
+  if (!callId) {
+    log.warn(
+      { channel: channelId, outboundId: outbound },
+      "played marker of an outbound with no call: ignored",
+    );
+    return "unchanged";
+  }
+  return recordPlayed(deps.db, channelId, callId, outbound, log);
 }

@@ -42,11 +42,11 @@ export const VonageCallEvent = Type.Object({
 export type VonageCallEvent = Static<typeof VonageCallEvent>;
 
 /**
- * The event of a call's played marker (its NCCO's `notify`): the payload the NCCO gave (`outbound`) and the call's
- * uuid, as in every call event.
+ * The event of a call's played marker (its NCCO's `notify`): the payload the NCCO gave (`outbound`) and, when
+ * Vonage adds it, the call's uuid (without it, the outbound's current call is the one).
  */
 export const VonagePlayedEvent = Type.Object({
-  uuid: Type.String({ minLength: 1 }),
+  uuid: Type.Optional(Type.String({ minLength: 1 })),
   outbound: Type.String({ minLength: 1, maxLength: 64 }),
 });
 export type VonagePlayedEvent = Static<typeof VonagePlayedEvent>;
