@@ -1,6 +1,7 @@
 /**
  * The twilio-voice channel on the Twilio Voice simulator, through the real SDK: a call that plays an audio
- * message's URLs, decided by its signed call status callbacks (every end), and its forged callbacks refused.
+ * message's URLs then redirects to its played marker, decided by its signed call status callbacks (every end)
+ * and that marker (in either order; a hang-up before it is not delivered), and its forged callbacks refused.
  */
 import type { OutboundDeliveryReport } from "@tidings/contracts";
 import {
@@ -11,9 +12,10 @@ import {
 import { serviceTest, waitFor } from "@tidings/testing";
 import twilio from "twilio";
 import { describe, expect } from "vitest";
+import { HUNG_UP_EARLY } from "../src/channels/voice.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { msisdn, outboundReaching } from "./helpers.ts";
-import { createOneAttemptChannels, sendAudio } from "./voice-helpers.ts";
+import { audioEnding, COMPLETED_CASES, createOneAttemptChannels, sendAudio } from "./voice-helpers.ts";
 
 const SID = `AC${"7".repeat(32)}`;
 const TOKEN = "twilio-voice-auth-token";
@@ -35,7 +37,7 @@ const it = serviceTest(createMessageSenderService(), { worker: true, env: { CHAN
 });
 
 describe("the twilio-voice channel", () => {
-  it("calls, plays every URL in order, and is delivered when the call completes", async ({
+  it("calls, plays every URL in order, and is delivered when the call completes after its played marker", async ({
     svc,
     sim,
     receiver,
@@ -46,10 +48,14 @@ describe("the twilio-voice channel", () => {
     const id = await sendAudio(svc, "TV", to, urls);
     expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ attempts: 1, toAddr: "" });
     const [call] = sim.calls.filter((c) => c.to === to);
-    expect(call).toMatchObject({ from: "+15005550006", plays: urls, fetched: [200, 200] });
+    const marker = `${sim.base}/api/v1/events/twilio-voice/TV/played?outbound=${id}`;
+    expect(call).toMatchObject({ from: "+15005550006", plays: urls, fetched: [200, 200], redirected: 200 });
     expect(call!.twiml).toBe(
-      `<?xml version="1.0" encoding="UTF-8"?><Response><Play>${urls[0]}</Play><Play>${urls[1]!.replace("&", "&amp;")}</Play></Response>`,
+      `<?xml version="1.0" encoding="UTF-8"?><Response><Play>${urls[0]}</Play><Play>${urls[1]!.replace("&", "&amp;")}</Play><Redirect method="POST">${marker}</Redirect></Response>`,
     );
+    expect(await svc.db.playedCall.findMany({ where: { providerId: call!.sid } })).toMatchObject([
+      { channel: "TV", outboundId: id },
+    ]);
     expect(call!.statusCallback).toBe(`${sim.base}/api/v1/events/twilio-voice/TV`);
     // Every progress event came, signed, and was accepted; only the end decided the outbound.
     const callbacks = () => sim.callbacks.filter((c) => c.params.CallSid === call!.sid);
@@ -91,6 +97,25 @@ describe("the twilio-voice channel", () => {
     );
   });
 
+  it.for(COMPLETED_CASES)("a call that ends completed, %s, is %s", async (ending, { svc, sim }) => {
+    const to = msisdn();
+    const outcome = ending[0];
+    const done = await audioEnding(svc, sim.script, "TV", to, ending);
+    const [call] = sim.calls.filter((c) => c.to === to);
+    expect(call!.status).toBe("completed");
+    if (outcome === "hung-up") {
+      // It heard the first audio only: no played marker, failed as hung up early (one attempt here).
+      expect(done).toMatchObject({ lastError: HUNG_UP_EARLY, attempts: 1 });
+      expect(call).toMatchObject({ fetched: [-1] });
+      expect(call!.redirected).toBeUndefined();
+      expect(await svc.db.playedCall.count({ where: { providerId: call!.sid } })).toBe(0);
+    } else {
+      // The marker came after the call's end: delivered all the same.
+      expect(call!.redirected).toBe(200);
+      expect(done.lastError).toBeNull();
+    }
+  });
+
   it("fails an outbound with nothing to play without calling", async ({ svc, sim }) => {
     const to = msisdn();
     const id = await sendAudio(svc, "TV", to, []);
@@ -98,7 +123,7 @@ describe("the twilio-voice channel", () => {
     expect(sim.calls.filter((c) => c.to === to)).toHaveLength(0);
   });
 
-  it("refuses a forged or unsigned call status callback with 403 and changes nothing", async ({
+  it("refuses a forged call status callback or played marker with 403 and changes nothing", async ({
     svc,
     sim,
   }) => {
@@ -107,22 +132,26 @@ describe("the twilio-voice channel", () => {
     sim.script(to, ["none"]);
     const id = await sendAudio(svc, "TV_QUIET", to, ["https://media.example.org/a.mp3"]);
     const sent = await outboundReaching(svc.db, id, "submitted");
-    const path = "/api/v1/events/twilio-voice/TV_QUIET";
+    const callPath = "/api/v1/events/twilio-voice/TV_QUIET";
+    const markerPath = `${callPath}/played?outbound=${id}`;
     const params = { CallSid: sent.providerId as string, CallStatus: "completed", AccountSid: SID };
-    const post = (token: string, headers: Record<string, string> = {}) =>
+    const post = (token: string, path = callPath) =>
       svc.app.inject({
         method: "POST",
         url: path,
         headers: {
           "content-type": "application/x-www-form-urlencoded",
           "x-twilio-signature": twilio.getExpectedTwilioSignature(token, `${sim.base}${path}`, params),
-          ...headers,
+          host: new URL(sim.base).host,
         },
         payload: new URLSearchParams(params).toString(),
       });
-    const forged = await post("not-the-token");
-    expect(forged.statusCode).toBe(403);
-    expect(forged.json().error.code).toBe("MESSAGE_SENDER_INVALID_SIGNATURE");
+    for (const path of [callPath, markerPath]) {
+      const forged = await post("not-the-token", path);
+      expect(forged.statusCode).toBe(403);
+      expect(forged.json().error.code).toBe("MESSAGE_SENDER_INVALID_SIGNATURE");
+    }
+    expect(await svc.db.playedCall.count({ where: { providerId: params.CallSid } })).toBe(0);
     // A twilio-voice callback to the SMS route (no twilio SMS channel of that id): 404.
     const elsewhere = await svc.app.inject({
       method: "POST",
@@ -132,7 +161,18 @@ describe("the twilio-voice channel", () => {
     });
     expect(elsewhere.statusCode).toBe(404);
     expect(await svc.db.outbound.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "submitted" });
-    expect((await post(TOKEN, { host: new URL(sim.base).host })).statusCode).toBe(200);
+    // The played marker, twice (a repeat changes nothing), answered with TwiML that hangs up; then the end.
+    for (const _ of [1, 2]) {
+      const marker = await post(TOKEN, markerPath);
+      expect(marker.statusCode, marker.body).toBe(200);
+      expect(marker.body).toContain("<Hangup/>");
+    }
+    expect(await svc.db.playedCall.count({ where: { providerId: params.CallSid } })).toBe(1);
+    expect((await post(TOKEN)).statusCode).toBe(200);
     expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ attempts: 1 });
+    // A marker after the end changes nothing.
+    expect((await post(TOKEN, markerPath)).statusCode).toBe(200);
+    const events = await svc.db.outboundEvent.findMany({ where: { outboundId: id, status: "delivered" } });
+    expect(events).toHaveLength(1);
   });
 });

@@ -1,10 +1,15 @@
 import { generateKeyPairSync } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { startVonageVoiceSimulator, type TwilioVoiceSimulator } from "@tidings/provider-simulators";
+import {
+  type CallOutcome,
+  startVonageVoiceSimulator,
+  type TwilioVoiceSimulator,
+} from "@tidings/provider-simulators";
 import { adminAuth, type TestService } from "@tidings/testing";
 import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
+import { outboundReaching } from "./helpers.ts";
 
 export type Svc = TestService<MessageSenderConfig, Db>;
 
@@ -87,4 +92,26 @@ export async function vonageVoiceSimulator(app: string, signatureSecret: string)
     api_url: sim.url,
   };
   return { sim, config };
+}
+
+/** Calls that end `completed`: with the played marker after the end (delivered), or hung up midway (failed). */
+export const COMPLETED_CASES: [CallOutcome, "delivered" | "failed"][] = [
+  ["late-marker", "delivered"],
+  ["hung-up", "failed"],
+];
+
+/**
+ * Sends two pieces of audio to `to` through `channel`, its call scripted to end as `outcome` (`script`: the
+ * simulator's), and waits for the outbound to be `status`; the outbound.
+ */
+export async function audioEnding(
+  svc: Svc,
+  script: (to: string, outcomes: CallOutcome[]) => void,
+  channel: string,
+  to: string,
+  [outcome, status]: [CallOutcome, "delivered" | "failed"],
+) {
+  script(to, [outcome]);
+  const urls = ["https://media.example.org/a.mp3", "https://media.example.org/b.mp3"];
+  return outboundReaching(svc.db, await sendAudio(svc, channel, to, urls), status);
 }

@@ -1,5 +1,6 @@
 /**
- * Voice channels' calls under the channel's policies, on the Twilio Voice simulator: unanswered calls retried by
+ * Voice channels' calls under the channel's policies, on the Twilio Voice simulator: unanswered calls (and those
+ * hung up before their audio played to the end) retried by
  * the redelivery policy only inside the calling window, and concurrency_limit counting calls until they end (or
  * until message_timeout, for a call that never reports its end).
  */
@@ -52,12 +53,13 @@ const heldSlots = (svc: Svc, channel: string) =>
   svc.db.channelSlot.count({ where: { channel, holder: { not: null }, until: { gt: new Date() } } });
 
 describe("retries of unanswered calls", () => {
-  it("calls again after no-answer and busy, the policy's backoff apart, until the call completes", async ({
+  it("calls again after no-answer and a hang-up, the policy's backoff apart, until the call completes", async ({
     svc,
     sim,
   }) => {
     const to = msisdn();
-    sim.script(to, ["no-answer", "busy", "completed"]);
+    // A hang-up before the audio played to the end (hung_up_early) is retried as an unanswered call.
+    sim.script(to, ["no-answer", "hung-up", "completed"]);
     const id = await sendAudio(svc, "TV_RETRY", to, AUDIO);
     expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ attempts: 3 });
     const calls = callsTo(sim, to);

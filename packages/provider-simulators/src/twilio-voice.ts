@@ -15,9 +15,28 @@ import {
 
 /**
  * How a simulated call ends, as its final status callback (`CallStatus`) says: answered and played to the end
- * (`completed`), or not answered (`no-answer`, `busy`, `failed`, `canceled`); `none`: it never reports an end.
+ * (`completed`: its played marker, then its end), or not answered (`no-answer`, `busy`, `failed`, `canceled`);
+ * `none`: played to the end, it never reports an end; `hung-up`: answered, the person hangs up during the first
+ * audio (it ends `completed`, without the played marker); `late-marker`: played to the end, its end reported
+ * before its played marker.
  */
-export type CallOutcome = "completed" | "no-answer" | "busy" | "failed" | "canceled" | "none";
+export type CallOutcome =
+  | "completed"
+  | "no-answer"
+  | "busy"
+  | "failed"
+  | "canceled"
+  | "none"
+  | "hung-up"
+  | "late-marker";
+
+/** The outcomes of an answered call, and what it ends with. */
+const ANSWERED: Partial<Record<CallOutcome, "completed" | "none">> = {
+  completed: "completed",
+  none: "none",
+  "hung-up": "completed",
+  "late-marker": "completed",
+};
 
 export interface SimulatedCall {
   sid: string;
@@ -28,6 +47,10 @@ export interface SimulatedCall {
   twiml: string;
   /** The URLs of its `<Play>` verbs, in order. */
   plays: string[];
+  /** Its `<Redirect>` after them (the TwiML requested once they played), if any. */
+  redirect: string | null;
+  /** The answer to that request (HTTP status, -1 when unreachable), once made. */
+  redirected?: number;
   statusCallback: string | null;
   /** The events the status callback asked for (`StatusCallbackEvent`; Twilio always sends the final one). */
   events: string[];
@@ -71,9 +94,9 @@ export interface TwilioVoiceSimulator {
 
 const CALLS = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls(?:\/(CA[0-9a-f]{32}))?\.json$/;
 
-/** The URLs of a TwiML document's `<Play>` verbs, in order. */
-const playsOf = (twiml: string) =>
-  [...twiml.matchAll(/<Play[^>]*>([^<]*)<\/Play>/g)].map((m) =>
+/** The URLs of a TwiML document's `verb`s (`Play`, `Redirect`), in order. */
+const urlsOf = (twiml: string, verb: string) =>
+  [...twiml.matchAll(new RegExp(`<${verb}[^>]*>([^<]*)</${verb}>`, "g"))].map((m) =>
     (m[1] as string).replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">"),
   );
 
@@ -97,7 +120,8 @@ function callResource(c: SimulatedCall) {
  * calls, newest first, filtered by `To` and `From`, paged as Twilio's lists are). A created call reports
  * its progress to its StatusCallback (the events it asked for, then always the final one: `completed` with a
  * CallDuration, or `no-answer`, `busy`, `failed`, `canceled`), form-encoded and signed with X-Twilio-Signature.
- * An answered call fetches each `<Play>` URL, as Twilio does to play it.
+ * An answered call fetches each `<Play>` URL, as Twilio does to play it, then requests its `<Redirect>` (POST,
+ * the call's parameters, signed), unless the script has the person hang up first.
  */
 export async function startTwilioVoiceSimulator(
   options: TwilioVoiceSimulatorOptions,
@@ -108,24 +132,29 @@ export async function startTwilioVoiceSimulator(
   const { failures, scripts, script, failNext } = scripted<CallOutcome, TwilioFailure>();
   const pending = new Set<Promise<unknown>>();
 
+  /** The parameters of a call's requests (status callbacks, TwiML), as Twilio sends them. */
+  const callParams = (c: SimulatedCall, status: string): Record<string, string> => ({
+    AccountSid: c.accountSid,
+    ApiVersion: "2010-04-01",
+    CallSid: c.sid,
+    CallStatus: status,
+    Called: c.to,
+    Caller: c.from,
+    Direction: "outbound-api",
+    From: c.from,
+    To: c.to,
+  });
+
   async function callback(c: SimulatedCall, status: string, sequence: number): Promise<number> {
     c.status = status;
     if (!c.statusCallback) {
       return 0;
     }
     const params: Record<string, string> = {
-      AccountSid: c.accountSid,
-      ApiVersion: "2010-04-01",
-      CallSid: c.sid,
-      CallStatus: status,
+      ...callParams(c, status),
       CallbackSource: "call-progress-events",
-      Called: c.to,
-      Caller: c.from,
-      Direction: "outbound-api",
-      From: c.from,
       SequenceNumber: String(sequence),
       Timestamp: new Date().toUTCString(),
-      To: c.to,
       ...(status === "completed" ? { CallDuration: String(c.plays.length * 7), Duration: "1" } : {}),
     };
     const token = options.accounts[c.accountSid] as string;
@@ -134,8 +163,8 @@ export async function startTwilioVoiceSimulator(
     return responseStatus;
   }
 
-  async function play(c: SimulatedCall): Promise<void> {
-    for (const url of c.plays) {
+  async function play(c: SimulatedCall, upTo: number): Promise<void> {
+    for (const url of c.plays.slice(0, upTo)) {
       try {
         const res = await fetch(url);
         await res.arrayBuffer();
@@ -146,9 +175,18 @@ export async function startTwilioVoiceSimulator(
     }
   }
 
+  /** Requests the call's `<Redirect>` once its audio played, as Twilio requests TwiML. */
+  async function redirect(c: SimulatedCall): Promise<void> {
+    if (c.redirect) {
+      const token = options.accounts[c.accountSid] as string;
+      c.redirected = await postSigned(c.redirect, token, callParams(c, "in-progress"));
+    }
+  }
+
   async function lifecycle(c: SimulatedCall): Promise<void> {
-    const outcome = scripts.get(c.to)?.shift() ?? "completed";
-    const answered = outcome === "completed" || outcome === "none";
+    const scripted = scripts.get(c.to)?.shift() ?? "completed";
+    const answered = ANSWERED[scripted] !== undefined;
+    const outcome = ANSWERED[scripted] ?? scripted;
     let sequence = 0;
     // Before it ends, a call is initiated and rings; only an answered one is in progress.
     for (const step of PROGRESS.slice(0, answered ? 3 : outcome === "no-answer" ? 2 : 1)) {
@@ -160,11 +198,19 @@ export async function startTwilioVoiceSimulator(
       }
     }
     if (answered) {
-      await play(c);
+      await play(c, scripted === "hung-up" ? 1 : c.plays.length);
+    }
+    if (answered && scripted !== "hung-up" && scripted !== "late-marker") {
+      await redirect(c);
     }
     if (outcome !== "none") {
       await sleep(interval);
-      await callback(c, outcome, sequence);
+      const ended = callback(c, outcome, sequence);
+      if (scripted === "late-marker") {
+        await sleep(interval);
+        await redirect(c);
+      }
+      await ended;
     }
   }
 
@@ -197,7 +243,8 @@ export async function startTwilioVoiceSimulator(
       to,
       from: form.get("From") ?? "",
       twiml: twiml ?? "",
-      plays: playsOf(twiml ?? ""),
+      plays: urlsOf(twiml ?? "", "Play"),
+      redirect: urlsOf(twiml ?? "", "Redirect")[0] ?? null,
       statusCallback: form.get("StatusCallback"),
       events: form.getAll("StatusCallbackEvent").flatMap((e) => e.split(" ")),
       status: "queued",

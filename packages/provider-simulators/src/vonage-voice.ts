@@ -12,9 +12,13 @@ export interface SimulatedVonageCall {
   to: string;
   from: string;
   /** The NCCO as posted. */
-  ncco: { action: string; streamUrl?: string[] }[];
+  ncco: { action: string; streamUrl?: string[]; payload?: Record<string, string>; eventUrl?: string[] }[];
   /** The stream URLs of its `stream` actions, in order. */
   streams: string[];
+  /** Its `notify` after them (posted once they streamed), if any. */
+  notify: { payload: Record<string, string>; url: string } | null;
+  /** The answer to that notify (HTTP status, -1 when unreachable), once posted. */
+  notified?: number;
   eventUrl: string | null;
   status: string;
   createdAt: number;
@@ -50,7 +54,16 @@ const STATUSES: Record<CallOutcome, string[]> = {
   failed: ["failed"],
   canceled: ["started", "cancelled"],
   none: ["started", "ringing", "answered"],
+  "hung-up": ["started", "ringing", "answered", "completed"],
+  "late-marker": ["started", "ringing", "answered", "completed"],
 };
+
+/** The first `notify` action of an NCCO: its payload and where it posts. */
+function notifyOf(ncco: SimulatedVonageCall["ncco"]): SimulatedVonageCall["notify"] {
+  const action = ncco.find((a) => a.action === "notify");
+  const url = action?.eventUrl?.[0];
+  return url ? { payload: action.payload ?? {}, url } : null;
+}
 
 const b64url = (data: Buffer | string) => Buffer.from(data).toString("base64url");
 
@@ -207,7 +220,8 @@ function callsPage(calls: SimulatedVonageCall[], applicationId: string, url: URL
  * `@vonage/server-sdk`'s `voice.createOutboundCall` sends it) with an NCCO, `GET /v1/calls/{uuid}` and `GET /v1/calls`
  * (the calls since `date_start`, newest first, paged: `voice.getCallsPage`). A call posts
  * its events (JSON, signed as Vonage signs webhooks) to its `event_url`: started, ringing, answered, completed, or
- * its end unanswered (`timeout`, `busy`, `failed`, `cancelled`). An answered call fetches each `stream` URL.
+ * its end unanswered (`timeout`, `busy`, `failed`, `cancelled`). An answered call fetches each `stream` URL, then
+ * posts its `notify` (its payload, the call's uuid; signed), unless the script has the person hang up first.
  */
 export async function startVonageVoiceSimulator(
   options: VonageVoiceSimulatorOptions,
@@ -236,15 +250,32 @@ export async function startVonageVoiceSimulator(
     return responseStatus;
   }
 
+  /** Posts the call's `notify` once its streams played, signed as its events are. */
+  async function notify(c: SimulatedVonageCall): Promise<void> {
+    if (c.notify) {
+      const body = { ...c.notify.payload, uuid: c.uuid, conversation_uuid: `CON-${c.uuid}` };
+      c.notified = await postVonageSigned(c.notify.url, options.signatureSecret, c.applicationId, body);
+    }
+  }
+
   async function lifecycle(c: SimulatedVonageCall): Promise<void> {
-    for (const status of STATUSES[scripts.get(c.to)?.shift() ?? "completed"]) {
+    const scripted = scripts.get(c.to)?.shift() ?? "completed";
+    for (const status of STATUSES[scripted]) {
       await sleep(interval);
-      await event(c, status);
+      const sent = event(c, status);
+      if (status === "completed" && scripted === "late-marker") {
+        await sleep(interval);
+        await notify(c);
+      }
+      await sent;
       if (status === "answered") {
-        for (const url of c.streams) {
+        for (const url of c.streams.slice(0, scripted === "hung-up" ? 1 : c.streams.length)) {
           await fetch(url)
             .then((res) => res.arrayBuffer())
             .catch(() => undefined);
+        }
+        if (scripted === "completed" || scripted === "none") {
+          await notify(c);
         }
       }
     }
@@ -272,6 +303,7 @@ export async function startVonageVoiceSimulator(
       from: body.from?.number ?? "",
       ncco: body.ncco,
       streams: body.ncco.flatMap((a) => (a.action === "stream" ? (a.streamUrl ?? []) : [])),
+      notify: notifyOf(body.ncco),
       eventUrl: body.event_url?.[0] ?? null,
       status: "started",
       createdAt: Date.now(),

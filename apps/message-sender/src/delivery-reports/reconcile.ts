@@ -2,6 +2,7 @@ import type { RedeliveryPolicy } from "@tidings/contracts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import { pruneRateWindows } from "../channels/limits.ts";
 import { pruneOrphanParts } from "../channels/parts.ts";
+import { unlessHungUp } from "../channels/voice.ts";
 import type { Db } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { fallBack, fallbackOf } from "../outbound/fallback.ts";
@@ -54,6 +55,7 @@ export async function reconcile(
   );
   const retention = new Date(Date.now() - EARLY_REPORT_RETENTION_MS);
   await db.earlyReport.deleteMany({ where: { receivedAt: { lt: retention } } });
+  await db.playedCall.deleteMany({ where: { playedAt: { lt: retention } } });
   await pruneOrphanParts(db, retention);
   await pruneRateWindows(db);
   let finished = 0;
@@ -61,7 +63,12 @@ export async function reconcile(
     const { id, channel: channelId, provider_id: providerId } = row;
     try {
       const channel = providerId ? (await channels.resolve(channelId))?.channel : undefined;
-      const status = providerId && channel?.status ? await channel.status(providerId) : null;
+      const read = providerId && channel?.status ? await channel.status(providerId) : null;
+      // A call read back as completed is delivered only if its played marker came.
+      const status =
+        read && providerId && channel?.marksPlayed
+          ? await unlessHungUp(db, channelId, providerId, read, 0)
+          : read;
       // A WhatsApp send with an SMS fallback: a failure, or no receipt in time, sends it by SMS instead.
       const fallback =
         providerId && (status ? !status.delivered : row.overdue) && (await fallbackOf(channels, channelId));

@@ -63,6 +63,11 @@ export interface Channel {
    */
   status?(providerId: string): Promise<ProviderStatus | null>;
   /**
+   * A voice channel whose calls reach a played marker once their audio played to the end (it has a
+   * status_callback): a call `status` reads back as completed is delivered only with that marker.
+   */
+  readonly marksPlayed?: boolean;
+  /**
    * The provider ids of messages the provider accepted for this address with this outbound's content since
    * `since`, newest first. A worker taking over an outbound whose earlier claim may have reached the provider
    * asks this before sending again. Channels that can't be asked leave this out: their sends are at least once.

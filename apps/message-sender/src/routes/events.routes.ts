@@ -1,15 +1,19 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
-import { EventAccepted, WebhookParams } from "@tidings/contracts";
+import { EventAccepted, Twiml, WebhookParams } from "@tidings/contracts";
 import { type Api, CALLBACK_BODY_LIMIT, errorResponses, type LinkRequest } from "@tidings/service-kit";
-import type { Static, TSchema } from "typebox";
+import Type, { type Static, type TSchema } from "typebox";
 import { receiveTwilioStatus } from "../channels/twilio/webhooks.ts";
 import { TwilioStatusCallback } from "../channels/twilio/wire.ts";
-import { receiveTwilioCallStatus } from "../channels/twilio-voice/webhooks.ts";
-import { TwilioCallStatusCallback } from "../channels/twilio-voice/wire.ts";
+import {
+  HANGUP_TWIML,
+  receiveTwilioCallStatus,
+  receiveTwilioPlayed,
+} from "../channels/twilio-voice/webhooks.ts";
+import { PlayedQuery, TwilioCallStatusCallback, TwilioPlayedRequest } from "../channels/twilio-voice/wire.ts";
 import { receiveVonageReceipt } from "../channels/vonage/webhooks.ts";
 import { VonageDeliveryReceipt } from "../channels/vonage/wire.ts";
-import { receiveVonageCallEvent } from "../channels/vonage-voice/webhooks.ts";
-import { VonageCallEvent } from "../channels/vonage-voice/wire.ts";
+import { receiveVonageCallEvent, receiveVonagePlayed } from "../channels/vonage-voice/webhooks.ts";
+import { VonageCallEvent, VonagePlayedEvent } from "../channels/vonage-voice/wire.ts";
 import { receiveVonageWhatsappStatus } from "../channels/vonage-whatsapp/webhooks.ts";
 import { VonageMessageStatus } from "../channels/vonage-whatsapp/wire.ts";
 import type { WebhookDeps, WebhookLog } from "../channels/webhooks.ts";
@@ -37,6 +41,8 @@ interface ProviderCallback<Body extends TSchema> {
   body: Body;
   /** Keep the body as posted (`keepRawBody`), for a signature over its bytes (`vonageSignedEvent`). */
   rawBody?: boolean;
+  /** What the provider is answered (and its schema), when not `{accepted, reason}`. */
+  answer?: { schema: TSchema; body: unknown };
   run(request: CallbackRequest<Static<Body>>): Promise<string>;
 }
 
@@ -44,7 +50,7 @@ interface ProviderCallback<Body extends TSchema> {
 function providerCallback<Body extends TSchema>(
   app: Api,
   path: string,
-  { summary, description, body, rawBody, run }: ProviderCallback<Body>,
+  { summary, description, body, rawBody, answer, run }: ProviderCallback<Body>,
 ): void {
   app.post(
     path,
@@ -58,10 +64,13 @@ function providerCallback<Body extends TSchema>(
         description,
         params: WebhookParams,
         body,
-        response: { 200: EventAccepted, ...errorResponses },
+        response: { 200: answer?.schema ?? EventAccepted, ...errorResponses },
       },
     },
-    async (request) => accepted(await run(request as never)),
+    async (request) => {
+      const outcome = await run(request as never);
+      return answer ? answer.body : accepted(outcome);
+    },
   );
 }
 
@@ -91,11 +100,41 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
   providerCallback(app, "/api/v1/events/twilio-voice/:channel", {
     summary: "Twilio call status callback (verified by X-Twilio-Signature)",
     description:
-      "Public: Twilio posts a twilio-voice channel's call status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). A call's end decides its outbound: `completed` delivered; `no-answer`, `busy`, `failed`, `canceled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (initiated, ringing, in-progress) are ignored.",
+      "Public: Twilio posts a twilio-voice channel's call status callbacks here (form-encoded), verified by `X-Twilio-Signature` with the channel's auth token (403 MESSAGE_SENDER_INVALID_SIGNATURE when it does not verify). A call's end decides its outbound: `completed` delivered when the call's played marker came (before it, or within 3 s after; else failed `hung_up_early`, retried as an unanswered call; a vonage-voice channel without status_callback has no marker and delivers it); `no-answer`, `busy`, `failed`, `canceled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (initiated, ringing, in-progress) are ignored.",
     body: TwilioCallStatusCallback,
     run: (request) =>
       receiveTwilioCallStatus(webhooks, request.params.channel, twilioSignedRequest(request), request.log),
   });
+
+  app.post(
+    "/api/v1/events/twilio-voice/:channel/played",
+    {
+      config: { public: true },
+      bodyLimit: CALLBACK_BODY_LIMIT,
+      schema: {
+        tags: ["events"],
+        summary:
+          "A twilio-voice call's played marker (verified by X-Twilio-Signature); answers TwiML that hangs up",
+        description:
+          "Public: a twilio-voice call's TwiML `<Redirect>`s here (form-encoded, `?outbound=<id>`) once every `<Play>` finished, verified by `X-Twilio-Signature` as the status callbacks are (403 MESSAGE_SENDER_INVALID_SIGNATURE, nothing changes). Kept for the call's end: a call that ends `completed` is delivered only with it. A repeat changes nothing.",
+        params: WebhookParams,
+        querystring: PlayedQuery,
+        body: TwilioPlayedRequest,
+        response: { 200: Twiml, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { channel } = request.params;
+      await receiveTwilioPlayed(
+        webhooks,
+        channel,
+        request.query.outbound,
+        twilioSignedRequest(request),
+        request.log,
+      );
+      return reply.type("text/xml").send(HANGUP_TWIML);
+    },
+  );
 
   providerCallback(app, "/api/v1/events/vonage/:channel", {
     summary: "Vonage SMS delivery receipt (verified by its sig parameter)",
@@ -108,11 +147,23 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
   providerCallback(app, "/api/v1/events/vonage-voice/:channel", {
     summary: "Vonage call event (verified by its signed JWT)",
     description:
-      "Public: Vonage posts a vonage-voice channel's call events here (JSON), verified by the JWT in `Authorization: Bearer` (HS256 with the channel's signature secret, `payload_hash` the SHA-256 of the body, `iat` within VONAGE_SIGNATURE_MAX_SKEW_MS; else 403 MESSAGE_SENDER_INVALID_SIGNATURE). A call's end decides its outbound: `completed` delivered; `timeout`, `unanswered`, `busy`, `failed`, `rejected`, `cancelled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (started, ringing, answered) are ignored.",
+      "Public: Vonage posts a vonage-voice channel's call events here (JSON), verified by the JWT in `Authorization: Bearer` (HS256 with the channel's signature secret, `payload_hash` the SHA-256 of the body, `iat` within VONAGE_SIGNATURE_MAX_SKEW_MS; else 403 MESSAGE_SENDER_INVALID_SIGNATURE). A call's end decides its outbound: `completed` delivered when the call's played marker came (before it, or within 3 s after; else failed `hung_up_early`, retried as an unanswered call; a vonage-voice channel without status_callback has no marker and delivers it); `timeout`, `unanswered`, `busy`, `failed`, `rejected`, `cancelled` failed with that reason (retried by the channel's redelivery policy), and frees the call's concurrency slot; progress events (started, ringing, answered) are ignored.",
     body: VonageCallEvent,
     rawBody: true,
     run: (request) =>
       receiveVonageCallEvent(webhooks, request.params.channel, vonageSignedEvent(request), request.log),
+  });
+
+  providerCallback(app, "/api/v1/events/vonage-voice/:channel/played", {
+    summary: "A vonage-voice call's played marker (verified by its signed JWT)",
+    description:
+      "Public: a vonage-voice call's NCCO `notify` posts here (JSON: its payload `outbound`, and the call's `uuid` when Vonage adds it) once every `stream` finished, verified by its signed JWT as the call events are (403 MESSAGE_SENDER_INVALID_SIGNATURE, nothing changes). Kept for the call's end: a call that ends `completed` is delivered only with it. A repeat changes nothing. Answered with an empty NCCO (`[]`), which ends the call.",
+    body: VonagePlayedEvent,
+    rawBody: true,
+    // Vonage reads a notify's answer as the NCCO to go on with: an empty one ends the call.
+    answer: { schema: Type.Array(Type.Unknown(), { maxItems: 0 }), body: [] },
+    run: (request) =>
+      receiveVonagePlayed(webhooks, request.params.channel, vonageSignedEvent(request), request.log),
   });
 
   providerCallback(app, "/api/v1/events/vonage-whatsapp/:channel", {

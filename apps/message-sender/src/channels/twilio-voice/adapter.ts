@@ -15,10 +15,15 @@ const EVENTS = ["initiated", "ringing", "answered", "completed"];
 export const twilioVoiceCallbackUrl = (base: string, channelId: string) =>
   `${base.replace(/\/+$/, "")}/api/v1/events/twilio-voice/${encodeURIComponent(channelId)}`;
 
+/** Where a twilio-voice call's TwiML redirects once its audio played to the end (its played marker). */
+export const twilioVoicePlayedUrl = (base: string, channelId: string, outboundId: string) =>
+  `${twilioVoiceCallbackUrl(base, channelId)}/played?outbound=${encodeURIComponent(outboundId)}`;
+
 /**
  * Twilio Programmable Voice through the `twilio` SDK: an outbound call (`calls.create`) whose TwiML plays each
- * of the outbound's `voice_speech_url` in order, then hangs up; its call status callbacks decide it (see
- * webhooks.ts). Errors of the create request are taken as the SMS channel's are. The call's SID is the provider id.
+ * of the outbound's `voice_speech_url` in order, then `<Redirect>`s to its played marker (reached only when every
+ * `<Play>` finished), which hangs up; its call status callbacks and that marker decide it (see webhooks.ts).
+ * Errors of the create request are taken as the SMS channel's are. The call's SID is the provider id.
  */
 export class TwilioVoiceChannel extends CallChannel<TwilioVoiceChannelConfig> implements Channel {
   private readonly client: twilio.Twilio = twilioClient(this.config, this.timeoutMs);
@@ -29,6 +34,12 @@ export class TwilioVoiceChannel extends CallChannel<TwilioVoiceChannelConfig> im
       response.play(url);
     }
     const { config } = this;
+    if (config.status_callback) {
+      response.redirect(
+        { method: "POST" },
+        twilioVoicePlayedUrl(config.status_callback, this.channelId, outbound.id),
+      );
+    }
     try {
       const call = await this.client.calls.create({
         to: address,

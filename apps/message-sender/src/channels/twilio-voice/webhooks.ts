@@ -1,12 +1,12 @@
 import type { ReportOutcome } from "../../outbound/status.ts";
 import { verifyTwilio } from "../twilio/webhooks.ts";
-import { callEnd, receiveCallEnd } from "../voice.ts";
+import { callEnd, receiveCallEnd, recordPlayed } from "../voice.ts";
 import type { SignedRequest, WebhookDeps, WebhookLog } from "../webhooks.ts";
-import type { TwilioCallStatusCallback } from "./wire.ts";
+import type { TwilioCallStatusCallback, TwilioPlayedRequest } from "./wire.ts";
 
 /**
  * A Twilio call's end (its CallStatus; https://www.twilio.com/docs/voice/api/call-resource#call-status-values):
- * `completed` (answered, and the TwiML played to its end) is delivered; `no-answer` and `busy` were not answered;
+ * `completed` (answered) is delivered when its played marker came (see receiveTwilioPlayed); `no-answer` and `busy` were not answered;
  * `failed` could not be placed; `canceled` was cancelled before it was answered. Others (queued, initiated,
  * ringing, in-progress) are progress: undefined.
  */
@@ -34,5 +34,26 @@ export async function receiveTwilioCallStatus(
   const { CallSid: sid, CallStatus: status } = request.params as TwilioCallStatusCallback &
     Record<string, string>;
   const end = twilioCallEnd(status);
-  return end ? receiveCallEnd(deps, channelId, sid, end, log) : "ignored";
+  // Callbacks come only to a channel with a status_callback, whose calls reach the played marker.
+  return end ? receiveCallEnd(deps, channelId, sid, end, log, true) : "ignored";
+}
+
+/** What a call's played marker is answered with: TwiML that ends the call. */
+export const HANGUP_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>';
+
+/**
+ * A twilio-voice call's played marker: Twilio requests its TwiML's `<Redirect>` once every `<Play>` before it
+ * finished. Verified by X-Twilio-Signature as the status callbacks are (403, nothing changes), then kept for the
+ * call's end (see receiveCallEnd); a repeat changes nothing.
+ */
+export async function receiveTwilioPlayed(
+  deps: WebhookDeps,
+  channelId: string,
+  outboundId: string,
+  request: SignedRequest,
+  log: WebhookLog,
+): Promise<"applied" | "unchanged"> {
+  await verifyTwilio(deps.channels, channelId, request, log, ["twilio-voice"]);
+  const { CallSid: sid } = request.params as TwilioPlayedRequest & Record<string, string>;
+  return recordPlayed(deps.db, channelId, sid, outboundId, log);
 }

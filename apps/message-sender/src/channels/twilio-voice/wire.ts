@@ -38,3 +38,11 @@ export const TwilioCallStatusCallback = Type.Object({
   CallStatus: Type.String({ minLength: 1 }),
 });
 export type TwilioCallStatusCallback = Static<typeof TwilioCallStatusCallback>;
+
+/** The request of a call's played marker (its TwiML's `<Redirect>`, form-encoded, as Twilio requests TwiML). */
+export const TwilioPlayedRequest = Type.Object({ CallSid: Type.String({ minLength: 1 }) });
+export type TwilioPlayedRequest = Static<typeof TwilioPlayedRequest>;
+
+/** The played marker's query: the outbound the call plays. */
+export const PlayedQuery = Type.Object({ outbound: Type.String({ minLength: 1, maxLength: 64 }) });
+export type PlayedQuery = Static<typeof PlayedQuery>;

@@ -9,6 +9,10 @@ import type { VonageVoiceChannelConfig } from "./wire.ts";
 export const vonageVoiceEventUrl = (base: string, channelId: string) =>
   `${base.replace(/\/+$/, "")}/api/v1/events/vonage-voice/${encodeURIComponent(channelId)}`;
 
+/** Where a vonage-voice call's NCCO notifies once its audio streamed to the end (its played marker). */
+export const vonageVoicePlayedUrl = (base: string, channelId: string) =>
+  `${vonageVoiceEventUrl(base, channelId)}/played`;
+
 /** How many of the application's calls since the outbound's creation a takeover looks through for its own. */
 const ACCEPTED_LOOKUP_PAGE = 100;
 
@@ -21,18 +25,27 @@ interface ListedCall {
 /**
  * Vonage Voice API through `@vonage/server-sdk` (`voice.createOutboundCall`, authenticated by the application's
  * JWT; `apiHost` points it at a simulator): a call whose NCCO has one `stream` action per `voice_speech_url`, in
- * order; its events decide it (see webhooks.ts). Refusals are read by `vonageRefusal`. The call's uuid is the
+ * order, then a `notify` of its played marker (reached only when every stream finished); its events and that
+ * marker decide it (see webhooks.ts). Refusals are read by `vonageRefusal`. The call's uuid is the
  * provider id.
  */
 export class VonageVoiceChannel extends CallChannel<VonageVoiceChannelConfig> implements Channel {
   private readonly vonage: Vonage = vonageApplicationClient(this.config, this.timeoutMs);
 
   async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
-    const ncco = speechUrls(outbound.metadata).map((url) => ({
-      action: "stream" as const,
+    const { config } = this;
+    const ncco: object[] = speechUrls(outbound.metadata).map((url) => ({
+      action: "stream",
       streamUrl: [url],
     }));
-    const { config } = this;
+    if (config.status_callback) {
+      ncco.push({
+        action: "notify",
+        payload: { outbound: outbound.id },
+        eventUrl: [vonageVoicePlayedUrl(config.status_callback, this.channelId)],
+        eventMethod: "POST",
+      });
+    }
     try {
       const call = await this.vonage.voice.createOutboundCall({
         to: [{ type: "phone", number: address.replace(/^\+/, "") }],

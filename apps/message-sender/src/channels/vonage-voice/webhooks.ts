@@ -1,6 +1,6 @@
 import { senderError } from "../../errors.ts";
 import type { ReportOutcome } from "../../outbound/status.ts";
-import { callEnd, receiveCallEnd } from "../voice.ts";
+import { callEnd, receiveCallEnd, recordPlayed } from "../voice.ts";
 import {
   type WebhookChannelType,
   type WebhookDeps,
@@ -8,11 +8,11 @@ import {
   webhookChannelConfig,
 } from "../webhooks.ts";
 import { checkVonageJwt } from "./signature.ts";
-import type { VonageCallEvent, VonageVoiceChannelConfig } from "./wire.ts";
+import type { VonageCallEvent, VonagePlayedEvent, VonageVoiceChannelConfig } from "./wire.ts";
 
 /**
  * A Vonage call's end (its event `status`; https://developer.vonage.com/en/voice/voice-api/concepts/call-flow):
- * `completed` (answered, and the NCCO streamed to its end) is delivered; `timeout`, `unanswered` and `busy` were
+ * `completed` (answered) is delivered when its played marker came (see receiveVonagePlayed); `timeout`, `unanswered` and `busy` were
  * not answered; `failed` and `rejected` could not be placed; `cancelled` was cancelled before it was answered.
  * Others (started, ringing, answered, machine) are progress: undefined.
  */
@@ -71,7 +71,36 @@ export async function receiveVonageCallEvent(
   event: SignedEvent,
   log: WebhookLog,
 ): Promise<ReportOutcome | "ignored"> {
-  await verifyVonageJwt<VonageVoiceChannelConfig>(deps, channelId, "vonage-voice", event, log);
+  const config = await verifyVonageJwt<VonageVoiceChannelConfig>(deps, channelId, "vonage-voice", event, log);
   const end = vonageCallEnd(event.body.status);
-  return end ? receiveCallEnd(deps, channelId, event.body.uuid, end, log) : "ignored";
+  // Without a status_callback the NCCO has no notify (the events go to the application's event URL).
+  const marksPlayed = config.status_callback !== undefined;
+  return end ? receiveCallEnd(deps, channelId, event.body.uuid, end, log, marksPlayed) : "ignored";
+}
+
+/**
+ * A vonage-voice call's played marker: Vonage posts its NCCO's `notify` once every `stream` before it finished.
+ * Verified by its signed JWT as the call events are (403, nothing changes), then kept for the call's end (see
+ * receiveCallEnd); a repeat changes nothing.
+ */
+export async function receiveVonagePlayed(
+  deps: WebhookDeps,
+  channelId: string,
+  event: SignedEvent<VonagePlayedEvent>,
+  log: WebhookLog,
+): Promise<"applied" | "unchanged"> {
+  await verifyVonageJwt<VonageVoiceChannelConfig>(deps, channelId, "vonage-voice", event, log);
+  const { uuid, outbound } = event.body;
+  const callId =
+    uuid ??
+    (await deps.db.outbound.findUnique({ where: { id: outbound }, select: { providerId: true } }))
+      ?.providerId;
+  if (!callId) {
+    log.warn(
+      { channel: channelId, outboundId: outbound },
+      "played marker of an outbound with no call: ignored",
+    );
+    return "unchanged";
+  }
+  return recordPlayed(deps.db, channelId, callId, outbound, log);
 }

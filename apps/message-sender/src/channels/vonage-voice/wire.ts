@@ -41,3 +41,13 @@ export const VonageCallEvent = Type.Object({
   status: Type.String({ minLength: 1 }),
 });
 export type VonageCallEvent = Static<typeof VonageCallEvent>;
+
+/**
+ * The event of a call's played marker (its NCCO's `notify`): the payload the NCCO gave (`outbound`) and, when
+ * Vonage adds it, the call's uuid (without it, the outbound's current call is the one).
+ */
+export const VonagePlayedEvent = Type.Object({
+  uuid: Type.Optional(Type.String({ minLength: 1 })),
+  outbound: Type.String({ minLength: 1, maxLength: 64 }),
+});
+export type VonagePlayedEvent = Static<typeof VonagePlayedEvent>;
