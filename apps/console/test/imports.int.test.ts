@@ -151,6 +151,25 @@ describe("the Imports page", { timeout: 90_000 }, () => {
     await results.getByRole("row", { name: /2 .* already there Already there/ }).waitFor();
     expect((await peopleWith(stack, fresh, set.id)).map((p) => p.subscriptions)).toEqual([["eng_ZA"]]);
     expect((await peopleWith(stack, known, set.id)).map((p) => p.subscriptions)).toEqual([["zul_ZA"]]);
+
+    // The person's page: the new subscription with its next sends, its schedule's next runs (daily at 08:00).
+    const [person] = (
+      await ok(
+        stack.api.identity.GET("/api/v1/identities/search/", {
+          params: { query: { filters: { details__addresses__msisdn: fresh } } },
+        }),
+      )
+    ).results;
+    await page.goto(`/#/people/${person?.id}`);
+    const nextSends = page.getByRole("list", { name: `Next runs of schedule ${set.default_schedule}` });
+    await nextSends.waitFor();
+    const runs = await nextSends
+      .locator("time")
+      .evaluateAll((times) => times.map((t) => t.getAttribute("datetime")));
+    expect(runs).toHaveLength(3);
+    expect(
+      runs.every((r) => new Date(r as string).getUTCHours() === 8 && new Date(r as string) > new Date()),
+    ).toBe(true);
   });
 
   it("refuses a file without its required columns, and shows the API's message for a row it refuses", async ({

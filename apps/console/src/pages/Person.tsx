@@ -1,9 +1,13 @@
-/** One person: addresses, consent (history, opt-out, opt-in, forget), subscriptions, and messages both ways. */
+/**
+ * One person: addresses, consent (history, opt-out, opt-in, forget), subscriptions (with their next sends: their
+ * schedule's next runs), and messages both ways.
+ */
 import { useQuery } from "@tanstack/react-query";
 import { ok } from "../api.ts";
 import { Loaded, Table, useClient, when } from "../ui.tsx";
 import { Consent } from "./PersonConsent.tsx";
 import { Messages } from "./PersonMessages.tsx";
+import { NextRuns } from "./Schedules.tsx";
 
 export interface Address {
   type: string;
@@ -36,7 +40,7 @@ function Subscriptions({ id }: { id: string }) {
           ) : (
             <Table
               caption="Subscriptions"
-              head={["Message set", "Position", "Language", "Active", "Created"]}
+              head={["Message set", "Position", "Language", "Active", "Next sends", "Created"]}
             >
               {page.results.map((s) => (
                 <tr key={s.id}>
@@ -46,6 +50,7 @@ function Subscriptions({ id }: { id: string }) {
                   <td>{s.next_sequence_number}</td>
                   <td>{s.lang}</td>
                   <td>{s.completed ? "completed" : s.active ? "active" : "inactive"}</td>
+                  <td>{s.active && !s.completed ? <NextRuns id={s.schedule} /> : "—"}</td>
                   <td>{when(s.created_at)}</td>
                 </tr>
               ))}

@@ -9,11 +9,12 @@ import { ErrorNote, ListTable, useClient } from "../ui.tsx";
 const NEXT_RUNS = 3;
 const YEAR_MS = 366 * 24 * 3600 * 1000;
 
-/** A run time in the schedule's own time zone (as it fires there). */
-const inZone = (iso: string, timeZone: string) =>
+/** A run time in the schedule's own time zone (as it fires there), else the browser's. */
+const inZone = (iso: string, timeZone?: string) =>
   new Date(iso).toLocaleString(undefined, { timeZone, dateStyle: "medium", timeStyle: "short" });
 
-function NextRuns({ id, timezone }: { id: number; timezone: string }) {
+/** Content schedule `id`'s next runs within a year (a subscription's next sends are its schedule's next runs). */
+export function NextRuns({ id, timezone }: { id: number; timezone?: string }) {
   const client = useClient();
   const runs = useQuery({
     queryKey: ["schedule-runs", id],
