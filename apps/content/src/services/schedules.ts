@@ -19,7 +19,6 @@ import {
 } from "../errors.ts";
 import type { Schedule as ScheduleRow } from "../generated/prisma/client.ts";
 import {
-  deletion,
   type Listed,
   listInIdOrder,
   type RequestContext,
@@ -27,6 +26,7 @@ import {
   timestamps,
   type WriteErrors,
   write,
+  writeDeletion,
 } from "./support.ts";
 
 /** The cron fields in cron's order: "minute hour day_of_month month_of_year day_of_week". */
@@ -148,18 +148,13 @@ export const updateSchedule = (
 
 /** Deletes a schedule that no message set has as its default_schedule (409 otherwise) and announces it. */
 export const deleteSchedule = (db: Db, id: number, context: RequestContext) =>
-  write(
-    db,
-    context,
-    deletion("content.schedule.deleted", id, (tx) => tx.schedule.delete({ where: { id } })),
-    {
-      notFound: () => scheduleNotFound(id),
-      violations: {
-        messageset_default_schedule_fkey: async () =>
-          scheduleInUse(id, await referringIds(db.messageSet, { defaultScheduleId: id })),
-      },
+  writeDeletion(db, context, "content.schedule.deleted", id, (tx) => tx.schedule.delete({ where: { id } }), {
+    notFound: () => scheduleNotFound(id),
+    violations: {
+      messageset_default_schedule_fkey: async () =>
+        scheduleInUse(id, await referringIds(db.messageSet, { defaultScheduleId: id })),
     },
-  );
+  });
 
 export async function getSchedule(db: Db, id: number): Promise<ContentSchedule> {
   return toSchedule(found(await db.schedule.findUnique({ where: { id } }), () => scheduleNotFound(id)));

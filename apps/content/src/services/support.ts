@@ -109,10 +109,21 @@ export async function write<T>(
   }
 }
 
-/** The change that deletes a row and announces it with `event` (`{id}`), e.g. `content.template.deleted`. */
-export const deletion =
-  (event: OutboxMessage["name"], id: number, remove: (tx: Tx) => Promise<unknown>): Change<undefined> =>
-  async (tx) => {
-    await remove(tx);
-    return { result: undefined, events: [{ name: event, payload: { id } }] };
-  };
+/** Deletes a row and announces it with `event` (`{id}`), e.g. `content.template.deleted`. */
+export const writeDeletion = (
+  db: Db,
+  context: RequestContext,
+  event: OutboxMessage["name"],
+  id: number,
+  remove: (tx: Tx) => Promise<unknown>,
+  errors: WriteErrors,
+) =>
+  write(
+    db,
+    context,
+    async (tx) => {
+      await remove(tx);
+      return { result: undefined, events: [{ name: event, payload: { id } }] };
+    },
+    errors,
+  );

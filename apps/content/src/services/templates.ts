@@ -26,13 +26,13 @@ import {
   type TemplateVersion as TemplateVersionRow,
 } from "../generated/prisma/client.ts";
 import {
-  deletion,
   type Listed,
   listed,
   listInIdOrder,
   type RequestContext,
   timestamps,
   write,
+  writeDeletion,
 } from "./support.ts";
 
 type Content = Pick<TemplateRow, "type" | "subject" | "body" | "whatsapp">;
@@ -189,14 +189,9 @@ export const updateTemplate = (db: Db, id: number, input: UpdateTemplateBody, co
   );
 
 export const deleteTemplate = (db: Db, id: number, context: RequestContext) =>
-  write(
-    db,
-    context,
-    deletion("content.template.deleted", id, (tx) => tx.template.delete({ where: { id } })),
-    {
-      notFound: () => templateNotFound(id),
-    },
-  );
+  writeDeletion(db, context, "content.template.deleted", id, (tx) => tx.template.delete({ where: { id } }), {
+    notFound: () => templateNotFound(id),
+  });
 
 export async function getTemplate(db: Db, id: number): Promise<Template> {
   return toTemplate(found(await db.template.findUnique({ where: { id } }), () => templateNotFound(id)));
