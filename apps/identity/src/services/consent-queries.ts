@@ -2,11 +2,11 @@ import type { ConsentEntry, OptOut, OptOutSearchQuery } from "@tidings/contracts
 import type { PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { identityNotFound } from "../errors.ts";
-import type { ConsentEvent, OptOut as OptOutRow, Prisma } from "../generated/prisma/client.ts";
+import type { ConsentEvent, Prisma } from "../generated/prisma/client.ts";
 import { normaliseAddress } from "./addresses.ts";
 import { toOptOut } from "./consent.ts";
 import type { IdentityOptions } from "./identities.ts";
-import { type FindNewestFirst, type ListResult, listNewestFirst, NEWEST_FIRST } from "./paging.ts";
+import { type ListResult, listNewestFirst } from "./paging.ts";
 
 const toConsentEntry = (row: ConsentEvent): ConsentEntry => ({
   id: row.id.toString(),
@@ -56,9 +56,7 @@ export async function searchOptOuts(
       },
     ],
   };
-  const find: FindNewestFirst<OptOutRow> = (after, range) =>
-    db.optOut.findMany({ where: { AND: [where, after] }, orderBy: NEWEST_FIRST, ...range });
-  return listNewestFirst(db, query.cursor, page, find, () => db.optOut.count({ where }), toOptOut);
+  return listNewestFirst(db, db.optOut, where, query.cursor, page, toOptOut);
 }
 
 /** The identity's consent ledger, oldest first. */

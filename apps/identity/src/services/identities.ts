@@ -19,14 +19,7 @@ import {
   normaliseDetails,
   usableAddresses,
 } from "./addresses.ts";
-import {
-  decodeCursor,
-  type FindNewestFirst,
-  type ListResult,
-  listNewestFirst,
-  NEWEST_FIRST,
-  nextPosition,
-} from "./paging.ts";
+import { decodeCursor, type ListResult, listNewestFirst, nextPosition } from "./paging.ts";
 
 export function toIdentity(row: IdentityRow): Identity {
   return {
@@ -221,9 +214,7 @@ export async function listIdentities(
     createdBy: query.created_by,
     updatedBy: query.updated_by,
   };
-  const find: FindNewestFirst<IdentityRow> = (after, range) =>
-    db.identity.findMany({ where: { AND: [where, after] }, orderBy: NEWEST_FIRST, ...range });
-  return listNewestFirst(db, query.cursor, page, find, () => db.identity.count({ where }), toIdentity);
+  return listNewestFirst(db, db.identity, where, query.cursor, page, toIdentity);
 }
 
 const PAGING_PARAMS = new Set(["limit", "offset", "cursor", "include_inactive"]);

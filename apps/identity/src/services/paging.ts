@@ -15,7 +15,7 @@ export type ListResult<T> =
   | { kind: "cursor"; next: Position | null; results: T[] };
 
 /** Lists are newest first, ties by id. */
-export const NEWEST_FIRST = [{ createdAt: "desc" as const }, { id: "desc" as const }];
+const NEWEST_FIRST = [{ createdAt: "desc" as const }, { id: "desc" as const }];
 
 /** The position of the next keyset page: its last row, when one row more than `limit` was read. */
 export function nextPosition(rows: Position[], limit: number): Position | null {
@@ -23,24 +23,31 @@ export function nextPosition(rows: Position[], limit: number): Position | null {
   return rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null;
 }
 
-/** Reads a table's rows that are also `after` (a where clause), in `range`, newest first. */
-export type FindNewestFirst<Row> = (
-  after: object,
-  range: { skip?: number; take: number },
-) => Prisma.PrismaPromise<Row[]>;
+/** What `listNewestFirst` reads of a Prisma model: the rows matching a filter, counted, and a range of them. */
+export interface NewestFirstTable<Where extends object, Row> {
+  count(args: { where: Where }): Prisma.PrismaPromise<number>;
+  findMany(args: {
+    where: { AND: Where[] };
+    orderBy: typeof NEWEST_FIRST;
+    skip?: number;
+    take: number;
+  }): Prisma.PrismaPromise<Row[]>;
+}
 
 /**
- * A list page of a table with created_at and id, newest first: a keyset page when the request has `cursor`,
- * else an offset page with the `count` of all.
+ * A list page of the rows of `table` matching `where` (a table with created_at and id), newest first: a
+ * keyset page when the request has `cursor`, else an offset page with the `count` of all.
  */
-export async function listNewestFirst<Row extends Position, T>(
+export async function listNewestFirst<Where extends object, Row extends Position, T>(
   db: Db,
+  table: NewestFirstTable<Where, Row>,
+  where: Where,
   cursor: string | undefined,
   page: PageParams,
-  find: FindNewestFirst<Row>,
-  count: () => Prisma.PrismaPromise<number>,
   map: (row: Row) => T,
 ): Promise<ListResult<T>> {
+  const find = (after: object, range: { skip?: number; take: number }) =>
+    table.findMany({ where: { AND: [where, after as Where] }, orderBy: NEWEST_FIRST, ...range });
   if (cursor !== undefined) {
     const p = decodeCursor(cursor);
     const after = p
@@ -53,7 +60,10 @@ export async function listNewestFirst<Row extends Position, T>(
       results: rows.slice(0, page.limit).map(map),
     };
   }
-  const [total, rows] = await db.$transaction([count(), find({}, { skip: page.offset, take: page.limit })]);
+  const [total, rows] = await db.$transaction([
+    table.count({ where }),
+    find({}, { skip: page.offset, take: page.limit }),
+  ]);
   return { kind: "offset", count: total, results: rows.map(map) };
 }
 
