@@ -1,4 +1,7 @@
 // Seed's (Django's) list filters as Prisma reads them.
+import { type PageParams, pageSlice } from "@tidings/service-kit";
+import type { Db } from "./db.ts";
+import type { Prisma } from "./generated/prisma/client.ts";
 
 type Lookup = "" | "__gte" | "__gt" | "__lte" | "__lt";
 
@@ -17,4 +20,28 @@ export function createdAtOrder(
 ): [{ createdAt: "asc" | "desc" }, { id: "asc" | "desc" }] {
   const direction = ordering === "created_at" ? "asc" : "desc";
   return [{ createdAt: direction }, { id: direction }];
+}
+
+/** What `listByCreatedAt` reads of a Prisma model: the rows matching a filter, counted, and one page of them. */
+export interface CreatedAtTable<Where, Row> {
+  count(args: { where: Where }): Prisma.PrismaPromise<number>;
+  findMany(
+    args: { where: Where; orderBy: ReturnType<typeof createdAtOrder> } & ReturnType<typeof pageSlice>,
+  ): Prisma.PrismaPromise<Row[]>;
+}
+
+/** One page of the rows of `table` matching `where`, in Seed's `ordering`, with the count of all, mapped. */
+export async function listByCreatedAt<Where, Row, T>(
+  db: Db,
+  table: CreatedAtTable<Where, Row>,
+  where: Where,
+  ordering: "created_at" | "-created_at" | undefined,
+  page: PageParams,
+  map: (row: Row) => T,
+): Promise<{ count: number; results: T[] }> {
+  const [count, rows] = await db.$transaction([
+    table.count({ where }),
+    table.findMany({ where, orderBy: createdAtOrder(ordering), ...pageSlice(page) }),
+  ]);
+  return { count, results: rows.map(map) };
 }

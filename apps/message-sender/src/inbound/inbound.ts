@@ -7,11 +7,11 @@ import {
   isUuid,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
-import { type PageParams, pageSlice } from "@tidings/service-kit";
+import { found, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Inbound as InboundRow, Prisma } from "../generated/prisma/client.ts";
-import { createdAtOrder, dateTimeFilter } from "../list-filters.ts";
+import { dateTimeFilter, listByCreatedAt } from "../list-filters.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
 import { type IdentityDirectory, resolveIdentity } from "../recipients/identity-directory.ts";
@@ -213,13 +213,12 @@ export async function getInbound(
   visible?: Prisma.InboundWhereInput,
 ): Promise<InboundFields> {
   const row = await db.inbound.findFirst({ where: { AND: [{ id }, visible ?? {}] } });
-  if (!row) {
-    throw senderError("MESSAGE_SENDER_INBOUND_NOT_FOUND", `Inbound ${id} not found`);
-  }
-  return toInbound(row);
+  return toInbound(
+    found(row, () => senderError("MESSAGE_SENDER_INBOUND_NOT_FOUND", `Inbound ${id} not found`)),
+  );
 }
 
-export async function listInbounds(
+export function listInbounds(
   db: Db,
   query: InboundListQuery,
   page: PageParams,
@@ -243,9 +242,5 @@ export async function listInbounds(
       visible ?? {},
     ],
   };
-  const [count, rows] = await db.$transaction([
-    db.inbound.count({ where }),
-    db.inbound.findMany({ where, orderBy: createdAtOrder(query.ordering), ...pageSlice(page) }),
-  ]);
-  return { count, results: rows.map(toInbound) };
+  return listByCreatedAt(db, db.inbound, where, query.ordering, page, toInbound);
 }

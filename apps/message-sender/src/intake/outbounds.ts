@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type CreateOutboundBody, type OutboundListQuery, seedBoolean } from "@tidings/contracts";
-import { type PageParams, type Principal, pageSlice } from "@tidings/service-kit";
+import { found, type PageParams, type Principal } from "@tidings/service-kit";
 import {
   channelForKey,
   notAllowed,
@@ -11,7 +11,7 @@ import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
-import { createdAtOrder, dateTimeFilter } from "../list-filters.ts";
+import { dateTimeFilter, listByCreatedAt } from "../list-filters.ts";
 import { type OutboundFields, toOutbound, toSendCommand } from "../outbound/mapping.ts";
 import { accepted } from "../outbound/metrics.ts";
 import { sendTimingOf } from "../outbound/timing.ts";
@@ -142,13 +142,10 @@ export async function getOutbound(
   visible?: Prisma.OutboundWhereInput,
 ): Promise<OutboundFields> {
   const row = await db.outbound.findFirst({ where: { id, ...visible } });
-  if (!row) {
-    throw senderError("OUTBOUND_NOT_FOUND", `Outbound ${id} not found`);
-  }
-  return toOutbound(row);
+  return toOutbound(found(row, () => senderError("OUTBOUND_NOT_FOUND", `Outbound ${id} not found`)));
 }
 
-export async function listOutbounds(
+export function listOutbounds(
   db: Db,
   query: OutboundListQuery,
   page: PageParams,
@@ -172,9 +169,5 @@ export async function listOutbounds(
       visible ?? {},
     ],
   };
-  const [count, rows] = await db.$transaction([
-    db.outbound.count({ where }),
-    db.outbound.findMany({ where, orderBy: createdAtOrder(query.ordering), ...pageSlice(page) }),
-  ]);
-  return { count, results: rows.map(toOutbound) };
+  return listByCreatedAt(db, db.outbound, where, query.ordering, page, toOutbound);
 }
