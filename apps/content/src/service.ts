@@ -1,14 +1,11 @@
-import type { ServiceDefinition } from "@tidings/service-kit";
-import { type ContentConfig, loadContentConfig } from "./config.ts";
-import { createDb, type Db } from "./db.ts";
+import { defineService } from "@tidings/service-kit";
+import { loadContentConfig } from "./config.ts";
+import { createDb } from "./db.ts";
 
-export const contentService: ServiceDefinition<ContentConfig, Db> = {
-  name: "content",
-  version: "0.1.0",
+export const contentService = defineService("content", {
   loadConfig: loadContentConfig,
   createDb,
-  // Imported on demand so worker processes never load the API side.
-  routes: async () => (await import("./routes/index.ts")).registerRoutes,
+  routes: () => import("./routes/index.ts"),
   // Nothing to consume yet; the worker runs the outbox relay that publishes content events.
   startConsumers: async () => async () => undefined,
-};
+});

@@ -1,4 +1,4 @@
-import { type Clock, type ServiceDefinition, systemClock } from "@tidings/service-kit";
+import { type Clock, defineService, type ServiceDefinition, systemClock } from "@tidings/service-kit";
 import { loadMessageSenderConfig, type MessageSenderConfig } from "./config.ts";
 import { startConsumers } from "./consumers/index.ts";
 import { createDb, type Db } from "./db.ts";
@@ -21,12 +21,9 @@ export function createMessageSenderService(
   options: MessageSenderOptions = {},
 ): ServiceDefinition<MessageSenderConfig, Db> {
   const channels = options.channels ?? noChannels;
-  return {
-    name: "message-sender",
-    version: "0.1.0",
+  return defineService("message-sender", {
     loadConfig: loadMessageSenderConfig,
     createDb,
-    // Imported on demand so worker processes never load the API side.
     routes: async () => {
       const { registerRoutes } = await import("./routes/index.ts");
       return (app, deps) => registerRoutes(app, deps, Object.keys(channels(deps.logger, deps.config)));
@@ -38,7 +35,7 @@ export function createMessageSenderService(
         channels(deps.logger.child({ component: "channel" }), deps.config),
         options.clock ?? systemClock,
       ),
-  };
+  });
 }
 
 export const messageSenderService = createMessageSenderService();

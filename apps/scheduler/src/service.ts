@@ -1,5 +1,11 @@
-import type { ServiceDefinition } from "@tidings/service-kit";
-import { type Clock, type Lookup, systemClock, UrlPolicy } from "@tidings/service-kit";
+import {
+  type Clock,
+  defineService,
+  type Lookup,
+  type ServiceDefinition,
+  systemClock,
+  UrlPolicy,
+} from "@tidings/service-kit";
 import { loadSchedulerConfig, type SchedulerConfig } from "./config.ts";
 import { startConsumers } from "./consumers/index.ts";
 import { createDb, type Db } from "./db.ts";
@@ -15,17 +21,14 @@ export function schedulerService(
     policy: new UrlPolicy(config.SCHEDULER_HTTP_ALLOWED_HOSTS),
     lookup: options.lookup,
   });
-  return {
-    name: "scheduler",
-    version: "0.1.0",
+  return defineService("scheduler", {
     loadConfig: loadSchedulerConfig,
     createDb,
-    // Imported on demand so worker processes never load the API side.
     routes: async () => {
       const { registerRoutes } = await import("./routes/index.ts");
       return (app, deps) => registerRoutes(app, { ...deps, clock, guard: guardOf(deps.config) });
     },
     startConsumers: (deps) => startConsumers({ ...deps, clock, guard: guardOf(deps.config) }),
     workerMetrics: (deps, registry) => registerSchedulerGauges(registry, deps.db, clock),
-  };
+  });
 }

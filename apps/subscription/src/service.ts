@@ -1,14 +1,11 @@
-import type { ServiceDefinition } from "@tidings/service-kit";
-import { loadSubscriptionConfig, type SubscriptionConfig } from "./config.ts";
+import { defineService } from "@tidings/service-kit";
+import { loadSubscriptionConfig } from "./config.ts";
 import { startConsumers } from "./consumers/index.ts";
-import { createDb, type Db } from "./db.ts";
+import { createDb } from "./db.ts";
 
-export const subscriptionService: ServiceDefinition<SubscriptionConfig, Db> = {
-  name: "subscription",
-  version: "0.1.0",
+export const subscriptionService = defineService("subscription", {
   loadConfig: loadSubscriptionConfig,
   createDb,
-  // Imported on demand so worker processes never load the API side.
-  routes: async () => (await import("./routes/index.ts")).registerRoutes,
+  routes: () => import("./routes/index.ts"),
   startConsumers,
-};
+});

@@ -44,3 +44,36 @@ export interface ServiceDefinition<C extends ServiceConfig, D extends Database> 
   /** Told of each batch the worker's outbox relay published (see OutboxRelayOptions.onPublished). */
   onPublished?(deps: ServiceDeps<C, D>, messages: PublishedMessage[]): void;
 }
+
+/** A routes module: what `import("./routes/index.ts")` gives. */
+export interface RoutesModule<C extends ServiceConfig, D extends Database> {
+  registerRoutes: RegisterRoutes<C, D>;
+}
+
+/** A service's parts, as `defineService` takes them. */
+export type ServiceParts<C extends ServiceConfig, D extends Database> = Omit<
+  ServiceDefinition<C, D>,
+  "name" | "version" | "routes"
+> & {
+  /**
+   * Imports the routes module on demand (`() => import("./routes/index.ts")`), so worker processes never load
+   * the API side; or gives, once imported, the routes with what more they need than the service's deps.
+   */
+  routes(): Promise<RoutesModule<C, D> | RegisterRoutes<C, D>>;
+};
+
+/** The definition of the service `name` (version 0.1.0) from its parts. */
+export function defineService<C extends ServiceConfig, D extends Database>(
+  name: Service,
+  parts: ServiceParts<C, D>,
+): ServiceDefinition<C, D> {
+  return {
+    ...parts,
+    name,
+    version: "0.1.0",
+    routes: async () => {
+      const routes = await parts.routes();
+      return typeof routes === "function" ? routes : routes.registerRoutes;
+    },
+  };
+}

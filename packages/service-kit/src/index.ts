@@ -22,12 +22,15 @@ export {
   type PageRoute,
   pageRoute,
 } from "./crud.ts";
-export type {
-  Database,
-  RegisterRoutes,
-  ServiceConfig,
-  ServiceDefinition,
-  ServiceDeps,
+export {
+  type Database,
+  defineService,
+  type RegisterRoutes,
+  type RoutesModule,
+  type ServiceConfig,
+  type ServiceDefinition,
+  type ServiceDeps,
+  type ServiceParts,
 } from "./definition.ts";
 export {
   ApiError,
