@@ -189,10 +189,13 @@ export function serveCollection<
 >(
   req: IncomingMessage,
   res: ServerResponse,
-  match: RegExpExecArray,
+  match: RegExpExecArray | null,
   accounts: Record<string, string>,
   collection: TwilioCollection<T>,
 ) {
+  if (!match) {
+    return json(res, 404, errorBody(NOT_FOUND));
+  }
   const accountSid = match[1] as string;
   const itemSid = match[2];
   if (!authenticated(req.headers.authorization, accounts, accountSid)) {

@@ -6,7 +6,6 @@ import {
   crashBody,
   E164,
   errorBody,
-  NOT_FOUND,
   postSigned,
   serveCollection,
   sid,
@@ -258,18 +257,13 @@ export async function startTwilioVoiceSimulator(
 
   const { server, url } = await startHttpServer(
     options.port,
-    async (req, res) => {
-      const match = CALLS.exec((req.url ?? "").split("?")[0] as string);
-      if (!match) {
-        return json(res, 404, errorBody(NOT_FOUND));
-      }
-      return serveCollection(req, res, match, options.accounts, {
+    async (req, res) =>
+      serveCollection(req, res, CALLS.exec((req.url ?? "").split("?")[0] as string), options.accounts, {
         items: calls,
         key: "calls",
         resource: callResource,
         create,
-      });
-    },
+      }),
     crashBody,
   );
 

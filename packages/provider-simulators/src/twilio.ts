@@ -9,7 +9,6 @@ import {
   errorBody,
   MESSAGES,
   messageResource,
-  NOT_FOUND,
   postSigned,
   type SimulatedTwilioMessage,
   serveCollection,
@@ -142,16 +141,16 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
   }
 
   async function lifecycle(m: SimulatedTwilioMessage): Promise<void> {
-    const scripted = scripts.get(m.to)?.shift() ?? whatsapp.outcome(m);
+    const outcome = scripts.get(m.to)?.shift() ?? whatsapp.outcome(m);
     await sleep(settings.callbackIntervalMs);
     await callback(m, "sent");
-    if (scripted === "none") {
+    if (outcome === "none") {
       return;
     }
     await sleep(settings.callbackIntervalMs);
-    if (scripted) {
-      m.errorCode = scripted.errorCode ?? null;
-      await callback(m, scripted.status, scripted.errorCode);
+    if (outcome) {
+      m.errorCode = outcome.errorCode ?? null;
+      await callback(m, outcome.status, outcome.errorCode);
       return;
     }
     const final = settings.finalStatus?.(m) ?? "delivered";
@@ -223,9 +222,6 @@ export async function startTwilioSimulator(options: TwilioSimulatorOptions): Pro
       const account = match ? undefined : authenticatedAccount(req.headers.authorization, settings.accounts);
       if (account && whatsapp.route(req.method, path, account, res)) {
         return;
-      }
-      if (!match) {
-        return json(res, 404, errorBody(NOT_FOUND));
       }
       return serveCollection(req, res, match, settings.accounts, {
         items: messages,

@@ -224,7 +224,7 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
 
   /** Each part's receipts (accepted, then final), the parts' at the same time unless one is delayed. */
   async function lifecycle(m: SimulatedVonageMessage): Promise<void> {
-    const scripted = scripts.get(m.to.replace(/^\+/, ""))?.shift();
+    const outcome = scripts.get(m.to.replace(/^\+/, ""))?.shift();
     await Promise.all(
       m.parts.map(async (part, i) => {
         if (part.refused) {
@@ -233,13 +233,18 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
         await sleep(settings.callbackIntervalMs);
         await receipt(m, part, "accepted");
         const own = settings.partOutcome?.(m, i + 1);
-        if (!own && scripted === "none") {
+        if (!own && outcome === "none") {
           return;
         }
-        const script = scripted === "none" ? undefined : scripted;
+        const planned = outcome === "none" ? undefined : outcome;
         await sleep(settings.callbackIntervalMs + (own?.delayMs ?? 0));
-        const final = own?.status ?? script?.status ?? settings.finalStatus?.(m) ?? "delivered";
-        await receipt(m, part, final, own?.errCode ?? script?.errCode ?? (final === "delivered" ? "0" : "1"));
+        const final = own?.status ?? planned?.status ?? settings.finalStatus?.(m) ?? "delivered";
+        await receipt(
+          m,
+          part,
+          final,
+          own?.errCode ?? planned?.errCode ?? (final === "delivered" ? "0" : "1"),
+        );
       }),
     );
   }
