@@ -1,5 +1,15 @@
 import Type, { type Static, type TSchema } from "typebox";
-import { Body, IsoDateTime, ListQuery, literals, Nullable, Paginated, PatchBody, Uuid } from "../common.ts";
+import {
+  Body,
+  dateTimeLookups,
+  IsoDateTime,
+  ListQuery,
+  literals,
+  Nullable,
+  Paginated,
+  PatchBody,
+  Uuid,
+} from "../common.ts";
 import { listQuery } from "../fields.ts";
 import { Identity } from "../messages/identity.ts";
 
@@ -177,11 +187,7 @@ export const OptOutSearchQuery = Type.Object(
     created_from: Type.Optional(IsoDateTime),
     created_to: Type.Optional(IsoDateTime),
     /** Seed passed every parameter to Django's ORM: its lookups on `created_at` (a naive time is UTC). */
-    created_at: Type.Optional(IsoDateTime),
-    created_at__gte: Type.Optional(IsoDateTime),
-    created_at__gt: Type.Optional(IsoDateTime),
-    created_at__lte: Type.Optional(IsoDateTime),
-    created_at__lt: Type.Optional(IsoDateTime),
+    ...dateTimeLookups("created_at"),
   },
   { additionalProperties: false },
 );

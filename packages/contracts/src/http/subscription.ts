@@ -1,7 +1,7 @@
 // HTTP request and response schemas of the subscription service.
 import Type, { type Static } from "typebox";
 import { Body, IsoDateTime, Json, literals, Nullable, PatchBody, Uuid } from "../common.ts";
-import { listQuery } from "../fields.ts";
+import { listQuery, optionalFields } from "../fields.ts";
 import { SendingWindow } from "../messages/message-sender.ts";
 import { ProcessStatus } from "../messages/subscription.ts";
 
@@ -39,15 +39,18 @@ export const SubscriptionRequestBody = Type.Object({
 export type SubscriptionRequestBody = Static<typeof SubscriptionRequestBody>;
 
 export const SubscriptionListQuery = listQuery({
-  identity: Type.Optional(Uuid),
-  active: Type.Optional(Type.Boolean()),
-  completed: Type.Optional(Type.Boolean()),
-  messageset: Type.Optional(SetId),
-  lang: Type.Optional(Lang),
-  schedule: Type.Optional(SetId),
-  process_status: Type.Optional(ProcessStatus),
-  next_sequence_number: Type.Optional(Sequence),
-  initial_sequence_number: Type.Optional(Sequence),
+  ...optionalFields(
+    CreateSubscriptionBody.properties,
+    "identity",
+    "active",
+    "completed",
+    "messageset",
+    "lang",
+    "schedule",
+    "process_status",
+    "next_sequence_number",
+    "initial_sequence_number",
+  ),
   created_after: Type.Optional(IsoDateTime),
   created_before: Type.Optional(IsoDateTime),
   /** Subscriptions whose message set's short_name contains this text. */
