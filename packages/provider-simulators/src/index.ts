@@ -11,6 +11,7 @@ export {
 } from "./twilio-rest.ts";
 export * from "./twilio-voice.ts";
 export * from "./twilio-whatsapp.ts";
+export * from "./voice.ts";
 export * from "./vonage.ts";
 export * from "./vonage-messages.ts";
 export * from "./vonage-voice.ts";

@@ -11,23 +11,7 @@ import {
   sid,
   type TwilioFailure,
 } from "./twilio-rest.ts";
-
-/**
- * How a simulated call ends, as its final status callback (`CallStatus`) says: answered and played to the end
- * (`completed`: its played marker, then its end), or not answered (`no-answer`, `busy`, `failed`, `canceled`);
- * `none`: played to the end, it never reports an end; `hung-up`: answered, the person hangs up during the first
- * audio (it ends `completed`, without the played marker); `late-marker`: played to the end, its end reported
- * before its played marker.
- */
-export type CallOutcome =
-  | "completed"
-  | "no-answer"
-  | "busy"
-  | "failed"
-  | "canceled"
-  | "none"
-  | "hung-up"
-  | "late-marker";
+import { type CallOutcome, endCall, type VoiceSimulator } from "./voice.ts";
 
 /** The outcomes of an answered call, and what it ends with. */
 const ANSWERED: Partial<Record<CallOutcome, "completed" | "none">> = {
@@ -76,19 +60,12 @@ export interface TwilioVoiceSimulatorOptions {
   port?: number;
 }
 
-export interface TwilioVoiceSimulator {
-  url: string;
-  /** Every call created, in order. */
-  calls: SimulatedCall[];
+/** `end(callSid, status)` ends a call with a final CallStatus. */
+export interface TwilioVoiceSimulator extends VoiceSimulator<SimulatedCall, Exclude<CallOutcome, "none">> {
   /** The callbacks sent: url, parameters, and the HTTP status the receiver answered. */
   callbacks: { url: string; params: Record<string, string>; responseStatus: number; at: number }[];
-  /** How the next calls to `to` end, one outcome each, in order (then `completed`). */
-  script(to: string, outcomes: CallOutcome[]): void;
   /** The next `times` create requests fail with this error. */
   failNext(failure: TwilioFailure, times?: number): void;
-  /** Ends a call that is still going (one scripted `none`) with this status, signed as Twilio would. */
-  end(callSid: string, status: Exclude<CallOutcome, "none">): Promise<number>;
-  close(): Promise<void>;
 }
 
 const CALLS = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls(?:\/(CA[0-9a-f]{32}))?\.json$/;
@@ -273,13 +250,11 @@ export async function startTwilioVoiceSimulator(
     callbacks,
     script,
     failNext,
-    async end(callSid, status) {
-      const call = calls.find((c) => c.sid === callSid);
-      if (!call) {
-        throw new Error(`no call ${callSid}`);
-      }
-      return callback(call, status, 99);
-    },
+    end: endCall(
+      calls,
+      (c) => c.sid,
+      (call, status) => callback(call, status, 99),
+    ),
     async close() {
       await Promise.allSettled([...pending]);
       server.closeAllConnections();

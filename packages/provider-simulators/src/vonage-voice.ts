@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { json, readText, startHttpServer } from "./http.ts";
 import { scripted } from "./scripted.ts";
-import type { CallOutcome } from "./twilio-voice.ts";
+import { type CallOutcome, endCall, type VoiceSimulator } from "./voice.ts";
 
 /** A call as the Vonage Voice API simulator received it (`POST /v1/calls`). */
 export interface SimulatedVonageCall {
@@ -34,16 +34,10 @@ export interface VonageVoiceSimulatorOptions {
   port?: number;
 }
 
-export interface VonageVoiceSimulator {
-  url: string;
-  calls: SimulatedVonageCall[];
+/** `script`'s numbers are E.164, with +; `end(uuid, status)` ends a call with a Vonage status (`completed`, `timeout`, ...). */
+export interface VonageVoiceSimulator extends VoiceSimulator<SimulatedVonageCall, string> {
   /** The events posted: url, body, and the HTTP status the receiver answered. */
   events: { url: string; body: Record<string, string>; responseStatus: number; at: number }[];
-  /** How the next calls to `to` (E.164, with +) end, in order (then `completed`). */
-  script(to: string, outcomes: CallOutcome[]): void;
-  /** Ends a call still going (a scripted `none`) with this Vonage status (`completed`, `timeout`, ...). */
-  end(uuid: string, status: string): Promise<number>;
-  close(): Promise<void>;
 }
 
 /** The Vonage call statuses each outcome goes through (https://developer.vonage.com/en/voice/voice-api/guides/call-flow). */
@@ -339,13 +333,7 @@ export async function startVonageVoiceSimulator(
     calls,
     events,
     script,
-    async end(uuid, status) {
-      const call = calls.find((c) => c.uuid === uuid);
-      if (!call) {
-        throw new Error(`no call ${uuid}`);
-      }
-      return event(call, status);
-    },
+    end: endCall(calls, (c) => c.uuid, event),
     close: () => api.close(),
   };
 }
