@@ -109,7 +109,15 @@ export async function write<T>(
   }
 }
 
-/** Deletes a row and announces it with `event` (`{id}`), e.g. `content.template.deleted`. */
+/** The change that deletes a row and announces it with `event` (`{id}`), e.g. `content.template.deleted`. */
+const deletion =
+  (event: OutboxMessage["name"], id: number, remove: (tx: Tx) => Promise<unknown>): Change<undefined> =>
+  async (tx) => {
+    await remove(tx);
+    return { result: undefined, events: [{ name: event, payload: { id } }] };
+  };
+
+/** Deletes a row and announces it (see `deletion`); `errors` answer a missing row or a refused delete. */
 export const writeDeletion = (
   db: Db,
   context: RequestContext,
@@ -117,13 +125,4 @@ export const writeDeletion = (
   id: number,
   remove: (tx: Tx) => Promise<unknown>,
   errors: WriteErrors,
-) =>
-  write(
-    db,
-    context,
-    async (tx) => {
-      await remove(tx);
-      return { result: undefined, events: [{ name: event, payload: { id } }] };
-    },
-    errors,
-  );
+) => write(db, context, deletion(event, id, remove), errors);

@@ -201,22 +201,17 @@ export async function getIdentity(db: Db, id: string): Promise<Identity> {
   return toIdentity(found(await db.identity.findUnique({ where: { id } }), () => identityNotFound(id)));
 }
 
-export const listIdentities = (db: Db, query: IdentityListQuery, page: PageParams) =>
-  listNewestFirst(
-    db,
-    db.identity,
-    {
-      createdAt: { gte: query.created_from, lte: query.created_to },
-      updatedAt: { gte: query.updated_from, lte: query.updated_to },
-      communicateThrough: query.communicate_through,
-      operator: query.operator,
-      createdBy: query.created_by,
-      updatedBy: query.updated_by,
-    },
-    query.cursor,
-    page,
-    toIdentity,
-  );
+export async function listIdentities(db: Db, query: IdentityListQuery, page: PageParams) {
+  const where: Prisma.IdentityWhereInput = {
+    createdAt: { gte: query.created_from, lte: query.created_to },
+    updatedAt: { gte: query.updated_from, lte: query.updated_to },
+    communicateThrough: query.communicate_through,
+    operator: query.operator,
+    createdBy: query.created_by,
+    updatedBy: query.updated_by,
+  };
+  return listNewestFirst(db, db.identity, where, query.cursor, page, toIdentity);
+}
 
 const PAGING_PARAMS = new Set(["limit", "offset", "cursor", "include_inactive"]);
 const KEY = /^[A-Za-z0-9_.-]+$/;
