@@ -6,16 +6,16 @@ import {
   VerifyBody,
 } from "@tidings/contracts";
 import { type Api, errorResponses, routeError } from "@tidings/service-kit";
-import { confirmVerification, issueVerification } from "../services/verification.ts";
+import { verificationCodes } from "../services/verification.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
 
 export function verificationRoutes(app: Api, { db, config }: RouteDeps): void {
-  const settings = {
+  const codes = verificationCodes(db, {
     ttlSeconds: config.VERIFICATION_CODE_TTL_SECONDS,
     maxAttempts: config.VERIFICATION_MAX_ATTEMPTS,
     maxCodesPerHour: config.VERIFICATION_MAX_CODES_PER_HOUR,
     defaultCountry: config.DEFAULT_COUNTRY,
-  };
+  });
 
   app.post(
     "/api/v1/identities/:id/verify/",
@@ -37,9 +37,7 @@ export function verificationRoutes(app: Api, { db, config }: RouteDeps): void {
       },
     },
     async (request, reply) =>
-      reply
-        .code(202)
-        .send(await issueVerification(db, request.params.id, request.body, settings, actorOf(request))),
+      reply.code(202).send(await codes.issue(request.params.id, request.body, actorOf(request))),
   );
 
   app.post(
@@ -61,6 +59,6 @@ export function verificationRoutes(app: Api, { db, config }: RouteDeps): void {
         },
       },
     },
-    async (request) => confirmVerification(db, request.params.id, request.body, settings, actorOf(request)),
+    async (request) => codes.confirm(request.params.id, request.body, actorOf(request)),
   );
 }
