@@ -8,7 +8,7 @@ import {
   OutboundsArchived,
   StatusCountsQuery,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageRoute, routeError } from "@tidings/service-kit";
+import { type Api, actionRoute, errorResponses, pageRoute, routeError } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import {
   aggregateOutbounds,
@@ -49,23 +49,19 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
     async (request) => channelStatusCounts(db, request.query.from, request.query.to),
   );
 
-  app.post(
-    "/api/v1/aggregate-outbounds/",
-    {
-      schema: {
-        tags: ["reports"],
-        summary: "Recompute the daily aggregates of outbounds (Seed)",
-        description:
-          "Seed's aggregate task: `{start?, end?}` (dates; default the 30 days up to today) recomputes the daily aggregates of those days (days already archived keep theirs); 202 `{aggregate_outbounds: true}`.",
-        body: AggregateOutboundsBody,
-        response: { 202: OutboundsAggregated, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
+  actionRoute(app, "/api/v1/aggregate-outbounds/", {
+    tags: ["reports"],
+    summary: "Recompute the daily aggregates of outbounds (Seed)",
+    description:
+      "Seed's aggregate task: `{start?, end?}` (dates; default the 30 days up to today) recomputes the daily aggregates of those days (days already archived keep theirs); 202 `{aggregate_outbounds: true}`.",
+    body: AggregateOutboundsBody,
+    status: 202,
+    answer: OutboundsAggregated,
+    run: async (request) => {
       await aggregateOutbounds(db, request.body.start, request.body.end);
-      return reply.code(202).send({ aggregate_outbounds: true });
+      return { aggregate_outbounds: true };
     },
-  );
+  });
 
   app.post(
     "/api/v1/archive-outbounds/",
