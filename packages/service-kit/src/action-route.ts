@@ -19,6 +19,8 @@ export interface ActionRoute<Params extends TSchema, Body extends TSchema, Answe
   /** E.g. a `422: routeError(...)` besides the usual errors. */
   responses?: Record<number, TSchema>;
   run(request: FastifyRequest<{ Params: Static<Params>; Body: Static<Body> }>): Promise<Static<Answer>>;
+  /** The `Location` header of the answer (e.g. what the action created), when it has one. */
+  location?(answer: Static<Answer>): string;
 }
 
 /** Registers a POST of `path` answering `route.status` with what `route.run` does. */
@@ -40,7 +42,13 @@ export function actionRoute<Params extends TSchema, Body extends TSchema, Answer
         response: { [status]: answer, ...errorResponses, ...responses },
       },
     },
-    // The success status is a computed key of the response schema, which the type provider cannot see.
-    async (request, reply) => reply.code(status as never).send(await route.run(request as never)),
+    async (request, reply) => {
+      const answered = await route.run(request as never);
+      if (route.location) {
+        reply.header("location", route.location(answered));
+      }
+      // The success status is a computed key of the response schema, which the type provider cannot see.
+      return reply.code(status as never).send(answered);
+    },
   );
 }

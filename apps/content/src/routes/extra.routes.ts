@@ -13,7 +13,7 @@ import {
   TemplatePreview,
   TemplateVersion,
 } from "@tidings/contracts";
-import { type Api, errorResponses, pageRoute } from "@tidings/service-kit";
+import { type Api, actionRoute, errorResponses, pageRoute } from "@tidings/service-kit";
 import Type from "typebox";
 import { getMessageContent, preflightMessage } from "../services/messages.ts";
 import { cloneMessageSet, getMessageSetMessages, messageSetLanguages } from "../services/messagesets.ts";
@@ -85,24 +85,18 @@ export function extraRoutes(app: Api, deps: RouteDeps): void {
     async () => messageSetLanguages(db),
   );
 
-  app.post(
-    "/api/v1/messageset/:id/clone/",
-    {
-      schema: {
-        tags: ["message set"],
-        summary: "Copy a message set and all its messages under a new short_name",
-        description:
-          "`{short_name, label?}`: a copy of the set (every field but `short_name`, and `label` if given) with copies of all its messages, in one transaction; events are published for the set and each message.",
-        params: IntIdParams,
-        body: CloneMessageSetBody,
-        response: { 201: MessageSet, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const set = await cloneMessageSet(deps, request.params.id, request.body, contextOf(request));
-      return reply.code(201).header("location", `/api/v1/messageset/${set.id}/`).send(set);
-    },
-  );
+  actionRoute(app, "/api/v1/messageset/:id/clone/", {
+    tags: ["message set"],
+    summary: "Copy a message set and all its messages under a new short_name",
+    description:
+      "`{short_name, label?}`: a copy of the set (every field but `short_name`, and `label` if given) with copies of all its messages, in one transaction; events are published for the set and each message.",
+    params: IntIdParams,
+    body: CloneMessageSetBody,
+    status: 201,
+    answer: MessageSet,
+    run: (request) => cloneMessageSet(deps, request.params.id, request.body, contextOf(request)),
+    location: (set) => `/api/v1/messageset/${set.id}/`,
+  });
 
   app.get(
     "/api/v1/message/:id/content",

@@ -1,5 +1,5 @@
 import { Batch, CreateBatchBody, IdParams } from "@tidings/contracts";
-import { type Api, errorResponses, pageRoute } from "@tidings/service-kit";
+import { type Api, actionRoute, errorResponses, pageRoute } from "@tidings/service-kit";
 import { viewerOf, visibleBatches } from "../api-keys/visibility.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
@@ -7,23 +7,17 @@ import { createBatch, getBatch, listBatches } from "../intake/batches.ts";
 import { actorOf } from "../intake/outbounds.ts";
 
 export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds: readonly string[]): void {
-  app.post(
-    "/api/v1/outbound/batch/",
-    {
-      schema: {
-        tags: ["outbound"],
-        summary: "Queue one message to each of up to 10,000 recipients",
-        description:
-          "`{id?, recipients: [{to_addr?, to_identity?, personalisation?}], content? | template?, metadata?, channel?}`: every recipient is checked first (400 naming the bad indexes, 403 for a team key's recipients off its allow-list), then the batch and its outbounds are stored in one transaction and sent by the workers; 202 with the batch and a `Location`.",
-        body: CreateBatchBody,
-        response: { 202: Batch, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const batch = await createBatch(db, channels, channelIds, request.body, actorOf(request));
-      return reply.code(202).header("location", `/api/v1/outbound/batch/${batch.id}/`).send(batch);
-    },
-  );
+  actionRoute(app, "/api/v1/outbound/batch/", {
+    tags: ["outbound"],
+    summary: "Queue one message to each of up to 10,000 recipients",
+    description:
+      "`{id?, recipients: [{to_addr?, to_identity?, personalisation?}], content? | template?, metadata?, channel?}`: every recipient is checked first (400 naming the bad indexes, 403 for a team key's recipients off its allow-list), then the batch and its outbounds are stored in one transaction and sent by the workers; 202 with the batch and a `Location`.",
+    body: CreateBatchBody,
+    status: 202,
+    answer: Batch,
+    run: (request) => createBatch(db, channels, channelIds, request.body, actorOf(request)),
+    location: (batch) => `/api/v1/outbound/batch/${batch.id}/`,
+  });
 
   app.get(
     "/api/v1/outbound/batch/:id/",

@@ -1,5 +1,5 @@
 import { CreateOutboundBody, IdParams, Outbound, OutboundListQuery } from "@tidings/contracts";
-import { type Api, errorResponses, pageRoute } from "@tidings/service-kit";
+import { type Api, actionRoute, errorResponses, pageRoute } from "@tidings/service-kit";
 import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
 import type { Db } from "../db.ts";
@@ -16,26 +16,22 @@ export function outboundRoutes(
   channelIds: readonly string[],
 ): void {
   const writer = new OutboundWriter(db);
-  app.post(
-    OUTBOUNDS,
-    {
-      schema: {
-        tags: ["outbound"],
-        summary: "Queue a message to send",
-        description:
-          "At least one of `to_addr`/`to_identity`, and `metadata` (an object). Stores the outbound (`queued`) with its `outbound.send` command in one statement and answers 201 with it and a `Location`; a worker then sends it through its channel (the default when `channel` is absent) and reports its status. Content or a `template` with `personalisation`; timing with `priority`, `sending_window`, `not_before`, `expires_at` or `ttl_seconds`. A team key may send only to its allow-list (403).",
-        body: CreateOutboundBody,
-        response: { 201: Outbound, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const outbound = await createOutbound(db, writer, channels, channelIds, request.body, actorOf(request));
-      return reply
-        .code(201)
-        .header("location", `${OUTBOUNDS}${outbound.id}/`)
-        .send(linked(request, OUTBOUNDS, outbound));
-    },
-  );
+  actionRoute(app, OUTBOUNDS, {
+    tags: ["outbound"],
+    summary: "Queue a message to send",
+    description:
+      "At least one of `to_addr`/`to_identity`, and `metadata` (an object). Stores the outbound (`queued`) with its `outbound.send` command in one statement and answers 201 with it and a `Location`; a worker then sends it through its channel (the default when `channel` is absent) and reports its status. Content or a `template` with `personalisation`; timing with `priority`, `sending_window`, `not_before`, `expires_at` or `ttl_seconds`. A team key may send only to its allow-list (403).",
+    body: CreateOutboundBody,
+    status: 201,
+    answer: Outbound,
+    run: async (request) =>
+      linked(
+        request,
+        OUTBOUNDS,
+        await createOutbound(db, writer, channels, channelIds, request.body, actorOf(request)),
+      ),
+    location: (outbound) => `${OUTBOUNDS}${outbound.id}/`,
+  });
 
   pageRoute(app, OUTBOUNDS, {
     tags: ["outbound"],
