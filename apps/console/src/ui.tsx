@@ -166,15 +166,34 @@ export function ConfirmDialog({
       <h3 id={`${id}-title`}>{title}</h3>
       <p id={`${id}-text`}>{text}</p>
       {children}
-      <div className="row">
+      <Actions onCancel={onCancel} error={error}>
         <button type="button" className="danger" disabled={disabled} onClick={onConfirm}>
           {action}
         </button>
+      </Actions>
+    </div>
+  );
+}
+
+/** A form's or a dialog's buttons: its action (`children`) and Cancel in a row, then the action's error if any. */
+export function Actions({
+  children,
+  onCancel,
+  error,
+}: {
+  children: ReactNode;
+  onCancel: () => void;
+  error: unknown;
+}) {
+  return (
+    <>
+      <div className="row">
+        {children}
         <button type="button" className="secondary" onClick={onCancel}>
           Cancel
         </button>
       </div>
       <ErrorNote error={error} />
-    </div>
+    </>
   );
 }

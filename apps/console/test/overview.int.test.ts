@@ -42,6 +42,10 @@ const storeFailed = (stack: Stack, channel: string) =>
     data: { id: randomUUID(), toAddr: "", content: "Overview test", channel, status: "failed", attempts: 1 },
   });
 
+/** The messages each test adds: three on the default channel, one delivered and one failed on `channel`. */
+const sendTheTestsMessages = (stack: Stack, channel: string) =>
+  Promise.all([send(stack), send(stack), send(stack), send(stack, channel), storeFailed(stack, channel)]);
+
 /**
  * The platform's message counts from `from` to today, as the overview reads them: what other tests sent before
  * this one (the test holds the counts quiet while it runs).
@@ -82,13 +86,7 @@ describe("the overview and operations' channels and scheduler", { timeout: 90_00
     const updated = await page.locator("time").textContent();
 
     // Sent while the page is open: it shows them without a reload.
-    await Promise.all([
-      send(stack),
-      send(stack),
-      send(stack),
-      send(stack, channel),
-      storeFailed(stack, channel),
-    ]);
+    await sendTheTestsMessages(stack, channel);
     const { sent, delivered, failed } = before.total;
     await expect
       .poll(() => tile(page, "Delivered").textContent(), { timeout: 30_000, interval: 500 })
@@ -151,13 +149,7 @@ describe("the overview and operations' channels and scheduler", { timeout: 90_00
     const channel = await createChannel(stack);
     const today = range().to;
     const log = ofChannel(await countsSince(stack, today), "LOG");
-    await Promise.all([
-      send(stack),
-      send(stack),
-      send(stack),
-      send(stack, channel),
-      storeFailed(stack, channel),
-    ]);
+    await sendTheTestsMessages(stack, channel);
     const schedule = await ok(
       stack.api.scheduler.POST("/api/v1/schedule/", {
         body: { cron_definition: "0 8 * * *", timezone: "Africa/Johannesburg" },
