@@ -1,12 +1,15 @@
 /**
- * The platform the console's browser tests run against, started once per vitest run by global-setup.ts: the five
- * services in vitest's main process (their APIs listening on free ports, their workers consuming, one shared AMQP
- * namespace, real Postgres and RabbitMQ) and the console built with Vite and served by its own server in front of
- * them. The test files reach it through what it provides (`inject("consoleStack")`).
+ * The platform the console's browser tests run against, started once per vitest run by global-setup.ts in a
+ * process of its own (`node --import tsx stack.ts`): the five services (their APIs listening on free ports, their
+ * workers consuming, one shared AMQP namespace, real Postgres and RabbitMQ) and the console built with Vite and
+ * served by its own server in front of them. The process prints the stack's addresses (one JSON line) once it is
+ * up, and stops it when its standard input ends (its parent closed it, or is gone). The test files reach it
+ * through what the global set-up provides (`inject("consoleStack")`).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { createTestNamespace, startTestService } from "@tidings/testing";
 import { contentService } from "../../content/src/service.ts";
 import { identityService } from "../../identity/src/service.ts";
@@ -79,4 +82,14 @@ export async function startStack(): Promise<{ info: StackInfo; close(): Promise<
       await rm(work, { recursive: true, force: true });
     },
   };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const stack = await startStack();
+  process.stdout.write(`${JSON.stringify(stack.info)}\n`);
+  process.stdin.resume();
+  process.stdin.once("end", async () => {
+    await stack.close();
+    process.exit(0);
+  });
 }
