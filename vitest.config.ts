@@ -2,6 +2,9 @@ import { configDefaults, defineConfig } from "vitest/config";
 
 /** Integration tests: real Postgres and RabbitMQ, service bundles and processes (the global set-up provides them). */
 const integration = ["{apps,packages}/*/{src,test}/**/*.int.test.ts", "packages/e2e/test/**/*.test.ts"];
+/** The console's browser tests: one platform stack for all of them, started only when the run has any. */
+const consoleTests = ["apps/console/test/**/*.int.test.ts"];
+const sharedSetup = "packages/testing/src/global-setup.ts";
 
 // `vitest run` runs both projects; `vitest run --project unit` (pnpm test:unit) needs neither Postgres nor RabbitMQ.
 export default defineConfig({
@@ -28,7 +31,16 @@ export default defineConfig({
         test: {
           name: "integration",
           include: integration,
-          globalSetup: ["packages/testing/src/global-setup.ts"],
+          exclude: [...configDefaults.exclude, ...consoleTests],
+          globalSetup: [sharedSetup],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "console",
+          include: consoleTests,
+          globalSetup: [sharedSetup, "apps/console/test/global-setup.ts"],
         },
       },
     ],

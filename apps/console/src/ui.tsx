@@ -1,6 +1,7 @@
 /** Small shared pieces of the console's pages. */
+import { type QueryKey, type UseQueryOptions, useQuery } from "@tanstack/react-query";
 import { createContext, type ReactNode, useContext, useEffect, useState } from "react";
-import { errorText, type TidingsClient } from "./api.ts";
+import { errorText, ok, type TidingsClient } from "./api.ts";
 
 export const ClientContext = createContext<TidingsClient | null>(null);
 
@@ -11,6 +12,16 @@ export function useClient(): TidingsClient {
     throw new Error("useClient outside the signed-in console");
   }
   return client;
+}
+
+/** A query of one API call with the operator's client: its data, or the API's error thrown (see `ok`). */
+export function useApi<T>(
+  queryKey: QueryKey,
+  call: (client: TidingsClient) => Promise<{ data?: T; error?: unknown; response: Response }>,
+  options: Omit<UseQueryOptions<NonNullable<T>>, "queryKey" | "queryFn"> = {},
+) {
+  const client = useClient();
+  return useQuery({ ...options, queryKey, queryFn: () => ok(call(client)) });
 }
 
 /** The current route: the part of the location hash after `#/`, split on `/`. */
@@ -116,5 +127,73 @@ export function ListTable<T>({
         )
       }
     </Loaded>
+  );
+}
+
+/**
+ * A confirmation asked in place (an alertdialog): its title, its text (what the action does), any more
+ * `children` (a field to type into), the `action` button (dangerous: it does what cannot be undone) and Cancel,
+ * then the action's error if it failed.
+ */
+export function ConfirmDialog({
+  id,
+  title,
+  text,
+  children,
+  action,
+  disabled,
+  error,
+  onConfirm,
+  onCancel,
+}: {
+  id: string;
+  title: string;
+  text: ReactNode;
+  children?: ReactNode;
+  action: string;
+  disabled: boolean;
+  error: unknown;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  return (
+    <div
+      role="alertdialog"
+      aria-labelledby={`${id}-title`}
+      aria-describedby={`${id}-text`}
+      className="confirm"
+    >
+      <h3 id={`${id}-title`}>{title}</h3>
+      <p id={`${id}-text`}>{text}</p>
+      {children}
+      <Actions onCancel={onCancel} error={error}>
+        <button type="button" className="danger" disabled={disabled} onClick={onConfirm}>
+          {action}
+        </button>
+      </Actions>
+    </div>
+  );
+}
+
+/** A form's or a dialog's buttons: its action (`children`) and Cancel in a row, then the action's error if any. */
+export function Actions({
+  children,
+  onCancel,
+  error,
+}: {
+  children: ReactNode;
+  onCancel: () => void;
+  error: unknown;
+}) {
+  return (
+    <>
+      <div className="row">
+        {children}
+        <button type="button" className="secondary" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+      <ErrorNote error={error} />
+    </>
   );
 }

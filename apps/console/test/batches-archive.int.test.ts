@@ -7,9 +7,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect } from "vitest";
 import { ok } from "../src/api.ts";
-import { expectAccessible, consoleTest as it, screenshot } from "./support.ts";
+import { expectAccessibleAndKeep, consoleTest as it, phoneNumber } from "./support.ts";
 
-const number = () => `+2783${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
 const DAY_MS = 86_400_000;
 const daysAgo = (n: number) => new Date(Date.now() - n * DAY_MS).toISOString().slice(0, 10);
 
@@ -25,7 +24,7 @@ describe("batches and the archive", { timeout: 120_000 }, () => {
       stack.api.messageSender.POST("/api/v1/outbound/batch/", {
         body: {
           content: "Batch test",
-          recipients: Array.from({ length: 12 }, () => ({ to_addr: number() })),
+          recipients: Array.from({ length: 12 }, () => ({ to_addr: phoneNumber() })),
         },
       }),
     );
@@ -45,8 +44,7 @@ describe("batches and the archive", { timeout: 120_000 }, () => {
       })
       .toBe(1);
 
-    await expectAccessible(page);
-    await screenshot(page, "batches");
+    await expectAccessibleAndKeep(page, "batches");
   });
 
   it("archives a past range, shows the API's refusal, and lists the days archived", async ({
@@ -97,7 +95,6 @@ describe("batches and the archive", { timeout: 120_000 }, () => {
       await stack.services["message-sender"].db.outbound.count({ where: { content: "Archive test" } }),
     ).toBe(0);
 
-    await expectAccessible(page);
-    await screenshot(page, "operations-archive");
+    await expectAccessibleAndKeep(page, "operations-archive");
   });
 });

@@ -8,12 +8,10 @@ import { AMQP_URL, waitFor } from "@tidings/testing";
 import amqp from "amqplib";
 import { describe, expect } from "vitest";
 import { ok } from "../src/api.ts";
-import { expectAccessible, consoleTest as it, type Stack, screenshot } from "./support.ts";
-
-const unique = () => String(Math.floor(Math.random() * 1e7)).padStart(7, "0");
+import { expectAccessibleAndKeep, consoleTest as it, phoneNumber, type Stack, unique } from "./support.ts";
 
 async function createPerson(stack: Stack) {
-  const number = `+2782${unique()}`;
+  const number = phoneNumber("+2782");
   const email = `thandi.${unique()}@example.org`;
   const person = await ok(
     stack.api.identity.POST("/api/v1/identities/", {
@@ -33,7 +31,7 @@ async function createPerson(stack: Stack) {
   return { id: person.id, number, email };
 }
 
-// The first test also waits for the file's set-up (five services, the console's build, Chromium).
+// The first test also waits for the file's Chromium to start (the run's global set-up started the platform).
 describe("the operator console", { timeout: 60_000 }, () => {
   it("signs in with a token, and shows the API's message for a wrong one", async ({ stack, browser }) => {
     const page = await browser.newPage();
@@ -41,8 +39,7 @@ describe("the operator console", { timeout: 60_000 }, () => {
     await page.getByLabel("API token").fill("not-a-real-token-at-all");
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toBe("Invalid token. (INVALID_TOKEN)");
-    await expectAccessible(page);
-    await screenshot(page, "sign-in");
+    await expectAccessibleAndKeep(page, "sign-in");
     await page.getByLabel("API token").fill("test-admin-token-0123456789");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Overview" }).waitFor();
@@ -81,8 +78,7 @@ describe("the operator console", { timeout: 60_000 }, () => {
     const ledger = page.getByRole("table", { name: "Consent history" });
     await ledger.getByText("opt-in").waitFor();
     expect(await ledger.getByRole("row").count()).toBe(3);
-    await expectAccessible(page);
-    await screenshot(page, "person");
+    await expectAccessibleAndKeep(page, "person");
 
     await page.getByRole("button", { name: "Forget this person…" }).click();
     const dialog = page.getByRole("alertdialog", { name: "Forget this person?" });
@@ -131,8 +127,7 @@ describe("the operator console", { timeout: 60_000 }, () => {
     expect(await info.textContent()).toMatch(/71\/134 units · 2 segments/);
     await editor.fill("It’s week 1");
     await page.getByRole("status").getByText("special characters").waitFor();
-    await expectAccessible(page);
-    await screenshot(page, "content-editor");
+    await expectAccessibleAndKeep(page, "content-editor");
     await editor.fill("Week 1: welcome to the programme");
     await page.getByRole("button", { name: "Save" }).click();
     await editor.waitFor({ state: "detached" });
@@ -151,7 +146,7 @@ describe("the operator console", { timeout: 60_000 }, () => {
     const connection = await amqp.connect(AMQP_URL);
     const channel = await connection.createConfirmChannel();
     channel.publish(
-      stack.services.subscription.broker.names.exchange("subscription"),
+      stack.names.exchange("subscription"),
       "subscription.send-next",
       Buffer.from(JSON.stringify({ subscription_ids: ["not-a-uuid"], schedule: 1, slot: "soon" })),
       { messageId, type: "subscription.send-next", persistent: true },
@@ -167,8 +162,7 @@ describe("the operator console", { timeout: 60_000 }, () => {
     // The same message can also be listed among the failed tasks: look for it among the dead letters.
     const deadLetters = panel.getByRole("region", { name: /^Dead letters of subscription/ });
     await deadLetters.getByText("invalid subscription.send-next payload").waitFor();
-    await expectAccessible(page);
-    await screenshot(page, "operations");
+    await expectAccessibleAndKeep(page, "operations");
     await panel.getByRole("button", { name: `Replay ${messageId}` }).click();
     await panel.getByRole("status").getByText("Replayed 1.").waitFor();
   });

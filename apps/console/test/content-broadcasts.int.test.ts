@@ -7,9 +7,7 @@
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { ok } from "../src/api.ts";
-import { expectAccessible, consoleTest as it, type Stack, screenshot } from "./support.ts";
-
-const unique = () => String(Math.floor(Math.random() * 1e7)).padStart(7, "0");
+import { expectAccessibleAndKeep, consoleTest as it, phoneNumber, type Stack, unique } from "./support.ts";
 
 /** A WAV file of `ms` of silence (8 kHz, 8-bit mono): small, and playable by any browser. */
 function silence(ms: number): Buffer {
@@ -38,7 +36,7 @@ async function verifiedPerson(stack: Stack, name: string, lang: string) {
         details: {
           name,
           lang_code: lang,
-          addresses: { msisdn: { [`+2783${unique()}`]: { default: true, verified: true } } },
+          addresses: { msisdn: { [phoneNumber("+2783")]: { default: true, verified: true } } },
         },
       },
     }),
@@ -115,8 +113,7 @@ describe("content and broadcasts in the console", { timeout: 90_000 }, () => {
         }),
     );
     expect(duration).toBeCloseTo(0.25, 2);
-    await expectAccessible(page);
-    await screenshot(page, "content-audio");
+    await expectAccessibleAndKeep(page, "content-audio");
   });
 
   it("previews a template with sample values, and shows schedules with their next runs", async ({
@@ -162,8 +159,7 @@ describe("content and broadcasts in the console", { timeout: 90_000 }, () => {
       }
     }
     expect(await runs.textContent()).toMatch(/8:00|08:00/);
-    await expectAccessible(page);
-    await screenshot(page, "content-templates-schedules");
+    await expectAccessibleAndKeep(page, "content-templates-schedules");
   });
 
   it("publishes to a topic with a preview and a confirmation, and follows it until done", async ({
@@ -205,8 +201,7 @@ describe("content and broadcasts in the console", { timeout: 90_000 }, () => {
     expect(text).toMatch(/First recipient gets: Hello (Thandi|Sipho|Naledi), the clinic opens at 8\./);
     await preview.getByRole("button", { name: "Publish…" }).click();
     const dialog = page.getByRole("alertdialog", { name: `Send to 3 people on ${topic}?` });
-    await expectAccessible(page);
-    await screenshot(page, "broadcast-preview");
+    await expectAccessibleAndKeep(page, "broadcast-preview");
     await dialog.getByRole("button", { name: "Publish now" }).click();
 
     const status = page.getByRole("status");
@@ -214,8 +209,7 @@ describe("content and broadcasts in the console", { timeout: 90_000 }, () => {
     const statuses = page.getByRole("list", { name: "Messages by status" });
     expect(await statuses.textContent()).toBe("delivered: 3");
     expect(await page.getByText("3 of 3 recipients reached").count()).toBe(1);
-    await expectAccessible(page);
-    await screenshot(page, "broadcast-progress");
+    await expectAccessibleAndKeep(page, "broadcast-progress");
 
     // The message sender made the sends, mail-merged per person.
     for (const [i, name] of ["Thandi", "Sipho", "Naledi"].entries()) {

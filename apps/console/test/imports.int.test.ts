@@ -8,9 +8,14 @@ import type { Page } from "playwright-core";
 import { describe, expect } from "vitest";
 import { ok } from "../src/api.ts";
 import { importRow, newRunId } from "../src/imports/run.ts";
-import { expectAccessible, consoleTest as it, type Stack, screenshot } from "./support.ts";
-
-const unique = () => String(Math.floor(Math.random() * 1e7)).padStart(7, "0");
+import {
+  expectAccessible,
+  expectAccessibleAndKeep,
+  consoleTest as it,
+  phoneNumber,
+  type Stack,
+  unique,
+} from "./support.ts";
 
 /** A message set with messages in eng_ZA and zul_ZA, once the subscription service has its copy. */
 async function createSet(stack: Stack) {
@@ -68,7 +73,7 @@ describe("the Imports page", { timeout: 90_000 }, () => {
     page,
   }) => {
     const set = await createSet(stack);
-    const [fresh, known, other] = [`+2782${unique()}`, `+2783${unique()}`, `+2784${unique()}`];
+    const [fresh, known, other] = [phoneNumber("+2782"), phoneNumber("+2783"), phoneNumber("+2784")];
     await ok(
       stack.api.identity.POST("/api/v1/identities/", {
         body: { details: { lang_code: "zul_ZA", addresses: { msisdn: { [known]: { default: true } } } } },
@@ -140,8 +145,7 @@ describe("the Imports page", { timeout: 90_000 }, () => {
       { details: expect.objectContaining({ lang_code: "zul_ZA" }), subscriptions: ["zul_ZA"] },
     ]);
     expect(await peopleWith(stack, other, set.id)).toEqual([]);
-    await expectAccessible(page);
-    await screenshot(page, "imports");
+    await expectAccessibleAndKeep(page, "imports");
 
     // Again: everyone and every subscription is found, nothing is made twice.
     await importButton.click();
@@ -190,7 +194,7 @@ describe("the Imports page", { timeout: 90_000 }, () => {
     expect(await alert.textContent()).toContain("The file has no rows.");
 
     // The set is gone from the subscription service's copy after the check: the API refuses the row.
-    const number = `+2782${unique()}`;
+    const number = phoneNumber("+2782");
     await file.setInputFiles({
       name: "b.csv",
       mimeType: "text/csv",
@@ -232,7 +236,7 @@ describe("the Imports page", { timeout: 90_000 }, () => {
     stack,
   }) => {
     const set = await createSet(stack);
-    const number = `+2782${unique()}`;
+    const number = phoneNumber("+2782");
     const row = {
       row: 2,
       number,

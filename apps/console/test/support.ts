@@ -1,56 +1,49 @@
 /**
- * The console's browser tests' fixtures: the five services in this process (their APIs listening on free ports,
- * their workers consuming, one shared AMQP namespace, real Postgres and RabbitMQ), the console built with Vite and
- * served by its own server in front of them, and Debian's Chromium driven by playwright-core.
+ * The console's browser tests' fixtures: the run's one platform stack (started by global-setup.ts, see stack.ts),
+ * reached through its addresses, and Debian's Chromium driven by playwright-core. The test files share the stack:
+ * each test makes the data it needs, and a test that reads the platform's message counts holds them quiet.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createTidingsClient, type TidingsClient } from "@tidings/client";
-import { createTestNamespace, startTestService, TEST_ADMIN_TOKEN } from "@tidings/testing";
+import { type Names, namesFor } from "@tidings/contracts";
+import { holdRunLock, TEST_ADMIN_TOKEN } from "@tidings/testing";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { expect, test } from "vitest";
-import { contentService } from "../../content/src/service.ts";
-import { identityService } from "../../identity/src/service.ts";
-import { createMessageSenderService } from "../../message-sender/src/service.ts";
-import { schedulerService } from "../../scheduler/src/service.ts";
-import { subscriptionService } from "../../subscription/src/service.ts";
-import { buildConsole, CONSOLE_ROOT } from "../build.ts";
-import { startConsoleServer } from "../server/server.ts";
+import { expect, inject, test } from "vitest";
+import { createDb as messageSenderDb } from "../../message-sender/src/db.ts";
+import { createDb as subscriptionDb } from "../../subscription/src/db.ts";
+import { CONSOLE_ROOT } from "../build.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Screenshots of each page (git-ignored), kept after the run. */
 export const ARTIFACTS = path.join(CONSOLE_ROOT, "test-artifacts");
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
-/** The services; message-sender's log channel writes to `work`/sent.jsonl and its archives go to `work`/archive. */
-async function startServices(namespace: string, work: string) {
-  const shared = { worker: true, namespace };
-  const [identity, subscription, content, scheduler, messageSender] = await Promise.all([
-    startTestService(identityService, shared),
-    startTestService(subscriptionService, shared),
-    startTestService(contentService, shared),
-    startTestService(schedulerService(), shared),
-    startTestService(createMessageSenderService(), {
-      ...shared,
-      env: { LOG_CHANNEL_FILE: path.join(work, "sent.jsonl"), ARCHIVE_DIR: path.join(work, "archive") },
-    }),
-  ]);
-  return { identity, subscription, content, scheduler, "message-sender": messageSender };
-}
-export type Services = Awaited<ReturnType<typeof startServices>>;
-
 export interface Stack {
-  services: Services;
   /** The console's origin. */
   url: string;
   /** The typed client of the five APIs, called directly with the admin token (to seed and check). */
   api: TidingsClient;
+  /** The databases the tests seed or read directly. */
+  services: {
+    "message-sender": { db: ReturnType<typeof messageSenderDb> };
+    subscription: { db: ReturnType<typeof subscriptionDb> };
+  };
+  /** The stack's AMQP names (its exchanges and queues). */
+  names: Names;
 }
 
 export interface ConsoleFixtures {
   stack: Stack;
+  /**
+   * How the test uses the platform's message counts, held for the test: `shared` (the default) by tests that only
+   * add to them, `exclusive` (`it.override({ counts: "exclusive" })`) by a test that asserts them, so no other test
+   * sends while it runs.
+   */
+  counts: "shared" | "exclusive";
+  countsLock: undefined;
   /** Chromium with a fresh profile; each test's tabs have their own sessionStorage. */
   browser: BrowserContext;
   /** A fresh tab on a signed-in console (the admin token in sessionStorage), closed after the test. */
@@ -61,28 +54,15 @@ export const consoleTest = test.extend<ConsoleFixtures>({
   stack: [
     // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
     async ({}, use) => {
-      const work = await mkdtemp(path.join(tmpdir(), "tidings-console-"));
-      const namespace = createTestNamespace();
-      const [services] = await Promise.all([
-        startServices(namespace.namespace, work),
-        buildConsole(path.join(work, "public")),
-        mkdir(ARTIFACTS, { recursive: true }),
-      ]);
-      const urls = Object.fromEntries(
-        await Promise.all(
-          Object.entries(services).map(async ([name, svc]) => [
-            name,
-            await svc.app.listen({ host: "127.0.0.1", port: 0 }),
-          ]),
-        ),
-      );
-      const server = await startConsoleServer({
-        services: urls as Record<keyof Services, string>,
-        publicDir: path.join(work, "public"),
-        host: "127.0.0.1",
-        port: 0,
+      const info = inject("consoleStack");
+      const endpoint = (name: keyof typeof info.services) => ({
+        url: info.services[name].url,
+        token: TEST_ADMIN_TOKEN,
       });
-      const endpoint = (name: keyof Services) => ({ url: urls[name] as string, token: TEST_ADMIN_TOKEN });
+      const services = {
+        "message-sender": { db: messageSenderDb(info.services["message-sender"].database) },
+        subscription: { db: subscriptionDb(info.services.subscription.database) },
+      };
       const api = createTidingsClient({
         identity: endpoint("identity"),
         subscription: endpoint("subscription"),
@@ -91,19 +71,29 @@ export const consoleTest = test.extend<ConsoleFixtures>({
         messageSender: endpoint("message-sender"),
       });
       try {
-        await use({ services, url: server.url, api });
+        await use({ url: info.url, api, services, names: namesFor(info.namespace) });
       } finally {
-        await server.close();
-        await Promise.all(Object.values(services).map((s) => s.close()));
-        await namespace.cleanup();
-        await rm(work, { recursive: true, force: true });
+        await Promise.all(Object.values(services).map((s) => s.db.$disconnect()));
       }
     },
-    { scope: "file", auto: true },
+    { scope: "file" },
+  ],
+  counts: "shared",
+  countsLock: [
+    async ({ counts }, use) => {
+      const release = await holdRunLock(counts);
+      try {
+        await use(undefined);
+      } finally {
+        await release();
+      }
+    },
+    { auto: true },
   ],
   browser: [
     async ({ stack }, use) => {
       const profile = await mkdtemp(path.join(tmpdir(), "tidings-console-chromium-"));
+      await mkdir(ARTIFACTS, { recursive: true });
       const browser = await chromium.launchPersistentContext(profile, {
         baseURL: stack.url,
         viewport: { width: 1280, height: 900 },
@@ -142,6 +132,12 @@ export const consoleTest = test.extend<ConsoleFixtures>({
   },
 });
 
+/** Seven random digits, to make names and numbers no other test uses. */
+export const unique = (): string => String(Math.floor(Math.random() * 1e7)).padStart(7, "0");
+
+/** A South African mobile number no other test uses, under `prefix` (+2782, +2783, ...). */
+export const phoneNumber = (prefix = "+2783"): string => `${prefix}${unique()}`;
+
 /** axe-core's serious and critical violations on the page as it is now: none expected. */
 export async function expectAccessible(page: Page): Promise<void> {
   await page.addScriptTag({ path: AXE });
@@ -174,4 +170,10 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   if (desktop) {
     await page.setViewportSize(desktop);
   }
+}
+
+/** The page as it is now passes axe-core's checks, and is kept as a screenshot (desktop and phone) named `name`. */
+export async function expectAccessibleAndKeep(page: Page, name: string): Promise<void> {
+  await expectAccessible(page);
+  await screenshot(page, name);
 }

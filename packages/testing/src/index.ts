@@ -29,6 +29,7 @@ export { closeAfter, closing } from "./closing.ts";
 export { AMQP_URL, DATABASE_SERVER } from "./env.ts";
 export { expectError } from "./expect-error.ts";
 export { type ServiceFixtures, serviceTest } from "./fixtures.ts";
+export { holdRunLock } from "./lock.ts";
 export { freePort, ROOT, type Role, type ServiceProcess, spawnService, waitForHealthy } from "./processes.ts";
 export { type HttpReceiver, type ReceivedRequest, startHttpReceiver } from "./receiver.ts";
 export {

@@ -11,8 +11,12 @@ declare module "vitest" {
   }
 }
 
-/** The test run (the pid of vitest's main process): database names carry it, so runs never touch each other. */
-export const runId = (): string => inject("tidingsRunId");
+/**
+ * The test run (the pid of vitest's main process): database names carry it, so runs never touch each other. In a
+ * test worker vitest provides it; a process that a global set-up starts for the run gets it as TIDINGS_TEST_RUN.
+ */
+export const runId = (): string =>
+  process.env.VITEST_POOL_ID ? inject("tidingsRunId") : (process.env.TIDINGS_TEST_RUN ?? String(process.pid));
 
 const dbName = (service: string) => service.replaceAll("-", "_");
 export const templateName = (service: string, run: string = runId()) =>

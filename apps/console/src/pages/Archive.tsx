@@ -2,10 +2,10 @@
  * Operations' archive: days of final outbounds written to message-sender's ARCHIVE_DIR and purged
  * (POST /api/v1/archive-outbounds/, run while the request lasts), and the days archived so far.
  */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ok } from "../api.ts";
-import { ErrorNote, ListTable, useClient, when } from "../ui.tsx";
+import { ErrorNote, ListTable, useApi, useClient, when } from "../ui.tsx";
 
 const DAY_MS = 86_400_000;
 /** A UTC day `n` days ago, as YYYY-MM-DD. */
@@ -16,11 +16,9 @@ export function Archive() {
   const queryClient = useQueryClient();
   const [start, setStart] = useState(() => daysAgo(90));
   const [end, setEnd] = useState(() => daysAgo(60));
-  const days = useQuery({
-    queryKey: ["archived-days"],
-    queryFn: () =>
-      ok(client.messageSender.GET("/api/v1/archive-outbounds/", { params: { query: { limit: 100 } } })),
-  });
+  const days = useApi(["archived-days"], (c) =>
+    c.messageSender.GET("/api/v1/archive-outbounds/", { params: { query: { limit: 100 } } }),
+  );
   const archive = useMutation({
     mutationFn: (range: { start: string; end: string }) =>
       ok(client.messageSender.POST("/api/v1/archive-outbounds/", { body: range })),

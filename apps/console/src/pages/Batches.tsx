@@ -2,9 +2,7 @@
  * Batches: message-sender's batch sends, newest first (GET /api/v1/outbound/batch/), each with its outbounds by
  * status and a progress bar, refreshed every few seconds; a batch's own progress polled until it is done.
  */
-import { useQuery } from "@tanstack/react-query";
-import { ok } from "../api.ts";
-import { ListTable, Loaded, useClient, when } from "../ui.tsx";
+import { ListTable, Loaded, useApi, when } from "../ui.tsx";
 
 interface BatchCounts {
   id: string;
@@ -40,13 +38,11 @@ function Counts({ batch, label }: { batch: BatchCounts; label: string }) {
 }
 
 export function BatchProgress({ batchId }: { batchId: string }) {
-  const client = useClient();
-  const batch = useQuery({
-    queryKey: ["batch", batchId],
-    queryFn: () =>
-      ok(client.messageSender.GET("/api/v1/outbound/batch/{id}/", { params: { path: { id: batchId } } })),
-    refetchInterval: (query) => (isDone(query.state.data) ? false : POLL_MS),
-  });
+  const batch = useApi(
+    ["batch", batchId],
+    (c) => c.messageSender.GET("/api/v1/outbound/batch/{id}/", { params: { path: { id: batchId } } }),
+    { refetchInterval: (query) => (isDone(query.state.data) ? false : POLL_MS) },
+  );
   return (
     <section className="card stack" aria-labelledby="batch-progress-title">
       <h2 id="batch-progress-title">Batch {batchId}</h2>
@@ -73,13 +69,11 @@ export function BatchProgress({ batchId }: { batchId: string }) {
 }
 
 export function Batches({ batchId }: { batchId?: string }) {
-  const client = useClient();
-  const batches = useQuery({
-    queryKey: ["batches"],
-    queryFn: () =>
-      ok(client.messageSender.GET("/api/v1/outbound/batch/", { params: { query: { limit: 20 } } })),
-    refetchInterval: LIST_POLL_MS,
-  });
+  const batches = useApi(
+    ["batches"],
+    (c) => c.messageSender.GET("/api/v1/outbound/batch/", { params: { query: { limit: 20 } } }),
+    { refetchInterval: LIST_POLL_MS },
+  );
   return (
     <>
       <h1>Batches</h1>

@@ -2,10 +2,10 @@
  * Broadcasts: the subscription service's topics with their subscribers; a publish to one, previewed (what is sent,
  * to how many, per channel and language) and confirmed; then its progress, polled until every recipient is done.
  */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ok } from "../api.ts";
-import { ErrorNote, ListTable, useClient } from "../ui.tsx";
+import { ConfirmDialog, ErrorNote, ListTable, useApi, useClient } from "../ui.tsx";
 import { PublishProgress } from "./PublishProgress.tsx";
 import { useTemplates } from "./Templates.tsx";
 
@@ -143,26 +143,16 @@ function Composer({ topic, onPublished }: { topic: string; onPublished: (publish
               <p className="content">First recipient gets: {ready.shown.sample.body}</p>
             ))}
           {confirming ? (
-            <div role="alertdialog" aria-labelledby="bc-confirm-title" className="confirm">
-              <h3 id="bc-confirm-title">
-                Send to {ready.shown.recipients} people on {topic}?
-              </h3>
-              <p>Once published, it cannot be stopped.</p>
-              <div className="row">
-                <button
-                  type="button"
-                  className="danger"
-                  disabled={publish.isPending}
-                  onClick={() => publish.mutate({ draft: ready.draft, publishId: ready.publishId })}
-                >
-                  Publish now
-                </button>
-                <button type="button" className="secondary" onClick={() => setConfirming(false)}>
-                  Cancel
-                </button>
-              </div>
-              <ErrorNote error={publish.error} />
-            </div>
+            <ConfirmDialog
+              id="bc-confirm"
+              title={`Send to ${ready.shown.recipients} people on ${topic}?`}
+              action="Publish now"
+              disabled={publish.isPending}
+              error={publish.error}
+              onConfirm={() => publish.mutate({ draft: ready.draft, publishId: ready.publishId })}
+              onCancel={() => setConfirming(false)}
+              text="Once published, it cannot be stopped."
+            />
           ) : (
             <button type="button" onClick={() => setConfirming(true)}>
               Publish…
@@ -175,13 +165,11 @@ function Composer({ topic, onPublished }: { topic: string; onPublished: (publish
 }
 
 export function Broadcasts() {
-  const client = useClient();
   const [topic, setTopic] = useState<string | null>(null);
   const [published, setPublished] = useState<string | null>(null);
-  const topics = useQuery({
-    queryKey: ["topics"],
-    queryFn: () => ok(client.subscription.GET("/api/v1/topics/", { params: { query: { limit: 100 } } })),
-  });
+  const topics = useApi(["topics"], (c) =>
+    c.subscription.GET("/api/v1/topics/", { params: { query: { limit: 100 } } }),
+  );
   return (
     <>
       <h1>Broadcasts</h1>

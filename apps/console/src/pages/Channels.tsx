@@ -5,7 +5,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { ok } from "../api.ts";
-import { Loaded, Table, useClient } from "../ui.tsx";
+import { Loaded, Table, useApi, useClient } from "../ui.tsx";
 import { ChannelLimits } from "./ChannelLimits.tsx";
 import { REFRESH_MS } from "./Overview.tsx";
 
@@ -35,10 +35,9 @@ const limit = (n: number | null, unit: string) => (n ? `${n} ${unit}` : "none");
 export function Channels() {
   const client = useClient();
   const [editing, setEditing] = useState<string | null>(null);
-  const channels = useQuery({
-    queryKey: ["channels"],
-    queryFn: () => ok(client.messageSender.GET("/api/v1/channel/", { params: { query: { limit: 1000 } } })),
-  });
+  const channels = useApi(["channels"], (c) =>
+    c.messageSender.GET("/api/v1/channel/", { params: { query: { limit: 1000 } } }),
+  );
   const today = useQuery({
     queryKey: ["channel-status-counts", "today"],
     refetchInterval: REFRESH_MS,

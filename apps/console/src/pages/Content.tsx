@@ -1,8 +1,8 @@
 /** Content: the message sets, and one set's messages with each language side by side, edited in place. */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ok } from "../api.ts";
-import { ErrorNote, Loaded, Table, useClient } from "../ui.tsx";
+import { ErrorNote, Loaded, Table, useApi, useClient } from "../ui.tsx";
 import { MessageAudio } from "./MessageAudio.tsx";
 import { MessageEditor } from "./MessageEditor.tsx";
 import { Schedules } from "./Schedules.tsx";
@@ -19,11 +19,9 @@ interface Message {
 }
 
 function MessageSets() {
-  const client = useClient();
-  const sets = useQuery({
-    queryKey: ["messagesets"],
-    queryFn: () => ok(client.content.GET("/api/v1/messageset/", { params: { query: { limit: 100 } } })),
-  });
+  const sets = useApi(["messagesets"], (c) =>
+    c.content.GET("/api/v1/messageset/", { params: { query: { limit: 100 } } }),
+  );
   return (
     <>
       <h1>Content</h1>
@@ -96,10 +94,9 @@ function MessageSet({ id }: { id: number }) {
   const queryClient = useQueryClient();
   const [editing, setEditing] = useState<number | null>(null);
   const [adding, setAdding] = useState(false);
-  const set = useQuery({
-    queryKey: ["messageset", id],
-    queryFn: () => ok(client.content.GET("/api/v1/messageset/{id}/messages", { params: { path: { id } } })),
-  });
+  const set = useApi(["messageset", id], (c) =>
+    c.content.GET("/api/v1/messageset/{id}/messages", { params: { path: { id } } }),
+  );
   const refresh = () => queryClient.invalidateQueries({ queryKey: ["messageset", id] });
   const save = useMutation({
     mutationFn: ({ message, text }: { message: number; text: string }) =>

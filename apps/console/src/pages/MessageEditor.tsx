@@ -5,7 +5,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useId, useState } from "react";
 import { ok } from "../api.ts";
-import { ErrorNote, useClient, useSettled } from "../ui.tsx";
+import { Actions, ErrorNote, useClient, useSettled } from "../ui.tsx";
 
 export function MessageEditor({
   messageset,
@@ -75,15 +75,11 @@ export function MessageEditor({
         </p>
       )}
       <ErrorNote error={preflight.error} />
-      <div className="row">
+      <Actions onCancel={onCancel} error={error}>
         <button type="submit" disabled={saving}>
           Save
         </button>
-        <button type="button" className="secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-      <ErrorNote error={error} />
+      </Actions>
     </form>
   );
 }

@@ -2,9 +2,7 @@
  * One person: addresses, consent (history, opt-out, opt-in, forget), subscriptions (with their next sends: their
  * schedule's next runs), and messages both ways.
  */
-import { useQuery } from "@tanstack/react-query";
-import { ok } from "../api.ts";
-import { Loaded, Table, useClient, when } from "../ui.tsx";
+import { Loaded, Table, useApi, when } from "../ui.tsx";
 import { Consent } from "./PersonConsent.tsx";
 import { Messages } from "./PersonMessages.tsx";
 import { NextRuns } from "./Schedules.tsx";
@@ -24,12 +22,9 @@ export function addressesOf(details: Record<string, unknown>): Address[] {
 }
 
 function Subscriptions({ id }: { id: string }) {
-  const client = useClient();
-  const subscriptions = useQuery({
-    queryKey: ["subscriptions", id],
-    queryFn: () =>
-      ok(client.subscription.GET("/api/v1/subscriptions/", { params: { query: { identity: id } } })),
-  });
+  const subscriptions = useApi(["subscriptions", id], (c) =>
+    c.subscription.GET("/api/v1/subscriptions/", { params: { query: { identity: id } } }),
+  );
   return (
     <section aria-labelledby="subscriptions">
       <h2 id="subscriptions">Subscriptions</h2>
@@ -63,11 +58,9 @@ function Subscriptions({ id }: { id: string }) {
 }
 
 export function Person({ id }: { id: string }) {
-  const client = useClient();
-  const identity = useQuery({
-    queryKey: ["identity", id],
-    queryFn: () => ok(client.identity.GET("/api/v1/identities/{id}/", { params: { path: { id } } })),
-  });
+  const identity = useApi(["identity", id], (c) =>
+    c.identity.GET("/api/v1/identities/{id}/", { params: { path: { id } } }),
+  );
   return (
     <Loaded query={identity}>
       {(person) => {

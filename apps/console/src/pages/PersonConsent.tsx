@@ -1,8 +1,8 @@
 /** A person's consent: the ledger (opt-outs and opt-ins with their sources), recording either, and forget. */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ok } from "../api.ts";
-import { ErrorNote, Loaded, Table, useClient, when } from "../ui.tsx";
+import { ConfirmDialog, ErrorNote, Loaded, Table, useApi, useClient, when } from "../ui.tsx";
 import type { Address } from "./Person.tsx";
 
 const SOURCE = "console";
@@ -32,29 +32,24 @@ function Forget({ id }: { id: string }) {
     );
   }
   return (
-    <div role="alertdialog" aria-labelledby="forget-title" aria-describedby="forget-text" className="confirm">
-      <h3 id="forget-title">Forget this person?</h3>
-      <p id="forget-text">
-        Every service erases their details, addresses and message contents, and cancels their pending sends.
-        This cannot be undone. Type <strong>forget</strong> to confirm.
-      </p>
+    <ConfirmDialog
+      id="forget"
+      title="Forget this person?"
+      action="Forget for good"
+      disabled={typed !== "forget" || forget.isPending}
+      error={forget.error}
+      onConfirm={() => forget.mutate()}
+      onCancel={() => setConfirming(false)}
+      text={
+        <>
+          Every service erases their details, addresses and message contents, and cancels their pending sends.
+          This cannot be undone. Type <strong>forget</strong> to confirm.
+        </>
+      }
+    >
       <label htmlFor="forget-confirm">Confirmation</label>
       <input id="forget-confirm" value={typed} onChange={(e) => setTyped(e.target.value)} />
-      <div className="row">
-        <button
-          type="button"
-          className="danger"
-          disabled={typed !== "forget" || forget.isPending}
-          onClick={() => forget.mutate()}
-        >
-          Forget for good
-        </button>
-        <button type="button" className="secondary" onClick={() => setConfirming(false)}>
-          Cancel
-        </button>
-      </div>
-      <ErrorNote error={forget.error} />
-    </div>
+    </ConfirmDialog>
   );
 }
 
@@ -62,10 +57,9 @@ export function Consent({ id, addresses }: { id: string; addresses: Address[] })
   const client = useClient();
   const queryClient = useQueryClient();
   const [selected, setSelected] = useState(0);
-  const ledger = useQuery({
-    queryKey: ["consent", id],
-    queryFn: () => ok(client.identity.GET("/api/v1/identities/{id}/consent/", { params: { path: { id } } })),
-  });
+  const ledger = useApi(["consent", id], (c) =>
+    c.identity.GET("/api/v1/identities/{id}/consent/", { params: { path: { id } } }),
+  );
   const record = useMutation({
     mutationFn: async (action: "optout" | "optin") => {
       const target = addresses[selected];

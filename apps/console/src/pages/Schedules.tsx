@@ -4,7 +4,7 @@
  */
 import { useQuery } from "@tanstack/react-query";
 import { ok } from "../api.ts";
-import { ErrorNote, ListTable, useClient } from "../ui.tsx";
+import { ErrorNote, ListTable, useApi, useClient } from "../ui.tsx";
 
 const NEXT_RUNS = 3;
 const YEAR_MS = 366 * 24 * 3600 * 1000;
@@ -55,11 +55,9 @@ export function NextRuns({ id, timezone }: { id: number; timezone?: string }) {
 }
 
 export function Schedules() {
-  const client = useClient();
-  const schedules = useQuery({
-    queryKey: ["schedules"],
-    queryFn: () => ok(client.content.GET("/api/v1/schedule/", { params: { query: { limit: 100 } } })),
-  });
+  const schedules = useApi(["schedules"], (c) =>
+    c.content.GET("/api/v1/schedule/", { params: { query: { limit: 100 } } }),
+  );
   return (
     <>
       <h2>Schedules</h2>

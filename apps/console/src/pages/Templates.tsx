@@ -5,7 +5,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import { ok } from "../api.ts";
-import { ErrorNote, ListTable, useClient, useSettled } from "../ui.tsx";
+import { ErrorNote, ListTable, useApi, useClient, useSettled } from "../ui.tsx";
 
 interface Template {
   id: number;
@@ -74,11 +74,9 @@ function Preview({ template }: { template: Template }) {
 
 /** Content's templates (the first 100). */
 export function useTemplates() {
-  const client = useClient();
-  return useQuery({
-    queryKey: ["templates"],
-    queryFn: () => ok(client.content.GET("/api/v1/template/", { params: { query: { limit: 100 } } })),
-  });
+  return useApi(["templates"], (c) =>
+    c.content.GET("/api/v1/template/", { params: { query: { limit: 100 } } }),
+  );
 }
 
 export function Templates() {
