@@ -84,11 +84,12 @@ export class Consumer<Q extends QueueName> {
       return;
     }
     const channel = await connection.createConfirmChannel();
-    const acks = new AckBatcher(channel);
+    const prefetch = this.options.prefetch ?? DEFAULT_PREFETCH;
+    const acks = new AckBatcher(channel, prefetch);
     channel.on("error", (err: Error) => this.log.warn({ err }, "amqp consumer channel error"));
     // A closed channel's unacked deliveries go back to the queue; their tags mean nothing on the next channel.
     channel.on("close", () => acks.close());
-    await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
+    await channel.prefetch(prefetch);
     const { consumerTag } = await channel.consume(this.names.queue(this.queue), (msg) => {
       if (msg) {
         acks.delivered(msg);
@@ -249,7 +250,7 @@ export class Consumer<Q extends QueueName> {
       await channel.cancel(this.consumerTag).catch(() => undefined);
     }
     await Promise.allSettled([...this.inFlight]);
-    this.acks?.flush();
+    this.acks?.flush(true);
     this.detach();
     await channel?.close().catch(() => undefined);
   }

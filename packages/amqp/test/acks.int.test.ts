@@ -113,7 +113,7 @@ describe("batched acks", () => {
       what: "m2 dead-lettered",
     });
     await waitFor(() => calls.some((c) => c.content === "m4" && c.attempt === 2), { what: "m4 retried" });
-    await sleep(100); // every finished delivery flushed
+    await sleep(300); // every finished delivery flushed (those above m6 after HOLD_MS)
     // The deliveries below m6 went in one multiple ack; none of the frames reached m6's tag (the 7th delivery).
     const frames = ackFrames();
     expect(frames.some(([, multiple]) => multiple)).toBe(true);
