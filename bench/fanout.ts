@@ -37,6 +37,18 @@ export async function seedSubscriptions(pool: pg.Pool, subscribers: number | str
   );
 }
 
+/** message-sender's address book as identity.created would have filled it: identity n gets the number msisdn(n - 1). */
+export async function seedAddressBook(pool: pg.Pool, identities: string[]): Promise<void> {
+  await pool.query(
+    `INSERT INTO address_book_entry (identity, addresses, identity_updated_at)
+     SELECT identity, jsonb_build_array(jsonb_build_object(
+       'type', 'msisdn', 'address', '+2782' || lpad((n - 1)::text, 7, '0'), 'default', true,
+       'optedout', false, 'inactive', false)), now()
+     FROM unnest($1::uuid[]) WITH ORDINALITY AS t(identity, n)`,
+    [identities],
+  );
+}
+
 export async function benchFanOut(_baselines: Baselines): Promise<void> {
   await withSubscriptionWorker("f", async ({ pool, broker }) => {
     await seedSubscriptions(pool, SUBSCRIPTIONS);

@@ -9,15 +9,16 @@ import type { TwilioSimulator } from "../packages/provider-simulators/src/twilio
 import type { Baselines } from "./baselines.ts";
 import {
   closedLoop,
-  cpuMeter,
   expect2xx,
   httpClient,
+  type LoadResult,
   outboundBody,
-  pidsNamed,
   RssSampler,
   rate,
   record,
+  type Send,
 } from "./lib.ts";
+import { PlatformMeters } from "./meters.ts";
 import { AUTH, Platform, twilioChannel } from "./platform.ts";
 
 const MESSAGES = Number(process.env.BENCH_PIPELINE_MESSAGES ?? 5_000);
@@ -52,6 +53,16 @@ export async function waitForOutbounds(
   }
 }
 
+/** 200 sends through the API until delivered: the workers are consuming and warmed up. Resolves to the count. */
+export async function warmUp(pool: pg.Pool, send: Send): Promise<LoadResult> {
+  const warm = await closedLoop(200, 16, send);
+  if (warm.failed > 0) {
+    throw new Error(`warm-up: ${warm.failed} requests failed, first: ${warm.firstError}`);
+  }
+  await waitForOutbounds(pool, "delivered", warm.ok);
+  return warm;
+}
+
 export async function benchPipeline(baselines: Baselines): Promise<void> {
   const raw = await baselines.amqp();
   const platform = await Platform.create(["message-sender"], "p");
@@ -71,27 +82,15 @@ export async function benchPipeline(baselines: Baselines): Promise<void> {
       rss.track(`message-sender worker ${w + 1}`, platform.pid(worker));
       workers.push(platform.pid(worker));
     }
-    // Warm up (and wait for the workers to be consuming).
-    const warm = await closedLoop(200, 16, send);
-    if (warm.failed > 0) {
-      throw new Error(`pipeline warm-up: ${warm.failed} requests failed, first: ${warm.firstError}`);
-    }
-    await waitForOutbounds(pool, "delivered", warm.ok);
-    const apiCpu = await cpuMeter([platform.pid(api)]);
-    const workerCpu = await cpuMeter(workers);
-    // Everything else the pipeline runs on the same cores: Postgres (its backends, already connected), RabbitMQ,
-    // and this process (load generator and Twilio simulator).
-    const postgresCpu = await cpuMeter(await pidsNamed("postgres"));
-    const rabbitCpu = await cpuMeter(await pidsNamed("beam.smp"));
-    const benchCpu = await cpuMeter([process.pid]);
-    const commits = async () =>
-      (
-        await pool.query<{ n: number; rows: number }>(
-          `SELECT xact_commit::float8 AS n, (tup_inserted + tup_updated + tup_deleted)::float8 AS rows
-           FROM pg_stat_database WHERE datname = current_database()`,
-        )
-      ).rows[0] ?? { n: 0, rows: 0 };
-    const commitsBefore = await commits();
+    const warm = await warmUp(pool, send);
+    const meters = await PlatformMeters.start(
+      [
+        ["API (accept + 2 status callbacks)", [platform.pid(api)]],
+        ["workers", workers],
+      ],
+      [pool],
+      "load generator and simulator",
+    );
     const start = performance.now();
     const load = await closedLoop(MESSAGES, 32, send);
     if (load.failed > 0) {
@@ -108,35 +107,7 @@ export async function benchPipeline(baselines: Baselines): Promise<void> {
       target: ">= 3000 msgs/s",
     });
     record({ name: "pipeline: API accepted (while the workers send)", value: load.rps, unit: "req/s" });
-    record({
-      name: "pipeline: CPU per message, API (accept + 2 status callbacks)",
-      value: await apiCpu.per(MESSAGES),
-      unit: "ms",
-    });
-    record({ name: "pipeline: CPU per message, workers", value: await workerCpu.per(MESSAGES), unit: "ms" });
-    record({
-      name: "pipeline: CPU per message, Postgres",
-      value: await postgresCpu.per(MESSAGES),
-      unit: "ms",
-    });
-    await new Promise((r) => setTimeout(r, 1_500)); // backends report their statistics about once a second
-    const commitsAfter = await commits();
-    record({
-      name: "pipeline: Postgres transactions per message",
-      value: (commitsAfter.n - commitsBefore.n) / MESSAGES,
-      unit: "",
-    });
-    record({
-      name: "pipeline: rows written per message",
-      value: (commitsAfter.rows - commitsBefore.rows) / MESSAGES,
-      unit: "",
-    });
-    record({ name: "pipeline: CPU per message, RabbitMQ", value: await rabbitCpu.per(MESSAGES), unit: "ms" });
-    record({
-      name: "pipeline: CPU per message, load generator and simulator",
-      value: await benchCpu.per(MESSAGES),
-      unit: "ms",
-    });
+    await meters.report("pipeline", MESSAGES);
     await rss.report("pipeline");
   } finally {
     client.close();

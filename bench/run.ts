@@ -10,7 +10,8 @@
  *   BENCH_API_REQUESTS=5000, BENCH_API_CONCURRENCY=32, BENCH_OPEN_RATE=1000, BENCH_OPEN_SECONDS=5
  *   BENCH_PIPELINE_MESSAGES=5000, BENCH_PIPELINE_WORKERS=2
  *   BENCH_SCALING_MESSAGES=2000, BENCH_SCALING_LATENCY_MS=50, BENCH_SCALING_WORKERS=1,2,4,
- *                              BENCH_SCALING_PREFETCH (sends in flight per worker; default AMQP_PREFETCH, 100)
+ *                              BENCH_SCALING_PREFETCH (sends in flight per worker; default "default,2")
+ *   BENCH_STAGE_SUBSCRIPTIONS=100000, BENCH_STAGE_WORKERS=2   the stage-based send end to end
  *   SERVICE_NODE_ARGS='--max-old-space-size=96'  node flags for every service process (scripts/service.sh)
  *   BENCH_CPU_PROF=/tmp/prof                   every service process writes a V8 CPU profile there
  */
@@ -23,6 +24,7 @@ import { benchAmqp, benchOutbox } from "./layers.ts";
 import { beginScratchRun, rate, record, writeResults } from "./lib.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { benchScaling } from "./scaling.ts";
+import { benchStage } from "./stage.ts";
 import { benchTopicPublish } from "./topics.ts";
 
 /**
@@ -45,6 +47,7 @@ const benches: Record<string, Bench> = {
   api: benchApi,
   pipeline: benchPipeline,
   scaling: benchScaling,
+  stage: benchStage,
 };
 
 const asked = process.argv.slice(2);

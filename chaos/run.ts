@@ -27,7 +27,7 @@ import { Broker, listDeadLetters } from "@tidings/amqp";
 import { declaredQueues, namesFor, type QueueName, queues } from "@tidings/contracts";
 import amqp from "amqplib";
 import type pg from "pg";
-import { seedSubscriptions } from "../bench/fanout.ts";
+import { seedAddressBook, seedSubscriptions } from "../bench/fanout.ts";
 import { AMQP_URL, beginScratchRun, closedLoop, expect2xx, httpClient, logger } from "../bench/lib.ts";
 import { AUTH, msisdn, Platform, twilioChannel } from "../bench/platform.ts";
 import type { Role } from "../packages/testing/src/processes.ts";
@@ -94,14 +94,7 @@ async function seed(): Promise<void> {
   const identities = Array.from({ length: SUBSCRIPTIONS }, () => randomUUID());
   await seedSubscriptions(subscription, identities);
   // The address book as identity.created would have filled it: one number per subscriber.
-  await sender.query(
-    `INSERT INTO address_book_entry (identity, addresses, identity_updated_at)
-     SELECT identity, jsonb_build_array(jsonb_build_object(
-       'type', 'msisdn', 'address', '+2782' || lpad((n - 1)::text, 7, '0'), 'default', true,
-       'optedout', false, 'inactive', false)), now()
-     FROM unnest($1::uuid[]) WITH ORDINALITY AS t(identity, n)`,
-    [identities],
-  );
+  await seedAddressBook(sender, identities);
 }
 
 /** The messages waiting in each queue of the namespace (main, delay and dead-letter), non-empty ones only. */

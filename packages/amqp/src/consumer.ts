@@ -16,6 +16,7 @@ import {
 } from "@tidings/contracts";
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
+import { AckBatcher } from "./acks.ts";
 import { NonRetryableError, RetryNotBeforeError } from "./errors.ts";
 import { publishConfirmed } from "./publish.ts";
 import { handleDuration, handledMessages, traceContextFrom, tracer } from "./telemetry.ts";
@@ -52,12 +53,14 @@ type Outcome = "ack" | "retry" | "dead_letter" | "unacked";
 
 /**
  * Consumes one queue on its own confirm channel. A message is acked only after its handler resolved (so
- * after the handler's database commit). Invalid payloads and NonRetryableErrors go to `<queue>.dlq` at once;
- * other failures wait in the namespace's delay queues with growing delays, and go to the DLQ after `maxAttempts`.
+ * after the handler's database commit); the acks of handlers that finish together are coalesced (AckBatcher).
+ * Invalid payloads and NonRetryableErrors go to `<queue>.dlq` at once; other failures wait in the namespace's delay queues with growing delays, and go to the DLQ after `maxAttempts`.
  * Retry and DLQ copies are confirmed before the original is acked, so a message is never lost.
  */
 export class Consumer<Q extends QueueName> {
   private channel: ConfirmChannel | undefined;
+  /** The acks of the current channel (dropped with it). */
+  private acks: AckBatcher | undefined;
   private consumerTag: string | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
@@ -81,11 +84,16 @@ export class Consumer<Q extends QueueName> {
       return;
     }
     const channel = await connection.createConfirmChannel();
+    const prefetch = this.options.prefetch ?? DEFAULT_PREFETCH;
+    const acks = new AckBatcher(channel, prefetch);
     channel.on("error", (err: Error) => this.log.warn({ err }, "amqp consumer channel error"));
-    await channel.prefetch(this.options.prefetch ?? DEFAULT_PREFETCH);
+    // A closed channel's unacked deliveries go back to the queue; their tags mean nothing on the next channel.
+    channel.on("close", () => acks.close());
+    await channel.prefetch(prefetch);
     const { consumerTag } = await channel.consume(this.names.queue(this.queue), (msg) => {
       if (msg) {
-        this.track(this.handle(channel, msg));
+        acks.delivered(msg);
+        this.track(this.handle(channel, acks, msg));
       } else {
         // The broker cancelled this consumer (its queue was deleted, a node left): subscribe again.
         this.log.warn("consumer cancelled by the broker; resubscribing");
@@ -101,11 +109,14 @@ export class Consumer<Q extends QueueName> {
       }
     });
     this.channel = channel;
+    this.acks = acks;
     this.consumerTag = consumerTag;
   }
 
   /** The connection is gone: its channel and unacked messages with it (the broker redelivers them). */
   detach(): void {
+    this.acks?.close();
+    this.acks = undefined;
     this.channel = undefined;
     this.consumerTag = undefined;
   }
@@ -119,7 +130,7 @@ export class Consumer<Q extends QueueName> {
    * Handles one delivery in a consumer span, continuing the trace its publisher put in the headers (traceparent),
    * and counts its outcome.
    */
-  private handle(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+  private handle(channel: ConfirmChannel, acks: AckBatcher, msg: ConsumeMessage): Promise<void> {
     const type = String(msg.properties.type ?? msg.fields.routingKey);
     const parent = traceContextFrom(msg.properties.headers);
     return tracer.startActiveSpan(
@@ -133,7 +144,7 @@ export class Consumer<Q extends QueueName> {
           "messaging.message.type": type,
         });
         const stopTimer = handleDuration.startTimer({ queue: this.queue });
-        const outcome = await this.run(channel, msg, type);
+        const outcome = await this.run(channel, acks, msg, type);
         stopTimer();
         handledMessages.inc({ queue: this.queue, outcome });
         if (outcome !== "ack") {
@@ -144,7 +155,12 @@ export class Consumer<Q extends QueueName> {
     );
   }
 
-  private async run(channel: ConfirmChannel, msg: ConsumeMessage, type: string): Promise<Outcome> {
+  private async run(
+    channel: ConfirmChannel,
+    acks: AckBatcher,
+    msg: ConsumeMessage,
+    type: string,
+  ): Promise<Outcome> {
     const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
     const messageId = String(msg.properties.messageId ?? "");
     const log = this.log.child({ messageId, type, correlationId: msg.properties.correlationId, attempt });
@@ -159,15 +175,16 @@ export class Consumer<Q extends QueueName> {
         log,
       };
       await (this.handlers[name] as Handler<MessageName>)(payload, ctx);
-      channel.ack(msg);
-      return "ack";
     } catch (err) {
-      return this.fail(channel, msg, attempt, err, log).catch((publishErr: unknown) => {
+      return this.fail(channel, acks, msg, attempt, err, log).catch((publishErr: unknown) => {
         // Not acked: the broker redelivers it when this channel closes.
         log.error({ err: publishErr }, "could not move a failed message to its retry or dead-letter queue");
         return "unacked" as const;
       });
     }
+    // Acked with the others that finish in this turn of the event loop; not at all if the channel has died
+    // meanwhile (the broker redelivers it, and the handler's idempotency makes the redelivery a no-op).
+    return acks.ack(msg) ? "ack" : "unacked";
   }
 
   private decode(type: string, msg: ConsumeMessage): { name: MessageName; payload: Payload<MessageName> } {
@@ -188,6 +205,7 @@ export class Consumer<Q extends QueueName> {
 
   private async fail(
     channel: ConfirmChannel,
+    acks: AckBatcher,
     msg: ConsumeMessage,
     attempt: number,
     err: unknown,
@@ -207,7 +225,7 @@ export class Consumer<Q extends QueueName> {
         expiration: String(delay),
       });
       log.warn({ err, delayMs: delay }, "message handling failed; retrying");
-      channel.ack(msg);
+      acks.ackNow(msg);
       return "retry";
     }
     await publishConfirmed(channel, "", this.names.deadLetterQueue(this.queue), msg.content, {
@@ -220,7 +238,7 @@ export class Consumer<Q extends QueueName> {
       },
     });
     log.warn({ err, permanent }, "message dead-lettered");
-    channel.ack(msg);
+    acks.ackNow(msg);
     return "dead_letter";
   }
 
@@ -232,6 +250,7 @@ export class Consumer<Q extends QueueName> {
       await channel.cancel(this.consumerTag).catch(() => undefined);
     }
     await Promise.allSettled([...this.inFlight]);
+    this.acks?.flush(true);
     this.detach();
     await channel?.close().catch(() => undefined);
   }

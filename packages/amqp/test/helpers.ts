@@ -27,6 +27,20 @@ export async function dropConnection(broker: Broker): Promise<void> {
   await connection.close();
 }
 
+/**
+ * Destroys the broker's TCP socket at once, as a kill -9 of its process would: nothing it writes after this (an ack
+ * still waiting for its flush) reaches the broker, which requeues every unacked delivery.
+ */
+export function killSocket(broker: Broker): void {
+  const { connection } = broker as unknown as {
+    connection: { connection: { stream: { destroy(err: Error): void } } } | undefined;
+  };
+  if (!connection) {
+    throw new Error("broker has no connection to kill");
+  }
+  connection.connection.stream.destroy(new Error("killed"));
+}
+
 /** A plain amqplib connection to look at queues and publish raw bytes, beside the Broker under test. */
 export interface Inspector {
   channel: Channel;
