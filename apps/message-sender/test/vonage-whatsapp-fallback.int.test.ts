@@ -7,6 +7,7 @@ import { VONAGE_MESSAGES_ERRORS } from "@tidings/provider-simulators";
 import { describe, expect } from "vitest";
 import { msisdn, outboundReaching } from "./helpers.ts";
 import { history, sendVia, sentTo, template, vonageWhatsappTest } from "./vonage-whatsapp-support.ts";
+import { expectFellBackToSms } from "./whatsapp-support.ts";
 
 const it = vonageWhatsappTest();
 
@@ -23,14 +24,7 @@ describe("falling back from Vonage WhatsApp to SMS", () => {
     expect(whatsapp).toHaveLength(1);
     expect(sms).toEqual([expect.objectContaining({ text: "Reply to book a visit" })]);
     expect(delivered).toMatchObject({ channel: "SMS", attempts: 2 });
-    const steps = await history(svc, id);
-    expect(steps.map((s) => [s.status, s.channel])).toEqual([
-      ["submitted", "VWA_FB"],
-      ["queued", "VWA_FB"],
-      ["submitted", "SMS"],
-      ["delivered", "SMS"],
-    ]);
-    expect(steps[1]).toMatchObject({
+    await expectFellBackToSms(svc, id, "VWA_FB", {
       provider_id: whatsapp[0]!.uuid,
       reason: `vonage whatsapp rejected (error ${VONAGE_MESSAGES_ERRORS.notOnWhatsapp}); falling back to SMS`,
     });

@@ -15,6 +15,7 @@ import type { Logger } from "../src/outbound/channel.ts";
 import { defaultRedelivery } from "../src/outbound/redelivery.ts";
 import { msisdn, outboundReaching } from "./helpers.ts";
 import {
+  expectFellBackToSms,
   history,
   postSigned,
   requestsFor,
@@ -63,14 +64,7 @@ describe("falling back from WhatsApp to SMS", () => {
     expect(sms).toEqual([expect.objectContaining({ To: to, Body: "Reply to book a visit" })]);
     expect(delivered).toMatchObject({ channel: "SMS", attempts: 2 });
     const [waMessage] = wa.sim.messages.filter((m) => m.to === `whatsapp:${to}`);
-    const steps = await history(svc, id);
-    expect(steps.map((s) => [s.status, s.channel])).toEqual([
-      ["submitted", "WA_FB"],
-      ["queued", "WA_FB"],
-      ["submitted", "SMS"],
-      ["delivered", "SMS"],
-    ]);
-    expect(steps[1]).toMatchObject({
+    await expectFellBackToSms(svc, id, "WA_FB", {
       provider_id: waMessage!.sid,
       reason: `twilio failed (error ${WHATSAPP_ERRORS.notOnWhatsapp}); falling back to SMS`,
     });

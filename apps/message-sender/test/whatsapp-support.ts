@@ -104,6 +104,26 @@ export const history = async (svc: Svc, id: string) =>
     ...(e.detail as { channel?: string | null; provider_id?: string | null; reason?: string | null }),
   }));
 
+/**
+ * Expects outbound `id`'s history to show its one fall back from WhatsApp channel `channel` to SMS, delivered there:
+ * the WhatsApp attempt queued again as `queued` says (its provider id and reason).
+ */
+export async function expectFellBackToSms(
+  svc: Svc,
+  id: string,
+  channel: string,
+  queued: { provider_id: string; reason: string },
+) {
+  const steps = await history(svc, id);
+  expect(steps.map((s) => [s.status, s.channel])).toEqual([
+    ["submitted", channel],
+    ["queued", channel],
+    ["submitted", "SMS"],
+    ["delivered", "SMS"],
+  ]);
+  expect(steps[1]).toMatchObject(queued);
+}
+
 /** The create requests the simulator received for a number, by WhatsApp and by SMS. */
 export const requestsFor = (sim: TwilioSimulator, to: string) => ({
   whatsapp: sim.requests.filter((r) => r.To === `whatsapp:${to}`),
