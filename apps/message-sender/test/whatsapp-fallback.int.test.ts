@@ -16,6 +16,8 @@ import { defaultRedelivery } from "../src/outbound/redelivery.ts";
 import { msisdn, outboundReaching } from "./helpers.ts";
 import {
   expectFellBackToSms,
+  FREE_TEXT,
+  freeTextBySms,
   history,
   postSigned,
   requestsFor,
@@ -88,12 +90,10 @@ describe("falling back from WhatsApp to SMS", () => {
     svc,
     wa,
   }) => {
-    const to = msisdn();
-    const id = await sendVia(svc, "WA_FB", to, { content: "Free text, no template" });
-    expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ channel: "SMS", attempts: 1 });
+    const to = await freeTextBySms(svc, "WA_FB");
     expect(requestsFor(wa.sim, to)).toMatchObject({
       whatsapp: [],
-      sms: [expect.objectContaining({ Body: "Free text, no template" })],
+      sms: [expect.objectContaining({ Body: FREE_TEXT })],
     });
   });
 

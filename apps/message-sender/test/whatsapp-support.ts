@@ -9,8 +9,8 @@ import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { createTwilioChannel } from "./helpers.ts";
-import { call } from "./support.ts";
+import { createTwilioChannel, msisdn, outboundReaching } from "./helpers.ts";
+import { call, sendVia } from "./support.ts";
 
 // The WhatsApp tests' service and Twilio simulator (its WhatsApp sender and Content API), with the channels:
 // SMS (twilio), WA (twilio-whatsapp, no fallback), WA_FB (twilio-whatsapp falling back to SMS; no receipt is
@@ -122,6 +122,20 @@ export async function expectFellBackToSms(
     ["delivered", "SMS"],
   ]);
   expect(steps[1]).toMatchObject(queued);
+}
+
+/** The content of a send that names no WhatsApp template. */
+export const FREE_TEXT = "Free text, no template";
+
+/**
+ * Sends `FREE_TEXT` to a new number outside its 24-hour window through WhatsApp channel `channel`, which falls back to
+ * SMS, and expects it delivered by SMS at once (one attempt); returns the number, for what its simulators received.
+ */
+export async function freeTextBySms(svc: Svc, channel: string): Promise<string> {
+  const to = msisdn();
+  const id = await sendVia(svc, channel, to, { content: FREE_TEXT });
+  expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ channel: "SMS", attempts: 1 });
+  return to;
 }
 
 /** The create requests the simulator received for a number, by WhatsApp and by SMS. */
