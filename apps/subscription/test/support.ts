@@ -33,6 +33,8 @@ export interface SubscriptionHarness {
   fire: (slot: string, scheduleId: number) => Promise<unknown>;
   /** The captured outbound.send messages (`events` must name it), all or to `identity`. */
   sendsTo: (identity?: string) => OutboundSend[];
+  /** Waits until each identity of `counts` was sent its number of messages (`what`: what the wait is for). */
+  waitForSends: (counts: Record<string, number>, what: string) => Promise<unknown>;
   /** The `seq` metadata of the captured sends to `identity`. */
   sequencesTo: (identity: string) => number[];
   /** The subscription row `id`, read again. */
@@ -59,6 +61,10 @@ function harness(svc: Svc, capture: Capture, defaults: Record<string, unknown>):
         payload: {},
       }),
     sendsTo,
+    waitForSends: (counts, what) =>
+      waitFor(() => Object.entries(counts).every(([identity, n]) => sendsTo(identity).length === n), {
+        what,
+      }),
     sequencesTo: (identity) => sendsTo(identity).map((s) => (s.metadata as { seq: number }).seq),
     reload: (id) => svc.db.subscription.findUniqueOrThrow({ where: { id } }),
     settled: async () => {
