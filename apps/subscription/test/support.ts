@@ -43,6 +43,19 @@ export interface SubscriptionHarness {
   settled: () => Promise<void>;
 }
 
+/** The `name` events `capture` holds about `identity`'s subscriptions. */
+export const subscriptionEvents = (
+  capture: Capture,
+  name: "subscription.created" | "subscription.updated",
+  identity: string,
+) => capture.named<Subscription>(name).filter((s) => s.identity === identity);
+
+/** `subscriptionEvents`, read after a moment (300 ms) in which a duplicate would have shown up. */
+export async function subscriptionEventsAfterAMoment(...args: Parameters<typeof subscriptionEvents>) {
+  await new Promise((r) => setTimeout(r, 300));
+  return subscriptionEvents(...args);
+}
+
 /** The helpers of a subscription test file, bound to its service, capture and `subscribe` defaults. */
 function harness(svc: Svc, capture: Capture, defaults: Record<string, unknown>): SubscriptionHarness {
   const sendsTo = (identity?: string) =>
