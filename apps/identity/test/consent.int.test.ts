@@ -13,6 +13,13 @@ const it = serviceTest(identityService, { worker: true }, [
 const optout = (svc: Svc, payload: Record<string, unknown>) =>
   send(svc, "POST", "/api/v1/optout/", { request_source: "test", ...payload });
 
+/** Identity `id`'s consent ledger, as GET /api/v1/identities/:id/consent/ answers it. */
+const ledgerOf = async (svc: Svc, id: string) => (await get(svc, `/api/v1/identities/${id}/consent/`)).json();
+
+/** Expects identity `id`'s consent ledger to hold one entry, with `entry`'s fields. */
+const expectOneLedgerEntry = async (svc: Svc, id: string, entry: Record<string, unknown>) =>
+  expect((await ledgerOf(svc, id)).results).toEqual([expect.objectContaining(entry)]);
+
 describe("POST /api/v1/optout/", () => {
   it("stop: resolves the identity by address, opts out only that address, emits optout.created with details before", async ({
     svc,
@@ -77,17 +84,14 @@ describe("POST /api/v1/optout/", () => {
     const stored = (await get(svc, `/api/v1/identities/${identity.id}/`)).json();
     expect(stored.details).toEqual(identity.details);
     expect(stored.updated_at).toBe(identity.updated_at);
-    const ledger = (await get(svc, `/api/v1/identities/${identity.id}/consent/`)).json();
-    expect(ledger.results).toEqual([
-      expect.objectContaining({
-        action: "optout",
-        kind: "unsubscribe",
-        scope: "topic",
-        topic: "prebirth",
-        channel: "msisdn",
-        address: a,
-      }),
-    ]);
+    await expectOneLedgerEntry(svc, identity.id, {
+      action: "optout",
+      kind: "unsubscribe",
+      scope: "topic",
+      topic: "prebirth",
+      channel: "msisdn",
+      address: a,
+    });
   });
 
   it("forget redacts details, empties addresses, clears communicate_through and redacts opt-out and opt-in addresses", async ({
@@ -119,7 +123,7 @@ describe("POST /api/v1/optout/", () => {
     expect(optins.map((o) => o.address)).toEqual(["redacted"]);
     const optouts = await svc.db.optOut.findMany({ where: { identityId: identity.id } });
     expect(optouts.map((o) => o.address)).toEqual(["redacted", "redacted"]);
-    const ledger = (await get(svc, `/api/v1/identities/${identity.id}/consent/`)).json();
+    const ledger = await ledgerOf(svc, identity.id);
     expect(ledger.results.map((e: { kind: string; address: string }) => [e.kind, e.address])).toEqual([
       ["stop", "redacted"],
       ["optin", "redacted"],
@@ -278,16 +282,13 @@ describe("POST /api/v1/optin/", () => {
       { what: "optin.created" },
     );
     expect(event.identity_details).toEqual(identity.details);
-    const ledger = (await get(svc, `/api/v1/identities/${identity.id}/consent/`)).json();
-    expect(ledger.results).toEqual([
-      expect.objectContaining({
-        action: "optin",
-        kind: "optin",
-        scope: "address",
-        source: "sms",
-        source_id: "42",
-      }),
-    ]);
+    await expectOneLedgerEntry(svc, identity.id, {
+      action: "optin",
+      kind: "optin",
+      scope: "address",
+      source: "sms",
+      source_id: "42",
+    });
   });
 
   it("answers 400, not 500, for an address the identity does not have", async ({ svc }) => {

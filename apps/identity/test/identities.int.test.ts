@@ -2,7 +2,7 @@ import type { IdentityChanged } from "@tidings/contracts";
 import { adminAuth, expectError, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { identityService } from "../src/service.ts";
-import { postIdentity } from "./helpers.ts";
+import { eventAddress, postIdentity } from "./helpers.ts";
 
 const it = serviceTest(identityService, { worker: true }, ["identity.created"]);
 
@@ -30,22 +30,8 @@ describe("POST /api/v1/identities/", () => {
       );
       expect(event.addresses).toEqual(
         expect.arrayContaining([
-          {
-            type: "msisdn",
-            address: "+27820001001",
-            default: true,
-            optedout: false,
-            inactive: false,
-            verified: false,
-          },
-          {
-            type: "email",
-            address: "a@example.org",
-            default: false,
-            optedout: true,
-            inactive: false,
-            verified: false,
-          },
+          eventAddress("msisdn", "+27820001001", { default: true }),
+          eventAddress("email", "a@example.org", { optedout: true }),
         ]),
       );
       const fetched = await svc.app.inject({ url: `/api/v1/identities/${identity.id}/`, headers: adminAuth });

@@ -6,13 +6,13 @@ import {
   type Capture,
   captureMessages,
   closing,
-  createTestDatabase,
-  createTestNamespace,
   type ServiceProcess,
   spawnService,
   type TestDatabase,
   type TestNamespace,
+  testDatabase,
   testLogger,
+  testNamespace,
   waitFor,
 } from "@tidings/testing";
 import { describe, expect, test } from "vitest";
@@ -84,20 +84,8 @@ const it = test.extend<{
   capture: Capture;
   workers: Worker[];
 }>({
-  database: [
-    closing(
-      () => createTestDatabase("message-sender"),
-      (database) => database.drop(),
-    ),
-    { scope: "file" },
-  ],
-  namespace: [
-    closing(
-      async () => createTestNamespace(),
-      (namespace) => namespace.cleanup(),
-    ),
-    { scope: "file" },
-  ],
+  database: testDatabase("message-sender"),
+  namespace: testNamespace(),
   /** Declares the topology, so nothing published below is dropped before the workers are up. */
   broker: [
     async ({ namespace }, use) =>

@@ -18,7 +18,7 @@ import { addressHash } from "../src/consent/consent.ts";
 import type { Channel } from "../src/outbound/channel.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
-import type { Svc } from "./support.ts";
+import { addToBook, type Svc } from "./support.ts";
 
 /** Every address a channel was asked to send to: a provider's view. */
 const sent: string[] = [];
@@ -88,6 +88,17 @@ const expectOptedOut = async (svc: Svc, capture: Capture, id: string, to: string
   ).toBe(false);
 };
 
+/** A person in the address book whose one (default) number is `to`, its `flags` added; returns their id. */
+async function personAt(svc: Svc, to: string, flags: Parameters<typeof address>[2] = {}): Promise<string> {
+  const identity = identityEvent([address("msisdn", to, { default: true, ...flags })]);
+  await addToBook(svc, identity, "identity.created");
+  return identity.id;
+}
+
+/** Sends "hello" to identity `person` through the API; returns the outbound's id. */
+const sendTo = async (svc: Svc, person: string): Promise<string> =>
+  (await post(svc, "/api/v1/outbound/", { to_identity: person, content: "hello", metadata: {} })).json().id;
+
 describe("a STOP stops every send to the address", () => {
   it("by to_addr through the API", async ({ svc, capture }) => {
     const to = msisdn();
@@ -102,16 +113,9 @@ describe("a STOP stops every send to the address", () => {
     capture,
   }) => {
     const to = msisdn();
-    const identity = identityEvent([address("msisdn", to, { default: true })]);
-    await svc.broker.publish("identity.created", identity);
-    await waitFor(() => svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } }));
-    await stop(svc, to, { identity: identity.id });
-    const res = await post(svc, "/api/v1/outbound/", {
-      to_identity: identity.id,
-      content: "hello",
-      metadata: {},
-    });
-    await expectOptedOut(svc, capture, res.json().id, to);
+    const person = await personAt(svc, to);
+    await stop(svc, to, { identity: person });
+    await expectOptedOut(svc, capture, await sendTo(svc, person), to);
   });
 
   it("by to_identity whose only address is flagged opted out: opted_out, not 'no address'", async ({
@@ -119,15 +123,8 @@ describe("a STOP stops every send to the address", () => {
     capture,
   }) => {
     const to = msisdn();
-    const identity = identityEvent([address("msisdn", to, { default: true, optedout: true })]);
-    await svc.broker.publish("identity.created", identity);
-    await waitFor(() => svc.db.addressBookEntry.findUnique({ where: { identity: identity.id } }));
-    const res = await post(svc, "/api/v1/outbound/", {
-      to_identity: identity.id,
-      content: "hello",
-      metadata: {},
-    });
-    await expectOptedOut(svc, capture, res.json().id, to);
+    const person = await personAt(svc, to, { optedout: true });
+    await expectOptedOut(svc, capture, await sendTo(svc, person), to);
   });
 
   it("in a batch, only the opted-out recipient", async ({ svc }) => {

@@ -70,6 +70,12 @@ export async function knownIdentity(
   return identity;
 }
 
+/** A sender message-sender knows: a new number (`from`) and the identity (`identity`) whose default address it is. */
+export async function knownSender(svc: TestService<MessageSenderConfig, Db>) {
+  const from = msisdn();
+  return { from, identity: await knownIdentity(svc, [address("msisdn", from, { default: true })]) };
+}
+
 /**
  * Expects inbound `messageId` stored on `channel` (to `toAddr`) as a STOP of `identity`, who wrote from `from`, and
  * announced once by `inbound.received` from that number (the one identity opts out, whatever the channel).

@@ -115,6 +115,19 @@ async function send(svc: Svc, body: object): Promise<string> {
   return res.json().id;
 }
 
+/** Sends `body` (as `send`) and waits for its outbound.delivery_report hook delivery: its id and that delivery. */
+async function sendReported(svc: Svc, receiver: HttpReceiver, body: object) {
+  const id = await send(svc, body);
+  return { id, report: await reportOf(receiver, id) };
+}
+
+/** The `hook` of a delivery of `event` to its webhook on the receiver, as its envelope names it. */
+const hookOn = (receiver: HttpReceiver, event: string) => ({
+  id: expect.any(Number),
+  event,
+  target: `${receiver.url}/${event}`,
+});
+
 const finalStatus = (svc: Svc, id: string) =>
   waitFor(
     async () => {
@@ -137,14 +150,8 @@ describe("message-sender's REST hooks", () => {
     svc,
     receiver,
   }) => {
-    const to = msisdn();
-    const id = await send(svc, { to_addr: to, channel: "OK" });
-    const report = await reportOf(receiver, id);
-    expect(report.hook).toEqual({
-      id: expect.any(Number),
-      event: "outbound.delivery_report",
-      target: `${receiver.url}/outbound.delivery_report`,
-    });
+    const { id, report } = await sendReported(svc, receiver, { to_addr: msisdn(), channel: "OK" });
+    expect(report.hook).toEqual(hookOn(receiver, "outbound.delivery_report"));
     expect(report.data).toEqual({ outbound_id: id, delivered: true, to_addr: "", identity: null });
     expect(deliveriesOf(receiver, "outbound.failed", (d: { id: string }) => d.id === id)).toEqual([]);
   });
@@ -154,12 +161,11 @@ describe("message-sender's REST hooks", () => {
     receiver,
   }) => {
     const to = msisdn();
-    const id = await send(svc, { to_addr: to, channel: "REJECT" });
-    const report = await reportOf(receiver, id);
+    const { id, report } = await sendReported(svc, receiver, { to_addr: to, channel: "REJECT" });
     expect(report.data).toEqual({ outbound_id: id, delivered: false, to_addr: to, identity: null });
     const failed = await waitForDelivery<{ id: string }>(receiver, "outbound.failed", (d) => d.id === id);
     expect(failed).toEqual({
-      hook: { id: expect.any(Number), event: "outbound.failed", target: `${receiver.url}/outbound.failed` },
+      hook: hookOn(receiver, "outbound.failed"),
       data: {
         id,
         status: "failed",
@@ -245,11 +251,7 @@ describe("message-sender's REST hooks", () => {
       (d) => d.to_identity === identity.id,
     );
     expect(hook).toEqual({
-      hook: {
-        id: expect.any(Number),
-        event: "identity.no_address",
-        target: `${receiver.url}/identity.no_address`,
-      },
+      hook: hookOn(receiver, "identity.no_address"),
       data: { to_identity: identity.id },
     });
     expect(await finalStatus(svc, id)).toMatchObject({ status: "failed", last_error: "no address" });

@@ -4,7 +4,7 @@ import { adminAuth, type Capture, serviceTest, waitFor } from "@tidings/testing"
 import twilio from "twilio";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
-import { address, createTwilioChannel, knownIdentity, msisdn } from "./helpers.ts";
+import { createTwilioChannel, knownSender, msisdn } from "./helpers.ts";
 import { listening, type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
 
 const SID = `AC${"3".repeat(32)}`;
@@ -39,8 +39,7 @@ describe("inbound", () => {
     capture,
     webhook,
   }) => {
-    const from = msisdn();
-    const identity = await knownIdentity(svc, [address("msisdn", from, { default: true })]);
+    const { from, identity } = await knownSender(svc);
     const first = await sim.sendInbound({
       url: webhook,
       accountSid: SID,

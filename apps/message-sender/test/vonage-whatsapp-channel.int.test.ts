@@ -6,7 +6,7 @@
 import { vonageWebhookJwt } from "@tidings/provider-simulators";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { address, expectStopFrom, knownIdentity, msisdn, outboundReaching } from "./helpers.ts";
+import { expectStopFrom, knownSender, msisdn, outboundReaching } from "./helpers.ts";
 import { call } from "./support.ts";
 import {
   APP,
@@ -198,8 +198,7 @@ describe("vonage-whatsapp: inbound", () => {
     wa,
     capture,
   }) => {
-    const from = msisdn();
-    const identity = await knownIdentity(svc, [address("msisdn", from, { default: true })]);
+    const { from, identity } = await knownSender(svc);
     const { status, uuid } = await inboundFrom(wa, from, "STOP");
     expect(status).toBe(200);
     await expectStopFrom(svc, capture, {

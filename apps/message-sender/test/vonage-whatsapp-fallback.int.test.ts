@@ -7,6 +7,7 @@ import { VONAGE_MESSAGES_ERRORS } from "@tidings/provider-simulators";
 import { describe, expect } from "vitest";
 import { msisdn, outboundReaching } from "./helpers.ts";
 import { history, sendVia, sentTo, template, vonageWhatsappTest } from "./vonage-whatsapp-support.ts";
+import { expectFellBackToSms, FREE_TEXT, freeTextBySms } from "./whatsapp-support.ts";
 
 const it = vonageWhatsappTest();
 
@@ -23,14 +24,7 @@ describe("falling back from Vonage WhatsApp to SMS", () => {
     expect(whatsapp).toHaveLength(1);
     expect(sms).toEqual([expect.objectContaining({ text: "Reply to book a visit" })]);
     expect(delivered).toMatchObject({ channel: "SMS", attempts: 2 });
-    const steps = await history(svc, id);
-    expect(steps.map((s) => [s.status, s.channel])).toEqual([
-      ["submitted", "VWA_FB"],
-      ["queued", "VWA_FB"],
-      ["submitted", "SMS"],
-      ["delivered", "SMS"],
-    ]);
-    expect(steps[1]).toMatchObject({
+    await expectFellBackToSms(svc, id, "VWA_FB", {
       provider_id: whatsapp[0]!.uuid,
       reason: `vonage whatsapp rejected (error ${VONAGE_MESSAGES_ERRORS.notOnWhatsapp}); falling back to SMS`,
     });
@@ -72,12 +66,10 @@ describe("falling back from Vonage WhatsApp to SMS", () => {
     svc,
     wa,
   }) => {
-    const to = msisdn();
-    const id = await sendVia(svc, "VWA_FB", to, { content: "Free text, no template" });
-    expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ channel: "SMS", attempts: 1 });
+    const to = await freeTextBySms(svc, "VWA_FB");
     expect(sentTo(wa, to)).toMatchObject({
       whatsapp: [],
-      sms: [expect.objectContaining({ text: "Free text, no template" })],
+      sms: [expect.objectContaining({ text: FREE_TEXT })],
     });
   });
 

@@ -5,7 +5,7 @@
  */
 import { WHATSAPP_ERRORS } from "@tidings/provider-simulators";
 import { describe, expect } from "vitest";
-import { address, expectStopFrom, knownIdentity, msisdn, outboundReaching } from "./helpers.ts";
+import { expectStopFrom, knownSender, msisdn, outboundReaching } from "./helpers.ts";
 import {
   history,
   postSigned,
@@ -151,8 +151,7 @@ describe("twilio-whatsapp: inbound", () => {
     wa,
     capture,
   }) => {
-    const from = msisdn();
-    const identity = await knownIdentity(svc, [address("msisdn", from, { default: true })]);
+    const { from, identity } = await knownSender(svc);
     const { status, sid } = await wa.sim.sendInbound({
       url: `${wa.base}/api/v1/inbound/twilio/WA`,
       accountSid: SID,

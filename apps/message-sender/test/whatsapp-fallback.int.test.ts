@@ -15,6 +15,9 @@ import type { Logger } from "../src/outbound/channel.ts";
 import { defaultRedelivery } from "../src/outbound/redelivery.ts";
 import { msisdn, outboundReaching } from "./helpers.ts";
 import {
+  expectFellBackToSms,
+  FREE_TEXT,
+  freeTextBySms,
   history,
   postSigned,
   requestsFor,
@@ -63,14 +66,7 @@ describe("falling back from WhatsApp to SMS", () => {
     expect(sms).toEqual([expect.objectContaining({ To: to, Body: "Reply to book a visit" })]);
     expect(delivered).toMatchObject({ channel: "SMS", attempts: 2 });
     const [waMessage] = wa.sim.messages.filter((m) => m.to === `whatsapp:${to}`);
-    const steps = await history(svc, id);
-    expect(steps.map((s) => [s.status, s.channel])).toEqual([
-      ["submitted", "WA_FB"],
-      ["queued", "WA_FB"],
-      ["submitted", "SMS"],
-      ["delivered", "SMS"],
-    ]);
-    expect(steps[1]).toMatchObject({
+    await expectFellBackToSms(svc, id, "WA_FB", {
       provider_id: waMessage!.sid,
       reason: `twilio failed (error ${WHATSAPP_ERRORS.notOnWhatsapp}); falling back to SMS`,
     });
@@ -94,12 +90,10 @@ describe("falling back from WhatsApp to SMS", () => {
     svc,
     wa,
   }) => {
-    const to = msisdn();
-    const id = await sendVia(svc, "WA_FB", to, { content: "Free text, no template" });
-    expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ channel: "SMS", attempts: 1 });
+    const to = await freeTextBySms(svc, "WA_FB");
     expect(requestsFor(wa.sim, to)).toMatchObject({
       whatsapp: [],
-      sms: [expect.objectContaining({ Body: "Free text, no template" })],
+      sms: [expect.objectContaining({ Body: FREE_TEXT })],
     });
   });
 

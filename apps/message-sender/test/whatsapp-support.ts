@@ -9,8 +9,8 @@ import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { createTwilioChannel } from "./helpers.ts";
-import { call } from "./support.ts";
+import { createTwilioChannel, msisdn, outboundReaching } from "./helpers.ts";
+import { call, sendVia } from "./support.ts";
 
 // The WhatsApp tests' service and Twilio simulator (its WhatsApp sender and Content API), with the channels:
 // SMS (twilio), WA (twilio-whatsapp, no fallback), WA_FB (twilio-whatsapp falling back to SMS; no receipt is
@@ -103,6 +103,40 @@ export const history = async (svc: Svc, id: string) =>
     status: e.status,
     ...(e.detail as { channel?: string | null; provider_id?: string | null; reason?: string | null }),
   }));
+
+/**
+ * Expects outbound `id`'s history to show its one fall back from WhatsApp channel `channel` to SMS, delivered there:
+ * the WhatsApp attempt queued again as `queued` says (its provider id and reason).
+ */
+export async function expectFellBackToSms(
+  svc: Svc,
+  id: string,
+  channel: string,
+  queued: { provider_id: string; reason: string },
+) {
+  const steps = await history(svc, id);
+  expect(steps.map((s) => [s.status, s.channel])).toEqual([
+    ["submitted", channel],
+    ["queued", channel],
+    ["submitted", "SMS"],
+    ["delivered", "SMS"],
+  ]);
+  expect(steps[1]).toMatchObject(queued);
+}
+
+/** The content of a send that names no WhatsApp template. */
+export const FREE_TEXT = "Free text, no template";
+
+/**
+ * Sends `FREE_TEXT` to a new number outside its 24-hour window through WhatsApp channel `channel`, which falls back to
+ * SMS, and expects it delivered by SMS at once (one attempt); returns the number, for what its simulators received.
+ */
+export async function freeTextBySms(svc: Svc, channel: string): Promise<string> {
+  const to = msisdn();
+  const id = await sendVia(svc, channel, to, { content: FREE_TEXT });
+  expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ channel: "SMS", attempts: 1 });
+  return to;
+}
 
 /** The create requests the simulator received for a number, by WhatsApp and by SMS. */
 export const requestsFor = (sim: TwilioSimulator, to: string) => ({

@@ -109,13 +109,7 @@ describe("catch-up policies", () => {
       for (let i = 0; i < 3; i++) {
         await t.fire(jan4, DAILY);
       }
-      await waitFor(
-        () =>
-          t.sendsTo(all.identity).length === 2 &&
-          t.sendsTo(skip.identity).length === 1 &&
-          t.sendsTo(latest.identity).length === 2,
-        { what: "catch-up sends" },
-      );
+      await t.waitForSends({ [all.identity]: 2, [skip.identity]: 1, [latest.identity]: 2 }, "catch-up sends");
       await t.settled();
       expect(t.sequencesTo(all.identity)).toEqual([1, 2]); // send_all: at most 2 a day
       expect(t.sequencesTo(skip.identity)).toEqual([4]); // skip_to_current: only the due one

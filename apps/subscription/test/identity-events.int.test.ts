@@ -44,9 +44,7 @@ describe("identities without an address", () => {
     const sub = await t.subscribe({ messageset: 31, schedule: LANGUAGE });
     const other = await t.subscribe({ messageset: 30, schedule: LANGUAGE });
     await t.fire("2026-04-01T08:00:00.000Z", LANGUAGE);
-    await waitFor(() => t.sendsTo(sub.identity).length === 1 && t.sendsTo(other.identity).length === 1, {
-      what: "first sends",
-    });
+    await t.waitForSends({ [sub.identity]: 1, [other.identity]: 1 }, "first sends");
     const failed = {
       id: t.sendsTo(sub.identity)[0]?.id as string,
       status: "failed" as const,

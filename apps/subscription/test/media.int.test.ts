@@ -1,4 +1,3 @@
-import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import {
   message,
@@ -38,9 +37,7 @@ describe("audio and image messages", () => {
     });
     const image = await t.subscribe({ messageset: 21, schedule: MEDIA });
     await t.fire("2026-03-02T08:00:00.000Z", MEDIA);
-    await waitFor(() => t.sendsTo(audio.identity).length === 1 && t.sendsTo(image.identity).length === 1, {
-      what: "media sends",
-    });
+    await t.waitForSends({ [audio.identity]: 1, [image.identity]: 1 }, "media sends");
     expect(t.sendsTo(audio.identity)[0]?.metadata).toEqual({
       seq: 1,
       voice_speech_url: ["https://files.example/welcome.mp3", "https://files.example/a1.mp3"],
@@ -74,9 +71,7 @@ describe("audio and image messages", () => {
     });
     expect(quiet.json()).toMatchObject({ messageset: 21, sending_window: window, configured: true });
     await t.fire("2026-03-03T08:00:00.000Z", MEDIA);
-    await waitFor(() => t.sendsTo(audio.identity).length === 2 && t.sendsTo(image.identity).length === 2, {
-      what: "second sends",
-    });
+    await t.waitForSends({ [audio.identity]: 2, [image.identity]: 2 }, "second sends");
     expect(t.sendsTo(audio.identity)[1]?.metadata).toEqual({
       seq: 2,
       voice_speech_url: ["https://files.example/a2.mp3"],

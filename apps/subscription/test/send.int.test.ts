@@ -36,13 +36,7 @@ describe("sending on a schedule", () => {
     const inactive = await t.subscribe({ identity: "3c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b04", active: false });
 
     await t.fire(SLOT_1, 1);
-    await waitFor(
-      () =>
-        t.sendsTo(afr.identity).length === 1 &&
-        t.sendsTo(eng.identity).length === 1 &&
-        t.sendsTo(zul.identity).length === 1,
-      { what: "first sends" },
-    );
+    await t.waitForSends({ [afr.identity]: 1, [eng.identity]: 1, [zul.identity]: 1 }, "first sends");
     expect(t.sendsTo(eng.identity)[0]).toMatchObject({ content: "one", metadata: { seq: 1 } });
     expect(t.sendsTo(zul.identity)[0]?.content).toBe("kunye");
     // No afr_ZA messages: falls back to eng_ZA; the prepend goes out once and is cleared.

@@ -2,7 +2,7 @@ import type { Subscription } from "@tidings/contracts";
 import { adminAuth, expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { sendContent, T } from "./content-helpers.ts";
-import { subscriptionTest } from "./support.ts";
+import { subscriptionEvents, subscriptionEventsAfterAMoment, subscriptionTest } from "./support.ts";
 
 const IDENTITY = "0c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b01";
 
@@ -191,18 +191,10 @@ describe("subscriptions API", () => {
       what: "stopped",
     });
     expect((await t.reload(other.id)).active).toBe(true);
-    await waitFor(
-      () =>
-        capture.named<Subscription>("subscription.updated").filter((s) => s.identity === identity).length ===
-        2,
-      {
-        what: "two subscription.updated",
-      },
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    expect(
-      capture.named<Subscription>("subscription.updated").filter((s) => s.identity === identity),
-    ).toHaveLength(2);
+    await waitFor(() => subscriptionEvents(capture, "subscription.updated", identity).length === 2, {
+      what: "two subscription.updated",
+    });
+    expect(await subscriptionEventsAfterAMoment(capture, "subscription.updated", identity)).toHaveLength(2);
   });
 
   it("stops an identity's subscriptions on stopall, forget, unsubscribe and max failures, not on stop or a topic unsubscribe", async ({

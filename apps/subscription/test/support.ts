@@ -33,12 +33,27 @@ export interface SubscriptionHarness {
   fire: (slot: string, scheduleId: number) => Promise<unknown>;
   /** The captured outbound.send messages (`events` must name it), all or to `identity`. */
   sendsTo: (identity?: string) => OutboundSend[];
+  /** Waits until each identity of `counts` was sent its number of messages (`what`: what the wait is for). */
+  waitForSends: (counts: Record<string, number>, what: string) => Promise<unknown>;
   /** The `seq` metadata of the captured sends to `identity`. */
   sequencesTo: (identity: string) => number[];
   /** The subscription row `id`, read again. */
   reload: (id: string) => ReturnType<Svc["db"]["subscription"]["findUniqueOrThrow"]>;
   /** Waits until nothing more is sent for a moment, so a duplicate would have shown up. */
   settled: () => Promise<void>;
+}
+
+/** The `name` events `capture` holds about `identity`'s subscriptions. */
+export const subscriptionEvents = (
+  capture: Capture,
+  name: "subscription.created" | "subscription.updated",
+  identity: string,
+) => capture.named<Subscription>(name).filter((s) => s.identity === identity);
+
+/** `subscriptionEvents`, read after a moment (300 ms) in which a duplicate would have shown up. */
+export async function subscriptionEventsAfterAMoment(...args: Parameters<typeof subscriptionEvents>) {
+  await new Promise((r) => setTimeout(r, 300));
+  return subscriptionEvents(...args);
 }
 
 /** The helpers of a subscription test file, bound to its service, capture and `subscribe` defaults. */
@@ -59,6 +74,10 @@ function harness(svc: Svc, capture: Capture, defaults: Record<string, unknown>):
         payload: {},
       }),
     sendsTo,
+    waitForSends: (counts, what) =>
+      waitFor(() => Object.entries(counts).every(([identity, n]) => sendsTo(identity).length === n), {
+        what,
+      }),
     sequencesTo: (identity) => sendsTo(identity).map((s) => (s.metadata as { seq: number }).seq),
     reload: (id) => svc.db.subscription.findUniqueOrThrow({ where: { id } }),
     settled: async () => {

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DELAY_LEVELS_MS, type QueueName } from "@tidings/contracts";
+import { DELAY_LEVELS_MS, type QueueMessages, type QueueName } from "@tidings/contracts";
 import { waitFor } from "@tidings/testing";
 import type { Options } from "amqplib";
 import { describe, expect } from "vitest";
 import {
   ATTEMPT_HEADER,
-  type Consumer,
+  type Broker,
+  type ConsumeOptions,
+  type Handlers,
   handledMessages,
   listDeadLetters,
   type MessageContext,
@@ -18,8 +20,8 @@ import {
 import { type AmqpFixtures, amqpTest, outboundSend, sendNext } from "./helpers.ts";
 
 interface DeadLetterFixtures {
-  /** Consumers the test started on the file's broker, stopped after it. */
-  consumers: Consumer<QueueName>[];
+  /** Starts a consumer on the file's broker, as `broker.consume` does; stopped after the test. */
+  consume: Broker["consume"];
   /** Publishes raw bytes straight into a queue (what a buggy or foreign publisher could do). */
   publishRaw(queue: QueueName, body: Buffer | string, properties: Options.Publish): Promise<void>;
   /** How many messages the queue's dead-letter queue holds. */
@@ -27,10 +29,20 @@ interface DeadLetterFixtures {
 }
 
 const it = amqpTest.extend<DeadLetterFixtures>({
-  consumers: async ({ broker: _ }, use) => {
-    const consumers: Consumer<QueueName>[] = [];
-    await use(consumers);
-    await Promise.all(consumers.map((c) => c.stop()));
+  consume: async ({ broker }, use) => {
+    const started: { stop(): Promise<void> }[] = [];
+    await use(
+      async <Q extends QueueName>(
+        queue: Q,
+        handlers: Handlers<QueueMessages<Q>>,
+        options?: ConsumeOptions,
+      ) => {
+        const consumer = await broker.consume(queue, handlers, options);
+        started.push(consumer);
+        return consumer;
+      },
+    );
+    await Promise.all(started.map((c) => c.stop()));
   },
   publishRaw: [
     async ({ broker, names }, use) =>
@@ -71,25 +83,23 @@ describe("retries", () => {
     broker,
     inspect,
     names,
-    consumers,
+    consume,
     dlqCount,
   }) => {
     const queue = "message-sender.outbound-send";
     const calls: Call[] = [];
     let failing = true;
-    consumers.push(
-      await broker.consume(
-        queue,
-        {
-          "outbound.send": async (_payload, ctx) => {
-            calls.push({ ctx, at: Date.now() });
-            if (failing) {
-              throw new Error(`provider down (attempt ${ctx.attempt})`);
-            }
-          },
+    await consume(
+      queue,
+      {
+        "outbound.send": async (_payload, ctx) => {
+          calls.push({ ctx, at: Date.now() });
+          if (failing) {
+            throw new Error(`provider down (attempt ${ctx.attempt})`);
+          }
         },
-        { retry: fast },
-      ),
+      },
+      { retry: fast },
     );
     const payload = outboundSend("retry me");
     const messageId = await broker.publish("outbound.send", payload, { correlationId: "corr-r" });
@@ -166,24 +176,22 @@ describe("retries", () => {
 
   it("a message that fails once and then succeeds is handled on its second attempt and not dead-lettered", async ({
     broker,
-    consumers,
+    consume,
     dlqCount,
   }) => {
     const queue = "subscription.send-next";
     const attempts: number[] = [];
-    consumers.push(
-      await broker.consume(
-        queue,
-        {
-          "subscription.send-next": async (_payload, ctx) => {
-            attempts.push(ctx.attempt);
-            if (ctx.attempt === 1) {
-              throw new Error("flaky");
-            }
-          },
+    await consume(
+      queue,
+      {
+        "subscription.send-next": async (_payload, ctx) => {
+          attempts.push(ctx.attempt);
+          if (ctx.attempt === 1) {
+            throw new Error("flaky");
+          }
         },
-        { retry: fast },
-      ),
+      },
+      { retry: fast },
     );
     await broker.publish("subscription.send-next", sendNext());
     await waitFor(() => attempts.length === 2, { what: "the retry" });
@@ -194,29 +202,27 @@ describe("retries", () => {
 
   it("a RetryNotBeforeError is retried no sooner than it asks, without holding up a shorter retry behind it", async ({
     broker,
-    consumers,
+    consume,
     dlqCount,
   }) => {
     const queue = "message-sender.outbound-send";
     const calls: { content: string | undefined; attempt: number; at: number }[] = [];
-    consumers.push(
-      await broker.consume(
-        queue,
-        {
-          "outbound.send": async (payload, ctx) => {
-            calls.push({ content: payload.content ?? undefined, attempt: ctx.attempt, at: Date.now() });
-            if (ctx.attempt > 1) {
-              return;
-            }
-            // "late" asks for more than the first delay level covers (1 s), so it waits in the next; "plain" takes
-            // its policy's 100 ms in the first level.
-            throw payload.content === "late"
-              ? new RetryNotBeforeError("still settling", 1_500)
-              : new Error("flaky");
-          },
+    await consume(
+      queue,
+      {
+        "outbound.send": async (payload, ctx) => {
+          calls.push({ content: payload.content ?? undefined, attempt: ctx.attempt, at: Date.now() });
+          if (ctx.attempt > 1) {
+            return;
+          }
+          // "late" asks for more than the first delay level covers (1 s), so it waits in the next; "plain" takes
+          // its policy's 100 ms in the first level.
+          throw payload.content === "late"
+            ? new RetryNotBeforeError("still settling", 1_500)
+            : new Error("flaky");
         },
-        { retry: fast },
-      ),
+      },
+      { retry: fast },
     );
     await broker.publish("outbound.send", outboundSend("late"));
     await waitFor(() => calls.length === 1, { what: "the first attempt of the late message" });
@@ -236,7 +242,7 @@ describe("retries", () => {
     broker,
     inspect,
     names,
-    consumers,
+    consume,
     publishRaw,
     dlqCount,
   }) => {
@@ -246,13 +252,11 @@ describe("retries", () => {
       await publishRaw(queue, "not json", { messageId, type: "outbound.send" });
     }
     const handled: string[] = [];
-    consumers.push(
-      await broker.consume(queue, {
-        "outbound.send": async (_payload, ctx) => {
-          handled.push(ctx.messageId);
-        },
-      }),
-    );
+    await consume(queue, {
+      "outbound.send": async (_payload, ctx) => {
+        handled.push(ctx.messageId);
+      },
+    });
     const allBack = () =>
       waitFor(async () => (await dlqCount(queue)) === ids.length, { what: "every dead letter in the DLQ" });
     await allBack();

@@ -49,6 +49,18 @@ const tableText = async (db: Db) => {
   return rows.map((r) => r.row).join("\n");
 };
 
+/** What a fresh authenticator (without the issuing one's cache) makes of `Token <token>`. */
+const authenticateFresh = (db: Db, token: string) =>
+  new TokenAuthenticator(db, ADMIN).authenticate(`Token ${token}`);
+
+/** The principal of a database user's live token, with no allow-list. */
+const liveUser = (userId: number | undefined, isAdmin: boolean) => ({
+  userId,
+  isAdmin,
+  keyKind: "live",
+  allowList: [],
+});
+
 const authError = (promise: Promise<unknown>) =>
   promise.then(
     () => {
@@ -79,12 +91,7 @@ describe("TokenAuthenticator against the database", () => {
     const auth = new TokenAuthenticator(db, ADMIN);
     const token = await auth.issueToken("reader@example.org");
     const user = await userByEmail(db, "reader@example.org");
-    expect(await new TokenAuthenticator(db, ADMIN).authenticate(`Token ${token}`)).toEqual({
-      userId: user?.id,
-      isAdmin: false,
-      keyKind: "live",
-      allowList: [],
-    });
+    expect(await authenticateFresh(db, token)).toEqual(liveUser(user?.id, false));
   });
 
   it("gives a second token to the same user on a second issue, both valid", async ({ db }) => {
@@ -142,12 +149,7 @@ describe("TokenAuthenticator against the database", () => {
       "UPDATE tidings_api_user SET is_admin = true WHERE email = 'admin-user@example.org'",
     );
     const user = await userByEmail(db, "admin-user@example.org");
-    expect(await new TokenAuthenticator(db, ADMIN).authenticate(`Token ${token}`)).toEqual({
-      userId: user?.id,
-      isAdmin: true,
-      keyKind: "live",
-      allowList: [],
-    });
+    expect(await authenticateFresh(db, token)).toEqual(liveUser(user?.id, true));
   });
 });
 
@@ -163,7 +165,7 @@ describe("POST /api/v1/user/token/ against the database", () => {
     expect(user).toBeDefined();
     const who = await app.inject({ url: "/whoami", headers: { authorization: `Token ${token}` } });
     expect(who.statusCode).toBe(200);
-    expect(who.json()).toEqual({ userId: user?.id, isAdmin: false, keyKind: "live", allowList: [] });
+    expect(who.json()).toEqual(liveUser(user?.id, false));
 
     const health = await app.inject({ url: "/api/health/" });
     expect(health.statusCode).toBe(200);

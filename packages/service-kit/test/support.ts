@@ -1,4 +1,4 @@
-import { closing, createTestDatabase, type TestDatabase, testLogger } from "@tidings/testing";
+import { type TestDatabase, testDatabase, testLogger } from "@tidings/testing";
 import { test } from "vitest";
 import { createDb, type Db } from "../../../apps/identity/src/db.ts";
 import { buildApi } from "../src/app.ts";
@@ -28,13 +28,7 @@ export interface DbFixtures {
 
 /** The `it` of a test file on an identity database (the API users and tokens tables): its tests take `{ db }`. */
 export const dbTest = test.extend<DbFixtures>({
-  database: [
-    closing(
-      () => createTestDatabase("identity"),
-      (database) => database.drop(),
-    ),
-    { scope: "file" },
-  ],
+  database: testDatabase("identity"),
   db: [
     async ({ database }, use) => {
       const db = createDb(database.url);

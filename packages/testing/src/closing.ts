@@ -1,3 +1,10 @@
+import {
+  createTestDatabase,
+  createTestNamespace,
+  type TestDatabase,
+  type TestNamespace,
+} from "./resources.ts";
+
 type Fixture<T> = (context: object, use: (value: T) => Promise<void>) => Promise<void>;
 
 const closeIt = (value: unknown) => (value as { close(): Promise<unknown> }).close();
@@ -31,3 +38,21 @@ export function closing<T>(
   // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
   return async ({}, use) => closeAfter(await start(), use, stop);
 }
+
+/** A test file's own database of `service` (a copy of its migrated template), dropped after the file's last test. */
+export const testDatabase = (service: string): [Fixture<TestDatabase>, { scope: "file" }] => [
+  closing(
+    () => createTestDatabase(service),
+    (database) => database.drop(),
+  ),
+  { scope: "file" },
+];
+
+/** A test file's own RabbitMQ namespace, its exchanges and queues deleted after the file's last test. */
+export const testNamespace = (): [Fixture<TestNamespace>, { scope: "file" }] => [
+  closing(
+    async () => createTestNamespace(),
+    (namespace) => namespace.cleanup(),
+  ),
+  { scope: "file" },
+];

@@ -25,7 +25,7 @@ export async function waitFor<T>(
 
 export { type Capture, type CapturedMessage, captureMessages } from "./capture.ts";
 export { type Cleaned, cleanupRun, dropDatabases, startJanitor } from "./cleanup.ts";
-export { closeAfter, closing } from "./closing.ts";
+export { closeAfter, closing, testDatabase, testNamespace } from "./closing.ts";
 export { AMQP_URL, DATABASE_SERVER } from "./env.ts";
 export { expectError } from "./expect-error.ts";
 export { type ServiceFixtures, serviceTest } from "./fixtures.ts";

@@ -19,54 +19,36 @@ interface Operation {
 
 async function documentOf(publicRateLimit?: number) {
   const Thing = Type.Object({ id: Type.Integer(), name: Type.String({ minLength: 1 }) });
+  const ThingId = Type.Object({ id: Type.Integer() });
+  const aThing = async () => ({ id: 1, name: "x" });
   const app = await buildApi(
     { service: "svc", version: "1", logger: pino({ level: "silent" }), db, publicRateLimit },
     (api) => {
+      const body = Type.Object({ name: Type.String() });
       api.post(
         "/api/v1/things/",
-        {
-          schema: {
-            summary: "s",
-            body: Type.Object({ name: Type.String() }),
-            response: { 201: Thing, ...errorResponses },
-          },
-        },
-        async () => ({ id: 1, name: "x" }),
+        { schema: { summary: "s", body, response: { 201: Thing, ...errorResponses } } },
+        aThing,
       );
       api.get(
         "/api/v1/things/:id/",
-        {
-          schema: {
-            params: Type.Object({ id: Type.Integer() }),
-            response: { 200: Thing, ...errorResponses },
-          },
-        },
-        async () => ({ id: 1, name: "x" }),
+        { schema: { params: ThingId, response: { 200: Thing, ...errorResponses } } },
+        aThing,
       );
+      const inUse = routeError("THING_IN_USE: it is used.");
       api.delete(
         "/api/v1/things/:id/",
-        {
-          schema: {
-            params: Type.Object({ id: Type.Integer() }),
-            response: { 204: Type.Null(), ...errorResponses, 409: routeError("THING_IN_USE: it is used.") },
-          },
-        },
+        { schema: { params: ThingId, response: { 204: Type.Null(), ...errorResponses, 409: inUse } } },
         async () => null,
       );
       api.post(
         "/api/v1/run/",
         { config: { idempotent: false }, schema: { response: { 202: Thing } } },
-        async () => ({
-          id: 1,
-          name: "x",
-        }),
+        aThing,
       );
       api.get("/open", { config: { public: true } }, async () => ({}));
-      api.get(
-        "/api/v1/search/",
-        { schema: { querystring: Type.Record(Type.String(), Type.String()), response: { 200: Thing } } },
-        async () => ({ id: 1, name: "x" }),
-      );
+      const filters = Type.Record(Type.String(), Type.String());
+      api.get("/api/v1/search/", { schema: { querystring: filters, response: { 200: Thing } } }, aThing);
     },
   );
   const doc = (await app.inject({ url: "/docs/json" })).json() as {
