@@ -5,7 +5,7 @@ import type { Db } from "../db.ts";
 import { GroupCommit } from "../group-commit.ts";
 import { type Change, eventsFor, historyDetail, hooksFor } from "./announce.ts";
 import { anotherAttempt } from "./attempts.ts";
-import { type AttemptFacts, type FailedReport, NO_REPORT, retryAt } from "./redelivery.ts";
+import { type AttemptFacts, type FailedReport, NO_REPORT, retryUnder } from "./redelivery.ts";
 
 // Final reports applied together (see reportFinal in status.ts): the reports that arrive while a statement is in
 // flight go in the next one, so N reports arriving together cost one read and one statement, not N of each.
@@ -26,9 +26,13 @@ export interface Report {
 /** A report's outcome, or what made it fail (thrown to its own caller only). */
 type Settled = { outcome: ReportOutcome } | { error: unknown };
 
-/** What the read finds of an outbound: to_addr and attempts do not change while it is submitted (its hooks carry them). */
+/**
+ * What the read finds of an outbound (to_addr and attempts do not change while it is submitted: its hooks carry
+ * them), and its channel's own redelivery policy.
+ */
 type Found = AttemptFacts & {
   i: number;
+  redelivery: unknown;
   id: string;
   status: string;
   to_identity: string | null;
@@ -70,8 +74,9 @@ export class ReportBatcher {
   }
 
   /**
-   * One read of the outbounds, then one statement for all the reports, then (one by one) those the redelivery
-   * policy retries and any whose send was recorded while the statement waited for its lock. Throws only before
+   * One read of the outbounds (and their channels' policies), then one statement for all the reports, then, each
+   * on its own, those the redelivery policy retries and any whose send was recorded while the statement waited
+   * for its lock. Throws only before
    * anything committed (the group commit then tries the reports one at a time); after, each report's error is its own.
    */
   private async write(reports: Report[]): Promise<Settled[]> {
@@ -98,8 +103,9 @@ export class ReportBatcher {
         settled[i] = { outcome: "unchanged" }; // already final: status only moves forward
         continue;
       }
-      // A failure with its kind is first put to the channel's redelivery policy (one read each, as before).
-      const retry = await this.retryAt(report, outbound);
+      // A failure with its kind is first put to the channel's redelivery policy.
+      const retry =
+        !report.delivered && report.failure && retryUnder(outbound.redelivery, outbound, report.failure);
       if (retry) {
         retried.push({ i, outbound, retry });
       } else {
@@ -114,19 +120,22 @@ export class ReportBatcher {
         settled[i] = { outcome };
       }
     }
-    for (const { i, outbound, retry } of retried) {
-      settled[i] = await settle(() => this.anotherAttempt(reports[i] as Report, outbound, retry));
-    }
-    // Recorded after the read: made again, reading it now (the single write of the next statement would too).
-    for (const i of recorded) {
-      settled[i] = await settle(async () => {
-        const [again] = await this.write([reports[i] as Report]);
-        if (again && "error" in again) {
-          throw again.error;
-        }
-        return (again as { outcome: ReportOutcome }).outcome;
-      });
-    }
+    // Then each on its own, together: the retried failures, and the reports whose send was recorded after the read.
+    const followUps: [number, () => Promise<ReportOutcome>][] = [
+      ...retried.map(({ i, outbound, retry }): [number, () => Promise<ReportOutcome>] => [
+        i,
+        () => this.anotherAttempt(reports[i] as Report, outbound, retry),
+      ]),
+      ...recorded.map((i): [number, () => Promise<ReportOutcome>] => [
+        i,
+        () => this.again(reports[i] as Report),
+      ]),
+    ];
+    await Promise.all(
+      followUps.map(async ([i, make]) => {
+        settled[i] = await settle(make);
+      }),
+    );
     return reports.map((r, i) => {
       const made = settled[first.get(key(r)) as number];
       if (first.get(key(r)) === i || !made || "error" in made) {
@@ -141,9 +150,10 @@ export class ReportBatcher {
     this.statements++;
     const rows = await this.db.$queryRawUnsafe<Found[]>(
       `SELECT k.i::int - 1 AS i, o.id::text, o.status::text, o.to_identity::text, o.to_addr, o.attempts,
-         o.attempt_base, o.expires_at, o.sensitive, o.priority::text
+         o.attempt_base, o.expires_at, o.sensitive, o.priority::text, c.redelivery
        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(channel, provider_id, i)
-       JOIN outbound o ON o.channel = k.channel AND o.provider_id = k.provider_id`,
+       JOIN outbound o ON o.channel = k.channel AND o.provider_id = k.provider_id
+       LEFT JOIN channel c ON c.id = k.channel`,
       reports.map((r) => r.channel),
       reports.map((r) => r.providerId),
     );
@@ -223,13 +233,13 @@ export class ReportBatcher {
     });
   }
 
-  /** When a failure the channel's redelivery policy retries is tried again; undefined: the report is final. */
-  private async retryAt({ channel, delivered, failure }: Report, outbound: Found): Promise<Date | undefined> {
-    if (delivered || !failure) {
-      return undefined;
+  /** A report whose send was recorded after the read: made again, reading the outbound now. */
+  private async again(report: Report): Promise<ReportOutcome> {
+    const [again] = await this.write([report]);
+    if (again && "error" in again) {
+      throw again.error;
     }
-    this.statements++;
-    return retryAt(this.db, channel, outbound, failure);
+    return (again as { outcome: ReportOutcome }).outcome;
   }
 
   /** A retried failure: another attempt of the outbound (no event), on its own as before. */
