@@ -33,6 +33,12 @@ async function eventsOf(svc: Svc, ids: string[]): Promise<string[]> {
   return rows.map((r) => r.e).sort();
 }
 
+/** One hook for each event of a final report (once per file: its tests share the database). */
+const registerHooks = (svc: Svc) =>
+  svc.db.$executeRaw`INSERT INTO tidings_hook (event, target, secret)
+    SELECT event, 'http://127.0.0.1:9/' || event, 'secret' FROM unnest(ARRAY['outbound.failed', 'outbound.delivery_report']) AS event
+    WHERE NOT EXISTS (SELECT 1 FROM tidings_hook h WHERE h.target = 'http://127.0.0.1:9/' || event)`;
+
 /** The hook deliveries written for these outbounds, as `event id`. */
 async function hookDeliveriesOf(svc: Svc, ids: string[]): Promise<string[]> {
   const rows = await svc.db.$queryRawUnsafe<{ e: string }[]>(
@@ -53,13 +59,21 @@ async function writesOf(svc: Svc, ids: string[]): Promise<number> {
   return row?.n ?? 0;
 }
 
+/** How many of the database's sessions wait for a lock of this kind (`advisory`, `transactionid`: a row's). */
+async function waitingFor(svc: Svc, lock: string): Promise<number> {
+  const [row] = await svc.db.$queryRawUnsafe<{ n: number }[]>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+     WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = $1`,
+    lock,
+  );
+  return row?.n ?? 0;
+}
+
 describe("final reports arriving together", () => {
   it("are applied in fewer statements than reports, each with its own outcome, events and hooks once", async ({
     svc,
   }) => {
-    await svc.db.$executeRaw`INSERT INTO tidings_hook (event, target, secret) VALUES
-      ('outbound.failed', 'http://127.0.0.1:9/failed', 'secret'),
-      ('outbound.delivery_report', 'http://127.0.0.1:9/report', 'secret')`;
+    await registerHooks(svc);
     const sends = await submitted(svc, "reports-1", 25);
     const [delivered, failed, final] = [sends.slice(0, 10), sends.slice(10, 20), sends.slice(20, 24)];
     const resent = sends[24] as (typeof sends)[number];
@@ -151,16 +165,9 @@ describe("final reports arriving together", () => {
     await isRecorded;
     // The report finds no outbound with its provider id (not committed yet): its statement waits for the lock.
     const reported = batcher.report(report(providerId(send), true));
-    await waitFor(
-      async () => {
-        const [row] = await svc.db.$queryRawUnsafe<{ n: number }[]>(
-          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-           WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()`,
-        );
-        return row?.n === 1;
-      },
-      { what: "the report waiting for the lock" },
-    );
+    await waitFor(async () => (await waitingFor(svc, "advisory")) === 1, {
+      what: "the report waiting for the lock",
+    });
     commit();
     await recording;
 
@@ -216,6 +223,52 @@ describe("final reports arriving together", () => {
       status: "failed",
       reason: "rejected",
     });
+  });
+
+  it("announces only the changes its statement made: not one another change overtook after the read", async ({
+    svc,
+  }) => {
+    await registerHooks(svc);
+    const [x, y, overtaken, other] = await submitted(svc, "reports-5", 4);
+    const batcher = new ReportBatcher(svc.db);
+    let locked!: () => void;
+    let commit!: () => void;
+    const [isLocked, committing] = [
+      new Promise<void>((resolve) => (locked = resolve)),
+      new Promise<void>((resolve) => (commit = resolve)),
+    ];
+    // Another change of `overtaken` (as another process's report would make it), holding its row until released.
+    const overtaking = svc.db.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT 1 FROM outbound WHERE id = ${overtaken!.id}::uuid FOR UPDATE`;
+        locked();
+        await committing;
+        await tx.$executeRaw`UPDATE outbound SET status = 'delivered', delivered = true WHERE id = ${overtaken!.id}::uuid`;
+      },
+      { timeout: 30_000 },
+    );
+    await isLocked;
+    // x and y go at once; the other two share the third statement, which waits for the row.
+    const reported = Promise.all(
+      [x!, y!, overtaken!, other!].map((s) => batcher.report(report(providerId(s), false, "undeliverable"))),
+    );
+    await waitFor(async () => (await waitingFor(svc, "transactionid")) === 1, {
+      what: "the statement waiting for the row",
+    });
+    commit();
+    await overtaking;
+
+    expect(await reported).toEqual(["applied", "applied", "unchanged", "applied"]);
+    const ids = [x!, y!, overtaken!, other!].map((s) => s.id);
+    expect(await eventsOf(svc, ids)).toEqual(
+      [x!, y!, other!].flatMap((s) => [`outbound.failed ${s.id}`, `outbound.delivery_report ${s.id}`]).sort(),
+    );
+    expect(await hookDeliveriesOf(svc, ids)).toEqual(
+      [x!, y!, other!].flatMap((s) => [`outbound.failed ${s.id}`, `outbound.delivery_report ${s.id}`]).sort(),
+    );
+    expect(await svc.db.outboundEvent.count({ where: { outboundId: overtaken!.id, status: "failed" } })).toBe(
+      0,
+    );
   });
 
   it("fails only the report at fault when their statement fails", async ({ svc }) => {
