@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import type { Db } from "../src/db.ts";
+import type { Db, Tx } from "../src/db.ts";
 import { type Report, ReportBatcher, type ReportOutcome } from "../src/outbound/report-batch.ts";
 import { recordSends } from "../src/outbound/status.ts";
 import { createMessageSenderService } from "../src/service.ts";
@@ -67,6 +67,34 @@ async function waitingFor(svc: Svc, lock: string): Promise<number> {
     lock,
   );
   return row?.n ?? 0;
+}
+
+type Step = (tx: Tx) => Promise<unknown>;
+
+/** A transaction held open once `start` is made, to force an interleaving: `commit` makes `finish`, then commits. */
+async function heldOpen(svc: Svc, start: Step, finish?: Step): Promise<{ commit(): Promise<void> }> {
+  let started!: () => void;
+  let release!: () => void;
+  const [isStarted, released] = [
+    new Promise<void>((resolve) => (started = resolve)),
+    new Promise<void>((resolve) => (release = resolve)),
+  ];
+  const done = svc.db.$transaction(
+    async (tx) => {
+      await start(tx);
+      started();
+      await released;
+      await finish?.(tx);
+    },
+    { timeout: 30_000 },
+  );
+  await Promise.race([isStarted, done]);
+  return {
+    commit: async () => {
+      release();
+      await done;
+    },
+  };
 }
 
 describe("final reports arriving together", () => {
@@ -146,30 +174,17 @@ describe("final reports arriving together", () => {
     const [command] = await claimedBy(svc, "reports-2", 1);
     const send = accepted(command!, "reports-2");
     const batcher = new ReportBatcher(svc.db);
-    let recorded!: () => void;
-    let commit!: () => void;
-    const [isRecorded, committing] = [
-      new Promise<void>((resolve) => (recorded = resolve)),
-      new Promise<void>((resolve) => (commit = resolve)),
-    ];
     // recordSends itself, held open before its commit: its statement took the report lock and recorded the send,
     // and its read of the early reports found none.
-    const recording = svc.db.$transaction(
-      async (tx) => {
-        expect(await recordSends(tx as unknown as Db, [send])).toEqual([true]);
-        recorded();
-        await committing;
-      },
-      { timeout: 30_000 },
-    );
-    await isRecorded;
+    const recording = await heldOpen(svc, async (tx) => {
+      expect(await recordSends(tx as unknown as Db, [send])).toEqual([true]);
+    });
     // The report finds no outbound with its provider id (not committed yet): its statement waits for the lock.
     const reported = batcher.report(report(providerId(send), true));
     await waitFor(async () => (await waitingFor(svc, "advisory")) === 1, {
       what: "the report waiting for the lock",
     });
-    commit();
-    await recording;
+    await recording.commit();
 
     // Kept as an early report, it would be lost: recordSends read the early reports before it was written.
     expect(await reported).toBe("applied");
@@ -231,23 +246,13 @@ describe("final reports arriving together", () => {
     await registerHooks(svc);
     const [x, y, overtaken, other] = await submitted(svc, "reports-5", 4);
     const batcher = new ReportBatcher(svc.db);
-    let locked!: () => void;
-    let commit!: () => void;
-    const [isLocked, committing] = [
-      new Promise<void>((resolve) => (locked = resolve)),
-      new Promise<void>((resolve) => (commit = resolve)),
-    ];
     // Another change of `overtaken` (as another process's report would make it), holding its row until released.
-    const overtaking = svc.db.$transaction(
-      async (tx) => {
-        await tx.$executeRaw`SELECT 1 FROM outbound WHERE id = ${overtaken!.id}::uuid FOR UPDATE`;
-        locked();
-        await committing;
-        await tx.$executeRaw`UPDATE outbound SET status = 'delivered', delivered = true WHERE id = ${overtaken!.id}::uuid`;
-      },
-      { timeout: 30_000 },
+    const overtaking = await heldOpen(
+      svc,
+      (tx) => tx.$executeRaw`SELECT 1 FROM outbound WHERE id = ${overtaken!.id}::uuid FOR UPDATE`,
+      (tx) =>
+        tx.$executeRaw`UPDATE outbound SET status = 'delivered', delivered = true WHERE id = ${overtaken!.id}::uuid`,
     );
-    await isLocked;
     // x and y go at once; the other two share the third statement, which waits for the row.
     const reported = Promise.all(
       [x!, y!, overtaken!, other!].map((s) => batcher.report(report(providerId(s), false, "undeliverable"))),
@@ -255,8 +260,7 @@ describe("final reports arriving together", () => {
     await waitFor(async () => (await waitingFor(svc, "transactionid")) === 1, {
       what: "the statement waiting for the row",
     });
-    commit();
-    await overtaking;
+    await overtaking.commit();
 
     expect(await reported).toEqual(["applied", "applied", "unchanged", "applied"]);
     const ids = [x!, y!, overtaken!, other!].map((s) => s.id);
