@@ -15,7 +15,7 @@ export function dateTimeFilter<F extends string>(
 }
 
 /** Seed's `ordering=created_at|-created_at` (newest first by default); the id breaks ties, so pages are stable. */
-export function createdAtOrder(
+function createdAtOrder(
   ordering: "created_at" | "-created_at" | undefined,
 ): [{ createdAt: "asc" | "desc" }, { id: "asc" | "desc" }] {
   const direction = ordering === "created_at" ? "asc" : "desc";
@@ -23,7 +23,7 @@ export function createdAtOrder(
 }
 
 /** What `listByCreatedAt` reads of a Prisma model: the rows matching a filter, counted, and one page of them. */
-export interface CreatedAtTable<Where, Row> {
+interface CreatedAtTable<Where, Row> {
   count(args: { where: Where }): Prisma.PrismaPromise<number>;
   findMany(
     args: { where: Where; orderBy: ReturnType<typeof createdAtOrder> } & ReturnType<typeof pageSlice>,
