@@ -15,6 +15,8 @@
  *   CHAOS_MESSAGES=20000          messages in all (half direct, half stage-based)
  *   CHAOS_INFRA=0                 process kills only (no broker or database restart): the CI version
  *   CHAOS_KILL_INTERVAL_MS=3000, CHAOS_SENDER_WORKERS=3, CHAOS_SUBSCRIPTION_WORKERS=2
+ *   CHAOS_KILL_PHASE_MS=<ms>      stop killing this long after the load began, even while messages still flow
+ *                                 (default: only once they stop flowing); bounds a run whose kills slow it down
  *   CHAOS_QUIET_MS=30000          quiescence: nothing changed for this long and every main/retry queue empty
  *   CHAOS_TIMEOUT_MS=900000       give up waiting for quiescence after this long
  *   PLATFORM_LOG_DIR=<dir>        keep every process's output there (<process name>.log)
@@ -38,6 +40,7 @@ const INFRA = env.CHAOS_INFRA !== "0";
 const KILL_INTERVAL_MS = Number(env.CHAOS_KILL_INTERVAL_MS ?? 3_000);
 const SENDER_WORKERS = Number(env.CHAOS_SENDER_WORKERS ?? 3);
 const SUBSCRIPTION_WORKERS = Number(env.CHAOS_SUBSCRIPTION_WORKERS ?? 2);
+const KILL_PHASE_MS = Number(env.CHAOS_KILL_PHASE_MS ?? Number.POSITIVE_INFINITY);
 const QUIET_MS = Number(env.CHAOS_QUIET_MS ?? 30_000);
 const TIMEOUT_MS = Number(env.CHAOS_TIMEOUT_MS ?? 900_000);
 const SUBSCRIPTIONS = Math.floor(MESSAGES / 2);
@@ -185,7 +188,7 @@ async function restartInfrastructure(what: "rabbitmq" | "postgres"): Promise<voi
 
 // --- set-up -------------------------------------------------------------------------------------------
 log(
-  `${MESSAGES} messages (${DIRECT} direct, ${SUBSCRIPTIONS} stage-based), kills every ${KILL_INTERVAL_MS} ms, infrastructure restarts ${INFRA ? "on" : "off"}`,
+  `${MESSAGES} messages (${DIRECT} direct, ${SUBSCRIPTIONS} stage-based), kills every ${KILL_INTERVAL_MS} ms${Number.isFinite(KILL_PHASE_MS) ? ` for at most ${KILL_PHASE_MS / 1000} s` : ""}, infrastructure restarts ${INFRA ? "on" : "off"}`,
 );
 await seed();
 await supervised("message-sender", "api", "message-sender-api");
@@ -259,7 +262,8 @@ log(
   `direct sends: ${loadResult.ok} accepted, ${unanswered} unanswered (first: ${loadResult.firstError ?? "none"})`,
 );
 
-// Keep killing while messages still flow to the provider (the tick's fan-out may still be running), then settle.
+// Keep killing while messages still flow to the provider (the tick's fan-out may still be running), at most
+// CHAOS_KILL_PHASE_MS from the start, then settle.
 const expected = [...accepted, ...Array.from({ length: SUBSCRIPTIONS }, (_, i) => msisdn(i))];
 const reached = () => {
   const called = new Set(simulator.messages.map((m) => m.to));
@@ -267,7 +271,8 @@ const reached = () => {
 };
 const deadline = started + TIMEOUT_MS;
 let progressAt = Date.now();
-while (reached() < expected.length && Date.now() < deadline - QUIET_MS) {
+const killsEnd = Math.min(deadline - QUIET_MS, started + KILL_PHASE_MS);
+while (reached() < expected.length && Date.now() < killsEnd) {
   const before = simulator.messages.length;
   await sleep(2_000);
   if (simulator.messages.length > before) {
