@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { context, ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import type { OutboundSend } from "@tidings/contracts";
@@ -6,9 +5,8 @@ import { serviceTest } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { type AcceptedSend, recordSends, reportFinal } from "../src/outbound/status.ts";
 import { sendRecorder } from "../src/sending/claim.ts";
-import { ClaimBatcher } from "../src/sending/claim-window.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { msisdn } from "./helpers.ts";
+import { accepted, claimedBy } from "./submitted.ts";
 import type { Svc } from "./support.ts";
 
 // The sends a worker's provider accepted, recorded together: one statement for those that finish at the same time
@@ -16,33 +14,6 @@ import type { Svc } from "./support.ts";
 // outbox keeps what the statements wrote.
 
 const it = serviceTest(createMessageSenderService());
-
-/** `n` outbounds stored and claimed by `worker`. */
-async function claimedBy(svc: Svc, worker: string, n: number): Promise<OutboundSend[]> {
-  const batcher = new ClaimBatcher(svc.db, worker, 30_000);
-  try {
-    const commands = Array.from({ length: n }, () => ({
-      id: randomUUID(),
-      to_addr: msisdn(),
-      content: "Your results are ready",
-      channel: "LOG",
-      metadata: {},
-    }));
-    await Promise.all(commands.map((c) => batcher.claim(c, "LOG")));
-    return commands;
-  } finally {
-    batcher.close();
-  }
-}
-
-const accepted = (command: OutboundSend, worker: string): AcceptedSend => ({
-  id: command.id,
-  worker,
-  result: { providerId: `SM${randomUUID().replaceAll("-", "")}`, delivered: false },
-  channel: "LOG",
-  toIdentity: null,
-  priority: "normal",
-});
 
 const submittedEvents = (svc: Svc, ids: string[]) =>
   svc.db.$queryRawUnsafe<{ id: string }[]>(

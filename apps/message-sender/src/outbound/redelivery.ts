@@ -57,7 +57,20 @@ export async function retryAt(
   }
   const [row] = await db.$queryRaw<{ redelivery: unknown }[]>`
     SELECT redelivery FROM channel WHERE id = ${channel}`;
-  const policy = effectivePolicy(row?.redelivery, failure.defaults);
+  return retryUnder(row?.redelivery, outbound, failure, now);
+}
+
+/** retryAt under a channel's own policy (its `redelivery` column, as read): no read of its own. */
+export function retryUnder(
+  own: unknown,
+  outbound: AttemptFacts,
+  failure: FailedReport,
+  now = new Date(),
+): Date | undefined {
+  if (outbound.sensitive) {
+    return undefined;
+  }
+  const policy = effectivePolicy(own, failure.defaults);
   const made = outbound.attempts - outbound.attempt_base;
   if (!(policy.retry_on as FailureKind[]).includes(failure.kind) || made >= policy.max_attempts) {
     return undefined;

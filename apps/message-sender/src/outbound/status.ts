@@ -1,12 +1,12 @@
 import { enqueueStatement, type TraceCarrier } from "@tidings/amqp";
 import type { OutboundPriority, RedeliveryPolicy } from "@tidings/contracts";
-import { hookDeliveriesCte } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
-import { announce, type Change, eventsFor, historyDetail, hooksFor } from "./announce.ts";
+import { announce, type Change, eventsFor, historyDetail } from "./announce.ts";
 import { anotherAttempt } from "./attempts.ts";
 import type { SendResult } from "./channel.ts";
 import { type AttemptFacts, type FailedReport, NO_REPORT, retryAt } from "./redelivery.ts";
+import { type ReportOutcome, reportBatcher } from "./report-batch.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
 // the worker making it), so status only moves forward (but for anotherAttempt, the one way back to queued) and a
@@ -188,8 +188,8 @@ const facts = (row: OutboundRow): AttemptFacts => ({
 });
 
 /**
- * Serialises recordSend and reportFinal for one provider id, so an early report is never missed (recordSend
- * takes the same lock inside its statement).
+ * Serialises recordSend and reportFinal for one provider id, so an early report is never missed (recordSend takes
+ * the same lock inside its statement, reportFinal in outbound_keep_early_report: the same key).
  */
 const reportLock = (db: Db | Tx, channel: string, providerId: string) =>
   db.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${channel} || ':' || ${providerId}))`;
@@ -226,128 +226,25 @@ async function finishWith(
 export const recordNoReport = (tx: Tx, row: Pick<OutboundRow, "id" | "providerId" | "toAddr">) =>
   finishWith(tx, row.id, row.providerId, false, NO_REPORT, row.toAddr);
 
-export type ReportOutcome = "applied" | "unchanged" | "early";
+export type { ReportOutcome } from "./report-batch.ts";
 
 /**
  * A provider's final report (delivered or failed) for a provider id, from a callback or the reconciler:
  * submitted -> delivered | failed, with the events; a report for an outbound already final changes nothing
- * (replays, late reports), nor one for an earlier attempt's provider id. A failure with its kind (`failure`) is
- * first put to the channel's redelivery policy: retried, it is another attempt (anotherAttempt), with no event. A report for a provider id no outbound has recorded yet overtook the submit
- * confirmation: it is kept (the first one wins) and recordSend applies it. In the common case (the outbound with this provider id is stored and submitted) it is one read and ONE
- * statement that makes the compare-and-set, writes the history row and enqueues the events (one statement is
- * atomic: the events exist iff the change does), instead of a locked interactive transaction of seven round
- * trips. The lock is not needed there: it orders recordSend with a report that finds no outbound, and the
- * outbound is only visible once recordSend committed. A report that finds no outbound (it overtook the submit
- * confirmation, common with a provider that calls back at once) is kept as an early report under that lock, in
- * a batch transaction of two raw statements (the second sees whatever recordSend committed while it waited).
+ * (replays, late reports), nor one for an earlier attempt's provider id (kept in that attempt's history). A
+ * failure with its kind (`failure`) is first put to the channel's redelivery policy: retried, it is another
+ * attempt (anotherAttempt), with no event. A report for a provider id no outbound has recorded yet overtook the
+ * submit confirmation: it is kept (the first one wins) under the report lock, and recordSend applies it.
+ * Resolves once its change committed. Reports that arrive together are applied together (ReportBatcher): those
+ * that arrive while a statement is in flight share one read of their outbounds and ONE statement that makes each
+ * compare-and-set with its history row, events and hook deliveries, and keeps the early ones, instead of a read
+ * and a statement (or a locked transaction) each.
  */
-export async function reportFinal(
+export const reportFinal = (
   db: Db,
   channel: string,
   providerId: string,
   delivered: boolean,
   reason: string | null,
   failure?: FailedReport,
-): Promise<ReportOutcome> {
-  // to_addr and attempts do not change while the outbound is submitted: the hooks below carry them.
-  const [outbound] = await db.$queryRawUnsafe<
-    (AttemptFacts & {
-      id: string;
-      status: string;
-      to_identity: string | null;
-      to_addr: string | null;
-      priority: OutboundPriority;
-    })[]
-  >(
-    `SELECT id::text, status::text, to_identity::text, to_addr, attempts, attempt_base, expires_at, sensitive,
-       priority::text
-     FROM outbound WHERE channel = $1 AND provider_id = $2`,
-    channel,
-    providerId,
-  );
-  if (!outbound) {
-    const [, [kept]] = await db.$transaction([
-      reportLock(db, channel, providerId),
-      db.$queryRaw<{ found: boolean; past: boolean }[]>`
-        WITH found AS (SELECT 1 FROM outbound WHERE channel = ${channel} AND provider_id = ${providerId}),
-          past AS (SELECT 1 FROM outbound_past_attempt WHERE channel = ${channel} AND provider_id = ${providerId}),
-          kept AS (
-            INSERT INTO early_report (channel, provider_id, status, reason, kind)
-            SELECT ${channel}, ${providerId}, ${delivered ? "delivered" : "failed"}::outbound_status, ${reason},
-              ${failure?.kind ?? null}
-            WHERE NOT EXISTS (SELECT 1 FROM found) AND NOT EXISTS (SELECT 1 FROM past)
-            ON CONFLICT (channel, provider_id) DO NOTHING)
-        SELECT EXISTS (SELECT 1 FROM found) AS found, EXISTS (SELECT 1 FROM past) AS past`,
-    ]);
-    if (kept?.past) {
-      // A late report of an earlier attempt: it says nothing of the current one; kept in the history.
-      await db.$executeRaw`
-        INSERT INTO outbound_event (outbound_id, status, detail)
-        SELECT outbound_id, ${delivered ? "delivered" : "failed"}::outbound_status, jsonb_build_object(
-          'channel', channel, 'provider_id', provider_id, 'reason', ${`late report of an earlier attempt${reason ? `: ${reason}` : ""}`}::text)
-        FROM outbound_past_attempt p WHERE channel = ${channel} AND provider_id = ${providerId}
-          AND NOT EXISTS (SELECT 1 FROM outbound_event e WHERE e.outbound_id = p.outbound_id
-            AND e.detail->>'provider_id' = p.provider_id AND e.detail->>'reason' LIKE 'late report%')`;
-      return "unchanged";
-    }
-    // Kept (or an earlier report for it was: the first one wins), unless the send was recorded meanwhile.
-    return kept?.found ? reportFinal(db, channel, providerId, delivered, reason, failure) : "early";
-  }
-  if (outbound.status !== "submitted") {
-    return "unchanged"; // already final: status only moves forward
-  }
-  const retry = !delivered && failure && (await retryAt(db, channel, outbound, failure));
-  if (retry) {
-    const moved = await db.$transaction((tx) =>
-      anotherAttempt(tx, [outbound.id], { from: ["submitted"], providerId, notBefore: retry, reason }),
-    );
-    return moved.length > 0 ? "applied" : "unchanged";
-  }
-  // The outbound as finishWith() leaves it; the UPDATE below makes exactly this change or none.
-  const change: Change = {
-    row: {
-      id: outbound.id,
-      status: delivered ? "delivered" : "failed",
-      toIdentity: outbound.to_identity,
-      channel,
-      providerId,
-      delivered,
-      updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
-      priority: outbound.priority,
-    },
-    reason: reason ?? undefined,
-    report: failure?.kind !== NO_REPORT,
-  };
-  const changed = "EXISTS (SELECT 1 FROM changed)";
-  // Its parameter follows the seven of the change below.
-  const hooks = hookDeliveriesCte(
-    hooksFor(change, { attempts: outbound.attempts, sentTo: outbound.to_addr }),
-    8,
-    changed,
-  );
-  const statement = enqueueStatement(eventsFor(change), {
-    ctes: `changed AS (
-        UPDATE outbound
-        SET status = $2::outbound_status, delivered = $3::boolean, to_addr = '',
-            last_error = CASE WHEN $3::boolean THEN last_error ELSE $4::text END, updated_at = $5::timestamptz
-        WHERE id = $1::uuid AND status = 'submitted' AND provider_id = $7
-        RETURNING id),
-      history AS (
-        INSERT INTO outbound_event (outbound_id, status, detail)
-        SELECT id, $2::outbound_status, $6::jsonb FROM changed)${hooks ? `, ${hooks.cte}` : ""}`,
-    values: [
-      change.row.id,
-      change.row.status,
-      delivered,
-      reason,
-      change.row.updatedAt.toISOString(),
-      JSON.stringify(historyDetail(change)),
-      providerId,
-      ...(hooks?.values ?? []),
-    ],
-    onlyIf: changed,
-  });
-  // n counts the events written: at least one when the compare-and-set changed the outbound, else none.
-  const [result] = await db.$queryRawUnsafe<{ n: number }[]>(statement.text, ...statement.values);
-  return (result?.n ?? 0) > 0 ? "applied" : "unchanged";
-}
+): Promise<ReportOutcome> => reportBatcher(db).report({ channel, providerId, delivered, reason, failure });

@@ -1,0 +1,293 @@
+import { activeTraceCarrier, enqueueStatement, type TraceCarrier } from "@tidings/amqp";
+import type { OutboundPriority } from "@tidings/contracts";
+import { hookDeliveriesCte } from "@tidings/hooks";
+import type { Db } from "../db.ts";
+import { GroupCommit } from "../group-commit.ts";
+import { type Change, eventsFor, historyDetail, hooksFor } from "./announce.ts";
+import { anotherAttempt } from "./attempts.ts";
+import { type AttemptFacts, type FailedReport, NO_REPORT, retryUnder } from "./redelivery.ts";
+
+// Final reports applied together (see reportFinal in status.ts): the reports that arrive while a statement is in
+// flight go in the next one, so N reports arriving together cost one read and one statement, not N of each.
+
+export type ReportOutcome = "applied" | "unchanged" | "early";
+
+/** A provider's final report for a provider id, as reportFinal takes it. */
+export interface Report {
+  channel: string;
+  providerId: string;
+  delivered: boolean;
+  reason: string | null;
+  failure?: FailedReport;
+  /** The trace its events belong to (its callback's), for they may be written in another report's statement. */
+  traceContext?: TraceCarrier;
+}
+
+/** A report's outcome, or what made it fail (thrown to its own caller only). */
+type Settled = { outcome: ReportOutcome } | { error: unknown };
+
+/**
+ * What the read finds of an outbound (to_addr and attempts do not change while it is submitted: its hooks carry
+ * them), and its channel's own redelivery policy.
+ */
+type Found = AttemptFacts & {
+  i: number;
+  redelivery: unknown;
+  id: string;
+  status: string;
+  to_identity: string | null;
+  to_addr: string | null;
+  priority: OutboundPriority;
+};
+
+/** A report the statement makes: a compare-and-set of an outbound found submitted, or one that found none. */
+type Planned = { i: number; report: Report } & (
+  | { kind: "final"; outbound: Found; change: Change }
+  | { kind: "early" }
+);
+
+const key = (r: Report) => `${r.channel}:${r.providerId}`;
+
+/**
+ * The group commit of a database's final reports. Counts the statements it made (reads and writes), so a test can
+ * tell N reports from N statements.
+ */
+export class ReportBatcher {
+  statements = 0;
+  private readonly group = new GroupCommit<Report, Settled>({
+    maxBatch: 100,
+    maxWrites: 2,
+    write: (reports) => this.write(reports),
+  });
+
+  constructor(private readonly db: Db) {}
+
+  async report(report: Report): Promise<ReportOutcome> {
+    const settled = await this.group.add({
+      ...report,
+      traceContext: report.traceContext ?? activeTraceCarrier(),
+    });
+    if ("error" in settled) {
+      throw settled.error;
+    }
+    return settled.outcome;
+  }
+
+  /**
+   * One read of the outbounds (and their channels' policies), then one statement for all the reports, then, each
+   * on its own, those the redelivery policy retries and any whose send was recorded while the statement waited
+   * for its lock. Throws only before
+   * anything committed (the group commit then tries the reports one at a time); after, each report's error is its own.
+   */
+  private async write(reports: Report[]): Promise<Settled[]> {
+    // Duplicates: the first of each provider id is made; the others then change nothing (or were kept as well).
+    const first = new Map<string, number>();
+    for (const [i, r] of reports.entries()) {
+      if (!first.has(key(r))) {
+        first.set(key(r), i);
+      }
+    }
+    const unique = [...first.values()];
+    const found = await this.read(unique.map((i) => reports[i] as Report));
+    const settled: (Settled | undefined)[] = reports.map(() => undefined);
+    const planned: Planned[] = [];
+    const retried: { i: number; outbound: Found; retry: Date }[] = [];
+    for (const [u, i] of unique.entries()) {
+      const report = reports[i] as Report;
+      const outbound = found.get(u);
+      if (!outbound) {
+        planned.push({ i, report, kind: "early" });
+        continue;
+      }
+      if (outbound.status !== "submitted") {
+        settled[i] = { outcome: "unchanged" }; // already final: status only moves forward
+        continue;
+      }
+      // A failure with its kind is first put to the channel's redelivery policy.
+      const retry =
+        !report.delivered && report.failure && retryUnder(outbound.redelivery, outbound, report.failure);
+      if (retry) {
+        retried.push({ i, outbound, retry });
+      } else {
+        planned.push({ i, report, kind: "final", outbound, change: changeOf(report, outbound) });
+      }
+    }
+    const recorded: number[] = [];
+    for (const [i, outcome] of await this.apply(planned)) {
+      if (outcome === "found") {
+        recorded.push(i);
+      } else {
+        settled[i] = { outcome };
+      }
+    }
+    // Then each on its own, together: the retried failures, and the reports whose send was recorded after the read.
+    const followUps: [number, () => Promise<ReportOutcome>][] = [
+      ...retried.map(({ i, outbound, retry }): [number, () => Promise<ReportOutcome>] => [
+        i,
+        () => this.anotherAttempt(reports[i] as Report, outbound, retry),
+      ]),
+      ...recorded.map((i): [number, () => Promise<ReportOutcome>] => [
+        i,
+        () => this.again(reports[i] as Report),
+      ]),
+    ];
+    await Promise.all(
+      followUps.map(async ([i, make]) => {
+        settled[i] = await settle(make);
+      }),
+    );
+    return reports.map((r, i) => {
+      const made = settled[first.get(key(r)) as number];
+      if (first.get(key(r)) === i || !made || "error" in made) {
+        return made as Settled;
+      }
+      return { outcome: made.outcome === "early" ? "early" : "unchanged" };
+    });
+  }
+
+  /** The outbounds of these reports' provider ids, by the report's index. */
+  private async read(reports: Report[]): Promise<Map<number, Found>> {
+    this.statements++;
+    const rows = await this.db.$queryRawUnsafe<Found[]>(
+      `SELECT k.i::int - 1 AS i, o.id::text, o.status::text, o.to_identity::text, o.to_addr, o.attempts,
+         o.attempt_base, o.expires_at, o.sensitive, o.priority::text, c.redelivery
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(channel, provider_id, i)
+       JOIN outbound o ON o.channel = k.channel AND o.provider_id = k.provider_id
+       LEFT JOIN channel c ON c.id = k.channel`,
+      reports.map((r) => r.channel),
+      reports.map((r) => r.providerId),
+    );
+    return new Map(rows.map((row) => [row.i, row]));
+  }
+
+  /**
+   * ONE statement: the compare-and-set (submitted with this provider id -> delivered | failed) of each outbound
+   * found, its history row, its events and hook deliveries (each only with its own change), and each report that
+   * found no outbound kept by outbound_keep_early_report under its report lock (a migration's function: its reads
+   * come after the lock, where this statement's snapshot does not). The locks are taken first, in one order, as
+   * recordSends takes them. `found`: the send was recorded while the report waited for its lock.
+   */
+  private async apply(planned: Planned[]): Promise<[number, ReportOutcome | "found"][]> {
+    if (planned.length === 0) {
+      return [];
+    }
+    const finals = planned.flatMap((p) => (p.kind === "final" ? [p] : []));
+    const rows = planned.map((p) => ({
+      i: p.i,
+      kind: p.kind,
+      id: p.kind === "final" ? p.outbound.id : null,
+      channel: p.report.channel,
+      provider_id: p.report.providerId,
+      status: p.report.delivered ? "delivered" : "failed",
+      delivered: p.report.delivered,
+      reason: p.report.reason,
+      failure: p.report.failure?.kind ?? null,
+      updated_at: p.kind === "final" ? p.change.row.updatedAt.toISOString() : null,
+      detail: p.kind === "final" ? historyDetail(p.change) : null,
+    }));
+    const events = finals.flatMap(({ change, report: { traceContext } }) =>
+      eventsFor(change).map((m) => (traceContext ? { ...m, traceContext } : m)),
+    );
+    const hooks = hookDeliveriesCte(
+      finals.flatMap(({ change, outbound }) =>
+        hooksFor(change, { attempts: outbound.attempts, sentTo: outbound.to_addr }),
+      ),
+      2,
+      `${outboundOf("p.data::jsonb")} IN (SELECT id FROM changed)`,
+    );
+    const statement = enqueueStatement(events, {
+      ctes: `input AS (
+          SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i int, kind text, id uuid, channel text, provider_id text,
+            status outbound_status, delivered boolean, reason text, failure text, updated_at timestamptz, detail jsonb)),
+        kept AS MATERIALIZED (
+          SELECT i, outbound_keep_early_report(channel, provider_id, status, reason, failure) AS outcome
+          FROM (SELECT * FROM input WHERE kind = 'early' ORDER BY channel, provider_id) k),
+        changed AS (
+          UPDATE outbound o
+          SET status = i.status, delivered = i.delivered, to_addr = '',
+              last_error = CASE WHEN i.delivered THEN o.last_error ELSE i.reason END, updated_at = i.updated_at
+          FROM input i
+          WHERE i.kind = 'final' AND o.id = i.id AND o.status = 'submitted' AND o.provider_id = i.provider_id
+            AND (SELECT count(*) FROM kept) >= 0
+          RETURNING o.id, i.i),
+        history AS (
+          INSERT INTO outbound_event (outbound_id, status, detail)
+          SELECT c.id, i.status, i.detail FROM changed c JOIN input i ON i.i = c.i)${hooks ? `, ${hooks.cte}` : ""}`,
+      values: [JSON.stringify(rows), ...(hooks?.values ?? [])],
+      onlyIf: `${outboundOf("m.payload")} IN (SELECT id FROM changed)`,
+      returning: `(SELECT coalesce(array_agg(i), '{}') FROM changed) AS applied,
+        (SELECT coalesce(jsonb_object_agg(i, outcome), '{}') FROM kept) AS kept`,
+    });
+    this.statements++;
+    const [result] = await this.db.$queryRawUnsafe<{ applied: number[]; kept: Record<string, string> }[]>(
+      statement.text,
+      ...statement.values,
+    );
+    const applied = new Set(result?.applied);
+    return planned.map(({ i, kind }) => {
+      if (kind === "final") {
+        return [i, applied.has(i) ? "applied" : "unchanged"];
+      }
+      const outcome = result?.kept[i];
+      return [i, outcome === "found" ? "found" : outcome === "past" ? "unchanged" : "early"];
+    });
+  }
+
+  /** A report whose send was recorded after the read: made again, reading the outbound now. */
+  private async again(report: Report): Promise<ReportOutcome> {
+    const [again] = await this.write([report]);
+    if (again && "error" in again) {
+      throw again.error;
+    }
+    return (again as { outcome: ReportOutcome }).outcome;
+  }
+
+  /** A retried failure: another attempt of the outbound (no event), on its own as before. */
+  private async anotherAttempt(report: Report, outbound: Found, notBefore: Date): Promise<ReportOutcome> {
+    const { providerId, reason } = report;
+    this.statements++;
+    const moved = await this.db.$transaction((tx) =>
+      anotherAttempt(tx, [outbound.id], { from: ["submitted"], providerId, notBefore, reason }),
+    );
+    return moved.length > 0 ? "applied" : "unchanged";
+  }
+}
+
+/** The outbound a status event or hook names: `id` (outbound.delivered / failed), `outbound_id` (delivery_report). */
+const outboundOf = (json: string) => `coalesce(${json}->>'outbound_id', ${json}->>'id')::uuid`;
+
+/** The outbound as the statement leaves it when its compare-and-set holds. */
+const changeOf = ({ channel, providerId, delivered, reason, failure }: Report, outbound: Found): Change => ({
+  row: {
+    id: outbound.id,
+    status: delivered ? "delivered" : "failed",
+    toIdentity: outbound.to_identity,
+    channel,
+    providerId,
+    delivered,
+    updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
+    priority: outbound.priority,
+  },
+  reason: reason ?? undefined,
+  report: failure?.kind !== NO_REPORT,
+});
+
+async function settle(make: () => Promise<ReportOutcome>): Promise<Settled> {
+  try {
+    return { outcome: await make() };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** One batcher per database client: all of its final reports go through it. */
+const batchers = new WeakMap<Db, ReportBatcher>();
+
+export function reportBatcher(db: Db): ReportBatcher {
+  let batcher = batchers.get(db);
+  if (!batcher) {
+    batcher = new ReportBatcher(db);
+    batchers.set(db, batcher);
+  }
+  return batcher;
+}
