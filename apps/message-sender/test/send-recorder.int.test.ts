@@ -1,9 +1,10 @@
 import { context, ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
-import type { OutboundSend } from "@tidings/contracts";
+import type { OutboundSend, RedeliveryPolicy } from "@tidings/contracts";
 import { serviceTest } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { type AcceptedSend, recordSends, reportFinal } from "../src/outbound/status.ts";
+import { reportBatcher } from "../src/outbound/report-batch.ts";
+import { recordSends, reportFinal } from "../src/outbound/status.ts";
 import { sendRecorder } from "../src/sending/claim.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { accepted, claimedBy } from "./submitted.ts";
@@ -96,18 +97,61 @@ describe("sends recorded together", () => {
     );
   });
 
-  it("applies a final report that overtook one of the sends", async ({ svc }) => {
-    const commands = await claimedBy(svc, "recorder-3", 3);
-    const sends = commands.map((c) => accepted(c, "recorder-3"));
-    const overtaken = sends[1] as AcceptedSend;
-    expect(await reportFinal(svc.db, "LOG", overtaken.result.providerId as string, true, null)).toBe("early");
-
-    expect(await recordSends(svc.db, sends)).toEqual([true, true, true]);
-    const rows = await svc.db.outbound.findMany({ where: { id: { in: commands.map((c) => c.id) } } });
-    expect(rows.find((r) => r.id === overtaken.id)).toMatchObject({ status: "delivered", delivered: true });
-    expect(rows.filter((r) => r.status === "submitted")).toHaveLength(2);
+  it("applies the final reports that overtook its sends in shared statements, and forgets them", async ({
+    svc,
+  }) => {
+    const commands = await claimedBy(svc, "recorder-3", 12);
+    const redelivery: RedeliveryPolicy = {
+      max_attempts: 3,
+      backoff_seconds: [60],
+      retry_on: ["network"],
+      no_report_timeout_seconds: 600,
+    };
+    const sends = commands.map((c) => ({ ...accepted(c, "recorder-3"), redelivery }));
+    const providerId = (i: number) => sends[i]?.result.providerId as string;
+    // Ten overtake their sends: eight delivered, a failure the policy retries, a failure it does not.
+    const overtaken = Array.from({ length: 10 }, (_, i) => i + 1);
     expect(
-      await svc.db.earlyReport.count({ where: { providerId: overtaken.result.providerId as string } }),
-    ).toBe(0);
+      await Promise.all(
+        overtaken.map((i) =>
+          i === 9
+            ? reportFinal(svc.db, "LOG", providerId(i), false, "network down", {
+                kind: "network",
+                defaults: redelivery,
+              })
+            : i === 10
+              ? reportFinal(svc.db, "LOG", providerId(i), false, "blocked", {
+                  kind: "blocked",
+                  defaults: redelivery,
+                })
+              : reportFinal(svc.db, "LOG", providerId(i), true, null),
+        ),
+      ),
+    ).toEqual(overtaken.map(() => "early"));
+    const batcher = reportBatcher(svc.db);
+    const before = batcher.statements;
+
+    expect(await recordSends(svc.db, sends)).toEqual(sends.map(() => true));
+    // A read and a statement for the first two (each goes at once: two statements may be in flight), then ONE read
+    // and ONE statement for the other eight; the retried one's next attempt on its own. One each: 20 and more.
+    expect(batcher.statements - before).toBeGreaterThanOrEqual(4);
+    expect(batcher.statements - before).toBeLessThanOrEqual(7);
+    const rows = await svc.db.outbound.findMany({ where: { id: { in: commands.map((c) => c.id) } } });
+    const row = (i: number) => rows.find((r) => r.id === sends[i]?.id);
+    expect(overtaken.slice(0, 8).map((i) => row(i)?.status)).toEqual(
+      overtaken.slice(0, 8).map(() => "delivered"),
+    );
+    expect(row(9)).toMatchObject({
+      status: "queued",
+      providerId: null,
+      attempts: 1,
+      lastError: "network down",
+    });
+    expect(row(9)?.notBefore?.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    expect(row(10)).toMatchObject({ status: "failed", delivered: false, lastError: "blocked" });
+    expect([row(0), row(11)].map((r) => r?.status)).toEqual(["submitted", "submitted"]);
+    expect(await svc.db.earlyReport.count({ where: { providerId: { in: overtaken.map(providerId) } } })).toBe(
+      0,
+    );
   });
 });

@@ -1,6 +1,5 @@
 import type { FailureKind, RedeliveryPolicy, RedeliveryPolicyInput } from "@tidings/contracts";
 import type { MessageSenderConfig } from "../config.ts";
-import type { Db, Tx } from "../db.ts";
 
 // The redelivery policy: whether a failed delivery is tried again (another attempt of the same outbound, see
 // anotherAttempt in status.ts) or is final, and when a message with no report at all is given up.
@@ -40,27 +39,11 @@ export interface AttemptFacts {
 }
 
 /**
- * When the next attempt of an outbound whose latest attempt failed goes out (now + the backoff), or undefined when
- * the failure is final: its kind is not retried by the channel's policy, its attempts since it was last (re)sent
- * are used up, the next attempt would come after `expires_at`, or it is sensitive (its content was cleared once
- * it was sent, so there is nothing to send again).
+ * When the next attempt of an outbound whose latest attempt failed goes out (now + the backoff) under its channel's
+ * own policy (`own`: its `redelivery` column, as read), or undefined when the failure is final: its kind is not
+ * retried by the policy, its attempts since it was last (re)sent are used up, the next attempt would come after
+ * `expires_at`, or it is sensitive (its content was cleared once it was sent, so there is nothing to send again).
  */
-export async function retryAt(
-  db: Db | Tx,
-  channel: string,
-  outbound: AttemptFacts,
-  failure: FailedReport,
-  now = new Date(),
-): Promise<Date | undefined> {
-  if (outbound.sensitive) {
-    return undefined;
-  }
-  const [row] = await db.$queryRaw<{ redelivery: unknown }[]>`
-    SELECT redelivery FROM channel WHERE id = ${channel}`;
-  return retryUnder(row?.redelivery, outbound, failure, now);
-}
-
-/** retryAt under a channel's own policy (its `redelivery` column, as read): no read of its own. */
 export function retryUnder(
   own: unknown,
   outbound: AttemptFacts,

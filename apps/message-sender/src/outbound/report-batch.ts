@@ -19,6 +19,11 @@ export interface Report {
   delivered: boolean;
   reason: string | null;
   failure?: FailedReport;
+  /**
+   * An early report (kept before its send was recorded) that recordSends found: the statement that applies it
+   * forgets it, so it is applied once whatever else fails.
+   */
+  early?: boolean;
   /** The trace its events belong to (its callback's), for they may be written in another report's statement. */
   traceContext?: TraceCarrier;
 }
@@ -87,7 +92,13 @@ export class ReportBatcher {
         first.set(key(r), i);
       }
     }
-    const unique = [...first.values()];
+    // An early report's row is forgotten whichever of its duplicates is made.
+    const early = new Set(reports.filter((r) => r.early).map(key));
+    const unique = [...first.values()].map((i) => {
+      const r = reports[i] as Report;
+      reports[i] = early.has(key(r)) ? { ...r, early: true } : r;
+      return i;
+    });
     const found = await this.read(unique.map((i) => reports[i] as Report));
     const settled: (Settled | undefined)[] = reports.map(() => undefined);
     const planned: Planned[] = [];
@@ -182,6 +193,7 @@ export class ReportBatcher {
       delivered: p.report.delivered,
       reason: p.report.reason,
       failure: p.report.failure?.kind ?? null,
+      early: p.report.early === true,
       updated_at: p.kind === "final" ? p.change.row.updatedAt.toISOString() : null,
       detail: p.kind === "final" ? historyDetail(p.change) : null,
     }));
@@ -198,7 +210,11 @@ export class ReportBatcher {
     const statement = enqueueStatement(events, {
       ctes: `input AS (
           SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i int, kind text, id uuid, channel text, provider_id text,
-            status outbound_status, delivered boolean, reason text, failure text, updated_at timestamptz, detail jsonb)),
+            status outbound_status, delivered boolean, reason text, failure text, early boolean, updated_at timestamptz,
+            detail jsonb)),
+        forgot AS (
+          DELETE FROM early_report e USING input i
+          WHERE i.early AND e.channel = i.channel AND e.provider_id = i.provider_id),
         kept AS MATERIALIZED (
           SELECT i, outbound_keep_early_report(channel, provider_id, status, reason, failure) AS outcome
           FROM (SELECT * FROM input WHERE kind = 'early' ORDER BY channel, provider_id) k),
@@ -246,9 +262,12 @@ export class ReportBatcher {
   private async anotherAttempt(report: Report, outbound: Found, notBefore: Date): Promise<ReportOutcome> {
     const { providerId, reason } = report;
     this.statements++;
-    const moved = await this.db.$transaction((tx) =>
-      anotherAttempt(tx, [outbound.id], { from: ["submitted"], providerId, notBefore, reason }),
-    );
+    const moved = await this.db.$transaction(async (tx) => {
+      if (report.early) {
+        await tx.earlyReport.deleteMany({ where: { channel: report.channel, providerId } });
+      }
+      return anotherAttempt(tx, [outbound.id], { from: ["submitted"], providerId, notBefore, reason });
+    });
     return moved.length > 0 ? "applied" : "unchanged";
   }
 }

@@ -3,9 +3,8 @@ import type { OutboundPriority, RedeliveryPolicy } from "@tidings/contracts";
 import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 import { announce, type Change, eventsFor, historyDetail } from "./announce.ts";
-import { anotherAttempt } from "./attempts.ts";
 import type { SendResult } from "./channel.ts";
-import { type AttemptFacts, type FailedReport, NO_REPORT, retryAt } from "./redelivery.ts";
+import { type FailedReport, NO_REPORT } from "./redelivery.ts";
 import { type ReportOutcome, reportBatcher } from "./report-batch.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
@@ -52,7 +51,8 @@ export async function recordSend(db: Db, send: AcceptedSend): Promise<boolean> {
  * on its own, instead of a locked interactive transaction of seven round trips per send. Then one read of the
  * early reports of those recorded, made after that statement committed: a final report that overtook a
  * confirmation was kept there by reportFinal under the same lock, so it is either seen here or found the
- * outbound submitted itself; those found are applied now.
+ * outbound submitted itself (the report lock: the key outbound_keep_early_report locks too); those found are
+ * applied now, together with the final reports in flight (ReportBatcher), whose statement deletes them.
  */
 export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolean[]> {
   const changes: Change[] = sends.map((send) => ({
@@ -110,15 +110,31 @@ export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolea
   // With no provider id no report can name it (the lock above locked nothing for it, and needed not).
   const reportable = sends.filter((send) => recorded.has(send.id) && send.result.providerId !== null);
   if (reportable.length > 0) {
-    const early = await db.$queryRaw<{ channel: string; provider_id: string }[]>`
-      SELECT channel, provider_id FROM early_report WHERE (channel, provider_id) IN (
+    const early = await db.$queryRaw<
+      { channel: string; provider_id: string; status: string; reason: string | null; kind: string | null }[]
+    >`
+      SELECT channel, provider_id, status::text, reason, kind FROM early_report WHERE (channel, provider_id) IN (
         SELECT * FROM unnest(${reportable.map((s) => s.channel)}::text[], ${reportable.map((s) => s.result.providerId)}::text[]))`;
-    for (const { channel, provider_id: providerId } of early) {
-      const send = reportable.find((s) => s.channel === channel && s.result.providerId === providerId);
-      if (send) {
-        await db.$transaction((tx) => applyEarlyReport(tx, send.id, channel, providerId, send.redelivery));
-      }
-    }
+    // Applied together with the final reports in flight, in shared statements that forget them (ReportBatcher).
+    await Promise.all(
+      early.map(({ channel, provider_id: providerId, status, reason, kind }) => {
+        const send = reportable.find((s) => s.channel === channel && s.result.providerId === providerId);
+        const delivered = status === "delivered";
+        const failure =
+          !delivered && kind && send?.redelivery
+            ? { kind: kind as FailedReport["kind"], defaults: send.redelivery }
+            : undefined;
+        return reportBatcher(db).report({
+          channel,
+          providerId,
+          delivered,
+          reason,
+          failure,
+          early: true,
+          traceContext: send?.traceContext,
+        });
+      }),
+    );
   }
   return sends.map((send) => recorded.has(send.id));
 }
@@ -146,53 +162,6 @@ async function recordDelivered(tx: Tx, { id, worker, result, channel }: Accepted
   await announce(tx, [{ row: submitted, worker }, { row: delivered! }]);
   return true;
 }
-
-/**
- * Applies (and forgets) the final report kept for a provider id before its send was recorded: a failure the
- * channel's policy retries is another attempt (see reportFinal).
- */
-async function applyEarlyReport(
-  tx: Tx,
-  id: string,
-  channel: string,
-  providerId: string,
-  defaults: RedeliveryPolicy | undefined,
-): Promise<void> {
-  await reportLock(tx, channel, providerId);
-  const key = { channel_providerId: { channel, providerId } };
-  const early = await tx.earlyReport.findUnique({ where: key });
-  if (!early) {
-    return;
-  }
-  await tx.earlyReport.delete({ where: key });
-  const sent = await tx.outbound.findUniqueOrThrow({ where: { id } });
-  const failure = early.kind && defaults && { kind: early.kind as FailedReport["kind"], defaults };
-  const retry = failure && early.status !== "delivered" && (await retryAt(tx, channel, facts(sent), failure));
-  if (retry) {
-    await anotherAttempt(tx, [id], {
-      from: ["submitted"],
-      providerId,
-      notBefore: retry,
-      reason: early.reason,
-    });
-    return;
-  }
-  await finishWith(tx, id, providerId, early.status === "delivered", early.reason, sent.toAddr);
-}
-
-const facts = (row: OutboundRow): AttemptFacts => ({
-  attempts: row.attempts,
-  attempt_base: row.attemptBase,
-  expires_at: row.expiresAt,
-  sensitive: row.sensitive,
-});
-
-/**
- * Serialises recordSend and reportFinal for one provider id, so an early report is never missed (recordSend takes
- * the same lock inside its statement, reportFinal in outbound_keep_early_report: the same key).
- */
-const reportLock = (db: Db | Tx, channel: string, providerId: string) =>
-  db.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${channel} || ':' || ${providerId}))`;
 
 /**
  * submitted (with this provider id) -> delivered | failed (`delivered` set or not, the address wiped), with its
