@@ -10,7 +10,7 @@ import type { Svc } from "./support.ts";
 
 // Final reports that arrive together, applied together (ReportBatcher, behind reportFinal): one read and one
 // statement for those that arrive while a statement is in flight. No worker runs here, so the outbox and the hook
-// deliveries keep what the statements wrote.
+// deliveries keep what the statements wrote. Most tests keep a report that finds no outbound at once (no grace).
 
 const it = serviceTest(createMessageSenderService());
 
@@ -126,7 +126,7 @@ describe("final reports arriving together", () => {
       ...early.map((id): [Report, ReportOutcome] => [report(id, true), "early"]),
     ];
 
-    const batcher = new ReportBatcher(svc.db);
+    const batcher = new ReportBatcher(svc.db, 0);
     const outcomes = await Promise.all(cases.map(([r]) => batcher.report(r)));
 
     expect(outcomes).toEqual(cases.map(([, outcome]) => outcome));
@@ -173,7 +173,7 @@ describe("final reports arriving together", () => {
   }) => {
     const [command] = await claimedBy(svc, "reports-2", 1);
     const send = accepted(command!, "reports-2");
-    const batcher = new ReportBatcher(svc.db);
+    const batcher = new ReportBatcher(svc.db, 0);
     // recordSends itself, held open before its commit: its statement took the report lock and recorded the send,
     // and its read of the early reports found none.
     const recording = await heldOpen(svc, async (tx) => {
@@ -203,7 +203,7 @@ describe("final reports arriving together", () => {
   }) => {
     const [x, y, target] = await submitted(svc, "reports-3", 3);
     const earlyId = `early-${randomUUID()}`;
-    const batcher = new ReportBatcher(svc.db);
+    const batcher = new ReportBatcher(svc.db, 0);
     // x's and y's reports go at once; those that arrive meanwhile wait, together, for the next statement.
     const outcomes = await Promise.all(
       [
@@ -289,5 +289,23 @@ describe("final reports arriving together", () => {
     const rows = await svc.db.outbound.findMany({ where: { id: { in: sends.map((s) => s.id) } } });
     expect(rows.filter((r) => r.status === "delivered")).toHaveLength(3);
     expect(rows.find((r) => r.id === sends[3]?.id)?.status).toBe("submitted");
+  });
+
+  it("looks again after the grace before keeping a report that found no outbound", async ({ svc }) => {
+    const [recorded, never] = (await claimedBy(svc, "reports-5", 2)).map((c) => accepted(c, "reports-5"));
+    const batcher = new ReportBatcher(svc.db, 1_000);
+    // Both overtake their sends; one send is recorded while they wait, the other never is.
+    const reported = [recorded!, never!].map((s) => batcher.report(report(providerId(s), true)));
+    await waitFor(async () => batcher.statements === 2, { what: "the reports' first reads" });
+    expect(await recordSends(svc.db, [recorded!])).toEqual([true]);
+
+    expect(await Promise.all(reported)).toEqual(["applied", "early"]);
+    expect(await svc.db.outbound.findUniqueOrThrow({ where: { id: recorded!.id } })).toMatchObject({
+      status: "delivered",
+    });
+    const kept = await svc.db.earlyReport.findMany({
+      where: { providerId: { in: [recorded!, never!].map(providerId) } },
+    });
+    expect(kept.map((k) => k.providerId)).toEqual([providerId(never!)]);
   });
 });

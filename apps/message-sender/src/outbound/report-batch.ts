@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { activeTraceCarrier, enqueueStatement, type TraceCarrier } from "@tidings/amqp";
 import type { OutboundPriority } from "@tidings/contracts";
 import { hookDeliveriesCte } from "@tidings/hooks";
@@ -26,10 +27,22 @@ export interface Report {
   early?: boolean;
   /** The trace its events belong to (its callback's), for they may be written in another report's statement. */
   traceContext?: TraceCarrier;
+  /** It found no outbound once and waited the grace: if it finds none again it is kept as an early report. */
+  lookedAgain?: boolean;
 }
 
-/** A report's outcome, or what made it fail (thrown to its own caller only). */
-type Settled = { outcome: ReportOutcome } | { error: unknown };
+/**
+ * A report's outcome, what made it fail (thrown to its own caller only), or `later`: it found no outbound and looks
+ * again after the grace.
+ */
+type Settled = { outcome: ReportOutcome } | { error: unknown } | { later: true };
+
+/**
+ * How long a report that finds no outbound waits before it looks again, and only then is kept as an early report:
+ * a provider that calls back at once (the simulators; Twilio's `sent`) often overtakes the send's record by a few
+ * milliseconds, and an early report costs rows and statements on both sides that a second look does not.
+ */
+export const EARLY_REPORT_GRACE_MS = 250;
 
 /**
  * What the read finds of an outbound (to_addr and attempts do not change while it is submitted: its hooks carry
@@ -65,15 +78,21 @@ export class ReportBatcher {
     write: (reports) => this.write(reports),
   });
 
-  constructor(private readonly db: Db) {}
+  /** `earlyGraceMs`: see EARLY_REPORT_GRACE_MS; 0 keeps a report that finds no outbound at once. */
+  constructor(
+    private readonly db: Db,
+    private readonly earlyGraceMs = EARLY_REPORT_GRACE_MS,
+  ) {}
 
   async report(report: Report): Promise<ReportOutcome> {
-    const settled = await this.group.add({
-      ...report,
-      traceContext: report.traceContext ?? activeTraceCarrier(),
-    });
+    const traced = { ...report, traceContext: report.traceContext ?? activeTraceCarrier() };
+    const settled = await this.group.add(traced);
     if ("error" in settled) {
       throw settled.error;
+    }
+    if ("later" in settled) {
+      await sleep(this.earlyGraceMs);
+      return this.report({ ...traced, lookedAgain: true });
     }
     return settled.outcome;
   }
@@ -107,7 +126,11 @@ export class ReportBatcher {
       const report = reports[i] as Report;
       const outbound = found.get(u);
       if (!outbound) {
-        planned.push({ i, report, kind: "early" });
+        if (report.lookedAgain || this.earlyGraceMs === 0) {
+          planned.push({ i, report, kind: "early" });
+        } else {
+          settled[i] = { later: true };
+        }
         continue;
       }
       if (outbound.status !== "submitted") {
@@ -149,7 +172,7 @@ export class ReportBatcher {
     );
     return reports.map((r, i) => {
       const made = settled[first.get(key(r)) as number];
-      if (first.get(key(r)) === i || !made || "error" in made) {
+      if (first.get(key(r)) === i || !made || !("outcome" in made)) {
         return made as Settled;
       }
       return { outcome: made.outcome === "early" ? "early" : "unchanged" };
@@ -251,7 +274,7 @@ export class ReportBatcher {
 
   /** A report whose send was recorded after the read: made again, reading the outbound now. */
   private async again(report: Report): Promise<ReportOutcome> {
-    const [again] = await this.write([report]);
+    const [again] = await this.write([{ ...report, lookedAgain: true }]);
     if (again && "error" in again) {
       throw again.error;
     }
