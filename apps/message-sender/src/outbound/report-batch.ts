@@ -98,10 +98,10 @@ export class ReportBatcher {
   }
 
   /**
-   * One read of the outbounds (and their channels' policies), then one statement for all the reports, then, each
-   * on its own, those the redelivery policy retries and any whose send was recorded while the statement waited
-   * for its lock. Throws only before
-   * anything committed (the group commit then tries the reports one at a time); after, each report's error is its own.
+   * One read of the outbounds (and their channels' policies), then one statement for all the reports (but those
+   * that found no outbound at their first look: `later`), then, each on its own, those the redelivery policy
+   * retries and any whose send was recorded while the statement waited for its lock. Throws only before anything
+   * committed (the group commit then tries the reports one at a time); after, each report's error is its own.
    */
   private async write(reports: Report[]): Promise<Settled[]> {
     // Duplicates: the first of each provider id is made; the others then change nothing (or were kept as well).

@@ -203,7 +203,8 @@ export type { ReportOutcome } from "./report-batch.ts";
  * (replays, late reports), nor one for an earlier attempt's provider id (kept in that attempt's history). A
  * failure with its kind (`failure`) is first put to the channel's redelivery policy: retried, it is another
  * attempt (anotherAttempt), with no event. A report for a provider id no outbound has recorded yet overtook the
- * submit confirmation: it is kept (the first one wins) under the report lock, and recordSend applies it.
+ * submit confirmation: it looks again after EARLY_REPORT_GRACE_MS, and if it still finds none it is kept (the
+ * first one wins) under the report lock, and recordSends applies it.
  * Resolves once its change committed. Reports that arrive together are applied together (ReportBatcher): those
  * that arrive while a statement is in flight share one read of their outbounds and ONE statement that makes each
  * compare-and-set with its history row, events and hook deliveries, and keeps the early ones, instead of a read
