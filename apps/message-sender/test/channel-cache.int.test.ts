@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { OUTBOX_MESSAGES } from "@tidings/amqp";
 import { type Api, buildServiceApi } from "@tidings/service-kit";
 import { adminAuth, closeAfter, expectError, serviceTest } from "@tidings/testing";
 import twilio from "twilio";
@@ -223,7 +224,7 @@ describe("POST /api/v1/outbound/ in one statement", () => {
     });
     expect(stored.json()).toEqual(answered);
     const [outbox] = await svc.db.$queryRawUnsafe<{ name: string; payload: Record<string, unknown> }[]>(
-      "SELECT name, payload FROM tidings_outbox WHERE id = $1::uuid",
+      `SELECT name, payload FROM ${OUTBOX_MESSAGES} WHERE id = $1::uuid`,
       answered.id,
     );
     expect(outbox).toEqual({

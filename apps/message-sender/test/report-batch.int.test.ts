@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { OUTBOX_MESSAGES } from "@tidings/amqp";
 import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { Db, Tx } from "../src/db.ts";
@@ -26,7 +27,7 @@ const report = (id: string, delivered: boolean, reason: string | null = null): R
 /** The events of final statuses written for these outbounds, as `name id`. */
 async function eventsOf(svc: Svc, ids: string[]): Promise<string[]> {
   const rows = await svc.db.$queryRawUnsafe<{ e: string }[]>(
-    `SELECT name || ' ' || coalesce(payload->>'outbound_id', payload->>'id') AS e FROM tidings_outbox
+    `SELECT name || ' ' || coalesce(payload->>'outbound_id', payload->>'id') AS e FROM ${OUTBOX_MESSAGES}
      WHERE coalesce(payload->>'outbound_id', payload->>'id') = ANY($1) AND name <> 'outbound.submitted'`,
     ids,
   );

@@ -1,5 +1,6 @@
 import { context, ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import { NodeSDK } from "@opentelemetry/sdk-node";
+import { OUTBOX_MESSAGES } from "@tidings/amqp";
 import type { OutboundSend, RedeliveryPolicy } from "@tidings/contracts";
 import { serviceTest } from "@tidings/testing";
 import { describe, expect } from "vitest";
@@ -18,7 +19,7 @@ const it = serviceTest(createMessageSenderService());
 
 const submittedEvents = (svc: Svc, ids: string[]) =>
   svc.db.$queryRawUnsafe<{ id: string }[]>(
-    `SELECT payload->>'id' AS id FROM tidings_outbox WHERE name = 'outbound.submitted' AND payload->>'id' = ANY($1)`,
+    `SELECT payload->>'id' AS id FROM ${OUTBOX_MESSAGES} WHERE name = 'outbound.submitted' AND payload->>'id' = ANY($1)`,
     ids,
   );
 
@@ -42,7 +43,7 @@ describe("sends recorded together", () => {
       const traceOf = (i: number) => (i + 1).toString(16).padStart(32, "0");
       await Promise.all(commands.map((c, i) => inTrace(traceOf(i), () => record(accepted(c, "recorder-3")))));
       const rows = await svc.db.$queryRawUnsafe<{ id: string; traceparent: string }[]>(
-        `SELECT payload->>'id' AS id, trace_context->>'traceparent' AS traceparent FROM tidings_outbox
+        `SELECT payload->>'id' AS id, trace_context->>'traceparent' AS traceparent FROM ${OUTBOX_MESSAGES}
          WHERE name = 'outbound.submitted' AND payload->>'id' = ANY($1)`,
         commands.map((c) => c.id),
       );
@@ -73,6 +74,13 @@ describe("sends recorded together", () => {
     expect((await submittedEvents(svc, ids)).map((e: { id: string }) => e.id).sort()).toEqual(
       [...ids].sort(),
     );
+    // And one outbox row per statement, however many events it holds (a group, published one by one).
+    const [outbox] = await svc.db.$queryRawUnsafe<{ rows: number }[]>(
+      `SELECT count(DISTINCT seq)::int AS rows FROM ${OUTBOX_MESSAGES}
+       WHERE name = 'outbound.submitted' AND payload->>'id' = ANY($1)`,
+      ids,
+    );
+    expect(outbox?.rows).toBeLessThanOrEqual(3);
   });
 
   it("records only the sends still under their worker's claim, and announces only those", async ({ svc }) => {

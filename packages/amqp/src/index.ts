@@ -32,6 +32,7 @@ export {
   enqueueStatement,
   OUTBOX_CHANNEL,
   OUTBOX_COUNT_CAP,
+  OUTBOX_MESSAGES,
   type OutboxMessage,
   OutboxRelay,
   type OutboxRelayOptions,

@@ -59,10 +59,17 @@ export interface AtomicChange {
  * statement is atomic without an interactive transaction (one round trip instead of BEGIN ... COMMIT), so the
  * messages are published if and only if the change is stored. Payloads are validated here. The statement
  * returns one row: `n`, the number of messages inserted (and the change's `returning` columns).
+ *
+ * `grouped`: the messages (those `onlyIf` keeps) go in ONE outbox row, the first in its columns and the others in
+ * its `also`, instead of a row each: a statement that announces many changes (a batch of sends recorded, of
+ * reports applied) writes and deletes one row, not one per event. The relay publishes each message of the group
+ * under its own id, so consumers see exactly what separate rows would give them; a group is skipped as a whole
+ * when its first id is already in the outbox (only ids of separate rows should be deterministic).
  */
 export function enqueueStatement(
   messages: OutboxMessage[],
   change: AtomicChange = { ctes: "", values: [] },
+  { grouped = false }: { grouped?: boolean } = {},
 ): { text: string; values: unknown[]; ids: string[] } {
   // The relay publishes them in the trace they were enqueued in (a hub's request, a consumed message).
   const traceContext = activeTraceCarrier() ?? null;
@@ -74,21 +81,51 @@ export function enqueueStatement(
     trace_context: m.traceContext ?? traceContext,
   }));
   const param = change.values.length + 1;
+  const messagesCte = `outbox_message AS (
+       SELECT m.*, row_number() OVER (ORDER BY m.k) AS k_kept
+       FROM ROWS FROM (jsonb_to_recordset($${param}::jsonb)
+         AS (id uuid, name text, payload jsonb, correlation_id text, trace_context jsonb)) WITH ORDINALITY
+         AS m(id, name, payload, correlation_id, trace_context, k)
+       ${change.onlyIf ? `WHERE ${change.onlyIf}` : ""})`;
+  const insert = grouped
+    ? `inserted AS (
+       INSERT INTO tidings_outbox (id, name, payload, correlation_id, trace_context, also)
+       SELECT id, name, payload, correlation_id, trace_context, (
+           SELECT jsonb_agg(jsonb_build_object('id', o.id, 'name', o.name, 'payload', o.payload,
+             'correlation_id', o.correlation_id, 'trace_context', o.trace_context) ORDER BY o.k_kept)
+           FROM outbox_message o WHERE o.k_kept > 1)
+       FROM outbox_message WHERE k_kept = 1
+       ON CONFLICT (id) DO NOTHING
+       RETURNING 1 + coalesce(jsonb_array_length(also), 0) AS n
+     )`
+    : `inserted AS (
+       INSERT INTO tidings_outbox (id, name, payload, correlation_id, trace_context)
+       SELECT id, name, payload, correlation_id, trace_context FROM outbox_message ORDER BY k
+       ON CONFLICT (id) DO NOTHING
+       RETURNING 1 AS n
+     )`;
   // The insert, and a notification the relay receives when the statement's transaction commits.
   const text = `WITH ${change.ctes ? `${change.ctes},` : ""}
-     inserted AS (
-       INSERT INTO tidings_outbox (id, name, payload, correlation_id, trace_context)
-       SELECT id, name, payload, correlation_id, trace_context
-       FROM jsonb_to_recordset($${param}::jsonb)
-         AS m(id uuid, name text, payload jsonb, correlation_id text, trace_context jsonb)
-       ${change.onlyIf ? `WHERE ${change.onlyIf}` : ""}
-       ON CONFLICT (id) DO NOTHING
-       RETURNING 1
-     )
-     SELECT pg_notify('${OUTBOX_CHANNEL}', '')::text AS notified, (SELECT count(*) FROM inserted)::int AS n
+     ${messagesCte},
+     ${insert}
+     SELECT pg_notify('${OUTBOX_CHANNEL}', '')::text AS notified, (SELECT coalesce(sum(n), 0) FROM inserted)::int AS n
        ${change.returning ? `, ${change.returning}` : ""}`;
   return { text, values: [...change.values, JSON.stringify(rows)], ids: rows.map((r) => r.id) };
 }
+
+/**
+ * The outbox's messages, one row each however they are stored (a row of its own, or in a group): use it as
+ * `FROM ${OUTBOX_MESSAGES}` for seq and k (their order: `ORDER BY seq, k`), id, name, payload, correlation_id and
+ * trace_context (tests, an operator's query).
+ */
+export const OUTBOX_MESSAGES = `(
+    SELECT o.seq, e.k, (m->>'id')::uuid AS id, m->>'name' AS name, m->'payload' AS payload,
+      m->>'correlation_id' AS correlation_id, m->'trace_context' AS trace_context
+    FROM tidings_outbox o, jsonb_array_elements(
+      jsonb_build_array(jsonb_build_object('id', o.id, 'name', o.name, 'payload', o.payload,
+        'correlation_id', o.correlation_id, 'trace_context', o.trace_context)) || coalesce(o.also, '[]'::jsonb))
+      WITH ORDINALITY AS e(m, k)
+  ) AS outbox_message`;
 
 interface OutboxRow {
   id: string;
@@ -96,6 +133,8 @@ interface OutboxRow {
   payload: unknown;
   correlation_id: string | null;
   trace_context: TraceCarrier | null;
+  /** The rest of a group (see enqueueStatement). */
+  also: Omit<OutboxRow, "also">[] | null;
 }
 
 /** A message the relay published (see OutboxRelayOptions.onPublished). */
@@ -136,6 +175,8 @@ export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private again = false;
+  /** The last batch was full or cut short: more rows may wait. */
+  private more = false;
   private stopped = false;
   private stopping: Promise<void> | undefined;
   private readonly log: Logger;
@@ -220,7 +261,7 @@ export class OutboxRelay {
 
   private async drain(): Promise<void> {
     try {
-      while (!this.stopped && (await this.relayBatch()) === this.batchSize) {
+      while (!this.stopped && (await this.relayBatch()) > 0 && this.more) {
         // a full batch: there may be more
       }
     } catch (err) {
@@ -228,23 +269,37 @@ export class OutboxRelay {
     }
   }
 
-  /** Publishes one batch; returns how many rows it published. */
+  /**
+   * Publishes one batch: rows in order (each one message or a group), as many as make at most `batchSize`
+   * messages (at least one row); returns how many messages it published.
+   */
   async relayBatch(): Promise<number> {
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT id, name, payload, correlation_id, trace_context FROM tidings_outbox
+      const { rows: selected } = await client.query<OutboxRow>(
+        `SELECT id, name, payload, correlation_id, trace_context, also FROM tidings_outbox
          ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.batchSize],
       );
+      const rows: OutboxRow[] = [];
+      let size = 0;
+      for (const row of selected) {
+        size += 1 + (row.also?.length ?? 0);
+        if (rows.length > 0 && size > this.batchSize) {
+          break;
+        }
+        rows.push(row);
+      }
+      this.more = selected.length === this.batchSize || rows.length < selected.length;
+      const messages = rows.flatMap(({ also, ...row }) => [row, ...(also ?? [])]);
       await Promise.all(
-        rows.map((row) =>
+        messages.map((message) =>
           // In the trace it was enqueued in: its publish span and the consumer's continue that trace.
-          context.with(traceContextFrom(row.trace_context), () =>
-            this.options.broker.publishStored(row.name, row.payload, {
-              messageId: row.id,
-              correlationId: row.correlation_id ?? undefined,
+          context.with(traceContextFrom(message.trace_context), () =>
+            this.options.broker.publishStored(message.name, message.payload, {
+              messageId: message.id,
+              correlationId: message.correlation_id ?? undefined,
             }),
           ),
         ),
@@ -253,13 +308,13 @@ export class OutboxRelay {
         await client.query("DELETE FROM tidings_outbox WHERE id = ANY($1::uuid[])", [rows.map((r) => r.id)]);
       }
       await client.query("COMMIT");
-      for (const row of rows) {
-        outboxPublished.inc({ name: row.name });
+      for (const message of messages) {
+        outboxPublished.inc({ name: message.name });
       }
-      if (rows.length > 0) {
-        this.options.onPublished?.(rows);
+      if (messages.length > 0) {
+        this.options.onPublished?.(messages);
       }
-      return rows.length;
+      return messages.length;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);
       throw err;

@@ -115,6 +115,7 @@ async function storeOutbounds(db: Db, batch: Pending[]): Promise<void> {
           created_by int))`,
       values: [JSON.stringify(rows)],
     },
+    { grouped: true },
   );
   await db.$queryRawUnsafe(statement.text, ...statement.values);
 }

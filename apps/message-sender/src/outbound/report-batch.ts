@@ -230,8 +230,10 @@ export class ReportBatcher {
       2,
       `${outboundOf("p.data::jsonb")} IN (SELECT id FROM changed)`,
     );
-    const statement = enqueueStatement(events, {
-      ctes: `input AS (
+    const statement = enqueueStatement(
+      events,
+      {
+        ctes: `input AS (
           SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i int, kind text, id uuid, channel text, provider_id text,
             status outbound_status, delivered boolean, reason text, failure text, early boolean, updated_at timestamptz,
             detail jsonb)),
@@ -252,11 +254,13 @@ export class ReportBatcher {
         history AS (
           INSERT INTO outbound_event (outbound_id, status, detail)
           SELECT c.id, i.status, i.detail FROM changed c JOIN input i ON i.i = c.i)${hooks ? `, ${hooks.cte}` : ""}`,
-      values: [JSON.stringify(rows), ...(hooks?.values ?? [])],
-      onlyIf: `${outboundOf("m.payload")} IN (SELECT id FROM changed)`,
-      returning: `(SELECT coalesce(array_agg(i), '{}') FROM changed) AS applied,
+        values: [JSON.stringify(rows), ...(hooks?.values ?? [])],
+        onlyIf: `${outboundOf("m.payload")} IN (SELECT id FROM changed)`,
+        returning: `(SELECT coalesce(array_agg(i), '{}') FROM changed) AS applied,
         (SELECT coalesce(jsonb_object_agg(i, outcome), '{}') FROM kept) AS kept`,
-    });
+      },
+      { grouped: true },
+    );
     this.statements++;
     const [result] = await this.db.$queryRawUnsafe<{ applied: number[]; kept: Record<string, string> }[]>(
       statement.text,

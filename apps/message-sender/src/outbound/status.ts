@@ -83,8 +83,10 @@ export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolea
     const { traceContext } = sends[i] as AcceptedSend;
     return traceContext ? eventsFor(change).map((m) => ({ ...m, traceContext })) : eventsFor(change);
   });
-  const statement = enqueueStatement(events, {
-    ctes: `input AS (
+  const statement = enqueueStatement(
+    events,
+    {
+      ctes: `input AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb)
           AS r(id uuid, worker text, channel text, provider_id text, updated_at timestamptz, detail jsonb, note text)),
       locked AS (
@@ -100,11 +102,13 @@ export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolea
       history AS (
         INSERT INTO outbound_event (outbound_id, status, detail)
         SELECT c.id, 'submitted', i.detail FROM changed c JOIN input i ON i.id = c.id)`,
-    values: [JSON.stringify(rows)],
-    // Each outbound.submitted only with its own change.
-    onlyIf: "(m.payload->>'id')::uuid IN (SELECT id FROM changed)",
-    returning: "(SELECT coalesce(array_agg(id::text), '{}') FROM changed) AS recorded",
-  });
+      values: [JSON.stringify(rows)],
+      // Each outbound.submitted only with its own change.
+      onlyIf: "(m.payload->>'id')::uuid IN (SELECT id FROM changed)",
+      returning: "(SELECT coalesce(array_agg(id::text), '{}') FROM changed) AS recorded",
+    },
+    { grouped: true },
+  );
   const [result] = await db.$queryRawUnsafe<{ recorded: string[] }[]>(statement.text, ...statement.values);
   const recorded = new Set(result?.recorded);
   // With no provider id no report can name it (the lock above locked nothing for it, and needed not).

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "tidings_outbox" ADD COLUMN     "also" JSONB;
