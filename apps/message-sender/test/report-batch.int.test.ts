@@ -199,6 +199,33 @@ describe("final reports arriving together", () => {
     );
   });
 
+  it("is applied by recordSends when it was kept while recordSends's statement waited for the lock", async ({
+    svc,
+  }) => {
+    const [command] = await claimedBy(svc, "reports-6", 1);
+    const send = accepted(command!, "reports-6");
+    // The report's keeping, held open after it took the report lock and found no outbound: kept, not committed.
+    const keeping = await heldOpen(
+      svc,
+      (tx) =>
+        tx.$queryRaw`SELECT outbound_keep_early_report('LOG', ${providerId(send)}, 'delivered', NULL, NULL)`,
+    );
+    // recordSends's statement takes its snapshot, then waits for that lock; the early report commits meanwhile.
+    const recording = recordSends(svc.db, [send]);
+    await waitFor(async () => (await waitingFor(svc, "advisory")) === 1, {
+      what: "recordSends waiting for the lock",
+    });
+    await keeping.commit();
+
+    // Read with the statement's snapshot, the early report would be missed, and never applied.
+    expect(await recording).toEqual([true]);
+    expect(await svc.db.outbound.findUniqueOrThrow({ where: { id: send.id } })).toMatchObject({
+      status: "delivered",
+      delivered: true,
+    });
+    expect(await svc.db.earlyReport.count({ where: { providerId: providerId(send) } })).toBe(0);
+  });
+
   it("makes the first of duplicate reports in one statement, once, and keeps the first early one", async ({
     svc,
   }) => {

@@ -44,15 +44,25 @@ export async function recordSend(db: Db, send: AcceptedSend): Promise<boolean> {
   return recorded === true;
 }
 
+/** An early report as outbound_early_reports reads it. */
+interface EarlyReport {
+  report_channel: string;
+  report_provider_id: string;
+  report_status: string;
+  report_reason: string | null;
+  report_kind: string | null;
+}
+
 /**
  * Sends the provider accepted and will report on (none delivered at once), recorded together; whether each was.
  * ONE statement makes each one's compare-and-set (queued under its worker's claim -> submitted), taking the
  * report lock of each provider id first, and writes their history rows and their `outbound.submitted`: atomic
- * on its own, instead of a locked interactive transaction of seven round trips per send. Then one read of the
- * early reports of those recorded, made after that statement committed: a final report that overtook a
- * confirmation was kept there by reportFinal under the same lock, so it is either seen here or found the
- * outbound submitted itself (the report lock: the key outbound_keep_early_report locks too); those found are
- * applied now, together with the final reports in flight (ReportBatcher), whose statement deletes them.
+ * on its own, instead of a locked interactive transaction of seven round trips per send. The same statement reads
+ * the early reports of those recorded, after their locks (outbound_early_reports, whose fresh snapshot sees what
+ * was committed while the statement waited): a final report that overtook a confirmation was kept there by
+ * reportFinal under the same lock, so it is either seen here or found the outbound submitted itself. Those found
+ * are applied once the statement committed, together with the final reports in flight (ReportBatcher), whose
+ * statement deletes them.
  */
 export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolean[]> {
   const changes: Change[] = sends.map((send) => ({
@@ -105,39 +115,48 @@ export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolea
       values: [JSON.stringify(rows)],
       // Each outbound.submitted only with its own change.
       onlyIf: "(m.payload->>'id')::uuid IN (SELECT id FROM changed)",
-      returning: "(SELECT coalesce(array_agg(id::text), '{}') FROM changed) AS recorded",
+      // The early reports of those recorded, read after their locks (see outbound_early_reports).
+      returning: `(SELECT coalesce(array_agg(id::text), '{}') FROM changed) AS recorded,
+        (SELECT coalesce(jsonb_agg(r), '[]') FROM outbound_early_reports((
+          SELECT jsonb_agg(jsonb_build_object('channel', i.channel, 'provider_id', i.provider_id))
+          FROM changed c JOIN input i ON i.id = c.id WHERE i.provider_id IS NOT NULL)) r) AS early`,
     },
     { grouped: true },
   );
-  const [result] = await db.$queryRawUnsafe<{ recorded: string[] }[]>(statement.text, ...statement.values);
+  const [result] = await db.$queryRawUnsafe<{ recorded: string[]; early: EarlyReport[] }[]>(
+    statement.text,
+    ...statement.values,
+  );
   const recorded = new Set(result?.recorded);
-  // With no provider id no report can name it (the lock above locked nothing for it, and needed not).
-  const reportable = sends.filter((send) => recorded.has(send.id) && send.result.providerId !== null);
-  if (reportable.length > 0) {
-    const early = await db.$queryRaw<
-      { channel: string; provider_id: string; status: string; reason: string | null; kind: string | null }[]
-    >`
-      SELECT channel, provider_id, status::text, reason, kind FROM early_report WHERE (channel, provider_id) IN (
-        SELECT * FROM unnest(${reportable.map((s) => s.channel)}::text[], ${reportable.map((s) => s.result.providerId)}::text[]))`;
+  const early = result?.early ?? [];
+  if (early.length > 0) {
     // Applied together with the final reports in flight, in shared statements that forget them (ReportBatcher).
     await Promise.all(
-      early.map(({ channel, provider_id: providerId, status, reason, kind }) => {
-        const send = reportable.find((s) => s.channel === channel && s.result.providerId === providerId);
-        const delivered = status === "delivered";
-        const failure =
-          !delivered && kind && send?.redelivery
-            ? { kind: kind as FailedReport["kind"], defaults: send.redelivery }
-            : undefined;
-        return reportBatcher(db).report({
-          channel,
-          providerId,
-          delivered,
-          reason,
-          failure,
-          early: true,
-          traceContext: send?.traceContext,
-        });
-      }),
+      early.map(
+        ({
+          report_channel: channel,
+          report_provider_id: providerId,
+          report_status: status,
+          report_reason: reason,
+          report_kind: kind,
+        }) => {
+          const send = sends.find((s) => s.channel === channel && s.result.providerId === providerId);
+          const delivered = status === "delivered";
+          const failure =
+            !delivered && kind && send?.redelivery
+              ? { kind: kind as FailedReport["kind"], defaults: send.redelivery }
+              : undefined;
+          return reportBatcher(db).report({
+            channel,
+            providerId,
+            delivered,
+            reason,
+            failure,
+            early: true,
+            traceContext: send?.traceContext,
+          });
+        },
+      ),
     );
   }
   return sends.map((send) => recorded.has(send.id));
