@@ -128,13 +128,15 @@ export const OUTBOX_MESSAGES = `(
   ) AS outbox_message`;
 
 interface OutboxRow {
+  /** bigint, as text */
+  seq: string;
   id: string;
   name: MessageName;
   payload: unknown;
   correlation_id: string | null;
   trace_context: TraceCarrier | null;
   /** The rest of a group (see enqueueStatement). */
-  also: Omit<OutboxRow, "also">[] | null;
+  also: Omit<OutboxRow, "also" | "seq">[] | null;
 }
 
 /** A message the relay published (see OutboxRelayOptions.onPublished). */
@@ -276,12 +278,12 @@ export class OutboxRelay {
   async relayBatch(): Promise<number> {
     const client = await this.pool.connect();
     try {
-      await client.query("BEGIN");
-      const { rows: selected } = await client.query<OutboxRow>(
-        `SELECT id, name, payload, correlation_id, trace_context, also FROM tidings_outbox
-         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.batchSize],
-      );
+      // Two round trips around the publishing, not four: BEGIN with the SELECT, the DELETE with the COMMIT (the
+      // simple query protocol runs several statements; only numbers are written into them).
+      const [, { rows: selected }] = (await client.query(
+        `BEGIN; SELECT seq::text, id, name, payload, correlation_id, trace_context, also FROM tidings_outbox
+         ORDER BY seq LIMIT ${Math.trunc(this.batchSize)} FOR UPDATE SKIP LOCKED`,
+      )) as unknown as [pg.QueryResult, pg.QueryResult<OutboxRow>];
       const rows: OutboxRow[] = [];
       let size = 0;
       for (const row of selected) {
@@ -304,10 +306,11 @@ export class OutboxRelay {
           ),
         ),
       );
-      if (rows.length > 0) {
-        await client.query("DELETE FROM tidings_outbox WHERE id = ANY($1::uuid[])", [rows.map((r) => r.id)]);
-      }
-      await client.query("COMMIT");
+      await client.query(
+        rows.length > 0
+          ? `DELETE FROM tidings_outbox WHERE seq IN (${rows.map((r) => BigInt(r.seq)).join(",")}); COMMIT`
+          : "COMMIT",
+      );
       for (const message of messages) {
         outboxPublished.inc({ name: message.name });
       }
