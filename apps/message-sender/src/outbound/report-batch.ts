@@ -103,7 +103,10 @@ export class ReportBatcher {
    * retries and any whose send was recorded while the statement waited for its lock. Throws only before anything
    * committed (the group commit then tries the reports one at a time); after, each report's error is its own.
    */
-  private async write(reports: Report[]): Promise<Settled[]> {
+  private async write(batch: Report[]): Promise<Settled[]> {
+    // An early report's row is forgotten whichever of its duplicates is made.
+    const early = new Set(batch.filter((r) => r.early).map(key));
+    const reports = batch.map((r) => (early.has(key(r)) ? { ...r, early: true } : r));
     // Duplicates: the first of each provider id is made; the others then change nothing (or were kept as well).
     const first = new Map<string, number>();
     for (const [i, r] of reports.entries()) {
@@ -111,13 +114,7 @@ export class ReportBatcher {
         first.set(key(r), i);
       }
     }
-    // An early report's row is forgotten whichever of its duplicates is made.
-    const early = new Set(reports.filter((r) => r.early).map(key));
-    const unique = [...first.values()].map((i) => {
-      const r = reports[i] as Report;
-      reports[i] = early.has(key(r)) ? { ...r, early: true } : r;
-      return i;
-    });
+    const unique = [...first.values()];
     const found = await this.read(unique.map((i) => reports[i] as Report));
     const settled: (Settled | undefined)[] = reports.map(() => undefined);
     const planned: Planned[] = [];
