@@ -3,6 +3,7 @@ import { handledMessages } from "@tidings/amqp";
 import type { OutboundSend } from "@tidings/contracts";
 import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
+import { recordConsent } from "../src/consent/consent.ts";
 import { ClaimBatcher, type Claimed, type NotClaimed } from "../src/sending/claim-window.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { createTwilioChannel, msisdn } from "./helpers.ts";
@@ -61,6 +62,34 @@ describe("a window of outbound.send claimed together", () => {
     // The first two go at once (two statements in flight); the other 18 wait and share the third: a statement's
     // rows share its transaction's now().
     expect(new Set(rows.map((r) => r.createdAt.getTime())).size).toBeLessThanOrEqual(3);
+  });
+
+  it("reads each named recipient's consent and address-book identity in the claim's statement", async ({
+    svc,
+  }) => {
+    const batcher = new ClaimBatcher(svc.db, "claim-window-test", 30_000);
+    const [stopped, known, plain, unnamed] = [0, 1, 2, 3].map(() => command("LOG"));
+    const identity = randomUUID();
+    await recordConsent(svc.db, [stopped!.to_addr as string], true, "stop", new Date());
+    await svc.db.addressBookEntry.create({
+      data: {
+        identity,
+        addresses: [{ type: "msisdn", address: known!.to_addr }],
+        identityUpdatedAt: new Date(),
+      },
+    });
+
+    const outcomes = await Promise.all(
+      [stopped, known, plain]
+        .map((c) => batcher.claim(c!, "LOG", c!.to_addr))
+        .concat(batcher.claim(unnamed!, "LOG")),
+    );
+    expect(outcomes.map((o) => (isClaimed(o) ? o.checked : o))).toEqual([
+      { recipient: stopped!.to_addr, optedOut: true, identity: null },
+      { recipient: known!.to_addr, optedOut: false, identity },
+      { recipient: plain!.to_addr, optedOut: false, identity: null },
+      null,
+    ]);
   });
 
   it("claims in one statement what it may, and says why it did not claim the rest", async ({ svc }) => {

@@ -100,8 +100,10 @@ export async function resolveIdentity(
   directory: IdentityDirectory | undefined,
   address: string,
   log: Pick<Logger, "warn">,
+  /** The address book's answer when the caller already read it (see RecipientCheck). */
+  inBook?: string | null,
 ): Promise<string | null> {
-  const known = await identityWithAddress(db, address);
+  const known = inBook === undefined ? await identityWithAddress(db, address) : inBook;
   if (known || !directory) {
     return known;
   }

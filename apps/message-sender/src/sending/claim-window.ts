@@ -1,4 +1,5 @@
 import type { OutboundPriority, OutboundSend, SendingWindow } from "@tidings/contracts";
+import { addressHash } from "../consent/consent.ts";
 import type { Db } from "../db.ts";
 import { GroupCommit } from "../group-commit.ts";
 
@@ -31,6 +32,17 @@ export interface Claimed {
   inserted: boolean;
   /** When our claim began, local time taken before the statement; a renewal (`renewClaim`) moves it on. */
   claim: ClaimClock;
+  /** What the claim's statement read of the recipient it was asked about (see ClaimBatcher.claim); null: none. */
+  checked: RecipientCheck | null;
+}
+
+/** A recipient's consent and address-book identity, as the statement that claimed its outbound read them. */
+export interface RecipientCheck {
+  /** The normalised address they were read for. */
+  recipient: string;
+  optedOut: boolean;
+  /** The address book's identity with this address (null: none). */
+  identity: string | null;
 }
 
 /** When a claim began: local time taken before the statement that claimed it, so never later than the database's. */
@@ -80,7 +92,7 @@ const MAX_BATCH = 100;
 const MAX_WRITES = 2;
 
 /** One outbound.send as stored if new: every column given (its channel resolved). */
-type ClaimInput = Required<
+type ClaimInput = { recipient: string | null; recipient_hash: string | null } & Required<
   Pick<OutboundSend, "id" | "to_addr" | "metadata" | "priority" | "sensitive" | "channel">
 > &
   Pick<
@@ -94,7 +106,13 @@ type ClaimInput = Required<
     | "created_by_schedule"
   >;
 
-type Row = Omit<Claimed, "claim"> & { id: string; state: "claimed" | "stored" | "other" } & NotClaimed;
+type Row = Omit<Claimed, "claim" | "checked"> & {
+  id: string;
+  state: "claimed" | "stored" | "other";
+  checked_recipient: string | null;
+  checked_opted_out: boolean;
+  checked_identity: string | null;
+} & NotClaimed;
 
 /**
  * Stores and claims outbounds, many in one statement: those asked for while a statement is in flight go together
@@ -128,14 +146,20 @@ export class ClaimBatcher {
     this.renewal.unref();
   }
 
-  /** Stores the outbound if it is new and claims it if it is queued and unclaimed (or its claim lapsed). */
-  claim(command: OutboundSend, defaultChannel: string): Promise<Claimed | NotClaimed> {
+  /**
+   * Stores the outbound if it is new and claims it if it is queued and unclaimed (or its claim lapsed). With a
+   * `recipient` (the normalised address it will be sent to, when the command names one), the same statement reads
+   * that address's consent and its address-book identity, which the send would otherwise read on its own.
+   */
+  claim(command: OutboundSend, defaultChannel: string, recipient?: string): Promise<Claimed | NotClaimed> {
     return this.group.add({
       ...command,
       to_addr: command.to_addr ?? "",
       channel: command.channel ?? defaultChannel,
       priority: command.priority ?? "normal",
       sensitive: command.sensitive ?? false,
+      recipient: recipient ?? null,
+      recipient_hash: recipient ? addressHash(recipient).toString("hex") : null,
     });
   }
 
@@ -177,10 +201,17 @@ export class ClaimBatcher {
     return inputs.map((input) => {
       const row = byId.get(input.id);
       if (row?.state === "claimed" || row?.state === "stored") {
-        const { id: _id, state, status: _status, claimedBy: _by, ...claimed } = row;
+        const { id: _id, state, status: _status, claimedBy: _by, ...rest } = row;
+        const {
+          checked_recipient: recipient,
+          checked_opted_out: optedOut,
+          checked_identity: identity,
+          ...claimed
+        } = rest;
         const claim = { at };
         this.held.set(input.id, claim);
-        return { ...claimed, inserted: state === "stored", claim };
+        const checked = recipient === null ? null : { recipient, optedOut, identity };
+        return { ...claimed, inserted: state === "stored", claim, checked };
       }
       return { status: row?.status ?? null, claimedBy: row?.claimedBy ?? null };
     });
@@ -199,7 +230,7 @@ export class ClaimBatcher {
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
           id uuid, to_addr text, to_identity uuid, content text, channel text, metadata jsonb, resend boolean,
           priority outbound_priority, sending_window jsonb, not_before timestamptz, expires_at timestamptz,
-          created_by_schedule uuid, sensitive boolean)
+          created_by_schedule uuid, sensitive boolean, recipient text, recipient_hash text)
       ), claimable AS (
         SELECT id, claimed_by AS previous_worker, claimed_until AS previous_until FROM outbound
         WHERE id IN (SELECT id FROM input) AND status = 'queued' AND (claimed_until IS NULL OR claimed_until < now())
@@ -222,16 +253,24 @@ export class ClaimBatcher {
         RETURNING id, 'stored' AS state, channel, to_addr, to_identity, content, metadata, priority, sending_window,
           not_before, expires_at, created_at, test, NULL::int AS template, NULL::int AS template_version,
           NULL::text AS previous_worker, NULL::timestamptz AS previous_until
+      ), result AS (
+        SELECT id::text, ${columns}, previous_worker, previous_until, NULL::text AS status, NULL AS "claimedBy"
+          FROM claimed
+        UNION ALL
+        SELECT id::text, ${columns}, previous_worker, previous_until, NULL::text, NULL FROM stored
+        UNION ALL
+        SELECT id::text, 'other', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+          NULL, status::text, claimed_by
+          FROM outbound WHERE id IN (SELECT id FROM input)
+            AND id NOT IN (SELECT id FROM claimed) AND id NOT IN (SELECT id FROM stored)
       )
-      SELECT id::text, ${columns}, previous_worker, previous_until, NULL::text AS status, NULL AS "claimedBy"
-        FROM claimed
-      UNION ALL
-      SELECT id::text, ${columns}, previous_worker, previous_until, NULL::text, NULL FROM stored
-      UNION ALL
-      SELECT id::text, 'other', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-        NULL, status::text, claimed_by
-        FROM outbound WHERE id IN (SELECT id FROM input)
-          AND id NOT IN (SELECT id FROM claimed) AND id NOT IN (SELECT id FROM stored)`,
+      SELECT r.*, i.recipient AS checked_recipient,
+        coalesce((SELECT a.opted_out FROM opted_out_address a WHERE a.address_hash = decode(i.recipient_hash, 'hex')),
+          false) AS checked_opted_out,
+        (SELECT b.identity::text FROM address_book_entry b
+          WHERE i.recipient IS NOT NULL AND NOT b.deleted AND b.addresses @> jsonb_build_array(jsonb_build_object('address', i.recipient))
+          ORDER BY b.identity_updated_at DESC LIMIT 1) AS checked_identity
+      FROM result r JOIN input i ON i.id::text = r.id`,
       JSON.stringify(inputs),
       this.worker,
       this.ttlMs / 1000,

@@ -35,16 +35,18 @@ class ClaimedElsewhereError extends Error {
  * statement with the other claims asked for at the same time), and returns what sending it needs: a stored
  * outbound is claimed while it is queued and no other live claim exists (the compare-and-set that lets exactly
  * one worker go on); a new one is inserted already claimed. Undefined when it is no longer queued (already sent
- * or failed: nothing to do); throws ClaimedElsewhereError while another worker's claim is live.
+ * or failed: nothing to do); throws ClaimedElsewhereError while another worker's claim is live. `recipient`: see
+ * ClaimBatcher.claim.
  */
 export async function storeAndClaim(
   sender: Sender,
   command: OutboundSend,
   defaultChannel: string,
   log: Logger,
+  recipient?: string,
 ): Promise<Claimed | undefined> {
   const { id } = command;
-  const claimed = await sender.claims.claim(command, defaultChannel);
+  const claimed = await sender.claims.claim(command, defaultChannel, recipient);
   if ("claim" in claimed) {
     if (claimed.inserted) {
       accepted.inc({ channel: claimed.channel, priority: claimed.priority });

@@ -63,7 +63,13 @@ export async function sendOutbound(
     throw new NonRetryableError("outbound.send needs to_addr or to_identity");
   }
   const defaultChannel = command.channel ?? (await sender.channels.defaultChannel());
-  const outbound = await storeAndClaim(sender, command, defaultChannel, log);
+  const outbound = await storeAndClaim(
+    sender,
+    command,
+    defaultChannel,
+    log,
+    await recipientOf(sender, command, defaultChannel),
+  );
   if (!outbound) {
     return;
   }
@@ -72,6 +78,18 @@ export async function sendOutbound(
   } finally {
     sender.claims.release(command.id, outbound.claim);
   }
+}
+
+/** The normalised address a command names (its to_addr on its channel), read with its claim; none by identity. */
+async function recipientOf(
+  sender: Sender,
+  command: OutboundSend,
+  defaultChannel: string,
+): Promise<string | undefined> {
+  const channel = command.to_addr
+    ? await sender.channels.resolve(command.channel ?? defaultChannel)
+    : undefined;
+  return (channel && command.to_addr && normaliseRecipient(channel.type, command.to_addr)) || undefined;
 }
 
 /** Sends an outbound this worker claimed (see sendOutbound). */
@@ -138,7 +156,9 @@ async function sendClaimed(
     }
     // Consent, however the send was addressed: a person who said STOP gets nothing more (checked as late as can be,
     // just before the channel is chosen, against the local copy of identity's consent ledger).
-    if (await isOptedOut(db, address)) {
+    // The claim's statement read both for the address the command named, when that is the one sent to.
+    const checked = outbound.checked?.recipient === address ? outbound.checked : undefined;
+    if (checked ? checked.optedOut : await isOptedOut(db, address)) {
       await optOut(sender, id, log);
       return;
     }
@@ -152,7 +172,7 @@ async function sendClaimed(
       await defer(sender, id, outbound.not_before);
       return;
     }
-    toIdentity = outbound.to_identity ?? (await linkIdentity(sender, id, address, log));
+    toIdentity = outbound.to_identity ?? (await linkIdentity(sender, id, address, log, checked?.identity));
     // Quiet hours and a call's calling hours (none for high priority), then the person's daily cap, all in the
     // recipient's zone.
     const zoneWindow = outbound.sending_window ?? channel.sendingWindow;
@@ -284,8 +304,9 @@ async function linkIdentity(
   id: string,
   address: string,
   log: Logger,
+  inBook?: string | null,
 ): Promise<string | null> {
-  const identity = await resolveIdentity(sender.db, sender.identities, address, log);
+  const identity = await resolveIdentity(sender.db, sender.identities, address, log, inBook);
   if (identity) {
     await sender.db.outbound.updateMany({
       where: { id, status: "queued", claimedBy: sender.worker, toIdentity: null },
