@@ -164,13 +164,16 @@ describe("taking over an outbound whose earlier send may have reached the provid
     expect(acceptedFor(sim, to)).toHaveLength(1);
     expect(row.providerId).toBe(acceptedFor(sim, to)[0]?.sid);
     expect(sim.requests.filter((r) => r.To === to)).toHaveLength(1);
-    expect(
-      worker?.logs.some(
-        (l) =>
-          l.outboundId === id &&
-          l.msg === "an earlier claim's send was accepted by the provider: recorded, not sent again",
-      ),
-    ).toBe(true);
+    // Logged before the record; its line may reach this process through the worker's stdout after the row changed.
+    await waitFor(
+      () =>
+        worker?.logs.some(
+          (l) =>
+            l.outboundId === id &&
+            l.msg === "an earlier claim's send was accepted by the provider: recorded, not sent again",
+        ) === true,
+      { what: "the worker's log of the earlier send recorded" },
+    );
   }, 30_000);
 
   it("records the earlier send instead of sending again when the worker died after Twilio accepted it", async ({
