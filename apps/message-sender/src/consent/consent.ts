@@ -61,9 +61,18 @@ export const recordOptOut = (db: Db, optout: OptOutCreated) =>
 export const recordOptIn = (db: Db, optin: OptInCreated) =>
   recordConsent(db, [optin.address], false, "optin", optin.created_at);
 
+/**
+ * SQL: whether the address whose SHA-256 is `hash` (a bytea expression) is opted out now. Shared by isOptedOut and
+ * the claim's statement.
+ */
+export const optedOutSql = (hash: string) =>
+  `coalesce((SELECT opted_out FROM opted_out_address WHERE address_hash = ${hash}), false)`;
+
 /** Whether the address is opted out now. */
 export async function isOptedOut(db: Db, address: string): Promise<boolean> {
-  const [row] = await db.$queryRaw<{ opted_out: boolean }[]>`
-    SELECT opted_out FROM opted_out_address WHERE address_hash = ${addressHash(address)}`;
+  const [row] = await db.$queryRawUnsafe<{ opted_out: boolean }[]>(
+    `SELECT ${optedOutSql("$1::bytea")} AS opted_out`,
+    addressHash(address),
+  );
   return row?.opted_out ?? false;
 }

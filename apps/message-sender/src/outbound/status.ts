@@ -44,13 +44,13 @@ export async function recordSend(db: Db, send: AcceptedSend): Promise<boolean> {
   return recorded === true;
 }
 
-/** An early report as outbound_early_reports reads it. */
+/** An early report as recordSends's statement reads it (outbound_early_reports). */
 interface EarlyReport {
-  report_channel: string;
-  report_provider_id: string;
-  report_status: string;
-  report_reason: string | null;
-  report_kind: string | null;
+  channel: string;
+  providerId: string;
+  delivered: boolean;
+  reason: string | null;
+  kind: FailedReport["kind"] | null;
 }
 
 /**
@@ -117,9 +117,11 @@ export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolea
       onlyIf: "(m.payload->>'id')::uuid IN (SELECT id FROM changed)",
       // The early reports of those recorded, read after their locks (see outbound_early_reports).
       returning: `(SELECT coalesce(array_agg(id::text), '{}') FROM changed) AS recorded,
-        (SELECT coalesce(jsonb_agg(r), '[]') FROM outbound_early_reports((
+        (SELECT coalesce(jsonb_agg(jsonb_build_object('channel', report_channel, 'providerId', report_provider_id,
+            'delivered', report_status = 'delivered', 'reason', report_reason, 'kind', report_kind)), '[]')
+          FROM outbound_early_reports((
           SELECT jsonb_agg(jsonb_build_object('channel', i.channel, 'provider_id', i.provider_id))
-          FROM changed c JOIN input i ON i.id = c.id WHERE i.provider_id IS NOT NULL)) r) AS early`,
+          FROM changed c JOIN input i ON i.id = c.id WHERE i.provider_id IS NOT NULL))) AS early`,
     },
     { grouped: true },
   );
@@ -132,31 +134,19 @@ export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolea
   if (early.length > 0) {
     // Applied together with the final reports in flight, in shared statements that forget them (ReportBatcher).
     await Promise.all(
-      early.map(
-        ({
-          report_channel: channel,
-          report_provider_id: providerId,
-          report_status: status,
-          report_reason: reason,
-          report_kind: kind,
-        }) => {
-          const send = sends.find((s) => s.channel === channel && s.result.providerId === providerId);
-          const delivered = status === "delivered";
-          const failure =
-            !delivered && kind && send?.redelivery
-              ? { kind: kind as FailedReport["kind"], defaults: send.redelivery }
-              : undefined;
-          return reportBatcher(db).report({
-            channel,
-            providerId,
-            delivered,
-            reason,
-            failure,
-            early: true,
-            traceContext: send?.traceContext,
-          });
-        },
-      ),
+      early.map(({ kind, ...report }) => {
+        const send = sends.find(
+          (s) => s.channel === report.channel && s.result.providerId === report.providerId,
+        );
+        const failure =
+          !report.delivered && kind && send?.redelivery ? { kind, defaults: send.redelivery } : undefined;
+        return reportBatcher(db).report({
+          ...report,
+          failure,
+          early: true,
+          traceContext: send?.traceContext,
+        });
+      }),
     );
   }
   return sends.map((send) => recorded.has(send.id));

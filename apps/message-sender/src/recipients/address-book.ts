@@ -114,11 +114,20 @@ export async function identityZone(db: Db, identity: string): Promise<string | n
   return (await db.addressBookEntry.findUnique({ where: { identity } }))?.timezone ?? null;
 }
 
+/**
+ * SQL: the identity whose (usable or not) address `address` (a text expression) is, from the address book; the
+ * latest changed if several; NULL when none. Shared by identityWithAddress and the claim's statement.
+ */
+export const identityWithAddressSql = (address: string) => `(
+  SELECT identity::text FROM address_book_entry
+  WHERE NOT deleted AND addresses @> jsonb_build_array(jsonb_build_object('address', ${address}))
+  ORDER BY identity_updated_at DESC LIMIT 1)`;
+
 /** The identity whose (usable or not) address this is, from the address book; the latest changed if several. */
 export async function identityWithAddress(db: Db | Tx, address: string): Promise<string | null> {
-  const [row] = await db.$queryRaw<{ identity: string }[]>`
-    SELECT identity::text FROM address_book_entry
-    WHERE NOT deleted AND addresses @> ${JSON.stringify([{ address }])}::jsonb
-    ORDER BY identity_updated_at DESC LIMIT 1`;
+  const [row] = await db.$queryRawUnsafe<{ identity: string | null }[]>(
+    `SELECT ${identityWithAddressSql("$1::text")} AS identity`,
+    address,
+  );
   return row?.identity ?? null;
 }

@@ -1,7 +1,8 @@
 import type { OutboundPriority, OutboundSend, SendingWindow } from "@tidings/contracts";
-import { addressHash } from "../consent/consent.ts";
+import { addressHash, optedOutSql } from "../consent/consent.ts";
 import type { Db } from "../db.ts";
 import { GroupCommit } from "../group-commit.ts";
+import { identityWithAddressSql } from "../recipients/address-book.ts";
 
 // A worker's window of `outbound.send` messages, stored and claimed together: the handlers that want a claim at
 // the same time share one statement (a group commit, as the API's OutboundWriter stores accepted sends). Only
@@ -265,11 +266,8 @@ export class ClaimBatcher {
             AND id NOT IN (SELECT id FROM claimed) AND id NOT IN (SELECT id FROM stored)
       )
       SELECT r.*, i.recipient AS checked_recipient,
-        coalesce((SELECT a.opted_out FROM opted_out_address a WHERE a.address_hash = decode(i.recipient_hash, 'hex')),
-          false) AS checked_opted_out,
-        (SELECT b.identity::text FROM address_book_entry b
-          WHERE i.recipient IS NOT NULL AND NOT b.deleted AND b.addresses @> jsonb_build_array(jsonb_build_object('address', i.recipient))
-          ORDER BY b.identity_updated_at DESC LIMIT 1) AS checked_identity
+        ${optedOutSql("decode(i.recipient_hash, 'hex')")} AS checked_opted_out,
+        CASE WHEN i.recipient IS NOT NULL THEN ${identityWithAddressSql("i.recipient")} END AS checked_identity
       FROM result r JOIN input i ON i.id::text = r.id`,
       JSON.stringify(inputs),
       this.worker,

@@ -86,10 +86,11 @@ async function recipientOf(
   command: OutboundSend,
   defaultChannel: string,
 ): Promise<string | undefined> {
-  const channel = command.to_addr
-    ? await sender.channels.resolve(command.channel ?? defaultChannel)
-    : undefined;
-  return (channel && command.to_addr && normaliseRecipient(channel.type, command.to_addr)) || undefined;
+  if (!command.to_addr) {
+    return undefined;
+  }
+  const channel = await sender.channels.resolve(command.channel ?? defaultChannel);
+  return (channel && normaliseRecipient(channel.type, command.to_addr)) || undefined;
 }
 
 /** Sends an outbound this worker claimed (see sendOutbound). */
