@@ -1,7 +1,11 @@
-import { prismaClientOptions } from "@tidings/db";
+import { prismaClientOptions, servicePool, withStatements } from "@tidings/db";
 import { type Prisma, PrismaClient } from "./generated/prisma/client.ts";
 
-export const createDb = (url: string) => new PrismaClient(prismaClientOptions(url));
+/** The Prisma client, on a pool whose per-message statements skip Prisma (`statement` of @tidings/db). */
+export const createDb = (url: string) => {
+  const pool = servicePool(url);
+  return withStatements(new PrismaClient(prismaClientOptions(pool)), pool);
+};
 export type Db = ReturnType<typeof createDb>;
 /** The client inside `db.$transaction(async (tx) => ...)`. */
 export type Tx = Prisma.TransactionClient;

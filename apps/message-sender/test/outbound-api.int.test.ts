@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { OUTBOX_MESSAGES } from "@tidings/amqp";
+import { prismaClientOptions, servicePool, withStatements } from "@tidings/db";
 import { adminAuth, expectError, serviceTest } from "@tidings/testing";
-import { describe, expect } from "vitest";
-import type { Outbound as OutboundRow } from "../src/generated/prisma/client.ts";
+import { describe, expect, onTestFinished } from "vitest";
+import { type Outbound as OutboundRow, PrismaClient } from "../src/generated/prisma/client.ts";
 import { OutboundWriter } from "../src/intake/outbound-writer.ts";
 import { toSendCommand } from "../src/outbound/mapping.ts";
 import { messageSenderService } from "../src/service.ts";
@@ -378,14 +379,15 @@ describe("OutboundWriter", () => {
     // The real database, with the answer of the first shared statement lost after it committed (what a
     // connection that breaks at that moment does): its sends are retried one by one and found stored.
     let lost = 0;
-    const db = new Proxy(svc.db, {
+    const pool = servicePool(svc.config.DATABASE_URL, 2);
+    const losing = new Proxy(pool, {
       get(target, prop, receiver) {
-        if (prop !== "$queryRawUnsafe") {
+        if (prop !== "query") {
           return Reflect.get(target, prop, receiver);
         }
-        return async (text: string, ...values: unknown[]) => {
-          const result = await target.$queryRawUnsafe(text, ...values);
-          if (lost === 0 && JSON.parse(String(values[0])).length > 1) {
+        return async (query: { text: string; values: unknown[] }) => {
+          const result = await target.query(query);
+          if (lost === 0 && JSON.parse(String(query.values[0])).length > 1) {
             lost++;
             throw new Error("Connection terminated unexpectedly");
           }
@@ -393,6 +395,8 @@ describe("OutboundWriter", () => {
         };
       },
     });
+    const db = withStatements(new PrismaClient(prismaClientOptions(pool)), losing);
+    onTestFinished(() => db.$disconnect());
     const writer = new OutboundWriter(db);
     const before = await counts(svc);
     const rows = Array.from({ length: 10 }, (_, i) => outboundRow(`Lost answer ${i}`));

@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { OUTBOX_MESSAGES } from "@tidings/amqp";
 import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import type { Db, Tx } from "../src/db.ts";
+import type { Tx } from "../src/db.ts";
 import { type Report, ReportBatcher, type ReportOutcome } from "../src/outbound/report-batch.ts";
-import { recordSends } from "../src/outbound/status.ts";
+import { type RecordResult, recordSends, recordStatement } from "../src/outbound/status.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { accepted, claimedBy, submitted } from "./submitted.ts";
 import type { Svc } from "./support.ts";
@@ -175,10 +175,12 @@ describe("final reports arriving together", () => {
     const [command] = await claimedBy(svc, "reports-2", 1);
     const send = accepted(command!, "reports-2");
     const batcher = new ReportBatcher(svc.db, 0);
-    // recordSends itself, held open before its commit: its statement took the report lock and recorded the send,
-    // and its read of the early reports found none.
+    // recordSends's statement, held open before its commit: it took the report lock and recorded the send, and its
+    // read of the early reports found none.
     const recording = await heldOpen(svc, async (tx) => {
-      expect(await recordSends(tx as unknown as Db, [send])).toEqual([true]);
+      const records = recordStatement([send]);
+      const [result] = await tx.$queryRawUnsafe<RecordResult[]>(records.text, ...records.values);
+      expect(result).toMatchObject({ recorded: [send.id], early: [] });
     });
     // The report finds no outbound with its provider id (not committed yet): its statement waits for the lock.
     const reported = batcher.report(report(providerId(send), true));

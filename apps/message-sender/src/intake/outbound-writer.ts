@@ -1,4 +1,5 @@
 import { activeTraceCarrier, enqueueStatement, type OutboxMessage } from "@tidings/amqp";
+import { statement } from "@tidings/db";
 import { isUniqueViolation } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
@@ -98,7 +99,7 @@ async function storeOutbounds(db: Db, batch: Pending[]): Promise<void> {
     created_at: row.createdAt,
     created_by: row.createdBy,
   }));
-  const statement = enqueueStatement(
+  const inserts = enqueueStatement(
     batch.map((pending) => pending.message),
     {
       ctes: `stored AS (
@@ -117,5 +118,5 @@ async function storeOutbounds(db: Db, batch: Pending[]): Promise<void> {
     },
     { grouped: true },
   );
-  await db.$queryRawUnsafe(statement.text, ...statement.values);
+  await statement(db, inserts.text, inserts.values);
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { activeTraceCarrier, enqueueStatement, type TraceCarrier } from "@tidings/amqp";
 import type { OutboundPriority } from "@tidings/contracts";
+import { statement } from "@tidings/db";
 import { hookDeliveriesCte } from "@tidings/hooks";
 import type { Db } from "../db.ts";
 import { GroupCommit } from "../group-commit.ts";
@@ -179,14 +180,14 @@ export class ReportBatcher {
   /** The outbounds of these reports' provider ids, by the report's index. */
   private async read(reports: Report[]): Promise<Map<number, Found>> {
     this.statements++;
-    const rows = await this.db.$queryRawUnsafe<Found[]>(
+    const rows = await statement<Found>(
+      this.db,
       `SELECT k.i::int - 1 AS i, o.id::text, o.status::text, o.to_identity::text, o.to_addr, o.attempts,
          o.attempt_base, o.expires_at, o.sensitive, o.priority::text, c.redelivery
        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(channel, provider_id, i)
        JOIN outbound o ON o.channel = k.channel AND o.provider_id = k.provider_id
        LEFT JOIN channel c ON c.id = k.channel`,
-      reports.map((r) => r.channel),
-      reports.map((r) => r.providerId),
+      [reports.map((r) => r.channel), reports.map((r) => r.providerId)],
     );
     return new Map(rows.map((row) => [row.i, row]));
   }
@@ -227,7 +228,7 @@ export class ReportBatcher {
       2,
       `${outboundOf("p.data::jsonb")} IN (SELECT id FROM changed)`,
     );
-    const statement = enqueueStatement(
+    const changes = enqueueStatement(
       events,
       {
         ctes: `input AS (
@@ -259,9 +260,10 @@ export class ReportBatcher {
       { grouped: true },
     );
     this.statements++;
-    const [result] = await this.db.$queryRawUnsafe<{ applied: number[]; kept: Record<string, string> }[]>(
-      statement.text,
-      ...statement.values,
+    const [result] = await statement<{ applied: number[]; kept: Record<string, string> }>(
+      this.db,
+      changes.text,
+      changes.values,
     );
     const applied = new Set(result?.applied);
     return planned.map(({ i, kind }) => {

@@ -1,5 +1,6 @@
 import { enqueueStatement, type TraceCarrier } from "@tidings/amqp";
 import type { OutboundPriority, RedeliveryPolicy } from "@tidings/contracts";
+import { statement } from "@tidings/db";
 import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 import { announce, type Change, eventsFor, historyDetail } from "./announce.ts";
@@ -65,6 +66,39 @@ interface EarlyReport {
  * statement deletes them.
  */
 export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolean[]> {
+  const records = recordStatement(sends);
+  const [result] = await statement<RecordResult>(db, records.text, records.values);
+  const recorded = new Set(result?.recorded);
+  const early = result?.early ?? [];
+  if (early.length > 0) {
+    // Applied together with the final reports in flight, in shared statements that forget them (ReportBatcher).
+    await Promise.all(
+      early.map(({ kind, ...report }) => {
+        const send = sends.find(
+          (s) => s.channel === report.channel && s.result.providerId === report.providerId,
+        );
+        const failure =
+          !report.delivered && kind && send?.redelivery ? { kind, defaults: send.redelivery } : undefined;
+        return reportBatcher(db).report({
+          ...report,
+          failure,
+          early: true,
+          traceContext: send?.traceContext,
+        });
+      }),
+    );
+  }
+  return sends.map((send) => recorded.has(send.id));
+}
+
+/** What recordSends's statement answers: the ids it recorded and the early reports of those. */
+export interface RecordResult {
+  recorded: string[];
+  early: EarlyReport[];
+}
+
+/** recordSends's ONE statement. */
+export function recordStatement(sends: AcceptedSend[]): { text: string; values: unknown[] } {
   const changes: Change[] = sends.map((send) => ({
     row: {
       id: send.id,
@@ -93,7 +127,7 @@ export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolea
     const { traceContext } = sends[i] as AcceptedSend;
     return traceContext ? eventsFor(change).map((m) => ({ ...m, traceContext })) : eventsFor(change);
   });
-  const statement = enqueueStatement(
+  return enqueueStatement(
     events,
     {
       ctes: `input AS (
@@ -125,31 +159,6 @@ export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolea
     },
     { grouped: true },
   );
-  const [result] = await db.$queryRawUnsafe<{ recorded: string[]; early: EarlyReport[] }[]>(
-    statement.text,
-    ...statement.values,
-  );
-  const recorded = new Set(result?.recorded);
-  const early = result?.early ?? [];
-  if (early.length > 0) {
-    // Applied together with the final reports in flight, in shared statements that forget them (ReportBatcher).
-    await Promise.all(
-      early.map(({ kind, ...report }) => {
-        const send = sends.find(
-          (s) => s.channel === report.channel && s.result.providerId === report.providerId,
-        );
-        const failure =
-          !report.delivered && kind && send?.redelivery ? { kind, defaults: send.redelivery } : undefined;
-        return reportBatcher(db).report({
-          ...report,
-          failure,
-          early: true,
-          traceContext: send?.traceContext,
-        });
-      }),
-    );
-  }
-  return sends.map((send) => recorded.has(send.id));
 }
 
 /** queued -> submitted -> delivered at once (no report will follow, so no early one can exist). */

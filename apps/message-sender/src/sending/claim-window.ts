@@ -1,4 +1,5 @@
 import type { OutboundPriority, OutboundSend, SendingWindow } from "@tidings/contracts";
+import { statement } from "@tidings/db";
 import { addressHash, optedOutSql } from "../consent/consent.ts";
 import type { Db } from "../db.ts";
 import { GroupCommit } from "../group-commit.ts";
@@ -226,7 +227,8 @@ export class ClaimBatcher {
   private statement(inputs: ClaimInput[]): Promise<Row[]> {
     const columns = `state, channel, to_addr, to_identity::text, content, metadata, priority::text AS priority,
       sending_window, not_before, expires_at, created_at, test, template, template_version`;
-    return this.db.$queryRawUnsafe<Row[]>(
+    return statement<Row>(
+      this.db,
       `WITH input AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
           id uuid, to_addr text, to_identity uuid, content text, channel text, metadata jsonb, resend boolean,
@@ -269,9 +271,7 @@ export class ClaimBatcher {
         ${optedOutSql("decode(i.recipient_hash, 'hex')")} AS checked_opted_out,
         CASE WHEN i.recipient IS NOT NULL THEN ${identityWithAddressSql("i.recipient")} END AS checked_identity
       FROM result r JOIN input i ON i.id::text = r.id`,
-      JSON.stringify(inputs),
-      this.worker,
-      this.ttlMs / 1000,
+      [JSON.stringify(inputs), this.worker, this.ttlMs / 1000],
     );
   }
 }

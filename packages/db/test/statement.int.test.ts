@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_DATABASE_SERVER, servicePool, statement, withStatements } from "../src/index.ts";
+
+// `statement`: a hot-path statement on the pool under a Prisma client, prepared once per connection.
+
+/** A stand-in for a Prisma client: withStatements needs only its $disconnect. */
+function client() {
+  const pool = servicePool(`${DEFAULT_DATABASE_SERVER}/postgres`, 1);
+  let disconnected = false;
+  const db = withStatements(
+    {
+      $disconnect: async () => {
+        disconnected = true;
+      },
+    },
+    pool,
+  );
+  return { db, pool, disconnected: () => disconnected };
+}
+
+const prepared = (db: object) =>
+  statement<{ n: number }>(
+    db,
+    // (the marker split, so that this statement, prepared too, does not count itself)
+    "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'tidings\\_%' AND statement LIKE '%' || 'once' || '-marker%'",
+  );
+
+describe("statement", () => {
+  it("runs a statement with its values and answers pg's rows", async () => {
+    const { db } = client();
+    try {
+      expect(
+        await statement(db, "SELECT $1::int + 1 AS n, $2::jsonb AS j, $3::timestamptz AS at", [
+          41,
+          JSON.stringify({ a: [1] }),
+          new Date("2026-12-06T10:00:00Z"),
+        ]),
+      ).toEqual([{ n: 42, j: { a: [1] }, at: new Date("2026-12-06T10:00:00Z") }]);
+    } finally {
+      await db.$disconnect();
+    }
+  });
+
+  it("prepares a text once on a connection, however often it runs", async () => {
+    const { db } = client();
+    try {
+      expect(await prepared(db)).toEqual([{ n: 0 }]);
+      for (let i = 0; i < 3; i++) {
+        await statement(db, "SELECT $1::int + 1 AS n -- once-marker", [i]);
+      }
+      expect(await prepared(db)).toEqual([{ n: 1 }]);
+    } finally {
+      await db.$disconnect();
+    }
+  });
+
+  it("refuses a client it was not given (a transaction's), and its $disconnect ends the pool", async () => {
+    const { db, pool, disconnected } = client();
+    await expect(statement({}, "SELECT 1")).rejects.toThrow(/not a transaction's/);
+    await db.$disconnect();
+    expect(disconnected()).toBe(true);
+    expect(pool.ended).toBe(true);
+    await db.$disconnect(); // twice is harmless
+  });
+});
