@@ -62,8 +62,15 @@ export class PlatformMeters {
     );
   }
 
-  /** Records CPU per message of each group and in all, and Postgres transactions and rows written per message. */
-  async report(prefix: string, messages: number): Promise<void> {
+  /**
+   * Records CPU per message of each group and in all, and Postgres transactions and rows written per message;
+   * `targets` are printed beside the figures they name.
+   */
+  async report(
+    prefix: string,
+    messages: number,
+    targets: { platform?: string; transactions?: string; rows?: string } = {},
+  ): Promise<void> {
     let platform = 0;
     const cpu = async (label: string, meter: Meter) => {
       const value = await meter.per(messages);
@@ -75,7 +82,12 @@ export class PlatformMeters {
     }
     platform += await cpu("Postgres", this.postgres);
     platform += await cpu("RabbitMQ", this.rabbitmq);
-    record({ name: `${prefix}: CPU per message, platform in all`, value: platform, unit: "ms" });
+    record({
+      name: `${prefix}: CPU per message, platform in all`,
+      value: platform,
+      unit: "ms",
+      ...(targets.platform ? { target: targets.platform } : {}),
+    });
     await cpu(this.benchLabel, this.bench);
     await new Promise((r) => setTimeout(r, 1_500)); // backends report their statistics about once a second
     const after = await sumCounters(this.pools);
@@ -83,11 +95,13 @@ export class PlatformMeters {
       name: `${prefix}: Postgres transactions per message`,
       value: (after.n - this.counters.n) / messages,
       unit: "",
+      ...(targets.transactions ? { target: targets.transactions } : {}),
     });
     record({
       name: `${prefix}: rows written per message`,
       value: (after.rows - this.counters.rows) / messages,
       unit: "",
+      ...(targets.rows ? { target: targets.rows } : {}),
     });
   }
 }
