@@ -43,7 +43,10 @@ export interface RecipientCheck {
   /** The normalised address they were read for. */
   recipient: string;
   optedOut: boolean;
-  /** The address book's identity with this address (null: none). */
+  /**
+   * The address book's identity with this address (null: none), read only for an outbound with no identity of its
+   * own (the only one that is linked to one: sendClaimed's linkIdentity).
+   */
   identity: string | null;
 }
 
@@ -269,7 +272,8 @@ export class ClaimBatcher {
       )
       SELECT r.*, i.recipient AS checked_recipient,
         ${optedOutSql("decode(i.recipient_hash, 'hex')")} AS checked_opted_out,
-        CASE WHEN i.recipient IS NOT NULL THEN ${identityWithAddressSql("i.recipient")} END AS checked_identity
+        CASE WHEN i.recipient IS NOT NULL AND r.to_identity IS NULL AND r.state <> 'other'
+          THEN ${identityWithAddressSql("i.recipient")} END AS checked_identity
       FROM result r JOIN input i ON i.id::text = r.id`,
       [JSON.stringify(inputs), this.worker, this.ttlMs / 1000],
     );
