@@ -1,18 +1,24 @@
 /**
  * Tidings' own layers against the raw baselines: @tidings/amqp's validated, confirmed publish and typed
- * consumer (vs amqplib), and the transactional outbox (enqueue through Prisma vs a bare insert; the relay).
+ * consumer (vs amqplib), the transactional outbox (enqueue through Prisma vs a bare insert; the relay), and a
+ * per-message statement through Prisma vs through statement() of @tidings/db.
  */
 import { randomUUID } from "node:crypto";
 import { Broker, enqueue, OutboxRelay } from "@tidings/amqp";
 import { catalog } from "@tidings/contracts";
+import { statement } from "@tidings/db";
+import { createDb as createMessageSenderDb } from "../apps/message-sender/src/db.ts";
+import { type AcceptedSend, recordStatement } from "../apps/message-sender/src/outbound/status.ts";
 import { createDb as createSubscriptionDb } from "../apps/subscription/src/db.ts";
 import { type Baselines, MESSAGES, ROWS } from "./baselines.ts";
 import {
   AMQP_URL,
   benchDatabase,
+  cpuMeter,
   deleteNamespace,
   logger,
   newNamespace,
+  pidsNamed,
   rate,
   record,
   timed,
@@ -108,6 +114,68 @@ export async function benchOutbox(baselines: Baselines): Promise<void> {
     await relay.stop();
     await broker.close();
     await deleteNamespace(namespace);
+    await db.$disconnect();
+    await drop();
+  }
+}
+
+/**
+ * message-sender's send record (recordStatement, its longest per-message statement), one at a time, for sends
+ * whose claim it does not find (so it writes nothing and every run is alike): through Prisma's $queryRawUnsafe,
+ * and through statement() of @tidings/db on the same client's pool (no query engine; the text prepared once per
+ * connection, so Postgres neither parses nor plans it again). CPU per statement of this process and of Postgres.
+ */
+export async function benchStatements(): Promise<void> {
+  const { url, drop } = await benchDatabase("message-sender", "q");
+  const db = createMessageSenderDb(url);
+  const record1 = (): { text: string; values: unknown[] } => {
+    const send: AcceptedSend = {
+      id: randomUUID(),
+      worker: "bench",
+      result: { providerId: `SM${randomUUID().replaceAll("-", "")}`, delivered: false },
+      channel: "LOG",
+      toIdentity: null,
+      priority: "normal",
+    };
+    return recordStatement([send]);
+  };
+  const ways: [string, (s: { text: string; values: unknown[] }) => Promise<unknown>][] = [
+    ["Prisma $queryRawUnsafe", (s) => db.$queryRawUnsafe(s.text, ...s.values)],
+    ["statement()", (s) => statement(db, s.text, s.values)],
+  ];
+  let prisma: number | undefined;
+  try {
+    for (const [label, run] of ways) {
+      for (let i = 0; i < 200; i++) {
+        await run(record1()); // warm: the connection's prepared statement, Postgres's generic plan
+      }
+      const cpu = await cpuMeter([process.pid]);
+      const postgres = await cpuMeter(await pidsNamed("postgres"));
+      const ms = await timed(async () => {
+        for (let i = 0; i < ROWS; i++) {
+          await run(record1());
+        }
+      });
+      const value = rate(ROWS, ms);
+      prisma ??= value;
+      record({
+        name: `statements: send record, one at a time, ${label}`,
+        value,
+        unit: "stmts/s",
+        ...(label === "statement()" ? { baseline: "Prisma", ratio: value / prisma } : {}),
+      });
+      record({
+        name: `statements: ${label}, CPU per statement, bench`,
+        value: await cpu.per(ROWS),
+        unit: "ms",
+      });
+      record({
+        name: `statements: ${label}, CPU per statement, Postgres`,
+        value: await postgres.per(ROWS),
+        unit: "ms",
+      });
+    }
+  } finally {
     await db.$disconnect();
     await drop();
   }

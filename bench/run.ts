@@ -20,7 +20,7 @@ import path from "node:path";
 import { benchApi } from "./api.ts";
 import { type Baselines, createBaselines } from "./baselines.ts";
 import { benchFanOut } from "./fanout.ts";
-import { benchAmqp, benchOutbox } from "./layers.ts";
+import { benchAmqp, benchOutbox, benchStatements } from "./layers.ts";
 import { beginScratchRun, rate, record, writeResults } from "./lib.ts";
 import { benchPipeline } from "./pipeline.ts";
 import { benchScaling } from "./scaling.ts";
@@ -42,6 +42,7 @@ const benches: Record<string, Bench> = {
   },
   amqp: benchAmqp,
   outbox: benchOutbox,
+  statements: benchStatements,
   fanout: benchFanOut,
   topics: benchTopicPublish,
   api: benchApi,
