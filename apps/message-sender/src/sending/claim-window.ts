@@ -225,7 +225,9 @@ export class ClaimBatcher {
   /**
    * ONE statement: claims the stored outbounds that are queued with no live claim (locked in id order, the
    * compare-and-set that lets exactly one worker go on), inserts the new ones already claimed (a concurrent
-   * insert of the same id wins, and this one claims nothing), and reads the status of the rest.
+   * insert of the same id wins, and this one claims nothing), and reads the status of the rest. The outbounds are
+   * read by primary key, `id = ANY(ARRAY(...))`: with `IN (SELECT id FROM input)` (jsonb_to_recordset counts as 100
+   * rows) the planner hash-joined a scan of the whole table, 6 ms a claim at 20,000 outbounds (EXPLAIN ANALYZE).
    */
   private statement(inputs: ClaimInput[]): Promise<Row[]> {
     const columns = `state, channel, to_addr, to_identity::text, content, metadata, priority::text AS priority,
@@ -239,7 +241,7 @@ export class ClaimBatcher {
           created_by_schedule uuid, sensitive boolean, recipient text, recipient_hash text)
       ), claimable AS (
         SELECT id, claimed_by AS previous_worker, claimed_until AS previous_until FROM outbound
-        WHERE id IN (SELECT id FROM input) AND status = 'queued' AND (claimed_until IS NULL OR claimed_until < now())
+        WHERE id = ANY(ARRAY(SELECT id FROM input)) AND status = 'queued' AND (claimed_until IS NULL OR claimed_until < now())
         ORDER BY id FOR UPDATE
       ), claimed AS (
         UPDATE outbound o
@@ -253,7 +255,7 @@ export class ClaimBatcher {
                               not_before, expires_at, created_by_schedule, sensitive, claimed_by, claimed_until)
         SELECT id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window, not_before,
           expires_at, created_by_schedule, sensitive, $2, now() + make_interval(secs => $3::float8)
-        FROM input i WHERE NOT EXISTS (SELECT 1 FROM outbound o WHERE o.id = i.id)
+        FROM input i
         ORDER BY id
         ON CONFLICT (id) DO NOTHING
         RETURNING id, 'stored' AS state, channel, to_addr, to_identity, content, metadata, priority, sending_window,
@@ -267,7 +269,7 @@ export class ClaimBatcher {
         UNION ALL
         SELECT id::text, 'other', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
           NULL, status::text, claimed_by
-          FROM outbound WHERE id IN (SELECT id FROM input)
+          FROM outbound WHERE id = ANY(ARRAY(SELECT id FROM input))
             AND id NOT IN (SELECT id FROM claimed) AND id NOT IN (SELECT id FROM stored)
       )
       SELECT r.*, i.recipient AS checked_recipient,
