@@ -5,7 +5,13 @@ import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { recordConsent } from "../src/consent/consent.ts";
 import { identityWithAddressSql } from "../src/recipients/address-book.ts";
-import { ClaimBatcher, type Claimed, type NotClaimed } from "../src/sending/claim-window.ts";
+import {
+  ClaimBatcher,
+  type Claimed,
+  claimInput,
+  claimStatement,
+  type NotClaimed,
+} from "../src/sending/claim-window.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { createTwilioChannel, msisdn } from "./helpers.ts";
 import { type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
@@ -109,6 +115,35 @@ describe("a window of outbound.send claimed together", () => {
     );
     const scans = JSON.stringify(plan?.["QUERY PLAN"]).match(/"Node Type":"[^"]*Scan"/g);
     expect(scans).toEqual(['"Node Type":"Bitmap Heap Scan"', '"Node Type":"Bitmap Index Scan"']);
+  });
+
+  it("reads the outbounds of a window by primary key, not by scanning the outbound table", async ({
+    svc,
+  }) => {
+    // 20,000 outbounds sent before: the plan of `id IN (SELECT id FROM input)` scanned them all for each claim.
+    await svc.db.$executeRaw`INSERT INTO outbound (id, channel, status, delivered)
+      SELECT gen_random_uuid(), 'LOG', 'delivered', true FROM generate_series(1, 20000)`;
+    await svc.db.$executeRaw`ANALYZE outbound`;
+    const window = [command("LOG"), command("LOG")].map((c) => claimInput(c, "LOG", c.to_addr));
+    const claim = claimStatement(window, "plan-worker", 30_000);
+    const [plan] = await svc.db.$queryRawUnsafe<{ "QUERY PLAN": unknown }[]>(
+      `EXPLAIN (FORMAT JSON) ${claim.text}`,
+      ...claim.values,
+    );
+    const scans: string[] = [];
+    const walk = (node: { "Node Type": string; "Relation Name"?: string; Plans?: unknown[] }) => {
+      if (node["Relation Name"] === "outbound") {
+        scans.push(node["Node Type"]);
+      }
+      for (const child of node.Plans ?? []) {
+        walk(child as typeof node);
+      }
+    };
+    walk(
+      (plan?.["QUERY PLAN"] as { Plan: Parameters<typeof walk>[0] }[])[0]?.Plan as Parameters<typeof walk>[0],
+    );
+    expect(scans.length).toBeGreaterThan(0);
+    expect(scans).not.toContain("Seq Scan");
   });
 
   it("claims in one statement what it may, and says why it did not claim the rest", async ({ svc }) => {

@@ -157,15 +157,7 @@ export class ClaimBatcher {
    * that address's consent and its address-book identity, which the send would otherwise read on its own.
    */
   claim(command: OutboundSend, defaultChannel: string, recipient?: string): Promise<Claimed | NotClaimed> {
-    return this.group.add({
-      ...command,
-      to_addr: command.to_addr ?? "",
-      channel: command.channel ?? defaultChannel,
-      priority: command.priority ?? "normal",
-      sensitive: command.sensitive ?? false,
-      recipient: recipient ?? null,
-      recipient_hash: recipient ? addressHash(recipient).toString("hex") : null,
-    });
+    return this.group.add(claimInput(command, defaultChannel, recipient));
   }
 
   /** The send of a claim ended (recorded, released, deferred or failed): its claim is no longer renewed. */
@@ -201,7 +193,8 @@ export class ClaimBatcher {
 
   private async write(inputs: ClaimInput[]): Promise<(Claimed | NotClaimed)[]> {
     const at = Date.now();
-    const rows = await this.statement(inputs);
+    const claim = claimStatement(inputs, this.worker, this.ttlMs);
+    const rows = await statement<Row>(this.db, claim.text, claim.values);
     const byId = new Map(rows.map((row) => [row.id, row]));
     return inputs.map((input) => {
       const row = byId.get(input.id);
@@ -221,65 +214,81 @@ export class ClaimBatcher {
       return { status: row?.status ?? null, claimedBy: row?.claimedBy ?? null };
     });
   }
+}
 
-  /**
-   * ONE statement: claims the stored outbounds that are queued with no live claim (locked in id order, the
-   * compare-and-set that lets exactly one worker go on), inserts the new ones already claimed (a concurrent
-   * insert of the same id wins, and this one claims nothing), and reads the status of the rest. The outbounds are
-   * read by primary key, `id = ANY(ARRAY(...))`: with `IN (SELECT id FROM input)` (jsonb_to_recordset counts as 100
-   * rows) the planner hash-joined a scan of the whole table, 6 ms a claim at 20,000 outbounds (EXPLAIN ANALYZE).
-   */
-  private statement(inputs: ClaimInput[]): Promise<Row[]> {
-    const columns = `state, channel, to_addr, to_identity::text, content, metadata, priority::text AS priority,
-      sending_window, not_before, expires_at, created_at, test, template, template_version`;
-    return statement<Row>(
-      this.db,
-      `WITH input AS (
-        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
-          id uuid, to_addr text, to_identity uuid, content text, channel text, metadata jsonb, resend boolean,
-          priority outbound_priority, sending_window jsonb, not_before timestamptz, expires_at timestamptz,
-          created_by_schedule uuid, sensitive boolean, recipient text, recipient_hash text)
-      ), claimable AS (
-        SELECT id, claimed_by AS previous_worker, claimed_until AS previous_until FROM outbound
-        WHERE id = ANY(ARRAY(SELECT id FROM input)) AND status = 'queued' AND (claimed_until IS NULL OR claimed_until < now())
-        ORDER BY id FOR UPDATE
-      ), claimed AS (
-        UPDATE outbound o
-        SET claimed_by = $2, claimed_until = now() + make_interval(secs => $3::float8), updated_at = now()
-        FROM claimable c WHERE o.id = c.id
-        RETURNING o.id, 'claimed' AS state, o.channel, o.to_addr, o.to_identity, o.content, o.metadata, o.priority,
-          o.sending_window, o.not_before, o.expires_at, o.created_at, o.test, o.template, o.template_version, c.previous_worker,
-          c.previous_until
-      ), stored AS (
-        INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window,
-                              not_before, expires_at, created_by_schedule, sensitive, claimed_by, claimed_until)
-        SELECT id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window, not_before,
-          expires_at, created_by_schedule, sensitive, $2, now() + make_interval(secs => $3::float8)
-        FROM input i
-        ORDER BY id
-        ON CONFLICT (id) DO NOTHING
-        RETURNING id, 'stored' AS state, channel, to_addr, to_identity, content, metadata, priority, sending_window,
-          not_before, expires_at, created_at, test, NULL::int AS template, NULL::int AS template_version,
-          NULL::text AS previous_worker, NULL::timestamptz AS previous_until
-      ), result AS (
-        SELECT id::text, ${columns}, previous_worker, previous_until, NULL::text AS status, NULL AS "claimedBy"
-          FROM claimed
-        UNION ALL
-        SELECT id::text, ${columns}, previous_worker, previous_until, NULL::text, NULL FROM stored
-        UNION ALL
-        SELECT id::text, 'other', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-          NULL, status::text, claimed_by
-          FROM outbound WHERE id = ANY(ARRAY(SELECT id FROM input))
-            AND id NOT IN (SELECT id FROM claimed) AND id NOT IN (SELECT id FROM stored)
-      )
-      SELECT r.*, i.recipient AS checked_recipient,
-        ${optedOutSql("decode(i.recipient_hash, 'hex')")} AS checked_opted_out,
-        CASE WHEN i.recipient IS NOT NULL AND r.to_identity IS NULL AND r.state <> 'other'
-          THEN ${identityWithAddressSql("i.recipient")} END AS checked_identity
-      FROM result r JOIN input i ON i.id::text = r.id`,
-      [JSON.stringify(inputs), this.worker, this.ttlMs / 1000],
-    );
-  }
+/** A command as the claim statement stores it: every column given, its channel resolved. */
+export function claimInput(command: OutboundSend, defaultChannel: string, recipient?: string): ClaimInput {
+  return {
+    ...command,
+    to_addr: command.to_addr ?? "",
+    channel: command.channel ?? defaultChannel,
+    priority: command.priority ?? "normal",
+    sensitive: command.sensitive ?? false,
+    recipient: recipient ?? null,
+    recipient_hash: recipient ? addressHash(recipient).toString("hex") : null,
+  };
+}
+
+/**
+ * ONE statement: claims the stored outbounds that are queued with no live claim (locked in id order, the
+ * compare-and-set that lets exactly one worker go on), inserts the new ones already claimed (a concurrent
+ * insert of the same id wins, and this one claims nothing), and reads the status of the rest. The outbounds are
+ * read by primary key, `id = ANY(ARRAY(...))`: with `IN (SELECT id FROM input)` (jsonb_to_recordset counts as 100
+ * rows) the planner hash-joined a scan of the whole table, 6 ms a claim at 20,000 outbounds (EXPLAIN ANALYZE).
+ */
+export function claimStatement(
+  inputs: ClaimInput[],
+  worker: string,
+  ttlMs: number,
+): { text: string; values: unknown[] } {
+  const columns = `state, channel, to_addr, to_identity::text, content, metadata, priority::text AS priority,
+    sending_window, not_before, expires_at, created_at, test, template, template_version`;
+  return {
+    text: `WITH input AS (
+      SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
+        id uuid, to_addr text, to_identity uuid, content text, channel text, metadata jsonb, resend boolean,
+        priority outbound_priority, sending_window jsonb, not_before timestamptz, expires_at timestamptz,
+        created_by_schedule uuid, sensitive boolean, recipient text, recipient_hash text)
+    ), claimable AS (
+      SELECT id, claimed_by AS previous_worker, claimed_until AS previous_until FROM outbound
+      WHERE id = ANY(ARRAY(SELECT id FROM input)) AND status = 'queued' AND (claimed_until IS NULL OR claimed_until < now())
+      ORDER BY id FOR UPDATE
+    ), claimed AS (
+      UPDATE outbound o
+      SET claimed_by = $2, claimed_until = now() + make_interval(secs => $3::float8), updated_at = now()
+      FROM claimable c WHERE o.id = c.id
+      RETURNING o.id, 'claimed' AS state, o.channel, o.to_addr, o.to_identity, o.content, o.metadata, o.priority,
+        o.sending_window, o.not_before, o.expires_at, o.created_at, o.test, o.template, o.template_version, c.previous_worker,
+        c.previous_until
+    ), stored AS (
+      INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window,
+                            not_before, expires_at, created_by_schedule, sensitive, claimed_by, claimed_until)
+      SELECT id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window, not_before,
+        expires_at, created_by_schedule, sensitive, $2, now() + make_interval(secs => $3::float8)
+      FROM input i
+      ORDER BY id
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, 'stored' AS state, channel, to_addr, to_identity, content, metadata, priority, sending_window,
+        not_before, expires_at, created_at, test, NULL::int AS template, NULL::int AS template_version,
+        NULL::text AS previous_worker, NULL::timestamptz AS previous_until
+    ), result AS (
+      SELECT id::text, ${columns}, previous_worker, previous_until, NULL::text AS status, NULL AS "claimedBy"
+        FROM claimed
+      UNION ALL
+      SELECT id::text, ${columns}, previous_worker, previous_until, NULL::text, NULL FROM stored
+      UNION ALL
+      SELECT id::text, 'other', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        NULL, status::text, claimed_by
+        FROM outbound WHERE id = ANY(ARRAY(SELECT id FROM input))
+          AND id NOT IN (SELECT id FROM claimed) AND id NOT IN (SELECT id FROM stored)
+    )
+    SELECT r.*, i.recipient AS checked_recipient,
+      ${optedOutSql("decode(i.recipient_hash, 'hex')")} AS checked_opted_out,
+      CASE WHEN i.recipient IS NOT NULL AND r.to_identity IS NULL AND r.state <> 'other'
+        THEN ${identityWithAddressSql("i.recipient")} END AS checked_identity
+    FROM result r JOIN input i ON i.id::text = r.id`,
+    values: [JSON.stringify(inputs), worker, ttlMs / 1000],
+  };
 }
 
 /**
