@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_DATABASE_SERVER, servicePool, statement, withStatements } from "../src/index.ts";
+import {
+  DEFAULT_DATABASE_SERVER,
+  prismaClientOptions,
+  servicePool,
+  statement,
+  withStatements,
+} from "../src/index.ts";
 
 // `statement`: a hot-path statement on the pool under a Prisma client, prepared once per connection.
 
@@ -61,5 +67,21 @@ describe("statement", () => {
     expect(disconnected()).toBe(true);
     expect(pool.ended).toBe(true);
     await db.$disconnect(); // twice is harmless
+  });
+
+  it("runs with JIT off, on a service's pool and on the pool Prisma makes from a URL", async () => {
+    const { db } = client();
+    try {
+      expect(await statement(db, "SHOW jit")).toEqual([{ jit: "off" }]);
+    } finally {
+      await db.$disconnect();
+    }
+    const adapter = await prismaClientOptions(`${DEFAULT_DATABASE_SERVER}/postgres`, 1).adapter.connect();
+    try {
+      const shown = await adapter.queryRaw({ sql: "SHOW jit", args: [], argTypes: [] });
+      expect(shown.rows).toEqual([["off"]]);
+    } finally {
+      await adapter.dispose();
+    }
   });
 });
