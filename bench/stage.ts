@@ -13,7 +13,16 @@ import { performance } from "node:perf_hooks";
 import type { TwilioSimulator } from "../packages/provider-simulators/src/twilio.ts";
 import type { Baselines } from "./baselines.ts";
 import { seedAddressBook, seedSubscriptions } from "./fanout.ts";
-import { expect2xx, httpClient, outboundBody, RssSampler, rate, record, timed } from "./lib.ts";
+import {
+  emulateAutovacuum,
+  expect2xx,
+  httpClient,
+  outboundBody,
+  RssSampler,
+  rate,
+  record,
+  timed,
+} from "./lib.ts";
 import { PlatformMeters } from "./meters.ts";
 import { waitForDelivered, warmUp } from "./pipeline.ts";
 import { AUTH, Platform, twilioChannel } from "./platform.ts";
@@ -74,11 +83,13 @@ export async function benchStage(baselines: Baselines): Promise<void> {
       [sender, subscription],
       "simulator",
     );
+    const stopVacuum = await emulateAutovacuum([sender, subscription]);
     const start = performance.now();
     const tick = httpClient(platform.api("subscription"), 1);
     await expect2xx(tick.request("POST", "/api/v1/schedule/1/send/", {}, AUTH)).finally(() => tick.close());
     await waitForDelivered(simulator, sender, warm.ok + SUBSCRIPTIONS, 3_600_000);
     const ms = performance.now() - start;
+    await stopVacuum();
     record({
       name: `stage: ${SUBSCRIPTIONS} subscriptions, tick -> delivered, ${WORKERS} workers`,
       value: rate(SUBSCRIPTIONS, ms),
