@@ -126,22 +126,19 @@ describe("a window of outbound.send claimed together", () => {
     await svc.db.$executeRaw`ANALYZE outbound`;
     const window = [command("LOG"), command("LOG")].map((c) => claimInput(c, "LOG", c.to_addr));
     const claim = claimStatement(window, "plan-worker", 30_000);
-    const [plan] = await svc.db.$queryRawUnsafe<{ "QUERY PLAN": unknown }[]>(
+    type PlanNode = { "Node Type": string; "Relation Name"?: string; Plans?: PlanNode[] };
+    const [explained] = await svc.db.$queryRawUnsafe<{ "QUERY PLAN": { Plan: PlanNode }[] }[]>(
       `EXPLAIN (FORMAT JSON) ${claim.text}`,
       ...claim.values,
     );
     const scans: string[] = [];
-    const walk = (node: { "Node Type": string; "Relation Name"?: string; Plans?: unknown[] }) => {
+    const walk = (node: PlanNode): void => {
       if (node["Relation Name"] === "outbound") {
         scans.push(node["Node Type"]);
       }
-      for (const child of node.Plans ?? []) {
-        walk(child as typeof node);
-      }
+      node.Plans?.forEach(walk);
     };
-    walk(
-      (plan?.["QUERY PLAN"] as { Plan: Parameters<typeof walk>[0] }[])[0]?.Plan as Parameters<typeof walk>[0],
-    );
+    walk(explained!["QUERY PLAN"][0]!.Plan);
     expect(scans.length).toBeGreaterThan(0);
     expect(scans).not.toContain("Seq Scan");
   });
