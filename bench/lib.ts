@@ -155,6 +155,7 @@ export async function emulateAutovacuum(pools: pg.Pool[]): Promise<() => Promise
       }
     });
   }, 60_000);
+  timer.unref(); // a benchmark that throws before its stop still exits
   return async () => {
     clearInterval(timer);
     await running;
