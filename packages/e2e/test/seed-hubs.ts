@@ -6,7 +6,8 @@
  * seed-hubs-*.int.test.ts files: the platform, the hub's client with the programme's content loaded, and the hub.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { closing, type HttpReceiver, startHttpReceiver } from "@tidings/testing";
+import { closing, type HttpReceiver, startHttpReceiver, waitFor } from "@tidings/testing";
+import pg from "pg";
 import { expect } from "vitest";
 import type { Platform } from "./platform.ts";
 import { ok, SeedClient, type Service } from "./seed-client.ts";
@@ -33,8 +34,12 @@ export interface SeedHub {
   subscriptionRequest: (data: Record<string, unknown>) => ReturnType<SeedClient["seed"]>;
 }
 
-/** The programme's content, as its operators loaded it (through the one SBM URL), and ndoh's channel. */
-async function loadProgramme(client: SeedClient): Promise<void> {
+/**
+ * The programme's content, as its operators loaded it (through the one SBM URL), and ndoh's channel; then waits
+ * until the subscription service's copies hold it all (content's events reach it a moment later, and a
+ * subscription request before that is refused with 400 SUBSCRIPTION_UNKNOWN_CONTENT, as CI once saw).
+ */
+async function loadProgramme(platform: Platform, client: SeedClient): Promise<void> {
   const schedule = await ok(
     client.seed("subscription", "POST", "/schedule/", {
       data: { minute: "0", hour: "8", day_of_week: "1,3" },
@@ -75,6 +80,22 @@ async function loadProgramme(client: SeedClient): Promise<void> {
     channel_type: "log",
     default: true,
   });
+  const copies = new pg.Client({ connectionString: platform.databaseUrl("subscription") });
+  await copies.connect();
+  try {
+    await waitFor(
+      async () => {
+        const { rows } = await copies.query<{ copied: boolean }>(
+          `SELECT (SELECT count(*) FROM schedule_copy) >= 1 AND (SELECT count(*) FROM messageset_copy) >= 4
+             AND (SELECT count(*) FROM message_copy) >= 24 AS copied`,
+        );
+        return rows[0]?.copied;
+      },
+      { what: "the subscription service's copy of the programme" },
+    );
+  } finally {
+    await copies.end();
+  }
 }
 
 function seedHub(platform: Platform, client: SeedClient, receiver: HttpReceiver): SeedHub {
@@ -142,7 +163,7 @@ export const it = platformTest({
     async ({ platform }, use) => {
       const client = new SeedClient(platform, ADMIN_TOKEN);
       await client.issueTokens("hub@momconnect.example.org");
-      await loadProgramme(client);
+      await loadProgramme(platform, client);
       await use(client);
     },
     { scope: "file" },
