@@ -17,13 +17,17 @@ interface Pending<I, O> {
 }
 
 /**
- * A group commit: the items added while a write is in flight go together in the next one, so under load an item
- * costs a fraction of a statement, a round trip and a commit, and when idle it is written at once. A failed write
- * of several items is retried one item at a time, so only the one at fault fails.
+ * A group commit: the items added in the same turn of the event loop, or while the writes in flight fill
+ * `maxWrites`, go together in the next write, so under load an item costs a fraction of a statement, a round trip
+ * and a commit, and when idle it is written at the end of the turn it was added in. (A write started at once would
+ * take the first of a burst alone: the deliveries of one socket read, the answers of one poll.) A failed write of
+ * several items is retried one item at a time, so only the one at fault fails.
  */
 export class GroupCommit<I, O> {
   private readonly queue: Pending<I, O>[] = [];
   private writes = 0;
+  /** A write is due at the end of this turn. */
+  private scheduled = false;
   /** The keys of the writes in flight. */
   private readonly writing = new Set<string>();
 
@@ -33,7 +37,13 @@ export class GroupCommit<I, O> {
   add(item: I): Promise<O> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      this.next();
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.next();
+        });
+      }
     });
   }
 

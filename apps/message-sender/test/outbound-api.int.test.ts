@@ -372,38 +372,70 @@ const outboundRow = (content: string): OutboundRow => {
   };
 };
 
+/**
+ * An OutboundWriter on the test's database whose pool shows `seen` each statement's values (after it ran) and
+ * returns or throws what `seen` does with the result.
+ */
+function writerSeeing(svc: Svc, seen: (values: unknown[], result: unknown) => unknown): OutboundWriter {
+  const pool = servicePool(svc.config.DATABASE_URL, 2);
+  const seeing = new Proxy(pool, {
+    get(target, prop, receiver) {
+      if (prop !== "query") {
+        return Reflect.get(target, prop, receiver);
+      }
+      return async (query: { text: string; values: unknown[] }) =>
+        seen(query.values, await target.query(query));
+    },
+  });
+  const db = withStatements(new PrismaClient(prismaClientOptions(pool)), seeing);
+  onTestFinished(() => db.$disconnect());
+  return new OutboundWriter(db);
+}
+
+/** The number of outbounds a store statement's values hold. */
+const storedBy = (values: unknown[]) => JSON.parse(String(values[0])).length as number;
+
+const store = (writer: OutboundWriter, rows: OutboundRow[]) =>
+  Promise.all(
+    rows.map((row) =>
+      writer.store(row, { name: "outbound.send", payload: toSendCommand(row), messageId: row.id }),
+    ),
+  );
+
 describe("OutboundWriter", () => {
+  it("stores the sends accepted in the same turn in one statement", async ({ svc }) => {
+    const statements: number[] = [];
+    const writer = writerSeeing(svc, (values, result) => {
+      statements.push(storedBy(values));
+      return result;
+    });
+    const before = await counts(svc);
+    await store(
+      writer,
+      Array.from({ length: 10 }, (_, i) => outboundRow(`Together ${i}`)),
+    );
+    // Not the first two alone (two statements may be in flight) and the other eight after them.
+    expect(statements).toEqual([10]);
+    expect(await counts(svc)).toEqual({ outbounds: before.outbounds + 10, outbox: before.outbox + 10 });
+  });
+
   it("finds the sends of a shared statement stored when the statement committed and its answer was lost", async ({
     svc,
   }) => {
     // The real database, with the answer of the first shared statement lost after it committed (what a
     // connection that breaks at that moment does): its sends are retried one by one and found stored.
     let lost = 0;
-    const pool = servicePool(svc.config.DATABASE_URL, 2);
-    const losing = new Proxy(pool, {
-      get(target, prop, receiver) {
-        if (prop !== "query") {
-          return Reflect.get(target, prop, receiver);
-        }
-        return async (query: { text: string; values: unknown[] }) => {
-          const result = await target.query(query);
-          if (lost === 0 && JSON.parse(String(query.values[0])).length > 1) {
-            lost++;
-            throw new Error("Connection terminated unexpectedly");
-          }
-          return result;
-        };
-      },
+    const writer = writerSeeing(svc, (values, result) => {
+      if (lost === 0 && storedBy(values) > 1) {
+        lost++;
+        throw new Error("Connection terminated unexpectedly");
+      }
+      return result;
     });
-    const db = withStatements(new PrismaClient(prismaClientOptions(pool)), losing);
-    onTestFinished(() => db.$disconnect());
-    const writer = new OutboundWriter(db);
     const before = await counts(svc);
-    const rows = Array.from({ length: 10 }, (_, i) => outboundRow(`Lost answer ${i}`));
-    await Promise.all(
-      rows.map((row) =>
-        writer.store(row, { name: "outbound.send", payload: toSendCommand(row), messageId: row.id }),
-      ),
+    await store(
+      writer,
+      Array.from({ length: 10 }, (_, i) => outboundRow(`Lost answer ${i}`)),
     );
     expect(lost).toBe(1);
     expect(await counts(svc)).toEqual({ outbounds: before.outbounds + 10, outbox: before.outbox + 10 });

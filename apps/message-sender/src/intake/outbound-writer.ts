@@ -3,74 +3,49 @@ import { statement } from "@tidings/db";
 import { isUniqueViolation } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
+import { GroupCommit } from "../group-commit.ts";
 
-/** The most outbounds one statement stores. */
-const MAX_BATCH = 250;
-/** Statements in flight at once; outbounds accepted meanwhile gather for the next. */
-const MAX_WRITES = 2;
-
-interface Pending {
+/** One accepted outbound and its `outbound.send`. */
+interface Accepted {
   row: OutboundRow;
   message: OutboxMessage;
-  resolve(): void;
-  reject(err: unknown): void;
 }
 
 /**
- * Stores accepted outbounds with their `outbound.send`, many in one statement: the outbounds accepted while
- * a write is in flight go together in the next one (a group commit), so under load a request costs a fraction
- * of a statement, a round trip and a commit, and when idle it is written at once. Each statement is atomic on
- * its own (an outbound is sent if and only if it is stored); `store` resolves once its outbound is committed.
- * A failed statement of several outbounds is retried one outbound at a time, so only the one at fault fails
- * (and those of a statement that had committed, its answer lost, are found stored rather than failed).
+ * Stores accepted outbounds with their `outbound.send`, many in one statement (a group commit: the outbounds
+ * accepted in the same turn, or while two writes are in flight, go together in the next), so under load a request
+ * costs a fraction of a statement, a round trip and a commit, and when idle it is written at the end of its turn. Each statement is
+ * atomic on its own (an outbound is sent if and only if it is stored); `store` resolves once its outbound is
+ * committed. A failed statement of several outbounds is retried one outbound at a time, so only the one at fault
+ * fails; an outbound whose id is then taken was stored by the statement that failed (it committed, its answer
+ * lost: the connection broke): its id, random and new, can only have been taken by it.
  */
 export class OutboundWriter {
-  private readonly queue: Pending[] = [];
-  private writes = 0;
+  private readonly group: GroupCommit<Accepted, void>;
 
-  constructor(private readonly db: Db) {}
-
-  store(row: OutboundRow, message: OutboxMessage): Promise<void> {
-    // Its own request's trace, not that of the request whose write happens to carry it.
-    const traced = { ...message, traceContext: message.traceContext ?? activeTraceCarrier() };
-    return new Promise((resolve, reject) => {
-      this.queue.push({ row, message: traced, resolve, reject });
-      this.next();
+  constructor(db: Db) {
+    this.group = new GroupCommit({
+      maxBatch: 250,
+      maxWrites: 2,
+      write: async (batch) => {
+        try {
+          await storeOutbounds(db, batch);
+        } catch (err) {
+          if (batch.length > 1 || !isUniqueViolation(err)) {
+            throw err;
+          }
+        }
+        return batch.map(() => undefined);
+      },
     });
   }
 
-  private next(): void {
-    while (this.queue.length > 0 && this.writes < MAX_WRITES) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      this.writes++;
-      void this.write(batch).finally(() => {
-        this.writes--;
-        this.next();
-      });
-    }
-  }
-
-  private async write(batch: Pending[]): Promise<void> {
-    try {
-      await storeOutbounds(this.db, batch);
-      for (const pending of batch) {
-        pending.resolve();
-      }
-    } catch (err) {
-      if (batch.length === 1) {
-        batch[0]?.reject(err);
-        return;
-      }
-      // A statement that committed but whose answer was lost (the connection broke) stored every outbound of
-      // it: their ids, random and new, can only have been taken by it, so a taken id means stored.
-      await Promise.all(
-        batch.map((pending) =>
-          storeOutbounds(this.db, [pending]).then(pending.resolve, (retryErr: unknown) =>
-            isUniqueViolation(retryErr) ? pending.resolve() : pending.reject(retryErr),
-          ),
-        ),
-      );
-    }
+  store(row: OutboundRow, message: OutboxMessage): Promise<void> {
+    // Its own request's trace, not that of the request whose write happens to carry it.
+    return this.group.add({
+      row,
+      message: { ...message, traceContext: message.traceContext ?? activeTraceCarrier() },
+    });
   }
 }
 
@@ -78,7 +53,7 @@ export class OutboundWriter {
  * ONE statement: the outbounds (every column the API shows is given; the others are the table's defaults:
  * queued, no attempts) and their messages in the outbox.
  */
-async function storeOutbounds(db: Db, batch: Pending[]): Promise<void> {
+async function storeOutbounds(db: Db, batch: Accepted[]): Promise<void> {
   const rows = batch.map(({ row }) => ({
     id: row.id,
     version: row.version,

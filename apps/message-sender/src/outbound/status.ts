@@ -228,7 +228,7 @@ export type { ReportOutcome } from "./report-batch.ts";
  * submit confirmation: it looks again after EARLY_REPORT_GRACE_MS, and if it still finds none it is kept (the
  * first one wins) under the report lock, and recordSends applies it.
  * Resolves once its change committed. Reports that arrive together are applied together (ReportBatcher): those
- * that arrive while a statement is in flight share one read of their outbounds and ONE statement that makes each
+ * that arrive in the same turn, or while statements are in flight, share one read of their outbounds and ONE statement that makes each
  * compare-and-set with its history row, events and hook deliveries, and keeps the early ones, instead of a read
  * and a statement (or a locked transaction) each.
  */

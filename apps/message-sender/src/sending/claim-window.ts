@@ -120,8 +120,8 @@ type Row = Omit<Claimed, "claim" | "checked"> & {
 } & NotClaimed;
 
 /**
- * Stores and claims outbounds, many in one statement: those asked for while a statement is in flight go together
- * in the next (a GroupCommit). Each statement is atomic; a failed statement of several is retried one outbound at
+ * Stores and claims outbounds, many in one statement: those asked for in the same turn (the deliveries of one
+ * socket read), or while statements are in flight, go together in the next (a GroupCommit). Each statement is atomic; a failed statement of several is retried one outbound at
  * a time, so only the one at fault fails. Another delivery of an id waits for the statement that has it, and then
  * finds the outbound it stored or claimed.
  *
