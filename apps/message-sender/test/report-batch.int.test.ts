@@ -9,9 +9,10 @@ import { createMessageSenderService } from "../src/service.ts";
 import { accepted, claimedBy, submitted } from "./submitted.ts";
 import type { Svc } from "./support.ts";
 
-// Final reports that arrive together, applied together (ReportBatcher, behind reportFinal): one read and one
-// statement for those that arrive in the same turn of the event loop, or while statements are in flight. No worker runs here, so the outbox and the hook
-// deliveries keep what the statements wrote. Most tests keep a report that finds no outbound at once (no grace).
+// Final reports that arrive together, applied together (ReportBatcher, behind reportFinal): one read and one statement
+// for those that arrive in the same turn of the event loop, or while statements are in flight. No worker runs here, so
+// the outbox and the hook deliveries keep what the statements wrote. Most tests keep a report that finds no outbound at
+// once (no grace).
 
 const it = serviceTest(createMessageSenderService());
 

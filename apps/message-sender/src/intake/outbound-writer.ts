@@ -12,13 +12,13 @@ interface Accepted {
 }
 
 /**
- * Stores accepted outbounds with their `outbound.send`, many in one statement (a group commit: the outbounds
- * accepted in the same turn, or while two writes are in flight, go together in the next), so under load a request
- * costs a fraction of a statement, a round trip and a commit, and when idle it is written at the end of its turn. Each statement is
- * atomic on its own (an outbound is sent if and only if it is stored); `store` resolves once its outbound is
- * committed. A failed statement of several outbounds is retried one outbound at a time, so only the one at fault
- * fails; an outbound whose id is then taken was stored by the statement that failed (it committed, its answer
- * lost: the connection broke): its id, random and new, can only have been taken by it.
+ * Stores accepted outbounds with their `outbound.send`, many in one statement (a group commit: the outbounds accepted
+ * in the same turn, or while two writes are in flight, go together in the next), so under load a request costs a
+ * fraction of a statement, a round trip and a commit, and when idle it is written at the end of its turn. Each
+ * statement is atomic on its own (an outbound is sent if and only if it is stored); `store` resolves once its outbound
+ * is committed. A failed statement of several outbounds is retried one outbound at a time, so only the one at fault
+ * fails; an outbound whose id is then taken was stored by the statement that failed (it committed, its answer lost: the
+ * connection broke): its id, random and new, can only have been taken by it.
  */
 export class OutboundWriter {
   private readonly group: GroupCommit<Accepted, void>;

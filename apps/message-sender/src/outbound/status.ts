@@ -220,17 +220,16 @@ export const recordNoReport = (tx: Tx, row: Pick<OutboundRow, "id" | "providerId
 export type { ReportOutcome } from "./report-batch.ts";
 
 /**
- * A provider's final report (delivered or failed) for a provider id, from a callback or the reconciler:
- * submitted -> delivered | failed, with the events; a report for an outbound already final changes nothing
- * (replays, late reports), nor one for an earlier attempt's provider id (kept in that attempt's history). A
- * failure with its kind (`failure`) is first put to the channel's redelivery policy: retried, it is another
- * attempt (anotherAttempt), with no event. A report for a provider id no outbound has recorded yet overtook the
- * submit confirmation: it looks again after EARLY_REPORT_GRACE_MS, and if it still finds none it is kept (the
- * first one wins) under the report lock, and recordSends applies it.
- * Resolves once its change committed. Reports that arrive together are applied together (ReportBatcher): those
- * that arrive in the same turn, or while statements are in flight, share one read of their outbounds and ONE statement that makes each
- * compare-and-set with its history row, events and hook deliveries, and keeps the early ones, instead of a read
- * and a statement (or a locked transaction) each.
+ * A provider's final report (delivered or failed) for a provider id, from a callback or the reconciler: submitted ->
+ * delivered | failed, with the events; a report for an outbound already final changes nothing (replays, late reports),
+ * nor one for an earlier attempt's provider id (kept in that attempt's history). A failure with its kind (`failure`) is
+ * first put to the channel's redelivery policy: retried, it is another attempt (anotherAttempt), with no event. A
+ * report for a provider id no outbound has recorded yet overtook the submit confirmation: it looks again after
+ * EARLY_REPORT_GRACE_MS, and if it still finds none it is kept (the first one wins) under the report lock, and
+ * recordSends applies it. Resolves once its change committed. Reports that arrive together are applied together
+ * (ReportBatcher): those that arrive in the same turn, or while statements are in flight, share one read of their
+ * outbounds and ONE statement that makes each compare-and-set with its history row, events and hook deliveries, and
+ * keeps the early ones, instead of a read and a statement (or a locked transaction) each.
  */
 export const reportFinal = (
   db: Db,

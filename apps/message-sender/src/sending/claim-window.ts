@@ -121,9 +121,9 @@ type Row = Omit<Claimed, "claim" | "checked"> & {
 
 /**
  * Stores and claims outbounds, many in one statement: those asked for in the same turn (the deliveries of one
- * socket read), or while statements are in flight, go together in the next (a GroupCommit). Each statement is atomic; a failed statement of several is retried one outbound at
- * a time, so only the one at fault fails. Another delivery of an id waits for the statement that has it, and then
- * finds the outbound it stored or claimed.
+ * socket read), or while statements are in flight, go together in the next (a GroupCommit). Each statement is
+ * atomic; a failed statement of several is retried one outbound at a time, so only the one at fault fails. Another
+ * delivery of an id waits for the statement that has it, and then finds the outbound it stored or claimed.
  *
  * It keeps the claims it took while their sends are in progress (until `release`): every third of the claim's
  * term one statement renews them all, each only while it is still ours and live, so a send that waits in this
