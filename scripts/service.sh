@@ -15,7 +15,7 @@ if [ ! -f "$bundle" ]; then
   echo "service.sh: no $bundle; run pnpm build first" >&2
   exit 1
 fi
-node_args="${SERVICE_NODE_ARGS---max-old-space-size=128 --max-semi-space-size=2 --liftoff-only}"
+node_args="${SERVICE_NODE_ARGS---max-old-space-size=128 --max-semi-space-size=8 --liftoff-only}"
 # SERVICE_CPU_PROF_DIR (diagnosis, e.g. BENCH_CPU_PROF): a V8 CPU profile written there when the process stops.
 # Node refuses --cpu-prof in NODE_OPTIONS, so it is passed here.
 if [ -n "${SERVICE_CPU_PROF_DIR:-}" ]; then
