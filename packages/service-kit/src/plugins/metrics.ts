@@ -33,10 +33,11 @@ export const metricsPlugin = fp<{ service: string }>(
     app.decorate("onScheduledMetrics", (run: () => Promise<void>) => {
       scheduled.push(run);
     });
-    app.addHook("onResponse", async (request, reply) => {
+    app.addHook("onResponse", (request, reply, done) => {
       duration
         .labels(request.method, request.routeOptions.url ?? "unmatched", String(reply.statusCode))
         .observe(reply.elapsedTime / 1000);
+      done();
     });
     app.get("/metrics", { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
       // Internal only (as in Seed): a request that came through a proxy chain is refused.

@@ -25,13 +25,14 @@ export const tracingPlugin = fp(
       // The rest of the request's lifecycle (hooks, handler, and everything they await) runs in the span's context.
       context.with(trace.setSpan(parent, span), done);
     });
-    app.addHook("onResponse", async (request, reply) => {
+    app.addHook("onResponse", (request, reply, done) => {
       const span = spans.get(request);
       span?.setAttribute("http.response.status_code", reply.statusCode);
       if (reply.statusCode >= 500) {
         span?.setStatus({ code: SpanStatusCode.ERROR });
       }
       span?.end();
+      done();
     });
   },
   { name: "tidings-tracing" },
