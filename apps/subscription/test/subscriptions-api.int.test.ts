@@ -1,7 +1,10 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Subscription } from "@tidings/contracts";
 import { adminAuth, expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { sendContent, T } from "./content-helpers.ts";
+import { NEW_CONTENT_WAIT_MS } from "../src/services/subscriptions.ts";
+import { messageSetEvent, type Svc, scheduleEvent, sendContent, T } from "./content-helpers.ts";
 import { subscriptionEvents, subscriptionEventsAfterAMoment, subscriptionTest } from "./support.ts";
 
 const IDENTITY = "0c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b01";
@@ -13,21 +16,59 @@ const it = subscriptionTest({
   defaults: { messageset: 1, schedule: 1 },
 });
 
+/** The highest message set and schedule ids the service's copies hold. */
+async function newestCopies(svc: Svc): Promise<{ set: number; schedule: number }> {
+  const [sets, schedules] = await Promise.all([
+    svc.db.messageSetCopy.aggregate({ _max: { id: true } }),
+    svc.db.scheduleCopy.aggregate({ _max: { id: true } }),
+  ]);
+  return { set: sets._max.id ?? 0, schedule: schedules._max.id ?? 0 };
+}
+
+const subscribe = (svc: Svc, messageset: number, schedule: number) =>
+  svc.app.inject({
+    method: "POST",
+    url: "/api/v1/subscriptions/",
+    headers: adminAuth,
+    payload: { identity: randomUUID(), messageset, schedule, lang: "eng_ZA" },
+  });
+
 describe("subscriptions API", () => {
   it("rejects unknown message sets and schedules with 400, creating nothing", async ({ svc }) => {
     const before = await svc.db.subscription.count();
-    const res = await svc.app.inject({
-      method: "POST",
-      url: "/api/v1/subscriptions/",
-      headers: adminAuth,
-      payload: { identity: IDENTITY, messageset: 99, schedule: 98, lang: "eng_ZA" },
-    });
+    const newest = await newestCopies(svc);
+    const started = Date.now();
+    // Newer than every copy: waited for (content's event may be on its way), then refused.
+    const res = await subscribe(svc, newest.set + 1000, newest.schedule + 1000);
     expectError(res, 400, "SUBSCRIPTION_UNKNOWN_CONTENT");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(NEW_CONTENT_WAIT_MS);
     expect(res.json().error.details.map((d: { field: string }) => d.field)).toEqual([
       "body.messageset",
       "body.schedule",
     ]);
     expect(await svc.db.subscription.count()).toBe(before);
+  });
+
+  it("waits for a message set and schedule content made a moment ago; refuses older unknown ones at once", async ({
+    svc,
+  }) => {
+    const newest = await newestCopies(svc);
+    const [set, schedule] = [newest.set + 3, newest.schedule + 3];
+    const started = Date.now();
+    const subscribing = subscribe(svc, set, schedule);
+    // Content made them, and its events reach this service a moment after the hub's request.
+    await sleep(300);
+    await svc.broker.publish("content.schedule.changed", scheduleEvent(schedule));
+    await svc.broker.publish("content.messageset.changed", messageSetEvent(set, null, schedule));
+
+    const res = await subscribing;
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ messageset: set, schedule });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    // Older than the newest copies and never made (nor are deleted ones): no event is on its way.
+    const refusedAt = Date.now();
+    expectError(await subscribe(svc, set - 1, schedule - 1), 400, "SUBSCRIPTION_UNKNOWN_CONTENT");
+    expect(Date.now() - refusedAt).toBeLessThan(NEW_CONTENT_WAIT_MS / 2);
   });
 
   it("creates one subscription for a hub request delivered twice", async ({ svc, t }) => {

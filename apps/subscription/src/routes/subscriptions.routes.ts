@@ -43,7 +43,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
     create: {
       summary: "Subscribe an identity to a message set",
       description:
-        "`{identity, messageset, lang, schedule, next_sequence_number?, metadata?, ...}`: the subscription starts at `next_sequence_number` (default 1) and is sent the set's messages in its `lang` at each slot of `schedule`. The message set and schedule must be known from content's events, else 400 SUBSCRIPTION_UNKNOWN_CONTENT. An identity has one active subscription per message set: 201 with the new subscription, or 200 with the identity's active subscription to that set, unchanged (a retried registration makes no second one). Publishes `subscription.created` when it creates one.",
+        "`{identity, messageset, lang, schedule, next_sequence_number?, metadata?, ...}`: the subscription starts at `next_sequence_number` (default 1) and is sent the set's messages in its `lang` at each slot of `schedule`. The message set and schedule must be known from content's events, else 400 SUBSCRIPTION_UNKNOWN_CONTENT; one newer than any the service knows is waited for up to 2 s first (content made it a moment ago and its event is on its way). An identity has one active subscription per message set: 201 with the new subscription, or 200 with the identity's active subscription to that set, unchanged (a retried registration makes no second one). Publishes `subscription.created` when it creates one.",
       body: CreateSubscriptionBody,
       responses: { 200: Subscription },
       run: async (body, request) => {

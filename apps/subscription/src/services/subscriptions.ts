@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type CreateSubscriptionBody,
   deterministicId,
@@ -37,18 +38,73 @@ interface Actor {
   correlationId?: string;
 }
 
-/** Message sets and schedules are checked against the local copies the content events keep. */
-async function assertContentExists(db: Db | Tx, messageset: number, schedule: number): Promise<void> {
+/**
+ * How long a request naming a message set or schedule newer than any the copies hold waits for content's event to
+ * bring it: content made it a moment ago (a Seed hub that loads a set and subscribes someone to it at once; Seed
+ * answered from one database). The events arrive in milliseconds, more under load.
+ */
+export const NEW_CONTENT_WAIT_MS = 2_000;
+const NEW_CONTENT_POLL_MS = 50;
+
+/** The message set and schedule named (those given) that the copies do not hold, or hold deleted. */
+async function missingContent(
+  db: Db | Tx,
+  { messageset, schedule }: { messageset?: number; schedule?: number },
+): Promise<{ messageset: boolean; schedule: boolean }> {
   const [set, sched] = await Promise.all([
-    db.messageSetCopy.findFirst({ where: { id: messageset, deleted: false }, select: { id: true } }),
-    db.scheduleCopy.findFirst({ where: { id: schedule, deleted: false }, select: { id: true } }),
+    messageset === undefined
+      ? true
+      : db.messageSetCopy.findFirst({ where: { id: messageset, deleted: false }, select: { id: true } }),
+    schedule === undefined
+      ? true
+      : db.scheduleCopy.findFirst({ where: { id: schedule, deleted: false }, select: { id: true } }),
   ]);
-  const problems = [
-    ...(set ? [] : [{ field: "body.messageset", message: `message set ${messageset} does not exist` }]),
-    ...(sched ? [] : [{ field: "body.schedule", message: `schedule ${schedule} does not exist` }]),
-  ];
-  if (problems.length > 0) {
-    throw unknownContent(problems);
+  return { messageset: !set, schedule: !sched };
+}
+
+/** Whether a missing one is newer than every copy (deleted ones included): its event may be on its way. */
+async function mayBeOnItsWay(
+  db: Db | Tx,
+  ids: { messageset?: number; schedule?: number },
+  missing: { messageset: boolean; schedule: boolean },
+): Promise<boolean> {
+  const [sets, schedules] = await Promise.all([
+    missing.messageset ? db.messageSetCopy.aggregate({ _max: { id: true } }) : undefined,
+    missing.schedule ? db.scheduleCopy.aggregate({ _max: { id: true } }) : undefined,
+  ]);
+  return (
+    (sets !== undefined && (ids.messageset ?? 0) > (sets._max.id ?? 0)) ||
+    (schedules !== undefined && (ids.schedule ?? 0) > (schedules._max.id ?? 0))
+  );
+}
+
+/**
+ * Message sets and schedules are checked against the local copies the content events keep. With `wait`, one newer
+ * than every copy is waited for (NEW_CONTENT_WAIT_MS); one the copies know is deleted, or an older id, is refused
+ * at once.
+ */
+async function assertContentExists(
+  db: Db | Tx,
+  ids: { messageset?: number; schedule?: number },
+  { wait }: { wait: boolean },
+): Promise<void> {
+  const deadline = Date.now() + (wait ? NEW_CONTENT_WAIT_MS : 0);
+  for (;;) {
+    const missing = await missingContent(db, ids);
+    if (!missing.messageset && !missing.schedule) {
+      return;
+    }
+    if (Date.now() >= deadline || !(await mayBeOnItsWay(db, ids, missing))) {
+      throw unknownContent([
+        ...(missing.messageset
+          ? [{ field: "body.messageset", message: `message set ${ids.messageset} does not exist` }]
+          : []),
+        ...(missing.schedule
+          ? [{ field: "body.schedule", message: `schedule ${ids.schedule} does not exist` }]
+          : []),
+      ]);
+    }
+    await sleep(NEW_CONTENT_POLL_MS);
   }
 }
 
@@ -67,7 +123,7 @@ export async function createSubscription(
   actor: Actor,
   hubRequestId?: string,
 ): Promise<{ subscription: Subscription; created: boolean }> {
-  await assertContentExists(db, input.messageset, input.schedule);
+  await assertContentExists(db, { messageset: input.messageset, schedule: input.schedule }, { wait: true });
   const id = hubRequestId ? deterministicId("hub-subscription-request", hubRequestId) : randomUUID();
   const next = input.next_sequence_number ?? 1;
   const data = {
@@ -181,6 +237,10 @@ export async function updateSubscription(
   input: SubscriptionChanges,
   actor: Actor,
 ): Promise<Subscription> {
+  if (input.messageset !== undefined || input.schedule !== undefined) {
+    // What it changes to, waited for before the transaction locks the subscription; checked again inside it.
+    await assertContentExists(db, { messageset: input.messageset, schedule: input.schedule }, { wait: true });
+  }
   return db.$transaction(async (tx) => {
     const [current] = await tx.$queryRawUnsafe<{ messageset: number; schedule: number }[]>(
       "SELECT messageset, schedule FROM subscription WHERE id = $1::uuid FOR UPDATE",
@@ -192,8 +252,8 @@ export async function updateSubscription(
     if (input.messageset !== undefined || input.schedule !== undefined) {
       await assertContentExists(
         tx,
-        input.messageset ?? current.messageset,
-        input.schedule ?? current.schedule,
+        { messageset: input.messageset ?? current.messageset, schedule: input.schedule ?? current.schedule },
+        { wait: false },
       );
     }
     const row = await tx.subscription
