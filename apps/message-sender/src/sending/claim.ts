@@ -165,8 +165,7 @@ export async function recordSendWithRetries(
 /**
  * How a worker records its sends: those that finish together in one statement (recordSends, through a group
  * commit: the sends that finish in the same turn, or while statements are in flight, go in the next); one delivered
- * at once (the log
- * channel) in its own transaction.
+ * at once (the log channel) in its own transaction.
  */
 export function sendRecorder(db: Db): (send: AcceptedSend) => Promise<boolean> {
   const group = new GroupCommit({
