@@ -69,6 +69,22 @@ describe("subscriptions API", () => {
     const refusedAt = Date.now();
     expectError(await subscribe(svc, set - 1, schedule - 1), 400, "SUBSCRIPTION_UNKNOWN_CONTENT");
     expect(Date.now() - refusedAt).toBeLessThan(NEW_CONTENT_WAIT_MS / 2);
+
+    // A PATCH to a set made a moment ago waits for it too; one of no subscription is 404 whatever it names.
+    const patch = (id: string, messageset: number) =>
+      svc.app.inject({
+        method: "PATCH",
+        url: `/api/v1/subscriptions/${id}/`,
+        headers: adminAuth,
+        payload: { messageset },
+      });
+    const patching = patch(res.json().id, set + 1);
+    await sleep(300);
+    await svc.broker.publish("content.messageset.changed", messageSetEvent(set + 1, null, schedule));
+    const patched = await patching;
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({ messageset: set + 1 });
+    expectError(await patch(randomUUID(), set + 100), 404, "SUBSCRIPTION_NOT_FOUND");
   });
 
   it("creates one subscription for a hub request delivered twice", async ({ svc, t }) => {

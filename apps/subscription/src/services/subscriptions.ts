@@ -79,32 +79,41 @@ async function mayBeOnItsWay(
 }
 
 /**
- * Message sets and schedules are checked against the local copies the content events keep. With `wait`, one newer
- * than every copy is waited for (NEW_CONTENT_WAIT_MS); one the copies know is deleted, or an older id, is refused
- * at once.
+ * What of the message set and schedule named the copies do not hold once any newer than every copy has been waited
+ * for (NEW_CONTENT_WAIT_MS): one the copies know is deleted, or an older id, is not waited for.
  */
-async function assertContentExists(
-  db: Db | Tx,
+async function missingAfterWait(
+  db: Db,
   ids: { messageset?: number; schedule?: number },
-  { wait }: { wait: boolean },
-): Promise<void> {
-  const deadline = Date.now() + (wait ? NEW_CONTENT_WAIT_MS : 0);
+): Promise<{ messageset: boolean; schedule: boolean }> {
+  const deadline = Date.now() + NEW_CONTENT_WAIT_MS;
   for (;;) {
     const missing = await missingContent(db, ids);
-    if (!missing.messageset && !missing.schedule) {
-      return;
+    if ((!missing.messageset && !missing.schedule) || Date.now() >= deadline) {
+      return missing;
     }
-    if (Date.now() >= deadline || !(await mayBeOnItsWay(db, ids, missing))) {
-      throw unknownContent([
-        ...(missing.messageset
-          ? [{ field: "body.messageset", message: `message set ${ids.messageset} does not exist` }]
-          : []),
-        ...(missing.schedule
-          ? [{ field: "body.schedule", message: `schedule ${ids.schedule} does not exist` }]
-          : []),
-      ]);
+    if (!(await mayBeOnItsWay(db, ids, missing))) {
+      // Read again: a copy committed between the two reads is counted in the newest ids but was not found.
+      return missingContent(db, ids);
     }
     await sleep(NEW_CONTENT_POLL_MS);
+  }
+}
+
+/** Message sets and schedules are checked against the local copies the content events keep. */
+function refuseMissing(
+  ids: { messageset?: number; schedule?: number },
+  missing: { messageset: boolean; schedule: boolean },
+): void {
+  if (missing.messageset || missing.schedule) {
+    throw unknownContent([
+      ...(missing.messageset
+        ? [{ field: "body.messageset", message: `message set ${ids.messageset} does not exist` }]
+        : []),
+      ...(missing.schedule
+        ? [{ field: "body.schedule", message: `schedule ${ids.schedule} does not exist` }]
+        : []),
+    ]);
   }
 }
 
@@ -123,7 +132,7 @@ export async function createSubscription(
   actor: Actor,
   hubRequestId?: string,
 ): Promise<{ subscription: Subscription; created: boolean }> {
-  await assertContentExists(db, { messageset: input.messageset, schedule: input.schedule }, { wait: true });
+  refuseMissing(input, await missingAfterWait(db, input));
   const id = hubRequestId ? deterministicId("hub-subscription-request", hubRequestId) : randomUUID();
   const next = input.next_sequence_number ?? 1;
   const data = {
@@ -238,8 +247,9 @@ export async function updateSubscription(
   actor: Actor,
 ): Promise<Subscription> {
   if (input.messageset !== undefined || input.schedule !== undefined) {
-    // What it changes to, waited for before the transaction locks the subscription; checked again inside it.
-    await assertContentExists(db, { messageset: input.messageset, schedule: input.schedule }, { wait: true });
+    // What it changes to is waited for before the transaction locks the subscription, and checked inside it (after
+    // the subscription is found: an unknown one is 404 whatever the body names).
+    await missingAfterWait(db, input);
   }
   return db.$transaction(async (tx) => {
     const [current] = await tx.$queryRawUnsafe<{ messageset: number; schedule: number }[]>(
@@ -250,11 +260,11 @@ export async function updateSubscription(
       throw subscriptionNotFound(id);
     }
     if (input.messageset !== undefined || input.schedule !== undefined) {
-      await assertContentExists(
-        tx,
-        { messageset: input.messageset ?? current.messageset, schedule: input.schedule ?? current.schedule },
-        { wait: false },
-      );
+      const ids = {
+        messageset: input.messageset ?? current.messageset,
+        schedule: input.schedule ?? current.schedule,
+      };
+      refuseMissing(ids, await missingContent(tx, ids));
     }
     const row = await tx.subscription
       .update({
