@@ -36,8 +36,9 @@ export interface SeedHub {
 
 /**
  * The programme's content, as its operators loaded it (through the one SBM URL), and ndoh's channel; then waits
- * until the subscription service's copies hold it all (content's events reach it a moment later, and a
- * subscription request before that is refused with 400 SUBSCRIPTION_UNKNOWN_CONTENT, as CI once saw).
+ * until the subscription service's copies hold it all: content's events reach it a moment later (a subscription
+ * request waits up to 2 s for a new set or schedule, but the tests then send the programme's messages, whose copies
+ * must be there too).
  */
 async function loadProgramme(platform: Platform, client: SeedClient): Promise<void> {
   const schedule = await ok(
