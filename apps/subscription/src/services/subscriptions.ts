@@ -46,11 +46,13 @@ interface Actor {
 export const NEW_CONTENT_WAIT_MS = 2_000;
 const NEW_CONTENT_POLL_MS = 50;
 
-/** The message set and schedule named (those given) that the copies do not hold, or hold deleted. */
-async function missingContent(
-  db: Db | Tx,
-  { messageset, schedule }: { messageset?: number; schedule?: number },
-): Promise<{ messageset: boolean; schedule: boolean }> {
+/** The message set and schedule a request names (those it gives). */
+type ContentIds = { messageset?: number; schedule?: number };
+/** Which of them the copies do not hold, or hold deleted. */
+type Missing = { messageset: boolean; schedule: boolean };
+
+/** Which of the message set and schedule named the copies do not hold, or hold deleted. */
+async function missingContent(db: Db | Tx, { messageset, schedule }: ContentIds): Promise<Missing> {
   const [set, sched] = await Promise.all([
     messageset === undefined
       ? true
@@ -63,11 +65,7 @@ async function missingContent(
 }
 
 /** Whether a missing one is newer than every copy (deleted ones included): its event may be on its way. */
-async function mayBeOnItsWay(
-  db: Db | Tx,
-  ids: { messageset?: number; schedule?: number },
-  missing: { messageset: boolean; schedule: boolean },
-): Promise<boolean> {
+async function mayBeOnItsWay(db: Db, ids: ContentIds, missing: Missing): Promise<boolean> {
   const [sets, schedules] = await Promise.all([
     missing.messageset ? db.messageSetCopy.aggregate({ _max: { id: true } }) : undefined,
     missing.schedule ? db.scheduleCopy.aggregate({ _max: { id: true } }) : undefined,
@@ -82,10 +80,7 @@ async function mayBeOnItsWay(
  * What of the message set and schedule named the copies do not hold once any newer than every copy has been waited
  * for (NEW_CONTENT_WAIT_MS): one the copies know is deleted, or an older id, is not waited for.
  */
-async function missingAfterWait(
-  db: Db,
-  ids: { messageset?: number; schedule?: number },
-): Promise<{ messageset: boolean; schedule: boolean }> {
+async function missingAfterWait(db: Db, ids: ContentIds): Promise<Missing> {
   const deadline = Date.now() + NEW_CONTENT_WAIT_MS;
   for (;;) {
     const missing = await missingContent(db, ids);
@@ -100,11 +95,8 @@ async function missingAfterWait(
   }
 }
 
-/** Message sets and schedules are checked against the local copies the content events keep. */
-function refuseMissing(
-  ids: { messageset?: number; schedule?: number },
-  missing: { messageset: boolean; schedule: boolean },
-): void {
+/** 400 SUBSCRIPTION_UNKNOWN_CONTENT for what the local copies the content events keep do not hold. */
+function refuseMissing(ids: ContentIds, missing: Missing): void {
   if (missing.messageset || missing.schedule) {
     throw unknownContent([
       ...(missing.messageset
