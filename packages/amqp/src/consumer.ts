@@ -267,8 +267,16 @@ function retryPlacement(
   attempt: number,
   earliestMs: number,
 ): { level: number; delay: number } {
+  const notBefore = earliestMs > 0 ? earliestMs + brokerClockSlack(earliestMs) : 0;
   return {
     level: delayLevelFor(Math.max(baseRetryDelay(policy, attempt), earliestMs)),
-    delay: Math.max(retryDelay(policy, attempt), earliestMs),
+    delay: Math.max(retryDelay(policy, attempt), notBefore),
   };
 }
+
+/**
+ * What a wait measured by the broker may fall short of the same wait on our clock: a quorum queue expires messages by
+ * its Erlang clock to the millisecond, and Erlang corrects that clock's rate by up to 1% to follow the system's (a
+ * 1.5 s "not before" came back 2 ms early). A "not before" wait is stretched by this much so it holds on our clock.
+ */
+const brokerClockSlack = (ms: number): number => Math.ceil(ms / 100) + 2;
