@@ -36,6 +36,7 @@ export {
   type OutboxMessage,
   OutboxRelay,
   type OutboxRelayOptions,
+  type OutboxStatement,
   outboxBacklog,
   type PublishedMessage,
 } from "./outbox.ts";

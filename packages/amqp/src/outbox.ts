@@ -54,11 +54,33 @@ export interface AtomicChange {
   returning?: string;
 }
 
+/** The relays started in this process, by the database client whose statements kick them (OutboxRelayOptions.db). */
+const localRelays = new WeakMap<object, OutboxRelay>();
+
+/** What enqueueStatement makes: the statement, the message ids, and what to call once it has committed. */
+export interface OutboxStatement {
+  text: string;
+  values: unknown[];
+  ids: string[];
+  /**
+   * Call with the statement's `n` once it has committed (autocommit: once it has run): with a relay of this
+   * process on the statement's database client (`db`), that relay is kicked, since the statement notified no one.
+   */
+  committed(inserted: number): void;
+}
+
 /**
  * The one statement `enqueue` runs, optionally with a change of the caller's as CTEs before it: a single
  * statement is atomic without an interactive transaction (one round trip instead of BEGIN ... COMMIT), so the
  * messages are published if and only if the change is stored. Payloads are validated here. The statement
  * returns one row: `n`, the number of messages inserted (and the change's `returning` columns).
+ *
+ * `db`: the database client the statement will run on, outside any transaction. When a relay of this process
+ * relays for it (a worker's, or an API process's own), the statement does not NOTIFY: `committed` kicks that relay
+ * in-process. A NOTIFY is heard by every backend listening on the database, whatever its channel (the relay's
+ * listener, and each API process's token-revocation listener), and each reads it in a transaction of its own: per
+ * statement, work in Postgres that grew with the number of API processes. Without `db`, or with no relay for it
+ * here, the statement notifies when it inserted anything.
  *
  * `grouped`: the messages (those `onlyIf` keeps) go in ONE outbox row, the first in its columns and the others in
  * its `also`, instead of a row each: a statement that announces many changes (a batch of sends recorded, of
@@ -69,8 +91,8 @@ export interface AtomicChange {
 export function enqueueStatement(
   messages: OutboxMessage[],
   change: AtomicChange = { ctes: "", values: [] },
-  { grouped = false }: { grouped?: boolean } = {},
-): { text: string; values: unknown[]; ids: string[] } {
+  { grouped = false, db }: { grouped?: boolean; db?: object } = {},
+): OutboxStatement {
   // The relay publishes them in the trace they were enqueued in (a hub's request, a consumed message).
   const traceContext = activeTraceCarrier() ?? null;
   const rows = messages.map((m) => ({
@@ -104,13 +126,27 @@ export function enqueueStatement(
        ON CONFLICT (id) DO NOTHING
        RETURNING 1 AS n
      )`;
-  // The insert, and a notification the relay receives when the statement's transaction commits.
+  // The insert, and, unless a relay here is kicked, a notification the listening relay receives when the
+  // statement's transaction commits.
+  const relay = db && localRelays.get(db);
+  const notify = relay
+    ? ""
+    : `(SELECT pg_notify('${OUTBOX_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM inserted))::text AS notified, `;
   const text = `WITH ${change.ctes ? `${change.ctes},` : ""}
      ${messagesCte},
      ${insert}
-     SELECT pg_notify('${OUTBOX_CHANNEL}', '')::text AS notified, (SELECT coalesce(sum(n), 0) FROM inserted)::int AS n
+     SELECT ${notify}(SELECT coalesce(sum(n), 0) FROM inserted)::int AS n
        ${change.returning ? `, ${change.returning}` : ""}`;
-  return { text, values: [...change.values, JSON.stringify(rows)], ids: rows.map((r) => r.id) };
+  return {
+    text,
+    values: [...change.values, JSON.stringify(rows)],
+    ids: rows.map((r) => r.id),
+    committed: (inserted) => {
+      if (relay && inserted > 0) {
+        relay.kick();
+      }
+    },
+  };
 }
 
 /**
@@ -159,9 +195,21 @@ export interface OutboxRelayOptions {
   /** Polling, as a safety net for a missed notification. */
   pollIntervalMs?: number;
   /**
-   * The least time between the starts of two batches (default 20 ms): the first notification after a quiet spell
-   * is relayed at once, those that follow within this time wait for it and go together. Under load a batch then
-   * takes the rows of many commits (two round trips for all of them) instead of one commit's each.
+   * The database client this process runs its outbox statements on: a statement built for it (enqueueStatement's
+   * `db`) kicks this relay once committed instead of notifying.
+   */
+  db?: object;
+  /**
+   * Listen for notifications and poll (the default): a worker's relay, which publishes what any process wrote.
+   * false: only what this process's own statements kick it for (an API process's relay); what it leaves (it
+   * stopped, the broker failed it) waits for the workers' relays' next poll.
+   */
+  watch?: boolean;
+  /**
+   * The least time between the starts of two batches (default 50 ms): the first kick or notification after a quiet
+   * spell is relayed at once, those that follow within this time wait for it and go together. Under load a batch
+   * then takes the rows of many commits (two round trips for all of them) instead of one commit's each. Each
+   * process that writes relays its own statements, so a database sees a batch this often from each of them.
    */
   minBatchIntervalMs?: number;
 }
@@ -173,7 +221,8 @@ export interface OutboxRelayOptions {
  * holder of an advisory lock on its listening connection) wakes on NOTIFY; every relay also polls, so a
  * backlog is shared, and when the listening one dies (its connection, and so the lock, goes with it) another
  * takes the lock at its next poll. Without that, each enqueue woke every worker's relay, and all but one
- * found nothing to do: work per message that grew with the number of workers.
+ * found nothing to do: work per message that grew with the number of workers. A process's own statements
+ * (enqueueStatement with its `db`) do not notify: they kick its relay in-process once committed.
  */
 export class OutboxRelay {
   private readonly pool: pg.Pool;
@@ -201,6 +250,12 @@ export class OutboxRelay {
   }
 
   async start(): Promise<void> {
+    if (this.options.db) {
+      localRelays.set(this.options.db, this);
+    }
+    if (this.options.watch === false) {
+      return;
+    }
     await this.listen();
     this.timer = setInterval(() => {
       this.kick();
@@ -261,7 +316,7 @@ export class OutboxRelay {
       this.again = true;
       return;
     }
-    const wait = this.lastBatchAt + (this.options.minBatchIntervalMs ?? 20) - Date.now();
+    const wait = this.lastBatchAt + (this.options.minBatchIntervalMs ?? 50) - Date.now();
     if (wait > 0) {
       this.deferred = setTimeout(() => {
         this.deferred = undefined;
@@ -348,6 +403,9 @@ export class OutboxRelay {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.stopped = true;
+      if (this.options.db && localRelays.get(this.options.db) === this) {
+        localRelays.delete(this.options.db); // its statements notify again
+      }
       clearInterval(this.timer);
       clearTimeout(this.deferred);
       await this.draining;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InvalidPayloadError } from "@tidings/contracts";
-import { waitFor } from "@tidings/testing";
+import { captureNotifications, waitFor } from "@tidings/testing";
 import type pg from "pg";
 import { describe, expect } from "vitest";
 import {
@@ -252,6 +252,51 @@ describe("outbox", () => {
       enqueue(tx, { name: "outbound.send", payload: outboundSend("late") }),
     );
     await waitFor(() => captured(late as string).length === 1, { what: "the message after the takeover" });
+  });
+
+  it("a statement run on a client whose relay runs in this process notifies no one: it kicks that relay", async ({
+    database,
+    pool,
+    captured,
+    startRelay,
+  }) => {
+    const listener = await captureNotifications(database.url, OUTBOX_CHANNEL);
+    const notifications = listener.heard;
+    try {
+      const db = {}; // the process's database client, as a relay and its statements name it
+      const relay = await startRelay({ db, watch: false }); // no listening, no polling: only kicks
+      const send = (client: object, content: string, onlyIf?: string) =>
+        enqueueStatement(
+          [{ name: "outbound.send", payload: outboundSend(content) }],
+          { ctes: "", values: [], onlyIf },
+          { db: client },
+        );
+      const run = async (statement: { text: string; values: unknown[] }) =>
+        (await pool.query<{ n: number }>(statement.text, statement.values)).rows[0]?.n ?? -1;
+
+      const kicked = send(db, "kicked");
+      const inserted = await run(kicked);
+      await sleep(300);
+      expect(captured(kicked.ids[0] as string)).toEqual([]); // committed, but its relay not told yet
+      kicked.committed(inserted);
+      await waitFor(() => captured(kicked.ids[0] as string).length === 1, {
+        what: "the kicked relay's publish",
+      });
+
+      // A statement that inserted nothing notifies no one either; one for a client with no relay here notifies.
+      await run(send({}, "none", "false"));
+      await run(send({}, "elsewhere"));
+      await waitFor(() => notifications.length > 0, { what: "the other client's notification" });
+      await sleep(200);
+      expect(notifications).toHaveLength(1);
+
+      // Once its relay stopped, the client's statements notify again.
+      await relay.stop();
+      await run(send(db, "after"));
+      await waitFor(() => notifications.length === 2, { what: "the notification after the relay stopped" });
+    } finally {
+      await listener.stop();
+    }
   });
 
   it("refuses an invalid payload and writes nothing, not even the valid messages beside it", async ({

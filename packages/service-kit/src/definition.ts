@@ -41,7 +41,7 @@ export interface ServiceDefinition<C extends ServiceConfig, D extends Database> 
   startConsumers(deps: ServiceDeps<C, D>): Promise<Stop>;
   /** Adds the service's scrape-time gauges to a worker's registry (the scheduler's lag). */
   workerMetrics?(deps: ServiceDeps<C, D>, registry: Registry): void;
-  /** Told of each batch the worker's outbox relay published (see OutboxRelayOptions.onPublished). */
+  /** Told of each batch its process's outbox relay published (a worker's, or an API process's own; see OutboxRelayOptions.onPublished). */
   onPublished?(deps: ServiceDeps<C, D>, messages: PublishedMessage[]): void;
 }
 

@@ -50,13 +50,7 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
   deps: ServiceDeps<C, D>,
   http?: WorkerHttp,
 ): Promise<Stop & { port?: number }> {
-  const relay = new OutboxRelay({
-    databaseUrl: deps.config.DATABASE_URL,
-    broker: deps.broker,
-    logger: deps.logger,
-    onPublished: def.onPublished && ((messages) => def.onPublished?.(deps, messages)),
-  });
-  await relay.start();
+  const relay = await startRelay(def, deps, true);
   const prune = setInterval(() => {
     pruneExpired(deps.db).then(
       (pruned) =>
@@ -79,6 +73,27 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
     listener?.stop,
   );
   return Object.assign(stop, { port: listener?.port });
+}
+
+/**
+ * The process's outbox relay, kicked by the statements it runs on `deps.db` (see enqueueStatement's `db`). `watch`:
+ * a worker's also listens and polls, publishing what any process wrote; an API process's publishes only its own.
+ */
+async function startRelay<C extends ServiceConfig, D extends Database>(
+  def: ServiceDefinition<C, D>,
+  deps: ServiceDeps<C, D>,
+  watch: boolean,
+): Promise<OutboxRelay> {
+  const relay = new OutboxRelay({
+    databaseUrl: deps.config.DATABASE_URL,
+    broker: deps.broker,
+    logger: deps.logger,
+    db: deps.db,
+    watch,
+    onPublished: def.onPublished && ((messages) => def.onPublished?.(deps, messages)),
+  });
+  await relay.start();
+  return relay;
 }
 
 /** What a worker's listener needs: its checks, and its metrics (process, queues, outbox, the service's own). */
@@ -124,11 +139,13 @@ export function runService<C extends ServiceConfig, D extends Database>(
     });
     const deps = { config, logger, db, broker };
     if (role === "api") {
+      const relay = await startRelay(def, deps, false);
       const app = await buildServiceApi(def, deps);
       await app.listen({ port: config.PORT, host: config.HOST });
       return stopAll(
         logger,
         () => app.close(),
+        () => relay.stop(),
         () => broker.close(),
         () => db.$disconnect(),
         stopTracing,

@@ -1,5 +1,6 @@
 import { catalog, type MessageName, namesFor, routingKeysFor } from "@tidings/contracts";
 import amqp from "amqplib";
+import pg from "pg";
 import { AMQP_URL } from "./env.ts";
 
 export interface CapturedMessage {
@@ -52,4 +53,23 @@ export async function captureMessages(namespace: string, names: readonly Message
     named: <T>(name: string) => messages.filter((m) => m.name === name).map((m) => m.payload as T),
     stop: () => connection.close(),
   };
+}
+
+/** The notifications a database's listeners hear on one channel (their payloads), as they arrive. */
+export interface HeardNotifications {
+  heard: string[];
+  stop(): Promise<void>;
+}
+
+/** Listens on `channel` in the database at `databaseUrl` on a connection of its own, recording what it hears. */
+export async function captureNotifications(
+  databaseUrl: string,
+  channel: string,
+): Promise<HeardNotifications> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  const heard: string[] = [];
+  client.on("notification", (n) => heard.push(n.payload ?? ""));
+  await client.connect();
+  await client.query(`LISTEN ${channel}`);
+  return { heard, stop: () => client.end() };
 }

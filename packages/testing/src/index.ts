@@ -23,7 +23,13 @@ export async function waitFor<T>(
   );
 }
 
-export { type Capture, type CapturedMessage, captureMessages } from "./capture.ts";
+export {
+  type Capture,
+  type CapturedMessage,
+  captureMessages,
+  captureNotifications,
+  type HeardNotifications,
+} from "./capture.ts";
 export { type Cleaned, cleanupRun, dropDatabases, startJanitor } from "./cleanup.ts";
 export { closeAfter, closing, testDatabase, testNamespace } from "./closing.ts";
 export { AMQP_URL, DATABASE_SERVER } from "./env.ts";

@@ -91,7 +91,8 @@ async function storeOutbounds(db: Db, batch: Accepted[]): Promise<void> {
           created_by int))`,
       values: [JSON.stringify(rows)],
     },
-    { grouped: true },
+    { grouped: true, db },
   );
-  await statement(db, inserts.text, inserts.values);
+  const [stored] = await statement<{ n: number }>(db, inserts.text, inserts.values);
+  inserts.committed(stored?.n ?? 0);
 }

@@ -257,14 +257,15 @@ export class ReportBatcher {
         returning: `(SELECT coalesce(array_agg(i), '{}') FROM changed) AS applied,
         (SELECT coalesce(jsonb_object_agg(i, outcome), '{}') FROM kept) AS kept`,
       },
-      { grouped: true },
+      { grouped: true, db: this.db },
     );
     this.statements++;
-    const [result] = await statement<{ applied: number[]; kept: Record<string, string> }>(
+    const [result] = await statement<{ n: number; applied: number[]; kept: Record<string, string> }>(
       this.db,
       changes.text,
       changes.values,
     );
+    changes.committed(result?.n ?? 0);
     const applied = new Set(result?.applied);
     return planned.map(({ i, kind }) => {
       if (kind === "final") {

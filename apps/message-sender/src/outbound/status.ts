@@ -1,4 +1,4 @@
-import { enqueueStatement, type TraceCarrier } from "@tidings/amqp";
+import { enqueueStatement, type OutboxStatement, type TraceCarrier } from "@tidings/amqp";
 import type { OutboundPriority, RedeliveryPolicy } from "@tidings/contracts";
 import { statement } from "@tidings/db";
 import type { Db, Tx } from "../db.ts";
@@ -66,8 +66,9 @@ interface EarlyReport {
  * statement deletes them.
  */
 export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolean[]> {
-  const records = recordStatement(sends);
+  const records = recordStatement(sends, db);
   const [result] = await statement<RecordResult>(db, records.text, records.values);
+  records.committed(result?.n ?? 0);
   const recorded = new Set(result?.recorded);
   const early = result?.early ?? [];
   if (early.length > 0) {
@@ -93,12 +94,14 @@ export async function recordSends(db: Db, sends: AcceptedSend[]): Promise<boolea
 
 /** What recordSends's statement answers: the ids it recorded and the early reports of those. */
 export interface RecordResult {
+  /** The events written (their outbox row's messages). */
+  n: number;
   recorded: string[];
   early: EarlyReport[];
 }
 
-/** recordSends's ONE statement. */
-export function recordStatement(sends: AcceptedSend[]): { text: string; values: unknown[] } {
+/** recordSends's ONE statement; `db`: the client it runs on outside a transaction (see enqueueStatement). */
+export function recordStatement(sends: AcceptedSend[], db?: Db): OutboxStatement {
   const changes: Change[] = sends.map((send) => ({
     row: {
       id: send.id,
@@ -157,7 +160,7 @@ export function recordStatement(sends: AcceptedSend[]): { text: string; values: 
           SELECT jsonb_agg(jsonb_build_object('channel', i.channel, 'provider_id', i.provider_id))
           FROM changed c JOIN input i ON i.id = c.id WHERE i.provider_id IS NOT NULL))) AS early`,
     },
-    { grouped: true },
+    { grouped: true, db },
   );
 }
 
