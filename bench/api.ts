@@ -1,6 +1,6 @@
 /**
- * `POST /api/v1/outbound/` against a real message-sender API process (no workers: the sends wait in its
- * outbox), under the same load as the raw http + pg baseline.
+ * `POST /api/v1/outbound/` against a real message-sender API process (no workers: its own outbox relay publishes
+ * the sends it stored, and they wait in their queue), under the same load as the raw http + pg baseline.
  */
 import type { Baselines } from "./baselines.ts";
 import { cpuMeter, httpLoad, LOAD, RssSampler, record } from "./lib.ts";
