@@ -4,7 +4,12 @@ import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { Tx } from "../src/db.ts";
 import { type Report, ReportBatcher, type ReportOutcome } from "../src/outbound/report-batch.ts";
-import { type RecordResult, recordSends, recordStatement } from "../src/outbound/status.ts";
+import {
+  type AcceptedSend,
+  type RecordResult,
+  recordSends,
+  recordStatement,
+} from "../src/outbound/status.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { accepted, claimedBy, submitted } from "./submitted.ts";
 import type { Svc } from "./support.ts";
@@ -100,6 +105,28 @@ async function heldOpen(svc: Svc, start: Step, finish?: Step): Promise<{ commit(
 }
 
 describe("final reports arriving together", () => {
+  it("announce a topic publish's message's delivery report as one (source topic, its own routing key)", async ({
+    svc,
+  }) => {
+    const [topic, other] = (await submitted(svc, "reports-topic", 2)) as [AcceptedSend, AcceptedSend];
+    await svc.db.outbound.update({
+      where: { id: topic.id },
+      data: { metadata: { publish_id: "p-1", topic: "t" } },
+    });
+    const batcher = new ReportBatcher(svc.db, 0);
+    await Promise.all([
+      batcher.report(report(providerId(topic), true)),
+      batcher.report(report(providerId(other), false)),
+    ]);
+    const rows = await svc.db.$queryRawUnsafe<{ payload: { outbound_id: string; source?: string } }[]>(
+      `SELECT payload FROM ${OUTBOX_MESSAGES} WHERE name = 'outbound.delivery_report' AND payload->>'outbound_id' = ANY($1)`,
+      [topic.id, other.id],
+    );
+    const sourceOf = (id: string) =>
+      rows.find((r) => r.payload.outbound_id === id)?.payload.source ?? "(none)";
+    expect([sourceOf(topic.id), sourceOf(other.id)]).toEqual(["topic", "(none)"]);
+  });
+
   it("are applied in fewer statements than reports, each with its own outcome, events and hooks once", async ({
     svc,
   }) => {

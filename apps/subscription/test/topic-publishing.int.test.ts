@@ -243,6 +243,7 @@ describe("publishing", () => {
 
   it("counts delivery reports of topic messages", async ({ svc, call, sendsOf }) => {
     const [sent] = sendsOf("clinic-tpl");
+    // As message-sender announces a topic publish's message (its metadata has the publish_id): routed apart.
     await svc.broker.publish("outbound.delivery_report", {
       outbound_id: sent?.id as string,
       identity: alice,
@@ -250,6 +251,7 @@ describe("publishing", () => {
       status: "delivered",
       reason: null,
       at: new Date().toISOString(),
+      source: "topic",
     });
     const record = await waitFor(
       async () => {

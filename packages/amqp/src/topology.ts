@@ -70,9 +70,14 @@ async function assertQueue(channel: Channel, names: Names, name: QueueName): Pro
     },
   });
   const bindings: QueueDefinition["bindings"] = "bindings" in def ? def.bindings : undefined;
+  const unbound: QueueDefinition["unbound"] = "unbound" in def ? def.unbound : undefined;
   for (const message of def.messages) {
+    const exchange = names.exchange(catalog[message].exchange);
     for (const key of bindings ?? [message]) {
-      await channel.bindQueue(main, names.exchange(catalog[message].exchange), key);
+      await channel.bindQueue(main, exchange, key);
+    }
+    for (const key of unbound ?? []) {
+      await channel.unbindQueue(main, exchange, key);
     }
   }
 }

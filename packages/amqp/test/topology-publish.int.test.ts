@@ -80,6 +80,28 @@ describe("topology", () => {
     expect(await counts({ inspect, names })).toEqual(Object.fromEntries(queueNames.map((q) => [q, 0])));
   });
 
+  it("unbinds the routing keys a queue no longer has, left from an older topology", async ({
+    broker,
+    inspect,
+    names,
+  }) => {
+    // subscription.topic-deliveries took every delivery report before it took only topic messages' reports.
+    const queue = names.queue("subscription.topic-deliveries");
+    const exchange = names.exchange(catalog["outbound.delivery_report"].exchange);
+    await inspect.channel.bindQueue(queue, exchange, "outbound.delivery_report");
+    const channel = await broker.channel();
+    await assertTopology(channel, names);
+    await channel.close();
+    const report = catalog["outbound.delivery_report"].example as never;
+    await broker.publish("outbound.delivery_report", report);
+    await broker.publish("outbound.delivery_report", { ...(report as object), source: "topic" } as never);
+    const reports = names.queue("identity.delivery-reports");
+    await waitFor(async () => (await inspect.messageCount(reports)) === 2, {
+      what: "both reports at identity",
+    });
+    expect(await inspect.messageCount(queue)).toBe(1); // the topic message's only
+  });
+
   it("routes every catalogued message (each lane of it) to exactly the queues bound to it", async ({
     broker,
     inspect,

@@ -343,7 +343,9 @@ export const catalog = {
       reason: null,
       at: NOW,
     },
-    description: "An outbound reached a final status; feeds the identity's failure counter.",
+    description:
+      "An outbound reached a final status; feeds the identity's failure counter. A topic publish's message is routed by `source` as `outbound.delivery_report.topic` (bind `outbound.delivery_report.#` for every report).",
+    lanes: { field: "source", values: ["topic", "other"], default: "other" },
   },
   "inbound.received": {
     kind: "event",

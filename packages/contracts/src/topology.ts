@@ -36,6 +36,11 @@ export interface QueueDefinition {
   messages: readonly MessageName[];
   /** Routing keys bound instead of the message names (lanes: `outbound.send.high`), on their exchange. */
   bindings?: readonly string[];
+  /**
+   * Routing keys it was bound with before and no longer is, unbound from its messages' exchanges when the
+   * topology is declared (a binding outlives the code that made it).
+   */
+  unbound?: readonly string[];
   retry: RetryPolicy;
   description: string;
 }
@@ -110,11 +115,16 @@ export const queues = {
     ["identity.created", "identity.updated", "identity.deleted"],
     "Keep the local copy of identities (verified addresses, opt-outs, details) that topics send from.",
   ),
-  "subscription.topic-deliveries": queue(
-    "subscription",
-    ["outbound.delivery_report"],
-    "Record delivery reports of topic messages in their publish's counts.",
-  ),
+  "subscription.topic-deliveries": {
+    ...queue(
+      "subscription",
+      ["outbound.delivery_report"],
+      "Record delivery reports of topic messages in their publish's counts.",
+    ),
+    // Only topic messages' reports: until 2026-12 it was bound to every report, and changed nothing for the others.
+    bindings: ["outbound.delivery_report.topic"],
+    unbound: ["outbound.delivery_report"],
+  },
   "message-sender.outbound-send": queue(
     "message-sender",
     ["outbound.send"],
@@ -158,11 +168,14 @@ export const queues = {
     ["topic.unsubscribed"],
     "Record unsubscribe-link use as unsubscribe opt-outs in the consent ledger.",
   ),
-  "identity.delivery-reports": queue(
-    "identity",
-    ["outbound.delivery_report"],
-    "Count consecutive failed sends per identity (and reset on a delivery).",
-  ),
+  "identity.delivery-reports": {
+    ...queue(
+      "identity",
+      ["outbound.delivery_report"],
+      "Count consecutive failed sends per identity (and reset on a delivery).",
+    ),
+    bindings: routingKeysFor("outbound.delivery_report"),
+  },
 } as const satisfies Record<string, QueueDefinition>;
 
 export type QueueName = keyof typeof queues;

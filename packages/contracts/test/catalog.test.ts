@@ -149,6 +149,17 @@ describe("topology", () => {
       "outbound.send.bulk",
       "outbound.send.high",
     ]);
+    // A topic publish's delivery report goes apart: only subscription's topic queue wants those alone.
+    const report = catalog["outbound.delivery_report"].example;
+    expect(routingKey("outbound.delivery_report", report)).toBe("outbound.delivery_report");
+    expect(routingKey("outbound.delivery_report", { ...report, source: "topic" })).toBe(
+      "outbound.delivery_report.topic",
+    );
+    expect(bindingsOf("subscription.topic-deliveries")).toEqual(["outbound.delivery_report.topic"]);
+    expect([...bindingsOf("identity.delivery-reports")].sort()).toEqual([
+      "outbound.delivery_report",
+      "outbound.delivery_report.topic",
+    ]);
   });
 
   it("names queues <consumer>.<purpose>", () => {

@@ -12,7 +12,14 @@ import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 export type ChangedRow = Pick<
   OutboundRow,
   "id" | "status" | "toIdentity" | "channel" | "providerId" | "delivered" | "updatedAt" | "priority"
->;
+> & {
+  /** Its metadata, or as much of it as says whether it is a topic publish's message (`publish_id`). */
+  metadata: OutboundRow["metadata"];
+};
+
+/** A topic publish's message: subscription's topic sends set `publish_id` in its metadata. */
+const isTopicSend = ({ metadata }: Pick<ChangedRow, "metadata">) =>
+  typeof metadata === "object" && metadata !== null && !Array.isArray(metadata) && "publish_id" in metadata;
 
 export interface Change {
   row: ChangedRow;
@@ -69,6 +76,7 @@ export function eventsFor({
         status: row.status,
         reason,
         at,
+        ...(isTopicSend(row) ? { source: "topic" as const } : {}),
       },
     },
   ];

@@ -5,7 +5,7 @@ import { statement } from "@tidings/db";
 import { hookDeliveriesCte } from "@tidings/hooks";
 import type { Db } from "../db.ts";
 import { GroupCommit } from "../group-commit.ts";
-import { type Change, eventsFor, historyDetail, hooksFor } from "./announce.ts";
+import { type Change, type ChangedRow, eventsFor, historyDetail, hooksFor } from "./announce.ts";
 import { anotherAttempt } from "./attempts.ts";
 import { type AttemptFacts, type FailedReport, NO_REPORT, retryUnder } from "./redelivery.ts";
 
@@ -57,6 +57,8 @@ type Found = AttemptFacts & {
   to_identity: string | null;
   to_addr: string | null;
   priority: OutboundPriority;
+  /** Its metadata's `publish_id`, if it has one (see ChangedRow). */
+  metadata: { publish_id?: unknown };
 };
 
 /** A report the statement makes: a compare-and-set of an outbound found submitted, or one that found none. */
@@ -183,7 +185,9 @@ export class ReportBatcher {
     const rows = await statement<Found>(
       this.db,
       `SELECT k.i::int - 1 AS i, o.id::text, o.status::text, o.to_identity::text, o.to_addr, o.attempts,
-         o.attempt_base, o.expires_at, o.sensitive, o.priority::text, c.redelivery
+         o.attempt_base, o.expires_at, o.sensitive, o.priority::text, c.redelivery,
+         CASE WHEN o.metadata ? 'publish_id' THEN jsonb_build_object('publish_id', o.metadata->'publish_id')
+           ELSE '{}'::jsonb END AS metadata
        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(channel, provider_id, i)
        JOIN outbound o ON o.channel = k.channel AND o.provider_id = k.provider_id
        LEFT JOIN channel c ON c.id = k.channel`,
@@ -313,6 +317,7 @@ const changeOf = ({ channel, providerId, delivered, reason, failure }: Report, o
     delivered,
     updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
     priority: outbound.priority,
+    metadata: outbound.metadata as ChangedRow["metadata"],
   },
   reason: reason ?? undefined,
   report: failure?.kind !== NO_REPORT,

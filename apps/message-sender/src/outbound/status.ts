@@ -112,6 +112,7 @@ export function recordStatement(sends: AcceptedSend[], db?: Db): OutboxStatement
       delivered: false,
       updatedAt: new Date(), // timestamptz(3): a JS date is stored exactly
       priority: send.priority,
+      metadata: null, // a submitted outbound announces no delivery report, the one event that reads it
     },
     worker: send.worker,
     reason: send.result.note, // an acceptance without a provider id says so

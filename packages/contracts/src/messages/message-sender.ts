@@ -82,6 +82,11 @@ export const OutboundDeliveryReport = Type.Object({
   status: OutboundStatus,
   reason: Nullable(Type.String()),
   at: IsoDateTime,
+  /**
+   * `topic` for a topic publish's message (its metadata has a `publish_id`): routed as
+   * `outbound.delivery_report.topic`, so only the queues that want those get them. Absent for any other send.
+   */
+  source: Type.Optional(Type.Literal("topic")),
 });
 export type OutboundDeliveryReport = Static<typeof OutboundDeliveryReport>;
 
