@@ -14,7 +14,7 @@ import {
 import { adminAuth, type Capture, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { LogChannel } from "../src/channels/log/adapter.ts";
-import { addressHash } from "../src/consent/consent.ts";
+import { addressHash, ConsentReader, recordConsent } from "../src/consent/consent.ts";
 import type { Channel } from "../src/outbound/channel.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
@@ -98,6 +98,24 @@ async function personAt(svc: Svc, to: string, flags: Parameters<typeof address>[
 /** Sends "hello" to identity `person` through the API; returns the outbound's id. */
 const sendTo = async (svc: Svc, person: string): Promise<string> =>
   (await post(svc, "/api/v1/outbound/", { to_identity: person, content: "hello", metadata: {} })).json().id;
+
+describe("the consent copy's reads", () => {
+  it("asked for in the same turn share one statement, each with its own answer, read after it was asked", async ({
+    svc,
+  }) => {
+    const addresses = Array.from({ length: 12 }, () => msisdn());
+    const stopped = addresses.filter((_, i) => i % 3 === 0);
+    await recordConsent(svc.db, stopped, true, "stop", new Date());
+    const reader = new ConsentReader(svc.db);
+    const answers = await Promise.all(addresses.map((a) => reader.isOptedOut(a)));
+    expect(answers).toEqual(addresses.map((a) => stopped.includes(a)));
+    expect(reader.statements).toBe(1);
+    // A later read sees a later change.
+    await recordConsent(svc.db, [stopped[0] as string], false, "optin", new Date());
+    expect(await reader.isOptedOut(stopped[0] as string)).toBe(false);
+    expect(reader.statements).toBe(2);
+  });
+});
 
 describe("a STOP stops every send to the address", () => {
   it("by to_addr through the API", async ({ svc, capture }) => {

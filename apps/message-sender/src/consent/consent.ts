@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
+import { statement } from "@tidings/db";
 import type { Db, Tx } from "../db.ts";
+import { GroupCommit } from "../group-commit.ts";
 
 /** How an address is keyed in the consent copy: the SHA-256 of its trimmed, lower-cased form. */
 export const addressHash = (address: string): Buffer =>
@@ -68,11 +70,48 @@ export const recordOptIn = (db: Db, optin: OptInCreated) =>
 export const optedOutSql = (hash: string) =>
   `coalesce((SELECT opted_out FROM opted_out_address WHERE address_hash = ${hash}), false)`;
 
-/** Whether the address is opted out now. */
-export async function isOptedOut(db: Db, address: string): Promise<boolean> {
-  const [row] = await db.$queryRawUnsafe<{ opted_out: boolean }[]>(
-    `SELECT ${optedOutSql("$1::bytea")} AS opted_out`,
-    addressHash(address),
-  );
-  return row?.opted_out ?? false;
+/**
+ * A database client's consent reads, shared: the addresses asked about in the same turn of the event loop (the sends
+ * of a window to identities, whose address the claim could not check), or while reads are in flight, are read in the
+ * next statement together. Each answer is read after it was asked for. Counts its statements, for a test.
+ */
+export class ConsentReader {
+  statements = 0;
+  private readonly group = new GroupCommit<Buffer, boolean>({
+    maxBatch: 500,
+    maxWrites: 2,
+    write: (hashes) => this.read(hashes),
+  });
+
+  constructor(private readonly db: Db) {}
+
+  isOptedOut(address: string): Promise<boolean> {
+    return this.group.add(addressHash(address));
+  }
+
+  private async read(hashes: Buffer[]): Promise<boolean[]> {
+    this.statements++;
+    const rows = await statement<{ opted_out: boolean }>(
+      this.db,
+      `SELECT ${optedOutSql("k.h")} AS opted_out FROM unnest($1::bytea[]) WITH ORDINALITY AS k(h, i) ORDER BY k.i`,
+      [hashes],
+    );
+    return rows.map((row) => row.opted_out);
+  }
 }
+
+/** One reader per database client: all of its consent reads go through it. */
+const readers = new WeakMap<Db, ConsentReader>();
+
+export function consentReader(db: Db): ConsentReader {
+  let reader = readers.get(db);
+  if (!reader) {
+    reader = new ConsentReader(db);
+    readers.set(db, reader);
+  }
+  return reader;
+}
+
+/** Whether the address is opted out now (read after this call, with the other reads of its turn). */
+export const isOptedOut = (db: Db, address: string): Promise<boolean> =>
+  consentReader(db).isOptedOut(address);
