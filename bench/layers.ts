@@ -17,8 +17,8 @@ import {
   cpuMeter,
   deleteNamespace,
   logger,
+  namedCpuMeter,
   newNamespace,
-  pidsNamed,
   rate,
   record,
   timed,
@@ -150,7 +150,7 @@ export async function benchStatements(): Promise<void> {
         await run(record1()); // warm: the connection's prepared statement, Postgres's generic plan
       }
       const cpu = await cpuMeter([process.pid]);
-      const postgres = await cpuMeter(await pidsNamed("postgres"));
+      const postgres = await namedCpuMeter("postgres");
       const ms = await timed(async () => {
         for (let i = 0; i < ROWS; i++) {
           await run(record1());

@@ -398,6 +398,42 @@ export async function cpuMeter(
   return { per: async (count) => ((await total()) - before) / count };
 }
 
+/**
+ * CPU time used per unit of work by every process named `name` (Postgres's backends), those that start or exit
+ * meanwhile included: a backend connected after the start counts in full, one that exits counts until its last
+ * sample (every 250 ms), and neither one's CPU before the start is subtracted from the others' (`cpuMeter` on a
+ * fixed list of pids did both wrongly once pools opened and closed connections during a run).
+ */
+export async function namedCpuMeter(name: string): Promise<{ per(count: number): Promise<number> }> {
+  const baseline = new Map<number, number>();
+  const last = new Map<number, number>();
+  const sample = async () => {
+    for (const pid of await pidsNamed(name)) {
+      const ms = await cpuMs(pid);
+      if (ms > 0) {
+        last.set(pid, Math.max(last.get(pid) ?? 0, ms));
+      }
+    }
+  };
+  await sample();
+  for (const [pid, ms] of last) {
+    baseline.set(pid, ms);
+  }
+  const timer = setInterval(() => void sample().catch(() => undefined), 250);
+  timer.unref();
+  return {
+    per: async (count) => {
+      clearInterval(timer);
+      await sample();
+      let used = 0;
+      for (const [pid, ms] of last) {
+        used += ms - (baseline.get(pid) ?? 0);
+      }
+      return used / count;
+    },
+  };
+}
+
 /** The pids of this machine's processes whose command name is `name` (e.g. postgres, beam.smp). */
 export async function pidsNamed(name: string): Promise<number[]> {
   const pids: number[] = [];

@@ -4,7 +4,7 @@
  * written in the services' databases. Shared by `pipeline` and `stage`.
  */
 import type pg from "pg";
-import { cpuMeter, pidsNamed, record } from "./lib.ts";
+import { cpuMeter, namedCpuMeter, record } from "./lib.ts";
 
 type Meter = Awaited<ReturnType<typeof cpuMeter>>;
 
@@ -50,11 +50,11 @@ export class PlatformMeters {
     const meters = await Promise.all(
       services.map(async ([label, pids]): Promise<[string, Meter]> => [label, await cpuMeter(pids)]),
     );
-    // Postgres's backends are already connected; RabbitMQ is one beam.smp.
+    // Postgres: its backends, those that connect or go during the run included; RabbitMQ is one beam.smp.
     return new PlatformMeters(
       meters,
-      await cpuMeter(await pidsNamed("postgres")),
-      await cpuMeter(await pidsNamed("beam.smp")),
+      await namedCpuMeter("postgres"),
+      await namedCpuMeter("beam.smp"),
       await cpuMeter([process.pid]),
       benchLabel,
       pools,

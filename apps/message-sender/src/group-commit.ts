@@ -98,3 +98,19 @@ export class GroupCommit<I, O> {
     }
   }
 }
+
+/**
+ * One `make(db)` per database client, made when first asked for: a client's group commit is shared by every caller
+ * on it (its final reports, its consent reads), so what they ask for in the same turn goes together.
+ */
+export function perClient<C extends object, T>(make: (db: C) => T): (db: C) => T {
+  const made = new WeakMap<C, T>();
+  return (db) => {
+    let it = made.get(db);
+    if (it === undefined) {
+      it = make(db);
+      made.set(db, it);
+    }
+    return it;
+  };
+}

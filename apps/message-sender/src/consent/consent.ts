@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
 import { statement } from "@tidings/db";
 import type { Db, Tx } from "../db.ts";
-import { GroupCommit } from "../group-commit.ts";
+import { GroupCommit, perClient } from "../group-commit.ts";
 
 /** How an address is keyed in the consent copy: the SHA-256 of its trimmed, lower-cased form. */
 export const addressHash = (address: string): Buffer =>
@@ -101,16 +101,7 @@ export class ConsentReader {
 }
 
 /** One reader per database client: all of its consent reads go through it. */
-const readers = new WeakMap<Db, ConsentReader>();
-
-export function consentReader(db: Db): ConsentReader {
-  let reader = readers.get(db);
-  if (!reader) {
-    reader = new ConsentReader(db);
-    readers.set(db, reader);
-  }
-  return reader;
-}
+const consentReader = perClient((db: Db) => new ConsentReader(db));
 
 /** Whether the address is opted out now (read after this call, with the other reads of its turn). */
 export const isOptedOut = (db: Db, address: string): Promise<boolean> =>

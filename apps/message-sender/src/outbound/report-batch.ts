@@ -4,7 +4,7 @@ import type { OutboundPriority } from "@tidings/contracts";
 import { statement } from "@tidings/db";
 import { hookDeliveriesCte } from "@tidings/hooks";
 import type { Db } from "../db.ts";
-import { GroupCommit } from "../group-commit.ts";
+import { GroupCommit, perClient } from "../group-commit.ts";
 import { type Change, type ChangedRow, eventsFor, historyDetail, hooksFor } from "./announce.ts";
 import { anotherAttempt } from "./attempts.ts";
 import { type AttemptFacts, type FailedReport, NO_REPORT, retryUnder } from "./redelivery.ts";
@@ -332,13 +332,4 @@ async function settle(make: () => Promise<ReportOutcome>): Promise<Settled> {
 }
 
 /** One batcher per database client: all of its final reports go through it. */
-const batchers = new WeakMap<Db, ReportBatcher>();
-
-export function reportBatcher(db: Db): ReportBatcher {
-  let batcher = batchers.get(db);
-  if (!batcher) {
-    batcher = new ReportBatcher(db);
-    batchers.set(db, batcher);
-  }
-  return batcher;
-}
+export const reportBatcher = perClient((db: Db) => new ReportBatcher(db));
