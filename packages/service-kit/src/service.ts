@@ -50,7 +50,7 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
   deps: ServiceDeps<C, D>,
   http?: WorkerHttp,
 ): Promise<Stop & { port?: number }> {
-  const relay = await startRelay(def, deps, true);
+  const relay = await startRelay(def, deps, { watch: true });
   const prune = setInterval(() => {
     pruneExpired(deps.db).then(
       (pruned) =>
@@ -82,7 +82,7 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
 async function startRelay<C extends ServiceConfig, D extends Database>(
   def: ServiceDefinition<C, D>,
   deps: ServiceDeps<C, D>,
-  watch: boolean,
+  { watch }: { watch: boolean },
 ): Promise<OutboxRelay> {
   const relay = new OutboxRelay({
     databaseUrl: deps.config.DATABASE_URL,
@@ -139,7 +139,7 @@ export function runService<C extends ServiceConfig, D extends Database>(
     });
     const deps = { config, logger, db, broker };
     if (role === "api") {
-      const relay = await startRelay(def, deps, false);
+      const relay = await startRelay(def, deps, { watch: false });
       const app = await buildServiceApi(def, deps);
       await app.listen({ port: config.PORT, host: config.HOST });
       return stopAll(
