@@ -12,6 +12,7 @@
  *   BENCH_SCALING_MESSAGES=2000, BENCH_SCALING_LATENCY_MS=50, BENCH_SCALING_WORKERS=1,2,4,
  *                              BENCH_SCALING_PREFETCH (sends in flight per worker; default "default,2")
  *   BENCH_STAGE_SUBSCRIPTIONS=100000, BENCH_STAGE_WORKERS=2   the stage-based send end to end
+ *   BENCH_PROVIDER_REQUESTS=4000   Twilio creates per client in the providers benchmark
  *   SERVICE_NODE_ARGS='--max-old-space-size=96'  node flags for every service process (scripts/service.sh)
  *   BENCH_CPU_PROF=/tmp/prof                   every service process writes a V8 CPU profile there
  */
@@ -23,6 +24,7 @@ import { benchFanOut } from "./fanout.ts";
 import { benchAmqp, benchOutbox, benchStatements } from "./layers.ts";
 import { beginScratchRun, rate, record, writeResults } from "./lib.ts";
 import { benchPipeline } from "./pipeline.ts";
+import { benchProviders } from "./providers.ts";
 import { benchScaling } from "./scaling.ts";
 import { benchStage } from "./stage.ts";
 import { benchTopicPublish } from "./topics.ts";
@@ -43,6 +45,7 @@ const benches: Record<string, Bench> = {
   amqp: benchAmqp,
   outbox: benchOutbox,
   statements: benchStatements,
+  providers: benchProviders,
   fanout: benchFanOut,
   topics: benchTopicPublish,
   api: benchApi,

@@ -1,5 +1,4 @@
 import twilio from "twilio";
-import RequestClient from "twilio/lib/base/RequestClient.js";
 import type { MessageListInstanceCreateOptions } from "twilio/lib/rest/api/v2010/account/message.js";
 import {
   acceptedWithoutId,
@@ -14,6 +13,7 @@ import {
   unanswered,
 } from "../../outbound/channel.ts";
 import { twilioFailure } from "./failures.ts";
+import { TwilioHttpClient } from "./http-client.ts";
 import type { TwilioChannelConfig } from "./wire.ts";
 
 /** How long a channel pauses when Twilio throttles it (429 / 20429). */
@@ -29,21 +29,6 @@ const UNSUBSCRIBED_RECIPIENT = 21610;
 /** How many of an address's latest messages a takeover looks through for its own. */
 const ACCEPTED_LOOKUP_PAGE = 50;
 
-/** Sends the SDK's requests to another origin (a simulator or a proxy), path and query unchanged. */
-class OriginRequestClient extends RequestClient {
-  constructor(
-    private readonly origin: string,
-    options: RequestClient.RequestClientOptions,
-  ) {
-    super(options);
-  }
-
-  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    const uri = new URL(opts.uri);
-    return super.request({ ...opts, uri: `${this.origin}${uri.pathname}${uri.search}` });
-  }
-}
-
 interface TwilioError {
   status?: number;
   code?: number | string;
@@ -55,10 +40,10 @@ export function twilioClient(
   config: { account_sid: string; auth_token: string; api_url?: string },
   timeout: number,
 ): twilio.Twilio {
-  const httpClient = config.api_url
-    ? new OriginRequestClient(new URL(config.api_url).origin, { timeout })
-    : new RequestClient({ timeout });
-  return twilio(config.account_sid, config.auth_token, { httpClient });
+  const origin = config.api_url ? new URL(config.api_url).origin : undefined;
+  return twilio(config.account_sid, config.auth_token, {
+    httpClient: new TwilioHttpClient({ timeout, origin }),
+  });
 }
 
 /**
