@@ -355,7 +355,7 @@ export class OutboxRelay {
       // simple query protocol runs several statements; only numbers are written into them).
       const [, { rows: selected }] = (await client.query(
         `BEGIN; SELECT seq::text, id, name, payload, correlation_id, trace_context, also FROM tidings_outbox
-         ORDER BY seq LIMIT ${Math.trunc(this.batchSize)} FOR UPDATE SKIP LOCKED`,
+         ORDER BY tidings_outbox.seq LIMIT ${Math.trunc(this.batchSize)} FOR UPDATE SKIP LOCKED`,
       )) as unknown as [pg.QueryResult, pg.QueryResult<OutboxRow>];
       const rows: OutboxRow[] = [];
       let size = 0;

@@ -359,6 +359,28 @@ describe("outbox", () => {
     expect(await outboxCount()).toBe(1);
   });
 
+  it("publishes a batch in the order its rows were written, seq 99 before seq 100", async ({
+    pool,
+    capture,
+    startRelay,
+  }) => {
+    // The outbox is empty between tests: its sequence can be set back, so the batch crosses to three digits.
+    await pool.query("SELECT setval(pg_get_serial_sequence('tidings_outbox', 'seq'), 97)");
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(
+        ...(await inTransaction(pool, (tx) =>
+          enqueue(tx, { name: "outbound.send", payload: outboundSend() }),
+        )),
+      );
+    }
+    const { rows } = await pool.query<{ seq: string }>("SELECT seq FROM tidings_outbox ORDER BY seq");
+    expect(rows.map((r) => r.seq)).toEqual(["98", "99", "100", "101", "102"]);
+    await startRelay({ pollIntervalMs: 60_000 });
+    await waitFor(() => capture.messages.length === ids.length, { what: "the five messages" });
+    expect(capture.messages.map((m) => m.messageId)).toEqual(ids);
+  });
+
   it("skips an id that is already in the outbox", async ({ pool, captured, startRelay, outboxCount }) => {
     const messageId = randomUUID();
     const payload = outboundSend("once");
