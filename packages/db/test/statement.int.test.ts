@@ -7,7 +7,7 @@ import {
   withStatements,
 } from "../src/index.ts";
 
-// `statement`: a hot-path statement on the pool under a Prisma client, prepared once per connection.
+// `statement`: a hot-path statement on the pool under a Prisma client, prepared once per connection and generation.
 
 /** A stand-in for a Prisma client: withStatements needs only its $disconnect. */
 function client() {
@@ -55,6 +55,39 @@ describe("statement", () => {
         await statement(db, "SELECT $1::int + 1 AS n -- once-marker", [i]);
       }
       expect(await prepared(db)).toEqual([{ n: 1 }]);
+    } finally {
+      await db.$disconnect();
+    }
+  });
+
+  it("plans a text again as this process runs it more: a plan made on a small table does not outlive its growth", async () => {
+    const { db, pool } = client(); // one connection: the statements and the checks below share it
+    try {
+      await pool.query("CREATE TEMP TABLE replan (id int PRIMARY KEY, v text)");
+      await pool.query("INSERT INTO replan SELECT g, 'v' || g FROM generate_series(1, 10) g");
+      await pool.query("ANALYZE replan");
+      const text = "SELECT v FROM replan WHERE id = ANY($1::int[]) -- replan-marker";
+      /** The text's prepared statements on the connection, and the plan of the one there is. */
+      const plans = async () => {
+        const { rows } = await pool.query<{ name: string }>(
+          "SELECT name FROM pg_prepared_statements WHERE statement LIKE '%' || 'replan' || '-marker%'",
+        );
+        const explained = await pool.query<{ "QUERY PLAN": string }>(
+          `EXPLAIN EXECUTE ${rows[0]?.name}('{1,2}')`,
+        );
+        return { count: rows.length, plan: explained.rows[0]?.["QUERY PLAN"] };
+      };
+      for (let i = 0; i < 63; i++) {
+        expect(await statement(db, text, [[1, 2]])).toEqual([{ v: "v1" }, { v: "v2" }]);
+      }
+      await pool.query("INSERT INTO replan SELECT g, 'v' || g FROM generate_series(11, 100000) g");
+      // The plan made on ten rows is kept (no statistics changed): it reads all 100,000.
+      expect(await plans()).toEqual({ count: 1, plan: expect.stringMatching(/^Seq Scan on replan/) });
+      expect(await statement(db, text, [[1, 2]])).toEqual([{ v: "v1" }, { v: "v2" }]); // the 64th run
+      expect(await plans()).toEqual({
+        count: 1,
+        plan: expect.stringMatching(/^Index Scan using replan_pkey/),
+      });
     } finally {
       await db.$disconnect();
     }
