@@ -145,7 +145,10 @@ export function recordStatement(sends: AcceptedSend[], db?: Db): OutboxStatement
         SET status = 'submitted', channel = i.channel, provider_id = i.provider_id, attempts = o.attempts + 1,
             claimed_until = NULL, last_error = i.note, updated_at = i.updated_at
         FROM input i
-        WHERE o.id = i.id AND o.status = 'queued' AND o.claimed_by = i.worker AND (SELECT count(*) FROM locked) >= 0
+        -- By key (the array), whatever the statistics say of status: without them, Postgres took 'queued' for
+        -- 0.5% of the table and read every queued outbound at each run.
+        WHERE o.id = ANY(ARRAY(SELECT id FROM input)) AND o.id = i.id AND o.status = 'queued'
+          AND o.claimed_by = i.worker AND (SELECT count(*) FROM locked) >= 0
         RETURNING o.id),
       history AS (
         INSERT INTO outbound_event (outbound_id, status, detail)
