@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
+import { AddressBookReader, forgetIdentity, recordIdentity } from "../src/recipients/address-book.ts";
 import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
 import { addToBook, finalOutbound, post, sendingTest, waitForEvents } from "./support.ts";
 
@@ -95,6 +96,39 @@ describe("sending to to_identity through the address book", () => {
       expect(await finalOutbound(svc, created.id)).toMatchObject({ status: "delivered", to_identity: id });
       expect(sendsOf(created.id).map((s) => s.address)).toEqual([to]);
     }
+  });
+
+  it("reads the entries asked for in the same turn in one statement, each read after it was asked", async ({
+    svc,
+  }) => {
+    const carer = identityEvent([address("msisdn", msisdn(), { default: true })]);
+    const people = [
+      carer,
+      ...Array.from({ length: 4 }, () => identityEvent([address("msisdn", msisdn(), { default: true })])),
+      identityEvent([address("email", "baby@example.org")], { communicate_through: carer.id }),
+    ];
+    for (const person of people) {
+      await recordIdentity(svc.db, person);
+    }
+    await svc.db
+      .$executeRaw`UPDATE address_book_entry SET forgotten_at = now() WHERE identity = ${people[1]?.id}::uuid`;
+    const reader = new AddressBookReader(svc.db);
+    const unknown = randomUUID();
+    const entries = await Promise.all([...people.map((p) => reader.entry(p.id)), reader.entry(unknown)]);
+    expect(entries).toEqual([
+      ...people.map((p, i) => ({
+        forgotten: i === 1,
+        addresses: p.addresses,
+        defaultAddrType: "msisdn",
+        communicateThrough: i === 5 ? carer.id : null,
+      })),
+      null,
+    ]);
+    expect(reader.statements).toBe(1);
+    // A later read sees a later change.
+    await forgetIdentity(svc.db, carer.id);
+    expect(await reader.entry(carer.id)).toMatchObject({ addresses: [], defaultAddrType: null });
+    expect(reader.statements).toBe(2);
   });
 
   it("follows communicate_through to the other identity's address", async ({ svc, sendsOf }) => {

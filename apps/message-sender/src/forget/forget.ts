@@ -4,6 +4,7 @@ import { forgetIdempotencyKeys } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { recordUnsent } from "../outbound/unsent.ts";
+import { addressBook } from "../recipients/address-book.ts";
 
 /** The reason (`last_error`, history, `outbound.failed`) of an outbound cancelled because its person was forgotten. */
 export const FORGOTTEN = "forgotten";
@@ -118,11 +119,7 @@ export async function cancelIfForgotten(
   if (!toIdentity) {
     return false;
   }
-  const entry = await db.addressBookEntry.findUnique({
-    where: { identity: toIdentity },
-    select: { forgottenAt: true },
-  });
-  if (!entry?.forgottenAt) {
+  if (!(await addressBook(db).entry(toIdentity))?.forgotten) {
     return false;
   }
   await db.$transaction((tx) => cancelAndRedact(tx, [id], FORGOTTEN, worker));

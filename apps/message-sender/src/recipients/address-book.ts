@@ -1,5 +1,7 @@
 import type { IdentityAddress, IdentityChanged } from "@tidings/contracts";
+import { statement } from "@tidings/db";
 import type { Db, Tx } from "../db.ts";
+import { GroupCommit, perClient } from "../group-commit.ts";
 import type { Logger } from "../outbound/channel.ts";
 
 /**
@@ -81,6 +83,68 @@ function pickAddress(addresses: readonly IdentityAddress[], type: string): Resol
   return { address, optedOut: address === null && ofType.length > 0 };
 }
 
+/** An identity's address-book entry as a send reads it. */
+export interface BookEntry {
+  forgotten: boolean;
+  addresses: IdentityAddress[];
+  defaultAddrType: string | null;
+  communicateThrough: string | null;
+}
+
+/**
+ * A database client's address-book reads for sends, shared as its consent reads are (`ConsentReader`): the
+ * identities asked about in the same turn of the event loop (the sends of a claim window), or while reads are in
+ * flight, are read by key in the next statement together, each after it was asked for. A worker read each entry
+ * through Prisma's query engine, twice a send (forgotten? then its address). Counts its statements, for a test.
+ */
+export class AddressBookReader {
+  statements = 0;
+  private readonly group = new GroupCommit<string, BookEntry | null>({
+    maxBatch: 500,
+    maxWrites: 2,
+    write: (identities) => this.read(identities),
+  });
+
+  constructor(private readonly db: Db) {}
+
+  /** The identity's entry, read after this call; null when the book has none. */
+  entry(identity: string): Promise<BookEntry | null> {
+    return this.group.add(identity);
+  }
+
+  private async read(identities: string[]): Promise<(BookEntry | null)[]> {
+    this.statements++;
+    const rows = await statement<{
+      found: boolean;
+      forgotten: boolean;
+      addresses: IdentityAddress[] | null;
+      default_addr_type: string | null;
+      communicate_through: string | null;
+    }>(
+      this.db,
+      `SELECT e.identity IS NOT NULL AS found, e.forgotten_at IS NOT NULL AS forgotten, e.addresses,
+         e.default_addr_type, e.communicate_through::text
+       FROM unnest($1::uuid[]) WITH ORDINALITY AS k(identity, i)
+       LEFT JOIN LATERAL (SELECT * FROM address_book_entry WHERE identity = k.identity) e ON true
+       ORDER BY k.i`,
+      [identities],
+    );
+    return rows.map((row) =>
+      row.found
+        ? {
+            forgotten: row.forgotten,
+            addresses: row.addresses ?? [],
+            defaultAddrType: row.default_addr_type,
+            communicateThrough: row.communicate_through,
+          }
+        : null,
+    );
+  }
+}
+
+/** One reader per database client: all of its sends' address-book reads go through it. */
+export const addressBook = perClient((db: Db) => new AddressBookReader(db));
+
 /**
  * Resolves `to_identity` to an address through the address book, following `communicate_through` (one hop,
  * as Seed does) and using that identity's `default_addr_type` (msisdn when unset). No address when the identity
@@ -89,11 +153,11 @@ function pickAddress(addresses: readonly IdentityAddress[], type: string): Resol
 export async function resolveAddress(db: Db, identityId: string): Promise<Resolved> {
   const entry = await findEntry(db, identityId);
   const target = entry.communicateThrough ? await findEntry(db, entry.communicateThrough) : entry;
-  return pickAddress(target.addresses as unknown as IdentityAddress[], target.defaultAddrType ?? "msisdn");
+  return pickAddress(target.addresses, target.defaultAddrType ?? "msisdn");
 }
 
-async function findEntry(db: Db, identity: string) {
-  const entry = await db.addressBookEntry.findUnique({ where: { identity } });
+async function findEntry(db: Db, identity: string): Promise<BookEntry> {
+  const entry = await addressBook(db).entry(identity);
   if (!entry) {
     throw new NotInAddressBookError(identity);
   }
