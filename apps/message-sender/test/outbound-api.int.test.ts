@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { OUTBOX_MESSAGES } from "@tidings/amqp";
 import { prismaClientOptions, servicePool, withStatements } from "@tidings/db";
 import { adminAuth, expectError, serviceTest } from "@tidings/testing";
+import type pg from "pg";
 import { describe, expect, onTestFinished } from "vitest";
 import { type Outbound as OutboundRow, PrismaClient } from "../src/generated/prisma/client.ts";
 import { OutboundWriter } from "../src/intake/outbound-writer.ts";
@@ -378,13 +379,24 @@ const outboundRow = (content: string): OutboundRow => {
  */
 function writerSeeing(svc: Svc, seen: (values: unknown[], result: unknown) => unknown): OutboundWriter {
   const pool = servicePool(svc.config.DATABASE_URL, 2);
+  // statement() runs its statement on a client it takes from the pool: each client handed out sees them.
+  const seeingClient = (client: pg.PoolClient) =>
+    new Proxy(client, {
+      get(target, prop) {
+        if (prop === "query") {
+          return async (query: string | { text: string; values: unknown[] }) =>
+            typeof query === "string" ? target.query(query) : seen(query.values, await target.query(query));
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
   const seeing = new Proxy(pool, {
     get(target, prop, receiver) {
-      if (prop !== "query") {
+      if (prop !== "connect") {
         return Reflect.get(target, prop, receiver);
       }
-      return async (query: { text: string; values: unknown[] }) =>
-        seen(query.values, await target.query(query));
+      return async () => seeingClient(await target.connect());
     },
   });
   const db = withStatements(new PrismaClient(prismaClientOptions(pool)), seeing);
