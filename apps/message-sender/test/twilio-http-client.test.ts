@@ -62,8 +62,13 @@ async function listen(server: http.Server | https.Server | net.Server): Promise<
 
 async function httpServer(answer: Answer) {
   const { received, handler } = recording(answer);
-  const port = await listen(http.createServer(handler));
-  return { received, origin: `http://127.0.0.1:${port}` };
+  const server = http.createServer(handler);
+  let connections = 0;
+  server.on("connection", () => {
+    connections++;
+  });
+  const port = await listen(server);
+  return { received, origin: `http://127.0.0.1:${port}`, connections: () => connections };
 }
 
 const clientAt = (origin: string, timeout = 2_000) =>
@@ -115,6 +120,24 @@ describe("the twilio SDK through our HTTP client", () => {
 
     expect(err).toMatchObject({ status: 400, code: 21211, message: "The 'To' number is not valid" });
     expect(twilioSendError(err, 2_000)).toBeInstanceOf(PermanentSendError);
+  });
+
+  test("keeps a burst's connections open for the next burst", async () => {
+    const server = await httpServer(json(201, MESSAGE));
+    const client = clientAt(server.origin);
+    const burst = () =>
+      Promise.all(
+        Array.from({ length: 16 }, () =>
+          client.messages.create({ to: "+27820000001", from: "+15005550006", body: "x" }),
+        ),
+      );
+    await burst();
+    const opened = server.connections();
+    expect(opened).toBeGreaterThan(5);
+    await burst();
+    await burst();
+    expect(server.received).toHaveLength(48);
+    expect(server.connections()).toBe(opened);
   });
 
   test("a request unanswered within the timeout fails as no answer, at the timeout", async () => {

@@ -5,9 +5,13 @@ import { HttpsProxyAgent } from "https-proxy-agent";
 import RequestClient from "twilio/lib/base/RequestClient.js";
 import type TwilioResponse from "twilio/lib/http/response.js";
 
-/** As the SDK's own client: sockets kept open per host, and at most this many. */
+/**
+ * Sockets per host, at most (as the SDK's own client), all kept open between requests: a worker's sends come in
+ * bursts of up to OUTBOUND_SENDS_IN_FLIGHT, and the SDK's 5 kept sockets closed the rest of a burst's after it, to
+ * open them again for the next (a TCP, and against Twilio a TLS, handshake per send). An idle one closes after the
+ * channel's timeout.
+ */
 const MAX_SOCKETS = 20;
-const MAX_FREE_SOCKETS = 5;
 
 /** A request that got no answer within its timeout: `code` is one `unanswered` takes for "no answer". */
 class RequestTimeoutError extends Error {
@@ -36,7 +40,7 @@ export class TwilioHttpClient extends RequestClient {
       keepAlive: true,
       timeout: options.timeout,
       maxSockets: MAX_SOCKETS,
-      maxFreeSockets: MAX_FREE_SOCKETS,
+      maxFreeSockets: MAX_SOCKETS,
     };
     this.httpAgent = new http.Agent(agentOptions);
     this.ca = process.env.TWILIO_CA_BUNDLE ? readFileSync(process.env.TWILIO_CA_BUNDLE) : undefined;
