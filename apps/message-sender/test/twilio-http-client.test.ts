@@ -5,7 +5,7 @@ import https from "node:https";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, onTestFinished, test } from "vitest";
 import { twilioClient, twilioSendError } from "../src/channels/twilio/adapter.ts";
 import { NoAnswerError, PermanentSendError } from "../src/outbound/channel.ts";
 
@@ -156,7 +156,6 @@ describe("the twilio SDK through our HTTP client", () => {
 
 describe("HTTP_PROXY and TWILIO_CA_BUNDLE", () => {
   const saved = { proxy: process.env.HTTP_PROXY, ca: process.env.TWILIO_CA_BUNDLE };
-  const dir = mkdtempSync(path.join(tmpdir(), "tidings-twilio-tls-"));
   afterEach(() => {
     for (const [name, value] of [
       ["HTTP_PROXY", saved.proxy],
@@ -168,11 +167,12 @@ describe("HTTP_PROXY and TWILIO_CA_BUNDLE", () => {
         process.env[name] = value;
       }
     }
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test("https requests go through the proxy when one is set, to a server the CA bundle vouches for", async () => {
     // A certificate for localhost that only the bundle vouches for: without TWILIO_CA_BUNDLE the request fails.
+    const dir = mkdtempSync(path.join(tmpdir(), "tidings-twilio-tls-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
     execFileSync("openssl", [
       ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],

@@ -76,7 +76,10 @@ export class TwilioHttpClient extends RequestClient {
         (response) => {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", reject);
+          response.on("error", (err) => {
+            clearTimeout(timer);
+            reject(err);
+          });
           response.on("end", () => {
             clearTimeout(timer);
             // The body as text: the SDK parses a string body itself, as JSON, answers and errors alike.
