@@ -100,6 +100,31 @@ export class GroupCommit<I, O> {
 }
 
 /**
+ * Reads shared per turn: a GroupCommit whose writes are reads. The items asked for in the same turn of the event
+ * loop, or while reads are in flight, are read in the next statement together, each after it was asked for (the
+ * consent copy's, the address book's). Counts its statements, for a test.
+ */
+export class SharedReads<I, O> {
+  statements = 0;
+  private readonly group = new GroupCommit<I, O>({
+    maxBatch: 500,
+    maxWrites: 2,
+    write: (items) => {
+      this.statements++;
+      return this.read(items);
+    },
+  });
+
+  /** `read(items)`: ONE statement answering each item, in their order. */
+  constructor(private readonly read: (items: I[]) => Promise<O[]>) {}
+
+  /** The item's answer, read after this call. */
+  protected get(item: I): Promise<O> {
+    return this.group.add(item);
+  }
+}
+
+/**
  * One `make(db)` per database client, made when first asked for: a client's group commit is shared by every caller
  * on it (its final reports, its consent reads), so what they ask for in the same turn goes together.
  */

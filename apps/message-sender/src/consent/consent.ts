@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
 import { statement } from "@tidings/db";
 import type { Db, Tx } from "../db.ts";
-import { GroupCommit, perClient } from "../group-commit.ts";
+import { perClient, SharedReads } from "../group-commit.ts";
 
 /** How an address is keyed in the consent copy: the SHA-256 of its trimmed, lower-cased form. */
 export const addressHash = (address: string): Buffer =>
@@ -71,32 +71,23 @@ export const optedOutSql = (hash: string) =>
   `coalesce((SELECT opted_out FROM opted_out_address WHERE address_hash = ${hash}), false)`;
 
 /**
- * A database client's consent reads, shared: the addresses asked about in the same turn of the event loop (the sends
- * of a window to identities, whose address the claim could not check), or while reads are in flight, are read in the
- * next statement together. Each answer is read after it was asked for. Counts its statements, for a test.
+ * A database client's consent reads, shared (`SharedReads`): the sends of a window to identities, whose address the
+ * claim could not check, read their addresses' consent in one statement.
  */
-export class ConsentReader {
-  statements = 0;
-  private readonly group = new GroupCommit<Buffer, boolean>({
-    maxBatch: 500,
-    maxWrites: 2,
-    write: (hashes) => this.read(hashes),
-  });
-
-  constructor(private readonly db: Db) {}
-
-  isOptedOut(address: string): Promise<boolean> {
-    return this.group.add(addressHash(address));
+export class ConsentReader extends SharedReads<Buffer, boolean> {
+  constructor(db: Db) {
+    super(async (hashes) => {
+      const rows = await statement<{ opted_out: boolean }>(
+        db,
+        `SELECT ${optedOutSql("k.h")} AS opted_out FROM unnest($1::bytea[]) WITH ORDINALITY AS k(h, i) ORDER BY k.i`,
+        [hashes],
+      );
+      return rows.map((row) => row.opted_out);
+    });
   }
 
-  private async read(hashes: Buffer[]): Promise<boolean[]> {
-    this.statements++;
-    const rows = await statement<{ opted_out: boolean }>(
-      this.db,
-      `SELECT ${optedOutSql("k.h")} AS opted_out FROM unnest($1::bytea[]) WITH ORDINALITY AS k(h, i) ORDER BY k.i`,
-      [hashes],
-    );
-    return rows.map((row) => row.opted_out);
+  isOptedOut(address: string): Promise<boolean> {
+    return this.get(addressHash(address));
   }
 }
 

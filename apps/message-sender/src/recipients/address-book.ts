@@ -1,7 +1,7 @@
 import type { IdentityAddress, IdentityChanged } from "@tidings/contracts";
 import { statement } from "@tidings/db";
 import type { Db, Tx } from "../db.ts";
-import { GroupCommit, perClient } from "../group-commit.ts";
+import { perClient, SharedReads } from "../group-commit.ts";
 import type { Logger } from "../outbound/channel.ts";
 
 /**
@@ -92,53 +92,44 @@ export interface BookEntry {
 }
 
 /**
- * A database client's address-book reads for sends, shared as its consent reads are (`ConsentReader`): the
- * identities asked about in the same turn of the event loop (the sends of a claim window), or while reads are in
- * flight, are read by key in the next statement together, each after it was asked for. A worker read each entry
- * through Prisma's query engine, twice a send (forgotten? then its address). Counts its statements, for a test.
+ * A database client's address-book reads for sends, shared (`SharedReads`, as its consent reads): the sends of a
+ * claim window read their identities' entries in one statement, by key. A worker read each entry through Prisma's
+ * query engine, twice a send (forgotten? then its address).
  */
-export class AddressBookReader {
-  statements = 0;
-  private readonly group = new GroupCommit<string, BookEntry | null>({
-    maxBatch: 500,
-    maxWrites: 2,
-    write: (identities) => this.read(identities),
-  });
-
-  constructor(private readonly db: Db) {}
+export class AddressBookReader extends SharedReads<string, BookEntry | null> {
+  constructor(db: Db) {
+    super(async (identities) => {
+      const rows = await statement<{
+        found: boolean;
+        forgotten: boolean;
+        addresses: IdentityAddress[] | null;
+        default_addr_type: string | null;
+        communicate_through: string | null;
+      }>(
+        db,
+        `SELECT e.identity IS NOT NULL AS found, e.forgotten_at IS NOT NULL AS forgotten, e.addresses,
+           e.default_addr_type, e.communicate_through::text
+         FROM unnest($1::uuid[]) WITH ORDINALITY AS k(identity, i)
+         LEFT JOIN LATERAL (SELECT * FROM address_book_entry WHERE identity = k.identity) e ON true
+         ORDER BY k.i`,
+        [identities],
+      );
+      return rows.map((row) =>
+        row.found
+          ? {
+              forgotten: row.forgotten,
+              addresses: row.addresses ?? [],
+              defaultAddrType: row.default_addr_type,
+              communicateThrough: row.communicate_through,
+            }
+          : null,
+      );
+    });
+  }
 
   /** The identity's entry, read after this call; null when the book has none. */
   entry(identity: string): Promise<BookEntry | null> {
-    return this.group.add(identity);
-  }
-
-  private async read(identities: string[]): Promise<(BookEntry | null)[]> {
-    this.statements++;
-    const rows = await statement<{
-      found: boolean;
-      forgotten: boolean;
-      addresses: IdentityAddress[] | null;
-      default_addr_type: string | null;
-      communicate_through: string | null;
-    }>(
-      this.db,
-      `SELECT e.identity IS NOT NULL AS found, e.forgotten_at IS NOT NULL AS forgotten, e.addresses,
-         e.default_addr_type, e.communicate_through::text
-       FROM unnest($1::uuid[]) WITH ORDINALITY AS k(identity, i)
-       LEFT JOIN LATERAL (SELECT * FROM address_book_entry WHERE identity = k.identity) e ON true
-       ORDER BY k.i`,
-      [identities],
-    );
-    return rows.map((row) =>
-      row.found
-        ? {
-            forgotten: row.forgotten,
-            addresses: row.addresses ?? [],
-            defaultAddrType: row.default_addr_type,
-            communicateThrough: row.communicate_through,
-          }
-        : null,
-    );
+    return this.get(identity);
   }
 }
 
