@@ -88,14 +88,31 @@ export async function waitForHealthy(url: string, timeoutMs = 30_000): Promise<v
   throw new Error(`${url} did not become healthy within ${timeoutMs} ms`);
 }
 
-/** A TCP port free on 127.0.0.1 right now, for a process to listen on. */
+/**
+ * Where freePort hands out ports: below Linux's ephemeral range (32768-60999), from which the kernel takes every
+ * outgoing connection's local port and every `listen(0)`'s. A port taken from that range stayed free only until a
+ * connection of another test took it as its local port: a CI run's API then failed to listen (EADDRINUSE). Each
+ * vitest worker (VITEST_POOL_ID), else each process, draws from its own block, so two test files starting services
+ * at once never draw the same port.
+ */
+const PORTS = { first: 10_000, blocks: 16, blockSize: 1_400 };
+
+/** A TCP port free on every interface right now, for a process to listen on (see PORTS). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const block = Number(process.env.VITEST_POOL_ID ?? process.pid) % PORTS.blocks;
+  const first = PORTS.first + block * PORTS.blockSize;
+  for (;;) {
+    const port = first + Math.floor(Math.random() * PORTS.blockSize);
+    if (await bindable(port)) {
+      return port;
+    }
+  }
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)));
   });
 }
