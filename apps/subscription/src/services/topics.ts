@@ -206,23 +206,23 @@ export async function getPublish(db: Db, publishId: string): Promise<PublishReco
   if (!row) {
     throw publishNotFound(publishId);
   }
-  const [[{ recorded }], groups] = await Promise.all([
-    db.$queryRawUnsafe<{ recorded: number }[]>(
-      "SELECT count(DISTINCT identity)::int AS recorded FROM topic_recipient WHERE publish_id = $1",
-      publishId,
-    ) as Promise<[{ recorded: number }]>,
-    db.topicRecipient.groupBy({
-      by: ["status", "reason"],
-      where: { publishId },
-      _count: { _all: true },
-    }),
-  ]);
+  // The recipients and their counts in one statement, so one snapshot: read apart, a batch recorded between the
+  // two reads showed its recipients with no counts.
+  const groups = await db.$queryRawUnsafe<
+    { status: string; reason: string | null; n: number; recorded: number }[]
+  >(
+    `SELECT status::text, reason, count(*)::int AS n,
+       (SELECT count(DISTINCT identity) FROM topic_recipient WHERE publish_id = $1)::int AS recorded
+     FROM topic_recipient WHERE publish_id = $1 GROUP BY status, reason`,
+    publishId,
+  );
+  const recorded = groups[0]?.recorded ?? 0;
   const counts: Record<string, number> = {};
   const failures: Record<string, number> = {};
   for (const g of groups) {
-    counts[g.status] = (counts[g.status] ?? 0) + g._count._all;
+    counts[g.status] = (counts[g.status] ?? 0) + g.n;
     if (g.status === "failed" && g.reason) {
-      failures[g.reason] = (failures[g.reason] ?? 0) + g._count._all;
+      failures[g.reason] = (failures[g.reason] ?? 0) + g.n;
     }
   }
   return {
