@@ -92,8 +92,9 @@ export async function waitForHealthy(url: string, timeoutMs = 30_000): Promise<v
  * Where freePort hands out ports: below Linux's ephemeral range (32768-60999), from which the kernel takes every
  * outgoing connection's local port and every `listen(0)`'s. A port taken from that range stayed free only until a
  * connection of another test took it as its local port: a CI run's API then failed to listen (EADDRINUSE). Each
- * vitest worker (VITEST_POOL_ID), else each process, draws from its own block, so two test files starting services
- * at once never draw the same port.
+ * vitest worker (VITEST_POOL_ID), else each process (by its pid), draws from its own block, so two vitest workers
+ * starting services at once never draw the same port; a process outside them may share a worker's block, and a
+ * port is handed out only if it is free when drawn.
  */
 const PORTS = { first: 10_000, blocks: 16, blockSize: 1_400 };
 
