@@ -94,16 +94,20 @@ export async function waitForHealthy(url: string, timeoutMs = 30_000): Promise<v
  * connection of another test took it as its local port: a CI run's API then failed to listen (EADDRINUSE). Each
  * vitest worker (VITEST_POOL_ID), else each process (by its pid), draws from its own block, so two vitest workers
  * starting services at once never draw the same port; a process outside them may share a worker's block, and a
- * port is handed out only if it is free when drawn.
+ * port is handed out only if it is free when drawn. Within a process the ports are handed out in turn from a random
+ * start, so a port drawn but not yet listened on is never drawn again before the block has come round (drawn at
+ * random, a platform's ten ports repeated one in thirty times: a CI run's worker failed to listen).
  */
 const PORTS = { first: 10_000, blocks: 16, blockSize: 1_400 };
+let nextInBlock = Math.floor(Math.random() * PORTS.blockSize);
 
 /** A TCP port free on every interface right now, for a process to listen on (see PORTS). */
 export async function freePort(): Promise<number> {
   const block = Number(process.env.VITEST_POOL_ID ?? process.pid) % PORTS.blocks;
   const first = PORTS.first + block * PORTS.blockSize;
   for (;;) {
-    const port = first + Math.floor(Math.random() * PORTS.blockSize);
+    const port = first + nextInBlock;
+    nextInBlock = (nextInBlock + 1) % PORTS.blockSize;
     if (await bindable(port)) {
       return port;
     }
