@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { QueueName } from "@tidings/contracts";
 import type { Broker } from "./broker.ts";
 import { ATTEMPT_HEADER, ERROR_HEADER, FAILED_AT_HEADER } from "./consumer.ts";
@@ -96,9 +97,17 @@ export async function listDeadLetters(
   }
 }
 
+/** How long a replay of given message ids looks again for those another channel holds (see replayDeadLetters). */
+const HELD_ELSEWHERE = { forMs: 3_000, everyMs: 100 };
+
 /**
  * Moves dead-lettered messages back to their queue for another full set of attempts: all of them, or those
  * whose messageId is listed. Each copy is confirmed before the dead letter is removed.
+ *
+ * A listing (listDeadLetters, on any API instance) holds the letters it reads until its channel closes, and the
+ * DLQ does not hand them out meanwhile: a replay of given ids that does not find them all looks again, for up to
+ * three seconds (an operator's replay during another's listing had answered "Replayed 0."). A replay of all of
+ * them moves those in the DLQ and not held by a listing at that moment.
  */
 export async function replayDeadLetters(
   broker: Broker,
@@ -106,9 +115,25 @@ export async function replayDeadLetters(
   { messageIds, limit = 10_000 }: ScanOptions & { messageIds?: readonly string[] } = {},
 ): Promise<number> {
   const wanted = messageIds ? new Set(messageIds) : undefined;
+  const giveUpAt = Date.now() + HELD_ELSEWHERE.forMs;
+  let replayed = await replayPass(broker, queue, wanted, limit);
+  while (wanted && wanted.size > 0 && replayed < limit && Date.now() < giveUpAt) {
+    await sleep(HELD_ELSEWHERE.everyMs);
+    replayed += await replayPass(broker, queue, wanted, limit - replayed);
+  }
+  return replayed;
+}
+
+/** One scan of the DLQ as it is now (every copy of a wanted id); the ids replayed leave `wanted` after it. */
+async function replayPass(
+  broker: Broker,
+  queue: QueueName,
+  wanted: Set<string> | undefined,
+  limit: number,
+): Promise<number> {
   const dlq = broker.names.deadLetterQueue(queue);
   const channel = await broker.channel();
-  let replayed = 0;
+  const found: string[] = [];
   try {
     // Only the messages in the DLQ now: one replayed that fails again lands at the DLQ's tail while we scan,
     // and must not be replayed again (and again) by this call.
@@ -118,7 +143,8 @@ export async function replayDeadLetters(
       if (!msg) {
         break;
       }
-      if (wanted && !wanted.has(String(msg.properties.messageId))) {
+      const messageId = String(msg.properties.messageId);
+      if (wanted && !wanted.has(messageId)) {
         continue; // left unacked: back in the DLQ when the channel closes
       }
       const { [ATTEMPT_HEADER]: _a, [ERROR_HEADER]: _e, ...headers } = msg.properties.headers ?? {};
@@ -127,10 +153,13 @@ export async function replayDeadLetters(
         headers,
       });
       channel.ack(msg);
-      replayed++;
+      found.push(messageId);
     }
-    return replayed;
   } finally {
     await channel.close();
   }
+  for (const id of found) {
+    wanted?.delete(id);
+  }
+  return found.length;
 }

@@ -238,6 +238,42 @@ describe("retries", () => {
     expect(await dlqCount(queue)).toBe(0);
   });
 
+  it("replays a dead letter a listing holds at that moment, once the listing lets it go", async ({
+    broker,
+    inspect,
+    names,
+    connect,
+    publishRaw,
+    consume,
+    dlqCount,
+  }) => {
+    const queue = "message-sender.outbound-send";
+    const messageId = randomUUID();
+    await publishRaw(queue, "not json", { messageId, type: "outbound.send" });
+    await consume(queue, { "outbound.send": async () => undefined });
+    await waitFor(async () => (await dlqCount(queue)) === 1, { what: "the dead letter" });
+
+    // another API instance's listing: the letter read, unacknowledged, until its channel closes
+    const other = await connect();
+    const listing = await other.channel();
+    expect(await listing.get(names.deadLetterQueue(queue), { noAck: false })).not.toBe(false);
+    const replay = replayDeadLetters(broker, queue, { messageIds: [messageId] });
+    await sleep(500);
+    await listing.close();
+    expect(await replay).toBe(1);
+    // it fails again (not JSON) and is back, with its first attempt's count: moved once, not twice
+    await waitFor(async () => (await dlqCount(queue)) === 1, { what: "the replayed letter back" });
+    expect((await listDeadLetters(broker, queue)).map((d) => [d.messageId, d.attempts])).toEqual([
+      [messageId, 1],
+    ]);
+    // an id that is nowhere is looked for a while, then answered as not moved
+    const started = Date.now();
+    expect(await replayDeadLetters(broker, queue, { messageIds: [randomUUID()] })).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
+    await waitFor(async () => (await dlqCount(queue)) === 1, { what: "the listed letter back" });
+    await inspect.channel.purgeQueue(names.deadLetterQueue(queue));
+  });
+
   it("replays only the dead letters asked for, and each at most once per call", async ({
     broker,
     inspect,
