@@ -312,26 +312,28 @@ describe("a publish's progress", () => {
     call,
     subscribe,
   }) => {
-    const [gita, hana] = [randomUUID(), randomUUID()];
+    // A topic and publish of this attempt's own (CI retries a failed test on the same database).
+    const [gita, hana, ward] = [randomUUID(), randomUUID(), randomUUID().slice(0, 8)];
+    const [topic, publishId] = [`ward-news-${ward}`, `ward-${ward}`];
     await announceIdentity(svc, gita, {}, [address("msisdn", "+27820000011")]);
     await announceIdentity(svc, hana, {}, [address("msisdn", "+27820000012")]);
-    await subscribe("ward-news", gita);
-    await subscribe("ward-news", hana);
+    await subscribe(topic, gita);
+    await subscribe(topic, hana);
     // Published with both subscribers counted (as the publish request counts them), its fan-out not yet run...
     await svc.db.topicPublish.create({
-      data: { publishId: "ward-1", topic: "ward-news", content: "Visiting hours change", recipients: 2 },
+      data: { publishId, topic, content: "Visiting hours change", recipients: 2 },
     });
-    const before = (await call("GET", "/api/v1/publishes/ward-1/")).json();
+    const before = (await call("GET", `/api/v1/publishes/${publishId}/`)).json();
     expect(before).toMatchObject({ recipients: 2, handed_on: null, recorded: 0 });
     // ...when hana unsubscribes: the fan-out hands on gita alone.
-    expect((await call("DELETE", `/api/v1/topics/ward-news/subscribers/${hana}/`)).statusCode).toBe(204);
-    expect(await fanOutPublish(svc.db, svc.broker, "ward-1", { pageSize: 10, sendBatchSize: 2 })).toBe(1);
+    expect((await call("DELETE", `/api/v1/topics/${topic}/subscribers/${hana}/`)).statusCode).toBe(204);
+    expect(await fanOutPublish(svc.db, svc.broker, publishId, { pageSize: 10, sendBatchSize: 2 })).toBe(1);
     const record = await waitFor(
       async () => {
-        const r = (await call("GET", "/api/v1/publishes/ward-1/")).json();
+        const r = (await call("GET", `/api/v1/publishes/${publishId}/`)).json();
         return r.recorded === 1 && r;
       },
-      { timeoutMs: 30_000, what: "ward-1's batch" },
+      { timeoutMs: 30_000, what: "the publish's batch" },
     );
     expect(record).toMatchObject({ recipients: 2, handed_on: 1, recorded: 1, counts: { queued: 1 } });
   });
