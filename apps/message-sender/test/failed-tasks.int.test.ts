@@ -1,7 +1,7 @@
 import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
-import { msisdn } from "./helpers.ts";
+import { msisdn, statusesOf } from "./helpers.ts";
 import { call } from "./support.ts";
 
 /** A provider that is down until `up` is set: every send fails with a passing error. */
@@ -69,11 +69,7 @@ describe("failed tasks", () => {
     );
     expect(sent.filter((s) => s === id)).toHaveLength(1);
     // The history shows the one backwards move: failed -> queued by the requeue.
-    const history = await svc.db.outboundEvent.findMany({
-      where: { outboundId: id },
-      orderBy: { id: "asc" },
-    });
-    expect(history.map((e) => e.status)).toEqual(["failed", "queued", "submitted", "delivered"]);
+    expect(await statusesOf(svc.db, id)).toEqual(["failed", "queued", "submitted", "delivered"]);
     expect((await call(svc, "GET", "/api/v1/failed-tasks/")).json().count).toBe(0);
     // Requeueing again has nothing to send.
     expect((await call(svc, "POST", "/api/v1/failed-tasks/")).statusCode).toBe(201);

@@ -15,6 +15,7 @@ import { adminAuth, type Capture, type TestService, waitFor } from "@tidings/tes
 import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
+import { outboundHistory } from "../src/helpdesk/history.ts";
 
 export const address = (
   type: string,
@@ -47,6 +48,12 @@ export function identityEvent(
 }
 
 /** Waits until outbound `id` has `status` (20 s at most); returns its row. */
+/** An outbound's status history, oldest first, as `GET /api/v1/outbound/{id}/history/` answers it. */
+export const historyOf = async (db: Db, id: string) => (await outboundHistory(db, id)).history;
+
+/** The statuses of an outbound's history, oldest first. */
+export const statusesOf = async (db: Db, id: string) => (await historyOf(db, id)).map((e) => e.status);
+
 export const outboundReaching = (db: Db, id: string, status: string) =>
   waitFor(
     async () => {

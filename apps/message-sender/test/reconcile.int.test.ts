@@ -5,7 +5,7 @@ import twilio from "twilio";
 import { describe, expect } from "vitest";
 import { HUNG_UP_EARLY } from "../src/channels/voice.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { createTwilioChannel, msisdn } from "./helpers.ts";
+import { createTwilioChannel, historyOf, msisdn } from "./helpers.ts";
 import { type Svc, type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
 import { createChannel, sendAudio, twilioVoiceConfig } from "./voice-helpers.ts";
 
@@ -75,12 +75,9 @@ describe("the reconciler", () => {
     const id = await send(svc);
     const final = await finalOf(svc, id);
     // Asked only once the outbound had been submitted for RECONCILE_AFTER_MS (500 ms).
-    const history = await svc.db.outboundEvent.findMany({
-      where: { outboundId: id },
-      orderBy: { id: "asc" },
-    });
+    const history = await historyOf(svc.db, id);
     expect(history.map((h) => h.status)).toEqual(["submitted", "failed"]);
-    expect(history[1]!.at.getTime() - history[0]!.at.getTime()).toBeGreaterThanOrEqual(450);
+    expect(Date.parse(history[1]!.at) - Date.parse(history[0]!.at)).toBeGreaterThanOrEqual(450);
     expect(final).toMatchObject({ status: "failed", to_addr: "", last_error: "twilio undelivered" });
     await waitFor(
       () =>

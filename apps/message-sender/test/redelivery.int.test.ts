@@ -16,7 +16,13 @@ import { describe, expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { createTwilioChannel, msisdn, outboundReaching, retryDeferredByWindow } from "./helpers.ts";
+import {
+  createTwilioChannel,
+  historyOf,
+  msisdn,
+  outboundReaching,
+  retryDeferredByWindow,
+} from "./helpers.ts";
 import { reportsOf, sendVia } from "./support.ts";
 
 const SID = `AC${"6".repeat(32)}`;
@@ -107,12 +113,7 @@ const it = serviceTest(
 const send = (svc: Svc, channel: string, to = msisdn(), extra: object = {}) =>
   sendVia(svc, channel, to, { content: "Clinic visit on Tuesday", ...extra });
 
-const history = async (svc: Svc, id: string) =>
-  (await svc.db.outboundEvent.findMany({ where: { outboundId: id }, orderBy: { id: "asc" } })).map((e) => ({
-    status: e.status,
-    at: e.at,
-    ...(e.detail as { channel?: string | null; provider_id?: string | null; reason?: string | null }),
-  }));
+const history = (svc: Svc, id: string) => historyOf(svc.db, id);
 
 const failuresOf = (capture: Capture, id: string) =>
   capture.named<OutboundStatusChanged>("outbound.failed").filter((f) => f.id === id);
@@ -138,7 +139,7 @@ describe("redelivery after a failed delivery report", () => {
       provider_id: sent[0]!.sid,
       reason: "twilio undelivered (error 30003)",
     });
-    expect(steps[2]!.at.getTime() - steps[1]!.at.getTime()).toBeGreaterThanOrEqual(900);
+    expect(Date.parse(steps[2]!.at) - Date.parse(steps[1]!.at)).toBeGreaterThanOrEqual(900);
     await waitFor(() => reportsOf(capture, id).length > 0, { what: "the delivery report" });
     expect(reportsOf(capture, id)).toEqual([
       expect.objectContaining({ delivered: true, status: "delivered" }),
@@ -335,7 +336,7 @@ describe("the no-report timeout", () => {
     expect(sims.twilio.lookups).toContain(message!.sid);
     const steps = await history(svc, silentId);
     expect(steps.map((s) => s.status)).toEqual(["submitted", "failed"]);
-    expect(steps[1]!.at.getTime() - steps[0]!.at.getTime()).toBeGreaterThanOrEqual(2_000);
+    expect(Date.parse(steps[1]!.at) - Date.parse(steps[0]!.at)).toBeGreaterThanOrEqual(2_000);
     await waitFor(() => failuresOf(capture, silentId).length === 1, { what: "outbound.failed" });
     expect(failuresOf(capture, silentId)[0]).toMatchObject({ status: "failed", reason: "no_report" });
     await waitFor(() => reportsOf(capture, lostId).length === 1, { what: "the landline's delivery report" });

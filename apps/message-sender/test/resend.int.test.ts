@@ -13,6 +13,7 @@ import {
   address,
   callWithKey,
   createTwilioChannel,
+  historyOf,
   identityEvent,
   issueKey,
   msisdn,
@@ -114,12 +115,9 @@ describe("resending outbounds", () => {
       attempts: 1,
       expiresAt: null,
     });
-    const steps = await svc.db.outboundEvent.findMany({
-      where: { outboundId: failed },
-      orderBy: { id: "asc" },
-    });
+    const steps = await historyOf(svc.db, failed);
     expect(steps.map((s) => s.status)).toEqual(["submitted", "failed", "queued", "submitted", "delivered"]);
-    expect(steps[2]!.detail).toMatchObject({ provider_id: first!.sid, reason: "resent" });
+    expect(steps[2]).toMatchObject({ provider_id: first!.sid, reason: "resent" });
     await waitFor(
       () =>
         capture

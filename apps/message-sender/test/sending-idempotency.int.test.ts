@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { OutboundSend } from "@tidings/contracts";
 import { describe, expect } from "vitest";
-import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
+import { address, historyOf, identityEvent, msisdn, statusesOf, waitForIdle } from "./helpers.ts";
 import { addToBook, eventsOf, finalOutbound, outbound, post, sendingTest, waitForEvents } from "./support.ts";
 
 // One id is sent once, a failed record of a send is retried, and channel failures (sending: sending.int.test.ts).
@@ -41,7 +41,7 @@ describe("idempotency: one id is sent once", () => {
       "outbound.delivered",
       "outbound.delivery_report",
     ]);
-    expect(await svc.db.outboundEvent.count({ where: { outboundId: id, status: "submitted" } })).toBe(1);
+    expect((await statusesOf(svc.db, id)).filter((s) => s === "submitted")).toHaveLength(1);
   });
 
   it("sends an outbound whose claim was left by a crashed worker once that claim lapses", async ({
@@ -57,11 +57,9 @@ describe("idempotency: one id is sent once", () => {
     await svc.broker.publish("outbound.send", { id, to_addr: to, metadata: {} });
     expect(await finalOutbound(svc, id)).toMatchObject({ status: "delivered", attempts: 1 });
     expect(sendsOf(id)).toHaveLength(1);
-    const submitted = await svc.db.outboundEvent.findFirstOrThrow({
-      where: { outboundId: id, status: "submitted" },
-    });
-    expect(submitted.at.getTime()).toBeGreaterThanOrEqual(lapsesAt.getTime());
-    expect(submitted.detail).toMatchObject({ worker: svc.config.WORKER_ID });
+    const [submitted] = (await historyOf(svc.db, id)).filter((e) => e.status === "submitted");
+    expect(Date.parse(submitted?.at ?? "")).toBeGreaterThanOrEqual(lapsesAt.getTime());
+    expect(submitted).toMatchObject({ worker: svc.config.WORKER_ID });
   });
 
   it("stores and sends an outbound.send that has no API row (another service's command)", async ({
@@ -91,18 +89,19 @@ describe("recording a send", () => {
     sendsOf,
   }) => {
     const id = randomUUID();
-    // The first history insert for this outbound fails, as a dropped connection or a deadlock would.
-    // (nextval is not rolled back with the transaction, so only the first insert fails.)
+    // The first record of this outbound's send (queued -> submitted) fails, as a dropped connection or a deadlock
+    // would. (nextval is not rolled back with the transaction, so only the first record fails.)
     await svc.db.$executeRawUnsafe("CREATE SEQUENCE record_failures");
     await svc.db.$executeRawUnsafe(`
       CREATE FUNCTION fail_first_record() RETURNS trigger AS $$ BEGIN
-        IF NEW.outbound_id = '${id}' AND nextval('record_failures') = 1 THEN
+        IF NEW.id = '${id}' AND OLD.status = 'queued' AND NEW.status = 'submitted'
+          AND nextval('record_failures') = 1 THEN
           RAISE EXCEPTION 'injected failure';
         END IF;
         RETURN NEW;
       END $$ LANGUAGE plpgsql`);
     await svc.db.$executeRawUnsafe(
-      "CREATE TRIGGER fail_first_record BEFORE INSERT ON outbound_event FOR EACH ROW EXECUTE FUNCTION fail_first_record()",
+      "CREATE TRIGGER fail_first_record BEFORE UPDATE ON outbound FOR EACH ROW EXECUTE FUNCTION fail_first_record()",
     );
     try {
       await svc.broker.publish("outbound.send", { id, to_addr: msisdn(), metadata: {} });
@@ -119,7 +118,7 @@ describe("recording a send", () => {
         "outbound.delivery_report",
       ]);
     } finally {
-      await svc.db.$executeRawUnsafe("DROP TRIGGER fail_first_record ON outbound_event");
+      await svc.db.$executeRawUnsafe("DROP TRIGGER fail_first_record ON outbound");
       await svc.db.$executeRawUnsafe("DROP FUNCTION fail_first_record");
       await svc.db.$executeRawUnsafe("DROP SEQUENCE record_failures");
     }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { AddressBookReader, forgetIdentity, recordIdentity } from "../src/recipients/address-book.ts";
-import { address, identityEvent, msisdn, waitForIdle } from "./helpers.ts";
+import { address, identityEvent, msisdn, statusesOf, waitForIdle } from "./helpers.ts";
 import { addToBook, finalOutbound, post, sendingTest, waitForEvents } from "./support.ts";
 
 // Sending to an address and to an identity (sending an id once, and failures: sending-idempotency.int.test.ts).
@@ -55,11 +55,7 @@ describe("sending to to_addr", () => {
         at: expect.any(String),
       },
     ]);
-    const history = await svc.db.outboundEvent.findMany({
-      where: { outboundId: created.id },
-      orderBy: { id: "asc" },
-    });
-    expect(history.map((h) => h.status)).toEqual(["submitted", "delivered"]);
+    expect(await statusesOf(svc.db, created.id)).toEqual(["submitted", "delivered"]);
   });
 });
 

@@ -3,7 +3,7 @@ import { TWILIO_ERRORS } from "@tidings/provider-simulators";
 import { expectError, waitFor } from "@tidings/testing";
 import twilio from "twilio";
 import { describe, expect } from "vitest";
-import { waitForIdle } from "./helpers.ts";
+import { statusesOf, waitForIdle } from "./helpers.ts";
 import {
   createTwilioTestChannel,
   outbound,
@@ -183,9 +183,7 @@ describe("fallback channels", () => {
     });
     await waitForIdle(svc.broker, "message-sender.outbound-send");
     expect(requestsTo(sim, to)).toHaveLength(1);
-    expect((await svc.db.outboundEvent.findMany({ where: { outboundId: id } })).map((e) => e.status)).toEqual(
-      ["failed"],
-    );
+    expect(await statusesOf(svc.db, id)).toEqual(["failed"]);
     // identity is told, to record the opt-out in its ledger (source provider); no delivery failure is counted
     const reported = await waitFor(
       () => capture.named<OptOutReported>("optout.reported").find((r) => r.outbound_id === id),

@@ -1,7 +1,7 @@
 import type { VonageSimulator } from "@tidings/provider-simulators";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { msisdn } from "./helpers.ts";
+import { msisdn, statusesOf } from "./helpers.ts";
 import { call, type Svc, waitForStatus } from "./support.ts";
 import { vonageTest as it } from "./vonage-support.ts";
 
@@ -33,10 +33,7 @@ describe("long messages: one message id and one receipt per part", () => {
     (await svc.db.outboundPart.findMany({ where: { channel: "VON", providerId: { in: partIds } } }))
       .sort((a, b) => (a.part ?? 0) - (b.part ?? 0))
       .map((p) => [p.part, p.status]);
-  const history = async (svc: Svc, id: string) =>
-    (await svc.db.outboundEvent.findMany({ where: { outboundId: id }, orderBy: { id: "asc" } })).map(
-      (e) => e.status,
-    );
+  const history = (svc: Svc, id: string) => statusesOf(svc.db, id);
 
   it("is delivered only after its last part's receipt; replayed part receipts change nothing", async ({
     svc,

@@ -9,7 +9,7 @@ import { expect } from "vitest";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
 import { createMessageSenderService } from "../src/service.ts";
-import { createTwilioChannel, msisdn, outboundReaching } from "./helpers.ts";
+import { createTwilioChannel, historyOf, msisdn, outboundReaching } from "./helpers.ts";
 import { call, sendVia } from "./support.ts";
 
 // The WhatsApp tests' service and Twilio simulator (its WhatsApp sender and Content API), with the channels:
@@ -98,11 +98,7 @@ export const template = (name: string, variables: Record<string, string> = {}) =
 });
 
 /** An outbound's status history: status, channel, provider id and reason of each change, oldest first. */
-export const history = async (svc: Svc, id: string) =>
-  (await svc.db.outboundEvent.findMany({ where: { outboundId: id }, orderBy: { id: "asc" } })).map((e) => ({
-    status: e.status,
-    ...(e.detail as { channel?: string | null; provider_id?: string | null; reason?: string | null }),
-  }));
+export const history = (svc: Svc, id: string) => historyOf(svc.db, id);
 
 /**
  * Expects outbound `id`'s history to show its one fall back from WhatsApp channel `channel` to SMS, delivered there:

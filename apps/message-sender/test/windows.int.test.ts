@@ -1,7 +1,7 @@
 import { expectError, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
-import { address, identityEvent, msisdn } from "./helpers.ts";
+import { address, identityEvent, msisdn, statusesOf } from "./helpers.ts";
 import { call, outbound, type Svc, send, sendToNew } from "./support.ts";
 
 // Quiet hours and expiry, on the real broker and database, with the worker's clock under the test's control.
@@ -124,8 +124,7 @@ describe("quiet hours defer, not drop", () => {
     // Past `waiting`'s expiry (before its not_before): the poller marks it expired; it was never sent.
     now = new Date("2026-01-06T10:00:01.000Z");
     expect(await waitForStatus(svc, waiting, "expired")).toMatchObject({ attempts: 0, provider_id: null });
-    const history = await svc.db.outboundEvent.findMany({ where: { outboundId: waiting } });
-    expect(history.map((e) => e.status)).toEqual(["expired"]);
+    expect(await statusesOf(svc.db, waiting)).toEqual(["expired"]);
   });
 });
 

@@ -1,29 +1,33 @@
 import type { OutboundHistory, OutboundHistoryEntry } from "@tidings/contracts";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
-import type { OutboundEvent, Prisma } from "../generated/prisma/client.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
 
 /** An outbound's status history but for its link (which the route adds). */
 export type OutboundHistoryFields = Omit<OutboundHistory, "outbound">;
 
-/** A text field of a history row's `detail` (see historyDetail in ../outbound/announce.ts), or null. */
-const text = (detail: Prisma.JsonValue, field: string): string | null => {
-  const value = detail && typeof detail === "object" && !Array.isArray(detail) ? detail[field] : undefined;
+/** A text field of a history entry (see appendHistory in ../outbound/announce.ts), or null. */
+const text = (entry: Prisma.JsonObject, field: string): string | null => {
+  const value = entry[field];
   return typeof value === "string" ? value : null;
 };
 
-const toEntry = (event: OutboundEvent): OutboundHistoryEntry => ({
-  at: event.at.toISOString(),
-  status: event.status,
-  channel: text(event.detail, "channel"),
-  provider_id: text(event.detail, "provider_id"),
-  worker: text(event.detail, "worker"),
-  reason: text(event.detail, "reason"),
+const isObject = (value: Prisma.JsonValue): value is Prisma.JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+const toEntry = (entry: Prisma.JsonObject): OutboundHistoryEntry => ({
+  at: new Date(text(entry, "at") ?? 0).toISOString(),
+  status: text(entry, "status") as OutboundHistoryEntry["status"],
+  channel: text(entry, "channel"),
+  provider_id: text(entry, "provider_id"),
+  worker: text(entry, "worker"),
+  reason: text(entry, "reason"),
 });
 
 /**
  * Every status change of an outbound, oldest first (changes made in one transaction share a time; the order they
- * were written in breaks the tie). 404 also when `visible` (see ../api-keys/visibility.ts) hides the outbound.
+ * were made in breaks the tie), with the late report of each earlier attempt (kept on outbound_past_attempt: it
+ * changed nothing). 404 also when `visible` (see ../api-keys/visibility.ts) hides the outbound.
  */
 export async function outboundHistory(
   db: Db,
@@ -37,17 +41,30 @@ export async function outboundHistory(
       status: true,
       createdAt: true,
       redactedAt: true,
-      events: { orderBy: [{ at: "asc" }, { id: "asc" }] },
+      history: true,
+      pastAttempts: { where: { lateAt: { not: null } } },
     },
   });
   if (!outbound) {
     throw senderError("OUTBOUND_NOT_FOUND", `Outbound ${id} not found`);
   }
+  const changes = (Array.isArray(outbound.history) ? outbound.history : []).filter(isObject).map(toEntry);
+  const late = outbound.pastAttempts.map(
+    (p): OutboundHistoryEntry => ({
+      at: (p.lateAt as Date).toISOString(),
+      status: p.lateStatus as OutboundHistoryEntry["status"],
+      channel: p.channel,
+      provider_id: p.providerId,
+      worker: null,
+      reason: `late report of an earlier attempt${p.lateReason ? `: ${p.lateReason}` : ""}`,
+    }),
+  );
   return {
     id: outbound.id,
     status: outbound.status,
     created_at: outbound.createdAt.toISOString(),
     redacted_at: outbound.redactedAt?.toISOString() ?? null,
-    history: outbound.events.map(toEntry),
+    // Sorted by time only: the sort is stable, so the changes keep their order among themselves.
+    history: [...changes, ...late].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)),
   };
 }

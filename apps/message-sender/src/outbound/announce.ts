@@ -4,7 +4,7 @@ import { type HookEvent, publish } from "@tidings/hooks";
 import type { Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 
-// What a status change announces: its history row (outbound_event), its events (outbound.submitted,
+// What a status change announces: its history entry (outbound.history), its events (outbound.submitted,
 // outbound.delivered / outbound.failed and outbound.delivery_report) and its REST hooks (outbound.failed and
 // Seed's outbound.delivery_report), written with the change.
 
@@ -129,13 +129,20 @@ export function hooksFor(
   return hooks;
 }
 
-/** A status history row's `detail` (read back by helpdesk/history.ts). */
+/** A status history entry but for its time and status (read back by helpdesk/history.ts). */
 export const historyDetail = ({ row, worker, reason }: Change) => ({
   channel: row.channel,
   provider_id: row.providerId,
   worker,
   reason,
 });
+
+/**
+ * SQL for `SET history = ...` of an UPDATE of `outbound o` that makes a change to `status`: the change's entry
+ * (`detail`, a historyDetail as jsonb) appended, timed by the transaction (as every change in it).
+ */
+export const appendHistory = (status: string, detail: string) =>
+  `o.history || jsonb_build_array(jsonb_build_object('at', now(), 'status', ${status}) || ${detail})`;
 
 /** A change made through Prisma: the outbound as it stands, and the address it was sent to (see HookFacts). */
 export interface RowChange extends Change {
@@ -144,13 +151,20 @@ export interface RowChange extends Change {
 }
 
 export async function announce(tx: Tx, changes: RowChange[]): Promise<void> {
-  await tx.outboundEvent.createMany({
-    data: changes.map((change) => ({
-      outboundId: change.row.id,
-      status: change.row.status,
-      detail: historyDetail(change),
-    })),
-  });
+  const entries = changes.map((change, n) => ({
+    n,
+    id: change.row.id,
+    status: change.row.status,
+    detail: historyDetail(change),
+  }));
+  // Each outbound's entries in the order of the changes (one may change twice: submitted, then delivered).
+  await tx.$executeRawUnsafe(
+    `UPDATE outbound o SET history = o.history || e.entries
+    FROM (SELECT id, jsonb_agg(jsonb_build_object('at', now(), 'status', status) || detail ORDER BY n) AS entries
+      FROM jsonb_to_recordset($1::jsonb) AS r(n int, id uuid, status text, detail jsonb) GROUP BY id) e
+    WHERE o.id = e.id`,
+    JSON.stringify(entries),
+  );
   await publish(
     tx,
     ...changes.flatMap((change) => [

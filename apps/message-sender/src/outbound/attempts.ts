@@ -19,7 +19,7 @@ export interface AttemptOptions {
   failedTasksOnly?: boolean;
   /** When the attempt goes out: null = at once (an outbound.send now); else the due-message poller sends it then. */
   notBefore: Date | null;
-  /** Why, in the history row and `last_error` (the failure that is retried, or the resend's). */
+  /** Why, in the history entry and `last_error` (the failure that is retried, or the resend's). */
   reason: string | null;
   /** A resend by the API: the redelivery policy counts attempts afresh from here, and `expires_at` becomes this. */
   resend?: { expiresAt: Date | null };
@@ -30,7 +30,7 @@ export interface AttemptOptions {
  * Another attempt of the SAME outbound (the one way back to `queued`, for the automatic retry of a failed delivery,
  * a resend and a failed task's requeue): `from` -> queued by compare-and-set, never from delivered. Its provider id
  * moves to `outbound_past_attempt` (a late report for it then changes nothing, and a takeover never takes it for
- * the new attempt's send) and to the history row; `attempts` keeps counting; the claim is cleared. It is sent by a
+ * the new attempt's send) and to the history entry; `attempts` keeps counting; the claim is cleared. It is sent by a
  * fresh outbound.send (at once), or by the due-message poller at `notBefore`; the send checks consent, the
  * sending window and expiry again. One statement for the move, its history and its past attempt; returns the rows
  * moved.
@@ -54,15 +54,14 @@ export async function anotherAttempt(tx: Tx, ids: string[], options: AttemptOpti
       SET status = 'queued', provider_id = NULL, channel = COALESCE(${options.channel ?? null}, o.channel),
         not_before = ${notBefore}::timestamptz, last_error = ${reason},
         claimed_by = NULL, claimed_until = NULL, updated_at = now(),
+        history = o.history || jsonb_build_array(jsonb_build_object('at', now(), 'status', 'queued',
+          'channel', t.channel, 'provider_id', t.provider_id, 'reason', ${reason}::text)),
         attempt_base = CASE WHEN ${resend !== undefined} THEN o.attempts ELSE o.attempt_base END,
         expires_at = CASE WHEN ${resend !== undefined} THEN ${resend?.expiresAt ?? null}::timestamptz
           ELSE o.expires_at END
       FROM target t WHERE o.id = t.id
-      RETURNING o.id, t.channel, t.provider_id)
-    INSERT INTO outbound_event (outbound_id, status, detail)
-    SELECT id, 'queued', jsonb_build_object('channel', channel, 'provider_id', provider_id, 'reason', ${reason}::text)
-    FROM moved
-    RETURNING outbound_id::text AS id`;
+      RETURNING o.id)
+    SELECT id::text AS id FROM moved`;
   const rows = await tx.outbound.findMany({ where: { id: { in: moved.map((m) => m.id) } } });
   if (notBefore === null && rows.length > 0) {
     await enqueue(

@@ -22,7 +22,7 @@ export async function fallbackOf(channels: ChannelCache, channelId: string): Pro
 }
 
 /**
- * submitted (with `providerId` on `channel`) -> queued on `fallback`, sent at once, with its history row
+ * submitted (with `providerId` on `channel`) -> queued on `fallback`, sent at once, with its history entry
  * (`reason`). `unchanged` when the outbound is no longer so submitted (a receipt, or another worker's fallback,
  * came first); `early` when no outbound has that provider id yet (the caller applies the report as usual).
  */

@@ -5,7 +5,14 @@ import { statement } from "@tidings/db";
 import { hookDeliveriesCte } from "@tidings/hooks";
 import type { Db } from "../db.ts";
 import { GroupCommit, perClient } from "../group-commit.ts";
-import { type Change, type ChangedRow, eventsFor, historyDetail, hooksFor } from "./announce.ts";
+import {
+  appendHistory,
+  type Change,
+  type ChangedRow,
+  eventsFor,
+  historyDetail,
+  hooksFor,
+} from "./announce.ts";
 import { anotherAttempt } from "./attempts.ts";
 import { type AttemptFacts, type FailedReport, NO_REPORT, retryUnder } from "./redelivery.ts";
 
@@ -198,7 +205,7 @@ export class ReportBatcher {
 
   /**
    * ONE statement: the compare-and-set (submitted with this provider id -> delivered | failed) of each outbound
-   * found, its history row, its events and hook deliveries (each only with its own change), and each report that
+   * found, its history entry, its events and hook deliveries (each only with its own change), and each report that
    * found no outbound kept by outbound_keep_early_report under its report lock (a migration's function: its reads
    * come after the lock, where this statement's snapshot does not). The locks are taken first, in one order, as
    * recordSends takes them. `found`: the send was recorded while the report waited for its lock.
@@ -248,14 +255,12 @@ export class ReportBatcher {
         changed AS (
           UPDATE outbound o
           SET status = i.status, delivered = i.delivered, to_addr = '',
-              last_error = CASE WHEN i.delivered THEN o.last_error ELSE i.reason END, updated_at = i.updated_at
+              last_error = CASE WHEN i.delivered THEN o.last_error ELSE i.reason END, updated_at = i.updated_at,
+              history = ${appendHistory("i.status", "i.detail")}
           FROM input i
           WHERE i.kind = 'final' AND o.id = i.id AND o.status = 'submitted' AND o.provider_id = i.provider_id
             AND (SELECT count(*) FROM kept) >= 0
-          RETURNING o.id, i.i),
-        history AS (
-          INSERT INTO outbound_event (outbound_id, status, detail)
-          SELECT c.id, i.status, i.detail FROM changed c JOIN input i ON i.i = c.i)${hooks ? `, ${hooks.cte}` : ""}`,
+          RETURNING o.id, i.i)${hooks ? `, ${hooks.cte}` : ""}`,
         values: [JSON.stringify(rows), ...(hooks?.values ?? [])],
         onlyIf: `${outboundOf("m.payload")} IN (SELECT id FROM changed)`,
         returning: `(SELECT coalesce(array_agg(i), '{}') FROM changed) AS applied,

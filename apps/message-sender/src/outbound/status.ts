@@ -3,15 +3,15 @@ import type { OutboundPriority, RedeliveryPolicy } from "@tidings/contracts";
 import { statement } from "@tidings/db";
 import type { Db, Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
-import { announce, type Change, eventsFor, historyDetail } from "./announce.ts";
+import { announce, appendHistory, type Change, eventsFor, historyDetail } from "./announce.ts";
 import type { SendResult } from "./channel.ts";
 import { type FailedReport, NO_REPORT } from "./redelivery.ts";
 import { type ReportOutcome, reportBatcher } from "./report-batch.ts";
 
 // Status changes. Each is a compare-and-set on the status it moves from (and, out of queued, on the claim of
 // the worker making it), so status only moves forward (but for anotherAttempt, the one way back to queued) and a
-// change happens at most once however often it is attempted. The history rows and the events are written in the
-// same transaction: they exist iff it does.
+// change happens at most once however often it is attempted. The history entries and the events are written in
+// the same transaction: they exist iff it does.
 
 /** A send the provider accepted, as the worker holding the outbound's claim records it. */
 export interface AcceptedSend {
@@ -33,7 +33,7 @@ export interface AcceptedSend {
 }
 
 /**
- * queued -> submitted, by the worker holding the claim, with its history row and `outbound.submitted`; then
+ * queued -> submitted, by the worker holding the claim, with its history entry and `outbound.submitted`; then
  * -> delivered when the channel reported delivery at once (the log channel). False when the outbound was not
  * queued under that claim (the claim lapsed and another worker took it). See recordSends.
  */
@@ -57,7 +57,7 @@ interface EarlyReport {
 /**
  * Sends the provider accepted and will report on (none delivered at once), recorded together; whether each was.
  * ONE statement makes each one's compare-and-set (queued under its worker's claim -> submitted), taking the
- * report lock of each provider id first, and writes their history rows and their `outbound.submitted`: atomic
+ * report lock of each provider id first, and appends their history entries and writes their `outbound.submitted`: atomic
  * on its own, instead of a locked interactive transaction of seven round trips per send. The same statement reads
  * the early reports of those recorded, after their locks (outbound_early_reports, whose fresh snapshot sees what
  * was committed while the statement waited): a final report that overtook a confirmation was kept there by
@@ -143,16 +143,14 @@ export function recordStatement(sends: AcceptedSend[], db?: Db): OutboxStatement
       changed AS (
         UPDATE outbound o
         SET status = 'submitted', channel = i.channel, provider_id = i.provider_id, attempts = o.attempts + 1,
-            claimed_until = NULL, last_error = i.note, updated_at = i.updated_at
+            claimed_until = NULL, last_error = i.note, updated_at = i.updated_at,
+            history = ${appendHistory("'submitted'", "i.detail")}
         FROM input i
         -- By key (the array), whatever the statistics say of status: without them, Postgres took 'queued' for
         -- 0.5% of the table and read every queued outbound at each run.
         WHERE o.id = ANY(ARRAY(SELECT id FROM input)) AND o.id = i.id AND o.status = 'queued'
           AND o.claimed_by = i.worker AND (SELECT count(*) FROM locked) >= 0
-        RETURNING o.id),
-      history AS (
-        INSERT INTO outbound_event (outbound_id, status, detail)
-        SELECT c.id, 'submitted', i.detail FROM changed c JOIN input i ON i.id = c.id)`,
+        RETURNING o.id)`,
       values: [JSON.stringify(rows)],
       // Each outbound.submitted only with its own change.
       onlyIf: "(m.payload->>'id')::uuid IN (SELECT id FROM changed)",
@@ -235,7 +233,7 @@ export type { ReportOutcome } from "./report-batch.ts";
  * EARLY_REPORT_GRACE_MS, and if it still finds none it is kept (the first one wins) under the report lock, and
  * recordSends applies it. Resolves once its change committed. Reports that arrive together are applied together
  * (ReportBatcher): those that arrive in the same turn, or while statements are in flight, share one read of their
- * outbounds and ONE statement that makes each compare-and-set with its history row, events and hook deliveries, and
+ * outbounds and ONE statement that makes each compare-and-set with its history entry, events and hook deliveries, and
  * keeps the early ones, instead of a read and a statement (or a locked transaction) each.
  */
 export const reportFinal = (
