@@ -138,11 +138,14 @@ export const historyDetail = ({ row, worker, reason }: Change) => ({
 });
 
 /**
- * SQL for `SET history = ...` of an UPDATE of `outbound o` that makes a change to `status`: the change's entry
- * (`detail`, a historyDetail as jsonb) appended, timed by the transaction (as every change in it).
+ * SQL for a change's history entry: to `status`, with `detail` (historyDetail's, as jsonb), at its transaction's time.
  */
+const historyEntry = (status: string, detail: string) =>
+  `jsonb_build_object('at', now(), 'status', ${status}) || ${detail}`;
+
+/** SQL for `SET history = ...` of an UPDATE of `outbound o` that makes a change: its entry appended. */
 export const appendHistory = (status: string, detail: string) =>
-  `o.history || jsonb_build_array(jsonb_build_object('at', now(), 'status', ${status}) || ${detail})`;
+  `o.history || jsonb_build_array(${historyEntry(status, detail)})`;
 
 /** A change made through Prisma: the outbound as it stands, and the address it was sent to (see HookFacts). */
 export interface RowChange extends Change {
@@ -160,7 +163,7 @@ export async function announce(tx: Tx, changes: RowChange[]): Promise<void> {
   // Each outbound's entries in the order of the changes (one may change twice: submitted, then delivered).
   await tx.$executeRawUnsafe(
     `UPDATE outbound o SET history = o.history || e.entries
-    FROM (SELECT id, jsonb_agg(jsonb_build_object('at', now(), 'status', status) || detail ORDER BY n) AS entries
+    FROM (SELECT id, jsonb_agg(${historyEntry("status", "detail")} ORDER BY n) AS entries
       FROM jsonb_to_recordset($1::jsonb) AS r(n int, id uuid, status text, detail jsonb) GROUP BY id) e
     WHERE o.id = e.id`,
     JSON.stringify(entries),
