@@ -64,7 +64,7 @@ export class Platform {
     const full: Record<string, string> = {
       AMQP_NAMESPACE: namespace,
       ADMIN_TOKEN,
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
       ...env,
     };
     const apis: Record<string, string> = {};

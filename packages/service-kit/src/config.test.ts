@@ -27,7 +27,7 @@ describe("loadConfig", () => {
       AMQP_URL: "amqp://guest:guest@127.0.0.1:5672",
       AMQP_NAMESPACE: "",
       AMQP_PREFETCH: 100,
-      PUBLIC_RATE_LIMIT: 60_000,
+      PUBLIC_RATE_LIMIT: 600,
       PORT: 3000,
       DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/tidings_identity",
     });

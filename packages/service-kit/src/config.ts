@@ -26,10 +26,11 @@ export const BaseConfig = {
    */
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
   /**
-   * Requests a minute per client address (see TRUST_PROXY) to the unauthenticated routes of each API process
-   * (provider callbacks, the unsubscribe page, docs; not health); 0: no limit.
+   * Refused requests (4xx) a minute per client address (see TRUST_PROXY) to the unauthenticated routes of each API
+   * process (provider callbacks, the unsubscribe page, docs; not health) before its requests are answered 429 for
+   * the rest of the minute; the requests taken never count (RefusalLimiter). 0: no limit.
    */
-  PUBLIC_RATE_LIMIT: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 60_000 }),
+  PUBLIC_RATE_LIMIT: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 600 }),
   /** A worker process's HTTP port (/health, /ready, /metrics); unset: the API's port + 100; 0: any free port. */
   WORKER_HTTP_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535 })),
 } satisfies TProperties;

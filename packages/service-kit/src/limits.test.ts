@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RateLimiter, secondsUntilUtcMidnight } from "./limits.ts";
+import { RateLimiter, RefusalLimiter, secondsUntilUtcMidnight } from "./limits.ts";
 
 describe("RateLimiter", () => {
   it("allows `rate` requests at once, then refills at `rate` a second", () => {
@@ -28,6 +28,25 @@ describe("RateLimiter", () => {
     expect(limiter.take("k", 1)).toBe(0);
     now += 100;
     expect(limiter.take("k", 1)).toBe(1);
+  });
+});
+
+describe("RefusalLimiter", () => {
+  it("lets an address in until it had `max` refusals in its minute, then asks it to wait the minute out", () => {
+    let now = 1_000_000;
+    const limiter = new RefusalLimiter(2, 60_000, () => now);
+    expect(limiter.wait("a")).toBe(0);
+    limiter.refused("a");
+    expect(limiter.wait("a")).toBe(0);
+    limiter.refused("a");
+    expect(limiter.wait("a")).toBe(60);
+    expect(limiter.wait("b")).toBe(0); // each address apart
+    now += 59_500;
+    expect(limiter.wait("a")).toBe(1);
+    now += 500; // a new minute
+    expect(limiter.wait("a")).toBe(0);
+    limiter.refused("a");
+    expect(limiter.wait("a")).toBe(0);
   });
 });
 

@@ -35,6 +35,45 @@ export class RateLimiter {
   }
 }
 
+/**
+ * The per-address limit of the public routes (provider callbacks, the unsubscribe page, docs): the requests a
+ * client address had refused (4xx but 429) in its current minute. Only refusals count, so a provider's callbacks,
+ * verified by their signatures, are never throttled however fast they come (a provider does not send a refused
+ * delivery report again: a limit on every request had refused 397 callbacks of a 100,000-message run, left to the
+ * reconciler); an address whose requests are refused (forged signatures, unknown channels, bad input) is answered
+ * 429 for the rest of its minute once it had `max`. Per process, as RateLimiter.
+ */
+export class RefusalLimiter {
+  private readonly windows = new Map<string, { refused: number; resetAt: number }>();
+
+  constructor(
+    readonly max: number,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The seconds until the address may be served again: 0 while it is under the limit. */
+  wait(address: string): number {
+    const window = this.windows.get(address);
+    const left = (window?.resetAt ?? 0) - this.now();
+    return window && left > 0 && window.refused >= this.max ? Math.max(1, Math.ceil(left / 1000)) : 0;
+  }
+
+  /** Counts one refused request of the address. */
+  refused(address: string): void {
+    const now = this.now();
+    let window = this.windows.get(address);
+    if (!window || window.resetAt <= now) {
+      if (this.windows.size >= MAX_BUCKETS) {
+        this.windows.clear();
+      }
+      window = { refused: 0, resetAt: now + this.windowMs };
+      this.windows.set(address, window);
+    }
+    window.refused++;
+  }
+}
+
 /** Counts one request of the key for today (UTC) in the database and returns the day's count so far. */
 export async function countDailyRequest(db: SqlExecutor, digest: string): Promise<number> {
   const rows = await db.$queryRawUnsafe<{ count: number }[]>(

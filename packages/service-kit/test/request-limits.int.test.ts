@@ -1,9 +1,13 @@
 import { adminAuth, closing, serviceTest, startTestService, type TestService } from "@tidings/testing";
+import twilio from "twilio";
 import { describe, expect } from "vitest";
 import type { IdentityConfig } from "../../../apps/identity/src/config.ts";
 import type { Db } from "../../../apps/identity/src/db.ts";
 import { identityService } from "../../../apps/identity/src/service.ts";
 import { messageSenderService } from "../../../apps/message-sender/src/service.ts";
+import { createTwilioChannel } from "../../../apps/message-sender/test/helpers.ts";
+
+const [SID, TOKEN] = [`AC${"1".repeat(32)}`, "limits-test-token"];
 
 /** Real services' APIs on their own databases, driven as clients and providers would. */
 const startSender = () => startTestService(messageSenderService, { env: { PUBLIC_RATE_LIMIT: "5" } });
@@ -29,8 +33,8 @@ const callback = (
     remoteAddress,
   });
 
-describe("the per-address limit on public routes (PUBLIC_RATE_LIMIT=5)", () => {
-  it("answers the sixth request a minute from one address with 429 RATE_LIMITED and Retry-After", async ({
+describe("the per-address limit on public routes (PUBLIC_RATE_LIMIT=5 refused requests a minute)", () => {
+  it("answers an address's request after five refused ones in a minute with 429 RATE_LIMITED and Retry-After", async ({
     sender,
   }) => {
     const first = await Promise.all(Array.from({ length: 5 }, () => callback(sender, "198.51.100.1")));
@@ -40,6 +44,47 @@ describe("the per-address limit on public routes (PUBLIC_RATE_LIMIT=5)", () => {
     expect(sixth.json().error).toMatchObject({ code: "RATE_LIMITED", requestId: expect.any(String) });
     expect(Number(sixth.headers["retry-after"])).toBeGreaterThanOrEqual(1);
     expect(Number(sixth.headers["retry-after"])).toBeLessThanOrEqual(60);
+  });
+
+  it("never limits callbacks it takes: only refused requests count", async ({ sender }) => {
+    await createTwilioChannel(sender.app, "LIMITS", { sid: SID, token: TOKEN, url: "http://127.0.0.1:9" });
+    const path = "/api/v1/events/twilio/LIMITS";
+    const signed = (i: number) => {
+      const params = {
+        MessageSid: `SM${String(i).padStart(32, "0")}`,
+        MessageStatus: "delivered",
+        AccountSid: SID,
+      };
+      return sender.app.inject({
+        method: "POST",
+        url: path,
+        headers: {
+          host: "tidings.test",
+          "content-type": "application/x-www-form-urlencoded",
+          "x-twilio-signature": twilio.getExpectedTwilioSignature(
+            TOKEN,
+            `http://tidings.test${path}`,
+            params,
+          ),
+        },
+        payload: new URLSearchParams(params).toString(),
+        remoteAddress: "198.51.100.5",
+      });
+    };
+    // Twenty signed callbacks from one address, four times the limit: each taken.
+    const answers = [];
+    for (let i = 0; i < 20; i++) {
+      answers.push((await signed(i)).statusCode);
+    }
+    expect(answers).toEqual(answers.map(() => 200));
+    // Forged ones from the same address are refused, and after five of them it waits, signed or not.
+    const forged = [];
+    for (let i = 0; i < 6; i++) {
+      forged.push((await callback(sender, "198.51.100.5")).statusCode);
+    }
+    expect(forged.slice(0, 5)).not.toContain(429);
+    expect(forged[5]).toBe(429);
+    expect((await signed(99)).statusCode).toBe(429);
   });
 
   it("counts each address apart, and limits neither health nor authenticated routes", async ({ sender }) => {

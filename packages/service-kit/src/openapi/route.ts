@@ -151,7 +151,7 @@ function derivedErrors(facts: Facts, options: RouteDocOptions): Record<string, S
   if (!facts.public || options.publicRateLimit) {
     errors[429] = errorResponse(
       facts.public
-        ? "RATE_LIMITED: too many requests a minute from this address; retry after `Retry-After` seconds."
+        ? "RATE_LIMITED: too many refused requests a minute from this address; retry after `Retry-After` seconds."
         : "RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); " +
             "retry after `Retry-After` seconds.",
       "RATE_LIMITED",

@@ -1,12 +1,11 @@
-import rateLimit from "@fastify/rate-limit";
 import type { SqlExecutor } from "@tidings/amqp";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { Logger } from "pino";
 import { type Principal, TokenAuthenticator } from "../auth.ts";
 import { RetryLaterError } from "../errors.ts";
 import { registerIdempotency } from "../idempotency.ts";
-import { enforceKeyLimits, RateLimiter } from "../limits.ts";
+import { enforceKeyLimits, RateLimiter, RefusalLimiter } from "../limits.ts";
 import { HEALTH } from "./health.ts";
 
 export interface AuthOptions {
@@ -54,18 +53,30 @@ export const authPlugin = fp<AuthOptions>(
     });
     registerIdempotency(app as FastifyInstance, options.db);
     if (options.publicRateLimit) {
-      // One window per client address for all the public routes of this process; authenticated routes have their
-      // key's limits instead.
-      await app.register(rateLimit, {
-        max: options.publicRateLimit,
-        timeWindow: 60_000,
-        allowList: (request) => !request.routeOptions.config.public || request.routeOptions.url === HEALTH,
-        errorResponseBuilder: (_request, context) =>
-          new RetryLaterError(
+      // Per client address, across this process's public routes, counting refusals only (RefusalLimiter);
+      // authenticated routes have their key's limits instead.
+      const limiter = new RefusalLimiter(options.publicRateLimit);
+      const limited = (request: FastifyRequest) =>
+        request.routeOptions.config.public === true && request.routeOptions.url !== HEALTH;
+      app.addHook("onRequest", async (request) => {
+        const wait = limited(request) ? limiter.wait(request.ip) : 0;
+        if (wait > 0) {
+          throw new RetryLaterError(
             "RATE_LIMITED",
-            `At most ${context.max} requests a minute from one address to this API's public routes.`,
-            Math.max(1, Math.ceil(context.ttl / 1000)),
-          ),
+            `At most ${limiter.max} refused requests a minute from one address to this API's public routes.`,
+            wait,
+          );
+        }
+      });
+      app.addHook("onResponse", async (request, reply) => {
+        if (
+          limited(request) &&
+          reply.statusCode >= 400 &&
+          reply.statusCode < 500 &&
+          reply.statusCode !== 429
+        ) {
+          limiter.refused(request.ip);
+        }
       });
     }
   },
