@@ -342,6 +342,18 @@ const { rows: unsent } = await subscription.query<{ n: number }>(
 );
 const dlq = new Map([...depths].filter(([queue]) => queue.endsWith(".dlq")));
 const deadLettered = [...dlq.values()].reduce((a, b) => a + b, 0);
+/** The status callbacks not answered 200, by answer (-1: the API could not be reached, as while it was killed). */
+const callbacksRefused = () => {
+  const by = new Map<number, number>();
+  for (const { responseStatus } of simulator.callbacks.filter((c) => c.responseStatus !== 200)) {
+    by.set(responseStatus, (by.get(responseStatus) ?? 0) + 1);
+  }
+  const total = [...by.values()].reduce((a, b) => a + b, 0);
+  const each = [...by]
+    .sort(([a], [b]) => a - b)
+    .map(([status, n]) => `${n} ${status === -1 ? "unreachable" : status}`);
+  return `${total} status callbacks not answered 200${total > 0 ? `: ${each.join(", ")}` : ""}`;
+};
 
 process.stdout.write(`
 chaos result (${Math.round((Date.now() - started) / 1000)} s, ${kills} kills, restarted: ${restarted.join(" and ") || "no infrastructure"})
@@ -376,7 +388,7 @@ chaos result (${Math.round((Date.now() - started) / 1000)} s, ${kills} kills, re
   }
   queued          ${waiting(depths)} messages still in a main or retry queue when the wait ended
   subscriptions   ${unsent[0]?.n ?? 0} still waiting for their first message
-  provider calls  ${simulator.messages.length} (${simulator.callbacks.filter((c) => c.responseStatus !== 200).length} status callbacks not answered 200)
+  provider calls  ${simulator.messages.length} (${callbacksRefused()})
 `);
 const failed = lost.length > 0 || duplicates.length > 0 || notFinal.length > 0;
 if (failed) {
