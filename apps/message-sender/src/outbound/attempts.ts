@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
 import type { OutboundStatus } from "@tidings/contracts";
 import type { Tx } from "../db.ts";
-import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
+import { type Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
+import { appendHistory } from "./announce.ts";
 import { toSendCommand } from "./mapping.ts";
 
 // Another attempt of an outbound: the one way back to `queued` (see status.ts for the moves forward).
@@ -35,11 +36,19 @@ export interface AttemptOptions {
  * sending window and expiry again. One statement for the move, its history and its past attempt; returns the rows
  * moved.
  */
+/** The move's history entry: the attempt that ended (its channel and provider id) and why. */
+const HISTORY = Prisma.raw(
+  appendHistory(
+    "'queued'",
+    "jsonb_build_object('channel', t.channel, 'provider_id', t.provider_id, 'reason', t.reason)",
+  ),
+);
+
 export async function anotherAttempt(tx: Tx, ids: string[], options: AttemptOptions): Promise<OutboundRow[]> {
   const { notBefore, reason, resend } = options;
   const moved = await tx.$queryRaw<{ id: string }[]>`
     WITH target AS (
-      SELECT id, channel, provider_id FROM outbound
+      SELECT id, channel, provider_id, ${reason}::text AS reason FROM outbound
       WHERE id = ANY(${ids}::uuid[]) AND status = ANY(${options.from}::outbound_status[])
         AND (${options.providerId ?? null}::text IS NULL OR provider_id = ${options.providerId ?? null})
         AND (NOT ${options.failedTasksOnly ?? false} OR (provider_id IS NULL
@@ -47,15 +56,14 @@ export async function anotherAttempt(tx: Tx, ids: string[], options: AttemptOpti
       FOR UPDATE),
     past AS (
       INSERT INTO outbound_past_attempt (channel, provider_id, outbound_id, reason)
-      SELECT channel, provider_id, id, ${reason} FROM target WHERE provider_id IS NOT NULL
+      SELECT channel, provider_id, id, reason FROM target WHERE provider_id IS NOT NULL
       ON CONFLICT DO NOTHING),
     moved AS (
       UPDATE outbound o
       SET status = 'queued', provider_id = NULL, channel = COALESCE(${options.channel ?? null}, o.channel),
         not_before = ${notBefore}::timestamptz, last_error = ${reason},
         claimed_by = NULL, claimed_until = NULL, updated_at = now(),
-        history = o.history || jsonb_build_array(jsonb_build_object('at', now(), 'status', 'queued',
-          'channel', t.channel, 'provider_id', t.provider_id, 'reason', ${reason}::text)),
+        history = ${HISTORY},
         attempt_base = CASE WHEN ${resend !== undefined} THEN o.attempts ELSE o.attempt_base END,
         expires_at = CASE WHEN ${resend !== undefined} THEN ${resend?.expiresAt ?? null}::timestamptz
           ELSE o.expires_at END
