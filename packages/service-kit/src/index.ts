@@ -45,7 +45,7 @@ export {
 } from "./errors.ts";
 export { forgetIdempotencyKeys, mentionsAny } from "./forget.ts";
 export { canonicalJson, IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from "./idempotency.ts";
-export { runProcess, type Stop, stopAll } from "./lifecycle.ts";
+export { runProcess, type Stop, type StopProgress, type Stopper, stopAll } from "./lifecycle.ts";
 export { pruneTokenUsage, RateLimiter } from "./limits.ts";
 export { createLogger, loggerOptions, maskPii, redactQuery } from "./logger.ts";
 export { operationIdOf } from "./openapi/document.ts";

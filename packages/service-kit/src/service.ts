@@ -1,7 +1,7 @@
 import { Broker, OutboxRelay, probeBroker, pruneProcessedMessages, type SqlExecutor } from "@tidings/amqp";
 import type { Database, ServiceConfig, ServiceDefinition, ServiceDeps } from "./definition.ts";
 import { pruneIdempotencyKeys } from "./idempotency.ts";
-import { runProcess, type Stop, stopAll } from "./lifecycle.ts";
+import { runProcess, type Stopper, stopAll } from "./lifecycle.ts";
 import { pruneTokenUsage } from "./limits.ts";
 import { createLogger } from "./logger.ts";
 import type { Api } from "./routes.ts";
@@ -49,7 +49,7 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
   def: ServiceDefinition<C, D>,
   deps: ServiceDeps<C, D>,
   http?: WorkerHttp,
-): Promise<Stop & { port?: number }> {
+): Promise<Stopper & { port?: number }> {
   const relay = await startRelay(def, deps, { watch: true });
   const prune = setInterval(() => {
     pruneExpired(deps.db).then(
@@ -65,13 +65,12 @@ export async function startServiceWorker<C extends ServiceConfig, D extends Data
     : undefined;
   const stopConsumers = await def.startConsumers(deps);
   // Consumers first (they may enqueue), then the relay publishes what is left; the listener answers until the end.
-  const stop = stopAll(
-    deps.logger,
-    stopConsumers,
-    async () => clearInterval(prune),
-    () => relay.stop(),
-    listener?.stop,
-  );
+  const stop = stopAll(deps.logger, {
+    consumers: stopConsumers,
+    pruning: async () => clearInterval(prune),
+    relay: () => relay.stop(),
+    listener: listener?.stop,
+  });
   return Object.assign(stop, { port: listener?.port });
 }
 
@@ -142,14 +141,13 @@ export function runService<C extends ServiceConfig, D extends Database>(
       const relay = await startRelay(def, deps, { watch: false });
       const app = await buildServiceApi(def, deps);
       await app.listen({ port: config.PORT, host: config.HOST });
-      return stopAll(
-        logger,
-        () => app.close(),
-        () => relay.stop(),
-        () => broker.close(),
-        () => db.$disconnect(),
-        stopTracing,
-      );
+      return stopAll(logger, {
+        api: () => app.close(),
+        relay: () => relay.stop(),
+        broker: () => broker.close(),
+        database: () => db.$disconnect(),
+        tracing: stopTracing,
+      });
     }
     const stopWorker = await startServiceWorker(def, deps, {
       port: workerHttpPort(config),
@@ -158,12 +156,11 @@ export function runService<C extends ServiceConfig, D extends Database>(
       anyPortIfTaken: config.WORKER_HTTP_PORT === undefined,
     });
     logger.info("worker started");
-    return stopAll(
-      logger,
-      stopWorker,
-      () => broker.close(),
-      () => db.$disconnect(),
-      stopTracing,
-    );
+    return stopAll(logger, {
+      worker: stopWorker,
+      broker: () => broker.close(),
+      database: () => db.$disconnect(),
+      tracing: stopTracing,
+    });
   });
 }

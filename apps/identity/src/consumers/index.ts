@@ -1,5 +1,5 @@
 import { startConfiguredHookDispatcher } from "@tidings/hooks";
-import type { Stop } from "@tidings/service-kit";
+import { type Stop, stopAll } from "@tidings/service-kit";
 import { consumeDeliveryReports } from "./delivery-reports.consumer.ts";
 import type { WorkerDeps } from "./deps.ts";
 import { consumeInbound } from "./inbound.consumer.ts";
@@ -17,11 +17,11 @@ export async function startConsumers(deps: WorkerDeps): Promise<Stop> {
   const inbound = await consumeInbound(deps);
   const providerOptOuts = await consumeProviderOptOuts(deps);
   const unsubscribes = await consumeUnsubscribes(deps);
-  return async () => {
-    await unsubscribes.stop();
-    await providerOptOuts.stop();
-    await inbound.stop();
-    await reports.stop();
-    await stopHooks();
-  };
+  return stopAll(deps.logger, {
+    unsubscribes: () => unsubscribes.stop(),
+    providerOptOuts: () => providerOptOuts.stop(),
+    inbound: () => inbound.stop(),
+    reports: () => reports.stop(),
+    hooks: stopHooks,
+  });
 }

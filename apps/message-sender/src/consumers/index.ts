@@ -1,5 +1,5 @@
 import { startConfiguredHookDispatcher } from "@tidings/hooks";
-import type { Clock, Stop } from "@tidings/service-kit";
+import { type Clock, type Stop, stopAll } from "@tidings/service-kit";
 import { buildAdapter } from "../channels/adapters.ts";
 import { ChannelCache } from "../channels/channel-cache.ts";
 import type { Channels } from "../outbound/channel.ts";
@@ -45,14 +45,14 @@ export async function startConsumers(deps: ConsumerDeps, injected: Channels, clo
   });
   const stopPollers = startPollers(deps, channels, clock);
   const stopHooks = startConfiguredHookDispatcher(db, logger, config);
-  return async () => {
-    await stopPollers();
-    await stopSending();
-    claims.close();
-    await stopAddressBook();
-    await stopConsent();
-    await stopTemplates();
-    await stopHooks();
-    await channels.close();
-  };
+  return stopAll(logger, {
+    pollers: stopPollers,
+    sending: stopSending,
+    claims: async () => claims.close(),
+    addressBook: stopAddressBook,
+    consent: stopConsent,
+    templates: stopTemplates,
+    hooks: stopHooks,
+    channels: () => channels.close(),
+  });
 }

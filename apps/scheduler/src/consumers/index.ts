@@ -1,5 +1,5 @@
 import { startConfiguredHookDispatcher } from "@tidings/hooks";
-import type { Stop } from "@tidings/service-kit";
+import { type Stop, stopAll } from "@tidings/service-kit";
 import { catchUpLimits } from "../config.ts";
 import { Ticker } from "../ticker.ts";
 import { consumeContentSchedules } from "./content-schedules.consumer.ts";
@@ -14,10 +14,10 @@ export async function startConsumers(deps: WorkerDeps): Promise<Stop> {
   const deliveries = await consumeHttpDeliveries(deps);
   const ticker = new Ticker(db, logger.child({ component: "ticker" }), clock, catchUpLimits(config));
   ticker.start(config.TICK_INTERVAL_MS);
-  return async () => {
-    await ticker.stop();
-    await deliveries.stop();
-    await content.stop();
-    await stopHooks();
-  };
+  return stopAll(logger, {
+    ticker: () => ticker.stop(),
+    deliveries: () => deliveries.stop(),
+    content: () => content.stop(),
+    hooks: stopHooks,
+  });
 }
