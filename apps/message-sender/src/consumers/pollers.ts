@@ -20,8 +20,8 @@ export function startPollers(
   channels: ChannelCache,
   clock: Clock,
 ): Stop {
-  const reconciler = every(config.RECONCILE_INTERVAL_MS, logger, "reconciliation", () =>
-    reconcile(db, channels, config.RECONCILE_AFTER_MS, defaultRedelivery(config), logger),
+  const reconciler = every(config.RECONCILE_INTERVAL_MS, logger, "reconciliation", (signal) =>
+    reconcile(db, channels, config.RECONCILE_AFTER_MS, defaultRedelivery(config), logger, { signal }),
   );
   const duePoller = every(config.DUE_POLL_INTERVAL_MS, logger, "due-message poll", async () => {
     const { released, expired } = await releaseDue(db, clock());
@@ -39,13 +39,22 @@ export function startPollers(
   };
 }
 
-/** Runs `pass` every `intervalMs` (0 = never), never two at once; the returned stop waits for a running one. */
-function every(intervalMs: number, logger: Logger, what: string, pass: () => Promise<unknown>): Stop {
+/**
+ * Runs `pass` every `intervalMs` (0 = never), never two at once; the returned stop aborts the signal given to a
+ * running one (a long pass ends at its next step) and waits for it.
+ */
+function every(
+  intervalMs: number,
+  logger: Logger,
+  what: string,
+  pass: (signal: AbortSignal) => Promise<unknown>,
+): Stop {
   let running: Promise<unknown> | undefined;
+  const stopping = new AbortController();
   const timer =
     intervalMs > 0
       ? setInterval(() => {
-          running ??= pass()
+          running ??= pass(stopping.signal)
             .catch((err: unknown) => logger.warn({ err }, `${what} failed`))
             .finally(() => {
               running = undefined;
@@ -55,6 +64,7 @@ function every(intervalMs: number, logger: Logger, what: string, pass: () => Pro
   timer?.unref();
   return async () => {
     clearInterval(timer);
+    stopping.abort();
     await running;
   };
 }

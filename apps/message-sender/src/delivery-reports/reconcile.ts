@@ -9,6 +9,7 @@ import { fallBack, fallbackOf } from "../outbound/fallback.ts";
 import { NO_REPORT } from "../outbound/redelivery.ts";
 import { recordNoReport, reportFinal } from "../outbound/status.ts";
 
+/** Outbounds read at a time; a pass reads batch after batch until one is not full. */
 const BATCH = 100;
 /** Provider status requests in flight at once in one pass. */
 const CONCURRENT_LOOKUPS = 10;
@@ -21,8 +22,15 @@ interface Stale {
   channel: string;
   provider_id: string | null;
   to_addr: string;
+  updated_at: Date;
   /** Submitted for longer than its channel's `no_report_timeout_seconds`. */
   overdue: boolean;
+}
+
+/** A pass's batch size (BATCH) and its stop: once aborted, the pass ends after the batch it is in. */
+export interface ReconcileOptions {
+  batch?: number;
+  signal?: AbortSignal;
 }
 
 /**
@@ -31,9 +39,11 @@ interface Stale {
  * and a final answer is applied as a report (a failure the channel's policy retries is another attempt); those
  * submitted longer than their channel's no-report timeout (`defaults` for channels that set none) and still not
  * final, or that can't be asked (no lookup, as Vonage's; no provider id), fail with reason `no_report` (no
- * delivery report). A failed lookup leaves the outbound for the next pass. Also forgets early reports and orphan part
- * reports older than a day. Several workers may run it at once: a report only moves status forward, once. Returns how many outbounds
- * reached a final status or another attempt.
+ * delivery report). A failed lookup leaves the outbound for the next pass. The pass goes through every such outbound,
+ * a batch at a time after the last one read (an outage of the callback endpoint leaves thousands: they are caught up
+ * in one pass, not a batch an interval), unless `signal` stops it. Also forgets early reports and orphan part reports
+ * older than a day. Several workers may run it at once: a report only moves status forward, once. Returns how many
+ * outbounds reached a final status or another attempt.
  */
 export async function reconcile(
   db: Db,
@@ -41,18 +51,8 @@ export async function reconcile(
   afterMs: number,
   defaults: RedeliveryPolicy,
   log: Logger,
+  { batch = BATCH, signal }: ReconcileOptions = {},
 ): Promise<number> {
-  const timeout = `make_interval(secs => COALESCE((c.redelivery->>'no_report_timeout_seconds')::float8, $2))`;
-  const stale = await db.$queryRawUnsafe<Stale[]>(
-    `SELECT o.id::text, o.channel, o.provider_id, o.to_addr, o.updated_at < now() - ${timeout} AS overdue
-     FROM outbound o LEFT JOIN channel c ON c.id = o.channel
-     WHERE o.status = 'submitted'
-       AND (o.provider_id IS NOT NULL AND o.updated_at < now() - make_interval(secs => $1::float8)
-         OR o.updated_at < now() - ${timeout})
-     ORDER BY o.updated_at LIMIT ${BATCH}`,
-    afterMs / 1000,
-    defaults.no_report_timeout_seconds,
-  );
   const retention = new Date(Date.now() - EARLY_REPORT_RETENTION_MS);
   await db.earlyReport.deleteMany({ where: { receivedAt: { lt: retention } } });
   await db.playedCall.deleteMany({ where: { playedAt: { lt: retention } } });
@@ -110,9 +110,43 @@ export async function reconcile(
       log.warn({ err, outboundId: id, providerId }, "could not ask the provider about an outbound");
     }
   };
-  // A few provider requests at a time: after an outage of the callback endpoint thousands may be waiting.
-  for (let i = 0; i < stale.length; i += CONCURRENT_LOOKUPS) {
-    await Promise.all(stale.slice(i, i + CONCURRENT_LOOKUPS).map(ask));
-  }
+  let after: Stale | undefined;
+  do {
+    const stale = await staleBatch(db, afterMs, defaults, batch, after);
+    // A few provider requests at a time: after an outage of the callback endpoint thousands may be waiting.
+    for (let i = 0; i < stale.length; i += CONCURRENT_LOOKUPS) {
+      await Promise.all(stale.slice(i, i + CONCURRENT_LOOKUPS).map(ask));
+    }
+    after = stale.length === batch ? stale.at(-1) : undefined;
+  } while (after && !signal?.aborted);
   return finished;
+}
+
+/**
+ * The next `batch` outbounds to ask about, oldest first, after `after` (the last of the batch before: one asked whose
+ * answer was not final is still `submitted`, and is not read again in the same pass).
+ */
+function staleBatch(
+  db: Db,
+  afterMs: number,
+  defaults: RedeliveryPolicy,
+  batch: number,
+  after: Stale | undefined,
+): Promise<Stale[]> {
+  const timeout = `make_interval(secs => COALESCE((c.redelivery->>'no_report_timeout_seconds')::float8, $2))`;
+  return db.$queryRawUnsafe<Stale[]>(
+    `SELECT o.id::text, o.channel, o.provider_id, o.to_addr, o.updated_at,
+            o.updated_at < now() - ${timeout} AS overdue
+     FROM outbound o LEFT JOIN channel c ON c.id = o.channel
+     WHERE o.status = 'submitted'
+       AND (o.provider_id IS NOT NULL AND o.updated_at < now() - make_interval(secs => $1::float8)
+         OR o.updated_at < now() - ${timeout})
+       AND ($4::timestamptz IS NULL OR (o.updated_at, o.id) > ($4::timestamptz, $5::uuid))
+     ORDER BY o.updated_at, o.id LIMIT $3`,
+    afterMs / 1000,
+    defaults.no_report_timeout_seconds,
+    batch,
+    after?.updated_at ?? null,
+    after?.id ?? null,
+  );
 }
