@@ -122,14 +122,13 @@ async function queueDepths(): Promise<Map<string, number>> {
  * Messages the running services still have to handle: in their main queues and the delay queues (the queues of
  * services not started here fill up unread; only the running services' consumers put retries in delay queues).
  */
-const waiting = (depths: Map<string, number>) =>
-  [...depths]
-    .filter(
-      ([queue]) =>
-        !queue.endsWith(".dlq") &&
-        [...SERVICES, "tidings"].some((s) => queue.startsWith(`${platform.namespace}.${s}.`)),
-    )
-    .reduce((sum, [, n]) => sum + n, 0);
+const pending = (depths: Map<string, number>) =>
+  [...depths].filter(
+    ([queue]) =>
+      !queue.endsWith(".dlq") &&
+      [...SERVICES, "tidings"].some((s) => queue.startsWith(`${platform.namespace}.${s}.`)),
+  );
+const waiting = (depths: Map<string, number>) => pending(depths).reduce((sum, [, n]) => sum + n, 0);
 
 /** The ids of the outbound.send commands in message-sender's dead-letter queues (every lane). */
 async function deadLetteredSends(): Promise<Set<string>> {
@@ -153,20 +152,21 @@ async function deadLetteredSends(): Promise<Set<string>> {
   }
 }
 
-/** A snapshot of where everything is, for quiescence. */
+/** One query's rows as "key n, key n" (a row's first column, then its count). */
 async function state(pool: pg.Pool, sql: string): Promise<string> {
-  const { rows } = await pool.query(sql);
-  return JSON.stringify(rows);
+  const { rows } = await pool.query<Record<string, unknown>>(sql);
+  return rows.map((row) => Object.values(row).join(" ")).join(", ") || "none";
 }
+/** Where everything is, for quiescence, as one line that says so. */
 const snapshot = async () =>
   [
-    await state(sender, "SELECT status, count(*)::int FROM outbound GROUP BY status ORDER BY status"),
-    await state(sender, "SELECT count(*)::int FROM tidings_outbox"),
-    await state(sender, "SELECT count(*)::int FROM outbound_send_failure"),
-    await state(subscription, "SELECT next_sequence_number, count(*)::int FROM subscription GROUP BY 1"),
-    await state(subscription, "SELECT count(*)::int FROM tidings_outbox"),
-    simulator.messages.length,
-  ].join(" ");
+    `outbounds ${await state(sender, "SELECT status, count(*)::int FROM outbound GROUP BY status ORDER BY status")}`,
+    `outbox ${await state(sender, "SELECT count(*)::int FROM tidings_outbox")}`,
+    `failed tasks ${await state(sender, "SELECT count(*)::int FROM outbound_send_failure")}`,
+    `subscriptions by next message ${await state(subscription, "SELECT next_sequence_number, count(*)::int FROM subscription GROUP BY 1 ORDER BY 1")}`,
+    `subscription outbox ${await state(subscription, "SELECT count(*)::int FROM tidings_outbox")}`,
+    `provider calls ${simulator.messages.length}`,
+  ].join("; ");
 
 const restarted: string[] = [];
 /** Restarts the broker or the database, without blocking this process (the simulator lives here). */
@@ -285,16 +285,23 @@ stopping = true;
 await chaos;
 log("chaos over; waiting for quiescence");
 // Quiescent: nothing changed for QUIET_MS and no message waits in a queue (a retry may wait minutes).
+// Every 10 s of it, what is still changing or waiting (what a slow settle was waiting for).
 let last = "";
 let since = Date.now();
+let loggedAt = Date.now();
 let depths = new Map<string, number>();
 while ((Date.now() - since < QUIET_MS || waiting(depths) > 0) && Date.now() < deadline) {
   await sleep(2_000);
   depths = await queueDepths().catch(() => depths);
-  const now = await snapshot().catch(() => `error ${Date.now()}`);
+  const now = await snapshot().catch((err: Error) => `${err.message} ${Date.now()}`);
   if (now !== last) {
     last = now;
     since = Date.now();
+  }
+  if (Date.now() - loggedAt >= 10_000) {
+    loggedAt = Date.now();
+    const queued = pending(depths).map(([queue, n]) => `${queue.slice(platform.namespace.length + 1)} ${n}`);
+    log(`settling: ${now}; queues ${queued.join(", ") || "empty"}`);
   }
 }
 
