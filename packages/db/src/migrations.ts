@@ -19,6 +19,13 @@ const PLATFORM_DATASOURCE = {
   content: 'datasource db {\n  provider = "postgresql"\n}\n',
 };
 
+/**
+ * The lines (1-based) of a migration whose `--` comment holds a semicolon: Prisma's engine splits a migration into
+ * statements at every semicolon, so the rest of such a comment would run as SQL (a syntax error far from its cause).
+ */
+export const semicolonsInComments = (sql: string): number[] =>
+  sql.split("\n").flatMap((line, i) => (/^\s*--.*;/.test(line) ? [i + 1] : []));
+
 /** Everything under `<appDir>/prisma/migrations`, in Prisma's folder format. */
 export async function loadMigrations(appDir: string): Promise<MigrationList> {
   const baseDir = path.join(appDir, "prisma", "migrations");
@@ -35,6 +42,13 @@ export async function loadMigrations(appDir: string): Promise<MigrationList> {
         (value) => ({ tag: "ok" as const, value }),
         (err: Error) => ({ tag: "error" as const, value: err.message }),
       );
+      const lines = content.tag === "ok" ? semicolonsInComments(content.value) : [];
+      if (lines.length > 0) {
+        throw new Error(
+          `${path.join(dir, "migration.sql")}: a semicolon in the comment on line ${lines.join(", ")}: the ` +
+            "engine splits a migration into statements at every semicolon, comments included",
+        );
+      }
       return { path: dir, migrationFile: { path: "migration.sql", content } };
     }),
   );
