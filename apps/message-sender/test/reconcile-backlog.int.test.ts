@@ -1,13 +1,14 @@
 /**
- * A reconciliation pass over a backlog larger than its batch (delivery-reports/reconcile.ts): it reads batch after
- * batch until one is not full, asking about each outbound once even when answers are not final, and a stopped pass
- * ends after the batch it is in. The worker's own reconciler is off here: the test runs the passes.
+ * Reconciliation passes over a backlog larger than a batch (delivery-reports/reconcile.ts): each pass goes on from
+ * where the one before left off, so every waiting outbound is asked about once in turn even when answers are not
+ * final; a pass reads at most its batches, a stopped pass ends after the batch it is in, and the passes start from
+ * the oldest again once the backlog is read. The worker's own reconciler is off here: the test runs the passes.
  */
 import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { buildAdapter } from "../src/channels/adapters.ts";
 import { ChannelCache } from "../src/channels/channel-cache.ts";
-import { reconcile } from "../src/delivery-reports/reconcile.ts";
+import { type ReconcileCursor, type ReconcileOptions, reconcile } from "../src/delivery-reports/reconcile.ts";
 import type { Channel as ChannelRow } from "../src/generated/prisma/client.ts";
 import type { Logger } from "../src/outbound/channel.ts";
 import { defaultRedelivery } from "../src/outbound/redelivery.ts";
@@ -36,7 +37,7 @@ const submitted = async (svc: Svc) =>
   );
 
 describe("a reconciliation pass over a backlog", () => {
-  it("asks about every waiting outbound once, batch after batch; a stopped pass ends after its batch", async ({
+  it("asks about every waiting outbound in turn, pass after pass, from where the last one left off", async ({
     svc,
     sim,
   }) => {
@@ -44,8 +45,6 @@ describe("a reconciliation pass over a backlog", () => {
       injected: {},
       build: (row: ChannelRow) => buildAdapter(row, quiet, svc.config, svc.db),
     });
-    const pass = (signal?: AbortSignal) =>
-      reconcile(svc.db, channels, 0, defaultRedelivery(svc.config), quiet, { batch: 2, signal });
     const recipients = Array.from({ length: 5 }, () => msisdn());
     // Two of them never get a final status: the provider answers `sent` for as long as it is asked.
     for (const to of recipients.slice(0, 2)) {
@@ -65,19 +64,38 @@ describe("a reconciliation pass over a backlog", () => {
       what: "three messages final at the provider",
     });
 
+    // A stopped pass: the batch it is in, no more; the worker's next pass goes on from there.
+    const cursor: ReconcileCursor = {};
     const stopped = new AbortController();
     stopped.abort();
-    await pass(stopped.signal);
-    expect(sim.lookups).toHaveLength(2);
+    const asked: string[][] = [];
+    /** One pass, in batches of two, from the cursor; what it asked about goes in `asked`. */
+    const passOver = async (options: ReconcileOptions) => {
+      sim.lookups.length = 0;
+      const finished = await reconcile(svc.db, channels, 0, defaultRedelivery(svc.config), quiet, {
+        batch: 2,
+        cursor,
+        ...options,
+      });
+      asked.push([...sim.lookups]);
+      return finished;
+    };
+    let finished = await passOver({ signal: stopped.signal });
+    expect(asked[0]).toHaveLength(2);
+    // A pass of one batch: the next two. Then a pass to the end: the last one, and the cursor goes back to the start.
+    finished += await passOver({ maxBatches: 1 });
+    expect(asked[1]).toHaveLength(2);
+    finished += await passOver({});
+    expect(asked[2]).toHaveLength(1);
+    expect(cursor.after).toBeUndefined();
+    expect(asked.flat().toSorted()).toEqual(sim.messages.map((m) => m.sid).toSorted());
+    expect(finished).toBe(3);
 
-    const waiting = await submitted(svc);
-    sim.lookups.length = 0;
-    const finished = await pass();
-    expect(sim.lookups.toSorted()).toEqual(waiting.toSorted());
-    expect(finished).toBe(waiting.length - 2);
-    const left = await submitted(svc);
+    // From the oldest again: the two never final, each asked once more.
     const neverFinal = sim.messages.filter((m) => recipients.slice(0, 2).includes(m.to)).map((m) => m.sid);
-    expect(left.toSorted()).toEqual(neverFinal.toSorted());
+    expect((await submitted(svc)).toSorted()).toEqual(neverFinal.toSorted());
+    expect(await passOver({})).toBe(0);
+    expect(asked[3]?.toSorted()).toEqual(neverFinal.toSorted());
     await channels.close();
   });
 });

@@ -20,8 +20,9 @@ export function startPollers(
   channels: ChannelCache,
   clock: Clock,
 ): Stop {
+  const cursor = {};
   const reconciler = every(config.RECONCILE_INTERVAL_MS, logger, "reconciliation", (signal) =>
-    reconcile(db, channels, config.RECONCILE_AFTER_MS, defaultRedelivery(config), logger, { signal }),
+    reconcile(db, channels, config.RECONCILE_AFTER_MS, defaultRedelivery(config), logger, { cursor, signal }),
   );
   const duePoller = every(config.DUE_POLL_INTERVAL_MS, logger, "due-message poll", async () => {
     const { released, expired } = await releaseDue(db, clock());

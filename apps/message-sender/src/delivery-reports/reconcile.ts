@@ -9,8 +9,10 @@ import { fallBack, fallbackOf } from "../outbound/fallback.ts";
 import { NO_REPORT } from "../outbound/redelivery.ts";
 import { recordNoReport, reportFinal } from "../outbound/status.ts";
 
-/** Outbounds read at a time; a pass reads batch after batch until one is not full. */
+/** Outbounds read at a time. */
 const BATCH = 100;
+/** Batches one pass reads at most: a pass asks about up to 1,000 outbounds, the next one goes on from there. */
+const MAX_BATCHES = 10;
 /** Provider status requests in flight at once in one pass. */
 const CONCURRENT_LOOKUPS = 10;
 
@@ -27,9 +29,19 @@ interface Stale {
   overdue: boolean;
 }
 
-/** A pass's batch size (BATCH) and its stop: once aborted, the pass ends after the batch it is in. */
+/** Where a worker's passes have got to: the last outbound asked about, none at the start (the oldest first). */
+export interface ReconcileCursor {
+  after?: Pick<Stale, "id" | "updated_at">;
+}
+
+/**
+ * A pass's batch size (BATCH) and batches (MAX_BATCHES); `cursor`, where to start and where it left off (the
+ * worker's passes share one); `signal`, its stop: once aborted, the pass ends after the batch it is in.
+ */
 export interface ReconcileOptions {
   batch?: number;
+  maxBatches?: number;
+  cursor?: ReconcileCursor;
   signal?: AbortSignal;
 }
 
@@ -39,11 +51,13 @@ export interface ReconcileOptions {
  * and a final answer is applied as a report (a failure the channel's policy retries is another attempt); those
  * submitted longer than their channel's no-report timeout (`defaults` for channels that set none) and still not
  * final, or that can't be asked (no lookup, as Vonage's; no provider id), fail with reason `no_report` (no
- * delivery report). A failed lookup leaves the outbound for the next pass. The pass goes through every such outbound,
- * a batch at a time after the last one read (an outage of the callback endpoint leaves thousands: they are caught up
- * in one pass, not a batch an interval), unless `signal` stops it. Also forgets early reports and orphan part reports
- * older than a day. Several workers may run it at once: a report only moves status forward, once. Returns how many
- * outbounds reached a final status or another attempt.
+ * delivery report). A failed lookup leaves the outbound for the next pass. A pass reads a batch at a time, each after
+ * the last one read, up to `maxBatches`, and leaves `cursor` there: the next pass goes on from it, and from the oldest
+ * again once a batch is not full. So a backlog (an outage of the callback endpoint leaves thousands) is caught up at
+ * 1,000 an interval rather than 100, every waiting outbound is asked about in turn (not only the 100 oldest, again
+ * and again, while they never become final), and a provider is asked at most 1,000 times a pass. Also forgets early
+ * reports and orphan part reports older than a day. Several workers may run it at once: a report only moves status
+ * forward, once. Returns how many outbounds reached a final status or another attempt.
  */
 export async function reconcile(
   db: Db,
@@ -51,7 +65,7 @@ export async function reconcile(
   afterMs: number,
   defaults: RedeliveryPolicy,
   log: Logger,
-  { batch = BATCH, signal }: ReconcileOptions = {},
+  { batch = BATCH, maxBatches = MAX_BATCHES, cursor = {}, signal }: ReconcileOptions = {},
 ): Promise<number> {
   const retention = new Date(Date.now() - EARLY_REPORT_RETENTION_MS);
   await db.earlyReport.deleteMany({ where: { receivedAt: { lt: retention } } });
@@ -110,28 +124,29 @@ export async function reconcile(
       log.warn({ err, outboundId: id, providerId }, "could not ask the provider about an outbound");
     }
   };
-  let after: Stale | undefined;
+  let read = 0;
   do {
-    const stale = await staleBatch(db, afterMs, defaults, batch, after);
+    const stale = await staleBatch(db, afterMs, defaults, batch, cursor.after);
     // A few provider requests at a time: after an outage of the callback endpoint thousands may be waiting.
     for (let i = 0; i < stale.length; i += CONCURRENT_LOOKUPS) {
       await Promise.all(stale.slice(i, i + CONCURRENT_LOOKUPS).map(ask));
     }
-    after = stale.length === batch ? stale.at(-1) : undefined;
-  } while (after && !signal?.aborted);
+    cursor.after = stale.length === batch ? stale.at(-1) : undefined;
+    read++;
+  } while (cursor.after && read < maxBatches && !signal?.aborted);
   return finished;
 }
 
 /**
- * The next `batch` outbounds to ask about, oldest first, after `after` (the last of the batch before: one asked whose
- * answer was not final is still `submitted`, and is not read again in the same pass).
+ * The next `batch` outbounds to ask about, oldest first, after `after` (the last one asked: one whose answer was not
+ * final is still `submitted`, and is asked again only once the cursor has come round).
  */
 function staleBatch(
   db: Db,
   afterMs: number,
   defaults: RedeliveryPolicy,
   batch: number,
-  after: Stale | undefined,
+  after: ReconcileCursor["after"],
 ): Promise<Stale[]> {
   const timeout = `make_interval(secs => COALESCE((c.redelivery->>'no_report_timeout_seconds')::float8, $2))`;
   return db.$queryRawUnsafe<Stale[]>(
