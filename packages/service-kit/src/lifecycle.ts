@@ -39,11 +39,10 @@ export async function runProcess(
     {
       delay: graceMs,
       logger,
-      onTimeout: () =>
-        logger.fatal(
-          { waitingFor: progressOf(stop)?.running, tookMs: progressOf(stop)?.tookMs },
-          `not stopped within ${graceMs} ms: exiting`,
-        ),
+      onTimeout: () => {
+        const { running, tookMs } = progressOf(stop) ?? {};
+        logger.fatal({ waitingFor: running, tookMs }, `not stopped within ${graceMs} ms: exiting`);
+      },
     },
     async ({ signal, err }) => {
       if (err) {
