@@ -6,19 +6,13 @@
  */
 import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { buildAdapter } from "../src/channels/adapters.ts";
-import { ChannelCache } from "../src/channels/channel-cache.ts";
-import { type ReconcileCursor, type ReconcileOptions, reconcile } from "../src/delivery-reports/reconcile.ts";
-import type { Channel as ChannelRow } from "../src/generated/prisma/client.ts";
-import type { Logger } from "../src/outbound/channel.ts";
-import { defaultRedelivery } from "../src/outbound/redelivery.ts";
+import type { ReconcileCursor, ReconcileOptions } from "../src/delivery-reports/reconcile.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { createTwilioChannel, msisdn } from "./helpers.ts";
-import { type Svc, type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
+import { reconcilerOf, type Svc, type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
 
 const SID = `AC${"6".repeat(32)}`;
 const TOKEN = "reconcile-backlog-token";
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
 
 const it = serviceTest(createMessageSenderService(), {
   worker: true,
@@ -41,10 +35,7 @@ describe("a reconciliation pass over a backlog", () => {
     svc,
     sim,
   }) => {
-    const channels = new ChannelCache(svc.db, 60_000, {
-      injected: {},
-      build: (row: ChannelRow) => buildAdapter(row, quiet, svc.config, svc.db),
-    });
+    const { channels, pass } = reconcilerOf(svc);
     const recipients = Array.from({ length: 5 }, () => msisdn());
     // Two of them never get a final status: the provider answers `sent` for as long as it is asked.
     for (const to of recipients.slice(0, 2)) {
@@ -72,11 +63,7 @@ describe("a reconciliation pass over a backlog", () => {
     /** One pass, in batches of two, from the cursor; what it asked about goes in `asked`. */
     const passOver = async (options: ReconcileOptions) => {
       sim.lookups.length = 0;
-      const finished = await reconcile(svc.db, channels, 0, defaultRedelivery(svc.config), quiet, {
-        batch: 2,
-        cursor,
-        ...options,
-      });
+      const finished = await pass({ batch: 2, cursor, ...options });
       asked.push([...sim.lookups]);
       return finished;
     };

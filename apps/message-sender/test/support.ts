@@ -14,10 +14,14 @@ import {
 } from "@tidings/provider-simulators";
 import { adminAuth, type Capture, serviceTest, type TestService, waitFor } from "@tidings/testing";
 import { expect } from "vitest";
+import { buildAdapter } from "../src/channels/adapters.ts";
+import { ChannelCache } from "../src/channels/channel-cache.ts";
 import { LogChannel } from "../src/channels/log/adapter.ts";
 import type { MessageSenderConfig } from "../src/config.ts";
 import type { Db } from "../src/db.ts";
-import { type Channel, PermanentSendError } from "../src/outbound/channel.ts";
+import { type ReconcileOptions, reconcile } from "../src/delivery-reports/reconcile.ts";
+import { type Channel, type Logger, PermanentSendError } from "../src/outbound/channel.ts";
+import { defaultRedelivery } from "../src/outbound/redelivery.ts";
 import { createMessageSenderService, messageSenderService } from "../src/service.ts";
 import { createTwilioChannel, type identityEvent, msisdn } from "./helpers.ts";
 
@@ -338,4 +342,22 @@ export function archivingTest(prefix: string) {
     ],
   });
   return { it, archiveDir };
+}
+
+const quiet = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
+
+/**
+ * A worker's reconciliation passes, run by the test itself (every `submitted` outbound is due at once), with a
+ * channel cache of their own whose adapters are built as a worker builds them, logging nothing.
+ */
+export function reconcilerOf(svc: Svc) {
+  const channels = new ChannelCache(svc.db, 60_000, {
+    injected: {},
+    build: (row) => buildAdapter(row, quiet, svc.config, svc.db),
+  });
+  return {
+    channels,
+    pass: (options?: ReconcileOptions) =>
+      reconcile(svc.db, channels, 0, defaultRedelivery(svc.config), quiet, options),
+  };
 }

@@ -7,13 +7,8 @@
 
 import { WHATSAPP_ERRORS } from "@tidings/provider-simulators";
 import { describe, expect } from "vitest";
-import { buildAdapter } from "../src/channels/adapters.ts";
-import { ChannelCache } from "../src/channels/channel-cache.ts";
-import { reconcile } from "../src/delivery-reports/reconcile.ts";
-import type { Channel as ChannelRow } from "../src/generated/prisma/client.ts";
-import type { Logger } from "../src/outbound/channel.ts";
-import { defaultRedelivery } from "../src/outbound/redelivery.ts";
 import { msisdn, outboundReaching } from "./helpers.ts";
+import { reconcilerOf } from "./support.ts";
 import {
   expectFellBackToSms,
   FREE_TEXT,
@@ -40,16 +35,11 @@ const postReceipt = (base: string, sid: string) =>
     ApiVersion: "2010-04-01",
   });
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
-
 /** A worker's reconciler, with a channel cache (and the WA_FB adapter, built) of its own. */
 const reconciler = async (svc: Svc) => {
-  const channels = new ChannelCache(svc.db, 60_000, {
-    injected: {},
-    build: (row: ChannelRow) => buildAdapter(row, quiet, svc.config, svc.db),
-  });
+  const { channels, pass } = reconcilerOf(svc);
   await channels.resolve("WA_FB");
-  return () => reconcile(svc.db, channels, 0, defaultRedelivery(svc.config), quiet);
+  return () => pass();
 };
 
 describe("falling back from WhatsApp to SMS", () => {
