@@ -4,7 +4,7 @@
 #
 #   scripts/service.sh <service> api|worker
 #
-# SERVICE_NODE_ARGS: node flags, by default a heap sized for a service process (see README.md, "Memory");
+# SERVICE_NODE_ARGS: node flags, by default a heap sized for a service process (see README.md, "How services run");
 # set it empty for Node's own defaults. Other node flags can go in NODE_OPTIONS.
 # MALLOC_ARENA_MAX (glibc): 2 unless set. With one malloc arena per thread (V8's compiler and GC threads,
 # libuv's pool), freed native memory stays spread over many arenas: ~40 MB more RSS per process, measured.
@@ -15,7 +15,13 @@ if [ ! -f "$bundle" ]; then
   echo "service.sh: no $bundle; run pnpm build first" >&2
   exit 1
 fi
-node_args="${SERVICE_NODE_ARGS---max-old-space-size=128 --max-semi-space-size=8 --liftoff-only}"
+# An API's young generation is twice a worker's: what its requests allocate dies young (see README.md, "How services
+# run"); a worker's did not gain from more.
+semi_space=8
+if [ "$2" = api ]; then
+  semi_space=16
+fi
+node_args="${SERVICE_NODE_ARGS---max-old-space-size=128 --max-semi-space-size=$semi_space --liftoff-only}"
 # SERVICE_CPU_PROF_DIR (diagnosis, e.g. BENCH_CPU_PROF): a V8 CPU profile written there when the process stops.
 # Node refuses --cpu-prof in NODE_OPTIONS, so it is passed here.
 if [ -n "${SERVICE_CPU_PROF_DIR:-}" ]; then

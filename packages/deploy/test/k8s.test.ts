@@ -21,8 +21,11 @@ import {
 import { validateManifest } from "./schemas.ts";
 import { apiPort, CONFIG_LOADERS, SERVICES, serviceOf, serviceUrlVars, workerPort } from "./services.ts";
 
-/** The largest RSS measured under load (BENCHMARKS.md: 128-140 MB APIs, 122-138 MB workers; 143 MB the brief's bound). */
-const MEASURED_RSS = 143 * 1000 * 1000;
+/**
+ * The largest RSS measured under load, by role (`pnpm bench pipeline`, session 19: an API 176 MB with its 16 MB
+ * semi-space, a worker 148 MB with 8; README.md, SERVICE_NODE_ARGS).
+ */
+const MEASURED_RSS: Record<string, number> = { api: 176 * 1000 * 1000, worker: 148 * 1000 * 1000 };
 /** The bound every process keeps (issue 10). */
 const RSS_TARGET = 200 * 1000 * 1000;
 
@@ -165,10 +168,13 @@ describe("infra/k8s", () => {
   });
 
   it("requests memory above the measured RSS and limits it near the 200 MB bound", ({ manifests }) => {
-    for (const { deployment, container } of processes(manifests)) {
+    for (const { deployment, container, role } of processes(manifests)) {
       const { requests, limits } = container.resources;
       const name = deployment.metadata.name;
-      expect({ name, request: bytes(requests.memory) >= MEASURED_RSS }).toEqual({ name, request: true });
+      expect({ name, request: bytes(requests.memory) >= (MEASURED_RSS[role] ?? Infinity) }).toEqual({
+        name,
+        request: true,
+      });
       expect({ name, limit: bytes(limits.memory) >= RSS_TARGET }).toEqual({ name, limit: true });
       expect({ name, limit: bytes(limits.memory) <= 2 * bytes(requests.memory) }).toEqual({
         name,
