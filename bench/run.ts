@@ -7,7 +7,7 @@
  *   BENCH_ROWS=2000                rows for the database figures
  *   BENCH_SUBSCRIPTIONS=20000      subscriptions for the fan-out (100000 for the target figure)
  *   BENCH_TOPIC_SUBSCRIBERS=10000  verified subscribers of the topic publish
- *   BENCH_API_REQUESTS=5000, BENCH_API_CONCURRENCY=32, BENCH_OPEN_RATE=1000, BENCH_OPEN_SECONDS=5
+ *   BENCH_API_REQUESTS=20000, BENCH_API_CONCURRENCY=32, BENCH_OPEN_RATE=1000, BENCH_OPEN_SECONDS=5
  *   BENCH_PIPELINE_MESSAGES=5000, BENCH_PIPELINE_WORKERS=2
  *   BENCH_SCALING_MESSAGES=2000, BENCH_SCALING_LATENCY_MS=50, BENCH_SCALING_WORKERS=1,2,4,
  *                              BENCH_SCALING_PREFETCH (sends in flight per worker; default "default,2")
