@@ -370,6 +370,7 @@ const outboundRow = (content: string): OutboundRow => {
     expiresAt: null,
     sensitive: false,
     redactedAt: null,
+    askedAt: null,
     history: [],
   };
 };

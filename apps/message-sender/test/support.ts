@@ -347,8 +347,9 @@ export function archivingTest(prefix: string) {
 const quiet = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
 
 /**
- * A worker's reconciliation passes, run by the test itself (every `submitted` outbound is due at once), with a
- * channel cache of their own whose adapters are built as a worker builds them, logging nothing.
+ * A worker's reconciliation passes, run by the test itself (every `submitted` outbound is due at once, and due again
+ * as soon as it was asked about, unless `againAfterMs` says otherwise), with a channel cache of their own whose
+ * adapters are built as a worker builds them, logging nothing.
  */
 export function reconcilerOf(svc: Svc) {
   const channels = new ChannelCache(svc.db, 60_000, {
@@ -357,7 +358,7 @@ export function reconcilerOf(svc: Svc) {
   });
   return {
     channels,
-    pass: (options?: ReconcileOptions) =>
-      reconcile(svc.db, channels, 0, defaultRedelivery(svc.config), quiet, options),
+    pass: (options: Partial<ReconcileOptions> = {}) =>
+      reconcile(svc.db, channels, 0, defaultRedelivery(svc.config), quiet, { againAfterMs: 0, ...options }),
   };
 }

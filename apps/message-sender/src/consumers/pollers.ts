@@ -20,9 +20,14 @@ export function startPollers(
   channels: ChannelCache,
   clock: Clock,
 ): Stop {
-  const cursor = {};
+  // An outbound asked about is not asked again by any worker for half an interval: each worker's next pass finds it
+  // due again, and the passes of several workers share the rest.
+  const againAfterMs = config.RECONCILE_INTERVAL_MS / 2;
   const reconciler = every(config.RECONCILE_INTERVAL_MS, logger, "reconciliation", (signal) =>
-    reconcile(db, channels, config.RECONCILE_AFTER_MS, defaultRedelivery(config), logger, { cursor, signal }),
+    reconcile(db, channels, config.RECONCILE_AFTER_MS, defaultRedelivery(config), logger, {
+      againAfterMs,
+      signal,
+    }),
   );
   const duePoller = every(config.DUE_POLL_INTERVAL_MS, logger, "due-message poll", async () => {
     const { released, expired } = await releaseDue(db, clock());

@@ -9,9 +9,9 @@ import { fallBack, fallbackOf } from "../outbound/fallback.ts";
 import { NO_REPORT } from "../outbound/redelivery.ts";
 import { recordNoReport, reportFinal } from "../outbound/status.ts";
 
-/** Outbounds read at a time. */
+/** Outbounds claimed at a time. */
 const BATCH = 100;
-/** Batches one pass reads at most: a pass asks about up to 1,000 outbounds, the next one goes on from there. */
+/** Batches one pass claims at most: a pass asks about up to 1,000 outbounds. */
 const MAX_BATCHES = 10;
 /** Provider status requests in flight at once in one pass. */
 const CONCURRENT_LOOKUPS = 10;
@@ -24,40 +24,35 @@ interface Stale {
   channel: string;
   provider_id: string | null;
   to_addr: string;
-  updated_at: Date;
   /** Submitted for longer than its channel's `no_report_timeout_seconds`. */
   overdue: boolean;
 }
 
-/** Where a worker's passes have got to: the last outbound asked about, none at the start (the oldest first). */
-export interface ReconcileCursor {
-  after?: Pick<Stale, "id" | "updated_at">;
-}
-
 /**
- * A pass's batch size (BATCH) and batches (MAX_BATCHES); `cursor`, where to start and where it left off (the
- * worker's passes share one); `signal`, its stop: once aborted, the pass ends after the batch it is in.
+ * `againAfterMs`: an outbound asked about less than this long ago (by any worker's pass) is not asked again (the
+ * worker gives half its interval). A pass's batch size (BATCH) and batches (MAX_BATCHES); `signal`, its stop: once
+ * aborted, the pass ends after the batch it is in.
  */
 export interface ReconcileOptions {
+  againAfterMs: number;
   batch?: number;
   maxBatches?: number;
-  cursor?: ReconcileCursor;
   signal?: AbortSignal;
 }
 
 /**
- * One reconciliation pass (DHOS's bulk_update), oldest first, over outbounds `submitted` with no final status:
- * those submitted more than `afterMs` ago are asked about (the provider's status lookup: a lost status callback)
- * and a final answer is applied as a report (a failure the channel's policy retries is another attempt); those
- * submitted longer than their channel's no-report timeout (`defaults` for channels that set none) and still not
- * final, or that can't be asked (no lookup, as Vonage's; no provider id), fail with reason `no_report` (no
- * delivery report). A failed lookup leaves the outbound for the next pass. A pass reads a batch at a time, each after
- * the last one read, up to `maxBatches`, and leaves `cursor` there: the next pass goes on from it, and from the oldest
- * again once a batch is not full. So a backlog (an outage of the callback endpoint leaves thousands) is caught up at
- * 1,000 an interval rather than 100, every waiting outbound is asked about in turn (not only the 100 oldest, again
- * and again, while they never become final), and a provider is asked at most 1,000 times a pass. Also forgets early
- * reports and orphan part reports older than a day. Several workers may run it at once: a report only moves status
- * forward, once. Returns how many outbounds reached a final status or another attempt.
+ * One reconciliation pass (DHOS's bulk_update) over outbounds `submitted` with no final status: those submitted more
+ * than `afterMs` ago are asked about (the provider's status lookup: a lost status callback) and a final answer is
+ * applied as a report (a failure the channel's policy retries is another attempt); those submitted longer than their
+ * channel's no-report timeout (`defaults` for channels that set none) and still not final, or that can't be asked
+ * (no lookup, as Vonage's; no provider id), fail with reason `no_report` (no delivery report). A failed lookup leaves
+ * the outbound for a later pass. A pass claims a batch at a time (never asked first, then those asked longest ago,
+ * the oldest first), up to `maxBatches`: a claim sets the outbound's `asked_at`, and an outbound asked less than
+ * `againAfterMs` ago is not claimed, so several workers' passes share the waiting outbounds between them instead of
+ * each asking about all of them, a backlog (an outage of the callback endpoint leaves thousands) is caught up at
+ * 1,000 a pass, every waiting outbound is asked about in turn (not only the oldest, again and again, while they never
+ * become final), and a provider is asked at most 1,000 times a pass. Also forgets early reports and orphan part
+ * reports older than a day. Returns how many outbounds reached a final status or another attempt.
  */
 export async function reconcile(
   db: Db,
@@ -65,7 +60,7 @@ export async function reconcile(
   afterMs: number,
   defaults: RedeliveryPolicy,
   log: Logger,
-  { batch = BATCH, maxBatches = MAX_BATCHES, cursor = {}, signal }: ReconcileOptions = {},
+  { againAfterMs, batch = BATCH, maxBatches = MAX_BATCHES, signal }: ReconcileOptions,
 ): Promise<number> {
   const retention = new Date(Date.now() - EARLY_REPORT_RETENTION_MS);
   await db.earlyReport.deleteMany({ where: { receivedAt: { lt: retention } } });
@@ -124,44 +119,53 @@ export async function reconcile(
       log.warn({ err, outboundId: id, providerId }, "could not ask the provider about an outbound");
     }
   };
-  let read = 0;
-  do {
-    const stale = await staleBatch(db, afterMs, defaults, batch, cursor.after);
+  const asked: string[] = [];
+  for (let read = 1; ; read++) {
+    const claimed = await claimBatch(db, afterMs, againAfterMs, defaults, batch, asked);
+    asked.push(...claimed.map((row) => row.id));
     // A few provider requests at a time: after an outage of the callback endpoint thousands may be waiting.
-    for (let i = 0; i < stale.length; i += CONCURRENT_LOOKUPS) {
-      await Promise.all(stale.slice(i, i + CONCURRENT_LOOKUPS).map(ask));
+    for (let i = 0; i < claimed.length; i += CONCURRENT_LOOKUPS) {
+      await Promise.all(claimed.slice(i, i + CONCURRENT_LOOKUPS).map(ask));
     }
-    cursor.after = stale.length === batch ? stale.at(-1) : undefined;
-    read++;
-  } while (cursor.after && read < maxBatches && !signal?.aborted);
+    if (claimed.length < batch || read >= maxBatches || signal?.aborted) {
+      break;
+    }
+  }
   return finished;
 }
 
 /**
- * The next `batch` outbounds to ask about, oldest first, after `after` (the last one asked: one whose answer was not
- * final is still `submitted`, and is asked again only once the cursor has come round).
+ * Claims the next `batch` outbounds to ask about: due (see reconcile), not asked in the last `againAfterMs` nor
+ * already in this pass (`asked`), never asked first, then asked longest ago, the oldest first; sets their
+ * `asked_at`. Rows another transaction holds (a status callback applying, another pass's claim) are skipped, not
+ * waited for.
  */
-function staleBatch(
+function claimBatch(
   db: Db,
   afterMs: number,
+  againAfterMs: number,
   defaults: RedeliveryPolicy,
   batch: number,
-  after: ReconcileCursor["after"],
+  asked: string[],
 ): Promise<Stale[]> {
   const timeout = `make_interval(secs => COALESCE((c.redelivery->>'no_report_timeout_seconds')::float8, $2))`;
   return db.$queryRawUnsafe<Stale[]>(
-    `SELECT o.id::text, o.channel, o.provider_id, o.to_addr, o.updated_at,
-            o.updated_at < now() - ${timeout} AS overdue
-     FROM outbound o LEFT JOIN channel c ON c.id = o.channel
-     WHERE o.status = 'submitted'
-       AND (o.provider_id IS NOT NULL AND o.updated_at < now() - make_interval(secs => $1::float8)
-         OR o.updated_at < now() - ${timeout})
-       AND ($4::timestamptz IS NULL OR (o.updated_at, o.id) > ($4::timestamptz, $5::uuid))
-     ORDER BY o.updated_at, o.id LIMIT $3`,
+    `WITH due AS (
+       SELECT o.id, o.updated_at < now() - ${timeout} AS overdue
+       FROM outbound o LEFT JOIN channel c ON c.id = o.channel
+       WHERE o.status = 'submitted'
+         AND (o.provider_id IS NOT NULL AND o.updated_at < now() - make_interval(secs => $1::float8)
+           OR o.updated_at < now() - ${timeout})
+         AND (o.asked_at IS NULL OR o.asked_at < now() - make_interval(secs => $4::float8))
+         AND o.id <> ALL($5::uuid[])
+       ORDER BY o.asked_at ASC NULLS FIRST, o.updated_at, o.id LIMIT $3
+       FOR UPDATE OF o SKIP LOCKED)
+     UPDATE outbound o SET asked_at = now() FROM due WHERE o.id = due.id
+     RETURNING o.id::text, o.channel, o.provider_id, o.to_addr, due.overdue`,
     afterMs / 1000,
     defaults.no_report_timeout_seconds,
     batch,
-    after?.updated_at ?? null,
-    after?.id ?? null,
+    againAfterMs / 1000,
+    asked,
   );
 }

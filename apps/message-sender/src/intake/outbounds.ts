@@ -124,6 +124,7 @@ export async function createOutbound(
     expiresAt: timing.expiresAt,
     sensitive: input.sensitive ?? false,
     redactedAt: null,
+    askedAt: null,
     history: [],
   };
   await writer.store(row, {
