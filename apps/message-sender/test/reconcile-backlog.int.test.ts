@@ -5,12 +5,19 @@
  * pass ends after the batch it is in, and an outbound is asked again only once `againAfterMs` has passed. The
  * worker's own reconciler is off here: the test runs the passes.
  */
-import { adminAuth, serviceTest, waitFor } from "@tidings/testing";
+import { serviceTest, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { ReconcileOptions } from "../src/delivery-reports/reconcile.ts";
 import { createMessageSenderService } from "../src/service.ts";
 import { createTwilioChannel, msisdn } from "./helpers.ts";
-import { reconcilerOf, type Svc, type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
+import {
+  reconcilerOf,
+  type Svc,
+  sendVia,
+  type TwilioFixtures,
+  twilioSetUp,
+  twilioSimulator,
+} from "./support.ts";
 
 const SID = `AC${"6".repeat(32)}`;
 const TOKEN = "reconcile-backlog-token";
@@ -44,13 +51,7 @@ async function backlog(
     sim.script(to, ["none"]);
   }
   for (const to of recipients) {
-    const answer = await svc.app.inject({
-      method: "POST",
-      url: "/api/v1/outbound/",
-      headers: adminAuth,
-      payload: { to_addr: to, content: "backlog", metadata: {}, channel: "TW_BACKLOG" },
-    });
-    expect(answer.statusCode).toBe(201);
+    await sendVia(svc, "TW_BACKLOG", to, { content: "backlog" });
   }
   const sent = () => sim.messages.filter((m) => recipients.includes(m.to));
   await waitFor(
