@@ -158,6 +158,64 @@ describe("POST /api/v1/archive-outbounds/", () => {
       { day: d3, status: "delivered" },
     ])) as [string, string];
     await call(svc, "POST", "/api/v1/aggregate-outbounds/", { start: d1, end: d3 });
+    // delivered1 was sent twice: its history, and the late report of its first attempt.
+    const at = (minute: number) => `${d1}T10:${String(minute).padStart(2, "0")}:00.000Z`;
+    await svc.db.outbound.update({
+      where: { id: delivered1 },
+      data: {
+        history: [
+          {
+            at: at(1),
+            status: "submitted",
+            channel: "LOG",
+            provider_id: "first",
+            worker: "w1",
+            reason: null,
+          },
+          {
+            at: at(2),
+            status: "queued",
+            channel: "LOG",
+            provider_id: "first",
+            worker: "w1",
+            reason: "timeout",
+          },
+          {
+            at: at(3),
+            status: "submitted",
+            channel: "LOG",
+            provider_id: "second",
+            worker: "w2",
+            reason: null,
+          },
+          {
+            at: at(5),
+            status: "delivered",
+            channel: "LOG",
+            provider_id: "second",
+            worker: null,
+            reason: null,
+          },
+        ],
+        pastAttempts: {
+          create: {
+            channel: "LOG",
+            providerId: "first",
+            lateStatus: "failed",
+            lateReason: "expired",
+            lateAt: new Date(at(4)),
+          },
+        },
+      },
+    });
+    const history = (await call(svc, "GET", `/api/v1/outbound/${delivered1}/history/`)).json().history;
+    expect(history.map((h: { status: string }) => h.status)).toEqual([
+      "submitted",
+      "queued",
+      "submitted",
+      "failed",
+      "delivered",
+    ]);
 
     const res = await call(svc, "POST", "/api/v1/archive-outbounds/", { start: d1, end: d3 });
     expect(res.statusCode).toBe(202);
@@ -171,6 +229,9 @@ describe("POST /api/v1/archive-outbounds/", () => {
       .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.id)).toEqual([delivered1, failed1]);
     expect(lines[0]).toMatchObject({ id: delivered1, status: "delivered", channel: "LOG", content: "Hello" });
+    // With the history the API answered: the archive is all that is left of an outbound once it is deleted.
+    expect(lines[0].history).toEqual(history);
+    expect(lines[1].history).toEqual([]);
     // Exactly the rows written are gone; those still on their way stay (a day with none final is skipped).
     const left = await svc.db.outbound.findMany({
       where: { id: { in: [delivered1, failed1, queued1, queued2, delivered3] } },

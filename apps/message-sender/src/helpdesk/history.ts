@@ -24,32 +24,20 @@ const toEntry = (entry: Prisma.JsonObject): OutboundHistoryEntry => ({
   reason: text(entry, "reason"),
 });
 
+/** What an outbound's history is read from besides its own `history` column: its earlier attempts' late reports. */
+export const LATE_REPORTS = { pastAttempts: { where: { lateAt: { not: null } } } } as const;
+
 /**
  * Every status change of an outbound, oldest first (changes made in one transaction share a time; the order they
  * were made in breaks the tie), with the late report of each earlier attempt (kept on outbound_past_attempt: it
- * changed nothing). 404 also when `visible` (see ../api-keys/visibility.ts) hides the outbound.
+ * changed nothing): from its `history` and its LATE_REPORTS.
  */
-export async function outboundHistory(
-  db: Db,
-  id: string,
-  visible?: Prisma.OutboundWhereInput,
-): Promise<OutboundHistoryFields> {
-  const outbound = await db.outbound.findFirst({
-    where: { id, ...visible },
-    select: {
-      id: true,
-      status: true,
-      createdAt: true,
-      redactedAt: true,
-      history: true,
-      pastAttempts: { where: { lateAt: { not: null } } },
-    },
-  });
-  if (!outbound) {
-    throw senderError("OUTBOUND_NOT_FOUND", `Outbound ${id} not found`);
-  }
-  const changes = (Array.isArray(outbound.history) ? outbound.history : []).filter(isObject).map(toEntry);
-  const late = outbound.pastAttempts.map(
+export function historyEntries(
+  history: Prisma.JsonValue,
+  pastAttempts: Prisma.OutboundPastAttemptGetPayload<object>[],
+): OutboundHistoryEntry[] {
+  const changes = (Array.isArray(history) ? history : []).filter(isObject).map(toEntry);
+  const late = pastAttempts.map(
     (p): OutboundHistoryEntry => ({
       at: (p.lateAt as Date).toISOString(),
       status: p.lateStatus as OutboundHistoryEntry["status"],
@@ -59,12 +47,28 @@ export async function outboundHistory(
       reason: `late report of an earlier attempt${p.lateReason ? `: ${p.lateReason}` : ""}`,
     }),
   );
+  // Sorted by time only: the sort is stable, so the changes keep their order among themselves.
+  return [...changes, ...late].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+/** An outbound's history (see historyEntries). 404 also when `visible` (see ../api-keys/visibility.ts) hides it. */
+export async function outboundHistory(
+  db: Db,
+  id: string,
+  visible?: Prisma.OutboundWhereInput,
+): Promise<OutboundHistoryFields> {
+  const outbound = await db.outbound.findFirst({
+    where: { id, ...visible },
+    select: { id: true, status: true, createdAt: true, redactedAt: true, history: true, ...LATE_REPORTS },
+  });
+  if (!outbound) {
+    throw senderError("OUTBOUND_NOT_FOUND", `Outbound ${id} not found`);
+  }
   return {
     id: outbound.id,
     status: outbound.status,
     created_at: outbound.createdAt.toISOString(),
     redacted_at: outbound.redactedAt?.toISOString() ?? null,
-    // Sorted by time only: the sort is stable, so the changes keep their order among themselves.
-    history: [...changes, ...late].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)),
+    history: historyEntries(outbound.history, outbound.pastAttempts),
   };
 }

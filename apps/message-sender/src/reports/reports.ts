@@ -10,6 +10,7 @@ import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
+import { historyEntries, LATE_REPORTS } from "../helpdesk/history.ts";
 import { toOutbound } from "../outbound/mapping.ts";
 
 const DAY_MS = 86_400_000;
@@ -194,10 +195,12 @@ async function archiveDay(tx: Tx, dir: string, day: string): Promise<number> {
         },
         orderBy: [{ createdAt: "asc" }, { id: "asc" }],
         take: ARCHIVE_PAGE,
+        include: LATE_REPORTS,
       });
       for (const row of rows) {
         ids.push(row.id);
-        yield `${JSON.stringify(toOutbound(row))}\n`;
+        // With its history: the archive is all that is left of it once the row is deleted.
+        yield `${JSON.stringify({ ...toOutbound(row), history: historyEntries(row.history, row.pastAttempts) })}\n`;
       }
       const last = rows.at(-1);
       if (!last || rows.length < ARCHIVE_PAGE) {
