@@ -13,10 +13,10 @@ import path from "node:path";
 import {
   applyMigrations,
   buildSnapshot,
-  diffSchema,
   loadSchemaFiles,
   ownSchemaFiles,
   snapshotPath,
+  uncoveredChanges,
 } from "./migrations.ts";
 import { databaseUrlFor } from "./service-db.ts";
 
@@ -38,8 +38,8 @@ switch (command) {
     if (!name || !/^[a-z0-9_]+$/.test(name)) {
       throw new Error("usage: tidings-db diff <name> (lower-case letters, digits and _)");
     }
-    const sql = await diffSchema(appDir, url);
-    if (!sql.trim() || sql.includes("This is an empty migration")) {
+    const sql = await uncoveredChanges(appDir, url);
+    if (!sql) {
       process.stdout.write(`${service}: no schema changes\n`);
       break;
     }
@@ -55,8 +55,8 @@ switch (command) {
     break;
   }
   case "check": {
-    const sql = await diffSchema(appDir, url);
-    if (sql.trim() && !sql.includes("This is an empty migration")) {
+    const sql = await uncoveredChanges(appDir, url);
+    if (sql) {
       process.stderr.write(`${service}: the schema has changes no migration covers:\n${sql}\n`);
       process.exit(1);
     }

@@ -214,6 +214,12 @@ export async function diffSchema(appDir: string, serverUrl: string): Promise<str
   }
 }
 
+/** What `tidings-db check` reports: the SQL of the schema files' changes no migration covers, or "" for none. */
+export async function uncoveredChanges(appDir: string, serverUrl: string): Promise<string> {
+  const sql = await diffSchema(appDir, serverUrl);
+  return sql.trim() && !sql.includes("This is an empty migration") ? sql : "";
+}
+
 /** The schema files as one snapshot file: generator and datasource blocks once, then every model. */
 export function buildSnapshot(files: { path: string; content: string }[]): string {
   return `${files.map((f) => `// ${path.basename(f.path)}\n${f.content.trim()}\n`).join("\n")}`;
