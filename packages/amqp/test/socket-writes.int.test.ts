@@ -33,7 +33,7 @@ describe("amqplib's writes", () => {
       await nextTurn();
       expect(single).not.toHaveBeenCalled();
       expect(vector).toHaveBeenCalledTimes(1);
-      expect((vector.mock.calls[0]?.[0] as unknown[]).length).toBe(40);
+      expect(vector.mock.calls[0]?.[0]).toHaveLength(40);
     } finally {
       await model.close();
     }
