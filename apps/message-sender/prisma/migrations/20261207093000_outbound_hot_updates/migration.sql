@@ -3,7 +3,8 @@
 -- to each of the table's ten indexes: 40 index entries a delivered message.
 
 -- Room on each page for the next version of its rows: the claim (claimed_by and claimed_until, in no index)
--- becomes a HOT update, with no index entry at all, when its page has room for the new version.
+-- becomes a HOT update, with no index entry at all, when its page has room for the new version. It applies to the
+-- pages written from now on (new outbounds): the pages already full stay so until the table is rewritten.
 ALTER TABLE "outbound" SET (fillfactor = 70);
 
 -- Only the rows that have the column: a send without a batch, a not_before, an expiry or an identity (most
