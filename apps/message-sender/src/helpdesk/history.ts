@@ -1,7 +1,7 @@
 import type { OutboundHistory, OutboundHistoryEntry } from "@tidings/contracts";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
+import type { OutboundPastAttempt, Prisma } from "../generated/prisma/client.ts";
 
 /** An outbound's status history but for its link (which the route adds). */
 export type OutboundHistoryFields = Omit<OutboundHistory, "outbound">;
@@ -34,7 +34,7 @@ export const LATE_REPORTS = { pastAttempts: { where: { lateAt: { not: null } } }
  */
 export function historyEntries(
   history: Prisma.JsonValue,
-  pastAttempts: Prisma.OutboundPastAttemptGetPayload<object>[],
+  pastAttempts: OutboundPastAttempt[],
 ): OutboundHistoryEntry[] {
   const changes = (Array.isArray(history) ? history : []).filter(isObject).map(toEntry);
   const late = pastAttempts.map(
