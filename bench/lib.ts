@@ -2,7 +2,8 @@
  * What every benchmark shares: the figure table and its JSON, timing and percentiles, a closed-loop and an
  * open-loop HTTP load generator (keep-alive), a per-process RSS sampler, and scratch databases/namespaces.
  */
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -303,9 +304,23 @@ export async function openLoop(perSecond: number, durationMs: number, send: Send
   return tally.result(performance.now() - start);
 }
 
+/**
+ * A file of /proc, or "" once its process is gone. Read synchronously: the meters read one every few ms, and an
+ * asynchronous read (open, stat, read and close on the thread pool, each with its promise) cost the load generator's
+ * process more than its requests did (a tenth of its CPU in `pipeline`, counted as the load generator's and taken from
+ * the machine the platform runs on); a read of /proc does not block.
+ */
+function readProc(file: string): string {
+  try {
+    return readFileSync(`/proc/${file}`, "utf8");
+  } catch {
+    return "";
+  }
+}
+
 /** The resident set size of a process in MB (from /proc), or undefined once it is gone. */
-export async function rssMb(pid: number): Promise<number | undefined> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+export function rssMb(pid: number): number | undefined {
+  const status = readProc(`${pid}/status`);
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
   return kb === undefined ? undefined : Number(kb) / 1024;
 }
@@ -314,7 +329,7 @@ export async function rssMb(pid: number): Promise<number | undefined> {
 export class RssSampler {
   readonly max = new Map<string, number>();
   private readonly pids = new Map<string, number>();
-  private readonly timer = setInterval(() => void this.sample(), 250).unref();
+  private readonly timer = setInterval(() => this.sample(), 250).unref();
 
   track(name: string, pid: number | undefined): void {
     if (pid !== undefined) {
@@ -322,9 +337,9 @@ export class RssSampler {
     }
   }
 
-  async sample(): Promise<void> {
+  sample(): void {
     for (const [name, pid] of this.pids) {
-      const mb = await rssMb(pid);
+      const mb = rssMb(pid);
       if (mb !== undefined && mb > (this.max.get(name) ?? 0)) {
         this.max.set(name, mb);
       }
@@ -334,7 +349,7 @@ export class RssSampler {
   /** Stops sampling and records one figure per process: its maximum RSS. */
   async report(label: string): Promise<void> {
     clearInterval(this.timer);
-    await this.sample();
+    this.sample();
     for (const [name, mb] of this.max) {
       record({ name: `RSS max, ${label}: ${name}`, value: mb, unit: "MB", target: "<= 200 MB" });
     }
@@ -383,8 +398,8 @@ export async function httpLoad(
 }
 
 /** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
-export async function cpuMs(pid: number | undefined): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+export function cpuMs(pid: number | undefined): number {
+  const stat = pid === undefined ? "" : readProc(`${pid}/stat`);
   // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10;
@@ -397,9 +412,9 @@ export async function cpuMs(pid: number | undefined): Promise<number> {
 export async function cpuMeter(
   pids: (number | undefined)[],
 ): Promise<{ per(count: number): Promise<number> }> {
-  const total = async () => (await Promise.all(pids.map(cpuMs))).reduce((a, b) => a + b, 0);
-  const before = await total();
-  return { per: async (count) => ((await total()) - before) / count };
+  const total = () => pids.map(cpuMs).reduce((a, b) => a + b, 0);
+  const before = total();
+  return { per: async (count) => (total() - before) / count };
 }
 
 /**
@@ -411,24 +426,24 @@ export async function cpuMeter(
 export async function namedCpuMeter(name: string): Promise<{ per(count: number): Promise<number> }> {
   const baseline = new Map<number, number>();
   const last = new Map<number, number>();
-  const sample = async () => {
-    for (const pid of await pidsNamed(name)) {
-      const ms = await cpuMs(pid);
+  const sample = () => {
+    for (const pid of pidsNamed(name)) {
+      const ms = cpuMs(pid);
       if (ms > 0) {
         last.set(pid, Math.max(last.get(pid) ?? 0, ms));
       }
     }
   };
-  await sample();
+  sample();
   for (const [pid, ms] of last) {
     baseline.set(pid, ms);
   }
-  const timer = setInterval(() => void sample().catch(() => undefined), 250);
+  const timer = setInterval(sample, 250);
   timer.unref();
   return {
     per: async (count) => {
       clearInterval(timer);
-      await sample();
+      sample();
       let used = 0;
       for (const [pid, ms] of last) {
         used += ms - (baseline.get(pid) ?? 0);
@@ -439,12 +454,11 @@ export async function namedCpuMeter(name: string): Promise<{ per(count: number):
 }
 
 /** The pids of this machine's processes whose command name is `name` (e.g. postgres, beam.smp). */
-export async function pidsNamed(name: string): Promise<number[]> {
+export function pidsNamed(name: string): number[] {
   const pids: number[] = [];
-  for (const entry of await readdir("/proc")) {
+  for (const entry of readdirSync("/proc")) {
     if (/^\d+$/.test(entry)) {
-      const comm = await readFile(`/proc/${entry}/comm`, "utf8").catch(() => "");
-      if (comm.trim() === name) {
+      if (readProc(`${entry}/comm`).trim() === name) {
         pids.push(Number(entry));
       }
     }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import twilio from "twilio";
-import { json } from "./http.ts";
+import { json, postWebhook } from "./http.ts";
 
 // Twilio's REST wire format: its errors, its message resource and its list envelope.
 
@@ -227,16 +227,14 @@ export async function postSigned(
   params: Record<string, string>,
 ): Promise<number> {
   try {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: {
+    return await postWebhook(
+      url,
+      {
         "content-type": "application/x-www-form-urlencoded",
         "x-twilio-signature": twilio.getExpectedTwilioSignature(token, url, params),
       },
-      body: new URLSearchParams(params).toString(),
-    });
-    await res.arrayBuffer();
-    return res.status;
+      new URLSearchParams(params).toString(),
+    );
   } catch {
     return -1;
   }

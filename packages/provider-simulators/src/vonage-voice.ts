@@ -1,7 +1,7 @@
 import { createHash, createHmac, createVerify, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { json, readText, startHttpServer } from "./http.ts";
+import { json, postWebhook, readText, startHttpServer } from "./http.ts";
 import { scripted } from "./scripted.ts";
 import { type CallOutcome, endCall, type VoiceSimulator } from "./voice.ts";
 
@@ -97,16 +97,14 @@ export async function postVonageSigned(
 ): Promise<number> {
   const text = JSON.stringify(body);
   try {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: {
+    return await postWebhook(
+      url,
+      {
         "content-type": "application/json",
         authorization: `Bearer ${vonageWebhookJwt(secret, text, applicationId)}`,
       },
-      body: text,
-    });
-    await res.arrayBuffer();
-    return res.status;
+      text,
+    );
   } catch {
     return -1;
   }

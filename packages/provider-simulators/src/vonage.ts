@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { smsSegments } from "@tidings/contracts";
-import { json, readText, startHttpServer } from "./http.ts";
+import { json, postWebhook, readText, startHttpServer } from "./http.ts";
 import { scripted } from "./scripted.ts";
 
 /** A Vonage SMS API error: HTTP 200 with a non-zero message status, as the real API answers. */
@@ -208,13 +208,11 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
     m.status = status;
     let responseStatus = -1;
     try {
-      const res = await fetch(m.callback, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(params).toString(),
-      });
-      responseStatus = res.status;
-      await res.arrayBuffer();
+      responseStatus = await postWebhook(
+        m.callback,
+        { "content-type": "application/x-www-form-urlencoded" },
+        new URLSearchParams(params).toString(),
+      );
     } catch {
       // unreachable receiver
     }
@@ -355,13 +353,12 @@ export async function startVonageSimulator(options: VonageSimulatorOptions): Pro
       if (settings.signatureSecret) {
         params.sig = vonageSignature(params, settings.signatureSecret, settings.signatureMethod);
       }
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(params).toString(),
-      });
-      await res.arrayBuffer();
-      return { status: res.status, messageId: id };
+      const status = await postWebhook(
+        url,
+        { "content-type": "application/x-www-form-urlencoded" },
+        new URLSearchParams(params).toString(),
+      );
+      return { status, messageId: id };
     },
     async sendReceipt(messageId, status, errCode) {
       const m = messages.find((x) => x.parts.some((part) => part.messageId === messageId));
