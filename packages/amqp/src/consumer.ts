@@ -18,6 +18,7 @@ import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
 import type { Logger } from "pino";
 import { AckBatcher } from "./acks.ts";
 import { NonRetryableError, RetryNotBeforeError } from "./errors.ts";
+import { lazyChild } from "./lazy-logger.ts";
 import { publishConfirmed } from "./publish.ts";
 import { handleDuration, handledMessages, traceContextFrom, tracer } from "./telemetry.ts";
 
@@ -163,7 +164,12 @@ export class Consumer<Q extends QueueName> {
   ): Promise<Outcome> {
     const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
     const messageId = String(msg.properties.messageId ?? "");
-    const log = this.log.child({ messageId, type, correlationId: msg.properties.correlationId, attempt });
+    const log = lazyChild(this.log, {
+      messageId,
+      type,
+      correlationId: msg.properties.correlationId,
+      attempt,
+    });
     try {
       const { name, payload } = this.decode(type, msg);
       const ctx: MessageContext = {

@@ -17,6 +17,7 @@ export {
   replayDeadLetters,
 } from "./dead-letters.ts";
 export { NonRetryableError, RetryNotBeforeError } from "./errors.ts";
+export { lazyChild } from "./lazy-logger.ts";
 export {
   deleteNamespace,
   deleteScratchNamespaces,

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { Broker, SqlExecutor } from "@tidings/amqp";
+import { type Broker, lazyChild, type SqlExecutor } from "@tidings/amqp";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { Logger } from "pino";
-import { requestLogger } from "./logger.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { docsPlugin } from "./plugins/docs.ts";
 import { errorHandlerPlugin } from "./plugins/error-handler.ts";
@@ -48,7 +47,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<void> | void): Promise<Api> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    childLoggerFactory: (logger, bindings, options) => requestLogger(logger as Logger, bindings, options),
+    // A request's logger is made when it first logs a line its level lets through.
+    childLoggerFactory: (logger, bindings, options) => lazyChild(logger as Logger, bindings, options),
     genReqId: (req) => {
       const given = req.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();

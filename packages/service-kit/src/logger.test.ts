@@ -1,6 +1,6 @@
 import pino, { type Logger } from "pino";
 import { describe, expect, it } from "vitest";
-import { loggerOptions, maskPii, requestLogger } from "./logger.ts";
+import { loggerOptions, maskPii } from "./logger.ts";
 
 /** A logger with the service's options writing JSON lines into memory. */
 function memoryLogger(): { logger: Logger; lines: () => Record<string, unknown>[]; raw: () => string } {
@@ -167,51 +167,5 @@ describe("maskPii", () => {
   it("answers an empty text for a missing one (an error without a message), instead of throwing", () => {
     expect(maskPii(undefined)).toBe("");
     expect(maskPii(null)).toBe("");
-  });
-});
-
-describe("requestLogger", () => {
-  /** A warn-level logger in memory, counting the children made of it. */
-  function counted(): { logger: Logger; lines: () => Record<string, unknown>[]; made: () => number } {
-    const chunks: string[] = [];
-    const logger = pino(loggerOptions("test-svc", "warn"), { write: (s: string) => void chunks.push(s) });
-    const child = logger.child.bind(logger);
-    let made = 0;
-    logger.child = ((...args: Parameters<Logger["child"]>) => {
-      made++;
-      return child(...args);
-    }) as Logger["child"];
-    return { logger, lines: () => chunks.map((c) => JSON.parse(c)), made: () => made };
-  }
-
-  it("makes its child only for a line its level lets through, and writes it with the request's bindings", () => {
-    const { logger, lines, made } = counted();
-    const log = requestLogger(logger, { reqId: "req-1" }, {});
-    log.info({ req: { method: "GET", url: "/" } }, "incoming request");
-    log.debug("quiet");
-    expect(made()).toBe(0);
-    expect(log.level).toBe("warn");
-
-    log.warn({ to_addr: "+27820001001" }, "slow");
-    log.error("failed");
-    expect(made()).toBe(1);
-    expect(lines()).toMatchObject([
-      { level: 40, reqId: "req-1", msg: "slow", to_addr: "[redacted]" },
-      { level: 50, reqId: "req-1", msg: "failed" },
-    ]);
-  });
-
-  it("takes a route's own level before its child is made, and a level set later", () => {
-    const { logger, lines } = counted();
-    const log = requestLogger(logger, { reqId: "req-2" }, { level: "info" });
-    log.info("route at info");
-    log.debug("not at info");
-    const quiet = requestLogger(logger, { reqId: "req-3" }, {});
-    quiet.level = "debug";
-    quiet.debug("now at debug");
-    expect(lines().map((l) => [l.reqId, l.msg])).toEqual([
-      ["req-2", "route at info"],
-      ["req-3", "now at debug"],
-    ]);
   });
 });

@@ -1,11 +1,4 @@
-import pino, {
-  type Bindings,
-  type ChildLoggerOptions,
-  type Level,
-  type LogFn,
-  type Logger,
-  type LoggerOptions,
-} from "pino";
+import pino, { type Logger, type LoggerOptions } from "pino";
 
 /** Field names whose values are secrets or personal data wherever they appear in a log object. */
 const SENSITIVE_KEYS = [
@@ -114,55 +107,4 @@ export function createLogger(service: string, level = "info"): Logger {
     });
   }
   return pino(options);
-}
-
-/** What fastify needs of a request's logger. */
-export interface RequestLogger extends Pick<Logger, "level" | Level | "silent"> {
-  child(bindings: Bindings, options?: ChildLoggerOptions): RequestLogger;
-}
-
-/**
- * A request's logger (fastify's childLoggerFactory), made when it first logs a line its level lets through: a
- * pino child costs its bindings' serialisation and redaction, and most requests log nothing at the level a
- * service runs at (measured under `pnpm bench api`, at level warn: 2.7% of the message-sender API's busy CPU
- * samples).
- */
-export function requestLogger(
-  parent: Logger,
-  bindings: Bindings,
-  options: ChildLoggerOptions,
-): RequestLogger {
-  let child: Logger | undefined;
-  const made = () => {
-    child ??= parent.child(bindings, options);
-    return child;
-  };
-  // Until it is made, its level is the one fastify gives it (a route's logLevel) or else its parent's.
-  const enabled = (level: Level) =>
-    options.level
-      ? parent.levels.values[level]! >= parent.levels.values[options.level]!
-      : parent.isLevelEnabled(level);
-  const at =
-    (level: Level): LogFn =>
-    (...args: Parameters<LogFn>) => {
-      if (child || enabled(level)) {
-        made()[level](...args);
-      }
-    };
-  return {
-    get level() {
-      return child?.level ?? options.level ?? parent.level;
-    },
-    set level(level: string) {
-      made().level = level;
-    },
-    fatal: at("fatal"),
-    error: at("error"),
-    warn: at("warn"),
-    info: at("info"),
-    debug: at("debug"),
-    trace: at("trace"),
-    silent: () => undefined,
-    child: (more, moreOptions) => made().child(more, moreOptions),
-  };
 }
