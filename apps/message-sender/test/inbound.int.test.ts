@@ -115,6 +115,28 @@ describe("inbound", () => {
     expect(await svc.db.inbound.count({ where: { messageId: params.MessageSid } })).toBe(0);
   });
 
+  it("accepts a webhook Twilio signed for its URL without the port, not one signed for another URL", async ({
+    svc,
+    webhook,
+  }) => {
+    const params = { MessageSid: `SM${"8".repeat(32)}`, From: msisdn(), To: "+15005550006", Body: "hello" };
+    const signedFor = (url: string) =>
+      fetch(webhook, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-twilio-signature": twilio.getExpectedTwilioSignature(TOKEN, url, params),
+        },
+        body: new URLSearchParams(params).toString(),
+      });
+    const portless = new URL(webhook);
+    portless.port = "";
+    expect((await signedFor(`${webhook}?to=elsewhere`)).status).toBe(403);
+    expect(await svc.db.inbound.count({ where: { messageId: params.MessageSid } })).toBe(0);
+    expect((await signedFor(portless.toString())).status).toBe(200);
+    expect(await svc.db.inbound.count({ where: { messageId: params.MessageSid } })).toBe(1);
+  });
+
   it("links a reply to the outbound it answers, where the provider says so", async ({
     svc,
     capture,
