@@ -24,9 +24,14 @@ describe("lazyChild", () => {
     const log = lazyChild(logger, { messageId: "m-1" });
     log.info({ outboundId: "o-1" }, "sent");
     log.debug("quiet");
-    expect(made()).toBe(0);
+    // What fastify checks of a request's logger: that it has these methods.
+    for (const method of ["info", "error", "debug", "fatal", "warn", "trace", "child"] as const) {
+      expect(typeof log[method]).toBe("function");
+    }
     expect(log.level).toBe("warn");
     expect(log.isLevelEnabled("info")).toBe(false);
+    expect(log.isLevelEnabled("warn")).toBe(true);
+    expect(made()).toBe(0);
 
     log.warn({ to_addr: "+27820001001" }, "slow");
     log.error("failed");
