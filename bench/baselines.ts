@@ -13,7 +13,6 @@ import pg from "pg";
 import { ROOT, waitForHealthy } from "../packages/testing/src/processes.ts";
 import {
   AMQP_URL,
-  cpuMeter,
   freePort,
   httpLoad,
   LOAD,
@@ -125,9 +124,7 @@ async function httpBaseline(): Promise<HttpBaseline> {
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitForHealthy(base, 30_000);
-    const cpu = await cpuMeter([child.pid]);
-    const result = await httpLoad(base, "/");
-    const cpuPerRequest = await cpu.per(result.requests);
+    const result = await httpLoad(base, "/", child.pid);
     record({
       name: `raw http + pg insert: throughput, ${LOAD.concurrency} concurrent (baseline)`,
       value: result.closed.rps,
@@ -142,11 +139,16 @@ async function httpBaseline(): Promise<HttpBaseline> {
     });
     record({
       name: "raw http + pg insert: CPU time per request (baseline)",
-      value: cpuPerRequest,
+      value: result.cpuPerRequest,
+      unit: "ms",
+    });
+    record({
+      name: `raw http + pg insert: CPU time per request, its first ${LOAD.warmUp} (warm-up)`,
+      value: result.warmUpCpuPerRequest,
       unit: "ms",
     });
     await rss.report("raw http baseline");
-    return { ...result, cpuPerRequest };
+    return result;
   } finally {
     child.kill("SIGTERM");
     await exited;
@@ -157,8 +159,9 @@ async function httpBaseline(): Promise<HttpBaseline> {
 export interface HttpBaseline {
   closed: LoadResult;
   open: LoadResult;
-  /** CPU time of the server process per request (ms). */
+  /** CPU time of the server process per request (ms), after the warm-up and in it. */
   cpuPerRequest: number;
+  warmUpCpuPerRequest: number;
 }
 
 export interface Baselines {
