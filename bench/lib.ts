@@ -305,10 +305,10 @@ export async function openLoop(perSecond: number, durationMs: number, send: Send
 }
 
 /**
- * A file of /proc, or "" once its process is gone. Read synchronously: the meters read one every few ms, and an
- * asynchronous read (open, stat, read and close on the thread pool, each with its promise) cost the load generator's
- * process more than its requests did (a tenth of its CPU in `pipeline`, counted as the load generator's and taken from
- * the machine the platform runs on); a read of /proc does not block.
+ * A file of /proc, or "" once its process is gone. Read synchronously: the meters read one every 1-2 ms (each
+ * process's name, every 250 ms, for each named meter), and asynchronous reads (open, stat, read and close on the thread
+ * pool, each with its promise) took a sixth of the bench process's busy samples in `pipeline`, CPU counted as the load
+ * generator's and taken from the machine the platform runs on; a read of /proc does not block.
  */
 function readProc(file: string): string {
   try {
