@@ -22,6 +22,12 @@ import { PlatformMeters } from "./meters.ts";
 import { AUTH, Platform, twilioChannel } from "./platform.ts";
 
 const MESSAGES = Number(process.env.BENCH_PIPELINE_MESSAGES ?? 5_000);
+/**
+ * Sends delivered before the measured ones. The services' first thousands of messages run before V8 has optimised
+ * their code (in `api`, an API's first ~11,500 requests took 0.27 ms of CPU each, the next 0.15): with 200, a run of
+ * 5,000 measured 594-632 msgs/s where runs of 20,000 measured 694-774, the same hour.
+ */
+const WARM_UP = Number(process.env.BENCH_PIPELINE_WARMUP ?? 5_000);
 const WORKERS = Number(process.env.BENCH_PIPELINE_WORKERS ?? 2);
 
 /** Polls until `count` outbounds are in `status`; throws if any failed. */
@@ -80,9 +86,14 @@ export async function waitForDelivered(
   await waitForOutbounds(pool, "delivered", count, Math.max(deadline - Date.now(), 1_000));
 }
 
-/** 200 sends through the API until delivered: the workers are consuming and warmed up. Resolves to the count. */
-export async function warmUp(simulator: TwilioSimulator, pool: pg.Pool, send: Send): Promise<LoadResult> {
-  const warm = await closedLoop(200, 16, send);
+/** `count` sends through the API until delivered: the workers are consuming and warmed up. */
+export async function warmUp(
+  simulator: TwilioSimulator,
+  pool: pg.Pool,
+  send: Send,
+  count: number,
+): Promise<LoadResult> {
+  const warm = await closedLoop(count, 32, send);
   if (warm.failed > 0) {
     throw new Error(`warm-up: ${warm.failed} requests failed, first: ${warm.firstError}`);
   }
@@ -109,7 +120,7 @@ export async function benchPipeline(baselines: Baselines): Promise<void> {
       rss.track(`message-sender worker ${w + 1}`, platform.pid(worker));
       workers.push(platform.pid(worker));
     }
-    const warm = await warmUp(simulator, pool, send);
+    const warm = await warmUp(simulator, pool, send, WARM_UP);
     const meters = await PlatformMeters.start(
       [
         ["API (accept + 2 status callbacks)", [platform.pid(api)]],

@@ -68,8 +68,12 @@ export async function benchStage(baselines: Baselines): Promise<void> {
       rss.track(label, platform.pid(name));
     }
     let n = WARM_UP_BASE;
-    const warm = await warmUp(simulator, sender, () =>
-      expect2xx(senderApi.request("POST", "/api/v1/outbound/", outboundBody(n++), AUTH)),
+    // 200: the 100,000 measured sends outlast the services' own warm-up by far.
+    const warm = await warmUp(
+      simulator,
+      sender,
+      () => expect2xx(senderApi.request("POST", "/api/v1/outbound/", outboundBody(n++), AUTH)),
+      200,
     );
     const meters = await PlatformMeters.start(
       [
