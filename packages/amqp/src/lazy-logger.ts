@@ -4,11 +4,11 @@ const noop = () => undefined;
 
 /**
  * A child of `parent` with `bindings` (and `options`), made when it is first needed: a line its level lets through, a
- * call of another of its methods (its own child), its level set, any other property read. A pino child costs the serialisation and redaction of its
- * bindings when it is made, and most requests and messages log nothing at the level a service runs at: a child made
- * for each one anyway took 2.7% of the message-sender API's busy CPU samples under `pnpm bench api` and 2.5% of a
- * worker's under `pnpm bench pipeline`, at level warn. Until it is made, its level is `options.level` (a route's
- * logLevel) or else its parent's.
+ * call of another of its methods (its own child), its level set, any other property read. A pino child costs the
+ * serialisation and redaction of its bindings when it is made, and most requests and messages log nothing at the level
+ * a service runs at: a child made for each one anyway took 2.7% of the message-sender API's busy CPU samples under
+ * `pnpm bench api` and 2.5% of a worker's under `pnpm bench pipeline`, at level warn. Until it is made, its level is
+ * `options.level` (a route's logLevel) or else its parent's.
  */
 export function lazyChild(parent: Logger, bindings: Bindings, options?: ChildLoggerOptions): Logger {
   let child: Logger | undefined;
