@@ -68,7 +68,7 @@ export async function benchApi(baselines: Baselines): Promise<void> {
       baseline: "raw http",
       ratio: warmUpCpuPerRequest / raw.warmUpCpuPerRequest,
     });
-    await rss.report("api under load");
+    rss.report("api under load");
   } finally {
     await platform.stop();
   }

@@ -147,7 +147,7 @@ async function httpBaseline(): Promise<HttpBaseline> {
       value: result.warmUpCpuPerRequest,
       unit: "ms",
     });
-    await rss.report("raw http baseline");
+    rss.report("raw http baseline");
     return result;
   } finally {
     child.kill("SIGTERM");

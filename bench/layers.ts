@@ -149,8 +149,8 @@ export async function benchStatements(): Promise<void> {
       for (let i = 0; i < 200; i++) {
         await run(record1()); // warm: the connection's prepared statement, Postgres's generic plan
       }
-      const cpu = await cpuMeter([process.pid]);
-      const postgres = await namedCpuMeter("postgres");
+      const cpu = cpuMeter([process.pid]);
+      const postgres = namedCpuMeter("postgres");
       const ms = await timed(async () => {
         for (let i = 0; i < ROWS; i++) {
           await run(record1());
@@ -166,12 +166,12 @@ export async function benchStatements(): Promise<void> {
       });
       record({
         name: `statements: ${label}, CPU per statement, bench`,
-        value: await cpu.per(ROWS),
+        value: cpu.per(ROWS),
         unit: "ms",
       });
       record({
         name: `statements: ${label}, CPU per statement, Postgres`,
-        value: await postgres.per(ROWS),
+        value: postgres.per(ROWS),
         unit: "ms",
       });
     }

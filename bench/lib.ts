@@ -347,7 +347,7 @@ export class RssSampler {
   }
 
   /** Stops sampling and records one figure per process: its maximum RSS. */
-  async report(label: string): Promise<void> {
+  report(label: string): void {
     clearInterval(this.timer);
     this.sample();
     for (const [name, mb] of this.max) {
@@ -393,14 +393,14 @@ export async function httpLoad(
   let n = 0;
   const send: Send = () => expect2xx(client.request("POST", urlPath, outboundBody(n++), headers));
   try {
-    const warmUp = await cpuMeter([pid]);
+    const warmUp = cpuMeter([pid]);
     await closedLoop(LOAD.warmUp, LOAD.concurrency, send);
-    const warmUpCpuPerRequest = await warmUp.per(n);
-    const cpu = await cpuMeter([pid]);
+    const warmUpCpuPerRequest = warmUp.per(n);
+    const cpu = cpuMeter([pid]);
     const warmed = n;
     const closed = await closedLoop(LOAD.requests, LOAD.concurrency, send);
     const open = await openLoop(LOAD.openRate, LOAD.openSeconds * 1000, send);
-    return { closed, open, warmUpCpuPerRequest, cpuPerRequest: await cpu.per(n - warmed) };
+    return { closed, open, warmUpCpuPerRequest, cpuPerRequest: cpu.per(n - warmed) };
   } finally {
     client.close();
   }
@@ -418,12 +418,10 @@ export function cpuMs(pid: number | undefined): number {
  * CPU time used per unit of work by a group of processes between `start()` and `per(count)`: unlike
  * throughput, it hardly moves with what else runs on the machine.
  */
-export async function cpuMeter(
-  pids: (number | undefined)[],
-): Promise<{ per(count: number): Promise<number> }> {
+export function cpuMeter(pids: (number | undefined)[]): { per(count: number): number } {
   const total = () => pids.map(cpuMs).reduce((a, b) => a + b, 0);
   const before = total();
-  return { per: async (count) => (total() - before) / count };
+  return { per: (count) => (total() - before) / count };
 }
 
 /**
@@ -432,7 +430,7 @@ export async function cpuMeter(
  * sample (every 250 ms), and neither one's CPU before the start is subtracted from the others' (`cpuMeter` on a
  * fixed list of pids did both wrongly once pools opened and closed connections during a run).
  */
-export async function namedCpuMeter(name: string): Promise<{ per(count: number): Promise<number> }> {
+export function namedCpuMeter(name: string): { per(count: number): number } {
   const baseline = new Map<number, number>();
   const last = new Map<number, number>();
   const sample = () => {
@@ -450,7 +448,7 @@ export async function namedCpuMeter(name: string): Promise<{ per(count: number):
   const timer = setInterval(sample, 250);
   timer.unref();
   return {
-    per: async (count) => {
+    per: (count) => {
       clearInterval(timer);
       sample();
       let used = 0;

@@ -6,7 +6,7 @@
 import type pg from "pg";
 import { cpuMeter, namedCpuMeter, record } from "./lib.ts";
 
-type Meter = Awaited<ReturnType<typeof cpuMeter>>;
+type Meter = ReturnType<typeof cpuMeter>;
 
 interface DatabaseCounters {
   n: number;
@@ -47,15 +47,13 @@ export class PlatformMeters {
     pools: pg.Pool[],
     benchLabel: string,
   ): Promise<PlatformMeters> {
-    const meters = await Promise.all(
-      services.map(async ([label, pids]): Promise<[string, Meter]> => [label, await cpuMeter(pids)]),
-    );
+    const meters = services.map(([label, pids]): [string, Meter] => [label, cpuMeter(pids)]);
     // Postgres: its backends, those that connect or go during the run included; RabbitMQ is one beam.smp.
     return new PlatformMeters(
       meters,
-      await namedCpuMeter("postgres"),
-      await namedCpuMeter("beam.smp"),
-      await cpuMeter([process.pid]),
+      namedCpuMeter("postgres"),
+      namedCpuMeter("beam.smp"),
+      cpuMeter([process.pid]),
       benchLabel,
       pools,
       await sumCounters(pools),
@@ -72,23 +70,23 @@ export class PlatformMeters {
     targets: { platform?: string; transactions?: string; rows?: string } = {},
   ): Promise<void> {
     let platform = 0;
-    const cpu = async (label: string, meter: Meter) => {
-      const value = await meter.per(messages);
+    const cpu = (label: string, meter: Meter) => {
+      const value = meter.per(messages);
       record({ name: `${prefix}: CPU per message, ${label}`, value, unit: "ms" });
       return value;
     };
     for (const [label, meter] of this.services) {
-      platform += await cpu(label, meter);
+      platform += cpu(label, meter);
     }
-    platform += await cpu("Postgres", this.postgres);
-    platform += await cpu("RabbitMQ", this.rabbitmq);
+    platform += cpu("Postgres", this.postgres);
+    platform += cpu("RabbitMQ", this.rabbitmq);
     record({
       name: `${prefix}: CPU per message, platform in all`,
       value: platform,
       unit: "ms",
       ...(targets.platform ? { target: targets.platform } : {}),
     });
-    await cpu(this.benchLabel, this.bench);
+    cpu(this.benchLabel, this.bench);
     await new Promise((r) => setTimeout(r, 1_500)); // backends report their statistics about once a second
     const after = await sumCounters(this.pools);
     record({

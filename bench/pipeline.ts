@@ -151,7 +151,7 @@ export async function benchPipeline(baselines: Baselines): Promise<void> {
       transactions: "<= 1.5",
       rows: "<= 6",
     });
-    await rss.report("pipeline");
+    rss.report("pipeline");
   } finally {
     client.close();
     await pool.end();

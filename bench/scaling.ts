@@ -90,7 +90,7 @@ async function scaling(prefetch: string | undefined): Promise<void> {
       await publish(20 * workers);
       total += 20 * workers;
       await waitForOutbounds(pool, "submitted", total);
-      const cpu = await cpuMeter(pids);
+      const cpu = cpuMeter(pids);
       const ms = await timed(async () => {
         await publish(MESSAGES);
         total += MESSAGES;
@@ -109,11 +109,11 @@ async function scaling(prefetch: string | undefined): Promise<void> {
       });
       record({
         name: `scaling: ${workers} worker(s), prefetch ${prefetch ?? "default"}, CPU per message`,
-        value: await cpu.per(MESSAGES),
+        value: cpu.per(MESSAGES),
         unit: "ms",
       });
     }
-    await rss.report("scaling");
+    rss.report("scaling");
   } finally {
     await broker.close();
     await pool.end();

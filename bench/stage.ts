@@ -103,7 +103,7 @@ export async function benchStage(baselines: Baselines): Promise<void> {
     });
     record({ name: "stage: wall time", value: ms / 1000, unit: "s" });
     await meters.report("stage", SUBSCRIPTIONS);
-    await rss.report("stage");
+    rss.report("stage");
   } finally {
     senderApi.close();
     await sender.end();
