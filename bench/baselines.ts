@@ -1,7 +1,7 @@
 /**
  * Raw baselines, measured once per run and only when a benchmark asks for one: amqplib publish with
  * confirms and consume (prefetch 200) on one queue; pg single-row and 1,000-row batched inserts; a bare
- * node:http endpoint doing one pg insert. Each records its figures when measured.
+ * node:http endpoint doing one pg insert, and the same in fastify. Each records its figures when measured.
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -107,47 +107,60 @@ async function pgBaseline(): Promise<{ single: number; batched: number }> {
   }
 }
 
-/** A bare node:http endpoint doing one pg insert per POST (its own process), under the API's load. */
-async function httpBaseline(): Promise<HttpBaseline> {
-  const url = `${DEFAULT_DATABASE_SERVER}/tidings_${run}_http_baseline`;
+/** The servers of bench/http-baseline-server.ts: the raw one, and the same route in fastify. */
+const HTTP_SERVERS = {
+  node: { label: "raw http + pg insert", tag: "(baseline)" },
+  fastify: { label: "fastify + pg insert", tag: "(framework)" },
+} as const;
+
+/** One pg insert per POST in a server of its own process (HTTP_SERVERS), under the API's load. */
+async function httpBaseline(server: keyof typeof HTTP_SERVERS, raw?: HttpBaseline): Promise<HttpBaseline> {
+  const { label, tag } = HTTP_SERVERS[server];
+  const url = `${DEFAULT_DATABASE_SERVER}/tidings_${run}_${server}_baseline`;
   await dropDatabase(url);
   await ensureDatabase(url);
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", path.join("bench", "http-baseline-server.ts")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), DATABASE_URL: url },
+    env: { ...process.env, PORT: String(port), DATABASE_URL: url, BASELINE_SERVER: server },
     stdio: ["ignore", "inherit", "inherit"],
   });
   const exited = new Promise((resolve) => child.once("close", resolve));
   const rss = new RssSampler();
-  rss.track("raw http server", child.pid);
+  rss.track("server", child.pid);
+  // Against the raw server, when this is not it.
+  const against = (value: number, base: number | undefined) =>
+    raw && base !== undefined ? { baseline: "raw http", ratio: value / base } : {};
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitForHealthy(base, 30_000);
     const result = await httpLoad(base, "/", child.pid);
     record({
-      name: `raw http + pg insert: throughput, ${LOAD.concurrency} concurrent (baseline)`,
+      name: `${label}: throughput, ${LOAD.concurrency} concurrent ${tag}`,
       value: result.closed.rps,
       unit: "req/s",
+      ...against(result.closed.rps, raw?.closed.rps),
     });
-    record({ name: "raw http + pg insert: p50 (closed loop)", value: result.closed.p50, unit: "ms" });
-    record({ name: "raw http + pg insert: p99 (closed loop)", value: result.closed.p99, unit: "ms" });
+    record({ name: `${label}: p50 (closed loop)`, value: result.closed.p50, unit: "ms" });
+    record({ name: `${label}: p99 (closed loop)`, value: result.closed.p99, unit: "ms" });
     record({
-      name: `raw http + pg insert: p99 at ${LOAD.openRate} req/s offered (baseline)`,
+      name: `${label}: p99 at ${LOAD.openRate} req/s offered ${tag}`,
       value: result.open.p99,
       unit: "ms",
     });
     record({
-      name: "raw http + pg insert: CPU time per request (baseline)",
+      name: `${label}: CPU time per request ${tag}`,
       value: result.cpuPerRequest,
       unit: "ms",
+      ...against(result.cpuPerRequest, raw?.cpuPerRequest),
     });
     record({
-      name: `raw http + pg insert: CPU time per request, its first ${LOAD.warmUp} (warm-up)`,
+      name: `${label}: CPU time per request, its first ${LOAD.warmUp} (warm-up)`,
       value: result.warmUpCpuPerRequest,
       unit: "ms",
+      ...against(result.warmUpCpuPerRequest, raw?.warmUpCpuPerRequest),
     });
-    rss.report("raw http baseline");
+    rss.report(label);
     return result;
   } finally {
     child.kill("SIGTERM");
@@ -168,6 +181,8 @@ export interface Baselines {
   amqp(): Promise<{ publish: number; consume: number }>;
   pg(): Promise<{ single: number; batched: number }>;
   http(): Promise<HttpBaseline>;
+  /** The raw server's route in fastify (measured after the raw one, which its figures are compared with). */
+  fastify(): Promise<HttpBaseline>;
 }
 
 const once = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
@@ -179,8 +194,12 @@ const once = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
 };
 
 /** Each baseline is measured the first time a benchmark asks for it, and reused for the rest of the run. */
-export const createBaselines = (): Baselines => ({
-  amqp: once(amqpBaseline),
-  pg: once(pgBaseline),
-  http: once(httpBaseline),
-});
+export function createBaselines(): Baselines {
+  const http = once(() => httpBaseline("node"));
+  return {
+    amqp: once(amqpBaseline),
+    pg: once(pgBaseline),
+    http,
+    fastify: once(async () => httpBaseline("fastify", await http())),
+  };
+}
