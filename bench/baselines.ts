@@ -1,7 +1,8 @@
 /**
  * Raw baselines, measured once per run and only when a benchmark asks for one: amqplib publish with
- * confirms and consume (prefetch 200) on one queue; pg single-row and 1,000-row batched inserts; a bare
- * node:http endpoint doing one pg insert, and the same in fastify. Each records its figures when measured.
+ * confirms and consume (prefetch 200) on one queue; pg single-row and 1,000-row batched inserts. Each records its
+ * figures when measured. And the HTTP baseline servers, which the api benchmark measures taking turns with the API
+ * (startHttpBaseline).
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -11,19 +12,7 @@ import { DEFAULT_DATABASE_SERVER, dropDatabase, ensureDatabase } from "@tidings/
 import amqp from "amqplib";
 import pg from "pg";
 import { ROOT, waitForHealthy } from "../packages/testing/src/processes.ts";
-import {
-  AMQP_URL,
-  freePort,
-  httpLoad,
-  LOAD,
-  type LoadResult,
-  newNamespace,
-  RssSampler,
-  rate,
-  record,
-  run,
-  timed,
-} from "./lib.ts";
+import { AMQP_URL, freePort, newNamespace, rate, record, run, timed } from "./lib.ts";
 
 export const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 export const ROWS = Number(process.env.BENCH_ROWS ?? 2_000);
@@ -107,15 +96,14 @@ async function pgBaseline(): Promise<{ single: number; batched: number }> {
   }
 }
 
-/** The servers of bench/http-baseline-server.ts: the raw one, and the same route in fastify. */
-const HTTP_SERVERS = {
-  node: { label: "raw http + pg insert", tag: "(baseline)" },
-  fastify: { label: "fastify + pg insert", tag: "(framework)" },
-} as const;
-
-/** One pg insert per POST in a server of its own process (HTTP_SERVERS), under the API's load. */
-async function httpBaseline(server: keyof typeof HTTP_SERVERS, raw?: HttpBaseline): Promise<HttpBaseline> {
-  const { label, tag } = HTTP_SERVERS[server];
+/**
+ * A baseline server of bench/http-baseline-server.ts in its own process, on a scratch database: `node` (the raw
+ * baseline) or `fastify` (the same route in the framework the APIs are built on). `stop` ends it and drops its
+ * database.
+ */
+export async function startHttpBaseline(
+  server: "node" | "fastify",
+): Promise<{ base: string; pid: number | undefined; stop(): Promise<void> }> {
   const url = `${DEFAULT_DATABASE_SERVER}/tidings_${run}_${server}_baseline`;
   await dropDatabase(url);
   await ensureDatabase(url);
@@ -126,63 +114,24 @@ async function httpBaseline(server: keyof typeof HTTP_SERVERS, raw?: HttpBaselin
     stdio: ["ignore", "inherit", "inherit"],
   });
   const exited = new Promise((resolve) => child.once("close", resolve));
-  const rss = new RssSampler();
-  rss.track("server", child.pid);
-  // Against the raw server, when this is not it.
-  const against = (value: number, base: number | undefined) =>
-    raw && base !== undefined ? { baseline: "raw http", ratio: value / base } : {};
-  try {
-    const base = `http://127.0.0.1:${port}`;
-    await waitForHealthy(base, 30_000);
-    const result = await httpLoad(base, "/", child.pid);
-    record({
-      name: `${label}: throughput, ${LOAD.concurrency} concurrent ${tag}`,
-      value: result.closed.rps,
-      unit: "req/s",
-      ...against(result.closed.rps, raw?.closed.rps),
-    });
-    record({ name: `${label}: p50 (closed loop)`, value: result.closed.p50, unit: "ms" });
-    record({ name: `${label}: p99 (closed loop)`, value: result.closed.p99, unit: "ms" });
-    record({
-      name: `${label}: p99 at ${LOAD.openRate} req/s offered ${tag}`,
-      value: result.open.p99,
-      unit: "ms",
-    });
-    record({
-      name: `${label}: CPU time per request ${tag}`,
-      value: result.cpuPerRequest,
-      unit: "ms",
-      ...against(result.cpuPerRequest, raw?.cpuPerRequest),
-    });
-    record({
-      name: `${label}: CPU time per request, its first ${LOAD.warmUp} (warm-up)`,
-      value: result.warmUpCpuPerRequest,
-      unit: "ms",
-      ...against(result.warmUpCpuPerRequest, raw?.warmUpCpuPerRequest),
-    });
-    rss.report(label);
-    return result;
-  } finally {
+  const stop = async () => {
     child.kill("SIGTERM");
     await exited;
     await dropDatabase(url);
+  };
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHealthy(base, 30_000);
+  } catch (err) {
+    await stop();
+    throw err;
   }
-}
-
-export interface HttpBaseline {
-  closed: LoadResult;
-  open: LoadResult;
-  /** CPU time of the server process per request (ms), after the warm-up and in it. */
-  cpuPerRequest: number;
-  warmUpCpuPerRequest: number;
+  return { base, pid: child.pid, stop };
 }
 
 export interface Baselines {
   amqp(): Promise<{ publish: number; consume: number }>;
   pg(): Promise<{ single: number; batched: number }>;
-  http(): Promise<HttpBaseline>;
-  /** The raw server's route in fastify (measured after the raw one, which its figures are compared with). */
-  fastify(): Promise<HttpBaseline>;
 }
 
 const once = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
@@ -194,12 +143,7 @@ const once = <T>(fn: () => Promise<T>): (() => Promise<T>) => {
 };
 
 /** Each baseline is measured the first time a benchmark asks for it, and reused for the rest of the run. */
-export function createBaselines(): Baselines {
-  const http = once(() => httpBaseline("node"));
-  return {
-    amqp: once(amqpBaseline),
-    pg: once(pgBaseline),
-    http,
-    fastify: once(async () => httpBaseline("fastify", await http())),
-  };
-}
+export const createBaselines = (): Baselines => ({
+  amqp: once(amqpBaseline),
+  pg: once(pgBaseline),
+});

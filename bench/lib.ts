@@ -56,6 +56,8 @@ export interface Figure {
   ratio?: number;
   /** A target from issue 10, as text (e.g. ">= 1500 req/s"). */
   target?: string;
+  /** What the value is made of, as text (e.g. each round's ratio). */
+  detail?: string;
 }
 
 const figures: Figure[] = [];
@@ -70,8 +72,9 @@ export function record(f: Figure): void {
       ? ""
       : `${f.ratio >= 0.1 ? f.ratio.toFixed(2) : f.ratio.toPrecision(2)}x ${f.baseline}`;
   const target = f.target ? `  (target ${f.target})` : "";
+  const detail = f.detail ? `  [${f.detail}]` : "";
   process.stdout.write(
-    `  ${f.name.padEnd(62)} ${f.value.toFixed(digits(f.value)).padStart(10)} ${f.unit.padEnd(8)} ${ratio}${target}\n`,
+    `  ${f.name.padEnd(62)} ${f.value.toFixed(digits(f.value)).padStart(10)} ${f.unit.padEnd(8)} ${ratio}${target}${detail}\n`,
   );
 }
 
@@ -269,8 +272,12 @@ class Tally {
 }
 
 /** Closed loop: `concurrency` callers, each sending its next request when the previous one answered. */
-export async function closedLoop(total: number, concurrency: number, send: Send): Promise<LoadResult> {
-  const tally = new Tally();
+export async function closedLoop(
+  total: number,
+  concurrency: number,
+  send: Send,
+  tally = new Tally(),
+): Promise<LoadResult> {
   let next = 0;
   const start = performance.now();
   await Promise.all(
@@ -369,6 +376,8 @@ export const LOAD = {
   concurrency: Number(process.env.BENCH_API_CONCURRENCY ?? 32),
   openRate: Number(process.env.BENCH_OPEN_RATE ?? 1_000),
   openSeconds: Number(process.env.BENCH_OPEN_SECONDS ?? 5),
+  /** The closed loops' requests are split in this many rounds, the servers taking turns (httpLoads). */
+  rounds: Number(process.env.BENCH_API_ROUNDS ?? 10),
 };
 
 /** A send request's body: a distinct address and content per index. */
@@ -378,32 +387,94 @@ export const outboundBody = (i: number) => ({
   metadata: {},
 });
 
+/** A server `httpLoads` POSTs `path` to, and its pid (for its CPU time). */
+export interface HttpTarget {
+  base: string;
+  path: string;
+  pid: number | undefined;
+  headers?: Record<string, string>;
+}
+
+export interface HttpLoadResult {
+  /** The closed loops of every round together: throughput, p50/p99 at LOAD.concurrency. */
+  closed: LoadResult;
+  /** Each round's closed-loop throughput (req/s), in round order. */
+  rounds: number[];
+  /** At LOAD.openRate per second: p99. */
+  open: LoadResult;
+  /** CPU time of the server per request in its warm-up, and in the closed and open loops. */
+  warmUpCpuPerRequest: number;
+  cpuPerRequest: number;
+}
+
 /**
- * `POST path` to the server `pid` under LOAD: a warm-up, then closed loop (throughput, p50/p99 at LOAD.concurrency),
- * then open loop at LOAD.openRate per second (p99). A request succeeds on a 2xx. The server's CPU per request in the
- * warm-up, and in the closed and open loops.
+ * `POST path` to each target under LOAD, the targets taking turns: each is warmed up, then in each of LOAD.rounds
+ * rounds every target has a closed loop of its share of LOAD.requests (the order turning from round to round), then
+ * each an open loop at LOAD.openRate per second. A request succeeds on a 2xx. Taking turns puts what else the machine
+ * does meanwhile on every target alike, so a ratio of two targets' throughputs taken round by round
+ * (`medianRatio`) holds still where loads measured one after the other, a minute apart, did not: six runs of the same
+ * code gave the API 0.66x to 0.83x the raw server's throughput that way.
  */
-export async function httpLoad(
-  base: string,
-  urlPath: string,
-  pid: number | undefined,
-  headers: Record<string, string> = {},
-): Promise<{ closed: LoadResult; open: LoadResult; warmUpCpuPerRequest: number; cpuPerRequest: number }> {
-  const client = httpClient(base, Math.max(LOAD.concurrency, 256));
-  let n = 0;
-  const send: Send = () => expect2xx(client.request("POST", urlPath, outboundBody(n++), headers));
+export async function httpLoads(targets: HttpTarget[]): Promise<HttpLoadResult[]> {
+  const loads = targets.map(({ base, path: urlPath, pid, headers = {} }) => {
+    const client = httpClient(base, Math.max(LOAD.concurrency, 256));
+    const load = {
+      client,
+      pid,
+      sent: 0,
+      tally: new Tally(),
+      ms: 0,
+      rounds: [] as number[],
+      send: undefined as unknown as Send,
+    };
+    load.send = () => expect2xx(client.request("POST", urlPath, outboundBody(load.sent++), headers));
+    return load;
+  });
   try {
-    const warmUp = cpuMeter([pid]);
-    await closedLoop(LOAD.warmUp, LOAD.concurrency, send);
-    const warmUpCpuPerRequest = warmUp.per(n);
-    const cpu = cpuMeter([pid]);
-    const warmed = n;
-    const closed = await closedLoop(LOAD.requests, LOAD.concurrency, send);
-    const open = await openLoop(LOAD.openRate, LOAD.openSeconds * 1000, send);
-    return { closed, open, warmUpCpuPerRequest, cpuPerRequest: cpu.per(n - warmed) };
+    const warmUps: number[] = [];
+    for (const load of loads) {
+      const cpu = cpuMeter([load.pid]);
+      await closedLoop(LOAD.warmUp, LOAD.concurrency, load.send);
+      warmUps.push(cpu.per(load.sent));
+    }
+    const measured = loads.map((load) => ({ cpu: cpuMeter([load.pid]), from: load.sent }));
+    const perRound = Math.ceil(LOAD.requests / LOAD.rounds);
+    for (let round = 0; round < LOAD.rounds; round++) {
+      for (let k = 0; k < loads.length; k++) {
+        const load = loads[(round + k) % loads.length] as (typeof loads)[number];
+        const ok = load.tally.ok;
+        const { ms } = await closedLoop(perRound, LOAD.concurrency, load.send, load.tally);
+        load.ms += ms;
+        load.rounds[round] = rate(load.tally.ok - ok, ms);
+      }
+    }
+    const results: HttpLoadResult[] = [];
+    for (const [i, load] of loads.entries()) {
+      const open = await openLoop(LOAD.openRate, LOAD.openSeconds * 1000, load.send);
+      const { cpu, from } = measured[i] as (typeof measured)[number];
+      results.push({
+        closed: load.tally.result(load.ms),
+        rounds: load.rounds,
+        open,
+        warmUpCpuPerRequest: warmUps[i] as number,
+        cpuPerRequest: cpu.per(load.sent - from),
+      });
+    }
+    return results;
   } finally {
-    client.close();
+    for (const load of loads) {
+      load.client.close();
+    }
   }
+}
+
+/** The median over rounds of `a`'s throughput against `b`'s in the same round. */
+export function medianRatio(a: HttpLoadResult, b: HttpLoadResult): number {
+  const ratios = a.rounds.map((rps, round) => rps / (b.rounds[round] as number)).sort((x, y) => x - y);
+  const mid = ratios.length / 2;
+  return Number.isInteger(mid)
+    ? ((ratios[mid - 1] as number) + (ratios[mid] as number)) / 2
+    : (ratios[Math.floor(mid)] as number);
 }
 
 /** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
