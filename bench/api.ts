@@ -5,11 +5,46 @@
  * the gap).
  */
 import { startHttpBaseline } from "./baselines.ts";
-import { type HttpLoadResult, httpLoads, LOAD, medianRatio, RssSampler, record } from "./lib.ts";
+import {
+  type HttpLoadResult,
+  type HttpTarget,
+  httpLoads,
+  LOAD,
+  medianRatio,
+  RssSampler,
+  record,
+} from "./lib.ts";
 import { AUTH, Platform } from "./platform.ts";
 
 const RAW = "raw http + pg insert";
 const FRAMEWORK = "fastify + pg insert";
+
+/**
+ * BENCH_API_AGAINST=<checkout>: the API of another checkout (built there, same schema) takes turns with the others,
+ * and this checkout's API is compared with it round by round: a change's effect, measured in one run.
+ */
+const AGAINST = process.env.BENCH_API_AGAINST;
+
+/** An API process of a platform of its own (this checkout's, or `root`'s) as a load target. */
+async function startApi(
+  label: string,
+  root?: string,
+): Promise<{ target: HttpTarget; stop(): Promise<void> }> {
+  const platform = await Platform.create(["message-sender"], label, {}, root);
+  try {
+    const api = await platform.start("message-sender", "api");
+    const target = {
+      base: platform.api("message-sender"),
+      path: "/api/v1/outbound/",
+      pid: platform.pid(api),
+      headers: AUTH,
+    };
+    return { target, stop: () => platform.stop() };
+  } catch (err) {
+    await platform.stop();
+    throw err;
+  }
+}
 
 export async function benchApi(): Promise<void> {
   const rss = new RssSampler();
@@ -19,56 +54,67 @@ export async function benchApi(): Promise<void> {
     stops.push(raw.stop);
     const framework = await startHttpBaseline("fastify");
     stops.push(framework.stop);
-    const platform = await Platform.create(["message-sender"], "a");
-    stops.push(() => platform.stop());
-    const api = await platform.start("message-sender", "api");
-    rss.track(RAW, raw.pid);
-    rss.track(FRAMEWORK, framework.pid);
-    rss.track("message-sender api", platform.pid(api));
-    const [rawLoad, frameworkLoad, apiLoad] = (await httpLoads([
-      { base: raw.base, path: "/", pid: raw.pid },
-      { base: framework.base, path: "/", pid: framework.pid },
-      {
-        base: platform.api("message-sender"),
-        path: "/api/v1/outbound/",
-        pid: platform.pid(api),
-        headers: AUTH,
-      },
-    ])) as [HttpLoadResult, HttpLoadResult, HttpLoadResult];
-    for (const [label, load] of [
-      [RAW, rawLoad],
-      [FRAMEWORK, frameworkLoad],
-      ["api: POST /api/v1/outbound/", apiLoad],
-    ] as const) {
+    const api = await startApi("a");
+    stops.push(api.stop);
+    const other = AGAINST ? await startApi("b", AGAINST) : undefined;
+    if (other) {
+      stops.push(other.stop);
+    }
+    const servers: [string, HttpTarget][] = [
+      [RAW, { base: raw.base, path: "/", pid: raw.pid }],
+      [FRAMEWORK, { base: framework.base, path: "/", pid: framework.pid }],
+      ["message-sender api", api.target],
+      ...(other ? [[`message-sender api of ${AGAINST}`, other.target] as [string, HttpTarget]] : []),
+    ];
+    for (const [label, { pid }] of servers) {
+      rss.track(label, pid);
+    }
+    const loads = await httpLoads(servers.map(([, target]) => target));
+    for (const [i, load] of loads.entries()) {
       if (load.closed.failed + load.open.failed > 0) {
         throw new Error(
-          `${label}: ${load.closed.failed + load.open.failed} requests failed, first: ${load.closed.firstError ?? load.open.firstError}`,
+          `${servers[i]?.[0]}: ${load.closed.failed + load.open.failed} requests failed, first: ${load.closed.firstError ?? load.open.firstError}`,
         );
       }
     }
+    const [rawLoad, frameworkLoad, apiLoad, otherLoad] = loads as [
+      HttpLoadResult,
+      HttpLoadResult,
+      HttpLoadResult,
+      HttpLoadResult | undefined,
+    ];
     recordServer(RAW, rawLoad);
     recordServer(FRAMEWORK, frameworkLoad, rawLoad);
     recordServer("api", apiLoad, rawLoad, ">= 0.8x raw http");
-    record({
-      name: "api: throughput against the framework's",
-      value: apiLoad.closed.rps,
-      unit: "req/s",
-      baseline: FRAMEWORK,
-      ratio: medianRatio(apiLoad, frameworkLoad),
-    });
-    record({
-      name: "api: CPU time per request against the framework's",
-      value: apiLoad.cpuPerRequest,
-      unit: "ms",
-      baseline: FRAMEWORK,
-      ratio: apiLoad.cpuPerRequest / frameworkLoad.cpuPerRequest,
-    });
+    recordAgainst(apiLoad, frameworkLoad, FRAMEWORK);
+    if (otherLoad) {
+      recordServer(`api of ${AGAINST}`, otherLoad, rawLoad);
+      recordAgainst(apiLoad, otherLoad, `api of ${AGAINST}`);
+    }
     rss.report("api under load");
   } finally {
     for (const stop of stops.reverse()) {
       await stop();
     }
   }
+}
+
+/** The API's throughput (the median of the rounds' ratios) and CPU per request against another server's. */
+function recordAgainst(api: HttpLoadResult, other: HttpLoadResult, label: string): void {
+  record({
+    name: `api: throughput against the ${label}'s`,
+    value: api.closed.rps,
+    unit: "req/s",
+    baseline: label,
+    ratio: medianRatio(api, other),
+  });
+  record({
+    name: `api: CPU time per request against the ${label}'s`,
+    value: api.cpuPerRequest,
+    unit: "ms",
+    baseline: label,
+    ratio: api.cpuPerRequest / other.cpuPerRequest,
+  });
 }
 
 /**

@@ -50,13 +50,19 @@ export class Platform {
     private readonly apis: Record<string, string>,
     readonly databases: Record<string, string>,
     private readonly drops: (() => Promise<void>)[],
+    private readonly root?: string,
   ) {}
 
-  /** Migrates a database for each service and prepares (but does not start) its processes. */
+  /**
+   * Migrates a database for each service and prepares (but does not start) its processes: this checkout's, or those
+   * of `root`, another checkout built beforehand (`pnpm build` there) whose schema is this one's (the databases are
+   * migrated from this checkout).
+   */
   static async create(
     services: string[],
     label: string,
     env: Record<string, string> = {},
+    root?: string,
   ): Promise<Platform> {
     built ??= buildServices();
     await built;
@@ -79,7 +85,7 @@ export class Platform {
       full[`${envName(service)}_DATABASE_URL`] = db.url;
       full[`${envName(service)}_PORT`] = String(port);
     }
-    return new Platform(namespace, full, apis, databases, drops);
+    return new Platform(namespace, full, apis, databases, drops, root);
   }
 
   api(service: string): string {
@@ -97,6 +103,7 @@ export class Platform {
     const file = logDir ? createWriteStream(path.join(logDir, `${name}.log`), { flags: "a" }) : undefined;
     const proc = spawnService(service, role, {
       name,
+      root: this.root,
       env: { ...this.env, ...cpuProfile, WORKER_ID: `${name}-${Date.now()}` },
       onLine: (line) => {
         file?.write(`${line}\n`);

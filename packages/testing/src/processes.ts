@@ -37,11 +37,14 @@ export function spawnService(
      * without draining. Tests, benchmarks and chaos leave this off: there, Ctrl-C should reach every process.
      */
     ownProcessGroup?: boolean;
+    /** The checkout whose built bundle runs (default: this one). `pnpm bench api` compares two. */
+    root?: string;
   } = {},
 ): ServiceProcess {
   const name = options.name ?? `${service}-${role}`;
-  const child = spawn(path.join(ROOT, "scripts", "service.sh"), [service, role], {
-    cwd: ROOT,
+  const root = options.root ?? ROOT;
+  const child = spawn(path.join(root, "scripts", "service.sh"), [service, role], {
+    cwd: root,
     // A worker's HTTP listener on a free port unless told otherwise: tests, benchmarks and chaos runs start several.
     env: { ...process.env, ...(role === "worker" ? { WORKER_HTTP_PORT: "0" } : {}), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
