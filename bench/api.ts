@@ -13,6 +13,7 @@ import {
   medianRatio,
   RssSampler,
   record,
+  roundRatios,
 } from "./lib.ts";
 import { AUTH, Platform } from "./platform.ts";
 
@@ -99,6 +100,11 @@ export async function benchApi(): Promise<void> {
   }
 }
 
+const roundsDetail = (a: HttpLoadResult, b: HttpLoadResult) =>
+  `median of the rounds: ${roundRatios(a, b)
+    .map((ratio) => ratio.toFixed(2))
+    .join(", ")}`;
+
 /** The API's throughput (the median of the rounds' ratios) and CPU per request against another server's. */
 function recordAgainst(api: HttpLoadResult, other: HttpLoadResult, label: string): void {
   record({
@@ -107,6 +113,7 @@ function recordAgainst(api: HttpLoadResult, other: HttpLoadResult, label: string
     unit: "req/s",
     baseline: label,
     ratio: medianRatio(api, other),
+    detail: roundsDetail(api, other),
   });
   record({
     name: `api: CPU time per request against the ${label}'s`,
@@ -131,7 +138,7 @@ function recordServer(label: string, load: HttpLoadResult, raw?: HttpLoadResult,
       ? {
           baseline: "raw http",
           ratio: medianRatio(load, raw),
-          detail: `median of the rounds: ${load.rounds.map((rps, round) => (rps / (raw.rounds[round] as number)).toFixed(2)).join(", ")}`,
+          detail: roundsDetail(load, raw),
         }
       : { detail: `rounds: ${load.rounds.map((rps) => rps.toFixed(0)).join(", ")} req/s` }),
     ...(target ? { target } : {}),

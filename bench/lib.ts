@@ -468,9 +468,13 @@ export async function httpLoads(targets: HttpTarget[]): Promise<HttpLoadResult[]
   }
 }
 
+/** `a`'s throughput against `b`'s in each round. */
+export const roundRatios = (a: HttpLoadResult, b: HttpLoadResult): number[] =>
+  a.rounds.map((rps, round) => rps / (b.rounds[round] as number));
+
 /** The median over rounds of `a`'s throughput against `b`'s in the same round. */
 export function medianRatio(a: HttpLoadResult, b: HttpLoadResult): number {
-  const ratios = a.rounds.map((rps, round) => rps / (b.rounds[round] as number)).sort((x, y) => x - y);
+  const ratios = roundRatios(a, b).sort((x, y) => x - y);
   const mid = ratios.length / 2;
   return Number.isInteger(mid)
     ? ((ratios[mid - 1] as number) + (ratios[mid] as number)) / 2
