@@ -58,17 +58,20 @@ export const authPlugin = fp<AuthOptions>(
       const limiter = new RefusalLimiter(options.publicRateLimit);
       const limited = (request: FastifyRequest) =>
         request.routeOptions.config.public === true && request.routeOptions.url !== HEALTH;
-      app.addHook("onRequest", async (request) => {
+      // Callback hooks: nothing here waits, and an async hook costs every request a promise.
+      app.addHook("onRequest", (request, _reply, done) => {
         const wait = limited(request) ? limiter.wait(request.ip) : 0;
-        if (wait > 0) {
-          throw new RetryLaterError(
-            "RATE_LIMITED",
-            `At most ${limiter.max} refused requests a minute from one address to this API's public routes.`,
-            wait,
-          );
-        }
+        done(
+          wait > 0
+            ? new RetryLaterError(
+                "RATE_LIMITED",
+                `At most ${limiter.max} refused requests a minute from one address to this API's public routes.`,
+                wait,
+              )
+            : undefined,
+        );
       });
-      app.addHook("onResponse", async (request, reply) => {
+      app.addHook("onResponse", (request, reply, done) => {
         if (
           limited(request) &&
           reply.statusCode >= 400 &&
@@ -77,6 +80,7 @@ export const authPlugin = fp<AuthOptions>(
         ) {
           limiter.refused(request.ip);
         }
+        done();
       });
     }
   },
