@@ -402,7 +402,11 @@ export interface HttpLoadResult {
   rounds: number[];
   /** At LOAD.openRate per second: p99. */
   open: LoadResult;
-  /** CPU time of the server per request in its warm-up, and in the closed and open loops. */
+  /**
+   * CPU time of the server per request in its warm-up, and from the first round to the end of its open loop (its
+   * idle time in the others' turns included: a few ms a second for an API's pollers; the relaying of its last
+   * requests after its turn too).
+   */
   warmUpCpuPerRequest: number;
   cpuPerRequest: number;
 }
@@ -418,26 +422,19 @@ export interface HttpLoadResult {
 export async function httpLoads(targets: HttpTarget[]): Promise<HttpLoadResult[]> {
   const loads = targets.map(({ base, path: urlPath, pid, headers = {} }) => {
     const client = httpClient(base, Math.max(LOAD.concurrency, 256));
-    const load = {
-      client,
-      pid,
-      sent: 0,
-      tally: new Tally(),
-      ms: 0,
-      rounds: [] as number[],
-      send: undefined as unknown as Send,
-    };
-    load.send = () => expect2xx(client.request("POST", urlPath, outboundBody(load.sent++), headers));
-    return load;
+    const counter = { sent: 0 };
+    const send: Send = () =>
+      expect2xx(client.request("POST", urlPath, outboundBody(counter.sent++), headers));
+    return { client, pid, counter, send, tally: new Tally(), ms: 0, rounds: [] as number[] };
   });
   try {
     const warmUps: number[] = [];
     for (const load of loads) {
       const cpu = cpuMeter([load.pid]);
       await closedLoop(LOAD.warmUp, LOAD.concurrency, load.send);
-      warmUps.push(cpu.per(load.sent));
+      warmUps.push(cpu.per(load.counter.sent));
     }
-    const measured = loads.map((load) => ({ cpu: cpuMeter([load.pid]), from: load.sent }));
+    const measured = loads.map((load) => ({ cpu: cpuMeter([load.pid]), from: load.counter.sent }));
     const perRound = Math.ceil(LOAD.requests / LOAD.rounds);
     for (let round = 0; round < LOAD.rounds; round++) {
       for (let k = 0; k < loads.length; k++) {
@@ -457,7 +454,7 @@ export async function httpLoads(targets: HttpTarget[]): Promise<HttpLoadResult[]
         rounds: load.rounds,
         open,
         warmUpCpuPerRequest: warmUps[i] as number,
-        cpuPerRequest: cpu.per(load.sent - from),
+        cpuPerRequest: cpu.per(load.counter.sent - from),
       });
     }
     return results;
