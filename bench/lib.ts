@@ -469,14 +469,9 @@ export async function httpLoads(targets: HttpTarget[]): Promise<HttpLoadResult[]
 export const roundRatios = (a: HttpLoadResult, b: HttpLoadResult): number[] =>
   a.rounds.map((rps, round) => rps / (b.rounds[round] as number));
 
-/** The median over rounds of `a`'s throughput against `b`'s in the same round. */
-export function medianRatio(a: HttpLoadResult, b: HttpLoadResult): number {
-  const ratios = roundRatios(a, b).sort((x, y) => x - y);
-  const mid = ratios.length / 2;
-  return Number.isInteger(mid)
-    ? ((ratios[mid - 1] as number) + (ratios[mid] as number)) / 2
-    : (ratios[Math.floor(mid)] as number);
-}
+/** The median (nearest rank) over rounds of `a`'s throughput against `b`'s in the same round. */
+export const medianRatio = (a: HttpLoadResult, b: HttpLoadResult): number =>
+  percentile(roundRatios(a, b), 50);
 
 /** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
 export function cpuMs(pid: number | undefined): number {
