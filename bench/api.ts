@@ -134,7 +134,6 @@ function recordServer(
   raw?: HttpLoadResult,
   targets?: { throughput: string; openP99: string },
 ): void {
-  const against = (value: number, base: number) => (raw ? { baseline: "raw http", ratio: value / base } : {});
   record({
     name: `${label}: throughput, ${LOAD.concurrency} concurrent, ${LOAD.rounds} rounds`,
     value: load.closed.rps,
@@ -148,35 +147,20 @@ function recordServer(
       : { detail: `rounds: ${load.rounds.map((rps) => rps.toFixed(0)).join(", ")} req/s` }),
     ...(targets ? { target: targets.throughput } : {}),
   });
-  record({
-    name: `${label}: p50 (closed loop)`,
-    value: load.closed.p50,
-    unit: "ms",
-    ...against(load.closed.p50, raw?.closed.p50 ?? 0),
-  });
-  record({
-    name: `${label}: p99 (closed loop)`,
-    value: load.closed.p99,
-    unit: "ms",
-    ...against(load.closed.p99, raw?.closed.p99 ?? 0),
-  });
-  record({
-    name: `${label}: p99 at ${LOAD.openRate} req/s offered (open loop)`,
-    value: load.open.p99,
-    unit: "ms",
-    ...against(load.open.p99, raw?.open.p99 ?? 0),
-    ...(targets ? { target: targets.openP99 } : {}),
-  });
-  record({
-    name: `${label}: CPU time of the server process per request`,
-    value: load.cpuPerRequest,
-    unit: "ms",
-    ...against(load.cpuPerRequest, raw?.cpuPerRequest ?? 0),
-  });
-  record({
-    name: `${label}: CPU time per request, its first ${LOAD.warmUp} (warm-up)`,
-    value: load.warmUpCpuPerRequest,
-    unit: "ms",
-    ...against(load.warmUpCpuPerRequest, raw?.warmUpCpuPerRequest ?? 0),
-  });
+  const timings: [string, (l: HttpLoadResult) => number, string?][] = [
+    ["p50 (closed loop)", (l) => l.closed.p50],
+    ["p99 (closed loop)", (l) => l.closed.p99],
+    [`p99 at ${LOAD.openRate} req/s offered (open loop)`, (l) => l.open.p99, targets?.openP99],
+    ["CPU time of the server process per request", (l) => l.cpuPerRequest],
+    [`CPU time per request, its first ${LOAD.warmUp} (warm-up)`, (l) => l.warmUpCpuPerRequest],
+  ];
+  for (const [name, of, target] of timings) {
+    record({
+      name: `${label}: ${name}`,
+      value: of(load),
+      unit: "ms",
+      ...(raw ? { baseline: "raw http", ratio: of(load) / of(raw) } : {}),
+      ...(target ? { target } : {}),
+    });
+  }
 }
