@@ -80,9 +80,14 @@ export const loadMessageSenderConfig = (env: Record<string, string | undefined> 
       OUTBOUND_SENDS_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
       /**
        * Where `POST /api/v1/archive-outbounds/` writes its gzipped NDJSON files (one per day). Unset: archiving
-       * is refused (409).
+       * is refused (409). Workers need it too (the same volume): they purge forgotten people from the files.
        */
       ARCHIVE_DIR: Type.Optional(Type.String({ minLength: 1 })),
+      /**
+       * How often a worker with ARCHIVE_DIR (the API's archive volume, mounted) purges forgotten people from the
+       * archive files; 0 = never.
+       */
+      ARCHIVE_PURGE_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
       ...HookConfig,
     },
     env,

@@ -238,7 +238,11 @@ describe("POST /api/v1/archive-outbounds/", () => {
       orderBy: { createdAt: "asc" },
     });
     expect(left.map((o) => o.id)).toEqual([queued1, queued2]);
-    expect(await readdir(archiveDir)).toEqual([`outbounds-${d1}.gz`, `outbounds-${d3}.gz`]);
+    expect(await readdir(archiveDir)).toEqual([
+      ".tidings-archive",
+      `outbounds-${d1}.gz`,
+      `outbounds-${d3}.gz`,
+    ]);
     expect(
       (await svc.db.archivedOutbounds.findMany({ orderBy: { date: "asc" } })).map((a) => [
         a.date.toISOString().slice(0, 10),

@@ -165,16 +165,22 @@ describe("docker-compose.yml", () => {
     const lines = dockerfile();
     const user = lines.filter(([i]) => i === "USER").at(-1)?.[1];
     expect(user).toBe("node");
+    // message-sender's workers purge forgotten people from the archives its API writes: the same volume.
     const writes = [
-      { service: "content", variable: "CONTENT_MEDIA_DIR" },
-      { service: "message-sender", variable: "ARCHIVE_DIR" },
+      { service: "content", role: "api", variable: "CONTENT_MEDIA_DIR", volume: "media" },
+      { service: "message-sender", role: "api", variable: "ARCHIVE_DIR", volume: "archive" },
+      { service: "message-sender", role: "worker", variable: "ARCHIVE_DIR", volume: "archive" },
     ];
-    for (const { service, variable } of writes) {
-      const api = platformContainers(model).find((c) => c.service === service && c.role === "api");
-      const dir = env(api?.container as ComposeService)[variable] as string;
+    for (const { service, role, variable, volume } of writes) {
+      const found = platformContainers(model).find((c) => c.service === service && c.role === role);
+      const dir = env(found?.container as ComposeService)[variable] as string;
       expect(dir).toMatch(/^\//);
-      const mount = api?.container.volumes?.find((v) => v.target === dir);
-      expect({ variable, mount }).toMatchObject({ variable, mount: { type: "volume" } });
+      const mount = found?.container.volumes?.find((v) => v.target === dir);
+      expect({ variable, role, mount }).toMatchObject({
+        variable,
+        role,
+        mount: { type: "volume", source: volume },
+      });
       expect(Object.keys(model.volumes ?? {})).toContain(mount?.source);
       // The image creates the directory and gives it to that user (an empty named volume starts as a copy of it).
       const chowned = lines.some(

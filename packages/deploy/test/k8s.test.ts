@@ -252,18 +252,22 @@ describe("infra/k8s", () => {
   });
 
   it("mounts a volume where content keeps media and message-sender its archives", ({ manifests }) => {
+    // message-sender's workers purge forgotten people from the archives its API writes: the same claim, which
+    // several pods mount at once.
     const writes = [
-      { name: "content-api", variable: "CONTENT_MEDIA_DIR" },
-      { name: "message-sender-api", variable: "ARCHIVE_DIR" },
+      { name: "content-api", variable: "CONTENT_MEDIA_DIR", claim: "tidings-media" },
+      { name: "message-sender-api", variable: "ARCHIVE_DIR", claim: "tidings-archive" },
+      { name: "message-sender-worker", variable: "ARCHIVE_DIR", claim: "tidings-archive" },
     ];
-    for (const { name, variable } of writes) {
+    for (const { name, variable, claim } of writes) {
       const deployment = find(manifests, "Deployment", name) as Manifest;
       const container = podSpec(deployment).containers[0];
       const dir = environment(manifests, container)[variable];
       const mount = container.volumeMounts?.find((m: { mountPath: string }) => m.mountPath === dir);
       expect({ variable, dir, mounted: mount !== undefined }).toEqual({ variable, dir, mounted: true });
       const volume = podSpec(deployment).volumes.find((v: { name: string }) => v.name === mount.name);
-      expect(find(manifests, "PersistentVolumeClaim", volume.persistentVolumeClaim.claimName)).toBeDefined();
+      expect({ name, claim: volume.persistentVolumeClaim.claimName }).toEqual({ name, claim });
+      expect(find(manifests, "PersistentVolumeClaim", claim)?.spec.accessModes).toEqual(["ReadWriteMany"]);
     }
   });
 

@@ -93,7 +93,7 @@ const dayAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString(
 
 /**
  * Delivered outbounds of the last two days (today's are not archived, days being over only after midnight): the
- * one of two days ago archived now, for the archive purge example to work on; yesterday's left to the archive example.
+ * one of two days ago archived now, for the forget example's purge to work on; yesterday's left to the archive example.
  */
 async function seedPastDays(platform: Platform, tidings: TidingsClient): Promise<void> {
   const db = new pg.Client(platform.databaseUrl("message-sender"));
@@ -241,8 +241,11 @@ describe("the READMEs' examples", () => {
     ]);
     const senderTokens = await ok(tidings.messageSender.GET("/api/v1/user/tokens/"));
     expect(senderTokens.results.map((t) => [t.email, t.kind])).toEqual([["ci@example.org", "test"]]);
-    // Yesterday's archived by the example, the day before's rewritten whole by the purge (no `.tmp` left).
+    // The forget example's person is the one both seeded sends went to: the day before yesterday's, archived
+    // before the forget, rewritten by the workers' purge (no `.tmp` left); yesterday's, archived by the archive
+    // example after it, written redacted.
     expect((await readdir(archiveDir)).sort()).toEqual([
+      ".tidings-archive",
       `outbounds-${dayAgo(2)}.gz`,
       `outbounds-${dayAgo(1)}.gz`,
     ]);
@@ -251,7 +254,15 @@ describe("the READMEs' examples", () => {
         .toString()
         .trim()
         .split("\n");
-      expect(lines.map((l) => JSON.parse(l).content)).toEqual([`${days} days ago`]);
+      expect(lines.map((l) => JSON.parse(l))).toEqual([
+        expect.objectContaining({
+          to_addr: "",
+          content: null,
+          metadata: {},
+          redacted: true,
+          status: "delivered",
+        }),
+      ]);
     }
   });
 });

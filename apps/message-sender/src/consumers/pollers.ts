@@ -3,6 +3,7 @@ import type { ChannelCache } from "../channels/channel-cache.ts";
 import { reconcile } from "../delivery-reports/reconcile.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { defaultRedelivery } from "../outbound/redelivery.ts";
+import { purgeArchives } from "../reports/archive-purge.ts";
 import { pruneDailyCounts } from "../sending/daily-cap.ts";
 import { releaseDue } from "../sending/due.ts";
 import type { ConsumerDeps } from "./consumer-deps.ts";
@@ -12,8 +13,8 @@ const DAILY_CAP_PRUNE_INTERVAL_MS = 3_600_000;
 
 /**
  * The worker's timed passes: the reconciler (asks providers about outbounds with no final status), the
- * due-message poller (sends deferred outbounds now due, expires those past expires_at) and the daily cap's
- * pruning.
+ * due-message poller (sends deferred outbounds now due, expires those past expires_at), the daily cap's
+ * pruning and, with ARCHIVE_DIR, the archive purge (forgotten people redacted in the archive files).
  */
 export function startPollers(
   { config, db, logger }: ConsumerDeps,
@@ -38,10 +39,20 @@ export function startPollers(
   const capHousekeeping = every(DAILY_CAP_PRUNE_INTERVAL_MS, logger, "daily cap pruning", () =>
     pruneDailyCounts(db),
   );
+  const archiveDir = config.ARCHIVE_DIR;
+  const archivePurge: Stop = archiveDir
+    ? every(config.ARCHIVE_PURGE_INTERVAL_MS, logger, "archive purge", async (signal) => {
+        const purged = await purgeArchives(db, archiveDir, signal);
+        if (purged.identities > 0) {
+          logger.info(purged, "forgotten identities purged from the archives");
+        }
+      })
+    : async () => {};
   return async () => {
     await reconciler();
     await duePoller();
     await capHousekeeping();
+    await archivePurge();
   };
 }
 

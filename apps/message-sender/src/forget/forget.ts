@@ -5,6 +5,7 @@ import type { Db, Tx } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { recordUnsent } from "../outbound/unsent.ts";
 import { addressBook } from "../recipients/address-book.ts";
+import { requestArchivePurge } from "../reports/archive-purge.ts";
 
 /** The reason (`last_error`, history, `outbound.failed`) of an outbound cancelled because its person was forgotten. */
 export const FORGOTTEN = "forgotten";
@@ -50,8 +51,9 @@ export async function cancelAndRedact(
  * `to_identity`, or `to_addr` one of their addresses) is cancelled with reason `forgotten` (never sent, also
  * when a stale `outbound.send` for it arrives later: it is no longer queued), the address, content and metadata
  * of all their outbounds and the sender address, content and metadata of their inbounds (and the replies to
- * their outbounds) are cleared, and Idempotency-Key answers and REST-hook deliveries that carry them are deleted
- * (delivered and failed hook deliveries keep their envelope, data redacted). Idempotent: a
+ * their outbounds) are cleared, Idempotency-Key answers and REST-hook deliveries that carry them are deleted
+ * (delivered and failed hook deliveries keep their envelope, data redacted), and, when days are archived, the person
+ * waits for the worker's archive purge (requestArchivePurge). Idempotent: a
  * redelivered event finds nothing left to change. Other opt-out types change nothing here.
  */
 export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<ForgetOutcome | undefined> {
@@ -71,6 +73,7 @@ export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<Forge
       throw new SendInProgressError(`a send to forgotten identity ${identity} is in progress; retried`);
     }
     const ids = outbounds.map((o) => o.id);
+    await requestArchivePurge(tx, identity, addresses);
     // Hook deliveries that carry the person (before the cancellations' own, which carry only ids).
     await forgetHookDeliveries(tx, [identity, ...addresses]);
     const { cancelled, redacted } = await cancelAndRedact(tx, ids, FORGOTTEN);

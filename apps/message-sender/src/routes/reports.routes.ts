@@ -10,13 +10,8 @@ import {
 } from "@tidings/contracts";
 import { type Api, actionRoute, errorResponses, pageRoute, routeError } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import {
-  aggregateOutbounds,
-  archiveOutbounds,
-  channelStatusCounts,
-  listArchivedDays,
-  statusCounts,
-} from "../reports/reports.ts";
+import { archiveOutbounds, listArchivedDays } from "../reports/archives.ts";
+import { aggregateOutbounds, channelStatusCounts, statusCounts } from "../reports/reports.ts";
 
 export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): void {
   app.get(

@@ -1,0 +1,131 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { Db, Tx } from "../db.ts";
+import { archiveFiles, archiveLines, lockArchives, writeArchive } from "./archives.ts";
+
+/** A purge rewrites archive files while it holds the archives' lock: allow many large files. */
+const PURGE_TRANSACTION = { maxWait: 10_000, timeout: 30 * 60_000 } as const;
+
+/** How an address is kept in `archive_purge`: its SHA-256, hex. */
+const digest = (address: string) => createHash("sha256").update(address).digest("hex");
+
+/**
+ * In the forget's transaction, after its outbounds are locked: when any day is archived, the person waits in
+ * `archive_purge` (their identity, and their addresses' digests) for purgeArchives. A day archived after this
+ * commits holds them redacted already; one archived before it, or being archived now, is rewritten by the purge.
+ */
+export async function requestArchivePurge(tx: Tx, identity: string, addresses: string[]): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO archive_purge (identity, address_digests)
+    SELECT ${identity}::uuid, ${addresses.map(digest)}::text[]
+    WHERE EXISTS (SELECT 1 FROM archived_outbounds)
+    ON CONFLICT (identity) DO UPDATE SET
+      address_digests = ARRAY(SELECT DISTINCT unnest(archive_purge.address_digests || EXCLUDED.address_digests)),
+      requested_at = now()`;
+}
+
+export interface PurgeOutcome {
+  /** The forgotten identities purged. */
+  identities: number;
+  /** The archive files rewritten. */
+  files: number;
+  /** The archived outbounds redacted. */
+  outbounds: number;
+}
+
+/**
+ * Purges the forgotten people waiting in `archive_purge` from every archive file in `dir`: each archived outbound to
+ * one of them (its `to_identity`, or its `to_addr`'s digest) is redacted as the database redacts a row (`to_addr`
+ * "", `content` null, `metadata` {}, `redacted` true), each file that holds one is rewritten once for all of them
+ * (temporary file, fsync, rename, fsync the directory), and their rows are deleted. All under the archives' lock,
+ * taken before the pending people are read: an archive written before it is in the directory, one written after it
+ * read its rows after the forget. A file with none of them is read, not written. `signal` stops it between files
+ * (the people stay pending; files rewritten so far stay so).
+ */
+export async function purgeArchives(db: Db, dir: string, signal?: AbortSignal): Promise<PurgeOutcome> {
+  const none = { identities: 0, files: 0, outbounds: 0 };
+  if ((await db.archivePurge.count()) === 0) {
+    return none;
+  }
+  return db.$transaction(async (tx) => {
+    await lockArchives(tx);
+    const pending = await tx.archivePurge.findMany();
+    if (pending.length === 0) {
+      return none;
+    }
+    const redact = redactor(
+      pending.map((p) => p.identity),
+      pending.flatMap((p) => p.addressDigests),
+    );
+    let files = 0;
+    let outbounds = 0;
+    for (const name of await archiveFiles(dir)) {
+      signal?.throwIfAborted();
+      const path = join(dir, name);
+      if (!(await holdsAny(path, redact))) {
+        continue;
+      }
+      let redacted = 0;
+      async function* lines() {
+        for await (const line of archiveLines(path)) {
+          const changed = redact(line);
+          redacted += changed === undefined ? 0 : 1;
+          yield `${changed ?? line}\n`;
+        }
+      }
+      await writeArchive(dir, name, lines());
+      files += 1;
+      outbounds += redacted;
+    }
+    await tx.$executeRaw`
+      DELETE FROM archive_purge p
+      USING unnest(${pending.map((p) => p.identity)}::uuid[], ${pending.map((p) => p.requestedAt)}::timestamptz[])
+        AS done(identity, requested_at)
+      WHERE p.identity = done.identity AND p.requested_at = done.requested_at`;
+    return { identities: pending.length, files, outbounds };
+  }, PURGE_TRANSACTION);
+}
+
+async function holdsAny(path: string, redact: (line: string) => string | undefined): Promise<boolean> {
+  for await (const line of archiveLines(path)) {
+    if (redact(line) !== undefined) {
+      return true;
+    }
+  }
+  return false;
+}
+
+interface ArchivedOutbound {
+  to_identity?: string | null;
+  to_addr?: string;
+  content?: string | null;
+  metadata?: object;
+  redacted?: boolean;
+}
+
+/**
+ * An archive line redacted (its JSON, keys in their order) when it is an outbound to one of the people and not
+ * redacted yet; else undefined. A line that names none of them (by identity, or with an address) is not parsed.
+ */
+function redactor(identities: string[], digests: string[]): (line: string) => string | undefined {
+  const people = new Set(identities);
+  const addresses = new Set(digests);
+  return (line) => {
+    if (!identities.some((id) => line.includes(id)) && line.includes('"to_addr":""')) {
+      return undefined;
+    }
+    const outbound = JSON.parse(line) as ArchivedOutbound;
+    const theirs =
+      (outbound.to_identity && people.has(outbound.to_identity)) ||
+      (outbound.to_addr && addresses.has(digest(outbound.to_addr)));
+    const done =
+      outbound.to_addr === "" &&
+      outbound.content === null &&
+      Object.keys(outbound.metadata ?? {}).length === 0 &&
+      outbound.redacted === true;
+    if (!theirs || done) {
+      return undefined;
+    }
+    return JSON.stringify({ ...outbound, to_addr: "", content: null, metadata: {}, redacted: true });
+  };
+}
