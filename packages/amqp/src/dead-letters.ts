@@ -163,3 +163,58 @@ async function replayPass(
   }
   return found.length;
 }
+
+/**
+ * Forget: removes from the DLQs of `queues` every dead letter about a forgotten person, one whose JSON payload holds
+ * one of `needles` (their identity id, their addresses) as a string value or an object key anywhere in it, equal
+ * but for case (a message that only mentions one inside a longer text is not theirs). Those are moot (the person's
+ * sends are cancelled, their copies dropped) and hold their personal data. The rest stay: read
+ * unacknowledged, back in the DLQ when the channel closes, as a listing leaves them. Letters another channel holds
+ * at that moment (a listing's) are not seen. Returns how many were removed.
+ */
+export async function forgetDeadLetters(
+  broker: Broker,
+  queues: readonly QueueName[],
+  needles: readonly string[],
+): Promise<number> {
+  const person = new Set(needles.filter((n) => n !== "").map((n) => n.toLowerCase()));
+  if (person.size === 0) {
+    return 0;
+  }
+  let removed = 0;
+  for (const queue of queues) {
+    const dlq = broker.names.deadLetterQueue(queue);
+    const channel = await broker.channel();
+    try {
+      const { messageCount } = await channel.checkQueue(dlq);
+      for (let seen = 0; seen < messageCount; seen++) {
+        const msg = await channel.get(dlq, { noAck: false });
+        if (!msg) {
+          break;
+        }
+        if (holdsAny(parse(msg.content), person)) {
+          channel.ack(msg);
+          removed += 1;
+        }
+      }
+    } finally {
+      await channel.close();
+    }
+  }
+  return removed;
+}
+
+function holdsAny(value: unknown, needles: ReadonlySet<string>): boolean {
+  if (typeof value === "string") {
+    return needles.has(value.toLowerCase());
+  }
+  if (Array.isArray(value)) {
+    return value.some((item) => holdsAny(item, needles));
+  }
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).some(
+      ([key, item]) => needles.has(key.toLowerCase()) || holdsAny(item, needles),
+    );
+  }
+  return false;
+}

@@ -11,6 +11,7 @@ export {
 export {
   countDeadLetters,
   type DeadLetter,
+  forgetDeadLetters,
   listDeadLetters,
   type QueueStats,
   queueStats,

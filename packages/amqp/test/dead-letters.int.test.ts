@@ -8,6 +8,7 @@ import {
   ATTEMPT_HEADER,
   type Broker,
   type ConsumeOptions,
+  forgetDeadLetters,
   type Handlers,
   handledMessages,
   listDeadLetters,
@@ -308,6 +309,65 @@ describe("retries", () => {
     expect(handled).toEqual([]);
     await waitFor(async () => (await dlqCount(queue)) === ids.length, { what: "the listed letters back" });
     await inspect.channel.purgeQueue(names.deadLetterQueue(queue));
+  });
+});
+
+describe("forgetting a person", () => {
+  it("removes the dead letters that hold their identity or an address, in any queue, and leaves the rest", async ({
+    broker,
+    inspect,
+    names,
+  }) => {
+    const person = randomUUID();
+    const number = "+27820001234";
+    const dead = (queue: QueueName, payload: unknown, type: string) =>
+      inspect.channel.sendToQueue(
+        names.deadLetterQueue(queue),
+        Buffer.from(typeof payload === "string" ? payload : JSON.stringify(payload)),
+        { messageId: randomUUID(), type, persistent: true },
+      );
+    const sends = "message-sender.outbound-send";
+    const copies = "subscription.identity-copy";
+    // Theirs: by identity (any case), by address as a value, by address as a key (identity details).
+    dead(sends, { id: randomUUID(), to_identity: person.toUpperCase(), content: "Hi" }, "outbound.send");
+    dead(sends, { id: randomUUID(), to_addr: number, content: "Hi" }, "outbound.send");
+    dead(
+      copies,
+      { id: randomUUID(), details: { addresses: { msisdn: { [number]: {} } } } },
+      "identity.updated",
+    );
+    // Not theirs: someone else's, one that mentions the number inside a text, and one that is not JSON.
+    const others = [
+      { id: randomUUID(), to_identity: randomUUID(), content: "Hi" },
+      { id: randomUUID(), to_addr: "+27820009999", content: `Call ${number} back` },
+    ];
+    for (const other of others) {
+      dead(sends, other, "outbound.send");
+    }
+    dead(copies, `not json ${person}`, "identity.updated");
+    const count = (queue: QueueName) => inspect.messageCount(names.deadLetterQueue(queue));
+    await waitFor(async () => (await count(sends)) === 4 && (await count(copies)) === 2, {
+      what: "the dead letters in their DLQs",
+    });
+
+    expect(
+      await forgetDeadLetters(broker, [sends, copies, "subscription.send-next"], [person, number, ""]),
+    ).toBe(3);
+    await waitFor(async () => (await count(sends)) === 2 && (await count(copies)) === 1, {
+      what: "the others back in their DLQs",
+    });
+    expect((await listDeadLetters(broker, sends)).map((d) => d.payload)).toEqual(
+      expect.arrayContaining(others),
+    );
+    expect((await listDeadLetters(broker, copies)).map((d) => d.payload)).toEqual([`not json ${person}`]);
+    // Nothing left of them: a second pass removes nothing; no needle removes nothing.
+    expect(await forgetDeadLetters(broker, [sends, copies], [person, number])).toBe(0);
+    expect(await forgetDeadLetters(broker, [sends, copies], [""])).toBe(0);
+    await waitFor(async () => (await count(sends)) === 2 && (await count(copies)) === 1, {
+      what: "the others still there",
+    });
+    await inspect.channel.purgeQueue(names.deadLetterQueue(sends));
+    await inspect.channel.purgeQueue(names.deadLetterQueue(copies));
   });
 });
 

@@ -168,6 +168,11 @@ export const queues = {
     ["topic.unsubscribed"],
     "Record unsubscribe-link use as unsubscribe opt-outs in the consent ledger.",
   ),
+  "identity.forgets": queue(
+    "identity",
+    ["optout.created"],
+    "On a forget, remove the person's dead letters from identity's dead-letter queues (its database forgot them in the opt-out's transaction).",
+  ),
   "identity.delivery-reports": {
     ...queue(
       "identity",
@@ -182,6 +187,10 @@ export type QueueName = keyof typeof queues;
 export type QueueMessages<Q extends QueueName> = (typeof queues)[Q]["messages"][number];
 
 export const queueNames = Object.keys(queues) as QueueName[];
+
+/** The queues `service` consumes. */
+export const queuesOf = (service: Service): QueueName[] =>
+  queueNames.filter((q) => queues[q].consumer === service);
 
 export const exchangeFor = (name: MessageName): Service => catalog[name].exchange;
 

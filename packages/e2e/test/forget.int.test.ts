@@ -3,12 +3,15 @@
  * number, an email and a name gets subscriptions, outbounds (one sent, one deferred), an inbound and pending
  * hook deliveries; after `optout_type: forget` no text, varchar, json or array column of any of the five
  * databases holds the number, the email or the name, the deferred send is cancelled and never sent (not even
- * by a stale `outbound.send`), and a repeated forget changes nothing more.
+ * by a stale `outbound.send`), no dead-letter queue of theirs holds a dead letter about the person, and a repeated
+ * forget changes nothing more.
  */
 import { randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { type Broker, countDeadLetters, listDeadLetters } from "@tidings/amqp";
+import type { QueueName } from "@tidings/contracts";
 import { adminAuth, closing, startTestService, waitFor } from "@tidings/testing";
 import { describe, expect, test } from "vitest";
 import { contentService } from "../../../apps/content/src/service.ts";
@@ -102,6 +105,20 @@ function helpers(svc: Services) {
       { what, timeoutMs: 20_000 },
     );
   return { call, ok, everywhere, handled };
+}
+
+/** Puts `body` straight into the dead-letter queue of `queue` (as a message that failed every attempt), confirmed. */
+async function deadLetter(broker: Broker, queue: QueueName, body: object): Promise<void> {
+  const channel = await broker.channel();
+  try {
+    channel.sendToQueue(broker.names.deadLetterQueue(queue), Buffer.from(JSON.stringify(body)), {
+      messageId: randomUUID(),
+      persistent: true,
+    });
+    await channel.waitForConfirms();
+  } finally {
+    await channel.close();
+  }
 }
 
 const sentIds = async () =>
@@ -207,12 +224,54 @@ describe("forget", () => {
       { what: "pending hook delivery" },
     );
     expect((await everywhere(needles)).length).toBeGreaterThan(0);
+    // Dead letters about them in each forgetting service's dead-letter queues, and one about someone else.
+    const other = { id: randomUUID(), to_identity: randomUUID(), content: "Hello", metadata: {} };
+    const letters = [
+      {
+        service: "identity",
+        queue: "identity.inbound",
+        body: { from_addr: number, content: `This is ${name}` },
+      },
+      { service: "subscription", queue: "subscription.identity-copy", body: { id, details: person.details } },
+      {
+        service: "message-sender",
+        queue: "message-sender.outbound-send",
+        body: { id: randomUUID(), to_identity: id },
+      },
+      { service: "message-sender", queue: "message-sender.outbound-send", body: other },
+    ] as const;
+    for (const { service, queue, body } of letters) {
+      await deadLetter(svc[service].broker, queue, body);
+    }
+    const dlqs = [...new Set(letters.map((l) => `${l.service} ${l.queue}`))].map((key) => {
+      const [service, queue] = key.split(" ") as [Name, QueueName];
+      return { service, queue };
+    });
+    const before = await Promise.all(
+      dlqs.map(({ service, queue }) => countDeadLetters(svc[service].broker, queue)),
+    );
 
     await ok("identity", "POST", "/api/v1/optout/", {
       optout_type: "forget",
       identity: id,
       request_source: "test",
     });
+    // Each service removed theirs (one each); the other person's stays.
+    await waitFor(
+      async () =>
+        (
+          await Promise.all(
+            dlqs.map(
+              async ({ service, queue }, i) =>
+                (await countDeadLetters(svc[service].broker, queue)) === (before[i] ?? 0) - 1,
+            ),
+          )
+        ).every(Boolean),
+      { what: "their dead letters removed", timeoutMs: 20_000 },
+    );
+    const leftInSends = await listDeadLetters(svc["message-sender"].broker, "message-sender.outbound-send");
+    expect(leftInSends.map((d) => d.payload)).toContainEqual(other);
+    expect(JSON.stringify(leftInSends)).not.toContain(id);
 
     const deferredRow = await waitFor(
       async () => {
@@ -298,10 +357,14 @@ describe("forget", () => {
     });
     expect(await sentIds()).toEqual([sent.id]);
     expect(await everywhere(needles)).toEqual([]);
+    // Nothing failed on the way: no dead letters but the other person's, planted above.
     for (const service of ["identity", "subscription", "message-sender"] as const) {
-      const queues = (await ok(service, "GET", "/api/v1/dead-letters/")) as { dead_letters: number }[];
+      const queues = (await ok(service, "GET", "/api/v1/dead-letters/")) as {
+        queue: string;
+        dead_letters: number;
+      }[];
       expect(
-        queues.filter((q) => q.dead_letters > 0),
+        queues.filter((q) => q.dead_letters > (q.queue === "message-sender.outbound-send" ? 1 : 0)),
         `${service} dead letters`,
       ).toEqual([]);
     }

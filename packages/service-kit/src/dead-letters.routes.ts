@@ -1,5 +1,5 @@
 import { type Broker, listDeadLetters, queueStats, replayDeadLetters } from "@tidings/amqp";
-import { type QueueName, queueNames, queues, type Service } from "@tidings/contracts";
+import { type QueueName, queuesOf, type Service } from "@tidings/contracts";
 import Type from "typebox";
 import { notFound } from "./errors.ts";
 import { type Api, errorResponses, requireAdmin } from "./routes.ts";
@@ -21,7 +21,7 @@ const DeadLetter = Type.Object({
  * set of attempts. Payloads can hold personal data, hence admin only.
  */
 export function deadLetterRoutes(app: Api, service: Service, broker: Broker): void {
-  const own = queueNames.filter((q) => queues[q].consumer === service);
+  const own = queuesOf(service);
   const ownQueue = (name: string): QueueName => {
     const queue = own.find((q) => q === name);
     if (!queue) {

@@ -1,4 +1,5 @@
-import type { SqlExecutor } from "@tidings/amqp";
+import { type Broker, forgetDeadLetters, type SqlExecutor } from "@tidings/amqp";
+import { detailAddresses, type OptOutCreated, queuesOf, type Service } from "@tidings/contracts";
 
 /**
  * SQL condition: the text expression `expr` mentions (case-insensitively) any of the strings in the text-array
@@ -19,3 +20,21 @@ export const forgetIdempotencyKeys = async (db: SqlExecutor, needles: readonly s
     `DELETE FROM tidings_idempotency_key WHERE response_body IS NOT NULL AND ${mentionsAny("response_body", 1)}`,
     needles,
   );
+
+/** What a forget looks for in a service's records: the person's identity id and the addresses their details held. */
+export const forgottenNeedles = (optout: Pick<OptOutCreated, "identity" | "identity_details">): string[] => [
+  optout.identity,
+  ...detailAddresses(optout.identity_details),
+];
+
+/**
+ * Forget: removes the person's dead letters (their identity id or an address as a value or key anywhere in one) from
+ * the dead-letter queues of every queue `service` consumes (forgetDeadLetters of @tidings/amqp). Each service does
+ * it in its handler of the forget, after its database forgot them: a failure retries the handler. Returns how many
+ * were removed.
+ */
+export const forgetOwnDeadLetters = (
+  broker: Broker,
+  service: Service,
+  needles: readonly string[],
+): Promise<number> => forgetDeadLetters(broker, queuesOf(service), needles);

@@ -1,5 +1,5 @@
 import { type Broker, OUTBOX_COUNT_CAP, outboxBacklog, queueStats, type SqlExecutor } from "@tidings/amqp";
-import { queues, type Service } from "@tidings/contracts";
+import { queuesOf, type Service } from "@tidings/contracts";
 import { collectDefaultMetrics, Gauge, Registry, register } from "prom-client";
 
 // Prometheus metrics of a process. Business metrics (messages, providers, fan-outs, the consumers' and the relay's
@@ -76,10 +76,7 @@ export function registerWorkerGauges(
   registry: Registry,
   { service, broker, db }: { service: Service; broker: Broker; db: SqlExecutor },
 ): void {
-  const consumed = Object.entries(queues)
-    .filter(([, queue]) => queue.consumer === service)
-    .map(([name]) => name as keyof typeof queues);
-  const readQueues = cached(() => queueStats(broker, consumed), SCRAPE_CACHE_MS);
+  const readQueues = cached(() => queueStats(broker, queuesOf(service)), SCRAPE_CACHE_MS);
   const perQueue = (pick: (s: Awaited<ReturnType<typeof readQueues>>[number]) => number) => async () =>
     (await readQueues()).map((s) => ({ labels: { queue: s.queue }, value: pick(s) }));
   scrapeGauge(

@@ -11,7 +11,7 @@ export async function startAddressBookConsumer({ config, db, broker }: ConsumerD
       "identity.created": (identity, ctx) => applyIdentityEvent(db, identity, ctx.log),
       "identity.updated": (identity, ctx) => applyIdentityEvent(db, identity, ctx.log),
       "identity.deleted": ({ id }) => forgetIdentity(db, id),
-      "optout.created": (optout, ctx) => applyForget(db, optout, ctx.log),
+      "optout.created": (optout, ctx) => applyForget(db, broker, optout, ctx.log),
     },
     { prefetch: config.AMQP_PREFETCH },
   );

@@ -1,6 +1,7 @@
+import type { Broker } from "@tidings/amqp";
 import { detailAddresses, type OptOutCreated } from "@tidings/contracts";
 import { forgetHookDeliveries } from "@tidings/hooks";
-import { forgetIdempotencyKeys } from "@tidings/service-kit";
+import { forgetIdempotencyKeys, forgetOwnDeadLetters, forgottenNeedles } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { recordUnsent } from "../outbound/unsent.ts";
@@ -87,13 +88,22 @@ export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<Forge
   });
 }
 
-/** `optout.created` on the address-book queue: forgets the person (forgetPerson) and logs what it did. */
-export async function applyForget(db: Db, optout: OptOutCreated, log: Pick<Logger, "info">): Promise<void> {
+/**
+ * `optout.created` on the address-book queue: forgets the person (forgetPerson), then removes their dead letters from
+ * the service's dead-letter queues, and logs what it did.
+ */
+export async function applyForget(
+  db: Db,
+  broker: Broker,
+  optout: OptOutCreated,
+  log: Pick<Logger, "info">,
+): Promise<void> {
   const forgotten = await forgetPerson(db, optout);
   if (forgotten) {
+    const deadLetters = await forgetOwnDeadLetters(broker, "message-sender", forgottenNeedles(optout));
     log.info(
-      { identity: optout.identity, ...forgotten },
-      "identity forgotten: sends cancelled, messages redacted",
+      { identity: optout.identity, ...forgotten, deadLetters },
+      "identity forgotten: sends cancelled, messages redacted, dead letters removed",
     );
   }
 }

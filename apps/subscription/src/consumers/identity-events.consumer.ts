@@ -7,7 +7,7 @@ export const consumeIdentityEvents = ({ broker, db, config }: WorkerDeps) =>
     "subscription.identity-events",
     {
       "identity.deleted": ({ id }, ctx) => stopIdentity(db, id, ctx, { reason: "identity_deleted" }),
-      "optout.created": (optout, ctx) => reactToOptOut(db, optout, ctx),
+      "optout.created": (optout, ctx) => reactToOptOut(db, broker, optout, ctx),
       "identity.updated": (identity, ctx) =>
         reactToIdentityUpdate(db, identity, ctx, config.SUBSCRIPTION_FOLLOW_IDENTITY_LANG),
       "identity.max_failures": async ({ identity_id, failure_count }, ctx) => {

@@ -1,4 +1,4 @@
-import type { MessageContext } from "@tidings/amqp";
+import type { Broker, MessageContext } from "@tidings/amqp";
 import { deterministicId, type Payload, type SubscriptionDeactivated } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
 import type { Db, Tx } from "../db.ts";
@@ -140,11 +140,12 @@ const STOPPING_OPTOUTS: ReadonlySet<string> = new Set(["stopall", "forget", "uns
  */
 export async function reactToOptOut(
   db: Db,
+  broker: Broker,
   optout: Payload<"optout.created">,
   ctx: MessageContext,
 ): Promise<void> {
   if (optout.optout_type === "forget") {
-    await forgetIdentity(db, optout);
+    await forgetIdentity(db, broker, optout);
   }
   if (STOPPING_OPTOUTS.has(optout.optout_type)) {
     const topic = optout.optout_type === "unsubscribe" ? optout.topic : null;
