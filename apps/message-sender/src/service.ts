@@ -4,6 +4,7 @@ import { startConsumers } from "./consumers/index.ts";
 import { createDb, type Db } from "./db.ts";
 import type { Channels, Logger } from "./outbound/channel.ts";
 import { countPublished } from "./outbound/metrics.ts";
+import { registerArchivePurgeGauge } from "./reports/archive-purge.ts";
 
 export interface MessageSenderOptions {
   /**
@@ -29,6 +30,7 @@ export function createMessageSenderService(
       return (app, deps) => registerRoutes(app, deps, Object.keys(channels(deps.logger, deps.config)));
     },
     onPublished: (_deps, messages) => countPublished(messages),
+    workerMetrics: (deps, registry) => registerArchivePurgeGauge(registry, deps.db),
     startConsumers: (deps) =>
       startConsumers(
         deps,

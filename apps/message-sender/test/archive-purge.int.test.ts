@@ -11,10 +11,11 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import type { OptOutCreated } from "@tidings/contracts";
 import { adminAuth, startTestService, waitFor } from "@tidings/testing";
 import pg from "pg";
+import { Registry } from "prom-client";
 import { describe, expect } from "vitest";
 import { forgetPerson } from "../src/forget/forget.ts";
 import type { OutboundStatus } from "../src/generated/prisma/client.ts";
-import { purgeArchives } from "../src/reports/archive-purge.ts";
+import { purgeArchives, registerArchivePurgeGauge } from "../src/reports/archive-purge.ts";
 import { messageSenderService } from "../src/service.ts";
 import { msisdn } from "./helpers.ts";
 import { archivingTest, call, type Svc } from "./support.ts";
@@ -129,7 +130,20 @@ describe("purging forgotten people from the archives", () => {
     expect(waiting?.address_digests[0]).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(waiting)).not.toContain(number.slice(1));
 
+    // The worker's gauge: how long they have waited (a fresh registry per reading: each reads once per scrape cache).
+    const waited = async () => {
+      const registry = new Registry();
+      registerArchivePurgeGauge(registry, svc.db);
+      const [metric] = (await registry.getMetricsAsJSON()) as { name: string; values: { value: number }[] }[];
+      expect(metric?.name).toBe("tidings_archive_purge_waiting_seconds");
+      return metric?.values[0]?.value;
+    };
+    await svc.db.$executeRaw`UPDATE archive_purge SET requested_at = now() - interval '90 seconds'`;
+    expect(await waited()).toBeGreaterThanOrEqual(90);
+    expect(await waited()).toBeLessThan(100);
+
     expect(await purgeArchives(svc.db, archiveDir)).toEqual({ identities: 1, files: 2, outbounds: 3 });
+    expect(await waited()).toBe(0);
     const redacted = { to_addr: "", content: null, metadata: {}, redacted: true };
     const day1 = await linesOf(archiveDir, d1);
     expect(day1.map((l) => l.id).sort()).toEqual([theirs1, others1].sort());

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { cached, SCRAPE_CACHE_MS, scrapeGauge } from "@tidings/service-kit";
+import type { Registry } from "prom-client";
 import type { Db, Tx } from "../db.ts";
 import { archiveFiles, archiveLines, lockArchives, writeArchive } from "./archives.ts";
 
@@ -128,4 +130,24 @@ function redactor(identities: string[], digests: string[]): (line: string) => st
     }
     return JSON.stringify({ ...outbound, to_addr: "", content: null, metadata: {}, redacted: true });
   };
+}
+
+/**
+ * `tidings_archive_purge_waiting_seconds`, read on scrape (a worker's /metrics): how long the longest-waiting forgotten
+ * person has waited to be purged from the archive files (0 when nobody waits). A worker with ARCHIVE_DIR holds it
+ * under ARCHIVE_PURGE_INTERVAL_MS; growing, no worker is purging (none has ARCHIVE_DIR, or the volume).
+ */
+export function registerArchivePurgeGauge(registry: Registry, db: Db): void {
+  const readWait = cached(async () => {
+    const [row] = await db.$queryRaw<{ waited: number }[]>`
+      SELECT coalesce(extract(epoch FROM now() - min(requested_at)), 0)::float8 AS waited FROM archive_purge`;
+    return Math.max(0, row?.waited ?? 0);
+  }, SCRAPE_CACHE_MS);
+  scrapeGauge(
+    registry,
+    "tidings_archive_purge_waiting_seconds",
+    "How long the longest-waiting forgotten person has waited to be purged from the archive files (0: nobody waits)",
+    [],
+    async () => [{ value: await readWait() }],
+  );
 }
