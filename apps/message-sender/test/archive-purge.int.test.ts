@@ -130,6 +130,16 @@ describe("purging forgotten people from the archives", () => {
     expect(waiting?.address_digests[0]).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(waiting)).not.toContain(number.slice(1));
 
+    // A worker stopping (its signal aborted) leaves them waiting, files unwritten.
+    const stopping = new AbortController();
+    stopping.abort();
+    expect(await purgeArchives(svc.db, archiveDir, stopping.signal)).toEqual({
+      identities: 0,
+      files: 0,
+      outbounds: 0,
+    });
+    expect(await svc.db.archivePurge.count()).toBe(1);
+    expect((await stat(join(archiveDir, `outbounds-${d3}.gz`))).mtimeMs).toBe(untouched);
     // The worker's gauge: how long they have waited (a fresh registry per reading: each reads once per scrape cache).
     const waited = async () => {
       const registry = new Registry();

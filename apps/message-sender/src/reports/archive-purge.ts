@@ -42,7 +42,7 @@ export interface PurgeOutcome {
  * (temporary file, fsync, rename, fsync the directory), and their rows are deleted. All under the archives' lock,
  * taken before the pending people are read: an archive written before it is in the directory, one written after it
  * read its rows after the forget. A file with none of them is read, not written. `signal` stops it between files
- * (the people stay pending; files rewritten so far stay so).
+ * (the people stay waiting, none counted as purged; files rewritten so far stay so).
  */
 export async function purgeArchives(db: Db, dir: string, signal?: AbortSignal): Promise<PurgeOutcome> {
   const none = { identities: 0, files: 0, outbounds: 0 };
@@ -62,7 +62,9 @@ export async function purgeArchives(db: Db, dir: string, signal?: AbortSignal): 
     let files = 0;
     let outbounds = 0;
     for (const name of await archiveFiles(dir)) {
-      signal?.throwIfAborted();
+      if (signal?.aborted) {
+        return { identities: 0, files, outbounds };
+      }
       const path = join(dir, name);
       if (!(await holdsAny(path, redact))) {
         continue;
