@@ -139,7 +139,9 @@ describe("purging forgotten people from the archives", () => {
       outbounds: 0,
     });
     expect(await svc.db.archivePurge.count()).toBe(1);
-    expect((await stat(join(archiveDir, `outbounds-${d3}.gz`))).mtimeMs).toBe(untouched);
+    expect((await linesOf(archiveDir, d1)).find((l) => l.id === theirs1)).toMatchObject({
+      content: `Hello ${person}`,
+    });
     // The worker's gauge: how long they have waited (a fresh registry per reading: each reads once per scrape cache).
     const waited = async () => {
       const registry = new Registry();
