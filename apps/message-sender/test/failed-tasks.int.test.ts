@@ -74,4 +74,30 @@ describe("failed tasks", () => {
     // Requeueing again has nothing to send.
     expect((await call(svc, "POST", "/api/v1/failed-tasks/")).statusCode).toBe(201);
   });
+
+  it("drops the failed task of an outbound redacted since, and sends nothing", async ({ svc }) => {
+    up = false;
+    const { id } = (
+      await call(svc, "POST", "/api/v1/outbound/", {
+        to_addr: msisdn(),
+        content: "x",
+        metadata: {},
+        channel: "DOWN",
+      })
+    ).json();
+    await waitFor(async () => (await call(svc, "GET", "/api/v1/failed-tasks/")).json().count === 1, {
+      what: "a failed task",
+    });
+    expect((await call(svc, "DELETE", `/api/v1/outbound/${id}/`)).statusCode).toBe(204);
+    up = true;
+    expect((await call(svc, "POST", "/api/v1/failed-tasks/")).statusCode).toBe(201);
+    expect((await call(svc, "GET", "/api/v1/failed-tasks/")).json().count).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await call(svc, "GET", `/api/v1/outbound/${id}/`)).json()).toMatchObject({
+      status: "failed",
+      content: null,
+      redacted: true,
+    });
+    expect(sent).not.toContain(id);
+  });
 });

@@ -316,6 +316,47 @@ describe("Seed's Vumi events", () => {
   });
 });
 
+describe("a redacted outbound", () => {
+  it("is never tried again: a retryable failure after the redaction is final", async ({ svc }) => {
+    const id = await send(svc, "VUMI");
+    const providerId = await waitFor(
+      async () => {
+        const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
+        return row.status === "submitted" && (row.providerId as string);
+      },
+      { what: "submitted" },
+    );
+    const redacted = await svc.app.inject({
+      method: "DELETE",
+      url: `/api/v1/outbound/${id}/`,
+      headers: adminAuth,
+    });
+    expect(redacted.statusCode, redacted.body).toBe(204);
+    const nack = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/events",
+      headers: adminAuth,
+      payload: {
+        message_type: "event",
+        event_type: "nack",
+        user_message_id: providerId,
+        nack_reason: "no route",
+      },
+    });
+    expect(nack.json()).toMatchObject({ accepted: true });
+    expect(await outboundReaching(svc.db, id, "failed")).toMatchObject({
+      attempts: 1,
+      content: null,
+      providerId,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the policy's 1 s backoff
+    expect(await svc.db.outbound.findUniqueOrThrow({ where: { id } })).toMatchObject({
+      status: "failed",
+      attempts: 1,
+    });
+  });
+});
+
 describe("the no-report timeout", () => {
   it("asks Twilio, then fails a message still not final with no_report, not counted", async ({
     svc,

@@ -191,6 +191,32 @@ describe("resending outbounds", () => {
     await outboundReaching(svc.db, id, "delivered");
   });
 
+  it("never resends a redacted outbound: nothing is left to send", async ({ svc, sim }) => {
+    const someone = await person(svc);
+    const id = await failedTo(svc, sim, someone);
+    const redacted = await svc.app.inject({
+      method: "DELETE",
+      url: `/api/v1/outbound/${id}/`,
+      headers: adminAuth,
+    });
+    expect(redacted.statusCode, redacted.body).toBe(204);
+    const res = await post(svc, "/api/v1/outbound/resend/", { ids: [id] });
+    expect(res.json()).toEqual({
+      counts: { redacted: 1 },
+      results: [{ id, outcome: "redacted" }],
+      truncated: false,
+    });
+    expect(
+      (await post(svc, "/api/v1/outbound/resend/", { filter: { status: "failed" } })).json().results,
+    ).not.toContainEqual({ id, outcome: "resent" });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await svc.db.outbound.findUniqueOrThrow({ where: { id } })).toMatchObject({
+      status: "failed",
+      content: null,
+    });
+    expect(sim.messages.filter((m) => m.to === someone.to)).toHaveLength(1);
+  });
+
   it("needs exactly one of ids and filter", async ({ svc }) => {
     for (const body of [{}, { ids: [randomUUID()], filter: { status: "failed" } }]) {
       const res = await post(svc, "/api/v1/outbound/resend/", body);

@@ -24,7 +24,8 @@ export async function fallbackOf(channels: ChannelCache, channelId: string): Pro
 /**
  * submitted (with `providerId` on `channel`) -> queued on `fallback`, sent at once, with its history entry
  * (`reason`). `unchanged` when the outbound is no longer so submitted (a receipt, or another worker's fallback,
- * came first); `early` when no outbound has that provider id yet (the caller applies the report as usual).
+ * came first); `early` when no outbound has that provider id yet, or it was redacted meanwhile (nothing is left to
+ * send): the caller applies the report as usual.
  */
 export async function fallBack(
   db: Db,
@@ -35,9 +36,9 @@ export async function fallBack(
 ): Promise<ReportOutcome> {
   const outbound = await db.outbound.findUnique({
     where: { channel_providerId: { channel, providerId } },
-    select: { id: true },
+    select: { id: true, redactedAt: true },
   });
-  if (!outbound) {
+  if (!outbound || outbound.redactedAt) {
     return "early";
   }
   const moved = await db.$transaction((tx) =>

@@ -36,13 +36,15 @@ export interface AttemptFacts {
   attempt_base: number;
   expires_at: Date | null;
   sensitive: boolean;
+  redacted: boolean;
 }
 
 /**
  * When the next attempt of an outbound whose latest attempt failed goes out (now + the backoff) under its channel's
  * own policy (`own`: its `redelivery` column, as read), or undefined when the failure is final: its kind is not
  * retried by the policy, its attempts since it was last (re)sent are used up, the next attempt would come after
- * `expires_at`, or it is sensitive (its content was cleared once it was sent, so there is nothing to send again).
+ * `expires_at`, or it is sensitive or redacted (its content was cleared once it was sent, or by a redaction: there is
+ * nothing to send again).
  */
 export function retryUnder(
   own: unknown,
@@ -50,7 +52,7 @@ export function retryUnder(
   failure: FailedReport,
   now = new Date(),
 ): Date | undefined {
-  if (outbound.sensitive) {
+  if (outbound.sensitive || outbound.redacted) {
     return undefined;
   }
   const policy = effectivePolicy(own, failure.defaults);

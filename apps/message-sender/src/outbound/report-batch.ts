@@ -192,7 +192,8 @@ export class ReportBatcher {
     const rows = await statement<Found>(
       this.db,
       `SELECT k.i::int - 1 AS i, o.id::text, o.status::text, o.to_identity::text, o.to_addr, o.attempts,
-         o.attempt_base, o.expires_at, o.sensitive, o.priority::text, c.redelivery,
+         o.attempt_base, o.expires_at, o.sensitive, o.redacted_at IS NOT NULL AS redacted, o.priority::text,
+         c.redelivery,
          CASE WHEN o.metadata ? 'publish_id' THEN jsonb_build_object('publish_id', o.metadata->'publish_id')
            ELSE '{}'::jsonb END AS metadata
        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(channel, provider_id, i)

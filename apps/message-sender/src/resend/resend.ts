@@ -25,6 +25,9 @@ async function refusal(db: Db, row: OutboundRow): Promise<ResendOutcome | undefi
   if (!(RESENDABLE as readonly string[]).includes(row.status)) {
     return "not_resendable";
   }
+  if (row.redactedAt) {
+    return "redacted"; // its content and metadata were cleared (DELETE, or its person forgotten)
+  }
   if (row.sensitive) {
     return "sensitive"; // its content was cleared once it was sent
   }

@@ -86,6 +86,7 @@ export const ResendOutcome = literals(
   "opted_out",
   "no_address",
   "sensitive",
+  "redacted",
 );
 export type ResendOutcome = Static<typeof ResendOutcome>;
 
