@@ -75,18 +75,24 @@ describe("failed tasks", () => {
     expect((await call(svc, "POST", "/api/v1/failed-tasks/")).statusCode).toBe(201);
   });
 
-  it("drops the failed task of an outbound redacted since, and sends nothing", async ({ svc }) => {
+  it("drops the failed tasks of a sensitive outbound and of one redacted since, and sends neither", async ({
+    svc,
+  }) => {
     up = false;
-    const { id } = (
-      await call(svc, "POST", "/api/v1/outbound/", {
-        to_addr: msisdn(),
-        content: "x",
-        metadata: {},
-        channel: "DOWN",
-      })
-    ).json();
-    await waitFor(async () => (await call(svc, "GET", "/api/v1/failed-tasks/")).json().count === 1, {
-      what: "a failed task",
+    const send = async (fields: object) =>
+      (
+        await call(svc, "POST", "/api/v1/outbound/", {
+          to_addr: msisdn(),
+          content: "Your code is 123456",
+          metadata: {},
+          channel: "DOWN",
+          ...fields,
+        })
+      ).json().id as string;
+    const id = await send({});
+    const code = await send({ sensitive: true });
+    await waitFor(async () => (await call(svc, "GET", "/api/v1/failed-tasks/")).json().count === 2, {
+      what: "two failed tasks",
     });
     expect((await call(svc, "DELETE", `/api/v1/outbound/${id}/`)).statusCode).toBe(204);
     up = true;
@@ -98,6 +104,11 @@ describe("failed tasks", () => {
       content: null,
       redacted: true,
     });
+    expect(await svc.db.outbound.findUniqueOrThrow({ where: { id: code } })).toMatchObject({
+      status: "failed",
+      content: null,
+    });
     expect(sent).not.toContain(id);
+    expect(sent).not.toContain(code);
   });
 });

@@ -33,8 +33,9 @@ export interface AttemptOptions {
  * moves to `outbound_past_attempt` (a late report for it then changes nothing, and a takeover never takes it for
  * the new attempt's send) and to the history entry; `attempts` keeps counting; the claim is cleared. It is sent by a
  * fresh outbound.send (at once), or by the due-message poller at `notBefore`; the send checks consent, the
- * sending window and expiry again. Never a redacted outbound (nothing is left to send: its callers refuse one before,
- * this is the last guard). One statement for the move, its history and its past attempt; returns the rows moved.
+ * sending window and expiry again. Never a redacted or a sensitive one: neither has content left to send once out of
+ * `queued` (its callers refuse one before; for a failed task's requeue this is the guard). One statement for the
+ * move, its history and its past attempt; returns the rows moved.
  */
 /** The move's history entry: the attempt that ended (its channel and provider id) and why. */
 const HISTORY = Prisma.raw(
@@ -49,7 +50,8 @@ export async function anotherAttempt(tx: Tx, ids: string[], options: AttemptOpti
   const moved = await tx.$queryRaw<{ id: string }[]>`
     WITH target AS (
       SELECT id, channel, provider_id, ${reason}::text AS reason FROM outbound
-      WHERE id = ANY(${ids}::uuid[]) AND status = ANY(${options.from}::outbound_status[]) AND redacted_at IS NULL
+      WHERE id = ANY(${ids}::uuid[]) AND status = ANY(${options.from}::outbound_status[])
+        AND redacted_at IS NULL AND NOT sensitive
         AND (${options.providerId ?? null}::text IS NULL OR provider_id = ${options.providerId ?? null})
         AND (NOT ${options.failedTasksOnly ?? false} OR (provider_id IS NULL
           AND EXISTS (SELECT 1 FROM outbound_send_failure f WHERE f.outbound_id = outbound.id)))
