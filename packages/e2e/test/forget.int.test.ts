@@ -16,6 +16,7 @@ import { adminAuth, closing, startTestService, waitFor } from "@tidings/testing"
 import { describe, expect, test } from "vitest";
 import { contentService } from "../../../apps/content/src/service.ts";
 import { identityService } from "../../../apps/identity/src/service.ts";
+import { noteInbound } from "../../../apps/message-sender/src/channels/twilio-whatsapp/session.ts";
 import { createMessageSenderService } from "../../../apps/message-sender/src/service.ts";
 import { schedulerService } from "../../../apps/scheduler/src/service.ts";
 import { subscriptionService } from "../../../apps/subscription/src/service.ts";
@@ -210,6 +211,8 @@ describe("forget", () => {
       async () => (await ms.db.outbound.findUnique({ where: { id: sent.id } }))?.status === "delivered",
       { what: "first outbound delivered", timeoutMs: 20_000 },
     );
+    // They wrote to a WhatsApp channel too: their customer-service window, kept by number.
+    await noteInbound(ms.db, "WHATSAPP", number);
     const inbound = await ok("message-sender", "POST", "/api/v1/inbound/", {
       from_addr: number,
       content: `This is ${name}, ${email}`,

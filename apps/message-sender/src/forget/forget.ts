@@ -53,7 +53,8 @@ export async function cancelAndRedact(
  * when a stale `outbound.send` for it arrives later: it is no longer queued), the address, content and metadata
  * of all their outbounds and the sender address, content and metadata of their inbounds (and the replies to
  * their outbounds) are cleared, Idempotency-Key answers and REST-hook deliveries that carry them are deleted
- * (delivered and failed hook deliveries keep their envelope, data redacted), and, when days are archived, the person
+ * (delivered and failed hook deliveries keep their envelope, data redacted), their WhatsApp windows
+ * (`whatsapp_session`) are deleted, and, when days are archived, the person
  * waits for the worker's archive purge (requestArchivePurge). Idempotent: a
  * redelivered event finds nothing left to change. Other opt-out types change nothing here.
  */
@@ -84,6 +85,8 @@ export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<Forge
              OR reply_to = ANY(${ids}::uuid[]))
         AND (from_addr <> '' OR content IS NOT NULL OR helper_metadata <> '{}'::jsonb)`;
     await forgetIdempotencyKeys(tx, [identity, ...addresses]);
+    // Their WhatsApp windows (kept by number): closed, the number gone.
+    await tx.$executeRaw`DELETE FROM whatsapp_session WHERE address = ANY(${addresses}::text[])`;
     return { cancelled, outbounds: redacted, inbounds };
   });
 }
