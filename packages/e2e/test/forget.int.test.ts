@@ -157,6 +157,15 @@ describe("forget", () => {
       },
     });
     const id = person.id as string;
+    // They are on a team key's allow list too (message-sender's and identity's), beside a colleague.
+    const colleague = "+27820000001";
+    for (const name of ["message-sender", "identity"] as const) {
+      await ok(name, "POST", "/api/v1/user/token/", {
+        email: "team@example.org",
+        kind: "team",
+        allow_list: [number, email, colleague],
+      });
+    }
 
     // Content, and a subscription to it once the subscription service has its copy.
     const schedule = await ok("content", "POST", "/api/v1/schedule/", { minute: "0", hour: "8" });
@@ -291,6 +300,11 @@ describe("forget", () => {
       throw new Error(`${(err as Error).message}; still found: ${(await everywhere(needles)).join(", ")}`);
     });
 
+    // The team keys keep their colleague.
+    for (const name of ["message-sender", "identity"] as const) {
+      const team = await svc[name].db.apiToken.findFirstOrThrow({ where: { kind: "team" } });
+      expect(team.allowList).toEqual([colleague]);
+    }
     // Ids, statuses and timestamps stay for reporting.
     const sentRow = await ms.db.outbound.findUniqueOrThrow({ where: { id: sent.id } });
     expect(sentRow).toMatchObject({ status: "delivered", toIdentity: id, content: null, metadata: {} });

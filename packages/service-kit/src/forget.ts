@@ -21,6 +21,29 @@ export const forgetIdempotencyKeys = async (db: SqlExecutor, needles: readonly s
     needles,
   );
 
+/**
+ * Forget: takes the person's addresses (and identity id) out of every API key's `allow_list` (a `team` key may then
+ * no longer send to them; sends to them are refused anyway, by consent). Exact matches, case aside. Idempotent.
+ * Returns the number of keys changed.
+ */
+export const forgetAllowListEntries = async (db: SqlExecutor, needles: readonly string[]): Promise<number> =>
+  db.$executeRawUnsafe(
+    `UPDATE tidings_api_token
+     SET allow_list = ARRAY(SELECT a FROM unnest(allow_list) AS a WHERE lower(a) <> ALL($1::text[]))
+     WHERE EXISTS (SELECT 1 FROM unnest(allow_list) AS a WHERE lower(a) = ANY($1::text[]))`,
+    needles.filter((n) => n !== "").map((n) => n.toLowerCase()),
+  );
+
+/**
+ * Forget, in the service's forget transaction: what every service's platform tables hold of the person goes, the
+ * Idempotency-Key answers that carry them (forgetIdempotencyKeys) and their entries in API keys' allow lists
+ * (forgetAllowListEntries).
+ */
+export async function forgetPlatformRecords(db: SqlExecutor, needles: readonly string[]): Promise<void> {
+  await forgetIdempotencyKeys(db, needles);
+  await forgetAllowListEntries(db, needles);
+}
+
 /** What a forget looks for in a service's records: the person's identity id and the addresses their details held. */
 export const forgottenNeedles = (optout: Pick<OptOutCreated, "identity" | "identity_details">): string[] => [
   optout.identity,

@@ -43,7 +43,13 @@ export {
   notFound,
   RetryLaterError,
 } from "./errors.ts";
-export { forgetIdempotencyKeys, forgetOwnDeadLetters, forgottenNeedles, mentionsAny } from "./forget.ts";
+export {
+  forgetIdempotencyKeys,
+  forgetOwnDeadLetters,
+  forgetPlatformRecords,
+  forgottenNeedles,
+  mentionsAny,
+} from "./forget.ts";
 export { canonicalJson, IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from "./idempotency.ts";
 export { runProcess, type Stop, type StopProgress, type Stopper, stopAll } from "./lifecycle.ts";
 export { pruneTokenUsage, RateLimiter } from "./limits.ts";

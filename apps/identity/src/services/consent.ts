@@ -9,7 +9,7 @@ import {
   type OptOutType,
 } from "@tidings/contracts";
 import { forgetHookDeliveries, publish } from "@tidings/hooks";
-import { forgetIdempotencyKeys } from "@tidings/service-kit";
+import { forgetPlatformRecords } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import {
   addressAmbiguous,
@@ -203,7 +203,7 @@ export async function recordOptOut(
     // Hook deliveries and replayable Idempotency-Key answers that carry the person (before this opt-out's own).
     const needles = [identity.id, ...detailAddresses(before)];
     await forgetHookDeliveries(tx, needles);
-    await forgetIdempotencyKeys(tx, needles);
+    await forgetPlatformRecords(tx, needles);
   }
   // With Seed's raw `optout.requested` hook, to the requesting user's hooks (every hook for the admin token); a
   // forget's carries the details as forgotten, not the person.

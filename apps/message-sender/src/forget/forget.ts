@@ -1,7 +1,7 @@
 import type { Broker } from "@tidings/amqp";
 import { detailAddresses, type OptOutCreated } from "@tidings/contracts";
 import { forgetHookDeliveries } from "@tidings/hooks";
-import { forgetIdempotencyKeys, forgetOwnDeadLetters, forgottenNeedles } from "@tidings/service-kit";
+import { forgetOwnDeadLetters, forgetPlatformRecords, forgottenNeedles } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { recordUnsent } from "../outbound/unsent.ts";
@@ -84,7 +84,7 @@ export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<Forge
       WHERE (from_identity = ${identity}::uuid OR (from_addr <> '' AND from_addr = ANY(${addresses}::text[]))
              OR reply_to = ANY(${ids}::uuid[]))
         AND (from_addr <> '' OR content IS NOT NULL OR helper_metadata <> '{}'::jsonb)`;
-    await forgetIdempotencyKeys(tx, [identity, ...addresses]);
+    await forgetPlatformRecords(tx, [identity, ...addresses]);
     // Their WhatsApp windows (kept by number): closed, the number gone.
     await tx.$executeRaw`DELETE FROM whatsapp_session WHERE address = ANY(${addresses}::text[])`;
     return { cancelled, outbounds: redacted, inbounds };

@@ -1,7 +1,7 @@
 import type { Broker } from "@tidings/amqp";
 import type { OptOutCreated } from "@tidings/contracts";
 import { forgetHookDeliveries } from "@tidings/hooks";
-import { forgetIdempotencyKeys, forgetOwnDeadLetters, forgottenNeedles } from "@tidings/service-kit";
+import { forgetOwnDeadLetters, forgetPlatformRecords, forgottenNeedles } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { forgetIdentityCopy } from "./identity-copy.ts";
 
@@ -18,7 +18,7 @@ export async function forgetIdentity(db: Db, broker: Broker, optout: OptOutCreat
   await forgetIdentityCopy(db, optout.identity);
   await db.$transaction(async (tx) => {
     await forgetHookDeliveries(tx, needles);
-    await forgetIdempotencyKeys(tx, needles);
+    await forgetPlatformRecords(tx, needles);
   });
   await forgetOwnDeadLetters(broker, "subscription", needles);
 }
