@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { QueueName } from "@tidings/contracts";
+import type { ConfirmChannel, GetMessage } from "amqplib";
 import type { Broker } from "./broker.ts";
 import { ATTEMPT_HEADER, ERROR_HEADER, FAILED_AT_HEADER } from "./consumer.ts";
 import { publishConfirmed } from "./publish.ts";
@@ -124,6 +125,39 @@ export async function replayDeadLetters(
   return replayed;
 }
 
+/**
+ * One scan of `<queue>.dlq` as it is now, on a channel of its own: `take` is shown each of the letters in it when the
+ * scan began (at most `limit`), and a letter it does not take (false) is left unacknowledged, back in the DLQ when
+ * the channel closes. Only those: a letter put back at the DLQ's tail while we scan (one replayed that fails again)
+ * is not shown again. Returns how many were taken.
+ */
+async function scanDeadLetters(
+  broker: Broker,
+  queue: QueueName,
+  limit: number,
+  take: (msg: GetMessage, channel: ConfirmChannel) => Promise<boolean>,
+): Promise<number> {
+  const dlq = broker.names.deadLetterQueue(queue);
+  const channel = await broker.channel();
+  let taken = 0;
+  try {
+    const { messageCount } = await channel.checkQueue(dlq);
+    for (let seen = 0; seen < Math.min(limit, messageCount); seen++) {
+      const msg = await channel.get(dlq, { noAck: false });
+      if (!msg) {
+        break;
+      }
+      if (await take(msg, channel)) {
+        channel.ack(msg);
+        taken += 1;
+      }
+    }
+  } finally {
+    await channel.close();
+  }
+  return taken;
+}
+
 /** One scan of the DLQ as it is now (every copy of a wanted id); the ids replayed leave `wanted` after it. */
 async function replayPass(
   broker: Broker,
@@ -131,46 +165,33 @@ async function replayPass(
   wanted: Set<string> | undefined,
   limit: number,
 ): Promise<number> {
-  const dlq = broker.names.deadLetterQueue(queue);
-  const channel = await broker.channel();
   const found: string[] = [];
-  try {
-    // Only the messages in the DLQ now: one replayed that fails again lands at the DLQ's tail while we scan,
-    // and must not be replayed again (and again) by this call.
-    const { messageCount } = await channel.checkQueue(dlq);
-    for (let seen = 0; seen < Math.min(limit, messageCount); seen++) {
-      const msg = await channel.get(dlq, { noAck: false });
-      if (!msg) {
-        break;
-      }
-      const messageId = String(msg.properties.messageId);
-      if (wanted && !wanted.has(messageId)) {
-        continue; // left unacked: back in the DLQ when the channel closes
-      }
-      const { [ATTEMPT_HEADER]: _a, [ERROR_HEADER]: _e, ...headers } = msg.properties.headers ?? {};
-      await publishConfirmed(channel, "", broker.names.queue(queue), msg.content, {
-        ...msg.properties,
-        headers,
-      });
-      channel.ack(msg);
-      found.push(messageId);
+  const replayed = await scanDeadLetters(broker, queue, limit, async (msg, channel) => {
+    const messageId = String(msg.properties.messageId);
+    if (wanted && !wanted.has(messageId)) {
+      return false;
     }
-  } finally {
-    await channel.close();
-  }
+    const { [ATTEMPT_HEADER]: _a, [ERROR_HEADER]: _e, ...headers } = msg.properties.headers ?? {};
+    await publishConfirmed(channel, "", broker.names.queue(queue), msg.content, {
+      ...msg.properties,
+      headers,
+    });
+    found.push(messageId);
+    return true;
+  });
   for (const id of found) {
     wanted?.delete(id);
   }
-  return found.length;
+  return replayed;
 }
 
 /**
  * Forget: removes from the DLQs of `queues` every dead letter about a forgotten person, one whose JSON payload holds
  * one of `needles` (their identity id, their addresses) as a string value or an object key anywhere in it, equal
  * but for case (a message that only mentions one inside a longer text is not theirs). Those are moot (the person's
- * sends are cancelled, their copies dropped) and hold their personal data. The rest stay: read
- * unacknowledged, back in the DLQ when the channel closes, as a listing leaves them. Letters another channel holds
- * at that moment (a listing's) are not seen. Returns how many were removed.
+ * sends are cancelled, their copies dropped) and hold their personal data. The rest stay (scanDeadLetters), as a
+ * listing leaves them. Letters another channel holds at that moment (a listing's) are not seen. Returns how many
+ * were removed.
  */
 export async function forgetDeadLetters(
   broker: Broker,
@@ -183,23 +204,9 @@ export async function forgetDeadLetters(
   }
   let removed = 0;
   for (const queue of queues) {
-    const dlq = broker.names.deadLetterQueue(queue);
-    const channel = await broker.channel();
-    try {
-      const { messageCount } = await channel.checkQueue(dlq);
-      for (let seen = 0; seen < messageCount; seen++) {
-        const msg = await channel.get(dlq, { noAck: false });
-        if (!msg) {
-          break;
-        }
-        if (holdsAny(parse(msg.content), person)) {
-          channel.ack(msg);
-          removed += 1;
-        }
-      }
-    } finally {
-      await channel.close();
-    }
+    removed += await scanDeadLetters(broker, queue, Number.POSITIVE_INFINITY, async (msg) =>
+      holdsAny(parse(msg.content), person),
+    );
   }
   return removed;
 }

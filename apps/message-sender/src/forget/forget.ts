@@ -64,6 +64,7 @@ export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<Forge
   }
   const identity = optout.identity;
   const addresses = detailAddresses(optout.identity_details);
+  const needles = forgottenNeedles(optout);
   return db.$transaction(async (tx) => {
     await tombstone(tx, identity);
     const outbounds = await tx.$queryRaw<{ id: string; status: string; live: boolean }[]>`
@@ -77,14 +78,14 @@ export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<Forge
     const ids = outbounds.map((o) => o.id);
     await requestArchivePurge(tx, identity, addresses);
     // Hook deliveries that carry the person (before the cancellations' own, which carry only ids).
-    await forgetHookDeliveries(tx, [identity, ...addresses]);
+    await forgetHookDeliveries(tx, needles);
     const { cancelled, redacted } = await cancelAndRedact(tx, ids, FORGOTTEN);
     const inbounds = await tx.$executeRaw`
       UPDATE inbound SET from_addr = '', content = NULL, helper_metadata = '{}'::jsonb
       WHERE (from_identity = ${identity}::uuid OR (from_addr <> '' AND from_addr = ANY(${addresses}::text[]))
              OR reply_to = ANY(${ids}::uuid[]))
         AND (from_addr <> '' OR content IS NOT NULL OR helper_metadata <> '{}'::jsonb)`;
-    await forgetPlatformRecords(tx, [identity, ...addresses]);
+    await forgetPlatformRecords(tx, needles);
     // Their WhatsApp windows (kept by number): closed, the number gone.
     await tx.$executeRaw`DELETE FROM whatsapp_session WHERE address = ANY(${addresses}::text[])`;
     return { cancelled, outbounds: redacted, inbounds };
