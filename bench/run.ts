@@ -14,12 +14,14 @@
  *                              BENCH_SCALING_PREFETCH (sends in flight per worker; default "default,2")
  *   BENCH_STAGE_SUBSCRIPTIONS=100000, BENCH_STAGE_WORKERS=2   the stage-based send end to end
  *   BENCH_PROVIDER_REQUESTS=4000   Twilio creates per client in the providers benchmark
+ *   BENCH_ARCHIVE_DAYS=3, BENCH_ARCHIVE_OUTBOUNDS=20000   days archived, and delivered outbounds a day
  *   SERVICE_NODE_ARGS='--max-old-space-size=96'  node flags for every service process (scripts/service.sh)
  *   BENCH_CPU_PROF=/tmp/prof                   every service process writes a V8 CPU profile there
  */
 import os from "node:os";
 import path from "node:path";
 import { benchApi } from "./api.ts";
+import { benchArchives } from "./archives.ts";
 import { type Baselines, createBaselines } from "./baselines.ts";
 import { benchFanOut } from "./fanout.ts";
 import { benchAmqp, benchOutbox, benchStatements } from "./layers.ts";
@@ -53,6 +55,7 @@ const benches: Record<string, Bench> = {
   pipeline: benchPipeline,
   scaling: benchScaling,
   stage: benchStage,
+  archives: benchArchives,
 };
 
 const asked = process.argv.slice(2);

@@ -5,7 +5,7 @@ import type { Registry } from "prom-client";
 import type { Db, Tx } from "../db.ts";
 import { archiveFiles, archiveLines, lockArchives, writeArchive } from "./archives.ts";
 
-/** A purge rewrites archive files while it holds the archives' lock: allow many large files. */
+/** A purge reads (and may rewrite) one archive file in each transaction, holding the archives' lock: allow a large one. */
 const PURGE_TRANSACTION = { maxWait: 10_000, timeout: 30 * 60_000 } as const;
 
 /** How an address is kept in `archive_purge`: its SHA-256, hex. */
@@ -39,55 +39,72 @@ export interface PurgeOutcome {
  * Purges the forgotten people waiting in `archive_purge` from every archive file in `dir`: each archived outbound to
  * one of them (its `to_identity`, or its `to_addr`'s digest) is redacted as the database redacts a row (`to_addr`
  * "", `content` null, `metadata` {}, `redacted` true), each file that holds one is rewritten once for all of them
- * (temporary file, fsync, rename, fsync the directory), and their rows are deleted. All under the archives' lock,
- * taken before the pending people are read: an archive written before it is in the directory, one written after it
- * read its rows after the forget. A file with none of them is read, not written. `signal` stops it between files
- * (the people stay waiting, none counted as purged; files rewritten so far stay so).
+ * (temporary file, fsync, rename, fsync the directory; a file with none of them is read, not written), and their rows
+ * are deleted. One file per transaction holding the archives' lock (so archiving waits for one file at most, and no
+ * transaction lasts the whole pass), the directory listed again in each: a file an archive put in place meanwhile
+ * is purged in the same pass, and their rows are deleted under the lock, by the transaction that found no file left.
+ * An archive that began after they were forgotten read their rows redacted. `signal` stops it between files (the
+ * people stay waiting, none counted as purged; files rewritten so far stay so).
  */
 export async function purgeArchives(db: Db, dir: string, signal?: AbortSignal): Promise<PurgeOutcome> {
-  const none = { identities: 0, files: 0, outbounds: 0 };
-  if ((await db.archivePurge.count()) === 0) {
-    return none;
+  const pending = await db.archivePurge.findMany();
+  if (pending.length === 0) {
+    return { identities: 0, files: 0, outbounds: 0 };
   }
-  return db.$transaction(async (tx) => {
-    await lockArchives(tx);
-    const pending = await tx.archivePurge.findMany();
-    if (pending.length === 0) {
-      return none;
+  const redact = redactor(
+    pending.map((p) => p.identity),
+    pending.flatMap((p) => p.addressDigests),
+  );
+  const done = new Set<string>();
+  let files = 0;
+  let outbounds = 0;
+  for (;;) {
+    if (signal?.aborted) {
+      return { identities: 0, files, outbounds };
     }
-    const redact = redactor(
-      pending.map((p) => p.identity),
-      pending.flatMap((p) => p.addressDigests),
-    );
-    let files = 0;
-    let outbounds = 0;
-    for (const name of await archiveFiles(dir)) {
-      if (signal?.aborted) {
-        return { identities: 0, files, outbounds };
+    const finished = await db.$transaction(async (tx) => {
+      await lockArchives(tx);
+      const next = (await archiveFiles(dir)).find((name) => !done.has(name));
+      if (next === undefined) {
+        await tx.$executeRaw`
+          DELETE FROM archive_purge p
+          USING unnest(${pending.map((p) => p.identity)}::uuid[], ${pending.map((p) => p.requestedAt)}::timestamptz[])
+            AS done(identity, requested_at)
+          WHERE p.identity = done.identity AND p.requested_at = done.requested_at`;
+        return true;
       }
-      const path = join(dir, name);
-      if (!(await holdsAny(path, redact))) {
-        continue;
-      }
-      let redacted = 0;
-      async function* lines() {
-        for await (const line of archiveLines(path)) {
-          const changed = redact(line);
-          redacted += changed === undefined ? 0 : 1;
-          yield `${changed ?? line}\n`;
-        }
-      }
-      await writeArchive(dir, name, lines());
-      files += 1;
+      const redacted = await purgeFile(dir, next, redact);
+      files += redacted > 0 ? 1 : 0;
       outbounds += redacted;
+      done.add(next);
+      return false;
+    }, PURGE_TRANSACTION);
+    if (finished) {
+      return { identities: pending.length, files, outbounds };
     }
-    await tx.$executeRaw`
-      DELETE FROM archive_purge p
-      USING unnest(${pending.map((p) => p.identity)}::uuid[], ${pending.map((p) => p.requestedAt)}::timestamptz[])
-        AS done(identity, requested_at)
-      WHERE p.identity = done.identity AND p.requested_at = done.requested_at`;
-    return { identities: pending.length, files, outbounds };
-  }, PURGE_TRANSACTION);
+  }
+}
+
+/** Rewrites the archive file `name` with its lines redacted by `redact`, if any is; returns how many were. */
+async function purgeFile(
+  dir: string,
+  name: string,
+  redact: (line: string) => string | undefined,
+): Promise<number> {
+  const path = join(dir, name);
+  if (!(await holdsAny(path, redact))) {
+    return 0;
+  }
+  let redacted = 0;
+  async function* lines() {
+    for await (const line of archiveLines(path)) {
+      const changed = redact(line);
+      redacted += changed === undefined ? 0 : 1;
+      yield `${changed ?? line}\n`;
+    }
+  }
+  await writeArchive(dir, name, lines());
+  return redacted;
 }
 
 async function holdsAny(path: string, redact: (line: string) => string | undefined): Promise<boolean> {
