@@ -1,15 +1,15 @@
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { cached, SCRAPE_CACHE_MS, scrapeGauge } from "@tidings/service-kit";
 import type { Registry } from "prom-client";
+import { addressHash } from "../consent/consent.ts";
 import type { Db, Tx } from "../db.ts";
 import { archiveFiles, archiveLines, lockArchives, writeArchive } from "./archives.ts";
 
 /** A purge reads (and may rewrite) one archive file in each transaction, holding the archives' lock: allow a large one. */
 const PURGE_TRANSACTION = { maxWait: 10_000, timeout: 30 * 60_000 } as const;
 
-/** How an address is kept in `archive_purge`: its SHA-256, hex. */
-const digest = (address: string) => createHash("sha256").update(address).digest("hex");
+/** How an address is kept in `archive_purge`: as the consent copy keys it (addressHash), in hex. */
+const digest = (address: string) => addressHash(address).toString("hex");
 
 /**
  * In the forget's transaction, after its outbounds are locked: when any day is archived, the person waits in
