@@ -71,6 +71,31 @@ describe("inbound keywords", () => {
     await waitFor(() => capture.messages.some((m) => m.name === "optin.created"), { what: "optin.created" });
   });
 
+  it("opts the number out on every identity sharing it, whichever one the message names, and back in", async ({
+    svc,
+  }) => {
+    // A phone shared by a mother and her partner: STOP from it is from whoever holds it.
+    const named = await identityWith(svc, "+27820003333");
+    const other = await identityWith(svc, "+27820003333");
+    await svc.broker.publish("inbound.received", inbound({ from_identity: named, from_addr: "+27820003333" }));
+    for (const id of [named, other]) {
+      await waitFor(async () => (await flags(svc, id, "+27820003333"))?.optedout === true, {
+        what: `${id} opted out`,
+      });
+    }
+    // Resolved by address alone, too (message-sender found nobody in its address book).
+    await svc.broker.publish(
+      "inbound.received",
+      inbound({ from_addr: "+27820003333", keyword: "start", content: "START" }),
+    );
+    for (const id of [named, other]) {
+      await waitFor(async () => (await flags(svc, id, "+27820003333"))?.optedout === false, {
+        what: `${id} opted in`,
+      });
+    }
+    expect(await svc.db.optOut.count({ where: { address: "+27820003333" } })).toBe(2);
+  });
+
   it("resolves the sender by address, and ignores HELP and addresses nobody has", async ({ svc }) => {
     const id = await identityWith(svc, "+27820002222");
     await svc.broker.publish("inbound.received", inbound({ from_addr: "+27820002222" }));

@@ -329,10 +329,15 @@ export async function searchIdentities(
   return { kind: "offset", count, results: (await fetch(ids)).map(toIdentity) };
 }
 
-/** Identities holding an address (containment on `details.addresses`). */
-export async function identitiesWithAddress(db: Db | Tx, type: string, address: string): Promise<string[]> {
+/** Identities holding an address (containment on `details.addresses`), the first `limit` by id. */
+export async function identitiesWithAddress(
+  db: Db | Tx,
+  type: string,
+  address: string,
+  limit = 2,
+): Promise<string[]> {
   const rows = await db.$queryRaw<{ id: string }[]>`
-    SELECT id FROM identity WHERE details @> ${addressPattern(type, address)}::jsonb ORDER BY id LIMIT 2`;
+    SELECT id FROM identity WHERE details @> ${addressPattern(type, address)}::jsonb ORDER BY id LIMIT ${limit}`;
   return rows.map((r) => r.id);
 }
 

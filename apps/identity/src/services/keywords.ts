@@ -2,8 +2,9 @@ import { isFirstDelivery } from "@tidings/amqp";
 import type { InboundReceived, OptOutReported, QueueName } from "@tidings/contracts";
 import { ApiError, type Logger } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
+import { normaliseAddress } from "./addresses.ts";
 import { recordOptIn, recordOptOut } from "./consent.ts";
-import type { IdentityOptions } from "./identities.ts";
+import { type IdentityOptions, identitiesWithAddress } from "./identities.ts";
 
 type Outcome = "opted-out" | "opted-in" | "ignored";
 
@@ -21,11 +22,16 @@ interface ConsentRequest {
   reason: string;
 }
 
+/** The most identities one consent request changes (people sharing a phone: a handful). */
+const MAX_HOLDERS = 100;
+
 /**
- * A stop opt-out (with its consent-ledger entry and `optout.created`) or an opt-in, asked for by a message. The
- * message's id is recorded as handled in the same transaction, so copies of one message, even handled at once by
- * two workers, change nothing twice. A request about an address no identity has (or several have) is logged and
- * dropped: there is nobody to opt out.
+ * A stop opt-out (with its consent-ledger entry and `optout.created`) or an opt-in, asked for by a message, of the
+ * address on every identity holding it: whoever holds the phone says STOP for it, so several identities sharing a
+ * number are each opted out of it (the message's `identity`, when it names one, is among them while the address is
+ * still its own). The message's id is recorded as handled in the same transaction, so copies of one message, even
+ * handled at once by two workers, change nothing twice. An address no identity has is logged and dropped: there is
+ * nobody to opt out here (message-sender's consent copy already stopped sends to it).
  */
 async function applyConsentRequest(
   db: Db,
@@ -34,21 +40,34 @@ async function applyConsentRequest(
   options: IdentityOptions & { correlationId?: string },
 ): Promise<Outcome> {
   const actor = { userId: null, correlationId: options.correlationId };
+  const address =
+    normaliseAddress(request.address_type, request.address, options.defaultCountry) ?? request.address;
   try {
     return await db.$transaction(async (tx) => {
       if (!(await isFirstDelivery(tx, { queue, messageId }))) {
         return "ignored";
       }
-      if (action === "stop") {
-        await recordOptOut(tx, { ...request, optout_type: "stop", reason }, actor, options);
-        return "opted-out";
+      const holders = await identitiesWithAddress(tx, request.address_type, address, MAX_HOLDERS);
+      if (holders.length === 0) {
+        log.warn(
+          { queue, messageId, identity: request.identity, request_source: request.request_source },
+          "consent request not applied: no identity has the address",
+        );
+        return "ignored";
       }
-      await recordOptIn(tx, request, actor, options);
-      return "opted-in";
+      for (const identity of holders) {
+        const one = { ...request, identity, address };
+        if (action === "stop") {
+          await recordOptOut(tx, { ...one, optout_type: "stop", reason }, actor, options);
+        } else {
+          await recordOptIn(tx, one, actor, options);
+        }
+      }
+      return action === "stop" ? "opted-out" : "opted-in";
     });
   } catch (err) {
     if (err instanceof ApiError && err.statusCode < 500) {
-      log.info({ code: err.code, queue, messageId }, "consent request not applied");
+      log.warn({ code: err.code, queue, messageId }, "consent request not applied");
       return "ignored";
     }
     throw err;
