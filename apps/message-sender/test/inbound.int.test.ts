@@ -5,7 +5,14 @@ import twilio from "twilio";
 import { describe, expect } from "vitest";
 import { createMessageSenderService } from "../src/service.ts";
 import { createTwilioChannel, knownSender, msisdn } from "./helpers.ts";
-import { listening, type TwilioFixtures, twilioSetUp, twilioSimulator } from "./support.ts";
+import {
+  listening,
+  send,
+  type TwilioFixtures,
+  twilioSetUp,
+  twilioSimulator,
+  waitForStatus,
+} from "./support.ts";
 
 const SID = `AC${"3".repeat(32)}`;
 const TOKEN = "inbound-auth-token";
@@ -182,6 +189,36 @@ describe("inbound", () => {
       payload: { from_addr: to, content: "ok", in_reply_to: "SMnotours" },
     });
     expect(unknown.json()).toMatchObject({ in_reply_to: "SMnotours", reply_to_outbound: null });
+  });
+
+  it("stops every send to a number that said STOP at once, though no identity has it; START allows them again", async ({
+    svc,
+    sim,
+    webhook,
+  }) => {
+    const from = msisdn();
+    await sim.sendInbound({ url: webhook, accountSid: SID, from, to: "+15005550006", body: "STOP" });
+    // A send by number alone (a hub's one-off): identity found nobody to opt out, the consent copy stops it.
+    const stopped = await send(svc, { to_addr: from, channel: "TW" });
+    expect(await waitForStatus(svc, stopped, "failed")).toMatchObject({ last_error: "opted_out" });
+    expect(sim.requests.filter((r) => r.To === from)).toEqual([]);
+
+    // A gateway that gives the number without its + (Vumi) stops the same number.
+    const vumi = msisdn();
+    const stop = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/inbound/",
+      headers: adminAuth,
+      payload: { message_id: "vumi-stop", from_addr: vumi.slice(1), to_addr: "1234", content: "stop" },
+    });
+    expect(stop.statusCode).toBe(201);
+    const alsoStopped = await send(svc, { to_addr: vumi, channel: "TW" });
+    expect(await waitForStatus(svc, alsoStopped, "failed")).toMatchObject({ last_error: "opted_out" });
+
+    await sim.sendInbound({ url: webhook, accountSid: SID, from, to: "+15005550006", body: "start" });
+    const allowed = await send(svc, { to_addr: from, channel: "TW" });
+    await waitForStatus(svc, allowed, "submitted");
+    expect(sim.requests.filter((r) => r.To === from)).toHaveLength(1);
   });
 
   it("accepts Seed's POST /api/v1/inbound/ with a token", async ({ svc }) => {

@@ -3,7 +3,7 @@ import { TWILIO_ERRORS } from "@tidings/provider-simulators";
 import { expectError, waitFor } from "@tidings/testing";
 import twilio from "twilio";
 import { describe, expect } from "vitest";
-import { statusesOf, waitForIdle } from "./helpers.ts";
+import { msisdn, statusesOf, waitForIdle } from "./helpers.ts";
 import {
   createTwilioTestChannel,
   outbound,
@@ -11,6 +11,7 @@ import {
   requestsTo,
   TWILIO_SID as SID,
   type Svc,
+  send,
   sendThrough,
   TWILIO_TOKEN as TOKEN,
   twilioChannelTest,
@@ -196,5 +197,30 @@ describe("fallback channels", () => {
       provider_code: "twilio 21610",
     });
     expect(reportsOf(capture, id)).toEqual([]);
+    // The number is stopped here at once, whether or not identity finds someone to opt out.
+    const again = await send(svc, { to_addr: to, channel: "TW_FB" });
+    expect(await waitForStatus(svc, again, "failed")).toMatchObject({ last_error: "opted_out" });
+    expect(requestsTo(sim, to)).toHaveLength(1);
+  });
+
+  it("stop the number when a status callback reports it unsubscribed (21610), and tell identity", async ({
+    svc,
+    sim,
+    capture,
+  }) => {
+    const to = msisdn();
+    sim.script(to, [{ status: "undelivered", errorCode: 21610 }]);
+    const { id } = await sendThrough(svc, "TW", to);
+    expect(await waitForStatus(svc, id, "failed")).toMatchObject({
+      last_error: "twilio undelivered (error 21610)",
+    });
+    const reported = await waitFor(
+      () => capture.named<OptOutReported>("optout.reported").find((r) => r.outbound_id === id),
+      { what: "optout.reported" },
+    );
+    expect(reported).toMatchObject({ address: to, address_type: "msisdn", channel: "TW" });
+    const again = await send(svc, { to_addr: to, channel: "TW" });
+    expect(await waitForStatus(svc, again, "failed")).toMatchObject({ last_error: "opted_out" });
+    expect(requestsTo(sim, to)).toHaveLength(1);
   });
 });

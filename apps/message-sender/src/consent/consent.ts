@@ -48,14 +48,26 @@ export async function recordConsent(
   if (addresses.length === 0) {
     return;
   }
-  await db.$executeRaw`
-    INSERT INTO opted_out_address (address_hash, opted_out, kind, changed_at)
-    SELECT h, ${optedOut}, ${kind}, ${new Date(changedAt)}::timestamptz
-    FROM unnest(${addresses.map(addressHash)}::bytea[]) AS h
-    ON CONFLICT (address_hash) DO UPDATE SET
-      opted_out = EXCLUDED.opted_out, kind = EXCLUDED.kind, changed_at = EXCLUDED.changed_at, updated_at = now()
-    WHERE opted_out_address.changed_at <= EXCLUDED.changed_at`;
+  await db.$executeRawUnsafe(
+    consentChangeSql(
+      "SELECT DISTINCT h, $2::boolean, $3::text, $4::timestamptz FROM unnest($1::bytea[]) AS h",
+    ),
+    addresses.map(addressHash),
+    optedOut,
+    kind,
+    new Date(changedAt),
+  );
 }
+
+/**
+ * SQL: records the consent changes `rows` selects (address hash, opted out, kind, changed at; one row per hash) as
+ * recordConsent does, for a statement that has them in hand (a status callback's report of an opt-out).
+ */
+export const consentChangeSql = (rows: string) => `
+  INSERT INTO opted_out_address (address_hash, opted_out, kind, changed_at) ${rows}
+  ON CONFLICT (address_hash) DO UPDATE SET
+    opted_out = EXCLUDED.opted_out, kind = EXCLUDED.kind, changed_at = EXCLUDED.changed_at, updated_at = now()
+  WHERE opted_out_address.changed_at <= EXCLUDED.changed_at`;
 
 export const recordOptOut = (db: Db, optout: OptOutCreated) =>
   recordConsent(db, addressesStopped(optout), true, optout.optout_type, optout.created_at);

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { activeTraceCarrier, enqueueStatement, type TraceCarrier } from "@tidings/amqp";
+import { activeTraceCarrier, enqueueStatement, type OutboxMessage, type TraceCarrier } from "@tidings/amqp";
 import type { OutboundPriority } from "@tidings/contracts";
 import { statement } from "@tidings/db";
 import { hookDeliveriesCte } from "@tidings/hooks";
+import { addressHash, consentChangeSql } from "../consent/consent.ts";
 import type { Db } from "../db.ts";
 import { GroupCommit, perClient } from "../group-commit.ts";
 import {
@@ -14,6 +15,7 @@ import {
   hooksFor,
 } from "./announce.ts";
 import { anotherAttempt } from "./attempts.ts";
+import { OPTED_OUT } from "./channel.ts";
 import { type AttemptFacts, type FailedReport, NO_REPORT, retryUnder } from "./redelivery.ts";
 
 // Final reports applied together (see reportFinal in status.ts): the reports that arrive while a statement is in
@@ -216,6 +218,9 @@ export class ReportBatcher {
       return [];
     }
     const finals = planned.flatMap((p) => (p.kind === "final" ? [p] : []));
+    const stopped = new Map(
+      finals.flatMap((p) => (optedOutBy(p) ? [[p.i, p.outbound.to_addr as string]] : [])),
+    );
     const rows = planned.map((p) => ({
       i: p.i,
       kind: p.kind,
@@ -229,9 +234,12 @@ export class ReportBatcher {
       early: p.report.early === true,
       updated_at: p.kind === "final" ? p.change.row.updatedAt.toISOString() : null,
       detail: p.kind === "final" ? historyDetail(p.change) : null,
+      stop_hash: stopped.has(p.i) ? addressHash(stopped.get(p.i) as string).toString("hex") : null,
     }));
-    const events = finals.flatMap(({ change, report: { traceContext } }) =>
-      eventsFor(change).map((m) => (traceContext ? { ...m, traceContext } : m)),
+    const events = finals.flatMap(({ i, change, outbound, report }) =>
+      [...eventsFor(change), ...(stopped.has(i) ? [optOutReported(report, outbound, change)] : [])].map(
+        (m) => (report.traceContext ? { ...m, traceContext: report.traceContext } : m),
+      ),
     );
     const hooks = hookDeliveriesCte(
       finals.flatMap(({ change, outbound }) =>
@@ -246,7 +254,7 @@ export class ReportBatcher {
         ctes: `input AS (
           SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(i int, kind text, id uuid, channel text, provider_id text,
             status outbound_status, delivered boolean, reason text, failure text, early boolean, updated_at timestamptz,
-            detail jsonb)),
+            detail jsonb, stop_hash text)),
         forgot AS (
           DELETE FROM early_report e USING input i
           WHERE i.early AND e.channel = i.channel AND e.provider_id = i.provider_id),
@@ -261,7 +269,12 @@ export class ReportBatcher {
           FROM input i
           WHERE i.kind = 'final' AND o.id = i.id AND o.status = 'submitted' AND o.provider_id = i.provider_id
             AND (SELECT count(*) FROM kept) >= 0
-          RETURNING o.id, i.i)${hooks ? `, ${hooks.cte}` : ""}`,
+          RETURNING o.id, i.i),
+        stopped AS (${consentChangeSql(
+          `SELECT DISTINCT ON (h) h, true, 'stop', i.updated_at
+           FROM input i JOIN changed c ON c.i = i.i, decode(i.stop_hash, 'hex') AS h
+           WHERE i.stop_hash IS NOT NULL ORDER BY h, i.updated_at DESC`,
+        )})${hooks ? `, ${hooks.cte}` : ""}`,
         values: [JSON.stringify(rows), ...(hooks?.values ?? [])],
         onlyIf: `${outboundOf("m.payload")} IN (SELECT id FROM changed)`,
         returning: `(SELECT coalesce(array_agg(i), '{}') FROM changed) AS applied,
@@ -308,6 +321,27 @@ export class ReportBatcher {
     return moved.length > 0 ? "applied" : "unchanged";
   }
 }
+
+/**
+ * A failure the provider reported because the recipient unsubscribed from it (Twilio 21610, Vonage 53) stops their
+ * address in the consent copy, in the statement that records it, and tells identity (`optout.reported`), as when a
+ * provider refuses the send itself (send-outbound.ts).
+ */
+const optedOutBy = (p: Planned & { kind: "final" }) =>
+  !p.report.delivered && p.report.failure?.kind === OPTED_OUT && Boolean(p.outbound.to_addr);
+
+const optOutReported = (report: Report, outbound: Found, change: Change): OutboxMessage => ({
+  name: "optout.reported",
+  payload: {
+    outbound_id: outbound.id,
+    identity: outbound.to_identity,
+    address_type: outbound.to_addr?.includes("@") ? "email" : "msisdn",
+    address: outbound.to_addr as string,
+    channel: report.channel,
+    provider_code: (report.reason ?? OPTED_OUT).slice(0, 100),
+    at: change.row.updatedAt.toISOString(),
+  },
+});
 
 /** The outbound a status event or hook names: `id` (outbound.delivered / failed), `outbound_id` (delivery_report). */
 const outboundOf = (json: string) => `coalesce(${json}->>'outbound_id', ${json}->>'id')::uuid`;

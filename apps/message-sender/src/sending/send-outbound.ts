@@ -4,7 +4,7 @@ import { normaliseRecipient } from "@tidings/contracts/addresses";
 import { publish } from "@tidings/hooks";
 import { maskPii } from "@tidings/service-kit";
 import { callingHoursFor, VOICE_CHANNEL_TYPES } from "../channels/voice.ts";
-import { isOptedOut } from "../consent/consent.ts";
+import { isOptedOut, recordConsent } from "../consent/consent.ts";
 import { cancelIfForgotten } from "../forget/forget.ts";
 import { nextCallOpening } from "../outbound/calling-hours.ts";
 import {
@@ -319,12 +319,14 @@ async function linkIdentity(
 
 /**
  * The recipient opted out: failed with reason opted_out, no delivery failure counted. When a provider said so (it
- * refused the send), `reported` tells the identity service, in the same transaction.
+ * refused the send), the consent copy stops the address at once (whether or not identity finds someone to opt out)
+ * and `reported` tells the identity service, in the same transaction.
  */
 async function optOut(sender: Sender, id: string, log: Logger, reported?: OptOutReported): Promise<void> {
   const recorded = await endUnsent(sender.db, id, async (tx) => {
     const failed = await recordOptedOut(tx, id, sender.worker);
     if (failed && reported) {
+      await recordConsent(tx, [reported.address], true, "stop", reported.at);
       await enqueue(tx, { name: "optout.reported", payload: reported });
     }
     return failed;
