@@ -77,7 +77,10 @@ describe("inbound keywords", () => {
     // A phone shared by a mother and her partner: STOP from it is from whoever holds it.
     const named = await identityWith(svc, "+27820003333");
     const other = await identityWith(svc, "+27820003333");
-    await svc.broker.publish("inbound.received", inbound({ from_identity: named, from_addr: "+27820003333" }));
+    await svc.broker.publish(
+      "inbound.received",
+      inbound({ from_identity: named, from_addr: "+27820003333" }),
+    );
     for (const id of [named, other]) {
       await waitFor(async () => (await flags(svc, id, "+27820003333"))?.optedout === true, {
         what: `${id} opted out`,
