@@ -250,6 +250,23 @@ describe("GET /api/v1/identities/search/", () => {
     );
     expect((await get(svc, "/api/v1/identities/search/?include_inactive=maybe")).statusCode).toBe(400);
   });
+
+  it("searches a details key named after an object's inherited property as any other key, changing nothing else", async ({
+    svc,
+  }) => {
+    const { id } = await create(svc, {
+      details: { addresses: {}, constructor: { entries: "x" }, prototype: "y" },
+    });
+    // Walking the pattern through `constructor` reached the global Object and replaced Object.entries: every
+    // later request of the process answered 500.
+    for (const query of ["details__constructor__entries=x", "details__prototype=y"]) {
+      const res = await get(svc, `/api/v1/identities/search/?${query}`);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().results.map((r: { id: string }) => r.id)).toEqual([id]);
+    }
+    expect(typeof Object.entries).toBe("function");
+    expect((await svc.app.inject({ url: "/api/health/" })).statusCode).toBe(200);
+  });
 });
 
 describe("GET /api/v1/identities/{id}/addresses/{type}", () => {

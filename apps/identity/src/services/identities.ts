@@ -216,10 +216,14 @@ export async function listIdentities(db: Db, query: IdentityListQuery, page: Pag
 const PAGING_PARAMS = new Set(["limit", "offset", "cursor", "include_inactive"]);
 const KEY = /^[A-Za-z0-9_.-]+$/;
 
+/** An own property only: a key named after an inherited one (`constructor`) is a details key like any other. */
+const own = (node: Record<string, unknown>, key: string): unknown =>
+  Object.hasOwn(node, key) ? node[key] : undefined;
+
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
-    node[key] = (node[key] as Record<string, unknown> | undefined) ?? {};
+    node[key] = (own(node, key) as Record<string, unknown> | undefined) ?? {};
     node = node[key] as Record<string, unknown>;
   }
   node[path.at(-1) as string] = value;
@@ -228,7 +232,7 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out = { ...a };
   for (const [k, v] of Object.entries(b)) {
-    const existing = out[k];
+    const existing = own(out, k);
     out[k] =
       existing && typeof existing === "object" && v && typeof v === "object"
         ? deepMerge(existing as Record<string, unknown>, v as Record<string, unknown>)
