@@ -107,6 +107,35 @@ describe("the smtp channel", () => {
     expect(head).not.toMatch(/X-Injected|Bcc:/i);
   });
 
+  it("sends to the checked address only: metadata.headers cannot add recipients or change the sender", async ({
+    svc,
+    smtp,
+  }) => {
+    const to = email();
+    const res = await sendEmail(svc, to, "hello", {
+      headers: {
+        Bcc: "victim@evil.example",
+        cc: "cc@evil.example",
+        To: "to@evil.example",
+        From: "ceo@evil.example",
+        "Reply-To": "x@evil.example",
+        "Resent-To": "resent@evil.example",
+        "Content-Type": "text/html",
+        "X-Campaign": "week-12",
+      },
+    });
+    await waitForFinal(svc, res.json().id);
+    const mail = smtp.messages.find((m) => m.to.includes(to));
+    // The consent check and a team key's allow list saw only to_addr: so does the SMTP envelope.
+    expect(mail?.to).toEqual([to]);
+    expect(mail?.from).toBe("noreply@tidings.example.org");
+    const head = (mail?.raw.split(/\r?\n\r?\n/)[0] ?? "").replace(/\r?\n[ \t]+/g, " ");
+    expect(head).not.toMatch(/evil\.example/);
+    expect(head).not.toMatch(/^Content-Type: text\/html/m);
+    expect(head).toMatch(/^X-Campaign: week-12$/m);
+    expect(smtp.messages.some((m) => m.to.some((r) => r.endsWith("evil.example")))).toBe(false);
+  });
+
   it("fails at once with the SMTP code when the server rejects the recipient", async ({ svc, smtp }) => {
     const to = `nobody-${Math.random().toString(36).slice(2)}@example.org`;
     const res = await sendEmail(svc, to, "Hi", {});

@@ -9,6 +9,15 @@ import type { SmtpChannelConfig } from "./wire.ts";
 
 const text = (value: unknown) => (typeof value === "string" ? value : undefined);
 
+/**
+ * The header fields `metadata.headers` may add: list headers (List-Unsubscribe), `X-` fields and threading and
+ * auto-reply fields. Never one that names people (To, Cc, Bcc, From, Reply-To, Sender, Resent-*: nodemailer would
+ * send to Cc and Bcc, past the consent check and a team key's allow list, which see only `to_addr`) nor one that
+ * changes the message's structure (Content-Type, MIME-Version, Message-ID).
+ */
+const EXTRA_HEADER =
+  /^(List-[A-Za-z0-9-]{1,59}|X-[A-Za-z0-9-]{1,62}|In-Reply-To|References|Precedence|Auto-Submitted)$/i;
+
 /** `metadata.headers`: extra header lines (e.g. List-Unsubscribe), each a single-line text value. */
 function extraHeaders(value: unknown): Record<string, string> | undefined {
   if (!value || typeof value !== "object") {
@@ -16,7 +25,7 @@ function extraHeaders(value: unknown): Record<string, string> | undefined {
   }
   const headers = Object.entries(value).filter(
     (entry): entry is [string, string] =>
-      /^[A-Za-z0-9-]{1,64}$/.test(entry[0]) && typeof entry[1] === "string" && !/[\r\n]/.test(entry[1]),
+      EXTRA_HEADER.test(entry[0]) && typeof entry[1] === "string" && !/[\r\n]/.test(entry[1]),
   );
   return headers.length > 0 ? Object.fromEntries(headers) : undefined;
 }
@@ -53,6 +62,8 @@ export class SmtpChannel implements Channel {
       const info = await this.transport.sendMail({
         from: this.config.from,
         to: address,
+        // The SMTP envelope is the one address the send was checked for, whatever the header fields say.
+        envelope: { from: this.config.from, to: address },
         subject: text(metadata.subject) ?? this.config.default_subject ?? "",
         text: outbound.content ?? "",
         ...(text(metadata.html) ? { html: text(metadata.html) } : {}),
