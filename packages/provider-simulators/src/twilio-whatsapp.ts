@@ -15,12 +15,17 @@ import {
 // customer-service window (63016), as does any message to a number with no WhatsApp account (63003) and a
 // template Meta has not approved (63005).
 
-/** A content template on the Content API: its name, its body with {{1}}-style placeholders, and Meta's verdict. */
+/**
+ * A content template on the Content API: its name, its body with {{1}}-style placeholders, Meta's verdict and its
+ * language.
+ */
 export interface SimulatedContentTemplate {
   friendlyName: string;
   body: string;
   /** Approved for WhatsApp by Meta. Default true; false: its messages fail with 63005. */
   approved?: boolean;
+  /** Its language, as the Content API lists it. Default `en`. */
+  language?: string;
 }
 
 export interface TwilioWhatsappOptions {
@@ -60,7 +65,7 @@ export class WhatsappState {
   /** Adds a template to the Content API; returns its ContentSid. */
   addTemplate(template: SimulatedContentTemplate): string {
     const contentSid = sid("HX");
-    this.templates.set(contentSid, { approved: true, ...template });
+    this.templates.set(contentSid, { approved: true, language: "en", ...template });
     return contentSid;
   }
 
@@ -131,7 +136,7 @@ export class WhatsappState {
       sid: contentSid,
       account_sid: accountSid,
       friendly_name: t.friendlyName,
-      language: "en",
+      language: t.language,
       variables: {},
       types: { "twilio/text": { body: t.body } },
       url: `https://content.twilio.com/v1/Content/${contentSid}`,
