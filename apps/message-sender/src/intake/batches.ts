@@ -11,7 +11,7 @@ import { toSendCommand } from "../outbound/mapping.ts";
 import { accepted } from "../outbound/metrics.ts";
 import { normaliseRecipients } from "../recipients/addresses.ts";
 import { missingPersonalisation, renderSend, templateForSend } from "../templates/templates.ts";
-import { type Actor, resolveChannel } from "./outbounds.ts";
+import { type Actor, refuseBadSeedTemplate, resolveChannel } from "./outbounds.ts";
 
 /** Outbounds inserted (and their outbox rows) per statement. */
 const CHUNK = 1_000;
@@ -75,6 +75,7 @@ export async function createBatch(
     );
   }
   const metadata = input.metadata ?? {};
+  refuseBadSeedTemplate(metadata);
   const rows: Row[] = [];
   const missing: { index: number; names: string[] }[] = [];
   const batchId = input.id ?? randomUUID();

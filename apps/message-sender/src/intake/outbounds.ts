@@ -8,6 +8,7 @@ import {
   type SendingKey,
 } from "../api-keys/sending-rules.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
+import { seedTemplateProblems } from "../channels/whatsapp-template.ts";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
@@ -52,6 +53,22 @@ export async function resolveChannel(
 }
 
 /**
+ * 400 (VALIDATION_FAILED, each field at fault under `body.metadata`) when a send's Seed WhatsApp template,
+ * `metadata.template`, is there but not `{name, language, variables}` (see seedTemplateProblems): refused before
+ * anything is stored, rather than failing when a WhatsApp channel comes to send it as that template.
+ */
+export function refuseBadSeedTemplate(metadata: Record<string, unknown>, prefix = "body.metadata"): void {
+  const problems = seedTemplateProblems(metadata);
+  if (problems.length > 0) {
+    throw senderError(
+      "VALIDATION_FAILED",
+      `Invalid WhatsApp template: ${problems.map((p) => `metadata.${p.field} ${p.message}`).join("; ")}`,
+      problems.map((p) => ({ field: `${prefix}.${p.field}`, message: p.message })),
+    );
+  }
+}
+
+/**
  * Accepts a send: stores the outbound (queued) and its `outbound.send` (the outbound id as messageId) through
  * the writer, in one statement with the others accepted at the same time, which is atomic on its own: the
  * outbound is sent if and only if it was stored. The row is built here, so the command and the answer need no
@@ -70,6 +87,7 @@ export async function createOutbound(
       { field: "body", message: "One of these fields must be populated: to_addr, to_identity" },
     ]);
   }
+  refuseBadSeedTemplate(input.metadata);
   const channel = await resolveChannel(channels, channelIds, input.channel, actor);
   const [recipient] = normaliseRecipients(await channels.typeOf(channel), [input], () => "body.to_addr");
   const toAddr = recipient?.to_addr ?? "";

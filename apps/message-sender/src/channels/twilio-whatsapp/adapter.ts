@@ -12,11 +12,15 @@ const CONTENT_SID = /^HX[0-9a-fA-F]{32}$/;
  * WhatsApp through Twilio: the Twilio channel's sends, errors, status lookups and takeover lookups, to and from
  * `whatsapp:+…` addresses. Inside the person's 24-hour window (their last inbound on this channel) the content
  * goes as free text; outside it (or with no content) its WhatsApp template (`whatsappMessage`'s choice) goes as a
- * Content API template (`contentSid` as given or found by its friendly name, `contentVariables` {"1": ..., "2": ...}).
+ * Content API template (`contentSid` as given or found by its friendly name, in the template's language when one of
+ * that name has it; `contentVariables` {"1": ..., "2": ...}).
  * Outside the window with no template it is refused (PermanentSendError: the channel's fallback, if any, sends it).
  */
 export class TwilioWhatsappChannel extends TwilioChannel {
-  /** Content API templates by friendly name, listed when a name is first not found. */
+  /**
+   * Content API templates by friendly name, and by friendly name and language (`<name>\n<language>`), listed when a
+   * name is first not found.
+   */
   private contentSids = new Map<string, string>();
 
   constructor(
@@ -43,22 +47,32 @@ export class TwilioWhatsappChannel extends TwilioChannel {
     const { template } = message;
     return {
       to,
-      contentSid: await this.contentSid(template.name),
+      contentSid: await this.contentSid(template.name, template.language),
       contentVariables: JSON.stringify(
         Object.fromEntries(template.parameters.map((value, i) => [String(i + 1), value])),
       ),
     };
   }
 
-  private async contentSid(name: string): Promise<string> {
+  /**
+   * The Content SID of template `name`: as given when it is one; else the content of that friendly name in
+   * `language` (a Content API content has one language: a template named alike in several languages is several
+   * contents), else the content of that friendly name whatever its language.
+   */
+  private async contentSid(name: string, language: string | null): Promise<string> {
     if (CONTENT_SID.test(name)) {
       return name;
     }
     if (!this.contentSids.has(name)) {
       const contents = await this.client.content.v1.contents.list({ pageSize: 500 });
-      this.contentSids = new Map(contents.map((c) => [c.friendlyName, c.sid]));
+      this.contentSids = new Map(
+        contents.flatMap((c) => [
+          [c.friendlyName, c.sid],
+          [`${c.friendlyName}\n${c.language}`, c.sid],
+        ]),
+      );
     }
-    const found = this.contentSids.get(name);
+    const found = (language && this.contentSids.get(`${name}\n${language}`)) || this.contentSids.get(name);
     if (!found) {
       throw new PermanentSendError(`whatsapp: no Content API template named ${name}`);
     }
