@@ -98,6 +98,33 @@ describe("vonage-whatsapp: sending", () => {
     expect(row).toMatchObject({ channel: "VWA", providerId: message!.uuid, attempts: 1 });
   });
 
+  it("sends a Seed hub's metadata.template {name, language, variables} outside the window as that template", async ({
+    svc,
+    wa,
+  }) => {
+    const { from: to, identity } = await knownSender(svc);
+    const res = await call(svc, "POST", "/api/v1/outbound/", {
+      to_identity: identity.id,
+      content: "Eat well",
+      channel: "VWA",
+      metadata: { template: { name: "visit_reminder", language: "af", variables: ["5", "Eat well"] } },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const id = res.json().id as string;
+    const row = await outboundReaching(svc.db, id, "delivered");
+    const [message, ...more] = sentTo(wa, to).whatsapp;
+    expect(more).toEqual([]);
+    // The language as the hub gave it: WhatsApp's locale (Seed sent it as the HSM's language code).
+    expect(message).toMatchObject({
+      messageType: "template",
+      text: null,
+      template: { name: "visit_reminder", parameters: ["5", "Eat well"] },
+      locale: "af",
+      clientRef: id,
+    });
+    expect(row).toMatchObject({ channel: "VWA", providerId: message!.uuid, attempts: 1 });
+  });
+
   it("an inbound WhatsApp message opens the window: the content then goes as free text", async ({
     svc,
     wa,
