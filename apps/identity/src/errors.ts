@@ -35,6 +35,27 @@ export const unknownFilter = (names: string[]) =>
     names.map((p) => ({ field: `querystring.${p}`, message: "not a filter this search knows" })),
   );
 
+/**
+ * A search filter ends in a Django lookup the search does not do (`__icontains`, `__in`, `__gt`, …): refused rather
+ * than searched as a details key of that name (Seed passed it to Django's ORM).
+ */
+export const unsupportedLookup = (names: string[]) =>
+  badRequest(
+    "IDENTITY_UNSUPPORTED_LOOKUP",
+    `Unsupported search lookup: ${names.join(", ")} (details filters take a value, or __has_key=<key>)`,
+    names.map((p) => ({
+      field: `querystring.${p}`,
+      message: `the lookup __${p.split("__").at(-1)} is not supported: use a value, __exact or __has_key`,
+    })),
+  );
+
+export const emptyHasKey = (names: string[]) =>
+  badRequest(
+    "IDENTITY_INVALID_FILTER",
+    `${names.join(", ")} must name a key`,
+    names.map((p) => ({ field: `querystring.${p}`, message: "must name a key" })),
+  );
+
 export const invalidIncludeInactive = () =>
   badRequest("IDENTITY_INVALID_FILTER", "include_inactive must be true or false", [
     { field: "querystring.include_inactive", message: "must be true or false" },

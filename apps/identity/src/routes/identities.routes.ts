@@ -97,9 +97,9 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       schema: {
         tags,
         summary:
-          "Search: details__addresses__<type>=<address>, details__<key>=<value>, include_inactive; unknown filters are a 400",
+          "Search: details__addresses__<type>=<address>, details__<key>=<value>, details__has_key=<key>, include_inactive; unknown filters are a 400",
         description:
-          "`details__addresses__<type>=<address>` finds the identities holding that address (normalised as stored), `details__<key>[__<key>]=<value>` compares a details value as a string, `include_inactive=false` drops identities whose searched address is inactive. Pages as the list. Any other parameter is a 400 IDENTITY_UNKNOWN_FILTER.",
+          "`details__addresses__<type>=<address>` finds the identities holding that address (normalised as stored), `details__<key>[__<key>]=<value>` compares a details value as a string, `details__has_key=<key>` (or `details__<key>[__<key>]__has_key=<key>`) finds the identities whose details (or the object at that path) have that key, `include_inactive=false` drops identities whose searched address is inactive. Pages as the list. Another Django lookup (`__icontains`, `__in`, `__gt`, ...) is a 400 IDENTITY_UNSUPPORTED_LOOKUP; any other parameter is a 400 IDENTITY_UNKNOWN_FILTER.",
         querystring: IdentitySearchQuery,
         response: { 200: IdentityPage, ...errorResponses },
       },

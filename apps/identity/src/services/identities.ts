@@ -9,7 +9,14 @@ import type {
 import { publish } from "@tidings/hooks";
 import { found, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
-import { identityNotFound, invalidIncludeInactive, referenceNotFound, unknownFilter } from "../errors.ts";
+import {
+  emptyHasKey,
+  identityNotFound,
+  invalidIncludeInactive,
+  referenceNotFound,
+  unknownFilter,
+  unsupportedLookup,
+} from "../errors.ts";
 import { type Identity as IdentityRow, Prisma } from "../generated/prisma/client.ts";
 import {
   addressPattern,
@@ -241,28 +248,79 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   return out;
 }
 
+/**
+ * The lookups Django's ORM took after a JSON field (or a key of one) in Seed's search: a filter ending in one of them
+ * is that lookup, not a details key of that name. The search does `has_key` and `exact`; the others are refused.
+ */
+const DJANGO_LOOKUPS = new Set([
+  "exact",
+  "iexact",
+  "contains",
+  "icontains",
+  "contained_by",
+  "in",
+  "gt",
+  "gte",
+  "lt",
+  "lte",
+  "startswith",
+  "istartswith",
+  "endswith",
+  "iendswith",
+  "range",
+  "isnull",
+  "regex",
+  "iregex",
+  "has_key",
+  "has_keys",
+  "has_any_keys",
+]);
+
 export interface SearchFilters {
   pattern: Record<string, unknown>;
   excludeInactive: string[];
+  /** `details__[<key>__...]has_key=<key>`: the object at `path` under details (details itself when empty) has `key`. */
+  hasKeys: { path: string[]; key: string }[];
 }
 
 /**
  * Parses Seed's search parameters: `details__addresses__<type>=<address>` (has that address),
- * `details__<key>[__<key>...]=<value>` (that value), `include_inactive`. Anything else is a 400 (Seed
- * passed them to the ORM and answered 500).
+ * `details__<key>[__<key>...]=<value>` (that value; `__exact` the same), `details__has_key=<key>` (details has
+ * that top-level key, whatever its value) and `details__<key>[__<key>...]__has_key=<key>` (the object at that path
+ * has it), `include_inactive`. Anything else is a 400 (Seed passed them to the ORM and answered 500): another
+ * Django lookup (`__icontains`, `__in`, `__gt`, …) with IDENTITY_UNSUPPORTED_LOOKUP, not searched as a key.
  */
 export function parseSearch(query: Record<string, string>, options: IdentityOptions = {}): SearchFilters {
   let pattern: Record<string, unknown> = {};
   const addresses: { type: string; address: string }[] = [];
+  const hasKeys: SearchFilters["hasKeys"] = [];
   const unknown: string[] = [];
+  const unsupported: string[] = [];
+  const emptyKeys: string[] = [];
   for (const [param, value] of Object.entries(query)) {
     if (PAGING_PARAMS.has(param)) {
       continue;
     }
-    const path = param.split("__");
+    let path = param.split("__");
     if (path[0] !== "details" || path.length < 2 || !path.slice(1).every((k) => KEY.test(k))) {
       unknown.push(param);
       continue;
+    }
+    const lookup = path.at(-1) as string;
+    if (DJANGO_LOOKUPS.has(lookup)) {
+      if (lookup === "has_key") {
+        if (value === "") {
+          emptyKeys.push(param);
+        } else {
+          hasKeys.push({ path: path.slice(1, -1), key: value });
+        }
+        continue;
+      }
+      if (lookup !== "exact" || path.length < 3) {
+        unsupported.push(param);
+        continue;
+      }
+      path = path.slice(0, -1);
     }
     if (path[1] === "addresses") {
       if (path.length !== 3) {
@@ -282,6 +340,12 @@ export function parseSearch(query: Record<string, string>, options: IdentityOpti
   if (unknown.length > 0) {
     throw unknownFilter(unknown);
   }
+  if (unsupported.length > 0) {
+    throw unsupportedLookup(unsupported);
+  }
+  if (emptyKeys.length > 0) {
+    throw emptyHasKey(emptyKeys);
+  }
   const inactive = query.include_inactive;
   if (inactive !== undefined && !["true", "false", "True", "False", "1", "0"].includes(inactive)) {
     throw invalidIncludeInactive();
@@ -290,10 +354,15 @@ export function parseSearch(query: Record<string, string>, options: IdentityOpti
     inactive !== undefined && ["false", "False", "0"].includes(inactive)
       ? addresses.map((a) => addressPattern(a.type, a.address, { inactive: true }))
       : [];
-  return { pattern, excludeInactive };
+  return { pattern, excludeInactive, hasKeys };
 }
 
-/** Identities matching the search filters, newest first; a JSONB containment query (GIN-indexed). */
+/**
+ * Identities matching the search filters, newest first: a JSONB containment query, which the `jsonb_path_ops` GIN
+ * index serves, and for each `has_key` a key-existence test (`?`), which that index can't serve (it holds paths
+ * to values, not keys): a search by `has_key` alone reads the table, one with a value filter as well reads what the
+ * index finds for that.
+ */
 export async function searchIdentities(
   db: Db,
   filters: SearchFilters,
@@ -303,6 +372,13 @@ export async function searchIdentities(
   const conditions = [Prisma.sql`details @> ${JSON.stringify({ ...filters.pattern })}::jsonb`];
   for (const p of filters.excludeInactive) {
     conditions.push(Prisma.sql`NOT (details @> ${p}::jsonb)`);
+  }
+  for (const { path, key } of filters.hasKeys) {
+    conditions.push(
+      path.length === 0
+        ? Prisma.sql`details ? ${key}`
+        : Prisma.sql`COALESCE((details #> ${path}::text[]) ? ${key}, false)`,
+    );
   }
   const where = Prisma.join(conditions, " AND ");
   const fetch = async (ids: { id: string }[]) => {
