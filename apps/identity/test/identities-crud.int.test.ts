@@ -238,6 +238,67 @@ describe("GET /api/v1/identities/search/", () => {
     );
   });
 
+  it("details__has_key=<key> finds the identities whose details have that key (HelloMama's personnel codes)", async ({
+    svc,
+  }) => {
+    const code = `PC${msisdn(4).slice(-6)}`;
+    const worker = await create(svc, {
+      details: { addresses: {}, personnel_code: code, role: { name: "nurse" } },
+    });
+    const noCode = await create(svc, { details: { addresses: {}, personnel_code: null } });
+    await create(svc, { details: { addresses: {}, role: { name: "personnel_code" }, lang_code: "eng_ZA" } });
+    await create(svc, { details: { addresses: {}, personnel_code_old: code } });
+    const ids = async (query: string) => {
+      const res = await get(svc, `/api/v1/identities/search/?${query}`);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().results.map((i: { id: string }) => i.id);
+    };
+    // Every identity with the key, whatever its value (as Django's has_key): here, only these two.
+    const withCode = await ids("details__has_key=personnel_code");
+    expect(withCode).toEqual(expect.arrayContaining([worker.id, noCode.id]));
+    const rows = await svc.db.identity.findMany({ where: { id: { in: withCode } } });
+    expect(rows.every((r) => Object.hasOwn(r.details as object, "personnel_code"))).toBe(true);
+    // With a value filter as well; nested (the object at details.role has the key); cursor paging.
+    expect(await ids(`details__has_key=personnel_code&details__personnel_code=${code}`)).toEqual([worker.id]);
+    expect(await ids(`details__role__has_key=name&details__personnel_code=${code}`)).toEqual([worker.id]);
+    expect(await ids(`details__role__has_key=title&details__personnel_code=${code}`)).toEqual([]);
+    expect(await ids(`details__personnel_code__exact=${code}`)).toEqual([worker.id]);
+    const paged = await get(
+      svc,
+      "/api/v1/identities/search/?details__has_key=personnel_code&cursor=&limit=1",
+    );
+    expect(paged.json().results).toHaveLength(1);
+  });
+
+  it.for([
+    "details__lang_code__icontains=eng",
+    "details__personnel_code__in=a,b",
+    "details__age__gt=3",
+    "details__contains=x",
+    "details__role__name__startswith=n",
+    "details__has_keys=a",
+    "details__addresses__msisdn__isnull=false",
+  ])(
+    "answers 400 IDENTITY_UNSUPPORTED_LOOKUP for %s, not a search of a key of that name",
+    async (query, { svc }) => {
+      const res = await get(svc, `/api/v1/identities/search/?${query}`);
+      expect(res.statusCode).toBe(400);
+      const param = query.split("=")[0];
+      expect(res.json().error).toMatchObject({
+        code: "IDENTITY_UNSUPPORTED_LOOKUP",
+        message: expect.stringContaining(param as string),
+        details: [{ field: `querystring.${param}`, message: expect.any(String) }],
+        requestId: expect.any(String),
+      });
+    },
+  );
+
+  it("answers 400 for a has_key naming no key", async ({ svc }) => {
+    const res = await get(svc, "/api/v1/identities/search/?details__has_key=");
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: "IDENTITY_INVALID_FILTER" });
+  });
+
   it("answers 400, not 500, for an unknown filter field", async ({ svc }) => {
     const res = await get(svc, "/api/v1/identities/search/?password__startswith=a");
     expect(res.statusCode).toBe(400);
