@@ -9,6 +9,9 @@ import { TEMPLATE_PERSONALISATION_KEY } from "../templates/templates.ts";
 // sender read it), else the WhatsApp template of the content template it was rendered from (`template_copy.whatsapp`,
 // from content.template.changed).
 
+/** The WhatsApp channel types: their sends outside the person's 24-hour window go as a template. */
+export const WHATSAPP_CHANNEL_TYPES: ReadonlySet<string> = new Set(["twilio-whatsapp", "vonage-whatsapp"]);
+
 /** The metadata key of a send's explicit WhatsApp template: `{name, language?, variables?: {"1": "Thandi"}}`. */
 export const WHATSAPP_TEMPLATE_KEY = "whatsapp_template";
 

@@ -57,8 +57,10 @@ export async function createBatch(
     );
   }
   const channel = await resolveChannel(channels, channelIds, input.channel, actor);
+  const channelType = await channels.typeOf(channel);
+  refuseBadSeedTemplate(input.metadata ?? {}, channelType);
   const recipients = normaliseRecipients(
-    await channels.typeOf(channel),
+    channelType,
     input.recipients,
     (i) => `body.recipients[${i}].to_addr`,
   );
@@ -75,7 +77,6 @@ export async function createBatch(
     );
   }
   const metadata = input.metadata ?? {};
-  refuseBadSeedTemplate(metadata);
   const rows: Row[] = [];
   const missing: { index: number; names: string[] }[] = [];
   const batchId = input.id ?? randomUUID();

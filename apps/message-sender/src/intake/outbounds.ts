@@ -8,7 +8,7 @@ import {
   type SendingKey,
 } from "../api-keys/sending-rules.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
-import { seedTemplateProblems } from "../channels/whatsapp-template.ts";
+import { seedTemplateProblems, WHATSAPP_CHANNEL_TYPES } from "../channels/whatsapp-template.ts";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
@@ -53,11 +53,19 @@ export async function resolveChannel(
 }
 
 /**
- * 400 (VALIDATION_FAILED, each field at fault under `body.metadata`) when a send's Seed WhatsApp template,
- * `metadata.template`, is there but not `{name, language, variables}` (see seedTemplateProblems): refused before
- * anything is stored, rather than failing when a WhatsApp channel comes to send it as that template.
+ * 400 (VALIDATION_FAILED, each field at fault under `body.metadata`) when a send through a WhatsApp channel has a
+ * Seed WhatsApp template, `metadata.template`, that is not `{name, language, variables}` (see
+ * seedTemplateProblems): refused before anything is stored, rather than failing when the channel comes to send it as
+ * that template. Through another channel `metadata` is the hub's own, as in Seed: kept as given.
  */
-export function refuseBadSeedTemplate(metadata: Record<string, unknown>, prefix = "body.metadata"): void {
+export function refuseBadSeedTemplate(
+  metadata: Record<string, unknown>,
+  channelType: string | undefined,
+  prefix = "body.metadata",
+): void {
+  if (!channelType || !WHATSAPP_CHANNEL_TYPES.has(channelType)) {
+    return;
+  }
   const problems = seedTemplateProblems(metadata);
   if (problems.length > 0) {
     throw senderError(
@@ -87,9 +95,10 @@ export async function createOutbound(
       { field: "body", message: "One of these fields must be populated: to_addr, to_identity" },
     ]);
   }
-  refuseBadSeedTemplate(input.metadata);
   const channel = await resolveChannel(channels, channelIds, input.channel, actor);
-  const [recipient] = normaliseRecipients(await channels.typeOf(channel), [input], () => "body.to_addr");
+  const channelType = await channels.typeOf(channel);
+  refuseBadSeedTemplate(input.metadata, channelType);
+  const [recipient] = normaliseRecipients(channelType, [input], () => "body.to_addr");
   const toAddr = recipient?.to_addr ?? "";
   const refused = recipientsNotAllowed(actor, [{ ...input, to_addr: toAddr }]);
   if (refused.length > 0) {

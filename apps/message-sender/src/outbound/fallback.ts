@@ -1,4 +1,5 @@
 import type { ChannelCache } from "../channels/channel-cache.ts";
+import { WHATSAPP_CHANNEL_TYPES } from "../channels/whatsapp-template.ts";
 import type { Db } from "../db.ts";
 import { anotherAttempt } from "./attempts.ts";
 import type { ReportOutcome } from "./status.ts";
@@ -12,13 +13,10 @@ import type { ReportOutcome } from "./status.ts";
 // changes the row, so the SMS is sent once or not at all. A receipt that comes after the switch finds the
 // WhatsApp provider id among the past attempts: it is recorded in the history, and changes nothing.
 
-/** Channel types whose accepted sends fall back to SMS. */
-const FALLS_BACK = new Set(["twilio-whatsapp", "vonage-whatsapp"]);
-
-/** The channel an accepted send through `channelId` falls back to (its type falls back, and it names one), or null. */
+/** The channel an accepted send through `channelId` falls back to (a WhatsApp channel that names one), or null. */
 export async function fallbackOf(channels: ChannelCache, channelId: string): Promise<string | null> {
   const row = await channels.cached(channelId);
-  return row && FALLS_BACK.has(row.type) ? row.fallback : null;
+  return row && WHATSAPP_CHANNEL_TYPES.has(row.type) ? row.fallback : null;
 }
 
 /**
