@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { adminAuth, expectError, startTestService } from "@tidings/testing";
+import { adminAuth, expectError, startTestService, userAuth } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { OutboundStatus } from "../src/generated/prisma/client.ts";
 import { messageSenderService } from "../src/service.ts";
@@ -295,6 +295,19 @@ describe("POST /api/v1/archive-outbounds/", () => {
     } finally {
       await api.close();
     }
+  });
+
+  it("is an admin's: another key's archiving is 403 and moves nothing", async ({ svc }) => {
+    const [id] = (await seed(svc, [{ day: daysAgo(90), status: "delivered" }])) as [string];
+    // Every user's outbounds of those days would leave the API (their history, their resends).
+    const res = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/archive-outbounds/",
+      headers: await userAuth(svc.app, "archivist@example.org"),
+      payload: { start: daysAgo(90), end: daysAgo(90) },
+    });
+    expectError(res, 403, "FORBIDDEN");
+    expect(await svc.db.outbound.count({ where: { id } })).toBe(1);
   });
 
   it("refuses days not over yet, a reversed range, and archiving without ARCHIVE_DIR", async ({ svc }) => {

@@ -8,7 +8,14 @@ import {
   OutboundsArchived,
   StatusCountsQuery,
 } from "@tidings/contracts";
-import { type Api, actionRoute, errorResponses, pageRoute, routeError } from "@tidings/service-kit";
+import {
+  type Api,
+  actionRoute,
+  errorResponses,
+  pageRoute,
+  requireAdmin,
+  routeError,
+} from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { archiveOutbounds, listArchivedDays } from "../reports/archives.ts";
 import { aggregateOutbounds, channelStatusCounts, statusCounts } from "../reports/reports.ts";
@@ -63,9 +70,10 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
     {
       schema: {
         tags: ["reports"],
-        summary: "Archive days of final outbounds to ARCHIVE_DIR as gzipped NDJSON, then purge them (Seed)",
+        summary:
+          "Archive days of final outbounds to ARCHIVE_DIR as gzipped NDJSON, then purge them (Seed; admin)",
         description:
-          "Seed's archive task: `{start, end}` (dates, `end` before today): each day not archived yet is written to ARCHIVE_DIR and its outbounds purged; 202 with the days archived. 409 MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED without ARCHIVE_DIR.",
+          "Seed's archive task: `{start, end}` (dates, `end` before today): each day not archived yet is written to ARCHIVE_DIR and its outbounds purged; 202 with the days archived. The admin token's only (every user's outbounds of those days leave the API): 403 FORBIDDEN for any other key. 409 MESSAGE_SENDER_ARCHIVE_NOT_CONFIGURED without ARCHIVE_DIR.",
         body: ArchiveOutboundsBody,
         response: {
           202: OutboundsArchived,
@@ -75,6 +83,7 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
       },
     },
     async (request, reply) => {
+      requireAdmin(request);
       const { start, end } = request.body;
       const { archived } = await archiveOutbounds(db, archiveDir, start, end, request.log);
       return reply.code(202).send({ archived_outbounds: true, days: archived });
