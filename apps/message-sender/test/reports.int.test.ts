@@ -297,6 +297,58 @@ describe("POST /api/v1/archive-outbounds/", () => {
     }
   });
 
+  it("keeps an archived day's status counts and aggregates, beside its outbounds still on their way", async ({
+    svc,
+  }) => {
+    const day = daysAgo(95);
+    const [, , , queued] = (await seed(svc, [
+      { day, status: "delivered" },
+      { day, status: "delivered", channel: "EMAIL" },
+      { day, status: "failed", attempts: 3 },
+      { day, status: "queued" },
+    ])) as [string, string, string, string];
+    const counts = async () => ({
+      byStatus: (await call(svc, "GET", `/api/v1/outbound/status_counts/?from=${day}&to=${day}`)).json(),
+      byChannel: (
+        await call(svc, "GET", `/api/v1/outbound/channel_status_counts/?from=${day}&to=${day}`)
+      ).json(),
+    });
+    const before = await counts();
+    expect(before.byStatus).toEqual([
+      { date: day, status: "delivered", count: 2 },
+      { date: day, status: "failed", count: 1 },
+      { date: day, status: "queued", count: 1 },
+    ]);
+    // Never aggregated before: archiving aggregates the day first.
+    expect(await svc.db.aggregateOutbound.count({ where: { date: new Date(day) } })).toBe(0);
+    const res = await call(svc, "POST", "/api/v1/archive-outbounds/", { start: day, end: day });
+    expect(res.json().days).toEqual([day]);
+    expect(
+      await svc.db.outbound.count({
+        where: { createdAt: { gte: new Date(day), lt: new Date(daysAgo(94)) } },
+      }),
+    ).toBe(1);
+    // The overview of that day reads the same as before.
+    expect(await counts()).toEqual(before);
+    expect(
+      await svc.db.aggregateOutbound.findMany({
+        where: { date: new Date(day) },
+        orderBy: [{ delivered: "asc" }, { channel: "asc" }],
+        select: { delivered: true, channel: true, total: true, attempts: true },
+      }),
+    ).toEqual([
+      { delivered: false, channel: "LOG", total: 2, attempts: 3 },
+      { delivered: true, channel: "EMAIL", total: 1, attempts: 1 },
+      { delivered: true, channel: "LOG", total: 1, attempts: 1 },
+    ]);
+    // The send still on its way is counted once, as it is now.
+    await svc.db.outbound.update({ where: { id: queued }, data: { status: "delivered", delivered: true } });
+    expect((await counts()).byStatus).toEqual([
+      { date: day, status: "delivered", count: 3 },
+      { date: day, status: "failed", count: 1 },
+    ]);
+  });
+
   it("is an admin's: another key's archiving is 403 and moves nothing", async ({ svc }) => {
     const [id] = (await seed(svc, [{ day: daysAgo(90), status: "delivered" }])) as [string];
     // Every user's outbounds of those days would leave the API (their history, their resends).

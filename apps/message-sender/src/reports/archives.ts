@@ -12,7 +12,7 @@ import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import { historyEntries, LATE_REPORTS } from "../helpdesk/history.ts";
 import { toOutbound } from "../outbound/mapping.ts";
-import { addDays, DAY_MS, dayRange, today } from "./reports.ts";
+import { addDays, aggregateArchivedDay, DAY_MS, dayRange, deleteCountedSql, today } from "./reports.ts";
 
 /** Outbounds read (and written to an archive) per query. */
 const ARCHIVE_PAGE = 1_000;
@@ -206,10 +206,12 @@ async function archiveDay(tx: Tx, dir: string, day: string): Promise<number> {
     if (ids.length === 0) {
       return false;
     }
+    await aggregateArchivedDay(tx, day);
     await tx.archivedOutbounds.create({ data: { date: new Date(day), archive: name, count: ids.length } });
     for (let i = 0; i < ids.length; i += ARCHIVE_PAGE) {
       await tx.$executeRawUnsafe(
-        `DELETE FROM outbound WHERE id = ANY($1::uuid[]) AND ${FINAL}`,
+        deleteCountedSql(`id = ANY($2::uuid[]) AND ${FINAL}`),
+        day,
         ids.slice(i, i + ARCHIVE_PAGE),
       );
     }
