@@ -25,3 +25,18 @@ export async function assertEndpointAllowed(
     throw endpointNotAllowed(problem);
   }
 }
+
+/**
+ * An endpoint's origin (scheme, host and port, as `URL` normalises them); null for no endpoint. A schedule's
+ * `auth_token` was given for its endpoint's origin and is only ever sent there.
+ */
+export function originOf(endpoint: string | null): string | null {
+  if (endpoint === null) {
+    return null;
+  }
+  try {
+    return new URL(endpoint).origin;
+  } catch {
+    return `unparsable:${endpoint}`;
+  }
+}

@@ -59,7 +59,7 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
     update: {
       summary: "Change a schedule; a new cron, interval or time zone changes its future slots",
       description:
-        "Changes the fields given; `null` clears cron, interval, endpoint or token. A new cron, interval or time zone moves its future slots only; slots already fired stay recorded.",
+        "Changes the fields given; `null` clears cron, interval, endpoint or token. An endpoint on another origin (scheme, host, port) clears the stored token unless `auth_token` is given too. A new cron, interval or time zone moves its future slots only; slots already fired stay recorded.",
       body: UpdateSchedulerScheduleBody,
       run: update,
     },

@@ -12,7 +12,7 @@ import {
   type UrlPolicy,
 } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import type { EndpointGuard } from "../endpoints.ts";
+import { type EndpointGuard, originOf } from "../endpoints.ts";
 import { failedTaskNotFound } from "../errors.ts";
 import type { ScheduleFailure } from "../generated/prisma/client.ts";
 
@@ -79,7 +79,7 @@ export interface DeliveryOptions {
  * current data), so a dead-letter copy would only give a second, stale way to resend it. If writing the
  * record itself fails, that error propagates and the message is dead-lettered, so nothing is lost. An
  * endpoint a non-admin saved (or one the schedule no longer has) is POSTed to only if the guard allows it;
- * a refusal is recorded at once.
+ * a refusal is recorded at once. The schedule's token goes only to its current endpoint's origin.
  */
 export async function deliver(
   db: Db,
@@ -103,8 +103,11 @@ export async function deliver(
     return;
   }
   const restricted = schedule.endpointRestricted || schedule.endpoint !== command.endpoint;
+  // The token goes only to the origin it was given for: a slot fired before the endpoint moved to another origin
+  // (and still being retried) is POSTed without the token that came with the new endpoint.
+  const authToken = originOf(schedule.endpoint) === originOf(command.endpoint) ? schedule.authToken : null;
   try {
-    await postPayload(command.endpoint, command.payload, schedule.authToken, command.timeout_seconds, {
+    await postPayload(command.endpoint, command.payload, authToken, command.timeout_seconds, {
       lookup: guard.lookup,
       policy: restricted ? guard.policy : undefined,
     });

@@ -9,7 +9,7 @@ import {
 } from "@tidings/contracts";
 import { found, type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
-import { assertEndpointAllowed, type EndpointGuard } from "../endpoints.ts";
+import { assertEndpointAllowed, type EndpointGuard, originOf } from "../endpoints.ts";
 import { payloadInvalid, scheduleNotFound } from "../errors.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { toRun } from "../runs.ts";
@@ -120,6 +120,11 @@ export async function updateSchedule(
   );
   // Whoever saves a schedule last answers for its endpoint: a non-admin's save restricts it.
   await assertEndpointAllowed(guard, endpoint, actor);
+  // The stored token was given for the endpoint's origin: a PATCH moving the endpoint to another origin (or
+  // removing it) drops the token, unless the same request gives one. Otherwise whoever may change the endpoint
+  // (any token, within SCHEDULER_HTTP_ALLOWED_HOSTS) would have someone else's token sent to a host of theirs.
+  const movesOrigin = input.endpoint !== undefined && originOf(input.endpoint) !== originOf(current.endpoint);
+  const authToken = input.auth_token === undefined && movesOrigin ? null : input.auth_token;
   const intervalChanged = timing.interval !== current.intervalDefinition;
   const anchor = timing.interval
     ? intervalChanged || !current.intervalAnchor
@@ -144,7 +149,7 @@ export async function updateSchedule(
       payload: input.payload as Prisma.InputJsonObject | undefined,
       endpoint: input.endpoint,
       message: input.message,
-      authToken: input.auth_token,
+      authToken,
       timeoutSeconds: input.timeout_seconds,
       frequency: input.frequency,
       triggered: input.triggered,
