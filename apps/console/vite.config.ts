@@ -1,8 +1,8 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
-import { serviceUrlsFromEnv } from "./server/services.ts";
+import { FORWARDED_PATHS, serviceUrlsFromEnv } from "./server/services.ts";
 
-// `pnpm --filter @tidings/console dev`: Vite's dev server forwards /api/<service>/ like the console's server does.
+// `pnpm --filter @tidings/console dev`: Vite's dev server forwards /api/<service>/ paths like the console's server does.
 const services = serviceUrlsFromEnv(process.env);
 export default defineConfig({
   plugins: [react()],
@@ -11,11 +11,14 @@ export default defineConfig({
   build: { chunkSizeWarningLimit: 1024 },
   server: {
     port: Number(process.env.CONSOLE_PORT ?? 3000),
+    // Only what the console's server forwards (FORWARDED_PATHS): `/api/v1/`, and content's `/media/`.
     proxy: Object.fromEntries(
-      Object.entries(services).map(([name, target]) => [
-        `/api/${name}/`,
-        { target, changeOrigin: true, rewrite: (p: string) => p.slice(`/api/${name}`.length) },
-      ]),
+      Object.entries(services).flatMap(([name, target]) =>
+        FORWARDED_PATHS[name as keyof typeof FORWARDED_PATHS].map((prefix) => [
+          `^/api/${name}${prefix}`,
+          { target, changeOrigin: true, rewrite: (p: string) => p.slice(`/api/${name}`.length) },
+        ]),
+      ),
     ),
   },
 });

@@ -1,8 +1,9 @@
 /**
  * The console's own small process: serves the built single-page app (dist/public/) and forwards
  * `/api/<service>/<path>` to that service's API (`<SERVICE>_URL`), so the browser talks to one origin and the
- * services need no CORS. The browser's `Authorization` header (the operator's token) is passed through as is;
- * the server holds no token of its own.
+ * services need no CORS. Only the paths the console's pages use are forwarded (`FORWARDED_PATHS`: `/api/v1/`, and
+ * content's `/media/`); any other `/api/...` is 404 in the services' error shape. The browser's `Authorization`
+ * header (the operator's token) is passed through as is; the server holds no token of its own.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -11,8 +12,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { ServiceName } from "@tidings/client";
-import { SERVICE_NAMES, type ServiceUrls } from "./services.ts";
+import { isForwarded, type ServiceUrls } from "./services.ts";
 
 export { serviceUrlsFromEnv } from "./services.ts";
 
@@ -124,13 +124,14 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://console");
     const match = /^\/api\/([a-z-]+)(\/.*)$/.exec(url.pathname);
-    const handled = match
-      ? (SERVICE_NAMES as readonly string[]).includes(match[1] ?? "")
-        ? proxy(req, res, options.services[match[1] as ServiceName], `${match[2]}${url.search}`)
-        : Promise.resolve(sendError(res, 404, "NOT_FOUND", `No service called ${match[1]}`))
-      : url.pathname === "/health"
-        ? Promise.resolve(void res.writeHead(200, { "content-type": "text/plain" }).end("ok"))
-        : serveFile(res, publicDir, url.pathname);
+    const [service = "", rest = ""] = match?.slice(1) ?? [];
+    const handled = isForwarded(service, rest)
+      ? proxy(req, res, options.services[service], `${rest}${url.search}`)
+      : url.pathname.startsWith("/api/")
+        ? Promise.resolve(sendError(res, 404, "NOT_FOUND", `The console forwards no ${url.pathname}`))
+        : url.pathname === "/health"
+          ? Promise.resolve(void res.writeHead(200, { "content-type": "text/plain" }).end("ok"))
+          : serveFile(res, publicDir, url.pathname);
     handled.catch((err: Error) => {
       if (!res.headersSent) {
         sendError(res, 500, "CONSOLE_ERROR", err.message);

@@ -11,6 +11,29 @@ export const SERVICE_NAMES = [
 
 export type ServiceUrls = Record<ServiceName, string>;
 
+/**
+ * What the console's pages call of each service, the only paths forwarded to it: its API under `/api/v1/`, and
+ * content's files under `/media/` (a message's audio, played as `/api/content/media/<key>`). The rest of a service
+ * (`/metrics`, `/docs`, `/api/health/`, Seed's `/api/metrics/`, ...) is not the console's to reach.
+ */
+export const FORWARDED_PATHS: Record<ServiceName, readonly string[]> = {
+  identity: ["/api/v1/"],
+  subscription: ["/api/v1/"],
+  content: ["/api/v1/", "/media/"],
+  scheduler: ["/api/v1/"],
+  "message-sender": ["/api/v1/"],
+};
+
+/**
+ * Whether `/api/<service><rest>` is forwarded: `rest` (a URL's normalised pathname: `..`, `%2e%2e` and backslashes
+ * already resolved) starts with one of the service's FORWARDED_PATHS. An encoded slash stays part of its segment
+ * (a topic such as `clinic%2Fnews` is one path parameter), as the services' router reads it.
+ */
+export function isForwarded(service: string, rest: string): service is ServiceName {
+  const prefixes = (FORWARDED_PATHS as Record<string, readonly string[] | undefined>)[service];
+  return prefixes?.some((prefix) => rest.startsWith(prefix)) ?? false;
+}
+
 /** The service URLs from the environment (`IDENTITY_URL`, ..., `MESSAGE_SENDER_URL`; default ports 3001-3005). */
 export function serviceUrlsFromEnv(env: NodeJS.ProcessEnv): ServiceUrls {
   return Object.fromEntries(
