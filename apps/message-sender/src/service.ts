@@ -25,6 +25,9 @@ export function createMessageSenderService(
   return defineService("message-sender", {
     loadConfig: loadMessageSenderConfig,
     createDb,
+    // Test keys send to the log channel, team keys to their allow-list (src/api-keys/); routes that cannot keep
+    // either are `liveKeysOnly`.
+    keyKinds: "enforced",
     routes: async () => {
       const { registerRoutes } = await import("./routes/index.ts");
       return (app, deps) => registerRoutes(app, deps, Object.keys(channels(deps.logger, deps.config)));

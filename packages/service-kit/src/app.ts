@@ -33,6 +33,11 @@ export interface ApiDeps {
   databaseUrl?: string;
   /** Requests a minute per client address to the public routes (health aside); absent or 0: no limit. */
   publicRateLimit?: number;
+  /**
+   * Refuse `test` and `team` keys on every route (403 KEY_KIND_NOT_ALLOWED): the API of a service whose routes do
+   * not keep them (see ServiceDefinition.keyKinds). Absent: only routes with `config.liveKeysOnly` refuse them.
+   */
+  liveKeysOnly?: boolean;
 }
 
 /** The largest request body a route reads unless it sets its own `bodyLimit`. */
@@ -74,6 +79,7 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     adminToken: deps.adminToken,
     databaseUrl: deps.databaseUrl,
     publicRateLimit: deps.publicRateLimit,
+    liveKeysOnly: deps.liveKeysOnly,
   });
   await app.register(errorHandlerPlugin);
   await app.register(metricsPlugin, { service: deps.service });

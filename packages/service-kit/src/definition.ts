@@ -41,6 +41,13 @@ export interface ServiceDefinition<C extends ServiceConfig, D extends Database> 
   startConsumers(deps: ServiceDeps<C, D>): Promise<Stop>;
   /** Adds the service's scrape-time gauges to a worker's registry (the scheduler's lag). */
   workerMetrics?(deps: ServiceDeps<C, D>, registry: Registry): void;
+  /**
+   * `enforced`: the service's routes keep what `test` and `team` keys promise (message-sender: a test key's sends go
+   * to the log channel, a team key's only to its allow-list), refusing them where they cannot (`config.liveKeysOnly`).
+   * Absent (every other service): its API refuses `test` and `team` keys on every route, 403 KEY_KIND_NOT_ALLOWED,
+   * since a subscription, a topic publish, a verification or another person's identity would reach people past them.
+   */
+  keyKinds?: "enforced";
   /** Told of each batch its process's outbox relay published (a worker's, or an API process's own; see OutboxRelayOptions.onPublished). */
   onPublished?(deps: ServiceDeps<C, D>, messages: PublishedMessage[]): void;
 }

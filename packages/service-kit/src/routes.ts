@@ -25,6 +25,12 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** No Authorization needed (health, docs, provider callbacks verified by signature). */
     public?: boolean;
+    /**
+     * Refuse `test` and `team` keys (403 KEY_KIND_NOT_ALLOWED) even in an API that takes them (`keyKinds:
+     * "enforced"`): the route acts for anybody (a STOP for any number, a requeue of everyone's sends), so no
+     * allow-list or log channel can bound it.
+     */
+    liveKeysOnly?: boolean;
   }
 }
 

@@ -25,6 +25,7 @@ export async function buildDefinedApi<C extends ServiceConfig, D extends Databas
       trustProxy: trustedProxies(deps.config.TRUST_PROXY),
       publicRateLimit: deps.config.PUBLIC_RATE_LIMIT,
       databaseUrl: deps.config.DATABASE_URL,
+      liveKeysOnly: def.keyKinds !== "enforced",
     },
     async (app) => {
       deadLetterRoutes(app, def.name, deps.broker);

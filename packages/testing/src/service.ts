@@ -16,13 +16,20 @@ import { createTestDatabase, createTestNamespace, testLogger } from "./resources
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 export const adminAuth = { authorization: `Token ${TEST_ADMIN_TOKEN}` } as const;
 
-/** The Authorization header of a new (non-admin) API user's token, issued through the admin API. */
-export async function userAuth(app: Api, email: string): Promise<{ authorization: string }> {
+/**
+ * The Authorization header of a new (non-admin) API user's token, issued through the admin API: a live key unless
+ * `key` gives another kind (and its allow-list).
+ */
+export async function userAuth(
+  app: Api,
+  email: string,
+  key: { kind?: "live" | "team" | "test"; allow_list?: string[] } = {},
+): Promise<{ authorization: string }> {
   const issued = await app.inject({
     method: "POST",
     url: "/api/v1/user/token/",
     headers: adminAuth,
-    payload: { email },
+    payload: { email, ...key },
   });
   return { authorization: `Token ${issued.json().token}` };
 }

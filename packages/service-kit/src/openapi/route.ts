@@ -116,7 +116,7 @@ function derivedErrors(facts: Facts, options: RouteDocOptions): Record<string, S
       "Authentication credentials were not provided.",
     );
     errors[403] = errorResponse(
-      "The key may not do this: FORBIDDEN for an admin-only operation, or a refusal by the key's kind or allow-list.",
+      "The key may not do this: FORBIDDEN for an admin-only operation; KEY_KIND_NOT_ALLOWED for a test or team key where it cannot be kept; or a refusal by a team key's allow-list.",
       "FORBIDDEN",
       "You do not have permission to perform this action.",
     );

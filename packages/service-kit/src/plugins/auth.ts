@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { Logger } from "pino";
 import { type Principal, TokenAuthenticator } from "../auth.ts";
-import { RetryLaterError } from "../errors.ts";
+import { ApiError, RetryLaterError } from "../errors.ts";
 import { registerIdempotency } from "../idempotency.ts";
 import { enforceKeyLimits, RateLimiter, RefusalLimiter } from "../limits.ts";
 import { HEALTH } from "./health.ts";
@@ -16,6 +16,22 @@ export interface AuthOptions {
   databaseUrl?: string;
   /** Requests a minute per client address to the public routes (health aside); absent or 0: no limit. */
   publicRateLimit?: number;
+  /** Refuse `test` and `team` keys on every route (see `refuseKeyKind`); else only on `liveKeysOnly` routes. */
+  liveKeysOnly?: boolean;
+}
+
+/**
+ * A `test` key's promise is that nothing reaches a provider, a `team` key's that it sends only to its allow-list.
+ * Only message-sender's intake can keep them (it sends to the log channel, checks the allow-list); a route that
+ * cannot (a publish to a topic, another person's identity, a STOP for any number) refuses the key, whoever holds it.
+ */
+export function refuseKeyKind(principal: Principal): ApiError {
+  return new ApiError(
+    403,
+    "KEY_KIND_NOT_ALLOWED",
+    `A ${principal.keyKind} key cannot be used here: this operation could reach or change people beyond what a ${principal.keyKind} key allows. Use a live key.`,
+    [{ field: "headers.authorization", message: `a ${principal.keyKind} key` }],
+  );
 }
 
 declare module "fastify" {
@@ -26,7 +42,8 @@ declare module "fastify" {
 }
 
 /**
- * Token auth on every route not marked public (`request.principal`), each key's rate and daily limits, Idempotency-Key
+ * Token auth on every route not marked public (`request.principal`), each key's rate and daily limits, the refusal of
+ * `test` and `team` keys where they cannot be kept (`liveKeysOnly`), Idempotency-Key
  * replays, and the per-address limit of the public routes. Register it before any route: the rate-limit plugin adds
  * its hook to the routes declared after it.
  */
@@ -50,6 +67,12 @@ export const authPlugin = fp<AuthOptions>(
       const key = await authenticator.authenticateKey(request.headers.authorization);
       request.principal = key.principal;
       await enforceKeyLimits(options.db, rateLimiter, key);
+      if (
+        key.principal.keyKind !== "live" &&
+        (options.liveKeysOnly || request.routeOptions.config.liveKeysOnly)
+      ) {
+        throw refuseKeyKind(key.principal);
+      }
     });
     registerIdempotency(app as FastifyInstance, options.db);
     if (options.publicRateLimit) {
