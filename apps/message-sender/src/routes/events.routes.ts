@@ -181,6 +181,8 @@ export function eventRoutes(app: Api, webhooks: WebhookDeps): void {
   app.post(
     "/api/v1/events",
     {
+      // Any outbound's status (and its person's failure count): live keys only.
+      config: { liveKeysOnly: true },
       schema: {
         tags: ["events"],
         summary: "A Vumi event (ack, nack, delivery_report) about an outbound, by its provider id (token)",

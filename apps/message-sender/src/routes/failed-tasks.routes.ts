@@ -31,6 +31,8 @@ export function failedTaskRoutes(app: Api, db: Db): void {
   app.post(
     "/api/v1/failed-tasks/",
     {
+      // Requeues everyone's failed sends, to real providers: live keys only.
+      config: { liveKeysOnly: true },
       schema: {
         tags: ["failed-tasks"],
         summary: "Requeue every failed task",

@@ -120,9 +120,11 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
     },
   );
 
+  // Seed's inbound acts for any from_addr (a STOP or START for anybody's number): live keys only.
   app.post(
     "/api/v1/inbound/",
     {
+      config: { liveKeysOnly: true },
       schema: {
         tags: ["inbound"],
         summary: "Store an inbound message: a Vumi message (transport_name names the channel, if it is one)",
@@ -144,6 +146,7 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
   app.post(
     "/api/v1/inbound/:channel_id/",
     {
+      config: { liveKeysOnly: true },
       schema: {
         tags: ["inbound"],
         summary:

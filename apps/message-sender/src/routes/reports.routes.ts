@@ -68,6 +68,8 @@ export function reportRoutes(app: Api, db: Db, archiveDir: string | undefined): 
   app.post(
     "/api/v1/archive-outbounds/",
     {
+      // Archives and purges everyone's outbounds: live keys only.
+      config: { liveKeysOnly: true },
       schema: {
         tags: ["reports"],
         summary:
