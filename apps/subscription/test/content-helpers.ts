@@ -1,4 +1,4 @@
-import type { Subscription } from "@tidings/contracts";
+import type { SubscriptionResponse } from "@tidings/contracts";
 import { adminAuth, type TestService, waitFor } from "@tidings/testing";
 import { expect } from "vitest";
 import type { SubscriptionConfig } from "../src/config.ts";
@@ -143,7 +143,7 @@ export async function subscribe(
   svc: Svc,
   body: Record<string, unknown>,
   status: 200 | 201 = 201,
-): Promise<Subscription> {
+): Promise<SubscriptionResponse> {
   const res = await api(svc, "POST", "/api/v1/subscriptions/", { lang: "eng_ZA", ...body });
   expect(res.statusCode, res.body).toBe(status);
   return res.json();

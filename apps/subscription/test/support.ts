@@ -1,5 +1,5 @@
 import { Broker } from "@tidings/amqp";
-import type { MessageName, OutboundSend, Subscription } from "@tidings/contracts";
+import type { MessageName, OutboundSend, Subscription, SubscriptionResponse } from "@tidings/contracts";
 import { startServiceWorker } from "@tidings/service-kit";
 import {
   AMQP_URL,
@@ -28,7 +28,7 @@ export interface SubscriptionHarness {
   /** An admin request to the subscription API. */
   api: (method: Method, url: string, payload?: object) => ReturnType<typeof api>;
   /** POST /api/v1/subscriptions/ with the file's defaults, expecting `status` (201 by default). */
-  subscribe: (body: Record<string, unknown>, status?: 200 | 201) => Promise<Subscription>;
+  subscribe: (body: Record<string, unknown>, status?: 200 | 201) => Promise<SubscriptionResponse>;
   /** The scheduler's schedule.fired for content schedule `scheduleId` at `slot`. */
   fire: (slot: string, scheduleId: number) => Promise<unknown>;
   /** The captured outbound.send messages (`events` must name it), all or to `identity`. */

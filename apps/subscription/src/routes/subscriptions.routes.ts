@@ -1,18 +1,21 @@
 import {
   CreateSubscriptionBody,
   IdParams,
+  Paginated,
   ResendAccepted,
   ScheduleSendAccepted,
   ScheduleSendParams,
   SendAccepted,
-  Subscription,
+  type Subscription,
   SubscriptionCalendar,
   SubscriptionListQuery,
   SubscriptionRequestAccepted,
   SubscriptionRequestBody,
+  SubscriptionResponse,
   UpdateSubscriptionBody,
 } from "@tidings/contracts";
-import { type Api, actionRoute, crudRoutes, errorResponses } from "@tidings/service-kit";
+import { type Api, actionRoute, crudRoutes, errorResponses, externalUrl, toPage } from "@tidings/service-kit";
+import type { FastifyRequest } from "fastify";
 import { subscriptionCalendar } from "../services/calendar.ts";
 import { requestScheduleSend, requestSubscriptionSend } from "../services/fan-out.ts";
 import { resendLast } from "../services/resend.ts";
@@ -22,33 +25,44 @@ import {
   getSubscription,
   listSubscriptions,
   updateSubscription,
+  withSeedFields,
 } from "../services/subscriptions.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
 
 const tags = ["subscriptions"];
+const SUBSCRIPTIONS = "/api/v1/subscriptions/";
 
 export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
+  /** Subscriptions as answered: each with its `url` (as the client reaches this API) and `messageset_label`. */
+  const answer = (request: FastifyRequest, subscriptions: Subscription[]) =>
+    withSeedFields(db, (id) => externalUrl(request, `${SUBSCRIPTIONS}${id}/`), subscriptions);
+  const answerOne = async (request: FastifyRequest, subscription: Subscription) =>
+    (await answer(request, [subscription]))[0];
   // PATCH and Seed's PUT change the same way; PUT's body is a whole subscription.
-  const update = (
+  const update = async (
     id: string,
     body: Parameters<typeof updateSubscription>[2],
-    request: Parameters<typeof actorOf>[0],
-  ) => updateSubscription(db, id, body, actorOf(request));
+    request: FastifyRequest,
+  ) => answerOne(request, await updateSubscription(db, id, body, actorOf(request)));
 
   crudRoutes(app, {
-    path: "/api/v1/subscriptions/",
+    path: SUBSCRIPTIONS,
     tags,
     params: IdParams,
-    item: Subscription,
+    item: SubscriptionResponse,
     create: {
       summary: "Subscribe an identity to a message set",
       description:
         "`{identity, messageset, lang, schedule, next_sequence_number?, metadata?, ...}`: the subscription starts at `next_sequence_number` (default 1) and is sent the set's messages in its `lang` at each slot of `schedule`. The message set and schedule must be known from content's events, else 400 SUBSCRIPTION_UNKNOWN_CONTENT; one newer than any the service knows is waited for up to 2 s first (content made it a moment ago and its event is on its way). An identity has one active subscription per message set: 201 with the new subscription, or 200 with the identity's active subscription to that set, unchanged (a retried registration makes no second one). Publishes `subscription.created` when it creates one.",
       body: CreateSubscriptionBody,
-      responses: { 200: Subscription },
+      responses: { 200: SubscriptionResponse },
       run: async (body, request) => {
         const { subscription, created } = await createSubscription(db, body, actorOf(request));
-        return { item: subscription, location: subscription.id, status: created ? 201 : 200 };
+        return {
+          item: await answerOne(request, subscription),
+          location: subscription.id,
+          status: created ? 201 : 200,
+        };
       },
     },
     list: {
@@ -56,13 +70,17 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
       description:
         "Filters `identity`, `active`, `completed`, `messageset`, `lang`, `schedule`, `process_status`, `next_sequence_number`, `initial_sequence_number`, `created_after`, `created_before`, `messageset_contains`, `metadata_has_key`, `metadata_not_has_key`; `limit`/`offset` pages with a count.",
       query: SubscriptionListQuery,
-      run: (query, page) => listSubscriptions(db, query, page),
+      page: Paginated(SubscriptionResponse),
+      answer: async (query, page, request) => {
+        const { count, results } = await listSubscriptions(db, query, page);
+        return toPage(request, page, count, await answer(request, results));
+      },
     },
     get: {
       summary: "Get one subscription",
       description:
         "The subscription with its position (`next_sequence_number`), state (`active`, `completed`, `process_status`) and metadata; 404 for an unknown id.",
-      run: (id) => getSubscription(db, id),
+      run: async (id, request) => answerOne(request, await getSubscription(db, id)),
     },
     update: {
       summary: "Change a subscription (deactivate it, move it to another set, schedule or language)",

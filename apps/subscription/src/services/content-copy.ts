@@ -35,6 +35,7 @@ export async function copyMessageSet(db: Db, m: MessageSet): Promise<void> {
   const version = new Date(m.updated_at);
   const data = {
     shortName: m.short_name,
+    label: m.label,
     nextSet: m.next_set,
     defaultSchedule: m.default_schedule,
     contentType: m.content_type,

@@ -5,6 +5,7 @@ import {
   deterministicId,
   type Subscription,
   type SubscriptionListQuery,
+  type SubscriptionResponse,
   type UpdateSubscriptionBody,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
@@ -31,6 +32,29 @@ export function toSubscription(row: SubscriptionRow): Subscription {
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
+}
+
+/**
+ * Subscriptions as the API answers them (Seed's serializer): each with `url`, its absolute link (`link` builds it
+ * from the id), and `messageset_label`, its message set's label from the local copy. The labels are read in one
+ * query, however many subscriptions there are (a page of a list).
+ */
+export async function withSeedFields(
+  db: Db,
+  link: (id: string) => string,
+  subscriptions: Subscription[],
+): Promise<SubscriptionResponse[]> {
+  const sets = [...new Set(subscriptions.map((s) => s.messageset))];
+  const copies =
+    sets.length === 0
+      ? []
+      : await db.messageSetCopy.findMany({ where: { id: { in: sets } }, select: { id: true, label: true } });
+  const labels = new Map(copies.map((set) => [set.id, set.label]));
+  return subscriptions.map((s) => ({
+    url: link(s.id),
+    ...s,
+    messageset_label: labels.get(s.messageset) ?? "",
+  }));
 }
 
 interface Actor {

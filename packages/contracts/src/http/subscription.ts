@@ -3,7 +3,7 @@ import Type, { type Static } from "typebox";
 import { Body, IsoDateTime, Json, literals, Nullable, PatchBody, Uuid } from "../common.ts";
 import { listQuery, optionalFields } from "../fields.ts";
 import { SendingWindow } from "../messages/message-sender.ts";
-import { ProcessStatus } from "../messages/subscription.ts";
+import { ProcessStatus, Subscription } from "../messages/subscription.ts";
 
 const SetId = Type.Integer({ minimum: 1, maximum: 2147483647 });
 const Sequence = Type.Integer({ minimum: 1, maximum: 100_000 });
@@ -37,6 +37,18 @@ export const SubscriptionRequestBody = Type.Object({
   ),
 });
 export type SubscriptionRequestBody = Static<typeof SubscriptionRequestBody>;
+
+/**
+ * A subscription as the API answers it (Seed's SubscriptionSerializer): its events' fields, plus `url`, its absolute
+ * link, and `messageset_label`, its message set's `label` (ndoh-hub lists its subscriptions by these).
+ */
+export const SubscriptionResponse = Type.Object({
+  url: Type.String(),
+  ...Subscription.properties,
+  /** The message set's human-readable `label` ("" when it has none, as in Seed). */
+  messageset_label: Type.String(),
+});
+export type SubscriptionResponse = Static<typeof SubscriptionResponse>;
 
 export const SubscriptionListQuery = listQuery({
   ...optionalFields(
