@@ -83,4 +83,95 @@ describe("Seed hubs' subscription requests", () => {
       .poll(async () => (await t.api("GET", `/api/v1/subscriptions/${sub.id}/`)).json().messageset_label)
       .toBe("Baby");
   });
+
+  it("takes back the whole subscription a hub read, ignoring its read-only fields (seed-jsbox-utils update_subscription)", async ({
+    svc,
+    t,
+  }) => {
+    const sub = await t.subscribe({});
+    // update_subscription(subscription) PATCHes the object it is given, as its test sends it
+    const jsbox = {
+      id: sub.id,
+      identity: sub.identity,
+      messageset: PREBIRTH,
+      next_sequence_number: 2,
+      lang: "eng_ZA",
+      active: true,
+      completed: false,
+    };
+    const patched = await t.api("PATCH", `/api/v1/subscriptions/${sub.id}/`, jsbox);
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json()).toMatchObject({ ...jsbox, messageset_label: "MomConnect Prebirth" });
+
+    // a GET result sent back with active: false; its read-only fields are ignored, whatever they say
+    const read = (await t.api("GET", `/api/v1/subscriptions/${sub.id}/`)).json();
+    const sentBack = {
+      ...read,
+      active: false,
+      id: "00000000-0000-4000-8000-000000000000",
+      url: "http://elsewhere/",
+      messageset_label: "relabelled",
+      created_at: "2001-01-01T00:00:00Z",
+    };
+    const stopped = await t.api("PATCH", `/api/v1/subscriptions/${sub.id}/`, sentBack);
+    expect(stopped.statusCode, stopped.body).toBe(200);
+    expect(stopped.json()).toMatchObject({
+      id: sub.id,
+      url: sub.url,
+      active: false,
+      messageset_label: "MomConnect Prebirth",
+      created_at: read.created_at,
+      next_sequence_number: 2,
+    });
+    expect((await t.reload(sub.id)).active).toBe(false);
+    // Seed's PUT takes it back too
+    const put = await t.api("PUT", `/api/v1/subscriptions/${sub.id}/`, { ...sentBack, lang: "zul_ZA" });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json()).toMatchObject({ id: sub.id, lang: "zul_ZA", active: false });
+
+    // a field that is neither writable nor read-only is still refused, and changes nothing
+    for (const method of ["PATCH", "PUT"] as const) {
+      const unknown = await t.api(method, `/api/v1/subscriptions/${sub.id}/`, { ...read, actve: true });
+      expect(unknown.statusCode, unknown.body).toBe(400);
+      expect(unknown.json().error.code).toBe("VALIDATION_FAILED");
+    }
+    expect((await t.reload(sub.id)).active).toBe(false);
+
+    // The set content has since deleted: sent back unchanged, it does not stop the hub deactivating her.
+    const onDeleted = await t.subscribe({ messageset: POSTBIRTH });
+    await svc.broker.publish("content.messageset.deleted", { id: POSTBIRTH });
+    await expect
+      .poll(async () => (await svc.db.messageSetCopy.findUniqueOrThrow({ where: { id: POSTBIRTH } })).deleted)
+      .toBe(true);
+    const readAgain = (await t.api("GET", `/api/v1/subscriptions/${onDeleted.id}/`)).json();
+    const deactivated = await t.api("PATCH", `/api/v1/subscriptions/${onDeleted.id}/`, {
+      ...readAgain,
+      active: false,
+    });
+    expect(deactivated.statusCode, deactivated.body).toBe(200);
+    expect(deactivated.json().active).toBe(false);
+    // moving another subscription to it is still refused
+    const moved = await t.api("PATCH", `/api/v1/subscriptions/${sub.id}/`, { messageset: POSTBIRTH });
+    expect(moved.statusCode, moved.body).toBe(400);
+    expect(moved.json().error.code).toBe("SUBSCRIPTION_UNKNOWN_CONTENT");
+  });
+
+  it("moves a subscription to another identity on PATCH, as Seed did and PUT does", async ({ t }) => {
+    const sub = await t.subscribe({});
+    const other = await t.subscribe({});
+    const moved = await t.api("PATCH", `/api/v1/subscriptions/${sub.id}/`, { identity: other.identity });
+    // she already has an active subscription to the set: no second one
+    expect(moved.statusCode, moved.body).toBe(409);
+    expect(moved.json().error).toMatchObject({
+      code: "SUBSCRIPTION_ALREADY_ACTIVE",
+      details: { subscription: other.id },
+    });
+    expect((await t.reload(sub.id)).identity).toBe(sub.identity);
+    await t.api("PATCH", `/api/v1/subscriptions/${other.id}/`, { active: false });
+    const now = await t.api("PATCH", `/api/v1/subscriptions/${sub.id}/`, { identity: other.identity });
+    expect(now.statusCode, now.body).toBe(200);
+    expect(now.json()).toMatchObject({ id: sub.id, identity: other.identity });
+    const bad = await t.api("PATCH", `/api/v1/subscriptions/${sub.id}/`, { identity: "not-a-uuid" });
+    expect(bad.statusCode).toBe(400);
+  });
 });

@@ -2,6 +2,7 @@ import {
   CreateSubscriptionBody,
   IdParams,
   Paginated,
+  ReplaceSubscriptionBody,
   ResendAccepted,
   ScheduleSendAccepted,
   ScheduleSendParams,
@@ -85,15 +86,15 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
     update: {
       summary: "Change a subscription (deactivate it, move it to another set, schedule or language)",
       description:
-        "Changes any field given (deactivate it with `active: false`, move it to another set, schedule or language, or set its position) and publishes `subscription.updated`.",
+        "Changes any field given (deactivate it with `active: false`, move it to another set, schedule, language or identity, or set its position) and publishes `subscription.updated`. The read-only `id`, `url`, `messageset_label`, `created_at` and `updated_at` are ignored, as Seed did: a hub may send back the whole subscription it read. 409 SUBSCRIPTION_ALREADY_ACTIVE when the change would make a second active subscription of the identity to the set.",
       body: UpdateSubscriptionBody,
       run: update,
     },
     replace: {
       summary: "Replace a subscription (Seed's PUT: the fields a create needs, and any others to change)",
       description:
-        "Seed's PUT: `identity`, `messageset`, `lang` and `schedule` are required, any other field given changes; publishes `subscription.updated`.",
-      body: CreateSubscriptionBody,
+        "Seed's PUT: `identity`, `messageset`, `lang` and `schedule` are required, any other field given changes (the read-only `id`, `url`, `messageset_label`, `created_at` and `updated_at` are ignored, so a subscription read can be sent back); publishes `subscription.updated`.",
+      body: ReplaceSubscriptionBody,
       run: update,
     },
     remove: {

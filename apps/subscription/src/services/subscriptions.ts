@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   type CreateSubscriptionBody,
   deterministicId,
+  type ReplaceSubscriptionBody,
   type Subscription,
   type SubscriptionListQuery,
   type SubscriptionResponse,
@@ -249,8 +250,11 @@ export async function listSubscriptions(
   return { count, results: rows.map(toSubscription) };
 }
 
-/** PATCH fields, or PUT's whole body (Seed's PUT: the required fields, plus any others given). */
-export type SubscriptionChanges = UpdateSubscriptionBody | CreateSubscriptionBody;
+/**
+ * PATCH fields, or PUT's whole body (Seed's PUT: the required fields, plus any others given); the read-only fields
+ * either may carry are not read.
+ */
+export type SubscriptionChanges = UpdateSubscriptionBody | ReplaceSubscriptionBody;
 
 /**
  * Changes a subscription (Seed's PATCH and PUT) and publishes `subscription.updated`, in one transaction with the
@@ -275,7 +279,12 @@ export async function updateSubscription(
     if (!current) {
       throw subscriptionNotFound(id);
     }
-    if (input.messageset !== undefined || input.schedule !== undefined) {
+    // A set or schedule sent unchanged (a hub sending back the subscription it read) is not checked again: one that
+    // content has since deleted must not stop the hub from deactivating the subscription.
+    if (
+      (input.messageset !== undefined && input.messageset !== current.messageset) ||
+      (input.schedule !== undefined && input.schedule !== current.schedule)
+    ) {
       const ids = {
         messageset: input.messageset ?? current.messageset,
         schedule: input.schedule ?? current.schedule,

@@ -76,8 +76,32 @@ export type SubscriptionListQuery = Static<typeof SubscriptionListQuery>;
 export const ScheduleSendParams = Type.Object({ id: SetId });
 export type ScheduleSendParams = Static<typeof ScheduleSendParams>;
 
-/** PATCH: any of these, at least one; a changed message set or schedule must exist locally. */
+/**
+ * A subscription's read-only fields, as the API answers them: accepted and ignored on PATCH and PUT, as Seed (Django
+ * REST framework) did, because hubs send back the whole subscription they read (seed-jsbox-utils'
+ * `update_subscription` PATCHes it). `version`, `schedule` and `process_status` are writable here, as in Seed.
+ */
+const readOnlySubscriptionFields = {
+  id: Type.Optional(Type.Unknown()),
+  url: Type.Optional(Type.Unknown()),
+  messageset_label: Type.Optional(Type.Unknown()),
+  created_at: Type.Optional(Type.Unknown()),
+  updated_at: Type.Optional(Type.Unknown()),
+};
+
+/** Seed's PUT: the fields a create needs, any others to change, and the read-only ones (ignored). */
+export const ReplaceSubscriptionBody = Body({
+  ...CreateSubscriptionBody.properties,
+  ...readOnlySubscriptionFields,
+});
+export type ReplaceSubscriptionBody = Static<typeof ReplaceSubscriptionBody>;
+
+/**
+ * PATCH: any of these, at least one (the read-only ones are ignored); a changed message set or schedule must exist
+ * locally. `identity` moves the subscription to another identity, as Seed's PATCH and PUT did.
+ */
 export const UpdateSubscriptionBody = PatchBody({
+  identity: Uuid,
   messageset: SetId,
   lang: Lang,
   schedule: SetId,
@@ -89,6 +113,7 @@ export const UpdateSubscriptionBody = PatchBody({
   metadata: Nullable(Json),
   version: Type.Integer({ minimum: 1 }),
   anchor_at: Nullable(IsoDateTime),
+  ...readOnlySubscriptionFields,
 });
 export type UpdateSubscriptionBody = Static<typeof UpdateSubscriptionBody>;
 
