@@ -3,8 +3,16 @@
  * framework) accepted and answers the hubs read (see packages/e2e/test/seed-client.int.test.ts for Seed's Python
  * client over the wire).
  */
+import { userAuth } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { messageSetEvent, messages, publishContent, type Svc, scheduleEvent } from "./content-helpers.ts";
+import {
+  messageSetEvent,
+  messages,
+  newIdentity,
+  publishContent,
+  type Svc,
+  scheduleEvent,
+} from "./content-helpers.ts";
 import { subscriptionTest } from "./support.ts";
 
 const PREBIRTH = 61;
@@ -173,5 +181,51 @@ describe("Seed hubs' subscription requests", () => {
     expect(now.json()).toMatchObject({ id: sub.id, identity: other.identity });
     const bad = await t.api("PATCH", `/api/v1/subscriptions/${sub.id}/`, { identity: "not-a-uuid" });
     expect(bad.statusCode).toBe(400);
+  });
+
+  it("filters on every field of Seed's model, exactly (HelloMama's get_subscriptions sends ?id=<identity>&active=True)", async ({
+    svc,
+    t,
+  }) => {
+    const sub = await t.subscribe({});
+    const ids = async (query: string) => {
+      const res = await t.api("GET", `/api/v1/subscriptions/?${query}`);
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().results.map((s: { id: string }) => s.id);
+    };
+    // HelloMama passes the identity's id as `id`: Seed answered 200 with no subscriptions, and so does this
+    const none = await t.api("GET", `/api/v1/subscriptions/?id=${sub.identity}&active=True`);
+    expect(none.statusCode, none.body).toBe(200);
+    expect(none.json()).toMatchObject({ count: 0, results: [] });
+    expect(await ids(`id=${sub.id}&active=True`)).toEqual([sub.id]);
+    expect(await ids(`id=${sub.id}&active=False`)).toEqual([]);
+
+    const byUser = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/subscriptions/",
+      headers: await userAuth(svc.app, "filters@example.org"),
+      payload: { identity: newIdentity(), messageset: PREBIRTH, schedule: SCHEDULE, lang: "eng_ZA" },
+    });
+    expect(byUser.statusCode, byUser.body).toBe(201);
+    const other = byUser.json();
+    const user = (await t.reload(other.id)).createdBy;
+    expect(await ids(`created_by=${user}`)).toEqual([other.id]);
+    expect(await ids(`updated_by=${user}&active=True`)).toEqual([other.id]);
+    expect(await ids(`created_by=${(user ?? 0) + 1000}`)).toEqual([]);
+
+    await t.api("PATCH", `/api/v1/subscriptions/${sub.id}/`, { version: 3 });
+    const read = (await t.api("GET", `/api/v1/subscriptions/${sub.id}/`)).json();
+    expect(await ids(`identity=${sub.identity}&version=3`)).toEqual([sub.id]);
+    expect(await ids(`created_at=${encodeURIComponent(read.created_at)}`)).toEqual([sub.id]);
+    expect(await ids(`updated_at=${encodeURIComponent(read.updated_at)}`)).toEqual([sub.id]);
+    // a naive date-time is UTC, as Django read it
+    expect(await ids(`created_at=${read.created_at.slice(0, 23)}`)).toEqual([sub.id]);
+    expect(await ids("created_at=2001-01-01T00:00:00Z")).toEqual([]);
+
+    // what Seed did not filter on, or a misspelt filter, is still refused rather than ignored
+    for (const query of [`idd=${sub.id}`, `identity_id=${sub.identity}`, "metadata_has=x", "id=42"]) {
+      const refused = await t.api("GET", `/api/v1/subscriptions/?${query}`);
+      expect(refused.statusCode, query).toBe(400);
+    }
   });
 });

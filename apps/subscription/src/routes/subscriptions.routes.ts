@@ -69,7 +69,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
     list: {
       summary: "List subscriptions, newest first",
       description:
-        "Filters `identity`, `active`, `completed`, `messageset`, `lang`, `schedule`, `process_status`, `next_sequence_number`, `initial_sequence_number`, `created_after`, `created_before`, `messageset_contains`, `metadata_has_key`, `metadata_not_has_key`; `limit`/`offset` pages with a count.",
+        "Exact filters on Seed's fields `id`, `identity`, `version`, `active`, `completed`, `messageset`, `lang`, `schedule`, `process_status`, `next_sequence_number`, `initial_sequence_number`, `created_at`, `updated_at`, `created_by`, `updated_by`; and `created_after`, `created_before`, `messageset_contains`, `metadata_has_key`, `metadata_not_has_key`; `limit`/`offset` pages with a count. Any other parameter is 400.",
       query: SubscriptionListQuery,
       page: Paginated(SubscriptionResponse),
       answer: async (query, page, request) => {

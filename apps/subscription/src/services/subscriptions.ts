@@ -215,6 +215,8 @@ export async function listSubscriptions(
   page: PageParams,
 ): Promise<{ count: number; results: Subscription[] }> {
   const where: Prisma.SubscriptionWhereInput = {
+    id: query.id,
+    version: query.version,
     identity: query.identity,
     active: query.active,
     completed: query.completed,
@@ -224,7 +226,10 @@ export async function listSubscriptions(
     processStatus: query.process_status,
     nextSequenceNumber: query.next_sequence_number,
     initialSequenceNumber: query.initial_sequence_number,
-    createdAt: { gte: query.created_after, lte: query.created_before },
+    createdAt: { equals: query.created_at, gte: query.created_after, lte: query.created_before },
+    updatedAt: query.updated_at,
+    createdBy: query.created_by,
+    updatedBy: query.updated_by,
   };
   // Seed's metadata_has_key / metadata_not_has_key: the top-level key's value is (not) SQL NULL (a key
   // holding JSON null is there; a null metadata has no keys).

@@ -63,6 +63,15 @@ export const SubscriptionListQuery = listQuery({
     "next_sequence_number",
     "initial_sequence_number",
   ),
+  // Seed's filter took every field of the model as an exact match: hubs send some of these (HelloMama's
+  // get_subscriptions sends `id`, with an identity's id in it, and reads the empty list).
+  id: Type.Optional(Uuid),
+  version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+  created_at: Type.Optional(IsoDateTime),
+  updated_at: Type.Optional(IsoDateTime),
+  /** The API user who made (last changed) it; the admin token and the workers are no user. */
+  created_by: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+  updated_by: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
   created_after: Type.Optional(IsoDateTime),
   created_before: Type.Optional(IsoDateTime),
   /** Subscriptions whose message set's short_name contains this text. */
