@@ -47,6 +47,10 @@ if (services.includes("identity") && !process.env.IDENTITY_URL) {
 if (services.includes("content") && !process.env.CONTENT_URL) {
   process.env.CONTENT_URL = `http://127.0.0.1:${process.env.CONTENT_PORT ?? 3003}`;
 }
+// Seed's legacy per-subscription send disables the subscription's old schedule at the scheduler started here.
+if (services.includes("scheduler") && !process.env.SCHEDULER_URL) {
+  process.env.SCHEDULER_URL = `http://127.0.0.1:${process.env.SCHEDULER_PORT ?? 3004}`;
+}
 const replicas = Number(process.env.WORKER_REPLICAS ?? 1);
 const apiPort = (service: string) =>
   Number(process.env[`${service.toUpperCase().replace("-", "_")}_PORT`] ?? 3001 + ALL.indexOf(service));

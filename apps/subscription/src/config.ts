@@ -25,6 +25,10 @@ export const loadSubscriptionConfig = (env: Record<string, string | undefined> =
         CONTENT_URL: Type.String({ pattern: "^https?://", default: "http://127.0.0.1:3003" }),
         /** A content token for those forwarded calls (secret); unset: ADMIN_TOKEN. */
         CONTENT_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+        /** The scheduler API, where Seed's legacy per-subscription send disables the old schedule that called it. */
+        SCHEDULER_URL: Type.String({ pattern: "^https?://", default: "http://127.0.0.1:3004" }),
+        /** A scheduler token for that (secret); unset: ADMIN_TOKEN. */
+        SCHEDULER_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
         ...HookConfig,
         ...TopicsConfig,
       },

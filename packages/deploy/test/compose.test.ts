@@ -152,7 +152,7 @@ describe("docker-compose.yml", () => {
         checked.push(variable);
       }
     }
-    expect(new Set(checked)).toEqual(new Set(["IDENTITY_URL", "CONTENT_URL"]));
+    expect(new Set(checked)).toEqual(new Set(["IDENTITY_URL", "CONTENT_URL", "SCHEDULER_URL"]));
     // message-sender calls identity with IDENTITY_TOKEN: the shared admin token is one identity accepts.
     expect(env(model.services["message-sender-worker"] as ComposeService).IDENTITY_TOKEN).toBe(
       SECRETS.ADMIN_TOKEN,

@@ -26,7 +26,7 @@ export const workerPort = (service: string): number => apiPort(service) + 100;
 
 /**
  * The other services a service calls over HTTP: every `<SERVICE>_URL` its config.ts declares whose prefix names one
- * of the five (message-sender's IDENTITY_URL, subscription's CONTENT_URL), read from the source so that a new one
+ * of the five (message-sender's IDENTITY_URL, subscription's CONTENT_URL and SCHEDULER_URL), read from the source so that a new one
  * is checked as soon as it is added.
  */
 export function serviceUrlVars(service: string): { variable: string; target: string }[] {

@@ -18,7 +18,8 @@ import {
 import { type Api, actionRoute, crudRoutes, errorResponses, externalUrl, toPage } from "@tidings/service-kit";
 import type { FastifyRequest } from "fastify";
 import { subscriptionCalendar } from "../services/calendar.ts";
-import { requestScheduleSend, requestSubscriptionSend } from "../services/fan-out.ts";
+import { requestScheduleSend } from "../services/fan-out.ts";
+import { retireLegacySchedule } from "../services/legacy-send.ts";
 import { resendLast } from "../services/resend.ts";
 import {
   createSubscription,
@@ -34,6 +35,7 @@ const tags = ["subscriptions"];
 const SUBSCRIPTIONS = "/api/v1/subscriptions/";
 
 export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
+  const scheduler = { url: config.SCHEDULER_URL, token: config.SCHEDULER_TOKEN ?? config.ADMIN_TOKEN };
   /** Subscriptions as answered: each with its `url` (as the client reaches this API) and `messageset_label`. */
   const answer = (request: FastifyRequest, subscriptions: Subscription[]) =>
     withSeedFields(db, (id) => externalUrl(request, `${SUBSCRIPTIONS}${id}/`), subscriptions);
@@ -156,14 +158,14 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
   actionRoute(app, "/api/v1/subscriptions/:id/send", {
     tags,
     summary:
-      "Seed's legacy send: the subscription is sent its next message once (skipped when it is not ready)",
+      "Seed's legacy send: sends nothing, and disables the subscription's old per-subscription schedule",
     description:
-      "What Seed's scheduler called at each slot of a subscription's own schedule: one send-next for it at a manual slot now, so it is sent its next message once (nothing when it is not ready); 201 `{accepted: true}`.",
+      "What Seed's scheduler called at each slot of a subscription's own schedule before Seed 0.10, answered as Seed 0.10 and later do: nothing is sent (the subscription's content schedule sends to it), and the schedule named by its `metadata.scheduler_schedule_id` is disabled at the scheduler (`PATCH {enabled: false}`, with SCHEDULER_TOKEN or ADMIN_TOKEN), so it stops calling; 201 `{accepted: true}`. 400 SUBSCRIPTION_NOT_FOUND for an unknown one.",
     params: IdParams,
     status: 201,
     answer: SendAccepted,
     run: async (request) => {
-      await requestSubscriptionSend(db, request.params.id, request.id);
+      await retireLegacySchedule(db, request.params.id, scheduler, request.log);
       return { accepted: true };
     },
   });

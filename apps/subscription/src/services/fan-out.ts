@@ -3,7 +3,7 @@ import { deterministicId, type Payload } from "@tidings/contracts";
 import type { Logger } from "@tidings/service-kit";
 import { Histogram } from "prom-client";
 import type { Db } from "../db.ts";
-import { scheduleNotFound, seedSubscriptionNotFound } from "../errors.ts";
+import { scheduleNotFound } from "../errors.ts";
 
 /** The keyset start: below every uuid. */
 const FIRST_UUID = "00000000-0000-0000-0000-000000000000";
@@ -64,27 +64,6 @@ export async function requestScheduleSend(db: Db, schedule: number, correlationI
   await enqueue(db, {
     name: "subscription.fan-out",
     payload: { schedule, slot: new Date().toISOString(), manual: true },
-    correlationId,
-  });
-}
-
-/**
- * Seed's legacy per-subscription send (`POST /subscriptions/{id}/send`, which its scheduler called at each of
- * the subscription's slots): one `subscription.send-next` for this subscription, at a manual slot now, through
- * the outbox. Its message id is derived from (subscription, slot) and the slot guard in sendBatch sends a
- * subscription at most once per slot, so a redelivered command sends nothing more; a subscription that is not
- * ready (inactive, completed, errored) is skipped by the send, as at a schedule's slot. 400 for an unknown one.
- */
-export async function requestSubscriptionSend(db: Db, id: string, correlationId?: string): Promise<void> {
-  const sub = await db.subscription.findUnique({ where: { id }, select: { scheduleId: true } });
-  if (!sub) {
-    throw seedSubscriptionNotFound(id);
-  }
-  const slot = new Date().toISOString();
-  await enqueue(db, {
-    name: "subscription.send-next",
-    messageId: deterministicId("send-next", slot, id),
-    payload: { subscription_ids: [id], schedule: sub.scheduleId, slot },
     correlationId,
   });
 }
