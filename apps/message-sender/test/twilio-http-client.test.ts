@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, onTestFinished, test } from "vitest";
 import { twilioClient, twilioSendError } from "../src/channels/twilio/adapter.ts";
+import { loadMessageSenderConfig, twilioTransport } from "../src/config.ts";
 import { NoAnswerError, PermanentSendError } from "../src/outbound/channel.ts";
 
 // The twilio SDK's requests as our HTTP client carries them, against real local servers: what reaches the wire,
@@ -155,20 +156,6 @@ describe("the twilio SDK through our HTTP client", () => {
 });
 
 describe("HTTP_PROXY and TWILIO_CA_BUNDLE", () => {
-  const saved = { proxy: process.env.HTTP_PROXY, ca: process.env.TWILIO_CA_BUNDLE };
-  afterEach(() => {
-    for (const [name, value] of [
-      ["HTTP_PROXY", saved.proxy],
-      ["TWILIO_CA_BUNDLE", saved.ca],
-    ] as const) {
-      if (value === undefined) {
-        delete process.env[name];
-      } else {
-        process.env[name] = value;
-      }
-    }
-  });
-
   test("https requests go through the proxy when one is set, to a server the CA bundle vouches for", async () => {
     // A certificate for localhost that only the bundle vouches for: without TWILIO_CA_BUNDLE the request fails.
     const dir = mkdtempSync(path.join(tmpdir(), "tidings-twilio-tls-"));
@@ -195,21 +182,24 @@ describe("HTTP_PROXY and TWILIO_CA_BUNDLE", () => {
       });
     });
     const proxyPort = await listen(proxy);
-    const send = () =>
-      clientAt(`https://localhost:${tlsPort}`)
+    // The transport a Twilio channel gets, from message-sender's configuration of these variables.
+    const send = (env: Record<string, string>) =>
+      twilioClient(
+        { account_sid: SID, auth_token: TOKEN, api_url: `https://localhost:${tlsPort}` },
+        2_000,
+        twilioTransport(loadMessageSenderConfig(env)),
+      )
         .messages.create({ to: "+27820000001", from: "+15005550006", body: "x" })
         .then(
           (message) => message.sid,
           (err: Error) => err,
         );
 
-    process.env.HTTP_PROXY = `http://127.0.0.1:${proxyPort}`;
-    expect(await send()).toBeInstanceOf(Error);
-    process.env.TWILIO_CA_BUNDLE = cert;
-    expect(await send()).toBe(MESSAGE.sid);
+    const HTTP_PROXY = `http://127.0.0.1:${proxyPort}`;
+    expect(await send({ HTTP_PROXY })).toBeInstanceOf(Error);
+    expect(await send({ HTTP_PROXY, TWILIO_CA_BUNDLE: cert })).toBe(MESSAGE.sid);
     expect(tunnels).toEqual([`localhost:${tlsPort}`, `localhost:${tlsPort}`]);
-    delete process.env.HTTP_PROXY;
-    expect(await send()).toBe(MESSAGE.sid);
+    expect(await send({ TWILIO_CA_BUNDLE: cert })).toBe(MESSAGE.sid);
     expect(tunnels).toHaveLength(2);
     expect(received).toHaveLength(2);
   });

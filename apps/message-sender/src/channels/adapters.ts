@@ -1,4 +1,4 @@
-import type { MessageSenderConfig } from "../config.ts";
+import { type MessageSenderConfig, twilioTransport } from "../config.ts";
 import type { Db } from "../db.ts";
 import type { Channel as ChannelRow } from "../generated/prisma/client.ts";
 import { type Channel, type Logger, PermanentSendError } from "../outbound/channel.ts";
@@ -30,7 +30,11 @@ export async function buildAdapter(
       return new LogChannel(logger, config.LOG_CHANNEL_FILE);
     case "twilio": {
       const { TwilioChannel } = await import("./twilio/adapter.ts");
-      return new TwilioChannel(row.id, row.configuration as unknown as TwilioChannelConfig);
+      return new TwilioChannel(
+        row.id,
+        row.configuration as unknown as TwilioChannelConfig,
+        twilioTransport(config),
+      );
     }
     case "vonage": {
       const { VonageChannel } = await import("./vonage/adapter.ts");
@@ -43,7 +47,11 @@ export async function buildAdapter(
     }
     case "twilio-voice": {
       const { TwilioVoiceChannel } = await import("./twilio-voice/adapter.ts");
-      return new TwilioVoiceChannel(row.id, row.configuration as unknown as TwilioVoiceChannelConfig);
+      return new TwilioVoiceChannel(
+        row.id,
+        row.configuration as unknown as TwilioVoiceChannelConfig,
+        twilioTransport(config),
+      );
     }
     case "vonage-voice": {
       const { VonageVoiceChannel } = await import("./vonage-voice/adapter.ts");
@@ -52,7 +60,7 @@ export async function buildAdapter(
     case "twilio-whatsapp": {
       const { TwilioWhatsappChannel } = await import("./twilio-whatsapp/adapter.ts");
       const whatsapp = row.configuration as unknown as TwilioWhatsappChannelConfig;
-      return new TwilioWhatsappChannel(row.id, whatsapp, db);
+      return new TwilioWhatsappChannel(row.id, whatsapp, db, twilioTransport(config));
     }
     case "vonage-whatsapp": {
       const { VonageWhatsappChannel } = await import("./vonage-whatsapp/adapter.ts");

@@ -17,23 +17,9 @@ import { dateTimeFilter, listByCreatedAt } from "../list-filters.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
 import { type IdentityDirectory, resolveIdentity } from "../recipients/identity-directory.ts";
+import type { Keywords } from "./keywords.ts";
 
-export type Keywords = Readonly<Record<InboundKeyword, readonly string[]>>;
-
-export const DEFAULT_KEYWORDS: Keywords = {
-  stop: ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT"],
-  start: ["START", "YES", "UNSTOP", "OPTIN"],
-  help: ["HELP", "INFO"],
-};
-
-/** INBOUND_KEYWORDS (JSON) or the defaults; each list replaces its default when given. */
-export function parseKeywords(json: string | undefined): Keywords {
-  if (!json) {
-    return DEFAULT_KEYWORDS;
-  }
-  const given = JSON.parse(json) as Partial<Record<InboundKeyword, string[]>>;
-  return { ...DEFAULT_KEYWORDS, ...given };
-}
+export { DEFAULT_KEYWORDS, type Keywords, parseKeywords } from "./keywords.ts";
 
 /** The keyword a message is, if its whole content (trimmed, any case, trailing punctuation ignored) is one. */
 export function keywordOf(content: string | null, keywords: Keywords): InboundKeyword | null {

@@ -1,6 +1,7 @@
 import twilio from "twilio";
 import type { Channel, OutboundToSend, ProviderStatus, SendResult } from "../../outbound/channel.ts";
 import { twilioClient, twilioSendError } from "../twilio/adapter.ts";
+import type { TwilioTransport } from "../twilio/http-client.ts";
 import { CallChannel, speechUrls } from "../voice.ts";
 import { twilioCallEnd } from "./webhooks.ts";
 import type { TwilioVoiceChannelConfig } from "./wire.ts";
@@ -26,7 +27,12 @@ export const twilioVoicePlayedUrl = (base: string, channelId: string, outboundId
  * Errors of the create request are taken as the SMS channel's are. The call's SID is the provider id.
  */
 export class TwilioVoiceChannel extends CallChannel<TwilioVoiceChannelConfig> implements Channel {
-  private readonly client: twilio.Twilio = twilioClient(this.config, this.timeoutMs);
+  private readonly client: twilio.Twilio;
+
+  constructor(channelId: string, config: TwilioVoiceChannelConfig, transport: TwilioTransport = {}) {
+    super(channelId, config);
+    this.client = twilioClient(config, this.timeoutMs, transport);
+  }
 
   async send(outbound: OutboundToSend, address: string): Promise<SendResult> {
     const response = new twilio.twiml.VoiceResponse();

@@ -2,6 +2,7 @@ import type { MessageListInstanceCreateOptions } from "twilio/lib/rest/api/v2010
 import type { Db } from "../../db.ts";
 import { type OutboundToSend, PermanentSendError } from "../../outbound/channel.ts";
 import { TwilioChannel } from "../twilio/adapter.ts";
+import type { TwilioTransport } from "../twilio/http-client.ts";
 import { whatsappMessage } from "../whatsapp.ts";
 import type { TwilioWhatsappChannelConfig } from "./wire.ts";
 
@@ -27,8 +28,9 @@ export class TwilioWhatsappChannel extends TwilioChannel {
     private readonly id: string,
     config: TwilioWhatsappChannelConfig,
     private readonly db: Db,
+    transport: TwilioTransport = {},
   ) {
-    super(id, { ...config, from: `whatsapp:${config.from}` });
+    super(id, { ...config, from: `whatsapp:${config.from}` }, transport);
   }
 
   override acceptedSince(outbound: OutboundToSend, address: string, since: Date): Promise<string[]> {

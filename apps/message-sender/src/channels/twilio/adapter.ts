@@ -13,7 +13,7 @@ import {
   unanswered,
 } from "../../outbound/channel.ts";
 import { twilioFailure } from "./failures.ts";
-import { TwilioHttpClient } from "./http-client.ts";
+import { TwilioHttpClient, type TwilioTransport } from "./http-client.ts";
 import type { TwilioChannelConfig } from "./wire.ts";
 
 /** How long a channel pauses when Twilio throttles it (429 / 20429). */
@@ -35,14 +35,18 @@ interface TwilioError {
   message?: string;
 }
 
-/** The twilio SDK's client for an account, its requests sent to `api_url` when set, giving up after `timeout`. */
+/**
+ * The twilio SDK's client for an account, its requests sent to `api_url` when set (through `transport`'s proxy,
+ * trusting its CAs), giving up after `timeout`.
+ */
 export function twilioClient(
   config: { account_sid: string; auth_token: string; api_url?: string },
   timeout: number,
+  transport: TwilioTransport = {},
 ): twilio.Twilio {
   const origin = config.api_url ? new URL(config.api_url).origin : undefined;
   return twilio(config.account_sid, config.auth_token, {
-    httpClient: new TwilioHttpClient({ timeout, origin }),
+    httpClient: new TwilioHttpClient({ timeout, origin, ...transport }),
   });
 }
 
@@ -82,10 +86,11 @@ export class TwilioChannel implements Channel {
   constructor(
     private readonly channelId: string,
     protected readonly config: TwilioChannelConfig,
+    transport: TwilioTransport = {},
   ) {
     const timeout = config.timeout_ms ?? DEFAULT_SEND_TIMEOUT_MS;
     this.timeoutMs = timeout;
-    this.client = twilioClient(config, timeout);
+    this.client = twilioClient(config, timeout, transport);
   }
 
   async status(providerId: string): Promise<ProviderStatus | null> {

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { HttpsProxyAgent } from "https-proxy-agent";
@@ -13,6 +12,15 @@ import type TwilioResponse from "twilio/lib/http/response.js";
  */
 const MAX_SOCKETS = 20;
 
+/**
+ * How the Twilio channels reach Twilio, from message-sender's configuration (see twilioTransport in config.ts): an
+ * https proxy (HTTP_PROXY, CONNECT) and the PEM certificates of the CAs to trust (TWILIO_CA_BUNDLE's file).
+ */
+export interface TwilioTransport {
+  proxy?: string;
+  ca?: string;
+}
+
 /** A request that got no answer within its timeout: `code` is one `unanswered` takes for "no answer". */
 class RequestTimeoutError extends Error {
   readonly code = "ETIMEDOUT";
@@ -24,17 +32,18 @@ class RequestTimeoutError extends Error {
  * only carries them. The default runs every request through axios, which doubles the sending process's CPU for a
  * `messages.create`: 0.40 ms against 0.20 ms through this, a bare node:http POST 0.16 (`pnpm bench providers`).
  *
- * As the default: `HTTP_PROXY` sends https requests through that proxy, `TWILIO_CA_BUNDLE` names the CA
- * certificates to trust, redirects are not followed, `timeout` bounds both the whole request and an idle socket.
- * `origin`, when given, replaces every request's origin (a simulator, a proxy), path and query unchanged.
+ * As the default: `proxy` (HTTP_PROXY) sends https requests through that proxy, `ca` (TWILIO_CA_BUNDLE's
+ * certificates) are the CA certificates to trust, redirects are not followed, `timeout` bounds both the whole request
+ * and an idle socket. `origin`, when given, replaces every request's origin (a simulator, a proxy), path and query
+ * unchanged.
  */
 export class TwilioHttpClient extends RequestClient {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: http.Agent;
   /** TWILIO_CA_BUNDLE's certificates, given with each https request: the proxy's agent takes them from there. */
-  private readonly ca: Buffer | undefined;
+  private readonly ca: string | undefined;
 
-  constructor(private readonly options: { timeout: number; origin?: string }) {
+  constructor(private readonly options: { timeout: number; origin?: string } & TwilioTransport) {
     super({ timeout: options.timeout });
     const agentOptions = {
       keepAlive: true,
@@ -43,10 +52,8 @@ export class TwilioHttpClient extends RequestClient {
       maxFreeSockets: MAX_SOCKETS,
     };
     this.httpAgent = new http.Agent(agentOptions);
-    this.ca = process.env.TWILIO_CA_BUNDLE ? readFileSync(process.env.TWILIO_CA_BUNDLE) : undefined;
-    this.httpsAgent = process.env.HTTP_PROXY
-      ? new HttpsProxyAgent(process.env.HTTP_PROXY)
-      : new https.Agent(agentOptions);
+    this.ca = options.ca;
+    this.httpsAgent = options.proxy ? new HttpsProxyAgent(options.proxy) : new https.Agent(agentOptions);
   }
 
   override async request<TData>(
