@@ -12,7 +12,12 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { serviceUrlsFromEnv, startConsoleServer } from "../apps/console/server/server.ts";
+import {
+  ConsoleConfigError,
+  consolePortFromEnv,
+  serviceUrlsFromEnv,
+  startConsoleServer,
+} from "../apps/console/server/server.ts";
 import { ROOT, type Role, type ServiceProcess, spawnService } from "../packages/testing/src/processes.ts";
 import { checkBrokerOrExit } from "./probe-broker.ts";
 
@@ -50,6 +55,17 @@ if (services.includes("content") && !process.env.CONTENT_URL) {
 // Seed's legacy per-subscription send disables the subscription's old schedule at the scheduler started here.
 if (services.includes("scheduler") && !process.env.SCHEDULER_URL) {
   process.env.SCHEDULER_URL = `http://127.0.0.1:${process.env.SCHEDULER_PORT ?? 3004}`;
+}
+// The console's settings, checked before any process starts: a bad one stops `pnpm start` naming it.
+let consoleSettings: { services: ReturnType<typeof serviceUrlsFromEnv>; port: number };
+try {
+  consoleSettings = { services: serviceUrlsFromEnv(process.env), port: consolePortFromEnv(process.env) };
+} catch (err) {
+  if (!(err instanceof ConsoleConfigError)) {
+    throw err;
+  }
+  process.stderr.write(`start: ${err.message}\n`);
+  process.exit(1);
 }
 const replicas = Number(process.env.WORKER_REPLICAS ?? 1);
 const apiPort = (service: string) =>
@@ -106,11 +122,11 @@ for (const [i, entry] of plan.entries()) {
 // The console forwards /api/<service>/ to the APIs started here (their ports), or to <SERVICE>_URL for the others.
 const consoleServer = await startConsoleServer({
   services: {
-    ...serviceUrlsFromEnv(process.env),
+    ...consoleSettings.services,
     ...Object.fromEntries(services.map((s) => [s, `http://127.0.0.1:${apiPort(s)}`])),
   },
   publicDir: path.join(ROOT, "apps", "console", "dist", "public"),
-  port: Number(process.env.CONSOLE_PORT ?? 3000),
+  port: consoleSettings.port,
   host: process.env.HOST ?? "0.0.0.0",
 });
 process.stdout.write(`start: the console is on ${consoleServer.url}\n`);

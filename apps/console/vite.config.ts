@@ -1,6 +1,6 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
-import { FORWARDED_PATHS, serviceUrlsFromEnv } from "./server/services.ts";
+import { consolePortFromEnv, FORWARDED_PATHS, serviceUrlsFromEnv } from "./server/services.ts";
 
 // `pnpm --filter @tidings/console dev`: Vite's dev server forwards /api/<service>/ paths like the console's server does.
 const services = serviceUrlsFromEnv(process.env);
@@ -10,7 +10,7 @@ export default defineConfig({
   // chunk of their own that the overview loads.
   build: { chunkSizeWarningLimit: 1024 },
   server: {
-    port: Number(process.env.CONSOLE_PORT ?? 3000),
+    port: consolePortFromEnv(process.env),
     // Only what the console's server forwards (FORWARDED_PATHS): `/api/v1/`, and content's `/media/`.
     proxy: Object.fromEntries(
       Object.entries(services).flatMap(([name, target]) =>

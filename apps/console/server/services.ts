@@ -34,12 +34,40 @@ export function isForwarded(service: string, rest: string): service is ServiceNa
   return prefixes?.some((prefix) => rest.startsWith(prefix)) ?? false;
 }
 
-/** The service URLs from the environment (`IDENTITY_URL`, ..., `MESSAGE_SENDER_URL`; default ports 3001-3005). */
+/** A variable of the console's that is not valid: its message names it, as the services' ConfigError does. */
+export class ConsoleConfigError extends Error {
+  override name = "ConsoleConfigError";
+}
+
+const invalid = (name: string, value: string, what: string) =>
+  new ConsoleConfigError(`console: invalid configuration: ${name}: ${JSON.stringify(value)} is not ${what}`);
+
+/**
+ * The service URLs from the environment (`IDENTITY_URL`, ..., `MESSAGE_SENDER_URL`; default ports 3001-3005).
+ * Throws a ConsoleConfigError naming a variable that is not an http(s) URL.
+ */
 export function serviceUrlsFromEnv(env: NodeJS.ProcessEnv): ServiceUrls {
   return Object.fromEntries(
-    SERVICE_NAMES.map((service, i) => [
-      service,
-      env[`${service.toUpperCase().replace("-", "_")}_URL`] ?? `http://127.0.0.1:${3001 + i}`,
-    ]),
+    SERVICE_NAMES.map((service, i) => {
+      const name = `${service.toUpperCase().replace("-", "_")}_URL`;
+      const url = env[name] ?? `http://127.0.0.1:${3001 + i}`;
+      if (!/^https?:\/\/\S+$/.test(url) || !URL.canParse(url)) {
+        throw invalid(name, url, "an http or https URL");
+      }
+      return [service, url];
+    }),
   ) as ServiceUrls;
+}
+
+/**
+ * CONSOLE_PORT, where the console listens: 3000 unless set; 0, any free port. Throws a ConsoleConfigError naming it
+ * when it is not an integer from 0 to 65535.
+ */
+export function consolePortFromEnv(env: NodeJS.ProcessEnv): number {
+  const value = env.CONSOLE_PORT ?? "3000";
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65_535) {
+    throw invalid("CONSOLE_PORT", value, "a port (an integer from 0 to 65535)");
+  }
+  return port;
 }
