@@ -91,7 +91,10 @@ export const Outbound = Type.Object({
   url: Type.String(),
   id: Uuid,
   version: Type.Integer({ minimum: 1 }),
-  /** Cleared to "" once the outbound is delivered or failed, as in Seed. */
+  /**
+   * Wiped to "" once the outbound ends (delivered, failed, expired, cancelled) or is redacted; kept while it may still
+   * be sent, and on one given up after its last attempt (a failed task, which may be requeued).
+   */
   to_addr: Type.String(),
   to_identity: Nullable(Uuid),
   /** Null, with `content_masked: true`, for a sensitive outbound (a verification code, `sensitive: true`). */
