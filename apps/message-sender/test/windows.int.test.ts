@@ -111,6 +111,13 @@ describe("quiet hours defer, not drop", () => {
     expect(await waitForStatus(svc, late, "expired")).toMatchObject({ attempts: 0, provider_id: null });
     expect(await outbound(svc, za)).toMatchObject({ status: "queued", attempts: 0 });
     expect(await outbound(svc, waiting)).toMatchObject({ status: "queued", attempts: 0 });
+    // Why it did not go when it was due, for a helpdesk: in its history (a send asked to wait has no such entry).
+    expect((await call(svc, "GET", `/api/v1/outbound/${za}/history/`)).json().history).toContainEqual(
+      expect.objectContaining({
+        status: "queued",
+        reason: "deferred until 2026-01-06T06:00:00.000Z: outside its sending window or calling hours",
+      }),
+    );
 
     // Tokyo's window opens: only that message goes.
     now = new Date("2026-01-05T23:00:01.000Z");

@@ -4,6 +4,7 @@ import type { OutboundSend } from "@tidings/contracts";
 import { recordParts } from "../channels/parts.ts";
 import type { Db } from "../db.ts";
 import { GroupCommit } from "../group-commit.ts";
+import { appendHistory } from "../outbound/announce.ts";
 import type { Logger, NoAnswerError } from "../outbound/channel.ts";
 import { accepted } from "../outbound/metrics.ts";
 import { type AcceptedSend, recordSend, recordSends } from "../outbound/status.ts";
@@ -97,10 +98,6 @@ export async function holdUnanswered(
 }
 
 /**
- * Releases our claim with the outbound deferred to `notBefore` (still queued; the poller sends it then). It was
- * not sent, so the claim is cleared as if never taken: the next one sends without asking the provider first.
- */
-/**
  * Releases our claim after a send that failed for a passing reason, with the reason recorded. `notSent`: the
  * message certainly did not reach the provider (throttled, or the claim ran out first), so the claim is cleared
  * as if never taken and the next one need not ask the provider whether it was; otherwise the claim's worker
@@ -118,11 +115,25 @@ export async function releaseClaim(
   });
 }
 
-export async function defer(sender: Sender, id: string, notBefore: Date): Promise<void> {
-  await sender.db.outbound.updateMany({
-    where: { id, status: "queued", claimedBy: sender.worker },
-    data: { notBefore, claimedUntil: null, claimedBy: null },
-  });
+/**
+ * Releases our claim with the outbound deferred to `notBefore` (still queued; the poller sends it then). It was
+ * not sent, so the claim is cleared as if never taken: the next one sends without asking the provider first.
+ * `reason`: why this send deferred it (its sending window, calling hours, the daily cap), kept in its history as a
+ * `queued` entry, so a helpdesk sees why a message did not go when it was due; none for a send asked to wait
+ * (`not_before` given when it was accepted).
+ */
+export async function defer(sender: Sender, id: string, notBefore: Date, reason?: string): Promise<void> {
+  const history = reason
+    ? `, history = ${appendHistory("'queued'", "jsonb_build_object('worker', $3::text, 'reason', $4::text)")}`
+    : "";
+  await sender.db.$executeRawUnsafe(
+    `UPDATE outbound o SET not_before = $2, claimed_until = NULL, claimed_by = NULL${history}
+     WHERE o.id = $1::uuid AND o.status = 'queued' AND o.claimed_by = $3`,
+    id,
+    notBefore,
+    sender.worker,
+    ...(reason ? [`deferred until ${notBefore.toISOString()}: ${reason}`] : []),
+  );
 }
 
 /**

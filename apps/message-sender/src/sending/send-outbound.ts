@@ -375,6 +375,6 @@ async function deferOrExpire(
     await expire(sender, id, log);
     return;
   }
-  await defer(sender, id, wait);
+  await defer(sender, id, wait, reason);
   log.info({ outboundId: id, notBefore: wait.toISOString() }, `${reason}; deferred`);
 }
