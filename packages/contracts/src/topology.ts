@@ -56,8 +56,8 @@ const queue = <const M extends readonly MessageName[]>(
 export const queues = {
   "scheduler.content-schedules": queue(
     "scheduler",
-    ["content.schedule.changed", "content.schedule.deleted"],
-    "Mirror content schedules into scheduler schedules.",
+    ["content.schedule.changed", "content.schedule.deleted", "optout.created"],
+    "Mirror content schedules into scheduler schedules; take a forgotten person out of every schedule (one queue for both: a namespace's queues are at their limit).",
   ),
   "scheduler.http-deliveries": queue(
     "scheduler",

@@ -222,6 +222,23 @@ describe("forget", () => {
     );
     // They wrote to a WhatsApp channel too: their customer-service window, kept by number.
     await noteInbound(ms.db, "WHATSAPP", number);
+    // A daily reminder the scheduler sends them, a hub's HTTP schedule about them, and a colleague's reminder.
+    const daily = { cron_definition: "0 9 * * *" };
+    const reminder = await ok("scheduler", "POST", "/api/v1/schedule/", {
+      ...daily,
+      message: "outbound.send",
+      payload: { id: "{{run_id}}", to_identity: id, content: `Take your pills, ${name}`, metadata: {} },
+    });
+    const hubs = await ok("scheduler", "POST", "/api/v1/schedule/", {
+      ...daily,
+      endpoint: "http://127.0.0.1:9/hub",
+      payload: { msisdn: number, clinic: "Zola" },
+    });
+    const colleagues = await ok("scheduler", "POST", "/api/v1/schedule/", {
+      ...daily,
+      message: "outbound.send",
+      payload: { id: "{{run_id}}", to_addr: colleague, content: "Take your pills", metadata: {} },
+    });
     const inbound = await ok("message-sender", "POST", "/api/v1/inbound/", {
       from_addr: number,
       content: `This is ${name}, ${email}`,
@@ -245,6 +262,7 @@ describe("forget", () => {
         body: { from_addr: number, content: `This is ${name}` },
       },
       { service: "subscription", queue: "subscription.identity-copy", body: { id, details: person.details } },
+      { service: "scheduler", queue: "scheduler.content-schedules", body: { to_addr: number } },
       {
         service: "message-sender",
         queue: "message-sender.outbound-send",
@@ -293,6 +311,20 @@ describe("forget", () => {
       { what: "deferred outbound cancelled", timeoutMs: 20_000 },
     );
     expect(deferredRow).toMatchObject({ lastError: "forgotten", toAddr: "", content: null, metadata: {} });
+    // The schedules that named them are disabled, with every mention redacted; the colleague's runs on.
+    const scheduleOf = async (s: { id: string }) =>
+      (await call("scheduler", "GET", `/api/v1/schedule/${s.id}/`)).body;
+    await waitFor(async () => (await scheduleOf(hubs)).enabled === false, {
+      what: "their schedules disabled",
+      timeoutMs: 20_000,
+    });
+    expect(await scheduleOf(reminder)).toMatchObject({
+      enabled: false,
+      next_send_at: null,
+      payload: { id: "redacted", to_identity: "redacted", content: "redacted", metadata: {} },
+    });
+    expect((await scheduleOf(hubs)).payload).toEqual({ msisdn: "redacted", clinic: "redacted" });
+    expect(await scheduleOf(colleagues)).toMatchObject({ enabled: true, payload: { to_addr: colleague } });
     await waitFor(async () => (await everywhere(needles)).length === 0, {
       what: "no trace of the person",
       timeoutMs: 20_000,

@@ -1,0 +1,79 @@
+import type { Broker } from "@tidings/amqp";
+import type { OptOutCreated } from "@tidings/contracts";
+import { forgetHookDeliveries } from "@tidings/hooks";
+import {
+  forgetOwnDeadLetters,
+  forgetPlatformRecords,
+  forgottenNeedles,
+  mentionsAny,
+} from "@tidings/service-kit";
+import type { Db } from "../db.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
+import { NO_NEXT } from "./schedule-rows.ts";
+
+const REDACTED = "redacted";
+
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** A text with every mention of a needle (case aside) replaced by "redacted". */
+function withoutMentions(text: string, needles: readonly string[]): string {
+  const words = needles.filter((n) => n !== "");
+  return words.length === 0 ? text : text.replace(new RegExp(words.map(literally).join("|"), "gi"), REDACTED);
+}
+
+/**
+ * A payload that named a forgotten person, as identity forgets their details: every text "redacted" (a reminder's
+ * content holds their name as well as their number), numbers and booleans kept, keys with each mention replaced.
+ */
+export function redactPayload(value: unknown, needles: readonly string[]): unknown {
+  if (typeof value === "string") {
+    return REDACTED;
+  }
+  if (Array.isArray(value)) {
+    return value.map((v) => redactPayload(v, needles));
+  }
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [withoutMentions(k, needles), redactPayload(v, needles)]),
+    );
+  }
+  return value;
+}
+
+/**
+ * `optout.created` of type `forget`: every schedule whose payload or endpoint names the person (their identity id
+ * or an address, case aside: a reminder's `outbound.send` to them, a hub's payload about them) is disabled, since
+ * what it was set up to do involved them, with its payload redacted (redactPayload) and each mention in its
+ * endpoint replaced by "redacted"; hook deliveries and Idempotency-Key answers that carry them go (forgetHookDeliveries,
+ * forgetPlatformRecords), in the same transaction; then their dead letters leave the scheduler's dead-letter
+ * queues. Idempotent. Returns the schedules changed.
+ */
+export async function forgetInSchedules(db: Db, broker: Broker, optout: OptOutCreated): Promise<number> {
+  const needles = forgottenNeedles(optout);
+  const changed = await db.$transaction(async (tx) => {
+    const named = await tx.$queryRawUnsafe<
+      { id: string; payload: Prisma.JsonValue; endpoint: string | null }[]
+    >(
+      `SELECT id, payload, endpoint FROM schedule
+       WHERE ${mentionsAny("payload::text", 1)} OR ${mentionsAny("coalesce(endpoint, '')", 1)}
+       FOR UPDATE`,
+      needles,
+    );
+    for (const schedule of named) {
+      await tx.schedule.update({
+        where: { id: schedule.id },
+        data: {
+          payload: redactPayload(schedule.payload, needles) as Prisma.InputJsonValue,
+          endpoint: schedule.endpoint && withoutMentions(schedule.endpoint, needles),
+          enabled: false,
+          ...NO_NEXT,
+        },
+      });
+    }
+    await forgetHookDeliveries(tx, needles);
+    await forgetPlatformRecords(tx, needles);
+    return named.length;
+  });
+  await forgetOwnDeadLetters(broker, "scheduler", needles);
+  return changed;
+}
