@@ -127,7 +127,7 @@ export async function defer(sender: Sender, id: string, notBefore: Date, reason?
     ? `, history = ${appendHistory("'queued'", "jsonb_build_object('worker', $3::text, 'reason', $4::text)")}`
     : "";
   await sender.db.$executeRawUnsafe(
-    `UPDATE outbound o SET not_before = $2, claimed_until = NULL, claimed_by = NULL${history}
+    `UPDATE outbound o SET not_before = $2, claimed_until = NULL, claimed_by = NULL, updated_at = now()${history}
      WHERE o.id = $1::uuid AND o.status = 'queued' AND o.claimed_by = $3`,
     id,
     notBefore,
