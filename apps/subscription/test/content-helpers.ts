@@ -151,6 +151,17 @@ export async function subscribe(
 
 let identitySeq = 0;
 /** A fresh identity id per call (unique within a test file's database). */
+/**
+ * Sends one subscription its next message now, as a slot of its schedule does for each ready subscription: a
+ * `subscription.send-next` for it alone (Seed's legacy per-subscription send no longer sends).
+ */
+export const sendNextNow = (svc: Svc, subscription: { id: string; schedule: number }) =>
+  svc.broker.publish("subscription.send-next", {
+    subscription_ids: [subscription.id],
+    schedule: subscription.schedule,
+    slot: new Date().toISOString(),
+  });
+
 export const newIdentity = () => `0d000000-0000-4000-8000-${String(++identitySeq).padStart(12, "0")}`;
 
 /** Weekly schedules 1 and 2; set 1 ("one", "two", "three"; zul_ZA too) rolling over to set 2 ("baby one"). */

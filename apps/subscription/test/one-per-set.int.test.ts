@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { announceContent, api, newIdentity, type Svc, subscribe } from "./content-helpers.ts";
+import { announceContent, api, newIdentity, type Svc, sendNextNow, subscribe } from "./content-helpers.ts";
 import { subscriptionEvents, subscriptionEventsAfterAMoment, subscriptionTest } from "./support.ts";
 
 const SCHEDULE = 60;
@@ -128,7 +128,7 @@ describe("one active subscription per identity and message set", () => {
       schedule: SCHEDULE,
       next_sequence_number: 2,
     });
-    expect((await api(svc, "POST", `/api/v1/subscriptions/${ending.id}/send`)).statusCode).toBe(201);
+    await sendNextNow(svc, ending);
     await waitFor(
       async () => (await svc.db.subscription.findUniqueOrThrow({ where: { id: ending.id } })).completed,
       {

@@ -1,7 +1,7 @@
 import type { OutboundSend } from "@tidings/contracts";
 import { waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { announceContent, api, newIdentity, type Svc, subscribe } from "./content-helpers.ts";
+import { announceContent, api, newIdentity, type Svc, sendNextNow, subscribe } from "./content-helpers.ts";
 import { subscriptionTest } from "./support.ts";
 
 const SCHEDULE = 70;
@@ -39,7 +39,7 @@ describe("POST /api/v1/subscriptions/{id}/resend on subscriptions that are no lo
       next_sequence_number: 3,
     });
     // The last message is sent: the subscription completes and stays at it (as Seed's did).
-    expect((await api(svc, "POST", `/api/v1/subscriptions/${sub.id}/send`)).statusCode).toBe(201);
+    await sendNextNow(svc, sub);
     await waitFor(async () => (await reload(svc, sub.id)).completed, { what: "completion" });
     const before = await reload(svc, sub.id);
     expect(before).toMatchObject({ active: false, nextSequenceNumber: 3, processStatus: 2 });
@@ -62,7 +62,7 @@ describe("POST /api/v1/subscriptions/{id}/resend on subscriptions that are no lo
       messageset: SET,
       schedule: SCHEDULE,
     });
-    expect((await api(svc, "POST", `/api/v1/subscriptions/${sub.id}/send`)).statusCode).toBe(201);
+    await sendNextNow(svc, sub);
     await waitFor(async () => (await reload(svc, sub.id)).nextSequenceNumber === 2, { what: "first send" });
     expect((await api(svc, "PATCH", `/api/v1/subscriptions/${sub.id}/`, { active: false })).statusCode).toBe(
       200,
