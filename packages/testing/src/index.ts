@@ -35,6 +35,7 @@ export { closeAfter, closing, testDatabase, testNamespace } from "./closing.ts";
 export { AMQP_URL, DATABASE_SERVER } from "./env.ts";
 export { expectError } from "./expect-error.ts";
 export { type ServiceFixtures, serviceTest } from "./fixtures.ts";
+export { callAs, expectKeyKindsRefused, type TestRequest } from "./key-kinds.ts";
 export { holdRunLock } from "./lock.ts";
 export { freePort, ROOT, type Role, type ServiceProcess, spawnService, waitForHealthy } from "./processes.ts";
 export { type HttpReceiver, type ReceivedRequest, startHttpReceiver } from "./receiver.ts";
