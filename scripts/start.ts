@@ -12,12 +12,7 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  ConsoleConfigError,
-  consolePortFromEnv,
-  serviceUrlsFromEnv,
-  startConsoleServer,
-} from "../apps/console/server/server.ts";
+import { consoleSettingsOrExit, startConsoleServer } from "../apps/console/server/server.ts";
 import { ROOT, type Role, type ServiceProcess, spawnService } from "../packages/testing/src/processes.ts";
 import { checkBrokerOrExit } from "./probe-broker.ts";
 
@@ -57,16 +52,7 @@ if (services.includes("scheduler") && !process.env.SCHEDULER_URL) {
   process.env.SCHEDULER_URL = `http://127.0.0.1:${process.env.SCHEDULER_PORT ?? 3004}`;
 }
 // The console's settings, checked before any process starts: a bad one stops `pnpm start` naming it.
-let consoleSettings: { services: ReturnType<typeof serviceUrlsFromEnv>; port: number };
-try {
-  consoleSettings = { services: serviceUrlsFromEnv(process.env), port: consolePortFromEnv(process.env) };
-} catch (err) {
-  if (!(err instanceof ConsoleConfigError)) {
-    throw err;
-  }
-  process.stderr.write(`start: ${err.message}\n`);
-  process.exit(1);
-}
+const consoleSettings = consoleSettingsOrExit(process.env, "start: ");
 const replicas = Number(process.env.WORKER_REPLICAS ?? 1);
 const apiPort = (service: string) =>
   Number(process.env[`${service.toUpperCase().replace("-", "_")}_PORT`] ?? 3001 + ALL.indexOf(service));

@@ -1,19 +1,10 @@
 /** `pnpm --filter @tidings/console start`: the console's server on CONSOLE_PORT (default 3000). */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConsoleConfigError, consolePortFromEnv, serviceUrlsFromEnv, startConsoleServer } from "./server.ts";
+import { consoleSettingsOrExit, startConsoleServer } from "./server.ts";
 
 const publicDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "public");
-let settings: { services: ReturnType<typeof serviceUrlsFromEnv>; port: number };
-try {
-  settings = { services: serviceUrlsFromEnv(process.env), port: consolePortFromEnv(process.env) };
-} catch (err) {
-  if (!(err instanceof ConsoleConfigError)) {
-    throw err;
-  }
-  process.stderr.write(`${err.message}\n`);
-  process.exit(1);
-}
+const settings = consoleSettingsOrExit(process.env);
 const server = await startConsoleServer({
   ...settings,
   publicDir,

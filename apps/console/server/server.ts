@@ -14,7 +14,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { isForwarded, type ServiceUrls } from "./services.ts";
 
-export { ConsoleConfigError, consolePortFromEnv, serviceUrlsFromEnv } from "./services.ts";
+export { consoleSettingsOrExit } from "./services.ts";
 
 export interface ConsoleServerOptions {
   /** Each service's API origin. */

@@ -71,3 +71,22 @@ export function consolePortFromEnv(env: NodeJS.ProcessEnv): number {
   }
   return port;
 }
+
+/**
+ * The console's settings from the environment (its service URLs and port), or, when one is not valid, its message on
+ * stderr (prefixed with `prefix`) and exit code 1: the console's server and `pnpm start` check them before starting.
+ */
+export function consoleSettingsOrExit(
+  env: NodeJS.ProcessEnv,
+  prefix = "",
+): { services: ServiceUrls; port: number } {
+  try {
+    return { services: serviceUrlsFromEnv(env), port: consolePortFromEnv(env) };
+  } catch (err) {
+    if (!(err instanceof ConsoleConfigError)) {
+      throw err;
+    }
+    process.stderr.write(`${prefix}${err.message}\n`);
+    process.exit(1);
+  }
+}
