@@ -80,6 +80,15 @@ describe("the operator console", { timeout: 60_000 }, () => {
     expect(await ledger.getByRole("row").count()).toBe(3);
     await expectAccessibleAndKeep(page, "person");
 
+    // A helpdesk's "stop everything to this person now": every address opted out at once.
+    await page.getByRole("button", { name: "Stop all messages…" }).click();
+    await page
+      .getByRole("alertdialog", { name: "Stop all messages to this person?" })
+      .getByRole("button", { name: "Stop all messages" })
+      .click();
+    await ledger.getByRole("cell", { name: "stopall" }).waitFor();
+    expect(await addresses.getByText("opted out").count()).toBe(2);
+
     await page.getByRole("button", { name: "Forget this person…" }).click();
     const dialog = page.getByRole("alertdialog", { name: "Forget this person?" });
     const forget = dialog.getByRole("button", { name: "Forget for good" });

@@ -1,22 +1,41 @@
-/** A person's consent: the ledger (opt-outs and opt-ins with their sources), recording either, and forget. */
+/** A person's consent: the ledger (opt-outs and opt-ins with their sources), recording either, stop all, forget. */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, type ReactNode, useState } from "react";
 import { ok } from "../api.ts";
 import { ConfirmDialog, ErrorNote, Loaded, Table, useApi, useClient, when } from "../ui.tsx";
 import type { Address } from "./Person.tsx";
 
 const SOURCE = "console";
 
-function Forget({ id }: { id: string }) {
+/**
+ * An opt-out of the whole person (every address), after a confirmation: `stopall` (no message of any kind to any of
+ * their addresses, subscriptions stopped; an opt-in lifts it address by address) or `forget` (for good, so the word
+ * must be typed).
+ */
+function WholePersonOptOut({
+  id,
+  type,
+  button,
+  title,
+  action,
+  text,
+}: {
+  id: string;
+  type: "stopall" | "forget";
+  button: string;
+  title: string;
+  action: string;
+  text: ReactNode;
+}) {
   const client = useClient();
   const queryClient = useQueryClient();
   const [confirming, setConfirming] = useState(false);
   const [typed, setTyped] = useState("");
-  const forget = useMutation({
+  const optOut = useMutation({
     mutationFn: () =>
       ok(
         client.identity.POST("/api/v1/optout/", {
-          body: { optout_type: "forget", identity: id, request_source: SOURCE },
+          body: { optout_type: type, identity: id, request_source: SOURCE },
         }),
       ),
     onSuccess: () => {
@@ -27,28 +46,27 @@ function Forget({ id }: { id: string }) {
   if (!confirming) {
     return (
       <button type="button" className="danger" onClick={() => setConfirming(true)}>
-        Forget this person…
+        {button}
       </button>
     );
   }
   return (
     <ConfirmDialog
-      id="forget"
-      title="Forget this person?"
-      action="Forget for good"
-      disabled={typed !== "forget" || forget.isPending}
-      error={forget.error}
-      onConfirm={() => forget.mutate()}
+      id={type}
+      title={title}
+      action={action}
+      disabled={(type === "forget" && typed !== "forget") || optOut.isPending}
+      error={optOut.error}
+      onConfirm={() => optOut.mutate()}
       onCancel={() => setConfirming(false)}
-      text={
-        <>
-          Every service erases their details, addresses and message contents, and cancels their pending sends.
-          This cannot be undone. Type <strong>forget</strong> to confirm.
-        </>
-      }
+      text={text}
     >
-      <label htmlFor="forget-confirm">Confirmation</label>
-      <input id="forget-confirm" value={typed} onChange={(e) => setTyped(e.target.value)} />
+      {type === "forget" && (
+        <>
+          <label htmlFor="forget-confirm">Confirmation</label>
+          <input id="forget-confirm" value={typed} onChange={(e) => setTyped(e.target.value)} />
+        </>
+      )}
     </ConfirmDialog>
   );
 }
@@ -132,7 +150,29 @@ export function Consent({ id, addresses }: { id: string; addresses: Address[] })
           )
         }
       </Loaded>
-      <Forget id={id} />
+      <div className="row">
+        <WholePersonOptOut
+          id={id}
+          type="stopall"
+          button="Stop all messages…"
+          title="Stop all messages to this person?"
+          action="Stop all messages"
+          text="Every address of theirs is opted out at once (stopall): no message of any kind goes to them, their subscriptions stop, and sends already queued for them fail as opted out. An opt-in of an address lifts it for that address."
+        />
+        <WholePersonOptOut
+          id={id}
+          type="forget"
+          button="Forget this person…"
+          title="Forget this person?"
+          action="Forget for good"
+          text={
+            <>
+              Every service erases their details, addresses and message contents, and cancels their pending
+              sends. This cannot be undone. Type <strong>forget</strong> to confirm.
+            </>
+          }
+        />
+      </div>
     </section>
   );
 }
