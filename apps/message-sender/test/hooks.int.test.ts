@@ -1,7 +1,8 @@
 import { expectError, type HttpReceiver, serviceTest, waitFor } from "@tidings/testing";
 import { Webhook } from "standardwebhooks";
 import { beforeEach, describe, expect } from "vitest";
-import { DEFAULT_KEYWORDS, receiveInbound } from "../src/inbound/inbound.ts";
+import { receiveInbound } from "../src/inbound/inbound.ts";
+import { DEFAULT_KEYWORDS } from "../src/inbound/keywords.ts";
 import { PermanentSendError } from "../src/outbound/channel.ts";
 import { reportFinal } from "../src/outbound/status.ts";
 import { createMessageSenderService } from "../src/service.ts";

@@ -19,8 +19,6 @@ import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
 import { type IdentityDirectory, resolveIdentity } from "../recipients/identity-directory.ts";
 import type { Keywords } from "./keywords.ts";
 
-export { DEFAULT_KEYWORDS, type Keywords, parseKeywords } from "./keywords.ts";
-
 /** The keyword a message is, if its whole content (trimmed, any case, trailing punctuation ignored) is one. */
 export function keywordOf(content: string | null, keywords: Keywords): InboundKeyword | null {
   const word = (content ?? "")

@@ -3,7 +3,7 @@ import type { Api, ServiceDeps } from "@tidings/service-kit";
 import { ChannelCache } from "../channels/channel-cache.ts";
 import type { MessageSenderConfig } from "../config.ts";
 import type { Db } from "../db.ts";
-import { parseKeywords } from "../inbound/inbound.ts";
+import { parseKeywords } from "../inbound/keywords.ts";
 import { defaultRedelivery } from "../outbound/redelivery.ts";
 import { identityDirectory } from "../recipients/identity-directory.ts";
 import { batchRoutes } from "./batch.routes.ts";
