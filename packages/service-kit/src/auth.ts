@@ -22,6 +22,21 @@ export interface Principal {
 
 export type KeyKind = "live" | "team" | "test";
 
+/**
+ * A `test` key's promise is that nothing reaches a provider, a `team` key's that it sends only to its allow-list.
+ * Only message-sender's intake can keep them (it sends to the log channel, checks the allow-list); a route that
+ * cannot (a publish to a topic, another person's identity, a STOP for any number) refuses the key, whoever holds it:
+ * the auth plugin on `liveKeysOnly` routes, a route itself where only one kind is refused.
+ */
+export function refuseKeyKind(principal: Principal): ApiError {
+  return new ApiError(
+    403,
+    "KEY_KIND_NOT_ALLOWED",
+    `A ${principal.keyKind} key cannot be used here: this operation could reach or change people beyond what a ${principal.keyKind} key allows. Use a live key.`,
+    [{ field: "headers.authorization", message: `a ${principal.keyKind} key` }],
+  );
+}
+
 export const digestToken = (token: string): string => createHash("sha256").update(token).digest("hex");
 
 /** `Authorization: Token <key>` (Seed) or `Bearer <key>`. */

@@ -9,6 +9,7 @@ export {
   type KeyKind,
   type KeyOptions,
   type Principal,
+  refuseKeyKind,
   TokenAuthenticator,
   tokenFromHeader,
 } from "./auth.ts";

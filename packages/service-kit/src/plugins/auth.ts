@@ -2,8 +2,8 @@ import type { SqlExecutor } from "@tidings/amqp";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { Logger } from "pino";
-import { type Principal, TokenAuthenticator } from "../auth.ts";
-import { ApiError, RetryLaterError } from "../errors.ts";
+import { type Principal, refuseKeyKind, TokenAuthenticator } from "../auth.ts";
+import { RetryLaterError } from "../errors.ts";
 import { registerIdempotency } from "../idempotency.ts";
 import { enforceKeyLimits, RateLimiter, RefusalLimiter } from "../limits.ts";
 import { HEALTH } from "./health.ts";
@@ -18,20 +18,6 @@ export interface AuthOptions {
   publicRateLimit?: number;
   /** Refuse `test` and `team` keys on every route (see `refuseKeyKind`); else only on `liveKeysOnly` routes. */
   liveKeysOnly?: boolean;
-}
-
-/**
- * A `test` key's promise is that nothing reaches a provider, a `team` key's that it sends only to its allow-list.
- * Only message-sender's intake can keep them (it sends to the log channel, checks the allow-list); a route that
- * cannot (a publish to a topic, another person's identity, a STOP for any number) refuses the key, whoever holds it.
- */
-export function refuseKeyKind(principal: Principal): ApiError {
-  return new ApiError(
-    403,
-    "KEY_KIND_NOT_ALLOWED",
-    `A ${principal.keyKind} key cannot be used here: this operation could reach or change people beyond what a ${principal.keyKind} key allows. Use a live key.`,
-    [{ field: "headers.authorization", message: `a ${principal.keyKind} key` }],
-  );
 }
 
 declare module "fastify" {
