@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { OptInCreated, OptOutCreated } from "@tidings/contracts";
+import type { OptInCreated, OptOutCreated, SenderConsent } from "@tidings/contracts";
+import { normaliseAddress } from "@tidings/contracts/addresses";
 import { statement } from "@tidings/db";
 import type { Db, Tx } from "../db.ts";
 import { perClient, SharedReads } from "../group-commit.ts";
@@ -7,6 +8,21 @@ import { perClient, SharedReads } from "../group-commit.ts";
 /** How an address is keyed in the consent copy: the SHA-256 of its trimmed, lower-cased form. */
 export const addressHash = (address: string): Buffer =>
   createHash("sha256").update(address.trim().toLowerCase(), "utf8").digest();
+
+/**
+ * An address as sends are addressed (normaliseRecipient's forms), however it was written: a phone number in E.164,
+ * given with or without its `+` (gateways such as Vumi and Vonage leave it out; spaces, dashes and brackets
+ * ignored), or an email lower-cased. Null when it is neither.
+ */
+export function sendableAddress(given: string): string | null {
+  const trimmed = given.trim();
+  const digits = trimmed.replace(/[\s()-]/g, "");
+  return (
+    normaliseAddress("msisdn", trimmed) ??
+    (/^\d+$/.test(digits) ? normaliseAddress("msisdn", `+${digits}`) : null) ??
+    normaliseAddress("email", trimmed)
+  );
+}
 
 /** Seed's `details.addresses`: `{<type>: {<address>: {flags}}}`. */
 function addressesIn(details: unknown): string[] {
@@ -101,6 +117,23 @@ export class ConsentReader extends SharedReads<Buffer, boolean> {
   isOptedOut(address: string): Promise<boolean> {
     return this.get(addressHash(address));
   }
+}
+
+/**
+ * What the consent copy says of `address` (normalised by the caller: see sendableAddress): the last change recorded,
+ * which every send to it is checked against (optedOutSql), or none.
+ */
+export async function consentOf(db: Db, address: string): Promise<SenderConsent> {
+  const row = await db.optedOutAddress.findUnique({
+    where: { addressHash: new Uint8Array(addressHash(address)) },
+    select: { optedOut: true, kind: true, changedAt: true },
+  });
+  return {
+    address,
+    opted_out: row?.optedOut ?? false,
+    kind: row?.kind ?? null,
+    changed_at: row?.changedAt.toISOString() ?? null,
+  };
 }
 
 /** One reader per database client: all of its consent reads go through it. */

@@ -6,10 +6,9 @@ import {
   type InboundReceived,
   isUuid,
 } from "@tidings/contracts";
-import { normaliseAddress } from "@tidings/contracts/addresses";
 import { publish } from "@tidings/hooks";
 import { found, type PageParams } from "@tidings/service-kit";
-import { recordConsent } from "../consent/consent.ts";
+import { recordConsent, sendableAddress } from "../consent/consent.ts";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Inbound as InboundRow, Prisma } from "../generated/prisma/client.ts";
@@ -34,19 +33,6 @@ export function keywordOf(content: string | null, keywords: Keywords): InboundKe
     }
   }
   return null;
-}
-
-/**
- * A sender's number as the consent copy keys it: E.164, as every outbound's address is. Gateways that give numbers
- * in international form without the `+` (Vumi, Vonage) get one; anything else is kept as given.
- */
-function senderAddress(from: string): string {
-  const given = from.trim();
-  return (
-    normaliseAddress("msisdn", given) ??
-    (/^\d+$/.test(given) ? normaliseAddress("msisdn", `+${given}`) : null) ??
-    given
-  );
 }
 
 /** An inbound as the API shows it, but for its `url` (which the route adds: see routes/links.ts). */
@@ -184,8 +170,9 @@ export async function receiveInbound(
     }
     if (keyword === "stop" || keyword === "start") {
       // The consent copy takes the sender's word at once, whoever the number belongs to: a STOP from a number no
-      // identity has (or several have) stops every send to it here, though identity has nobody to opt out.
-      const address = senderAddress(message.fromAddr);
+      // identity has (or several have) stops every send to it here, though identity has nobody to opt out. Keyed as
+      // sends are addressed (a gateway's number without its `+` gets one); anything else as given.
+      const address = sendableAddress(message.fromAddr) ?? message.fromAddr;
       const stop = keyword === "stop";
       await recordConsent(tx, [address], stop, stop ? "stop" : "optin", row.createdAt);
     }

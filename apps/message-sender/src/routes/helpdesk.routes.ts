@@ -1,14 +1,17 @@
 import {
+  ConsentQuery,
   IdentityMessage,
   IdentityMessagesQuery,
   IdentityParams,
   IdParams,
   OutboundHistory,
+  SenderConsent,
 } from "@tidings/contracts";
 import { type Api, errorResponses, externalUrl, pageRoute } from "@tidings/service-kit";
 import Type from "typebox";
 import { viewerOf, visibleOutbounds } from "../api-keys/visibility.ts";
 import type { Db } from "../db.ts";
+import { consentFor } from "../helpdesk/consent.ts";
 import { outboundHistory } from "../helpdesk/history.ts";
 import { personMessages } from "../helpdesk/person-messages.ts";
 import { redactOutbound } from "../helpdesk/redact.ts";
@@ -17,7 +20,10 @@ import { linked } from "./links.ts";
 const OUTBOUNDS = "/api/v1/outbound/";
 const INBOUNDS = "/api/v1/inbound/";
 
-/** The helpdesk's tools: an outbound's status history, its redaction, and a person's messages in one list. */
+/**
+ * The helpdesk's tools: an outbound's status history, its redaction, a person's messages in one list, and what the
+ * consent copy says of an address.
+ */
 export function helpdeskRoutes(app: Api, { db }: { db: Db }): void {
   app.get(
     "/api/v1/outbound/:id/history/",
@@ -88,4 +94,28 @@ export function helpdeskRoutes(app: Api, { db }: { db: Db }): void {
       };
     },
   });
+
+  app.get(
+    "/api/v1/consent/",
+    {
+      schema: {
+        tags: ["consent"],
+        operationId: "getSenderConsent",
+        summary: "Whether sends to an address are refused: this service's copy of consent",
+        description:
+          "What every send to the address is checked against: `opted_out` (a send to it fails as `opted_out`), " +
+          "and the last change recorded, its `kind` (`stop`, `stopall`, `forget`, `unsubscribe`; `optin` once " +
+          "lifted) and `changed_at`; `opted_out: false`, `kind` and `changed_at` null when none was. The copy is " +
+          "fed by identity's opt-outs and opt-ins, a STOP or START received here (from any number, one no identity " +
+          "has too) and a provider's report that the recipient unsubscribed. `address`: a phone number (its `+` " +
+          "may be left out) or an email, in any case, normalised as sends are (answered as normalised; otherwise " +
+          "400 MESSAGE_SENDER_INVALID_ADDRESS). One address a call: the copy keeps only hashes, and nothing lists " +
+          "it. A `team` key may ask only about its allow-list's addresses (403 " +
+          "MESSAGE_SENDER_RECIPIENT_NOT_ALLOWED for any other), a `test` key not at all (403 KEY_KIND_NOT_ALLOWED).",
+        querystring: ConsentQuery,
+        response: { 200: SenderConsent, ...errorResponses },
+      },
+    },
+    (request) => consentFor(db, request.query.address, request.principal),
+  );
 }

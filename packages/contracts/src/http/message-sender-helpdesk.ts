@@ -1,5 +1,5 @@
 // HTTP request and response schemas of the message-sender service: the helpdesk's tools (an outbound's status
-// history, a person's messages, resending).
+// history, a person's messages, resending, the consent of an address).
 import Type, { type Static } from "typebox";
 import { Body, IsoDateTime, literals, Nullable, Uuid } from "../common.ts";
 import { listQuery } from "../fields.ts";
@@ -58,6 +58,26 @@ export const IdentityInboundMessage = Type.Object({
 });
 export const IdentityMessage = Type.Union([IdentityOutboundMessage, IdentityInboundMessage]);
 export type IdentityMessage = Static<typeof IdentityMessage>;
+
+/** `GET /api/v1/consent/`: one address, a phone number (with or without its `+`) or an email, in any case. */
+export const ConsentQuery = Type.Object({
+  address: Type.String({ minLength: 1, maxLength: 255, pattern: "\\S" }),
+});
+export type ConsentQuery = Static<typeof ConsentQuery>;
+
+/**
+ * What message-sender's copy of consent says of one address: whether a send to it is refused now (`opted_out`),
+ * and the last change recorded (its kind: `stop`, `stopall`, `forget`, `unsubscribe` or `optin`; when). No change
+ * recorded: `opted_out: false`, `kind` and `changed_at` null.
+ */
+export const SenderConsent = Type.Object({
+  /** The address as sends are addressed (E.164, or the email lower-cased): the one checked. */
+  address: Type.String(),
+  opted_out: Type.Boolean(),
+  kind: Nullable(Type.String()),
+  changed_at: Nullable(IsoDateTime),
+});
+export type SenderConsent = Static<typeof SenderConsent>;
 
 /**
  * `POST /api/v1/outbound/resend/`: the outbounds to send again, by `ids` or by a `filter` (one of them), as new
