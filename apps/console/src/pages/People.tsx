@@ -1,8 +1,12 @@
-/** People: find an identity by phone number or email. */
+/**
+ * People: find an identity by phone number or email; for an address nobody has, what message-sender will do with a
+ * send to it (a STOP from a number no identity has is kept there only).
+ */
 import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ok } from "../api.ts";
 import { Loaded, Table, useClient, when } from "../ui.tsx";
+import { SendingState } from "./PersonConsent.tsx";
 
 /** The identity search filter for what was typed: an email, else a phone number (E.164, spaces ignored). */
 export function addressFilter(input: string): Record<string, string> {
@@ -48,7 +52,10 @@ export function People() {
         <Loaded query={found}>
           {(page) =>
             page.results.length === 0 ? (
-              <p role="status">Nobody has that address.</p>
+              <p role="status">
+                Nobody has that address. Message-sender's consent for it:{" "}
+                <SendingState address={search ?? ""} />
+              </p>
             ) : (
               <Table caption="People found" head={["Identity", "Language", "Created"]}>
                 {page.results.map((person) => (

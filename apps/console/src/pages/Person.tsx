@@ -1,9 +1,10 @@
 /**
- * One person: addresses, consent (history, opt-out, opt-in, forget), subscriptions (with their next sends: their
+ * One person: addresses (each with what message-sender will do with a send to it), consent (history, opt-out,
+ * opt-in, forget), subscriptions (with their next sends: their
  * schedule's next runs), and messages both ways.
  */
 import { Loaded, Table, useApi, when } from "../ui.tsx";
-import { Consent } from "./PersonConsent.tsx";
+import { Consent, SENDABLE_TYPES, SendingState } from "./PersonConsent.tsx";
 import { Messages } from "./PersonMessages.tsx";
 import { NextRuns } from "./Schedules.tsx";
 
@@ -82,6 +83,12 @@ export function Person({ id }: { id: string }) {
                       <span className="tag">{a.type}</span> {a.address}
                       {a.flags.default ? " (default)" : ""}
                       {a.flags.optedout ? <strong className="bad"> opted out</strong> : ""}
+                      {SENDABLE_TYPES.has(a.type) && (
+                        <>
+                          {" · "}
+                          <SendingState address={a.address} optedOut={Boolean(a.flags.optedout)} />
+                        </>
+                      )}
                     </li>
                   ))}
                 </ul>

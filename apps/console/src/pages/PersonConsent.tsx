@@ -1,11 +1,56 @@
-/** A person's consent: the ledger (opt-outs and opt-ins with their sources), recording either, stop all, forget. */
+/**
+ * A person's consent: the ledger (opt-outs and opt-ins with their sources), recording either, stop all, forget; and
+ * what message-sender will do with a send to an address (its own copy of consent).
+ */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, type ReactNode, useState } from "react";
-import { ok } from "../api.ts";
+import { errorText, ok } from "../api.ts";
 import { ConfirmDialog, ErrorNote, Loaded, Table, useApi, useClient, when } from "../ui.tsx";
 import type { Address } from "./Person.tsx";
 
 const SOURCE = "console";
+
+/** How often, and how many times, the sender's copy is read again while it disagrees with identity's flag. */
+const CATCH_UP_MS = 2_000;
+const CATCH_UP_READS = 30;
+
+/** The address types message-sender sends to: it keeps no consent of others. */
+export const SENDABLE_TYPES = new Set(["msisdn", "email"]);
+
+/**
+ * What message-sender will do with a send to `address`, by its copy of consent (which every send is checked against,
+ * and which also holds a STOP from a number no identity has): "sending: allowed", or "sending: stopped (stop, since
+ * <time>)". `optedOut`: identity's flag on the address, when known: while the copy disagrees it is read again for a
+ * minute (an opt-out reaches it a moment after identity records it), and after that the difference stays in view.
+ */
+export function SendingState({ address, optedOut }: { address: string; optedOut?: boolean }) {
+  const state = useApi(
+    ["sender-consent", address],
+    (c) => c.messageSender.GET("/api/v1/consent/", { params: { query: { address } } }),
+    {
+      refetchInterval: (query) =>
+        optedOut !== undefined &&
+        query.state.data?.opted_out !== optedOut &&
+        query.state.dataUpdateCount < CATCH_UP_READS
+          ? CATCH_UP_MS
+          : false,
+    },
+  );
+  if (state.error) {
+    return <span className="error">sending: unknown ({errorText(state.error)})</span>;
+  }
+  if (!state.data) {
+    return <span className="muted">sending: …</span>;
+  }
+  const { opted_out: stopped, kind, changed_at: since } = state.data;
+  return stopped ? (
+    <strong className="bad">
+      sending: stopped ({kind}, since {when(since)})
+    </strong>
+  ) : (
+    <span>sending: allowed</span>
+  );
+}
 
 /**
  * An opt-out of the whole person (every address), after a confirmation: `stopall` (no message of any kind to any of
@@ -98,6 +143,7 @@ export function Consent({ id, addresses }: { id: string; addresses: Address[] })
       Promise.all([
         queryClient.invalidateQueries({ queryKey: ["consent", id] }),
         queryClient.invalidateQueries({ queryKey: ["identity", id] }),
+        queryClient.invalidateQueries({ queryKey: ["sender-consent"] }),
       ]),
   });
   const submit = (action: "optout" | "optin") => (event: FormEvent) => {
