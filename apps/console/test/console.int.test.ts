@@ -1,6 +1,7 @@
 /**
  * The operator console in Debian's Chromium against the real services: sign in, find a person, send and watch the
- * status change, record consent, forget; edit a message and see its segments as typed; replay a dead letter. Each
+ * status change, record consent (and see message-sender's copy follow it), forget; what message-sender will do for an
+ * address nobody has; edit a message and see its segments as typed; replay a dead letter. Each
  * page is checked with axe-core and kept as a screenshot (desktop and phone) in test-artifacts/.
  */
 import { randomUUID } from "node:crypto";
@@ -74,6 +75,9 @@ describe("the operator console", { timeout: 60_000 }, () => {
     await page.getByLabel("Address", { exact: true }).selectOption({ label: `msisdn ${person.number}` });
     await page.getByRole("button", { name: "Record opt-out" }).click();
     await addresses.getByText("opted out").waitFor();
+    // message-sender's own copy of consent, which every send meets, follows identity's ledger.
+    await addresses.getByText(/sending: stopped \(stop, since /).waitFor({ timeout: 10_000 });
+    expect(await addresses.getByText("sending: allowed").count()).toBe(1);
     await page.getByRole("button", { name: "Record opt-in" }).click();
     const ledger = page.getByRole("table", { name: "Consent history" });
     await ledger.getByText("opt-in").waitFor();
@@ -100,6 +104,29 @@ describe("the operator console", { timeout: 60_000 }, () => {
       stack.api.identity.GET("/api/v1/identities/{id}/", { params: { path: { id: person.id } } }),
     );
     expect(JSON.stringify(found.details)).not.toContain(person.email);
+  });
+
+  it("shows what message-sender will do for an address nobody has: stopped by a STOP from that number", async ({
+    stack,
+    page,
+  }) => {
+    const number = phoneNumber("+2782");
+    // A gateway's STOP from a number no identity holds: identity has nobody to opt out.
+    await ok(
+      stack.api.messageSender.POST("/api/v1/inbound/", {
+        body: { message_id: randomUUID(), from_addr: number.slice(1), to_addr: "1234", content: "STOP" },
+      }),
+    );
+    await page.goto("/#/people");
+    // Written with spaces, as a person would (the gateway wrote it without its +).
+    await page
+      .getByLabel("Phone number or email")
+      .fill(`${number.slice(0, 3)} ${number.slice(3, 5)} ${number.slice(5)}`);
+    await page.getByRole("button", { name: "Find" }).click();
+    const status = page.getByRole("status");
+    await status.getByText(/sending: stopped \(stop, since /).waitFor();
+    expect(await status.textContent()).toContain("Nobody has that address.");
+    await expectAccessibleAndKeep(page, "people-nobody");
   });
 
   it("edits a message, showing encoding and segments as it is typed", async ({ stack, page }) => {
