@@ -30,7 +30,8 @@ export function SendingState({ address, optedOut }: { address: string; optedOut?
     {
       refetchInterval: (query) =>
         optedOut !== undefined &&
-        query.state.data?.opted_out !== optedOut &&
+        query.state.data !== undefined &&
+        query.state.data.opted_out !== optedOut &&
         query.state.dataUpdateCount < CATCH_UP_READS
           ? CATCH_UP_MS
           : false,
