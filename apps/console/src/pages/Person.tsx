@@ -1,7 +1,6 @@
 /**
  * One person: addresses (each with what message-sender will do with a send to it), consent (history, opt-out,
- * opt-in, forget), subscriptions (with their next sends: their
- * schedule's next runs), and messages both ways.
+ * opt-in, forget), subscriptions (with their next sends: their schedule's next runs), and messages both ways.
  */
 import { Loaded, Table, useApi, when } from "../ui.tsx";
 import { Consent, SENDABLE_TYPES, SendingState } from "./PersonConsent.tsx";
