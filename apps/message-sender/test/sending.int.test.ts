@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { expectError, waitFor } from "@tidings/testing";
+import { adminAuth, expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { AddressBookReader, forgetIdentity, recordIdentity } from "../src/recipients/address-book.ts";
 import { address, identityEvent, msisdn, statusesOf, waitForIdle } from "./helpers.ts";
@@ -271,6 +271,97 @@ describe("the scheduler schedule that created an outbound", () => {
       metadata: {},
       created_by_schedule: schedule,
     });
+    expectError(forged, 400, "VALIDATION_FAILED");
+  });
+});
+
+describe("the subscription and message an outbound is", () => {
+  it("is stored from outbound.send's created_by_subscription and sequence_number, answered, kept by a redaction, and filtered on", async ({
+    svc,
+  }) => {
+    const person = identityEvent([address("msisdn", msisdn(), { default: true })]);
+    await addToBook(svc, person, "identity.created");
+    const [subscription, other] = [randomUUID(), randomUUID()];
+    const week12 = randomUUID();
+    const otherSend = randomUUID();
+    await svc.broker.publish("outbound.send", {
+      id: week12,
+      to_identity: person.id,
+      content: "Week 12: your baby can hear you",
+      metadata: {},
+      priority: "bulk",
+      created_by_subscription: subscription,
+      sequence_number: 12,
+    });
+    await svc.broker.publish("outbound.send", {
+      id: otherSend,
+      to_identity: person.id,
+      content: "Welcome to baby messages",
+      metadata: {},
+      created_by_subscription: other,
+      sequence_number: 1,
+    });
+    const origin = { created_by_subscription: subscription, sequence_number: 12 };
+    expect(await finalOutbound(svc, week12)).toMatchObject({ status: "delivered", ...origin });
+    expect(await finalOutbound(svc, otherSend)).toMatchObject({
+      created_by_subscription: other,
+      sequence_number: 1,
+    });
+    const direct = (await post(svc, { to_identity: person.id, content: "Direct", metadata: {} })).json();
+    expect(direct).toMatchObject({ created_by_subscription: null, sequence_number: null });
+    expect(await finalOutbound(svc, direct.id)).toMatchObject({
+      status: "delivered",
+      created_by_subscription: null,
+      sequence_number: null,
+    });
+
+    // The helpdesk's list of a person's messages says which is which.
+    const messages = await svc.app.inject({
+      url: `/api/v1/identities/${person.id}/messages/`,
+      headers: adminAuth,
+    });
+    expect(
+      messages
+        .json()
+        .results.map((m: Record<string, unknown>) => [m.id, m.created_by_subscription, m.sequence_number]),
+    ).toEqual(
+      expect.arrayContaining([
+        [week12, subscription, 12],
+        [otherSend, other, 1],
+        [direct.id, null, null],
+      ]),
+    );
+
+    // Not personal data: a redaction keeps them (and the filter still finds the tombstone).
+    const redacted = await svc.app.inject({
+      method: "DELETE",
+      url: `/api/v1/outbound/${week12}/`,
+      headers: adminAuth,
+    });
+    expect(redacted.statusCode).toBe(204);
+    expect((await finalOutbound(svc, week12)).content).toBeNull();
+
+    const listed = async (query: string) => {
+      const res = await svc.app.inject({ url: `/api/v1/outbound/?${query}`, headers: adminAuth });
+      expect(res.statusCode, query).toBe(200);
+      return res.json().results as Record<string, unknown>[];
+    };
+    const ofSubscription = await listed(`created_by_subscription=${subscription}`);
+    expect(ofSubscription).toEqual([
+      expect.objectContaining({ id: week12, redacted: true, content: null, ...origin }),
+    ]);
+    expect((await listed(`created_by_subscription=${other}`)).map((o) => o.id)).toEqual([otherSend]);
+    expect(await listed(`created_by_subscription=${randomUUID()}`)).toEqual([]);
+    expect(
+      (await listed(`to_identity=${person.id}&created_by_subscription=${other}`)).map((o) => o.id),
+    ).toEqual([otherSend]);
+
+    const bad = await svc.app.inject({
+      url: "/api/v1/outbound/?created_by_subscription=week-12",
+      headers: adminAuth,
+    });
+    expectError(bad, 400, "VALIDATION_FAILED");
+    const forged = await post(svc, { to_addr: msisdn(), content: "x", metadata: {}, ...origin });
     expectError(forged, 400, "VALIDATION_FAILED");
   });
 });

@@ -139,6 +139,8 @@ export async function createOutbound(
     createdAt: now,
     createdBy: actor.userId,
     createdBySchedule: null,
+    createdBySubscription: null,
+    sequenceNumber: null,
     updatedAt: now,
     updatedBy: actor.userId,
     batchId: null,
@@ -185,6 +187,7 @@ export function listOutbounds(
       {
         toAddr: query.to_addr && { in: query.to_addr },
         toIdentity: query.to_identity && { in: query.to_identity },
+        createdBySubscription: query.created_by_subscription,
         createdAt: { gte: query.after, lte: query.before },
         delivered: query.delivered,
         status: query.status && { in: query.status },

@@ -35,6 +35,8 @@ export function toOutbound(row: OutboundRow): OutboundFields {
     created_at: row.createdAt.toISOString(),
     created_by: row.createdBy,
     created_by_schedule: row.createdBySchedule,
+    created_by_subscription: row.createdBySubscription,
+    sequence_number: row.sequenceNumber,
     updated_at: row.updatedAt.toISOString(),
     updated_by: row.updatedBy,
     redacted: row.redactedAt !== null,

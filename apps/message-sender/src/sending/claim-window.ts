@@ -109,6 +109,8 @@ type ClaimInput = { recipient: string | null; recipient_hash: string | null } & 
     | "not_before"
     | "expires_at"
     | "created_by_schedule"
+    | "created_by_subscription"
+    | "sequence_number"
   >;
 
 type Row = Omit<Claimed, "claim" | "checked"> & {
@@ -250,7 +252,8 @@ export function claimStatement(
       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
         id uuid, to_addr text, to_identity uuid, content text, channel text, metadata jsonb, resend boolean,
         priority outbound_priority, sending_window jsonb, not_before timestamptz, expires_at timestamptz,
-        created_by_schedule uuid, sensitive boolean, recipient text, recipient_hash text)
+        created_by_schedule uuid, created_by_subscription uuid, sequence_number int, sensitive boolean,
+        recipient text, recipient_hash text)
     ), claimable AS (
       SELECT id, claimed_by AS previous_worker, claimed_until AS previous_until FROM outbound
       WHERE id = ANY(ARRAY(SELECT id FROM input)) AND status = 'queued' AND (claimed_until IS NULL OR claimed_until < now())
@@ -264,9 +267,11 @@ export function claimStatement(
         c.previous_until
     ), stored AS (
       INSERT INTO outbound (id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window,
-                            not_before, expires_at, created_by_schedule, sensitive, claimed_by, claimed_until)
+                            not_before, expires_at, created_by_schedule, created_by_subscription, sequence_number,
+                            sensitive, claimed_by, claimed_until)
       SELECT id, to_addr, to_identity, content, channel, metadata, resend, priority, sending_window, not_before,
-        expires_at, created_by_schedule, sensitive, $2, now() + make_interval(secs => $3::float8)
+        expires_at, created_by_schedule, created_by_subscription, sequence_number, sensitive, $2,
+        now() + make_interval(secs => $3::float8)
       FROM input i
       ORDER BY id
       ON CONFLICT (id) DO NOTHING

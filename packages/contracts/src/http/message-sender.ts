@@ -128,6 +128,13 @@ export const Outbound = Type.Object({
   created_by: Actor,
   /** Read-only: the scheduler schedule whose slot published this send, if a schedule created it. */
   created_by_schedule: Nullable(Uuid),
+  /**
+   * Read-only: the subscription whose stage-based message this is (its `outbound.send`'s `created_by_subscription`,
+   * on every scheduled send and resend of a subscription's message); null for any other send.
+   */
+  created_by_subscription: Nullable(Uuid),
+  /** Read-only, with `created_by_subscription`: the message's position in its message set (1 the first). */
+  sequence_number: Nullable(Type.Integer({ minimum: 1 })),
   updated_at: IsoDateTime,
   updated_by: Actor,
   /**
@@ -139,13 +146,16 @@ export const Outbound = Type.Object({
 export type Outbound = Static<typeof Outbound>;
 
 /**
- * `GET /api/v1/outbound/`: Seed's filters, and the helpdesk's (`channel`, `provider_id`, `attempts__gte`/`__lte`).
+ * `GET /api/v1/outbound/`: Seed's filters, and the helpdesk's (`channel`, `provider_id`, `attempts__gte`/`__lte`,
+ * `created_by_subscription`: one subscription's messages).
  * `to_addr`, `to_identity`, `status` and `channel` may repeat (`?status=failed&status=expired`: any of them);
  * `created_at` and `updated_at` take Django's `__gte`, `__gt`, `__lte` and `__lt` lookups.
  */
 export const OutboundListQuery = listQuery({
   to_addr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { maxItems: 100 })),
   to_identity: Type.Optional(Type.Array(Uuid, { maxItems: 100 })),
+  /** The messages of one subscription (its stage-based sends and resends: `created_by_subscription`). */
+  created_by_subscription: Type.Optional(Uuid),
   /** created_at at or before this time. */
   before: Type.Optional(IsoDateTime),
   /** created_at at or after this time. */

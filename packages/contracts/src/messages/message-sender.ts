@@ -56,6 +56,18 @@ export const OutboundSend = Type.Object({
    * outbound as its creator. Absent for every other sender.
    */
   created_by_schedule: Type.Optional(Uuid),
+  /**
+   * The subscription whose stage-based message this is (set by the subscription service on every send of a
+   * subscription's schedule and every resend of its message); message-sender stores it on the outbound, so a
+   * helpdesk can tell which subscription sent a message. Absent for every other sender (hubs' sends, topic
+   * broadcasts, the scheduler).
+   */
+  created_by_subscription: Type.Optional(Uuid),
+  /**
+   * With `created_by_subscription`: the message's position in its message set (its `sequence_number`, 1 the
+   * first), so "did she get week 12's message?" has an answer. Absent for every other sender.
+   */
+  sequence_number: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
   /** Sensitive content (a verification code): masked in the API and not kept once the send is final. */
   sensitive: Type.Optional(Type.Boolean()),
 });
