@@ -46,7 +46,13 @@ describe("POST /api/v1/subscriptions/{id}/resend on subscriptions that are no lo
 
     const { answer, sent } = await resend(svc, capture, sub.id);
     expect(answer).toMatchObject({ accepted: true, sequence_number: 3 });
-    expect(sent).toMatchObject({ content: `${SET}/3`, resend: true, to_identity: sub.identity });
+    expect(sent).toMatchObject({
+      content: `${SET}/3`,
+      resend: true,
+      to_identity: sub.identity,
+      created_by_subscription: sub.id,
+      sequence_number: 3,
+    });
     expect(await reload(svc, sub.id)).toEqual(before);
     const message3 = await svc.db.messageCopy.findFirstOrThrow({
       where: { messagesetId: SET, sequenceNumber: 3 },

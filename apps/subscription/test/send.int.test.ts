@@ -63,6 +63,12 @@ describe("sending on a schedule", () => {
     expect(done).toMatchObject({ completed: true, active: false, processStatus: 2, nextSequenceNumber: 3 });
     await waitFor(() => t.sendsTo(eng.identity).length === 3, { what: "third send" });
     expect(t.sendsTo(eng.identity).map((s) => s.content)).toEqual(["one", "two", "three"]);
+    // Each send says which subscription sent it and which message of the set it is (the helpdesk's "which was this?").
+    expect(t.sendsTo(eng.identity).map((s) => [s.created_by_subscription, s.sequence_number])).toEqual([
+      [eng.id, 1],
+      [eng.id, 2],
+      [eng.id, 3],
+    ]);
     expect(new Set(t.sendsTo().map((s) => s.id)).size).toBe(t.sendsTo().length);
 
     // Rolled over to set 2 on its default schedule (2), starting at message 1.
@@ -79,7 +85,11 @@ describe("sending on a schedule", () => {
     await t.fire(SLOT_4, 1);
     await t.fire(SLOT_4, 2);
     await waitFor(() => t.sendsTo(eng.identity).length === 4, { what: "rollover send" });
-    expect(t.sendsTo(eng.identity)[3]?.content).toBe("baby one");
+    expect(t.sendsTo(eng.identity)[3]).toMatchObject({
+      content: "baby one",
+      created_by_subscription: next?.id,
+      sequence_number: 1,
+    });
     expect(t.sendsTo(inactive.identity)).toHaveLength(0);
     await new Promise((r) => setTimeout(r, 300));
     expect(t.sendsTo(eng.identity)).toHaveLength(4);
@@ -180,7 +190,13 @@ describe("sending on request", () => {
     const sent = await waitFor(() => t.sendsTo(sub.identity).find((s) => s.id === res.json().outbound), {
       what: "resend",
     });
-    expect(sent).toMatchObject({ content: "two", resend: true, priority: "normal" });
+    expect(sent).toMatchObject({
+      content: "two",
+      resend: true,
+      priority: "normal",
+      created_by_subscription: sub.id,
+      sequence_number: 2,
+    });
     expect((await t.reload(sub.id)).nextSequenceNumber).toBe(3);
     const again = await svc.app.inject({
       method: "POST",

@@ -17,11 +17,16 @@ const CALLING_HOURS_KEYS = ["voice_days", "voice_times"] as const;
  * an audio set sends `metadata.voice_speech_url`, always a list (`[prepend, file]` when prepending), and the
  * subscription's `voice_days` / `voice_times` (the message sender calls only then).
  * Scheduled sends take the `bulk` lane, so a large tick never delays codes or one-off sends; an operator's
- * resend goes in the `normal` lane.
+ * resend goes in the `normal` lane. Every send says which message it is: the subscription
+ * (`created_by_subscription`) and the message's `sequence_number` in its set, which message-sender keeps on the
+ * outbound for the helpdesk.
  */
 export function outboundFor(input: {
   id: string;
   identity: string;
+  /** The subscription it is sent for, and the message's position in its set. */
+  subscription: string;
+  sequenceNumber: number;
   contentType: string;
   channel: string | null;
   message: OutboundMessage;
@@ -60,6 +65,8 @@ export function outboundFor(input: {
     priority: input.resend ? "normal" : "bulk",
     ...(input.sendingWindow ? { sending_window: input.sendingWindow } : {}),
     ...(input.resend ? { resend: true } : {}),
+    created_by_subscription: input.subscription,
+    sequence_number: input.sequenceNumber,
   };
 }
 

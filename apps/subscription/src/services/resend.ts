@@ -43,6 +43,8 @@ export async function resendLast(
       payload: outboundFor({
         id: outbound,
         identity: sub.identity,
+        subscription: sub.id,
+        sequenceNumber: sequence,
         contentType: set?.contentType ?? "text",
         channel: channelFor(preference, set?.contentType ?? "text", set?.channel ?? null),
         message: {

@@ -203,6 +203,8 @@ export async function sendBatch(
             payload: outboundFor({
               id,
               identity: sub.identity,
+              subscription: sub.id,
+              sequenceNumber: sequence,
               contentType: set.contentType,
               channel: channelFor(preferences.get(sub.identity), set.contentType, set.channel),
               message: found[i] as OutboundMessage,
