@@ -24,9 +24,9 @@ const PAGES = [
 ] as const;
 
 function Page({ route }: { route: string[] }) {
-  const [page, id] = route;
+  const [page, id, sub, subscription] = route;
   if (page === "people" && id) {
-    return <Person id={id} />;
+    return <Person id={id} subscription={sub === "subscription" ? subscription : undefined} />;
   }
   if (page === "content") {
     return <Content setId={id ? Number(id) : undefined} />;

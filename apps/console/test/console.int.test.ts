@@ -1,7 +1,8 @@
 /**
  * The operator console in Debian's Chromium against the real services: sign in, find a person, send and watch the
  * status change, record consent (and see message-sender's copy follow it), forget; what message-sender will do for an
- * address nobody has; edit a message and see its segments as typed; replay a dead letter. Each
+ * address nobody has; see which subscription message a person was sent; edit a message and see its segments as
+ * typed; replay a dead letter. Each
  * page is checked with axe-core and kept as a screenshot (desktop and phone) in test-artifacts/.
  */
 import { randomUUID } from "node:crypto";
@@ -127,6 +128,78 @@ describe("the operator console", { timeout: 60_000 }, () => {
     await status.getByText(/sending: stopped \(stop, since /).waitFor();
     expect(await status.textContent()).toContain("Nobody has that address.");
     await expectAccessibleAndKeep(page, "people-nobody");
+  });
+
+  it("shows a person's stage-based message with its set and position, and one subscription's messages", async ({
+    stack,
+    page,
+  }) => {
+    const person = await createPerson(stack);
+    const label = `Pregnancy SMS ${unique()}`;
+    const schedule = await ok(
+      stack.api.content.POST("/api/v1/schedule/", { body: { minute: "0", hour: "8" } }),
+    );
+    const set = await ok(
+      stack.api.content.POST("/api/v1/messageset/", {
+        body: { short_name: `pregnancy.${unique()}`, label, default_schedule: schedule.id },
+      }),
+    );
+    await ok(
+      stack.api.content.POST("/api/v1/message/", {
+        body: {
+          messageset: set.id,
+          sequence_number: 12,
+          lang: "eng_ZA",
+          text_content: "Week 12: baby can hear you",
+        },
+      }),
+    );
+    await waitFor(
+      () =>
+        stack.services.subscription.db.messageCopy.findFirst({
+          where: { messagesetId: set.id, sequenceNumber: 12 },
+        }),
+      { what: "the subscription service's copy of message 12", timeoutMs: 20_000 },
+    );
+    const subscription = await ok(
+      stack.api.subscription.POST("/api/v1/subscriptions/", {
+        body: {
+          identity: person.id,
+          messageset: set.id,
+          lang: "eng_ZA",
+          schedule: schedule.id,
+          next_sequence_number: 12,
+        },
+      }),
+    );
+    // The schedule's slot, now (Seed's send trigger): the fan-out sends her message 12.
+    await ok(
+      stack.api.subscription.POST("/api/v1/schedule/{id}/send/", { params: { path: { id: schedule.id } } }),
+    );
+    await ok(
+      stack.api.messageSender.POST("/api/v1/outbound/", {
+        params: { header: { "Idempotency-Key": randomUUID() } },
+        body: { to_identity: person.id, content: "Your clinic visit is on Friday", metadata: {} },
+      }),
+    );
+
+    await page.goto(`/#/people/${person.id}`);
+    const messages = page.getByRole("table", { name: "Messages, newest first" });
+    const week12 = messages.getByRole("row", { name: /Week 12: baby can hear you/ });
+    await week12.getByRole("cell", { name: `${label} · message 12` }).waitFor({ timeout: 20_000 });
+    const oneOff = messages.getByRole("row", { name: /Your clinic visit is on Friday/ });
+    expect(await oneOff.getByRole("cell").nth(2).textContent()).toBe("—");
+
+    await page
+      .getByRole("table", { name: "Subscriptions" })
+      .getByRole("row", { name: new RegExp(label) })
+      .getByRole("link", { name: "Messages" })
+      .click();
+    await page.getByText(`Only the messages of the subscription to ${label}.`).waitFor();
+    expect(page.url()).toContain(`/subscription/${subscription.id}`);
+    await week12.getByText("delivered").waitFor({ timeout: 20_000 });
+    expect(await messages.getByRole("row").count()).toBe(2); // the head and message 12, not the one-off send
+    await expectAccessibleAndKeep(page, "person-subscription-messages");
   });
 
   it("edits a message, showing encoding and segments as it is typed", async ({ stack, page }) => {

@@ -1,10 +1,12 @@
 /**
  * One person: addresses (each with what message-sender will do with a send to it), consent (history, opt-out,
- * opt-in, forget), subscriptions (with their next sends: their schedule's next runs), and messages both ways.
+ * opt-in, forget), subscriptions (with their next sends: their schedule's next runs, and a link to their messages),
+ * and messages both ways (all of them, or one subscription's).
  */
 import { Loaded, Table, useApi, when } from "../ui.tsx";
 import { Consent, SENDABLE_TYPES, SendingState } from "./PersonConsent.tsx";
 import { Messages } from "./PersonMessages.tsx";
+import { usePersonSubscriptions } from "./person-subscriptions.ts";
 import { NextRuns } from "./Schedules.tsx";
 
 export interface Address {
@@ -22,9 +24,7 @@ export function addressesOf(details: Record<string, unknown>): Address[] {
 }
 
 function Subscriptions({ id }: { id: string }) {
-  const subscriptions = useApi(["subscriptions", id], (c) =>
-    c.subscription.GET("/api/v1/subscriptions/", { params: { query: { identity: id } } }),
-  );
+  const subscriptions = usePersonSubscriptions(id);
   return (
     <section aria-labelledby="subscriptions">
       <h2 id="subscriptions">Subscriptions</h2>
@@ -35,18 +35,21 @@ function Subscriptions({ id }: { id: string }) {
           ) : (
             <Table
               caption="Subscriptions"
-              head={["Message set", "Position", "Language", "Active", "Next sends", "Created"]}
+              head={["Message set", "Position", "Language", "Active", "Next sends", "Created", ""]}
             >
               {page.results.map((s) => (
                 <tr key={s.id}>
                   <td>
-                    <a href={`#/content/${s.messageset}`}>Set {s.messageset}</a>
+                    <a href={`#/content/${s.messageset}`}>{s.messageset_label || `Set ${s.messageset}`}</a>
                   </td>
                   <td>{s.next_sequence_number}</td>
                   <td>{s.lang}</td>
                   <td>{s.completed ? "completed" : s.active ? "active" : "inactive"}</td>
                   <td>{s.active && !s.completed ? <NextRuns id={s.schedule} /> : "—"}</td>
                   <td>{when(s.created_at)}</td>
+                  <td>
+                    <a href={`#/people/${id}/subscription/${s.id}`}>Messages</a>
+                  </td>
                 </tr>
               ))}
             </Table>
@@ -57,7 +60,8 @@ function Subscriptions({ id }: { id: string }) {
   );
 }
 
-export function Person({ id }: { id: string }) {
+/** A person's page; with `subscription`, its messages are only that subscription's. */
+export function Person({ id, subscription }: { id: string; subscription?: string }) {
   const identity = useApi(["identity", id], (c) =>
     c.identity.GET("/api/v1/identities/{id}/", { params: { path: { id } } }),
   );
@@ -95,7 +99,7 @@ export function Person({ id }: { id: string }) {
             </section>
             <Consent id={id} addresses={addresses} />
             <Subscriptions id={id} />
-            <Messages id={id} />
+            <Messages id={id} subscription={subscription} />
           </>
         );
       }}

@@ -1,8 +1,12 @@
-/** A person's messages both ways (refreshed live), each outbound's status history, resend, and a one-off send. */
+/**
+ * A person's messages both ways (refreshed live), or one subscription's, each outbound's status history, the set
+ * and position of a subscription's message, resend, and a one-off send.
+ */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useState } from "react";
-import { ok } from "../api.ts";
+import { type FormEvent, useMemo, useState } from "react";
+import { ok, type TidingsClient } from "../api.ts";
 import { ErrorNote, Loaded, Table, useClient, when } from "../ui.tsx";
+import { originOf, usePersonSubscriptions } from "./person-subscriptions.ts";
 
 const RESENDABLE = new Set(["failed", "expired"]);
 
@@ -73,20 +77,41 @@ function SendForm({ id }: { id: string }) {
   );
 }
 
-export function Messages({ id }: { id: string }) {
+/**
+ * The person's newest 50 messages both ways (message-sender's helpdesk list), or with `subscription` the newest 50
+ * that subscription sent (`GET /api/v1/outbound/?created_by_subscription=`, all outbounds).
+ */
+async function personMessages(client: TidingsClient, id: string, subscription: string | undefined) {
+  if (!subscription) {
+    return ok(
+      client.messageSender.GET("/api/v1/identities/{identity_id}/messages/", {
+        params: { path: { identity_id: id }, query: { limit: 50 } },
+      }),
+    );
+  }
+  const page = await ok(
+    client.messageSender.GET("/api/v1/outbound/", {
+      params: { query: { created_by_subscription: subscription, limit: 50 } },
+    }),
+  );
+  return { ...page, results: page.results.map((o) => ({ ...o, direction: "outbound" as const })) };
+}
+
+export function Messages({ id, subscription }: { id: string; subscription?: string }) {
   const client = useClient();
   const queryClient = useQueryClient();
   const [open, setOpen] = useState<string | null>(null);
   const messages = useQuery({
-    queryKey: ["messages", id],
+    queryKey: ["messages", id, subscription ?? null],
     refetchInterval: 2_000,
-    queryFn: () =>
-      ok(
-        client.messageSender.GET("/api/v1/identities/{identity_id}/messages/", {
-          params: { path: { identity_id: id }, query: { limit: 50 } },
-        }),
-      ),
+    queryFn: () => personMessages(client, id, subscription),
   });
+  // Which set each of the person's subscriptions sends: a subscription's message shows its set and position.
+  const subscriptions = usePersonSubscriptions(id);
+  const labels = useMemo(
+    () => new Map((subscriptions.data?.results ?? []).map((s) => [s.id, s.messageset_label])),
+    [subscriptions.data],
+  );
   const resend = useMutation({
     mutationFn: (outbound: string) =>
       ok(client.messageSender.POST("/api/v1/outbound/resend/", { body: { ids: [outbound] } })),
@@ -95,7 +120,13 @@ export function Messages({ id }: { id: string }) {
   return (
     <section aria-labelledby="messages">
       <h2 id="messages">Messages</h2>
-      <SendForm id={id} />
+      {subscription && (
+        <p>
+          Only the messages of the subscription to {labels.get(subscription) || <code>{subscription}</code>}.{" "}
+          <a href={`#/people/${id}`}>Show all messages</a>
+        </p>
+      )}
+      {!subscription && <SendForm id={id} />}
       <ErrorNote error={resend.error} />
       {resend.data && (
         <p role="status">
@@ -110,11 +141,15 @@ export function Messages({ id }: { id: string }) {
           page.results.length === 0 ? (
             <p>No messages yet.</p>
           ) : (
-            <Table caption="Messages, newest first" head={["When", "Direction", "Content", "Status", ""]}>
+            <Table
+              caption="Messages, newest first"
+              head={["When", "Direction", "Message set", "Content", "Status", ""]}
+            >
               {page.results.map((m) => (
                 <tr key={m.id}>
                   <td>{when(m.created_at)}</td>
                   <td>{m.direction === "outbound" ? "sent" : "received"}</td>
+                  <td>{(m.direction === "outbound" && originOf(m, labels)) || "—"}</td>
                   <td className="content">{m.content ?? "—"}</td>
                   <td>
                     {m.direction === "outbound" ? (
