@@ -1,5 +1,19 @@
 import type { SendingWindow } from "./messages/message-sender.ts";
 
+/**
+ * A time as every API answer and hook body renders it: Seed's (Django REST Framework's) form, ISO 8601 in UTC with
+ * six fraction digits and `Z` (`2016-08-29T11:50:03.123000Z`), where `toISOString()` gives three. Hubs written for
+ * Seed read these strings by position (HelloMama: `created_at.replace("T", " ")[:-8]` for the seconds), so the
+ * fraction is always there, zeros included. The stored times have milliseconds: the last three digits are `000`.
+ * Null (or undefined) stays null. A string operation on `toISOString()`, cheap enough for the send path's answers.
+ * What clients send is read in either form (`new Date` and the `date-time` format take any number of digits).
+ */
+export function toSeedTime(at: Date): string;
+export function toSeedTime(at: Date | null | undefined): string | null;
+export function toSeedTime(at: Date | null | undefined): string | null {
+  return at ? `${at.toISOString().slice(0, -1)}000Z` : null;
+}
+
 /** Whether the runtime knows `zone` as an IANA time zone (e.g. `Africa/Johannesburg`). */
 export function isTimeZone(zone: string): boolean {
   try {
