@@ -1,4 +1,4 @@
-import type { ConsentEntry, OptOut, OptOutSearchQuery } from "@tidings/contracts";
+import { type ConsentEntry, type OptOut, type OptOutSearchQuery, toSeedTime } from "@tidings/contracts";
 import type { PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { identityNotFound } from "../errors.ts";
@@ -21,7 +21,7 @@ const toConsentEntry = (row: ConsentEvent): ConsentEntry => ({
   source_id: row.sourceId,
   reason: row.reason,
   record: row.recordId,
-  created_at: row.createdAt.toISOString(),
+  created_at: toSeedTime(row.createdAt),
   created_by: row.createdBy,
 });
 

@@ -7,6 +7,7 @@ import {
   type OptIn,
   type OptOut,
   type OptOutType,
+  toSeedTime,
 } from "@tidings/contracts";
 import { forgetHookDeliveries, publish } from "@tidings/hooks";
 import { forgetPlatformRecords } from "@tidings/service-kit";
@@ -47,7 +48,7 @@ export const toOptOut = (row: OptOutRow): OptOut => ({
   request_source: row.requestSource,
   requestor_source_id: row.requestorSourceId,
   reason: row.reason,
-  created_at: row.createdAt.toISOString(),
+  created_at: toSeedTime(row.createdAt),
 });
 
 const toOptIn = (row: OptInRow): OptIn => ({
@@ -57,7 +58,7 @@ const toOptIn = (row: OptInRow): OptIn => ({
   address: row.address,
   request_source: row.requestSource,
   requestor_source_id: row.requestorSourceId,
-  created_at: row.createdAt.toISOString(),
+  created_at: toSeedTime(row.createdAt),
 });
 
 /**

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type {
-  CreateIdentityBody,
-  Identity,
-  IdentityAddress,
-  IdentityListQuery,
-  PatchIdentityBody,
+import {
+  type CreateIdentityBody,
+  type Identity,
+  type IdentityAddress,
+  type IdentityListQuery,
+  type PatchIdentityBody,
+  toSeedTime,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
 import { found, type PageParams } from "@tidings/service-kit";
@@ -35,9 +36,9 @@ export function toIdentity(row: IdentityRow): Identity {
     details: row.details as Identity["details"],
     communicate_through: row.communicateThrough,
     operator: row.operator,
-    created_at: row.createdAt.toISOString(),
+    created_at: toSeedTime(row.createdAt),
     created_by: row.createdBy,
-    updated_at: row.updatedAt.toISOString(),
+    updated_at: toSeedTime(row.updatedAt),
     updated_by: row.updatedBy,
   };
 }

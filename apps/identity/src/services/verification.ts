@@ -1,6 +1,6 @@
 import { createHash, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
-import type { ConfirmVerifyBody, VerifyBody } from "@tidings/contracts";
+import { type ConfirmVerifyBody, toSeedTime, type VerifyBody } from "@tidings/contracts";
 import type { Db } from "../db.ts";
 import {
   addressNotOnIdentity,
@@ -81,7 +81,7 @@ export function verificationCodes(db: Db, settings: VerificationSettings) {
           },
           correlationId: actor.correlationId,
         });
-        return { expires_at: expiresAt.toISOString() };
+        return { expires_at: toSeedTime(expiresAt) };
       });
     },
 
