@@ -129,7 +129,7 @@ describe("the per-person daily cap", () => {
     const rows = await settled(svc, first);
     expect(rows.filter((o) => o.status === "delivered")).toHaveLength(2);
     const [deferred] = rows.filter((o) => o.status === "queued");
-    expect(deferred).toMatchObject({ attempts: 0, not_before: "2026-03-10T23:00:00.000Z" });
+    expect(deferred).toMatchObject({ attempts: 0, not_before: "2026-03-10T23:00:00.000000Z" });
     expect(new Date(deferred.not_before).toLocaleString("sv-SE", { timeZone: "Asia/Tokyo" })).toBe(
       "2026-03-11 08:00:00",
     );
@@ -151,7 +151,7 @@ describe("the per-person daily cap", () => {
     await waitFor(async () => (await outbound(svc, third)).status === "delivered", { what: "the third" });
     const fourth = await send(svc, { to_identity: person, channel: "LOG" });
     const [waiting] = await settled(svc, [fourth]);
-    expect(waiting).toMatchObject({ status: "queued", not_before: "2026-03-10T15:00:00.000Z" });
+    expect(waiting).toMatchObject({ status: "queued", not_before: "2026-03-10T15:00:00.000000Z" });
     expect(await count(svc, person, "2026-03-10")).toBe(3);
 
     // Midnight in Tokyo: the LOG one goes; DAY's window is still closed.

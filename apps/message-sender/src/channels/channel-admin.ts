@@ -5,6 +5,7 @@ import {
   type PatchChannelBody,
   type RedeliveryPolicy,
   SECRET_MASK,
+  toSeedTime,
 } from "@tidings/contracts";
 import { isUniqueViolation, type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
@@ -48,8 +49,8 @@ export function toChannel(row: ChannelRow, defaults: RedeliveryPolicy): ChannelR
     sending_window: row.sendingWindow as ChannelResponse["sending_window"],
     daily_cap: row.dailyCap,
     redelivery: effectivePolicy(row.redelivery, defaults),
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    created_at: toSeedTime(row.createdAt),
+    updated_at: toSeedTime(row.updatedAt),
   };
 }
 

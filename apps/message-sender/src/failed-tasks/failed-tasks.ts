@@ -1,4 +1,4 @@
-import type { FailedTask } from "@tidings/contracts";
+import { type FailedTask, toSeedTime } from "@tidings/contracts";
 import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
@@ -10,7 +10,7 @@ const toFailedTask = (row: OutboundSendFailure): FailedTask => ({
   outbound: row.outboundId,
   reason: row.reason,
   attempts: row.attempts,
-  initiated_at: row.initiatedAt.toISOString(),
+  initiated_at: toSeedTime(row.initiatedAt),
 });
 
 /** Failed tasks, of the outbounds `visible` (see visibility.ts) lets the reader see. */

@@ -1,4 +1,4 @@
-import type { OutboundHistory, OutboundHistoryEntry } from "@tidings/contracts";
+import { type OutboundHistory, type OutboundHistoryEntry, toSeedTime } from "@tidings/contracts";
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { OutboundPastAttempt, Prisma } from "../generated/prisma/client.ts";
@@ -16,7 +16,7 @@ const isObject = (value: Prisma.JsonValue): value is Prisma.JsonObject =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
 const toEntry = (entry: Prisma.JsonObject): OutboundHistoryEntry => ({
-  at: new Date(text(entry, "at") ?? 0).toISOString(),
+  at: toSeedTime(new Date(text(entry, "at") ?? 0)),
   status: text(entry, "status") as OutboundHistoryEntry["status"],
   channel: text(entry, "channel"),
   provider_id: text(entry, "provider_id"),
@@ -39,7 +39,7 @@ export function historyEntries(
   const changes = (Array.isArray(history) ? history : []).filter(isObject).map(toEntry);
   const late = pastAttempts.map(
     (p): OutboundHistoryEntry => ({
-      at: (p.lateAt as Date).toISOString(),
+      at: toSeedTime(p.lateAt as Date),
       status: p.lateStatus as OutboundHistoryEntry["status"],
       channel: p.channel,
       provider_id: p.providerId,
@@ -67,8 +67,8 @@ export async function outboundHistory(
   return {
     id: outbound.id,
     status: outbound.status,
-    created_at: outbound.createdAt.toISOString(),
-    redacted_at: outbound.redactedAt?.toISOString() ?? null,
+    created_at: toSeedTime(outbound.createdAt),
+    redacted_at: toSeedTime(outbound.redactedAt),
     history: historyEntries(outbound.history, outbound.pastAttempts),
   };
 }

@@ -5,6 +5,7 @@ import {
   type InboundListQuery,
   type InboundReceived,
   isUuid,
+  toSeedTime,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
 import { found, type PageParams } from "@tidings/service-kit";
@@ -53,9 +54,9 @@ export function toInbound(row: InboundRow): InboundFields {
     transport_type: row.transportType,
     keyword: row.keyword,
     helper_metadata: row.helperMetadata as Inbound["helper_metadata"],
-    created_at: row.createdAt.toISOString(),
+    created_at: toSeedTime(row.createdAt),
     created_by: row.createdBy,
-    updated_at: row.updatedAt.toISOString(),
+    updated_at: toSeedTime(row.updatedAt),
   };
 }
 
@@ -71,8 +72,8 @@ const inboundHookData = (row: InboundRow) => ({
   transport_name: row.channel,
   transport_type: null,
   helper_metadata: row.helperMetadata as Record<string, unknown>,
-  created_at: row.createdAt.toISOString(),
-  updated_at: row.createdAt.toISOString(),
+  created_at: toSeedTime(row.createdAt),
+  updated_at: toSeedTime(row.createdAt),
   channel: row.channel,
   keyword: row.keyword as InboundKeyword | null,
   reply_to_outbound: row.replyTo,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { enqueue } from "@tidings/amqp";
-import { type Batch, type CreateBatchBody, deterministicId } from "@tidings/contracts";
+import { type Batch, type CreateBatchBody, deterministicId, toSeedTime } from "@tidings/contracts";
 import { type PageParams, pageSlice } from "@tidings/service-kit";
 import { notAllowed, recipientsNotAllowed } from "../api-keys/sending-rules.ts";
 import type { ChannelCache } from "../channels/channel-cache.ts";
@@ -200,7 +200,7 @@ function toBatch(row: OutboundBatch, counts: Record<string, number>): Batch {
     template_version: row.templateVersion,
     test: row.test,
     status_counts: counts,
-    created_at: row.createdAt.toISOString(),
+    created_at: toSeedTime(row.createdAt),
     created_by: row.createdBy,
   };
 }

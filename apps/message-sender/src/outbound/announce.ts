@@ -1,5 +1,5 @@
 import type { OutboxMessage } from "@tidings/amqp";
-import type { OutboundStatusChanged } from "@tidings/contracts";
+import { type OutboundStatusChanged, toSeedTime } from "@tidings/contracts";
 import { type HookEvent, publish } from "@tidings/hooks";
 import type { Tx } from "../db.ts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
@@ -111,7 +111,7 @@ export function hooksFor(
       data: {
         ...statusOf(row, reason),
         attempts: facts.attempts,
-        at: row.updatedAt.toISOString(),
+        at: toSeedTime(row.updatedAt),
       },
     });
   }

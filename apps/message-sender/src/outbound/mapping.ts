@@ -1,4 +1,4 @@
-import type { Outbound, OutboundSend } from "@tidings/contracts";
+import { type Outbound, type OutboundSend, toSeedTime } from "@tidings/contracts";
 import type { Outbound as OutboundRow } from "../generated/prisma/client.ts";
 
 // An outbound row as the API shows it, and as the outbound.send command that sends it.
@@ -30,14 +30,14 @@ export function toOutbound(row: OutboundRow): OutboundFields {
     template_version: row.templateVersion,
     priority: row.priority,
     sending_window: row.sendingWindow as Outbound["sending_window"],
-    not_before: row.notBefore?.toISOString() ?? null,
-    expires_at: row.expiresAt?.toISOString() ?? null,
-    created_at: row.createdAt.toISOString(),
+    not_before: toSeedTime(row.notBefore),
+    expires_at: toSeedTime(row.expiresAt),
+    created_at: toSeedTime(row.createdAt),
     created_by: row.createdBy,
     created_by_schedule: row.createdBySchedule,
     created_by_subscription: row.createdBySubscription,
     sequence_number: row.sequenceNumber,
-    updated_at: row.updatedAt.toISOString(),
+    updated_at: toSeedTime(row.updatedAt),
     updated_by: row.updatedBy,
     redacted: row.redactedAt !== null,
   };

@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
-import type { ArchivedDay } from "@tidings/contracts";
+import { type ArchivedDay, toSeedTime } from "@tidings/contracts";
 import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
@@ -89,7 +89,7 @@ export async function listArchivedDays(
       date: row.date.toISOString().slice(0, 10),
       archive: row.archive,
       count: row.count,
-      archived_at: row.archivedAt.toISOString(),
+      archived_at: toSeedTime(row.archivedAt),
     })),
   };
 }
