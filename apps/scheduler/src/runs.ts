@@ -1,13 +1,13 @@
-import type { SchedulerScheduleRun } from "@tidings/contracts";
+import { type SchedulerScheduleRun, toSeedTime } from "@tidings/contracts";
 import type { ScheduleRun } from "./generated/prisma/client.ts";
 
 /** A run as the API (`GET /api/v1/schedule/{id}/runs/`) and the `schedule.fired` hook show it. */
 export const toRun = (row: ScheduleRun): SchedulerScheduleRun => ({
   id: row.id,
   schedule: row.scheduleId,
-  slot: row.slot.toISOString(),
+  slot: toSeedTime(row.slot),
   trigger: row.trigger,
   manual: row.manual,
-  fired_at: row.firedAt.toISOString(),
-  delivered_at: row.deliveredAt?.toISOString() ?? null,
+  fired_at: toSeedTime(row.firedAt),
+  delivered_at: toSeedTime(row.deliveredAt),
 });

@@ -39,7 +39,7 @@ describe("REST hooks", () => {
         message: null,
         payload: { p: 1 },
         source: null,
-        next_send_at: "2026-05-05T06:00:00.000Z",
+        next_send_at: "2026-05-05T06:00:00.000000Z",
         // Seed's deprecated fields, in its hook data too.
         frequency: null,
         triggered: 0,
@@ -69,7 +69,7 @@ describe("REST hooks", () => {
     const request = await waitFor(() => at(receiver, "/fired")[0], { what: "schedule.fired hook delivery" });
     const [run] = (await api.call("GET", `/api/v1/schedule/${created.id}/runs/`)).json().results;
     expect(JSON.parse(request.body).data).toEqual(run);
-    expect(run).toMatchObject({ schedule: created.id, slot: "2026-05-04T11:22:33.000Z", manual: true });
+    expect(run).toMatchObject({ schedule: created.id, slot: "2026-05-04T11:22:33.000000Z", manual: true });
 
     const unknown = await api.call("POST", "/api/v1/webhook/", {
       event: "schedule.deliver",

@@ -72,8 +72,8 @@ describe("HTTP targets", () => {
       });
     }
     const after = (await api.call("GET", `/api/v1/schedule/${schedule.id}/`)).json();
-    expect(after.last_run).toBe("2026-05-04T10:05:10.000Z");
-    expect(after.next_send_at).toBe("2026-05-04T10:10:00.000Z");
+    expect(after.last_run).toBe("2026-05-04T10:05:10.000000Z");
+    expect(after.next_send_at).toBe("2026-05-04T10:10:00.000000Z");
     expect((await api.call("GET", "/api/v1/failed-tasks/")).json().count).toBe(0);
 
     // The delivery command and the creation event never carry the token; HTTP slots publish no schedule.fired.
@@ -130,7 +130,7 @@ describe("HTTP targets", () => {
         id: expect.any(String),
         schedule: schedule.id,
         task_id: run.id,
-        initiated_at: "2026-05-04T11:00:00.000Z",
+        initiated_at: "2026-05-04T11:00:00.000000Z",
         reason: "HTTP 500 Internal Server Error",
         attempts: 5,
         created_at: expect.any(String),

@@ -19,7 +19,7 @@ describe("schedules API", () => {
       enabled: true,
       source: null,
       payload: { a: 1 },
-      next_send_at: "2026-03-09T07:00:00.000Z",
+      next_send_at: "2026-03-09T07:00:00.000000Z",
       last_run: null,
     });
   });
@@ -42,7 +42,7 @@ describe("schedules API", () => {
     const created = (await api.create({ cron_definition: "0 9 * * 1" })).json();
     const res = await api.patch(created.id, { cron_definition: "15 10 * * *" });
     expect(res.statusCode).toBe(200);
-    expect(res.json().next_send_at).toBe("2026-03-02T10:15:00.000Z");
+    expect(res.json().next_send_at).toBe("2026-03-02T10:15:00.000000Z");
     const missing = await api.patch(UNKNOWN_ID, { enabled: false });
     expect(missing.statusCode).toBe(404);
   });
@@ -153,7 +153,7 @@ describe("POST /api/v1/schedule/{id}/fire/", () => {
     clock.now = new Date("2026-06-01T12:34:56.789Z");
     const res = await api.fire(created.id);
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toEqual({ slot: "2026-06-01T12:34:56.789Z" });
+    expect(res.json()).toEqual({ slot: "2026-06-01T12:34:56.789000Z" });
     const event = await waitFor(
       () => capture.named<ScheduleFired>("schedule.fired").find((m) => m.schedule_id === created.id),
       { what: "manual schedule.fired" },
@@ -179,7 +179,7 @@ describe("interval schedules and validation", () => {
       cron_definition: null,
       interval_definition: "15 minutes",
       catch_up: "all",
-      next_send_at: "2026-07-01T10:15:00.000Z",
+      next_send_at: "2026-07-01T10:15:00.000000Z",
       endpoint: null,
       has_auth_token: false,
     });
@@ -195,8 +195,8 @@ describe("interval schedules and validation", () => {
     ]);
     const after = (await api.get(created.id)).json();
     expect(after).toMatchObject({
-      next_send_at: "2026-07-01T10:45:00.000Z",
-      last_run: "2026-07-01T10:31:00.000Z",
+      next_send_at: "2026-07-01T10:45:00.000000Z",
+      last_run: "2026-07-01T10:31:00.000000Z",
     });
   });
 
@@ -205,7 +205,7 @@ describe("interval schedules and validation", () => {
     const created = (
       await api.create({ cron_definition: "50 * * * *", interval_definition: "1 hours", catch_up: "all" })
     ).json();
-    expect(created.next_send_at).toBe("2026-07-02T00:50:00.000Z");
+    expect(created.next_send_at).toBe("2026-07-02T00:50:00.000000Z");
     clock.now = new Date("2026-07-02T02:00:30.000Z");
     await ticker(svc.db).tick();
     const runs = await svc.db.scheduleRun.findMany({
@@ -260,12 +260,12 @@ describe("interval schedules and validation", () => {
     const patch = async (payload: object) => (await api.patch(created.id, payload)).json();
     clock.now = new Date("2026-08-01T00:20:00.000Z");
     expect((await patch({ interval_definition: "30 minutes" })).next_send_at).toBe(
-      "2026-08-01T00:50:00.000Z",
+      "2026-08-01T00:50:00.000000Z",
     );
     expect(
       (await patch({ interval_definition: "30 minutes", cron_definition: "5 * * * *" })).next_send_at,
-    ).toBe("2026-08-01T00:50:00.000Z");
-    expect((await patch({ interval_definition: null })).next_send_at).toBe("2026-08-01T01:05:00.000Z");
+    ).toBe("2026-08-01T00:50:00.000000Z");
+    expect((await patch({ interval_definition: null })).next_send_at).toBe("2026-08-01T01:05:00.000000Z");
     expect(await patch({ enabled: false })).toMatchObject({ enabled: false, next_send_at: null });
     // A disabled schedule keeps no pending slot, whatever else is changed.
     expect((await patch({ payload: { x: 1 } })).next_send_at).toBeNull();
@@ -273,7 +273,7 @@ describe("interval schedules and validation", () => {
     clock.now = new Date("2026-08-01T05:30:00.000Z");
     await ticker(svc.db).tick();
     expect(await svc.db.scheduleRun.count({ where: { scheduleId: created.id } })).toBe(0);
-    expect((await patch({ enabled: true })).next_send_at).toBe("2026-08-01T06:05:00.000Z");
+    expect((await patch({ enabled: true })).next_send_at).toBe("2026-08-01T06:05:00.000000Z");
     await ticker(svc.db).tick();
     expect(await svc.db.scheduleRun.count({ where: { scheduleId: created.id } })).toBe(0);
   });
@@ -329,14 +329,14 @@ describe("GET /api/v1/schedule/{id}/runs/", () => {
         r.trigger,
       ]),
     ).toEqual([
-      ["2026-10-01T00:03:45.000Z", true, "manual"],
-      ["2026-10-01T00:03:00.000Z", false, "cron"],
+      ["2026-10-01T00:03:45.000000Z", true, "manual"],
+      ["2026-10-01T00:03:00.000000Z", false, "cron"],
     ]);
     expect(page1.results[0]).toMatchObject({ schedule: created.id, delivered_at: null });
     const page2 = (await get("?limit=2&offset=2")).json();
     expect(page2.results.map((r: { slot: string }) => r.slot)).toEqual([
-      "2026-10-01T00:02:00.000Z",
-      "2026-10-01T00:01:00.000Z",
+      "2026-10-01T00:02:00.000000Z",
+      "2026-10-01T00:01:00.000000Z",
     ]);
     const missing = await api.call("GET", `/api/v1/schedule/${UNKNOWN_ID}/runs/`);
     expectError(missing, 404, "SCHEDULER_SCHEDULE_NOT_FOUND");

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { enqueue, type MessageContext } from "@tidings/amqp";
-import type { ScheduleDeliver, SchedulerFailedTask } from "@tidings/contracts";
+import { type ScheduleDeliver, type SchedulerFailedTask, toSeedTime } from "@tidings/contracts";
 import {
   found,
   type Lookup,
@@ -141,10 +141,10 @@ const toFailedTask = (row: ScheduleFailure): SchedulerFailedTask => ({
   id: row.id,
   schedule: row.scheduleId,
   task_id: row.taskId,
-  initiated_at: row.initiatedAt.toISOString(),
+  initiated_at: toSeedTime(row.initiatedAt),
   reason: row.reason,
   attempts: row.attempts,
-  created_at: row.createdAt.toISOString(),
+  created_at: toSeedTime(row.createdAt),
 });
 
 export async function listFailedTasks(

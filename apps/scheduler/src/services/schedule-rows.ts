@@ -1,4 +1,9 @@
-import type { ScheduleAdded, ScheduleCatchUpPolicy, SchedulerSchedule } from "@tidings/contracts";
+import {
+  type ScheduleAdded,
+  type ScheduleCatchUpPolicy,
+  type SchedulerSchedule,
+  toSeedTime,
+} from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
 import type { Tx } from "../db.ts";
 import type { Schedule } from "../generated/prisma/client.ts";
@@ -18,13 +23,13 @@ export function toSchedule(row: Schedule): SchedulerSchedule {
     has_auth_token: row.authToken !== null,
     timeout_seconds: row.timeoutSeconds,
     source: row.sourceService && row.sourceRef ? { service: row.sourceService, ref: row.sourceRef } : null,
-    next_send_at: row.nextSendAt?.toISOString() ?? null,
-    last_run: row.lastRun?.toISOString() ?? null,
+    next_send_at: toSeedTime(row.nextSendAt),
+    last_run: toSeedTime(row.lastRun),
     frequency: row.frequency,
     triggered: row.triggered,
-    created_at: row.createdAt.toISOString(),
+    created_at: toSeedTime(row.createdAt),
     created_by: row.createdBy,
-    updated_at: row.updatedAt.toISOString(),
+    updated_at: toSeedTime(row.updatedAt),
     updated_by: row.updatedBy,
   };
 }

@@ -5,6 +5,7 @@ import {
   type SchedulerSchedule,
   type SchedulerScheduleListQuery,
   type SchedulerScheduleRun,
+  toSeedTime,
   type UpdateSchedulerScheduleBody,
 } from "@tidings/contracts";
 import { found, type PageParams, pageSlice } from "@tidings/service-kit";
@@ -226,6 +227,6 @@ export async function fireNow(db: Db, id: string, actor: Actor, now: Date): Prom
     if (!schedule.endpoint) {
       await tx.schedule.update({ where: { id }, data: { lastRun: now } });
     }
-    return { slot: now.toISOString() };
+    return { slot: toSeedTime(now) };
   });
 }
