@@ -4,6 +4,7 @@ import {
   isTimeZone,
   type ScheduleRuns,
   type ScheduleRunsQuery,
+  toSeedTime,
   type UpdateContentScheduleBody,
 } from "@tidings/contracts";
 import { found, type PageParams } from "@tidings/service-kit";
@@ -197,14 +198,14 @@ export async function scheduleRuns(db: Db, id: number, query: ScheduleRunsQuery)
       truncated = true;
       break;
     }
-    runs.push(next.toISOString());
+    runs.push(toSeedTime(next));
   }
   return {
     schedule: id,
     timezone: schedule.timezone,
     cron_definition: schedule.cron_definition,
-    from: from.toISOString(),
-    to: to.toISOString(),
+    from: toSeedTime(from),
+    to: toSeedTime(to),
     runs,
     truncated,
   };

@@ -1,4 +1,5 @@
 import { enqueue, type OutboxMessage } from "@tidings/amqp";
+import { toSeedTime } from "@tidings/contracts";
 import { type ApiError, isRecordNotFound, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
@@ -57,8 +58,8 @@ export const listInIdOrder = <Where, Row, T>(
 
 /** A row's `created_at` and `updated_at`, as the API answers them. */
 export const timestamps = (row: { createdAt: Date; updatedAt: Date }) => ({
-  created_at: row.createdAt.toISOString(),
-  updated_at: row.updatedAt.toISOString(),
+  created_at: toSeedTime(row.createdAt),
+  updated_at: toSeedTime(row.updatedAt),
 });
 
 /** The ids, in order, of the rows of `model` matching `where`: what still refers to a row a delete was refused for. */

@@ -1,15 +1,19 @@
 import { isDeepStrictEqual } from "node:util";
-import type {
-  CreateTemplateBody,
-  PreviewTemplateBody,
-  Template,
-  TemplateListQuery,
-  TemplatePreview,
-  TemplateVersion,
-  TemplateWhatsapp,
-  UpdateTemplateBody,
+import {
+  type CreateTemplateBody,
+  type PreviewTemplateBody,
+  placeholderKey,
+  placeholdersOf,
+  renderTemplate,
+  smsInfo,
+  type Template,
+  type TemplateListQuery,
+  type TemplatePreview,
+  type TemplateVersion,
+  type TemplateWhatsapp,
+  toSeedTime,
+  type UpdateTemplateBody,
 } from "@tidings/contracts";
-import { placeholderKey, placeholdersOf, renderTemplate, smsInfo } from "@tidings/contracts";
 import { found, type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import {
@@ -66,7 +70,7 @@ export const toTemplate = (row: TemplateRow): Template => ({
 const toTemplateVersion = (row: TemplateVersionRow): TemplateVersion => ({
   template: row.templateId,
   ...contentFields(row),
-  created_at: row.createdAt.toISOString(),
+  created_at: toSeedTime(row.createdAt),
 });
 
 /** Email templates need a subject; SMS templates have none. */

@@ -1,4 +1,4 @@
-import type { SubscriptionCalendar } from "@tidings/contracts";
+import { type SubscriptionCalendar, toSeedTime } from "@tidings/contracts";
 import { CronExpressionParser } from "cron-parser";
 import type { Db } from "../db.ts";
 import { subscriptionNotFound } from "../errors.ts";
@@ -62,7 +62,7 @@ export async function subscriptionCalendar(
       anchorSlots === undefined ? null : dueAfterSlots(anchorSlots, sub.initialSequenceNumber, count);
     const sequences = policy ? sequencesToSend(next, due, policy, sentToday) : [next];
     for (const sequence of sequences) {
-      calendar.sends.push({ sequence_number: sequence, at: at.toISOString() });
+      calendar.sends.push({ sequence_number: sequence, at: toSeedTime(at) });
     }
     sentToday += sequences.length;
     next = (sequences.at(-1) ?? next - 1) + 1;

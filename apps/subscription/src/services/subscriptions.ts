@@ -7,6 +7,7 @@ import {
   type Subscription,
   type SubscriptionListQuery,
   type SubscriptionResponse,
+  toSeedTime,
   type UpdateSubscriptionBody,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
@@ -29,9 +30,9 @@ export function toSubscription(row: SubscriptionRow): Subscription {
     schedule: row.scheduleId,
     process_status: row.processStatus,
     metadata: row.metadata as Subscription["metadata"],
-    anchor_at: row.anchorAt?.toISOString() ?? null,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
+    anchor_at: toSeedTime(row.anchorAt),
+    created_at: toSeedTime(row.createdAt),
+    updated_at: toSeedTime(row.updatedAt),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   type PublishTopicBody,
   type SubscribeTopicBody,
   type TopicSubscriber,
+  toSeedTime,
 } from "@tidings/contracts";
 import { type PageParams, pageSlice } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
@@ -49,7 +50,7 @@ const toSubscriber = (row: TopicSubscription): TopicSubscriber => ({
   topic: row.topic,
   identity: row.identity,
   channels: row.channels,
-  created_at: row.createdAt.toISOString(),
+  created_at: toSeedTime(row.createdAt),
 });
 
 /** Subscribes an identity to a topic (again: its channels are replaced). True when it is new. */
@@ -100,7 +101,7 @@ export const listIdentityTopics = (db: Db, identity: string, page: PageParams) =
     { identity },
     { topic: "asc" },
     page,
-    (r): IdentityTopic => ({ topic: r.topic, channels: r.channels, created_at: r.createdAt.toISOString() }),
+    (r): IdentityTopic => ({ topic: r.topic, channels: r.channels, created_at: toSeedTime(r.createdAt) }),
   );
 
 /**
@@ -235,6 +236,6 @@ export async function getPublish(db: Db, publishId: string): Promise<PublishReco
     recorded,
     counts,
     failures,
-    created_at: row.createdAt.toISOString(),
+    created_at: toSeedTime(row.createdAt),
   };
 }
