@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { QueueName } from "@tidings/contracts";
+import { type QueueName, toSeedTime } from "@tidings/contracts";
 import type { ConfirmChannel, GetMessage } from "amqplib";
 import type { Broker } from "./broker.ts";
 import { ATTEMPT_HEADER, ERROR_HEADER, FAILED_AT_HEADER } from "./consumer.ts";
@@ -11,6 +11,7 @@ export interface DeadLetter {
   payload: unknown;
   error: string | null;
   attempts: number;
+  /** When it was dead-lettered, as the APIs answer a time (see toSeedTime). */
   failedAt: string | null;
 }
 
@@ -21,6 +22,13 @@ interface ScanOptions {
 
 const header = (headers: Record<string, unknown> | undefined, name: string): string | null =>
   headers?.[name] === undefined ? null : String(headers[name]);
+
+/** The dead-lettering time (written with `toISOString()`) as the APIs answer a time; a header it cannot read as is. */
+function failedAt(headers: Record<string, unknown> | undefined): string | null {
+  const at = header(headers, FAILED_AT_HEADER);
+  const time = at === null ? null : new Date(at);
+  return time && !Number.isNaN(time.getTime()) ? toSeedTime(time) : at;
+}
 
 function parse(content: Buffer): unknown {
   try {
@@ -89,7 +97,7 @@ export async function listDeadLetters(
         payload: parse(msg.content),
         error: header(headers, ERROR_HEADER),
         attempts: Number(headers?.[ATTEMPT_HEADER] ?? 1),
-        failedAt: header(headers, FAILED_AT_HEADER),
+        failedAt: failedAt(headers),
       });
     }
     return found;

@@ -1,5 +1,5 @@
 import type { SqlExecutor } from "@tidings/amqp";
-import { hookEventsOf, type Service } from "@tidings/contracts";
+import { hookEventsOf, type Service, toSeedTime } from "@tidings/contracts";
 import {
   type Api,
   ApiError,
@@ -34,7 +34,7 @@ export interface HookRoutesOptions {
   service: Service;
 }
 
-const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
+const iso = (v: Date | string | null) => (v === null ? null : toSeedTime(new Date(v)));
 
 export const HookSchema = Type.Object({
   id: Type.Integer(),

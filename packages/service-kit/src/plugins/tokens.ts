@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { isUuid } from "@tidings/contracts";
+import { isUuid, toSeedTime } from "@tidings/contracts";
 import Type from "typebox";
 import type { KeyKind } from "../auth.ts";
 import { badRequest, notFound } from "../errors.ts";
@@ -147,12 +147,12 @@ export const tokensPlugin: FastifyPluginAsyncTypebox = async (app) => {
         id: issued.id,
         user: issued.user,
         prefix: issued.prefix,
-        created_at: issued.createdAt.toISOString(),
+        created_at: toSeedTime(issued.createdAt),
         kind,
         allow_list: options.allowList,
         rate_limit,
         daily_limit,
-        expires_at: options.expiresAt?.toISOString() ?? null,
+        expires_at: toSeedTime(options.expiresAt),
       });
     },
   );
@@ -189,9 +189,9 @@ export const tokensPlugin: FastifyPluginAsyncTypebox = async (app) => {
       const [count, tokens] = await authenticator.list(page, request.query.email);
       const results = tokens.map((t) => ({
         ...t,
-        created_at: t.created_at.toISOString(),
-        expires_at: t.expires_at?.toISOString() ?? null,
-        revoked_at: t.revoked_at?.toISOString() ?? null,
+        created_at: toSeedTime(t.created_at),
+        expires_at: toSeedTime(t.expires_at),
+        revoked_at: toSeedTime(t.revoked_at),
       }));
       return toPage(request, page, count, results);
     },
