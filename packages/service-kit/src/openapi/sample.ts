@@ -113,7 +113,8 @@ export function sample(schema: Schema | undefined, depth = 0, resolve?: RefResol
         case "uuid":
           return "6f1d8a52-3c4b-4e8a-9b7e-2d5c1a0f9e37";
         case "date-time":
-          return "2026-01-05T09:00:00.000Z";
+          // As the answers render a time (toSeedTime); a request may give any number of fraction digits.
+          return "2026-01-05T09:00:00.000000Z";
         case "date":
           return "2026-01-05";
         case "email":
