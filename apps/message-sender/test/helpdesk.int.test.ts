@@ -41,7 +41,7 @@ describe("GET /api/v1/outbound/{id}/history/", () => {
       outbound: expect.stringMatching(new RegExp(`^https?://[^/]+/api/v1/outbound/${id}/$`)),
       id,
       status: "delivered",
-      created_at: row.createdAt.toISOString(),
+      created_at: toSeedTime(row.createdAt),
       redacted_at: null,
       history: [
         {

@@ -11,7 +11,7 @@ import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Broker, countDeadLetters, listDeadLetters } from "@tidings/amqp";
-import type { QueueName } from "@tidings/contracts";
+import { type QueueName, toSeedTime } from "@tidings/contracts";
 import { adminAuth, closing, startTestService, waitFor } from "@tidings/testing";
 import { describe, expect, test } from "vitest";
 import { contentService } from "../../../apps/content/src/service.ts";
@@ -340,7 +340,7 @@ describe("forget", () => {
     // Ids, statuses and timestamps stay for reporting.
     const sentRow = await ms.db.outbound.findUniqueOrThrow({ where: { id: sent.id } });
     expect(sentRow).toMatchObject({ status: "delivered", toIdentity: id, content: null, metadata: {} });
-    expect(sentRow.createdAt.toISOString()).toBe(sent.created_at);
+    expect(toSeedTime(sentRow.createdAt)).toBe(sent.created_at);
     const inboundRow = await ms.db.inbound.findUniqueOrThrow({ where: { id: inbound.id } });
     expect(inboundRow).toMatchObject({ fromIdentity: id, content: null, fromAddr: "" });
     const subscriptions = await ok("subscription", "GET", `/api/v1/subscriptions/?identity=${id}`);
