@@ -218,13 +218,13 @@ describe("GET /api/v1/schedule/{id}/runs/", () => {
       schedule: schedule.id,
       timezone: "UTC",
       cron_definition: "0 8 * * 1,4",
-      from: "2026-01-05T08:00:00.000Z",
-      to: "2026-01-15T08:00:00.000Z",
+      from: "2026-01-05T08:00:00.000000Z",
+      to: "2026-01-15T08:00:00.000000Z",
       runs: [
-        "2026-01-05T08:00:00.000Z",
-        "2026-01-08T08:00:00.000Z",
-        "2026-01-12T08:00:00.000Z",
-        "2026-01-15T08:00:00.000Z",
+        "2026-01-05T08:00:00.000000Z",
+        "2026-01-08T08:00:00.000000Z",
+        "2026-01-12T08:00:00.000000Z",
+        "2026-01-15T08:00:00.000000Z",
       ],
       truncated: false,
     });
@@ -239,9 +239,9 @@ describe("GET /api/v1/schedule/{id}/runs/", () => {
     // DST starts in New York on 2026-03-08: 09:30 local is 14:30Z before, 13:30Z after.
     const res = await runs(t, ny.id, "from=2026-03-07T00:00:00Z&to=2026-03-09T23:59:59Z");
     expect(res.body.runs).toEqual([
-      "2026-03-07T14:30:00.000Z",
-      "2026-03-08T13:30:00.000Z",
-      "2026-03-09T13:30:00.000Z",
+      "2026-03-07T14:30:00.000000Z",
+      "2026-03-08T13:30:00.000000Z",
+      "2026-03-09T13:30:00.000000Z",
     ]);
   });
 
@@ -249,9 +249,9 @@ describe("GET /api/v1/schedule/{id}/runs/", () => {
     const everyMinute = await t.create<ContentSchedule>("/api/v1/schedule/", {});
     const res = await runs(t, everyMinute.id, "from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&limit=3");
     expect(res.body.runs).toEqual([
-      "2026-01-01T00:00:00.000Z",
-      "2026-01-01T00:01:00.000Z",
-      "2026-01-01T00:02:00.000Z",
+      "2026-01-01T00:00:00.000000Z",
+      "2026-01-01T00:01:00.000000Z",
+      "2026-01-01T00:02:00.000000Z",
     ]);
     expect(res.body.truncated).toBe(true);
     const exact = await runs(t, everyMinute.id, "from=2026-01-01T00:00:00Z&to=2026-01-01T00:02:00Z&limit=3");

@@ -97,10 +97,10 @@ describe("quiet hours defer, not drop", () => {
     });
 
     await waitForStatus(svc, code, "delivered");
-    await waitFor(async () => (await outbound(svc, za)).not_before === "2026-01-06T06:00:00.000Z", {
+    await waitFor(async () => (await outbound(svc, za)).not_before === "2026-01-06T06:00:00.000000Z", {
       what: "the ZA message deferred to 06:00Z",
     });
-    await waitFor(async () => (await outbound(svc, jp)).not_before === "2026-01-05T23:00:00.000Z", {
+    await waitFor(async () => (await outbound(svc, jp)).not_before === "2026-01-05T23:00:00.000000Z", {
       what: "the Tokyo message deferred to 23:00Z",
     });
     expect(await waitForStatus(svc, stale, "expired")).toMatchObject({

@@ -170,7 +170,7 @@ describe("HTTP targets", () => {
     await waitFor(
       async () =>
         (await api.call("GET", `/api/v1/schedule/${schedule.id}/`)).json().last_run ===
-        "2026-05-04T11:30:00.000Z",
+        "2026-05-04T11:30:00.000000Z",
       { what: "last_run after requeue" },
     );
     expect(broken.received()).toHaveLength(5);

@@ -1,4 +1,4 @@
-import { queueNames, queues } from "@tidings/contracts";
+import { queueNames, queues, toSeedTime } from "@tidings/contracts";
 import { AMQP_URL, adminAuth, serviceTest, type TestService, waitFor } from "@tidings/testing";
 import amqp from "amqplib";
 import { describe, expect } from "vitest";
@@ -185,7 +185,7 @@ describe("Seed failed tasks", () => {
       {
         subscription: sub.id,
         task_id: "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
-        initiated_at: T,
+        initiated_at: toSeedTime(new Date(T)), // the header as the consumer writes it (toISOString), answered in Seed's form
         reason: "database unavailable",
       },
     ]);
