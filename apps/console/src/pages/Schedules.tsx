@@ -47,7 +47,8 @@ export function NextRuns({ id, timezone }: { id: number; timezone?: string }) {
     <ul className="runs" aria-label={`Next runs of schedule ${id}`}>
       {runs.data.runs.map((r) => (
         <li key={r}>
-          <time dateTime={r}>{inZone(r, timezone)}</time>
+          {/* HTML's datetime takes at most three fraction digits; the API answers Seed's six. */}
+          <time dateTime={new Date(r).toISOString()}>{inZone(r, timezone)}</time>
         </li>
       ))}
     </ul>
