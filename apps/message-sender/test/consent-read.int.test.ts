@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { catalog, type OptInCreated, type OptOutCreated } from "@tidings/contracts";
+import { catalog, type OptInCreated, type OptOutCreated, toSeedTime } from "@tidings/contracts";
 import { expectError, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { type Caller, call, helpdeskTest, type Svc, send, TEAM_ALLOWED } from "./helpdesk-fixtures.ts";
@@ -90,13 +90,13 @@ describe("GET /api/v1/consent/", () => {
       address: number,
       opted_out: true,
       kind: "stopall",
-      changed_at: at,
+      changed_at: toSeedTime(new Date(at)),
     });
     expect(await consentOf(svc, ` ${email.toUpperCase()} `)).toEqual({
       address: email,
       opted_out: true,
       kind: "stopall",
-      changed_at: at,
+      changed_at: toSeedTime(new Date(at)),
     });
     expect(await sendEnds(svc, email.toUpperCase())).toEqual({ status: "failed", reason: "opted_out" });
 
@@ -113,7 +113,7 @@ describe("GET /api/v1/consent/", () => {
       address: number,
       opted_out: false,
       kind: "optin",
-      changed_at: optin.created_at,
+      changed_at: toSeedTime(new Date(optin.created_at)),
     });
     expect(await sendEnds(svc, number)).toEqual({ status: "delivered", reason: null });
     // The other address stays stopped.

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { OptInCreated, OptOutCreated, SenderConsent } from "@tidings/contracts";
+import { type OptInCreated, type OptOutCreated, type SenderConsent, toSeedTime } from "@tidings/contracts";
 import { normaliseAddress } from "@tidings/contracts/addresses";
 import { statement } from "@tidings/db";
 import type { Db, Tx } from "../db.ts";
@@ -132,7 +132,7 @@ export async function consentOf(db: Db, address: string): Promise<SenderConsent>
     address,
     opted_out: row?.optedOut ?? false,
     kind: row?.kind ?? null,
-    changed_at: row?.changedAt.toISOString() ?? null,
+    changed_at: toSeedTime(row?.changedAt),
   };
 }
 
