@@ -211,6 +211,15 @@ describe("redelivery after a failed delivery report", () => {
       providerId: second!.sid,
       attempts: 2,
     });
+    // The history keeps the news (the person got the first attempt after all), not the replay of its failure.
+    const late = (await history(svc, id)).filter((s) => s.reason?.startsWith("late report"));
+    expect(late).toEqual([
+      expect.objectContaining({
+        status: "delivered",
+        provider_id: first!.sid,
+        reason: "late report of an earlier attempt",
+      }),
+    ]);
     expect(await svc.db.earlyReport.count({ where: { providerId: first!.sid } })).toBe(0);
     expect(await sims.twilio.sendStatus(second!.sid, "delivered")).toBe(200);
     expect(await outboundReaching(svc.db, id, "delivered")).toMatchObject({ attempts: 2 });
