@@ -19,6 +19,9 @@ export function normaliseAddress(type: string, value: string, defaultCountry?: s
   return trimmed.length > 0 ? trimmed : null;
 }
 
+/** Every address type message-sender sends to (a channel sends to one of them or both: addressTypesFor). */
+export const SENDABLE_ADDRESS_TYPES = ["msisdn", "email"] as const;
+
 /**
  * The address types a channel of this type sends to: email over SMTP, phone numbers (E.164) through the SMS
  * providers, either through the log channel (it sends nothing, but stands in for both).
@@ -28,7 +31,7 @@ export function addressTypesFor(channelType: string): readonly ("msisdn" | "emai
     case "smtp":
       return ["email"];
     case "log":
-      return ["msisdn", "email"];
+      return SENDABLE_ADDRESS_TYPES;
     default:
       return ["msisdn"];
   }

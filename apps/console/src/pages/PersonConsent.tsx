@@ -3,6 +3,7 @@
  * what message-sender will do with a send to an address (its own copy of consent).
  */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { SENDABLE_ADDRESS_TYPES } from "@tidings/contracts/addresses";
 import { type FormEvent, type ReactNode, useState } from "react";
 import { errorText, ok } from "../api.ts";
 import { ConfirmDialog, ErrorNote, Loaded, Table, useApi, useClient, when } from "../ui.tsx";
@@ -15,7 +16,7 @@ const CATCH_UP_MS = 2_000;
 const CATCH_UP_READS = 30;
 
 /** The address types message-sender sends to: it keeps no consent of others. */
-export const SENDABLE_TYPES = new Set(["msisdn", "email"]);
+export const SENDABLE_TYPES: ReadonlySet<string> = new Set(SENDABLE_ADDRESS_TYPES);
 
 /**
  * What message-sender will do with a send to `address`, by its copy of consent (which every send is checked against,
