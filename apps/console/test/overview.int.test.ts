@@ -5,6 +5,7 @@
  * checked with axe-core and kept as a screenshot (desktop and phone) in test-artifacts/.
  */
 import { randomUUID } from "node:crypto";
+import { waitFor } from "@tidings/testing";
 import type { Page } from "playwright-core";
 import { describe, expect } from "vitest";
 import { ok } from "../src/api.ts";
@@ -203,6 +204,25 @@ describe("the overview and operations' channels and scheduler", { timeout: 90_00
       stack.api.scheduler.GET("/api/v1/schedule/{id}/", { params: { path: { id: schedule.id } } }),
     );
     expect(disabled.enabled).toBe(false);
+    // A content schedule's mirror names it and cannot be disabled here (the scheduler answers 409).
+    const content = await ok(
+      stack.api.content.POST("/api/v1/schedule/", { body: { minute: "17", hour: "6" } }),
+    );
+    const mirror = await waitFor(
+      async () =>
+        (
+          await ok(stack.api.scheduler.GET("/api/v1/schedule/", { params: { query: { limit: 100 } } }))
+        ).results.find((s) => s.source?.ref === String(content.id)),
+      { what: "the content schedule's mirror" },
+    );
+    const mirrorRow = page.getByRole("row").filter({
+      has: page.getByRole("button", { name: `Fire now: schedule ${mirror.id}` }),
+    });
+    await expect
+      .poll(() => mirrorRow.getByRole("cell").nth(1).textContent(), { timeout: 15_000 })
+      .toBe(`content schedule ${content.id} (follows it)`);
+    expect(await mirrorRow.getByRole("button", { name: /^(Disable|Enable) schedule/ }).count()).toBe(0);
+
     await fire.click();
     const runs = page.getByRole("table", { name: `Recent runs of schedule ${schedule.id}` });
     await runs.getByRole("cell", { name: "manual" }).waitFor({ timeout: 15_000 });

@@ -1,5 +1,5 @@
 /** The scheduler's API errors: services throw them, the shared error handler renders them. */
-import { ApiError, badRequest, type FieldProblem, notFound } from "@tidings/service-kit";
+import { ApiError, badRequest, conflict, type FieldProblem, notFound } from "@tidings/service-kit";
 
 export const scheduleNotFound = (id: string) =>
   notFound("SCHEDULER_SCHEDULE_NOT_FOUND", `Schedule ${id} not found`);
@@ -26,4 +26,23 @@ export const commandNeedsAdmin = (command: string) =>
     "FORBIDDEN",
     `Only an admin token may create, change or fire a schedule that publishes the command ${command}.`,
     [{ field: "body.message", message: "a schedule publishing a command needs an admin token" }],
+  );
+
+/** A mirrored schedule's owner: the service and its id there (`source`). */
+interface Owner {
+  service: string;
+  ref: string;
+}
+
+export const scheduleMirrored = (id: string, owner: Owner) =>
+  conflict(
+    "SCHEDULER_SCHEDULE_MIRRORED",
+    `Schedule ${id} mirrors ${owner.service} schedule ${owner.ref} and follows it: change or delete it through the ${owner.service} service (/api/v1/schedule/${owner.ref}/).`,
+  );
+
+export const mirroredFireNeedsAdmin = (owner: Owner) =>
+  new ApiError(
+    403,
+    "FORBIDDEN",
+    `Only an admin token may fire a schedule mirrored from ${owner.service} schedule ${owner.ref}: its slot sends to every subscription on that schedule.`,
   );

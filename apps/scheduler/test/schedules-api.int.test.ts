@@ -1,6 +1,6 @@
 import type { ScheduleFired } from "@tidings/contracts";
 import type { Api } from "@tidings/service-kit";
-import { adminAuth, captureMessages, expectError, waitFor } from "@tidings/testing";
+import { adminAuth, captureMessages, expectError, userAuth, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { schedulerTest, UNKNOWN_ID } from "./support.ts";
 
@@ -140,6 +140,52 @@ describe("content schedule mirror", () => {
     expect((await mirrored())?.cronDefinition).toBe("0 9 * * 1,4");
     expect((await mirrored())?.nextSendAt).toBeNull();
     expect(await svc.db.schedule.count({ where: { sourceRef: "7" } })).toBe(1);
+  });
+
+  it("follows content only: the API may not change or delete it (409), only an admin may fire it", async ({
+    svc,
+    api,
+    capture,
+  }) => {
+    await svc.broker.publish("content.schedule.changed", { ...content, id: 8 });
+    const mirror = await waitFor(
+      () =>
+        svc.db.schedule.findUnique({
+          where: { sourceService_sourceRef: { sourceService: "content", sourceRef: "8" } },
+        }),
+      { what: "mirrored schedule" },
+    );
+    const url = `/api/v1/schedule/${mirror.id}/`;
+    const hub = await userAuth(svc.app, "hub@example.org");
+    const as = (headers: object, method: "PATCH" | "PUT" | "DELETE", payload?: object) =>
+      svc.app.inject({ method, url, headers: { ...headers }, ...(payload ? { payload } : {}) });
+    for (const headers of [adminAuth, hub]) {
+      for (const [method, payload] of [
+        ["PATCH", { cron_definition: "* * * * *" }],
+        ["PATCH", { endpoint: "https://hub.example.org/send/" }],
+        ["PUT", { cron_definition: "0 8 * * 1,4", enabled: false }],
+        ["DELETE", undefined],
+      ] as const) {
+        const res = await as(headers, method, payload);
+        expectError(res, 409, "SCHEDULER_SCHEDULE_MIRRORED");
+        expect(res.json().error.message).toContain("content schedule 8");
+      }
+    }
+    const fired = () =>
+      capture.named<ScheduleFired>("schedule.fired").filter((m) => m.schedule_id === mirror.id);
+    const byHub = await svc.app.inject({ method: "POST", url: `${url}fire/`, headers: hub });
+    expectError(byHub, 403, "FORBIDDEN");
+    expect(await svc.db.scheduleRun.count({ where: { scheduleId: mirror.id } })).toBe(0);
+    expect((await api.fire(mirror.id)).statusCode).toBe(202);
+    await waitFor(() => fired().length === 1, { what: "the admin's manual fire" });
+    const after = await svc.db.schedule.findUniqueOrThrow({ where: { id: mirror.id } });
+    expect(after).toMatchObject({
+      cronDefinition: mirror.cronDefinition,
+      endpoint: null,
+      enabled: true,
+      nextSendAt: mirror.nextSendAt,
+    });
+    expect(fired()).toMatchObject([{ manual: true, source: { service: "content", ref: "8" } }]);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Operations' scheduler section: the scheduler's schedules with their next and last runs, each one's recent fired
- * runs on demand, and "Fire now" (the scheduler's manual fire).
+ * runs on demand, "Disable"/"Enable" and "Fire now" (the scheduler's manual fire). A schedule mirrored from content
+ * names its content schedule and is only fired here: it is changed through content.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -90,7 +91,11 @@ export function SchedulerSchedules() {
                       .join(", ")}{" "}
                     ({s.timezone})
                   </td>
-                  <td className="content">{s.endpoint ?? s.message ?? "schedule.fired"}</td>
+                  <td className="content">
+                    {s.source
+                      ? `${s.source.service} schedule ${s.source.ref} (follows it)`
+                      : (s.endpoint ?? s.message ?? "schedule.fired")}
+                  </td>
                   <td>{s.enabled ? "yes" : "no"}</td>
                   <td>{when(s.next_send_at)}</td>
                   <td>{when(s.last_run)}</td>
@@ -104,15 +109,18 @@ export function SchedulerSchedules() {
                     >
                       Runs
                     </button>
-                    <button
-                      type="button"
-                      className="secondary"
-                      aria-label={`${s.enabled ? "Disable" : "Enable"} schedule ${s.id}`}
-                      onClick={() => enable.mutate({ id: s.id, enabled: !s.enabled })}
-                      disabled={enable.isPending}
-                    >
-                      {s.enabled ? "Disable" : "Enable"}
-                    </button>
+                    {/* A mirrored schedule is changed through its owner (the scheduler answers 409). */}
+                    {!s.source && (
+                      <button
+                        type="button"
+                        className="secondary"
+                        aria-label={`${s.enabled ? "Disable" : "Enable"} schedule ${s.id}`}
+                        onClick={() => enable.mutate({ id: s.id, enabled: !s.enabled })}
+                        disabled={enable.isPending}
+                      >
+                        {s.enabled ? "Disable" : "Enable"}
+                      </button>
+                    )}
                     <button
                       type="button"
                       aria-label={`Fire now: schedule ${s.id}`}

@@ -59,19 +59,21 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
     update: {
       summary: "Change a schedule; a new cron, interval or time zone changes its future slots",
       description:
-        "Changes the fields given; `null` clears cron, interval, endpoint or token. An endpoint on another origin (scheme, host, port) clears the stored token unless `auth_token` is given too. A new cron, interval or time zone moves its future slots only; slots already fired stay recorded.",
+        "Changes the fields given; `null` clears cron, interval, endpoint or token. An endpoint on another origin (scheme, host, port) clears the stored token unless `auth_token` is given too. A new cron, interval or time zone moves its future slots only; slots already fired stay recorded. A schedule mirrored from content (`source`) follows its content schedule: 409 SCHEDULER_SCHEDULE_MIRRORED.",
       body: UpdateSchedulerScheduleBody,
       run: update,
     },
     replace: {
       summary: "Replace a schedule (Seed's PUT: the fields given change, as with PATCH; an empty body too)",
-      description: "Seed's PUT: takes a create's body and changes the fields given, as PATCH does.",
+      description:
+        "Seed's PUT: takes a create's body and changes the fields given, as PATCH does (409 for a schedule mirrored from content).",
       body: CreateSchedulerScheduleBody,
       run: update,
     },
     remove: {
       summary: "Delete a schedule with its run history and failures",
-      description: "204; its runs and failed deliveries are deleted too.",
+      description:
+        "204; its runs and failed deliveries are deleted too. A schedule mirrored from content is disabled when its content schedule is deleted, not here: 409 SCHEDULER_SCHEDULE_MIRRORED.",
       run: (id) => deleteSchedule(db, id),
     },
   });
@@ -80,7 +82,7 @@ export function scheduleRoutes(app: Api, { db, clock, guard }: RouteDeps): void 
     tags,
     summary: "Fire one slot now (recorded as a manual run): schedule.fired, or an HTTP POST",
     description:
-      "Fires the schedule once at a manual slot now, recorded as a manual run: `schedule.fired`, or the HTTP POST to its endpoint; 202 `{slot}`.",
+      "Fires the schedule once at a manual slot now, recorded as a manual run: `schedule.fired`, or the HTTP POST to its endpoint; 202 `{slot}`. A schedule publishing a command, or mirrored from content (its slot sends to every subscription on it), fires for an admin token only (403).",
     params: IdParams,
     status: 202,
     answer: FiredSlot,

@@ -9,6 +9,10 @@ import type { Tx } from "../db.ts";
 import type { Schedule } from "../generated/prisma/client.ts";
 import type { FireableSchedule } from "../ticker.ts";
 
+/** The service that owns a schedule and its id there (a mirrored content schedule); null for the API's own. */
+export const ownerOf = (row: Pick<Schedule, "sourceService" | "sourceRef">): SchedulerSchedule["source"] =>
+  row.sourceService && row.sourceRef ? { service: row.sourceService, ref: row.sourceRef } : null;
+
 export function toSchedule(row: Schedule): SchedulerSchedule {
   return {
     id: row.id,
@@ -22,7 +26,7 @@ export function toSchedule(row: Schedule): SchedulerSchedule {
     message: row.message,
     has_auth_token: row.authToken !== null,
     timeout_seconds: row.timeoutSeconds,
-    source: row.sourceService && row.sourceRef ? { service: row.sourceService, ref: row.sourceRef } : null,
+    source: ownerOf(row),
     next_send_at: toSeedTime(row.nextSendAt),
     last_run: toSeedTime(row.lastRun),
     frequency: row.frequency,

@@ -1,9 +1,11 @@
 import type { FieldProblem, Principal } from "@tidings/service-kit";
 import { cronProblem, timezoneProblem } from "../cron.ts";
-import { commandNeedsAdmin, invalidSchedule } from "../errors.ts";
+import { commandNeedsAdmin, invalidSchedule, mirroredFireNeedsAdmin, scheduleMirrored } from "../errors.ts";
+import type { Schedule } from "../generated/prisma/client.ts";
 import { parseInterval } from "../interval.ts";
 import { isCommand, targetProblems } from "../targets.ts";
 import { runIdOf } from "../ticker.ts";
+import { ownerOf } from "./schedule-rows.ts";
 
 interface TimingInput {
   cron: string | null;
@@ -78,3 +80,24 @@ export const normalise = (value: string | null | undefined) => {
   const trimmed = value?.trim().replace(/\s+/g, " ");
   return trimmed ? trimmed : null;
 };
+
+/**
+ * A mirrored schedule follows its owner's events (content-mirror.ts): the API may not change or delete it (409), or
+ * a hub's PATCH would outlive the owner's next change, and an endpoint or a cron of its own would send a programme's
+ * messages to its subscribers at times the programme does not have.
+ */
+export function assertNotMirrored(row: Pick<Schedule, "id" | "sourceService" | "sourceRef">) {
+  const owner = ownerOf(row);
+  if (owner) {
+    throw scheduleMirrored(row.id, owner);
+  }
+}
+
+/** Firing a mirrored schedule sends the programme's next message to all its subscribers: admins only. */
+export function assertMayFire(actor: Actor, row: Pick<Schedule, "message" | "sourceService" | "sourceRef">) {
+  assertMayPublish(actor, row.message);
+  const owner = ownerOf(row);
+  if (owner && !actor.isAdmin) {
+    throw mirroredFireNeedsAdmin(owner);
+  }
+}

@@ -17,7 +17,14 @@ import { toRun } from "../runs.ts";
 import { fireSlot } from "../ticker.ts";
 import { nextTimes } from "../timing.ts";
 import { announceAdded, NO_NEXT, toFireable, toSchedule } from "./schedule-rows.ts";
-import { type Actor, assertMayPublish, assertValidSchedule, normalise } from "./schedule-rules.ts";
+import {
+  type Actor,
+  assertMayFire,
+  assertMayPublish,
+  assertNotMirrored,
+  assertValidSchedule,
+  normalise,
+} from "./schedule-rules.ts";
 
 /** A schedule's timing as its columns (and as `nextTimes` reads them). */
 const timingColumns = (
@@ -99,6 +106,7 @@ export async function updateSchedule(
   if (!current) {
     throw scheduleNotFound(id);
   }
+  assertNotMirrored(current);
   assertMayPublish(actor, current.message, input.message === undefined ? null : input.message);
   const timing = {
     cron: input.cron_definition === undefined ? current.cronDefinition : normalise(input.cron_definition),
@@ -200,10 +208,14 @@ export async function listRuns(
   return { count, results: rows.map(toRun) };
 }
 
-/** Deletes a schedule with its runs and failures; 404 for an unknown schedule. */
+/** Deletes a schedule with its runs and failures; 404 for an unknown schedule, 409 for a mirrored one. */
 export async function deleteSchedule(db: Db, id: string): Promise<void> {
-  const { count } = await db.schedule.deleteMany({ where: { id } });
+  const { count } = await db.schedule.deleteMany({ where: { id, sourceService: null } });
   if (count !== 1) {
+    const row = await db.schedule.findUnique({ where: { id } });
+    if (row) {
+      assertNotMirrored(row);
+    }
     throw scheduleNotFound(id);
   }
 }
@@ -215,7 +227,7 @@ export async function fireNow(db: Db, id: string, actor: Actor, now: Date): Prom
     if (!schedule) {
       throw scheduleNotFound(id);
     }
-    assertMayPublish(actor, schedule.message);
+    assertMayFire(actor, schedule);
     try {
       await fireSlot(tx, toFireable(schedule), now, "manual");
     } catch (err) {
