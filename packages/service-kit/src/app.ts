@@ -90,7 +90,7 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     publicRateLimit: Boolean(deps.publicRateLimit),
   });
   await app.register(healthPlugin, { version: deps.version, db: deps.db, broker: deps.broker });
-  await app.register(tokensPlugin);
+  await app.register(tokensPlugin, { liveKeysOnly: deps.liveKeysOnly });
 
   await register(app);
   return app;

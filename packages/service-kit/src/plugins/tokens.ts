@@ -108,10 +108,27 @@ function expiryOf(
 }
 
 /**
+ * The kind of key asked for, in an API that takes it. An API that refuses `test` and `team` keys on every route
+ * (`liveKeysOnly`) does not issue them either: a key it would answer 403 to everywhere is a mistake better told now.
+ */
+function kindOf(kind: KeyKind, liveKeysOnly: boolean): KeyKind {
+  if (liveKeysOnly && kind !== "live") {
+    throw badRequest("VALIDATION_FAILED", "The request is invalid.", [
+      {
+        field: "body.kind",
+        message: `this service takes live keys only: ${kind} keys are message-sender's (its sends keep what they promise)`,
+      },
+    ]);
+  }
+  return kind;
+}
+
+/**
  * Admin only: `POST /api/v1/user/token/` (Seed's path) issues a token, `GET /api/v1/user/tokens/` lists them (never
  * their secrets or digests) and `DELETE /api/v1/user/tokens/{id}/` revokes one, in every API process at once.
  */
-export const tokensPlugin: FastifyPluginAsyncTypebox = async (app) => {
+export const tokensPlugin: FastifyPluginAsyncTypebox<{ liveKeysOnly?: boolean }> = async (app, options) => {
+  const liveKeysOnly = options.liveKeysOnly ?? false;
   const { authenticator } = app;
   const tags = ["tokens"];
   app.post(
@@ -123,17 +140,18 @@ export const tokensPlugin: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary:
           "Create an API user (or find it) and issue it a new token: a `live` (default), `team` (only to its " +
-          "`allow_list`) or `test` key, with optional `rate_limit` (requests/s), `daily_limit` and expiry " +
+          "`allow_list`) or `test` key (message-sender only), with optional `rate_limit` (requests/s), `daily_limit` and expiry " +
           "(`expires_at`, or `expires_in` seconds). Admin only.",
         description:
-          "Answers the new token once, in `token`: only its SHA-256 digest is stored, so it cannot be shown again. The user is found by `email` (lower-cased) or created. A `team` key may send only to the E.164 numbers, emails and identity ids of its `allow_list`; a `test` key goes through the whole pipeline to the LOG channel and never reaches a provider. The same token works on every service that shares this service's token table.",
+          "Answers the new token once, in `token`: only its SHA-256 digest is stored, so it cannot be shown again. The user is found by `email` (lower-cased) or created. A `team` key may send only to the E.164 numbers, emails and identity ids of its `allow_list`; a `test` key goes through the whole pipeline to the LOG channel and never reaches a provider. Only message-sender issues `team` and `test` keys (400 elsewhere: the other services' routes could reach people past them). The token works on this service only: each service keeps its own tokens.",
         body: TokenBody,
         response: { 201: IssuedToken, ...errorResponses },
       },
     },
     async (request, reply) => {
       requireAdmin(request);
-      const { email, kind = "live", rate_limit = null, daily_limit = null } = request.body;
+      const { email, rate_limit = null, daily_limit = null } = request.body;
+      const kind = kindOf(request.body.kind ?? "live", liveKeysOnly);
       const options = {
         kind,
         allowList: allowListOf(kind, request.body.allow_list),
