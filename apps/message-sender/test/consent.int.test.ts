@@ -195,6 +195,68 @@ describe("a STOP stops every send to the address", () => {
     await expectOptedOut(svc, capture, byEmail.json().id, email.toLowerCase());
   });
 
+  it("to the person after stopall, through communicate_through or an address added since, until they opt in", async ({
+    svc,
+    capture,
+  }) => {
+    // A household member with no number of her own, reached through her carer's.
+    const carerPhone = msisdn();
+    const carer = await personAt(svc, carerPhone);
+    const member = identityEvent([], { communicate_through: carer });
+    await addToBook(svc, member, "identity.created");
+    const stopped = (identity: string) => svc.db.stoppedIdentity.findUnique({ where: { identity } });
+    await svc.broker.publish(
+      "optout.created",
+      optOut({
+        optout_type: "stopall",
+        identity: member.id,
+        address: "",
+        identity_details: { addresses: {} },
+      }),
+    );
+    await waitFor(async () => (await stopped(member.id))?.stopped === true, { what: "the member's stopall" });
+    await expectOptedOut(svc, capture, await sendTo(svc, member.id), carerPhone);
+    // The carer's own messages are not hers to stop.
+    expect(await final(svc, await sendTo(svc, carer))).toMatchObject({ status: "delivered" });
+    sent.length = 0;
+
+    // A number of her own, added after the stopall, is not sent to either.
+    const ownPhone = msisdn();
+    await addToBook(
+      svc,
+      {
+        ...member,
+        addresses: [address("msisdn", ownPhone, { default: true })],
+        communicate_through: null,
+        updated_at: new Date().toISOString(),
+      },
+      "identity.updated",
+    );
+    await expectOptedOut(svc, capture, await sendTo(svc, member.id), ownPhone);
+
+    // An unsubscribe from one topic is not a stop of everything; an opt-in lifts it (an older stopall stays lifted).
+    await svc.broker.publish(
+      "optout.created",
+      optOut({ optout_type: "unsubscribe", topic: "news/ke", identity: carer, address: carerPhone }),
+    );
+    await svc.broker.publish("optin.created", optIn({ identity: member.id, address: ownPhone }));
+    await waitFor(async () => (await stopped(member.id))?.stopped === false, { what: "the opt-in" });
+    await svc.broker.publish(
+      "optout.created",
+      optOut({
+        optout_type: "stopall",
+        identity: member.id,
+        address: "",
+        identity_details: { addresses: {} },
+        created_at: new Date(Date.now() - 60_000).toISOString(),
+      }),
+    );
+    await waitForIdle(svc.broker, "message-sender.consent");
+    expect(await stopped(carer)).toBeNull();
+    expect(await final(svc, await sendTo(svc, member.id))).toMatchObject({ status: "delivered" });
+    expect(sent).toContain(ownPhone);
+  });
+
   it("an opt-in lifts it; an opt-out older than the opt-in (a late redelivery) does not bring it back", async ({
     svc,
   }) => {

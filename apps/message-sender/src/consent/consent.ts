@@ -85,11 +85,34 @@ export const consentChangeSql = (rows: string) => `
     opted_out = EXCLUDED.opted_out, kind = EXCLUDED.kind, changed_at = EXCLUDED.changed_at, updated_at = now()
   WHERE opted_out_address.changed_at <= EXCLUDED.changed_at`;
 
-export const recordOptOut = (db: Db, optout: OptOutCreated) =>
-  recordConsent(db, addressesStopped(optout), true, optout.optout_type, optout.created_at);
+/** Whether an opt-out stops the person, not only addresses: `stopall`, `forget`, an unsubscribe from everything. */
+const stopsPerson = (optout: OptOutCreated) =>
+  optout.optout_type === "unsubscribe" ? !optout.topic : optout.optout_type !== "stop";
 
+/**
+ * Records an identity as stopped (or no longer) as of `changedAt`; an older change than the one recorded is ignored,
+ * as for addresses.
+ */
+const recordPerson = (tx: Tx, identity: string, stopped: boolean, changedAt: string) =>
+  tx.$executeRaw`
+    INSERT INTO stopped_identity (identity, stopped, changed_at) VALUES (${identity}::uuid, ${stopped}, ${changedAt}::timestamptz)
+    ON CONFLICT (identity) DO UPDATE SET stopped = EXCLUDED.stopped, changed_at = EXCLUDED.changed_at, updated_at = now()
+    WHERE stopped_identity.changed_at <= EXCLUDED.changed_at`;
+
+export const recordOptOut = (db: Db, optout: OptOutCreated) =>
+  db.$transaction(async (tx) => {
+    await recordConsent(tx, addressesStopped(optout), true, optout.optout_type, optout.created_at);
+    if (stopsPerson(optout)) {
+      await recordPerson(tx, optout.identity, true, optout.created_at);
+    }
+  });
+
+/** An opt-in lifts its address, and the person's stop of everything: they asked for messages again. */
 export const recordOptIn = (db: Db, optin: OptInCreated) =>
-  recordConsent(db, [optin.address], false, "optin", optin.created_at);
+  db.$transaction(async (tx) => {
+    await recordConsent(tx, [optin.address], false, "optin", optin.created_at);
+    await recordPerson(tx, optin.identity, false, optin.created_at);
+  });
 
 /**
  * SQL: whether the address whose SHA-256 is `hash` (a bytea expression) is opted out now. Shared by isOptedOut and

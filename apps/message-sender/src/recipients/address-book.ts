@@ -89,6 +89,8 @@ export interface BookEntry {
   addresses: IdentityAddress[];
   defaultAddrType: string | null;
   communicateThrough: string | null;
+  /** The person stopped everything (stopall, forget, an unsubscribe from all) and has not opted in since. */
+  stopped: boolean;
 }
 
 /**
@@ -105,10 +107,12 @@ export class AddressBookReader extends SharedReads<string, BookEntry | null> {
         addresses: IdentityAddress[] | null;
         default_addr_type: string | null;
         communicate_through: string | null;
+        stopped: boolean;
       }>(
         db,
         `SELECT e.identity IS NOT NULL AS found, e.forgotten_at IS NOT NULL AS forgotten, e.addresses,
-           e.default_addr_type, e.communicate_through::text
+           e.default_addr_type, e.communicate_through::text,
+           coalesce((SELECT stopped FROM stopped_identity s WHERE s.identity = k.identity), false) AS stopped
          FROM unnest($1::uuid[]) WITH ORDINALITY AS k(identity, i)
          LEFT JOIN LATERAL (SELECT * FROM address_book_entry WHERE identity = k.identity) e ON true
          ORDER BY k.i`,
@@ -121,6 +125,7 @@ export class AddressBookReader extends SharedReads<string, BookEntry | null> {
               addresses: row.addresses ?? [],
               defaultAddrType: row.default_addr_type,
               communicateThrough: row.communicate_through,
+              stopped: row.stopped,
             }
           : null,
       );
@@ -139,11 +144,15 @@ export const addressBook = perClient((db: Db) => new AddressBookReader(db));
 /**
  * Resolves `to_identity` to an address through the address book, following `communicate_through` (one hop,
  * as Seed does) and using that identity's `default_addr_type` (msisdn when unset). No address when the identity
- * has no usable one (or was deleted); throws NotInAddressBookError when an identity is not known yet.
+ * has no usable one (or was deleted); opted out when the person, or the one it communicates through, stopped
+ * everything (whatever addresses either holds now); throws NotInAddressBookError when an identity is not known yet.
  */
 export async function resolveAddress(db: Db, identityId: string): Promise<Resolved> {
   const entry = await findEntry(db, identityId);
   const target = entry.communicateThrough ? await findEntry(db, entry.communicateThrough) : entry;
+  if (entry.stopped || target.stopped) {
+    return { address: null, optedOut: true };
+  }
   return pickAddress(target.addresses, target.defaultAddrType ?? "msisdn");
 }
 
