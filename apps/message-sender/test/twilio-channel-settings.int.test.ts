@@ -219,6 +219,9 @@ describe("fallback channels", () => {
       { what: "optout.reported" },
     );
     expect(reported).toMatchObject({ address: to, address_type: "msisdn", channel: "TW" });
+    // As when the provider refuses the send, the failure is no delivery failure of the person: no delivery report
+    // (it would have been published before optout.reported, written after it in the same statement).
+    expect(reportsOf(capture, id)).toEqual([]);
     const again = await send(svc, { to_addr: to, channel: "TW" });
     expect(await waitForStatus(svc, again, "failed")).toMatchObject({ last_error: "opted_out" });
     expect(requestsTo(sim, to)).toHaveLength(1);

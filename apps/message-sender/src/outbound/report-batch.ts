@@ -360,7 +360,9 @@ const changeOf = ({ channel, providerId, delivered, reason, failure }: Report, o
     metadata: outbound.metadata as ChangedRow["metadata"],
   },
   reason: reason ?? undefined,
-  report: failure?.kind !== NO_REPORT,
+  // No delivery report (no failure counted at identity) for an unsubscribed recipient, as when the provider refuses
+  // the send itself: they are opted out (optout.reported), not unreachable.
+  report: failure?.kind !== NO_REPORT && failure?.kind !== OPTED_OUT,
 });
 
 async function settle(make: () => Promise<ReportOutcome>): Promise<Settled> {
