@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { countDeadLetters } from "@tidings/amqp";
-import type { InboundReceived, OptOutReported } from "@tidings/contracts";
+import { type InboundReceived, type OptOutReported, toSeedTime } from "@tidings/contracts";
 import { adminAuth, serviceTest, type TestService, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import type { IdentityConfig } from "../src/config.ts";
@@ -69,6 +69,42 @@ describe("inbound keywords", () => {
       what: "opted in",
     });
     await waitFor(() => capture.messages.some((m) => m.name === "optin.created"), { what: "optin.created" });
+  });
+
+  it("orders STOP and START as the person sent them, not as they were handled", async ({ svc, capture }) => {
+    const id = await identityWith(svc, "+27820004444");
+    const from = { from_identity: id, from_addr: "+27820004444" };
+    const at = (seconds: number) => new Date(Date.now() - 60_000 + seconds * 1000).toISOString();
+    // START at :10 then STOP at :20, handled STOP first (a backlog, a retry): the START is older than the STOP.
+    const stop = inbound({ ...from, at: at(20) });
+    await svc.broker.publish("inbound.received", stop);
+    await waitFor(async () => (await flags(svc, id, "+27820004444"))?.optedout === true, {
+      what: "opted out",
+    });
+    const optout = await waitFor(
+      () =>
+        capture
+          .named<{ identity: string; created_at: string }>("optout.created")
+          .find((o) => o.identity === id),
+      { what: "optout.created" },
+    );
+    expect(optout.created_at).toBe(toSeedTime(new Date(stop.at)));
+    const late = inbound({ ...from, keyword: "start", content: "START", at: at(10) });
+    await svc.broker.publish("inbound.received", late);
+    await waitFor(
+      async () => (await svc.db.processedMessage.count({ where: { messageId: late.id } })) === 1,
+      { what: "the late START handled" },
+    );
+    expect((await flags(svc, id, "+27820004444"))?.optedout).toBe(true);
+    expect(await svc.db.optIn.count({ where: { identityId: id } })).toBe(0);
+    // A START sent after the STOP opts back in, dated when it was sent.
+    const start = inbound({ ...from, keyword: "start", content: "START", at: at(30) });
+    await svc.broker.publish("inbound.received", start);
+    await waitFor(async () => (await flags(svc, id, "+27820004444"))?.optedout === false, {
+      what: "opted in",
+    });
+    const optin = await svc.db.optIn.findFirstOrThrow({ where: { identityId: id } });
+    expect(optin.createdAt.toISOString()).toBe(start.at);
   });
 
   it("opts the number out on every identity sharing it, whichever one the message names, and back in", async ({

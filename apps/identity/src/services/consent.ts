@@ -131,12 +131,21 @@ export const createOptOut = inOwnTransaction(recordOptOut);
 /** Records an opt-in: the address (which must be on the identity) is no longer opted out. */
 export const createOptIn = inOwnTransaction(recordOptIn);
 
+/**
+ * A consent change's options: `at`, when the person asked, for a change a message asks for (an inbound keyword, a
+ * provider's report), handled after it was made: the records and `optout.created` / `optin.created` carry it as
+ * their `created_at`, so consent copies order the changes as the person made them, not as they were handled.
+ */
+export interface ConsentOptions extends IdentityOptions {
+  at?: Date;
+}
+
 /** createOptOut inside the caller's transaction. */
 export async function recordOptOut(
   tx: Tx,
   input: CreateOptOutBody,
   actor: Actor,
-  options: IdentityOptions = {},
+  options: ConsentOptions = {},
 ): Promise<OptOut> {
   const type: OptOutType = input.optout_type ?? "stop";
   const addressType = input.address_type ?? "";
@@ -169,6 +178,7 @@ export async function recordOptOut(
       requestorSourceId: sourceIdOf(input),
       reason: input.reason ?? null,
       createdBy: actor.userId,
+      createdAt: options.at,
     },
   });
   await tx.consentEvent.create({
@@ -186,6 +196,7 @@ export async function recordOptOut(
       reason: input.reason ?? null,
       recordId: row.id,
       createdBy: actor.userId,
+      createdAt: options.at,
     },
   });
   if (type === "forget") {
@@ -243,7 +254,7 @@ export async function recordOptIn(
   tx: Tx,
   input: CreateOptInBody,
   actor: Actor,
-  options: IdentityOptions = {},
+  options: ConsentOptions = {},
 ): Promise<OptIn> {
   const address =
     normaliseAddress(input.address_type, input.address, options.defaultCountry) ?? input.address;
@@ -259,6 +270,7 @@ export async function recordOptIn(
       requestSource: input.request_source,
       requestorSourceId: sourceIdOf(input),
       createdBy: actor.userId,
+      createdAt: options.at,
     },
   });
   await tx.consentEvent.create({
@@ -273,6 +285,7 @@ export async function recordOptIn(
       sourceId: sourceIdOf(input),
       recordId: row.id,
       createdBy: actor.userId,
+      createdAt: options.at,
     },
   });
   await publish(

@@ -1,10 +1,10 @@
 import { isFirstDelivery } from "@tidings/amqp";
 import type { InboundReceived, OptOutReported, QueueName } from "@tidings/contracts";
 import { ApiError, type Logger } from "@tidings/service-kit";
-import type { Db } from "../db.ts";
+import type { Db, Tx } from "../db.ts";
 import { normaliseAddress } from "./addresses.ts";
 import { recordOptIn, recordOptOut } from "./consent.ts";
-import { type IdentityOptions, identitiesWithAddress } from "./identities.ts";
+import { type IdentityOptions, identitiesWithAddress, lockIdentity } from "./identities.ts";
 
 type Outcome = "opted-out" | "opted-in" | "ignored";
 
@@ -20,10 +20,26 @@ interface ConsentRequest {
   /** What asked for it (an inbound message, a refused outbound): the opt-out's `requestor_source_id`. */
   requestor_source_id: string;
   reason: string;
+  /** When the person asked (the inbound's or the report's time). */
+  at: string;
 }
 
 /** The most identities one consent request changes (people sharing a phone: a handful). */
 const MAX_HOLDERS = 100;
+
+/**
+ * Whether the identity's consent to `address` changed after `at` (a change of that address, or of everything): a
+ * request older than that change is not applied, so a STOP and a START handled out of order (a backlog, a retry,
+ * two workers) leave the person as their last word did. Read with the identity locked.
+ */
+async function changedSince(tx: Tx, identity: string, type: string, address: string, at: Date) {
+  const rows = await tx.$queryRaw<{ changed: boolean }[]>`
+    SELECT EXISTS (
+      SELECT 1 FROM consent_event
+      WHERE identity_id = ${identity}::uuid AND created_at > ${at}
+        AND (scope = 'all' OR (channel = ${type} AND address = ${address}))) AS changed`;
+  return rows[0]?.changed === true;
+}
 
 /**
  * A stop opt-out (with its consent-ledger entry and `optout.created`) or an opt-in, asked for by a message, of the
@@ -55,13 +71,27 @@ async function applyConsentRequest(
         );
         return "ignored";
       }
+      const at = new Date(request.at);
+      let applied = 0;
       for (const identity of holders) {
+        await lockIdentity(tx, identity);
+        if (await changedSince(tx, identity, request.address_type, address, at)) {
+          log.info(
+            { queue, messageId, identity, action },
+            "consent request older than the address's last change; not applied",
+          );
+          continue;
+        }
         const one = { ...request, identity, address };
         if (action === "stop") {
-          await recordOptOut(tx, { ...one, optout_type: "stop", reason }, actor, options);
+          await recordOptOut(tx, { ...one, optout_type: "stop", reason }, actor, { ...options, at });
         } else {
-          await recordOptIn(tx, one, actor, options);
+          await recordOptIn(tx, one, actor, { ...options, at });
         }
+        applied++;
+      }
+      if (applied === 0) {
+        return "ignored";
       }
       return action === "stop" ? "opted-out" : "opted-in";
     });
@@ -96,6 +126,7 @@ export function applyKeyword(
       request_source: `inbound:${inbound.channel}`,
       requestor_source_id: inbound.id,
       reason: "STOP keyword",
+      at: inbound.at,
     },
     log,
     options,
@@ -124,6 +155,7 @@ export function applyProviderOptOut(
       request_source: "provider",
       requestor_source_id: report.outbound_id,
       reason: `${report.channel}: ${report.provider_code}`,
+      at: report.at,
     },
     log,
     options,
