@@ -7,6 +7,7 @@ import {
   InvalidPayloadError,
   isMessageName,
   type MessageName,
+  maskPii,
   type Names,
   type Payload,
   type QueueName,
@@ -218,9 +219,10 @@ export class Consumer<Q extends QueueName> {
     log: Logger,
   ): Promise<Outcome> {
     const permanent = err instanceof NonRetryableError || err instanceof InvalidPayloadError;
-    // An SDK's error may come without a message (twilio's RestException for an answer without one).
+    // An SDK's error may come without a message (twilio's RestException for an answer without one). The reason is
+    // kept with the message and shown by the dead-letter routes: phone numbers and emails in it are masked.
     const reason = (err instanceof Error && typeof err.message === "string" && err.message) || String(err);
-    const headers = { ...msg.properties.headers, [ERROR_HEADER]: reason.slice(0, 1000) };
+    const headers = { ...msg.properties.headers, [ERROR_HEADER]: maskPii(reason).slice(0, 1000) };
     if (!permanent && attempt < this.retry.maxAttempts) {
       const earliest = err instanceof RetryNotBeforeError ? err.delayMs : 0;
       const { level, delay } = retryPlacement(this.retry, attempt, earliest);

@@ -374,6 +374,8 @@ describe("forgetting a person", () => {
 describe("dead-lettered at once", () => {
   const queue = "subscription.identity-copy";
   const POISON = randomUUID();
+  /** Its handler fails with a provider's message that names the recipient. */
+  const REFUSED = randomUUID();
 
   /** `handled`: what the queue's consumer (started for the test) was handed; the DLQ is emptied after the test. */
   const dlqIt = it.extend<{ handled: MessageContext[] }>({
@@ -383,6 +385,9 @@ describe("dead-lettered at once", () => {
         handled.push(ctx);
         if (payload.id === POISON) {
           throw new NonRetryableError("this identity can never be stored");
+        }
+        if (payload.id === REFUSED) {
+          throw new NonRetryableError("provider refused +27820001001 <jane@example.org>: blocked");
         }
       };
       const consumer = await broker.consume(
@@ -423,6 +428,17 @@ describe("dead-lettered at once", () => {
       const messageId = await broker.publish("identity.deleted", { id: POISON });
       await expectDeadLetter({ broker, inspect, names, dlqCount }, messageId, /can never be stored/);
       expect(handled.map((c) => c.attempt)).toEqual([1]);
+    },
+  );
+
+  dlqIt(
+    "the error a dead letter keeps has its phone numbers and emails masked",
+    async ({ broker, inspect, names, dlqCount, handled }) => {
+      const messageId = await broker.publish("identity.deleted", { id: REFUSED });
+      await expectDeadLetter({ broker, inspect, names, dlqCount }, messageId, /provider refused/);
+      expect(handled.map((c) => c.attempt)).toEqual([1]);
+      const [letter] = await listDeadLetters(broker, queue);
+      expect(letter?.error).toBe("provider refused [phone] <[email]>: blocked");
     },
   );
 

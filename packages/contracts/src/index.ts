@@ -18,6 +18,7 @@ export * from "./messages/message-sender.ts";
 export * from "./messages/scheduler.ts";
 export * from "./messages/subscription.ts";
 export * from "./messages/topics.ts";
+export * from "./pii.ts";
 export * from "./sms.ts";
 export * from "./templates.ts";
 export * from "./time.ts";

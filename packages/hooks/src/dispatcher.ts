@@ -1,5 +1,6 @@
 import type { SqlExecutor } from "@tidings/amqp";
-import { type Logger, maskPii, type Stop } from "@tidings/service-kit";
+import { maskPii } from "@tidings/contracts";
+import type { Logger, Stop } from "@tidings/service-kit";
 import { signatureHeader } from "./signing.ts";
 
 export interface HookDispatcherOptions {

@@ -54,7 +54,7 @@ export {
 export { canonicalJson, IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from "./idempotency.ts";
 export { runProcess, type Stop, type StopProgress, type Stopper, stopAll } from "./lifecycle.ts";
 export { pruneTokenUsage, RateLimiter } from "./limits.ts";
-export { createLogger, loggerOptions, maskPii, redactQuery } from "./logger.ts";
+export { createLogger, loggerOptions, redactQuery } from "./logger.ts";
 export { operationIdOf } from "./openapi/document.ts";
 export { routeError } from "./openapi/route.ts";
 export { PATTERN_CANDIDATES, type RefResolver, type Schema, sample, typesOf } from "./openapi/sample.ts";

@@ -1,3 +1,4 @@
+import { maskPii } from "@tidings/contracts";
 import pino, { type Logger, type LoggerOptions } from "pino";
 
 /** Field names whose values are secrets or personal data wherever they appear in a log object. */
@@ -24,18 +25,6 @@ export const REDACT_PATHS = [
   ...SENSITIVE_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
 ];
 
-/** 9-15 digits, optionally with a leading + and single space/hyphen separators, standing alone (not part of
- * an IP address, a uuid, a timestamp, a decimal or a word). A "." or ":" next to it only counts as part of
- * something larger when a digit is on its other side: "to +27820001001: rejected" is masked. */
-const PHONE = /(?<![\w+-]|\d[.:])\+?\d(?:[ -]?\d){8,14}(?![\w-]|[.:]\d)/g;
-const EMAIL = /[^\s@<>"']+@[^\s@<>"']+\.[^\s@<>"']+/g;
-
-/** Masks phone numbers and email addresses inside free text (error messages, log lines). */
-export function maskPii(text: string | null | undefined): string {
-  // Error messages passed here may be missing (an SDK's error without one): never throw while reporting an error.
-  return (text ?? "").replace(EMAIL, "[email]").replace(PHONE, "[phone]");
-}
-
 /**
  * A request URL for the log: the path, and the names of query parameters without their values (searches
  * carry phone numbers and emails: `?details__addresses__msisdn=%2B27...`).
@@ -56,6 +45,58 @@ interface LoggedRequest {
   ip?: string;
 }
 
+/** How many causes deep an error's `cause` chain is logged (a cycle ends it too). */
+const MAX_CAUSES = 4;
+
+/** The fields of an error that say what went wrong without saying to whom: never its other properties. */
+interface LoggedError {
+  type: string;
+  code?: string | number;
+  status?: number;
+  statusCode?: number;
+  responseCode?: number;
+  message: string;
+  stack?: string;
+  cause?: LoggedError;
+}
+
+/**
+ * An error as a log line holds it: its type, `code`, numeric `status`/`statusCode`/`responseCode`, message and
+ * stack with phone numbers and emails masked, and its `cause` the same way, at most `causes` deep. Nothing else:
+ * providers' SDK errors carry the request and the answer as properties (a Vonage VetchError its
+ * `config.headers.Authorization` and `config.data` with the number and text; a nodemailer EENVELOPE error the
+ * SMTP `response` and the `rejected` addresses), which pino's own serializer would copy into the line.
+ */
+function serializeError(err: unknown, causes: number): LoggedError {
+  if (typeof err !== "object" || err === null) {
+    return { type: typeof err, message: maskPii(String(err)) };
+  }
+  const { code, status, statusCode, responseCode, message, stack, cause } = err as Record<string, unknown>;
+  const logged: LoggedError = {
+    type: typeof err.constructor === "function" ? err.constructor.name : "Object",
+    message: maskPii(typeof message === "string" ? message : undefined),
+  };
+  if (typeof code === "string" || typeof code === "number") {
+    logged.code = code;
+  }
+  for (const [key, value] of [
+    ["status", status],
+    ["statusCode", statusCode],
+    ["responseCode", responseCode],
+  ] as const) {
+    if (typeof value === "number") {
+      logged[key] = value;
+    }
+  }
+  if (typeof stack === "string") {
+    logged.stack = maskPii(stack);
+  }
+  if (cause !== undefined && cause !== null && causes > 0) {
+    logged.cause = serializeError(cause, causes - 1);
+  }
+  return logged;
+}
+
 export function loggerOptions(service: string, level: string): LoggerOptions {
   return {
     level,
@@ -68,14 +109,7 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
         typeof req.url === "string"
           ? { method: req.method, url: redactQuery(req.url), host: req.host, remoteAddress: req.ip }
           : req,
-      err: (err: Error) => {
-        const serialized = pino.stdSerializers.err(err);
-        return {
-          ...serialized,
-          message: maskPii(serialized.message),
-          stack: maskPii(serialized.stack ?? ""),
-        };
-      },
+      err: (err: unknown) => serializeError(err, MAX_CAUSES),
     },
     hooks: {
       // Strings passed to a log call are free text: mask anything that looks like a phone number or email.

@@ -1,6 +1,5 @@
 import type { MessageContext } from "@tidings/amqp";
-import type { FailureKind } from "@tidings/contracts";
-import { maskPii } from "@tidings/service-kit";
+import { type FailureKind, maskPii } from "@tidings/contracts";
 
 export type Logger = MessageContext["log"];
 

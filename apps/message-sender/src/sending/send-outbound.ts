@@ -1,8 +1,7 @@
 import { enqueue, NonRetryableError } from "@tidings/amqp";
-import type { OptOutReported, OutboundSend } from "@tidings/contracts";
+import { maskPii, type OptOutReported, type OutboundSend } from "@tidings/contracts";
 import { normaliseRecipient } from "@tidings/contracts/addresses";
 import { publish } from "@tidings/hooks";
-import { maskPii } from "@tidings/service-kit";
 import { callingHoursFor, VOICE_CHANNEL_TYPES } from "../channels/voice.ts";
 import { isOptedOut, recordConsent } from "../consent/consent.ts";
 import { cancelIfForgotten } from "../forget/forget.ts";
