@@ -61,6 +61,16 @@ describe("GET /api/v1/outbound/status_counts/", () => {
     const reversed = await call(svc, "GET", `/api/v1/outbound/status_counts/?from=${d2}&to=${d1}`);
     expect(reversed.statusCode).toBe(400);
     expect((await call(svc, "GET", "/api/v1/outbound/status_counts/?from=yesterday")).statusCode).toBe(400);
+    // Year 0000 is a date to the format, not to Postgres: refused before it reaches the database.
+    const yearZero = await call(svc, "GET", "/api/v1/outbound/status_counts/?from=0000-01-01&to=0000-01-02");
+    expect(yearZero.statusCode).toBe(400);
+    expect(yearZero.json().error).toMatchObject({
+      code: "VALIDATION_FAILED",
+      details: [
+        { field: "querystring.from", message: expect.any(String) },
+        { field: "querystring.to", message: expect.any(String) },
+      ],
+    });
   });
 });
 

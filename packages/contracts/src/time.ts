@@ -14,6 +14,20 @@ export function toSeedTime(at: Date | null | undefined): string | null {
   return at ? `${at.toISOString().slice(0, -1)}000Z` : null;
 }
 
+/** The first and last times Postgres stores and JavaScript renders as they are: years 0001 to 9999, in UTC. */
+const EARLIEST_TIME = Date.parse("0001-01-01T00:00:00.000Z");
+const LATEST_TIME = Date.parse("9999-12-31T23:59:59.999Z");
+
+/**
+ * Whether `at` is a time Tidings can store and answer with: in the years 0001 to 9999 in UTC (Postgres refuses year
+ * 0000, and `toISOString()` renders a year after 9999 as `+010000-…`, which Postgres refuses too). False for an
+ * invalid Date.
+ */
+export function isStorableTime(at: Date): boolean {
+  const ms = at.getTime();
+  return ms >= EARLIEST_TIME && ms <= LATEST_TIME;
+}
+
 /** Whether the runtime knows `zone` as an IANA time zone (e.g. `Africa/Johannesburg`). */
 export function isTimeZone(zone: string): boolean {
   try {

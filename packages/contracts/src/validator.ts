@@ -1,22 +1,45 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { Ajv, type ErrorObject, type FormatDefinition, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { catalog, type MessageName, type Payload } from "./catalog.ts";
 import { type HookData, type HookEventName, hookEvents, isHookEventName } from "./hook-events.ts";
+import { isStorableTime } from "./time.ts";
 
 /**
  * An Ajv with the formats fastify uses. JSON (message payloads, request bodies) is validated as sent:
  * `coerce` is only for query strings and path parameters, whose values all arrive as strings.
  */
 export function createAjv({ coerce = false } = {}): Ajv {
-  return addFormats.default(
-    new Ajv({
-      coerceTypes: coerce ? "array" : false,
-      useDefaults: true,
-      removeAdditional: false,
-      allErrors: true,
-      strict: false,
-    }),
+  return storableTimes(
+    addFormats.default(
+      new Ajv({
+        coerceTypes: coerce ? "array" : false,
+        useDefaults: true,
+        removeAdditional: false,
+        allErrors: true,
+        strict: false,
+      }),
+    ),
   );
+}
+
+/**
+ * Narrows the `date` and `date-time` formats to the times Tidings can store and answer with (`isStorableTime`).
+ * RFC 3339, and so Ajv, takes year 0000, which Postgres refuses, and times JavaScript cannot read (a leap second,
+ * an offset of hours alone): each was a 500 where it reached the database. A time in year 10000 once in UTC would
+ * be answered as `+010000-…`. Each is instead the format's error naming its field (`400 VALIDATION_FAILED` over
+ * HTTP, a dead letter over AMQP).
+ */
+function storableTimes(ajv: Ajv): Ajv {
+  for (const name of ["date", "date-time"] as const) {
+    // ajv-formats' full formats are definitions with a validate function (and a compare, for formatMinimum).
+    const format = addFormats.default.get(name) as FormatDefinition<string>;
+    const valid = format.validate as (text: string) => boolean;
+    ajv.addFormat(name, {
+      ...format,
+      validate: (text: string) => valid(text) && isStorableTime(new Date(text)),
+    });
+  }
+  return ajv;
 }
 
 export const ajv = createAjv();

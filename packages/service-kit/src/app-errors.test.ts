@@ -136,6 +136,43 @@ describe("buildApi", () => {
       },
     );
 
+    it.for<[string, Record<string, string>, string]>([
+      ["year 0000 in a date-time", { at: "0000-01-01T00:00:00Z" }, "body.at"],
+      ["year 0000 once in UTC", { at: "0001-01-01T00:30:00+01:00" }, "body.at"],
+      ["year 10000 once in UTC", { at: "9999-12-31T23:30:00-01:00" }, "body.at"],
+      ["an offset JavaScript cannot read", { at: "2026-01-01T10:00:00+02" }, "body.at"],
+      ["a leap second", { at: "2016-12-31T23:59:60Z" }, "body.at"],
+      ["year 0000 in a date", { day: "0000-01-01" }, "body.day"],
+    ])(
+      "refuses a time Postgres or JavaScript cannot take with 400 naming the field, never a 500: %s",
+      async ([, payload, field], { api }) => {
+        const res = await api.app.inject({ method: "POST", url: "/dated", payload });
+        expect(res.statusCode).toBe(400);
+        expect(errorOf(res)).toMatchObject({
+          code: "VALIDATION_FAILED",
+          details: [{ field, message: expect.any(String) }],
+        });
+      },
+    );
+
+    it("refuses year 0000 in a date or date-time query parameter, and takes years 0001 to 9999", async ({
+      api,
+    }) => {
+      const date = await api.app.inject({ method: "POST", url: "/dated?from=0000-01-01", payload: {} });
+      expect(date.statusCode).toBe(400);
+      expect(errorOf(date).details).toEqual([{ field: "querystring.from", message: expect.any(String) }]);
+      const naive = await api.app.inject({ url: "/flags?after=0000-01-01T10:00:00" });
+      expect(naive.statusCode).toBe(400);
+      expect(errorOf(naive).details).toEqual([{ field: "querystring.after", message: expect.any(String) }]);
+
+      const edges = { at: "0001-01-01T00:00:00Z", day: "9999-12-31" };
+      const ok = await api.app.inject({ method: "POST", url: "/dated?from=0001-01-01", payload: edges });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.json()).toEqual({ query: { from: "0001-01-01" }, body: edges });
+      const last = await api.app.inject({ url: "/flags?after=9999-12-31T23:59:59.999Z" });
+      expect(last.statusCode).toBe(200);
+    });
+
     /** A request whose body is `payload` as it is, sent as `contentType`. */
     const withBody = (
       app: Api,

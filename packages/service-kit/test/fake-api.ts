@@ -155,6 +155,20 @@ export async function testApi(deps: Partial<ApiDeps> = {}): Promise<TestApi> {
         },
         async (request) => request.body,
       );
+      app.post(
+        "/dated",
+        {
+          config: { public: true },
+          schema: {
+            querystring: Type.Object({ from: Type.Optional(Type.String({ format: "date" })) }),
+            body: Type.Object({
+              at: Type.Optional(Type.String({ format: "date-time" })),
+              day: Type.Optional(Type.String({ format: "date" })),
+            }),
+          },
+        },
+        async (request) => ({ query: request.query, body: request.body }),
+      );
       app.post("/echo", { config: { public: true } }, async (request) => {
         runs.echoed++;
         return { body: request.body };
