@@ -207,6 +207,21 @@ describe("GET /api/v1/identities/ filters and cursor pages", () => {
     expect((await get(svc, "/api/v1/identities/?cursor=garbage")).json().error.code).toBe(
       "IDENTITY_INVALID_CURSOR",
     );
+    // A cursor is ours to read only when it holds a time Postgres takes and a uuid: anything else is the same 400,
+    // never a failed ::uuid cast or date (a 500).
+    const id = all.results[0].id as string;
+    for (const position of [
+      ["2026-01-01T00:00:00.000Z", "------------------------------------"],
+      ["2026-01-01T00:00:00.000Z", "0123456789abcdef0123456789abcdef0123"],
+      ["0000-01-01T00:00:00.000Z", id],
+      ["+010000-01-01T00:00:00.000Z", id],
+      [0, id],
+    ]) {
+      const cursor = Buffer.from(JSON.stringify(position)).toString("base64url");
+      const res = await get(svc, `/api/v1/identities/?cursor=${cursor}`);
+      expect(res.statusCode, JSON.stringify(position)).toBe(400);
+      expect(res.json().error.code).toBe("IDENTITY_INVALID_CURSOR");
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { isStorableTime, isUuid } from "@tidings/contracts";
 import { type LinkRequest, linkBase, type PageParams, pageParams, toPage } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { invalidCursor, invalidInteger } from "../errors.ts";
@@ -71,15 +72,18 @@ export function encodeCursor(p: Position): string {
   return Buffer.from(JSON.stringify([p.createdAt.toISOString(), p.id])).toString("base64url");
 }
 
-/** The position after which the page starts; null for `cursor=` (the first page). */
+/**
+ * The position after which the page starts; null for `cursor=` (the first page). A cursor that does not hold a time
+ * Postgres takes and a uuid (one not made by `encodeCursor`) is 400 IDENTITY_INVALID_CURSOR, never a failed cast.
+ */
 export function decodeCursor(cursor: string): Position | null {
   if (cursor === "") {
     return null;
   }
   try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [string, string];
-    const createdAt = new Date(at);
-    if (typeof id !== "string" || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(createdAt.getTime())) {
+    const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [unknown, unknown];
+    const createdAt = new Date(typeof at === "string" ? at : Number.NaN);
+    if (!isUuid(id) || !isStorableTime(createdAt)) {
       throw new Error("bad cursor");
     }
     return { createdAt, id };
