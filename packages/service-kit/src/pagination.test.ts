@@ -151,6 +151,10 @@ describe("toPage", () => {
     "api.example.org\\evil",
     "[::1",
     "%65vil.org",
+    "x:99999",
+    "api.example.org:65536",
+    "[:::::]",
+    "[1.2.3.4]",
   ];
 
   it.for(malformedHosts)(
@@ -167,11 +171,23 @@ describe("toPage", () => {
     },
   );
 
-  it("answers 400 INVALID_HOST for a malformed Host header", async ({ app }) => {
-    const res = await app.inject({ url: "/api/v1/items/?limit=10", headers: { host: "a b/c" } });
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe("INVALID_HOST");
-  });
+  it.for(["a b/c", "x:99999", "[:::::]"])(
+    "answers 400 INVALID_HOST for a malformed Host header %j",
+    async (host, { app }) => {
+      const res = await app.inject({ url: "/api/v1/items/?limit=10", headers: { host } });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe("INVALID_HOST");
+    },
+  );
+
+  it.for(["[::1]:3001", "10.0.0.5:65535", "svc.local."])(
+    "takes the Host header %j",
+    async (host, { app }) => {
+      const res = await app.inject({ url: "/api/v1/items/?limit=10", headers: { host } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().next).toBe(`http://${host}/api/v1/items/?limit=10&offset=10`);
+    },
+  );
 
   it("uses PUBLIC_URL whatever the forwarded host", async ({ makeListApi }) => {
     const behindProxy = await makeListApi("https://public.example.org", ["10.0.0.0/24"]);

@@ -53,7 +53,9 @@ export function linkBase(request: Pick<LinkRequest, "protocol" | "host" | "serve
     return publicUrl.replace(/\/+$/, "");
   }
   const { protocol, host } = request;
-  if ((protocol !== "http" && protocol !== "https") || !HOST.test(host)) {
+  // The pattern alone takes a port past 65535 and bracketed text that is no IPv6 address (`[:::::]`), on which
+  // `new URL` throws when the link is built: the host is also what the URL parser reads as one.
+  if ((protocol !== "http" && protocol !== "https") || !HOST.test(host) || !URL.canParse(`http://${host}`)) {
     throw badRequest("INVALID_HOST", "The request's host (Host or X-Forwarded-Host) is not a valid host.", [
       { field: "headers.host", message: "must be a host name or an IP address, with an optional port" },
     ]);
