@@ -48,6 +48,44 @@ describe("RefusalLimiter", () => {
     limiter.refused("a");
     expect(limiter.wait("a")).toBe(0);
   });
+
+  it("at 10,000 addresses forgets the oldest window only, so rotating addresses reset nobody else's count", () => {
+    let now = 1_000_000;
+    const limiter = new RefusalLimiter(1, 60_000, () => now);
+    const rotating = Array.from({ length: 9_999 }, (_, i) => `2001:db8::${i.toString(16)}`);
+    for (const address of rotating) {
+      limiter.refused(address);
+      now += 1;
+    }
+    limiter.refused("a");
+    expect(limiter.wait("a")).toBe(60);
+    expect(limiter.wait(rotating[0] as string)).toBeGreaterThan(0);
+
+    limiter.refused("2001:db8::ffff"); // one address past the 10,000
+    expect(limiter.wait("a")).toBe(60);
+    expect(limiter.wait("2001:db8::ffff")).toBe(60);
+    expect(limiter.wait(rotating[1] as string)).toBeGreaterThan(0);
+    expect(limiter.wait(rotating[0] as string)).toBe(0); // the oldest, forgotten
+  });
+
+  it("takes an address's new minute for its newest window", () => {
+    let now = 1_000_000;
+    const limiter = new RefusalLimiter(1, 60_000, () => now);
+    limiter.refused("a");
+    now += 30_000;
+    const others = Array.from({ length: 9_998 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+    for (const address of others) {
+      limiter.refused(address);
+    }
+    now += 30_000; // a's minute is over: its next refusal starts a new one, newer than the others'
+    limiter.refused("a");
+    limiter.refused("b"); // the 10,000th address
+    limiter.refused("c"); // the 10,001st: forgets the oldest window, others[0]'s, not a's
+    expect(limiter.wait("a")).toBe(60);
+    expect(limiter.wait("c")).toBe(60);
+    expect(limiter.wait(others[0] as string)).toBe(0);
+    expect(limiter.wait(others[1] as string)).toBe(30);
+  });
 });
 
 describe("secondsUntilUtcMidnight", () => {

@@ -59,13 +59,19 @@ export class RefusalLimiter {
     return window && left > 0 && window.refused >= this.max ? Math.max(1, Math.ceil(left / 1000)) : 0;
   }
 
-  /** Counts one refused request of the address. */
+  /**
+   * Counts one refused request of the address. The windows are kept in the order they began (a new minute of an
+   * address moves it to the end); at MAX_BUCKETS addresses the oldest is forgotten, the first to end, so a client
+   * rotating addresses (IPv6 gives one plenty) forgets only its own oldest and resets no one else's count.
+   */
   refused(address: string): void {
     const now = this.now();
     let window = this.windows.get(address);
     if (!window || window.resetAt <= now) {
+      this.windows.delete(address);
       if (this.windows.size >= MAX_BUCKETS) {
-        this.windows.clear();
+        const [oldest] = this.windows.keys();
+        this.windows.delete(oldest as string);
       }
       window = { refused: 0, resetAt: now + this.windowMs };
       this.windows.set(address, window);
