@@ -121,3 +121,57 @@ describe("without ADMIN_TOKEN", () => {
     }
   });
 });
+
+describe("with a per-address limit (PUBLIC_RATE_LIMIT)", () => {
+  const ATTACKER = "203.0.113.9";
+
+  it("counts an address's 401s and past the limit answers 429 RATE_LIMITED with Retry-After, looking up no token", async ({
+    makeApi,
+  }) => {
+    const api = await makeApi({ publicRateLimit: 3 });
+    const whoami = (authorization?: string, remoteAddress = ATTACKER) =>
+      api.app.inject({ url: "/whoami", headers: authorization ? { authorization } : {}, remoteAddress });
+    const refused = [];
+    for (let i = 0; i < 3; i++) {
+      refused.push((await whoami(`Token guess-${i}`)).statusCode);
+    }
+    expect(refused).toEqual([401, 401, 401]);
+    const lookups = api.db.queries.length;
+
+    const limited = await whoami("Token guess-3");
+    expect(limited.statusCode).toBe(429);
+    expect(errorOf(limited).code).toBe("RATE_LIMITED");
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    expect(Number(limited.headers["retry-after"])).toBeLessThanOrEqual(60);
+    expect((await whoami()).statusCode).toBe(429);
+    expect(api.db.queries.length).toBe(lookups);
+
+    // ADMIN_TOKEN needs no look-up: still served there. Another address is counted apart.
+    expect((await whoami(`Token ${ADMIN}`)).statusCode).toBe(200);
+    expect((await whoami("Token guess-4", "203.0.113.10")).statusCode).toBe(401);
+  });
+
+  it("never counts the requests of a valid token, whatever they are answered", async ({ makeApi }) => {
+    const api = await makeApi({ publicRateLimit: 3 });
+    api.db.addUser("user@example.org", "user-token-1");
+    const as = (url: string) =>
+      api.app.inject({ url, headers: { authorization: "Token user-token-1" }, remoteAddress: ATTACKER });
+    for (let i = 0; i < 5; i++) {
+      expect((await as("/whoami")).statusCode).toBe(200);
+      expect((await as("/admin-only")).statusCode).toBe(403);
+    }
+    const bad = await api.app.inject({
+      url: "/whoami",
+      headers: { authorization: "Token guess" },
+      remoteAddress: ATTACKER,
+    });
+    expect(bad.statusCode).toBe(401);
+  });
+
+  it("limits no 401s without it", async ({ api }) => {
+    for (let i = 0; i < 10; i++) {
+      const res = await api.app.inject({ url: "/whoami", remoteAddress: ATTACKER });
+      expect(res.statusCode).toBe(401);
+    }
+  });
+});

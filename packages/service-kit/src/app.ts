@@ -31,7 +31,7 @@ export interface ApiDeps {
   trustProxy?: string[];
   /** The database's URL, for the connection that hears token revocations (without it, tokens are not cached). */
   databaseUrl?: string;
-  /** Requests a minute per client address to the public routes (health aside); absent or 0: no limit. */
+  /** Refused requests a minute per client address (PUBLIC_RATE_LIMIT; see the auth plugin); absent or 0: no limit. */
   publicRateLimit?: number;
   /**
    * Refuse `test` and `team` keys on every route (403 KEY_KIND_NOT_ALLOWED): the API of a service whose routes do

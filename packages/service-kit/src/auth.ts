@@ -236,6 +236,19 @@ export class TokenAuthenticator {
       throw new ApiError(401, "UNAUTHENTICATED", "Authentication credentials were not provided.");
     }
     const digest = digestToken(token);
+    return this.known(digest) ?? (await this.lookUp(digest));
+  }
+
+  /**
+   * The key of the header's token if this process knows it without the database: the ADMIN_TOKEN, or a token it
+   * verified lately (cached); else undefined.
+   */
+  knownKey(header: string | undefined): AuthenticatedKey | undefined {
+    const token = tokenFromHeader(header);
+    return token ? this.known(digestToken(token)) : undefined;
+  }
+
+  private known(digest: string): AuthenticatedKey | undefined {
     if (this.adminDigest && timingSafeEqual(this.adminDigest, Buffer.from(digest, "hex"))) {
       return {
         principal: { userId: null, isAdmin: true, keyKind: "live", allowList: [] },
@@ -246,9 +259,10 @@ export class TokenAuthenticator {
       };
     }
     const cached = this.cache.get(digest);
-    if (cached && cached.expires > Date.now() && this.caching) {
-      return cached.key;
-    }
+    return cached && cached.expires > Date.now() && this.caching ? cached.key : undefined;
+  }
+
+  private async lookUp(digest: string): Promise<AuthenticatedKey> {
     const generation = this.generation;
     const rows = await this.db.$queryRawUnsafe<TokenRow[]>(
       `SELECT t.id AS token_id, t.expires_at, u.id, u.is_admin, t.kind, t.allow_list, t.rate_limit, t.daily_limit

@@ -27,8 +27,10 @@ export const BaseConfig = {
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
   /**
    * Refused requests (4xx) a minute per client address (see TRUST_PROXY) to the unauthenticated routes of each API
-   * process (provider callbacks, the unsubscribe page, docs; not health) before its requests are answered 429 for
-   * the rest of the minute; the requests taken never count (RefusalLimiter). 0: no limit.
+   * process (provider callbacks, the unsubscribe page, docs; not health), and 401s (a bad or missing token) of its
+   * other routes, before its requests are answered 429 for the rest of the minute (on authenticated routes, all but
+   * those with a key the process knows without the database); the requests taken never count (RefusalLimiter).
+   * 0: no limit.
    */
   PUBLIC_RATE_LIMIT: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 600 }),
   /** A worker process's HTTP port (/health, /ready, /metrics); unset: the API's port + 100; 0: any free port. */

@@ -87,7 +87,9 @@ describe("the per-address limit on public routes (PUBLIC_RATE_LIMIT=5 refused re
     expect((await signed(99)).statusCode).toBe(429);
   });
 
-  it("counts each address apart, and limits neither health nor authenticated routes", async ({ sender }) => {
+  it("counts each address apart, and limits neither health nor an authenticated route's valid requests", async ({
+    sender,
+  }) => {
     expect((await callback(sender, "198.51.100.2")).statusCode).not.toBe(429);
     for (let i = 0; i < 7; i++) {
       const health = await sender.app.inject({ url: "/api/health/", remoteAddress: "198.51.100.1" });
@@ -99,6 +101,33 @@ describe("the per-address limit on public routes (PUBLIC_RATE_LIMIT=5 refused re
       });
       expect(listed.statusCode).toBe(200);
     }
+  });
+});
+
+describe("the per-address limit on bad tokens (PUBLIC_RATE_LIMIT=5 refused requests a minute)", () => {
+  it("answers an address 429 after five 401s in a minute, and still serves the valid tokens it verified there", async ({
+    sender,
+  }) => {
+    const address = "198.51.100.7";
+    const list = (authorization: string) =>
+      sender.app.inject({ url: "/api/v1/outbound/", headers: { authorization }, remoteAddress: address });
+    const issued = await sender.app.inject({
+      method: "POST",
+      url: "/api/v1/user/token/",
+      headers: adminAuth,
+      payload: { email: "hub@example.org" },
+    });
+    const token = `Token ${issued.json().token as string}`;
+    expect((await list(token)).statusCode).toBe(200);
+
+    const refused = [];
+    for (let i = 0; i < 6; i++) {
+      refused.push((await list(`Token tdg_guess${i}`)).statusCode);
+    }
+    expect(refused).toEqual([401, 401, 401, 401, 401, 429]);
+    expect((await list("Token tdg_guess6")).headers["retry-after"]).toBeDefined();
+    expect((await list(token)).statusCode).toBe(200);
+    expect((await list(adminAuth.authorization)).statusCode).toBe(200);
   });
 });
 

@@ -149,11 +149,14 @@ function derivedErrors(facts: Facts, options: RouteDocOptions): Record<string, S
     );
   }
   if (!facts.public || options.publicRateLimit) {
+    const badTokens = options.publicRateLimit
+      ? ", or too many requests a minute from this address refused for a bad or missing token"
+      : "";
     errors[429] = errorResponse(
       facts.public
         ? "RATE_LIMITED: too many refused requests a minute from this address; retry after `Retry-After` seconds."
-        : "RATE_LIMITED (the key's requests per second) or DAILY_LIMIT_EXCEEDED (its requests per UTC day); " +
-            "retry after `Retry-After` seconds.",
+        : `RATE_LIMITED (the key's requests per second${badTokens}) or DAILY_LIMIT_EXCEEDED (its requests per UTC ` +
+            "day); retry after `Retry-After` seconds.",
       "RATE_LIMITED",
       "This API key may make 10 requests per second.",
       { headers: { "Retry-After": { type: "integer", description: "Seconds to wait before retrying." } } },

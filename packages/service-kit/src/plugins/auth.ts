@@ -14,7 +14,10 @@ export interface AuthOptions {
   adminToken?: string;
   /** The database's URL, for the connection that hears token revocations (without it, tokens are not cached). */
   databaseUrl?: string;
-  /** Requests a minute per client address to the public routes (health aside); absent or 0: no limit. */
+  /**
+   * Refused requests a minute per client address (the public routes' 4xx but 429, health aside, and the other routes'
+   * 401s) before the address is answered 429 for the rest of the minute; absent or 0: no limit.
+   */
   publicRateLimit?: number;
   /** Refuse `test` and `team` keys on every route (see `refuseKeyKind`); else only on `liveKeysOnly` routes. */
   liveKeysOnly?: boolean;
@@ -29,9 +32,9 @@ declare module "fastify" {
 
 /**
  * Token auth on every route not marked public (`request.principal`), each key's rate and daily limits, the refusal of
- * `test` and `team` keys where they cannot be kept (`liveKeysOnly`), Idempotency-Key
- * replays, and the per-address limit of the public routes. Register it before any route: the rate-limit plugin adds
- * its hook to the routes declared after it.
+ * `test` and `team` keys where they cannot be kept (`liveKeysOnly`), Idempotency-Key replays, and the per-address
+ * limit of refused requests (the public routes' 4xx, the other routes' 401s). Register it before any route: the
+ * rate-limit plugin adds its hook to the routes declared after it.
  */
 export const authPlugin = fp<AuthOptions>(
   async (app, options) => {
@@ -45,12 +48,36 @@ export const authPlugin = fp<AuthOptions>(
     }
     app.decorate("authenticator", authenticator);
     const rateLimiter = new RateLimiter();
+    // Per client address, counting refusals only: every 4xx (but 429) of the public routes, and the 401s of the
+    // others, where a bad token costs a database look-up each. Authenticated requests have their key's limits too.
+    const refusals = options.publicRateLimit ? new RefusalLimiter(options.publicRateLimit) : undefined;
+    const tooManyRefused = (wait: number) =>
+      new RetryLaterError(
+        "RATE_LIMITED",
+        `At most ${refusals?.max} refused requests a minute from one address to this API.`,
+        wait,
+      );
+    /**
+     * The request's key. Past its address's limit, only a key known without the database is served (ADMIN_TOKEN, a
+     * token this process verified lately): any other is answered 429 without a look-up.
+     */
+    const authenticate = async (request: FastifyRequest) => {
+      const wait = refusals?.wait(request.ip) ?? 0;
+      if (wait === 0) {
+        return authenticator.authenticateKey(request.headers.authorization);
+      }
+      const key = authenticator.knownKey(request.headers.authorization);
+      if (!key) {
+        throw tooManyRefused(wait);
+      }
+      return key;
+    };
     app.decorateRequest("principal", null as unknown as Principal);
     app.addHook("onRequest", async (request) => {
       if (request.routeOptions.config.public || !request.routeOptions.url) {
         return; // public routes, and unknown ones (they answer 404)
       }
-      const key = await authenticator.authenticateKey(request.headers.authorization);
+      const key = await authenticate(request);
       request.principal = key.principal;
       await enforceKeyLimits(options.db, rateLimiter, key);
       if (
@@ -61,33 +88,21 @@ export const authPlugin = fp<AuthOptions>(
       }
     });
     registerIdempotency(app as FastifyInstance, options.db);
-    if (options.publicRateLimit) {
-      // Per client address, across this process's public routes, counting refusals only (RefusalLimiter);
-      // authenticated routes have their key's limits instead.
-      const limiter = new RefusalLimiter(options.publicRateLimit);
+    if (refusals) {
       const limited = (request: FastifyRequest) =>
         request.routeOptions.config.public === true && request.routeOptions.url !== HEALTH;
       // Callback hooks: nothing here waits, and an async hook costs every request a promise.
       app.addHook("onRequest", (request, _reply, done) => {
-        const wait = limited(request) ? limiter.wait(request.ip) : 0;
-        done(
-          wait > 0
-            ? new RetryLaterError(
-                "RATE_LIMITED",
-                `At most ${limiter.max} refused requests a minute from one address to this API's public routes.`,
-                wait,
-              )
-            : undefined,
-        );
+        const wait = limited(request) ? refusals.wait(request.ip) : 0;
+        done(wait > 0 ? tooManyRefused(wait) : undefined);
       });
       app.addHook("onResponse", (request, reply, done) => {
-        if (
-          limited(request) &&
-          reply.statusCode >= 400 &&
-          reply.statusCode < 500 &&
-          reply.statusCode !== 429
-        ) {
-          limiter.refused(request.ip);
+        const status = reply.statusCode;
+        const refused = limited(request)
+          ? status >= 400 && status < 500 && status !== 429
+          : status === 401 && request.routeOptions.config.public !== true;
+        if (refused) {
+          refusals.refused(request.ip);
         }
         done();
       });
