@@ -192,6 +192,53 @@ describe("POST /api/v1/optout/", () => {
     expect(await mentioning("Nomsa")).toEqual([]);
   });
 
+  it("forget takes only the person: a bystander whose address contains theirs keeps their hook deliveries and Idempotency-Key answers", async ({
+    svc,
+  }) => {
+    const hook = (
+      await send(svc, "POST", "/api/v1/webhook/", {
+        event: "identity.created",
+        target: "http://127.0.0.1:9/bystanders",
+      })
+    ).json();
+    const createKeyed = async (key: string, addresses: Record<string, Record<string, object>>) => {
+      const res = await svc.app.inject({
+        method: "POST",
+        url: "/api/v1/identities/",
+        headers: { ...adminAuth, "idempotency-key": key },
+        payload: { details: { addresses } },
+      });
+      expect(res.statusCode).toBe(201);
+      return res.json();
+    };
+    const person = await createKeyed("forget-only-ann", {
+      msisdn: { "+2782000100": {} },
+      email: { "ann@example.org": {} },
+    });
+    // Their number and email are the start or the end of the bystanders'.
+    const bystanders = [
+      await createKeyed("forget-only-jo", {
+        msisdn: { "+27820001001": {} },
+        email: { "joann@example.org": {} },
+      }),
+      await createKeyed("forget-only-au", { email: { "ann@example.org.au": {} } }),
+    ];
+    const bodyAbout = async (id: string) =>
+      (await svc.db.hookDelivery.findMany({ where: { hookId: hook.id } })).find((d) => d.body.includes(id))
+        ?.body;
+    const before = await Promise.all(bystanders.map((b) => bodyAbout(b.id)));
+    expect(before.every(Boolean)).toBe(true);
+
+    expect((await optout(svc, { optout_type: "forget", identity: person.id })).statusCode).toBe(201);
+    expect(await bodyAbout(person.id)).toBeUndefined();
+    expect(await Promise.all(bystanders.map((b) => bodyAbout(b.id)))).toEqual(before);
+    const keys = await svc.db.idempotencyKey.findMany({
+      where: { key: { startsWith: "forget-only-" } },
+      orderBy: { key: "asc" },
+    });
+    expect(keys.map((k) => k.key)).toEqual(["forget-only-au", "forget-only-jo"]);
+  });
+
   it("forget redacts the whole raw body of a delivered optout.requested (no envelope to keep)", async ({
     svc,
   }) => {

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from "@tidings/amqp";
 import { hookEventNames, hookEvents } from "@tidings/contracts";
-import { mentionsAny } from "@tidings/service-kit";
+import { jsonHoldsAny } from "@tidings/service-kit";
 import { newSecret } from "./signing.ts";
 
 export interface HookRow {
@@ -253,24 +253,24 @@ export async function redeliverFailed(
 const RAW_EVENTS = hookEventNames.filter((name) => hookEvents[name].body === "raw");
 
 /**
- * Forget (`optout_type: forget`): a delivery whose body mentions the person (their identity id or an
- * address) is deleted while it is pending (it is never sent), and keeps only its hook once delivered or
- * failed (`data` becomes "redacted", or the whole body of a raw event; its status, attempts and times stay
- * for reporting). Idempotent.
+ * Forget (`optout_type: forget`): a delivery whose body holds the person (their identity id or an address as a
+ * whole JSON string, case aside: jsonHoldsAny of @tidings/service-kit) is deleted while it is pending (it is
+ * never sent), and keeps only its hook once delivered or failed (`data` becomes "redacted", or the whole body of
+ * a raw event; its status, attempts and times stay for reporting). Idempotent.
  */
 export async function forgetHookDeliveries(
   db: SqlExecutor,
   needles: readonly string[],
 ): Promise<{ deleted: number; redacted: number }> {
   const deleted = await db.$executeRawUnsafe(
-    `DELETE FROM tidings_hook_delivery WHERE status = 'pending' AND ${mentionsAny("body", 1)}`,
+    `DELETE FROM tidings_hook_delivery WHERE status = 'pending' AND ${jsonHoldsAny("body", 1)}`,
     needles,
   );
   const redacted = await db.$executeRawUnsafe(
     `UPDATE tidings_hook_delivery
      SET body = CASE WHEN event = ANY($2::text[]) THEN '"redacted"'
        ELSE json_build_object('hook', body::json -> 'hook', 'data', 'redacted')::text END
-     WHERE status <> 'pending' AND ${mentionsAny("body", 1)}`,
+     WHERE status <> 'pending' AND ${jsonHoldsAny("body", 1)}`,
     needles,
     RAW_EVENTS,
   );

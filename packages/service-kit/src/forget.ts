@@ -2,22 +2,26 @@ import { type Broker, forgetDeadLetters, type SqlExecutor } from "@tidings/amqp"
 import { detailAddresses, type OptOutCreated, queuesOf, type Service } from "@tidings/contracts";
 
 /**
- * SQL condition: the text expression `expr` mentions (case-insensitively) any of the strings in the text-array
- * parameter `$param`: a person's identity id and addresses, when they are forgotten. `strpos`, so the strings
- * need no LIKE escaping; empty strings match nothing.
+ * SQL condition: the JSON text expression `expr` holds one of the strings in the text-array parameter `$param` (a
+ * person's identity id and addresses, when they are forgotten) as a whole string value or object key, case aside,
+ * as forgetDeadLetters of @tidings/amqp matches a dead letter: `joann@example.org`, `ann@example.org.au` and
+ * `+27820001001` are not `ann@example.org` or `+2782000100`. The needle is looked for JSON-encoded, quotes
+ * included (`to_json`, which escapes `"`, `\` and control characters as JSON.stringify and jsonb's text do), so
+ * no LIKE or pattern escaping is needed. Empty strings match nothing. A needle inside a longer string (a message's
+ * text) does not count; nor does one in JSON embedded as a string, where its quotes are escaped.
  */
-export const mentionsAny = (expr: string, param: number): string =>
+export const jsonHoldsAny = (expr: string, param: number): string =>
   `EXISTS (SELECT 1 FROM unnest($${param}::text[]) AS forgotten(v)
-           WHERE forgotten.v <> '' AND strpos(lower(${expr}), lower(forgotten.v)) > 0)`;
+           WHERE forgotten.v <> '' AND strpos(lower(${expr}), lower(to_json(forgotten.v)::text)) > 0)`;
 
 /**
- * Forget (`optout_type: forget`): deletes the Idempotency-Key records whose stored response mentions the person
- * (their identity id or an address), so no replayable answer keeps them. The key can then be used afresh.
- * Idempotent. Returns the number of records deleted.
+ * Forget (`optout_type: forget`): deletes the Idempotency-Key records whose stored response holds the person
+ * (their identity id or an address, as a whole JSON string: jsonHoldsAny), so no replayable answer keeps them. The
+ * key can then be used afresh. Idempotent. Returns the number of records deleted.
  */
 export const forgetIdempotencyKeys = async (db: SqlExecutor, needles: readonly string[]): Promise<number> =>
   db.$executeRawUnsafe(
-    `DELETE FROM tidings_idempotency_key WHERE response_body IS NOT NULL AND ${mentionsAny("response_body", 1)}`,
+    `DELETE FROM tidings_idempotency_key WHERE response_body IS NOT NULL AND ${jsonHoldsAny("response_body", 1)}`,
     needles,
   );
 

@@ -49,7 +49,7 @@ export {
   forgetOwnDeadLetters,
   forgetPlatformRecords,
   forgottenNeedles,
-  mentionsAny,
+  jsonHoldsAny,
 } from "./forget.ts";
 export { canonicalJson, IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from "./idempotency.ts";
 export { runProcess, type Stop, type StopProgress, type Stopper, stopAll } from "./lifecycle.ts";

@@ -5,6 +5,7 @@ import Type from "typebox";
 import { describe, expect } from "vitest";
 import { TokenAuthenticator } from "../src/auth.ts";
 import { ApiError } from "../src/errors.ts";
+import { forgetIdempotencyKeys } from "../src/forget.ts";
 import { pruneIdempotencyKeys } from "../src/idempotency.ts";
 import type { Api } from "../src/routes.ts";
 import { ADMIN, admin, buildTestApi, dbTest } from "./support.ts";
@@ -273,6 +274,36 @@ describe("Idempotency-Key", () => {
     expect(await pruneIdempotencyKeys(db)).toBeGreaterThanOrEqual(1);
     expect(await storedKeys("expired-2")).toEqual([]);
     expect(await storedKeys("expired-1")).toHaveLength(1);
+  });
+
+  it("a forget deletes the answers that hold one of the person's strings whole (case aside), and no others", async ({
+    db,
+    post,
+  }) => {
+    const names = {
+      "forget-ann": "Ann@Example.org",
+      "forget-jo": "joann@example.org",
+      "forget-au": "ann@example.org.au",
+      "forget-number": "+2782000100",
+      "forget-longer-number": "+27820001001",
+      "forget-escaped": 'an "odd" \\ one',
+      "forget-within": "write to ann@example.org",
+    };
+    for (const [key, name] of Object.entries(names)) {
+      expect((await post("/things/", { name }, { "idempotency-key": key })).statusCode).toBe(201);
+    }
+    // The needle is looked for as JSON writes it: quotes and backslashes escaped.
+    const needles = ["ann@example.org", "+2782000100", 'an "odd" \\ one', ""];
+    expect(await forgetIdempotencyKeys(db, needles)).toBe(3);
+    const left = await db.$queryRawUnsafe<{ key: string }[]>(
+      "SELECT key FROM tidings_idempotency_key WHERE key LIKE 'forget-%' ORDER BY key",
+    );
+    expect(left.map((k) => k.key)).toEqual([
+      "forget-au",
+      "forget-jo",
+      "forget-longer-number",
+      "forget-within",
+    ]);
   });
 
   it("behaves as before without the header: every request runs, nothing is stored", async ({

@@ -5,7 +5,7 @@ import {
   forgetOwnDeadLetters,
   forgetPlatformRecords,
   forgottenNeedles,
-  mentionsAny,
+  jsonHoldsAny,
 } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
@@ -15,9 +15,24 @@ const REDACTED = "redacted";
 
 const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** A text with every mention of a needle (case aside) replaced by "redacted". */
+/** How needles may be written: as they are, and percent-encoded as in a URL (`%2B27820001001`, `ann%40example.org`). */
+const writtenForms = (needles: readonly string[]): string[] => [
+  ...new Set(needles.filter((n) => n !== "").flatMap((n) => [n, encodeURIComponent(n)])),
+];
+
+/**
+ * The patterns (PostgreSQL regular expressions, to match case aside) of an endpoint that names one of `needles`: one
+ * of their writtenForms as a whole path segment or query value, after a `/` or `=` and before a `/`, `?`, `&`, `#`
+ * or the end. `.../people/+27820001001/` and `...?to=ann%40example.org` name the person; `.../people/+278200010011/`
+ * and `...?to=joann@example.org` do not.
+ */
+const endpointPatterns = (needles: readonly string[]): string[] =>
+  writtenForms(needles).map((form) => `[/=]${literally(form)}([/?&#]|$)`);
+
+/** A text with every mention of a needle (case aside, as written or percent-encoded) replaced by "redacted". */
 function withoutMentions(text: string, needles: readonly string[]): string {
-  const words = needles.filter((n) => n !== "");
+  // The longest first, so a needle that begins another leaves none of it.
+  const words = writtenForms(needles).sort((a, b) => b.length - a.length);
   return words.length === 0 ? text : text.replace(new RegExp(words.map(literally).join("|"), "gi"), REDACTED);
 }
 
@@ -41,10 +56,11 @@ export function redactPayload(value: unknown, needles: readonly string[]): unkno
 }
 
 /**
- * `optout.created` of type `forget`: every schedule whose payload or endpoint names the person (their identity id
- * or an address, case aside: a reminder's `outbound.send` to them, a hub's payload about them) is disabled, since
- * what it was set up to do involved them, with its payload redacted (redactPayload) and each mention in its
- * endpoint replaced by "redacted"; hook deliveries and Idempotency-Key answers that carry them go (forgetHookDeliveries,
+ * `optout.created` of type `forget`: every schedule that names the person (their identity id or an address, case
+ * aside, as a whole string of its payload (jsonHoldsAny) or a whole path segment or query value of its endpoint
+ * (endpointPatterns): a reminder's `outbound.send` to them, a hub's payload about them) is disabled, since what it
+ * was set up to do involved them, with its payload redacted (redactPayload) and each mention in its endpoint
+ * replaced by "redacted"; hook deliveries and Idempotency-Key answers that carry them go (forgetHookDeliveries,
  * forgetPlatformRecords), in the same transaction; then their dead letters leave the scheduler's dead-letter
  * queues. Idempotent. Returns the schedules changed.
  */
@@ -55,9 +71,10 @@ export async function forgetInSchedules(db: Db, broker: Broker, optout: OptOutCr
       { id: string; payload: Prisma.JsonValue; endpoint: string | null }[]
     >(
       `SELECT id, payload, endpoint FROM schedule
-       WHERE ${mentionsAny("payload::text", 1)} OR ${mentionsAny("coalesce(endpoint, '')", 1)}
+       WHERE ${jsonHoldsAny("payload::text", 1)} OR endpoint ~* ANY($2::text[])
        FOR UPDATE`,
       needles,
+      endpointPatterns(needles),
     );
     for (const schedule of named) {
       await tx.schedule.update({
