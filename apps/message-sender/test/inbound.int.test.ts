@@ -221,6 +221,47 @@ describe("inbound", () => {
     expect(sim.requests.filter((r) => r.To === from)).toHaveLength(1);
   });
 
+  it("takes a gateway's number without its + as the E.164 number: resolved, stored and announced so", async ({
+    svc,
+    capture,
+  }) => {
+    const post = (payload: object) =>
+      svc.app.inject({ method: "POST", url: "/api/v1/inbound/", headers: adminAuth, payload });
+    // A known sender (Vumi, Junebug): resolved to their identity, and their STOP names the + number to identity.
+    const { from, identity } = await knownSender(svc);
+    const stop = await post({
+      message_id: "vumi-known",
+      from_addr: from.slice(1),
+      to_addr: "1234",
+      content: "STOP",
+    });
+    expect(stop.statusCode).toBe(201);
+    expect(stop.json()).toMatchObject({ from_identity: identity.id, from_addr: "", keyword: "stop" });
+    await waitFor(() => received(capture, stop.json().id).length === 1, { what: "inbound.received" });
+    expect(received(capture, stop.json().id)[0]).toMatchObject({
+      from_identity: identity.id,
+      from_addr: from,
+      keyword: "stop",
+    });
+    // An unknown one: stored with the + number (what a forget of that number finds).
+    const stranger = msisdn();
+    const hello = await post({
+      message_id: "vumi-unknown",
+      from_addr: ` ${stranger.slice(1)}`,
+      content: "hi",
+    });
+    expect(hello.json()).toMatchObject({ from_identity: null, from_addr: stranger });
+    expect(await svc.db.inbound.findUniqueOrThrow({ where: { id: hello.json().id } })).toMatchObject({
+      fromAddr: stranger,
+    });
+    // Anything that is no phone number or email stays as given.
+    expect(
+      (await post({ message_id: "ussd-1", from_addr: "session-42", content: "1" })).json(),
+    ).toMatchObject({
+      from_addr: "session-42",
+    });
+  });
+
   it("accepts Seed's POST /api/v1/inbound/ with a token", async ({ svc }) => {
     const res = await svc.app.inject({
       method: "POST",

@@ -1,10 +1,10 @@
 /**
  * Forget means everywhere (issue 17): the five services in-process, sharing one AMQP namespace. A person with a
- * number, an email and a name gets subscriptions, outbounds (one sent, one deferred), an inbound and pending
- * hook deliveries; after `optout_type: forget` no text, varchar, json or array column of any of the five
- * databases holds the number, the email or the name, the deferred send is cancelled and never sent (not even
- * by a stale `outbound.send`), no dead-letter queue of theirs holds a dead letter about the person, and a repeated
- * forget changes nothing more.
+ * number, an email and a name gets subscriptions, outbounds (one sent, one deferred), inbounds (one through a
+ * gateway that leaves out the number's +) and pending hook deliveries; after `optout_type: forget` no text,
+ * varchar, json or array column of any of the five databases holds the number, the email or the name, the deferred
+ * send is cancelled and never sent (not even by a stale `outbound.send`), no dead-letter queue of theirs holds a
+ * dead letter about the person, and a repeated forget changes nothing more.
  */
 import { randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
@@ -250,6 +250,12 @@ describe("forget", () => {
       message_id: randomUUID(),
       helper_metadata: { from: number },
     });
+    // And through a gateway that gives their number without its + (Vumi, Junebug).
+    const gatewayInbound = await ok("message-sender", "POST", "/api/v1/inbound/", {
+      from_addr: number.slice(1),
+      content: `Hi, ${name} here`,
+      message_id: randomUUID(),
+    });
     await waitFor(
       async () =>
         (await svc.identity.db.hookDelivery.count({
@@ -346,8 +352,10 @@ describe("forget", () => {
     const sentRow = await ms.db.outbound.findUniqueOrThrow({ where: { id: sent.id } });
     expect(sentRow).toMatchObject({ status: "delivered", toIdentity: id, content: null, metadata: {} });
     expect(toSeedTime(sentRow.createdAt)).toBe(sent.created_at);
-    const inboundRow = await ms.db.inbound.findUniqueOrThrow({ where: { id: inbound.id } });
-    expect(inboundRow).toMatchObject({ fromIdentity: id, content: null, fromAddr: "" });
+    for (const { id: inboundId } of [inbound, gatewayInbound]) {
+      const inboundRow = await ms.db.inbound.findUniqueOrThrow({ where: { id: inboundId } });
+      expect(inboundRow).toMatchObject({ fromIdentity: id, content: null, fromAddr: "" });
+    }
     const subscriptions = await ok("subscription", "GET", `/api/v1/subscriptions/?identity=${id}`);
     expect(subscriptions.results.map((s: { active: boolean }) => s.active)).toEqual([false]);
     // The subscription service's copy is a tombstone, and no delivery about the person is left to send there.

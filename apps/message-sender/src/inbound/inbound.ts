@@ -113,10 +113,12 @@ async function repliedOutbound(tx: Tx, channel: string, inReplyTo: string): Prom
 }
 
 /**
- * Stores an inbound message and publishes `inbound.received` in one transaction. The sender is resolved to
- * an identity through the address book (the address is then not stored, as in Seed); a message the
- * provider sent before (same channel and message id, a replayed webhook) is stored and announced once.
- * Returns the stored inbound and whether it is new.
+ * Stores an inbound message and publishes `inbound.received` in one transaction. The sender's address is taken as
+ * sends are addressed (sendableAddress: a gateway's number without its `+`, as Vumi and Junebug give it, is the
+ * E.164 number; anything neither a number nor an email as given), then resolved to an identity through the
+ * address book (the address is then not stored, as in Seed); so a forget of the number finds the message, and a
+ * STOP opts that number out. A message the provider sent before (same channel and message id, a replayed
+ * webhook) is stored and announced once. Returns the stored inbound and whether it is new.
  */
 export async function receiveInbound(
   { db, keywords, identities }: InboundDeps,
@@ -124,8 +126,9 @@ export async function receiveInbound(
   log: Pick<Logger, "warn">,
   actor: { userId: number | null; correlationId?: string } = { userId: null },
 ): Promise<{ inbound: InboundFields; created: boolean }> {
+  const fromAddr = sendableAddress(message.fromAddr) ?? message.fromAddr;
   // Outside the transaction: an unknown sender's identity is found or created at the identity service.
-  const fromIdentity = await resolveIdentity(db, identities, message.fromAddr, log);
+  const fromIdentity = await resolveIdentity(db, identities, fromAddr, log);
   return db.$transaction(async (tx) => {
     const channel =
       message.channel ?? (await tx.channel.findFirst({ where: { default: true } }))?.id ?? DEFAULT_CHANNEL;
@@ -149,7 +152,7 @@ export async function receiveInbound(
           inReplyTo: message.inReplyTo ?? null,
           replyTo,
           toAddr: message.toAddr,
-          fromAddr: fromIdentity ? "" : message.fromAddr,
+          fromAddr: fromIdentity ? "" : fromAddr,
           fromIdentity,
           content: message.content,
           transportName: message.transportName ?? channel,
@@ -171,11 +174,9 @@ export async function receiveInbound(
     }
     if (keyword === "stop" || keyword === "start") {
       // The consent copy takes the sender's word at once, whoever the number belongs to: a STOP from a number no
-      // identity has (or several have) stops every send to it here, though identity has nobody to opt out. Keyed as
-      // sends are addressed (a gateway's number without its `+` gets one); anything else as given.
-      const address = sendableAddress(message.fromAddr) ?? message.fromAddr;
+      // identity has (or several have) stops every send to it here, though identity has nobody to opt out.
       const stop = keyword === "stop";
-      await recordConsent(tx, [address], stop, stop ? "stop" : "optin", row.createdAt);
+      await recordConsent(tx, [fromAddr], stop, stop ? "stop" : "optin", row.createdAt);
     }
     const payload: InboundReceived = {
       id: row.id,
@@ -185,7 +186,7 @@ export async function receiveInbound(
       reply_to_outbound: row.replyTo,
       from_identity: fromIdentity,
       // Kept off the stored row of a known sender, but a keyword needs it: STOP opts out this address.
-      from_addr: fromIdentity && !keyword ? null : message.fromAddr,
+      from_addr: fromIdentity && !keyword ? null : fromAddr,
       to_addr: row.toAddr,
       content: row.content,
       keyword,
