@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { catalog, type OptOutCreated } from "@tidings/contracts";
-import { waitFor } from "@tidings/testing";
-import { describe, expect } from "vitest";
+import { catalog, type OptOutCreated, type ScheduleDeliver } from "@tidings/contracts";
+import { UrlPolicy } from "@tidings/service-kit";
+import { startHttpReceiver, testLogger, waitFor } from "@tidings/testing";
+import { describe, expect, onTestFinished } from "vitest";
+import { deliver } from "../src/services/delivery.ts";
 import { type ScheduleApi, schedulerTest } from "./support.ts";
 
 const { it } = schedulerTest("2026-05-04T10:00:30.000Z");
@@ -69,5 +71,64 @@ describe("forget (optout.created of type forget)", () => {
     // The bystanders' schedules run on, untouched.
     expect(await Promise.all(bystanders.map(now))).toEqual(before);
     expect(before.map((s) => s.enabled)).toEqual([true, true, true]);
+  });
+
+  it("drops a delivery (a retry) of a slot fired before the forget: the person's payload is never POSTed; a later slot goes", async ({
+    svc,
+    api,
+  }) => {
+    const hub = await startHttpReceiver(() => 503);
+    onTestFinished(() => hub.close());
+    const endpoint = `${hub.url}/hub`;
+    const schedule = await created(api, { endpoint, payload: { msisdn: "+2782000200" } });
+    /** A slot of the schedule fired now (its run recorded) and its delivery, at its last attempt. */
+    const fireAndDeliver = async (slot: string, payload: ScheduleDeliver["payload"]) => {
+      const run = await svc.db.scheduleRun.create({
+        data: {
+          id: randomUUID(),
+          scheduleId: schedule.id,
+          slot: new Date(slot),
+          trigger: "manual",
+          manual: true,
+        },
+      });
+      const command = {
+        schedule_id: schedule.id,
+        run_id: run.id,
+        slot,
+        manual: true,
+        endpoint,
+        payload,
+        timeout_seconds: 5,
+      };
+      return () =>
+        deliver(
+          svc.db,
+          command,
+          { attempt: 5, log: testLogger() },
+          {
+            maxAttempts: 5,
+            now: () => new Date(),
+            guard: { policy: new UrlPolicy(undefined) },
+          },
+        );
+    };
+    const before = await fireAndDeliver("2026-05-04T09:00:00.000Z", { msisdn: "+2782000200" });
+
+    await svc.broker.publish("optout.created", forget(randomUUID(), { msisdn: { "+2782000200": {} } }));
+    await waitFor(async () => (await api.get(schedule.id)).json().enabled === false, {
+      what: "schedule disabled",
+    });
+    await before();
+    expect(hub.received).toEqual([]);
+    expect(await svc.db.scheduleFailure.count({ where: { scheduleId: schedule.id } })).toBe(0);
+    expect(
+      await svc.db.scheduleRun.count({ where: { scheduleId: schedule.id, deliveredAt: { not: null } } }),
+    ).toBe(0);
+
+    // A slot fired after the forget (an operator's manual fire) carries the redacted payload, and goes.
+    const after = await fireAndDeliver("2026-05-04T11:00:00.000Z", { msisdn: "redacted" });
+    await after();
+    expect(hub.received.map((r) => JSON.parse(r.body))).toEqual([{ msisdn: "redacted" }]);
   });
 });

@@ -79,7 +79,10 @@ export interface DeliveryOptions {
  * current data), so a dead-letter copy would only give a second, stale way to resend it. If writing the
  * record itself fails, that error propagates and the message is dead-lettered, so nothing is lost. An
  * endpoint a non-admin saved (or one the schedule no longer has) is POSTed to only if the guard allows it;
- * a refusal is recorded at once. The schedule's token goes only to its current endpoint's origin.
+ * a refusal is recorded at once. The schedule's token goes only to its current endpoint's origin. A delivery
+ * whose schedule was deleted, or forgotten (`forgotten_at`: a forget took a person out of it) since its slot
+ * fired, is dropped: acknowledged without a POST or a failure record (its payload is the one the slot fired
+ * with, the person's; a requeue would find it dropped again), the run left undelivered.
  */
 export async function deliver(
   db: Db,
@@ -90,12 +93,19 @@ export async function deliver(
   const [schedule, run] = await Promise.all([
     db.schedule.findUnique({
       where: { id: command.schedule_id },
-      select: { authToken: true, endpoint: true, endpointRestricted: true },
+      select: { authToken: true, endpoint: true, endpointRestricted: true, forgottenAt: true },
     }),
-    db.scheduleRun.findUnique({ where: { id: command.run_id }, select: { deliveredAt: true } }),
+    db.scheduleRun.findUnique({
+      where: { id: command.run_id },
+      select: { deliveredAt: true, firedAt: true },
+    }),
   ]);
   if (!schedule) {
     ctx.log.info({ scheduleId: command.schedule_id }, "schedule deleted; delivery dropped");
+    return;
+  }
+  if (schedule.forgottenAt && (!run || run.firedAt <= schedule.forgottenAt)) {
+    ctx.log.info({ runId: command.run_id }, "schedule forgotten since the slot fired; delivery dropped");
     return;
   }
   if (run?.deliveredAt) {

@@ -60,7 +60,8 @@ export function redactPayload(value: unknown, needles: readonly string[]): unkno
  * aside, as a whole string of its payload (jsonHoldsAny) or a whole path segment or query value of its endpoint
  * (endpointPatterns): a reminder's `outbound.send` to them, a hub's payload about them) is disabled, since what it
  * was set up to do involved them, with its payload redacted (redactPayload) and each mention in its endpoint
- * replaced by "redacted"; hook deliveries and Idempotency-Key answers that carry them go (forgetHookDeliveries,
+ * replaced by "redacted", and `forgotten_at` set: slots it fired before, still being delivered (a retry, a
+ * requeued failure), carry the person's payload as it was and are not POSTed (deliver); hook deliveries and Idempotency-Key answers that carry them go (forgetHookDeliveries,
  * forgetPlatformRecords), in the same transaction; then their dead letters leave the scheduler's dead-letter
  * queues. Idempotent. Returns the schedules changed.
  */
@@ -87,6 +88,11 @@ export async function forgetInSchedules(db: Db, broker: Broker, optout: OptOutCr
         },
       });
     }
+    // The database's clock, as the runs' fired_at: a delivery of a slot fired before this is dropped (delivery.ts).
+    await tx.$executeRawUnsafe(
+      "UPDATE schedule SET forgotten_at = now() WHERE id = ANY($1::uuid[])",
+      named.map((s) => s.id),
+    );
     await forgetHookDeliveries(tx, needles);
     await forgetPlatformRecords(tx, needles);
     return named.length;
