@@ -71,6 +71,19 @@ describe("Seed's generic events (Vumi format)", () => {
     });
   });
 
+  it("keep a nack's reason with its numbers and emails masked, in last_error and the history", async ({
+    svc,
+  }) => {
+    const id = await submitted(svc);
+    const nack_reason = "rejected: invalid destination +27820001001 for ann@example.org";
+    await event(svc, { event_type: "nack", user_message_id: `vumi-${id}`, nack_reason });
+    const row = await svc.db.outbound.findUniqueOrThrow({ where: { id } });
+    const masked = "nack: rejected: invalid destination [phone] for [email]";
+    expect(row).toMatchObject({ status: "failed", lastError: masked });
+    expect(row.history).toContainEqual(expect.objectContaining({ status: "failed", reason: masked }));
+    expect(JSON.stringify(row)).not.toMatch(/27820001001|ann@example/);
+  });
+
   it("answer 400 for an unknown message and 401 without a token", async ({ svc }) => {
     const unknown = await event(svc, { event_type: "ack", user_message_id: "nope" });
     expect(unknown.statusCode).toBe(400);

@@ -1,4 +1,5 @@
 import { Nullable } from "@tidings/contracts";
+import { maskPii } from "@tidings/service-kit";
 import Type, { type Static } from "typebox";
 import type { WebhookDeps, WebhookLog } from "../channels/webhooks.ts";
 import { senderError } from "../errors.ts";
@@ -20,7 +21,7 @@ export type VumiEvent = Static<typeof VumiEvent>;
 /**
  * Seed's generic event (Vumi format) about the outbound whose provider id is `user_message_id`:
  * `delivery_report` -> delivered (failed when `delivery_status` is failed; pending changes nothing), `nack` ->
- * failed with `nack_reason`, `ack` changes nothing (the send already recorded `submitted`). An id no outbound
+ * failed with `nack_reason` (numbers and emails in it masked), `ack` changes nothing (the send already recorded `submitted`). An id no outbound
  * has is 400 "Cannot find message for ID ...", as in Seed.
  */
 export async function handleVumiEvent(
@@ -45,7 +46,8 @@ export async function handleVumiEvent(
   }
   if (event.event_type === "nack") {
     delivered = false;
-    reason = `nack: ${event.nack_reason ?? "no reason given"}`;
+    // The gateway's free text may name the recipient: masked as every failure reason is (failureReason).
+    reason = `nack: ${event.nack_reason ? maskPii(event.nack_reason) : "no reason given"}`;
   } else {
     delivered = event.delivery_status !== "failed";
     reason = delivered ? null : "delivery failed";
