@@ -1,5 +1,4 @@
-import { Nullable } from "@tidings/contracts";
-import { maskPii } from "@tidings/service-kit";
+import { maskPii, Nullable } from "@tidings/contracts";
 import Type, { type Static } from "typebox";
 import type { WebhookDeps, WebhookLog } from "../channels/webhooks.ts";
 import { senderError } from "../errors.ts";
