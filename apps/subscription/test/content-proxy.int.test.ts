@@ -2,7 +2,14 @@
  * One URL for Seed's stage-based messaging API: the subscription API forwards content's paths to the content
  * service (a real content API on a port), as a Seed hub with one STAGE_BASED_MESSAGING_URL expects.
  */
-import { adminAuth, closeAfter, expectError, startTestService, type TestService } from "@tidings/testing";
+import {
+  adminAuth,
+  closeAfter,
+  expectError,
+  sendRaw,
+  startTestService,
+  type TestService,
+} from "@tidings/testing";
 import { describe, expect, test } from "vitest";
 import type { ContentConfig } from "../../content/src/config.ts";
 import type { Db as ContentDb } from "../../content/src/db.ts";
@@ -15,6 +22,8 @@ interface ProxyFixtures {
   content: TestService<ContentConfig, ContentDb>;
   /** The subscription service in content's namespace, forwarding content's paths to it. */
   subscription: Svc;
+  /** The subscription API listening on a port: for requests over a real socket, sent as written. */
+  origin: string;
   /** A hub's own (non-admin) token of the subscription service: what a Seed hub would hold. */
   hubToken: string;
   /** A request to the subscription API as a Seed hub sends it (its token, a JSON body, its host). */
@@ -43,6 +52,10 @@ const it = test.extend<ProxyFixtures>({
       );
     },
     { scope: "file", auto: true },
+  ],
+  origin: [
+    async ({ subscription }, use) => use(await subscription.app.listen({ port: 0, host: "127.0.0.1" })),
+    { scope: "file" },
   ],
   hubToken: [
     async ({ subscription }, use) => {
@@ -123,10 +136,9 @@ describe("content's Seed paths on the subscription API", () => {
   });
 
   it("forwards a body that arrived over a real socket (a stream, not an injected payload)", async ({
-    subscription,
+    origin,
     hubToken,
   }) => {
-    const origin = await subscription.app.listen({ port: 0, host: "127.0.0.1" });
     const res = await fetch(`${origin}/api/v1/schedule/`, {
       method: "POST",
       headers: { authorization: `Token ${hubToken}`, "content-type": "application/json" },
@@ -201,5 +213,69 @@ describe("content's Seed paths on the subscription API", () => {
     const subs = await viaSbm("GET", "/api/v1/subscriptions/?active=True");
     expect(subs.statusCode).toBe(200);
     expect(subs.json()).toMatchObject({ results: [] });
+  });
+});
+
+describe("a path that leaves content's Seed paths once resolved", () => {
+  /** Paths under forwarded prefixes that `new URL()` resolves to `to` (`\\` is `/` there, and `..` climbs). */
+  const escapesTo = (to: string) => [
+    `/api/v1/message/\\..\\..\\${to}`,
+    `/api/v1/template/x/\\..\\..\\..\\${to}`,
+    `/api/v1/schedule/..\\..\\${to}`,
+  ];
+
+  it("answers a hub's GET and POST to content's admin-only token routes with 404, and content issues no token", async ({
+    content,
+    origin,
+    hubToken,
+  }) => {
+    const contentTokens = async () => {
+      const listed = await content.app.inject({ url: "/api/v1/user/tokens/", headers: adminAuth });
+      expect(listed.statusCode).toBe(200);
+      return listed.json().count as number;
+    };
+    const before = await contentTokens();
+    const requests = [
+      ...escapesTo("user\\tokens\\").map((path) => ({ method: "GET", path })),
+      ...escapesTo("user\\token\\").map((path) => ({ method: "POST", path })),
+    ];
+    for (const { method, path } of requests) {
+      const res = await sendRaw(origin, {
+        method,
+        path,
+        headers: { authorization: `Token ${hubToken}`, "content-type": "application/json" },
+        body: method === "POST" ? JSON.stringify({ email: "attacker@example.org" }) : [],
+      });
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
+      expect(JSON.parse(res.body).error).toMatchObject({ code: "NOT_FOUND", requestId: expect.any(String) });
+    }
+    expect(await contentTokens()).toBe(before);
+  });
+
+  it("answers a public media path that resolves outside /media/ with 404", async ({ origin }) => {
+    // (`/media/\\..\\metrics` resolves to /media/metrics: `\\..` climbs out of the empty segment `/\\` makes.)
+    for (const path of [
+      "/media/\\..\\..\\metrics",
+      "/media/x\\..\\..\\metrics",
+      "/media/x/..\\..\\api\\health\\",
+    ]) {
+      const res = await sendRaw(origin, { path });
+      expect({ path, status: res.status }).toEqual({ path, status: 404 });
+      expect(JSON.parse(res.body).error).toMatchObject({ code: "NOT_FOUND" });
+    }
+  });
+
+  it("still forwards a path whose dot segments stay inside content's paths, with its query", async ({
+    origin,
+    hubToken,
+    viaSbm,
+  }) => {
+    await viaSbm("POST", "/api/v1/schedule/", { minute: "15", hour: "7" });
+    const res = await sendRaw(origin, {
+      path: "/api/v1/message/x\\..\\..\\schedule/?limit=1",
+      headers: { authorization: `Token ${hubToken}` },
+    });
+    expect(res.status, res.body).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ results: [{ id: expect.any(Number) }] });
   });
 });

@@ -38,6 +38,7 @@ export { type ServiceFixtures, serviceTest } from "./fixtures.ts";
 export { callAs, expectKeyKindsRefused, type TestRequest } from "./key-kinds.ts";
 export { holdRunLock } from "./lock.ts";
 export { freePort, ROOT, type Role, type ServiceProcess, spawnService, waitForHealthy } from "./processes.ts";
+export { type RawAnswer, type RawRequest, sendRaw } from "./raw-request.ts";
 export { type HttpReceiver, type ReceivedRequest, startHttpReceiver } from "./receiver.ts";
 export {
   createTestDatabase,

@@ -50,22 +50,40 @@ export async function contentProxyRoutes(app: Api, options: ContentProxyOptions)
       }
       return `Token ${options.contentToken}`;
     };
-    const forward = (request: FastifyRequest, reply: FastifyReply) => {
-      const authorization = credential(request);
-      return reply.from(request.url, {
-        // The Host the caller used, so that content's links (pagination, media) lead back to this API.
-        rewriteRequestHeaders: (original, headers) => {
-          const { authorization: _caller, ...rest } = headers;
-          const host = original.headers.host;
-          return { ...rest, ...(host ? { host } : {}), ...(authorization ? { authorization } : {}) };
-        },
-      });
-    };
+    /**
+     * Forwards a request whose path, resolved as the URL to content is (`new URL()`: `\\` is `/`, `.` and `..`
+     * segments, `%2e` too, are applied), is still one `isForwarded` accepts: that path and the query go to content,
+     * never the raw url. Any other is no route of this service (404 NOT_FOUND): `/api/v1/message/\\..\\..\\user\\token/`
+     * would otherwise reach content's admin-only routes with the content credential.
+     */
+    const forwardWhen =
+      (isForwarded: (pathname: string) => boolean) => (request: FastifyRequest, reply: FastifyReply) => {
+        const { pathname, search } = new URL(request.url, "http://x");
+        if (!isForwarded(pathname)) {
+          return reply.callNotFound();
+        }
+        const authorization = credential(request);
+        return reply.from(`${pathname}${search}`, {
+          // The Host the caller used, so that content's links (pagination, media) lead back to this API.
+          rewriteRequestHeaders: (original, headers) => {
+            const { authorization: _caller, ...rest } = headers;
+            const host = original.headers.host;
+            return { ...rest, ...(host ? { host } : {}), ...(authorization ? { authorization } : {}) };
+          },
+        });
+      };
+    const forward = forwardWhen((pathname) =>
+      CONTENT_PREFIXES.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`)),
+    );
     const hide = { schema: { hide: true }, config: { idempotent: false } };
     for (const prefix of CONTENT_PREFIXES) {
       scope.all(prefix, hide, forward);
       scope.all(`${prefix}/*`, hide, forward);
     }
-    scope.get("/media/*", { ...hide, config: { ...hide.config, public: true } }, forward);
+    scope.get(
+      "/media/*",
+      { ...hide, config: { ...hide.config, public: true } },
+      forwardWhen((pathname) => pathname.startsWith("/media/")),
+    );
   });
 }
