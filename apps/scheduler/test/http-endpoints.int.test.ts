@@ -118,4 +118,38 @@ describe("HTTP endpoints saved by a non-admin token", () => {
     });
     expect(receiver.received.map((r) => r.path)).not.toContain("/rebound");
   });
+
+  it("keeps a non-admin's endpoint restricted through an admin's save that leaves the endpoint alone", async ({
+    svc,
+    user,
+    receiver,
+  }) => {
+    dns.set("public.example.org", "93.184.216.34");
+    const port = new URL(receiver.url).port;
+    const created = await create(svc.app, user, `http://public.example.org:${port}/kept-restricted`);
+    expect(created.statusCode).toBe(201);
+    const id = created.json().id as string;
+    const restricted = async () =>
+      (await svc.db.schedule.findUniqueOrThrow({ where: { id } })).endpointRestricted;
+    expect(await restricted()).toBe(true);
+    for (const enabled of [false, true]) {
+      const saved = await call(svc.app, adminAuth, "PATCH", `/api/v1/schedule/${id}/`, { enabled });
+      expect(saved.statusCode, saved.body).toBe(200);
+      expect(await restricted()).toBe(true);
+    }
+    // Sent through the guard still: the name now resolving to this machine is refused, not POSTed.
+    dns.set("public.example.org", "127.0.0.1");
+    expect((await call(svc.app, adminAuth, "POST", `/api/v1/schedule/${id}/fire/`)).statusCode).toBe(202);
+    await waitFor(() => svc.db.scheduleFailure.findFirst({ where: { scheduleId: id } }), {
+      what: "the refused delivery's failure record",
+    });
+    expect(receiver.received.map((r) => r.path)).not.toContain("/kept-restricted");
+
+    // An admin who sets the endpoint answers for it: that lifts the restriction.
+    const moved = await call(svc.app, adminAuth, "PATCH", `/api/v1/schedule/${id}/`, {
+      endpoint: `${receiver.url}/admin-set`,
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(await restricted()).toBe(false);
+  });
 });

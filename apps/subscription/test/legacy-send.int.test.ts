@@ -11,7 +11,9 @@ import { schedulerService } from "../../scheduler/src/service.ts";
 import { subscriptionService } from "../src/service.ts";
 import type { Svc } from "./content-helpers.ts";
 
-const it = test.extend<{ scheduler: TestService<SchedulerConfig, SchedulerDb>; svc: Svc }>({
+type Scheduler = TestService<SchedulerConfig, SchedulerDb>;
+
+const it = test.extend<{ scheduler: Scheduler; svc: Svc }>({
   scheduler: [
     // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter.
     async ({}, use) => closeAfter(await startTestService(schedulerService()), use),
@@ -33,8 +35,7 @@ const it = test.extend<{ scheduler: TestService<SchedulerConfig, SchedulerDb>; s
 });
 
 /** A subscription as Seed's SBM made one before 0.10: its own schedule's id in its metadata. */
-async function legacySubscription(svc: Svc, scheduleId: string): Promise<string> {
-  const id = randomUUID();
+async function legacySubscription(svc: Svc, scheduleId: string, id: string = randomUUID()): Promise<string> {
   await svc.db.subscription.create({
     data: {
       id,
@@ -48,32 +49,41 @@ async function legacySubscription(svc: Svc, scheduleId: string): Promise<string>
   return id;
 }
 
+/** A schedule at the scheduler (created with the admin token), its id. */
+async function schedulerSchedule(scheduler: Scheduler, endpoint: string) {
+  const created = await scheduler.app.inject({
+    method: "POST",
+    url: "/api/v1/schedule/",
+    headers: adminAuth,
+    payload: { cron_definition: "0 8 * * 1,3", payload: {}, endpoint },
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  return created.json().id as string;
+}
+
+const legacySend = (svc: Svc, sub: string) =>
+  svc.app.inject({
+    method: "POST",
+    url: `/api/v1/subscriptions/${sub}/send`,
+    headers: { ...adminAuth, "content-type": "application/json" },
+    payload: "{}",
+  });
+
 describe("Seed's legacy POST /subscriptions/{id}/send", () => {
   it("disables the subscription's old schedule at the scheduler, which then stops calling", async ({
     scheduler,
     svc,
   }) => {
-    // The schedule Seed's SBM (<= 0.9) created for the subscription, as migrated to the scheduler.
-    const created = await scheduler.app.inject({
-      method: "POST",
-      url: "/api/v1/schedule/",
-      headers: adminAuth,
-      payload: {
-        cron_definition: "0 8 * * 1,3",
-        endpoint: "http://127.0.0.1:9/api/v1/subscriptions/x/send",
-        payload: {},
-      },
-    });
-    expect(created.statusCode, created.body).toBe(201);
-    const schedule = created.json().id as string;
-    const sub = await legacySubscription(svc, schedule);
+    // The schedule Seed's SBM (<= 0.9) created for the subscription (`<SBM>/api/v1/subscriptions/<id>/send`), as
+    // migrated to the scheduler.
+    const sub = randomUUID();
+    const schedule = await schedulerSchedule(
+      scheduler,
+      `http://sbm.example.org/api/v1/subscriptions/${sub}/send`,
+    );
+    await legacySubscription(svc, schedule, sub);
 
-    const res = await svc.app.inject({
-      method: "POST",
-      url: `/api/v1/subscriptions/${sub}/send`,
-      headers: { ...adminAuth, "content-type": "application/json" },
-      payload: "{}",
-    });
+    const res = await legacySend(svc, sub);
     expect(res.statusCode).toBe(201);
     expect(res.json()).toEqual({ accepted: true });
     const after = await scheduler.app.inject({ url: `/api/v1/schedule/${schedule}/`, headers: adminAuth });
@@ -81,14 +91,30 @@ describe("Seed's legacy POST /subscriptions/{id}/send", () => {
 
     // A schedule the scheduler does not know: still 201, and nothing sent.
     const gone = await legacySubscription(svc, randomUUID());
-    expect(
-      (
-        await svc.app.inject({
-          method: "POST",
-          url: `/api/v1/subscriptions/${gone}/send`,
-          headers: adminAuth,
-        })
-      ).statusCode,
-    ).toBe(201);
+    expect((await legacySend(svc, gone)).statusCode).toBe(201);
+  });
+
+  it("leaves alone a schedule its metadata names that does not call this subscription's send", async ({
+    scheduler,
+    svc,
+  }) => {
+    const other = randomUUID();
+    for (const endpointFor of [
+      () => "https://hub.example.org/api/v1/tick/",
+      () => `http://sbm.example.org/api/v1/subscriptions/${other}/send`,
+      (sub: string) => `http://sbm.example.org/api/v1/subscriptions/${sub}/send/elsewhere`,
+      (sub: string) => `http://sbm.example.org/api/v1/subscriptions/${sub}/sender`,
+    ]) {
+      const sub = randomUUID();
+      const schedule = await schedulerSchedule(scheduler, endpointFor(sub));
+      const before = await scheduler.db.schedule.findUniqueOrThrow({ where: { id: schedule } });
+      // Metadata is any subscription token's to write: it names a schedule that is not this subscription's own.
+      await legacySubscription(svc, schedule, sub);
+      const res = await legacySend(svc, sub);
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toEqual({ accepted: true });
+      expect(await scheduler.db.schedule.findUniqueOrThrow({ where: { id: schedule } })).toEqual(before);
+      expect(before.enabled).toBe(true);
+    }
   });
 });

@@ -127,8 +127,10 @@ export async function updateSchedule(
     id,
     now,
   );
-  // Whoever saves a schedule last answers for its endpoint: a non-admin's save restricts it.
+  // A non-admin's save restricts the endpoint (sent only where the guard allows); an admin's lifts the restriction
+  // only by setting the endpoint itself: an admin disabling a hub's schedule does not vouch for its endpoint.
   await assertEndpointAllowed(guard, endpoint, actor);
+  const endpointRestricted = !actor.isAdmin || (input.endpoint === undefined && current.endpointRestricted);
   // The stored token was given for the endpoint's origin: a PATCH moving the endpoint to another origin (or
   // removing it) drops the token, unless the same request gives one. Otherwise whoever may change the endpoint
   // (any token, within SCHEDULER_HTTP_ALLOWED_HOSTS) would have someone else's token sent to a host of theirs.
@@ -162,7 +164,7 @@ export async function updateSchedule(
       timeoutSeconds: input.timeout_seconds,
       frequency: input.frequency,
       triggered: input.triggered,
-      endpointRestricted: !actor.isAdmin,
+      endpointRestricted,
       ...next,
       updatedBy: userId,
     },

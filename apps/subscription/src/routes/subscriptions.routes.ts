@@ -160,7 +160,7 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
     summary:
       "Seed's legacy send: sends nothing, and disables the subscription's old per-subscription schedule",
     description:
-      "What Seed's scheduler called at each slot of a subscription's own schedule before Seed 0.10, answered as Seed 0.10 and later do: nothing is sent (the subscription's content schedule sends to it), and the schedule named by its `metadata.scheduler_schedule_id` is disabled at the scheduler (`PATCH {enabled: false}`, with SCHEDULER_TOKEN or ADMIN_TOKEN), so it stops calling; 201 `{accepted: true}`. 400 SUBSCRIPTION_NOT_FOUND for an unknown one.",
+      "What Seed's scheduler called at each slot of a subscription's own schedule before Seed 0.10, answered as Seed 0.10 and later do: nothing is sent (the subscription's content schedule sends to it), and the schedule named by its `metadata.scheduler_schedule_id` is disabled at the scheduler (`PATCH {enabled: false}`, with SCHEDULER_TOKEN or ADMIN_TOKEN), so it stops calling, when that schedule's endpoint is this subscription's own send URL (any other is left alone); 201 `{accepted: true}`. 400 SUBSCRIPTION_NOT_FOUND for an unknown one.",
     params: IdParams,
     status: 201,
     answer: SendAccepted,
