@@ -1,6 +1,6 @@
 import type { ScheduleCatchUpPolicy } from "@tidings/contracts";
+import { latestSlot, nextSlot, slotsBetween } from "@tidings/contracts/cron";
 import type { CatchUpLimits } from "./config.ts";
-import { latestSlot, nextSlot, slotsBetween } from "./cron.ts";
 import { intervalMs, intervalSlotsBetween, nextIntervalSlot } from "./interval.ts";
 
 export type Trigger = "cron" | "interval" | "manual";

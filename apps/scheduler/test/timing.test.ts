@@ -1,7 +1,7 @@
 import { queues, retryDelay } from "@tidings/contracts";
+import { cronProblem, instantOf, latestSlot, nextSlot, slotsBetween } from "@tidings/contracts/cron";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CATCH_UP_LIMITS } from "../src/config.ts";
-import { cronProblem, instantOf, latestSlot, nextSlot, slotsBetween } from "../src/cron.ts";
 import { intervalSlotsBetween, nextIntervalSlot, parseInterval } from "../src/interval.ts";
 import { dueSlots, type Timing } from "../src/timing.ts";
 

@@ -1,10 +1,20 @@
 import type { Subscription } from "@tidings/contracts";
+import { latestSlot } from "@tidings/contracts/cron";
 import { adminAuth, waitFor } from "@tidings/testing";
 import { describe, expect } from "vitest";
-import { message, publishContent, sendContent, messageSetEvent as set } from "./content-helpers.ts";
+import {
+  message,
+  publishContent,
+  scheduleEvent,
+  sendContent,
+  messageSetEvent as set,
+} from "./content-helpers.ts";
 import { subscriptionTest, withSecondWorker } from "./support.ts";
 
 const IDENTITY = "0c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b01";
+
+/** The API's time: now, until a test moves it. */
+const clock = { now: new Date() };
 
 const it = subscriptionTest({
   worker: true,
@@ -12,11 +22,14 @@ const it = subscriptionTest({
   events: ["outbound.send", "subscription.completed"],
   content: sendContent,
   defaults: { messageset: 1, schedule: 1 },
+  clock: () => clock.now,
 });
 
-/** Slots relative to now: the Seed send trigger stamps its slot with the real clock. */
+/** Slots relative to now. */
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString();
-const SLOT_1 = day(-2);
+/** Schedule 1's (`0 8 * * 1,4`, UTC) latest slot: the one the Seed send trigger sends for. */
+const TRIGGER_SLOT = latestSlot("0 8 * * 1,4", "UTC", clock.now) as Date;
+const SLOT_1 = new Date(TRIGGER_SLOT.getTime() - 86_400_000).toISOString();
 const SLOT_3 = day(1);
 const SLOT_4 = day(2);
 
@@ -46,7 +59,7 @@ describe("sending on a schedule", () => {
 
     // The same slot again (a redelivered or duplicated trigger) sends nothing new.
     await t.fire(SLOT_1, 1);
-    // The Seed send trigger (POST /api/v1/schedule/{id}/send/) sends the next message.
+    // The Seed send trigger (POST /api/v1/schedule/{id}/send/) sends the next message, for the schedule's latest slot.
     const trigger = await svc.app.inject({
       method: "POST",
       url: "/api/v1/schedule/1/send/",
@@ -261,5 +274,85 @@ describe("sending on request", () => {
       code: "SUBSCRIPTION_NOT_FOUND",
       message: "Cannot find subscription with ID 00000000-0000-4000-8000-000000000000",
     });
+  });
+});
+
+describe("Seed's send trigger POST /api/v1/schedule/{id}/send/ (what a migrated Seed scheduler schedule calls)", () => {
+  /** Schedule 5, `0 8 * * 1,4` in UTC (saved at T, 2026-03-01), and set 5 on it. */
+  const SCHEDULE = 5;
+
+  it("sends each subscription once per slot of the schedule (its latest at or before now), however often it is called", async ({
+    svc,
+    t,
+  }) => {
+    await publishContent(svc, {
+      schedules: [scheduleEvent(SCHEDULE)],
+      sets: [set(5, null, SCHEDULE)],
+      messages: [1, 2, 3, 4].map((n) => message(5, n, { text: `five ${n}` })),
+    });
+    const subs = await Promise.all(
+      ["d1000000-0000-4000-8000-000000000001", "d1000000-0000-4000-8000-000000000002"].map((identity) =>
+        t.subscribe({ identity, messageset: 5, schedule: SCHEDULE }),
+      ),
+    );
+    const texts = () => subs.map((s) => t.sendsTo(s.identity).map((o) => o.content));
+    const trigger = async (at: string) => {
+      clock.now = new Date(at);
+      const res = await svc.app.inject({
+        method: "POST",
+        url: `/api/v1/schedule/${SCHEDULE}/send/`,
+        headers: adminAuth,
+      });
+      expect(res.statusCode).toBe(202);
+      expect(res.json()).toEqual({});
+    };
+    const settledSends = async () => {
+      await t.settled();
+      return t.sendsTo().length;
+    };
+
+    // Before the schedule was saved (T) it had no slot: answered as Seed answers, and nothing is sent.
+    await trigger("2026-02-26T12:00:00.000Z");
+    await t.settled();
+    expect(texts()).toEqual([[], []]);
+
+    // Monday 08:00's slot, called an hour later: each is sent its next message.
+    await trigger("2026-06-01T09:00:00.000Z");
+    await t.waitForSends(Object.fromEntries(subs.map((s) => [s.identity, 1])), "Monday's sends");
+    const afterMonday = await settledSends();
+    // Called again (and again) before Thursday 08:00: the same slot, nothing more is sent to anyone.
+    await trigger("2026-06-01T09:00:05.000Z");
+    await trigger("2026-06-04T07:59:59.999Z");
+    expect(await settledSends()).toBe(afterMonday);
+    expect(texts()).toEqual([["five 1"], ["five 1"]]);
+    expect((await t.reload(subs[0]?.id as string)).lastSlot?.toISOString()).toBe("2026-06-01T08:00:00.000Z");
+
+    // From Thursday 08:00 on, the next slot: the next message.
+    await trigger("2026-06-04T08:00:00.000Z");
+    await t.waitForSends(Object.fromEntries(subs.map((s) => [s.identity, 2])), "Thursday's sends");
+    await trigger("2026-06-04T08:30:00.000Z");
+    await t.settled();
+    expect(texts()).toEqual([
+      ["five 1", "five 2"],
+      ["five 1", "five 2"],
+    ]);
+
+    // The scheduler's own fire of its mirror of the schedule (admin only) still sends, stamped with its time;
+    // the trigger in the same slot sends nothing after it.
+    await svc.broker.publish("schedule.fired", {
+      schedule_id: "2f4b8c7e-9a1d-4e3f-8b2a-1c0d9e8f7a6b",
+      slot: "2026-06-04T10:00:00.000Z",
+      manual: true,
+      source: { service: "content", ref: String(SCHEDULE) },
+      payload: {},
+    });
+    await t.waitForSends(Object.fromEntries(subs.map((s) => [s.identity, 3])), "the scheduler's fire");
+    const afterFire = await settledSends();
+    await trigger("2026-06-04T11:00:00.000Z");
+    expect(await settledSends()).toBe(afterFire);
+    expect(texts()).toEqual([
+      ["five 1", "five 2", "five 3"],
+      ["five 1", "five 2", "five 3"],
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { Broker } from "@tidings/amqp";
 import type { MessageName, OutboundSend, Subscription, SubscriptionResponse } from "@tidings/contracts";
-import { startServiceWorker } from "@tidings/service-kit";
+import { type Clock, startServiceWorker } from "@tidings/service-kit";
 import {
   AMQP_URL,
   type Capture,
@@ -11,7 +11,7 @@ import {
 } from "@tidings/testing";
 import { expect } from "vitest";
 import { createDb } from "../src/db.ts";
-import { subscriptionService } from "../src/service.ts";
+import { subscriptionService, subscriptionServiceAt } from "../src/service.ts";
 import { api, type Method, newIdentity, type Svc, subscribe } from "./content-helpers.ts";
 import { UNSUBSCRIBE_SECRET } from "./topics-helpers.ts";
 
@@ -22,6 +22,8 @@ export interface SubscriptionTestOptions extends StartOptions {
   content?: (svc: Svc) => Promise<void>;
   /** Fields of every `subscribe` body the test does not give (a fresh identity and eng_ZA besides). */
   defaults?: Record<string, unknown>;
+  /** The API's time (the Seed send trigger's slot is the schedule's latest at it); the system's by default. */
+  clock?: Clock;
 }
 
 export interface SubscriptionHarness {
@@ -104,9 +106,11 @@ export function subscriptionTest({
   events = [],
   content,
   defaults = {},
+  clock,
   ...options
 }: SubscriptionTestOptions) {
-  return serviceTest(subscriptionService, options, events).extend<{
+  const service = clock ? subscriptionServiceAt(clock) : subscriptionService;
+  return serviceTest(service, options, events).extend<{
     content: undefined;
     t: SubscriptionHarness;
   }>({

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { NonRetryableError } from "@tidings/amqp";
 import type { ContentSchedule } from "@tidings/contracts";
-import { cronProblem, timezoneProblem } from "../cron.ts";
+import { cronProblem, timezoneProblem } from "@tidings/contracts/cron";
 import type { Db } from "../db.ts";
 import { nextTimes } from "../timing.ts";
 import { announceAdded, NO_NEXT } from "./schedule-rows.ts";

@@ -1,5 +1,5 @@
+import { cronProblem, timezoneProblem } from "@tidings/contracts/cron";
 import type { FieldProblem, Principal } from "@tidings/service-kit";
-import { cronProblem, timezoneProblem } from "../cron.ts";
 import { commandNeedsAdmin, invalidSchedule, mirroredFireNeedsAdmin, scheduleMirrored } from "../errors.ts";
 import type { Schedule } from "../generated/prisma/client.ts";
 import { parseInterval } from "../interval.ts";

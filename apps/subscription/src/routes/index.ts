@@ -1,9 +1,8 @@
 import { registerHookRoutes } from "@tidings/hooks";
-import type { RegisterRoutes } from "@tidings/service-kit";
-import type { SubscriptionConfig } from "../config.ts";
-import type { Db } from "../db.ts";
+import type { Api } from "@tidings/service-kit";
 import { catchUpRoutes } from "./catch-up.routes.ts";
 import { contentProxyRoutes } from "./content-proxy.routes.ts";
+import type { RouteDeps } from "./deps.ts";
 import { failedTaskRoutes } from "./failed-tasks.routes.ts";
 import { sendEstimateMetrics } from "./metrics.routes.ts";
 import { subscriptionRoutes } from "./subscriptions.routes.ts";
@@ -11,7 +10,7 @@ import { topicRoutes } from "./topics.routes.ts";
 import { unsubscribeRoutes } from "./unsubscribe.routes.ts";
 
 /** The subscription API's routes; only the API role imports this module (see `routes` in ../service.ts). */
-export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = async (app, deps) => {
+export async function registerRoutes(app: Api, deps: RouteDeps): Promise<void> {
   const { db, config } = deps;
   subscriptionRoutes(app, deps);
   failedTaskRoutes(app, deps);
@@ -24,4 +23,4 @@ export const registerRoutes: RegisterRoutes<SubscriptionConfig, Db> = async (app
     contentUrl: config.CONTENT_URL,
     contentToken: config.CONTENT_TOKEN ?? config.ADMIN_TOKEN,
   });
-};
+}

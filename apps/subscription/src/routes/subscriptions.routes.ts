@@ -34,7 +34,7 @@ import { actorOf, type RouteDeps } from "./deps.ts";
 const tags = ["subscriptions"];
 const SUBSCRIPTIONS = "/api/v1/subscriptions/";
 
-export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
+export function subscriptionRoutes(app: Api, { db, config, clock }: RouteDeps): void {
   const scheduler = { url: config.SCHEDULER_URL, token: config.SCHEDULER_TOKEN ?? config.ADMIN_TOKEN };
   /** Subscriptions as answered: each with its `url` (as the client reaches this API) and `messageset_label`. */
   const answer = (request: FastifyRequest, subscriptions: Subscription[]) =>
@@ -174,12 +174,12 @@ export function subscriptionRoutes(app: Api, { db, config }: RouteDeps): void {
     tags,
     summary: "Seed send trigger: send every ready subscription on this content schedule its next message",
     description:
-      "Seed's trigger for a content schedule: a slot now for every ready subscription on it, each sent its next message once and advanced (fan-out by the workers); 202. 404 for an unknown schedule.",
+      "Seed's trigger for a content schedule (what a migrated Seed scheduler schedule calls): the schedule's latest cron slot at or before now for every ready subscription on it, each sent its next message once per slot and advanced (fan-out by the workers), so calling it again in the same slot sends nothing more; 202 `{}`, and nothing is sent when content saved the schedule after that slot. 404 for an unknown schedule.",
     params: ScheduleSendParams,
     status: 202,
     answer: ScheduleSendAccepted,
     run: async (request) => {
-      await requestScheduleSend(db, request.params.id, request.id);
+      await requestScheduleSend(db, request.params.id, clock(), request.log, request.id);
       return {};
     },
   });

@@ -1,5 +1,6 @@
 import { type Broker, enqueue } from "@tidings/amqp";
 import { deterministicId, type Payload } from "@tidings/contracts";
+import { latestSlot } from "@tidings/contracts/cron";
 import type { Logger } from "@tidings/service-kit";
 import { Histogram } from "prom-client";
 import type { Db } from "../db.ts";
@@ -55,15 +56,33 @@ export async function fanOutKeyset(
   }
 }
 
-/** Seed's send trigger: a manual fan-out of a content schedule now (404 for a schedule not in the local copy). */
-export async function requestScheduleSend(db: Db, schedule: number, correlationId?: string): Promise<void> {
+/**
+ * Seed's send trigger (`POST /api/v1/schedule/{id}/send/`): a manual fan-out of a content schedule for its latest
+ * slot at or before `now` (404 for a schedule not in the local copy). The slot is the cron slot the scheduler's
+ * `schedule.fired` carries for it (one cron and DST policy, `@tidings/contracts/cron`), so the subscriptions that
+ * slot has sent, whichever way it came, are skipped (`last_slot >= slot`): repeated calls within a slot send
+ * nothing more, and a call after the next slot sends each the next message. A schedule whose current timing was
+ * saved after that slot (the copy's `version`, content's `updated_at`) has had no slot yet: nothing is sent.
+ */
+export async function requestScheduleSend(
+  db: Db,
+  schedule: number,
+  now: Date,
+  log: Pick<Logger, "info">,
+  correlationId?: string,
+): Promise<void> {
   const known = await db.scheduleCopy.findFirst({ where: { id: schedule, deleted: false } });
   if (!known) {
     throw scheduleNotFound(schedule);
   }
+  const slot = latestSlot(known.cron, known.timezone, now);
+  if (!slot || slot < known.version) {
+    log.info({ schedule }, "schedule send: no slot of the schedule yet; nothing sent");
+    return;
+  }
   await enqueue(db, {
     name: "subscription.fan-out",
-    payload: { schedule, slot: new Date().toISOString(), manual: true },
+    payload: { schedule, slot: slot.toISOString(), manual: true },
     correlationId,
   });
 }

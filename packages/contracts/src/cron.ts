@@ -1,5 +1,5 @@
-import { isTimeZone } from "@tidings/contracts";
 import { CronExpressionParser } from "cron-parser";
+import { isTimeZone } from "./time.ts";
 
 /*
  * Cron slots are computed on the local wall clock of the schedule's time zone, then mapped to instants with
