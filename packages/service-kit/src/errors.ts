@@ -33,6 +33,9 @@ export const badRequest = (code: string, message: string, details?: unknown) =>
   new ApiError(400, code, message, details);
 export const notFound = (code: string, message: string) => new ApiError(404, code, message);
 
+/** 413 BODY_TOO_LARGE, as fastify's own body limit answers (for a route that reads its body itself). */
+export const bodyTooLarge = () => new ApiError(413, "BODY_TOO_LARGE", "Request body is too large");
+
 export const conflict = (code: string, message: string, details?: unknown) =>
   new ApiError(409, code, message, details);
 

@@ -36,6 +36,7 @@ export {
 export {
   ApiError,
   badRequest,
+  bodyTooLarge,
   conflict,
   type FieldProblem,
   found,

@@ -1,4 +1,11 @@
-import { adminAuth, closing, serviceTest, startTestService, type TestService } from "@tidings/testing";
+import {
+  adminAuth,
+  closing,
+  sendRaw,
+  serviceTest,
+  startTestService,
+  type TestService,
+} from "@tidings/testing";
 import twilio from "twilio";
 import { describe, expect } from "vitest";
 import type { IdentityConfig } from "../../../apps/identity/src/config.ts";
@@ -140,6 +147,42 @@ describe("the body limit of provider callbacks", () => {
     expect(big.json().error).toMatchObject({ code: "BODY_TOO_LARGE", requestId: expect.any(String) });
     const under = await callback(sender, "198.51.100.4", `MessageSid=SM1&Body=${"x".repeat(60 * 1024)}`);
     expect(under.statusCode).not.toBe(413);
+  });
+
+  it("refuses a signed Vonage webhook over 64 KB as it arrives, without reading the rest: by its content-length, or once its bytes pass the limit", async ({
+    sender,
+  }) => {
+    const origin = await sender.app.listen({ port: 0, host: "127.0.0.1" });
+    const json = { "content-type": "application/json" };
+    // Bodies that never end: only an answer before the rest arrives passes (the limit applied after reading
+    // everything would wait for ever, holding what came).
+    for (const [path, headers, body] of [
+      ["/api/v1/events/vonage-whatsapp/NOPE", { ...json, "content-length": String(100 * 1024 * 1024) }, "{"],
+      ["/api/v1/events/vonage-voice/NOPE", json, Array.from({ length: 5 }, () => " ".repeat(16 * 1024))],
+      ["/api/v1/inbound/vonage-whatsapp/NOPE", json, Array.from({ length: 5 }, () => " ".repeat(16 * 1024))],
+    ] as const) {
+      const res = await sendRaw(origin, {
+        method: "POST",
+        path,
+        headers,
+        body: typeof body === "string" ? body : [...body],
+        open: true,
+        timeoutMs: 5_000,
+      });
+      expect({ path, status: res.status }).toEqual({ path, status: 413 });
+      expect(JSON.parse(res.body).error).toMatchObject({
+        code: "BODY_TOO_LARGE",
+        requestId: expect.any(String),
+      });
+    }
+    // One under the limit is read whole (and refused for its unknown channel, not its size).
+    const under = await sendRaw(origin, {
+      method: "POST",
+      path: "/api/v1/events/vonage-whatsapp/NOPE",
+      headers: json,
+      body: [`{"pad": "${"x".repeat(60 * 1024)}"`, "}"],
+    });
+    expect(under.status).not.toBe(413);
   });
 });
 

@@ -1,6 +1,6 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
-import { externalUrl, type LinkRequest } from "@tidings/service-kit";
+import { bodyTooLarge, externalUrl, type LinkRequest } from "@tidings/service-kit";
 import type { SignedEvent } from "../channels/vonage-voice/webhooks.ts";
 import type { SignedRequest } from "../channels/webhooks.ts";
 
@@ -25,14 +25,29 @@ export function twilioSignedRequest(request: WebhookRequest): SignedRequest {
 /** The bodies of signed requests as posted, by request, while they are handled. */
 const rawBodies = new WeakMap<IncomingMessage, Buffer>();
 
-/** A preParsing hook that keeps the body as posted (for `vonageSignedEvent`) and hands the parser a copy. */
+/**
+ * A preParsing hook that keeps the body as posted (for `vonageSignedEvent`) and hands the parser a copy. It runs
+ * before fastify's own body limit, so it applies the route's `bodyLimit` itself: a larger `content-length` is
+ * refused before anything is read, and a body that passes the limit as it arrives (chunked, or longer than it
+ * said) as soon as it does (413 BODY_TOO_LARGE); the rest is never held.
+ */
 export async function keepRawBody(
-  request: { raw: IncomingMessage },
+  request: { raw: IncomingMessage; headers: IncomingHttpHeaders; routeOptions: { bodyLimit: number } },
   _reply: unknown,
   payload: Readable,
 ): Promise<Readable> {
+  const limit = request.routeOptions.bodyLimit;
+  if (Number(request.headers["content-length"] ?? 0) > limit) {
+    throw bodyTooLarge();
+  }
   const chunks: Buffer[] = [];
-  for await (const chunk of payload) {
+  let size = 0;
+  // Not destroyed on the way out: the connection must stay up for the 413.
+  for await (const chunk of payload.iterator({ destroyOnReturn: false })) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      throw bodyTooLarge();
+    }
     chunks.push(chunk as Buffer);
   }
   const body = Buffer.concat(chunks);
