@@ -150,3 +150,90 @@ describe("team keys", { timeout: 120_000 }, () => {
     expect(okBatch.statusCode).toBe(202);
   });
 });
+
+describe("one user's test and live keys", { timeout: 120_000 }, () => {
+  /** A test and a live key of one user. */
+  const keysOfOneUser = async (svc: Svc) => {
+    const email = `both-${randomUUID()}@example.org`;
+    return {
+      test: await issueKey(svc, "test", undefined, email),
+      live: await issueKey(svc, "live", undefined, email),
+    };
+  };
+
+  it("keep their Idempotency-Keys apart: a live send with the key a test send used is sent for real", async ({
+    svc,
+    sim,
+  }) => {
+    const keys = await keysOfOneUser(svc);
+    const body = { to_addr: msisdn(), content: "Your appointment is at 9", metadata: {} };
+    const post = (key: string) =>
+      svc.app.inject({
+        method: "POST",
+        url: "/api/v1/outbound/",
+        headers: { authorization: `Token ${key}`, "idempotency-key": "appointment-42" },
+        payload: body,
+      });
+    const tried = await post(keys.test);
+    expect(tried.statusCode).toBe(201);
+    expect(tried.json()).toMatchObject({ channel: "LOG", test: true });
+
+    const live = await post(keys.live);
+    expect(live.statusCode).toBe(201);
+    expect(live.headers["idempotent-replayed"]).toBeUndefined();
+    expect(live.json()).toMatchObject({ channel: "TWILIO", test: false });
+    expect(live.json().id).not.toBe(tried.json().id);
+    await waitFor(() => sim.requests.some((r) => r.To === body.to_addr), {
+      what: "the live send at the simulator",
+    });
+
+    // Each key's retry replays its own answer.
+    for (const [key, first] of [
+      [keys.test, tried],
+      [keys.live, live],
+    ] as const) {
+      const again = await post(key);
+      expect(again.headers["idempotent-replayed"]).toBe("true");
+      expect(again.json().id).toBe(first.json().id);
+    }
+  });
+
+  it("answer a batch id another key's batch has with 409, storing nothing; the same key's retry gets its batch", async ({
+    svc,
+  }) => {
+    const keys = await keysOfOneUser(svc);
+    const other = await issueKey(svc, "live");
+    const id = randomUUID();
+    const batch = (key: string) =>
+      callWithKey(svc, key, "POST", "/api/v1/outbound/batch/", {
+        id,
+        content: "Clinic closed on Friday",
+        recipients: [{ to_addr: msisdn() }],
+      });
+    const first = await batch(keys.test);
+    expect(first.statusCode).toBe(202);
+    expect(first.json()).toMatchObject({ id, test: true, channel: "LOG" });
+    const before = await stored(svc);
+
+    for (const key of [keys.live, other]) {
+      const refused = await batch(key);
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json()).toEqual({
+        error: {
+          code: "MESSAGE_SENDER_BATCH_EXISTS",
+          message: expect.stringContaining(id),
+          details: [{ field: "body.id", message: expect.any(String) }],
+          requestId: expect.any(String),
+        },
+      });
+      expect(JSON.stringify(refused.json())).not.toContain("Clinic");
+    }
+    expect(await stored(svc)).toEqual(before);
+    expect(await svc.db.outboundBatch.findUniqueOrThrow({ where: { id } })).toMatchObject({ test: true });
+
+    const retried = await batch(keys.test);
+    expect(retried.statusCode).toBe(202);
+    expect(retried.json()).toMatchObject({ id, test: true, total: 1 });
+    expect(await stored(svc)).toEqual(before);
+  });
+});

@@ -237,18 +237,22 @@ export const callWithKey = (
     ...(payload ? { payload } : {}),
   });
 
-/** Issues a key of `kind` to a new user through `POST /api/v1/user/token/` (expecting 201); returns the token. */
+/**
+ * Issues a key of `kind` through `POST /api/v1/user/token/` (expecting 201) to a new user, or to the user of `email`;
+ * returns the token.
+ */
 export async function issueKey(
   svc: WithApi,
   kind: "live" | "team" | "test",
   allowList?: string[],
+  email = `${kind}-${randomUUID()}@example.org`,
 ): Promise<string> {
   const res = await svc.app.inject({
     method: "POST",
     url: "/api/v1/user/token/",
     headers: adminAuth,
     payload: {
-      email: `${kind}-${randomUUID()}@example.org`,
+      email,
       kind,
       ...(allowList && { allow_list: allowList }),
     },

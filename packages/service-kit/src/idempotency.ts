@@ -46,8 +46,17 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
+/**
+ * Whose keys a key is among: the admin token's, or an API user's of one kind of key. One user may hold a test and a
+ * live key: a live request must never replay what the same key did under the test key (nothing was really sent).
+ * A live key keeps the scope it has always had (`user:<id>`), so a live retry across an upgrade still replays.
+ */
 const principalScope = (principal: Principal) =>
-  principal.userId === null ? "admin" : `user:${principal.userId}`;
+  principal.userId === null
+    ? "admin"
+    : principal.keyKind === "live"
+      ? `user:${principal.userId}`
+      : `user:${principal.userId}:${principal.keyKind}`;
 
 /** The path without its query string and trailing slashes (routes ignore the trailing slash). */
 const pathOf = (url: string) => (url.split("?")[0] as string).replace(/\/+$/, "") || "/";
@@ -65,7 +74,7 @@ interface StoredKey {
 }
 
 /**
- * Idempotency-Key on POSTs (Stripe's semantics), scoped to the principal, method and path: the first request
+ * Idempotency-Key on POSTs (Stripe's semantics), scoped to the principal (user and kind of key), method and path: the first request
  * claims the key (a row inserted before the handler runs) and its response is stored; the same key with the
  * same body and query within 24 h replays that response (`Idempotent-Replayed: true`) without running the
  * handler; with a different body it is 422; while the first is still running it is 409. A 5xx releases the

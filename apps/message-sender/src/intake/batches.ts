@@ -39,7 +39,9 @@ interface Row {
 /**
  * Validates a whole batch (recipients, allow-list, template placeholders) before anything is stored, then
  * stores it in one transaction: the batch row, its outbounds (multi-row inserts, `bulk` priority) and their
- * `outbound.send`, a chunk at a time. A batch id seen before stores nothing and returns that batch.
+ * `outbound.send`, a chunk at a time. A batch id seen before stores nothing: a retry (the same user, a test key
+ * again or not) gets that batch; any other caller 409 MESSAGE_SENDER_BATCH_EXISTS, told nothing of it (a live
+ * retry of a test key's batch would otherwise be answered with it, and nothing real sent).
  */
 export async function createBatch(
   db: Db,
@@ -130,6 +132,17 @@ export async function createBatch(
       skipDuplicates: true,
     });
     if (created.count === 0) {
+      const existing = await tx.outboundBatch.findUniqueOrThrow({
+        where: { id: batchId },
+        select: { createdBy: true, test: true },
+      });
+      if (existing.createdBy !== actor.userId || existing.test !== test) {
+        throw senderError(
+          "MESSAGE_SENDER_BATCH_EXISTS",
+          `Batch ${batchId} exists, made by another user or kind of key`,
+          [{ field: "body.id", message: "is another batch's: leave it out for a new one" }],
+        );
+      }
       return 0; // a retry of a stored batch: it is there, with its outbounds
     }
     let count = 0;

@@ -11,7 +11,7 @@ export function batchRoutes(app: Api, db: Db, channels: ChannelCache, channelIds
     tags: ["outbound"],
     summary: "Queue one message to each of up to 10,000 recipients",
     description:
-      "`{id?, recipients: [{to_addr?, to_identity?, personalisation?}], content? | template?, metadata?, channel?}`: every recipient is checked first (400 naming the bad indexes, 403 for a team key's recipients off its allow-list), then the batch and its outbounds are stored in one transaction and sent by the workers; 202 with the batch and a `Location`.",
+      "`{id?, recipients: [{to_addr?, to_identity?, personalisation?}], content? | template?, metadata?, channel?}`: every recipient is checked first (400 naming the bad indexes, 403 for a team key's recipients off its allow-list), then the batch and its outbounds are stored in one transaction and sent by the workers; 202 with the batch and a `Location`. An `id` already stored creates nothing: a retry (the same user, a test key again or not) is answered with that batch, any other caller 409 MESSAGE_SENDER_BATCH_EXISTS.",
     body: CreateBatchBody,
     status: 202,
     answer: Batch,
