@@ -19,7 +19,7 @@ const clock = { now: new Date() };
 const it = subscriptionTest({
   worker: true,
   env: { FALLBACK_LANGUAGE: "eng_ZA", DRY_RUN_MESSAGESETS: "4" },
-  events: ["outbound.send", "subscription.completed"],
+  events: ["outbound.send", "subscription.completed", "subscription.fan-out"],
   content: sendContent,
   defaults: { messageset: 1, schedule: 1 },
   clock: () => clock.now,
@@ -284,6 +284,7 @@ describe("Seed's send trigger POST /api/v1/schedule/{id}/send/ (what a migrated 
   it("sends each subscription once per slot of the schedule (its latest at or before now), however often it is called", async ({
     svc,
     t,
+    capture,
   }) => {
     await publishContent(svc, {
       schedules: [scheduleEvent(SCHEDULE)],
@@ -320,10 +321,15 @@ describe("Seed's send trigger POST /api/v1/schedule/{id}/send/ (what a migrated 
     await trigger("2026-06-01T09:00:00.000Z");
     await t.waitForSends(Object.fromEntries(subs.map((s) => [s.identity, 1])), "Monday's sends");
     const afterMonday = await settledSends();
-    // Called again (and again) before Thursday 08:00: the same slot, nothing more is sent to anyone.
+    // Called again (and again) before Thursday 08:00: the same slot, nothing more is sent to anyone, nor is the
+    // schedule's every subscription paged through again.
     await trigger("2026-06-01T09:00:05.000Z");
     await trigger("2026-06-04T07:59:59.999Z");
     expect(await settledSends()).toBe(afterMonday);
+    const mondays = capture
+      .named<{ schedule: number; slot: string }>("subscription.fan-out")
+      .filter((f) => f.schedule === SCHEDULE && f.slot === "2026-06-01T08:00:00.000Z");
+    expect(mondays).toHaveLength(1);
     expect(texts()).toEqual([["five 1"], ["five 1"]]);
     expect((await t.reload(subs[0]?.id as string)).lastSlot?.toISOString()).toBe("2026-06-01T08:00:00.000Z");
 

@@ -1,4 +1,4 @@
-import { type Broker, enqueue } from "@tidings/amqp";
+import { type Broker, enqueue, isFirstDelivery } from "@tidings/amqp";
 import { deterministicId, type Payload } from "@tidings/contracts";
 import { latestSlot } from "@tidings/contracts/cron";
 import type { Logger } from "@tidings/service-kit";
@@ -62,7 +62,8 @@ export async function fanOutKeyset(
  * `schedule.fired` carries for it (one cron and DST policy, `@tidings/contracts/cron`), so the subscriptions that
  * slot has sent, whichever way it came, are skipped (`last_slot >= slot`): repeated calls within a slot send
  * nothing more, and a call after the next slot sends each the next message. A schedule whose current timing was
- * saved after that slot (the copy's `version`, content's `updated_at`) has had no slot yet: nothing is sent.
+ * saved after that slot (the copy's `version`, content's `updated_at`) has had no slot yet: nothing is sent. A slot
+ * is fanned out once by the trigger, however often it is called (while the processed-message record lasts).
  */
 export async function requestScheduleSend(
   db: Db,
@@ -80,10 +81,25 @@ export async function requestScheduleSend(
     log.info({ schedule }, "schedule send: no slot of the schedule yet; nothing sent");
     return;
   }
-  await enqueue(db, {
-    name: "subscription.fan-out",
-    payload: { schedule, slot: slot.toISOString(), manual: true },
-    correlationId,
+  // One fan-out per slot however often the trigger is called (each pages every ready subscription): the (schedule,
+  // slot) is recorded as handled with the command that asks for it.
+  const request = {
+    queue: "subscription.fan-out" as const,
+    messageId: deterministicId("schedule-send", schedule, slot.toISOString()),
+  };
+  await db.$transaction(async (tx) => {
+    if (!(await isFirstDelivery(tx, request))) {
+      log.info(
+        { schedule, slot },
+        "schedule send: this slot's fan-out was asked for already; nothing more sent",
+      );
+      return;
+    }
+    await enqueue(tx, {
+      name: "subscription.fan-out",
+      payload: { schedule, slot: slot.toISOString(), manual: true },
+      correlationId,
+    });
   });
 }
 
