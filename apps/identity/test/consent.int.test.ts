@@ -13,6 +13,9 @@ const it = serviceTest(identityService, { worker: true }, [
 const optout = (svc: Svc, payload: Record<string, unknown>) =>
   send(svc, "POST", "/api/v1/optout/", { request_source: "test", ...payload });
 
+const optin = (svc: Svc, payload: Record<string, unknown>) =>
+  send(svc, "POST", "/api/v1/optin/", { request_source: "test", ...payload });
+
 /** Identity `id`'s consent ledger, as GET /api/v1/identities/:id/consent/ answers it. */
 const ledgerOf = async (svc: Svc, id: string) => (await get(svc, `/api/v1/identities/${id}/consent/`)).json();
 
@@ -104,15 +107,7 @@ describe("POST /api/v1/optout/", () => {
       communicate_through: other.id,
     });
     expect((await optout(svc, { address_type: "msisdn", address: a })).statusCode).toBe(201);
-    expect(
-      (
-        await send(svc, "POST", "/api/v1/optin/", {
-          address_type: "msisdn",
-          address: a,
-          request_source: "test",
-        })
-      ).statusCode,
-    ).toBe(201);
+    expect((await optin(svc, { address_type: "msisdn", address: a })).statusCode).toBe(201);
     const res = await optout(svc, { optout_type: "forget", address_type: "msisdn", address: a });
     expect(res.statusCode).toBe(201);
     expect(res.json().address).toBe("redacted");
@@ -261,6 +256,74 @@ describe("POST /api/v1/optout/", () => {
       await svc.db.hookDelivery.findMany({ where: { hookId: hook.id, status: "delivered" } })
     ).map((d) => d.body);
     expect(bodies).toEqual(['"redacted"']);
+  });
+
+  it("forget of a deleted identity: what its consent records still hold of the person is redacted and the forget published", async ({
+    svc,
+    capture,
+  }) => {
+    const [a, b] = [msisdn(20), msisdn(20)];
+    const email = "deleted.forget@example.org";
+    const created = await svc.app.inject({
+      method: "POST",
+      url: "/api/v1/identities/",
+      headers: { ...adminAuth, "idempotency-key": `deleted-${a}` },
+      payload: { details: { addresses: { msisdn: { [a]: {}, [b]: {} }, email: { [email]: {} } } } },
+    });
+    expect(created.statusCode).toBe(201);
+    const identity = created.json();
+    expect((await optout(svc, { address_type: "msisdn", address: a })).statusCode).toBe(201);
+    expect((await optin(svc, { identity: identity.id, address_type: "msisdn", address: a })).statusCode).toBe(
+      201,
+    );
+    expect((await optout(svc, { address_type: "msisdn", address: b })).statusCode).toBe(201);
+    expect((await send(svc, "DELETE", `/api/v1/identities/${identity.id}/`)).statusCode).toBe(204);
+    // Only a forget finds a deleted identity; an id the ledger does not know either stays a 400.
+    const stop = await optout(svc, { identity: identity.id, address_type: "msisdn", address: a });
+    expectError(stop, 400, "IDENTITY_REFERENCE_NOT_FOUND");
+    const unknown = await optout(svc, {
+      optout_type: "forget",
+      identity: "00000000-0000-4000-8000-000000000020",
+    });
+    expectError(unknown, 400, "IDENTITY_REFERENCE_NOT_FOUND");
+
+    const res = await optout(svc, { optout_type: "forget", identity: identity.id });
+    expect(res.statusCode).toBe(201);
+    const forget = res.json();
+    expect(forget).toMatchObject({ optout_type: "forget", identity: null, address: "" });
+    const ledger = await ledgerOf(svc, identity.id);
+    expect(ledger.results.map((e: { kind: string; address: string }) => [e.kind, e.address])).toEqual([
+      ["stop", "redacted"],
+      ["optin", "redacted"],
+      ["stop", "redacted"],
+      ["forget", null],
+    ]);
+    expect(ledger.results.at(-1).record).toBe(forget.id);
+    const records = ledger.results.map((e: { record: string }) => e.record);
+    const rows = [
+      ...(await svc.db.optOut.findMany({ where: { id: { in: records } } })),
+      ...(await svc.db.optIn.findMany({ where: { id: { in: records } } })),
+    ];
+    expect(rows.map((r) => r.address).sort()).toEqual(["", "redacted", "redacted", "redacted"]);
+    for (const address of [a, b]) {
+      const found = await get(
+        svc,
+        `/api/v1/optouts/search/?address_type=msisdn&address=${encodeURIComponent(address)}`,
+      );
+      expect(found.json().count).toBe(0);
+    }
+    expect(await svc.db.idempotencyKey.findMany({ where: { key: `deleted-${a}` } })).toEqual([]);
+    // The other services forget the person as for a live identity, by the id and the addresses the ledger knew (the
+    // email, never opted out or in, went with the identity's row).
+    const event = await waitFor(
+      () =>
+        capture
+          .named<OptOutCreated>("optout.created")
+          .find((e) => e.identity === identity.id && e.optout_type === "forget"),
+      { what: "optout.created (forget)" },
+    );
+    expect(event.id).toBe(forget.id);
+    expect(event.identity_details).toEqual({ addresses: { msisdn: { [a]: {}, [b]: {} } } });
   });
 
   it("answers 400 with Seed's messages for no match and for several matches, and records nothing", async ({

@@ -40,7 +40,7 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
     {
       summary: "Record an opt-out (stop, stopall, unsubscribe, forget) and apply it",
       description:
-        "`optout_type` stop (that address), stopall (every address), unsubscribe (recorded for subscribers to act on, with `topic`) or forget (the person's details and addresses are redacted everywhere). Without `identity`, the address finds it. The change, its consent-ledger entry and its `optout.created` event are written in one transaction; every service acts on the event.",
+        "`optout_type` stop (that address), stopall (every address), unsubscribe (recorded for subscribers to act on, with `topic`) or forget (the person's details and addresses are redacted everywhere). Without `identity`, the address finds it. A forget may name an identity deleted since that its consent ledger knows: the addresses the ledger and its opt-outs and opt-ins still hold are redacted, and the forget (an opt-out with `identity: null` and a ledger entry under the id) is published with them. The change, its consent-ledger entry and its `optout.created` event are written in one transaction; every service acts on the event.",
       body: CreateOptOutBody,
       answer: OptOut,
     },

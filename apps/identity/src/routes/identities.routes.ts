@@ -86,7 +86,7 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
     remove: {
       summary: "Delete an identity",
       description:
-        "Answers 204 and publishes `identity.deleted`; its opt-outs and opt-ins keep their rows with `identity: null`.",
+        "Answers 204 and publishes `identity.deleted`; its opt-outs and opt-ins keep their rows with `identity: null`, the consent ledger its entries under the id. A delete is not a forget: to forget the person too, POST /api/v1/optout/ `{optout_type: forget, identity}`, before or after.",
       run: (id, request) => deleteIdentity(db, id, actorOf(request)),
     },
   });

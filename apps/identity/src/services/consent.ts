@@ -19,12 +19,15 @@ import {
   addressRequired,
   referenceNotFound,
 } from "../errors.ts";
-import type {
-  Identity as IdentityRow,
-  OptIn as OptInRow,
-  OptOut as OptOutRow,
-} from "../generated/prisma/client.ts";
-import { addressesOf, type Details, hasAddress, normaliseAddress, withFlags } from "./addresses.ts";
+import type { OptIn as OptInRow, OptOut as OptOutRow } from "../generated/prisma/client.ts";
+import {
+  type AddressMap,
+  addressesOf,
+  type Details,
+  hasAddress,
+  normaliseAddress,
+  withFlags,
+} from "./addresses.ts";
 import {
   type Actor,
   type IdentityOptions,
@@ -62,34 +65,87 @@ const toOptIn = (row: OptInRow): OptIn => ({
 });
 
 /**
- * The identity an opt-out or opt-in is about: the one named, or else the single identity holding the
- * address (Seed's messages for none and for several). Returns the locked row.
+ * The id of the identity an opt-out or opt-in is about: the one named, or else the single identity holding the
+ * address (Seed's messages for none and for several).
  */
-async function resolveIdentity(
+async function identityIdOf(
   tx: Tx,
   identity: string | null | undefined,
   addressType: string,
   address: string,
-): Promise<IdentityRow> {
-  let id = identity ?? undefined;
-  if (!id) {
-    if (!addressType || !address) {
-      throw addressRequired();
-    }
-    const matches = await identitiesWithAddress(tx, addressType, address);
-    if (matches.length === 0) {
-      throw addressNotFound("There is no identity with this address.");
-    }
-    if (matches.length > 1) {
-      throw addressAmbiguous();
-    }
-    id = matches[0] as string;
+): Promise<string> {
+  if (identity) {
+    return identity;
   }
+  if (!addressType || !address) {
+    throw addressRequired();
+  }
+  const matches = await identitiesWithAddress(tx, addressType, address);
+  if (matches.length === 0) {
+    throw addressNotFound("There is no identity with this address.");
+  }
+  if (matches.length > 1) {
+    throw addressAmbiguous();
+  }
+  return matches[0] as string;
+}
+
+/** The person an opt-out or opt-in is about. */
+interface Person {
+  id: string;
+  /** An identity deleted since, which only a `forget` finds (deletedPerson); otherwise its row is locked. */
+  deleted: boolean;
+  /** Their details before the opt-out: the identity's, or what the consent records knew of a deleted one. */
+  details: Details;
+  /** A deleted identity's opt-out and opt-in rows (its ledger's `record_id`s): the delete left them no identity. */
+  records: string[];
+}
+
+/**
+ * A deleted identity as its consent ledger (which keeps the id) still knows it: the opt-out and opt-in rows its
+ * entries record, and as `details.addresses` (`{<type>: {<address>: {}}}`) every address, not yet redacted, of its
+ * entries (each the address of its opt-out or opt-in, written with it). Null when the ledger has no entry for the id.
+ */
+async function deletedPerson(tx: Tx, id: string): Promise<Person | null> {
+  const entries = await tx.consentEvent.findMany({
+    where: { identityId: id },
+    select: { channel: true, address: true, recordId: true },
+  });
+  if (entries.length === 0) {
+    return null;
+  }
+  const addresses: AddressMap = {};
+  for (const { channel, address } of entries) {
+    if (address && address !== REDACTED) {
+      const type = channel ?? "";
+      addresses[type] = { ...addresses[type], [address]: {} };
+    }
+  }
+  return { id, deleted: true, details: { addresses }, records: entries.map((e) => e.recordId) };
+}
+
+/**
+ * The person an opt-out or opt-in is about (identityIdOf), the identity row locked; with `orDeleted` (a `forget`), an
+ * identity deleted since is what its consent ledger knows of it (deletedPerson). 400 for an identity neither knows.
+ */
+async function resolvePerson(
+  tx: Tx,
+  identity: string | null | undefined,
+  addressType: string,
+  address: string,
+  orDeleted = false,
+): Promise<Person> {
+  const id = await identityIdOf(tx, identity, addressType, address);
   const row = await lockIdentity(tx, id);
-  if (!row) {
+  const person = row
+    ? { id, deleted: false, details: row.details as Details, records: [] }
+    : orDeleted
+      ? await deletedPerson(tx, id)
+      : null;
+  if (!person) {
     throw referenceNotFound("identity", id);
   }
-  return row;
+  return person;
 }
 
 function requireAddressOnIdentity(details: Details, type: string, address: string): void {
@@ -152,8 +208,8 @@ export async function recordOptOut(
   const rawAddress = input.address ?? "";
   const address =
     rawAddress && (normaliseAddress(addressType, rawAddress, options.defaultCountry) ?? rawAddress);
-  const identity = await resolveIdentity(tx, input.identity, addressType, address);
-  const before = identity.details as Details;
+  const person = await resolvePerson(tx, input.identity, addressType, address, type === "forget");
+  const before = person.details;
   let after: Details | undefined;
   if (type === "stop") {
     requireAddressOnIdentity(before, addressType, address);
@@ -170,7 +226,8 @@ export async function recordOptOut(
   const row = await tx.optOut.create({
     data: {
       id: randomUUID(),
-      identityId: identity.id,
+      // A deleted identity's forget: no identity (as its earlier opt-outs since the delete); the ledger keeps the id.
+      identityId: person.deleted ? null : person.id,
       optoutType: type,
       addressType,
       address: recordAddress,
@@ -183,7 +240,7 @@ export async function recordOptOut(
   });
   await tx.consentEvent.create({
     data: {
-      identityId: identity.id,
+      identityId: person.id,
       action: "optout",
       kind: type,
       // An unsubscribe without a topic is from everything.
@@ -200,20 +257,18 @@ export async function recordOptOut(
     },
   });
   if (type === "forget") {
-    // Seed: the opt-out and every opt-in of the identity lose their address; Tidings also redacts the
-    // ledger's addresses and drops pending verification codes.
-    await tx.optIn.updateMany({ where: { identityId: identity.id }, data: { address: REDACTED } });
-    await tx.optOut.updateMany({
-      where: { identityId: identity.id, address: { not: "" } },
-      data: { address: REDACTED },
-    });
+    // Seed: the opt-out and every opt-in of the identity lose their address (a deleted identity's: those its
+    // ledger records); Tidings also redacts the ledger's addresses and drops pending verification codes.
+    const theirs = { OR: [{ identityId: person.id }, { id: { in: person.records } }] };
+    await tx.optIn.updateMany({ where: theirs, data: { address: REDACTED } });
+    await tx.optOut.updateMany({ where: { ...theirs, address: { not: "" } }, data: { address: REDACTED } });
     await tx.consentEvent.updateMany({
-      where: { identityId: identity.id, address: { not: null } },
+      where: { identityId: person.id, address: { not: null } },
       data: { address: REDACTED },
     });
-    await tx.verificationCode.deleteMany({ where: { identityId: identity.id } });
+    await tx.verificationCode.deleteMany({ where: { identityId: person.id } });
     // Hook deliveries and replayable Idempotency-Key answers that carry the person (before this opt-out's own).
-    const needles = [identity.id, ...detailAddresses(before)];
+    const needles = [person.id, ...detailAddresses(before)];
     await forgetHookDeliveries(tx, needles);
     await forgetPlatformRecords(tx, needles);
   }
@@ -225,7 +280,7 @@ export async function recordOptOut(
       name: "optout.created",
       payload: {
         ...toOptOut(row),
-        identity: identity.id,
+        identity: person.id,
         topic: type === "unsubscribe" ? (input.topic ?? null) : null,
         identity_details: before,
       },
@@ -234,7 +289,7 @@ export async function recordOptOut(
     {
       hook: "optout.requested",
       data: {
-        identity: identity.id,
+        identity: person.id,
         identity_details: type === "forget" && after ? after : before,
         optout_type: type,
         optout_reason: input.reason ?? null,
@@ -243,8 +298,8 @@ export async function recordOptOut(
       actor: actor.userId,
     },
   );
-  if (after) {
-    await updateDetails(tx, identity.id, after, actor, type === "forget" ? { communicateThrough: null } : {});
+  if (after && !person.deleted) {
+    await updateDetails(tx, person.id, after, actor, type === "forget" ? { communicateThrough: null } : {});
   }
   return toOptOut(row);
 }
@@ -258,13 +313,13 @@ export async function recordOptIn(
 ): Promise<OptIn> {
   const address =
     normaliseAddress(input.address_type, input.address, options.defaultCountry) ?? input.address;
-  const identity = await resolveIdentity(tx, input.identity, input.address_type, address);
-  const before = identity.details as Details;
+  const person = await resolvePerson(tx, input.identity, input.address_type, address);
+  const before = person.details;
   requireAddressOnIdentity(before, input.address_type, address);
   const row = await tx.optIn.create({
     data: {
       id: randomUUID(),
-      identityId: identity.id,
+      identityId: person.id,
       addressType: input.address_type,
       address,
       requestSource: input.request_source,
@@ -275,7 +330,7 @@ export async function recordOptIn(
   });
   await tx.consentEvent.create({
     data: {
-      identityId: identity.id,
+      identityId: person.id,
       action: "optin",
       kind: "optin",
       scope: "address",
@@ -292,13 +347,13 @@ export async function recordOptIn(
     tx,
     {
       name: "optin.created",
-      payload: { ...toOptIn(row), identity: identity.id, identity_details: before },
+      payload: { ...toOptIn(row), identity: person.id, identity_details: before },
       correlationId: actor.correlationId,
     },
     {
       hook: "optin.requested",
       data: {
-        identity: identity.id,
+        identity: person.id,
         identity_details: before,
         optin_address_type: input.address_type,
         optin_address: address,
@@ -308,7 +363,7 @@ export async function recordOptIn(
   );
   await updateDetails(
     tx,
-    identity.id,
+    person.id,
     withFlags(before, [{ type: input.address_type, address }], { optedout: false }),
     actor,
   );
