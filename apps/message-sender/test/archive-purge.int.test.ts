@@ -8,7 +8,6 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import type { OptOutCreated } from "@tidings/contracts";
 import { adminAuth, startTestService, waitFor } from "@tidings/testing";
 import pg from "pg";
 import { Registry } from "prom-client";
@@ -17,7 +16,7 @@ import { forgetPerson } from "../src/forget/forget.ts";
 import type { OutboundStatus } from "../src/generated/prisma/client.ts";
 import { purgeArchives, registerArchivePurgeGauge } from "../src/reports/archive-purge.ts";
 import { messageSenderService } from "../src/service.ts";
-import { msisdn } from "./helpers.ts";
+import { forgetting, msisdn } from "./helpers.ts";
 import { archivingTest, call, type Svc } from "./support.ts";
 
 const { it, archiveDir } = archivingTest("tidings-archive-purge-");
@@ -46,20 +45,6 @@ async function seed(db: Svc["db"], rows: Row[]): Promise<string[]> {
   await db.outbound.createMany({ data });
   return data.map((d) => d.id);
 }
-
-const forgetting = (identity: string, address: string): OptOutCreated => ({
-  id: randomUUID(),
-  optout_type: "forget",
-  identity,
-  address_type: "msisdn",
-  address,
-  request_source: "helpdesk",
-  requestor_source_id: null,
-  reason: null,
-  topic: null,
-  created_at: new Date().toISOString(),
-  identity_details: { addresses: { msisdn: { [address]: { default: true } } } },
-});
 
 const linesOf = async (dir: string, day: string) =>
   gunzipSync(await readFile(join(dir, `outbounds-${day}.gz`)))

@@ -7,6 +7,7 @@ import {
   type IdentityAddress,
   type IdentityChanged,
   type InboundReceived,
+  type OptOutCreated,
   placeholdersOf,
   type QueueName,
   type Template,
@@ -46,6 +47,21 @@ export function identityEvent(
     ...rest,
   };
 }
+
+/** Identity's `optout.created` of a `forget` of `identity`, whose one address was the number `address`. */
+export const forgetting = (identity: string, address: string): OptOutCreated => ({
+  id: randomUUID(),
+  optout_type: "forget",
+  identity,
+  address_type: "msisdn",
+  address,
+  request_source: "helpdesk",
+  requestor_source_id: null,
+  reason: null,
+  topic: null,
+  created_at: new Date().toISOString(),
+  identity_details: { addresses: { msisdn: { [address]: { default: true } } } },
+});
 
 /** Waits until outbound `id` has `status` (20 s at most); returns its row. */
 /** An outbound's status history, oldest first, as `GET /api/v1/outbound/{id}/history/` answers it. */

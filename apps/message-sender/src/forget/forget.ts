@@ -47,12 +47,23 @@ export async function cancelAndRedact(
 }
 
 /**
+ * The forms an inbound's `from_addr` may hold of the person's addresses: each as it is, and each E.164 number without
+ * its `+` too, as a Vumi or Junebug gateway gave it and inbounds were stored before their sender was taken as sends
+ * are addressed (receiveInbound). Only for `from_addr`: nothing else stored that form.
+ */
+const senderForms = (addresses: readonly string[]): string[] => [
+  ...addresses,
+  ...addresses.filter((a) => /^\+\d+$/.test(a)).map((a) => a.slice(1)),
+];
+
+/**
  * `optout.created` of type `forget`: in one transaction, the address book entry becomes a forgotten tombstone
  * (no addresses; late identity events are ignored), every queued or deferred outbound to the person (by
  * `to_identity`, or `to_addr` one of their addresses) is cancelled with reason `forgotten` (never sent, also
  * when a stale `outbound.send` for it arrives later: it is no longer queued), the address, content and metadata
- * of all their outbounds and the sender address, content and metadata of their inbounds (and the replies to
- * their outbounds) are cleared, Idempotency-Key answers and REST-hook deliveries that carry them are deleted
+ * of all their outbounds and the sender address, content and metadata of their inbounds (by `from_identity`, or
+ * `from_addr` one of their addresses, a number also without its `+`: senderForms; and the replies to their
+ * outbounds) are cleared, Idempotency-Key answers and REST-hook deliveries that carry them are deleted
  * (delivered and failed hook deliveries keep their envelope, data redacted), their WhatsApp windows
  * (`whatsapp_session`) are deleted, and, when days are archived, the person
  * waits for the worker's archive purge (requestArchivePurge). Idempotent: a
@@ -82,7 +93,7 @@ export async function forgetPerson(db: Db, optout: OptOutCreated): Promise<Forge
     const { cancelled, redacted } = await cancelAndRedact(tx, ids, FORGOTTEN);
     const inbounds = await tx.$executeRaw`
       UPDATE inbound SET from_addr = '', content = NULL, helper_metadata = '{}'::jsonb
-      WHERE (from_identity = ${identity}::uuid OR (from_addr <> '' AND from_addr = ANY(${addresses}::text[]))
+      WHERE (from_identity = ${identity}::uuid OR (from_addr <> '' AND from_addr = ANY(${senderForms(addresses)}::text[]))
              OR reply_to = ANY(${ids}::uuid[]))
         AND (from_addr <> '' OR content IS NOT NULL OR helper_metadata <> '{}'::jsonb)`;
     await forgetPlatformRecords(tx, needles);
