@@ -228,4 +228,22 @@ describe("Seed hubs' subscription requests", () => {
       expect(refused.statusCode, query).toBe(400);
     }
   });
+
+  it("reads an empty filter as no filter, as django-filter did (the control interface's ?identity=&active=True&completed=)", async ({
+    t,
+  }) => {
+    const active = await t.subscribe({});
+    const completed = await t.subscribe({});
+    await t.api("PATCH", `/api/v1/subscriptions/${completed.id}/`, { completed: true });
+    const inactive = await t.subscribe({});
+    await t.api("PATCH", `/api/v1/subscriptions/${inactive.id}/`, { active: false });
+    const all = await t.api("GET", "/api/v1/subscriptions/?identity=&active=True&completed=&limit=1000");
+    expect(all.statusCode, all.body).toBe(200);
+    const ids = all.json().results.map((s: { id: string }) => s.id);
+    expect(ids).toEqual(expect.arrayContaining([active.id, completed.id]));
+    expect(ids).not.toContain(inactive.id);
+    const onlyActive = await t.api("GET", "/api/v1/subscriptions/?active=True&limit=1000");
+    expect(all.json().count).toBe(onlyActive.json().count);
+    expect(ids).toEqual(onlyActive.json().results.map((s: { id: string }) => s.id));
+  });
 });

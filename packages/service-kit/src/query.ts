@@ -51,11 +51,24 @@ function seedSpelling(value: unknown, kind: "boolean" | "date-time"): unknown {
 }
 
 /**
+ * The declared parameters whose schema refuses an empty value (a uuid or date-time, a boolean, a number, one of a
+ * set of values, a minimum length). Seed's filters (django-filter) read `?identity=` as no filter, and Seed's
+ * control interface sends `?identity=&active=True&completed=` for its "all" choices; a parameter whose schema takes
+ * "" keeps it (identity's `cursor=` asks for the first keyset page; `default=` is a flag whose presence counts).
+ */
+function refusingEmpty(ajv: Ajv, query: QuerySchema): string[] {
+  return Object.entries(query.properties ?? {})
+    .filter(([, p]) => !ajv.validate(p, ""))
+    .map(([name]) => name);
+}
+
+/**
  * Compiles a route's query string schema. A parameter the schema does not declare is refused with a 400 naming it
  * (a misspelt filter such as `?stauts=failed` or an unsupported one would otherwise be ignored and the list
  * returned unfiltered: a hub would act on other people's messages); only a schema that allows extra parameters
- * itself (a `Record`, as the generic identity search) takes them. Seed's spellings of booleans and naive
- * date-times are read first (see `seedSpelling`).
+ * itself (a `Record`, as the generic identity search) takes them. A declared parameter sent empty that cannot be
+ * empty is left out, as Seed did (see `refusingEmpty`), and Seed's spellings of booleans and naive date-times are
+ * read first (see `seedSpelling`).
  */
 export function compileQuery(ajv: Ajv, schema: unknown): Validate {
   const query = schema as QuerySchema;
@@ -65,14 +78,20 @@ export function compileQuery(ajv: Ajv, schema: unknown): Validate {
     query.additionalProperties === undefined &&
     query.patternProperties === undefined;
   const validate: Validate = ajv.compile(closed ? { ...query, additionalProperties: false } : query);
+  const empties = refusingEmpty(ajv, query ?? {});
   const booleans = paramsWhere(query ?? {}, (p) => p.type === "boolean");
   const dateTimes = paramsWhere(query ?? {}, (p) => p.format === "date-time");
-  if (booleans.length === 0 && dateTimes.length === 0) {
+  if (empties.length === 0 && booleans.length === 0 && dateTimes.length === 0) {
     return validate;
   }
   const wrapped = ((data: unknown) => {
     const values = data as Record<string, unknown> | null;
     if (values) {
+      for (const name of empties) {
+        if (values[name] === "") {
+          delete values[name];
+        }
+      }
       for (const name of booleans) {
         values[name] = seedSpelling(values[name], "boolean");
       }

@@ -117,6 +117,7 @@ export async function testApi(deps: Partial<ApiDeps> = {}): Promise<TestApi> {
               active: Type.Optional(Type.Boolean()),
               name: Type.Optional(Type.String()),
               after: Type.Optional(Type.String({ format: "date-time" })),
+              identity: Type.Optional(Type.String({ format: "uuid" })),
             }),
           },
         },
