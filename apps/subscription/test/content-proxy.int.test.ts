@@ -5,6 +5,7 @@
 import {
   adminAuth,
   closeAfter,
+  closing,
   expectError,
   sendRaw,
   startTestService,
@@ -17,9 +18,20 @@ import { contentService } from "../../content/src/service.ts";
 import { subscriptionService } from "../src/service.ts";
 import type { api, Svc } from "./content-helpers.ts";
 
+type Content = TestService<ContentConfig, ContentDb>;
+
+/** The subscription service in `content`'s namespace, forwarding content's paths to it (listening on a port). */
+async function forwardingTo(content: Content): Promise<Svc> {
+  const address = await content.app.listen({ port: 0, host: "127.0.0.1" });
+  return startTestService(subscriptionService, {
+    namespace: content.namespace,
+    env: { CONTENT_URL: address },
+  });
+}
+
 interface ProxyFixtures {
   /** The content service, its API listening on a port. */
-  content: TestService<ContentConfig, ContentDb>;
+  content: Content;
   /** The subscription service in content's namespace, forwarding content's paths to it. */
   subscription: Svc;
   /** The subscription API listening on a port: for requests over a real socket, sent as written. */
@@ -32,6 +44,10 @@ interface ProxyFixtures {
     url: string,
     payload?: unknown,
   ) => ReturnType<typeof api>;
+  /** The content service with PUBLIC_URL=https://content.example.org (the URL its media files are served on). */
+  publicContent: Content;
+  /** A GET to a subscription service forwarding to `publicContent`, on the host sbm.example.org. */
+  viaPublicContent: (url: string) => ReturnType<typeof api>;
 }
 
 const it = test.extend<ProxyFixtures>({
@@ -41,22 +57,20 @@ const it = test.extend<ProxyFixtures>({
     { scope: "file" },
   ],
   subscription: [
-    async ({ content }, use) => {
-      const address = await content.app.listen({ port: 0, host: "127.0.0.1" });
-      await closeAfter(
-        await startTestService(subscriptionService, {
-          namespace: content.namespace,
-          env: { CONTENT_URL: address },
-        }),
-        use,
-      );
-    },
+    async ({ content }, use) => closeAfter(await forwardingTo(content), use),
     { scope: "file", auto: true },
   ],
   origin: [
     async ({ subscription }, use) => use(await subscription.app.listen({ port: 0, host: "127.0.0.1" })),
     { scope: "file" },
   ],
+  publicContent: closing(() =>
+    startTestService(contentService, { env: { PUBLIC_URL: "https://content.example.org" } }),
+  ),
+  viaPublicContent: async ({ publicContent }, use) =>
+    closeAfter(await forwardingTo(publicContent), (subscription) =>
+      use((url) => subscription.app.inject({ url, headers: { ...adminAuth, host: "sbm.example.org" } })),
+    ),
   hubToken: [
     async ({ subscription }, use) => {
       const issued = await subscription.app.inject({
@@ -156,6 +170,39 @@ describe("content's Seed paths on the subscription API", () => {
     expect(page.statusCode).toBe(200);
     expect(page.json().count).toBeGreaterThanOrEqual(2);
     expect(page.json().next).toMatch(/^http:\/\/sbm\.example\.org\/api\/v1\/schedule\/\?/);
+  });
+
+  it("puts the links of content's lists on the subscription API when content has a PUBLIC_URL of its own", async ({
+    publicContent,
+    viaPublicContent,
+  }) => {
+    for (const i of [1, 2, 3]) {
+      const made = await publicContent.app.inject({
+        method: "POST",
+        url: "/api/v1/schedule/",
+        headers: adminAuth,
+        payload: { minute: String(i), hour: "8" },
+      });
+      expect(made.statusCode, made.body).toBe(201);
+    }
+    // content's own answer links to its PUBLIC_URL, which seed-services-client cannot strip its SBM URL from
+    const direct = await publicContent.app.inject({ url: "/api/v1/schedule/?limit=1", headers: adminAuth });
+    expect(direct.json().next).toBe("https://content.example.org/api/v1/schedule/?limit=1&offset=1");
+
+    const first = await viaPublicContent("/api/v1/schedule/?limit=1");
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toMatchObject({ count: 3, previous: null, results: [direct.json().results[0]] });
+    expect(first.json().next).toBe("http://sbm.example.org/api/v1/schedule/?limit=1&offset=1");
+    const second = await viaPublicContent(first.json().next.replace("http://sbm.example.org", ""));
+    expect(second.json()).toMatchObject({
+      count: 3,
+      next: "http://sbm.example.org/api/v1/schedule/?limit=1&offset=2",
+      previous: "http://sbm.example.org/api/v1/schedule/?limit=1",
+    });
+    // an answer that is not a list, and an error, come back as content gave them
+    const one = await viaPublicContent(`/api/v1/schedule/${direct.json().results[0].id}/`);
+    expect(one.json()).toEqual(direct.json().results[0]);
+    expect((await viaPublicContent("/api/v1/schedule/?limit=0")).statusCode).toBe(400);
   });
 
   it("relays content's errors as content answered them", async ({ viaSbm }) => {

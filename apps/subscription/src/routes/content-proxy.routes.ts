@@ -1,5 +1,7 @@
+import type { Readable } from "node:stream";
+import { text } from "node:stream/consumers";
 import replyFrom from "@fastify/reply-from";
-import { type Api, ApiError } from "@tidings/service-kit";
+import { type Api, ApiError, linkBase } from "@tidings/service-kit";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 /**
@@ -27,8 +29,9 @@ export interface ContentProxyOptions {
  * Forwards Seed's content paths to the content service with `@fastify/reply-from`. The caller authenticates here
  * with its subscription token (and this service's key limits apply); content is called with the configured
  * content credential. Bodies (JSON or multipart uploads) pass through unparsed, and content's answer (status,
- * error object, pagination links, which it builds from the Host header forwarded unchanged) comes back as it is.
- * Media files (`/media/<key>`, public) are forwarded too, since binary content URLs then point at this host.
+ * error object, body) comes back as it is, but for a list's `next`/`previous` links, which are put on this API's
+ * link base (see `withOurLinks`). Media files (`/media/<key>`, public) are forwarded too, since binary content
+ * URLs point at this host when content has no PUBLIC_URL (it builds them from the Host header, forwarded unchanged).
  */
 export async function contentProxyRoutes(app: Api, options: ContentProxyOptions): Promise<void> {
   await app.register(async (scope) => {
@@ -63,12 +66,16 @@ export async function contentProxyRoutes(app: Api, options: ContentProxyOptions)
           return reply.callNotFound();
         }
         const authorization = credential(request);
-        return reply.from(`${pathname}${search}`, {
-          // The Host the caller used, so that content's links (pagination, media) lead back to this API.
+        const source = `${pathname}${search}`;
+        return reply.from(source, {
+          // The Host the caller used, so that content's media URLs lead back to this API when it has no PUBLIC_URL.
           rewriteRequestHeaders: (original, headers) => {
             const { authorization: _caller, ...rest } = headers;
             const host = original.headers.host;
             return { ...rest, ...(host ? { host } : {}), ...(authorization ? { authorization } : {}) };
+          },
+          onResponse: (_request, _reply, res) => {
+            withOurLinks(request, reply, res, source).catch((err: unknown) => reply.send(err));
           },
         });
       };
@@ -86,4 +93,51 @@ export async function contentProxyRoutes(app: Api, options: ContentProxyOptions)
       forwardWhen((pathname) => pathname.startsWith("/media/")),
     );
   });
+}
+
+/**
+ * Relays content's answer to a request forwarded as `source`, with the `next`/`previous` links of a JSON list
+ * moved from content's link base (its PUBLIC_URL, which its media URLs need, else the forwarded Host) to this API's
+ * (`linkBase`): `seed-services-client` follows `next` after stripping its own STAGE_BASED_MESSAGING_URL from it, so
+ * a link on content's URL would be requested from the wrong place. Any other answer is relayed as a stream.
+ */
+async function withOurLinks(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  res: { stream: Readable },
+  source: string,
+): Promise<void> {
+  const type = reply.getHeader("content-type");
+  if (typeof type !== "string" || !type.startsWith("application/json")) {
+    reply.send(res.stream);
+    return;
+  }
+  const body = await text(res.stream);
+  const page = parsedPage(body);
+  if (!page) {
+    reply.send(body);
+    return;
+  }
+  const path = new URL(source, "http://content").pathname;
+  const ours = (link: unknown) => {
+    if (typeof link !== "string" || !URL.canParse(link)) {
+      return link;
+    }
+    const url = new URL(link);
+    return url.pathname.endsWith(path) ? `${linkBase(request)}${path}${url.search}` : link;
+  };
+  reply.removeHeader("content-length");
+  reply.send(JSON.stringify({ ...page, next: ours(page.next), previous: ours(page.previous) }));
+}
+
+/** A JSON answer with Seed's list envelope (`next`, `previous`, `results`), else undefined. */
+function parsedPage(body: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body);
+    return value !== null && typeof value === "object" && "next" in value && "results" in value
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
