@@ -70,11 +70,11 @@ describe("paths", () => {
   });
 
   it.for(["abc", "0", "1.5", "99999999999"])(
-    "400s the id %j: ids are positive 32-bit integers",
+    "404s the id %j as an unknown one, as Seed did: ids are positive 32-bit integers",
     async (id, { t }) => {
       const res = await t.call("GET", `/api/v1/messageset/${id}/`);
-      expect(res.status).toBe(400);
-      expect(res.body.error).toMatchObject({ code: "VALIDATION_FAILED", details: [{ field: "params.id" }] });
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ error: { code: "NOT_FOUND" }, detail: "Not found." });
     },
   );
 });

@@ -100,6 +100,25 @@ describe("Seed hubs' identity requests", () => {
     expect(res.json()).toMatchObject({ detail: "Not found.", error: { code: "IDENTITY_NOT_FOUND" } });
   });
 
+  it("answers a malformed identity id as a missing one: 404 with `detail` (get_identity takes only 200 or 404)", async ({
+    svc,
+  }) => {
+    const { identity } = await withAddress(svc);
+    const url = "/api/v1/identities/not-an-id/";
+    for (const res of [
+      await get(svc, url),
+      await send(svc, "PATCH", url, { details: {} }),
+      await send(svc, "PUT", url, { details: {} }),
+      await send(svc, "DELETE", url),
+    ]) {
+      expect(res.statusCode, res.body).toBe(404);
+      expect(res.json()).toMatchObject({ detail: "Not found.", error: { code: "NOT_FOUND" } });
+    }
+    expect((await get(svc, `/api/v1/identities/${identity.id}/`)).json().details).toMatchObject({
+      default_addr_type: "msisdn",
+    });
+  });
+
   it("counts an outbound's failed delivery once, however many times its report arrives", async ({ svc }) => {
     const { identity } = await withAddress(svc);
     const report = (outbound_id: string) =>

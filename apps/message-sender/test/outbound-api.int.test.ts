@@ -331,9 +331,10 @@ describe("GET /api/v1/outbound/:id/", () => {
     });
   });
 
-  it("400s an id that is not a uuid", async ({ svc }) => {
+  it("404s an id that is not a uuid, as an unknown one (Seed's get_object_or_404)", async ({ svc }) => {
     const res = await get(svc, "/api/v1/outbound/123/");
-    expectError(res, 400, "VALIDATION_FAILED");
+    expectError(res, 404, "NOT_FOUND");
+    expect(res.json().detail).toBe("Not found.");
   });
 });
 

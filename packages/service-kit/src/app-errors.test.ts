@@ -77,6 +77,40 @@ describe("buildApi", () => {
       expect(errorOf(params).details).toEqual([{ field: "params.id", message: "must be integer" }]);
     });
 
+    it.for<[string, string]>([
+      ["GET", "/things/abc/"],
+      ["GET", "/things/0/"],
+      ["GET", "/things/99999999999/"],
+      ["DELETE", "/things/1.5"],
+      ["GET", "/records/0c6c7b5e-6d2a-4f0a-9d7e-3f3c1c1d2b01/parts/abc"],
+    ])(
+      "answers %s of a detail route with a malformed id as of an unknown one: 404 with Seed's detail (%s)",
+      async ([method, url], { api }) => {
+        const res = await api.app.inject({ method: method as "GET" | "DELETE", url });
+        expect(res.statusCode).toBe(404);
+        expect(errorOf(res)).toMatchObject({
+          code: "NOT_FOUND",
+          message: expect.stringContaining("not an id"),
+        });
+        expect(res.json().detail).toBe("Not found.");
+      },
+    );
+
+    it("still answers an unknown id with its own 404, and other malformed parameters with a 400", async ({
+      api,
+    }) => {
+      const unknown = await api.app.inject({ url: "/things/8/" });
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.json()).toMatchObject({ error: { code: "THING_NOT_FOUND" }, detail: "Not found." });
+      expect((await api.app.inject({ url: "/things/7/" })).json()).toEqual({ id: 7 });
+      // a parameter that is not the path's last (the record's id) names a field, as does a POST (an action)
+      const part = await api.app.inject({ url: "/records/not-a-uuid/parts/1" });
+      expect(part.statusCode).toBe(400);
+      expect(errorOf(part).details).toEqual([{ field: "params.id", message: 'must match format "uuid"' }]);
+      const post = await api.app.inject({ method: "POST", url: "/things/abc", payload: { x: 1 } });
+      expect(errorOf(post)).toMatchObject({ code: "VALIDATION_FAILED", details: [{ field: "params.id" }] });
+    });
+
     it("accepts a valid request (coercing the querystring and params)", async ({ api }) => {
       const res = await api.app.inject({ method: "POST", url: "/things/7?dry=true", payload: { x: 1 } });
       expect(res.statusCode).toBe(200);

@@ -5,7 +5,7 @@ import Type from "typebox";
 import { expect, test } from "vitest";
 import { type ApiDeps, buildApi } from "../src/app.ts";
 import { digestToken } from "../src/auth.ts";
-import { ApiError, conflict } from "../src/errors.ts";
+import { ApiError, conflict, notFound } from "../src/errors.ts";
 import { loggerOptions } from "../src/logger.ts";
 import { type Api, errorResponses, requireAdmin } from "../src/routes.ts";
 
@@ -123,7 +123,28 @@ export async function testApi(deps: Partial<ApiDeps> = {}): Promise<TestApi> {
         },
         async (request) => request.query,
       );
-      app.delete("/things/:id", { config: { public: true } }, async () => ({ deleted: true }));
+      const thingParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
+      app.get(
+        "/things/:id/",
+        { config: { public: true }, schema: { params: thingParams } },
+        async (request) => {
+          if (request.params.id !== 7) {
+            throw notFound("THING_NOT_FOUND", `Thing ${request.params.id} not found`);
+          }
+          return { id: 7 };
+        },
+      );
+      app.delete("/things/:id", { config: { public: true }, schema: { params: thingParams } }, async () => ({
+        deleted: true,
+      }));
+      app.get(
+        "/records/:id/parts/:part",
+        {
+          config: { public: true },
+          schema: { params: Type.Object({ id: Type.String({ format: "uuid" }), part: Type.Integer() }) },
+        },
+        async (request) => request.params,
+      );
       app.post(
         "/things/:id",
         {

@@ -123,7 +123,8 @@ function derivedErrors(facts: Facts, options: RouteDocOptions): Record<string, S
   }
   if (facts.hasId) {
     errors[404] = errorResponse(
-      "No record with this id (the service's `..._NOT_FOUND` code).",
+      "No record with this id (the service's `..._NOT_FOUND` code; `NOT_FOUND` for a malformed id on a GET, PATCH, " +
+        "PUT or DELETE of a record, as Seed answered it).",
       "NOT_FOUND",
       "Not found.",
       { detail: "Not found." },
