@@ -38,6 +38,24 @@ const TYPES: Record<string, string> = {
   ".json": "application/json",
   ".ico": "image/x-icon",
 };
+/**
+ * The app's pages run only the app's own scripts and styles, talk only to this origin, and are framed by nobody (the
+ * operator's token is in the page's session storage).
+ */
+const PAGE_POLICY = [
+  "default-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+/**
+ * A forwarded answer (JSON, or an uploaded media file served on this origin) is never run as a page: an SVG or HTML
+ * file someone uploaded to content opens sandboxed, without scripts or this origin's storage.
+ */
+const FORWARDED_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'";
 /** Request headers forwarded to a service (hop-by-hop and host headers are not). */
 const FORWARDED = ["authorization", "content-type", "accept", "idempotency-key", "x-request-id"];
 /** Response headers passed back to the browser. */
@@ -82,7 +100,10 @@ async function proxy(
     );
     return;
   }
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = {
+    "content-security-policy": FORWARDED_POLICY,
+    "x-content-type-options": "nosniff",
+  };
   for (const name of RETURNED) {
     const value = upstream.headers.get(name);
     if (value !== null) {
@@ -114,6 +135,8 @@ async function serveFile(res: http.ServerResponse, publicDir: string, urlPath: s
     "cache-control": cache,
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
+    "content-security-policy": PAGE_POLICY,
+    "x-frame-options": "DENY",
   });
   await pipeline(createReadStream(file), res);
 }

@@ -13,7 +13,7 @@ import { consoleTest as it } from "./support.ts";
 function get(
   origin: string,
   path: string,
-): Promise<{ status: number; type: string | undefined; body: string }> {
+): Promise<{ status: number; type: string | undefined; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${origin}/`, {
       path,
@@ -25,7 +25,14 @@ function get(
       res.on("data", (chunk) => {
         body += chunk;
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: res.headers["content-type"], body }));
+      res.on("end", () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          type: res.headers["content-type"],
+          headers: res.headers,
+          body,
+        }),
+      );
     });
     req.on("error", reject);
     req.end();
@@ -81,5 +88,22 @@ describe("the console's forwarding", () => {
     const media = await get(stack.url, "/api/content/media/no-such-file.wav");
     expect(media.status).toBe(404);
     expect(media.body).not.toContain('"requestId":"console"');
+    // What is forwarded is never run as a page of this origin (an uploaded SVG or HTML file): sandboxed, not sniffed.
+    for (const answer of [identities, media]) {
+      expect(answer.headers["content-security-policy"]).toBe(
+        "sandbox; default-src 'none'; frame-ancestors 'none'",
+      );
+      expect(answer.headers["x-content-type-options"]).toBe("nosniff");
+    }
+  });
+
+  it("serves the app's pages under a policy that runs only its own scripts and lets no site frame them", async ({
+    stack,
+  }) => {
+    const page = await get(stack.url, "/");
+    expect(page.status).toBe(200);
+    expect(page.headers["content-security-policy"]).toContain("default-src 'self'");
+    expect(page.headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+    expect(page.headers["x-frame-options"]).toBe("DENY");
   });
 });
