@@ -61,11 +61,6 @@ export const invalidIncludeInactive = () =>
     { field: "querystring.include_inactive", message: "must be true or false" },
   ]);
 
-export const invalidCursor = () =>
-  badRequest("IDENTITY_INVALID_CURSOR", "The cursor is not valid.", [
-    { field: "querystring.cursor", message: "not a cursor this API issued" },
-  ]);
-
 /** A query parameter the schema could not check (search queries are free-form). */
 export const invalidInteger = (name: string, min: number, max: number) =>
   badRequest("VALIDATION_FAILED", "The request is invalid.", [

@@ -229,6 +229,32 @@ describe("Seed hubs' subscription requests", () => {
     }
   });
 
+  it("keeps a hub's place while it deactivates what it pages through (ndoh-hub's move_nurseconnect_to_rthb)", async ({
+    t,
+  }) => {
+    for (let i = 0; i < 5; i++) {
+      await t.subscribe({ metadata: { to_move: i } });
+    }
+    // seed-services-client's get_paginated_response reads a page, yields it, and only then follows `next`
+    const filter = "active=True&metadata_has_key=to_move";
+    const visited: string[] = [];
+    let url: string | null = `/api/v1/subscriptions/?${filter}&limit=2`;
+    while (url) {
+      const res = await t.api("GET", url);
+      expect(res.statusCode, res.body).toBe(200);
+      const page = res.json();
+      expect(page.count).toBe(5 - visited.length);
+      for (const sub of page.results as { id: string }[]) {
+        visited.push(sub.id);
+        const moved = await t.api("PATCH", `/api/v1/subscriptions/${sub.id}/`, { active: false });
+        expect(moved.statusCode, moved.body).toBe(200);
+      }
+      url = page.next && new URL(page.next).pathname + new URL(page.next).search;
+    }
+    expect(new Set(visited).size).toBe(5);
+    expect((await t.api("GET", `/api/v1/subscriptions/?${filter}`)).json().count).toBe(0);
+  });
+
   it("reads an empty filter as no filter, as django-filter did (the control interface's ?identity=&active=True&completed=)", async ({
     t,
   }) => {

@@ -38,6 +38,15 @@ export const ListQuery = Type.Object({
 });
 export type ListQuery = Static<typeof ListQuery>;
 
+/**
+ * `cursor`: a keyset page of a list ordered by creation time, what its `next` and `previous` links carry (they
+ * keep their place while the rows before them change; see service-kit's `listByCreatedAt`). `cursor=` (empty) is
+ * the first page.
+ */
+export const CursorQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+});
+
 export const ErrorResponse = Type.Object({
   error: Type.Object({
     code: Type.String(),

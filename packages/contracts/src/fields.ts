@@ -1,6 +1,6 @@
 // Groups of fields that several schemas share, spread into them in place (not exported from the package).
 import Type, { type TOptional, type TProperties } from "typebox";
-import { Actor, IsoDateTime, ListQuery, Nullable, Uuid } from "./common.ts";
+import { Actor, CursorQuery, IsoDateTime, ListQuery, Nullable, Uuid } from "./common.ts";
 
 /**
  * The fields Seed's Inbound stores of a message, in its order: shared by the `inbound.received` REST hook and
@@ -34,6 +34,10 @@ export const auditFields = {
 /** A list's query string: a page (`limit`, `offset`), then the list's own filters. */
 export const listQuery = <P extends TProperties>(filters: P) =>
   Type.Object({ ...ListQuery.properties, ...filters });
+
+/** The query string of a list ordered by creation time: a page (`limit`, `offset`, `cursor`), then its filters. */
+export const keysetListQuery = <P extends TProperties>(filters: P) =>
+  listQuery({ ...CursorQuery.properties, ...filters });
 
 /** Some of an entity's fields, each optional, in the order given (e.g. a list's filters). */
 export const optionalFields = <P extends TProperties, K extends keyof P & string>(fields: P, ...keys: K[]) =>

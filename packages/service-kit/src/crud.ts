@@ -7,6 +7,7 @@
 import { ListQuery, Paginated } from "@tidings/contracts";
 import type { FastifyRequest } from "fastify";
 import Type, { type Static, type TSchema } from "typebox";
+import { type KeysetList, toKeysetPage } from "./keyset.ts";
 import { type PageParams, pageParams, toPage } from "./pagination.ts";
 import { type Api, errorResponses } from "./routes.ts";
 
@@ -77,10 +78,11 @@ export interface PageRoute<Params extends TSchema, Query extends TSchema> {
   /** `limit`/`offset` and any filters; `ListQuery` when absent. */
   query?: Query;
   item: TSchema;
+  /** The page: counted rows (offset links), or a keyset list (cursor links: see `listByCreatedAt`). */
   run(
     request: FastifyRequest<{ Params: Static<Params>; Querystring: Static<Query> }>,
     page: PageParams,
-  ): Promise<{ count: number; results: unknown[] }>;
+  ): Promise<{ count: number; results: unknown[] } | (KeysetList<unknown> & { count: number })>;
 }
 
 /** Registers a GET of `path` answering a page of what `route.run` lists. */
@@ -105,8 +107,10 @@ export function pageRoute<Params extends TSchema, Query extends TSchema = typeof
     },
     async (request) => {
       const page = pageParams(request.query as { limit?: number; offset?: number });
-      const { count, results } = await route.run(request as never, page);
-      return toPage(request, page, count, results);
+      const listed = await route.run(request as never, page);
+      return "next" in listed
+        ? toKeysetPage(request, page, listed)
+        : toPage(request, page, listed.count, listed.results);
     },
   );
 }

@@ -53,6 +53,24 @@ export {
   jsonHoldsAny,
 } from "./forget.ts";
 export { canonicalJson, IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from "./idempotency.ts";
+export {
+  type CreatedAtTable,
+  type Cursor,
+  type CursorPage,
+  createdAtOrder,
+  cursorLink,
+  decodeCursor,
+  encodeCursor,
+  type KeysetList,
+  keysetRows,
+  listByCreatedAt,
+  type Order,
+  offsetCursors,
+  type PageCursors,
+  type Position,
+  readOrder,
+  toKeysetPage,
+} from "./keyset.ts";
 export { runProcess, type Stop, type StopProgress, type Stopper, stopAll } from "./lifecycle.ts";
 export { pruneTokenUsage, RateLimiter } from "./limits.ts";
 export { createLogger, loggerOptions, redactQuery } from "./logger.ts";

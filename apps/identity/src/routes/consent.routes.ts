@@ -10,13 +10,19 @@ import {
   OptOutSearchQuery,
   Paginated,
 } from "@tidings/contracts";
-import { type Api, actionRoute, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import {
+  type Api,
+  actionRoute,
+  errorResponses,
+  pageParams,
+  toKeysetPage,
+  toPage,
+} from "@tidings/service-kit";
 import type { Static, TSchema } from "typebox";
 import type { Db } from "../db.ts";
 import { createOptIn, createOptOut } from "../services/consent.ts";
 import { consentLedger, searchOptOuts } from "../services/consent-queries.ts";
 import type { Actor, IdentityOptions } from "../services/identities.ts";
-import { respondList } from "../services/paging.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
 
 export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
@@ -66,7 +72,7 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
         tags: ["consent"],
         summary: "Opt-outs by field, newest first; unknown fields are a 400",
         description:
-          "Equality filters `identity`, `optout_type`, `address_type`, `address` (normalised with `address_type`), `request_source`, `requestor_source_id`, `reason`, plus `created_from`/`created_to`. Pages with `limit`/`offset` or `cursor`.",
+          "Equality filters `identity`, `optout_type`, `address_type`, `address` (normalised with `address_type`), `request_source`, `requestor_source_id`, `reason`, plus `created_from`/`created_to`. `limit`/`offset` pages carry a `count`; `next` and `previous` carry a `cursor` (the row they continue from), whose pages (`cursor=` is the first) have none.",
         querystring: OptOutSearchQuery,
         response: { 200: OptOutPage, ...errorResponses },
       },
@@ -74,7 +80,7 @@ export function consentRoutes(app: Api, { db, config }: RouteDeps): void {
     async (request) => {
       const page = pageParams(request.query);
       const result = await searchOptOuts(db, request.query, page, options);
-      return respondList(request, result, page);
+      return toKeysetPage(request, page, result);
     },
   );
 

@@ -16,7 +16,7 @@ import {
   PatchIdentityBody,
   ReplaceIdentityBody,
 } from "@tidings/contracts";
-import { type Api, crudRoutes, errorResponses, pageParams, toPage } from "@tidings/service-kit";
+import { type Api, crudRoutes, errorResponses, pageParams, toKeysetPage, toPage } from "@tidings/service-kit";
 import { messageCount } from "../services/delivery.ts";
 import {
   addressesFor,
@@ -29,7 +29,7 @@ import {
   searchIdentities,
   updateIdentity,
 } from "../services/identities.ts";
-import { respondList, searchPage } from "../services/paging.ts";
+import { searchPage } from "../services/paging.ts";
 import { actorOf, type RouteDeps } from "./deps.ts";
 
 export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
@@ -57,11 +57,11 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
     list: {
       summary: "List identities, newest first (limit/offset with a count, or `cursor=` for keyset pages)",
       description:
-        "Filters `created_from`, `created_to`, `updated_from`, `updated_to`, `communicate_through`, `operator`, `created_by`, `updated_by`. `limit`/`offset` pages carry a `count`; `cursor=` (empty for the first page, then follow `next`) gives keyset pages `{next, previous: null, results}` for large lists.",
+        "Filters `created_from`, `created_to`, `updated_from`, `updated_to`, `communicate_through`, `operator`, `created_by`, `updated_by`. `limit`/`offset` pages carry a `count`; `next` and `previous` carry a `cursor` (the row they continue from, so a page keeps its place while identities change), whose pages `{next, previous, results}` have none: `cursor=` is the first, for lists too large to count.",
       query: IdentityListQuery,
       page: IdentityPage,
       answer: async (query, page, request) =>
-        respondList(request, await listIdentities(db, query, page), page),
+        toKeysetPage(request, page, await listIdentities(db, query, page)),
     },
     get: {
       summary: "Get one identity",
@@ -108,7 +108,7 @@ export function identityRoutes(app: Api, { db, config }: RouteDeps): void {
       const query = request.query;
       const page = searchPage(query);
       const result = await searchIdentities(db, parseSearch(query, options), page, query.cursor);
-      return respondList(request, result, page);
+      return toKeysetPage(request, page, result);
     },
   );
 

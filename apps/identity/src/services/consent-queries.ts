@@ -1,12 +1,11 @@
 import { type ConsentEntry, type OptOut, type OptOutSearchQuery, toSeedTime } from "@tidings/contracts";
-import type { PageParams } from "@tidings/service-kit";
+import { type KeysetList, listByCreatedAt, type PageParams } from "@tidings/service-kit";
 import type { Db } from "../db.ts";
 import { identityNotFound } from "../errors.ts";
 import type { ConsentEvent, Prisma } from "../generated/prisma/client.ts";
 import { normaliseAddress } from "./addresses.ts";
 import { toOptOut } from "./consent.ts";
 import type { IdentityOptions } from "./identities.ts";
-import { type ListResult, listNewestFirst } from "./paging.ts";
 
 const toConsentEntry = (row: ConsentEvent): ConsentEntry => ({
   id: row.id.toString(),
@@ -30,7 +29,7 @@ export async function searchOptOuts(
   query: OptOutSearchQuery,
   page: PageParams,
   options: IdentityOptions = {},
-): Promise<ListResult<OptOut>> {
+): Promise<KeysetList<OptOut>> {
   const address =
     query.address && query.address_type
       ? (normaliseAddress(query.address_type, query.address, options.defaultCountry) ?? query.address)
@@ -56,7 +55,7 @@ export async function searchOptOuts(
       },
     ],
   };
-  return listNewestFirst(db, db.optOut, where, query.cursor, page, toOptOut);
+  return listByCreatedAt(db.optOut, where, page, toOptOut, { cursor: query.cursor, countKeysetPages: false });
 }
 
 /** The identity's consent ledger, oldest first. */

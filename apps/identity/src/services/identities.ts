@@ -8,7 +8,16 @@ import {
   toSeedTime,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
-import { found, type PageParams } from "@tidings/service-kit";
+import {
+  decodeCursor,
+  found,
+  type KeysetList,
+  keysetRows,
+  listByCreatedAt,
+  offsetCursors,
+  type PageParams,
+  readOrder,
+} from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import {
   emptyHasKey,
@@ -27,7 +36,6 @@ import {
   normaliseDetails,
   usableAddresses,
 } from "./addresses.ts";
-import { decodeCursor, type ListResult, listNewestFirst, nextPosition } from "./paging.ts";
 
 export function toIdentity(row: IdentityRow): Identity {
   return {
@@ -218,7 +226,11 @@ export async function listIdentities(db: Db, query: IdentityListQuery, page: Pag
     createdBy: query.created_by,
     updatedBy: query.updated_by,
   };
-  return listNewestFirst(db, db.identity, where, query.cursor, page, toIdentity);
+  // keyset pages (`cursor=`) are not counted: they are for lists too large to count at every page
+  return listByCreatedAt(db.identity, where, page, toIdentity, {
+    cursor: query.cursor,
+    countKeysetPages: false,
+  });
 }
 
 const PAGING_PARAMS = new Set(["limit", "offset", "cursor", "include_inactive"]);
@@ -369,7 +381,7 @@ export async function searchIdentities(
   filters: SearchFilters,
   page: PageParams,
   cursor: string | undefined,
-): Promise<ListResult<Identity>> {
+): Promise<KeysetList<Identity>> {
   const conditions = [Prisma.sql`details @> ${JSON.stringify({ ...filters.pattern })}::jsonb`];
   for (const p of filters.excludeInactive) {
     conditions.push(Prisma.sql`NOT (details @> ${p}::jsonb)`);
@@ -388,26 +400,25 @@ export async function searchIdentities(
     return ids.map((r) => byId.get(r.id)).filter((r): r is IdentityRow => r !== undefined);
   };
   if (cursor !== undefined) {
-    const position = decodeCursor(cursor);
-    const keyset = position
-      ? Prisma.sql`AND (created_at, id) < (${position.createdAt}::timestamptz, ${position.id}::uuid)`
+    // newest first: past a `next` cursor are older rows, before a `previous` one newer rows, read the other way
+    const at = decodeCursor(cursor);
+    const asc = readOrder(at, "desc") === "asc";
+    const keyset = at
+      ? Prisma.sql`AND (created_at, id) ${Prisma.raw(asc ? ">" : "<")} (${at.createdAt}::timestamptz, ${at.id}::uuid)`
       : Prisma.empty;
     const ids = await db.$queryRaw<{ id: string }[]>`
       SELECT id FROM identity WHERE ${where} ${keyset}
-      ORDER BY created_at DESC, id DESC LIMIT ${page.limit + 1}`;
-    const rows = await fetch(ids);
-    return {
-      kind: "cursor",
-      next: nextPosition(rows, page.limit),
-      results: rows.slice(0, page.limit).map(toIdentity),
-    };
+      ORDER BY ${Prisma.raw(asc ? "created_at ASC, id ASC" : "created_at DESC, id DESC")} LIMIT ${page.limit + 1}`;
+    const { rows, ...cursors } = keysetRows(await fetch(ids), at, page.limit);
+    return { ...cursors, results: rows.map(toIdentity) };
   }
   const [{ count }] = await db.$queryRaw<[{ count: number }]>`
     SELECT count(*)::int AS count FROM identity WHERE ${where}`;
   const ids = await db.$queryRaw<{ id: string }[]>`
     SELECT id FROM identity WHERE ${where}
     ORDER BY created_at DESC, id DESC LIMIT ${page.limit} OFFSET ${page.offset}`;
-  return { kind: "offset", count, results: (await fetch(ids)).map(toIdentity) };
+  const rows = await fetch(ids);
+  return { count, ...offsetCursors(rows, page, count), results: rows.map(toIdentity) };
 }
 
 /** Identities holding an address (containment on `details.addresses`), the first `limit` by id. */

@@ -8,12 +8,12 @@ import {
   toSeedTime,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
-import { found, type PageParams } from "@tidings/service-kit";
+import { found, listByCreatedAt, type PageParams } from "@tidings/service-kit";
 import { recordConsent, sendableAddress } from "../consent/consent.ts";
 import type { Db, Tx } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Inbound as InboundRow, Prisma } from "../generated/prisma/client.ts";
-import { dateTimeFilter, listByCreatedAt } from "../list-filters.ts";
+import { dateTimeFilter, orderOf } from "../list-filters.ts";
 import type { Logger } from "../outbound/channel.ts";
 import { DEFAULT_CHANNEL } from "../outbound/channel.ts";
 import { type IdentityDirectory, resolveIdentity } from "../recipients/identity-directory.ts";
@@ -237,5 +237,8 @@ export function listInbounds(
       visible ?? {},
     ],
   };
-  return listByCreatedAt(db, db.inbound, where, query.ordering, page, toInbound);
+  return listByCreatedAt(db.inbound, where, page, toInbound, {
+    cursor: query.cursor,
+    order: orderOf(query.ordering),
+  });
 }

@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { type CreateOutboundBody, type OutboundListQuery, seedBoolean } from "@tidings/contracts";
-import { found, type PageParams, type Principal } from "@tidings/service-kit";
+import {
+  found,
+  type KeysetList,
+  listByCreatedAt,
+  type PageParams,
+  type Principal,
+} from "@tidings/service-kit";
 import {
   channelForKey,
   notAllowed,
@@ -12,7 +18,7 @@ import { seedTemplateProblems, WHATSAPP_CHANNEL_TYPES } from "../channels/whatsa
 import type { Db } from "../db.ts";
 import { senderError } from "../errors.ts";
 import type { Outbound as OutboundRow, Prisma } from "../generated/prisma/client.ts";
-import { dateTimeFilter, listByCreatedAt } from "../list-filters.ts";
+import { dateTimeFilter, orderOf } from "../list-filters.ts";
 import { type OutboundFields, toOutbound, toSendCommand } from "../outbound/mapping.ts";
 import { accepted } from "../outbound/metrics.ts";
 import { sendTimingOf } from "../outbound/timing.ts";
@@ -181,7 +187,7 @@ export function listOutbounds(
   query: OutboundListQuery,
   page: PageParams,
   visible?: Prisma.OutboundWhereInput,
-): Promise<{ count: number; results: OutboundFields[] }> {
+): Promise<KeysetList<OutboundFields> & { count: number }> {
   const where: Prisma.OutboundWhereInput = {
     AND: [
       {
@@ -201,5 +207,8 @@ export function listOutbounds(
       visible ?? {},
     ],
   };
-  return listByCreatedAt(db, db.outbound, where, query.ordering, page, toOutbound);
+  return listByCreatedAt(db.outbound, where, page, toOutbound, {
+    cursor: query.cursor,
+    order: orderOf(query.ordering),
+  });
 }

@@ -173,13 +173,13 @@ export function inboundRoutes(app: Api, deps: WebhookDeps, channelIds: readonly 
     tags: ["inbound"],
     summary: "List inbound messages, newest first (Seed's filters and ordering)",
     description:
-      "Seed's filters `from_identity`, `from_addr` (repeatable), `to_addr`, `message_id`, `in_reply_to`, `content`, `transport_name`, `transport_type`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`, `ordering`; also `channel` and `before`/`after`.",
+      "Seed's filters `from_identity`, `from_addr` (repeatable), `to_addr`, `message_id`, `in_reply_to`, `content`, `transport_name`, `transport_type`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`, `ordering`; also `channel` and `before`/`after`. `next` and `previous` carry a `cursor` (the row they continue from), so a page keeps its place while inbounds arrive.",
     query: InboundListQuery,
     item: Inbound,
     run: async (request, page) => {
       const visible = await visibleInbounds(db, viewerOf(request));
-      const { count, results } = await listInbounds(db, request.query, page, visible);
-      return { count, results: results.map((inbound) => linked(request, INBOUNDS, inbound)) };
+      const listed = await listInbounds(db, request.query, page, visible);
+      return { ...listed, results: listed.results.map((inbound) => linked(request, INBOUNDS, inbound)) };
     },
   });
 

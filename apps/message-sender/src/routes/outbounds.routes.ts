@@ -37,17 +37,12 @@ export function outboundRoutes(
     tags: ["outbound"],
     summary: "List outbound messages, newest first (Seed's filters and ordering)",
     description:
-      "Seed's `{count, next, previous, results}` with `limit` (default 100, max 1000) and `offset`. Filters `to_addr` and `to_identity` (repeatable), `vumi_message_id`, `delivered`, `attempts`, `version`, `status`, `before`/`after`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`; `ordering=created_at` or `-created_at` (the default).",
+      "Seed's `{count, next, previous, results}` with `limit` (default 100, max 1000) and `offset`; `next` and `previous` carry a `cursor` (the row they continue from), so a page keeps its place while outbounds are added. Filters `to_addr` and `to_identity` (repeatable), `vumi_message_id`, `delivered`, `attempts`, `version`, `status`, `before`/`after`, `created_at`/`updated_at` with `__gte`, `__gt`, `__lte`, `__lt`; `ordering=created_at` or `-created_at` (the default).",
     query: OutboundListQuery,
     item: Outbound,
     run: async (request, page) => {
-      const { count, results } = await listOutbounds(
-        db,
-        request.query,
-        page,
-        visibleOutbounds(viewerOf(request)),
-      );
-      return { count, results: results.map((outbound) => linked(request, OUTBOUNDS, outbound)) };
+      const listed = await listOutbounds(db, request.query, page, visibleOutbounds(viewerOf(request)));
+      return { ...listed, results: listed.results.map((outbound) => linked(request, OUTBOUNDS, outbound)) };
     },
   });
 

@@ -15,7 +15,14 @@ import {
   SubscriptionResponse,
   UpdateSubscriptionBody,
 } from "@tidings/contracts";
-import { type Api, actionRoute, crudRoutes, errorResponses, externalUrl, toPage } from "@tidings/service-kit";
+import {
+  type Api,
+  actionRoute,
+  crudRoutes,
+  errorResponses,
+  externalUrl,
+  toKeysetPage,
+} from "@tidings/service-kit";
 import type { FastifyRequest } from "fastify";
 import { subscriptionCalendar } from "../services/calendar.ts";
 import { requestScheduleSend } from "../services/fan-out.ts";
@@ -71,12 +78,12 @@ export function subscriptionRoutes(app: Api, { db, config, clock }: RouteDeps): 
     list: {
       summary: "List subscriptions, newest first",
       description:
-        "Exact filters on Seed's fields `id`, `identity`, `version`, `active`, `completed`, `messageset`, `lang`, `schedule`, `process_status`, `next_sequence_number`, `initial_sequence_number`, `created_at`, `updated_at`, `created_by`, `updated_by`; and `created_after`, `created_before`, `messageset_contains`, `metadata_has_key`, `metadata_not_has_key`; `limit`/`offset` pages with a count. Any other parameter is 400.",
+        "Exact filters on Seed's fields `id`, `identity`, `version`, `active`, `completed`, `messageset`, `lang`, `schedule`, `process_status`, `next_sequence_number`, `initial_sequence_number`, `created_at`, `updated_at`, `created_by`, `updated_by`; and `created_after`, `created_before`, `messageset_contains`, `metadata_has_key`, `metadata_not_has_key`; `limit`/`offset` pages with a count, whose `next` and `previous` carry a `cursor` (the row they continue from): a hub that deactivates what it pages through (`?active=True`) still reaches every subscription. Any other parameter is 400.",
       query: SubscriptionListQuery,
       page: Paginated(SubscriptionResponse),
       answer: async (query, page, request) => {
-        const { count, results } = await listSubscriptions(db, query, page);
-        return toPage(request, page, count, await answer(request, results));
+        const listed = await listSubscriptions(db, query, page);
+        return toKeysetPage(request, page, { ...listed, results: await answer(request, listed.results) });
       },
     },
     get: {

@@ -11,7 +11,7 @@ import {
   type UpdateSubscriptionBody,
 } from "@tidings/contracts";
 import { publish } from "@tidings/hooks";
-import { isUniqueViolation, type PageParams, pageSlice } from "@tidings/service-kit";
+import { isUniqueViolation, type KeysetList, listByCreatedAt, type PageParams } from "@tidings/service-kit";
 import type { Db, Tx } from "../db.ts";
 import { subscriptionAlreadyActive, subscriptionNotFound, unknownContent } from "../errors.ts";
 import { Prisma, type Subscription as SubscriptionRow } from "../generated/prisma/client.ts";
@@ -214,7 +214,7 @@ export async function listSubscriptions(
   db: Db,
   query: SubscriptionListQuery,
   page: PageParams,
-): Promise<{ count: number; results: Subscription[] }> {
+): Promise<KeysetList<Subscription> & { count: number }> {
   const where: Prisma.SubscriptionWhereInput = {
     id: query.id,
     version: query.version,
@@ -249,11 +249,7 @@ export async function listSubscriptions(
     and.push({ messagesetId: { in: sets.map((s) => s.id) } });
   }
   where.AND = and;
-  const [count, rows] = await db.$transaction([
-    db.subscription.count({ where }),
-    db.subscription.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], ...pageSlice(page) }),
-  ]);
-  return { count, results: rows.map(toSubscription) };
+  return listByCreatedAt(db.subscription, where, page, toSubscription, { cursor: query.cursor });
 }
 
 /**

@@ -1,6 +1,7 @@
 import Type, { type Static, type TSchema } from "typebox";
 import {
   Body,
+  CursorQuery,
   dateTimeLookups,
   IsoDateTime,
   ListQuery,
@@ -10,7 +11,7 @@ import {
   PatchBody,
   Uuid,
 } from "../common.ts";
-import { listQuery } from "../fields.ts";
+import { keysetListQuery, listQuery } from "../fields.ts";
 import { Identity } from "../messages/identity.ts";
 
 /** Flags on one address; unknown flags are kept. */
@@ -71,16 +72,7 @@ export type ReplaceIdentityBody = Static<typeof ReplaceIdentityBody>;
 export const PatchIdentityBody = PatchBody({ ...identityFields, ...readOnlyIdentityFields });
 export type PatchIdentityBody = Static<typeof PatchIdentityBody>;
 
-/**
- * `cursor`: keyset pagination for large lists. Send `cursor=` (empty) for the first page and follow `next`;
- * without it the list is paged by `limit`/`offset` with a `count`.
- */
-export const CursorQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ maxLength: 200 })),
-});
-
-export const IdentityListQuery = listQuery({
-  ...CursorQuery.properties,
+export const IdentityListQuery = keysetListQuery({
   created_from: Type.Optional(IsoDateTime),
   created_to: Type.Optional(IsoDateTime),
   updated_from: Type.Optional(IsoDateTime),
@@ -92,11 +84,11 @@ export const IdentityListQuery = listQuery({
 });
 export type IdentityListQuery = Static<typeof IdentityListQuery>;
 
-/** A page of a keyset-paginated list: no count, `next` holds the cursor of the following page. */
+/** A page of a keyset-paginated list without a count (`cursor=`): `next` and `previous` hold cursors. */
 export const CursorPaginated = <T extends TSchema>(item: T) =>
   Type.Object({
     next: Nullable(Type.String()),
-    previous: Type.Null(),
+    previous: Nullable(Type.String()),
     results: Type.Array(item),
   });
 

@@ -10,7 +10,7 @@ import {
   Nullable,
   Uuid,
 } from "../common.ts";
-import { listQuery, seedInboundFields } from "../fields.ts";
+import { keysetListQuery, seedInboundFields } from "../fields.ts";
 import { OutboundPriority, OutboundStatus, SendingWindow } from "../messages/message-sender.ts";
 
 /** Values for a template's `((placeholders))`. */
@@ -151,7 +151,7 @@ export type Outbound = Static<typeof Outbound>;
  * `to_addr`, `to_identity`, `status` and `channel` may repeat (`?status=failed&status=expired`: any of them);
  * `created_at` and `updated_at` take Django's `__gte`, `__gt`, `__lte` and `__lt` lookups.
  */
-export const OutboundListQuery = listQuery({
+export const OutboundListQuery = keysetListQuery({
   to_addr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { maxItems: 100 })),
   to_identity: Type.Optional(Type.Array(Uuid, { maxItems: 100 })),
   /** The messages of one subscription (its stage-based sends and resends: `created_by_subscription`). */
@@ -283,7 +283,7 @@ export type Inbound = Static<typeof Inbound>;
  * `GET /api/v1/inbound/`: Seed's filters. `from_addr` and `from_identity` may repeat; `created_at` and
  * `updated_at` take Django's `__gte`, `__gt`, `__lte` and `__lt` lookups.
  */
-export const InboundListQuery = listQuery({
+export const InboundListQuery = keysetListQuery({
   from_identity: Type.Optional(Type.Array(Uuid, { maxItems: 100 })),
   from_addr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 100 })),
   to_addr: Type.Optional(Type.String({ maxLength: 255 })),

@@ -1,7 +1,7 @@
 // HTTP request and response schemas of the subscription service.
 import Type, { type Static } from "typebox";
 import { Body, IsoDateTime, Json, literals, Nullable, PatchBody, Uuid } from "../common.ts";
-import { listQuery, optionalFields } from "../fields.ts";
+import { keysetListQuery, listQuery, optionalFields } from "../fields.ts";
 import { SendingWindow } from "../messages/message-sender.ts";
 import { ProcessStatus, Subscription } from "../messages/subscription.ts";
 
@@ -50,7 +50,7 @@ export const SubscriptionResponse = Type.Object({
 });
 export type SubscriptionResponse = Static<typeof SubscriptionResponse>;
 
-export const SubscriptionListQuery = listQuery({
+export const SubscriptionListQuery = keysetListQuery({
   ...optionalFields(
     CreateSubscriptionBody.properties,
     "identity",
