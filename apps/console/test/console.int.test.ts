@@ -172,9 +172,17 @@ describe("the operator console", { timeout: 60_000 }, () => {
         },
       }),
     );
-    // The schedule's slot, now (Seed's send trigger): the fan-out sends her message 12.
+    // A slot of the schedule, now (an admin's fire of the scheduler's mirror of it): the fan-out sends her message
+    // 12. (Seed's send trigger would send nothing: the schedule, saved just now, has had no slot yet.)
+    const mirror = await waitFor(
+      async () =>
+        (
+          await ok(stack.api.scheduler.GET("/api/v1/schedule/", { params: { query: { limit: 100 } } }))
+        ).results.find((s) => s.source?.ref === String(schedule.id)),
+      { what: "the scheduler's mirror of the schedule" },
+    );
     await ok(
-      stack.api.subscription.POST("/api/v1/schedule/{id}/send/", { params: { path: { id: schedule.id } } }),
+      stack.api.scheduler.POST("/api/v1/schedule/{id}/fire/", { params: { path: { id: mirror.id } } }),
     );
     await ok(
       stack.api.messageSender.POST("/api/v1/outbound/", {

@@ -3,7 +3,7 @@
  * reached through its addresses, and Debian's Chromium driven by playwright-core. The test files share the stack:
  * each test makes the data it needs, and a test that reads the platform's message counts holds them quiet.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -19,7 +19,7 @@ import { CONSOLE_ROOT } from "../build.ts";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Screenshots of each page (git-ignored), kept after the run. */
 export const ARTIFACTS = path.join(CONSOLE_ROOT, "test-artifacts");
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 export interface Stack {
   /** The console's origin. */
@@ -138,9 +138,12 @@ export const unique = (): string => String(Math.floor(Math.random() * 1e7)).padS
 /** A South African mobile number no other test uses, under `prefix` (+2782, +2783, ...). */
 export const phoneNumber = (prefix = "+2783"): string => `${prefix}${unique()}`;
 
-/** axe-core's serious and critical violations on the page as it is now: none expected. */
+/**
+ * axe-core's serious and critical violations on the page as it is now: none expected. axe is evaluated through the
+ * browser's debugging protocol: a script tag would be refused by the pages' content security policy, as it should.
+ */
 export async function expectAccessible(page: Page): Promise<void> {
-  await page.addScriptTag({ path: AXE });
+  await page.evaluate(await AXE_SOURCE);
   const violations = await page.evaluate(async () => {
     const axe = (
       window as unknown as {

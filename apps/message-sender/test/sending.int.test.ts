@@ -108,6 +108,9 @@ describe("sending to to_identity through the address book", () => {
     }
     await svc.db
       .$executeRaw`UPDATE address_book_entry SET forgotten_at = now() WHERE identity = ${people[1]?.id}::uuid`;
+    await svc.db.stoppedIdentity.create({
+      data: { identity: people[2]?.id as string, stopped: true, changedAt: new Date() },
+    });
     const reader = new AddressBookReader(svc.db);
     const unknown = randomUUID();
     const entries = await Promise.all([...people.map((p) => reader.entry(p.id)), reader.entry(unknown)]);
@@ -117,6 +120,7 @@ describe("sending to to_identity through the address book", () => {
         addresses: p.addresses,
         defaultAddrType: "msisdn",
         communicateThrough: i === 5 ? carer.id : null,
+        stopped: i === 2,
       })),
       null,
     ]);
