@@ -312,6 +312,22 @@ describe("a path that leaves content's Seed paths once resolved", () => {
     }
   });
 
+  it("answers a malformed percent-encoding in the path or the query with 400 in the one error shape", async ({
+    origin,
+    hubToken,
+  }) => {
+    for (const [path, code] of [
+      ["/api/v1/messageset/?limit=1&x=%E0%A4%A", "VALIDATION_FAILED"],
+      ["/api/v1/messageset/%E0%A4%A/", "INVALID_URL"],
+      ["/api/v1/subscriptions/%ZZ/", "INVALID_URL"],
+      ["/media/%E0%A4%A", "INVALID_URL"],
+    ]) {
+      const res = await sendRaw(origin, { path, headers: { authorization: `Token ${hubToken}` } });
+      expect({ path, status: res.status }).toEqual({ path, status: 400 });
+      expect(JSON.parse(res.body).error).toMatchObject({ code, requestId: expect.any(String) });
+    }
+  });
+
   it("still forwards a path whose dot segments stay inside content's paths, with its query", async ({
     origin,
     hubToken,

@@ -3,9 +3,10 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { type Broker, lazyChild, type SqlExecutor } from "@tidings/amqp";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { Logger } from "pino";
+import { ApiError } from "./errors.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { docsPlugin } from "./plugins/docs.ts";
-import { errorHandlerPlugin } from "./plugins/error-handler.ts";
+import { errorHandlerPlugin, sendError } from "./plugins/error-handler.ts";
 import { healthPlugin } from "./plugins/health.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
 import { tokensPlugin } from "./plugins/tokens.ts";
@@ -61,6 +62,18 @@ export async function buildApi(deps: ApiDeps, register: (app: Api) => Promise<vo
     trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: BODY_LIMIT,
+    // A path the router cannot decode (`/api/v1/identities/%ZZ/`) is answered before any route or hook: in the one
+    // error shape too, not fastify's own.
+    frameworkErrors: (error, request, reply) =>
+      sendError(
+        error.code === "FST_ERR_BAD_URL"
+          ? new ApiError(400, "INVALID_URL", "The request's path is not valid percent-encoded text.", [
+              { field: "url", message: "malformed percent-encoding" },
+            ])
+          : error,
+        request,
+        reply,
+      ),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorate("publicUrl", deps.publicUrl);
   // Hooks on every request take a callback: an async one costs a promise and a microtask per request.

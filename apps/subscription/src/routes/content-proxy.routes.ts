@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import replyFrom from "@fastify/reply-from";
-import { type Api, ApiError, linkBase } from "@tidings/service-kit";
+import { type Api, ApiError, badRequest, linkBase } from "@tidings/service-kit";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 /**
@@ -64,6 +64,11 @@ export async function contentProxyRoutes(app: Api, options: ContentProxyOptions)
         const { pathname, search } = new URL(request.url, "http://x");
         if (!isForwarded(pathname)) {
           return reply.callNotFound();
+        }
+        if (!isDecodable(search)) {
+          throw badRequest("VALIDATION_FAILED", "The request is invalid.", [
+            { field: "querystring", message: "malformed percent-encoding" },
+          ]);
         }
         const authorization = credential(request);
         const source = `${pathname}${search}`;
@@ -128,6 +133,16 @@ async function withOurLinks(
   };
   reply.removeHeader("content-length");
   reply.send(JSON.stringify({ ...page, next: ours(page.next), previous: ours(page.previous) }));
+}
+
+/** Whether a query string decodes (reply-from decodes what it forwards, and a malformed one threw: a 500). */
+function isDecodable(search: string): boolean {
+  try {
+    decodeURIComponent(search);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A JSON answer with Seed's list envelope (`next`, `previous`, `results`), else undefined. */

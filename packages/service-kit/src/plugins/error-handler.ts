@@ -43,7 +43,8 @@ function validationDetails(err: FastifyError): { field: string; message: string 
   });
 }
 
-function sendError(err: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
+/** Answers `err` in the one error shape (a 500 for anything that is no ApiError, validation or client error). */
+export function sendError(err: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) {
   let status = err.statusCode ?? 500;
   let code: string;
   let message = err.message;
