@@ -321,7 +321,7 @@ describe("a path that leaves content's Seed paths once resolved", () => {
       ["/api/v1/messageset/%E0%A4%A/", "INVALID_URL"],
       ["/api/v1/subscriptions/%ZZ/", "INVALID_URL"],
       ["/media/%E0%A4%A", "INVALID_URL"],
-    ]) {
+    ] as const) {
       const res = await sendRaw(origin, { path, headers: { authorization: `Token ${hubToken}` } });
       expect({ path, status: res.status }).toEqual({ path, status: 400 });
       expect(JSON.parse(res.body).error).toMatchObject({ code, requestId: expect.any(String) });
