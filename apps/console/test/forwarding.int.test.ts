@@ -4,40 +4,16 @@
  * health and Seed's `/api/metrics/` stay internal: the console answers 404 in the services' error shape, however
  * the path is spelt (dot segments). No browser: requests are sent as written, unnormalised.
  */
-import http from "node:http";
-import { TEST_ADMIN_TOKEN } from "@tidings/testing";
+import { sendRaw, TEST_ADMIN_TOKEN } from "@tidings/testing";
 import { describe, expect } from "vitest";
 import { consoleTest as it } from "./support.ts";
 
-/** GET `path` exactly as written (fetch would resolve its dot segments first). */
-function get(
-  origin: string,
-  path: string,
-): Promise<{ status: number; type: string | undefined; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${origin}/`, {
-      path,
-      headers: { authorization: `Token ${TEST_ADMIN_TOKEN}`, accept: "application/json" },
-    });
-    req.on("response", (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk) => {
-        body += chunk;
-      });
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          type: res.headers["content-type"],
-          headers: res.headers,
-          body,
-        }),
-      );
-    });
-    req.on("error", reject);
-    req.end();
+/** GET `path` as the admin, exactly as written (fetch would resolve its dot segments first). */
+const get = (origin: string, path: string) =>
+  sendRaw(origin, {
+    path,
+    headers: { authorization: `Token ${TEST_ADMIN_TOKEN}`, accept: "application/json" },
   });
-}
 
 describe("the console's forwarding", () => {
   it("answers 404 in the error shape for every path of a service its pages do not use", async ({ stack }) => {
@@ -57,7 +33,7 @@ describe("the console's forwarding", () => {
       "/api/identity",
     ]) {
       const res = await get(stack.url, path);
-      expect({ path, status: res.status, type: res.type }).toEqual({
+      expect({ path, status: res.status, type: res.headers["content-type"] }).toEqual({
         path,
         status: 404,
         type: "application/json",

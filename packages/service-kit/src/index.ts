@@ -54,20 +54,12 @@ export {
 } from "./forget.ts";
 export { canonicalJson, IDEMPOTENCY_TTL_MS, pruneIdempotencyKeys } from "./idempotency.ts";
 export {
-  type CreatedAtTable,
-  type Cursor,
-  type CursorPage,
-  createdAtOrder,
-  cursorLink,
   decodeCursor,
-  encodeCursor,
   type KeysetList,
   keysetRows,
   listByCreatedAt,
   type Order,
   offsetCursors,
-  type PageCursors,
-  type Position,
   readOrder,
   toKeysetPage,
 } from "./keyset.ts";
