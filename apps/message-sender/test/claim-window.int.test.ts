@@ -237,7 +237,9 @@ describe("a window of outbound.send claimed together", () => {
       { what: "every send to be submitted", timeoutMs: 60_000 },
     );
     // A message is acked after its send's record commits: the last ack may follow the last row by a moment.
-    await waitFor(async () => (await handled("ack")) >= acked + commands.length, { what: "every send acked" });
+    await waitFor(async () => (await handled("ack")) >= acked + commands.length, {
+      what: "every send acked",
+    });
     expect(await handled("retry")).toBe(retried);
     expect(await handled("ack")).toBe(acked + commands.length);
     expect(rows.map((r) => r.attempts)).toEqual(commands.map(() => 1));
